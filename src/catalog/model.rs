@@ -1,0 +1,122 @@
+//! Plain records read from and written to the catalog.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::error::Error;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProjectRecord {
+    pub id: i64,
+    pub name: String,
+    pub created_at: i64,
+    pub created_by: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BranchRecord {
+    pub id: i64,
+    pub project_id: i64,
+    pub name: String,
+    pub is_default: bool,
+    pub description: String,
+    pub created_at: i64,
+}
+
+/// What a project token may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Scope {
+    /// Everything in the project.
+    ProjectAdmin,
+    /// Read and write one branch.
+    BranchAdmin,
+    /// Read one branch.
+    BranchRead,
+}
+
+impl Scope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::ProjectAdmin => "project_admin",
+            Scope::BranchAdmin => "branch_admin",
+            Scope::BranchRead => "branch_read",
+        }
+    }
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Scope {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self, Error> {
+        match s {
+            "project_admin" => Ok(Scope::ProjectAdmin),
+            "branch_admin" => Ok(Scope::BranchAdmin),
+            "branch_read" => Ok(Scope::BranchRead),
+            other => Err(Error::invalid(format!(
+                "unknown token scope \"{other}\"; use project_admin, branch_admin or branch_read"
+            ))),
+        }
+    }
+}
+
+/// The SCRAM-SHA-256 verifier of a secret (RFC 5802): enough to check a login, useless to log in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScramVerifier {
+    pub salt: Vec<u8>,
+    pub iterations: u32,
+    pub stored_key: Vec<u8>,
+    pub server_key: Vec<u8>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRecord {
+    pub project_id: i64,
+    pub id: String,
+    pub scope: Scope,
+    pub branch_id: Option<i64>,
+    pub description: String,
+    pub secret_sha256: Vec<u8>,
+    pub scram: ScramVerifier,
+    pub created_at: i64,
+    pub created_by: String,
+    pub expires_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+    pub rotated_at: Option<i64>,
+}
+
+impl TokenRecord {
+    /// A token logs in only while neither revoked nor expired.
+    pub fn is_active(&self, now: i64) -> bool {
+        self.revoked_at.is_none() && self.expires_at.is_none_or(|at| at > now)
+    }
+}
+
+/// An audit record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventRecord {
+    pub id: i64,
+    pub at: i64,
+    pub project_id: Option<i64>,
+    pub actor: String,
+    pub operation: String,
+    pub object_type: String,
+    pub object_id: String,
+    pub details: String,
+}
+
+/// An audit record to append.
+#[derive(Debug, Clone)]
+pub struct NewEvent<'a> {
+    pub project_id: Option<i64>,
+    pub actor: &'a str,
+    pub operation: &'a str,
+    pub object_type: &'a str,
+    pub object_id: String,
+    pub details: serde_json::Value,
+}

@@ -1,0 +1,70 @@
+//! `duckstore serve` configuration: flags, each also an environment variable.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeConfig {
+    /// Where catalog, tables, files, snapshots and workspaces live.
+    #[arg(long, env = "DUCKSTORE_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    /// Postgres wire-protocol listen address (5433, so it never collides with a local PostgreSQL).
+    #[arg(long, env = "DUCKSTORE_PG_ADDR", default_value = "127.0.0.1:5433")]
+    pub pg_addr: SocketAddr,
+    /// REST sidecar listen address (health, metrics, files).
+    #[arg(long, env = "DUCKSTORE_HTTP_ADDR", default_value = "127.0.0.1:8080")]
+    pub http_addr: SocketAddr,
+    /// PEM certificate chain for TLS on the Postgres port.
+    #[arg(long, env = "DUCKSTORE_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for TLS.
+    #[arg(long, env = "DUCKSTORE_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Refuse plaintext Postgres connections.
+    #[arg(long, env = "DUCKSTORE_TLS_REQUIRED", requires = "tls_cert")]
+    pub tls_required: bool,
+    /// The admin token; generated on first start (and kept in <data-dir>/admin.token) when unset.
+    #[arg(long, env = "DUCKSTORE_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+    /// Log lines as human-readable text or JSON.
+    #[arg(long, env = "DUCKSTORE_LOG_FORMAT", value_enum, default_value = "pretty")]
+    pub log_format: LogFormat,
+    /// DuckDB memory limit for all storage work, e.g. "8GB" (default: half the machine's memory).
+    #[arg(long, env = "DUCKSTORE_MEMORY_LIMIT")]
+    pub memory_limit: Option<String>,
+    /// DuckDB worker threads for all storage work (default: the number of cores).
+    #[arg(long, env = "DUCKSTORE_THREADS")]
+    pub threads: Option<usize>,
+    /// DuckDB jobs (queries, imports) that may run at once; more wait in a queue.
+    #[arg(long, env = "DUCKSTORE_MAX_CONCURRENT_JOBS", default_value_t = 64)]
+    pub max_concurrent_jobs: usize,
+    /// Seconds running statements get to finish on shutdown before they are cancelled.
+    #[arg(long, env = "DUCKSTORE_SHUTDOWN_TIMEOUT", default_value_t = 30)]
+    pub shutdown_timeout_secs: u64,
+}
+
+impl ServeConfig {
+    /// The embedded defaults, for tests and tools.
+    pub fn defaults(data_dir: PathBuf) -> ServeConfig {
+        ServeConfig {
+            data_dir,
+            pg_addr: "127.0.0.1:5433".parse().expect("valid address"),
+            http_addr: "127.0.0.1:8080".parse().expect("valid address"),
+            tls_cert: None,
+            tls_key: None,
+            tls_required: false,
+            admin_token: None,
+            log_format: LogFormat::Pretty,
+            memory_limit: None,
+            threads: None,
+            max_concurrent_jobs: 64,
+            shutdown_timeout_secs: 30,
+        }
+    }
+}

@@ -1,0 +1,67 @@
+//! DuckDB errors as duckstore errors: the category prefix DuckDB puts on every message decides
+//! the SQLSTATE; paths of the data directory never reach a client.
+
+use crate::error::{Error, ErrorKind};
+
+/// Who wrote the SQL that failed: a client's statement failing is the client's mistake (a clean
+/// SQLSTATE); the server's own SQL failing is an internal error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SqlOrigin {
+    User,
+    Server,
+}
+
+pub fn map_duckdb_error(e: &duckdb::Error, origin: SqlOrigin, context: &str, data_dir: &str) -> Error {
+    map_duckdb_message(&e.to_string(), origin, context, data_dir)
+}
+
+pub fn map_duckdb_message(raw: &str, origin: SqlOrigin, context: &str, data_dir: &str) -> Error {
+    let raw = raw.to_owned();
+    let message = if data_dir.is_empty() { raw.clone() } else { raw.replace(data_dir, "<data>") };
+    let (category, text) = match message.split_once(" Error: ") {
+        Some((category, text)) => (category.trim(), text.trim().to_owned()),
+        None => ("", message.trim().to_owned()),
+    };
+    if category == "INTERRUPT" {
+        return Error::cancelled();
+    }
+    if category == "Out of Memory" {
+        return Error::new(ErrorKind::ResourceExhausted, format!("out of memory: {text}")).with_sqlstate("53200");
+    }
+    if origin == SqlOrigin::Server && !matches!(category, "Constraint" | "Conversion" | "Out of Range") {
+        return Error::internal(context, raw);
+    }
+    let text = first_line(&text);
+    let (kind, sqlstate) = match category {
+        "Parser" => (ErrorKind::InvalidArgument, "42601"),
+        "Catalog" if text.contains("does not exist") && text.contains("unction") => (ErrorKind::NotFound, "42883"),
+        "Catalog" if text.contains("does not exist") => (ErrorKind::NotFound, "42P01"),
+        "Catalog" if text.contains("already exists") => (ErrorKind::AlreadyExists, "42P07"),
+        "Catalog" => (ErrorKind::NotFound, "42704"),
+        "Binder" if text.contains("Referenced column") || text.contains("not found in FROM clause") => {
+            (ErrorKind::NotFound, "42703")
+        }
+        "Binder" if text.contains("No function matches") => (ErrorKind::InvalidArgument, "42883"),
+        "Binder" => (ErrorKind::InvalidArgument, "42P18"),
+        "Conversion" => (ErrorKind::InvalidArgument, "22P02"),
+        "Out of Range" if text.contains("division by zero") || text.contains("Division by zero") => {
+            (ErrorKind::InvalidArgument, "22012")
+        }
+        "Out of Range" => (ErrorKind::InvalidArgument, "22003"),
+        "Constraint" if text.contains("NOT NULL") => (ErrorKind::InvalidArgument, "23502"),
+        "Constraint" if text.contains("Duplicate key") || text.contains("unique") => (ErrorKind::Conflict, "23505"),
+        "Constraint" => (ErrorKind::InvalidArgument, "23514"),
+        "Permission" => (ErrorKind::PermissionDenied, "42501"),
+        "Not implemented" => (ErrorKind::Unsupported, "0A000"),
+        "Invalid Input" => (ErrorKind::InvalidArgument, "22023"),
+        "TransactionContext" | "Transaction" => (ErrorKind::Conflict, "40001"),
+        "IO" => (ErrorKind::Unavailable, "58030"),
+        _ => (ErrorKind::InvalidArgument, "22000"),
+    };
+    Error::new(kind, text).with_sqlstate(sqlstate)
+}
+
+fn first_line(text: &str) -> String {
+    // DuckDB appends multi-line context (LINE 1: … with a caret); keep the sentence.
+    text.lines().next().unwrap_or(text).trim().to_owned()
+}

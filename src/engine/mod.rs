@@ -1,0 +1,376 @@
+//! The engine: the only code that touches DuckDB. It owns one DuckDB instance with explicit
+//! memory and thread limits, external access locked to the data directories, a pool of
+//! connections to it, and runs every DuckDB call on the bounded blocking pool.
+
+mod errors;
+mod pool;
+mod raw;
+mod relations;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
+use duckdb::{Connection, InterruptHandle};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::error::{Error, Result};
+
+pub use errors::SqlOrigin;
+pub use pool::BlockingPool;
+pub use raw::Described;
+pub use relations::{RELATION_FUNCTION, RelationGuard, RelationRegistry};
+
+/// Limits and places for the engine.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    pub data_dir: PathBuf,
+    /// DuckDB `memory_limit`, e.g. "4GB".
+    pub memory_limit: String,
+    pub threads: usize,
+    /// How many DuckDB jobs may run at once.
+    pub max_concurrent_jobs: usize,
+}
+
+/// A value bound to a statement parameter.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Param {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Text(String),
+    Bytes(Vec<u8>),
+}
+
+/// A query for DuckDB: SQL text, bound values, and the server-built relations it reads.
+pub struct Query {
+    pub sql: String,
+    pub params: Vec<Param>,
+    pub relations: Vec<RelationGuard>,
+    pub origin: SqlOrigin,
+}
+
+/// Cancels whatever query a session is running. Clones share the same target.
+#[derive(Clone, Default)]
+pub struct Canceller {
+    current: Arc<Mutex<Option<Arc<InterruptHandle>>>>,
+}
+
+impl Canceller {
+    pub fn cancel(&self) {
+        if let Some(handle) = self.current.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            handle.interrupt();
+        }
+    }
+
+    fn arm(&self, handle: Arc<InterruptHandle>) -> ArmedCanceller {
+        *self.current.lock().unwrap_or_else(|p| p.into_inner()) = Some(handle);
+        ArmedCanceller { canceller: self.clone() }
+    }
+}
+
+struct ArmedCanceller {
+    canceller: Canceller,
+}
+
+impl Drop for ArmedCanceller {
+    fn drop(&mut self) {
+        *self.canceller.current.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+}
+
+/// Record batches of a running query, in order, fetched as the consumer asks for them.
+pub struct QueryStream {
+    pub schema: SchemaRef,
+    batches: mpsc::Receiver<Result<RecordBatch>>,
+}
+
+impl QueryStream {
+    pub async fn next_batch(&mut self) -> Option<Result<RecordBatch>> {
+        self.batches.recv().await
+    }
+}
+
+struct Shared {
+    // Field order is drop order: every connection closes before the database does.
+    idle: Mutex<Vec<Connection>>,
+    root: Mutex<Connection>,
+    db: raw::RawDatabase,
+    data_dir: String,
+}
+
+#[derive(Clone)]
+pub struct Engine {
+    shared: Arc<Shared>,
+    pool: BlockingPool,
+    relations: Arc<RelationRegistry>,
+    version: String,
+}
+
+/// Batches buffered between DuckDB and the wire: enough to overlap work, small enough that a
+/// huge result never sits in memory.
+const STREAM_BUFFER: usize = 4;
+const IDLE_CONNECTIONS: usize = 64;
+
+impl Engine {
+    /// Opens the engine's DuckDB instance and locks its configuration.
+    pub fn open(config: &EngineConfig) -> Result<Engine> {
+        let data_dir = canonical(&config.data_dir)?;
+        let temp_dir = data_dir.join("tmp").join("duckdb");
+        std::fs::create_dir_all(&temp_dir).map_err(|e| Error::internal("creating the DuckDB temp directory", e))?;
+        let settings = [
+            ("threads", config.threads.max(1).to_string()),
+            ("memory_limit", config.memory_limit.clone()),
+            ("autoload_known_extensions", "false".to_owned()),
+            ("autoinstall_known_extensions", "false".to_owned()),
+            ("temp_directory", temp_dir.to_string_lossy().into_owned()),
+        ];
+        let db = raw::RawDatabase::open_in_memory(&settings)
+            .map_err(|e| Error::invalid(format!("cannot start the engine: {e}")))?;
+        // SAFETY: `db` outlives every connection made from it (see `Shared`'s field order).
+        let root = unsafe { Connection::open_from_raw(db.handle()) }
+            .map_err(|e| Error::internal("opening the DuckDB instance", e))?;
+        let relations = Arc::new(RelationRegistry::default());
+        root.register_table_function_with_extra_info::<relations::RelationFunction, _>(RELATION_FUNCTION, &relations)
+            .map_err(|e| Error::internal("registering the relation function", e))?;
+
+        // Order matters: allowed directories can only be set while external access is still on,
+        // and once the configuration is locked nothing (not even a client's SET) can loosen it.
+        let allowed: Vec<String> = ["tables", "files", "snapshots", "tmp"]
+            .iter()
+            .map(|d| {
+                let dir = data_dir.join(d);
+                let _ = std::fs::create_dir_all(&dir);
+                format!("'{}/'", dir.to_string_lossy().replace('\'', "''"))
+            })
+            .collect();
+        root.execute_batch(&format!(
+            "SET GLOBAL TimeZone = 'UTC';
+             SET allowed_directories = [{}];
+             SET enable_external_access = false;
+             SET lock_configuration = true;",
+            allowed.join(", ")
+        ))
+        .map_err(|e| Error::internal("locking the engine configuration", e))?;
+
+        let version: String = root
+            .query_row("SELECT library_version FROM pragma_version()", [], |r| r.get(0))
+            .map_err(|e| Error::internal("reading the DuckDB version", e))?;
+
+        Ok(Engine {
+            shared: Arc::new(Shared {
+                idle: Mutex::new(Vec::new()),
+                root: Mutex::new(root),
+                db,
+                data_dir: data_dir.to_string_lossy().into_owned(),
+            }),
+            pool: BlockingPool::new(config.max_concurrent_jobs.max(1)),
+            relations,
+            version,
+        })
+    }
+
+    /// The DuckDB library version, e.g. "v1.5.6".
+    pub fn duckdb_version(&self) -> &str {
+        &self.version
+    }
+
+    pub fn pool(&self) -> &BlockingPool {
+        &self.pool
+    }
+
+    /// Makes `batch` readable by the next query as `duckstore_relation(handle)`.
+    pub fn register_relation(&self, batch: RecordBatch) -> RelationGuard {
+        self.relations.register(batch)
+    }
+
+    /// Runs a query and streams its result. The returned stream yields batches as the consumer
+    /// reads them; a consumer that stops reading stops the query.
+    pub async fn query(&self, query: Query, canceller: &Canceller) -> Result<QueryStream> {
+        let (schema_tx, schema_rx) = oneshot::channel();
+        let (batch_tx, batch_rx) = mpsc::channel(STREAM_BUFFER);
+        let shared = Arc::clone(&self.shared);
+        let canceller = canceller.clone();
+        self.pool
+            .spawn(move || {
+                let conn = match shared.checkout() {
+                    Ok(conn) => conn,
+                    Err(e) => {
+                        let _ = schema_tx.send(Err(e));
+                        return;
+                    }
+                };
+                let _armed = canceller.arm(conn.interrupt_handle());
+                stream_query(&shared, &conn, &query, schema_tx, batch_tx);
+                drop(_armed);
+                drop(query.relations);
+                shared.checkin(conn);
+            })
+            .await?;
+        let schema = schema_rx
+            .await
+            .map_err(|_| Error::internal("running a query", "the query worker stopped before answering"))??;
+        Ok(QueryStream { schema, batches: batch_rx })
+    }
+
+    /// Parameter and result types of a query, from DuckDB's binder, without running it.
+    pub async fn describe(&self, query: Query) -> Result<Described> {
+        let shared = Arc::clone(&self.shared);
+        self.pool
+            .run(move || {
+                let mut described = shared.db.describe(&query.sql).map_err(|message| {
+                    errors::map_duckdb_message(&message, query.origin, "describing a query", &shared.data_dir)
+                })?;
+                // With a parameter DuckDB cannot type, its binder leaves the result unresolved;
+                // a read then answers its schema when run over no rows with NULL parameters.
+                if described.params.contains(&arrow::datatypes::DataType::Null)
+                    && let Ok(schema) = shared.schema_of_empty_run(&query.sql, described.params.len())
+                {
+                    described.schema = schema;
+                }
+                drop(query.relations);
+                Ok(described)
+            })
+            .await
+    }
+
+    /// Runs server-generated statements that return nothing (DDL, maintenance).
+    pub async fn execute_batch(&self, sql: String) -> Result<()> {
+        let shared = Arc::clone(&self.shared);
+        self.pool
+            .run(move || {
+                let conn = shared.checkout()?;
+                let result = conn.execute_batch(&sql).map_err(|e| {
+                    errors::map_duckdb_error(&e, SqlOrigin::Server, "running engine SQL", &shared.data_dir)
+                });
+                shared.checkin(conn);
+                result
+            })
+            .await
+    }
+
+    /// Bytes DuckDB holds in memory right now (from `duckdb_memory()`).
+    pub async fn memory_usage(&self) -> Result<i64> {
+        let shared = Arc::clone(&self.shared);
+        self.pool
+            .run(move || {
+                let conn = shared.checkout()?;
+                let result = conn
+                    .query_row("SELECT COALESCE(SUM(memory_usage_bytes), 0)::BIGINT FROM duckdb_memory()", [], |r| {
+                        r.get::<_, i64>(0)
+                    })
+                    .map_err(|e| Error::internal("reading DuckDB memory", e));
+                shared.checkin(conn);
+                result
+            })
+            .await
+    }
+}
+
+impl Shared {
+    fn schema_of_empty_run(&self, sql: &str, params: usize) -> Result<SchemaRef> {
+        let conn = self.checkout()?;
+        let result = (|| {
+            let mut stmt = conn.prepare(&format!("SELECT * FROM ({sql}) AS described LIMIT 0"))?;
+            let arrow = stmt.query_arrow(duckdb::params_from_iter(vec![duckdb::types::Value::Null; params]))?;
+            Ok::<_, duckdb::Error>(arrow.get_schema())
+        })()
+        .map_err(|e| Error::internal("describing a query", e));
+        self.checkin(conn);
+        result
+    }
+
+    fn checkout(&self) -> Result<Connection> {
+        if let Some(conn) = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop() {
+            return Ok(conn);
+        }
+        self.root
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .try_clone()
+            .map_err(|e| Error::internal("opening an engine connection", e))
+    }
+
+    fn checkin(&self, conn: Connection) {
+        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        if idle.len() < IDLE_CONNECTIONS && conn.is_autocommit() {
+            idle.push(conn);
+        }
+    }
+}
+
+fn to_duckdb_value(p: &Param) -> duckdb::types::Value {
+    use duckdb::types::Value;
+    match p {
+        Param::Null => Value::Null,
+        Param::Bool(v) => Value::Boolean(*v),
+        Param::Int(v) => Value::BigInt(*v),
+        Param::Float(v) => Value::Double(*v),
+        Param::Text(v) => Value::Text(v.clone()),
+        Param::Bytes(v) => Value::Blob(v.clone()),
+    }
+}
+
+/// Runs on a blocking thread: executes `query`, sends its schema, then its batches until the
+/// result ends, fails, or the receiver goes away.
+fn stream_query(
+    shared: &Shared,
+    conn: &Connection,
+    query: &Query,
+    schema_tx: oneshot::Sender<Result<SchemaRef>>,
+    batch_tx: mpsc::Sender<Result<RecordBatch>>,
+) {
+    let map = |e: duckdb::Error| errors::map_duckdb_error(&e, query.origin, "running a query", &shared.data_dir);
+    let mut stmt = match conn.prepare(&query.sql) {
+        Ok(stmt) => stmt,
+        Err(e) => {
+            let _ = schema_tx.send(Err(map(e)));
+            return;
+        }
+    };
+    if stmt.parameter_count() != query.params.len() {
+        let _ = schema_tx.send(Err(Error::invalid(format!(
+            "the statement has {} parameters but {} values were bound",
+            stmt.parameter_count(),
+            query.params.len()
+        ))
+        .with_sqlstate("08P01")));
+        return;
+    }
+    let params: Vec<_> = query.params.iter().map(to_duckdb_value).collect();
+    let schema = match stmt.stream_arrow(duckdb::params_from_iter(params)) {
+        // The Arrow iterator panics on a failed fetch, so read batches with `step` instead.
+        Ok(arrow) => arrow.get_schema(),
+        Err(e) => {
+            let _ = schema_tx.send(Err(map(e)));
+            return;
+        }
+    };
+    if schema_tx.send(Ok(schema)).is_err() {
+        return;
+    }
+    loop {
+        match stmt.step() {
+            Ok(Some(array)) => {
+                if batch_tx.blocking_send(Ok(RecordBatch::from(&array))).is_err() {
+                    return; // the client went away or stopped reading
+                }
+            }
+            Ok(None) => return,
+            Err(e) => {
+                let _ = batch_tx.blocking_send(Err(map(e)));
+                return;
+            }
+        }
+    }
+}
+
+fn canonical(dir: &Path) -> Result<PathBuf> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::internal("creating the data directory", e))?;
+    dir.canonicalize().map_err(|e| Error::internal("resolving the data directory", e))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,196 @@
+//! The statement gateway: every statement of a storage session is parsed here, checked against
+//! what storage sessions may do, and turned into a plan the Postgres front carries out. Nothing
+//! reaches DuckDB that this module did not produce.
+
+pub mod compat;
+mod functions;
+pub mod procedures;
+mod query;
+pub mod settings;
+
+use sqlparser::ast::{DataType, Expr, ObjectName, Set, Statement};
+use sqlparser::dialect::{DuckDbDialect, PostgreSqlDialect};
+use sqlparser::parser::Parser;
+
+use crate::error::{Error, Result};
+
+pub use compat::CompatValues;
+pub use procedures::CallPlan;
+pub use query::QueryPlan;
+
+/// A parameter type the gateway could infer from the statement (`$1::int`), for clients that
+/// ask the server for parameter types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParamType {
+    Unknown,
+    Bool,
+    Int2,
+    Int4,
+    Int8,
+    Float4,
+    Float8,
+    Numeric,
+    Text,
+    Date,
+    Timestamp,
+    TimestampTz,
+    Bytea,
+}
+
+pub(crate) fn cast_param_type(data_type: &DataType) -> ParamType {
+    let name = data_type.to_string().to_ascii_lowercase();
+    let base = name.split('(').next().unwrap_or("").trim();
+    match base {
+        "bool" | "boolean" => ParamType::Bool,
+        "smallint" | "int2" => ParamType::Int2,
+        "int" | "integer" | "int4" => ParamType::Int4,
+        "bigint" | "int8" => ParamType::Int8,
+        "real" | "float4" => ParamType::Float4,
+        "double" | "double precision" | "float8" | "float" => ParamType::Float8,
+        "numeric" | "decimal" => ParamType::Numeric,
+        "text" | "varchar" | "character varying" | "string" | "char" | "character" => ParamType::Text,
+        "date" => ParamType::Date,
+        "timestamp" | "timestamp without time zone" => ParamType::Timestamp,
+        "timestamptz" | "timestamp with time zone" => ParamType::TimestampTz,
+        "bytea" | "blob" => ParamType::Bytea,
+        _ => ParamType::Unknown,
+    }
+}
+
+/// What to do with one statement.
+#[derive(Debug, Clone)]
+pub enum Plan {
+    Query(QueryPlan),
+    Call(CallPlan),
+    Begin,
+    Commit,
+    Rollback,
+    /// `SET name = value` (`None`: back to the default).
+    Set {
+        name: String,
+        value: Option<String>,
+    },
+    ResetAll,
+    Show(String),
+    /// Accepted and answered with a tag, nothing else (`DISCARD ALL`, `DEALLOCATE`, `CLOSE`).
+    NoOp(&'static str),
+}
+
+impl Plan {
+    /// A bounded label for metrics and logs.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Plan::Query(q) if q.tag == "EXPLAIN" => "explain",
+            Plan::Query(_) => "select",
+            Plan::Call(_) => "call",
+            Plan::Begin | Plan::Commit | Plan::Rollback => "transaction",
+            Plan::Set { .. } | Plan::ResetAll => "set",
+            Plan::Show(_) => "show",
+            Plan::NoOp(_) => "utility",
+        }
+    }
+}
+
+/// A bounded label for a statement that failed before it had a plan.
+pub fn statement_kind(statement: &Statement) -> &'static str {
+    match statement {
+        Statement::Query(_) => "select",
+        Statement::Explain { .. } => "explain",
+        Statement::Call(_) => "call",
+        Statement::StartTransaction { .. } | Statement::Commit { .. } | Statement::Rollback { .. } => "transaction",
+        Statement::Set(_) | Statement::Reset(_) => "set",
+        Statement::ShowVariable { .. } => "show",
+        _ => "other",
+    }
+}
+
+/// Splits and parses SQL text. DuckDB's dialect first (the engine's language); PostgreSQL's
+/// when that fails, since clients send PostgreSQL spellings (`E'…'`, `OPERATOR(…)`).
+pub fn parse(sql: &str) -> Result<Vec<Statement>> {
+    match Parser::parse_sql(&DuckDbDialect {}, sql) {
+        Ok(statements) => Ok(statements),
+        Err(duck_err) => Parser::parse_sql(&PostgreSqlDialect {}, sql).map_err(|_| {
+            Error::invalid(format!("syntax error: {}", duck_err.to_string().trim_start_matches("sql parser error: ")))
+                .with_sqlstate("42601")
+        }),
+    }
+}
+
+fn object_name_text(name: &ObjectName) -> String {
+    query::name_parts(name).map(|p| p.join(".")).unwrap_or_else(|| name.to_string())
+}
+
+fn setting_value(values: &[Expr]) -> Result<Option<String>> {
+    let render = |e: &Expr| -> String {
+        match e {
+            Expr::Value(v) => match &v.value {
+                sqlparser::ast::Value::SingleQuotedString(s) | sqlparser::ast::Value::EscapedStringLiteral(s) => {
+                    s.clone()
+                }
+                other => other.to_string(),
+            },
+            Expr::Identifier(i) => i.value.clone(),
+            other => other.to_string(),
+        }
+    };
+    match values {
+        [] => Ok(None),
+        [Expr::Identifier(i)] if i.quote_style.is_none() && i.value.eq_ignore_ascii_case("default") => Ok(None),
+        _ => Ok(Some(values.iter().map(render).collect::<Vec<_>>().join(", "))),
+    }
+}
+
+fn refused(statement: &Statement) -> Error {
+    let text = statement.to_string();
+    let verb: String = text.split_whitespace().take(2).collect::<Vec<_>>().join(" ");
+    Error::unsupported(format!("{verb} is not supported in a storage session"))
+}
+
+/// Plans one statement of a storage session.
+pub fn plan(statement: Statement, compat: &CompatValues<'_>) -> Result<Plan> {
+    match statement {
+        Statement::Query(_) => query::plan_query(statement, compat, "SELECT").map(Plan::Query),
+        Statement::Explain { statement: ref inner, .. } if matches!(inner.as_ref(), Statement::Query(_)) => {
+            query::plan_query(statement, compat, "EXPLAIN").map(Plan::Query)
+        }
+        Statement::Call(ref function) => procedures::plan_call(function).map(Plan::Call),
+        Statement::StartTransaction { .. } => Ok(Plan::Begin),
+        Statement::Commit { .. } => Ok(Plan::Commit),
+        Statement::Rollback { savepoint: None, .. } => Ok(Plan::Rollback),
+        Statement::Set(Set::SingleAssignment { variable, values, .. }) => {
+            Ok(Plan::Set { name: object_name_text(&variable), value: setting_value(&values)? })
+        }
+        Statement::Set(Set::SetTimeZone { value, .. }) => {
+            Ok(Plan::Set { name: "timezone".into(), value: setting_value(std::slice::from_ref(&value))? })
+        }
+        Statement::Set(Set::SetNames { .. }) => Ok(Plan::NoOp("SET")),
+        Statement::Set(Set::SetTransaction { .. }) => Ok(Plan::NoOp("SET")),
+        Statement::ShowVariable { variable } => {
+            Ok(Plan::Show(variable.iter().map(|i| i.value.to_ascii_lowercase()).collect::<Vec<_>>().join(" ")))
+        }
+        Statement::Reset(reset) => match reset.reset {
+            sqlparser::ast::Reset::ALL => Ok(Plan::ResetAll),
+            sqlparser::ast::Reset::ConfigurationParameter(name) => {
+                Ok(Plan::Set { name: object_name_text(&name), value: None })
+            }
+            sqlparser::ast::Reset::SessionAuthorization => Ok(Plan::NoOp("RESET")),
+        },
+        Statement::Discard { .. } => Ok(Plan::NoOp("DISCARD ALL")),
+        Statement::Deallocate { .. } => Ok(Plan::NoOp("DEALLOCATE")),
+        Statement::Close { .. } => Ok(Plan::NoOp("CLOSE CURSOR")),
+        Statement::AttachDatabase { .. }
+        | Statement::AttachDuckDBDatabase { .. }
+        | Statement::DetachDuckDBDatabase { .. }
+        | Statement::Install { .. }
+        | Statement::Load { .. }
+        | Statement::LoadData { .. }
+        | Statement::Pragma { .. } => Err(Error::permission_denied(format!(
+            "{} is not allowed in a storage session",
+            statement.to_string().split_whitespace().next().unwrap_or("this statement")
+        ))),
+        other => Err(refused(&other)),
+    }
+}
+
+#[cfg(test)]
+mod tests;

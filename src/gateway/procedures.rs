@@ -1,0 +1,416 @@
+//! The procedure catalogue: every storage operation without a SQL form, called as
+//! `CALL name(arg => value, …)` (or positionally). Arguments are literals or bound parameters;
+//! each procedure answers a result set whose columns are fixed here, so clients can describe a
+//! `CALL` before running it.
+
+use std::collections::HashMap;
+
+use arrow::record_batch::RecordBatch;
+use sqlparser::ast::{Expr, Function, FunctionArg, FunctionArgExpr, FunctionArguments, UnaryOperator, Value};
+
+use super::query::{ident_name, name_parts, placeholder_index};
+use crate::catalog::Scope;
+use crate::engine::Param;
+use crate::error::{Error, Result};
+use crate::relation::{ColumnType as T, RelationBuilder, Value as V};
+use crate::storage::{SessionContext, Storage, TokenIssued, TokenRequest};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArgKind {
+    Text,
+    Int,
+    Bool,
+    /// A timestamp, or an interval from now ("30 days").
+    Moment,
+}
+
+#[derive(Debug)]
+pub struct ParamSpec {
+    pub name: &'static str,
+    pub kind: ArgKind,
+    pub required: bool,
+}
+
+const fn req(name: &'static str, kind: ArgKind) -> ParamSpec {
+    ParamSpec { name, kind, required: true }
+}
+
+const fn opt(name: &'static str, kind: ArgKind) -> ParamSpec {
+    ParamSpec { name, kind, required: false }
+}
+
+#[derive(Debug)]
+pub struct ProcedureSpec {
+    pub name: &'static str,
+    pub params: &'static [ParamSpec],
+    pub columns: &'static [(&'static str, T)],
+    pub summary: &'static str,
+}
+
+const TOKEN_COLUMNS: &[(&str, T)] = &[
+    ("project_id", T::Int64),
+    ("token_id", T::Text),
+    ("user_name", T::Text),
+    ("token", T::Text),
+    ("scope", T::Text),
+    ("branch_id", T::Int64),
+    ("expires_at", T::Timestamp),
+];
+
+pub const PROCEDURES: &[ProcedureSpec] = &[
+    ProcedureSpec {
+        name: "create_project",
+        params: &[req("name", ArgKind::Text), opt("id", ArgKind::Int)],
+        columns: &[
+            ("project_id", T::Int64),
+            ("name", T::Text),
+            ("default_branch_id", T::Int64),
+            ("token_id", T::Text),
+            ("user_name", T::Text),
+            ("token", T::Text),
+            ("created_at", T::Timestamp),
+        ],
+        summary: "admin: create a project with its default branch and first project_admin token",
+    },
+    ProcedureSpec {
+        name: "drop_project",
+        params: &[req("id", ArgKind::Int)],
+        columns: &[("project_id", T::Int64), ("dropped", T::Bool)],
+        summary: "admin: drop a project with everything in it",
+    },
+    ProcedureSpec {
+        name: "create_token",
+        params: &[
+            opt("scope", ArgKind::Text),
+            opt("branch", ArgKind::Text),
+            opt("expires", ArgKind::Moment),
+            opt("description", ArgKind::Text),
+            opt("project", ArgKind::Int),
+        ],
+        columns: TOKEN_COLUMNS,
+        summary: "create a token (project_admin, branch_admin or branch_read)",
+    },
+    ProcedureSpec {
+        name: "revoke_token",
+        params: &[req("token_id", ArgKind::Text), opt("project", ArgKind::Int)],
+        columns: &[("project_id", T::Int64), ("token_id", T::Text), ("revoked", T::Bool)],
+        summary: "revoke a token (not the project's last project_admin token)",
+    },
+    ProcedureSpec {
+        name: "rotate_token",
+        params: &[req("token_id", ArgKind::Text), opt("project", ArgKind::Int)],
+        columns: TOKEN_COLUMNS,
+        summary: "give a token a new secret; the old one stops working",
+    },
+];
+
+pub fn find(name: &str) -> Option<&'static ProcedureSpec> {
+    PROCEDURES.iter().find(|p| p.name == name)
+}
+
+/// An argument as written: a literal, or a bound parameter resolved at execution.
+#[derive(Debug, Clone, PartialEq)]
+enum ArgExpr {
+    Literal(Param),
+    Param(usize),
+}
+
+/// A `CALL` matched against its procedure's parameters.
+#[derive(Debug, Clone)]
+pub struct CallPlan {
+    pub spec: &'static ProcedureSpec,
+    args: HashMap<&'static str, ArgExpr>,
+    pub param_count: usize,
+}
+
+/// Matches `CALL name(args)` against the catalogue.
+pub fn plan_call(function: &Function) -> Result<CallPlan> {
+    let parts = name_parts(&function.name).unwrap_or_default();
+    let name = match parts.as_slice() {
+        [name] => name.as_str(),
+        [schema, name] if schema == "duckstore" => name.as_str(),
+        _ => "",
+    };
+    let spec = find(name).ok_or_else(|| {
+        Error::not_found(format!("procedure {}() does not exist", function.name))
+            .with_sqlstate("42883")
+            .with_hint("the README lists every procedure with its arguments")
+    })?;
+    let list = match &function.args {
+        FunctionArguments::List(list) => list.args.as_slice(),
+        FunctionArguments::None => &[],
+        FunctionArguments::Subquery(_) => {
+            return Err(Error::invalid("procedure arguments must be values").with_sqlstate("42601"));
+        }
+    };
+    let mut args = HashMap::new();
+    let mut param_count = 0;
+    let mut positional = 0;
+    for arg in list {
+        let (param, expr) = match arg {
+            FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => {
+                let Some(param) = spec.params.get(positional) else {
+                    return Err(Error::invalid(format!(
+                        "{}() takes at most {} arguments",
+                        spec.name,
+                        spec.params.len()
+                    ))
+                    .with_sqlstate("42883"));
+                };
+                positional += 1;
+                (param, e)
+            }
+            FunctionArg::Named { name, arg: FunctionArgExpr::Expr(e), .. } => {
+                let wanted = ident_name(name);
+                let Some(param) = spec.params.iter().find(|p| p.name == wanted) else {
+                    return Err(Error::invalid(format!(
+                        "{}() has no parameter \"{wanted}\"; it takes {}",
+                        spec.name,
+                        spec.params.iter().map(|p| p.name).collect::<Vec<_>>().join(", ")
+                    ))
+                    .with_sqlstate("42883"));
+                };
+                (param, e)
+            }
+            _ => return Err(Error::invalid("procedure arguments must be values").with_sqlstate("42601")),
+        };
+        let value = arg_expr(expr)?;
+        if let ArgExpr::Param(n) = value {
+            param_count = param_count.max(n + 1);
+        }
+        if args.insert(param.name, value).is_some() {
+            return Err(Error::invalid(format!("argument \"{}\" given twice", param.name)).with_sqlstate("42601"));
+        }
+    }
+    if let Some(missing) = spec.params.iter().find(|p| p.required && !args.contains_key(p.name)) {
+        return Err(
+            Error::invalid(format!("{}() needs the argument \"{}\"", spec.name, missing.name)).with_sqlstate("22023")
+        );
+    }
+    Ok(CallPlan { spec, args, param_count })
+}
+
+fn arg_expr(e: &Expr) -> Result<ArgExpr> {
+    let not_literal = || Error::invalid("procedure arguments must be literals or $n parameters").with_sqlstate("42601");
+    match e {
+        Expr::Value(v) => {
+            if let Some(n) = placeholder_index(&v.value) {
+                return Ok(ArgExpr::Param(n - 1));
+            }
+            Ok(ArgExpr::Literal(match &v.value {
+                Value::SingleQuotedString(s) | Value::EscapedStringLiteral(s) | Value::NationalStringLiteral(s) => {
+                    Param::Text(s.clone())
+                }
+                Value::DollarQuotedString(s) => Param::Text(s.value.clone()),
+                Value::Number(n, _) => match n.parse::<i64>() {
+                    Ok(i) => Param::Int(i),
+                    Err(_) => Param::Float(n.parse().map_err(|_| not_literal())?),
+                },
+                Value::Boolean(b) => Param::Bool(*b),
+                Value::Null => Param::Null,
+                _ => return Err(not_literal()),
+            }))
+        }
+        Expr::UnaryOp { op: UnaryOperator::Minus, expr } => match arg_expr(expr)? {
+            ArgExpr::Literal(Param::Int(i)) => Ok(ArgExpr::Literal(Param::Int(-i))),
+            ArgExpr::Literal(Param::Float(f)) => Ok(ArgExpr::Literal(Param::Float(-f))),
+            _ => Err(not_literal()),
+        },
+        Expr::Cast { expr, .. } | Expr::Nested(expr) => arg_expr(expr),
+        _ => Err(not_literal()),
+    }
+}
+
+/// Arguments resolved to values and checked against their kinds.
+struct Args {
+    spec: &'static ProcedureSpec,
+    values: HashMap<&'static str, Param>,
+}
+
+impl Args {
+    fn raw(&self, name: &str) -> Option<&Param> {
+        self.values.get(name).filter(|p| **p != Param::Null)
+    }
+
+    fn wrong(&self, name: &str, what: &str) -> Error {
+        Error::invalid(format!("argument \"{name}\" of {}() must be {what}", self.spec.name)).with_sqlstate("22023")
+    }
+
+    fn text(&self, name: &str) -> Result<Option<String>> {
+        match self.raw(name) {
+            None => Ok(None),
+            Some(Param::Text(s)) => Ok(Some(s.clone())),
+            Some(Param::Int(i)) => Ok(Some(i.to_string())),
+            Some(_) => Err(self.wrong(name, "text")),
+        }
+    }
+
+    fn int(&self, name: &str) -> Result<Option<i64>> {
+        match self.raw(name) {
+            None => Ok(None),
+            Some(Param::Int(i)) => Ok(Some(*i)),
+            Some(Param::Text(s)) => s.trim().parse().map(Some).map_err(|_| self.wrong(name, "an integer")),
+            Some(_) => Err(self.wrong(name, "an integer")),
+        }
+    }
+
+    fn moment(&self, name: &str) -> Result<Option<i64>> {
+        match self.raw(name) {
+            None => Ok(None),
+            Some(Param::Text(s)) => parse_moment(s).map(Some).map_err(|_| {
+                self.wrong(name, "a timestamp (2027-01-31T12:00:00Z) or an interval from now ('30 days')")
+            }),
+            Some(_) => Err(self.wrong(name, "a timestamp or an interval")),
+        }
+    }
+
+    fn required_text(&self, name: &str) -> Result<String> {
+        self.text(name)?.ok_or_else(|| self.wrong(name, "given"))
+    }
+
+    fn required_int(&self, name: &str) -> Result<i64> {
+        self.int(name)?.ok_or_else(|| self.wrong(name, "given"))
+    }
+}
+
+/// Parses a timestamp, or an interval counted from now ("90 days", "12 hours").
+fn parse_moment(s: &str) -> std::result::Result<i64, ()> {
+    use chrono::{DateTime, NaiveDate, NaiveDateTime};
+    let s = s.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Ok(t.timestamp_micros());
+    }
+    for fmt in ["%Y-%m-%d %H:%M:%S%.f%#z", "%Y-%m-%d %H:%M:%S%#z"] {
+        if let Ok(t) = DateTime::parse_from_str(s, fmt) {
+            return Ok(t.timestamp_micros());
+        }
+    }
+    for fmt in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(s, fmt) {
+            return Ok(t.and_utc().timestamp_micros());
+        }
+    }
+    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        return Ok(d.and_hms_opt(0, 0, 0).ok_or(())?.and_utc().timestamp_micros());
+    }
+    let mut words = s.split_whitespace();
+    let n: i64 = words.next().ok_or(())?.parse().map_err(|_| ())?;
+    let unit = words.next().ok_or(())?.to_ascii_lowercase();
+    if words.next().is_some() || n <= 0 {
+        return Err(());
+    }
+    let seconds = match unit.trim_end_matches('s') {
+        "second" | "sec" => 1,
+        "minute" | "min" => 60,
+        "hour" => 3600,
+        "day" => 86_400,
+        "week" => 7 * 86_400,
+        _ => return Err(()),
+    };
+    let micros = n.checked_mul(seconds).and_then(|s| s.checked_mul(1_000_000)).ok_or(())?;
+    crate::clock::now_micros().checked_add(micros).ok_or(())
+}
+
+fn token_row(out: &mut RelationBuilder, t: TokenIssued) {
+    out.row(vec![
+        t.project_id.into(),
+        t.token_id.into(),
+        t.user.into(),
+        t.token.into(),
+        t.scope.as_str().into(),
+        t.branch_id.into(),
+        t.expires_at.map_or(V::Null, V::Timestamp),
+    ]);
+}
+
+impl CallPlan {
+    fn bind(&self, params: &[Param]) -> Result<Args> {
+        let mut values = HashMap::new();
+        for (name, expr) in &self.args {
+            let value = match expr {
+                ArgExpr::Literal(p) => p.clone(),
+                ArgExpr::Param(i) => params
+                    .get(*i)
+                    .cloned()
+                    .ok_or_else(|| Error::invalid(format!("no value bound for ${}", i + 1)).with_sqlstate("08P01"))?,
+            };
+            values.insert(*name, value);
+        }
+        Ok(Args { spec: self.spec, values })
+    }
+
+    /// Runs the procedure for `ctx` and answers its result set.
+    pub async fn execute(&self, storage: &Storage, ctx: &SessionContext, params: &[Param]) -> Result<RecordBatch> {
+        let args = self.bind(params)?;
+        let mut out = RelationBuilder::new(self.spec.columns);
+        let ctx = ctx.clone();
+        match self.spec.name {
+            "create_project" => {
+                let created = storage.create_project(ctx, args.int("id")?, args.required_text("name")?).await?;
+                out.row(vec![
+                    created.project_id.into(),
+                    created.name.into(),
+                    created.default_branch_id.into(),
+                    created.token.token_id.into(),
+                    created.token.user.into(),
+                    created.token.token.into(),
+                    V::Timestamp(created.created_at),
+                ]);
+            }
+            "drop_project" => {
+                let id = args.required_int("id")?;
+                storage.drop_project(ctx, id).await?;
+                out.row(vec![id.into(), true.into()]);
+            }
+            "create_token" => {
+                let scope = args.text("scope")?.map(|s| s.parse::<Scope>()).transpose()?;
+                let request = TokenRequest {
+                    project_id: args.int("project")?,
+                    scope,
+                    branch: args.text("branch")?,
+                    expires_at: args.moment("expires")?,
+                    description: args.text("description")?.unwrap_or_default(),
+                };
+                token_row(&mut out, storage.create_token(ctx, request).await?);
+            }
+            "revoke_token" => {
+                let token_id = args.required_text("token_id")?;
+                let project = args.int("project")?;
+                let project_id = project.or(ctx.project_id()).unwrap_or_default();
+                storage.revoke_token(ctx, project, token_id.clone()).await?;
+                out.row(vec![project_id.into(), token_id.into(), true.into()]);
+            }
+            "rotate_token" => {
+                let issued = storage.rotate_token(ctx, args.int("project")?, args.required_text("token_id")?).await?;
+                token_row(&mut out, issued);
+            }
+            other => return Err(Error::internal("dispatching a procedure", format!("no handler for {other}"))),
+        }
+        out.finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn moments_parse_as_timestamps_or_intervals() {
+        assert_eq!(parse_moment("2030-01-01T00:00:00Z").unwrap(), 1_893_456_000_000_000);
+        assert_eq!(parse_moment("2030-01-01").unwrap(), 1_893_456_000_000_000);
+        let soon = parse_moment("2 days").unwrap() - crate::clock::now_micros();
+        assert!((172_700_000_000..=172_800_000_000).contains(&soon));
+        assert!(parse_moment("tomorrow").is_err());
+        assert!(parse_moment("-3 days").is_err());
+    }
+
+    #[test]
+    fn every_procedure_has_distinct_parameter_names() {
+        for p in PROCEDURES {
+            let mut names: Vec<_> = p.params.iter().map(|x| x.name).collect();
+            names.sort();
+            names.dedup();
+            assert_eq!(names.len(), p.params.len(), "{}", p.name);
+        }
+    }
+}

@@ -1,0 +1,278 @@
+//! Session settings as PostgreSQL clients know them (`SET`, `SHOW`, `current_setting`). They live
+//! in duckstore, never in DuckDB: a client cannot reach an engine setting through them.
+
+use std::collections::BTreeMap;
+
+use crate::error::{Error, Result};
+
+pub const SERVER_VERSION: &str = concat!("15.0 (duckstore ", env!("CARGO_PKG_VERSION"), ")");
+pub const SERVER_VERSION_NUM: &str = "150000";
+
+/// Parameters a client may read; `true` marks those it may also change.
+const PARAMETERS: &[(&str, &str, bool)] = &[
+    ("application_name", "", true),
+    ("bytea_output", "hex", true),
+    ("client_encoding", "UTF8", true),
+    ("client_min_messages", "notice", true),
+    ("datestyle", "ISO, MDY", true),
+    ("default_transaction_isolation", "read committed", true),
+    ("default_transaction_read_only", "off", true),
+    ("extra_float_digits", "1", true),
+    ("idle_in_transaction_session_timeout", "0", true),
+    ("in_hot_standby", "off", false),
+    ("integer_datetimes", "on", false),
+    ("intervalstyle", "postgres", true),
+    ("is_superuser", "off", false),
+    ("lc_collate", "C", false),
+    ("lc_ctype", "C", false),
+    ("lc_messages", "C", true),
+    ("lc_monetary", "C", true),
+    ("lc_numeric", "C", true),
+    ("lc_time", "C", true),
+    ("lock_timeout", "0", true),
+    ("max_identifier_length", "63", false),
+    ("search_path", "\"$user\", public", true),
+    ("server_encoding", "UTF8", false),
+    ("server_version", SERVER_VERSION, false),
+    ("server_version_num", SERVER_VERSION_NUM, false),
+    ("session_authorization", "", false),
+    ("standard_conforming_strings", "on", true),
+    ("statement_timeout", "0", true),
+    ("timezone", "UTC", true),
+    ("transaction_isolation", "read committed", true),
+    ("transaction_read_only", "off", false),
+    ("jit", "off", true),
+    ("plan_cache_mode", "auto", true),
+    ("geqo", "on", true),
+    ("row_security", "on", true),
+    ("synchronous_commit", "on", true),
+];
+
+/// The spelling PostgreSQL uses in ParameterStatus and SHOW.
+fn display_name(name: &str) -> &str {
+    match name {
+        "datestyle" => "DateStyle",
+        "intervalstyle" => "IntervalStyle",
+        "timezone" => "TimeZone",
+        other => other,
+    }
+}
+
+/// Engine settings clients must never change; named here for a precise refusal.
+const ENGINE_SETTINGS: &[&str] = &[
+    "memory_limit",
+    "max_memory",
+    "threads",
+    "worker_threads",
+    "enable_external_access",
+    "allowed_directories",
+    "allowed_paths",
+    "lock_configuration",
+    "temp_directory",
+    "max_temp_directory_size",
+    "autoinstall_known_extensions",
+    "autoload_known_extensions",
+    "allow_community_extensions",
+    "allow_unsigned_extensions",
+    "extension_directory",
+    "custom_extension_repository",
+    "enable_http_metadata_cache",
+    "home_directory",
+    "secret_directory",
+];
+
+#[derive(Debug, Clone)]
+pub struct SessionSettings {
+    values: BTreeMap<&'static str, String>,
+}
+
+impl SessionSettings {
+    /// Defaults, overridden by the parameters the client sent at startup (unknown ones ignored,
+    /// as PostgreSQL ignores nothing but we must never fail a login over an option).
+    pub fn new(user: &str, startup: &BTreeMap<String, String>) -> SessionSettings {
+        let mut settings =
+            SessionSettings { values: PARAMETERS.iter().map(|(n, v, _)| (*n, (*v).to_owned())).collect() };
+        settings.values.insert("session_authorization", user.to_owned());
+        for (name, value) in startup {
+            let _ = settings.set(name, Some(value));
+        }
+        settings
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        let key = name.to_ascii_lowercase();
+        self.values.get(key.as_str()).map(String::as_str)
+    }
+
+    /// Applies `SET name = value` (`None` = `DEFAULT`/`RESET`).
+    pub fn set(&mut self, name: &str, value: Option<&str>) -> Result<()> {
+        let key = name.to_ascii_lowercase();
+        let Some((canonical, default, settable)) = PARAMETERS.iter().find(|(n, _, _)| *n == key) else {
+            if ENGINE_SETTINGS.contains(&key.as_str()) {
+                return Err(Error::permission_denied(format!(
+                    "parameter \"{name}\" is an engine setting and cannot be changed by a client"
+                )));
+            }
+            return Err(
+                Error::not_found(format!("unrecognized configuration parameter \"{name}\"")).with_sqlstate("42704")
+            );
+        };
+        if !settable {
+            return Err(Error::new(
+                crate::error::ErrorKind::FailedPrecondition,
+                format!("parameter \"{name}\" cannot be changed"),
+            )
+            .with_sqlstate("55P02"));
+        }
+        let value = match value {
+            None => (*default).to_owned(),
+            Some(v) => validate(canonical, v)?,
+        };
+        self.values.insert(canonical, value);
+        Ok(())
+    }
+
+    pub fn reset_all(&mut self) {
+        let user = self.values.get("session_authorization").cloned().unwrap_or_default();
+        for (name, default, settable) in PARAMETERS {
+            if *settable {
+                self.values.insert(name, (*default).to_owned());
+            }
+        }
+        self.values.insert("session_authorization", user);
+    }
+
+    /// The parameters reported to the client in ParameterStatus at startup.
+    pub fn reported(&self) -> Vec<(String, String)> {
+        [
+            "application_name",
+            "client_encoding",
+            "datestyle",
+            "default_transaction_read_only",
+            "in_hot_standby",
+            "integer_datetimes",
+            "intervalstyle",
+            "is_superuser",
+            "server_encoding",
+            "server_version",
+            "session_authorization",
+            "standard_conforming_strings",
+            "timezone",
+        ]
+        .iter()
+        .map(|n| (display_name(n).to_owned(), self.values.get(n).cloned().unwrap_or_default()))
+        .collect()
+    }
+
+    /// The statement timeout in milliseconds (0 = none).
+    pub fn statement_timeout_ms(&self) -> u64 {
+        self.get("statement_timeout").and_then(|v| parse_duration_ms(v).ok()).unwrap_or(0)
+    }
+}
+
+fn bad_value(name: &str, value: &str) -> Error {
+    Error::invalid(format!("invalid value for parameter \"{name}\": \"{value}\"")).with_sqlstate("22023")
+}
+
+fn validate(name: &str, value: &str) -> Result<String> {
+    let lower = value.trim().to_ascii_lowercase();
+    match name {
+        "client_encoding" | "server_encoding" => match lower.replace(['-', '_'], "").as_str() {
+            "utf8" | "unicode" => Ok("UTF8".into()),
+            _ => Err(Error::unsupported(format!("encoding \"{value}\" is not supported; duckstore speaks UTF8"))),
+        },
+        "standard_conforming_strings" => match lower.as_str() {
+            "on" | "true" | "1" => Ok("on".into()),
+            _ => Err(Error::unsupported("standard_conforming_strings can only be on")),
+        },
+        "datestyle" => {
+            if lower.split(',').any(|p| p.trim() == "iso") || lower.is_empty() {
+                Ok("ISO, MDY".into())
+            } else {
+                Err(Error::unsupported(format!("DateStyle \"{value}\" is not supported; use ISO")))
+            }
+        }
+        "intervalstyle" => match lower.as_str() {
+            "postgres" => Ok("postgres".into()),
+            _ => Err(Error::unsupported(format!("IntervalStyle \"{value}\" is not supported; use postgres"))),
+        },
+        "statement_timeout" | "lock_timeout" | "idle_in_transaction_session_timeout" => {
+            parse_duration_ms(value).map_err(|_| bad_value(name, value))?;
+            Ok(value.trim().to_owned())
+        }
+        "extra_float_digits" => {
+            let n: i32 = value.trim().parse().map_err(|_| bad_value(name, value))?;
+            if (-15..=3).contains(&n) { Ok(n.to_string()) } else { Err(bad_value(name, value)) }
+        }
+        "application_name" => {
+            if value.len() > 64 || value.chars().any(char::is_control) {
+                Err(bad_value(name, value))
+            } else {
+                Ok(value.to_owned())
+            }
+        }
+        _ => {
+            if value.len() > 256 || value.chars().any(char::is_control) {
+                Err(bad_value(name, value))
+            } else {
+                Ok(value.trim().to_owned())
+            }
+        }
+    }
+}
+
+/// Parses a PostgreSQL duration setting ("0", "5000", "5s", "2min", "1h") into milliseconds.
+fn parse_duration_ms(value: &str) -> std::result::Result<u64, ()> {
+    let v = value.trim().trim_matches('\'').to_ascii_lowercase();
+    let split = v.find(|c: char| !c.is_ascii_digit()).unwrap_or(v.len());
+    let (number, unit) = v.split_at(split);
+    let n: u64 = number.parse().map_err(|_| ())?;
+    let factor = match unit.trim() {
+        "" | "ms" => 1,
+        "s" => 1000,
+        "min" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => return Err(()),
+    };
+    n.checked_mul(factor).ok_or(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn engine_settings_are_refused_and_unknown_ones_named() {
+        let mut s = SessionSettings::new("u", &BTreeMap::new());
+        assert_eq!(s.set("memory_limit", Some("100GB")).unwrap_err().sqlstate(), "42501");
+        assert_eq!(s.set("enable_external_access", Some("true")).unwrap_err().sqlstate(), "42501");
+        assert_eq!(s.set("no_such_thing", Some("1")).unwrap_err().sqlstate(), "42704");
+        assert_eq!(s.set("server_version", Some("1")).unwrap_err().sqlstate(), "55P02");
+    }
+
+    #[test]
+    fn harmless_settings_apply_and_reset() {
+        let mut s = SessionSettings::new("u", &BTreeMap::new());
+        s.set("Application_Name", Some("bi")).unwrap();
+        assert_eq!(s.get("application_name"), Some("bi"));
+        s.set("statement_timeout", Some("2s")).unwrap();
+        assert_eq!(s.statement_timeout_ms(), 2000);
+        s.set("statement_timeout", None).unwrap();
+        assert_eq!(s.statement_timeout_ms(), 0);
+        assert!(s.set("client_encoding", Some("LATIN1")).is_err());
+    }
+
+    #[test]
+    fn startup_parameters_never_fail_a_login() {
+        let startup = BTreeMap::from([
+            ("client_encoding".to_owned(), "UTF8".to_owned()),
+            ("DateStyle".to_owned(), "ISO".to_owned()),
+            ("TimeZone".to_owned(), "Europe/Prague".to_owned()),
+            ("bogus".to_owned(), "x".to_owned()),
+        ]);
+        let s = SessionSettings::new("u", &startup);
+        assert_eq!(s.get("TimeZone"), Some("Europe/Prague"));
+        assert!(s.reported().iter().any(|(k, v)| k == "server_version" && v.starts_with("15.")));
+    }
+}

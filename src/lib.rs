@@ -1,0 +1,14 @@
+//! duckstore: the storage layer of an on-premise Keboola — a PostgreSQL wire-protocol server
+//! fronting DuckDB. See the README for what it does and design notes in docs/adr/.
+
+pub mod catalog;
+pub mod clock;
+pub mod config;
+pub mod engine;
+pub mod error;
+pub mod gateway;
+pub mod http;
+pub mod pg;
+pub mod relation;
+pub mod server;
+pub mod storage;

@@ -1,0 +1,203 @@
+//! The PostgreSQL wire-protocol front: TLS negotiation, SCRAM logins with storage tokens,
+//! simple and extended queries, cancel requests. It carries out the gateway's plans and decides
+//! no policy of its own.
+
+mod auth;
+mod errors;
+mod query;
+mod session;
+mod types;
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use async_trait::async_trait;
+use pgwire::api::PgWireServerHandlers;
+use pgwire::api::cancel::CancelHandler;
+use pgwire::api::copy::CopyHandler;
+use pgwire::error::{PgWireError, PgWireResult};
+use pgwire::messages::cancel::CancelRequest;
+use pgwire::tokio::TlsAcceptor;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio_util::task::TaskTracker;
+
+use crate::error::Error;
+use crate::storage::{SessionContext, Storage};
+
+pub use session::SessionRegistry;
+
+pub(crate) const SCRAM_METHOD: &str = "SCRAM-SHA-256";
+
+/// State shared by every connection.
+pub struct PgShared {
+    pub storage: Storage,
+    pub registry: SessionRegistry,
+    pub tls_required: bool,
+    next_pid: AtomicI32,
+    next_session: AtomicU64,
+    shutting_down: AtomicBool,
+}
+
+impl PgShared {
+    pub fn new(storage: Storage, tls_required: bool) -> Arc<PgShared> {
+        Arc::new(PgShared {
+            storage,
+            registry: SessionRegistry::default(),
+            tls_required,
+            next_pid: AtomicI32::new(1000),
+            next_session: AtomicU64::new(1),
+            shutting_down: AtomicBool::new(false),
+        })
+    }
+
+    pub fn is_shutting_down(&self) -> bool {
+        self.shutting_down.load(Ordering::Acquire)
+    }
+
+    pub fn begin_shutdown(&self) {
+        self.shutting_down.store(true, Ordering::Release);
+    }
+}
+
+/// One client connection: the handlers pgwire calls, sharing the session once logged in.
+#[derive(Clone)]
+pub struct Connection {
+    shared: Arc<PgShared>,
+    session: Arc<OnceLock<Arc<session::Session>>>,
+}
+
+impl Connection {
+    fn new(shared: Arc<PgShared>) -> Connection {
+        Connection { shared, session: Arc::new(OnceLock::new()) }
+    }
+
+    fn open_session(
+        &self,
+        ctx: SessionContext,
+        database: String,
+        startup: &BTreeMap<String, String>,
+        secret: Vec<u8>,
+    ) -> Arc<session::Session> {
+        let pid = self.shared.next_pid.fetch_add(1, Ordering::Relaxed);
+        let id = self.shared.next_session.fetch_add(1, Ordering::Relaxed);
+        let epoch = self.shared.storage.credential_epoch();
+        let session = Arc::new(session::Session::new(id, pid, secret, ctx, database, startup, epoch));
+        self.shared.registry.insert(Arc::clone(&session));
+        let _ = self.session.set(Arc::clone(&session));
+        session
+    }
+
+    fn session(&self) -> PgWireResult<Arc<session::Session>> {
+        self.session.get().cloned().ok_or(PgWireError::NotReadyForQuery)
+    }
+}
+
+impl PgWireServerHandlers for Connection {
+    fn simple_query_handler(&self) -> Arc<impl pgwire::api::query::SimpleQueryHandler> {
+        Arc::new(self.clone())
+    }
+
+    fn extended_query_handler(&self) -> Arc<impl pgwire::api::query::ExtendedQueryHandler> {
+        Arc::new(self.clone())
+    }
+
+    fn startup_handler(&self) -> Arc<impl pgwire::api::auth::StartupHandler> {
+        Arc::new(auth::AuthHandler::new(self.clone()))
+    }
+
+    fn copy_handler(&self) -> Arc<impl CopyHandler> {
+        Arc::new(NoCopy)
+    }
+
+    fn cancel_handler(&self) -> Arc<impl CancelHandler> {
+        Arc::new(Canceller { shared: Arc::clone(&self.shared) })
+    }
+}
+
+struct Canceller {
+    shared: Arc<PgShared>,
+}
+
+#[async_trait]
+impl CancelHandler for Canceller {
+    async fn on_cancel_request(&self, request: CancelRequest) {
+        let found = self.shared.registry.cancel(request.pid, &request.secret_key.to_bytes());
+        tracing::info!(pid = request.pid, found, "cancel request");
+    }
+}
+
+/// COPY arrives with the writes issue; until then a stray CopyData is a protocol error.
+struct NoCopy;
+
+#[async_trait]
+impl CopyHandler for NoCopy {
+    async fn on_copy_data<C>(&self, _client: &mut C, _data: pgwire::messages::copy::CopyData) -> PgWireResult<()>
+    where
+        C: pgwire::api::ClientInfo + futures::Sink<pgwire::messages::PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: std::fmt::Debug,
+        PgWireError: From<<C as futures::Sink<pgwire::messages::PgWireBackendMessage>>::Error>,
+    {
+        Err(errors::to_pg(&Error::unsupported("COPY is not supported here").with_sqlstate("08P01")))
+    }
+
+    async fn on_copy_done<C>(&self, _client: &mut C, _done: pgwire::messages::copy::CopyDone) -> PgWireResult<()>
+    where
+        C: pgwire::api::ClientInfo + futures::Sink<pgwire::messages::PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: std::fmt::Debug,
+        PgWireError: From<<C as futures::Sink<pgwire::messages::PgWireBackendMessage>>::Error>,
+    {
+        Err(errors::to_pg(&Error::unsupported("COPY is not supported here").with_sqlstate("08P01")))
+    }
+}
+
+/// Accepts connections until `shutdown` turns true; each connection runs in `tracker`.
+pub async fn serve(
+    listener: TcpListener,
+    tls: Option<TlsAcceptor>,
+    shared: Arc<PgShared>,
+    mut shutdown: watch::Receiver<bool>,
+    tracker: TaskTracker,
+) {
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = shutdown.wait_for(|stop| *stop) => break,
+        };
+        let (socket, peer) = match accepted {
+            Ok(pair) => pair,
+            Err(e) => {
+                tracing::warn!(error = %e, "accepting a Postgres connection failed");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let connection = Connection::new(Arc::clone(&shared));
+        let tls = tls.clone();
+        let mut stop = shutdown.clone();
+        tracker.spawn(async move {
+            let slot = Arc::clone(&connection.session);
+            let registry_shared = Arc::clone(&connection.shared);
+            let closable = async move {
+                // On shutdown an idle session is closed at once; a busy one after its statement.
+                let _ = stop.wait_for(|s| *s).await;
+                if let Some(session) = slot.get() {
+                    session.wait_idle().await;
+                }
+            };
+            tokio::select! {
+                result = pgwire::tokio::process_socket(socket, tls, connection.clone()) => {
+                    if let Err(e) = result {
+                        tracing::debug!(%peer, error = %e, "connection ended with an error");
+                    }
+                }
+                _ = closable => {}
+            }
+            if let Some(session) = connection.session.get() {
+                registry_shared.registry.remove(session.pid);
+                tracing::info!(session = session.id, "session closed");
+            }
+        });
+    }
+}

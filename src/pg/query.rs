@@ -1,0 +1,584 @@
+//! Simple and extended query protocol: each statement goes through the gateway, then its plan is
+//! carried out (reads by the engine, procedures by the storage layer) and answered on the wire.
+
+use std::fmt::Debug;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
+use async_trait::async_trait;
+use futures::{Sink, SinkExt, Stream, StreamExt, stream};
+use pgwire::api::portal::{Format, Portal};
+use pgwire::api::query::{
+    ExtendedQueryHandler, SimpleQueryHandler, send_execution_response, send_query_response, send_ready_for_query,
+};
+use pgwire::api::results::{
+    DescribePortalResponse, DescribeResponse, DescribeStatementResponse, FieldInfo, QueryResponse, Response, Tag,
+};
+use pgwire::api::stmt::{QueryParser, StoredStatement};
+use pgwire::api::store::PortalStore;
+use pgwire::api::{ClientInfo, ClientPortalStore, PgWireConnectionState, Type};
+use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
+use pgwire::messages::PgWireBackendMessage;
+use pgwire::messages::data::DataRow;
+use pgwire::messages::response::{EmptyQueryResponse, TransactionStatus};
+use pgwire::messages::simplequery::Query as SimpleQuery;
+
+use super::Connection;
+use super::errors::{error_info, fatal, to_pg};
+use super::session::Session;
+use super::types;
+use crate::engine::{Param, Query, QueryStream, SqlOrigin};
+use crate::error::{Error, ErrorKind, Result};
+use crate::gateway::{self, CompatValues, Plan};
+use crate::relation::{ColumnType, RelationBuilder};
+
+/// A parsed statement of the extended protocol.
+#[derive(Clone)]
+pub struct Prepared {
+    plan: Option<Plan>,
+    /// Parameter and result types, worked out on the first Describe.
+    described: Arc<Mutex<Option<Arc<Shape>>>>,
+}
+
+/// The types a statement takes and answers.
+pub struct Shape {
+    params: Vec<Type>,
+    schema: Option<SchemaRef>,
+}
+
+/// Where a result's batches come from.
+enum Rows {
+    Engine(QueryStream),
+    Ready(Option<RecordBatch>),
+}
+
+impl Rows {
+    async fn next(&mut self) -> Option<Result<RecordBatch>> {
+        match self {
+            Rows::Engine(stream) => stream.next_batch().await,
+            Rows::Ready(batch) => batch.take().map(Ok),
+        }
+    }
+}
+
+/// What a statement answers.
+enum Outcome {
+    Rows { schema: SchemaRef, rows: Rows, tag: &'static str },
+    Tag(Tag),
+    Begin,
+    End(&'static str),
+}
+
+fn one_column(name: &str, value: &str) -> Result<RecordBatch> {
+    let mut b = RelationBuilder::new(&[(name, ColumnType::Text)]);
+    b.row(vec![value.into()]);
+    b.finish()
+}
+
+impl Connection {
+    fn compat<'a>(&self, session: &'a Session, settings: &'a gateway::settings::SessionSettings) -> CompatValues<'a> {
+        CompatValues { settings, user: &session.ctx.user, database: &session.database, backend_pid: session.pid }
+    }
+
+    /// Plans a statement; a refusal counts and logs as a failed statement of its kind.
+    fn plan(&self, session: &Session, statement: sqlparser::ast::Statement) -> Result<Plan> {
+        let started = Instant::now();
+        let kind = gateway::statement_kind(&statement);
+        let settings = session.settings().clone();
+        let planned = gateway::plan(statement, &self.compat(session, &settings));
+        if let Err(e) = &planned {
+            self.observe(session, kind, started, Some(e));
+        }
+        planned
+    }
+
+    /// Re-checks the session's token when credentials changed anywhere since the last check.
+    async fn check_credentials(&self, session: &Session) -> PgWireResult<()> {
+        let epoch = self.shared.storage.credential_epoch();
+        if session.checked_epoch.load(Ordering::Acquire) == epoch {
+            return Ok(());
+        }
+        match self.shared.storage.revalidate(&session.ctx).await {
+            Ok(()) => {
+                session.checked_epoch.store(epoch, Ordering::Release);
+                Ok(())
+            }
+            Err(e) => Err(fatal(&e)),
+        }
+    }
+
+    /// Parameter and result types of a plan, worked out without running it.
+    async fn describe(&self, plan: &Plan) -> Result<Shape> {
+        match plan {
+            Plan::Query(q) => {
+                let engine = self.shared.storage.engine();
+                let relations = q
+                    .views
+                    .iter()
+                    .map(|v| RelationBuilder::new(v.columns()).finish().map(|b| engine.register_relation(b)))
+                    .collect::<Result<Vec<_>>>()?;
+                let handles: Vec<u64> = relations.iter().map(|r| r.handle()).collect();
+                let sql = q.render(&handles);
+                let described =
+                    engine.describe(Query { sql, params: vec![], relations, origin: SqlOrigin::User }).await?;
+                let params = described
+                    .params
+                    .iter()
+                    .enumerate()
+                    .map(|(i, t)| match types::arrow_param_type(t) {
+                        Some(t) => t,
+                        None => types::param_type(q.param_types.get(i).copied().unwrap_or(gateway::ParamType::Unknown)),
+                    })
+                    .collect();
+                Ok(Shape { params, schema: Some(types::wire_schema(&described.schema)) })
+            }
+            Plan::Call(call) => Ok(Shape {
+                params: vec![Type::TEXT; call.param_count],
+                schema: Some(types::wire_schema(&RelationBuilder::new(call.spec.columns).schema())),
+            }),
+            Plan::Show(name) => Ok(Shape { params: vec![], schema: Some(one_column(name, "")?.schema()) }),
+            _ => Ok(Shape { params: vec![], schema: None }),
+        }
+    }
+
+    /// Carries out one plan.
+    async fn execute(&self, session: &Arc<Session>, plan: &Plan, params: &[Param]) -> Result<Outcome> {
+        let storage = &self.shared.storage;
+        match plan {
+            Plan::Query(q) => {
+                let mut relations = Vec::with_capacity(q.views.len());
+                for view in &q.views {
+                    let batch = storage.system_view(session.ctx.clone(), *view).await?;
+                    relations.push(storage.engine().register_relation(batch));
+                }
+                let handles: Vec<u64> = relations.iter().map(|r| r.handle()).collect();
+                let sql = q.render(&handles);
+                let stream = storage
+                    .engine()
+                    .query(
+                        Query { sql, params: params.to_vec(), relations, origin: SqlOrigin::User },
+                        &session.canceller,
+                    )
+                    .await?;
+                Ok(Outcome::Rows { schema: types::wire_schema(&stream.schema), rows: Rows::Engine(stream), tag: q.tag })
+            }
+            Plan::Call(call) => {
+                let batch = call.execute(storage, &session.ctx, params).await?;
+                Ok(Outcome::Rows { schema: batch.schema(), rows: Rows::Ready(Some(batch)), tag: "CALL" })
+            }
+            Plan::Begin => Ok(Outcome::Begin),
+            Plan::Commit => Ok(Outcome::End("COMMIT")),
+            Plan::Rollback => Ok(Outcome::End("ROLLBACK")),
+            Plan::Set { name, value } => {
+                session.settings().set(name, value.as_deref())?;
+                Ok(Outcome::Tag(Tag::new("SET")))
+            }
+            Plan::ResetAll => {
+                session.settings().reset_all();
+                Ok(Outcome::Tag(Tag::new("RESET")))
+            }
+            Plan::Show(name) => {
+                let value = match name.as_str() {
+                    "transaction isolation level" => Some("read committed".to_owned()),
+                    other => session.settings().get(other).map(str::to_owned),
+                };
+                let value = value.ok_or_else(|| {
+                    Error::not_found(format!("unrecognized configuration parameter \"{name}\"")).with_sqlstate("42704")
+                })?;
+                let batch = one_column(name, &value)?;
+                Ok(Outcome::Rows { schema: batch.schema(), rows: Rows::Ready(Some(batch)), tag: "SHOW" })
+            }
+            Plan::NoOp(tag) => Ok(Outcome::Tag(Tag::new(tag))),
+        }
+    }
+
+    /// Runs `plan` with the statement timeout, metrics and the statement log line.
+    async fn run(&self, session: &Arc<Session>, plan: &Plan, params: &[Param]) -> Result<Outcome> {
+        let started = Instant::now();
+        let timeout_ms = session.settings().statement_timeout_ms();
+        session.timed_out.store(false, Ordering::Release);
+        let timer = (timeout_ms > 0).then(|| {
+            let session = Arc::clone(session);
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(timeout_ms)).await;
+                session.timed_out.store(true, Ordering::Release);
+                session.canceller.cancel();
+            })
+        });
+        let result = self.execute(session, plan, params).await;
+        if let Some(timer) = timer {
+            timer.abort();
+        }
+        let result = result.map_err(|e| self.explain_cancel(session, e));
+        self.observe(session, plan.kind(), started, result.as_ref().err());
+        result
+    }
+
+    fn explain_cancel(&self, session: &Session, e: Error) -> Error {
+        if e.kind() == ErrorKind::Cancelled && session.timed_out.load(Ordering::Acquire) {
+            Error::new(ErrorKind::Cancelled, "canceling statement due to statement timeout")
+        } else {
+            e
+        }
+    }
+
+    fn observe(&self, session: &Session, kind: &'static str, started: Instant, error: Option<&Error>) {
+        let elapsed = started.elapsed();
+        let outcome = match error {
+            None => "ok",
+            Some(e) => e.kind().label(),
+        };
+        metrics::counter!("duckstore_statements_total", "kind" => kind, "outcome" => outcome).increment(1);
+        metrics::histogram!("duckstore_statement_duration_seconds", "kind" => kind).record(elapsed.as_secs_f64());
+        match error {
+            None => tracing::info!(
+                target: "duckstore::statement",
+                session = session.id,
+                user = %session.ctx.user,
+                kind,
+                duration_ms = elapsed.as_secs_f64() * 1000.0,
+                outcome,
+            ),
+            Some(e) => tracing::info!(
+                target: "duckstore::statement",
+                session = session.id,
+                user = %session.ctx.user,
+                kind,
+                duration_ms = elapsed.as_secs_f64() * 1000.0,
+                outcome,
+                sqlstate = e.sqlstate(),
+            ),
+        }
+    }
+}
+
+/// Streams a result as DataRows, converting each batch to its wire form as it arrives.
+fn row_stream(
+    rows: Rows,
+    wire: SchemaRef,
+    fields: Arc<Vec<FieldInfo>>,
+) -> impl Stream<Item = PgWireResult<DataRow>> + Send + 'static {
+    stream::unfold(Some(rows), move |state| {
+        let wire = Arc::clone(&wire);
+        let fields = Arc::clone(&fields);
+        async move {
+            let mut rows = state?;
+            match rows.next().await {
+                None => None,
+                Some(Err(e)) => Some((vec![Err(to_pg(&e))], None)),
+                Some(Ok(batch)) => {
+                    let prepared =
+                        types::to_wire_batch(batch, &wire).and_then(|b| types::render_text_timestamps(b, &fields));
+                    let encoded: Vec<PgWireResult<DataRow>> = match prepared {
+                        Ok(batch) => types::encode_rows(fields, batch),
+                        Err(e) => vec![Err(to_pg(&e))],
+                    };
+                    Some((encoded, Some(rows)))
+                }
+            }
+        }
+    })
+    .flat_map(stream::iter)
+}
+
+fn query_response(schema: SchemaRef, rows: Rows, tag: &str, format: &Format) -> Result<QueryResponse> {
+    let fields = Arc::new(types::fields(&schema, format)?);
+    let mut response = QueryResponse::new(Arc::clone(&fields), row_stream(rows, schema, fields));
+    response.set_command_tag(tag);
+    Ok(response)
+}
+
+fn aborted_transaction() -> Error {
+    Error::new(
+        ErrorKind::FailedPrecondition,
+        "current transaction is aborted, commands ignored until end of transaction block",
+    )
+    .with_sqlstate("25P02")
+}
+
+/// The next transaction status after a statement.
+fn transaction_after(status: TransactionStatus, outcome: &Result<Outcome>) -> TransactionStatus {
+    match outcome {
+        Ok(Outcome::Begin) => TransactionStatus::Transaction,
+        Ok(Outcome::End(_)) => TransactionStatus::Idle,
+        Ok(_) => status,
+        Err(_) if status == TransactionStatus::Idle => TransactionStatus::Idle,
+        Err(_) => TransactionStatus::Error,
+    }
+}
+
+/// COMMIT of a failed transaction rolls back, as in PostgreSQL.
+fn end_tag(tag: &'static str, status: TransactionStatus) -> &'static str {
+    if tag == "COMMIT" && status == TransactionStatus::Error { "ROLLBACK" } else { tag }
+}
+
+#[async_trait]
+impl SimpleQueryHandler for Connection {
+    async fn on_query<C>(&self, client: &mut C, query: SimpleQuery) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        if !matches!(client.state(), PgWireConnectionState::ReadyForQuery) {
+            return Err(PgWireError::NotReadyForQuery);
+        }
+        let session = self.session()?;
+        self.check_credentials(&session).await?;
+        let _busy = session.begin_statement();
+        client.set_state(PgWireConnectionState::QueryInProgress);
+        let mut status = client.transaction_status();
+
+        let statements = if query.query.chars().all(|c| c == ';' || c.is_whitespace()) {
+            client.feed(PgWireBackendMessage::EmptyQueryResponse(EmptyQueryResponse::new())).await?;
+            Ok(vec![])
+        } else {
+            gateway::parse(&query.query)
+        };
+        let mut failure: Option<ErrorInfo> = None;
+        match statements {
+            Err(e) => {
+                self.observe(&session, "invalid", Instant::now(), Some(&e));
+                failure = Some(error_info(&e, "ERROR"));
+            }
+            Ok(statements) => {
+                for statement in statements {
+                    let outcome = match self.plan(&session, statement) {
+                        Err(e) => Err(e),
+                        Ok(plan)
+                            if status == TransactionStatus::Error && !matches!(plan, Plan::Commit | Plan::Rollback) =>
+                        {
+                            Err(aborted_transaction())
+                        }
+                        Ok(plan) => self.run(&session, &plan, &[]).await,
+                    };
+                    let next = transaction_after(status, &outcome);
+                    match outcome {
+                        Ok(Outcome::Rows { schema, rows, tag }) => {
+                            let response =
+                                query_response(schema, rows, tag, &Format::UnifiedText).map_err(|e| to_pg(&e))?;
+                            match send_query_response(client, response, true).await {
+                                Ok(()) => {}
+                                // Rows already sent stay sent; the error ends the statement.
+                                Err(PgWireError::UserError(info)) => {
+                                    failure = Some(*info);
+                                    break;
+                                }
+                                Err(other) => return Err(other),
+                            }
+                        }
+                        Ok(Outcome::Tag(tag)) => send_execution_response(client, tag).await?,
+                        Ok(Outcome::Begin) => send_execution_response(client, Tag::new("BEGIN")).await?,
+                        Ok(Outcome::End(tag)) => {
+                            send_execution_response(client, Tag::new(end_tag(tag, status))).await?
+                        }
+                        Err(e) => {
+                            failure = Some(error_info(&e, "ERROR"));
+                            break;
+                        }
+                    }
+                    status = next;
+                }
+            }
+        }
+        if let Some(info) = failure {
+            client.feed(PgWireBackendMessage::ErrorResponse(info.into())).await?;
+            if status == TransactionStatus::Transaction {
+                status = TransactionStatus::Error;
+            }
+        }
+        client.set_state(PgWireConnectionState::ReadyForQuery);
+        client.set_transaction_status(status);
+        send_ready_for_query(client, status).await?;
+        Ok(())
+    }
+
+    async fn do_query<C>(&self, _client: &mut C, _query: &str) -> PgWireResult<Vec<Response>>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        unreachable!("on_query is implemented directly")
+    }
+}
+
+/// Parses statements for the extended protocol.
+pub struct StatementParser {
+    connection: Connection,
+}
+
+impl StatementParser {
+    pub fn new(connection: Connection) -> StatementParser {
+        StatementParser { connection }
+    }
+}
+
+#[async_trait]
+impl QueryParser for StatementParser {
+    type Statement = Prepared;
+
+    async fn parse_sql<C>(&self, _client: &C, sql: &str, _types: &[Option<Type>]) -> PgWireResult<Prepared>
+    where
+        C: ClientInfo + Unpin + Send + Sync,
+    {
+        let session = self.connection.session()?;
+        let mut statements = gateway::parse(sql).map_err(|e| to_pg(&e))?;
+        let plan = match statements.len() {
+            0 => None,
+            1 => Some(self.connection.plan(&session, statements.remove(0)).map_err(|e| to_pg(&e))?),
+            _ => {
+                return Err(to_pg(
+                    &Error::invalid("cannot insert multiple commands into a prepared statement").with_sqlstate("42601"),
+                ));
+            }
+        };
+        Ok(Prepared { plan, described: Arc::new(Mutex::new(None)) })
+    }
+
+    fn get_parameter_types(&self, stmt: &Prepared) -> PgWireResult<Vec<Type>> {
+        Ok(match &stmt.plan {
+            Some(Plan::Query(q)) => q.param_types.iter().map(|t| types::param_type(*t)).collect(),
+            Some(Plan::Call(c)) => vec![Type::TEXT; c.param_count],
+            _ => vec![],
+        })
+    }
+
+    fn get_result_schema(&self, _stmt: &Prepared, _format: Option<&Format>) -> PgWireResult<Vec<FieldInfo>> {
+        // Answered by the handler's describe methods, which can ask the engine.
+        Ok(vec![])
+    }
+}
+
+impl Connection {
+    async fn shape(&self, stmt: &Prepared) -> PgWireResult<Option<Arc<Shape>>> {
+        let Some(plan) = &stmt.plan else { return Ok(None) };
+        if let Some(shape) = stmt.described.lock().unwrap_or_else(|p| p.into_inner()).clone() {
+            return Ok(Some(shape));
+        }
+        let shape = Arc::new(self.describe(plan).await.map_err(|e| to_pg(&e))?);
+        *stmt.described.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::clone(&shape));
+        Ok(Some(shape))
+    }
+
+    fn bound_params(&self, portal: &Portal<Prepared>) -> Result<Vec<Param>> {
+        let declared = &portal.statement.parameter_types;
+        let described = portal.statement.statement.described.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let inferred: Vec<Type> = match (&described, &portal.statement.statement.plan) {
+            (Some(shape), _) => shape.params.clone(),
+            (None, Some(Plan::Query(q))) => q.param_types.iter().map(|t| types::param_type(*t)).collect(),
+            _ => vec![],
+        };
+        portal
+            .parameters
+            .iter()
+            .enumerate()
+            .map(|(i, value)| {
+                let ty = declared.get(i).cloned().flatten().or_else(|| inferred.get(i).cloned()).unwrap_or(Type::TEXT);
+                types::decode_param(i, value.as_deref(), &ty, portal.parameter_format.is_binary(i))
+            })
+            .collect()
+    }
+}
+
+#[async_trait]
+impl ExtendedQueryHandler for Connection {
+    type Statement = Prepared;
+    type QueryParser = StatementParser;
+
+    fn query_parser(&self) -> Arc<Self::QueryParser> {
+        Arc::new(StatementParser::new(self.clone()))
+    }
+
+    async fn do_describe_statement<C>(
+        &self,
+        _client: &mut C,
+        target: &StoredStatement<Prepared>,
+    ) -> PgWireResult<DescribeStatementResponse>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Prepared>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let shape = self.shape(&target.statement).await?;
+        let inferred = shape.as_ref().map(|s| s.params.clone()).unwrap_or_default();
+        let count = inferred.len().max(target.parameter_types.len());
+        let params = (0..count)
+            .map(|i| {
+                target
+                    .parameter_types
+                    .get(i)
+                    .cloned()
+                    .flatten()
+                    .or_else(|| inferred.get(i).cloned())
+                    .unwrap_or(Type::TEXT)
+            })
+            .collect();
+        let fields = match shape.and_then(|s| s.schema.clone()) {
+            Some(schema) => types::fields(&schema, &Format::UnifiedText).map_err(|e| to_pg(&e))?,
+            None => vec![],
+        };
+        Ok(DescribeStatementResponse::new(params, fields))
+    }
+
+    async fn do_describe_portal<C>(
+        &self,
+        _client: &mut C,
+        portal: &Portal<Prepared>,
+    ) -> PgWireResult<DescribePortalResponse>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Prepared>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        match self.shape(&portal.statement.statement).await?.and_then(|s| s.schema.clone()) {
+            Some(schema) => Ok(DescribePortalResponse::new(
+                types::fields(&schema, &portal.result_column_format).map_err(|e| to_pg(&e))?,
+            )),
+            None => Ok(DescribePortalResponse::no_data()),
+        }
+    }
+
+    async fn do_query<C>(&self, client: &mut C, portal: &Portal<Prepared>, _max_rows: usize) -> PgWireResult<Response>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Prepared>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let session = self.session()?;
+        self.check_credentials(&session).await?;
+        let _busy = session.begin_statement();
+        let Some(plan) = &portal.statement.statement.plan else { return Ok(Response::EmptyQuery) };
+        let status = client.transaction_status();
+        if status == TransactionStatus::Error && !matches!(plan, Plan::Commit | Plan::Rollback) {
+            return Err(to_pg(&aborted_transaction()));
+        }
+        let outcome = match self.bound_params(portal) {
+            Ok(params) => self.run(&session, plan, &params).await,
+            Err(e) => Err(e),
+        };
+        Ok(match outcome {
+            Ok(Outcome::Rows { schema, rows, tag }) => {
+                let described = portal.statement.statement.described.lock().unwrap_or_else(|p| p.into_inner()).clone();
+                // Keep the columns the client was told about in Describe.
+                let schema = described
+                    .and_then(|d| d.schema.clone())
+                    .filter(|d| d.fields().len() == schema.fields().len())
+                    .unwrap_or(schema);
+                Response::Query(query_response(schema, rows, tag, &portal.result_column_format).map_err(|e| to_pg(&e))?)
+            }
+            Ok(Outcome::Tag(tag)) => Response::Execution(tag),
+            Ok(Outcome::Begin) => Response::TransactionStart(Tag::new("BEGIN")),
+            Ok(Outcome::End(tag)) => Response::TransactionEnd(Tag::new(end_tag(tag, status))),
+            Err(e) => return Err(to_pg(&e)),
+        })
+    }
+}

@@ -1,0 +1,328 @@
+//! Types on the wire: Arrow result columns as PostgreSQL fields (with PostgreSQL's own OIDs),
+//! and bound parameter values decoded from text or binary.
+
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, RecordBatch};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use pgwire::api::Type;
+use pgwire::api::portal::Format;
+use pgwire::api::results::FieldInfo;
+
+use crate::engine::Param;
+use crate::error::{Error, Result};
+use crate::gateway::ParamType;
+
+/// Whether the wire encoder handles `data_type` natively; anything else is sent as text.
+fn encodable(data_type: &DataType) -> bool {
+    match data_type {
+        DataType::Null
+        | DataType::Boolean
+        | DataType::Int8
+        | DataType::Int16
+        | DataType::Int32
+        | DataType::Int64
+        | DataType::UInt8
+        | DataType::UInt16
+        | DataType::UInt32
+        | DataType::UInt64
+        | DataType::Float16
+        | DataType::Float32
+        | DataType::Float64
+        | DataType::Utf8
+        | DataType::LargeUtf8
+        | DataType::Utf8View
+        | DataType::Binary
+        | DataType::LargeBinary
+        | DataType::BinaryView
+        | DataType::FixedSizeBinary(_)
+        | DataType::Date32
+        | DataType::Date64
+        | DataType::Time32(_)
+        | DataType::Time64(_)
+        | DataType::Timestamp(_, _)
+        | DataType::Interval(_)
+        | DataType::Duration(_) => true,
+        DataType::Decimal128(_, _) => true,
+        DataType::List(f) | DataType::LargeList(f) => {
+            encodable(f.data_type()) && !matches!(f.data_type(), DataType::List(_) | DataType::Struct(_))
+        }
+        DataType::Dictionary(_, value) => encodable(value),
+        _ => false,
+    }
+}
+
+/// The type a column is sent as: unencodable types become text, and time zones become a UTC
+/// offset (values are UTC instants either way; the encoder only understands offsets).
+fn wire_type(data_type: &DataType) -> DataType {
+    match data_type {
+        DataType::Timestamp(unit, Some(tz)) if tz.as_ref() != UTC_OFFSET => {
+            DataType::Timestamp(*unit, Some(UTC_OFFSET.into()))
+        }
+        t if encodable(t) => t.clone(),
+        _ => DataType::Utf8,
+    }
+}
+
+const UTC_OFFSET: &str = "+00:00";
+
+/// The schema as sent.
+pub fn wire_schema(schema: &SchemaRef) -> SchemaRef {
+    if schema.fields().iter().all(|f| wire_type(f.data_type()) == *f.data_type()) {
+        return Arc::clone(schema);
+    }
+    let fields: Vec<Field> =
+        schema.fields().iter().map(|f| Field::new(f.name(), wire_type(f.data_type()), true)).collect();
+    Arc::new(Schema::new(fields))
+}
+
+/// Encodes a batch as DataRows, stopping at the first value that cannot be encoded.
+pub fn encode_rows(
+    fields: Arc<Vec<FieldInfo>>,
+    batch: RecordBatch,
+) -> Vec<pgwire::error::PgWireResult<pgwire::messages::data::DataRow>> {
+    let mut rows = Vec::with_capacity(batch.num_rows());
+    for row in arrow_pg::datatypes::encode_recordbatch(fields, batch) {
+        let failed = row.is_err();
+        rows.push(row);
+        if failed {
+            break;
+        }
+    }
+    rows
+}
+
+/// Casts a batch to its wire schema (a no-op when nothing needs converting).
+pub fn to_wire_batch(batch: RecordBatch, wire: &SchemaRef) -> Result<RecordBatch> {
+    if batch.schema().fields().iter().zip(wire.fields()).all(|(a, b)| a.data_type() == b.data_type()) {
+        return Ok(batch);
+    }
+    let columns = batch
+        .columns()
+        .iter()
+        .zip(wire.fields())
+        .map(|(col, field)| {
+            if col.data_type() == field.data_type() {
+                Ok(Arc::clone(col))
+            } else {
+                arrow::compute::cast(col, field.data_type()).map_err(|e| {
+                    Error::unsupported(format!("column \"{}\" has a type that cannot be sent: {e}", field.name()))
+                })
+            }
+        })
+        .collect::<Result<Vec<ArrayRef>>>()?;
+    RecordBatch::try_new(Arc::clone(wire), columns).map_err(|e| Error::internal("converting a result", e))
+}
+
+/// Timestamps sent as text the way PostgreSQL prints them: fractional seconds only when there
+/// are any, and a `+00` offset for `timestamptz`.
+pub fn render_text_timestamps(batch: RecordBatch, fields: &[FieldInfo]) -> Result<RecordBatch> {
+    use arrow::array::{Array, AsArray, StringBuilder};
+    use arrow::datatypes::TimestampMicrosecondType;
+    let needs = |i: usize, t: &DataType| {
+        fields.get(i).is_some_and(|f| f.format() == pgwire::api::results::FieldFormat::Text)
+            && matches!(t, DataType::Timestamp(arrow::datatypes::TimeUnit::Microsecond, _))
+    };
+    if !batch.schema().fields().iter().enumerate().any(|(i, f)| needs(i, f.data_type())) {
+        return Ok(batch);
+    }
+    let mut columns = Vec::with_capacity(batch.num_columns());
+    let mut new_fields = Vec::with_capacity(batch.num_columns());
+    for (i, (column, field)) in batch.columns().iter().zip(batch.schema().fields()).enumerate() {
+        let DataType::Timestamp(_, tz) = field.data_type() else {
+            columns.push(Arc::clone(column));
+            new_fields.push(field.as_ref().clone());
+            continue;
+        };
+        if !needs(i, field.data_type()) {
+            columns.push(Arc::clone(column));
+            new_fields.push(field.as_ref().clone());
+            continue;
+        }
+        let values = column.as_primitive::<TimestampMicrosecondType>();
+        let mut out = StringBuilder::with_capacity(values.len(), values.len() * 26);
+        for row in 0..values.len() {
+            if values.is_null(row) {
+                out.append_null();
+                continue;
+            }
+            let micros = values.value(row);
+            match chrono::DateTime::from_timestamp_micros(micros) {
+                Some(t) => {
+                    let mut text = t.format("%Y-%m-%d %H:%M:%S").to_string();
+                    let frac = micros.rem_euclid(1_000_000);
+                    if frac != 0 {
+                        text.push_str(format!(".{frac:06}").trim_end_matches('0'));
+                    }
+                    if tz.is_some() {
+                        text.push_str("+00");
+                    }
+                    out.append_value(text);
+                }
+                None => out.append_value(if micros > 0 { "infinity" } else { "-infinity" }),
+            }
+        }
+        columns.push(Arc::new(out.finish()) as ArrayRef);
+        new_fields.push(Field::new(field.name(), DataType::Utf8, true));
+    }
+    RecordBatch::try_new(Arc::new(Schema::new(new_fields)), columns)
+        .map_err(|e| Error::internal("rendering timestamps", e))
+}
+
+/// Field descriptions for a wire schema with the client's requested formats.
+pub fn fields(wire: &SchemaRef, format: &Format) -> Result<Vec<FieldInfo>> {
+    arrow_pg::datatypes::arrow_schema_to_pg_fields(wire, format, None)
+        .map_err(|e| Error::internal("describing result columns", e))
+        .map(|fields| {
+            fields
+                .into_iter()
+                .map(|f| {
+                    // DuckDB reports an untyped NULL column; PostgreSQL calls that text.
+                    if *f.datatype() == Type::UNKNOWN {
+                        FieldInfo::new(f.name().to_owned(), None, None, Type::TEXT, f.format())
+                    } else {
+                        f
+                    }
+                })
+                .collect()
+        })
+}
+
+/// The PostgreSQL type of a parameter whose Arrow type DuckDB inferred (`None`: not inferred).
+pub fn arrow_param_type(t: &DataType) -> Option<Type> {
+    match t {
+        DataType::Null => None,
+        t => Some(arrow_pg::datatypes::into_pg_type(&wire_type(t)).unwrap_or(Type::TEXT)),
+    }
+}
+
+pub fn param_type(t: ParamType) -> Type {
+    match t {
+        ParamType::Unknown | ParamType::Text => Type::TEXT,
+        ParamType::Bool => Type::BOOL,
+        ParamType::Int2 => Type::INT2,
+        ParamType::Int4 => Type::INT4,
+        ParamType::Int8 => Type::INT8,
+        ParamType::Float4 => Type::FLOAT4,
+        ParamType::Float8 => Type::FLOAT8,
+        ParamType::Numeric => Type::NUMERIC,
+        ParamType::Date => Type::DATE,
+        ParamType::Timestamp => Type::TIMESTAMP,
+        ParamType::TimestampTz => Type::TIMESTAMPTZ,
+        ParamType::Bytea => Type::BYTEA,
+    }
+}
+
+fn bad_param(index: usize, what: &str) -> Error {
+    Error::invalid(format!("parameter ${}: {what}", index + 1)).with_sqlstate("22P02")
+}
+
+/// Decodes one bound parameter. Text values of numeric or boolean types are parsed, so the
+/// engine binds them with their real type; other text stays text for the engine to cast.
+pub fn decode_param(index: usize, value: Option<&[u8]>, ty: &Type, binary: bool) -> Result<Param> {
+    let Some(bytes) = value else { return Ok(Param::Null) };
+    if !binary {
+        let text = std::str::from_utf8(bytes).map_err(|_| bad_param(index, "not valid UTF-8"))?;
+        return Ok(match *ty {
+            Type::INT2 | Type::INT4 | Type::INT8 | Type::OID => {
+                Param::Int(text.trim().parse().map_err(|_| bad_param(index, &format!("invalid integer \"{text}\"")))?)
+            }
+            Type::FLOAT4 | Type::FLOAT8 => {
+                Param::Float(text.trim().parse().map_err(|_| bad_param(index, &format!("invalid number \"{text}\"")))?)
+            }
+            Type::BOOL => Param::Bool(match text.trim().to_ascii_lowercase().as_str() {
+                "t" | "true" | "on" | "yes" | "1" => true,
+                "f" | "false" | "off" | "no" | "0" => false,
+                _ => return Err(bad_param(index, &format!("invalid boolean \"{text}\""))),
+            }),
+            _ => Param::Text(text.to_owned()),
+        });
+    }
+    let fixed = |n: usize| -> Result<&[u8]> {
+        if bytes.len() == n { Ok(bytes) } else { Err(bad_param(index, "wrong binary length")) }
+    };
+    Ok(match *ty {
+        Type::BOOL => Param::Bool(fixed(1)?[0] != 0),
+        Type::INT2 => Param::Int(i16::from_be_bytes(fixed(2)?.try_into().expect("length checked")) as i64),
+        Type::INT4 => Param::Int(i32::from_be_bytes(fixed(4)?.try_into().expect("length checked")) as i64),
+        Type::INT8 => Param::Int(i64::from_be_bytes(fixed(8)?.try_into().expect("length checked"))),
+        Type::OID => Param::Int(u32::from_be_bytes(fixed(4)?.try_into().expect("length checked")) as i64),
+        Type::FLOAT4 => Param::Float(f32::from_be_bytes(fixed(4)?.try_into().expect("length checked")) as f64),
+        Type::FLOAT8 => Param::Float(f64::from_be_bytes(fixed(8)?.try_into().expect("length checked"))),
+        Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::UNKNOWN | Type::JSON => {
+            Param::Text(String::from_utf8(bytes.to_vec()).map_err(|_| bad_param(index, "not valid UTF-8"))?)
+        }
+        Type::BYTEA => Param::Bytes(bytes.to_vec()),
+        Type::DATE => {
+            let days = i32::from_be_bytes(fixed(4)?.try_into().expect("length checked"));
+            let epoch = chrono::NaiveDate::from_ymd_opt(2000, 1, 1).expect("valid date");
+            let date = epoch
+                .checked_add_signed(chrono::Duration::days(days as i64))
+                .ok_or_else(|| bad_param(index, "date out of range"))?;
+            Param::Text(date.format("%Y-%m-%d").to_string())
+        }
+        Type::TIMESTAMP | Type::TIMESTAMPTZ => {
+            let micros = i64::from_be_bytes(fixed(8)?.try_into().expect("length checked"));
+            const PG_EPOCH_OFFSET: i64 = 946_684_800_000_000;
+            let t = chrono::DateTime::from_timestamp_micros(micros.saturating_add(PG_EPOCH_OFFSET))
+                .ok_or_else(|| bad_param(index, "timestamp out of range"))?;
+            let text = t.format("%Y-%m-%d %H:%M:%S%.6f").to_string();
+            Param::Text(if *ty == Type::TIMESTAMPTZ { format!("{text}+00") } else { text })
+        }
+        _ => {
+            return Err(Error::unsupported(format!(
+                "parameter ${}: binary values of type {} are not supported; send it as text",
+                index + 1,
+                ty.name()
+            )));
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_parameters_of_numeric_types_are_parsed() {
+        assert_eq!(decode_param(0, Some(b"42"), &Type::INT4, false).unwrap(), Param::Int(42));
+        assert_eq!(decode_param(0, Some(b"x"), &Type::INT4, false).unwrap_err().sqlstate(), "22P02");
+        assert_eq!(decode_param(0, None, &Type::INT4, false).unwrap(), Param::Null);
+        assert_eq!(decode_param(0, Some(b"hi"), &Type::TEXT, false).unwrap(), Param::Text("hi".into()));
+    }
+
+    #[test]
+    fn binary_parameters_decode_by_type() {
+        assert_eq!(decode_param(0, Some(&7i32.to_be_bytes()), &Type::INT4, true).unwrap(), Param::Int(7));
+        assert_eq!(decode_param(0, Some(&[1, 2]), &Type::INT4, true).unwrap_err().sqlstate(), "22P02");
+        assert_eq!(
+            decode_param(0, Some(&0i64.to_be_bytes()), &Type::TIMESTAMPTZ, true).unwrap(),
+            Param::Text("2000-01-01 00:00:00.000000+00".into())
+        );
+    }
+
+    #[test]
+    fn unencodable_columns_become_text() {
+        let schema: SchemaRef = Arc::new(Schema::new(vec![
+            Field::new("a", DataType::Int64, true),
+            Field::new("m", DataType::Struct(vec![Field::new("x", DataType::Int32, true)].into()), true),
+        ]));
+        let wire = wire_schema(&schema);
+        assert_eq!(wire.field(0).data_type(), &DataType::Int64);
+        assert_eq!(wire.field(1).data_type(), &DataType::Utf8);
+    }
+
+    #[test]
+    fn timestamps_with_time_zones_encode() {
+        let mut b = crate::relation::RelationBuilder::new(&[("at", crate::relation::ColumnType::Timestamp)]);
+        b.row(vec![crate::relation::Value::Timestamp(1_700_000_000_000_000)]);
+        let batch = b.finish().unwrap();
+        let wire = wire_schema(&batch.schema());
+        let batch = to_wire_batch(batch, &wire).unwrap();
+        let fields = Arc::new(fields(&wire, &Format::UnifiedText).unwrap());
+        assert_eq!(*fields[0].datatype(), Type::TIMESTAMPTZ);
+        let rows = encode_rows(fields, batch);
+        assert_eq!(rows.len(), 1);
+        assert!(rows[0].is_ok(), "{:?}", rows[0]);
+    }
+}

@@ -1,0 +1,209 @@
+//! Small in-memory result sets built by the server itself (procedure answers, `duckstore.*`
+//! system views, catalog compatibility relations), as Arrow record batches: the same currency
+//! as query results from DuckDB, so one encoder serves both.
+
+use std::sync::Arc;
+
+use arrow::array::{
+    ArrayRef, BooleanBuilder, Float64Builder, Int32Builder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder,
+};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use arrow::record_batch::RecordBatch;
+
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnType {
+    Bool,
+    Int32,
+    Int64,
+    Float64,
+    Text,
+    /// Microseconds since the epoch, shown as `timestamptz`.
+    Timestamp,
+}
+
+impl ColumnType {
+    fn arrow(self) -> DataType {
+        match self {
+            ColumnType::Bool => DataType::Boolean,
+            ColumnType::Int32 => DataType::Int32,
+            ColumnType::Int64 => DataType::Int64,
+            ColumnType::Float64 => DataType::Float64,
+            ColumnType::Text => DataType::Utf8,
+            ColumnType::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, Some("+00:00".into())),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Text(String),
+    Timestamp(i64),
+}
+
+impl From<&str> for Value {
+    fn from(v: &str) -> Self {
+        Value::Text(v.to_owned())
+    }
+}
+
+impl From<String> for Value {
+    fn from(v: String) -> Self {
+        Value::Text(v)
+    }
+}
+
+impl From<i64> for Value {
+    fn from(v: i64) -> Self {
+        Value::Int(v)
+    }
+}
+
+impl From<bool> for Value {
+    fn from(v: bool) -> Self {
+        Value::Bool(v)
+    }
+}
+
+impl<T: Into<Value>> From<Option<T>> for Value {
+    fn from(v: Option<T>) -> Self {
+        v.map_or(Value::Null, Into::into)
+    }
+}
+
+/// Builds a relation row by row.
+pub struct RelationBuilder {
+    columns: Vec<(String, ColumnType)>,
+    values: Vec<Vec<Value>>,
+}
+
+impl RelationBuilder {
+    pub fn new(columns: &[(&str, ColumnType)]) -> Self {
+        RelationBuilder {
+            columns: columns.iter().map(|(n, t)| ((*n).to_owned(), *t)).collect(),
+            values: vec![Vec::new(); columns.len()],
+        }
+    }
+
+    pub fn row(&mut self, row: Vec<Value>) -> &mut Self {
+        assert_eq!(row.len(), self.columns.len(), "row width must match the relation's columns");
+        for (column, value) in self.values.iter_mut().zip(row) {
+            column.push(value);
+        }
+        self
+    }
+
+    pub fn schema(&self) -> SchemaRef {
+        Arc::new(Schema::new(
+            self.columns.iter().map(|(name, ty)| Field::new(name, ty.arrow(), true)).collect::<Vec<_>>(),
+        ))
+    }
+
+    pub fn finish(self) -> Result<RecordBatch> {
+        let schema = self.schema();
+        let arrays = self
+            .columns
+            .iter()
+            .zip(self.values)
+            .map(|((name, ty), values)| build_array(name, *ty, values))
+            .collect::<Result<Vec<_>>>()?;
+        RecordBatch::try_new(schema, arrays).map_err(|e| Error::internal("building a result", e))
+    }
+}
+
+fn mismatch(name: &str, ty: ColumnType, v: &Value) -> Error {
+    Error::internal("building a result", format!("column {name} of type {ty:?} got {v:?}"))
+}
+
+fn build_array(name: &str, ty: ColumnType, values: Vec<Value>) -> Result<ArrayRef> {
+    Ok(match ty {
+        ColumnType::Bool => {
+            let mut b = BooleanBuilder::with_capacity(values.len());
+            for v in &values {
+                match v {
+                    Value::Null => b.append_null(),
+                    Value::Bool(x) => b.append_value(*x),
+                    other => return Err(mismatch(name, ty, other)),
+                }
+            }
+            Arc::new(b.finish())
+        }
+        ColumnType::Int32 => {
+            let mut b = Int32Builder::with_capacity(values.len());
+            for v in &values {
+                match v {
+                    Value::Null => b.append_null(),
+                    Value::Int(x) => b.append_value(i32::try_from(*x).map_err(|_| mismatch(name, ty, v))?),
+                    other => return Err(mismatch(name, ty, other)),
+                }
+            }
+            Arc::new(b.finish())
+        }
+        ColumnType::Int64 => {
+            let mut b = Int64Builder::with_capacity(values.len());
+            for v in &values {
+                match v {
+                    Value::Null => b.append_null(),
+                    Value::Int(x) => b.append_value(*x),
+                    other => return Err(mismatch(name, ty, other)),
+                }
+            }
+            Arc::new(b.finish())
+        }
+        ColumnType::Float64 => {
+            let mut b = Float64Builder::with_capacity(values.len());
+            for v in &values {
+                match v {
+                    Value::Null => b.append_null(),
+                    Value::Float(x) => b.append_value(*x),
+                    Value::Int(x) => b.append_value(*x as f64),
+                    other => return Err(mismatch(name, ty, other)),
+                }
+            }
+            Arc::new(b.finish())
+        }
+        ColumnType::Text => {
+            let mut b = StringBuilder::with_capacity(values.len(), values.len() * 16);
+            for v in &values {
+                match v {
+                    Value::Null => b.append_null(),
+                    Value::Text(x) => b.append_value(x),
+                    Value::Int(x) => b.append_value(x.to_string()),
+                    Value::Bool(x) => b.append_value(if *x { "true" } else { "false" }),
+                    other => return Err(mismatch(name, ty, other)),
+                }
+            }
+            Arc::new(b.finish())
+        }
+        ColumnType::Timestamp => {
+            let mut b = TimestampMicrosecondBuilder::with_capacity(values.len()).with_timezone("+00:00");
+            for v in &values {
+                match v {
+                    Value::Null => b.append_null(),
+                    Value::Timestamp(x) => b.append_value(*x),
+                    other => return Err(mismatch(name, ty, other)),
+                }
+            }
+            Arc::new(b.finish())
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builds_a_batch_with_nulls() {
+        let mut b = RelationBuilder::new(&[("id", ColumnType::Int64), ("name", ColumnType::Text)]);
+        b.row(vec![Value::Int(1), "a".into()]).row(vec![Value::Int(2), Value::Null]);
+        let batch = b.finish().unwrap();
+        assert_eq!(batch.num_rows(), 2);
+        assert_eq!(batch.column(1).null_count(), 1);
+    }
+}

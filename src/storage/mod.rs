@@ -1,0 +1,332 @@
+//! The storage layer: every storage operation as one function, with its authorization, its audit
+//! record and its effects on catalog and disk. The Postgres front and the HTTP sidecar only call
+//! in here; no policy lives anywhere else.
+
+pub mod credentials;
+mod projects;
+mod views;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::catalog::{Catalog, NewEvent, Scope, ScramVerifier, TokenRecord};
+use crate::clock::now_micros;
+use crate::engine::Engine;
+use crate::error::{Error, ErrorKind, Result};
+
+pub use credentials::UserName;
+pub use projects::{ProjectCreated, TokenIssued, TokenRequest};
+pub use views::SystemView;
+
+/// Who is acting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    Admin,
+    Token { project_id: i64, token_id: String, scope: Scope, token_branch_id: Option<i64> },
+}
+
+/// An authenticated session (a Postgres connection, or one HTTP request).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionContext {
+    pub principal: Principal,
+    /// The branch the session works on (project tokens only).
+    pub branch_id: Option<i64>,
+    /// The name the actor is recorded under in logs and audit records.
+    pub user: String,
+}
+
+impl SessionContext {
+    pub fn admin() -> SessionContext {
+        SessionContext { principal: Principal::Admin, branch_id: None, user: "admin".into() }
+    }
+
+    pub fn project_id(&self) -> Option<i64> {
+        match &self.principal {
+            Principal::Admin => None,
+            Principal::Token { project_id, .. } => Some(*project_id),
+        }
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.principal == Principal::Admin
+    }
+
+    pub fn scope(&self) -> Option<Scope> {
+        match &self.principal {
+            Principal::Admin => None,
+            Principal::Token { scope, .. } => Some(*scope),
+        }
+    }
+}
+
+/// What a Postgres login needs before and after the SCRAM exchange: the verifier to check the
+/// proof against, and the session the login opens once the proof is right.
+pub struct LoginPlan {
+    pub verifier: ScramVerifier,
+    pub session: Result<SessionContext>,
+}
+
+pub struct StorageConfig {
+    pub data_dir: PathBuf,
+    pub admin_token: String,
+}
+
+#[derive(Clone)]
+pub struct Storage {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    catalog: Catalog,
+    engine: Engine,
+    data_dir: PathBuf,
+    admin_verifier: ScramVerifier,
+    admin_digest: Vec<u8>,
+    /// Keys the fake SCRAM salts answered for unknown users, so probing reveals nothing.
+    fake_salt_key: Vec<u8>,
+    /// Bumped whenever a token stops being valid; sessions re-check their token when it moves.
+    credential_epoch: AtomicU64,
+}
+
+impl Storage {
+    pub fn open(config: StorageConfig, catalog: Catalog, engine: Engine) -> Result<Storage> {
+        let fake_salt_key = catalog.write(|tx| match tx.setting("fake_salt_key")? {
+            Some(key) => Ok(key),
+            None => {
+                let key = credentials::new_secret();
+                tx.set_setting("fake_salt_key", &key)?;
+                Ok(key)
+            }
+        })?;
+        Ok(Storage {
+            inner: Arc::new(Inner {
+                admin_verifier: credentials::scram_verifier(&config.admin_token),
+                admin_digest: credentials::secret_digest(&config.admin_token),
+                catalog,
+                engine,
+                data_dir: config.data_dir,
+                fake_salt_key: fake_salt_key.into_bytes(),
+                credential_epoch: AtomicU64::new(0),
+            }),
+        })
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.inner.engine
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.inner.data_dir
+    }
+
+    pub fn credential_epoch(&self) -> u64 {
+        self.inner.credential_epoch.load(Ordering::Acquire)
+    }
+
+    /// Runs catalog work on the blocking pool.
+    async fn blocking<T, F>(&self, f: F) -> Result<T>
+    where
+        F: FnOnce(&Inner) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        self.inner.engine.pool().run(move || f(&inner)).await
+    }
+
+    /// Prepares a Postgres login for `user` on `database`. Unknown users get a verifier no
+    /// proof can match, so a login never reveals whether a user exists.
+    pub async fn plan_login(&self, user: String, database: String) -> LoginPlan {
+        let lookup_user = user.clone();
+        let planned = self
+            .blocking(move |inner| {
+                let now = now_micros();
+                match UserName::parse(&lookup_user) {
+                    Some(UserName::Admin) => Ok(Some((inner.admin_verifier.clone(), Ok(SessionContext::admin())))),
+                    Some(UserName::Token { project_id, token_id }) => inner.catalog.read(|tx| {
+                        let Some(token) = tx.token(project_id, &token_id)? else { return Ok(None) };
+                        let session = if token.is_active(now) {
+                            resolve_session(tx, &token, &database, &lookup_user)
+                        } else {
+                            Err(inactive_token_error(&token, now, &lookup_user))
+                        };
+                        Ok(Some((token.scram.clone(), session)))
+                    }),
+                    None => Ok(None),
+                }
+            })
+            .await;
+        match planned {
+            Ok(Some((verifier, session))) => LoginPlan { verifier, session },
+            Ok(None) => LoginPlan { verifier: self.fake_verifier(&user), session: Err(bad_password(&user)) },
+            Err(e) => LoginPlan { verifier: self.fake_verifier(&user), session: Err(e) },
+        }
+    }
+
+    fn fake_verifier(&self, user: &str) -> ScramVerifier {
+        let salt = credentials::hmac_sha256(&self.inner.fake_salt_key, user.as_bytes());
+        ScramVerifier {
+            salt: salt[..16].to_vec(),
+            iterations: credentials::SCRAM_ITERATIONS,
+            stored_key: rand::random::<[u8; 32]>().to_vec(),
+            server_key: rand::random::<[u8; 32]>().to_vec(),
+        }
+    }
+
+    /// Authenticates a whole token (HTTP `Authorization: Bearer …`), for the default branch or
+    /// the token's own branch.
+    pub async fn authenticate_token(&self, token: String) -> Result<SessionContext> {
+        self.blocking(move |inner| {
+            let unauthenticated = || Error::unauthenticated("invalid or expired storage token");
+            if token == "admin" {
+                return Err(unauthenticated());
+            }
+            if credentials::digests_equal(&credentials::secret_digest(&token), &inner.admin_digest) {
+                return Ok(SessionContext::admin());
+            }
+            let presented = credentials::PresentedToken::parse(&token).ok_or_else(unauthenticated)?;
+            let user = format!("{}-{}", presented.project_id, presented.token_id);
+            inner.catalog.read(|tx| {
+                let record = tx.token(presented.project_id, presented.token_id)?.ok_or_else(unauthenticated)?;
+                let digest = credentials::secret_digest(presented.secret);
+                if !credentials::digests_equal(&digest, &record.secret_sha256) || !record.is_active(now_micros()) {
+                    return Err(unauthenticated());
+                }
+                resolve_session(tx, &record, "", &user)
+            })
+        })
+        .await
+    }
+
+    /// Re-checks that the token behind `session` is still valid (after a revocation somewhere).
+    pub async fn revalidate(&self, session: &SessionContext) -> Result<()> {
+        let Principal::Token { project_id, token_id, .. } = session.principal.clone() else { return Ok(()) };
+        let user = session.user.clone();
+        self.blocking(move |inner| {
+            inner.catalog.read(|tx| match tx.token(project_id, &token_id)? {
+                Some(token) if token.is_active(now_micros()) => Ok(()),
+                Some(token) => Err(inactive_token_error(&token, now_micros(), &user)),
+                None => Err(Error::unauthenticated(format!("the token of user \"{user}\" no longer exists"))
+                    .with_sqlstate("28P01")),
+            })
+        })
+        .await
+    }
+}
+
+impl Inner {
+    /// Appends an audit record inside the caller's catalog transaction.
+    fn audit(
+        &self,
+        tx: &crate::catalog::CatalogTx<'_>,
+        ctx: &SessionContext,
+        project_id: Option<i64>,
+        operation: &str,
+        (object_type, object_id): (&str, String),
+        details: serde_json::Value,
+    ) -> Result<()> {
+        metrics::counter!("duckstore_audit_events_total", "operation" => operation.to_owned()).increment(1);
+        tx.insert_event(
+            now_micros(),
+            &NewEvent { project_id, actor: &ctx.user, operation, object_type, object_id, details },
+        )
+    }
+
+    fn bump_credential_epoch(&self) {
+        self.credential_epoch.fetch_add(1, Ordering::AcqRel);
+    }
+}
+
+fn bad_password(user: &str) -> Error {
+    Error::unauthenticated(format!("password authentication failed for user \"{user}\"")).with_sqlstate("28P01")
+}
+
+fn inactive_token_error(token: &TokenRecord, now: i64, user: &str) -> Error {
+    let why = if token.revoked_at.is_some() {
+        "has been revoked"
+    } else if token.expires_at.is_some_and(|at| at <= now) {
+        "has expired"
+    } else {
+        "is not valid"
+    };
+    Error::unauthenticated(format!("password authentication failed for user \"{user}\": the token {why}"))
+        .with_sqlstate("28P01")
+}
+
+/// The branch a login's `database` selects, checked against the token's own branch.
+fn resolve_session(
+    tx: &crate::catalog::CatalogTx<'_>,
+    token: &TokenRecord,
+    database: &str,
+    user: &str,
+) -> Result<SessionContext> {
+    let project_id = token.project_id;
+    let default = tx.default_branch(project_id)?;
+    // libpq defaults the database to the user name; treat that, "", "main" and "default" alike.
+    let branch = if database.is_empty() || database == "main" || database == "default" || database == user {
+        match token.branch_id {
+            // A branch token without an explicit database lands on its own branch.
+            Some(own) if database != "main" => own,
+            _ => default.id,
+        }
+    } else {
+        let found = match database.parse::<i64>() {
+            Ok(id) => tx.branch(project_id, id)?,
+            Err(_) => tx.branch_by_name(project_id, database)?,
+        };
+        found
+            .ok_or_else(|| {
+                Error::not_found(format!(
+                    "database \"{database}\" does not exist: project {project_id} has no such branch"
+                ))
+                .with_sqlstate("3D000")
+            })?
+            .id
+    };
+    if let Some(own) = token.branch_id
+        && own != branch
+    {
+        return Err(Error::permission_denied(format!(
+            "token \"{user}\" is scoped to branch {own} and cannot open database \"{database}\""
+        ))
+        .with_sqlstate("42501"));
+    }
+    Ok(SessionContext {
+        principal: Principal::Token {
+            project_id,
+            token_id: token.id.clone(),
+            scope: token.scope,
+            token_branch_id: token.branch_id,
+        },
+        branch_id: Some(branch),
+        user: user.to_owned(),
+    })
+}
+
+/// The project a project-administration call acts on: the admin names one; a token acts on its
+/// own project and must be a `project_admin` token.
+fn administered_project(ctx: &SessionContext, requested: Option<i64>) -> Result<i64> {
+    match &ctx.principal {
+        Principal::Admin => requested
+            .ok_or_else(|| Error::invalid("the admin must name the project (project => <id>)").with_sqlstate("22023")),
+        Principal::Token { project_id, scope, .. } => {
+            if requested.is_some_and(|p| p != *project_id) {
+                return Err(Error::permission_denied("a token can only act on its own project"));
+            }
+            if *scope != Scope::ProjectAdmin {
+                return Err(Error::permission_denied(format!(
+                    "this needs a project_admin token; the session's token is {scope}"
+                )));
+            }
+            Ok(*project_id)
+        }
+    }
+}
+
+fn require_admin(ctx: &SessionContext, what: &str) -> Result<()> {
+    if ctx.is_admin() {
+        Ok(())
+    } else {
+        Err(Error::new(ErrorKind::PermissionDenied, format!("only the admin may {what}")))
+    }
+}

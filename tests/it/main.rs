@@ -1,0 +1,9 @@
+//! Integration tests: the real server, in process, on port-0 listeners with a temporary data
+//! directory, talked to as clients do (tokio-postgres, psql, HTTP).
+
+mod harness;
+
+mod auth;
+mod lifecycle;
+mod projects;
+mod protocol;
