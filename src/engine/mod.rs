@@ -113,6 +113,8 @@ pub struct Engine {
 /// huge result never sits in memory.
 const STREAM_BUFFER: usize = 4;
 const IDLE_CONNECTIONS: usize = 64;
+/// Prepared statements kept per pooled connection.
+const STATEMENT_CACHE: usize = 128;
 
 impl Engine {
     /// Opens the engine's DuckDB instance and locks its configuration.
@@ -290,6 +292,7 @@ impl Shared {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .try_clone()
+            .inspect(|conn| conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE))
             .map_err(|e| Error::internal("opening an engine connection", e))
     }
 
@@ -323,7 +326,13 @@ fn stream_query(
     batch_tx: mpsc::Sender<Result<RecordBatch>>,
 ) {
     let map = |e: duckdb::Error| errors::map_duckdb_error(&e, query.origin, "running a query", &shared.data_dir);
-    let mut stmt = match conn.prepare(&query.sql) {
+    // Statements without per-query relations repeat verbatim; DuckDB's prepare is the costly step.
+    let prepared = if query.relations.is_empty() {
+        conn.prepare_cached(&query.sql).map(Either::Cached)
+    } else {
+        conn.prepare(&query.sql).map(Either::Fresh)
+    };
+    let mut stmt = match prepared {
         Ok(stmt) => stmt,
         Err(e) => {
             let _ = schema_tx.send(Err(map(e)));
@@ -363,6 +372,30 @@ fn stream_query(
                 let _ = batch_tx.blocking_send(Err(map(e)));
                 return;
             }
+        }
+    }
+}
+
+enum Either<'a> {
+    Cached(duckdb::CachedStatement<'a>),
+    Fresh(duckdb::Statement<'a>),
+}
+
+impl<'a> std::ops::Deref for Either<'a> {
+    type Target = duckdb::Statement<'a>;
+    fn deref(&self) -> &Self::Target {
+        match self {
+            Either::Cached(s) => s,
+            Either::Fresh(s) => s,
+        }
+    }
+}
+
+impl std::ops::DerefMut for Either<'_> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        match self {
+            Either::Cached(s) => s,
+            Either::Fresh(s) => s,
         }
     }
 }

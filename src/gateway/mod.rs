@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 
 pub use compat::CompatValues;
 pub use procedures::CallPlan;
-pub use query::QueryPlan;
+pub use query::{ConstantRow, QueryPlan};
 
 /// A parameter type the gateway could infer from the statement (`$1::int`), for clients that
 /// ask the server for parameter types.
@@ -61,6 +61,8 @@ pub(crate) fn cast_param_type(data_type: &DataType) -> ParamType {
 #[derive(Debug, Clone)]
 pub enum Plan {
     Query(QueryPlan),
+    /// A row of literals, answered without the engine.
+    Constant(ConstantRow),
     Call(CallPlan),
     Begin,
     Commit,
@@ -81,7 +83,7 @@ impl Plan {
     pub fn kind(&self) -> &'static str {
         match self {
             Plan::Query(q) if q.tag == "EXPLAIN" => "explain",
-            Plan::Query(_) => "select",
+            Plan::Query(_) | Plan::Constant(_) => "select",
             Plan::Call(_) => "call",
             Plan::Begin | Plan::Commit | Plan::Rollback => "transaction",
             Plan::Set { .. } | Plan::ResetAll => "set",
@@ -149,7 +151,13 @@ fn refused(statement: &Statement) -> Error {
 /// Plans one statement of a storage session.
 pub fn plan(statement: Statement, compat: &CompatValues<'_>) -> Result<Plan> {
     match statement {
-        Statement::Query(_) => query::plan_query(statement, compat, "SELECT").map(Plan::Query),
+        Statement::Query(_) => {
+            let plan = query::plan_query(statement, compat, "SELECT")?;
+            Ok(match query::constant_row(plan.statement()) {
+                Some(row) => Plan::Constant(row),
+                None => Plan::Query(plan),
+            })
+        }
         Statement::Explain { statement: ref inner, .. } if matches!(inner.as_ref(), Statement::Query(_)) => {
             query::plan_query(statement, compat, "EXPLAIN").map(Plan::Query)
         }

@@ -14,6 +14,7 @@ use super::functions;
 use super::{ParamType, cast_param_type};
 use crate::engine::RELATION_FUNCTION;
 use crate::error::{Error, Result};
+use crate::relation::{ColumnType, Value as RelValue};
 use crate::storage::SystemView;
 
 /// A validated read, ready to run once its relations are registered.
@@ -28,12 +29,74 @@ pub struct QueryPlan {
 }
 
 impl QueryPlan {
+    pub fn statement(&self) -> &Statement {
+        &self.template
+    }
+
     /// The SQL for DuckDB with each relation slot bound to its registered handle.
     pub fn render(&self, handles: &[u64]) -> String {
         let mut statement = self.template.clone();
         let _ = statement.visit(&mut BindHandles { handles });
         statement.to_string()
     }
+}
+
+/// A `SELECT` of literals only (`SELECT 1`, `SELECT version()` after the session functions are
+/// answered): the server answers it without the engine. Drivers send these to check connections.
+#[derive(Debug, Clone)]
+pub struct ConstantRow {
+    pub columns: Vec<(String, ColumnType)>,
+    pub values: Vec<RelValue>,
+}
+
+fn literal(expr: &Expr) -> Option<(ColumnType, RelValue)> {
+    match expr {
+        Expr::Value(v) => match &v.value {
+            Value::Number(n, false) => {
+                let i: i64 = n.parse().ok()?;
+                Some((if i32::try_from(i).is_ok() { ColumnType::Int32 } else { ColumnType::Int64 }, RelValue::Int(i)))
+            }
+            Value::SingleQuotedString(s) => Some((ColumnType::Text, RelValue::Text(s.clone()))),
+            Value::Boolean(b) => Some((ColumnType::Bool, RelValue::Bool(*b))),
+            _ => None,
+        },
+        Expr::UnaryOp { op: sqlparser::ast::UnaryOperator::Minus, expr } => match literal(expr)? {
+            (t, RelValue::Int(i)) => Some((t, RelValue::Int(i.checked_neg()?))),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// The constant row `statement` is, if it is one.
+pub fn constant_row(statement: &Statement) -> Option<ConstantRow> {
+    let Statement::Query(query) = statement else { return None };
+    if query.with.is_some() || query.order_by.is_some() || query.limit_clause.is_some() || query.fetch.is_some() {
+        return None;
+    }
+    let sqlparser::ast::SetExpr::Select(select) = query.body.as_ref() else { return None };
+    let plain = select.from.is_empty()
+        && select.selection.is_none()
+        && select.having.is_none()
+        && select.distinct.is_none()
+        && select.qualify.is_none()
+        && select.into.is_none()
+        && matches!(&select.group_by, sqlparser::ast::GroupByExpr::Expressions(e, m) if e.is_empty() && m.is_empty());
+    if !plain {
+        return None;
+    }
+    let mut row = ConstantRow { columns: vec![], values: vec![] };
+    for item in &select.projection {
+        let (name, expr) = match item {
+            sqlparser::ast::SelectItem::UnnamedExpr(e) => ("?column?".to_owned(), e),
+            sqlparser::ast::SelectItem::ExprWithAlias { expr, alias } => (ident_name(alias), expr),
+            _ => return None,
+        };
+        let (ty, value) = literal(expr)?;
+        row.columns.push((name, ty));
+        row.values.push(value);
+    }
+    (!row.columns.is_empty()).then_some(row)
 }
 
 /// Validates a read statement and rewrites it for the engine.

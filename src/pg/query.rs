@@ -72,6 +72,13 @@ enum Outcome {
     End(&'static str),
 }
 
+fn constant_batch(row: &gateway::ConstantRow) -> Result<RecordBatch> {
+    let columns: Vec<(&str, ColumnType)> = row.columns.iter().map(|(n, t)| (n.as_str(), *t)).collect();
+    let mut b = RelationBuilder::new(&columns);
+    b.row(row.values.clone());
+    b.finish()
+}
+
 fn one_column(name: &str, value: &str) -> Result<RecordBatch> {
     let mut b = RelationBuilder::new(&[(name, ColumnType::Text)]);
     b.row(vec![value.into()]);
@@ -135,6 +142,9 @@ impl Connection {
                     .collect();
                 Ok(Shape { params, schema: Some(types::wire_schema(&described.schema)) })
             }
+            Plan::Constant(row) => {
+                Ok(Shape { params: vec![], schema: Some(types::wire_schema(&constant_batch(row)?.schema())) })
+            }
             Plan::Call(call) => Ok(Shape {
                 params: vec![Type::TEXT; call.param_count],
                 schema: Some(types::wire_schema(&RelationBuilder::new(call.spec.columns).schema())),
@@ -164,6 +174,14 @@ impl Connection {
                     )
                     .await?;
                 Ok(Outcome::Rows { schema: types::wire_schema(&stream.schema), rows: Rows::Engine(stream), tag: q.tag })
+            }
+            Plan::Constant(row) => {
+                let batch = constant_batch(row)?;
+                Ok(Outcome::Rows {
+                    schema: types::wire_schema(&batch.schema()),
+                    rows: Rows::Ready(Some(batch)),
+                    tag: "SELECT",
+                })
             }
             Plan::Call(call) => {
                 let batch = call.execute(storage, &session.ctx, params).await?;

@@ -211,3 +211,23 @@ async fn large_results_stream() {
     assert_eq!(rows[249_999].get::<_, i64>(0), 249_999);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn constant_selects_are_answered_without_the_engine_but_alike() {
+    let server = TestServer::start().await;
+    let client = server.admin().await;
+    let stmt = client.prepare("SELECT 1, 'a' AS s, true AS b, -2147483649 AS big").await.unwrap();
+    let types: Vec<Type> = stmt.columns().iter().map(|c| c.type_().clone()).collect();
+    assert_eq!(types, [Type::INT4, Type::TEXT, Type::BOOL, Type::INT8]);
+    assert_eq!(stmt.columns()[0].name(), "?column?");
+    let row = client.query_one(&stmt, &[]).await.unwrap();
+    assert_eq!((row.get::<_, i32>(0), row.get::<_, String>(1), row.get::<_, bool>(2)), (1, "a".into(), true));
+    assert_eq!(row.get::<_, i64>(3), -2_147_483_649);
+    // the same through the engine (an expression) agrees on the value and type
+    let row = client.query_one("SELECT 0 + 1", &[]).await.unwrap();
+    assert_eq!(row.get::<_, i32>(0), 1);
+    // and refusals still apply to anything that is not a literal
+    let err = client.simple_query("SELECT getenv('HOME')").await.unwrap_err();
+    assert_eq!(sqlstate(&err), "42501");
+    server.stop().await;
+}
