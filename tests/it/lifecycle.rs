@@ -275,3 +275,29 @@ async fn tls_is_optional_unless_required() {
     }
     server.stop().await;
 }
+
+async fn connections_gauge(server: &TestServer) -> f64 {
+    let metrics = reqwest::get(format!("http://{}/metrics", server.http_addr)).await.unwrap().text().await.unwrap();
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("duckstore_connections "))
+        .map(|v| v.trim().parse().unwrap())
+        .unwrap_or(0.0)
+}
+
+#[tokio::test]
+async fn sessions_are_freed_when_clients_disconnect() {
+    let server = TestServer::start().await;
+    let mut clients = Vec::new();
+    for _ in 0..3 {
+        clients.push(server.admin().await);
+    }
+    assert_eq!(connections_gauge(&server).await, 3.0);
+    drop(clients);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while connections_gauge(&server).await != 0.0 {
+        assert!(Instant::now() < deadline, "sessions were not freed");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    server.stop().await;
+}
