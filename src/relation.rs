@@ -15,23 +15,32 @@ use crate::error::{Error, Result};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ColumnType {
     Bool,
+    Int16,
     Int32,
     Int64,
     Float64,
     Text,
     /// Microseconds since the epoch, shown as `timestamptz`.
     Timestamp,
+    /// Lists (PostgreSQL arrays: `int2vector`, `oid[]`, `text[]` …).
+    Int16List,
+    Int64List,
+    TextList,
 }
 
 impl ColumnType {
     fn arrow(self) -> DataType {
         match self {
             ColumnType::Bool => DataType::Boolean,
+            ColumnType::Int16 => DataType::Int16,
             ColumnType::Int32 => DataType::Int32,
             ColumnType::Int64 => DataType::Int64,
             ColumnType::Float64 => DataType::Float64,
             ColumnType::Text => DataType::Utf8,
             ColumnType::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, Some("+00:00".into())),
+            ColumnType::Int16List => DataType::List(Arc::new(Field::new("item", DataType::Int16, true))),
+            ColumnType::Int64List => DataType::List(Arc::new(Field::new("item", DataType::Int64, true))),
+            ColumnType::TextList => DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))),
         }
     }
 }
@@ -44,6 +53,7 @@ pub enum Value {
     Float(f64),
     Text(String),
     Timestamp(i64),
+    List(Vec<Value>),
 }
 
 impl From<&str> for Value {
@@ -132,6 +142,49 @@ fn build_array(name: &str, ty: ColumnType, values: Vec<Value>) -> Result<ArrayRe
                 }
             }
             Arc::new(b.finish())
+        }
+        ColumnType::Int16 => {
+            let mut b = arrow::array::Int16Builder::with_capacity(values.len());
+            for v in &values {
+                match v {
+                    Value::Null => b.append_null(),
+                    Value::Int(x) => b.append_value(i16::try_from(*x).map_err(|_| mismatch(name, ty, v))?),
+                    other => return Err(mismatch(name, ty, other)),
+                }
+            }
+            Arc::new(b.finish())
+        }
+        ColumnType::Int16List | ColumnType::Int64List | ColumnType::TextList => {
+            let item = match ty {
+                ColumnType::Int16List => ColumnType::Int16,
+                ColumnType::Int64List => ColumnType::Int64,
+                _ => ColumnType::Text,
+            };
+            let mut offsets = vec![0i32];
+            let mut items = Vec::new();
+            let mut validity = Vec::with_capacity(values.len());
+            for v in values {
+                match v {
+                    Value::Null => validity.push(false),
+                    Value::List(list) => {
+                        validity.push(true);
+                        items.extend(list);
+                    }
+                    other => return Err(mismatch(name, ty, &other)),
+                }
+                offsets.push(items.len() as i32);
+            }
+            let child = build_array(name, item, items)?;
+            let field = Arc::new(Field::new("item", item.arrow(), true));
+            Arc::new(
+                arrow::array::ListArray::try_new(
+                    field,
+                    arrow::buffer::OffsetBuffer::new(offsets.into()),
+                    child,
+                    Some(arrow::buffer::NullBuffer::from(validity)),
+                )
+                .map_err(|e| Error::internal("building a list column", e))?,
+            )
         }
         ColumnType::Int32 => {
             let mut b = Int32Builder::with_capacity(values.len());

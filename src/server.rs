@@ -189,6 +189,7 @@ pub async fn start(config: ServeConfig, pg_listener: TcpListener, http_listener:
     let engine = tokio::task::spawn_blocking(move || Engine::open(&engine_config))
         .await
         .map_err(|e| Error::internal("opening the engine", e))??;
+    engine.execute_batch(crate::pg::catalog::macros_sql()).await?;
     metrics::gauge!(
         "duckstore_build_info",
         "version" => env!("CARGO_PKG_VERSION"),

@@ -4,7 +4,9 @@
 //! Every write goes through [`Catalog::write`], which runs one transaction: a change that
 //! touches several rows commits whole or not at all.
 
+mod buckets;
 mod events;
+mod idempotency;
 mod model;
 mod projects;
 mod tokens;
@@ -16,12 +18,15 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 use crate::error::{Error, ErrorKind, Result};
 
+pub use buckets::NewBucket;
 pub use model::*;
 
 /// Migrations shipped with this build, applied in order at start-up. The catalog's
 /// `user_version` records how many have been applied.
-const MIGRATIONS: &[(&str, &str)] =
-    &[("0001_projects_tokens_events", include_str!("../../sql/catalog/0001_projects_tokens_events.sql"))];
+const MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_projects_tokens_events", include_str!("../../sql/catalog/0001_projects_tokens_events.sql")),
+    ("0002_buckets_tables", include_str!("../../sql/catalog/0002_buckets_tables.sql")),
+];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;

@@ -120,3 +120,52 @@ pub struct NewEvent<'a> {
     pub object_id: String,
     pub details: serde_json::Value,
 }
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BucketRecord {
+    pub id: i64,
+    pub project_id: i64,
+    pub branch_id: i64,
+    pub stage: String,
+    pub name: String,
+    pub description: String,
+    pub read_grant: bool,
+    pub source_bucket_id: Option<i64>,
+    pub created_at: i64,
+    pub created_by: String,
+}
+
+impl BucketRecord {
+    /// The bucket id clients see and use as a schema name: `in.c-sales`.
+    pub fn full_name(&self) -> String {
+        format!("{}.c-{}", self.stage, self.name)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColumnRecord {
+    pub name: String,
+    /// The DuckDB type, e.g. `VARCHAR`, `DECIMAL(38,9)`.
+    pub sql_type: String,
+    /// Keboola's base type: STRING, INTEGER, NUMERIC, FLOAT, BOOLEAN, DATE, TIMESTAMP.
+    pub base_type: String,
+    pub nullable: bool,
+    /// The default as SQL text, already validated.
+    pub default_sql: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableRecord {
+    pub id: i64,
+    pub bucket_id: i64,
+    pub name: String,
+    pub version: i64,
+    pub primary_key: Vec<String>,
+    pub row_count: i64,
+    pub byte_count: i64,
+    pub description: String,
+    pub created_at: i64,
+    pub created_by: String,
+    pub changed_at: i64,
+    pub columns: Vec<ColumnRecord>,
+}

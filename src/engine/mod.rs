@@ -6,6 +6,7 @@ mod errors;
 mod pool;
 mod raw;
 mod relations;
+mod tables;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -21,6 +22,7 @@ pub use errors::SqlOrigin;
 pub use pool::BlockingPool;
 pub use raw::Described;
 pub use relations::{RELATION_FUNCTION, RelationGuard, RelationRegistry};
+pub use tables::{Lease, TableFile};
 
 /// Limits and places for the engine.
 #[derive(Debug, Clone)]
@@ -49,7 +51,19 @@ pub struct Query {
     pub sql: String,
     pub params: Vec<Param>,
     pub relations: Vec<RelationGuard>,
+    /// Table files the statement reads; attached and leased while it runs.
+    pub tables: Vec<TableFile>,
     pub origin: SqlOrigin,
+}
+
+/// What a write did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriteOutcome {
+    /// Rows each statement changed, in order.
+    pub affected: Vec<usize>,
+    /// The table's rows and bytes after the write.
+    pub row_count: i64,
+    pub byte_count: i64,
 }
 
 /// Cancels whatever query a session is running. Clones share the same target.
@@ -96,10 +110,14 @@ impl QueryStream {
 struct Shared {
     // Field order is drop order: every connection closes before the database does.
     idle: Mutex<Vec<Connection>>,
-    root: Mutex<Connection>,
+    attachments: Arc<tables::Attachments>,
+    root: Arc<Mutex<Connection>>,
     db: raw::RawDatabase,
     data_dir: String,
 }
+
+/// How many table files may stay attached without a running statement.
+const ATTACHED_FILES: usize = 256;
 
 #[derive(Clone)]
 pub struct Engine {
@@ -164,7 +182,8 @@ impl Engine {
         Ok(Engine {
             shared: Arc::new(Shared {
                 idle: Mutex::new(Vec::new()),
-                root: Mutex::new(root),
+                attachments: Arc::new(tables::Attachments::new(data_dir.join("tables"), ATTACHED_FILES)),
+                root: Arc::new(Mutex::new(root)),
                 db,
                 data_dir: data_dir.to_string_lossy().into_owned(),
             }),
@@ -204,8 +223,17 @@ impl Engine {
                         return;
                     }
                 };
+                let leases = match shared.lease_all(&query.tables) {
+                    Ok(leases) => leases,
+                    Err(e) => {
+                        let _ = schema_tx.send(Err(e));
+                        shared.checkin(conn);
+                        return;
+                    }
+                };
                 let _armed = canceller.arm(conn.interrupt_handle());
                 stream_query(&shared, &conn, &query, schema_tx, batch_tx);
+                drop(leases);
                 drop(_armed);
                 drop(query.relations);
                 shared.checkin(conn);
@@ -222,6 +250,7 @@ impl Engine {
         let shared = Arc::clone(&self.shared);
         self.pool
             .run(move || {
+                let _leases = shared.lease_all(&query.tables)?;
                 let mut described = shared.db.describe(&query.sql).map_err(|message| {
                     errors::map_duckdb_message(&message, query.origin, "describing a query", &shared.data_dir)
                 })?;
@@ -253,6 +282,103 @@ impl Engine {
             .await
     }
 
+    /// Creates a table's file with one table `data` of the given column definitions (SQL the
+    /// storage layer built from validated names and types). Call on a blocking thread.
+    pub fn create_table_file(&self, file: &TableFile, columns_sql: &str) -> Result<()> {
+        let shared = &self.shared;
+        let lease = shared.attachments.lease(&shared.root, file, true)?;
+        let conn = shared.checkout()?;
+        let result = conn
+            .execute_batch(&format!(
+                "CREATE TABLE {} ({columns_sql}); CHECKPOINT \"{}\";",
+                file.data_ref(),
+                file.alias()
+            ))
+            .map_err(|e| errors::map_duckdb_error(&e, SqlOrigin::Server, "creating a table file", &shared.data_dir));
+        shared.checkin(conn);
+        drop(lease);
+        if result.is_err() {
+            let _ = shared.attachments.remove(&shared.root, file);
+        }
+        result
+    }
+
+    /// Detaches and deletes a table's file. Call on a blocking thread.
+    pub fn remove_table_file(&self, file: &TableFile) -> Result<()> {
+        self.shared.attachments.remove(&self.shared.root, file)
+    }
+
+    /// Runs statements against one table in a single transaction: all of them or none.
+    /// `stats` asks for the table's rows and bytes afterwards. Call on a blocking thread.
+    pub fn write(
+        &self,
+        file: &TableFile,
+        reads: &[TableFile],
+        statements: &[(String, Vec<Param>)],
+        canceller: &Canceller,
+    ) -> Result<WriteOutcome> {
+        let shared = &self.shared;
+        let lease = shared.attachments.lease(&shared.root, file, false)?;
+        let _read_leases = shared.lease_all(reads)?;
+        let conn = shared.checkout()?;
+        let _armed = canceller.arm(conn.interrupt_handle());
+        let map = |e: duckdb::Error| errors::map_duckdb_error(&e, SqlOrigin::User, "writing a table", &shared.data_dir);
+        let result = (|| {
+            conn.execute_batch("BEGIN TRANSACTION").map_err(map)?;
+            let mut affected = Vec::with_capacity(statements.len());
+            for (sql, params) in statements {
+                let values: Vec<_> = params.iter().map(to_duckdb_value).collect();
+                match conn.execute(sql, duckdb::params_from_iter(values)) {
+                    Ok(n) => affected.push(n),
+                    Err(e) => {
+                        let _ = conn.execute_batch("ROLLBACK");
+                        return Err(map(e));
+                    }
+                }
+            }
+            if let Err(e) = conn.execute_batch("COMMIT") {
+                let _ = conn.execute_batch("ROLLBACK");
+                return Err(map(e));
+            }
+            let row_count = count_rows(&conn, file).map_err(map)?;
+            Ok(WriteOutcome {
+                affected,
+                row_count,
+                byte_count: file_bytes(&file.path(shared.attachments.tables_dir())),
+            })
+        })();
+        drop(_armed);
+        shared.checkin(conn);
+        drop(lease);
+        result
+    }
+
+    /// Rows and bytes of a table. Call on a blocking thread.
+    pub fn table_stats(&self, file: &TableFile) -> Result<(i64, i64)> {
+        let shared = &self.shared;
+        let _lease = shared.attachments.lease(&shared.root, file, false)?;
+        let conn = shared.checkout()?;
+        let rows = count_rows(&conn, file).map_err(|e| Error::internal("counting rows", e));
+        shared.checkin(conn);
+        Ok((rows?, file_bytes(&file.path(shared.attachments.tables_dir()))))
+    }
+
+    /// Removes table files the catalog does not reference; answers what it removed and which
+    /// referenced files are missing. Run at start-up, before serving.
+    pub fn recover(&self, referenced: &std::collections::HashSet<TableFile>) -> Result<(Vec<PathBuf>, Vec<TableFile>)> {
+        self.shared.attachments.recover(referenced)
+    }
+
+    /// Table files attached right now.
+    pub fn open_files(&self) -> usize {
+        self.shared.attachments.open_count()
+    }
+
+    /// Detaches every table file (each is checkpointed as it closes).
+    pub fn close_tables(&self) {
+        self.shared.attachments.detach_all(&self.shared.root);
+    }
+
     /// Bytes DuckDB holds in memory right now (from `duckdb_memory()`).
     pub async fn memory_usage(&self) -> Result<i64> {
         let shared = Arc::clone(&self.shared);
@@ -272,6 +398,10 @@ impl Engine {
 }
 
 impl Shared {
+    fn lease_all(&self, files: &[TableFile]) -> Result<Vec<Lease>> {
+        files.iter().map(|f| self.attachments.lease(&self.root, f, false)).collect()
+    }
+
     fn schema_of_empty_run(&self, sql: &str, params: usize) -> Result<SchemaRef> {
         let conn = self.checkout()?;
         let result = (|| {
@@ -398,6 +528,16 @@ impl std::ops::DerefMut for Either<'_> {
             Either::Fresh(s) => s,
         }
     }
+}
+
+fn count_rows(conn: &Connection, file: &TableFile) -> duckdb::Result<i64> {
+    conn.query_row(&format!("SELECT count(*)::BIGINT FROM {}", file.data_ref()), [], |r| r.get(0))
+}
+
+/// A table file's size on disk, its write-ahead log included.
+fn file_bytes(path: &Path) -> i64 {
+    let size = |p: &Path| std::fs::metadata(p).map(|m| m.len() as i64).unwrap_or(0);
+    size(path) + size(&path.with_extension("duckdb.wal"))
 }
 
 fn canonical(dir: &Path) -> Result<PathBuf> {

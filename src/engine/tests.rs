@@ -74,7 +74,13 @@ fn external_access_is_locked_to_the_data_directory() {
 fn describe_reports_parameter_and_result_types() {
     let dir = tempfile::tempdir().unwrap();
     let engine = engine(dir.path());
-    let query = |sql: &str| Query { sql: sql.into(), params: vec![], relations: vec![], origin: SqlOrigin::User };
+    let query = |sql: &str| Query {
+        sql: sql.into(),
+        params: vec![],
+        relations: vec![],
+        tables: vec![],
+        origin: SqlOrigin::User,
+    };
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let described =
         rt.block_on(engine.describe(query("SELECT $1::INTEGER + 1 AS n, 'x' AS s, $2 AS unknown"))).unwrap();

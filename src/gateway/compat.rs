@@ -1,12 +1,23 @@
-//! PostgreSQL session functions clients call on connect (`version()`, `current_setting(…)`,
-//! `current_user` …), answered from the session instead of DuckDB, whose answers would be
-//! DuckDB's (its `version()` is "v1.5.6", which drivers cannot parse).
+//! PostgreSQL spellings clients send, rewritten into what the engine understands:
+//!
+//! - session functions (`version()`, `current_setting(…)`, `current_user` …) answered from the
+//!   session (DuckDB's `version()` is "v1.5.6", which drivers cannot parse);
+//! - catalog functions (`format_type`, `pg_get_indexdef`, `obj_description` …) as expressions or
+//!   subqueries over the server's catalog relations;
+//! - `::regclass`/`::regtype`/`::regnamespace` casts, `OPERATOR(pg_catalog.~)`, `~`/`!~`,
+//!   `COLLATE pg_catalog.default`, `= ANY(array)`.
+//!
+//! Everything here runs after the client's statement passed the gateway's checks; the SQL it adds
+//! is the server's own.
 
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
-    Expr, FunctionArg, FunctionArgExpr, FunctionArguments, Statement, Value, ValueWithSpan, VisitMut, VisitorMut,
+    BinaryOperator, DataType, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, Ident, Statement, UnaryOperator,
+    Value, ValueWithSpan, VisitMut, VisitorMut,
 };
+use sqlparser::dialect::DuckDbDialect;
+use sqlparser::parser::Parser;
 
 use super::query::name_parts;
 use super::settings::{SERVER_VERSION, SessionSettings};
@@ -22,6 +33,65 @@ pub struct CompatValues<'a> {
 
 pub fn version_string() -> String {
     format!("PostgreSQL {SERVER_VERSION} on x86_64-pc-linux-gnu, compiled by rustc, 64-bit")
+}
+
+/// The PostgreSQL functions this module answers (so the gateway lets clients call them).
+pub const COMPAT_FUNCTIONS: &[&str] = &[
+    "version",
+    "current_user",
+    "session_user",
+    "user",
+    "current_role",
+    "getpgusername",
+    "current_database",
+    "current_catalog",
+    "current_schema",
+    "current_schemas",
+    "pg_backend_pid",
+    "current_setting",
+    "format_type",
+    "pg_get_userbyid",
+    "pg_table_is_visible",
+    "pg_function_is_visible",
+    "pg_type_is_visible",
+    "pg_collation_is_visible",
+    "obj_description",
+    "col_description",
+    "shobj_description",
+    "pg_get_expr",
+    "pg_get_indexdef",
+    "pg_get_constraintdef",
+    "pg_encoding_to_char",
+    "pg_size_pretty",
+    "pg_table_size",
+    "pg_total_relation_size",
+    "pg_relation_size",
+    "pg_get_function_result",
+    "pg_get_function_arguments",
+    "pg_get_function_identity_arguments",
+    "pg_get_statisticsobjdef_columns",
+    "pg_relation_is_publishable",
+    "to_regtype",
+    "to_regclass",
+    "has_table_privilege",
+    "has_schema_privilege",
+    "has_database_privilege",
+    "has_column_privilege",
+    "pg_get_serial_sequence",
+    "pg_is_in_recovery",
+    "pg_get_viewdef",
+    "array_upper",
+    "array_lower",
+    "quote_ident",
+    "pg_postmaster_start_time",
+    "txid_current",
+    "json_build_object",
+    "_pg_expandarray",
+    "generate_subscripts",
+];
+
+pub fn is_compat_function(name: &str) -> bool {
+    COMPAT_FUNCTIONS.contains(&name)
 }
 
 pub fn rewrite_functions(statement: &mut Statement, values: &CompatValues<'_>) -> Result<()> {
@@ -40,19 +110,76 @@ fn text(s: impl Into<String>) -> Expr {
     Expr::Value(ValueWithSpan::from(Value::SingleQuotedString(s.into())))
 }
 
-fn literal_args(args: &FunctionArguments) -> Option<Vec<Option<String>>> {
+fn number(n: impl ToString) -> Expr {
+    Expr::Value(ValueWithSpan::from(Value::Number(n.to_string(), false)))
+}
+
+fn boolean(b: bool) -> Expr {
+    Expr::Value(ValueWithSpan::from(Value::Boolean(b)))
+}
+
+fn null() -> Expr {
+    Expr::Value(ValueWithSpan::from(Value::Null))
+}
+
+fn string_literal(e: &Expr) -> Option<&str> {
+    match e {
+        Expr::Value(v) => match &v.value {
+            Value::SingleQuotedString(s) | Value::EscapedStringLiteral(s) => Some(s),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Parses a server-written SQL expression and puts `args[i]` where it says `__arg{i}`.
+fn template(sql: &str, args: &[Expr]) -> Result<Expr> {
+    struct Fill<'a>(&'a [Expr]);
+    impl VisitorMut for Fill<'_> {
+        type Break = ();
+        fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
+            if let Expr::Identifier(i) = expr
+                && let Some(n) = i.value.strip_prefix("__arg").and_then(|n| n.parse::<usize>().ok())
+                && let Some(arg) = self.0.get(n)
+            {
+                *expr = Expr::Nested(Box::new(arg.clone()));
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let mut expr = Parser::new(&DuckDbDialect {})
+        .try_with_sql(sql)
+        .and_then(|mut p| p.parse_expr())
+        .map_err(|e| Error::internal("rewriting a catalog function", e))?;
+    let _ = expr.visit(&mut Fill(args));
+    Ok(expr)
+}
+
+fn call(name: &str, args: Vec<Expr>) -> Expr {
+    Expr::Function(sqlparser::ast::Function {
+        name: sqlparser::ast::ObjectName(vec![sqlparser::ast::ObjectNamePart::Identifier(Ident::new(name))]),
+        uses_odbc_syntax: false,
+        parameters: FunctionArguments::None,
+        args: FunctionArguments::List(sqlparser::ast::FunctionArgumentList {
+            duplicate_treatment: None,
+            args: args.into_iter().map(|a| FunctionArg::Unnamed(FunctionArgExpr::Expr(a))).collect(),
+            clauses: vec![],
+        }),
+        within_group: vec![],
+        filter: None,
+        null_treatment: None,
+        over: None,
+    })
+}
+
+fn expr_args(args: &FunctionArguments) -> Option<Vec<Expr>> {
     match args {
         FunctionArguments::None => Some(vec![]),
         FunctionArguments::List(list) => list
             .args
             .iter()
             .map(|a| match a {
-                FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Value(v))) => match &v.value {
-                    Value::SingleQuotedString(s) | Value::EscapedStringLiteral(s) => Some(Some(s.clone())),
-                    Value::Boolean(b) => Some(Some(b.to_string())),
-                    Value::Null => Some(None),
-                    _ => None,
-                },
+                FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e.clone()),
                 _ => None,
             })
             .collect(),
@@ -60,65 +187,325 @@ fn literal_args(args: &FunctionArguments) -> Option<Vec<Option<String>>> {
     }
 }
 
-impl VisitorMut for Rewriter<'_, '_> {
-    type Break = Error;
+fn regex(left: Expr, right: Expr, insensitive: bool, negated: bool) -> Expr {
+    let mut args = vec![left, right];
+    if insensitive {
+        args.push(text("i"));
+    }
+    let matches = call("regexp_matches", args);
+    if negated {
+        Expr::UnaryOp { op: UnaryOperator::Not, expr: Box::new(Expr::Nested(Box::new(matches))) }
+    } else {
+        matches
+    }
+}
 
-    fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<Error> {
-        // SQL-standard value keywords without parentheses parse as bare identifiers.
-        if let Expr::Identifier(ident) = expr
-            && ident.quote_style.is_none()
-        {
-            let replacement = match ident.value.to_ascii_lowercase().as_str() {
-                "current_user" | "session_user" | "current_role" => text(self.values.user),
-                "current_catalog" => text(self.values.database),
-                "current_schema" => text("public"),
-                _ => return ControlFlow::Continue(()),
-            };
-            *expr = replacement;
-            return ControlFlow::Continue(());
-        }
-        let Expr::Function(f) = expr else { return ControlFlow::Continue(()) };
-        let Some(parts) = name_parts(&f.name) else { return ControlFlow::Continue(()) };
-        let name = match parts.as_slice() {
-            [name] => name.as_str(),
-            [schema, name] if schema == "pg_catalog" => name.as_str(),
-            _ => return ControlFlow::Continue(()),
-        };
-        let replacement = match name {
-            "version" => text(version_string()),
+impl Rewriter<'_, '_> {
+    fn session_value(&self, name: &str) -> Option<Expr> {
+        Some(match name {
             "current_user" | "session_user" | "user" | "current_role" | "getpgusername" => text(self.values.user),
             "current_database" | "current_catalog" => text(self.values.database),
             "current_schema" => text("public"),
-            "pg_backend_pid" => {
-                Expr::Value(ValueWithSpan::from(Value::Number(self.values.backend_pid.to_string(), false)))
+            _ => return None,
+        })
+    }
+
+    fn function(&self, name: &str, args: Vec<Expr>) -> Result<Option<Expr>> {
+        let arg = |i: usize| args.get(i).cloned().unwrap_or_else(null);
+        let expr = match name {
+            "version" => text(version_string()),
+            "pg_backend_pid" => number(self.values.backend_pid),
+            "current_schemas" => {
+                let mut schemas = vec![text("pg_catalog")];
+                schemas.extend(self.values.settings.search_path().into_iter().map(text));
+                Expr::Array(sqlparser::ast::Array { elem: schemas, named: false })
+            }
+            "current_setting" if args.first().and_then(string_literal).is_none() => {
+                // A parameter or expression: every setting the session knows, as a CASE.
+                let mut sql = String::from("CASE lower(CAST(__arg0 AS VARCHAR))");
+                for (name, value) in self.values.settings.all() {
+                    sql.push_str(&format!(" WHEN '{}' THEN '{}'", name.replace('\'', "''"), value.replace('\'', "''")));
+                }
+                sql.push_str(" END");
+                template(&sql, &args)?
             }
             "current_setting" => {
-                let Some(args) = literal_args(&f.args) else {
-                    return ControlFlow::Break(Error::unsupported("current_setting() takes a literal parameter name"));
-                };
-                let (setting, missing_ok) = match args.as_slice() {
-                    [Some(n)] => (n.clone(), false),
-                    [Some(n), flag] => (n.clone(), flag.as_deref() == Some("true")),
-                    _ => {
-                        return ControlFlow::Break(
-                            Error::invalid("current_setting(name [, missing_ok])").with_sqlstate("42883"),
-                        );
-                    }
-                };
-                match self.values.settings.get(&setting) {
+                let setting = args.first().and_then(string_literal).expect("checked above");
+                let missing_ok = matches!(args.get(1), Some(Expr::Value(v)) if v.value == Value::Boolean(true));
+                match self.values.settings.get(setting) {
                     Some(v) => text(v),
-                    None if missing_ok => Expr::Value(ValueWithSpan::from(Value::Null)),
+                    None if missing_ok => null(),
                     None => {
-                        return ControlFlow::Break(
-                            Error::not_found(format!("unrecognized configuration parameter \"{setting}\""))
-                                .with_sqlstate("42704"),
-                        );
+                        return Err(Error::not_found(format!("unrecognized configuration parameter \"{setting}\""))
+                            .with_sqlstate("42704"));
                     }
                 }
             }
-            _ => return ControlFlow::Continue(()),
+            "format_type" => call("duckstore_format_type", vec![arg(0), arg(1)]),
+            "to_regtype" => call("duckstore_to_regtype", vec![arg(0)]),
+            "to_regclass" => template("(SELECT oid FROM pg_catalog.pg_class WHERE relname = __arg0 LIMIT 1)", &args)?,
+            "pg_get_userbyid" => text("duckstore"),
+            "pg_table_is_visible"
+            | "pg_function_is_visible"
+            | "pg_type_is_visible"
+            | "pg_collation_is_visible"
+            | "has_table_privilege"
+            | "has_schema_privilege"
+            | "has_database_privilege"
+            | "has_column_privilege" => boolean(true),
+            "pg_is_in_recovery" | "pg_relation_is_publishable" => boolean(false),
+            "obj_description" | "shobj_description" => template(
+                "(SELECT description FROM pg_catalog.pg_description WHERE objoid = __arg0 AND objsubid = 0 LIMIT 1)",
+                &args,
+            )?,
+            "col_description" => template(
+                "(SELECT description FROM pg_catalog.pg_description WHERE objoid = __arg0 AND objsubid = __arg1 LIMIT 1)",
+                &args,
+            )?,
+            "pg_get_expr" | "pg_get_viewdef" => Expr::Cast {
+                kind: sqlparser::ast::CastKind::DoubleColon,
+                expr: Box::new(arg(0)),
+                data_type: DataType::Varchar(None),
+                format: None,
+            },
+            "pg_get_indexdef" => {
+                let column = if args.len() > 1 { arg(1) } else { number(0) };
+                template(
+                    "(SELECT def FROM pg_catalog.duckstore_index_defs WHERE oid = __arg0 AND colnum = __arg1 LIMIT 1)",
+                    &[arg(0), column],
+                )?
+            }
+            "pg_get_constraintdef" => {
+                template("(SELECT def FROM pg_catalog.duckstore_constraint_defs WHERE oid = __arg0 LIMIT 1)", &args)?
+            }
+            "pg_encoding_to_char" => text("UTF8"),
+            "pg_size_pretty" => call("format_bytes", vec![arg(0)]),
+            "pg_table_size" | "pg_total_relation_size" | "pg_relation_size" => template(
+                "(SELECT CAST(relpages AS BIGINT) * 8192 FROM pg_catalog.pg_class WHERE oid = __arg0 LIMIT 1)",
+                &args,
+            )?,
+            "pg_get_function_result" | "pg_get_function_arguments" | "pg_get_function_identity_arguments" => text(""),
+            "pg_get_statisticsobjdef_columns" | "pg_get_serial_sequence" => null(),
+            "array_upper" => call("len", vec![arg(0)]),
+            "array_lower" => number(1),
+            "quote_ident" => template(
+                "CASE WHEN regexp_full_match(__arg0, '[a-z_][a-z0-9_$]*') THEN __arg0 ELSE '\"' || replace(__arg0, '\"', '\"\"') || '\"' END",
+                &args,
+            )?,
+            "pg_postmaster_start_time" => call("now", vec![]),
+            "json_build_object" => call("json_object", args),
+            // A set of (x = element, n = 1-based position), as information_schema._pg_expandarray.
+            "_pg_expandarray" => template(
+                "unnest(list_transform(range(len(__arg0)), i -> struct_pack(x := __arg0[i + 1], n := i + 1)))",
+                &args,
+            )?,
+            "generate_subscripts" => template("unnest(range(1, len(__arg0) + 1))", &args)?,
+            "txid_current" => number(1),
+            _ => return Ok(None),
         };
-        *expr = replacement;
+        Ok(Some(expr))
+    }
+
+    /// `x::regclass` and friends.
+    fn cast(&self, inner: &Expr, data_type: &DataType) -> Result<Option<Expr>> {
+        let written = data_type.to_string().to_lowercase();
+        let target = written.strip_prefix("pg_catalog.").unwrap_or(&written).trim_matches('"');
+        let literal = string_literal(inner);
+        let expr = match (target, literal) {
+            ("regclass", Some(name)) => {
+                let (schema, relation) = match name.rsplit_once('.') {
+                    Some((s, r)) => (Some(s.trim_matches('"')), r.trim_matches('"')),
+                    None => (None, name.trim_matches('"')),
+                };
+                match schema {
+                    Some(schema) => template(
+                        "(SELECT c.oid FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+                         WHERE c.relname = __arg0 AND n.nspname = __arg1 LIMIT 1)",
+                        &[text(relation), text(schema)],
+                    )?,
+                    None => template(
+                        "(SELECT oid FROM pg_catalog.pg_class WHERE relname = __arg0 LIMIT 1)",
+                        &[text(relation)],
+                    )?,
+                }
+            }
+            ("regclass", None) => template(
+                "(SELECT relname FROM pg_catalog.pg_class WHERE oid = __arg0 LIMIT 1)",
+                std::slice::from_ref(inner),
+            )?,
+            ("regtype", Some(_)) => call("duckstore_to_regtype", vec![inner.clone()]),
+            ("regtype", None) => call("duckstore_format_type", vec![inner.clone(), null()]),
+            ("regnamespace", None) => template(
+                "(SELECT nspname FROM pg_catalog.pg_namespace WHERE oid = __arg0 LIMIT 1)",
+                std::slice::from_ref(inner),
+            )?,
+            ("regproc" | "regprocedure", Some(name)) => text(name.rsplit('.').next().unwrap_or(name)),
+            ("regproc" | "regprocedure" | "regnamespace" | "regrole", _) => Expr::Cast {
+                kind: sqlparser::ast::CastKind::DoubleColon,
+                expr: Box::new(inner.clone()),
+                data_type: DataType::Varchar(None),
+                format: None,
+            },
+            ("oid" | "xid", _) => Expr::Cast {
+                kind: sqlparser::ast::CastKind::DoubleColon,
+                expr: Box::new(inner.clone()),
+                data_type: DataType::BigInt(None),
+                format: None,
+            },
+            ("text" | "name" | "char" | "varchar" | "bpchar", _)
+                if written.starts_with("pg_catalog.") || target == "name" || target == "char" =>
+            {
+                Expr::Cast {
+                    kind: sqlparser::ast::CastKind::DoubleColon,
+                    expr: Box::new(inner.clone()),
+                    data_type: DataType::Varchar(None),
+                    format: None,
+                }
+            }
+            ("int2vector" | "int2[]", _) => Expr::Cast {
+                kind: sqlparser::ast::CastKind::DoubleColon,
+                expr: Box::new(inner.clone()),
+                data_type: DataType::Array(sqlparser::ast::ArrayElemTypeDef::SquareBracket(
+                    Box::new(DataType::SmallInt(None)),
+                    None,
+                )),
+                format: None,
+            },
+            ("oidvector" | "oid[]", _) => Expr::Cast {
+                kind: sqlparser::ast::CastKind::DoubleColon,
+                expr: Box::new(inner.clone()),
+                data_type: DataType::Array(sqlparser::ast::ArrayElemTypeDef::SquareBracket(
+                    Box::new(DataType::BigInt(None)),
+                    None,
+                )),
+                format: None,
+            },
+            _ => return Ok(None),
+        };
+        Ok(Some(expr))
+    }
+}
+
+impl VisitorMut for Rewriter<'_, '_> {
+    type Break = Error;
+
+    fn pre_visit_table_factor(&mut self, factor: &mut sqlparser::ast::TableFactor) -> ControlFlow<Error> {
+        if let sqlparser::ast::TableFactor::Table { name, args: Some(_), alias, .. } = factor {
+            // `pg_catalog.generate_series(…)` is plain `generate_series(…)` to the engine.
+            if let Some(parts) = name_parts(name)
+                && parts.len() == 2
+                && parts[0] == "pg_catalog"
+            {
+                *name =
+                    sqlparser::ast::ObjectName(vec![sqlparser::ast::ObjectNamePart::Identifier(Ident::new(&parts[1]))]);
+            }
+            // In PostgreSQL `FROM generate_series(…) s` makes `s` the value; in DuckDB the row.
+            let value_function = name_parts(name)
+                .and_then(|p| p.last().cloned())
+                .is_some_and(|f| matches!(f.as_str(), "generate_series" | "unnest" | "range" | "generate_subscripts"));
+            if value_function
+                && let Some(alias) = alias
+                && alias.columns.is_empty()
+            {
+                alias.columns = vec![sqlparser::ast::TableAliasColumnDef::from_name(alias.name.value.clone())];
+            }
+        }
+        ControlFlow::Continue(())
+    }
+
+    fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<Error> {
+        let replacement = match expr {
+            // `pg_catalog.pg_class.relname` → `pg_class.relname`: relations are known by their
+            // (alias) name alone once they are slots.
+            Expr::CompoundIdentifier(parts) if parts.len() == 3 => Some(Expr::CompoundIdentifier(parts[1..].to_vec())),
+            // SQL-standard value keywords without parentheses parse as bare identifiers.
+            Expr::Identifier(ident) if ident.quote_style.is_none() => {
+                self.session_value(&ident.value.to_ascii_lowercase())
+            }
+            Expr::Function(f) => {
+                let Some(parts) = name_parts(&f.name) else { return ControlFlow::Continue(()) };
+                let name = match parts.as_slice() {
+                    [name] => name.as_str(),
+                    [schema, name] if schema == "pg_catalog" || schema == "information_schema" => name.as_str(),
+                    _ => return ControlFlow::Continue(()),
+                };
+                if let Some(value) = self.session_value(name) {
+                    Some(value)
+                } else if !is_compat_function(name) {
+                    // `pg_catalog.lower(x)` is plain `lower(x)` to the engine.
+                    if parts.len() == 2 {
+                        f.name = sqlparser::ast::ObjectName(vec![sqlparser::ast::ObjectNamePart::Identifier(
+                            Ident::new(name),
+                        )]);
+                    }
+                    None
+                } else {
+                    let Some(args) = expr_args(&f.args) else {
+                        return ControlFlow::Break(Error::unsupported(format!("{name}() takes plain arguments here")));
+                    };
+                    match self.function(name, args) {
+                        Ok(Some(e)) => Some(e),
+                        Ok(None) => {
+                            return ControlFlow::Break(Error::unsupported(format!(
+                                "function {name}() is not supported"
+                            )));
+                        }
+                        Err(e) => return ControlFlow::Break(e),
+                    }
+                }
+            }
+            Expr::Cast { expr: inner, data_type, .. } => match self.cast(inner, data_type) {
+                Ok(e) => e,
+                Err(e) => return ControlFlow::Break(e),
+            },
+            Expr::Collate { expr: inner, collation } => {
+                let default =
+                    name_parts(collation).is_some_and(|p| p.last().is_some_and(|l| l == "default" || l == "c"));
+                default.then(|| (**inner).clone())
+            }
+            Expr::BinaryOp { left, op, right } => match op {
+                BinaryOperator::PGRegexMatch => Some(regex((**left).clone(), (**right).clone(), false, false)),
+                BinaryOperator::PGRegexIMatch => Some(regex((**left).clone(), (**right).clone(), true, false)),
+                BinaryOperator::PGRegexNotMatch => Some(regex((**left).clone(), (**right).clone(), false, true)),
+                BinaryOperator::PGRegexNotIMatch => Some(regex((**left).clone(), (**right).clone(), true, true)),
+                BinaryOperator::PGCustomBinaryOperator(parts) => {
+                    let (l, r) = ((**left).clone(), (**right).clone());
+                    match parts.last().map(String::as_str) {
+                        Some("~") => Some(regex(l, r, false, false)),
+                        Some("~*") => Some(regex(l, r, true, false)),
+                        Some("!~") => Some(regex(l, r, false, true)),
+                        Some("!~*") => Some(regex(l, r, true, true)),
+                        Some(other) => {
+                            let op = match other {
+                                "=" => BinaryOperator::Eq,
+                                "<>" | "!=" => BinaryOperator::NotEq,
+                                "<" => BinaryOperator::Lt,
+                                ">" => BinaryOperator::Gt,
+                                "<=" => BinaryOperator::LtEq,
+                                ">=" => BinaryOperator::GtEq,
+                                _ => {
+                                    return ControlFlow::Break(Error::unsupported(format!(
+                                        "operator {other} is not supported"
+                                    )));
+                                }
+                            };
+                            Some(Expr::BinaryOp { left: Box::new(l), op, right: Box::new(r) })
+                        }
+                        None => None,
+                    }
+                }
+                _ => None,
+            },
+            Expr::AnyOp { left, compare_op: BinaryOperator::Eq, right, .. }
+                if !matches!(**right, Expr::Subquery(_)) =>
+            {
+                Some(call("list_contains", vec![(**right).clone(), (**left).clone()]))
+            }
+            _ => None,
+        };
+        if let Some(replacement) = replacement {
+            *expr = replacement;
+        }
         ControlFlow::Continue(())
     }
 }

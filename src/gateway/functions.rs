@@ -420,6 +420,8 @@ const ALLOWED: &[&str] = &[
     "alias",
     "constant_or_null",
     "bin",
+    // ARRAY(subquery)
+    "array",
 ];
 
 static ALLOWED_SET: LazyLock<HashSet<&'static str>> = LazyLock::new(|| ALLOWED.iter().copied().collect());

@@ -3,7 +3,10 @@
 //! reaches DuckDB that this module did not produce.
 
 pub mod compat;
+mod ddl;
+pub mod dml;
 mod functions;
+pub mod pg_catalog;
 pub mod procedures;
 mod query;
 pub mod settings;
@@ -16,7 +19,7 @@ use crate::error::{Error, Result};
 
 pub use compat::CompatValues;
 pub use procedures::CallPlan;
-pub use query::{ConstantRow, QueryPlan};
+pub use query::{ConstantRow, QueryPlan, ServerRelation};
 
 /// A parameter type the gateway could infer from the statement (`$1::int`), for clients that
 /// ask the server for parameter types.
@@ -74,11 +77,46 @@ pub enum Plan {
     },
     ResetAll,
     Show(String),
+    /// `SAVEPOINT`, `RELEASE`: bookkeeping only (storage writes never run inside a transaction).
+    Savepoint(&'static str),
+    /// `ROLLBACK TO SAVEPOINT`: leaves a failed transaction usable again.
+    RollbackToSavepoint,
     /// Accepted and answered with a tag, nothing else (`DISCARD ALL`, `DEALLOCATE`, `CLOSE`).
     NoOp(&'static str),
+    CreateBucket {
+        bucket: String,
+        if_not_exists: bool,
+    },
+    DropBuckets {
+        buckets: Vec<String>,
+        cascade: bool,
+        if_exists: bool,
+    },
+    CreateTable {
+        spec: crate::storage::TableSpec,
+        if_not_exists: bool,
+    },
+    DropTables {
+        tables: Vec<crate::storage::TableName>,
+        if_exists: bool,
+    },
+    Write(Box<dml::WritePlan>),
 }
 
 impl Plan {
+    /// Whether the plan changes storage (and so cannot run inside a transaction block).
+    pub fn is_write(&self) -> bool {
+        matches!(
+            self,
+            Plan::Call(_)
+                | Plan::CreateBucket { .. }
+                | Plan::DropBuckets { .. }
+                | Plan::CreateTable { .. }
+                | Plan::DropTables { .. }
+                | Plan::Write(_)
+        )
+    }
+
     /// A bounded label for metrics and logs.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -88,7 +126,11 @@ impl Plan {
             Plan::Begin | Plan::Commit | Plan::Rollback => "transaction",
             Plan::Set { .. } | Plan::ResetAll => "set",
             Plan::Show(_) => "show",
+            Plan::Savepoint(_) | Plan::RollbackToSavepoint => "transaction",
             Plan::NoOp(_) => "utility",
+            Plan::CreateBucket { .. } | Plan::CreateTable { .. } => "create",
+            Plan::DropBuckets { .. } | Plan::DropTables { .. } => "drop",
+            Plan::Write(w) => w.kind.label(),
         }
     }
 }
@@ -102,6 +144,12 @@ pub fn statement_kind(statement: &Statement) -> &'static str {
         Statement::StartTransaction { .. } | Statement::Commit { .. } | Statement::Rollback { .. } => "transaction",
         Statement::Set(_) | Statement::Reset(_) => "set",
         Statement::ShowVariable { .. } => "show",
+        Statement::CreateSchema { .. } | Statement::CreateTable(_) => "create",
+        Statement::Drop { .. } => "drop",
+        Statement::Insert(_) => "insert",
+        Statement::Update(_) => "update",
+        Statement::Delete(_) => "delete",
+        Statement::Truncate(_) => "truncate",
         _ => "other",
     }
 }
@@ -150,6 +198,9 @@ fn refused(statement: &Statement) -> Error {
 
 /// Plans one statement of a storage session.
 pub fn plan(statement: Statement, compat: &CompatValues<'_>) -> Result<Plan> {
+    if let Some(planned) = ddl::plan(&statement, &compat.settings.search_path()) {
+        return planned;
+    }
     match statement {
         Statement::Query(_) => {
             let plan = query::plan_query(statement, compat, "SELECT")?;
@@ -162,9 +213,15 @@ pub fn plan(statement: Statement, compat: &CompatValues<'_>) -> Result<Plan> {
             query::plan_query(statement, compat, "EXPLAIN").map(Plan::Query)
         }
         Statement::Call(ref function) => procedures::plan_call(function).map(Plan::Call),
+        Statement::Insert(_) | Statement::Update(_) | Statement::Delete(_) | Statement::Truncate(_) => {
+            dml::plan_write(statement, compat).map(|w| Plan::Write(Box::new(w)))
+        }
         Statement::StartTransaction { .. } => Ok(Plan::Begin),
         Statement::Commit { .. } => Ok(Plan::Commit),
         Statement::Rollback { savepoint: None, .. } => Ok(Plan::Rollback),
+        Statement::Rollback { savepoint: Some(_), .. } => Ok(Plan::RollbackToSavepoint),
+        Statement::Savepoint { .. } => Ok(Plan::Savepoint("SAVEPOINT")),
+        Statement::ReleaseSavepoint { .. } => Ok(Plan::Savepoint("RELEASE")),
         Statement::Set(Set::SingleAssignment { variable, values, .. }) => {
             Ok(Plan::Set { name: object_name_text(&variable), value: setting_value(&values)? })
         }

@@ -57,10 +57,21 @@ const TOKEN_COLUMNS: &[(&str, T)] = &[
     ("expires_at", T::Timestamp),
 ];
 
+const BUCKET_COLUMNS: &[(&str, T)] = &[
+    ("id", T::Text),
+    ("project_id", T::Int64),
+    ("stage", T::Text),
+    ("name", T::Text),
+    ("description", T::Text),
+    ("created_at", T::Timestamp),
+];
+
+const DONE_COLUMNS: &[(&str, T)] = &[("bucket", T::Text), ("done", T::Bool)];
+
 pub const PROCEDURES: &[ProcedureSpec] = &[
     ProcedureSpec {
         name: "create_project",
-        params: &[req("name", ArgKind::Text), opt("id", ArgKind::Int)],
+        params: &[req("name", ArgKind::Text), opt("id", ArgKind::Int), opt("idempotency_key", ArgKind::Text)],
         columns: &[
             ("project_id", T::Int64),
             ("name", T::Text),
@@ -86,6 +97,7 @@ pub const PROCEDURES: &[ProcedureSpec] = &[
             opt("expires", ArgKind::Moment),
             opt("description", ArgKind::Text),
             opt("project", ArgKind::Int),
+            opt("idempotency_key", ArgKind::Text),
         ],
         columns: TOKEN_COLUMNS,
         summary: "create a token (project_admin, branch_admin or branch_read)",
@@ -101,6 +113,65 @@ pub const PROCEDURES: &[ProcedureSpec] = &[
         params: &[req("token_id", ArgKind::Text), opt("project", ArgKind::Int)],
         columns: TOKEN_COLUMNS,
         summary: "give a token a new secret; the old one stops working",
+    },
+    ProcedureSpec {
+        name: "create_bucket",
+        params: &[
+            req("stage", ArgKind::Text),
+            req("name", ArgKind::Text),
+            opt("description", ArgKind::Text),
+            opt("idempotency_key", ArgKind::Text),
+        ],
+        columns: BUCKET_COLUMNS,
+        summary: "create a bucket (the same as CREATE SCHEMA \"{stage}.c-{name}\")",
+    },
+    ProcedureSpec {
+        name: "drop_bucket",
+        params: &[req("bucket", ArgKind::Text), opt("cascade", ArgKind::Bool)],
+        columns: DONE_COLUMNS,
+        summary: "drop a bucket; with tables only with cascade => true",
+    },
+    ProcedureSpec {
+        name: "share_bucket",
+        params: &[req("bucket", ArgKind::Text), req("project", ArgKind::Int)],
+        columns: DONE_COLUMNS,
+        summary: "share a bucket with another project, which may then link it",
+    },
+    ProcedureSpec {
+        name: "unshare_bucket",
+        params: &[req("bucket", ArgKind::Text), req("project", ArgKind::Int)],
+        columns: DONE_COLUMNS,
+        summary: "stop sharing (refused while the project still links the bucket)",
+    },
+    ProcedureSpec {
+        name: "link_bucket",
+        params: &[
+            req("source_project", ArgKind::Int),
+            req("source_bucket", ArgKind::Text),
+            req("stage", ArgKind::Text),
+            req("name", ArgKind::Text),
+            opt("idempotency_key", ArgKind::Text),
+        ],
+        columns: DONE_COLUMNS,
+        summary: "link a bucket another project shared with this one, read-only",
+    },
+    ProcedureSpec {
+        name: "unlink_bucket",
+        params: &[req("bucket", ArgKind::Text)],
+        columns: DONE_COLUMNS,
+        summary: "remove a linked bucket",
+    },
+    ProcedureSpec {
+        name: "grant_bucket_read",
+        params: &[req("bucket", ArgKind::Text)],
+        columns: DONE_COLUMNS,
+        summary: "let the project's read-only tokens read a bucket (the default)",
+    },
+    ProcedureSpec {
+        name: "revoke_bucket_read",
+        params: &[req("bucket", ArgKind::Text)],
+        columns: DONE_COLUMNS,
+        summary: "keep the project's read-only tokens out of a bucket",
     },
 ];
 
@@ -120,7 +191,8 @@ enum ArgExpr {
 pub struct CallPlan {
     pub spec: &'static ProcedureSpec,
     args: HashMap<&'static str, ArgExpr>,
-    pub param_count: usize,
+    /// The kind of each `$n` parameter, by position (for clients that ask for parameter types).
+    pub param_kinds: Vec<ArgKind>,
 }
 
 /// Matches `CALL name(args)` against the catalogue.
@@ -144,7 +216,7 @@ pub fn plan_call(function: &Function) -> Result<CallPlan> {
         }
     };
     let mut args = HashMap::new();
-    let mut param_count = 0;
+    let mut param_kinds: Vec<ArgKind> = Vec::new();
     let mut positional = 0;
     for arg in list {
         let (param, expr) = match arg {
@@ -176,7 +248,10 @@ pub fn plan_call(function: &Function) -> Result<CallPlan> {
         };
         let value = arg_expr(expr)?;
         if let ArgExpr::Param(n) = value {
-            param_count = param_count.max(n + 1);
+            if param_kinds.len() <= n {
+                param_kinds.resize(n + 1, ArgKind::Text);
+            }
+            param_kinds[n] = param.kind;
         }
         if args.insert(param.name, value).is_some() {
             return Err(Error::invalid(format!("argument \"{}\" given twice", param.name)).with_sqlstate("42601"));
@@ -187,7 +262,7 @@ pub fn plan_call(function: &Function) -> Result<CallPlan> {
             Error::invalid(format!("{}() needs the argument \"{}\"", spec.name, missing.name)).with_sqlstate("22023")
         );
     }
-    Ok(CallPlan { spec, args, param_count })
+    Ok(CallPlan { spec, args, param_kinds })
 }
 
 fn arg_expr(e: &Expr) -> Result<ArgExpr> {
@@ -251,6 +326,19 @@ impl Args {
             Some(Param::Int(i)) => Ok(Some(*i)),
             Some(Param::Text(s)) => s.trim().parse().map(Some).map_err(|_| self.wrong(name, "an integer")),
             Some(_) => Err(self.wrong(name, "an integer")),
+        }
+    }
+
+    fn bool(&self, name: &str) -> Result<Option<bool>> {
+        match self.raw(name) {
+            None => Ok(None),
+            Some(Param::Bool(b)) => Ok(Some(*b)),
+            Some(Param::Text(s)) => match s.to_ascii_lowercase().as_str() {
+                "true" | "t" | "on" | "yes" | "1" => Ok(Some(true)),
+                "false" | "f" | "off" | "no" | "0" => Ok(Some(false)),
+                _ => Err(self.wrong(name, "a boolean")),
+            },
+            Some(_) => Err(self.wrong(name, "a boolean")),
         }
     }
 
@@ -339,9 +427,28 @@ impl CallPlan {
         Ok(Args { spec: self.spec, values })
     }
 
-    /// Runs the procedure for `ctx` and answers its result set.
+    /// Runs the procedure for `ctx` and answers its result set; with an idempotency key, a retry
+    /// answers the first result.
     pub async fn execute(&self, storage: &Storage, ctx: &SessionContext, params: &[Param]) -> Result<RecordBatch> {
         let args = self.bind(params)?;
+        match args.text("idempotency_key")? {
+            Some(key) => {
+                let mut fingerprint: Vec<String> = args
+                    .values
+                    .iter()
+                    .filter(|(k, _)| **k != "idempotency_key")
+                    .map(|(k, v)| format!("{k}={v:?}"))
+                    .collect();
+                fingerprint.sort();
+                storage
+                    .idempotent(ctx, key, self.spec.name, fingerprint.join(";"), || self.run(storage, ctx, &args))
+                    .await
+            }
+            None => self.run(storage, ctx, &args).await,
+        }
+    }
+
+    async fn run(&self, storage: &Storage, ctx: &SessionContext, args: &Args) -> Result<RecordBatch> {
         let mut out = RelationBuilder::new(self.spec.columns);
         let ctx = ctx.clone();
         match self.spec.name {
@@ -383,6 +490,62 @@ impl CallPlan {
             "rotate_token" => {
                 let issued = storage.rotate_token(ctx, args.int("project")?, args.required_text("token_id")?).await?;
                 token_row(&mut out, issued);
+            }
+            "create_bucket" => {
+                let b = storage
+                    .create_bucket(
+                        ctx,
+                        args.required_text("stage")?,
+                        args.required_text("name")?,
+                        args.text("description")?.unwrap_or_default(),
+                        false,
+                    )
+                    .await?;
+                out.row(vec![
+                    b.full_name().into(),
+                    b.project_id.into(),
+                    b.stage.clone().into(),
+                    b.name.clone().into(),
+                    b.description.clone().into(),
+                    V::Timestamp(b.created_at),
+                ]);
+            }
+            "drop_bucket" => {
+                let bucket = args.required_text("bucket")?;
+                storage.drop_bucket(ctx, bucket.clone(), args.bool("cascade")?.unwrap_or(false), false).await?;
+                out.row(vec![bucket.into(), true.into()]);
+            }
+            "share_bucket" | "unshare_bucket" => {
+                let bucket = args.required_text("bucket")?;
+                let project = args.required_int("project")?;
+                if self.spec.name == "share_bucket" {
+                    storage.share_bucket(ctx, bucket.clone(), project).await?;
+                } else {
+                    storage.unshare_bucket(ctx, bucket.clone(), project).await?;
+                }
+                out.row(vec![bucket.into(), true.into()]);
+            }
+            "link_bucket" => {
+                let linked = storage
+                    .link_bucket(
+                        ctx,
+                        args.required_int("source_project")?,
+                        args.required_text("source_bucket")?,
+                        args.required_text("stage")?,
+                        args.required_text("name")?,
+                    )
+                    .await?;
+                out.row(vec![linked.into(), true.into()]);
+            }
+            "unlink_bucket" => {
+                let bucket = args.required_text("bucket")?;
+                storage.unlink_bucket(ctx, bucket.clone()).await?;
+                out.row(vec![bucket.into(), true.into()]);
+            }
+            "grant_bucket_read" | "revoke_bucket_read" => {
+                let bucket = args.required_text("bucket")?;
+                storage.set_bucket_read_grant(ctx, bucket.clone(), self.spec.name == "grant_bucket_read").await?;
+                out.row(vec![bucket.into(), true.into()]);
             }
             other => return Err(Error::internal("dispatching a procedure", format!("no handler for {other}"))),
         }

@@ -11,18 +11,45 @@ use sqlparser::ast::{
 
 use super::compat::CompatValues;
 use super::functions;
+use super::pg_catalog::CatalogRelation;
 use super::{ParamType, cast_param_type};
 use crate::engine::RELATION_FUNCTION;
 use crate::error::{Error, Result};
 use crate::relation::{ColumnType, Value as RelValue};
-use crate::storage::SystemView;
+use crate::storage::{SystemView, TableName};
+
+/// A relation the server builds for a query: a `duckstore` system view or a PostgreSQL catalog
+/// relation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ServerRelation {
+    System(SystemView),
+    Catalog(CatalogRelation),
+}
+
+impl ServerRelation {
+    pub fn columns(self) -> &'static [(&'static str, ColumnType)] {
+        match self {
+            ServerRelation::System(v) => v.columns(),
+            ServerRelation::Catalog(c) => c.columns(),
+        }
+    }
+
+    fn alias(self) -> &'static str {
+        match self {
+            ServerRelation::System(v) => v.name(),
+            ServerRelation::Catalog(c) => c.name(),
+        }
+    }
+}
 
 /// A validated read, ready to run once its relations are registered.
 #[derive(Debug, Clone)]
 pub struct QueryPlan {
     template: Box<Statement>,
     /// The server-built relations the query reads, in slot order.
-    pub views: Vec<SystemView>,
+    pub relations: Vec<ServerRelation>,
+    /// The storage tables the query reads, in slot order.
+    pub tables: Vec<TableName>,
     pub param_types: Vec<ParamType>,
     /// Whether the statement returns rows in the usual way (all reads do).
     pub tag: &'static str,
@@ -33,10 +60,11 @@ impl QueryPlan {
         &self.template
     }
 
-    /// The SQL for DuckDB with each relation slot bound to its registered handle.
-    pub fn render(&self, handles: &[u64]) -> String {
+    /// The SQL for DuckDB with each relation slot bound to its registered handle and each table
+    /// slot to the engine's reference of the table (e.g. `"t42v1".main.data`).
+    pub fn render(&self, handles: &[u64], tables: &[String]) -> String {
         let mut statement = self.template.clone();
-        let _ = statement.visit(&mut BindHandles { handles });
+        let _ = statement.visit(&mut BindHandles { handles, tables });
         statement.to_string()
     }
 }
@@ -99,10 +127,52 @@ pub fn constant_row(statement: &Statement) -> Option<ConstantRow> {
     (!row.columns.is_empty()).then_some(row)
 }
 
+/// The column name PostgreSQL gives an unaliased select item (DuckDB would name it after the
+/// expression text, e.g. `count_star()`): functions by their name, casts by their operand or
+/// type, everything else `?column?`. Column references keep their own names.
+fn postgres_column_name(expr: &Expr) -> Option<String> {
+    match expr {
+        Expr::Identifier(_) | Expr::CompoundIdentifier(_) => None,
+        Expr::Function(f) => name_parts(&f.name).and_then(|p| p.last().cloned()).or(Some("?column?".into())),
+        Expr::Cast { expr, data_type, .. } => postgres_column_name(expr).or_else(|| match expr.as_ref() {
+            Expr::Identifier(_) | Expr::CompoundIdentifier(_) => None,
+            _ => Some(data_type.to_string().to_lowercase()),
+        }),
+        Expr::Nested(inner) => postgres_column_name(inner),
+        Expr::Case { .. } => Some("case".into()),
+        Expr::Exists { .. } => Some("exists".into()),
+        Expr::Array(_) => Some("array".into()),
+        Expr::Subquery(_) => Some("?column?".into()),
+        _ => Some("?column?".into()),
+    }
+}
+
+/// Gives the outermost select list PostgreSQL's column names.
+fn name_columns_like_postgres(statement: &mut Statement) {
+    let Statement::Query(query) = statement else { return };
+    let sqlparser::ast::SetExpr::Select(select) = query.body.as_mut() else { return };
+    for item in &mut select.projection {
+        if let sqlparser::ast::SelectItem::UnnamedExpr(expr) = item
+            && let Some(name) = postgres_column_name(expr)
+        {
+            *item =
+                sqlparser::ast::SelectItem::ExprWithAlias { expr: expr.clone(), alias: Ident::with_quote('"', name) };
+        }
+    }
+}
+
 /// Validates a read statement and rewrites it for the engine.
 pub fn plan_query(mut statement: Statement, compat: &CompatValues<'_>, tag: &'static str) -> Result<QueryPlan> {
-    super::compat::rewrite_functions(&mut statement, compat)?;
+    name_columns_like_postgres(&mut statement);
+    // First the client's statement is checked as written; then the session and catalog
+    // functions are answered (which may add catalog subqueries), and those — the server's own —
+    // get their relation slots in a trusted pass.
     let mut checker = Checker::default();
+    if let ControlFlow::Break(e) = statement.visit(&mut checker) {
+        return Err(e);
+    }
+    super::compat::rewrite_functions(&mut statement, compat)?;
+    checker.trusted = true;
     if let ControlFlow::Break(e) = statement.visit(&mut checker) {
         return Err(e);
     }
@@ -112,13 +182,22 @@ pub fn plan_query(mut statement: Statement, compat: &CompatValues<'_>, tag: &'st
             *slot = ty;
         }
     }
-    Ok(QueryPlan { template: Box::new(statement), views: checker.views, param_types, tag })
+    Ok(QueryPlan {
+        template: Box::new(statement),
+        relations: checker.relations,
+        tables: checker.tables,
+        param_types,
+        tag,
+    })
 }
 
 #[derive(Default)]
 struct Checker {
+    /// The second pass over server-added SQL: no allow-list, existing slots kept.
+    trusted: bool,
     ctes: HashSet<String>,
-    views: Vec<SystemView>,
+    relations: Vec<ServerRelation>,
+    tables: Vec<TableName>,
     max_param: usize,
     param_casts: Vec<(usize, ParamType)>,
 }
@@ -171,37 +250,75 @@ impl VisitorMut for Checker {
                 };
                 match parts.as_slice() {
                     [single] if self.ctes.contains(single) => ControlFlow::Continue(()),
-                    [schema, view] if schema == "duckstore" => match SystemView::from_name(view) {
-                        Some(v) => {
-                            let slot = self.views.len();
-                            self.views.push(v);
-                            if alias.is_none() {
-                                *alias = Some(TableAlias {
-                                    explicit: true,
-                                    name: Ident::with_quote('"', v.name()),
-                                    columns: vec![],
-                                    at: None,
-                                });
-                            }
-                            *name = ObjectName(vec![ObjectNamePart::Identifier(Ident::new(RELATION_FUNCTION))]);
-                            if let TableFactor::Table { args, .. } = factor {
-                                *args = Some(TableFunctionArgs {
-                                    args: vec![FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Value(
-                                        ValueWithSpan::from(Value::Number(slot.to_string(), false)),
-                                    )))],
-                                    settings: None,
-                                });
-                            }
+                    [single]
+                        if single == super::dml::TARGET
+                            && name.0[0].as_ident().is_some_and(|i| i.quote_style.is_none()) =>
+                    {
+                        ControlFlow::Continue(())
+                    }
+                    [single]
+                        if single.starts_with(TABLE_SLOT)
+                            && name.0[0].as_ident().is_some_and(|i| i.quote_style.is_none()) =>
+                    {
+                        if self.trusted {
                             ControlFlow::Continue(())
+                        } else {
+                            ControlFlow::Break(unknown_relation(name))
                         }
+                    }
+                    [schema, relation] if schema == "pg_catalog" || schema == "information_schema" => {
+                        match CatalogRelation::find(Some(schema), relation) {
+                            Some(r) => self.slot_relation(factor, ServerRelation::Catalog(r)),
+                            None => ControlFlow::Break(unknown_relation(name)),
+                        }
+                    }
+                    [schema, view] if schema == "duckstore" => match SystemView::from_name(view) {
+                        Some(v) => self.slot_relation(factor, ServerRelation::System(v)),
                         None => ControlFlow::Break(unknown_relation(name)),
                     },
+                    [single] if CatalogRelation::find(None, single).is_some() => {
+                        let r = CatalogRelation::find(None, single).expect("checked");
+                        self.slot_relation(factor, ServerRelation::Catalog(r))
+                    }
+                    [_, _] | [_] => {
+                        let (schema, table) = match parts.as_slice() {
+                            [schema, table] => (Some(schema.clone()), table.clone()),
+                            [table] => (None, table.clone()),
+                            _ => unreachable!("matched above"),
+                        };
+                        // Only names a table could have go further (no paths, no files).
+                        let plausible = crate::storage::names::validate_table_name(&table).is_ok()
+                            && schema.as_deref().is_none_or(|s| crate::storage::names::parse_bucket(s).is_ok());
+                        if !plausible {
+                            return ControlFlow::Break(unknown_relation(name));
+                        }
+                        let slot = self.tables.len();
+                        if alias.is_none() {
+                            *alias = Some(TableAlias {
+                                explicit: true,
+                                name: Ident::with_quote('"', table.clone()),
+                                columns: vec![],
+                                at: None,
+                            });
+                        }
+                        self.tables.push(TableName { schema, name: table });
+                        *name = ObjectName(vec![ObjectNamePart::Identifier(Ident::new(format!("{TABLE_SLOT}{slot}")))]);
+                        ControlFlow::Continue(())
+                    }
                     _ => ControlFlow::Break(unknown_relation(name)),
                 }
             }
+            TableFactor::Table { name, args: Some(_), .. }
+                if self.trusted && name_parts(name).is_some_and(|p| p == [RELATION_FUNCTION]) =>
+            {
+                ControlFlow::Continue(())
+            }
             TableFactor::Table { name, args: Some(_), .. } => {
-                let allowed = name_parts(name)
-                    .is_some_and(|p| p.len() == 1 && functions::ALLOWED_TABLE_FUNCTIONS.contains(&p[0].as_str()));
+                let allowed = name_parts(name).is_some_and(|p| match p.as_slice() {
+                    [f] => functions::ALLOWED_TABLE_FUNCTIONS.contains(&f.as_str()),
+                    [schema, f] => schema == "pg_catalog" && functions::ALLOWED_TABLE_FUNCTIONS.contains(&f.as_str()),
+                    _ => false,
+                });
                 if allowed {
                     ControlFlow::Continue(())
                 } else {
@@ -226,6 +343,7 @@ impl VisitorMut for Checker {
 
     fn pre_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<Error> {
         match expr {
+            Expr::Function(_) if self.trusted => ControlFlow::Continue(()),
             Expr::Function(f) => {
                 let Some(parts) = name_parts(&f.name) else {
                     return ControlFlow::Break(Error::permission_denied("this function call form is not allowed"));
@@ -235,8 +353,13 @@ impl VisitorMut for Checker {
                     [schema, name] => (Some(schema.as_str()), name.as_str()),
                     _ => (Some(""), ""),
                 };
-                let schema_ok = matches!(schema, None | Some("pg_catalog") | Some("main"));
-                if !schema_ok || !functions::is_allowed(name) {
+                let compat = super::compat::is_compat_function(name);
+                let schema_ok = match schema {
+                    None | Some("pg_catalog") | Some("main") => true,
+                    Some("information_schema") => compat,
+                    Some(_) => false,
+                };
+                if !schema_ok || !(functions::is_allowed(name) || compat) {
                     return ControlFlow::Break(
                         Error::permission_denied(format!("function {}() is not allowed in a storage session", f.name))
                             .with_hint("duckstore allows a fixed list of pure functions; files, settings and extensions are off limits"),
@@ -270,15 +393,70 @@ impl VisitorMut for Checker {
     }
 }
 
-/// Replaces relation slot numbers with registered handles.
+/// The name of a table slot in a plan's template (an identifier clients cannot produce from a
+/// table name: `__` is not a valid start of a bucket or table name… but it is of a CTE, so the
+/// checker never turns CTE references into slots and the binder only rewrites its own slots).
+const TABLE_SLOT: &str = "__duckstore_table_";
+
+impl Checker {
+    /// Turns a relation reference into `duckstore_relation(<slot>)`, keeping its name as alias.
+    fn slot_relation(&mut self, factor: &mut TableFactor, relation: ServerRelation) -> ControlFlow<Error> {
+        let TableFactor::Table { name, args, alias, .. } = factor else { return ControlFlow::Continue(()) };
+        let slot = self.relations.len();
+        self.relations.push(relation);
+        if alias.is_none() {
+            *alias = Some(TableAlias {
+                explicit: true,
+                name: Ident::with_quote('"', relation.alias()),
+                columns: vec![],
+                at: None,
+            });
+        }
+        *name = ObjectName(vec![ObjectNamePart::Identifier(Ident::new(RELATION_FUNCTION))]);
+        *args = Some(TableFunctionArgs {
+            args: vec![FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Value(ValueWithSpan::from(Value::Number(
+                slot.to_string(),
+                false,
+            )))))],
+            settings: None,
+        });
+        ControlFlow::Continue(())
+    }
+}
+
+/// Replaces relation slot numbers with registered handles, and table slots with the table.
 struct BindHandles<'a> {
     handles: &'a [u64],
+    tables: &'a [String],
+}
+
+fn table_subquery(data_ref: &str) -> Box<sqlparser::ast::Query> {
+    let sql = format!("SELECT * EXCLUDE (\"{}\") FROM {data_ref}", crate::storage::names::TIMESTAMP_COLUMN);
+    match sqlparser::parser::Parser::parse_sql(&sqlparser::dialect::DuckDbDialect {}, &sql) {
+        Ok(mut statements) => match statements.pop() {
+            Some(Statement::Query(q)) => q,
+            _ => unreachable!("a SELECT parses as a query"),
+        },
+        Err(e) => unreachable!("the table subquery is valid SQL: {e}"),
+    }
 }
 
 impl VisitorMut for BindHandles<'_> {
     type Break = ();
 
     fn pre_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<()> {
+        if let TableFactor::Table { name, args: None, alias, .. } = factor
+            && name.0.len() == 1
+            && let Some(slot) = name.0[0]
+                .as_ident()
+                .and_then(|i| i.value.strip_prefix(TABLE_SLOT))
+                .and_then(|n| n.parse::<usize>().ok())
+            && let Some(data_ref) = self.tables.get(slot)
+        {
+            let alias = alias.take();
+            *factor = TableFactor::Derived { lateral: false, subquery: table_subquery(data_ref), alias, sample: None };
+            return ControlFlow::Continue(());
+        }
         if let TableFactor::Table { name, args: Some(args), .. } = factor
             && name.0.len() == 1
             && name.0[0].as_ident().is_some_and(|i| i.value == RELATION_FUNCTION)

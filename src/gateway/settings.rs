@@ -164,10 +164,42 @@ impl SessionSettings {
         .collect()
     }
 
+    /// Every parameter and its value.
+    pub fn all(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.values.iter().map(|(k, v)| (*k, v.as_str()))
+    }
+
+    /// The schemas of `search_path`, in order (`"$user"` and empty entries dropped).
+    pub fn search_path(&self) -> Vec<String> {
+        parse_search_path(self.get("search_path").unwrap_or(""))
+    }
+
     /// The statement timeout in milliseconds (0 = none).
     pub fn statement_timeout_ms(&self) -> u64 {
         self.get("statement_timeout").and_then(|v| parse_duration_ms(v).ok()).unwrap_or(0)
     }
+}
+
+/// Splits a search path, honouring double quotes: `"in.c-a", public` → [in.c-a, public].
+pub fn parse_search_path(value: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    let mut quoted = false;
+    let mut chars = value.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                current.push('"');
+                chars.next();
+            }
+            '"' => quoted = !quoted,
+            ',' if !quoted => out.push(std::mem::take(&mut current)),
+            c if quoted || !c.is_whitespace() => current.push(if quoted { c } else { c.to_ascii_lowercase() }),
+            _ => {}
+        }
+    }
+    out.push(current);
+    out.into_iter().filter(|s| !s.is_empty() && s != "$user").collect()
 }
 
 fn bad_value(name: &str, value: &str) -> Error {
@@ -261,6 +293,13 @@ mod tests {
         s.set("statement_timeout", None).unwrap();
         assert_eq!(s.statement_timeout_ms(), 0);
         assert!(s.set("client_encoding", Some("LATIN1")).is_err());
+    }
+
+    #[test]
+    fn search_paths_split_on_unquoted_commas() {
+        assert_eq!(parse_search_path("\"$user\", public"), ["public"]);
+        assert_eq!(parse_search_path("\"in.c-a,b\", \"out.c-x\""), ["in.c-a,b", "out.c-x"]);
+        assert_eq!(parse_search_path("MySchema"), ["myschema"]);
     }
 
     #[test]

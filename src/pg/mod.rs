@@ -3,6 +3,7 @@
 //! no policy of its own.
 
 mod auth;
+pub mod catalog;
 mod errors;
 mod query;
 mod session;

@@ -66,10 +66,16 @@ impl Rows {
 
 /// What a statement answers.
 enum Outcome {
-    Rows { schema: SchemaRef, rows: Rows, tag: &'static str },
+    Rows {
+        schema: SchemaRef,
+        rows: Rows,
+        tag: &'static str,
+    },
     Tag(Tag),
     Begin,
     End(&'static str),
+    /// `ROLLBACK TO SAVEPOINT`: the transaction is usable again.
+    Restored,
 }
 
 fn constant_batch(row: &gateway::ConstantRow) -> Result<RecordBatch> {
@@ -118,19 +124,13 @@ impl Connection {
     }
 
     /// Parameter and result types of a plan, worked out without running it.
-    async fn describe(&self, plan: &Plan) -> Result<Shape> {
+    async fn describe(&self, session: &Session, plan: &Plan) -> Result<Shape> {
         match plan {
             Plan::Query(q) => {
                 let engine = self.shared.storage.engine();
-                let relations = q
-                    .views
-                    .iter()
-                    .map(|v| RelationBuilder::new(v.columns()).finish().map(|b| engine.register_relation(b)))
-                    .collect::<Result<Vec<_>>>()?;
-                let handles: Vec<u64> = relations.iter().map(|r| r.handle()).collect();
-                let sql = q.render(&handles);
+                let (sql, relations, tables) = self.prepare_read(session, q, true).await?;
                 let described =
-                    engine.describe(Query { sql, params: vec![], relations, origin: SqlOrigin::User }).await?;
+                    engine.describe(Query { sql, params: vec![], relations, tables, origin: SqlOrigin::User }).await?;
                 let params = described
                     .params
                     .iter()
@@ -145,8 +145,28 @@ impl Connection {
             Plan::Constant(row) => {
                 Ok(Shape { params: vec![], schema: Some(types::wire_schema(&constant_batch(row)?.schema())) })
             }
+            Plan::Write(write) => {
+                let storage = &self.shared.storage;
+                let engine = storage.engine();
+                let relations = self.register_relations(session, &write.body.relations, true).await?;
+                let handles: Vec<u64> = relations.iter().map(|r| r.handle()).collect();
+                let mut names = vec![write.target.clone()];
+                names.extend(write.body.tables.iter().cloned());
+                let search_path = session.settings().search_path();
+                let resolved = storage.resolve_reads(session.ctx.clone(), names, search_path).await?;
+                let target = &resolved[0];
+                let columns: Vec<String> = target.table.columns.iter().map(|c| c.name.clone()).collect();
+                let reads: Vec<String> = resolved[1..].iter().map(|t| t.file.data_ref()).collect();
+                let sql = write.render(&target.file.data_ref(), &columns, &handles, &reads);
+                let tables = resolved.into_iter().map(|t| t.file).collect();
+                let described =
+                    engine.describe(Query { sql, params: vec![], relations, tables, origin: SqlOrigin::User }).await?;
+                let params =
+                    described.params.iter().map(|t| types::arrow_param_type(t).unwrap_or(Type::TEXT)).collect();
+                Ok(Shape { params, schema: None })
+            }
             Plan::Call(call) => Ok(Shape {
-                params: vec![Type::TEXT; call.param_count],
+                params: call.param_kinds.iter().map(|k| types::arg_type(*k)).collect(),
                 schema: Some(types::wire_schema(&RelationBuilder::new(call.spec.columns).schema())),
             }),
             Plan::Show(name) => Ok(Shape { params: vec![], schema: Some(one_column(name, "")?.schema()) }),
@@ -159,17 +179,11 @@ impl Connection {
         let storage = &self.shared.storage;
         match plan {
             Plan::Query(q) => {
-                let mut relations = Vec::with_capacity(q.views.len());
-                for view in &q.views {
-                    let batch = storage.system_view(session.ctx.clone(), *view).await?;
-                    relations.push(storage.engine().register_relation(batch));
-                }
-                let handles: Vec<u64> = relations.iter().map(|r| r.handle()).collect();
-                let sql = q.render(&handles);
+                let (sql, relations, tables) = self.prepare_read(session, q, false).await?;
                 let stream = storage
                     .engine()
                     .query(
-                        Query { sql, params: params.to_vec(), relations, origin: SqlOrigin::User },
+                        Query { sql, params: params.to_vec(), relations, tables, origin: SqlOrigin::User },
                         &session.canceller,
                     )
                     .await?;
@@ -209,13 +223,125 @@ impl Connection {
                 let batch = one_column(name, &value)?;
                 Ok(Outcome::Rows { schema: batch.schema(), rows: Rows::Ready(Some(batch)), tag: "SHOW" })
             }
-            Plan::NoOp(tag) => Ok(Outcome::Tag(Tag::new(tag))),
+            Plan::NoOp(tag) | Plan::Savepoint(tag) => Ok(Outcome::Tag(Tag::new(tag))),
+            Plan::RollbackToSavepoint => Ok(Outcome::Restored),
+            Plan::CreateBucket { bucket, if_not_exists } => {
+                let (stage, name) = crate::storage::names::parse_bucket(bucket)?;
+                storage.create_bucket(session.ctx.clone(), stage, name, String::new(), *if_not_exists).await?;
+                Ok(Outcome::Tag(Tag::new("CREATE SCHEMA")))
+            }
+            Plan::DropBuckets { buckets, cascade, if_exists } => {
+                for bucket in buckets {
+                    storage.drop_bucket(session.ctx.clone(), bucket.clone(), *cascade, *if_exists).await?;
+                }
+                Ok(Outcome::Tag(Tag::new("DROP SCHEMA")))
+            }
+            Plan::CreateTable { spec, if_not_exists } => {
+                storage.create_table(session.ctx.clone(), spec.clone(), *if_not_exists).await?;
+                Ok(Outcome::Tag(Tag::new("CREATE TABLE")))
+            }
+            Plan::Write(write) => {
+                let relations = self.register_relations(session, &write.body.relations, false).await?;
+                let handles: Vec<u64> = relations.iter().map(|r| r.handle()).collect();
+                let request = crate::storage::WriteRequest {
+                    target: write.target.clone(),
+                    reads: write.body.tables.clone(),
+                    search_path: session.settings().search_path(),
+                    operation: write.kind.label(),
+                };
+                let plan = write.clone();
+                let result = storage
+                    .write_table(
+                        session.ctx.clone(),
+                        request,
+                        params.to_vec(),
+                        session.canceller.clone(),
+                        move |target, reads| plan.render(&target.data_ref, &target.columns, &handles, reads),
+                    )
+                    .await?;
+                drop(relations);
+                Ok(Outcome::Tag(match write.kind {
+                    gateway::dml::WriteKind::Insert => Tag::new("INSERT").with_oid(0).with_rows(result.affected),
+                    gateway::dml::WriteKind::Update => Tag::new("UPDATE").with_rows(result.affected),
+                    gateway::dml::WriteKind::Delete => Tag::new("DELETE").with_rows(result.affected),
+                    gateway::dml::WriteKind::Truncate => Tag::new("TRUNCATE TABLE"),
+                }))
+            }
+            Plan::DropTables { tables, if_exists } => {
+                let search_path = session.settings().search_path();
+                for table in tables {
+                    storage.drop_table(session.ctx.clone(), table.clone(), search_path.clone(), *if_exists).await?;
+                }
+                Ok(Outcome::Tag(Tag::new("DROP TABLE")))
+            }
         }
     }
 
+    /// Builds and registers the server relations a statement reads (empty ones for a describe).
+    async fn register_relations(
+        &self,
+        session: &Session,
+        relations: &[gateway::ServerRelation],
+        describe_only: bool,
+    ) -> Result<Vec<crate::engine::RelationGuard>> {
+        let storage = &self.shared.storage;
+        let needs_snapshot =
+            !describe_only && relations.iter().any(|r| matches!(r, gateway::ServerRelation::Catalog(_)));
+        let snapshot = if needs_snapshot { Some(storage.catalog_snapshot(session.ctx.clone()).await?) } else { None };
+        let mut guards = Vec::with_capacity(relations.len());
+        for relation in relations {
+            let batch = match (relation, &snapshot) {
+                _ if describe_only => RelationBuilder::new(relation.columns()).finish()?,
+                (gateway::ServerRelation::System(view), _) => storage.system_view(session.ctx.clone(), *view).await?,
+                (gateway::ServerRelation::Catalog(c), Some(snapshot)) => {
+                    super::catalog::build(*c, snapshot, &session.ctx, &session.database)?
+                }
+                (gateway::ServerRelation::Catalog(_), None) => {
+                    unreachable!("a snapshot is taken when catalog relations are read")
+                }
+            };
+            guards.push(storage.engine().register_relation(batch));
+        }
+        Ok(guards)
+    }
+
+    /// The SQL of a read with its server-built relations registered and its tables resolved
+    /// (and authorized) by the storage layer. A describe sees empty relations.
+    async fn prepare_read(
+        &self,
+        session: &Session,
+        q: &gateway::QueryPlan,
+        describe_only: bool,
+    ) -> Result<(String, Vec<crate::engine::RelationGuard>, Vec<crate::engine::TableFile>)> {
+        let storage = &self.shared.storage;
+        let relations = self.register_relations(session, &q.relations, describe_only).await?;
+        let handles: Vec<u64> = relations.iter().map(|r| r.handle()).collect();
+        let search_path = session.settings().search_path();
+        let readable = storage.resolve_reads(session.ctx.clone(), q.tables.clone(), search_path).await?;
+        let refs: Vec<String> = readable.iter().map(|t| t.file.data_ref()).collect();
+        let files = readable.into_iter().map(|t| t.file).collect();
+        Ok((q.render(&handles, &refs), relations, files))
+    }
+
     /// Runs `plan` with the statement timeout, metrics and the statement log line.
-    async fn run(&self, session: &Arc<Session>, plan: &Plan, params: &[Param]) -> Result<Outcome> {
+    async fn run(
+        &self,
+        session: &Arc<Session>,
+        plan: &Plan,
+        params: &[Param],
+        in_transaction: bool,
+    ) -> Result<Outcome> {
         let started = Instant::now();
+        if in_transaction && plan.is_write() {
+            let e = Error::new(
+                ErrorKind::FailedPrecondition,
+                "storage writes cannot run inside a transaction block; each write is atomic on its own",
+            )
+            .with_sqlstate("25001")
+            .with_hint("use autocommit (psycopg: connection.autocommit = True), or COMMIT first");
+            self.observe(session, plan.kind(), started, Some(&e));
+            return Err(e);
+        }
         let timeout_ms = session.settings().statement_timeout_ms();
         session.timed_out.store(false, Ordering::Release);
         let timer = (timeout_ms > 0).then(|| {
@@ -322,6 +448,7 @@ fn transaction_after(status: TransactionStatus, outcome: &Result<Outcome>) -> Tr
     match outcome {
         Ok(Outcome::Begin) => TransactionStatus::Transaction,
         Ok(Outcome::End(_)) => TransactionStatus::Idle,
+        Ok(Outcome::Restored) if status == TransactionStatus::Error => TransactionStatus::Transaction,
         Ok(_) => status,
         Err(_) if status == TransactionStatus::Idle => TransactionStatus::Idle,
         Err(_) => TransactionStatus::Error,
@@ -372,7 +499,7 @@ impl SimpleQueryHandler for Connection {
                         {
                             Err(aborted_transaction())
                         }
-                        Ok(plan) => self.run(&session, &plan, &[]).await,
+                        Ok(plan) => self.run(&session, &plan, &[], status != TransactionStatus::Idle).await,
                     };
                     let next = transaction_after(status, &outcome);
                     match outcome {
@@ -391,6 +518,7 @@ impl SimpleQueryHandler for Connection {
                         }
                         Ok(Outcome::Tag(tag)) => send_execution_response(client, tag).await?,
                         Ok(Outcome::Begin) => send_execution_response(client, Tag::new("BEGIN")).await?,
+                        Ok(Outcome::Restored) => send_execution_response(client, Tag::new("ROLLBACK")).await?,
                         Ok(Outcome::End(tag)) => {
                             send_execution_response(client, Tag::new(end_tag(tag, status))).await?
                         }
@@ -462,7 +590,7 @@ impl QueryParser for StatementParser {
     fn get_parameter_types(&self, stmt: &Prepared) -> PgWireResult<Vec<Type>> {
         Ok(match &stmt.plan {
             Some(Plan::Query(q)) => q.param_types.iter().map(|t| types::param_type(*t)).collect(),
-            Some(Plan::Call(c)) => vec![Type::TEXT; c.param_count],
+            Some(Plan::Call(c)) => c.param_kinds.iter().map(|k| types::arg_type(*k)).collect(),
             _ => vec![],
         })
     }
@@ -479,7 +607,8 @@ impl Connection {
         if let Some(shape) = stmt.described.lock().unwrap_or_else(|p| p.into_inner()).clone() {
             return Ok(Some(shape));
         }
-        let shape = Arc::new(self.describe(plan).await.map_err(|e| to_pg(&e))?);
+        let session = self.session()?;
+        let shape = Arc::new(self.describe(&session, plan).await.map_err(|e| to_pg(&e))?);
         *stmt.described.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::clone(&shape));
         Ok(Some(shape))
     }
@@ -576,11 +705,13 @@ impl ExtendedQueryHandler for Connection {
         let _busy = session.begin_statement();
         let Some(plan) = &portal.statement.statement.plan else { return Ok(Response::EmptyQuery) };
         let status = client.transaction_status();
-        if status == TransactionStatus::Error && !matches!(plan, Plan::Commit | Plan::Rollback) {
+        if status == TransactionStatus::Error
+            && !matches!(plan, Plan::Commit | Plan::Rollback | Plan::RollbackToSavepoint)
+        {
             return Err(to_pg(&aborted_transaction()));
         }
         let outcome = match self.bound_params(portal) {
-            Ok(params) => self.run(&session, plan, &params).await,
+            Ok(params) => self.run(&session, plan, &params, status != TransactionStatus::Idle).await,
             Err(e) => Err(e),
         };
         Ok(match outcome {
@@ -596,6 +727,7 @@ impl ExtendedQueryHandler for Connection {
             Ok(Outcome::Tag(tag)) => Response::Execution(tag),
             Ok(Outcome::Begin) => Response::TransactionStart(Tag::new("BEGIN")),
             Ok(Outcome::End(tag)) => Response::TransactionEnd(Tag::new(end_tag(tag, status))),
+            Ok(Outcome::Restored) => Response::TransactionStart(Tag::new("ROLLBACK")),
             Err(e) => return Err(to_pg(&e)),
         })
     }

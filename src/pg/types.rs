@@ -196,6 +196,16 @@ pub fn arrow_param_type(t: &DataType) -> Option<Type> {
     }
 }
 
+/// The wire type of a procedure argument.
+pub fn arg_type(kind: crate::gateway::procedures::ArgKind) -> Type {
+    use crate::gateway::procedures::ArgKind;
+    match kind {
+        ArgKind::Int => Type::INT8,
+        ArgKind::Bool => Type::BOOL,
+        ArgKind::Text | ArgKind::Moment => Type::TEXT,
+    }
+}
+
 pub fn param_type(t: ParamType) -> Type {
     match t {
         ParamType::Unknown | ParamType::Text => Type::TEXT,

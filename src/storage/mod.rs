@@ -3,7 +3,11 @@
 //! in here; no policy lives anywhere else.
 
 pub mod credentials;
+mod idempotency;
+pub mod names;
 mod projects;
+mod sharing;
+mod tables;
 mod views;
 
 use std::path::{Path, PathBuf};
@@ -17,6 +21,9 @@ use crate::error::{Error, ErrorKind, Result};
 
 pub use credentials::UserName;
 pub use projects::{ProjectCreated, TokenIssued, TokenRequest};
+pub use tables::{
+    CatalogSnapshot, ColumnSpec, ReadableTable, TableName, TableSpec, WriteRequest, WriteResult, WriteTarget,
+};
 pub use views::SystemView;
 
 /// Who is acting.
@@ -87,6 +94,8 @@ struct Inner {
     fake_salt_key: Vec<u8>,
     /// Bumped whenever a token stops being valid; sessions re-check their token when it moves.
     credential_epoch: AtomicU64,
+    write_locks: tables::WriteLocks,
+    idempotency_locks: idempotency::KeyLocks,
 }
 
 impl Storage {
@@ -108,8 +117,40 @@ impl Storage {
                 data_dir: config.data_dir,
                 fake_salt_key: fake_salt_key.into_bytes(),
                 credential_epoch: AtomicU64::new(0),
+                write_locks: tables::WriteLocks::default(),
+                idempotency_locks: Default::default(),
             }),
         })
+        .and_then(|storage| {
+            storage.recover()?;
+            Ok(storage)
+        })
+    }
+
+    /// Start-up recovery (design.md R6): table files the catalog does not reference are removed;
+    /// referenced files that are missing are reported loudly.
+    fn recover(&self) -> Result<()> {
+        let inner = &self.inner;
+        let referenced: std::collections::HashSet<crate::engine::TableFile> = inner
+            .catalog
+            .read(|tx| tx.table_files())?
+            .into_iter()
+            .map(|(project_id, branch_id, table_id, version)| crate::engine::TableFile {
+                project_id,
+                branch_id,
+                table_id,
+                version,
+            })
+            .collect();
+        let (removed, missing) = inner.engine.recover(&referenced)?;
+        for path in &removed {
+            tracing::warn!(path = %path.display(), "removed a table file the catalog does not reference");
+        }
+        for file in &missing {
+            tracing::error!(table_id = file.table_id, version = file.version, "a table's file is missing");
+        }
+        metrics::counter!("duckstore_recovered_orphan_files_total").increment(removed.len() as u64);
+        Ok(())
     }
 
     pub fn engine(&self) -> &Engine {

@@ -15,11 +15,21 @@ pub enum SystemView {
     Branches,
     Tokens,
     Events,
+    Buckets,
+    Tables,
+    Columns,
 }
 
 impl SystemView {
-    pub const ALL: &'static [SystemView] =
-        &[SystemView::Projects, SystemView::Branches, SystemView::Tokens, SystemView::Events];
+    pub const ALL: &'static [SystemView] = &[
+        SystemView::Projects,
+        SystemView::Branches,
+        SystemView::Tokens,
+        SystemView::Events,
+        SystemView::Buckets,
+        SystemView::Tables,
+        SystemView::Columns,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -27,6 +37,9 @@ impl SystemView {
             SystemView::Branches => "branches",
             SystemView::Tokens => "tokens",
             SystemView::Events => "events",
+            SystemView::Buckets => "buckets",
+            SystemView::Tables => "tables",
+            SystemView::Columns => "columns",
         }
     }
 
@@ -71,7 +84,56 @@ impl SystemView {
                 ("object_id", T::Text),
                 ("details", T::Text),
             ],
+            SystemView::Buckets => &[
+                ("id", T::Text),
+                ("project_id", T::Int64),
+                ("branch_id", T::Int64),
+                ("stage", T::Text),
+                ("name", T::Text),
+                ("description", T::Text),
+                ("tables", T::Int64),
+                ("rows", T::Int64),
+                ("bytes", T::Int64),
+                ("read_grant", T::Bool),
+                ("is_linked", T::Bool),
+                ("source_project_id", T::Int64),
+                ("source_bucket", T::Text),
+                ("shared_with", T::Text),
+                ("created_at", T::Timestamp),
+            ],
+            SystemView::Tables => &[
+                ("id", T::Text),
+                ("bucket", T::Text),
+                ("name", T::Text),
+                ("project_id", T::Int64),
+                ("branch_id", T::Int64),
+                ("columns", T::Int64),
+                ("primary_key", T::Text),
+                ("rows", T::Int64),
+                ("bytes", T::Int64),
+                ("description", T::Text),
+                ("is_linked", T::Bool),
+                ("created_at", T::Timestamp),
+                ("changed_at", T::Timestamp),
+            ],
+            SystemView::Columns => &[
+                ("table_id", T::Text),
+                ("bucket", T::Text),
+                ("table_name", T::Text),
+                ("position", T::Int64),
+                ("name", T::Text),
+                ("type", T::Text),
+                ("base_type", T::Text),
+                ("nullable", T::Bool),
+                ("default", T::Text),
+                ("primary_key", T::Bool),
+            ],
         }
+    }
+
+    /// Views answered from the bucket/table snapshot rather than catalog rows.
+    fn answered_from_snapshot(self) -> bool {
+        matches!(self, SystemView::Buckets | SystemView::Tables | SystemView::Columns)
     }
 }
 
@@ -82,6 +144,10 @@ fn ts(v: Option<i64>) -> Value {
 impl Storage {
     /// The rows of a system view as the session may see them.
     pub async fn system_view(&self, ctx: SessionContext, view: SystemView) -> Result<RecordBatch> {
+        if view.answered_from_snapshot() {
+            let snapshot = self.catalog_snapshot(ctx).await?;
+            return self.snapshot_view(view, snapshot).await;
+        }
         self.blocking(move |inner| {
             let mut out = RelationBuilder::new(view.columns());
             let project = ctx.project_id();
@@ -155,9 +221,97 @@ impl Storage {
                             ]);
                         }
                     }
+                    SystemView::Buckets | SystemView::Tables | SystemView::Columns => {
+                        unreachable!("answered from the snapshot")
+                    }
                 }
                 Ok(())
             })?;
+            out.finish()
+        })
+        .await
+    }
+}
+
+impl Storage {
+    async fn snapshot_view(&self, view: SystemView, snapshot: super::CatalogSnapshot) -> Result<RecordBatch> {
+        self.blocking(move |inner| {
+            let mut out = RelationBuilder::new(view.columns());
+            let by_id: std::collections::HashMap<i64, &crate::catalog::BucketRecord> =
+                snapshot.buckets.iter().map(|b| (b.id, b)).collect();
+            match view {
+                SystemView::Buckets => {
+                    inner.catalog.read(|tx| {
+                        for b in &snapshot.buckets {
+                            let tables: Vec<_> =
+                                snapshot.tables.iter().filter(|(id, _)| *id == b.id).map(|(_, t)| t).collect();
+                            let source = match b.source_bucket_id {
+                                Some(id) => tx.bucket(id)?,
+                                None => None,
+                            };
+                            let shared: Vec<String> = tx.shares_of(b.id)?.iter().map(|p| p.to_string()).collect();
+                            out.row(vec![
+                                b.full_name().into(),
+                                b.project_id.into(),
+                                b.branch_id.into(),
+                                b.stage.clone().into(),
+                                b.name.clone().into(),
+                                b.description.clone().into(),
+                                (tables.len() as i64).into(),
+                                tables.iter().map(|t| t.row_count).sum::<i64>().into(),
+                                tables.iter().map(|t| t.byte_count).sum::<i64>().into(),
+                                b.read_grant.into(),
+                                b.source_bucket_id.is_some().into(),
+                                source.as_ref().map(|s| s.project_id).into(),
+                                source.as_ref().map(|s| s.full_name()).into(),
+                                shared.join(",").into(),
+                                Value::Timestamp(b.created_at),
+                            ]);
+                        }
+                        Ok(())
+                    })?;
+                }
+                SystemView::Tables => {
+                    for (bucket_id, t) in &snapshot.tables {
+                        let b = by_id[bucket_id];
+                        out.row(vec![
+                            format!("{}.{}", b.full_name(), t.name).into(),
+                            b.full_name().into(),
+                            t.name.clone().into(),
+                            b.project_id.into(),
+                            b.branch_id.into(),
+                            (t.columns.len() as i64).into(),
+                            t.primary_key.join(",").into(),
+                            t.row_count.into(),
+                            t.byte_count.into(),
+                            t.description.clone().into(),
+                            b.source_bucket_id.is_some().into(),
+                            Value::Timestamp(t.created_at),
+                            Value::Timestamp(t.changed_at),
+                        ]);
+                    }
+                }
+                SystemView::Columns => {
+                    for (bucket_id, t) in &snapshot.tables {
+                        let b = by_id[bucket_id];
+                        for (i, c) in t.columns.iter().enumerate() {
+                            out.row(vec![
+                                format!("{}.{}", b.full_name(), t.name).into(),
+                                b.full_name().into(),
+                                t.name.clone().into(),
+                                (i as i64 + 1).into(),
+                                c.name.clone().into(),
+                                c.sql_type.clone().into(),
+                                c.base_type.clone().into(),
+                                c.nullable.into(),
+                                c.default_sql.clone().into(),
+                                t.primary_key.contains(&c.name).into(),
+                            ]);
+                        }
+                    }
+                }
+                _ => unreachable!("only snapshot views come here"),
+            }
             out.finish()
         })
         .await

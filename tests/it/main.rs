@@ -7,3 +7,5 @@ mod auth;
 mod lifecycle;
 mod projects;
 mod protocol;
+mod sharing;
+mod tables;

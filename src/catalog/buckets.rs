@@ -1,0 +1,359 @@
+//! Buckets, tables and their columns; shares.
+
+use rusqlite::{OptionalExtension, params};
+
+use super::{BucketRecord, CatalogTx, ColumnRecord, TableRecord, is_unique_violation, sqlite_error};
+use crate::error::{Error, Result};
+
+const BUCKET_COLUMNS: &str =
+    "id, project_id, branch_id, stage, name, description, read_grant, source_bucket_id, created_at, created_by";
+const TABLE_COLUMNS: &str =
+    "id, bucket_id, name, version, primary_key, row_count, byte_count, description, created_at, created_by, changed_at";
+
+fn bucket_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<BucketRecord> {
+    Ok(BucketRecord {
+        id: r.get(0)?,
+        project_id: r.get(1)?,
+        branch_id: r.get(2)?,
+        stage: r.get(3)?,
+        name: r.get(4)?,
+        description: r.get(5)?,
+        read_grant: r.get(6)?,
+        source_bucket_id: r.get(7)?,
+        created_at: r.get(8)?,
+        created_by: r.get(9)?,
+    })
+}
+
+fn table_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TableRecord> {
+    let pk: String = r.get(4)?;
+    Ok(TableRecord {
+        id: r.get(0)?,
+        bucket_id: r.get(1)?,
+        name: r.get(2)?,
+        version: r.get(3)?,
+        primary_key: serde_json::from_str(&pk).unwrap_or_default(),
+        row_count: r.get(5)?,
+        byte_count: r.get(6)?,
+        description: r.get(7)?,
+        created_at: r.get(8)?,
+        created_by: r.get(9)?,
+        changed_at: r.get(10)?,
+        columns: Vec::new(),
+    })
+}
+
+/// A new bucket.
+pub struct NewBucket<'a> {
+    pub project_id: i64,
+    pub branch_id: i64,
+    pub stage: &'a str,
+    pub name: &'a str,
+    pub description: &'a str,
+    pub source_bucket_id: Option<i64>,
+    pub created_at: i64,
+    pub created_by: &'a str,
+}
+
+impl CatalogTx<'_> {
+    pub fn insert_bucket(&self, b: &NewBucket<'_>) -> Result<BucketRecord> {
+        self.tx
+            .execute(
+                "INSERT INTO buckets(project_id, branch_id, stage, name, description, source_bucket_id, created_at, created_by)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![b.project_id, b.branch_id, b.stage, b.name, b.description, b.source_bucket_id, b.created_at, b.created_by],
+            )
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    Error::already_exists(format!("bucket \"{}.c-{}\" already exists", b.stage, b.name))
+                        .with_sqlstate("42P06")
+                } else {
+                    sqlite_error("inserting a bucket", e)
+                }
+            })?;
+        let id = self.tx.last_insert_rowid();
+        self.bucket(id)?.ok_or_else(|| Error::internal("inserting a bucket", "row vanished"))
+    }
+
+    pub fn bucket(&self, id: i64) -> Result<Option<BucketRecord>> {
+        self.tx
+            .query_row(&format!("SELECT {BUCKET_COLUMNS} FROM buckets WHERE id = ?1"), [id], bucket_from_row)
+            .optional()
+            .map_err(|e| sqlite_error("reading a bucket", e))
+    }
+
+    pub fn bucket_by_name(
+        &self,
+        project_id: i64,
+        branch_id: i64,
+        stage: &str,
+        name: &str,
+    ) -> Result<Option<BucketRecord>> {
+        self.tx
+            .prepare_cached(&format!(
+                "SELECT {BUCKET_COLUMNS} FROM buckets WHERE project_id = ?1 AND branch_id = ?2 AND stage = ?3 AND name = ?4"
+            ))
+            .and_then(|mut s| s.query_row(params![project_id, branch_id, stage, name], bucket_from_row).optional())
+            .map_err(|e| sqlite_error("reading a bucket", e))
+    }
+
+    pub fn buckets(&self, project_id: Option<i64>, branch_id: Option<i64>) -> Result<Vec<BucketRecord>> {
+        let mut stmt = self
+            .tx
+            .prepare_cached(&format!(
+                "SELECT {BUCKET_COLUMNS} FROM buckets WHERE (?1 IS NULL OR project_id = ?1) AND (?2 IS NULL OR branch_id = ?2)
+                 ORDER BY project_id, stage, name"
+            ))
+            .map_err(|e| sqlite_error("listing buckets", e))?;
+        let rows = stmt
+            .query_map(params![project_id, branch_id], bucket_from_row)
+            .map_err(|e| sqlite_error("listing buckets", e))?;
+        rows.collect::<rusqlite::Result<_>>().map_err(|e| sqlite_error("listing buckets", e))
+    }
+
+    /// Buckets linked to `source_bucket_id` (in other projects).
+    pub fn links_of(&self, source_bucket_id: i64) -> Result<Vec<BucketRecord>> {
+        let mut stmt = self
+            .tx
+            .prepare_cached(&format!(
+                "SELECT {BUCKET_COLUMNS} FROM buckets WHERE source_bucket_id = ?1 ORDER BY project_id"
+            ))
+            .map_err(|e| sqlite_error("listing links", e))?;
+        let rows = stmt.query_map([source_bucket_id], bucket_from_row).map_err(|e| sqlite_error("listing links", e))?;
+        rows.collect::<rusqlite::Result<_>>().map_err(|e| sqlite_error("listing links", e))
+    }
+
+    pub fn delete_bucket(&self, id: i64) -> Result<()> {
+        self.tx.execute("DELETE FROM buckets WHERE id = ?1", [id]).map_err(|e| sqlite_error("deleting a bucket", e))?;
+        Ok(())
+    }
+
+    pub fn set_bucket_read_grant(&self, id: i64, granted: bool) -> Result<()> {
+        self.tx
+            .execute("UPDATE buckets SET read_grant = ?2 WHERE id = ?1", params![id, granted])
+            .map_err(|e| sqlite_error("changing a read grant", e))?;
+        Ok(())
+    }
+
+    pub fn insert_table(&self, t: &TableRecord) -> Result<TableRecord> {
+        self.tx
+            .execute(
+                "INSERT INTO tables(bucket_id, name, version, primary_key, row_count, byte_count, description, created_at, created_by, changed_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                params![
+                    t.bucket_id,
+                    t.name,
+                    t.version,
+                    serde_json::to_string(&t.primary_key).expect("strings serialize"),
+                    t.row_count,
+                    t.byte_count,
+                    t.description,
+                    t.created_at,
+                    t.created_by,
+                    t.changed_at
+                ],
+            )
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    Error::already_exists(format!("table \"{}\" already exists", t.name)).with_sqlstate("42P07")
+                } else {
+                    sqlite_error("inserting a table", e)
+                }
+            })?;
+        let id = self.tx.last_insert_rowid();
+        self.replace_columns(id, &t.columns)?;
+        Ok(TableRecord { id, ..t.clone() })
+    }
+
+    pub fn replace_columns(&self, table_id: i64, columns: &[ColumnRecord]) -> Result<()> {
+        self.tx
+            .execute("DELETE FROM columns WHERE table_id = ?1", [table_id])
+            .map_err(|e| sqlite_error("replacing columns", e))?;
+        let mut stmt = self
+            .tx
+            .prepare_cached(
+                "INSERT INTO columns(table_id, position, name, type, base_type, nullable, default_sql) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )
+            .map_err(|e| sqlite_error("writing columns", e))?;
+        for (i, c) in columns.iter().enumerate() {
+            stmt.execute(params![table_id, i as i64 + 1, c.name, c.sql_type, c.base_type, c.nullable, c.default_sql])
+                .map_err(|e| sqlite_error("writing columns", e))?;
+        }
+        Ok(())
+    }
+
+    fn columns_of(&self, table_id: i64) -> Result<Vec<ColumnRecord>> {
+        let mut stmt = self
+            .tx
+            .prepare_cached("SELECT name, type, base_type, nullable, default_sql FROM columns WHERE table_id = ?1 ORDER BY position")
+            .map_err(|e| sqlite_error("reading columns", e))?;
+        let rows = stmt
+            .query_map([table_id], |r| {
+                Ok(ColumnRecord {
+                    name: r.get(0)?,
+                    sql_type: r.get(1)?,
+                    base_type: r.get(2)?,
+                    nullable: r.get(3)?,
+                    default_sql: r.get(4)?,
+                })
+            })
+            .map_err(|e| sqlite_error("reading columns", e))?;
+        rows.collect::<rusqlite::Result<_>>().map_err(|e| sqlite_error("reading columns", e))
+    }
+
+    pub fn table(&self, id: i64) -> Result<Option<TableRecord>> {
+        let table = self
+            .tx
+            .query_row(&format!("SELECT {TABLE_COLUMNS} FROM tables WHERE id = ?1"), [id], table_from_row)
+            .optional()
+            .map_err(|e| sqlite_error("reading a table", e))?;
+        table.map(|t| self.with_columns(t)).transpose()
+    }
+
+    pub fn table_by_name(&self, bucket_id: i64, name: &str) -> Result<Option<TableRecord>> {
+        let table = self
+            .tx
+            .prepare_cached(&format!("SELECT {TABLE_COLUMNS} FROM tables WHERE bucket_id = ?1 AND name = ?2"))
+            .and_then(|mut s| s.query_row(params![bucket_id, name], table_from_row).optional())
+            .map_err(|e| sqlite_error("reading a table", e))?;
+        table.map(|t| self.with_columns(t)).transpose()
+    }
+
+    fn with_columns(&self, mut t: TableRecord) -> Result<TableRecord> {
+        t.columns = self.columns_of(t.id)?;
+        Ok(t)
+    }
+
+    /// Tables of some buckets, with their columns (two queries, not one per table).
+    pub fn tables_of(&self, bucket_ids: &[i64]) -> Result<Vec<TableRecord>> {
+        if bucket_ids.is_empty() {
+            return Ok(vec![]);
+        }
+        let list = bucket_ids.iter().map(|id| id.to_string()).collect::<Vec<_>>().join(",");
+        let mut stmt = self
+            .tx
+            .prepare(&format!(
+                "SELECT {TABLE_COLUMNS} FROM tables WHERE bucket_id IN ({list}) ORDER BY bucket_id, name"
+            ))
+            .map_err(|e| sqlite_error("listing tables", e))?;
+        let mut tables: Vec<TableRecord> = stmt
+            .query_map([], table_from_row)
+            .map_err(|e| sqlite_error("listing tables", e))?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(|e| sqlite_error("listing tables", e))?;
+        let mut stmt = self
+            .tx
+            .prepare(&format!(
+                "SELECT c.table_id, c.name, c.type, c.base_type, c.nullable, c.default_sql FROM columns c
+                 JOIN tables t ON t.id = c.table_id WHERE t.bucket_id IN ({list}) ORDER BY c.table_id, c.position"
+            ))
+            .map_err(|e| sqlite_error("listing columns", e))?;
+        let mut by_table: std::collections::HashMap<i64, Vec<ColumnRecord>> = std::collections::HashMap::new();
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    ColumnRecord {
+                        name: r.get(1)?,
+                        sql_type: r.get(2)?,
+                        base_type: r.get(3)?,
+                        nullable: r.get(4)?,
+                        default_sql: r.get(5)?,
+                    },
+                ))
+            })
+            .map_err(|e| sqlite_error("listing columns", e))?;
+        for row in rows {
+            let (id, c) = row.map_err(|e| sqlite_error("listing columns", e))?;
+            by_table.entry(id).or_default().push(c);
+        }
+        for t in &mut tables {
+            t.columns = by_table.remove(&t.id).unwrap_or_default();
+        }
+        Ok(tables)
+    }
+
+    pub fn table_count(&self, bucket_id: i64) -> Result<i64> {
+        self.tx
+            .query_row("SELECT COUNT(*) FROM tables WHERE bucket_id = ?1", [bucket_id], |r| r.get(0))
+            .map_err(|e| sqlite_error("counting tables", e))
+    }
+
+    pub fn delete_table(&self, id: i64) -> Result<()> {
+        self.tx.execute("DELETE FROM tables WHERE id = ?1", [id]).map_err(|e| sqlite_error("deleting a table", e))?;
+        Ok(())
+    }
+
+    /// Records the outcome of a write: new statistics and change time (and version when the file changed).
+    pub fn update_table_stats(&self, id: i64, version: i64, rows: i64, bytes: i64, changed_at: i64) -> Result<()> {
+        self.tx
+            .execute(
+                "UPDATE tables SET version = ?2, row_count = ?3, byte_count = ?4, changed_at = ?5 WHERE id = ?1",
+                params![id, version, rows, bytes, changed_at],
+            )
+            .map_err(|e| sqlite_error("updating table statistics", e))?;
+        Ok(())
+    }
+
+    pub fn share_bucket(&self, bucket_id: i64, target_project_id: i64, at: i64, by: &str) -> Result<()> {
+        self.tx
+            .execute(
+                "INSERT INTO bucket_shares(bucket_id, target_project_id, created_at, created_by) VALUES (?1, ?2, ?3, ?4)",
+                params![bucket_id, target_project_id, at, by],
+            )
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    Error::already_exists(format!("the bucket is already shared with project {target_project_id}"))
+                } else {
+                    sqlite_error("sharing a bucket", e)
+                }
+            })?;
+        Ok(())
+    }
+
+    pub fn unshare_bucket(&self, bucket_id: i64, target_project_id: i64) -> Result<bool> {
+        let n = self
+            .tx
+            .execute(
+                "DELETE FROM bucket_shares WHERE bucket_id = ?1 AND target_project_id = ?2",
+                params![bucket_id, target_project_id],
+            )
+            .map_err(|e| sqlite_error("unsharing a bucket", e))?;
+        Ok(n > 0)
+    }
+
+    pub fn is_shared_with(&self, bucket_id: i64, target_project_id: i64) -> Result<bool> {
+        self.tx
+            .query_row(
+                "SELECT EXISTS(SELECT 1 FROM bucket_shares WHERE bucket_id = ?1 AND target_project_id = ?2)",
+                params![bucket_id, target_project_id],
+                |r| r.get(0),
+            )
+            .map_err(|e| sqlite_error("reading shares", e))
+    }
+
+    pub fn shares_of(&self, bucket_id: i64) -> Result<Vec<i64>> {
+        let mut stmt = self
+            .tx
+            .prepare_cached(
+                "SELECT target_project_id FROM bucket_shares WHERE bucket_id = ?1 ORDER BY target_project_id",
+            )
+            .map_err(|e| sqlite_error("reading shares", e))?;
+        let rows = stmt.query_map([bucket_id], |r| r.get(0)).map_err(|e| sqlite_error("reading shares", e))?;
+        rows.collect::<rusqlite::Result<_>>().map_err(|e| sqlite_error("reading shares", e))
+    }
+
+    /// Every table file the catalog references: (project, branch, table id, version).
+    pub fn table_files(&self) -> Result<Vec<(i64, i64, i64, i64)>> {
+        let mut stmt = self
+            .tx
+            .prepare(
+                "SELECT b.project_id, b.branch_id, t.id, t.version FROM tables t JOIN buckets b ON b.id = t.bucket_id",
+            )
+            .map_err(|e| sqlite_error("listing table files", e))?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .map_err(|e| sqlite_error("listing table files", e))?;
+        rows.collect::<rusqlite::Result<_>>().map_err(|e| sqlite_error("listing table files", e))
+    }
+}

@@ -1,0 +1,143 @@
+//! The PostgreSQL catalog relations clients query (`pg_catalog.*`, `information_schema.*`), by
+//! name and shape. Their rows are built per query from what the session may see; DuckDB's own
+//! catalog views are never reachable (they would show every attached table).
+
+use crate::relation::ColumnType as T;
+
+macro_rules! relations {
+    ($($variant:ident => ($schema:literal, $name:literal, [$(($col:literal, $ty:ident)),* $(,)?])),* $(,)?) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum CatalogRelation { $($variant),* }
+
+        impl CatalogRelation {
+            pub const ALL: &'static [CatalogRelation] = &[$(CatalogRelation::$variant),*];
+
+            pub fn schema(self) -> &'static str {
+                match self { $(CatalogRelation::$variant => $schema),* }
+            }
+
+            pub fn name(self) -> &'static str {
+                match self { $(CatalogRelation::$variant => $name),* }
+            }
+
+            pub fn columns(self) -> &'static [(&'static str, T)] {
+                match self { $(CatalogRelation::$variant => &[$(($col, T::$ty)),*]),* }
+            }
+        }
+    };
+}
+
+relations! {
+    Namespace => ("pg_catalog", "pg_namespace", [("oid", Int64), ("nspname", Text), ("nspowner", Int64), ("nspacl", TextList)]),
+    Class => ("pg_catalog", "pg_class", [
+        ("oid", Int64), ("relname", Text), ("relnamespace", Int64), ("reltype", Int64), ("reloftype", Int64),
+        ("relowner", Int64), ("relam", Int64), ("relfilenode", Int64), ("reltablespace", Int64), ("relpages", Int32),
+        ("reltuples", Float64), ("relallvisible", Int32), ("reltoastrelid", Int64), ("relhasindex", Bool),
+        ("relisshared", Bool), ("relpersistence", Text), ("relkind", Text), ("relnatts", Int16), ("relchecks", Int16),
+        ("relhasrules", Bool), ("relhastriggers", Bool), ("relhassubclass", Bool), ("relrowsecurity", Bool),
+        ("relforcerowsecurity", Bool), ("relispopulated", Bool), ("relreplident", Text), ("relispartition", Bool),
+        ("relrewrite", Int64), ("relfrozenxid", Int64), ("relminmxid", Int64), ("relacl", TextList),
+        ("reloptions", TextList), ("relpartbound", Text),
+    ]),
+    Attribute => ("pg_catalog", "pg_attribute", [
+        ("attrelid", Int64), ("attname", Text), ("atttypid", Int64), ("attstattarget", Int32), ("attlen", Int16),
+        ("attnum", Int16), ("attndims", Int32), ("attcacheoff", Int32), ("atttypmod", Int32), ("attbyval", Bool),
+        ("attalign", Text), ("attstorage", Text), ("attcompression", Text), ("attnotnull", Bool), ("atthasdef", Bool),
+        ("atthasmissing", Bool), ("attidentity", Text), ("attgenerated", Text), ("attisdropped", Bool),
+        ("attislocal", Bool), ("attinhcount", Int32), ("attcollation", Int64), ("attacl", TextList),
+        ("attoptions", TextList),
+    ]),
+    Type => ("pg_catalog", "pg_type", [
+        ("oid", Int64), ("typname", Text), ("typnamespace", Int64), ("typowner", Int64), ("typlen", Int16),
+        ("typbyval", Bool), ("typtype", Text), ("typcategory", Text), ("typispreferred", Bool), ("typisdefined", Bool),
+        ("typdelim", Text), ("typrelid", Int64), ("typelem", Int64), ("typarray", Int64), ("typinput", Text),
+        ("typoutput", Text), ("typreceive", Text), ("typsend", Text), ("typalign", Text), ("typstorage", Text),
+        ("typnotnull", Bool), ("typbasetype", Int64), ("typtypmod", Int32), ("typndims", Int32),
+        ("typcollation", Int64), ("typdefault", Text),
+    ]),
+    Index => ("pg_catalog", "pg_index", [
+        ("indexrelid", Int64), ("indrelid", Int64), ("indnatts", Int16), ("indnkeyatts", Int16), ("indisunique", Bool),
+        ("indnullsnotdistinct", Bool), ("indisprimary", Bool), ("indisexclusion", Bool), ("indimmediate", Bool),
+        ("indisclustered", Bool), ("indisvalid", Bool), ("indcheckxmin", Bool), ("indisready", Bool),
+        ("indislive", Bool), ("indisreplident", Bool), ("indkey", Int16List), ("indcollation", Int64List),
+        ("indclass", Int64List), ("indoption", Int16List), ("indexprs", Text), ("indpred", Text),
+    ]),
+    Constraint => ("pg_catalog", "pg_constraint", [
+        ("oid", Int64), ("conname", Text), ("connamespace", Int64), ("contype", Text), ("condeferrable", Bool),
+        ("condeferred", Bool), ("convalidated", Bool), ("conrelid", Int64), ("contypid", Int64), ("conindid", Int64),
+        ("conparentid", Int64), ("confrelid", Int64), ("confupdtype", Text), ("confdeltype", Text),
+        ("confmatchtype", Text), ("conislocal", Bool), ("coninhcount", Int32), ("connoinherit", Bool),
+        ("conkey", Int16List), ("confkey", Int16List), ("conbin", Text),
+    ]),
+    Attrdef => ("pg_catalog", "pg_attrdef", [("oid", Int64), ("adrelid", Int64), ("adnum", Int16), ("adbin", Text)]),
+    Description => ("pg_catalog", "pg_description", [("objoid", Int64), ("classoid", Int64), ("objsubid", Int32), ("description", Text)]),
+    Am => ("pg_catalog", "pg_am", [("oid", Int64), ("amname", Text), ("amhandler", Text), ("amtype", Text)]),
+    Collation => ("pg_catalog", "pg_collation", [
+        ("oid", Int64), ("collname", Text), ("collnamespace", Int64), ("collowner", Int64), ("collprovider", Text),
+        ("collisdeterministic", Bool), ("collencoding", Int32), ("collcollate", Text), ("collctype", Text),
+    ]),
+    Inherits => ("pg_catalog", "pg_inherits", [("inhrelid", Int64), ("inhparent", Int64), ("inhseqno", Int32), ("inhdetachpending", Bool)]),
+    Database => ("pg_catalog", "pg_database", [
+        ("oid", Int64), ("datname", Text), ("datdba", Int64), ("encoding", Int32), ("datlocprovider", Text),
+        ("datistemplate", Bool), ("datallowconn", Bool), ("datconnlimit", Int32), ("datcollate", Text),
+        ("datctype", Text), ("daticulocale", Text), ("datcollversion", Text), ("datacl", TextList),
+    ]),
+    Roles => ("pg_catalog", "pg_roles", [
+        ("oid", Int64), ("rolname", Text), ("rolsuper", Bool), ("rolinherit", Bool), ("rolcreaterole", Bool),
+        ("rolcreatedb", Bool), ("rolcanlogin", Bool), ("rolreplication", Bool), ("rolconnlimit", Int32),
+        ("rolvaliduntil", Timestamp), ("rolbypassrls", Bool), ("rolconfig", TextList),
+    ]),
+    User => ("pg_catalog", "pg_user", [("usename", Text), ("usesysid", Int64), ("usecreatedb", Bool), ("usesuper", Bool)]),
+    AuthMembers => ("pg_catalog", "pg_auth_members", [("roleid", Int64), ("member", Int64), ("grantor", Int64), ("admin_option", Bool)]),
+    Proc => ("pg_catalog", "pg_proc", [
+        ("oid", Int64), ("proname", Text), ("pronamespace", Int64), ("proowner", Int64), ("prokind", Text),
+        ("prorettype", Int64), ("proargtypes", Int64List), ("proretset", Bool),
+    ]),
+    Policy => ("pg_catalog", "pg_policy", [
+        ("oid", Int64), ("polname", Text), ("polrelid", Int64), ("polcmd", Text), ("polpermissive", Bool),
+        ("polroles", Int64List), ("polqual", Text), ("polwithcheck", Text),
+    ]),
+    StatisticExt => ("pg_catalog", "pg_statistic_ext", [
+        ("oid", Int64), ("stxrelid", Int64), ("stxname", Text), ("stxnamespace", Int64), ("stxowner", Int64),
+        ("stxstattarget", Int32), ("stxkeys", Int16List), ("stxkind", TextList),
+    ]),
+    Publication => ("pg_catalog", "pg_publication", [("oid", Int64), ("pubname", Text), ("pubowner", Int64), ("puballtables", Bool)]),
+    PublicationNamespace => ("pg_catalog", "pg_publication_namespace", [("oid", Int64), ("pnpubid", Int64), ("pnnspid", Int64)]),
+    PublicationRel => ("pg_catalog", "pg_publication_rel", [("oid", Int64), ("prpubid", Int64), ("prrelid", Int64), ("prqual", Text), ("prattrs", Int16List)]),
+    Settings => ("pg_catalog", "pg_settings", [("name", Text), ("setting", Text), ("unit", Text), ("category", Text), ("short_desc", Text), ("vartype", Text)]),
+    Depend => ("pg_catalog", "pg_depend", [("classid", Int64), ("objid", Int64), ("objsubid", Int32), ("refclassid", Int64), ("refobjid", Int64), ("refobjsubid", Int32), ("deptype", Text)]),
+    Sequence => ("pg_catalog", "pg_sequence", [("seqrelid", Int64), ("seqtypid", Int64), ("seqstart", Int64), ("seqincrement", Int64), ("seqmax", Int64), ("seqmin", Int64), ("seqcache", Int64), ("seqcycle", Bool)]),
+    Opclass => ("pg_catalog", "pg_opclass", [("oid", Int64), ("opcmethod", Int64), ("opcname", Text), ("opcnamespace", Int64), ("opcdefault", Bool), ("opcintype", Int64)]),
+    Tablespace => ("pg_catalog", "pg_tablespace", [("oid", Int64), ("spcname", Text), ("spcowner", Int64)]),
+    Extension => ("pg_catalog", "pg_extension", [("oid", Int64), ("extname", Text), ("extowner", Int64), ("extnamespace", Int64), ("extversion", Text)]),
+    Trigger => ("pg_catalog", "pg_trigger", [("oid", Int64), ("tgrelid", Int64), ("tgname", Text), ("tgenabled", Text), ("tgisinternal", Bool)]),
+    Rewrite => ("pg_catalog", "pg_rewrite", [("oid", Int64), ("rulename", Text), ("ev_class", Int64)]),
+    Enum => ("pg_catalog", "pg_enum", [("oid", Int64), ("enumtypid", Int64), ("enumsortorder", Float64), ("enumlabel", Text)]),
+    Range => ("pg_catalog", "pg_range", [("rngtypid", Int64), ("rngsubtype", Int64)]),
+    Tables => ("pg_catalog", "pg_tables", [("schemaname", Text), ("tablename", Text), ("tableowner", Text), ("tablespace", Text), ("hasindexes", Bool), ("hasrules", Bool), ("hastriggers", Bool), ("rowsecurity", Bool)]),
+    Views => ("pg_catalog", "pg_views", [("schemaname", Text), ("viewname", Text), ("viewowner", Text), ("definition", Text)]),
+    Matviews => ("pg_catalog", "pg_matviews", [("schemaname", Text), ("matviewname", Text), ("matviewowner", Text), ("definition", Text)]),
+    Indexes => ("pg_catalog", "pg_indexes", [("schemaname", Text), ("tablename", Text), ("indexname", Text), ("tablespace", Text), ("indexdef", Text)]),
+    IndexDefs => ("pg_catalog", "duckstore_index_defs", [("oid", Int64), ("colnum", Int32), ("def", Text)]),
+    ConstraintDefs => ("pg_catalog", "duckstore_constraint_defs", [("oid", Int64), ("def", Text)]),
+    Schemata => ("information_schema", "schemata", [("catalog_name", Text), ("schema_name", Text), ("schema_owner", Text)]),
+    IsTables => ("information_schema", "tables", [("table_catalog", Text), ("table_schema", Text), ("table_name", Text), ("table_type", Text), ("is_insertable_into", Text)]),
+    IsViews => ("information_schema", "views", [("table_catalog", Text), ("table_schema", Text), ("table_name", Text), ("view_definition", Text)]),
+    IsColumns => ("information_schema", "columns", [
+        ("table_catalog", Text), ("table_schema", Text), ("table_name", Text), ("column_name", Text),
+        ("ordinal_position", Int32), ("column_default", Text), ("is_nullable", Text), ("data_type", Text),
+        ("character_maximum_length", Int32), ("numeric_precision", Int32), ("numeric_scale", Int32),
+        ("datetime_precision", Int32), ("udt_name", Text), ("is_identity", Text), ("is_generated", Text),
+    ]),
+    IsTableConstraints => ("information_schema", "table_constraints", [("constraint_catalog", Text), ("constraint_schema", Text), ("constraint_name", Text), ("table_schema", Text), ("table_name", Text), ("constraint_type", Text)]),
+    IsKeyColumnUsage => ("information_schema", "key_column_usage", [("constraint_catalog", Text), ("constraint_schema", Text), ("constraint_name", Text), ("table_schema", Text), ("table_name", Text), ("column_name", Text), ("ordinal_position", Int32)]),
+}
+
+impl CatalogRelation {
+    /// The relation `schema.name` names (`schema` defaults to pg_catalog, as PostgreSQL
+    /// searches it first).
+    pub fn find(schema: Option<&str>, name: &str) -> Option<CatalogRelation> {
+        let schema = schema.unwrap_or("pg_catalog");
+        CatalogRelation::ALL.iter().copied().find(|r| r.schema() == schema && r.name() == name)
+    }
+}

@@ -1,0 +1,626 @@
+//! The PostgreSQL catalog as clients see it (psql `\d`, JDBC metadata, psycopg, PDO): relations
+//! built from the buckets and tables the session may see, with PostgreSQL's type OIDs and stable
+//! object OIDs, plus the macros behind `format_type()` and `to_regtype()`.
+
+use arrow::record_batch::RecordBatch;
+
+use crate::catalog::{BucketRecord, ColumnRecord, TableRecord};
+use crate::error::Result;
+use crate::gateway::pg_catalog::CatalogRelation as R;
+use crate::relation::{RelationBuilder, Value as V};
+use crate::storage::{CatalogSnapshot, SessionContext};
+
+pub const PG_CATALOG_OID: i64 = 11;
+pub const PUBLIC_OID: i64 = 2200;
+pub const INFORMATION_SCHEMA_OID: i64 = 13_000;
+pub const DUCKSTORE_SCHEMA_OID: i64 = 16_383;
+const OWNER_OID: i64 = 10;
+const PG_CLASS_OID: i64 = 1259;
+const PG_NAMESPACE_OID: i64 = 2615;
+
+fn bucket_oid(b: &BucketRecord) -> i64 {
+    1_000_000 + b.id
+}
+
+pub fn table_oid(table_id: i64) -> i64 {
+    100_000_000 + table_id
+}
+
+fn pk_index_oid(t: &TableRecord) -> i64 {
+    200_000_000 + t.id
+}
+
+fn pk_constraint_oid(t: &TableRecord) -> i64 {
+    300_000_000 + t.id
+}
+
+fn attrdef_oid(t: &TableRecord, attnum: usize) -> i64 {
+    400_000_000 + t.id * 1000 + attnum as i64
+}
+
+/// PostgreSQL's types: (oid, typname, format_type name, length, category, element, array).
+pub const TYPES: &[(i64, &str, &str, i16, &str, i64, i64)] = &[
+    (16, "bool", "boolean", 1, "B", 0, 1000),
+    (17, "bytea", "bytea", -1, "U", 0, 1001),
+    (18, "char", "\"char\"", 1, "S", 0, 1002),
+    (19, "name", "name", 64, "S", 0, 1003),
+    (20, "int8", "bigint", 8, "N", 0, 1016),
+    (21, "int2", "smallint", 2, "N", 0, 1005),
+    (22, "int2vector", "int2vector", -1, "A", 21, 1006),
+    (23, "int4", "integer", 4, "N", 0, 1007),
+    (24, "regproc", "regproc", 4, "N", 0, 1008),
+    (25, "text", "text", -1, "S", 0, 1009),
+    (26, "oid", "oid", 4, "N", 0, 1028),
+    (30, "oidvector", "oidvector", -1, "A", 26, 1013),
+    (114, "json", "json", -1, "U", 0, 199),
+    (700, "float4", "real", 4, "N", 0, 1021),
+    (701, "float8", "double precision", 8, "N", 0, 1022),
+    (705, "unknown", "unknown", -2, "X", 0, 0),
+    (1042, "bpchar", "character", -1, "S", 0, 1014),
+    (1043, "varchar", "character varying", -1, "S", 0, 1015),
+    (1082, "date", "date", 4, "D", 0, 1182),
+    (1083, "time", "time without time zone", 8, "D", 0, 1183),
+    (1114, "timestamp", "timestamp without time zone", 8, "D", 0, 1115),
+    (1184, "timestamptz", "timestamp with time zone", 8, "D", 0, 1185),
+    (1186, "interval", "interval", 16, "T", 0, 1187),
+    (1700, "numeric", "numeric", -1, "N", 0, 1231),
+    (2249, "record", "record", -1, "P", 0, 2287),
+    (2950, "uuid", "uuid", 16, "U", 0, 2951),
+    (3802, "jsonb", "jsonb", -1, "U", 0, 3807),
+    (1000, "_bool", "boolean[]", -1, "A", 16, 0),
+    (1001, "_bytea", "bytea[]", -1, "A", 17, 0),
+    (1005, "_int2", "smallint[]", -1, "A", 21, 0),
+    (1007, "_int4", "integer[]", -1, "A", 23, 0),
+    (1009, "_text", "text[]", -1, "A", 25, 0),
+    (1015, "_varchar", "character varying[]", -1, "A", 1043, 0),
+    (1016, "_int8", "bigint[]", -1, "A", 20, 0),
+    (1021, "_float4", "real[]", -1, "A", 700, 0),
+    (1022, "_float8", "double precision[]", -1, "A", 701, 0),
+    (1028, "_oid", "oid[]", -1, "A", 26, 0),
+    (1115, "_timestamp", "timestamp without time zone[]", -1, "A", 1114, 0),
+    (1182, "_date", "date[]", -1, "A", 1082, 0),
+    (1185, "_timestamptz", "timestamp with time zone[]", -1, "A", 1184, 0),
+    (1231, "_numeric", "numeric[]", -1, "A", 1700, 0),
+    (2951, "_uuid", "uuid[]", -1, "A", 2950, 0),
+];
+
+/// The PostgreSQL type OID and type modifier of a column's DuckDB type, matching what result
+/// columns of that type carry on the wire.
+pub fn pg_type_of(sql_type: &str) -> (i64, i32) {
+    if let Some(args) = sql_type.strip_prefix("DECIMAL(").and_then(|r| r.strip_suffix(')')) {
+        let mut parts = args.split(',').map(|p| p.trim().parse::<i32>().unwrap_or(0));
+        let (p, s) = (parts.next().unwrap_or(38), parts.next().unwrap_or(0));
+        return (1700, ((p << 16) | s) + 4);
+    }
+    let oid = match sql_type {
+        "INTEGER" => 23,
+        "BIGINT" => 20,
+        "SMALLINT" | "TINYINT" => 21,
+        "HUGEINT" => 1700,
+        "DOUBLE" => 701,
+        "REAL" => 700,
+        "BOOLEAN" => 16,
+        "DATE" => 1082,
+        "TIMESTAMP" => 1114,
+        "TIMESTAMPTZ" => 1184,
+        "TIME" => 1083,
+        "BLOB" => 17,
+        "INTERVAL" => 1186,
+        _ => 25,
+    };
+    (oid, -1)
+}
+
+fn format_type(oid: i64, typmod: i32) -> String {
+    if oid == 1700 && typmod >= 4 {
+        return format!("numeric({},{})", (typmod - 4) >> 16, (typmod - 4) & 0xffff);
+    }
+    TYPES.iter().find(|t| t.0 == oid).map(|t| t.2.to_owned()).unwrap_or_else(|| "???".into())
+}
+
+/// The macros clients' catalog functions are rewritten to (created once in the engine).
+pub fn macros_sql() -> String {
+    let names: Vec<String> =
+        TYPES.iter().map(|t| format!("WHEN t = {} THEN '{}'", t.0, t.2.replace('\'', "''"))).collect();
+    let by_name: Vec<String> = TYPES
+        .iter()
+        .flat_map(|t| {
+            let mut arms = vec![format!("WHEN '{}' THEN {}", t.1, t.0)];
+            if t.2 != t.1 && !t.2.contains('"') {
+                arms.push(format!("WHEN '{}' THEN {}", t.2, t.0));
+            }
+            arms
+        })
+        .collect();
+    format!(
+        "CREATE OR REPLACE MACRO duckstore_format_type(t, m) AS CASE
+            WHEN t IS NULL THEN NULL
+            WHEN t = 1700 AND m >= 4 THEN 'numeric(' || ((m - 4) // 65536) || ',' || ((m - 4) % 65536) || ')'
+            WHEN t = 1043 AND m >= 4 THEN 'character varying(' || (m - 4) || ')'
+            WHEN t = 1042 AND m >= 4 THEN 'character(' || (m - 4) || ')'
+            {} ELSE '???' END;
+         CREATE OR REPLACE MACRO duckstore_to_regtype(n) AS CASE lower(replace(n, 'pg_catalog.', '')) {} ELSE NULL END;",
+        names.join(" "),
+        by_name.join(" ")
+    )
+}
+
+fn pk_attnums(t: &TableRecord) -> Vec<V> {
+    t.primary_key
+        .iter()
+        .filter_map(|k| t.columns.iter().position(|c| &c.name == k).map(|i| V::Int(i as i64 + 1)))
+        .collect()
+}
+
+fn quote_if_needed(name: &str) -> String {
+    let plain = name.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if plain { name.to_owned() } else { format!("\"{}\"", name.replace('"', "\"\"")) }
+}
+
+fn information_type(c: &ColumnRecord) -> (String, Option<i64>, Option<i64>) {
+    let (oid, typmod) = pg_type_of(&c.sql_type);
+    match oid {
+        1700 if typmod >= 4 => {
+            ("numeric".into(), Some(((typmod - 4) >> 16) as i64), Some(((typmod - 4) & 0xffff) as i64))
+        }
+        1700 => ("numeric".into(), Some(38), Some(0)),
+        20 => ("bigint".into(), Some(64), Some(0)),
+        23 => ("integer".into(), Some(32), Some(0)),
+        21 => ("smallint".into(), Some(16), Some(0)),
+        701 => ("double precision".into(), Some(53), None),
+        700 => ("real".into(), Some(24), None),
+        other => (format_type(other, -1), None, None),
+    }
+}
+
+/// Builds one catalog relation for a session.
+pub fn build(relation: R, snapshot: &CatalogSnapshot, ctx: &SessionContext, database: &str) -> Result<RecordBatch> {
+    let mut out = RelationBuilder::new(relation.columns());
+    let buckets = &snapshot.buckets;
+    let tables: Vec<(&BucketRecord, &TableRecord)> = snapshot
+        .tables
+        .iter()
+        .filter_map(|(bucket_id, t)| buckets.iter().find(|b| b.id == *bucket_id).map(|b| (b, t)))
+        .collect();
+    let system_schemas: [(i64, &str); 4] = [
+        (PG_CATALOG_OID, "pg_catalog"),
+        (PUBLIC_OID, "public"),
+        (INFORMATION_SCHEMA_OID, "information_schema"),
+        (DUCKSTORE_SCHEMA_OID, "duckstore"),
+    ];
+    match relation {
+        R::Namespace => {
+            for (oid, name) in system_schemas {
+                out.row(vec![oid.into(), name.into(), OWNER_OID.into(), V::Null]);
+            }
+            for b in buckets {
+                out.row(vec![bucket_oid(b).into(), b.full_name().into(), OWNER_OID.into(), V::Null]);
+            }
+        }
+        R::Class => {
+            for (b, t) in &tables {
+                let class = |oid: i64, name: String, kind: &str, natts: usize, has_index: bool, am: i64| {
+                    vec![
+                        oid.into(),
+                        name.into(),
+                        bucket_oid(b).into(),
+                        V::Int(0),
+                        V::Int(0),
+                        OWNER_OID.into(),
+                        am.into(),
+                        oid.into(),
+                        V::Int(0),
+                        V::Int(t.byte_count / 8192),
+                        V::Float(t.row_count as f64),
+                        V::Int(0),
+                        V::Int(0),
+                        has_index.into(),
+                        false.into(),
+                        "p".into(),
+                        kind.into(),
+                        V::Int(natts as i64),
+                        V::Int(0),
+                        false.into(),
+                        false.into(),
+                        false.into(),
+                        false.into(),
+                        false.into(),
+                        true.into(),
+                        "d".into(),
+                        false.into(),
+                        V::Int(0),
+                        V::Int(0),
+                        V::Int(0),
+                        V::Null,
+                        V::Null,
+                        V::Null,
+                    ]
+                };
+                out.row(class(table_oid(t.id), t.name.clone(), "r", t.columns.len(), !t.primary_key.is_empty(), 2));
+                if !t.primary_key.is_empty() {
+                    out.row(class(pk_index_oid(t), format!("{}_pkey", t.name), "i", t.primary_key.len(), false, 403));
+                }
+            }
+        }
+        R::Attribute => {
+            for (_, t) in &tables {
+                for (i, c) in t.columns.iter().enumerate() {
+                    let (oid, typmod) = pg_type_of(&c.sql_type);
+                    let len = TYPES.iter().find(|x| x.0 == oid).map_or(-1, |x| x.3);
+                    out.row(vec![
+                        table_oid(t.id).into(),
+                        c.name.clone().into(),
+                        oid.into(),
+                        V::Int(-1),
+                        V::Int(len as i64),
+                        V::Int(i as i64 + 1),
+                        V::Int(0),
+                        V::Int(-1),
+                        V::Int(typmod as i64),
+                        (len > 0).into(),
+                        "i".into(),
+                        "p".into(),
+                        "".into(),
+                        (!c.nullable).into(),
+                        c.default_sql.is_some().into(),
+                        false.into(),
+                        "".into(),
+                        "".into(),
+                        false.into(),
+                        true.into(),
+                        V::Int(0),
+                        V::Int(if oid == 25 { 100 } else { 0 }),
+                        V::Null,
+                        V::Null,
+                    ]);
+                }
+            }
+        }
+        R::Type => {
+            for (oid, name, _, len, category, elem, array) in TYPES {
+                out.row(vec![
+                    (*oid).into(),
+                    (*name).into(),
+                    PG_CATALOG_OID.into(),
+                    OWNER_OID.into(),
+                    V::Int(*len as i64),
+                    (*len > 0 && *len <= 8).into(),
+                    (if *category == "P" { "p" } else { "b" }).into(),
+                    (*category).into(),
+                    false.into(),
+                    true.into(),
+                    ",".into(),
+                    V::Int(0),
+                    (*elem).into(),
+                    (*array).into(),
+                    (if *category == "A" { "array_in".to_owned() } else { format!("{name}in") }).into(),
+                    format!("{name}out").into(),
+                    format!("{name}recv").into(),
+                    format!("{name}send").into(),
+                    "i".into(),
+                    "p".into(),
+                    false.into(),
+                    V::Int(0),
+                    V::Int(-1),
+                    V::Int(0),
+                    V::Int(if *oid == 25 || *oid == 1043 { 100 } else { 0 }),
+                    V::Null,
+                ]);
+            }
+        }
+        R::Index => {
+            for (_, t) in tables.iter().filter(|(_, t)| !t.primary_key.is_empty()) {
+                let keys = pk_attnums(t);
+                let n = keys.len() as i64;
+                out.row(vec![
+                    pk_index_oid(t).into(),
+                    table_oid(t.id).into(),
+                    n.into(),
+                    n.into(),
+                    true.into(),
+                    false.into(),
+                    true.into(),
+                    false.into(),
+                    true.into(),
+                    false.into(),
+                    true.into(),
+                    false.into(),
+                    true.into(),
+                    true.into(),
+                    false.into(),
+                    V::List(keys),
+                    V::List(vec![V::Int(0); n as usize]),
+                    V::List(vec![V::Int(0); n as usize]),
+                    V::List(vec![V::Int(0); n as usize]),
+                    V::Null,
+                    V::Null,
+                ]);
+            }
+        }
+        R::Constraint => {
+            for (b, t) in tables.iter().filter(|(_, t)| !t.primary_key.is_empty()) {
+                out.row(vec![
+                    pk_constraint_oid(t).into(),
+                    format!("{}_pkey", t.name).into(),
+                    bucket_oid(b).into(),
+                    "p".into(),
+                    false.into(),
+                    false.into(),
+                    true.into(),
+                    table_oid(t.id).into(),
+                    V::Int(0),
+                    pk_index_oid(t).into(),
+                    V::Int(0),
+                    V::Int(0),
+                    " ".into(),
+                    " ".into(),
+                    " ".into(),
+                    true.into(),
+                    V::Int(0),
+                    true.into(),
+                    V::List(pk_attnums(t)),
+                    V::Null,
+                    V::Null,
+                ]);
+            }
+        }
+        R::Attrdef => {
+            for (_, t) in &tables {
+                for (i, c) in t.columns.iter().enumerate() {
+                    if let Some(default) = &c.default_sql {
+                        out.row(vec![
+                            attrdef_oid(t, i + 1).into(),
+                            table_oid(t.id).into(),
+                            V::Int(i as i64 + 1),
+                            default.clone().into(),
+                        ]);
+                    }
+                }
+            }
+        }
+        R::Description => {
+            for (_, t) in tables.iter().filter(|(_, t)| !t.description.is_empty()) {
+                out.row(vec![table_oid(t.id).into(), PG_CLASS_OID.into(), V::Int(0), t.description.clone().into()]);
+            }
+            for b in buckets.iter().filter(|b| !b.description.is_empty()) {
+                out.row(vec![bucket_oid(b).into(), PG_NAMESPACE_OID.into(), V::Int(0), b.description.clone().into()]);
+            }
+        }
+        R::Am => {
+            out.row(vec![V::Int(2), "heap".into(), "heap_tableam_handler".into(), "t".into()]);
+            out.row(vec![V::Int(403), "btree".into(), "bthandler".into(), "i".into()]);
+        }
+        R::Collation => {
+            out.row(vec![
+                V::Int(100),
+                "default".into(),
+                PG_CATALOG_OID.into(),
+                OWNER_OID.into(),
+                "d".into(),
+                true.into(),
+                V::Int(-1),
+                V::Null,
+                V::Null,
+            ]);
+            out.row(vec![
+                V::Int(950),
+                "C".into(),
+                PG_CATALOG_OID.into(),
+                OWNER_OID.into(),
+                "c".into(),
+                true.into(),
+                V::Int(-1),
+                "C".into(),
+                "C".into(),
+            ]);
+        }
+        R::Database => {
+            out.row(vec![
+                V::Int(16_384),
+                database.into(),
+                OWNER_OID.into(),
+                V::Int(6),
+                "c".into(),
+                false.into(),
+                true.into(),
+                V::Int(-1),
+                "C".into(),
+                "C".into(),
+                V::Null,
+                V::Null,
+                V::Null,
+            ]);
+        }
+        R::Roles => {
+            out.row(vec![
+                OWNER_OID.into(),
+                ctx.user.clone().into(),
+                false.into(),
+                true.into(),
+                false.into(),
+                false.into(),
+                true.into(),
+                false.into(),
+                V::Int(-1),
+                V::Null,
+                false.into(),
+                V::Null,
+            ]);
+        }
+        R::User => {
+            out.row(vec![ctx.user.clone().into(), OWNER_OID.into(), false.into(), false.into()]);
+        }
+        R::Settings => {
+            out.row(vec![
+                "max_index_keys".into(),
+                "32".into(),
+                V::Null,
+                "Preset Options".into(),
+                "".into(),
+                "integer".into(),
+            ]);
+            out.row(vec![
+                "max_identifier_length".into(),
+                "63".into(),
+                V::Null,
+                "Preset Options".into(),
+                "".into(),
+                "integer".into(),
+            ]);
+            out.row(vec![
+                "server_version_num".into(),
+                crate::gateway::settings::SERVER_VERSION_NUM.into(),
+                V::Null,
+                "Preset Options".into(),
+                "".into(),
+                "integer".into(),
+            ]);
+        }
+        R::Tables => {
+            for (b, t) in &tables {
+                out.row(vec![
+                    b.full_name().into(),
+                    t.name.clone().into(),
+                    "duckstore".into(),
+                    V::Null,
+                    (!t.primary_key.is_empty()).into(),
+                    false.into(),
+                    false.into(),
+                    false.into(),
+                ]);
+            }
+        }
+        R::Indexes => {
+            for (b, t) in tables.iter().filter(|(_, t)| !t.primary_key.is_empty()) {
+                out.row(vec![
+                    b.full_name().into(),
+                    t.name.clone().into(),
+                    format!("{}_pkey", t.name).into(),
+                    V::Null,
+                    index_def(b, t).into(),
+                ]);
+            }
+        }
+        R::IndexDefs => {
+            for (b, t) in tables.iter().filter(|(_, t)| !t.primary_key.is_empty()) {
+                out.row(vec![pk_index_oid(t).into(), V::Int(0), index_def(b, t).into()]);
+                for (k, key) in t.primary_key.iter().enumerate() {
+                    out.row(vec![pk_index_oid(t).into(), V::Int(k as i64 + 1), quote_if_needed(key).into()]);
+                }
+            }
+        }
+        R::ConstraintDefs => {
+            for (_, t) in tables.iter().filter(|(_, t)| !t.primary_key.is_empty()) {
+                let keys: Vec<String> = t.primary_key.iter().map(|k| quote_if_needed(k)).collect();
+                out.row(vec![pk_constraint_oid(t).into(), format!("PRIMARY KEY ({})", keys.join(", ")).into()]);
+            }
+        }
+        R::Schemata => {
+            for (_, name) in system_schemas {
+                out.row(vec![database.into(), name.into(), "duckstore".into()]);
+            }
+            for b in buckets {
+                out.row(vec![database.into(), b.full_name().into(), "duckstore".into()]);
+            }
+        }
+        R::IsTables => {
+            for (b, t) in &tables {
+                let insertable = if b.source_bucket_id.is_some() { "NO" } else { "YES" };
+                out.row(vec![
+                    database.into(),
+                    b.full_name().into(),
+                    t.name.clone().into(),
+                    "BASE TABLE".into(),
+                    insertable.into(),
+                ]);
+            }
+        }
+        R::IsColumns => {
+            for (b, t) in &tables {
+                for (i, c) in t.columns.iter().enumerate() {
+                    let (data_type, precision, scale) = information_type(c);
+                    let (oid, _) = pg_type_of(&c.sql_type);
+                    let udt = TYPES.iter().find(|x| x.0 == oid).map_or("text", |x| x.1);
+                    out.row(vec![
+                        database.into(),
+                        b.full_name().into(),
+                        t.name.clone().into(),
+                        c.name.clone().into(),
+                        V::Int(i as i64 + 1),
+                        c.default_sql.clone().into(),
+                        (if c.nullable { "YES" } else { "NO" }).into(),
+                        data_type.into(),
+                        V::Null,
+                        precision.map_or(V::Null, V::Int),
+                        scale.map_or(V::Null, V::Int),
+                        V::Null,
+                        udt.into(),
+                        "NO".into(),
+                        "NEVER".into(),
+                    ]);
+                }
+            }
+        }
+        R::IsTableConstraints => {
+            for (b, t) in tables.iter().filter(|(_, t)| !t.primary_key.is_empty()) {
+                out.row(vec![
+                    database.into(),
+                    b.full_name().into(),
+                    format!("{}_pkey", t.name).into(),
+                    b.full_name().into(),
+                    t.name.clone().into(),
+                    "PRIMARY KEY".into(),
+                ]);
+            }
+        }
+        R::IsKeyColumnUsage => {
+            for (b, t) in tables.iter().filter(|(_, t)| !t.primary_key.is_empty()) {
+                for (k, key) in t.primary_key.iter().enumerate() {
+                    out.row(vec![
+                        database.into(),
+                        b.full_name().into(),
+                        format!("{}_pkey", t.name).into(),
+                        b.full_name().into(),
+                        t.name.clone().into(),
+                        key.clone().into(),
+                        V::Int(k as i64 + 1),
+                    ]);
+                }
+            }
+        }
+        // Relations that exist so clients' queries bind, and are empty here.
+        R::Inherits
+        | R::AuthMembers
+        | R::Proc
+        | R::Policy
+        | R::StatisticExt
+        | R::Publication
+        | R::PublicationNamespace
+        | R::PublicationRel
+        | R::Depend
+        | R::Sequence
+        | R::Opclass
+        | R::Tablespace
+        | R::Extension
+        | R::Trigger
+        | R::Rewrite
+        | R::Enum
+        | R::Range
+        | R::Views
+        | R::Matviews
+        | R::IsViews => {}
+    }
+    out.finish()
+}
+
+fn index_def(b: &BucketRecord, t: &TableRecord) -> String {
+    let keys: Vec<String> = t.primary_key.iter().map(|k| quote_if_needed(k)).collect();
+    format!(
+        "CREATE UNIQUE INDEX {} ON {}.{} USING btree ({})",
+        quote_if_needed(&format!("{}_pkey", t.name)),
+        quote_if_needed(&b.full_name()),
+        quote_if_needed(&t.name),
+        keys.join(", ")
+    )
+}

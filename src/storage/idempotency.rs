@@ -1,0 +1,90 @@
+//! Idempotency keys: a procedure that creates something, retried with the same key by the same
+//! token, answers its first result instead of acting twice.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use arrow::record_batch::RecordBatch;
+
+use super::{SessionContext, Storage};
+use crate::clock::now_micros;
+use crate::error::{Error, ErrorKind, Result};
+
+/// One lock per (actor, key), so concurrent retries wait for the first call.
+pub(crate) type KeyLocks = std::sync::Mutex<std::collections::HashMap<(String, String), Arc<tokio::sync::Mutex<()>>>>;
+
+/// How long answers are kept (at least the ten minutes clients retry within).
+const KEEP_MICROS: i64 = 60 * 60 * 1_000_000;
+
+fn encode(batch: &RecordBatch) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut writer = arrow::ipc::writer::StreamWriter::try_new(&mut out, &batch.schema())
+        .map_err(|e| Error::internal("storing an answer", e))?;
+    writer.write(batch).map_err(|e| Error::internal("storing an answer", e))?;
+    writer.finish().map_err(|e| Error::internal("storing an answer", e))?;
+    drop(writer);
+    Ok(out)
+}
+
+fn decode(bytes: &[u8]) -> Result<RecordBatch> {
+    let mut reader =
+        arrow::ipc::reader::StreamReader::try_new(bytes, None).map_err(|e| Error::internal("reading an answer", e))?;
+    reader
+        .next()
+        .ok_or_else(|| Error::internal("reading an answer", "empty"))?
+        .map_err(|e| Error::internal("reading an answer", e))
+}
+
+impl Storage {
+    /// Runs `run` once per (token, key): a retry with the same procedure and arguments answers
+    /// the stored result; the same key with anything else is a conflict (`23505`).
+    pub async fn idempotent<F, Fut>(
+        &self,
+        ctx: &SessionContext,
+        key: String,
+        procedure: &'static str,
+        arguments: String,
+        run: F,
+    ) -> Result<RecordBatch>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<RecordBatch>>,
+    {
+        if key.is_empty() || key.len() > 256 {
+            return Err(Error::invalid("an idempotency key must have 1 to 256 characters"));
+        }
+        let actor = ctx.user.clone();
+        let lock = {
+            let mut keys = self.inner.idempotency_locks.lock().unwrap_or_else(|p| p.into_inner());
+            keys.retain(|_, l| Arc::strong_count(l) > 1);
+            Arc::clone(keys.entry((actor.clone(), key.clone())).or_default())
+        };
+        let _held = lock.lock().await;
+        let (lookup_actor, lookup_key) = (actor.clone(), key.clone());
+        let stored = self
+            .blocking(move |inner| inner.catalog.read(|tx| tx.idempotent_answer(&lookup_actor, &lookup_key)))
+            .await?;
+        if let Some((stored_procedure, stored_arguments, answer)) = stored {
+            if stored_procedure == procedure && stored_arguments == arguments {
+                metrics::counter!("duckstore_idempotent_replays_total").increment(1);
+                return decode(&answer);
+            }
+            return Err(Error::new(
+                ErrorKind::Conflict,
+                format!("idempotency key \"{key}\" was already used for a different call ({stored_procedure})"),
+            )
+            .with_sqlstate("23505"));
+        }
+        let batch = run().await?;
+        let answer = encode(&batch)?;
+        self.blocking(move |inner| {
+            inner.catalog.write(|tx| {
+                let now = now_micros();
+                tx.purge_answers_before(now - KEEP_MICROS)?;
+                tx.remember_answer(&actor, &key, procedure, &arguments, &answer, now)
+            })
+        })
+        .await?;
+        Ok(batch)
+    }
+}

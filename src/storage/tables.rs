@@ -1,0 +1,592 @@
+//! Buckets and tables: creation, drops, and resolving names for reads, with their authorization.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+use serde_json::json;
+
+use super::names::{self, ColumnType, TIMESTAMP_COLUMN, quote_ident};
+use super::{Inner, Principal, SessionContext, Storage};
+use crate::catalog::{BucketRecord, CatalogTx, ColumnRecord, NewBucket, Scope, TableRecord};
+use crate::clock::now_micros;
+use crate::engine::TableFile;
+use crate::error::{Error, ErrorKind, Result};
+
+/// A column as a client defines it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColumnSpec {
+    pub name: String,
+    /// The type as written (`STRING`, `DECIMAL(10,2)` …).
+    pub type_name: String,
+    pub not_null: bool,
+    /// A validated default expression, as SQL.
+    pub default_sql: Option<String>,
+}
+
+/// A table as a client defines it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableSpec {
+    pub bucket: String,
+    pub name: String,
+    pub columns: Vec<ColumnSpec>,
+    pub primary_key: Vec<String>,
+    pub description: String,
+}
+
+/// A table name as written in a statement: `"in.c-sales"."orders"`, or `orders` (search path).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TableName {
+    pub schema: Option<String>,
+    pub name: String,
+}
+
+impl std::fmt::Display for TableName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.schema {
+            Some(s) => write!(f, "{}.{}", quote_ident(s), quote_ident(&self.name)),
+            None => write!(f, "{}", quote_ident(&self.name)),
+        }
+    }
+}
+
+/// A table a statement may read: its file, and what it looks like.
+#[derive(Debug, Clone)]
+pub struct ReadableTable {
+    pub file: TableFile,
+    pub bucket: String,
+    pub table: TableRecord,
+}
+
+/// The buckets and tables a session can see (for catalog views and client metadata queries).
+#[derive(Debug, Clone, Default)]
+pub struct CatalogSnapshot {
+    pub buckets: Vec<BucketRecord>,
+    /// Tables by the id of the bucket the session sees them in (for links: the link's id).
+    pub tables: Vec<(i64, TableRecord)>,
+}
+
+/// Per-table write locks: writers of one table queue, writers of different tables don't.
+#[derive(Default)]
+pub(crate) struct WriteLocks {
+    locks: Mutex<HashMap<i64, Arc<Mutex<()>>>>,
+}
+
+impl WriteLocks {
+    pub fn for_table(&self, table_id: i64) -> Arc<Mutex<()>> {
+        let mut locks = self.locks.lock().unwrap_or_else(|p| p.into_inner());
+        Arc::clone(locks.entry(table_id).or_default())
+    }
+}
+
+/// The project and branch a session works in; the admin has none.
+pub(crate) fn session_branch(ctx: &SessionContext) -> Result<(i64, i64)> {
+    match (&ctx.principal, ctx.branch_id) {
+        (Principal::Token { project_id, .. }, Some(branch)) => Ok((*project_id, branch)),
+        _ => Err(Error::permission_denied(
+            "the admin manages projects and tokens; connect with a project token to work with buckets and tables",
+        )),
+    }
+}
+
+/// Refuses writes to read-only sessions.
+pub(crate) fn require_write(ctx: &SessionContext) -> Result<(i64, i64)> {
+    let place = session_branch(ctx)?;
+    if ctx.scope() == Some(Scope::BranchRead) {
+        return Err(Error::permission_denied("this token is read-only (branch_read)"));
+    }
+    Ok(place)
+}
+
+fn bucket_not_found(full: &str) -> Error {
+    Error::not_found(format!("schema \"{full}\" does not exist")).with_sqlstate("3F000")
+}
+
+fn table_not_found(name: &TableName) -> Error {
+    Error::not_found(format!("relation {name} does not exist")).with_sqlstate("42P01")
+}
+
+impl Inner {
+    fn bucket_named(&self, tx: &CatalogTx<'_>, project_id: i64, branch_id: i64, full: &str) -> Result<BucketRecord> {
+        let (stage, name) = names::parse_bucket(full).map_err(|_| bucket_not_found(full))?;
+        tx.bucket_by_name(project_id, branch_id, &stage, &name)?.ok_or_else(|| bucket_not_found(full))
+    }
+
+    pub(crate) fn file_of(&self, tx: &CatalogTx<'_>, table: &TableRecord) -> Result<TableFile> {
+        let bucket =
+            tx.bucket(table.bucket_id)?.ok_or_else(|| Error::internal("locating a table", "bucket missing"))?;
+        Ok(TableFile {
+            project_id: bucket.project_id,
+            branch_id: bucket.branch_id,
+            table_id: table.id,
+            version: table.version,
+        })
+    }
+
+    /// The bucket whose tables a session sees under `bucket` (the source, for a link), checked
+    /// for read access.
+    fn readable_source(&self, tx: &CatalogTx<'_>, ctx: &SessionContext, bucket: &BucketRecord) -> Result<BucketRecord> {
+        if ctx.scope() == Some(Scope::BranchRead) && !bucket.read_grant {
+            return Err(Error::permission_denied(format!(
+                "read-only tokens may not read bucket \"{}\" (its read grant was revoked)",
+                bucket.full_name()
+            )));
+        }
+        match bucket.source_bucket_id {
+            None => Ok(bucket.clone()),
+            Some(source_id) => {
+                let source = tx.bucket(source_id)?.ok_or_else(|| {
+                    Error::new(
+                        ErrorKind::Gone,
+                        format!("the source of linked bucket \"{}\" is gone", bucket.full_name()),
+                    )
+                })?;
+                if !tx.is_shared_with(source.id, bucket.project_id)? {
+                    return Err(Error::permission_denied(format!(
+                        "bucket \"{}\" is no longer shared with this project",
+                        bucket.full_name()
+                    )));
+                }
+                Ok(source)
+            }
+        }
+    }
+}
+
+impl Storage {
+    /// `CREATE SCHEMA` / `create_bucket`.
+    pub async fn create_bucket(
+        &self,
+        ctx: SessionContext,
+        stage: String,
+        name: String,
+        description: String,
+        if_not_exists: bool,
+    ) -> Result<BucketRecord> {
+        let (project_id, branch_id) = require_write(&ctx)?;
+        names::validate_stage(&stage)?;
+        names::validate_bucket_name(&name)?;
+        self.blocking(move |inner| {
+            inner.catalog.write(|tx| {
+                if let Some(existing) = tx.bucket_by_name(project_id, branch_id, &stage, &name)?
+                    && if_not_exists
+                {
+                    return Ok(existing);
+                }
+                let bucket = tx.insert_bucket(&NewBucket {
+                    project_id,
+                    branch_id,
+                    stage: &stage,
+                    name: &name,
+                    description: &description,
+                    source_bucket_id: None,
+                    created_at: now_micros(),
+                    created_by: &ctx.user,
+                })?;
+                inner.audit(tx, &ctx, Some(project_id), "create_bucket", ("bucket", bucket.full_name()), json!({}))?;
+                Ok(bucket)
+            })
+        })
+        .await
+    }
+
+    /// `DROP SCHEMA` / `drop_bucket`: refused with `2BP01` while it has tables unless `cascade`;
+    /// a shared bucket cannot be dropped while other projects link it. Dropping a linked bucket
+    /// unlinks it.
+    pub async fn drop_bucket(&self, ctx: SessionContext, full: String, cascade: bool, if_exists: bool) -> Result<bool> {
+        let (project_id, branch_id) = require_write(&ctx)?;
+        self.blocking(move |inner| {
+            let files = inner.catalog.write(|tx| {
+                let bucket = match inner.bucket_named(tx, project_id, branch_id, &full) {
+                    Ok(b) => b,
+                    Err(_) if if_exists => return Ok(None),
+                    Err(e) => return Err(e),
+                };
+                let links = tx.links_of(bucket.id)?;
+                if !links.is_empty() {
+                    let projects: Vec<String> = links.iter().map(|l| l.project_id.to_string()).collect();
+                    return Err(Error::failed_precondition(format!(
+                        "bucket \"{full}\" is linked by project(s) {}; they must unlink it first",
+                        projects.join(", ")
+                    ))
+                    .with_sqlstate("2BP01"));
+                }
+                let mut files = Vec::new();
+                if bucket.source_bucket_id.is_none() {
+                    let tables = tx.tables_of(&[bucket.id])?;
+                    if !tables.is_empty() && !cascade {
+                        return Err(Error::failed_precondition(format!(
+                            "cannot drop schema \"{full}\" because it has {} table(s); use DROP SCHEMA … CASCADE",
+                            tables.len()
+                        ))
+                        .with_sqlstate("2BP01"));
+                    }
+                    for t in &tables {
+                        files.push(inner.file_of(tx, t)?);
+                    }
+                }
+                tx.delete_bucket(bucket.id)?;
+                let op = if bucket.source_bucket_id.is_some() { "unlink_bucket" } else { "drop_bucket" };
+                inner.audit(
+                    tx,
+                    &ctx,
+                    Some(project_id),
+                    op,
+                    ("bucket", full.clone()),
+                    json!({"tables": files.len()}),
+                )?;
+                Ok(Some(files))
+            })?;
+            let Some(files) = files else { return Ok(false) };
+            for file in files {
+                inner.engine.remove_table_file(&file)?;
+            }
+            Ok(true)
+        })
+        .await
+    }
+
+    /// `CREATE TABLE` / `create_table`: one new DuckDB file and its catalog row, both or neither.
+    pub async fn create_table(&self, ctx: SessionContext, spec: TableSpec, if_not_exists: bool) -> Result<TableRecord> {
+        let (project_id, branch_id) = require_write(&ctx)?;
+        names::validate_table_name(&spec.name)?;
+        if spec.columns.is_empty() {
+            return Err(Error::invalid("a table needs at least one column").with_sqlstate("42P16"));
+        }
+        let mut seen = HashSet::new();
+        let mut columns = Vec::with_capacity(spec.columns.len());
+        for c in &spec.columns {
+            names::validate_column_name(&c.name)?;
+            if !seen.insert(c.name.to_ascii_lowercase()) {
+                return Err(Error::already_exists(format!("column \"{}\" specified more than once", c.name))
+                    .with_sqlstate("42701"));
+            }
+            let ColumnType { sql_type, base_type } = names::column_type(&c.type_name)?;
+            columns.push(ColumnRecord {
+                name: c.name.clone(),
+                sql_type,
+                base_type: base_type.to_owned(),
+                nullable: !c.not_null && !spec.primary_key.contains(&c.name),
+                default_sql: c.default_sql.clone(),
+            });
+        }
+        let mut pk_seen = HashSet::new();
+        for key in &spec.primary_key {
+            if !columns.iter().any(|c| &c.name == key) {
+                return Err(Error::not_found(format!("primary key column \"{key}\" is not a column of the table"))
+                    .with_sqlstate("42703"));
+            }
+            if !pk_seen.insert(key) {
+                return Err(
+                    Error::invalid(format!("column \"{key}\" appears twice in the primary key")).with_sqlstate("42701")
+                );
+            }
+        }
+        let columns_sql = table_ddl(&columns, &spec.primary_key);
+        self.blocking(move |inner| {
+            inner.catalog.write(|tx| {
+                let bucket = inner.bucket_named(tx, project_id, branch_id, &spec.bucket)?;
+                if bucket.source_bucket_id.is_some() {
+                    return Err(Error::permission_denied(format!("bucket \"{}\" is a read-only link", spec.bucket)));
+                }
+                if let Some(existing) = tx.table_by_name(bucket.id, &spec.name)? {
+                    if if_not_exists {
+                        return Ok(existing);
+                    }
+                    return Err(Error::already_exists(format!("relation \"{}\" already exists", spec.name))
+                        .with_sqlstate("42P07"));
+                }
+                let now = now_micros();
+                let table = tx.insert_table(&TableRecord {
+                    id: 0,
+                    bucket_id: bucket.id,
+                    name: spec.name.clone(),
+                    version: 1,
+                    primary_key: spec.primary_key.clone(),
+                    row_count: 0,
+                    byte_count: 0,
+                    description: spec.description.clone(),
+                    created_at: now,
+                    created_by: ctx.user.clone(),
+                    changed_at: now,
+                    columns: columns.clone(),
+                })?;
+                // The file is written before the catalog commits; a crash in between leaves an
+                // orphan file that start-up recovery deletes.
+                let file = TableFile { project_id, branch_id, table_id: table.id, version: 1 };
+                inner.engine.create_table_file(&file, &columns_sql)?;
+                let (_, bytes) = inner.engine.table_stats(&file)?;
+                tx.update_table_stats(table.id, 1, 0, bytes, now)?;
+                inner.audit(
+                    tx,
+                    &ctx,
+                    Some(project_id),
+                    "create_table",
+                    ("table", format!("{}.{}", spec.bucket, spec.name)),
+                    json!({"columns": columns.len(), "primary_key": spec.primary_key}),
+                )?;
+                Ok(TableRecord { byte_count: bytes, ..table })
+            })
+        })
+        .await
+    }
+
+    /// `DROP TABLE`: the catalog row goes first, then the file.
+    pub async fn drop_table(
+        &self,
+        ctx: SessionContext,
+        name: TableName,
+        search_path: Vec<String>,
+        if_exists: bool,
+    ) -> Result<bool> {
+        let (project_id, branch_id) = require_write(&ctx)?;
+        self.blocking(move |inner| {
+            let file = inner.catalog.write(|tx| {
+                let found = inner.find_table(tx, project_id, branch_id, &name, &search_path)?;
+                let Some((bucket, table)) = found else {
+                    return if if_exists { Ok(None) } else { Err(table_not_found(&name)) };
+                };
+                if bucket.source_bucket_id.is_some() {
+                    return Err(Error::permission_denied(format!(
+                        "bucket \"{}\" is a read-only link",
+                        bucket.full_name()
+                    )));
+                }
+                let file = inner.file_of(tx, &table)?;
+                tx.delete_table(table.id)?;
+                inner.audit(
+                    tx,
+                    &ctx,
+                    Some(project_id),
+                    "drop_table",
+                    ("table", format!("{}.{}", bucket.full_name(), table.name)),
+                    json!({}),
+                )?;
+                Ok(Some(file))
+            })?;
+            match file {
+                Some(file) => {
+                    inner.engine.remove_table_file(&file)?;
+                    Ok(true)
+                }
+                None => Ok(false),
+            }
+        })
+        .await
+    }
+
+    /// Resolves the tables a read names, checking that the session may read each.
+    pub async fn resolve_reads(
+        &self,
+        ctx: SessionContext,
+        tables: Vec<TableName>,
+        search_path: Vec<String>,
+    ) -> Result<Vec<ReadableTable>> {
+        if tables.is_empty() {
+            return Ok(vec![]);
+        }
+        if ctx.is_admin() {
+            return Err(table_not_found(&tables[0]).with_hint("the admin has no buckets; connect with a project token"));
+        }
+        let (project_id, branch_id) = session_branch(&ctx)?;
+        self.blocking(move |inner| {
+            inner.catalog.read(|tx| {
+                tables
+                    .iter()
+                    .map(|name| {
+                        let (bucket, table) = inner
+                            .find_table(tx, project_id, branch_id, name, &search_path)?
+                            .ok_or_else(|| table_not_found(name))?;
+                        let source = inner.readable_source(tx, &ctx, &bucket)?;
+                        let file = TableFile {
+                            project_id: source.project_id,
+                            branch_id: source.branch_id,
+                            table_id: table.id,
+                            version: table.version,
+                        };
+                        Ok(ReadableTable { file, bucket: bucket.full_name(), table })
+                    })
+                    .collect()
+            })
+        })
+        .await
+    }
+
+    /// Everything the session can see, for catalog views and metadata queries.
+    /// The admin sees every project's buckets.
+    pub async fn catalog_snapshot(&self, ctx: SessionContext) -> Result<CatalogSnapshot> {
+        let place = if ctx.is_admin() { None } else { Some(session_branch(&ctx)?) };
+        self.blocking(move |inner| {
+            inner.catalog.read(|tx| {
+                let mut snapshot = CatalogSnapshot::default();
+                let buckets = match place {
+                    Some((project_id, branch_id)) => tx.buckets(Some(project_id), Some(branch_id))?,
+                    None => tx.buckets(None, None)?,
+                };
+                for bucket in buckets {
+                    let Ok(source) = inner.readable_source(tx, &ctx, &bucket) else { continue };
+                    for table in tx.tables_of(&[source.id])? {
+                        snapshot.tables.push((bucket.id, table));
+                    }
+                    snapshot.buckets.push(bucket);
+                }
+                Ok(snapshot)
+            })
+        })
+        .await
+    }
+}
+
+impl Inner {
+    /// Finds a table by a possibly unqualified name: a schema names its bucket, otherwise the
+    /// buckets of the search path are tried in order.
+    pub(crate) fn find_table(
+        &self,
+        tx: &CatalogTx<'_>,
+        project_id: i64,
+        branch_id: i64,
+        name: &TableName,
+        search_path: &[String],
+    ) -> Result<Option<(BucketRecord, TableRecord)>> {
+        let schemas: Vec<&String> = match &name.schema {
+            Some(schema) => vec![schema],
+            None => search_path.iter().collect(),
+        };
+        for schema in schemas {
+            let Ok((stage, bucket_name)) = names::parse_bucket(schema) else { continue };
+            let Some(bucket) = tx.bucket_by_name(project_id, branch_id, &stage, &bucket_name)? else { continue };
+            let source_id = bucket.source_bucket_id.unwrap_or(bucket.id);
+            if let Some(table) = tx.table_by_name(source_id, &name.name)? {
+                return Ok(Some((bucket, table)));
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// The column definitions of a table file: the client's columns, the hidden change timestamp,
+/// and the primary key, all from validated names and types.
+pub(crate) fn table_ddl(columns: &[ColumnRecord], primary_key: &[String]) -> String {
+    let mut parts: Vec<String> = columns
+        .iter()
+        .map(|c| {
+            let mut def = format!("{} {}", quote_ident(&c.name), c.sql_type);
+            if !c.nullable {
+                def.push_str(" NOT NULL");
+            }
+            if let Some(default) = &c.default_sql {
+                def.push_str(&format!(" DEFAULT {default}"));
+            }
+            def
+        })
+        .collect();
+    parts.push(format!("{} TIMESTAMPTZ NOT NULL DEFAULT current_timestamp", quote_ident(TIMESTAMP_COLUMN)));
+    if !primary_key.is_empty() {
+        parts.push(format!(
+            "PRIMARY KEY ({})",
+            primary_key.iter().map(|k| quote_ident(k)).collect::<Vec<_>>().join(", ")
+        ));
+    }
+    parts.join(", ")
+}
+
+/// A write's target and the tables it reads, as written.
+#[derive(Debug, Clone)]
+pub struct WriteRequest {
+    pub target: TableName,
+    pub reads: Vec<TableName>,
+    pub search_path: Vec<String>,
+    /// The audit operation (`insert`, `update`, `delete`, `truncate`).
+    pub operation: &'static str,
+}
+
+/// What the statement renderer needs to know about the resolved target.
+pub struct WriteTarget {
+    pub data_ref: String,
+    pub columns: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriteResult {
+    pub affected: usize,
+    pub row_count: i64,
+}
+
+impl Storage {
+    /// One atomic write of one table (design.md R1): the target is resolved and locked (writers
+    /// of the same table queue), the statement runs in one engine transaction, and the table's
+    /// statistics and an audit record are committed after it.
+    pub async fn write_table<R>(
+        &self,
+        ctx: SessionContext,
+        request: WriteRequest,
+        params: Vec<crate::engine::Param>,
+        canceller: crate::engine::Canceller,
+        render: R,
+    ) -> Result<WriteResult>
+    where
+        R: FnOnce(&WriteTarget, &[String]) -> String + Send + 'static,
+    {
+        let (project_id, branch_id) = require_write(&ctx)?;
+        self.blocking(move |inner| {
+            let resolve = |tx: &CatalogTx<'_>| -> Result<(BucketRecord, TableRecord)> {
+                let (bucket, table) = inner
+                    .find_table(tx, project_id, branch_id, &request.target, &request.search_path)?
+                    .ok_or_else(|| table_not_found(&request.target))?;
+                if bucket.source_bucket_id.is_some() {
+                    return Err(Error::permission_denied(format!(
+                        "bucket \"{}\" is linked from another project and read-only",
+                        bucket.full_name()
+                    )));
+                }
+                Ok((bucket, table))
+            };
+            let (_, first) = inner.catalog.read(|tx| resolve(tx))?;
+            let waited = std::time::Instant::now();
+            let lock = inner.write_locks.for_table(first.id);
+            let _held = lock.lock().unwrap_or_else(|p| p.into_inner());
+            metrics::histogram!("duckstore_write_wait_seconds").record(waited.elapsed().as_secs_f64());
+            // Resolved again under the lock: the file may have changed while we waited.
+            let (bucket, table, reads) = inner.catalog.read(|tx| {
+                let (bucket, table) = resolve(tx)?;
+                let mut reads = Vec::with_capacity(request.reads.len());
+                for name in &request.reads {
+                    let (b, t) = inner
+                        .find_table(tx, project_id, branch_id, name, &request.search_path)?
+                        .ok_or_else(|| table_not_found(name))?;
+                    let source = inner.readable_source(tx, &ctx, &b)?;
+                    reads.push(TableFile {
+                        project_id: source.project_id,
+                        branch_id: source.branch_id,
+                        table_id: t.id,
+                        version: t.version,
+                    });
+                }
+                Ok((bucket, table, reads))
+            })?;
+            let file = TableFile { project_id, branch_id, table_id: table.id, version: table.version };
+            let target = WriteTarget {
+                data_ref: file.data_ref(),
+                columns: table.columns.iter().map(|c| c.name.clone()).collect(),
+            };
+            let read_refs: Vec<String> = reads.iter().map(|f| f.data_ref()).collect();
+            let sql = render(&target, &read_refs);
+            let outcome = inner.engine.write(&file, &reads, &[(sql, params)], &canceller)?;
+            let affected = outcome.affected.first().copied().unwrap_or(0);
+            inner.catalog.write(|tx| {
+                tx.update_table_stats(table.id, table.version, outcome.row_count, outcome.byte_count, now_micros())?;
+                inner.audit(
+                    tx,
+                    &ctx,
+                    Some(project_id),
+                    request.operation,
+                    ("table", format!("{}.{}", bucket.full_name(), table.name)),
+                    json!({"rows": affected}),
+                )
+            })?;
+            metrics::counter!("duckstore_rows_written_total", "operation" => request.operation)
+                .increment(affected as u64);
+            Ok(WriteResult { affected, row_count: outcome.row_count })
+        })
+        .await
+    }
+}
