@@ -311,7 +311,14 @@ impl Rewriter<'_, '_> {
         let written = data_type.to_string().to_lowercase();
         let target = written.strip_prefix("pg_catalog.").unwrap_or(&written).trim_matches('"');
         let literal = string_literal(inner);
+        // A bound parameter is text, as PostgreSQL casts it: a name to look up.
+        let is_parameter = matches!(inner, Expr::Value(v) if matches!(v.value, Value::Placeholder(_)));
         let expr = match (target, literal) {
+            ("regclass", None) if is_parameter => template(
+                "(SELECT oid FROM pg_catalog.pg_class WHERE relname = __arg0 LIMIT 1)",
+                std::slice::from_ref(inner),
+            )?,
+            ("regtype", None) if is_parameter => call("duckstore_to_regtype", vec![inner.clone()]),
             ("regclass", Some(name)) => {
                 let (schema, relation) = match name.rsplit_once('.') {
                     Some((s, r)) => (Some(s.trim_matches('"')), r.trim_matches('"')),

@@ -161,8 +161,18 @@ impl Connection {
                 let tables = resolved.into_iter().map(|t| t.file).collect();
                 let described =
                     engine.describe(Query { sql, params: vec![], relations, tables, origin: SqlOrigin::User }).await?;
-                let params =
-                    described.params.iter().map(|t| types::arrow_param_type(t).unwrap_or(Type::TEXT)).collect();
+                let params = described
+                    .params
+                    .iter()
+                    .enumerate()
+                    .map(|(i, t)| {
+                        types::arrow_param_type(t).unwrap_or_else(|| {
+                            types::param_type(
+                                write.body.param_types.get(i).copied().unwrap_or(gateway::ParamType::Unknown),
+                            )
+                        })
+                    })
+                    .collect();
                 Ok(Shape { params, schema: None })
             }
             Plan::Call(call) => Ok(Shape {
@@ -495,7 +505,8 @@ impl SimpleQueryHandler for Connection {
                     let outcome = match self.plan(&session, statement) {
                         Err(e) => Err(e),
                         Ok(plan)
-                            if status == TransactionStatus::Error && !matches!(plan, Plan::Commit | Plan::Rollback) =>
+                            if status == TransactionStatus::Error
+                                && !matches!(plan, Plan::Commit | Plan::Rollback | Plan::RollbackToSavepoint) =>
                         {
                             Err(aborted_transaction())
                         }
@@ -642,6 +653,22 @@ impl ExtendedQueryHandler for Connection {
         Arc::new(StatementParser::new(self.clone()))
     }
 
+    async fn on_execute<C>(&self, client: &mut C, message: pgwire::messages::extendedquery::Execute) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        self._on_execute(client, message).await?;
+        if let Ok(session) = self.session()
+            && session.restored.swap(false, Ordering::AcqRel)
+        {
+            client.set_transaction_status(TransactionStatus::Transaction);
+        }
+        Ok(())
+    }
+
     async fn do_describe_statement<C>(
         &self,
         _client: &mut C,
@@ -727,7 +754,10 @@ impl ExtendedQueryHandler for Connection {
             Ok(Outcome::Tag(tag)) => Response::Execution(tag),
             Ok(Outcome::Begin) => Response::TransactionStart(Tag::new("BEGIN")),
             Ok(Outcome::End(tag)) => Response::TransactionEnd(Tag::new(end_tag(tag, status))),
-            Ok(Outcome::Restored) => Response::TransactionStart(Tag::new("ROLLBACK")),
+            Ok(Outcome::Restored) => {
+                session.restored.store(true, Ordering::Release);
+                Response::TransactionStart(Tag::new("ROLLBACK"))
+            }
             Err(e) => return Err(to_pg(&e)),
         })
     }

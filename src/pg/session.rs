@@ -24,6 +24,9 @@ pub struct Session {
     pub checked_epoch: AtomicU64,
     /// Set when the running statement was cancelled by the statement timeout.
     pub timed_out: AtomicBool,
+    /// Set by `ROLLBACK TO SAVEPOINT` in the extended protocol, whose generic transaction
+    /// bookkeeping cannot leave the failed state by itself.
+    pub restored: AtomicBool,
     busy: AtomicBool,
     idle: Notify,
 }
@@ -49,6 +52,7 @@ impl Session {
             canceller: Canceller::default(),
             checked_epoch: AtomicU64::new(epoch),
             timed_out: AtomicBool::new(false),
+            restored: AtomicBool::new(false),
             busy: AtomicBool::new(false),
             idle: Notify::new(),
         }

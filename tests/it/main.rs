@@ -4,6 +4,8 @@
 mod harness;
 
 mod auth;
+mod clients;
+mod engine;
 mod lifecycle;
 mod projects;
 mod protocol;

@@ -1,0 +1,68 @@
+"""psycopg 3 against duckstore, the way applications use it (default settings: transactions on).
+
+Run by tests/it/clients.rs with DS_HOST, DS_PORT, DS_USER, DS_PASSWORD; a bucket "in.c-sales"
+with table "orders" (ids 1-3) exists. Exits non-zero on the first wrong answer.
+"""
+import datetime
+import decimal
+import os
+
+import psycopg
+from psycopg.types import TypeInfo
+
+conninfo = dict(host=os.environ["DS_HOST"], port=os.environ["DS_PORT"], user=os.environ["DS_USER"],
+                password=os.environ["DS_PASSWORD"], dbname="main")
+
+with psycopg.connect(**conninfo) as conn:
+    assert conn.info.server_version == 150000, conn.info.server_version
+    with conn.cursor() as cur:
+        cur.execute('SELECT id, name, amount, day FROM "in.c-sales"."orders" WHERE id = %s AND day >= %s',
+                    (1, datetime.date(2024, 1, 1)))
+        assert cur.fetchone() == (1, "a", decimal.Decimal("1.50"), datetime.date(2024, 1, 1))
+        cur.execute('SELECT count(*) FROM "in.c-sales"."orders"')
+        assert cur.fetchone()[0] == 3
+        # the 6th execution switches to a named prepared statement
+        for _ in range(7):
+            cur.execute('SELECT name FROM "in.c-sales"."orders" WHERE id = %s', (2,))
+            assert cur.fetchone()[0] == "b"
+        cur.execute('SELECT id FROM "in.c-sales"."orders" WHERE amount > %s ORDER BY id', (decimal.Decimal("2"),))
+        assert [r[0] for r in cur.fetchall()] == [2]
+    with conn.cursor(binary=True) as cur:
+        cur.execute('SELECT id, amount FROM "in.c-sales"."orders" WHERE id <= %s ORDER BY id', (2,))
+        assert cur.fetchall() == [(1, decimal.Decimal("1.50")), (2, decimal.Decimal("2.50"))]
+    # nested transactions use savepoints; an error inside rolls back to the savepoint
+    with conn.transaction():
+        try:
+            with conn.transaction():
+                conn.execute("SELECT 1/0::INTEGER + 'x'::INTEGER")
+        except psycopg.errors.InvalidTextRepresentation:
+            pass
+        assert conn.execute("SELECT 2").fetchone()[0] == 2
+    conn.rollback()
+    # type metadata through pg_type
+    info = TypeInfo.fetch(conn, "numeric")
+    assert info is not None and info.oid == 1700, info
+    # schema metadata through information_schema
+    rows = conn.execute(
+        "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = %s AND table_name = %s "
+        "ORDER BY ordinal_position", ("in.c-sales", "orders")).fetchall()
+    assert rows == [("id", "integer"), ("name", "text"), ("amount", "numeric"), ("day", "date")], rows
+    conn.rollback()
+
+# writes in autocommit mode (storage writes are atomic statements)
+with psycopg.connect(**conninfo, autocommit=True) as conn:
+    with conn.cursor() as cur:
+        cur.executemany('INSERT INTO "in.c-sales"."orders" (id, name) VALUES (%s, %s)', [(10, "x"), (11, "y")])
+        cur.execute('UPDATE "in.c-sales"."orders" SET name = %s WHERE id = %s', ("z", 10))
+        assert cur.rowcount == 1
+        cur.execute('DELETE FROM "in.c-sales"."orders" WHERE id >= %s', (10,))
+        assert cur.rowcount == 2
+        # a write inside a transaction block is refused with a clear error
+    try:
+        with conn.transaction():
+            conn.execute('DELETE FROM "in.c-sales"."orders"')
+        raise AssertionError("a write inside a transaction was accepted")
+    except psycopg.errors.ActiveSqlTransaction:
+        pass
+    assert conn.execute('SELECT count(*) FROM "in.c-sales"."orders"').fetchone()[0] == 3
+print("psycopg ok")
