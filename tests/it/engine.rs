@@ -24,18 +24,15 @@ async fn project_with_tables(server: &TestServer, tables: &[&str]) -> (String, S
 async fn concurrent_writers_of_one_table_serialize_and_lose_nothing() {
     let server = TestServer::start().await;
     let (user, token) = project_with_tables(&server, &["t"]).await;
-    let writers = 8;
-    let per_writer = 25;
+    let writers: i32 = 8;
+    let per_writer: i32 = 25;
     let mut tasks = Vec::new();
     for w in 0..writers {
         let client = server.connect(&user, &token).await;
         tasks.push(tokio::spawn(async move {
             for i in 0..per_writer {
-                let id = (w * 1000 + i) as i64;
-                client
-                    .execute(r#"INSERT INTO "in.c-e"."t" (id, writer) VALUES ($1, $2)"#, &[&id, &(w as i32)])
-                    .await
-                    .unwrap();
+                let id = i64::from(w * 1000 + i);
+                client.execute(r#"INSERT INTO "in.c-e"."t" (id, writer) VALUES ($1, $2)"#, &[&id, &w]).await.unwrap();
             }
         }));
     }
@@ -44,10 +41,10 @@ async fn concurrent_writers_of_one_table_serialize_and_lose_nothing() {
     }
     let client = server.connect(&user, &token).await;
     let row = client.query_one(r#"SELECT count(*), count(DISTINCT writer) FROM "in.c-e"."t""#, &[]).await.unwrap();
-    assert_eq!(row.get::<_, i64>(0), (writers * per_writer) as i64);
-    assert_eq!(row.get::<_, i64>(1), writers as i64);
+    assert_eq!(row.get::<_, i64>(0), i64::from(writers * per_writer));
+    assert_eq!(row.get::<_, i64>(1), i64::from(writers));
     let rows: i64 = client.query_one("SELECT rows FROM duckstore.tables", &[]).await.unwrap().get(0);
-    assert_eq!(rows, (writers * per_writer) as i64, "the catalog's row count follows every write");
+    assert_eq!(rows, i64::from(writers * per_writer), "the catalog's row count follows every write");
     server.stop().await;
 }
 
