@@ -120,6 +120,111 @@ async fn wire(table: &mut Table) {
     duck.stop().await;
 }
 
+/// Creates a project with one bucket; answers a session of its project_admin token.
+async fn project(duck: &Duckstore, name: &str) -> (Client, String) {
+    let admin = connect(&duck.conn_string()).await;
+    let row = admin.query_one("CALL create_project(name => $1)", &[&name]).await.unwrap();
+    let (user, token): (String, String) = (row.get("user_name"), row.get("token"));
+    let conn = format!("host=127.0.0.1 port={} user={user} password={token} dbname=main", duck.port);
+    let client = connect(&conn).await;
+    client.batch_execute(r#"CREATE SCHEMA "in.c-bench""#).await.unwrap();
+    (client, conn)
+}
+
+/// `n` sequential runs of `sql`, timed one by one.
+async fn latency(client: &Client, sql: &str, n: usize) -> Samples {
+    let mut samples = Samples::default();
+    for _ in 0..n {
+        let started = Instant::now();
+        client.simple_query(sql).await.unwrap();
+        samples.push(started.elapsed());
+    }
+    samples
+}
+
+/// Streams a whole result through the wire and counts its rows.
+async fn stream_rows(client: &Client, sql: &str) -> (Duration, u64) {
+    use futures::StreamExt;
+    let started = Instant::now();
+    let stream = client.query_raw(sql, Vec::<i32>::new()).await.unwrap();
+    futures::pin_mut!(stream);
+    let mut n = 0u64;
+    while let Some(row) = stream.next().await {
+        row.unwrap();
+        n += 1;
+    }
+    (started.elapsed(), n)
+}
+
+async fn storage(table: &mut Table) {
+    const ROWS: i64 = 10_000_000;
+    let pg = postgres::Postgres::start();
+    let duck = Duckstore::start().await;
+    let (client, _) = project(&duck, "bench").await;
+    let pg_client = connect(&pg.conn_string()).await;
+
+    let create = Instant::now();
+    client
+        .batch_execute(&format!(
+            r#"CREATE TABLE "in.c-bench"."big" (id BIGINT, name STRING, amount DOUBLE, day DATE);
+               INSERT INTO "in.c-bench"."big" SELECT i, 'name ' || i, i * 0.5, DATE '2024-01-01' + (i % 365)::INTEGER FROM range({ROWS}) t(i)"#
+        ))
+        .await
+        .unwrap();
+    println!("duckstore: 10M-row table in {:?}", create.elapsed());
+    let create = Instant::now();
+    pg_client
+        .batch_execute(&format!(
+            "CREATE TABLE big (id BIGINT, name TEXT, amount DOUBLE PRECISION, day DATE);
+             INSERT INTO big SELECT i, 'name ' || i, i * 0.5, DATE '2024-01-01' + (i % 365) FROM generate_series(0, {ROWS} - 1) i;"
+        ))
+        .await
+        .unwrap();
+    pg_client.batch_execute("VACUUM ANALYZE big").await.unwrap();
+    println!("postgres: 10M-row table in {:?}", create.elapsed());
+
+    latency(&client, r#"SELECT * FROM "in.c-bench"."big" LIMIT 100"#, 50).await;
+    latency(&pg_client, "SELECT * FROM big LIMIT 100", 50).await;
+    let d = latency(&client, r#"SELECT * FROM "in.c-bench"."big" LIMIT 100"#, 500).await;
+    let p = latency(&pg_client, "SELECT * FROM big LIMIT 100", 500).await;
+    table.row_latency("SELECT * LIMIT 100 on 10M rows", &d, &p, "p50 < 1 ms, p99 < 5 ms");
+
+    let (d_time, d_rows) = stream_rows(&client, r#"SELECT * FROM "in.c-bench"."big""#).await;
+    let (p_time, p_rows) = stream_rows(&pg_client, "SELECT * FROM big").await;
+    assert_eq!((d_rows, p_rows), (ROWS as u64, ROWS as u64));
+    table.row_throughput(
+        "stream 10M rows (rows/s)",
+        d_rows as f64 / d_time.as_secs_f64(),
+        p_rows as f64 / p_time.as_secs_f64(),
+    );
+
+    // A small catalog query under 32 sessions, against the same kind of query on PostgreSQL.
+    let window = Duration::from_secs(5);
+    let (p, _) =
+        concurrent(&pg.conn_string(), "SELECT relname FROM pg_catalog.pg_class WHERE relname = 'big'", 32, window)
+            .await;
+    let (_, conn) = project(&duck, "catalog").await;
+    let (d, _) = concurrent(&conn, "SELECT name, rows FROM duckstore.tables WHERE name = 'big'", 32, window).await;
+    table.row_latency("catalog query (table by name), 32 sessions", &d, &p, "p99 ≤ PostgreSQL");
+    duck.stop().await;
+}
+
+async fn listing(table: &mut Table) {
+    const TABLES: usize = 5000;
+    let duck = Duckstore::start().await;
+    let (client, _) = project(&duck, "wide").await;
+    let started = Instant::now();
+    for i in 0..TABLES {
+        client.batch_execute(&format!(r#"CREATE TABLE "in.c-bench"."t{i}" (id BIGINT, name STRING)"#)).await.unwrap();
+    }
+    println!("duckstore: {TABLES} tables created in {:?}", started.elapsed());
+    let samples = latency(&client, "SELECT id, rows, bytes FROM duckstore.tables", 20).await;
+    let n = client.query("SELECT id FROM duckstore.tables", &[]).await.unwrap().len();
+    assert_eq!(n, TABLES);
+    table.row_absolute("SELECT FROM duckstore.tables, 5 000 tables", &samples, "< 200 ms");
+    duck.stop().await;
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
     let wanted = |name: &str| args.is_empty() || args.iter().any(|a| a == name);
@@ -128,6 +233,12 @@ fn main() {
     runtime.block_on(async {
         if wanted("wire") {
             wire(&mut table).await;
+        }
+        if wanted("storage") {
+            storage(&mut table).await;
+        }
+        if wanted("listing") {
+            listing(&mut table).await;
         }
     });
     table.print();

@@ -54,6 +54,18 @@ impl Table {
         }
     }
 
+    pub fn row_absolute(&mut self, what: &str, samples: &Samples, target: &str) {
+        for p in [50.0, 99.0] {
+            self.rows.push([
+                format!("{what} p{p:.0}"),
+                ms(samples.percentile(p)),
+                "—".into(),
+                "—".into(),
+                target.to_owned(),
+            ]);
+        }
+    }
+
     pub fn row_throughput(&mut self, what: &str, duck: f64, base: f64) {
         self.rows.push([
             what.to_owned(),

@@ -146,6 +146,9 @@ impl Engine {
             ("autoload_known_extensions", "false".to_owned()),
             ("autoinstall_known_extensions", "false".to_owned()),
             ("temp_directory", temp_dir.to_string_lossy().into_owned()),
+            // Rows come back in no particular order without ORDER BY (as in PostgreSQL); keeping
+            // insertion order makes `LIMIT n` scans ten times slower and big results costlier.
+            ("preserve_insertion_order", "false".to_owned()),
         ];
         let db = raw::RawDatabase::open_in_memory(&settings)
             .map_err(|e| Error::invalid(format!("cannot start the engine: {e}")))?;
@@ -202,9 +205,15 @@ impl Engine {
         &self.pool
     }
 
-    /// Makes `batch` readable by the next query as `duckstore_relation(handle)`.
+    /// Makes `batch` readable as `duckstore_relation(<new random handle>)`.
     pub fn register_relation(&self, batch: RecordBatch) -> RelationGuard {
         self.relations.register(batch)
+    }
+
+    /// Makes `batch` readable as `duckstore_relation(handle)`, replacing what was there: a
+    /// session reuses its handles so its statements repeat verbatim and stay prepared.
+    pub fn register_relation_at(&self, handle: u64, batch: RecordBatch) -> RelationGuard {
+        self.relations.register_at(handle, batch)
     }
 
     /// Runs a query and streams its result. The returned stream yields batches as the consumer
@@ -456,13 +465,9 @@ fn stream_query(
     batch_tx: mpsc::Sender<Result<RecordBatch>>,
 ) {
     let map = |e: duckdb::Error| errors::map_duckdb_error(&e, query.origin, "running a query", &shared.data_dir);
-    // Statements without per-query relations repeat verbatim; DuckDB's prepare is the costly step.
-    let prepared = if query.relations.is_empty() {
-        conn.prepare_cached(&query.sql).map(Either::Cached)
-    } else {
-        conn.prepare(&query.sql).map(Either::Fresh)
-    };
-    let mut stmt = match prepared {
+    // Statements repeat verbatim (sessions reuse relation handles); DuckDB's prepare is the
+    // costly step, so prepared statements are kept per connection.
+    let mut stmt = match conn.prepare_cached(&query.sql) {
         Ok(stmt) => stmt,
         Err(e) => {
             let _ = schema_tx.send(Err(map(e)));
@@ -502,30 +507,6 @@ fn stream_query(
                 let _ = batch_tx.blocking_send(Err(map(e)));
                 return;
             }
-        }
-    }
-}
-
-enum Either<'a> {
-    Cached(duckdb::CachedStatement<'a>),
-    Fresh(duckdb::Statement<'a>),
-}
-
-impl<'a> std::ops::Deref for Either<'a> {
-    type Target = duckdb::Statement<'a>;
-    fn deref(&self) -> &Self::Target {
-        match self {
-            Either::Cached(s) => s,
-            Either::Fresh(s) => s,
-        }
-    }
-}
-
-impl std::ops::DerefMut for Either<'_> {
-    fn deref_mut(&mut self) -> &mut Self::Target {
-        match self {
-            Either::Cached(s) => s,
-            Either::Fresh(s) => s,
         }
     }
 }

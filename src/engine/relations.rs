@@ -1,10 +1,13 @@
-//! Server-built relations (system views, catalog compatibility tables) handed to DuckDB for one
-//! query. The gateway rewrites a reference such as `duckstore.projects` into
-//! `duckstore_relation(<handle>)`; the handle is random, lives only while its query runs, and the
-//! function itself is never callable from user SQL (the gateway's function allow-list).
+//! Server-built relations (system views, catalog compatibility tables) handed to DuckDB. The
+//! gateway rewrites a reference such as `duckstore.projects` into `duckstore_relation(<handle>)`;
+//! the function is never callable from user SQL (the gateway's function allow-list).
+//!
+//! A session uses the same handle for the same relation every time, and the rows are read when
+//! a statement starts running, not when it is prepared: so the statement text repeats and DuckDB
+//! prepares it once, while every run sees the rows registered for it.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use dashmap::DashMap;
 use duckdb::core::{DataChunkHandle, LogicalTypeHandle, LogicalTypeId};
@@ -18,30 +21,38 @@ pub const RELATION_FUNCTION: &str = "duckstore_relation";
 
 #[derive(Default)]
 pub struct RelationRegistry {
-    batches: DashMap<u64, RecordBatch>,
+    batches: DashMap<u64, (u64, RecordBatch)>,
+    generation: AtomicU64,
 }
 
 impl RelationRegistry {
-    /// Registers `batch` until the returned guard drops.
+    /// Registers `batch` under a fresh random handle until the guard drops.
     pub fn register(self: &Arc<Self>, batch: RecordBatch) -> RelationGuard {
         loop {
-            let handle = rand::random::<u64>() >> 1; // fits a BIGINT literal as well
-            if let dashmap::Entry::Vacant(slot) = self.batches.entry(handle) {
-                slot.insert(batch);
-                return RelationGuard { registry: Arc::clone(self), handle };
+            let handle = rand::random::<u64>() >> 1; // fits a BIGINT literal
+            if !self.batches.contains_key(&handle) {
+                return self.register_at(handle, batch);
             }
         }
     }
 
+    /// Registers `batch` under `handle` (replacing what was there) until the guard drops.
+    pub fn register_at(self: &Arc<Self>, handle: u64, batch: RecordBatch) -> RelationGuard {
+        let generation = self.generation.fetch_add(1, Ordering::Relaxed);
+        self.batches.insert(handle, (generation, batch));
+        RelationGuard { registry: Arc::clone(self), handle, generation }
+    }
+
     fn get(&self, handle: u64) -> Option<RecordBatch> {
-        self.batches.get(&handle).map(|b| b.clone())
+        self.batches.get(&handle).map(|b| b.1.clone())
     }
 }
 
-/// Keeps a relation registered; dropping it removes the relation.
+/// Keeps a relation registered; dropping it removes the relation unless it was replaced since.
 pub struct RelationGuard {
     registry: Arc<RelationRegistry>,
     handle: u64,
+    generation: u64,
 }
 
 impl RelationGuard {
@@ -52,15 +63,22 @@ impl RelationGuard {
 
 impl Drop for RelationGuard {
     fn drop(&mut self) {
-        self.registry.batches.remove(&self.handle);
+        self.registry.batches.remove_if(&self.handle, |_, (generation, _)| *generation == self.generation);
     }
 }
 
+fn registry<'a>(extra: *const Arc<RelationRegistry>) -> &'a RelationRegistry {
+    // SAFETY: the extra info is the Arc<RelationRegistry> given at registration; DuckDB keeps
+    // it alive for as long as the function exists.
+    unsafe { &*extra }
+}
+
 pub struct RelationBind {
-    batch: RecordBatch,
+    handle: u64,
 }
 
 pub struct RelationScan {
+    batch: RecordBatch,
     offset: AtomicUsize,
 }
 
@@ -72,26 +90,28 @@ impl VTab for RelationFunction {
     type InitData = RelationScan;
 
     fn bind(bind: &BindInfo) -> Result<Self::BindData, Box<dyn std::error::Error>> {
-        // SAFETY: the extra info is the Arc<RelationRegistry> given at registration; DuckDB keeps
-        // it alive for as long as the function exists.
-        let registry = unsafe { &*bind.get_extra_info::<Arc<RelationRegistry>>() };
-        let handle = bind.get_parameter(0).to_int64();
-        let batch = u64::try_from(handle).ok().and_then(|h| registry.get(h)).ok_or("no such relation")?;
+        let handle = u64::try_from(bind.get_parameter(0).to_int64()).map_err(|_| "no such relation")?;
+        let batch = registry(bind.get_extra_info::<Arc<RelationRegistry>>()).get(handle).ok_or("no such relation")?;
         for field in batch.schema().fields() {
             bind.add_result_column(field.name(), to_duckdb_logical_type_for_field(field)?);
         }
-        Ok(RelationBind { batch })
+        Ok(RelationBind { handle })
     }
 
-    fn init(_: &InitInfo) -> Result<Self::InitData, Box<dyn std::error::Error>> {
-        Ok(RelationScan { offset: AtomicUsize::new(0) })
+    fn init(init: &InitInfo) -> Result<Self::InitData, Box<dyn std::error::Error>> {
+        // SAFETY: DuckDB hands the bind data this function's bind produced.
+        let bind = unsafe { &*init.get_bind_data::<RelationBind>() };
+        let batch =
+            registry(init.get_extra_info::<Arc<RelationRegistry>>()).get(bind.handle).ok_or("no such relation")?;
+        Ok(RelationScan { batch, offset: AtomicUsize::new(0) })
     }
 
     fn func(func: &TableFunctionInfo<Self>, output: &mut DataChunkHandle) -> Result<(), Box<dyn std::error::Error>> {
-        let batch = &func.get_bind_data().batch;
+        let scan = func.get_init_data();
+        let batch = &scan.batch;
         // SAFETY: duckdb_vector_size only reads a compile-time constant.
         let vector_size = unsafe { duckdb::ffi::duckdb_vector_size() } as usize;
-        let offset = func.get_init_data().offset.fetch_add(vector_size, Ordering::Relaxed);
+        let offset = scan.offset.fetch_add(vector_size, Ordering::Relaxed);
         if offset >= batch.num_rows() {
             output.set_len(0);
             return Ok(());

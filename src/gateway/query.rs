@@ -34,6 +34,14 @@ impl ServerRelation {
         }
     }
 
+    /// A small number naming the relation, stable across builds of the same version.
+    pub fn code(self) -> u64 {
+        match self {
+            ServerRelation::System(v) => SystemView::ALL.iter().position(|x| *x == v).unwrap_or(0) as u64,
+            ServerRelation::Catalog(c) => 1000 + CatalogRelation::ALL.iter().position(|x| *x == c).unwrap_or(0) as u64,
+        }
+    }
+
     fn alias(self) -> &'static str {
         match self {
             ServerRelation::System(v) => v.name(),

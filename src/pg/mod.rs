@@ -4,6 +4,7 @@
 
 mod auth;
 pub mod catalog;
+mod encode;
 mod errors;
 mod query;
 mod session;

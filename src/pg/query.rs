@@ -300,8 +300,11 @@ impl Connection {
         let snapshot = if needs_snapshot { Some(storage.catalog_snapshot(session.ctx.clone()).await?) } else { None };
         let mut guards = Vec::with_capacity(relations.len());
         for relation in relations {
+            if describe_only {
+                guards.push(storage.engine().register_relation(RelationBuilder::new(relation.columns()).finish()?));
+                continue;
+            }
             let batch = match (relation, &snapshot) {
-                _ if describe_only => RelationBuilder::new(relation.columns()).finish()?,
                 (gateway::ServerRelation::System(view), _) => storage.system_view(session.ctx.clone(), *view).await?,
                 (gateway::ServerRelation::Catalog(c), Some(snapshot)) => {
                     super::catalog::build(*c, snapshot, &session.ctx, &session.database)?
@@ -310,7 +313,7 @@ impl Connection {
                     unreachable!("a snapshot is taken when catalog relations are read")
                 }
             };
-            guards.push(storage.engine().register_relation(batch));
+            guards.push(storage.engine().register_relation_at(session.relation_handle(relation.code()), batch));
         }
         Ok(guards)
     }
@@ -424,10 +427,8 @@ fn row_stream(
                 None => None,
                 Some(Err(e)) => Some((vec![Err(to_pg(&e))], None)),
                 Some(Ok(batch)) => {
-                    let prepared =
-                        types::to_wire_batch(batch, &wire).and_then(|b| types::render_text_timestamps(b, &fields));
-                    let encoded: Vec<PgWireResult<DataRow>> = match prepared {
-                        Ok(batch) => types::encode_rows(fields, batch),
+                    let encoded: Vec<PgWireResult<DataRow>> = match types::to_wire_batch(batch, &wire) {
+                        Ok(batch) => super::encode::encode_batch(batch, fields),
                         Err(e) => vec![Err(to_pg(&e))],
                     };
                     Some((encoded, Some(rows)))

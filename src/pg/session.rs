@@ -24,6 +24,8 @@ pub struct Session {
     pub checked_epoch: AtomicU64,
     /// Set when the running statement was cancelled by the statement timeout.
     pub timed_out: AtomicBool,
+    /// The base of this session's relation handles (see `relation_handle`).
+    relation_base: u64,
     /// Set by `ROLLBACK TO SAVEPOINT` in the extended protocol, whose generic transaction
     /// bookkeeping cannot leave the failed state by itself.
     pub restored: AtomicBool,
@@ -53,9 +55,16 @@ impl Session {
             checked_epoch: AtomicU64::new(epoch),
             timed_out: AtomicBool::new(false),
             restored: AtomicBool::new(false),
+            relation_base: rand::random::<u64>() & ((1 << 47) - 1),
             busy: AtomicBool::new(false),
             idle: Notify::new(),
         }
+    }
+
+    /// The handle this session uses for a server relation: the same one every time, so its
+    /// statements repeat verbatim and stay prepared in the engine.
+    pub fn relation_handle(&self, code: u64) -> u64 {
+        (self.relation_base << 16) | (code & 0xffff)
     }
 
     pub fn settings(&self) -> std::sync::MutexGuard<'_, SessionSettings> {
