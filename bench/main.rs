@@ -1,7 +1,7 @@
 //! duckstore benchmarks. Each compares against a baseline measured in the same run (a Debian
 //! PostgreSQL 15 server started here, or raw DuckDB) and prints a table with the ratio.
 //!
-//!   cargo bench --bench duckstore -- [wire]        (default: all)
+//!   cargo bench --bench duckstore -- [wire] [storage] [catalog] [listing]        (default: all)
 
 mod postgres;
 mod stats;
@@ -198,12 +198,20 @@ async fn storage(table: &mut Table) {
         p_rows as f64 / p_time.as_secs_f64(),
     );
 
-    // A small catalog query under 32 sessions, against the same kind of query on PostgreSQL.
+    duck.stop().await;
+}
+
+/// A small catalog query under 32 sessions, against the same kind of query on PostgreSQL.
+async fn catalog(table: &mut Table) {
+    let pg = postgres::Postgres::start();
+    let duck = Duckstore::start().await;
+    let (client, conn) = project(&duck, "catalog").await;
+    client.batch_execute(r#"CREATE TABLE "in.c-bench"."big" (id BIGINT, name STRING)"#).await.unwrap();
+    connect(&pg.conn_string()).await.batch_execute("CREATE TABLE big (id BIGINT, name TEXT)").await.unwrap();
     let window = Duration::from_secs(5);
     let (p, _) =
         concurrent(&pg.conn_string(), "SELECT relname FROM pg_catalog.pg_class WHERE relname = 'big'", 32, window)
             .await;
-    let (_, conn) = project(&duck, "catalog").await;
     let (d, _) = concurrent(&conn, "SELECT name, rows FROM duckstore.tables WHERE name = 'big'", 32, window).await;
     table.row_latency("catalog query (table by name), 32 sessions", &d, &p, "p99 ≤ PostgreSQL");
     duck.stop().await;
@@ -236,6 +244,9 @@ fn main() {
         }
         if wanted("storage") {
             storage(&mut table).await;
+        }
+        if wanted("catalog") {
+            catalog(&mut table).await;
         }
         if wanted("listing") {
             listing(&mut table).await;

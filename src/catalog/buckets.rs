@@ -279,6 +279,17 @@ impl CatalogTx<'_> {
             .map_err(|e| sqlite_error("counting tables", e))
     }
 
+    /// (projects, buckets, tables) in the whole catalog, for metrics.
+    pub fn object_counts(&self) -> Result<(i64, i64, i64)> {
+        self.tx
+            .query_row(
+                "SELECT (SELECT COUNT(*) FROM projects), (SELECT COUNT(*) FROM buckets), (SELECT COUNT(*) FROM tables)",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .map_err(|e| sqlite_error("counting catalog objects", e))
+    }
+
     pub fn delete_table(&self, id: i64) -> Result<()> {
         self.tx.execute("DELETE FROM tables WHERE id = ?1", [id]).map_err(|e| sqlite_error("deleting a table", e))?;
         Ok(())

@@ -57,6 +57,11 @@ async fn metrics_text(State(state): State<Arc<HttpState>>) -> Response {
     if let Ok(bytes) = state.storage.engine().memory_usage().await {
         metrics::gauge!("duckstore_duckdb_memory_bytes").set(bytes as f64);
     }
+    if let Ok((projects, buckets, tables)) = state.storage.object_counts().await {
+        metrics::gauge!("duckstore_projects").set(projects as f64);
+        metrics::gauge!("duckstore_buckets").set(buckets as f64);
+        metrics::gauge!("duckstore_tables").set(tables as f64);
+    }
     let pool = state.storage.engine().pool();
     metrics::gauge!("duckstore_blocking_pool_running").set(pool.running() as f64);
     metrics::gauge!("duckstore_blocking_pool_size").set(pool.size() as f64);

@@ -161,6 +161,11 @@ impl Storage {
         &self.inner.data_dir
     }
 
+    /// (projects, buckets, tables) in the catalog, for the metrics scrape.
+    pub async fn object_counts(&self) -> Result<(i64, i64, i64)> {
+        self.blocking(|s| s.catalog.read(|tx| tx.object_counts())).await
+    }
+
     pub fn credential_epoch(&self) -> u64 {
         self.inner.credential_epoch.load(Ordering::Acquire)
     }

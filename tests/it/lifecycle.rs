@@ -68,6 +68,9 @@ async fn health_and_metrics_answer_over_http() {
     let client = server.admin().await;
     client.simple_query("SELECT 1").await.unwrap();
     let _ = client.simple_query("SELECT * FROM nope").await;
+    let (_, user, token) = server.project("metered").await;
+    let project = server.connect(&user, &token).await;
+    project.batch_execute(r#"CREATE SCHEMA "in.c-m"; CREATE TABLE "in.c-m"."t" (id INTEGER)"#).await.unwrap();
     let base = format!("http://{}", server.http_addr);
     let health: serde_json::Value = reqwest::get(format!("{base}/health")).await.unwrap().json().await.unwrap();
     assert_eq!(health["status"], "ok");
@@ -84,6 +87,9 @@ async fn health_and_metrics_answer_over_http() {
         "duckstore_process_resident_memory_bytes",
         "duckstore_duckdb_memory_bytes",
         "duckstore_blocking_pool_queue_depth",
+        "\nduckstore_projects 1\n",
+        "\nduckstore_buckets 1\n",
+        "\nduckstore_tables 1\n",
     ] {
         assert!(metrics.contains(name), "metrics lack {name}:\n{metrics}");
     }
