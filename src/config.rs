@@ -47,6 +47,15 @@ pub struct ServeConfig {
     /// Seconds running statements get to finish on shutdown before they are cancelled.
     #[arg(long, env = "DUCKSTORE_SHUTDOWN_TIMEOUT", default_value_t = 30)]
     pub shutdown_timeout_secs: u64,
+    /// Largest file the sidecar accepts, in bytes (larger uploads answer 413).
+    #[arg(long, env = "DUCKSTORE_MAX_FILE_SIZE", default_value_t = 10 * 1024 * 1024 * 1024)]
+    pub max_file_size: u64,
+    /// Files a project may keep at once (uploads and exports).
+    #[arg(long, env = "DUCKSTORE_PROJECT_MAX_FILES", default_value_t = 100_000)]
+    pub project_max_files: u64,
+    /// Bytes of files a project may keep at once.
+    #[arg(long, env = "DUCKSTORE_PROJECT_MAX_FILE_BYTES", default_value_t = 1024 * 1024 * 1024 * 1024)]
+    pub project_max_file_bytes: u64,
 }
 
 impl ServeConfig {
@@ -65,6 +74,9 @@ impl ServeConfig {
             threads: None,
             max_concurrent_jobs: 64,
             shutdown_timeout_secs: 30,
+            max_file_size: 10 * 1024 * 1024 * 1024,
+            project_max_files: 100_000,
+            project_max_file_bytes: 1024 * 1024 * 1024 * 1024,
         }
     }
 }

@@ -196,8 +196,26 @@ pub async fn start(config: ServeConfig, pg_listener: TcpListener, http_listener:
         "duckdb_version" => engine.duckdb_version().to_owned()
     )
     .set(1.0);
-    let storage =
-        Storage::open(StorageConfig { data_dir: data_dir.clone(), admin_token: admin_token.clone() }, catalog, engine)?;
+    let storage = Storage::open(
+        StorageConfig {
+            data_dir: data_dir.clone(),
+            admin_token: admin_token.clone(),
+            file_limits: crate::storage::files::FileLimits {
+                max_file_size: config.max_file_size,
+                project_max_files: config.project_max_files,
+                project_max_bytes: config.project_max_file_bytes,
+            },
+        },
+        catalog,
+        engine,
+    )?;
+
+    // Uploads that never finished and files the catalog does not know go before serving.
+    let removed = storage.clean_files().await?;
+    if removed > 0 {
+        tracing::warn!(removed, "removed unfinished uploads and unreferenced files");
+    }
+    storage.fail_unfinished_jobs().await?;
 
     let pg_addr = pg_listener.local_addr().map_err(|e| Error::internal("reading the Postgres address", e))?;
     let http_addr = http_listener.local_addr().map_err(|e| Error::internal("reading the HTTP address", e))?;
@@ -218,6 +236,7 @@ pub async fn start(config: ServeConfig, pg_listener: TcpListener, http_listener:
             tracing::error!(error = %e, "the HTTP sidecar stopped");
         }
     });
+    let janitor_task = tokio::spawn(janitor(storage.clone(), stop_rx.clone()));
     tracing::info!(%pg_addr, %http_addr, data_dir = %data_dir.display(), "duckstore is up");
 
     let grace = Duration::from_secs(config.shutdown_timeout_secs);
@@ -237,10 +256,35 @@ pub async fn start(config: ServeConfig, pg_listener: TcpListener, http_listener:
             let _ = tokio::time::timeout(Duration::from_secs(10), tracker.wait()).await;
         }
         let _ = http_task.await;
+        let _ = janitor_task.await;
         drop(shared);
         drop(storage);
         tracing::info!("duckstore stopped");
     });
 
     Ok(RunningServer { pg_addr, http_addr, admin_token, generated_admin_token, stop, task })
+}
+
+/// Periodic housekeeping until the server stops: uploads abandoned by their clients, expired
+/// idempotency answers.
+async fn janitor(storage: Storage, mut stop: watch::Receiver<bool>) {
+    let mut every = tokio::time::interval(Duration::from_secs(600));
+    every.tick().await;
+    loop {
+        tokio::select! {
+            _ = every.tick() => {
+                if let Err(e) = storage.clean_files().await {
+                    tracing::warn!(error = %e, "cleaning files failed");
+                }
+                if let Err(e) = storage.purge_idempotency().await {
+                    tracing::warn!(error = %e, "purging idempotency answers failed");
+                }
+            }
+            changed = stop.changed() => {
+                if changed.is_err() || *stop.borrow() {
+                    return;
+                }
+            }
+        }
+    }
 }

@@ -6,6 +6,7 @@
 
 mod buckets;
 mod events;
+mod files;
 mod idempotency;
 mod model;
 mod projects;
@@ -19,6 +20,7 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use crate::error::{Error, ErrorKind, Result};
 
 pub use buckets::NewBucket;
+pub use files::{FileRecord, JobRecord, JobState};
 pub use model::*;
 
 /// Migrations shipped with this build, applied in order at start-up. The catalog's
@@ -26,6 +28,7 @@ pub use model::*;
 const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_projects_tokens_events", include_str!("../../sql/catalog/0001_projects_tokens_events.sql")),
     ("0002_buckets_tables", include_str!("../../sql/catalog/0002_buckets_tables.sql")),
+    ("0003_files_jobs", include_str!("../../sql/catalog/0003_files_jobs.sql")),
 ];
 
 /// The schema version this build writes.

@@ -28,6 +28,9 @@ pub fn map_duckdb_message(raw: &str, origin: SqlOrigin, context: &str, data_dir:
     if category == "Out of Memory" {
         return Error::new(ErrorKind::ResourceExhausted, format!("out of memory: {text}")).with_sqlstate("53200");
     }
+    if let Some(e) = csv_error(&text) {
+        return e;
+    }
     if origin == SqlOrigin::Server && !matches!(category, "Constraint" | "Conversion" | "Out of Range") {
         return Error::internal(context, raw);
     }
@@ -49,7 +52,9 @@ pub fn map_duckdb_message(raw: &str, origin: SqlOrigin, context: &str, data_dir:
         }
         "Out of Range" => (ErrorKind::InvalidArgument, "22003"),
         "Constraint" if text.contains("NOT NULL") => (ErrorKind::InvalidArgument, "23502"),
-        "Constraint" if text.contains("Duplicate key") || text.contains("unique") => (ErrorKind::Conflict, "23505"),
+        "Constraint" if text.to_ascii_lowercase().contains("duplicate key") || text.contains("unique") => {
+            (ErrorKind::Conflict, "23505")
+        }
         "Constraint" => (ErrorKind::InvalidArgument, "23514"),
         "Permission" => (ErrorKind::PermissionDenied, "42501"),
         "Not implemented" => (ErrorKind::Unsupported, "0A000"),
@@ -59,6 +64,27 @@ pub fn map_duckdb_message(raw: &str, origin: SqlOrigin, context: &str, data_dir:
         _ => (ErrorKind::InvalidArgument, "22000"),
     };
     Error::new(kind, text).with_sqlstate(sqlstate)
+}
+
+/// DuckDB's CSV reader reports a bad row as "CSV Error on Line: N" followed by the row, the
+/// reason and its own options (paths among them). Clients get the reason and the line.
+fn csv_error(text: &str) -> Option<Error> {
+    let first = text.lines().next()?;
+    let line = first.trim().strip_prefix("CSV Error on Line: ")?.trim();
+    let reason = text
+        .lines()
+        .map(str::trim)
+        .find(|l| {
+            l.starts_with("Error when converting column")
+                || l.starts_with("Expected Number of Columns")
+                || l.starts_with("Value with unterminated quote")
+                || l.starts_with("Invalid unicode")
+                || l.contains("could not be converted")
+        })
+        .unwrap_or("the row does not match the table");
+    let conversion = reason.starts_with("Error when converting") || reason.contains("could not be converted");
+    let sqlstate = if conversion { "22P02" } else { "22P04" };
+    Some(Error::new(ErrorKind::InvalidArgument, format!("{reason} (line {line})")).with_sqlstate(sqlstate))
 }
 
 fn first_line(text: &str) -> String {

@@ -362,6 +362,50 @@ impl Engine {
         result
     }
 
+    /// The engine's data directory, canonical: paths in server SQL must start with it to pass
+    /// DuckDB's `allowed_directories`.
+    pub fn data_dir(&self) -> &Path {
+        Path::new(&self.shared.data_dir)
+    }
+
+    /// The (name, type) of each column `select` answers, without running it (a file's header
+    /// or a Parquet schema). Errors are the client's (a file that is not what it claims to be).
+    /// Call on a blocking thread.
+    pub fn describe_columns(&self, select: &str) -> Result<Vec<(String, String)>> {
+        let shared = &self.shared;
+        let conn = shared.checkout()?;
+        let result = (|| {
+            let mut stmt = conn.prepare(&format!("DESCRIBE {select}"))?;
+            let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+            rows.collect::<duckdb::Result<Vec<_>>>()
+        })()
+        .map_err(|e| errors::map_duckdb_error(&e, SqlOrigin::User, "reading a file's columns", &shared.data_dir));
+        shared.checkin(conn);
+        result
+    }
+
+    /// Runs one statement of server SQL that reads `reads` (an export's `COPY … TO`), holding
+    /// their leases; answers the statement's row count. Call on a blocking thread.
+    pub fn run_reading(
+        &self,
+        reads: &[TableFile],
+        sql: &str,
+        params: &[Param],
+        canceller: &Canceller,
+    ) -> Result<usize> {
+        let shared = &self.shared;
+        let _leases = shared.lease_all(reads)?;
+        let conn = shared.checkout()?;
+        let armed = canceller.arm(conn.interrupt_handle());
+        let values: Vec<_> = params.iter().map(to_duckdb_value).collect();
+        let result = conn
+            .execute(sql, duckdb::params_from_iter(values))
+            .map_err(|e| errors::map_duckdb_error(&e, SqlOrigin::User, "exporting a table", &shared.data_dir));
+        drop(armed);
+        shared.checkin(conn);
+        result
+    }
+
     /// Rows and bytes of a table. Call on a blocking thread.
     pub fn table_stats(&self, file: &TableFile) -> Result<(i64, i64)> {
         let shared = &self.shared;

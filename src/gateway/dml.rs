@@ -249,11 +249,7 @@ impl WritePlan {
     /// The SQL for DuckDB, given the target's engine reference and column names, and the read
     /// slots' handles and references.
     pub fn render(&self, target_ref: &str, target_columns: &[String], handles: &[u64], reads: &[String]) -> String {
-        let sql = self.body.render(handles, reads);
-        let mut statement = match sqlparser::parser::Parser::parse_sql(&sqlparser::dialect::DuckDbDialect {}, &sql) {
-            Ok(mut s) if s.len() == 1 => s.remove(0),
-            _ => unreachable!("rendered SQL parses"),
-        };
+        let mut statement = self.body.bound(handles, reads);
         let _ = statement.visit(&mut BindTarget {
             data_ref: target_ref,
             columns: target_columns,

@@ -3,6 +3,7 @@
 //! reaches DuckDB that this module did not produce.
 
 pub mod compat;
+pub mod copy;
 mod ddl;
 pub mod dml;
 mod functions;
@@ -101,6 +102,10 @@ pub enum Plan {
         if_exists: bool,
     },
     Write(Box<dml::WritePlan>),
+    /// `COPY … FROM STDIN`: the client streams rows into a table.
+    CopyIn(Box<copy::CopyInPlan>),
+    /// `COPY … TO STDOUT`: rows of a read, streamed as text or CSV.
+    CopyOut(Box<copy::CopyOutPlan>),
 }
 
 impl Plan {
@@ -109,6 +114,7 @@ impl Plan {
         matches!(
             self,
             Plan::Call(_)
+                | Plan::CopyIn(_)
                 | Plan::CreateBucket { .. }
                 | Plan::DropBuckets { .. }
                 | Plan::CreateTable { .. }
@@ -131,6 +137,8 @@ impl Plan {
             Plan::CreateBucket { .. } | Plan::CreateTable { .. } => "create",
             Plan::DropBuckets { .. } | Plan::DropTables { .. } => "drop",
             Plan::Write(w) => w.kind.label(),
+            Plan::CopyIn(_) => "copy_in",
+            Plan::CopyOut(_) => "copy_out",
         }
     }
 }
@@ -150,6 +158,7 @@ pub fn statement_kind(statement: &Statement) -> &'static str {
         Statement::Update(_) => "update",
         Statement::Delete(_) => "delete",
         Statement::Truncate(_) => "truncate",
+        Statement::Copy { .. } => "copy",
         _ => "other",
     }
 }
@@ -216,6 +225,10 @@ pub fn plan(statement: Statement, compat: &CompatValues<'_>) -> Result<Plan> {
         Statement::Insert(_) | Statement::Update(_) | Statement::Delete(_) | Statement::Truncate(_) => {
             dml::plan_write(statement, compat).map(|w| Plan::Write(Box::new(w)))
         }
+        Statement::Copy { .. } => Ok(match copy::plan_copy(statement, compat)? {
+            copy::CopyPlan::In(plan) => Plan::CopyIn(Box::new(plan)),
+            copy::CopyPlan::Out(plan) => Plan::CopyOut(Box::new(plan)),
+        }),
         Statement::StartTransaction { .. } => Ok(Plan::Begin),
         Statement::Commit { .. } => Ok(Plan::Commit),
         Statement::Rollback { savepoint: None, .. } => Ok(Plan::Rollback),

@@ -13,7 +13,11 @@ use crate::catalog::Scope;
 use crate::engine::Param;
 use crate::error::{Error, Result};
 use crate::relation::{ColumnType as T, RelationBuilder, Value as V};
-use crate::storage::{SessionContext, Storage, TokenIssued, TokenRequest};
+use crate::storage::loads::{
+    ColumnBinding, CsvOptions, Dedup, ExportRequest, LoadRequest, LoadSource, SourceFormat, parse_filters,
+    parse_order_by,
+};
+use crate::storage::{SessionContext, Storage, TableName, TokenIssued, TokenRequest};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ArgKind {
@@ -24,7 +28,7 @@ pub enum ArgKind {
     Moment,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 pub struct ParamSpec {
     pub name: &'static str,
     pub kind: ArgKind,
@@ -67,6 +71,25 @@ const BUCKET_COLUMNS: &[(&str, T)] = &[
 ];
 
 const DONE_COLUMNS: &[(&str, T)] = &[("bucket", T::Text), ("done", T::Bool)];
+
+const LOAD_COLUMNS: &[(&str, T)] = &[
+    ("table", T::Text),
+    ("imported_rows", T::Int64),
+    ("table_rows", T::Int64),
+    ("table_bytes", T::Int64),
+    ("seconds", T::Float64),
+    ("job_id", T::Int64),
+];
+
+/// CSV options shared by the procedures that read files.
+const CSV_PARAMS: [ParamSpec; 6] = [
+    opt("delimiter", ArgKind::Text),
+    opt("enclosure", ArgKind::Text),
+    opt("escape", ArgKind::Text),
+    opt("header", ArgKind::Bool),
+    opt("null_string", ArgKind::Text),
+    opt("format", ArgKind::Text),
+];
 
 pub const PROCEDURES: &[ProcedureSpec] = &[
     ProcedureSpec {
@@ -173,6 +196,71 @@ pub const PROCEDURES: &[ProcedureSpec] = &[
         columns: DONE_COLUMNS,
         summary: "keep the project's read-only tokens out of a bucket",
     },
+    ProcedureSpec {
+        name: "import_table",
+        params: &[
+            req("table", ArgKind::Text),
+            req("file_id", ArgKind::Int),
+            opt("incremental", ArgKind::Bool),
+            opt("dedup", ArgKind::Text),
+            opt("columns", ArgKind::Text),
+            CSV_PARAMS[0],
+            CSV_PARAMS[1],
+            CSV_PARAMS[2],
+            CSV_PARAMS[3],
+            CSV_PARAMS[4],
+            CSV_PARAMS[5],
+            opt("async", ArgKind::Bool),
+            opt("idempotency_key", ArgKind::Text),
+        ],
+        columns: LOAD_COLUMNS,
+        summary: "load a file (CSV, gzip CSV or Parquet) into a table: full load replaces, incremental appends or upserts",
+    },
+    ProcedureSpec {
+        name: "create_table_from_file",
+        params: &[
+            req("bucket", ArgKind::Text),
+            req("name", ArgKind::Text),
+            req("file_id", ArgKind::Int),
+            opt("primary_key", ArgKind::Text),
+            CSV_PARAMS[0],
+            CSV_PARAMS[1],
+            CSV_PARAMS[2],
+            CSV_PARAMS[3],
+            CSV_PARAMS[4],
+            CSV_PARAMS[5],
+            opt("async", ArgKind::Bool),
+            opt("idempotency_key", ArgKind::Text),
+        ],
+        columns: LOAD_COLUMNS,
+        summary: "create a table with STRING columns named by the file's header, then load the file",
+    },
+    ProcedureSpec {
+        name: "export_table",
+        params: &[
+            req("table", ArgKind::Text),
+            opt("format", ArgKind::Text),
+            opt("compression", ArgKind::Text),
+            opt("columns", ArgKind::Text),
+            opt("where", ArgKind::Text),
+            opt("order_by", ArgKind::Text),
+            opt("limit", ArgKind::Int),
+            opt("changed_since", ArgKind::Moment),
+            opt("changed_until", ArgKind::Moment),
+            opt("async", ArgKind::Bool),
+            opt("idempotency_key", ArgKind::Text),
+        ],
+        columns: &[
+            ("table", T::Text),
+            ("file_id", T::Int64),
+            ("rows", T::Int64),
+            ("size", T::Int64),
+            ("sha256", T::Text),
+            ("seconds", T::Float64),
+            ("job_id", T::Int64),
+        ],
+        summary: "write a table's rows (filtered, ordered, limited) to a new file: CSV or Parquet, compressed or not",
+    },
 ];
 
 pub fn find(name: &str) -> Option<&'static ProcedureSpec> {
@@ -232,7 +320,8 @@ pub fn plan_call(function: &Function) -> Result<CallPlan> {
                 positional += 1;
                 (param, e)
             }
-            FunctionArg::Named { name, arg: FunctionArgExpr::Expr(e), .. } => {
+            FunctionArg::Named { name, arg: FunctionArgExpr::Expr(e), .. }
+            | FunctionArg::ExprNamed { name: Expr::Identifier(name), arg: FunctionArgExpr::Expr(e), .. } => {
                 let wanted = ident_name(name);
                 let Some(param) = spec.params.iter().find(|p| p.name == wanted) else {
                     return Err(Error::invalid(format!(
@@ -292,11 +381,23 @@ fn arg_expr(e: &Expr) -> Result<ArgExpr> {
             _ => Err(not_literal()),
         },
         Expr::Cast { expr, .. } | Expr::Nested(expr) => arg_expr(expr),
+        // ARRAY['a', 'b'] for list arguments (column names never contain commas)
+        Expr::Array(array) => {
+            let mut items = Vec::with_capacity(array.elem.len());
+            for e in &array.elem {
+                match arg_expr(e)? {
+                    ArgExpr::Literal(Param::Text(t)) => items.push(t),
+                    _ => return Err(not_literal()),
+                }
+            }
+            Ok(ArgExpr::Literal(Param::Text(items.join(","))))
+        }
         _ => Err(not_literal()),
     }
 }
 
 /// Arguments resolved to values and checked against their kinds.
+#[derive(Clone)]
 struct Args {
     spec: &'static ProcedureSpec,
     values: HashMap<&'static str, Param>,
@@ -348,6 +449,23 @@ impl Args {
             Some(Param::Text(s)) => parse_moment(s).map(Some).map_err(|_| {
                 self.wrong(name, "a timestamp (2027-01-31T12:00:00Z) or an interval from now ('30 days')")
             }),
+            Some(_) => Err(self.wrong(name, "a timestamp or an interval")),
+        }
+    }
+
+    /// A timestamp, or an interval counted back from now ("2 hours").
+    fn moment_past(&self, name: &str) -> Result<Option<i64>> {
+        match self.raw(name) {
+            None => Ok(None),
+            Some(Param::Text(s)) => match parse_moment(s) {
+                Ok(t) if s.trim().starts_with(|c: char| c.is_ascii_digit()) && !s.contains('-') && !s.contains(':') => {
+                    // an interval: parse_moment counts forward; count back instead
+                    let now = crate::clock::now_micros();
+                    Ok(Some(now - (t - now)))
+                }
+                Ok(t) => Ok(Some(t)),
+                Err(()) => Err(self.wrong(name, "a timestamp or an interval back from now ('2 hours')")),
+            },
             Some(_) => Err(self.wrong(name, "a timestamp or an interval")),
         }
     }
@@ -547,10 +665,184 @@ impl CallPlan {
                 storage.set_bucket_read_grant(ctx, bucket.clone(), self.spec.name == "grant_bucket_read").await?;
                 out.row(vec![bucket.into(), true.into()]);
             }
+            "import_table" | "create_table_from_file" | "export_table" => {
+                if args.bool("async")?.unwrap_or(false) {
+                    let (plan, storage2, ctx2, args2) = (self.clone(), storage.clone(), ctx.clone(), args.clone());
+                    let job = storage
+                        .spawn_job(&ctx, self.spec.name, async move {
+                            let row = plan.run_load(&storage2, &ctx2, &args2).await?;
+                            Ok(row_json(plan.spec.columns, &row))
+                        })
+                        .await?;
+                    let mut row = vec![V::Null; self.spec.columns.len()];
+                    row[0] = self.load_subject(args)?.into();
+                    row[self.spec.columns.len() - 1] = job.id.into();
+                    out.row(row);
+                } else {
+                    out.row(self.run_load(storage, &ctx, args).await?);
+                }
+            }
             other => return Err(Error::internal("dispatching a procedure", format!("no handler for {other}"))),
         }
         out.finish()
     }
+
+    /// What a load procedure's answer names in its first column.
+    fn load_subject(&self, args: &Args) -> Result<String> {
+        Ok(match self.spec.name {
+            "create_table_from_file" => format!("{}.{}", args.required_text("bucket")?, args.required_text("name")?),
+            _ => args.required_text("table")?,
+        })
+    }
+
+    /// The CSV options of a call (Keboola's names: enclosure is the quote character).
+    fn csv_options(args: &Args) -> Result<CsvOptions> {
+        let defaults = CsvOptions::default();
+        let quote = args.text("enclosure")?.unwrap_or(defaults.quote);
+        let escape = args.text("escape")?.filter(|e| !e.is_empty()).unwrap_or_else(|| quote.clone());
+        let options = CsvOptions {
+            delimiter: args.text("delimiter")?.unwrap_or(defaults.delimiter),
+            escape,
+            quote,
+            header: args.bool("header")?.unwrap_or(true),
+            null_string: args.text("null_string")?,
+        };
+        options.validate()?;
+        Ok(options)
+    }
+
+    async fn load_source(storage: &Storage, ctx: &SessionContext, args: &Args) -> Result<LoadSource> {
+        let format = match args.text("format")?.map(|f| f.to_ascii_lowercase()).as_deref() {
+            None => None,
+            Some("csv") => Some(SourceFormat::Csv(Self::csv_options(args)?)),
+            Some("parquet") => Some(SourceFormat::Parquet),
+            Some(other) => {
+                return Err(
+                    Error::invalid(format!("format must be 'csv' or 'parquet', not '{other}'")).with_sqlstate("22023")
+                );
+            }
+        };
+        let mut source = storage.file_source(ctx, args.required_int("file_id")?, format).await?;
+        if let SourceFormat::Csv(_) = source.format {
+            source.format = SourceFormat::Csv(Self::csv_options(args)?);
+        }
+        Ok(source)
+    }
+
+    /// Runs a load or export procedure to its end and answers its row.
+    async fn run_load(&self, storage: &Storage, ctx: &SessionContext, args: &Args) -> Result<Vec<V>> {
+        let list = |name: &str| -> Result<Vec<String>> {
+            Ok(args
+                .text(name)?
+                .map(|t| {
+                    t.split(',').map(|c| c.trim().trim_matches('"').to_owned()).filter(|c| !c.is_empty()).collect()
+                })
+                .unwrap_or_default())
+        };
+        match self.spec.name {
+            "import_table" => {
+                let table = args.required_text("table")?;
+                let source = Self::load_source(storage, ctx, args).await?;
+                let header = matches!(&source.format, SourceFormat::Csv(o) if o.header);
+                let columns = list("columns")?;
+                let binding = match (&source.format, header, columns.is_empty()) {
+                    (SourceFormat::Parquet, _, _) | (SourceFormat::Csv(_), true, true) => ColumnBinding::ByName,
+                    _ => ColumnBinding::Positional(columns),
+                };
+                let request = LoadRequest {
+                    target: parse_table_id(&table)?,
+                    search_path: vec![],
+                    source,
+                    columns: binding,
+                    incremental: args.bool("incremental")?.unwrap_or(false),
+                    dedup: args.text("dedup")?.map(|d| d.parse()).transpose()?.unwrap_or(Dedup::Update),
+                    operation: "import",
+                };
+                let r = storage.load_table(ctx.clone(), request, crate::engine::Canceller::default()).await?;
+                Ok(vec![
+                    table.into(),
+                    r.imported_rows.into(),
+                    r.table_rows.into(),
+                    r.table_bytes.into(),
+                    V::Float(r.seconds),
+                    V::Null,
+                ])
+            }
+            "create_table_from_file" => {
+                let (bucket, name) = (args.required_text("bucket")?, args.required_text("name")?);
+                let source = Self::load_source(storage, ctx, args).await?;
+                let (_, r) = storage
+                    .create_table_from_file(ctx.clone(), bucket.clone(), name.clone(), source, list("primary_key")?)
+                    .await?;
+                Ok(vec![
+                    format!("{bucket}.{name}").into(),
+                    r.imported_rows.into(),
+                    r.table_rows.into(),
+                    r.table_bytes.into(),
+                    V::Float(r.seconds),
+                    V::Null,
+                ])
+            }
+            "export_table" => {
+                let table = args.required_text("table")?;
+                let parquet = match args.text("format")?.map(|f| f.to_ascii_lowercase()).as_deref() {
+                    None | Some("csv") => false,
+                    Some("parquet") => true,
+                    Some(other) => {
+                        return Err(Error::invalid(format!("format must be 'csv' or 'parquet', not '{other}'"))
+                            .with_sqlstate("22023"));
+                    }
+                };
+                let request = ExportRequest {
+                    target: parse_table_id(&table)?,
+                    search_path: vec![],
+                    parquet,
+                    compression: args.text("compression")?.unwrap_or_default(),
+                    columns: list("columns")?,
+                    filters: args.text("where")?.map(|w| parse_filters(&w)).transpose()?.unwrap_or_default(),
+                    order_by: args.text("order_by")?.map(|o| parse_order_by(&o)).transpose()?.unwrap_or_default(),
+                    limit: args.int("limit")?,
+                    changed_since: args.moment_past("changed_since")?,
+                    changed_until: args.moment_past("changed_until")?,
+                };
+                let started = std::time::Instant::now();
+                let (file, rows) = storage.export_table(ctx.clone(), request).await?;
+                Ok(vec![
+                    table.into(),
+                    file.id.into(),
+                    rows.into(),
+                    file.size.into(),
+                    file.sha256.into(),
+                    V::Float(started.elapsed().as_secs_f64()),
+                    V::Null,
+                ])
+            }
+            other => Err(Error::internal("dispatching a load", format!("no handler for {other}"))),
+        }
+    }
+}
+
+/// A table's full id as Keboola writes it: `in.c-sales.orders` (bucket, a dot, the table).
+pub fn parse_table_id(id: &str) -> Result<TableName> {
+    let (bucket, table) = id.rsplit_once('.').ok_or_else(|| {
+        Error::invalid(format!("'{id}' is not a table id like 'in.c-sales.orders'")).with_sqlstate("42602")
+    })?;
+    crate::storage::names::parse_bucket(bucket)?;
+    Ok(TableName { schema: Some(bucket.to_owned()), name: table.to_owned() })
+}
+
+/// An answer row as JSON (a job's result).
+fn row_json(columns: &[(&str, T)], row: &[V]) -> serde_json::Value {
+    let value = |v: &V| match v {
+        V::Null => serde_json::Value::Null,
+        V::Bool(b) => (*b).into(),
+        V::Int(i) => (*i).into(),
+        V::Float(f) => serde_json::Number::from_f64(*f).map_or(serde_json::Value::Null, serde_json::Value::Number),
+        V::Text(t) => t.clone().into(),
+        V::Timestamp(t) => crate::clock::format_micros(*t).into(),
+        V::List(items) => serde_json::Value::Array(items.iter().map(|i| format!("{i:?}").into()).collect()),
+    };
+    serde_json::Value::Object(columns.iter().zip(row).map(|((name, _), v)| ((*name).to_owned(), value(v))).collect())
 }
 
 #[cfg(test)]
@@ -565,6 +857,15 @@ mod tests {
         assert!((172_700_000_000..=172_800_000_000).contains(&soon));
         assert!(parse_moment("tomorrow").is_err());
         assert!(parse_moment("-3 days").is_err());
+    }
+
+    #[test]
+    fn keyword_parameter_names_can_be_quoted() {
+        let sql = r#"CALL export_table(table => 'in.c-a.t', "where" => '[]')"#;
+        let statement = crate::gateway::parse(sql).unwrap().remove(0);
+        let sqlparser::ast::Statement::Call(function) = statement else { panic!("{sql}") };
+        let plan = plan_call(&function).unwrap();
+        assert!(plan.args.contains_key("where"));
     }
 
     #[test]

@@ -71,9 +71,14 @@ impl QueryPlan {
     /// The SQL for DuckDB with each relation slot bound to its registered handle and each table
     /// slot to the engine's reference of the table (e.g. `"t42v1".main.data`).
     pub fn render(&self, handles: &[u64], tables: &[String]) -> String {
-        let mut statement = self.template.clone();
+        self.bound(handles, tables).to_string()
+    }
+
+    /// The statement with its slots bound, for callers that rewrite it further.
+    pub fn bound(&self, handles: &[u64], tables: &[String]) -> Statement {
+        let mut statement = (*self.template).clone();
         let _ = statement.visit(&mut BindHandles { handles, tables });
-        statement.to_string()
+        statement
     }
 }
 

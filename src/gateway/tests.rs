@@ -38,7 +38,7 @@ fn escapes_are_refused_before_the_engine() {
         ("INSTALL httpfs", "42501"),
         ("LOAD httpfs", "42501"),
         ("PRAGMA database_list", "42501"),
-        ("COPY (SELECT 1) TO '/tmp/out.csv'", "0A000"),
+        ("COPY (SELECT 1) TO '/tmp/out.csv'", "42501"),
         ("SET memory_limit = '100GB'", "42501"),
         ("SELECT 1 INTO newtable", "42501"),
         ("SELECT * FROM query('SELECT 1')", "42501"),

@@ -1,8 +1,11 @@
-//! The REST sidecar: health and Prometheus metrics (files arrive with the writes issue).
+//! The REST sidecar: health, Prometheus metrics and files (`/v1/files`).
+
+mod files;
 
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -19,7 +22,22 @@ pub struct HttpState {
 }
 
 pub fn router(state: HttpState) -> Router {
-    Router::new().route("/health", get(health)).route("/metrics", get(metrics_text)).with_state(Arc::new(state))
+    Router::new()
+        .route("/health", get(health))
+        .route("/metrics", get(metrics_text))
+        .route("/v1/files", get(files::list).post(files::upload))
+        .route("/v1/files/{id}", get(files::describe).delete(files::delete))
+        .route("/v1/files/{id}/content", get(files::content))
+        // uploads stream to disk with their own size limit (storage's file limits)
+        .layer(DefaultBodyLimit::disable())
+        .with_state(Arc::new(state))
+}
+
+/// An error as the sidecar answers it: the status of its kind and a JSON body.
+pub(crate) fn error_response(e: &crate::error::Error) -> Response {
+    let status = StatusCode::from_u16(e.kind().http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let body = json!({"error": e.message(), "code": e.kind().label(), "sqlstate": e.sqlstate()});
+    (status, axum::Json(body)).into_response()
 }
 
 /// Writes and removes a probe file: the data directory is usable only if this works.

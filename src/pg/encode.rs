@@ -274,6 +274,107 @@ pub fn encode_batch(batch: RecordBatch, fields: Arc<Vec<FieldInfo>>) -> Vec<PgWi
     out
 }
 
+/// A batch (in its wire form) as `COPY … TO STDOUT` lines, one per row: PostgreSQL's text
+/// format or CSV, each value as it prints in a result.
+pub fn copy_lines(
+    batch: &RecordBatch,
+    format: &crate::gateway::copy::CopyFormat,
+) -> crate::error::Result<Vec<bytes::Bytes>> {
+    use arrow::util::display::{ArrayFormatter, FormatOptions};
+    let options = FormatOptions::default();
+    let names = batch.schema();
+    let columns: Vec<(Option<Column<'_>>, Option<ArrayFormatter<'_>>, bool)> = batch
+        .columns()
+        .iter()
+        .zip(names.fields())
+        .map(|(array, f)| {
+            let forced = format.force_quote_all || format.force_quote.iter().any(|c| c == f.name());
+            match column(array, FieldFormat::Text) {
+                Some(c) => Ok((Some(c), None, forced)),
+                None => ArrayFormatter::try_new(array.as_ref(), &options)
+                    .map(|fmt| (None, Some(fmt), forced))
+                    .map_err(|e| crate::error::Error::internal("formatting COPY output", e)),
+            }
+        })
+        .collect::<crate::error::Result<_>>()?;
+    let mut value = BytesMut::new();
+    let mut line = BytesMut::with_capacity(batch.num_rows() * (columns.len() * 12 + 2));
+    let mut out = Vec::with_capacity(batch.num_rows());
+    for row in 0..batch.num_rows() {
+        for (i, (fast, slow, forced)) in columns.iter().enumerate() {
+            if i > 0 {
+                line.put_u8(format.delimiter as u8);
+            }
+            let is_null = match (fast, slow) {
+                (Some(c), _) => c.is_null(row),
+                _ => batch.column(i).is_null(row),
+            };
+            if is_null {
+                line.put_slice(format.null.as_bytes());
+                continue;
+            }
+            value.clear();
+            match (fast, slow) {
+                (Some(c), _) => c.text(&mut value, row),
+                (None, Some(f)) => {
+                    use std::fmt::Write;
+                    let mut text = String::new();
+                    let _ = write!(text, "{}", f.value(row));
+                    value.put_slice(text.as_bytes());
+                }
+                (None, None) => {}
+            }
+            if format.csv {
+                put_csv_value(&mut line, &value, format, *forced);
+            } else {
+                put_text_value(&mut line, &value, format.delimiter as u8);
+            }
+        }
+        line.put_u8(b'\n');
+        out.push(line.split().freeze());
+    }
+    Ok(out)
+}
+
+/// A value in COPY's text format: backslash escapes for the delimiter and control characters.
+fn put_text_value(line: &mut BytesMut, value: &[u8], delimiter: u8) {
+    for &b in value {
+        match b {
+            b'\\' => line.put_slice(b"\\\\"),
+            b'\n' => line.put_slice(b"\\n"),
+            b'\r' => line.put_slice(b"\\r"),
+            b'\t' if delimiter == b'\t' => line.put_slice(b"\\t"),
+            b if b == delimiter => {
+                line.put_u8(b'\\');
+                line.put_u8(b);
+            }
+            b => line.put_u8(b),
+        }
+    }
+}
+
+/// A value in CSV: quoted when it holds the delimiter, a quote, a line break, or would read
+/// back as NULL.
+fn put_csv_value(line: &mut BytesMut, value: &[u8], format: &crate::gateway::copy::CopyFormat, forced: bool) {
+    let (delimiter, quote, escape) = (format.delimiter as u8, format.quote as u8, format.escape as u8);
+    let needs_quotes = forced
+        || value == format.null.as_bytes()
+        || value.iter().any(|&b| b == delimiter || b == quote || b == b'\n' || b == b'\r')
+        || (value.first() == Some(&b'\\') && value.get(1) == Some(&b'.'));
+    if !needs_quotes {
+        line.put_slice(value);
+        return;
+    }
+    line.put_u8(quote);
+    for &b in value {
+        if b == quote || b == escape {
+            line.put_u8(escape);
+        }
+        line.put_u8(b);
+    }
+    line.put_u8(quote);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,6 +4,7 @@
 
 mod auth;
 pub mod catalog;
+mod copy;
 mod encode;
 mod errors;
 mod query;
@@ -25,7 +26,6 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_util::task::TaskTracker;
 
-use crate::error::Error;
 use crate::storage::{SessionContext, Storage};
 
 pub use session::SessionRegistry;
@@ -110,7 +110,7 @@ impl PgWireServerHandlers for Connection {
     }
 
     fn copy_handler(&self) -> Arc<impl CopyHandler> {
-        Arc::new(NoCopy)
+        Arc::new(self.clone())
     }
 
     fn cancel_handler(&self) -> Arc<impl CancelHandler> {
@@ -127,30 +127,6 @@ impl CancelHandler for Canceller {
     async fn on_cancel_request(&self, request: CancelRequest) {
         let found = self.shared.registry.cancel(request.pid, &request.secret_key.to_bytes());
         tracing::info!(pid = request.pid, found, "cancel request");
-    }
-}
-
-/// COPY arrives with the writes issue; until then a stray CopyData is a protocol error.
-struct NoCopy;
-
-#[async_trait]
-impl CopyHandler for NoCopy {
-    async fn on_copy_data<C>(&self, _client: &mut C, _data: pgwire::messages::copy::CopyData) -> PgWireResult<()>
-    where
-        C: pgwire::api::ClientInfo + futures::Sink<pgwire::messages::PgWireBackendMessage> + Unpin + Send + Sync,
-        C::Error: std::fmt::Debug,
-        PgWireError: From<<C as futures::Sink<pgwire::messages::PgWireBackendMessage>>::Error>,
-    {
-        Err(errors::to_pg(&Error::unsupported("COPY is not supported here").with_sqlstate("08P01")))
-    }
-
-    async fn on_copy_done<C>(&self, _client: &mut C, _done: pgwire::messages::copy::CopyDone) -> PgWireResult<()>
-    where
-        C: pgwire::api::ClientInfo + futures::Sink<pgwire::messages::PgWireBackendMessage> + Unpin + Send + Sync,
-        C::Error: std::fmt::Debug,
-        PgWireError: From<<C as futures::Sink<pgwire::messages::PgWireBackendMessage>>::Error>,
-    {
-        Err(errors::to_pg(&Error::unsupported("COPY is not supported here").with_sqlstate("08P01")))
     }
 }
 

@@ -15,13 +15,15 @@ use pgwire::api::query::{
     ExtendedQueryHandler, SimpleQueryHandler, send_execution_response, send_query_response, send_ready_for_query,
 };
 use pgwire::api::results::{
-    DescribePortalResponse, DescribeResponse, DescribeStatementResponse, FieldInfo, QueryResponse, Response, Tag,
+    CopyResponse, DescribePortalResponse, DescribeResponse, DescribeStatementResponse, FieldInfo, QueryResponse,
+    Response, Tag,
 };
 use pgwire::api::stmt::{QueryParser, StoredStatement};
 use pgwire::api::store::PortalStore;
 use pgwire::api::{ClientInfo, ClientPortalStore, PgWireConnectionState, Type};
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use pgwire::messages::PgWireBackendMessage;
+use pgwire::messages::copy::CopyData;
 use pgwire::messages::data::DataRow;
 use pgwire::messages::response::{EmptyQueryResponse, TransactionStatus};
 use pgwire::messages::simplequery::Query as SimpleQuery;
@@ -76,6 +78,17 @@ enum Outcome {
     End(&'static str),
     /// `ROLLBACK TO SAVEPOINT`: the transaction is usable again.
     Restored,
+    /// `COPY … FROM STDIN`: the client sends the data next.
+    CopyIn {
+        copy: Box<super::copy::CopyIn>,
+        columns: usize,
+    },
+    /// `COPY … TO STDOUT`: rows as text or CSV lines.
+    CopyOut {
+        schema: SchemaRef,
+        rows: Rows,
+        format: gateway::copy::CopyFormat,
+    },
 }
 
 fn constant_batch(row: &gateway::ConstantRow) -> Result<RecordBatch> {
@@ -277,6 +290,28 @@ impl Connection {
                     gateway::dml::WriteKind::Truncate => Tag::new("TRUNCATE TABLE"),
                 }))
             }
+            Plan::CopyIn(copy) => {
+                let search_path = session.settings().search_path();
+                let columns = storage.copy_columns(&session.ctx, &copy.table, &search_path, &copy.columns).await?;
+                let tmp = storage.engine().data_dir().join("tmp");
+                let copy = super::copy::CopyIn::start((**copy).clone(), search_path, &tmp).await?;
+                Ok(Outcome::CopyIn { copy: Box::new(copy), columns })
+            }
+            Plan::CopyOut(copy) => {
+                let (sql, relations, tables) = self.prepare_read(session, &copy.query, false).await?;
+                let stream = storage
+                    .engine()
+                    .query(
+                        Query { sql, params: params.to_vec(), relations, tables, origin: SqlOrigin::User },
+                        &session.canceller,
+                    )
+                    .await?;
+                Ok(Outcome::CopyOut {
+                    schema: types::wire_schema(&stream.schema),
+                    rows: Rows::Engine(stream),
+                    format: copy.format.clone(),
+                })
+            }
             Plan::DropTables { tables, if_exists } => {
                 let search_path = session.settings().search_path();
                 for table in tables {
@@ -382,7 +417,7 @@ impl Connection {
         }
     }
 
-    fn observe(&self, session: &Session, kind: &'static str, started: Instant, error: Option<&Error>) {
+    pub(super) fn observe(&self, session: &Session, kind: &'static str, started: Instant, error: Option<&Error>) {
         let elapsed = started.elapsed();
         let outcome = match error {
             None => "ok",
@@ -437,6 +472,47 @@ fn row_stream(
         }
     })
     .flat_map(stream::iter)
+}
+
+/// Streams a result as COPY lines, one CopyData per row (libpq hands clients one row per call).
+fn copy_stream(
+    rows: Rows,
+    wire: SchemaRef,
+    format: gateway::copy::CopyFormat,
+) -> impl Stream<Item = PgWireResult<CopyData>> + Send + 'static {
+    let header = format.header.then(|| {
+        let names: Vec<String> = wire.fields().iter().map(|f| f.name().clone()).collect();
+        let mut line = names.join(&format.delimiter.to_string());
+        line.push('\n');
+        Ok(CopyData::new(bytes::Bytes::from(line)))
+    });
+    let body = stream::unfold(Some(rows), move |state| {
+        let wire = Arc::clone(&wire);
+        let format = format.clone();
+        async move {
+            let mut rows = state?;
+            match rows.next().await {
+                None => None,
+                Some(Err(e)) => Some((vec![Err(to_pg(&e))], None)),
+                Some(Ok(batch)) => {
+                    let lines =
+                        types::to_wire_batch(batch, &wire).and_then(|batch| super::encode::copy_lines(&batch, &format));
+                    let encoded: Vec<PgWireResult<CopyData>> = match lines {
+                        Ok(lines) => lines.into_iter().map(|l| Ok(CopyData::new(l))).collect(),
+                        Err(e) => vec![Err(to_pg(&e))],
+                    };
+                    Some((encoded, Some(rows)))
+                }
+            }
+        }
+    })
+    .flat_map(stream::iter);
+    stream::iter(header).chain(body)
+}
+
+fn copy_response(schema: SchemaRef, rows: Rows, format: gateway::copy::CopyFormat) -> CopyResponse {
+    let columns = schema.fields().len();
+    CopyResponse::new(0, columns, copy_stream(rows, schema, format))
 }
 
 fn query_response(schema: SchemaRef, rows: Rows, tag: &str, format: &Format) -> Result<QueryResponse> {
@@ -529,6 +605,26 @@ impl SimpleQueryHandler for Connection {
                             }
                         }
                         Ok(Outcome::Tag(tag)) => send_execution_response(client, tag).await?,
+                        Ok(Outcome::CopyIn { copy, columns }) => {
+                            *session.copy_in.lock().await = Some(*copy);
+                            let response = CopyResponse::new(0, columns, stream::empty());
+                            pgwire::api::copy::send_copy_in_response(client, response).await?;
+                            // The rest comes as CopyData; ReadyForQuery follows the CopyDone.
+                            client.set_state(PgWireConnectionState::CopyInProgress(false));
+                            return Ok(());
+                        }
+                        Ok(Outcome::CopyOut { schema, rows, format }) => {
+                            match pgwire::api::copy::send_copy_out_response(client, copy_response(schema, rows, format))
+                                .await
+                            {
+                                Ok(()) => {}
+                                Err(PgWireError::UserError(info)) => {
+                                    failure = Some(*info);
+                                    break;
+                                }
+                                Err(other) => return Err(other),
+                            }
+                        }
                         Ok(Outcome::Begin) => send_execution_response(client, Tag::new("BEGIN")).await?,
                         Ok(Outcome::Restored) => send_execution_response(client, Tag::new("ROLLBACK")).await?,
                         Ok(Outcome::End(tag)) => {
@@ -753,6 +849,11 @@ impl ExtendedQueryHandler for Connection {
                 Response::Query(query_response(schema, rows, tag, &portal.result_column_format).map_err(|e| to_pg(&e))?)
             }
             Ok(Outcome::Tag(tag)) => Response::Execution(tag),
+            Ok(Outcome::CopyIn { copy, columns }) => {
+                *session.copy_in.lock().await = Some(*copy);
+                Response::CopyIn(CopyResponse::new(0, columns, stream::empty()))
+            }
+            Ok(Outcome::CopyOut { schema, rows, format }) => Response::CopyOut(copy_response(schema, rows, format)),
             Ok(Outcome::Begin) => Response::TransactionStart(Tag::new("BEGIN")),
             Ok(Outcome::End(tag)) => Response::TransactionEnd(Tag::new(end_tag(tag, status))),
             Ok(Outcome::Restored) => {

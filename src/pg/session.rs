@@ -31,6 +31,8 @@ pub struct Session {
     pub restored: AtomicBool,
     busy: AtomicBool,
     idle: Notify,
+    /// A `COPY … FROM STDIN` waiting for the client's data.
+    pub copy_in: tokio::sync::Mutex<Option<super::copy::CopyIn>>,
 }
 
 impl Session {
@@ -58,6 +60,7 @@ impl Session {
             relation_base: rand::random::<u64>() & ((1 << 47) - 1),
             busy: AtomicBool::new(false),
             idle: Notify::new(),
+            copy_in: tokio::sync::Mutex::new(None),
         }
     }
 

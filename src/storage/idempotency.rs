@@ -35,7 +35,28 @@ fn decode(bytes: &[u8]) -> Result<RecordBatch> {
         .map_err(|e| Error::internal("reading an answer", e))
 }
 
+/// The answer as it may be stored: token secrets are never written to the catalog (a stolen
+/// catalog must not let anyone log in), so a replay answers the token's id without its secret;
+/// `rotate_token` issues a new one.
+fn without_secrets(batch: &RecordBatch) -> Result<RecordBatch> {
+    let schema = batch.schema();
+    let columns = batch
+        .columns()
+        .iter()
+        .zip(schema.fields())
+        .map(
+            |(c, f)| if f.name() == "token" { arrow::array::new_null_array(c.data_type(), c.len()) } else { c.clone() },
+        )
+        .collect();
+    RecordBatch::try_new(schema.clone(), columns).map_err(|e| Error::internal("storing an answer", e))
+}
+
 impl Storage {
+    /// Forgets stored answers older than the retention (the janitor calls this).
+    pub async fn purge_idempotency(&self) -> Result<usize> {
+        self.blocking(|inner| inner.catalog.write(|tx| tx.purge_answers_before(now_micros() - KEEP_MICROS))).await
+    }
+
     /// Runs `run` once per (token, key): a retry with the same procedure and arguments answers
     /// the stored result; the same key with anything else is a conflict (`23505`).
     pub async fn idempotent<F, Fut>(
@@ -76,7 +97,7 @@ impl Storage {
             .with_sqlstate("23505"));
         }
         let batch = run().await?;
-        let answer = encode(&batch)?;
+        let answer = encode(&without_secrets(&batch)?)?;
         self.blocking(move |inner| {
             inner.catalog.write(|tx| {
                 let now = now_micros();

@@ -3,7 +3,10 @@
 //! in here; no policy lives anywhere else.
 
 pub mod credentials;
+pub mod files;
 mod idempotency;
+mod jobs;
+pub mod loads;
 pub mod names;
 mod projects;
 mod sharing;
@@ -77,6 +80,7 @@ pub struct LoginPlan {
 pub struct StorageConfig {
     pub data_dir: PathBuf,
     pub admin_token: String,
+    pub file_limits: files::FileLimits,
 }
 
 #[derive(Clone)]
@@ -96,6 +100,9 @@ struct Inner {
     credential_epoch: AtomicU64,
     write_locks: tables::WriteLocks,
     idempotency_locks: idempotency::KeyLocks,
+    file_limits: files::FileLimits,
+    active_uploads: files::ActiveUploads,
+    job_slots: Arc<tokio::sync::Semaphore>,
 }
 
 impl Storage {
@@ -119,6 +126,9 @@ impl Storage {
                 credential_epoch: AtomicU64::new(0),
                 write_locks: tables::WriteLocks::default(),
                 idempotency_locks: Default::default(),
+                file_limits: config.file_limits,
+                active_uploads: Default::default(),
+                job_slots: jobs::job_slots(),
             }),
         })
         .and_then(|storage| {

@@ -65,16 +65,30 @@ pub struct CatalogSnapshot {
     pub tables: Vec<(i64, TableRecord)>,
 }
 
-/// Per-table write locks: writers of one table queue, writers of different tables don't.
+/// Per-table write locks: writers of one table queue, writers of different tables don't. The
+/// lock is taken on the async side, before a blocking-pool slot: writers queued on one busy
+/// table never hold slots that reads and logins need.
 #[derive(Default)]
 pub(crate) struct WriteLocks {
-    locks: Mutex<HashMap<i64, Arc<Mutex<()>>>>,
+    locks: Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>,
 }
 
+pub(crate) type WriteGuard = tokio::sync::OwnedMutexGuard<()>;
+
 impl WriteLocks {
-    pub fn for_table(&self, table_id: i64) -> Arc<Mutex<()>> {
-        let mut locks = self.locks.lock().unwrap_or_else(|p| p.into_inner());
-        Arc::clone(locks.entry(table_id).or_default())
+    pub async fn acquire(&self, table_id: i64) -> WriteGuard {
+        let lock = {
+            let mut locks = self.locks.lock().unwrap_or_else(|p| p.into_inner());
+            if locks.len() > 4096 {
+                // forget the locks nobody holds or waits for
+                locks.retain(|_, l| Arc::strong_count(l) > 1);
+            }
+            Arc::clone(locks.entry(table_id).or_default())
+        };
+        let waited = std::time::Instant::now();
+        let guard = lock.lock_owned().await;
+        metrics::histogram!("duckstore_write_wait_seconds").record(waited.elapsed().as_secs_f64());
+        guard
     }
 }
 
@@ -124,7 +138,12 @@ impl Inner {
 
     /// The bucket whose tables a session sees under `bucket` (the source, for a link), checked
     /// for read access.
-    fn readable_source(&self, tx: &CatalogTx<'_>, ctx: &SessionContext, bucket: &BucketRecord) -> Result<BucketRecord> {
+    pub(crate) fn readable_source(
+        &self,
+        tx: &CatalogTx<'_>,
+        ctx: &SessionContext,
+        bucket: &BucketRecord,
+    ) -> Result<BucketRecord> {
         if ctx.scope() == Some(Scope::BranchRead) && !bucket.read_grant {
             return Err(Error::permission_denied(format!(
                 "read-only tokens may not read bucket \"{}\" (its read grant was revoked)",
@@ -511,7 +530,57 @@ pub struct WriteResult {
     pub row_count: i64,
 }
 
+pub(crate) fn table_replaced(name: &TableName) -> Error {
+    Error::new(
+        crate::error::ErrorKind::Conflict,
+        format!("relation {name} was dropped and created again while this statement waited; run it again"),
+    )
+    .with_sqlstate("40001")
+}
+
+impl Inner {
+    /// A table the session may write: found, and not in a read-only link.
+    pub(crate) fn writable_table(
+        &self,
+        tx: &CatalogTx<'_>,
+        project_id: i64,
+        branch_id: i64,
+        name: &TableName,
+        search_path: &[String],
+    ) -> Result<(BucketRecord, TableRecord)> {
+        let (bucket, table) =
+            self.find_table(tx, project_id, branch_id, name, search_path)?.ok_or_else(|| table_not_found(name))?;
+        if bucket.source_bucket_id.is_some() {
+            return Err(Error::permission_denied(format!(
+                "bucket \"{}\" is linked from another project and read-only",
+                bucket.full_name()
+            )));
+        }
+        Ok((bucket, table))
+    }
+}
+
 impl Storage {
+    /// Finds the table a write targets and takes its write lock; answers the lock and the
+    /// table's id, which the caller checks again once it holds the lock.
+    pub(crate) async fn lock_target(
+        &self,
+        ctx: &SessionContext,
+        name: &TableName,
+        search_path: &[String],
+    ) -> Result<(WriteGuard, i64)> {
+        let (project_id, branch_id) = require_write(ctx)?;
+        let (name, path) = (name.clone(), search_path.to_vec());
+        let table_id = self
+            .blocking(move |inner| {
+                inner
+                    .catalog
+                    .read(|tx| inner.writable_table(tx, project_id, branch_id, &name, &path).map(|(_, t)| t.id))
+            })
+            .await?;
+        Ok((self.inner.write_locks.acquire(table_id).await, table_id))
+    }
+
     /// One atomic write of one table (design.md R1): the target is resolved and locked (writers
     /// of the same table queue), the statement runs in one engine transaction, and the table's
     /// statistics and an audit record are committed after it.
@@ -527,27 +596,16 @@ impl Storage {
         R: FnOnce(&WriteTarget, &[String]) -> String + Send + 'static,
     {
         let (project_id, branch_id) = require_write(&ctx)?;
+        let (guard, locked_id) = self.lock_target(&ctx, &request.target, &request.search_path).await?;
         self.blocking(move |inner| {
-            let resolve = |tx: &CatalogTx<'_>| -> Result<(BucketRecord, TableRecord)> {
-                let (bucket, table) = inner
-                    .find_table(tx, project_id, branch_id, &request.target, &request.search_path)?
-                    .ok_or_else(|| table_not_found(&request.target))?;
-                if bucket.source_bucket_id.is_some() {
-                    return Err(Error::permission_denied(format!(
-                        "bucket \"{}\" is linked from another project and read-only",
-                        bucket.full_name()
-                    )));
-                }
-                Ok((bucket, table))
-            };
-            let (_, first) = inner.catalog.read(|tx| resolve(tx))?;
-            let waited = std::time::Instant::now();
-            let lock = inner.write_locks.for_table(first.id);
-            let _held = lock.lock().unwrap_or_else(|p| p.into_inner());
-            metrics::histogram!("duckstore_write_wait_seconds").record(waited.elapsed().as_secs_f64());
+            let _guard = guard;
             // Resolved again under the lock: the file may have changed while we waited.
             let (bucket, table, reads) = inner.catalog.read(|tx| {
-                let (bucket, table) = resolve(tx)?;
+                let (bucket, table) =
+                    inner.writable_table(tx, project_id, branch_id, &request.target, &request.search_path)?;
+                if table.id != locked_id {
+                    return Err(table_replaced(&request.target));
+                }
                 let mut reads = Vec::with_capacity(request.reads.len());
                 for name in &request.reads {
                     let (b, t) = inner

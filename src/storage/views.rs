@@ -18,6 +18,8 @@ pub enum SystemView {
     Buckets,
     Tables,
     Columns,
+    Files,
+    Jobs,
 }
 
 impl SystemView {
@@ -29,6 +31,8 @@ impl SystemView {
         SystemView::Buckets,
         SystemView::Tables,
         SystemView::Columns,
+        SystemView::Files,
+        SystemView::Jobs,
     ];
 
     pub fn name(self) -> &'static str {
@@ -40,6 +44,8 @@ impl SystemView {
             SystemView::Buckets => "buckets",
             SystemView::Tables => "tables",
             SystemView::Columns => "columns",
+            SystemView::Files => "files",
+            SystemView::Jobs => "jobs",
         }
     }
 
@@ -127,6 +133,28 @@ impl SystemView {
                 ("nullable", T::Bool),
                 ("default", T::Text),
                 ("primary_key", T::Bool),
+            ],
+            SystemView::Files => &[
+                ("id", T::Int64),
+                ("project_id", T::Int64),
+                ("name", T::Text),
+                ("size", T::Int64),
+                ("sha256", T::Text),
+                ("tags", T::TextList),
+                ("created_at", T::Timestamp),
+                ("created_by", T::Text),
+            ],
+            SystemView::Jobs => &[
+                ("id", T::Int64),
+                ("project_id", T::Int64),
+                ("procedure", T::Text),
+                ("state", T::Text),
+                ("created_at", T::Timestamp),
+                ("started_at", T::Timestamp),
+                ("finished_at", T::Timestamp),
+                ("created_by", T::Text),
+                ("result", T::Text),
+                ("error", T::Text),
             ],
         }
     }
@@ -218,6 +246,42 @@ impl Storage {
                                 e.object_type.into(),
                                 e.object_id.into(),
                                 e.details.into(),
+                            ]);
+                        }
+                    }
+                    SystemView::Files => {
+                        let mut before = None;
+                        loop {
+                            let page = tx.files(project, before, 1000)?;
+                            let Some(last) = page.last().map(|f| f.id) else { break };
+                            for f in page {
+                                out.row(vec![
+                                    f.id.into(),
+                                    f.project_id.into(),
+                                    f.name.into(),
+                                    f.size.into(),
+                                    f.sha256.into(),
+                                    Value::List(f.tags.into_iter().map(Value::from).collect()),
+                                    Value::Timestamp(f.created_at),
+                                    f.created_by.into(),
+                                ]);
+                            }
+                            before = Some(last);
+                        }
+                    }
+                    SystemView::Jobs => {
+                        for j in tx.jobs(project, i64::MAX)? {
+                            out.row(vec![
+                                j.id.into(),
+                                j.project_id.map_or(Value::Null, Value::from),
+                                j.procedure.into(),
+                                j.state.into(),
+                                Value::Timestamp(j.created_at),
+                                ts(j.started_at),
+                                ts(j.finished_at),
+                                j.created_by.into(),
+                                j.result.map_or(Value::Null, Value::from),
+                                j.error.map_or(Value::Null, Value::from),
                             ]);
                         }
                     }

@@ -50,6 +50,25 @@ $st->execute(["q", 20]);
 check($st->rowCount() === 1, "update count");
 check($pdo->exec('DELETE FROM "in.c-sales"."orders" WHERE id = 20') === 1, "delete count");
 
+// COPY both ways, as Keboola's PHP code moves data: pgsqlCopyFromArray / pgsqlCopyToArray
+check($pdo->pgsqlCopyFromArray('"in.c-sales"."orders"', ["30\tthirty\t3.25\t2024-03-30", "31\t\\N\t\\N\t\\N"]), "copy from array");
+$out = $pdo->pgsqlCopyToArray('"in.c-sales"."orders"');
+$mine = array_values(array_filter($out, fn($l) => str_starts_with($l, "3") && strlen(explode("\t", $l)[0]) == 2));
+sort($mine);
+check($mine == ["30\tthirty\t3.25\t2024-03-30\n", "31\t\\N\t\\N\t\\N\n"], "copy to array: " . json_encode($out));
+$csv = tempnam(sys_get_temp_dir(), "pdo");
+file_put_contents($csv, "40,forty,4.00,2024-04-04\n");
+check($pdo->pgsqlCopyFromFile('"in.c-sales"."orders"', $csv, ","), "copy from file");
+check($pdo->query('SELECT name FROM "in.c-sales"."orders" WHERE id = 40')->fetchColumn() === "forty", "copied from file");
+try {
+    $pdo->pgsqlCopyFromArray('"in.c-sales"."orders"', ["50\tx\tnot-a-number\t\\N"]);
+    check(false, "bad copy accepted");
+} catch (PDOException $e) {
+    check($e->getCode() === "22P02", "bad copy SQLSTATE " . $e->getCode());
+}
+check($pdo->query('SELECT count(*) FROM "in.c-sales"."orders" WHERE id = 50')->fetchColumn() === 0, "bad copy left nothing");
+unlink($csv);
+
 // catalog lookups PDO makes itself
 check($pdo->query("SELECT TYPNAME FROM PG_TYPE WHERE OID=1700")->fetchColumn() === "numeric", "pg_type");
 check($pdo->query("SELECT RELNAME FROM PG_CLASS WHERE OID=0")->fetchColumn() === false, "pg_class");

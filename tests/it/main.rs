@@ -7,6 +7,7 @@ mod auth;
 mod clients;
 mod engine;
 mod lifecycle;
+mod loads;
 mod projects;
 mod protocol;
 mod sharing;

@@ -98,7 +98,7 @@ async fn a_failed_statement_leaves_the_session_usable() {
         ("SELECT no_such_column FROM duckstore.projects", "42703"),
         ("SELECT 1/0::INTEGER + 'x'::INTEGER", "22P02"),
         ("ATTACH '/tmp/x.duckdb'", "42501"),
-        ("COPY (SELECT 1) TO '/tmp/x.csv'", "0A000"),
+        ("COPY (SELECT 1) TO '/tmp/x.csv'", "42501"),
         ("SET threads = 64", "42501"),
         ("SET no_such_setting = 1", "42704"),
         ("CALL no_such_procedure()", "42883"),

@@ -69,7 +69,14 @@ async fn idempotency_keys_answer_retries_with_the_first_result() {
     let first = admin.query_one("CALL create_project(name => 'once', idempotency_key => 'k-1')", &[]).await.unwrap();
     let again = admin.query_one("CALL create_project(name => 'once', idempotency_key => 'k-1')", &[]).await.unwrap();
     assert_eq!(first.get::<_, i64>("project_id"), again.get::<_, i64>("project_id"));
-    assert_eq!(first.get::<_, String>("token"), again.get::<_, String>("token"));
+    assert_eq!(first.get::<_, String>("token_id"), again.get::<_, String>("token_id"));
+    // the secret is shown once: a replay answers the token without it, and the catalog never holds it
+    assert_eq!(again.get::<_, Option<String>>("token"), None);
+    let secret: String = first.get("token");
+    for file in ["catalog.sqlite", "catalog.sqlite-wal"] {
+        let bytes = std::fs::read(server.data_dir.join(file)).unwrap_or_default();
+        assert!(!bytes.windows(secret.len()).any(|w| w == secret.as_bytes()), "{file} holds the token");
+    }
     let n: i64 = admin.query_one("SELECT count(*) FROM duckstore.projects", &[]).await.unwrap().get(0);
     assert_eq!(n, 1);
     let err = admin.query_one("CALL create_project(name => 'other', idempotency_key => 'k-1')", &[]).await.unwrap_err();

@@ -1,0 +1,771 @@
+//! Bulk loads into tables and exports out of them: `COPY … FROM STDIN` (staged to a file
+//! first), `import_table` and `create_table_from_file` from sidecar files, `export_table` to a
+//! sidecar file. Every load is one atomic write (design.md R1): an incremental load is one
+//! engine transaction on the table's file; a full load writes the next version of the file and
+//! switches the catalog to it in one step, so readers see the old rows or the new, never none.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use serde_json::json;
+
+use super::names::{self, TIMESTAMP_COLUMN, quote_ident, quote_literal};
+use super::tables::{TableName, WriteGuard, require_write, table_ddl, table_replaced};
+use super::{SessionContext, Storage};
+use crate::catalog::{ColumnRecord, FileRecord, TableRecord};
+use crate::clock::now_micros;
+use crate::engine::{Canceller, Param, TableFile};
+use crate::error::{Error, Result};
+
+/// What a load does with rows whose primary key is already there (in the table or earlier in
+/// the same file).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dedup {
+    /// The last row wins (Keboola's incremental load).
+    Update,
+    /// The first row wins; rows whose key exists are skipped.
+    Insert,
+    /// A duplicate key fails the load (`23505`).
+    Fail,
+}
+
+impl std::str::FromStr for Dedup {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Dedup> {
+        match s.to_ascii_lowercase().as_str() {
+            "update" => Ok(Dedup::Update),
+            "insert" => Ok(Dedup::Insert),
+            "fail" => Ok(Dedup::Fail),
+            other => Err(Error::invalid(format!("dedup must be 'update', 'insert' or 'fail', not '{other}'"))),
+        }
+    }
+}
+
+/// How a CSV source is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CsvOptions {
+    pub delimiter: String,
+    pub quote: String,
+    pub escape: String,
+    pub header: bool,
+    /// The text that means NULL; `None`: an empty field is an empty string in text columns and
+    /// NULL in the others (Keboola's convention).
+    pub null_string: Option<String>,
+}
+
+impl Default for CsvOptions {
+    fn default() -> Self {
+        CsvOptions { delimiter: ",".into(), quote: "\"".into(), escape: "\"".into(), header: true, null_string: None }
+    }
+}
+
+impl CsvOptions {
+    pub fn validate(&self) -> Result<()> {
+        let one_char = |name: &str, v: &str, may_be_empty: bool| {
+            let n = v.chars().count();
+            if n == 1 || (may_be_empty && n == 0) {
+                Ok(())
+            } else {
+                Err(Error::invalid(format!("{name} must be a single character")).with_sqlstate("22023"))
+            }
+        };
+        one_char("the delimiter", &self.delimiter, false)?;
+        one_char("the quote", &self.quote, true)?;
+        one_char("the escape", &self.escape, true)?;
+        if self.delimiter == self.quote {
+            return Err(Error::invalid("the delimiter and the quote must differ").with_sqlstate("22023"));
+        }
+        if ["\n", "\r"].contains(&self.delimiter.as_str()) {
+            return Err(Error::invalid("the delimiter cannot be a newline").with_sqlstate("22023"));
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SourceFormat {
+    Csv(CsvOptions),
+    Parquet,
+}
+
+/// Which table column each source column fills.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ColumnBinding {
+    /// By the names in the file (a CSV header, Parquet's schema), in any order.
+    ByName,
+    /// Positionally: these table columns, in file order (all of the table's when empty).
+    Positional(Vec<String>),
+}
+
+/// A file to load, on the engine's side of the data directory.
+#[derive(Debug, Clone)]
+pub struct LoadSource {
+    pub path: PathBuf,
+    pub format: SourceFormat,
+    pub gzip: bool,
+    /// How errors name the source ("COPY", "file 12").
+    pub label: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct LoadRequest {
+    pub target: TableName,
+    pub search_path: Vec<String>,
+    pub source: LoadSource,
+    pub columns: ColumnBinding,
+    pub incremental: bool,
+    pub dedup: Dedup,
+    /// The audit operation and metric label (`copy`, `import`).
+    pub operation: &'static str,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LoadResult {
+    pub imported_rows: i64,
+    pub table_rows: i64,
+    pub table_bytes: i64,
+    pub seconds: f64,
+}
+
+/// The file's format from its first bytes: Parquet's magic, gzip's, or text (CSV).
+pub(crate) fn sniff(path: &std::path::Path) -> Result<(bool, bool)> {
+    use std::io::Read;
+    let mut head = [0u8; 4];
+    let mut file = std::fs::File::open(path).map_err(|e| Error::internal("opening a file", e))?;
+    let n = file.read(&mut head).map_err(|e| Error::internal("reading a file", e))?;
+    let parquet = n == 4 && &head == b"PAR1";
+    let gzip = n >= 2 && head[..2] == [0x1f, 0x8b];
+    Ok((parquet, gzip))
+}
+
+/// `read_csv(…)`/`read_parquet(…)` over the source, with the given (name, type) columns for CSV.
+fn reader_sql(source: &LoadSource, csv_columns: Option<&[(String, String)]>, text_columns: &[String]) -> String {
+    let path = quote_literal(&source.path.to_string_lossy());
+    match &source.format {
+        SourceFormat::Parquet => format!("read_parquet({path})"),
+        SourceFormat::Csv(o) => {
+            let mut sql = format!(
+                "read_csv({path}, header = {}, delim = {}, quote = {}, escape = {}, compression = '{}', \
+                 allow_quoted_nulls = false, strict_mode = true",
+                o.header,
+                quote_literal(&o.delimiter),
+                quote_literal(&o.quote),
+                quote_literal(&o.escape),
+                if source.gzip { "gzip" } else { "none" }
+            );
+            match &o.null_string {
+                Some(null) => sql.push_str(&format!(", nullstr = {}", quote_literal(null))),
+                None => {
+                    sql.push_str(", nullstr = ''");
+                    if !text_columns.is_empty() {
+                        let list: Vec<String> = text_columns.iter().map(|c| quote_literal(c)).collect();
+                        sql.push_str(&format!(", force_not_null = [{}]", list.join(", ")));
+                    }
+                }
+            }
+            match csv_columns {
+                Some(columns) => {
+                    let list: Vec<String> =
+                        columns.iter().map(|(n, t)| format!("{}: {}", quote_literal(n), quote_literal(t))).collect();
+                    sql.push_str(&format!(", auto_detect = false, columns = {{{}}}", list.join(", ")));
+                }
+                None => sql.push_str(", all_varchar = true, sample_size = 1"),
+            }
+            sql.push(')');
+            sql
+        }
+    }
+}
+
+/// Matches a source column name to a table column: exactly, else ignoring case when that is
+/// unambiguous.
+fn match_column<'a>(columns: &'a [ColumnRecord], name: &str) -> Option<&'a ColumnRecord> {
+    columns.iter().find(|c| c.name == name).or_else(|| {
+        let mut found = columns.iter().filter(|c| c.name.eq_ignore_ascii_case(name));
+        match (found.next(), found.next()) {
+            (Some(c), None) => Some(c),
+            _ => None,
+        }
+    })
+}
+
+/// The INSERT of a load: source columns in file order bound to table columns.
+struct LoadPlan {
+    /// Table columns the source fills, in source order.
+    targets: Vec<ColumnRecord>,
+    /// The SELECT producing them (cast to the table's types) from the source.
+    select: String,
+}
+
+fn plan_load(engine: &crate::engine::Engine, table: &TableRecord, request: &LoadRequest) -> Result<LoadPlan> {
+    let source = &request.source;
+    let columns = &table.columns;
+    let text_columns = |targets: &[ColumnRecord], names: &[String]| -> Vec<String> {
+        targets.iter().zip(names).filter(|(c, _)| c.sql_type == "VARCHAR").map(|(_, n)| n.clone()).collect()
+    };
+    let unknown = |name: &str| {
+        Error::not_found(format!("column \"{name}\" of {} is not a column of table \"{}\"", source.label, table.name))
+            .with_sqlstate("42703")
+            .with_hint(format!(
+                "the table has {}",
+                columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ")
+            ))
+    };
+    // Source column names (as the reader will call them) and the table columns they fill.
+    let (source_names, targets): (Vec<String>, Vec<ColumnRecord>) = match (&request.columns, &source.format) {
+        (ColumnBinding::ByName, format) => {
+            let described = engine.describe_columns(&format!("SELECT * FROM {}", reader_sql(source, None, &[])))?;
+            let mut seen = HashSet::new();
+            let mut pairs = Vec::with_capacity(described.len());
+            for (name, _) in described {
+                let column = match_column(columns, &name).ok_or_else(|| unknown(&name))?;
+                if !seen.insert(column.name.clone()) {
+                    return Err(Error::invalid(format!(
+                        "column \"{}\" appears twice in {}",
+                        column.name, source.label
+                    ))
+                    .with_sqlstate("42701"));
+                }
+                let reader_name = match format {
+                    SourceFormat::Parquet => name,
+                    SourceFormat::Csv(_) => format!("c{}", pairs.len()),
+                };
+                pairs.push((reader_name, column.clone()));
+            }
+            pairs.into_iter().unzip()
+        }
+        (ColumnBinding::Positional(names), _) => {
+            let chosen: Vec<ColumnRecord> = if names.is_empty() {
+                columns.clone()
+            } else {
+                let mut seen = HashSet::new();
+                let mut chosen = Vec::with_capacity(names.len());
+                for name in names {
+                    let column = match_column(columns, name).ok_or_else(|| unknown(name))?;
+                    if !seen.insert(column.name.clone()) {
+                        return Err(
+                            Error::invalid(format!("column \"{}\" is named twice", column.name)).with_sqlstate("42701")
+                        );
+                    }
+                    chosen.push(column.clone());
+                }
+                chosen
+            };
+            let names = (0..chosen.len()).map(|i| format!("c{i}")).collect();
+            (names, chosen)
+        }
+    };
+    if targets.is_empty() {
+        return Err(Error::invalid(format!("{} has no columns", source.label)).with_sqlstate("22P04"));
+    }
+    let reader = match &source.format {
+        SourceFormat::Csv(_) => {
+            let typed: Vec<(String, String)> =
+                source_names.iter().zip(&targets).map(|(n, c)| (n.clone(), c.sql_type.clone())).collect();
+            reader_sql(source, Some(&typed), &text_columns(&targets, &source_names))
+        }
+        SourceFormat::Parquet => reader_sql(source, None, &[]),
+    };
+    let projections: Vec<String> = source_names
+        .iter()
+        .zip(&targets)
+        .map(|(n, c)| match source.format {
+            SourceFormat::Csv(_) => quote_ident(n),
+            SourceFormat::Parquet => format!("CAST({} AS {})", quote_ident(n), c.sql_type),
+        })
+        .collect();
+    let mut select = format!("SELECT {} FROM {reader}", projections.join(", "));
+    let filled: Vec<&str> = targets.iter().map(|c| c.name.as_str()).collect();
+    if !table.primary_key.is_empty() {
+        if let Some(missing) = table.primary_key.iter().find(|k| !filled.contains(&k.as_str())) {
+            return Err(Error::invalid(format!(
+                "{} lacks the primary key column \"{missing}\" of table \"{}\"",
+                source.label, table.name
+            ))
+            .with_sqlstate("23502"));
+        }
+        // Duplicates inside the source: keep the last (update) or the first (insert) row of
+        // each key, in file order; `row_number() OVER ()` follows the reader's order.
+        let order = match request.dedup {
+            Dedup::Update => Some("DESC"),
+            Dedup::Insert => Some("ASC"),
+            Dedup::Fail => None,
+        };
+        if let Some(order) = order {
+            let keys: Vec<String> = table
+                .primary_key
+                .iter()
+                .map(|k| quote_ident(&format!("c{}", filled.iter().position(|f| f == k).unwrap_or(0))))
+                .collect();
+            let numbered: Vec<String> = projections
+                .iter()
+                .enumerate()
+                .map(|(i, p)| format!("{p} AS {}", quote_ident(&format!("c{i}"))))
+                .collect();
+            let plain: Vec<String> = (0..projections.len()).map(|i| quote_ident(&format!("c{i}"))).collect();
+            select = format!(
+                "SELECT {} FROM (SELECT {}, row_number() OVER () AS __line FROM {reader}) \
+                 QUALIFY row_number() OVER (PARTITION BY {} ORDER BY __line {order}) = 1",
+                plain.join(", "),
+                numbered.join(", "),
+                keys.join(", ")
+            );
+        }
+    }
+    Ok(LoadPlan { targets, select })
+}
+
+/// The INSERT statement of a load into `data_ref`.
+fn insert_sql(data_ref: &str, table: &TableRecord, plan: &LoadPlan, incremental: bool, dedup: Dedup) -> String {
+    let mut names: Vec<String> = plan.targets.iter().map(|c| quote_ident(&c.name)).collect();
+    names.push(quote_ident(TIMESTAMP_COLUMN));
+    let mut sql =
+        format!("INSERT INTO {data_ref} ({}) SELECT *, now() FROM ({}) AS source", names.join(", "), plan.select);
+    if incremental && !table.primary_key.is_empty() {
+        let keys: Vec<String> = table.primary_key.iter().map(|k| quote_ident(k)).collect();
+        let updates: Vec<String> = plan
+            .targets
+            .iter()
+            .filter(|c| !table.primary_key.contains(&c.name))
+            .map(|c| format!("{0} = excluded.{0}", quote_ident(&c.name)))
+            .chain(std::iter::once(format!("{0} = excluded.{0}", quote_ident(TIMESTAMP_COLUMN))))
+            .collect();
+        match dedup {
+            Dedup::Update => {
+                sql.push_str(&format!(" ON CONFLICT ({}) DO UPDATE SET {}", keys.join(", "), updates.join(", ")))
+            }
+            Dedup::Insert => sql.push_str(&format!(" ON CONFLICT ({}) DO NOTHING", keys.join(", "))),
+            Dedup::Fail => {}
+        }
+    }
+    sql
+}
+
+impl Storage {
+    /// Checks a `COPY … FROM STDIN` before any data flows: the table exists, the session may
+    /// write it, the named columns are its own. Answers how many columns the data has.
+    pub async fn copy_columns(
+        &self,
+        ctx: &SessionContext,
+        target: &TableName,
+        search_path: &[String],
+        columns: &[String],
+    ) -> Result<usize> {
+        let (project_id, branch_id) = require_write(ctx)?;
+        let (target, path, columns) = (target.clone(), search_path.to_vec(), columns.to_vec());
+        self.blocking(move |inner| {
+            let (_, table) =
+                inner.catalog.read(|tx| inner.writable_table(tx, project_id, branch_id, &target, &path))?;
+            for c in &columns {
+                match_column(&table.columns, c).ok_or_else(|| {
+                    Error::not_found(format!("column \"{c}\" of relation \"{}\" does not exist", table.name))
+                        .with_sqlstate("42703")
+                })?;
+            }
+            Ok(if columns.is_empty() { table.columns.len() } else { columns.len() })
+        })
+        .await
+    }
+
+    /// Loads a file into a table as one atomic write; see the module documentation.
+    pub async fn load_table(
+        &self,
+        ctx: SessionContext,
+        request: LoadRequest,
+        canceller: Canceller,
+    ) -> Result<LoadResult> {
+        let (guard, locked_id) = self.lock_target(&ctx, &request.target, &request.search_path).await?;
+        let storage = self.clone();
+        self.blocking(move |inner| storage.load_locked(inner, &ctx, guard, locked_id, &request, &canceller)).await
+    }
+
+    fn load_locked(
+        &self,
+        inner: &super::Inner,
+        ctx: &SessionContext,
+        _guard: WriteGuard,
+        locked_id: i64,
+        request: &LoadRequest,
+        canceller: &Canceller,
+    ) -> Result<LoadResult> {
+        let started = Instant::now();
+        let (project_id, branch_id) = require_write(ctx)?;
+        let (bucket, table) = inner
+            .catalog
+            .read(|tx| inner.writable_table(tx, project_id, branch_id, &request.target, &request.search_path))?;
+        if table.id != locked_id {
+            return Err(table_replaced(&request.target));
+        }
+        let format_label = match request.source.format {
+            SourceFormat::Csv(_) => "csv",
+            SourceFormat::Parquet => "parquet",
+        };
+        let outcome = (|| {
+            let plan = plan_load(&inner.engine, &table, request)?;
+            let current = TableFile { project_id, branch_id, table_id: table.id, version: table.version };
+            if request.incremental {
+                let sql = insert_sql(&current.data_ref(), &table, &plan, true, request.dedup);
+                let outcome = inner.engine.write(&current, &[], &[(sql, Vec::<Param>::new())], canceller)?;
+                return Ok((outcome, current.version));
+            }
+            // Full load: the next version of the file, filled, then switched to.
+            let next = TableFile { version: table.version + 1, ..current };
+            inner.engine.remove_table_file(&next).ok();
+            inner.engine.create_table_file(&next, &table_ddl(&table.columns, &table.primary_key))?;
+            let sql = insert_sql(&next.data_ref(), &table, &plan, false, request.dedup);
+            match inner.engine.write(&next, &[], &[(sql, Vec::<Param>::new())], canceller) {
+                Ok(outcome) => Ok((outcome, next.version)),
+                Err(e) => {
+                    let _ = inner.engine.remove_table_file(&next);
+                    Err(e)
+                }
+            }
+        })();
+        let (outcome, version) = match outcome {
+            Ok(done) => done,
+            Err(e) => {
+                metrics::counter!("duckstore_loads_total", "operation" => request.operation, "format" => format_label, "outcome" => "error").increment(1);
+                return Err(e);
+            }
+        };
+        let imported = outcome.affected.first().copied().unwrap_or(0) as i64;
+        let full_name = format!("{}.{}", bucket.full_name(), table.name);
+        let committed = inner.catalog.write(|tx| {
+            tx.update_table_stats(table.id, version, outcome.row_count, outcome.byte_count, now_micros())?;
+            inner.audit(
+                tx,
+                ctx,
+                Some(project_id),
+                request.operation,
+                ("table", full_name.clone()),
+                json!({
+                    "source": request.source.label,
+                    "format": format_label,
+                    "incremental": request.incremental,
+                    "rows": imported,
+                }),
+            )
+        });
+        if let Err(e) = committed {
+            if version != table.version {
+                let _ =
+                    inner.engine.remove_table_file(&TableFile { project_id, branch_id, table_id: table.id, version });
+            }
+            return Err(e);
+        }
+        if version != table.version {
+            // The old version goes once its readers are done (the engine detaches it then).
+            let old = TableFile { project_id, branch_id, table_id: table.id, version: table.version };
+            if let Err(e) = inner.engine.remove_table_file(&old) {
+                tracing::warn!(error = %e, table = %full_name, "the previous version of a table could not be removed yet");
+            }
+        }
+        let seconds = started.elapsed().as_secs_f64();
+        metrics::counter!("duckstore_loads_total", "operation" => request.operation, "format" => format_label, "outcome" => "ok").increment(1);
+        metrics::counter!("duckstore_rows_written_total", "operation" => request.operation).increment(imported as u64);
+        metrics::histogram!("duckstore_load_duration_seconds", "operation" => request.operation).record(seconds);
+        Ok(LoadResult {
+            imported_rows: imported,
+            table_rows: outcome.row_count,
+            table_bytes: outcome.byte_count,
+            seconds,
+        })
+    }
+
+    /// The sidecar file `file_id` of the session's project as a load source.
+    pub async fn file_source(
+        &self,
+        ctx: &SessionContext,
+        file_id: i64,
+        format: Option<SourceFormat>,
+    ) -> Result<LoadSource> {
+        let stored = self.file(ctx.clone(), file_id).await?;
+        let path = crate::storage::files::file_path(self.engine().data_dir(), stored.record.project_id, file_id);
+        let sniff_path = path.clone();
+        let (parquet, gzip) = self.blocking(move |_| sniff(&sniff_path)).await?;
+        let format = match format {
+            Some(f) => f,
+            None if parquet => SourceFormat::Parquet,
+            None => SourceFormat::Csv(CsvOptions::default()),
+        };
+        Ok(LoadSource { path, format, gzip, label: format!("file {file_id}") })
+    }
+
+    /// `create_table_from_file`: a table whose STRING columns come from the CSV header (or the
+    /// Parquet schema's names), then a full load of the file.
+    pub async fn create_table_from_file(
+        &self,
+        ctx: SessionContext,
+        bucket: String,
+        name: String,
+        source: LoadSource,
+        primary_key: Vec<String>,
+    ) -> Result<(TableRecord, LoadResult)> {
+        require_write(&ctx)?;
+        let probe = source.clone();
+        let columns = self
+            .blocking(move |inner| {
+                inner.engine.describe_columns(&format!("SELECT * FROM {}", reader_sql(&probe, None, &[])))
+            })
+            .await?;
+        let mut specs = Vec::with_capacity(columns.len());
+        for (column, _) in columns {
+            names::validate_column_name(&column).map_err(|e| {
+                Error::invalid(format!("the file's column \"{column}\" cannot be a column name: {}", e.message()))
+                    .with_sqlstate("42602")
+            })?;
+            specs.push(super::ColumnSpec {
+                name: column,
+                type_name: "STRING".into(),
+                not_null: false,
+                default_sql: None,
+            });
+        }
+        let spec = super::TableSpec {
+            bucket: bucket.clone(),
+            name: name.clone(),
+            columns: specs,
+            primary_key,
+            description: String::new(),
+        };
+        let table = self.create_table(ctx.clone(), spec, false).await?;
+        let request = LoadRequest {
+            target: TableName { schema: Some(bucket), name },
+            search_path: vec![],
+            source,
+            columns: ColumnBinding::ByName,
+            incremental: false,
+            dedup: Dedup::Fail,
+            operation: "import",
+        };
+        match self.load_table(ctx.clone(), request.clone(), Canceller::default()).await {
+            Ok(result) => Ok((table, result)),
+            Err(e) => {
+                // Nothing half-made stays behind: the table goes with the failed load.
+                let _ = self.drop_table(ctx, request.target, vec![], true).await;
+                Err(e)
+            }
+        }
+    }
+}
+
+/// `export_table`: which rows and columns, and how the file is written.
+#[derive(Debug, Clone)]
+pub struct ExportRequest {
+    pub target: TableName,
+    pub search_path: Vec<String>,
+    pub parquet: bool,
+    /// `none`, `gzip` or `zstd`.
+    pub compression: String,
+    pub columns: Vec<String>,
+    /// Structured filters: `[{"column": "id", "operator": "eq", "values": ["1", "2"]}]`.
+    pub filters: Vec<Filter>,
+    pub order_by: Vec<(String, bool)>,
+    pub limit: Option<i64>,
+    pub changed_since: Option<i64>,
+    pub changed_until: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct Filter {
+    pub column: String,
+    #[serde(default = "default_operator")]
+    pub operator: String,
+    pub values: Vec<String>,
+}
+
+fn default_operator() -> String {
+    "eq".into()
+}
+
+/// Parses `where => '[{"column": …, "operator": …, "values": […]}]'`.
+pub fn parse_filters(text: &str) -> Result<Vec<Filter>> {
+    serde_json::from_str::<Vec<Filter>>(text).map_err(|e| {
+        Error::invalid(format!("where must be a JSON list of {{\"column\", \"operator\", \"values\"}} filters: {e}"))
+            .with_sqlstate("22023")
+    })
+}
+
+/// Parses `order_by => 'name DESC, id'`.
+pub fn parse_order_by(text: &str) -> Result<Vec<(String, bool)>> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|part| {
+            let mut words = part.split_whitespace();
+            let column = words.next().unwrap_or_default().trim_matches('"').to_owned();
+            let descending = match words.next().map(str::to_ascii_lowercase).as_deref() {
+                None | Some("asc") => false,
+                Some("desc") => true,
+                Some(other) => {
+                    return Err(
+                        Error::invalid(format!("order_by: '{other}' is neither ASC nor DESC")).with_sqlstate("22023")
+                    );
+                }
+            };
+            Ok((column, descending))
+        })
+        .collect()
+}
+
+/// The SELECT of an export over `data_ref` with its bound values.
+fn export_select(data_ref: &str, table: &TableRecord, request: &ExportRequest) -> Result<(String, Vec<Param>)> {
+    let column = |name: &str| -> Result<&ColumnRecord> {
+        table.columns.iter().find(|c| c.name == name).ok_or_else(|| {
+            Error::not_found(format!("column \"{name}\" of table \"{}\" does not exist", table.name))
+                .with_sqlstate("42703")
+        })
+    };
+    let selected: Vec<&ColumnRecord> = if request.columns.is_empty() {
+        table.columns.iter().collect()
+    } else {
+        request.columns.iter().map(|c| column(c)).collect::<Result<_>>()?
+    };
+    let mut params = Vec::new();
+    let mut conditions = Vec::new();
+    for filter in &request.filters {
+        let c = column(&filter.column)?;
+        if filter.values.is_empty() {
+            return Err(Error::invalid(format!("the filter on \"{}\" has no values", c.name)).with_sqlstate("22023"));
+        }
+        let placeholders: Vec<String> = filter
+            .values
+            .iter()
+            .map(|v| {
+                params.push(Param::Text(v.clone()));
+                format!("CAST(${} AS {})", params.len(), c.sql_type)
+            })
+            .collect();
+        let q = quote_ident(&c.name);
+        let condition = match (filter.operator.to_ascii_lowercase().as_str(), placeholders.as_slice()) {
+            ("eq", _) => format!("{q} IN ({})", placeholders.join(", ")),
+            ("ne", _) => format!("{q} NOT IN ({})", placeholders.join(", ")),
+            ("gt", [p]) => format!("{q} > {p}"),
+            ("ge", [p]) => format!("{q} >= {p}"),
+            ("lt", [p]) => format!("{q} < {p}"),
+            ("le", [p]) => format!("{q} <= {p}"),
+            (op @ ("gt" | "ge" | "lt" | "le"), _) => {
+                return Err(Error::invalid(format!("the operator {op} takes exactly one value")).with_sqlstate("22023"));
+            }
+            (other, _) => {
+                return Err(Error::invalid(format!("unknown filter operator '{other}': use eq, ne, gt, ge, lt or le"))
+                    .with_sqlstate("22023"));
+            }
+        };
+        conditions.push(condition);
+    }
+    let ts = quote_ident(TIMESTAMP_COLUMN);
+    if let Some(since) = request.changed_since {
+        params.push(Param::Int(since));
+        conditions.push(format!("{ts} >= make_timestamptz(${})", params.len()));
+    }
+    if let Some(until) = request.changed_until {
+        params.push(Param::Int(until));
+        conditions.push(format!("{ts} < make_timestamptz(${})", params.len()));
+    }
+    let mut sql = format!(
+        "SELECT {} FROM {data_ref}",
+        selected.iter().map(|c| quote_ident(&c.name)).collect::<Vec<_>>().join(", ")
+    );
+    if !conditions.is_empty() {
+        sql.push_str(&format!(" WHERE {}", conditions.join(" AND ")));
+    }
+    if !request.order_by.is_empty() {
+        let order: Vec<String> = request
+            .order_by
+            .iter()
+            .map(|(c, desc)| column(c).map(|c| format!("{}{}", quote_ident(&c.name), if *desc { " DESC" } else { "" })))
+            .collect::<Result<_>>()?;
+        sql.push_str(&format!(" ORDER BY {}", order.join(", ")));
+    }
+    if let Some(limit) = request.limit {
+        if limit < 0 {
+            return Err(Error::invalid("limit must not be negative").with_sqlstate("22023"));
+        }
+        sql.push_str(&format!(" LIMIT {limit}"));
+    }
+    Ok((sql, params))
+}
+
+impl Storage {
+    /// `export_table`: writes the selected rows to a new sidecar file of the project.
+    pub async fn export_table(&self, ctx: SessionContext, request: ExportRequest) -> Result<(FileRecord, i64)> {
+        let (project_id, branch_id) = super::tables::session_branch(&ctx)?;
+        let compression = match request.compression.to_ascii_lowercase().as_str() {
+            "" | "none" => "none",
+            "gzip" | "gz" => "gzip",
+            "zstd" => "zstd",
+            other => {
+                return Err(Error::invalid(format!("compression must be none, gzip or zstd, not '{other}'"))
+                    .with_sqlstate("22023"));
+            }
+        };
+        let storage = self.clone();
+        let started = Instant::now();
+        self.blocking(move |inner| {
+            let (bucket, table, file) = inner.catalog.read(|tx| {
+                let (bucket, table) = inner
+                    .find_table(tx, project_id, branch_id, &request.target, &request.search_path)?
+                    .ok_or_else(|| {
+                        Error::not_found(format!("relation {} does not exist", request.target)).with_sqlstate("42P01")
+                    })?;
+                let source = inner.readable_source(tx, &ctx, &bucket)?;
+                let file = TableFile {
+                    project_id: source.project_id,
+                    branch_id: source.branch_id,
+                    table_id: table.id,
+                    version: table.version,
+                };
+                Ok((bucket, table, file))
+            })?;
+            let (select, params) = export_select(&file.data_ref(), &table, &request)?;
+            let extension = match (request.parquet, compression) {
+                (true, _) => "parquet".to_owned(),
+                (false, "none") => "csv".to_owned(),
+                (false, "gzip") => "csv.gz".to_owned(),
+                (false, other) => format!("csv.{other}"),
+            };
+            let name = format!("{}.{}.{extension}", bucket.full_name(), table.name);
+            let (id, part) = inner.catalog.write(|tx| {
+                storage.begin_server_file(tx, project_id, &name, &["export".to_owned()], &ctx.user)
+            })?;
+            let options = if request.parquet {
+                format!("FORMAT parquet, COMPRESSION {}", if compression == "none" { "snappy" } else { compression })
+            } else {
+                format!("FORMAT csv, HEADER true, COMPRESSION {compression}")
+            };
+            let sql = format!("COPY ({select}) TO {} ({options})", quote_literal(&part.to_string_lossy()));
+            let rows = match inner.engine.run_reading(&[file], &sql, &params, &Canceller::default()) {
+                Ok(rows) => rows as i64,
+                Err(e) => {
+                    storage.abandon_server_file(project_id, id);
+                    metrics::counter!("duckstore_exports_total", "format" => if request.parquet { "parquet" } else { "csv" }, "outcome" => "error").increment(1);
+                    return Err(e);
+                }
+            };
+            let record = match storage.finish_server_file(project_id, id) {
+                Ok(r) => r,
+                Err(e) => {
+                    storage.abandon_server_file(project_id, id);
+                    return Err(e);
+                }
+            };
+            inner.catalog.write(|tx| {
+                inner.audit(
+                    tx,
+                    &ctx,
+                    Some(project_id),
+                    "export",
+                    ("table", format!("{}.{}", bucket.full_name(), table.name)),
+                    json!({"file_id": record.id, "rows": rows}),
+                )
+            })?;
+            metrics::counter!("duckstore_exports_total", "format" => if request.parquet { "parquet" } else { "csv" }, "outcome" => "ok").increment(1);
+            metrics::counter!("duckstore_rows_exported_total").increment(rows as u64);
+            metrics::histogram!("duckstore_export_duration_seconds").record(started.elapsed().as_secs_f64());
+            Ok((record, rows))
+        })
+        .await
+    }
+}
