@@ -1,7 +1,7 @@
 //! duckstore benchmarks. Each compares against a baseline measured in the same run (a Debian
 //! PostgreSQL 15 server started here, or raw DuckDB) and prints a table with the ratio.
 //!
-//!   cargo bench --bench duckstore -- [wire] [storage] [catalog] [listing]        (default: all)
+//!   cargo bench --bench duckstore -- [wire] [storage] [catalog] [loads] [listing]        (default: all)
 
 mod postgres;
 mod stats;
@@ -23,13 +23,22 @@ struct Duckstore {
 
 impl Duckstore {
     async fn start() -> Duckstore {
+        Self::start_with(|_| {}).await
+    }
+
+    async fn start_with(adjust: impl FnOnce(&mut ServeConfig)) -> Duckstore {
         let dir = tempfile::tempdir().unwrap();
         let mut config = ServeConfig::defaults(dir.path().join("data"));
         config.admin_token = Some(ADMIN_TOKEN.into());
+        adjust(&mut config);
         let pg = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let http = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let server = duckstore::server::start(config, pg, http).await.unwrap();
         Duckstore { port: server.pg_addr.port(), server: Some(server), _dir: dir }
+    }
+
+    fn http_addr(&self) -> std::net::SocketAddr {
+        self.server.as_ref().unwrap().http_addr
     }
 
     fn conn_string(&self) -> String {
@@ -233,6 +242,200 @@ async fn listing(table: &mut Table) {
     duck.stop().await;
 }
 
+/// MB/s of `bytes` moved in `elapsed`.
+fn mb_per_s(bytes: u64, elapsed: Duration) -> f64 {
+    bytes as f64 / 1e6 / elapsed.as_secs_f64()
+}
+
+/// Streams a file through `COPY … FROM STDIN` in 1 MB chunks; answers the rows copied.
+async fn copy_file_in(client: &Client, sql: &str, path: &std::path::Path) -> u64 {
+    use futures::SinkExt;
+    use tokio::io::AsyncReadExt;
+    let sink = client.copy_in::<_, bytes::Bytes>(sql).await.unwrap();
+    futures::pin_mut!(sink);
+    let mut file = tokio::fs::File::open(path).await.unwrap();
+    loop {
+        let mut buf = vec![0u8; 1 << 20];
+        let n = file.read(&mut buf).await.unwrap();
+        if n == 0 {
+            break;
+        }
+        buf.truncate(n);
+        sink.send(bytes::Bytes::from(buf)).await.unwrap();
+    }
+    sink.finish().await.unwrap()
+}
+
+async fn upload(duck: &Duckstore, token: &str, path: &std::path::Path) -> i64 {
+    let file = tokio::fs::File::open(path).await.unwrap();
+    let body = reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::with_capacity(file, 1 << 20));
+    let response = reqwest::Client::new()
+        .post(format!("http://{}/v1/files?name=data.csv", duck.http_addr()))
+        .bearer_auth(token)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "{}", response.text().await.unwrap());
+    response.json::<serde_json::Value>().await.unwrap()["id"].as_i64().unwrap()
+}
+
+/// Bulk loads against raw DuckDB and PostgreSQL on the same generated CSV
+/// (DUCKSTORE_BENCH_CSV_MB, default 1024).
+async fn loads(table: &mut Table) {
+    let mb: u64 = std::env::var("DUCKSTORE_BENCH_CSV_MB").ok().and_then(|v| v.parse().ok()).unwrap_or(1024);
+    let rows = mb * 1_000_000 / 75;
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("data.csv");
+    let upsert_csv = dir.path().join("upsert.csv");
+    let columns = "id BIGINT, name VARCHAR, amount DOUBLE, day DATE, note VARCHAR";
+    let raw = duckdb::Connection::open(dir.path().join("raw.duckdb")).unwrap();
+    raw.execute_batch("SET threads = 2; SET preserve_insertion_order = false;").unwrap();
+    let generate = |path: &std::path::Path, from: u64, to: u64| {
+        raw.execute_batch(&format!(
+            "COPY (SELECT i AS id, 'customer ' || (i % 100000) AS name, round(i * 0.37 % 1000, 2) AS amount,
+                    DATE '2020-01-01' + (i % 1500)::INTEGER AS day, md5(i::VARCHAR) AS note
+                  FROM range({from}, {to}) t(i)) TO '{}' (HEADER)",
+            path.display()
+        ))
+        .unwrap();
+    };
+    generate(&csv, 0, rows);
+    // the upsert: a fifth of the rows, half of them new keys
+    generate(&upsert_csv, rows - rows / 10, rows + rows / 10);
+    let size = std::fs::metadata(&csv).unwrap().len();
+    let upsert_size = std::fs::metadata(&upsert_csv).unwrap().len();
+    println!("loads: {rows} rows, {:.0} MB CSV; upsert file {:.0} MB", size as f64 / 1e6, upsert_size as f64 / 1e6);
+
+    // raw DuckDB: COPY FROM the file into a table of a DuckDB file; INSERT … ON CONFLICT
+    raw.execute_batch(&format!("CREATE TABLE t ({columns}); CREATE TABLE k ({columns}, PRIMARY KEY (id));")).unwrap();
+    let started = Instant::now();
+    raw.execute_batch(&format!("COPY t FROM '{}' (HEADER); CHECKPOINT;", csv.display())).unwrap();
+    let raw_copy = started.elapsed();
+    raw.execute_batch(&format!("COPY k FROM '{}' (HEADER); CHECKPOINT;", csv.display())).unwrap();
+    let started = Instant::now();
+    raw.execute_batch(&format!(
+        "INSERT INTO k SELECT * FROM read_csv('{}', header = true, columns = {{'id': 'BIGINT', 'name': 'VARCHAR', 'amount': 'DOUBLE', 'day': 'DATE', 'note': 'VARCHAR'}})
+         ON CONFLICT (id) DO UPDATE SET name = excluded.name, amount = excluded.amount, day = excluded.day, note = excluded.note;
+         CHECKPOINT;",
+        upsert_csv.display()
+    ))
+    .unwrap();
+    let raw_upsert = started.elapsed();
+    drop(raw);
+    println!("raw DuckDB: COPY {raw_copy:?}, upsert {raw_upsert:?}");
+
+    let duck = Duckstore::start().await;
+    let (client, conn) = project(&duck, "loads").await;
+    let token = conn.split("password=").nth(1).unwrap().split(' ').next().unwrap().to_owned();
+    for name in ["a", "b", "c", "s"] {
+        client.batch_execute(&format!(r#"CREATE TABLE "in.c-bench"."{name}" ({columns})"#)).await.unwrap();
+    }
+    client.batch_execute(&format!(r#"CREATE TABLE "in.c-bench"."k" ({columns}, PRIMARY KEY (id))"#)).await.unwrap();
+    let started = Instant::now();
+    let file_id = upload(&duck, &token, &csv).await;
+    let upload_time = started.elapsed();
+    let upsert_id = upload(&duck, &token, &upsert_csv).await;
+    let import = |table: &'static str, file: i64, incremental: bool| {
+        let conn = conn.clone();
+        async move {
+            let client = connect(&conn).await;
+            let started = Instant::now();
+            client
+                .execute(
+                    &format!("CALL import_table(table => 'in.c-bench.{table}', file_id => $1, incremental => $2)"),
+                    &[&file, &incremental],
+                )
+                .await
+                .unwrap();
+            started.elapsed()
+        }
+    };
+    let one = import("a", file_id, false).await;
+    println!("duckstore: upload {upload_time:?}, import_table {one:?}");
+    table.row_throughput("import_table of the CSV, full load (MB/s)", mb_per_s(size, one), mb_per_s(size, raw_copy));
+    table.row_throughput("sidecar upload of the CSV (MB/s)", mb_per_s(size, upload_time), mb_per_s(size, raw_copy));
+
+    let started = Instant::now();
+    let (x, y) = tokio::join!(import("b", file_id, false), import("c", file_id, false));
+    let both = started.elapsed();
+    println!("duckstore: two imports at once {both:?} ({x:?}, {y:?})");
+    table.row_throughput(
+        "two imports into two tables at once (MB/s, vs one import)",
+        mb_per_s(2 * size, both),
+        mb_per_s(size, one),
+    );
+    {
+        // One import already keeps both cores busy; with one engine thread the same pair shows
+        // whether imports into different tables wait for each other.
+        let narrow = Duckstore::start_with(|c| c.threads = Some(1)).await;
+        let (narrow_client, narrow_conn) = project(&narrow, "narrow").await;
+        let narrow_token = narrow_conn.split("password=").nth(1).unwrap().split(' ').next().unwrap().to_owned();
+        for name in ["a", "b", "c"] {
+            narrow_client.batch_execute(&format!(r#"CREATE TABLE "in.c-bench"."{name}" ({columns})"#)).await.unwrap();
+        }
+        let id = upload(&narrow, &narrow_token, &csv).await;
+        let run = |table: &'static str| {
+            let conn = narrow_conn.clone();
+            async move {
+                let client = connect(&conn).await;
+                let started = Instant::now();
+                client
+                    .execute(&format!("CALL import_table(table => 'in.c-bench.{table}', file_id => $1)"), &[&id])
+                    .await
+                    .unwrap();
+                started.elapsed()
+            }
+        };
+        let single = run("a").await;
+        let started = Instant::now();
+        tokio::join!(run("b"), run("c"));
+        let pair = started.elapsed();
+        table.row_throughput(
+            "two imports at once, engine threads = 1 (MB/s, vs one import)",
+            mb_per_s(2 * size, pair),
+            mb_per_s(size, single),
+        );
+        narrow.stop().await;
+    }
+
+    let started = Instant::now();
+    let copied = copy_file_in(&client, r#"COPY "in.c-bench"."s" FROM STDIN (FORMAT csv, HEADER)"#, &csv).await;
+    let duck_stdin = started.elapsed();
+    assert_eq!(copied, rows);
+    let pg = postgres::Postgres::start();
+    let pg_client = connect(&pg.conn_string()).await;
+    pg_client
+        .batch_execute("CREATE TABLE s (id BIGINT, name TEXT, amount DOUBLE PRECISION, day DATE, note TEXT)")
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let pg_copied = copy_file_in(&pg_client, "COPY s FROM STDIN (FORMAT csv, HEADER)", &csv).await;
+    let pg_stdin = started.elapsed();
+    assert_eq!(pg_copied, rows);
+    println!("COPY FROM STDIN: duckstore {duck_stdin:?}, PostgreSQL {pg_stdin:?}");
+    table.row_throughput(
+        "COPY FROM STDIN of the CSV (MB/s) vs raw DuckDB COPY FROM file",
+        mb_per_s(size, duck_stdin),
+        mb_per_s(size, raw_copy),
+    );
+    table.row_throughput(
+        "COPY FROM STDIN of the CSV (MB/s) vs PostgreSQL COPY FROM STDIN",
+        mb_per_s(size, duck_stdin),
+        mb_per_s(size, pg_stdin),
+    );
+
+    import("k", file_id, false).await;
+    let duck_upsert = import("k", upsert_id, true).await;
+    println!("duckstore: upsert {duck_upsert:?}");
+    table.row_throughput(
+        "incremental upsert with a primary key (MB/s)",
+        mb_per_s(upsert_size, duck_upsert),
+        mb_per_s(upsert_size, raw_upsert),
+    );
+    duck.stop().await;
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
     let wanted = |name: &str| args.is_empty() || args.iter().any(|a| a == name);
@@ -247,6 +450,9 @@ fn main() {
         }
         if wanted("catalog") {
             catalog(&mut table).await;
+        }
+        if wanted("loads") {
+            loads(&mut table).await;
         }
         if wanted("listing") {
             listing(&mut table).await;

@@ -299,11 +299,46 @@ impl CatalogTx<'_> {
     pub fn update_table_stats(&self, id: i64, version: i64, rows: i64, bytes: i64, changed_at: i64) -> Result<()> {
         self.tx
             .execute(
-                "UPDATE tables SET version = ?2, row_count = ?3, byte_count = ?4, changed_at = ?5 WHERE id = ?1",
+                "UPDATE tables SET version = ?2, row_count = ?3, byte_count = ?4, changed_at = ?5,
+                        max_version = max(max_version, ?2) WHERE id = ?1",
                 params![id, version, rows, bytes, changed_at],
             )
             .map_err(|e| sqlite_error("updating table statistics", e))?;
         Ok(())
+    }
+
+    pub fn set_primary_key(&self, id: i64, primary_key: &[String]) -> Result<()> {
+        self.tx
+            .execute(
+                "UPDATE tables SET primary_key = ?2 WHERE id = ?1",
+                params![id, serde_json::to_string(primary_key).expect("strings serialize")],
+            )
+            .map_err(|e| sqlite_error("setting a primary key", e))?;
+        Ok(())
+    }
+
+    /// The version number a table's next file gets: never one used before (a snapshot may
+    /// still keep it).
+    pub fn next_version(&self, table_id: i64) -> Result<i64> {
+        self.tx
+            .query_row(
+                "SELECT max(t.max_version, COALESCE((SELECT max(version) FROM snapshots WHERE table_id = ?1), 0)) + 1
+                 FROM tables t WHERE t.id = ?1",
+                [table_id],
+                |r| r.get(0),
+            )
+            .map_err(|e| sqlite_error("numbering a table version", e))
+    }
+
+    /// Whether a snapshot keeps this version of a table's file (so it must never change).
+    pub fn version_is_kept(&self, table_id: i64, version: i64) -> Result<bool> {
+        self.tx
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM snapshots WHERE table_id = ?1 AND version = ?2)",
+                params![table_id, version],
+                |r| r.get(0),
+            )
+            .map_err(|e| sqlite_error("checking kept versions", e))
     }
 
     pub fn share_bucket(&self, bucket_id: i64, target_project_id: i64, at: i64, by: &str) -> Result<()> {
@@ -359,7 +394,8 @@ impl CatalogTx<'_> {
         let mut stmt = self
             .tx
             .prepare(
-                "SELECT b.project_id, b.branch_id, t.id, t.version FROM tables t JOIN buckets b ON b.id = t.bucket_id",
+                "SELECT b.project_id, b.branch_id, t.id, t.version FROM tables t JOIN buckets b ON b.id = t.bucket_id
+                 UNION SELECT project_id, branch_id, table_id, version FROM snapshots",
             )
             .map_err(|e| sqlite_error("listing table files", e))?;
         let rows = stmt

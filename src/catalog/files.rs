@@ -231,3 +231,35 @@ impl CatalogTx<'_> {
             .map_err(|e| sqlite_error("failing unfinished jobs", e))
     }
 }
+
+impl CatalogTx<'_> {
+    /// Stores a table's latest profile (JSON), replacing the previous one.
+    pub fn save_profile(&self, table_id: i64, at: i64, by: &str, profile: &str) -> Result<()> {
+        self.tx
+            .execute(
+                "INSERT OR REPLACE INTO table_profiles(table_id, created_at, created_by, profile) VALUES (?1, ?2, ?3, ?4)",
+                params![table_id, at, by, profile],
+            )
+            .map_err(|e| sqlite_error("storing a profile", e))?;
+        Ok(())
+    }
+
+    /// The latest profile (created_at, JSON) of each of `table_ids` that has one.
+    pub fn profiles(&self, table_ids: &[i64]) -> Result<Vec<(i64, i64, String)>> {
+        let mut out = Vec::new();
+        let mut stmt = self
+            .tx
+            .prepare_cached("SELECT table_id, created_at, profile FROM table_profiles WHERE table_id = ?1")
+            .map_err(|e| sqlite_error("reading profiles", e))?;
+        for id in table_ids {
+            if let Some(row) = stmt
+                .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .optional()
+                .map_err(|e| sqlite_error("reading profiles", e))?
+            {
+                out.push(row);
+            }
+        }
+        Ok(out)
+    }
+}

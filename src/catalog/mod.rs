@@ -29,6 +29,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_projects_tokens_events", include_str!("../../sql/catalog/0001_projects_tokens_events.sql")),
     ("0002_buckets_tables", include_str!("../../sql/catalog/0002_buckets_tables.sql")),
     ("0003_files_jobs", include_str!("../../sql/catalog/0003_files_jobs.sql")),
+    ("0004_schema_snapshots", include_str!("../../sql/catalog/0004_schema_snapshots.sql")),
 ];
 
 /// The schema version this build writes.

@@ -312,6 +312,34 @@ impl Engine {
         result
     }
 
+    /// Makes `to` a copy of `from` (checkpointed first, so the file alone holds every committed
+    /// row): copy-on-write for a version a snapshot or a branch keeps. Call on a blocking thread.
+    pub fn copy_table_file(&self, from: &TableFile, to: &TableFile) -> Result<()> {
+        let shared = &self.shared;
+        let lease = shared.attachments.lease(&shared.root, from, false)?;
+        let conn = shared.checkout()?;
+        let checkpointed = conn.execute_batch(&format!("CHECKPOINT \"{}\"", from.alias())).map_err(|e| {
+            errors::map_duckdb_error(&e, SqlOrigin::Server, "checkpointing a table file", &shared.data_dir)
+        });
+        shared.checkin(conn);
+        checkpointed?;
+        let _ = shared.attachments.remove(&shared.root, to);
+        let tables_dir = shared.attachments.tables_dir();
+        let (source, target) = (from.path(tables_dir), to.path(tables_dir));
+        let partial = target.with_extension("duckdb.copy");
+        let copied = (|| {
+            std::fs::create_dir_all(target.parent().expect("table files live in a directory"))?;
+            std::fs::copy(&source, &partial)?;
+            std::fs::File::open(&partial)?.sync_all()?;
+            std::fs::rename(&partial, &target)
+        })();
+        drop(lease);
+        copied.map_err(|e| {
+            let _ = std::fs::remove_file(&partial);
+            Error::internal("copying a table file", e)
+        })
+    }
+
     /// Detaches and deletes a table's file. Call on a blocking thread.
     pub fn remove_table_file(&self, file: &TableFile) -> Result<()> {
         self.shared.attachments.remove(&self.shared.root, file)
@@ -402,6 +430,30 @@ impl Engine {
             .execute(sql, duckdb::params_from_iter(values))
             .map_err(|e| errors::map_duckdb_error(&e, SqlOrigin::User, "exporting a table", &shared.data_dir));
         drop(armed);
+        shared.checkin(conn);
+        result
+    }
+
+    /// Runs a small server query that reads `reads` and answers its rows as text (the SQL casts
+    /// what it selects to VARCHAR): statistics, profiles. Call on a blocking thread.
+    pub fn read_text_rows(&self, reads: &[TableFile], sql: &str, params: &[Param]) -> Result<Vec<Vec<Option<String>>>> {
+        let shared = &self.shared;
+        let _leases = shared.lease_all(reads)?;
+        let conn = shared.checkout()?;
+        let result = (|| {
+            let mut stmt = conn.prepare(sql)?;
+            let values: Vec<_> = params.iter().map(to_duckdb_value).collect();
+            let mut rows = stmt.query(duckdb::params_from_iter(values))?;
+            let mut out = Vec::new();
+            while let Some(row) = rows.next()? {
+                let width = row.as_ref().column_count();
+                out.push((0..width).map(|i| row.get::<_, Option<String>>(i)).collect::<duckdb::Result<Vec<_>>>()?);
+            }
+            Ok(out)
+        })()
+        .map_err(|e: duckdb::Error| {
+            errors::map_duckdb_error(&e, SqlOrigin::Server, "reading statistics", &shared.data_dir)
+        });
         shared.checkin(conn);
         result
     }

@@ -2,13 +2,14 @@
 //! TABLE` are tables. Only what maps to a storage operation is accepted.
 
 use sqlparser::ast::{
-    ColumnOption, CreateTable, Expr, FunctionArguments, ObjectName, ObjectType, SchemaName, Statement, TableConstraint,
-    Value,
+    AlterColumnOperation, AlterTable, AlterTableOperation, ColumnDef, ColumnOption, CreateTable, Expr,
+    FunctionArguments, ObjectName, ObjectType, SchemaName, Statement, TableConstraint, Value,
 };
 
 use super::Plan;
 use super::query::{ident_name, name_parts};
 use crate::error::{Error, Result};
+use crate::storage::schema::Change;
 use crate::storage::{ColumnSpec, TableName, TableSpec};
 
 fn unsupported(what: &str) -> Error {
@@ -71,6 +72,99 @@ fn default_sql(expr: &Expr) -> Result<String> {
     }
 }
 
+/// A column definition as a storage column, and whether it declares itself the primary key.
+fn column_spec(def: &ColumnDef) -> Result<(ColumnSpec, bool)> {
+    let mut spec = ColumnSpec {
+        name: ident_name(&def.name),
+        type_name: def.data_type.to_string(),
+        not_null: false,
+        default_sql: None,
+    };
+    let mut is_key = false;
+    for option in &def.options {
+        match &option.option {
+            ColumnOption::NotNull => spec.not_null = true,
+            ColumnOption::Null => {}
+            ColumnOption::Default(expr) => spec.default_sql = Some(default_sql(expr)?),
+            ColumnOption::PrimaryKey(_) => is_key = true,
+            other => return Err(unsupported(&format!("column option {other}"))),
+        }
+    }
+    Ok((spec, is_key))
+}
+
+/// The column names of a primary key constraint.
+fn key_columns(constraint: &TableConstraint) -> Result<Option<Vec<String>>> {
+    let TableConstraint::PrimaryKey(pk) = constraint else { return Ok(None) };
+    pk.columns
+        .iter()
+        .map(|c| match &c.column.expr {
+            Expr::Identifier(ident) => Ok(ident_name(ident)),
+            other => Err(Error::invalid(format!("primary key entries must be column names, not {other}"))),
+        })
+        .collect::<Result<Vec<_>>>()
+        .map(Some)
+}
+
+/// `ALTER TABLE`: the changes storage knows, all applied in one atomic rebuild.
+fn alter_table(alter: &AlterTable) -> Result<Plan> {
+    let table = table_name(&alter.name)?;
+    let mut changes = Vec::with_capacity(alter.operations.len());
+    for operation in &alter.operations {
+        let change = match operation {
+            AlterTableOperation::AddColumn { if_not_exists, column_def, column_position: None, .. } => {
+                let (column, is_key) = column_spec(column_def)?;
+                if is_key {
+                    return Err(unsupported("ADD COLUMN … PRIMARY KEY; add the column, then ADD PRIMARY KEY"));
+                }
+                Change::AddColumn { column, if_not_exists: *if_not_exists }
+            }
+            AlterTableOperation::DropColumn { column_names, if_exists, .. } => {
+                for name in &column_names[..column_names.len().saturating_sub(1)] {
+                    changes.push(Change::DropColumn { name: ident_name(name), if_exists: *if_exists });
+                }
+                let last = column_names.last().ok_or_else(|| Error::invalid("DROP COLUMN needs a column"))?;
+                Change::DropColumn { name: ident_name(last), if_exists: *if_exists }
+            }
+            AlterTableOperation::RenameColumn { old_column_name, new_column_name } => {
+                Change::RenameColumn { from: ident_name(old_column_name), to: ident_name(new_column_name) }
+            }
+            AlterTableOperation::AlterColumn { column_name, op } => {
+                let name = ident_name(column_name);
+                match op {
+                    AlterColumnOperation::SetNotNull => Change::SetNotNull(name),
+                    AlterColumnOperation::DropNotNull => Change::DropNotNull(name),
+                    AlterColumnOperation::SetDefault { value } => {
+                        Change::SetDefault { name, default_sql: default_sql(value)? }
+                    }
+                    AlterColumnOperation::DropDefault => Change::DropDefault(name),
+                    AlterColumnOperation::SetDataType { data_type, using: None, .. } => {
+                        Change::SetType { name, type_name: data_type.to_string() }
+                    }
+                    AlterColumnOperation::SetDataType { using: Some(_), .. } => {
+                        return Err(unsupported("ALTER COLUMN … TYPE … USING"));
+                    }
+                    other => return Err(unsupported(&format!("ALTER COLUMN … {other}"))),
+                }
+            }
+            AlterTableOperation::AddConstraint { constraint, .. } => match key_columns(constraint)? {
+                Some(keys) => Change::AddPrimaryKey(keys),
+                None => return Err(unsupported(&format!("constraint {constraint}"))),
+            },
+            AlterTableOperation::DropConstraint { name, if_exists, .. } => {
+                Change::DropPrimaryKey { constraint: Some(ident_name(name)), if_exists: *if_exists }
+            }
+            AlterTableOperation::DropPrimaryKey { .. } => Change::DropPrimaryKey { constraint: None, if_exists: false },
+            other => return Err(unsupported(&format!("ALTER TABLE … {other}"))),
+        };
+        changes.push(change);
+    }
+    if changes.is_empty() {
+        return Err(Error::invalid("ALTER TABLE needs at least one change").with_sqlstate("42601"));
+    }
+    Ok(Plan::AlterTable { table, changes, if_exists: alter.if_exists })
+}
+
 fn create_table(create: &CreateTable, search_path: &[String]) -> Result<Plan> {
     if create.query.is_some() {
         return Err(unsupported("CREATE TABLE … AS"));
@@ -89,47 +183,24 @@ fn create_table(create: &CreateTable, search_path: &[String]) -> Result<Plan> {
     let mut primary_key: Vec<String> = Vec::new();
     let mut columns = Vec::with_capacity(create.columns.len());
     for def in &create.columns {
-        let column = ident_name(&def.name);
-        let mut spec = ColumnSpec {
-            name: column.clone(),
-            type_name: def.data_type.to_string(),
-            not_null: false,
-            default_sql: None,
-        };
-        for option in &def.options {
-            match &option.option {
-                ColumnOption::NotNull => spec.not_null = true,
-                ColumnOption::Null => {}
-                ColumnOption::Default(expr) => spec.default_sql = Some(default_sql(expr)?),
-                ColumnOption::PrimaryKey(_) => {
-                    if !primary_key.is_empty() {
-                        return Err(Error::invalid("multiple primary keys are not allowed").with_sqlstate("42P16"));
-                    }
-                    primary_key.push(column.clone());
-                }
-                other => return Err(unsupported(&format!("column option {other}"))),
+        let (spec, is_key) = column_spec(def)?;
+        if is_key {
+            if !primary_key.is_empty() {
+                return Err(Error::invalid("multiple primary keys are not allowed").with_sqlstate("42P16"));
             }
+            primary_key.push(spec.name.clone());
         }
         columns.push(spec);
     }
     for constraint in &create.constraints {
-        match constraint {
-            TableConstraint::PrimaryKey(pk) => {
+        match key_columns(constraint)? {
+            Some(keys) => {
                 if !primary_key.is_empty() {
                     return Err(Error::invalid("multiple primary keys are not allowed").with_sqlstate("42P16"));
                 }
-                for c in &pk.columns {
-                    match &c.column.expr {
-                        Expr::Identifier(ident) => primary_key.push(ident_name(ident)),
-                        other => {
-                            return Err(Error::invalid(format!(
-                                "primary key entries must be column names, not {other}"
-                            )));
-                        }
-                    }
-                }
+                primary_key = keys;
             }
-            other => return Err(unsupported(&format!("table constraint {other}"))),
+            None => return Err(unsupported(&format!("table constraint {constraint}"))),
         }
     }
     Ok(Plan::CreateTable {
@@ -157,6 +228,7 @@ pub fn plan(statement: &Statement, search_path: &[String]) -> Option<Result<Plan
             .map(|tables| Plan::DropTables { tables, if_exists: *if_exists }),
         Statement::Drop { object_type, .. } => Err(unsupported(&format!("DROP {object_type}"))),
         Statement::CreateTable(create) => create_table(create, search_path),
+        Statement::AlterTable(alter) => alter_table(alter),
         _ => return None,
     })
 }

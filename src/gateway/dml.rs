@@ -43,6 +43,8 @@ pub struct WritePlan {
     /// The statement with the target as a placeholder; reads and views as in a [`QueryPlan`].
     pub body: QueryPlan,
     insert_has_columns: bool,
+    /// `TRUNCATE`, or `DELETE` without `WHERE`.
+    pub deletes_all: bool,
 }
 
 pub(crate) const TARGET: &str = "__duckstore_target";
@@ -118,6 +120,7 @@ fn take_target(factor: &mut TableFactor) -> Result<TableName> {
 }
 
 pub fn plan_write(mut statement: Statement, compat: &CompatValues<'_>) -> Result<WritePlan> {
+    let mut deletes_all = false;
     let (kind, target, insert_has_columns) = match &mut statement {
         Statement::Insert(insert) => {
             if insert.returning.is_some() {
@@ -177,6 +180,7 @@ pub fn plan_write(mut statement: Statement, compat: &CompatValues<'_>) -> Result
             if !only.joins.is_empty() {
                 return Err(unsupported("DELETE with a join; use DELETE … USING"));
             }
+            deletes_all = delete.selection.is_none() && delete.using.is_none();
             (WriteKind::Delete, take_target(&mut only.relation)?, false)
         }
         Statement::Truncate(truncate) => {
@@ -194,7 +198,8 @@ pub fn plan_write(mut statement: Statement, compat: &CompatValues<'_>) -> Result
         _ => return Err(Error::internal("planning a write", "not a write statement")),
     };
     let body = query::plan_query(statement, compat, "WRITE")?;
-    Ok(WritePlan { kind, target, body, insert_has_columns })
+    let deletes_all = deletes_all || kind == WriteKind::Truncate;
+    Ok(WritePlan { kind, target, body, insert_has_columns, deletes_all })
 }
 
 /// Puts the resolved target into the statement.

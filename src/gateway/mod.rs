@@ -101,6 +101,12 @@ pub enum Plan {
         tables: Vec<crate::storage::TableName>,
         if_exists: bool,
     },
+    /// `ALTER TABLE`: every change in one atomic rebuild.
+    AlterTable {
+        table: crate::storage::TableName,
+        changes: Vec<crate::storage::schema::Change>,
+        if_exists: bool,
+    },
     Write(Box<dml::WritePlan>),
     /// `COPY … FROM STDIN`: the client streams rows into a table.
     CopyIn(Box<copy::CopyInPlan>),
@@ -119,6 +125,7 @@ impl Plan {
                 | Plan::DropBuckets { .. }
                 | Plan::CreateTable { .. }
                 | Plan::DropTables { .. }
+                | Plan::AlterTable { .. }
                 | Plan::Write(_)
         )
     }
@@ -136,6 +143,7 @@ impl Plan {
             Plan::NoOp(_) => "utility",
             Plan::CreateBucket { .. } | Plan::CreateTable { .. } => "create",
             Plan::DropBuckets { .. } | Plan::DropTables { .. } => "drop",
+            Plan::AlterTable { .. } => "alter",
             Plan::Write(w) => w.kind.label(),
             Plan::CopyIn(_) => "copy_in",
             Plan::CopyOut(_) => "copy_out",
@@ -154,6 +162,7 @@ pub fn statement_kind(statement: &Statement) -> &'static str {
         Statement::ShowVariable { .. } => "show",
         Statement::CreateSchema { .. } | Statement::CreateTable(_) => "create",
         Statement::Drop { .. } => "drop",
+        Statement::AlterTable(_) => "alter",
         Statement::Insert(_) => "insert",
         Statement::Update(_) => "update",
         Statement::Delete(_) => "delete",

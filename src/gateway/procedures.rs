@@ -236,6 +236,36 @@ pub const PROCEDURES: &[ProcedureSpec] = &[
         summary: "create a table with STRING columns named by the file's header, then load the file",
     },
     ProcedureSpec {
+        name: "delete_rows",
+        params: &[
+            req("table", ArgKind::Text),
+            opt("where", ArgKind::Text),
+            opt("changed_since", ArgKind::Moment),
+            opt("changed_until", ArgKind::Moment),
+            opt("all", ArgKind::Bool),
+        ],
+        columns: &[("table", T::Text), ("deleted_rows", T::Int64), ("table_rows", T::Int64)],
+        summary: "delete the rows matching structured filters; every row only with all => true",
+    },
+    ProcedureSpec {
+        name: "drop_primary_key",
+        params: &[req("table", ArgKind::Text)],
+        columns: &[("table", T::Text), ("done", T::Bool)],
+        summary: "drop a table's primary key (ALTER TABLE … DROP CONSTRAINT without knowing its name)",
+    },
+    ProcedureSpec {
+        name: "profile_table",
+        params: &[req("table", ArgKind::Text)],
+        columns: &[
+            ("table", T::Text),
+            ("rows", T::Int64),
+            ("columns", T::Int64),
+            ("hints", T::TextList),
+            ("profile", T::Text),
+        ],
+        summary: "compute and store column statistics and quality hints (duckstore.table_profiles)",
+    },
+    ProcedureSpec {
         name: "export_table",
         params: &[
             req("table", ArgKind::Text),
@@ -664,6 +694,38 @@ impl CallPlan {
                 let bucket = args.required_text("bucket")?;
                 storage.set_bucket_read_grant(ctx, bucket.clone(), self.spec.name == "grant_bucket_read").await?;
                 out.row(vec![bucket.into(), true.into()]);
+            }
+            "delete_rows" => {
+                let table = args.required_text("table")?;
+                let (deleted, rows) = storage
+                    .delete_rows(
+                        ctx,
+                        parse_table_id(&table)?,
+                        args.text("where")?.map(|w| parse_filters(&w)).transpose()?.unwrap_or_default(),
+                        args.moment_past("changed_since")?,
+                        args.moment_past("changed_until")?,
+                        args.bool("all")?.unwrap_or(false),
+                    )
+                    .await?;
+                out.row(vec![table.into(), deleted.into(), rows.into()]);
+            }
+            "drop_primary_key" => {
+                let table = args.required_text("table")?;
+                let change = crate::storage::schema::Change::DropPrimaryKey { constraint: None, if_exists: false };
+                storage.alter_table(ctx, parse_table_id(&table)?, vec![], vec![change]).await?;
+                out.row(vec![table.into(), true.into()]);
+            }
+            "profile_table" => {
+                let table = args.required_text("table")?;
+                let profile = storage.profile_table(ctx, parse_table_id(&table)?).await?;
+                let hints = profile["hints"].as_array().into_iter().flatten().filter_map(|h| h.as_str());
+                out.row(vec![
+                    table.into(),
+                    profile["rows"].as_i64().unwrap_or(0).into(),
+                    (profile["columns"].as_array().map_or(0, |c| c.len()) as i64).into(),
+                    V::List(hints.map(V::from).collect()),
+                    profile.to_string().into(),
+                ]);
             }
             "import_table" | "create_table_from_file" | "export_table" => {
                 if args.bool("async")?.unwrap_or(false) {

@@ -271,6 +271,7 @@ impl Connection {
                     reads: write.body.tables.clone(),
                     search_path: session.settings().search_path(),
                     operation: write.kind.label(),
+                    deletes_all: write.deletes_all,
                 };
                 let plan = write.clone();
                 let result = storage
@@ -289,6 +290,14 @@ impl Connection {
                     gateway::dml::WriteKind::Delete => Tag::new("DELETE").with_rows(result.affected),
                     gateway::dml::WriteKind::Truncate => Tag::new("TRUNCATE TABLE"),
                 }))
+            }
+            Plan::AlterTable { table, changes, if_exists } => {
+                let search_path = session.settings().search_path();
+                match storage.alter_table(session.ctx.clone(), table.clone(), search_path, changes.clone()).await {
+                    Err(e) if *if_exists && e.sqlstate() == "42P01" => {}
+                    other => other?,
+                }
+                Ok(Outcome::Tag(Tag::new("ALTER TABLE")))
             }
             Plan::CopyIn(copy) => {
                 let search_path = session.settings().search_path();

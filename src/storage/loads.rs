@@ -405,12 +405,14 @@ impl Storage {
             let plan = plan_load(&inner.engine, &table, request)?;
             let current = TableFile { project_id, branch_id, table_id: table.id, version: table.version };
             if request.incremental {
+                let current = inner.writable_file(&table, current)?;
                 let sql = insert_sql(&current.data_ref(), &table, &plan, true, request.dedup);
                 let outcome = inner.engine.write(&current, &[], &[(sql, Vec::<Param>::new())], canceller)?;
                 return Ok((outcome, current.version));
             }
             // Full load: the next version of the file, filled, then switched to.
-            let next = TableFile { version: table.version + 1, ..current };
+            inner.before_destruction(ctx, &table, &current, super::schema::Destruction::FullLoad)?;
+            let next = TableFile { version: inner.catalog.read(|tx| tx.next_version(table.id))?, ..current };
             inner.engine.remove_table_file(&next).ok();
             inner.engine.create_table_file(&next, &table_ddl(&table.columns, &table.primary_key))?;
             let sql = insert_sql(&next.data_ref(), &table, &plan, false, request.dedup);
@@ -422,6 +424,7 @@ impl Storage {
                 }
             }
         })();
+        let replaced = !request.incremental;
         let (outcome, version) = match outcome {
             Ok(done) => done,
             Err(e) => {
@@ -448,18 +451,18 @@ impl Storage {
             )
         });
         if let Err(e) = committed {
-            if version != table.version {
+            if replaced {
                 let _ =
                     inner.engine.remove_table_file(&TableFile { project_id, branch_id, table_id: table.id, version });
             }
             return Err(e);
         }
-        if version != table.version {
-            // The old version goes once its readers are done (the engine detaches it then).
-            let old = TableFile { project_id, branch_id, table_id: table.id, version: table.version };
-            if let Err(e) = inner.engine.remove_table_file(&old) {
-                tracing::warn!(error = %e, table = %full_name, "the previous version of a table could not be removed yet");
-            }
+        if replaced {
+            // The old version goes once its readers are done, unless a snapshot keeps it.
+            inner.retire_version(
+                &table,
+                &TableFile { project_id, branch_id, table_id: table.id, version: table.version },
+            );
         }
         let seconds = started.elapsed().as_secs_f64();
         metrics::counter!("duckstore_loads_total", "operation" => request.operation, "format" => format_label, "outcome" => "ok").increment(1);
@@ -609,23 +612,24 @@ pub fn parse_order_by(text: &str) -> Result<Vec<(String, bool)>> {
         .collect()
 }
 
-/// The SELECT of an export over `data_ref` with its bound values.
-fn export_select(data_ref: &str, table: &TableRecord, request: &ExportRequest) -> Result<(String, Vec<Param>)> {
-    let column = |name: &str| -> Result<&ColumnRecord> {
-        table.columns.iter().find(|c| c.name == name).ok_or_else(|| {
-            Error::not_found(format!("column \"{name}\" of table \"{}\" does not exist", table.name))
-                .with_sqlstate("42703")
-        })
-    };
-    let selected: Vec<&ColumnRecord> = if request.columns.is_empty() {
-        table.columns.iter().collect()
-    } else {
-        request.columns.iter().map(|c| column(c)).collect::<Result<_>>()?
-    };
-    let mut params = Vec::new();
+fn column_named<'a>(table: &'a TableRecord, name: &str) -> Result<&'a ColumnRecord> {
+    table.columns.iter().find(|c| c.name == name).ok_or_else(|| {
+        Error::not_found(format!("column \"{name}\" of table \"{}\" does not exist", table.name)).with_sqlstate("42703")
+    })
+}
+
+/// SQL conditions for Keboola's structured filters and change-time bounds, with their values
+/// appended to `params` (bound, never spliced).
+pub(crate) fn filter_conditions(
+    table: &TableRecord,
+    filters: &[Filter],
+    changed_since: Option<i64>,
+    changed_until: Option<i64>,
+    params: &mut Vec<Param>,
+) -> Result<Vec<String>> {
     let mut conditions = Vec::new();
-    for filter in &request.filters {
-        let c = column(&filter.column)?;
+    for filter in filters {
+        let c = column_named(table, &filter.column)?;
         if filter.values.is_empty() {
             return Err(Error::invalid(format!("the filter on \"{}\" has no values", c.name)).with_sqlstate("22023"));
         }
@@ -656,14 +660,28 @@ fn export_select(data_ref: &str, table: &TableRecord, request: &ExportRequest) -
         conditions.push(condition);
     }
     let ts = quote_ident(TIMESTAMP_COLUMN);
-    if let Some(since) = request.changed_since {
+    if let Some(since) = changed_since {
         params.push(Param::Int(since));
         conditions.push(format!("{ts} >= make_timestamptz(${})", params.len()));
     }
-    if let Some(until) = request.changed_until {
+    if let Some(until) = changed_until {
         params.push(Param::Int(until));
         conditions.push(format!("{ts} < make_timestamptz(${})", params.len()));
     }
+    Ok(conditions)
+}
+
+/// The SELECT of an export over `data_ref` with its bound values.
+fn export_select(data_ref: &str, table: &TableRecord, request: &ExportRequest) -> Result<(String, Vec<Param>)> {
+    let column = |name: &str| column_named(table, name);
+    let selected: Vec<&ColumnRecord> = if request.columns.is_empty() {
+        table.columns.iter().collect()
+    } else {
+        request.columns.iter().map(|c| column(c)).collect::<Result<_>>()?
+    };
+    let mut params = Vec::new();
+    let conditions =
+        filter_conditions(table, &request.filters, request.changed_since, request.changed_until, &mut params)?;
     let mut sql = format!(
         "SELECT {} FROM {data_ref}",
         selected.iter().map(|c| quote_ident(&c.name)).collect::<Vec<_>>().join(", ")

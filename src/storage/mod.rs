@@ -8,8 +8,11 @@ mod idempotency;
 mod jobs;
 pub mod loads;
 pub mod names;
+mod profiles;
 mod projects;
+pub mod schema;
 mod sharing;
+mod snapshots;
 mod tables;
 mod views;
 

@@ -214,6 +214,17 @@ impl Storage {
     pub async fn drop_bucket(&self, ctx: SessionContext, full: String, cascade: bool, if_exists: bool) -> Result<bool> {
         let (project_id, branch_id) = require_write(&ctx)?;
         self.blocking(move |inner| {
+            // Each table passes the destruction hook first (outside the catalog transaction).
+            let doomed = inner.catalog.read(|tx| match inner.bucket_named(tx, project_id, branch_id, &full) {
+                Ok(b) if b.source_bucket_id.is_none() && cascade => {
+                    let tables = tx.tables_of(&[b.id])?;
+                    tables.into_iter().map(|t| Ok((inner.file_of(tx, &t)?, t))).collect::<Result<Vec<_>>>()
+                }
+                _ => Ok(vec![]),
+            })?;
+            for (file, table) in &doomed {
+                inner.before_destruction(&ctx, table, file, super::schema::Destruction::DropTable)?;
+            }
             let files = inner.catalog.write(|tx| {
                 let bucket = match inner.bucket_named(tx, project_id, branch_id, &full) {
                     Ok(b) => b,
@@ -239,8 +250,8 @@ impl Storage {
                         ))
                         .with_sqlstate("2BP01"));
                     }
-                    for t in &tables {
-                        files.push(inner.file_of(tx, t)?);
+                    for t in tables {
+                        files.push((inner.file_of(tx, &t)?, t));
                     }
                 }
                 tx.delete_bucket(bucket.id)?;
@@ -256,8 +267,8 @@ impl Storage {
                 Ok(Some(files))
             })?;
             let Some(files) = files else { return Ok(false) };
-            for file in files {
-                inner.engine.remove_table_file(&file)?;
+            for (file, table) in files {
+                inner.retire_version(&table, &file);
             }
             Ok(true)
         })
@@ -358,7 +369,23 @@ impl Storage {
         if_exists: bool,
     ) -> Result<bool> {
         let (project_id, branch_id) = require_write(&ctx)?;
+        let guard = match self.lock_target(&ctx, &name, &search_path).await {
+            Ok((guard, _)) => Some(guard),
+            Err(e) if if_exists && e.sqlstate() == "42P01" => None,
+            Err(e) => return Err(e),
+        };
         self.blocking(move |inner| {
+            let _guard = guard;
+            let found =
+                inner.catalog.read(|tx| match inner.find_table(tx, project_id, branch_id, &name, &search_path)? {
+                    Some((bucket, table)) if bucket.source_bucket_id.is_none() => {
+                        Ok(Some((inner.file_of(tx, &table)?, table)))
+                    }
+                    _ => Ok(None),
+                })?;
+            if let Some((file, table)) = &found {
+                inner.before_destruction(&ctx, table, file, super::schema::Destruction::DropTable)?;
+            }
             let file = inner.catalog.write(|tx| {
                 let found = inner.find_table(tx, project_id, branch_id, &name, &search_path)?;
                 let Some((bucket, table)) = found else {
@@ -370,7 +397,7 @@ impl Storage {
                         bucket.full_name()
                     )));
                 }
-                let file = inner.file_of(tx, &table)?;
+                let file = (inner.file_of(tx, &table)?, table.clone());
                 tx.delete_table(table.id)?;
                 inner.audit(
                     tx,
@@ -383,8 +410,8 @@ impl Storage {
                 Ok(Some(file))
             })?;
             match file {
-                Some(file) => {
-                    inner.engine.remove_table_file(&file)?;
+                Some((file, table)) => {
+                    inner.retire_version(&table, &file);
                     Ok(true)
                 }
                 None => Ok(false),
@@ -516,6 +543,8 @@ pub struct WriteRequest {
     pub search_path: Vec<String>,
     /// The audit operation (`insert`, `update`, `delete`, `truncate`).
     pub operation: &'static str,
+    /// `TRUNCATE`, or `DELETE` without `WHERE`: the destruction hook runs first.
+    pub deletes_all: bool,
 }
 
 /// What the statement renderer needs to know about the resolved target.
@@ -557,6 +586,28 @@ impl Inner {
             )));
         }
         Ok((bucket, table))
+    }
+}
+
+impl Inner {
+    /// The file a write may change in place: the table's current version, unless a snapshot
+    /// keeps that version, in which case it is first copied to the next version and the table
+    /// switched to the copy (copy-on-write). Call with the table's write lock held.
+    pub(crate) fn writable_file(&self, table: &TableRecord, file: TableFile) -> Result<TableFile> {
+        if !self.catalog.read(|tx| tx.version_is_kept(table.id, file.version))? {
+            return Ok(file);
+        }
+        let next = TableFile { version: self.catalog.read(|tx| tx.next_version(table.id))?, ..file };
+        self.engine.copy_table_file(&file, &next)?;
+        let (rows, bytes) = (table.row_count, table.byte_count);
+        if let Err(e) =
+            self.catalog.write(|tx| tx.update_table_stats(table.id, next.version, rows, bytes, table.changed_at))
+        {
+            let _ = self.engine.remove_table_file(&next);
+            return Err(e);
+        }
+        metrics::counter!("duckstore_copy_on_write_total", "reason" => "snapshot").increment(1);
+        Ok(next)
     }
 }
 
@@ -622,6 +673,10 @@ impl Storage {
                 Ok((bucket, table, reads))
             })?;
             let file = TableFile { project_id, branch_id, table_id: table.id, version: table.version };
+            if request.deletes_all {
+                inner.before_destruction(&ctx, &table, &file, super::schema::Destruction::DeleteAll)?;
+            }
+            let file = inner.writable_file(&table, file)?;
             let target = WriteTarget {
                 data_ref: file.data_ref(),
                 columns: table.columns.iter().map(|c| c.name.clone()).collect(),
@@ -631,7 +686,7 @@ impl Storage {
             let outcome = inner.engine.write(&file, &reads, &[(sql, params)], &canceller)?;
             let affected = outcome.affected.first().copied().unwrap_or(0);
             inner.catalog.write(|tx| {
-                tx.update_table_stats(table.id, table.version, outcome.row_count, outcome.byte_count, now_micros())?;
+                tx.update_table_stats(table.id, file.version, outcome.row_count, outcome.byte_count, now_micros())?;
                 inner.audit(
                     tx,
                     &ctx,

@@ -20,6 +20,7 @@ pub enum SystemView {
     Columns,
     Files,
     Jobs,
+    TableProfiles,
 }
 
 impl SystemView {
@@ -33,6 +34,7 @@ impl SystemView {
         SystemView::Columns,
         SystemView::Files,
         SystemView::Jobs,
+        SystemView::TableProfiles,
     ];
 
     pub fn name(self) -> &'static str {
@@ -46,6 +48,7 @@ impl SystemView {
             SystemView::Columns => "columns",
             SystemView::Files => "files",
             SystemView::Jobs => "jobs",
+            SystemView::TableProfiles => "table_profiles",
         }
     }
 
@@ -144,6 +147,27 @@ impl SystemView {
                 ("created_at", T::Timestamp),
                 ("created_by", T::Text),
             ],
+            SystemView::TableProfiles => &[
+                ("table_id", T::Text),
+                ("column_name", T::Text),
+                ("type", T::Text),
+                ("count", T::Int64),
+                ("bytes", T::Int64),
+                ("nulls", T::Int64),
+                ("distinct", T::Int64),
+                ("min", T::Text),
+                ("max", T::Text),
+                ("mean", T::Float64),
+                ("stddev", T::Float64),
+                ("q25", T::Float64),
+                ("q50", T::Float64),
+                ("q75", T::Float64),
+                ("min_length", T::Int64),
+                ("max_length", T::Int64),
+                ("top_values", T::Text),
+                ("hints", T::TextList),
+                ("profiled_at", T::Timestamp),
+            ],
             SystemView::Jobs => &[
                 ("id", T::Int64),
                 ("project_id", T::Int64),
@@ -161,7 +185,7 @@ impl SystemView {
 
     /// Views answered from the bucket/table snapshot rather than catalog rows.
     fn answered_from_snapshot(self) -> bool {
-        matches!(self, SystemView::Buckets | SystemView::Tables | SystemView::Columns)
+        matches!(self, SystemView::Buckets | SystemView::Tables | SystemView::Columns | SystemView::TableProfiles)
     }
 }
 
@@ -285,7 +309,7 @@ impl Storage {
                             ]);
                         }
                     }
-                    SystemView::Buckets | SystemView::Tables | SystemView::Columns => {
+                    SystemView::Buckets | SystemView::Tables | SystemView::Columns | SystemView::TableProfiles => {
                         unreachable!("answered from the snapshot")
                     }
                 }
@@ -370,6 +394,60 @@ impl Storage {
                                 c.nullable.into(),
                                 c.default_sql.clone().into(),
                                 t.primary_key.contains(&c.name).into(),
+                            ]);
+                        }
+                    }
+                }
+                SystemView::TableProfiles => {
+                    let ids: Vec<i64> = snapshot.tables.iter().map(|(_, t)| t.id).collect();
+                    let profiles = inner.catalog.read(|tx| tx.profiles(&ids))?;
+                    let as_f64 = |v: &serde_json::Value| v.as_f64().map_or(Value::Null, Value::Float);
+                    let as_i64 = |v: &serde_json::Value| v.as_i64().map_or(Value::Null, Value::Int);
+                    let as_text = |v: &serde_json::Value| v.as_str().map_or(Value::Null, Value::from);
+                    let hints = |v: &serde_json::Value| {
+                        Value::List(
+                            v.as_array().into_iter().flatten().filter_map(|h| h.as_str()).map(Value::from).collect(),
+                        )
+                    };
+                    for (table_id, at, profile) in profiles {
+                        let Ok(p) = serde_json::from_str::<serde_json::Value>(&profile) else { continue };
+                        let Some((bucket_id, _)) = snapshot.tables.iter().find(|(_, t)| t.id == table_id) else {
+                            continue;
+                        };
+                        let b = by_id[bucket_id];
+                        let name = format!(
+                            "{}.{}",
+                            b.full_name(),
+                            p["table"].as_str().and_then(|t| t.rsplit('.').next()).unwrap_or("")
+                        );
+                        let mut table_row = vec![Value::Null; view.columns().len()];
+                        table_row[0] = name.clone().into();
+                        table_row[3] = as_i64(&p["rows"]);
+                        table_row[4] = as_i64(&p["bytes"]);
+                        table_row[17] = hints(&p["hints"]);
+                        table_row[18] = Value::Timestamp(at);
+                        out.row(table_row);
+                        for c in p["columns"].as_array().into_iter().flatten() {
+                            out.row(vec![
+                                name.clone().into(),
+                                as_text(&c["name"]),
+                                as_text(&c["type"]),
+                                as_i64(&c["count"]),
+                                Value::Null,
+                                as_i64(&c["nulls"]),
+                                as_i64(&c["distinct"]),
+                                as_text(&c["min"]),
+                                as_text(&c["max"]),
+                                as_f64(&c["mean"]),
+                                as_f64(&c["stddev"]),
+                                as_f64(&c["q25"]),
+                                as_f64(&c["q50"]),
+                                as_f64(&c["q75"]),
+                                as_i64(&c["min_length"]),
+                                as_i64(&c["max_length"]),
+                                c["top_values"].to_string().into(),
+                                hints(&c["hints"]),
+                                Value::Timestamp(at),
                             ]);
                         }
                     }

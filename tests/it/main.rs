@@ -10,5 +10,6 @@ mod lifecycle;
 mod loads;
 mod projects;
 mod protocol;
+mod schema;
 mod sharing;
 mod tables;

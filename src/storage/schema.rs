@@ -1,0 +1,506 @@
+//! Schema operations (`ALTER TABLE`), row deletion by Keboola's filters, and the hook every
+//! destructive operation passes through. A schema change rebuilds the table into its next
+//! version file and switches the catalog to it in one step (the same path as a full load), so a
+//! change that fails — a value that does not convert, a NULL under NOT NULL, a duplicate key —
+//! leaves the table, its data and its schema exactly as before.
+
+use serde_json::json;
+
+use super::loads::{Filter, filter_conditions};
+use super::names::{self, TIMESTAMP_COLUMN, quote_ident};
+use super::tables::{TableName, WriteGuard, require_write, table_ddl, table_replaced};
+use super::{ColumnSpec, Inner, SessionContext, Storage};
+use crate::catalog::{ColumnRecord, TableRecord};
+use crate::clock::now_micros;
+use crate::engine::{Canceller, Param, TableFile};
+use crate::error::{Error, Result};
+
+/// One change of an `ALTER TABLE`; several apply together or not at all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    AddColumn {
+        column: ColumnSpec,
+        if_not_exists: bool,
+    },
+    DropColumn {
+        name: String,
+        if_exists: bool,
+    },
+    RenameColumn {
+        from: String,
+        to: String,
+    },
+    SetType {
+        name: String,
+        type_name: String,
+    },
+    SetNotNull(String),
+    DropNotNull(String),
+    SetDefault {
+        name: String,
+        default_sql: String,
+    },
+    DropDefault(String),
+    AddPrimaryKey(Vec<String>),
+    /// `DROP CONSTRAINT name` (the primary key's name is `{table}_pkey`), or any name with `None`.
+    DropPrimaryKey {
+        constraint: Option<String>,
+        if_exists: bool,
+    },
+}
+
+impl Change {
+    fn label(&self) -> &'static str {
+        match self {
+            Change::AddColumn { .. } => "add_column",
+            Change::DropColumn { .. } => "drop_column",
+            Change::RenameColumn { .. } => "rename_column",
+            Change::SetType { .. } => "alter_column_type",
+            Change::SetNotNull(_) | Change::DropNotNull(_) => "alter_column_nullable",
+            Change::SetDefault { .. } | Change::DropDefault(_) => "alter_column_default",
+            Change::AddPrimaryKey(_) => "add_primary_key",
+            Change::DropPrimaryKey { .. } => "drop_primary_key",
+        }
+    }
+}
+
+/// Why a destructive operation is about to run: the snapshot settings decide on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Destruction {
+    DropTable,
+    DropColumn,
+    DeleteAll,
+    FullLoad,
+}
+
+impl Destruction {
+    pub fn label(self) -> &'static str {
+        match self {
+            Destruction::DropTable => "drop_table",
+            Destruction::DropColumn => "drop_column",
+            Destruction::DeleteAll => "delete_all",
+            Destruction::FullLoad => "full_load",
+        }
+    }
+}
+
+impl Inner {
+    /// The one place every destructive operation passes before it runs (DROP TABLE, DROP
+    /// COLUMN, TRUNCATE and deleting every row, a full load's replace), whichever surface asked
+    /// for it. The table's write lock is held and `file` is its current version. Automatic
+    /// snapshots hang here.
+    pub(crate) fn before_destruction(
+        &self,
+        ctx: &SessionContext,
+        table: &TableRecord,
+        file: &TableFile,
+        why: Destruction,
+    ) -> Result<()> {
+        self.auto_snapshot(ctx, table, file, why)
+    }
+}
+
+/// A column of the rebuilt table and the expression (over the old table) that fills it.
+struct Planned {
+    column: ColumnRecord,
+    source: String,
+}
+
+fn find<'a>(columns: &'a mut [Planned], name: &str) -> Result<&'a mut Planned> {
+    columns.iter_mut().find(|p| p.column.name == name).ok_or_else(|| missing(name))
+}
+
+fn missing(name: &str) -> Error {
+    Error::not_found(format!("column \"{name}\" does not exist")).with_sqlstate("42703")
+}
+
+/// Applies `changes` to the table's definition: the new columns with their fill expressions,
+/// and the new primary key.
+fn plan_changes(table: &TableRecord, changes: &[Change]) -> Result<(Vec<Planned>, Vec<String>)> {
+    let mut columns: Vec<Planned> =
+        table.columns.iter().map(|c| Planned { column: c.clone(), source: quote_ident(&c.name) }).collect();
+    let mut primary_key = table.primary_key.clone();
+    for change in changes {
+        match change {
+            Change::AddColumn { column, if_not_exists } => {
+                names::validate_column_name(&column.name)?;
+                if columns.iter().any(|p| p.column.name.eq_ignore_ascii_case(&column.name)) {
+                    if *if_not_exists {
+                        continue;
+                    }
+                    return Err(Error::already_exists(format!(
+                        "column \"{}\" of relation \"{}\" already exists",
+                        column.name, table.name
+                    ))
+                    .with_sqlstate("42701"));
+                }
+                let kind = names::column_type(&column.type_name)?;
+                let source = match &column.default_sql {
+                    Some(default) => format!("CAST({default} AS {})", kind.sql_type),
+                    None => format!("CAST(NULL AS {})", kind.sql_type),
+                };
+                columns.push(Planned {
+                    column: ColumnRecord {
+                        name: column.name.clone(),
+                        sql_type: kind.sql_type,
+                        base_type: kind.base_type.to_owned(),
+                        nullable: !column.not_null,
+                        default_sql: column.default_sql.clone(),
+                    },
+                    source,
+                });
+            }
+            Change::DropColumn { name, if_exists } => {
+                let Some(at) = columns.iter().position(|p| &p.column.name == name) else {
+                    if *if_exists {
+                        continue;
+                    }
+                    return Err(missing(name));
+                };
+                if primary_key.contains(name) {
+                    return Err(Error::failed_precondition(format!(
+                        "cannot drop column \"{name}\": it is part of the primary key; drop the primary key first"
+                    ))
+                    .with_sqlstate("2BP01"));
+                }
+                if columns.len() == 1 {
+                    return Err(Error::invalid(format!(
+                        "cannot drop column \"{name}\": it is the table's last column; drop the table instead"
+                    ))
+                    .with_sqlstate("42P16"));
+                }
+                columns.remove(at);
+            }
+            Change::RenameColumn { from, to } => {
+                names::validate_column_name(to)?;
+                if columns.iter().any(|p| p.column.name.eq_ignore_ascii_case(to) && &p.column.name != from) {
+                    return Err(Error::already_exists(format!("column \"{to}\" already exists")).with_sqlstate("42701"));
+                }
+                find(&mut columns, from)?.column.name = to.clone();
+                for key in primary_key.iter_mut().filter(|k| *k == from) {
+                    *key = to.clone();
+                }
+            }
+            Change::SetType { name, type_name } => {
+                let kind = names::column_type(type_name)?;
+                let planned = find(&mut columns, name)?;
+                planned.source = format!("CAST({} AS {})", planned.source, kind.sql_type);
+                planned.column.sql_type = kind.sql_type;
+                planned.column.base_type = kind.base_type.to_owned();
+                if let Some(default) = &planned.column.default_sql {
+                    // the default must still fit the column
+                    planned.column.default_sql = Some(default.clone());
+                }
+            }
+            Change::SetNotNull(name) => find(&mut columns, name)?.column.nullable = false,
+            Change::DropNotNull(name) => {
+                if primary_key.contains(name) {
+                    return Err(Error::invalid(format!("column \"{name}\" is in a primary key")).with_sqlstate("42P16"));
+                }
+                find(&mut columns, name)?.column.nullable = true;
+            }
+            Change::SetDefault { name, default_sql } => {
+                find(&mut columns, name)?.column.default_sql = Some(default_sql.clone())
+            }
+            Change::DropDefault(name) => find(&mut columns, name)?.column.default_sql = None,
+            Change::AddPrimaryKey(keys) => {
+                if !primary_key.is_empty() {
+                    return Err(Error::invalid(format!(
+                        "multiple primary keys for table \"{}\" are not allowed",
+                        table.name
+                    ))
+                    .with_sqlstate("42P16"));
+                }
+                if keys.is_empty() {
+                    return Err(Error::invalid("a primary key needs at least one column").with_sqlstate("42P16"));
+                }
+                for key in keys {
+                    if keys.iter().filter(|k| *k == key).count() > 1 {
+                        return Err(Error::invalid(format!("column \"{key}\" appears twice in the primary key"))
+                            .with_sqlstate("42701"));
+                    }
+                    find(&mut columns, key)?.column.nullable = false;
+                }
+                primary_key = keys.clone();
+            }
+            Change::DropPrimaryKey { constraint, if_exists } => {
+                let own = format!("{}_pkey", table.name);
+                if let Some(name) = constraint
+                    && name != &own
+                {
+                    if *if_exists {
+                        continue;
+                    }
+                    return Err(Error::not_found(format!(
+                        "constraint \"{name}\" of relation \"{}\" does not exist (its primary key is \"{own}\")",
+                        table.name
+                    ))
+                    .with_sqlstate("42704"));
+                }
+                if primary_key.is_empty() {
+                    if *if_exists {
+                        continue;
+                    }
+                    return Err(
+                        Error::not_found(format!("table \"{}\" has no primary key", table.name)).with_sqlstate("42704")
+                    );
+                }
+                primary_key.clear();
+            }
+        }
+    }
+    Ok((columns, primary_key))
+}
+
+impl Storage {
+    /// `ALTER TABLE`: every change at once, as one atomic rebuild of the table.
+    pub async fn alter_table(
+        &self,
+        ctx: SessionContext,
+        target: TableName,
+        search_path: Vec<String>,
+        changes: Vec<Change>,
+    ) -> Result<()> {
+        let (guard, locked_id) = self.lock_target(&ctx, &target, &search_path).await?;
+        self.blocking(move |inner| inner.alter_locked(&ctx, guard, locked_id, &target, &search_path, &changes)).await
+    }
+}
+
+impl Inner {
+    fn alter_locked(
+        &self,
+        ctx: &SessionContext,
+        _guard: WriteGuard,
+        locked_id: i64,
+        target: &TableName,
+        search_path: &[String],
+        changes: &[Change],
+    ) -> Result<()> {
+        let (project_id, branch_id) = require_write(ctx)?;
+        let (bucket, table) =
+            self.catalog.read(|tx| self.writable_table(tx, project_id, branch_id, target, search_path))?;
+        if table.id != locked_id {
+            return Err(table_replaced(target));
+        }
+        let (planned, primary_key) = plan_changes(&table, changes)?;
+        let current = TableFile { project_id, branch_id, table_id: table.id, version: table.version };
+        if changes.iter().any(|c| matches!(c, Change::DropColumn { .. })) {
+            self.before_destruction(ctx, &table, &current, Destruction::DropColumn)?;
+        }
+        let columns: Vec<ColumnRecord> = planned.iter().map(|p| p.column.clone()).collect();
+        let next = TableFile { version: self.catalog.read(|tx| tx.next_version(table.id))?, ..current };
+        let _ = self.engine.remove_table_file(&next);
+        self.engine.create_table_file(&next, &table_ddl(&columns, &primary_key))?;
+        let mut names: Vec<String> = columns.iter().map(|c| quote_ident(&c.name)).collect();
+        names.push(quote_ident(TIMESTAMP_COLUMN));
+        let mut sources: Vec<String> = planned.iter().map(|p| p.source.clone()).collect();
+        sources.push(quote_ident(TIMESTAMP_COLUMN));
+        let sql = format!(
+            "INSERT INTO {} ({}) SELECT {} FROM {}",
+            next.data_ref(),
+            names.join(", "),
+            sources.join(", "),
+            current.data_ref()
+        );
+        let outcome = match self.engine.write(
+            &next,
+            std::slice::from_ref(&current),
+            &[(sql, Vec::<Param>::new())],
+            &Canceller::default(),
+        ) {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                let _ = self.engine.remove_table_file(&next);
+                return Err(explain_rebuild_error(e, changes));
+            }
+        };
+        let full_name = format!("{}.{}", bucket.full_name(), table.name);
+        let labels: Vec<&str> = changes.iter().map(Change::label).collect();
+        let committed = self.catalog.write(|tx| {
+            tx.replace_columns(table.id, &columns)?;
+            tx.set_primary_key(table.id, &primary_key)?;
+            tx.update_table_stats(table.id, next.version, outcome.row_count, outcome.byte_count, now_micros())?;
+            self.audit(
+                tx,
+                ctx,
+                Some(project_id),
+                "alter_table",
+                ("table", full_name.clone()),
+                json!({"changes": labels}),
+            )
+        });
+        if let Err(e) = committed {
+            let _ = self.engine.remove_table_file(&next);
+            return Err(e);
+        }
+        self.retire_version(&table, &current);
+        for label in labels {
+            metrics::counter!("duckstore_schema_changes_total", "operation" => label).increment(1);
+        }
+        Ok(())
+    }
+
+    /// A version a table no longer uses: removed once its readers are done, unless a snapshot
+    /// keeps it.
+    pub(crate) fn retire_version(&self, table: &TableRecord, old: &TableFile) {
+        match self.catalog.read(|tx| tx.version_is_kept(table.id, old.version)) {
+            Ok(true) => {}
+            _ => {
+                if let Err(e) = self.engine.remove_table_file(old) {
+                    tracing::warn!(error = %e, table = table.id, "a previous table version could not be removed yet");
+                }
+            }
+        }
+    }
+}
+
+/// A rebuild's failure in the words of the change that caused it.
+fn explain_rebuild_error(e: Error, changes: &[Change]) -> Error {
+    let adding_key = changes.iter().any(|c| matches!(c, Change::AddPrimaryKey(_)));
+    match e.sqlstate() {
+        "23505" if adding_key => Error::new(
+            crate::error::ErrorKind::Conflict,
+            format!("could not create the primary key: the table has duplicate keys ({})", e.message()),
+        )
+        .with_sqlstate("23505"),
+        "23502" => Error::invalid(format!("column contains null values ({})", e.message())).with_sqlstate("23502"),
+        _ => e,
+    }
+}
+
+impl Storage {
+    /// `delete_rows`: deletes the rows matching Keboola's structured filters (and change-time
+    /// bounds). Deleting every row needs `all`, and passes the destruction hook.
+    pub async fn delete_rows(
+        &self,
+        ctx: SessionContext,
+        target: TableName,
+        filters: Vec<Filter>,
+        changed_since: Option<i64>,
+        changed_until: Option<i64>,
+        all: bool,
+    ) -> Result<(i64, i64)> {
+        if filters.is_empty() && changed_since.is_none() && changed_until.is_none() && !all {
+            return Err(Error::invalid(
+                "delete_rows without filters would delete every row: pass all => true (or use TRUNCATE)",
+            )
+            .with_sqlstate("22023"));
+        }
+        let (guard, locked_id) = self.lock_target(&ctx, &target, &[]).await?;
+        self.blocking(move |inner| {
+            let _guard = guard;
+            let (project_id, branch_id) = require_write(&ctx)?;
+            let (bucket, table) =
+                inner.catalog.read(|tx| inner.writable_table(tx, project_id, branch_id, &target, &[]))?;
+            if table.id != locked_id {
+                return Err(table_replaced(&target));
+            }
+            let file = TableFile { project_id, branch_id, table_id: table.id, version: table.version };
+            let mut params = Vec::new();
+            let conditions = filter_conditions(&table, &filters, changed_since, changed_until, &mut params)?;
+            if conditions.is_empty() {
+                inner.before_destruction(&ctx, &table, &file, Destruction::DeleteAll)?;
+            }
+            let file = inner.writable_file(&table, file)?;
+            let mut sql = format!("DELETE FROM {}", file.data_ref());
+            if !conditions.is_empty() {
+                sql.push_str(&format!(" WHERE {}", conditions.join(" AND ")));
+            }
+            let outcome = inner.engine.write(&file, &[], &[(sql, params)], &Canceller::default())?;
+            let deleted = outcome.affected.first().copied().unwrap_or(0) as i64;
+            inner.catalog.write(|tx| {
+                tx.update_table_stats(table.id, file.version, outcome.row_count, outcome.byte_count, now_micros())?;
+                inner.audit(
+                    tx,
+                    &ctx,
+                    Some(project_id),
+                    "delete_rows",
+                    ("table", format!("{}.{}", bucket.full_name(), table.name)),
+                    json!({"rows": deleted, "filters": filters.len()}),
+                )
+            })?;
+            metrics::counter!("duckstore_rows_deleted_total").increment(deleted as u64);
+            Ok((deleted, outcome.row_count))
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table() -> TableRecord {
+        let column = |name: &str, sql_type: &str| ColumnRecord {
+            name: name.into(),
+            sql_type: sql_type.into(),
+            base_type: "STRING".into(),
+            nullable: true,
+            default_sql: None,
+        };
+        TableRecord {
+            id: 1,
+            bucket_id: 1,
+            name: "orders".into(),
+            version: 1,
+            primary_key: vec!["id".into()],
+            row_count: 0,
+            byte_count: 0,
+            description: String::new(),
+            created_at: 0,
+            created_by: String::new(),
+            changed_at: 0,
+            columns: vec![column("id", "INTEGER"), column("name", "VARCHAR")],
+        }
+    }
+
+    #[test]
+    fn changes_apply_in_order_and_keep_the_rest() {
+        let t = table();
+        let (columns, key) = plan_changes(
+            &t,
+            &[
+                Change::AddColumn {
+                    column: ColumnSpec {
+                        name: "n".into(),
+                        type_name: "INTEGER".into(),
+                        not_null: true,
+                        default_sql: Some("0".into()),
+                    },
+                    if_not_exists: false,
+                },
+                Change::RenameColumn { from: "id".into(), to: "key".into() },
+                Change::SetType { name: "name".into(), type_name: "BIGINT".into() },
+            ],
+        )
+        .unwrap();
+        let names: Vec<_> = columns.iter().map(|p| p.column.name.as_str()).collect();
+        assert_eq!(names, ["key", "name", "n"]);
+        assert_eq!(key, ["key"]);
+        assert_eq!(columns[1].source, "CAST(\"name\" AS BIGINT)");
+        assert_eq!(columns[2].source, "CAST(0 AS INTEGER)");
+    }
+
+    #[test]
+    fn refusals_name_the_problem() {
+        let t = table();
+        let state = |changes: &[Change]| plan_changes(&t, changes).err().unwrap().sqlstate();
+        assert_eq!(state(&[Change::DropColumn { name: "id".into(), if_exists: false }]), "2BP01");
+        assert_eq!(state(&[Change::DropColumn { name: "nope".into(), if_exists: false }]), "42703");
+        assert_eq!(
+            state(&[
+                Change::DropPrimaryKey { constraint: None, if_exists: false },
+                Change::DropColumn { name: "id".into(), if_exists: false },
+                Change::DropColumn { name: "name".into(), if_exists: false },
+            ]),
+            "42P16"
+        );
+        assert_eq!(state(&[Change::AddPrimaryKey(vec!["name".into()])]), "42P16");
+        assert_eq!(state(&[Change::RenameColumn { from: "name".into(), to: "ID".into() }]), "42701");
+        assert_eq!(state(&[Change::DropPrimaryKey { constraint: Some("x".into()), if_exists: false }]), "42704");
+        assert!(
+            plan_changes(&t, &[Change::DropPrimaryKey { constraint: Some("orders_pkey".into()), if_exists: false }])
+                .is_ok()
+        );
+    }
+}
