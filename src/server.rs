@@ -216,6 +216,7 @@ pub async fn start(config: ServeConfig, pg_listener: TcpListener, http_listener:
         tracing::warn!(removed, "removed unfinished uploads and unreferenced files");
     }
     storage.fail_unfinished_jobs().await?;
+    storage.expire_snapshots().await?;
 
     let pg_addr = pg_listener.local_addr().map_err(|e| Error::internal("reading the Postgres address", e))?;
     let http_addr = http_listener.local_addr().map_err(|e| Error::internal("reading the HTTP address", e))?;
@@ -275,6 +276,9 @@ async fn janitor(storage: Storage, mut stop: watch::Receiver<bool>) {
             _ = every.tick() => {
                 if let Err(e) = storage.clean_files().await {
                     tracing::warn!(error = %e, "cleaning files failed");
+                }
+                if let Err(e) = storage.expire_snapshots().await {
+                    tracing::warn!(error = %e, "expiring snapshots failed");
                 }
                 if let Err(e) = storage.purge_idempotency().await {
                     tracing::warn!(error = %e, "purging idempotency answers failed");

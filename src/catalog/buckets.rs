@@ -7,8 +7,7 @@ use crate::error::{Error, Result};
 
 const BUCKET_COLUMNS: &str =
     "id, project_id, branch_id, stage, name, description, read_grant, source_bucket_id, created_at, created_by";
-const TABLE_COLUMNS: &str =
-    "id, bucket_id, name, version, primary_key, row_count, byte_count, description, created_at, created_by, changed_at";
+const TABLE_COLUMNS: &str = "id, bucket_id, name, version, primary_key, row_count, byte_count, description, created_at, created_by, changed_at, version_since";
 
 fn bucket_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<BucketRecord> {
     Ok(BucketRecord {
@@ -39,6 +38,7 @@ fn table_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TableRecord> {
         created_at: r.get(8)?,
         created_by: r.get(9)?,
         changed_at: r.get(10)?,
+        version_since: r.get(11)?,
         columns: Vec::new(),
     })
 }
@@ -138,8 +138,8 @@ impl CatalogTx<'_> {
     pub fn insert_table(&self, t: &TableRecord) -> Result<TableRecord> {
         self.tx
             .execute(
-                "INSERT INTO tables(bucket_id, name, version, primary_key, row_count, byte_count, description, created_at, created_by, changed_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                "INSERT INTO tables(id, bucket_id, name, version, primary_key, row_count, byte_count, description, created_at, created_by, changed_at, version_since, max_version)
+                 VALUES (?11, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?3)",
                 params![
                     t.bucket_id,
                     t.name,
@@ -150,7 +150,9 @@ impl CatalogTx<'_> {
                     t.description,
                     t.created_at,
                     t.created_by,
-                    t.changed_at
+                    t.changed_at,
+                    // 0: a new id; an earlier table's id when a snapshot restores it
+                    (t.id > 0).then_some(t.id)
                 ],
             )
             .map_err(|e| {
@@ -162,7 +164,7 @@ impl CatalogTx<'_> {
             })?;
         let id = self.tx.last_insert_rowid();
         self.replace_columns(id, &t.columns)?;
-        Ok(TableRecord { id, ..t.clone() })
+        Ok(TableRecord { id, version_since: t.changed_at, ..t.clone() })
     }
 
     pub fn replace_columns(&self, table_id: i64, columns: &[ColumnRecord]) -> Result<()> {
@@ -299,7 +301,8 @@ impl CatalogTx<'_> {
     pub fn update_table_stats(&self, id: i64, version: i64, rows: i64, bytes: i64, changed_at: i64) -> Result<()> {
         self.tx
             .execute(
-                "UPDATE tables SET version = ?2, row_count = ?3, byte_count = ?4, changed_at = ?5,
+                "UPDATE tables SET version_since = CASE WHEN version = ?2 THEN version_since ELSE ?5 END,
+                        version = ?2, row_count = ?3, byte_count = ?4, changed_at = ?5,
                         max_version = max(max_version, ?2) WHERE id = ?1",
                 params![id, version, rows, bytes, changed_at],
             )

@@ -10,6 +10,7 @@ mod files;
 mod idempotency;
 mod model;
 mod projects;
+mod snapshots;
 mod tokens;
 
 use std::path::Path;
@@ -22,6 +23,7 @@ use crate::error::{Error, ErrorKind, Result};
 pub use buckets::NewBucket;
 pub use files::{FileRecord, JobRecord, JobState};
 pub use model::*;
+pub use snapshots::SnapshotRecord;
 
 /// Migrations shipped with this build, applied in order at start-up. The catalog's
 /// `user_version` records how many have been applied.
@@ -30,6 +32,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0002_buckets_tables", include_str!("../../sql/catalog/0002_buckets_tables.sql")),
     ("0003_files_jobs", include_str!("../../sql/catalog/0003_files_jobs.sql")),
     ("0004_schema_snapshots", include_str!("../../sql/catalog/0004_schema_snapshots.sql")),
+    ("0005_time_travel", include_str!("../../sql/catalog/0005_time_travel.sql")),
 ];
 
 /// The schema version this build writes.

@@ -167,5 +167,7 @@ pub struct TableRecord {
     pub created_at: i64,
     pub created_by: String,
     pub changed_at: i64,
+    /// When the current version became current (time travel).
+    pub version_since: i64,
     pub columns: Vec<ColumnRecord>,
 }

@@ -312,6 +312,24 @@ impl Engine {
         result
     }
 
+    /// Writes everything committed to `file` into the file itself (no WAL left), so the file
+    /// alone holds the table's state. Call on a blocking thread.
+    pub fn checkpoint(&self, file: &TableFile) -> Result<()> {
+        let shared = &self.shared;
+        let _lease = shared.attachments.lease(&shared.root, file, false)?;
+        let conn = shared.checkout()?;
+        let result = conn.execute_batch(&format!("CHECKPOINT \"{}\"", file.alias())).map_err(|e| {
+            errors::map_duckdb_error(&e, SqlOrigin::Server, "checkpointing a table file", &shared.data_dir)
+        });
+        shared.checkin(conn);
+        result
+    }
+
+    /// A table file's size on disk (with its WAL).
+    pub fn file_bytes(&self, file: &TableFile) -> i64 {
+        file_bytes(&file.path(self.shared.attachments.tables_dir()))
+    }
+
     /// Makes `to` a copy of `from` (checkpointed first, so the file alone holds every committed
     /// row): copy-on-write for a version a snapshot or a branch keeps. Call on a blocking thread.
     pub fn copy_table_file(&self, from: &TableFile, to: &TableFile) -> Result<()> {

@@ -17,6 +17,7 @@ use crate::storage::loads::{
     ColumnBinding, CsvOptions, Dedup, ExportRequest, LoadRequest, LoadSource, SourceFormat, parse_filters,
     parse_order_by,
 };
+use crate::storage::snapshots::RestoreTarget;
 use crate::storage::{SessionContext, Storage, TableName, TokenIssued, TokenRequest};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,6 +72,15 @@ const BUCKET_COLUMNS: &[(&str, T)] = &[
 ];
 
 const DONE_COLUMNS: &[(&str, T)] = &[("bucket", T::Text), ("done", T::Bool)];
+
+const SNAPSHOT_COLUMNS: &[(&str, T)] = &[
+    ("id", T::Int64),
+    ("table", T::Text),
+    ("rows", T::Int64),
+    ("bytes", T::Int64),
+    ("created", T::Timestamp),
+    ("expires", T::Timestamp),
+];
 
 const LOAD_COLUMNS: &[(&str, T)] = &[
     ("table", T::Text),
@@ -264,6 +274,69 @@ pub const PROCEDURES: &[ProcedureSpec] = &[
             ("profile", T::Text),
         ],
         summary: "compute and store column statistics and quality hints (duckstore.table_profiles)",
+    },
+    ProcedureSpec {
+        name: "create_snapshot",
+        params: &[
+            req("table", ArgKind::Text),
+            opt("description", ArgKind::Text),
+            opt("idempotency_key", ArgKind::Text),
+        ],
+        columns: SNAPSHOT_COLUMNS,
+        summary: "keep the table's current state (a catalog row, not a copy)",
+    },
+    ProcedureSpec {
+        name: "drop_snapshot",
+        params: &[req("id", ArgKind::Int)],
+        columns: &[("id", T::Int64), ("dropped", T::Bool)],
+        summary: "forget a snapshot (its data goes when nothing uses it)",
+    },
+    ProcedureSpec {
+        name: "restore_snapshot",
+        params: &[req("id", ArgKind::Int), opt("bucket", ArgKind::Text), opt("table", ArgKind::Text)],
+        columns: &[("table", T::Text), ("rows", T::Int64)],
+        summary: "put a snapshot back into its table, or with bucket and table into a new one",
+    },
+    ProcedureSpec {
+        name: "create_table_from_snapshot",
+        params: &[req("id", ArgKind::Int), req("bucket", ArgKind::Text), req("name", ArgKind::Text)],
+        columns: &[("table", T::Text), ("rows", T::Int64)],
+        summary: "a new table from a snapshot",
+    },
+    ProcedureSpec {
+        name: "create_table_at",
+        params: &[
+            req("source", ArgKind::Text),
+            req("at", ArgKind::Moment),
+            req("bucket", ArgKind::Text),
+            req("name", ArgKind::Text),
+        ],
+        columns: &[("table", T::Text), ("rows", T::Int64)],
+        summary: "a new table from another table's state at a moment within the time-travel window",
+    },
+    ProcedureSpec {
+        name: "set_snapshot_settings",
+        params: &[
+            req("level", ArgKind::Text),
+            opt("target", ArgKind::Text),
+            opt("auto_snapshot_drop_table", ArgKind::Bool),
+            opt("auto_snapshot_drop_column", ArgKind::Bool),
+            opt("auto_snapshot_delete_all", ArgKind::Bool),
+            opt("auto_snapshot_full_load", ArgKind::Bool),
+            opt("auto_snapshot_restore", ArgKind::Bool),
+            opt("manual_retention_days", ArgKind::Int),
+            opt("auto_retention_days", ArgKind::Int),
+            opt("time_travel_days", ArgKind::Int),
+            opt("time_travel_resolution_minutes", ArgKind::Int),
+        ],
+        columns: &[("level", T::Text), ("target", T::Text), ("changed", T::Int64)],
+        summary: "set snapshot settings for the project, a bucket or a table",
+    },
+    ProcedureSpec {
+        name: "reset_snapshot_settings",
+        params: &[req("level", ArgKind::Text), opt("target", ArgKind::Text), opt("keys", ArgKind::Text)],
+        columns: &[("level", T::Text), ("target", T::Text), ("reset", T::Int64)],
+        summary: "back to the inherited snapshot settings (all, or the keys named)",
     },
     ProcedureSpec {
         name: "export_table",
@@ -726,6 +799,69 @@ impl CallPlan {
                     V::List(hints.map(V::from).collect()),
                     profile.to_string().into(),
                 ]);
+            }
+            "create_snapshot" => {
+                let table = args.required_text("table")?;
+                let s = storage
+                    .create_snapshot(ctx, parse_table_id(&table)?, args.text("description")?.unwrap_or_default())
+                    .await?;
+                out.row(vec![
+                    s.id.into(),
+                    table.into(),
+                    s.row_count.into(),
+                    s.byte_count.into(),
+                    V::Timestamp(s.created_at),
+                    s.expires_at.map_or(V::Null, V::Timestamp),
+                ]);
+            }
+            "drop_snapshot" => {
+                let id = args.required_int("id")?;
+                storage.drop_snapshot(ctx, id).await?;
+                out.row(vec![id.into(), true.into()]);
+            }
+            "restore_snapshot" | "create_table_from_snapshot" => {
+                let name_arg = if self.spec.name == "restore_snapshot" { "table" } else { "name" };
+                let into = match (args.text("bucket")?, args.text(name_arg)?) {
+                    (Some(bucket), Some(name)) => Some(RestoreTarget { bucket, name }),
+                    (None, None) => None,
+                    _ => {
+                        return Err(Error::invalid(format!("give both bucket and {name_arg}, or neither"))
+                            .with_sqlstate("22023"));
+                    }
+                };
+                let (table, rows) = storage.restore_snapshot(ctx, args.required_int("id")?, into).await?;
+                out.row(vec![table.into(), rows.into()]);
+            }
+            "create_table_at" => {
+                let source = parse_table_id(&args.required_text("source")?)?;
+                let at = args.moment_past("at")?.ok_or_else(|| args.wrong("at", "given"))?;
+                let target = RestoreTarget { bucket: args.required_text("bucket")?, name: args.required_text("name")? };
+                let (table, rows) = storage.create_table_at(ctx, source, at, target).await?;
+                out.row(vec![table.into(), rows.into()]);
+            }
+            "set_snapshot_settings" => {
+                let level = args.required_text("level")?;
+                let target = args.text("target")?.unwrap_or_default();
+                let mut values = Vec::new();
+                for spec in crate::storage::snapshots::SETTINGS {
+                    let value =
+                        if spec.days.is_some() { args.int(spec.key)? } else { args.bool(spec.key)?.map(i64::from) };
+                    if let Some(v) = value {
+                        values.push((spec.key.to_owned(), v));
+                    }
+                }
+                let changed = storage.set_snapshot_settings(ctx, level.clone(), target.clone(), values).await?;
+                out.row(vec![level.into(), target.into(), (changed as i64).into()]);
+            }
+            "reset_snapshot_settings" => {
+                let level = args.required_text("level")?;
+                let target = args.text("target")?.unwrap_or_default();
+                let keys = args
+                    .text("keys")?
+                    .map(|k| k.split(',').map(|k| k.trim().to_owned()).filter(|k| !k.is_empty()).collect())
+                    .unwrap_or_default();
+                let reset = storage.reset_snapshot_settings(ctx, level.clone(), target.clone(), keys).await?;
+                out.row(vec![level.into(), target.into(), (reset as i64).into()]);
             }
             "import_table" | "create_table_from_file" | "export_table" => {
                 if args.bool("async")?.unwrap_or(false) {

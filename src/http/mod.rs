@@ -80,6 +80,10 @@ async fn metrics_text(State(state): State<Arc<HttpState>>) -> Response {
         metrics::gauge!("duckstore_buckets").set(buckets as f64);
         metrics::gauge!("duckstore_tables").set(tables as f64);
     }
+    if let Ok((count, bytes)) = state.storage.snapshot_totals().await {
+        metrics::gauge!("duckstore_snapshots").set(count as f64);
+        metrics::gauge!("duckstore_snapshot_bytes").set(bytes as f64);
+    }
     let pool = state.storage.engine().pool();
     metrics::gauge!("duckstore_blocking_pool_running").set(pool.running() as f64);
     metrics::gauge!("duckstore_blocking_pool_size").set(pool.size() as f64);

@@ -12,7 +12,7 @@ mod profiles;
 mod projects;
 pub mod schema;
 mod sharing;
-mod snapshots;
+pub mod snapshots;
 mod tables;
 mod views;
 

@@ -71,6 +71,7 @@ pub enum Destruction {
     DropColumn,
     DeleteAll,
     FullLoad,
+    Restore,
 }
 
 impl Destruction {
@@ -80,6 +81,7 @@ impl Destruction {
             Destruction::DropColumn => "drop_column",
             Destruction::DeleteAll => "delete_all",
             Destruction::FullLoad => "full_load",
+            Destruction::Restore => "restore",
         }
     }
 }
@@ -339,19 +341,6 @@ impl Inner {
         }
         Ok(())
     }
-
-    /// A version a table no longer uses: removed once its readers are done, unless a snapshot
-    /// keeps it.
-    pub(crate) fn retire_version(&self, table: &TableRecord, old: &TableFile) {
-        match self.catalog.read(|tx| tx.version_is_kept(table.id, old.version)) {
-            Ok(true) => {}
-            _ => {
-                if let Err(e) = self.engine.remove_table_file(old) {
-                    tracing::warn!(error = %e, table = table.id, "a previous table version could not be removed yet");
-                }
-            }
-        }
-    }
 }
 
 /// A rebuild's failure in the words of the change that caused it.
@@ -450,6 +439,7 @@ mod tests {
             created_at: 0,
             created_by: String::new(),
             changed_at: 0,
+            version_since: 0,
             columns: vec![column("id", "INTEGER"), column("name", "VARCHAR")],
         }
     }

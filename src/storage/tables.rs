@@ -120,7 +120,13 @@ fn table_not_found(name: &TableName) -> Error {
 }
 
 impl Inner {
-    fn bucket_named(&self, tx: &CatalogTx<'_>, project_id: i64, branch_id: i64, full: &str) -> Result<BucketRecord> {
+    pub(crate) fn bucket_named(
+        &self,
+        tx: &CatalogTx<'_>,
+        project_id: i64,
+        branch_id: i64,
+        full: &str,
+    ) -> Result<BucketRecord> {
         let (stage, name) = names::parse_bucket(full).map_err(|_| bucket_not_found(full))?;
         tx.bucket_by_name(project_id, branch_id, &stage, &name)?.ok_or_else(|| bucket_not_found(full))
     }
@@ -268,7 +274,7 @@ impl Storage {
             })?;
             let Some(files) = files else { return Ok(false) };
             for (file, table) in files {
-                inner.retire_version(&table, &file);
+                inner.discard_version(&table, &file);
             }
             Ok(true)
         })
@@ -338,6 +344,7 @@ impl Storage {
                     created_at: now,
                     created_by: ctx.user.clone(),
                     changed_at: now,
+                    version_since: now,
                     columns: columns.clone(),
                 })?;
                 // The file is written before the catalog commits; a crash in between leaves an
@@ -411,7 +418,7 @@ impl Storage {
             })?;
             match file {
                 Some((file, table)) => {
-                    inner.retire_version(&table, &file);
+                    inner.discard_version(&table, &file);
                     Ok(true)
                 }
                 None => Ok(false),
@@ -586,28 +593,6 @@ impl Inner {
             )));
         }
         Ok((bucket, table))
-    }
-}
-
-impl Inner {
-    /// The file a write may change in place: the table's current version, unless a snapshot
-    /// keeps that version, in which case it is first copied to the next version and the table
-    /// switched to the copy (copy-on-write). Call with the table's write lock held.
-    pub(crate) fn writable_file(&self, table: &TableRecord, file: TableFile) -> Result<TableFile> {
-        if !self.catalog.read(|tx| tx.version_is_kept(table.id, file.version))? {
-            return Ok(file);
-        }
-        let next = TableFile { version: self.catalog.read(|tx| tx.next_version(table.id))?, ..file };
-        self.engine.copy_table_file(&file, &next)?;
-        let (rows, bytes) = (table.row_count, table.byte_count);
-        if let Err(e) =
-            self.catalog.write(|tx| tx.update_table_stats(table.id, next.version, rows, bytes, table.changed_at))
-        {
-            let _ = self.engine.remove_table_file(&next);
-            return Err(e);
-        }
-        metrics::counter!("duckstore_copy_on_write_total", "reason" => "snapshot").increment(1);
-        Ok(next)
     }
 }
 

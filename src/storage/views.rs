@@ -21,6 +21,8 @@ pub enum SystemView {
     Files,
     Jobs,
     TableProfiles,
+    Snapshots,
+    SnapshotSettings,
 }
 
 impl SystemView {
@@ -35,6 +37,8 @@ impl SystemView {
         SystemView::Files,
         SystemView::Jobs,
         SystemView::TableProfiles,
+        SystemView::Snapshots,
+        SystemView::SnapshotSettings,
     ];
 
     pub fn name(self) -> &'static str {
@@ -49,6 +53,8 @@ impl SystemView {
             SystemView::Files => "files",
             SystemView::Jobs => "jobs",
             SystemView::TableProfiles => "table_profiles",
+            SystemView::Snapshots => "snapshots",
+            SystemView::SnapshotSettings => "snapshot_settings",
         }
     }
 
@@ -147,6 +153,29 @@ impl SystemView {
                 ("created_at", T::Timestamp),
                 ("created_by", T::Text),
             ],
+            SystemView::Snapshots => &[
+                ("id", T::Int64),
+                ("project_id", T::Int64),
+                ("branch_id", T::Int64),
+                ("table_id", T::Text),
+                ("rows", T::Int64),
+                ("bytes", T::Int64),
+                ("columns", T::Int64),
+                ("primary_key", T::Text),
+                ("description", T::Text),
+                ("trigger", T::Text),
+                ("created_at", T::Timestamp),
+                ("created_by", T::Text),
+                ("expires_at", T::Timestamp),
+            ],
+            SystemView::SnapshotSettings => &[
+                ("level", T::Text),
+                ("target", T::Text),
+                ("key", T::Text),
+                ("value", T::Text),
+                ("local_value", T::Text),
+                ("source", T::Text),
+            ],
             SystemView::TableProfiles => &[
                 ("table_id", T::Text),
                 ("column_name", T::Text),
@@ -196,6 +225,27 @@ fn ts(v: Option<i64>) -> Value {
 impl Storage {
     /// The rows of a system view as the session may see them.
     pub async fn system_view(&self, ctx: SessionContext, view: SystemView) -> Result<RecordBatch> {
+        if view == SystemView::SnapshotSettings {
+            let mut out = RelationBuilder::new(view.columns());
+            if ctx.is_admin() {
+                return out.finish();
+            }
+            let text = |key: &str, v: i64| -> Value {
+                let switch = super::snapshots::SETTINGS.iter().any(|s| s.key == key && s.days.is_none());
+                if switch { (v != 0).to_string().into() } else { v.to_string().into() }
+            };
+            for (level, target, key, e) in self.snapshot_settings_rows(ctx).await? {
+                out.row(vec![
+                    level.into(),
+                    target.into(),
+                    key.clone().into(),
+                    text(&key, e.value),
+                    e.local.map_or(Value::Null, |v| text(&key, v)),
+                    e.source.into(),
+                ]);
+            }
+            return out.finish();
+        }
         if view.answered_from_snapshot() {
             let snapshot = self.catalog_snapshot(ctx).await?;
             return self.snapshot_view(view, snapshot).await;
@@ -309,7 +359,35 @@ impl Storage {
                             ]);
                         }
                     }
-                    SystemView::Buckets | SystemView::Tables | SystemView::Columns | SystemView::TableProfiles => {
+                    SystemView::Snapshots => {
+                        let branch = ctx.branch_id;
+                        for s in tx
+                            .snapshots(project, false)?
+                            .into_iter()
+                            .filter(|s| branch.is_none_or(|b| s.branch_id == b))
+                        {
+                            out.row(vec![
+                                s.id.into(),
+                                s.project_id.into(),
+                                s.branch_id.into(),
+                                format!("{}.{}", s.bucket, s.table_name).into(),
+                                s.row_count.into(),
+                                s.byte_count.into(),
+                                (s.columns.len() as i64).into(),
+                                s.primary_key.join(",").into(),
+                                s.description.into(),
+                                s.trigger.map_or(Value::Null, Value::from),
+                                Value::Timestamp(s.created_at),
+                                s.created_by.into(),
+                                ts(s.expires_at),
+                            ]);
+                        }
+                    }
+                    SystemView::Buckets
+                    | SystemView::Tables
+                    | SystemView::Columns
+                    | SystemView::TableProfiles
+                    | SystemView::SnapshotSettings => {
                         unreachable!("answered from the snapshot")
                     }
                 }

@@ -12,4 +12,5 @@ mod projects;
 mod protocol;
 mod schema;
 mod sharing;
+mod snapshots;
 mod tables;

@@ -66,6 +66,11 @@ async fn dropping_a_bucket_with_tables_needs_cascade() {
     client.simple_query(r#"DROP SCHEMA "in.c-sales" CASCADE"#).await.unwrap();
     let err = client.simple_query(r#"SELECT * FROM "in.c-sales"."orders""#).await.unwrap_err();
     assert_eq!(sqlstate(&err), "42P01");
+    // the table's file stays only while the automatic snapshot taken before the drop keeps it
+    let kept: Vec<_> = walk(&server.data_dir.join("tables"));
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    let id: i64 = client.query_one("SELECT id FROM duckstore.snapshots", &[]).await.unwrap().get(0);
+    client.query_one("CALL drop_snapshot(id => $1)", &[&id]).await.unwrap();
     let leftovers: Vec<_> = walk(&server.data_dir.join("tables"));
     assert!(leftovers.is_empty(), "table files left behind: {leftovers:?}");
     client.simple_query(r#"DROP SCHEMA IF EXISTS "in.c-sales""#).await.unwrap();
