@@ -1,7 +1,7 @@
 //! duckstore benchmarks. Each compares against a baseline measured in the same run (a Debian
 //! PostgreSQL 15 server started here, or raw DuckDB) and prints a table with the ratio.
 //!
-//!   cargo bench --bench duckstore -- [wire] [storage] [catalog] [loads] [listing]        (default: all)
+//!   cargo bench --bench duckstore -- [wire] [storage] [catalog] [loads] [snapshots] [listing]        (default: all)
 
 mod postgres;
 mod stats;
@@ -436,6 +436,63 @@ async fn loads(table: &mut Table) {
     duck.stop().await;
 }
 
+/// Snapshot and restore of a table of about 1 GB on disk, against copying its file.
+async fn snapshots(table: &mut Table) {
+    let duck = Duckstore::start().await;
+    let (client, _) = project(&duck, "snapshots").await;
+    let rows: i64 = std::env::var("DUCKSTORE_BENCH_SNAPSHOT_ROWS").ok().and_then(|v| v.parse().ok()).unwrap_or(20_000_000);
+    let started = Instant::now();
+    client
+        .batch_execute(&format!(
+            r#"CREATE TABLE "in.c-bench"."big" (id BIGINT NOT NULL, name STRING, note STRING, amount DOUBLE, PRIMARY KEY (id));
+               INSERT INTO "in.c-bench"."big" SELECT i, 'customer ' || (i % 100000), md5(i::VARCHAR), i * 0.5 FROM range({rows}) t(i)"#
+        ))
+        .await
+        .unwrap();
+    let bytes: i64 = client.query_one("SELECT bytes FROM duckstore.tables WHERE name = 'big'", &[]).await.unwrap().get(0);
+    println!("snapshots: {rows} rows, {:.0} MB table in {:?}", bytes as f64 / 1e6, started.elapsed());
+    let timed = |sql: String| {
+        let client = &client;
+        async move {
+            let started = Instant::now();
+            let row = client.query_one(&sql, &[]).await.unwrap();
+            (started.elapsed(), row)
+        }
+    };
+    let (snap, row) = timed("CALL create_snapshot(table => 'in.c-bench.big')".into()).await;
+    let id: i64 = row.get("id");
+    // the first write after a snapshot copies the kept version
+    let started = Instant::now();
+    client.batch_execute(r#"UPDATE "in.c-bench"."big" SET name = 'x' WHERE id = 1"#).await.unwrap();
+    let first_write = started.elapsed();
+    let started = Instant::now();
+    client.batch_execute(r#"UPDATE "in.c-bench"."big" SET name = 'y' WHERE id = 2"#).await.unwrap();
+    let second_write = started.elapsed();
+    let (restore, _) = timed(format!("CALL restore_snapshot(id => {id})")).await;
+    let (restore_new, _) =
+        timed(format!("CALL restore_snapshot(id => {id}, bucket => 'in.c-bench', table => 'copy')")).await;
+    let n: i64 = client.query_one(r#"SELECT count(*) FROM "in.c-bench"."copy""#, &[]).await.unwrap().get(0);
+    assert_eq!(n, rows);
+    // baseline: copying a file of the same size
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    std::fs::write(&a, vec![7u8; bytes as usize]).unwrap();
+    let started = Instant::now();
+    std::fs::copy(&a, &b).unwrap();
+    std::fs::File::open(&b).unwrap().sync_all().unwrap();
+    let copy = started.elapsed();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!(
+        "create_snapshot {snap:?}, first write after {first_write:?} (then {second_write:?}), restore in place {restore:?}, restore as new {restore_new:?}, file copy {copy:?}"
+    );
+    table.row_throughput("create_snapshot of the table (ms, vs copying its file)", ms(snap), ms(copy));
+    table.row_throughput("first UPDATE after a snapshot (ms, copy-on-write, vs file copy)", ms(first_write), ms(copy));
+    table.row_throughput("next UPDATE (ms, vs file copy)", ms(second_write), ms(copy));
+    table.row_throughput("restore_snapshot in place (ms, vs file copy)", ms(restore), ms(copy));
+    table.row_throughput("restore_snapshot into a new table (ms, vs file copy)", ms(restore_new), ms(copy));
+    duck.stop().await;
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
     let wanted = |name: &str| args.is_empty() || args.iter().any(|a| a == name);
@@ -453,6 +510,9 @@ fn main() {
         }
         if wanted("loads") {
             loads(&mut table).await;
+        }
+        if wanted("snapshots") {
+            snapshots(&mut table).await;
         }
         if wanted("listing") {
             listing(&mut table).await;
