@@ -440,7 +440,8 @@ async fn loads(table: &mut Table) {
 async fn snapshots(table: &mut Table) {
     let duck = Duckstore::start().await;
     let (client, _) = project(&duck, "snapshots").await;
-    let rows: i64 = std::env::var("DUCKSTORE_BENCH_SNAPSHOT_ROWS").ok().and_then(|v| v.parse().ok()).unwrap_or(20_000_000);
+    let rows: i64 =
+        std::env::var("DUCKSTORE_BENCH_SNAPSHOT_ROWS").ok().and_then(|v| v.parse().ok()).unwrap_or(20_000_000);
     let started = Instant::now();
     client
         .batch_execute(&format!(
@@ -449,7 +450,8 @@ async fn snapshots(table: &mut Table) {
         ))
         .await
         .unwrap();
-    let bytes: i64 = client.query_one("SELECT bytes FROM duckstore.tables WHERE name = 'big'", &[]).await.unwrap().get(0);
+    let bytes: i64 =
+        client.query_one("SELECT bytes FROM duckstore.tables WHERE name = 'big'", &[]).await.unwrap().get(0);
     println!("snapshots: {rows} rows, {:.0} MB table in {:?}", bytes as f64 / 1e6, started.elapsed());
     let timed = |sql: String| {
         let client = &client;

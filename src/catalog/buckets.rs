@@ -5,8 +5,7 @@ use rusqlite::{OptionalExtension, params};
 use super::{BucketRecord, CatalogTx, ColumnRecord, TableRecord, is_unique_violation, sqlite_error};
 use crate::error::{Error, Result};
 
-const BUCKET_COLUMNS: &str =
-    "id, project_id, branch_id, stage, name, description, read_grant, source_bucket_id, created_at, created_by";
+const BUCKET_COLUMNS: &str = "id, project_id, branch_id, stage, name, description, read_grant, source_bucket_id, created_at, created_by, mirrors_bucket_id";
 const TABLE_COLUMNS: &str = "id, bucket_id, name, version, primary_key, row_count, byte_count, description, created_at, created_by, changed_at, version_since";
 
 fn bucket_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<BucketRecord> {
@@ -21,6 +20,7 @@ fn bucket_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<BucketRecord> {
         source_bucket_id: r.get(7)?,
         created_at: r.get(8)?,
         created_by: r.get(9)?,
+        mirrors_bucket_id: r.get(10)?,
     })
 }
 
@@ -53,15 +53,17 @@ pub struct NewBucket<'a> {
     pub source_bucket_id: Option<i64>,
     pub created_at: i64,
     pub created_by: &'a str,
+    /// In a dev branch: the default branch's bucket this one stands in for.
+    pub mirrors_bucket_id: Option<i64>,
 }
 
 impl CatalogTx<'_> {
     pub fn insert_bucket(&self, b: &NewBucket<'_>) -> Result<BucketRecord> {
         self.tx
             .execute(
-                "INSERT INTO buckets(project_id, branch_id, stage, name, description, source_bucket_id, created_at, created_by)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                params![b.project_id, b.branch_id, b.stage, b.name, b.description, b.source_bucket_id, b.created_at, b.created_by],
+                "INSERT INTO buckets(project_id, branch_id, stage, name, description, source_bucket_id, created_at, created_by, mirrors_bucket_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![b.project_id, b.branch_id, b.stage, b.name, b.description, b.source_bucket_id, b.created_at, b.created_by, b.mirrors_bucket_id],
             )
             .map_err(|e| {
                 if is_unique_violation(&e) {
@@ -308,6 +310,52 @@ impl CatalogTx<'_> {
             )
             .map_err(|e| sqlite_error("updating table statistics", e))?;
         Ok(())
+    }
+
+    /// Hides a default-branch bucket or table in a dev branch.
+    pub fn hide(&self, branch_id: i64, object_type: &str, object_id: i64) -> Result<()> {
+        self.tx
+            .execute(
+                "INSERT OR IGNORE INTO branch_hidden(branch_id, object_type, object_id) VALUES (?1, ?2, ?3)",
+                params![branch_id, object_type, object_id],
+            )
+            .map_err(|e| sqlite_error("hiding an object in a branch", e))?;
+        Ok(())
+    }
+
+    pub fn unhide(&self, branch_id: i64, object_type: &str, object_id: i64) -> Result<bool> {
+        self.tx
+            .execute(
+                "DELETE FROM branch_hidden WHERE branch_id = ?1 AND object_type = ?2 AND object_id = ?3",
+                params![branch_id, object_type, object_id],
+            )
+            .map(|n| n > 0)
+            .map_err(|e| sqlite_error("unhiding an object in a branch", e))
+    }
+
+    pub fn is_hidden(&self, branch_id: i64, object_type: &str, object_id: i64) -> Result<bool> {
+        self.tx
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM branch_hidden WHERE branch_id = ?1 AND object_type = ?2 AND object_id = ?3)",
+                params![branch_id, object_type, object_id],
+                |r| r.get(0),
+            )
+            .map_err(|e| sqlite_error("checking hidden objects", e))
+    }
+
+    /// Every table file of a branch (current versions and kept ones), for dropping it.
+    pub fn branch_table_files(&self, branch_id: i64) -> Result<Vec<(i64, i64)>> {
+        let mut stmt = self
+            .tx
+            .prepare(
+                "SELECT t.id, t.version FROM tables t JOIN buckets b ON b.id = t.bucket_id WHERE b.branch_id = ?1
+                 UNION SELECT table_id, version FROM snapshots WHERE branch_id = ?1",
+            )
+            .map_err(|e| sqlite_error("listing a branch's files", e))?;
+        let rows = stmt
+            .query_map([branch_id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>());
+        rows.map_err(|e| sqlite_error("listing a branch's files", e))
     }
 
     pub fn set_primary_key(&self, id: i64, primary_key: &[String]) -> Result<()> {

@@ -33,6 +33,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0003_files_jobs", include_str!("../../sql/catalog/0003_files_jobs.sql")),
     ("0004_schema_snapshots", include_str!("../../sql/catalog/0004_schema_snapshots.sql")),
     ("0005_time_travel", include_str!("../../sql/catalog/0005_time_travel.sql")),
+    ("0006_branches", include_str!("../../sql/catalog/0006_branches.sql")),
 ];
 
 /// The schema version this build writes.

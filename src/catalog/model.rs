@@ -133,6 +133,9 @@ pub struct BucketRecord {
     pub source_bucket_id: Option<i64>,
     pub created_at: i64,
     pub created_by: String,
+    /// In a dev branch: the default branch's bucket this one stands in for (it holds the
+    /// branch's copies of that bucket's tables).
+    pub mirrors_bucket_id: Option<i64>,
 }
 
 impl BucketRecord {

@@ -119,6 +119,34 @@ impl CatalogTx<'_> {
             .map_err(|e| sqlite_error("reading a branch", e))
     }
 
+    /// A new dev branch of a project.
+    pub fn insert_branch(&self, project_id: i64, name: &str, description: &str, at: i64) -> Result<BranchRecord> {
+        self.tx
+            .execute(
+                "INSERT INTO branches(project_id, name, is_default, description, created_at) VALUES (?1, ?2, 0, ?3, ?4)",
+                params![project_id, name, description, at],
+            )
+            .map_err(|e| {
+                if super::is_unique_violation(&e) {
+                    crate::error::Error::already_exists(format!("branch \"{name}\" already exists")).with_sqlstate("42710")
+                } else {
+                    sqlite_error("creating a branch", e)
+                }
+            })?;
+        let id = self.tx.last_insert_rowid();
+        self.branch(project_id, id)?.ok_or_else(|| crate::error::Error::internal("creating a branch", "row vanished"))
+    }
+
+    pub fn delete_branch(&self, project_id: i64, branch_id: i64) -> Result<bool> {
+        self.tx
+            .execute(
+                "DELETE FROM branches WHERE project_id = ?1 AND id = ?2 AND is_default = 0",
+                [project_id, branch_id],
+            )
+            .map(|n| n > 0)
+            .map_err(|e| sqlite_error("dropping a branch", e))
+    }
+
     pub fn branches(&self, project_id: i64) -> Result<Vec<BranchRecord>> {
         let mut stmt = self
             .tx

@@ -276,6 +276,24 @@ pub const PROCEDURES: &[ProcedureSpec] = &[
         summary: "compute and store column statistics and quality hints (duckstore.table_profiles)",
     },
     ProcedureSpec {
+        name: "create_branch",
+        params: &[req("name", ArgKind::Text), opt("description", ArgKind::Text), opt("idempotency_key", ArgKind::Text)],
+        columns: &[("id", T::Int64), ("name", T::Text), ("database", T::Text), ("created_at", T::Timestamp)],
+        summary: "a dev branch: reads the default branch live until it writes; connect with dbname = its id",
+    },
+    ProcedureSpec {
+        name: "drop_branch",
+        params: &[req("id", ArgKind::Int)],
+        columns: &[("id", T::Int64), ("dropped", T::Bool)],
+        summary: "drop a dev branch with everything in it",
+    },
+    ProcedureSpec {
+        name: "pull_table",
+        params: &[req("table", ArgKind::Text)],
+        columns: &[("table", T::Text), ("done", T::Bool)],
+        summary: "in a dev branch: forget the branch's copy of a table and read the default branch's live again",
+    },
+    ProcedureSpec {
         name: "create_snapshot",
         params: &[
             req("table", ArgKind::Text),
@@ -799,6 +817,22 @@ impl CallPlan {
                     V::List(hints.map(V::from).collect()),
                     profile.to_string().into(),
                 ]);
+            }
+            "create_branch" => {
+                let b = storage
+                    .create_branch(ctx, args.required_text("name")?, args.text("description")?.unwrap_or_default())
+                    .await?;
+                out.row(vec![b.id.into(), b.name.into(), b.id.to_string().into(), V::Timestamp(b.created_at)]);
+            }
+            "drop_branch" => {
+                let id = args.required_int("id")?;
+                storage.drop_branch(ctx, id).await?;
+                out.row(vec![id.into(), true.into()]);
+            }
+            "pull_table" => {
+                let table = args.required_text("table")?;
+                storage.pull_table(ctx, parse_table_id(&table)?).await?;
+                out.row(vec![table.into(), true.into()]);
             }
             "create_snapshot" => {
                 let table = args.required_text("table")?;

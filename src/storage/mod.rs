@@ -2,6 +2,7 @@
 //! record and its effects on catalog and disk. The Postgres front and the HTTP sidecar only call
 //! in here; no policy lives anywhere else.
 
+mod branches;
 pub mod credentials;
 pub mod files;
 mod idempotency;
@@ -261,7 +262,17 @@ impl Storage {
     pub async fn revalidate(&self, session: &SessionContext) -> Result<()> {
         let Principal::Token { project_id, token_id, .. } = session.principal.clone() else { return Ok(()) };
         let user = session.user.clone();
+        let branch_id = session.branch_id;
         self.blocking(move |inner| {
+            if let Some(branch_id) = branch_id
+                && inner.catalog.read(|tx| tx.branch(project_id, branch_id))?.is_none()
+            {
+                return Err(Error::new(
+                    ErrorKind::Unavailable,
+                    format!("terminating connection: branch {branch_id} was dropped"),
+                )
+                .with_sqlstate("57P01"));
+            }
             inner.catalog.read(|tx| match tx.token(project_id, &token_id)? {
                 Some(token) if token.is_active(now_micros()) => Ok(()),
                 Some(token) => Err(inactive_token_error(&token, now_micros(), &user)),
@@ -291,7 +302,7 @@ impl Inner {
         )
     }
 
-    fn bump_credential_epoch(&self) {
+    pub(crate) fn bump_credential_epoch(&self) {
         self.credential_epoch.fetch_add(1, Ordering::AcqRel);
     }
 }

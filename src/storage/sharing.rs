@@ -128,6 +128,7 @@ impl Storage {
                     source_bucket_id: Some(source.id),
                     created_at: now_micros(),
                     created_by: &ctx.user,
+                    mirrors_bucket_id: None,
                 })?;
                 inner.audit(
                     tx,

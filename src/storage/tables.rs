@@ -63,6 +63,8 @@ pub struct CatalogSnapshot {
     pub buckets: Vec<BucketRecord>,
     /// Tables by the id of the bucket the session sees them in (for links: the link's id).
     pub tables: Vec<(i64, TableRecord)>,
+    /// In a dev branch: the tables read live from the default branch (not copied yet).
+    pub live: HashSet<i64>,
 }
 
 /// Per-table write locks: writers of one table queue, writers of different tables don't. The
@@ -197,6 +199,16 @@ impl Storage {
                 {
                     return Ok(existing);
                 }
+                // in a dev branch, the default branch's buckets are there too
+                if let Some(live) = inner.live_bucket(tx, project_id, branch_id, &stage, &name)?
+                    && tx.bucket_by_name(project_id, branch_id, &stage, &name)?.is_none()
+                {
+                    if if_not_exists {
+                        return Ok(live);
+                    }
+                    return Err(Error::already_exists(format!("schema \"{}\" already exists", live.full_name()))
+                        .with_sqlstate("42P06"));
+                }
                 let bucket = tx.insert_bucket(&NewBucket {
                     project_id,
                     branch_id,
@@ -206,6 +218,7 @@ impl Storage {
                     source_bucket_id: None,
                     created_at: now_micros(),
                     created_by: &ctx.user,
+                    mirrors_bucket_id: None,
                 })?;
                 inner.audit(tx, &ctx, Some(project_id), "create_bucket", ("bucket", bucket.full_name()), json!({}))?;
                 Ok(bucket)
@@ -220,6 +233,39 @@ impl Storage {
     pub async fn drop_bucket(&self, ctx: SessionContext, full: String, cascade: bool, if_exists: bool) -> Result<bool> {
         let (project_id, branch_id) = require_write(&ctx)?;
         self.blocking(move |inner| {
+            // In a dev branch, dropping a bucket it reads live from the default branch hides it.
+            let hidden = inner.catalog.write(|tx| {
+                let Ok((stage, name)) = names::parse_bucket(&full) else { return Ok(false) };
+                if tx.bucket_by_name(project_id, branch_id, &stage, &name)?.is_some() {
+                    return Ok(false);
+                }
+                let Some(live) = inner.live_bucket(tx, project_id, branch_id, &stage, &name)? else { return Ok(false) };
+                let mut visible = 0;
+                for t in tx.tables_of(&[live.source_bucket_id.unwrap_or(live.id)])? {
+                    if !tx.is_hidden(branch_id, "table", t.id)? {
+                        visible += 1;
+                    }
+                }
+                if visible > 0 && !cascade {
+                    return Err(Error::failed_precondition(format!(
+                        "cannot drop schema \"{full}\" because it has {visible} table(s); use DROP SCHEMA … CASCADE"
+                    ))
+                    .with_sqlstate("2BP01"));
+                }
+                tx.hide(branch_id, "bucket", live.id)?;
+                inner.audit(
+                    tx,
+                    &ctx,
+                    Some(project_id),
+                    "drop_bucket",
+                    ("bucket", full.clone()),
+                    json!({"branch": branch_id, "hidden": true}),
+                )?;
+                Ok(true)
+            })?;
+            if hidden {
+                return Ok(true);
+            }
             // Each table passes the destruction hook first (outside the catalog transaction).
             let doomed = inner.catalog.read(|tx| match inner.bucket_named(tx, project_id, branch_id, &full) {
                 Ok(b) if b.source_bucket_id.is_none() && cascade => {
@@ -261,6 +307,9 @@ impl Storage {
                     }
                 }
                 tx.delete_bucket(bucket.id)?;
+                if let Some(mirrored) = bucket.mirrors_bucket_id {
+                    tx.hide(branch_id, "bucket", mirrored)?;
+                }
                 let op = if bucket.source_bucket_id.is_some() { "unlink_bucket" } else { "drop_bucket" };
                 inner.audit(
                     tx,
@@ -320,7 +369,16 @@ impl Storage {
         let columns_sql = table_ddl(&columns, &spec.primary_key);
         self.blocking(move |inner| {
             inner.catalog.write(|tx| {
-                let bucket = inner.bucket_named(tx, project_id, branch_id, &spec.bucket)?;
+                // in a dev branch, a table the branch reads live from the default branch counts
+                let visible = TableName { schema: Some(spec.bucket.clone()), name: spec.name.clone() };
+                if let Some((_, existing)) = inner.find_table(tx, project_id, branch_id, &visible, &[])? {
+                    if if_not_exists {
+                        return Ok(existing);
+                    }
+                    return Err(Error::already_exists(format!("relation \"{}\" already exists", spec.name))
+                        .with_sqlstate("42P07"));
+                }
+                let bucket = inner.bucket_for_write(tx, &ctx, project_id, branch_id, &spec.bucket)?;
                 if bucket.source_bucket_id.is_some() {
                     return Err(Error::permission_denied(format!("bucket \"{}\" is a read-only link", spec.bucket)));
                 }
@@ -376,6 +434,35 @@ impl Storage {
         if_exists: bool,
     ) -> Result<bool> {
         let (project_id, branch_id) = require_write(&ctx)?;
+        // In a dev branch, dropping a table it reads live from the default branch hides it there.
+        let hidden = {
+            let (ctx, name, search_path) = (ctx.clone(), name.clone(), search_path.clone());
+            self.blocking(move |inner| {
+                let found =
+                    inner.catalog.read(|tx| inner.find_table(tx, project_id, branch_id, &name, &search_path))?;
+                match found {
+                    Some((bucket, table)) if inner.is_live(&bucket, branch_id) => {
+                        inner.catalog.write(|tx| {
+                            tx.hide(branch_id, "table", table.id)?;
+                            inner.audit(
+                                tx,
+                                &ctx,
+                                Some(project_id),
+                                "drop_table",
+                                ("table", format!("{}.{}", bucket.full_name(), table.name)),
+                                json!({"branch": branch_id, "hidden": true}),
+                            )
+                        })?;
+                        Ok(true)
+                    }
+                    _ => Ok(false),
+                }
+            })
+            .await?
+        };
+        if hidden {
+            return Ok(true);
+        }
         let guard = match self.lock_target(&ctx, &name, &search_path).await {
             Ok((guard, _)) => Some(guard),
             Err(e) if if_exists && e.sqlstate() == "42P01" => None,
@@ -406,6 +493,12 @@ impl Storage {
                 }
                 let file = (inner.file_of(tx, &table)?, table.clone());
                 tx.delete_table(table.id)?;
+                // a branch's copy: the default branch's table stays hidden in the branch
+                if let Some(mirrored) = bucket.mirrors_bucket_id
+                    && let Some(original) = tx.table_by_name(mirrored, &table.name)?
+                {
+                    tx.hide(branch_id, "table", original.id)?;
+                }
                 inner.audit(
                     tx,
                     &ctx,
@@ -470,11 +563,11 @@ impl Storage {
         let place = if ctx.is_admin() { None } else { Some(session_branch(&ctx)?) };
         self.blocking(move |inner| {
             inner.catalog.read(|tx| {
+                if let Some((project_id, branch_id)) = place {
+                    return inner.branch_snapshot(tx, &ctx, project_id, branch_id);
+                }
                 let mut snapshot = CatalogSnapshot::default();
-                let buckets = match place {
-                    Some((project_id, branch_id)) => tx.buckets(Some(project_id), Some(branch_id))?,
-                    None => tx.buckets(None, None)?,
-                };
+                let buckets = tx.buckets(None, None)?;
                 for bucket in buckets {
                     let Ok(source) = inner.readable_source(tx, &ctx, &bucket) else { continue };
                     for table in tx.tables_of(&[source.id])? {
@@ -506,9 +599,21 @@ impl Inner {
         };
         for schema in schemas {
             let Ok((stage, bucket_name)) = names::parse_bucket(schema) else { continue };
-            let Some(bucket) = tx.bucket_by_name(project_id, branch_id, &stage, &bucket_name)? else { continue };
+            if let Some(bucket) = tx.bucket_by_name(project_id, branch_id, &stage, &bucket_name)? {
+                let source_id = bucket.source_bucket_id.unwrap_or(bucket.id);
+                if let Some(table) = tx.table_by_name(source_id, &name.name)? {
+                    return Ok(Some((bucket, table)));
+                }
+                if bucket.mirrors_bucket_id.is_none() {
+                    continue;
+                }
+            }
+            // a dev branch reads the default branch's tables it has not copied or hidden
+            let Some(bucket) = self.live_bucket(tx, project_id, branch_id, &stage, &bucket_name)? else { continue };
             let source_id = bucket.source_bucket_id.unwrap_or(bucket.id);
-            if let Some(table) = tx.table_by_name(source_id, &name.name)? {
+            if let Some(table) = tx.table_by_name(source_id, &name.name)?
+                && !tx.is_hidden(branch_id, "table", table.id)?
+            {
                 return Ok(Some((bucket, table)));
             }
         }
@@ -606,15 +711,18 @@ impl Storage {
         search_path: &[String],
     ) -> Result<(WriteGuard, i64)> {
         let (project_id, branch_id) = require_write(ctx)?;
-        let (name, path) = (name.clone(), search_path.to_vec());
-        let table_id = self
+        let (name2, path) = (name.clone(), search_path.to_vec());
+        let (bucket, table) = self
             .blocking(move |inner| {
-                inner
-                    .catalog
-                    .read(|tx| inner.writable_table(tx, project_id, branch_id, &name, &path).map(|(_, t)| t.id))
+                inner.catalog.read(|tx| inner.writable_table(tx, project_id, branch_id, &name2, &path))
             })
             .await?;
-        Ok((self.inner.write_locks.acquire(table_id).await, table_id))
+        let guard = self.inner.write_locks.acquire(table.id).await;
+        if self.inner.is_live(&bucket, branch_id) {
+            // the branch's first write to a table it reads live: copy it in first
+            return self.branch_write_target(ctx, name, search_path, (bucket, table), guard).await;
+        }
+        Ok((guard, table.id))
     }
 
     /// One atomic write of one table (design.md R1): the target is resolved and locked (writers

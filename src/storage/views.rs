@@ -130,6 +130,7 @@ impl SystemView {
                 ("is_linked", T::Bool),
                 ("created_at", T::Timestamp),
                 ("changed_at", T::Timestamp),
+                ("in_branch", T::Bool),
             ],
             SystemView::Columns => &[
                 ("table_id", T::Text),
@@ -454,6 +455,7 @@ impl Storage {
                             b.source_bucket_id.is_some().into(),
                             Value::Timestamp(t.created_at),
                             Value::Timestamp(t.changed_at),
+                            (!snapshot.live.contains(&t.id)).into(),
                         ]);
                     }
                 }

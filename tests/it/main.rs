@@ -4,6 +4,7 @@
 mod harness;
 
 mod auth;
+mod branches;
 mod clients;
 mod engine;
 mod lifecycle;
