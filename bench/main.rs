@@ -1,7 +1,7 @@
 //! duckstore benchmarks. Each compares against a baseline measured in the same run (a Debian
 //! PostgreSQL 15 server started here, or raw DuckDB) and prints a table with the ratio.
 //!
-//!   cargo bench --bench duckstore -- [wire] [storage] [catalog] [loads] [snapshots] [listing]        (default: all)
+//!   cargo bench --bench duckstore -- [wire] [storage] [catalog] [loads] [snapshots] [branches] [listing]        (default: all)
 
 mod postgres;
 mod stats;
@@ -495,6 +495,38 @@ async fn snapshots(table: &mut Table) {
     duck.stop().await;
 }
 
+/// `create_branch` in a project of 1 000 tables, and a branch's first write to a table.
+async fn branches(table: &mut Table) {
+    const TABLES: usize = 1000;
+    let duck = Duckstore::start().await;
+    let (client, conn) = project(&duck, "branches").await;
+    for i in 0..TABLES {
+        client
+            .batch_execute(&format!(
+                r#"CREATE TABLE "in.c-bench"."t{i}" (id BIGINT, name STRING); INSERT INTO "in.c-bench"."t{i}" VALUES ({i}, 'x')"#
+            ))
+            .await
+            .unwrap();
+    }
+    let mut samples = Samples::default();
+    let mut last = 0i64;
+    for n in 0..50 {
+        let started = Instant::now();
+        last = client.query_one(&format!("CALL create_branch(name => 'b{n}')"), &[]).await.unwrap().get("id");
+        samples.push(started.elapsed());
+    }
+    table.row_absolute("CALL create_branch, 1 000-table project", &samples, "< 20 ms");
+    let branch = connect(&conn.replace("dbname=main", &format!("dbname={last}"))).await;
+    let mut first = Samples::default();
+    for i in 0..50 {
+        let started = Instant::now();
+        branch.batch_execute(&format!(r#"INSERT INTO "in.c-bench"."t{i}" VALUES (-1, 'branch')"#)).await.unwrap();
+        first.push(started.elapsed());
+    }
+    table.row_absolute("a branch's first INSERT into a small table (copy included)", &first, "—");
+    duck.stop().await;
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
     let wanted = |name: &str| args.is_empty() || args.iter().any(|a| a == name);
@@ -512,6 +544,9 @@ fn main() {
         }
         if wanted("loads") {
             loads(&mut table).await;
+        }
+        if wanted("branches") {
+            branches(&mut table).await;
         }
         if wanted("snapshots") {
             snapshots(&mut table).await;
