@@ -56,6 +56,30 @@ pub struct ServeConfig {
     /// Bytes of files a project may keep at once.
     #[arg(long, env = "DUCKSTORE_PROJECT_MAX_FILE_BYTES", default_value_t = 1024 * 1024 * 1024 * 1024)]
     pub project_max_file_bytes: u64,
+    /// DuckDB memory each open workspace may use.
+    #[arg(long, env = "DUCKSTORE_WORKSPACE_MEMORY_LIMIT", default_value = "1GB")]
+    pub workspace_memory_limit: String,
+    /// DuckDB threads each open workspace may use.
+    #[arg(long, env = "DUCKSTORE_WORKSPACE_THREADS", default_value_t = 1)]
+    pub workspace_threads: usize,
+    /// Temporary disk (spilling) each open workspace may use.
+    #[arg(long, env = "DUCKSTORE_WORKSPACE_TEMP_LIMIT", default_value = "10GB")]
+    pub workspace_temp_limit: String,
+    /// Seconds a workspace statement may run (its session may set a shorter statement_timeout).
+    #[arg(long, env = "DUCKSTORE_WORKSPACE_STATEMENT_TIMEOUT", default_value_t = 300)]
+    pub workspace_statement_timeout_secs: u64,
+    /// Bytes one workspace result may send.
+    #[arg(long, env = "DUCKSTORE_WORKSPACE_MAX_RESULT_BYTES", default_value_t = 1024 * 1024 * 1024)]
+    pub workspace_max_result_bytes: u64,
+    /// Sessions one workspace may have at once.
+    #[arg(long, env = "DUCKSTORE_WORKSPACE_MAX_SESSIONS", default_value_t = 10)]
+    pub workspace_max_sessions: usize,
+    /// Workspace sessions the server accepts at once.
+    #[arg(long, env = "DUCKSTORE_WORKSPACE_TOTAL_SESSIONS", default_value_t = 200)]
+    pub workspace_total_sessions: usize,
+    /// A workspace's size limit when create_workspace names none, in bytes.
+    #[arg(long, env = "DUCKSTORE_WORKSPACE_SIZE_LIMIT", default_value_t = 10 * 1024 * 1024 * 1024)]
+    pub workspace_size_limit: u64,
 }
 
 impl ServeConfig {
@@ -77,6 +101,14 @@ impl ServeConfig {
             max_file_size: 10 * 1024 * 1024 * 1024,
             project_max_files: 100_000,
             project_max_file_bytes: 1024 * 1024 * 1024 * 1024,
+            workspace_memory_limit: "1GB".into(),
+            workspace_threads: 1,
+            workspace_temp_limit: "10GB".into(),
+            workspace_statement_timeout_secs: 300,
+            workspace_max_result_bytes: 1024 * 1024 * 1024,
+            workspace_max_sessions: 10,
+            workspace_total_sessions: 200,
+            workspace_size_limit: 10 * 1024 * 1024 * 1024,
         }
     }
 }

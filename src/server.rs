@@ -196,6 +196,7 @@ pub async fn start(config: ServeConfig, pg_listener: TcpListener, http_listener:
         "duckdb_version" => engine.duckdb_version().to_owned()
     )
     .set(1.0);
+    let pg_addr = pg_listener.local_addr().map_err(|e| Error::internal("reading the Postgres address", e))?;
     let storage = Storage::open(
         StorageConfig {
             data_dir: data_dir.clone(),
@@ -204,6 +205,19 @@ pub async fn start(config: ServeConfig, pg_listener: TcpListener, http_listener:
                 max_file_size: config.max_file_size,
                 project_max_files: config.project_max_files,
                 project_max_bytes: config.project_max_file_bytes,
+            },
+            workspace_settings: crate::storage::workspaces::WorkspaceSettings {
+                sandbox: crate::engine::SandboxLimits {
+                    memory_limit: config.workspace_memory_limit.clone(),
+                    threads: config.workspace_threads,
+                    temp_limit: config.workspace_temp_limit.clone(),
+                    max_result_bytes: config.workspace_max_result_bytes,
+                },
+                statement_timeout_secs: config.workspace_statement_timeout_secs,
+                max_sessions: config.workspace_max_sessions,
+                total_sessions: config.workspace_total_sessions,
+                default_size_limit: config.workspace_size_limit,
+                pg_addr,
             },
         },
         catalog,
@@ -217,8 +231,8 @@ pub async fn start(config: ServeConfig, pg_listener: TcpListener, http_listener:
     }
     storage.fail_unfinished_jobs().await?;
     storage.expire_snapshots().await?;
+    storage.expire_workspaces().await?;
 
-    let pg_addr = pg_listener.local_addr().map_err(|e| Error::internal("reading the Postgres address", e))?;
     let http_addr = http_listener.local_addr().map_err(|e| Error::internal("reading the HTTP address", e))?;
     let (stop, stop_rx) = watch::channel(false);
     let shared = PgShared::new(storage.clone(), config.tls_required);
@@ -276,6 +290,9 @@ async fn janitor(storage: Storage, mut stop: watch::Receiver<bool>) {
             _ = every.tick() => {
                 if let Err(e) = storage.clean_files().await {
                     tracing::warn!(error = %e, "cleaning files failed");
+                }
+                if let Err(e) = storage.expire_workspaces().await {
+                    tracing::warn!(error = %e, "expiring workspaces failed");
                 }
                 if let Err(e) = storage.expire_snapshots().await {
                     tracing::warn!(error = %e, "expiring snapshots failed");

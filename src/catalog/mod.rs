@@ -12,6 +12,7 @@ mod model;
 mod projects;
 mod snapshots;
 mod tokens;
+mod workspaces;
 
 use std::path::Path;
 use std::sync::Mutex;
@@ -24,6 +25,7 @@ pub use buckets::NewBucket;
 pub use files::{FileRecord, JobRecord, JobState};
 pub use model::*;
 pub use snapshots::SnapshotRecord;
+pub use workspaces::WorkspaceRecord;
 
 /// Migrations shipped with this build, applied in order at start-up. The catalog's
 /// `user_version` records how many have been applied.
@@ -34,6 +36,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0004_schema_snapshots", include_str!("../../sql/catalog/0004_schema_snapshots.sql")),
     ("0005_time_travel", include_str!("../../sql/catalog/0005_time_travel.sql")),
     ("0006_branches", include_str!("../../sql/catalog/0006_branches.sql")),
+    ("0007_workspaces", include_str!("../../sql/catalog/0007_workspaces.sql")),
 ];
 
 /// The schema version this build writes.

@@ -7,6 +7,7 @@ mod pool;
 mod raw;
 mod relations;
 mod tables;
+mod workspaces;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -23,6 +24,7 @@ pub use pool::BlockingPool;
 pub use raw::Described;
 pub use relations::{RELATION_FUNCTION, RelationGuard, RelationRegistry};
 pub use tables::{Lease, TableFile};
+pub use workspaces::{SandboxLimits, WorkspaceConn, WorkspaceFile, WorkspaceOutcome};
 
 /// Limits and places for the engine.
 #[derive(Debug, Clone)]
@@ -98,7 +100,7 @@ impl Drop for ArmedCanceller {
 /// Record batches of a running query, in order, fetched as the consumer asks for them.
 pub struct QueryStream {
     pub schema: SchemaRef,
-    batches: mpsc::Receiver<Result<RecordBatch>>,
+    pub(crate) batches: mpsc::Receiver<Result<RecordBatch>>,
 }
 
 impl QueryStream {
@@ -125,11 +127,12 @@ pub struct Engine {
     pool: BlockingPool,
     relations: Arc<RelationRegistry>,
     version: String,
+    workspaces: Arc<workspaces::Workspaces>,
 }
 
 /// Batches buffered between DuckDB and the wire: enough to overlap work, small enough that a
 /// huge result never sits in memory.
-const STREAM_BUFFER: usize = 4;
+pub(crate) const STREAM_BUFFER: usize = 4;
 const IDLE_CONNECTIONS: usize = 64;
 /// Prepared statements kept per pooled connection.
 const STATEMENT_CACHE: usize = 128;
@@ -193,6 +196,7 @@ impl Engine {
             pool: BlockingPool::new(config.max_concurrent_jobs.max(1)),
             relations,
             version,
+            workspaces: Arc::new(workspaces::Workspaces::new(data_dir.join("workspaces"))),
         })
     }
 
@@ -557,7 +561,7 @@ impl Shared {
     }
 }
 
-fn to_duckdb_value(p: &Param) -> duckdb::types::Value {
+pub(crate) fn to_duckdb_value(p: &Param) -> duckdb::types::Value {
     use duckdb::types::Value;
     match p {
         Param::Null => Value::Null,

@@ -20,6 +20,19 @@ unsafe impl Sync for RawDatabase {}
 impl RawDatabase {
     /// Opens an in-memory instance with the given settings.
     pub fn open_in_memory(settings: &[(&str, String)]) -> Result<RawDatabase, String> {
+        Self::open(None, settings)
+    }
+
+    /// Opens (creating if needed) the database file at `path` with the given settings.
+    pub fn open_path(path: &std::path::Path, settings: &[(&str, String)]) -> Result<RawDatabase, String> {
+        Self::open(Some(path), settings)
+    }
+
+    fn open(path: Option<&std::path::Path>, settings: &[(&str, String)]) -> Result<RawDatabase, String> {
+        let path = match path {
+            Some(p) => Some(CString::new(p.to_string_lossy().as_bytes()).map_err(|e| e.to_string())?),
+            None => None,
+        };
         // SAFETY: every pointer passed is valid for the call; the config is destroyed on all paths.
         unsafe {
             let mut config: ffi::duckdb_config = ptr::null_mut();
@@ -38,7 +51,8 @@ impl RawDatabase {
             }
             let mut db: ffi::duckdb_database = ptr::null_mut();
             let mut error: *mut c_char = ptr::null_mut();
-            let state = ffi::duckdb_open_ext(ptr::null(), &mut db, config, &mut error);
+            let path_ptr = path.as_ref().map_or(ptr::null(), |p| p.as_ptr());
+            let state = ffi::duckdb_open_ext(path_ptr, &mut db, config, &mut error);
             ffi::duckdb_destroy_config(&mut config);
             if state != ffi::DuckDBSuccess {
                 let message = if error.is_null() {

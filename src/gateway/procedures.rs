@@ -18,6 +18,7 @@ use crate::storage::loads::{
     parse_order_by,
 };
 use crate::storage::snapshots::RestoreTarget;
+use crate::storage::workspaces::InputMapping;
 use crate::storage::{SessionContext, Storage, TableName, TokenIssued, TokenRequest};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,6 +73,17 @@ const BUCKET_COLUMNS: &[(&str, T)] = &[
 ];
 
 const DONE_COLUMNS: &[(&str, T)] = &[("bucket", T::Text), ("done", T::Bool)];
+
+const WORKSPACE_COLUMNS: &[(&str, T)] = &[
+    ("id", T::Int64),
+    ("name", T::Text),
+    ("host", T::Text),
+    ("port", T::Int64),
+    ("database", T::Text),
+    ("user", T::Text),
+    ("password", T::Text),
+    ("expires_at", T::Timestamp),
+];
 
 const SNAPSHOT_COLUMNS: &[(&str, T)] = &[
     ("id", T::Int64),
@@ -292,6 +304,68 @@ pub const PROCEDURES: &[ProcedureSpec] = &[
         params: &[req("table", ArgKind::Text)],
         columns: &[("table", T::Text), ("done", T::Bool)],
         summary: "in a dev branch: forget the branch's copy of a table and read the default branch's live again",
+    },
+    ProcedureSpec {
+        name: "create_workspace",
+        params: &[
+            req("name", ArgKind::Text),
+            opt("ttl_hours", ArgKind::Int),
+            opt("size_limit", ArgKind::Int),
+            opt("read_only_storage", ArgKind::Bool),
+            opt("idempotency_key", ArgKind::Text),
+        ],
+        columns: WORKSPACE_COLUMNS,
+        summary: "an isolated DuckDB database for transformations, with its own login (the password is shown only here)",
+    },
+    ProcedureSpec {
+        name: "drop_workspace",
+        params: &[req("id", ArgKind::Int)],
+        columns: &[("id", T::Int64), ("dropped", T::Bool)],
+        summary: "drop a workspace: its sessions are closed, its files removed",
+    },
+    ProcedureSpec {
+        name: "reset_workspace_password",
+        params: &[req("id", ArgKind::Int)],
+        columns: WORKSPACE_COLUMNS,
+        summary: "a new password for a workspace; the old one stops working",
+    },
+    ProcedureSpec {
+        name: "load_workspace",
+        params: &[
+            req("workspace", ArgKind::Int),
+            opt("source", ArgKind::Text),
+            opt("destination", ArgKind::Text),
+            opt("columns", ArgKind::Text),
+            opt("where", ArgKind::Text),
+            opt("limit", ArgKind::Int),
+            opt("tables", ArgKind::Text),
+        ],
+        columns: &[("destination", T::Text), ("rows", T::Int64)],
+        summary: "copy storage tables into a workspace (input mapping); all of them or none",
+    },
+    ProcedureSpec {
+        name: "unload_workspace",
+        params: &[
+            req("workspace", ArgKind::Int),
+            req("object", ArgKind::Text),
+            req("table", ArgKind::Text),
+            opt("incremental", ArgKind::Bool),
+            opt("dedup", ArgKind::Text),
+        ],
+        columns: LOAD_COLUMNS,
+        summary: "import a workspace table into a storage table (output mapping), created when missing",
+    },
+    ProcedureSpec {
+        name: "clear_workspace",
+        params: &[req("workspace", ArgKind::Int), opt("preserve", ArgKind::Text)],
+        columns: &[("workspace", T::Int64), ("dropped_objects", T::Int64)],
+        summary: "drop every object of a workspace except those preserved",
+    },
+    ProcedureSpec {
+        name: "drop_workspace_object",
+        params: &[req("workspace", ArgKind::Int), req("object", ArgKind::Text)],
+        columns: &[("workspace", T::Int64), ("dropped_objects", T::Int64)],
+        summary: "drop one table or view of a workspace",
     },
     ProcedureSpec {
         name: "create_snapshot",
@@ -834,6 +908,97 @@ impl CallPlan {
                 storage.pull_table(ctx, parse_table_id(&table)?).await?;
                 out.row(vec![table.into(), true.into()]);
             }
+            "create_workspace" | "reset_workspace_password" => {
+                let created = if self.spec.name == "create_workspace" {
+                    storage
+                        .create_workspace(
+                            ctx,
+                            args.required_text("name")?,
+                            args.int("ttl_hours")?,
+                            args.int("size_limit")?,
+                            args.bool("read_only_storage")?.unwrap_or(false),
+                        )
+                        .await?
+                } else {
+                    storage.reset_workspace_password(ctx, args.required_int("id")?).await?
+                };
+                let addr = storage.pg_addr();
+                out.row(vec![
+                    created.record.id.into(),
+                    created.record.name.clone().into(),
+                    addr.ip().to_string().into(),
+                    i64::from(addr.port()).into(),
+                    created.user.clone().into(),
+                    created.user.into(),
+                    created.password.into(),
+                    created.record.expires_at.map_or(V::Null, V::Timestamp),
+                ]);
+            }
+            "drop_workspace" => {
+                let id = args.required_int("id")?;
+                storage.drop_workspace(ctx, id).await?;
+                out.row(vec![id.into(), true.into()]);
+            }
+            "load_workspace" => {
+                let workspace = args.required_int("workspace")?;
+                let mappings = match args.text("tables")? {
+                    Some(json) => parse_input_mappings(&json)?,
+                    None => {
+                        let source = args.required_text("source")?;
+                        let table = parse_table_id(&source)?;
+                        vec![InputMapping {
+                            destination: args.text("destination")?.unwrap_or_else(|| table.name.clone()),
+                            source: table,
+                            columns: args
+                                .text("columns")?
+                                .map(|c| c.split(',').map(|c| c.trim().to_owned()).filter(|c| !c.is_empty()).collect())
+                                .unwrap_or_default(),
+                            filters: args.text("where")?.map(|w| parse_filters(&w)).transpose()?.unwrap_or_default(),
+                            limit: args.int("limit")?,
+                        }]
+                    }
+                };
+                let destinations: Vec<String> = mappings.iter().map(|m| m.destination.clone()).collect();
+                let counts = storage.load_workspace(ctx, workspace, mappings).await?;
+                for (destination, rows) in destinations.into_iter().zip(counts) {
+                    out.row(vec![destination.into(), (rows as i64).into()]);
+                }
+            }
+            "unload_workspace" => {
+                let table = args.required_text("table")?;
+                let r = storage
+                    .unload_workspace(
+                        ctx,
+                        args.required_int("workspace")?,
+                        args.required_text("object")?,
+                        parse_table_id(&table)?,
+                        args.bool("incremental")?.unwrap_or(false),
+                        args.text("dedup")?.map(|d| d.parse()).transpose()?.unwrap_or(Dedup::Update),
+                    )
+                    .await?;
+                out.row(vec![
+                    table.into(),
+                    r.imported_rows.into(),
+                    r.table_rows.into(),
+                    r.table_bytes.into(),
+                    V::Float(r.seconds),
+                    V::Null,
+                ]);
+            }
+            "clear_workspace" | "drop_workspace_object" => {
+                let workspace = args.required_int("workspace")?;
+                let (names, preserve) = if self.spec.name == "clear_workspace" {
+                    let keep = args
+                        .text("preserve")?
+                        .map(|c| c.split(',').map(|c| c.trim().to_owned()).filter(|c| !c.is_empty()).collect())
+                        .unwrap_or_default();
+                    (None, keep)
+                } else {
+                    (Some(vec![args.required_text("object")?]), vec![])
+                };
+                let dropped = storage.drop_workspace_objects(ctx, workspace, names, preserve).await?;
+                out.row(vec![workspace.into(), (dropped as i64).into()]);
+            }
             "create_snapshot" => {
                 let table = args.required_text("table")?;
                 let s = storage
@@ -1061,6 +1226,36 @@ pub fn parse_table_id(id: &str) -> Result<TableName> {
     })?;
     crate::storage::names::parse_bucket(bucket)?;
     Ok(TableName { schema: Some(bucket.to_owned()), name: table.to_owned() })
+}
+
+/// `tables => '[{"source": "in.c-x.t", "destination": "t", "columns": [...], "where": [...], "limit": n}]'`.
+fn parse_input_mappings(json: &str) -> Result<Vec<InputMapping>> {
+    #[derive(serde::Deserialize)]
+    struct Mapping {
+        source: String,
+        destination: Option<String>,
+        #[serde(default)]
+        columns: Vec<String>,
+        #[serde(default, rename = "where")]
+        filters: Vec<crate::storage::loads::Filter>,
+        limit: Option<i64>,
+    }
+    let list: Vec<Mapping> = serde_json::from_str(json).map_err(|e| {
+        Error::invalid(format!("tables must be a JSON list of {{\"source\", \"destination\", …}}: {e}"))
+            .with_sqlstate("22023")
+    })?;
+    list.into_iter()
+        .map(|m| {
+            let source = parse_table_id(&m.source)?;
+            Ok(InputMapping {
+                destination: m.destination.unwrap_or_else(|| source.name.clone()),
+                source,
+                columns: m.columns,
+                filters: m.filters,
+                limit: m.limit,
+            })
+        })
+        .collect()
 }
 
 /// An answer row as JSON (a job's result).

@@ -230,6 +230,18 @@ impl StartupHandler for AuthHandler {
                         return send_error(e);
                     }
                 };
+                // A workspace login opens its sandbox (within the session limits) before it is in.
+                let workspace = if matches!(ctx.principal, crate::storage::Principal::Workspace { .. }) {
+                    match self.connection.shared.storage.start_workspace_session(&ctx).await {
+                        Ok(ws) => Some(ws),
+                        Err(e) => {
+                            metrics::counter!("duckstore_logins_total", "outcome" => "refused").increment(1);
+                            return send_error(e);
+                        }
+                    }
+                } else {
+                    None
+                };
                 client
                     .send(PgWireBackendMessage::Authentication(Authentication::SASLFinal(
                         server_final.into_bytes().into(),
@@ -241,7 +253,8 @@ impl StartupHandler for AuthHandler {
                     ProtocolVersion::PROTOCOL3_0 => rand::random::<[u8; 4]>().to_vec(),
                     _ => rand::random::<[u8; 32]>().to_vec(),
                 };
-                let session = self.connection.open_session(ctx, exchange.database.clone(), &startup, secret.clone());
+                let session =
+                    self.connection.open_session(ctx, exchange.database.clone(), &startup, secret.clone(), workspace);
                 let secret = match <[u8; 4]>::try_from(secret.as_slice()) {
                     Ok(four) => SecretKey::I32(i32::from_be_bytes(four)),
                     Err(_) => SecretKey::Bytes(secret.into()),

@@ -10,6 +10,7 @@ mod errors;
 mod query;
 mod session;
 mod types;
+mod workspace;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
@@ -44,14 +45,23 @@ pub struct PgShared {
 
 impl PgShared {
     pub fn new(storage: Storage, tls_required: bool) -> Arc<PgShared> {
-        Arc::new(PgShared {
+        let shared = Arc::new(PgShared {
             storage,
             registry: SessionRegistry::default(),
             tls_required,
             next_pid: AtomicI32::new(1000),
             next_session: AtomicU64::new(1),
             shutting_down: AtomicBool::new(false),
-        })
+        });
+        // the storage layer closes the sessions of a workspace it drops
+        let weak = Arc::downgrade(&shared);
+        shared.storage.set_session_closer(Arc::new(move |filter| {
+            let crate::storage::workspaces::SessionFilter::Workspace(id) = filter;
+            if let Some(shared) = weak.upgrade() {
+                shared.registry.close_workspace(id);
+            }
+        }));
+        shared
     }
 
     pub fn is_shutting_down(&self) -> bool {
@@ -68,11 +78,12 @@ impl PgShared {
 pub struct Connection {
     shared: Arc<PgShared>,
     session: Arc<OnceLock<Arc<session::Session>>>,
+    kill: Arc<tokio::sync::Notify>,
 }
 
 impl Connection {
     fn new(shared: Arc<PgShared>) -> Connection {
-        Connection { shared, session: Arc::new(OnceLock::new()) }
+        Connection { shared, session: Arc::new(OnceLock::new()), kill: Arc::new(tokio::sync::Notify::new()) }
     }
 
     fn open_session(
@@ -81,11 +92,22 @@ impl Connection {
         database: String,
         startup: &BTreeMap<String, String>,
         secret: Vec<u8>,
+        workspace: Option<crate::storage::workspaces::WorkspaceSession>,
     ) -> Arc<session::Session> {
         let pid = self.shared.next_pid.fetch_add(1, Ordering::Relaxed);
         let id = self.shared.next_session.fetch_add(1, Ordering::Relaxed);
         let epoch = self.shared.storage.credential_epoch();
-        let session = Arc::new(session::Session::new(id, pid, secret, ctx, database, startup, epoch));
+        let session = Arc::new(session::Session::new(
+            id,
+            pid,
+            secret,
+            ctx,
+            database,
+            startup,
+            epoch,
+            workspace,
+            Arc::clone(&self.kill),
+        ));
         self.shared.registry.insert(Arc::clone(&session));
         let _ = self.session.set(Arc::clone(&session));
         session
@@ -157,6 +179,7 @@ pub async fn serve(
         tracker.spawn(async move {
             let slot = Arc::clone(&connection.session);
             let registry_shared = Arc::clone(&connection.shared);
+            let kill = Arc::clone(&connection.kill);
             let closable = async move {
                 // On shutdown an idle session is closed at once; a busy one after its statement.
                 let _ = stop.wait_for(|s| *s).await;
@@ -171,6 +194,9 @@ pub async fn serve(
                     }
                 }
                 _ = closable => {}
+                _ = kill.notified() => {
+                    tracing::info!(%peer, "closing a session whose workspace is gone");
+                }
             }
             if let Some(session) = connection.session.get() {
                 registry_shared.registry.remove(session.pid);

@@ -41,18 +41,20 @@ use crate::relation::{ColumnType, RelationBuilder};
 #[derive(Clone)]
 pub struct Prepared {
     plan: Option<Plan>,
+    /// A workspace session's statement: DuckDB SQL for its sandbox, not planned.
+    workspace_sql: Option<String>,
     /// Parameter and result types, worked out on the first Describe.
     described: Arc<Mutex<Option<Arc<Shape>>>>,
 }
 
 /// The types a statement takes and answers.
 pub struct Shape {
-    params: Vec<Type>,
-    schema: Option<SchemaRef>,
+    pub(super) params: Vec<Type>,
+    pub(super) schema: Option<SchemaRef>,
 }
 
 /// Where a result's batches come from.
-enum Rows {
+pub(super) enum Rows {
     Engine(QueryStream),
     Ready(Option<RecordBatch>),
 }
@@ -67,7 +69,7 @@ impl Rows {
 }
 
 /// What a statement answers.
-enum Outcome {
+pub(super) enum Outcome {
     Rows {
         schema: SchemaRef,
         rows: Rows,
@@ -524,7 +526,7 @@ fn copy_response(schema: SchemaRef, rows: Rows, format: gateway::copy::CopyForma
     CopyResponse::new(0, columns, copy_stream(rows, schema, format))
 }
 
-fn query_response(schema: SchemaRef, rows: Rows, tag: &str, format: &Format) -> Result<QueryResponse> {
+pub(super) fn query_response(schema: SchemaRef, rows: Rows, tag: &str, format: &Format) -> Result<QueryResponse> {
     let fields = Arc::new(types::fields(&schema, format)?);
     let mut response = QueryResponse::new(Arc::clone(&fields), row_stream(rows, schema, fields));
     response.set_command_tag(tag);
@@ -573,6 +575,9 @@ impl SimpleQueryHandler for Connection {
         let _busy = session.begin_statement();
         client.set_state(PgWireConnectionState::QueryInProgress);
         let mut status = client.transaction_status();
+        if session.workspace.is_some() {
+            return self.workspace_simple_query(client, &session, &query.query, status).await;
+        }
 
         let statements = if query.query.chars().all(|c| c == ';' || c.is_whitespace()) {
             client.feed(PgWireBackendMessage::EmptyQueryResponse(EmptyQueryResponse::new())).await?;
@@ -691,6 +696,11 @@ impl QueryParser for StatementParser {
         C: ClientInfo + Unpin + Send + Sync,
     {
         let session = self.connection.session()?;
+        if session.workspace.is_some() {
+            let sql = sql.trim().trim_end_matches(';').to_owned();
+            let workspace_sql = (!sql.is_empty()).then_some(sql);
+            return Ok(Prepared { plan: None, workspace_sql, described: Arc::new(Mutex::new(None)) });
+        }
         let mut statements = gateway::parse(sql).map_err(|e| to_pg(&e))?;
         let plan = match statements.len() {
             0 => None,
@@ -701,7 +711,7 @@ impl QueryParser for StatementParser {
                 ));
             }
         };
-        Ok(Prepared { plan, described: Arc::new(Mutex::new(None)) })
+        Ok(Prepared { plan, workspace_sql: None, described: Arc::new(Mutex::new(None)) })
     }
 
     fn get_parameter_types(&self, stmt: &Prepared) -> PgWireResult<Vec<Type>> {
@@ -720,12 +730,19 @@ impl QueryParser for StatementParser {
 
 impl Connection {
     async fn shape(&self, stmt: &Prepared) -> PgWireResult<Option<Arc<Shape>>> {
-        let Some(plan) = &stmt.plan else { return Ok(None) };
+        if stmt.plan.is_none() && stmt.workspace_sql.is_none() {
+            return Ok(None);
+        }
         if let Some(shape) = stmt.described.lock().unwrap_or_else(|p| p.into_inner()).clone() {
             return Ok(Some(shape));
         }
         let session = self.session()?;
-        let shape = Arc::new(self.describe(&session, plan).await.map_err(|e| to_pg(&e))?);
+        let described = match (&stmt.plan, &stmt.workspace_sql) {
+            (Some(plan), _) => self.describe(&session, plan).await,
+            (None, Some(sql)) => self.describe_workspace(&session, sql).await,
+            (None, None) => return Ok(None),
+        };
+        let shape = Arc::new(described.map_err(|e| to_pg(&e))?);
         *stmt.described.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::clone(&shape));
         Ok(Some(shape))
     }
@@ -836,6 +853,20 @@ impl ExtendedQueryHandler for Connection {
         let session = self.session()?;
         self.check_credentials(&session).await?;
         let _busy = session.begin_statement();
+        if let Some(sql) = &portal.statement.statement.workspace_sql {
+            let params = self.bound_params(portal).map_err(|e| to_pg(&e))?;
+            return match self.run_workspace(&session, sql, &params).await.map_err(|e| to_pg(&e))? {
+                Outcome::Rows { schema, rows, tag } => Ok(Response::Query(
+                    query_response(schema, rows, tag, &portal.result_column_format).map_err(|e| to_pg(&e))?,
+                )),
+                Outcome::Tag(tag) => Ok(match super::workspace::transaction_effect(sql) {
+                    Some(true) => Response::TransactionStart(tag),
+                    Some(false) => Response::TransactionEnd(tag),
+                    None => Response::Execution(tag),
+                }),
+                _ => Err(to_pg(&Error::internal("running workspace SQL", "unexpected outcome"))),
+            };
+        }
         let Some(plan) = &portal.statement.statement.plan else { return Ok(Response::EmptyQuery) };
         let status = client.transaction_status();
         if status == TransactionStatus::Error

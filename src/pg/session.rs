@@ -33,9 +33,15 @@ pub struct Session {
     idle: Notify,
     /// A `COPY … FROM STDIN` waiting for the client's data.
     pub copy_in: tokio::sync::Mutex<Option<super::copy::CopyIn>>,
+    /// A workspace login's connection to its sandbox (storage sessions have none).
+    pub workspace: Option<crate::storage::workspaces::WorkspaceSession>,
+    /// Closes the connection when notified (its workspace or branch was dropped).
+    pub kill: Arc<Notify>,
 }
 
 impl Session {
+    // Every field a session starts with; a builder would only move the same list elsewhere.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         id: u64,
         pid: i32,
@@ -44,6 +50,8 @@ impl Session {
         database: String,
         startup: &BTreeMap<String, String>,
         epoch: u64,
+        workspace: Option<crate::storage::workspaces::WorkspaceSession>,
+        kill: Arc<Notify>,
     ) -> Session {
         let settings = SessionSettings::new(&ctx.user, startup);
         Session {
@@ -61,6 +69,8 @@ impl Session {
             busy: AtomicBool::new(false),
             idle: Notify::new(),
             copy_in: tokio::sync::Mutex::new(None),
+            workspace,
+            kill,
         }
     }
 
@@ -133,6 +143,18 @@ impl SessionRegistry {
                 true
             }
             _ => false,
+        }
+    }
+
+    /// Closes the sessions of a workspace that is gone: their statements are cancelled and
+    /// their connections closed.
+    pub fn close_workspace(&self, workspace_id: i64) {
+        for s in self.sessions.iter() {
+            if matches!(s.ctx.principal, crate::storage::Principal::Workspace { workspace_id: w, .. } if w == workspace_id)
+            {
+                s.canceller.cancel();
+                s.kill.notify_one();
+            }
         }
     }
 

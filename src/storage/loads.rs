@@ -87,6 +87,8 @@ impl CsvOptions {
 pub enum SourceFormat {
     Csv(CsvOptions),
     Parquet,
+    /// Arrow batches registered with the engine (a workspace's table being unloaded).
+    Relation(u64),
 }
 
 /// Which table column each source column fills.
@@ -144,6 +146,7 @@ fn reader_sql(source: &LoadSource, csv_columns: Option<&[(String, String)]>, tex
     let path = quote_literal(&source.path.to_string_lossy());
     match &source.format {
         SourceFormat::Parquet => format!("read_parquet({path})"),
+        SourceFormat::Relation(handle) => format!("{}({handle})", crate::engine::RELATION_FUNCTION),
         SourceFormat::Csv(o) => {
             let mut sql = format!(
                 "read_csv({path}, header = {}, delim = {}, quote = {}, escape = {}, compression = '{}', \
@@ -228,7 +231,7 @@ fn plan_load(engine: &crate::engine::Engine, table: &TableRecord, request: &Load
                     .with_sqlstate("42701"));
                 }
                 let reader_name = match format {
-                    SourceFormat::Parquet => name,
+                    SourceFormat::Parquet | SourceFormat::Relation(_) => name,
                     SourceFormat::Csv(_) => format!("c{}", pairs.len()),
                 };
                 pairs.push((reader_name, column.clone()));
@@ -265,14 +268,14 @@ fn plan_load(engine: &crate::engine::Engine, table: &TableRecord, request: &Load
                 source_names.iter().zip(&targets).map(|(n, c)| (n.clone(), c.sql_type.clone())).collect();
             reader_sql(source, Some(&typed), &text_columns(&targets, &source_names))
         }
-        SourceFormat::Parquet => reader_sql(source, None, &[]),
+        SourceFormat::Parquet | SourceFormat::Relation(_) => reader_sql(source, None, &[]),
     };
     let projections: Vec<String> = source_names
         .iter()
         .zip(&targets)
         .map(|(n, c)| match source.format {
             SourceFormat::Csv(_) => quote_ident(n),
-            SourceFormat::Parquet => format!("CAST({} AS {})", quote_ident(n), c.sql_type),
+            SourceFormat::Parquet | SourceFormat::Relation(_) => format!("CAST({} AS {})", quote_ident(n), c.sql_type),
         })
         .collect();
     let mut select = format!("SELECT {} FROM {reader}", projections.join(", "));
@@ -342,7 +345,91 @@ fn insert_sql(data_ref: &str, table: &TableRecord, plan: &LoadPlan, incremental:
     sql
 }
 
+/// The storage type a column of Arrow data becomes in a table created for it.
+fn storage_type(t: &arrow::datatypes::DataType) -> String {
+    use arrow::datatypes::DataType as D;
+    match t {
+        D::Int8 | D::Int16 | D::Int32 | D::UInt8 | D::UInt16 => "INTEGER".into(),
+        D::Int64 | D::UInt32 | D::UInt64 => "BIGINT".into(),
+        D::Float16 | D::Float32 | D::Float64 => "DOUBLE".into(),
+        D::Decimal128(p, s) if *p <= 38 && *s >= 0 => format!("DECIMAL({p},{s})"),
+        D::Boolean => "BOOLEAN".into(),
+        D::Date32 | D::Date64 => "DATE".into(),
+        D::Timestamp(_, None) => "TIMESTAMP".into(),
+        D::Timestamp(_, Some(_)) => "TIMESTAMPTZ".into(),
+        _ => "STRING".into(),
+    }
+}
+
 impl Storage {
+    /// Loads Arrow batches into a table (created from their schema when missing), with the
+    /// semantics of `import_table`: a full load replaces, incremental appends or upserts.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn load_batches(
+        &self,
+        ctx: SessionContext,
+        target: TableName,
+        schema: arrow::datatypes::SchemaRef,
+        batches: Vec<arrow::record_batch::RecordBatch>,
+        incremental: bool,
+        dedup: Dedup,
+        label: String,
+    ) -> Result<LoadResult> {
+        let batch = if batches.is_empty() {
+            arrow::record_batch::RecordBatch::new_empty(schema.clone())
+        } else {
+            arrow::compute::concat_batches(&schema, &batches).map_err(|e| Error::internal("gathering rows", e))?
+        };
+        let exists = !self
+            .resolve_reads(ctx.clone(), vec![target.clone()], vec![])
+            .await
+            .is_err_and(|e| e.sqlstate() == "42P01");
+        if !exists {
+            let bucket = target.schema.clone().ok_or_else(|| {
+                Error::invalid("name the table with its bucket, like 'out.c-x.t'").with_sqlstate("42602")
+            })?;
+            let columns = schema
+                .fields()
+                .iter()
+                .map(|f| {
+                    names::validate_column_name(f.name())?;
+                    Ok(super::ColumnSpec {
+                        name: f.name().clone(),
+                        type_name: storage_type(f.data_type()),
+                        not_null: false,
+                        default_sql: None,
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let spec = super::TableSpec {
+                bucket,
+                name: target.name.clone(),
+                columns,
+                primary_key: vec![],
+                description: String::new(),
+            };
+            self.create_table(ctx.clone(), spec, true).await?;
+        }
+        let relation = self.engine().register_relation(batch);
+        let request = LoadRequest {
+            target,
+            search_path: vec![],
+            source: LoadSource {
+                path: std::path::PathBuf::new(),
+                format: SourceFormat::Relation(relation.handle()),
+                gzip: false,
+                label,
+            },
+            columns: ColumnBinding::ByName,
+            incremental,
+            dedup,
+            operation: "unload",
+        };
+        let result = self.load_table(ctx, request, Canceller::default()).await;
+        drop(relation);
+        result
+    }
+
     /// Checks a `COPY … FROM STDIN` before any data flows: the table exists, the session may
     /// write it, the named columns are its own. Answers how many columns the data has.
     pub async fn copy_columns(
@@ -400,6 +487,7 @@ impl Storage {
         let format_label = match request.source.format {
             SourceFormat::Csv(_) => "csv",
             SourceFormat::Parquet => "parquet",
+            SourceFormat::Relation(_) => "arrow",
         };
         let outcome = (|| {
             let plan = plan_load(&inner.engine, &table, request)?;

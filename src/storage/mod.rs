@@ -16,6 +16,7 @@ mod sharing;
 pub mod snapshots;
 mod tables;
 mod views;
+pub mod workspaces;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -37,7 +38,17 @@ pub use views::SystemView;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Principal {
     Admin,
-    Token { project_id: i64, token_id: String, scope: Scope, token_branch_id: Option<i64> },
+    Token {
+        project_id: i64,
+        token_id: String,
+        scope: Scope,
+        token_branch_id: Option<i64>,
+    },
+    /// A workspace login: runs SQL in the workspace's sandbox, nothing of storage.
+    Workspace {
+        project_id: i64,
+        workspace_id: i64,
+    },
 }
 
 /// An authenticated session (a Postgres connection, or one HTTP request).
@@ -58,7 +69,7 @@ impl SessionContext {
     pub fn project_id(&self) -> Option<i64> {
         match &self.principal {
             Principal::Admin => None,
-            Principal::Token { project_id, .. } => Some(*project_id),
+            Principal::Token { project_id, .. } | Principal::Workspace { project_id, .. } => Some(*project_id),
         }
     }
 
@@ -68,7 +79,7 @@ impl SessionContext {
 
     pub fn scope(&self) -> Option<Scope> {
         match &self.principal {
-            Principal::Admin => None,
+            Principal::Admin | Principal::Workspace { .. } => None,
             Principal::Token { scope, .. } => Some(*scope),
         }
     }
@@ -85,6 +96,7 @@ pub struct StorageConfig {
     pub data_dir: PathBuf,
     pub admin_token: String,
     pub file_limits: files::FileLimits,
+    pub workspace_settings: workspaces::WorkspaceSettings,
 }
 
 #[derive(Clone)]
@@ -107,6 +119,9 @@ struct Inner {
     file_limits: files::FileLimits,
     active_uploads: files::ActiveUploads,
     job_slots: Arc<tokio::sync::Semaphore>,
+    workspace_settings: workspaces::WorkspaceSettings,
+    workspace_sessions: workspaces::SessionCounts,
+    session_closer: std::sync::OnceLock<workspaces::SessionCloser>,
 }
 
 impl Storage {
@@ -133,6 +148,9 @@ impl Storage {
                 file_limits: config.file_limits,
                 active_uploads: Default::default(),
                 job_slots: jobs::job_slots(),
+                workspace_settings: config.workspace_settings,
+                workspace_sessions: Default::default(),
+                session_closer: std::sync::OnceLock::new(),
             }),
         })
         .and_then(|storage| {
@@ -201,6 +219,9 @@ impl Storage {
         let planned = self
             .blocking(move |inner| {
                 let now = now_micros();
+                if let Some(id) = workspaces::workspace_user(&lookup_user) {
+                    return Storage::plan_workspace_login(inner, id, &lookup_user, &database);
+                }
                 match UserName::parse(&lookup_user) {
                     Some(UserName::Admin) => Ok(Some((inner.admin_verifier.clone(), Ok(SessionContext::admin())))),
                     Some(UserName::Token { project_id, token_id }) => inner.catalog.read(|tx| {
@@ -260,6 +281,19 @@ impl Storage {
 
     /// Re-checks that the token behind `session` is still valid (after a revocation somewhere).
     pub async fn revalidate(&self, session: &SessionContext) -> Result<()> {
+        if let Principal::Workspace { workspace_id, .. } = session.principal {
+            let user = session.user.clone();
+            return self
+                .blocking(move |inner| match inner.catalog.read(|tx| tx.workspace(workspace_id))? {
+                    Some(w) if w.expires_at.is_none_or(|at| at > now_micros()) => Ok(()),
+                    _ => Err(Error::new(
+                        ErrorKind::Unavailable,
+                        format!("terminating connection: the workspace of \"{user}\" was dropped or expired"),
+                    )
+                    .with_sqlstate("57P01")),
+                })
+                .await;
+        }
         let Principal::Token { project_id, token_id, .. } = session.principal.clone() else { return Ok(()) };
         let user = session.user.clone();
         let branch_id = session.branch_id;
@@ -389,6 +423,9 @@ fn administered_project(ctx: &SessionContext, requested: Option<i64>) -> Result<
                 )));
             }
             Ok(*project_id)
+        }
+        Principal::Workspace { .. } => {
+            Err(Error::permission_denied("a workspace session runs SQL in its workspace only"))
         }
     }
 }

@@ -23,6 +23,7 @@ pub enum SystemView {
     TableProfiles,
     Snapshots,
     SnapshotSettings,
+    Workspaces,
 }
 
 impl SystemView {
@@ -39,6 +40,7 @@ impl SystemView {
         SystemView::TableProfiles,
         SystemView::Snapshots,
         SystemView::SnapshotSettings,
+        SystemView::Workspaces,
     ];
 
     pub fn name(self) -> &'static str {
@@ -55,6 +57,7 @@ impl SystemView {
             SystemView::TableProfiles => "table_profiles",
             SystemView::Snapshots => "snapshots",
             SystemView::SnapshotSettings => "snapshot_settings",
+            SystemView::Workspaces => "workspaces",
         }
     }
 
@@ -169,6 +172,21 @@ impl SystemView {
                 ("created_by", T::Text),
                 ("expires_at", T::Timestamp),
             ],
+            SystemView::Workspaces => &[
+                ("id", T::Int64),
+                ("name", T::Text),
+                ("project_id", T::Int64),
+                ("branch_id", T::Int64),
+                ("user_name", T::Text),
+                ("objects", T::Int64),
+                ("bytes", T::Int64),
+                ("sessions", T::Int64),
+                ("size_limit", T::Int64),
+                ("read_only_storage", T::Bool),
+                ("created_at", T::Timestamp),
+                ("created_by", T::Text),
+                ("expires_at", T::Timestamp),
+            ],
             SystemView::SnapshotSettings => &[
                 ("level", T::Text),
                 ("target", T::Text),
@@ -226,6 +244,28 @@ fn ts(v: Option<i64>) -> Value {
 impl Storage {
     /// The rows of a system view as the session may see them.
     pub async fn system_view(&self, ctx: SessionContext, view: SystemView) -> Result<RecordBatch> {
+        if view == SystemView::Workspaces {
+            let mut out = RelationBuilder::new(view.columns());
+            for (w, bytes, sessions) in self.workspace_rows(ctx).await? {
+                let objects = self.workspace_object_count(&w).await as i64;
+                out.row(vec![
+                    w.id.into(),
+                    w.name.clone().into(),
+                    w.project_id.into(),
+                    w.branch_id.into(),
+                    w.user().into(),
+                    objects.into(),
+                    bytes.into(),
+                    (sessions as i64).into(),
+                    w.size_limit.into(),
+                    w.read_only_storage.into(),
+                    Value::Timestamp(w.created_at),
+                    w.created_by.into(),
+                    ts(w.expires_at),
+                ]);
+            }
+            return out.finish();
+        }
         if view == SystemView::SnapshotSettings {
             let mut out = RelationBuilder::new(view.columns());
             if ctx.is_admin() {
@@ -388,6 +428,7 @@ impl Storage {
                     | SystemView::Tables
                     | SystemView::Columns
                     | SystemView::TableProfiles
+                    | SystemView::Workspaces
                     | SystemView::SnapshotSettings => {
                         unreachable!("answered from the snapshot")
                     }

@@ -15,3 +15,4 @@ mod schema;
 mod sharing;
 mod snapshots;
 mod tables;
+mod workspaces;

@@ -1,0 +1,584 @@
+//! Workspace sandboxes: one DuckDB instance per workspace file (design.md R3), open while
+//! something uses it, with no file system access at all, extensions off, its own memory,
+//! thread and temp-disk limits, and its configuration locked before any user SQL runs.
+//! Data crosses between the storage engine and a workspace as Arrow batches in memory.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, Weak};
+
+use arrow::datatypes::{DataType, SchemaRef, TimeUnit};
+use arrow::record_batch::RecordBatch;
+use duckdb::Connection;
+use tokio::sync::{mpsc, oneshot};
+
+use super::errors::{self, SqlOrigin};
+use super::raw::{Described, RawDatabase};
+use super::{Canceller, Engine, Param, QueryStream, STREAM_BUFFER, to_duckdb_value};
+use crate::error::{Error, ErrorKind, Result};
+
+/// Which workspace file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct WorkspaceFile {
+    pub project_id: i64,
+    pub branch_id: i64,
+    pub workspace_id: i64,
+}
+
+impl WorkspaceFile {
+    pub fn dir(&self, workspaces_dir: &Path) -> PathBuf {
+        workspaces_dir
+            .join(self.project_id.to_string())
+            .join(self.branch_id.to_string())
+            .join(format!("w{}", self.workspace_id))
+    }
+}
+
+/// Limits every workspace instance runs with.
+#[derive(Debug, Clone)]
+pub struct SandboxLimits {
+    pub memory_limit: String,
+    pub threads: usize,
+    pub temp_limit: String,
+    /// Bytes a single result may send before it is cut off.
+    pub max_result_bytes: u64,
+}
+
+/// An open workspace instance. Field order is drop order: connections before the database.
+pub struct WorkspaceDb {
+    root: Mutex<Connection>,
+    _db: RawDatabase,
+    file: WorkspaceFile,
+    path: PathBuf,
+    limits: SandboxLimits,
+}
+
+/// Which workspace instances are open, so a file is never opened twice.
+pub struct Workspaces {
+    dir: PathBuf,
+    open: Mutex<HashMap<WorkspaceFile, Weak<WorkspaceDb>>>,
+}
+
+impl Workspaces {
+    pub fn new(dir: PathBuf) -> Workspaces {
+        Workspaces { dir, open: Mutex::new(HashMap::new()) }
+    }
+
+    fn open(&self, file: WorkspaceFile, limits: &SandboxLimits) -> Result<Arc<WorkspaceDb>> {
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(db) = open.get(&file).and_then(Weak::upgrade) {
+            return Ok(db);
+        }
+        let dir = file.dir(&self.dir);
+        let tmp = dir.join("tmp");
+        std::fs::create_dir_all(&tmp).map_err(|e| Error::internal("creating a workspace directory", e))?;
+        let path = dir.join("workspace.duckdb");
+        let settings = [
+            ("memory_limit", limits.memory_limit.clone()),
+            ("threads", limits.threads.max(1).to_string()),
+            ("temp_directory", tmp.to_string_lossy().into_owned()),
+            ("max_temp_directory_size", limits.temp_limit.clone()),
+            ("autoload_known_extensions", "false".into()),
+            ("autoinstall_known_extensions", "false".into()),
+            ("allow_community_extensions", "false".into()),
+            ("enable_external_access", "false".into()),
+        ];
+        let db = RawDatabase::open_path(&path, &settings)
+            .map_err(|e| Error::new(ErrorKind::Unavailable, format!("cannot open the workspace: {e}")))?;
+        // SAFETY: `db` outlives every connection made from it (see `WorkspaceDb`'s field order).
+        let root =
+            unsafe { Connection::open_from_raw(db.handle()) }.map_err(|e| Error::internal("opening a workspace", e))?;
+        root.execute_batch("SET GLOBAL TimeZone = 'UTC'; SET lock_configuration = true")
+            .map_err(|e| Error::internal("locking a workspace's configuration", e))?;
+        let db = Arc::new(WorkspaceDb { root: Mutex::new(root), _db: db, file, path, limits: limits.clone() });
+        open.insert(file, Arc::downgrade(&db));
+        open.retain(|_, w| w.strong_count() > 0);
+        Ok(db)
+    }
+
+    /// Whether anything holds the workspace open.
+    pub fn is_open(&self, file: &WorkspaceFile) -> bool {
+        self.open.lock().unwrap_or_else(|p| p.into_inner()).get(file).is_some_and(|w| w.strong_count() > 0)
+    }
+}
+
+impl WorkspaceDb {
+    fn connect(&self) -> Result<Connection> {
+        self.root
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .try_clone()
+            .map_err(|e| Error::internal("connecting to a workspace", e))
+    }
+
+    /// Bytes the data takes: blocks in use (dropped objects free theirs) and the WAL.
+    pub fn bytes(&self) -> i64 {
+        let wal = std::fs::metadata(self.path.with_extension("duckdb.wal")).map(|m| m.len() as i64).unwrap_or(0);
+        let used = self
+            .root
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .query_row("SELECT (used_blocks * block_size)::BIGINT FROM pragma_database_size()", [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .unwrap_or_else(|_| std::fs::metadata(&self.path).map(|m| m.len() as i64).unwrap_or(0));
+        used + wal
+    }
+}
+
+/// One client session's connection to a workspace: its own transaction state.
+#[derive(Clone)]
+pub struct WorkspaceConn {
+    db: Arc<WorkspaceDb>,
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl Drop for WorkspaceConn {
+    fn drop(&mut self) {
+        // Closing the connection (and, for the last user, checkpointing and closing the
+        // instance) is DuckDB work: keep it off the async threads.
+        if let Ok(handle) = tokio::runtime::Handle::try_current() {
+            let (db, conn) = (Arc::clone(&self.db), Arc::clone(&self.conn));
+            handle.spawn_blocking(move || drop((conn, db)));
+        }
+    }
+}
+
+impl WorkspaceConn {
+    pub fn file(&self) -> WorkspaceFile {
+        self.db.file
+    }
+}
+
+/// What a workspace statement answered.
+pub enum WorkspaceOutcome {
+    Rows(QueryStream),
+    /// A statement without rows: how many it changed (DML), if DuckDB says.
+    Done(usize),
+}
+
+/// Whether a statement answers rows, from its first keyword (workspace SQL is any DuckDB SQL,
+/// so it is not parsed here).
+fn returns_rows(sql: &str) -> bool {
+    let word: String = sql
+        .trim_start_matches(|c: char| c.is_whitespace() || c == '(')
+        .chars()
+        .take_while(|c| c.is_ascii_alphabetic())
+        .collect::<String>()
+        .to_ascii_uppercase();
+    let upper = sql.to_ascii_uppercase();
+    match word.as_str() {
+        "INSERT" | "UPDATE" | "DELETE" | "MERGE" => upper.contains("RETURNING"),
+        "SELECT" | "WITH" | "FROM" | "VALUES" | "TABLE" | "SHOW" | "DESCRIBE" | "EXPLAIN" | "SUMMARIZE" | "PIVOT"
+        | "UNPIVOT" | "PRAGMA" | "CALL" => true,
+        _ => false,
+    }
+}
+
+/// Statements that may run when the workspace is over its size limit: they free space or
+/// only read.
+fn frees_or_reads(sql: &str) -> bool {
+    let first = sql.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
+    [
+        "DROP",
+        "DELETE",
+        "TRUNCATE",
+        "SELECT",
+        "WITH",
+        "FROM",
+        "SHOW",
+        "DESCRIBE",
+        "EXPLAIN",
+        "ROLLBACK",
+        "ABORT",
+        "VALUES",
+        "CHECKPOINT",
+        "VACUUM",
+        "COMMIT",
+        "END",
+    ]
+    .contains(&first.as_str())
+}
+
+/// DDL for a table with the Arrow schema's columns (workspace loads).
+fn column_type(t: &DataType) -> Result<String> {
+    Ok(match t {
+        DataType::Boolean => "BOOLEAN".into(),
+        DataType::Int8 => "TINYINT".into(),
+        DataType::Int16 => "SMALLINT".into(),
+        DataType::Int32 => "INTEGER".into(),
+        DataType::Int64 => "BIGINT".into(),
+        DataType::UInt8 => "UTINYINT".into(),
+        DataType::UInt16 => "USMALLINT".into(),
+        DataType::UInt32 => "UINTEGER".into(),
+        DataType::UInt64 => "UBIGINT".into(),
+        DataType::Float32 => "REAL".into(),
+        DataType::Float64 => "DOUBLE".into(),
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => "VARCHAR".into(),
+        DataType::Binary | DataType::LargeBinary | DataType::BinaryView => "BLOB".into(),
+        DataType::Date32 => "DATE".into(),
+        DataType::Time64(_) => "TIME".into(),
+        DataType::Timestamp(TimeUnit::Microsecond, Some(_)) => "TIMESTAMPTZ".into(),
+        DataType::Timestamp(_, None) => "TIMESTAMP".into(),
+        DataType::Timestamp(_, Some(_)) => "TIMESTAMPTZ".into(),
+        DataType::Decimal128(p, s) => format!("DECIMAL({p},{s})"),
+        DataType::Interval(_) => "INTERVAL".into(),
+        DataType::FixedSizeBinary(16) => "UUID".into(),
+        other => {
+            return Err(Error::unsupported(format!("a column of type {other} cannot be loaded into a workspace")));
+        }
+    })
+}
+
+fn quote(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+impl Engine {
+    fn workspace_map(&self, e: duckdb::Error, context: &str) -> Error {
+        errors::map_duckdb_error(&e, SqlOrigin::User, context, "")
+    }
+
+    /// A session's connection to a workspace (its instance opened if needed).
+    pub async fn workspace_connect(&self, file: WorkspaceFile, limits: SandboxLimits) -> Result<WorkspaceConn> {
+        let workspaces = Arc::clone(&self.workspaces);
+        self.pool
+            .run(move || {
+                let db = workspaces.open(file, &limits)?;
+                let conn = db.connect()?;
+                Ok(WorkspaceConn { db, conn: Arc::new(Mutex::new(conn)) })
+            })
+            .await
+    }
+
+    /// Runs one statement of workspace SQL on the session's connection; rows stream back.
+    pub async fn workspace_execute(
+        &self,
+        ws: &WorkspaceConn,
+        sql: String,
+        params: Vec<Param>,
+        size_limit: i64,
+        canceller: &Canceller,
+    ) -> Result<WorkspaceOutcome> {
+        if !frees_or_reads(&sql) {
+            let db = Arc::clone(&ws.db);
+            let used = self.pool.run(move || Ok(db.bytes())).await?;
+            if used >= size_limit {
+                return Err(Error::new(
+                    ErrorKind::ResourceExhausted,
+                    format!(
+                        "the workspace has reached its size limit ({size_limit} bytes); drop objects to write again"
+                    ),
+                )
+                .with_sqlstate("53100"));
+            }
+        }
+        let conn = Arc::clone(&ws.conn);
+        let canceller = canceller.clone();
+        let max_bytes = ws.db.limits.max_result_bytes;
+        if !returns_rows(&sql) {
+            let engine = self.clone();
+            return self
+                .pool
+                .run(move || {
+                    let conn = conn.lock().unwrap_or_else(|p| p.into_inner());
+                    let _armed = canceller.arm(conn.interrupt_handle());
+                    let values: Vec<_> = params.iter().map(to_duckdb_value).collect();
+                    let changed = if values.is_empty() {
+                        match conn.execute(&sql, []) {
+                            Ok(n) => Ok(n),
+                            // several statements, or one prepare cannot take: run as a batch
+                            Err(_) if !sql.contains('$') => conn.execute_batch(&sql).map(|()| 0),
+                            Err(e) => Err(e),
+                        }
+                    } else {
+                        conn.execute(&sql, duckdb::params_from_iter(values))
+                    };
+                    changed.map(WorkspaceOutcome::Done).map_err(|e| engine.workspace_map(e, "running workspace SQL"))
+                })
+                .await;
+        }
+        let (schema_tx, schema_rx) = oneshot::channel::<Result<SchemaRef>>();
+        let (batch_tx, batch_rx) = mpsc::channel(STREAM_BUFFER);
+        let engine = self.clone();
+        self.pool
+            .spawn(move || {
+                let conn = conn.lock().unwrap_or_else(|p| p.into_inner());
+                let _armed = canceller.arm(conn.interrupt_handle());
+                let map = |e: duckdb::Error| engine.workspace_map(e, "running workspace SQL");
+                let mut stmt = match conn.prepare(&sql) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        let _ = schema_tx.send(Err(map(e)));
+                        return;
+                    }
+                };
+                let values: Vec<_> = params.iter().map(to_duckdb_value).collect();
+                let schema = match stmt.stream_arrow(duckdb::params_from_iter(values)) {
+                    Ok(arrow) => arrow.get_schema(),
+                    Err(e) => {
+                        let _ = schema_tx.send(Err(map(e)));
+                        return;
+                    }
+                };
+                if schema_tx.send(Ok(schema)).is_err() {
+                    return;
+                }
+                let mut sent = 0u64;
+                loop {
+                    match stmt.step() {
+                        Ok(Some(array)) => {
+                            let batch = RecordBatch::from(&array);
+                            sent += batch.get_array_memory_size() as u64;
+                            if sent > max_bytes {
+                                let _ = batch_tx.blocking_send(Err(Error::new(
+                                    ErrorKind::ResourceExhausted,
+                                    format!("the result is larger than a workspace may send ({max_bytes} bytes); add a LIMIT or aggregate"),
+                                )
+                                .with_sqlstate("54000")));
+                                return;
+                            }
+                            if batch_tx.blocking_send(Ok(batch)).is_err() {
+                                return;
+                            }
+                        }
+                        Ok(None) => return,
+                        Err(e) => {
+                            let _ = batch_tx.blocking_send(Err(map(e)));
+                            return;
+                        }
+                    }
+                }
+            })
+            .await?;
+        let schema = schema_rx
+            .await
+            .map_err(|_| Error::internal("running workspace SQL", "the worker stopped before answering"))??;
+        Ok(WorkspaceOutcome::Rows(QueryStream { schema, batches: batch_rx }))
+    }
+
+    /// Parameter and result types of a workspace statement, without running it. Queries are
+    /// described on the session's own connection (they may read tables its open transaction
+    /// made), as an empty run; other statements by DuckDB's binder.
+    pub async fn workspace_describe(&self, ws: &WorkspaceConn, sql: String) -> Result<Described> {
+        let db = Arc::clone(&ws.db);
+        let conn = Arc::clone(&ws.conn);
+        self.pool
+            .run(move || {
+                let first = sql.trim_start_matches(|c: char| c.is_whitespace() || c == '(').to_ascii_uppercase();
+                let plain_query = ["SELECT", "WITH", "FROM", "VALUES", "TABLE"].iter().any(|k| first.starts_with(k));
+                if plain_query {
+                    let conn = conn.lock().unwrap_or_else(|p| p.into_inner());
+                    let described = (|| {
+                        let mut stmt = conn.prepare(&format!("SELECT * FROM ({sql}) AS described LIMIT 0"))?;
+                        let n = stmt.parameter_count();
+                        let arrow = stmt.query_arrow(duckdb::params_from_iter(vec![duckdb::types::Value::Null; n]))?;
+                        Ok::<_, duckdb::Error>((n, arrow.get_schema()))
+                    })();
+                    if let Ok((n, schema)) = described {
+                        return Ok(Described { params: vec![DataType::Null; n], schema });
+                    }
+                }
+                db._db
+                    .describe(&sql)
+                    .map_err(|m| errors::map_duckdb_message(&m, SqlOrigin::User, "describing workspace SQL", ""))
+            })
+            .await
+    }
+
+    /// Runs `work` on a fresh connection to the workspace (maintenance: loads, unloads, listing).
+    async fn with_workspace<T, F>(&self, file: WorkspaceFile, limits: SandboxLimits, work: F) -> Result<T>
+    where
+        F: FnOnce(&Connection, &WorkspaceDb) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let workspaces = Arc::clone(&self.workspaces);
+        self.pool
+            .run(move || {
+                let db = workspaces.open(file, &limits)?;
+                let conn = db.connect()?;
+                work(&conn, &db)
+            })
+            .await
+    }
+
+    /// Loads tables into a workspace, all or none: each (destination, batches) replaces the
+    /// destination table, in one workspace transaction.
+    pub async fn workspace_load(
+        &self,
+        file: WorkspaceFile,
+        limits: SandboxLimits,
+        tables: Vec<(String, SchemaRef, Vec<RecordBatch>)>,
+    ) -> Result<Vec<usize>> {
+        let engine = self.clone();
+        self.with_workspace(file, limits, move |conn, _| {
+            let map = |e: duckdb::Error| engine.workspace_map(e, "loading a workspace");
+            conn.execute_batch("BEGIN TRANSACTION").map_err(map)?;
+            let result = (|| {
+                let mut counts = Vec::with_capacity(tables.len());
+                for (destination, schema, batches) in &tables {
+                    let columns = schema
+                        .fields()
+                        .iter()
+                        .map(|f| Ok(format!("{} {}", quote(f.name()), column_type(f.data_type())?)))
+                        .collect::<Result<Vec<_>>>()?;
+                    conn.execute_batch(&format!(
+                        "CREATE OR REPLACE TABLE {} ({})",
+                        quote(destination),
+                        columns.join(", ")
+                    ))
+                    .map_err(map)?;
+                    let mut appender = conn.appender(destination).map_err(map)?;
+                    let mut rows = 0;
+                    for batch in batches {
+                        rows += batch.num_rows();
+                        appender.append_record_batch(batch.clone()).map_err(map)?;
+                    }
+                    appender.flush().map_err(map)?;
+                    counts.push(rows);
+                }
+                Ok(counts)
+            })();
+            match result {
+                Ok(counts) => {
+                    conn.execute_batch("COMMIT").map_err(map)?;
+                    Ok(counts)
+                }
+                Err(e) => {
+                    let _ = conn.execute_batch("ROLLBACK");
+                    Err(e)
+                }
+            }
+        })
+        .await
+    }
+
+    /// Reads a workspace table whole, as Arrow batches (an unload into storage).
+    pub async fn workspace_read(
+        &self,
+        file: WorkspaceFile,
+        limits: SandboxLimits,
+        table: String,
+    ) -> Result<(SchemaRef, Vec<RecordBatch>)> {
+        let engine = self.clone();
+        self.with_workspace(file, limits, move |conn, _| {
+            let map = |e: duckdb::Error| engine.workspace_map(e, "reading a workspace table");
+            let mut stmt = conn.prepare(&format!("SELECT * FROM {}", quote(&table))).map_err(map)?;
+            let arrow = stmt.query_arrow([]).map_err(map)?;
+            let schema = arrow.get_schema();
+            Ok((schema, arrow.collect()))
+        })
+        .await
+    }
+
+    /// The workspace's tables and views: (name, kind, rows).
+    pub async fn workspace_objects(
+        &self,
+        file: WorkspaceFile,
+        limits: SandboxLimits,
+    ) -> Result<Vec<(String, String, i64)>> {
+        let engine = self.clone();
+        self.with_workspace(file, limits, move |conn, _| {
+            let map = |e: duckdb::Error| engine.workspace_map(e, "listing a workspace");
+            let mut stmt = conn
+                .prepare(
+                    "SELECT table_name, 'table', estimated_size FROM duckdb_tables() WHERE NOT internal AND schema_name = 'main'
+                     UNION ALL SELECT view_name, 'view', 0 FROM duckdb_views() WHERE NOT internal AND schema_name = 'main'
+                     ORDER BY 1",
+                )
+                .map_err(map)?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).map_err(map)?;
+            rows.collect::<duckdb::Result<Vec<_>>>().map_err(map)
+        })
+        .await
+    }
+
+    /// Drops objects of a workspace: those named, or with `keep` every object not kept.
+    pub async fn workspace_drop_objects(
+        &self,
+        file: WorkspaceFile,
+        limits: SandboxLimits,
+        names: Option<Vec<String>>,
+        keep: Vec<String>,
+    ) -> Result<usize> {
+        let objects = self.workspace_objects(file, limits.clone()).await?;
+        let engine = self.clone();
+        self.with_workspace(file, limits, move |conn, _| {
+            let map = |e: duckdb::Error| engine.workspace_map(e, "clearing a workspace");
+            let doomed: Vec<&(String, String, i64)> = objects
+                .iter()
+                .filter(|(name, _, _)| match &names {
+                    Some(names) => names.contains(name),
+                    None => !keep.contains(name),
+                })
+                .collect();
+            if let Some(names) = &names
+                && let Some(missing) = names.iter().find(|n| !objects.iter().any(|(o, _, _)| o == *n))
+            {
+                return Err(
+                    Error::not_found(format!("workspace object \"{missing}\" does not exist")).with_sqlstate("42P01")
+                );
+            }
+            conn.execute_batch("BEGIN TRANSACTION").map_err(map)?;
+            for (name, kind, _) in &doomed {
+                let what = if kind == "view" { "VIEW" } else { "TABLE" };
+                if let Err(e) = conn.execute_batch(&format!("DROP {what} IF EXISTS {} CASCADE", quote(name))) {
+                    let _ = conn.execute_batch("ROLLBACK");
+                    return Err(map(e));
+                }
+            }
+            conn.execute_batch("COMMIT").map_err(map)?;
+            Ok(doomed.len())
+        })
+        .await
+    }
+
+    /// Whether a workspace instance is open (sessions or maintenance use it).
+    pub fn workspace_is_open(&self, file: &WorkspaceFile) -> bool {
+        self.workspaces.is_open(file)
+    }
+
+    /// Deletes a workspace's files (its instance must be closed).
+    pub fn remove_workspace_files(&self, file: &WorkspaceFile) -> Result<()> {
+        let dir = file.dir(&self.workspaces.dir);
+        match std::fs::remove_dir_all(&dir) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(Error::internal("removing a workspace", e)),
+        }
+    }
+
+    /// Bytes a workspace's files take on disk.
+    pub fn workspace_bytes(&self, file: &WorkspaceFile) -> i64 {
+        fn walk(dir: &Path) -> i64 {
+            std::fs::read_dir(dir)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|e| {
+                    let p = e.path();
+                    if p.is_dir() { walk(&p) } else { std::fs::metadata(&p).map(|m| m.len() as i64).unwrap_or(0) }
+                })
+                .sum()
+        }
+        walk(&file.dir(&self.workspaces.dir))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::returns_rows;
+
+    #[test]
+    fn statements_with_rows_are_told_apart() {
+        for sql in
+            ["SELECT 1", " with x as (select 1) select * from x", "FROM t", "(SELECT 1)", "SHOW TABLES", "DESCRIBE t"]
+        {
+            assert!(returns_rows(sql), "{sql}");
+        }
+        for sql in ["CREATE TABLE t (a INT)", "INSERT INTO t VALUES (1)", "DROP TABLE t", "BEGIN", "SET x = 1"] {
+            assert!(!returns_rows(sql), "{sql}");
+        }
+        assert!(returns_rows("INSERT INTO t VALUES (1) RETURNING a"));
+    }
+}

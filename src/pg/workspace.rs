@@ -1,0 +1,268 @@
+//! Workspace sessions on the wire: any DuckDB SQL runs in the session's sandboxed workspace
+//! (no gateway: the sandbox is the boundary), with the statement timeout, the size limit and
+//! the result limit of workspaces.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use futures::{Sink, SinkExt};
+use pgwire::api::portal::Format;
+use pgwire::api::query::{send_execution_response, send_query_response, send_ready_for_query};
+use pgwire::api::results::Tag;
+use pgwire::api::{ClientInfo, PgWireConnectionState};
+use pgwire::error::{PgWireError, PgWireResult};
+use pgwire::messages::PgWireBackendMessage;
+use pgwire::messages::response::{EmptyQueryResponse, TransactionStatus};
+
+use super::Connection;
+use super::query::{Outcome, Rows};
+use super::session::Session;
+use super::types;
+use crate::engine::{Param, WorkspaceOutcome};
+use crate::error::{Error, ErrorKind, Result};
+
+/// Splits SQL text into statements at semicolons outside quotes, dollar quotes and comments.
+pub fn split_statements(sql: &str) -> Vec<String> {
+    let bytes = sql.as_bytes();
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\'' | b'"' => {
+                let quote = bytes[i];
+                i += 1;
+                while i < bytes.len() {
+                    if bytes[i] == quote {
+                        if bytes.get(i + 1) == Some(&quote) {
+                            i += 2;
+                            continue;
+                        }
+                        break;
+                    }
+                    i += 1;
+                }
+            }
+            b'-' if bytes.get(i + 1) == Some(&b'-') => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                i += 2;
+                while i + 1 < bytes.len() && !(bytes[i] == b'*' && bytes[i + 1] == b'/') {
+                    i += 1;
+                }
+                i += 1;
+            }
+            b'$' => {
+                // $tag$ … $tag$
+                let tag_end = bytes[i + 1..].iter().position(|b| !(b.is_ascii_alphanumeric() || *b == b'_'));
+                if let Some(len) = tag_end
+                    && bytes.get(i + 1 + len) == Some(&b'$')
+                {
+                    let tag = &sql[i..i + len + 2];
+                    if let Some(end) = sql[i + len + 2..].find(tag) {
+                        i += len + 2 + end + tag.len() - 1;
+                    }
+                }
+            }
+            b';' => {
+                let statement = sql[start..i].trim();
+                if !statement.is_empty() {
+                    out.push(statement.to_owned());
+                }
+                start = i + 1;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    let rest = sql[start.min(sql.len())..].trim();
+    if !rest.is_empty() {
+        out.push(rest.to_owned());
+    }
+    out
+}
+
+/// The command tag PostgreSQL would answer for a statement without rows.
+fn tag_for(sql: &str, changed: usize) -> Tag {
+    let words: Vec<String> = sql.split_whitespace().take(4).map(|w| w.to_ascii_uppercase()).collect();
+    let first = words.first().map(String::as_str).unwrap_or("");
+    match first {
+        "INSERT" => Tag::new("INSERT").with_oid(0).with_rows(changed),
+        "UPDATE" | "DELETE" | "MERGE" => Tag::new(first).with_rows(changed),
+        "CREATE" | "DROP" | "ALTER" => {
+            let mut object = words.get(1).cloned().unwrap_or_default();
+            if object == "OR" {
+                object = words.get(3).cloned().unwrap_or_else(|| "TABLE".into());
+            }
+            if ["TEMP", "TEMPORARY"].contains(&object.as_str()) {
+                object = words.get(2).cloned().unwrap_or_else(|| "TABLE".into());
+            }
+            Tag::new(&format!("{first} {}", object.trim_matches(|c: char| !c.is_ascii_alphabetic())))
+        }
+        "BEGIN" | "START" => Tag::new("BEGIN"),
+        "COMMIT" | "END" => Tag::new("COMMIT"),
+        "ABORT" | "ROLLBACK" => Tag::new("ROLLBACK"),
+        "" => Tag::new("EMPTY"),
+        other => Tag::new(other.trim_matches(|c: char| !c.is_ascii_alphabetic())),
+    }
+}
+
+/// Whether a statement opens (`Some(true)`) or ends (`Some(false)`) a transaction block.
+pub fn transaction_effect(sql: &str) -> Option<bool> {
+    match sql.split_whitespace().next().unwrap_or("").to_ascii_uppercase().trim_end_matches(';') {
+        "BEGIN" | "START" => Some(true),
+        "COMMIT" | "END" | "ROLLBACK" | "ABORT" => Some(false),
+        _ => None,
+    }
+}
+
+impl Connection {
+    /// A simple-protocol query of a workspace session: its statements one by one, rows and
+    /// tags as PostgreSQL sends them, then ReadyForQuery with the transaction status.
+    pub(super) async fn workspace_simple_query<C>(
+        &self,
+        client: &mut C,
+        session: &Arc<Session>,
+        text: &str,
+        mut status: TransactionStatus,
+    ) -> PgWireResult<()>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: std::fmt::Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let statements = split_statements(text);
+        if statements.is_empty() {
+            client.feed(PgWireBackendMessage::EmptyQueryResponse(EmptyQueryResponse::new())).await?;
+        }
+        let mut failure = None;
+        for sql in statements {
+            if status == TransactionStatus::Error && transaction_effect(&sql) != Some(false) {
+                failure = Some(super::errors::error_info(
+                    &Error::new(
+                        ErrorKind::FailedPrecondition,
+                        "current transaction is aborted, commands ignored until end of transaction block",
+                    )
+                    .with_sqlstate("25P02"),
+                    "ERROR",
+                ));
+                break;
+            }
+            match self.run_workspace(session, &sql, &[]).await {
+                Ok(Outcome::Rows { schema, rows, tag }) => {
+                    let response = super::query::query_response(schema, rows, tag, &Format::UnifiedText)
+                        .map_err(|e| super::errors::to_pg(&e))?;
+                    match send_query_response(client, response, true).await {
+                        Ok(()) => {}
+                        Err(PgWireError::UserError(info)) => {
+                            failure = Some(*info);
+                            break;
+                        }
+                        Err(other) => return Err(other),
+                    }
+                }
+                Ok(Outcome::Tag(tag)) => {
+                    send_execution_response(client, tag).await?;
+                    match transaction_effect(&sql) {
+                        Some(true) => status = TransactionStatus::Transaction,
+                        Some(false) => status = TransactionStatus::Idle,
+                        None => {}
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    failure = Some(super::errors::error_info(&e, "ERROR"));
+                    break;
+                }
+            }
+        }
+        if let Some(info) = failure {
+            client.feed(PgWireBackendMessage::ErrorResponse(info.into())).await?;
+            if status == TransactionStatus::Transaction {
+                status = TransactionStatus::Error;
+            }
+        }
+        client.set_state(PgWireConnectionState::ReadyForQuery);
+        client.set_transaction_status(status);
+        send_ready_for_query(client, status).await?;
+        Ok(())
+    }
+
+    /// Runs one statement of a workspace session with its timeout and limits.
+    pub(super) async fn run_workspace(&self, session: &Arc<Session>, sql: &str, params: &[Param]) -> Result<Outcome> {
+        let started = Instant::now();
+        let ws = session.workspace.as_ref().ok_or_else(|| Error::internal("running workspace SQL", "no workspace"))?;
+        let session_timeout = session.settings().statement_timeout_ms();
+        let limit_ms = ws.statement_timeout_secs * 1000;
+        let timeout_ms = if session_timeout > 0 { session_timeout.min(limit_ms.max(1)) } else { limit_ms };
+        session.timed_out.store(false, Ordering::Release);
+        let timer = (timeout_ms > 0).then(|| {
+            let session = Arc::clone(session);
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(timeout_ms)).await;
+                session.timed_out.store(true, Ordering::Release);
+                session.canceller.cancel();
+            })
+        });
+        let engine = self.shared.storage.engine();
+        let result = engine
+            .workspace_execute(&ws.conn, sql.to_owned(), params.to_vec(), ws.size_limit, &session.canceller)
+            .await;
+        if let Some(timer) = timer {
+            timer.abort();
+        }
+        let result = match result {
+            Ok(WorkspaceOutcome::Rows(stream)) => Ok(Outcome::Rows {
+                schema: types::wire_schema(&stream.schema),
+                rows: Rows::Engine(stream),
+                tag: "SELECT",
+            }),
+            Ok(WorkspaceOutcome::Done(changed)) => Ok(Outcome::Tag(tag_for(sql, changed))),
+            Err(e) if e.kind() == ErrorKind::Cancelled && session.timed_out.load(Ordering::Acquire) => {
+                Err(Error::new(ErrorKind::Cancelled, "canceling statement due to statement timeout"))
+            }
+            Err(e) => Err(e),
+        };
+        self.observe(session, "workspace", started, result.as_ref().err());
+        result
+    }
+
+    /// Parameter and result types of a workspace statement.
+    pub(super) async fn describe_workspace(&self, session: &Session, sql: &str) -> Result<super::query::Shape> {
+        let ws =
+            session.workspace.as_ref().ok_or_else(|| Error::internal("describing workspace SQL", "no workspace"))?;
+        let described = self.shared.storage.engine().workspace_describe(&ws.conn, sql.to_owned()).await?;
+        let params =
+            described.params.iter().map(|t| types::arrow_param_type(t).unwrap_or(pgwire::api::Type::TEXT)).collect();
+        let schema = (!described.schema.fields().is_empty()).then(|| types::wire_schema(&described.schema));
+        Ok(super::query::Shape { params, schema })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statements_split_outside_quotes_and_comments() {
+        assert_eq!(
+            split_statements("SELECT 'a;b'; SELECT \"x;y\" -- c;\n FROM t; /* ; */ SELECT $$;$$;;"),
+            vec!["SELECT 'a;b'", "SELECT \"x;y\" -- c;\n FROM t", "/* ; */ SELECT $$;$$"]
+        );
+        assert_eq!(split_statements("  "), Vec::<String>::new());
+        assert_eq!(split_statements("select 1"), vec!["select 1"]);
+    }
+
+    #[test]
+    fn tags_follow_postgres() {
+        assert_eq!(tag_for("create table t (a int)", 0), Tag::new("CREATE TABLE"));
+        assert_eq!(tag_for("CREATE OR REPLACE TABLE t AS SELECT 1", 0), Tag::new("CREATE TABLE"));
+        assert_eq!(tag_for("insert into t values (1)", 3), Tag::new("INSERT").with_oid(0).with_rows(3));
+        assert_eq!(tag_for("drop view v", 0), Tag::new("DROP VIEW"));
+        assert_eq!(tag_for("begin", 0), Tag::new("BEGIN"));
+    }
+}

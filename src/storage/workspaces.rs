@@ -1,0 +1,532 @@
+//! Workspaces: isolated DuckDB databases for transformations. A storage session creates one
+//! (in its branch) and gets credentials; workspace sessions log in with them and run any
+//! DuckDB SQL inside the sandbox (engine/workspaces.rs). Input mapping copies storage tables
+//! in, output mapping imports workspace tables into storage, both as Arrow batches.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use arrow::record_batch::RecordBatch;
+use serde_json::json;
+
+use super::credentials;
+use super::loads::{Dedup, Filter, filter_conditions};
+use super::names::quote_ident;
+use super::tables::{TableName, require_write, session_branch};
+use super::{Inner, Principal, SessionContext, Storage};
+use crate::catalog::WorkspaceRecord;
+use crate::clock::now_micros;
+use crate::engine::{Query, SandboxLimits, SqlOrigin, WorkspaceConn, WorkspaceFile};
+use crate::error::{Error, ErrorKind, Result};
+
+/// Limits for workspaces, from the server's configuration.
+#[derive(Debug, Clone)]
+pub struct WorkspaceSettings {
+    pub sandbox: SandboxLimits,
+    pub statement_timeout_secs: u64,
+    pub max_sessions: usize,
+    pub total_sessions: usize,
+    pub default_size_limit: u64,
+    /// Where clients reach the Postgres port (answered with new workspace credentials).
+    pub pg_addr: std::net::SocketAddr,
+}
+
+impl Default for WorkspaceSettings {
+    fn default() -> Self {
+        WorkspaceSettings {
+            sandbox: SandboxLimits {
+                memory_limit: "1GB".into(),
+                threads: 1,
+                temp_limit: "10GB".into(),
+                max_result_bytes: 1 << 30,
+            },
+            statement_timeout_secs: 300,
+            max_sessions: 10,
+            total_sessions: 200,
+            default_size_limit: 10 << 30,
+            pg_addr: std::net::SocketAddr::from(([127, 0, 0, 1], 5433)),
+        }
+    }
+}
+
+/// Open workspace sessions, per workspace and in total.
+#[derive(Default)]
+pub(crate) struct SessionCounts {
+    per_workspace: Mutex<HashMap<i64, usize>>,
+    total: AtomicUsize,
+}
+
+/// Which sessions to close (the pg front installs how).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionFilter {
+    Workspace(i64),
+}
+
+pub type SessionCloser = Arc<dyn Fn(SessionFilter) + Send + Sync>;
+
+/// A workspace session's slot in the session counts; given back when dropped.
+pub(crate) struct SessionSlot {
+    storage: Storage,
+    workspace_id: i64,
+}
+
+impl Drop for SessionSlot {
+    fn drop(&mut self) {
+        let counts = &self.storage.inner.workspace_sessions;
+        let mut per = counts.per_workspace.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = per.get_mut(&self.workspace_id) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                per.remove(&self.workspace_id);
+            }
+        }
+        counts.total.fetch_sub(1, Ordering::AcqRel);
+        metrics::gauge!("duckstore_workspace_sessions").decrement(1.0);
+    }
+}
+
+/// A workspace session: its connection and limits, and its slot.
+pub struct WorkspaceSession {
+    _slot: SessionSlot,
+    pub workspace_id: i64,
+    pub conn: WorkspaceConn,
+    pub size_limit: i64,
+    pub statement_timeout_secs: u64,
+}
+
+/// A new workspace and its credentials (the password is shown only here).
+pub struct WorkspaceCreated {
+    pub record: WorkspaceRecord,
+    pub user: String,
+    pub password: String,
+}
+
+fn workspace_not_found(id: i64) -> Error {
+    Error::not_found(format!("workspace {id} does not exist")).with_sqlstate("42704")
+}
+
+fn file_of(w: &WorkspaceRecord) -> WorkspaceFile {
+    WorkspaceFile { project_id: w.project_id, branch_id: w.branch_id, workspace_id: w.id }
+}
+
+/// Parses a workspace user name: `ws_<id>`.
+pub fn workspace_user(user: &str) -> Option<i64> {
+    let id = user.strip_prefix("ws_")?;
+    (!id.is_empty() && id.len() <= 18 && id.bytes().all(|b| b.is_ascii_digit()) && !id.starts_with('0'))
+        .then(|| id.parse().ok())
+        .flatten()
+}
+
+impl Storage {
+    /// Where clients reach the Postgres port.
+    pub fn pg_addr(&self) -> std::net::SocketAddr {
+        self.inner.workspace_settings.pg_addr
+    }
+
+    /// Installs how to close sessions (the pg front knows them).
+    pub fn set_session_closer(&self, closer: SessionCloser) {
+        let _ = self.inner.session_closer.set(closer);
+    }
+
+    fn close_sessions(&self, filter: SessionFilter) {
+        if let Some(closer) = self.inner.session_closer.get() {
+            closer(filter);
+        }
+    }
+
+    /// A workspace of the session's project and branch.
+    fn own_workspace(inner: &Inner, ctx: &SessionContext, id: i64) -> Result<WorkspaceRecord> {
+        let (project_id, branch_id) = session_branch(ctx)?;
+        inner
+            .catalog
+            .read(|tx| tx.workspace(id))?
+            .filter(|w| w.project_id == project_id && w.branch_id == branch_id)
+            .ok_or_else(|| workspace_not_found(id))
+    }
+
+    /// `create_workspace`: an empty isolated database in the session's branch.
+    pub async fn create_workspace(
+        &self,
+        ctx: SessionContext,
+        name: String,
+        ttl_hours: Option<i64>,
+        size_limit: Option<i64>,
+        read_only_storage: bool,
+    ) -> Result<WorkspaceCreated> {
+        let (project_id, branch_id) = require_write(&ctx)?;
+        super::names::validate_table_name(&name).map_err(|_| {
+            Error::invalid(format!("invalid workspace name {name:?}: [A-Za-z0-9_-]{{1,96}}")).with_sqlstate("42602")
+        })?;
+        if ttl_hours.is_some_and(|h| !(1..=24 * 365).contains(&h)) {
+            return Err(Error::invalid("ttl_hours must be between 1 and 8760").with_sqlstate("22023"));
+        }
+        if size_limit.is_some_and(|s| s < 1 << 20) {
+            return Err(Error::invalid("size_limit is in bytes and at least 1 MiB").with_sqlstate("22023"));
+        }
+        let password = credentials::new_secret();
+        let scram = credentials::scram_verifier(&password);
+        let default_size = self.inner.workspace_settings.default_size_limit as i64;
+        let record = self
+            .blocking(move |inner| {
+                inner.catalog.write(|tx| {
+                    let now = now_micros();
+                    let record = tx.insert_workspace(&WorkspaceRecord {
+                        id: 0,
+                        project_id,
+                        branch_id,
+                        name: name.clone(),
+                        scram,
+                        size_limit: size_limit.unwrap_or(default_size),
+                        read_only_storage,
+                        created_at: now,
+                        created_by: ctx.user.clone(),
+                        expires_at: ttl_hours.map(|h| now + h * 3_600_000_000),
+                        password_reset_at: None,
+                    })?;
+                    inner.audit(
+                        tx,
+                        &ctx,
+                        Some(project_id),
+                        "create_workspace",
+                        ("workspace", record.id.to_string()),
+                        json!({"name": name}),
+                    )?;
+                    Ok(record)
+                })
+            })
+            .await?;
+        metrics::counter!("duckstore_workspaces_created_total").increment(1);
+        Ok(WorkspaceCreated { user: record.user(), record, password })
+    }
+
+    /// `drop_workspace`: its sessions are closed and its files removed.
+    pub async fn drop_workspace(&self, ctx: SessionContext, id: i64) -> Result<()> {
+        require_write(&ctx)?;
+        let record = {
+            let ctx = ctx.clone();
+            self.blocking(move |inner| {
+                let record = Self::own_workspace(inner, &ctx, id)?;
+                inner.catalog.write(|tx| {
+                    tx.delete_workspace(id)?;
+                    inner.audit(
+                        tx,
+                        &ctx,
+                        Some(record.project_id),
+                        "drop_workspace",
+                        ("workspace", id.to_string()),
+                        json!({}),
+                    )
+                })?;
+                Ok(record)
+            })
+            .await?
+        };
+        self.inner.bump_credential_epoch();
+        self.close_sessions(SessionFilter::Workspace(id));
+        self.remove_workspace_files(&record).await;
+        Ok(())
+    }
+
+    /// Removes a dropped workspace's files once its instance has closed.
+    async fn remove_workspace_files(&self, record: &WorkspaceRecord) {
+        let file = file_of(record);
+        for _ in 0..100 {
+            if !self.engine().workspace_is_open(&file) {
+                if let Err(e) = self.engine().remove_workspace_files(&file) {
+                    tracing::warn!(error = %e, workspace = record.id, "a dropped workspace's files could not be removed");
+                }
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        tracing::warn!(workspace = record.id, "a dropped workspace is still open; its files go at the next start");
+    }
+
+    /// `reset_workspace_password`: a new password; the old one stops working.
+    pub async fn reset_workspace_password(&self, ctx: SessionContext, id: i64) -> Result<WorkspaceCreated> {
+        require_write(&ctx)?;
+        let password = credentials::new_secret();
+        let scram = credentials::scram_verifier(&password);
+        let record = self
+            .blocking(move |inner| {
+                let record = Self::own_workspace(inner, &ctx, id)?;
+                inner.catalog.write(|tx| {
+                    tx.reset_workspace_password(id, &scram, now_micros())?;
+                    inner.audit(
+                        tx,
+                        &ctx,
+                        Some(record.project_id),
+                        "reset_workspace_password",
+                        ("workspace", id.to_string()),
+                        json!({}),
+                    )
+                })?;
+                Ok(record)
+            })
+            .await?;
+        Ok(WorkspaceCreated { user: record.user(), record, password })
+    }
+
+    /// Logging in to a workspace: the verifier, and the session it opens.
+    pub(super) fn plan_workspace_login(
+        inner: &Inner,
+        id: i64,
+        user: &str,
+        database: &str,
+    ) -> Result<Option<(crate::catalog::ScramVerifier, Result<SessionContext>)>> {
+        let Some(w) = inner.catalog.read(|tx| tx.workspace(id))? else { return Ok(None) };
+        let session = if w.expires_at.is_some_and(|at| at <= now_micros()) {
+            Err(Error::unauthenticated(format!(
+                "password authentication failed for user \"{user}\": the workspace has expired"
+            ))
+            .with_sqlstate("28P01"))
+        } else if !(database.is_empty() || database == user || database == w.name) {
+            Err(Error::not_found(format!(
+                "database \"{database}\" does not exist: workspace {id} is \"{user}\" or \"{}\"",
+                w.name
+            ))
+            .with_sqlstate("3D000"))
+        } else {
+            Ok(SessionContext {
+                principal: Principal::Workspace { project_id: w.project_id, workspace_id: w.id },
+                branch_id: Some(w.branch_id),
+                user: user.to_owned(),
+            })
+        };
+        Ok(Some((w.scram.clone(), session)))
+    }
+
+    /// Opens a workspace session's connection, within the session limits.
+    pub async fn start_workspace_session(&self, ctx: &SessionContext) -> Result<WorkspaceSession> {
+        let Principal::Workspace { workspace_id, .. } = ctx.principal else {
+            return Err(Error::internal("opening a workspace session", "not a workspace login"));
+        };
+        let record = self
+            .blocking(move |inner| inner.catalog.read(|tx| tx.workspace(workspace_id)))
+            .await?
+            .ok_or_else(|| workspace_not_found(workspace_id))?;
+        let settings = self.inner.workspace_settings.clone();
+        {
+            let counts = &self.inner.workspace_sessions;
+            let mut per = counts.per_workspace.lock().unwrap_or_else(|p| p.into_inner());
+            let here = per.get(&workspace_id).copied().unwrap_or(0);
+            if here >= settings.max_sessions {
+                return Err(Error::new(
+                    ErrorKind::ResourceExhausted,
+                    format!("workspace {workspace_id} already has {here} sessions, its maximum"),
+                )
+                .with_sqlstate("53300"));
+            }
+            if counts.total.load(Ordering::Acquire) >= settings.total_sessions {
+                return Err(Error::new(ErrorKind::ResourceExhausted, "too many workspace sessions on this server")
+                    .with_sqlstate("53300"));
+            }
+            *per.entry(workspace_id).or_default() += 1;
+            counts.total.fetch_add(1, Ordering::AcqRel);
+            metrics::gauge!("duckstore_workspace_sessions").increment(1.0);
+        }
+        let slot = SessionSlot { storage: self.clone(), workspace_id };
+        let conn = self.engine().workspace_connect(file_of(&record), settings.sandbox.clone()).await?;
+        Ok(WorkspaceSession {
+            _slot: slot,
+            workspace_id,
+            conn,
+            size_limit: record.size_limit,
+            statement_timeout_secs: settings.statement_timeout_secs,
+        })
+    }
+
+    /// `load_workspace`: copies storage tables (or parts of them) into the workspace, all of
+    /// them or none.
+    pub async fn load_workspace(
+        &self,
+        ctx: SessionContext,
+        id: i64,
+        mappings: Vec<InputMapping>,
+    ) -> Result<Vec<usize>> {
+        let record = {
+            let ctx = ctx.clone();
+            self.blocking(move |inner| Self::own_workspace(inner, &ctx, id)).await?
+        };
+        if mappings.is_empty() {
+            return Err(Error::invalid("name at least one table to load").with_sqlstate("22023"));
+        }
+        let mut tables = Vec::with_capacity(mappings.len());
+        for m in mappings {
+            let (schema, batches) = self.read_for_workspace(&ctx, &m).await?;
+            tables.push((m.destination.clone(), schema, batches));
+        }
+        let counts = self
+            .engine()
+            .workspace_load(file_of(&record), self.inner.workspace_settings.sandbox.clone(), tables)
+            .await?;
+        let rows: usize = counts.iter().sum();
+        metrics::counter!("duckstore_workspace_loaded_rows_total").increment(rows as u64);
+        self.blocking(move |inner| {
+            inner.catalog.write(|tx| {
+                inner.audit(
+                    tx,
+                    &ctx,
+                    Some(record.project_id),
+                    "load_workspace",
+                    ("workspace", id.to_string()),
+                    json!({"rows": rows}),
+                )
+            })
+        })
+        .await?;
+        Ok(counts)
+    }
+
+    /// Reads a storage table for an input mapping (columns, filters, limit) as Arrow batches.
+    async fn read_for_workspace(
+        &self,
+        ctx: &SessionContext,
+        m: &InputMapping,
+    ) -> Result<(arrow::datatypes::SchemaRef, Vec<RecordBatch>)> {
+        let readable = self.resolve_reads(ctx.clone(), vec![m.source.clone()], vec![]).await?.remove(0);
+        let table = &readable.table;
+        let columns: Vec<String> = if m.columns.is_empty() {
+            table.columns.iter().map(|c| quote_ident(&c.name)).collect()
+        } else {
+            m.columns
+                .iter()
+                .map(|c| {
+                    table.columns.iter().find(|t| &t.name == c).map(|t| quote_ident(&t.name)).ok_or_else(|| {
+                        Error::not_found(format!("column \"{c}\" of table {} does not exist", m.source))
+                            .with_sqlstate("42703")
+                    })
+                })
+                .collect::<Result<_>>()?
+        };
+        let mut params = Vec::new();
+        let conditions = filter_conditions(table, &m.filters, None, None, &mut params)?;
+        let mut sql = format!("SELECT {} FROM {}", columns.join(", "), readable.file.data_ref());
+        if !conditions.is_empty() {
+            sql.push_str(&format!(" WHERE {}", conditions.join(" AND ")));
+        }
+        if let Some(limit) = m.limit {
+            sql.push_str(&format!(" LIMIT {}", limit.max(0)));
+        }
+        let mut stream = self
+            .engine()
+            .query(
+                Query {
+                    sql,
+                    params,
+                    relations: vec![],
+                    tables: vec![readable.file.clone()],
+                    origin: SqlOrigin::Server,
+                },
+                &crate::engine::Canceller::default(),
+            )
+            .await?;
+        let schema = stream.schema.clone();
+        let mut batches = Vec::new();
+        while let Some(batch) = stream.next_batch().await {
+            batches.push(batch?);
+        }
+        Ok((schema, batches))
+    }
+
+    /// `unload_workspace`: a workspace table into a storage table (created when missing), with
+    /// the semantics of `import_table`.
+    pub async fn unload_workspace(
+        &self,
+        ctx: SessionContext,
+        id: i64,
+        object: String,
+        target: TableName,
+        incremental: bool,
+        dedup: Dedup,
+    ) -> Result<super::loads::LoadResult> {
+        require_write(&ctx)?;
+        let record = {
+            let ctx = ctx.clone();
+            self.blocking(move |inner| Self::own_workspace(inner, &ctx, id)).await?
+        };
+        let (schema, batches) = self
+            .engine()
+            .workspace_read(file_of(&record), self.inner.workspace_settings.sandbox.clone(), object.clone())
+            .await?;
+        self.load_batches(ctx, target, schema, batches, incremental, dedup, format!("workspace {id} object {object}"))
+            .await
+    }
+
+    /// `clear_workspace` / `drop_workspace_object`.
+    pub async fn drop_workspace_objects(
+        &self,
+        ctx: SessionContext,
+        id: i64,
+        names: Option<Vec<String>>,
+        preserve: Vec<String>,
+    ) -> Result<usize> {
+        require_write(&ctx)?;
+        let record = {
+            let ctx = ctx.clone();
+            self.blocking(move |inner| Self::own_workspace(inner, &ctx, id)).await?
+        };
+        self.engine()
+            .workspace_drop_objects(file_of(&record), self.inner.workspace_settings.sandbox.clone(), names, preserve)
+            .await
+    }
+
+    /// Rows of `duckstore.workspaces` for the session.
+    pub async fn workspace_rows(&self, ctx: SessionContext) -> Result<Vec<(WorkspaceRecord, i64, usize)>> {
+        let place = if ctx.is_admin() { None } else { Some(session_branch(&ctx)?) };
+        let records = self
+            .blocking(move |inner| {
+                inner.catalog.read(|tx| match place {
+                    Some((project, branch)) => tx.workspaces(Some(project), Some(branch)),
+                    None => tx.workspaces(None, None),
+                })
+            })
+            .await?;
+        let per = self.inner.workspace_sessions.per_workspace.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        Ok(records
+            .into_iter()
+            .map(|w| {
+                let bytes = self.engine().workspace_bytes(&file_of(&w));
+                let sessions = per.get(&w.id).copied().unwrap_or(0);
+                (w, bytes, sessions)
+            })
+            .collect())
+    }
+
+    /// Objects of one workspace (for the view).
+    pub async fn workspace_object_count(&self, w: &WorkspaceRecord) -> usize {
+        if !self.engine().workspace_is_open(&file_of(w)) && self.engine().workspace_bytes(&file_of(w)) == 0 {
+            return 0;
+        }
+        self.engine()
+            .workspace_objects(file_of(w), self.inner.workspace_settings.sandbox.clone())
+            .await
+            .map(|o| o.len())
+            .unwrap_or(0)
+    }
+
+    /// Drops workspaces whose time ran out (the janitor).
+    pub async fn expire_workspaces(&self) -> Result<usize> {
+        let expired = self.blocking(|inner| inner.catalog.read(|tx| tx.expired_workspaces(now_micros()))).await?;
+        for w in &expired {
+            let id = w.id;
+            self.blocking(move |inner| inner.catalog.write(|tx| tx.delete_workspace(id))).await?;
+            self.inner.bump_credential_epoch();
+            self.close_sessions(SessionFilter::Workspace(w.id));
+            self.remove_workspace_files(w).await;
+            metrics::counter!("duckstore_workspaces_expired_total").increment(1);
+        }
+        Ok(expired.len())
+    }
+}
+
+/// One table of an input mapping.
+#[derive(Debug, Clone)]
+pub struct InputMapping {
+    pub source: TableName,
+    pub destination: String,
+    pub columns: Vec<String>,
+    pub filters: Vec<Filter>,
+    pub limit: Option<i64>,
+}

@@ -1,0 +1,301 @@
+//! Workspaces as transformations use them: their own logins, any DuckDB SQL inside a sandbox,
+//! input and output mapping, limits, and the end of a workspace.
+
+use std::time::Duration;
+
+use tokio_postgres::Client;
+
+use crate::harness::{TestServer, message, sqlstate};
+
+async fn text_rows(client: &Client, sql: &str) -> Vec<Vec<Option<String>>> {
+    client
+        .simple_query(sql)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(r) => {
+                Some((0..r.len()).map(|i| r.get(i).map(str::to_owned)).collect())
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+fn s(v: &str) -> Option<String> {
+    Some(v.to_owned())
+}
+
+struct Ws {
+    id: i64,
+    user: String,
+    password: String,
+}
+
+async fn storage(server: &TestServer, name: &str) -> Client {
+    let (_, user, token) = server.project(name).await;
+    let client = server.connect(&user, &token).await;
+    client
+        .batch_execute(
+            r#"CREATE SCHEMA "in.c-s"; CREATE SCHEMA "out.c-r";
+               CREATE TABLE "in.c-s"."orders" (id INTEGER NOT NULL, customer STRING, amount NUMERIC(10,2), PRIMARY KEY (id));
+               INSERT INTO "in.c-s"."orders" VALUES (1, 'acme', 10.50), (2, 'globex', 20), (3, 'acme', 5.25);"#,
+        )
+        .await
+        .unwrap();
+    client
+}
+
+async fn workspace(client: &Client, sql: &str) -> Ws {
+    let row = client.query_one(sql, &[]).await.unwrap();
+    Ws { id: row.get("id"), user: row.get("user"), password: row.get("password") }
+}
+
+async fn login(server: &TestServer, ws: &Ws) -> Client {
+    server.try_connect(&ws.user, &ws.password, &ws.user).await.unwrap()
+}
+
+#[tokio::test]
+async fn a_transformation_runs_in_a_workspace_between_input_and_output_mapping() {
+    let server = TestServer::start().await;
+    let st = storage(&server, "transform").await;
+    let ws = workspace(&st, "CALL create_workspace(name => 'etl', ttl_hours => 24)").await;
+    let row =
+        st.query_one("SELECT host, port, database FROM (CALL reset_workspace_password(id => $1))", &[&ws.id]).await;
+    assert!(row.is_err(), "CALL is not a subquery");
+    // input mapping: columns, filters and limits; several tables in one call
+    let loaded = text_rows(
+        &st,
+        &format!(
+            r#"CALL load_workspace(workspace => {}, tables => '[{{"source": "in.c-s.orders", "destination": "src"}},
+                {{"source": "in.c-s.orders", "destination": "acme", "columns": ["id", "amount"], "where": [{{"column": "customer", "values": ["acme"]}}]}}]')"#,
+            ws.id
+        ),
+    )
+    .await;
+    assert_eq!(loaded, vec![vec![s("src"), s("3")], vec![s("acme"), s("2")]]);
+    // the transformation: any DuckDB SQL, simple and extended protocol, transactions
+    let wc = login(&server, &ws).await;
+    wc.batch_execute(
+        "BEGIN; CREATE TABLE totals AS SELECT customer, sum(amount) AS total, count(*) AS n FROM src GROUP BY ALL; COMMIT;",
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        text_rows(&wc, "SELECT customer, total FROM totals ORDER BY customer").await,
+        vec![vec![s("acme"), s("15.75")], vec![s("globex"), s("20.00")]]
+    );
+    let n: i64 = wc.query_one("SELECT n FROM totals WHERE customer = $1", &[&"acme"]).await.unwrap().get(0);
+    assert_eq!(n, 2);
+    assert_eq!(text_rows(&wc, "SELECT count(*) FROM acme").await, vec![vec![s("2")]]);
+    let err = wc.simple_query("SELECT * FROM nope").await.unwrap_err();
+    assert_eq!(sqlstate(&err), "42P01");
+    wc.simple_query("SELECT 1").await.unwrap();
+    // output mapping: a new storage table, then an incremental append
+    let row = st
+        .query_one("CALL unload_workspace(workspace => $1, object => 'totals', table => 'out.c-r.totals')", &[&ws.id])
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, i64>("table_rows"), 2);
+    wc.batch_execute("INSERT INTO totals VALUES ('initech', 1, 1)").await.unwrap();
+    st.query_one(
+        "CALL unload_workspace(workspace => $1, object => 'totals', table => 'out.c-r.totals', incremental => true)",
+        &[&ws.id],
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        text_rows(&st, r#"SELECT customer, count(*) FROM "out.c-r"."totals" GROUP BY 1 ORDER BY 1"#).await,
+        vec![vec![s("acme"), s("2")], vec![s("globex"), s("2")], vec![s("initech"), s("1")]]
+    );
+    let listed = text_rows(&st, "SELECT name, user_name, objects, sessions FROM duckstore.workspaces").await;
+    assert_eq!(listed, vec![vec![s("etl"), s(&ws.user), s("3"), s("1")]]);
+    // clear and drop objects
+    let row = st.query_one("CALL clear_workspace(workspace => $1, preserve => 'totals')", &[&ws.id]).await.unwrap();
+    assert_eq!(row.get::<_, i64>("dropped_objects"), 2);
+    st.query_one("CALL drop_workspace_object(workspace => $1, object => 'totals')", &[&ws.id]).await.unwrap();
+    assert_eq!(text_rows(&wc, "SELECT count(*) FROM duckdb_tables()").await, vec![vec![s("0")]]);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_failed_input_mapping_loads_nothing() {
+    let server = TestServer::start().await;
+    let st = storage(&server, "atomic").await;
+    let ws = workspace(&st, "CALL create_workspace(name => 'w')").await;
+    let err = st
+        .query_one(
+            &format!(
+                r#"CALL load_workspace(workspace => {}, tables => '[{{"source": "in.c-s.orders", "destination": "a"}}, {{"source": "in.c-s.nope"}}]')"#,
+                ws.id
+            ),
+            &[],
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(sqlstate(&err), "42P01");
+    let wc = login(&server, &ws).await;
+    assert_eq!(text_rows(&wc, "SELECT count(*) FROM duckdb_tables()").await, vec![vec![s("0")]]);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_sandbox_holds() {
+    let server = TestServer::start().await;
+    let st = storage(&server, "sandbox").await;
+    let ws = workspace(&st, "CALL create_workspace(name => 'w')").await;
+    let wc = login(&server, &ws).await;
+    for sql in [
+        "SELECT * FROM read_csv('/etc/passwd')",
+        "SELECT * FROM read_text('/etc/passwd')",
+        "SELECT * FROM '/etc/passwd'",
+        "COPY (SELECT 1) TO '/tmp/duckstore-escape.csv'",
+        "ATTACH '/tmp/duckstore-escape.duckdb' AS x",
+        "INSTALL httpfs",
+        "LOAD httpfs",
+        "SET memory_limit = '100GB'",
+        "SET threads = 64",
+        "SET enable_external_access = true",
+        "SELECT * FROM glob('/*')",
+        "CREATE SECRET s (TYPE s3)",
+    ] {
+        let err = wc.simple_query(sql).await.expect_err(sql);
+        assert!(!sqlstate(&err).is_empty() && sqlstate(&err) != "XX000", "{sql}: {err}");
+    }
+    assert!(!std::path::Path::new("/tmp/duckstore-escape.csv").exists());
+    // storage tables are not there, and the session survives every refusal
+    let err = wc.simple_query(r#"SELECT * FROM "in.c-s"."orders""#).await.unwrap_err();
+    assert!(["42P01", "3F000"].contains(&sqlstate(&err).as_str()), "{err}");
+    assert_eq!(text_rows(&wc, "SELECT 41 + 1").await, vec![vec![s("42")]]);
+    // another workspace's or project's credentials are refused
+    let other = workspace(&st, "CALL create_workspace(name => 'other')").await;
+    let err = server.try_connect(&ws.user, &other.password, &ws.user).await.err().unwrap();
+    assert_eq!(sqlstate(&err), "28P01");
+    let (_, user, token) = server.project("stranger").await;
+    let stranger = server.connect(&user, &token).await;
+    let err = stranger.query_one("CALL drop_workspace(id => $1)", &[&ws.id]).await.unwrap_err();
+    assert_eq!(sqlstate(&err), "42704");
+    let err = stranger
+        .query_one(&format!("CALL load_workspace(workspace => {}, source => 'in.c-s.orders')", ws.id), &[])
+        .await
+        .unwrap_err();
+    assert_eq!(sqlstate(&err), "42704");
+    // a workspace session has no storage procedures
+    let err = wc.simple_query("CALL create_project(name => 'x')").await.unwrap_err();
+    assert!(!sqlstate(&err).is_empty());
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn limits_time_results_sessions_and_size() {
+    let server = TestServer::start_with(|c| {
+        c.workspace_statement_timeout_secs = 1;
+        c.workspace_max_result_bytes = 1 << 20;
+        c.workspace_max_sessions = 2;
+    })
+    .await;
+    let st = storage(&server, "limits").await;
+    let ws = workspace(&st, "CALL create_workspace(name => 'w', size_limit => 1048576)").await;
+    let wc = login(&server, &ws).await;
+    let started = std::time::Instant::now();
+    let err = wc.simple_query("SELECT sum(i * 2) FROM range(100000000000) t(i)").await.unwrap_err();
+    assert_eq!(sqlstate(&err), "57014", "{err}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    let err = wc.simple_query("SELECT repeat('x', 1000) FROM range(100000)").await.unwrap_err();
+    assert_eq!(sqlstate(&err), "54000", "{err}");
+    // sessions: two at once, the third refused
+    let second = login(&server, &ws).await;
+    let err = server.try_connect(&ws.user, &ws.password, &ws.user).await.err().unwrap();
+    assert_eq!(sqlstate(&err), "53300");
+    drop(second);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let _again = login(&server, &ws).await;
+    // size: once past its limit, writes are refused (reads and drops still work)
+    wc.batch_execute("CREATE TABLE big AS SELECT i, md5(i::VARCHAR) || md5((i + 7)::VARCHAR) AS pad FROM range(200000) t(i); CHECKPOINT")
+        .await
+        .unwrap();
+    let err = wc.batch_execute("CREATE TABLE more (a INTEGER)").await.unwrap_err();
+    assert_eq!(sqlstate(&err), "53100", "{}", message(&err));
+    assert_eq!(text_rows(&wc, "SELECT count(*) FROM big").await, vec![vec![s("200000")]]);
+    wc.batch_execute("DROP TABLE big; CHECKPOINT").await.unwrap();
+    wc.batch_execute("CREATE TABLE more (a INTEGER)").await.unwrap();
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn dropping_a_workspace_closes_its_sessions_and_removes_its_files() {
+    let server = TestServer::start().await;
+    let st = storage(&server, "drop").await;
+    let ws = workspace(&st, "CALL create_workspace(name => 'w')").await;
+    let wc = login(&server, &ws).await;
+    wc.batch_execute("CREATE TABLE t AS SELECT 1 AS a").await.unwrap();
+    let dir = server.data_dir.join("workspaces");
+    assert!(walk_count(&dir) > 0);
+    // a new password: the old one stops working for new logins
+    let reset = st.query_one("CALL reset_workspace_password(id => $1)", &[&ws.id]).await.unwrap();
+    let new_password: String = reset.get("password");
+    assert_ne!(new_password, ws.password);
+    assert_eq!(sqlstate(&server.try_connect(&ws.user, &ws.password, &ws.user).await.err().unwrap()), "28P01");
+    let with_new = server.try_connect(&ws.user, &new_password, &ws.user).await.unwrap();
+    st.query_one("CALL drop_workspace(id => $1)", &[&ws.id]).await.unwrap();
+    assert!(wc.simple_query("SELECT 1").await.is_err(), "the session is closed");
+    assert!(with_new.simple_query("SELECT 1").await.is_err());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(walk_count(&dir), 0, "no files of the workspace remain");
+    assert!(server.try_connect(&ws.user, &new_password, &ws.user).await.is_err());
+    assert!(text_rows(&st, "SELECT id FROM duckstore.workspaces").await.is_empty());
+    server.stop().await;
+}
+
+fn walk_count(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| if e.path().is_dir() { walk_count(&e.path()) } else { 1 })
+        .sum()
+}
+
+#[tokio::test]
+async fn psql_and_psycopg_work_in_a_workspace() {
+    let server = TestServer::start().await;
+    let st = storage(&server, "clients").await;
+    let ws = workspace(&st, "CALL create_workspace(name => 'w')").await;
+    st.query_one(&format!("CALL load_workspace(workspace => {}, source => 'in.c-s.orders')", ws.id), &[])
+        .await
+        .unwrap();
+    let port = server.pg_addr.port().to_string();
+    let out = tokio::process::Command::new("psql")
+        .env("PGPASSWORD", &ws.password)
+        .args(["-X", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", &port, "-U", &ws.user, "-d", &ws.user])
+        .args(["-c", "CREATE TABLE by_customer AS SELECT customer, sum(amount) AS total FROM orders GROUP BY 1"])
+        .args(["-c", "SELECT customer, total FROM by_customer ORDER BY customer"])
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("acme") && stdout.contains("15.75"), "{stdout}");
+    let script = format!(
+        r#"
+import psycopg
+with psycopg.connect(host="127.0.0.1", port={port}, user="{user}", password="{password}", dbname="{user}") as conn:
+    with conn.cursor() as cur:
+        cur.execute("CREATE TABLE doubled AS SELECT id, amount * 2 AS twice FROM orders")
+        cur.execute("SELECT twice FROM doubled WHERE id = %s", (2,))
+        assert str(cur.fetchone()[0]) == "40.00", "doubled"
+    conn.commit()
+print("psycopg ok")
+"#,
+        user = ws.user,
+        password = ws.password
+    );
+    let python = if std::path::Path::new("/usr/bin/python3").exists() { "/usr/bin/python3" } else { "python3" };
+    let out = tokio::process::Command::new(python).args(["-c", &script]).output().await.unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    st.query_one("CALL unload_workspace(workspace => $1, object => 'doubled', table => 'out.c-r.doubled')", &[&ws.id])
+        .await
+        .unwrap();
+    assert_eq!(text_rows(&st, r#"SELECT sum(twice) FROM "out.c-r"."doubled""#).await, vec![vec![s("71.50")]]);
+    server.stop().await;
+}
