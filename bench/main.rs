@@ -1,7 +1,8 @@
 //! duckstore benchmarks. Each compares against a baseline measured in the same run (a Debian
 //! PostgreSQL 15 server started here, or raw DuckDB) and prints a table with the ratio.
 //!
-//!   cargo bench --bench duckstore -- [wire] [storage] [catalog] [loads] [snapshots] [branches] [listing]        (default: all)
+//!   cargo bench --bench duckstore -- [wire] [storage] [catalog] [loads] [snapshots] [branches] [listing]
+//!                                   [workspaces]        (default: all)
 
 mod postgres;
 mod stats;
@@ -527,6 +528,68 @@ async fn branches(table: &mut Table) {
     duck.stop().await;
 }
 
+/// 50 workspace sessions running a simple query, and loading a 10M-row table into a workspace
+/// against raw DuckDB's `CREATE TABLE AS` from one attached file into another.
+async fn workspaces(table: &mut Table) {
+    const ROWS: i64 = 10_000_000;
+    const SESSIONS: usize = 50;
+    let duck = Duckstore::start_with(|c| {
+        c.workspace_max_sessions = SESSIONS + 10;
+    })
+    .await;
+    let (client, _) = project(&duck, "workspaces").await;
+    client
+        .batch_execute(&format!(
+            r#"CREATE TABLE "in.c-bench"."big" (id BIGINT, name STRING, amount DOUBLE, day DATE);
+               INSERT INTO "in.c-bench"."big" SELECT i, 'name ' || i, i * 0.5, DATE '2024-01-01' + (i % 365)::INTEGER FROM range({ROWS}) t(i)"#
+        ))
+        .await
+        .unwrap();
+    let ws = client.query_one("CALL create_workspace(name => 'bench')", &[]).await.unwrap();
+    let (id, user, password, database): (i64, String, String, String) =
+        (ws.get("id"), ws.get("user"), ws.get("password"), ws.get("database"));
+    let ws_conn = format!("host=127.0.0.1 port={} user={user} password={password} dbname={database}", duck.port);
+    connect(&ws_conn).await.batch_execute("CREATE TABLE small AS SELECT range AS i FROM range(1000)").await.unwrap();
+    let (samples, tps) =
+        concurrent(&ws_conn, "SELECT count(*), sum(i) FROM small WHERE i % 7 = 3", SESSIONS, Duration::from_secs(10))
+            .await;
+    table.row_absolute("workspace: simple query, 50 sessions", &samples, "p95 < 50 ms");
+    println!("workspace: {tps:.0} queries/s over {SESSIONS} sessions");
+
+    let mut loads = Samples::default();
+    for n in 0..3 {
+        let started = Instant::now();
+        client
+            .execute(
+                &format!("CALL load_workspace(workspace => $1, source => 'in.c-bench.big', destination => 'big{n}')"),
+                &[&id],
+            )
+            .await
+            .unwrap();
+        loads.push(started.elapsed());
+    }
+    duck.stop().await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let raw = duckdb::Connection::open_in_memory().unwrap();
+    raw.execute_batch(&format!(
+        "SET threads = 2; SET preserve_insertion_order = false;
+         ATTACH '{src}' AS src; ATTACH '{dst}' AS dst;
+         CREATE TABLE src.big AS SELECT i AS id, 'name ' || i AS name, i * 0.5 AS amount, DATE '2024-01-01' + (i % 365)::INTEGER AS day FROM range({ROWS}) t(i);
+         CHECKPOINT src;",
+        src = dir.path().join("src.duckdb").display(),
+        dst = dir.path().join("dst.duckdb").display(),
+    ))
+    .unwrap();
+    let mut raw_loads = Samples::default();
+    for n in 0..3 {
+        let started = Instant::now();
+        raw.execute_batch(&format!("CREATE TABLE dst.big{n} AS SELECT * FROM src.big; CHECKPOINT dst;")).unwrap();
+        raw_loads.push(started.elapsed());
+    }
+    table.row_latency("load_workspace of a 10M-row table vs raw CREATE TABLE AS", &loads, &raw_loads, "—");
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
     let wanted = |name: &str| args.is_empty() || args.iter().any(|a| a == name);
@@ -553,6 +616,9 @@ fn main() {
         }
         if wanted("listing") {
             listing(&mut table).await;
+        }
+        if wanted("workspaces") {
+            workspaces(&mut table).await;
         }
     });
     table.print();

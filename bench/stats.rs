@@ -55,7 +55,7 @@ impl Table {
     }
 
     pub fn row_absolute(&mut self, what: &str, samples: &Samples, target: &str) {
-        for p in [50.0, 99.0] {
+        for p in [50.0, 95.0, 99.0] {
             self.rows.push([
                 format!("{what} p{p:.0}"),
                 ms(samples.percentile(p)),

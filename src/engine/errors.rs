@@ -25,6 +25,9 @@ pub fn map_duckdb_message(raw: &str, origin: SqlOrigin, context: &str, data_dir:
     if category == "INTERRUPT" {
         return Error::cancelled();
     }
+    if let Some(e) = storage_scan_error(&message) {
+        return e;
+    }
     if category == "Out of Memory" {
         return Error::new(ErrorKind::ResourceExhausted, format!("out of memory: {text}")).with_sqlstate("53200");
     }
@@ -64,6 +67,29 @@ pub fn map_duckdb_message(raw: &str, origin: SqlOrigin, context: &str, data_dir:
         _ => (ErrorKind::InvalidArgument, "22000"),
     };
     Error::new(kind, text).with_sqlstate(sqlstate)
+}
+
+/// An error of a workspace's storage scan, tagged with its SQLSTATE (engine/storage_scan.rs).
+fn storage_scan_error(message: &str) -> Option<Error> {
+    let tagged = &message[message.find(super::storage_scan::STORAGE_ERROR_TAG)?..];
+    let rest = &tagged[super::storage_scan::STORAGE_ERROR_TAG.len()..];
+    let (code, text) = rest.split_once("]: ")?;
+    let text = first_line(text);
+    let known: &[(&'static str, ErrorKind)] = &[
+        ("42501", ErrorKind::PermissionDenied),
+        ("42P01", ErrorKind::NotFound),
+        ("3F000", ErrorKind::NotFound),
+        ("53200", ErrorKind::ResourceExhausted),
+        ("53300", ErrorKind::ResourceExhausted),
+        ("57P01", ErrorKind::Unavailable),
+    ];
+    if code == "57014" {
+        return Some(Error::cancelled());
+    }
+    Some(match known.iter().find(|(c, _)| *c == code) {
+        Some((c, kind)) => Error::new(*kind, text).with_sqlstate(c),
+        None => Error::new(ErrorKind::Unavailable, format!("reading a storage table: {text}")),
+    })
 }
 
 /// DuckDB's CSV reader reports a bad row as "CSV Error on Line: N" followed by the row, the

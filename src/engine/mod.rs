@@ -6,6 +6,7 @@ mod errors;
 mod pool;
 mod raw;
 mod relations;
+pub mod storage_scan;
 mod tables;
 mod workspaces;
 
@@ -225,59 +226,69 @@ impl Engine {
     pub async fn query(&self, query: Query, canceller: &Canceller) -> Result<QueryStream> {
         let (schema_tx, schema_rx) = oneshot::channel();
         let (batch_tx, batch_rx) = mpsc::channel(STREAM_BUFFER);
-        let shared = Arc::clone(&self.shared);
-        let canceller = canceller.clone();
-        self.pool
-            .spawn(move || {
-                let conn = match shared.checkout() {
-                    Ok(conn) => conn,
-                    Err(e) => {
-                        let _ = schema_tx.send(Err(e));
-                        return;
-                    }
-                };
-                let leases = match shared.lease_all(&query.tables) {
-                    Ok(leases) => leases,
-                    Err(e) => {
-                        let _ = schema_tx.send(Err(e));
-                        shared.checkin(conn);
-                        return;
-                    }
-                };
-                let _armed = canceller.arm(conn.interrupt_handle());
-                stream_query(&shared, &conn, &query, schema_tx, batch_tx);
-                drop(leases);
-                drop(_armed);
-                drop(query.relations);
-                shared.checkin(conn);
-            })
-            .await?;
+        self.pool.spawn(self.query_job(query, canceller.clone(), schema_tx, batch_tx)).await?;
         let schema = schema_rx
             .await
             .map_err(|_| Error::internal("running a query", "the query worker stopped before answering"))??;
         Ok(QueryStream { schema, batches: batch_rx })
     }
 
+    /// `query` for work that already holds a pool slot and waits for this one (a workspace
+    /// statement reading storage): taking a second slot could deadlock a full pool. Call on a
+    /// blocking thread.
+    pub fn query_nested(&self, runtime: &tokio::runtime::Handle, query: Query) -> Result<QueryStream> {
+        let (schema_tx, schema_rx) = oneshot::channel();
+        let (batch_tx, batch_rx) = mpsc::channel(STREAM_BUFFER);
+        runtime.spawn_blocking(self.query_job(query, Canceller::default(), schema_tx, batch_tx));
+        let schema = schema_rx
+            .blocking_recv()
+            .map_err(|_| Error::internal("running a query", "the query worker stopped before answering"))??;
+        Ok(QueryStream { schema, batches: batch_rx })
+    }
+
+    fn query_job(
+        &self,
+        query: Query,
+        canceller: Canceller,
+        schema_tx: oneshot::Sender<Result<SchemaRef>>,
+        batch_tx: mpsc::Sender<Result<RecordBatch>>,
+    ) -> impl FnOnce() + Send + 'static {
+        let shared = Arc::clone(&self.shared);
+        move || {
+            let conn = match shared.checkout() {
+                Ok(conn) => conn,
+                Err(e) => {
+                    let _ = schema_tx.send(Err(e));
+                    return;
+                }
+            };
+            let leases = match shared.lease_all(&query.tables) {
+                Ok(leases) => leases,
+                Err(e) => {
+                    let _ = schema_tx.send(Err(e));
+                    shared.checkin(conn);
+                    return;
+                }
+            };
+            let _armed = canceller.arm(conn.interrupt_handle());
+            stream_query(&shared, &conn, &query, schema_tx, batch_tx);
+            drop(leases);
+            drop(_armed);
+            drop(query.relations);
+            shared.checkin(conn);
+        }
+    }
+
     /// Parameter and result types of a query, from DuckDB's binder, without running it.
     pub async fn describe(&self, query: Query) -> Result<Described> {
         let shared = Arc::clone(&self.shared);
-        self.pool
-            .run(move || {
-                let _leases = shared.lease_all(&query.tables)?;
-                let mut described = shared.db.describe(&query.sql).map_err(|message| {
-                    errors::map_duckdb_message(&message, query.origin, "describing a query", &shared.data_dir)
-                })?;
-                // With a parameter DuckDB cannot type, its binder leaves the result unresolved;
-                // a read then answers its schema when run over no rows with NULL parameters.
-                if described.params.contains(&arrow::datatypes::DataType::Null)
-                    && let Ok(schema) = shared.schema_of_empty_run(&query.sql, described.params.len())
-                {
-                    described.schema = schema;
-                }
-                drop(query.relations);
-                Ok(described)
-            })
-            .await
+        self.pool.run(move || describe_on(&shared, query)).await
+    }
+
+    /// `describe` for work that already holds a pool slot (see `query_nested`). Call on a
+    /// blocking thread.
+    pub fn describe_nested(&self, query: Query) -> Result<Described> {
+        describe_on(&self.shared, query)
     }
 
     /// Runs server-generated statements that return nothing (DDL, maintenance).
@@ -575,6 +586,22 @@ pub(crate) fn to_duckdb_value(p: &Param) -> duckdb::types::Value {
 
 /// Runs on a blocking thread: executes `query`, sends its schema, then its batches until the
 /// result ends, fails, or the receiver goes away.
+fn describe_on(shared: &Shared, query: Query) -> Result<Described> {
+    let _leases = shared.lease_all(&query.tables)?;
+    let mut described = shared.db.describe(&query.sql).map_err(|message| {
+        errors::map_duckdb_message(&message, query.origin, "describing a query", &shared.data_dir)
+    })?;
+    // With a parameter DuckDB cannot type, its binder leaves the result unresolved; a read then
+    // answers its schema when run over no rows with NULL parameters.
+    if described.params.contains(&arrow::datatypes::DataType::Null)
+        && let Ok(schema) = shared.schema_of_empty_run(&query.sql, described.params.len())
+    {
+        described.schema = schema;
+    }
+    drop(query.relations);
+    Ok(described)
+}
+
 fn stream_query(
     shared: &Shared,
     conn: &Connection,

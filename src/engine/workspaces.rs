@@ -3,7 +3,7 @@
 //! thread and temp-disk limits, and its configuration locked before any user SQL runs.
 //! Data crosses between the storage engine and a workspace as Arrow batches in memory.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, Weak};
 
@@ -14,6 +14,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::errors::{self, SqlOrigin};
 use super::raw::{Described, RawDatabase};
+use super::storage_scan::{STORAGE_SCAN_FUNCTION, StorageAccess, StorageScanFunction, StorageSource};
 use super::{Canceller, Engine, Param, QueryStream, STREAM_BUFFER, to_duckdb_value};
 use crate::error::{Error, ErrorKind, Result};
 
@@ -47,6 +48,9 @@ pub struct SandboxLimits {
 /// An open workspace instance. Field order is drop order: connections before the database.
 pub struct WorkspaceDb {
     root: Mutex<Connection>,
+    storage: StorageAccess,
+    /// Buckets exposed as attached in-memory catalogs of views (read_only_storage).
+    exposed: Mutex<BTreeSet<String>>,
     _db: RawDatabase,
     file: WorkspaceFile,
     path: PathBuf,
@@ -90,7 +94,18 @@ impl Workspaces {
             unsafe { Connection::open_from_raw(db.handle()) }.map_err(|e| Error::internal("opening a workspace", e))?;
         root.execute_batch("SET GLOBAL TimeZone = 'UTC'; SET lock_configuration = true")
             .map_err(|e| Error::internal("locking a workspace's configuration", e))?;
-        let db = Arc::new(WorkspaceDb { root: Mutex::new(root), _db: db, file, path, limits: limits.clone() });
+        let storage = StorageAccess::default();
+        root.register_table_function_with_extra_info::<StorageScanFunction, _>(STORAGE_SCAN_FUNCTION, &storage)
+            .map_err(|e| Error::internal("opening a workspace", e))?;
+        let db = Arc::new(WorkspaceDb {
+            root: Mutex::new(root),
+            storage,
+            exposed: Mutex::new(BTreeSet::new()),
+            _db: db,
+            file,
+            path,
+            limits: limits.clone(),
+        });
         open.insert(file, Arc::downgrade(&db));
         open.retain(|_, w| w.strong_count() > 0);
         Ok(db)
@@ -118,7 +133,7 @@ impl WorkspaceDb {
             .root
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .query_row("SELECT (used_blocks * block_size)::BIGINT FROM pragma_database_size()", [], |r| {
+            .query_row("SELECT (used_blocks * block_size)::BIGINT FROM pragma_database_size() WHERE database_name = current_database()", [], |r| {
                 r.get::<_, i64>(0)
             })
             .unwrap_or_else(|_| std::fs::metadata(&self.path).map(|m| m.len() as i64).unwrap_or(0));
@@ -230,6 +245,10 @@ fn column_type(t: &DataType) -> Result<String> {
     })
 }
 
+fn literal(value: &str) -> String {
+    format!("'{}'", value.replace('\'', "''"))
+}
+
 fn quote(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
@@ -247,6 +266,62 @@ impl Engine {
                 let db = workspaces.open(file, &limits)?;
                 let conn = db.connect()?;
                 Ok(WorkspaceConn { db, conn: Arc::new(Mutex::new(conn)) })
+            })
+            .await
+    }
+
+    /// Gives a workspace read-only access to storage: `source` answers its scans, and each
+    /// bucket becomes an attached in-memory catalog of views, so `"in.c-sales"."orders"` reads
+    /// the table's rows at query time. The list of tables is the one of this call (a session's
+    /// start); buckets and tables gone since are removed.
+    pub async fn workspace_expose_storage(
+        &self,
+        ws: &WorkspaceConn,
+        source: Arc<dyn StorageSource>,
+        tables: Vec<(String, Vec<String>)>,
+    ) -> Result<()> {
+        let db = Arc::clone(&ws.db);
+        let engine = self.clone();
+        self.pool
+            .run(move || {
+                db.storage.install(source);
+                let map = |e: duckdb::Error| engine.workspace_map(e, "exposing storage to a workspace");
+                let conn = db.connect()?;
+                let mut exposed = db.exposed.lock().unwrap_or_else(|p| p.into_inner());
+                let wanted: BTreeSet<String> = tables.iter().map(|(b, _)| b.clone()).collect();
+                for gone in exposed.difference(&wanted) {
+                    conn.execute_batch(&format!("DETACH DATABASE IF EXISTS {}", quote(gone))).map_err(map)?;
+                }
+                for (bucket, names) in &tables {
+                    conn.execute_batch(&format!("ATTACH IF NOT EXISTS ':memory:' AS {}", quote(bucket)))
+                        .map_err(map)?;
+                    let mut stmt = conn
+                        .prepare("SELECT view_name FROM duckdb_views() WHERE database_name = ? AND NOT internal")
+                        .map_err(map)?;
+                    let present: BTreeSet<String> = stmt
+                        .query_map([bucket], |r| r.get(0))
+                        .map_err(map)?
+                        .collect::<duckdb::Result<_>>()
+                        .map_err(map)?;
+                    for old in present.iter().filter(|v| !names.contains(v)) {
+                        conn.execute_batch(&format!("DROP VIEW IF EXISTS {}.main.{}", quote(bucket), quote(old)))
+                            .map_err(map)?;
+                    }
+                    // A view is (re)created at every session start: its columns follow the
+                    // table's schema as of then.
+                    for name in names {
+                        conn.execute_batch(&format!(
+                            "CREATE OR REPLACE VIEW {}.main.{} AS SELECT * FROM {STORAGE_SCAN_FUNCTION}({}, {})",
+                            quote(bucket),
+                            quote(name),
+                            literal(bucket),
+                            literal(name)
+                        ))
+                        .map_err(map)?;
+                    }
+                }
+                *exposed = wanted;
+                Ok(())
             })
             .await
     }
@@ -482,8 +557,10 @@ impl Engine {
             let map = |e: duckdb::Error| engine.workspace_map(e, "listing a workspace");
             let mut stmt = conn
                 .prepare(
-                    "SELECT table_name, 'table', estimated_size FROM duckdb_tables() WHERE NOT internal AND schema_name = 'main'
-                     UNION ALL SELECT view_name, 'view', 0 FROM duckdb_views() WHERE NOT internal AND schema_name = 'main'
+                    "SELECT table_name, 'table', estimated_size FROM duckdb_tables()
+                       WHERE NOT internal AND schema_name = 'main' AND database_name = current_database()
+                     UNION ALL SELECT view_name, 'view', 0 FROM duckdb_views()
+                       WHERE NOT internal AND schema_name = 'main' AND database_name = current_database()
                      ORDER BY 1",
                 )
                 .map_err(map)?;

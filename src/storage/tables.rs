@@ -104,6 +104,15 @@ pub(crate) fn session_branch(ctx: &SessionContext) -> Result<(i64, i64)> {
     }
 }
 
+/// Where a read looks: a token's branch, or the branch of a workspace (whose sessions read
+/// storage only through `read_only_storage`; every write path uses `session_branch`).
+pub(crate) fn read_branch(ctx: &SessionContext) -> Result<(i64, i64)> {
+    match (&ctx.principal, ctx.branch_id) {
+        (Principal::Workspace { project_id, .. }, Some(branch)) => Ok((*project_id, branch)),
+        _ => session_branch(ctx),
+    }
+}
+
 /// Refuses writes to read-only sessions.
 pub(crate) fn require_write(ctx: &SessionContext) -> Result<(i64, i64)> {
     let place = session_branch(ctx)?;
@@ -533,34 +542,13 @@ impl Storage {
         if ctx.is_admin() {
             return Err(table_not_found(&tables[0]).with_hint("the admin has no buckets; connect with a project token"));
         }
-        let (project_id, branch_id) = session_branch(&ctx)?;
-        self.blocking(move |inner| {
-            inner.catalog.read(|tx| {
-                tables
-                    .iter()
-                    .map(|name| {
-                        let (bucket, table) = inner
-                            .find_table(tx, project_id, branch_id, name, &search_path)?
-                            .ok_or_else(|| table_not_found(name))?;
-                        let source = inner.readable_source(tx, &ctx, &bucket)?;
-                        let file = TableFile {
-                            project_id: source.project_id,
-                            branch_id: source.branch_id,
-                            table_id: table.id,
-                            version: table.version,
-                        };
-                        Ok(ReadableTable { file, bucket: bucket.full_name(), table })
-                    })
-                    .collect()
-            })
-        })
-        .await
+        self.blocking(move |inner| inner.resolve_reads_here(&ctx, &tables, &search_path)).await
     }
 
     /// Everything the session can see, for catalog views and metadata queries.
     /// The admin sees every project's buckets.
     pub async fn catalog_snapshot(&self, ctx: SessionContext) -> Result<CatalogSnapshot> {
-        let place = if ctx.is_admin() { None } else { Some(session_branch(&ctx)?) };
+        let place = if ctx.is_admin() { None } else { Some(read_branch(&ctx)?) };
         self.blocking(move |inner| {
             inner.catalog.read(|tx| {
                 if let Some((project_id, branch_id)) = place {
@@ -583,6 +571,34 @@ impl Storage {
 }
 
 impl Inner {
+    /// `Storage::resolve_reads` on the calling (blocking) thread.
+    pub(crate) fn resolve_reads_here(
+        &self,
+        ctx: &SessionContext,
+        tables: &[TableName],
+        search_path: &[String],
+    ) -> Result<Vec<ReadableTable>> {
+        let (project_id, branch_id) = read_branch(ctx)?;
+        self.catalog.read(|tx| {
+            tables
+                .iter()
+                .map(|name| {
+                    let (bucket, table) = self
+                        .find_table(tx, project_id, branch_id, name, search_path)?
+                        .ok_or_else(|| table_not_found(name))?;
+                    let source = self.readable_source(tx, ctx, &bucket)?;
+                    let file = TableFile {
+                        project_id: source.project_id,
+                        branch_id: source.branch_id,
+                        table_id: table.id,
+                        version: table.version,
+                    };
+                    Ok(ReadableTable { file, bucket: bucket.full_name(), table })
+                })
+                .collect()
+        })
+    }
+
     /// Finds a table by a possibly unqualified name: a schema names its bucket, otherwise the
     /// buckets of the search path are tried in order.
     pub(crate) fn find_table(

@@ -328,6 +328,9 @@ impl Storage {
         }
         let slot = SessionSlot { storage: self.clone(), workspace_id };
         let conn = self.engine().workspace_connect(file_of(&record), settings.sandbox.clone()).await?;
+        if record.read_only_storage {
+            self.expose_storage(ctx, &conn).await?;
+        }
         Ok(WorkspaceSession {
             _slot: slot,
             workspace_id,
@@ -335,6 +338,26 @@ impl Storage {
             size_limit: record.size_limit,
             statement_timeout_secs: settings.statement_timeout_secs,
         })
+    }
+
+    /// read_only_storage: the branch's tables (linked buckets included) as views in the
+    /// workspace, listed now, read at query time through the storage layer's checks.
+    async fn expose_storage(&self, ctx: &SessionContext, conn: &WorkspaceConn) -> Result<()> {
+        let snapshot = self.catalog_snapshot(ctx.clone()).await?;
+        let tables: Vec<(String, Vec<String>)> = snapshot
+            .buckets
+            .iter()
+            .map(|b| {
+                let names = snapshot.tables.iter().filter(|(id, _)| *id == b.id).map(|(_, t)| t.name.clone()).collect();
+                (b.full_name(), names)
+            })
+            .collect();
+        let source = Arc::new(WorkspaceStorageSource {
+            inner: Arc::clone(&self.inner),
+            ctx: ctx.clone(),
+            runtime: tokio::runtime::Handle::current(),
+        });
+        self.engine().workspace_expose_storage(conn, source, tables).await
     }
 
     /// `load_workspace`: copies storage tables (or parts of them) into the workspace, all of
@@ -529,4 +552,37 @@ pub struct InputMapping {
     pub columns: Vec<String>,
     pub filters: Vec<Filter>,
     pub limit: Option<i64>,
+}
+
+/// How a workspace with `read_only_storage` reads storage tables: as its own principal, through
+/// the same resolution and checks as a storage session's reads, at the time each scan starts.
+struct WorkspaceStorageSource {
+    inner: Arc<Inner>,
+    ctx: SessionContext,
+    runtime: tokio::runtime::Handle,
+}
+
+impl WorkspaceStorageSource {
+    fn query(&self, bucket: &str, table: &str) -> Result<Query> {
+        let name = TableName { schema: Some(bucket.to_owned()), name: table.to_owned() };
+        let readable = self.inner.resolve_reads_here(&self.ctx, &[name], &[])?.remove(0);
+        let columns: Vec<String> = readable.table.columns.iter().map(|c| quote_ident(&c.name)).collect();
+        Ok(Query {
+            sql: format!("SELECT {} FROM {}", columns.join(", "), readable.file.data_ref()),
+            params: vec![],
+            relations: vec![],
+            tables: vec![readable.file],
+            origin: SqlOrigin::Server,
+        })
+    }
+}
+
+impl crate::engine::storage_scan::StorageSource for WorkspaceStorageSource {
+    fn schema(&self, bucket: &str, table: &str) -> Result<arrow::datatypes::SchemaRef> {
+        Ok(self.inner.engine.describe_nested(self.query(bucket, table)?)?.schema)
+    }
+
+    fn scan(&self, bucket: &str, table: &str) -> Result<crate::engine::QueryStream> {
+        self.inner.engine.query_nested(&self.runtime, self.query(bucket, table)?)
+    }
 }

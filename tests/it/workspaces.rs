@@ -299,3 +299,79 @@ print("psycopg ok")
     assert_eq!(text_rows(&st, r#"SELECT sum(twice) FROM "out.c-r"."doubled""#).await, vec![vec![s("71.50")]]);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn read_only_storage_sees_the_branch_tables_at_query_time() {
+    let server = TestServer::start().await;
+    let st = storage(&server, "reader").await;
+    // a bucket linked from another project shows too
+    let (source_project, user, token) = server.project("source").await;
+    let source = server.connect(&user, &token).await;
+    source
+        .batch_execute(
+            r#"CREATE SCHEMA "in.c-prices"; CREATE TABLE "in.c-prices"."list" (customer STRING, discount INTEGER);
+               INSERT INTO "in.c-prices"."list" VALUES ('acme', 10);
+               CREATE SCHEMA "in.c-secret"; CREATE TABLE "in.c-secret"."list" (x STRING)"#,
+        )
+        .await
+        .unwrap();
+    let reader_project: i64 = st.query_one("SELECT id FROM duckstore.projects", &[]).await.unwrap().get(0);
+    source.query_one("CALL share_bucket(bucket => 'in.c-prices', project => $1)", &[&reader_project]).await.unwrap();
+    st.query_one(
+        &format!("CALL link_bucket(source_project => {source_project}, source_bucket => 'in.c-prices', stage => 'in', name => 'prices')"),
+        &[],
+    )
+    .await
+    .unwrap();
+
+    let ws = workspace(&st, "CALL create_workspace(name => 'r', read_only_storage => true)").await;
+    let wc = login(&server, &ws).await;
+    let joined = r#"SELECT o.customer, sum(o.amount)::VARCHAR, max(p.discount) FROM "in.c-s"."orders" o
+                    LEFT JOIN "in.c-prices"."list" p USING (customer) GROUP BY ALL ORDER BY 1"#;
+    assert_eq!(
+        text_rows(&wc, joined).await,
+        vec![vec![s("acme"), s("15.75"), s("10")], vec![s("globex"), s("20.00"), None]]
+    );
+    // rows are read when the query runs: a write in storage shows at once, and is not blocked
+    st.batch_execute(r#"INSERT INTO "in.c-s"."orders" VALUES (4, 'globex', 1)"#).await.unwrap();
+    assert_eq!(text_rows(&wc, r#"SELECT count(*) FROM "in.c-s"."orders""#).await, vec![vec![s("4")]]);
+    // a transformation over storage tables, unloaded back
+    wc.batch_execute(r#"CREATE TABLE big AS SELECT * FROM "in.c-s"."orders" WHERE amount > 5"#).await.unwrap();
+    st.query_one(
+        &format!("CALL unload_workspace(workspace => {}, object => 'big', table => 'out.c-r.big')", ws.id),
+        &[],
+    )
+    .await
+    .unwrap();
+    assert_eq!(text_rows(&st, r#"SELECT count(*) FROM "out.c-r"."big""#).await, vec![vec![s("3")]]);
+    // read-only: storage tables cannot be written from the workspace; the views are not objects
+    for sql in [r#"INSERT INTO "in.c-s"."orders" VALUES (9, 'x', 1)"#, r#"DELETE FROM "in.c-s"."orders""#] {
+        let err = wc.simple_query(sql).await.expect_err(sql);
+        assert!(!sqlstate(&err).is_empty() && sqlstate(&err) != "XX000", "{sql}: {err}");
+    }
+    assert_eq!(text_rows(&st, r#"SELECT count(*) FROM "in.c-s"."orders""#).await, vec![vec![s("4")]]);
+    let objects = text_rows(&st, &format!("SELECT objects FROM duckstore.workspaces WHERE id = {}", ws.id)).await;
+    assert_eq!(objects, vec![vec![s("1")]]);
+    // the scan function answers only what the workspace's branch may read
+    let err = wc.simple_query("SELECT * FROM duckstore_storage_scan('in.c-nope', 'orders')").await.unwrap_err();
+    assert_eq!(sqlstate(&err), "42P01", "{err}");
+    // nor another project's unshared bucket
+    let err = wc.simple_query("SELECT * FROM duckstore_storage_scan('in.c-secret', 'list')").await.unwrap_err();
+    assert_eq!(sqlstate(&err), "42P01", "{err}");
+
+    // the list of tables and their columns are the session start's; a new session sees changes
+    st.batch_execute(r#"ALTER TABLE "in.c-s"."orders" ADD COLUMN note STRING DEFAULT 'n'"#).await.unwrap();
+    match wc.simple_query(r#"SELECT count(*) FROM "in.c-s"."orders""#).await {
+        Ok(_) => {}
+        Err(err) => assert!(!["", "XX000"].contains(&sqlstate(&err).as_str()), "{err}"),
+    }
+    let again = login(&server, &ws).await;
+    assert_eq!(text_rows(&again, r#"SELECT DISTINCT note FROM "in.c-s"."orders""#).await, vec![vec![s("n")]]);
+
+    // without read_only_storage a workspace reads nothing of storage
+    let plain = workspace(&st, "CALL create_workspace(name => 'plain')").await;
+    let pc = login(&server, &plain).await;
+    let err = pc.simple_query("SELECT * FROM duckstore_storage_scan('in.c-s', 'orders')").await.unwrap_err();
+    assert_eq!(sqlstate(&err), "42501", "{err}");
+    server.stop().await;
+}
