@@ -568,6 +568,19 @@ async fn workspaces(table: &mut Table) {
             .unwrap();
         loads.push(started.elapsed());
     }
+    client.batch_execute(r#"CREATE SCHEMA "out.c-bench""#).await.unwrap();
+    let mut unloads = Samples::default();
+    for n in 0..3 {
+        let started = Instant::now();
+        client
+            .execute(
+                &format!("CALL unload_workspace(workspace => $1, object => 'big{n}', table => 'out.c-bench.back{n}')"),
+                &[&id],
+            )
+            .await
+            .unwrap();
+        unloads.push(started.elapsed());
+    }
     duck.stop().await;
 
     let dir = tempfile::tempdir().unwrap();
@@ -588,6 +601,7 @@ async fn workspaces(table: &mut Table) {
         raw_loads.push(started.elapsed());
     }
     table.row_latency("load_workspace of a 10M-row table vs raw CREATE TABLE AS", &loads, &raw_loads, "—");
+    table.row_latency("unload_workspace of a 10M-row table vs raw CREATE TABLE AS", &unloads, &raw_loads, "—");
 }
 
 fn main() {

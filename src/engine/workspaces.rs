@@ -15,7 +15,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::errors::{self, SqlOrigin};
 use super::raw::{Described, RawDatabase};
 use super::storage_scan::{STORAGE_SCAN_FUNCTION, StorageAccess, StorageScanFunction, StorageSource};
-use super::{Canceller, Engine, Param, QueryStream, STREAM_BUFFER, to_duckdb_value};
+use super::{Canceller, Engine, Param, Query, QueryStream, STREAM_BUFFER, to_duckdb_value};
 use crate::error::{Error, ErrorKind, Result};
 
 /// Which workspace file.
@@ -483,31 +483,37 @@ impl Engine {
         &self,
         file: WorkspaceFile,
         limits: SandboxLimits,
-        tables: Vec<(String, SchemaRef, Vec<RecordBatch>)>,
+        tables: Vec<(String, Query)>,
     ) -> Result<Vec<usize>> {
         let engine = self.clone();
+        let runtime = tokio::runtime::Handle::current();
         self.with_workspace(file, limits, move |conn, _| {
             let map = |e: duckdb::Error| engine.workspace_map(e, "loading a workspace");
             conn.execute_batch("BEGIN TRANSACTION").map_err(map)?;
             let result = (|| {
                 let mut counts = Vec::with_capacity(tables.len());
-                for (destination, schema, batches) in &tables {
-                    let columns = schema
+                for (destination, query) in tables {
+                    // Rows stream from the storage instance a few batches at a time; this job
+                    // already holds a pool slot, so the read takes none.
+                    let mut stream = engine.query_nested(&runtime, query)?;
+                    let columns = stream
+                        .schema
                         .fields()
                         .iter()
                         .map(|f| Ok(format!("{} {}", quote(f.name()), column_type(f.data_type())?)))
                         .collect::<Result<Vec<_>>>()?;
                     conn.execute_batch(&format!(
                         "CREATE OR REPLACE TABLE {} ({})",
-                        quote(destination),
+                        quote(&destination),
                         columns.join(", ")
                     ))
                     .map_err(map)?;
-                    let mut appender = conn.appender(destination).map_err(map)?;
+                    let mut appender = conn.appender(&destination).map_err(map)?;
                     let mut rows = 0;
-                    for batch in batches {
+                    while let Some(batch) = stream.batches.blocking_recv() {
+                        let batch = batch?;
                         rows += batch.num_rows();
-                        appender.append_record_batch(batch.clone()).map_err(map)?;
+                        appender.append_record_batch(batch).map_err(map)?;
                     }
                     appender.flush().map_err(map)?;
                     counts.push(rows);
@@ -528,22 +534,54 @@ impl Engine {
         .await
     }
 
-    /// Reads a workspace table whole, as Arrow batches (an unload into storage).
-    pub async fn workspace_read(
+    /// Streams a workspace table as Arrow batches (an unload into storage). The scan takes no
+    /// pool slot: the storage writes that consume its batches take theirs, and a scan waiting
+    /// on them must not hold one.
+    pub async fn workspace_scan(
         &self,
         file: WorkspaceFile,
         limits: SandboxLimits,
         table: String,
-    ) -> Result<(SchemaRef, Vec<RecordBatch>)> {
+    ) -> Result<QueryStream> {
+        let (schema_tx, schema_rx) = oneshot::channel();
+        let (batch_tx, batch_rx) = mpsc::channel(STREAM_BUFFER);
+        let workspaces = Arc::clone(&self.workspaces);
         let engine = self.clone();
-        self.with_workspace(file, limits, move |conn, _| {
+        tokio::task::spawn_blocking(move || {
             let map = |e: duckdb::Error| engine.workspace_map(e, "reading a workspace table");
-            let mut stmt = conn.prepare(&format!("SELECT * FROM {}", quote(&table))).map_err(map)?;
-            let arrow = stmt.query_arrow([]).map_err(map)?;
-            let schema = arrow.get_schema();
-            Ok((schema, arrow.collect()))
-        })
-        .await
+            let opened = workspaces.open(file, &limits).and_then(|db| Ok((db.connect()?, db)));
+            let (conn, _db) = match opened {
+                Ok(opened) => opened,
+                Err(e) => {
+                    let _ = schema_tx.send(Err(e));
+                    return;
+                }
+            };
+            let mut stmt = match conn.prepare(&format!("SELECT * FROM {}", quote(&table))).map_err(map) {
+                Ok(stmt) => stmt,
+                Err(e) => {
+                    let _ = schema_tx.send(Err(e));
+                    return;
+                }
+            };
+            let arrow = match stmt.query_arrow([]).map_err(map) {
+                Ok(arrow) => arrow,
+                Err(e) => {
+                    let _ = schema_tx.send(Err(e));
+                    return;
+                }
+            };
+            let _ = schema_tx.send(Ok(arrow.get_schema()));
+            for batch in arrow {
+                if batch_tx.blocking_send(Ok(batch)).is_err() {
+                    break;
+                }
+            }
+        });
+        let schema = schema_rx
+            .await
+            .map_err(|_| Error::internal("reading a workspace table", "the reader stopped before answering"))??;
+        Ok(QueryStream { schema, batches: batch_rx })
     }
 
     /// The workspace's tables and views: (name, kind, rows).

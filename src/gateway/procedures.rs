@@ -356,6 +356,12 @@ pub const PROCEDURES: &[ProcedureSpec] = &[
         summary: "import a workspace table into a storage table (output mapping), created when missing",
     },
     ProcedureSpec {
+        name: "execute_workspace_query",
+        params: &[req("workspace", ArgKind::Int), req("query", ArgKind::Text), opt("timeout", ArgKind::Int)],
+        columns: &[("columns", T::Text), ("rows", T::Text), ("row_count", T::Int64)],
+        summary: "run one statement in a workspace's sandbox; the rows as JSON text",
+    },
+    ProcedureSpec {
         name: "clear_workspace",
         params: &[req("workspace", ArgKind::Int), opt("preserve", ArgKind::Text)],
         columns: &[("workspace", T::Int64), ("dropped_objects", T::Int64)],
@@ -983,6 +989,22 @@ impl CallPlan {
                     r.table_bytes.into(),
                     V::Float(r.seconds),
                     V::Null,
+                ]);
+            }
+            "execute_workspace_query" => {
+                let result = storage
+                    .execute_workspace_query(
+                        ctx,
+                        args.required_int("workspace")?,
+                        args.required_text("query")?,
+                        args.int("timeout")?,
+                    )
+                    .await?;
+                let count = result.rows.len() as i64;
+                out.row(vec![
+                    serde_json::to_string(&result.columns).unwrap_or_default().into(),
+                    serde_json::to_string(&result.rows).unwrap_or_default().into(),
+                    count.into(),
                 ]);
             }
             "clear_workspace" | "drop_workspace_object" => {

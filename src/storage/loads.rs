@@ -87,8 +87,6 @@ impl CsvOptions {
 pub enum SourceFormat {
     Csv(CsvOptions),
     Parquet,
-    /// Arrow batches registered with the engine (a workspace's table being unloaded).
-    Relation(u64),
 }
 
 /// Which table column each source column fills.
@@ -146,7 +144,6 @@ fn reader_sql(source: &LoadSource, csv_columns: Option<&[(String, String)]>, tex
     let path = quote_literal(&source.path.to_string_lossy());
     match &source.format {
         SourceFormat::Parquet => format!("read_parquet({path})"),
-        SourceFormat::Relation(handle) => format!("{}({handle})", crate::engine::RELATION_FUNCTION),
         SourceFormat::Csv(o) => {
             let mut sql = format!(
                 "read_csv({path}, header = {}, delim = {}, quote = {}, escape = {}, compression = '{}', \
@@ -231,7 +228,7 @@ fn plan_load(engine: &crate::engine::Engine, table: &TableRecord, request: &Load
                     .with_sqlstate("42701"));
                 }
                 let reader_name = match format {
-                    SourceFormat::Parquet | SourceFormat::Relation(_) => name,
+                    SourceFormat::Parquet => name,
                     SourceFormat::Csv(_) => format!("c{}", pairs.len()),
                 };
                 pairs.push((reader_name, column.clone()));
@@ -268,14 +265,14 @@ fn plan_load(engine: &crate::engine::Engine, table: &TableRecord, request: &Load
                 source_names.iter().zip(&targets).map(|(n, c)| (n.clone(), c.sql_type.clone())).collect();
             reader_sql(source, Some(&typed), &text_columns(&targets, &source_names))
         }
-        SourceFormat::Parquet | SourceFormat::Relation(_) => reader_sql(source, None, &[]),
+        SourceFormat::Parquet => reader_sql(source, None, &[]),
     };
     let projections: Vec<String> = source_names
         .iter()
         .zip(&targets)
         .map(|(n, c)| match source.format {
             SourceFormat::Csv(_) => quote_ident(n),
-            SourceFormat::Parquet | SourceFormat::Relation(_) => format!("CAST({} AS {})", quote_ident(n), c.sql_type),
+            SourceFormat::Parquet => format!("CAST({} AS {})", quote_ident(n), c.sql_type),
         })
         .collect();
     let mut select = format!("SELECT {} FROM {reader}", projections.join(", "));
@@ -362,24 +359,56 @@ fn storage_type(t: &arrow::datatypes::DataType) -> String {
 }
 
 impl Storage {
-    /// Loads Arrow batches into a table (created from their schema when missing), with the
-    /// semantics of `import_table`: a full load replaces, incremental appends or upserts.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn load_batches(
+    /// Loads a stream of Arrow batches into a table (created from their schema when missing),
+    /// with the semantics of `import_table`: a full load replaces, incremental appends or
+    /// upserts. The rows are staged as Parquet parts of about a million rows under `tmp/`, so
+    /// a large source never sits whole in memory, then loaded like an imported file.
+    pub async fn load_stream(
         &self,
         ctx: SessionContext,
         target: TableName,
-        schema: arrow::datatypes::SchemaRef,
-        batches: Vec<arrow::record_batch::RecordBatch>,
+        mut stream: crate::engine::QueryStream,
         incremental: bool,
         dedup: Dedup,
         label: String,
     ) -> Result<LoadResult> {
-        let batch = if batches.is_empty() {
-            arrow::record_batch::RecordBatch::new_empty(schema.clone())
-        } else {
-            arrow::compute::concat_batches(&schema, &batches).map_err(|e| Error::internal("gathering rows", e))?
-        };
+        const PART_ROWS: usize = 1 << 20;
+        let schema = stream.schema.clone();
+        let staging = StagingDir::create(
+            self.engine().data_dir().join("tmp").join(format!("load-{:016x}", rand::random::<u64>())),
+        )?;
+        let mut pending = Vec::new();
+        let mut pending_rows = 0;
+        let mut parts = 0;
+        loop {
+            let next = stream.next_batch().await.transpose()?;
+            if let Some(batch) = next.as_ref() {
+                pending_rows += batch.num_rows();
+                pending.push(batch.clone());
+            }
+            let last = next.is_none();
+            if pending_rows >= PART_ROWS || (last && (parts == 0 || !pending.is_empty())) {
+                let batch = arrow::compute::concat_batches(&schema, &pending)
+                    .map_err(|e| Error::internal("gathering rows", e))?;
+                let relation = self.engine().register_relation(batch);
+                let part = staging.path.join(format!("part-{parts:06}.parquet"));
+                self.engine()
+                    .execute_batch(format!(
+                        "COPY (SELECT * FROM {}({})) TO {} (FORMAT parquet)",
+                        crate::engine::RELATION_FUNCTION,
+                        relation.handle(),
+                        quote_literal(&part.to_string_lossy())
+                    ))
+                    .await?;
+                drop(relation);
+                pending.clear();
+                pending_rows = 0;
+                parts += 1;
+            }
+            if last {
+                break;
+            }
+        }
         let exists = !self
             .resolve_reads(ctx.clone(), vec![target.clone()], vec![])
             .await
@@ -410,13 +439,12 @@ impl Storage {
             };
             self.create_table(ctx.clone(), spec, true).await?;
         }
-        let relation = self.engine().register_relation(batch);
         let request = LoadRequest {
             target,
             search_path: vec![],
             source: LoadSource {
-                path: std::path::PathBuf::new(),
-                format: SourceFormat::Relation(relation.handle()),
+                path: staging.path.join("part-*.parquet"),
+                format: SourceFormat::Parquet,
                 gzip: false,
                 label,
             },
@@ -426,7 +454,7 @@ impl Storage {
             operation: "unload",
         };
         let result = self.load_table(ctx, request, Canceller::default()).await;
-        drop(relation);
+        drop(staging);
         result
     }
 
@@ -487,7 +515,6 @@ impl Storage {
         let format_label = match request.source.format {
             SourceFormat::Csv(_) => "csv",
             SourceFormat::Parquet => "parquet",
-            SourceFormat::Relation(_) => "arrow",
         };
         let outcome = (|| {
             let plan = plan_load(&inner.engine, &table, request)?;
@@ -873,5 +900,24 @@ impl Storage {
             Ok((record, rows))
         })
         .await
+    }
+}
+
+/// A staging directory under `tmp/`, removed with what it holds when dropped (start-up empties
+/// `tmp/` after a crash).
+struct StagingDir {
+    path: std::path::PathBuf,
+}
+
+impl StagingDir {
+    fn create(path: std::path::PathBuf) -> Result<StagingDir> {
+        std::fs::create_dir_all(&path).map_err(|e| Error::internal("creating a staging directory", e))?;
+        Ok(StagingDir { path })
+    }
+}
+
+impl Drop for StagingDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
     }
 }

@@ -7,7 +7,6 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use arrow::record_batch::RecordBatch;
 use serde_json::json;
 
 use super::credentials;
@@ -377,8 +376,8 @@ impl Storage {
         }
         let mut tables = Vec::with_capacity(mappings.len());
         for m in mappings {
-            let (schema, batches) = self.read_for_workspace(&ctx, &m).await?;
-            tables.push((m.destination.clone(), schema, batches));
+            let query = self.read_for_workspace(&ctx, &m).await?;
+            tables.push((m.destination.clone(), query));
         }
         let counts = self
             .engine()
@@ -402,12 +401,9 @@ impl Storage {
         Ok(counts)
     }
 
-    /// Reads a storage table for an input mapping (columns, filters, limit) as Arrow batches.
-    async fn read_for_workspace(
-        &self,
-        ctx: &SessionContext,
-        m: &InputMapping,
-    ) -> Result<(arrow::datatypes::SchemaRef, Vec<RecordBatch>)> {
+    /// The read of a storage table for an input mapping (columns, filters, limit), resolved and
+    /// authorized for the session now; it runs while the workspace load consumes it.
+    async fn read_for_workspace(&self, ctx: &SessionContext, m: &InputMapping) -> Result<Query> {
         let readable = self.resolve_reads(ctx.clone(), vec![m.source.clone()], vec![]).await?.remove(0);
         let table = &readable.table;
         let columns: Vec<String> = if m.columns.is_empty() {
@@ -432,25 +428,7 @@ impl Storage {
         if let Some(limit) = m.limit {
             sql.push_str(&format!(" LIMIT {}", limit.max(0)));
         }
-        let mut stream = self
-            .engine()
-            .query(
-                Query {
-                    sql,
-                    params,
-                    relations: vec![],
-                    tables: vec![readable.file.clone()],
-                    origin: SqlOrigin::Server,
-                },
-                &crate::engine::Canceller::default(),
-            )
-            .await?;
-        let schema = stream.schema.clone();
-        let mut batches = Vec::new();
-        while let Some(batch) = stream.next_batch().await {
-            batches.push(batch?);
-        }
-        Ok((schema, batches))
+        Ok(Query { sql, params, relations: vec![], tables: vec![readable.file.clone()], origin: SqlOrigin::Server })
     }
 
     /// `unload_workspace`: a workspace table into a storage table (created when missing), with
@@ -469,12 +447,72 @@ impl Storage {
             let ctx = ctx.clone();
             self.blocking(move |inner| Self::own_workspace(inner, &ctx, id)).await?
         };
-        let (schema, batches) = self
+        let stream = self
             .engine()
-            .workspace_read(file_of(&record), self.inner.workspace_settings.sandbox.clone(), object.clone())
+            .workspace_scan(file_of(&record), self.inner.workspace_settings.sandbox.clone(), object.clone())
             .await?;
-        self.load_batches(ctx, target, schema, batches, incremental, dedup, format!("workspace {id} object {object}"))
-            .await
+        self.load_stream(ctx, target, stream, incremental, dedup, format!("workspace {id} object {object}")).await
+    }
+
+    /// `execute_workspace_query`: one statement of workspace SQL run for a storage session (a
+    /// driver's ExecuteQuery), inside the workspace's sandbox and limits; the rows come back as
+    /// text. The timeout is the shorter of the caller's and the server's.
+    pub async fn execute_workspace_query(
+        &self,
+        ctx: SessionContext,
+        id: i64,
+        sql: String,
+        timeout_secs: Option<i64>,
+    ) -> Result<WorkspaceQueryResult> {
+        require_write(&ctx)?;
+        if timeout_secs.is_some_and(|t| t < 1) {
+            return Err(Error::invalid("timeout must be at least one second").with_sqlstate("22023"));
+        }
+        let record = {
+            let ctx = ctx.clone();
+            self.blocking(move |inner| Self::own_workspace(inner, &ctx, id)).await?
+        };
+        let settings = &self.inner.workspace_settings;
+        let limit = settings.statement_timeout_secs.max(1);
+        let timeout = std::time::Duration::from_secs(timeout_secs.map_or(limit, |t| (t as u64).min(limit)));
+        let conn = self.engine().workspace_connect(file_of(&record), settings.sandbox.clone()).await?;
+        let canceller = crate::engine::Canceller::default();
+        let run = async {
+            let outcome = self.engine().workspace_execute(&conn, sql, vec![], record.size_limit, &canceller).await?;
+            let mut result = WorkspaceQueryResult::default();
+            let crate::engine::WorkspaceOutcome::Rows(mut stream) = outcome else { return Ok(result) };
+            result.columns = stream.schema.fields().iter().map(|f| f.name().clone()).collect();
+            while let Some(batch) = stream.next_batch().await {
+                let batch = batch?;
+                let texts = batch
+                    .columns()
+                    .iter()
+                    .map(|c| {
+                        arrow::compute::cast(c, &arrow::datatypes::DataType::Utf8)
+                            .map_err(|e| Error::unsupported(format!("a result column cannot be shown as text: {e}")))
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                for row in 0..batch.num_rows() {
+                    result.rows.push(
+                        texts
+                            .iter()
+                            .map(|t| {
+                                let t = t.as_any().downcast_ref::<arrow::array::StringArray>().expect("cast to Utf8");
+                                (!arrow::array::Array::is_null(t, row)).then(|| t.value(row).to_owned())
+                            })
+                            .collect(),
+                    );
+                }
+            }
+            Ok(result)
+        };
+        match tokio::time::timeout(timeout, run).await {
+            Ok(result) => result,
+            Err(_) => {
+                canceller.cancel();
+                Err(Error::new(ErrorKind::Cancelled, "canceling statement due to statement timeout"))
+            }
+        }
     }
 
     /// `clear_workspace` / `drop_workspace_object`.
@@ -552,6 +590,13 @@ pub struct InputMapping {
     pub columns: Vec<String>,
     pub filters: Vec<Filter>,
     pub limit: Option<i64>,
+}
+
+/// What `execute_workspace_query` answers: column names and rows as text (NULL as None).
+#[derive(Debug, Default)]
+pub struct WorkspaceQueryResult {
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<Option<String>>>,
 }
 
 /// How a workspace with `read_only_storage` reads storage tables: as its own principal, through

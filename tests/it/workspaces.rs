@@ -375,3 +375,72 @@ async fn read_only_storage_sees_the_branch_tables_at_query_time() {
     assert_eq!(sqlstate(&err), "42501", "{err}");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn large_tables_stream_between_storage_and_a_workspace() {
+    let server = TestServer::start().await;
+    let st = storage(&server, "large").await;
+    let ws = workspace(&st, "CALL create_workspace(name => 'big')").await;
+    let wc = login(&server, &ws).await;
+    // more rows than one staging part holds
+    wc.batch_execute("CREATE TABLE big AS SELECT range AS id, 'row ' || range AS label FROM range(1300000)")
+        .await
+        .unwrap();
+    st.query_one(
+        &format!("CALL unload_workspace(workspace => {}, object => 'big', table => 'out.c-r.big')", ws.id),
+        &[],
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        text_rows(&st, r#"SELECT count(*), count(DISTINCT id), max(label) FROM "out.c-r"."big""#).await,
+        vec![vec![s("1300000"), s("1300000"), s("row 999999")]]
+    );
+    let loaded = text_rows(
+        &st,
+        &format!("CALL load_workspace(workspace => {}, source => 'out.c-r.big', destination => 'back')", ws.id),
+    )
+    .await;
+    assert_eq!(loaded, vec![vec![s("back"), s("1300000")]]);
+    assert_eq!(text_rows(&wc, "SELECT sum(id) FROM back").await, vec![vec![s("844999350000")]]);
+    // staging is gone
+    let leftovers: Vec<_> = std::fs::read_dir(server.data_dir.join("tmp"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with("load-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_storage_session_runs_a_query_in_a_workspace_sandbox() {
+    let server = TestServer::start_with(|c| c.workspace_statement_timeout_secs = 1).await;
+    let st = storage(&server, "execute").await;
+    let ws = workspace(&st, "CALL create_workspace(name => 'q')").await;
+    let run = |sql: &str| format!("CALL execute_workspace_query(workspace => {}, query => $${sql}$$)", ws.id);
+    let created = text_rows(&st, &run("CREATE TABLE t AS SELECT range AS i, NULL::VARCHAR AS n FROM range(3)")).await;
+    assert_eq!(created, vec![vec![s("[]"), s("[]"), s("0")]]);
+    let rows = text_rows(&st, &run("SELECT i, n, 'x' AS label FROM t ORDER BY i")).await;
+    assert_eq!(
+        rows,
+        vec![vec![s(r#"["i","n","label"]"#), s(r#"[["0",null,"x"],["1",null,"x"],["2",null,"x"]]"#), s("3")]]
+    );
+    // the sandbox and the limits hold; errors keep their SQLSTATE
+    let err = st.simple_query(&run("SELECT * FROM read_text('/etc/passwd')")).await.unwrap_err();
+    assert!(!["", "XX000"].contains(&sqlstate(&err).as_str()), "{err}");
+    let err = st.simple_query(&run("SELECT count(*) FROM range(10000000000) a, range(10) b")).await.unwrap_err();
+    assert_eq!(sqlstate(&err), "57014", "{err}");
+    let err = st.simple_query(&run("SELECT * FROM nope")).await.unwrap_err();
+    assert_eq!(sqlstate(&err), "42P01", "{err}");
+    // another project's session cannot reach it; read-only tokens cannot run it
+    let (_, user, token) = server.project("other").await;
+    let other = server.connect(&user, &token).await;
+    let err = other.simple_query(&run("SELECT 1")).await.unwrap_err();
+    assert_eq!(sqlstate(&err), "42704", "{err}");
+    let token_row = st.query_one("CALL create_token(scope => 'branch_read')", &[]).await.unwrap();
+    let reader = server.connect(&token_row.get::<_, String>("user_name"), &token_row.get::<_, String>("token")).await;
+    let err = reader.simple_query(&run("SELECT 1")).await.unwrap_err();
+    assert_eq!(sqlstate(&err), "42501", "{err}");
+    server.stop().await;
+}
