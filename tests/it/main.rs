@@ -12,6 +12,7 @@ mod loads;
 mod projects;
 mod protocol;
 mod schema;
+mod security;
 mod sharing;
 mod snapshots;
 mod tables;

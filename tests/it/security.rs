@@ -1,0 +1,565 @@
+//! The security suite: every procedure, statement kind and sidecar route, tried with every kind
+//! of credential that must not reach a victim project's data, with hostile names and options,
+//! and the gateway's and the sandbox's escapes. After every attempt the victim project must be
+//! exactly as it was; no attempt may answer XX000 or end the session. Each test prints how
+//! many attempts it made and how many were refused.
+
+use duckstore::gateway::procedures::{ArgKind, PROCEDURES};
+use tokio_postgres::{Client, SimpleQueryMessage};
+
+use crate::harness::{ADMIN_TOKEN, TestServer, sqlstate};
+
+/// The victim: a project with a bucket, a keyed table with rows, a file, a snapshot, a dev branch,
+/// a workspace and a spare token.
+struct Victim {
+    project: i64,
+    user: String,
+    token: String,
+    token_id: String,
+    file: i64,
+    snapshot: i64,
+    branch: i64,
+    workspace: i64,
+    workspace_user: String,
+    workspace_password: String,
+}
+
+async fn rows(client: &Client, sql: &str) -> Vec<Vec<Option<String>>> {
+    client
+        .simple_query(sql)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .into_iter()
+        .filter_map(|m| match m {
+            SimpleQueryMessage::Row(r) => Some((0..r.len()).map(|i| r.get(i).map(str::to_owned)).collect()),
+            _ => None,
+        })
+        .collect()
+}
+
+async fn victim(server: &TestServer) -> Victim {
+    let (project, user, token) = server.project("victim").await;
+    let c = server.connect(&user, &token).await;
+    c.batch_execute(
+        r#"CREATE SCHEMA "in.c-v";
+           CREATE TABLE "in.c-v"."t" (id INTEGER NOT NULL, name STRING, PRIMARY KEY (id));
+           INSERT INTO "in.c-v"."t" SELECT range, 'n' || range FROM range(100);"#,
+    )
+    .await
+    .unwrap();
+    let upload = reqwest::Client::new()
+        .post(format!("http://{}/v1/files?name=v.csv", server.http_addr))
+        .bearer_auth(&token)
+        .body("id,name\n1,a\n")
+        .send()
+        .await
+        .unwrap();
+    let file: i64 = upload.json::<serde_json::Value>().await.unwrap()["id"].as_i64().unwrap();
+    let snapshot: i64 = c.query_one("CALL create_snapshot(table => 'in.c-v.t')", &[]).await.unwrap().get("id");
+    let branch: i64 = c.query_one("CALL create_branch(name => 'dev')", &[]).await.unwrap().get("id");
+    let ws = c.query_one("CALL create_workspace(name => 'w')", &[]).await.unwrap();
+    let spare = c.query_one("CALL create_token(scope => 'branch_admin')", &[]).await.unwrap();
+    Victim {
+        project,
+        user,
+        token,
+        token_id: spare.get("token_id"),
+        file,
+        snapshot,
+        branch,
+        workspace: ws.get("id"),
+        workspace_user: ws.get("user"),
+        workspace_password: ws.get("password"),
+    }
+}
+
+/// Everything of the victim an attack could change, read by the admin and the victim's token.
+async fn fingerprint(server: &TestServer, v: &Victim) -> Vec<Vec<Vec<Option<String>>>> {
+    let admin = server.admin().await;
+    let p = v.project;
+    let mut all = Vec::new();
+    // the default branch's objects: a dev branch's own token may change its own branch
+    let main = format!(
+        "project_id = {p} AND branch_id = (SELECT id FROM duckstore.branches WHERE project_id = {p} AND is_default)"
+    );
+    for sql in [
+        format!("SELECT id, name FROM duckstore.projects WHERE id = {p}"),
+        format!("SELECT id, name FROM duckstore.branches WHERE project_id = {p} ORDER BY id"),
+        format!("SELECT id, scope, active FROM duckstore.tokens WHERE project_id = {p} ORDER BY id"),
+        format!("SELECT * FROM duckstore.buckets WHERE {main} ORDER BY id"),
+        format!("SELECT id, columns, primary_key, rows FROM duckstore.tables WHERE {main} ORDER BY 1"),
+        format!("SELECT id, sha256 FROM duckstore.files WHERE id = {}", v.file),
+        format!("SELECT id FROM duckstore.snapshots WHERE {main} ORDER BY id"),
+        format!("SELECT id, name FROM duckstore.workspaces WHERE {main} ORDER BY id"),
+    ] {
+        all.push(rows(&admin, &sql).await);
+    }
+    let owner = server.connect(&v.user, &v.token).await;
+    all.push(rows(&owner, r#"SELECT count(*), sum(id), max(name) FROM "in.c-v"."t""#).await);
+    all.push(rows(&owner, "SELECT level, target, key, value FROM duckstore.snapshot_settings ORDER BY ALL").await);
+    // the workspace password still works
+    let ws = server.try_connect(&v.workspace_user, &v.workspace_password, &v.workspace_user).await;
+    all.push(vec![vec![Some(ws.is_ok().to_string())]]);
+    all
+}
+
+/// The argument a procedure parameter gets when aimed at the victim.
+fn aimed(procedure: &str, param: &str, kind: ArgKind, v: &Victim) -> Option<String> {
+    let text = |s: &str| Some(format!("'{}'", s.replace('\'', "''")));
+    Some(match (param, kind) {
+        ("table" | "source" | "target", _) => return text("in.c-v.t"),
+        ("bucket" | "source_bucket", _) => return text("in.c-v"),
+        ("project" | "source_project", _) => v.project.to_string(),
+        ("token_id", _) => return text(&v.token_id),
+        ("file_id", _) => v.file.to_string(),
+        ("workspace", _) => v.workspace.to_string(),
+        ("id", _) if procedure.contains("snapshot") => v.snapshot.to_string(),
+        ("id", _) if procedure.contains("branch") => v.branch.to_string(),
+        ("id", _) if procedure.contains("workspace") => v.workspace.to_string(),
+        ("id", _) => v.project.to_string(),
+        ("stage", _) => return text("in"),
+        ("level", _) => return text("table"),
+        ("format", _) => return text("csv"),
+        ("dedup", _) => return text("update"),
+        ("scope", _) => return text("branch_admin"),
+        ("query", _) => return text("DROP TABLE IF EXISTS x"),
+        ("where", _) => return text(r#"[{"column": "id", "operator": "ge", "values": ["0"]}]"#),
+        ("tables", _) => return text(r#"[{"source": "in.c-v.t", "destination": "stolen"}]"#),
+        ("at", _) => return text("1 minute"),
+        ("all", _) => "true".into(),
+        (_, ArgKind::Int) => "1".into(),
+        (_, ArgKind::Bool) => "false".into(),
+        (_, ArgKind::Moment) => return text("1 hour"),
+        (_, ArgKind::Text) => return text("x"),
+    })
+}
+
+fn assert_same(before: &[Vec<Vec<Option<String>>>], after: &[Vec<Vec<Option<String>>>], what: &str) {
+    for (i, (b, a)) in before.iter().zip(after).enumerate() {
+        assert_eq!(b, a, "{what}: part {i} of the victim project changed");
+    }
+}
+
+fn call_aimed_at(procedure: &duckstore::gateway::procedures::ProcedureSpec, v: &Victim) -> String {
+    let args: Vec<String> = procedure
+        .params
+        .iter()
+        .filter(|p| p.required || matches!(p.name, "project" | "source_project" | "all" | "where"))
+        .filter_map(|p| aimed(procedure.name, p.name, p.kind, v).map(|value| format!("\"{}\" => {value}", p.name)))
+        .collect();
+    format!("CALL {}({})", procedure.name, args.join(", "))
+}
+
+/// Runs `sql` and counts the outcome: a refusal, or (for a caller acting on its own objects) a
+/// success. Never XX000, and the session answers afterwards.
+async fn attempt(client: &Client, sql: &str, refused: &mut usize) {
+    match client.simple_query(sql).await {
+        Err(e) => {
+            let state = sqlstate(&e);
+            assert!(!state.is_empty() && state != "XX000" && !state.starts_with("no SQLSTATE"), "{sql}: {e}");
+            *refused += 1;
+        }
+        Ok(_) => println!("security: allowed (acts on the caller's own objects): {sql}"),
+    }
+    assert!(client.simple_query("SELECT 1").await.is_ok(), "the session survives {sql}");
+}
+
+#[tokio::test]
+async fn no_credential_reaches_another_project() {
+    let server = TestServer::start().await;
+    let v = victim(&server).await;
+    let before = fingerprint(&server, &v).await;
+    let owner = server.connect(&v.user, &v.token).await;
+
+    // the attackers: another project's token, the victim's own read-only token, a token of the
+    // victim's dev branch, a workspace login of another project
+    let (_, b_user, b_token) = server.project("attacker").await;
+    let attacker = server.connect(&b_user, &b_token).await;
+    let ro = owner.query_one("CALL create_token(scope => 'branch_read')", &[]).await.unwrap();
+    let (ro_user, ro_token): (String, String) = (ro.get("user_name"), ro.get("token"));
+    let reader = server.connect(&ro_user, &ro_token).await;
+    let dev = owner
+        .query_one(&format!("CALL create_token(scope => 'branch_admin', branch => {})", v.branch), &[])
+        .await
+        .unwrap();
+    let dev_client =
+        server.try_connect(&dev.get::<_, String>("user_name"), &dev.get::<_, String>("token"), "dev").await.unwrap();
+    let b_ws = attacker.query_one("CALL create_workspace(name => 'evil')", &[]).await.unwrap();
+    let ws_client = server
+        .try_connect(&b_ws.get::<_, String>("user"), &b_ws.get::<_, String>("password"), &b_ws.get::<_, String>("user"))
+        .await
+        .unwrap();
+    let before = {
+        // creating the attackers' tokens and workspace changed the victim's token list only
+        let now = fingerprint(&server, &v).await;
+        assert_eq!(now[..2], before[..2]);
+        now
+    };
+
+    let mut tried = 0;
+    let mut refused = 0;
+    // every procedure aimed at the victim's objects
+    for attacker_client in [&attacker, &reader, &dev_client, &ws_client] {
+        for procedure in PROCEDURES {
+            if procedure.name == "profile_table" && std::ptr::eq(attacker_client, &reader) {
+                continue; // a read: read-only tokens may profile their own tables
+            }
+            let sql = call_aimed_at(procedure, &v);
+            tried += 1;
+            attempt(attacker_client, &sql, &mut refused).await;
+        }
+    }
+    // every statement kind aimed at the victim's table
+    let statements = [
+        r#"SELECT * FROM "in.c-v"."t""#,
+        r#"SELECT * FROM "in.c-v".t JOIN "in.c-v".t u USING (id)"#,
+        r#"INSERT INTO "in.c-v"."t" VALUES (1000, 'x')"#,
+        r#"INSERT INTO "in.c-v"."t" VALUES (1, 'x') ON CONFLICT (id) DO UPDATE SET name = 'pwned'"#,
+        r#"UPDATE "in.c-v"."t" SET name = 'pwned'"#,
+        r#"DELETE FROM "in.c-v"."t""#,
+        r#"TRUNCATE "in.c-v"."t""#,
+        r#"ALTER TABLE "in.c-v"."t" ADD COLUMN x STRING"#,
+        r#"ALTER TABLE "in.c-v"."t" DROP COLUMN name"#,
+        r#"ALTER TABLE "in.c-v"."t" DROP CONSTRAINT t_pkey"#,
+        r#"DROP TABLE "in.c-v"."t""#,
+        r#"DROP SCHEMA "in.c-v" CASCADE"#,
+        r#"CREATE TABLE "in.c-v"."new" (id INTEGER)"#,
+        r#"COPY "in.c-v"."t" TO STDOUT"#,
+        r#"COPY (SELECT * FROM "in.c-v"."t") TO STDOUT"#,
+        r#"SELECT * FROM "1"."in.c-v"."t""#,
+        r#"SELECT * FROM main."in.c-v"."t""#,
+    ];
+    for client in [&attacker, &ws_client] {
+        for sql in statements {
+            tried += 1;
+            attempt(client, sql, &mut refused).await;
+        }
+    }
+    for sql in &statements[2..13] {
+        tried += 1;
+        attempt(&reader, sql, &mut refused).await;
+    }
+    // a COPY FROM STDIN into the victim's table
+    for client in [&attacker, &reader] {
+        tried += 1;
+        if client.copy_in::<_, bytes::Bytes>(r#"COPY "in.c-v"."t" FROM STDIN"#).await.is_err() {
+            refused += 1;
+        }
+    }
+    let after = fingerprint(&server, &v).await;
+    assert_same(&before, &after, "an attack");
+    println!("security: procedures and statements: tried {tried}, refused {refused}, victim unchanged");
+    assert!(refused * 10 >= tried * 9, "most attempts must be refused outright: {refused} of {tried}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn bad_credentials_never_log_in_or_reach_files() {
+    let server = TestServer::start().await;
+    let v = victim(&server).await;
+    let owner = server.connect(&v.user, &v.token).await;
+    let expired =
+        owner.query_one("CALL create_token(scope => 'branch_admin', expires => '1 second')", &[]).await.unwrap();
+    let revoked = owner.query_one("CALL create_token(scope => 'branch_admin')", &[]).await.unwrap();
+    owner.query_one("CALL revoke_token(token_id => $1)", &[&revoked.get::<_, String>("token_id")]).await.unwrap();
+    let ro = owner.query_one("CALL create_token(scope => 'branch_read')", &[]).await.unwrap();
+    let dev = owner
+        .query_one(&format!("CALL create_token(scope => 'branch_read', branch => {})", v.branch), &[])
+        .await
+        .unwrap();
+    let (_, b_user, b_token) = server.project("attacker").await;
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+
+    let tok = |r: &tokio_postgres::Row, c: &str| r.get::<_, String>(c);
+    let mut tried = 0;
+    let mut refused = 0;
+    // logins: (user, password, database, expected SQLSTATE)
+    let logins: Vec<(String, String, String, &str)> = vec![
+        (tok(&expired, "user_name"), tok(&expired, "token"), "main".into(), "28P01"),
+        (tok(&revoked, "user_name"), tok(&revoked, "token"), "main".into(), "28P01"),
+        (v.user.clone(), "garbage".into(), "main".into(), "28P01"),
+        (v.user.clone(), b_token.clone(), "main".into(), "28P01"),
+        (b_user.clone(), v.token.clone(), "main".into(), "28P01"),
+        ("admin".into(), v.token.clone(), "main".into(), "28P01"),
+        ("admin".into(), format!("{ADMIN_TOKEN}x"), "main".into(), "28P01"),
+        (v.user.clone(), v.workspace_password.clone(), "main".into(), "28P01"),
+        (v.workspace_user.clone(), v.token.clone(), v.workspace_user.clone(), "28P01"),
+        (v.workspace_user.clone(), v.workspace_password.clone(), "main".into(), "3D000"),
+        (tok(&dev, "user_name"), tok(&dev, "token"), "main".into(), "42501"),
+        ("'; DROP TABLE x; --".into(), "x".into(), "main".into(), "28P01"),
+        ("../../etc/passwd".into(), "x".into(), "main".into(), "28P01"),
+        (v.user.clone(), v.token.clone(), "../../etc".into(), "3D000"),
+        (v.user.clone(), v.token.clone(), "999999".into(), "3D000"),
+    ];
+    for (user, password, database, expected) in &logins {
+        tried += 1;
+        match server.try_connect(user, password, database).await {
+            Ok(_) => panic!("{user} / {database} logged in"),
+            Err(e) => {
+                let state = sqlstate(&e);
+                assert!(
+                    state == *expected || (state.starts_with("28") && expected.starts_with("28")),
+                    "{user} / {database}: {state} {e:?}"
+                );
+                refused += 1;
+            }
+        }
+    }
+    // the sidecar: every route with every bad bearer
+    let http = reqwest::Client::new();
+    let base = format!("http://{}", server.http_addr);
+    let f = v.file;
+    let routes: Vec<(reqwest::Method, String)> = vec![
+        (reqwest::Method::GET, "/v1/files".into()),
+        (reqwest::Method::GET, format!("/v1/files/{f}")),
+        (reqwest::Method::GET, format!("/v1/files/{f}/content")),
+        (reqwest::Method::DELETE, format!("/v1/files/{f}")),
+        (reqwest::Method::POST, "/v1/files?name=x.csv".into()),
+    ];
+    let bearers: Vec<(Option<String>, &str)> = vec![
+        (None, "none"),
+        (Some("garbage".into()), "garbage"),
+        (Some(tok(&expired, "token")), "expired"),
+        (Some(tok(&revoked, "token")), "revoked"),
+        (Some(v.workspace_password.clone()), "workspace password"),
+        (Some(b_token.clone()), "another project"),
+        (Some(ADMIN_TOKEN.into()), "admin"),
+    ];
+    for (method, path) in &routes {
+        for (bearer, what) in &bearers {
+            let mut request = http.request(method.clone(), format!("{base}{path}")).body("a,b\n1,2\n");
+            if let Some(b) = bearer {
+                request = request.bearer_auth(b);
+            }
+            let status = request.send().await.unwrap().status();
+            tried += 1;
+            let listing_own = *what == "another project" && method == reqwest::Method::GET && path == "/v1/files";
+            let upload_own = *what == "another project" && method == reqwest::Method::POST;
+            if listing_own || upload_own {
+                assert!(status.is_success(), "{method} {path} as {what}: {status}");
+                continue;
+            }
+            assert!(status.is_client_error(), "{method} {path} as {what}: {status}");
+            refused += 1;
+        }
+        // a read-only token reads, never writes
+        let status = http
+            .request(method.clone(), format!("{base}{path}"))
+            .bearer_auth(tok(&ro, "token"))
+            .body("a\n1\n")
+            .send()
+            .await
+            .unwrap()
+            .status();
+        tried += 1;
+        if *method == reqwest::Method::GET {
+            assert!(status.is_success(), "{method} {path} read-only: {status}");
+        } else {
+            assert_eq!(status.as_u16(), 403, "{method} {path} read-only");
+            refused += 1;
+        }
+    }
+    // the victim's file is still there, whole
+    let body = http.get(format!("{base}/v1/files/{f}/content")).bearer_auth(&v.token).send().await.unwrap();
+    assert_eq!(body.text().await.unwrap(), "id,name\n1,a\n");
+    println!("security: logins and sidecar routes: tried {tried}, refused {refused}");
+    server.stop().await;
+}
+
+const HOSTILE: &[&str] = &[
+    r#"in.c-v.t"; DROP TABLE "in.c-v"."t"; --"#,
+    "in.c-v.t' OR '1'='1",
+    "'; SELECT * FROM read_text('/etc/passwd'); --",
+    "../../../../etc/passwd",
+    "/etc/passwd",
+    "in.c-../../t",
+    "in.c-v\\0.t",
+    "in.c-v.t\n; ATTACH '/tmp/x.duckdb'",
+    "$$; COPY (SELECT 1) TO '/tmp/duckstore-pwned'; $$",
+    "ïn.c-v.ţ",
+    "\u{202e}in.c-v.t",
+    "in.c-v.t%00",
+    "",
+    " ",
+    "in.c-.",
+    "\"",
+    "\\",
+];
+
+#[tokio::test]
+async fn hostile_names_and_options_are_refused_or_harmless() {
+    let server = TestServer::start().await;
+    let v = victim(&server).await;
+    let owner = server.connect(&v.user, &v.token).await;
+    let before = fingerprint(&server, &v).await;
+    let mut tried = 0;
+    let mut refused = 0;
+    // every text argument of every procedure, hostile, from the owner's own session
+    for procedure in PROCEDURES {
+        if matches!(
+            procedure.name,
+            "create_token" | "create_branch" | "create_workspace" | "rotate_token" | "execute_workspace_query"
+        ) {
+            // free text by design (descriptions, names of the owner's own objects, workspace SQL
+            // that the sandbox test covers)
+            continue;
+        }
+        for (i, param) in procedure.params.iter().enumerate() {
+            if !matches!(param.kind, ArgKind::Text | ArgKind::Moment) {
+                continue;
+            }
+            for hostile in HOSTILE {
+                let args: Vec<String> = procedure
+                    .params
+                    .iter()
+                    .enumerate()
+                    .filter(|(j, p)| p.required || *j == i)
+                    .filter_map(|(j, p)| {
+                        let value = if j == i {
+                            Some(format!("'{}'", hostile.replace('\'', "''").replace('\0', "")))
+                        } else {
+                            aimed(procedure.name, p.name, p.kind, &v)
+                        };
+                        value.map(|value| format!("\"{}\" => {value}", p.name))
+                    })
+                    .collect();
+                let sql = format!("CALL {}({})", procedure.name, args.join(", "));
+                if param.required {
+                    tried += 1;
+                    attempt(&owner, &sql, &mut refused).await;
+                }
+            }
+        }
+    }
+    // hostile names in DDL and DML, and hostile COPY options
+    for hostile in HOSTILE {
+        let quoted = hostile.replace('"', "\"\"").replace('\0', "");
+        for sql in [
+            format!(r#"CREATE SCHEMA "{quoted}""#),
+            format!(r#"CREATE TABLE "in.c-v"."{quoted}" (id INTEGER)"#),
+            format!(r#"CREATE TABLE "in.c-v"."ok" ("{quoted}" INTEGER)"#),
+            format!(r#"ALTER TABLE "in.c-v"."t" RENAME COLUMN name TO "{quoted}""#),
+            format!(r#"SELECT * FROM "{quoted}""#),
+        ] {
+            tried += 1;
+            attempt(&owner, &sql, &mut refused).await;
+        }
+        // a hostile COPY option is refused, or (a one-character delimiter) only shapes the output
+        let delimiter = hostile.replace('\'', "''").replace('\0', "");
+        let sql = format!(r#"COPY "in.c-v"."t" TO STDOUT (FORMAT csv, DELIMITER '{delimiter}')"#);
+        if let Err(e) = owner.copy_out(sql.as_str()).await {
+            assert!(!["", "XX000"].contains(&sqlstate(&e).as_str()), "{sql}: {e}");
+        }
+        assert!(owner.simple_query("SELECT 1").await.is_ok(), "the session survives {sql}");
+    }
+    let after = fingerprint(&server, &v).await;
+    assert_same(&before, &after, "hostile input");
+    assert!(!std::path::Path::new("/tmp/duckstore-pwned").exists());
+    println!("security: hostile names and options: tried {tried}, refused {refused}, project unchanged");
+    assert_eq!(tried, refused, "every hostile name and option must be refused");
+    server.stop().await;
+}
+
+const ESCAPES: &[&str] = &[
+    "SELECT * FROM read_csv('/etc/passwd')",
+    "SELECT * FROM read_csv_auto('/etc/passwd')",
+    "SELECT * FROM read_text('/etc/passwd')",
+    "SELECT * FROM read_blob('/etc/passwd')",
+    "SELECT * FROM read_parquet('/etc/passwd')",
+    "SELECT * FROM read_json('/etc/passwd')",
+    "SELECT * FROM '/etc/passwd'",
+    "SELECT * FROM glob('/*')",
+    "SELECT * FROM sniff_csv('/etc/passwd')",
+    "SELECT * FROM parquet_metadata('/etc/passwd')",
+    "SELECT * FROM query_table('/etc/passwd')",
+    "SELECT * FROM query('SELECT * FROM read_text(''/etc/passwd'')')",
+    "SELECT getenv('HOME')",
+    "SELECT current_setting('allowed_directories')",
+    "SELECT * FROM duckdb_settings()",
+    "SELECT * FROM duckdb_databases()",
+    "SELECT * FROM duckdb_extensions()",
+    "SELECT * FROM duckstore_relation(1)",
+    "SELECT * FROM duckstore_storage_scan('in.c-v', 't')",
+    "COPY (SELECT 1) TO '/tmp/duckstore-escape.csv'",
+    "COPY \"in.c-v\".\"t\" TO '/tmp/duckstore-escape.csv'",
+    "COPY \"in.c-v\".\"t\" FROM '/etc/passwd'",
+    "COPY \"in.c-v\".\"t\" TO PROGRAM 'id'",
+    "ATTACH '/tmp/duckstore-escape.duckdb' AS x",
+    "ATTACH ':memory:' AS x",
+    "DETACH t1v1",
+    "INSTALL httpfs",
+    "LOAD httpfs",
+    "FORCE INSTALL httpfs FROM 'http://example.com'",
+    "PRAGMA database_list",
+    "SET enable_external_access = true",
+    "SET allowed_directories = ['/']",
+    "SET memory_limit = '100GB'",
+    "SET threads = 64",
+    "RESET lock_configuration",
+    "CREATE SECRET s (TYPE s3)",
+    "EXPORT DATABASE '/tmp/duckstore-escape'",
+    "IMPORT DATABASE '/tmp'",
+    "CHECKPOINT",
+    "USE t1v1",
+    "CREATE MACRO evil(x) AS x",
+    "CREATE VIEW v AS SELECT 1",
+    "CALL pragma_version()",
+    "SELECT * FROM pragma_table_info('t1v1.main.data')",
+    "SELECT * FROM t1v1.main.data",
+];
+
+#[tokio::test]
+async fn the_gateway_and_the_sandbox_refuse_escapes() {
+    let server = TestServer::start().await;
+    let v = victim(&server).await;
+    let owner = server.connect(&v.user, &v.token).await;
+    let ws = server.try_connect(&v.workspace_user, &v.workspace_password, &v.workspace_user).await.unwrap();
+    let mut tried = 0;
+    let mut refused = 0;
+    for sql in ESCAPES {
+        tried += 1;
+        let err = owner.simple_query(sql).await.expect_err(sql);
+        let state = sqlstate(&err);
+        assert!(
+            ["42501", "0A000", "42601", "42883", "42P01", "3F000", "22023", "42704"].contains(&state.as_str()),
+            "{sql}: {state} {err:?}"
+        );
+        refused += 1;
+        assert!(owner.simple_query("SELECT 1").await.is_ok());
+    }
+    // the workspace may run any DuckDB SQL on its own objects; the escapes out of it fail
+    for sql in ESCAPES.iter().filter(|s| {
+        !s.starts_with("CREATE MACRO")
+            && !s.starts_with("CREATE VIEW")
+            && !s.starts_with("CHECKPOINT")
+            && !s.starts_with("ATTACH ':memory:'")
+            && !s.starts_with("CALL pragma_version")
+            && !s.contains("duckdb_settings")
+            && !s.contains("duckdb_databases")
+            && !s.contains("duckdb_extensions")
+            && !s.contains("PRAGMA database_list")
+            && !s.contains("current_setting")
+            && !s.contains("getenv")
+    }) {
+        tried += 1;
+        match ws.simple_query(sql).await {
+            Ok(_) if sql.starts_with("SELECT * FROM glob") => refused += 1, // answers nothing: no file system
+            Ok(_) => panic!("workspace ran {sql}"),
+            Err(err) => {
+                assert!(!["", "XX000"].contains(&sqlstate(&err).as_str()), "{sql}: {err}");
+                refused += 1;
+            }
+        }
+        assert!(ws.simple_query("SELECT 1").await.is_ok());
+    }
+    // getenv answers nothing of the host inside the sandbox
+    if let Ok(home) = ws.simple_query("SELECT coalesce(getenv('HOME'), '')").await {
+        let leaked =
+            home.iter().any(|m| matches!(m, SimpleQueryMessage::Row(r) if r.get(0).is_some_and(|h| !h.is_empty())));
+        assert!(!leaked, "getenv leaks the host environment");
+    }
+    assert!(!std::path::Path::new("/tmp/duckstore-escape.csv").exists());
+    assert!(!std::path::Path::new("/tmp/duckstore-escape").exists());
+    println!("security: gateway and sandbox escapes: tried {tried}, refused {refused}");
+    server.stop().await;
+}
