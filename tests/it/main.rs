@@ -9,6 +9,7 @@ mod clients;
 mod engine;
 mod lifecycle;
 mod loads;
+mod php_driver;
 mod projects;
 mod protocol;
 mod schema;

@@ -1,0 +1,28 @@
+<?php
+
+declare(strict_types=1);
+
+namespace Keboola\StorageDriver\DuckDB\Handler\Bucket;
+
+use Google\Protobuf\Internal\Message;
+use Keboola\StorageDriver\Command\Bucket\RevokeBucketAccessFromReadOnlyRoleCommand;
+use Keboola\StorageDriver\Credentials\GenericBackendCredentials;
+use Keboola\StorageDriver\DuckDB\Connection\ConnectionFactory;
+use Keboola\StorageDriver\Shared\Driver\BaseHandler;
+
+final class RevokeBucketAccessFromReadOnlyRoleHandler extends BaseHandler
+{
+    public function __construct(private readonly ConnectionFactory $connections)
+    {
+        parent::__construct();
+    }
+
+    public function __invoke(Message $credentials, Message $command, array $features, Message $runtimeOptions): ?Message
+    {
+        assert($credentials instanceof GenericBackendCredentials);
+        assert($command instanceof RevokeBucketAccessFromReadOnlyRoleCommand);
+        $this->connections->db($credentials)
+            ->call('revoke_bucket_read', ['bucket' => $command->getBucketObjectName()]);
+        return null;
+    }
+}

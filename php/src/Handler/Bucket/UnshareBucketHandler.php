@@ -1,0 +1,29 @@
+<?php
+
+declare(strict_types=1);
+
+namespace Keboola\StorageDriver\DuckDB\Handler\Bucket;
+
+use Google\Protobuf\Internal\Message;
+use Keboola\StorageDriver\Command\Bucket\UnshareBucketCommand;
+use Keboola\StorageDriver\Credentials\GenericBackendCredentials;
+use Keboola\StorageDriver\DuckDB\Connection\ConnectionFactory;
+use Keboola\StorageDriver\Shared\Driver\BaseHandler;
+
+/** Withdraws the share ShareBucket made (with every project); refused while a project links it. */
+final class UnshareBucketHandler extends BaseHandler
+{
+    public function __construct(private readonly ConnectionFactory $connections)
+    {
+        parent::__construct();
+    }
+
+    public function __invoke(Message $credentials, Message $command, array $features, Message $runtimeOptions): ?Message
+    {
+        assert($credentials instanceof GenericBackendCredentials);
+        assert($command instanceof UnshareBucketCommand);
+        $this->connections->db($credentials)
+            ->call('unshare_bucket', ['bucket' => $command->getBucketObjectName()]);
+        return null;
+    }
+}

@@ -1,0 +1,60 @@
+<?php
+
+declare(strict_types=1);
+
+namespace Keboola\StorageDriver\DuckDB\Handler\Table;
+
+use Google\Protobuf\Internal\RepeatedField;
+use Keboola\StorageDriver\Command\Table\ImportExportShared\DataType;
+use Keboola\StorageDriver\Command\Table\ImportExportShared\ExportFilters;
+use Keboola\StorageDriver\Command\Table\ImportExportShared\ExportOrderBy;
+use Keboola\StorageDriver\Command\Table\ImportExportShared\ExportOrderBy\Order;
+use Keboola\StorageDriver\DuckDB\Exception\ErrorCode;
+use Keboola\StorageDriver\DuckDB\Exception\NonRetryableDuckstoreException;
+use Keboola\StorageDriver\DuckDB\Sql\Quote;
+use Keboola\StorageDriver\Shared\Driver\Exception\CommandNotSupportedException;
+
+/** ExportOrderBy and ExportFilters as export_table arguments. */
+final class ExportOptionsMapper
+{
+    /**
+     * `"a" ASC, "b" DESC`, or null. export_table sorts by the column's own type, so a
+     * dataType other than STRING has no equivalent there.
+     *
+     * @param RepeatedField|ExportOrderBy[] $orderBy
+     */
+    public static function orderBy(RepeatedField|array $orderBy): ?string
+    {
+        $parts = [];
+        foreach ($orderBy as $order) {
+            if ($order->getDataType() !== DataType::STRING) {
+                throw new NonRetryableDuckstoreException(
+                    sprintf('Export sorts column "%s" by its own type; dataType is not supported.', $order->getColumnName()),
+                    ErrorCode::VALIDATION,
+                );
+            }
+            $parts[] = Quote::ident($order->getColumnName()) . ($order->getOrder() === Order::DESC ? ' DESC' : ' ASC');
+        }
+        return $parts === [] ? null : implode(', ', $parts);
+    }
+
+    /** @return array<string, string|int|null> the filter arguments of export_table */
+    public static function filters(?ExportFilters $filters): array
+    {
+        if ($filters === null) {
+            return [];
+        }
+        if ($filters->getFulltextSearch() !== '') {
+            throw new CommandNotSupportedException('export with fulltextSearch');
+        }
+        if ($filters->getLimit() < 0) {
+            throw new NonRetryableDuckstoreException('The limit must not be negative.', ErrorCode::VALIDATION);
+        }
+        return [
+            'where' => WhereFilters::toJson($filters->getWhereFilters()),
+            'limit' => $filters->getLimit() > 0 ? $filters->getLimit() : null,
+            'changed_since' => ChangeWindow::toTimestamp($filters->getChangeSince()),
+            'changed_until' => ChangeWindow::toTimestamp($filters->getChangeUntil()),
+        ];
+    }
+}

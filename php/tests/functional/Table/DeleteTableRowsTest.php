@@ -1,0 +1,67 @@
+<?php
+
+declare(strict_types=1);
+
+namespace Keboola\StorageDriver\DuckDB\Tests\Functional\Table;
+
+use Keboola\StorageDriver\Command\Table\DeleteTableRowsCommand;
+use Keboola\StorageDriver\Command\Table\DeleteTableRowsCommand\WhereRefTableFilter;
+use Keboola\StorageDriver\Command\Table\DeleteTableRowsResponse;
+use Keboola\StorageDriver\Command\Table\ImportExportShared\TableWhereFilter;
+use Keboola\StorageDriver\Command\Table\ImportExportShared\TableWhereFilter\Operator;
+use Keboola\StorageDriver\Shared\Driver\Exception\CommandNotSupportedException;
+
+final class DeleteTableRowsTest extends TableTestCase
+{
+    protected function setUp(): void
+    {
+        parent::setUp();
+        $this->createOrders();
+        $this->pdo->exec("INSERT INTO \"in.c-driver\".\"orders\" VALUES (1, 'a', 1.00), (2, 'b', 2.00), (3, 'c', 3.00), (4, 'd', 4.00)");
+    }
+
+    public function testDeletesRowsTheFiltersMatch(): void
+    {
+        $response = self::unpack($this->runCommand($this->project, $this->command()->setWhereFilters([
+            (new TableWhereFilter())->setColumnsName('name')->setOperator(Operator::eq)->setValues(['a', 'c', 'd']),
+            (new TableWhereFilter())->setColumnsName('amount')->setOperator(Operator::lt)->setValues(['4']),
+        ])), DeleteTableRowsResponse::class);
+
+        self::assertSame(2, (int) $response->getDeletedRowsCount());
+        self::assertSame(2, (int) $response->getTableRowsCount());
+        self::assertGreaterThan(0, (int) $response->getTableSizeBytes());
+        self::assertSame([2, 4], array_column($this->tableRows('orders'), 'id'));
+    }
+
+    public function testWithoutFiltersDeletesEverything(): void
+    {
+        $response = self::unpack($this->runCommand($this->project, $this->command()), DeleteTableRowsResponse::class);
+
+        self::assertSame(4, (int) $response->getDeletedRowsCount());
+        self::assertSame([], $this->tableRows('orders'));
+    }
+
+    public function testChangeUntilInThePastDeletesNothing(): void
+    {
+        $response = self::unpack($this->runCommand(
+            $this->project,
+            $this->command()->setChangeUntil((string) (time() - 3600)),
+        ), DeleteTableRowsResponse::class);
+
+        self::assertSame(0, (int) $response->getDeletedRowsCount());
+        self::assertCount(4, $this->tableRows('orders'));
+    }
+
+    public function testReferenceFiltersAreNotSupported(): void
+    {
+        $this->expectException(CommandNotSupportedException::class);
+        $this->runCommand($this->project, $this->command()->setWhereRefTableFilters([
+            (new WhereRefTableFilter())->setColumn('id')->setRefPath([self::BUCKET])->setRefTable('other')->setRefColumn('id'),
+        ]));
+    }
+
+    private function command(): DeleteTableRowsCommand
+    {
+        return (new DeleteTableRowsCommand())->setPath([self::BUCKET])->setTableName('orders');
+    }
+}

@@ -1,0 +1,176 @@
+<?php
+
+declare(strict_types=1);
+
+namespace Keboola\StorageDriver\DuckDB\Tests\Functional\Workspace;
+
+use Keboola\StorageDriver\Command\Table\ImportExportShared\Table;
+use Keboola\StorageDriver\Command\Table\ImportExportShared\TableWhereFilter;
+use Keboola\StorageDriver\Command\Table\ImportExportShared\TableWhereFilter\Operator;
+use Keboola\StorageDriver\Command\Table\TableImportFromTableCommand\SourceTableMapping\ColumnMapping;
+use Keboola\StorageDriver\Command\Table\TableImportResponse;
+use Keboola\StorageDriver\Command\Workspace\ClearWorkspaceCommand;
+use Keboola\StorageDriver\Command\Workspace\CreateWorkspaceCommand;
+use Keboola\StorageDriver\Command\Workspace\CreateWorkspaceResponse;
+use Keboola\StorageDriver\Command\Workspace\CreateWorkspaceUserCommand;
+use Keboola\StorageDriver\Command\Workspace\DropWorkspaceCommand;
+use Keboola\StorageDriver\Command\Workspace\DropWorkspaceObjectCommand;
+use Keboola\StorageDriver\Command\Workspace\GrantWorkspaceAccessToProjectCommand;
+use Keboola\StorageDriver\Command\Workspace\LoadTableToWorkspaceCommand;
+use Keboola\StorageDriver\Command\Workspace\LoadTableToWorkspaceCommand\SourceTableMapping;
+use Keboola\StorageDriver\Command\Workspace\ResetWorkspacePasswordCommand;
+use Keboola\StorageDriver\Command\Workspace\ResetWorkspacePasswordResponse;
+use Keboola\StorageDriver\Credentials\GenericBackendCredentials;
+use Keboola\StorageDriver\DuckDB\Exception\DuckstoreException;
+use Keboola\StorageDriver\DuckDB\Exception\ErrorCode;
+use Keboola\StorageDriver\DuckDB\Tests\Functional\FunctionalTestCase;
+use Keboola\StorageDriver\Shared\Driver\Exception\CommandNotSupportedException;
+use PDO;
+use PDOException;
+
+final class WorkspaceTest extends FunctionalTestCase
+{
+    private function createWorkspace(GenericBackendCredentials $project, string $id = '42'): CreateWorkspaceResponse
+    {
+        $response = $this->runCommand($project, (new CreateWorkspaceCommand())
+            ->setProjectId((string) self::projectIdOf($project))
+            ->setWorkspaceId($id));
+        return self::unpack($response, CreateWorkspaceResponse::class);
+    }
+
+    private static function workspacePdo(GenericBackendCredentials $project, string $user, string $password, string $db): PDO
+    {
+        return self::pdo(self::credentials($user, $password), $db);
+    }
+
+    private function projectWithTable(): GenericBackendCredentials
+    {
+        $project = $this->createProject();
+        $pdo = self::pdo($project);
+        $pdo->exec('CREATE SCHEMA "in.c-src"');
+        $pdo->exec('CREATE TABLE "in.c-src"."orders" (id INTEGER, customer STRING, amount NUMERIC(12,2))');
+        $pdo->exec("INSERT INTO \"in.c-src\".\"orders\" VALUES (1, 'acme', 10.5), (2, 'globex', 20), (3, 'acme', 30)");
+        return $project;
+    }
+
+    public function testCreateLoadClearResetAndDrop(): void
+    {
+        $project = $this->projectWithTable();
+        $ws = $this->createWorkspace($project);
+        self::assertSame('WORKSPACE_42', $ws->getWorkspaceObjectName());
+        self::assertMatchesRegularExpression('/^ws_\d+$/', $ws->getWorkspaceUserName());
+        self::assertNotSame('', $ws->getWorkspacePassword());
+
+        $response = $this->runCommand($project, (new LoadTableToWorkspaceCommand())
+            ->setSource((new SourceTableMapping())
+                ->setPath(['in.c-src'])
+                ->setTableName('orders')
+                ->setColumnMappings([
+                    (new ColumnMapping())->setSourceColumnName('id')->setDestinationColumnName('id'),
+                    (new ColumnMapping())->setSourceColumnName('customer')->setDestinationColumnName('customer'),
+                ])
+                ->setWhereFilters([(new TableWhereFilter())
+                    ->setColumnsName('customer')
+                    ->setOperator(Operator::eq)
+                    ->setValues(['acme'])]))
+            ->setDestination((new Table())->setPath([$ws->getWorkspaceObjectName()])->setTableName('acme')));
+        $import = self::unpack($response, TableImportResponse::class);
+        self::assertSame(2, (int) $import->getImportedRowsCount());
+        self::assertSame(['id', 'customer'], iterator_to_array($import->getImportedColumns()));
+
+        $wsPdo = self::workspacePdo($project, $ws->getWorkspaceUserName(), $ws->getWorkspacePassword(),
+            $ws->getWorkspaceObjectName());
+        self::assertSame([['id' => 1, 'customer' => 'acme'], ['id' => 3, 'customer' => 'acme']],
+            self::rows($wsPdo, 'SELECT * FROM acme ORDER BY id'));
+        $wsPdo->exec('CREATE TABLE keep AS SELECT 1 AS x');
+        $wsPdo->exec('CREATE TABLE scratch AS SELECT 2 AS x');
+        $wsPdo = null;
+
+        $this->runCommand($project, (new ClearWorkspaceCommand())
+            ->setWorkspaceObjectName($ws->getWorkspaceObjectName())
+            ->setObjectsToPreserve(['keep']));
+        $this->runCommand($project, (new DropWorkspaceObjectCommand())
+            ->setWorkspaceObjectName($ws->getWorkspaceObjectName())
+            ->setObjectNameToDrop('scratch')
+            ->setIgnoreIfNotExists(true));
+
+        $response = $this->runCommand($project, (new ResetWorkspacePasswordCommand())
+            ->setWorkspaceUserName($ws->getWorkspaceUserName()));
+        $reset = self::unpack($response, ResetWorkspacePasswordResponse::class);
+        self::assertSame($ws->getWorkspaceUserName(), $reset->getWorkspaceUserName());
+        self::assertNotSame($ws->getWorkspacePassword(), $reset->getWorkspacePassword());
+        $wsPdo = self::workspacePdo($project, $reset->getWorkspaceUserName(), $reset->getWorkspacePassword(),
+            $ws->getWorkspaceObjectName());
+        self::assertSame(['keep'], array_column(self::rows($wsPdo,
+            'SELECT table_name FROM information_schema.tables ORDER BY 1'), 'table_name'));
+        $wsPdo = null;
+        try {
+            self::workspacePdo($project, $ws->getWorkspaceUserName(), $ws->getWorkspacePassword(), $ws->getWorkspaceObjectName());
+            self::fail('the old password still works');
+        } catch (PDOException) {
+        }
+
+        $this->runCommand($project, (new DropWorkspaceCommand())
+            ->setWorkspaceUserName($ws->getWorkspaceUserName())
+            ->setWorkspaceObjectName($ws->getWorkspaceObjectName()));
+        self::assertSame([], self::rows(self::pdo($project), 'SELECT id FROM duckstore.workspaces'));
+    }
+
+    public function testDroppingAMissingObjectFailsUnlessIgnored(): void
+    {
+        $project = $this->createProject();
+        $ws = $this->createWorkspace($project);
+        $command = (new DropWorkspaceObjectCommand())
+            ->setWorkspaceObjectName($ws->getWorkspaceObjectName())
+            ->setObjectNameToDrop('nope');
+        try {
+            $this->runCommand($project, $command);
+            self::fail('expected not found');
+        } catch (DuckstoreException $e) {
+            self::assertSame(ErrorCode::TABLE_NOT_FOUND, $e->getCode());
+        }
+        $this->runCommand($project, $command->setIgnoreIfNotExists(true));
+        self::assertTrue(true);
+    }
+
+    public function testLoadingAMissingTableIsTableNotFound(): void
+    {
+        $project = $this->createProject();
+        $ws = $this->createWorkspace($project);
+        try {
+            $this->runCommand($project, (new LoadTableToWorkspaceCommand())
+                ->setSource((new SourceTableMapping())->setPath(['in.c-src'])->setTableName('none'))
+                ->setDestination((new Table())->setPath([$ws->getWorkspaceObjectName()])->setTableName('x')));
+            self::fail('expected not found');
+        } catch (DuckstoreException $e) {
+            self::assertContains($e->getCode(), [ErrorCode::TABLE_NOT_FOUND, ErrorCode::SCHEMA_NOT_FOUND]);
+        }
+    }
+
+    /** @return iterable<string, array{\Google\Protobuf\Internal\Message}> */
+    public function unsupported(): iterable
+    {
+        yield 'create user' => [(new CreateWorkspaceUserCommand())->setWorkspaceObjectName('WORKSPACE_42')];
+        yield 'grant to project' => [(new GrantWorkspaceAccessToProjectCommand())->setWorkspaceObjectName('WORKSPACE_42')];
+    }
+
+    /** @dataProvider unsupported */
+    public function testCommandsWithoutACounterpartAreRefused(\Google\Protobuf\Internal\Message $command): void
+    {
+        $this->expectException(CommandNotSupportedException::class);
+        $this->expectExceptionMessage(sprintf('Command "%s" not supported.', $command::class));
+        $this->runCommand($this->createProject(), $command);
+    }
+
+    public function testAForeignProjectsSecretIsRefused(): void
+    {
+        $mine = $this->createProject();
+        $foreign = $this->createProject();
+        try {
+            $this->createWorkspace(self::credentials($mine->getPrincipal(), $foreign->getSecret()));
+            self::fail('expected an authentication error');
+        } catch (DuckstoreException $e) {
+            self::assertSame(ErrorCode::AUTHENTICATION, $e->getCode());
+        }
+    }
+}
