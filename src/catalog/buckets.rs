@@ -419,10 +419,29 @@ impl CatalogTx<'_> {
         Ok(n > 0)
     }
 
+    /// Shares a bucket with every project (`all`), or stops that; answers whether it changed.
+    pub fn share_with_all(&self, bucket_id: i64, all: bool) -> Result<bool> {
+        let n = self
+            .tx
+            .execute(
+                "UPDATE buckets SET shared_with_all = ?2 WHERE id = ?1 AND shared_with_all <> ?2",
+                params![bucket_id, all],
+            )
+            .map_err(|e| sqlite_error("sharing a bucket", e))?;
+        Ok(n > 0)
+    }
+
+    pub fn is_shared_with_all(&self, bucket_id: i64) -> Result<bool> {
+        self.tx
+            .query_row("SELECT shared_with_all <> 0 FROM buckets WHERE id = ?1", [bucket_id], |r| r.get(0))
+            .map_err(|e| sqlite_error("reading shares", e))
+    }
+
     pub fn is_shared_with(&self, bucket_id: i64, target_project_id: i64) -> Result<bool> {
         self.tx
             .query_row(
-                "SELECT EXISTS(SELECT 1 FROM bucket_shares WHERE bucket_id = ?1 AND target_project_id = ?2)",
+                "SELECT EXISTS(SELECT 1 FROM bucket_shares WHERE bucket_id = ?1 AND target_project_id = ?2)
+                     OR EXISTS(SELECT 1 FROM buckets WHERE id = ?1 AND shared_with_all <> 0)",
                 params![bucket_id, target_project_id],
                 |r| r.get(0),
             )

@@ -37,6 +37,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0005_time_travel", include_str!("../../sql/catalog/0005_time_travel.sql")),
     ("0006_branches", include_str!("../../sql/catalog/0006_branches.sql")),
     ("0007_workspaces", include_str!("../../sql/catalog/0007_workspaces.sql")),
+    ("0008_share_with_all", include_str!("../../sql/catalog/0008_share_with_all.sql")),
 ];
 
 /// The schema version this build writes.

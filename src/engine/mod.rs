@@ -610,13 +610,33 @@ fn stream_query(
     batch_tx: mpsc::Sender<Result<RecordBatch>>,
 ) {
     let map = |e: duckdb::Error| errors::map_duckdb_error(&e, query.origin, "running a query", &shared.data_dir);
-    // Statements repeat verbatim (sessions reuse relation handles); DuckDB's prepare is the
-    // costly step, so prepared statements are kept per connection.
-    let mut stmt = match conn.prepare_cached(&query.sql) {
-        Ok(stmt) => stmt,
-        Err(e) => {
-            let _ = schema_tx.send(Err(map(e)));
-            return;
+    // Catalog queries repeat verbatim (sessions reuse relation handles) and DuckDB's prepare is
+    // their costly step, so their prepared statements are kept per connection. Reads of table
+    // files are prepared afresh: DuckDB plans with the statistics of the moment (compressed
+    // sort keys among them), and a plan kept across another connection's write to the file can
+    // return wrong values.
+    let (mut cached, mut fresh);
+    let stmt: &mut duckdb::Statement<'_> = if query.tables.is_empty() {
+        match conn.prepare_cached(&query.sql) {
+            Ok(s) => {
+                cached = s;
+                &mut cached
+            }
+            Err(e) => {
+                let _ = schema_tx.send(Err(map(e)));
+                return;
+            }
+        }
+    } else {
+        match conn.prepare(&query.sql) {
+            Ok(s) => {
+                fresh = s;
+                &mut fresh
+            }
+            Err(e) => {
+                let _ = schema_tx.send(Err(map(e)));
+                return;
+            }
         }
     };
     if stmt.parameter_count() != query.params.len() {

@@ -178,13 +178,13 @@ pub const PROCEDURES: &[ProcedureSpec] = &[
     },
     ProcedureSpec {
         name: "share_bucket",
-        params: &[req("bucket", ArgKind::Text), req("project", ArgKind::Int)],
+        params: &[req("bucket", ArgKind::Text), opt("project", ArgKind::Int)],
         columns: DONE_COLUMNS,
-        summary: "share a bucket with another project, which may then link it",
+        summary: "share a bucket with another project (or, without one, every project), which may then link it",
     },
     ProcedureSpec {
         name: "unshare_bucket",
-        params: &[req("bucket", ArgKind::Text), req("project", ArgKind::Int)],
+        params: &[req("bucket", ArgKind::Text), opt("project", ArgKind::Int)],
         columns: DONE_COLUMNS,
         summary: "stop sharing (refused while the project still links the bucket)",
     },
@@ -435,6 +435,22 @@ pub const PROCEDURES: &[ProcedureSpec] = &[
         params: &[req("level", ArgKind::Text), opt("target", ArgKind::Text), opt("keys", ArgKind::Text)],
         columns: &[("level", T::Text), ("target", T::Text), ("reset", T::Int64)],
         summary: "back to the inherited snapshot settings (all, or the keys named)",
+    },
+    ProcedureSpec {
+        name: "import_table_from_table",
+        params: &[
+            req("table", ArgKind::Text),
+            req("source", ArgKind::Text),
+            opt("columns", ArgKind::Text),
+            opt("where", ArgKind::Text),
+            opt("limit", ArgKind::Int),
+            opt("changed_since", ArgKind::Moment),
+            opt("changed_until", ArgKind::Moment),
+            opt("incremental", ArgKind::Bool),
+            opt("dedup", ArgKind::Text),
+        ],
+        columns: LOAD_COLUMNS,
+        summary: "load rows of another table (columns mapped 'src:dst', filters, a limit) as import_table does",
     },
     ProcedureSpec {
         name: "export_table",
@@ -836,7 +852,7 @@ impl CallPlan {
             }
             "share_bucket" | "unshare_bucket" => {
                 let bucket = args.required_text("bucket")?;
-                let project = args.required_int("project")?;
+                let project = args.int("project")?;
                 if self.spec.name == "share_bucket" {
                     storage.share_bucket(ctx, bucket.clone(), project).await?;
                 } else {
@@ -1005,6 +1021,42 @@ impl CallPlan {
                     serde_json::to_string(&result.columns).unwrap_or_default().into(),
                     serde_json::to_string(&result.rows).unwrap_or_default().into(),
                     count.into(),
+                ]);
+            }
+            "import_table_from_table" => {
+                let table = args.required_text("table")?;
+                let columns = args
+                    .text("columns")?
+                    .map(|t| {
+                        t.split(',')
+                            .map(str::trim)
+                            .filter(|c| !c.is_empty())
+                            .map(|c| match c.split_once(':') {
+                                Some((from, to)) => (from.trim().to_owned(), to.trim().to_owned()),
+                                None => (c.to_owned(), c.to_owned()),
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let request = crate::storage::loads::TableCopyRequest {
+                    target: parse_table_id(&table)?,
+                    source: parse_table_id(&args.required_text("source")?)?,
+                    columns,
+                    filters: args.text("where")?.map(|w| parse_filters(&w)).transpose()?.unwrap_or_default(),
+                    limit: args.int("limit")?,
+                    changed_since: args.moment_past("changed_since")?,
+                    changed_until: args.moment_past("changed_until")?,
+                    incremental: args.bool("incremental")?.unwrap_or(false),
+                    dedup: args.text("dedup")?.map(|d| d.parse()).transpose()?.unwrap_or(Dedup::Update),
+                };
+                let r = storage.import_table_from_table(ctx, request).await?;
+                out.row(vec![
+                    table.into(),
+                    r.imported_rows.into(),
+                    r.table_rows.into(),
+                    r.table_bytes.into(),
+                    V::Float(r.seconds),
+                    V::Null,
                 ]);
             }
             "clear_workspace" | "drop_workspace_object" => {

@@ -903,6 +903,68 @@ impl Storage {
     }
 }
 
+/// `import_table_from_table`: rows of one storage table (mapped columns, filters, a limit)
+/// loaded into another with the semantics of `import_table`.
+#[derive(Debug, Clone)]
+pub struct TableCopyRequest {
+    pub target: TableName,
+    pub source: TableName,
+    /// (source column, destination column); empty: every column under its own name.
+    pub columns: Vec<(String, String)>,
+    pub filters: Vec<Filter>,
+    pub limit: Option<i64>,
+    pub changed_since: Option<i64>,
+    pub changed_until: Option<i64>,
+    pub incremental: bool,
+    pub dedup: Dedup,
+}
+
+impl Storage {
+    pub async fn import_table_from_table(&self, ctx: SessionContext, request: TableCopyRequest) -> Result<LoadResult> {
+        let readable = self.resolve_reads(ctx.clone(), vec![request.source.clone()], vec![]).await?.remove(0);
+        let table = &readable.table;
+        let select: Vec<String> = if request.columns.is_empty() {
+            table.columns.iter().map(|c| quote_ident(&c.name)).collect()
+        } else {
+            request
+                .columns
+                .iter()
+                .map(|(from, to)| {
+                    let c = column_named(table, from)?;
+                    names::validate_column_name(to)?;
+                    Ok(format!("{} AS {}", quote_ident(&c.name), quote_ident(to)))
+                })
+                .collect::<Result<_>>()?
+        };
+        let mut params = Vec::new();
+        let conditions =
+            filter_conditions(table, &request.filters, request.changed_since, request.changed_until, &mut params)?;
+        let mut sql = format!("SELECT {} FROM {}", select.join(", "), readable.file.data_ref());
+        if !conditions.is_empty() {
+            sql.push_str(&format!(" WHERE {}", conditions.join(" AND ")));
+        }
+        if let Some(limit) = request.limit {
+            sql.push_str(&format!(" LIMIT {}", limit.max(0)));
+        }
+        let query = crate::engine::Query {
+            sql,
+            params,
+            relations: vec![],
+            tables: vec![readable.file.clone()],
+            origin: crate::engine::SqlOrigin::Server,
+        };
+        // The read feeds the staging writes, which take pool slots of their own: it takes none,
+        // so a full pool of such loads cannot wait on itself.
+        let engine = self.engine().clone();
+        let runtime = tokio::runtime::Handle::current();
+        let stream = tokio::task::spawn_blocking(move || engine.query_nested(&runtime, query))
+            .await
+            .map_err(|e| Error::internal("reading a table", e))??;
+        let label = format!("table {}", request.source);
+        self.load_stream(ctx, request.target, stream, request.incremental, request.dedup, label).await
+    }
+}
+
 /// A staging directory under `tmp/`, removed with what it holds when dropped (start-up empties
 /// `tmp/` after a crash).
 struct StagingDir {

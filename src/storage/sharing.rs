@@ -19,9 +19,9 @@ fn require_project_admin(ctx: &SessionContext) -> Result<(i64, i64)> {
 }
 
 impl Storage {
-    pub async fn share_bucket(&self, ctx: SessionContext, bucket: String, target_project: i64) -> Result<()> {
+    pub async fn share_bucket(&self, ctx: SessionContext, bucket: String, target_project: Option<i64>) -> Result<()> {
         let (project_id, branch_id) = require_project_admin(&ctx)?;
-        if target_project == project_id {
+        if target_project == Some(project_id) {
             return Err(Error::invalid("a bucket cannot be shared with its own project"));
         }
         self.blocking(move |inner| {
@@ -35,10 +35,17 @@ impl Storage {
                         "bucket \"{bucket}\" is itself a link and cannot be shared on"
                     )));
                 }
-                if tx.project(target_project)?.is_none() {
-                    return Err(Error::not_found(format!("project {target_project} does not exist")));
+                match target_project {
+                    Some(target) => {
+                        if tx.project(target)?.is_none() {
+                            return Err(Error::not_found(format!("project {target} does not exist")));
+                        }
+                        tx.share_bucket(b.id, target, now_micros(), &ctx.user)?;
+                    }
+                    None => {
+                        tx.share_with_all(b.id, true)?;
+                    }
                 }
-                tx.share_bucket(b.id, target_project, now_micros(), &ctx.user)?;
                 inner.audit(
                     tx,
                     &ctx,
@@ -53,7 +60,7 @@ impl Storage {
     }
 
     /// Stops sharing; refused while the other project still links the bucket.
-    pub async fn unshare_bucket(&self, ctx: SessionContext, bucket: String, target_project: i64) -> Result<()> {
+    pub async fn unshare_bucket(&self, ctx: SessionContext, bucket: String, target_project: Option<i64>) -> Result<()> {
         let (project_id, branch_id) = require_project_admin(&ctx)?;
         self.blocking(move |inner| {
             inner.catalog.write(|tx| {
@@ -64,7 +71,12 @@ impl Storage {
                 let links: Vec<String> = tx
                     .links_of(b.id)?
                     .into_iter()
-                    .filter(|l| l.project_id == target_project)
+                    // without a project: sharing with every project ends, so every link must go
+                    // first, except those of projects it stays shared with by name
+                    .filter(|l| match target_project {
+                        Some(target) => l.project_id == target && !tx.is_shared_with_all(b.id).unwrap_or(false),
+                        None => !tx.shares_of(b.id).unwrap_or_default().contains(&l.project_id),
+                    })
                     .map(|l| format!("{} in project {}", l.full_name(), l.project_id))
                     .collect();
                 if !links.is_empty() {
@@ -74,10 +86,13 @@ impl Storage {
                     ))
                     .with_sqlstate("2BP01"));
                 }
-                if !tx.unshare_bucket(b.id, target_project)? {
-                    return Err(Error::not_found(format!(
-                        "bucket \"{bucket}\" is not shared with project {target_project}"
-                    )));
+                let changed = match target_project {
+                    Some(target) => tx.unshare_bucket(b.id, target)?,
+                    None => tx.share_with_all(b.id, false)?,
+                };
+                if !changed {
+                    let whom = target_project.map_or("every project".to_owned(), |p| format!("project {p}"));
+                    return Err(Error::not_found(format!("bucket \"{bucket}\" is not shared with {whom}")));
                 }
                 inner.audit(
                     tx,

@@ -457,7 +457,10 @@ impl Storage {
                                 Some(id) => tx.bucket(id)?,
                                 None => None,
                             };
-                            let shared: Vec<String> = tx.shares_of(b.id)?.iter().map(|p| p.to_string()).collect();
+                            let mut shared: Vec<String> = tx.shares_of(b.id)?.iter().map(|p| p.to_string()).collect();
+                            if tx.is_shared_with_all(b.id)? {
+                                shared.insert(0, "*".into());
+                            }
                             out.row(vec![
                                 b.full_name().into(),
                                 b.project_id.into(),

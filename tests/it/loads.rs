@@ -733,3 +733,74 @@ async fn async_jobs_report_their_outcome_and_never_stay_processing() {
     restarted.shutdown().await;
     drop(keep);
 }
+
+#[tokio::test]
+async fn a_table_loads_from_another_table_atomically() {
+    let server = TestServer::start().await;
+    let p = project(&server, "copy").await;
+    let c = &p.client;
+    c.batch_execute(
+        r#"CREATE TABLE "in.c-sales"."src" (id INTEGER NOT NULL, name STRING, amount NUMERIC(10,2), PRIMARY KEY (id));
+           INSERT INTO "in.c-sales"."src" VALUES (1, 'a', 1), (2, 'b', 2), (3, 'c', 3), (4, 'd', 4);
+           CREATE SCHEMA "out.c-r";
+           CREATE TABLE "out.c-r"."dst" (key INTEGER NOT NULL, label STRING, PRIMARY KEY (key));
+           INSERT INTO "out.c-r"."dst" VALUES (9, 'old')"#,
+    )
+    .await
+    .unwrap();
+    let rows = |sql: &'static str| async move {
+        c.query(sql, &[]).await.unwrap().iter().map(|r| (r.get::<_, i32>(0), r.get::<_, String>(1))).collect::<Vec<_>>()
+    };
+    // a full load with mapped columns and a filter replaces the rows
+    c.batch_execute(
+        r#"CALL import_table_from_table(table => 'out.c-r.dst', source => 'in.c-sales.src', columns => 'id:key, name:label',
+             "where" => '[{"column": "id", "operator": "ge", "values": ["2"]}]', limit => 2)"#,
+    )
+    .await
+    .unwrap();
+    let full = rows(r#"SELECT key, label FROM "out.c-r"."dst" ORDER BY key"#).await;
+    assert_eq!(full.len(), 2);
+    assert!(full.iter().all(|(k, _)| *k >= 2), "{full:?}");
+    // incremental: an upsert by the key, the last row winning
+    c.batch_execute(r#"UPDATE "in.c-sales"."src" SET name = 'B' WHERE id = 2"#).await.unwrap();
+    c.batch_execute(
+        "CALL import_table_from_table(table => 'out.c-r.dst', source => 'in.c-sales.src', columns => 'id:key,name:label', incremental => true)",
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        rows(r#"SELECT key, label FROM "out.c-r"."dst" ORDER BY key"#).await,
+        vec![(1, "a".into()), (2, "B".into()), (3, "c".into()), (4, "d".into())]
+    );
+    // a missing destination is created; a bad mapping changes nothing
+    c.batch_execute("CALL import_table_from_table(table => 'out.c-r.whole', source => 'in.c-sales.src')")
+        .await
+        .unwrap();
+    let n: i64 = c.query_one(r#"SELECT count(*) FROM "out.c-r"."whole""#, &[]).await.unwrap().get(0);
+    assert_eq!(n, 4);
+    let err = c
+        .simple_query(
+            "CALL import_table_from_table(table => 'out.c-r.dst', source => 'in.c-sales.src', columns => 'nope:key')",
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(sqlstate(&err), "42703");
+    assert_eq!(rows(r#"SELECT key, label FROM "out.c-r"."dst" ORDER BY key"#).await.len(), 4);
+    // another project's table is not a source; a read-only token cannot load
+    let other = project(&server, "other").await;
+    let err = other
+        .client
+        .simple_query("CALL import_table_from_table(table => 'in.c-sales.x', source => 'out.c-r.dst')")
+        .await
+        .unwrap_err();
+    assert!(["42P01", "3F000"].contains(&sqlstate(&err).as_str()), "{err}");
+    let ro = c.query_one("CALL create_token(scope => 'branch_read')", &[]).await.unwrap();
+    let reader = server.connect(&ro.get::<_, String>("user_name"), &ro.get::<_, String>("token")).await;
+    let err = reader
+        .simple_query("CALL import_table_from_table(table => 'out.c-r.dst', source => 'in.c-sales.src')")
+        .await
+        .unwrap_err();
+    assert_eq!(sqlstate(&err), "42501", "{}", message(&err));
+    let _ = (&p.user, &p.token);
+    server.stop().await;
+}

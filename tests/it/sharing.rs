@@ -98,3 +98,45 @@ async fn idempotency_keys_answer_retries_with_the_first_result() {
     assert_eq!(sqlstate(&err), "42P06", "without a key the second create is a duplicate");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_bucket_shared_with_every_project_is_linked_by_any() {
+    let server = TestServer::start().await;
+    let (source, source_user, _) = sales(&server).await;
+    let source_project: i64 = source_user.split('-').next().unwrap().parse().unwrap();
+    let (_, user, token) = server.project("anyone").await;
+    let target = server.connect(&user, &token).await;
+    source.batch_execute("CALL share_bucket(bucket => 'in.c-sales')").await.unwrap();
+    let shared: String = source
+        .query_one("SELECT shared_with FROM duckstore.buckets WHERE id = 'in.c-sales'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(shared.starts_with('*'), "{shared}");
+    target
+        .batch_execute(&format!(
+            "CALL link_bucket(source_project => {source_project}, source_bucket => 'in.c-sales', stage => 'in', name => 'all')"
+        ))
+        .await
+        .unwrap();
+    let n: i64 = target.query_one(r#"SELECT count(*) FROM "in.c-all"."orders""#, &[]).await.unwrap().get(0);
+    assert_eq!(n, 3);
+    // withdrawing it waits for the links to go
+    let err = source.simple_query("CALL unshare_bucket(bucket => 'in.c-sales')").await.unwrap_err();
+    assert_eq!(sqlstate(&err), "2BP01");
+    target.batch_execute("CALL unlink_bucket(bucket => 'in.c-all')").await.unwrap();
+    source.batch_execute("CALL unshare_bucket(bucket => 'in.c-sales')").await.unwrap();
+    let err = target
+        .simple_query(&format!(
+            "CALL link_bucket(source_project => {source_project}, source_bucket => 'in.c-sales', stage => 'in', name => 'all')"
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(sqlstate(&err), "42501");
+    // only a project_admin token shares
+    let ro = source.query_one("CALL create_token(scope => 'branch_admin')", &[]).await.unwrap();
+    let branch_admin = server.connect(&ro.get::<_, String>("user_name"), &ro.get::<_, String>("token")).await;
+    let err = branch_admin.simple_query("CALL share_bucket(bucket => 'in.c-sales')").await.unwrap_err();
+    assert_eq!(sqlstate(&err), "42501");
+    server.stop().await;
+}
