@@ -6,6 +6,8 @@ pub mod clock;
 pub mod config;
 pub mod engine;
 pub mod error;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 pub mod gateway;
 pub mod http;
 pub mod pg;

@@ -4,6 +4,7 @@
 //! Data crosses between the storage engine and a workspace as Arrow batches in memory.
 
 use std::collections::{BTreeSet, HashMap};
+use std::mem::ManuallyDrop;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, Weak};
 
@@ -45,33 +46,69 @@ pub struct SandboxLimits {
     pub max_result_bytes: u64,
 }
 
-/// An open workspace instance. Field order is drop order: connections before the database.
+/// An open workspace instance. The connection closes before the database (see `Drop`).
 pub struct WorkspaceDb {
-    root: Mutex<Connection>,
+    root: ManuallyDrop<Mutex<Connection>>,
     storage: StorageAccess,
     /// Buckets exposed as attached in-memory catalogs of views (read_only_storage).
     exposed: Mutex<BTreeSet<String>>,
-    _db: RawDatabase,
+    _db: ManuallyDrop<RawDatabase>,
     file: WorkspaceFile,
     path: PathBuf,
     limits: SandboxLimits,
+    registry: Arc<Registry>,
+}
+
+impl Drop for WorkspaceDb {
+    fn drop(&mut self) {
+        // SAFETY: dropped once, here, connection first; nothing uses them afterwards.
+        unsafe {
+            ManuallyDrop::drop(&mut self.root);
+            ManuallyDrop::drop(&mut self._db);
+        }
+        // Only now is the file closed (checkpointed, its WAL gone): a new instance may open it.
+        let mut state = self.registry.state.lock().unwrap_or_else(|p| p.into_inner());
+        state.alive.remove(&self.file);
+        self.registry.closed.notify_all();
+    }
+}
+
+#[derive(Default)]
+struct RegistryState {
+    instances: HashMap<WorkspaceFile, Weak<WorkspaceDb>>,
+    /// Files whose instance exists, including one that is closing (its last reference gone,
+    /// its `Drop` still checkpointing): a file is never open in two instances (design.md R3).
+    alive: std::collections::HashSet<WorkspaceFile>,
+}
+
+#[derive(Default)]
+struct Registry {
+    state: Mutex<RegistryState>,
+    closed: std::sync::Condvar,
 }
 
 /// Which workspace instances are open, so a file is never opened twice.
 pub struct Workspaces {
     dir: PathBuf,
-    open: Mutex<HashMap<WorkspaceFile, Weak<WorkspaceDb>>>,
+    registry: Arc<Registry>,
 }
 
 impl Workspaces {
     pub fn new(dir: PathBuf) -> Workspaces {
-        Workspaces { dir, open: Mutex::new(HashMap::new()) }
+        Workspaces { dir, registry: Arc::default() }
     }
 
     fn open(&self, file: WorkspaceFile, limits: &SandboxLimits) -> Result<Arc<WorkspaceDb>> {
-        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(db) = open.get(&file).and_then(Weak::upgrade) {
-            return Ok(db);
+        let mut state = self.registry.state.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            if let Some(db) = state.instances.get(&file).and_then(Weak::upgrade) {
+                return Ok(db);
+            }
+            if !state.alive.contains(&file) {
+                break;
+            }
+            // The previous instance is closing: wait for it rather than open the file twice.
+            state = self.registry.closed.wait(state).unwrap_or_else(|p| p.into_inner());
         }
         let dir = file.dir(&self.dir);
         let tmp = dir.join("tmp");
@@ -98,32 +135,51 @@ impl Workspaces {
         root.register_table_function_with_extra_info::<StorageScanFunction, _>(STORAGE_SCAN_FUNCTION, &storage)
             .map_err(|e| Error::internal("opening a workspace", e))?;
         let db = Arc::new(WorkspaceDb {
-            root: Mutex::new(root),
+            root: ManuallyDrop::new(Mutex::new(root)),
             storage,
             exposed: Mutex::new(BTreeSet::new()),
-            _db: db,
+            _db: ManuallyDrop::new(db),
             file,
             path,
             limits: limits.clone(),
+            registry: Arc::clone(&self.registry),
         });
-        open.insert(file, Arc::downgrade(&db));
-        open.retain(|_, w| w.strong_count() > 0);
+        state.instances.insert(file, Arc::downgrade(&db));
+        state.instances.retain(|_, w| w.strong_count() > 0);
+        state.alive.insert(file);
         Ok(db)
     }
 
-    /// Whether anything holds the workspace open.
+    /// Whether anything holds the workspace open (or its instance is still closing).
     pub fn is_open(&self, file: &WorkspaceFile) -> bool {
-        self.open.lock().unwrap_or_else(|p| p.into_inner()).get(file).is_some_and(|w| w.strong_count() > 0)
+        self.registry.state.lock().unwrap_or_else(|p| p.into_inner()).alive.contains(file)
+    }
+}
+
+/// A connection to a workspace instance that keeps the instance alive: the instance (and its
+/// file) cannot close while any of its connections is open.
+pub struct WsConnection {
+    // Field order is drop order: the connection first.
+    conn: Connection,
+    _db: Arc<WorkspaceDb>,
+}
+
+impl std::ops::Deref for WsConnection {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        &self.conn
     }
 }
 
 impl WorkspaceDb {
-    fn connect(&self) -> Result<Connection> {
-        self.root
+    fn connect(self: &Arc<Self>) -> Result<WsConnection> {
+        let conn = self
+            .root
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .try_clone()
-            .map_err(|e| Error::internal("connecting to a workspace", e))
+            .map_err(|e| Error::internal("connecting to a workspace", e))?;
+        Ok(WsConnection { conn, _db: Arc::clone(self) })
     }
 
     /// Bytes the data takes: blocks in use (dropped objects free theirs) and the WAL.
@@ -144,8 +200,9 @@ impl WorkspaceDb {
 /// One client session's connection to a workspace: its own transaction state.
 #[derive(Clone)]
 pub struct WorkspaceConn {
+    // Field order is drop order: the connection closes before the instance can.
+    conn: Arc<Mutex<WsConnection>>,
     db: Arc<WorkspaceDb>,
-    conn: Arc<Mutex<Connection>>,
 }
 
 impl Drop for WorkspaceConn {

@@ -10,7 +10,7 @@ mod errors;
 mod query;
 mod session;
 mod types;
-mod workspace;
+pub(crate) mod workspace;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};

@@ -140,7 +140,11 @@ pub(crate) fn sniff(path: &std::path::Path) -> Result<(bool, bool)> {
 }
 
 /// `read_csv(…)`/`read_parquet(…)` over the source, with the given (name, type) columns for CSV.
-fn reader_sql(source: &LoadSource, csv_columns: Option<&[(String, String)]>, text_columns: &[String]) -> String {
+pub(crate) fn reader_sql(
+    source: &LoadSource,
+    csv_columns: Option<&[(String, String)]>,
+    text_columns: &[String],
+) -> String {
     let path = quote_literal(&source.path.to_string_lossy());
     match &source.format {
         SourceFormat::Parquet => format!("read_parquet({path})"),

@@ -5,24 +5,24 @@ declare(strict_types=1);
 namespace Keboola\StorageDriver\DuckDB\Handler\Table;
 
 use Google\Protobuf\Internal\Message;
+use Keboola\StorageDriver\Command\Info\TableInfo;
 use Keboola\StorageDriver\Command\Table\ImportExportShared\ImportOptions;
 use Keboola\StorageDriver\Command\Table\TableImportFromTableCommand;
+use Keboola\StorageDriver\Command\Table\TableImportFromTableCommand\SourceTableMapping;
 use Keboola\StorageDriver\Command\Table\TableImportResponse;
 use Keboola\StorageDriver\Command\Table\TableImportResponse\Timer;
 use Keboola\StorageDriver\Credentials\GenericBackendCredentials;
 use Keboola\StorageDriver\DuckDB\Connection\ConnectionFactory;
 use Keboola\StorageDriver\DuckDB\Exception\ErrorCode;
 use Keboola\StorageDriver\DuckDB\Exception\NonRetryableDuckstoreException;
-use Keboola\StorageDriver\DuckDB\Sql\Quote;
 use Keboola\StorageDriver\Shared\Driver\BaseHandler;
-use Keboola\StorageDriver\Shared\Driver\Exception\CommandNotSupportedException;
 
 /**
- * Copies rows between two tables of the project. Incremental loads are one
- * `INSERT INTO … SELECT` (one atomic write in duckstore), upserting on the destination's key as
- * the dedup type says. A full load would need "replace the rows" in one step, which SQL alone
- * cannot do atomically here (DELETE then INSERT is two writes), so it is refused until duckstore
- * has a procedure for it.
+ * CALL import_table_from_table: one atomic table-to-table load with import_table's semantics.
+ * A full load replaces the destination's rows in one step, an incremental one appends or
+ * upserts on the destination's key as the dedup type says; the destination is created when
+ * missing. Source and destination are tables of the session's branch (a linked bucket may be
+ * the source); another project's bucket is invisible, so naming it is an error.
  */
 final class TableImportFromTableHandler extends BaseHandler
 {
@@ -44,93 +44,87 @@ final class TableImportFromTableHandler extends BaseHandler
         $to = TableRef::fromPath($destination->getPath(), $destination->getTableName());
         $options = $command->getImportOptions() ?? new ImportOptions();
         ImportOptionsMapper::checkTimestamp($options);
-        if (!ImportOptionsMapper::incremental($options)) {
-            throw new CommandNotSupportedException('TableImportFromTableCommand with importType FULL');
-        }
-        if ($source->getSeconds() > 0) {
-            // The filter compares the hidden _timestamp, which SELECT cannot reach in duckstore.
-            throw new CommandNotSupportedException('TableImportFromTableCommand with seconds');
-        }
+        $incremental = ImportOptionsMapper::incremental($options);
         if ($source->getLimit() < 0) {
             throw new NonRetryableDuckstoreException('The limit must not be negative.', ErrorCode::VALIDATION);
         }
+        if ($source->getSeconds() < 0) {
+            throw new NonRetryableDuckstoreException('seconds must not be negative.', ErrorCode::VALIDATION);
+        }
+        [$sourceColumns, $destinationColumns] = self::mappings($source);
 
         $db = $this->connections->db($credentials);
         $reader = new TableInfoReader($db);
-        $target = $reader->read($to->bucket, $to->table);
+        // The destination may not exist yet (the procedure creates it): then it has no key, and
+        // dedup columns, if any, cannot match one.
+        $target = $this->existing($reader, $to) ?? new TableInfo();
         $dedup = ImportOptionsMapper::dedup($options, $target);
-        [$sourceColumns, $destinationColumns] = $this->columns($command, $reader, $from);
 
-        [$where, $params] = WhereFilters::toSql($source->getWhereFilters());
-        $sql = sprintf(
-            'INSERT INTO %s (%s) SELECT %s FROM %s%s%s%s',
-            $to->sql(),
-            implode(', ', array_map(Quote::ident(...), $destinationColumns)),
-            implode(', ', array_map(Quote::ident(...), $sourceColumns)),
-            $from->sql(),
-            $where === '' ? '' : ' WHERE ' . $where,
-            $source->getLimit() > 0 ? sprintf(' LIMIT %d', $source->getLimit()) : '',
-            self::onConflict(TableRef::toArray($target->getPrimaryKeysNames()), $destinationColumns, $dedup),
-        );
+        $pairs = [];
+        foreach ($sourceColumns as $i => $column) {
+            $pairs[] = $column . ':' . $destinationColumns[$i];
+        }
+        $row = $db->call('import_table_from_table', [
+            'table' => $to->id(),
+            'source' => $from->id(),
+            'columns' => $pairs === [] ? null : implode(',', $pairs),
+            'where' => WhereFilters::toJson($source->getWhereFilters()),
+            'limit' => $source->getLimit() > 0 ? (int) $source->getLimit() : null,
+            // changes within the last N seconds: an interval back from now
+            'changed_since' => $source->getSeconds() > 0 ? sprintf('%d seconds', $source->getSeconds()) : null,
+            'incremental' => $incremental,
+            'dedup' => $dedup,
+        ])[0];
 
-        $started = microtime(true);
-        $statement = $db->pdo()->prepare($sql);
-        $statement->execute($params);
-        $imported = $statement->rowCount();
-        $seconds = microtime(true) - $started;
-
-        $after = $reader->read($to->bucket, $to->table);
+        if ($destinationColumns === []) {
+            // Without mappings every source column is loaded under its own name.
+            foreach ($reader->read($from->bucket, $from->table)->getColumns() as $column) {
+                $destinationColumns[] = $column->getName();
+            }
+        }
         return (new TableImportResponse())
-            ->setImportedRowsCount($imported)
-            ->setTableRowsCount($after->getRowsCount())
-            ->setTableSizeBytes($after->getSizeBytes())
+            ->setImportedRowsCount((int) $row['imported_rows'])
+            ->setTableRowsCount((int) $row['table_rows'])
+            ->setTableSizeBytes((int) $row['table_bytes'])
             ->setImportedColumns($destinationColumns)
-            ->setTimers([(new Timer())->setName('insert_select')->setDuration(sprintf('%.6f', $seconds))]);
+            ->setTimers([(new Timer())->setName('import_table_from_table')->setDuration((string) $row['seconds'])]);
+    }
+
+    private function existing(TableInfoReader $reader, TableRef $table): ?TableInfo
+    {
+        try {
+            return $reader->read($table->bucket, $table->table);
+        } catch (NonRetryableDuckstoreException $e) {
+            if ($e->getCode() === ErrorCode::TABLE_NOT_FOUND) {
+                return null;
+            }
+            throw $e;
+        }
     }
 
     /**
-     * Source and destination column names, pairwise: the mappings, or every source column
-     * under its own name.
+     * Source and destination column names, pairwise (a missing destination name keeps the
+     * source's); both empty without mappings.
      *
      * @return array{0: list<string>, 1: list<string>}
      */
-    private function columns(TableImportFromTableCommand $command, TableInfoReader $reader, TableRef $from): array
+    private static function mappings(SourceTableMapping $source): array
     {
         $sourceColumns = [];
         $destinationColumns = [];
-        foreach ($command->getSource()?->getColumnMappings() ?? [] as $mapping) {
-            $sourceColumns[] = $mapping->getSourceColumnName();
-            $destinationColumns[] = $mapping->getDestinationColumnName();
-        }
-        if ($sourceColumns === []) {
-            foreach ($reader->read($from->bucket, $from->table)->getColumns() as $column) {
-                $sourceColumns[] = $column->getName();
+        foreach ($source->getColumnMappings() as $mapping) {
+            $from = $mapping->getSourceColumnName();
+            $to = $mapping->getDestinationColumnName() === '' ? $from : $mapping->getDestinationColumnName();
+            if ($from === '' || str_contains($from . $to, ',') || str_contains($from . $to, ':')) {
+                // The procedure's list is 'src:dst,…': a name holding ':' or ',' cannot be said in it.
+                throw new NonRetryableDuckstoreException(
+                    sprintf('Column mapping "%s" → "%s" cannot be passed to duckstore.', $from, $to),
+                    ErrorCode::VALIDATION,
+                );
             }
-            $destinationColumns = $sourceColumns;
+            $sourceColumns[] = $from;
+            $destinationColumns[] = $to;
         }
         return [$sourceColumns, $destinationColumns];
-    }
-
-    /**
-     * Keboola's dedup on the destination's key: update (the new row wins), insert (the existing
-     * row stays), fail (a plain INSERT: duckstore answers 23505 and keeps the table as it was).
-     *
-     * @param list<string> $key
-     * @param list<string> $columns
-     */
-    private static function onConflict(array $key, array $columns, string $dedup): string
-    {
-        if ($key === [] || $dedup === 'fail') {
-            return '';
-        }
-        $target = implode(', ', array_map(Quote::ident(...), $key));
-        $updates = [];
-        foreach (array_diff($columns, $key) as $column) {
-            $updates[] = sprintf('%1$s = EXCLUDED.%1$s', Quote::ident($column));
-        }
-        if ($dedup === 'insert' || $updates === []) {
-            return sprintf(' ON CONFLICT (%s) DO NOTHING', $target);
-        }
-        return sprintf(' ON CONFLICT (%s) DO UPDATE SET %s', $target, implode(', ', $updates));
     }
 }

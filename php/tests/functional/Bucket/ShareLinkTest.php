@@ -28,7 +28,7 @@ final class ShareLinkTest extends FunctionalTestCase
         return $source;
     }
 
-    /** Link and unlink, with the share made in SQL: ShareBucket needs duckstore to share with any project. */
+    /** Link and unlink, with the share made in SQL with one named project. */
     public function testLinkReadsTheSourceAndUnlinkRemovesIt(): void
     {
         $source = $this->sourceWithTable();
@@ -67,27 +67,60 @@ final class ShareLinkTest extends FunctionalTestCase
         }
     }
 
-    /** @group needs-share-any-project */
+    /** ShareBucket shares with every project: any project may link it, until it is unshared. */
     public function testShareLinkUnlinkUnshare(): void
     {
         $source = $this->sourceWithTable();
         $target = $this->createProject();
+        $other = $this->createProject();
         $response = $this->runCommand($source, (new ShareBucketCommand())
             ->setSourceProjectId((string) self::projectIdOf($source))
             ->setSourceBucketId('in.c-shared')
             ->setSourceBucketObjectName('in.c-shared'));
         $share = self::unpack($response, ShareBucketResponse::class)->getBucketShareRoleName();
         self::assertSame(self::projectIdOf($source) . '/in.c-shared', $share);
+        self::assertSame('*', self::rows(self::pdo($source), 'SELECT shared_with FROM duckstore.buckets')[0]['shared_with']);
 
-        $this->runCommand($target, (new LinkBucketCommand())
-            ->setTargetBucketId('in.c-linked')
+        // Two projects, neither named by the share, link it with their own credentials.
+        foreach ([$target, $other] as $project) {
+            $linked = $this->runCommand($project, (new LinkBucketCommand())
+                ->setTargetProjectId((string) self::projectIdOf($project))
+                ->setTargetBucketId('in.c-linked')
+                ->setSourceShareRoleName($share));
+            self::assertSame('in.c-linked', self::unpack($linked, LinkedBucketResponse::class)->getLinkedBucketObjectName());
+            self::assertSame([['id' => 1, 'name' => 'a'], ['id' => 2, 'name' => 'b']],
+                self::rows(self::pdo($project), 'SELECT id, name FROM "in.c-linked"."t" ORDER BY id'));
+        }
+        $this->runCommand($target, (new UnlinkBucketCommand())
+            ->setBucketObjectName('in.c-linked')
             ->setSourceShareRoleName($share));
-        self::assertCount(2, self::rows(self::pdo($target), 'SELECT * FROM "in.c-linked"."t"'));
-        $this->runCommand($target, (new UnlinkBucketCommand())->setBucketObjectName('in.c-linked'));
-        $this->runCommand($source, (new UnshareBucketCommand())
-            ->setBucketObjectName('in.c-shared')
-            ->setBucketShareRoleName($share));
-        self::assertNull(self::rows(self::pdo($source), 'SELECT shared_with FROM duckstore.buckets')[0]['shared_with']);
+        self::assertSame([], self::rows(self::pdo($target), 'SELECT id FROM duckstore.buckets'));
+
+        // Refused while a project still links it (2BP01), and the share stays.
+        $unshare = (new UnshareBucketCommand())->setBucketObjectName('in.c-shared')->setBucketShareRoleName($share);
+        try {
+            $this->runCommand($source, $unshare);
+            self::fail('expected a refusal while the bucket is linked');
+        } catch (DuckstoreException $e) {
+            self::assertSame('2BP01', $e->getSqlState(), $e->getMessage());
+            self::assertSame(ErrorCode::VALIDATION, $e->getCode());
+        }
+        self::assertCount(2, self::rows(self::pdo($other), 'SELECT * FROM "in.c-linked"."t"'));
+
+        $this->runCommand($other, (new UnlinkBucketCommand())->setBucketObjectName('in.c-linked'));
+        $this->runCommand($source, $unshare);
+        // Shared with no one: duckstore shows an empty list ('' or NULL), no longer '*'.
+        self::assertEmpty(self::rows(self::pdo($source), 'SELECT shared_with FROM duckstore.buckets')[0]['shared_with']);
+
+        // No longer shared: linking is refused.
+        try {
+            $this->runCommand($target, (new LinkBucketCommand())
+                ->setTargetBucketId('in.c-again')
+                ->setSourceShareRoleName($share));
+            self::fail('expected a refusal after unsharing');
+        } catch (DuckstoreException $e) {
+            self::assertFalse($e->isRetryable());
+        }
     }
 
     public function testMalformedShareNamesAreValidationErrors(): void

@@ -14,7 +14,6 @@ use Keboola\StorageDriver\Command\Table\TableImportFromTableCommand;
 use Keboola\StorageDriver\Command\Table\TableImportFromTableCommand\SourceTableMapping;
 use Keboola\StorageDriver\Command\Table\TableImportFromTableCommand\SourceTableMapping\ColumnMapping;
 use Keboola\StorageDriver\Command\Table\TableImportResponse;
-use Keboola\StorageDriver\Shared\Driver\Exception\CommandNotSupportedException;
 
 final class ImportFromTableTest extends TableTestCase
 {
@@ -64,14 +63,68 @@ final class ImportFromTableTest extends TableTestCase
         self::assertSame([1, 9], array_column($this->tableRows('orders'), 'id'));
     }
 
-    public function testFullLoadIsNotFaked(): void
+    public function testFullLoadReplacesRowsWithMappedColumnsFilterAndLimit(): void
     {
-        $this->expectException(CommandNotSupportedException::class);
-        try {
-            $this->runCommand($this->project, $this->command(ImportType::FULL, DedupType::UPDATE_DUPLICATES));
-        } finally {
-            self::assertSame([1, 9], array_column($this->tableRows('orders'), 'id'));
-        }
+        $command = $this->command(ImportType::FULL, DedupType::UPDATE_DUPLICATES);
+        $command->getSource()?->setWhereFilters([
+            (new TableWhereFilter())->setColumnsName('key')->setOperator(Operator::ne)->setValues(['2']),
+        ])->setLimit(5);
+        $response = self::unpack($this->runCommand($this->project, $command), TableImportResponse::class);
+
+        self::assertSame(2, (int) $response->getImportedRowsCount());
+        self::assertSame(2, (int) $response->getTableRowsCount());
+        self::assertGreaterThan(0, (int) $response->getTableSizeBytes());
+        self::assertSame(['id', 'name'], iterator_to_array($response->getImportedColumns()));
+        self::assertCount(1, $response->getTimers());
+        // The old rows (1 'old', 9) are gone; amount is not mapped, so NULL.
+        self::assertSame([
+            ['id' => 1, 'name' => 'one', 'amount' => null],
+            ['id' => 3, 'name' => 'three', 'amount' => null],
+        ], $this->tableRows('orders'));
+
+        // A limit alone: one row, still a replacement.
+        $command->getSource()?->setWhereFilters([])->setLimit(1);
+        $response = self::unpack($this->runCommand($this->project, $command), TableImportResponse::class);
+        self::assertSame(1, (int) $response->getImportedRowsCount());
+        self::assertCount(1, $this->tableRows('orders'));
+    }
+
+    public function testFullLoadWithoutMappingsCreatesTheDestination(): void
+    {
+        $response = self::unpack($this->runCommand($this->project, (new TableImportFromTableCommand())
+            ->setSource((new SourceTableMapping())->setPath([self::BUCKET])->setTableName('source'))
+            ->setDestination((new Table())->setPath([self::BUCKET])->setTableName('copy'))
+            ->setImportOptions((new ImportOptions())->setImportType(ImportType::FULL))), TableImportResponse::class);
+
+        self::assertSame(3, (int) $response->getImportedRowsCount());
+        self::assertSame(['key', 'label'], iterator_to_array($response->getImportedColumns()));
+        self::assertSame(['one', 'two', 'three'], array_column($this->tableRows('copy', 'key'), 'label'));
+    }
+
+    public function testSecondsLoadsOnlyRecentChanges(): void
+    {
+        sleep(2);
+        $this->pdo->exec("UPDATE \"in.c-driver\".\"source\" SET label = 'THREE' WHERE \"key\" = 3");
+        $command = $this->command(ImportType::INCREMENTAL, DedupType::UPDATE_DUPLICATES);
+        $command->getSource()?->setWhereFilters([])->setSeconds(1);
+        $response = self::unpack($this->runCommand($this->project, $command), TableImportResponse::class);
+        self::assertSame(1, (int) $response->getImportedRowsCount());
+        self::assertSame([[1, 'old'], [3, 'THREE'], [9, 'nine']],
+            array_map(static fn (array $r): array => [$r['id'], $r['name']], $this->tableRows('orders')));
+    }
+
+    public function testAnotherProjectsSourceTableIsRefused(): void
+    {
+        $foreign = $this->createProject();
+        $pdo = self::pdo($foreign);
+        $pdo->exec('CREATE SCHEMA "in.c-foreign"');
+        $pdo->exec('CREATE TABLE "in.c-foreign"."source" ("key" INTEGER, label STRING)');
+        $pdo->exec("INSERT INTO \"in.c-foreign\".\"source\" VALUES (7, 'seven')");
+
+        $command = $this->command(ImportType::FULL, DedupType::UPDATE_DUPLICATES);
+        $command->getSource()?->setPath(['in.c-foreign'])->setWhereFilters([]);
+        $this->assertDriverError([2003, 2004], fn () => $this->runCommand($this->project, $command));
+        self::assertSame([1, 9], array_column($this->tableRows('orders'), 'id'));
     }
 
     private function command(int $importType, int $dedup): TableImportFromTableCommand
