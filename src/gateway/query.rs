@@ -195,13 +195,24 @@ pub fn plan_query(mut statement: Statement, compat: &CompatValues<'_>, tag: &'st
             *slot = ty;
         }
     }
-    Ok(QueryPlan {
+    let plan = QueryPlan {
         template: Box::new(statement),
         relations: checker.relations,
         tables: checker.tables,
         param_types,
         tag,
-    })
+    };
+    // What reaches DuckDB must be SQL this gateway parses back: a statement the parser only
+    // half understood (found by fuzzing: `SELECT *f FROM t` rendered as `SELECT * AS f …`)
+    // is refused rather than handed on.
+    let handles: Vec<u64> = (1..=plan.relations.len() as u64).collect();
+    let refs: Vec<String> = (0..plan.tables.len()).map(|i| format!("\"t{i}v1\".main.data")).collect();
+    if super::parse(&plan.render(&handles, &refs)).map(|s| s.len()) != Ok(1) {
+        return Err(
+            Error::invalid("syntax error: the statement cannot be read back unambiguously").with_sqlstate("42601")
+        );
+    }
+    Ok(plan)
 }
 
 #[derive(Default)]

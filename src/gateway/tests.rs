@@ -340,3 +340,11 @@ mod generated {
         }
     }
 }
+
+/// Found by fuzzing: sqlparser reads `*f` as a wildcard with an alias and writes it back as
+/// `* AS f`, which no parser reads. Such statements are refused, never handed on.
+#[test]
+fn statements_that_do_not_read_back_are_refused() {
+    let err = plan_one(r#"SELECT *f FROM "in.c-a"."t""#).unwrap_err();
+    assert_eq!(err.sqlstate(), "42601", "{err:?}");
+}

@@ -17,6 +17,7 @@ use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use async_trait::async_trait;
+use futures::FutureExt;
 use pgwire::api::PgWireServerHandlers;
 use pgwire::api::cancel::CancelHandler;
 use pgwire::api::copy::CopyHandler;
@@ -188,9 +189,13 @@ pub async fn serve(
                 }
             };
             tokio::select! {
-                result = pgwire::tokio::process_socket(socket, tls, connection.clone()) => {
-                    if let Err(e) = result {
-                        tracing::debug!(%peer, error = %e, "connection ended with an error");
+                // pgwire's decoder can panic on a malformed message (found by fuzzing: a Parse
+                // shorter than its fields); that ends this connection, never the clean-up below.
+                result = std::panic::AssertUnwindSafe(pgwire::tokio::process_socket(socket, tls, connection.clone())).catch_unwind() => {
+                    match result {
+                        Ok(Ok(())) => {}
+                        Ok(Err(e)) => tracing::debug!(%peer, error = %e, "connection ended with an error"),
+                        Err(_) => tracing::warn!(%peer, "a malformed message from the client ended its connection"),
                     }
                 }
                 _ = closable => {}

@@ -231,3 +231,98 @@ async fn constant_selects_are_answered_without_the_engine_but_alike() {
     assert_eq!(sqlstate(&err), "42501");
     server.stop().await;
 }
+
+/// A raw client: startup and SCRAM-SHA-256 by hand, so the test can then send bytes no driver
+/// would (found by fuzzing: a Parse message shorter than its fields made the decoder panic).
+async fn raw_session(server: &TestServer, user: &str, password: &str) -> tokio::net::TcpStream {
+    use base64::Engine;
+    use hmac::{Hmac, Mac};
+    use sha2::{Digest, Sha256};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let mut s = tokio::net::TcpStream::connect(server.pg_addr).await.unwrap();
+    let mut body = vec![0, 3, 0, 0];
+    for (k, v) in [("user", user), ("database", "main")] {
+        body.extend_from_slice(k.as_bytes());
+        body.push(0);
+        body.extend_from_slice(v.as_bytes());
+        body.push(0);
+    }
+    body.push(0);
+    let mut packet = ((body.len() + 4) as u32).to_be_bytes().to_vec();
+    packet.extend(body);
+    s.write_all(&packet).await.unwrap();
+    async fn message(s: &mut tokio::net::TcpStream) -> (u8, Vec<u8>) {
+        let tag = s.read_u8().await.unwrap();
+        let len = s.read_u32().await.unwrap() as usize;
+        let mut body = vec![0; len - 4];
+        s.read_exact(&mut body).await.unwrap();
+        (tag, body)
+    }
+    let (tag, _) = message(&mut s).await;
+    assert_eq!(tag, b'R', "SASL offer");
+    let nonce = "rawclientnonce0123456789";
+    let first_bare = format!("n=,r={nonce}");
+    let first = format!("n,,{first_bare}");
+    let mut sasl = b"SCRAM-SHA-256\0".to_vec();
+    sasl.extend((first.len() as u32).to_be_bytes());
+    sasl.extend(first.as_bytes());
+    let mut out = vec![b'p'];
+    out.extend(((sasl.len() + 4) as u32).to_be_bytes());
+    out.extend(sasl);
+    s.write_all(&out).await.unwrap();
+    let (_, body) = message(&mut s).await;
+    let server_first = String::from_utf8(body[4..].to_vec()).unwrap();
+    let field = |k: &str| server_first.split(',').find_map(|p| p.strip_prefix(k)).unwrap().to_owned();
+    let (r, salt, iterations) = (field("r="), b64.decode(field("s=")).unwrap(), field("i=").parse::<u32>().unwrap());
+    let mut salted = [0u8; 32];
+    pbkdf2::pbkdf2_hmac::<Sha256>(password.as_bytes(), &salt, iterations, &mut salted);
+    let hmac = |key: &[u8], data: &[u8]| {
+        let mut m = <Hmac<Sha256> as Mac>::new_from_slice(key).unwrap();
+        m.update(data);
+        m.finalize().into_bytes().to_vec()
+    };
+    let client_key = hmac(&salted, b"Client Key");
+    let stored_key = Sha256::digest(&client_key);
+    let without_proof = format!("c=biws,r={r}");
+    let auth_message = format!("{first_bare},{server_first},{without_proof}");
+    let signature = hmac(&stored_key, auth_message.as_bytes());
+    let proof: Vec<u8> = client_key.iter().zip(signature).map(|(a, b)| a ^ b).collect();
+    let last = format!("{without_proof},p={}", b64.encode(proof));
+    let mut out = vec![b'p'];
+    out.extend(((last.len() + 4) as u32).to_be_bytes());
+    out.extend(last.as_bytes());
+    s.write_all(&out).await.unwrap();
+    loop {
+        let (tag, body) = message(&mut s).await;
+        assert_ne!(tag, b'E', "login failed: {}", String::from_utf8_lossy(&body));
+        if tag == b'Z' {
+            return s;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_malformed_message_ends_only_its_own_connection() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = TestServer::start().await;
+    let admin = server.admin().await;
+    let sessions = || async {
+        let text = reqwest::get(format!("http://{}/metrics", server.http_addr)).await.unwrap().text().await.unwrap();
+        text.lines().find(|l| l.starts_with("duckstore_connections ")).map(str::to_owned).unwrap_or_default()
+    };
+    let before = sessions().await;
+    for _ in 0..3 {
+        let mut raw = raw_session(&server, "admin", crate::harness::ADMIN_TOKEN).await;
+        // 'P' (Parse) whose body is only a query: no statement name, no parameter count
+        raw.write_all(b"P\x00\x00\x00\x0dSELECT 1;\x00").await.unwrap();
+        let mut rest = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_secs(5), raw.read_to_end(&mut rest)).await;
+    }
+    // the server is up, other sessions work, and the broken ones are gone from the registry
+    let one = admin.simple_query("SELECT 1").await.unwrap();
+    assert!(one.iter().any(|m| matches!(m, SimpleQueryMessage::Row(r) if r.get(0) == Some("1"))));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(sessions().await, before, "the broken connections are not counted any more");
+    server.stop().await;
+}
