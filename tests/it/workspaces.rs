@@ -444,3 +444,25 @@ async fn a_storage_session_runs_a_query_in_a_workspace_sandbox() {
     assert_eq!(sqlstate(&err), "42501", "{err}");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn memory_and_temp_disk_are_limited_per_workspace() {
+    let server = TestServer::start_with(|c| {
+        c.workspace_memory_limit = "64MB".into();
+        c.workspace_temp_limit = "1MB".into();
+    })
+    .await;
+    let st = storage(&server, "memory").await;
+    let ws = workspace(&st, "CALL create_workspace(name => 'small')").await;
+    let wc = login(&server, &ws).await;
+    let limits =
+        text_rows(&wc, "SELECT current_setting('memory_limit'), current_setting('max_temp_directory_size')").await;
+    assert!(limits[0][0].as_deref().is_some_and(|m| m.starts_with("61") || m.contains("64")), "{limits:?}");
+    // one value larger than the memory limit, with nowhere to spill: refused, session intact
+    let err = wc.simple_query("SELECT length(list(range)) FROM range(20000000)").await.unwrap_err();
+    assert_eq!(sqlstate(&err), "53200", "{err}");
+    assert_eq!(text_rows(&wc, "SELECT 1").await, vec![vec![s("1")]]);
+    let err = wc.simple_query("SET memory_limit = '8GB'").await.unwrap_err();
+    assert!(!["", "XX000"].contains(&sqlstate(&err).as_str()), "{err}");
+    server.stop().await;
+}
