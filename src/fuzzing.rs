@@ -232,8 +232,12 @@ pub fn pg_message(bytes: &[u8]) {
         ctx.awaiting_frontend_startup = startup;
         // pgwire's own decoder may panic on malformed input; the server contains that panic in
         // the connection's task (pg/mod.rs), so here it is not a finding. Our code below is.
+        // libFuzzer's panic hook aborts before any unwinding; silence it around pgwire's call.
+        let hook = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|_| {}));
         let decoded =
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| PgWireFrontendMessage::decode(&mut buf, &ctx)));
+        std::panic::set_hook(hook);
         let Ok(Ok(Some(message))) = decoded else { continue };
         match message {
             PgWireFrontendMessage::Startup(s) => {
