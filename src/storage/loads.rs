@@ -717,6 +717,9 @@ pub fn parse_order_by(text: &str) -> Result<Vec<(String, bool)>> {
         .map(|part| {
             let mut words = part.split_whitespace();
             let column = words.next().unwrap_or_default().trim_matches('"').to_owned();
+            // a clear error for what cannot be a column (found by fuzzing: any text was taken
+            // for a name, refused only later when no column matched)
+            names::validate_column_name(&column)?;
             let descending = match words.next().map(str::to_ascii_lowercase).as_deref() {
                 None | Some("asc") => false,
                 Some("desc") => true,
@@ -985,5 +988,20 @@ impl StagingDir {
 impl Drop for StagingDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_order_by;
+
+    #[test]
+    fn order_by_takes_column_names_and_directions_only() {
+        assert_eq!(parse_order_by("id DESC, name").unwrap(), vec![("id".into(), true), ("name".into(), false)]);
+        assert_eq!(parse_order_by(r#""id" asc"#).unwrap(), vec![("id".into(), false)]);
+        // found by fuzzing: any text was taken for a column name
+        for bad in [r#""values", ["2", "2"]}: ["2"#, "id; DROP TABLE t", "id DESC NULLS", "_timestamp"] {
+            assert!(parse_order_by(bad).is_err(), "{bad}");
+        }
     }
 }
