@@ -729,6 +729,10 @@ pub fn parse_order_by(text: &str) -> Result<Vec<(String, bool)>> {
                     );
                 }
             };
+            if let Some(extra) = words.next() {
+                return Err(Error::invalid(format!("order_by: unexpected '{extra}' after the direction"))
+                    .with_sqlstate("22023"));
+            }
             Ok((column, descending))
         })
         .collect()
