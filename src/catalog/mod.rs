@@ -38,6 +38,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0006_branches", include_str!("../../sql/catalog/0006_branches.sql")),
     ("0007_workspaces", include_str!("../../sql/catalog/0007_workspaces.sql")),
     ("0008_share_with_all", include_str!("../../sql/catalog/0008_share_with_all.sql")),
+    ("0009_workspace_users", include_str!("../../sql/catalog/0009_workspace_users.sql")),
 ];
 
 /// The schema version this build writes.

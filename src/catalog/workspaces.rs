@@ -116,6 +116,50 @@ impl CatalogTx<'_> {
         Ok(())
     }
 
+    /// A further login of a workspace; answers its number (the user is `ws_<id>_<number>`).
+    pub fn insert_workspace_user(&self, workspace_id: i64, scram: &ScramVerifier, at: i64, by: &str) -> Result<i64> {
+        self.tx
+            .query_row(
+                "INSERT INTO workspace_users(workspace_id, number, scram_salt, scram_iterations, scram_stored_key,
+                     scram_server_key, created_at, created_by)
+                 VALUES (?1, (SELECT coalesce(max(number), 0) + 1 FROM workspace_users WHERE workspace_id = ?1),
+                         ?2, ?3, ?4, ?5, ?6, ?7)
+                 RETURNING number",
+                params![workspace_id, scram.salt, scram.iterations, scram.stored_key, scram.server_key, at, by],
+                |r| r.get(0),
+            )
+            .map_err(|e| sqlite_error("creating a workspace user", e))
+    }
+
+    pub fn workspace_user_verifier(&self, workspace_id: i64, number: i64) -> Result<Option<ScramVerifier>> {
+        self.tx
+            .query_row(
+                "SELECT scram_salt, scram_iterations, scram_stored_key, scram_server_key FROM workspace_users
+                 WHERE workspace_id = ?1 AND number = ?2",
+                params![workspace_id, number],
+                |r| {
+                    Ok(ScramVerifier {
+                        salt: r.get(0)?,
+                        iterations: r.get(1)?,
+                        stored_key: r.get(2)?,
+                        server_key: r.get(3)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(|e| sqlite_error("reading a workspace user", e))
+    }
+
+    pub fn delete_workspace_user(&self, workspace_id: i64, number: i64) -> Result<bool> {
+        self.tx
+            .execute(
+                "DELETE FROM workspace_users WHERE workspace_id = ?1 AND number = ?2",
+                params![workspace_id, number],
+            )
+            .map(|n| n > 0)
+            .map_err(|e| sqlite_error("dropping a workspace user", e))
+    }
+
     /// Workspaces whose time ran out before `at`.
     pub fn expired_workspaces(&self, at: i64) -> Result<Vec<WorkspaceRecord>> {
         let mut stmt = self

@@ -330,6 +330,18 @@ pub const PROCEDURES: &[ProcedureSpec] = &[
         summary: "a new password for a workspace; the old one stops working",
     },
     ProcedureSpec {
+        name: "create_workspace_user",
+        params: &[req("workspace", ArgKind::Int)],
+        columns: &[("workspace", T::Int64), ("user", T::Text), ("password", T::Text)],
+        summary: "a further login of a workspace, with its own password (shown only here)",
+    },
+    ProcedureSpec {
+        name: "drop_workspace_user",
+        params: &[req("user", ArgKind::Text)],
+        columns: &[("user", T::Text), ("dropped", T::Bool)],
+        summary: "drop a login made by create_workspace_user; its sessions end",
+    },
+    ProcedureSpec {
         name: "load_workspace",
         params: &[
             req("workspace", ArgKind::Int),
@@ -960,6 +972,16 @@ impl CallPlan {
                 let id = args.required_int("id")?;
                 storage.drop_workspace(ctx, id).await?;
                 out.row(vec![id.into(), true.into()]);
+            }
+            "create_workspace_user" => {
+                let workspace = args.required_int("workspace")?;
+                let (user, password) = storage.create_workspace_user(ctx, workspace).await?;
+                out.row(vec![workspace.into(), user.into(), password.into()]);
+            }
+            "drop_workspace_user" => {
+                let user = args.required_text("user")?;
+                storage.drop_workspace_user(ctx, user.clone()).await?;
+                out.row(vec![user.into(), true.into()]);
             }
             "load_workspace" => {
                 let workspace = args.required_int("workspace")?;

@@ -219,8 +219,8 @@ impl Storage {
         let planned = self
             .blocking(move |inner| {
                 let now = now_micros();
-                if let Some(id) = workspaces::workspace_user(&lookup_user) {
-                    return Storage::plan_workspace_login(inner, id, &lookup_user, &database);
+                if let Some(login) = workspaces::workspace_user(&lookup_user) {
+                    return Storage::plan_workspace_login(inner, login, &lookup_user, &database);
                 }
                 match UserName::parse(&lookup_user) {
                     Some(UserName::Admin) => Ok(Some((inner.admin_verifier.clone(), Ok(SessionContext::admin())))),
@@ -285,7 +285,21 @@ impl Storage {
             let user = session.user.clone();
             return self
                 .blocking(move |inner| match inner.catalog.read(|tx| tx.workspace(workspace_id))? {
-                    Some(w) if w.expires_at.is_none_or(|at| at > now_micros()) => Ok(()),
+                    Some(w) if w.expires_at.is_none_or(|at| at > now_micros()) => {
+                        // a further login must still exist
+                        match workspaces::workspace_user(&user) {
+                            Some((_, Some(n)))
+                                if inner.catalog.read(|tx| tx.workspace_user_verifier(workspace_id, n))?.is_none() =>
+                            {
+                                Err(Error::new(
+                                    ErrorKind::Unavailable,
+                                    format!("terminating connection: the workspace user \"{user}\" was dropped"),
+                                )
+                                .with_sqlstate("57P01"))
+                            }
+                            _ => Ok(()),
+                        }
+                    }
                     _ => Err(Error::new(
                         ErrorKind::Unavailable,
                         format!("terminating connection: the workspace of \"{user}\" was dropped or expired"),

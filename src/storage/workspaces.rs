@@ -109,12 +109,19 @@ fn file_of(w: &WorkspaceRecord) -> WorkspaceFile {
     WorkspaceFile { project_id: w.project_id, branch_id: w.branch_id, workspace_id: w.id }
 }
 
-/// Parses a workspace user name: `ws_<id>`.
-pub fn workspace_user(user: &str) -> Option<i64> {
-    let id = user.strip_prefix("ws_")?;
-    (!id.is_empty() && id.len() <= 18 && id.bytes().all(|b| b.is_ascii_digit()) && !id.starts_with('0'))
-        .then(|| id.parse().ok())
-        .flatten()
+/// Parses a workspace user name: `ws_<id>` (the workspace's own login) or `ws_<id>_<number>`
+/// (a further login from `create_workspace_user`).
+pub fn workspace_user(user: &str) -> Option<(i64, Option<i64>)> {
+    let number = |s: &str| -> Option<i64> {
+        (!s.is_empty() && s.len() <= 18 && s.bytes().all(|b| b.is_ascii_digit()) && !s.starts_with('0'))
+            .then(|| s.parse().ok())
+            .flatten()
+    };
+    let rest = user.strip_prefix("ws_")?;
+    match rest.split_once('_') {
+        None => Some((number(rest)?, None)),
+        Some((id, n)) => Some((number(id)?, Some(number(n)?))),
+    }
 }
 
 impl Storage {
@@ -267,20 +274,86 @@ impl Storage {
         Ok(WorkspaceCreated { user: record.user(), record, password })
     }
 
+    /// `create_workspace_user`: a further login of a workspace (`ws_<id>_<number>`) with its
+    /// own password, shown only here.
+    pub async fn create_workspace_user(&self, ctx: SessionContext, id: i64) -> Result<(String, String)> {
+        require_write(&ctx)?;
+        let password = credentials::new_secret();
+        let scram = credentials::scram_verifier(&password);
+        let user = self
+            .blocking(move |inner| {
+                let record = Self::own_workspace(inner, &ctx, id)?;
+                inner.catalog.write(|tx| {
+                    let number = tx.insert_workspace_user(id, &scram, now_micros(), &ctx.user)?;
+                    let user = format!("{}_{number}", record.user());
+                    inner.audit(
+                        tx,
+                        &ctx,
+                        Some(record.project_id),
+                        "create_workspace_user",
+                        ("workspace", id.to_string()),
+                        json!({"user": user}),
+                    )?;
+                    Ok(user)
+                })
+            })
+            .await?;
+        Ok((user, password))
+    }
+
+    /// `drop_workspace_user`: the login stops working; its sessions end at their next statement.
+    pub async fn drop_workspace_user(&self, ctx: SessionContext, user: String) -> Result<()> {
+        require_write(&ctx)?;
+        let Some((id, Some(number))) = workspace_user(&user) else {
+            return Err(Error::invalid(format!(
+                "\"{user}\" is not a workspace user from create_workspace_user (ws_<workspace>_<number>)"
+            ))
+            .with_sqlstate("22023"));
+        };
+        self.blocking(move |inner| {
+            let record = Self::own_workspace(inner, &ctx, id)?;
+            inner.catalog.write(|tx| {
+                if !tx.delete_workspace_user(id, number)? {
+                    return Err(
+                        Error::not_found(format!("workspace user \"{user}\" does not exist")).with_sqlstate("42704")
+                    );
+                }
+                inner.audit(
+                    tx,
+                    &ctx,
+                    Some(record.project_id),
+                    "drop_workspace_user",
+                    ("workspace", id.to_string()),
+                    json!({"user": user}),
+                )
+            })?;
+            inner.bump_credential_epoch();
+            Ok(())
+        })
+        .await
+    }
+
     /// Logging in to a workspace: the verifier, and the session it opens.
     pub(super) fn plan_workspace_login(
         inner: &Inner,
-        id: i64,
+        (id, number): (i64, Option<i64>),
         user: &str,
         database: &str,
     ) -> Result<Option<(crate::catalog::ScramVerifier, Result<SessionContext>)>> {
         let Some(w) = inner.catalog.read(|tx| tx.workspace(id))? else { return Ok(None) };
+        let verifier = match number {
+            None => w.scram.clone(),
+            Some(n) => match inner.catalog.read(|tx| tx.workspace_user_verifier(id, n))? {
+                Some(v) => v,
+                None => return Ok(None),
+            },
+        };
         let session = if w.expires_at.is_some_and(|at| at <= now_micros()) {
             Err(Error::unauthenticated(format!(
                 "password authentication failed for user \"{user}\": the workspace has expired"
             ))
             .with_sqlstate("28P01"))
-        } else if !(database.is_empty() || database == user || database == w.name) {
+        } else if !(database.is_empty() || database == user || database == w.user() || database == w.name) {
             Err(Error::not_found(format!(
                 "database \"{database}\" does not exist: workspace {id} is \"{user}\" or \"{}\"",
                 w.name
@@ -293,7 +366,7 @@ impl Storage {
                 user: user.to_owned(),
             })
         };
-        Ok(Some((w.scram.clone(), session)))
+        Ok(Some((verifier, session)))
     }
 
     /// Opens a workspace session's connection, within the session limits.

@@ -466,3 +466,38 @@ async fn memory_and_temp_disk_are_limited_per_workspace() {
     assert!(!["", "XX000"].contains(&sqlstate(&err).as_str()), "{err}");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_workspace_has_further_logins_that_come_and_go() {
+    let server = TestServer::start().await;
+    let st = storage(&server, "users").await;
+    let ws = workspace(&st, "CALL create_workspace(name => 'shared')").await;
+    let row = st.query_one("CALL create_workspace_user(workspace => $1)", &[&ws.id]).await.unwrap();
+    let (user, password): (String, String) = (row.get("user"), row.get("password"));
+    assert_eq!(user, format!("{}_1", ws.user));
+    // the further login opens the same workspace, by its own name or the workspace's
+    let owner = login(&server, &ws).await;
+    owner.batch_execute("CREATE TABLE t AS SELECT 42 AS answer").await.unwrap();
+    let other = server.try_connect(&user, &password, &ws.user).await.unwrap();
+    assert_eq!(text_rows(&other, "SELECT answer FROM t").await, vec![vec![s("42")]]);
+    assert!(server.try_connect(&user, &password, &user).await.is_ok());
+    // its password is its own; another project cannot add logins to this workspace
+    let err = server.try_connect(&user, &ws.password, &ws.user).await.err().unwrap();
+    assert_eq!(sqlstate(&err), "28P01");
+    let (_, stranger_user, stranger_token) = server.project("stranger").await;
+    let stranger = server.connect(&stranger_user, &stranger_token).await;
+    let err = stranger.query_one("CALL create_workspace_user(workspace => $1)", &[&ws.id]).await.unwrap_err();
+    assert_eq!(sqlstate(&err), "42704");
+    let err = stranger.query_one("CALL drop_workspace_user(user => $1)", &[&user]).await.unwrap_err();
+    assert_eq!(sqlstate(&err), "42704");
+    // dropped: its session ends at the next statement, it cannot log in, the owner goes on
+    st.query_one("CALL drop_workspace_user(user => $1)", &[&user]).await.unwrap();
+    let err = other.simple_query("SELECT 1").await.unwrap_err();
+    assert_eq!(sqlstate(&err), "57P01", "{err}");
+    let err = server.try_connect(&user, &password, &ws.user).await.err().unwrap();
+    assert_eq!(sqlstate(&err), "28P01");
+    assert_eq!(text_rows(&owner, "SELECT answer FROM t").await, vec![vec![s("42")]]);
+    let err = st.query_one("CALL drop_workspace_user(user => $1)", &[&ws.user]).await.unwrap_err();
+    assert_eq!(sqlstate(&err), "22023");
+    server.stop().await;
+}

@@ -41,7 +41,9 @@ use Keboola\StorageDriver\Command\Table\TableImportFromTableCommand;
 use Keboola\StorageDriver\Command\Workspace\ClearWorkspaceCommand;
 use Keboola\StorageDriver\Command\Workspace\CreateWorkspaceCommand;
 use Keboola\StorageDriver\Command\Workspace\DropWorkspaceCommand;
+use Keboola\StorageDriver\Command\Workspace\CreateWorkspaceUserCommand;
 use Keboola\StorageDriver\Command\Workspace\DropWorkspaceObjectCommand;
+use Keboola\StorageDriver\Command\Workspace\DropWorkspaceUserCommand;
 use Keboola\StorageDriver\Command\Workspace\LoadTableToWorkspaceCommand;
 use Keboola\StorageDriver\Command\Workspace\ResetWorkspacePasswordCommand;
 use Keboola\StorageDriver\DuckDB\Connection\ConnectionFactory;
@@ -80,6 +82,8 @@ final class HandlerFactory
             ResetWorkspacePasswordCommand::class => new Workspace\ResetWorkspacePasswordHandler($c),
             DropWorkspaceObjectCommand::class => new Workspace\DropWorkspaceObjectHandler($c),
             LoadTableToWorkspaceCommand::class => new Workspace\LoadTableToWorkspaceHandler($c),
+            CreateWorkspaceUserCommand::class => new Workspace\CreateWorkspaceUserHandler($c),
+            DropWorkspaceUserCommand::class => new Workspace\DropWorkspaceUserHandler($c),
             ExecuteQueryCommand::class => new ExecuteQuery\ExecuteQueryHandler($c),
             // Table and info commands (part B; see NOTES-B.md).
             CreateTableCommand::class => new Table\CreateTableHandler($c),
@@ -99,8 +103,7 @@ final class HandlerFactory
             CreateViewCommand::class => new Table\CreateViewHandler(),
             ObjectInfoCommand::class => new Info\ObjectInfoHandler($c),
             ListSchemasCommand::class => new Info\ListSchemasHandler($c),
-            // Not supported (default): Create/DropWorkspaceUser (a workspace has one login),
-            // Grant/RevokeWorkspaceAccessToProject (no cross-login grants in duckstore), the
+            // Not supported (default): Grant/RevokeWorkspaceAccessToProject (no cross-login grants in duckstore), the
             // BigQuery external-bucket commands.
             default => throw new CommandNotSupportedException($command::class),
         };

@@ -13,6 +13,8 @@ use Keboola\StorageDriver\Command\Workspace\ClearWorkspaceCommand;
 use Keboola\StorageDriver\Command\Workspace\CreateWorkspaceCommand;
 use Keboola\StorageDriver\Command\Workspace\CreateWorkspaceResponse;
 use Keboola\StorageDriver\Command\Workspace\CreateWorkspaceUserCommand;
+use Keboola\StorageDriver\Command\Workspace\CreateWorkspaceUserResponse;
+use Keboola\StorageDriver\Command\Workspace\DropWorkspaceUserCommand;
 use Keboola\StorageDriver\Command\Workspace\DropWorkspaceCommand;
 use Keboola\StorageDriver\Command\Workspace\DropWorkspaceObjectCommand;
 use Keboola\StorageDriver\Command\Workspace\GrantWorkspaceAccessToProjectCommand;
@@ -150,7 +152,6 @@ final class WorkspaceTest extends FunctionalTestCase
     /** @return iterable<string, array{\Google\Protobuf\Internal\Message}> */
     public function unsupported(): iterable
     {
-        yield 'create user' => [(new CreateWorkspaceUserCommand())->setWorkspaceObjectName('WORKSPACE_42')];
         yield 'grant to project' => [(new GrantWorkspaceAccessToProjectCommand())->setWorkspaceObjectName('WORKSPACE_42')];
     }
 
@@ -160,6 +161,37 @@ final class WorkspaceTest extends FunctionalTestCase
         $this->expectException(CommandNotSupportedException::class);
         $this->expectExceptionMessage(sprintf('Command "%s" not supported.', $command::class));
         $this->runCommand($this->createProject(), $command);
+    }
+
+    public function testFurtherUsersLogInUntilDropped(): void
+    {
+        $project = $this->projectWithTable();
+        $ws = $this->createWorkspace($project);
+        $created = self::unpack(
+            $this->runCommand($project, (new CreateWorkspaceUserCommand())->setWorkspaceObjectName($ws->getWorkspaceObjectName())),
+            CreateWorkspaceUserResponse::class,
+        );
+        self::assertSame($ws->getWorkspaceUserName() . '_1', $created->getWorkspaceUserName());
+        $owner = self::workspacePdo($project, $ws->getWorkspaceUserName(), $ws->getWorkspacePassword(), $ws->getWorkspaceObjectName());
+        $owner->exec('CREATE TABLE shared AS SELECT 7 AS n');
+        $other = self::workspacePdo($project, $created->getWorkspaceUserName(), $created->getWorkspacePassword(), $ws->getWorkspaceObjectName());
+        self::assertSame(7, (int) $other->query('SELECT n FROM shared')->fetchColumn());
+
+        $this->runCommand($project, (new DropWorkspaceUserCommand())->setWorkspaceUserName($created->getWorkspaceUserName()));
+        try {
+            self::workspacePdo($project, $created->getWorkspaceUserName(), $created->getWorkspacePassword(), $ws->getWorkspaceObjectName());
+            self::fail('a dropped workspace user logged in');
+        } catch (PDOException $e) {
+            self::assertStringContainsString('authentication failed', $e->getMessage());
+        }
+        self::assertSame(7, (int) $owner->query('SELECT n FROM shared')->fetchColumn());
+        // another project cannot add logins to this workspace
+        try {
+            $this->runCommand($this->createProject(), (new CreateWorkspaceUserCommand())->setWorkspaceObjectName($ws->getWorkspaceObjectName()));
+            self::fail('a foreign project created a workspace user');
+        } catch (DuckstoreException $e) {
+            self::assertSame(ErrorCode::OBJECT_NOT_FOUND, $e->getCode());
+        }
     }
 
     public function testAForeignProjectsSecretIsRefused(): void
