@@ -476,6 +476,8 @@ pub const PROCEDURES: &[ProcedureSpec] = &[
             opt("limit", ArgKind::Int),
             opt("changed_since", ArgKind::Moment),
             opt("changed_until", ArgKind::Moment),
+            opt("file_name", ArgKind::Text),
+            opt("tags", ArgKind::Text),
             opt("async", ArgKind::Bool),
             opt("idempotency_key", ArgKind::Text),
         ],
@@ -1297,6 +1299,8 @@ impl CallPlan {
                     limit: args.int("limit")?,
                     changed_since: args.moment_past("changed_since")?,
                     changed_until: args.moment_past("changed_until")?,
+                    file_name: args.text("file_name")?,
+                    tags: list("tags")?,
                 };
                 let started = std::time::Instant::now();
                 let (file, rows) = storage.export_table(ctx.clone(), request).await?;

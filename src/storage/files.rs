@@ -81,7 +81,7 @@ pub fn validate_file_name(name: &str) -> Result<()> {
     }
 }
 
-fn validate_tags(tags: &[String]) -> Result<()> {
+pub(crate) fn validate_tags(tags: &[String]) -> Result<()> {
     if tags.len() > 50 {
         return Err(Error::invalid("at most 50 tags per file"));
     }

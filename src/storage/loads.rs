@@ -687,6 +687,10 @@ pub struct ExportRequest {
     pub limit: Option<i64>,
     pub changed_since: Option<i64>,
     pub changed_until: Option<i64>,
+    /// The exported file's name on the sidecar (default `<bucket>.<table>.<extension>`).
+    pub file_name: Option<String>,
+    /// Tags of the exported file besides `export`.
+    pub tags: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
@@ -835,6 +839,10 @@ fn export_select(data_ref: &str, table: &TableRecord, request: &ExportRequest) -
 impl Storage {
     /// `export_table`: writes the selected rows to a new sidecar file of the project.
     pub async fn export_table(&self, ctx: SessionContext, request: ExportRequest) -> Result<(FileRecord, i64)> {
+        if let Some(name) = &request.file_name {
+            super::files::validate_file_name(name).map_err(|e| e.with_sqlstate("22023"))?;
+        }
+        super::files::validate_tags(&request.tags).map_err(|e| e.with_sqlstate("22023"))?;
         let (project_id, branch_id) = super::tables::session_branch(&ctx)?;
         let compression = match request.compression.to_ascii_lowercase().as_str() {
             "" | "none" => "none",
@@ -870,10 +878,13 @@ impl Storage {
                 (false, "gzip") => "csv.gz".to_owned(),
                 (false, other) => format!("csv.{other}"),
             };
-            let name = format!("{}.{}.{extension}", bucket.full_name(), table.name);
-            let (id, part) = inner.catalog.write(|tx| {
-                storage.begin_server_file(tx, project_id, &name, &["export".to_owned()], &ctx.user)
-            })?;
+            let name =
+                request.file_name.clone().unwrap_or_else(|| format!("{}.{}.{extension}", bucket.full_name(), table.name));
+            let tags: Vec<String> = std::iter::once("export".to_owned())
+                .chain(request.tags.iter().filter(|t| t.as_str() != "export").cloned())
+                .collect();
+            let (id, part) =
+                inner.catalog.write(|tx| storage.begin_server_file(tx, project_id, &name, &tags, &ctx.user))?;
             let options = if request.parquet {
                 format!("FORMAT parquet, COMPRESSION {}", if compression == "none" { "snappy" } else { compression })
             } else {

@@ -804,3 +804,33 @@ async fn a_table_loads_from_another_table_atomically() {
     let _ = (&p.user, &p.token);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn an_export_names_and_tags_its_file() {
+    let server = TestServer::start().await;
+    let p = project(&server, "named").await;
+    p.client
+        .batch_execute(r#"CREATE TABLE "in.c-sales"."t" (id INTEGER); INSERT INTO "in.c-sales"."t" VALUES (1), (2)"#)
+        .await
+        .unwrap();
+    let row = p
+        .client
+        .query_one(
+            "CALL export_table(table => 'in.c-sales.t', file_name => 'run-7.csv', tags => 'run-7, nightly')",
+            &[],
+        )
+        .await
+        .unwrap();
+    let id: i64 = row.get("file_id");
+    let file = p.client.query_one("SELECT name, tags FROM duckstore.files WHERE id = $1", &[&id]).await.unwrap();
+    assert_eq!(file.get::<_, String>("name"), "run-7.csv");
+    let tags: Vec<String> = file.get("tags");
+    assert_eq!(tags, vec!["export", "run-7", "nightly"]);
+    assert_eq!(&download(&server, &p.token, id).await[..], b"id\n1\n2\n");
+    for bad in ["file_name => '../x.csv'", "file_name => ''", "tags => 'a\nb'"] {
+        let err =
+            p.client.simple_query(&format!("CALL export_table(table => 'in.c-sales.t', {bad})")).await.unwrap_err();
+        assert_eq!(sqlstate(&err), "22023", "{bad}: {err}");
+    }
+    server.stop().await;
+}

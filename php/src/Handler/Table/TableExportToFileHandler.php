@@ -17,7 +17,8 @@ use Keboola\StorageDriver\Shared\Driver\BaseHandler;
 
 /**
  * CALL export_table. duckstore writes the rows to a new file on its files sidecar (tagged
- * `export`); filePath, fileProvider and fileCredentials cannot choose where. The response has
+ * `export`); fileProvider and fileCredentials cannot choose where. filePath.fileName names the
+ * file and filePath.path tags it. The response has
  * no field for the file, so its id is told to the user in a log message (context: fileId, rows,
  * size, sha256), and TableExportToFileResponse carries the table's info as BigQuery's does.
  */
@@ -50,6 +51,15 @@ final class TableExportToFileHandler extends BaseHandler
             'columns' => $columns === [] ? null : implode(',', $columns),
             'order_by' => ExportOptionsMapper::orderBy($options->getOrderBy()),
         ] + ExportOptionsMapper::filters($options->getFilters());
+        // filePath cannot choose where the file goes, but its file name names the sidecar file
+        // and its path becomes a tag, so Connection can find the export by either.
+        $filePath = $command->getFilePath();
+        if ($filePath !== null && $filePath->getFileName() !== '') {
+            $args['file_name'] = $filePath->getFileName();
+        }
+        if ($filePath !== null && trim($filePath->getPath(), '/') !== '') {
+            $args['tags'] = str_replace(',', '_', trim($filePath->getPath(), '/'));
+        }
 
         $db = $this->connections->db($credentials);
         $row = $db->call('export_table', $args)[0];

@@ -129,8 +129,12 @@ final class ImportExportTest extends TableTestCase
         // Parquet of the whole table back into a new table with the same columns.
         $response = $this->runCommand($this->project, (new TableExportToFileCommand())
             ->setSource((new Table())->setPath([self::BUCKET])->setTableName('orders'))
-            ->setFileFormat(FileFormat::PARQUET));
+            ->setFileFormat(FileFormat::PARQUET)
+            ->setFilePath((new FilePath())->setPath('exports/run-7')->setFileName('orders.parquet')));
         $parquet = self::exportedFileId($response);
+        $file = self::pdo($this->project)->query("SELECT name, tags::VARCHAR AS tags FROM duckstore.files WHERE id = {$parquet}")->fetch();
+        self::assertSame('orders.parquet', $file['name']);
+        self::assertStringContainsString('exports/run-7', $file['tags']);
         self::assertStringStartsWith('PAR1', $this->download($parquet));
         $this->createOrders('copy');
         $import = $this->import($parquet, 'copy', new ImportOptions(), null, null, FileFormat::PARQUET);
