@@ -266,7 +266,7 @@ pub const PROCEDURES: &[ProcedureSpec] = &[
             opt("changed_until", ArgKind::Moment),
             opt("all", ArgKind::Bool),
         ],
-        columns: &[("table", T::Text), ("deleted_rows", T::Int64), ("table_rows", T::Int64)],
+        columns: &[("table", T::Text), ("deleted_rows", T::Int64), ("table_rows", T::Int64), ("table_bytes", T::Int64)],
         summary: "delete the rows matching structured filters; every row only with all => true",
     },
     ProcedureSpec {
@@ -898,7 +898,7 @@ impl CallPlan {
             }
             "delete_rows" => {
                 let table = args.required_text("table")?;
-                let (deleted, rows) = storage
+                let (deleted, rows, bytes) = storage
                     .delete_rows(
                         ctx,
                         parse_table_id(&table)?,
@@ -908,7 +908,7 @@ impl CallPlan {
                         args.bool("all")?.unwrap_or(false),
                     )
                     .await?;
-                out.row(vec![table.into(), deleted.into(), rows.into()]);
+                out.row(vec![table.into(), deleted.into(), rows.into(), bytes.into()]);
             }
             "drop_primary_key" => {
                 let table = args.required_text("table")?;

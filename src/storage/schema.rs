@@ -368,7 +368,7 @@ impl Storage {
         changed_since: Option<i64>,
         changed_until: Option<i64>,
         all: bool,
-    ) -> Result<(i64, i64)> {
+    ) -> Result<(i64, i64, i64)> {
         if filters.is_empty() && changed_since.is_none() && changed_until.is_none() && !all {
             return Err(Error::invalid(
                 "delete_rows without filters would delete every row: pass all => true (or use TRUNCATE)",
@@ -409,7 +409,7 @@ impl Storage {
                 )
             })?;
             metrics::counter!("duckstore_rows_deleted_total").increment(deleted as u64);
-            Ok((deleted, outcome.row_count))
+            Ok((deleted, outcome.row_count, outcome.byte_count))
         })
         .await
     }

@@ -183,6 +183,11 @@ async fn delete_rows_takes_structured_filters_and_never_deletes_all_by_accident(
         .await
         .unwrap();
     assert_eq!((row.get::<_, i64>("deleted_rows"), row.get::<_, i64>("table_rows")), (2, 1));
+    // the size answered is the catalog's, from the same write
+    let bytes: i64 = row.get("table_bytes");
+    let listed: i64 =
+        c.query_one("SELECT bytes FROM duckstore.tables WHERE id = 'in.c-s.t'", &[]).await.unwrap().get(0);
+    assert!(bytes > 0 && bytes == listed, "{bytes} vs {listed}");
     let err = c.query_one("CALL delete_rows(table => 'in.c-s.t')", &[]).await.unwrap_err();
     assert_eq!(sqlstate(&err), "22023");
     let err = c

@@ -45,11 +45,9 @@ final class DeleteTableRowsHandler extends BaseHandler
             'all' => $where === null && $since === null && $until === null ? true : null,
         ])[0];
 
-        // delete_rows answers no size; the catalog has it.
-        $info = (new TableInfoReader($db))->read($ref->bucket, $ref->table);
         return (new DeleteTableRowsResponse())
             ->setDeletedRowsCount((int) $row['deleted_rows'])
             ->setTableRowsCount((int) $row['table_rows'])
-            ->setTableSizeBytes($info->getSizeBytes());
+            ->setTableSizeBytes((int) $row['table_bytes']);
     }
 }
