@@ -465,6 +465,20 @@ pub const PROCEDURES: &[ProcedureSpec] = &[
         summary: "load rows of another table (columns mapped 'src:dst', filters, a limit) as import_table does",
     },
     ProcedureSpec {
+        name: "preview_table",
+        params: &[
+            req("table", ArgKind::Text),
+            opt("columns", ArgKind::Text),
+            opt("where", ArgKind::Text),
+            opt("order_by", ArgKind::Text),
+            opt("limit", ArgKind::Int),
+            opt("changed_since", ArgKind::Moment),
+            opt("changed_until", ArgKind::Moment),
+        ],
+        columns: &[("columns", T::Text), ("rows", T::Text), ("row_count", T::Int64)],
+        summary: "up to 1 000 rows of a table, filtered like export_table (change times included); rows as JSON text",
+    },
+    ProcedureSpec {
         name: "export_table",
         params: &[
             req("table", ArgKind::Text),
@@ -1047,6 +1061,28 @@ impl CallPlan {
                     count.into(),
                 ]);
             }
+            "preview_table" => {
+                let request = ExportRequest {
+                    target: parse_table_id(&args.required_text("table")?)?,
+                    search_path: vec![],
+                    parquet: false,
+                    compression: String::new(),
+                    columns: text_list(args, "columns")?,
+                    filters: args.text("where")?.map(|w| parse_filters(&w)).transpose()?.unwrap_or_default(),
+                    order_by: args.text("order_by")?.map(|o| parse_order_by(&o)).transpose()?.unwrap_or_default(),
+                    limit: args.int("limit")?,
+                    changed_since: args.moment_past("changed_since")?,
+                    changed_until: args.moment_past("changed_until")?,
+                    file_name: None,
+                    tags: vec![],
+                };
+                let rows = storage.preview_table(ctx, request).await?;
+                out.row(vec![
+                    serde_json::to_string(&rows.columns).unwrap_or_default().into(),
+                    serde_json::to_string(&rows.rows).unwrap_or_default().into(),
+                    (rows.rows.len() as i64).into(),
+                ]);
+            }
             "import_table_from_table" => {
                 let table = args.required_text("table")?;
                 let columns = args
@@ -1226,14 +1262,7 @@ impl CallPlan {
 
     /// Runs a load or export procedure to its end and answers its row.
     async fn run_load(&self, storage: &Storage, ctx: &SessionContext, args: &Args) -> Result<Vec<V>> {
-        let list = |name: &str| -> Result<Vec<String>> {
-            Ok(args
-                .text(name)?
-                .map(|t| {
-                    t.split(',').map(|c| c.trim().trim_matches('"').to_owned()).filter(|c| !c.is_empty()).collect()
-                })
-                .unwrap_or_default())
-        };
+        let list = |name: &str| text_list(args, name);
         match self.spec.name {
             "import_table" => {
                 let table = args.required_text("table")?;
@@ -1317,6 +1346,14 @@ impl CallPlan {
             other => Err(Error::internal("dispatching a load", format!("no handler for {other}"))),
         }
     }
+}
+
+/// A comma-separated list argument (`columns => 'a, "b"'`).
+fn text_list(args: &Args, name: &str) -> Result<Vec<String>> {
+    Ok(args
+        .text(name)?
+        .map(|t| t.split(',').map(|c| c.trim().trim_matches('"').to_owned()).filter(|c| !c.is_empty()).collect())
+        .unwrap_or_default())
 }
 
 /// A table's full id as Keboola writes it: `in.c-sales.orders` (bucket, a dot, the table).

@@ -925,6 +925,30 @@ impl Storage {
     }
 }
 
+impl Storage {
+    /// `preview_table`: at most 1 000 rows of a table (100 unless `limit` says), selected,
+    /// filtered and ordered as `export_table` does, the change-time bounds included, as text.
+    pub async fn preview_table(&self, ctx: SessionContext, mut request: ExportRequest) -> Result<super::TextRows> {
+        let limit = request.limit.unwrap_or(100);
+        if !(0..=1000).contains(&limit) {
+            return Err(Error::invalid("limit must be between 0 and 1000").with_sqlstate("22023"));
+        }
+        request.limit = Some(limit);
+        let readable =
+            self.resolve_reads(ctx, vec![request.target.clone()], request.search_path.clone()).await?.remove(0);
+        let (sql, params) = export_select(&readable.file.data_ref(), &readable.table, &request)?;
+        let query = crate::engine::Query {
+            sql,
+            params,
+            relations: vec![],
+            tables: vec![readable.file],
+            origin: crate::engine::SqlOrigin::Server,
+        };
+        let stream = self.engine().query(query, &Canceller::default()).await?;
+        super::TextRows::collect(stream).await
+    }
+}
+
 /// `import_table_from_table`: rows of one storage table (mapped columns, filters, a limit)
 /// loaded into another with the semantics of `import_table`.
 #[derive(Debug, Clone)]

@@ -51,6 +51,44 @@ pub enum Principal {
     },
 }
 
+/// Rows answered as text (NULL as None) with their column names: what `execute_workspace_query`
+/// and `preview_table` put into JSON.
+#[derive(Debug, Default)]
+pub struct TextRows {
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<Option<String>>>,
+}
+
+impl TextRows {
+    pub(crate) async fn collect(mut stream: crate::engine::QueryStream) -> Result<TextRows> {
+        let mut result =
+            TextRows { columns: stream.schema.fields().iter().map(|f| f.name().clone()).collect(), rows: Vec::new() };
+        while let Some(batch) = stream.next_batch().await {
+            let batch = batch?;
+            let texts = batch
+                .columns()
+                .iter()
+                .map(|c| {
+                    arrow::compute::cast(c, &arrow::datatypes::DataType::Utf8)
+                        .map_err(|e| Error::unsupported(format!("a result column cannot be shown as text: {e}")))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            for row in 0..batch.num_rows() {
+                result.rows.push(
+                    texts
+                        .iter()
+                        .map(|t| {
+                            let t = t.as_any().downcast_ref::<arrow::array::StringArray>().expect("cast to Utf8");
+                            (!arrow::array::Array::is_null(t, row)).then(|| t.value(row).to_owned())
+                        })
+                        .collect(),
+                );
+            }
+        }
+        Ok(result)
+    }
+}
+
 /// An authenticated session (a Postgres connection, or one HTTP request).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionContext {

@@ -13,7 +13,7 @@ use super::credentials;
 use super::loads::{Dedup, Filter, filter_conditions};
 use super::names::quote_ident;
 use super::tables::{TableName, require_write, session_branch};
-use super::{Inner, Principal, SessionContext, Storage};
+use super::{Inner, Principal, SessionContext, Storage, TextRows};
 use crate::catalog::WorkspaceRecord;
 use crate::clock::now_micros;
 use crate::engine::{Query, SandboxLimits, SqlOrigin, WorkspaceConn, WorkspaceFile};
@@ -536,7 +536,7 @@ impl Storage {
         id: i64,
         sql: String,
         timeout_secs: Option<i64>,
-    ) -> Result<WorkspaceQueryResult> {
+    ) -> Result<TextRows> {
         require_write(&ctx)?;
         if timeout_secs.is_some_and(|t| t < 1) {
             return Err(Error::invalid("timeout must be at least one second").with_sqlstate("22023"));
@@ -552,32 +552,8 @@ impl Storage {
         let canceller = crate::engine::Canceller::default();
         let run = async {
             let outcome = self.engine().workspace_execute(&conn, sql, vec![], record.size_limit, &canceller).await?;
-            let mut result = WorkspaceQueryResult::default();
-            let crate::engine::WorkspaceOutcome::Rows(mut stream) = outcome else { return Ok(result) };
-            result.columns = stream.schema.fields().iter().map(|f| f.name().clone()).collect();
-            while let Some(batch) = stream.next_batch().await {
-                let batch = batch?;
-                let texts = batch
-                    .columns()
-                    .iter()
-                    .map(|c| {
-                        arrow::compute::cast(c, &arrow::datatypes::DataType::Utf8)
-                            .map_err(|e| Error::unsupported(format!("a result column cannot be shown as text: {e}")))
-                    })
-                    .collect::<Result<Vec<_>>>()?;
-                for row in 0..batch.num_rows() {
-                    result.rows.push(
-                        texts
-                            .iter()
-                            .map(|t| {
-                                let t = t.as_any().downcast_ref::<arrow::array::StringArray>().expect("cast to Utf8");
-                                (!arrow::array::Array::is_null(t, row)).then(|| t.value(row).to_owned())
-                            })
-                            .collect(),
-                    );
-                }
-            }
-            Ok(result)
+            let crate::engine::WorkspaceOutcome::Rows(stream) = outcome else { return Ok(TextRows::default()) };
+            TextRows::collect(stream).await
         };
         match tokio::time::timeout(timeout, run).await {
             Ok(result) => result,
@@ -663,13 +639,6 @@ pub struct InputMapping {
     pub columns: Vec<String>,
     pub filters: Vec<Filter>,
     pub limit: Option<i64>,
-}
-
-/// What `execute_workspace_query` answers: column names and rows as text (NULL as None).
-#[derive(Debug, Default)]
-pub struct WorkspaceQueryResult {
-    pub columns: Vec<String>,
-    pub rows: Vec<Vec<Option<String>>>,
 }
 
 /// How a workspace with `read_only_storage` reads storage tables: as its own principal, through

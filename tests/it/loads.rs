@@ -834,3 +834,39 @@ async fn an_export_names_and_tags_its_file() {
     }
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_preview_filters_by_values_and_change_times() {
+    let server = TestServer::start().await;
+    let p = project(&server, "preview").await;
+    let c = &p.client;
+    c.batch_execute(
+        r#"CREATE TABLE "in.c-sales"."t" (id INTEGER, name STRING);
+           INSERT INTO "in.c-sales"."t" VALUES (1, 'a'), (2, NULL), (3, 'c')"#,
+    )
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    c.batch_execute(r#"UPDATE "in.c-sales"."t" SET name = 'C' WHERE id = 3"#).await.unwrap();
+    let preview = |args: &str| format!("CALL preview_table(table => 'in.c-sales.t'{args})");
+    let row = c.query_one(&preview(", order_by => 'id'"), &[]).await.unwrap();
+    assert_eq!(row.get::<_, String>("columns"), r#"["id","name"]"#);
+    assert_eq!(row.get::<_, String>("rows"), r#"[["1","a"],["2",null],["3","C"]]"#);
+    let row = c.query_one(&preview(", changed_since => '1 second'"), &[]).await.unwrap();
+    assert_eq!(row.get::<_, String>("rows"), r#"[["3","C"]]"#);
+    let row = c
+        .query_one(&preview(r#", columns => 'name', "where" => '[{"column": "id", "operator": "le", "values": ["2"]}]', order_by => 'id DESC', limit => 1"#), &[])
+        .await
+        .unwrap();
+    assert_eq!((row.get::<_, String>("rows"), row.get::<_, i64>("row_count")), (r#"[[null]]"#.to_owned(), 1));
+    let err = c.simple_query(&preview(", limit => 5000")).await.unwrap_err();
+    assert_eq!(sqlstate(&err), "22023");
+    // a read: read-only tokens may preview; another project may not
+    let ro = c.query_one("CALL create_token(scope => 'branch_read')", &[]).await.unwrap();
+    let reader = server.connect(&ro.get::<_, String>("user_name"), &ro.get::<_, String>("token")).await;
+    assert_eq!(reader.query_one(&preview(""), &[]).await.unwrap().get::<_, i64>("row_count"), 3);
+    let other = project(&server, "other").await;
+    let err = other.client.simple_query(&preview("")).await.unwrap_err();
+    assert!(["42P01", "3F000"].contains(&sqlstate(&err).as_str()), "{err}");
+    server.stop().await;
+}

@@ -57,6 +57,18 @@ final class PreviewTableTest extends TableTestCase
         self::assertSame([['10', '1'], ['9', '2']], [self::values($response, 0), self::values($response, 1)]);
     }
 
+    public function testChangeTimesSelectRecentlyChangedRows(): void
+    {
+        sleep(2);
+        $this->pdo->exec('UPDATE "in.c-driver"."t" SET code = \'11\' WHERE id = 1');
+        $response = $this->preview((new PreviewTableCommand())
+            ->setColumns(['id', 'code'])
+            ->setFilters((new ExportFilters())->setChangeSince((string) (time() - 1))));
+        self::assertSame(['id', 'code'], iterator_to_array($response->getColumns()));
+        self::assertSame([['1', '11']], [self::values($response, 0)]);
+        self::assertCount(1, $response->getRows());
+    }
+
     public function testFilterValuesAreNeverSpliced(): void
     {
         $response = $this->preview((new PreviewTableCommand())->setFilters((new ExportFilters())->setWhereFilters([
