@@ -75,13 +75,19 @@ fn storage_scan_error(message: &str) -> Option<Error> {
     let rest = &tagged[super::storage_scan::STORAGE_ERROR_TAG.len()..];
     let (code, text) = rest.split_once("]: ")?;
     let text = first_line(text);
+    // every SQLSTATE a storage read can answer (resolution, checks, limits)
     let known: &[(&'static str, ErrorKind)] = &[
         ("42501", ErrorKind::PermissionDenied),
         ("42P01", ErrorKind::NotFound),
         ("3F000", ErrorKind::NotFound),
+        ("42703", ErrorKind::NotFound),
+        ("42704", ErrorKind::NotFound),
+        ("42602", ErrorKind::InvalidArgument),
+        ("22023", ErrorKind::InvalidArgument),
         ("53200", ErrorKind::ResourceExhausted),
         ("53300", ErrorKind::ResourceExhausted),
         ("57P01", ErrorKind::Unavailable),
+        ("58030", ErrorKind::Unavailable),
     ];
     if code == "57014" {
         return Some(Error::cancelled());

@@ -68,14 +68,16 @@ impl Storage {
                 let b = tx.bucket_by_name(project_id, branch_id, &stage, &name)?.ok_or_else(|| {
                     Error::not_found(format!("bucket \"{bucket}\" does not exist")).with_sqlstate("3F000")
                 })?;
+                let shared_with_all = tx.is_shared_with_all(b.id)?;
+                let shared_by_name = tx.shares_of(b.id)?;
                 let links: Vec<String> = tx
                     .links_of(b.id)?
                     .into_iter()
                     // without a project: sharing with every project ends, so every link must go
                     // first, except those of projects it stays shared with by name
                     .filter(|l| match target_project {
-                        Some(target) => l.project_id == target && !tx.is_shared_with_all(b.id).unwrap_or(false),
-                        None => !tx.shares_of(b.id).unwrap_or_default().contains(&l.project_id),
+                        Some(target) => l.project_id == target && !shared_with_all,
+                        None => !shared_by_name.contains(&l.project_id),
                     })
                     .map(|l| format!("{} in project {}", l.full_name(), l.project_id))
                     .collect();

@@ -70,6 +70,31 @@ pub(crate) struct SessionSlot {
     workspace_id: i64,
 }
 
+impl SessionSlot {
+    /// A slot within the per-workspace and server-wide session limits (`53300` past them).
+    fn take(storage: &Storage, workspace_id: i64) -> Result<SessionSlot> {
+        let settings = &storage.inner.workspace_settings;
+        let counts = &storage.inner.workspace_sessions;
+        let mut per = counts.per_workspace.lock().unwrap_or_else(|p| p.into_inner());
+        let here = per.get(&workspace_id).copied().unwrap_or(0);
+        if here >= settings.max_sessions {
+            return Err(Error::new(
+                ErrorKind::ResourceExhausted,
+                format!("workspace {workspace_id} already has {here} sessions, its maximum"),
+            )
+            .with_sqlstate("53300"));
+        }
+        if counts.total.load(Ordering::Acquire) >= settings.total_sessions {
+            return Err(Error::new(ErrorKind::ResourceExhausted, "too many workspace sessions on this server")
+                .with_sqlstate("53300"));
+        }
+        *per.entry(workspace_id).or_default() += 1;
+        counts.total.fetch_add(1, Ordering::AcqRel);
+        metrics::gauge!("duckstore_workspace_sessions").increment(1.0);
+        Ok(SessionSlot { storage: storage.clone(), workspace_id })
+    }
+}
+
 impl Drop for SessionSlot {
     fn drop(&mut self) {
         let counts = &self.storage.inner.workspace_sessions;
@@ -379,26 +404,7 @@ impl Storage {
             .await?
             .ok_or_else(|| workspace_not_found(workspace_id))?;
         let settings = self.inner.workspace_settings.clone();
-        {
-            let counts = &self.inner.workspace_sessions;
-            let mut per = counts.per_workspace.lock().unwrap_or_else(|p| p.into_inner());
-            let here = per.get(&workspace_id).copied().unwrap_or(0);
-            if here >= settings.max_sessions {
-                return Err(Error::new(
-                    ErrorKind::ResourceExhausted,
-                    format!("workspace {workspace_id} already has {here} sessions, its maximum"),
-                )
-                .with_sqlstate("53300"));
-            }
-            if counts.total.load(Ordering::Acquire) >= settings.total_sessions {
-                return Err(Error::new(ErrorKind::ResourceExhausted, "too many workspace sessions on this server")
-                    .with_sqlstate("53300"));
-            }
-            *per.entry(workspace_id).or_default() += 1;
-            counts.total.fetch_add(1, Ordering::AcqRel);
-            metrics::gauge!("duckstore_workspace_sessions").increment(1.0);
-        }
-        let slot = SessionSlot { storage: self.clone(), workspace_id };
+        let slot = SessionSlot::take(self, workspace_id)?;
         let conn = self.engine().workspace_connect(file_of(&record), settings.sandbox.clone()).await?;
         if record.read_only_storage {
             self.expose_storage(ctx, &conn).await?;
@@ -548,6 +554,8 @@ impl Storage {
         let settings = &self.inner.workspace_settings;
         let limit = settings.statement_timeout_secs.max(1);
         let timeout = std::time::Duration::from_secs(timeout_secs.map_or(limit, |t| (t as u64).min(limit)));
+        // a query from a storage session counts as a workspace session while it runs
+        let _slot = SessionSlot::take(self, id)?;
         let conn = self.engine().workspace_connect(file_of(&record), settings.sandbox.clone()).await?;
         let canceller = crate::engine::Canceller::default();
         let run = async {

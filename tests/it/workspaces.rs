@@ -207,6 +207,12 @@ async fn limits_time_results_sessions_and_size() {
     let second = login(&server, &ws).await;
     let err = server.try_connect(&ws.user, &ws.password, &ws.user).await.err().unwrap();
     assert_eq!(sqlstate(&err), "53300");
+    // a driver's query counts as a session too
+    let err = st
+        .simple_query(&format!("CALL execute_workspace_query(workspace => {}, query => 'SELECT 1')", ws.id))
+        .await
+        .unwrap_err();
+    assert_eq!(sqlstate(&err), "53300");
     drop(second);
     tokio::time::sleep(Duration::from_millis(200)).await;
     let _again = login(&server, &ws).await;
