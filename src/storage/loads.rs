@@ -969,6 +969,10 @@ impl Storage {
     pub async fn import_table_from_table(&self, ctx: SessionContext, request: TableCopyRequest) -> Result<LoadResult> {
         let readable = self.resolve_reads(ctx.clone(), vec![request.source.clone()], vec![]).await?.remove(0);
         let table = &readable.table;
+        let mut seen = HashSet::new();
+        if let Some((_, twice)) = request.columns.iter().find(|(_, to)| !seen.insert(to.as_str())) {
+            return Err(Error::invalid(format!("column \"{twice}\" is named twice in columns")).with_sqlstate("42701"));
+        }
         let select: Vec<String> = if request.columns.is_empty() {
             table.columns.iter().map(|c| quote_ident(&c.name)).collect()
         } else {

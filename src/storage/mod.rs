@@ -65,22 +65,23 @@ impl TextRows {
             TextRows { columns: stream.schema.fields().iter().map(|f| f.name().clone()).collect(), rows: Vec::new() };
         while let Some(batch) = stream.next_batch().await {
             let batch = batch?;
-            let texts = batch
+            // Arrow's display formatting covers every type (lists, structs, maps), unlike a cast.
+            let options = arrow::util::display::FormatOptions::default();
+            let formatters = batch
                 .columns()
                 .iter()
                 .map(|c| {
-                    arrow::compute::cast(c, &arrow::datatypes::DataType::Utf8)
+                    arrow::util::display::ArrayFormatter::try_new(c.as_ref(), &options)
                         .map_err(|e| Error::unsupported(format!("a result column cannot be shown as text: {e}")))
                 })
                 .collect::<Result<Vec<_>>>()?;
             for row in 0..batch.num_rows() {
                 result.rows.push(
-                    texts
+                    batch
+                        .columns()
                         .iter()
-                        .map(|t| {
-                            let t = t.as_any().downcast_ref::<arrow::array::StringArray>().expect("cast to Utf8");
-                            (!arrow::array::Array::is_null(t, row)).then(|| t.value(row).to_owned())
-                        })
+                        .zip(&formatters)
+                        .map(|(c, f)| (!c.is_null(row)).then(|| f.value(row).to_string()))
                         .collect(),
                 );
             }

@@ -785,6 +785,11 @@ async fn a_table_loads_from_another_table_atomically() {
         .await
         .unwrap_err();
     assert_eq!(sqlstate(&err), "42703");
+    let err = c
+        .simple_query("CALL import_table_from_table(table => 'out.c-r.dst', source => 'in.c-sales.src', columns => 'id:key,name:key')")
+        .await
+        .unwrap_err();
+    assert_eq!(sqlstate(&err), "42701");
     assert_eq!(rows(r#"SELECT key, label FROM "out.c-r"."dst" ORDER BY key"#).await.len(), 4);
     // another project's table is not a source; a read-only token cannot load
     let other = project(&server, "other").await;

@@ -432,6 +432,9 @@ async fn a_storage_session_runs_a_query_in_a_workspace_sandbox() {
         rows,
         vec![vec![s(r#"["i","n","label"]"#), s(r#"[["0",null,"x"],["1",null,"x"],["2",null,"x"]]"#), s("3")]]
     );
+    // every type shows as text, nested ones included
+    let nested = text_rows(&st, &run("SELECT {'a': 1} AS s, [1, 2] AS l")).await;
+    assert_eq!(nested, vec![vec![s(r#"["s","l"]"#), s(r#"[["{a: 1}","[1, 2]"]]"#), s("1")]]);
     // the sandbox and the limits hold; errors keep their SQLSTATE
     let err = st.simple_query(&run("SELECT * FROM read_text('/etc/passwd')")).await.unwrap_err();
     assert!(!["", "XX000"].contains(&sqlstate(&err).as_str()), "{err}");
