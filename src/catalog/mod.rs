@@ -12,6 +12,7 @@ mod model;
 mod projects;
 mod snapshots;
 mod tokens;
+mod views;
 mod workspaces;
 
 use std::path::Path;
@@ -25,6 +26,7 @@ pub use buckets::NewBucket;
 pub use files::{FileRecord, JobRecord, JobState};
 pub use model::*;
 pub use snapshots::SnapshotRecord;
+pub use views::ViewRecord;
 pub use workspaces::WorkspaceRecord;
 
 /// Migrations shipped with this build, applied in order at start-up. The catalog's
@@ -39,6 +41,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0007_workspaces", include_str!("../../sql/catalog/0007_workspaces.sql")),
     ("0008_share_with_all", include_str!("../../sql/catalog/0008_share_with_all.sql")),
     ("0009_workspace_users", include_str!("../../sql/catalog/0009_workspace_users.sql")),
+    ("0010_views", include_str!("../../sql/catalog/0010_views.sql")),
 ];
 
 /// The schema version this build writes.

@@ -2,15 +2,16 @@
 //! TABLE` are tables. Only what maps to a storage operation is accepted.
 
 use sqlparser::ast::{
-    AlterColumnOperation, AlterTable, AlterTableOperation, ColumnDef, ColumnOption, CreateTable, Expr,
+    AlterColumnOperation, AlterTable, AlterTableOperation, ColumnDef, ColumnOption, CreateTable, CreateView, Expr,
     FunctionArguments, ObjectName, ObjectType, SchemaName, Statement, TableConstraint, Value,
 };
 
 use super::Plan;
-use super::query::{ident_name, name_parts};
+use super::compat::CompatValues;
+use super::query::{QueryPlan, ident_name, name_parts};
 use crate::error::{Error, Result};
 use crate::storage::schema::Change;
-use crate::storage::{ColumnSpec, TableName, TableSpec};
+use crate::storage::{ColumnSpec, TableName, TableSpec, ViewSpec};
 
 fn unsupported(what: &str) -> Error {
     Error::unsupported(format!("{what} is not supported in a storage session"))
@@ -165,6 +166,62 @@ fn alter_table(alter: &AlterTable) -> Result<Plan> {
     Ok(Plan::AlterTable { table, changes, if_exists: alter.if_exists })
 }
 
+/// The bucket a new relation goes into: its schema, or the first bucket of the search path.
+fn target_bucket(name: &TableName, search_path: &[String]) -> Result<String> {
+    match &name.schema {
+        Some(schema) => Ok(schema.clone()),
+        None => search_path.iter().find(|s| s.contains(".c-")).cloned().ok_or_else(|| {
+            Error::invalid("no schema has been selected to create in; name the bucket (\"in.c-x\".\"table\")")
+                .with_sqlstate("3F000")
+        }),
+    }
+}
+
+/// `CREATE [OR REPLACE] VIEW b.v AS SELECT …`: the query must pass the gateway as a read of
+/// tables and views only (no system or catalog relations, no parameters). It is stored as the
+/// client wrote it and planned again, for the reading session, at each read.
+pub(crate) fn create_view(view: &CreateView, compat: &CompatValues<'_>) -> Result<Plan> {
+    if view.materialized || view.temporary || view.or_alter || view.to.is_some() || view.params.is_some() {
+        return Err(unsupported("this form of CREATE VIEW"));
+    }
+    if !view.columns.is_empty() {
+        return Err(unsupported("a column list in CREATE VIEW").with_hint("name the columns in the query with AS"));
+    }
+    let name = table_name(&view.name)?;
+    let bucket = target_bucket(&name, &compat.settings.search_path())?;
+    let definition = view.query.to_string();
+    let query = plan_view_query(&definition, compat)?;
+    Ok(Plan::CreateView {
+        spec: ViewSpec {
+            bucket,
+            name: name.name,
+            definition,
+            or_replace: view.or_replace,
+            if_not_exists: view.if_not_exists,
+        },
+        query,
+    })
+}
+
+/// Plans a view's query (at creation, and at each read of the view).
+pub fn plan_view_query(definition: &str, compat: &CompatValues<'_>) -> Result<QueryPlan> {
+    let mut statements = super::parse(definition)?;
+    let statement = match (statements.pop(), statements.is_empty()) {
+        (Some(statement @ Statement::Query(_)), true) => statement,
+        _ => return Err(Error::invalid("a view is defined by one SELECT").with_sqlstate("42601")),
+    };
+    let plan = super::query::plan_query(statement, compat, "SELECT")?;
+    if !plan.relations.is_empty() {
+        return Err(Error::unsupported(
+            "a view reads tables and other views only, not duckstore.* or catalog relations",
+        ));
+    }
+    if !plan.param_types.is_empty() {
+        return Err(Error::unsupported("a view cannot have parameters").with_sqlstate("42P02"));
+    }
+    Ok(plan)
+}
+
 fn create_table(create: &CreateTable, search_path: &[String]) -> Result<Plan> {
     if create.query.is_some() {
         return Err(unsupported("CREATE TABLE … AS"));
@@ -173,13 +230,7 @@ fn create_table(create: &CreateTable, search_path: &[String]) -> Result<Plan> {
         return Err(unsupported("this form of CREATE TABLE"));
     }
     let name = table_name(&create.name)?;
-    let bucket = match &name.schema {
-        Some(schema) => schema.clone(),
-        None => search_path.iter().find(|s| s.contains(".c-")).cloned().ok_or_else(|| {
-            Error::invalid("no schema has been selected to create in; name the bucket (\"in.c-x\".\"table\")")
-                .with_sqlstate("3F000")
-        })?,
-    };
+    let bucket = target_bucket(&name, search_path)?;
     let mut primary_key: Vec<String> = Vec::new();
     let mut columns = Vec::with_capacity(create.columns.len());
     for def in &create.columns {
@@ -226,6 +277,11 @@ pub fn plan(statement: &Statement, search_path: &[String]) -> Option<Result<Plan
             .map(table_name)
             .collect::<Result<Vec<_>>>()
             .map(|tables| Plan::DropTables { tables, if_exists: *if_exists }),
+        Statement::Drop { object_type: ObjectType::View, if_exists, names, .. } => names
+            .iter()
+            .map(table_name)
+            .collect::<Result<Vec<_>>>()
+            .map(|views| Plan::DropViews { views, if_exists: *if_exists }),
         Statement::Drop { object_type, .. } => Err(unsupported(&format!("DROP {object_type}"))),
         Statement::CreateTable(create) => create_table(create, search_path),
         Statement::AlterTable(alter) => alter_table(alter),

@@ -19,6 +19,7 @@ use sqlparser::parser::Parser;
 use crate::error::{Error, Result};
 
 pub use compat::CompatValues;
+pub use ddl::plan_view_query;
 pub use procedures::CallPlan;
 pub use query::{ConstantRow, QueryPlan, ServerRelation};
 
@@ -101,6 +102,15 @@ pub enum Plan {
         tables: Vec<crate::storage::TableName>,
         if_exists: bool,
     },
+    /// `CREATE VIEW`: the query, checked now and expanded for the creator to learn its columns.
+    CreateView {
+        spec: crate::storage::ViewSpec,
+        query: QueryPlan,
+    },
+    DropViews {
+        views: Vec<crate::storage::TableName>,
+        if_exists: bool,
+    },
     /// `ALTER TABLE`: every change in one atomic rebuild.
     AlterTable {
         table: crate::storage::TableName,
@@ -125,6 +135,8 @@ impl Plan {
                 | Plan::DropBuckets { .. }
                 | Plan::CreateTable { .. }
                 | Plan::DropTables { .. }
+                | Plan::CreateView { .. }
+                | Plan::DropViews { .. }
                 | Plan::AlterTable { .. }
                 | Plan::Write(_)
         )
@@ -141,8 +153,8 @@ impl Plan {
             Plan::Show(_) => "show",
             Plan::Savepoint(_) | Plan::RollbackToSavepoint => "transaction",
             Plan::NoOp(_) => "utility",
-            Plan::CreateBucket { .. } | Plan::CreateTable { .. } => "create",
-            Plan::DropBuckets { .. } | Plan::DropTables { .. } => "drop",
+            Plan::CreateBucket { .. } | Plan::CreateTable { .. } | Plan::CreateView { .. } => "create",
+            Plan::DropBuckets { .. } | Plan::DropTables { .. } | Plan::DropViews { .. } => "drop",
             Plan::AlterTable { .. } => "alter",
             Plan::Write(w) => w.kind.label(),
             Plan::CopyIn(_) => "copy_in",
@@ -160,7 +172,7 @@ pub fn statement_kind(statement: &Statement) -> &'static str {
         Statement::StartTransaction { .. } | Statement::Commit { .. } | Statement::Rollback { .. } => "transaction",
         Statement::Set(_) | Statement::Reset(_) => "set",
         Statement::ShowVariable { .. } => "show",
-        Statement::CreateSchema { .. } | Statement::CreateTable(_) => "create",
+        Statement::CreateSchema { .. } | Statement::CreateTable(_) | Statement::CreateView(_) => "create",
         Statement::Drop { .. } => "drop",
         Statement::AlterTable(_) => "alter",
         Statement::Insert(_) => "insert",
@@ -230,6 +242,7 @@ pub fn plan(statement: Statement, compat: &CompatValues<'_>) -> Result<Plan> {
         Statement::Explain { statement: ref inner, .. } if matches!(inner.as_ref(), Statement::Query(_)) => {
             query::plan_query(statement, compat, "EXPLAIN").map(Plan::Query)
         }
+        Statement::CreateView(ref view) => ddl::create_view(view, compat),
         Statement::Call(ref function) => procedures::plan_call(function).map(Plan::Call),
         Statement::Insert(_) | Statement::Update(_) | Statement::Delete(_) | Statement::Truncate(_) => {
             dml::plan_write(statement, compat).map(|w| Plan::Write(Box::new(w)))

@@ -454,8 +454,14 @@ struct BindHandles<'a> {
     tables: &'a [String],
 }
 
+/// The rows a table slot stands for: a table file's client columns, or (when the server bound
+/// the slot to a whole `SELECT`) an expanded view. Both are server-made text, never a client's.
 fn table_subquery(data_ref: &str) -> Box<sqlparser::ast::Query> {
-    let sql = format!("SELECT * EXCLUDE (\"{}\") FROM {data_ref}", crate::storage::names::TIMESTAMP_COLUMN);
+    let sql = if data_ref.starts_with("SELECT ") {
+        data_ref.to_owned()
+    } else {
+        format!("SELECT * EXCLUDE (\"{}\") FROM {data_ref}", crate::storage::names::TIMESTAMP_COLUMN)
+    };
     match sqlparser::parser::Parser::parse_sql(&sqlparser::dialect::DuckDbDialect {}, &sql) {
         Ok(mut statements) => match statements.pop() {
             Some(Statement::Query(q)) => q,

@@ -22,6 +22,9 @@ fn bucket_oid(b: &BucketRecord) -> i64 {
     1_000_000 + b.id
 }
 
+/// Views' records in the catalog relations are numbered from here (table ids stay below).
+const VIEW_ID_OFFSET: i64 = 50_000_000;
+
 pub fn table_oid(table_id: i64) -> i64 {
     100_000_000 + table_id
 }
@@ -183,6 +186,34 @@ pub fn build(relation: R, snapshot: &CatalogSnapshot, ctx: &SessionContext, data
         .iter()
         .filter_map(|(bucket_id, t)| buckets.iter().find(|b| b.id == *bucket_id).map(|b| (b, t)))
         .collect();
+    // Views show as relations of kind 'v': a table-shaped record each, numbered apart from tables.
+    let view_records: Vec<(&BucketRecord, TableRecord)> = snapshot
+        .views
+        .iter()
+        .filter_map(|(bucket_id, v)| {
+            buckets.iter().find(|b| b.id == *bucket_id).map(|b| {
+                let record = TableRecord {
+                    id: VIEW_ID_OFFSET + v.id,
+                    bucket_id: *bucket_id,
+                    name: v.name.clone(),
+                    version: 0,
+                    primary_key: vec![],
+                    row_count: 0,
+                    byte_count: 0,
+                    description: v.description.clone(),
+                    created_at: v.created_at,
+                    created_by: v.created_by.clone(),
+                    changed_at: v.created_at,
+                    version_since: v.created_at,
+                    columns: v.columns.clone(),
+                };
+                (b, record)
+            })
+        })
+        .collect();
+    let views: Vec<(&BucketRecord, &TableRecord)> = view_records.iter().map(|(b, t)| (*b, t)).collect();
+    let relations: Vec<(&BucketRecord, &TableRecord, bool)> =
+        tables.iter().map(|(b, t)| (*b, *t, false)).chain(views.iter().map(|(b, t)| (*b, *t, true))).collect();
     let system_schemas: [(i64, &str); 4] = [
         (PG_CATALOG_OID, "pg_catalog"),
         (PUBLIC_OID, "public"),
@@ -199,7 +230,7 @@ pub fn build(relation: R, snapshot: &CatalogSnapshot, ctx: &SessionContext, data
             }
         }
         R::Class => {
-            for (b, t) in &tables {
+            for (b, t, is_view) in &relations {
                 let class = |oid: i64, name: String, kind: &str, natts: usize, has_index: bool, am: i64| {
                     vec![
                         oid.into(),
@@ -237,6 +268,10 @@ pub fn build(relation: R, snapshot: &CatalogSnapshot, ctx: &SessionContext, data
                         V::Null,
                     ]
                 };
+                if *is_view {
+                    out.row(class(table_oid(t.id), t.name.clone(), "v", t.columns.len(), false, 0));
+                    continue;
+                }
                 out.row(class(table_oid(t.id), t.name.clone(), "r", t.columns.len(), !t.primary_key.is_empty(), 2));
                 if !t.primary_key.is_empty() {
                     out.row(class(pk_index_oid(t), format!("{}_pkey", t.name), "i", t.primary_key.len(), false, 403));
@@ -244,7 +279,7 @@ pub fn build(relation: R, snapshot: &CatalogSnapshot, ctx: &SessionContext, data
             }
         }
         R::Attribute => {
-            for (_, t) in &tables {
+            for (_, t, _) in &relations {
                 for (i, c) in t.columns.iter().enumerate() {
                     let (oid, typmod) = pg_type_of(&c.sql_type);
                     let len = TYPES.iter().find(|x| x.0 == oid).map_or(-1, |x| x.3);
@@ -525,19 +560,19 @@ pub fn build(relation: R, snapshot: &CatalogSnapshot, ctx: &SessionContext, data
             }
         }
         R::IsTables => {
-            for (b, t) in &tables {
-                let insertable = if b.source_bucket_id.is_some() { "NO" } else { "YES" };
+            for (b, t, is_view) in &relations {
+                let insertable = if b.source_bucket_id.is_some() || *is_view { "NO" } else { "YES" };
                 out.row(vec![
                     database.into(),
                     b.full_name().into(),
                     t.name.clone().into(),
-                    "BASE TABLE".into(),
+                    (if *is_view { "VIEW" } else { "BASE TABLE" }).into(),
                     insertable.into(),
                 ]);
             }
         }
         R::IsColumns => {
-            for (b, t) in &tables {
+            for (b, t, _) in &relations {
                 for (i, c) in t.columns.iter().enumerate() {
                     let (data_type, precision, scale) = information_type(c);
                     let (oid, _) = pg_type_of(&c.sql_type);

@@ -323,6 +323,20 @@ impl Connection {
                     format: copy.format.clone(),
                 })
             }
+            Plan::CreateView { spec, query } => {
+                let (refs, reads) =
+                    self.expand_reads(session, query.tables.clone(), vec![spec.bucket.clone()], 0).await?;
+                let expanded = crate::storage::ExpandedQuery { sql: query.render(&[], &refs), reads };
+                storage.create_view(session.ctx.clone(), spec.clone(), expanded).await?;
+                Ok(Outcome::Tag(Tag::new("CREATE VIEW")))
+            }
+            Plan::DropViews { views, if_exists } => {
+                let search_path = session.settings().search_path();
+                for view in views {
+                    storage.drop_view(session.ctx.clone(), view.clone(), search_path.clone(), *if_exists).await?;
+                }
+                Ok(Outcome::Tag(Tag::new("DROP VIEW")))
+            }
             Plan::DropTables { tables, if_exists } => {
                 let search_path = session.settings().search_path();
                 for table in tables {
@@ -372,14 +386,59 @@ impl Connection {
         q: &gateway::QueryPlan,
         describe_only: bool,
     ) -> Result<(String, Vec<crate::engine::RelationGuard>, Vec<crate::engine::TableFile>)> {
-        let storage = &self.shared.storage;
         let relations = self.register_relations(session, &q.relations, describe_only).await?;
         let handles: Vec<u64> = relations.iter().map(|r| r.handle()).collect();
         let search_path = session.settings().search_path();
-        let readable = storage.resolve_reads(session.ctx.clone(), q.tables.clone(), search_path).await?;
-        let refs: Vec<String> = readable.iter().map(|t| t.file.data_ref()).collect();
-        let files = readable.into_iter().map(|t| t.file).collect();
+        let (refs, files) = self.expand_reads(session, q.tables.clone(), search_path, 0).await?;
         Ok((q.render(&handles, &refs), relations, files))
+    }
+
+    /// What each name a read uses stands for, for binding its table slots: a table file's
+    /// reference, or a view's query expanded (its own names resolved the same way, as this
+    /// session, with the view's bucket for unqualified names). Answers the table files read.
+    fn expand_reads<'a>(
+        &'a self,
+        session: &'a Session,
+        names: Vec<crate::storage::TableName>,
+        search_path: Vec<String>,
+        depth: usize,
+    ) -> futures::future::BoxFuture<'a, Result<(Vec<String>, Vec<crate::engine::TableFile>)>> {
+        Box::pin(async move {
+            const MAX_VIEW_DEPTH: usize = 16;
+            let sources = self.shared.storage.resolve_sources(session.ctx.clone(), names, search_path).await?;
+            let mut refs = Vec::with_capacity(sources.len());
+            let mut files = Vec::new();
+            for source in sources {
+                match source {
+                    crate::storage::ReadSource::Table(t) => {
+                        refs.push(t.file.data_ref());
+                        files.push(t.file);
+                    }
+                    crate::storage::ReadSource::View { bucket, view } => {
+                        if depth >= MAX_VIEW_DEPTH {
+                            return Err(Error::invalid(format!(
+                                "views nest deeper than {MAX_VIEW_DEPTH} levels at view \"{}\" (do they refer to each other?)",
+                                view.name
+                            ))
+                            .with_sqlstate("42P17"));
+                        }
+                        let settings = session.settings().clone();
+                        let plan = gateway::plan_view_query(&view.definition, &self.compat(session, &settings))?;
+                        let (inner_refs, inner_files) =
+                            self.expand_reads(session, plan.tables.clone(), vec![bucket], depth + 1).await?;
+                        let columns: Vec<String> =
+                            view.columns.iter().map(|c| crate::storage::names::quote_ident(&c.name)).collect();
+                        refs.push(format!(
+                            "SELECT {} FROM ({}) AS \"__duckstore_view\"",
+                            columns.join(", "),
+                            plan.render(&[], &inner_refs)
+                        ));
+                        files.extend(inner_files);
+                    }
+                }
+            }
+            Ok((refs, files))
+        })
     }
 
     /// Runs `plan` with the statement timeout, metrics and the statement log line.

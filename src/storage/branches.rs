@@ -355,6 +355,9 @@ impl Inner {
             for table in tx.tables_of(&[source.id])? {
                 snapshot.tables.push((bucket.id, table));
             }
+            if bucket.source_bucket_id.is_none() {
+                snapshot.views.extend(tx.views_of(&[bucket.id])?.into_iter().map(|v| (bucket.id, v)));
+            }
             snapshot.buckets.push(bucket.clone());
         }
         if main == branch_id {
@@ -383,6 +386,16 @@ impl Inner {
                 }
                 snapshot.live.insert(table.id);
                 snapshot.tables.push((shown, table));
+            }
+            if bucket.source_bucket_id.is_none() {
+                let own_views: HashSet<String> =
+                    snapshot.views.iter().filter(|(b, _)| *b == shown).map(|(_, v)| v.name.clone()).collect();
+                for view in tx.views_of(&[bucket.id])? {
+                    if own_views.contains(&view.name) || tx.is_hidden(branch_id, "view", view.id)? {
+                        continue;
+                    }
+                    snapshot.views.push((shown, view));
+                }
             }
         }
         Ok(snapshot)

@@ -14,6 +14,7 @@ mod projects;
 pub mod schema;
 mod sharing;
 pub mod snapshots;
+mod stored_views;
 mod tables;
 mod views;
 pub mod workspaces;
@@ -29,6 +30,7 @@ use crate::error::{Error, ErrorKind, Result};
 
 pub use credentials::UserName;
 pub use projects::{ProjectCreated, TokenIssued, TokenRequest};
+pub use stored_views::{ExpandedQuery, ReadSource, ViewSpec};
 pub use tables::{
     CatalogSnapshot, ColumnSpec, ReadableTable, TableName, TableSpec, WriteRequest, WriteResult, WriteTarget,
 };

@@ -65,6 +65,8 @@ pub struct CatalogSnapshot {
     pub tables: Vec<(i64, TableRecord)>,
     /// In a dev branch: the tables read live from the default branch (not copied yet).
     pub live: HashSet<i64>,
+    /// Views by the id of the bucket the session sees them in (links show none).
+    pub views: Vec<(i64, crate::catalog::ViewRecord)>,
 }
 
 /// Per-table write locks: writers of one table queue, writers of different tables don't. The
@@ -126,7 +128,7 @@ fn bucket_not_found(full: &str) -> Error {
     Error::not_found(format!("schema \"{full}\" does not exist")).with_sqlstate("3F000")
 }
 
-fn table_not_found(name: &TableName) -> Error {
+pub(crate) fn table_not_found(name: &TableName) -> Error {
     Error::not_found(format!("relation {name} does not exist")).with_sqlstate("42P01")
 }
 
@@ -304,9 +306,10 @@ impl Storage {
                 let mut files = Vec::new();
                 if bucket.source_bucket_id.is_none() {
                     let tables = tx.tables_of(&[bucket.id])?;
-                    if !tables.is_empty() && !cascade {
+                    let views = tx.views_of(&[bucket.id])?.len();
+                    if (!tables.is_empty() || views > 0) && !cascade {
                         return Err(Error::failed_precondition(format!(
-                            "cannot drop schema \"{full}\" because it has {} table(s); use DROP SCHEMA … CASCADE",
+                            "cannot drop schema \"{full}\" because it has {} table(s) and {views} view(s); use DROP SCHEMA … CASCADE",
                             tables.len()
                         ))
                         .with_sqlstate("2BP01"));
@@ -385,6 +388,10 @@ impl Storage {
                         return Ok(existing);
                     }
                     return Err(Error::already_exists(format!("relation \"{}\" already exists", spec.name))
+                        .with_sqlstate("42P07"));
+                }
+                if inner.find_view(tx, project_id, branch_id, &visible)?.is_some() {
+                    return Err(Error::already_exists(format!("relation \"{}\" already exists (a view)", spec.name))
                         .with_sqlstate("42P07"));
                 }
                 let bucket = inner.bucket_for_write(tx, &ctx, project_id, branch_id, &spec.bucket)?;
@@ -561,6 +568,9 @@ impl Storage {
                     for table in tx.tables_of(&[source.id])? {
                         snapshot.tables.push((bucket.id, table));
                     }
+                    if bucket.source_bucket_id.is_none() {
+                        snapshot.views.extend(tx.views_of(&[bucket.id])?.into_iter().map(|v| (bucket.id, v)));
+                    }
                     snapshot.buckets.push(bucket);
                 }
                 Ok(snapshot)
@@ -583,9 +593,9 @@ impl Inner {
             tables
                 .iter()
                 .map(|name| {
-                    let (bucket, table) = self
-                        .find_table(tx, project_id, branch_id, name, search_path)?
-                        .ok_or_else(|| table_not_found(name))?;
+                    let Some((bucket, table)) = self.find_table(tx, project_id, branch_id, name, search_path)? else {
+                        return Err(self.not_a_table(tx, project_id, branch_id, name, search_path)?);
+                    };
                     let source = self.readable_source(tx, ctx, &bucket)?;
                     let file = TableFile {
                         project_id: source.project_id,
@@ -597,6 +607,30 @@ impl Inner {
                 })
                 .collect()
         })
+    }
+
+    /// Why a name that is no table cannot be used as one: it names a view, or nothing.
+    pub(crate) fn not_a_table(
+        &self,
+        tx: &CatalogTx<'_>,
+        project_id: i64,
+        branch_id: i64,
+        name: &TableName,
+        search_path: &[String],
+    ) -> Result<Error> {
+        let schemas: Vec<&String> = match &name.schema {
+            Some(schema) => vec![schema],
+            None => search_path.iter().collect(),
+        };
+        for schema in schemas {
+            let qualified = TableName { schema: Some(schema.clone()), name: name.name.clone() };
+            if self.find_view(tx, project_id, branch_id, &qualified)?.is_some() {
+                return Ok(Error::unsupported(format!("{qualified} is a view; this operation needs a table"))
+                    .with_sqlstate("42809")
+                    .with_hint("read the view with SELECT, or use its source table"));
+            }
+        }
+        Ok(table_not_found(name))
     }
 
     /// Finds a table by a possibly unqualified name: a schema names its bucket, otherwise the
@@ -705,8 +739,9 @@ impl Inner {
         name: &TableName,
         search_path: &[String],
     ) -> Result<(BucketRecord, TableRecord)> {
-        let (bucket, table) =
-            self.find_table(tx, project_id, branch_id, name, search_path)?.ok_or_else(|| table_not_found(name))?;
+        let Some((bucket, table)) = self.find_table(tx, project_id, branch_id, name, search_path)? else {
+            return Err(self.not_a_table(tx, project_id, branch_id, name, search_path)?);
+        };
         if bucket.source_bucket_id.is_some() {
             return Err(Error::permission_denied(format!(
                 "bucket \"{}\" is linked from another project and read-only",
@@ -768,9 +803,9 @@ impl Storage {
                 }
                 let mut reads = Vec::with_capacity(request.reads.len());
                 for name in &request.reads {
-                    let (b, t) = inner
-                        .find_table(tx, project_id, branch_id, name, &request.search_path)?
-                        .ok_or_else(|| table_not_found(name))?;
+                    let Some((b, t)) = inner.find_table(tx, project_id, branch_id, name, &request.search_path)? else {
+                        return Err(inner.not_a_table(tx, project_id, branch_id, name, &request.search_path)?);
+                    };
                     let source = inner.readable_source(tx, &ctx, &b)?;
                     reads.push(TableFile {
                         project_id: source.project_id,

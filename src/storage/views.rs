@@ -24,6 +24,7 @@ pub enum SystemView {
     Snapshots,
     SnapshotSettings,
     Workspaces,
+    Views,
 }
 
 impl SystemView {
@@ -41,6 +42,7 @@ impl SystemView {
         SystemView::Snapshots,
         SystemView::SnapshotSettings,
         SystemView::Workspaces,
+        SystemView::Views,
     ];
 
     pub fn name(self) -> &'static str {
@@ -58,6 +60,7 @@ impl SystemView {
             SystemView::Snapshots => "snapshots",
             SystemView::SnapshotSettings => "snapshot_settings",
             SystemView::Workspaces => "workspaces",
+            SystemView::Views => "views",
         }
     }
 
@@ -133,6 +136,18 @@ impl SystemView {
                 ("is_linked", T::Bool),
                 ("created_at", T::Timestamp),
                 ("changed_at", T::Timestamp),
+                ("in_branch", T::Bool),
+            ],
+            SystemView::Views => &[
+                ("id", T::Text),
+                ("bucket", T::Text),
+                ("name", T::Text),
+                ("project_id", T::Int64),
+                ("branch_id", T::Int64),
+                ("columns", T::Int64),
+                ("definition", T::Text),
+                ("created_at", T::Timestamp),
+                ("created_by", T::Text),
                 ("in_branch", T::Bool),
             ],
             SystemView::Columns => &[
@@ -233,7 +248,14 @@ impl SystemView {
 
     /// Views answered from the bucket/table snapshot rather than catalog rows.
     fn answered_from_snapshot(self) -> bool {
-        matches!(self, SystemView::Buckets | SystemView::Tables | SystemView::Columns | SystemView::TableProfiles)
+        matches!(
+            self,
+            SystemView::Buckets
+                | SystemView::Tables
+                | SystemView::Columns
+                | SystemView::TableProfiles
+                | SystemView::Views
+        )
     }
 }
 
@@ -429,6 +451,7 @@ impl Storage {
                     | SystemView::Columns
                     | SystemView::TableProfiles
                     | SystemView::Workspaces
+                    | SystemView::Views
                     | SystemView::SnapshotSettings => {
                         unreachable!("answered from the snapshot")
                     }
@@ -503,7 +526,41 @@ impl Storage {
                         ]);
                     }
                 }
+                SystemView::Views => {
+                    for (bucket_id, v) in &snapshot.views {
+                        let b = by_id[bucket_id];
+                        out.row(vec![
+                            format!("{}.{}", b.full_name(), v.name).into(),
+                            b.full_name().into(),
+                            v.name.clone().into(),
+                            b.project_id.into(),
+                            b.branch_id.into(),
+                            (v.columns.len() as i64).into(),
+                            v.definition.clone().into(),
+                            Value::Timestamp(v.created_at),
+                            v.created_by.clone().into(),
+                            (v.bucket_id == *bucket_id).into(),
+                        ]);
+                    }
+                }
                 SystemView::Columns => {
+                    for (bucket_id, v) in &snapshot.views {
+                        let b = by_id[bucket_id];
+                        for (i, c) in v.columns.iter().enumerate() {
+                            out.row(vec![
+                                format!("{}.{}", b.full_name(), v.name).into(),
+                                b.full_name().into(),
+                                v.name.clone().into(),
+                                (i as i64 + 1).into(),
+                                c.name.clone().into(),
+                                c.sql_type.clone().into(),
+                                c.base_type.clone().into(),
+                                true.into(),
+                                Value::Null,
+                                false.into(),
+                            ]);
+                        }
+                    }
                     for (bucket_id, t) in &snapshot.tables {
                         let b = by_id[bucket_id];
                         for (i, c) in t.columns.iter().enumerate() {

@@ -17,4 +17,5 @@ mod security;
 mod sharing;
 mod snapshots;
 mod tables;
+mod views;
 mod workspaces;

@@ -1,0 +1,96 @@
+//! Views: stored queries in a bucket.
+
+use rusqlite::{OptionalExtension, params};
+
+use super::{CatalogTx, ColumnRecord, is_unique_violation, sqlite_error};
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ViewRecord {
+    pub id: i64,
+    pub bucket_id: i64,
+    pub name: String,
+    /// One validated SELECT; unqualified table names mean the view's own bucket.
+    pub definition: String,
+    /// The columns as bound when the view was created (nullable, no defaults).
+    pub columns: Vec<ColumnRecord>,
+    pub description: String,
+    pub created_at: i64,
+    pub created_by: String,
+}
+
+const VIEW_COLUMNS: &str = "id, bucket_id, name, definition, columns, description, created_at, created_by";
+
+fn view_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ViewRecord> {
+    let columns: String = r.get(4)?;
+    let columns: Vec<(String, String, String)> = serde_json::from_str(&columns).unwrap_or_default();
+    Ok(ViewRecord {
+        id: r.get(0)?,
+        bucket_id: r.get(1)?,
+        name: r.get(2)?,
+        definition: r.get(3)?,
+        columns: columns
+            .into_iter()
+            .map(|(name, sql_type, base_type)| ColumnRecord {
+                name,
+                sql_type,
+                base_type,
+                nullable: true,
+                default_sql: None,
+            })
+            .collect(),
+        description: r.get(5)?,
+        created_at: r.get(6)?,
+        created_by: r.get(7)?,
+    })
+}
+
+impl CatalogTx<'_> {
+    pub fn insert_view(&self, v: &ViewRecord) -> Result<ViewRecord> {
+        let columns: Vec<(&str, &str, &str)> =
+            v.columns.iter().map(|c| (c.name.as_str(), c.sql_type.as_str(), c.base_type.as_str())).collect();
+        let columns = serde_json::to_string(&columns).map_err(|e| Error::internal("encoding view columns", e))?;
+        self.tx
+            .execute(
+                "INSERT INTO views (bucket_id, name, definition, columns, description, created_at, created_by)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![v.bucket_id, v.name, v.definition, columns, v.description, v.created_at, v.created_by],
+            )
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    Error::already_exists(format!("relation \"{}\" already exists", v.name)).with_sqlstate("42P07")
+                } else {
+                    sqlite_error("creating a view", e)
+                }
+            })?;
+        Ok(ViewRecord { id: self.tx.last_insert_rowid(), ..v.clone() })
+    }
+
+    pub fn view_by_name(&self, bucket_id: i64, name: &str) -> Result<Option<ViewRecord>> {
+        self.tx
+            .prepare_cached(&format!("SELECT {VIEW_COLUMNS} FROM views WHERE bucket_id = ?1 AND name = ?2"))
+            .and_then(|mut s| s.query_row(params![bucket_id, name], view_from_row).optional())
+            .map_err(|e| sqlite_error("reading a view", e))
+    }
+
+    /// Views of some buckets, by bucket and name.
+    pub fn views_of(&self, bucket_ids: &[i64]) -> Result<Vec<ViewRecord>> {
+        if bucket_ids.is_empty() {
+            return Ok(vec![]);
+        }
+        let list = bucket_ids.iter().map(|id| id.to_string()).collect::<Vec<_>>().join(",");
+        let mut stmt = self
+            .tx
+            .prepare(&format!("SELECT {VIEW_COLUMNS} FROM views WHERE bucket_id IN ({list}) ORDER BY bucket_id, name"))
+            .map_err(|e| sqlite_error("listing views", e))?;
+        stmt.query_map([], view_from_row)
+            .map_err(|e| sqlite_error("listing views", e))?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(|e| sqlite_error("listing views", e))
+    }
+
+    pub fn delete_view(&self, id: i64) -> Result<()> {
+        self.tx.execute("DELETE FROM views WHERE id = ?1", [id]).map_err(|e| sqlite_error("dropping a view", e))?;
+        Ok(())
+    }
+}

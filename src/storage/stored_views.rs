@@ -1,0 +1,265 @@
+//! Views users create (`CREATE VIEW b.v AS SELECT …`): a stored query in a bucket, beside its
+//! tables and in their namespace. A view holds no rights of its own: each read expands its query
+//! and resolves the tables in it as the reading session, so a view never shows what its reader
+//! could not read directly (ADR 0008).
+
+use std::collections::HashSet;
+
+use serde_json::json;
+
+use super::names;
+use super::tables::{read_branch, require_write, table_not_found};
+use super::{ReadableTable, SessionContext, Storage, TableName};
+use crate::catalog::{BucketRecord, CatalogTx, ColumnRecord, ViewRecord};
+use crate::clock::now_micros;
+use crate::engine::TableFile;
+use crate::error::{Error, Result};
+
+/// What a name in a read stands for.
+#[derive(Debug, Clone)]
+pub enum ReadSource {
+    Table(ReadableTable),
+    /// A view, with its bucket's full name (unqualified names in its query mean that bucket).
+    View {
+        bucket: String,
+        view: ViewRecord,
+    },
+}
+
+/// `CREATE [OR REPLACE] VIEW`.
+#[derive(Debug, Clone)]
+pub struct ViewSpec {
+    pub bucket: String,
+    pub name: String,
+    /// The query as the client wrote it, after the gateway checked it.
+    pub definition: String,
+    pub or_replace: bool,
+    pub if_not_exists: bool,
+}
+
+/// The query of a view as the creating session expanded it: SQL for the engine and the table
+/// files it reads (to learn the view's columns).
+pub struct ExpandedQuery {
+    pub sql: String,
+    pub reads: Vec<TableFile>,
+}
+
+fn view_not_found(name: &TableName) -> Error {
+    Error::not_found(format!("view {name} does not exist")).with_sqlstate("42P01")
+}
+
+impl Storage {
+    /// Resolves the names a read uses to tables or views, checking that the session may read
+    /// each. Tables and views share a bucket's namespace; the search path is tried in order.
+    pub async fn resolve_sources(
+        &self,
+        ctx: SessionContext,
+        names: Vec<TableName>,
+        search_path: Vec<String>,
+    ) -> Result<Vec<ReadSource>> {
+        if names.is_empty() {
+            return Ok(vec![]);
+        }
+        if ctx.is_admin() {
+            return Err(table_not_found(&names[0]).with_hint("the admin has no buckets; connect with a project token"));
+        }
+        self.blocking(move |inner| {
+            let (project_id, branch_id) = read_branch(&ctx)?;
+            let mut sources = Vec::with_capacity(names.len());
+            for name in &names {
+                let schemas: Vec<String> = match &name.schema {
+                    Some(schema) => vec![schema.clone()],
+                    None => search_path.clone(),
+                };
+                let mut found = None;
+                for schema in schemas {
+                    let qualified = TableName { schema: Some(schema), name: name.name.clone() };
+                    let in_bucket = inner.catalog.read(|tx| {
+                        if inner.find_table(tx, project_id, branch_id, &qualified, &[])?.is_some() {
+                            return Ok(Some(None));
+                        }
+                        match inner.find_view(tx, project_id, branch_id, &qualified)? {
+                            Some((bucket, view)) => {
+                                inner.readable_source(tx, &ctx, &bucket)?;
+                                Ok(Some(Some(ReadSource::View { bucket: bucket.full_name(), view })))
+                            }
+                            None => Ok(None),
+                        }
+                    })?;
+                    match in_bucket {
+                        Some(Some(view)) => found = Some(view),
+                        Some(None) => {
+                            let table = inner.resolve_reads_here(&ctx, std::slice::from_ref(&qualified), &[])?;
+                            found = table.into_iter().next().map(ReadSource::Table);
+                        }
+                        None => continue,
+                    }
+                    break;
+                }
+                sources.push(found.ok_or_else(|| table_not_found(name))?);
+            }
+            Ok(sources)
+        })
+        .await
+    }
+
+    /// `CREATE VIEW`: checks the session may write in the bucket, learns the query's columns
+    /// from the engine, and records the view. Answers false when `IF NOT EXISTS` found one.
+    pub async fn create_view(&self, ctx: SessionContext, spec: ViewSpec, query: ExpandedQuery) -> Result<bool> {
+        let (project_id, branch_id) = require_write(&ctx)?;
+        names::validate_table_name(&spec.name)?;
+        self.blocking(move |inner| {
+            let described = inner.engine.read_text_rows(
+                &query.reads,
+                &format!("SELECT column_name, column_type FROM (DESCRIBE {})", query.sql),
+                &[],
+            )?;
+            let mut seen = HashSet::new();
+            let mut columns = Vec::with_capacity(described.len());
+            for row in described {
+                let (Some(name), Some(sql_type)) = (row[0].clone(), row[1].clone()) else { continue };
+                if !seen.insert(name.to_ascii_lowercase()) {
+                    return Err(Error::already_exists(format!(
+                        "column \"{name}\" specified more than once; name the view's columns with AS"
+                    ))
+                    .with_sqlstate("42701"));
+                }
+                let base_type = names::column_type(&sql_type).map_or("STRING", |t| t.base_type).to_owned();
+                columns.push(ColumnRecord { name, sql_type, base_type, nullable: true, default_sql: None });
+            }
+            inner.catalog.write(|tx| {
+                let qualified = TableName { schema: Some(spec.bucket.clone()), name: spec.name.clone() };
+                if inner.find_table(tx, project_id, branch_id, &qualified, &[])?.is_some() {
+                    return Err(Error::already_exists(format!("relation \"{}\" already exists", spec.name))
+                        .with_sqlstate("42P07"));
+                }
+                let bucket = inner.bucket_for_write(tx, &ctx, project_id, branch_id, &spec.bucket)?;
+                if bucket.source_bucket_id.is_some() {
+                    return Err(Error::permission_denied(format!("bucket \"{}\" is a read-only link", spec.bucket)));
+                }
+                if let Some(existing) = tx.view_by_name(bucket.id, &spec.name)? {
+                    if spec.if_not_exists {
+                        return Ok(false);
+                    }
+                    if !spec.or_replace {
+                        return Err(Error::already_exists(format!("relation \"{}\" already exists", spec.name))
+                            .with_sqlstate("42P07"));
+                    }
+                    tx.delete_view(existing.id)?;
+                } else if let Some((_, live)) = inner.find_view(tx, project_id, branch_id, &qualified)? {
+                    // a default-branch view seen from a dev branch: the branch's own replaces it
+                    if spec.if_not_exists {
+                        return Ok(false);
+                    }
+                    if !spec.or_replace {
+                        return Err(Error::already_exists(format!("relation \"{}\" already exists", live.name))
+                            .with_sqlstate("42P07"));
+                    }
+                }
+                let now = now_micros();
+                tx.insert_view(&ViewRecord {
+                    id: 0,
+                    bucket_id: bucket.id,
+                    name: spec.name.clone(),
+                    definition: spec.definition.clone(),
+                    columns: columns.clone(),
+                    description: String::new(),
+                    created_at: now,
+                    created_by: ctx.user.clone(),
+                })?;
+                inner.audit(
+                    tx,
+                    &ctx,
+                    Some(project_id),
+                    if spec.or_replace { "replace_view" } else { "create_view" },
+                    ("view", format!("{}.{}", spec.bucket, spec.name)),
+                    json!({"columns": columns.len()}),
+                )?;
+                Ok(true)
+            })
+        })
+        .await
+    }
+
+    /// `DROP VIEW`. In a dev branch, a view of the default branch is hidden in the branch only.
+    pub async fn drop_view(
+        &self,
+        ctx: SessionContext,
+        name: TableName,
+        search_path: Vec<String>,
+        if_exists: bool,
+    ) -> Result<bool> {
+        let (project_id, branch_id) = require_write(&ctx)?;
+        self.blocking(move |inner| {
+            inner.catalog.write(|tx| {
+                let schemas: Vec<String> = match &name.schema {
+                    Some(schema) => vec![schema.clone()],
+                    None => search_path.clone(),
+                };
+                let mut found = None;
+                for schema in schemas {
+                    let qualified = TableName { schema: Some(schema), name: name.name.clone() };
+                    if let Some(view) = inner.find_view(tx, project_id, branch_id, &qualified)? {
+                        found = Some(view);
+                        break;
+                    }
+                }
+                let Some((bucket, view)) = found else {
+                    return if if_exists { Ok(false) } else { Err(view_not_found(&name)) };
+                };
+                if bucket.branch_id == branch_id {
+                    tx.delete_view(view.id)?;
+                } else {
+                    tx.hide(branch_id, "view", view.id)?;
+                }
+                inner.audit(
+                    tx,
+                    &ctx,
+                    Some(project_id),
+                    "drop_view",
+                    ("view", format!("{}.{}", bucket.full_name(), view.name)),
+                    json!({}),
+                )?;
+                Ok(true)
+            })
+        })
+        .await
+    }
+}
+
+impl super::Inner {
+    /// The view a qualified name means in a branch: the branch's own bucket first, then (in a
+    /// dev branch) the default branch's bucket of that name unless the branch dropped the view.
+    /// Linked buckets show tables only: a view's query names buckets of its own project.
+    pub(crate) fn find_view(
+        &self,
+        tx: &CatalogTx<'_>,
+        project_id: i64,
+        branch_id: i64,
+        name: &TableName,
+    ) -> Result<Option<(BucketRecord, ViewRecord)>> {
+        let Some(schema) = &name.schema else { return Ok(None) };
+        let Ok((stage, bucket_name)) = names::parse_bucket(schema) else { return Ok(None) };
+        if let Some(bucket) = tx.bucket_by_name(project_id, branch_id, &stage, &bucket_name)? {
+            if bucket.source_bucket_id.is_some() {
+                return Ok(None);
+            }
+            if let Some(view) = tx.view_by_name(bucket.id, &name.name)? {
+                return Ok(Some((bucket, view)));
+            }
+            if bucket.mirrors_bucket_id.is_none() {
+                return Ok(None);
+            }
+        }
+        let Some(bucket) = self.live_bucket(tx, project_id, branch_id, &stage, &bucket_name)? else {
+            return Ok(None);
+        };
+        if bucket.source_bucket_id.is_some() {
+            return Ok(None);
+        }
+        match tx.view_by_name(bucket.id, &name.name)? {
+            Some(view) if !tx.is_hidden(branch_id, "view", view.id)? => Ok(Some((bucket, view))),
+            _ => Ok(None),
+        }
+    }
+}
