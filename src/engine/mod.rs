@@ -433,14 +433,21 @@ impl Engine {
     /// or a Parquet schema). Errors are the client's (a file that is not what it claims to be).
     /// Call on a blocking thread.
     pub fn describe_columns(&self, select: &str) -> Result<Vec<(String, String)>> {
+        self.describe_reading(&[], select)
+    }
+
+    /// `describe_columns` of a query that reads table files (a view's query), holding their
+    /// leases. Errors are the client's: the query is theirs. Call on a blocking thread.
+    pub fn describe_reading(&self, reads: &[TableFile], select: &str) -> Result<Vec<(String, String)>> {
         let shared = &self.shared;
+        let _leases = shared.lease_all(reads)?;
         let conn = shared.checkout()?;
         let result = (|| {
             let mut stmt = conn.prepare(&format!("DESCRIBE {select}"))?;
             let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
             rows.collect::<duckdb::Result<Vec<_>>>()
         })()
-        .map_err(|e| errors::map_duckdb_error(&e, SqlOrigin::User, "reading a file's columns", &shared.data_dir));
+        .map_err(|e| errors::map_duckdb_error(&e, SqlOrigin::User, "describing a query's columns", &shared.data_dir));
         shared.checkin(conn);
         result
     }

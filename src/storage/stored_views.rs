@@ -109,15 +109,10 @@ impl Storage {
         let (project_id, branch_id) = require_write(&ctx)?;
         names::validate_table_name(&spec.name)?;
         self.blocking(move |inner| {
-            let described = inner.engine.read_text_rows(
-                &query.reads,
-                &format!("SELECT column_name, column_type FROM (DESCRIBE {})", query.sql),
-                &[],
-            )?;
+            let described = inner.engine.describe_reading(&query.reads, &query.sql)?;
             let mut seen = HashSet::new();
             let mut columns = Vec::with_capacity(described.len());
-            for row in described {
-                let (Some(name), Some(sql_type)) = (row[0].clone(), row[1].clone()) else { continue };
+            for (name, sql_type) in described {
                 if !seen.insert(name.to_ascii_lowercase()) {
                     return Err(Error::already_exists(format!(
                         "column \"{name}\" specified more than once; name the view's columns with AS"

@@ -136,6 +136,7 @@ async fn creating_replacing_and_dropping_views_follow_postgres() {
         (r#"CREATE VIEW "in.c-s"."bad" AS SELECT * FROM duckstore.tables"#, "0A000"),
         (r#"CREATE VIEW "in.c-s"."bad" AS SELECT * FROM read_csv('/etc/passwd')"#, "42501"),
         (r#"CREATE VIEW "in.c-s"."bad" AS SELECT id, id FROM orders"#, "42701"),
+        (r#"CREATE VIEW "in.c-s"."bad" AS SELECT nope FROM orders"#, "42703"),
         (r#"CREATE VIEW "in.c-s"."bad" (a) AS SELECT id FROM orders"#, "0A000"),
         (r#"CREATE MATERIALIZED VIEW "in.c-s"."bad" AS SELECT id FROM orders"#, "0A000"),
         (r#"CREATE VIEW "in.c-nope"."bad" AS SELECT 1 AS x"#, "3F000"),

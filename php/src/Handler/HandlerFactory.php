@@ -100,7 +100,7 @@ final class HandlerFactory
             PreviewTableCommand::class => new Table\PreviewTableHandler($c),
             CreateProfileTableCommand::class => new Table\CreateProfileTableHandler($c),
             CreateTableFromTimeTravelCommand::class => new Table\CreateTableFromTimeTravelHandler($c),
-            CreateViewCommand::class => new Table\CreateViewHandler(),
+            CreateViewCommand::class => new Table\CreateViewHandler($c),
             ObjectInfoCommand::class => new Info\ObjectInfoHandler($c),
             ListSchemasCommand::class => new Info\ListSchemasHandler($c),
             // Not supported (default): Grant/RevokeWorkspaceAccessToProject (no cross-login grants in duckstore), the

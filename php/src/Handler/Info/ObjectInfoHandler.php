@@ -11,6 +11,8 @@ use Keboola\StorageDriver\Command\Info\ObjectInfoCommand;
 use Keboola\StorageDriver\Command\Info\ObjectInfoResponse;
 use Keboola\StorageDriver\Command\Info\ObjectType;
 use Keboola\StorageDriver\Command\Info\SchemaInfo;
+use Keboola\StorageDriver\Command\Info\TableInfo\TableColumn;
+use Keboola\StorageDriver\Command\Info\ViewInfo;
 use Keboola\StorageDriver\Credentials\GenericBackendCredentials;
 use Keboola\StorageDriver\DuckDB\Connection\ConnectionFactory;
 use Keboola\StorageDriver\DuckDB\Exception\ErrorCode;
@@ -18,12 +20,13 @@ use Keboola\StorageDriver\DuckDB\Exception\NonRetryableDuckstoreException;
 use Keboola\StorageDriver\DuckDB\Handler\Table\TableInfoReader;
 use Keboola\StorageDriver\DuckDB\Handler\Table\TableRef;
 use Keboola\StorageDriver\DuckDB\Sql\Db;
+use Keboola\StorageDriver\DuckDB\Sql\Quote;
 use Keboola\StorageDriver\Shared\Driver\BaseHandler;
 
 /**
  * Path shapes as in the BigQuery driver: DATABASE [database] lists the buckets (schemas) the
- * credentials see; SCHEMA [bucket] lists its tables; TABLE [bucket, table] describes one.
- * duckstore has no views.
+ * credentials see; SCHEMA [bucket] lists its tables and views; TABLE [bucket, table] and VIEW
+ * [bucket, view] describe one.
  */
 final class ObjectInfoHandler extends BaseHandler
 {
@@ -58,9 +61,10 @@ final class ObjectInfoHandler extends BaseHandler
                 (new SchemaInfo())->setObjects($this->tables($db, $path[0])),
             ),
             ObjectType::TABLE => $response->setTableInfo((new TableInfoReader($db))->read($path[0], $path[1])),
+            ObjectType::VIEW => $response->setViewInfo($this->view($db, $path[0], $path[1])),
             default => throw new NonRetryableDuckstoreException(
-                sprintf('View "%s" not found: duckstore has no views.', implode('.', $path)),
-                ErrorCode::VIEW_NOT_FOUND,
+                sprintf('Unknown object type %d.', $type),
+                ErrorCode::VALIDATION,
             ),
         };
     }
@@ -85,10 +89,50 @@ final class ObjectInfoHandler extends BaseHandler
             );
         }
         $objects = [];
-        $rows = $db->query('SELECT name FROM duckstore.tables WHERE bucket = :bucket ORDER BY name', ['bucket' => $bucket]);
+        $rows = $db->query(
+            "SELECT name, 'table' AS kind FROM duckstore.tables WHERE bucket = :bucket"
+            . " UNION ALL SELECT name, 'view' FROM duckstore.views WHERE bucket = :bucket2 ORDER BY name",
+            ['bucket' => $bucket, 'bucket2' => $bucket],
+        );
         foreach ($rows as $row) {
-            $objects[] = (new ObjectInfo())->setObjectName((string) $row['name'])->setObjectType(ObjectType::TABLE);
+            $objects[] = (new ObjectInfo())
+                ->setObjectName((string) $row['name'])
+                ->setObjectType($row['kind'] === 'view' ? ObjectType::VIEW : ObjectType::TABLE);
         }
         return $objects;
+    }
+
+    /** A view's columns as bound when it was created, and its rows now (it is read to count them). */
+    private function view(Db $db, string $bucket, string $name): ViewInfo
+    {
+        $found = $db->one(
+            'SELECT name FROM duckstore.views WHERE bucket = :bucket AND name = :name',
+            ['bucket' => $bucket, 'name' => $name],
+        );
+        if ($found === null) {
+            throw new NonRetryableDuckstoreException(
+                sprintf('View "%s" not found in bucket "%s".', $name, $bucket),
+                ErrorCode::VIEW_NOT_FOUND,
+            );
+        }
+        $columns = [];
+        $rows = $db->query(
+            'SELECT name, type FROM duckstore.columns WHERE bucket = :bucket AND table_name = :name ORDER BY position',
+            ['bucket' => $bucket, 'name' => $name],
+        );
+        foreach ($rows as $column) {
+            [$type, $length] = TableInfoReader::splitType((string) $column['type']);
+            $columns[] = (new TableColumn())
+                ->setName((string) $column['name'])
+                ->setType($type)
+                ->setLength($length)
+                ->setNullable(true);
+        }
+        $count = $db->one(sprintf('SELECT count(*) AS n FROM %s', Quote::qualified($bucket, $name)));
+        return (new ViewInfo())
+            ->setPath([$bucket])
+            ->setViewName($name)
+            ->setColumns($columns)
+            ->setRowsCount((int) ($count['n'] ?? 0));
     }
 }

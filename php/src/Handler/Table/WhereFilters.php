@@ -99,6 +99,28 @@ final class WhereFilters
         return [implode(' AND ', $conditions), $params];
     }
 
+    /**
+     * `cond AND cond …` with the values as literals (or '' without filters), for a view's
+     * query, which is stored and so cannot hold bound parameters. Same comparisons as toSql().
+     *
+     * @param RepeatedField|TableWhereFilter[] $filters
+     */
+    public static function toLiteralSql(RepeatedField|array $filters): string
+    {
+        [$sql, $params] = self::toSql($filters, 'v');
+        // longest names first, so :v1 does not replace the start of :v10
+        uksort($params, static fn (string $a, string $b): int => strlen($b) <=> strlen($a));
+        $replacements = [];
+        foreach ($params as $name => $value) {
+            try {
+                $replacements[':' . $name] = Quote::literal($value);
+            } catch (\InvalidArgumentException $e) {
+                throw self::invalid($e->getMessage());
+            }
+        }
+        return strtr($sql, $replacements);
+    }
+
     private static function validate(TableWhereFilter $filter): void
     {
         if ($filter->getColumnsName() === '') {

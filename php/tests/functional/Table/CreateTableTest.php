@@ -6,9 +6,7 @@ namespace Keboola\StorageDriver\DuckDB\Tests\Functional\Table;
 
 use Keboola\StorageDriver\Command\Info\ObjectType;
 use Keboola\StorageDriver\Command\Table\CreateTableCommand;
-use Keboola\StorageDriver\Command\Table\CreateViewCommand;
 use Keboola\StorageDriver\Command\Table\DropTableCommand;
-use Keboola\StorageDriver\Shared\Driver\Exception\CommandNotSupportedException;
 
 final class CreateTableTest extends TableTestCase
 {
@@ -103,15 +101,5 @@ final class CreateTableTest extends TableTestCase
 
         self::assertNull($response->getCommandResponse());
         self::assertSame([], self::rows($this->pdo, 'SELECT id FROM duckstore.tables'));
-    }
-
-    public function testCreateViewIsRefused(): void
-    {
-        $this->createOrders();
-        $this->expectException(CommandNotSupportedException::class);
-        $this->runCommand($this->project, (new CreateViewCommand())
-            ->setPath([self::BUCKET])
-            ->setViewName('v')
-            ->setSourceTableName('orders'));
     }
 }
