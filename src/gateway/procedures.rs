@@ -474,6 +474,7 @@ pub const PROCEDURES: &[ProcedureSpec] = &[
             opt("limit", ArgKind::Int),
             opt("changed_since", ArgKind::Moment),
             opt("changed_until", ArgKind::Moment),
+            opt("fulltext", ArgKind::Text),
         ],
         columns: &[("columns", T::Text), ("rows", T::Text), ("row_count", T::Int64)],
         summary: "up to 1 000 rows of a table, filtered like export_table (change times included); rows as JSON text",
@@ -490,6 +491,7 @@ pub const PROCEDURES: &[ProcedureSpec] = &[
             opt("limit", ArgKind::Int),
             opt("changed_since", ArgKind::Moment),
             opt("changed_until", ArgKind::Moment),
+            opt("fulltext", ArgKind::Text),
             opt("file_name", ArgKind::Text),
             opt("tags", ArgKind::Text),
             opt("async", ArgKind::Bool),
@@ -1075,6 +1077,7 @@ impl CallPlan {
                     changed_until: args.moment_past("changed_until")?,
                     file_name: None,
                     tags: vec![],
+                    fulltext: args.text("fulltext")?,
                 };
                 let rows = storage.preview_table(ctx, request).await?;
                 out.row(vec![
@@ -1330,6 +1333,7 @@ impl CallPlan {
                     changed_until: args.moment_past("changed_until")?,
                     file_name: args.text("file_name")?,
                     tags: list("tags")?,
+                    fulltext: args.text("fulltext")?,
                 };
                 let started = std::time::Instant::now();
                 let (file, rows) = storage.export_table(ctx.clone(), request).await?;

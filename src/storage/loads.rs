@@ -691,6 +691,8 @@ pub struct ExportRequest {
     pub file_name: Option<String>,
     /// Tags of the exported file besides `export`.
     pub tags: Vec<String>,
+    /// Rows where any column, as text, contains this (case-insensitive).
+    pub fulltext: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
@@ -699,6 +701,50 @@ pub struct Filter {
     #[serde(default = "default_operator")]
     pub operator: String,
     pub values: Vec<String>,
+    /// Compare as this type instead of the column's own (Keboola's dataType): `INTEGER`,
+    /// `BIGINT`, `DOUBLE`, `REAL`, `DECIMAL`, `TIMESTAMP`; `STRING` or none: the column's type.
+    /// A column value that does not convert matches nothing.
+    #[serde(default)]
+    pub data_type: Option<String>,
+}
+
+/// The SQL type a filter's `data_type` compares as (`None`: the column's own type).
+fn filter_cast(data_type: Option<&str>) -> Result<Option<&'static str>> {
+    Ok(match data_type.map(str::to_ascii_uppercase).as_deref() {
+        None | Some("STRING") => None,
+        Some("INTEGER") => Some("INTEGER"),
+        Some("BIGINT") => Some("BIGINT"),
+        Some("DOUBLE") => Some("DOUBLE"),
+        Some("REAL") => Some("REAL"),
+        Some("DECIMAL") => Some("DECIMAL(38,9)"),
+        Some("TIMESTAMP") => Some("TIMESTAMP"),
+        Some(other) => {
+            return Err(Error::invalid(format!(
+                "unknown filter data_type '{other}': use STRING, INTEGER, BIGINT, DOUBLE, REAL, DECIMAL or TIMESTAMP"
+            ))
+            .with_sqlstate("22023"));
+        }
+    })
+}
+
+/// `(col ILIKE '%text%' OR …)` over `columns` as text, the text bound: Keboola's fulltextSearch
+/// (over every column of the table, exported or not).
+pub(crate) fn fulltext_condition(columns: &[&ColumnRecord], text: &str, params: &mut Vec<Param>) -> Option<String> {
+    if text.is_empty() || columns.is_empty() {
+        return None;
+    }
+    let escaped: String = text
+        .chars()
+        .flat_map(|c| match c {
+            '!' | '%' | '_' => vec!['!', c],
+            c => vec![c],
+        })
+        .collect();
+    params.push(Param::Text(format!("%{escaped}%")));
+    let n = params.len();
+    let matches: Vec<String> =
+        columns.iter().map(|c| format!("CAST({} AS VARCHAR) ILIKE ${n} ESCAPE '!'", quote_ident(&c.name))).collect();
+    Some(format!("({})", matches.join(" OR ")))
 }
 
 fn default_operator() -> String {
@@ -763,15 +809,19 @@ pub(crate) fn filter_conditions(
         if filter.values.is_empty() {
             return Err(Error::invalid(format!("the filter on \"{}\" has no values", c.name)).with_sqlstate("22023"));
         }
+        let cast = filter_cast(filter.data_type.as_deref())?;
         let placeholders: Vec<String> = filter
             .values
             .iter()
             .map(|v| {
                 params.push(Param::Text(v.clone()));
-                format!("CAST(${} AS {})", params.len(), c.sql_type)
+                format!("CAST(${} AS {})", params.len(), cast.unwrap_or(&c.sql_type))
             })
             .collect();
-        let q = quote_ident(&c.name);
+        let q = match cast {
+            Some(t) => format!("TRY_CAST({} AS {t})", quote_ident(&c.name)),
+            None => quote_ident(&c.name),
+        };
         let condition = match (filter.operator.to_ascii_lowercase().as_str(), placeholders.as_slice()) {
             ("eq", _) => format!("{q} IN ({})", placeholders.join(", ")),
             ("ne", _) => format!("{q} NOT IN ({})", placeholders.join(", ")),
@@ -810,8 +860,12 @@ fn export_select(data_ref: &str, table: &TableRecord, request: &ExportRequest) -
         request.columns.iter().map(|c| column(c)).collect::<Result<_>>()?
     };
     let mut params = Vec::new();
-    let conditions =
+    let mut conditions =
         filter_conditions(table, &request.filters, request.changed_since, request.changed_until, &mut params)?;
+    if let Some(text) = &request.fulltext {
+        let all: Vec<&ColumnRecord> = table.columns.iter().collect();
+        conditions.extend(fulltext_condition(&all, text, &mut params));
+    }
     let mut sql = format!(
         "SELECT {} FROM {data_ref}",
         selected.iter().map(|c| quote_ident(&c.name)).collect::<Vec<_>>().join(", ")

@@ -875,3 +875,54 @@ async fn a_preview_filters_by_values_and_change_times() {
     assert!(["42P01", "3F000"].contains(&sqlstate(&err).as_str()), "{err}");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn filters_compare_as_a_requested_type_and_fulltext_searches_the_columns() {
+    let server = TestServer::start().await;
+    let p = project(&server, "typed").await;
+    let c = &p.client;
+    // a text column holding numbers: compared as text, '10' < '9'; as INTEGER, 10 > 9
+    c.batch_execute(
+        r#"CREATE TABLE "in.c-sales"."t" (id INTEGER, code STRING, note STRING);
+           INSERT INTO "in.c-sales"."t" VALUES (1, '9', 'Big_Deal 100%'), (2, '10', 'small'), (3, 'n/a', NULL)"#,
+    )
+    .await
+    .unwrap();
+    let preview =
+        |args: &str| format!("CALL preview_table(table => 'in.c-sales.t', columns => 'id', order_by => 'id'{args})");
+    let rows = |row: tokio_postgres::Row| row.get::<_, String>("rows");
+    let typed = r#", "where" => '[{"column": "code", "operator": "gt", "values": ["9"], "data_type": "INTEGER"}]'"#;
+    assert_eq!(rows(c.query_one(&preview(typed), &[]).await.unwrap()), r#"[["2"]]"#);
+    let as_text = r#", "where" => '[{"column": "code", "operator": "gt", "values": ["9"]}]'"#;
+    assert_eq!(rows(c.query_one(&preview(as_text), &[]).await.unwrap()), r#"[["3"]]"#);
+    // fulltext: case-insensitive substring of any selected column; % and _ are plain characters
+    let search =
+        |text: &str| format!("CALL preview_table(table => 'in.c-sales.t', order_by => 'id', fulltext => '{text}')");
+    assert_eq!(rows(c.query_one(&search("big_d"), &[]).await.unwrap()), r#"[["1","9","Big_Deal 100%"]]"#);
+    assert_eq!(rows(c.query_one(&search("0%"), &[]).await.unwrap()), r#"[["1","9","Big_Deal 100%"]]"#);
+    assert_eq!(rows(c.query_one(&search("g_d"), &[]).await.unwrap()), r#"[["1","9","Big_Deal 100%"]]"#);
+    assert_eq!(rows(c.query_one(&search("gXd"), &[]).await.unwrap()), "[]");
+    assert_eq!(
+        rows(c.query_one(&search("10"), &[]).await.unwrap()),
+        r#"[["1","9","Big_Deal 100%"],["2","10","small"]]"#
+    );
+    // the export takes the same arguments
+    let id: i64 = c
+        .query_one(
+            &format!("CALL export_table(table => 'in.c-sales.t', columns => 'id', fulltext => 'SMALL'{typed})"),
+            &[],
+        )
+        .await
+        .unwrap()
+        .get("file_id");
+    assert_eq!(&download(&server, &p.token, id).await[..], b"id\n2\n");
+    let bad = r#", "where" => '[{"column": "code", "values": ["1"], "data_type": "VARCHAR(3)"}]'"#;
+    let err = c.simple_query(&preview(bad)).await.unwrap_err();
+    assert_eq!(sqlstate(&err), "22023");
+    let err = c
+        .simple_query(&preview(r#", "where" => '[{"column": "code", "values": ["x"], "data_type": "INTEGER"}]'"#))
+        .await
+        .unwrap_err();
+    assert_eq!(sqlstate(&err), "22P02", "{err}");
+    server.stop().await;
+}

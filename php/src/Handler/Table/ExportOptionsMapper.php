@@ -12,7 +12,6 @@ use Keboola\StorageDriver\Command\Table\ImportExportShared\ExportOrderBy\Order;
 use Keboola\StorageDriver\DuckDB\Exception\ErrorCode;
 use Keboola\StorageDriver\DuckDB\Exception\NonRetryableDuckstoreException;
 use Keboola\StorageDriver\DuckDB\Sql\Quote;
-use Keboola\StorageDriver\Shared\Driver\Exception\CommandNotSupportedException;
 
 /** ExportOrderBy and ExportFilters as export_table arguments. */
 final class ExportOptionsMapper
@@ -44,9 +43,6 @@ final class ExportOptionsMapper
         if ($filters === null) {
             return [];
         }
-        if ($filters->getFulltextSearch() !== '') {
-            throw new CommandNotSupportedException('export with fulltextSearch');
-        }
         if ($filters->getLimit() < 0) {
             throw new NonRetryableDuckstoreException('The limit must not be negative.', ErrorCode::VALIDATION);
         }
@@ -55,6 +51,8 @@ final class ExportOptionsMapper
             'limit' => $filters->getLimit() > 0 ? $filters->getLimit() : null,
             'changed_since' => ChangeWindow::toTimestamp($filters->getChangeSince()),
             'changed_until' => ChangeWindow::toTimestamp($filters->getChangeUntil()),
+            // rows where any column of the table contains it, as the SELECT preview searches
+            'fulltext' => $filters->getFulltextSearch() !== '' ? $filters->getFulltextSearch() : null,
         ];
     }
 }

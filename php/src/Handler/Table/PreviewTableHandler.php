@@ -66,11 +66,13 @@ final class PreviewTableHandler extends BaseHandler
             return $this->previewChanges($db, $ref, $command, $filters, $limit);
         }
 
+        $tableColumns = [];
+        foreach ((new TableInfoReader($db))->read($ref->bucket, $ref->table)->getColumns() as $column) {
+            $tableColumns[] = $column->getName();
+        }
         $columns = TableRef::toArray($command->getColumns());
         if ($columns === []) {
-            foreach ((new TableInfoReader($db))->read($ref->bucket, $ref->table)->getColumns() as $column) {
-                $columns[] = $column->getName();
-            }
+            $columns = $tableColumns;
         }
 
         [$where, $params] = WhereFilters::toSql($filters->getWhereFilters());
@@ -79,7 +81,8 @@ final class PreviewTableHandler extends BaseHandler
             // '!' escapes: PDO's SQL scanner would misread a backslash inside quotes.
             $pattern = '%' . strtr($filters->getFulltextSearch(), ['!' => '!!', '%' => '!%', '_' => '!_']) . '%';
             $matches = [];
-            foreach ($columns as $i => $name) {
+            // every column of the table, shown or not, as export_table searches
+            foreach ($tableColumns as $i => $name) {
                 // One placeholder per use: native prepares do not reuse a named parameter.
                 $params['fulltext' . $i] = $pattern;
                 $matches[] = sprintf("CAST(%s AS VARCHAR) ILIKE :fulltext%d ESCAPE '!'", Quote::ident($name), $i);

@@ -39,7 +39,7 @@ final class WhereFilters
 
     /**
      * The procedures' `"where"` JSON, or null without filters. The procedures cast each value
-     * to the column's type; a filter asking for another type (dataType) has no equivalent there.
+     * to the column's type, or to the filter's dataType (`data_type`) when it asks for one.
      *
      * @param RepeatedField|TableWhereFilter[] $filters
      */
@@ -48,18 +48,16 @@ final class WhereFilters
         $out = [];
         foreach ($filters as $filter) {
             self::validate($filter);
-            if ($filter->getDataType() !== DataType::STRING) {
-                throw self::invalid(sprintf(
-                    'Filter on column "%s": duckstore compares values in the column\'s own type; dataType %s is not supported here.',
-                    $filter->getColumnsName(),
-                    DataType::name($filter->getDataType()),
-                ));
-            }
-            $out[] = [
+            $entry = [
                 'column' => $filter->getColumnsName(),
                 'operator' => self::OPERATORS[$filter->getOperator()]['json'],
                 'values' => self::values($filter),
             ];
+            if ($filter->getDataType() !== DataType::STRING) {
+                // compare as that type; a column value that does not convert matches nothing
+                $entry['data_type'] = DataType::name($filter->getDataType());
+            }
+            $out[] = $entry;
         }
         return $out === [] ? null : json_encode($out, JSON_THROW_ON_ERROR);
     }

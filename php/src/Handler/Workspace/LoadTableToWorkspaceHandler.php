@@ -6,8 +6,6 @@ namespace Keboola\StorageDriver\DuckDB\Handler\Workspace;
 
 use Google\Protobuf\Internal\Message;
 use Keboola\StorageDriver\Command\Table\ImportExportShared\ImportOptions\ImportType;
-use Keboola\StorageDriver\Command\Table\ImportExportShared\TableWhereFilter;
-use Keboola\StorageDriver\Command\Table\ImportExportShared\TableWhereFilter\Operator;
 use Keboola\StorageDriver\Command\Table\TableImportResponse;
 use Keboola\StorageDriver\Command\Table\TableImportResponse\Timer;
 use Keboola\StorageDriver\Command\Workspace\LoadTableToWorkspaceCommand;
@@ -15,6 +13,7 @@ use Keboola\StorageDriver\Credentials\GenericBackendCredentials;
 use Keboola\StorageDriver\DuckDB\Connection\ConnectionFactory;
 use Keboola\StorageDriver\DuckDB\Exception\ErrorCode;
 use Keboola\StorageDriver\DuckDB\Exception\NonRetryableDuckstoreException;
+use Keboola\StorageDriver\DuckDB\Handler\Table\WhereFilters;
 use Keboola\StorageDriver\Shared\Driver\BaseHandler;
 
 /**
@@ -49,7 +48,7 @@ final class LoadTableToWorkspaceHandler extends BaseHandler
             'source' => $source->getPath()[0] . '.' . $source->getTableName(),
             'destination' => $destination->getTableName(),
             'columns' => $columns === [] ? null : implode(',', $columns),
-            'where' => self::filters($source->getWhereFilters()),
+            'where' => WhereFilters::toJson($source->getWhereFilters()),
             'limit' => $source->getLimit() > 0 ? (int) $source->getLimit() : null,
         ])[0];
 
@@ -73,20 +72,6 @@ final class LoadTableToWorkspaceHandler extends BaseHandler
             $columns[] = $mapping->getSourceColumnName();
         }
         return $columns;
-    }
-
-    /** @param iterable<TableWhereFilter> $filters  export_table's JSON filter list, or null */
-    private static function filters(iterable $filters): ?string
-    {
-        $list = [];
-        foreach ($filters as $filter) {
-            $list[] = [
-                'column' => $filter->getColumnsName(),
-                'operator' => Operator::name($filter->getOperator()),
-                'values' => iterator_to_array($filter->getValues()),
-            ];
-        }
-        return $list === [] ? null : (string) json_encode($list);
     }
 
     private static function unsupported(string $message): NonRetryableDuckstoreException

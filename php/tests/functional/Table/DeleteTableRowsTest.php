@@ -7,6 +7,7 @@ namespace Keboola\StorageDriver\DuckDB\Tests\Functional\Table;
 use Keboola\StorageDriver\Command\Table\DeleteTableRowsCommand;
 use Keboola\StorageDriver\Command\Table\DeleteTableRowsCommand\WhereRefTableFilter;
 use Keboola\StorageDriver\Command\Table\DeleteTableRowsResponse;
+use Keboola\StorageDriver\Command\Table\ImportExportShared\DataType;
 use Keboola\StorageDriver\Command\Table\ImportExportShared\TableWhereFilter;
 use Keboola\StorageDriver\Command\Table\ImportExportShared\TableWhereFilter\Operator;
 use Keboola\StorageDriver\Shared\Driver\Exception\CommandNotSupportedException;
@@ -31,6 +32,18 @@ final class DeleteTableRowsTest extends TableTestCase
         self::assertSame(2, (int) $response->getTableRowsCount());
         self::assertGreaterThan(0, (int) $response->getTableSizeBytes());
         self::assertSame([2, 4], array_column($this->tableRows('orders'), 'id'));
+    }
+
+    public function testTypedFiltersCompareAsTheirType(): void
+    {
+        // name holds text: as DOUBLE, 'b' does not convert and matches nothing
+        $this->pdo->exec("INSERT INTO \"in.c-driver\".\"orders\" VALUES (5, '10', 0), (6, '9', 0)");
+        $response = self::unpack($this->runCommand($this->project, $this->command()->setWhereFilters([
+            (new TableWhereFilter())->setColumnsName('name')->setOperator(Operator::gt)->setValues(['9.5'])->setDataType(DataType::DOUBLE),
+        ])), DeleteTableRowsResponse::class);
+
+        self::assertSame(1, (int) $response->getDeletedRowsCount());
+        self::assertSame([1, 2, 3, 4, 6], array_column($this->tableRows('orders'), 'id'));
     }
 
     public function testWithoutFiltersDeletesEverything(): void

@@ -8,6 +8,7 @@ use Google\Protobuf\Any;
 use Google\Protobuf\StringValue;
 use Keboola\StorageDriver\Command\Common\DriverResponse;
 use Keboola\StorageDriver\Command\Common\LogMessage\Level;
+use Keboola\StorageDriver\Command\Table\ImportExportShared\DataType;
 use Keboola\StorageDriver\Command\Table\ImportExportShared\ExportFilters;
 use Keboola\StorageDriver\Command\Table\ImportExportShared\ExportOptions;
 use Keboola\StorageDriver\Command\Table\ImportExportShared\ExportOrderBy;
@@ -140,6 +141,22 @@ final class ImportExportTest extends TableTestCase
         $import = $this->import($parquet, 'copy', new ImportOptions(), null, null, FileFormat::PARQUET);
         self::assertSame(3, (int) $import->getImportedRowsCount());
         self::assertSame($this->tableRows('orders'), $this->tableRows('copy'));
+    }
+
+    public function testExportSearchesEveryColumnForTheFulltextAndComparesTypedFilters(): void
+    {
+        $this->import($this->upload(self::CSV), 'orders', (new ImportOptions())->setNumberOfIgnoredLines(1));
+
+        // "GLOB" is in a name, not in the exported id; amount compared as text would make '100.00' < '50'
+        $response = $this->runCommand($this->project, (new TableExportToFileCommand())
+            ->setSource((new Table())->setPath([self::BUCKET])->setTableName('orders'))
+            ->setFileFormat(FileFormat::CSV)
+            ->setExportOptions((new ExportOptions())
+                ->setColumnsToExport(['id'])
+                ->setFilters((new ExportFilters())->setFulltextSearch('GLOB')->setWhereFilters([
+                    (new TableWhereFilter())->setColumnsName('amount')->setOperator(Operator::gt)->setValues(['50'])->setDataType(DataType::DOUBLE),
+                ]))));
+        self::assertSame("id\n2\n", $this->download(self::exportedFileId($response)));
     }
 
     public function testForeignFileCredentialsAreIgnoredWithAWarning(): void
