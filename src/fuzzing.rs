@@ -196,13 +196,14 @@ pub fn csv_options(delimiter: &str, quote: &str, escape: &str, null: Option<&str
         quote: quote.into(),
         escape: escape.into(),
         header,
-        null_string: null.map(str::to_owned),
+        null_strings: null.map(str::to_owned).into_iter().collect(),
+        skip_lines: 0,
     };
     if options.validate().is_err() {
         return;
     }
     let source = LoadSource {
-        path: "/data/files/1/2".into(),
+        paths: vec!["/data/files/1/2".into()],
         format: SourceFormat::Csv(options),
         gzip: false,
         label: "fuzz".into(),

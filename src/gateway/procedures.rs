@@ -104,13 +104,16 @@ const LOAD_COLUMNS: &[(&str, T)] = &[
 ];
 
 /// CSV options shared by the procedures that read files.
-const CSV_PARAMS: [ParamSpec; 6] = [
+const CSV_PARAMS: [ParamSpec; 9] = [
     opt("delimiter", ArgKind::Text),
     opt("enclosure", ArgKind::Text),
     opt("escape", ArgKind::Text),
     opt("header", ArgKind::Bool),
     opt("null_string", ArgKind::Text),
     opt("format", ArgKind::Text),
+    opt("null_strings", ArgKind::Text),
+    opt("skip_lines", ArgKind::Int),
+    opt("file_ids", ArgKind::Text),
 ];
 
 pub const PROCEDURES: &[ProcedureSpec] = &[
@@ -222,7 +225,7 @@ pub const PROCEDURES: &[ProcedureSpec] = &[
         name: "import_table",
         params: &[
             req("table", ArgKind::Text),
-            req("file_id", ArgKind::Int),
+            opt("file_id", ArgKind::Int),
             opt("incremental", ArgKind::Bool),
             opt("dedup", ArgKind::Text),
             opt("columns", ArgKind::Text),
@@ -232,6 +235,9 @@ pub const PROCEDURES: &[ProcedureSpec] = &[
             CSV_PARAMS[3],
             CSV_PARAMS[4],
             CSV_PARAMS[5],
+            CSV_PARAMS[6],
+            CSV_PARAMS[7],
+            CSV_PARAMS[8],
             opt("async", ArgKind::Bool),
             opt("idempotency_key", ArgKind::Text),
         ],
@@ -243,7 +249,7 @@ pub const PROCEDURES: &[ProcedureSpec] = &[
         params: &[
             req("bucket", ArgKind::Text),
             req("name", ArgKind::Text),
-            req("file_id", ArgKind::Int),
+            opt("file_id", ArgKind::Int),
             opt("primary_key", ArgKind::Text),
             CSV_PARAMS[0],
             CSV_PARAMS[1],
@@ -251,6 +257,9 @@ pub const PROCEDURES: &[ProcedureSpec] = &[
             CSV_PARAMS[3],
             CSV_PARAMS[4],
             CSV_PARAMS[5],
+            CSV_PARAMS[6],
+            CSV_PARAMS[7],
+            CSV_PARAMS[8],
             opt("async", ArgKind::Bool),
             opt("idempotency_key", ArgKind::Text),
         ],
@@ -1239,7 +1248,21 @@ impl CallPlan {
             escape,
             quote,
             header: args.bool("header")?.unwrap_or(true),
-            null_string: args.text("null_string")?,
+            null_strings: match (args.text("null_string")?, args.text("null_strings")?) {
+                (Some(_), Some(_)) => {
+                    return Err(Error::invalid("give null_string or null_strings, not both").with_sqlstate("22023"));
+                }
+                (Some(one), None) => vec![one],
+                (None, Some(list)) => serde_json::from_str::<Vec<String>>(&list).map_err(|e| {
+                    Error::invalid(format!("null_strings must be a JSON list of texts: {e}")).with_sqlstate("22023")
+                })?,
+                (None, None) => vec![],
+            },
+            skip_lines: match args.int("skip_lines")? {
+                None => 0,
+                Some(n) => u32::try_from(n)
+                    .map_err(|_| Error::invalid("skip_lines must be 0 or more").with_sqlstate("22023"))?,
+            },
         };
         options.validate()?;
         Ok(options)
@@ -1256,7 +1279,22 @@ impl CallPlan {
                 );
             }
         };
-        let mut source = storage.file_source(ctx, args.required_int("file_id")?, format).await?;
+        let file_ids = match (args.int("file_id")?, args.text("file_ids")?) {
+            (Some(_), Some(_)) => {
+                return Err(Error::invalid("give file_id or file_ids, not both").with_sqlstate("22023"));
+            }
+            (Some(id), None) => vec![id],
+            (None, Some(list)) => list
+                .split(',')
+                .map(|id| {
+                    id.trim().parse::<i64>().map_err(|_| {
+                        Error::invalid(format!("file_ids: '{id}' is not a file id")).with_sqlstate("22023")
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?,
+            (None, None) => vec![],
+        };
+        let mut source = storage.file_source(ctx, &file_ids, format).await?;
         if let SourceFormat::Csv(_) = source.format {
             source.format = SourceFormat::Csv(Self::csv_options(args)?);
         }

@@ -232,7 +232,8 @@ impl CopyIn {
                 quote: f.quote.to_string(),
                 escape: f.escape.to_string(),
                 header: f.header,
-                null_string: Some(f.null.clone()),
+                null_strings: vec![f.null.clone()],
+                skip_lines: 0,
             }
         } else {
             // what TextToCsv wrote
@@ -241,14 +242,15 @@ impl CopyIn {
                 quote: "\"".into(),
                 escape: "\"".into(),
                 header: false,
-                null_string: Some(String::new()),
+                null_strings: vec![String::new()],
+                skip_lines: 0,
             }
         };
         Ok(LoadRequest {
             target: self.plan.table.clone(),
             search_path: self.search_path.clone(),
             source: LoadSource {
-                path: self.path.clone(),
+                paths: vec![self.path.clone()],
                 format: SourceFormat::Csv(options),
                 gzip: false,
                 label: "COPY".into(),

@@ -49,14 +49,24 @@ pub struct CsvOptions {
     pub quote: String,
     pub escape: String,
     pub header: bool,
-    /// The text that means NULL; `None`: an empty field is an empty string in text columns and
-    /// NULL in the others (Keboola's convention).
-    pub null_string: Option<String>,
+    /// The texts that mean NULL in every column; empty: an empty field is an empty string in
+    /// text columns and NULL in the others (Keboola's convention).
+    pub null_strings: Vec<String>,
+    /// Lines skipped at the start of each file, before the header (Keboola's ignored lines
+    /// beyond the header).
+    pub skip_lines: u32,
 }
 
 impl Default for CsvOptions {
     fn default() -> Self {
-        CsvOptions { delimiter: ",".into(), quote: "\"".into(), escape: "\"".into(), header: true, null_string: None }
+        CsvOptions {
+            delimiter: ",".into(),
+            quote: "\"".into(),
+            escape: "\"".into(),
+            header: true,
+            null_strings: vec![],
+            skip_lines: 0,
+        }
     }
 }
 
@@ -98,10 +108,11 @@ pub enum ColumnBinding {
     Positional(Vec<String>),
 }
 
-/// A file to load, on the engine's side of the data directory.
+/// The files to load (one, or the slices of one sliced file, read as one), on the engine's
+/// side of the data directory.
 #[derive(Debug, Clone)]
 pub struct LoadSource {
-    pub path: PathBuf,
+    pub paths: Vec<PathBuf>,
     pub format: SourceFormat,
     pub gzip: bool,
     /// How errors name the source ("COPY", "file 12").
@@ -145,7 +156,12 @@ pub(crate) fn reader_sql(
     csv_columns: Option<&[(String, String)]>,
     text_columns: &[String],
 ) -> String {
-    let path = quote_literal(&source.path.to_string_lossy());
+    let path = match source.paths.as_slice() {
+        [one] => quote_literal(&one.to_string_lossy()),
+        many => {
+            format!("[{}]", many.iter().map(|p| quote_literal(&p.to_string_lossy())).collect::<Vec<_>>().join(", "))
+        }
+    };
     match &source.format {
         SourceFormat::Parquet => format!("read_parquet({path})"),
         SourceFormat::Csv(o) => {
@@ -158,9 +174,16 @@ pub(crate) fn reader_sql(
                 quote_literal(&o.escape),
                 if source.gzip { "gzip" } else { "none" }
             );
-            match &o.null_string {
-                Some(null) => sql.push_str(&format!(", nullstr = {}", quote_literal(null))),
-                None => {
+            if o.skip_lines > 0 {
+                sql.push_str(&format!(", skip = {}", o.skip_lines));
+            }
+            match o.null_strings.as_slice() {
+                [null] => sql.push_str(&format!(", nullstr = {}", quote_literal(null))),
+                [_, _, ..] => {
+                    let list: Vec<String> = o.null_strings.iter().map(|n| quote_literal(n)).collect();
+                    sql.push_str(&format!(", nullstr = [{}]", list.join(", ")));
+                }
+                [] => {
                     sql.push_str(", nullstr = ''");
                     if !text_columns.is_empty() {
                         let list: Vec<String> = text_columns.iter().map(|c| quote_literal(c)).collect();
@@ -447,7 +470,7 @@ impl Storage {
             target,
             search_path: vec![],
             source: LoadSource {
-                path: staging.path.join("part-*.parquet"),
+                paths: vec![staging.path.join("part-*.parquet")],
                 format: SourceFormat::Parquet,
                 gzip: false,
                 label,
@@ -595,23 +618,46 @@ impl Storage {
         })
     }
 
-    /// The sidecar file `file_id` of the session's project as a load source.
+    /// Sidecar files of the session's project as one load source: one file, or the slices of a
+    /// sliced file (read as one; they must share a format and compression).
     pub async fn file_source(
         &self,
         ctx: &SessionContext,
-        file_id: i64,
+        file_ids: &[i64],
         format: Option<SourceFormat>,
     ) -> Result<LoadSource> {
-        let stored = self.file(ctx.clone(), file_id).await?;
-        let path = crate::storage::files::file_path(self.engine().data_dir(), stored.record.project_id, file_id);
-        let sniff_path = path.clone();
-        let (parquet, gzip) = self.blocking(move |_| sniff(&sniff_path)).await?;
+        if file_ids.is_empty() {
+            return Err(
+                Error::invalid("name the file to load (file_id, or file_ids for slices)").with_sqlstate("22023")
+            );
+        }
+        let mut paths = Vec::with_capacity(file_ids.len());
+        let mut kind = None;
+        for &file_id in file_ids {
+            let stored = self.file(ctx.clone(), file_id).await?;
+            let path = crate::storage::files::file_path(self.engine().data_dir(), stored.record.project_id, file_id);
+            let sniff_path = path.clone();
+            let this = self.blocking(move |_| sniff(&sniff_path)).await?;
+            if kind.is_some_and(|k| k != this) {
+                return Err(Error::invalid(format!(
+                    "file {file_id} differs in format or compression from the other slices"
+                ))
+                .with_sqlstate("22023"));
+            }
+            kind = Some(this);
+            paths.push(path);
+        }
+        let (parquet, gzip) = kind.unwrap_or((false, false));
         let format = match format {
             Some(f) => f,
             None if parquet => SourceFormat::Parquet,
             None => SourceFormat::Csv(CsvOptions::default()),
         };
-        Ok(LoadSource { path, format, gzip, label: format!("file {file_id}") })
+        let label = match file_ids {
+            [one] => format!("file {one}"),
+            many => format!("files {}", many.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")),
+        };
+        Ok(LoadSource { paths, format, gzip, label })
     }
 
     /// `create_table_from_file`: a table whose STRING columns come from the CSV header (or the

@@ -926,3 +926,72 @@ async fn filters_compare_as_a_requested_type_and_fulltext_searches_the_columns()
     assert_eq!(sqlstate(&err), "22P02", "{err}");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn an_import_reads_slices_several_null_markers_and_skips_lines() {
+    let server = TestServer::start().await;
+    let p = project(&server, "slices").await;
+    let c = &p.client;
+    c.batch_execute(r#"CREATE TABLE "in.c-sales"."t" (id INTEGER, name STRING, amount DOUBLE, PRIMARY KEY (id))"#)
+        .await
+        .unwrap();
+    // a sliced file: slices without a header, read as one file, positionally
+    let a = upload_id(&server, &p.token, "part-1.csv", "1,ann,1.5\n2,NA,NULL\n").await;
+    let b = upload_id(&server, &p.token, "part-2.csv", "3,,NA\n").await;
+    let call = format!(
+        r#"CALL import_table(table => 'in.c-sales.t', file_ids => '{a},{b}', header => false, null_strings => '["NA", "NULL"]')"#
+    );
+    let row = c.query_one(&call, &[]).await.unwrap();
+    assert_eq!(row.get::<_, i64>("imported_rows"), 3);
+    // "NA" and "NULL" are NULL in every column; an empty field is then just empty text
+    assert_eq!(
+        rows(c, r#"SELECT id, name, amount FROM "in.c-sales"."t" ORDER BY id"#).await,
+        vec![
+            vec![Some("1".into()), Some("ann".into()), Some("1.5".into())],
+            vec![Some("2".into()), None, None],
+            vec![Some("3".into()), Some("".into()), None],
+        ]
+    );
+    // two lines before the header are skipped; the header still names the columns
+    let f = upload_id(&server, &p.token, "report.csv", "exported by X\n\namount,id,name\n9,4,dan\n").await;
+    let call =
+        format!("CALL import_table(table => 'in.c-sales.t', file_id => {f}, incremental => true, skip_lines => 2)");
+    c.query_one(&call, &[]).await.unwrap();
+    assert_eq!(
+        rows(c, r#"SELECT name, amount FROM "in.c-sales"."t" WHERE id = 4"#).await,
+        vec![vec![Some("dan".into()), Some("9.0".into())]]
+    );
+    // slices must agree; both ways of naming files at once, and bad lists, are refused
+    let parquet = {
+        let id: i64 = c
+            .query_one("CALL export_table(table => 'in.c-sales.t', format => 'parquet')", &[])
+            .await
+            .unwrap()
+            .get("file_id");
+        id
+    };
+    for bad in [
+        format!("file_ids => '{a},{parquet}'"),
+        format!("file_id => {a}, file_ids => '{b}'"),
+        "file_ids => '1,x'".to_owned(),
+        "file_ids => ''".to_owned(),
+        format!("file_id => {a}, null_strings => 'NA'"),
+        format!("file_id => {a}, null_string => 'x', null_strings => '[\"y\"]'"),
+        format!("file_id => {a}, skip_lines => -1"),
+    ] {
+        let err = c.simple_query(&format!("CALL import_table(table => 'in.c-sales.t', {bad})")).await.unwrap_err();
+        assert_eq!(sqlstate(&err), "22023", "{bad}: {err}");
+    }
+    // a slice of another project is not found, and nothing was loaded
+    let other = project(&server, "other").await;
+    let foreign = upload_id(&server, &other.token, "x.csv", "5,eve,1\n").await;
+    let err = c
+        .simple_query(&format!(
+            "CALL import_table(table => 'in.c-sales.t', file_ids => '{a},{foreign}', header => false)"
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(sqlstate(&err), "58P01", "{err}");
+    assert_eq!(rows(c, r#"SELECT count(*) FROM "in.c-sales"."t""#).await, vec![vec![Some("4".into())]]);
+    server.stop().await;
+}

@@ -59,16 +59,13 @@ final class ImportOptionsMapper
     }
 
     /**
-     * The null_string argument, or null for duckstore's default (an empty field is '' in text
-     * columns and NULL in others). One null marker serves every column: a per-column choice that
-     * differs from that is refused rather than loaded differently.
+     * The null_strings argument (a JSON list), or null for duckstore's default (an empty field is
+     * '' in text columns and NULL in others). The markers hold in every column: empty-to-NULL on
+     * some text columns but not others is refused rather than loaded differently.
      */
-    public static function nullString(ImportOptions $options, TableInfo $table): ?string
+    public static function nullStrings(ImportOptions $options, TableInfo $table): ?string
     {
         $asNull = TableRef::toArray($options->getImportAsNull());
-        if (count($asNull) > 1) {
-            throw new NonRetryableDuckstoreException('duckstore takes one importAsNull value.', ErrorCode::VALIDATION);
-        }
         $emptyToNull = TableRef::toArray($options->getConvertEmptyValuesToNullOnColumns());
         $textColumns = [];
         foreach ($table->getColumns() as $column) {
@@ -77,15 +74,16 @@ final class ImportOptionsMapper
             }
         }
         $textEmptyToNull = array_values(array_intersect($textColumns, $emptyToNull));
-        if ($textEmptyToNull === []) {
-            return $asNull[0] ?? null;
+        if ($textEmptyToNull !== []) {
+            if (array_diff($textColumns, $emptyToNull) !== []) {
+                throw new NonRetryableDuckstoreException(sprintf(
+                    'duckstore converts empty values to NULL in all text columns or none; got %s.',
+                    implode(', ', $textEmptyToNull),
+                ), ErrorCode::VALIDATION);
+            }
+            // '' as a marker makes an empty field NULL in every column, text ones included
+            $asNull = array_values(array_unique(array_merge([''], $asNull)));
         }
-        if (array_diff($textColumns, $emptyToNull) !== [] || ($asNull !== [] && $asNull[0] !== '')) {
-            throw new NonRetryableDuckstoreException(sprintf(
-                'duckstore converts empty values to NULL in all text columns or none; got %s.',
-                implode(', ', $textEmptyToNull),
-            ), ErrorCode::VALIDATION);
-        }
-        return '';
+        return $asNull === [] ? null : json_encode($asNull, JSON_THROW_ON_ERROR);
     }
 }

@@ -45,31 +45,30 @@ final class TableImportFromFileHandler extends BaseHandler
             throw new NonRetryableDuckstoreException('The destination table is missing.', ErrorCode::VALIDATION);
         }
         $ref = TableRef::fromPath($destination->getPath(), $destination->getTableName());
-        $fileId = $this->fileId($command);
+        $fileIds = $this->fileIds($command);
         if ($command->getFileCredentials() !== null && $command->getFileCredentials()->getTypeUrl() !== '') {
             $this->userLogger->warning('File credentials were ignored: duckstore reads its own files sidecar.');
         }
         $options = $command->getImportOptions() ?? new ImportOptions();
         ImportOptionsMapper::checkTimestamp($options);
-        $header = match ($options->getNumberOfIgnoredLines()) {
-            0 => false,
-            1 => true,
-            default => throw new NonRetryableDuckstoreException(
-                'duckstore skips at most one line (the header).',
-                self::INVALID_FILE_PARAMS,
-            ),
-        };
+        // The last ignored line is the header; the ones before it are skipped unread.
+        $ignored = $options->getNumberOfIgnoredLines();
+        if ($ignored < 0) {
+            throw new NonRetryableDuckstoreException('numberOfIgnoredLines must not be negative.', self::INVALID_FILE_PARAMS);
+        }
+        $header = $ignored > 0;
 
         $db = $this->connections->db($credentials);
         $reader = new TableInfoReader($db);
         $table = $reader->read($ref->bucket, $ref->table);
         $args = [
             'table' => $ref->id(),
-            'file_id' => $fileId,
+            'file_ids' => implode(',', $fileIds),
             'incremental' => ImportOptionsMapper::incremental($options),
             'dedup' => ImportOptionsMapper::dedup($options, $table),
             'header' => $header,
-            'null_string' => ImportOptionsMapper::nullString($options, $table),
+            'skip_lines' => $ignored > 1 ? $ignored - 1 : null,
+            'null_strings' => ImportOptionsMapper::nullStrings($options, $table),
         ];
         $columns = [];
         if ($command->getFileFormat() === FileFormat::PARQUET) {
@@ -110,16 +109,29 @@ final class TableImportFromFileHandler extends BaseHandler
             ->setTimers([(new Timer())->setName('import_table')->setDuration((string) $row['seconds'])]);
     }
 
-    private function fileId(TableImportFromFileCommand $command): int
+    /**
+     * The sidecar file id in filePath.fileName; for a sliced file, the ids of its slices,
+     * comma-separated, in order.
+     *
+     * @return list<int>
+     */
+    private function fileIds(TableImportFromFileCommand $command): array
     {
         $name = $command->getFilePath()?->getFileName() ?? '';
-        if (preg_match('/^\d+$/', $name) !== 1) {
+        $sliced = $command->getFileFormat() !== FileFormat::PARQUET
+            && $this->csvOptions($command)->getSourceType() === SourceType::SLICED_FILE;
+        $pattern = $sliced ? '/^\d+(,\d+)*$/' : '/^\d+$/';
+        if (preg_match($pattern, $name) !== 1) {
             throw new NonRetryableDuckstoreException(
-                sprintf('filePath.fileName must be a duckstore file id; got "%s".', $name),
+                sprintf(
+                    'filePath.fileName must be %s; got "%s".',
+                    $sliced ? 'the duckstore file ids of the slices, comma-separated' : 'a duckstore file id',
+                    $name,
+                ),
                 self::INVALID_FILE_PARAMS,
             );
         }
-        return (int) $name;
+        return array_map('intval', explode(',', $name));
     }
 
     private function csvOptions(TableImportFromFileCommand $command): CsvTypeOptions
@@ -129,8 +141,8 @@ final class TableImportFromFileHandler extends BaseHandler
         if (!$csv instanceof CsvTypeOptions) {
             throw new NonRetryableDuckstoreException('formatTypeOptions must be CsvTypeOptions.', self::INVALID_FILE_PARAMS);
         }
-        if ($csv->getSourceType() !== SourceType::SINGLE_FILE) {
-            // Sliced files and directories are several files; the sidecar id names one.
+        if ($csv->getSourceType() === SourceType::DIRECTORY) {
+            // A directory has no meaning on the sidecar: files are named by id, not by place.
             throw new CommandNotSupportedException('import of a ' . SourceType::name($csv->getSourceType()));
         }
         return $csv;

@@ -27,6 +27,7 @@ use Keboola\StorageDriver\Command\Table\TableExportToFileCommand;
 use Keboola\StorageDriver\Command\Table\TableExportToFileResponse;
 use Keboola\StorageDriver\Command\Table\TableImportFromFileCommand;
 use Keboola\StorageDriver\Command\Table\TableImportFromFileCommand\CsvTypeOptions;
+use Keboola\StorageDriver\Command\Table\TableImportFromFileCommand\CsvTypeOptions\SourceType;
 use Keboola\StorageDriver\Command\Table\TableImportResponse;
 
 final class ImportExportTest extends TableTestCase
@@ -172,6 +173,33 @@ final class ImportExportTest extends TableTestCase
 
         self::assertSame(Level::Warning, $response->getMessages()[0]->getLevel());
         self::assertCount(3, $this->tableRows('orders'));
+    }
+
+    public function testSlicedFileWithSeveralNullMarkersAndIgnoredLines(): void
+    {
+        // two slices without a header; "NA" and "-" mean NULL in every column
+        $first = $this->upload("1,acme,NA\n2,-,80.00\n", 'slice-1.csv');
+        $second = $this->upload("3,initech,42.25\n", 'slice-2.csv');
+        $csv = (new CsvTypeOptions())->setSourceType(SourceType::SLICED_FILE)->setColumnsNames(['id', 'name', 'amount']);
+        $response = $this->import(0, 'orders', (new ImportOptions())->setImportAsNull(['NA', '-']), $csv, "{$first},{$second}");
+
+        self::assertSame(3, (int) $response->getImportedRowsCount());
+        self::assertSame([
+            ['id' => 1, 'name' => 'acme', 'amount' => null],
+            ['id' => 2, 'name' => null, 'amount' => '80.00'],
+            ['id' => 3, 'name' => 'initech', 'amount' => '42.25'],
+        ], $this->tableRows('orders'));
+
+        // three ignored lines: two of preamble, then the header, which names the columns
+        $report = $this->upload("report of 2026-11-28\n\nname,amount,id\nhooli,1.00,4\n");
+        $this->import($report, 'orders', (new ImportOptions())->setNumberOfIgnoredLines(3)->setImportType(ImportType::INCREMENTAL));
+        self::assertSame(['id' => 4, 'name' => 'hooli', 'amount' => '1.00'], $this->tableRows('orders')[3]);
+
+        // slices are ids, comma-separated; another project's slice is not found
+        $this->assertDriverError(4203, fn () => $this->import(0, 'orders', new ImportOptions(), $csv, "{$first};{$second}"));
+        $foreign = $this->upload("9,x,1\n", 'x.csv', $this->createProject());
+        $this->assertDriverError(4201, fn () => $this->import(0, 'orders', new ImportOptions(), $csv, "{$first},{$foreign}"));
+        self::assertCount(4, $this->tableRows('orders'));
     }
 
     private function import(
