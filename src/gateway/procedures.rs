@@ -17,9 +17,10 @@ use crate::storage::loads::{
     ColumnBinding, CsvOptions, Dedup, ExportRequest, LoadRequest, LoadSource, SourceFormat, parse_filters,
     parse_order_by,
 };
+pub use crate::storage::names::parse_table_id;
 use crate::storage::snapshots::RestoreTarget;
 use crate::storage::workspaces::InputMapping;
-use crate::storage::{SessionContext, Storage, TableName, TokenIssued, TokenRequest};
+use crate::storage::{SessionContext, Storage, TokenIssued, TokenRequest};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ArgKind {
@@ -273,6 +274,7 @@ pub const PROCEDURES: &[ProcedureSpec] = &[
             opt("where", ArgKind::Text),
             opt("changed_since", ArgKind::Moment),
             opt("changed_until", ArgKind::Moment),
+            opt("ref_filters", ArgKind::Text),
             opt("all", ArgKind::Bool),
         ],
         columns: &[("table", T::Text), ("deleted_rows", T::Int64), ("table_rows", T::Int64), ("table_bytes", T::Int64)],
@@ -923,16 +925,19 @@ impl CallPlan {
             }
             "delete_rows" => {
                 let table = args.required_text("table")?;
-                let (deleted, rows, bytes) = storage
-                    .delete_rows(
-                        ctx,
-                        parse_table_id(&table)?,
-                        args.text("where")?.map(|w| parse_filters(&w)).transpose()?.unwrap_or_default(),
-                        args.moment_past("changed_since")?,
-                        args.moment_past("changed_until")?,
-                        args.bool("all")?.unwrap_or(false),
-                    )
-                    .await?;
+                let request = crate::storage::schema::DeleteRequest {
+                    target: parse_table_id(&table)?,
+                    filters: args.text("where")?.map(|w| parse_filters(&w)).transpose()?.unwrap_or_default(),
+                    ref_filters: args
+                        .text("ref_filters")?
+                        .map(|w| crate::storage::schema::parse_ref_filters(&w))
+                        .transpose()?
+                        .unwrap_or_default(),
+                    changed_since: args.moment_past("changed_since")?,
+                    changed_until: args.moment_past("changed_until")?,
+                    all: args.bool("all")?.unwrap_or(false),
+                };
+                let (deleted, rows, bytes) = storage.delete_rows(ctx, request).await?;
                 out.row(vec![table.into(), deleted.into(), rows.into(), bytes.into()]);
             }
             "drop_primary_key" => {
@@ -1396,15 +1401,6 @@ fn text_list(args: &Args, name: &str) -> Result<Vec<String>> {
         .text(name)?
         .map(|t| t.split(',').map(|c| c.trim().trim_matches('"').to_owned()).filter(|c| !c.is_empty()).collect())
         .unwrap_or_default())
-}
-
-/// A table's full id as Keboola writes it: `in.c-sales.orders` (bucket, a dot, the table).
-pub fn parse_table_id(id: &str) -> Result<TableName> {
-    let (bucket, table) = id.rsplit_once('.').ok_or_else(|| {
-        Error::invalid(format!("'{id}' is not a table id like 'in.c-sales.orders'")).with_sqlstate("42602")
-    })?;
-    crate::storage::names::parse_bucket(bucket)?;
-    Ok(TableName { schema: Some(bucket.to_owned()), name: table.to_owned() })
 }
 
 /// `tables => '[{"source": "in.c-x.t", "destination": "t", "columns": [...], "where": [...], "limit": n}]'`.

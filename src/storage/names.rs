@@ -143,6 +143,15 @@ pub fn quote_literal(value: &str) -> String {
     format!("'{}'", value.replace('\'', "''"))
 }
 
+/// A table's full id as Keboola writes it: `in.c-sales.orders` (bucket, a dot, the table).
+pub fn parse_table_id(id: &str) -> Result<super::TableName> {
+    let (bucket, table) = id.rsplit_once('.').ok_or_else(|| {
+        Error::invalid(format!("'{id}' is not a table id like 'in.c-sales.orders'")).with_sqlstate("42602")
+    })?;
+    parse_bucket(bucket)?;
+    Ok(super::TableName { schema: Some(bucket.to_owned()), name: table.to_owned() })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -357,19 +357,51 @@ fn explain_rebuild_error(e: Error, changes: &[Change]) -> Error {
     }
 }
 
+/// A filter on the rows of another table (Keboola's whereRefTableFilters): the column's value
+/// is (`in`) or is not (`not_in`) among the non-NULL values of `ref_column` in `table`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct RefFilter {
+    pub column: String,
+    #[serde(default = "in_operator")]
+    pub operator: String,
+    /// `bucket.table`, read with the session's rights.
+    pub table: String,
+    pub ref_column: String,
+}
+
+fn in_operator() -> String {
+    "in".into()
+}
+
+/// Parses `ref_filters => '[{"column", "operator", "table", "ref_column"}]'`.
+pub fn parse_ref_filters(text: &str) -> Result<Vec<RefFilter>> {
+    serde_json::from_str::<Vec<RefFilter>>(text).map_err(|e| {
+        Error::invalid(format!(
+            "ref_filters must be a JSON list of {{\"column\", \"operator\", \"table\", \"ref_column\"}}: {e}"
+        ))
+        .with_sqlstate("22023")
+    })
+}
+
+/// What `delete_rows` deletes.
+#[derive(Debug, Clone)]
+pub struct DeleteRequest {
+    pub target: TableName,
+    pub filters: Vec<Filter>,
+    pub ref_filters: Vec<RefFilter>,
+    pub changed_since: Option<i64>,
+    pub changed_until: Option<i64>,
+    /// Deleting every row must be asked for.
+    pub all: bool,
+}
+
 impl Storage {
     /// `delete_rows`: deletes the rows matching Keboola's structured filters (and change-time
-    /// bounds). Deleting every row needs `all`, and passes the destruction hook.
-    pub async fn delete_rows(
-        &self,
-        ctx: SessionContext,
-        target: TableName,
-        filters: Vec<Filter>,
-        changed_since: Option<i64>,
-        changed_until: Option<i64>,
-        all: bool,
-    ) -> Result<(i64, i64, i64)> {
-        if filters.is_empty() && changed_since.is_none() && changed_until.is_none() && !all {
+    /// bounds, and filters on other tables' values). Deleting every row needs `all`, and passes
+    /// the destruction hook.
+    pub async fn delete_rows(&self, ctx: SessionContext, request: DeleteRequest) -> Result<(i64, i64, i64)> {
+        let DeleteRequest { target, filters, ref_filters, changed_since, changed_until, all } = request;
+        if filters.is_empty() && ref_filters.is_empty() && changed_since.is_none() && changed_until.is_none() && !all {
             return Err(Error::invalid(
                 "delete_rows without filters would delete every row: pass all => true (or use TRUNCATE)",
             )
@@ -386,16 +418,54 @@ impl Storage {
             }
             let file = TableFile { project_id, branch_id, table_id: table.id, version: table.version };
             let mut params = Vec::new();
-            let conditions = filter_conditions(&table, &filters, changed_since, changed_until, &mut params)?;
-            if conditions.is_empty() {
+            let mut conditions = filter_conditions(&table, &filters, changed_since, changed_until, &mut params)?;
+            if conditions.is_empty() && ref_filters.is_empty() {
                 inner.before_destruction(&ctx, &table, &file, Destruction::DeleteAll)?;
             }
             let file = inner.writable_file(&table, file)?;
+            // the other tables, resolved and checked as the session reads them
+            let mut reads = Vec::new();
+            for r in &ref_filters {
+                let column = table.columns.iter().find(|c| c.name == r.column).ok_or_else(|| {
+                    Error::not_found(format!("column \"{}\" of table \"{}\" does not exist", r.column, table.name))
+                        .with_sqlstate("42703")
+                })?;
+                let name = names::parse_table_id(&r.table)?;
+                let source = inner.resolve_reads_here(&ctx, std::slice::from_ref(&name), &[])?.remove(0);
+                if !source.table.columns.iter().any(|c| c.name == r.ref_column) {
+                    return Err(Error::not_found(format!(
+                        "column \"{}\" of table \"{}\" does not exist",
+                        r.ref_column, source.table.name
+                    ))
+                    .with_sqlstate("42703"));
+                }
+                let negated = match r.operator.to_ascii_lowercase().as_str() {
+                    "in" => "",
+                    "not_in" => "NOT ",
+                    other => {
+                        return Err(Error::invalid(format!("unknown ref filter operator '{other}': use in or not_in"))
+                            .with_sqlstate("22023"));
+                    }
+                };
+                // the table itself is read as the version being written
+                let data_ref = if source.table.id == table.id {
+                    file.data_ref()
+                } else {
+                    let data_ref = source.file.data_ref();
+                    reads.push(source.file);
+                    data_ref
+                };
+                let ref_column = quote_ident(&r.ref_column);
+                conditions.push(format!(
+                    "{} {negated}IN (SELECT {ref_column} FROM {data_ref} WHERE {ref_column} IS NOT NULL)",
+                    quote_ident(&column.name)
+                ));
+            }
             let mut sql = format!("DELETE FROM {}", file.data_ref());
             if !conditions.is_empty() {
                 sql.push_str(&format!(" WHERE {}", conditions.join(" AND ")));
             }
-            let outcome = inner.engine.write(&file, &[], &[(sql, params)], &Canceller::default())?;
+            let outcome = inner.engine.write(&file, &reads, &[(sql, params)], &Canceller::default())?;
             let deleted = outcome.affected.first().copied().unwrap_or(0) as i64;
             inner.catalog.write(|tx| {
                 tx.update_table_stats(table.id, file.version, outcome.row_count, outcome.byte_count, now_micros())?;
@@ -405,7 +475,7 @@ impl Storage {
                     Some(project_id),
                     "delete_rows",
                     ("table", format!("{}.{}", bucket.full_name(), table.name)),
-                    json!({"rows": deleted, "filters": filters.len()}),
+                    json!({"rows": deleted, "filters": filters.len(), "ref_filters": ref_filters.len()}),
                 )
             })?;
             metrics::counter!("duckstore_rows_deleted_total").increment(deleted as u64);

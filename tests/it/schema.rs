@@ -210,6 +210,62 @@ async fn delete_rows_takes_structured_filters_and_never_deletes_all_by_accident(
 }
 
 #[tokio::test]
+async fn delete_rows_filters_on_the_values_of_another_table() {
+    let server = TestServer::start().await;
+    let (c, _, _) = setup(&server).await;
+    c.batch_execute(
+        r#"CREATE SCHEMA "in.c-ref";
+           CREATE TABLE "in.c-ref"."gone" (code STRING);
+           INSERT INTO "in.c-ref"."gone" VALUES ('a'), (NULL);"#,
+    )
+    .await
+    .unwrap();
+    let delete = |filters: &str| format!("CALL delete_rows(table => 'in.c-s.t', ref_filters => '{filters}')");
+    // NOT IN ignores the NULL among the other table's values (else it would match nothing);
+    // a row whose own value is NULL is neither in nor not in, as in SQL
+    let row = c
+        .query_one(
+            &delete(r#"[{"column": "code", "operator": "not_in", "table": "in.c-ref.gone", "ref_column": "code"}]"#),
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, i64>("deleted_rows"), 1);
+    let row = c
+        .query_one(&delete(r#"[{"column": "code", "table": "in.c-ref.gone", "ref_column": "code"}]"#), &[])
+        .await
+        .unwrap();
+    assert_eq!((row.get::<_, i64>("deleted_rows"), row.get::<_, i64>("table_rows")), (1, 1));
+    assert_eq!(text_rows(&c, r#"SELECT id FROM "in.c-s"."t""#).await, vec![vec![s("3")]]);
+    for (bad, state) in [
+        (r#"[{"column": "nope", "table": "in.c-ref.gone", "ref_column": "code"}]"#, "42703"),
+        (r#"[{"column": "code", "table": "in.c-ref.gone", "ref_column": "nope"}]"#, "42703"),
+        (r#"[{"column": "code", "table": "in.c-ref.missing", "ref_column": "code"}]"#, "42P01"),
+        (r#"[{"column": "code", "operator": "like", "table": "in.c-ref.gone", "ref_column": "code"}]"#, "22023"),
+        (r#"[{"column": "code"}]"#, "22023"),
+    ] {
+        let err = c.query_one(&delete(bad), &[]).await.unwrap_err();
+        assert_eq!(sqlstate(&err), state, "{bad}: {}", message(&err));
+    }
+    // the other table is read with the session's rights: another project's is not there
+    let (_, b_user, b_token) = server.project("other").await;
+    let other = server.connect(&b_user, &b_token).await;
+    other
+        .batch_execute(
+            r#"CREATE SCHEMA "in.c-s"; CREATE TABLE "in.c-s"."t" (code STRING); INSERT INTO "in.c-s"."t" VALUES ('a');"#,
+        )
+        .await
+        .unwrap();
+    let err = other
+        .query_one(&delete(r#"[{"column": "code", "table": "in.c-ref.gone", "ref_column": "code"}]"#), &[])
+        .await
+        .unwrap_err();
+    assert_eq!(sqlstate(&err), "42P01", "{}", message(&err));
+    assert_eq!(text_rows(&other, r#"SELECT count(*) FROM "in.c-s"."t""#).await, vec![vec![s("1")]]);
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn profiles_describe_columns_and_hint_at_quality() {
     let server = TestServer::start().await;
     let (c, _, _) = setup(&server).await;

@@ -10,7 +10,6 @@ use Keboola\StorageDriver\Command\Table\DeleteTableRowsResponse;
 use Keboola\StorageDriver\Command\Table\ImportExportShared\DataType;
 use Keboola\StorageDriver\Command\Table\ImportExportShared\TableWhereFilter;
 use Keboola\StorageDriver\Command\Table\ImportExportShared\TableWhereFilter\Operator;
-use Keboola\StorageDriver\Shared\Driver\Exception\CommandNotSupportedException;
 
 final class DeleteTableRowsTest extends TableTestCase
 {
@@ -65,12 +64,32 @@ final class DeleteTableRowsTest extends TableTestCase
         self::assertCount(4, $this->tableRows('orders'));
     }
 
-    public function testReferenceFiltersAreNotSupported(): void
+    public function testReferenceFiltersDeleteRowsFoundInAnotherTable(): void
     {
-        $this->expectException(CommandNotSupportedException::class);
-        $this->runCommand($this->project, $this->command()->setWhereRefTableFilters([
-            (new WhereRefTableFilter())->setColumn('id')->setRefPath([self::BUCKET])->setRefTable('other')->setRefColumn('id'),
-        ]));
+        $this->pdo->exec('CREATE TABLE "in.c-driver"."closed" (name STRING)');
+        $this->pdo->exec("INSERT INTO \"in.c-driver\".\"closed\" VALUES ('b'), ('d'), (NULL)");
+
+        $response = self::unpack($this->runCommand($this->project, $this->command()->setWhereRefTableFilters([
+            (new WhereRefTableFilter())->setColumn('name')->setRefPath([self::BUCKET])->setRefTable('closed')->setRefColumn('name'),
+        ])), DeleteTableRowsResponse::class);
+        self::assertSame(2, (int) $response->getDeletedRowsCount());
+        self::assertSame([1, 3], array_column($this->tableRows('orders'), 'id'));
+
+        // NOT_IN with an ordinary filter: of the rest, those under 3 not named in "closed"
+        $response = self::unpack($this->runCommand($this->project, $this->command()
+            ->setWhereFilters([(new TableWhereFilter())->setColumnsName('amount')->setOperator(Operator::lt)->setValues(['3'])])
+            ->setWhereRefTableFilters([
+                (new WhereRefTableFilter())->setColumn('name')->setOperator(WhereRefTableFilter\Operator::NOT_IN)
+                    ->setRefPath([self::BUCKET])->setRefTable('closed')->setRefColumn('name'),
+            ])), DeleteTableRowsResponse::class);
+        self::assertSame(1, (int) $response->getDeletedRowsCount());
+        self::assertSame([3], array_column($this->tableRows('orders'), 'id'));
+
+        // another project's table cannot be the reference
+        $other = $this->createProject();
+        $this->assertDriverError([2003, 2004, 2007], fn () => $this->runCommand($other, $this->command()->setWhereRefTableFilters([
+            (new WhereRefTableFilter())->setColumn('name')->setRefPath([self::BUCKET])->setRefTable('closed')->setRefColumn('name'),
+        ])));
     }
 
     private function command(): DeleteTableRowsCommand
