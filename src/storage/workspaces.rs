@@ -14,7 +14,7 @@ use super::loads::{Dedup, Filter, filter_conditions};
 use super::names::quote_ident;
 use super::tables::{TableName, require_write, session_branch};
 use super::{Inner, Principal, SessionContext, Storage, TextRows};
-use crate::catalog::WorkspaceRecord;
+use crate::catalog::{Scope, WorkspaceRecord};
 use crate::clock::now_micros;
 use crate::engine::{Query, SandboxLimits, SqlOrigin, WorkspaceConn, WorkspaceFile};
 use crate::error::{Error, ErrorKind, Result};
@@ -166,13 +166,15 @@ impl Storage {
         }
     }
 
-    /// A workspace of the session's project and branch.
+    /// A workspace the session manages: of its project and branch, or of any branch of its
+    /// project for a project_admin token (see `manages_every_branch`).
     fn own_workspace(inner: &Inner, ctx: &SessionContext, id: i64) -> Result<WorkspaceRecord> {
         let (project_id, branch_id) = session_branch(ctx)?;
+        let every_branch = manages_every_branch(ctx);
         inner
             .catalog
             .read(|tx| tx.workspace(id))?
-            .filter(|w| w.project_id == project_id && w.branch_id == branch_id)
+            .filter(|w| w.project_id == project_id && (w.branch_id == branch_id || every_branch))
             .ok_or_else(|| workspace_not_found(id))
     }
 
@@ -438,8 +440,8 @@ impl Storage {
         self.engine().workspace_expose_storage(conn, source, tables).await
     }
 
-    /// `load_workspace`: copies storage tables (or parts of them) into the workspace, all of
-    /// them or none.
+    /// `load_workspace`: copies storage tables (or parts of them) of the workspace's branch into
+    /// the workspace, all of them or none.
     pub async fn load_workspace(
         &self,
         ctx: SessionContext,
@@ -453,9 +455,10 @@ impl Storage {
         if mappings.is_empty() {
             return Err(Error::invalid("name at least one table to load").with_sqlstate("22023"));
         }
+        let in_branch = in_workspace_branch(&ctx, &record);
         let mut tables = Vec::with_capacity(mappings.len());
         for m in mappings {
-            let query = self.read_for_workspace(&ctx, &m).await?;
+            let query = self.read_for_workspace(&in_branch, &m).await?;
             tables.push((m.destination.clone(), query));
         }
         let counts = self
@@ -530,7 +533,8 @@ impl Storage {
             .engine()
             .workspace_scan(file_of(&record), self.inner.workspace_settings.sandbox.clone(), object.clone())
             .await?;
-        self.load_stream(ctx, target, stream, incremental, dedup, format!("workspace {id} object {object}")).await
+        let in_branch = in_workspace_branch(&ctx, &record);
+        self.load_stream(in_branch, target, stream, incremental, dedup, format!("workspace {id} object {object}")).await
     }
 
     /// `execute_workspace_query`: one statement of workspace SQL run for a storage session (a
@@ -593,9 +597,11 @@ impl Storage {
     /// Rows of `duckstore.workspaces` for the session.
     pub async fn workspace_rows(&self, ctx: SessionContext) -> Result<Vec<(WorkspaceRecord, i64, usize)>> {
         let place = if ctx.is_admin() { None } else { Some(session_branch(&ctx)?) };
+        let every_branch = manages_every_branch(&ctx);
         let records = self
             .blocking(move |inner| {
                 inner.catalog.read(|tx| match place {
+                    Some((project, _)) if every_branch => tx.workspaces(Some(project), None),
                     Some((project, branch)) => tx.workspaces(Some(project), Some(branch)),
                     None => tx.workspaces(None, None),
                 })
@@ -680,4 +686,17 @@ impl crate::engine::storage_scan::StorageSource for WorkspaceStorageSource {
     fn scan(&self, bucket: &str, table: &str) -> Result<crate::engine::QueryStream> {
         self.inner.engine.query_nested(&self.runtime, self.query(bucket, table)?)
     }
+}
+
+/// Whether the session manages the workspaces of every branch of its project: a project_admin
+/// token not bound to a branch. Keboola Connection manages a dev branch's workspaces with the
+/// project's credentials; branch tokens keep to their branch.
+fn manages_every_branch(ctx: &SessionContext) -> bool {
+    matches!(&ctx.principal, Principal::Token { scope: Scope::ProjectAdmin, token_branch_id: None, .. })
+}
+
+/// The session as it works on the workspace's branch: input and output mappings read and
+/// write the tables of the branch the workspace belongs to.
+fn in_workspace_branch(ctx: &SessionContext, workspace: &WorkspaceRecord) -> SessionContext {
+    SessionContext { branch_id: Some(workspace.branch_id), ..ctx.clone() }
 }

@@ -510,3 +510,60 @@ async fn a_workspace_has_further_logins_that_come_and_go() {
     assert_eq!(sqlstate(&err), "22023");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_project_token_manages_the_workspaces_of_its_dev_branches_on_their_tables() {
+    let server = TestServer::start().await;
+    let (_, user, token) = server.project("branch-ws").await;
+    let main = server.connect(&user, &token).await;
+    main.batch_execute(
+        r#"CREATE SCHEMA "in.c-s"; CREATE TABLE "in.c-s"."t" (id INTEGER); INSERT INTO "in.c-s"."t" VALUES (1);"#,
+    )
+    .await
+    .unwrap();
+    let branch: i64 = main.query_one("CALL create_branch(name => 'dev')", &[]).await.unwrap().get("id");
+    let dev = server.try_connect(&user, &token, &branch.to_string()).await.unwrap();
+    dev.batch_execute(r#"INSERT INTO "in.c-s"."t" VALUES (2)"#).await.unwrap();
+    let ws = workspace(&dev, "CALL create_workspace(name => 'dev-ws')").await;
+
+    // the project's token, connected to the default branch, sees and manages it ...
+    assert_eq!(
+        text_rows(&main, "SELECT name, branch_id FROM duckstore.workspaces").await,
+        vec![vec![s("dev-ws"), Some(branch.to_string())]]
+    );
+    // ... and its input mapping reads the workspace's branch: two rows, not main's one
+    main.query_one(
+        &format!(r#"CALL load_workspace(workspace => {}, source => 'in.c-s.t', destination => 't')"#, ws.id),
+        &[],
+    )
+    .await
+    .unwrap();
+    let wc = login(&server, &ws).await;
+    assert_eq!(text_rows(&wc, "SELECT count(*) FROM t").await, vec![vec![s("2")]]);
+    wc.batch_execute("CREATE TABLE out AS SELECT id * 10 AS id FROM t").await.unwrap();
+    // ... and its output mapping writes the branch's table, not main's
+    main.query_one(
+        &format!("CALL unload_workspace(workspace => {}, object => 'out', table => 'in.c-s.out')", ws.id),
+        &[],
+    )
+    .await
+    .unwrap();
+    assert_eq!(text_rows(&dev, r#"SELECT count(*) FROM "in.c-s"."out""#).await, vec![vec![s("2")]]);
+    let err = main.query(r#"SELECT * FROM "in.c-s"."out""#, &[]).await.unwrap_err();
+    assert_eq!(sqlstate(&err), "42P01");
+
+    // a token bound to another branch may not touch it
+    let other: i64 = main.query_one("CALL create_branch(name => 'other')", &[]).await.unwrap().get("id");
+    let bound =
+        main.query_one(&format!("CALL create_token(scope => 'branch_admin', branch => {other})"), &[]).await.unwrap();
+    let bound = server
+        .try_connect(&bound.get::<_, String>("user_name"), &bound.get::<_, String>("token"), &other.to_string())
+        .await
+        .unwrap();
+    assert!(text_rows(&bound, "SELECT id FROM duckstore.workspaces").await.is_empty());
+    let err = bound.query_one(&format!("CALL drop_workspace(id => {})", ws.id), &[]).await.unwrap_err();
+    assert_eq!(sqlstate(&err), "42704", "{err:?}");
+
+    main.query_one(&format!("CALL drop_workspace(id => {})", ws.id), &[]).await.unwrap();
+    assert!(text_rows(&dev, "SELECT id FROM duckstore.workspaces").await.is_empty());
+}

@@ -4,6 +4,7 @@ declare(strict_types=1);
 
 namespace Keboola\StorageDriver\DuckDB\Tests\Functional\Workspace;
 
+use Keboola\StorageDriver\Command\Project\CreateDevBranchCommand;
 use Keboola\StorageDriver\Command\Table\ImportExportShared\Table;
 use Keboola\StorageDriver\Command\Table\ImportExportShared\TableWhereFilter;
 use Keboola\StorageDriver\Command\Table\ImportExportShared\TableWhereFilter\Operator;
@@ -53,6 +54,27 @@ final class WorkspaceTest extends FunctionalTestCase
         $pdo->exec('CREATE TABLE "in.c-src"."orders" (id INTEGER, customer STRING, amount NUMERIC(12,2))');
         $pdo->exec("INSERT INTO \"in.c-src\".\"orders\" VALUES (1, 'acme', 10.5), (2, 'globex', 20), (3, 'acme', 30)");
         return $project;
+    }
+
+    public function testAWorkspaceOfADevBranchIsManagedWithTheProjectsCredentials(): void
+    {
+        $project = $this->projectWithTable();
+        $this->runCommand($project, (new CreateDevBranchCommand())->setBranchId('77'));
+        self::pdo($project, 'branch-77')->exec("INSERT INTO \"in.c-src\".\"orders\" VALUES (4, 'initech', 1)");
+        $response = $this->runCommand($project, (new CreateWorkspaceCommand())
+            ->setProjectId((string) self::projectIdOf($project))
+            ->setWorkspaceId('77')
+            ->setBranchId('77'));
+        $ws = self::unpack($response, CreateWorkspaceResponse::class);
+
+        // the commands name only the workspace; the input mapping reads the branch's table
+        $response = $this->runCommand($project, (new LoadTableToWorkspaceCommand())
+            ->setSource((new SourceTableMapping())->setPath(['in.c-src'])->setTableName('orders'))
+            ->setDestination((new Table())->setPath([$ws->getWorkspaceObjectName()])->setTableName('orders')));
+        self::assertSame(4, (int) self::unpack($response, TableImportResponse::class)->getImportedRowsCount());
+
+        $this->runCommand($project, (new DropWorkspaceCommand())->setWorkspaceObjectName($ws->getWorkspaceObjectName()));
+        self::assertSame([], self::rows(self::pdo($project, 'branch-77'), 'SELECT id FROM duckstore.workspaces'));
     }
 
     public function testCreateLoadClearResetAndDrop(): void
