@@ -44,7 +44,11 @@ pub fn map_duckdb_message(raw: &str, origin: SqlOrigin, context: &str, data_dir:
         "Catalog" if text.contains("does not exist") => (ErrorKind::NotFound, "42P01"),
         "Catalog" if text.contains("already exists") => (ErrorKind::AlreadyExists, "42P07"),
         "Catalog" => (ErrorKind::NotFound, "42704"),
-        "Binder" if text.contains("Referenced column") || text.contains("not found in FROM clause") => {
+        "Binder"
+            if text.contains("Referenced column")
+                || text.contains("not found in FROM clause")
+                || text.contains("does not have a column") =>
+        {
             (ErrorKind::NotFound, "42703")
         }
         "Binder" if text.contains("No function matches") => (ErrorKind::InvalidArgument, "42883"),

@@ -25,7 +25,7 @@ pub use pool::BlockingPool;
 pub use raw::Described;
 pub use relations::{RELATION_FUNCTION, RelationGuard, RelationRegistry};
 pub use tables::{Lease, TableFile};
-pub use workspaces::{SandboxLimits, WorkspaceConn, WorkspaceFile, WorkspaceOutcome};
+pub use workspaces::{SandboxLimits, WorkspaceConn, WorkspaceFile, WorkspaceLoad, WorkspaceOutcome};
 
 /// Limits and places for the engine.
 #[derive(Debug, Clone)]

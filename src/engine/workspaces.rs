@@ -534,13 +534,13 @@ impl Engine {
             .await
     }
 
-    /// Loads tables into a workspace, all or none: each (destination, batches) replaces the
-    /// destination table, in one workspace transaction.
+    /// Copies storage reads into workspace tables in one workspace transaction: each
+    /// destination is replaced, or (incremental, when it exists) appended to by column name.
     pub async fn workspace_load(
         &self,
         file: WorkspaceFile,
         limits: SandboxLimits,
-        tables: Vec<(String, Query)>,
+        tables: Vec<WorkspaceLoad>,
     ) -> Result<Vec<usize>> {
         let engine = self.clone();
         let runtime = tokio::runtime::Handle::current();
@@ -549,7 +549,7 @@ impl Engine {
             conn.execute_batch("BEGIN TRANSACTION").map_err(map)?;
             let result = (|| {
                 let mut counts = Vec::with_capacity(tables.len());
-                for (destination, query) in tables {
+                for WorkspaceLoad { destination, query, incremental } in tables {
                     // Rows stream from the storage instance a few batches at a time; this job
                     // already holds a pool slot, so the read takes none.
                     let mut stream = engine.query_nested(&runtime, query)?;
@@ -559,13 +559,22 @@ impl Engine {
                         .iter()
                         .map(|f| Ok(format!("{} {}", quote(f.name()), column_type(f.data_type())?)))
                         .collect::<Result<Vec<_>>>()?;
-                    conn.execute_batch(&format!(
-                        "CREATE OR REPLACE TABLE {} ({})",
-                        quote(&destination),
-                        columns.join(", ")
-                    ))
-                    .map_err(map)?;
-                    let mut appender = conn.appender(&destination).map_err(map)?;
+                    // An incremental load into an existing table appends by column name
+                    // through a staging table; otherwise the destination is (re)created.
+                    let exists = incremental
+                        && conn
+                            .query_row(
+                                "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main' AND table_name = ?",
+                                [&destination],
+                                |r| r.get::<_, i64>(0),
+                            )
+                            .map_err(map)?
+                            > 0;
+                    let target = if exists { STAGING_TABLE.to_owned() } else { destination.clone() };
+                    let create = if exists { "CREATE OR REPLACE TEMP TABLE" } else { "CREATE OR REPLACE TABLE" };
+                    conn.execute_batch(&format!("{create} {} ({})", quote(&target), columns.join(", ")))
+                        .map_err(map)?;
+                    let mut appender = conn.appender(&target).map_err(map)?;
                     let mut rows = 0;
                     while let Some(batch) = stream.batches.blocking_recv() {
                         let batch = batch?;
@@ -573,6 +582,16 @@ impl Engine {
                         appender.append_record_batch(batch).map_err(map)?;
                     }
                     appender.flush().map_err(map)?;
+                    drop(appender);
+                    if exists {
+                        conn.execute_batch(&format!(
+                            "INSERT INTO {} BY NAME SELECT * FROM temp.main.{}; DROP TABLE temp.main.{}",
+                            quote(&destination),
+                            quote(STAGING_TABLE),
+                            quote(STAGING_TABLE)
+                        ))
+                        .map_err(map)?;
+                    }
                     counts.push(rows);
                 }
                 Ok(counts)
@@ -736,6 +755,17 @@ impl Engine {
         walk(&file.dir(&self.workspaces.dir))
     }
 }
+
+/// One table of a workspace load (an input mapping).
+pub struct WorkspaceLoad {
+    pub destination: String,
+    pub query: Query,
+    /// Append to an existing destination (by column name) instead of replacing it.
+    pub incremental: bool,
+}
+
+/// Where an incremental load stages its rows before appending them by name.
+const STAGING_TABLE: &str = "__duckstore_incoming";
 
 #[cfg(test)]
 mod tests {

@@ -362,6 +362,7 @@ pub const PROCEDURES: &[ProcedureSpec] = &[
             opt("where", ArgKind::Text),
             opt("limit", ArgKind::Int),
             opt("tables", ArgKind::Text),
+            opt("incremental", ArgKind::Bool),
         ],
         columns: &[("destination", T::Text), ("rows", T::Int64)],
         summary: "copy storage tables into a workspace (input mapping); all of them or none",
@@ -1025,12 +1026,10 @@ impl CallPlan {
                         vec![InputMapping {
                             destination: args.text("destination")?.unwrap_or_else(|| table.name.clone()),
                             source: table,
-                            columns: args
-                                .text("columns")?
-                                .map(|c| c.split(',').map(|c| c.trim().to_owned()).filter(|c| !c.is_empty()).collect())
-                                .unwrap_or_default(),
+                            columns: args.text("columns")?.map(|c| column_pairs(&c)).unwrap_or_default(),
                             filters: args.text("where")?.map(|w| parse_filters(&w)).transpose()?.unwrap_or_default(),
                             limit: args.int("limit")?,
+                            incremental: args.bool("incremental")?.unwrap_or(false),
                         }]
                     }
                 };
@@ -1102,19 +1101,7 @@ impl CallPlan {
             }
             "import_table_from_table" => {
                 let table = args.required_text("table")?;
-                let columns = args
-                    .text("columns")?
-                    .map(|t| {
-                        t.split(',')
-                            .map(str::trim)
-                            .filter(|c| !c.is_empty())
-                            .map(|c| match c.split_once(':') {
-                                Some((from, to)) => (from.trim().to_owned(), to.trim().to_owned()),
-                                None => (c.to_owned(), c.to_owned()),
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default();
+                let columns = args.text("columns")?.map(|t| column_pairs(&t)).unwrap_or_default();
                 let request = crate::storage::loads::TableCopyRequest {
                     target: parse_table_id(&table)?,
                     source: parse_table_id(&args.required_text("source")?)?,
@@ -1403,6 +1390,18 @@ fn text_list(args: &Args, name: &str) -> Result<Vec<String>> {
         .unwrap_or_default())
 }
 
+/// `'a, b:c'` as (source, destination) column pairs: `b` loaded as `c`, `a` under its own name.
+fn column_pairs(text: &str) -> Vec<(String, String)> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(|c| match c.split_once(':') {
+            Some((from, to)) => (from.trim().to_owned(), to.trim().to_owned()),
+            None => (c.to_owned(), c.to_owned()),
+        })
+        .collect()
+}
+
 /// `tables => '[{"source": "in.c-x.t", "destination": "t", "columns": [...], "where": [...], "limit": n}]'`.
 fn parse_input_mappings(json: &str) -> Result<Vec<InputMapping>> {
     #[derive(serde::Deserialize)]
@@ -1414,6 +1413,8 @@ fn parse_input_mappings(json: &str) -> Result<Vec<InputMapping>> {
         #[serde(default, rename = "where")]
         filters: Vec<crate::storage::loads::Filter>,
         limit: Option<i64>,
+        #[serde(default)]
+        incremental: bool,
     }
     let list: Vec<Mapping> = serde_json::from_str(json).map_err(|e| {
         Error::invalid(format!("tables must be a JSON list of {{\"source\", \"destination\", …}}: {e}"))
@@ -1425,9 +1426,10 @@ fn parse_input_mappings(json: &str) -> Result<Vec<InputMapping>> {
             Ok(InputMapping {
                 destination: m.destination.unwrap_or_else(|| source.name.clone()),
                 source,
-                columns: m.columns,
+                columns: m.columns.iter().flat_map(|c| column_pairs(c)).collect(),
                 filters: m.filters,
                 limit: m.limit,
+                incremental: m.incremental,
             })
         })
         .collect()

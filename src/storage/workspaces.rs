@@ -459,7 +459,11 @@ impl Storage {
         let mut tables = Vec::with_capacity(mappings.len());
         for m in mappings {
             let query = self.read_for_workspace(&in_branch, &m).await?;
-            tables.push((m.destination.clone(), query));
+            tables.push(crate::engine::WorkspaceLoad {
+                destination: m.destination.clone(),
+                query,
+                incremental: m.incremental,
+            });
         }
         let counts = self
             .engine()
@@ -491,12 +495,23 @@ impl Storage {
         let columns: Vec<String> = if m.columns.is_empty() {
             table.columns.iter().map(|c| quote_ident(&c.name)).collect()
         } else {
+            let mut seen = std::collections::HashSet::new();
             m.columns
                 .iter()
-                .map(|c| {
-                    table.columns.iter().find(|t| &t.name == c).map(|t| quote_ident(&t.name)).ok_or_else(|| {
-                        Error::not_found(format!("column \"{c}\" of table {} does not exist", m.source))
+                .map(|(from, to)| {
+                    let column = table.columns.iter().find(|t| &t.name == from).ok_or_else(|| {
+                        Error::not_found(format!("column \"{from}\" of table {} does not exist", m.source))
                             .with_sqlstate("42703")
+                    })?;
+                    super::names::validate_column_name(to)?;
+                    if !seen.insert(to.to_ascii_lowercase()) {
+                        return Err(Error::already_exists(format!("workspace column \"{to}\" is named twice"))
+                            .with_sqlstate("42701"));
+                    }
+                    Ok(if &column.name == to {
+                        quote_ident(to)
+                    } else {
+                        format!("{} AS {}", quote_ident(&column.name), quote_ident(to))
                     })
                 })
                 .collect::<Result<_>>()?
@@ -650,9 +665,12 @@ impl Storage {
 pub struct InputMapping {
     pub source: TableName,
     pub destination: String,
-    pub columns: Vec<String>,
+    /// (source column, workspace column); empty: every column under its own name.
+    pub columns: Vec<(String, String)>,
     pub filters: Vec<Filter>,
     pub limit: Option<i64>,
+    /// Append to the workspace table (by column name) when it exists, instead of replacing it.
+    pub incremental: bool,
 }
 
 /// How a workspace with `read_only_storage` reads storage tables: as its own principal, through

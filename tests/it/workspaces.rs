@@ -567,3 +567,50 @@ async fn a_project_token_manages_the_workspaces_of_its_dev_branches_on_their_tab
     main.query_one(&format!("CALL drop_workspace(id => {})", ws.id), &[]).await.unwrap();
     assert!(text_rows(&dev, "SELECT id FROM duckstore.workspaces").await.is_empty());
 }
+
+#[tokio::test]
+async fn an_input_mapping_renames_columns_and_appends_incrementally() {
+    let server = TestServer::start().await;
+    let st = storage(&server, "mapping").await;
+    let ws = workspace(&st, "CALL create_workspace(name => 'm')").await;
+    let load = |args: &str| format!("CALL load_workspace(workspace => {}, source => 'in.c-s.orders'{args})", ws.id);
+    st.query_one(&load(", destination => 'o', columns => 'id:order_id, amount', \"where\" => '[{\"column\": \"id\", \"values\": [\"1\"]}]'"), &[])
+        .await
+        .unwrap();
+    let wc = login(&server, &ws).await;
+    assert_eq!(text_rows(&wc, "SELECT order_id, amount FROM o").await, vec![vec![s("1"), s("10.50")]]);
+    // incremental: appended by name (the workspace table's own column order and extra columns stay)
+    wc.batch_execute("ALTER TABLE o ADD COLUMN note VARCHAR DEFAULT 'mine'").await.unwrap();
+    let row = st
+        .query_one(
+            &load(", destination => 'o', columns => 'amount, id:order_id', \"where\" => '[{\"column\": \"id\", \"operator\": \"gt\", \"values\": [\"1\"]}]', incremental => true"),
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, i64>("rows"), 2);
+    assert_eq!(
+        text_rows(&wc, "SELECT order_id, amount, note FROM o ORDER BY order_id").await,
+        vec![
+            vec![s("1"), s("10.50"), s("mine")],
+            vec![s("2"), s("20.00"), s("mine")],
+            vec![s("3"), s("5.25"), s("mine")]
+        ]
+    );
+    // a column the workspace table lacks fails the load, which leaves the table as it was
+    let err =
+        st.query_one(&load(", destination => 'o', columns => 'customer', incremental => true"), &[]).await.unwrap_err();
+    assert_eq!(sqlstate(&err), "42703", "{err:?}");
+    assert_eq!(text_rows(&wc, "SELECT count(*) FROM o").await, vec![vec![s("3")]]);
+    // an incremental load into a missing table creates it; bad renames are refused
+    st.query_one(&load(", destination => 'fresh', incremental => true"), &[]).await.unwrap();
+    assert_eq!(text_rows(&wc, "SELECT count(*) FROM fresh").await, vec![vec![s("3")]]);
+    for (bad, state) in [
+        ("columns => 'id:x, amount:x'", "42701"),
+        ("columns => 'id:_hidden'", "42602"),
+        ("columns => 'nope:x'", "42703"),
+    ] {
+        let err = st.query_one(&load(&format!(", destination => 'z', {bad}")), &[]).await.unwrap_err();
+        assert_eq!(sqlstate(&err), state, "{bad}: {err:?}");
+    }
+}

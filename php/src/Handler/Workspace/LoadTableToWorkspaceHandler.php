@@ -17,8 +17,9 @@ use Keboola\StorageDriver\DuckDB\Handler\Table\WhereFilters;
 use Keboola\StorageDriver\Shared\Driver\BaseHandler;
 
 /**
- * Input mapping: load_workspace copies a storage table (columns, filters, limit) into the
- * workspace, replacing the destination. Source path = [bucket], destination path = [workspace].
+ * Input mapping: load_workspace copies a storage table (columns, renamed by columnMappings,
+ * filters, limit) into the workspace, replacing the destination (FULL) or appending to it by
+ * column name (INCREMENTAL). Source path = [bucket], destination path = [workspace].
  */
 final class LoadTableToWorkspaceHandler extends BaseHandler
 {
@@ -36,18 +37,21 @@ final class LoadTableToWorkspaceHandler extends BaseHandler
         assert($source !== null && count($source->getPath()) === 1, 'source path must be [bucket]');
         assert($destination !== null && count($destination->getPath()) === 1, 'destination path must be [workspace]');
         $options = $command->getImportOptions();
-        if ($options !== null && $options->getImportType() !== ImportType::FULL) {
-            throw self::unsupported('Only a full load into a workspace is supported (it replaces the table).');
-        }
+        $incremental = match ($options?->getImportType() ?? ImportType::FULL) {
+            ImportType::FULL => false,
+            ImportType::INCREMENTAL => true,
+            default => throw self::unsupported('A workspace load is FULL (replaces the table) or INCREMENTAL (appends).'),
+        };
 
-        $columns = $this->columns($command);
+        [$columns, $pairs] = $this->columns($command);
         $started = microtime(true);
         $db = $this->connections->db($credentials);
         $row = $db->call('load_workspace', [
             'workspace' => WorkspaceLookup::get($db, $destination->getPath()[0]),
             'source' => $source->getPath()[0] . '.' . $source->getTableName(),
             'destination' => $destination->getTableName(),
-            'columns' => $columns === [] ? null : implode(',', $columns),
+            'columns' => $pairs === [] ? null : implode(',', $pairs),
+            'incremental' => $incremental,
             'where' => WhereFilters::toJson($source->getWhereFilters()),
             'limit' => $source->getLimit() > 0 ? (int) $source->getLimit() : null,
         ])[0];
@@ -60,18 +64,26 @@ final class LoadTableToWorkspaceHandler extends BaseHandler
             ->setTimers([(new Timer())->setName('load')->setDuration(sprintf('%.3f', microtime(true) - $started))]);
     }
 
-    /** @return string[] source columns; duckstore keeps their names, so a rename is refused */
+    /**
+     * The workspace's column names (importedColumns) and load_workspace's `source:destination`
+     * pairs; a name with `,` or `:` cannot be one of them.
+     *
+     * @return array{0: list<string>, 1: list<string>}
+     */
     private function columns(LoadTableToWorkspaceCommand $command): array
     {
         $columns = [];
+        $pairs = [];
         foreach ($command->getSource()?->getColumnMappings() ?? [] as $mapping) {
-            if ($mapping->getDestinationColumnName() !== '' &&
-                $mapping->getDestinationColumnName() !== $mapping->getSourceColumnName()) {
-                throw self::unsupported('Renaming columns while loading a workspace is not supported.');
+            $from = $mapping->getSourceColumnName();
+            $to = $mapping->getDestinationColumnName() === '' ? $from : $mapping->getDestinationColumnName();
+            if (preg_match('/[,:]/', $from . $to) === 1) {
+                throw self::unsupported(sprintf('Column names with "," or ":" cannot be mapped: "%s" → "%s".', $from, $to));
             }
-            $columns[] = $mapping->getSourceColumnName();
+            $columns[] = $to;
+            $pairs[] = $from === $to ? $from : $from . ':' . $to;
         }
-        return $columns;
+        return [$columns, $pairs];
     }
 
     private static function unsupported(string $message): NonRetryableDuckstoreException

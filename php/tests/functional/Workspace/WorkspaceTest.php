@@ -5,6 +5,8 @@ declare(strict_types=1);
 namespace Keboola\StorageDriver\DuckDB\Tests\Functional\Workspace;
 
 use Keboola\StorageDriver\Command\Project\CreateDevBranchCommand;
+use Keboola\StorageDriver\Command\Table\ImportExportShared\ImportOptions;
+use Keboola\StorageDriver\Command\Table\ImportExportShared\ImportOptions\ImportType;
 use Keboola\StorageDriver\Command\Table\ImportExportShared\Table;
 use Keboola\StorageDriver\Command\Table\ImportExportShared\TableWhereFilter;
 use Keboola\StorageDriver\Command\Table\ImportExportShared\TableWhereFilter\Operator;
@@ -155,6 +157,34 @@ final class WorkspaceTest extends FunctionalTestCase
         }
         $this->runCommand($project, $command->setIgnoreIfNotExists(true));
         self::assertTrue(true);
+    }
+
+    public function testLoadRenamesColumnsAndAppendsIncrementally(): void
+    {
+        $project = $this->projectWithTable();
+        $ws = $this->createWorkspace($project);
+        $load = fn (int $type, array $filters) => self::unpack($this->runCommand($project, (new LoadTableToWorkspaceCommand())
+            ->setSource((new SourceTableMapping())
+                ->setPath(['in.c-src'])
+                ->setTableName('orders')
+                ->setColumnMappings([
+                    (new ColumnMapping())->setSourceColumnName('id')->setDestinationColumnName('order_id'),
+                    (new ColumnMapping())->setSourceColumnName('amount')->setDestinationColumnName('amount'),
+                ])
+                ->setWhereFilters($filters))
+            ->setDestination((new Table())->setPath([$ws->getWorkspaceObjectName()])->setTableName('o'))
+            ->setImportOptions((new ImportOptions())->setImportType($type))), TableImportResponse::class);
+
+        $first = $load(ImportType::FULL, [(new TableWhereFilter())->setColumnsName('id')->setOperator(Operator::eq)->setValues(['1'])]);
+        self::assertSame(['order_id', 'amount'], iterator_to_array($first->getImportedColumns()));
+        $more = $load(ImportType::INCREMENTAL, [(new TableWhereFilter())->setColumnsName('id')->setOperator(Operator::gt)->setValues(['1'])]);
+        self::assertSame(2, (int) $more->getImportedRowsCount());
+
+        $wsPdo = self::workspacePdo($project, $ws->getWorkspaceUserName(), $ws->getWorkspacePassword(), $ws->getWorkspaceObjectName());
+        self::assertSame([1, 2, 3], array_map('intval', array_column(self::rows($wsPdo, 'SELECT order_id FROM o ORDER BY 1'), 'order_id')));
+        // FULL replaces
+        $load(ImportType::FULL, [(new TableWhereFilter())->setColumnsName('id')->setOperator(Operator::eq)->setValues(['2'])]);
+        self::assertSame([2], array_map('intval', array_column(self::rows($wsPdo, 'SELECT order_id FROM o'), 'order_id')));
     }
 
     public function testLoadingAMissingTableIsTableNotFound(): void
