@@ -182,8 +182,8 @@ pub fn filters(json: &str, order_by: &str) {
         }
     }
     if let Ok(order) = parse_order_by(order_by) {
-        for (column, _) in order {
-            assert!(names::validate_column_name(&column).is_ok(), "{order_by}: {column}");
+        for key in order {
+            assert!(names::validate_column_name(&key.column).is_ok(), "{order_by}: {}", key.column);
         }
     }
 }

@@ -729,7 +729,7 @@ pub struct ExportRequest {
     pub columns: Vec<String>,
     /// Structured filters: `[{"column": "id", "operator": "eq", "values": ["1", "2"]}]`.
     pub filters: Vec<Filter>,
-    pub order_by: Vec<(String, bool)>,
+    pub order_by: Vec<OrderBy>,
     pub limit: Option<i64>,
     pub changed_since: Option<i64>,
     pub changed_until: Option<i64>,
@@ -805,14 +805,29 @@ pub fn parse_filters(text: &str) -> Result<Vec<Filter>> {
     })
 }
 
-/// Parses `order_by => 'name DESC, id'`.
-pub fn parse_order_by(text: &str) -> Result<Vec<(String, bool)>> {
+/// One key of an export's order: a column, its direction, and the type to sort it as
+/// (Keboola's ExportOrderBy.dataType; `None`: the column's own).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderBy {
+    pub column: String,
+    pub descending: bool,
+    pub cast: Option<&'static str>,
+}
+
+/// Parses `order_by => 'name DESC, id, code::INTEGER'` (`::TYPE` sorts the column as that type,
+/// types as for a filter's `data_type`; a value that does not convert sorts as NULL).
+pub fn parse_order_by(text: &str) -> Result<Vec<OrderBy>> {
     text.split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(|part| {
             let mut words = part.split_whitespace();
-            let column = words.next().unwrap_or_default().trim_matches('"').to_owned();
+            let first = words.next().unwrap_or_default();
+            let (column, cast) = match first.split_once("::") {
+                Some((column, ty)) => (column, filter_cast(Some(ty))?),
+                None => (first, None),
+            };
+            let column = column.trim_matches('"').to_owned();
             // a clear error for what cannot be a column (found by fuzzing: any text was taken
             // for a name, refused only later when no column matched)
             names::validate_column_name(&column)?;
@@ -829,7 +844,7 @@ pub fn parse_order_by(text: &str) -> Result<Vec<(String, bool)>> {
                 return Err(Error::invalid(format!("order_by: unexpected '{extra}' after the direction"))
                     .with_sqlstate("22023"));
             }
-            Ok((column, descending))
+            Ok(OrderBy { column, descending, cast })
         })
         .collect()
 }
@@ -923,7 +938,15 @@ fn export_select(data_ref: &str, table: &TableRecord, request: &ExportRequest) -
         let order: Vec<String> = request
             .order_by
             .iter()
-            .map(|(c, desc)| column(c).map(|c| format!("{}{}", quote_ident(&c.name), if *desc { " DESC" } else { "" })))
+            .map(|o| {
+                column(&o.column).map(|c| {
+                    let key = match o.cast {
+                        Some(t) => format!("TRY_CAST({} AS {t})", quote_ident(&c.name)),
+                        None => quote_ident(&c.name),
+                    };
+                    format!("{key}{}", if o.descending { " DESC" } else { "" })
+                })
+            })
             .collect::<Result<_>>()?;
         sql.push_str(&format!(" ORDER BY {}", order.join(", ")));
     }
@@ -1136,14 +1159,29 @@ impl Drop for StagingDir {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_order_by;
+    use super::{OrderBy, parse_order_by};
+
+    fn key(column: &str, descending: bool, cast: Option<&'static str>) -> OrderBy {
+        OrderBy { column: column.into(), descending, cast }
+    }
 
     #[test]
-    fn order_by_takes_column_names_and_directions_only() {
-        assert_eq!(parse_order_by("id DESC, name").unwrap(), vec![("id".into(), true), ("name".into(), false)]);
-        assert_eq!(parse_order_by(r#""id" asc"#).unwrap(), vec![("id".into(), false)]);
+    fn order_by_takes_column_names_directions_and_sort_types_only() {
+        assert_eq!(parse_order_by("id DESC, name").unwrap(), vec![key("id", true, None), key("name", false, None)]);
+        assert_eq!(parse_order_by(r#""id" asc"#).unwrap(), vec![key("id", false, None)]);
+        assert_eq!(
+            parse_order_by("code::integer DESC, n::DECIMAL, s::STRING").unwrap(),
+            vec![key("code", true, Some("INTEGER")), key("n", false, Some("DECIMAL(38,9)")), key("s", false, None)]
+        );
         // found by fuzzing: any text was taken for a column name
-        for bad in [r#""values", ["2", "2"]}: ["2"#, "id; DROP TABLE t", "id DESC NULLS", "_timestamp"] {
+        for bad in [
+            r#""values", ["2", "2"]}: ["2"#,
+            "id; DROP TABLE t",
+            "id DESC NULLS",
+            "_timestamp",
+            "id::VARCHAR(3)",
+            "id::INTEGER); DROP",
+        ] {
             assert!(parse_order_by(bad).is_err(), "{bad}");
         }
     }

@@ -895,6 +895,11 @@ async fn filters_compare_as_a_requested_type_and_fulltext_searches_the_columns()
     assert_eq!(rows(c.query_one(&preview(typed), &[]).await.unwrap()), r#"[["2"]]"#);
     let as_text = r#", "where" => '[{"column": "code", "operator": "gt", "values": ["9"]}]'"#;
     assert_eq!(rows(c.query_one(&preview(as_text), &[]).await.unwrap()), r#"[["3"]]"#);
+    // sorting as a type: '10' after '9' as INTEGER (a value that does not convert last)
+    let sorted =
+        |order: &str| format!("CALL preview_table(table => 'in.c-sales.t', columns => 'id', order_by => '{order}')");
+    assert_eq!(rows(c.query_one(&sorted("code::INTEGER DESC"), &[]).await.unwrap()), r#"[["2"],["1"],["3"]]"#);
+    assert_eq!(rows(c.query_one(&sorted("code DESC"), &[]).await.unwrap()), r#"[["3"],["1"],["2"]]"#);
     // fulltext: case-insensitive substring of any selected column; % and _ are plain characters
     let search =
         |text: &str| format!("CALL preview_table(table => 'in.c-sales.t', order_by => 'id', fulltext => '{text}')");

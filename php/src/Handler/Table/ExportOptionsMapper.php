@@ -17,8 +17,8 @@ use Keboola\StorageDriver\DuckDB\Sql\Quote;
 final class ExportOptionsMapper
 {
     /**
-     * `"a" ASC, "b" DESC`, or null. export_table sorts by the column's own type, so a
-     * dataType other than STRING has no equivalent there.
+     * `"a" ASC, "b"::INTEGER DESC`, or null: a dataType other than STRING sorts the column as
+     * that type (a value that does not convert sorts as NULL), as the SELECT preview does.
      *
      * @param RepeatedField|ExportOrderBy[] $orderBy
      */
@@ -26,13 +26,8 @@ final class ExportOptionsMapper
     {
         $parts = [];
         foreach ($orderBy as $order) {
-            if ($order->getDataType() !== DataType::STRING) {
-                throw new NonRetryableDuckstoreException(
-                    sprintf('Export sorts column "%s" by its own type; dataType is not supported.', $order->getColumnName()),
-                    ErrorCode::VALIDATION,
-                );
-            }
-            $parts[] = Quote::ident($order->getColumnName()) . ($order->getOrder() === Order::DESC ? ' DESC' : ' ASC');
+            $type = $order->getDataType() === DataType::STRING ? '' : '::' . DataType::name($order->getDataType());
+            $parts[] = Quote::ident($order->getColumnName()) . $type . ($order->getOrder() === Order::DESC ? ' DESC' : ' ASC');
         }
         return $parts === [] ? null : implode(', ', $parts);
     }

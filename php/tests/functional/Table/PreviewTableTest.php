@@ -67,6 +67,19 @@ final class PreviewTableTest extends TableTestCase
         self::assertSame(['id', 'code'], iterator_to_array($response->getColumns()));
         self::assertSame([['1', '11']], [self::values($response, 0)]);
         self::assertCount(1, $response->getRows());
+
+        // with a change window, a typed order and a fulltext search go through preview_table too
+        $this->pdo->exec('UPDATE "in.c-driver"."t" SET code = \'9\' WHERE id = 3');
+        $response = $this->preview((new PreviewTableCommand())
+            ->setColumns(['id'])
+            ->setOrderBy([(new ExportOrderBy())->setColumnName('code')->setOrder(Order::DESC)->setDataType(DataType::INTEGER)])
+            ->setFilters((new ExportFilters())->setChangeSince((string) (time() - 1))));
+        self::assertSame([['1'], ['3']], [self::values($response, 0), self::values($response, 1)]);
+        $response = $this->preview((new PreviewTableCommand())
+            ->setColumns(['id'])
+            ->setFilters((new ExportFilters())->setChangeSince((string) (time() - 1))->setFulltextSearch('11')));
+        self::assertSame([['1']], [self::values($response, 0)]);
+        self::assertCount(1, $response->getRows());
     }
 
     public function testFilterValuesAreNeverSpliced(): void
