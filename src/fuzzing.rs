@@ -198,6 +198,7 @@ pub fn csv_options(delimiter: &str, quote: &str, escape: &str, null: Option<&str
         header,
         null_strings: null.map(str::to_owned).into_iter().collect(),
         skip_lines: 0,
+        empty_as_null: vec![],
     };
     if options.validate().is_err() {
         return;

@@ -105,7 +105,7 @@ const LOAD_COLUMNS: &[(&str, T)] = &[
 ];
 
 /// CSV options shared by the procedures that read files.
-const CSV_PARAMS: [ParamSpec; 9] = [
+const CSV_PARAMS: [ParamSpec; 10] = [
     opt("delimiter", ArgKind::Text),
     opt("enclosure", ArgKind::Text),
     opt("escape", ArgKind::Text),
@@ -115,6 +115,7 @@ const CSV_PARAMS: [ParamSpec; 9] = [
     opt("null_strings", ArgKind::Text),
     opt("skip_lines", ArgKind::Int),
     opt("file_ids", ArgKind::Text),
+    opt("empty_as_null", ArgKind::Text),
 ];
 
 pub const PROCEDURES: &[ProcedureSpec] = &[
@@ -239,6 +240,7 @@ pub const PROCEDURES: &[ProcedureSpec] = &[
             CSV_PARAMS[6],
             CSV_PARAMS[7],
             CSV_PARAMS[8],
+            CSV_PARAMS[9],
             opt("async", ArgKind::Bool),
             opt("idempotency_key", ArgKind::Text),
         ],
@@ -261,6 +263,7 @@ pub const PROCEDURES: &[ProcedureSpec] = &[
             CSV_PARAMS[6],
             CSV_PARAMS[7],
             CSV_PARAMS[8],
+            CSV_PARAMS[9],
             opt("async", ArgKind::Bool),
             opt("idempotency_key", ArgKind::Text),
         ],
@@ -1255,6 +1258,7 @@ impl CallPlan {
                 Some(n) => u32::try_from(n)
                     .map_err(|_| Error::invalid("skip_lines must be 0 or more").with_sqlstate("22023"))?,
             },
+            empty_as_null: text_list(args, "empty_as_null")?,
         };
         options.validate()?;
         Ok(options)

@@ -234,6 +234,7 @@ impl CopyIn {
                 header: f.header,
                 null_strings: vec![f.null.clone()],
                 skip_lines: 0,
+                empty_as_null: vec![],
             }
         } else {
             // what TextToCsv wrote
@@ -244,6 +245,7 @@ impl CopyIn {
                 header: false,
                 null_strings: vec![String::new()],
                 skip_lines: 0,
+                empty_as_null: vec![],
             }
         };
         Ok(LoadRequest {

@@ -55,6 +55,9 @@ pub struct CsvOptions {
     /// Lines skipped at the start of each file, before the header (Keboola's ignored lines
     /// beyond the header).
     pub skip_lines: u32,
+    /// Text columns where an empty field is NULL rather than '' (with the default null
+    /// convention only; Keboola's convertEmptyValuesToNullOnColumns).
+    pub empty_as_null: Vec<String>,
 }
 
 impl Default for CsvOptions {
@@ -66,6 +69,7 @@ impl Default for CsvOptions {
             header: true,
             null_strings: vec![],
             skip_lines: 0,
+            empty_as_null: vec![],
         }
     }
 }
@@ -85,6 +89,12 @@ impl CsvOptions {
         one_char("the escape", &self.escape, true)?;
         if self.delimiter == self.quote {
             return Err(Error::invalid("the delimiter and the quote must differ").with_sqlstate("22023"));
+        }
+        if !self.empty_as_null.is_empty() && !self.null_strings.is_empty() {
+            return Err(Error::invalid(
+                "empty_as_null applies to the default null convention; with null_strings, list '' among them instead",
+            )
+            .with_sqlstate("22023"));
         }
         if ["\n", "\r"].contains(&self.delimiter.as_str()) {
             return Err(Error::invalid("the delimiter cannot be a newline").with_sqlstate("22023"));
@@ -228,8 +238,28 @@ struct LoadPlan {
 fn plan_load(engine: &crate::engine::Engine, table: &TableRecord, request: &LoadRequest) -> Result<LoadPlan> {
     let source = &request.source;
     let columns = &table.columns;
+    // Text columns keep an empty field as '' (Keboola's convention), except those the load
+    // names in `empty_as_null`.
+    let empty_as_null: &[String] = match &source.format {
+        SourceFormat::Csv(o) => &o.empty_as_null,
+        SourceFormat::Parquet => &[],
+    };
+    for name in empty_as_null {
+        if !columns.iter().any(|c| &c.name == name) {
+            return Err(Error::not_found(format!(
+                "empty_as_null: column \"{name}\" is not a column of table \"{}\"",
+                table.name
+            ))
+            .with_sqlstate("42703"));
+        }
+    }
     let text_columns = |targets: &[ColumnRecord], names: &[String]| -> Vec<String> {
-        targets.iter().zip(names).filter(|(c, _)| c.sql_type == "VARCHAR").map(|(_, n)| n.clone()).collect()
+        targets
+            .iter()
+            .zip(names)
+            .filter(|(c, _)| c.sql_type == "VARCHAR" && !empty_as_null.contains(&c.name))
+            .map(|(_, n)| n.clone())
+            .collect()
     };
     let unknown = |name: &str| {
         Error::not_found(format!("column \"{name}\" of {} is not a column of table \"{}\"", source.label, table.name))

@@ -1000,3 +1000,30 @@ async fn an_import_reads_slices_several_null_markers_and_skips_lines() {
     assert_eq!(rows(c, r#"SELECT count(*) FROM "in.c-sales"."t""#).await, vec![vec![Some("4".into())]]);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn empty_fields_become_null_in_the_text_columns_a_load_names() {
+    let server = TestServer::start().await;
+    let p = project(&server, "empty").await;
+    let c = &p.client;
+    c.batch_execute(r#"CREATE TABLE "in.c-sales"."t" (id INTEGER, a STRING, b STRING, n INTEGER)"#).await.unwrap();
+    let f = upload_id(&server, &p.token, "e.csv", "id,a,b,n\n1,,,\n2,x,y,3\n").await;
+    c.query_one(&format!("CALL import_table(table => 'in.c-sales.t', file_id => {f}, empty_as_null => 'b')"), &[])
+        .await
+        .unwrap();
+    // a keeps '' (Keboola's convention), b becomes NULL, n is NULL as non-text columns always are
+    assert_eq!(
+        rows(c, r#"SELECT a, b IS NULL, n IS NULL FROM "in.c-sales"."t" WHERE id = 1"#).await,
+        vec![vec![Some("".into()), Some("t".into()), Some("t".into())]]
+    );
+    for (bad, state) in
+        [("empty_as_null => 'nope'", "42703"), ("empty_as_null => 'b', null_strings => '[\"NA\"]'", "22023")]
+    {
+        let err = c
+            .simple_query(&format!("CALL import_table(table => 'in.c-sales.t', file_id => {f}, {bad})"))
+            .await
+            .unwrap_err();
+        assert_eq!(sqlstate(&err), state, "{bad}: {err}");
+    }
+    server.stop().await;
+}

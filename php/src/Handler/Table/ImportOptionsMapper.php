@@ -59,11 +59,13 @@ final class ImportOptionsMapper
     }
 
     /**
-     * The null_strings argument (a JSON list), or null for duckstore's default (an empty field is
-     * '' in text columns and NULL in others). The markers hold in every column: empty-to-NULL on
-     * some text columns but not others is refused rather than loaded differently.
+     * The null arguments of a load: `null_strings` (a JSON list; NULL in every column) and
+     * `empty_as_null` (the text columns where an empty field is NULL; the others keep '').
+     * Without either, an empty field is '' in text columns and NULL in others.
+     *
+     * @return array{null_strings: ?string, empty_as_null: ?string}
      */
-    public static function nullStrings(ImportOptions $options, TableInfo $table): ?string
+    public static function nulls(ImportOptions $options, TableInfo $table): array
     {
         $asNull = TableRef::toArray($options->getImportAsNull());
         $emptyToNull = TableRef::toArray($options->getConvertEmptyValuesToNullOnColumns());
@@ -74,16 +76,25 @@ final class ImportOptionsMapper
             }
         }
         $textEmptyToNull = array_values(array_intersect($textColumns, $emptyToNull));
+        $others = array_values(array_diff($asNull, ['']));
+        if ($textEmptyToNull !== [] && $others === []) {
+            // only some text columns may need it: duckstore's per-column empty-to-NULL
+            return ['null_strings' => null, 'empty_as_null' => implode(',', $textEmptyToNull)];
+        }
+        if ($textEmptyToNull !== [] && array_diff($textColumns, $emptyToNull) !== []) {
+            throw new NonRetryableDuckstoreException(sprintf(
+                'duckstore cannot combine importAsNull values (%s) with empty-to-NULL on only some text columns (%s).',
+                implode(', ', $others),
+                implode(', ', $textEmptyToNull),
+            ), ErrorCode::VALIDATION);
+        }
         if ($textEmptyToNull !== []) {
-            if (array_diff($textColumns, $emptyToNull) !== []) {
-                throw new NonRetryableDuckstoreException(sprintf(
-                    'duckstore converts empty values to NULL in all text columns or none; got %s.',
-                    implode(', ', $textEmptyToNull),
-                ), ErrorCode::VALIDATION);
-            }
-            // '' as a marker makes an empty field NULL in every column, text ones included
+            // every text column: '' as a marker makes an empty field NULL in all of them
             $asNull = array_values(array_unique(array_merge([''], $asNull)));
         }
-        return $asNull === [] ? null : json_encode($asNull, JSON_THROW_ON_ERROR);
+        return [
+            'null_strings' => $asNull === [] ? null : json_encode($asNull, JSON_THROW_ON_ERROR),
+            'empty_as_null' => null,
+        ];
     }
 }

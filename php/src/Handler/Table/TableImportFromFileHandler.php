@@ -68,8 +68,7 @@ final class TableImportFromFileHandler extends BaseHandler
             'dedup' => ImportOptionsMapper::dedup($options, $table),
             'header' => $header,
             'skip_lines' => $ignored > 1 ? $ignored - 1 : null,
-            'null_strings' => ImportOptionsMapper::nullStrings($options, $table),
-        ];
+        ] + ImportOptionsMapper::nulls($options, $table);
         $columns = [];
         if ($command->getFileFormat() === FileFormat::PARQUET) {
             $args['format'] = 'parquet';

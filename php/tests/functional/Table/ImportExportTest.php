@@ -202,6 +202,15 @@ final class ImportExportTest extends TableTestCase
         self::assertCount(4, $this->tableRows('orders'));
     }
 
+    public function testEmptyValuesBecomeNullOnlyInTheNamedTextColumns(): void
+    {
+        $this->createTable('people', [self::column('id', 'INTEGER'), self::column('first', 'STRING'), self::column('last', 'STRING')]);
+        $file = $this->upload("id,first,last\n1,,\n");
+        $this->import($file, 'people', (new ImportOptions())->setNumberOfIgnoredLines(1)->setConvertEmptyValuesToNullOnColumns(['last']));
+
+        self::assertSame([['id' => 1, 'first' => '', 'last' => null]], $this->tableRows('people'));
+    }
+
     private function import(
         int $fileId,
         string $table,
