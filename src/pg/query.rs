@@ -165,15 +165,15 @@ impl Connection {
                 let engine = storage.engine();
                 let relations = self.register_relations(session, &write.body.relations, true).await?;
                 let handles: Vec<u64> = relations.iter().map(|r| r.handle()).collect();
-                let mut names = vec![write.target.clone()];
-                names.extend(write.body.tables.iter().cloned());
                 let search_path = session.settings().search_path();
-                let resolved = storage.resolve_reads(session.ctx.clone(), names, search_path).await?;
-                let target = &resolved[0];
+                let target = storage
+                    .resolve_reads(session.ctx.clone(), vec![write.target.clone()], search_path.clone())
+                    .await?
+                    .remove(0);
+                let (reads, mut tables) = self.expand_reads(session, write.body.tables.clone(), search_path, 0).await?;
                 let columns: Vec<String> = target.table.columns.iter().map(|c| c.name.clone()).collect();
-                let reads: Vec<String> = resolved[1..].iter().map(|t| t.file.data_ref()).collect();
                 let sql = write.render(&target.file.data_ref(), &columns, &handles, &reads);
-                let tables = resolved.into_iter().map(|t| t.file).collect();
+                tables.push(target.file);
                 let described =
                     engine.describe(Query { sql, params: vec![], relations, tables, origin: SqlOrigin::User }).await?;
                 let params = described
@@ -268,9 +268,11 @@ impl Connection {
             Plan::Write(write) => {
                 let relations = self.register_relations(session, &write.body.relations, false).await?;
                 let handles: Vec<u64> = relations.iter().map(|r| r.handle()).collect();
+                let search_path = session.settings().search_path();
+                let reads = self.write_reads(session, &write.body.tables, &search_path).await?;
                 let request = crate::storage::WriteRequest {
                     target: write.target.clone(),
-                    reads: write.body.tables.clone(),
+                    reads,
                     search_path: session.settings().search_path(),
                     operation: write.kind.label(),
                     deletes_all: write.deletes_all,
@@ -391,6 +393,33 @@ impl Connection {
         let search_path = session.settings().search_path();
         let (refs, files) = self.expand_reads(session, q.tables.clone(), search_path, 0).await?;
         Ok((q.render(&handles, &refs), relations, files))
+    }
+
+    /// The relations a write reads: tables by name (the storage layer resolves them under the
+    /// write's lock), views expanded here as this session.
+    async fn write_reads(
+        &self,
+        session: &Session,
+        names: &[crate::storage::TableName],
+        search_path: &[String],
+    ) -> Result<Vec<crate::storage::WriteRead>> {
+        if names.is_empty() {
+            return Ok(vec![]);
+        }
+        let sources =
+            self.shared.storage.resolve_sources(session.ctx.clone(), names.to_vec(), search_path.to_vec()).await?;
+        let mut reads = Vec::with_capacity(names.len());
+        for (name, source) in names.iter().zip(sources) {
+            reads.push(match source {
+                crate::storage::ReadSource::Table(_) => crate::storage::WriteRead::Table(name.clone()),
+                crate::storage::ReadSource::View { .. } => {
+                    let (mut refs, files) =
+                        self.expand_reads(session, vec![name.clone()], search_path.to_vec(), 0).await?;
+                    crate::storage::WriteRead::View { sql: refs.remove(0), files }
+                }
+            });
+        }
+        Ok(reads)
     }
 
     /// What each name a read uses stands for, for binding its table slots: a table file's

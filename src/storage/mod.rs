@@ -32,7 +32,7 @@ pub use credentials::UserName;
 pub use projects::{ProjectCreated, TokenIssued, TokenRequest};
 pub use stored_views::{ExpandedQuery, ReadSource, ViewSpec};
 pub use tables::{
-    CatalogSnapshot, ColumnSpec, ReadableTable, TableName, TableSpec, WriteRequest, WriteResult, WriteTarget,
+    CatalogSnapshot, ColumnSpec, ReadableTable, TableName, TableSpec, WriteRead, WriteRequest, WriteResult, WriteTarget,
 };
 pub use views::SystemView;
 

@@ -701,12 +701,21 @@ pub(crate) fn table_ddl(columns: &[ColumnRecord], primary_key: &[String]) -> Str
 #[derive(Debug, Clone)]
 pub struct WriteRequest {
     pub target: TableName,
-    pub reads: Vec<TableName>,
+    /// What the statement reads, in slot order.
+    pub reads: Vec<WriteRead>,
     pub search_path: Vec<String>,
     /// The audit operation (`insert`, `update`, `delete`, `truncate`).
     pub operation: &'static str,
     /// `TRUNCATE`, or `DELETE` without `WHERE`: the destruction hook runs first.
     pub deletes_all: bool,
+}
+
+/// One relation a write reads: a table, resolved under the write's lock, or a view the caller
+/// expanded (as the session) into engine SQL and the table files that SQL reads.
+#[derive(Debug, Clone)]
+pub enum WriteRead {
+    Table(TableName),
+    View { sql: String, files: Vec<TableFile> },
 }
 
 /// What the statement renderer needs to know about the resolved target.
@@ -802,20 +811,32 @@ impl Storage {
                     return Err(table_replaced(&request.target));
                 }
                 let mut reads = Vec::with_capacity(request.reads.len());
-                for name in &request.reads {
+                let mut read_refs = Vec::with_capacity(request.reads.len());
+                for read in &request.reads {
+                    let name = match read {
+                        WriteRead::Table(name) => name,
+                        WriteRead::View { sql, files } => {
+                            read_refs.push(sql.clone());
+                            reads.extend(files.iter().cloned());
+                            continue;
+                        }
+                    };
                     let Some((b, t)) = inner.find_table(tx, project_id, branch_id, name, &request.search_path)? else {
                         return Err(inner.not_a_table(tx, project_id, branch_id, name, &request.search_path)?);
                     };
                     let source = inner.readable_source(tx, &ctx, &b)?;
-                    reads.push(TableFile {
+                    let file = TableFile {
                         project_id: source.project_id,
                         branch_id: source.branch_id,
                         table_id: t.id,
                         version: t.version,
-                    });
+                    };
+                    read_refs.push(file.data_ref());
+                    reads.push(file);
                 }
-                Ok((bucket, table, reads))
+                Ok((bucket, table, (reads, read_refs)))
             })?;
+            let (reads, read_refs) = reads;
             let file = TableFile { project_id, branch_id, table_id: table.id, version: table.version };
             if request.deletes_all {
                 inner.before_destruction(&ctx, &table, &file, super::schema::Destruction::DeleteAll)?;
@@ -825,7 +846,6 @@ impl Storage {
                 data_ref: file.data_ref(),
                 columns: table.columns.iter().map(|c| c.name.clone()).collect(),
             };
-            let read_refs: Vec<String> = reads.iter().map(|f| f.data_ref()).collect();
             let sql = render(&target, &read_refs);
             let outcome = inner.engine.write(&file, &reads, &[(sql, params)], &canceller)?;
             let affected = outcome.affected.first().copied().unwrap_or(0);

@@ -68,6 +68,19 @@ async fn a_view_selects_columns_and_rows_of_its_table_and_sees_later_writes() {
     c.batch_execute(r#"CREATE VIEW "in.c-s"."cz_big" AS SELECT id FROM cz WHERE amount >= 5"#).await.unwrap();
     assert_eq!(rows(&c, r#"SELECT id FROM "in.c-s"."cz_big" ORDER BY id"#).await, vec![row(&["1"]), row(&["3"])]);
     assert_eq!(rows(&c, r#"SELECT sum(amount) FROM "in.c-s"."cz""#).await, vec![row(&["16.75"])]);
+    // a write may read a view (simple and extended protocol), and COPY may stream one out
+    c.batch_execute(
+        r#"CREATE TABLE "in.c-s"."copy" (id INTEGER, amount DECIMAL(10,2));
+           INSERT INTO "in.c-s"."copy" SELECT * FROM "in.c-s"."cz" WHERE id < 3"#,
+    )
+    .await
+    .unwrap();
+    let n = c.execute(r#"INSERT INTO "in.c-s"."copy" SELECT id, amount FROM "in.c-s"."cz_big" JOIN "in.c-s"."cz" USING (id) WHERE id > $1"#, &[&2i32]).await.unwrap();
+    assert_eq!(n, 1);
+    assert_eq!(rows(&c, r#"SELECT id FROM "in.c-s"."copy" ORDER BY id"#).await, vec![row(&["1"]), row(&["3"])]);
+    let out = c.copy_out(r#"COPY (SELECT id FROM "in.c-s"."cz" ORDER BY id) TO STDOUT"#).await.unwrap();
+    let chunks: Vec<bytes::Bytes> = futures::TryStreamExt::try_collect(out).await.unwrap();
+    assert_eq!(chunks.concat(), b"1\n3\n4\n");
 }
 
 #[tokio::test]
