@@ -40,11 +40,21 @@ async fn terminated() {
     }
 }
 
+/// Stack size of the runtime's threads (workers and the blocking pool that runs DuckDB).
+const SERVER_THREAD_STACK: usize = 16 * 1024 * 1024;
+
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let Command::Serve(config) = cli.command;
     init_logging(config.log_format);
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("starting the runtime");
+    // Parsing, visiting and expanding SQL (views over views) recurse; 2 MiB thread stacks are
+    // too small for what the gateway's limits still allow, and a stack overflow aborts the
+    // whole server. The stacks are virtual memory, committed only as deep as they are used.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .thread_stack_size(SERVER_THREAD_STACK)
+        .enable_all()
+        .build()
+        .expect("starting the runtime");
     runtime.block_on(async move {
         let bind = |addr| async move { TcpListener::bind(addr).await };
         let pg = match bind(config.pg_addr).await {

@@ -564,7 +564,8 @@ impl Engine {
                     let exists = incremental
                         && conn
                             .query_row(
-                                "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main' AND table_name = ?",
+                                "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() \
+                                 AND schema_name = 'main' AND lower(table_name) = lower(?)",
                                 [&destination],
                                 |r| r.get::<_, i64>(0),
                             )

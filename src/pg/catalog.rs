@@ -22,8 +22,10 @@ fn bucket_oid(b: &BucketRecord) -> i64 {
     1_000_000 + b.id
 }
 
-/// Views' records in the catalog relations are numbered from here (table ids stay below).
-const VIEW_ID_OFFSET: i64 = 50_000_000;
+/// Views' records in the catalog relations are numbered from here: their oids (from
+/// 1 100 000 000) stay clear of tables', indexes' and defaults' (up to 1 000 000 000 ids) and
+/// within PostgreSQL's 32-bit oids.
+const VIEW_ID_OFFSET: i64 = 1_000_000_000;
 
 pub fn table_oid(table_id: i64) -> i64 {
     100_000_000 + table_id

@@ -394,6 +394,7 @@ impl Inner {
                     if own_views.contains(&view.name) || tx.is_hidden(branch_id, "view", view.id)? {
                         continue;
                     }
+                    snapshot.live_views.insert(view.id);
                     snapshot.views.push((shown, view));
                 }
             }

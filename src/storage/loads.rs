@@ -656,10 +656,17 @@ impl Storage {
         file_ids: &[i64],
         format: Option<SourceFormat>,
     ) -> Result<LoadSource> {
+        const MAX_SLICES: usize = 1000;
         if file_ids.is_empty() {
             return Err(
                 Error::invalid("name the file to load (file_id, or file_ids for slices)").with_sqlstate("22023")
             );
+        }
+        if file_ids.len() > MAX_SLICES {
+            return Err(Error::invalid(format!("a load reads at most {MAX_SLICES} slices")).with_sqlstate("22023"));
+        }
+        if file_ids.iter().collect::<HashSet<_>>().len() != file_ids.len() {
+            return Err(Error::invalid("file_ids names a file twice").with_sqlstate("22023"));
         }
         let mut paths = Vec::with_capacity(file_ids.len());
         let mut kind = None;
@@ -1010,11 +1017,11 @@ impl Storage {
         let started = Instant::now();
         self.blocking(move |inner| {
             let (bucket, table, file) = inner.catalog.read(|tx| {
-                let (bucket, table) = inner
-                    .find_table(tx, project_id, branch_id, &request.target, &request.search_path)?
-                    .ok_or_else(|| {
-                        Error::not_found(format!("relation {} does not exist", request.target)).with_sqlstate("42P01")
-                    })?;
+                let Some((bucket, table)) =
+                    inner.find_table(tx, project_id, branch_id, &request.target, &request.search_path)?
+                else {
+                    return Err(inner.not_a_table(tx, project_id, branch_id, &request.target, &request.search_path)?);
+                };
                 let source = inner.readable_source(tx, &ctx, &bucket)?;
                 let file = TableFile {
                     project_id: source.project_id,

@@ -9,7 +9,7 @@ use super::{SessionContext, Storage};
 use crate::catalog::{ColumnRecord, TableRecord};
 use crate::clock::now_micros;
 use crate::engine::TableFile;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// How many most frequent values a profile keeps per column.
 const TOP_VALUES: usize = 5;
@@ -71,9 +71,9 @@ impl Storage {
         let (project_id, branch_id) = session_branch(&ctx)?;
         self.blocking(move |inner| {
             let (bucket, table, file) = inner.catalog.read(|tx| {
-                let (bucket, table) = inner
-                    .find_table(tx, project_id, branch_id, &target, &[])?
-                    .ok_or_else(|| Error::not_found(format!("relation {target} does not exist")).with_sqlstate("42P01"))?;
+                let Some((bucket, table)) = inner.find_table(tx, project_id, branch_id, &target, &[])? else {
+                    return Err(inner.not_a_table(tx, project_id, branch_id, &target, &[])?);
+                };
                 let source = inner.readable_source(tx, &ctx, &bucket)?;
                 let file = TableFile {
                     project_id: source.project_id,

@@ -419,17 +419,22 @@ impl Storage {
             let file = TableFile { project_id, branch_id, table_id: table.id, version: table.version };
             let mut params = Vec::new();
             let mut conditions = filter_conditions(&table, &filters, changed_since, changed_until, &mut params)?;
-            if conditions.is_empty() && ref_filters.is_empty() {
-                inner.before_destruction(&ctx, &table, &file, Destruction::DeleteAll)?;
-            }
-            let file = inner.writable_file(&table, file)?;
-            // the other tables, resolved and checked as the session reads them
-            let mut reads = Vec::new();
+            // The other tables, resolved and checked as the session reads them, before anything
+            // is written: a bad filter leaves the table untouched. `None`: the table itself.
+            let mut refs = Vec::with_capacity(ref_filters.len());
             for r in &ref_filters {
                 let column = table.columns.iter().find(|c| c.name == r.column).ok_or_else(|| {
                     Error::not_found(format!("column \"{}\" of table \"{}\" does not exist", r.column, table.name))
                         .with_sqlstate("42703")
                 })?;
+                let negated = match r.operator.to_ascii_lowercase().as_str() {
+                    "in" => false,
+                    "not_in" => true,
+                    other => {
+                        return Err(Error::invalid(format!("unknown ref filter operator '{other}': use in or not_in"))
+                            .with_sqlstate("22023"));
+                    }
+                };
                 let name = names::parse_table_id(&r.table)?;
                 let source = inner.resolve_reads_here(&ctx, std::slice::from_ref(&name), &[])?.remove(0);
                 if !source.table.columns.iter().any(|c| c.name == r.ref_column) {
@@ -439,26 +444,29 @@ impl Storage {
                     ))
                     .with_sqlstate("42703"));
                 }
-                let negated = match r.operator.to_ascii_lowercase().as_str() {
-                    "in" => "",
-                    "not_in" => "NOT ",
-                    other => {
-                        return Err(Error::invalid(format!("unknown ref filter operator '{other}': use in or not_in"))
-                            .with_sqlstate("22023"));
-                    }
-                };
+                let other = (source.table.id != table.id).then_some(source.file);
+                refs.push((column.name.clone(), negated, other, r.ref_column.clone()));
+            }
+            if conditions.is_empty() && refs.is_empty() {
+                inner.before_destruction(&ctx, &table, &file, Destruction::DeleteAll)?;
+            }
+            let file = inner.writable_file(&table, file)?;
+            let mut reads = Vec::new();
+            for (column, negated, other, ref_column) in refs {
                 // the table itself is read as the version being written
-                let data_ref = if source.table.id == table.id {
-                    file.data_ref()
-                } else {
-                    let data_ref = source.file.data_ref();
-                    reads.push(source.file);
-                    data_ref
+                let data_ref = match other {
+                    Some(other) => {
+                        let data_ref = other.data_ref();
+                        reads.push(other);
+                        data_ref
+                    }
+                    None => file.data_ref(),
                 };
-                let ref_column = quote_ident(&r.ref_column);
+                let ref_column = quote_ident(&ref_column);
                 conditions.push(format!(
-                    "{} {negated}IN (SELECT {ref_column} FROM {data_ref} WHERE {ref_column} IS NOT NULL)",
-                    quote_ident(&column.name)
+                    "{} {}IN (SELECT {ref_column} FROM {data_ref} WHERE {ref_column} IS NOT NULL)",
+                    quote_ident(&column),
+                    if negated { "NOT " } else { "" }
                 ));
             }
             let mut sql = format!("DELETE FROM {}", file.data_ref());

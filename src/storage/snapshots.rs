@@ -592,6 +592,15 @@ impl Storage {
                         if tx.table(snapshot.table_id)?.is_some() {
                             return Err(Error::already_exists("the table id is in use").with_sqlstate("42P07"));
                         }
+                        let visible =
+                            TableName { schema: Some(snapshot.bucket.clone()), name: snapshot.table_name.clone() };
+                        if inner.find_view(tx, project_id, branch_id, &visible)?.is_some() {
+                            return Err(Error::already_exists(format!(
+                                "relation \"{}\" already exists (a view); drop it or restore under another name",
+                                snapshot.table_name
+                            ))
+                            .with_sqlstate("42P07"));
+                        }
                         let now = now_micros();
                         tx.insert_table(&TableRecord {
                             id: snapshot.table_id,

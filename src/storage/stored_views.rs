@@ -142,7 +142,9 @@ impl Storage {
                     }
                     tx.delete_view(existing.id)?;
                 } else if let Some((_, live)) = inner.find_view(tx, project_id, branch_id, &qualified)? {
-                    // a default-branch view seen from a dev branch: the branch's own replaces it
+                    // a default-branch view seen from a dev branch: the branch's own replaces
+                    // it, and it stays hidden in the branch (dropping the replacement does not
+                    // bring it back)
                     if spec.if_not_exists {
                         return Ok(false);
                     }
@@ -150,6 +152,7 @@ impl Storage {
                         return Err(Error::already_exists(format!("relation \"{}\" already exists", live.name))
                             .with_sqlstate("42P07"));
                     }
+                    tx.hide(branch_id, "view", live.id)?;
                 }
                 let now = now_micros();
                 tx.insert_view(&ViewRecord {
@@ -200,7 +203,19 @@ impl Storage {
                     }
                 }
                 let Some((bucket, view)) = found else {
-                    return if if_exists { Ok(false) } else { Err(view_not_found(&name)) };
+                    if if_exists {
+                        return Ok(false);
+                    }
+                    let qualified = TableName {
+                        schema: name.schema.clone().or(search_path.first().cloned()),
+                        name: name.name.clone(),
+                    };
+                    if inner.find_table(tx, project_id, branch_id, &qualified, &search_path)?.is_some() {
+                        return Err(Error::unsupported(format!("{name} is not a view"))
+                            .with_sqlstate("42809")
+                            .with_hint("use DROP TABLE to remove a table"));
+                    }
+                    return Err(view_not_found(&name));
                 };
                 if bucket.branch_id == branch_id {
                     tx.delete_view(view.id)?;

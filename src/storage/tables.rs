@@ -67,6 +67,8 @@ pub struct CatalogSnapshot {
     pub live: HashSet<i64>,
     /// Views by the id of the bucket the session sees them in (links show none).
     pub views: Vec<(i64, crate::catalog::ViewRecord)>,
+    /// In a dev branch: the ids of the default branch's views it shows.
+    pub live_views: HashSet<i64>,
 }
 
 /// Per-table write locks: writers of one table queue, writers of different tables don't. The

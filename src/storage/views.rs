@@ -539,7 +539,7 @@ impl Storage {
                             v.definition.clone().into(),
                             Value::Timestamp(v.created_at),
                             v.created_by.clone().into(),
-                            (v.bucket_id == *bucket_id).into(),
+                            (!snapshot.live_views.contains(&v.id)).into(),
                         ]);
                     }
                 }

@@ -237,6 +237,8 @@ async fn delete_rows_filters_on_the_values_of_another_table() {
         .unwrap();
     assert_eq!((row.get::<_, i64>("deleted_rows"), row.get::<_, i64>("table_rows")), (1, 1));
     assert_eq!(text_rows(&c, r#"SELECT id FROM "in.c-s"."t""#).await, vec![vec![s("3")]]);
+    let changed = "SELECT changed_at::VARCHAR FROM duckstore.tables WHERE id = 'in.c-s.t'";
+    let before = text_rows(&c, changed).await;
     for (bad, state) in [
         (r#"[{"column": "nope", "table": "in.c-ref.gone", "ref_column": "code"}]"#, "42703"),
         (r#"[{"column": "code", "table": "in.c-ref.gone", "ref_column": "nope"}]"#, "42703"),
@@ -247,6 +249,8 @@ async fn delete_rows_filters_on_the_values_of_another_table() {
         let err = c.query_one(&delete(bad), &[]).await.unwrap_err();
         assert_eq!(sqlstate(&err), state, "{bad}: {}", message(&err));
     }
+    // a refused delete did not touch the table
+    assert_eq!(text_rows(&c, changed).await, before);
     // the other table is read with the session's rights: another project's is not there
     let (_, b_user, b_token) = server.project("other").await;
     let other = server.connect(&b_user, &b_token).await;

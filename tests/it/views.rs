@@ -175,19 +175,67 @@ async fn creating_replacing_and_dropping_views_follow_postgres() {
 }
 
 #[tokio::test]
-async fn views_that_refer_to_each_other_are_refused_when_read() {
+async fn views_that_would_read_themselves_or_explode_are_refused() {
     let server = TestServer::start().await;
     let (c, _, _) = sales(&server).await;
     c.batch_execute(
         r#"CREATE VIEW "in.c-s"."a" AS SELECT id FROM orders;
-           CREATE VIEW "in.c-s"."b" AS SELECT id FROM a;
-           CREATE OR REPLACE VIEW "in.c-s"."a" AS SELECT id FROM b;"#,
+           CREATE VIEW "in.c-s"."b" AS SELECT id FROM a;"#,
     )
     .await
     .unwrap();
-    let err = c.query(r#"SELECT * FROM "in.c-s"."a""#, &[]).await.unwrap_err();
+    for sql in [
+        r#"CREATE OR REPLACE VIEW "in.c-s"."a" AS SELECT id FROM b"#,
+        r#"CREATE OR REPLACE VIEW "in.c-s"."a" AS SELECT id FROM a"#,
+    ] {
+        let err = c.batch_execute(sql).await.unwrap_err();
+        assert_eq!(sqlstate(&err), "42P17", "{sql}");
+    }
+    assert_eq!(rows(&c, r#"SELECT count(*) FROM "in.c-s"."b""#).await, vec![row(&["3"])]);
+    // each level joins the one below ten times: the third level would read 1 000 relations
+    let tenfold = |inner: &str| {
+        let joins: Vec<String> = (1..10).map(|i| format!("JOIN {inner} t{i} USING (id)")).collect();
+        format!("SELECT t0.id FROM {inner} t0 {}", joins.join(" "))
+    };
+    c.batch_execute(&format!(r#"CREATE VIEW "in.c-s"."x1" AS {}"#, tenfold("b"))).await.unwrap();
+    c.batch_execute(&format!(r#"CREATE VIEW "in.c-s"."x2" AS {}"#, tenfold("x1"))).await.unwrap();
+    let err = c.batch_execute(&format!(r#"CREATE VIEW "in.c-s"."x3" AS {}"#, tenfold("x2"))).await.unwrap_err();
+    assert_eq!(sqlstate(&err), "54001");
+    // views nest eight deep: the chain's ninth level is refused, when read and when created
+    c.batch_execute(r#"CREATE VIEW "in.c-s"."v0" AS SELECT id FROM orders"#).await.unwrap();
+    for level in 1..=8 {
+        c.batch_execute(&format!(r#"CREATE VIEW "in.c-s"."v{level}" AS SELECT id FROM v{}"#, level - 1)).await.unwrap();
+    }
+    assert_eq!(rows(&c, r#"SELECT count(*) FROM "in.c-s"."v7""#).await, vec![row(&["3"])]);
+    let err = c.query(r#"SELECT count(*) FROM "in.c-s"."v8""#, &[]).await.unwrap_err();
+    assert_eq!(sqlstate(&err), "42P17");
+    let err = c.batch_execute(r#"CREATE VIEW "in.c-s"."v9" AS SELECT id FROM v8"#).await.unwrap_err();
     assert_eq!(sqlstate(&err), "42P17");
     assert_eq!(rows(&c, "SELECT 1").await, vec![row(&["1"])]);
+}
+
+#[tokio::test]
+async fn a_view_in_postgres_syntax_reads_back_and_views_are_not_tables() {
+    let server = TestServer::start().await;
+    let (c, _, _) = sales(&server).await;
+    // E'' strings parse only in PostgreSQL's dialect
+    c.batch_execute(r#"CREATE VIEW "in.c-s"."tabbed" AS SELECT E'a\tb' AS s"#).await.unwrap();
+    c.batch_execute(r#"CREATE VIEW "in.c-s"."nested" AS SELECT s FROM tabbed"#).await.unwrap();
+    assert_eq!(rows(&c, r#"SELECT s FROM "in.c-s"."nested""#).await, vec![row(&["a\tb"])]);
+    for (sql, state) in [
+        (r#"DROP VIEW "in.c-s"."orders""#, "42809"),
+        ("CALL export_table(table => 'in.c-s.tabbed')", "42809"),
+        ("CALL profile_table(table => 'in.c-s.tabbed')", "42809"),
+        ("CALL create_snapshot(table => 'in.c-s.tabbed')", "42809"),
+    ] {
+        let err = c.batch_execute(sql).await.unwrap_err();
+        assert_eq!(sqlstate(&err), state, "{sql}: {err:?}");
+    }
+    // a dropped table's snapshot cannot come back under a view's name
+    let id: i64 = c.query_one("CALL create_snapshot(table => 'in.c-s.orders')", &[]).await.unwrap().get("id");
+    c.batch_execute(r#"DROP TABLE "in.c-s"."orders"; CREATE VIEW "in.c-s"."orders" AS SELECT 1 AS x"#).await.unwrap();
+    let err = c.query_one("CALL restore_snapshot(id => $1)", &[&id]).await.unwrap_err();
+    assert_eq!(sqlstate(&err), "42P07");
 }
 
 #[tokio::test]
@@ -245,9 +293,17 @@ async fn a_dev_branch_sees_main_views_over_its_own_tables_and_drops_them_only_th
     assert_eq!(rows(&dev, r#"SELECT count(*) FROM "in.c-s"."de""#).await, vec![row(&["1"])]);
     let err = c.query(r#"SELECT * FROM "in.c-s"."de""#, &[]).await.unwrap_err();
     assert_eq!(sqlstate(&err), "42P01");
-    // dropping the main view in the branch hides it there only
+    // replacing the main view in the branch, then dropping the replacement, shows neither
+    dev.batch_execute(r#"CREATE OR REPLACE VIEW "in.c-s"."cz" AS SELECT 0 AS id"#).await.unwrap();
+    assert_eq!(rows(&dev, r#"SELECT id FROM "in.c-s"."cz""#).await, vec![row(&["0"])]);
     dev.batch_execute(r#"DROP VIEW "in.c-s"."cz""#).await.unwrap();
     let err = dev.query(r#"SELECT * FROM "in.c-s"."cz""#, &[]).await.unwrap_err();
     assert_eq!(sqlstate(&err), "42P01");
     assert_eq!(rows(&c, r#"SELECT count(*) FROM "in.c-s"."cz""#).await, vec![row(&["2"])]);
+    // a main view in a bucket the branch has not touched is listed as read live
+    c.batch_execute(r#"CREATE SCHEMA "in.c-quiet"; CREATE VIEW "in.c-quiet"."one" AS SELECT 1 AS x"#).await.unwrap();
+    assert_eq!(
+        rows(&dev, "SELECT id, in_branch FROM duckstore.views ORDER BY id").await,
+        vec![row(&["in.c-quiet.one", "f"]), row(&["in.c-s.de", "t"])]
+    );
 }

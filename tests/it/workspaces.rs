@@ -602,6 +602,9 @@ async fn an_input_mapping_renames_columns_and_appends_incrementally() {
         st.query_one(&load(", destination => 'o', columns => 'customer', incremental => true"), &[]).await.unwrap_err();
     assert_eq!(sqlstate(&err), "42703", "{err:?}");
     assert_eq!(text_rows(&wc, "SELECT count(*) FROM o").await, vec![vec![s("3")]]);
+    // workspace names are case-insensitive: "O" is the same table, appended to, not replaced
+    st.query_one(&load(", destination => 'O', columns => 'id:order_id', incremental => true"), &[]).await.unwrap();
+    assert_eq!(text_rows(&wc, "SELECT count(*) FROM o").await, vec![vec![s("6")]]);
     // an incremental load into a missing table creates it; bad renames are refused
     st.query_one(&load(", destination => 'fresh', incremental => true"), &[]).await.unwrap();
     assert_eq!(text_rows(&wc, "SELECT count(*) FROM fresh").await, vec![vec![s("3")]]);

@@ -76,18 +76,19 @@ final class ImportOptionsMapper
             }
         }
         $textEmptyToNull = array_values(array_intersect($textColumns, $emptyToNull));
-        $others = array_values(array_diff($asNull, ['']));
-        if ($textEmptyToNull !== [] && $others === []) {
-            // only some text columns may need it: duckstore's per-column empty-to-NULL
+        $partial = $textEmptyToNull !== [] && array_diff($textColumns, $emptyToNull) !== [];
+        if ($partial && $asNull === []) {
+            // only some text columns: duckstore's per-column empty-to-NULL
             return ['null_strings' => null, 'empty_as_null' => implode(',', $textEmptyToNull)];
         }
-        if ($textEmptyToNull !== [] && array_diff($textColumns, $emptyToNull) !== []) {
+        if ($partial && !in_array('', $asNull, true)) {
             throw new NonRetryableDuckstoreException(sprintf(
                 'duckstore cannot combine importAsNull values (%s) with empty-to-NULL on only some text columns (%s).',
-                implode(', ', $others),
+                implode(', ', $asNull),
                 implode(', ', $textEmptyToNull),
             ), ErrorCode::VALIDATION);
         }
+        // ('' among importAsNull already makes an empty field NULL in every column.)
         if ($textEmptyToNull !== []) {
             // every text column: '' as a marker makes an empty field NULL in all of them
             $asNull = array_values(array_unique(array_merge([''], $asNull)));

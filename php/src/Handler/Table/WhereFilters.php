@@ -70,31 +70,13 @@ final class WhereFilters
      */
     public static function toSql(RepeatedField|array $filters, string $prefix = 'w'): array
     {
-        $conditions = [];
         $params = [];
-        foreach ($filters as $filter) {
-            self::validate($filter);
-            $values = self::values($filter);
-            $cast = self::CASTS[$filter->getDataType()] ?? null;
-            // dataType asks to compare as that type: TRY_CAST so an unconvertible value does not match.
-            $column = $cast === null
-                ? Quote::ident($filter->getColumnsName())
-                : sprintf('TRY_CAST(%s AS %s)', Quote::ident($filter->getColumnsName()), $cast);
-            $placeholders = [];
-            foreach ($values as $value) {
-                $name = $prefix . count($params);
-                $params[$name] = $value;
-                $placeholders[] = $cast === null ? ':' . $name : sprintf('CAST(:%s AS %s)', $name, $cast);
-            }
-            $operator = $filter->getOperator();
-            if (count($placeholders) > 1) {
-                $in = $operator === Operator::eq ? 'IN' : 'NOT IN';
-                $conditions[] = sprintf('%s %s (%s)', $column, $in, implode(', ', $placeholders));
-            } else {
-                $conditions[] = sprintf('%s %s %s', $column, self::OPERATORS[$operator]['sql'], $placeholders[0]);
-            }
-        }
-        return [implode(' AND ', $conditions), $params];
+        $sql = self::conditions($filters, static function (string $value) use (&$params, $prefix): string {
+            $name = $prefix . count($params);
+            $params[$name] = $value;
+            return ':' . $name;
+        });
+        return [$sql, $params];
     }
 
     /**
@@ -105,18 +87,44 @@ final class WhereFilters
      */
     public static function toLiteralSql(RepeatedField|array $filters): string
     {
-        [$sql, $params] = self::toSql($filters, 'v');
-        // longest names first, so :v1 does not replace the start of :v10
-        uksort($params, static fn (string $a, string $b): int => strlen($b) <=> strlen($a));
-        $replacements = [];
-        foreach ($params as $name => $value) {
+        return self::conditions($filters, static function (string $value): string {
             try {
-                $replacements[':' . $name] = Quote::literal($value);
+                return Quote::literal($value);
             } catch (\InvalidArgumentException $e) {
                 throw self::invalid($e->getMessage());
             }
+        });
+    }
+
+    /**
+     * The conditions, each value written by $value (a placeholder, or a literal).
+     *
+     * @param RepeatedField|TableWhereFilter[] $filters
+     * @param callable(string): string $value
+     */
+    private static function conditions(RepeatedField|array $filters, callable $value): string
+    {
+        $conditions = [];
+        foreach ($filters as $filter) {
+            self::validate($filter);
+            $cast = self::CASTS[$filter->getDataType()] ?? null;
+            // dataType asks to compare as that type: TRY_CAST so an unconvertible value does not match.
+            $column = $cast === null
+                ? Quote::ident($filter->getColumnsName())
+                : sprintf('TRY_CAST(%s AS %s)', Quote::ident($filter->getColumnsName()), $cast);
+            $values = [];
+            foreach (self::values($filter) as $v) {
+                $values[] = $cast === null ? $value($v) : sprintf('CAST(%s AS %s)', $value($v), $cast);
+            }
+            $operator = $filter->getOperator();
+            if (count($values) > 1) {
+                $in = $operator === Operator::eq ? 'IN' : 'NOT IN';
+                $conditions[] = sprintf('%s %s (%s)', $column, $in, implode(', ', $values));
+            } else {
+                $conditions[] = sprintf('%s %s %s', $column, self::OPERATORS[$operator]['sql'], $values[0]);
+            }
         }
-        return strtr($sql, $replacements);
+        return implode(' AND ', $conditions);
     }
 
     private static function validate(TableWhereFilter $filter): void
