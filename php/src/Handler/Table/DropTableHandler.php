@@ -10,7 +10,10 @@ use Keboola\StorageDriver\Credentials\GenericBackendCredentials;
 use Keboola\StorageDriver\DuckDB\Connection\ConnectionFactory;
 use Keboola\StorageDriver\Shared\Driver\BaseHandler;
 
-/** DROP TABLE; duckstore snapshots it first by default, so restore_snapshot can bring it back. */
+/**
+ * DROP TABLE (duckstore snapshots it first by default, so restore_snapshot can bring it back),
+ * or DROP VIEW when the name is a view's.
+ */
 final class DropTableHandler extends BaseHandler
 {
     public function __construct(private readonly ConnectionFactory $connections)
@@ -26,7 +29,13 @@ final class DropTableHandler extends BaseHandler
 
         // The deprecated ignoreErrors still means "a missing table is fine".
         $ifExists = $command->getIgnoreErrors() ? 'IF EXISTS ' : '';
-        $this->connections->db($credentials)->exec(sprintf('DROP TABLE %s%s', $ifExists, $ref->sql()));
+        $db = $this->connections->db($credentials);
+        // Connection drops a view (CreateView) with this command too, as BigQuery deletes either.
+        $isView = $db->one(
+            'SELECT 1 AS found FROM duckstore.views WHERE bucket = :bucket AND name = :name',
+            ['bucket' => $ref->bucket, 'name' => $ref->table],
+        ) !== null;
+        $db->exec(sprintf('DROP %s %s%s', $isView ? 'VIEW' : 'TABLE', $ifExists, $ref->sql()));
         return null;
     }
 }

@@ -8,6 +8,7 @@ use Keboola\StorageDriver\Command\Info\ObjectInfoCommand;
 use Keboola\StorageDriver\Command\Info\ObjectInfoResponse;
 use Keboola\StorageDriver\Command\Info\ObjectType;
 use Keboola\StorageDriver\Command\Table\CreateViewCommand;
+use Keboola\StorageDriver\Command\Table\DropTableCommand;
 use Keboola\StorageDriver\Command\Table\ImportExportShared\DataType;
 use Keboola\StorageDriver\Command\Table\ImportExportShared\TableWhereFilter;
 use Keboola\StorageDriver\Command\Table\ImportExportShared\TableWhereFilter\Operator;
@@ -105,6 +106,15 @@ final class CreateViewTest extends TableTestCase
         $this->assertDriverError(2008, fn () => $this->runCommand($this->project, (new ObjectInfoCommand())
             ->setPath([self::BUCKET, 'orders'])
             ->setExpectedObjectType(ObjectType::VIEW)));
+    }
+
+    public function testDropTableDropsAView(): void
+    {
+        $this->createView('gone', ['id']);
+        $this->runCommand($this->project, (new DropTableCommand())->setPath([self::BUCKET])->setTableName('gone'));
+
+        self::assertSame([], self::rows($this->pdo, 'SELECT id FROM duckstore.views'));
+        self::assertCount(4, $this->tableRows('orders'));
     }
 
     public function testRefusals(): void
