@@ -83,7 +83,7 @@ pub fn gateway(sql: &str) {
     for statement in statements {
         match plan(statement, &compat) {
             Err(e) => assert!(e.sqlstate() != "XX000" && !e.sqlstate().is_empty(), "{sql}: {e:?}"),
-            Ok(Plan::Query(q)) => {
+            Ok(Plan::Query(q)) | Ok(Plan::CreateView { query: q, .. }) => {
                 let handles: Vec<u64> = (1..=q.relations.len() as u64).collect();
                 let refs: Vec<String> = (0..q.tables.len()).map(|i| format!("\"t{i}v1\".main.data")).collect();
                 let rendered = q.render(&handles, &refs);

@@ -43,7 +43,8 @@ async fn victim(server: &TestServer) -> Victim {
     c.batch_execute(
         r#"CREATE SCHEMA "in.c-v";
            CREATE TABLE "in.c-v"."t" (id INTEGER NOT NULL, name STRING, PRIMARY KEY (id));
-           INSERT INTO "in.c-v"."t" SELECT range, 'n' || range FROM range(100);"#,
+           INSERT INTO "in.c-v"."t" SELECT range, 'n' || range FROM range(100);
+           CREATE VIEW "in.c-v"."vw" AS SELECT id, name FROM t WHERE id < 10;"#,
     )
     .await
     .unwrap();
@@ -91,6 +92,7 @@ async fn fingerprint(server: &TestServer, v: &Victim) -> Vec<Vec<Vec<Option<Stri
         format!("SELECT id, sha256 FROM duckstore.files WHERE id = {}", v.file),
         format!("SELECT id FROM duckstore.snapshots WHERE {main} ORDER BY id"),
         format!("SELECT id, name FROM duckstore.workspaces WHERE {main} ORDER BY id"),
+        format!("SELECT id, definition, columns FROM duckstore.views WHERE {main} ORDER BY id"),
     ] {
         all.push(rows(&admin, &sql).await);
     }
@@ -224,10 +226,16 @@ async fn no_credential_reaches_another_project() {
         r#"DROP TABLE "in.c-v"."t""#,
         r#"DROP SCHEMA "in.c-v" CASCADE"#,
         r#"CREATE TABLE "in.c-v"."new" (id INTEGER)"#,
+        r#"CREATE VIEW "in.c-v"."mine" AS SELECT * FROM "in.c-v"."t""#,
+        r#"CREATE OR REPLACE VIEW "in.c-v"."vw" AS SELECT 1 AS x"#,
+        r#"DROP VIEW "in.c-v"."vw""#,
+        r#"INSERT INTO "in.c-v"."t" SELECT id + 1000, name FROM "in.c-v"."vw""#,
         r#"COPY "in.c-v"."t" TO STDOUT"#,
         r#"COPY (SELECT * FROM "in.c-v"."t") TO STDOUT"#,
         r#"SELECT * FROM "1"."in.c-v"."t""#,
         r#"SELECT * FROM main."in.c-v"."t""#,
+        r#"SELECT * FROM "in.c-v"."vw""#,
+        r#"COPY (SELECT * FROM "in.c-v"."vw") TO STDOUT"#,
     ];
     for client in [&attacker, &ws_client] {
         for sql in statements {
@@ -235,7 +243,7 @@ async fn no_credential_reaches_another_project() {
             attempt(client, sql, &mut refused).await;
         }
     }
-    for sql in &statements[2..13] {
+    for sql in &statements[2..17] {
         tried += 1;
         attempt(&reader, sql, &mut refused).await;
     }
