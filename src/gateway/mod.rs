@@ -11,6 +11,7 @@ pub mod pg_catalog;
 pub mod procedures;
 mod query;
 pub mod settings;
+pub mod views;
 
 use sqlparser::ast::{DataType, Expr, ObjectName, Set, Statement};
 use sqlparser::dialect::{DuckDbDialect, PostgreSqlDialect};

@@ -54,6 +54,13 @@ impl PgShared {
             next_session: AtomicU64::new(1),
             shutting_down: AtomicBool::new(false),
         });
+        // the storage layer reads views itself in read_only_storage workspaces
+        shared.storage.set_view_expander(Arc::new(|resolve, ctx, names| {
+            let settings = crate::gateway::settings::SessionSettings::new(&ctx.user, &Default::default());
+            let compat =
+                crate::gateway::CompatValues { settings: &settings, user: &ctx.user, database: "main", backend_pid: 0 };
+            crate::gateway::views::expand(resolve, &compat, names, &[], None)
+        }));
         // the storage layer closes the sessions of a workspace it drops
         let weak = Arc::downgrade(&shared);
         shared.storage.set_session_closer(Arc::new(move |filter| {

@@ -170,7 +170,8 @@ impl Connection {
                     .resolve_reads(session.ctx.clone(), vec![write.target.clone()], search_path.clone())
                     .await?
                     .remove(0);
-                let (reads, mut tables) = self.expand_reads(session, write.body.tables.clone(), search_path).await?;
+                let (reads, mut tables) =
+                    self.expand_reads(session, write.body.tables.clone(), search_path, None).await?;
                 let columns: Vec<String> = target.table.columns.iter().map(|c| c.name.clone()).collect();
                 let sql = write.render(&target.file.data_ref(), &columns, &handles, &reads);
                 tables.push(target.file);
@@ -326,11 +327,9 @@ impl Connection {
                 })
             }
             Plan::CreateView { spec, query } => {
-                let expanded = std::sync::atomic::AtomicUsize::new(0);
-                let creating = (spec.bucket.clone(), spec.name.clone());
-                let limits = Expansion { depth: 0, expanded: &expanded, creating: Some(&creating) };
+                let creating = Some((spec.bucket.clone(), spec.name.clone()));
                 let (refs, reads) =
-                    self.expand_within(session, query.tables.clone(), vec![spec.bucket.clone()], limits).await?;
+                    self.expand_reads(session, query.tables.clone(), vec![spec.bucket.clone()], creating).await?;
                 let expanded = crate::storage::ExpandedQuery { sql: query.render(&[], &refs), reads };
                 storage.create_view(session.ctx.clone(), spec.clone(), expanded).await?;
                 Ok(Outcome::Tag(Tag::new("CREATE VIEW")))
@@ -394,7 +393,7 @@ impl Connection {
         let relations = self.register_relations(session, &q.relations, describe_only).await?;
         let handles: Vec<u64> = relations.iter().map(|r| r.handle()).collect();
         let search_path = session.settings().search_path();
-        let (refs, files) = self.expand_reads(session, q.tables.clone(), search_path).await?;
+        let (refs, files) = self.expand_reads(session, q.tables.clone(), search_path, None).await?;
         Ok((q.render(&handles, &refs), relations, files))
     }
 
@@ -417,7 +416,7 @@ impl Connection {
                 crate::storage::ReadSource::Table(_) => crate::storage::WriteRead::Table(name.clone()),
                 crate::storage::ReadSource::View { .. } => {
                     let (mut refs, files) =
-                        self.expand_reads(session, vec![name.clone()], search_path.to_vec()).await?;
+                        self.expand_reads(session, vec![name.clone()], search_path.to_vec(), None).await?;
                     crate::storage::WriteRead::View { sql: refs.remove(0), files }
                 }
             });
@@ -426,94 +425,25 @@ impl Connection {
     }
 
     /// What each name a read uses stands for, for binding its table slots: a table file's
-    /// reference, or a view's query expanded (its own names resolved the same way, as this
-    /// session, with the view's bucket for unqualified names). Answers the table files read.
-    fn expand_reads<'a>(
-        &'a self,
-        session: &'a Session,
+    /// reference, or a view's query expanded (as this session; see `gateway::views`). Answers
+    /// the table files read. `creating`: the (bucket, view) a CREATE VIEW makes.
+    async fn expand_reads(
+        &self,
+        session: &Session,
         names: Vec<crate::storage::TableName>,
         search_path: Vec<String>,
-    ) -> futures::future::BoxFuture<'a, Result<(Vec<String>, Vec<crate::engine::TableFile>)>> {
-        Box::pin(async move {
-            let expanded = std::sync::atomic::AtomicUsize::new(0);
-            self.expand_within(session, names, search_path, Expansion { depth: 0, expanded: &expanded, creating: None })
-                .await
-        })
-    }
-
-    fn expand_within<'a>(
-        &'a self,
-        session: &'a Session,
-        names: Vec<crate::storage::TableName>,
-        search_path: Vec<String>,
-        limits: Expansion<'a>,
-    ) -> futures::future::BoxFuture<'a, Result<(Vec<String>, Vec<crate::engine::TableFile>)>> {
-        Box::pin(async move {
-            const MAX_VIEW_DEPTH: usize = 8;
-            const MAX_RELATIONS: usize = 1000;
-            if limits.expanded.fetch_add(names.len(), Ordering::Relaxed) + names.len() > MAX_RELATIONS {
-                return Err(Error::invalid(format!(
-                    "the statement reads more than {MAX_RELATIONS} relations once its views are expanded"
-                ))
-                .with_sqlstate("54001"));
-            }
-            let sources = self.shared.storage.resolve_sources(session.ctx.clone(), names, search_path).await?;
-            let mut refs = Vec::with_capacity(sources.len());
-            let mut files = Vec::new();
-            for source in sources {
-                match source {
-                    crate::storage::ReadSource::Table(t) => {
-                        refs.push(t.file.data_ref());
-                        files.push(t.file);
-                    }
-                    crate::storage::ReadSource::View { bucket, view } => {
-                        if limits.creating.is_some_and(|(b, v)| *b == bucket && *v == view.name) {
-                            return Err(Error::invalid(format!(
-                                "infinite recursion: view \"{}\" would read itself",
-                                view.name
-                            ))
-                            .with_sqlstate("42P17"));
-                        }
-                        if limits.depth >= MAX_VIEW_DEPTH {
-                            return Err(Error::invalid(format!(
-                                "views nest deeper than {MAX_VIEW_DEPTH} levels at view \"{}\" (do they refer to each other?)",
-                                view.name
-                            ))
-                            .with_sqlstate("42P17"));
-                        }
-                        if view.columns.is_empty() {
-                            return Err(Error::internal(
-                                "expanding a view",
-                                format!("view {} has no columns", view.name),
-                            ));
-                        }
-                        let settings = session.settings().clone();
-                        let plan = gateway::plan_view_query(&view.definition, &self.compat(session, &settings))?;
-                        let inner = Expansion { depth: limits.depth + 1, ..limits };
-                        let (inner_refs, inner_files) =
-                            self.expand_within(session, plan.tables.clone(), vec![bucket], inner).await?;
-                        let columns: Vec<String> =
-                            view.columns.iter().map(|c| crate::storage::names::quote_ident(&c.name)).collect();
-                        let sql = format!(
-                            "SELECT {} FROM ({}) AS \"__duckstore_view\"",
-                            columns.join(", "),
-                            plan.render(&[], &inner_refs)
-                        );
-                        // the binder parses this text again: it must read back as one query
-                        if gateway::parse(&sql).map(|s| s.len()) != Ok(1) {
-                            return Err(Error::invalid(format!(
-                                "view \"{}\" cannot be expanded: its query does not read back unambiguously",
-                                view.name
-                            ))
-                            .with_sqlstate("42601"));
-                        }
-                        refs.push(sql);
-                        files.extend(inner_files);
-                    }
-                }
-            }
-            Ok((refs, files))
-        })
+        creating: Option<(String, String)>,
+    ) -> Result<(Vec<String>, Vec<crate::engine::TableFile>)> {
+        let settings = session.settings().clone();
+        let (user, database, pid) = (session.ctx.user.clone(), session.database.clone(), session.pid);
+        self.shared
+            .storage
+            .with_resolver(session.ctx.clone(), move |resolve| {
+                let compat = CompatValues { settings: &settings, user: &user, database: &database, backend_pid: pid };
+                let creating = creating.as_ref().map(|(b, v)| (b.as_str(), v.as_str()));
+                gateway::views::expand(resolve, &compat, &names, &search_path, creating)
+            })
+            .await
     }
 
     /// Runs `plan` with the statement timeout, metrics and the statement log line.
@@ -1037,15 +967,4 @@ impl ExtendedQueryHandler for Connection {
             Err(e) => return Err(to_pg(&e)),
         })
     }
-}
-
-/// Limits of one statement's view expansion.
-#[derive(Clone, Copy)]
-struct Expansion<'a> {
-    depth: usize,
-    /// Relations resolved so far: views multiply (one joining another ten times, stacked), so
-    /// the total is capped as well as the depth.
-    expanded: &'a std::sync::atomic::AtomicUsize,
-    /// The view being created (bucket, name): reaching it means its new query reads itself.
-    creating: Option<&'a (String, String)>,
 }

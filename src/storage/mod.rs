@@ -30,7 +30,7 @@ use crate::error::{Error, ErrorKind, Result};
 
 pub use credentials::UserName;
 pub use projects::{ProjectCreated, TokenIssued, TokenRequest};
-pub use stored_views::{ExpandedQuery, ReadSource, ViewSpec};
+pub use stored_views::{ExpandedQuery, ReadSource, ViewExpander, ViewSpec};
 pub use tables::{
     CatalogSnapshot, ColumnSpec, ReadableTable, TableName, TableSpec, WriteRead, WriteRequest, WriteResult, WriteTarget,
 };
@@ -163,6 +163,7 @@ struct Inner {
     workspace_settings: workspaces::WorkspaceSettings,
     workspace_sessions: workspaces::SessionCounts,
     session_closer: std::sync::OnceLock<workspaces::SessionCloser>,
+    view_expander: std::sync::OnceLock<stored_views::ViewExpander>,
 }
 
 impl Storage {
@@ -192,6 +193,7 @@ impl Storage {
                 workspace_settings: config.workspace_settings,
                 workspace_sessions: Default::default(),
                 session_closer: std::sync::OnceLock::new(),
+                view_expander: std::sync::OnceLock::new(),
             }),
         })
         .and_then(|storage| {

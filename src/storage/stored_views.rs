@@ -26,6 +26,18 @@ pub enum ReadSource {
     },
 }
 
+/// Expands views for a session: given a resolver and the names, answers for each name a table
+/// file's reference or a view's whole `SELECT`, and the table files they read.
+pub type ViewExpander = std::sync::Arc<
+    dyn Fn(
+            &dyn Fn(&[TableName], &[String]) -> Result<Vec<ReadSource>>,
+            &SessionContext,
+            &[TableName],
+        ) -> Result<(Vec<String>, Vec<TableFile>)>
+        + Send
+        + Sync,
+>;
+
 /// `CREATE [OR REPLACE] VIEW`.
 #[derive(Debug, Clone)]
 pub struct ViewSpec {
@@ -57,50 +69,24 @@ impl Storage {
         names: Vec<TableName>,
         search_path: Vec<String>,
     ) -> Result<Vec<ReadSource>> {
-        if names.is_empty() {
-            return Ok(vec![]);
-        }
-        if ctx.is_admin() {
-            return Err(table_not_found(&names[0]).with_hint("the admin has no buckets; connect with a project token"));
-        }
-        self.blocking(move |inner| {
-            let (project_id, branch_id) = read_branch(&ctx)?;
-            let mut sources = Vec::with_capacity(names.len());
-            for name in &names {
-                let schemas: Vec<String> = match &name.schema {
-                    Some(schema) => vec![schema.clone()],
-                    None => search_path.clone(),
-                };
-                let mut found = None;
-                for schema in schemas {
-                    let qualified = TableName { schema: Some(schema), name: name.name.clone() };
-                    let in_bucket = inner.catalog.read(|tx| {
-                        if inner.find_table(tx, project_id, branch_id, &qualified, &[])?.is_some() {
-                            return Ok(Some(None));
-                        }
-                        match inner.find_view(tx, project_id, branch_id, &qualified)? {
-                            Some((bucket, view)) => {
-                                inner.readable_source(tx, &ctx, &bucket)?;
-                                Ok(Some(Some(ReadSource::View { bucket: bucket.full_name(), view })))
-                            }
-                            None => Ok(None),
-                        }
-                    })?;
-                    match in_bucket {
-                        Some(Some(view)) => found = Some(view),
-                        Some(None) => {
-                            let table = inner.resolve_reads_here(&ctx, std::slice::from_ref(&qualified), &[])?;
-                            found = table.into_iter().next().map(ReadSource::Table);
-                        }
-                        None => continue,
-                    }
-                    break;
-                }
-                sources.push(found.ok_or_else(|| table_not_found(name))?);
-            }
-            Ok(sources)
-        })
-        .await
+        self.blocking(move |inner| inner.resolve_sources_here(&ctx, &names, &search_path)).await
+    }
+
+    /// Runs `work` on a blocking thread with a resolver of names for the session (what view
+    /// expansion needs: resolution, recursively, without returning to async code between).
+    pub async fn with_resolver<T, F>(&self, ctx: SessionContext, work: F) -> Result<T>
+    where
+        F: FnOnce(&dyn Fn(&[TableName], &[String]) -> Result<Vec<ReadSource>>) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.blocking(move |inner| work(&|names, search_path| inner.resolve_sources_here(&ctx, names, search_path)))
+            .await
+    }
+
+    /// Installs how views are expanded where the storage layer reads them itself (a
+    /// `read_only_storage` workspace's scans): the gateway's expansion, given at start-up.
+    pub fn set_view_expander(&self, expander: ViewExpander) {
+        let _ = self.inner.view_expander.set(expander);
     }
 
     /// `CREATE VIEW`: checks the session may write in the bucket, learns the query's columns
@@ -238,6 +224,56 @@ impl Storage {
 }
 
 impl super::Inner {
+    /// `Storage::resolve_sources` on the calling (blocking) thread.
+    pub(crate) fn resolve_sources_here(
+        &self,
+        ctx: &SessionContext,
+        names: &[TableName],
+        search_path: &[String],
+    ) -> Result<Vec<ReadSource>> {
+        if names.is_empty() {
+            return Ok(vec![]);
+        }
+        if ctx.is_admin() {
+            return Err(table_not_found(&names[0]).with_hint("the admin has no buckets; connect with a project token"));
+        }
+        let (project_id, branch_id) = read_branch(ctx)?;
+        let mut sources = Vec::with_capacity(names.len());
+        for name in names {
+            let schemas: Vec<String> = match &name.schema {
+                Some(schema) => vec![schema.clone()],
+                None => search_path.to_vec(),
+            };
+            let mut found = None;
+            for schema in schemas {
+                let qualified = TableName { schema: Some(schema), name: name.name.clone() };
+                let in_bucket = self.catalog.read(|tx| {
+                    if self.find_table(tx, project_id, branch_id, &qualified, &[])?.is_some() {
+                        return Ok(Some(None));
+                    }
+                    match self.find_view(tx, project_id, branch_id, &qualified)? {
+                        Some((bucket, view)) => {
+                            self.readable_source(tx, ctx, &bucket)?;
+                            Ok(Some(Some(ReadSource::View { bucket: bucket.full_name(), view })))
+                        }
+                        None => Ok(None),
+                    }
+                })?;
+                match in_bucket {
+                    Some(Some(view)) => found = Some(view),
+                    Some(None) => {
+                        let table = self.resolve_reads_here(ctx, std::slice::from_ref(&qualified), &[])?;
+                        found = table.into_iter().next().map(ReadSource::Table);
+                    }
+                    None => continue,
+                }
+                break;
+            }
+            sources.push(found.ok_or_else(|| table_not_found(name))?);
+        }
+        Ok(sources)
+    }
+
     /// The view a qualified name means in a branch: the branch's own bucket first, then (in a
     /// dev branch) the default branch's bucket of that name unless the branch dropped the view.
     /// Linked buckets show tables only: a view's query names buckets of its own project.

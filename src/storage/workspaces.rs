@@ -424,12 +424,14 @@ impl Storage {
     /// workspace, listed now, read at query time through the storage layer's checks.
     async fn expose_storage(&self, ctx: &SessionContext, conn: &WorkspaceConn) -> Result<()> {
         let snapshot = self.catalog_snapshot(ctx.clone()).await?;
+        // tables and views alike: a view is read through the same scan, expanded as the session
         let tables: Vec<(String, Vec<String>)> = snapshot
             .buckets
             .iter()
             .map(|b| {
-                let names = snapshot.tables.iter().filter(|(id, _)| *id == b.id).map(|(_, t)| t.name.clone()).collect();
-                (b.full_name(), names)
+                let tables = snapshot.tables.iter().filter(|(id, _)| *id == b.id).map(|(_, t)| t.name.clone());
+                let views = snapshot.views.iter().filter(|(id, _)| *id == b.id).map(|(_, v)| v.name.clone());
+                (b.full_name(), tables.chain(views).collect())
             })
             .collect();
         let source = Arc::new(WorkspaceStorageSource {
@@ -684,7 +686,27 @@ struct WorkspaceStorageSource {
 impl WorkspaceStorageSource {
     fn query(&self, bucket: &str, table: &str) -> Result<Query> {
         let name = TableName { schema: Some(bucket.to_owned()), name: table.to_owned() };
-        let readable = self.inner.resolve_reads_here(&self.ctx, &[name], &[])?.remove(0);
+        let source = self.inner.resolve_sources_here(&self.ctx, std::slice::from_ref(&name), &[])?.remove(0);
+        let readable = match source {
+            super::ReadSource::Table(readable) => readable,
+            super::ReadSource::View { .. } => {
+                let expander =
+                    self.inner.view_expander.get().ok_or_else(|| {
+                        Error::unsupported(format!("{name} is a view, and views cannot be read here"))
+                    })?;
+                let resolve =
+                    |names: &[TableName], path: &[String]| self.inner.resolve_sources_here(&self.ctx, names, path);
+                let (mut sql, tables) = expander(&resolve, &self.ctx, std::slice::from_ref(&name))?;
+                // a view's query is the client's SQL: its errors are the client's
+                return Ok(Query {
+                    sql: sql.remove(0),
+                    params: vec![],
+                    relations: vec![],
+                    tables,
+                    origin: SqlOrigin::User,
+                });
+            }
+        };
         let columns: Vec<String> = readable.table.columns.iter().map(|c| quote_ident(&c.name)).collect();
         Ok(Query {
             sql: format!("SELECT {} FROM {}", columns.join(", "), readable.file.data_ref()),

@@ -617,3 +617,39 @@ async fn an_input_mapping_renames_columns_and_appends_incrementally() {
         assert_eq!(sqlstate(&err), state, "{bad}: {err:?}");
     }
 }
+
+#[tokio::test]
+async fn read_only_storage_reads_storage_views_as_the_workspace() {
+    let server = TestServer::start().await;
+    let st = storage(&server, "views-in-ws").await;
+    st.batch_execute(
+        r#"CREATE VIEW "in.c-s"."acme" AS SELECT id, amount FROM orders WHERE customer = 'acme';
+           CREATE VIEW "in.c-s"."acme_big" AS SELECT id FROM acme WHERE amount > 6;"#,
+    )
+    .await
+    .unwrap();
+    let ws = workspace(&st, "CALL create_workspace(name => 'v', read_only_storage => true)").await;
+    let wc = login(&server, &ws).await;
+    assert_eq!(
+        text_rows(&wc, r#"SELECT id, amount FROM "in.c-s"."acme" ORDER BY id"#).await,
+        vec![vec![s("1"), s("10.50")], vec![s("3"), s("5.25")]]
+    );
+    assert_eq!(text_rows(&wc, r#"SELECT id FROM "in.c-s"."acme_big""#).await, vec![vec![s("1")]]);
+    // read at query time: a storage write shows through the view at once
+    st.batch_execute(r#"INSERT INTO "in.c-s"."orders" VALUES (4, 'acme', 100)"#).await.unwrap();
+    assert_eq!(text_rows(&wc, r#"SELECT count(*) FROM "in.c-s"."acme_big""#).await, vec![vec![s("2")]]);
+    // a transformation over a view, unloaded back into storage
+    wc.batch_execute(r#"CREATE TABLE out AS SELECT * FROM "in.c-s"."acme""#).await.unwrap();
+    st.query_one(
+        &format!("CALL unload_workspace(workspace => {}, object => 'out', table => 'out.c-r.acme')", ws.id),
+        &[],
+    )
+    .await
+    .unwrap();
+    assert_eq!(text_rows(&st, r#"SELECT count(*) FROM "out.c-r"."acme""#).await, vec![vec![s("3")]]);
+    // a view whose source is gone answers as a missing table, and the session goes on
+    st.batch_execute(r#"DROP VIEW "in.c-s"."acme""#).await.unwrap();
+    let err = wc.simple_query(r#"SELECT * FROM "in.c-s"."acme_big""#).await.unwrap_err();
+    assert_eq!(sqlstate(&err), "42P01", "{err}");
+    assert_eq!(text_rows(&wc, "SELECT 1").await, vec![vec![s("1")]]);
+}
