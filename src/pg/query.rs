@@ -434,6 +434,10 @@ impl Connection {
         search_path: Vec<String>,
         creating: Option<(String, String)>,
     ) -> Result<(Vec<String>, Vec<crate::engine::TableFile>)> {
+        if names.is_empty() {
+            // catalog and constant reads: no trip to a blocking thread
+            return Ok((vec![], vec![]));
+        }
         let settings = session.settings().clone();
         let (user, database, pid) = (session.ctx.user.clone(), session.database.clone(), session.pid);
         self.shared
