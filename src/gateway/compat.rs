@@ -262,7 +262,10 @@ impl Rewriter<'_, '_> {
                 "(SELECT description FROM pg_catalog.pg_description WHERE objoid = __arg0 AND objsubid = __arg1 LIMIT 1)",
                 &args,
             )?,
-            "pg_get_expr" | "pg_get_viewdef" => Expr::Cast {
+            "pg_get_viewdef" => {
+                template("(SELECT def FROM pg_catalog.duckstore_view_defs WHERE oid = __arg0 LIMIT 1)", &args)?
+            }
+            "pg_get_expr" => Expr::Cast {
                 kind: sqlparser::ast::CastKind::DoubleColon,
                 expr: Box::new(arg(0)),
                 data_type: DataType::Varchar(None),

@@ -131,6 +131,7 @@ relations! {
     ]),
     IsTableConstraints => ("information_schema", "table_constraints", [("constraint_catalog", Text), ("constraint_schema", Text), ("constraint_name", Text), ("table_schema", Text), ("table_name", Text), ("constraint_type", Text)]),
     IsKeyColumnUsage => ("information_schema", "key_column_usage", [("constraint_catalog", Text), ("constraint_schema", Text), ("constraint_name", Text), ("table_schema", Text), ("table_name", Text), ("column_name", Text), ("ordinal_position", Int32)]),
+    ViewDefs => ("pg_catalog", "duckstore_view_defs", [("oid", Int64), ("def", Text)]),
 }
 
 impl CatalogRelation {

@@ -644,9 +644,21 @@ pub fn build(relation: R, snapshot: &CatalogSnapshot, ctx: &SessionContext, data
         | R::Rewrite
         | R::Enum
         | R::Range
-        | R::Views
-        | R::Matviews
-        | R::IsViews => {}
+        | R::Matviews => {}
+        R::Views | R::IsViews | R::ViewDefs => {
+            for (bucket_id, v) in &snapshot.views {
+                let Some(b) = buckets.iter().find(|b| b.id == *bucket_id) else { continue };
+                // PostgreSQL shows a view's query ending with a semicolon
+                let definition = format!(" {};", v.definition);
+                out.row(match relation {
+                    R::Views => {
+                        vec![b.full_name().into(), v.name.clone().into(), "duckstore".into(), definition.into()]
+                    }
+                    R::IsViews => vec![database.into(), b.full_name().into(), v.name.clone().into(), definition.into()],
+                    _ => vec![table_oid(VIEW_ID_OFFSET + v.id).into(), definition.into()],
+                });
+            }
+        }
     }
     out.finish()
 }

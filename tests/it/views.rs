@@ -121,6 +121,17 @@ async fn views_are_listed_where_clients_look_for_them() {
         .await,
         vec![row(&["country"]), row(&["total"])]
     );
+    // the definition, as psql's \d+ asks for it and as pg_views / information_schema show it
+    let definition = " SELECT country, sum(amount) AS total FROM orders GROUP BY country;";
+    assert_eq!(
+        rows(&c, "SELECT pg_get_viewdef(oid) FROM pg_catalog.pg_class WHERE relname = 'totals'").await,
+        vec![row(&[definition])]
+    );
+    assert_eq!(rows(&c, "SELECT schemaname, definition FROM pg_views").await, vec![row(&["in.c-s", definition])]);
+    assert_eq!(
+        rows(&c, "SELECT table_name, view_definition FROM information_schema.views").await,
+        vec![row(&["totals", definition])]
+    );
 }
 
 #[tokio::test]
