@@ -118,6 +118,8 @@ const CSV_PARAMS: [ParamSpec; 10] = [
     opt("empty_as_null", ArgKind::Text),
 ];
 
+// Parameters added to a procedure go after its existing ones, so that positional calls keep
+// their meaning.
 pub const PROCEDURES: &[ProcedureSpec] = &[
     ProcedureSpec {
         name: "create_project",
@@ -237,12 +239,13 @@ pub const PROCEDURES: &[ProcedureSpec] = &[
             CSV_PARAMS[3],
             CSV_PARAMS[4],
             CSV_PARAMS[5],
+            opt("async", ArgKind::Bool),
+            opt("idempotency_key", ArgKind::Text),
             CSV_PARAMS[6],
             CSV_PARAMS[7],
             CSV_PARAMS[8],
             CSV_PARAMS[9],
-            opt("async", ArgKind::Bool),
-            opt("idempotency_key", ArgKind::Text),
+            opt("keep_timestamps", ArgKind::Bool),
         ],
         columns: LOAD_COLUMNS,
         summary: "load a file (CSV, gzip CSV or Parquet) into a table: full load replaces, incremental appends or upserts",
@@ -260,12 +263,12 @@ pub const PROCEDURES: &[ProcedureSpec] = &[
             CSV_PARAMS[3],
             CSV_PARAMS[4],
             CSV_PARAMS[5],
+            opt("async", ArgKind::Bool),
+            opt("idempotency_key", ArgKind::Text),
             CSV_PARAMS[6],
             CSV_PARAMS[7],
             CSV_PARAMS[8],
             CSV_PARAMS[9],
-            opt("async", ArgKind::Bool),
-            opt("idempotency_key", ArgKind::Text),
         ],
         columns: LOAD_COLUMNS,
         summary: "create a table with STRING columns named by the file's header, then load the file",
@@ -277,8 +280,8 @@ pub const PROCEDURES: &[ProcedureSpec] = &[
             opt("where", ArgKind::Text),
             opt("changed_since", ArgKind::Moment),
             opt("changed_until", ArgKind::Moment),
-            opt("ref_filters", ArgKind::Text),
             opt("all", ArgKind::Bool),
+            opt("ref_filters", ArgKind::Text),
         ],
         columns: &[("table", T::Text), ("deleted_rows", T::Int64), ("table_rows", T::Int64), ("table_bytes", T::Int64)],
         summary: "delete the rows matching structured filters; every row only with all => true",
@@ -475,6 +478,7 @@ pub const PROCEDURES: &[ProcedureSpec] = &[
             opt("changed_until", ArgKind::Moment),
             opt("incremental", ArgKind::Bool),
             opt("dedup", ArgKind::Text),
+            opt("keep_timestamps", ArgKind::Bool),
         ],
         columns: LOAD_COLUMNS,
         summary: "load rows of another table (columns mapped 'src:dst', filters, a limit) as import_table does",
@@ -506,11 +510,11 @@ pub const PROCEDURES: &[ProcedureSpec] = &[
             opt("limit", ArgKind::Int),
             opt("changed_since", ArgKind::Moment),
             opt("changed_until", ArgKind::Moment),
-            opt("fulltext", ArgKind::Text),
             opt("file_name", ArgKind::Text),
             opt("tags", ArgKind::Text),
             opt("async", ArgKind::Bool),
             opt("idempotency_key", ArgKind::Text),
+            opt("fulltext", ArgKind::Text),
         ],
         columns: &[
             ("table", T::Text),
@@ -1115,6 +1119,7 @@ impl CallPlan {
                     changed_until: args.moment_past("changed_until")?,
                     incremental: args.bool("incremental")?.unwrap_or(false),
                     dedup: args.text("dedup")?.map(|d| d.parse()).transpose()?.unwrap_or(Dedup::Update),
+                    keep_timestamps: args.bool("keep_timestamps")?.unwrap_or(false),
                 };
                 let r = storage.import_table_from_table(ctx, request).await?;
                 out.row(vec![
@@ -1317,6 +1322,7 @@ impl CallPlan {
                     columns: binding,
                     incremental: args.bool("incremental")?.unwrap_or(false),
                     dedup: args.text("dedup")?.map(|d| d.parse()).transpose()?.unwrap_or(Dedup::Update),
+                    keep_timestamps: args.bool("keep_timestamps")?.unwrap_or(false),
                     operation: "import",
                 };
                 let r = storage.load_table(ctx.clone(), request, crate::engine::Canceller::default()).await?;

@@ -260,6 +260,7 @@ impl CopyIn {
             columns: ColumnBinding::Positional(self.plan.columns.clone()),
             incremental: true,
             dedup: Dedup::Fail,
+            keep_timestamps: false,
             operation: "copy",
         })
     }

@@ -137,8 +137,20 @@ pub struct LoadRequest {
     pub columns: ColumnBinding,
     pub incremental: bool,
     pub dedup: Dedup,
+    /// Take each row's change time from the source's `_timestamp` column (Keboola's
+    /// timestampMode FROM_SOURCE) instead of the time of the load.
+    pub keep_timestamps: bool,
     /// The audit operation and metric label (`copy`, `import`).
     pub operation: &'static str,
+}
+
+/// How a stream of rows is loaded into a table (`load_stream`).
+#[derive(Debug, Clone, Copy)]
+pub struct StreamLoad {
+    pub incremental: bool,
+    pub dedup: Dedup,
+    /// The stream carries `_timestamp`, to keep rather than set to now.
+    pub keep_timestamps: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -276,6 +288,14 @@ fn plan_load(engine: &crate::engine::Engine, table: &TableRecord, request: &Load
             let mut seen = HashSet::new();
             let mut pairs = Vec::with_capacity(described.len());
             for (name, _) in described {
+                if request.keep_timestamps && name == TIMESTAMP_COLUMN {
+                    let reader_name = match format {
+                        SourceFormat::Parquet => name,
+                        SourceFormat::Csv(_) => format!("c{}", pairs.len()),
+                    };
+                    pairs.push((reader_name, timestamp_target()));
+                    continue;
+                }
                 let column = match_column(columns, &name).ok_or_else(|| unknown(&name))?;
                 if !seen.insert(column.name.clone()) {
                     return Err(Error::invalid(format!(
@@ -313,7 +333,14 @@ fn plan_load(engine: &crate::engine::Engine, table: &TableRecord, request: &Load
             (names, chosen)
         }
     };
-    if targets.is_empty() {
+    if request.keep_timestamps && !targets.iter().any(|c| c.name == TIMESTAMP_COLUMN) {
+        return Err(Error::not_found(format!(
+            "{} has no \"{TIMESTAMP_COLUMN}\" column to keep the change times from (it needs a header, or Parquet)",
+            source.label
+        ))
+        .with_sqlstate("42703"));
+    }
+    if targets.iter().all(|c| c.name == TIMESTAMP_COLUMN) {
         return Err(Error::invalid(format!("{} has no columns", source.label)).with_sqlstate("22P04"));
     }
     let reader = match &source.format {
@@ -373,18 +400,33 @@ fn plan_load(engine: &crate::engine::Engine, table: &TableRecord, request: &Load
     Ok(LoadPlan { targets, select })
 }
 
+/// The hidden change-time column as a load target (a load that keeps the source's times).
+fn timestamp_target() -> ColumnRecord {
+    ColumnRecord {
+        name: TIMESTAMP_COLUMN.into(),
+        sql_type: "TIMESTAMPTZ".into(),
+        base_type: "TIMESTAMP".into(),
+        nullable: false,
+        default_sql: None,
+    }
+}
+
 /// The INSERT statement of a load into `data_ref`.
 fn insert_sql(data_ref: &str, table: &TableRecord, plan: &LoadPlan, incremental: bool, dedup: Dedup) -> String {
     let mut names: Vec<String> = plan.targets.iter().map(|c| quote_ident(&c.name)).collect();
-    names.push(quote_ident(TIMESTAMP_COLUMN));
-    let mut sql =
-        format!("INSERT INTO {data_ref} ({}) SELECT *, now() FROM ({}) AS source", names.join(", "), plan.select);
+    let kept = plan.targets.iter().any(|c| c.name == TIMESTAMP_COLUMN);
+    let mut sql = if kept {
+        format!("INSERT INTO {data_ref} ({}) SELECT * FROM ({}) AS source", names.join(", "), plan.select)
+    } else {
+        names.push(quote_ident(TIMESTAMP_COLUMN));
+        format!("INSERT INTO {data_ref} ({}) SELECT *, now() FROM ({}) AS source", names.join(", "), plan.select)
+    };
     if incremental && !table.primary_key.is_empty() {
         let keys: Vec<String> = table.primary_key.iter().map(|k| quote_ident(k)).collect();
         let updates: Vec<String> = plan
             .targets
             .iter()
-            .filter(|c| !table.primary_key.contains(&c.name))
+            .filter(|c| !table.primary_key.contains(&c.name) && c.name != TIMESTAMP_COLUMN)
             .map(|c| format!("{0} = excluded.{0}", quote_ident(&c.name)))
             .chain(std::iter::once(format!("{0} = excluded.{0}", quote_ident(TIMESTAMP_COLUMN))))
             .collect();
@@ -425,8 +467,7 @@ impl Storage {
         ctx: SessionContext,
         target: TableName,
         mut stream: crate::engine::QueryStream,
-        incremental: bool,
-        dedup: Dedup,
+        how: StreamLoad,
         label: String,
     ) -> Result<LoadResult> {
         const PART_ROWS: usize = 1 << 20;
@@ -477,6 +518,7 @@ impl Storage {
             let columns = schema
                 .fields()
                 .iter()
+                .filter(|f| !(how.keep_timestamps && f.name() == TIMESTAMP_COLUMN))
                 .map(|f| {
                     names::validate_column_name(f.name())?;
                     Ok(super::ColumnSpec {
@@ -506,8 +548,9 @@ impl Storage {
                 label,
             },
             columns: ColumnBinding::ByName,
-            incremental,
-            dedup,
+            incremental: how.incremental,
+            dedup: how.dedup,
+            keep_timestamps: how.keep_timestamps,
             operation: "unload",
         };
         let result = self.load_table(ctx, request, Canceller::default()).await;
@@ -742,6 +785,7 @@ impl Storage {
             columns: ColumnBinding::ByName,
             incremental: false,
             dedup: Dedup::Fail,
+            keep_timestamps: false,
             operation: "import",
         };
         match self.load_table(ctx.clone(), request.clone(), Canceller::default()).await {
@@ -1123,6 +1167,8 @@ pub struct TableCopyRequest {
     pub changed_until: Option<i64>,
     pub incremental: bool,
     pub dedup: Dedup,
+    /// Keep the source rows' change times (Keboola's timestampMode FROM_SOURCE).
+    pub keep_timestamps: bool,
 }
 
 impl Storage {
@@ -1146,6 +1192,10 @@ impl Storage {
                 })
                 .collect::<Result<_>>()?
         };
+        let mut select = select;
+        if request.keep_timestamps {
+            select.push(quote_ident(TIMESTAMP_COLUMN));
+        }
         let mut params = Vec::new();
         let conditions =
             filter_conditions(table, &request.filters, request.changed_since, request.changed_until, &mut params)?;
@@ -1171,7 +1221,12 @@ impl Storage {
             .await
             .map_err(|e| Error::internal("reading a table", e))??;
         let label = format!("table {}", request.source);
-        self.load_stream(ctx, request.target, stream, request.incremental, request.dedup, label).await
+        let how = StreamLoad {
+            incremental: request.incremental,
+            dedup: request.dedup,
+            keep_timestamps: request.keep_timestamps,
+        };
+        self.load_stream(ctx, request.target, stream, how, label).await
     }
 }
 

@@ -551,7 +551,8 @@ impl Storage {
             .workspace_scan(file_of(&record), self.inner.workspace_settings.sandbox.clone(), object.clone())
             .await?;
         let in_branch = in_workspace_branch(&ctx, &record);
-        self.load_stream(in_branch, target, stream, incremental, dedup, format!("workspace {id} object {object}")).await
+        let how = super::loads::StreamLoad { incremental, dedup, keep_timestamps: false };
+        self.load_stream(in_branch, target, stream, how, format!("workspace {id} object {object}")).await
     }
 
     /// `execute_workspace_query`: one statement of workspace SQL run for a storage session (a

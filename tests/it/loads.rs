@@ -1027,3 +1027,70 @@ async fn empty_fields_become_null_in_the_text_columns_a_load_names() {
     }
     server.stop().await;
 }
+
+#[tokio::test]
+async fn loads_can_keep_the_change_times_of_their_source() {
+    let server = TestServer::start().await;
+    let p = project(&server, "times").await;
+    let c = &p.client;
+    c.batch_execute(
+        r#"CREATE TABLE "in.c-sales"."src" (id INTEGER NOT NULL, name STRING, PRIMARY KEY (id));
+           INSERT INTO "in.c-sales"."src" VALUES (1, 'a'), (2, 'b');"#,
+    )
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let old_rows = |table: &str| {
+        format!(
+            "CALL preview_table(table => '{table}', columns => 'id', order_by => 'id', changed_until => '1 second')"
+        )
+    };
+    // table to table: the copy keeps the source rows' times, and so still counts as old
+    c.query_one(
+        "CALL import_table_from_table(table => 'in.c-sales.kept', source => 'in.c-sales.src', keep_timestamps => true)",
+        &[],
+    )
+    .await
+    .unwrap();
+    c.query_one("CALL import_table_from_table(table => 'in.c-sales.fresh', source => 'in.c-sales.src')", &[])
+        .await
+        .unwrap();
+    let rows = |row: tokio_postgres::Row| row.get::<_, String>("rows");
+    assert_eq!(rows(c.query_one(&old_rows("in.c-sales.kept"), &[]).await.unwrap()), r#"[["1"],["2"]]"#);
+    assert_eq!(rows(c.query_one(&old_rows("in.c-sales.fresh"), &[]).await.unwrap()), "[]");
+    // an incremental upsert keeps them too
+    c.batch_execute(r#"UPDATE "in.c-sales"."kept" SET name = 'new'"#).await.unwrap();
+    c.query_one(
+        "CALL import_table_from_table(table => 'in.c-sales.kept', source => 'in.c-sales.src', incremental => true, keep_timestamps => true)",
+        &[],
+    )
+    .await
+    .unwrap();
+    assert_eq!(rows(c.query_one(&old_rows("in.c-sales.kept"), &[]).await.unwrap()), r#"[["1"],["2"]]"#);
+    // a file with a _timestamp column; without keep_timestamps that column is not the table's
+    let f = upload_id(&server, &p.token, "t.csv", "id,name,_timestamp\n7,x,2020-01-01 00:00:00+00\n").await;
+    let err = c
+        .simple_query(&format!("CALL import_table(table => 'in.c-sales.src', file_id => {f}, incremental => true)"))
+        .await
+        .unwrap_err();
+    assert_eq!(sqlstate(&err), "42703");
+    c.query_one(
+        &format!(
+            "CALL import_table(table => 'in.c-sales.src', file_id => {f}, incremental => true, keep_timestamps => true)"
+        ),
+        &[],
+    )
+    .await
+    .unwrap();
+    let before_2021 =
+        "CALL preview_table(table => 'in.c-sales.src', columns => 'id', changed_until => '2021-01-01 00:00:00+00')";
+    assert_eq!(rows(c.query_one(before_2021, &[]).await.unwrap()), r#"[["7"]]"#);
+    // keeping times needs the column
+    let g = upload_id(&server, &p.token, "u.csv", "id,name\n8,y\n").await;
+    let err = c
+        .simple_query(&format!("CALL import_table(table => 'in.c-sales.src', file_id => {g}, keep_timestamps => true)"))
+        .await
+        .unwrap_err();
+    assert_eq!(sqlstate(&err), "42703");
+    server.stop().await;
+}

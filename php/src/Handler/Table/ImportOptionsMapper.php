@@ -50,12 +50,13 @@ final class ImportOptionsMapper
             ?? throw new NonRetryableDuckstoreException('Unknown dedup type.', ErrorCode::VALIDATION);
     }
 
-    public static function checkTimestamp(ImportOptions $options): void
+    /**
+     * The keep_timestamps argument: FROM_SOURCE keeps the source rows' change times (the
+     * source's `_timestamp`); otherwise duckstore sets them when it writes the rows.
+     */
+    public static function keepTimestamps(ImportOptions $options): ?bool
     {
-        // duckstore sets _timestamp on every insert and update; it never takes it from the source.
-        if ($options->getTimestampMode() === TimestampMode::FROM_SOURCE) {
-            throw new CommandNotSupportedException('timestampMode FROM_SOURCE');
-        }
+        return $options->getTimestampMode() === TimestampMode::FROM_SOURCE ? true : null;
     }
 
     /**

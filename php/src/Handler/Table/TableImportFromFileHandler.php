@@ -50,7 +50,6 @@ final class TableImportFromFileHandler extends BaseHandler
             $this->userLogger->warning('File credentials were ignored: duckstore reads its own files sidecar.');
         }
         $options = $command->getImportOptions() ?? new ImportOptions();
-        ImportOptionsMapper::checkTimestamp($options);
         // The last ignored line is the header; the ones before it are skipped unread.
         $ignored = $options->getNumberOfIgnoredLines();
         if ($ignored < 0) {
@@ -66,6 +65,7 @@ final class TableImportFromFileHandler extends BaseHandler
             'file_ids' => implode(',', $fileIds),
             'incremental' => ImportOptionsMapper::incremental($options),
             'dedup' => ImportOptionsMapper::dedup($options, $table),
+            'keep_timestamps' => ImportOptionsMapper::keepTimestamps($options),
             'header' => $header,
             'skip_lines' => $ignored > 1 ? $ignored - 1 : null,
         ] + ImportOptionsMapper::nulls($options, $table);

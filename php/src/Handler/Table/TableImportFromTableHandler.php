@@ -43,7 +43,6 @@ final class TableImportFromTableHandler extends BaseHandler
         $from = TableRef::fromPath($source->getPath(), $source->getTableName());
         $to = TableRef::fromPath($destination->getPath(), $destination->getTableName());
         $options = $command->getImportOptions() ?? new ImportOptions();
-        ImportOptionsMapper::checkTimestamp($options);
         $incremental = ImportOptionsMapper::incremental($options);
         if ($source->getLimit() < 0) {
             throw new NonRetryableDuckstoreException('The limit must not be negative.', ErrorCode::VALIDATION);
@@ -74,6 +73,7 @@ final class TableImportFromTableHandler extends BaseHandler
             'changed_since' => $source->getSeconds() > 0 ? sprintf('%d seconds', $source->getSeconds()) : null,
             'incremental' => $incremental,
             'dedup' => $dedup,
+            'keep_timestamps' => ImportOptionsMapper::keepTimestamps($options),
         ])[0];
 
         if ($destinationColumns === []) {

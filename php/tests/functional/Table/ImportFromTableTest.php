@@ -7,6 +7,10 @@ namespace Keboola\StorageDriver\DuckDB\Tests\Functional\Table;
 use Keboola\StorageDriver\Command\Table\ImportExportShared\ImportOptions;
 use Keboola\StorageDriver\Command\Table\ImportExportShared\ImportOptions\DedupType;
 use Keboola\StorageDriver\Command\Table\ImportExportShared\ImportOptions\ImportType;
+use Keboola\StorageDriver\Command\Table\ImportExportShared\ImportOptions\TimestampMode;
+use Keboola\StorageDriver\Command\Table\ImportExportShared\ExportFilters;
+use Keboola\StorageDriver\Command\Table\PreviewTableCommand;
+use Keboola\StorageDriver\Command\Table\PreviewTableResponse;
 use Keboola\StorageDriver\Command\Table\ImportExportShared\Table;
 use Keboola\StorageDriver\Command\Table\ImportExportShared\TableWhereFilter;
 use Keboola\StorageDriver\Command\Table\ImportExportShared\TableWhereFilter\Operator;
@@ -55,6 +59,25 @@ final class ImportFromTableTest extends TableTestCase
         self::assertSame(['id', 'name'], iterator_to_array($response->getImportedColumns()));
         self::assertSame(3, (int) $response->getTableRowsCount());
         self::assertSame($expected, $this->tableRows('orders'));
+    }
+
+    public function testTimestampModeFromSourceKeepsTheSourceRowsChangeTimes(): void
+    {
+        sleep(2);
+        $copy = fn (string $table, int $mode) => $this->runCommand($this->project, (new TableImportFromTableCommand())
+            ->setSource((new SourceTableMapping())->setPath([self::BUCKET])->setTableName('source'))
+            ->setDestination((new Table())->setPath([self::BUCKET])->setTableName($table))
+            ->setImportOptions((new ImportOptions())->setTimestampMode($mode)));
+        $copy('kept', TimestampMode::FROM_SOURCE);
+        $copy('fresh', TimestampMode::CURRENT_TIME);
+
+        // rows changed more than a second ago: the kept copy's, not the fresh copy's
+        $old = fn (string $table) => self::unpack($this->runCommand($this->project, (new PreviewTableCommand())
+            ->setPath([self::BUCKET])
+            ->setTableName($table)
+            ->setFilters((new ExportFilters())->setChangeUntil((string) (time() - 1)))), PreviewTableResponse::class);
+        self::assertCount(3, $old('kept')->getRows());
+        self::assertCount(0, $old('fresh')->getRows());
     }
 
     public function testFailOnDuplicatesLeavesTableUnchanged(): void
