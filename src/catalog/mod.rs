@@ -189,6 +189,39 @@ mod tests {
     }
 
     #[test]
+    fn migration_0010_keeps_what_branches_hid() {
+        // a catalog as the version before views wrote it, with a table hidden in a dev branch
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("catalog.sqlite");
+        {
+            let conn = Connection::open(&path).unwrap();
+            for (_, sql) in &MIGRATIONS[..9] {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.pragma_update(None, "user_version", 9).unwrap();
+            conn.execute_batch(
+                "INSERT INTO projects (id, name, created_at, created_by) VALUES (1, 'p', 0, 'admin');
+                 INSERT INTO branches (id, project_id, name, is_default, created_at) VALUES (1, 1, 'main', 1, 0), (2, 1, 'dev', 0, 0);
+                 INSERT INTO branch_hidden (branch_id, object_type, object_id) VALUES (2, 'table', 42), (2, 'bucket', 7);",
+            )
+            .unwrap();
+        }
+        let catalog = Catalog::open(&path).unwrap();
+        assert_eq!(catalog.schema_version().unwrap(), SCHEMA_VERSION);
+        catalog
+            .read(|tx| {
+                assert!(tx.is_hidden(2, "table", 42)?);
+                assert!(tx.is_hidden(2, "bucket", 7)?);
+                assert!(!tx.is_hidden(1, "table", 42)?);
+                Ok(())
+            })
+            .unwrap();
+        // and views can be hidden now
+        catalog.write(|tx| tx.hide(2, "view", 5)).unwrap();
+        assert!(catalog.read(|tx| tx.is_hidden(2, "view", 5)).unwrap());
+    }
+
+    #[test]
     fn refuses_a_catalog_from_a_newer_version() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("catalog.sqlite");
