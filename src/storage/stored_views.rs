@@ -176,27 +176,12 @@ impl Storage {
         let (project_id, branch_id) = require_write(&ctx)?;
         self.blocking(move |inner| {
             inner.catalog.write(|tx| {
-                let schemas: Vec<String> = match &name.schema {
-                    Some(schema) => vec![schema.clone()],
-                    None => search_path.clone(),
-                };
-                let mut found = None;
-                for schema in schemas {
-                    let qualified = TableName { schema: Some(schema), name: name.name.clone() };
-                    if let Some(view) = inner.find_view(tx, project_id, branch_id, &qualified)? {
-                        found = Some(view);
-                        break;
-                    }
-                }
+                let found = inner.find_view_on_path(tx, project_id, branch_id, &name, &search_path)?;
                 let Some((bucket, view)) = found else {
                     if if_exists {
                         return Ok(false);
                     }
-                    let qualified = TableName {
-                        schema: name.schema.clone().or(search_path.first().cloned()),
-                        name: name.name.clone(),
-                    };
-                    if inner.find_table(tx, project_id, branch_id, &qualified, &search_path)?.is_some() {
+                    if inner.find_table(tx, project_id, branch_id, &name, &search_path)?.is_some() {
                         return Err(Error::unsupported(format!("{name} is not a view"))
                             .with_sqlstate("42809")
                             .with_hint("use DROP TABLE to remove a table"));
@@ -240,13 +225,8 @@ impl super::Inner {
         let (project_id, branch_id) = read_branch(ctx)?;
         let mut sources = Vec::with_capacity(names.len());
         for name in names {
-            let schemas: Vec<String> = match &name.schema {
-                Some(schema) => vec![schema.clone()],
-                None => search_path.to_vec(),
-            };
             let mut found = None;
-            for schema in schemas {
-                let qualified = TableName { schema: Some(schema), name: name.name.clone() };
+            for qualified in name.candidates(search_path) {
                 let in_bucket = self.catalog.read(|tx| {
                     if self.find_table(tx, project_id, branch_id, &qualified, &[])?.is_some() {
                         return Ok(Some(None));
@@ -272,6 +252,23 @@ impl super::Inner {
             sources.push(found.ok_or_else(|| table_not_found(name))?);
         }
         Ok(sources)
+    }
+
+    /// The first view a possibly unqualified name means along the search path.
+    pub(crate) fn find_view_on_path(
+        &self,
+        tx: &CatalogTx<'_>,
+        project_id: i64,
+        branch_id: i64,
+        name: &TableName,
+        search_path: &[String],
+    ) -> Result<Option<(BucketRecord, ViewRecord)>> {
+        for qualified in name.candidates(search_path) {
+            if let Some(found) = self.find_view(tx, project_id, branch_id, &qualified)? {
+                return Ok(Some(found));
+            }
+        }
+        Ok(None)
     }
 
     /// The view a qualified name means in a branch: the branch's own bucket first, then (in a

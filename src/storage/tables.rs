@@ -40,6 +40,20 @@ pub struct TableName {
     pub name: String,
 }
 
+impl TableName {
+    /// The qualified names this one may mean, in search order: itself when it names its
+    /// bucket, else one per bucket of the search path.
+    pub(crate) fn candidates(&self, search_path: &[String]) -> Vec<TableName> {
+        match &self.schema {
+            Some(_) => vec![self.clone()],
+            None => search_path
+                .iter()
+                .map(|schema| TableName { schema: Some(schema.clone()), name: self.name.clone() })
+                .collect(),
+        }
+    }
+}
+
 impl std::fmt::Display for TableName {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.schema {
@@ -620,17 +634,11 @@ impl Inner {
         name: &TableName,
         search_path: &[String],
     ) -> Result<Error> {
-        let schemas: Vec<&String> = match &name.schema {
-            Some(schema) => vec![schema],
-            None => search_path.iter().collect(),
-        };
-        for schema in schemas {
-            let qualified = TableName { schema: Some(schema.clone()), name: name.name.clone() };
-            if self.find_view(tx, project_id, branch_id, &qualified)?.is_some() {
-                return Ok(Error::unsupported(format!("{qualified} is a view; this operation needs a table"))
-                    .with_sqlstate("42809")
-                    .with_hint("read the view with SELECT, or use its source table"));
-            }
+        if let Some((bucket, view)) = self.find_view_on_path(tx, project_id, branch_id, name, search_path)? {
+            let qualified = TableName { schema: Some(bucket.full_name()), name: view.name };
+            return Ok(Error::unsupported(format!("{qualified} is a view; this operation needs a table"))
+                .with_sqlstate("42809")
+                .with_hint("read the view with SELECT, or use its source table"));
         }
         Ok(table_not_found(name))
     }

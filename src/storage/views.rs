@@ -544,37 +544,23 @@ impl Storage {
                     }
                 }
                 SystemView::Columns => {
-                    for (bucket_id, v) in &snapshot.views {
+                    // views' columns are nullable, without defaults or a key
+                    let views = snapshot.views.iter().map(|(b, v)| (b, &v.name, &v.columns, &[][..]));
+                    let tables = snapshot.tables.iter().map(|(b, t)| (b, &t.name, &t.columns, &t.primary_key[..]));
+                    for (bucket_id, name, columns, primary_key) in views.chain(tables) {
                         let b = by_id[bucket_id];
-                        for (i, c) in v.columns.iter().enumerate() {
+                        for (i, c) in columns.iter().enumerate() {
                             out.row(vec![
-                                format!("{}.{}", b.full_name(), v.name).into(),
+                                format!("{}.{}", b.full_name(), name).into(),
                                 b.full_name().into(),
-                                v.name.clone().into(),
-                                (i as i64 + 1).into(),
-                                c.name.clone().into(),
-                                c.sql_type.clone().into(),
-                                c.base_type.clone().into(),
-                                true.into(),
-                                Value::Null,
-                                false.into(),
-                            ]);
-                        }
-                    }
-                    for (bucket_id, t) in &snapshot.tables {
-                        let b = by_id[bucket_id];
-                        for (i, c) in t.columns.iter().enumerate() {
-                            out.row(vec![
-                                format!("{}.{}", b.full_name(), t.name).into(),
-                                b.full_name().into(),
-                                t.name.clone().into(),
+                                name.clone().into(),
                                 (i as i64 + 1).into(),
                                 c.name.clone().into(),
                                 c.sql_type.clone().into(),
                                 c.base_type.clone().into(),
                                 c.nullable.into(),
                                 c.default_sql.clone().into(),
-                                t.primary_key.contains(&c.name).into(),
+                                primary_key.contains(&c.name).into(),
                             ]);
                         }
                     }
