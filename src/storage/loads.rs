@@ -511,6 +511,7 @@ impl Storage {
             .resolve_reads(ctx.clone(), vec![target.clone()], vec![])
             .await
             .is_err_and(|e| e.sqlstate() == "42P01");
+        let mut created = false;
         if !exists {
             let bucket = target.schema.clone().ok_or_else(|| {
                 Error::invalid("name the table with its bucket, like 'out.c-x.t'").with_sqlstate("42602")
@@ -536,10 +537,15 @@ impl Storage {
                 primary_key: vec![],
                 description: String::new(),
             };
-            self.create_table(ctx.clone(), spec, true).await?;
+            // a table another session created meanwhile is loaded, and kept if the load fails
+            match self.create_table(ctx.clone(), spec, false).await {
+                Ok(_) => created = true,
+                Err(e) if e.sqlstate() == "42P07" => {}
+                Err(e) => return Err(e),
+            }
         }
         let request = LoadRequest {
-            target,
+            target: target.clone(),
             search_path: vec![],
             source: LoadSource {
                 paths: vec![staging.path.join("part-*.parquet")],
@@ -553,8 +559,12 @@ impl Storage {
             keep_timestamps: how.keep_timestamps,
             operation: "unload",
         };
-        let result = self.load_table(ctx, request, Canceller::default()).await;
+        let result = self.load_table(ctx.clone(), request, Canceller::default()).await;
         drop(staging);
+        if result.is_err() && created {
+            // nothing half-made stays behind: the table made for the load goes with it
+            let _ = self.drop_table(ctx, target, vec![], true).await;
+        }
         result
     }
 

@@ -653,3 +653,22 @@ async fn read_only_storage_reads_storage_views_as_the_workspace() {
     assert_eq!(sqlstate(&err), "42P01", "{err}");
     assert_eq!(text_rows(&wc, "SELECT 1").await, vec![vec![s("1")]]);
 }
+
+#[tokio::test]
+async fn an_unload_that_fails_leaves_no_table_behind() {
+    let server = TestServer::start().await;
+    let st = storage(&server, "unload-fails").await;
+    let ws = workspace(&st, "CALL create_workspace(name => 'f')").await;
+    let wc = login(&server, &ws).await;
+    // an unsigned 64-bit value past BIGINT: the new table's column cannot take it
+    wc.batch_execute("CREATE TABLE bad AS SELECT 1 AS id, 18446744073709551615::UBIGINT AS n").await.unwrap();
+    let err = st
+        .query_one(
+            &format!("CALL unload_workspace(workspace => {}, object => 'bad', table => 'out.c-r.bad')", ws.id),
+            &[],
+        )
+        .await
+        .unwrap_err();
+    assert!(!["XX000", ""].contains(&sqlstate(&err).as_str()), "{err:?}");
+    assert!(text_rows(&st, "SELECT id FROM duckstore.tables WHERE id = 'out.c-r.bad'").await.is_empty());
+}
