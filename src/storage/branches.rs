@@ -355,11 +355,12 @@ impl Inner {
             for table in tx.tables_of(&[source.id])? {
                 snapshot.tables.push((bucket.id, table));
             }
-            if bucket.source_bucket_id.is_none() {
-                snapshot.views.extend(tx.views_of(&[bucket.id])?.into_iter().map(|v| (bucket.id, v)));
-            }
             snapshot.buckets.push(bucket.clone());
         }
+        // views of the branch's own buckets (links show none), in one query
+        let own_ids: Vec<i64> =
+            snapshot.buckets.iter().filter(|b| b.source_bucket_id.is_none()).map(|b| b.id).collect();
+        snapshot.views.extend(tx.views_of(&own_ids)?.into_iter().map(|v| (v.bucket_id, v)));
         if main == branch_id {
             return Ok(snapshot);
         }
