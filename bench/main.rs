@@ -152,6 +152,34 @@ async fn latency(client: &Client, sql: &str, n: usize) -> Samples {
     samples
 }
 
+/// Point lookups of keys spread over the first million ids, the key spliced into the text (a
+/// new statement each time); the first 100 are warm-up.
+async fn lookups(client: &Client, sql: &str) -> Samples {
+    let mut samples = Samples::default();
+    for i in 0..600i64 {
+        let started = Instant::now();
+        client.simple_query(&sql.replace("$1", &((i * 7919) % 1_000_000).to_string())).await.unwrap();
+        if i >= 100 {
+            samples.push(started.elapsed());
+        }
+    }
+    samples
+}
+
+/// The same lookups through one prepared statement (Bind/Execute each time).
+async fn prepared(client: &Client, sql: &str) -> Samples {
+    let statement = client.prepare(sql).await.unwrap();
+    let mut samples = Samples::default();
+    for i in 0..600i64 {
+        let started = Instant::now();
+        client.query(&statement, &[&((i * 7919) % 1_000_000)]).await.unwrap();
+        if i >= 100 {
+            samples.push(started.elapsed());
+        }
+    }
+    samples
+}
+
 /// Streams a whole result through the wire and counts its rows.
 async fn stream_rows(client: &Client, sql: &str) -> (Duration, u64) {
     use futures::StreamExt;
@@ -214,6 +242,42 @@ async fn storage(table: &mut Table) {
     let direct =
         latency(&client, r#"SELECT id, amount FROM "in.c-bench"."big" WHERE amount < 1000 LIMIT 100"#, 500).await;
     table.row_latency("same view vs its query on the table (duckstore both)", &d, &direct, "expansion < 1 ms");
+
+    // Point lookups by primary key, unprepared (simple protocol) and prepared (one Parse, many
+    // Executes), against PostgreSQL with the same key.
+    client.batch_execute(r#"CREATE TABLE "in.c-bench"."keyed" (id BIGINT NOT NULL, name STRING, amount DOUBLE, PRIMARY KEY (id))"#).await.unwrap();
+    client.batch_execute(r#"INSERT INTO "in.c-bench"."keyed" SELECT id, name, amount FROM "in.c-bench"."big" WHERE id < 1000000"#).await.unwrap();
+    pg_client
+        .batch_execute("CREATE TABLE keyed (id BIGINT PRIMARY KEY, name TEXT, amount DOUBLE PRECISION); INSERT INTO keyed SELECT id, name, amount FROM big WHERE id < 1000000")
+        .await
+        .unwrap();
+    pg_client.batch_execute("VACUUM ANALYZE keyed").await.unwrap();
+    let d = lookups(&client, r#"SELECT * FROM "in.c-bench"."keyed" WHERE id = $1"#).await;
+    let p = lookups(&pg_client, "SELECT * FROM keyed WHERE id = $1").await;
+    table.row_latency("point lookup by primary key, unprepared", &d, &p, "p50 ≤ 1.5×, p99 ≤ 2× PostgreSQL");
+    let d = prepared(&client, r#"SELECT * FROM "in.c-bench"."keyed" WHERE id = $1"#).await;
+    let p = prepared(&pg_client, "SELECT * FROM keyed WHERE id = $1").await;
+    table.row_latency("point lookup by primary key, prepared", &d, &p, "p50 ≤ 1.5×, p99 ≤ 2× PostgreSQL");
+
+    // Analytics over the 10M rows: the same GROUP BY and filtered aggregate on both.
+    for (what, duck_sql, pg_sql) in [
+        (
+            "GROUP BY day over 10M rows",
+            r#"SELECT day, count(*), sum(amount), avg(amount) FROM "in.c-bench"."big" GROUP BY day ORDER BY day"#,
+            "SELECT day, count(*), sum(amount), avg(amount) FROM big GROUP BY day ORDER BY day",
+        ),
+        (
+            "filtered count over 10M rows",
+            r#"SELECT count(*), max(amount) FROM "in.c-bench"."big" WHERE name LIKE '%99%' AND amount > 1000"#,
+            "SELECT count(*), max(amount) FROM big WHERE name LIKE '%99%' AND amount > 1000",
+        ),
+    ] {
+        latency(&client, duck_sql, 2).await;
+        latency(&pg_client, pg_sql, 1).await;
+        let d = latency(&client, duck_sql, 7).await;
+        let p = latency(&pg_client, pg_sql, 3).await;
+        table.row_latency(what, &d, &p, "≥ 10× faster than PostgreSQL");
+    }
 
     let (d_time, d_rows) = stream_rows(&client, r#"SELECT * FROM "in.c-bench"."big""#).await;
     let (p_time, p_rows) = stream_rows(&pg_client, "SELECT * FROM big").await;
