@@ -245,8 +245,18 @@ async fn storage(table: &mut Table) {
 
     // Point lookups by primary key, unprepared (simple protocol) and prepared (one Parse, many
     // Executes), against PostgreSQL with the same key.
-    client.batch_execute(r#"CREATE TABLE "in.c-bench"."keyed" (id BIGINT NOT NULL, name STRING, amount DOUBLE, PRIMARY KEY (id))"#).await.unwrap();
-    client.batch_execute(r#"INSERT INTO "in.c-bench"."keyed" SELECT id, name, amount FROM "in.c-bench"."big" WHERE id < 1000000"#).await.unwrap();
+    client
+        .batch_execute(
+            r#"CREATE TABLE "in.c-bench"."keyed" (id BIGINT NOT NULL, name STRING, amount DOUBLE, PRIMARY KEY (id))"#,
+        )
+        .await
+        .unwrap();
+    client
+        .batch_execute(
+            r#"INSERT INTO "in.c-bench"."keyed" SELECT id, name, amount FROM "in.c-bench"."big" WHERE id < 1000000"#,
+        )
+        .await
+        .unwrap();
     pg_client
         .batch_execute("CREATE TABLE keyed (id BIGINT PRIMARY KEY, name TEXT, amount DOUBLE PRECISION); INSERT INTO keyed SELECT id, name, amount FROM big WHERE id < 1000000")
         .await

@@ -86,7 +86,7 @@ pub fn gateway(sql: &str) {
             Ok(Plan::Query(q)) | Ok(Plan::CreateView { query: q, .. }) => {
                 let handles: Vec<u64> = (1..=q.relations.len() as u64).collect();
                 let refs: Vec<String> = (0..q.tables.len()).map(|i| format!("\"t{i}v1\".main.data")).collect();
-                let rendered = q.render(&handles, &refs);
+                let Ok(rendered) = q.render(&handles, &refs) else { continue };
                 let reparsed =
                     parse(&rendered).unwrap_or_else(|e| panic!("rendered SQL does not parse: {rendered}: {e}"));
                 let mut names = Names::default();
@@ -94,6 +94,7 @@ pub fn gateway(sql: &str) {
                     let _ = s.visit(&mut names);
                 }
                 for relation in &names.relations {
+                    let relation = &relation.replace('"', "");
                     let cte = names.ctes.contains(&relation.trim_matches('"').to_lowercase());
                     let server = relation == "duckstore_relation" || refs.contains(relation);
                     let generator =

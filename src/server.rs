@@ -185,11 +185,12 @@ pub async fn start(config: ServeConfig, pg_listener: TcpListener, http_listener:
         memory_limit,
         threads,
         max_concurrent_jobs: config.max_concurrent_jobs,
+        judge: crate::gateway::oracle::judge_fn(),
+        instance_setup: crate::pg::catalog::macros_sql(),
     };
     let engine = tokio::task::spawn_blocking(move || Engine::open(&engine_config))
         .await
         .map_err(|e| Error::internal("opening the engine", e))??;
-    engine.execute_batch(crate::pg::catalog::macros_sql()).await?;
     metrics::gauge!(
         "duckstore_build_info",
         "version" => env!("CARGO_PKG_VERSION"),

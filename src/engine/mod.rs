@@ -3,6 +3,8 @@
 //! connections to it, and runs every DuckDB call on the bounded blocking pool.
 
 mod errors;
+pub mod ffi;
+mod parser;
 mod pool;
 mod raw;
 mod relations;
@@ -21,6 +23,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::error::{Error, Result};
 
 pub use errors::SqlOrigin;
+pub use parser::{Call, DuckParser, References};
 pub use pool::BlockingPool;
 pub use raw::Described;
 pub use relations::{RELATION_FUNCTION, RelationGuard, RelationRegistry};
@@ -36,6 +39,41 @@ pub struct EngineConfig {
     pub threads: usize,
     /// How many DuckDB jobs may run at once.
     pub max_concurrent_jobs: usize,
+    /// Decides whether DuckDB's parse of a client-derived text names only what its plan
+    /// allows (the gateway's policy; the engine runs it before every such text).
+    pub judge: Judge,
+    /// Server SQL every instance runs once it is open (the catalog macros clients' queries
+    /// are rewritten to call), one statement each.
+    pub instance_setup: Vec<String>,
+}
+
+/// What a client-derived statement may reference: the table files it leases and the handles
+/// of the server-built relations registered for it.
+pub struct Allowed<'a> {
+    pub tables: &'a [TableFile],
+    pub handles: &'a [u64],
+}
+
+/// How a [`Judge`] decides.
+pub type JudgeFn = dyn Fn(&References, &Allowed<'_>) -> Result<()> + Send + Sync;
+
+/// The policy that judges DuckDB's reading of client-derived SQL (gateway/oracle.rs).
+#[derive(Clone)]
+pub struct Judge(pub Arc<JudgeFn>);
+
+impl std::fmt::Debug for Judge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Judge")
+    }
+}
+
+/// A query DuckDB parses before a client-derived statement runs: the statement itself for a
+/// read, the pieces of a write (gateway/dml.rs). `select_items`: how many items its select
+/// list must have (so that no piece ran into the next).
+#[derive(Debug, Clone)]
+pub struct QueryCheck {
+    pub sql: String,
+    pub select_items: Option<usize>,
 }
 
 /// A value bound to a statement parameter.
@@ -56,7 +94,12 @@ pub struct Query {
     pub relations: Vec<RelationGuard>,
     /// Table files the statement reads; attached and leased while it runs.
     pub tables: Vec<TableFile>,
+    /// `User`: the text derives from a client's and runs only once DuckDB's parse of it is
+    /// judged (see [`Judge`]).
     pub origin: SqlOrigin,
+    /// What DuckDB parses to judge a client-derived text that is not a query itself (a write's
+    /// pieces); `None`: the text itself.
+    pub checks: Option<Vec<QueryCheck>>,
 }
 
 /// What a write did.
@@ -117,6 +160,8 @@ struct Shared {
     root: Arc<Mutex<Connection>>,
     db: raw::RawDatabase,
     data_dir: String,
+    parser: Arc<DuckParser>,
+    judge: Judge,
 }
 
 /// How many table files may stay attached without a running statement.
@@ -182,6 +227,9 @@ impl Engine {
         ))
         .map_err(|e| Error::internal("locking the engine configuration", e))?;
 
+        for sql in &config.instance_setup {
+            root.execute_batch(sql).map_err(|e| Error::internal("setting up the engine instance", e))?;
+        }
         let version: String = root
             .query_row("SELECT library_version FROM pragma_version()", [], |r| r.get(0))
             .map_err(|e| Error::internal("reading the DuckDB version", e))?;
@@ -193,6 +241,8 @@ impl Engine {
                 root: Arc::new(Mutex::new(root)),
                 db,
                 data_dir: data_dir.to_string_lossy().into_owned(),
+                parser: Arc::new(DuckParser::open()?),
+                judge: config.judge.clone(),
             }),
             pool: BlockingPool::new(config.max_concurrent_jobs.max(1)),
             relations,
@@ -255,6 +305,11 @@ impl Engine {
     ) -> impl FnOnce() + Send + 'static {
         let shared = Arc::clone(&self.shared);
         move || {
+            let handles: Vec<u64> = query.relations.iter().map(|r| r.handle()).collect();
+            if let Err(e) = shared.vet(&query.sql, query.origin, query.checks.as_deref(), &query.tables, &handles) {
+                let _ = schema_tx.send(Err(e));
+                return;
+            }
             let conn = match shared.checkout() {
                 Ok(conn) => conn,
                 Err(e) => {
@@ -291,11 +346,12 @@ impl Engine {
         describe_on(&self.shared, query)
     }
 
-    /// Runs server-generated statements that return nothing (DDL, maintenance).
-    pub async fn execute_batch(&self, sql: String) -> Result<()> {
+    /// Runs one server-generated statement that returns nothing (DDL, maintenance).
+    pub async fn execute(&self, sql: String) -> Result<()> {
         let shared = Arc::clone(&self.shared);
         self.pool
             .run(move || {
+                shared.vet(&sql, SqlOrigin::Server, None, &[], &[])?;
                 let conn = shared.checkout()?;
                 let result = conn.execute_batch(&sql).map_err(|e| {
                     errors::map_duckdb_error(&e, SqlOrigin::Server, "running engine SQL", &shared.data_dir)
@@ -379,15 +435,26 @@ impl Engine {
     }
 
     /// Runs statements against one table in a single transaction: all of them or none.
-    /// `stats` asks for the table's rows and bytes afterwards. Call on a blocking thread.
+    /// `client_checks`: the statements derive from a client's, and DuckDB's parse of these
+    /// checks must name only `file`, `reads` and allowed functions (see [`QueryCheck`]).
+    /// Call on a blocking thread.
     pub fn write(
         &self,
         file: &TableFile,
         reads: &[TableFile],
         statements: &[(String, Vec<Param>)],
+        client_checks: Option<&[QueryCheck]>,
         canceller: &Canceller,
     ) -> Result<WriteOutcome> {
         let shared = &self.shared;
+        let mut allowed = reads.to_vec();
+        allowed.push(file.clone());
+        for (sql, _) in statements {
+            match client_checks {
+                Some(checks) => shared.vet(sql, SqlOrigin::User, Some(checks), &allowed, &[])?,
+                None => shared.vet(sql, SqlOrigin::Server, None, &[], &[])?,
+            }
+        }
         let lease = shared.attachments.lease(&shared.root, file, false)?;
         let _read_leases = shared.lease_all(reads)?;
         let conn = shared.checkout()?;
@@ -433,17 +500,24 @@ impl Engine {
     /// or a Parquet schema). Errors are the client's (a file that is not what it claims to be).
     /// Call on a blocking thread.
     pub fn describe_columns(&self, select: &str) -> Result<Vec<(String, String)>> {
-        self.describe_reading(&[], select)
+        self.describe_select(&[], select, SqlOrigin::Server)
     }
 
     /// `describe_columns` of a query that reads table files (a view's query), holding their
     /// leases. Errors are the client's: the query is theirs. Call on a blocking thread.
     pub fn describe_reading(&self, reads: &[TableFile], select: &str) -> Result<Vec<(String, String)>> {
+        self.describe_select(reads, select, SqlOrigin::User)
+    }
+
+    fn describe_select(&self, reads: &[TableFile], select: &str, origin: SqlOrigin) -> Result<Vec<(String, String)>> {
         let shared = &self.shared;
+        shared.vet(select, origin, None, reads, &[])?;
+        let described = format!("DESCRIBE\n{select}\n");
+        shared.vet(&described, SqlOrigin::Server, None, &[], &[])?;
         let _leases = shared.lease_all(reads)?;
         let conn = shared.checkout()?;
         let result = (|| {
-            let mut stmt = conn.prepare(&format!("DESCRIBE {select}"))?;
+            let mut stmt = conn.prepare(&described)?;
             let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
             rows.collect::<duckdb::Result<Vec<_>>>()
         })()
@@ -462,6 +536,7 @@ impl Engine {
         canceller: &Canceller,
     ) -> Result<usize> {
         let shared = &self.shared;
+        shared.vet(sql, SqlOrigin::Server, None, &[], &[])?;
         let _leases = shared.lease_all(reads)?;
         let conn = shared.checkout()?;
         let armed = canceller.arm(conn.interrupt_handle());
@@ -478,6 +553,7 @@ impl Engine {
     /// what it selects to VARCHAR): statistics, profiles. Call on a blocking thread.
     pub fn read_text_rows(&self, reads: &[TableFile], sql: &str, params: &[Param]) -> Result<Vec<Vec<Option<String>>>> {
         let shared = &self.shared;
+        shared.vet(sql, SqlOrigin::Server, None, &[], &[])?;
         let _leases = shared.lease_all(reads)?;
         let conn = shared.checkout()?;
         let result = (|| {
@@ -542,7 +618,59 @@ impl Engine {
     }
 }
 
+/// The error for a text of several statements where one is expected.
+fn several_statements(count: usize) -> Error {
+    Error::invalid(format!("cannot run {count} statements in one call; send them one at a time")).with_sqlstate("42601")
+}
+
 impl Shared {
+    /// Runs before DuckDB sees any text: DuckDB's parser must read exactly one statement in it;
+    /// for client-derived text (`origin` User), DuckDB's parse of it — or of `checks`, the
+    /// queries that stand for a write's pieces — must name only `tables` and `handles` and
+    /// functions the judge allows.
+    fn vet(
+        &self,
+        sql: &str,
+        origin: SqlOrigin,
+        checks: Option<&[QueryCheck]>,
+        tables: &[TableFile],
+        handles: &[u64],
+    ) -> Result<()> {
+        match self.parser.statement_count(sql) {
+            Ok(1) => {}
+            Ok(n) => return Err(several_statements(n)),
+            Err(message) => return Err(errors::map_duckdb_message(&message, origin, "parsing", &self.data_dir)),
+        }
+        if origin == SqlOrigin::Server {
+            return Ok(());
+        }
+        let own = [QueryCheck { sql: sql.to_owned(), select_items: None }];
+        for check in checks.unwrap_or(&own) {
+            let refs = match self.parser.references(&check.sql) {
+                Ok(refs) => refs,
+                Err(message) if message.starts_with("Parser Error") => {
+                    return Err(errors::map_duckdb_message(&message, origin, "parsing", &self.data_dir));
+                }
+                Err(message) => {
+                    metrics::counter!("duckstore_security_refusals_total", "check" => "duckdb_parse").increment(1);
+                    tracing::warn!(target: "duckstore::security", %message, "refused: DuckDB does not read the statement as the query that was planned");
+                    return Err(Error::permission_denied(
+                        "the statement was refused: DuckDB does not read it as the query that was planned",
+                    ));
+                }
+            };
+            if let Some(n) = check.select_items
+                && refs.select_items != n
+            {
+                metrics::counter!("duckstore_security_refusals_total", "check" => "duckdb_parse").increment(1);
+                tracing::warn!(target: "duckstore::security", expected = n, found = refs.select_items, "refused: a write's pieces read differently");
+                return Err(Error::permission_denied("the statement was refused: DuckDB reads its parts differently"));
+            }
+            (self.judge.0)(&refs, &Allowed { tables, handles })?;
+        }
+        Ok(())
+    }
+
     fn lease_all(&self, files: &[TableFile]) -> Result<Vec<Lease>> {
         files.iter().map(|f| self.attachments.lease(&self.root, f, false)).collect()
     }
@@ -594,6 +722,8 @@ pub(crate) fn to_duckdb_value(p: &Param) -> duckdb::types::Value {
 /// Runs on a blocking thread: executes `query`, sends its schema, then its batches until the
 /// result ends, fails, or the receiver goes away.
 fn describe_on(shared: &Shared, query: Query) -> Result<Described> {
+    let handles: Vec<u64> = query.relations.iter().map(|r| r.handle()).collect();
+    shared.vet(&query.sql, query.origin, query.checks.as_deref(), &query.tables, &handles)?;
     let _leases = shared.lease_all(&query.tables)?;
     let mut described = shared.db.describe(&query.sql).map_err(|message| {
         errors::map_duckdb_message(&message, query.origin, "describing a query", &shared.data_dir)

@@ -9,6 +9,8 @@ fn engine(dir: &Path) -> Engine {
         memory_limit: "512MB".into(),
         threads: 2,
         max_concurrent_jobs: 4,
+        judge: crate::gateway::oracle::judge_fn(),
+        instance_setup: crate::pg::catalog::macros_sql(),
     })
     .unwrap()
 }
@@ -80,6 +82,7 @@ fn describe_reports_parameter_and_result_types() {
         relations: vec![],
         tables: vec![],
         origin: SqlOrigin::User,
+        checks: None,
     };
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let described =

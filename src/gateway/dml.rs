@@ -2,16 +2,15 @@
 //! statement is one atomic write of one table; everything it reads passes the same checks as a
 //! `SELECT`. The target is filled in once the storage layer has resolved and locked it.
 
-use std::ops::ControlFlow;
-
 use sqlparser::ast::{
-    Assignment, AssignmentTarget, Expr, FromTable, Ident, ObjectName, ObjectNamePart, OnConflictAction, OnInsert,
-    Statement, TableAlias, TableFactor, TableObject, VisitMut, VisitorMut,
+    Assignment, AssignmentTarget, ConflictTarget, Expr, FromTable, Ident, ObjectName, ObjectNamePart, OnConflictAction,
+    OnInsert, Statement, TableAlias, TableFactor, TableObject, UpdateTableFromKind,
 };
 
 use super::compat::CompatValues;
 use super::ddl::table_name;
 use super::query::{self, QueryPlan, ident_name};
+use crate::engine::QueryCheck;
 use crate::error::{Error, Result};
 use crate::storage::TableName;
 use crate::storage::names::TIMESTAMP_COLUMN;
@@ -47,14 +46,24 @@ pub struct WritePlan {
     pub deletes_all: bool,
 }
 
-pub(crate) const TARGET: &str = "__duckstore_target";
+/// A write rendered for the engine: the statement, and the queries DuckDB must read first to
+/// confirm what its parts reference (see [`WritePlan::render`]).
+#[derive(Debug, Clone)]
+pub struct RenderedWrite {
+    pub sql: String,
+    pub checks: Vec<QueryCheck>,
+}
 
 fn unsupported(what: &str) -> Error {
     Error::unsupported(format!("{what} is not supported on storage tables"))
 }
 
-fn placeholder() -> ObjectName {
-    ObjectName(vec![ObjectNamePart::Identifier(Ident::new(TARGET))])
+fn placeholder_name() -> String {
+    format!("__duckstore_target_{:016x}", rand::random::<u64>())
+}
+
+fn placeholder(name: &str) -> ObjectName {
+    ObjectName(vec![ObjectNamePart::Identifier(Ident::new(name))])
 }
 
 fn check_column(name: &str) -> Result<()> {
@@ -101,12 +110,12 @@ fn stamp() -> Assignment {
 }
 
 /// The target of an UPDATE or DELETE: a plain table reference, replaced by the placeholder.
-fn take_target(factor: &mut TableFactor) -> Result<TableName> {
+fn take_target(factor: &mut TableFactor, placeholder_name: &str) -> Result<TableName> {
     match factor {
         TableFactor::Table { name, alias, args: None, .. } => {
             let target = table_name(name)?;
             let alias_name = alias.as_ref().map(|a| ident_name(&a.name)).unwrap_or_else(|| target.name.clone());
-            *name = placeholder();
+            *name = placeholder(placeholder_name);
             *alias = Some(TableAlias {
                 explicit: true,
                 name: Ident::with_quote('"', alias_name),
@@ -121,6 +130,7 @@ fn take_target(factor: &mut TableFactor) -> Result<TableName> {
 
 pub fn plan_write(mut statement: Statement, compat: &CompatValues<'_>) -> Result<WritePlan> {
     let mut deletes_all = false;
+    let target_name = placeholder_name();
     let (kind, target, insert_has_columns) = match &mut statement {
         Statement::Insert(insert) => {
             if insert.returning.is_some() {
@@ -136,7 +146,7 @@ pub fn plan_write(mut statement: Statement, compat: &CompatValues<'_>) -> Result
             }
             let TableObject::TableName(name) = &insert.table else { return Err(unsupported("INSERT into a function")) };
             let target = table_name(name)?;
-            insert.table = TableObject::TableName(placeholder());
+            insert.table = TableObject::TableName(placeholder(&target_name));
             insert.table_alias = None;
             for c in &insert.columns {
                 check_column(query::name_parts(c).and_then(|p| p.last().cloned()).as_deref().unwrap_or(""))?;
@@ -166,7 +176,7 @@ pub fn plan_write(mut statement: Statement, compat: &CompatValues<'_>) -> Result
             }
             check_assignments(&update.assignments)?;
             update.assignments.push(stamp());
-            (WriteKind::Update, take_target(&mut update.table.relation)?, false)
+            (WriteKind::Update, take_target(&mut update.table.relation, &target_name)?, false)
         }
         Statement::Delete(delete) => {
             if delete.returning.is_some() {
@@ -181,7 +191,7 @@ pub fn plan_write(mut statement: Statement, compat: &CompatValues<'_>) -> Result
                 return Err(unsupported("DELETE with a join; use DELETE … USING"));
             }
             deletes_all = delete.selection.is_none() && delete.using.is_none();
-            (WriteKind::Delete, take_target(&mut only.relation)?, false)
+            (WriteKind::Delete, take_target(&mut only.relation, &target_name)?, false)
         }
         Statement::Truncate(truncate) => {
             let [only] = truncate.table_names.as_slice() else { return Err(unsupported("TRUNCATE of several tables")) };
@@ -189,7 +199,7 @@ pub fn plan_write(mut statement: Statement, compat: &CompatValues<'_>) -> Result
             // TRUNCATE becomes a DELETE of every row: one transaction like any other write.
             statement = sqlparser::parser::Parser::parse_sql(
                 &sqlparser::dialect::DuckDbDialect {},
-                &format!("DELETE FROM {TARGET}"),
+                &format!("DELETE FROM {target_name}"),
             )
             .map_err(|e| Error::internal("planning TRUNCATE", e))?
             .remove(0);
@@ -197,69 +207,196 @@ pub fn plan_write(mut statement: Statement, compat: &CompatValues<'_>) -> Result
         }
         _ => return Err(Error::internal("planning a write", "not a write statement")),
     };
-    let body = query::plan_query(statement, compat, "WRITE")?;
+    let body = query::plan_query_with_target(statement, compat, "WRITE", Some(&target_name))?;
     let deletes_all = deletes_all || kind == WriteKind::Truncate;
     Ok(WritePlan { kind, target, body, insert_has_columns, deletes_all })
 }
 
-/// Puts the resolved target into the statement.
-struct BindTarget<'a> {
-    data_ref: &'a str,
-    columns: &'a [String],
-    fill_columns: bool,
+/// An expression as a piece of a write: on lines of its own, in parentheses, so that nothing
+/// before or after it can join its tokens (DuckDB read the same text alone to check it).
+fn piece(expr: &Expr) -> String {
+    format!("(\n{expr}\n)")
 }
 
-fn data_ref_name(data_ref: &str) -> ObjectName {
-    ObjectName(
-        data_ref
-            .split('.')
-            .map(|p| {
-                let p = p.trim_matches('"');
-                ObjectNamePart::Identifier(Ident::with_quote('"', p))
-            })
-            .collect(),
-    )
+fn assignment_column(assignment: &Assignment) -> Result<String> {
+    match &assignment.target {
+        AssignmentTarget::ColumnName(name) => match name.0.last().and_then(|p| p.as_ident()) {
+            Some(column) if name.0.len() == 1 => Ok(column.to_string()),
+            _ => Err(unsupported("a qualified column in SET")),
+        },
+        AssignmentTarget::Tuple(_) => Err(unsupported("tuple assignment")),
+    }
 }
 
-impl VisitorMut for BindTarget<'_> {
-    type Break = ();
-
-    fn pre_visit_statement(&mut self, statement: &mut Statement) -> ControlFlow<()> {
-        if let Statement::Insert(insert) = statement
-            && matches!(&insert.table, TableObject::TableName(n) if *n == placeholder())
-        {
-            insert.table = TableObject::TableName(data_ref_name(self.data_ref));
-            if self.fill_columns {
-                insert.columns = self
-                    .columns
-                    .iter()
-                    .map(|c| ObjectName(vec![ObjectNamePart::Identifier(Ident::with_quote('"', c.clone()))]))
-                    .collect();
-            }
-        }
-        ControlFlow::Continue(())
+/// `"c" = (…), …` and the expressions, for a SET list.
+fn assignments(list: &[Assignment]) -> Result<(String, Vec<String>)> {
+    let mut set = Vec::with_capacity(list.len());
+    let mut values = Vec::with_capacity(list.len());
+    for a in list {
+        let value = piece(&a.value);
+        set.push(format!("{} = {value}", assignment_column(a)?));
+        values.push(value);
     }
+    Ok((set.join(", "), values))
+}
 
-    fn pre_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<()> {
-        if let TableFactor::Table { name, .. } = factor
-            && *name == placeholder()
-        {
-            *name = data_ref_name(self.data_ref);
-        }
-        ControlFlow::Continue(())
+/// A SELECT DuckDB parses to confirm the expressions (and the FROM list) of a write.
+fn expression_check(values: &[String], from: Option<&str>, selection: Option<&String>) -> QueryCheck {
+    let items = if values.is_empty() { vec!["1".to_owned()] } else { values.to_vec() };
+    let mut sql = format!("SELECT {}", items.join(", "));
+    if let Some(from) = from {
+        sql.push_str(&format!(" FROM\n{from}\n"));
     }
+    if let Some(selection) = selection {
+        sql.push_str(&format!(" WHERE {selection}"));
+    }
+    QueryCheck { sql, select_items: Some(items.len()) }
+}
+
+/// The engine's reference of a target (`"t5v1".main.data`) as quoted SQL, from its parts.
+fn target_sql(data_ref: &str) -> Result<String> {
+    let parts: Vec<&str> = data_ref.split('.').map(|p| p.trim_matches('"')).collect();
+    let plain = |p: &&str| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if parts.len() != 3 || !parts.iter().all(plain) {
+        return Err(Error::internal("rendering a write", format!("unexpected target reference {data_ref}")));
+    }
+    Ok(parts.iter().map(|p| format!("\"{p}\"")).collect::<Vec<_>>().join("."))
 }
 
 impl WritePlan {
-    /// The SQL for DuckDB, given the target's engine reference and column names, and the read
+    /// The write for DuckDB, given the target's engine reference and column names, and the read
     /// slots' handles and references.
-    pub fn render(&self, target_ref: &str, target_columns: &[String], handles: &[u64], reads: &[String]) -> String {
+    ///
+    /// The statement is a fixed template around canonical pieces (the source query, each
+    /// expression, the FROM or USING list), each on lines of its own and, where the grammar
+    /// allows, in parentheses. DuckDB's parser serializes queries only, so it checks the
+    /// pieces: each check is a query made of the same pieces, whose parse must reference only
+    /// what the plan allows.
+    pub fn render(
+        &self,
+        target_ref: &str,
+        target_columns: &[String],
+        handles: &[u64],
+        reads: &[String],
+    ) -> Result<RenderedWrite> {
         let mut statement = self.body.bound(handles, reads);
-        let _ = statement.visit(&mut BindTarget {
-            data_ref: target_ref,
-            columns: target_columns,
-            fill_columns: self.kind == WriteKind::Insert && !self.insert_has_columns,
-        });
-        statement.to_string()
+        super::canonical::canonicalize(&mut statement)?;
+        let target = target_sql(target_ref)?;
+        let alias_of = |factor: &TableFactor| -> Result<String> {
+            match factor {
+                TableFactor::Table { alias: Some(alias), .. } if alias.columns.is_empty() => {
+                    Ok(format!(" AS {}", alias.name))
+                }
+                TableFactor::Table { alias: None, .. } => Ok(String::new()),
+                _ => Err(unsupported("column aliases on the target")),
+            }
+        };
+        match &statement {
+            Statement::Insert(insert) => {
+                let Some(source) = &insert.source else { return Err(unsupported("INSERT without VALUES or SELECT")) };
+                let source = format!("(\n{source}\n)");
+                let columns: Vec<String> = if self.insert_has_columns {
+                    insert.columns.iter().map(|c| c.to_string()).collect()
+                } else {
+                    target_columns.iter().map(|c| format!("\"{}\"", c.replace('"', "\"\""))).collect()
+                };
+                let mut sql = if insert.by_name {
+                    format!("INSERT INTO {target} BY NAME\n{source}\n")
+                } else {
+                    format!("INSERT INTO {target} ({})\n{source}\n", columns.join(", "))
+                };
+                let mut checks = vec![QueryCheck { sql: source, select_items: None }];
+                match &insert.on {
+                    None => {}
+                    Some(OnInsert::OnConflict(conflict)) => {
+                        sql.push_str("ON CONFLICT");
+                        match &conflict.conflict_target {
+                            None => {}
+                            Some(ConflictTarget::Columns { columns, predicate: None }) => {
+                                let names: Vec<String> = columns.iter().map(|c| c.to_string()).collect();
+                                sql.push_str(&format!(" ({})", names.join(", ")));
+                            }
+                            Some(_) => return Err(unsupported("this ON CONFLICT target")),
+                        }
+                        match &conflict.action {
+                            OnConflictAction::DoNothing => sql.push_str(" DO NOTHING"),
+                            OnConflictAction::DoUpdate(update) => {
+                                let (set, values) = assignments(&update.assignments)?;
+                                sql.push_str(&format!(" DO UPDATE SET {set}"));
+                                let selection = update.selection.as_ref().map(piece);
+                                if let Some(w) = &selection {
+                                    sql.push_str(&format!(" WHERE {w}"));
+                                }
+                                checks.push(expression_check(&values, None, selection.as_ref()));
+                            }
+                        }
+                    }
+                    Some(_) => return Err(unsupported("ON DUPLICATE KEY")),
+                }
+                Ok(RenderedWrite { sql, checks })
+            }
+            Statement::Update(update) => {
+                if update.or.is_some()
+                    || !update.order_by.is_empty()
+                    || update.limit.is_some()
+                    || update.on_cluster.is_some()
+                    || update.output.is_some()
+                    || update.settings.is_some()
+                    || !update.optimizer_hints.is_empty()
+                {
+                    return Err(unsupported("this form of UPDATE"));
+                }
+                let alias = alias_of(&update.table.relation)?;
+                let (set, values) = assignments(&update.assignments)?;
+                let from = match &update.from {
+                    None => None,
+                    Some(UpdateTableFromKind::AfterSet(list)) => {
+                        Some(list.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(", "))
+                    }
+                    Some(UpdateTableFromKind::BeforeSet(_)) => return Err(unsupported("UPDATE FROM before SET")),
+                };
+                let selection = update.selection.as_ref().map(piece);
+                let mut sql = format!("UPDATE {target}{alias} SET {set}");
+                if let Some(from) = &from {
+                    sql.push_str(&format!(" FROM\n{from}\n"));
+                }
+                if let Some(w) = &selection {
+                    sql.push_str(&format!(" WHERE {w}"));
+                }
+                let checks = vec![expression_check(&values, from.as_deref(), selection.as_ref())];
+                Ok(RenderedWrite { sql, checks })
+            }
+            Statement::Delete(delete) => {
+                if !delete.order_by.is_empty()
+                    || delete.limit.is_some()
+                    || delete.on_cluster.is_some()
+                    || delete.output.is_some()
+                    || delete.settings.is_some()
+                    || !delete.optimizer_hints.is_empty()
+                {
+                    return Err(unsupported("this form of DELETE"));
+                }
+                let (FromTable::WithFromKeyword(from) | FromTable::WithoutKeyword(from)) = &delete.from;
+                let [only] = from.as_slice() else { return Err(unsupported("DELETE from several tables")) };
+                let alias = alias_of(&only.relation)?;
+                let using =
+                    delete.using.as_ref().map(|list| list.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(", "));
+                let selection = delete.selection.as_ref().map(piece);
+                let mut sql = format!("DELETE FROM {target}{alias}");
+                if let Some(using) = &using {
+                    sql.push_str(&format!(" USING\n{using}\n"));
+                }
+                if let Some(w) = &selection {
+                    sql.push_str(&format!(" WHERE {w}"));
+                }
+                let checks = if using.is_some() || selection.is_some() {
+                    vec![expression_check(&[], using.as_deref(), selection.as_ref())]
+                } else {
+                    vec![]
+                };
+                Ok(RenderedWrite { sql, checks })
+            }
+            _ => Err(Error::internal("rendering a write", "not a write statement")),
+        }
     }
 }

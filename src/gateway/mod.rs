@@ -2,11 +2,13 @@
 //! what storage sessions may do, and turned into a plan the Postgres front carries out. Nothing
 //! reaches DuckDB that this module did not produce.
 
+mod canonical;
 pub mod compat;
 pub mod copy;
 mod ddl;
 pub mod dml;
 mod functions;
+pub mod oracle;
 pub mod pg_catalog;
 pub mod procedures;
 mod query;
@@ -22,7 +24,7 @@ use crate::error::{Error, Result};
 pub use compat::CompatValues;
 pub use ddl::plan_view_query;
 pub use procedures::CallPlan;
-pub use query::{ConstantRow, QueryPlan, ServerRelation};
+pub use query::{ConstantRow, QueryPlan, RenderedQuery, ServerRelation};
 
 /// A parameter type the gateway could infer from the statement (`$1::int`), for clients that
 /// ask the server for parameter types.

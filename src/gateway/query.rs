@@ -1,7 +1,6 @@
 //! Reads in a storage session: validation against the allow-lists, and rewriting of names the
 //! server answers itself (system views) into engine relations.
 
-use std::collections::HashSet;
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
@@ -69,9 +68,40 @@ impl QueryPlan {
     }
 
     /// The SQL for DuckDB with each relation slot bound to its registered handle and each table
-    /// slot to the engine's reference of the table (e.g. `"t42v1".main.data`).
-    pub fn render(&self, handles: &[u64], tables: &[String]) -> String {
-        self.bound(handles, tables).to_string()
+    /// slot to the engine's reference of the table (e.g. `"t42v1".main.data`), in canonical form
+    /// (gateway/canonical.rs).
+    pub fn render(&self, handles: &[u64], tables: &[String]) -> Result<String> {
+        Ok(self.render_for_engine(handles, tables)?.sql)
+    }
+
+    /// `render`, with what DuckDB must parse to judge the text: the text itself for a query;
+    /// for `EXPLAIN`, which DuckDB's serializer does not take, the query it explains (the text
+    /// is then `EXPLAIN` and that query on lines of their own).
+    pub fn render_for_engine(&self, handles: &[u64], tables: &[String]) -> Result<RenderedQuery> {
+        let mut statement = self.bound(handles, tables);
+        super::canonical::canonicalize(&mut statement)?;
+        match &statement {
+            Statement::Explain {
+                analyze,
+                verbose,
+                statement: inner,
+                format: None,
+                options: None,
+                estimate: false,
+                query_plan: false,
+                describe_alias: sqlparser::ast::DescribeAlias::Explain,
+                ..
+            } if !*verbose => {
+                let inner = inner.to_string();
+                let keyword = if *analyze { "EXPLAIN ANALYZE" } else { "EXPLAIN" };
+                Ok(RenderedQuery {
+                    sql: format!("{keyword}\n{inner}\n"),
+                    checks: Some(vec![crate::engine::QueryCheck { sql: inner, select_items: None }]),
+                })
+            }
+            Statement::Explain { .. } => Err(Error::unsupported("this form of EXPLAIN is not supported")),
+            _ => Ok(RenderedQuery { sql: statement.to_string(), checks: None }),
+        }
     }
 
     /// The statement with its slots bound, for callers that rewrite it further.
@@ -80,6 +110,13 @@ impl QueryPlan {
         let _ = statement.visit(&mut BindHandles { handles, tables });
         statement
     }
+}
+
+/// A planned read as the engine takes it (see [`QueryPlan::render_for_engine`]).
+#[derive(Debug, Clone)]
+pub struct RenderedQuery {
+    pub sql: String,
+    pub checks: Option<Vec<crate::engine::QueryCheck>>,
 }
 
 /// A `SELECT` of literals only (`SELECT 1`, `SELECT version()` after the session functions are
@@ -175,12 +212,23 @@ fn name_columns_like_postgres(statement: &mut Statement) {
 }
 
 /// Validates a read statement and rewrites it for the engine.
-pub fn plan_query(mut statement: Statement, compat: &CompatValues<'_>, tag: &'static str) -> Result<QueryPlan> {
+pub fn plan_query(statement: Statement, compat: &CompatValues<'_>, tag: &'static str) -> Result<QueryPlan> {
+    plan_query_with_target(statement, compat, tag, None)
+}
+
+/// `plan_query` for a write's statement: `target` is the placeholder name the write planner put
+/// where its target table goes (unguessable, so a client cannot name it).
+pub(crate) fn plan_query_with_target(
+    mut statement: Statement,
+    compat: &CompatValues<'_>,
+    tag: &'static str,
+    target: Option<&str>,
+) -> Result<QueryPlan> {
     name_columns_like_postgres(&mut statement);
     // First the client's statement is checked as written; then the session and catalog
     // functions are answered (which may add catalog subqueries), and those — the server's own —
     // get their relation slots in a trusted pass.
-    let mut checker = Checker::default();
+    let mut checker = Checker { target: target.map(str::to_owned), ..Checker::default() };
     if let ControlFlow::Break(e) = statement.visit(&mut checker) {
         return Err(e);
     }
@@ -207,7 +255,7 @@ pub fn plan_query(mut statement: Statement, compat: &CompatValues<'_>, tag: &'st
     // is refused rather than handed on.
     let handles: Vec<u64> = (1..=plan.relations.len() as u64).collect();
     let refs: Vec<String> = (0..plan.tables.len()).map(|i| format!("\"t{i}v1\".main.data")).collect();
-    if super::parse(&plan.render(&handles, &refs)).map(|s| s.len()) != Ok(1) {
+    if super::parse(&plan.render(&handles, &refs)?).map(|s| s.len()) != Ok(1) {
         return Err(
             Error::invalid("syntax error: the statement cannot be read back unambiguously").with_sqlstate("42601")
         );
@@ -219,7 +267,15 @@ pub fn plan_query(mut statement: Statement, compat: &CompatValues<'_>, tag: &'st
 struct Checker {
     /// The second pass over server-added SQL: no allow-list, existing slots kept.
     trusted: bool,
-    ctes: HashSet<String>,
+    /// Common table expressions in scope, innermost last. Canonical names (`__cte_<n>`) name
+    /// nothing in any engine catalog, so a reference DuckDB scopes differently fails instead of
+    /// reading something.
+    scopes: Vec<CteScope>,
+    /// For each query being visited: whether it opened a scope.
+    opened: Vec<bool>,
+    ctes_defined: usize,
+    /// A write's target placeholder, the one name besides slots that may stay as written.
+    target: Option<String>,
     relations: Vec<ServerRelation>,
     tables: Vec<TableName>,
     max_param: usize,
@@ -251,10 +307,43 @@ impl VisitorMut for Checker {
     type Break = Error;
 
     fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<Error> {
-        if let Some(with) = &query.with {
-            for cte in &with.cte_tables {
-                self.ctes.insert(ident_name(&cte.alias.name));
+        let this = &*query as *const Query;
+        // Entering a definition of the innermost WITH: as in PostgreSQL, it sees the ones
+        // before it (all of them, itself included, under WITH RECURSIVE).
+        if let Some(scope) = self.scopes.last_mut()
+            && let Some(i) = scope.bodies.iter().position(|b| *b == this)
+        {
+            scope.visible = if scope.recursive { scope.names.len() } else { i };
+        }
+        let opened = match &mut query.with {
+            Some(with) if !self.trusted => {
+                let mut scope = CteScope { recursive: with.recursive, ..CteScope::default() };
+                for cte in &mut with.cte_tables {
+                    let canonical = format!("{CTE_PREFIX}{}", self.ctes_defined);
+                    self.ctes_defined += 1;
+                    scope.names.push((ident_name(&cte.alias.name), canonical.clone()));
+                    scope.bodies.push(&*cte.query as *const Query);
+                    cte.alias.name = Ident::new(canonical);
+                }
+                self.scopes.push(scope);
+                true
             }
+            _ => false,
+        };
+        self.opened.push(opened);
+        ControlFlow::Continue(())
+    }
+
+    fn post_visit_query(&mut self, query: &mut Query) -> ControlFlow<Error> {
+        if self.opened.pop() == Some(true) {
+            self.scopes.pop();
+        }
+        // After the last definition of a WITH, its query body sees every definition.
+        let this = &*query as *const Query;
+        if let Some(scope) = self.scopes.last_mut()
+            && scope.bodies.last() == Some(&this)
+        {
+            scope.visible = scope.names.len();
         }
         ControlFlow::Continue(())
     }
@@ -273,9 +362,22 @@ impl VisitorMut for Checker {
                     return ControlFlow::Break(unknown_relation(name));
                 };
                 match parts.as_slice() {
-                    [single] if self.ctes.contains(single) => ControlFlow::Continue(()),
+                    [single] if !self.trusted && self.cte_in_scope(single).is_some() => {
+                        let canonical = self.cte_in_scope(single).expect("checked");
+                        if alias.is_none() {
+                            *alias = Some(TableAlias {
+                                explicit: true,
+                                name: Ident::with_quote('"', single.clone()),
+                                columns: vec![],
+                                at: None,
+                            });
+                        }
+                        *name = ObjectName(vec![ObjectNamePart::Identifier(Ident::new(canonical))]);
+                        ControlFlow::Continue(())
+                    }
+                    [single] if self.trusted && single.starts_with(CTE_PREFIX) => ControlFlow::Continue(()),
                     [single]
-                        if single == super::dml::TARGET
+                        if self.target.as_deref() == Some(single.as_str())
                             && name.0[0].as_ident().is_some_and(|i| i.quote_style.is_none()) =>
                     {
                         ControlFlow::Continue(())
@@ -422,7 +524,32 @@ impl VisitorMut for Checker {
 /// checker never turns CTE references into slots and the binder only rewrites its own slots).
 const TABLE_SLOT: &str = "__duckstore_table_";
 
+/// The definitions of one WITH clause while its query is checked.
+#[derive(Default)]
+struct CteScope {
+    /// (the client's name, the canonical name), in order of definition.
+    names: Vec<(String, String)>,
+    /// Each definition's query, to know when the walk enters it (compared by address only).
+    bodies: Vec<*const Query>,
+    /// How many of `names` the part being walked sees.
+    visible: usize,
+    recursive: bool,
+}
+
+/// The canonical name of a common table expression (see `Checker::scopes`).
+pub(crate) const CTE_PREFIX: &str = "__cte_";
+
 impl Checker {
+    /// The canonical name `name` has as a common table expression in scope, innermost first.
+    fn cte_in_scope(&self, name: &str) -> Option<String> {
+        self.scopes
+            .iter()
+            .rev()
+            .flat_map(|s| s.names[..s.visible].iter().rev())
+            .find(|(n, _)| n == name)
+            .map(|(_, c)| c.clone())
+    }
+
     /// Turns a relation reference into `duckstore_relation(<slot>)`, keeping its name as alias.
     fn slot_relation(&mut self, factor: &mut TableFactor, relation: ServerRelation) -> ControlFlow<Error> {
         let TableFactor::Table { name, args, alias, .. } = factor else { return ControlFlow::Continue(()) };

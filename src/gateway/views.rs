@@ -86,7 +86,7 @@ impl Expansion<'_, '_> {
             let sql = format!(
                 "SELECT {} FROM ({}) AS \"__duckstore_view\"",
                 columns.join(", "),
-                plan.render(&[], &inner_refs)
+                plan.render(&[], &inner_refs)?
             );
             // the binder parses this text again: it must read back as one query
             if super::parse(&sql).map(|s| s.len()) != Ok(1) {

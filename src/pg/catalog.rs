@@ -124,7 +124,7 @@ fn format_type(oid: i64, typmod: i32) -> String {
 }
 
 /// The macros clients' catalog functions are rewritten to (created once in the engine).
-pub fn macros_sql() -> String {
+pub fn macros_sql() -> Vec<String> {
     let names: Vec<String> =
         TYPES.iter().map(|t| format!("WHEN t = {} THEN '{}'", t.0, t.2.replace('\'', "''"))).collect();
     let by_name: Vec<String> = TYPES
@@ -137,17 +137,21 @@ pub fn macros_sql() -> String {
             arms
         })
         .collect();
-    format!(
-        "CREATE OR REPLACE MACRO duckstore_format_type(t, m) AS CASE
+    vec![
+        format!(
+            "CREATE OR REPLACE MACRO duckstore_format_type(t, m) AS CASE
             WHEN t IS NULL THEN NULL
             WHEN t = 1700 AND m >= 4 THEN 'numeric(' || ((m - 4) // 65536) || ',' || ((m - 4) % 65536) || ')'
             WHEN t = 1043 AND m >= 4 THEN 'character varying(' || (m - 4) || ')'
             WHEN t = 1042 AND m >= 4 THEN 'character(' || (m - 4) || ')'
-            {} ELSE '???' END;
-         CREATE OR REPLACE MACRO duckstore_to_regtype(n) AS CASE lower(replace(n, 'pg_catalog.', '')) {} ELSE NULL END;",
-        names.join(" "),
-        by_name.join(" ")
-    )
+            {} ELSE '???' END",
+            names.join(" ")
+        ),
+        format!(
+            "CREATE OR REPLACE MACRO duckstore_to_regtype(n) AS CASE lower(replace(n, 'pg_catalog.', '')) {} ELSE NULL END",
+            by_name.join(" ")
+        ),
+    ]
 }
 
 fn pk_attnums(t: &TableRecord) -> Vec<V> {

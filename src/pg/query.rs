@@ -143,9 +143,17 @@ impl Connection {
         match plan {
             Plan::Query(q) => {
                 let engine = self.shared.storage.engine();
-                let (sql, relations, tables) = self.prepare_read(session, q, true).await?;
-                let described =
-                    engine.describe(Query { sql, params: vec![], relations, tables, origin: SqlOrigin::User }).await?;
+                let (rendered, relations, tables) = self.prepare_read(session, q, true).await?;
+                let described = engine
+                    .describe(Query {
+                        sql: rendered.sql,
+                        params: vec![],
+                        relations,
+                        tables,
+                        origin: SqlOrigin::User,
+                        checks: rendered.checks,
+                    })
+                    .await?;
                 let params = described
                     .params
                     .iter()
@@ -173,10 +181,18 @@ impl Connection {
                 let (reads, mut tables) =
                     self.expand_reads(session, write.body.tables.clone(), search_path, None).await?;
                 let columns: Vec<String> = target.table.columns.iter().map(|c| c.name.clone()).collect();
-                let sql = write.render(&target.file.data_ref(), &columns, &handles, &reads);
+                let rendered = write.render(&target.file.data_ref(), &columns, &handles, &reads)?;
                 tables.push(target.file);
-                let described =
-                    engine.describe(Query { sql, params: vec![], relations, tables, origin: SqlOrigin::User }).await?;
+                let described = engine
+                    .describe(Query {
+                        sql: rendered.sql,
+                        params: vec![],
+                        relations,
+                        tables,
+                        origin: SqlOrigin::User,
+                        checks: Some(rendered.checks),
+                    })
+                    .await?;
                 let params = described
                     .params
                     .iter()
@@ -205,11 +221,18 @@ impl Connection {
         let storage = &self.shared.storage;
         match plan {
             Plan::Query(q) => {
-                let (sql, relations, tables) = self.prepare_read(session, q, false).await?;
+                let (rendered, relations, tables) = self.prepare_read(session, q, false).await?;
                 let stream = storage
                     .engine()
                     .query(
-                        Query { sql, params: params.to_vec(), relations, tables, origin: SqlOrigin::User },
+                        Query {
+                            sql: rendered.sql,
+                            params: params.to_vec(),
+                            relations,
+                            tables,
+                            origin: SqlOrigin::User,
+                            checks: rendered.checks,
+                        },
                         &session.canceller,
                     )
                     .await?;
@@ -285,7 +308,9 @@ impl Connection {
                         request,
                         params.to_vec(),
                         session.canceller.clone(),
-                        move |target, reads| plan.render(&target.data_ref, &target.columns, &handles, reads),
+                        move |target, reads| {
+                            plan.render(&target.data_ref, &target.columns, &handles, reads).map(|r| (r.sql, r.checks))
+                        },
                     )
                     .await?;
                 drop(relations);
@@ -312,11 +337,18 @@ impl Connection {
                 Ok(Outcome::CopyIn { copy: Box::new(copy), columns })
             }
             Plan::CopyOut(copy) => {
-                let (sql, relations, tables) = self.prepare_read(session, &copy.query, false).await?;
+                let (rendered, relations, tables) = self.prepare_read(session, &copy.query, false).await?;
                 let stream = storage
                     .engine()
                     .query(
-                        Query { sql, params: params.to_vec(), relations, tables, origin: SqlOrigin::User },
+                        Query {
+                            sql: rendered.sql,
+                            params: params.to_vec(),
+                            relations,
+                            tables,
+                            origin: SqlOrigin::User,
+                            checks: rendered.checks,
+                        },
                         &session.canceller,
                     )
                     .await?;
@@ -330,7 +362,7 @@ impl Connection {
                 let creating = Some((spec.bucket.clone(), spec.name.clone()));
                 let (refs, reads) =
                     self.expand_reads(session, query.tables.clone(), vec![spec.bucket.clone()], creating).await?;
-                let expanded = crate::storage::ExpandedQuery { sql: query.render(&[], &refs), reads };
+                let expanded = crate::storage::ExpandedQuery { sql: query.render(&[], &refs)?, reads };
                 storage.create_view(session.ctx.clone(), spec.clone(), expanded).await?;
                 Ok(Outcome::Tag(Tag::new("CREATE VIEW")))
             }
@@ -389,12 +421,12 @@ impl Connection {
         session: &Session,
         q: &gateway::QueryPlan,
         describe_only: bool,
-    ) -> Result<(String, Vec<crate::engine::RelationGuard>, Vec<crate::engine::TableFile>)> {
+    ) -> Result<(gateway::RenderedQuery, Vec<crate::engine::RelationGuard>, Vec<crate::engine::TableFile>)> {
         let relations = self.register_relations(session, &q.relations, describe_only).await?;
         let handles: Vec<u64> = relations.iter().map(|r| r.handle()).collect();
         let search_path = session.settings().search_path();
         let (refs, files) = self.expand_reads(session, q.tables.clone(), search_path, None).await?;
-        Ok((q.render(&handles, &refs), relations, files))
+        Ok((q.render_for_engine(&handles, &refs)?, relations, files))
     }
 
     /// The relations a write reads: tables by name (the storage layer resolves them under the

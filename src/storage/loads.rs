@@ -491,7 +491,7 @@ impl Storage {
                 let relation = self.engine().register_relation(batch);
                 let part = staging.path.join(format!("part-{parts:06}.parquet"));
                 self.engine()
-                    .execute_batch(format!(
+                    .execute(format!(
                         "COPY (SELECT * FROM {}({})) TO {} (FORMAT parquet)",
                         crate::engine::RELATION_FUNCTION,
                         relation.handle(),
@@ -632,7 +632,7 @@ impl Storage {
             if request.incremental {
                 let current = inner.writable_file(&table, current)?;
                 let sql = insert_sql(&current.data_ref(), &table, &plan, true, request.dedup);
-                let outcome = inner.engine.write(&current, &[], &[(sql, Vec::<Param>::new())], canceller)?;
+                let outcome = inner.engine.write(&current, &[], &[(sql, Vec::<Param>::new())], None, canceller)?;
                 return Ok((outcome, current.version));
             }
             // Full load: the next version of the file, filled, then switched to.
@@ -641,7 +641,7 @@ impl Storage {
             inner.engine.remove_table_file(&next).ok();
             inner.engine.create_table_file(&next, &table_ddl(&table.columns, &table.primary_key))?;
             let sql = insert_sql(&next.data_ref(), &table, &plan, false, request.dedup);
-            match inner.engine.write(&next, &[], &[(sql, Vec::<Param>::new())], canceller) {
+            match inner.engine.write(&next, &[], &[(sql, Vec::<Param>::new())], None, canceller) {
                 Ok(outcome) => Ok((outcome, next.version)),
                 Err(e) => {
                     let _ = inner.engine.remove_table_file(&next);
@@ -1157,6 +1157,7 @@ impl Storage {
             relations: vec![],
             tables: vec![readable.file],
             origin: crate::engine::SqlOrigin::Server,
+            checks: None,
         };
         let stream = self.engine().query(query, &Canceller::default()).await?;
         super::TextRows::collect(stream).await
@@ -1222,6 +1223,7 @@ impl Storage {
             relations: vec![],
             tables: vec![readable.file.clone()],
             origin: crate::engine::SqlOrigin::Server,
+            checks: None,
         };
         // The read feeds the staging writes, which take pool slots of their own: it takes none,
         // so a full pool of such loads cannot wait on itself.

@@ -807,7 +807,7 @@ impl Storage {
         render: R,
     ) -> Result<WriteResult>
     where
-        R: FnOnce(&WriteTarget, &[String]) -> String + Send + 'static,
+        R: FnOnce(&WriteTarget, &[String]) -> Result<(String, Vec<crate::engine::QueryCheck>)> + Send + 'static,
     {
         let (project_id, branch_id) = require_write(&ctx)?;
         let (guard, locked_id) = self.lock_target(&ctx, &request.target, &request.search_path).await?;
@@ -856,8 +856,8 @@ impl Storage {
                 data_ref: file.data_ref(),
                 columns: table.columns.iter().map(|c| c.name.clone()).collect(),
             };
-            let sql = render(&target, &read_refs);
-            let outcome = inner.engine.write(&file, &reads, &[(sql, params)], &canceller)?;
+            let (sql, checks) = render(&target, &read_refs)?;
+            let outcome = inner.engine.write(&file, &reads, &[(sql, params)], Some(&checks), &canceller)?;
             let affected = outcome.affected.first().copied().unwrap_or(0);
             inner.catalog.write(|tx| {
                 tx.update_table_stats(table.id, file.version, outcome.row_count, outcome.byte_count, now_micros())?;

@@ -527,7 +527,14 @@ impl Storage {
         if let Some(limit) = m.limit {
             sql.push_str(&format!(" LIMIT {}", limit.max(0)));
         }
-        Ok(Query { sql, params, relations: vec![], tables: vec![readable.file.clone()], origin: SqlOrigin::Server })
+        Ok(Query {
+            sql,
+            params,
+            relations: vec![],
+            tables: vec![readable.file.clone()],
+            origin: SqlOrigin::Server,
+            checks: None,
+        })
     }
 
     /// `unload_workspace`: a workspace table into a storage table (created when missing), with
@@ -705,6 +712,7 @@ impl WorkspaceStorageSource {
                     relations: vec![],
                     tables,
                     origin: SqlOrigin::User,
+                    checks: None,
                 });
             }
         };
@@ -715,6 +723,7 @@ impl WorkspaceStorageSource {
             relations: vec![],
             tables: vec![readable.file],
             origin: SqlOrigin::Server,
+            checks: None,
         })
     }
 }

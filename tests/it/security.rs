@@ -571,3 +571,196 @@ async fn the_gateway_and_the_sandbox_refuse_escapes() {
     println!("security: gateway and sandbox escapes: tried {tried}, refused {refused}");
     server.stop().await;
 }
+
+/// The engine aliases (`t<id>v<version>`) of a project's table files, read off the disk: what an
+/// attacker who guesses ids would aim at.
+fn engine_aliases(server: &TestServer, project: i64) -> Vec<String> {
+    let mut out = Vec::new();
+    let root = server.data_dir.join("tables").join(project.to_string());
+    let Ok(branches) = std::fs::read_dir(&root) else { return out };
+    for branch in branches.flatten() {
+        for table in std::fs::read_dir(branch.path()).into_iter().flatten().flatten() {
+            let t = table.file_name().to_string_lossy().into_owned();
+            for version in std::fs::read_dir(table.path()).into_iter().flatten().flatten() {
+                let name = version.file_name().to_string_lossy().into_owned();
+                if let Some(v) = name.strip_prefix('v').and_then(|n| n.strip_suffix(".duckdb")) {
+                    out.push(format!("{t}v{v}"));
+                }
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Statements sqlparser and DuckDB read differently, and their relatives (issue 15): text
+/// whose tail DuckDB reads as another statement, a dollar-quote tag DuckDB reads as a
+/// parameter, escaped strings and identifiers whose re-rendering would close early, CTE names
+/// out of scope, writes inside a WITH, DuckDB's own catalog. Each aims at the victim's table
+/// files by their engine aliases.
+fn differentials(alias: &str, files_dir: &str) -> Vec<String> {
+    let t = format!("\"{alias}\".main.data");
+    vec![
+        format!("SELECT 1 %/* E'\\x2a/ 2 AS a; SELECT name, w: 4 FROM {t} --' AS c"),
+        format!("SELECT 1 %/* E'\\x2a/ 2 AS a; SELECT *, w: 4 FROM {t} --' AS c"),
+        format!("SELECT 1 %/* E'\\x2a/ 2 AS a; INSERT INTO {t} (id) VALUES (7777); CHECKPOINT; --' AS c"),
+        format!("SELECT 1 %/* E'\\x2a/ 2 AS a; COPY (SELECT 1) TO '{files_dir}/1/1'; --' AS c"),
+        format!("SELECT $1x$, * FROM {t} LIMIT 3 --$1x$ AS s, $1::int AS p"),
+        format!("SELECT $1x$, * FROM {t} WHERE name LIKE 'SECRET%' --$1x$ AS s, $1::int AS p"),
+        format!("SELECT $1x$, read_text('{files_dir}/1/1') --$1x$ AS s, $1::int AS p"),
+        format!("SELECT $a$x$a$, * FROM {t}"),
+        format!("SELECT $$ $$, * FROM {t}"),
+        format!("SELECT E'\\'' || (SELECT max(name) FROM {t})"),
+        format!("SELECT E'a\\\\'' , 1 FROM {t} --'"),
+        format!("SELECT E'\\\\' AS x, (SELECT max(name) FROM {t}) --'"),
+        format!("SELECT 'a\\' AS x, (SELECT max(name) FROM {t}) --'"),
+        format!("SELECT 1 AS \"a\\\"\", (SELECT max(name) FROM {t}) --\""),
+        format!("SELECT U&'\\0027' || (SELECT max(name) FROM {t})"),
+        format!("SELECT /* */ * FROM {t}"),
+        format!("SELECT 1 /* /* nested */ ; SELECT * FROM {t} */"),
+        format!("SELECT 1 -- \n; SELECT * FROM {t}"),
+        format!("SELECT 1; SELECT * FROM {t}"),
+        format!("SELECT (SELECT max(name) FROM {t})"),
+        format!("SELECT * FROM {alias}.data"),
+        format!("SELECT * FROM \"{alias}\".data"),
+        format!("SELECT * FROM {alias}.main.data"),
+        format!("WITH x AS (SELECT 1) INSERT INTO {t} VALUES (7, 'x')"),
+        format!("WITH x AS (SELECT 1) DELETE FROM {t}"),
+        format!("SELECT * FROM (WITH {alias} AS (SELECT 1) SELECT 1) s, {t}"),
+        "SELECT * FROM (WITH sqlite_master AS (SELECT 1) SELECT 1) s, sqlite_master".into(),
+        "WITH duckdb_tables AS (SELECT 1) SELECT * FROM (SELECT * FROM duckdb_tables) a, (SELECT 1) b".into(),
+        "SELECT * FROM (WITH x AS (SELECT 1) SELECT * FROM x) s, (WITH y AS (SELECT 2) SELECT * FROM x) z".into(),
+        "SELECT * FROM sqlite_master".into(),
+        "SELECT * FROM duckdb_tables()".into(),
+        "SELECT * FROM duckdb_databases()".into(),
+        "SELECT * FROM main.duckdb_tables()".into(),
+        "SELECT * FROM pragma_database_list()".into(),
+        "SELECT * FROM pg_settings".into(),
+        "SELECT * FROM pg_catalog.pg_settings".into(),
+        "SELECT * FROM information_schema.schemata".into(),
+        format!("SELECT * FROM information_schema.columns WHERE table_catalog = '{alias}'"),
+        "SELECT current_setting('allowed_directories')".into(),
+        "SELECT getvariable('x')".into(),
+        format!("SELECT * FROM query('SELECT * FROM {t}')"),
+        format!("SELECT * FROM query_table('{alias}.main.data')"),
+        format!("SELECT a: (SELECT max(name) FROM {t})"),
+        format!("SELECT list_transform([1], x -> (SELECT max(name) FROM {t}))"),
+        format!("SELECT * FROM {t} AT (VERSION => 1)"),
+        format!("SELECT * FROM (DESCRIBE {t})"),
+        format!("SELECT * FROM (SHOW TABLES)"),
+        format!("SELECT * FROM read_text('{files_dir}/1/1')"),
+        format!("SELECT * FROM glob('{files_dir}/*')"),
+        format!("SELECT * FROM '{files_dir}/1/1'"),
+        format!("EXPLAIN ANALYZE SELECT * FROM {t}"),
+        format!("SELECT 1 OPERATOR(pg_catalog.+) (SELECT count(*) FROM {t})"),
+        format!("SELECT 1 <-> (SELECT count(*) FROM {t})"),
+        format!("SELECT 1 !! 2, (SELECT count(*) FROM {t})"),
+        format!("SELECT CAST(1 AS x(1 FROM {t}))"),
+        format!("SELECT 0x{alias}"),
+        format!("SELECT * FROM \"__duckstore_table_0\", {t}"),
+        format!("SELECT * FROM __cte_0, {t}"),
+        format!("SELECT * FROM duckstore_relation(1), {t}"),
+    ]
+}
+
+/// Every file under `dir` with its content.
+fn tree(dir: &std::path::Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(tree(&path));
+        } else {
+            out.push((path.clone(), std::fs::read(&path).unwrap_or_default()));
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Whether an answered value shows what only the victim's storage holds: its secret row, its
+/// tables' DDL (DuckDB's catalog), its uploaded file's content. (Statements echo aliases and
+/// paths back in their own literals, so those prove nothing.)
+fn leaked(value: &str) -> bool {
+    value.contains("SECRET-c0ffee") || value.contains("CREATE TABLE") || value.contains("id,name")
+}
+
+fn leaks(messages: &[SimpleQueryMessage]) -> bool {
+    messages.iter().any(|m| match m {
+        SimpleQueryMessage::Row(r) => (0..r.len()).any(|i| r.get(i).is_some_and(leaked)),
+        _ => false,
+    })
+}
+
+#[tokio::test]
+async fn parser_differentials_reach_no_other_project() {
+    let server = TestServer::start().await;
+    let v = victim(&server).await;
+    let owner = server.connect(&v.user, &v.token).await;
+    owner.batch_execute(r#"INSERT INTO "in.c-v"."t" VALUES (1000, 'SECRET-c0ffee')"#).await.unwrap();
+    let before = fingerprint(&server, &v).await;
+    let files_before = tree(&server.data_dir.join("files"));
+
+    // the attacker: another project's branch_read token and its project_admin token
+    let (_, admin_user, admin_token) = server.project("attacker").await;
+    let attacker_admin = server.connect(&admin_user, &admin_token).await;
+    attacker_admin.batch_execute(r#"CREATE SCHEMA "in.c-a"; CREATE TABLE "in.c-a"."x" (id INTEGER)"#).await.unwrap();
+    let reader = attacker_admin.query_one("CALL create_token(scope => 'branch_read')", &[]).await.unwrap();
+    let (reader_user, reader_token): (String, String) = (reader.get("user_name"), reader.get("token"));
+    let sessions = [server.connect(&reader_user, &reader_token).await, server.connect(&admin_user, &admin_token).await];
+
+    let aliases = engine_aliases(&server, v.project);
+    assert!(!aliases.is_empty(), "the victim has table files");
+    let files_dir = server.data_dir.canonicalize().unwrap().join("files").to_string_lossy().into_owned();
+    let (mut tried, mut refused, mut answered) = (0, 0, 0);
+    for alias in &aliases {
+        for sql in differentials(alias, &files_dir) {
+            for client in &sessions {
+                tried += 1;
+                match client.simple_query(&sql).await {
+                    Ok(messages) => {
+                        assert!(!leaks(&messages), "{sql} showed the victim's data or internals");
+                        answered += 1;
+                    }
+                    Err(e) => {
+                        let state = sqlstate(&e);
+                        assert!(!state.is_empty() && state != "XX000", "{sql}: {state} {e:?}");
+                        assert!(!e.to_string().contains(alias.as_str()), "{sql}: the error names {alias}: {e}");
+                        refused += 1;
+                    }
+                }
+                // the extended protocol, with one bound parameter where the text has one
+                tried += 1;
+                let extended = if sql.contains("$1") {
+                    client.query_typed(sql.as_str(), &[(&1i32, tokio_postgres::types::Type::INT4)]).await
+                } else {
+                    client.query(sql.as_str(), &[]).await
+                };
+                match extended {
+                    Ok(rows) => {
+                        let shown = rows.iter().any(|r| {
+                            (0..r.len())
+                                .any(|i| r.try_get::<_, Option<String>>(i).ok().flatten().is_some_and(|s| leaked(&s)))
+                        });
+                        assert!(!shown, "{sql} (extended) showed the victim's data or internals");
+                        answered += 1;
+                    }
+                    Err(e) => {
+                        // A client-side error (rows the server had not described) means rows left.
+                        let state = e.code().map(|c| c.code().to_owned()).unwrap_or_default();
+                        assert!(!state.is_empty() && state != "XX000", "{sql} (extended): {e:?}");
+                        refused += 1;
+                    }
+                }
+                assert!(client.simple_query("SELECT 1").await.is_ok(), "the session survives {sql}");
+            }
+        }
+    }
+    assert_same(&before, &fingerprint(&server, &v).await, "parser differentials");
+    assert_eq!(files_before, tree(&server.data_dir.join("files")), "uploaded files changed");
+    let victim_reads = rows(&owner, r#"SELECT count(*) FROM "in.c-v"."t" WHERE name = 'SECRET-c0ffee'"#).await;
+    assert_eq!(victim_reads, vec![vec![Some("1".to_owned())]]);
+    println!("security: parser differentials: tried {tried}, refused {refused}, answered harmlessly {answered}");
+    server.stop().await;
+}

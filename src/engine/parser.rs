@@ -1,0 +1,351 @@
+//! DuckDB's own parser, asked what a text says before the text runs. DuckDB decides what runs, so
+//! DuckDB is the authority on it: how many statements a text holds, and, for a query, which
+//! tables, table functions and functions its parse tree names. The engine runs no text of more
+//! than one statement; the gateway compares what DuckDB read in a client's query with what it
+//! planned (gateway/oracle.rs).
+//!
+//! The parser lives in an instance of its own: in memory, no tables, no file access, its
+//! configuration locked. Parsing needs no catalog, so nothing else is reachable from here.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use serde_json::Value;
+
+use super::ffi::RawConn;
+use super::raw::RawDatabase;
+use crate::error::{Error, Result};
+
+/// What DuckDB's parse tree of a query names.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct References {
+    /// Statements in the text.
+    pub statements: usize,
+    /// `(catalog, schema, table)` of every table reference, as DuckDB read it (empty parts when
+    /// the text did not name them).
+    pub tables: Vec<(String, String, String)>,
+    /// Table functions, with their arguments where those are constants.
+    pub table_functions: Vec<Call>,
+    /// Every scalar, aggregate and window function and operator: `(schema, name)`.
+    pub functions: Vec<(String, String)>,
+    /// Names the text defines as common table expressions.
+    pub ctes: Vec<String>,
+    /// Items in the select list of the first statement's outermost SELECT (0 if it has none).
+    pub select_items: usize,
+    /// Constructs a client's query may never hold, named (DESCRIBE/SHOW, time travel, a
+    /// catalog-qualified function, a node this walk does not know).
+    pub refused: Vec<String>,
+}
+
+/// A table function call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Call {
+    pub catalog: String,
+    pub schema: String,
+    pub name: String,
+    /// Constant integer arguments in order (`None` where an argument is not one).
+    pub int_args: Vec<Option<i64>>,
+}
+
+/// Expression classes of DuckDB's parse tree a query may contain.
+const EXPRESSION_CLASSES: &[&str] = &[
+    "CONSTANT",
+    "COLUMN_REF",
+    "FUNCTION",
+    "OPERATOR",
+    "COMPARISON",
+    "CONJUNCTION",
+    "CASE",
+    "CAST",
+    "SUBQUERY",
+    "STAR",
+    "WINDOW",
+    "BETWEEN",
+    "LAMBDA",
+    "PARAMETER",
+    "COLLATE",
+    "POSITIONAL_REFERENCE",
+    "DEFAULT",
+    "LAMBDA_REF",
+];
+
+/// Other node kinds (query nodes, table references, modifiers, orders, type details).
+const NODE_TYPES: &[&str] = &[
+    "SELECT_NODE",
+    "SET_OPERATION_NODE",
+    "RECURSIVE_CTE_NODE",
+    "CTE_NODE",
+    "SUBQUERY",
+    "JOIN",
+    "EXPRESSION_LIST",
+    "EMPTY",
+    "PIVOT",
+    "ORDER_MODIFIER",
+    "LIMIT_MODIFIER",
+    "LIMIT_PERCENT_MODIFIER",
+    "DISTINCT_MODIFIER",
+    "ORDER_DEFAULT",
+    "ASCENDING",
+    "DESCENDING",
+    "DECIMAL_TYPE_INFO",
+    "STRING_TYPE_INFO",
+    "LIST_TYPE_INFO",
+    "STRUCT_TYPE_INFO",
+    "ARRAY_TYPE_INFO",
+    "GENERIC_TYPE_INFO",
+    "INTEGER_LITERAL_TYPE_INFO",
+    "ANY_TYPE_INFO",
+];
+
+/// Type names a cast may name beyond DuckDB's built-in ones (`x::json`).
+const USER_TYPES: &[&str] = &["json"];
+
+/// How deep a parse tree may nest before the walk refuses it (the gateway's own depth limits
+/// keep client statements far below this).
+const MAX_DEPTH: usize = 2000;
+
+/// Texts DuckDB already split, and their statement counts (server SQL repeats verbatim).
+const COUNT_CACHE: usize = 4096;
+
+pub struct DuckParser {
+    // Field order is drop order: connections close before the instance.
+    conns: Mutex<Vec<RawConn>>,
+    counts: Mutex<HashMap<String, usize>>,
+    db: RawDatabase,
+}
+
+impl DuckParser {
+    pub fn open() -> Result<DuckParser> {
+        let settings = [
+            ("threads", "1".to_owned()),
+            ("memory_limit", "64MB".to_owned()),
+            ("autoload_known_extensions", "false".to_owned()),
+            ("autoinstall_known_extensions", "false".to_owned()),
+            ("enable_external_access", "false".to_owned()),
+        ];
+        let db = RawDatabase::open_in_memory(&settings)
+            .map_err(|e| Error::internal("starting DuckDB's parser instance", e))?;
+        // SAFETY: the instance outlives its connections (field order of DuckParser).
+        let conn =
+            unsafe { RawConn::connect(db.handle()) }.map_err(|e| Error::internal("connecting to the parser", e))?;
+        conn.execute("SET lock_configuration = true").map_err(|e| Error::internal("locking the parser", e))?;
+        Ok(DuckParser { conns: Mutex::new(vec![conn]), counts: Mutex::new(HashMap::new()), db })
+    }
+
+    fn with_conn<T>(&self, f: impl FnOnce(&RawConn) -> T) -> Result<T> {
+        let conn = self.conns.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let conn = match conn {
+            Some(c) => c,
+            // SAFETY: the instance outlives its connections (field order of DuckParser).
+            None => unsafe { RawConn::connect(self.db.handle()) }
+                .map_err(|e| Error::internal("connecting to the parser", e))?,
+        };
+        let out = f(&conn);
+        let mut idle = self.conns.lock().unwrap_or_else(|p| p.into_inner());
+        if idle.len() < 16 {
+            idle.push(conn);
+        }
+        Ok(out)
+    }
+
+    /// How many statements DuckDB reads in `sql`. A text DuckDB cannot parse is an error with
+    /// DuckDB's message.
+    pub fn statement_count(&self, sql: &str) -> std::result::Result<usize, String> {
+        if let Some(n) = self.counts.lock().unwrap_or_else(|p| p.into_inner()).get(sql) {
+            return Ok(*n);
+        }
+        let count =
+            self.with_conn(|conn| conn.extract(sql).map(|e| e.count())).map_err(|e| e.message().to_owned())??;
+        let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        if counts.len() >= COUNT_CACHE {
+            counts.clear();
+        }
+        counts.insert(sql.to_owned(), count);
+        Ok(count)
+    }
+
+    /// DuckDB's parse tree of `sql` (one or more SELECT statements), as JSON text. A text that
+    /// is not a query, or that DuckDB cannot parse, is an error with DuckDB's message.
+    pub fn query_tree(&self, sql: &str) -> std::result::Result<Value, String> {
+        let json = self
+            .with_conn(|conn| -> std::result::Result<Option<String>, String> {
+                let extracted = conn.extract("SELECT json_serialize_sql($1::VARCHAR)")?;
+                let mut stmt = extracted.prepare(0)?;
+                stmt.query_text(&[super::Param::Text(sql.to_owned())])
+            })
+            .map_err(|e| e.message().to_owned())??
+            .ok_or("DuckDB answered no parse tree")?;
+        let tree: Value = serde_json::from_str(&json).map_err(|e| format!("DuckDB's parse tree is not JSON: {e}"))?;
+        if tree.get("error").and_then(Value::as_bool) == Some(true) {
+            let kind = tree.get("error_type").and_then(Value::as_str).unwrap_or("parser");
+            let message = tree.get("error_message").and_then(Value::as_str).unwrap_or("cannot parse the statement");
+            return Err(if kind == "parser" {
+                format!("Parser Error: {message}")
+            } else {
+                format!("Not implemented Error: {message}")
+            });
+        }
+        Ok(tree)
+    }
+
+    /// What DuckDB's parse of the query `sql` references.
+    pub fn references(&self, sql: &str) -> std::result::Result<References, String> {
+        let tree = self.query_tree(sql)?;
+        Ok(references_of(&tree))
+    }
+}
+
+/// Walks a parse tree as `json_serialize_sql` answers it.
+pub fn references_of(tree: &Value) -> References {
+    let mut refs = References::default();
+    match tree.get("statements").and_then(Value::as_array) {
+        Some(statements) => {
+            refs.statements = statements.len();
+            refs.select_items = statements
+                .first()
+                .and_then(|s| s.get("node"))
+                .filter(|n| n.get("type").and_then(Value::as_str) == Some("SELECT_NODE"))
+                .and_then(|n| n.get("select_list"))
+                .and_then(Value::as_array)
+                .map_or(0, Vec::len);
+            for s in statements {
+                walk(s, &mut refs, 0);
+            }
+        }
+        None => refs.refused.push("a parse tree without statements".into()),
+    }
+    refs
+}
+
+fn text(v: &Value, key: &str) -> String {
+    v.get(key).and_then(Value::as_str).unwrap_or("").to_owned()
+}
+
+fn constant_int(v: &Value) -> Option<i64> {
+    if v.get("class").and_then(Value::as_str) != Some("CONSTANT") {
+        return None;
+    }
+    let value = v.get("value")?;
+    if value.get("is_null").and_then(Value::as_bool) == Some(true) {
+        return None;
+    }
+    match value.get("value")? {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.parse().ok(),
+        _ => None,
+    }
+}
+
+fn walk(v: &Value, refs: &mut References, depth: usize) {
+    if depth > MAX_DEPTH {
+        refs.refused.push("a statement nested too deeply".into());
+        return;
+    }
+    match v {
+        Value::Array(items) => items.iter().for_each(|i| walk(i, refs, depth + 1)),
+        Value::Object(map) => {
+            if let Some(class) = map.get("class").and_then(Value::as_str) {
+                if !EXPRESSION_CLASSES.contains(&class) {
+                    refs.refused.push(format!("expression class {class}"));
+                }
+                if map.contains_key("function_name") {
+                    if !text(v, "catalog").is_empty() {
+                        refs.refused.push(format!("a catalog-qualified function {}", text(v, "function_name")));
+                    }
+                    refs.functions.push((text(v, "schema").to_lowercase(), text(v, "function_name").to_lowercase()));
+                }
+            } else if let Some(kind) = map.get("type").and_then(Value::as_str) {
+                match kind {
+                    "BASE_TABLE" => {
+                        if map.get("at_clause").is_some_and(|a| !a.is_null()) {
+                            refs.refused.push("a table read at another version (AT …)".into());
+                        }
+                        refs.tables.push((text(v, "catalog_name"), text(v, "schema_name"), text(v, "table_name")));
+                    }
+                    "TABLE_FUNCTION" => {
+                        let function = map.get("function").cloned().unwrap_or(Value::Null);
+                        let args = function.get("children").and_then(Value::as_array).cloned().unwrap_or_default();
+                        refs.table_functions.push(Call {
+                            catalog: text(&function, "catalog"),
+                            schema: text(&function, "schema").to_lowercase(),
+                            name: text(&function, "function_name").to_lowercase(),
+                            int_args: args.iter().map(constant_int).collect(),
+                        });
+                        // The arguments are expressions like any other; the call itself is
+                        // recorded above, not as a scalar function.
+                        for arg in &args {
+                            walk(arg, refs, depth + 1);
+                        }
+                        for (key, child) in map {
+                            if key != "function" {
+                                walk(child, refs, depth + 1);
+                            }
+                        }
+                        return;
+                    }
+                    "USER_TYPE_INFO" | "UNBOUND_TYPE_INFO" => {
+                        let name = if kind == "USER_TYPE_INFO" { text(v, "user_type_name") } else { text(v, "name") };
+                        let name = name.to_lowercase();
+                        let qualified = !text(v, "catalog").is_empty() || !text(v, "schema").is_empty();
+                        if qualified || !USER_TYPES.contains(&name.as_str()) {
+                            refs.refused.push(format!("type {name}"));
+                        }
+                    }
+                    other if NODE_TYPES.contains(&other) => {}
+                    other => refs.refused.push(format!("node {other}")),
+                }
+            }
+            if let Some(entries) = map.get("cte_map").and_then(|m| m.get("map")).and_then(Value::as_array) {
+                for entry in entries {
+                    refs.ctes.push(text(entry, "key"));
+                }
+            }
+            for child in map.values() {
+                walk(child, refs, depth + 1);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refs(sql: &str) -> References {
+        let parser = DuckParser::open().unwrap();
+        parser.references(sql).unwrap()
+    }
+
+    #[test]
+    fn duckdb_reads_the_known_escapes_its_own_way() {
+        let parser = DuckParser::open().unwrap();
+        // sqlparser read a dollar-quoted string here; DuckDB reads a parameter and a table.
+        let r = parser.references("SELECT $1x$, * FROM \"t1v1\".main.data LIMIT 3 --$1x$ AS s, $1::int AS p").unwrap();
+        assert_eq!(r.tables, vec![("t1v1".into(), "main".into(), "data".into())]);
+        assert_eq!(parser.statement_count("SELECT 1; SELECT 2").unwrap(), 2);
+        assert!(parser.statement_count("SELECT 1 %/* E'\\x2a/ 2").is_err());
+        assert!(parser.query_tree("INSERT INTO t VALUES (1)").unwrap_err().starts_with("Not implemented"));
+    }
+
+    #[test]
+    fn the_walk_finds_tables_functions_ctes_and_refuses_catalog_tricks() {
+        let r = refs(
+            "WITH x AS (SELECT 1 AS a) SELECT sum(a), t.b FROM x, s.t AS t JOIN range(3) r ON true \
+             WHERE upper(t.c) = 'A' AND t.d IN (SELECT max(e) FROM u)",
+        );
+        assert_eq!(r.statements, 1);
+        assert_eq!(r.ctes, vec!["x".to_owned()]);
+        let tables: Vec<&str> = r.tables.iter().map(|t| t.2.as_str()).collect();
+        assert!(tables.contains(&"x") && tables.contains(&"t") && tables.contains(&"u"));
+        assert_eq!(r.table_functions[0].name, "range");
+        assert_eq!(r.table_functions[0].int_args, vec![Some(3)]);
+        let names: Vec<&str> = r.functions.iter().map(|f| f.1.as_str()).collect();
+        assert!(names.contains(&"sum") && names.contains(&"upper") && names.contains(&"max"));
+        assert!(r.refused.is_empty(), "{:?}", r.refused);
+        assert!(!refs("SELECT * FROM (DESCRIBE t)").refused.is_empty());
+        assert!(!refs("SELECT * FROM t AT (VERSION => 1)").refused.is_empty());
+        assert!(!refs("SELECT x::my_type").refused.is_empty());
+        assert!(refs("SELECT '{}'::json").refused.is_empty());
+    }
+}
