@@ -41,6 +41,16 @@ pub struct ServeConfig {
     /// DuckDB worker threads for all storage work (default: the number of cores).
     #[arg(long, env = "DUCKSTORE_THREADS")]
     pub threads: Option<usize>,
+    /// DuckDB memory limit of each project's engine instance (default: half of --memory-limit).
+    #[arg(long, env = "DUCKSTORE_PROJECT_MEMORY_LIMIT")]
+    pub project_memory_limit: Option<String>,
+    /// Project engine instances open at once; the least recently used idle one closes beyond
+    /// this (instances idle for a minute close anyway).
+    #[arg(long, env = "DUCKSTORE_MAX_OPEN_PROJECTS", default_value_t = 4)]
+    pub max_open_projects: usize,
+    /// Temporary disk (spilled intermediate results) each storage engine instance may use.
+    #[arg(long, env = "DUCKSTORE_ENGINE_TEMP_LIMIT", default_value = "20GB")]
+    pub engine_temp_limit: String,
     /// DuckDB jobs (queries, imports) that may run at once; more wait in a queue.
     #[arg(long, env = "DUCKSTORE_MAX_CONCURRENT_JOBS", default_value_t = 64)]
     pub max_concurrent_jobs: usize,
@@ -96,6 +106,9 @@ impl ServeConfig {
             log_format: LogFormat::Pretty,
             memory_limit: None,
             threads: None,
+            project_memory_limit: None,
+            max_open_projects: 4,
+            engine_temp_limit: "20GB".into(),
             max_concurrent_jobs: 64,
             shutdown_timeout_secs: 30,
             max_file_size: 10 * 1024 * 1024 * 1024,

@@ -185,6 +185,9 @@ pub async fn start(config: ServeConfig, pg_listener: TcpListener, http_listener:
         memory_limit,
         threads,
         max_concurrent_jobs: config.max_concurrent_jobs,
+        project_memory_limit: config.project_memory_limit.clone(),
+        max_open_projects: config.max_open_projects,
+        temp_limit: config.engine_temp_limit.clone(),
         judge: crate::gateway::oracle::judge_fn(),
         instance_setup: crate::pg::catalog::macros_sql(),
     };
@@ -282,12 +285,18 @@ pub async fn start(config: ServeConfig, pg_listener: TcpListener, http_listener:
 }
 
 /// Periodic housekeeping until the server stops: uploads abandoned by their clients, expired
-/// idempotency answers.
+/// idempotency answers; every 30 s, project engine instances idle for a minute close.
 async fn janitor(storage: Storage, mut stop: watch::Receiver<bool>) {
     let mut every = tokio::time::interval(Duration::from_secs(600));
     every.tick().await;
+    let mut instances = tokio::time::interval(Duration::from_secs(30));
+    instances.tick().await;
     loop {
         tokio::select! {
+            _ = instances.tick() => {
+                let engine = storage.engine().clone();
+                let _ = tokio::task::spawn_blocking(move || engine.close_idle()).await;
+            }
             _ = every.tick() => {
                 if let Err(e) = storage.clean_files().await {
                     tracing::warn!(error = %e, "cleaning files failed");

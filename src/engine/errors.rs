@@ -15,13 +15,42 @@ pub fn map_duckdb_error(e: &duckdb::Error, origin: SqlOrigin, context: &str, dat
     map_duckdb_message(&e.to_string(), origin, context, data_dir)
 }
 
+/// DuckDB's error categories, as its messages begin ("Conversion Error: …").
+const KNOWN_CATEGORIES: &[&str] = &[
+    "Parser",
+    "Catalog",
+    "Binder",
+    "Conversion",
+    "Out of Range",
+    "Constraint",
+    "Permission",
+    "Not implemented",
+    "Invalid Input",
+    "TransactionContext",
+    "Transaction",
+    "IO",
+    "INTERRUPT",
+    "Out of Memory",
+    "Internal",
+];
+
 pub fn map_duckdb_message(raw: &str, origin: SqlOrigin, context: &str, data_dir: &str) -> Error {
     let raw = raw.to_owned();
     let message = if data_dir.is_empty() { raw.clone() } else { raw.replace(data_dir, "<data>") };
-    let (category, text) = match message.split_once(" Error: ") {
+    let (mut category, mut text) = match message.split_once(" Error: ") {
         Some((category, text)) => (category.trim(), text.trim().to_owned()),
         None => ("", message.trim().to_owned()),
     };
+    // An error a stream from another instance reported (engine/streams.rs) arrives wrapped by
+    // the table function that read it: the inner error is the one that happened.
+    while let Some((inner, rest)) = text.split_once(" Error: ")
+        && KNOWN_CATEGORIES.contains(&inner.trim())
+        && matches!(category, "Invalid Input" | "")
+    {
+        let rest = rest.trim().to_owned();
+        category = KNOWN_CATEGORIES.iter().find(|c| **c == inner.trim()).copied().unwrap_or(category);
+        text = rest;
+    }
     if category == "INTERRUPT" {
         return Error::cancelled();
     }

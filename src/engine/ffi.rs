@@ -80,6 +80,10 @@ impl RawConn {
         extracted.prepare(0)?.execute(&[])
     }
 
+    pub(super) fn handle(&self) -> ffi::duckdb_connection {
+        self.conn
+    }
+
     /// Stops whatever this connection runs (callable from any thread through the handle).
     pub fn interrupt_handle(&self) -> RawInterrupt {
         RawInterrupt { conn: self.conn }
@@ -188,7 +192,7 @@ pub struct RawStmt<'c> {
     _conn: PhantomData<&'c RawConn>,
 }
 
-impl RawStmt<'_> {
+impl<'c> RawStmt<'c> {
     pub fn kind(&self) -> StatementKind {
         // SAFETY: a prepared statement handle.
         match unsafe { ffi::duckdb_prepared_statement_type(self.stmt) } {
@@ -200,6 +204,23 @@ impl RawStmt<'_> {
             ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_CALL => StatementKind::Call,
             ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_TRANSACTION => StatementKind::Transaction,
             _ => StatementKind::Other,
+        }
+    }
+
+    /// The names and types of the columns the statement answers (known once prepared).
+    pub fn columns(&self) -> Vec<(String, LogicalType)> {
+        // SAFETY: a prepared statement handle; names are copied and freed, types owned.
+        unsafe {
+            (0..ffi::duckdb_prepared_statement_column_count(self.stmt))
+                .map(|i| {
+                    let name_ptr = ffi::duckdb_prepared_statement_column_name(self.stmt, i);
+                    let name = text_of(name_ptr, "?column?");
+                    if !name_ptr.is_null() {
+                        ffi::duckdb_free(name_ptr as *mut c_void);
+                    }
+                    (name, LogicalType(ffi::duckdb_prepared_statement_column_logical_type(self.stmt, i)))
+                })
+                .collect()
         }
     }
 
@@ -241,7 +262,7 @@ impl RawStmt<'_> {
     /// Runs the statement with `params`; answers the rows it changed.
     pub fn execute(&mut self, params: &[Param]) -> FfiResult<usize> {
         self.bind(params)?;
-        let mut result = RawResult::empty();
+        let mut result = RawResult::<'c>::empty();
         // SAFETY: valid statement; the result is destroyed by RawResult.
         let state = unsafe { ffi::duckdb_execute_prepared(self.stmt, &mut *result.result) };
         if state != ffi::DuckDBSuccess {
@@ -254,7 +275,7 @@ impl RawStmt<'_> {
     /// Runs the statement and answers the first column of its first row as text (NULL: `None`).
     pub fn query_text(&mut self, params: &[Param]) -> FfiResult<Option<String>> {
         self.bind(params)?;
-        let mut result = RawResult::empty();
+        let mut result = RawResult::<'c>::empty();
         // SAFETY: valid statement; the result is destroyed by RawResult.
         let state = unsafe { ffi::duckdb_execute_prepared(self.stmt, &mut *result.result) };
         if state != ffi::DuckDBSuccess {
@@ -276,7 +297,9 @@ impl RawStmt<'_> {
     }
 
     /// Starts the statement with `params`, its rows fetched chunk by chunk as they are asked for.
-    pub fn stream(&mut self, params: &[Param]) -> FfiResult<RawResult> {
+    /// The result may outlive the statement (the running query keeps what it needs), not the
+    /// connection.
+    pub fn stream(&mut self, params: &[Param]) -> FfiResult<RawResult<'c>> {
         self.bind(params)?;
         let mut result = RawResult::empty();
         // SAFETY: valid statement; the result is destroyed by RawResult.
@@ -295,18 +318,20 @@ impl Drop for RawStmt<'_> {
     }
 }
 
-/// A query result. Its chunks stay valid after the result is gone (each owns its data).
-pub struct RawResult {
+/// A query result of a connection. Its chunks stay valid after the result is gone (each owns
+/// its data).
+pub struct RawResult<'c> {
     result: Box<ffi::duckdb_result>,
+    _conn: PhantomData<&'c RawConn>,
 }
 
 // SAFETY: a result is used by one thread at a time; DuckDB results carry no thread affinity.
-unsafe impl Send for RawResult {}
+unsafe impl Send for RawResult<'_> {}
 
-impl RawResult {
-    fn empty() -> RawResult {
+impl RawResult<'_> {
+    fn empty() -> Self {
         // SAFETY: duckdb_result is a plain C struct; all-zero is its "no result" state.
-        RawResult { result: Box::new(unsafe { std::mem::zeroed() }) }
+        RawResult { result: Box::new(unsafe { std::mem::zeroed() }), _conn: PhantomData }
     }
 
     fn error(&mut self) -> String {
@@ -346,7 +371,7 @@ impl RawResult {
     }
 }
 
-impl Drop for RawResult {
+impl Drop for RawResult<'_> {
     fn drop(&mut self) {
         // SAFETY: destroying a zeroed or filled result is allowed once.
         unsafe { ffi::duckdb_destroy_result(&mut *self.result) }
@@ -595,7 +620,8 @@ unsafe extern "C" fn stream_func(info: ffi::duckdb_function_info, output: ffi::d
                     }
                     Some(chunk) if chunk.is_empty() => continue,
                     Some(chunk) => {
-                        if chunk.column_count() != state.width {
+                        // No columns asked for (`count(*)`): the chunk's size is all that counts.
+                        if state.width > 0 && chunk.column_count() != state.width {
                             return Err("Internal Error: a stream answered the wrong columns".into());
                         }
                         for i in 0..state.width {

@@ -1,18 +1,25 @@
-//! The engine: the only code that touches DuckDB. It owns one DuckDB instance with explicit
-//! memory and thread limits, external access locked to the data directories, a pool of
-//! connections to it, and runs every DuckDB call on the bounded blocking pool.
+//! The engine: the only code that touches DuckDB. Each project's table files live in a DuckDB
+//! instance of that project's (ADR 0009), opened on demand and closed when idle; a system
+//! instance holds no table; a file instance reads uploads and writes exports and never runs a
+//! client's SQL. Every instance has explicit memory, thread and temp-disk limits, file access
+//! only to its own directories, its configuration locked. Rows cross between instances as
+//! DuckDB chunks (streams.rs); every DuckDB call runs on the bounded blocking pool.
 
 mod errors;
 pub mod ffi;
+mod instance;
 mod parser;
 mod pool;
 mod raw;
 mod relations;
 pub mod storage_scan;
+mod streams;
 mod tables;
 mod workspaces;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
 use arrow::datatypes::SchemaRef;
@@ -23,6 +30,8 @@ use tokio::sync::{mpsc, oneshot};
 use crate::error::{Error, Result};
 
 pub use errors::SqlOrigin;
+use instance::{Instance, InstanceSettings};
+pub use instance::{Place, STREAM_FUNCTION};
 pub use parser::{Call, DuckParser, References};
 pub use pool::BlockingPool;
 pub use raw::Described;
@@ -39,6 +48,12 @@ pub struct EngineConfig {
     pub threads: usize,
     /// How many DuckDB jobs may run at once.
     pub max_concurrent_jobs: usize,
+    /// DuckDB `memory_limit` of each project's instance (default: half of `memory_limit`).
+    pub project_memory_limit: Option<String>,
+    /// Project instances open at once; the least recently used idle one closes beyond this.
+    pub max_open_projects: usize,
+    /// Temp disk (spilled intermediate results) each instance may use, e.g. "10GB".
+    pub temp_limit: String,
     /// Decides whether DuckDB's parse of a client-derived text names only what its plan
     /// allows (the gateway's policy; the engine runs it before every such text).
     pub judge: Judge,
@@ -89,6 +104,8 @@ pub enum Param {
 
 /// A query for DuckDB: SQL text, bound values, and the server-built relations it reads.
 pub struct Query {
+    /// The instance it runs in: the session's project, or the system instance.
+    pub home: Place,
     pub sql: String,
     pub params: Vec<Param>,
     pub relations: Vec<RelationGuard>,
@@ -154,24 +171,26 @@ impl QueryStream {
 }
 
 struct Shared {
-    // Field order is drop order: every connection closes before the database does.
-    idle: Mutex<Vec<Connection>>,
-    attachments: Arc<tables::Attachments>,
-    root: Arc<Mutex<Connection>>,
-    db: raw::RawDatabase,
     data_dir: String,
+    data_path: PathBuf,
+    tables_dir: PathBuf,
+    system: Arc<Instance>,
+    files: Arc<Instance>,
+    projects: Mutex<HashMap<i64, Arc<Instance>>>,
+    project_settings: InstanceSettings,
+    max_open_projects: usize,
     parser: Arc<DuckParser>,
     judge: Judge,
+    started: std::time::Instant,
 }
 
-/// How many table files may stay attached without a running statement.
-const ATTACHED_FILES: usize = 256;
+/// Project instances unused this long close (their memory returns), seconds.
+const IDLE_PROJECT_SECS: u64 = 60;
 
 #[derive(Clone)]
 pub struct Engine {
     shared: Arc<Shared>,
     pool: BlockingPool,
-    relations: Arc<RelationRegistry>,
     version: String,
     workspaces: Arc<workspaces::Workspaces>,
 }
@@ -179,75 +198,64 @@ pub struct Engine {
 /// Batches buffered between DuckDB and the wire: enough to overlap work, small enough that a
 /// huge result never sits in memory.
 pub(crate) const STREAM_BUFFER: usize = 4;
-const IDLE_CONNECTIONS: usize = 64;
-/// Prepared statements kept per pooled connection.
-const STATEMENT_CACHE: usize = 128;
+
+/// Halves a DuckDB memory size ("4GB" → "2048MB"); other forms are kept as they are.
+fn half_of(limit: &str) -> String {
+    let digits: String = limit.chars().take_while(|c| c.is_ascii_digit()).collect();
+    let unit = limit[digits.len()..].trim().to_ascii_uppercase();
+    let mb = match (digits.parse::<u64>(), unit.as_str()) {
+        (Ok(n), "GB" | "GIB" | "G") => n * 1024,
+        (Ok(n), "MB" | "MIB" | "M") => n,
+        _ => return limit.to_owned(),
+    };
+    format!("{}MB", (mb / 2).max(64))
+}
 
 impl Engine {
-    /// Opens the engine's DuckDB instance and locks its configuration.
+    /// Opens the system and file instances; project instances open when first used.
     pub fn open(config: &EngineConfig) -> Result<Engine> {
-        let data_dir = canonical(&config.data_dir)?;
-        let temp_dir = data_dir.join("tmp").join("duckdb");
-        std::fs::create_dir_all(&temp_dir).map_err(|e| Error::internal("creating the DuckDB temp directory", e))?;
-        let settings = [
-            ("threads", config.threads.max(1).to_string()),
-            ("memory_limit", config.memory_limit.clone()),
-            ("autoload_known_extensions", "false".to_owned()),
-            ("autoinstall_known_extensions", "false".to_owned()),
-            ("temp_directory", temp_dir.to_string_lossy().into_owned()),
-            // Rows come back in no particular order without ORDER BY (as in PostgreSQL); keeping
-            // insertion order makes `LIMIT n` scans ten times slower and big results costlier.
-            ("preserve_insertion_order", "false".to_owned()),
-        ];
-        let db = raw::RawDatabase::open_in_memory(&settings)
-            .map_err(|e| Error::invalid(format!("cannot start the engine: {e}")))?;
-        // SAFETY: `db` outlives every connection made from it (see `Shared`'s field order).
-        let root = unsafe { Connection::open_from_raw(db.handle()) }
-            .map_err(|e| Error::internal("opening the DuckDB instance", e))?;
-        let relations = Arc::new(RelationRegistry::default());
-        root.register_table_function_with_extra_info::<relations::RelationFunction, _>(RELATION_FUNCTION, &relations)
-            .map_err(|e| Error::internal("registering the relation function", e))?;
-
-        // Order matters: allowed directories can only be set while external access is still on,
-        // and once the configuration is locked nothing (not even a client's SET) can loosen it.
-        let allowed: Vec<String> = ["tables", "files", "snapshots", "tmp"]
-            .iter()
-            .map(|d| {
-                let dir = data_dir.join(d);
-                let _ = std::fs::create_dir_all(&dir);
-                format!("'{}/'", dir.to_string_lossy().replace('\'', "''"))
-            })
-            .collect();
-        root.execute_batch(&format!(
-            "SET GLOBAL TimeZone = 'UTC';
-             SET allowed_directories = [{}];
-             SET enable_external_access = false;
-             SET lock_configuration = true;",
-            allowed.join(", ")
-        ))
-        .map_err(|e| Error::internal("locking the engine configuration", e))?;
-
-        for sql in &config.instance_setup {
-            root.execute_batch(sql).map_err(|e| Error::internal("setting up the engine instance", e))?;
-        }
-        let version: String = root
+        let data_path = canonical(&config.data_dir)?;
+        let data_dir = data_path.to_string_lossy().into_owned();
+        let tables_dir = data_path.join("tables");
+        let tmp = data_path.join("tmp");
+        let settings = |name: &str, memory: String, allowed: Vec<PathBuf>| InstanceSettings {
+            memory_limit: memory,
+            threads: config.threads.max(1),
+            temp_dir: tmp.join("duckdb").join(name),
+            max_temp_size: config.temp_limit.clone(),
+            allowed_directories: allowed,
+            setup: config.instance_setup.clone(),
+        };
+        let system = Instance::open(Place::System, &settings("system", "256MB".into(), vec![]), tables_dir.clone())?;
+        let files = Instance::open(
+            Place::Files,
+            &settings("files", half_of(&config.memory_limit), vec![data_path.join("files"), tmp.clone()]),
+            tables_dir.clone(),
+        )?;
+        let version: String = system
+            .root
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
             .query_row("SELECT library_version FROM pragma_version()", [], |r| r.get(0))
             .map_err(|e| Error::internal("reading the DuckDB version", e))?;
-
+        let project_memory = config.project_memory_limit.clone().unwrap_or_else(|| half_of(&config.memory_limit));
         Ok(Engine {
             shared: Arc::new(Shared {
-                idle: Mutex::new(Vec::new()),
-                attachments: Arc::new(tables::Attachments::new(data_dir.join("tables"), ATTACHED_FILES)),
-                root: Arc::new(Mutex::new(root)),
-                db,
-                data_dir: data_dir.to_string_lossy().into_owned(),
+                project_settings: settings("project", project_memory, vec![]),
+                data_dir,
+                data_path: data_path.clone(),
+                tables_dir,
+                system: Arc::new(system),
+                files: Arc::new(files),
+                projects: Mutex::new(HashMap::new()),
+                max_open_projects: config.max_open_projects.max(1),
                 parser: Arc::new(DuckParser::open()?),
                 judge: config.judge.clone(),
+                started: std::time::Instant::now(),
             }),
             pool: BlockingPool::new(config.max_concurrent_jobs.max(1)),
-            relations,
             version,
-            workspaces: Arc::new(workspaces::Workspaces::new(data_dir.join("workspaces"))),
+            workspaces: Arc::new(workspaces::Workspaces::new(data_path.join("workspaces"))),
         })
     }
 
@@ -260,15 +268,17 @@ impl Engine {
         &self.pool
     }
 
-    /// Makes `batch` readable as `duckstore_relation(<new random handle>)`.
-    pub fn register_relation(&self, batch: RecordBatch) -> RelationGuard {
-        self.relations.register(batch)
+    /// Makes `batch` readable as `duckstore_relation(<new random handle>)` in `place`'s
+    /// instance. Opening a project's instance blocks briefly the first time.
+    pub fn register_relation(&self, place: Place, batch: RecordBatch) -> Result<RelationGuard> {
+        Ok(self.shared.instance(place)?.relations.register(batch))
     }
 
-    /// Makes `batch` readable as `duckstore_relation(handle)`, replacing what was there: a
-    /// session reuses its handles so its statements repeat verbatim and stay prepared.
-    pub fn register_relation_at(&self, handle: u64, batch: RecordBatch) -> RelationGuard {
-        self.relations.register_at(handle, batch)
+    /// Makes `batch` readable as `duckstore_relation(handle)` in `place`'s instance, replacing
+    /// what was there: a session reuses its handles so its statements repeat verbatim and stay
+    /// prepared.
+    pub fn register_relation_at(&self, place: Place, handle: u64, batch: RecordBatch) -> Result<RelationGuard> {
+        Ok(self.shared.instance(place)?.relations.register_at(handle, batch))
     }
 
     /// Runs a query and streams its result. The returned stream yields batches as the consumer
@@ -306,31 +316,31 @@ impl Engine {
         let shared = Arc::clone(&self.shared);
         move || {
             let handles: Vec<u64> = query.relations.iter().map(|r| r.handle()).collect();
-            if let Err(e) = shared.vet(&query.sql, query.origin, query.checks.as_deref(), &query.tables, &handles) {
-                let _ = schema_tx.send(Err(e));
-                return;
-            }
-            let conn = match shared.checkout() {
-                Ok(conn) => conn,
+            let prepared = (|| {
+                shared.vet(&query.sql, query.origin, query.checks.as_deref(), &query.tables, &handles)?;
+                let instance = shared.instance(query.home)?;
+                let conn = instance.checkout()?;
+                match shared.lease_all(&instance, conn.id, &query.tables) {
+                    Ok(leases) => Ok((instance, conn, leases)),
+                    Err(e) => {
+                        instance.checkin(conn);
+                        Err(e)
+                    }
+                }
+            })();
+            let (instance, conn, leases) = match prepared {
+                Ok(p) => p,
                 Err(e) => {
                     let _ = schema_tx.send(Err(e));
                     return;
                 }
             };
-            let leases = match shared.lease_all(&query.tables) {
-                Ok(leases) => leases,
-                Err(e) => {
-                    let _ = schema_tx.send(Err(e));
-                    shared.checkin(conn);
-                    return;
-                }
-            };
-            let _armed = canceller.arm(conn.interrupt_handle());
-            stream_query(&shared, &conn, &query, schema_tx, batch_tx);
+            let armed = canceller.arm(conn.conn.interrupt_handle());
+            stream_query(&shared, &conn.conn, &query, schema_tx, batch_tx);
+            drop(armed);
             drop(leases);
-            drop(_armed);
             drop(query.relations);
-            shared.checkin(conn);
+            instance.checkin(conn);
         }
     }
 
@@ -346,17 +356,18 @@ impl Engine {
         describe_on(&self.shared, query)
     }
 
-    /// Runs one server-generated statement that returns nothing (DDL, maintenance).
-    pub async fn execute(&self, sql: String) -> Result<()> {
+    /// Runs one server-generated statement that returns nothing (DDL, maintenance) in `place`.
+    pub async fn execute(&self, place: Place, sql: String) -> Result<()> {
         let shared = Arc::clone(&self.shared);
         self.pool
             .run(move || {
                 shared.vet(&sql, SqlOrigin::Server, None, &[], &[])?;
-                let conn = shared.checkout()?;
-                let result = conn.execute_batch(&sql).map_err(|e| {
+                let instance = shared.instance(place)?;
+                let conn = instance.checkout()?;
+                let result = conn.conn.execute_batch(&sql).map_err(|e| {
                     errors::map_duckdb_error(&e, SqlOrigin::Server, "running engine SQL", &shared.data_dir)
                 });
-                shared.checkin(conn);
+                instance.checkin(conn);
                 result
             })
             .await
@@ -365,20 +376,22 @@ impl Engine {
     /// Creates a table's file with one table `data` of the given column definitions (SQL the
     /// storage layer built from validated names and types). Call on a blocking thread.
     pub fn create_table_file(&self, file: &TableFile, columns_sql: &str) -> Result<()> {
-        let shared = &self.shared;
-        let lease = shared.attachments.lease(&shared.root, file, true)?;
-        let conn = shared.checkout()?;
-        let result = conn
-            .execute_batch(&format!(
-                "CREATE TABLE {} ({columns_sql}); CHECKPOINT \"{}\";",
-                file.data_ref(),
-                file.alias()
-            ))
-            .map_err(|e| errors::map_duckdb_error(&e, SqlOrigin::Server, "creating a table file", &shared.data_dir));
-        shared.checkin(conn);
+        let instance = self.shared.owner(file)?;
+        let lease = instance.lease_local(file, true)?;
+        let conn = instance.checkout()?;
+        let result =
+            [format!("CREATE TABLE {} ({columns_sql})", file.data_ref()), format!("CHECKPOINT \"{}\"", file.alias())]
+                .iter()
+                .try_for_each(|sql| {
+                    self.shared.vet(sql, SqlOrigin::Server, None, &[], &[])?;
+                    conn.conn.execute_batch(sql).map_err(|e| {
+                        errors::map_duckdb_error(&e, SqlOrigin::Server, "creating a table file", &self.shared.data_dir)
+                    })
+                });
+        instance.checkin(conn);
         drop(lease);
         if result.is_err() {
-            let _ = shared.attachments.remove(&shared.root, file);
+            let _ = instance.attachments.remove(&instance.root, file);
         }
         result
     }
@@ -386,34 +399,36 @@ impl Engine {
     /// Writes everything committed to `file` into the file itself (no WAL left), so the file
     /// alone holds the table's state. Call on a blocking thread.
     pub fn checkpoint(&self, file: &TableFile) -> Result<()> {
-        let shared = &self.shared;
-        let _lease = shared.attachments.lease(&shared.root, file, false)?;
-        let conn = shared.checkout()?;
-        let result = conn.execute_batch(&format!("CHECKPOINT \"{}\"", file.alias())).map_err(|e| {
-            errors::map_duckdb_error(&e, SqlOrigin::Server, "checkpointing a table file", &shared.data_dir)
+        let instance = self.shared.owner(file)?;
+        let _lease = instance.lease_local(file, false)?;
+        let conn = instance.checkout()?;
+        let result = conn.conn.execute_batch(&format!("CHECKPOINT \"{}\"", file.alias())).map_err(|e| {
+            errors::map_duckdb_error(&e, SqlOrigin::Server, "checkpointing a table file", &self.shared.data_dir)
         });
-        shared.checkin(conn);
+        instance.checkin(conn);
         result
     }
 
     /// A table file's size on disk (with its WAL).
     pub fn file_bytes(&self, file: &TableFile) -> i64 {
-        file_bytes(&file.path(self.shared.attachments.tables_dir()))
+        file_bytes(&file.path(&self.shared.tables_dir))
     }
 
     /// Makes `to` a copy of `from` (checkpointed first, so the file alone holds every committed
-    /// row): copy-on-write for a version a snapshot or a branch keeps. Call on a blocking thread.
+    /// row): copy-on-write for a version a snapshot or a branch keeps. Both are files of one
+    /// project. Call on a blocking thread.
     pub fn copy_table_file(&self, from: &TableFile, to: &TableFile) -> Result<()> {
-        let shared = &self.shared;
-        let lease = shared.attachments.lease(&shared.root, from, false)?;
-        let conn = shared.checkout()?;
-        let checkpointed = conn.execute_batch(&format!("CHECKPOINT \"{}\"", from.alias())).map_err(|e| {
-            errors::map_duckdb_error(&e, SqlOrigin::Server, "checkpointing a table file", &shared.data_dir)
+        let instance = self.shared.owner(from)?;
+        let lease = instance.lease_local(from, false)?;
+        let conn = instance.checkout()?;
+        let checkpointed = conn.conn.execute_batch(&format!("CHECKPOINT \"{}\"", from.alias())).map_err(|e| {
+            errors::map_duckdb_error(&e, SqlOrigin::Server, "checkpointing a table file", &self.shared.data_dir)
         });
-        shared.checkin(conn);
+        instance.checkin(conn);
         checkpointed?;
-        let _ = shared.attachments.remove(&shared.root, to);
-        let tables_dir = shared.attachments.tables_dir();
+        let target_owner = self.shared.owner(to)?;
+        let _ = target_owner.attachments.remove(&target_owner.root, to);
+        let tables_dir = &self.shared.tables_dir;
         let (source, target) = (from.path(tables_dir), to.path(tables_dir));
         let partial = target.with_extension("duckdb.copy");
         let copied = (|| {
@@ -431,7 +446,8 @@ impl Engine {
 
     /// Detaches and deletes a table's file. Call on a blocking thread.
     pub fn remove_table_file(&self, file: &TableFile) -> Result<()> {
-        self.shared.attachments.remove(&self.shared.root, file)
+        let instance = self.shared.owner(file)?;
+        instance.attachments.remove(&instance.root, file)
     }
 
     /// Runs statements against one table in a single transaction: all of them or none.
@@ -446,6 +462,31 @@ impl Engine {
         client_checks: Option<&[QueryCheck]>,
         canceller: &Canceller,
     ) -> Result<WriteOutcome> {
+        self.write_with(file, reads, statements, client_checks, None, canceller)
+    }
+
+    /// `write` of server SQL that reads rows the file instance produces: `source` (server SQL
+    /// reading an upload, run there) is `duckstore_stream('source')` to the statements. An
+    /// import never runs where a client's SQL runs. Call on a blocking thread.
+    pub fn write_from_files(
+        &self,
+        file: &TableFile,
+        statements: &[(String, Vec<Param>)],
+        source: &str,
+        canceller: &Canceller,
+    ) -> Result<WriteOutcome> {
+        self.write_with(file, &[], statements, None, Some(source), canceller)
+    }
+
+    fn write_with(
+        &self,
+        file: &TableFile,
+        reads: &[TableFile],
+        statements: &[(String, Vec<Param>)],
+        client_checks: Option<&[QueryCheck]>,
+        source: Option<&str>,
+        canceller: &Canceller,
+    ) -> Result<WriteOutcome> {
         let shared = &self.shared;
         let mut allowed = reads.to_vec();
         allowed.push(file.clone());
@@ -455,37 +496,52 @@ impl Engine {
                 None => shared.vet(sql, SqlOrigin::Server, None, &[], &[])?,
             }
         }
-        let lease = shared.attachments.lease(&shared.root, file, false)?;
-        let _read_leases = shared.lease_all(reads)?;
-        let conn = shared.checkout()?;
-        let _armed = canceller.arm(conn.interrupt_handle());
-        let map = |e: duckdb::Error| errors::map_duckdb_error(&e, SqlOrigin::User, "writing a table", &shared.data_dir);
+        let instance = shared.owner(file)?;
+        let lease = instance.lease_local(file, false)?;
+        let conn = instance.checkout()?;
+        let read_leases = match shared.lease_all(&instance, conn.id, reads) {
+            Ok(l) => l,
+            Err(e) => {
+                instance.checkin(conn);
+                return Err(e);
+            }
+        };
+        if let Some(source) = source
+            && let Err(e) = shared.grant_files_query(&instance, conn.id, "source", source, &[])
+        {
+            instance.checkin(conn);
+            return Err(e);
+        }
+        let _armed = canceller.arm(conn.conn.interrupt_handle());
+        let origin = if client_checks.is_some() { SqlOrigin::User } else { SqlOrigin::Server };
+        let map = |e: duckdb::Error| {
+            let origin = if source.is_some() { SqlOrigin::User } else { origin };
+            errors::map_duckdb_error(&e, origin, "writing a table", &shared.data_dir)
+        };
+        let c = &conn.conn;
         let result = (|| {
-            conn.execute_batch("BEGIN TRANSACTION").map_err(map)?;
+            c.execute_batch("BEGIN TRANSACTION").map_err(map)?;
             let mut affected = Vec::with_capacity(statements.len());
             for (sql, params) in statements {
                 let values: Vec<_> = params.iter().map(to_duckdb_value).collect();
-                match conn.execute(sql, duckdb::params_from_iter(values)) {
+                match c.execute(sql, duckdb::params_from_iter(values)) {
                     Ok(n) => affected.push(n),
                     Err(e) => {
-                        let _ = conn.execute_batch("ROLLBACK");
+                        let _ = c.execute_batch("ROLLBACK");
                         return Err(map(e));
                     }
                 }
             }
-            if let Err(e) = conn.execute_batch("COMMIT") {
-                let _ = conn.execute_batch("ROLLBACK");
+            if let Err(e) = c.execute_batch("COMMIT") {
+                let _ = c.execute_batch("ROLLBACK");
                 return Err(map(e));
             }
-            let row_count = count_rows(&conn, file).map_err(map)?;
-            Ok(WriteOutcome {
-                affected,
-                row_count,
-                byte_count: file_bytes(&file.path(shared.attachments.tables_dir())),
-            })
+            let row_count = count_rows(c, file).map_err(map)?;
+            Ok(WriteOutcome { affected, row_count, byte_count: file_bytes(&file.path(&shared.tables_dir)) })
         })();
         drop(_armed);
-        shared.checkin(conn);
+        drop(read_leases);
+        instance.checkin(conn);
         drop(lease);
         result
     }
@@ -493,71 +549,133 @@ impl Engine {
     /// The engine's data directory, canonical: paths in server SQL must start with it to pass
     /// DuckDB's `allowed_directories`.
     pub fn data_dir(&self) -> &Path {
-        Path::new(&self.shared.data_dir)
+        &self.shared.data_path
     }
 
     /// The (name, type) of each column `select` answers, without running it (a file's header
-    /// or a Parquet schema). Errors are the client's (a file that is not what it claims to be).
-    /// Call on a blocking thread.
+    /// or a Parquet schema), in the file instance. Errors are the client's (a file that is not
+    /// what it claims to be). Call on a blocking thread.
     pub fn describe_columns(&self, select: &str) -> Result<Vec<(String, String)>> {
-        self.describe_select(&[], select, SqlOrigin::Server)
+        self.describe_select(&self.shared.files, &[], select, SqlOrigin::Server)
     }
 
-    /// `describe_columns` of a query that reads table files (a view's query), holding their
-    /// leases. Errors are the client's: the query is theirs. Call on a blocking thread.
-    pub fn describe_reading(&self, reads: &[TableFile], select: &str) -> Result<Vec<(String, String)>> {
-        self.describe_select(reads, select, SqlOrigin::User)
+    /// `describe_columns` of a client's query that reads table files (a view's query), in the
+    /// session's instance, holding the files' leases. Call on a blocking thread.
+    pub fn describe_reading(&self, home: Place, reads: &[TableFile], select: &str) -> Result<Vec<(String, String)>> {
+        let instance = self.shared.instance(home)?;
+        self.describe_select(&instance, reads, select, SqlOrigin::User)
     }
 
-    fn describe_select(&self, reads: &[TableFile], select: &str, origin: SqlOrigin) -> Result<Vec<(String, String)>> {
+    fn describe_select(
+        &self,
+        instance: &Arc<Instance>,
+        reads: &[TableFile],
+        select: &str,
+        origin: SqlOrigin,
+    ) -> Result<Vec<(String, String)>> {
         let shared = &self.shared;
         shared.vet(select, origin, None, reads, &[])?;
         let described = format!("DESCRIBE\n{select}\n");
         shared.vet(&described, SqlOrigin::Server, None, &[], &[])?;
-        let _leases = shared.lease_all(reads)?;
-        let conn = shared.checkout()?;
+        let conn = instance.checkout()?;
+        let leases = match shared.lease_all(instance, conn.id, reads) {
+            Ok(l) => l,
+            Err(e) => {
+                instance.checkin(conn);
+                return Err(e);
+            }
+        };
         let result = (|| {
-            let mut stmt = conn.prepare(&described)?;
+            let mut stmt = conn.conn.prepare(&described)?;
             let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
             rows.collect::<duckdb::Result<Vec<_>>>()
         })()
         .map_err(|e| errors::map_duckdb_error(&e, SqlOrigin::User, "describing a query's columns", &shared.data_dir));
-        shared.checkin(conn);
+        drop(leases);
+        instance.checkin(conn);
         result
     }
 
-    /// Runs one statement of server SQL that reads `reads` (an export's `COPY … TO`), holding
-    /// their leases; answers the statement's row count. Call on a blocking thread.
-    pub fn run_reading(
+    /// Writes the rows of `select` (server SQL over `file`, with `params`) into a file with the
+    /// file instance's `COPY … TO <target> (<options>)`; answers the rows written. The rows
+    /// stream from the table's project instance; the file is written where no client SQL runs.
+    /// Call on a blocking thread.
+    pub fn export(
         &self,
-        reads: &[TableFile],
-        sql: &str,
+        file: &TableFile,
+        select: &str,
         params: &[Param],
+        target: &Path,
+        options: &str,
         canceller: &Canceller,
     ) -> Result<usize> {
         let shared = &self.shared;
-        shared.vet(sql, SqlOrigin::Server, None, &[], &[])?;
-        let _leases = shared.lease_all(reads)?;
-        let conn = shared.checkout()?;
-        let armed = canceller.arm(conn.interrupt_handle());
-        let values: Vec<_> = params.iter().map(to_duckdb_value).collect();
-        let result = conn
-            .execute(sql, duckdb::params_from_iter(values))
-            .map_err(|e| errors::map_duckdb_error(&e, SqlOrigin::User, "exporting a table", &shared.data_dir));
-        drop(armed);
-        shared.checkin(conn);
+        shared.vet(select, SqlOrigin::Server, None, &[], &[])?;
+        let owner = shared.owner(file)?;
+        let files = &shared.files;
+        let conn = files.checkout()?;
+        let lease = match owner.lease_local(file, false) {
+            Ok(l) => l,
+            Err(e) => {
+                files.checkin(conn);
+                return Err(e);
+            }
+        };
+        let columns = streams::columns_of(&owner, select)
+            .map_err(|m| errors::map_duckdb_message(&m, SqlOrigin::User, "exporting a table", &shared.data_dir));
+        let columns = match columns {
+            Ok(c) => Arc::new(c),
+            Err(e) => {
+                files.checkin(conn);
+                return Err(e);
+            }
+        };
+        let (select, params, source_owner) = (select.to_owned(), params.to_vec(), Arc::clone(&owner));
+        let source_file = file.clone();
+        let open: ffi::SourceFactory = Arc::new(move |_projection: &[Option<usize>]| {
+            let lease = source_owner.lease_local(&source_file, false).map_err(|e| e.message().to_owned())?;
+            streams::start(&source_owner, &select, &params, vec![lease])
+        });
+        files.grant_stream(conn.id, "export", ffi::StreamGrant { columns, open });
+        let sql = format!(
+            "COPY (SELECT * FROM {}('export')) TO '{}' ({options})",
+            instance::STREAM_FUNCTION,
+            target.to_string_lossy().replace('\'', "''")
+        );
+        let result = shared.vet(&sql, SqlOrigin::Server, None, &[], &[]).and_then(|()| {
+            let _armed = canceller.arm(conn.conn.interrupt_handle());
+            conn.conn
+                .execute(&sql, [])
+                .map_err(|e| errors::map_duckdb_error(&e, SqlOrigin::User, "exporting a table", &shared.data_dir))
+        });
+        files.checkin(conn);
+        drop(lease);
         result
     }
 
-    /// Runs a small server query that reads `reads` and answers its rows as text (the SQL casts
-    /// what it selects to VARCHAR): statistics, profiles. Call on a blocking thread.
-    pub fn read_text_rows(&self, reads: &[TableFile], sql: &str, params: &[Param]) -> Result<Vec<Vec<Option<String>>>> {
+    /// Runs a small server query in `home` that reads `reads` and answers its rows as text
+    /// (the SQL casts what it selects to VARCHAR): statistics, profiles. Call on a blocking
+    /// thread.
+    pub fn read_text_rows(
+        &self,
+        home: Place,
+        reads: &[TableFile],
+        sql: &str,
+        params: &[Param],
+    ) -> Result<Vec<Vec<Option<String>>>> {
         let shared = &self.shared;
         shared.vet(sql, SqlOrigin::Server, None, &[], &[])?;
-        let _leases = shared.lease_all(reads)?;
-        let conn = shared.checkout()?;
+        let instance = shared.instance(home)?;
+        let conn = instance.checkout()?;
+        let leases = match shared.lease_all(&instance, conn.id, reads) {
+            Ok(l) => l,
+            Err(e) => {
+                instance.checkin(conn);
+                return Err(e);
+            }
+        };
         let result = (|| {
-            let mut stmt = conn.prepare(sql)?;
+            let mut stmt = conn.conn.prepare(sql)?;
             let values: Vec<_> = params.iter().map(to_duckdb_value).collect();
             let mut rows = stmt.query(duckdb::params_from_iter(values))?;
             let mut out = Vec::new();
@@ -570,49 +688,77 @@ impl Engine {
         .map_err(|e: duckdb::Error| {
             errors::map_duckdb_error(&e, SqlOrigin::Server, "reading statistics", &shared.data_dir)
         });
-        shared.checkin(conn);
+        drop(leases);
+        instance.checkin(conn);
         result
     }
 
     /// Rows and bytes of a table. Call on a blocking thread.
     pub fn table_stats(&self, file: &TableFile) -> Result<(i64, i64)> {
-        let shared = &self.shared;
-        let _lease = shared.attachments.lease(&shared.root, file, false)?;
-        let conn = shared.checkout()?;
-        let rows = count_rows(&conn, file).map_err(|e| Error::internal("counting rows", e));
-        shared.checkin(conn);
-        Ok((rows?, file_bytes(&file.path(shared.attachments.tables_dir()))))
+        let instance = self.shared.owner(file)?;
+        let _lease = instance.lease_local(file, false)?;
+        let conn = instance.checkout()?;
+        let rows = count_rows(&conn.conn, file).map_err(|e| Error::internal("counting rows", e));
+        instance.checkin(conn);
+        Ok((rows?, file_bytes(&file.path(&self.shared.tables_dir))))
     }
 
     /// Removes table files the catalog does not reference; answers what it removed and which
     /// referenced files are missing. Run at start-up, before serving.
     pub fn recover(&self, referenced: &std::collections::HashSet<TableFile>) -> Result<(Vec<PathBuf>, Vec<TableFile>)> {
-        self.shared.attachments.recover(referenced)
+        tables::recover(&self.shared.tables_dir, referenced)
     }
 
-    /// Table files attached right now.
+    /// Table files attached right now, over every instance.
     pub fn open_files(&self) -> usize {
-        self.shared.attachments.open_count()
+        let projects = self.shared.projects.lock().unwrap_or_else(|p| p.into_inner());
+        projects.values().map(|i| i.attachments.attached_files()).sum()
+    }
+
+    /// Project instances open right now.
+    pub fn open_projects(&self) -> usize {
+        self.shared.projects.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    /// Closes project instances idle for a minute (their memory returns to the system). The
+    /// server calls this periodically.
+    pub fn close_idle(&self) {
+        self.shared.close_idle(IDLE_PROJECT_SECS);
     }
 
     /// Detaches every table file (each is checkpointed as it closes).
     pub fn close_tables(&self) {
-        self.shared.attachments.detach_all(&self.shared.root);
+        let projects: Vec<Arc<Instance>> =
+            self.shared.projects.lock().unwrap_or_else(|p| p.into_inner()).values().cloned().collect();
+        for instance in projects {
+            instance.attachments.detach_all(&instance.root);
+        }
     }
 
-    /// Bytes DuckDB holds in memory right now (from `duckdb_memory()`).
+    /// Bytes DuckDB holds in memory right now (from `duckdb_memory()`), over every instance.
     pub async fn memory_usage(&self) -> Result<i64> {
         let shared = Arc::clone(&self.shared);
         self.pool
             .run(move || {
-                let conn = shared.checkout()?;
-                let result = conn
-                    .query_row("SELECT COALESCE(SUM(memory_usage_bytes), 0)::BIGINT FROM duckdb_memory()", [], |r| {
-                        r.get::<_, i64>(0)
-                    })
-                    .map_err(|e| Error::internal("reading DuckDB memory", e));
-                shared.checkin(conn);
-                result
+                let mut instances: Vec<Arc<Instance>> =
+                    shared.projects.lock().unwrap_or_else(|p| p.into_inner()).values().cloned().collect();
+                instances.push(Arc::clone(&shared.system));
+                instances.push(Arc::clone(&shared.files));
+                let mut total = 0;
+                for instance in instances {
+                    let conn = instance.checkout()?;
+                    let bytes = conn
+                        .conn
+                        .query_row(
+                            "SELECT COALESCE(SUM(memory_usage_bytes), 0)::BIGINT FROM duckdb_memory()",
+                            [],
+                            |r| r.get::<_, i64>(0),
+                        )
+                        .map_err(|e| Error::internal("reading DuckDB memory", e));
+                    instance.checkin(conn);
+                    total += bytes?;
+                }
+                Ok(total)
             })
             .await
     }
@@ -624,6 +770,62 @@ fn several_statements(count: usize) -> Error {
 }
 
 impl Shared {
+    fn now(&self) -> u64 {
+        self.started.elapsed().as_secs()
+    }
+
+    /// The instance of `place`, opening a project's on first use. Beyond the open-instance
+    /// limit the least recently used idle project instance closes first.
+    fn instance(&self, place: Place) -> Result<Arc<Instance>> {
+        let project = match place {
+            Place::System => return Ok(Arc::clone(&self.system)),
+            Place::Files => return Ok(Arc::clone(&self.files)),
+            Place::Project(p) => p,
+        };
+        let now = self.now();
+        let mut projects = self.projects.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(instance) = projects.get(&project) {
+            instance.touch(now);
+            return Ok(Arc::clone(instance));
+        }
+        while projects.len() >= self.max_open_projects {
+            // Idle: nothing but this map holds it.
+            let victim = projects
+                .iter()
+                .filter(|(_, i)| Arc::strong_count(i) == 1)
+                .min_by_key(|(_, i)| i.last_used.load(Ordering::Relaxed))
+                .map(|(id, _)| *id);
+            match victim {
+                Some(id) => {
+                    projects.remove(&id);
+                }
+                None => break, // all busy: open one more rather than wait
+            }
+        }
+        let mut settings = self.project_settings.clone();
+        settings.temp_dir = settings.temp_dir.with_file_name(format!("p{project}"));
+        settings.allowed_directories = vec![self.tables_dir.join(project.to_string())];
+        let instance = Arc::new(Instance::open(place, &settings, self.tables_dir.clone())?);
+        instance.touch(now);
+        projects.insert(project, Arc::clone(&instance));
+        metrics::gauge!("duckstore_engine_project_instances").set(projects.len() as f64);
+        Ok(instance)
+    }
+
+    /// The instance that owns (attaches, writes) `file`: its project's.
+    fn owner(&self, file: &TableFile) -> Result<Arc<Instance>> {
+        self.instance(Place::Project(file.project_id))
+    }
+
+    fn close_idle(&self, idle_secs: u64) {
+        let now = self.now();
+        let mut projects = self.projects.lock().unwrap_or_else(|p| p.into_inner());
+        projects.retain(|_, i| {
+            Arc::strong_count(i) > 1 || now.saturating_sub(i.last_used.load(Ordering::Relaxed)) < idle_secs
+        });
+        metrics::gauge!("duckstore_engine_project_instances").set(projects.len() as f64);
+    }
+
     /// Runs before DuckDB sees any text: DuckDB's parser must read exactly one statement in it;
     /// for client-derived text (`origin` User), DuckDB's parse of it — or of `checks`, the
     /// queries that stand for a write's pieces — must name only `tables` and `handles` and
@@ -671,39 +873,56 @@ impl Shared {
         Ok(())
     }
 
-    fn lease_all(&self, files: &[TableFile]) -> Result<Vec<Lease>> {
-        files.iter().map(|f| self.attachments.lease(&self.root, f, false)).collect()
+    /// Leases what a statement on connection `conn` of `instance` reads: the instance's own
+    /// project's files attached, other projects' files (linked buckets) as streams from their
+    /// instances, readable on `conn` alone.
+    fn lease_all(&self, instance: &Arc<Instance>, conn: u64, files: &[TableFile]) -> Result<Vec<Lease>> {
+        let mut leases = Vec::with_capacity(files.len());
+        for file in files {
+            if instance.place == Place::Project(file.project_id) {
+                leases.push(instance.lease_local(file, false)?);
+                continue;
+            }
+            if !matches!(instance.place, Place::Project(_)) {
+                return Err(Error::internal("leasing a table file", "a table read outside a project instance"));
+            }
+            let foreign = streams::ForeignTable::new(self.owner(file)?, file.clone())?;
+            leases.push(instance.lease_foreign(conn, file, &foreign)?);
+        }
+        Ok(leases)
     }
 
-    fn schema_of_empty_run(&self, sql: &str, params: usize) -> Result<SchemaRef> {
-        let conn = self.checkout()?;
+    /// Grants connection `conn` of `instance` the rows of `select` (server SQL, reading an
+    /// upload) run in the file instance, as `duckstore_stream(key)`.
+    fn grant_files_query(
+        &self,
+        instance: &Instance,
+        conn: u64,
+        key: &str,
+        select: &str,
+        params: &[Param],
+    ) -> Result<()> {
+        self.vet(select, SqlOrigin::Server, None, &[], &[])?;
+        let files = Arc::clone(&self.files);
+        let columns = streams::columns_of(&files, select)
+            .map_err(|m| errors::map_duckdb_message(&m, SqlOrigin::User, "reading a file", &self.data_dir))?;
+        let (select, params) = (select.to_owned(), params.to_vec());
+        let open: ffi::SourceFactory =
+            Arc::new(move |_projection: &[Option<usize>]| streams::start(&files, &select, &params, vec![]));
+        instance.grant_stream(conn, key, ffi::StreamGrant { columns: Arc::new(columns), open });
+        Ok(())
+    }
+
+    fn schema_of_empty_run(&self, instance: &Instance, sql: &str, params: usize) -> Result<SchemaRef> {
+        let conn = instance.checkout()?;
         let result = (|| {
-            let mut stmt = conn.prepare(&format!("SELECT * FROM ({sql}) AS described LIMIT 0"))?;
+            let mut stmt = conn.conn.prepare(&format!("SELECT * FROM ({sql}) AS described LIMIT 0"))?;
             let arrow = stmt.query_arrow(duckdb::params_from_iter(vec![duckdb::types::Value::Null; params]))?;
             Ok::<_, duckdb::Error>(arrow.get_schema())
         })()
         .map_err(|e| Error::internal("describing a query", e));
-        self.checkin(conn);
+        instance.checkin(conn);
         result
-    }
-
-    fn checkout(&self) -> Result<Connection> {
-        if let Some(conn) = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop() {
-            return Ok(conn);
-        }
-        self.root
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .try_clone()
-            .inspect(|conn| conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE))
-            .map_err(|e| Error::internal("opening an engine connection", e))
-    }
-
-    fn checkin(&self, conn: Connection) {
-        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
-        if idle.len() < IDLE_CONNECTIONS && conn.is_autocommit() {
-            idle.push(conn);
-        }
     }
 }
 
@@ -719,24 +938,42 @@ pub(crate) fn to_duckdb_value(p: &Param) -> duckdb::types::Value {
     }
 }
 
-/// Runs on a blocking thread: executes `query`, sends its schema, then its batches until the
-/// result ends, fails, or the receiver goes away.
 fn describe_on(shared: &Shared, query: Query) -> Result<Described> {
     let handles: Vec<u64> = query.relations.iter().map(|r| r.handle()).collect();
     shared.vet(&query.sql, query.origin, query.checks.as_deref(), &query.tables, &handles)?;
-    let _leases = shared.lease_all(&query.tables)?;
-    let mut described = shared.db.describe(&query.sql).map_err(|message| {
-        errors::map_duckdb_message(&message, query.origin, "describing a query", &shared.data_dir)
-    })?;
+    let instance = shared.instance(query.home)?;
+    // Preparing binds the statement on a raw connection, which must be able to read the other
+    // projects' files the statement names: the grants go to that connection.
+    let conn = RawDescriber::new(&instance)?;
+    let leases = shared.lease_all(&instance, conn.id, &query.tables)?;
+    let described = raw::describe_on(&conn.raw, &query.sql)
+        .map_err(|message| errors::map_duckdb_message(&message, query.origin, "describing a query", &shared.data_dir));
+    let mut described = described?;
+    instance.grants.revoke_all(conn.id);
     // With a parameter DuckDB cannot type, its binder leaves the result unresolved; a read then
     // answers its schema when run over no rows with NULL parameters.
     if described.params.contains(&arrow::datatypes::DataType::Null)
-        && let Ok(schema) = shared.schema_of_empty_run(&query.sql, described.params.len())
+        && let Ok(schema) = shared.schema_of_empty_run(&instance, &query.sql, described.params.len())
     {
         described.schema = schema;
     }
+    drop(leases);
     drop(query.relations);
     Ok(described)
+}
+
+/// A raw connection for describing statements, with its id for stream grants.
+struct RawDescriber {
+    raw: ffi::RawConn,
+    id: u64,
+}
+
+impl RawDescriber {
+    fn new(instance: &Instance) -> Result<RawDescriber> {
+        let raw = instance.raw_connection().map_err(|e| Error::internal("connecting to DuckDB", e))?;
+        let id = raw.connection_id();
+        Ok(RawDescriber { raw, id })
+    }
 }
 
 fn stream_query(
@@ -747,6 +984,26 @@ fn stream_query(
     batch_tx: mpsc::Sender<Result<RecordBatch>>,
 ) {
     let map = |e: duckdb::Error| errors::map_duckdb_error(&e, query.origin, "running a query", &shared.data_dir);
+    // A client's read runs in a read-only transaction: whatever its text, it cannot change a
+    // database (the gateway and DuckDB's parse already said it is a query).
+    let read_only = query.origin == SqlOrigin::User;
+    if read_only && let Err(e) = conn.execute_batch("BEGIN TRANSACTION READ ONLY") {
+        let _ = schema_tx.send(Err(map(e)));
+        return;
+    }
+    stream_statement(conn, query, &map, schema_tx, batch_tx);
+    if read_only {
+        let _ = conn.execute_batch("COMMIT");
+    }
+}
+
+fn stream_statement(
+    conn: &Connection,
+    query: &Query,
+    map: &dyn Fn(duckdb::Error) -> Error,
+    schema_tx: oneshot::Sender<Result<SchemaRef>>,
+    batch_tx: mpsc::Sender<Result<RecordBatch>>,
+) {
     // Catalog queries repeat verbatim (sessions reuse relation handles) and DuckDB's prepare is
     // their costly step, so their prepared statements are kept per connection. Reads of table
     // files are prepared afresh: DuckDB plans with the statistics of the moment (compressed

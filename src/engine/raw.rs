@@ -72,55 +72,11 @@ impl RawDatabase {
         self.db
     }
 
-    /// Parameter and result types of `sql`, from DuckDB's binder.
+    /// Parameter and result types of `sql`, from DuckDB's binder, on a connection of its own.
     pub fn describe(&self, sql: &str) -> Result<Described, String> {
-        let sql = CString::new(sql).map_err(|_| "the statement contains a NUL byte".to_owned())?;
-        // SAFETY: the connection and statement are created and destroyed here; strings DuckDB
-        // returns are copied before being freed.
-        unsafe {
-            let mut conn: ffi::duckdb_connection = ptr::null_mut();
-            if ffi::duckdb_connect(self.db, &mut conn) != ffi::DuckDBSuccess {
-                return Err("cannot connect to DuckDB".into());
-            }
-            let mut stmt: ffi::duckdb_prepared_statement = ptr::null_mut();
-            let result = if ffi::duckdb_prepare(conn, sql.as_ptr(), &mut stmt) != ffi::DuckDBSuccess {
-                let error = ffi::duckdb_prepare_error(stmt);
-                Err(if error.is_null() {
-                    "cannot prepare".to_owned()
-                } else {
-                    CStr::from_ptr(error).to_string_lossy().into_owned()
-                })
-            } else {
-                let params = (1..=ffi::duckdb_nparams(stmt))
-                    .map(|i| {
-                        let mut logical = ffi::duckdb_param_logical_type(stmt, i);
-                        let t = arrow_type(logical);
-                        ffi::duckdb_destroy_logical_type(&mut logical);
-                        t
-                    })
-                    .collect();
-                let fields: Vec<Field> = (0..ffi::duckdb_prepared_statement_column_count(stmt))
-                    .map(|i| {
-                        let name_ptr = ffi::duckdb_prepared_statement_column_name(stmt, i);
-                        let name = if name_ptr.is_null() {
-                            format!("column{i}")
-                        } else {
-                            let n = CStr::from_ptr(name_ptr).to_string_lossy().into_owned();
-                            ffi::duckdb_free(name_ptr as *mut _);
-                            n
-                        };
-                        let mut logical = ffi::duckdb_prepared_statement_column_logical_type(stmt, i);
-                        let t = arrow_type(logical);
-                        ffi::duckdb_destroy_logical_type(&mut logical);
-                        Field::new(name, t, true)
-                    })
-                    .collect();
-                Ok(Described { params, schema: Arc::new(Schema::new(fields)) })
-            };
-            ffi::duckdb_destroy_prepare(&mut stmt);
-            ffi::duckdb_disconnect(&mut conn);
-            result
-        }
+        // SAFETY: the database outlives the connection, which is closed at the end of the call.
+        let conn = unsafe { super::ffi::RawConn::connect(self.db) }?;
+        describe_on(&conn, sql)
     }
 }
 
@@ -128,6 +84,53 @@ impl Drop for RawDatabase {
     fn drop(&mut self) {
         // SAFETY: the handle came from duckdb_open_ext and is closed exactly once.
         unsafe { ffi::duckdb_close(&mut self.db) }
+    }
+}
+
+/// Parameter and result types of `sql`, from DuckDB's binder, prepared on `conn`.
+pub fn describe_on(conn: &super::ffi::RawConn, sql: &str) -> Result<Described, String> {
+    let sql = CString::new(sql).map_err(|_| "the statement contains a NUL byte".to_owned())?;
+    // SAFETY: the connection is live; the statement is created and destroyed here; strings
+    // DuckDB returns are copied before being freed.
+    unsafe {
+        let conn = conn.handle();
+        let mut stmt: ffi::duckdb_prepared_statement = ptr::null_mut();
+        let result = if ffi::duckdb_prepare(conn, sql.as_ptr(), &mut stmt) != ffi::DuckDBSuccess {
+            let error = ffi::duckdb_prepare_error(stmt);
+            Err(if error.is_null() {
+                "cannot prepare".to_owned()
+            } else {
+                CStr::from_ptr(error).to_string_lossy().into_owned()
+            })
+        } else {
+            let params = (1..=ffi::duckdb_nparams(stmt))
+                .map(|i| {
+                    let mut logical = ffi::duckdb_param_logical_type(stmt, i);
+                    let t = arrow_type(logical);
+                    ffi::duckdb_destroy_logical_type(&mut logical);
+                    t
+                })
+                .collect();
+            let fields: Vec<Field> = (0..ffi::duckdb_prepared_statement_column_count(stmt))
+                .map(|i| {
+                    let name_ptr = ffi::duckdb_prepared_statement_column_name(stmt, i);
+                    let name = if name_ptr.is_null() {
+                        format!("column{i}")
+                    } else {
+                        let n = CStr::from_ptr(name_ptr).to_string_lossy().into_owned();
+                        ffi::duckdb_free(name_ptr as *mut _);
+                        n
+                    };
+                    let mut logical = ffi::duckdb_prepared_statement_column_logical_type(stmt, i);
+                    let t = arrow_type(logical);
+                    ffi::duckdb_destroy_logical_type(&mut logical);
+                    Field::new(name, t, true)
+                })
+                .collect();
+            Ok(Described { params, schema: Arc::new(Schema::new(fields)) })
+        };
+        ffi::duckdb_destroy_prepare(&mut stmt);
+        result
     }
 }
 

@@ -49,6 +49,12 @@ struct Entry {
     doomed: bool,
 }
 
+/// The file of the instance's own project (`true`), or a catalog in memory standing for
+/// another project's file (its rows streamed from that project's instance).
+fn is_view(alias: &str, views: &HashSet<String>) -> bool {
+    views.contains(alias)
+}
+
 pub(crate) struct Attachments {
     state: Mutex<State>,
     capacity: usize,
@@ -57,6 +63,8 @@ pub(crate) struct Attachments {
 
 struct State {
     entries: HashMap<String, Entry>,
+    /// Aliases that are catalogs in memory (other projects' files), not attached files.
+    views: HashSet<String>,
     clock: u64,
 }
 
@@ -79,15 +87,11 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl Attachments {
     pub fn new(tables_dir: PathBuf, capacity: usize) -> Attachments {
-        Attachments { state: Mutex::new(State { entries: HashMap::new(), clock: 0 }), capacity, tables_dir }
-    }
-
-    pub fn tables_dir(&self) -> &Path {
-        &self.tables_dir
-    }
-
-    pub fn open_count(&self) -> usize {
-        lock(&self.state).entries.len()
+        Attachments {
+            state: Mutex::new(State { entries: HashMap::new(), views: HashSet::new(), clock: 0 }),
+            capacity,
+            tables_dir,
+        }
     }
 
     fn attach_sql(&self, file: &TableFile) -> String {
@@ -125,9 +129,47 @@ impl Attachments {
         }
         lock(root).execute_batch(&self.attach_sql(file)).map_err(|e| Error::internal("attaching a table file", e))?;
         state.entries.insert(alias.clone(), Entry { leases: 1, last_used: now, doomed: false });
-        metrics::gauge!("duckstore_duckdb_open_files").set(state.entries.len() as f64);
         self.evict(root, &mut state);
         Ok(Lease { attachments: Arc::clone(self), root: Arc::clone(root), alias })
+    }
+
+    /// Leases a catalog in memory standing for another project's file, under the file's alias:
+    /// attached (and filled by `create_view`) if needed. No file is opened.
+    pub fn lease_view(
+        self: &Arc<Self>,
+        root: &Arc<Mutex<Connection>>,
+        file: &TableFile,
+        create_view: impl FnOnce() -> Result<()>,
+    ) -> Result<Lease> {
+        let alias = file.alias();
+        let mut state = lock(&self.state);
+        state.clock += 1;
+        let now = state.clock;
+        if let Some(entry) = state.entries.get_mut(&alias) {
+            if entry.doomed {
+                return Err(Error::not_found("the table was dropped").with_sqlstate("42P01"));
+            }
+            entry.leases += 1;
+            entry.last_used = now;
+            return Ok(Lease { attachments: Arc::clone(self), root: Arc::clone(root), alias });
+        }
+        lock(root)
+            .execute_batch(&format!("ATTACH ':memory:' AS \"{alias}\""))
+            .map_err(|e| Error::internal("exposing another project's table", e))?;
+        if let Err(e) = create_view() {
+            detach_alias(root, &alias);
+            return Err(e);
+        }
+        state.views.insert(alias.clone());
+        state.entries.insert(alias.clone(), Entry { leases: 1, last_used: now, doomed: false });
+        self.evict(root, &mut state);
+        Ok(Lease { attachments: Arc::clone(self), root: Arc::clone(root), alias })
+    }
+
+    /// Files attached here that are this instance's own (not views of other projects').
+    pub fn attached_files(&self) -> usize {
+        let state = lock(&self.state);
+        state.entries.keys().filter(|a| !is_view(a, &state.views)).count()
     }
 
     fn release(&self, root: &Arc<Mutex<Connection>>, alias: &str) {
@@ -141,6 +183,7 @@ impl Attachments {
         };
         if detach {
             state.entries.remove(alias);
+            state.views.remove(alias);
             detach_alias(root, alias);
         }
         self.evict(root, &mut state);
@@ -157,9 +200,9 @@ impl Attachments {
                 .map(|(alias, _)| alias.clone());
             let Some(victim) = victim else { break };
             state.entries.remove(&victim);
+            state.views.remove(&victim);
             detach_alias(root, &victim);
         }
-        metrics::gauge!("duckstore_duckdb_open_files").set(state.entries.len() as f64);
     }
 
     /// Detaches `file` (now, or when its last lease ends) and deletes it from disk.
@@ -171,11 +214,11 @@ impl Attachments {
                 Some(entry) if entry.leases > 0 => entry.doomed = true,
                 Some(_) => {
                     state.entries.remove(&alias);
+                    state.views.remove(&alias);
                     detach_alias(root, &alias);
                 }
                 None => {}
             }
-            metrics::gauge!("duckstore_duckdb_open_files").set(state.entries.len() as f64);
         }
         let path = file.path(&self.tables_dir);
         // Unlinking a file a running query still reads is safe on Linux: the data lives until
@@ -198,28 +241,29 @@ impl Attachments {
             detach_alias(root, &alias);
         }
         state.entries.clear();
+        state.views.clear();
     }
+}
 
-    /// Removes table files the catalog does not reference (left by a crash between writing a
-    /// file and committing, or between committing a drop and deleting). Answers the removed
-    /// paths and the referenced files that are missing.
-    pub fn recover(&self, referenced: &HashSet<TableFile>) -> Result<(Vec<PathBuf>, Vec<TableFile>)> {
-        let wanted: HashSet<PathBuf> = referenced.iter().map(|f| f.path(&self.tables_dir)).collect();
-        let mut removed = Vec::new();
-        for file in walk(&self.tables_dir)? {
-            let primary = match file.to_string_lossy().strip_suffix(".wal") {
-                Some(p) => PathBuf::from(p),
-                None => file.clone(),
-            };
-            if !wanted.contains(&primary) {
-                std::fs::remove_file(&file).map_err(|e| Error::internal("removing an orphaned table file", e))?;
-                removed.push(file);
-            }
+/// Removes table files the catalog does not reference (left by a crash between writing a
+/// file and committing, or between committing a drop and deleting). Answers the removed
+/// paths and the referenced files that are missing.
+pub fn recover(tables_dir: &Path, referenced: &HashSet<TableFile>) -> Result<(Vec<PathBuf>, Vec<TableFile>)> {
+    let wanted: HashSet<PathBuf> = referenced.iter().map(|f| f.path(tables_dir)).collect();
+    let mut removed = Vec::new();
+    for file in walk(tables_dir)? {
+        let primary = match file.to_string_lossy().strip_suffix(".wal") {
+            Some(p) => PathBuf::from(p),
+            None => file.clone(),
+        };
+        if !wanted.contains(&primary) {
+            std::fs::remove_file(&file).map_err(|e| Error::internal("removing an orphaned table file", e))?;
+            removed.push(file);
         }
-        remove_empty_dirs(&self.tables_dir);
-        let missing = referenced.iter().filter(|f| !f.path(&self.tables_dir).exists()).cloned().collect();
-        Ok((removed, missing))
     }
+    remove_empty_dirs(tables_dir);
+    let missing = referenced.iter().filter(|f| !f.path(tables_dir).exists()).cloned().collect();
+    Ok((removed, missing))
 }
 
 fn detach_alias(root: &Arc<Mutex<Connection>>, alias: &str) {

@@ -9,16 +9,25 @@ fn engine(dir: &Path) -> Engine {
         memory_limit: "512MB".into(),
         threads: 2,
         max_concurrent_jobs: 4,
+        project_memory_limit: None,
+        max_open_projects: 4,
+        temp_limit: "1GB".into(),
         judge: crate::gateway::oracle::judge_fn(),
         instance_setup: crate::pg::catalog::macros_sql(),
     })
     .unwrap()
 }
 
+/// Runs `f` on a connection of the file instance (the one allowed `files/` and `tmp/`).
 fn with_conn<T>(engine: &Engine, f: impl FnOnce(&Connection) -> T) -> T {
-    let conn = engine.shared.checkout().unwrap();
-    let out = f(&conn);
-    engine.shared.checkin(conn);
+    with_conn_in(engine, Place::Files, f)
+}
+
+fn with_conn_in<T>(engine: &Engine, place: Place, f: impl FnOnce(&Connection) -> T) -> T {
+    let instance = engine.shared.instance(place).unwrap();
+    let conn = instance.checkout().unwrap();
+    let out = f(&conn.conn);
+    instance.checkin(conn);
     out
 }
 
@@ -77,6 +86,7 @@ fn describe_reports_parameter_and_result_types() {
     let dir = tempfile::tempdir().unwrap();
     let engine = engine(dir.path());
     let query = |sql: &str| Query {
+        home: Place::System,
         sql: sql.into(),
         params: vec![],
         relations: vec![],
@@ -93,4 +103,101 @@ fn describe_reports_parameter_and_result_types() {
     assert_eq!(described.schema.field(1).data_type(), &arrow::datatypes::DataType::Utf8);
     assert_eq!(described.params[1], arrow::datatypes::DataType::Null);
     assert_eq!(rt.block_on(engine.describe(query("SELEC 1"))).unwrap_err().sqlstate(), "42601");
+}
+
+/// Least privilege below the gateway (ADR 0009): SQL run in a project's instance, whatever it
+/// says, reaches that project's table files and nothing else — no upload, no other project's
+/// table, no file outside the project's own table directory.
+#[test]
+fn a_project_instance_reaches_only_its_own_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine(dir.path());
+    let mine = TableFile { project_id: 1, branch_id: 1, table_id: 10, version: 1 };
+    let theirs = TableFile { project_id: 2, branch_id: 3, table_id: 20, version: 1 };
+    engine.create_table_file(&mine, "id INTEGER").unwrap();
+    engine.create_table_file(&theirs, "secret VARCHAR").unwrap();
+    let data = dir.path().canonicalize().unwrap();
+    std::fs::create_dir_all(data.join("files/2")).unwrap();
+    std::fs::write(data.join("files/2/1"), "upload of project 2").unwrap();
+    // project 2's instance holds its file attached; project 1's instance must not reach it
+    engine.table_stats(&theirs).unwrap();
+    with_conn_in(&engine, Place::Project(1), |conn| {
+        for sql in [
+            format!("SELECT * FROM {}", theirs.data_ref()),
+            format!("ATTACH '{}' AS x", theirs.path(&data.join("tables")).display()),
+            format!("ATTACH '{}' AS y (READ_ONLY)", theirs.path(&data.join("tables")).display()),
+            format!("SELECT * FROM read_text('{}/files/2/1')", data.display()),
+            format!("SELECT * FROM glob('{}/files/*')", data.display()),
+            format!("COPY (SELECT 1) TO '{}/files/2/1'", data.display()),
+            format!("COPY (SELECT 1) TO '{}/tables/2/x.csv'", data.display()),
+            format!("SELECT * FROM read_text('{}/tables/1/../2/3/t20/v1.duckdb')", data.display()),
+            "SET enable_external_access = true".to_owned(),
+            "SET lock_configuration = false".to_owned(),
+            "SELECT * FROM duckstore_stream('t20v1')".to_owned(),
+        ] {
+            assert!(conn.execute_batch(&sql).is_err(), "{sql} was allowed in project 1's instance");
+        }
+        let names: Vec<String> = conn
+            .prepare("SELECT database_name FROM duckdb_databases() ORDER BY 1")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<duckdb::Result<_>>()
+            .unwrap();
+        assert!(!names.iter().any(|n| n == "t20v1"), "{names:?}");
+    });
+    assert_eq!(std::fs::read_to_string(data.join("files/2/1")).unwrap(), "upload of project 2");
+}
+
+/// Another project's table (a linked bucket) is read in the session's instance as rows
+/// streamed from its own instance, on the connection of the statement that was granted it.
+#[test]
+fn another_projects_table_streams_in_without_being_attached() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine(dir.path());
+    let theirs = TableFile { project_id: 2, branch_id: 3, table_id: 20, version: 1 };
+    engine.create_table_file(&theirs, "id INTEGER, name VARCHAR").unwrap();
+    engine
+        .write(
+            &theirs,
+            &[],
+            &[(format!("INSERT INTO {} SELECT range, 'n' || range FROM range(5000)", theirs.data_ref()), vec![])],
+            None,
+            &Canceller::default(),
+        )
+        .unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let query = |sql: String| Query {
+        home: Place::Project(1),
+        sql,
+        params: vec![],
+        relations: vec![],
+        tables: vec![theirs.clone()],
+        origin: SqlOrigin::Server,
+        checks: None,
+    };
+    let rows = rt.block_on(async {
+        let mut stream = engine
+            .query(
+                query(format!("SELECT count(*), sum(id), max(name) FROM {}", theirs.data_ref())),
+                &Canceller::default(),
+            )
+            .await
+            .unwrap();
+        let mut out = vec![];
+        while let Some(batch) = stream.next_batch().await {
+            out.push(batch.unwrap());
+        }
+        out
+    });
+    let batch = &rows[0];
+    let count = batch.column(0).as_any().downcast_ref::<arrow::array::Int64Array>().unwrap().value(0);
+    assert_eq!(count, 5000);
+    // project 1's instance did not attach the file: only a catalog in memory stands for it
+    with_conn_in(&engine, Place::Project(1), |conn| {
+        let path: Option<String> = conn
+            .query_row("SELECT path FROM duckdb_databases() WHERE database_name = 't20v1'", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(path, None);
+    });
 }

@@ -511,7 +511,7 @@ impl Engine {
                         return Ok(Described { params: vec![DataType::Null; n], schema });
                     }
                 }
-                db._db
+                (*db._db)
                     .describe(&sql)
                     .map_err(|m| errors::map_duckdb_message(&m, SqlOrigin::User, "describing workspace SQL", ""))
             })

@@ -146,6 +146,7 @@ impl Connection {
                 let (rendered, relations, tables) = self.prepare_read(session, q, true).await?;
                 let described = engine
                     .describe(Query {
+                        home: session.home(),
                         sql: rendered.sql,
                         params: vec![],
                         relations,
@@ -185,6 +186,7 @@ impl Connection {
                 tables.push(target.file);
                 let described = engine
                     .describe(Query {
+                        home: session.home(),
                         sql: rendered.sql,
                         params: vec![],
                         relations,
@@ -226,6 +228,7 @@ impl Connection {
                     .engine()
                     .query(
                         Query {
+                            home: session.home(),
                             sql: rendered.sql,
                             params: params.to_vec(),
                             relations,
@@ -342,6 +345,7 @@ impl Connection {
                     .engine()
                     .query(
                         Query {
+                            home: session.home(),
                             sql: rendered.sql,
                             params: params.to_vec(),
                             relations,
@@ -397,7 +401,11 @@ impl Connection {
         let mut guards = Vec::with_capacity(relations.len());
         for relation in relations {
             if describe_only {
-                guards.push(storage.engine().register_relation(RelationBuilder::new(relation.columns()).finish()?));
+                guards.push(
+                    storage
+                        .engine()
+                        .register_relation(session.home(), RelationBuilder::new(relation.columns()).finish()?)?,
+                );
                 continue;
             }
             let batch = match (relation, &snapshot) {
@@ -409,7 +417,11 @@ impl Connection {
                     unreachable!("a snapshot is taken when catalog relations are read")
                 }
             };
-            guards.push(storage.engine().register_relation_at(session.relation_handle(relation.code()), batch));
+            guards.push(storage.engine().register_relation_at(
+                session.home(),
+                session.relation_handle(relation.code()),
+                batch,
+            )?);
         }
         Ok(guards)
     }

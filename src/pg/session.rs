@@ -74,6 +74,15 @@ impl Session {
         }
     }
 
+    /// The engine instance this session's SQL runs in: its project's, or (the admin) the
+    /// system instance, which holds no table.
+    pub fn home(&self) -> crate::engine::Place {
+        match self.ctx.project_id() {
+            Some(p) => crate::engine::Place::Project(p),
+            None => crate::engine::Place::System,
+        }
+    }
+
     /// The handle this session uses for a server relation: the same one every time, so its
     /// statements repeat verbatim and stay prepared in the engine.
     pub fn relation_handle(&self, code: u64) -> u64 {

@@ -488,15 +488,18 @@ impl Storage {
             if pending_rows >= PART_ROWS || (last && (parts == 0 || !pending.is_empty())) {
                 let batch = arrow::compute::concat_batches(&schema, &pending)
                     .map_err(|e| Error::internal("gathering rows", e))?;
-                let relation = self.engine().register_relation(batch);
+                let relation = self.engine().register_relation(crate::engine::Place::Files, batch)?;
                 let part = staging.path.join(format!("part-{parts:06}.parquet"));
                 self.engine()
-                    .execute(format!(
-                        "COPY (SELECT * FROM {}({})) TO {} (FORMAT parquet)",
-                        crate::engine::RELATION_FUNCTION,
-                        relation.handle(),
-                        quote_literal(&part.to_string_lossy())
-                    ))
+                    .execute(
+                        crate::engine::Place::Files,
+                        format!(
+                            "COPY (SELECT * FROM {}({})) TO {} (FORMAT parquet)",
+                            crate::engine::RELATION_FUNCTION,
+                            relation.handle(),
+                            quote_literal(&part.to_string_lossy())
+                        ),
+                    )
                     .await?;
                 drop(relation);
                 pending.clear();
@@ -628,11 +631,17 @@ impl Storage {
         };
         let outcome = (|| {
             let plan = plan_load(&inner.engine, &table, request)?;
+            // The file instance reads the source; the table's instance inserts the rows it
+            // streams (an import never runs where a client's SQL runs).
+            let source = plan.select.clone();
+            let plan =
+                LoadPlan { select: format!("SELECT * FROM {}('source')", crate::engine::STREAM_FUNCTION), ..plan };
             let current = TableFile { project_id, branch_id, table_id: table.id, version: table.version };
             if request.incremental {
                 let current = inner.writable_file(&table, current)?;
                 let sql = insert_sql(&current.data_ref(), &table, &plan, true, request.dedup);
-                let outcome = inner.engine.write(&current, &[], &[(sql, Vec::<Param>::new())], None, canceller)?;
+                let outcome =
+                    inner.engine.write_from_files(&current, &[(sql, Vec::<Param>::new())], &source, canceller)?;
                 return Ok((outcome, current.version));
             }
             // Full load: the next version of the file, filled, then switched to.
@@ -641,7 +650,7 @@ impl Storage {
             inner.engine.remove_table_file(&next).ok();
             inner.engine.create_table_file(&next, &table_ddl(&table.columns, &table.primary_key))?;
             let sql = insert_sql(&next.data_ref(), &table, &plan, false, request.dedup);
-            match inner.engine.write(&next, &[], &[(sql, Vec::<Param>::new())], None, canceller) {
+            match inner.engine.write_from_files(&next, &[(sql, Vec::<Param>::new())], &source, canceller) {
                 Ok(outcome) => Ok((outcome, next.version)),
                 Err(e) => {
                     let _ = inner.engine.remove_table_file(&next);
@@ -1104,8 +1113,7 @@ impl Storage {
             } else {
                 format!("FORMAT csv, HEADER true, COMPRESSION {compression}")
             };
-            let sql = format!("COPY ({select}) TO {} ({options})", quote_literal(&part.to_string_lossy()));
-            let rows = match inner.engine.run_reading(&[file], &sql, &params, &Canceller::default()) {
+            let rows = match inner.engine.export(&file, &select, &params, &part, &options, &Canceller::default()) {
                 Ok(rows) => rows as i64,
                 Err(e) => {
                     storage.abandon_server_file(project_id, id);
@@ -1152,6 +1160,7 @@ impl Storage {
             self.resolve_reads(ctx, vec![request.target.clone()], request.search_path.clone()).await?.remove(0);
         let (sql, params) = export_select(&readable.file.data_ref(), &readable.table, &request)?;
         let query = crate::engine::Query {
+            home: crate::engine::Place::Project(readable.file.project_id),
             sql,
             params,
             relations: vec![],
@@ -1218,6 +1227,7 @@ impl Storage {
             sql.push_str(&format!(" LIMIT {}", limit.max(0)));
         }
         let query = crate::engine::Query {
+            home: crate::engine::Place::Project(readable.file.project_id),
             sql,
             params,
             relations: vec![],

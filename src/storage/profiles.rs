@@ -84,7 +84,8 @@ impl Storage {
                 Ok((bucket, table, file))
             })?;
             let reads = std::slice::from_ref(&file);
-            let stats = inner.engine.read_text_rows(reads, &statistics_sql(&table, &file.data_ref()), &[])?;
+            let home = crate::engine::Place::Project(file.project_id);
+            let stats = inner.engine.read_text_rows(home, reads, &statistics_sql(&table, &file.data_ref()), &[])?;
             let row = stats.into_iter().next().unwrap_or_default();
             let rows = int(row.first().unwrap_or(&None));
             let mut columns = Vec::with_capacity(table.columns.len());
@@ -111,7 +112,7 @@ impl Storage {
                         "SELECT {q}::VARCHAR, count(*)::VARCHAR FROM {} WHERE {q} IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT {TOP_VALUES}",
                         file.data_ref()
                     );
-                    for r in inner.engine.read_text_rows(reads, &sql, &[])? {
+                    for r in inner.engine.read_text_rows(home, reads, &sql, &[])? {
                         top.push(json!({"value": r.first().cloned().flatten(), "count": int(r.get(1).unwrap_or(&None))}));
                     }
                 }

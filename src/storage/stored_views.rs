@@ -95,7 +95,8 @@ impl Storage {
         let (project_id, branch_id) = require_write(&ctx)?;
         names::validate_table_name(&spec.name)?;
         self.blocking(move |inner| {
-            let described = inner.engine.describe_reading(&query.reads, &query.sql)?;
+            let described =
+                inner.engine.describe_reading(crate::engine::Place::Project(project_id), &query.reads, &query.sql)?;
             let mut seen = HashSet::new();
             let mut columns = Vec::with_capacity(described.len());
             for (name, sql_type) in described {

@@ -528,6 +528,7 @@ impl Storage {
             sql.push_str(&format!(" LIMIT {}", limit.max(0)));
         }
         Ok(Query {
+            home: crate::engine::Place::Project(readable.file.project_id),
             sql,
             params,
             relations: vec![],
@@ -707,6 +708,7 @@ impl WorkspaceStorageSource {
                 let (mut sql, tables) = expander(&resolve, &self.ctx, std::slice::from_ref(&name))?;
                 // a view's query is the client's SQL: its errors are the client's
                 return Ok(Query {
+                    home: crate::engine::Place::Project(self.ctx.project_id().unwrap_or_default()),
                     sql: sql.remove(0),
                     params: vec![],
                     relations: vec![],
@@ -718,6 +720,7 @@ impl WorkspaceStorageSource {
         };
         let columns: Vec<String> = readable.table.columns.iter().map(|c| quote_ident(&c.name)).collect();
         Ok(Query {
+            home: crate::engine::Place::Project(readable.file.project_id),
             sql: format!("SELECT {} FROM {}", columns.join(", "), readable.file.data_ref()),
             params: vec![],
             relations: vec![],
