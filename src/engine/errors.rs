@@ -66,7 +66,7 @@ pub fn map_duckdb_message(raw: &str, origin: SqlOrigin, context: &str, data_dir:
     if origin == SqlOrigin::Server && !matches!(category, "Constraint" | "Conversion" | "Out of Range") {
         return Error::internal(context, raw);
     }
-    let text = first_line(&text);
+    let text = scrub_internal_names(&first_line(&text));
     let (kind, sqlstate) = match category {
         "Parser" => (ErrorKind::InvalidArgument, "42601"),
         "Catalog" if text.contains("does not exist") && text.contains("unction") => (ErrorKind::NotFound, "42883"),
@@ -152,7 +152,79 @@ fn csv_error(text: &str) -> Option<Error> {
     Some(Error::new(ErrorKind::InvalidArgument, format!("{reason} (line {line})")).with_sqlstate(sqlstate))
 }
 
+/// `text` without the engine's internal names: table file aliases (`t12v3`, with their
+/// `.main.data`), canonical CTE names, the server's placeholders and table functions. What a
+/// client sees names its own objects or says "table".
+pub fn scrub_internal_names(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let chars: Vec<char> = text.chars().collect();
+    let mut i = 0;
+    let word_start = |i: usize| i == 0 || !(chars[i - 1].is_ascii_alphanumeric() || chars[i - 1] == '_');
+    let digits = |from: usize| chars[from..].iter().take_while(|c| c.is_ascii_digit()).count();
+    while i < chars.len() {
+        // t<digits>v<digits>, a table file's alias, with an optional .main.data
+        if chars[i] == 't' && word_start(i) {
+            let d1 = digits(i + 1);
+            if d1 > 0 && chars.get(i + 1 + d1) == Some(&'v') {
+                let d2 = digits(i + 2 + d1);
+                let end = i + 2 + d1 + d2;
+                let word_end = chars.get(end).is_none_or(|c| !(c.is_ascii_alphanumeric() || *c == '_'));
+                if d2 > 0 && word_end {
+                    out.push_str("table");
+                    i = end;
+                    // `"t1v1".main.data` or `t1v1.main."data"`: drop the quote and the suffix
+                    let rest: String = chars[i..].iter().take(16).collect();
+                    for suffix in ["\".main.data", "\".main.\"data\"", ".main.data", ".main.\"data\""] {
+                        if rest.starts_with(suffix) {
+                            i += suffix.chars().count();
+                            break;
+                        }
+                    }
+                    continue;
+                }
+            }
+        }
+        let rest: String = chars[i..].iter().take(24).collect();
+        if word_start(i) && rest.starts_with("__cte_") {
+            out.push_str("cte");
+            i += 6 + digits(i + 6);
+            continue;
+        }
+        if word_start(i) && (rest.starts_with("__duckstore_") || rest.starts_with("duckstore_stream")) {
+            out.push_str("relation");
+            i += chars[i..].iter().take_while(|c| c.is_ascii_alphanumeric() || **c == '_').count();
+            continue;
+        }
+        out.push(chars[i]);
+        i += 1;
+    }
+    // the opening quote of a scrubbed `"t1v1"` is left alone: "table stays readable
+    out.replace("\"table", "table")
+}
+
 fn first_line(text: &str) -> String {
     // DuckDB appends multi-line context (LINE 1: … with a caret); keep the sentence.
     text.lines().next().unwrap_or(text).trim().to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_names_never_reach_a_client() {
+        assert_eq!(
+            scrub_internal_names(r#"Table "t3v1".main.data has no column x; see t3v1.main."data" and __cte_12"#),
+            "Table table has no column x; see table and cte"
+        );
+        assert_eq!(scrub_internal_names("SEQ_SCAN t12v3 at2v1 t5v"), "SEQ_SCAN table at2v1 t5v");
+        assert_eq!(scrub_internal_names("FROM __duckstore_target_00ff AS x"), "FROM relation AS x");
+        let e = map_duckdb_message(
+            "Catalog Error: Table with name __cte_0 does not exist!",
+            SqlOrigin::User,
+            "running a query",
+            "/data",
+        );
+        assert_eq!(e.message(), "Table with name cte does not exist!");
+    }
 }

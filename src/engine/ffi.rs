@@ -509,14 +509,17 @@ unsafe extern "C" fn drop_grants(p: *mut c_void) {
     drop(unsafe { Arc::from_raw(p as *const StreamGrants) });
 }
 
+/// Threads of the reading instance that may pull from one stream at once.
+const STREAM_THREADS: u64 = 4;
+
 struct StreamBind {
     grant: StreamGrant,
 }
 
 struct StreamState {
-    source: Mutex<Box<dyn ChunkSource>>,
-    /// The chunk whose vectors the last output references (kept until the next call).
-    current: Mutex<Option<Chunk>>,
+    /// The source, `None` once it ended (a finished DuckDB result must not be fetched again
+    /// by the other threads still reading).
+    source: Mutex<Option<Box<dyn ChunkSource>>>,
     width: usize,
 }
 
@@ -587,12 +590,11 @@ unsafe extern "C" fn stream_init(info: ffi::duckdb_init_info) {
                 .map(|i| Some(ffi::duckdb_init_get_column_index(info, i as u64) as usize).filter(|c| *c < width))
                 .collect();
             let source = (bind.grant.open)(&projection)?;
-            let state = Box::new(StreamState {
-                source: Mutex::new(source),
-                current: Mutex::new(None),
-                width: projection.len(),
-            });
+            let state = Box::new(StreamState { source: Mutex::new(Some(source)), width: projection.len() });
             ffi::duckdb_init_set_init_data(info, Box::into_raw(state).cast(), Some(drop_boxed::<StreamState>));
+            // Several of the reading instance's threads may pull chunks (each takes the next
+            // one in turn) and work on them at once: an import's inserts run in parallel.
+            ffi::duckdb_init_set_max_threads(info, STREAM_THREADS);
             Ok(())
         }
     });
@@ -609,13 +611,27 @@ unsafe extern "C" fn stream_func(info: ffi::duckdb_function_info, output: ffi::d
         // projected columns, whose types are the source's (the source answers exactly them).
         unsafe {
             let state = &*(ffi::duckdb_function_get_init_data(info) as *const StreamState);
-            let mut source = state.source.lock().unwrap_or_else(|p| p.into_inner());
-            let mut current = state.current.lock().unwrap_or_else(|p| p.into_inner());
             loop {
-                match source.next_chunk()? {
+                let next = {
+                    let mut source = state.source.lock().unwrap_or_else(|p| p.into_inner());
+                    match source.as_mut() {
+                        None => None,
+                        Some(s) => match s.next_chunk() {
+                            Ok(None) => {
+                                *source = None;
+                                None
+                            }
+                            Ok(Some(chunk)) => Some(chunk),
+                            Err(e) => {
+                                *source = None;
+                                return Err(e);
+                            }
+                        },
+                    }
+                };
+                match next {
                     None => {
                         ffi::duckdb_data_chunk_set_size(output, 0);
-                        *current = None;
                         return Ok(());
                     }
                     Some(chunk) if chunk.is_empty() => continue,
@@ -634,7 +650,9 @@ unsafe extern "C" fn stream_func(info: ffi::duckdb_function_info, output: ffi::d
                             ffi::duckdb_vector_reference_vector(to, from);
                         }
                         ffi::duckdb_data_chunk_set_size(output, chunk.len() as u64);
-                        *current = Some(chunk);
+                        // The output's vectors hold references to the chunk's buffers (counted
+                        // inside DuckDB): the chunk itself may go.
+                        drop(chunk);
                         return Ok(());
                     }
                 }

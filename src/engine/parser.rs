@@ -107,10 +107,38 @@ const MAX_DEPTH: usize = 2000;
 /// Texts DuckDB already split, and their statement counts (server SQL repeats verbatim).
 const COUNT_CACHE: usize = 4096;
 
+/// What DuckDB read in texts it already judged (client texts repeat: prepared statements,
+/// catalog queries with stable relation handles).
+const REFERENCE_CACHE: usize = 4096;
+
+/// A parser connection with its serializer statement prepared.
+struct ParserConn {
+    // Field order is drop order: the statement before its connection.
+    serialize: super::ffi::RawStmt<'static>,
+    conn: Box<RawConn>,
+}
+
+// SAFETY: a parser connection is used by one thread at a time (taken out of the pool while
+// used); neither the connection nor its statement has thread affinity.
+unsafe impl Send for ParserConn {}
+
+impl ParserConn {
+    fn open(db: &RawDatabase) -> std::result::Result<ParserConn, String> {
+        // SAFETY: the instance outlives its connections (field order of DuckParser).
+        let conn = Box::new(unsafe { RawConn::connect(db.handle()) }?);
+        // SAFETY: the connection lives in a Box beside the statement and is dropped after it
+        // (field order), so the borrow stays valid.
+        let conn_ref: &'static RawConn = unsafe { &*(conn.as_ref() as *const RawConn) };
+        let serialize = conn_ref.extract("SELECT json_serialize_sql($1::VARCHAR)")?.prepare(0)?;
+        Ok(ParserConn { serialize, conn })
+    }
+}
+
 pub struct DuckParser {
     // Field order is drop order: connections close before the instance.
-    conns: Mutex<Vec<RawConn>>,
+    conns: Mutex<Vec<ParserConn>>,
     counts: Mutex<HashMap<String, usize>>,
+    references: Mutex<HashMap<String, std::sync::Arc<References>>>,
     db: RawDatabase,
 }
 
@@ -125,22 +153,23 @@ impl DuckParser {
         ];
         let db = RawDatabase::open_in_memory(&settings)
             .map_err(|e| Error::internal("starting DuckDB's parser instance", e))?;
-        // SAFETY: the instance outlives its connections (field order of DuckParser).
-        let conn =
-            unsafe { RawConn::connect(db.handle()) }.map_err(|e| Error::internal("connecting to the parser", e))?;
-        conn.execute("SET lock_configuration = true").map_err(|e| Error::internal("locking the parser", e))?;
-        Ok(DuckParser { conns: Mutex::new(vec![conn]), counts: Mutex::new(HashMap::new()), db })
+        let conn = ParserConn::open(&db).map_err(|e| Error::internal("connecting to the parser", e))?;
+        conn.conn.execute("SET lock_configuration = true").map_err(|e| Error::internal("locking the parser", e))?;
+        Ok(DuckParser {
+            conns: Mutex::new(vec![conn]),
+            counts: Mutex::new(HashMap::new()),
+            references: Mutex::new(HashMap::new()),
+            db,
+        })
     }
 
-    fn with_conn<T>(&self, f: impl FnOnce(&RawConn) -> T) -> Result<T> {
+    fn with_conn<T>(&self, f: impl FnOnce(&mut ParserConn) -> T) -> Result<T> {
         let conn = self.conns.lock().unwrap_or_else(|p| p.into_inner()).pop();
-        let conn = match conn {
+        let mut conn = match conn {
             Some(c) => c,
-            // SAFETY: the instance outlives its connections (field order of DuckParser).
-            None => unsafe { RawConn::connect(self.db.handle()) }
-                .map_err(|e| Error::internal("connecting to the parser", e))?,
+            None => ParserConn::open(&self.db).map_err(|e| Error::internal("connecting to the parser", e))?,
         };
-        let out = f(&conn);
+        let out = f(&mut conn);
         let mut idle = self.conns.lock().unwrap_or_else(|p| p.into_inner());
         if idle.len() < 16 {
             idle.push(conn);
@@ -155,7 +184,7 @@ impl DuckParser {
             return Ok(*n);
         }
         let count =
-            self.with_conn(|conn| conn.extract(sql).map(|e| e.count())).map_err(|e| e.message().to_owned())??;
+            self.with_conn(|conn| conn.conn.extract(sql).map(|e| e.count())).map_err(|e| e.message().to_owned())??;
         let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
         if counts.len() >= COUNT_CACHE {
             counts.clear();
@@ -168,11 +197,7 @@ impl DuckParser {
     /// is not a query, or that DuckDB cannot parse, is an error with DuckDB's message.
     pub fn query_tree(&self, sql: &str) -> std::result::Result<Value, String> {
         let json = self
-            .with_conn(|conn| -> std::result::Result<Option<String>, String> {
-                let extracted = conn.extract("SELECT json_serialize_sql($1::VARCHAR)")?;
-                let mut stmt = extracted.prepare(0)?;
-                stmt.query_text(&[super::Param::Text(sql.to_owned())])
-            })
+            .with_conn(|conn| conn.serialize.query_text(&[super::Param::Text(sql.to_owned())]))
             .map_err(|e| e.message().to_owned())??
             .ok_or("DuckDB answered no parse tree")?;
         let tree: Value = serde_json::from_str(&json).map_err(|e| format!("DuckDB's parse tree is not JSON: {e}"))?;
@@ -189,9 +214,17 @@ impl DuckParser {
     }
 
     /// What DuckDB's parse of the query `sql` references.
-    pub fn references(&self, sql: &str) -> std::result::Result<References, String> {
-        let tree = self.query_tree(sql)?;
-        Ok(references_of(&tree))
+    pub fn references(&self, sql: &str) -> std::result::Result<std::sync::Arc<References>, String> {
+        if let Some(refs) = self.references.lock().unwrap_or_else(|p| p.into_inner()).get(sql) {
+            return Ok(std::sync::Arc::clone(refs));
+        }
+        let refs = std::sync::Arc::new(references_of(&self.query_tree(sql)?));
+        let mut cache = self.references.lock().unwrap_or_else(|p| p.into_inner());
+        if cache.len() >= REFERENCE_CACHE {
+            cache.clear();
+        }
+        cache.insert(sql.to_owned(), std::sync::Arc::clone(&refs));
+        Ok(refs)
     }
 }
 
@@ -314,7 +347,7 @@ mod tests {
 
     fn refs(sql: &str) -> References {
         let parser = DuckParser::open().unwrap();
-        parser.references(sql).unwrap()
+        (*parser.references(sql).unwrap()).clone()
     }
 
     #[test]

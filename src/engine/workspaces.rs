@@ -231,6 +231,134 @@ pub enum WorkspaceOutcome {
 
 /// Whether a statement answers rows, from its first keyword (workspace SQL is any DuckDB SQL,
 /// so it is not parsed here).
+/// Splits SQL text into statements at semicolons outside quotes, dollar quotes and comments.
+fn split_statements(sql: &str) -> Vec<String> {
+    let bytes = sql.as_bytes();
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\'' | b'"' => {
+                let quote = bytes[i];
+                i += 1;
+                while i < bytes.len() {
+                    if bytes[i] == quote {
+                        if bytes.get(i + 1) == Some(&quote) {
+                            i += 2;
+                            continue;
+                        }
+                        break;
+                    }
+                    i += 1;
+                }
+            }
+            b'-' if bytes.get(i + 1) == Some(&b'-') => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                i += 2;
+                while i + 1 < bytes.len() && !(bytes[i] == b'*' && bytes[i + 1] == b'/') {
+                    i += 1;
+                }
+                i += 1;
+            }
+            b'$' => {
+                // $tag$ … $tag$
+                let tag_end = bytes[i + 1..].iter().position(|b| !(b.is_ascii_alphanumeric() || *b == b'_'));
+                if let Some(len) = tag_end
+                    && bytes.get(i + 1 + len) == Some(&b'$')
+                {
+                    let tag = &sql[i..i + len + 2];
+                    if let Some(end) = sql[i + len + 2..].find(tag) {
+                        i += len + 2 + end + tag.len() - 1;
+                    }
+                }
+            }
+            b';' => {
+                let statement = sql[start..i].trim();
+                if !statement.is_empty() {
+                    out.push(statement.to_owned());
+                }
+                start = i + 1;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    let rest = sql[start.min(sql.len())..].trim();
+    if !rest.is_empty() {
+        out.push(rest.to_owned());
+    }
+    out
+}
+
+/// Table functions and pragmas that change an instance's logging, profiling or shutdown
+/// behaviour, which `lock_configuration` does not cover: refused in a workspace (storage
+/// sessions reach no such function at all). Matched in the statement's text, so no spelling
+/// of a call gets past.
+const CONFIGURING_FUNCTIONS: &[&str] = &[
+    "enable_logging",
+    "disable_logging",
+    "truncate_duckdb_logs",
+    "enable_profiling",
+    "disable_profiling",
+    "enable_profile",
+    "disable_profile",
+    "profiling_output",
+    "profile_output",
+    "enable_checkpoint_on_shutdown",
+    "disable_checkpoint_on_shutdown",
+    "copy_database",
+    "import_database",
+    "export_database",
+];
+
+/// Splits `text` into statements, checked against DuckDB's own split, and classifies each.
+fn classify_statements(parser: &super::DuckParser, text: &str) -> Result<Vec<WorkspaceStatement>> {
+    let refuse_split = || {
+        metrics::counter!("duckstore_security_refusals_total", "check" => "statement_split").increment(1);
+        Error::invalid("the statements of this text cannot be told apart unambiguously; send them one at a time")
+            .with_sqlstate("42601")
+    };
+    let pieces = split_statements(text);
+    if pieces.is_empty() {
+        return Ok(vec![]);
+    }
+    let parse_error = |m: String| errors::map_duckdb_message(&m, SqlOrigin::User, "parsing workspace SQL", "");
+    if parser.statement_count(text).map_err(parse_error)? != pieces.len() {
+        return Err(refuse_split());
+    }
+    let lower = text.to_ascii_lowercase();
+    if let Some(f) = CONFIGURING_FUNCTIONS.iter().find(|f| lower.contains(*f)) {
+        return Err(Error::permission_denied(format!("{f} is not allowed in a workspace")));
+    }
+    pieces
+        .into_iter()
+        .map(|sql| {
+            if parser.statement_count(&sql).map_err(parse_error)? != 1 {
+                return Err(refuse_split());
+            }
+            // DuckDB serializes queries only: a text it serializes only reads.
+            let reads = parser.query_tree(&sql).is_ok();
+            let first = sql.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
+            let frees = ["DROP", "DELETE", "TRUNCATE", "ROLLBACK", "ABORT", "COMMIT", "END", "CHECKPOINT", "VACUUM"]
+                .contains(&first.trim_end_matches(';'));
+            Ok(WorkspaceStatement { sql, frees_or_reads: reads || frees })
+        })
+        .collect()
+}
+
+/// One statement of a workspace text, as DuckDB split it.
+#[derive(Debug, Clone)]
+pub struct WorkspaceStatement {
+    pub sql: String,
+    /// DuckDB reads it as a query, or it only frees space: it may run over the size limit.
+    pub frees_or_reads: bool,
+}
+
 fn returns_rows(sql: &str) -> bool {
     let word: String = sql
         .trim_start_matches(|c: char| c.is_whitespace() || c == '(')
@@ -245,31 +373,6 @@ fn returns_rows(sql: &str) -> bool {
         | "UNPIVOT" | "PRAGMA" | "CALL" => true,
         _ => false,
     }
-}
-
-/// Statements that may run when the workspace is over its size limit: they free space or
-/// only read.
-fn frees_or_reads(sql: &str) -> bool {
-    let first = sql.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
-    [
-        "DROP",
-        "DELETE",
-        "TRUNCATE",
-        "SELECT",
-        "WITH",
-        "FROM",
-        "SHOW",
-        "DESCRIBE",
-        "EXPLAIN",
-        "ROLLBACK",
-        "ABORT",
-        "VALUES",
-        "CHECKPOINT",
-        "VACUUM",
-        "COMMIT",
-        "END",
-    ]
-    .contains(&first.as_str())
 }
 
 /// DDL for a table with the Arrow schema's columns (workspace loads).
@@ -383,6 +486,15 @@ impl Engine {
             .await
     }
 
+    /// A workspace text's statements, split where DuckDB splits it: each piece must be exactly
+    /// one statement to DuckDB and DuckDB must read as many in the whole text, or the text is
+    /// refused (the split cannot be trusted). Statements that change DuckDB's logging or
+    /// profiling are refused.
+    pub async fn workspace_statements(&self, text: String) -> Result<Vec<WorkspaceStatement>> {
+        let parser = Arc::clone(&self.shared.parser);
+        self.pool.run(move || classify_statements(&parser, &text)).await
+    }
+
     /// Runs one statement of workspace SQL on the session's connection; rows stream back.
     pub async fn workspace_execute(
         &self,
@@ -392,7 +504,16 @@ impl Engine {
         size_limit: i64,
         canceller: &Canceller,
     ) -> Result<WorkspaceOutcome> {
-        if !frees_or_reads(&sql) {
+        let parser = Arc::clone(&self.shared.parser);
+        let text = sql.clone();
+        let mut statements = self.pool.run(move || classify_statements(&parser, &text)).await?;
+        if statements.len() != 1 {
+            return Err(
+                Error::invalid("cannot insert multiple commands into a prepared statement").with_sqlstate("42601")
+            );
+        }
+        let statement = statements.remove(0);
+        if !statement.frees_or_reads {
             let db = Arc::clone(&ws.db);
             let used = self.pool.run(move || Ok(db.bytes())).await?;
             if used >= size_limit {
@@ -416,16 +537,7 @@ impl Engine {
                     let conn = conn.lock().unwrap_or_else(|p| p.into_inner());
                     let _armed = canceller.arm(conn.interrupt_handle());
                     let values: Vec<_> = params.iter().map(to_duckdb_value).collect();
-                    let changed = if values.is_empty() {
-                        match conn.execute(&sql, []) {
-                            Ok(n) => Ok(n),
-                            // several statements, or one prepare cannot take: run as a batch
-                            Err(_) if !sql.contains('$') => conn.execute_batch(&sql).map(|()| 0),
-                            Err(e) => Err(e),
-                        }
-                    } else {
-                        conn.execute(&sql, duckdb::params_from_iter(values))
-                    };
+                    let changed = conn.execute(&sql, duckdb::params_from_iter(values));
                     changed.map(WorkspaceOutcome::Done).map_err(|e| engine.workspace_map(e, "running workspace SQL"))
                 })
                 .await;
@@ -770,7 +882,17 @@ const STAGING_TABLE: &str = "__duckstore_incoming";
 
 #[cfg(test)]
 mod tests {
-    use super::returns_rows;
+    #[test]
+    fn statements_split_outside_quotes_and_comments() {
+        assert_eq!(
+            split_statements("SELECT 'a;b'; SELECT \"x;y\" -- c;\n FROM t; /* ; */ SELECT $$;$$;;"),
+            vec!["SELECT 'a;b'", "SELECT \"x;y\" -- c;\n FROM t", "/* ; */ SELECT $$;$$"]
+        );
+        assert_eq!(split_statements("  "), Vec::<String>::new());
+        assert_eq!(split_statements("select 1"), vec!["select 1"]);
+    }
+
+    use super::{returns_rows, split_statements};
 
     #[test]
     fn statements_with_rows_are_told_apart() {

@@ -809,8 +809,25 @@ impl QueryParser for StatementParser {
     {
         let session = self.connection.session()?;
         if session.workspace.is_some() {
-            let sql = sql.trim().trim_end_matches(';').to_owned();
-            let workspace_sql = (!sql.is_empty()).then_some(sql);
+            // One statement per Parse, as PostgreSQL has it, split where DuckDB splits.
+            let mut statements = self
+                .connection
+                .shared
+                .storage
+                .engine()
+                .workspace_statements(sql.to_owned())
+                .await
+                .map_err(|e| to_pg(&e))?;
+            let workspace_sql = match statements.len() {
+                0 => None,
+                1 => Some(statements.remove(0).sql),
+                _ => {
+                    return Err(to_pg(
+                        &Error::invalid("cannot insert multiple commands into a prepared statement")
+                            .with_sqlstate("42601"),
+                    ));
+                }
+            };
             return Ok(Prepared { plan: None, workspace_sql, described: Arc::new(Mutex::new(None)) });
         }
         let mut statements = gateway::parse(sql).map_err(|e| to_pg(&e))?;

@@ -22,70 +22,6 @@ use super::types;
 use crate::engine::{Param, WorkspaceOutcome};
 use crate::error::{Error, ErrorKind, Result};
 
-/// Splits SQL text into statements at semicolons outside quotes, dollar quotes and comments.
-pub fn split_statements(sql: &str) -> Vec<String> {
-    let bytes = sql.as_bytes();
-    let mut out = Vec::new();
-    let mut start = 0;
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'\'' | b'"' => {
-                let quote = bytes[i];
-                i += 1;
-                while i < bytes.len() {
-                    if bytes[i] == quote {
-                        if bytes.get(i + 1) == Some(&quote) {
-                            i += 2;
-                            continue;
-                        }
-                        break;
-                    }
-                    i += 1;
-                }
-            }
-            b'-' if bytes.get(i + 1) == Some(&b'-') => {
-                while i < bytes.len() && bytes[i] != b'\n' {
-                    i += 1;
-                }
-            }
-            b'/' if bytes.get(i + 1) == Some(&b'*') => {
-                i += 2;
-                while i + 1 < bytes.len() && !(bytes[i] == b'*' && bytes[i + 1] == b'/') {
-                    i += 1;
-                }
-                i += 1;
-            }
-            b'$' => {
-                // $tag$ … $tag$
-                let tag_end = bytes[i + 1..].iter().position(|b| !(b.is_ascii_alphanumeric() || *b == b'_'));
-                if let Some(len) = tag_end
-                    && bytes.get(i + 1 + len) == Some(&b'$')
-                {
-                    let tag = &sql[i..i + len + 2];
-                    if let Some(end) = sql[i + len + 2..].find(tag) {
-                        i += len + 2 + end + tag.len() - 1;
-                    }
-                }
-            }
-            b';' => {
-                let statement = sql[start..i].trim();
-                if !statement.is_empty() {
-                    out.push(statement.to_owned());
-                }
-                start = i + 1;
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    let rest = sql[start.min(sql.len())..].trim();
-    if !rest.is_empty() {
-        out.push(rest.to_owned());
-    }
-    out
-}
-
 /// The command tag PostgreSQL would answer for a statement without rows.
 fn tag_for(sql: &str, changed: usize) -> Tag {
     let words: Vec<String> = sql.split_whitespace().take(4).map(|w| w.to_ascii_uppercase()).collect();
@@ -135,12 +71,22 @@ impl Connection {
         C::Error: std::fmt::Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        let statements = split_statements(text);
+        let statements = match self.shared.storage.engine().workspace_statements(text.to_owned()).await {
+            Ok(statements) => statements,
+            Err(e) => {
+                client.feed(PgWireBackendMessage::ErrorResponse(super::errors::error_info(&e, "ERROR").into())).await?;
+                client.set_state(PgWireConnectionState::ReadyForQuery);
+                client.set_transaction_status(status);
+                send_ready_for_query(client, status).await?;
+                return Ok(());
+            }
+        };
         if statements.is_empty() {
             client.feed(PgWireBackendMessage::EmptyQueryResponse(EmptyQueryResponse::new())).await?;
         }
         let mut failure = None;
-        for sql in statements {
+        for statement in statements {
+            let sql = statement.sql;
             if status == TransactionStatus::Error && transaction_effect(&sql) != Some(false) {
                 failure = Some(super::errors::error_info(
                     &Error::new(
@@ -246,16 +192,6 @@ impl Connection {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn statements_split_outside_quotes_and_comments() {
-        assert_eq!(
-            split_statements("SELECT 'a;b'; SELECT \"x;y\" -- c;\n FROM t; /* ; */ SELECT $$;$$;;"),
-            vec!["SELECT 'a;b'", "SELECT \"x;y\" -- c;\n FROM t", "/* ; */ SELECT $$;$$"]
-        );
-        assert_eq!(split_statements("  "), Vec::<String>::new());
-        assert_eq!(split_statements("select 1"), vec!["select 1"]);
-    }
 
     #[test]
     fn tags_follow_postgres() {

@@ -630,12 +630,15 @@ impl Storage {
             SourceFormat::Parquet => "parquet",
         };
         let outcome = (|| {
-            let plan = plan_load(&inner.engine, &table, request)?;
-            // The file instance reads the source; the table's instance inserts the rows it
-            // streams (an import never runs where a client's SQL runs).
-            let source = plan.select.clone();
-            let plan =
-                LoadPlan { select: format!("SELECT * FROM {}('source')", crate::engine::STREAM_FUNCTION), ..plan };
+            let direct = plan_load(&inner.engine, &table, request)?;
+            // The file instance reads the source (an import never runs where a client's SQL
+            // runs): it writes a full load's new file itself; an incremental load's rows it
+            // streams to the table's instance, which inserts them.
+            let source = direct.select.clone();
+            let plan = LoadPlan {
+                select: format!("SELECT * FROM {}('source')", crate::engine::STREAM_FUNCTION),
+                targets: direct.targets.clone(),
+            };
             let current = TableFile { project_id, branch_id, table_id: table.id, version: table.version };
             if request.incremental {
                 let current = inner.writable_file(&table, current)?;
@@ -648,9 +651,9 @@ impl Storage {
             inner.before_destruction(ctx, &table, &current, super::schema::Destruction::FullLoad)?;
             let next = TableFile { version: inner.catalog.read(|tx| tx.next_version(table.id))?, ..current };
             inner.engine.remove_table_file(&next).ok();
-            inner.engine.create_table_file(&next, &table_ddl(&table.columns, &table.primary_key))?;
-            let sql = insert_sql(&next.data_ref(), &table, &plan, false, request.dedup);
-            match inner.engine.write_from_files(&next, &[(sql, Vec::<Param>::new())], &source, canceller) {
+            let sql = insert_sql(&next.data_ref(), &table, &direct, false, request.dedup);
+            let ddl = table_ddl(&table.columns, &table.primary_key);
+            match inner.engine.load_new_file(&next, &ddl, &sql, canceller) {
                 Ok(outcome) => Ok((outcome, next.version)),
                 Err(e) => {
                     let _ = inner.engine.remove_table_file(&next);

@@ -158,10 +158,22 @@ async fn the_sandbox_holds() {
         "SET enable_external_access = true",
         "SELECT * FROM glob('/*')",
         "CREATE SECRET s (TYPE s3)",
+        // procedures lock_configuration does not cover (logging aborted the server at close)
+        "CALL enable_logging(storage => 'file', storage_path => '/tmp/duckstore-escape')",
+        "SELECT * FROM enable_logging(storage => 'file', storage_path => '/tmp/duckstore-escape')",
+        "CALL enable_profiling()",
+        "PRAGMA disable_checkpoint_on_shutdown",
+        "PRAGMA enable_profiling",
     ] {
         let err = wc.simple_query(sql).await.expect_err(sql);
         assert!(!sqlstate(&err).is_empty() && sqlstate(&err) != "XX000", "{sql}: {err}");
     }
+    // one statement per Parse, as in PostgreSQL; DuckDB's split decides what a statement is
+    let err = wc.prepare("SELECT 1; SELECT 2").await.unwrap_err();
+    assert_eq!(sqlstate(&err), "42601", "{err}");
+    let err = wc.simple_query("SELECT $1x$; CREATE TABLE leak AS SELECT 1; --$1x$").await.unwrap_err();
+    assert_eq!(sqlstate(&err), "42601", "{err}");
+    assert!(wc.simple_query("SELECT * FROM leak").await.is_err(), "nothing ran");
     assert!(!std::path::Path::new("/tmp/duckstore-escape.csv").exists());
     // storage tables are not there, and the session survives every refusal
     let err = wc.simple_query(r#"SELECT * FROM "in.c-s"."orders""#).await.unwrap_err();
