@@ -172,13 +172,44 @@ pub fn scrub_internal_names(text: &str) -> String {
                 if d2 > 0 && word_end {
                     out.push_str("table");
                     i = end;
-                    // `"t1v1".main.data` or `t1v1.main."data"`: drop the quote and the suffix
-                    let rest: String = chars[i..].iter().take(16).collect();
-                    for suffix in ["\".main.data", "\".main.\"data\"", ".main.data", ".main.\"data\""] {
-                        if rest.starts_with(suffix) {
-                            i += suffix.chars().count();
-                            break;
+                    // `"t1v1".main.data`, `t1v1.main."data"`, `"t1v1"."main"."data"`: the
+                    // closing quote and the suffix go too
+                    let mut j = i;
+                    let quote = |j: &mut usize| {
+                        if chars.get(*j) == Some(&'"') {
+                            *j += 1;
                         }
+                    };
+                    let word = |j: &mut usize, w: &str| {
+                        let len = w.chars().count();
+                        if chars.get(*j..*j + len).is_some_and(|c| c.iter().copied().eq(w.chars())) {
+                            *j += len;
+                            true
+                        } else {
+                            false
+                        }
+                    };
+                    quote(&mut j);
+                    let after_alias = j;
+                    let mut k = j;
+                    let suffix = word(&mut k, ".")
+                        && {
+                            quote(&mut k);
+                            word(&mut k, "main")
+                        }
+                        && {
+                            quote(&mut k);
+                            word(&mut k, ".")
+                        }
+                        && {
+                            quote(&mut k);
+                            word(&mut k, "data")
+                        };
+                    if suffix {
+                        quote(&mut k);
+                        i = k;
+                    } else {
+                        i = after_alias;
                     }
                     continue;
                 }

@@ -119,6 +119,9 @@ pub struct Query {
     /// What DuckDB parses to judge a client-derived text that is not a query itself (a write's
     /// pieces); `None`: the text itself.
     pub checks: Option<Vec<QueryCheck>>,
+    /// (table file alias, the name its client knows it by), for what DuckDB shows of a
+    /// statement (EXPLAIN).
+    pub labels: Vec<(String, String)>,
 }
 
 /// What a write did.
@@ -1123,10 +1126,17 @@ fn stream_statement(
     if schema_tx.send(Ok(schema)).is_err() {
         return;
     }
+    // EXPLAIN shows the statement DuckDB ran and its tables by their engine names: the client
+    // sees neither (its own names stand for them, or "table").
+    let explain = query.sql.starts_with("EXPLAIN");
     loop {
         match stmt.step() {
             Ok(Some(array)) => {
-                if batch_tx.blocking_send(Ok(RecordBatch::from(&array))).is_err() {
+                let mut batch = RecordBatch::from(&array);
+                if explain {
+                    batch = scrub_batch(&batch, &query.labels);
+                }
+                if batch_tx.blocking_send(Ok(batch)).is_err() {
                     return; // the client went away or stopped reading
                 }
             }
@@ -1137,6 +1147,46 @@ fn stream_statement(
             }
         }
     }
+}
+
+/// An EXPLAIN result without the engine's internals: the echoed statement removed, table file
+/// aliases replaced by the names `labels` gives them (or "table").
+fn scrub_batch(batch: &RecordBatch, labels: &[(String, String)]) -> RecordBatch {
+    use arrow::array::{Array, ArrayRef, StringArray};
+    let columns: Vec<ArrayRef> = batch
+        .columns()
+        .iter()
+        .map(|c| match c.as_any().downcast_ref::<StringArray>() {
+            Some(strings) => {
+                let scrubbed: StringArray = strings
+                    .iter()
+                    .map(|v| {
+                        v.map(|v| {
+                            // DuckDB echoes the statement it ran on a line of its own.
+                            let mut text: String = v
+                                .lines()
+                                .filter(|l| !l.trim_start().starts_with("EXPLAIN"))
+                                .collect::<Vec<_>>()
+                                .join("\n");
+                            for (alias, label) in labels {
+                                for form in [
+                                    format!("{alias}.main.\"data\""),
+                                    format!("\"{alias}\".main.data"),
+                                    format!("\"{alias}\".\"main\".\"data\""),
+                                ] {
+                                    text = text.replace(&form, label);
+                                }
+                            }
+                            errors::scrub_internal_names(&text)
+                        })
+                    })
+                    .collect();
+                Arc::new(scrubbed) as ArrayRef
+            }
+            None => Arc::clone(c),
+        })
+        .collect();
+    RecordBatch::try_new(batch.schema(), columns).unwrap_or_else(|_| batch.clone())
 }
 
 fn count_rows(conn: &Connection, file: &TableFile) -> duckdb::Result<i64> {

@@ -93,6 +93,7 @@ fn describe_reports_parameter_and_result_types() {
         tables: vec![],
         origin: SqlOrigin::User,
         checks: None,
+        labels: vec![],
     };
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let described =
@@ -175,6 +176,7 @@ fn another_projects_table_streams_in_without_being_attached() {
         tables: vec![theirs.clone()],
         origin: SqlOrigin::Server,
         checks: None,
+        labels: vec![],
     };
     let rows = rt.block_on(async {
         let mut stream = engine

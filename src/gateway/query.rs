@@ -97,10 +97,11 @@ impl QueryPlan {
                 Ok(RenderedQuery {
                     sql: format!("{keyword}\n{inner}\n"),
                     checks: Some(vec![crate::engine::QueryCheck { sql: inner, select_items: None }]),
+                    labels: vec![],
                 })
             }
             Statement::Explain { .. } => Err(Error::unsupported("this form of EXPLAIN is not supported")),
-            _ => Ok(RenderedQuery { sql: statement.to_string(), checks: None }),
+            _ => Ok(RenderedQuery { sql: statement.to_string(), checks: None, labels: vec![] }),
         }
     }
 
@@ -117,6 +118,8 @@ impl QueryPlan {
 pub struct RenderedQuery {
     pub sql: String,
     pub checks: Option<Vec<crate::engine::QueryCheck>>,
+    /// (table file alias, the name the client wrote), filled by the caller that binds slots.
+    pub labels: Vec<(String, String)>,
 }
 
 /// A `SELECT` of literals only (`SELECT 1`, `SELECT version()` after the session functions are

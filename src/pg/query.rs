@@ -153,6 +153,7 @@ impl Connection {
                         tables,
                         origin: SqlOrigin::User,
                         checks: rendered.checks,
+                        labels: rendered.labels,
                     })
                     .await?;
                 let params = described
@@ -193,6 +194,7 @@ impl Connection {
                         tables,
                         origin: SqlOrigin::User,
                         checks: Some(rendered.checks),
+                        labels: vec![],
                     })
                     .await?;
                 let params = described
@@ -235,6 +237,7 @@ impl Connection {
                             tables,
                             origin: SqlOrigin::User,
                             checks: rendered.checks,
+                            labels: rendered.labels,
                         },
                         &session.canceller,
                     )
@@ -352,6 +355,7 @@ impl Connection {
                             tables,
                             origin: SqlOrigin::User,
                             checks: rendered.checks,
+                            labels: rendered.labels,
                         },
                         &session.canceller,
                     )
@@ -438,7 +442,14 @@ impl Connection {
         let handles: Vec<u64> = relations.iter().map(|r| r.handle()).collect();
         let search_path = session.settings().search_path();
         let (refs, files) = self.expand_reads(session, q.tables.clone(), search_path, None).await?;
-        Ok((q.render_for_engine(&handles, &refs)?, relations, files))
+        let mut rendered = q.render_for_engine(&handles, &refs)?;
+        // What an EXPLAIN shows of a table file: the name the client wrote.
+        for (name, data_ref) in q.tables.iter().zip(&refs) {
+            if let Some(file) = files.iter().find(|f| f.data_ref() == *data_ref) {
+                rendered.labels.push((file.alias(), name.to_string()));
+            }
+        }
+        Ok((rendered, relations, files))
     }
 
     /// The relations a write reads: tables by name (the storage layer resolves them under the

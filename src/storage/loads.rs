@@ -1170,6 +1170,7 @@ impl Storage {
             tables: vec![readable.file],
             origin: crate::engine::SqlOrigin::Server,
             checks: None,
+            labels: vec![],
         };
         let stream = self.engine().query(query, &Canceller::default()).await?;
         super::TextRows::collect(stream).await
@@ -1237,6 +1238,7 @@ impl Storage {
             tables: vec![readable.file.clone()],
             origin: crate::engine::SqlOrigin::Server,
             checks: None,
+            labels: vec![],
         };
         // The read feeds the staging writes, which take pool slots of their own: it takes none,
         // so a full pool of such loads cannot wait on itself.

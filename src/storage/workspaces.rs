@@ -535,6 +535,7 @@ impl Storage {
             tables: vec![readable.file.clone()],
             origin: SqlOrigin::Server,
             checks: None,
+            labels: vec![],
         })
     }
 
@@ -715,6 +716,7 @@ impl WorkspaceStorageSource {
                     tables,
                     origin: SqlOrigin::User,
                     checks: None,
+                    labels: vec![],
                 });
             }
         };
@@ -727,6 +729,7 @@ impl WorkspaceStorageSource {
             tables: vec![readable.file],
             origin: SqlOrigin::Server,
             checks: None,
+            labels: vec![],
         })
     }
 }

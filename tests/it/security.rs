@@ -764,3 +764,62 @@ async fn parser_differentials_reach_no_other_project() {
     println!("security: parser differentials: tried {tried}, refused {refused}, answered harmlessly {answered}");
     server.stop().await;
 }
+
+/// Whether text shows an engine alias (`t<id>v<version>`).
+fn shows_alias(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    (0..bytes.len()).any(|i| {
+        let start = i == 0 || !(bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'_');
+        if !start || bytes[i] != b't' {
+            return false;
+        }
+        let d1 = bytes[i + 1..].iter().take_while(|b| b.is_ascii_digit()).count();
+        let at = i + 1 + d1;
+        d1 > 0 && bytes.get(at) == Some(&b'v') && bytes[at + 1..].iter().take_while(|b| b.is_ascii_digit()).count() > 0
+    })
+}
+
+#[tokio::test]
+async fn explain_and_errors_show_no_engine_internals() {
+    let server = TestServer::start().await;
+    let v = victim(&server).await;
+    let owner = server.connect(&v.user, &v.token).await;
+    let mut shown = String::new();
+    for sql in [
+        r#"EXPLAIN SELECT * FROM "in.c-v"."t" WHERE id = 1"#,
+        r#"EXPLAIN ANALYZE SELECT * FROM "in.c-v"."t" WHERE id < 50"#,
+        r#"EXPLAIN SELECT * FROM "in.c-v"."vw""#,
+    ] {
+        for m in owner.simple_query(sql).await.unwrap() {
+            if let SimpleQueryMessage::Row(r) = m {
+                for i in 0..r.len() {
+                    shown.push_str(r.get(i).unwrap_or(""));
+                    shown.push('\n');
+                }
+            }
+        }
+    }
+    assert!(!shows_alias(&shown), "EXPLAIN shows an engine alias:\n{shown}");
+    for internal in ["EXCLUDE", "_timestamp", "__duckstore", "__cte_", "duckstore_stream", "/tables/"] {
+        assert!(!shown.contains(internal), "EXPLAIN shows {internal}:\n{shown}");
+    }
+    assert!(shown.contains("SEQ_SCAN") || shown.contains("TABLE_SCAN"), "{shown}");
+    assert!(shown.contains("\"in.c-v\".\"t\"") || shown.contains("table"), "{shown}");
+    // errors name the client's objects, never the engine's
+    for sql in [
+        r#"SELECT nope FROM "in.c-v"."t""#,
+        r#"SELECT * FROM "in.c-v"."t" WHERE name + 1 > 0"#,
+        r#"WITH x AS (SELECT 1 AS a) SELECT b FROM x"#,
+        r#"INSERT INTO "in.c-v"."t" (id, name) VALUES ('x', 'y')"#,
+        r#"UPDATE "in.c-v"."t" SET name = nope"#,
+        r#"SELECT * FROM "in.c-v"."vw" WHERE nope = 1"#,
+    ] {
+        let err = owner.simple_query(sql).await.expect_err(sql);
+        let text = format!("{err:?}");
+        assert!(!shows_alias(&text), "{sql}: {text}");
+        for internal in ["EXCLUDE", "__duckstore", "__cte_", "/tables/", "main.data"] {
+            assert!(!text.contains(internal), "{sql} shows {internal}: {text}");
+        }
+    }
+    server.stop().await;
+}
