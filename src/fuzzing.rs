@@ -3,18 +3,17 @@
 //! is a finding.
 
 use std::collections::BTreeMap;
-use std::ops::ControlFlow;
-
-use sqlparser::ast::{Expr, TableFactor, Value, Visit, Visitor};
+use std::sync::LazyLock;
 
 use crate::catalog::{ColumnRecord, TableRecord};
+use crate::engine::{Allowed, DuckParser, QueryCheck, References, TableFile};
 use crate::gateway::compat::CompatValues;
 use crate::gateway::settings::SessionSettings;
 use crate::gateway::{Plan, parse, plan};
 use crate::storage::loads::{CsvOptions, LoadSource, SourceFormat, filter_conditions, parse_filters, parse_order_by};
 use crate::storage::names;
 
-/// Functions and relations no rendered storage query may reach.
+/// Functions no rendered storage query may reach.
 const FORBIDDEN: &[&str] = &[
     "read_csv",
     "read_csv_auto",
@@ -29,6 +28,7 @@ const FORBIDDEN: &[&str] = &[
     "query",
     "query_table",
     "getenv",
+    "getvariable",
     "sniff_csv",
     "parquet_metadata",
     "parquet_schema",
@@ -36,46 +36,61 @@ const FORBIDDEN: &[&str] = &[
     "duckdb_secrets",
     "duckdb_extensions",
     "duckdb_databases",
+    "duckdb_tables",
     "pragma_database_list",
     "current_setting",
+    "arrow_scan",
+    "enable_logging",
     "duckstore_storage_scan",
+    "duckstore_stream",
 ];
 
-#[derive(Default)]
-struct Names {
-    relations: Vec<String>,
-    functions: Vec<String>,
-    ctes: Vec<String>,
-    string_literals: usize,
+/// DuckDB's parser: the oracle every target asks what a text really says.
+static DUCKDB: LazyLock<DuckParser> = LazyLock::new(|| DuckParser::open().expect("DuckDB's parser opens"));
+
+/// What DuckDB reads in `sql`, or `None` when it cannot parse it (such a text never runs).
+fn duckdb_reads(sql: &str) -> Option<std::sync::Arc<References>> {
+    DUCKDB.references(sql).ok()
 }
 
-impl Visitor for Names {
-    type Break = ();
-    fn pre_visit_query(&mut self, query: &sqlparser::ast::Query) -> ControlFlow<()> {
-        if let Some(with) = &query.with {
-            self.ctes.extend(with.cte_tables.iter().map(|c| c.alias.name.value.to_lowercase()));
-        }
-        ControlFlow::Continue(())
+/// The oracle's verdict on one rendered text against its plan: DuckDB must read exactly one
+/// statement and exactly the planned table slots — no fewer (a slot swallowed into a string or
+/// a comment is a differential) and no more — and nothing the judge refuses may be a table or
+/// function on the forbidden list while being accepted.
+fn check_against_duckdb(what: &str, check: &QueryCheck, files: &[TableFile], handles: &[u64], slots: Option<usize>) {
+    let Some(read) = duckdb_reads(&check.sql) else { return };
+    assert_eq!(read.statements, 1, "{what}: DuckDB reads {} statements in {}", read.statements, check.sql);
+    if let Some(n) = check.select_items {
+        assert_eq!(read.select_items, n, "{what}: DuckDB reads {} items in {}", read.select_items, check.sql);
     }
-    fn pre_visit_table_factor(&mut self, factor: &TableFactor) -> ControlFlow<()> {
-        if let TableFactor::Table { name, .. } = factor {
-            self.relations.push(name.to_string());
-        }
-        ControlFlow::Continue(())
+    let bound: Vec<&(String, String, String)> = read.tables.iter().filter(|t| !t.0.is_empty()).collect();
+    if let Some(slots) = slots {
+        assert_eq!(
+            bound.len(),
+            slots,
+            "{what}: planned {slots} table reads, DuckDB reads {:?} in {}",
+            read.tables,
+            check.sql
+        );
     }
-    fn pre_visit_expr(&mut self, expr: &Expr) -> ControlFlow<()> {
-        match expr {
-            Expr::Function(f) => self.functions.push(f.name.to_string().to_lowercase()),
-            Expr::Value(v) if matches!(v.value, Value::SingleQuotedString(_)) => self.string_literals += 1,
-            _ => {}
+    let verdict = crate::gateway::oracle::judge(&read, &Allowed { tables: files, handles });
+    if verdict.is_ok() {
+        for (_, f) in &read.functions {
+            assert!(!FORBIDDEN.contains(&f.as_str()), "{what}: accepted {f}() in {}", check.sql);
         }
-        ControlFlow::Continue(())
+        for call in &read.table_functions {
+            assert!(!FORBIDDEN.contains(&call.name.as_str()), "{what}: accepted {}() in {}", call.name, check.sql);
+        }
     }
 }
 
-/// SQL text of a storage session's Query message: parsed and planned like the server does.
-/// No statement may fail with XX000; a planned read, rendered, must read only server relations,
-/// table files, CTEs and generators, and call no forbidden function.
+fn fake_files(n: usize) -> Vec<TableFile> {
+    (0..n as i64).map(|i| TableFile { project_id: 1, branch_id: 1, table_id: i, version: 1 }).collect()
+}
+
+/// SQL text of a storage session's Query message, planned like the server plans it and
+/// rendered for the engine; DuckDB is the oracle of what the rendered text does (see
+/// `check_against_duckdb`). No statement may fail with XX000.
 pub fn gateway(sql: &str) {
     let Ok(statements) = parse(sql) else { return };
     let settings = SessionSettings::new("7-abcdefghijkl", &BTreeMap::new());
@@ -85,25 +100,42 @@ pub fn gateway(sql: &str) {
             Err(e) => assert!(e.sqlstate() != "XX000" && !e.sqlstate().is_empty(), "{sql}: {e:?}"),
             Ok(Plan::Query(q)) | Ok(Plan::CreateView { query: q, .. }) => {
                 let handles: Vec<u64> = (1..=q.relations.len() as u64).collect();
-                let refs: Vec<String> = (0..q.tables.len()).map(|i| format!("\"t{i}v1\".main.data")).collect();
-                let Ok(rendered) = q.render(&handles, &refs) else { continue };
-                let reparsed =
-                    parse(&rendered).unwrap_or_else(|e| panic!("rendered SQL does not parse: {rendered}: {e}"));
-                let mut names = Names::default();
-                for s in &reparsed {
-                    let _ = s.visit(&mut names);
+                let files = fake_files(q.tables.len());
+                let refs: Vec<String> = files.iter().map(|f| f.data_ref()).collect();
+                let rendered = match q.render_for_engine(&handles, &refs) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        assert!(e.sqlstate() != "XX000", "{sql}: {e:?}");
+                        continue;
+                    }
+                };
+                let own = [QueryCheck { sql: rendered.sql.clone(), select_items: None }];
+                for check in rendered.checks.as_deref().unwrap_or(&own) {
+                    check_against_duckdb(sql, check, &files, &handles, Some(q.tables.len()));
                 }
-                for relation in &names.relations {
-                    let relation = &relation.replace('"', "");
-                    let cte = names.ctes.contains(&relation.trim_matches('"').to_lowercase());
-                    let server = relation == "duckstore_relation" || refs.contains(relation);
-                    let generator =
-                        ["range", "generate_series", "unnest", "generate_subscripts"].contains(&relation.as_str());
-                    assert!(cte || server || generator, "{sql} → {rendered} reads the relation {relation}");
+                if rendered.checks.is_some() {
+                    assert_eq!(DUCKDB.statement_count(&rendered.sql).ok(), Some(1), "{sql}: {}", rendered.sql);
                 }
-                for f in &names.functions {
-                    let bare = f.rsplit('.').next().unwrap_or(f).trim_matches('"');
-                    assert!(!FORBIDDEN.contains(&bare), "{sql} → {rendered} calls {f}");
+            }
+            Ok(Plan::Write(w)) => {
+                let handles: Vec<u64> = (1..=w.body.relations.len() as u64).collect();
+                let mut files = fake_files(w.body.tables.len() + 1);
+                let target = files.pop().expect("one more");
+                let refs: Vec<String> = files.iter().map(|f| f.data_ref()).collect();
+                let columns = vec!["id".to_owned(), "name".to_owned()];
+                let rendered = match w.render(&target.data_ref(), &columns, &handles, &refs) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        assert!(e.sqlstate() != "XX000", "{sql}: {e:?}");
+                        continue;
+                    }
+                };
+                files.push(target);
+                if let Ok(n) = DUCKDB.statement_count(&rendered.sql) {
+                    assert_eq!(n, 1, "{sql}: DuckDB reads {n} statements in {}", rendered.sql);
+                }
+                for check in &rendered.checks {
+                    check_against_duckdb(sql, check, &files, &handles, None);
                 }
             }
             Ok(_) => {}
@@ -111,8 +143,8 @@ pub fn gateway(sql: &str) {
     }
 }
 
-/// Names and types as users write them: whatever validates has the documented shape, and a
-/// validated type renders to SQL that parses as a column type.
+/// Bucket, table and column names and column types as users write them: only the simple
+/// forms pass, and what the server renders from them DuckDB reads as one statement.
 pub fn names(text: &str) {
     let simple = |s: &str, max: usize, extra: &[u8]| {
         !s.is_empty() && s.len() <= max && s.bytes().all(|b| b.is_ascii_alphanumeric() || extra.contains(&b))
@@ -133,10 +165,14 @@ pub fn names(text: &str) {
     }
     if let Ok(t) = names::column_type(text) {
         let sql = format!("CREATE TABLE x (c {})", t.sql_type);
-        assert!(parse(&sql).is_ok_and(|s| s.len() == 1), "type {text:?} renders as {sql}");
+        assert_eq!(DUCKDB.statement_count(&sql).ok(), Some(1), "type {text:?} renders as {sql}");
     }
-    let quoted = names::quote_ident(text);
-    assert!(parse(&format!("SELECT 1 AS {quoted}")).is_ok_and(|s| s.len() == 1) || text.contains('\0'));
+    if !text.contains('\0') {
+        let sql = format!("SELECT 1 AS {}", names::quote_ident(text));
+        let read = duckdb_reads(&sql).unwrap_or_else(|| panic!("DuckDB cannot read {sql}"));
+        assert_eq!((read.statements, read.select_items), (1, 1), "{sql}");
+        assert!(read.tables.is_empty() && read.table_functions.is_empty(), "{sql}");
+    }
 }
 
 fn fuzz_table() -> TableRecord {
@@ -174,11 +210,10 @@ pub fn filters(json: &str, order_by: &str) {
             assert_eq!(params.len(), values, "{json}: every value bound once");
             for c in &conditions {
                 let sql = format!("SELECT 1 FROM t WHERE {c}");
-                let parsed = parse(&sql).unwrap_or_else(|e| panic!("{json}: condition {c} does not parse: {e}"));
-                assert_eq!(parsed.len(), 1, "{json}: {c}");
-                let mut names = Names::default();
-                let _ = parsed[0].visit(&mut names);
-                assert_eq!(names.string_literals, 0, "{json}: a value spliced into {c}");
+                let read = duckdb_reads(&sql).unwrap_or_else(|| panic!("{json}: DuckDB cannot read {sql}"));
+                assert_eq!(read.statements, 1, "{json}: {c}");
+                assert_eq!(read.string_constants, 0, "{json}: a value spliced into {c}");
+                assert!(read.tables.iter().all(|t| t.2 == "t"), "{json}: {c} reads {:?}", read.tables);
             }
         }
     }
@@ -214,12 +249,11 @@ pub fn csv_options(delimiter: &str, quote: &str, escape: &str, null: Option<&str
     for (typed, text) in [(Some(columns.as_slice()), vec![]), (None, vec!["name".to_owned()])] {
         let reader = crate::storage::loads::reader_sql(&source, typed, &text);
         let sql = format!("SELECT * FROM {reader}");
-        let parsed = parse(&sql).unwrap_or_else(|e| panic!("{sql} does not parse: {e}"));
-        assert_eq!(parsed.len(), 1, "{sql}");
-        let mut names = Names::default();
-        let _ = parsed[0].visit(&mut names);
-        assert!(names.relations.iter().all(|r| r == "read_csv"), "{sql} reads {:?}", names.relations);
-        assert!(names.functions.iter().all(|f| f == "read_csv"), "{sql} calls {:?}", names.functions);
+        let read = duckdb_reads(&sql).unwrap_or_else(|| panic!("DuckDB cannot read {sql}"));
+        assert_eq!(read.statements, 1, "{sql}");
+        assert!(read.tables.is_empty(), "{sql} reads {:?}", read.tables);
+        let calls: Vec<&str> = read.table_functions.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(calls, ["read_csv"], "{sql}");
     }
 }
 
@@ -252,7 +286,7 @@ pub fn pg_message(bytes: &[u8]) {
             }
             PgWireFrontendMessage::Query(q) => {
                 gateway(&q.query);
-                let pieces = crate::pg::workspace::split_statements(&q.query);
+                let pieces = crate::engine::split_statements(&q.query);
                 for p in &pieces {
                     assert!(q.query.contains(p.trim()), "a piece of the split is not in the text: {p:?}");
                 }

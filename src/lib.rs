@@ -6,7 +6,7 @@ pub mod clock;
 pub mod config;
 pub mod engine;
 pub mod error;
-#[cfg(feature = "fuzzing")]
+#[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzzing;
 pub mod gateway;
 pub mod http;

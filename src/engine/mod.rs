@@ -37,6 +37,8 @@ pub use pool::BlockingPool;
 pub use raw::Described;
 pub use relations::{RELATION_FUNCTION, RelationGuard, RelationRegistry};
 pub use tables::{Lease, TableFile};
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) use workspaces::split_statements;
 pub use workspaces::{
     SandboxLimits, WorkspaceConn, WorkspaceFile, WorkspaceLoad, WorkspaceOutcome, WorkspaceStatement,
 };
@@ -203,6 +205,11 @@ pub struct Engine {
 /// Batches buffered between DuckDB and the wire: enough to overlap work, small enough that a
 /// huge result never sits in memory.
 pub(crate) const STREAM_BUFFER: usize = 4;
+
+/// Most parameters one statement may have: a Bind message counts them in an Int16, as
+/// PostgreSQL's does. DuckDB accepts `$9999999999999999` and reports that many parameters;
+/// sizing anything by it would abort the process.
+pub const MAX_PARAMS: usize = u16::MAX as usize;
 
 /// Halves a DuckDB memory size ("4GB" → "2048MB"); other forms are kept as they are.
 fn half_of(limit: &str) -> String {

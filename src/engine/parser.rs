@@ -32,6 +32,8 @@ pub struct References {
     pub ctes: Vec<String>,
     /// Items in the select list of the first statement's outermost SELECT (0 if it has none).
     pub select_items: usize,
+    /// String constants in the text (values bound as parameters are not constants).
+    pub string_constants: usize,
     /// Constructs a client's query may never hold, named (DESCRIBE/SHOW, time travel, a
     /// catalog-qualified function, a node this walk does not know).
     pub refused: Vec<String>,
@@ -278,6 +280,12 @@ fn walk(v: &Value, refs: &mut References, depth: usize) {
         Value::Array(items) => items.iter().for_each(|i| walk(i, refs, depth + 1)),
         Value::Object(map) => {
             if let Some(class) = map.get("class").and_then(Value::as_str) {
+                if class == "CONSTANT"
+                    && map.get("value").and_then(|v| v.get("type")).and_then(|t| t.get("id")).and_then(Value::as_str)
+                        == Some("VARCHAR")
+                {
+                    refs.string_constants += 1;
+                }
                 if !EXPRESSION_CLASSES.contains(&class) {
                     refs.refused.push(format!("expression class {class}"));
                 }

@@ -102,6 +102,8 @@ pub fn describe_on(conn: &super::ffi::RawConn, sql: &str) -> Result<Described, S
             } else {
                 CStr::from_ptr(error).to_string_lossy().into_owned()
             })
+        } else if ffi::duckdb_nparams(stmt) as usize > super::MAX_PARAMS {
+            Err(format!("Binder Error: statements may have at most {} parameters", super::MAX_PARAMS))
         } else {
             let params = (1..=ffi::duckdb_nparams(stmt))
                 .map(|i| {

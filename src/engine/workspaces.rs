@@ -232,7 +232,7 @@ pub enum WorkspaceOutcome {
 /// Whether a statement answers rows, from its first keyword (workspace SQL is any DuckDB SQL,
 /// so it is not parsed here).
 /// Splits SQL text into statements at semicolons outside quotes, dollar quotes and comments.
-fn split_statements(sql: &str) -> Vec<String> {
+pub(crate) fn split_statements(sql: &str) -> Vec<String> {
     let bytes = sql.as_bytes();
     let mut out = Vec::new();
     let mut start = 0;
@@ -615,7 +615,7 @@ impl Engine {
                     let conn = conn.lock().unwrap_or_else(|p| p.into_inner());
                     let described = (|| {
                         let mut stmt = conn.prepare(&format!("SELECT * FROM ({sql}) AS described LIMIT 0"))?;
-                        let n = stmt.parameter_count();
+                        let n = stmt.parameter_count().min(super::MAX_PARAMS);
                         let arrow = stmt.query_arrow(duckdb::params_from_iter(vec![duckdb::types::Value::Null; n]))?;
                         Ok::<_, duckdb::Error>((n, arrow.get_schema()))
                     })();

@@ -624,7 +624,7 @@ fn arg_expr(e: &Expr) -> Result<ArgExpr> {
     let not_literal = || Error::invalid("procedure arguments must be literals or $n parameters").with_sqlstate("42601");
     match e {
         Expr::Value(v) => {
-            if let Some(n) = placeholder_index(&v.value) {
+            if let Some(n) = placeholder_index(&v.value)? {
                 return Ok(ArgExpr::Param(n - 1));
             }
             Ok(ArgExpr::Literal(match &v.value {

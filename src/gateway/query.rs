@@ -298,11 +298,17 @@ fn unknown_relation(name: &ObjectName) -> Error {
     Error::not_found(format!("relation \"{name}\" does not exist")).with_sqlstate("42P01")
 }
 
-/// Placeholder number of `$n` (1-based), if `value` is one.
-pub(crate) fn placeholder_index(value: &Value) -> Option<usize> {
-    match value {
-        Value::Placeholder(p) => p.strip_prefix('$').and_then(|n| n.parse::<usize>().ok()).filter(|n| *n > 0),
-        _ => None,
+/// Placeholder number of `$n` (1-based), if `value` is one. A number past what a Bind message
+/// can carry is PostgreSQL's `42P02` (found by fuzzing: `$9999999999999999` sized a vector).
+pub(crate) fn placeholder_index(value: &Value) -> Result<Option<usize>> {
+    let Value::Placeholder(p) = value else { return Ok(None) };
+    match p.strip_prefix('$').and_then(|n| n.parse::<usize>().ok()).filter(|n| *n > 0) {
+        Some(n) if n <= crate::engine::MAX_PARAMS => Ok(Some(n)),
+        Some(_) => Err(Error::invalid(format!("there is no parameter {p}")).with_sqlstate("42P02")),
+        None if p.strip_prefix('$').is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())) => {
+            Err(Error::invalid(format!("there is no parameter {p}")).with_sqlstate("42P02"))
+        }
+        None => Ok(None),
     }
 }
 
@@ -500,15 +506,21 @@ impl VisitorMut for Checker {
                 ControlFlow::Continue(())
             }
             Expr::Cast { expr: inner, data_type, .. } => {
-                if let Expr::Value(v) = inner.as_ref()
-                    && let Some(n) = placeholder_index(&v.value)
-                {
-                    self.param_casts.push((n - 1, cast_param_type(data_type)));
+                if let Expr::Value(v) = inner.as_ref() {
+                    match placeholder_index(&v.value) {
+                        Ok(Some(n)) => self.param_casts.push((n - 1, cast_param_type(data_type))),
+                        Ok(None) => {}
+                        Err(e) => return ControlFlow::Break(e),
+                    }
                 }
                 ControlFlow::Continue(())
             }
             Expr::Value(v) => {
-                if let Some(n) = placeholder_index(&v.value) {
+                let index = match placeholder_index(&v.value) {
+                    Ok(index) => index,
+                    Err(e) => return ControlFlow::Break(e),
+                };
+                if let Some(n) = index {
                     self.max_param = self.max_param.max(n);
                 } else if matches!(v.value, Value::Placeholder(_)) {
                     return ControlFlow::Break(

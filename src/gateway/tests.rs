@@ -110,6 +110,17 @@ fn parameter_types_come_from_casts() {
 }
 
 #[test]
+fn parameter_numbers_stop_where_bind_can_count() {
+    // Found by the gateway fuzz target: a huge `$n` sized the parameter list and aborted.
+    let Plan::Query(q) = plan_one("SELECT $65535").unwrap() else { panic!("not a query") };
+    assert_eq!(q.param_types.len(), 65535);
+    assert_eq!(refused("SELECT $65536"), "42P02");
+    assert_eq!(refused("SELECT $9999999999999999::int"), "42P02");
+    assert_eq!(refused("SELECT $99999999999999999999999"), "42P02");
+    assert_eq!(refused("CALL create_project(name => $9999999999999999)"), "42P02");
+}
+
+#[test]
 fn calls_match_named_and_positional_arguments() {
     let Plan::Call(c) = plan_one("CALL create_project(name => 'acme', id => 42)").unwrap() else {
         panic!("not a call")
@@ -236,6 +247,75 @@ mod generated {
         .boxed()
     }
 
+    /// Pieces of SQL that sqlparser and DuckDB are known to read differently, or might.
+    const TRICKY: &[&str] = &[
+        "$1x$",
+        "$a$",
+        "$$",
+        "$1",
+        "$tag$ ; SELECT 1 $tag$",
+        "$x$ $y$ $x$",
+        "E'\\x2a/'",
+        "E'\\''",
+        "E'a\\\\'",
+        "E'\\u0027'",
+        "U&'\\0027'",
+        "U&\"x\"",
+        "N'n'",
+        "'\\'",
+        "'it''s'",
+        "\"q\"\"q\"",
+        "\"a\\\"",
+        "%/*",
+        "*/",
+        "/* /* */",
+        "/*",
+        "--",
+        "-- x\n",
+        "\n",
+        ";",
+        ":",
+        "::",
+        "::int",
+        "a:",
+        "x -> x",
+        "lambda x: x",
+        "OPERATOR(pg_catalog.+)",
+        "<->",
+        "@@",
+        "~~",
+        "!!",
+        "||/",
+        "#",
+        "^@",
+        "1",
+        "1e3",
+        ".5",
+        "0x10",
+        "x",
+        ",",
+        "(",
+        ")",
+        "AS",
+        "FROM",
+        "WHERE",
+        "\"in.c-a\".\"t\"",
+        "t",
+        "(SELECT max(name) FROM \"in.c-a\".\"t\")",
+        "\"t42v1\".main.data",
+        "sqlite_master",
+        "duckdb_tables()",
+        "read_text('/etc/passwd')",
+        "[1, 2]",
+        "{'a': 1}",
+        "COLUMNS(*)",
+        "*",
+    ];
+
+    fn tricky_token() -> impl Strategy<Value = String> {
+        proptest::sample::select(TRICKY).prop_map(str::to_string)
+    }
+
     fn statement() -> impl Strategy<Value = String> {
         (expression(2), relation(2), relation(1), 0..5usize).prop_map(|(e, r, r2, shape)| match shape {
             0 => format!("SELECT {e} FROM {r}"),
@@ -286,6 +366,20 @@ mod generated {
                 Ok(Plan::Constant(_)) => {}
                 Ok(other) => prop_assert!(false, "{sql} planned as {other:?}"),
             }
+        }
+
+        /// Texts made of what two SQL parsers read differently (issue 15): dollar quotes with
+        /// digit tags and nested, E-strings and their escapes, U& strings, custom operators,
+        /// comments nested, unterminated and inside operators, prefix aliases, lambdas, `:` and
+        /// `::`, semicolons anywhere — around real table references. DuckDB is the oracle of
+        /// what the rendered text does (crate::fuzzing::gateway).
+        #[test]
+        fn differential_texts_are_read_by_duckdb_as_planned(parts in proptest::collection::vec(tricky_token(), 1..12)) {
+            let sql = format!("SELECT {}", parts.join(" "));
+            crate::fuzzing::gateway(&sql);
+            crate::fuzzing::gateway(&format!("WITH c AS (SELECT 1 AS x) {sql}"));
+            crate::fuzzing::gateway(&format!("INSERT INTO \"in.c-a\".\"t\" {sql}"));
+            crate::fuzzing::gateway(&format!("UPDATE \"in.c-a\".\"t\" SET x = {}", parts.join(" ")));
         }
 
         #[test]
