@@ -40,9 +40,6 @@ async fn terminated() {
     }
 }
 
-/// Stack size of the runtime's threads (workers and the blocking pool that runs DuckDB).
-const SERVER_THREAD_STACK: usize = 16 * 1024 * 1024;
-
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let Command::Serve(config) = cli.command;
@@ -51,7 +48,7 @@ fn main() -> std::process::ExitCode {
     // too small for what the gateway's limits still allow, and a stack overflow aborts the
     // whole server. The stacks are virtual memory, committed only as deep as they are used.
     let runtime = tokio::runtime::Builder::new_multi_thread()
-        .thread_stack_size(SERVER_THREAD_STACK)
+        .thread_stack_size(duckstore::server::THREAD_STACK)
         .enable_all()
         .build()
         .expect("starting the runtime");

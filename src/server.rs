@@ -47,6 +47,10 @@ impl RunningServer {
     }
 }
 
+/// Stack size of the runtime's threads (workers and the blocking pool that runs DuckDB). The
+/// gateway's nesting bound (`gateway::nesting`) is measured against it.
+pub const THREAD_STACK: usize = 32 * 1024 * 1024;
+
 /// The process-wide Prometheus recorder (one per process, shared by every server in it).
 pub fn metrics_handle() -> PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();

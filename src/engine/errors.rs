@@ -68,6 +68,7 @@ pub fn map_duckdb_message(raw: &str, origin: SqlOrigin, context: &str, data_dir:
     }
     let text = scrub_internal_names(&first_line(&text));
     let (kind, sqlstate) = match category {
+        "Parser" if text.contains("Max expression depth") => (ErrorKind::ResourceExhausted, "54001"),
         "Parser" => (ErrorKind::InvalidArgument, "42601"),
         "Catalog" if text.contains("does not exist") && text.contains("unction") => (ErrorKind::NotFound, "42883"),
         "Catalog" if text.contains("does not exist") => (ErrorKind::NotFound, "42P01"),

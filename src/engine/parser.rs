@@ -37,6 +37,8 @@ pub struct References {
     /// Constructs a client's query may never hold, named (DESCRIBE/SHOW, time travel, a
     /// catalog-qualified function, a node this walk does not know).
     pub refused: Vec<String>,
+    /// The tree nests deeper than the walk follows (PostgreSQL's `54001`, not a refusal).
+    pub too_deep: bool,
 }
 
 /// A table function call.
@@ -104,7 +106,7 @@ const USER_TYPES: &[&str] = &["json"];
 
 /// How deep a parse tree may nest before the walk refuses it (the gateway's own depth limits
 /// keep client statements far below this).
-const MAX_DEPTH: usize = 2000;
+const MAX_DEPTH: usize = 10_000;
 
 /// Texts DuckDB already split, and their statement counts (server SQL repeats verbatim).
 const COUNT_CACHE: usize = 4096;
@@ -202,7 +204,7 @@ impl DuckParser {
             .with_conn(|conn| conn.serialize.query_text(&[super::Param::Text(sql.to_owned())]))
             .map_err(|e| e.message().to_owned())??
             .ok_or("DuckDB answered no parse tree")?;
-        let tree: Value = serde_json::from_str(&json).map_err(|e| format!("DuckDB's parse tree is not JSON: {e}"))?;
+        let tree = deserialize_deep(&json).map_err(|e| format!("DuckDB's parse tree is not JSON: {e}"))?;
         if tree.get("error").and_then(Value::as_bool) == Some(true) {
             let kind = tree.get("error_type").and_then(Value::as_str).unwrap_or("parser");
             let message = tree.get("error_message").and_then(Value::as_str).unwrap_or("cannot parse the statement");
@@ -220,7 +222,9 @@ impl DuckParser {
         if let Some(refs) = self.references.lock().unwrap_or_else(|p| p.into_inner()).get(sql) {
             return Ok(std::sync::Arc::clone(refs));
         }
-        let refs = std::sync::Arc::new(references_of(&self.query_tree(sql)?));
+        let tree = self.query_tree(sql)?;
+        let refs = std::sync::Arc::new(references_of(&tree));
+        drop_flat(tree);
         let mut cache = self.references.lock().unwrap_or_else(|p| p.into_inner());
         if cache.len() >= REFERENCE_CACHE {
             cache.clear();
@@ -271,9 +275,37 @@ fn constant_int(v: &Value) -> Option<i64> {
     }
 }
 
+/// JSON as deep as DuckDB's parse trees get (three levels per expression level, and DuckDB
+/// allows a thousand), on a stack that grows rather than overflows.
+fn deserialize_deep(json: &str) -> serde_json::Result<Value> {
+    use serde::Deserialize;
+    let mut de = serde_json::Deserializer::from_str(json);
+    de.disable_recursion_limit();
+    let value = Value::deserialize(serde_stacker::Deserializer::new(&mut de))?;
+    de.end()?;
+    Ok(value)
+}
+
+/// Drops a parse tree without recursing: a deep tree's recursive drop could overflow.
+pub(crate) fn drop_flat(tree: Value) {
+    let mut pending = vec![tree];
+    while let Some(v) = pending.pop() {
+        match v {
+            Value::Array(items) => pending.extend(items),
+            Value::Object(map) => pending.extend(map.into_iter().map(|(_, v)| v)),
+            _ => {}
+        }
+    }
+}
+
+/// The walk recurses once per JSON level; past [`MAX_DEPTH`] it refuses.
 fn walk(v: &Value, refs: &mut References, depth: usize) {
+    stacker::maybe_grow(64 * 1024, 1024 * 1024, || walk_here(v, refs, depth))
+}
+
+fn walk_here(v: &Value, refs: &mut References, depth: usize) {
     if depth > MAX_DEPTH {
-        refs.refused.push("a statement nested too deeply".into());
+        refs.too_deep = true;
         return;
     }
     match v {

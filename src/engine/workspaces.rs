@@ -342,7 +342,7 @@ fn classify_statements(parser: &super::DuckParser, text: &str) -> Result<Vec<Wor
                 return Err(refuse_split());
             }
             // DuckDB serializes queries only: a text it serializes only reads.
-            let reads = parser.query_tree(&sql).is_ok();
+            let reads = parser.query_tree(&sql).map(super::parser::drop_flat).is_ok();
             let first = sql.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
             let frees = ["DROP", "DELETE", "TRUNCATE", "ROLLBACK", "ABORT", "COMMIT", "END", "CHECKPOINT", "VACUUM"]
                 .contains(&first.trim_end_matches(';'));

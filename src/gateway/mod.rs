@@ -8,6 +8,7 @@ pub mod copy;
 mod ddl;
 pub mod dml;
 mod functions;
+pub mod nesting;
 pub mod oracle;
 pub mod pg_catalog;
 pub mod procedures;
@@ -18,6 +19,7 @@ pub mod views;
 use sqlparser::ast::{DataType, Expr, ObjectName, Set, Statement};
 use sqlparser::dialect::{DuckDbDialect, PostgreSqlDialect};
 use sqlparser::parser::Parser;
+use sqlparser::tokenizer::Tokenizer;
 
 use crate::error::{Error, Result};
 
@@ -190,12 +192,29 @@ pub fn statement_kind(statement: &Statement) -> &'static str {
 /// Splits and parses SQL text. DuckDB's dialect first (the engine's language); PostgreSQL's
 /// when that fails, since clients send PostgreSQL spellings (`E'…'`, `OPERATOR(…)`).
 pub fn parse(sql: &str) -> Result<Vec<Statement>> {
-    match Parser::parse_sql(&DuckDbDialect {}, sql) {
+    // Tokens first: a text that may nest too deeply never becomes a tree (see `nesting`).
+    let parse_with =
+        |dialect: &dyn sqlparser::dialect::Dialect| -> Result<std::result::Result<Vec<Statement>, String>> {
+            let tokens = match Tokenizer::new(dialect, sql).tokenize_with_location() {
+                Ok(tokens) => tokens,
+                Err(e) => return Ok(Err(e.to_string())),
+            };
+            nesting::check_nesting(&tokens)?;
+            Ok(Parser::new(dialect).with_tokens_with_locations(tokens).parse_statements().map_err(|e| e.to_string()))
+        };
+    let syntax_error = |message: String| {
+        let message = message.trim_start_matches("sql parser error: ").to_owned();
+        if message.contains("recursion limit exceeded") {
+            return nesting::too_deep();
+        }
+        Error::invalid(format!("syntax error: {message}")).with_sqlstate("42601")
+    };
+    match parse_with(&DuckDbDialect {})? {
         Ok(statements) => Ok(statements),
-        Err(duck_err) => Parser::parse_sql(&PostgreSqlDialect {}, sql).map_err(|_| {
-            Error::invalid(format!("syntax error: {}", duck_err.to_string().trim_start_matches("sql parser error: ")))
-                .with_sqlstate("42601")
-        }),
+        Err(duck_err) => match parse_with(&PostgreSqlDialect {})? {
+            Ok(statements) => Ok(statements),
+            Err(_) => Err(syntax_error(duck_err)),
+        },
     }
 }
 

@@ -126,6 +126,9 @@ pub fn judge(refs: &References, allowed: &Allowed<'_>) -> Result<()> {
         Err(Error::permission_denied(format!("the statement was refused: {what}"))
             .with_hint("DuckDB reads this statement differently from duckstore's gateway; write it plainly"))
     };
+    if refs.too_deep {
+        return Err(super::nesting::too_deep());
+    }
     if refs.statements != 1 {
         return refuse(format!("it holds {} statements", refs.statements));
     }

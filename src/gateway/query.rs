@@ -208,8 +208,9 @@ fn name_columns_like_postgres(statement: &mut Statement) {
         if let sqlparser::ast::SelectItem::UnnamedExpr(expr) = item
             && let Some(name) = postgres_column_name(expr)
         {
-            *item =
-                sqlparser::ast::SelectItem::ExprWithAlias { expr: expr.clone(), alias: Ident::with_quote('"', name) };
+            // Moved, not cloned: a clone of a deep expression recurses as deep.
+            let expr = std::mem::replace(expr, Expr::value(sqlparser::ast::Value::Null));
+            *item = sqlparser::ast::SelectItem::ExprWithAlias { expr, alias: Ident::with_quote('"', name) };
         }
     }
 }

@@ -821,6 +821,7 @@ impl QueryParser for StatementParser {
         let session = self.connection.session()?;
         if session.workspace.is_some() {
             // One statement per Parse, as PostgreSQL has it, split where DuckDB splits.
+            crate::gateway::nesting::check_text(sql).map_err(|e| to_pg(&e))?;
             let mut statements = self
                 .connection
                 .shared

@@ -71,7 +71,11 @@ impl Connection {
         C::Error: std::fmt::Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        let statements = match self.shared.storage.engine().workspace_statements(text.to_owned()).await {
+        let split = match crate::gateway::nesting::check_text(text) {
+            Ok(()) => self.shared.storage.engine().workspace_statements(text.to_owned()).await,
+            Err(e) => Err(e),
+        };
+        let statements = match split {
             Ok(statements) => statements,
             Err(e) => {
                 client.feed(PgWireBackendMessage::ErrorResponse(super::errors::error_info(&e, "ERROR").into())).await?;

@@ -823,3 +823,65 @@ async fn explain_and_errors_show_no_engine_internals() {
     }
     server.stop().await;
 }
+
+/// Shapes whose trees nest as deep as the text is long, at sizes around the gateway's bound and
+/// far past it.
+fn deep_shapes() -> Vec<String> {
+    let mut shapes = Vec::new();
+    for n in [1_000, 3_900, 4_100, 20_000] {
+        shapes.push(format!("SELECT 1{}", " UNION ALL SELECT 1".repeat(n / 4)));
+        shapes.push(format!("SELECT 1{}", " + 1".repeat(n)));
+        shapes.push(format!("SELECT 1{}", "::int".repeat(n)));
+        shapes.push(format!("SELECT {}1", "- ".repeat(n)));
+        shapes.push(format!("SELECT {}1{}", "abs(".repeat(n), ")".repeat(n)));
+        shapes.push(format!("SELECT {}1{}", "(".repeat(n), ")".repeat(n)));
+        shapes.push(format!("SELECT {}1{}", "[".repeat(n), "]".repeat(n)));
+        shapes.push(format!("SELECT {}1 END", "CASE WHEN true THEN ".repeat(n)));
+        shapes.push(format!("SELECT 1 FROM {}SELECT 1{} s", "(".repeat(n), ") s".repeat(n)));
+        shapes.push(format!("SELECT x FROM (VALUES (1)) t(x) WHERE x = 1{}", " OR x = 1".repeat(n)));
+    }
+    shapes.push(format!("SELECT true{}", " AND true".repeat(100_000)));
+    shapes
+}
+
+#[tokio::test]
+async fn no_statement_aborts_the_server() {
+    let server = TestServer::start().await;
+    let (_, bystander_user, bystander_token) = server.project("bystander").await;
+    let bystander = server.connect(&bystander_user, &bystander_token).await;
+    let (_, user, token) = server.project("attacker").await;
+    let storage = server.connect(&user, &token).await;
+    let ws = storage.query_one("CALL create_workspace(name => 'deep')", &[]).await.unwrap();
+    let (ws_user, ws_password): (String, String) = (ws.get("user"), ws.get("password"));
+    let workspace = server.try_connect(&ws_user, &ws_password, &ws_user).await.unwrap();
+    let (mut tried, mut answered, mut too_deep) = (0, 0, 0);
+    for sql in deep_shapes() {
+        for (session, client) in [("storage", &storage), ("workspace", &workspace)] {
+            for extended in [false, true] {
+                tried += 1;
+                let outcome = if extended {
+                    client.query(sql.as_str(), &[]).await.map(|_| ())
+                } else {
+                    client.simple_query(&sql).await.map(|_| ())
+                };
+                match outcome {
+                    Ok(()) => answered += 1,
+                    Err(e) => {
+                        let state = sqlstate(&e);
+                        assert!(!state.is_empty() && state != "XX000", "{session} {}…: {e:?}", &sql[..40]);
+                        too_deep += usize::from(state == "54001");
+                    }
+                }
+                assert!(
+                    client.simple_query("SELECT 1").await.is_ok(),
+                    "the {session} session survives {}…",
+                    &sql[..40]
+                );
+            }
+        }
+        assert!(bystander.simple_query("SELECT 1").await.is_ok(), "another project is served after {}…", &sql[..40]);
+    }
+    assert!(server.try_connect(&bystander_user, &bystander_token, "main").await.is_ok(), "logins still work");
+    println!("deep statements: {tried} tried, {answered} answered, {too_deep} refused as 54001, 0 aborts");
+    assert!(too_deep > 0 && answered > 0);
+}
