@@ -66,6 +66,8 @@ pub struct ScanBind {
     bucket: String,
     table: String,
     source: Arc<dyn StorageSource>,
+    /// The column types declared to DuckDB; every batch must carry exactly these.
+    types: Vec<arrow::datatypes::DataType>,
 }
 
 pub struct ScanState {
@@ -85,27 +87,103 @@ impl VTab for StorageScanFunction {
     type InitData = ScanState;
 
     fn bind(bind: &BindInfo) -> std::result::Result<Self::BindData, Box<dyn std::error::Error>> {
-        let source = access(bind.get_extra_info::<StorageAccess>()).source()?;
-        let bucket = bind.get_parameter(0).to_string();
-        let table = bind.get_parameter(1).to_string();
-        let schema = source.schema(&bucket, &table).map_err(|e| tagged(&e))?;
-        for field in schema.fields() {
-            bind.add_result_column(field.name(), to_duckdb_logical_type_for_field(field)?);
-        }
-        Ok(ScanBind { bucket, table, source })
+        contained(|| {
+            let source = access(bind.get_extra_info::<StorageAccess>()).source()?;
+            // A NULL argument must be refused before anything reads it as text: DuckDB's
+            // conversion of a NULL value throws a C++ exception, which aborts the process.
+            let (bucket, table) = (bind.get_parameter(0), bind.get_parameter(1));
+            if bucket.is_null() || table.is_null() {
+                return Err(tagged(
+                    &Error::invalid(format!("{STORAGE_SCAN_FUNCTION}(bucket, table) needs both names"))
+                        .with_sqlstate("22004"),
+                ));
+            }
+            let (bucket, table) = (bucket.to_string(), table.to_string());
+            let schema = source.schema(&bucket, &table).map_err(|e| tagged(&e))?;
+            for field in schema.fields() {
+                if !passes(field.data_type()) {
+                    return Err(tagged(&Error::unsupported(format!(
+                        "column \"{}\" has type {}, which {STORAGE_SCAN_FUNCTION} cannot pass; cast it in a view",
+                        field.name(),
+                        field.data_type()
+                    ))));
+                }
+                bind.add_result_column(field.name(), to_duckdb_logical_type_for_field(field)?);
+            }
+            let types = schema.fields().iter().map(|f| f.data_type().clone()).collect();
+            Ok(ScanBind { bucket, table, source, types })
+        })
     }
 
     fn init(init: &InitInfo) -> std::result::Result<Self::InitData, Box<dyn std::error::Error>> {
-        // SAFETY: DuckDB hands the bind data this function's bind produced.
-        let bind = unsafe { &*init.get_bind_data::<ScanBind>() };
-        let stream = bind.source.scan(&bind.bucket, &bind.table).map_err(|e| tagged(&e))?;
-        Ok(ScanState { inner: Mutex::new(Cursor { stream, batch: None, offset: 0 }) })
+        contained(|| {
+            // SAFETY: DuckDB hands the bind data this function's bind produced.
+            let bind = unsafe { &*init.get_bind_data::<ScanBind>() };
+            let stream = bind.source.scan(&bind.bucket, &bind.table).map_err(|e| tagged(&e))?;
+            Ok(ScanState { inner: Mutex::new(Cursor { stream, batch: None, offset: 0 }) })
+        })
     }
 
     fn func(
         func: &TableFunctionInfo<Self>,
         output: &mut DataChunkHandle,
     ) -> std::result::Result<(), Box<dyn std::error::Error>> {
+        contained(|| scan_chunk(func, output))
+    }
+
+    fn parameters() -> Option<Vec<LogicalTypeHandle>> {
+        Some(vec![LogicalTypeHandle::from(LogicalTypeId::Varchar), LogicalTypeHandle::from(LogicalTypeId::Varchar)])
+    }
+}
+
+/// Runs a callback DuckDB makes into Rust so that nothing unwinds across the C boundary (which
+/// aborts the process): a panic becomes the statement's error.
+fn contained<T>(
+    f: impl FnOnce() -> std::result::Result<T, Box<dyn std::error::Error>>,
+) -> std::result::Result<T, Box<dyn std::error::Error>> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+        .unwrap_or_else(|_| Err(tagged(&Error::internal("reading a storage table", "the scan failed"))))
+}
+
+/// Arrow types the scan hands to DuckDB: scalars, and lists and structs of them. MAP, UNION and
+/// the rest are refused (a MAP column's conversion threw inside DuckDB and aborted the process).
+fn passes(t: &arrow::datatypes::DataType) -> bool {
+    use arrow::datatypes::DataType as T;
+    if let T::List(f) | T::LargeList(f) | T::FixedSizeList(f, _) = t {
+        return passes(f.data_type());
+    }
+    if let T::Struct(fields) = t {
+        return fields.iter().all(|f| passes(f.data_type()));
+    }
+    matches!(
+        t,
+        T::Boolean
+            | T::Int8
+            | T::Int16
+            | T::Int32
+            | T::Int64
+            | T::UInt8
+            | T::UInt16
+            | T::UInt32
+            | T::UInt64
+            | T::Float32
+            | T::Float64
+            | T::Decimal128(..)
+            | T::Utf8
+            | T::LargeUtf8
+            | T::Binary
+            | T::LargeBinary
+            | T::Date32
+            | T::Time64(_)
+            | T::Timestamp(..)
+    )
+}
+
+fn scan_chunk(
+    func: &TableFunctionInfo<StorageScanFunction>,
+    output: &mut DataChunkHandle,
+) -> std::result::Result<(), Box<dyn std::error::Error>> {
+    {
         let mut cursor = func.get_init_data().inner.lock().unwrap_or_else(|p| p.into_inner());
         // SAFETY: duckdb_vector_size only reads a compile-time constant.
         let vector_size = unsafe { duckdb::ffi::duckdb_vector_size() } as usize;
@@ -121,6 +199,21 @@ impl VTab for StorageScanFunction {
             }
             // DuckDB calls this on its own threads, never on an async one.
             match cursor.stream.batches.blocking_recv() {
+                // Writing a batch into vectors of other types throws inside DuckDB (a MAP
+                // column described one way and streamed another aborted the process).
+                Some(Ok(batch))
+                    if batch.schema().fields().len() != func.get_bind_data().types.len()
+                        || batch
+                            .schema()
+                            .fields()
+                            .iter()
+                            .zip(&func.get_bind_data().types)
+                            .any(|(f, t)| f.data_type() != t) =>
+                {
+                    return Err(tagged(&Error::unsupported(format!(
+                        "{STORAGE_SCAN_FUNCTION} cannot pass these columns as described; cast them in a view"
+                    ))));
+                }
                 Some(Ok(batch)) => {
                     cursor.batch = Some(batch);
                     cursor.offset = 0;
@@ -132,9 +225,5 @@ impl VTab for StorageScanFunction {
                 }
             }
         }
-    }
-
-    fn parameters() -> Option<Vec<LogicalTypeHandle>> {
-        Some(vec![LogicalTypeHandle::from(LogicalTypeId::Varchar), LogicalTypeHandle::from(LogicalTypeId::Varchar)])
     }
 }

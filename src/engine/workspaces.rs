@@ -470,14 +470,25 @@ impl Engine {
                     // A view is (re)created at every session start: its columns follow the
                     // table's schema as of then.
                     for name in names {
-                        conn.execute_batch(&format!(
+                        let created = conn.execute_batch(&format!(
                             "CREATE OR REPLACE VIEW {}.main.{} AS SELECT * FROM {STORAGE_SCAN_FUNCTION}({}, {})",
                             quote(bucket),
                             quote(name),
                             literal(bucket),
                             literal(name)
-                        ))
-                        .map_err(map)?;
+                        ));
+                        // One table the scan cannot pass (a storage view of a MAP column) must
+                        // not end the login: its view answers why when it is read.
+                        if let Err(e) = created {
+                            let why = map(e);
+                            conn.execute_batch(&format!(
+                                "CREATE OR REPLACE VIEW {}.main.{} AS SELECT error({}) AS unreadable",
+                                quote(bucket),
+                                quote(name),
+                                literal(why.message())
+                            ))
+                            .map_err(map)?;
+                        }
                     }
                 }
                 *exposed = wanted;

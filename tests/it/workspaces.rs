@@ -667,6 +667,36 @@ async fn read_only_storage_reads_storage_views_as_the_workspace() {
 }
 
 #[tokio::test]
+async fn storage_scans_with_odd_arguments_and_nested_types_answer_errors_not_aborts() {
+    let server = TestServer::start().await;
+    let st = storage(&server, "odd-scans").await;
+    let mut views = Vec::new();
+    for (name, expr) in [("m", "map([id], [id])"), ("l", "[id, id]"), ("s", "{'a': id}"), ("u", "union_value(n := id)")]
+    {
+        let created =
+            st.batch_execute(&format!(r#"CREATE VIEW "in.c-s"."{name}" AS SELECT {expr} AS v FROM orders"#)).await;
+        if created.is_ok() {
+            views.push(name);
+        }
+    }
+    let ws = workspace(&st, "CALL create_workspace(name => 'odd', read_only_storage => true)").await;
+    let wc = login(&server, &ws).await;
+    let mut attempts: Vec<String> = views.iter().map(|v| format!(r#"SELECT * FROM "in.c-s"."{v}""#)).collect();
+    for args in ["NULL, NULL", "NULL, 'orders'", "'in.c-s', NULL", "1, 2", "'in.c-s', 'orders'", "'', ''"] {
+        attempts.push(format!("SELECT * FROM duckstore_storage_scan({args})"));
+    }
+    for sql in &attempts {
+        if let Err(e) = wc.simple_query(sql).await {
+            assert!(!["XX000", ""].contains(&sqlstate(&e).as_str()), "{sql}: {e:?}");
+        }
+        assert_eq!(text_rows(&wc, "SELECT 1").await, vec![vec![s("1")]], "the session survives {sql}");
+    }
+    // the server too: the storage session and a new login still work
+    assert_eq!(text_rows(&st, "SELECT 1").await, vec![vec![s("1")]]);
+    login(&server, &ws).await;
+}
+
+#[tokio::test]
 async fn an_unload_that_fails_leaves_no_table_behind() {
     let server = TestServer::start().await;
     let st = storage(&server, "unload-fails").await;
