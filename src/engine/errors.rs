@@ -216,13 +216,16 @@ pub fn scrub_internal_names(text: &str) -> String {
                 }
             }
         }
-        let rest: String = chars[i..].iter().take(24).collect();
+        let rest: String = chars[i..].iter().take(24).collect::<String>().to_ascii_lowercase();
         if word_start(i) && rest.starts_with("__cte_") {
             out.push_str("cte");
             i += 6 + digits(i + 6);
             continue;
         }
-        if word_start(i) && (rest.starts_with("__duckstore_") || rest.starts_with("duckstore_stream")) {
+        // also in EXPLAIN's upper-case operator names (DUCKSTORE_RELATION, DUCKSTORE_STREAM)
+        if word_start(i)
+            && ["__duckstore_", "duckstore_stream", "duckstore_relation"].iter().any(|p| rest.starts_with(p))
+        {
             out.push_str("relation");
             i += chars[i..].iter().take_while(|c| c.is_ascii_alphanumeric() || **c == '_').count();
             continue;
@@ -251,6 +254,7 @@ mod tests {
         );
         assert_eq!(scrub_internal_names("SEQ_SCAN t12v3 at2v1 t5v"), "SEQ_SCAN table at2v1 t5v");
         assert_eq!(scrub_internal_names("FROM __duckstore_target_00ff AS x"), "FROM relation AS x");
+        assert_eq!(scrub_internal_names("│ DUCKSTORE_RELATION │ DUCKSTORE_STREAM"), "│ relation │ relation");
         let e = map_duckdb_message(
             "Catalog Error: Table with name __cte_0 does not exist!",
             SqlOrigin::User,

@@ -469,17 +469,18 @@ impl Engine {
 
     /// Runs statements against one table in a single transaction: all of them or none.
     /// `client_checks`: the statements derive from a client's, and DuckDB's parse of these
-    /// checks must name only `file`, `reads` and allowed functions (see [`QueryCheck`]).
-    /// Call on a blocking thread.
+    /// checks must name only `file`, `reads`, the server relations `handles` (registered for the
+    /// file's project) and allowed functions (see [`QueryCheck`]). Call on a blocking thread.
     pub fn write(
         &self,
         file: &TableFile,
         reads: &[TableFile],
+        handles: &[u64],
         statements: &[(String, Vec<Param>)],
         client_checks: Option<&[QueryCheck]>,
         canceller: &Canceller,
     ) -> Result<WriteOutcome> {
-        self.write_with(file, reads, statements, client_checks, None, canceller)
+        self.write_with(file, reads, handles, statements, client_checks, None, canceller)
     }
 
     /// `write` of server SQL that reads rows the file instance produces: `source` (server SQL
@@ -492,7 +493,7 @@ impl Engine {
         source: &str,
         canceller: &Canceller,
     ) -> Result<WriteOutcome> {
-        self.write_with(file, &[], statements, None, Some(source), canceller)
+        self.write_with(file, &[], &[], statements, None, Some(source), canceller)
     }
 
     /// Creates `file` (a table version no instance has attached: not yet in the catalog) in the
@@ -552,10 +553,12 @@ impl Engine {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn write_with(
         &self,
         file: &TableFile,
         reads: &[TableFile],
+        handles: &[u64],
         statements: &[(String, Vec<Param>)],
         client_checks: Option<&[QueryCheck]>,
         source: Option<&str>,
@@ -566,7 +569,7 @@ impl Engine {
         allowed.push(file.clone());
         for (sql, _) in statements {
             match client_checks {
-                Some(checks) => shared.vet(sql, SqlOrigin::User, Some(checks), &allowed, &[])?,
+                Some(checks) => shared.vet(sql, SqlOrigin::User, Some(checks), &allowed, handles)?,
                 None => shared.vet(sql, SqlOrigin::Server, None, &[], &[])?,
             }
         }

@@ -162,6 +162,7 @@ fn another_projects_table_streams_in_without_being_attached() {
         .write(
             &theirs,
             &[],
+            &[],
             &[(format!("INSERT INTO {} SELECT range, 'n' || range FROM range(5000)", theirs.data_ref()), vec![])],
             None,
             &Canceller::default(),

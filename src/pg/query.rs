@@ -306,6 +306,7 @@ impl Connection {
                     search_path: session.settings().search_path(),
                     operation: write.kind.label(),
                     deletes_all: write.deletes_all,
+                    handles: handles.clone(),
                 };
                 let plan = write.clone();
                 let result = storage

@@ -66,7 +66,8 @@ fn statistics_sql(table: &TableRecord, data_ref: &str) -> String {
 }
 
 impl Storage {
-    /// Computes, stores and answers a profile of the table (any token that may read it).
+    /// Computes, stores and answers a profile of the table (any token that may read it; a
+    /// linked table's profile is answered, not stored).
     pub async fn profile_table(&self, ctx: SessionContext, target: TableName) -> Result<Value> {
         let (project_id, branch_id) = session_branch(&ctx)?;
         self.blocking(move |inner| {
@@ -157,7 +158,11 @@ impl Storage {
                 "hints": hints,
                 "columns": columns,
             });
-            inner.catalog.write(|tx| tx.save_profile(table.id, profiled_at, &ctx.user, &profile.to_string()))?;
+            // Kept only in the table's own project: a table another project shares is profiled
+            // for the asker, never written into its owner's catalog.
+            if file.project_id == project_id {
+                inner.catalog.write(|tx| tx.save_profile(table.id, profiled_at, &ctx.user, &profile.to_string()))?;
+            }
             metrics::counter!("duckstore_profiles_total").increment(1);
             Ok(profile)
         })

@@ -307,6 +307,7 @@ impl Inner {
         let outcome = match self.engine.write(
             &next,
             std::slice::from_ref(&current),
+            &[],
             &[(sql, Vec::<Param>::new())],
             None,
             &Canceller::default(),
@@ -474,7 +475,7 @@ impl Storage {
             if !conditions.is_empty() {
                 sql.push_str(&format!(" WHERE {}", conditions.join(" AND ")));
             }
-            let outcome = inner.engine.write(&file, &reads, &[(sql, params)], None, &Canceller::default())?;
+            let outcome = inner.engine.write(&file, &reads, &[], &[(sql, params)], None, &Canceller::default())?;
             let deleted = outcome.affected.first().copied().unwrap_or(0) as i64;
             inner.catalog.write(|tx| {
                 tx.update_table_stats(table.id, file.version, outcome.row_count, outcome.byte_count, now_micros())?;

@@ -718,6 +718,9 @@ pub struct WriteRequest {
     pub operation: &'static str,
     /// `TRUNCATE`, or `DELETE` without `WHERE`: the destruction hook runs first.
     pub deletes_all: bool,
+    /// Server relations (catalog views) the statement reads, registered by the caller for the
+    /// session's project.
+    pub handles: Vec<u64>,
 }
 
 /// One relation a write reads: a table, resolved under the write's lock, or a view the caller
@@ -857,7 +860,8 @@ impl Storage {
                 columns: table.columns.iter().map(|c| c.name.clone()).collect(),
             };
             let (sql, checks) = render(&target, &read_refs)?;
-            let outcome = inner.engine.write(&file, &reads, &[(sql, params)], Some(&checks), &canceller)?;
+            let outcome =
+                inner.engine.write(&file, &reads, &request.handles, &[(sql, params)], Some(&checks), &canceller)?;
             let affected = outcome.affected.first().copied().unwrap_or(0);
             inner.catalog.write(|tx| {
                 tx.update_table_stats(table.id, file.version, outcome.row_count, outcome.byte_count, now_micros())?;

@@ -789,6 +789,7 @@ async fn explain_and_errors_show_no_engine_internals() {
         r#"EXPLAIN SELECT * FROM "in.c-v"."t" WHERE id = 1"#,
         r#"EXPLAIN ANALYZE SELECT * FROM "in.c-v"."t" WHERE id < 50"#,
         r#"EXPLAIN SELECT * FROM "in.c-v"."vw""#,
+        r#"EXPLAIN ANALYZE SELECT * FROM "in.c-v"."t" JOIN pg_class ON relname = name"#,
     ] {
         for m in owner.simple_query(sql).await.unwrap() {
             if let SimpleQueryMessage::Row(r) = m {
@@ -803,6 +804,16 @@ async fn explain_and_errors_show_no_engine_internals() {
     for internal in ["EXCLUDE", "_timestamp", "__duckstore", "__cte_", "duckstore_stream", "/tables/"] {
         assert!(!shown.contains(internal), "EXPLAIN shows {internal}:\n{shown}");
     }
+    assert!(!shown.to_ascii_lowercase().contains("duckstore_"), "EXPLAIN shows an engine function:\n{shown}");
+    // a write may read the catalog views like any query (found by the attacker review: it was
+    // refused with a message naming the engine's relation function)
+    owner
+        .batch_execute(
+            r#"INSERT INTO "in.c-v"."t" (id, name) SELECT 4242, (SELECT relname FROM pg_class WHERE relname = 't' LIMIT 1);
+               UPDATE "in.c-v"."t" SET name = (SELECT setting FROM pg_settings WHERE name = 'server_version_num') WHERE id = 4242"#,
+        )
+        .await
+        .expect("writes read catalog views");
     assert!(shown.contains("SEQ_SCAN") || shown.contains("TABLE_SCAN"), "{shown}");
     assert!(shown.contains("\"in.c-v\".\"t\"") || shown.contains("table"), "{shown}");
     // errors name the client's objects, never the engine's

@@ -36,6 +36,12 @@ async fn a_shared_bucket_is_linked_read_only_and_live() {
     ] {
         assert_eq!(sqlstate(&target.simple_query(sql).await.unwrap_err()), "42501", "{sql}");
     }
+    // a profile of the linked table is answered, and never written into the source's catalog
+    let profiles = r#"SELECT count(*) FROM duckstore.table_profiles WHERE table_id = 'in.c-sales.orders'"#;
+    let before: i64 = source.query_one(profiles, &[]).await.unwrap().get(0);
+    target.query_one("CALL profile_table(table => 'in.c-shared.orders')", &[]).await.unwrap();
+    let after: i64 = source.query_one(profiles, &[]).await.unwrap().get(0);
+    assert_eq!(before, after, "the linking project wrote into the source's catalog");
     // the source cannot drop or unshare while linked
     assert_eq!(sqlstate(&source.simple_query(r#"DROP SCHEMA "in.c-sales" CASCADE"#).await.unwrap_err()), "2BP01");
     let unshare = format!("CALL unshare_bucket(bucket => 'in.c-sales', project => {target_project})");
