@@ -316,6 +316,40 @@ const CONFIGURING_FUNCTIONS: &[&str] = &[
     "export_database",
 ];
 
+/// Table functions that run SQL built at run time, past every check of the text
+/// (`query('SELECT * FROM enable_' || 'logging(…)')` turned logging to a file on, and the
+/// instance's close then aborted the process): refused in a workspace.
+const DYNAMIC_SQL_FUNCTIONS: &[&str] = &["query", "query_table", "json_execute_serialized_sql"];
+
+/// The first of `names` called in `lower` (lower-cased SQL): the name as a whole word, then
+/// only spaces, comments or a closing quote before `(`. Strings are not told apart, so a
+/// string holding such a call counts too: it errs on the side of refusing.
+fn calls_any<'a>(lower: &str, names: &[&'a str]) -> Option<&'a str> {
+    let bytes = lower.as_bytes();
+    let word_byte = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80;
+    for name in names {
+        for (at, _) in lower.match_indices(name) {
+            if at > 0 && word_byte(bytes[at - 1]) {
+                continue;
+            }
+            let mut i = at + name.len();
+            if i < bytes.len() && bytes[i] == b'"' {
+                i += 1;
+            }
+            loop {
+                match bytes.get(i..) {
+                    Some([b, ..]) if b.is_ascii_whitespace() => i += 1,
+                    Some([b'/', b'*', ..]) => i = lower[i + 2..].find("*/").map_or(bytes.len(), |e| i + 2 + e + 2),
+                    Some([b'-', b'-', ..]) => i = lower[i..].find('\n').map_or(bytes.len(), |e| i + e + 1),
+                    Some([b'(', ..]) => return Some(name),
+                    _ => break,
+                }
+            }
+        }
+    }
+    None
+}
+
 /// Splits `text` into statements, checked against DuckDB's own split, and classifies each.
 fn classify_statements(parser: &super::DuckParser, text: &str) -> Result<Vec<WorkspaceStatement>> {
     let refuse_split = || {
@@ -334,6 +368,12 @@ fn classify_statements(parser: &super::DuckParser, text: &str) -> Result<Vec<Wor
     let lower = text.to_ascii_lowercase();
     if let Some(f) = CONFIGURING_FUNCTIONS.iter().find(|f| lower.contains(*f)) {
         return Err(Error::permission_denied(format!("{f} is not allowed in a workspace")));
+    }
+    if let Some(f) = calls_any(&lower, DYNAMIC_SQL_FUNCTIONS) {
+        metrics::counter!("duckstore_security_refusals_total", "check" => "dynamic_sql").increment(1);
+        return Err(Error::permission_denied(format!(
+            "{f}() is not allowed in a workspace: it runs SQL built at run time; write the statement itself"
+        )));
     }
     pieces
         .into_iter()
@@ -903,7 +943,32 @@ mod tests {
         assert_eq!(split_statements("select 1"), vec!["select 1"]);
     }
 
-    use super::{returns_rows, split_statements};
+    use super::{DYNAMIC_SQL_FUNCTIONS, calls_any, returns_rows, split_statements};
+
+    #[test]
+    fn every_spelling_duckdb_reads_as_dynamic_sql_is_caught() {
+        // DuckDB is the oracle: each text it reads as calling a dynamic-SQL table function
+        // must be caught; a column or string that only looks alike need not pass.
+        let parser = crate::engine::DuckParser::open().unwrap();
+        let (mut read_as_call, mut caught) = (0, 0);
+        for name in ["query", "QUERY", "Query", "\"query\"", "main.query", "system.main.query", "query_table"] {
+            for gap in ["", " ", "\n\t ", "/* x */", " -- c\n ", "/**/ /* y */"] {
+                let sql = format!("SELECT * FROM {name}{gap}('SELECT 1')");
+                let lower = sql.to_ascii_lowercase();
+                let tree = parser.references(&sql);
+                if tree.is_ok_and(|r| r.table_functions.iter().any(|c| c.name == "query" || c.name == "query_table")) {
+                    read_as_call += 1;
+                    assert!(calls_any(&lower, DYNAMIC_SQL_FUNCTIONS).is_some(), "{sql} gets past");
+                    caught += 1;
+                }
+            }
+        }
+        assert!(read_as_call >= 30, "DuckDB read {read_as_call} of the spellings as calls");
+        assert_eq!(caught, read_as_call);
+        for harmless in ["SELECT query FROM t", "SELECT my_query(1)", "SELECT t.query, subquery FROM t"] {
+            assert_eq!(calls_any(&harmless.to_ascii_lowercase(), DYNAMIC_SQL_FUNCTIONS), None, "{harmless}");
+        }
+    }
 
     #[test]
     fn statements_with_rows_are_told_apart() {

@@ -697,6 +697,38 @@ async fn storage_scans_with_odd_arguments_and_nested_types_answer_errors_not_abo
 }
 
 #[tokio::test]
+async fn sql_built_at_run_time_cannot_turn_engine_logging_on() {
+    // The attacker review's abort: logging to a file the sandbox may not write, turned on
+    // through query(), aborted the process when the workspace instance closed.
+    let server = TestServer::start().await;
+    let st = storage(&server, "dynamic-sql").await;
+    let ws = workspace(&st, "CALL create_workspace(name => 'dyn')").await;
+    let attempts = [
+        "SELECT * FROM query('SELECT * FROM enable_' || 'logging(storage=''file'', storage_path=''/tmp/x'')')",
+        "SELECT * FROM \"QUERY\" /* */ ('SELECT * FROM enable_' || 'logging(level=''trace'')')",
+        "CREATE TABLE t AS SELECT * FROM query_table('duckdb_' || 'settings')",
+        "CREATE VIEW v AS SELECT * FROM main.query('SELECT 1')",
+    ];
+    for round in 0..2 {
+        let wc = login(&server, &ws).await;
+        for sql in attempts {
+            let e = wc.simple_query(sql).await.expect_err(sql);
+            assert_eq!(sqlstate(&e), "42501", "{sql}: {e:?}");
+        }
+        let via_procedure = format!(
+            "CALL execute_workspace_query(workspace => {}, query => 'SELECT * FROM query(''SELECT 1'')')",
+            ws.id
+        );
+        assert_eq!(sqlstate(&st.simple_query(&via_procedure).await.unwrap_err()), "42501");
+        assert_eq!(text_rows(&wc, "SELECT query FROM (SELECT 1 AS query)").await, vec![vec![s("1")]]);
+        drop(wc);
+        // the workspace's instance closes with its last session; the server goes on
+        tokio::time::sleep(std::time::Duration::from_millis(200 * (round + 1))).await;
+        assert_eq!(text_rows(&st, "SELECT 1").await, vec![vec![s("1")]]);
+    }
+}
+
+#[tokio::test]
 async fn an_unload_that_fails_leaves_no_table_behind() {
     let server = TestServer::start().await;
     let st = storage(&server, "unload-fails").await;
