@@ -136,22 +136,44 @@ pub struct WriteOutcome {
     pub byte_count: i64,
 }
 
-/// Cancels whatever query a session is running. Clones share the same target.
+/// Cancels whatever query a session is running. Clones share the same target. A cancel that
+/// comes while the statement still waits for an engine slot stays pending and interrupts the
+/// query the moment it starts.
 #[derive(Clone, Default)]
 pub struct Canceller {
     current: Arc<Mutex<Option<Arc<InterruptHandle>>>>,
+    pending: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Canceller {
     pub fn cancel(&self) {
-        if let Some(handle) = self.current.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+        let current = self.current.lock().unwrap_or_else(|p| p.into_inner());
+        self.pending.store(true, std::sync::atomic::Ordering::Release);
+        if let Some(handle) = current.as_ref() {
             handle.interrupt();
         }
     }
 
-    fn arm(&self, handle: Arc<InterruptHandle>) -> ArmedCanceller {
-        *self.current.lock().unwrap_or_else(|p| p.into_inner()) = Some(handle);
-        ArmedCanceller { canceller: self.clone() }
+    /// A new statement starts: an earlier statement's cancel no longer applies.
+    pub fn reset(&self) {
+        let _current = self.current.lock().unwrap_or_else(|p| p.into_inner());
+        self.pending.store(false, std::sync::atomic::Ordering::Release);
+    }
+
+    /// Whether a cancel came since the last [`reset`](Self::reset).
+    pub fn is_cancelled(&self) -> bool {
+        self.pending.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Points cancels at the query about to run on `handle`; a cancel already pending ends
+    /// the statement before it starts (57014).
+    fn arm(&self, handle: Arc<InterruptHandle>) -> Result<ArmedCanceller> {
+        let mut current = self.current.lock().unwrap_or_else(|p| p.into_inner());
+        if self.pending.load(std::sync::atomic::Ordering::Acquire) {
+            return Err(Error::cancelled());
+        }
+        *current = Some(handle);
+        Ok(ArmedCanceller { canceller: self.clone() })
     }
 }
 
@@ -352,7 +374,15 @@ impl Engine {
                     return;
                 }
             };
-            let armed = canceller.arm(conn.conn.interrupt_handle());
+            let armed = match canceller.arm(conn.conn.interrupt_handle()) {
+                Ok(armed) => armed,
+                Err(e) => {
+                    let _ = schema_tx.send(Err(e));
+                    drop(leases);
+                    instance.checkin(conn);
+                    return;
+                }
+            };
             stream_query(&shared, &conn.conn, &query, schema_tx, batch_tx);
             drop(armed);
             drop(leases);
@@ -525,7 +555,7 @@ impl Engine {
             shared.vet(sql, SqlOrigin::Server, None, &[], &[])?;
         }
         let conn = files.checkout()?;
-        let armed = canceller.arm(conn.conn.interrupt_handle());
+        let armed = canceller.arm(conn.conn.interrupt_handle())?;
         let c = &conn.conn;
         let map = |e: duckdb::Error, origin| errors::map_duckdb_error(&e, origin, "loading a table", &shared.data_dir);
         let result = (|| {
@@ -589,7 +619,7 @@ impl Engine {
             instance.checkin(conn);
             return Err(e);
         }
-        let _armed = canceller.arm(conn.conn.interrupt_handle());
+        let _armed = canceller.arm(conn.conn.interrupt_handle())?;
         let origin = if client_checks.is_some() { SqlOrigin::User } else { SqlOrigin::Server };
         let map = |e: duckdb::Error| {
             let origin = if source.is_some() { SqlOrigin::User } else { origin };
@@ -720,7 +750,7 @@ impl Engine {
             target.to_string_lossy().replace('\'', "''")
         );
         let result = shared.vet(&sql, SqlOrigin::Server, None, &[], &[]).and_then(|()| {
-            let _armed = canceller.arm(conn.conn.interrupt_handle());
+            let _armed = canceller.arm(conn.conn.interrupt_handle())?;
             conn.conn
                 .execute(&sql, [])
                 .map_err(|e| errors::map_duckdb_error(&e, SqlOrigin::User, "exporting a table", &shared.data_dir))

@@ -586,7 +586,7 @@ impl Engine {
                 .pool
                 .run(move || {
                     let conn = conn.lock().unwrap_or_else(|p| p.into_inner());
-                    let _armed = canceller.arm(conn.interrupt_handle());
+                    let _armed = canceller.arm(conn.interrupt_handle())?;
                     let values: Vec<_> = params.iter().map(to_duckdb_value).collect();
                     let changed = conn.execute(&sql, duckdb::params_from_iter(values));
                     changed.map(WorkspaceOutcome::Done).map_err(|e| engine.workspace_map(e, "running workspace SQL"))
@@ -599,7 +599,13 @@ impl Engine {
         self.pool
             .spawn(move || {
                 let conn = conn.lock().unwrap_or_else(|p| p.into_inner());
-                let _armed = canceller.arm(conn.interrupt_handle());
+                let _armed = match canceller.arm(conn.interrupt_handle()) {
+                    Ok(armed) => armed,
+                    Err(e) => {
+                        let _ = schema_tx.send(Err(e));
+                        return;
+                    }
+                };
                 let map = |e: duckdb::Error| engine.workspace_map(e, "running workspace SQL");
                 let mut stmt = match conn.prepare(&sql) {
                     Ok(s) => s,

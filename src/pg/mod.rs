@@ -39,17 +39,20 @@ pub struct PgShared {
     pub storage: Storage,
     pub registry: SessionRegistry,
     pub tls_required: bool,
+    /// The longest a storage-session statement may run, in milliseconds (0: no limit).
+    pub statement_timeout_ms: u64,
     next_pid: AtomicI32,
     next_session: AtomicU64,
     shutting_down: AtomicBool,
 }
 
 impl PgShared {
-    pub fn new(storage: Storage, tls_required: bool) -> Arc<PgShared> {
+    pub fn new(storage: Storage, tls_required: bool, statement_timeout_ms: u64) -> Arc<PgShared> {
         let shared = Arc::new(PgShared {
             storage,
             registry: SessionRegistry::default(),
             tls_required,
+            statement_timeout_ms,
             next_pid: AtomicI32::new(1000),
             next_session: AtomicU64::new(1),
             shutting_down: AtomicBool::new(false),
@@ -160,6 +163,35 @@ impl CancelHandler for Canceller {
     }
 }
 
+/// How often a busy session's socket is checked for a client that went away.
+const DISCONNECT_POLL: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// Cancels the running statement of a session whose client closed its connection: nobody
+/// reads the answer, and the statement would hold an engine slot (and another tenant's turn)
+/// until it ends. Never resolves.
+async fn watch_disconnect(fd: std::os::fd::RawFd, slot: Arc<std::sync::OnceLock<Arc<session::Session>>>) {
+    loop {
+        tokio::time::sleep(DISCONNECT_POLL).await;
+        if let Some(session) = slot.get()
+            && session.is_busy()
+            && peer_closed(fd)
+        {
+            tracing::info!(session = session.id, "the client went away; cancelling its statement");
+            session.canceller.cancel();
+        }
+    }
+}
+
+/// Whether the peer of `fd` closed its end: a non-blocking peek reads end-of-stream. Bytes
+/// waiting (a pipelined message) or nothing yet both mean it is still there.
+fn peer_closed(fd: std::os::fd::RawFd) -> bool {
+    let mut byte = 0u8;
+    // SAFETY: `fd` is the connection's open socket (see `serve`); MSG_PEEK leaves the byte
+    // for the protocol reader and MSG_DONTWAIT never blocks.
+    let n = unsafe { libc::recv(fd, (&mut byte as *mut u8).cast(), 1, libc::MSG_PEEK | libc::MSG_DONTWAIT) };
+    n == 0 || (n < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ECONNRESET))
+}
+
 /// Accepts connections until `shutdown` turns true; each connection runs in `tracker`.
 pub async fn serve(
     listener: TcpListener,
@@ -184,7 +216,11 @@ pub async fn serve(
         let connection = Connection::new(Arc::clone(&shared));
         let tls = tls.clone();
         let mut stop = shutdown.clone();
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&socket);
         tracker.spawn(async move {
+            // Polled only while `process_socket` owns the socket (same select below), so the
+            // descriptor is never read after it is closed.
+            let disconnects = watch_disconnect(fd, Arc::clone(&connection.session));
             let slot = Arc::clone(&connection.session);
             let registry_shared = Arc::clone(&connection.shared);
             let kill = Arc::clone(&connection.kill);
@@ -206,6 +242,7 @@ pub async fn serve(
                     }
                 }
                 _ = closable => {}
+                _ = disconnects => {}
                 _ = kill.notified() => {
                     tracing::info!(%peer, "closing a session whose workspace is gone");
                 }

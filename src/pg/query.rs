@@ -221,7 +221,7 @@ impl Connection {
     }
 
     /// Carries out one plan.
-    async fn execute(&self, session: &Arc<Session>, plan: &Plan, params: &[Param]) -> Result<Outcome> {
+    pub(super) async fn execute(&self, session: &Arc<Session>, plan: &Plan, params: &[Param]) -> Result<Outcome> {
         let storage = &self.shared.storage;
         match plan {
             Plan::Query(q) => {
@@ -525,8 +525,10 @@ impl Connection {
             self.observe(session, plan.kind(), started, Some(&e));
             return Err(e);
         }
-        let timeout_ms = session.settings().statement_timeout_ms();
+        let timeout_ms =
+            effective_timeout_ms(session.settings().statement_timeout_ms(), self.shared.statement_timeout_ms);
         session.timed_out.store(false, Ordering::Release);
+        session.canceller.reset();
         let timer = (timeout_ms > 0).then(|| {
             let session = Arc::clone(session);
             tokio::spawn(async move {
@@ -821,6 +823,9 @@ impl QueryParser for StatementParser {
     {
         let session = self.connection.session()?;
         if session.workspace.is_some() {
+            if let Some(plan) = super::workspace::session_timeout_statement(sql) {
+                return Ok(Prepared { plan: Some(plan), workspace_sql: None, described: Arc::new(Mutex::new(None)) });
+            }
             // One statement per Parse, as PostgreSQL has it, split where DuckDB splits.
             crate::gateway::nesting::check_text(sql).map_err(|e| to_pg(&e))?;
             let mut statements = self
@@ -1044,5 +1049,15 @@ impl ExtendedQueryHandler for Connection {
             }
             Err(e) => return Err(to_pg(&e)),
         })
+    }
+}
+
+/// The timeout a statement runs under: the session's `statement_timeout` may lower the
+/// server's limit, never raise it (0 on either side: no limit from that side).
+pub(super) fn effective_timeout_ms(session_ms: u64, server_ms: u64) -> u64 {
+    match (session_ms, server_ms) {
+        (0, server) => server,
+        (session, 0) => session,
+        (session, server) => session.min(server),
     }
 }

@@ -144,12 +144,17 @@ impl Connection {
 
     /// Runs one statement of a workspace session with its timeout and limits.
     pub(super) async fn run_workspace(&self, session: &Arc<Session>, sql: &str, params: &[Param]) -> Result<Outcome> {
+        if let Some(plan) = session_timeout_statement(sql) {
+            return self.execute(session, &plan, params).await;
+        }
         let started = Instant::now();
         let ws = session.workspace.as_ref().ok_or_else(|| Error::internal("running workspace SQL", "no workspace"))?;
-        let session_timeout = session.settings().statement_timeout_ms();
-        let limit_ms = ws.statement_timeout_secs * 1000;
-        let timeout_ms = if session_timeout > 0 { session_timeout.min(limit_ms.max(1)) } else { limit_ms };
+        let timeout_ms = super::query::effective_timeout_ms(
+            session.settings().statement_timeout_ms(),
+            ws.statement_timeout_secs.saturating_mul(1000),
+        );
         session.timed_out.store(false, Ordering::Release);
+        session.canceller.reset();
         let timer = (timeout_ms > 0).then(|| {
             let session = Arc::clone(session);
             tokio::spawn(async move {
@@ -190,6 +195,31 @@ impl Connection {
             described.params.iter().map(|t| types::arrow_param_type(t).unwrap_or(pgwire::api::Type::TEXT)).collect();
         let schema = (!described.schema.fields().is_empty()).then(|| types::wire_schema(&described.schema));
         Ok(super::query::Shape { params, schema })
+    }
+}
+
+/// `SET`, `RESET` or `SHOW` of `statement_timeout` in a workspace: the session's own setting
+/// (it may lower the workspace's limit), not DuckDB's, which has no such setting.
+pub(super) fn session_timeout_statement(sql: &str) -> Option<crate::gateway::Plan> {
+    let lower = sql.trim_start().to_ascii_lowercase();
+    let first = lower.split_whitespace().next()?;
+    if !["set", "reset", "show"].contains(&first) || !lower.contains("statement_timeout") {
+        return None;
+    }
+    let mut statements = crate::gateway::parse(sql).ok()?;
+    if statements.len() != 1 {
+        return None;
+    }
+    let settings = crate::gateway::settings::SessionSettings::new("", &Default::default());
+    let compat = crate::gateway::CompatValues { settings: &settings, user: "", database: "", backend_pid: 0 };
+    match crate::gateway::plan(statements.remove(0), &compat).ok()? {
+        plan @ crate::gateway::Plan::Set { .. } if matches!(&plan, crate::gateway::Plan::Set { name, .. } if name.eq_ignore_ascii_case("statement_timeout")) => {
+            Some(plan)
+        }
+        crate::gateway::Plan::Show(name) if name.eq_ignore_ascii_case("statement_timeout") => {
+            Some(crate::gateway::Plan::Show(name))
+        }
+        _ => None,
     }
 }
 

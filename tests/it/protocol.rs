@@ -203,6 +203,48 @@ async fn the_statement_timeout_cancels_long_statements() {
 }
 
 #[tokio::test]
+async fn the_server_statement_timeout_bounds_storage_sessions_which_may_only_lower_it() {
+    let server = TestServer::start_with(|c| c.statement_timeout_secs = 1).await;
+    let client = server.admin().await;
+    let err = client.query(SLOW_QUERY, &[]).await.unwrap_err();
+    assert_eq!(sqlstate(&err), "57014", "{err:?}");
+    // a longer session timeout does not lift the server's
+    client.simple_query("SET statement_timeout = '10min'").await.unwrap();
+    assert_eq!(sqlstate(&client.simple_query(SLOW_QUERY).await.unwrap_err()), "57014");
+    client.simple_query("SET statement_timeout = '100ms'").await.unwrap();
+    let started = std::time::Instant::now();
+    assert_eq!(sqlstate(&client.simple_query(SLOW_QUERY).await.unwrap_err()), "57014");
+    assert!(started.elapsed() < Duration::from_millis(900), "the session's lower timeout applies");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_statement_whose_client_goes_away_is_cancelled_and_frees_its_slot() {
+    // One engine job at a time: the abandoned statement holds the only slot until cancelled.
+    let server = TestServer::start_with(|c| c.max_concurrent_jobs = 1).await;
+    let (_, user, token) = server.project("abandoned").await;
+    let (gone, connection) =
+        tokio_postgres::connect(&server.conn_string(&user, &token, "main"), tokio_postgres::NoTls).await.unwrap();
+    let connection = tokio::spawn(connection);
+    let running = tokio::spawn(async move { gone.simple_query(SLOW_QUERY).await.map(|_| ()) });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // the client goes away mid-statement: its socket closes
+    running.abort();
+    connection.abort();
+    let bystander = server.admin().await;
+    // SLOW_QUERY takes minutes uncancelled; the bystander's statement needs the slot.
+    let answered = tokio::time::timeout(
+        Duration::from_secs(20),
+        bystander.query_one("SELECT count(*) FROM range(1000) t(x) WHERE x % 7 = 0", &[]),
+    )
+    .await
+    .expect("the abandoned statement was cancelled and its slot freed")
+    .unwrap();
+    assert_eq!(answered.get::<_, i64>(0), 143);
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn large_results_stream() {
     let server = TestServer::start().await;
     let client = server.admin().await;
