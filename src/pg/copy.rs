@@ -302,6 +302,9 @@ impl CopyHandler for Connection {
         let _busy = session.begin_statement();
         let outcome = async {
             let request = copy.finish().await?;
+            // The data may have taken long to arrive: the token must still be valid when the
+            // rows commit, not only when the COPY began.
+            self.shared.storage.revalidate(&session.ctx).await?;
             self.shared.storage.load_table(session.ctx.clone(), request, session.canceller.clone()).await
         }
         .await;

@@ -123,10 +123,13 @@ impl Connection {
         planned
     }
 
-    /// Re-checks the session's token when credentials changed anywhere since the last check.
+    /// Re-checks the session's token when credentials changed anywhere since the last check,
+    /// or when it expired.
     async fn check_credentials(&self, session: &Session) -> PgWireResult<()> {
         let epoch = self.shared.storage.credential_epoch();
-        if session.checked_epoch.load(Ordering::Acquire) == epoch {
+        if session.checked_epoch.load(Ordering::Acquire) == epoch
+            && !session.ctx.token_expired(crate::clock::now_micros())
+        {
             return Ok(());
         }
         match self.shared.storage.revalidate(&session.ctx).await {

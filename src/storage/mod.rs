@@ -45,6 +45,10 @@ pub enum Principal {
         token_id: String,
         scope: Scope,
         token_branch_id: Option<i64>,
+        /// When the token expires: checked before every statement, not only at login.
+        expires_at: Option<i64>,
+        /// The token's rotation at login: a later rotation ends sessions of the old secret.
+        rotated_at: Option<i64>,
     },
     /// A workspace login: runs SQL in the workspace's sandbox, nothing of storage.
     Workspace {
@@ -105,6 +109,11 @@ pub struct SessionContext {
 impl SessionContext {
     pub fn admin() -> SessionContext {
         SessionContext { principal: Principal::Admin, branch_id: None, user: "admin".into() }
+    }
+
+    /// Whether the session's token expired by now (its next statement re-checks it).
+    pub fn token_expired(&self, now: i64) -> bool {
+        matches!(&self.principal, Principal::Token { expires_at: Some(at), .. } if *at <= now)
     }
 
     pub fn project_id(&self) -> Option<i64> {
@@ -351,7 +360,9 @@ impl Storage {
                 })
                 .await;
         }
-        let Principal::Token { project_id, token_id, .. } = session.principal.clone() else { return Ok(()) };
+        let Principal::Token { project_id, token_id, rotated_at, .. } = session.principal.clone() else {
+            return Ok(());
+        };
         let user = session.user.clone();
         let branch_id = session.branch_id;
         self.blocking(move |inner| {
@@ -365,6 +376,12 @@ impl Storage {
                 .with_sqlstate("57P01"));
             }
             inner.catalog.read(|tx| match tx.token(project_id, &token_id)? {
+                Some(token) if token.is_active(now_micros()) && token.rotated_at != rotated_at => {
+                    Err(Error::unauthenticated(format!(
+                        "terminating connection: the token of user \"{user}\" was rotated; log in with its new secret"
+                    ))
+                    .with_sqlstate("28P01"))
+                }
                 Some(token) if token.is_active(now_micros()) => Ok(()),
                 Some(token) => Err(inactive_token_error(&token, now_micros(), &user)),
                 None => Err(Error::unauthenticated(format!("the token of user \"{user}\" no longer exists"))
@@ -458,6 +475,8 @@ fn resolve_session(
             token_id: token.id.clone(),
             scope: token.scope,
             token_branch_id: token.branch_id,
+            expires_at: token.expires_at,
+            rotated_at: token.rotated_at,
         },
         branch_id: Some(branch),
         user: user.to_owned(),

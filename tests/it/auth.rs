@@ -249,3 +249,53 @@ async fn the_admin_manages_projects() {
     assert_eq!(ops, ["create_project", "create_token", "drop_project"]);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn open_sessions_and_copies_end_when_their_token_stops_being_valid() {
+    use bytes::Bytes;
+    use futures::SinkExt;
+    let server = TestServer::start().await;
+    let (_, user, token) = server.project("p").await;
+    let owner = server.connect(&user, &token).await;
+    owner.batch_execute(r#"CREATE SCHEMA "in.c-s"; CREATE TABLE "in.c-s"."t" (id INTEGER)"#).await.unwrap();
+    let new_token = |scope: &'static str, expires: Option<&'static str>| {
+        let owner = &owner;
+        async move {
+            let sql = match expires {
+                Some(e) => format!("CALL create_token(scope => '{scope}', expires => '{e}')"),
+                None => format!("CALL create_token(scope => '{scope}')"),
+            };
+            let row = owner.query_one(&sql, &[]).await.unwrap();
+            (row.get::<_, String>("user_name"), row.get::<_, String>("token"), row.get::<_, String>("token_id"))
+        }
+    };
+    let insert = r#"INSERT INTO "in.c-s"."t" VALUES (1)"#;
+    // expiry: a session opened before it ends at its next statement after it
+    let (u, t, _) = new_token("branch_admin", Some("2 seconds")).await;
+    let expiring = server.connect(&u, &t).await;
+    expiring.batch_execute(insert).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let err = expiring.batch_execute(insert).await.unwrap_err();
+    assert_eq!(sqlstate(&err), "28P01", "{err:?}");
+    assert!(expiring.is_closed() || expiring.simple_query("SELECT 1").await.is_err(), "the session ended");
+    // rotation: the old secret's session ends; the new secret logs in
+    let (u, t, id) = new_token("branch_admin", None).await;
+    let old = server.connect(&u, &t).await;
+    old.batch_execute(insert).await.unwrap();
+    let rotated: String = owner.query_one("CALL rotate_token(token_id => $1)", &[&id]).await.unwrap().get("token");
+    assert_eq!(sqlstate(&old.batch_execute(insert).await.unwrap_err()), "28P01");
+    server.connect(&u, &rotated).await.batch_execute(insert).await.unwrap();
+    // revocation during a COPY: the rows never commit
+    let (u, t, id) = new_token("branch_admin", None).await;
+    let copier = server.connect(&u, &t).await;
+    let before: i64 = owner.query_one(r#"SELECT count(*) FROM "in.c-s"."t""#, &[]).await.unwrap().get(0);
+    let sink = copier.copy_in::<_, Bytes>(r#"COPY "in.c-s"."t" FROM STDIN (FORMAT csv)"#).await.unwrap();
+    futures::pin_mut!(sink);
+    sink.send(Bytes::from_static(b"7\n8\n")).await.unwrap();
+    owner.query_one("CALL revoke_token(token_id => $1)", &[&id]).await.unwrap();
+    let err = sink.finish().await.unwrap_err();
+    assert_eq!(sqlstate(&err), "28P01", "{err:?}");
+    let after: i64 = owner.query_one(r#"SELECT count(*) FROM "in.c-s"."t""#, &[]).await.unwrap().get(0);
+    assert_eq!(before, after, "a revoked token's COPY committed rows");
+    server.stop().await;
+}
