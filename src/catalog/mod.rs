@@ -42,6 +42,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0008_share_with_all", include_str!("../../sql/catalog/0008_share_with_all.sql")),
     ("0009_workspace_users", include_str!("../../sql/catalog/0009_workspace_users.sql")),
     ("0010_views", include_str!("../../sql/catalog/0010_views.sql")),
+    ("0011_retired_project_ids", include_str!("../../sql/catalog/0011_retired_project_ids.sql")),
 ];
 
 /// The schema version this build writes.

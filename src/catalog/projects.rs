@@ -33,10 +33,27 @@ impl CatalogTx<'_> {
         created_by: &str,
     ) -> Result<(ProjectRecord, BranchRecord)> {
         let id = match id {
-            Some(id) => id,
+            Some(id) => {
+                let retired: bool = self
+                    .tx
+                    .query_row("SELECT EXISTS (SELECT 1 FROM retired_project_ids WHERE id = ?1)", [id], |r| r.get(0))
+                    .map_err(|e| sqlite_error("checking a project id", e))?;
+                if retired {
+                    return Err(Error::already_exists(format!(
+                        "project id {id} belonged to a dropped project; ids are never reused"
+                    )));
+                }
+                id
+            }
+            // Past every id ever given, dropped ones included.
             None => self
                 .tx
-                .query_row("SELECT COALESCE(MAX(id), 0) + 1 FROM projects", [], |r| r.get(0))
+                .query_row(
+                    "SELECT MAX(COALESCE((SELECT MAX(id) FROM projects), 0), \
+                            COALESCE((SELECT MAX(id) FROM retired_project_ids), 0)) + 1",
+                    [],
+                    |r| r.get(0),
+                )
                 .map_err(|e| sqlite_error("choosing a project id", e))?,
         };
         self.tx
@@ -79,12 +96,35 @@ impl CatalogTx<'_> {
     }
 
     /// Deletes a project; its branches and tokens go with it (foreign keys cascade).
-    pub fn delete_project(&self, id: i64) -> Result<bool> {
+    /// Deletes the project and retires its id for good.
+    pub fn delete_project(&self, id: i64, at: i64) -> Result<bool> {
         let n = self
             .tx
             .execute("DELETE FROM projects WHERE id = ?1", [id])
             .map_err(|e| sqlite_error("deleting a project", e))?;
+        if n > 0 {
+            self.tx
+                .execute("INSERT OR IGNORE INTO retired_project_ids (id, dropped_at) VALUES (?1, ?2)", [id, at])
+                .map_err(|e| sqlite_error("retiring a project id", e))?;
+        }
         Ok(n > 0)
+    }
+
+    /// Names of other projects' buckets that link one of `id`'s buckets.
+    pub fn links_into_project(&self, id: i64) -> Result<Vec<(i64, String)>> {
+        let mut stmt = self
+            .tx
+            .prepare(
+                "SELECT l.project_id, l.stage || '.c-' || l.name FROM buckets l JOIN buckets s ON l.source_bucket_id = s.id \
+                 WHERE s.project_id = ?1 AND l.project_id <> ?1 ORDER BY l.project_id, l.id",
+            )
+            .map_err(|e| sqlite_error("reading links", e))?;
+        let rows = stmt
+            .query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(|e| sqlite_error("reading links", e))?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| sqlite_error("reading links", e))?;
+        Ok(rows)
     }
 
     pub fn default_branch(&self, project_id: i64) -> Result<BranchRecord> {

@@ -833,6 +833,15 @@ impl Engine {
         self.shared.close_idle(IDLE_PROJECT_SECS);
     }
 
+    /// Closes a dropped project's instance: its table files are detached before they are
+    /// removed, and nothing of the project stays open. Call on a blocking thread.
+    pub fn close_project(&self, project: i64) {
+        let instance = self.shared.projects.lock().unwrap_or_else(|p| p.into_inner()).remove(&project);
+        if let Some(instance) = instance {
+            instance.attachments.detach_all(&instance.root);
+        }
+    }
+
     /// Detaches every table file (each is checkpointed as it closes).
     pub fn close_tables(&self) {
         let projects: Vec<Arc<Instance>> =

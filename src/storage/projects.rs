@@ -142,12 +142,25 @@ impl Storage {
         require_admin(&ctx, "drop projects")?;
         self.blocking(move |inner| {
             inner.catalog.write(|tx| {
-                if !tx.delete_project(id)? {
+                // Another project's linked bucket reads this one's tables: refused, like
+                // PostgreSQL's DROP of an object others depend on, until they unlink.
+                let links = tx.links_into_project(id)?;
+                if let Some((project, bucket)) = links.first() {
+                    return Err(Error::failed_precondition(format!(
+                        "project {id} cannot be dropped: {} linked bucket(s) of other projects read its buckets, \
+                         e.g. \"{bucket}\" of project {project}",
+                        links.len()
+                    ))
+                    .with_sqlstate("2BP01")
+                    .with_hint("those projects unlink_bucket first (or the bucket is unshared after they do)"));
+                }
+                if !tx.delete_project(id, now_micros())? {
                     return Err(Error::not_found(format!("project {id} does not exist")));
                 }
                 inner.audit(tx, &ctx, Some(id), "drop_project", ("project", id.to_string()), json!({}))
             })?;
             inner.bump_credential_epoch();
+            inner.engine.close_project(id);
             // The catalog no longer references these files; a crash here leaves orphans that
             // start-up recovery removes.
             for dir in project_dirs(&inner.data_dir, id) {

@@ -767,6 +767,39 @@ fn settings_target(ctx: &SessionContext, level: &str, target: &str) -> Result<(i
     }
 }
 
+impl Inner {
+    /// Settings are kept only for a bucket or table that exists (in the session's branch, or
+    /// the default branch's it sees): a typo must not store settings nothing ever reads.
+    fn settings_target_exists(
+        &self,
+        tx: &crate::catalog::CatalogTx<'_>,
+        project_id: i64,
+        branch_id: i64,
+        level: &str,
+        target: &str,
+    ) -> Result<()> {
+        match level {
+            "bucket" => {
+                let (stage, name) = super::names::parse_bucket(target)?;
+                if tx.bucket_by_name(project_id, branch_id, &stage, &name)?.is_none()
+                    && self.live_bucket(tx, project_id, branch_id, &stage, &name)?.is_none()
+                {
+                    return Err(Error::not_found(format!("bucket \"{target}\" does not exist")).with_sqlstate("3F000"));
+                }
+            }
+            "table" => {
+                let (bucket, table) = target.rsplit_once('.').unwrap_or(("", target));
+                let name = super::TableName { schema: Some(bucket.to_owned()), name: table.to_owned() };
+                if self.find_table(tx, project_id, branch_id, &name, &[])?.is_none() {
+                    return Err(Error::not_found(format!("table \"{target}\" does not exist")).with_sqlstate("42P01"));
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
 impl Storage {
     /// `set_snapshot_settings`: stores values at one level; unknown keys and values out of
     /// range are refused before anything is stored.
@@ -804,8 +837,10 @@ impl Storage {
                 _ => {}
             }
         }
+        let (_, branch_id) = require_write(&ctx)?;
         self.blocking(move |inner| {
             inner.catalog.write(|tx| {
+                inner.settings_target_exists(tx, project_id, branch_id, &level, &target)?;
                 for (key, value) in &values {
                     tx.set_snapshot_setting(
                         project_id,

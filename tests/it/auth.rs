@@ -247,6 +247,45 @@ async fn the_admin_manages_projects() {
         .map(|r| r.get(0))
         .collect();
     assert_eq!(ops, ["create_project", "create_token", "drop_project"]);
+    // a dropped project's id is never given again, named or chosen
+    let err = admin.query_one("CALL create_project(name => 'reuse', id => 4242)", &[]).await.unwrap_err();
+    assert_eq!(sqlstate(&err), "42710", "{err:?}");
+    let next: i64 = admin.query_one("CALL create_project(name => 'next')", &[]).await.unwrap().get("project_id");
+    assert!(next > 4242, "{next}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_project_whose_buckets_are_linked_is_not_dropped_until_they_are_unlinked() {
+    let server = TestServer::start().await;
+    let admin = server.admin().await;
+    let (source_id, source_user, source_token) = server.project("source").await;
+    let (target_id, target_user, target_token) = server.project("target").await;
+    let source = server.connect(&source_user, &source_token).await;
+    let target = server.connect(&target_user, &target_token).await;
+    source
+        .batch_execute(
+            r#"CREATE SCHEMA "in.c-s"; CREATE TABLE "in.c-s"."t" (id INTEGER); INSERT INTO "in.c-s"."t" VALUES (1)"#,
+        )
+        .await
+        .unwrap();
+    source.query_one("CALL share_bucket(bucket => 'in.c-s', project => $1)", &[&target_id]).await.unwrap();
+    target
+        .batch_execute(&format!(
+            "CALL link_bucket(source_project => {source_id}, source_bucket => 'in.c-s', stage => 'in', name => 'l')"
+        ))
+        .await
+        .unwrap();
+    let err = admin.query_one("CALL drop_project(id => $1)", &[&source_id]).await.unwrap_err();
+    assert_eq!(sqlstate(&err), "2BP01", "{err:?}");
+    assert!(message(&err).contains("in.c-l"), "{}", message(&err));
+    // nothing was dropped: the link still reads
+    let n: i64 = target.query_one(r#"SELECT count(*) FROM "in.c-l"."t""#, &[]).await.unwrap().get(0);
+    assert_eq!(n, 1);
+    target.batch_execute("CALL unlink_bucket(bucket => 'in.c-l')").await.unwrap();
+    admin.query_one("CALL drop_project(id => $1)", &[&source_id]).await.unwrap();
+    assert!(!server.data_dir.join(format!("tables/{source_id}")).exists());
+    assert_eq!(target.query_one("SELECT 1", &[]).await.unwrap().get::<_, i32>(0), 1);
     server.stop().await;
 }
 

@@ -188,6 +188,10 @@ async fn settings_inherit_from_project_to_bucket_to_table() {
         ("CALL set_snapshot_settings(level => 'bucket', target => 'in.c-s', time_travel_days => 3)", "22023"),
         ("CALL set_snapshot_settings(level => 'galaxy', manual_retention_days => 3)", "22023"),
         ("CALL set_snapshot_settings(level => 'project')", "22023"),
+        // only targets that exist
+        ("CALL set_snapshot_settings(level => 'bucket', target => 'in.c-nope', auto_retention_days => 3)", "3F000"),
+        ("CALL set_snapshot_settings(level => 'table', target => 'in.c-s.nope', auto_retention_days => 3)", "42P01"),
+        ("CALL set_snapshot_settings(level => 'table', target => 'in.c-nope.t', auto_retention_days => 3)", "42P01"),
     ] {
         let err = c.query_one(sql, &[]).await.unwrap_err();
         assert_eq!(sqlstate(&err), state, "{sql}");
