@@ -289,6 +289,15 @@ pub async fn start(config: ServeConfig, pg_listener: TcpListener, http_listener:
     Ok(RunningServer { pg_addr, http_addr, admin_token, generated_admin_token, stop, task })
 }
 
+/// DuckDB's memory, for /metrics, which never asks the engine itself (a scrape must answer
+/// while every engine slot is busy).
+async fn measure_engine_memory(storage: &Storage) {
+    let measured = tokio::time::timeout(Duration::from_secs(10), storage.engine().memory_usage()).await;
+    if let Ok(Ok(bytes)) = measured {
+        metrics::gauge!("duckstore_duckdb_memory_bytes").set(bytes as f64);
+    }
+}
+
 /// Periodic housekeeping until the server stops: uploads abandoned by their clients, expired
 /// idempotency answers; every 30 s, project engine instances idle for a minute close.
 async fn janitor(storage: Storage, mut stop: watch::Receiver<bool>) {
@@ -296,11 +305,13 @@ async fn janitor(storage: Storage, mut stop: watch::Receiver<bool>) {
     every.tick().await;
     let mut instances = tokio::time::interval(Duration::from_secs(30));
     instances.tick().await;
+    measure_engine_memory(&storage).await;
     loop {
         tokio::select! {
             _ = instances.tick() => {
                 let engine = storage.engine().clone();
                 let _ = tokio::task::spawn_blocking(move || engine.close_idle()).await;
+                measure_engine_memory(&storage).await;
             }
             _ = every.tick() => {
                 if let Err(e) = storage.clean_files().await {

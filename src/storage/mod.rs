@@ -247,7 +247,7 @@ impl Storage {
 
     /// (projects, buckets, tables) in the catalog, for the metrics scrape.
     pub async fn object_counts(&self) -> Result<(i64, i64, i64)> {
-        self.blocking(|s| s.catalog.read(|tx| tx.object_counts())).await
+        self.catalog_blocking(|s| s.catalog.read(|tx| tx.object_counts())).await
     }
 
     pub fn credential_epoch(&self) -> u64 {
@@ -255,6 +255,20 @@ impl Storage {
     }
 
     /// Runs catalog work on the blocking pool.
+    /// `blocking` for short catalog-only work (logins, credential checks, metrics): it never
+    /// waits for an engine job slot, so a server whose slots are all busy still logs sessions
+    /// in and answers scrapes. The closure must not touch the engine.
+    async fn catalog_blocking<T, F>(&self, f: F) -> Result<T>
+    where
+        F: FnOnce(&Inner) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || f(&inner))
+            .await
+            .unwrap_or_else(|e| Err(Error::internal("reading the catalog", e)))
+    }
+
     async fn blocking<T, F>(&self, f: F) -> Result<T>
     where
         F: FnOnce(&Inner) -> Result<T> + Send + 'static,
@@ -269,7 +283,7 @@ impl Storage {
     pub async fn plan_login(&self, user: String, database: String) -> LoginPlan {
         let lookup_user = user.clone();
         let planned = self
-            .blocking(move |inner| {
+            .catalog_blocking(move |inner| {
                 let now = now_micros();
                 if let Some(login) = workspaces::workspace_user(&lookup_user) {
                     return Storage::plan_workspace_login(inner, login, &lookup_user, &database);
@@ -336,7 +350,7 @@ impl Storage {
         if let Principal::Workspace { workspace_id, .. } = session.principal {
             let user = session.user.clone();
             return self
-                .blocking(move |inner| match inner.catalog.read(|tx| tx.workspace(workspace_id))? {
+                .catalog_blocking(move |inner| match inner.catalog.read(|tx| tx.workspace(workspace_id))? {
                     Some(w) if w.expires_at.is_none_or(|at| at > now_micros()) => {
                         // a further login must still exist
                         match workspaces::workspace_user(&user) {
@@ -365,7 +379,7 @@ impl Storage {
         };
         let user = session.user.clone();
         let branch_id = session.branch_id;
-        self.blocking(move |inner| {
+        self.catalog_blocking(move |inner| {
             if let Some(branch_id) = branch_id
                 && inner.catalog.read(|tx| tx.branch(project_id, branch_id))?.is_none()
             {

@@ -962,6 +962,6 @@ impl Storage {
 
     /// (count, bytes) of snapshots, for metrics.
     pub async fn snapshot_totals(&self) -> Result<(i64, i64)> {
-        self.blocking(|inner| inner.catalog.read(|tx| tx.snapshot_totals())).await
+        self.catalog_blocking(|inner| inner.catalog.read(|tx| tx.snapshot_totals())).await
     }
 }

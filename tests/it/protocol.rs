@@ -245,6 +245,36 @@ async fn a_statement_whose_client_goes_away_is_cancelled_and_frees_its_slot() {
 }
 
 #[tokio::test]
+async fn logins_health_and_metrics_never_wait_for_a_busy_engine() {
+    let server = TestServer::start_with(|c| c.max_concurrent_jobs = 1).await;
+    let (_, user, token) = server.project("hog").await;
+    let (_, other_user, other_token) = server.project("other").await;
+    let hog = server.connect(&user, &token).await;
+    hog.simple_query("SET statement_timeout = '15s'").await.unwrap();
+    let running = tokio::spawn(async move { hog.simple_query(SLOW_QUERY).await.map(|_| ()) });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!running.is_finished(), "the slow statement holds the only engine slot");
+    let base = format!("http://{}", server.http_addr);
+    tokio::time::timeout(Duration::from_secs(5), server.try_connect(&other_user, &other_token, "main"))
+        .await
+        .expect("a login waited for the busy engine")
+        .unwrap();
+    let health = tokio::time::timeout(Duration::from_secs(5), reqwest::get(format!("{base}/health")))
+        .await
+        .expect("/health waited for the busy engine")
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    let metrics = tokio::time::timeout(Duration::from_secs(5), reqwest::get(format!("{base}/metrics")))
+        .await
+        .expect("/metrics waited for the busy engine")
+        .unwrap();
+    assert_eq!(metrics.status(), 200);
+    assert!(!running.is_finished(), "the slot was busy all along");
+    running.abort();
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn large_results_stream() {
     let server = TestServer::start().await;
     let client = server.admin().await;
