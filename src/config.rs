@@ -75,6 +75,10 @@ pub struct ServeConfig {
     /// Temporary disk (spilling) each open workspace may use.
     #[arg(long, env = "DUCKSTORE_WORKSPACE_TEMP_LIMIT", default_value = "10GB")]
     pub workspace_temp_limit: String,
+    /// Seconds a new connection has to log in (TLS, startup and password included) before it
+    /// is closed.
+    #[arg(long, env = "DUCKSTORE_STARTUP_TIMEOUT", default_value_t = 30)]
+    pub startup_timeout_secs: u64,
     /// Seconds a storage-session statement may run (`57014` past it; a session may set a
     /// shorter statement_timeout). 0: no limit.
     #[arg(long, env = "DUCKSTORE_STATEMENT_TIMEOUT", default_value_t = 3600)]
@@ -122,6 +126,7 @@ impl ServeConfig {
             workspace_threads: 1,
             workspace_temp_limit: "10GB".into(),
             statement_timeout_secs: 3600,
+            startup_timeout_secs: 30,
             workspace_statement_timeout_secs: 300,
             workspace_max_result_bytes: 1024 * 1024 * 1024,
             workspace_max_sessions: 10,

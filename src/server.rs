@@ -243,8 +243,14 @@ pub async fn start(config: ServeConfig, pg_listener: TcpListener, http_listener:
 
     let http_addr = http_listener.local_addr().map_err(|e| Error::internal("reading the HTTP address", e))?;
     let (stop, stop_rx) = watch::channel(false);
-    let shared =
-        PgShared::new(storage.clone(), config.tls_required, config.statement_timeout_secs.saturating_mul(1000));
+    let shared = PgShared::new(
+        storage.clone(),
+        config.tls_required,
+        crate::pg::PgLimits {
+            statement_timeout_ms: config.statement_timeout_secs.saturating_mul(1000),
+            startup_timeout_ms: config.startup_timeout_secs.max(1).saturating_mul(1000),
+        },
+    );
     let tracker = TaskTracker::new();
     let pg_task =
         tokio::spawn(crate::pg::serve(pg_listener, tls, Arc::clone(&shared), stop_rx.clone(), tracker.clone()));

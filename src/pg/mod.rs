@@ -2,6 +2,7 @@
 //! simple and extended queries, cancel requests. It carries out the gateway's plans and decides
 //! no policy of its own.
 
+mod admission;
 mod auth;
 pub mod catalog;
 mod copy;
@@ -35,24 +36,33 @@ pub use session::SessionRegistry;
 pub(crate) const SCRAM_METHOD: &str = "SCRAM-SHA-256";
 
 /// State shared by every connection.
+/// Time limits of the Postgres front.
+pub struct PgLimits {
+    pub statement_timeout_ms: u64,
+    pub startup_timeout_ms: u64,
+}
+
 pub struct PgShared {
     pub storage: Storage,
     pub registry: SessionRegistry,
     pub tls_required: bool,
     /// The longest a storage-session statement may run, in milliseconds (0: no limit).
     pub statement_timeout_ms: u64,
+    /// How long a connection may take to log in.
+    pub startup_timeout_ms: u64,
     next_pid: AtomicI32,
     next_session: AtomicU64,
     shutting_down: AtomicBool,
 }
 
 impl PgShared {
-    pub fn new(storage: Storage, tls_required: bool, statement_timeout_ms: u64) -> Arc<PgShared> {
+    pub fn new(storage: Storage, tls_required: bool, limits: PgLimits) -> Arc<PgShared> {
         let shared = Arc::new(PgShared {
             storage,
             registry: SessionRegistry::default(),
             tls_required,
-            statement_timeout_ms,
+            statement_timeout_ms: limits.statement_timeout_ms,
+            startup_timeout_ms: limits.startup_timeout_ms,
             next_pid: AtomicI32::new(1000),
             next_session: AtomicU64::new(1),
             shutting_down: AtomicBool::new(false),
@@ -213,11 +223,28 @@ pub async fn serve(
                 continue;
             }
         };
+        admission::keep_alive(&socket);
         let connection = Connection::new(Arc::clone(&shared));
         let tls = tls.clone();
         let mut stop = shutdown.clone();
         let fd = std::os::fd::AsRawFd::as_raw_fd(&socket);
+        let startup_timeout = std::time::Duration::from_millis(shared.startup_timeout_ms);
+        let deadline = tokio::time::Instant::now() + startup_timeout;
         tracker.spawn(async move {
+            if tls.is_some() && admission::smuggles_after_ssl_request(&socket, startup_timeout).await {
+                tracing::warn!(target: "duckstore::security", %peer, "closing a connection that sent bytes behind its SSLRequest");
+                metrics::counter!("duckstore_security_refusals_total", "check" => "ssl_request_trailing_bytes").increment(1);
+                return;
+            }
+            // A login must finish in time (pgwire's own bound is a fixed minute).
+            let slot_for_startup = Arc::clone(&connection.session);
+            let startup = async move {
+                tokio::time::sleep_until(deadline).await;
+                if slot_for_startup.get().is_none() {
+                    return;
+                }
+                std::future::pending::<()>().await
+            };
             // Polled only while `process_socket` owns the socket (same select below), so the
             // descriptor is never read after it is closed.
             let disconnects = watch_disconnect(fd, Arc::clone(&connection.session));
@@ -243,6 +270,9 @@ pub async fn serve(
                 }
                 _ = closable => {}
                 _ = disconnects => {}
+                _ = startup => {
+                    tracing::info!(%peer, "closing a connection that did not log in in time");
+                }
                 _ = kill.notified() => {
                     tracing::info!(%peer, "closing a session whose workspace is gone");
                 }

@@ -307,3 +307,68 @@ async fn sessions_are_freed_when_clients_disconnect() {
     }
     server.stop().await;
 }
+
+/// Reads until the server closes the connection or `wait` passes; answers the bytes read and
+/// whether it closed.
+async fn read_until_closed(socket: &mut tokio::net::TcpStream, wait: std::time::Duration) -> (Vec<u8>, bool) {
+    use tokio::io::AsyncReadExt;
+    let mut got = Vec::new();
+    let mut buf = [0u8; 256];
+    let closed = tokio::time::timeout(wait, async {
+        loop {
+            match socket.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+            }
+        }
+    })
+    .await
+    .is_ok();
+    (got, closed)
+}
+
+#[tokio::test]
+async fn connections_that_do_not_log_in_in_time_are_closed() {
+    use tokio::io::AsyncWriteExt;
+    let server = TestServer::start_with(|c| c.startup_timeout_secs = 1).await;
+    // silent, and a slow sender that dribbles its startup packet
+    let mut silent = tokio::net::TcpStream::connect(server.pg_addr).await.unwrap();
+    let mut slow = tokio::net::TcpStream::connect(server.pg_addr).await.unwrap();
+    slow.write_all(&[0, 0, 0]).await.unwrap();
+    let ((_, silent_closed), (_, slow_closed)) = tokio::join!(
+        read_until_closed(&mut silent, std::time::Duration::from_secs(10)),
+        read_until_closed(&mut slow, std::time::Duration::from_secs(10))
+    );
+    assert!(silent_closed && slow_closed, "silent {silent_closed}, slow {slow_closed}");
+    // a login in time is unaffected, and its session outlives the startup bound
+    let client = server.admin().await;
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert_eq!(client.query_one("SELECT 1", &[]).await.unwrap().get::<_, i32>(0), 1);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn plaintext_bytes_behind_an_ssl_request_close_the_connection() {
+    use tokio::io::AsyncWriteExt;
+    let certs = tempfile::tempdir().unwrap();
+    let (cert, key) = make_certificate(certs.path());
+    let server = TestServer::start_with(|c| {
+        c.tls_cert = Some(cert.clone());
+        c.tls_key = Some(key.clone());
+        c.tls_required = true;
+    })
+    .await;
+    // SSLRequest and a plaintext startup packet in one segment (CVE-2021-23214's pattern)
+    let mut startup = Vec::new();
+    let body = b"\x00\x03\x00\x00user\x00admin\x00database\x00main\x00\x00";
+    startup.extend_from_slice(&((body.len() + 4) as u32).to_be_bytes());
+    startup.extend_from_slice(body);
+    let mut socket = tokio::net::TcpStream::connect(server.pg_addr).await.unwrap();
+    socket.write_all(&[&[0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f][..], &startup].concat()).await.unwrap();
+    let (got, closed) = read_until_closed(&mut socket, std::time::Duration::from_secs(10)).await;
+    assert!(closed && got.is_empty(), "the server answered {got:?} instead of closing");
+    // an honest TLS client still connects
+    let out = psql(&server, "require", "SELECT 1").await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    server.stop().await;
+}
