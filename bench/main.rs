@@ -2,7 +2,7 @@
 //! PostgreSQL 15 server started here, or raw DuckDB) and prints a table with the ratio.
 //!
 //!   cargo bench --bench duckstore -- [wire] [storage] [catalog] [loads] [snapshots] [branches] [listing]
-//!                                   [workspaces]        (default: all)
+//!                                   [workspaces] [fairness]        (default: all)
 
 mod postgres;
 mod stats;
@@ -694,6 +694,34 @@ async fn workspaces(table: &mut Table) {
     table.row_latency("unload_workspace of a 10M-row table vs raw CREATE TABLE AS", &unloads, &raw_loads, "—");
 }
 
+/// A bystander project's small query while another project runs 64 abusive statements (each
+/// would scan for minutes), against the same query on the idle server.
+async fn fairness(table: &mut Table) {
+    const BYSTANDER: &str = "SELECT count(*) FROM range(10000) t(x) WHERE x % 7 = 0";
+    const ABUSE: &str = "SELECT x FROM range(1000000000000) t(x) WHERE x = 0 OR x = 999999999999";
+    let duck = Duckstore::start().await;
+    let (bystander, _) = project(&duck, "bystander").await;
+    let (_, abuser_conn) = project(&duck, "abuser").await;
+    latency(&bystander, BYSTANDER, 50).await;
+    let idle = latency(&bystander, BYSTANDER, 300).await;
+    let mut abusers = Vec::new();
+    for _ in 0..64 {
+        let client = connect(&abuser_conn).await;
+        client.simple_query("SET statement_timeout = '300s'").await.unwrap();
+        abusers.push(tokio::spawn(async move {
+            let _ = client.simple_query(ABUSE).await;
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let busy = latency(&bystander, BYSTANDER, 300).await;
+    table.row_latency("bystander SELECT, 64 abusive statements running (base: idle server)", &busy, &idle, "bounded");
+    // the abusers disconnect: their statements are cancelled
+    for a in abusers {
+        a.abort();
+    }
+    duck.stop().await;
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
     let wanted = |name: &str| args.is_empty() || args.iter().any(|a| a == name);
@@ -723,6 +751,9 @@ fn main() {
         }
         if wanted("workspaces") {
             workspaces(&mut table).await;
+        }
+        if wanted("fairness") {
+            fairness(&mut table).await;
         }
     });
     table.print();

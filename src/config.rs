@@ -54,6 +54,10 @@ pub struct ServeConfig {
     /// DuckDB jobs (queries, imports) that may run at once; more wait in a queue.
     #[arg(long, env = "DUCKSTORE_MAX_CONCURRENT_JOBS", default_value_t = 64)]
     pub max_concurrent_jobs: usize,
+    /// Of those, the most one project may run at once (default: a quarter), so one project's
+    /// statements never hold every slot; its further ones wait for its own to finish.
+    #[arg(long, env = "DUCKSTORE_MAX_PROJECT_JOBS")]
+    pub max_project_jobs: Option<usize>,
     /// Seconds running statements get to finish on shutdown before they are cancelled.
     #[arg(long, env = "DUCKSTORE_SHUTDOWN_TIMEOUT", default_value_t = 30)]
     pub shutdown_timeout_secs: u64,
@@ -118,6 +122,7 @@ impl ServeConfig {
             max_open_projects: 4,
             engine_temp_limit: "20GB".into(),
             max_concurrent_jobs: 64,
+            max_project_jobs: None,
             shutdown_timeout_secs: 30,
             max_file_size: 10 * 1024 * 1024 * 1024,
             project_max_files: 100_000,

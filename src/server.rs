@@ -189,6 +189,7 @@ pub async fn start(config: ServeConfig, pg_listener: TcpListener, http_listener:
         memory_limit,
         threads,
         max_concurrent_jobs: config.max_concurrent_jobs,
+        max_project_jobs: config.max_project_jobs.unwrap_or((config.max_concurrent_jobs / 4).max(1)),
         project_memory_limit: config.project_memory_limit.clone(),
         max_open_projects: config.max_open_projects,
         temp_limit: config.engine_temp_limit.clone(),

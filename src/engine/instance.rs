@@ -34,6 +34,16 @@ pub enum Place {
     Files,
 }
 
+impl Place {
+    /// The project whose instance this is, if any.
+    pub fn project(self) -> Option<i64> {
+        match self {
+            Place::Project(p) => Some(p),
+            Place::System | Place::Files => None,
+        }
+    }
+}
+
 /// Settings an instance opens with.
 #[derive(Debug, Clone)]
 pub(crate) struct InstanceSettings {

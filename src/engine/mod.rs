@@ -52,6 +52,8 @@ pub struct EngineConfig {
     pub threads: usize,
     /// How many DuckDB jobs may run at once.
     pub max_concurrent_jobs: usize,
+    /// Of those, the most one project may run at once.
+    pub max_project_jobs: usize,
     /// DuckDB `memory_limit` of each project's instance (default: half of `memory_limit`).
     pub project_memory_limit: Option<String>,
     /// Project instances open at once; the least recently used idle one closes beyond this.
@@ -292,7 +294,7 @@ impl Engine {
                 judge: config.judge.clone(),
                 started: std::time::Instant::now(),
             }),
-            pool: BlockingPool::new(config.max_concurrent_jobs.max(1)),
+            pool: BlockingPool::new(config.max_concurrent_jobs.max(1), config.max_project_jobs),
             version,
             workspaces: Arc::new(workspaces::Workspaces::new(data_path.join("workspaces"))),
         })
@@ -325,7 +327,8 @@ impl Engine {
     pub async fn query(&self, query: Query, canceller: &Canceller) -> Result<QueryStream> {
         let (schema_tx, schema_rx) = oneshot::channel();
         let (batch_tx, batch_rx) = mpsc::channel(STREAM_BUFFER);
-        self.pool.spawn(self.query_job(query, canceller.clone(), schema_tx, batch_tx)).await?;
+        let project = query.home.project();
+        self.pool.spawn_for(project, self.query_job(query, canceller.clone(), schema_tx, batch_tx)).await?;
         let schema = schema_rx
             .await
             .map_err(|_| Error::internal("running a query", "the query worker stopped before answering"))??;
@@ -394,7 +397,8 @@ impl Engine {
     /// Parameter and result types of a query, from DuckDB's binder, without running it.
     pub async fn describe(&self, query: Query) -> Result<Described> {
         let shared = Arc::clone(&self.shared);
-        self.pool.run(move || describe_on(&shared, query)).await
+        let project = query.home.project();
+        self.pool.run_for(project, move || describe_on(&shared, query)).await
     }
 
     /// `describe` for work that already holds a pool slot (see `query_nested`). Call on a

@@ -9,6 +9,7 @@ fn engine(dir: &Path) -> Engine {
         memory_limit: "512MB".into(),
         threads: 2,
         max_concurrent_jobs: 4,
+        max_project_jobs: 4,
         project_memory_limit: None,
         max_open_projects: 4,
         temp_limit: "1GB".into(),

@@ -605,7 +605,9 @@ impl Storage {
     ) -> Result<LoadResult> {
         let (guard, locked_id) = self.lock_target(&ctx, &request.target, &request.search_path).await?;
         let storage = self.clone();
-        self.blocking(move |inner| storage.load_locked(inner, &ctx, guard, locked_id, &request, &canceller)).await
+        let project = ctx.project_id();
+        self.blocking_in(project, move |inner| storage.load_locked(inner, &ctx, guard, locked_id, &request, &canceller))
+            .await
     }
 
     fn load_locked(

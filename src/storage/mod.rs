@@ -269,6 +269,25 @@ impl Storage {
             .unwrap_or_else(|e| Err(Error::internal("reading the catalog", e)))
     }
 
+    /// `blocking` as a job of `project_id`: it takes one of the project's engine slots too, so
+    /// one project's writes never hold every slot.
+    async fn blocking_for<T, F>(&self, project_id: i64, f: F) -> Result<T>
+    where
+        F: FnOnce(&Inner) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.blocking_in(Some(project_id), f).await
+    }
+
+    async fn blocking_in<T, F>(&self, project: Option<i64>, f: F) -> Result<T>
+    where
+        F: FnOnce(&Inner) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        self.inner.engine.pool().run_for(project, move || f(&inner)).await
+    }
+
     async fn blocking<T, F>(&self, f: F) -> Result<T>
     where
         F: FnOnce(&Inner) -> Result<T> + Send + 'static,

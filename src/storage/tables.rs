@@ -814,7 +814,7 @@ impl Storage {
     {
         let (project_id, branch_id) = require_write(&ctx)?;
         let (guard, locked_id) = self.lock_target(&ctx, &request.target, &request.search_path).await?;
-        self.blocking(move |inner| {
+        self.blocking_for(project_id, move |inner| {
             let _guard = guard;
             // Resolved again under the lock: the file may have changed while we waited.
             let (bucket, table, reads) = inner.catalog.read(|tx| {

@@ -275,6 +275,39 @@ async fn logins_health_and_metrics_never_wait_for_a_busy_engine() {
 }
 
 #[tokio::test]
+async fn one_project_never_holds_every_engine_slot() {
+    let server = TestServer::start_with(|c| {
+        c.max_concurrent_jobs = 4;
+        c.max_project_jobs = Some(2);
+    })
+    .await;
+    let (_, user, token) = server.project("greedy").await;
+    let (_, other_user, other_token) = server.project("bystander").await;
+    let bystander = server.connect(&other_user, &other_token).await;
+    let mut greedy = Vec::new();
+    for _ in 0..4 {
+        let client = server.connect(&user, &token).await;
+        client.simple_query("SET statement_timeout = '20s'").await.unwrap();
+        greedy.push(tokio::spawn(async move { client.simple_query(SLOW_QUERY).await.map(|_| ()) }));
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // four slow statements of one project: two run, two wait for the project's own slots
+    let answered = tokio::time::timeout(
+        Duration::from_secs(10),
+        bystander.query_one("SELECT count(*) FROM range(1000) t(x) WHERE x % 7 = 0", &[]),
+    )
+    .await
+    .expect("another project's statement waited for the greedy project's")
+    .unwrap();
+    assert_eq!(answered.get::<_, i64>(0), 143);
+    assert!(greedy.iter().all(|g| !g.is_finished()), "the greedy statements were still running");
+    for g in greedy {
+        g.abort();
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn large_results_stream() {
     let server = TestServer::start().await;
     let client = server.admin().await;
