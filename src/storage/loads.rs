@@ -78,6 +78,11 @@ impl CsvOptions {
     pub fn validate(&self) -> Result<()> {
         let one_char = |name: &str, v: &str, may_be_empty: bool| {
             let n = v.chars().count();
+            // Control characters other than tab cannot stand in a CSV option, and a NUL cannot
+            // reach the engine at all (found by the csv_options fuzz target: delimiter '\0').
+            if v.chars().any(|c| c.is_control() && c != '\t') {
+                return Err(Error::invalid(format!("{name} cannot be a control character")).with_sqlstate("22023"));
+            }
             if n == 1 || (may_be_empty && n == 0) {
                 Ok(())
             } else {
@@ -96,8 +101,8 @@ impl CsvOptions {
             )
             .with_sqlstate("22023"));
         }
-        if ["\n", "\r"].contains(&self.delimiter.as_str()) {
-            return Err(Error::invalid("the delimiter cannot be a newline").with_sqlstate("22023"));
+        if self.null_strings.iter().any(|s| s.contains('\0')) {
+            return Err(Error::invalid("a null string cannot hold a NUL character").with_sqlstate("22023"));
         }
         Ok(())
     }
@@ -1280,7 +1285,28 @@ impl Drop for StagingDir {
 
 #[cfg(test)]
 mod tests {
-    use super::{OrderBy, parse_order_by};
+    use super::{CsvOptions, OrderBy, parse_order_by};
+
+    #[test]
+    fn csv_options_refuse_control_characters_tab_aside() {
+        let with = |delimiter: &str, quote: &str, null: &str| {
+            let options = CsvOptions {
+                delimiter: delimiter.into(),
+                quote: quote.into(),
+                null_strings: vec![null.into()],
+                ..CsvOptions::default()
+            };
+            options.validate().map_err(|e| e.sqlstate())
+        };
+        assert_eq!(with("\t", "\"", ""), Ok(()));
+        assert_eq!(with(";", "'", "NULL"), Ok(()));
+        // found by fuzzing: a NUL delimiter made reader SQL the engine cannot take
+        for bad in ["\0", "\n", "\r", "\x01", "\x7f"] {
+            assert_eq!(with(bad, "\"", ""), Err("22023"), "{bad:?}");
+            assert_eq!(with(",", bad, ""), Err("22023"), "{bad:?}");
+        }
+        assert_eq!(with(",", "\"", "a\0b"), Err("22023"));
+    }
 
     fn key(column: &str, descending: bool, cast: Option<&'static str>) -> OrderBy {
         OrderBy { column: column.into(), descending, cast }
