@@ -129,14 +129,21 @@ def workers(server, state, stop, rng):
                         acked["errors"].append(f"{fn.__name__}: {e.sqlstate} {e}")
         return threading.Thread(target=run, daemon=True)
 
-    def ledger():
+    def ledger_from(lane):
+        # Two writers: each in its own lane of million-id blocks, so they never pick the same id.
         with server.connect(user, token) as c:
-            next_id = max(state["ledger"], default=0) + 1 + rng.randrange(1000) * 1_000_000
+            next_id = max(state["ledger"], default=0) + 1 + (rng.randrange(500) * 2 + lane) * 1_000_000
             while not stop.is_set():
                 c.execute('INSERT INTO "in.c-crash"."ledger" VALUES (%s, %s)', (next_id, "v"))
                 with lock:
                     acked["ledger"].append(next_id)
                 next_id += 1
+
+    def ledger():
+        ledger_from(0)
+
+    def ledger_again():
+        ledger_from(1)
 
     def copies():
         with server.connect(user, token) as c:
@@ -185,7 +192,7 @@ def workers(server, state, stop, rng):
                 with lock:
                     acked["branch_rows"] = rows
 
-    threads = [guard(f) for f in (ledger, ledger, copies, imports, shapes, restores, branch_writes)]
+    threads = [guard(f) for f in (ledger, ledger_again, copies, imports, shapes, restores, branch_writes)]
     for t in threads:
         t.start()
     return threads, acked, lock
