@@ -296,3 +296,51 @@ pub fn pg_message(bytes: &[u8]) {
         }
     }
 }
+
+/// Pieces a deep statement is grown from: every construct that nests.
+const DEEP_PIECES: &[(&str, &str)] = &[
+    (" + 1", ""),
+    (" UNION ALL SELECT 1", ""),
+    (" AND true", ""),
+    ("::int", ""),
+    (" OR x = 1", ""),
+    ("(", ")"),
+    ("[", "]"),
+    ("abs(", ")"),
+    ("CASE WHEN true THEN ", " END"),
+    ("- ", ""),
+    ("NOT ", ""),
+    ("(SELECT ", ")"),
+    (" IS NULL", ""),
+    ("x -> ", ""),
+    (" || 'a'", ""),
+    ("{'a': ", "}"),
+];
+
+/// Statements grown from the input: pairs of (piece, repetitions up to 65 535), the openers
+/// before `1` and the closers after it. On the server's thread stack, the gateway and the
+/// workspace bound must answer (a plan or an error, never XX000) and never overflow.
+pub fn deep(bytes: &[u8]) {
+    let (mut head, mut infix, mut tail) = (String::from("SELECT "), String::new(), String::new());
+    for chunk in bytes.chunks(3).take(8) {
+        let [piece, lo, hi] = chunk else { break };
+        let (open, close) = DEEP_PIECES[*piece as usize % DEEP_PIECES.len()];
+        let times = u16::from_le_bytes([*lo, *hi]) as usize;
+        if close.is_empty() && !open.ends_with(' ') {
+            infix.push_str(&open.repeat(times));
+        } else {
+            head.push_str(&open.repeat(times));
+            tail = close.repeat(times) + &tail;
+        }
+    }
+    let sql = format!("{head}1{infix}{tail}");
+    std::thread::Builder::new()
+        .stack_size(crate::server::THREAD_STACK)
+        .spawn(move || {
+            let _ = crate::gateway::nesting::check_text(&sql);
+            gateway(&sql);
+        })
+        .expect("a thread starts")
+        .join()
+        .expect("no panic");
+}
