@@ -72,7 +72,9 @@ abstract class FunctionalTestCase extends TestCase
     /** A fresh project created through the driver; its credentials. */
     protected function createProject(): GenericBackendCredentials
     {
-        $id = (string) (getmypid() * 100 + ++self::$nextProjectId);
+        // Unique per process and per test: duckstore never gives a dropped project's id again,
+        // so ranges of two PHPUnit processes must not overlap (pid * 100 did past 99 projects).
+        $id = (string) (getmypid() * 100000 + ++self::$nextProjectId);
         $response = $this->runCommand(self::adminCredentials(), (new CreateProjectCommand())
             ->setStackPrefix('test')
             ->setProjectId($id));

@@ -17,7 +17,8 @@ final class ProjectTest extends FunctionalTestCase
 {
     public function testCreateAnswersWorkingCredentialsAndDropRemovesTheProject(): void
     {
-        $id = (string) (getmypid() * 100 + 90);
+        // Its own id, apart from the ones createProject() hands out (a dropped id never returns).
+        $id = (string) (getmypid() * 100000 + 99999);
         $response = $this->runCommand(self::adminCredentials(), (new CreateProjectCommand())
             ->setStackPrefix('kbc')
             ->setProjectId($id)
