@@ -193,9 +193,16 @@ impl Drop for ArmedCanceller {
 pub struct QueryStream {
     pub schema: SchemaRef,
     pub(crate) batches: mpsc::Receiver<Result<RecordBatch>>,
+    /// What must live exactly as long as the stream (a statement's timeout timer).
+    held: Vec<Box<dyn std::any::Any + Send + Sync>>,
 }
 
 impl QueryStream {
+    /// Keeps `guard` until the stream is dropped (read to its end, failed or abandoned).
+    pub fn hold(&mut self, guard: Box<dyn std::any::Any + Send + Sync>) {
+        self.held.push(guard);
+    }
+
     pub async fn next_batch(&mut self) -> Option<Result<RecordBatch>> {
         self.batches.recv().await
     }
@@ -332,7 +339,7 @@ impl Engine {
         let schema = schema_rx
             .await
             .map_err(|_| Error::internal("running a query", "the query worker stopped before answering"))??;
-        Ok(QueryStream { schema, batches: batch_rx })
+        Ok(QueryStream { schema, batches: batch_rx, held: Vec::new() })
     }
 
     /// `query` for work that already holds a pool slot and waits for this one (a workspace
@@ -345,7 +352,7 @@ impl Engine {
         let schema = schema_rx
             .blocking_recv()
             .map_err(|_| Error::internal("running a query", "the query worker stopped before answering"))??;
-        Ok(QueryStream { schema, batches: batch_rx })
+        Ok(QueryStream { schema, batches: batch_rx, held: Vec::new() })
     }
 
     fn query_job(

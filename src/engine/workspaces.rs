@@ -655,7 +655,7 @@ impl Engine {
         let schema = schema_rx
             .await
             .map_err(|_| Error::internal("running workspace SQL", "the worker stopped before answering"))??;
-        Ok(WorkspaceOutcome::Rows(QueryStream { schema, batches: batch_rx }))
+        Ok(WorkspaceOutcome::Rows(QueryStream { schema, batches: batch_rx, held: Vec::new() }))
     }
 
     /// Parameter and result types of a workspace statement, without running it. Queries are
@@ -827,7 +827,7 @@ impl Engine {
         let schema = schema_rx
             .await
             .map_err(|_| Error::internal("reading a workspace table", "the reader stopped before answering"))??;
-        Ok(QueryStream { schema, batches: batch_rx })
+        Ok(QueryStream { schema, batches: batch_rx, held: Vec::new() })
     }
 
     /// The workspace's tables and views: (name, kind, rows).

@@ -537,13 +537,16 @@ impl Connection {
             tokio::spawn(async move {
                 tokio::time::sleep(Duration::from_millis(timeout_ms)).await;
                 session.timed_out.store(true, Ordering::Release);
-                session.canceller.cancel();
+                // Again until the statement ends (this task is aborted then): an interrupt that
+                // lands just before DuckDB starts the query is cleared by it.
+                loop {
+                    session.canceller.cancel();
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
             })
         });
-        let result = self.execute(session, plan, params).await;
-        if let Some(timer) = timer {
-            timer.abort();
-        }
+        let mut result = self.execute(session, plan, params).await;
+        hold_timer_while_streaming(&mut result, timer);
         let result = result.map_err(|e| self.explain_cancel(session, e));
         self.observe(session, plan.kind(), started, result.as_ref().err());
         result
@@ -1062,5 +1065,38 @@ pub(super) fn effective_timeout_ms(session_ms: u64, server_ms: u64) -> u64 {
         (0, server) => server,
         (session, 0) => session,
         (session, server) => session.min(server),
+    }
+}
+
+/// Aborts a statement's timeout timer when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// The timeout covers a statement until its last row is sent: rows still streaming from the
+/// engine keep the timer, anything else ends it now.
+pub(super) fn hold_timer_while_streaming(result: &mut Result<Outcome>, timer: Option<tokio::task::JoinHandle<()>>) {
+    let Some(timer) = timer else { return };
+    let guard = AbortOnDrop(timer);
+    if let Ok(Outcome::Rows { rows: Rows::Engine(stream), .. }) = result {
+        stream.hold(Box::new(guard));
+    }
+}
+
+#[cfg(test)]
+mod timeout_tests {
+    use super::effective_timeout_ms;
+
+    #[test]
+    fn a_session_may_lower_the_server_timeout_never_raise_it() {
+        assert_eq!(effective_timeout_ms(100, 1_000), 100);
+        assert_eq!(effective_timeout_ms(600_000, 1_000), 1_000);
+        assert_eq!(effective_timeout_ms(0, 1_000), 1_000);
+        assert_eq!(effective_timeout_ms(250, 0), 250);
+        assert_eq!(effective_timeout_ms(0, 0), 0);
     }
 }

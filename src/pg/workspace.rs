@@ -160,17 +160,19 @@ impl Connection {
             tokio::spawn(async move {
                 tokio::time::sleep(Duration::from_millis(timeout_ms)).await;
                 session.timed_out.store(true, Ordering::Release);
-                session.canceller.cancel();
+                // Again until the statement ends (this task is aborted then): an interrupt that
+                // lands just before DuckDB starts the query is cleared by it.
+                loop {
+                    session.canceller.cancel();
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
             })
         });
         let engine = self.shared.storage.engine();
         let result = engine
             .workspace_execute(&ws.conn, sql.to_owned(), params.to_vec(), ws.size_limit, &session.canceller)
             .await;
-        if let Some(timer) = timer {
-            timer.abort();
-        }
-        let result = match result {
+        let mut result = match result {
             Ok(WorkspaceOutcome::Rows(stream)) => Ok(Outcome::Rows {
                 schema: types::wire_schema(&stream.schema),
                 rows: Rows::Engine(stream),
@@ -182,6 +184,7 @@ impl Connection {
             }
             Err(e) => Err(e),
         };
+        super::query::hold_timer_while_streaming(&mut result, timer);
         self.observe(session, "workspace", started, result.as_ref().err());
         result
     }
