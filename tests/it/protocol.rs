@@ -210,13 +210,13 @@ async fn the_server_statement_timeout_bounds_storage_sessions_which_may_only_low
     assert_eq!(sqlstate(&err), "57014", "{err:?}");
     // a longer session timeout does not lift the server's
     client.simple_query("SET statement_timeout = '10min'").await.unwrap();
-    assert_eq!(sqlstate(&client.simple_query(SLOW_QUERY).await.unwrap_err()), "57014");
+    assert_eq!(sqlstate(&client.query(SLOW_QUERY, &[]).await.unwrap_err()), "57014");
     server.stop().await;
     // Under the default server limit (an hour), the session's lower one is what ends it.
     let server = TestServer::start().await;
     let client = server.admin().await;
     client.simple_query("SET statement_timeout = '100ms'").await.unwrap();
-    assert_eq!(sqlstate(&client.simple_query(SLOW_QUERY).await.unwrap_err()), "57014");
+    assert_eq!(sqlstate(&client.query(SLOW_QUERY, &[]).await.unwrap_err()), "57014");
     server.stop().await;
 }
 
