@@ -174,18 +174,25 @@ impl Canceller {
         if self.pending.load(std::sync::atomic::Ordering::Acquire) {
             return Err(Error::cancelled());
         }
-        *current = Some(handle);
-        Ok(ArmedCanceller { canceller: self.clone() })
+        *current = Some(Arc::clone(&handle));
+        Ok(ArmedCanceller { canceller: self.clone(), handle })
     }
 }
 
 struct ArmedCanceller {
     canceller: Canceller,
+    handle: Arc<InterruptHandle>,
 }
 
 impl Drop for ArmedCanceller {
+    /// Disarms only if the canceller still points at this query: a statement's engine work can
+    /// end after the session's next statement armed the canceller, and clearing that one would
+    /// leave the next statement deaf to its timeout and to cancel requests.
     fn drop(&mut self) {
-        *self.canceller.current.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        let mut current = self.canceller.current.lock().unwrap_or_else(|p| p.into_inner());
+        if current.as_ref().is_some_and(|c| Arc::ptr_eq(c, &self.handle)) {
+            *current = None;
+        }
     }
 }
 

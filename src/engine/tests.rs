@@ -205,3 +205,21 @@ fn another_projects_table_streams_in_without_being_attached() {
         assert_eq!(path, None);
     });
 }
+
+#[test]
+fn a_statement_that_ends_late_does_not_disarm_the_next_one() {
+    // One session's canceller, two statements' connections: the first statement's engine work
+    // ends after the second armed the canceller.
+    let first = duckdb::Connection::open_in_memory().unwrap();
+    let second = duckdb::Connection::open_in_memory().unwrap();
+    let canceller = Canceller::default();
+    let armed_first = canceller.arm(first.interrupt_handle()).unwrap();
+    canceller.reset();
+    let second_handle = second.interrupt_handle();
+    let armed_second = canceller.arm(Arc::clone(&second_handle)).unwrap();
+    drop(armed_first);
+    let current = canceller.current.lock().unwrap().clone();
+    assert!(current.is_some_and(|c| Arc::ptr_eq(&c, &second_handle)), "the second statement stays armed");
+    drop(armed_second);
+    assert!(canceller.current.lock().unwrap().is_none());
+}

@@ -206,7 +206,7 @@ async fn the_statement_timeout_cancels_long_statements() {
 async fn the_server_statement_timeout_bounds_storage_sessions_which_may_only_lower_it() {
     let server = TestServer::start_with(|c| c.statement_timeout_secs = 1).await;
     let client = server.admin().await;
-    let err = client.query(SLOW_QUERY, &[]).await.unwrap_err();
+    let err = client.simple_query(SLOW_QUERY).await.unwrap_err();
     assert_eq!(sqlstate(&err), "57014", "{err:?}");
     // a longer session timeout does not lift the server's
     client.simple_query("SET statement_timeout = '10min'").await.unwrap();
@@ -431,5 +431,26 @@ async fn a_malformed_message_ends_only_its_own_connection() {
     assert!(one.iter().any(|m| matches!(m, SimpleQueryMessage::Row(r) if r.get(0) == Some("1"))));
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(sessions().await, before, "the broken connections are not counted any more");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn back_to_back_statements_each_end_at_their_timeout_over_both_protocols() {
+    // Each cancelled statement's engine work winds down while the next one starts on the same
+    // session: the next must still hear its own timeout (once it did not, and the client waited
+    // forever).
+    let server = TestServer::start().await;
+    let client = server.admin().await;
+    client.simple_query("SET statement_timeout = '150ms'").await.unwrap();
+    for i in 0..12 {
+        let answer = if i % 2 == 0 {
+            tokio::time::timeout(Duration::from_secs(20), client.simple_query(SLOW_QUERY)).await.map(|r| r.map(|_| ()))
+        } else {
+            tokio::time::timeout(Duration::from_secs(20), client.query(SLOW_QUERY, &[])).await.map(|r| r.map(|_| ()))
+        };
+        let err = answer.unwrap_or_else(|_| panic!("statement {i} outlived its timeout")).unwrap_err();
+        assert_eq!(sqlstate(&err), "57014", "statement {i}: {err:?}");
+    }
+    assert_eq!(client.query_one("SELECT 6::int4", &[]).await.unwrap().get::<_, i32>(0), 6);
     server.stop().await;
 }
