@@ -3,7 +3,7 @@
 use rusqlite::{OptionalExtension, params};
 
 use super::{BucketRecord, CatalogTx, ColumnRecord, TableRecord, is_unique_violation, sqlite_error};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, SqlState};
 
 const BUCKET_COLUMNS: &str = "id, project_id, branch_id, stage, name, description, read_grant, source_bucket_id, created_at, created_by, mirrors_bucket_id";
 const TABLE_COLUMNS: &str = "id, bucket_id, name, version, primary_key, row_count, byte_count, description, created_at, created_by, changed_at, version_since";
@@ -68,7 +68,7 @@ impl CatalogTx<'_> {
             .map_err(|e| {
                 if is_unique_violation(&e) {
                     Error::already_exists(format!("bucket \"{}.c-{}\" already exists", b.stage, b.name))
-                        .with_sqlstate("42P06")
+                        .with_sqlstate(SqlState::DuplicateSchema)
                 } else {
                     sqlite_error("inserting a bucket", e)
                 }
@@ -159,7 +159,7 @@ impl CatalogTx<'_> {
             )
             .map_err(|e| {
                 if is_unique_violation(&e) {
-                    Error::already_exists(format!("table \"{}\" already exists", t.name)).with_sqlstate("42P07")
+                    Error::already_exists(format!("table \"{}\" already exists", t.name)).with_sqlstate(SqlState::DuplicateTable)
                 } else {
                     sqlite_error("inserting a table", e)
                 }

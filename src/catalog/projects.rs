@@ -3,7 +3,7 @@
 use rusqlite::{OptionalExtension, params};
 
 use super::{BranchRecord, CatalogTx, ProjectRecord, is_unique_violation, sqlite_error};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, SqlState};
 
 const PROJECT_COLUMNS: &str = "id, name, created_at, created_by";
 const BRANCH_COLUMNS: &str = "id, project_id, name, is_default, description, created_at";
@@ -168,7 +168,7 @@ impl CatalogTx<'_> {
             )
             .map_err(|e| {
                 if super::is_unique_violation(&e) {
-                    crate::error::Error::already_exists(format!("branch \"{name}\" already exists")).with_sqlstate("42710")
+                    crate::error::Error::already_exists(format!("branch \"{name}\" already exists")).with_sqlstate(SqlState::DuplicateObject)
                 } else {
                     sqlite_error("creating a branch", e)
                 }

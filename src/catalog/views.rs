@@ -3,7 +3,7 @@
 use rusqlite::{OptionalExtension, params};
 
 use super::{CatalogTx, ColumnRecord, is_unique_violation, sqlite_error};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, SqlState};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ViewRecord {
@@ -58,7 +58,8 @@ impl CatalogTx<'_> {
             )
             .map_err(|e| {
                 if is_unique_violation(&e) {
-                    Error::already_exists(format!("relation \"{}\" already exists", v.name)).with_sqlstate("42P07")
+                    Error::already_exists(format!("relation \"{}\" already exists", v.name))
+                        .with_sqlstate(SqlState::DuplicateTable)
                 } else {
                     sqlite_error("creating a view", e)
                 }

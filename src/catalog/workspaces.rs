@@ -3,7 +3,7 @@
 use rusqlite::{OptionalExtension, Row, params};
 
 use super::{CatalogTx, ScramVerifier, is_unique_violation, sqlite_error};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, SqlState};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WorkspaceRecord {
@@ -70,7 +70,8 @@ impl CatalogTx<'_> {
             )
             .map_err(|e| {
                 if is_unique_violation(&e) {
-                    Error::already_exists(format!("workspace \"{}\" already exists", w.name)).with_sqlstate("42710")
+                    Error::already_exists(format!("workspace \"{}\" already exists", w.name))
+                        .with_sqlstate(SqlState::DuplicateObject)
                 } else {
                     sqlite_error("creating a workspace", e)
                 }

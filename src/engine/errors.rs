@@ -1,7 +1,7 @@
 //! DuckDB errors as duckstore errors: the category prefix DuckDB puts on every message decides
 //! the SQLSTATE; paths of the data directory never reach a client.
 
-use crate::error::{Error, ErrorKind};
+use crate::error::{Error, ErrorKind, SqlState};
 
 /// Who wrote the SQL that failed: a client's statement failing is the client's mistake (a clean
 /// SQLSTATE); the server's own SQL failing is an internal error.
@@ -58,7 +58,7 @@ pub fn map_duckdb_message(raw: &str, origin: SqlOrigin, context: &str, data_dir:
         return e;
     }
     if category == "Out of Memory" {
-        return Error::new(ErrorKind::ResourceExhausted, format!("out of memory: {text}")).with_sqlstate("53200");
+        return Error::sql(SqlState::OutOfMemory, format!("out of memory: {text}"));
     }
     if let Some(e) = csv_error(&text) {
         return e;
@@ -67,40 +67,40 @@ pub fn map_duckdb_message(raw: &str, origin: SqlOrigin, context: &str, data_dir:
         return Error::internal(context, raw);
     }
     let text = scrub_internal_names(&first_line(&text));
-    let (kind, sqlstate) = match category {
-        "Parser" if text.contains("Max expression depth") => (ErrorKind::ResourceExhausted, "54001"),
-        "Parser" => (ErrorKind::InvalidArgument, "42601"),
-        "Catalog" if text.contains("does not exist") && text.contains("unction") => (ErrorKind::NotFound, "42883"),
-        "Catalog" if text.contains("does not exist") => (ErrorKind::NotFound, "42P01"),
-        "Catalog" if text.contains("already exists") => (ErrorKind::AlreadyExists, "42P07"),
-        "Catalog" => (ErrorKind::NotFound, "42704"),
+    let state = match category {
+        "Parser" if text.contains("Max expression depth") => SqlState::StatementTooComplex,
+        "Parser" => SqlState::SyntaxError,
+        "Catalog" if text.contains("does not exist") && text.contains("unction") => SqlState::UndefinedFunction,
+        "Catalog" if text.contains("does not exist") => SqlState::UndefinedTable,
+        "Catalog" if text.contains("already exists") => SqlState::DuplicateTable,
+        "Catalog" => SqlState::UndefinedObject,
         "Binder"
             if text.contains("Referenced column")
                 || text.contains("not found in FROM clause")
                 || text.contains("does not have a column") =>
         {
-            (ErrorKind::NotFound, "42703")
+            SqlState::UndefinedColumn
         }
-        "Binder" if text.contains("No function matches") => (ErrorKind::InvalidArgument, "42883"),
-        "Binder" => (ErrorKind::InvalidArgument, "42P18"),
-        "Conversion" => (ErrorKind::InvalidArgument, "22P02"),
+        "Binder" if text.contains("No function matches") => SqlState::UndefinedFunction,
+        "Binder" => SqlState::IndeterminateDatatype,
+        "Conversion" => SqlState::InvalidTextRepresentation,
         "Out of Range" if text.contains("division by zero") || text.contains("Division by zero") => {
-            (ErrorKind::InvalidArgument, "22012")
+            SqlState::DivisionByZero
         }
-        "Out of Range" => (ErrorKind::InvalidArgument, "22003"),
-        "Constraint" if text.contains("NOT NULL") => (ErrorKind::InvalidArgument, "23502"),
+        "Out of Range" => SqlState::NumericValueOutOfRange,
+        "Constraint" if text.contains("NOT NULL") => SqlState::NotNullViolation,
         "Constraint" if text.to_ascii_lowercase().contains("duplicate key") || text.contains("unique") => {
-            (ErrorKind::Conflict, "23505")
+            SqlState::UniqueViolation
         }
-        "Constraint" => (ErrorKind::InvalidArgument, "23514"),
-        "Permission" => (ErrorKind::PermissionDenied, "42501"),
-        "Not implemented" => (ErrorKind::Unsupported, "0A000"),
-        "Invalid Input" => (ErrorKind::InvalidArgument, "22023"),
-        "TransactionContext" | "Transaction" => (ErrorKind::Conflict, "40001"),
-        "IO" => (ErrorKind::Unavailable, "58030"),
-        _ => (ErrorKind::InvalidArgument, "22000"),
+        "Constraint" => SqlState::CheckViolation,
+        "Permission" => SqlState::InsufficientPrivilege,
+        "Not implemented" => SqlState::FeatureNotSupported,
+        "Invalid Input" => SqlState::InvalidParameterValue,
+        "TransactionContext" | "Transaction" => SqlState::SerializationFailure,
+        "IO" => SqlState::IoError,
+        _ => SqlState::DataException,
     };
-    Error::new(kind, text).with_sqlstate(sqlstate)
+    Error::sql(state, text)
 }
 
 /// An error of a workspace's storage scan, tagged with its SQLSTATE (engine/storage_scan.rs).
@@ -110,24 +110,24 @@ fn storage_scan_error(message: &str) -> Option<Error> {
     let (code, text) = rest.split_once("]: ")?;
     let text = first_line(text);
     // every SQLSTATE a storage read can answer (resolution, checks, limits)
-    let known: &[(&'static str, ErrorKind)] = &[
-        ("42501", ErrorKind::PermissionDenied),
-        ("42P01", ErrorKind::NotFound),
-        ("3F000", ErrorKind::NotFound),
-        ("42703", ErrorKind::NotFound),
-        ("42704", ErrorKind::NotFound),
-        ("42602", ErrorKind::InvalidArgument),
-        ("22023", ErrorKind::InvalidArgument),
-        ("53200", ErrorKind::ResourceExhausted),
-        ("53300", ErrorKind::ResourceExhausted),
-        ("57P01", ErrorKind::Unavailable),
-        ("58030", ErrorKind::Unavailable),
+    let known = [
+        SqlState::InsufficientPrivilege,
+        SqlState::UndefinedTable,
+        SqlState::InvalidSchemaName,
+        SqlState::UndefinedColumn,
+        SqlState::UndefinedObject,
+        SqlState::InvalidName,
+        SqlState::InvalidParameterValue,
+        SqlState::OutOfMemory,
+        SqlState::TooManyConnections,
+        SqlState::AdminShutdown,
+        SqlState::IoError,
     ];
-    if code == "57014" {
+    if code == SqlState::QueryCanceled.code() {
         return Some(Error::cancelled());
     }
-    Some(match known.iter().find(|(c, _)| *c == code) {
-        Some((c, kind)) => Error::new(*kind, text).with_sqlstate(c),
+    Some(match SqlState::from_code(code).filter(|s| known.contains(s)) {
+        Some(state) => Error::sql(state, text),
         None => Error::new(ErrorKind::Unavailable, format!("reading a storage table: {text}")),
     })
 }
@@ -149,8 +149,8 @@ fn csv_error(text: &str) -> Option<Error> {
         })
         .unwrap_or("the row does not match the table");
     let conversion = reason.starts_with("Error when converting") || reason.contains("could not be converted");
-    let sqlstate = if conversion { "22P02" } else { "22P04" };
-    Some(Error::new(ErrorKind::InvalidArgument, format!("{reason} (line {line})")).with_sqlstate(sqlstate))
+    let state = if conversion { SqlState::InvalidTextRepresentation } else { SqlState::BadCopyFileFormat };
+    Some(Error::sql(state, format!("{reason} (line {line})")))
 }
 
 /// `text` without the engine's internal names: table file aliases (`t12v3`, with their

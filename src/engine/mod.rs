@@ -27,7 +27,7 @@ use arrow::record_batch::RecordBatch;
 use duckdb::{Connection, InterruptHandle};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, SqlState};
 
 pub use errors::SqlOrigin;
 use instance::{Instance, InstanceSettings};
@@ -900,7 +900,8 @@ impl Engine {
 
 /// The error for a text of several statements where one is expected.
 fn several_statements(count: usize) -> Error {
-    Error::invalid(format!("cannot run {count} statements in one call; send them one at a time")).with_sqlstate("42601")
+    Error::invalid(format!("cannot run {count} statements in one call; send them one at a time"))
+        .with_sqlstate(SqlState::SyntaxError)
 }
 
 impl Shared {
@@ -1178,7 +1179,7 @@ fn stream_statement(
             stmt.parameter_count(),
             query.params.len()
         ))
-        .with_sqlstate("08P01")));
+        .with_sqlstate(SqlState::ProtocolViolation)));
         return;
     }
     let params: Vec<_> = query.params.iter().map(to_duckdb_value).collect();

@@ -16,7 +16,7 @@ use duckdb::vtab::{
 };
 
 use super::QueryStream;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, SqlState};
 
 pub const STORAGE_SCAN_FUNCTION: &str = "duckstore_storage_scan";
 
@@ -95,7 +95,7 @@ impl VTab for StorageScanFunction {
             if bucket.is_null() || table.is_null() {
                 return Err(tagged(
                     &Error::invalid(format!("{STORAGE_SCAN_FUNCTION}(bucket, table) needs both names"))
-                        .with_sqlstate("22004"),
+                        .with_sqlstate(SqlState::NullValueNotAllowed),
                 ));
             }
             let (bucket, table) = (bucket.to_string(), table.to_string());

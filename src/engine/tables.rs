@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use duckdb::Connection;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, SqlState};
 
 /// Identifies one version of one table's file.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -109,7 +109,7 @@ impl Attachments {
         let now = state.clock;
         if let Some(entry) = state.entries.get_mut(&alias) {
             if entry.doomed {
-                return Err(Error::not_found("the table was dropped").with_sqlstate("42P01"));
+                return Err(Error::not_found("the table was dropped").with_sqlstate(SqlState::UndefinedTable));
             }
             entry.leases += 1;
             entry.last_used = now;
@@ -147,7 +147,7 @@ impl Attachments {
         let now = state.clock;
         if let Some(entry) = state.entries.get_mut(&alias) {
             if entry.doomed {
-                return Err(Error::not_found("the table was dropped").with_sqlstate("42P01"));
+                return Err(Error::not_found("the table was dropped").with_sqlstate(SqlState::UndefinedTable));
             }
             entry.leases += 1;
             entry.last_used = now;

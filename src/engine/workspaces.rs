@@ -17,7 +17,7 @@ use super::errors::{self, SqlOrigin};
 use super::raw::{Described, RawDatabase};
 use super::storage_scan::{STORAGE_SCAN_FUNCTION, StorageAccess, StorageScanFunction, StorageSource};
 use super::{Canceller, Engine, Param, Query, QueryStream, STREAM_BUFFER, to_duckdb_value};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Result, SqlState};
 
 /// Which workspace file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -355,7 +355,7 @@ fn classify_statements(parser: &super::DuckParser, text: &str) -> Result<Vec<Wor
     let refuse_split = || {
         metrics::counter!("duckstore_security_refusals_total", "check" => "statement_split").increment(1);
         Error::invalid("the statements of this text cannot be told apart unambiguously; send them one at a time")
-            .with_sqlstate("42601")
+            .with_sqlstate(SqlState::SyntaxError)
     };
     let pieces = split_statements(text);
     if pieces.is_empty() {
@@ -559,9 +559,8 @@ impl Engine {
         let text = sql.clone();
         let mut statements = self.pool.run(move || classify_statements(&parser, &text)).await?;
         if statements.len() != 1 {
-            return Err(
-                Error::invalid("cannot insert multiple commands into a prepared statement").with_sqlstate("42601")
-            );
+            return Err(Error::invalid("cannot insert multiple commands into a prepared statement")
+                .with_sqlstate(SqlState::SyntaxError));
         }
         let statement = statements.remove(0);
         if !statement.frees_or_reads {
@@ -574,7 +573,7 @@ impl Engine {
                         "the workspace has reached its size limit ({size_limit} bytes); drop objects to write again"
                     ),
                 )
-                .with_sqlstate("53100"));
+                .with_sqlstate(SqlState::DiskFull));
             }
         }
         let conn = Arc::clone(&ws.conn);
@@ -636,7 +635,7 @@ impl Engine {
                                     ErrorKind::ResourceExhausted,
                                     format!("the result is larger than a workspace may send ({max_bytes} bytes); add a LIMIT or aggregate"),
                                 )
-                                .with_sqlstate("54000")));
+                                .with_sqlstate(SqlState::ProgramLimitExceeded)));
                                 return;
                             }
                             if batch_tx.blocking_send(Ok(batch)).is_err() {
@@ -876,9 +875,8 @@ impl Engine {
             if let Some(names) = &names
                 && let Some(missing) = names.iter().find(|n| !objects.iter().any(|(o, _, _)| o == *n))
             {
-                return Err(
-                    Error::not_found(format!("workspace object \"{missing}\" does not exist")).with_sqlstate("42P01")
-                );
+                return Err(Error::not_found(format!("workspace object \"{missing}\" does not exist"))
+                    .with_sqlstate(SqlState::UndefinedTable));
             }
             conn.execute_batch("BEGIN TRANSACTION").map_err(map)?;
             for (name, kind, _) in &doomed {

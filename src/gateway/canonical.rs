@@ -21,7 +21,7 @@ use sqlparser::ast::{
     UnaryOperator, Value, ValueWithSpan, VisitMut, VisitorMut,
 };
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, SqlState};
 
 fn refuse(what: impl Into<String>) -> Error {
     Error::unsupported(format!("{} is not supported in a storage session", what.into()))
@@ -38,7 +38,8 @@ pub fn canonicalize(statement: &mut Statement) -> Result<()> {
 /// The canonical form of a string literal's value.
 pub fn string_literal(value: &str) -> Result<Value> {
     if value.contains('\0') {
-        return Err(Error::invalid("a string may not contain a NUL character").with_sqlstate("22021"));
+        return Err(Error::invalid("a string may not contain a NUL character")
+            .with_sqlstate(SqlState::CharacterNotInRepertoire));
     }
     if !value.contains('\'') && !value.contains('\\') {
         return Ok(Value::SingleQuotedString(value.to_owned()));
@@ -81,10 +82,10 @@ fn check_ident(ident: &Ident) -> Result<()> {
             "names with double quotes or control characters are not supported: {:?}",
             ident.value
         ))
-        .with_sqlstate("42602"));
+        .with_sqlstate(SqlState::InvalidName));
     }
     if ident.value.is_empty() {
-        return Err(Error::invalid("zero-length delimited identifier").with_sqlstate("42601"));
+        return Err(Error::invalid("zero-length delimited identifier").with_sqlstate(SqlState::SyntaxError));
     }
     Ok(())
 }
@@ -244,7 +245,7 @@ impl VisitorMut for Canonical {
             Value::DollarQuotedString(d) => string_literal(&d.value),
             Value::Number(n, long) => {
                 if *long || !is_decimal_number(n) {
-                    Err(Error::invalid(format!("invalid number {n}")).with_sqlstate("42601"))
+                    Err(Error::invalid(format!("invalid number {n}")).with_sqlstate(SqlState::SyntaxError))
                 } else {
                     return ControlFlow::Continue(());
                 }
@@ -257,7 +258,7 @@ impl VisitorMut for Canonical {
                 if numbered {
                     return ControlFlow::Continue(());
                 }
-                Err(Error::invalid("use numbered parameters ($1, $2, …)").with_sqlstate("42601"))
+                Err(Error::invalid("use numbered parameters ($1, $2, …)").with_sqlstate(SqlState::SyntaxError))
             }
             Value::Boolean(_) | Value::Null => return ControlFlow::Continue(()),
             other => Err(refuse(format!("the literal {other}"))),

@@ -21,7 +21,7 @@ use sqlparser::parser::Parser;
 
 use super::query::name_parts;
 use super::settings::{SERVER_VERSION, SessionSettings};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, SqlState};
 
 /// What the session functions answer.
 pub struct CompatValues<'a> {
@@ -237,7 +237,7 @@ impl Rewriter<'_, '_> {
                     None if missing_ok => null(),
                     None => {
                         return Err(Error::not_found(format!("unrecognized configuration parameter \"{setting}\""))
-                            .with_sqlstate("42704"));
+                            .with_sqlstate(SqlState::UndefinedObject));
                     }
                 }
             }

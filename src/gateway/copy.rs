@@ -8,7 +8,7 @@ use sqlparser::ast::{CopyLegacyCsvOption, CopyLegacyOption, CopyOption, CopySour
 use super::compat::CompatValues;
 use super::ddl::table_name;
 use super::query::{self, QueryPlan, ident_name};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, SqlState};
 use crate::storage::TableName;
 use crate::storage::names::quote_ident;
 
@@ -57,14 +57,15 @@ pub struct CopyOutPlan {
 }
 
 fn unsupported(what: &str) -> Error {
-    Error::unsupported(format!("COPY {what} is not supported")).with_sqlstate("0A000")
+    Error::unsupported(format!("COPY {what} is not supported")).with_sqlstate(SqlState::FeatureNotSupported)
 }
 
 fn one_byte(c: char, what: &str) -> Result<char> {
     if c.is_ascii() && c != '\n' && c != '\r' {
         Ok(c)
     } else {
-        Err(Error::invalid(format!("COPY {what} must be a single one-byte character")).with_sqlstate("22023"))
+        Err(Error::invalid(format!("COPY {what} must be a single one-byte character"))
+            .with_sqlstate(SqlState::InvalidParameterValue))
     }
 }
 
@@ -79,9 +80,8 @@ fn format_of(options: &[CopyOption], legacy: &[CopyLegacyOption]) -> Result<Copy
                 "text" => format.csv = false,
                 "binary" => return Err(unsupported("in binary format")),
                 other => {
-                    return Err(
-                        Error::invalid(format!("COPY format \"{other}\" not recognized")).with_sqlstate("22023")
-                    );
+                    return Err(Error::invalid(format!("COPY format \"{other}\" not recognized"))
+                        .with_sqlstate(SqlState::InvalidParameterValue));
                 }
             },
             CopyOption::Header(h) => format.header = *h,
@@ -140,7 +140,9 @@ fn format_of(options: &[CopyOption], legacy: &[CopyLegacyOption]) -> Result<Copy
     if !format.csv
         && let Some(option) = csv_only.first()
     {
-        return Err(Error::invalid(format!("COPY {option} requires CSV mode")).with_sqlstate("0A000"));
+        return Err(
+            Error::invalid(format!("COPY {option} requires CSV mode")).with_sqlstate(SqlState::FeatureNotSupported)
+        );
     }
     if format.csv {
         format.delimiter = ',';
@@ -160,10 +162,14 @@ fn format_of(options: &[CopyOption], legacy: &[CopyLegacyOption]) -> Result<Copy
         None => format.quote,
     };
     if format.csv && format.delimiter == format.quote {
-        return Err(Error::invalid("COPY delimiter and quote must be different").with_sqlstate("22023"));
+        return Err(
+            Error::invalid("COPY delimiter and quote must be different").with_sqlstate(SqlState::InvalidParameterValue)
+        );
     }
     if !format.csv && format.delimiter == '\\' {
-        return Err(Error::invalid("COPY delimiter cannot be a backslash").with_sqlstate("22023"));
+        return Err(
+            Error::invalid("COPY delimiter cannot be a backslash").with_sqlstate(SqlState::InvalidParameterValue)
+        );
     }
     Ok(format)
 }
@@ -189,7 +195,7 @@ pub fn plan_copy(statement: Statement, compat: &CompatValues<'_>) -> Result<Copy
     let format = format_of(&options, &legacy_options)?;
     if !to {
         let CopySource::Table { table_name: name, columns } = source else {
-            return Err(Error::invalid("COPY FROM loads a table, not a query").with_sqlstate("42601"));
+            return Err(Error::invalid("COPY FROM loads a table, not a query").with_sqlstate(SqlState::SyntaxError));
         };
         return Ok(CopyPlan::In(CopyInPlan {
             table: table_name(&name)?,

@@ -9,7 +9,7 @@ use sqlparser::ast::{
 use super::Plan;
 use super::compat::CompatValues;
 use super::query::{QueryPlan, ident_name, name_parts};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, SqlState};
 use crate::storage::schema::Change;
 use crate::storage::{ColumnSpec, TableName, TableSpec, ViewSpec};
 
@@ -21,7 +21,7 @@ fn unsupported(what: &str) -> Error {
 fn schema_name(name: &ObjectName) -> Result<String> {
     match name_parts(name).as_deref() {
         Some([schema]) => Ok(schema.clone()),
-        _ => Err(Error::invalid(format!("invalid schema name {name}")).with_sqlstate("42602")),
+        _ => Err(Error::invalid(format!("invalid schema name {name}")).with_sqlstate(SqlState::InvalidName)),
     }
 }
 
@@ -30,7 +30,9 @@ pub(crate) fn table_name(name: &ObjectName) -> Result<TableName> {
     match name_parts(name).as_deref() {
         Some([table]) => Ok(TableName { schema: None, name: table.clone() }),
         Some([schema, table]) => Ok(TableName { schema: Some(schema.clone()), name: table.clone() }),
-        _ => Err(Error::not_found(format!("relation \"{name}\" does not exist")).with_sqlstate("42P01")),
+        _ => {
+            Err(Error::not_found(format!("relation \"{name}\" does not exist")).with_sqlstate(SqlState::UndefinedTable))
+        }
     }
 }
 
@@ -161,7 +163,7 @@ fn alter_table(alter: &AlterTable) -> Result<Plan> {
         changes.push(change);
     }
     if changes.is_empty() {
-        return Err(Error::invalid("ALTER TABLE needs at least one change").with_sqlstate("42601"));
+        return Err(Error::invalid("ALTER TABLE needs at least one change").with_sqlstate(SqlState::SyntaxError));
     }
     Ok(Plan::AlterTable { table, changes, if_exists: alter.if_exists })
 }
@@ -172,7 +174,7 @@ fn target_bucket(name: &TableName, search_path: &[String]) -> Result<String> {
         Some(schema) => Ok(schema.clone()),
         None => search_path.iter().find(|s| s.contains(".c-")).cloned().ok_or_else(|| {
             Error::invalid("no schema has been selected to create in; name the bucket (\"in.c-x\".\"table\")")
-                .with_sqlstate("3F000")
+                .with_sqlstate(SqlState::InvalidSchemaName)
         }),
     }
 }
@@ -208,7 +210,7 @@ pub fn plan_view_query(definition: &str, compat: &CompatValues<'_>) -> Result<Qu
     let mut statements = super::parse(definition)?;
     let statement = match (statements.pop(), statements.is_empty()) {
         (Some(statement @ Statement::Query(_)), true) => statement,
-        _ => return Err(Error::invalid("a view is defined by one SELECT").with_sqlstate("42601")),
+        _ => return Err(Error::invalid("a view is defined by one SELECT").with_sqlstate(SqlState::SyntaxError)),
     };
     let plan = super::query::plan_query(statement, compat, "SELECT")?;
     if !plan.relations.is_empty() {
@@ -217,7 +219,7 @@ pub fn plan_view_query(definition: &str, compat: &CompatValues<'_>) -> Result<Qu
         ));
     }
     if !plan.param_types.is_empty() {
-        return Err(Error::unsupported("a view cannot have parameters").with_sqlstate("42P02"));
+        return Err(Error::unsupported("a view cannot have parameters").with_sqlstate(SqlState::UndefinedParameter));
     }
     Ok(plan)
 }
@@ -237,7 +239,8 @@ fn create_table(create: &CreateTable, search_path: &[String]) -> Result<Plan> {
         let (spec, is_key) = column_spec(def)?;
         if is_key {
             if !primary_key.is_empty() {
-                return Err(Error::invalid("multiple primary keys are not allowed").with_sqlstate("42P16"));
+                return Err(Error::invalid("multiple primary keys are not allowed")
+                    .with_sqlstate(SqlState::InvalidTableDefinition));
             }
             primary_key.push(spec.name.clone());
         }
@@ -247,7 +250,8 @@ fn create_table(create: &CreateTable, search_path: &[String]) -> Result<Plan> {
         match key_columns(constraint)? {
             Some(keys) => {
                 if !primary_key.is_empty() {
-                    return Err(Error::invalid("multiple primary keys are not allowed").with_sqlstate("42P16"));
+                    return Err(Error::invalid("multiple primary keys are not allowed")
+                        .with_sqlstate(SqlState::InvalidTableDefinition));
                 }
                 primary_key = keys;
             }

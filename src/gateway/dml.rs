@@ -11,7 +11,7 @@ use super::compat::CompatValues;
 use super::ddl::table_name;
 use super::query::{self, QueryPlan, ident_name};
 use crate::engine::QueryCheck;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, SqlState};
 use crate::storage::TableName;
 use crate::storage::names::TIMESTAMP_COLUMN;
 
@@ -68,7 +68,9 @@ fn placeholder(name: &str) -> ObjectName {
 
 fn check_column(name: &str) -> Result<()> {
     if name.starts_with('_') {
-        return Err(Error::not_found(format!("column \"{name}\" does not exist")).with_sqlstate("42703"));
+        return Err(
+            Error::not_found(format!("column \"{name}\" does not exist")).with_sqlstate(SqlState::UndefinedColumn)
+        );
     }
     Ok(())
 }

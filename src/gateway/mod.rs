@@ -21,7 +21,7 @@ use sqlparser::dialect::{DuckDbDialect, PostgreSqlDialect};
 use sqlparser::parser::Parser;
 use sqlparser::tokenizer::Tokenizer;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, SqlState};
 
 pub use compat::CompatValues;
 pub use ddl::plan_view_query;
@@ -207,7 +207,7 @@ pub fn parse(sql: &str) -> Result<Vec<Statement>> {
         if message.contains("recursion limit exceeded") {
             return nesting::too_deep();
         }
-        Error::invalid(format!("syntax error: {message}")).with_sqlstate("42601")
+        Error::invalid(format!("syntax error: {message}")).with_sqlstate(SqlState::SyntaxError)
     };
     match parse_with(&DuckDbDialect {})? {
         Ok(statements) => Ok(statements),

@@ -8,7 +8,7 @@
 use sqlparser::keywords::Keyword;
 use sqlparser::tokenizer::{Token, TokenWithSpan};
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Result, SqlState};
 
 /// Deepest nesting a statement may reach, as [`nesting`] counts it. PostgreSQL 15 runs out of
 /// stack at a few thousand chained operators (`54001`), DuckDB refuses expressions deeper than
@@ -133,7 +133,7 @@ pub fn too_deep() -> Error {
             "statement is too deeply nested: more than {MAX_NESTING} levels of operators, brackets or set operations"
         ),
     )
-    .with_sqlstate("54001")
+    .with_sqlstate(SqlState::StatementTooComplex)
 }
 
 #[cfg(test)]

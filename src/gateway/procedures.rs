@@ -11,7 +11,7 @@ use sqlparser::ast::{Expr, Function, FunctionArg, FunctionArgExpr, FunctionArgum
 use super::query::{ident_name, name_parts, placeholder_index};
 use crate::catalog::Scope;
 use crate::engine::Param;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, SqlState};
 use crate::relation::{ColumnType as T, RelationBuilder, Value as V};
 use crate::storage::loads::{
     ColumnBinding, CsvOptions, Dedup, ExportRequest, LoadRequest, LoadSource, SourceFormat, parse_filters,
@@ -559,14 +559,14 @@ pub fn plan_call(function: &Function) -> Result<CallPlan> {
     };
     let spec = find(name).ok_or_else(|| {
         Error::not_found(format!("procedure {}() does not exist", function.name))
-            .with_sqlstate("42883")
+            .with_sqlstate(SqlState::UndefinedFunction)
             .with_hint("the README lists every procedure with its arguments")
     })?;
     let list = match &function.args {
         FunctionArguments::List(list) => list.args.as_slice(),
         FunctionArguments::None => &[],
         FunctionArguments::Subquery(_) => {
-            return Err(Error::invalid("procedure arguments must be values").with_sqlstate("42601"));
+            return Err(Error::invalid("procedure arguments must be values").with_sqlstate(SqlState::SyntaxError));
         }
     };
     let mut args = HashMap::new();
@@ -581,7 +581,7 @@ pub fn plan_call(function: &Function) -> Result<CallPlan> {
                         spec.name,
                         spec.params.len()
                     ))
-                    .with_sqlstate("42883"));
+                    .with_sqlstate(SqlState::UndefinedFunction));
                 };
                 positional += 1;
                 (param, e)
@@ -595,11 +595,11 @@ pub fn plan_call(function: &Function) -> Result<CallPlan> {
                         spec.name,
                         spec.params.iter().map(|p| p.name).collect::<Vec<_>>().join(", ")
                     ))
-                    .with_sqlstate("42883"));
+                    .with_sqlstate(SqlState::UndefinedFunction));
                 };
                 (param, e)
             }
-            _ => return Err(Error::invalid("procedure arguments must be values").with_sqlstate("42601")),
+            _ => return Err(Error::invalid("procedure arguments must be values").with_sqlstate(SqlState::SyntaxError)),
         };
         let value = arg_expr(expr)?;
         if let ArgExpr::Param(n) = value {
@@ -609,19 +609,21 @@ pub fn plan_call(function: &Function) -> Result<CallPlan> {
             param_kinds[n] = param.kind;
         }
         if args.insert(param.name, value).is_some() {
-            return Err(Error::invalid(format!("argument \"{}\" given twice", param.name)).with_sqlstate("42601"));
+            return Err(
+                Error::invalid(format!("argument \"{}\" given twice", param.name)).with_sqlstate(SqlState::SyntaxError)
+            );
         }
     }
     if let Some(missing) = spec.params.iter().find(|p| p.required && !args.contains_key(p.name)) {
-        return Err(
-            Error::invalid(format!("{}() needs the argument \"{}\"", spec.name, missing.name)).with_sqlstate("22023")
-        );
+        return Err(Error::invalid(format!("{}() needs the argument \"{}\"", spec.name, missing.name))
+            .with_sqlstate(SqlState::InvalidParameterValue));
     }
     Ok(CallPlan { spec, args, param_kinds })
 }
 
 fn arg_expr(e: &Expr) -> Result<ArgExpr> {
-    let not_literal = || Error::invalid("procedure arguments must be literals or $n parameters").with_sqlstate("42601");
+    let not_literal =
+        || Error::invalid("procedure arguments must be literals or $n parameters").with_sqlstate(SqlState::SyntaxError);
     match e {
         Expr::Value(v) => {
             if let Some(n) = placeholder_index(&v.value)? {
@@ -675,7 +677,8 @@ impl Args {
     }
 
     fn wrong(&self, name: &str, what: &str) -> Error {
-        Error::invalid(format!("argument \"{name}\" of {}() must be {what}", self.spec.name)).with_sqlstate("22023")
+        Error::invalid(format!("argument \"{name}\" of {}() must be {what}", self.spec.name))
+            .with_sqlstate(SqlState::InvalidParameterValue)
     }
 
     fn text(&self, name: &str) -> Result<Option<String>> {
@@ -801,10 +804,9 @@ impl CallPlan {
         for (name, expr) in &self.args {
             let value = match expr {
                 ArgExpr::Literal(p) => p.clone(),
-                ArgExpr::Param(i) => params
-                    .get(*i)
-                    .cloned()
-                    .ok_or_else(|| Error::invalid(format!("no value bound for ${}", i + 1)).with_sqlstate("08P01"))?,
+                ArgExpr::Param(i) => params.get(*i).cloned().ok_or_else(|| {
+                    Error::invalid(format!("no value bound for ${}", i + 1)).with_sqlstate(SqlState::ProtocolViolation)
+                })?,
             };
             values.insert(*name, value);
         }
@@ -1171,7 +1173,7 @@ impl CallPlan {
                     (None, None) => None,
                     _ => {
                         return Err(Error::invalid(format!("give both bucket and {name_arg}, or neither"))
-                            .with_sqlstate("22023"));
+                            .with_sqlstate(SqlState::InvalidParameterValue));
                     }
                 };
                 let (table, rows) = storage.restore_snapshot(ctx, args.required_int("id")?, into).await?;
@@ -1250,18 +1252,21 @@ impl CallPlan {
             header: args.bool("header")?.unwrap_or(true),
             null_strings: match (args.text("null_string")?, args.text("null_strings")?) {
                 (Some(_), Some(_)) => {
-                    return Err(Error::invalid("give null_string or null_strings, not both").with_sqlstate("22023"));
+                    return Err(Error::invalid("give null_string or null_strings, not both")
+                        .with_sqlstate(SqlState::InvalidParameterValue));
                 }
                 (Some(one), None) => vec![one],
                 (None, Some(list)) => serde_json::from_str::<Vec<String>>(&list).map_err(|e| {
-                    Error::invalid(format!("null_strings must be a JSON list of texts: {e}")).with_sqlstate("22023")
+                    Error::invalid(format!("null_strings must be a JSON list of texts: {e}"))
+                        .with_sqlstate(SqlState::InvalidParameterValue)
                 })?,
                 (None, None) => vec![],
             },
             skip_lines: match args.int("skip_lines")? {
                 None => 0,
-                Some(n) => u32::try_from(n)
-                    .map_err(|_| Error::invalid("skip_lines must be 0 or more").with_sqlstate("22023"))?,
+                Some(n) => u32::try_from(n).map_err(|_| {
+                    Error::invalid("skip_lines must be 0 or more").with_sqlstate(SqlState::InvalidParameterValue)
+                })?,
             },
             empty_as_null: text_list(args, "empty_as_null")?,
         };
@@ -1275,21 +1280,23 @@ impl CallPlan {
             Some("csv") => Some(SourceFormat::Csv(Self::csv_options(args)?)),
             Some("parquet") => Some(SourceFormat::Parquet),
             Some(other) => {
-                return Err(
-                    Error::invalid(format!("format must be 'csv' or 'parquet', not '{other}'")).with_sqlstate("22023")
-                );
+                return Err(Error::invalid(format!("format must be 'csv' or 'parquet', not '{other}'"))
+                    .with_sqlstate(SqlState::InvalidParameterValue));
             }
         };
         let file_ids = match (args.int("file_id")?, args.text("file_ids")?) {
             (Some(_), Some(_)) => {
-                return Err(Error::invalid("give file_id or file_ids, not both").with_sqlstate("22023"));
+                return Err(
+                    Error::invalid("give file_id or file_ids, not both").with_sqlstate(SqlState::InvalidParameterValue)
+                );
             }
             (Some(id), None) => vec![id],
             (None, Some(list)) => list
                 .split(',')
                 .map(|id| {
                     id.trim().parse::<i64>().map_err(|_| {
-                        Error::invalid(format!("file_ids: '{id}' is not a file id")).with_sqlstate("22023")
+                        Error::invalid(format!("file_ids: '{id}' is not a file id"))
+                            .with_sqlstate(SqlState::InvalidParameterValue)
                     })
                 })
                 .collect::<Result<Vec<_>>>()?,
@@ -1357,7 +1364,7 @@ impl CallPlan {
                     Some("parquet") => true,
                     Some(other) => {
                         return Err(Error::invalid(format!("format must be 'csv' or 'parquet', not '{other}'"))
-                            .with_sqlstate("22023"));
+                            .with_sqlstate(SqlState::InvalidParameterValue));
                     }
                 };
                 let request = ExportRequest {
@@ -1428,7 +1435,7 @@ fn parse_input_mappings(json: &str) -> Result<Vec<InputMapping>> {
     }
     let list: Vec<Mapping> = serde_json::from_str(json).map_err(|e| {
         Error::invalid(format!("tables must be a JSON list of {{\"source\", \"destination\", …}}: {e}"))
-            .with_sqlstate("22023")
+            .with_sqlstate(SqlState::InvalidParameterValue)
     })?;
     list.into_iter()
         .map(|m| {

@@ -13,7 +13,7 @@ use super::functions;
 use super::pg_catalog::CatalogRelation;
 use super::{ParamType, cast_param_type};
 use crate::engine::RELATION_FUNCTION;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, SqlState};
 use crate::relation::{ColumnType, Value as RelValue};
 use crate::storage::{SystemView, TableName};
 
@@ -260,9 +260,8 @@ pub(crate) fn plan_query_with_target(
     let handles: Vec<u64> = (1..=plan.relations.len() as u64).collect();
     let refs: Vec<String> = (0..plan.tables.len()).map(|i| format!("\"t{i}v1\".main.data")).collect();
     if super::parse(&plan.render(&handles, &refs)?).map(|s| s.len()) != Ok(1) {
-        return Err(
-            Error::invalid("syntax error: the statement cannot be read back unambiguously").with_sqlstate("42601")
-        );
+        return Err(Error::invalid("syntax error: the statement cannot be read back unambiguously")
+            .with_sqlstate(SqlState::SyntaxError));
     }
     Ok(plan)
 }
@@ -296,7 +295,7 @@ pub(crate) fn name_parts(name: &ObjectName) -> Option<Vec<String>> {
 }
 
 fn unknown_relation(name: &ObjectName) -> Error {
-    Error::not_found(format!("relation \"{name}\" does not exist")).with_sqlstate("42P01")
+    Error::not_found(format!("relation \"{name}\" does not exist")).with_sqlstate(SqlState::UndefinedTable)
 }
 
 /// Placeholder number of `$n` (1-based), if `value` is one. A number past what a Bind message
@@ -305,9 +304,11 @@ pub(crate) fn placeholder_index(value: &Value) -> Result<Option<usize>> {
     let Value::Placeholder(p) = value else { return Ok(None) };
     match p.strip_prefix('$').and_then(|n| n.parse::<usize>().ok()).filter(|n| *n > 0) {
         Some(n) if n <= crate::engine::MAX_PARAMS => Ok(Some(n)),
-        Some(_) => Err(Error::invalid(format!("there is no parameter {p}")).with_sqlstate("42P02")),
+        Some(_) => {
+            Err(Error::invalid(format!("there is no parameter {p}")).with_sqlstate(SqlState::UndefinedParameter))
+        }
         None if p.strip_prefix('$').is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())) => {
-            Err(Error::invalid(format!("there is no parameter {p}")).with_sqlstate("42P02"))
+            Err(Error::invalid(format!("there is no parameter {p}")).with_sqlstate(SqlState::UndefinedParameter))
         }
         None => Ok(None),
     }
@@ -525,7 +526,7 @@ impl VisitorMut for Checker {
                     self.max_param = self.max_param.max(n);
                 } else if matches!(v.value, Value::Placeholder(_)) {
                     return ControlFlow::Break(
-                        Error::invalid("use numbered parameters ($1, $2, …)").with_sqlstate("42601"),
+                        Error::invalid("use numbered parameters ($1, $2, …)").with_sqlstate(SqlState::SyntaxError),
                     );
                 }
                 ControlFlow::Continue(())

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, SqlState};
 
 pub const SERVER_VERSION: &str = concat!("15.0 (duckstore ", env!("CARGO_PKG_VERSION"), ")");
 pub const SERVER_VERSION_NUM: &str = "150000";
@@ -113,16 +113,15 @@ impl SessionSettings {
                     "parameter \"{name}\" is an engine setting and cannot be changed by a client"
                 )));
             }
-            return Err(
-                Error::not_found(format!("unrecognized configuration parameter \"{name}\"")).with_sqlstate("42704")
-            );
+            return Err(Error::not_found(format!("unrecognized configuration parameter \"{name}\""))
+                .with_sqlstate(SqlState::UndefinedObject));
         };
         if !settable {
             return Err(Error::new(
                 crate::error::ErrorKind::FailedPrecondition,
                 format!("parameter \"{name}\" cannot be changed"),
             )
-            .with_sqlstate("55P02"));
+            .with_sqlstate(SqlState::CantChangeRuntimeParam));
         }
         let value = match value {
             None => (*default).to_owned(),
@@ -203,7 +202,8 @@ pub fn parse_search_path(value: &str) -> Vec<String> {
 }
 
 fn bad_value(name: &str, value: &str) -> Error {
-    Error::invalid(format!("invalid value for parameter \"{name}\": \"{value}\"")).with_sqlstate("22023")
+    Error::invalid(format!("invalid value for parameter \"{name}\": \"{value}\""))
+        .with_sqlstate(SqlState::InvalidParameterValue)
 }
 
 fn validate(name: &str, value: &str) -> Result<String> {

@@ -6,7 +6,7 @@
 use super::compat::CompatValues;
 use super::ddl::plan_view_query;
 use crate::engine::TableFile;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, SqlState};
 use crate::storage::{ReadSource, TableName};
 
 /// Resolves names (with a search path) to tables or views, as the reading session.
@@ -51,7 +51,7 @@ impl Expansion<'_, '_> {
             return Err(Error::invalid(format!(
                 "the statement reads more than {MAX_RELATIONS} relations once its views are expanded"
             ))
-            .with_sqlstate("54001"));
+            .with_sqlstate(SqlState::StatementTooComplex));
         }
         let mut refs = Vec::with_capacity(names.len());
         let mut files = Vec::new();
@@ -66,14 +66,14 @@ impl Expansion<'_, '_> {
             };
             if self.creating.is_some_and(|(b, v)| b == bucket && v == view.name) {
                 return Err(Error::invalid(format!("infinite recursion: view \"{}\" would read itself", view.name))
-                    .with_sqlstate("42P17"));
+                    .with_sqlstate(SqlState::InvalidObjectDefinition));
             }
             if depth >= MAX_VIEW_DEPTH {
                 return Err(Error::invalid(format!(
                     "views nest deeper than {MAX_VIEW_DEPTH} levels at view \"{}\" (do they refer to each other?)",
                     view.name
                 ))
-                .with_sqlstate("42P17"));
+                .with_sqlstate(SqlState::InvalidObjectDefinition));
             }
             if view.columns.is_empty() {
                 return Err(Error::internal("expanding a view", format!("view {} has no columns", view.name)));
@@ -94,7 +94,7 @@ impl Expansion<'_, '_> {
                     "view \"{}\" cannot be expanded: its query does not read back unambiguously",
                     view.name
                 ))
-                .with_sqlstate("42601"));
+                .with_sqlstate(SqlState::SyntaxError));
             }
             refs.push(sql);
             files.extend(inner_files);

@@ -24,7 +24,7 @@ use super::errors::fatal;
 use super::session::Session;
 use super::{Connection, SCRAM_METHOD};
 use crate::catalog::ScramVerifier;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, SqlState};
 use crate::storage::LoginPlan;
 use crate::storage::credentials::{digests_equal, hmac_sha256};
 
@@ -57,11 +57,12 @@ impl AuthHandler {
 }
 
 fn auth_failed(user: &str) -> Error {
-    Error::unauthenticated(format!("password authentication failed for user \"{user}\"")).with_sqlstate("28P01")
+    Error::unauthenticated(format!("password authentication failed for user \"{user}\""))
+        .with_sqlstate(SqlState::InvalidPassword)
 }
 
 fn protocol_violation(what: &str) -> Error {
-    Error::invalid(format!("invalid SCRAM exchange: {what}")).with_sqlstate("08P01")
+    Error::invalid(format!("invalid SCRAM exchange: {what}")).with_sqlstate(SqlState::ProtocolViolation)
 }
 
 /// Splits `a=1,b=2` into attributes.
@@ -158,17 +159,19 @@ impl StartupHandler for AuthHandler {
                 if self.connection.shared.tls_required && !client.is_secure() {
                     return send_error(
                         Error::permission_denied("this server requires an SSL connection (sslmode=require)")
-                            .with_sqlstate("28000"),
+                            .with_sqlstate(SqlState::InvalidAuthorizationSpecification),
                     );
                 }
                 if self.connection.shared.is_shutting_down() {
                     return send_error(
                         Error::new(crate::error::ErrorKind::Unavailable, "the server is shutting down")
-                            .with_sqlstate("57P03"),
+                            .with_sqlstate(SqlState::CannotConnectNow),
                     );
                 }
                 let Some(user) = client.metadata().get(METADATA_USER).cloned() else {
-                    return send_error(Error::invalid("no user name given").with_sqlstate("28000"));
+                    return send_error(
+                        Error::invalid("no user name given").with_sqlstate(SqlState::InvalidAuthorizationSpecification),
+                    );
                 };
                 let database = client.metadata().get(METADATA_DATABASE).cloned().unwrap_or_default();
                 client.set_state(PgWireConnectionState::AuthenticationInProgress);

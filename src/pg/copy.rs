@@ -18,7 +18,7 @@ use tokio::io::AsyncWriteExt;
 
 use super::Connection;
 use super::errors::to_pg;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Result, SqlState};
 use crate::gateway::copy::{CopyFormat, CopyInPlan};
 use crate::storage::loads::{ColumnBinding, CsvOptions, Dedup, LoadRequest, LoadSource, SourceFormat};
 
@@ -284,7 +284,9 @@ impl CopyHandler for Connection {
         let mut copy = session.copy_in.lock().await;
         match copy.as_mut() {
             Some(copy) => copy.write(&data.data).await,
-            None => return Err(to_pg(&Error::invalid("no COPY is in progress").with_sqlstate("08P01"))),
+            None => {
+                return Err(to_pg(&Error::invalid("no COPY is in progress").with_sqlstate(SqlState::ProtocolViolation)));
+            }
         }
         Ok(())
     }
@@ -297,7 +299,7 @@ impl CopyHandler for Connection {
     {
         let session = self.session()?;
         let Some(mut copy) = session.copy_in.lock().await.take() else {
-            return Err(to_pg(&Error::invalid("no COPY is in progress").with_sqlstate("08P01")));
+            return Err(to_pg(&Error::invalid("no COPY is in progress").with_sqlstate(SqlState::ProtocolViolation)));
         };
         let _busy = session.begin_statement();
         let outcome = async {
@@ -335,7 +337,7 @@ impl CopyHandler for Connection {
         }
         to_pg(
             &Error::new(ErrorKind::Cancelled, format!("COPY from stdin failed: {}", fail.message))
-                .with_sqlstate("57014"),
+                .with_sqlstate(SqlState::QueryCanceled),
         )
     }
 }

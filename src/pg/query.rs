@@ -33,7 +33,7 @@ use super::errors::{error_info, fatal, to_pg};
 use super::session::Session;
 use super::types;
 use crate::engine::{Param, Query, QueryStream, SqlOrigin};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Result, SqlState};
 use crate::gateway::{self, CompatValues, Plan};
 use crate::relation::{ColumnType, RelationBuilder};
 
@@ -276,7 +276,8 @@ impl Connection {
                     other => session.settings().get(other).map(str::to_owned),
                 };
                 let value = value.ok_or_else(|| {
-                    Error::not_found(format!("unrecognized configuration parameter \"{name}\"")).with_sqlstate("42704")
+                    Error::not_found(format!("unrecognized configuration parameter \"{name}\""))
+                        .with_sqlstate(SqlState::UndefinedObject)
                 })?;
                 let batch = one_column(name, &value)?;
                 Ok(Outcome::Rows { schema: batch.schema(), rows: Rows::Ready(Some(batch)), tag: "SHOW" })
@@ -334,7 +335,7 @@ impl Connection {
             Plan::AlterTable { table, changes, if_exists } => {
                 let search_path = session.settings().search_path();
                 match storage.alter_table(session.ctx.clone(), table.clone(), search_path, changes.clone()).await {
-                    Err(e) if *if_exists && e.sqlstate() == "42P01" => {}
+                    Err(e) if *if_exists && e.state() == SqlState::UndefinedTable => {}
                     other => other?,
                 }
                 Ok(Outcome::Tag(Tag::new("ALTER TABLE")))
@@ -523,7 +524,7 @@ impl Connection {
                 ErrorKind::FailedPrecondition,
                 "storage writes cannot run inside a transaction block; each write is atomic on its own",
             )
-            .with_sqlstate("25001")
+            .with_sqlstate(SqlState::ActiveSqlTransaction)
             .with_hint("use autocommit (psycopg: connection.autocommit = True), or COMMIT first");
             self.observe(session, plan.kind(), started, Some(&e));
             return Err(e);
@@ -670,7 +671,7 @@ fn aborted_transaction() -> Error {
         ErrorKind::FailedPrecondition,
         "current transaction is aborted, commands ignored until end of transaction block",
     )
-    .with_sqlstate("25P02")
+    .with_sqlstate(SqlState::InFailedSqlTransaction)
 }
 
 /// The next transaction status after a statement.
@@ -848,7 +849,7 @@ impl QueryParser for StatementParser {
                 _ => {
                     return Err(to_pg(
                         &Error::invalid("cannot insert multiple commands into a prepared statement")
-                            .with_sqlstate("42601"),
+                            .with_sqlstate(SqlState::SyntaxError),
                     ));
                 }
             };
@@ -860,7 +861,8 @@ impl QueryParser for StatementParser {
             1 => Some(self.connection.plan(&session, statements.remove(0)).map_err(|e| to_pg(&e))?),
             _ => {
                 return Err(to_pg(
-                    &Error::invalid("cannot insert multiple commands into a prepared statement").with_sqlstate("42601"),
+                    &Error::invalid("cannot insert multiple commands into a prepared statement")
+                        .with_sqlstate(SqlState::SyntaxError),
                 ));
             }
         };

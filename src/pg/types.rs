@@ -10,7 +10,7 @@ use pgwire::api::portal::Format;
 use pgwire::api::results::FieldInfo;
 
 use crate::engine::Param;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, SqlState};
 use crate::gateway::ParamType;
 
 /// Whether the wire encoder handles `data_type` natively; anything else is sent as text.
@@ -224,7 +224,7 @@ pub fn param_type(t: ParamType) -> Type {
 }
 
 fn bad_param(index: usize, what: &str) -> Error {
-    Error::invalid(format!("parameter ${}: {what}", index + 1)).with_sqlstate("22P02")
+    Error::invalid(format!("parameter ${}: {what}", index + 1)).with_sqlstate(SqlState::InvalidTextRepresentation)
 }
 
 /// Decodes one bound parameter. Text values of numeric or boolean types are parsed, so the

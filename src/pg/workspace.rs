@@ -20,7 +20,7 @@ use super::query::{Outcome, Rows};
 use super::session::Session;
 use super::types;
 use crate::engine::{Param, WorkspaceOutcome};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Result, SqlState};
 
 /// The command tag PostgreSQL would answer for a statement without rows.
 fn tag_for(sql: &str, changed: usize) -> Tag {
@@ -97,7 +97,7 @@ impl Connection {
                         ErrorKind::FailedPrecondition,
                         "current transaction is aborted, commands ignored until end of transaction block",
                     )
-                    .with_sqlstate("25P02"),
+                    .with_sqlstate(SqlState::InFailedSqlTransaction),
                     "ERROR",
                 ));
                 break;

@@ -16,7 +16,7 @@ use super::{Inner, SessionContext, Storage};
 use crate::catalog::{BranchRecord, BucketRecord, CatalogTx, NewBucket, Scope, TableRecord};
 use crate::clock::now_micros;
 use crate::engine::TableFile;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Result, SqlState};
 
 impl Inner {
     /// The project's default branch.
@@ -54,14 +54,15 @@ impl Inner {
         branch_id: i64,
         full: &str,
     ) -> Result<BucketRecord> {
-        let (stage, name) = names::parse_bucket(full)
-            .map_err(|_| Error::not_found(format!("schema \"{full}\" does not exist")).with_sqlstate("3F000"))?;
+        let (stage, name) = names::parse_bucket(full).map_err(|_| {
+            Error::not_found(format!("schema \"{full}\" does not exist")).with_sqlstate(SqlState::InvalidSchemaName)
+        })?;
         if let Some(own) = tx.bucket_by_name(project_id, branch_id, &stage, &name)? {
             return Ok(own);
         }
-        let main = self
-            .live_bucket(tx, project_id, branch_id, &stage, &name)?
-            .ok_or_else(|| Error::not_found(format!("schema \"{full}\" does not exist")).with_sqlstate("3F000"))?;
+        let main = self.live_bucket(tx, project_id, branch_id, &stage, &name)?.ok_or_else(|| {
+            Error::not_found(format!("schema \"{full}\" does not exist")).with_sqlstate(SqlState::InvalidSchemaName)
+        })?;
         if main.source_bucket_id.is_some() {
             return Err(Error::permission_denied(format!(
                 "bucket \"{full}\" is linked from another project and read-only"
@@ -159,7 +160,8 @@ impl Storage {
                 let _main = main_guard;
                 let (bucket, table) = inner.catalog.read(|tx| {
                     inner.find_table(tx, project_id, branch_id, &name2, &path)?.ok_or_else(|| {
-                        Error::not_found(format!("relation {name2} does not exist")).with_sqlstate("42P01")
+                        Error::not_found(format!("relation {name2} does not exist"))
+                            .with_sqlstate(SqlState::UndefinedTable)
                     })
                 })?;
                 if !inner.is_live(&bucket, branch_id) {
@@ -186,7 +188,7 @@ impl Storage {
             return Err(Error::invalid(format!(
                 "invalid branch name {name:?}: 1 to 100 characters, not a number, not main or default"
             ))
-            .with_sqlstate("22023"));
+            .with_sqlstate(SqlState::InvalidParameterValue));
         }
         let branch = self
             .blocking(move |inner| {
@@ -213,13 +215,12 @@ impl Storage {
     pub async fn drop_branch(&self, ctx: SessionContext, branch_id: i64) -> Result<()> {
         let project_id = require_project_admin_scope(&ctx)?;
         self.blocking(move |inner| {
-            let branch = inner
-                .catalog
-                .read(|tx| tx.branch(project_id, branch_id))?
-                .ok_or_else(|| Error::not_found(format!("branch {branch_id} does not exist")).with_sqlstate("42704"))?;
+            let branch = inner.catalog.read(|tx| tx.branch(project_id, branch_id))?.ok_or_else(|| {
+                Error::not_found(format!("branch {branch_id} does not exist")).with_sqlstate(SqlState::UndefinedObject)
+            })?;
             if branch.is_default {
                 return Err(Error::new(ErrorKind::FailedPrecondition, "the default branch cannot be dropped")
-                    .with_sqlstate("55000"));
+                    .with_sqlstate(SqlState::ObjectNotInPrerequisiteState));
             }
             let files = inner.catalog.read(|tx| tx.branch_table_files(branch_id))?;
             inner.catalog.write(|tx| {
@@ -257,7 +258,7 @@ impl Storage {
     pub async fn pull_table(&self, ctx: SessionContext, name: TableName) -> Result<()> {
         let (project_id, branch_id) = require_write(&ctx)?;
         let schema = name.schema.clone().ok_or_else(|| {
-            Error::invalid("pull_table needs a table id like 'in.c-sales.orders'").with_sqlstate("42602")
+            Error::invalid("pull_table needs a table id like 'in.c-sales.orders'").with_sqlstate(SqlState::InvalidName)
         })?;
         let (stage, bucket_name) = names::parse_bucket(&schema)?;
         let found = {
@@ -269,7 +270,7 @@ impl Storage {
                         return Err(Error::invalid(
                             "pull_table works in a dev branch; this session is on the default branch",
                         )
-                        .with_sqlstate("22023"));
+                        .with_sqlstate(SqlState::InvalidParameterValue));
                     }
                     let main_bucket = tx.bucket_by_name(project_id, main, &stage, &bucket_name)?;
                     let main_table = match &main_bucket {
@@ -287,7 +288,8 @@ impl Storage {
         };
         let (main_bucket, main_table, copy) = found;
         let (Some(main_bucket), Some(main_table)) = (main_bucket, main_table) else {
-            return Err(Error::not_found(format!("the default branch has no table {name}")).with_sqlstate("42P01"));
+            return Err(Error::not_found(format!("the default branch has no table {name}"))
+                .with_sqlstate(SqlState::UndefinedTable));
         };
         let guard = match &copy {
             Some((_, t)) => Some(self.inner.write_locks.acquire(t.id).await),

@@ -17,7 +17,7 @@ use super::tables::session_branch;
 use super::{SessionContext, Storage};
 use crate::catalog::FileRecord;
 use crate::clock::now_micros;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Result, SqlState};
 
 #[derive(Debug, Clone, Copy)]
 pub struct FileLimits {
@@ -63,7 +63,7 @@ fn part_path(data_dir: &Path, project_id: i64, id: i64) -> PathBuf {
 }
 
 fn file_not_found(id: i64) -> Error {
-    Error::not_found(format!("file {id} does not exist")).with_sqlstate("58P01")
+    Error::not_found(format!("file {id} does not exist")).with_sqlstate(SqlState::UndefinedFile)
 }
 
 /// Validates a file name as given by a client: a plain name, no directories.
@@ -117,7 +117,7 @@ impl Upload {
                 ErrorKind::ResourceExhausted,
                 format!("the file is larger than allowed ({} bytes at most here)", self.limit),
             )
-            .with_sqlstate("54000"));
+            .with_sqlstate(SqlState::ProgramLimitExceeded));
         }
         self.hasher.update(chunk);
         let file = self.file.as_mut().ok_or_else(|| Error::internal("writing a file", "already closed"))?;
@@ -205,7 +205,7 @@ impl Storage {
                 ErrorKind::ResourceExhausted,
                 format!("the file has {size} bytes; {} at most are allowed here", limits.max_file_size),
             )
-            .with_sqlstate("54000"));
+            .with_sqlstate(SqlState::ProgramLimitExceeded));
         }
         let actor = ctx.user.clone();
         let record = self
@@ -217,7 +217,7 @@ impl Storage {
                             ErrorKind::ResourceExhausted,
                             format!("the project keeps {count} files, its quota; delete some first"),
                         )
-                        .with_sqlstate("53400"));
+                        .with_sqlstate(SqlState::ConfigurationLimitExceeded));
                     }
                     if bytes as u64 + declared_size.unwrap_or(0) > limits.project_max_bytes {
                         return Err(Error::new(
@@ -227,7 +227,7 @@ impl Storage {
                                 limits.project_max_bytes
                             ),
                         )
-                        .with_sqlstate("53400"));
+                        .with_sqlstate(SqlState::ConfigurationLimitExceeded));
                     }
                     let id = tx.insert_file(project_id, &name, &tags, now_micros(), &actor)?;
                     inner.active_uploads.add(id);
@@ -336,7 +336,7 @@ impl Storage {
                 ErrorKind::ResourceExhausted,
                 format!("the project keeps {count} files, its quota; delete some first"),
             )
-            .with_sqlstate("53400"));
+            .with_sqlstate(SqlState::ConfigurationLimitExceeded));
         }
         let id = tx.insert_file(project_id, name, tags, now_micros(), actor)?;
         self.inner.active_uploads.add(id);

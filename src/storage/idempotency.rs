@@ -8,7 +8,7 @@ use arrow::record_batch::RecordBatch;
 
 use super::{SessionContext, Storage};
 use crate::clock::now_micros;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Result, SqlState};
 
 /// One lock per (actor, key), so concurrent retries wait for the first call.
 pub(crate) type KeyLocks = std::sync::Mutex<std::collections::HashMap<(String, String), Arc<tokio::sync::Mutex<()>>>>;
@@ -94,7 +94,7 @@ impl Storage {
                 ErrorKind::Conflict,
                 format!("idempotency key \"{key}\" was already used for a different call ({stored_procedure})"),
             )
-            .with_sqlstate("23505"));
+            .with_sqlstate(SqlState::UniqueViolation));
         }
         let batch = run().await?;
         let answer = encode(&without_secrets(&batch)?)?;

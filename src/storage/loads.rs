@@ -16,7 +16,7 @@ use super::{SessionContext, Storage};
 use crate::catalog::{ColumnRecord, FileRecord, TableRecord};
 use crate::clock::now_micros;
 use crate::engine::{Canceller, Param, TableFile};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, SqlState};
 
 /// What a load does with rows whose primary key is already there (in the table or earlier in
 /// the same file).
@@ -81,28 +81,32 @@ impl CsvOptions {
             // Control characters other than tab cannot stand in a CSV option, and a NUL cannot
             // reach the engine at all (found by the csv_options fuzz target: delimiter '\0').
             if v.chars().any(|c| c.is_control() && c != '\t') {
-                return Err(Error::invalid(format!("{name} cannot be a control character")).with_sqlstate("22023"));
+                return Err(Error::invalid(format!("{name} cannot be a control character"))
+                    .with_sqlstate(SqlState::InvalidParameterValue));
             }
             if n == 1 || (may_be_empty && n == 0) {
                 Ok(())
             } else {
-                Err(Error::invalid(format!("{name} must be a single character")).with_sqlstate("22023"))
+                Err(Error::invalid(format!("{name} must be a single character"))
+                    .with_sqlstate(SqlState::InvalidParameterValue))
             }
         };
         one_char("the delimiter", &self.delimiter, false)?;
         one_char("the quote", &self.quote, true)?;
         one_char("the escape", &self.escape, true)?;
         if self.delimiter == self.quote {
-            return Err(Error::invalid("the delimiter and the quote must differ").with_sqlstate("22023"));
+            return Err(Error::invalid("the delimiter and the quote must differ")
+                .with_sqlstate(SqlState::InvalidParameterValue));
         }
         if !self.empty_as_null.is_empty() && !self.null_strings.is_empty() {
             return Err(Error::invalid(
                 "empty_as_null applies to the default null convention; with null_strings, list '' among them instead",
             )
-            .with_sqlstate("22023"));
+            .with_sqlstate(SqlState::InvalidParameterValue));
         }
         if self.null_strings.iter().any(|s| s.contains('\0')) {
-            return Err(Error::invalid("a null string cannot hold a NUL character").with_sqlstate("22023"));
+            return Err(Error::invalid("a null string cannot hold a NUL character")
+                .with_sqlstate(SqlState::InvalidParameterValue));
         }
         Ok(())
     }
@@ -267,7 +271,7 @@ fn plan_load(engine: &crate::engine::Engine, table: &TableRecord, request: &Load
                 "empty_as_null: column \"{name}\" is not a column of table \"{}\"",
                 table.name
             ))
-            .with_sqlstate("42703"));
+            .with_sqlstate(SqlState::UndefinedColumn));
         }
     }
     let text_columns = |targets: &[ColumnRecord], names: &[String]| -> Vec<String> {
@@ -280,7 +284,7 @@ fn plan_load(engine: &crate::engine::Engine, table: &TableRecord, request: &Load
     };
     let unknown = |name: &str| {
         Error::not_found(format!("column \"{name}\" of {} is not a column of table \"{}\"", source.label, table.name))
-            .with_sqlstate("42703")
+            .with_sqlstate(SqlState::UndefinedColumn)
             .with_hint(format!(
                 "the table has {}",
                 columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ")
@@ -307,7 +311,7 @@ fn plan_load(engine: &crate::engine::Engine, table: &TableRecord, request: &Load
                         "column \"{}\" appears twice in {}",
                         column.name, source.label
                     ))
-                    .with_sqlstate("42701"));
+                    .with_sqlstate(SqlState::DuplicateColumn));
                 }
                 let reader_name = match format {
                     SourceFormat::Parquet => name,
@@ -326,9 +330,8 @@ fn plan_load(engine: &crate::engine::Engine, table: &TableRecord, request: &Load
                 for name in names {
                     let column = match_column(columns, name).ok_or_else(|| unknown(name))?;
                     if !seen.insert(column.name.clone()) {
-                        return Err(
-                            Error::invalid(format!("column \"{}\" is named twice", column.name)).with_sqlstate("42701")
-                        );
+                        return Err(Error::invalid(format!("column \"{}\" is named twice", column.name))
+                            .with_sqlstate(SqlState::DuplicateColumn));
                     }
                     chosen.push(column.clone());
                 }
@@ -343,10 +346,12 @@ fn plan_load(engine: &crate::engine::Engine, table: &TableRecord, request: &Load
             "{} has no \"{TIMESTAMP_COLUMN}\" column to keep the change times from (it needs a header, or Parquet)",
             source.label
         ))
-        .with_sqlstate("42703"));
+        .with_sqlstate(SqlState::UndefinedColumn));
     }
     if targets.iter().all(|c| c.name == TIMESTAMP_COLUMN) {
-        return Err(Error::invalid(format!("{} has no columns", source.label)).with_sqlstate("22P04"));
+        return Err(
+            Error::invalid(format!("{} has no columns", source.label)).with_sqlstate(SqlState::BadCopyFileFormat)
+        );
     }
     let reader = match &source.format {
         SourceFormat::Csv(_) => {
@@ -372,7 +377,7 @@ fn plan_load(engine: &crate::engine::Engine, table: &TableRecord, request: &Load
                 "{} lacks the primary key column \"{missing}\" of table \"{}\"",
                 source.label, table.name
             ))
-            .with_sqlstate("23502"));
+            .with_sqlstate(SqlState::NotNullViolation));
         }
         // Duplicates inside the source: keep the last (update) or the first (insert) row of
         // each key, in file order; `row_number() OVER ()` follows the reader's order.
@@ -518,11 +523,11 @@ impl Storage {
         let exists = !self
             .resolve_reads(ctx.clone(), vec![target.clone()], vec![])
             .await
-            .is_err_and(|e| e.sqlstate() == "42P01");
+            .is_err_and(|e| e.state() == SqlState::UndefinedTable);
         let mut created = false;
         if !exists {
             let bucket = target.schema.clone().ok_or_else(|| {
-                Error::invalid("name the table with its bucket, like 'out.c-x.t'").with_sqlstate("42602")
+                Error::invalid("name the table with its bucket, like 'out.c-x.t'").with_sqlstate(SqlState::InvalidName)
             })?;
             let columns = schema
                 .fields()
@@ -548,7 +553,7 @@ impl Storage {
             // a table another session created meanwhile is loaded, and kept if the load fails
             match self.create_table(ctx.clone(), spec, false).await {
                 Ok(_) => created = true,
-                Err(e) if e.sqlstate() == "42P07" => {}
+                Err(e) if e.state() == SqlState::DuplicateTable => {}
                 Err(e) => return Err(e),
             }
         }
@@ -593,7 +598,7 @@ impl Storage {
             for c in &columns {
                 match_column(&table.columns, c).ok_or_else(|| {
                     Error::not_found(format!("column \"{c}\" of relation \"{}\" does not exist", table.name))
-                        .with_sqlstate("42703")
+                        .with_sqlstate(SqlState::UndefinedColumn)
                 })?;
             }
             Ok(if columns.is_empty() { table.columns.len() } else { columns.len() })
@@ -730,15 +735,15 @@ impl Storage {
     ) -> Result<LoadSource> {
         const MAX_SLICES: usize = 1000;
         if file_ids.is_empty() {
-            return Err(
-                Error::invalid("name the file to load (file_id, or file_ids for slices)").with_sqlstate("22023")
-            );
+            return Err(Error::invalid("name the file to load (file_id, or file_ids for slices)")
+                .with_sqlstate(SqlState::InvalidParameterValue));
         }
         if file_ids.len() > MAX_SLICES {
-            return Err(Error::invalid(format!("a load reads at most {MAX_SLICES} slices")).with_sqlstate("22023"));
+            return Err(Error::invalid(format!("a load reads at most {MAX_SLICES} slices"))
+                .with_sqlstate(SqlState::InvalidParameterValue));
         }
         if file_ids.iter().collect::<HashSet<_>>().len() != file_ids.len() {
-            return Err(Error::invalid("file_ids names a file twice").with_sqlstate("22023"));
+            return Err(Error::invalid("file_ids names a file twice").with_sqlstate(SqlState::InvalidParameterValue));
         }
         let mut paths = Vec::with_capacity(file_ids.len());
         let mut kind = None;
@@ -751,7 +756,7 @@ impl Storage {
                 return Err(Error::invalid(format!(
                     "file {file_id} differs in format or compression from the other slices"
                 ))
-                .with_sqlstate("22023"));
+                .with_sqlstate(SqlState::InvalidParameterValue));
             }
             kind = Some(this);
             paths.push(path);
@@ -790,7 +795,7 @@ impl Storage {
         for (column, _) in columns {
             names::validate_column_name(&column).map_err(|e| {
                 Error::invalid(format!("the file's column \"{column}\" cannot be a column name: {}", e.message()))
-                    .with_sqlstate("42602")
+                    .with_sqlstate(SqlState::InvalidName)
             })?;
             specs.push(super::ColumnSpec {
                 name: column,
@@ -878,7 +883,7 @@ fn filter_cast(data_type: Option<&str>) -> Result<Option<&'static str>> {
             return Err(Error::invalid(format!(
                 "unknown filter data_type '{other}': use STRING, INTEGER, BIGINT, DOUBLE, REAL, DECIMAL or TIMESTAMP"
             ))
-            .with_sqlstate("22023"));
+            .with_sqlstate(SqlState::InvalidParameterValue));
         }
     })
 }
@@ -911,7 +916,7 @@ fn default_operator() -> String {
 pub fn parse_filters(text: &str) -> Result<Vec<Filter>> {
     serde_json::from_str::<Vec<Filter>>(text).map_err(|e| {
         Error::invalid(format!("where must be a JSON list of {{\"column\", \"operator\", \"values\"}} filters: {e}"))
-            .with_sqlstate("22023")
+            .with_sqlstate(SqlState::InvalidParameterValue)
     })
 }
 
@@ -945,14 +950,13 @@ pub fn parse_order_by(text: &str) -> Result<Vec<OrderBy>> {
                 None | Some("asc") => false,
                 Some("desc") => true,
                 Some(other) => {
-                    return Err(
-                        Error::invalid(format!("order_by: '{other}' is neither ASC nor DESC")).with_sqlstate("22023")
-                    );
+                    return Err(Error::invalid(format!("order_by: '{other}' is neither ASC nor DESC"))
+                        .with_sqlstate(SqlState::InvalidParameterValue));
                 }
             };
             if let Some(extra) = words.next() {
                 return Err(Error::invalid(format!("order_by: unexpected '{extra}' after the direction"))
-                    .with_sqlstate("22023"));
+                    .with_sqlstate(SqlState::InvalidParameterValue));
             }
             Ok(OrderBy { column, descending, cast })
         })
@@ -961,7 +965,8 @@ pub fn parse_order_by(text: &str) -> Result<Vec<OrderBy>> {
 
 fn column_named<'a>(table: &'a TableRecord, name: &str) -> Result<&'a ColumnRecord> {
     table.columns.iter().find(|c| c.name == name).ok_or_else(|| {
-        Error::not_found(format!("column \"{name}\" of table \"{}\" does not exist", table.name)).with_sqlstate("42703")
+        Error::not_found(format!("column \"{name}\" of table \"{}\" does not exist", table.name))
+            .with_sqlstate(SqlState::UndefinedColumn)
     })
 }
 
@@ -978,7 +983,8 @@ pub(crate) fn filter_conditions(
     for filter in filters {
         let c = column_named(table, &filter.column)?;
         if filter.values.is_empty() {
-            return Err(Error::invalid(format!("the filter on \"{}\" has no values", c.name)).with_sqlstate("22023"));
+            return Err(Error::invalid(format!("the filter on \"{}\" has no values", c.name))
+                .with_sqlstate(SqlState::InvalidParameterValue));
         }
         let cast = filter_cast(filter.data_type.as_deref())?;
         let placeholders: Vec<String> = filter
@@ -1001,11 +1007,12 @@ pub(crate) fn filter_conditions(
             ("lt", [p]) => format!("{q} < {p}"),
             ("le", [p]) => format!("{q} <= {p}"),
             (op @ ("gt" | "ge" | "lt" | "le"), _) => {
-                return Err(Error::invalid(format!("the operator {op} takes exactly one value")).with_sqlstate("22023"));
+                return Err(Error::invalid(format!("the operator {op} takes exactly one value"))
+                    .with_sqlstate(SqlState::InvalidParameterValue));
             }
             (other, _) => {
                 return Err(Error::invalid(format!("unknown filter operator '{other}': use eq, ne, gt, ge, lt or le"))
-                    .with_sqlstate("22023"));
+                    .with_sqlstate(SqlState::InvalidParameterValue));
             }
         };
         conditions.push(condition);
@@ -1062,7 +1069,7 @@ fn export_select(data_ref: &str, table: &TableRecord, request: &ExportRequest) -
     }
     if let Some(limit) = request.limit {
         if limit < 0 {
-            return Err(Error::invalid("limit must not be negative").with_sqlstate("22023"));
+            return Err(Error::invalid("limit must not be negative").with_sqlstate(SqlState::InvalidParameterValue));
         }
         sql.push_str(&format!(" LIMIT {limit}"));
     }
@@ -1073,9 +1080,9 @@ impl Storage {
     /// `export_table`: writes the selected rows to a new sidecar file of the project.
     pub async fn export_table(&self, ctx: SessionContext, request: ExportRequest) -> Result<(FileRecord, i64)> {
         if let Some(name) = &request.file_name {
-            super::files::validate_file_name(name).map_err(|e| e.with_sqlstate("22023"))?;
+            super::files::validate_file_name(name).map_err(|e| e.with_sqlstate(SqlState::InvalidParameterValue))?;
         }
-        super::files::validate_tags(&request.tags).map_err(|e| e.with_sqlstate("22023"))?;
+        super::files::validate_tags(&request.tags).map_err(|e| e.with_sqlstate(SqlState::InvalidParameterValue))?;
         let (project_id, branch_id) = super::tables::session_branch(&ctx)?;
         let compression = match request.compression.to_ascii_lowercase().as_str() {
             "" | "none" => "none",
@@ -1083,7 +1090,7 @@ impl Storage {
             "zstd" => "zstd",
             other => {
                 return Err(Error::invalid(format!("compression must be none, gzip or zstd, not '{other}'"))
-                    .with_sqlstate("22023"));
+                    .with_sqlstate(SqlState::InvalidParameterValue));
             }
         };
         let storage = self.clone();
@@ -1163,7 +1170,9 @@ impl Storage {
     pub async fn preview_table(&self, ctx: SessionContext, mut request: ExportRequest) -> Result<super::TextRows> {
         let limit = request.limit.unwrap_or(100);
         if !(0..=1000).contains(&limit) {
-            return Err(Error::invalid("limit must be between 0 and 1000").with_sqlstate("22023"));
+            return Err(
+                Error::invalid("limit must be between 0 and 1000").with_sqlstate(SqlState::InvalidParameterValue)
+            );
         }
         request.limit = Some(limit);
         let readable =
@@ -1208,7 +1217,8 @@ impl Storage {
         let table = &readable.table;
         let mut seen = HashSet::new();
         if let Some((_, twice)) = request.columns.iter().find(|(_, to)| !seen.insert(to.as_str())) {
-            return Err(Error::invalid(format!("column \"{twice}\" is named twice in columns")).with_sqlstate("42701"));
+            return Err(Error::invalid(format!("column \"{twice}\" is named twice in columns"))
+                .with_sqlstate(SqlState::DuplicateColumn));
         }
         let select: Vec<String> = if request.columns.is_empty() {
             table.columns.iter().map(|c| quote_ident(&c.name)).collect()

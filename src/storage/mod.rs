@@ -26,7 +26,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use crate::catalog::{Catalog, NewEvent, Scope, ScramVerifier, TokenRecord};
 use crate::clock::now_micros;
 use crate::engine::Engine;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Result, SqlState};
 
 pub use credentials::UserName;
 pub use projects::{ProjectCreated, TokenIssued, TokenRequest};
@@ -380,7 +380,7 @@ impl Storage {
                                     ErrorKind::Unavailable,
                                     format!("terminating connection: the workspace user \"{user}\" was dropped"),
                                 )
-                                .with_sqlstate("57P01"))
+                                .with_sqlstate(SqlState::AdminShutdown))
                             }
                             _ => Ok(()),
                         }
@@ -389,7 +389,7 @@ impl Storage {
                         ErrorKind::Unavailable,
                         format!("terminating connection: the workspace of \"{user}\" was dropped or expired"),
                     )
-                    .with_sqlstate("57P01")),
+                    .with_sqlstate(SqlState::AdminShutdown)),
                 })
                 .await;
         }
@@ -406,19 +406,19 @@ impl Storage {
                     ErrorKind::Unavailable,
                     format!("terminating connection: branch {branch_id} was dropped"),
                 )
-                .with_sqlstate("57P01"));
+                .with_sqlstate(SqlState::AdminShutdown));
             }
             inner.catalog.read(|tx| match tx.token(project_id, &token_id)? {
                 Some(token) if token.is_active(now_micros()) && token.rotated_at != rotated_at => {
                     Err(Error::unauthenticated(format!(
                         "terminating connection: the token of user \"{user}\" was rotated; log in with its new secret"
                     ))
-                    .with_sqlstate("28P01"))
+                    .with_sqlstate(SqlState::InvalidPassword))
                 }
                 Some(token) if token.is_active(now_micros()) => Ok(()),
                 Some(token) => Err(inactive_token_error(&token, now_micros(), &user)),
                 None => Err(Error::unauthenticated(format!("the token of user \"{user}\" no longer exists"))
-                    .with_sqlstate("28P01")),
+                    .with_sqlstate(SqlState::InvalidPassword)),
             })
         })
         .await
@@ -449,7 +449,8 @@ impl Inner {
 }
 
 fn bad_password(user: &str) -> Error {
-    Error::unauthenticated(format!("password authentication failed for user \"{user}\"")).with_sqlstate("28P01")
+    Error::unauthenticated(format!("password authentication failed for user \"{user}\""))
+        .with_sqlstate(SqlState::InvalidPassword)
 }
 
 fn inactive_token_error(token: &TokenRecord, now: i64, user: &str) -> Error {
@@ -461,7 +462,7 @@ fn inactive_token_error(token: &TokenRecord, now: i64, user: &str) -> Error {
         "is not valid"
     };
     Error::unauthenticated(format!("password authentication failed for user \"{user}\": the token {why}"))
-        .with_sqlstate("28P01")
+        .with_sqlstate(SqlState::InvalidPassword)
 }
 
 /// The branch a login's `database` selects, checked against the token's own branch.
@@ -490,7 +491,7 @@ fn resolve_session(
                 Error::not_found(format!(
                     "database \"{database}\" does not exist: project {project_id} has no such branch"
                 ))
-                .with_sqlstate("3D000")
+                .with_sqlstate(SqlState::InvalidCatalogName)
             })?
             .id
     };
@@ -500,7 +501,7 @@ fn resolve_session(
         return Err(Error::permission_denied(format!(
             "token \"{user}\" is scoped to branch {own} and cannot open database \"{database}\""
         ))
-        .with_sqlstate("42501"));
+        .with_sqlstate(SqlState::InsufficientPrivilege));
     }
     Ok(SessionContext {
         principal: Principal::Token {
@@ -520,8 +521,10 @@ fn resolve_session(
 /// own project and must be a `project_admin` token.
 fn administered_project(ctx: &SessionContext, requested: Option<i64>) -> Result<i64> {
     match &ctx.principal {
-        Principal::Admin => requested
-            .ok_or_else(|| Error::invalid("the admin must name the project (project => <id>)").with_sqlstate("22023")),
+        Principal::Admin => requested.ok_or_else(|| {
+            Error::invalid("the admin must name the project (project => <id>)")
+                .with_sqlstate(SqlState::InvalidParameterValue)
+        }),
         Principal::Token { project_id, scope, .. } => {
             if requested.is_some_and(|p| p != *project_id) {
                 return Err(Error::permission_denied("a token can only act on its own project"));

@@ -1,10 +1,10 @@
 //! Names and types (design.md §6): every bucket, table and column name and every column type is
 //! checked here before it reaches the catalog, a path or a statement.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, SqlState};
 
 fn invalid_name(what: &str, name: &str, rule: &str) -> Error {
-    Error::invalid(format!("invalid {what} \"{}\": {rule}", name.escape_debug())).with_sqlstate("42602")
+    Error::invalid(format!("invalid {what} \"{}\": {rule}", name.escape_debug())).with_sqlstate(SqlState::InvalidName)
 }
 
 fn is_name_char(c: char) -> bool {
@@ -26,7 +26,8 @@ pub fn validate_stage(stage: &str) -> Result<()> {
     if stage == "in" || stage == "out" {
         Ok(())
     } else {
-        Err(Error::invalid(format!("invalid stage \"{}\": use in or out", stage.escape_debug())).with_sqlstate("22023"))
+        Err(Error::invalid(format!("invalid stage \"{}\": use in or out", stage.escape_debug()))
+            .with_sqlstate(SqlState::InvalidParameterValue))
     }
 }
 
@@ -107,7 +108,7 @@ pub fn column_type(written: &str) -> Result<ColumnType> {
             [p] if (1..=38).contains(p) => t(&format!("DECIMAL({p},0)"), "NUMERIC"),
             [p, s] if (1..=38).contains(p) && s <= p => t(&format!("DECIMAL({p},{s})"), "NUMERIC"),
             _ => Err(Error::invalid(format!("{written}: precision must be 1 to 38 and scale at most the precision"))
-                .with_sqlstate("22023")),
+                .with_sqlstate(SqlState::InvalidParameterValue)),
         },
         "FLOAT" | "DOUBLE" | "DOUBLE PRECISION" | "FLOAT8" => no_args(t("DOUBLE", "FLOAT")),
         "REAL" | "FLOAT4" => no_args(t("REAL", "FLOAT")),
@@ -130,7 +131,7 @@ fn unknown_type(written: &str) -> Error {
          VARCHAR, BIGINT, SMALLINT, DOUBLE, REAL, DECIMAL(p,s), TIMESTAMPTZ, TIME, BLOB, UUID, JSON, INTERVAL",
         written.escape_debug()
     ))
-    .with_sqlstate("42704")
+    .with_sqlstate(SqlState::UndefinedObject)
 }
 
 /// Quotes an identifier for DuckDB (names are validated already; this is the second belt).
@@ -146,7 +147,8 @@ pub fn quote_literal(value: &str) -> String {
 /// A table's full id as Keboola writes it: `in.c-sales.orders` (bucket, a dot, the table).
 pub fn parse_table_id(id: &str) -> Result<super::TableName> {
     let (bucket, table) = id.rsplit_once('.').ok_or_else(|| {
-        Error::invalid(format!("'{id}' is not a table id like 'in.c-sales.orders'")).with_sqlstate("42602")
+        Error::invalid(format!("'{id}' is not a table id like 'in.c-sales.orders'"))
+            .with_sqlstate(SqlState::InvalidName)
     })?;
     parse_bucket(bucket)?;
     Ok(super::TableName { schema: Some(bucket.to_owned()), name: table.to_owned() })

@@ -6,7 +6,7 @@ use super::credentials::{format_token, new_secret, new_token_id, scram_verifier,
 use super::{Principal, SessionContext, Storage, administered_project, require_admin};
 use crate::catalog::{Scope, TokenRecord};
 use crate::clock::{format_micros, now_micros};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, SqlState};
 
 #[derive(Debug, Clone)]
 pub struct ProjectCreated {
@@ -151,7 +151,7 @@ impl Storage {
                          e.g. \"{bucket}\" of project {project}",
                         links.len()
                     ))
-                    .with_sqlstate("2BP01")
+                    .with_sqlstate(SqlState::DependentObjectsStillExist)
                     .with_hint("those projects unlink_bucket first (or the bucket is unshared after they do)"));
                 }
                 if !tx.delete_project(id, now_micros())? {

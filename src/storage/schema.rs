@@ -13,7 +13,7 @@ use super::{ColumnSpec, Inner, SessionContext, Storage};
 use crate::catalog::{ColumnRecord, TableRecord};
 use crate::clock::now_micros;
 use crate::engine::{Canceller, Param, TableFile};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, SqlState};
 
 /// One change of an `ALTER TABLE`; several apply together or not at all.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,7 +113,7 @@ fn find<'a>(columns: &'a mut [Planned], name: &str) -> Result<&'a mut Planned> {
 }
 
 fn missing(name: &str) -> Error {
-    Error::not_found(format!("column \"{name}\" does not exist")).with_sqlstate("42703")
+    Error::not_found(format!("column \"{name}\" does not exist")).with_sqlstate(SqlState::UndefinedColumn)
 }
 
 /// Applies `changes` to the table's definition: the new columns with their fill expressions,
@@ -134,7 +134,7 @@ fn plan_changes(table: &TableRecord, changes: &[Change]) -> Result<(Vec<Planned>
                         "column \"{}\" of relation \"{}\" already exists",
                         column.name, table.name
                     ))
-                    .with_sqlstate("42701"));
+                    .with_sqlstate(SqlState::DuplicateColumn));
                 }
                 let kind = names::column_type(&column.type_name)?;
                 let source = match &column.default_sql {
@@ -163,20 +163,21 @@ fn plan_changes(table: &TableRecord, changes: &[Change]) -> Result<(Vec<Planned>
                     return Err(Error::failed_precondition(format!(
                         "cannot drop column \"{name}\": it is part of the primary key; drop the primary key first"
                     ))
-                    .with_sqlstate("2BP01"));
+                    .with_sqlstate(SqlState::DependentObjectsStillExist));
                 }
                 if columns.len() == 1 {
                     return Err(Error::invalid(format!(
                         "cannot drop column \"{name}\": it is the table's last column; drop the table instead"
                     ))
-                    .with_sqlstate("42P16"));
+                    .with_sqlstate(SqlState::InvalidTableDefinition));
                 }
                 columns.remove(at);
             }
             Change::RenameColumn { from, to } => {
                 names::validate_column_name(to)?;
                 if columns.iter().any(|p| p.column.name.eq_ignore_ascii_case(to) && &p.column.name != from) {
-                    return Err(Error::already_exists(format!("column \"{to}\" already exists")).with_sqlstate("42701"));
+                    return Err(Error::already_exists(format!("column \"{to}\" already exists"))
+                        .with_sqlstate(SqlState::DuplicateColumn));
                 }
                 find(&mut columns, from)?.column.name = to.clone();
                 for key in primary_key.iter_mut().filter(|k| *k == from) {
@@ -197,7 +198,8 @@ fn plan_changes(table: &TableRecord, changes: &[Change]) -> Result<(Vec<Planned>
             Change::SetNotNull(name) => find(&mut columns, name)?.column.nullable = false,
             Change::DropNotNull(name) => {
                 if primary_key.contains(name) {
-                    return Err(Error::invalid(format!("column \"{name}\" is in a primary key")).with_sqlstate("42P16"));
+                    return Err(Error::invalid(format!("column \"{name}\" is in a primary key"))
+                        .with_sqlstate(SqlState::InvalidTableDefinition));
                 }
                 find(&mut columns, name)?.column.nullable = true;
             }
@@ -211,15 +213,16 @@ fn plan_changes(table: &TableRecord, changes: &[Change]) -> Result<(Vec<Planned>
                         "multiple primary keys for table \"{}\" are not allowed",
                         table.name
                     ))
-                    .with_sqlstate("42P16"));
+                    .with_sqlstate(SqlState::InvalidTableDefinition));
                 }
                 if keys.is_empty() {
-                    return Err(Error::invalid("a primary key needs at least one column").with_sqlstate("42P16"));
+                    return Err(Error::invalid("a primary key needs at least one column")
+                        .with_sqlstate(SqlState::InvalidTableDefinition));
                 }
                 for key in keys {
                     if keys.iter().filter(|k| *k == key).count() > 1 {
                         return Err(Error::invalid(format!("column \"{key}\" appears twice in the primary key"))
-                            .with_sqlstate("42701"));
+                            .with_sqlstate(SqlState::DuplicateColumn));
                     }
                     find(&mut columns, key)?.column.nullable = false;
                 }
@@ -237,15 +240,14 @@ fn plan_changes(table: &TableRecord, changes: &[Change]) -> Result<(Vec<Planned>
                         "constraint \"{name}\" of relation \"{}\" does not exist (its primary key is \"{own}\")",
                         table.name
                     ))
-                    .with_sqlstate("42704"));
+                    .with_sqlstate(SqlState::UndefinedObject));
                 }
                 if primary_key.is_empty() {
                     if *if_exists {
                         continue;
                     }
-                    return Err(
-                        Error::not_found(format!("table \"{}\" has no primary key", table.name)).with_sqlstate("42704")
-                    );
+                    return Err(Error::not_found(format!("table \"{}\" has no primary key", table.name))
+                        .with_sqlstate(SqlState::UndefinedObject));
                 }
                 primary_key.clear();
             }
@@ -348,13 +350,14 @@ impl Inner {
 /// A rebuild's failure in the words of the change that caused it.
 fn explain_rebuild_error(e: Error, changes: &[Change]) -> Error {
     let adding_key = changes.iter().any(|c| matches!(c, Change::AddPrimaryKey(_)));
-    match e.sqlstate() {
-        "23505" if adding_key => Error::new(
-            crate::error::ErrorKind::Conflict,
+    match e.state() {
+        SqlState::UniqueViolation if adding_key => Error::sql(
+            SqlState::UniqueViolation,
             format!("could not create the primary key: the table has duplicate keys ({})", e.message()),
-        )
-        .with_sqlstate("23505"),
-        "23502" => Error::invalid(format!("column contains null values ({})", e.message())).with_sqlstate("23502"),
+        ),
+        SqlState::NotNullViolation => {
+            Error::sql(SqlState::NotNullViolation, format!("column contains null values ({})", e.message()))
+        }
         _ => e,
     }
 }
@@ -381,7 +384,7 @@ pub fn parse_ref_filters(text: &str) -> Result<Vec<RefFilter>> {
         Error::invalid(format!(
             "ref_filters must be a JSON list of {{\"column\", \"operator\", \"table\", \"ref_column\"}}: {e}"
         ))
-        .with_sqlstate("22023")
+        .with_sqlstate(SqlState::InvalidParameterValue)
     })
 }
 
@@ -407,7 +410,7 @@ impl Storage {
             return Err(Error::invalid(
                 "delete_rows without filters would delete every row: pass all => true (or use TRUNCATE)",
             )
-            .with_sqlstate("22023"));
+            .with_sqlstate(SqlState::InvalidParameterValue));
         }
         let (guard, locked_id) = self.lock_target(&ctx, &target, &[]).await?;
         self.blocking(move |inner| {
@@ -427,14 +430,14 @@ impl Storage {
             for r in &ref_filters {
                 let column = table.columns.iter().find(|c| c.name == r.column).ok_or_else(|| {
                     Error::not_found(format!("column \"{}\" of table \"{}\" does not exist", r.column, table.name))
-                        .with_sqlstate("42703")
+                        .with_sqlstate(SqlState::UndefinedColumn)
                 })?;
                 let negated = match r.operator.to_ascii_lowercase().as_str() {
                     "in" => false,
                     "not_in" => true,
                     other => {
                         return Err(Error::invalid(format!("unknown ref filter operator '{other}': use in or not_in"))
-                            .with_sqlstate("22023"));
+                            .with_sqlstate(SqlState::InvalidParameterValue));
                     }
                 };
                 let name = names::parse_table_id(&r.table)?;
@@ -444,7 +447,7 @@ impl Storage {
                         "column \"{}\" of table \"{}\" does not exist",
                         r.ref_column, source.table.name
                     ))
-                    .with_sqlstate("42703"));
+                    .with_sqlstate(SqlState::UndefinedColumn));
                 }
                 let other = (source.table.id != table.id).then_some(source.file);
                 refs.push((column.name.clone(), negated, other, r.ref_column.clone()));

@@ -8,7 +8,7 @@ use super::tables::require_write;
 use super::{SessionContext, Storage};
 use crate::catalog::{NewBucket, Scope};
 use crate::clock::now_micros;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, SqlState};
 
 fn require_project_admin(ctx: &SessionContext) -> Result<(i64, i64)> {
     let place = require_write(ctx)?;
@@ -28,7 +28,8 @@ impl Storage {
             inner.catalog.write(|tx| {
                 let (stage, name) = names::parse_bucket(&bucket)?;
                 let b = tx.bucket_by_name(project_id, branch_id, &stage, &name)?.ok_or_else(|| {
-                    Error::not_found(format!("bucket \"{bucket}\" does not exist")).with_sqlstate("3F000")
+                    Error::not_found(format!("bucket \"{bucket}\" does not exist"))
+                        .with_sqlstate(SqlState::InvalidSchemaName)
                 })?;
                 if b.source_bucket_id.is_some() {
                     return Err(Error::invalid(format!(
@@ -66,7 +67,8 @@ impl Storage {
             inner.catalog.write(|tx| {
                 let (stage, name) = names::parse_bucket(&bucket)?;
                 let b = tx.bucket_by_name(project_id, branch_id, &stage, &name)?.ok_or_else(|| {
-                    Error::not_found(format!("bucket \"{bucket}\" does not exist")).with_sqlstate("3F000")
+                    Error::not_found(format!("bucket \"{bucket}\" does not exist"))
+                        .with_sqlstate(SqlState::InvalidSchemaName)
                 })?;
                 let shared_with_all = tx.is_shared_with_all(b.id)?;
                 let shared_by_name = tx.shares_of(b.id)?;
@@ -86,7 +88,7 @@ impl Storage {
                         "bucket \"{bucket}\" is still linked as {}; unlink it first",
                         links.join(", ")
                     ))
-                    .with_sqlstate("2BP01"));
+                    .with_sqlstate(SqlState::DependentObjectsStillExist));
                 }
                 let changed = match target_project {
                     Some(target) => tx.unshare_bucket(b.id, target)?,
@@ -167,7 +169,8 @@ impl Storage {
             inner.catalog.write(|tx| {
                 let (stage, name) = names::parse_bucket(&bucket)?;
                 let b = tx.bucket_by_name(project_id, branch_id, &stage, &name)?.ok_or_else(|| {
-                    Error::not_found(format!("bucket \"{bucket}\" does not exist")).with_sqlstate("3F000")
+                    Error::not_found(format!("bucket \"{bucket}\" does not exist"))
+                        .with_sqlstate(SqlState::InvalidSchemaName)
                 })?;
                 if b.source_bucket_id.is_none() {
                     return Err(Error::invalid(format!("bucket \"{bucket}\" is not a linked bucket")));
@@ -186,7 +189,8 @@ impl Storage {
             inner.catalog.write(|tx| {
                 let (stage, name) = names::parse_bucket(&bucket)?;
                 let b = tx.bucket_by_name(project_id, branch_id, &stage, &name)?.ok_or_else(|| {
-                    Error::not_found(format!("bucket \"{bucket}\" does not exist")).with_sqlstate("3F000")
+                    Error::not_found(format!("bucket \"{bucket}\" does not exist"))
+                        .with_sqlstate(SqlState::InvalidSchemaName)
                 })?;
                 tx.set_bucket_read_grant(b.id, granted)?;
                 let op = if granted { "grant_bucket_read" } else { "revoke_bucket_read" };

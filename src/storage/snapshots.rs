@@ -22,7 +22,7 @@ use super::{ColumnSpec, Inner, SessionContext, Storage};
 use crate::catalog::{BucketRecord, CatalogTx, Scope, SnapshotRecord, TableRecord};
 use crate::clock::{format_micros, now_micros};
 use crate::engine::TableFile;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Result, SqlState};
 
 const DAY: i64 = 86_400_000_000;
 
@@ -354,7 +354,7 @@ impl Inner {
 }
 
 fn snapshot_not_found(id: i64) -> Error {
-    Error::not_found(format!("snapshot {id} does not exist")).with_sqlstate("42704")
+    Error::not_found(format!("snapshot {id} does not exist")).with_sqlstate(SqlState::UndefinedObject)
 }
 
 /// Where a restore puts the rows: back into the table they came from, or a new table.
@@ -473,12 +473,12 @@ impl Storage {
             description: String::new(),
         };
         let table = self.create_table(ctx.clone(), spec, false).await.map_err(|e| {
-            if e.sqlstate() == "42P07" {
+            if e.state() == SqlState::DuplicateTable {
                 Error::already_exists(format!(
                     "table \"{}.{}\" exists; restore into a new name, or restore_snapshot(id) into the original",
                     target.bucket, target.name
                 ))
-                .with_sqlstate("42P07")
+                .with_sqlstate(SqlState::DuplicateTable)
             } else {
                 e
             }
@@ -540,7 +540,7 @@ impl Storage {
             Some(id) if id != snapshot.table_id => Err(Error::already_exists(format!(
                 "another table named \"{full}\" exists now; restore into a new name with bucket => …, table => …"
             ))
-            .with_sqlstate("42P07")),
+            .with_sqlstate(SqlState::DuplicateTable)),
             Some(_) => {
                 let (guard, locked_id) = self.lock_target(&ctx, &name, &[]).await?;
                 self.blocking(move |inner| {
@@ -590,7 +590,9 @@ impl Storage {
                     inner.catalog.write(|tx| {
                         let bucket = inner.bucket_named(tx, project_id, branch_id, &snapshot.bucket)?;
                         if tx.table(snapshot.table_id)?.is_some() {
-                            return Err(Error::already_exists("the table id is in use").with_sqlstate("42P07"));
+                            return Err(
+                                Error::already_exists("the table id is in use").with_sqlstate(SqlState::DuplicateTable)
+                            );
                         }
                         let visible =
                             TableName { schema: Some(snapshot.bucket.clone()), name: snapshot.table_name.clone() };
@@ -599,7 +601,7 @@ impl Storage {
                                 "relation \"{}\" already exists (a view); drop it or restore under another name",
                                 snapshot.table_name
                             ))
-                            .with_sqlstate("42P07"));
+                            .with_sqlstate(SqlState::DuplicateTable));
                         }
                         let now = now_micros();
                         tx.insert_table(&TableRecord {
@@ -645,7 +647,8 @@ impl Storage {
         let (project_id, branch_id) = require_write(&ctx)?;
         let now = now_micros();
         if at > now {
-            return Err(Error::invalid(format!("{} is in the future", format_micros(at))).with_sqlstate("22023"));
+            return Err(Error::invalid(format!("{} is in the future", format_micros(at)))
+                .with_sqlstate(SqlState::InvalidParameterValue));
         }
         let (guard, _) = self.lock_target(&ctx, &source, &[]).await?;
         let state = {
@@ -654,7 +657,8 @@ impl Storage {
                 let _guard = guard;
                 let (bucket, table) = inner.catalog.read(|tx| {
                     inner.find_table(tx, project_id, branch_id, &source, &[])?.ok_or_else(|| {
-                        Error::not_found(format!("relation {source} does not exist")).with_sqlstate("42P01")
+                        Error::not_found(format!("relation {source} does not exist"))
+                            .with_sqlstate(SqlState::UndefinedTable)
                     })
                 })?;
                 let _ = &ctx2;
@@ -667,7 +671,7 @@ impl Storage {
                         ErrorKind::FailedPrecondition,
                         format!("{} is outside the project's time-travel window of {days} days", format_micros(at)),
                     )
-                    .with_sqlstate("55000"));
+                    .with_sqlstate(SqlState::ObjectNotInPrerequisiteState));
                 }
                 if at < table.created_at {
                     return Err(Error::invalid(format!(
@@ -676,7 +680,7 @@ impl Storage {
                         table.name,
                         format_micros(at)
                     ))
-                    .with_sqlstate("22023"));
+                    .with_sqlstate(SqlState::InvalidParameterValue));
                 }
                 // the version that was current at `at`, and whether it holds exactly that state
                 let found =
@@ -718,7 +722,7 @@ impl Storage {
                         ErrorKind::FailedPrecondition,
                         format!("no history of this table reaches back to {}", format_micros(at)),
                     )
-                    .with_sqlstate("55000")),
+                    .with_sqlstate(SqlState::ObjectNotInPrerequisiteState)),
                 }
             })
             .await?
@@ -737,7 +741,7 @@ fn not_kept(at: i64, from: i64, to: i64) -> Error {
             format_micros(to)
         ),
     )
-    .with_sqlstate("55000")
+    .with_sqlstate(SqlState::ObjectNotInPrerequisiteState)
     .with_hint("time_travel_resolution_minutes => 0 keeps every state, at the cost of a copy per write")
 }
 
@@ -757,13 +761,14 @@ fn settings_target(ctx: &SessionContext, level: &str, target: &str) -> Result<(i
         }
         "table" => {
             let (bucket, _) = target.rsplit_once('.').ok_or_else(|| {
-                Error::invalid(format!("'{target}' is not a table id like 'in.c-sales.orders'")).with_sqlstate("42602")
+                Error::invalid(format!("'{target}' is not a table id like 'in.c-sales.orders'"))
+                    .with_sqlstate(SqlState::InvalidName)
             })?;
             super::names::parse_bucket(bucket)?;
             Ok((project_id, "table".into(), target.to_owned()))
         }
         other => Err(Error::invalid(format!("level must be 'project', 'bucket' or 'table', not '{other}'"))
-            .with_sqlstate("22023")),
+            .with_sqlstate(SqlState::InvalidParameterValue)),
     }
 }
 
@@ -784,14 +789,16 @@ impl Inner {
                 if tx.bucket_by_name(project_id, branch_id, &stage, &name)?.is_none()
                     && self.live_bucket(tx, project_id, branch_id, &stage, &name)?.is_none()
                 {
-                    return Err(Error::not_found(format!("bucket \"{target}\" does not exist")).with_sqlstate("3F000"));
+                    return Err(Error::not_found(format!("bucket \"{target}\" does not exist"))
+                        .with_sqlstate(SqlState::InvalidSchemaName));
                 }
             }
             "table" => {
                 let (bucket, table) = target.rsplit_once('.').unwrap_or(("", target));
                 let name = super::TableName { schema: Some(bucket.to_owned()), name: table.to_owned() };
                 if self.find_table(tx, project_id, branch_id, &name, &[])?.is_none() {
-                    return Err(Error::not_found(format!("table \"{target}\" does not exist")).with_sqlstate("42P01"));
+                    return Err(Error::not_found(format!("table \"{target}\" does not exist"))
+                        .with_sqlstate(SqlState::UndefinedTable));
                 }
             }
             _ => {}
@@ -812,7 +819,9 @@ impl Storage {
     ) -> Result<usize> {
         let (project_id, level, target) = settings_target(&ctx, &level, &target)?;
         if values.is_empty() {
-            return Err(Error::invalid("name at least one setting to change").with_sqlstate("22023"));
+            return Err(
+                Error::invalid("name at least one setting to change").with_sqlstate(SqlState::InvalidParameterValue)
+            );
         }
         for (key, value) in &values {
             let spec = spec(key).ok_or_else(|| {
@@ -820,19 +829,20 @@ impl Storage {
                     "unknown snapshot setting \"{key}\"; known: {}",
                     SETTINGS.iter().map(|s| s.key).collect::<Vec<_>>().join(", ")
                 ))
-                .with_sqlstate("22023")
+                .with_sqlstate(SqlState::InvalidParameterValue)
             })?;
             if spec.project_only && level != "project" {
                 return Err(Error::invalid(format!("{key} is set for the whole project (level => 'project')"))
-                    .with_sqlstate("22023"));
+                    .with_sqlstate(SqlState::InvalidParameterValue));
             }
             match spec.days {
                 Some((low, high)) if !(low..=high).contains(value) => {
                     return Err(Error::invalid(format!("{key} must be between {low} and {high}, not {value}"))
-                        .with_sqlstate("22023"));
+                        .with_sqlstate(SqlState::InvalidParameterValue));
                 }
                 None if !(0..=1).contains(value) => {
-                    return Err(Error::invalid(format!("{key} is true or false")).with_sqlstate("22023"));
+                    return Err(Error::invalid(format!("{key} is true or false"))
+                        .with_sqlstate(SqlState::InvalidParameterValue));
                 }
                 _ => {}
             }
@@ -874,7 +884,8 @@ impl Storage {
     ) -> Result<usize> {
         let (project_id, level, target) = settings_target(&ctx, &level, &target)?;
         if let Some(unknown) = keys.iter().find(|k| spec(k).is_none()) {
-            return Err(Error::invalid(format!("unknown snapshot setting \"{unknown}\"")).with_sqlstate("22023"));
+            return Err(Error::invalid(format!("unknown snapshot setting \"{unknown}\""))
+                .with_sqlstate(SqlState::InvalidParameterValue));
         }
         self.blocking(move |inner| {
             inner.catalog.write(|tx| {

@@ -13,7 +13,7 @@ use super::{ReadableTable, SessionContext, Storage, TableName};
 use crate::catalog::{BucketRecord, CatalogTx, ColumnRecord, ViewRecord};
 use crate::clock::now_micros;
 use crate::engine::TableFile;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, SqlState};
 
 /// What a name in a read stands for.
 #[derive(Debug, Clone)]
@@ -57,7 +57,7 @@ pub struct ExpandedQuery {
 }
 
 fn view_not_found(name: &TableName) -> Error {
-    Error::not_found(format!("view {name} does not exist")).with_sqlstate("42P01")
+    Error::not_found(format!("view {name} does not exist")).with_sqlstate(SqlState::UndefinedTable)
 }
 
 impl Storage {
@@ -104,7 +104,7 @@ impl Storage {
                     return Err(Error::already_exists(format!(
                         "column \"{name}\" specified more than once; name the view's columns with AS"
                     ))
-                    .with_sqlstate("42701"));
+                    .with_sqlstate(SqlState::DuplicateColumn));
                 }
                 let base_type = names::column_type(&sql_type).map_or("STRING", |t| t.base_type).to_owned();
                 columns.push(ColumnRecord { name, sql_type, base_type, nullable: true, default_sql: None });
@@ -113,7 +113,7 @@ impl Storage {
                 let qualified = TableName { schema: Some(spec.bucket.clone()), name: spec.name.clone() };
                 if inner.find_table(tx, project_id, branch_id, &qualified, &[])?.is_some() {
                     return Err(Error::already_exists(format!("relation \"{}\" already exists", spec.name))
-                        .with_sqlstate("42P07"));
+                        .with_sqlstate(SqlState::DuplicateTable));
                 }
                 let bucket = inner.bucket_for_write(tx, &ctx, project_id, branch_id, &spec.bucket)?;
                 if bucket.source_bucket_id.is_some() {
@@ -125,7 +125,7 @@ impl Storage {
                     }
                     if !spec.or_replace {
                         return Err(Error::already_exists(format!("relation \"{}\" already exists", spec.name))
-                            .with_sqlstate("42P07"));
+                            .with_sqlstate(SqlState::DuplicateTable));
                     }
                     tx.delete_view(existing.id)?;
                 } else if let Some((_, live)) = inner.find_view(tx, project_id, branch_id, &qualified)? {
@@ -137,7 +137,7 @@ impl Storage {
                     }
                     if !spec.or_replace {
                         return Err(Error::already_exists(format!("relation \"{}\" already exists", live.name))
-                            .with_sqlstate("42P07"));
+                            .with_sqlstate(SqlState::DuplicateTable));
                     }
                     tx.hide(branch_id, "view", live.id)?;
                 }
@@ -184,7 +184,7 @@ impl Storage {
                     }
                     if inner.find_table(tx, project_id, branch_id, &name, &search_path)?.is_some() {
                         return Err(Error::unsupported(format!("{name} is not a view"))
-                            .with_sqlstate("42809")
+                            .with_sqlstate(SqlState::WrongObjectType)
                             .with_hint("use DROP TABLE to remove a table"));
                     }
                     return Err(view_not_found(&name));

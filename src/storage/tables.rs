@@ -10,7 +10,7 @@ use super::{Inner, Principal, SessionContext, Storage};
 use crate::catalog::{BucketRecord, CatalogTx, ColumnRecord, NewBucket, Scope, TableRecord};
 use crate::clock::now_micros;
 use crate::engine::TableFile;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result, SqlState};
 
 /// A column as a client defines it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -141,11 +141,11 @@ pub(crate) fn require_write(ctx: &SessionContext) -> Result<(i64, i64)> {
 }
 
 fn bucket_not_found(full: &str) -> Error {
-    Error::not_found(format!("schema \"{full}\" does not exist")).with_sqlstate("3F000")
+    Error::not_found(format!("schema \"{full}\" does not exist")).with_sqlstate(SqlState::InvalidSchemaName)
 }
 
 pub(crate) fn table_not_found(name: &TableName) -> Error {
-    Error::not_found(format!("relation {name} does not exist")).with_sqlstate("42P01")
+    Error::not_found(format!("relation {name} does not exist")).with_sqlstate(SqlState::UndefinedTable)
 }
 
 impl Inner {
@@ -189,8 +189,8 @@ impl Inner {
             None => Ok(bucket.clone()),
             Some(source_id) => {
                 let source = tx.bucket(source_id)?.ok_or_else(|| {
-                    Error::new(
-                        ErrorKind::Gone,
+                    Error::sql(
+                        SqlState::ObjectNotInPrerequisiteState,
                         format!("the source of linked bucket \"{}\" is gone", bucket.full_name()),
                     )
                 })?;
@@ -234,7 +234,7 @@ impl Storage {
                         return Ok(live);
                     }
                     return Err(Error::already_exists(format!("schema \"{}\" already exists", live.full_name()))
-                        .with_sqlstate("42P06"));
+                        .with_sqlstate(SqlState::DuplicateSchema));
                 }
                 let bucket = tx.insert_bucket(&NewBucket {
                     project_id,
@@ -277,7 +277,7 @@ impl Storage {
                     return Err(Error::failed_precondition(format!(
                         "cannot drop schema \"{full}\" because it has {visible} table(s); use DROP SCHEMA … CASCADE"
                     ))
-                    .with_sqlstate("2BP01"));
+                    .with_sqlstate(SqlState::DependentObjectsStillExist));
                 }
                 tx.hide(branch_id, "bucket", live.id)?;
                 inner.audit(
@@ -317,7 +317,7 @@ impl Storage {
                         "bucket \"{full}\" is linked by project(s) {}; they must unlink it first",
                         projects.join(", ")
                     ))
-                    .with_sqlstate("2BP01"));
+                    .with_sqlstate(SqlState::DependentObjectsStillExist));
                 }
                 let mut files = Vec::new();
                 if bucket.source_bucket_id.is_none() {
@@ -328,7 +328,7 @@ impl Storage {
                             "cannot drop schema \"{full}\" because it has {} table(s) and {views} view(s); use DROP SCHEMA … CASCADE",
                             tables.len()
                         ))
-                        .with_sqlstate("2BP01"));
+                        .with_sqlstate(SqlState::DependentObjectsStillExist));
                     }
                     for t in tables {
                         files.push((inner.file_of(tx, &t)?, t));
@@ -363,7 +363,9 @@ impl Storage {
         let (project_id, branch_id) = require_write(&ctx)?;
         names::validate_table_name(&spec.name)?;
         if spec.columns.is_empty() {
-            return Err(Error::invalid("a table needs at least one column").with_sqlstate("42P16"));
+            return Err(
+                Error::invalid("a table needs at least one column").with_sqlstate(SqlState::InvalidTableDefinition)
+            );
         }
         let mut seen = HashSet::new();
         let mut columns = Vec::with_capacity(spec.columns.len());
@@ -371,7 +373,7 @@ impl Storage {
             names::validate_column_name(&c.name)?;
             if !seen.insert(c.name.to_ascii_lowercase()) {
                 return Err(Error::already_exists(format!("column \"{}\" specified more than once", c.name))
-                    .with_sqlstate("42701"));
+                    .with_sqlstate(SqlState::DuplicateColumn));
             }
             let ColumnType { sql_type, base_type } = names::column_type(&c.type_name)?;
             columns.push(ColumnRecord {
@@ -386,12 +388,11 @@ impl Storage {
         for key in &spec.primary_key {
             if !columns.iter().any(|c| &c.name == key) {
                 return Err(Error::not_found(format!("primary key column \"{key}\" is not a column of the table"))
-                    .with_sqlstate("42703"));
+                    .with_sqlstate(SqlState::UndefinedColumn));
             }
             if !pk_seen.insert(key) {
-                return Err(
-                    Error::invalid(format!("column \"{key}\" appears twice in the primary key")).with_sqlstate("42701")
-                );
+                return Err(Error::invalid(format!("column \"{key}\" appears twice in the primary key"))
+                    .with_sqlstate(SqlState::DuplicateColumn));
             }
         }
         let columns_sql = table_ddl(&columns, &spec.primary_key);
@@ -404,11 +405,11 @@ impl Storage {
                         return Ok(existing);
                     }
                     return Err(Error::already_exists(format!("relation \"{}\" already exists", spec.name))
-                        .with_sqlstate("42P07"));
+                        .with_sqlstate(SqlState::DuplicateTable));
                 }
                 if inner.find_view(tx, project_id, branch_id, &visible)?.is_some() {
                     return Err(Error::already_exists(format!("relation \"{}\" already exists (a view)", spec.name))
-                        .with_sqlstate("42P07"));
+                        .with_sqlstate(SqlState::DuplicateTable));
                 }
                 let bucket = inner.bucket_for_write(tx, &ctx, project_id, branch_id, &spec.bucket)?;
                 if bucket.source_bucket_id.is_some() {
@@ -419,7 +420,7 @@ impl Storage {
                         return Ok(existing);
                     }
                     return Err(Error::already_exists(format!("relation \"{}\" already exists", spec.name))
-                        .with_sqlstate("42P07"));
+                        .with_sqlstate(SqlState::DuplicateTable));
                 }
                 let now = now_micros();
                 let table = tx.insert_table(&TableRecord {
@@ -497,7 +498,7 @@ impl Storage {
         }
         let guard = match self.lock_target(&ctx, &name, &search_path).await {
             Ok((guard, _)) => Some(guard),
-            Err(e) if if_exists && e.sqlstate() == "42P01" => None,
+            Err(e) if if_exists && e.state() == SqlState::UndefinedTable => None,
             Err(e) => return Err(e),
         };
         self.blocking(move |inner| {
@@ -637,7 +638,7 @@ impl Inner {
         if let Some((bucket, view)) = self.find_view_on_path(tx, project_id, branch_id, name, search_path)? {
             let qualified = TableName { schema: Some(bucket.full_name()), name: view.name };
             return Ok(Error::unsupported(format!("{qualified} is a view; this operation needs a table"))
-                .with_sqlstate("42809")
+                .with_sqlstate(SqlState::WrongObjectType)
                 .with_hint("read the view with SELECT, or use its source table"));
         }
         Ok(table_not_found(name))
@@ -748,7 +749,7 @@ pub(crate) fn table_replaced(name: &TableName) -> Error {
         crate::error::ErrorKind::Conflict,
         format!("relation {name} was dropped and created again while this statement waited; run it again"),
     )
-    .with_sqlstate("40001")
+    .with_sqlstate(SqlState::SerializationFailure)
 }
 
 impl Inner {

@@ -17,7 +17,7 @@ use super::{Inner, Principal, SessionContext, Storage, TextRows};
 use crate::catalog::{Scope, WorkspaceRecord};
 use crate::clock::now_micros;
 use crate::engine::{Query, SandboxLimits, SqlOrigin, WorkspaceConn, WorkspaceFile};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Result, SqlState};
 
 /// Limits for workspaces, from the server's configuration.
 #[derive(Debug, Clone)]
@@ -82,11 +82,11 @@ impl SessionSlot {
                 ErrorKind::ResourceExhausted,
                 format!("workspace {workspace_id} already has {here} sessions, its maximum"),
             )
-            .with_sqlstate("53300"));
+            .with_sqlstate(SqlState::TooManyConnections));
         }
         if counts.total.load(Ordering::Acquire) >= settings.total_sessions {
             return Err(Error::new(ErrorKind::ResourceExhausted, "too many workspace sessions on this server")
-                .with_sqlstate("53300"));
+                .with_sqlstate(SqlState::TooManyConnections));
         }
         *per.entry(workspace_id).or_default() += 1;
         counts.total.fetch_add(1, Ordering::AcqRel);
@@ -127,7 +127,7 @@ pub struct WorkspaceCreated {
 }
 
 fn workspace_not_found(id: i64) -> Error {
-    Error::not_found(format!("workspace {id} does not exist")).with_sqlstate("42704")
+    Error::not_found(format!("workspace {id} does not exist")).with_sqlstate(SqlState::UndefinedObject)
 }
 
 fn file_of(w: &WorkspaceRecord) -> WorkspaceFile {
@@ -189,13 +189,17 @@ impl Storage {
     ) -> Result<WorkspaceCreated> {
         let (project_id, branch_id) = require_write(&ctx)?;
         super::names::validate_table_name(&name).map_err(|_| {
-            Error::invalid(format!("invalid workspace name {name:?}: [A-Za-z0-9_-]{{1,96}}")).with_sqlstate("42602")
+            Error::invalid(format!("invalid workspace name {name:?}: [A-Za-z0-9_-]{{1,96}}"))
+                .with_sqlstate(SqlState::InvalidName)
         })?;
         if ttl_hours.is_some_and(|h| !(1..=24 * 365).contains(&h)) {
-            return Err(Error::invalid("ttl_hours must be between 1 and 8760").with_sqlstate("22023"));
+            return Err(
+                Error::invalid("ttl_hours must be between 1 and 8760").with_sqlstate(SqlState::InvalidParameterValue)
+            );
         }
         if size_limit.is_some_and(|s| s < 1 << 20) {
-            return Err(Error::invalid("size_limit is in bytes and at least 1 MiB").with_sqlstate("22023"));
+            return Err(Error::invalid("size_limit is in bytes and at least 1 MiB")
+                .with_sqlstate(SqlState::InvalidParameterValue));
         }
         let password = credentials::new_secret();
         let scram = credentials::scram_verifier(&password);
@@ -335,15 +339,14 @@ impl Storage {
             return Err(Error::invalid(format!(
                 "\"{user}\" is not a workspace user from create_workspace_user (ws_<workspace>_<number>)"
             ))
-            .with_sqlstate("22023"));
+            .with_sqlstate(SqlState::InvalidParameterValue));
         };
         self.blocking(move |inner| {
             let record = Self::own_workspace(inner, &ctx, id)?;
             inner.catalog.write(|tx| {
                 if !tx.delete_workspace_user(id, number)? {
-                    return Err(
-                        Error::not_found(format!("workspace user \"{user}\" does not exist")).with_sqlstate("42704")
-                    );
+                    return Err(Error::not_found(format!("workspace user \"{user}\" does not exist"))
+                        .with_sqlstate(SqlState::UndefinedObject));
                 }
                 inner.audit(
                     tx,
@@ -379,13 +382,13 @@ impl Storage {
             Err(Error::unauthenticated(format!(
                 "password authentication failed for user \"{user}\": the workspace has expired"
             ))
-            .with_sqlstate("28P01"))
+            .with_sqlstate(SqlState::InvalidPassword))
         } else if !(database.is_empty() || database == user || database == w.user() || database == w.name) {
             Err(Error::not_found(format!(
                 "database \"{database}\" does not exist: workspace {id} is \"{user}\" or \"{}\"",
                 w.name
             ))
-            .with_sqlstate("3D000"))
+            .with_sqlstate(SqlState::InvalidCatalogName))
         } else {
             Ok(SessionContext {
                 principal: Principal::Workspace { project_id: w.project_id, workspace_id: w.id },
@@ -455,7 +458,9 @@ impl Storage {
             self.blocking(move |inner| Self::own_workspace(inner, &ctx, id)).await?
         };
         if mappings.is_empty() {
-            return Err(Error::invalid("name at least one table to load").with_sqlstate("22023"));
+            return Err(
+                Error::invalid("name at least one table to load").with_sqlstate(SqlState::InvalidParameterValue)
+            );
         }
         let in_branch = in_workspace_branch(&ctx, &record);
         let mut tables = Vec::with_capacity(mappings.len());
@@ -503,12 +508,12 @@ impl Storage {
                 .map(|(from, to)| {
                     let column = table.columns.iter().find(|t| &t.name == from).ok_or_else(|| {
                         Error::not_found(format!("column \"{from}\" of table {} does not exist", m.source))
-                            .with_sqlstate("42703")
+                            .with_sqlstate(SqlState::UndefinedColumn)
                     })?;
                     super::names::validate_column_name(to)?;
                     if !seen.insert(to.to_ascii_lowercase()) {
                         return Err(Error::already_exists(format!("workspace column \"{to}\" is named twice"))
-                            .with_sqlstate("42701"));
+                            .with_sqlstate(SqlState::DuplicateColumn));
                     }
                     Ok(if &column.name == to {
                         quote_ident(to)
@@ -576,7 +581,9 @@ impl Storage {
     ) -> Result<TextRows> {
         require_write(&ctx)?;
         if timeout_secs.is_some_and(|t| t < 1) {
-            return Err(Error::invalid("timeout must be at least one second").with_sqlstate("22023"));
+            return Err(
+                Error::invalid("timeout must be at least one second").with_sqlstate(SqlState::InvalidParameterValue)
+            );
         }
         let record = {
             let ctx = ctx.clone();
