@@ -45,12 +45,14 @@ final class SqlStateMapper
         bool $importContext = false,
         ?\Throwable $previous = null,
     ): DuckstoreException {
-        $context = ['sqlState' => $sqlState];
         $code = self::code($sqlState, $importContext);
-        if (self::isRetryable($sqlState)) {
-            return new DuckstoreException($message, $code, $previous, $context);
-        }
-        return new NonRetryableDuckstoreException($message, $code, $previous, $context);
+        // storage-driver-common's Exception has no constructor of its own (PHP's takes message,
+        // code, previous); its context is set through setContext().
+        $exception = self::isRetryable($sqlState)
+            ? new DuckstoreException($message, $code, $previous)
+            : new NonRetryableDuckstoreException($message, $code, $previous);
+        $exception->setContext(['sqlState' => $sqlState]);
+        return $exception;
     }
 
     public static function code(string $sqlState, bool $importContext = false): int

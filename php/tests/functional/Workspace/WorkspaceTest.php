@@ -10,7 +10,6 @@ use Keboola\StorageDriver\Command\Table\ImportExportShared\ImportOptions\ImportT
 use Keboola\StorageDriver\Command\Table\ImportExportShared\Table;
 use Keboola\StorageDriver\Command\Table\ImportExportShared\TableWhereFilter;
 use Keboola\StorageDriver\Command\Table\ImportExportShared\TableWhereFilter\Operator;
-use Keboola\StorageDriver\Command\Table\TableImportFromTableCommand\SourceTableMapping\ColumnMapping;
 use Keboola\StorageDriver\Command\Table\TableImportResponse;
 use Keboola\StorageDriver\Command\Workspace\ClearWorkspaceCommand;
 use Keboola\StorageDriver\Command\Workspace\CreateWorkspaceCommand;
@@ -23,6 +22,7 @@ use Keboola\StorageDriver\Command\Workspace\DropWorkspaceObjectCommand;
 use Keboola\StorageDriver\Command\Workspace\GrantWorkspaceAccessToProjectCommand;
 use Keboola\StorageDriver\Command\Workspace\LoadTableToWorkspaceCommand;
 use Keboola\StorageDriver\Command\Workspace\LoadTableToWorkspaceCommand\SourceTableMapping;
+use Keboola\StorageDriver\Command\Workspace\LoadTableToWorkspaceCommand\SourceTableMapping\ColumnMapping;
 use Keboola\StorageDriver\Command\Workspace\ResetWorkspacePasswordCommand;
 use Keboola\StorageDriver\Command\Workspace\ResetWorkspacePasswordResponse;
 use Keboola\StorageDriver\Credentials\GenericBackendCredentials;

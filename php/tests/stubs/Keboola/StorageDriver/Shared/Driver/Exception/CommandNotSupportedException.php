@@ -6,10 +6,14 @@ namespace Keboola\StorageDriver\Shared\Driver\Exception;
 
 use Keboola\StorageDriver\Contract\Driver\Exception\NonRetryableExceptionInterface;
 
-class CommandNotSupportedException extends Exception implements NonRetryableExceptionInterface
+/**
+ * Stand-in for storage-driver-common v7.23.0: final, one parameter named $command (named
+ * arguments must use that name), code 0 as upstream leaves it.
+ */
+final class CommandNotSupportedException extends Exception implements NonRetryableExceptionInterface
 {
-    public function __construct(string $commandName)
+    public function __construct(string $command)
     {
-        parent::__construct(sprintf('Command "%s" not supported.', $commandName));
+        parent::__construct(sprintf('Command "%s" not supported.', $command));
     }
 }
