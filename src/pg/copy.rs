@@ -285,7 +285,9 @@ impl CopyHandler for Connection {
         match copy.as_mut() {
             Some(copy) => copy.write(&data.data).await,
             None => {
-                return Err(to_pg(&Error::invalid("no COPY is in progress").with_sqlstate(SqlState::ProtocolViolation)));
+                return Err(to_pg(
+                    &Error::invalid("no COPY is in progress").with_sqlstate(SqlState::ProtocolViolation),
+                ));
             }
         }
         Ok(())

@@ -11,7 +11,7 @@ use std::time::Instant;
 use serde_json::json;
 
 use super::names::{self, TIMESTAMP_COLUMN, quote_ident, quote_literal};
-use super::tables::{TableName, WriteGuard, require_write, table_ddl, table_replaced};
+use super::tables::{LockedTable, TableName, require_write, table_ddl};
 use super::{SessionContext, Storage};
 use crate::catalog::{ColumnRecord, FileRecord, TableRecord};
 use crate::clock::now_micros;
@@ -613,30 +613,23 @@ impl Storage {
         request: LoadRequest,
         canceller: Canceller,
     ) -> Result<LoadResult> {
-        let (guard, locked_id) = self.lock_target(&ctx, &request.target, &request.search_path).await?;
+        let locked = self.lock_target(&ctx, &request.target, &request.search_path).await?;
         let storage = self.clone();
         let project = ctx.project_id();
-        self.blocking_in(project, move |inner| storage.load_locked(inner, &ctx, guard, locked_id, &request, &canceller))
-            .await
+        self.blocking_in(project, move |inner| storage.load_locked(inner, &ctx, &locked, &request, &canceller)).await
     }
 
     fn load_locked(
         &self,
         inner: &super::Inner,
         ctx: &SessionContext,
-        _guard: WriteGuard,
-        locked_id: i64,
+        locked: &LockedTable,
         request: &LoadRequest,
         canceller: &Canceller,
     ) -> Result<LoadResult> {
         let started = Instant::now();
         let (project_id, branch_id) = require_write(ctx)?;
-        let (bucket, table) = inner
-            .catalog
-            .read(|tx| inner.writable_table(tx, project_id, branch_id, &request.target, &request.search_path))?;
-        if table.id != locked_id {
-            return Err(table_replaced(&request.target));
-        }
+        let (bucket, table) = locked.resolve(inner, ctx)?;
         let format_label = match request.source.format {
             SourceFormat::Csv(_) => "csv",
             SourceFormat::Parquet => "parquet",

@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::loads::{Filter, filter_conditions};
 use super::names::{self, TIMESTAMP_COLUMN, quote_ident};
-use super::tables::{TableName, WriteGuard, require_write, table_ddl, table_replaced};
+use super::tables::{LockedTable, TableName, require_write, table_ddl};
 use super::{ColumnSpec, Inner, SessionContext, Storage};
 use crate::catalog::{ColumnRecord, TableRecord};
 use crate::clock::now_micros;
@@ -265,27 +265,15 @@ impl Storage {
         search_path: Vec<String>,
         changes: Vec<Change>,
     ) -> Result<()> {
-        let (guard, locked_id) = self.lock_target(&ctx, &target, &search_path).await?;
-        self.blocking(move |inner| inner.alter_locked(&ctx, guard, locked_id, &target, &search_path, &changes)).await
+        let locked = self.lock_target(&ctx, &target, &search_path).await?;
+        self.blocking(move |inner| inner.alter_locked(&ctx, &locked, &changes)).await
     }
 }
 
 impl Inner {
-    fn alter_locked(
-        &self,
-        ctx: &SessionContext,
-        _guard: WriteGuard,
-        locked_id: i64,
-        target: &TableName,
-        search_path: &[String],
-        changes: &[Change],
-    ) -> Result<()> {
+    fn alter_locked(&self, ctx: &SessionContext, locked: &LockedTable, changes: &[Change]) -> Result<()> {
         let (project_id, branch_id) = require_write(ctx)?;
-        let (bucket, table) =
-            self.catalog.read(|tx| self.writable_table(tx, project_id, branch_id, target, search_path))?;
-        if table.id != locked_id {
-            return Err(table_replaced(target));
-        }
+        let (bucket, table) = locked.resolve(self, ctx)?;
         let (planned, primary_key) = plan_changes(&table, changes)?;
         let current = TableFile { project_id, branch_id, table_id: table.id, version: table.version };
         if changes.iter().any(|c| matches!(c, Change::DropColumn { .. })) {
@@ -412,15 +400,10 @@ impl Storage {
             )
             .with_sqlstate(SqlState::InvalidParameterValue));
         }
-        let (guard, locked_id) = self.lock_target(&ctx, &target, &[]).await?;
+        let locked = self.lock_target(&ctx, &target, &[]).await?;
         self.blocking(move |inner| {
-            let _guard = guard;
             let (project_id, branch_id) = require_write(&ctx)?;
-            let (bucket, table) =
-                inner.catalog.read(|tx| inner.writable_table(tx, project_id, branch_id, &target, &[]))?;
-            if table.id != locked_id {
-                return Err(table_replaced(&target));
-            }
+            let (bucket, table) = locked.resolve(inner, &ctx)?;
             let file = TableFile { project_id, branch_id, table_id: table.id, version: table.version };
             let mut params = Vec::new();
             let mut conditions = filter_conditions(&table, &filters, changed_since, changed_until, &mut params)?;

@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use serde_json::json;
 
 use super::schema::Destruction;
-use super::tables::{TableName, require_write, session_branch, table_replaced};
+use super::tables::{TableName, require_write, session_branch};
 use super::{ColumnSpec, Inner, SessionContext, Storage};
 use crate::catalog::{BucketRecord, CatalogTx, Scope, SnapshotRecord, TableRecord};
 use crate::clock::{format_micros, now_micros};
@@ -372,15 +372,10 @@ impl Storage {
         target: TableName,
         description: String,
     ) -> Result<SnapshotRecord> {
-        let (guard, locked_id) = self.lock_target(&ctx, &target, &[]).await?;
+        let locked = self.lock_target(&ctx, &target, &[]).await?;
         self.blocking(move |inner| {
-            let _guard = guard;
             let (project_id, branch_id) = require_write(&ctx)?;
-            let (bucket, table) =
-                inner.catalog.read(|tx| inner.writable_table(tx, project_id, branch_id, &target, &[]))?;
-            if table.id != locked_id {
-                return Err(table_replaced(&target));
-            }
+            let (bucket, table) = locked.resolve(inner, &ctx)?;
             let file = TableFile { project_id, branch_id, table_id: table.id, version: table.version };
             inner.take_snapshot(&ctx, &bucket, &table, &file, None, &description)
         })
@@ -485,10 +480,10 @@ impl Storage {
         })?;
         let name = TableName { schema: Some(target.bucket.clone()), name: target.name.clone() };
         let cleanup_ctx = ctx.clone();
-        let (guard, _) = self.lock_target(&ctx, &name, &[]).await?;
+        let locked = self.lock_target(&ctx, &name, &[]).await?;
         let result = self
             .blocking(move |inner| {
-                let _guard = guard;
+                let _locked = locked;
                 let (project_id, branch_id) = require_write(&ctx)?;
                 let source = TableFile {
                     project_id: snapshot.project_id,
@@ -542,15 +537,10 @@ impl Storage {
             ))
             .with_sqlstate(SqlState::DuplicateTable)),
             Some(_) => {
-                let (guard, locked_id) = self.lock_target(&ctx, &name, &[]).await?;
+                let locked = self.lock_target(&ctx, &name, &[]).await?;
                 self.blocking(move |inner| {
-                    let _guard = guard;
                     let (project_id, branch_id) = require_write(&ctx)?;
-                    let (_, table) =
-                        inner.catalog.read(|tx| inner.writable_table(tx, project_id, branch_id, &name, &[]))?;
-                    if table.id != locked_id {
-                        return Err(table_replaced(&name));
-                    }
+                    let (_, table) = locked.resolve(inner, &ctx)?;
                     let current = TableFile { project_id, branch_id, table_id: table.id, version: table.version };
                     inner.before_destruction(&ctx, &table, &current, Destruction::Restore)?;
                     inner.catalog.write(|tx| {
@@ -650,11 +640,11 @@ impl Storage {
             return Err(Error::invalid(format!("{} is in the future", format_micros(at)))
                 .with_sqlstate(SqlState::InvalidParameterValue));
         }
-        let (guard, _) = self.lock_target(&ctx, &source, &[]).await?;
+        let locked = self.lock_target(&ctx, &source, &[]).await?;
         let state = {
             let ctx2 = ctx.clone();
             self.blocking(move |inner| {
-                let _guard = guard;
+                let _locked = locked;
                 let (bucket, table) = inner.catalog.read(|tx| {
                     inner.find_table(tx, project_id, branch_id, &source, &[])?.ok_or_else(|| {
                         Error::not_found(format!("relation {source} does not exist"))

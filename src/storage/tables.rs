@@ -496,13 +496,12 @@ impl Storage {
         if hidden {
             return Ok(true);
         }
-        let guard = match self.lock_target(&ctx, &name, &search_path).await {
-            Ok((guard, _)) => Some(guard),
+        let locked = match self.lock_target(&ctx, &name, &search_path).await {
+            Ok(locked) => Some(locked),
             Err(e) if if_exists && e.state() == SqlState::UndefinedTable => None,
             Err(e) => return Err(e),
         };
         self.blocking(move |inner| {
-            let _guard = guard;
             let found =
                 inner.catalog.read(|tx| match inner.find_table(tx, project_id, branch_id, &name, &search_path)? {
                     Some((bucket, table)) if bucket.source_bucket_id.is_none() => {
@@ -518,6 +517,10 @@ impl Storage {
                 let Some((bucket, table)) = found else {
                     return if if_exists { Ok(None) } else { Err(table_not_found(&name)) };
                 };
+                // the table locked, not one created under the same name while this waited
+                if let Some(locked) = &locked {
+                    locked.check(&table)?;
+                }
                 if bucket.source_bucket_id.is_some() {
                     return Err(Error::permission_denied(format!(
                         "bucket \"{}\" is a read-only link",
@@ -775,15 +778,52 @@ impl Inner {
     }
 }
 
+/// A table held for writing: its write lock, taken by [`Storage::lock_target`], the one way
+/// every write path starts. What a writer reads of the table it reads through [`Self::resolve`]
+/// (or [`Self::check`]), under the lock: a writer that waited sees the table as it is now, and
+/// one whose table was dropped and created again meanwhile is refused instead of writing a file
+/// nobody reads (a lost update).
+pub(super) struct LockedTable {
+    _guard: WriteGuard,
+    id: i64,
+    name: TableName,
+    search_path: Vec<String>,
+}
+
+impl LockedTable {
+    /// The table and its bucket as they are under the lock. Call on a blocking thread.
+    pub(super) fn resolve(&self, inner: &Inner, ctx: &SessionContext) -> Result<(BucketRecord, TableRecord)> {
+        inner.catalog.read(|tx| self.resolve_in(inner, tx, ctx))
+    }
+
+    /// [`Self::resolve`] inside a catalog read the caller holds.
+    pub(super) fn resolve_in(
+        &self,
+        inner: &Inner,
+        tx: &CatalogTx<'_>,
+        ctx: &SessionContext,
+    ) -> Result<(BucketRecord, TableRecord)> {
+        let (project_id, branch_id) = require_write(ctx)?;
+        let (bucket, table) = inner.writable_table(tx, project_id, branch_id, &self.name, &self.search_path)?;
+        self.check(&table)?;
+        Ok((bucket, table))
+    }
+
+    /// Refuses `table` unless it is the one locked.
+    pub(super) fn check(&self, table: &TableRecord) -> Result<()> {
+        if table.id == self.id { Ok(()) } else { Err(table_replaced(&self.name)) }
+    }
+}
+
 impl Storage {
-    /// Finds the table a write targets and takes its write lock; answers the lock and the
-    /// table's id, which the caller checks again once it holds the lock.
-    pub(crate) async fn lock_target(
+    /// Finds the table a write targets and takes its write lock (copying it into the session's
+    /// branch first when the branch still reads it live).
+    pub(super) async fn lock_target(
         &self,
         ctx: &SessionContext,
         name: &TableName,
         search_path: &[String],
-    ) -> Result<(WriteGuard, i64)> {
+    ) -> Result<LockedTable> {
         let (project_id, branch_id) = require_write(ctx)?;
         let (name2, path) = (name.clone(), search_path.to_vec());
         let (bucket, table) = self
@@ -792,13 +832,17 @@ impl Storage {
             })
             .await?;
         let guard = self.inner.write_locks.acquire(table.id).await;
-        if self.inner.is_live(&bucket, branch_id) {
+        let (guard, id) = if self.inner.is_live(&bucket, branch_id) {
             // the branch's first write to a table it reads live: copy it in first
-            return self.branch_write_target(ctx, name, search_path, (bucket, table), guard).await;
-        }
-        Ok((guard, table.id))
+            self.branch_write_target(ctx, name, search_path, (bucket, table), guard).await?
+        } else {
+            (guard, table.id)
+        };
+        Ok(LockedTable { _guard: guard, id, name: name.clone(), search_path: search_path.to_vec() })
     }
+}
 
+impl Storage {
     /// One atomic write of one table (design.md R1): the target is resolved and locked (writers
     /// of the same table queue), the statement runs in one engine transaction, and the table's
     /// statistics and an audit record are committed after it.
@@ -814,16 +858,11 @@ impl Storage {
         R: FnOnce(&WriteTarget, &[String]) -> Result<(String, Vec<crate::engine::QueryCheck>)> + Send + 'static,
     {
         let (project_id, branch_id) = require_write(&ctx)?;
-        let (guard, locked_id) = self.lock_target(&ctx, &request.target, &request.search_path).await?;
+        let locked = self.lock_target(&ctx, &request.target, &request.search_path).await?;
         self.blocking_for(project_id, move |inner| {
-            let _guard = guard;
             // Resolved again under the lock: the file may have changed while we waited.
             let (bucket, table, reads) = inner.catalog.read(|tx| {
-                let (bucket, table) =
-                    inner.writable_table(tx, project_id, branch_id, &request.target, &request.search_path)?;
-                if table.id != locked_id {
-                    return Err(table_replaced(&request.target));
-                }
+                let (bucket, table) = locked.resolve_in(inner, tx, &ctx)?;
                 let mut reads = Vec::with_capacity(request.reads.len());
                 let mut read_refs = Vec::with_capacity(request.reads.len());
                 for read in &request.reads {
