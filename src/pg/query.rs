@@ -23,7 +23,7 @@ use pgwire::api::store::PortalStore;
 use pgwire::api::{ClientInfo, ClientPortalStore, PgWireConnectionState, Type};
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use pgwire::messages::PgWireBackendMessage;
-use pgwire::messages::copy::CopyData;
+use pgwire::messages::copy::{CopyData, CopyDone, CopyOutResponse};
 use pgwire::messages::data::DataRow;
 use pgwire::messages::response::{EmptyQueryResponse, TransactionStatus};
 use pgwire::messages::simplequery::Query as SimpleQuery;
@@ -619,44 +619,45 @@ fn row_stream(
 }
 
 /// Streams a result as COPY lines, one CopyData per row (libpq hands clients one row per call).
-fn copy_stream(
-    rows: Rows,
-    wire: SchemaRef,
+/// `COPY … TO STDOUT` as PostgreSQL sends it: CopyOutResponse, one CopyData per line, then
+/// CopyDone; answers the command tag (`COPY n`, rows — a CSV header line is not one), which the
+/// caller sends as CommandComplete in the same flush as CopyDone (clients such as
+/// pg-copy-streams read the count from it as soon as the copy ends). A failure mid-stream is an
+/// error the caller reports as an ErrorResponse: CopyFail is a client's message only.
+async fn send_copy_out<C>(
+    client: &mut C,
+    schema: SchemaRef,
+    mut rows: Rows,
     format: gateway::copy::CopyFormat,
-) -> impl Stream<Item = PgWireResult<CopyData>> + Send + 'static {
-    let header = format.header.then(|| {
-        let names: Vec<String> = wire.fields().iter().map(|f| f.name().clone()).collect();
+) -> PgWireResult<Tag>
+where
+    C: Sink<PgWireBackendMessage> + Unpin,
+    C::Error: Debug,
+    PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+{
+    let columns = schema.fields().len();
+    let response = CopyResponse::new(0, columns, stream::empty());
+    let formats = response.column_formats();
+    client.feed(PgWireBackendMessage::CopyOutResponse(CopyOutResponse::new(0, columns as i16, formats))).await?;
+    if format.header {
+        let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
         let mut line = names.join(&format.delimiter.to_string());
         line.push('\n');
-        Ok(CopyData::new(bytes::Bytes::from(line)))
-    });
-    let body = stream::unfold(Some(rows), move |state| {
-        let wire = Arc::clone(&wire);
-        let format = format.clone();
-        async move {
-            let mut rows = state?;
-            match rows.next().await {
-                None => None,
-                Some(Err(e)) => Some((vec![Err(to_pg(&e))], None)),
-                Some(Ok(batch)) => {
-                    let lines =
-                        types::to_wire_batch(batch, &wire).and_then(|batch| super::encode::copy_lines(&batch, &format));
-                    let encoded: Vec<PgWireResult<CopyData>> = match lines {
-                        Ok(lines) => lines.into_iter().map(|l| Ok(CopyData::new(l))).collect(),
-                        Err(e) => vec![Err(to_pg(&e))],
-                    };
-                    Some((encoded, Some(rows)))
-                }
-            }
+        client.feed(PgWireBackendMessage::CopyData(CopyData::new(bytes::Bytes::from(line)))).await?;
+    }
+    let mut count = 0usize;
+    while let Some(batch) = rows.next().await {
+        let lines = batch
+            .and_then(|batch| types::to_wire_batch(batch, &schema))
+            .and_then(|batch| super::encode::copy_lines(&batch, &format))
+            .map_err(|e| to_pg(&e))?;
+        for line in lines {
+            count += 1;
+            client.feed(PgWireBackendMessage::CopyData(CopyData::new(line))).await?;
         }
-    })
-    .flat_map(stream::iter);
-    stream::iter(header).chain(body)
-}
-
-fn copy_response(schema: SchemaRef, rows: Rows, format: gateway::copy::CopyFormat) -> CopyResponse {
-    let columns = schema.fields().len();
-    CopyResponse::new(0, columns, copy_stream(rows, schema, format))
+    }
+    client.feed(PgWireBackendMessage::CopyDone(CopyDone::new())).await?;
+    Ok(Tag::new("COPY").with_rows(count))
 }
 
 pub(super) fn query_response(schema: SchemaRef, rows: Rows, tag: &str, format: &Format) -> Result<QueryResponse> {
@@ -761,10 +762,8 @@ impl SimpleQueryHandler for Connection {
                             return Ok(());
                         }
                         Ok(Outcome::CopyOut { schema, rows, format }) => {
-                            match pgwire::api::copy::send_copy_out_response(client, copy_response(schema, rows, format))
-                                .await
-                            {
-                                Ok(()) => {}
+                            match send_copy_out(client, schema, rows, format).await {
+                                Ok(tag) => send_execution_response(client, tag).await?,
                                 Err(PgWireError::UserError(info)) => {
                                     failure = Some(*info);
                                     break;
@@ -1048,7 +1047,9 @@ impl ExtendedQueryHandler for Connection {
                 *session.copy_in.lock().await = Some(*copy);
                 Response::CopyIn(CopyResponse::new(0, columns, stream::empty()))
             }
-            Ok(Outcome::CopyOut { schema, rows, format }) => Response::CopyOut(copy_response(schema, rows, format)),
+            Ok(Outcome::CopyOut { schema, rows, format }) => {
+                Response::Execution(send_copy_out(client, schema, rows, format).await?)
+            }
             Ok(Outcome::Begin) => Response::TransactionStart(Tag::new("BEGIN")),
             Ok(Outcome::End(tag)) => Response::TransactionEnd(Tag::new(end_tag(tag, status))),
             Ok(Outcome::Restored) => {

@@ -454,3 +454,47 @@ async fn back_to_back_statements_each_end_at_their_timeout_over_both_protocols()
     assert_eq!(client.query_one("SELECT 6::int4", &[]).await.unwrap().get::<_, i32>(0), 6);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn copy_to_stdout_counts_rows_not_lines_and_ends_as_postgresql_does() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = TestServer::start().await;
+    let mut s = raw_session(&server, "admin", crate::harness::ADMIN_TOKEN).await;
+    async fn send_query(s: &mut tokio::net::TcpStream, sql: &str) {
+        let mut out = vec![b'Q'];
+        out.extend(((sql.len() + 5) as u32).to_be_bytes());
+        out.extend(sql.as_bytes());
+        out.push(0);
+        s.write_all(&out).await.unwrap();
+    }
+    async fn messages_until_ready(s: &mut tokio::net::TcpStream) -> Vec<(u8, Vec<u8>)> {
+        let mut all = Vec::new();
+        loop {
+            let tag = s.read_u8().await.unwrap();
+            let len = s.read_u32().await.unwrap() as usize;
+            let mut body = vec![0; len - 4];
+            s.read_exact(&mut body).await.unwrap();
+            all.push((tag, body));
+            if tag == b'Z' {
+                return all;
+            }
+        }
+    }
+    send_query(&mut s, "COPY (SELECT x FROM range(3) t(x) ORDER BY x) TO STDOUT (FORMAT csv, HEADER)").await;
+    let got = messages_until_ready(&mut s).await;
+    let tags: Vec<u8> = got.iter().map(|(t, _)| *t).collect();
+    // CopyOutResponse, the header and three rows, CopyDone, CommandComplete, ReadyForQuery
+    assert_eq!(tags, b"HddddcCZ", "{:?}", String::from_utf8_lossy(&tags));
+    let complete = &got.iter().find(|(t, _)| *t == b'C').unwrap().1;
+    assert_eq!(complete.as_slice(), b"COPY 3\0", "the header line is not a row");
+    // a failure while rows stream is an ErrorResponse (CopyFail is the client's message)
+    send_query(
+        &mut s,
+        "COPY (SELECT CAST(CASE WHEN x = 150000 THEN 'x' ELSE '1' END AS INTEGER) FROM range(200000) t(x)) TO STDOUT",
+    )
+    .await;
+    let got = messages_until_ready(&mut s).await;
+    assert!(got.iter().all(|(t, _)| *t != b'f'), "no CopyFail from a server");
+    assert!(got.iter().any(|(t, _)| *t == b'E'), "the failure is an ErrorResponse");
+    server.stop().await;
+}
