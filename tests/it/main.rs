@@ -6,6 +6,7 @@ mod harness;
 mod auth;
 mod branches;
 mod clients;
+mod compat;
 mod engine;
 mod lifecycle;
 mod loads;
