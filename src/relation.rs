@@ -90,6 +90,9 @@ impl<T: Into<Value>> From<Option<T>> for Value {
 pub struct RelationBuilder {
     columns: Vec<(String, ColumnType)>,
     values: Vec<Vec<Value>>,
+    /// A row of the wrong width: reported by `finish` as the statement's error (a bug in the
+    /// server, never a reason to end the session).
+    misfit: Option<String>,
 }
 
 impl RelationBuilder {
@@ -97,11 +100,16 @@ impl RelationBuilder {
         RelationBuilder {
             columns: columns.iter().map(|(n, t)| ((*n).to_owned(), *t)).collect(),
             values: vec![Vec::new(); columns.len()],
+            misfit: None,
         }
     }
 
     pub fn row(&mut self, row: Vec<Value>) -> &mut Self {
-        assert_eq!(row.len(), self.columns.len(), "row width must match the relation's columns");
+        if row.len() != self.columns.len() {
+            self.misfit
+                .get_or_insert_with(|| format!("a row of {} values for {} columns", row.len(), self.columns.len()));
+            return self;
+        }
         for (column, value) in self.values.iter_mut().zip(row) {
             column.push(value);
         }
@@ -115,6 +123,9 @@ impl RelationBuilder {
     }
 
     pub fn finish(self) -> Result<RecordBatch> {
+        if let Some(misfit) = self.misfit {
+            return Err(Error::internal("building a result", misfit));
+        }
         let schema = self.schema();
         let arrays = self
             .columns
@@ -258,5 +269,12 @@ mod tests {
         let batch = b.finish().unwrap();
         assert_eq!(batch.num_rows(), 2);
         assert_eq!(batch.column(1).null_count(), 1);
+    }
+
+    #[test]
+    fn a_row_of_the_wrong_width_is_an_error_not_a_panic() {
+        let mut b = RelationBuilder::new(&[("id", ColumnType::Int64), ("name", ColumnType::Text)]);
+        b.row(vec![Value::Int(1)]);
+        assert_eq!(b.finish().unwrap_err().sqlstate(), "XX000");
     }
 }

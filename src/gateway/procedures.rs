@@ -46,9 +46,57 @@ const fn opt(name: &'static str, kind: ArgKind) -> ParamSpec {
     ParamSpec { name, kind, required: false }
 }
 
+/// Every procedure, so that dispatching on one is an exhaustive match: a procedure without a
+/// handler does not compile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Proc {
+    CreateProject,
+    DropProject,
+    CreateToken,
+    RevokeToken,
+    RotateToken,
+    CreateBucket,
+    DropBucket,
+    ShareBucket,
+    UnshareBucket,
+    LinkBucket,
+    UnlinkBucket,
+    GrantBucketRead,
+    RevokeBucketRead,
+    ImportTable,
+    CreateTableFromFile,
+    DeleteRows,
+    DropPrimaryKey,
+    ProfileTable,
+    CreateBranch,
+    DropBranch,
+    PullTable,
+    CreateWorkspace,
+    DropWorkspace,
+    ResetWorkspacePassword,
+    CreateWorkspaceUser,
+    DropWorkspaceUser,
+    LoadWorkspace,
+    UnloadWorkspace,
+    ExecuteWorkspaceQuery,
+    ClearWorkspace,
+    DropWorkspaceObject,
+    CreateSnapshot,
+    DropSnapshot,
+    RestoreSnapshot,
+    CreateTableFromSnapshot,
+    CreateTableAt,
+    SetSnapshotSettings,
+    ResetSnapshotSettings,
+    ImportTableFromTable,
+    PreviewTable,
+    ExportTable,
+}
+
 #[derive(Debug)]
 pub struct ProcedureSpec {
     pub name: &'static str,
+    pub id: Proc,
     pub params: &'static [ParamSpec],
     pub columns: &'static [(&'static str, T)],
     pub summary: &'static str,
@@ -123,6 +171,7 @@ const CSV_PARAMS: [ParamSpec; 10] = [
 pub const PROCEDURES: &[ProcedureSpec] = &[
     ProcedureSpec {
         name: "create_project",
+        id: Proc::CreateProject,
         params: &[req("name", ArgKind::Text), opt("id", ArgKind::Int), opt("idempotency_key", ArgKind::Text)],
         columns: &[
             ("project_id", T::Int64),
@@ -137,12 +186,14 @@ pub const PROCEDURES: &[ProcedureSpec] = &[
     },
     ProcedureSpec {
         name: "drop_project",
+        id: Proc::DropProject,
         params: &[req("id", ArgKind::Int)],
         columns: &[("project_id", T::Int64), ("dropped", T::Bool)],
         summary: "admin: drop a project with everything in it",
     },
     ProcedureSpec {
         name: "create_token",
+        id: Proc::CreateToken,
         params: &[
             opt("scope", ArgKind::Text),
             opt("branch", ArgKind::Text),
@@ -156,18 +207,21 @@ pub const PROCEDURES: &[ProcedureSpec] = &[
     },
     ProcedureSpec {
         name: "revoke_token",
+        id: Proc::RevokeToken,
         params: &[req("token_id", ArgKind::Text), opt("project", ArgKind::Int)],
         columns: &[("project_id", T::Int64), ("token_id", T::Text), ("revoked", T::Bool)],
         summary: "revoke a token (not the project's last project_admin token)",
     },
     ProcedureSpec {
         name: "rotate_token",
+        id: Proc::RotateToken,
         params: &[req("token_id", ArgKind::Text), opt("project", ArgKind::Int)],
         columns: TOKEN_COLUMNS,
         summary: "give a token a new secret; the old one stops working",
     },
     ProcedureSpec {
         name: "create_bucket",
+        id: Proc::CreateBucket,
         params: &[
             req("stage", ArgKind::Text),
             req("name", ArgKind::Text),
@@ -179,24 +233,28 @@ pub const PROCEDURES: &[ProcedureSpec] = &[
     },
     ProcedureSpec {
         name: "drop_bucket",
+        id: Proc::DropBucket,
         params: &[req("bucket", ArgKind::Text), opt("cascade", ArgKind::Bool)],
         columns: DONE_COLUMNS,
         summary: "drop a bucket; with tables only with cascade => true",
     },
     ProcedureSpec {
         name: "share_bucket",
+        id: Proc::ShareBucket,
         params: &[req("bucket", ArgKind::Text), opt("project", ArgKind::Int)],
         columns: DONE_COLUMNS,
         summary: "share a bucket with another project (or, without one, every project), which may then link it",
     },
     ProcedureSpec {
         name: "unshare_bucket",
+        id: Proc::UnshareBucket,
         params: &[req("bucket", ArgKind::Text), opt("project", ArgKind::Int)],
         columns: DONE_COLUMNS,
         summary: "stop sharing (refused while the project still links the bucket)",
     },
     ProcedureSpec {
         name: "link_bucket",
+        id: Proc::LinkBucket,
         params: &[
             req("source_project", ArgKind::Int),
             req("source_bucket", ArgKind::Text),
@@ -209,24 +267,28 @@ pub const PROCEDURES: &[ProcedureSpec] = &[
     },
     ProcedureSpec {
         name: "unlink_bucket",
+        id: Proc::UnlinkBucket,
         params: &[req("bucket", ArgKind::Text)],
         columns: DONE_COLUMNS,
         summary: "remove a linked bucket",
     },
     ProcedureSpec {
         name: "grant_bucket_read",
+        id: Proc::GrantBucketRead,
         params: &[req("bucket", ArgKind::Text)],
         columns: DONE_COLUMNS,
         summary: "let the project's read-only tokens read a bucket (the default)",
     },
     ProcedureSpec {
         name: "revoke_bucket_read",
+        id: Proc::RevokeBucketRead,
         params: &[req("bucket", ArgKind::Text)],
         columns: DONE_COLUMNS,
         summary: "keep the project's read-only tokens out of a bucket",
     },
     ProcedureSpec {
         name: "import_table",
+        id: Proc::ImportTable,
         params: &[
             req("table", ArgKind::Text),
             opt("file_id", ArgKind::Int),
@@ -252,6 +314,7 @@ pub const PROCEDURES: &[ProcedureSpec] = &[
     },
     ProcedureSpec {
         name: "create_table_from_file",
+        id: Proc::CreateTableFromFile,
         params: &[
             req("bucket", ArgKind::Text),
             req("name", ArgKind::Text),
@@ -275,6 +338,7 @@ pub const PROCEDURES: &[ProcedureSpec] = &[
     },
     ProcedureSpec {
         name: "delete_rows",
+        id: Proc::DeleteRows,
         params: &[
             req("table", ArgKind::Text),
             opt("where", ArgKind::Text),
@@ -288,12 +352,14 @@ pub const PROCEDURES: &[ProcedureSpec] = &[
     },
     ProcedureSpec {
         name: "drop_primary_key",
+        id: Proc::DropPrimaryKey,
         params: &[req("table", ArgKind::Text)],
         columns: &[("table", T::Text), ("done", T::Bool)],
         summary: "drop a table's primary key (ALTER TABLE … DROP CONSTRAINT without knowing its name)",
     },
     ProcedureSpec {
         name: "profile_table",
+        id: Proc::ProfileTable,
         params: &[req("table", ArgKind::Text)],
         columns: &[
             ("table", T::Text),
@@ -306,24 +372,28 @@ pub const PROCEDURES: &[ProcedureSpec] = &[
     },
     ProcedureSpec {
         name: "create_branch",
+        id: Proc::CreateBranch,
         params: &[req("name", ArgKind::Text), opt("description", ArgKind::Text), opt("idempotency_key", ArgKind::Text)],
         columns: &[("id", T::Int64), ("name", T::Text), ("database", T::Text), ("created_at", T::Timestamp)],
         summary: "a dev branch: reads the default branch live until it writes; connect with dbname = its id",
     },
     ProcedureSpec {
         name: "drop_branch",
+        id: Proc::DropBranch,
         params: &[req("id", ArgKind::Int)],
         columns: &[("id", T::Int64), ("dropped", T::Bool)],
         summary: "drop a dev branch with everything in it",
     },
     ProcedureSpec {
         name: "pull_table",
+        id: Proc::PullTable,
         params: &[req("table", ArgKind::Text)],
         columns: &[("table", T::Text), ("done", T::Bool)],
         summary: "in a dev branch: forget the branch's copy of a table and read the default branch's live again",
     },
     ProcedureSpec {
         name: "create_workspace",
+        id: Proc::CreateWorkspace,
         params: &[
             req("name", ArgKind::Text),
             opt("ttl_hours", ArgKind::Int),
@@ -336,30 +406,35 @@ pub const PROCEDURES: &[ProcedureSpec] = &[
     },
     ProcedureSpec {
         name: "drop_workspace",
+        id: Proc::DropWorkspace,
         params: &[req("id", ArgKind::Int)],
         columns: &[("id", T::Int64), ("dropped", T::Bool)],
         summary: "drop a workspace: its sessions are closed, its files removed",
     },
     ProcedureSpec {
         name: "reset_workspace_password",
+        id: Proc::ResetWorkspacePassword,
         params: &[req("id", ArgKind::Int)],
         columns: WORKSPACE_COLUMNS,
         summary: "a new password for a workspace; the old one stops working",
     },
     ProcedureSpec {
         name: "create_workspace_user",
+        id: Proc::CreateWorkspaceUser,
         params: &[req("workspace", ArgKind::Int)],
         columns: &[("workspace", T::Int64), ("user", T::Text), ("password", T::Text)],
         summary: "a further login of a workspace, with its own password (shown only here)",
     },
     ProcedureSpec {
         name: "drop_workspace_user",
+        id: Proc::DropWorkspaceUser,
         params: &[req("user", ArgKind::Text)],
         columns: &[("user", T::Text), ("dropped", T::Bool)],
         summary: "drop a login made by create_workspace_user; its sessions end",
     },
     ProcedureSpec {
         name: "load_workspace",
+        id: Proc::LoadWorkspace,
         params: &[
             req("workspace", ArgKind::Int),
             opt("source", ArgKind::Text),
@@ -375,6 +450,7 @@ pub const PROCEDURES: &[ProcedureSpec] = &[
     },
     ProcedureSpec {
         name: "unload_workspace",
+        id: Proc::UnloadWorkspace,
         params: &[
             req("workspace", ArgKind::Int),
             req("object", ArgKind::Text),
@@ -387,24 +463,28 @@ pub const PROCEDURES: &[ProcedureSpec] = &[
     },
     ProcedureSpec {
         name: "execute_workspace_query",
+        id: Proc::ExecuteWorkspaceQuery,
         params: &[req("workspace", ArgKind::Int), req("query", ArgKind::Text), opt("timeout", ArgKind::Int)],
         columns: &[("columns", T::Text), ("rows", T::Text), ("row_count", T::Int64)],
         summary: "run one statement in a workspace's sandbox; the rows as JSON text",
     },
     ProcedureSpec {
         name: "clear_workspace",
+        id: Proc::ClearWorkspace,
         params: &[req("workspace", ArgKind::Int), opt("preserve", ArgKind::Text)],
         columns: &[("workspace", T::Int64), ("dropped_objects", T::Int64)],
         summary: "drop every object of a workspace except those preserved",
     },
     ProcedureSpec {
         name: "drop_workspace_object",
+        id: Proc::DropWorkspaceObject,
         params: &[req("workspace", ArgKind::Int), req("object", ArgKind::Text)],
         columns: &[("workspace", T::Int64), ("dropped_objects", T::Int64)],
         summary: "drop one table or view of a workspace",
     },
     ProcedureSpec {
         name: "create_snapshot",
+        id: Proc::CreateSnapshot,
         params: &[
             req("table", ArgKind::Text),
             opt("description", ArgKind::Text),
@@ -415,24 +495,28 @@ pub const PROCEDURES: &[ProcedureSpec] = &[
     },
     ProcedureSpec {
         name: "drop_snapshot",
+        id: Proc::DropSnapshot,
         params: &[req("id", ArgKind::Int)],
         columns: &[("id", T::Int64), ("dropped", T::Bool)],
         summary: "forget a snapshot (its data goes when nothing uses it)",
     },
     ProcedureSpec {
         name: "restore_snapshot",
+        id: Proc::RestoreSnapshot,
         params: &[req("id", ArgKind::Int), opt("bucket", ArgKind::Text), opt("table", ArgKind::Text)],
         columns: &[("table", T::Text), ("rows", T::Int64)],
         summary: "put a snapshot back into its table, or with bucket and table into a new one",
     },
     ProcedureSpec {
         name: "create_table_from_snapshot",
+        id: Proc::CreateTableFromSnapshot,
         params: &[req("id", ArgKind::Int), req("bucket", ArgKind::Text), req("name", ArgKind::Text)],
         columns: &[("table", T::Text), ("rows", T::Int64)],
         summary: "a new table from a snapshot",
     },
     ProcedureSpec {
         name: "create_table_at",
+        id: Proc::CreateTableAt,
         params: &[
             req("source", ArgKind::Text),
             req("at", ArgKind::Moment),
@@ -444,6 +528,7 @@ pub const PROCEDURES: &[ProcedureSpec] = &[
     },
     ProcedureSpec {
         name: "set_snapshot_settings",
+        id: Proc::SetSnapshotSettings,
         params: &[
             req("level", ArgKind::Text),
             opt("target", ArgKind::Text),
@@ -462,12 +547,14 @@ pub const PROCEDURES: &[ProcedureSpec] = &[
     },
     ProcedureSpec {
         name: "reset_snapshot_settings",
+        id: Proc::ResetSnapshotSettings,
         params: &[req("level", ArgKind::Text), opt("target", ArgKind::Text), opt("keys", ArgKind::Text)],
         columns: &[("level", T::Text), ("target", T::Text), ("reset", T::Int64)],
         summary: "back to the inherited snapshot settings (all, or the keys named)",
     },
     ProcedureSpec {
         name: "import_table_from_table",
+        id: Proc::ImportTableFromTable,
         params: &[
             req("table", ArgKind::Text),
             req("source", ArgKind::Text),
@@ -485,6 +572,7 @@ pub const PROCEDURES: &[ProcedureSpec] = &[
     },
     ProcedureSpec {
         name: "preview_table",
+        id: Proc::PreviewTable,
         params: &[
             req("table", ArgKind::Text),
             opt("columns", ArgKind::Text),
@@ -500,6 +588,7 @@ pub const PROCEDURES: &[ProcedureSpec] = &[
     },
     ProcedureSpec {
         name: "export_table",
+        id: Proc::ExportTable,
         params: &[
             req("table", ArgKind::Text),
             opt("format", ArgKind::Text),
@@ -837,8 +926,8 @@ impl CallPlan {
     async fn run(&self, storage: &Storage, ctx: &SessionContext, args: &Args) -> Result<RecordBatch> {
         let mut out = RelationBuilder::new(self.spec.columns);
         let ctx = ctx.clone();
-        match self.spec.name {
-            "create_project" => {
+        match self.spec.id {
+            Proc::CreateProject => {
                 let created = storage.create_project(ctx, args.int("id")?, args.required_text("name")?).await?;
                 out.row(vec![
                     created.project_id.into(),
@@ -850,12 +939,12 @@ impl CallPlan {
                     V::Timestamp(created.created_at),
                 ]);
             }
-            "drop_project" => {
+            Proc::DropProject => {
                 let id = args.required_int("id")?;
                 storage.drop_project(ctx, id).await?;
                 out.row(vec![id.into(), true.into()]);
             }
-            "create_token" => {
+            Proc::CreateToken => {
                 let scope = args.text("scope")?.map(|s| s.parse::<Scope>()).transpose()?;
                 let request = TokenRequest {
                     project_id: args.int("project")?,
@@ -866,18 +955,18 @@ impl CallPlan {
                 };
                 token_row(&mut out, storage.create_token(ctx, request).await?);
             }
-            "revoke_token" => {
+            Proc::RevokeToken => {
                 let token_id = args.required_text("token_id")?;
                 let project = args.int("project")?;
                 let project_id = project.or(ctx.project_id()).unwrap_or_default();
                 storage.revoke_token(ctx, project, token_id.clone()).await?;
                 out.row(vec![project_id.into(), token_id.into(), true.into()]);
             }
-            "rotate_token" => {
+            Proc::RotateToken => {
                 let issued = storage.rotate_token(ctx, args.int("project")?, args.required_text("token_id")?).await?;
                 token_row(&mut out, issued);
             }
-            "create_bucket" => {
+            Proc::CreateBucket => {
                 let b = storage
                     .create_bucket(
                         ctx,
@@ -896,22 +985,22 @@ impl CallPlan {
                     V::Timestamp(b.created_at),
                 ]);
             }
-            "drop_bucket" => {
+            Proc::DropBucket => {
                 let bucket = args.required_text("bucket")?;
                 storage.drop_bucket(ctx, bucket.clone(), args.bool("cascade")?.unwrap_or(false), false).await?;
                 out.row(vec![bucket.into(), true.into()]);
             }
-            "share_bucket" | "unshare_bucket" => {
+            Proc::ShareBucket | Proc::UnshareBucket => {
                 let bucket = args.required_text("bucket")?;
                 let project = args.int("project")?;
-                if self.spec.name == "share_bucket" {
+                if self.spec.id == Proc::ShareBucket {
                     storage.share_bucket(ctx, bucket.clone(), project).await?;
                 } else {
                     storage.unshare_bucket(ctx, bucket.clone(), project).await?;
                 }
                 out.row(vec![bucket.into(), true.into()]);
             }
-            "link_bucket" => {
+            Proc::LinkBucket => {
                 let linked = storage
                     .link_bucket(
                         ctx,
@@ -923,17 +1012,17 @@ impl CallPlan {
                     .await?;
                 out.row(vec![linked.into(), true.into()]);
             }
-            "unlink_bucket" => {
+            Proc::UnlinkBucket => {
                 let bucket = args.required_text("bucket")?;
                 storage.unlink_bucket(ctx, bucket.clone()).await?;
                 out.row(vec![bucket.into(), true.into()]);
             }
-            "grant_bucket_read" | "revoke_bucket_read" => {
+            Proc::GrantBucketRead | Proc::RevokeBucketRead => {
                 let bucket = args.required_text("bucket")?;
-                storage.set_bucket_read_grant(ctx, bucket.clone(), self.spec.name == "grant_bucket_read").await?;
+                storage.set_bucket_read_grant(ctx, bucket.clone(), self.spec.id == Proc::GrantBucketRead).await?;
                 out.row(vec![bucket.into(), true.into()]);
             }
-            "delete_rows" => {
+            Proc::DeleteRows => {
                 let table = args.required_text("table")?;
                 let request = crate::storage::schema::DeleteRequest {
                     target: parse_table_id(&table)?,
@@ -950,13 +1039,13 @@ impl CallPlan {
                 let (deleted, rows, bytes) = storage.delete_rows(ctx, request).await?;
                 out.row(vec![table.into(), deleted.into(), rows.into(), bytes.into()]);
             }
-            "drop_primary_key" => {
+            Proc::DropPrimaryKey => {
                 let table = args.required_text("table")?;
                 let change = crate::storage::schema::Change::DropPrimaryKey { constraint: None, if_exists: false };
                 storage.alter_table(ctx, parse_table_id(&table)?, vec![], vec![change]).await?;
                 out.row(vec![table.into(), true.into()]);
             }
-            "profile_table" => {
+            Proc::ProfileTable => {
                 let table = args.required_text("table")?;
                 let profile = storage.profile_table(ctx, parse_table_id(&table)?).await?;
                 let hints = profile["hints"].as_array().into_iter().flatten().filter_map(|h| h.as_str());
@@ -968,24 +1057,24 @@ impl CallPlan {
                     profile.to_string().into(),
                 ]);
             }
-            "create_branch" => {
+            Proc::CreateBranch => {
                 let b = storage
                     .create_branch(ctx, args.required_text("name")?, args.text("description")?.unwrap_or_default())
                     .await?;
                 out.row(vec![b.id.into(), b.name.into(), b.id.to_string().into(), V::Timestamp(b.created_at)]);
             }
-            "drop_branch" => {
+            Proc::DropBranch => {
                 let id = args.required_int("id")?;
                 storage.drop_branch(ctx, id).await?;
                 out.row(vec![id.into(), true.into()]);
             }
-            "pull_table" => {
+            Proc::PullTable => {
                 let table = args.required_text("table")?;
                 storage.pull_table(ctx, parse_table_id(&table)?).await?;
                 out.row(vec![table.into(), true.into()]);
             }
-            "create_workspace" | "reset_workspace_password" => {
-                let created = if self.spec.name == "create_workspace" {
+            Proc::CreateWorkspace | Proc::ResetWorkspacePassword => {
+                let created = if self.spec.id == Proc::CreateWorkspace {
                     storage
                         .create_workspace(
                             ctx,
@@ -1010,22 +1099,22 @@ impl CallPlan {
                     created.record.expires_at.map_or(V::Null, V::Timestamp),
                 ]);
             }
-            "drop_workspace" => {
+            Proc::DropWorkspace => {
                 let id = args.required_int("id")?;
                 storage.drop_workspace(ctx, id).await?;
                 out.row(vec![id.into(), true.into()]);
             }
-            "create_workspace_user" => {
+            Proc::CreateWorkspaceUser => {
                 let workspace = args.required_int("workspace")?;
                 let (user, password) = storage.create_workspace_user(ctx, workspace).await?;
                 out.row(vec![workspace.into(), user.into(), password.into()]);
             }
-            "drop_workspace_user" => {
+            Proc::DropWorkspaceUser => {
                 let user = args.required_text("user")?;
                 storage.drop_workspace_user(ctx, user.clone()).await?;
                 out.row(vec![user.into(), true.into()]);
             }
-            "load_workspace" => {
+            Proc::LoadWorkspace => {
                 let workspace = args.required_int("workspace")?;
                 let mappings = match args.text("tables")? {
                     Some(json) => parse_input_mappings(&json)?,
@@ -1048,7 +1137,7 @@ impl CallPlan {
                     out.row(vec![destination.into(), (rows as i64).into()]);
                 }
             }
-            "unload_workspace" => {
+            Proc::UnloadWorkspace => {
                 let table = args.required_text("table")?;
                 let r = storage
                     .unload_workspace(
@@ -1069,7 +1158,7 @@ impl CallPlan {
                     V::Null,
                 ]);
             }
-            "execute_workspace_query" => {
+            Proc::ExecuteWorkspaceQuery => {
                 let result = storage
                     .execute_workspace_query(
                         ctx,
@@ -1085,7 +1174,7 @@ impl CallPlan {
                     count.into(),
                 ]);
             }
-            "preview_table" => {
+            Proc::PreviewTable => {
                 let request = ExportRequest {
                     target: parse_table_id(&args.required_text("table")?)?,
                     search_path: vec![],
@@ -1108,7 +1197,7 @@ impl CallPlan {
                     (rows.rows.len() as i64).into(),
                 ]);
             }
-            "import_table_from_table" => {
+            Proc::ImportTableFromTable => {
                 let table = args.required_text("table")?;
                 let columns = args.text("columns")?.map(|t| column_pairs(&t)).unwrap_or_default();
                 let request = crate::storage::loads::TableCopyRequest {
@@ -1133,9 +1222,9 @@ impl CallPlan {
                     V::Null,
                 ]);
             }
-            "clear_workspace" | "drop_workspace_object" => {
+            Proc::ClearWorkspace | Proc::DropWorkspaceObject => {
                 let workspace = args.required_int("workspace")?;
-                let (names, preserve) = if self.spec.name == "clear_workspace" {
+                let (names, preserve) = if self.spec.id == Proc::ClearWorkspace {
                     let keep = args
                         .text("preserve")?
                         .map(|c| c.split(',').map(|c| c.trim().to_owned()).filter(|c| !c.is_empty()).collect())
@@ -1147,7 +1236,7 @@ impl CallPlan {
                 let dropped = storage.drop_workspace_objects(ctx, workspace, names, preserve).await?;
                 out.row(vec![workspace.into(), (dropped as i64).into()]);
             }
-            "create_snapshot" => {
+            Proc::CreateSnapshot => {
                 let table = args.required_text("table")?;
                 let s = storage
                     .create_snapshot(ctx, parse_table_id(&table)?, args.text("description")?.unwrap_or_default())
@@ -1161,13 +1250,13 @@ impl CallPlan {
                     s.expires_at.map_or(V::Null, V::Timestamp),
                 ]);
             }
-            "drop_snapshot" => {
+            Proc::DropSnapshot => {
                 let id = args.required_int("id")?;
                 storage.drop_snapshot(ctx, id).await?;
                 out.row(vec![id.into(), true.into()]);
             }
-            "restore_snapshot" | "create_table_from_snapshot" => {
-                let name_arg = if self.spec.name == "restore_snapshot" { "table" } else { "name" };
+            Proc::RestoreSnapshot | Proc::CreateTableFromSnapshot => {
+                let name_arg = if self.spec.id == Proc::RestoreSnapshot { "table" } else { "name" };
                 let into = match (args.text("bucket")?, args.text(name_arg)?) {
                     (Some(bucket), Some(name)) => Some(RestoreTarget { bucket, name }),
                     (None, None) => None,
@@ -1179,14 +1268,14 @@ impl CallPlan {
                 let (table, rows) = storage.restore_snapshot(ctx, args.required_int("id")?, into).await?;
                 out.row(vec![table.into(), rows.into()]);
             }
-            "create_table_at" => {
+            Proc::CreateTableAt => {
                 let source = parse_table_id(&args.required_text("source")?)?;
                 let at = args.moment_past("at")?.ok_or_else(|| args.wrong("at", "given"))?;
                 let target = RestoreTarget { bucket: args.required_text("bucket")?, name: args.required_text("name")? };
                 let (table, rows) = storage.create_table_at(ctx, source, at, target).await?;
                 out.row(vec![table.into(), rows.into()]);
             }
-            "set_snapshot_settings" => {
+            Proc::SetSnapshotSettings => {
                 let level = args.required_text("level")?;
                 let target = args.text("target")?.unwrap_or_default();
                 let mut values = Vec::new();
@@ -1200,7 +1289,7 @@ impl CallPlan {
                 let changed = storage.set_snapshot_settings(ctx, level.clone(), target.clone(), values).await?;
                 out.row(vec![level.into(), target.into(), (changed as i64).into()]);
             }
-            "reset_snapshot_settings" => {
+            Proc::ResetSnapshotSettings => {
                 let level = args.required_text("level")?;
                 let target = args.text("target")?.unwrap_or_default();
                 let keys = args
@@ -1210,7 +1299,7 @@ impl CallPlan {
                 let reset = storage.reset_snapshot_settings(ctx, level.clone(), target.clone(), keys).await?;
                 out.row(vec![level.into(), target.into(), (reset as i64).into()]);
             }
-            "import_table" | "create_table_from_file" | "export_table" => {
+            Proc::ImportTable | Proc::CreateTableFromFile | Proc::ExportTable => {
                 if args.bool("async")?.unwrap_or(false) {
                     let (plan, storage2, ctx2, args2) = (self.clone(), storage.clone(), ctx.clone(), args.clone());
                     let job = storage
@@ -1227,15 +1316,14 @@ impl CallPlan {
                     out.row(self.run_load(storage, &ctx, args).await?);
                 }
             }
-            other => return Err(Error::internal("dispatching a procedure", format!("no handler for {other}"))),
         }
         out.finish()
     }
 
     /// What a load procedure's answer names in its first column.
     fn load_subject(&self, args: &Args) -> Result<String> {
-        Ok(match self.spec.name {
-            "create_table_from_file" => format!("{}.{}", args.required_text("bucket")?, args.required_text("name")?),
+        Ok(match self.spec.id {
+            Proc::CreateTableFromFile => format!("{}.{}", args.required_text("bucket")?, args.required_text("name")?),
             _ => args.required_text("table")?,
         })
     }
@@ -1312,8 +1400,8 @@ impl CallPlan {
     /// Runs a load or export procedure to its end and answers its row.
     async fn run_load(&self, storage: &Storage, ctx: &SessionContext, args: &Args) -> Result<Vec<V>> {
         let list = |name: &str| text_list(args, name);
-        match self.spec.name {
-            "import_table" => {
+        match self.spec.id {
+            Proc::ImportTable => {
                 let table = args.required_text("table")?;
                 let source = Self::load_source(storage, ctx, args).await?;
                 let header = matches!(&source.format, SourceFormat::Csv(o) if o.header);
@@ -1342,7 +1430,7 @@ impl CallPlan {
                     V::Null,
                 ])
             }
-            "create_table_from_file" => {
+            Proc::CreateTableFromFile => {
                 let (bucket, name) = (args.required_text("bucket")?, args.required_text("name")?);
                 let source = Self::load_source(storage, ctx, args).await?;
                 let (_, r) = storage
@@ -1357,7 +1445,7 @@ impl CallPlan {
                     V::Null,
                 ])
             }
-            "export_table" => {
+            Proc::ExportTable => {
                 let table = args.required_text("table")?;
                 let parquet = match args.text("format")?.map(|f| f.to_ascii_lowercase()).as_deref() {
                     None | Some("csv") => false,
@@ -1394,7 +1482,7 @@ impl CallPlan {
                     V::Null,
                 ])
             }
-            other => Err(Error::internal("dispatching a load", format!("no handler for {other}"))),
+            other => Err(Error::internal("dispatching a load", format!("{other:?} is not a load"))),
         }
     }
 }
@@ -1496,6 +1584,24 @@ mod tests {
             names.sort();
             names.dedup();
             assert_eq!(names.len(), p.params.len(), "{}", p.name);
+        }
+    }
+
+    #[test]
+    fn every_procedure_has_its_own_id_named_like_it() {
+        let mut seen = Vec::new();
+        for spec in PROCEDURES {
+            let snake: String = format!("{:?}", spec.id)
+                .chars()
+                .enumerate()
+                .flat_map(|(i, c)| {
+                    let lower = c.to_ascii_lowercase();
+                    if c.is_ascii_uppercase() && i > 0 { vec!['_', lower] } else { vec![lower] }
+                })
+                .collect();
+            assert_eq!(snake, spec.name);
+            assert!(!seen.contains(&spec.id), "{:?} twice", spec.id);
+            seen.push(spec.id);
         }
     }
 }
