@@ -11,7 +11,7 @@ pub enum SqlOrigin {
     Server,
 }
 
-pub fn map_duckdb_error(e: &duckdb::Error, origin: SqlOrigin, context: &str, data_dir: &str) -> Error {
+pub(super) fn map_duckdb_error(e: &duckdb::Error, origin: SqlOrigin, context: &str, data_dir: &str) -> Error {
     map_duckdb_message(&e.to_string(), origin, context, data_dir)
 }
 
@@ -34,7 +34,7 @@ const KNOWN_CATEGORIES: &[&str] = &[
     "Internal",
 ];
 
-pub fn map_duckdb_message(raw: &str, origin: SqlOrigin, context: &str, data_dir: &str) -> Error {
+pub(super) fn map_duckdb_message(raw: &str, origin: SqlOrigin, context: &str, data_dir: &str) -> Error {
     let raw = raw.to_owned();
     let message = if data_dir.is_empty() { raw.clone() } else { raw.replace(data_dir, "<data>") };
     let (mut category, mut text) = match message.split_once(" Error: ") {
@@ -156,7 +156,7 @@ fn csv_error(text: &str) -> Option<Error> {
 /// `text` without the engine's internal names: table file aliases (`t12v3`, with their
 /// `.main.data`), canonical CTE names, the server's placeholders and table functions. What a
 /// client sees names its own objects or says "table".
-pub fn scrub_internal_names(text: &str) -> String {
+pub(super) fn scrub_internal_names(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let chars: Vec<char> = text.chars().collect();
     let mut i = 0;

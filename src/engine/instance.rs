@@ -88,7 +88,7 @@ fn quote_path(p: &Path) -> String {
 }
 
 impl Instance {
-    pub fn open(place: Place, settings: &InstanceSettings, tables_dir: PathBuf) -> Result<Instance> {
+    pub(super) fn open(place: Place, settings: &InstanceSettings, tables_dir: PathBuf) -> Result<Instance> {
         std::fs::create_dir_all(&settings.temp_dir).map_err(|e| Error::internal("creating a temp directory", e))?;
         let config = [
             ("threads", settings.threads.max(1).to_string()),
@@ -156,7 +156,7 @@ impl Instance {
         })
     }
 
-    pub fn checkout(&self) -> Result<PooledConn> {
+    pub(super) fn checkout(&self) -> Result<PooledConn> {
         if let Some(conn) = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop() {
             return Ok(conn);
         }
@@ -171,7 +171,7 @@ impl Instance {
         Ok(PooledConn { conn, id })
     }
 
-    pub fn checkin(&self, conn: PooledConn) {
+    pub(super) fn checkin(&self, conn: PooledConn) {
         // Streams granted to this connection end with the statement that used them.
         self.grants.revoke_all(conn.id);
         let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
@@ -182,7 +182,7 @@ impl Instance {
 
     /// Attaches (if needed) and leases this project's own table files. A file of another
     /// project is never attached here: see [`Instance::lease_foreign`].
-    pub fn lease_local(&self, file: &TableFile, create: bool) -> Result<Lease> {
+    pub(super) fn lease_local(&self, file: &TableFile, create: bool) -> Result<Lease> {
         if self.place != Place::Project(file.project_id) {
             return Err(Error::internal(
                 "leasing a table file",
@@ -195,7 +195,12 @@ impl Instance {
     /// Makes another project's table file readable on connection `conn` for one statement:
     /// a catalog in memory named like the file's attachment, whose `main.data` is a view over
     /// `duckstore_stream('<alias>')`, streamed from `source`'s instance. Only `conn` may read it.
-    pub fn lease_foreign(&self, conn: u64, file: &TableFile, source: &super::streams::ForeignTable) -> Result<Lease> {
+    pub(super) fn lease_foreign(
+        &self,
+        conn: u64,
+        file: &TableFile,
+        source: &super::streams::ForeignTable,
+    ) -> Result<Lease> {
         let alias = file.alias();
         let grant = StreamGrant { columns: Arc::clone(&source.columns), open: source.factory() };
         let lease = self.attachments.lease_view(&self.root, file, || {
@@ -213,16 +218,16 @@ impl Instance {
     }
 
     /// Grants connection `conn` the rows of `source` under `key` until it is checked in.
-    pub fn grant_stream(&self, conn: u64, key: &str, grant: StreamGrant) {
+    pub(super) fn grant_stream(&self, conn: u64, key: &str, grant: StreamGrant) {
         self.grants.grant(conn, key, grant);
     }
 
-    pub fn touch(&self, now: u64) {
+    pub(super) fn touch(&self, now: u64) {
         self.last_used.store(now, Ordering::Relaxed);
     }
 
     /// A raw connection, for reading results chunk by chunk.
-    pub fn raw_connection(&self) -> FfiResult<RawConn> {
+    pub(super) fn raw_connection(&self) -> FfiResult<RawConn> {
         // SAFETY: the instance outlives the connection: callers hold an Arc<Instance> beside it.
         unsafe { RawConn::connect(self.db.handle()) }
     }

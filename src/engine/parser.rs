@@ -235,7 +235,7 @@ impl DuckParser {
 }
 
 /// Walks a parse tree as `json_serialize_sql` answers it.
-pub fn references_of(tree: &Value) -> References {
+pub(super) fn references_of(tree: &Value) -> References {
     let mut refs = References::default();
     match tree.get("statements").and_then(Value::as_array) {
         Some(statements) => {

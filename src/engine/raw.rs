@@ -9,7 +9,7 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use duckdb::ffi;
 
 /// An open DuckDB database (instance). Closed when dropped, after every connection to it.
-pub struct RawDatabase {
+pub(super) struct RawDatabase {
     db: ffi::duckdb_database,
 }
 
@@ -19,12 +19,12 @@ unsafe impl Sync for RawDatabase {}
 
 impl RawDatabase {
     /// Opens an in-memory instance with the given settings.
-    pub fn open_in_memory(settings: &[(&str, String)]) -> Result<RawDatabase, String> {
+    pub(super) fn open_in_memory(settings: &[(&str, String)]) -> Result<RawDatabase, String> {
         Self::open(None, settings)
     }
 
     /// Opens (creating if needed) the database file at `path` with the given settings.
-    pub fn open_path(path: &std::path::Path, settings: &[(&str, String)]) -> Result<RawDatabase, String> {
+    pub(super) fn open_path(path: &std::path::Path, settings: &[(&str, String)]) -> Result<RawDatabase, String> {
         Self::open(Some(path), settings)
     }
 
@@ -68,12 +68,12 @@ impl RawDatabase {
         }
     }
 
-    pub fn handle(&self) -> ffi::duckdb_database {
+    pub(super) fn handle(&self) -> ffi::duckdb_database {
         self.db
     }
 
     /// Parameter and result types of `sql`, from DuckDB's binder, on a connection of its own.
-    pub fn describe(&self, sql: &str) -> Result<Described, String> {
+    pub(super) fn describe(&self, sql: &str) -> Result<Described, String> {
         // SAFETY: the database outlives the connection, which is closed at the end of the call.
         let conn = unsafe { super::ffi::RawConn::connect(self.db) }?;
         describe_on(&conn, sql)
@@ -88,7 +88,7 @@ impl Drop for RawDatabase {
 }
 
 /// Parameter and result types of `sql`, from DuckDB's binder, prepared on `conn`.
-pub fn describe_on(conn: &super::ffi::RawConn, sql: &str) -> Result<Described, String> {
+pub(super) fn describe_on(conn: &super::ffi::RawConn, sql: &str) -> Result<Described, String> {
     let sql = CString::new(sql).map_err(|_| "the statement contains a NUL byte".to_owned())?;
     // SAFETY: the connection is live; the statement is created and destroyed here; strings
     // DuckDB returns are copied before being freed.

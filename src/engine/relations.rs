@@ -73,17 +73,17 @@ fn registry<'a>(extra: *const Arc<RelationRegistry>) -> &'a RelationRegistry {
     unsafe { &*extra }
 }
 
-pub struct RelationBind {
+pub(super) struct RelationBind {
     handle: u64,
 }
 
-pub struct RelationScan {
+pub(super) struct RelationScan {
     batch: RecordBatch,
     offset: AtomicUsize,
 }
 
 /// The DuckDB table function behind `duckstore_relation(handle)`.
-pub struct RelationFunction;
+pub(super) struct RelationFunction;
 
 impl VTab for RelationFunction {
     type BindData = RelationBind;

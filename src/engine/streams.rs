@@ -65,7 +65,7 @@ pub(crate) struct ForeignTable {
 }
 
 impl ForeignTable {
-    pub fn new(instance: Arc<Instance>, file: TableFile) -> crate::error::Result<ForeignTable> {
+    pub(super) fn new(instance: Arc<Instance>, file: TableFile) -> crate::error::Result<ForeignTable> {
         // Its columns, read with the file leased in its own instance.
         let _lease = instance.lease_local(&file, false)?;
         let columns = columns_of(&instance, &format!("SELECT * FROM {}", file.data_ref()))
@@ -74,7 +74,7 @@ impl ForeignTable {
     }
 
     /// Starts a read of the projected columns (a row id DuckDB asks for is any BIGINT).
-    pub fn factory(&self) -> SourceFactory {
+    pub(super) fn factory(&self) -> SourceFactory {
         let instance = Arc::clone(&self.instance);
         let file = self.file.clone();
         let columns = Arc::clone(&self.columns);

@@ -86,7 +86,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Attachments {
-    pub fn new(tables_dir: PathBuf, capacity: usize) -> Attachments {
+    pub(super) fn new(tables_dir: PathBuf, capacity: usize) -> Attachments {
         Attachments {
             state: Mutex::new(State { entries: HashMap::new(), views: HashSet::new(), clock: 0 }),
             capacity,
@@ -102,7 +102,12 @@ impl Attachments {
 
     /// Attaches `file` if needed and leases it. `create` makes a new file; otherwise a missing
     /// file is an error (ATTACH would silently create an empty database).
-    pub fn lease(self: &Arc<Self>, root: &Arc<Mutex<Connection>>, file: &TableFile, create: bool) -> Result<Lease> {
+    pub(super) fn lease(
+        self: &Arc<Self>,
+        root: &Arc<Mutex<Connection>>,
+        file: &TableFile,
+        create: bool,
+    ) -> Result<Lease> {
         let alias = file.alias();
         let mut state = lock(&self.state);
         state.clock += 1;
@@ -135,7 +140,7 @@ impl Attachments {
 
     /// Leases a catalog in memory standing for another project's file, under the file's alias:
     /// attached (and filled by `create_view`) if needed. No file is opened.
-    pub fn lease_view(
+    pub(super) fn lease_view(
         self: &Arc<Self>,
         root: &Arc<Mutex<Connection>>,
         file: &TableFile,
@@ -167,7 +172,7 @@ impl Attachments {
     }
 
     /// Files attached here that are this instance's own (not views of other projects').
-    pub fn attached_files(&self) -> usize {
+    pub(super) fn attached_files(&self) -> usize {
         let state = lock(&self.state);
         state.entries.keys().filter(|a| !is_view(a, &state.views)).count()
     }
@@ -206,7 +211,7 @@ impl Attachments {
     }
 
     /// Detaches `file` (now, or when its last lease ends) and deletes it from disk.
-    pub fn remove(&self, root: &Arc<Mutex<Connection>>, file: &TableFile) -> Result<()> {
+    pub(super) fn remove(&self, root: &Arc<Mutex<Connection>>, file: &TableFile) -> Result<()> {
         let alias = file.alias();
         {
             let mut state = lock(&self.state);
@@ -235,7 +240,7 @@ impl Attachments {
     }
 
     /// Detaches everything (shutdown): DuckDB checkpoints each file as it closes it.
-    pub fn detach_all(&self, root: &Arc<Mutex<Connection>>) {
+    pub(super) fn detach_all(&self, root: &Arc<Mutex<Connection>>) {
         let mut state = lock(&self.state);
         for alias in state.entries.keys().cloned().collect::<Vec<_>>() {
             detach_alias(root, &alias);
@@ -248,7 +253,7 @@ impl Attachments {
 /// Removes table files the catalog does not reference (left by a crash between writing a
 /// file and committing, or between committing a drop and deleting). Answers the removed
 /// paths and the referenced files that are missing.
-pub fn recover(tables_dir: &Path, referenced: &HashSet<TableFile>) -> Result<(Vec<PathBuf>, Vec<TableFile>)> {
+pub(super) fn recover(tables_dir: &Path, referenced: &HashSet<TableFile>) -> Result<(Vec<PathBuf>, Vec<TableFile>)> {
     let wanted: HashSet<PathBuf> = referenced.iter().map(|f| f.path(tables_dir)).collect();
     let mut removed = Vec::new();
     for file in walk(tables_dir)? {

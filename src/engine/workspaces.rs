@@ -47,7 +47,7 @@ pub struct SandboxLimits {
 }
 
 /// An open workspace instance. The connection closes before the database (see `Drop`).
-pub struct WorkspaceDb {
+pub(super) struct WorkspaceDb {
     root: ManuallyDrop<Mutex<Connection>>,
     storage: StorageAccess,
     /// Buckets exposed as attached in-memory catalogs of views (read_only_storage).
@@ -88,13 +88,13 @@ struct Registry {
 }
 
 /// Which workspace instances are open, so a file is never opened twice.
-pub struct Workspaces {
+pub(super) struct Workspaces {
     dir: PathBuf,
     registry: Arc<Registry>,
 }
 
 impl Workspaces {
-    pub fn new(dir: PathBuf) -> Workspaces {
+    pub(super) fn new(dir: PathBuf) -> Workspaces {
         Workspaces { dir, registry: Arc::default() }
     }
 
@@ -151,14 +151,14 @@ impl Workspaces {
     }
 
     /// Whether anything holds the workspace open (or its instance is still closing).
-    pub fn is_open(&self, file: &WorkspaceFile) -> bool {
+    pub(super) fn is_open(&self, file: &WorkspaceFile) -> bool {
         self.registry.state.lock().unwrap_or_else(|p| p.into_inner()).alive.contains(file)
     }
 }
 
 /// A connection to a workspace instance that keeps the instance alive: the instance (and its
 /// file) cannot close while any of its connections is open.
-pub struct WsConnection {
+pub(super) struct WsConnection {
     // Field order is drop order: the connection first.
     conn: Connection,
     _db: Arc<WorkspaceDb>,
@@ -183,7 +183,7 @@ impl WorkspaceDb {
     }
 
     /// Bytes the data takes: blocks in use (dropped objects free theirs) and the WAL.
-    pub fn bytes(&self) -> i64 {
+    pub(super) fn bytes(&self) -> i64 {
         let wal = std::fs::metadata(self.path.with_extension("duckdb.wal")).map(|m| m.len() as i64).unwrap_or(0);
         let used = self
             .root

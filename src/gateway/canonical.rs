@@ -28,7 +28,7 @@ fn refuse(what: impl Into<String>) -> Error {
 }
 
 /// Puts `statement` into canonical form in place, or refuses it.
-pub fn canonicalize(statement: &mut Statement) -> Result<()> {
+pub(super) fn canonicalize(statement: &mut Statement) -> Result<()> {
     match statement.visit(&mut Canonical) {
         ControlFlow::Break(e) => Err(e),
         ControlFlow::Continue(()) => Ok(()),
@@ -36,7 +36,7 @@ pub fn canonicalize(statement: &mut Statement) -> Result<()> {
 }
 
 /// The canonical form of a string literal's value.
-pub fn string_literal(value: &str) -> Result<Value> {
+pub(super) fn string_literal(value: &str) -> Result<Value> {
     if value.contains('\0') {
         return Err(Error::invalid("a string may not contain a NUL character")
             .with_sqlstate(SqlState::CharacterNotInRepertoire));

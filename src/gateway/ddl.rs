@@ -265,7 +265,7 @@ fn create_table(create: &CreateTable, search_path: &[String]) -> Result<Plan> {
 }
 
 /// Plans DDL statements; `None` when `statement` is not DDL this module handles.
-pub fn plan(statement: &Statement, search_path: &[String]) -> Option<Result<Plan>> {
+pub(super) fn plan(statement: &Statement, search_path: &[String]) -> Option<Result<Plan>> {
     Some(match statement {
         Statement::CreateSchema { schema_name: SchemaName::Simple(name), if_not_exists, .. } => {
             schema_name(name).map(|bucket| Plan::CreateBucket { bucket, if_not_exists: *if_not_exists })

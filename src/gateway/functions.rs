@@ -427,9 +427,9 @@ const ALLOWED: &[&str] = &[
 static ALLOWED_SET: LazyLock<HashSet<&'static str>> = LazyLock::new(|| ALLOWED.iter().copied().collect());
 
 /// Table functions that only generate values.
-pub const ALLOWED_TABLE_FUNCTIONS: &[&str] = &["generate_series", "range", "unnest"];
+pub(super) const ALLOWED_TABLE_FUNCTIONS: &[&str] = &["generate_series", "range", "unnest"];
 
-pub fn is_allowed(name: &str) -> bool {
+pub(super) fn is_allowed(name: &str) -> bool {
     ALLOWED_SET.contains(name)
 }
 

@@ -150,7 +150,7 @@ fn literal(expr: &Expr) -> Option<(ColumnType, RelValue)> {
 }
 
 /// The constant row `statement` is, if it is one.
-pub fn constant_row(statement: &Statement) -> Option<ConstantRow> {
+pub(super) fn constant_row(statement: &Statement) -> Option<ConstantRow> {
     let Statement::Query(query) = statement else { return None };
     if query.with.is_some() || query.order_by.is_some() || query.limit_clause.is_some() || query.fetch.is_some() {
         return None;
@@ -216,7 +216,7 @@ fn name_columns_like_postgres(statement: &mut Statement) {
 }
 
 /// Validates a read statement and rewrites it for the engine.
-pub fn plan_query(statement: Statement, compat: &CompatValues<'_>, tag: &'static str) -> Result<QueryPlan> {
+pub(super) fn plan_query(statement: Statement, compat: &CompatValues<'_>, tag: &'static str) -> Result<QueryPlan> {
     plan_query_with_target(statement, compat, tag, None)
 }
 

@@ -33,7 +33,7 @@ async fn authenticate(state: &HttpState, headers: &HeaderMap) -> Result<SessionC
     state.storage.authenticate_token(token.to_owned()).await
 }
 
-pub fn file_json(f: &FileRecord) -> serde_json::Value {
+pub(super) fn file_json(f: &FileRecord) -> serde_json::Value {
     json!({
         "id": f.id,
         "name": f.name,
@@ -50,14 +50,18 @@ fn split_tags(tags: Option<&str>) -> Vec<String> {
 }
 
 #[derive(Deserialize)]
-pub struct UploadQuery {
+pub(super) struct UploadQuery {
     name: Option<String>,
     tags: Option<String>,
     sha256: Option<String>,
 }
 
 /// `POST /v1/files`: the body is the file, or a multipart form with a `file` field.
-pub async fn upload(State(state): State<Arc<HttpState>>, Query(q): Query<UploadQuery>, request: Request) -> Response {
+pub(super) async fn upload(
+    State(state): State<Arc<HttpState>>,
+    Query(q): Query<UploadQuery>,
+    request: Request,
+) -> Response {
     match upload_inner(&state, q, request).await {
         Ok(record) => (StatusCode::CREATED, axum::Json(file_json(&record))).into_response(),
         Err(e) => error_response(&e),
@@ -110,7 +114,7 @@ async fn stream_body(mut upload: Upload, body: Body, sha256: Option<&str>) -> Re
 }
 
 #[derive(Deserialize)]
-pub struct ListQuery {
+pub(super) struct ListQuery {
     tags: Option<String>,
     limit: Option<i64>,
     /// Paging: files with an id below this one.
@@ -118,7 +122,11 @@ pub struct ListQuery {
 }
 
 /// `GET /v1/files`: newest first, `limit` (≤ 1000, default 100), `before` for the next page.
-pub async fn list(State(state): State<Arc<HttpState>>, Query(q): Query<ListQuery>, headers: HeaderMap) -> Response {
+pub(super) async fn list(
+    State(state): State<Arc<HttpState>>,
+    Query(q): Query<ListQuery>,
+    headers: HeaderMap,
+) -> Response {
     let result = async {
         let ctx = authenticate(&state, &headers).await?;
         state.storage.files(ctx, split_tags(q.tags.as_deref()), q.before, q.limit.unwrap_or(100)).await
@@ -130,7 +138,7 @@ pub async fn list(State(state): State<Arc<HttpState>>, Query(q): Query<ListQuery
     }
 }
 
-pub async fn describe(State(state): State<Arc<HttpState>>, Path(id): Path<i64>, headers: HeaderMap) -> Response {
+pub(super) async fn describe(State(state): State<Arc<HttpState>>, Path(id): Path<i64>, headers: HeaderMap) -> Response {
     let result = async {
         let ctx = authenticate(&state, &headers).await?;
         state.storage.file(ctx, id).await
@@ -142,7 +150,7 @@ pub async fn describe(State(state): State<Arc<HttpState>>, Path(id): Path<i64>, 
     }
 }
 
-pub async fn delete(State(state): State<Arc<HttpState>>, Path(id): Path<i64>, headers: HeaderMap) -> Response {
+pub(super) async fn delete(State(state): State<Arc<HttpState>>, Path(id): Path<i64>, headers: HeaderMap) -> Response {
     let result = async {
         let ctx = authenticate(&state, &headers).await?;
         state.storage.delete_file(ctx, id).await
@@ -184,7 +192,7 @@ fn parse_range(value: &str, size: u64) -> std::result::Result<Option<(u64, u64)>
 }
 
 /// `GET /v1/files/{id}/content`: streamed, with a single `Range` honoured.
-pub async fn content(State(state): State<Arc<HttpState>>, Path(id): Path<i64>, headers: HeaderMap) -> Response {
+pub(super) async fn content(State(state): State<Arc<HttpState>>, Path(id): Path<i64>, headers: HeaderMap) -> Response {
     let file = match async {
         let ctx = authenticate(&state, &headers).await?;
         state.storage.file(ctx, id).await

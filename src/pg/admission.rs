@@ -11,7 +11,7 @@ const SSL_REQUEST: [u8; 8] = [0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f];
 
 /// Turns TCP keepalive on, so a peer that vanished without a FIN (a half-open connection) is
 /// found and its connection closed within a few minutes instead of never.
-pub fn keep_alive(socket: &TcpStream) {
+pub(super) fn keep_alive(socket: &TcpStream) {
     let fd = socket.as_raw_fd();
     let set = |level: libc::c_int, name: libc::c_int, value: libc::c_int| {
         // SAFETY: `fd` is an open TCP socket; the option value is a c_int that outlives the call.
@@ -35,7 +35,7 @@ pub fn keep_alive(socket: &TcpStream) {
 /// begin (the pattern of CVE-2021-23214): those bytes were never encrypted, yet the protocol
 /// handler would read them as the first message of the TLS session. Such a connection is
 /// closed. Looks at the first bytes without consuming them; gives up after `wait`.
-pub async fn smuggles_after_ssl_request(socket: &TcpStream, wait: Duration) -> bool {
+pub(super) async fn smuggles_after_ssl_request(socket: &TcpStream, wait: Duration) -> bool {
     let mut buf = [0u8; 16];
     let peeked = tokio::time::timeout(wait, async {
         loop {

@@ -45,13 +45,13 @@ struct ScramExchange {
     nonce: String,
 }
 
-pub struct AuthHandler {
+pub(super) struct AuthHandler {
     connection: Connection,
     state: Mutex<AuthState>,
 }
 
 impl AuthHandler {
-    pub fn new(connection: Connection) -> AuthHandler {
+    pub(super) fn new(connection: Connection) -> AuthHandler {
         AuthHandler { connection, state: Mutex::new(AuthState::Initial) }
     }
 }

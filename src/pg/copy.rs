@@ -25,7 +25,7 @@ use crate::storage::loads::{ColumnBinding, CsvOptions, Dedup, LoadRequest, LoadS
 /// Rewrites PostgreSQL's COPY text format as CSV, line by line across chunk boundaries:
 /// `\N` (the NULL marker) becomes an empty unquoted field, every other value is unescaped and
 /// quoted, so empty strings and NULLs stay apart.
-pub struct TextToCsv {
+pub(super) struct TextToCsv {
     delimiter: u8,
     null: Vec<u8>,
     skip_header: bool,
@@ -34,7 +34,7 @@ pub struct TextToCsv {
 }
 
 impl TextToCsv {
-    pub fn new(format: &CopyFormat) -> TextToCsv {
+    pub(super) fn new(format: &CopyFormat) -> TextToCsv {
         TextToCsv {
             delimiter: format.delimiter as u8,
             null: format.null.as_bytes().to_vec(),
@@ -45,7 +45,7 @@ impl TextToCsv {
     }
 
     /// Converts the complete lines of `chunk` (keeping a trailing partial line for later).
-    pub fn push(&mut self, chunk: &[u8], out: &mut Vec<u8>) {
+    pub(super) fn push(&mut self, chunk: &[u8], out: &mut Vec<u8>) {
         let mut data = std::mem::take(&mut self.partial);
         data.extend_from_slice(chunk);
         let mut start = 0;
@@ -58,7 +58,7 @@ impl TextToCsv {
     }
 
     /// Converts what is left (a last line without a newline).
-    pub fn finish(&mut self, out: &mut Vec<u8>) {
+    pub(super) fn finish(&mut self, out: &mut Vec<u8>) {
         let rest = std::mem::take(&mut self.partial);
         if !rest.is_empty() {
             self.line(&rest, out);

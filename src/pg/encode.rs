@@ -242,7 +242,7 @@ impl Column<'_> {
 }
 
 /// Encodes a batch (already in its wire form) as DataRows.
-pub fn encode_batch(batch: RecordBatch, fields: Arc<Vec<FieldInfo>>) -> Vec<PgWireResult<DataRow>> {
+pub(super) fn encode_batch(batch: RecordBatch, fields: Arc<Vec<FieldInfo>>) -> Vec<PgWireResult<DataRow>> {
     let columns: Option<Vec<(Column<'_>, FieldFormat)>> = batch
         .columns()
         .iter()
@@ -276,7 +276,7 @@ pub fn encode_batch(batch: RecordBatch, fields: Arc<Vec<FieldInfo>>) -> Vec<PgWi
 
 /// A batch (in its wire form) as `COPY … TO STDOUT` lines, one per row: PostgreSQL's text
 /// format or CSV, each value as it prints in a result.
-pub fn copy_lines(
+pub(super) fn copy_lines(
     batch: &RecordBatch,
     format: &crate::gateway::copy::CopyFormat,
 ) -> crate::error::Result<Vec<bytes::Bytes>> {

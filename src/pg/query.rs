@@ -48,7 +48,7 @@ pub struct Prepared {
 }
 
 /// The types a statement takes and answers.
-pub struct Shape {
+pub(super) struct Shape {
     pub(super) params: Vec<Type>,
     pub(super) schema: Option<SchemaRef>,
 }

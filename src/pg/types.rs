@@ -67,7 +67,7 @@ fn wire_type(data_type: &DataType) -> DataType {
 const UTC_OFFSET: &str = "+00:00";
 
 /// The schema as sent.
-pub fn wire_schema(schema: &SchemaRef) -> SchemaRef {
+pub(super) fn wire_schema(schema: &SchemaRef) -> SchemaRef {
     if schema.fields().iter().all(|f| wire_type(f.data_type()) == *f.data_type()) {
         return Arc::clone(schema);
     }
@@ -77,7 +77,7 @@ pub fn wire_schema(schema: &SchemaRef) -> SchemaRef {
 }
 
 /// Encodes a batch as DataRows, stopping at the first value that cannot be encoded.
-pub fn encode_rows(
+pub(super) fn encode_rows(
     fields: Arc<Vec<FieldInfo>>,
     batch: RecordBatch,
 ) -> Vec<pgwire::error::PgWireResult<pgwire::messages::data::DataRow>> {
@@ -93,7 +93,7 @@ pub fn encode_rows(
 }
 
 /// Casts a batch to its wire schema (a no-op when nothing needs converting).
-pub fn to_wire_batch(batch: RecordBatch, wire: &SchemaRef) -> Result<RecordBatch> {
+pub(super) fn to_wire_batch(batch: RecordBatch, wire: &SchemaRef) -> Result<RecordBatch> {
     if batch.schema().fields().iter().zip(wire.fields()).all(|(a, b)| a.data_type() == b.data_type()) {
         return Ok(batch);
     }
@@ -116,7 +116,7 @@ pub fn to_wire_batch(batch: RecordBatch, wire: &SchemaRef) -> Result<RecordBatch
 
 /// Timestamps sent as text the way PostgreSQL prints them: fractional seconds only when there
 /// are any, and a `+00` offset for `timestamptz`.
-pub fn render_text_timestamps(batch: RecordBatch, fields: &[FieldInfo]) -> Result<RecordBatch> {
+pub(super) fn render_text_timestamps(batch: RecordBatch, fields: &[FieldInfo]) -> Result<RecordBatch> {
     use arrow::array::{Array, AsArray, StringBuilder};
     use arrow::datatypes::TimestampMicrosecondType;
     let needs = |i: usize, t: &DataType| {
@@ -170,7 +170,7 @@ pub fn render_text_timestamps(batch: RecordBatch, fields: &[FieldInfo]) -> Resul
 }
 
 /// Field descriptions for a wire schema with the client's requested formats.
-pub fn fields(wire: &SchemaRef, format: &Format) -> Result<Vec<FieldInfo>> {
+pub(super) fn fields(wire: &SchemaRef, format: &Format) -> Result<Vec<FieldInfo>> {
     arrow_pg::datatypes::arrow_schema_to_pg_fields(wire, format, None)
         .map_err(|e| Error::internal("describing result columns", e))
         .map(|fields| {
@@ -189,7 +189,7 @@ pub fn fields(wire: &SchemaRef, format: &Format) -> Result<Vec<FieldInfo>> {
 }
 
 /// The PostgreSQL type of a parameter whose Arrow type DuckDB inferred (`None`: not inferred).
-pub fn arrow_param_type(t: &DataType) -> Option<Type> {
+pub(super) fn arrow_param_type(t: &DataType) -> Option<Type> {
     match t {
         DataType::Null => None,
         t => Some(arrow_pg::datatypes::into_pg_type(&wire_type(t)).unwrap_or(Type::TEXT)),
@@ -197,7 +197,7 @@ pub fn arrow_param_type(t: &DataType) -> Option<Type> {
 }
 
 /// The wire type of a procedure argument.
-pub fn arg_type(kind: crate::gateway::procedures::ArgKind) -> Type {
+pub(super) fn arg_type(kind: crate::gateway::procedures::ArgKind) -> Type {
     use crate::gateway::procedures::ArgKind;
     match kind {
         ArgKind::Int => Type::INT8,
@@ -206,7 +206,7 @@ pub fn arg_type(kind: crate::gateway::procedures::ArgKind) -> Type {
     }
 }
 
-pub fn param_type(t: ParamType) -> Type {
+pub(super) fn param_type(t: ParamType) -> Type {
     match t {
         ParamType::Unknown | ParamType::Text => Type::TEXT,
         ParamType::Bool => Type::BOOL,
@@ -229,7 +229,7 @@ fn bad_param(index: usize, what: &str) -> Error {
 
 /// Decodes one bound parameter. Text values of numeric or boolean types are parsed, so the
 /// engine binds them with their real type; other text stays text for the engine to cast.
-pub fn decode_param(index: usize, value: Option<&[u8]>, ty: &Type, binary: bool) -> Result<Param> {
+pub(super) fn decode_param(index: usize, value: Option<&[u8]>, ty: &Type, binary: bool) -> Result<Param> {
     let Some(bytes) = value else { return Ok(Param::Null) };
     if !binary {
         let text = std::str::from_utf8(bytes).map_err(|_| bad_param(index, "not valid UTF-8"))?;

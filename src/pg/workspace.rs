@@ -48,7 +48,7 @@ fn tag_for(sql: &str, changed: usize) -> Tag {
 }
 
 /// Whether a statement opens (`Some(true)`) or ends (`Some(false)`) a transaction block.
-pub fn transaction_effect(sql: &str) -> Option<bool> {
+pub(crate) fn transaction_effect(sql: &str) -> Option<bool> {
     match sql.split_whitespace().next().unwrap_or("").to_ascii_uppercase().trim_end_matches(';') {
         "BEGIN" | "START" => Some(true),
         "COMMIT" | "END" | "ROLLBACK" | "ABORT" => Some(false),

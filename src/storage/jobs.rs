@@ -12,7 +12,7 @@ use crate::clock::now_micros;
 use crate::error::{Error, Result};
 
 /// Jobs that run at once; more wait (`waiting`) for a slot.
-pub const JOB_WORKERS: usize = 4;
+pub(super) const JOB_WORKERS: usize = 4;
 
 pub(crate) fn job_slots() -> Arc<tokio::sync::Semaphore> {
     Arc::new(tokio::sync::Semaphore::new(JOB_WORKERS))

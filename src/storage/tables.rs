@@ -96,7 +96,7 @@ pub(crate) struct WriteLocks {
 pub(crate) type WriteGuard = tokio::sync::OwnedMutexGuard<()>;
 
 impl WriteLocks {
-    pub async fn acquire(&self, table_id: i64) -> WriteGuard {
+    pub(super) async fn acquire(&self, table_id: i64) -> WriteGuard {
         let lock = {
             let mut locks = self.locks.lock().unwrap_or_else(|p| p.into_inner());
             if locks.len() > 4096 {
