@@ -293,22 +293,27 @@ def compare_step(ref, got):
         return "not reached (the flow ended before this step)"
     if not got.get("ok"):
         return f"fails: {got.get('error', 'no error given')}"
-    if ref.get("value") != got.get("value"):
+    if not same(ref.get("value"), got.get("value")):
         path, r, g = first_difference(ref.get("value"), got.get("value"))
         where = f" at {path}" if path else ""
         return f"sees{where} {short_json(g)} where PostgreSQL gives {short_json(r)}"
     return None
 
 
+def same(a, b):
+    """Equal as the user sees them: 3 and 3.0, or true and 1, are not (Python says they are)."""
+    return json.dumps(a, sort_keys=True, default=str) == json.dumps(b, sort_keys=True, default=str)
+
+
 def first_difference(ref, got, path=""):
     """The first place two JSON values differ: (path, PostgreSQL's part, the other's part)."""
     if isinstance(ref, dict) and isinstance(got, dict):
         for key in sorted(set(ref) | set(got)):
-            if ref.get(key, "<missing>") != got.get(key, "<missing>"):
+            if not same(ref.get(key, "<missing>"), got.get(key, "<missing>")):
                 return first_difference(ref.get(key, "<missing>"), got.get(key, "<missing>"), f"{path}.{key}")
     if isinstance(ref, list) and isinstance(got, list):
         for i, (r, g) in enumerate(zip(ref, got)):
-            if r != g:
+            if not same(r, g):
                 return first_difference(r, g, f"{path}[{i}]")
         if len(ref) != len(got):
             return f"{path} (length)", f"{len(ref)} items", f"{len(got)} items"
@@ -509,6 +514,8 @@ def self_test():
     assert compare_step(ok, {"ok": True, "value": {"a": [1, 2, 3]}}) is not None
     assert compare_step(ok, {"ok": False, "value": {"a": [1, 2]}}) is not None
     assert compare_step(ok, None) is not None
+    assert compare_step({"ok": True, "value": [3]}, {"ok": True, "value": [3.0]}) is not None
+    assert compare_step({"ok": True, "value": [True]}, {"ok": True, "value": [1]}) is not None
     print("compat: the comparison's self-test passed", file=sys.stderr)
 
 
