@@ -94,6 +94,28 @@ impl PgShared {
     }
 }
 
+/// Statement texts up to this size are tokenized and parsed on the async worker (microseconds);
+/// larger ones on a blocking thread, so that a huge text never stalls the worker other sessions
+/// share.
+const INLINE_TEXT_BYTES: usize = 64 * 1024;
+
+/// Runs `work` (tokenizing, parsing) over a client's statement text without holding an async
+/// worker for long.
+pub(super) async fn on_text<T: Send + 'static>(
+    text: &str,
+    work: fn(&str) -> crate::error::Result<T>,
+) -> crate::error::Result<T> {
+    if text.len() <= INLINE_TEXT_BYTES {
+        return work(text);
+    }
+    let owned = text.to_owned();
+    match tokio::task::spawn_blocking(move || work(&owned)).await {
+        Ok(result) => result,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(e) => Err(crate::error::Error::internal("reading a statement", e)),
+    }
+}
+
 /// One client connection: the handlers pgwire calls, sharing the session once logged in.
 #[derive(Clone)]
 pub struct Connection {

@@ -717,7 +717,7 @@ impl SimpleQueryHandler for Connection {
             client.feed(PgWireBackendMessage::EmptyQueryResponse(EmptyQueryResponse::new())).await?;
             Ok(vec![])
         } else {
-            gateway::parse(&query.query)
+            super::on_text(&query.query, gateway::parse).await
         };
         let mut failure: Option<ErrorInfo> = None;
         match statements {
@@ -833,7 +833,7 @@ impl QueryParser for StatementParser {
                 return Ok(Prepared { plan: Some(plan), workspace_sql: None, described: Arc::new(Mutex::new(None)) });
             }
             // One statement per Parse, as PostgreSQL has it, split where DuckDB splits.
-            crate::gateway::nesting::check_text(sql).map_err(|e| to_pg(&e))?;
+            super::on_text(sql, crate::gateway::nesting::check_text).await.map_err(|e| to_pg(&e))?;
             let mut statements = self
                 .connection
                 .shared
@@ -854,7 +854,7 @@ impl QueryParser for StatementParser {
             };
             return Ok(Prepared { plan: None, workspace_sql, described: Arc::new(Mutex::new(None)) });
         }
-        let mut statements = gateway::parse(sql).map_err(|e| to_pg(&e))?;
+        let mut statements = super::on_text(sql, gateway::parse).await.map_err(|e| to_pg(&e))?;
         let plan = match statements.len() {
             0 => None,
             1 => Some(self.connection.plan(&session, statements.remove(0)).map_err(|e| to_pg(&e))?),

@@ -71,7 +71,7 @@ impl Connection {
         C::Error: std::fmt::Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        let split = match crate::gateway::nesting::check_text(text) {
+        let split = match super::on_text(text, crate::gateway::nesting::check_text).await {
             Ok(()) => self.shared.storage.engine().workspace_statements(text.to_owned()).await,
             Err(e) => Err(e),
         };
@@ -204,6 +204,10 @@ impl Connection {
 /// `SET`, `RESET` or `SHOW` of `statement_timeout` in a workspace: the session's own setting
 /// (it may lower the workspace's limit), not DuckDB's, which has no such setting.
 pub(super) fn session_timeout_statement(sql: &str) -> Option<crate::gateway::Plan> {
+    // `SET statement_timeout = …` is short; anything long goes the ordinary way (off the worker)
+    if sql.len() > 4096 {
+        return None;
+    }
     let lower = sql.trim_start().to_ascii_lowercase();
     let first = lower.split_whitespace().next()?;
     if !["set", "reset", "show"].contains(&first) || !lower.contains("statement_timeout") {
