@@ -35,13 +35,13 @@ pub use session::SessionRegistry;
 
 pub(crate) const SCRAM_METHOD: &str = "SCRAM-SHA-256";
 
-/// State shared by every connection.
 /// Time limits of the Postgres front.
 pub struct PgLimits {
     pub statement_timeout_ms: u64,
     pub startup_timeout_ms: u64,
 }
 
+/// State shared by every connection.
 pub struct PgShared {
     pub storage: Storage,
     pub registry: SessionRegistry,

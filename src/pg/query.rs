@@ -618,7 +618,6 @@ fn row_stream(
     .flat_map(stream::iter)
 }
 
-/// Streams a result as COPY lines, one CopyData per row (libpq hands clients one row per call).
 /// `COPY … TO STDOUT` as PostgreSQL sends it: CopyOutResponse, one CopyData per line, then
 /// CopyDone; answers the command tag (`COPY n`, rows — a CSV header line is not one), which the
 /// caller sends as CommandComplete in the same flush as CopyDone (clients such as
@@ -636,9 +635,9 @@ where
     PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
 {
     let columns = schema.fields().len();
-    let response = CopyResponse::new(0, columns, stream::empty());
-    let formats = response.column_formats();
-    client.feed(PgWireBackendMessage::CopyOutResponse(CopyOutResponse::new(0, columns as i16, formats))).await?;
+    // text format, for the whole copy and each column
+    let response = CopyOutResponse::new(0, columns as i16, vec![0; columns]);
+    client.feed(PgWireBackendMessage::CopyOutResponse(response)).await?;
     if format.header {
         let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
         let mut line = names.join(&format.delimiter.to_string());
@@ -1081,11 +1080,13 @@ impl Drop for AbortOnDrop {
 }
 
 /// The timeout covers a statement until its last row is sent: rows still streaming from the
-/// engine keep the timer, anything else ends it now.
+/// engine (a query's or a `COPY … TO STDOUT`'s) keep the timer, anything else ends it now.
 pub(super) fn hold_timer_while_streaming(result: &mut Result<Outcome>, timer: Option<tokio::task::JoinHandle<()>>) {
     let Some(timer) = timer else { return };
     let guard = AbortOnDrop(timer);
-    if let Ok(Outcome::Rows { rows: Rows::Engine(stream), .. }) = result {
+    if let Ok(Outcome::Rows { rows: Rows::Engine(stream), .. } | Outcome::CopyOut { rows: Rows::Engine(stream), .. }) =
+        result
+    {
         stream.hold(Box::new(guard));
     }
 }

@@ -498,3 +498,29 @@ async fn copy_to_stdout_counts_rows_not_lines_and_ends_as_postgresql_does() {
     assert!(got.iter().any(|(t, _)| *t == b'E'), "the failure is an ErrorResponse");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn the_statement_timeout_ends_a_copy_to_stdout_that_is_still_streaming() {
+    use futures::StreamExt;
+    let server = TestServer::start().await;
+    let client = server.admin().await;
+    client.simple_query("SET statement_timeout = '300ms'").await.unwrap();
+    // rows come at once and would keep coming for hours: the timer must outlive `execute`
+    let out = client.copy_out("COPY (SELECT x FROM range(1000000000000) t(x)) TO STDOUT").await.unwrap();
+    futures::pin_mut!(out);
+    let ended = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            match out.next().await {
+                Some(Ok(_)) => continue,
+                Some(Err(e)) => return Some(e),
+                None => return None,
+            }
+        }
+    })
+    .await
+    .expect("the copy outlived its statement timeout")
+    .expect("the copy ended with an error");
+    assert_eq!(sqlstate(&ended), "57014", "{ended:?}");
+    assert_eq!(client.query_one("SELECT 7::int4", &[]).await.unwrap().get::<_, i32>(0), 7);
+    server.stop().await;
+}
