@@ -531,21 +531,7 @@ impl Connection {
         }
         let timeout_ms =
             effective_timeout_ms(session.settings().statement_timeout_ms(), self.shared.statement_timeout_ms);
-        session.timed_out.store(false, Ordering::Release);
-        session.canceller.reset();
-        let timer = (timeout_ms > 0).then(|| {
-            let session = Arc::clone(session);
-            tokio::spawn(async move {
-                tokio::time::sleep(Duration::from_millis(timeout_ms)).await;
-                session.timed_out.store(true, Ordering::Release);
-                // Again until the statement ends (this task is aborted then): an interrupt that
-                // lands just before DuckDB starts the query is cleared by it.
-                loop {
-                    session.canceller.cancel();
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-            })
-        });
+        let timer = start_statement_timer(session, timeout_ms);
         let mut result = self.execute(session, plan, params).await;
         hold_timer_while_streaming(&mut result, timer);
         let result = result.map_err(|e| self.explain_cancel(session, e));
@@ -553,7 +539,7 @@ impl Connection {
         result
     }
 
-    fn explain_cancel(&self, session: &Session, e: Error) -> Error {
+    pub(super) fn explain_cancel(&self, session: &Session, e: Error) -> Error {
         if e.kind() == ErrorKind::Cancelled && session.timed_out.load(Ordering::Acquire) {
             Error::new(ErrorKind::Cancelled, "canceling statement due to statement timeout")
         } else {
@@ -1068,6 +1054,26 @@ pub(super) fn effective_timeout_ms(session_ms: u64, server_ms: u64) -> u64 {
         (session, 0) => session,
         (session, server) => session.min(server),
     }
+}
+
+/// A new statement of `session` starts: earlier cancels no longer apply, and after `timeout_ms`
+/// (0: never) the statement is cancelled — again every 100 ms until it ends (the caller aborts
+/// the timer then, see `hold_timer_while_streaming`), since an interrupt that lands just before
+/// DuckDB starts the query is cleared by it.
+pub(super) fn start_statement_timer(session: &Arc<Session>, timeout_ms: u64) -> Option<tokio::task::JoinHandle<()>> {
+    session.timed_out.store(false, Ordering::Release);
+    session.canceller.reset();
+    (timeout_ms > 0).then(|| {
+        let session = Arc::clone(session);
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(timeout_ms)).await;
+            session.timed_out.store(true, Ordering::Release);
+            loop {
+                session.canceller.cancel();
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+    })
 }
 
 /// Aborts a statement's timeout timer when dropped.

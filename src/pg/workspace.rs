@@ -3,8 +3,7 @@
 //! the result limit of workspaces.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use futures::{Sink, SinkExt};
 use pgwire::api::portal::Format;
@@ -153,21 +152,7 @@ impl Connection {
             session.settings().statement_timeout_ms(),
             ws.statement_timeout_secs.saturating_mul(1000),
         );
-        session.timed_out.store(false, Ordering::Release);
-        session.canceller.reset();
-        let timer = (timeout_ms > 0).then(|| {
-            let session = Arc::clone(session);
-            tokio::spawn(async move {
-                tokio::time::sleep(Duration::from_millis(timeout_ms)).await;
-                session.timed_out.store(true, Ordering::Release);
-                // Again until the statement ends (this task is aborted then): an interrupt that
-                // lands just before DuckDB starts the query is cleared by it.
-                loop {
-                    session.canceller.cancel();
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-            })
-        });
+        let timer = super::query::start_statement_timer(session, timeout_ms);
         let engine = self.shared.storage.engine();
         let result = engine
             .workspace_execute(&ws.conn, sql.to_owned(), params.to_vec(), ws.size_limit, &session.canceller)
@@ -179,10 +164,7 @@ impl Connection {
                 tag: "SELECT",
             }),
             Ok(WorkspaceOutcome::Done(changed)) => Ok(Outcome::Tag(tag_for(sql, changed))),
-            Err(e) if e.kind() == ErrorKind::Cancelled && session.timed_out.load(Ordering::Acquire) => {
-                Err(Error::new(ErrorKind::Cancelled, "canceling statement due to statement timeout"))
-            }
-            Err(e) => Err(e),
+            Err(e) => Err(self.explain_cancel(session, e)),
         };
         super::query::hold_timer_while_streaming(&mut result, timer);
         self.observe(session, "workspace", started, result.as_ref().err());
