@@ -194,7 +194,7 @@ pub async fn start(config: ServeConfig, pg_listener: TcpListener, http_listener:
         max_open_projects: config.max_open_projects,
         temp_limit: config.engine_temp_limit.clone(),
         judge: crate::gateway::oracle::judge_fn(),
-        instance_setup: crate::pg::catalog::macros_sql(),
+        instance_setup: crate::exec::macros_sql(),
     };
     let engine = tokio::task::spawn_blocking(move || Engine::open(&engine_config))
         .await
@@ -274,16 +274,20 @@ pub async fn start(config: ServeConfig, pg_listener: TcpListener, http_listener:
     let mut stop_wait = stop_rx;
     let task = tokio::spawn(async move {
         let _ = stop_wait.wait_for(|s| *s).await;
-        tracing::info!(sessions = shared.registry.len(), busy = shared.registry.busy_count(), "shutting down");
+        tracing::info!(
+            sessions = shared.storage.sessions().len(),
+            busy = shared.storage.sessions().busy_count(),
+            "shutting down"
+        );
         shared.begin_shutdown();
         let _ = pg_task.await;
         tracker.close();
         if tokio::time::timeout(grace, tracker.wait()).await.is_err() {
             tracing::warn!(
-                busy = shared.registry.busy_count(),
+                busy = shared.storage.sessions().busy_count(),
                 "cancelling statements still running after the shutdown timeout"
             );
-            shared.registry.cancel_all();
+            shared.storage.sessions().cancel_all();
             let _ = tokio::time::timeout(Duration::from_secs(10), tracker.wait()).await;
         }
         let _ = http_task.await;

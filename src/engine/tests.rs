@@ -14,7 +14,7 @@ fn engine(dir: &Path) -> Engine {
         max_open_projects: 4,
         temp_limit: "1GB".into(),
         judge: crate::gateway::oracle::judge_fn(),
-        instance_setup: crate::pg::catalog::macros_sql(),
+        instance_setup: crate::exec::macros_sql(),
     })
     .unwrap()
 }

@@ -21,10 +21,10 @@ use sha2::{Digest, Sha256};
 use tokio::sync::Mutex;
 
 use super::errors::fatal;
-use super::session::Session;
 use super::{Connection, SCRAM_METHOD};
 use crate::catalog::ScramVerifier;
 use crate::error::{Error, Result, SqlState};
+use crate::exec::Session;
 use crate::storage::LoginPlan;
 use crate::storage::credentials::{digests_equal, hmac_sha256};
 
@@ -234,8 +234,17 @@ impl StartupHandler for AuthHandler {
                     }
                 };
                 // A workspace login opens its sandbox (within the session limits) before it is in.
+                let pid = self.connection.next_pid();
+                let startup: BTreeMap<String, String> =
+                    client.metadata().iter().map(|(k, v)| (k.clone(), v.clone())).collect();
                 let workspace = if matches!(ctx.principal, crate::storage::Principal::Workspace { .. }) {
-                    match self.connection.shared.storage.start_workspace_session(&ctx).await {
+                    let expander = crate::exec::workspace_view_expander(
+                        ctx.user.clone(),
+                        exchange.database.clone(),
+                        pid,
+                        &startup,
+                    );
+                    match self.connection.shared.storage.start_workspace_session(&ctx, expander).await {
                         Ok(ws) => Some(ws),
                         Err(e) => {
                             metrics::counter!("duckstore_logins_total", "outcome" => "refused").increment(1);
@@ -250,14 +259,18 @@ impl StartupHandler for AuthHandler {
                         server_final.into_bytes().into(),
                     )))
                     .await?;
-                let startup: BTreeMap<String, String> =
-                    client.metadata().iter().map(|(k, v)| (k.clone(), v.clone())).collect();
                 let secret: Vec<u8> = match client.protocol_version() {
                     ProtocolVersion::PROTOCOL3_0 => rand::random::<[u8; 4]>().to_vec(),
                     _ => rand::random::<[u8; 32]>().to_vec(),
                 };
-                let session =
-                    self.connection.open_session(ctx, exchange.database.clone(), &startup, secret.clone(), workspace);
+                let session = self.connection.open_session(
+                    pid,
+                    ctx,
+                    exchange.database.clone(),
+                    &startup,
+                    secret.clone(),
+                    workspace,
+                );
                 let secret = match <[u8; 4]>::try_from(secret.as_slice()) {
                     Ok(four) => SecretKey::I32(i32::from_be_bytes(four)),
                     Err(_) => SecretKey::Bytes(secret.into()),

@@ -1,10 +1,5 @@
-//! `COPY … FROM STDIN` on the wire: the client's data is staged to a file under `tmp/` as it
-//! arrives (PostgreSQL's text format is turned into CSV on the way), and when the client says
-//! it is done the storage layer loads the file into the table in one atomic write. A COPY
-//! that fails or is abandoned leaves the table as it was and its staging file gone.
-
-use std::path::PathBuf;
-use std::time::Instant;
+//! `COPY … FROM STDIN` on the wire: CopyData goes to the session's staged COPY (see
+//! `exec::CopyIn`); CopyDone loads it, CopyFail abandons it.
 
 use async_trait::async_trait;
 use futures::{Sink, SinkExt};
@@ -14,263 +9,10 @@ use pgwire::api::results::Tag;
 use pgwire::error::{PgWireError, PgWireResult};
 use pgwire::messages::PgWireBackendMessage;
 use pgwire::messages::copy::{CopyData, CopyDone, CopyFail};
-use tokio::io::AsyncWriteExt;
 
 use super::Connection;
 use super::errors::to_pg;
-use crate::error::{Error, ErrorKind, Result, SqlState};
-use crate::gateway::copy::{CopyFormat, CopyInPlan};
-use crate::storage::loads::{ColumnBinding, CsvOptions, Dedup, LoadRequest, LoadSource, SourceFormat};
-
-/// Rewrites PostgreSQL's COPY text format as CSV, line by line across chunk boundaries:
-/// `\N` (the NULL marker) becomes an empty unquoted field, every other value is unescaped and
-/// quoted, so empty strings and NULLs stay apart.
-pub(super) struct TextToCsv {
-    delimiter: u8,
-    null: Vec<u8>,
-    skip_header: bool,
-    partial: Vec<u8>,
-    ended: bool,
-}
-
-impl TextToCsv {
-    pub(super) fn new(format: &CopyFormat) -> TextToCsv {
-        TextToCsv {
-            delimiter: format.delimiter as u8,
-            null: format.null.as_bytes().to_vec(),
-            skip_header: format.header,
-            partial: Vec::new(),
-            ended: false,
-        }
-    }
-
-    /// Converts the complete lines of `chunk` (keeping a trailing partial line for later).
-    pub(super) fn push(&mut self, chunk: &[u8], out: &mut Vec<u8>) {
-        let mut data = std::mem::take(&mut self.partial);
-        data.extend_from_slice(chunk);
-        let mut start = 0;
-        while let Some(end) = data[start..].iter().position(|&b| b == b'\n') {
-            let line = &data[start..start + end];
-            self.line(line, out);
-            start += end + 1;
-        }
-        self.partial = data[start..].to_vec();
-    }
-
-    /// Converts what is left (a last line without a newline).
-    pub(super) fn finish(&mut self, out: &mut Vec<u8>) {
-        let rest = std::mem::take(&mut self.partial);
-        if !rest.is_empty() {
-            self.line(&rest, out);
-        }
-    }
-
-    fn line(&mut self, line: &[u8], out: &mut Vec<u8>) {
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        if self.ended {
-            return;
-        }
-        if line == b"\\." {
-            self.ended = true;
-            return;
-        }
-        if self.skip_header {
-            self.skip_header = false;
-            return;
-        }
-        for (i, field) in split_fields(line, self.delimiter).into_iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            if field == self.null.as_slice() {
-                continue;
-            }
-            out.push(b'"');
-            let mut bytes = field.iter().copied().peekable();
-            while let Some(b) = bytes.next() {
-                let b = if b == b'\\' {
-                    match bytes.next() {
-                        Some(b'n') => b'\n',
-                        Some(b'r') => b'\r',
-                        Some(b't') => b'\t',
-                        Some(b'b') => 0x08,
-                        Some(b'f') => 0x0c,
-                        Some(b'v') => 0x0b,
-                        Some(d @ b'0'..=b'7') => {
-                            let mut value = u32::from(d - b'0');
-                            for _ in 0..2 {
-                                match bytes.peek() {
-                                    Some(&n @ b'0'..=b'7') => {
-                                        value = value * 8 + u32::from(n - b'0');
-                                        bytes.next();
-                                    }
-                                    _ => break,
-                                }
-                            }
-                            value as u8
-                        }
-                        Some(b'x') => {
-                            let mut value = 0u32;
-                            let mut digits = 0;
-                            while digits < 2 {
-                                match bytes.peek().and_then(|n| (*n as char).to_digit(16)) {
-                                    Some(d) => {
-                                        value = value * 16 + d;
-                                        bytes.next();
-                                        digits += 1;
-                                    }
-                                    None => break,
-                                }
-                            }
-                            if digits == 0 { b'x' } else { value as u8 }
-                        }
-                        Some(other) => other,
-                        None => b'\\',
-                    }
-                } else {
-                    b
-                };
-                if b == b'"' {
-                    out.push(b'"');
-                }
-                out.push(b);
-            }
-            out.push(b'"');
-        }
-        out.push(b'\n');
-    }
-}
-
-/// Splits a text-format line at unescaped delimiters.
-fn split_fields(line: &[u8], delimiter: u8) -> Vec<&[u8]> {
-    let mut fields = Vec::new();
-    let mut start = 0;
-    let mut i = 0;
-    while i < line.len() {
-        if line[i] == b'\\' {
-            i += 2;
-            continue;
-        }
-        if line[i] == delimiter {
-            fields.push(&line[start..i]);
-            start = i + 1;
-        }
-        i += 1;
-    }
-    fields.push(&line[start.min(line.len())..]);
-    fields
-}
-
-/// A `COPY … FROM STDIN` between its CopyInResponse and the client's CopyDone.
-pub struct CopyIn {
-    plan: CopyInPlan,
-    search_path: Vec<String>,
-    path: PathBuf,
-    file: Option<tokio::io::BufWriter<tokio::fs::File>>,
-    converter: Option<TextToCsv>,
-    scratch: Vec<u8>,
-    bytes: u64,
-    /// The first failure while staging; reported at CopyDone.
-    failed: Option<Error>,
-    started: Instant,
-}
-
-impl CopyIn {
-    pub async fn start(plan: CopyInPlan, search_path: Vec<String>, tmp_dir: &std::path::Path) -> Result<CopyIn> {
-        let path = tmp_dir.join(format!("copy-{:016x}.csv", rand::random::<u64>()));
-        let file = tokio::fs::File::create(&path).await.map_err(|e| Error::internal("staging COPY data", e))?;
-        let converter = (!plan.format.csv).then(|| TextToCsv::new(&plan.format));
-        Ok(CopyIn {
-            plan,
-            search_path,
-            path,
-            file: Some(tokio::io::BufWriter::with_capacity(1 << 20, file)),
-            converter,
-            scratch: Vec::new(),
-            bytes: 0,
-            failed: None,
-            started: Instant::now(),
-        })
-    }
-
-    async fn write(&mut self, data: &[u8]) {
-        if self.failed.is_some() {
-            return;
-        }
-        self.bytes += data.len() as u64;
-        let Some(file) = self.file.as_mut() else { return };
-        let written = match self.converter.as_mut() {
-            Some(converter) => {
-                self.scratch.clear();
-                converter.push(data, &mut self.scratch);
-                file.write_all(&self.scratch).await
-            }
-            None => file.write_all(data).await,
-        };
-        if let Err(e) = written {
-            self.failed = Some(Error::internal("staging COPY data", e));
-        }
-    }
-
-    /// Closes the staging file and describes it as a load.
-    async fn finish(&mut self) -> Result<LoadRequest> {
-        if let Some(e) = self.failed.take() {
-            return Err(e);
-        }
-        let mut file = self.file.take().ok_or_else(|| Error::internal("finishing COPY", "already finished"))?;
-        if let Some(converter) = self.converter.as_mut() {
-            self.scratch.clear();
-            converter.finish(&mut self.scratch);
-            file.write_all(&self.scratch).await.map_err(|e| Error::internal("staging COPY data", e))?;
-        }
-        file.flush().await.map_err(|e| Error::internal("staging COPY data", e))?;
-        drop(file);
-        let f = &self.plan.format;
-        let options = if f.csv {
-            CsvOptions {
-                delimiter: f.delimiter.to_string(),
-                quote: f.quote.to_string(),
-                escape: f.escape.to_string(),
-                header: f.header,
-                null_strings: vec![f.null.clone()],
-                skip_lines: 0,
-                empty_as_null: vec![],
-            }
-        } else {
-            // what TextToCsv wrote
-            CsvOptions {
-                delimiter: ",".into(),
-                quote: "\"".into(),
-                escape: "\"".into(),
-                header: false,
-                null_strings: vec![String::new()],
-                skip_lines: 0,
-                empty_as_null: vec![],
-            }
-        };
-        Ok(LoadRequest {
-            target: self.plan.table.clone(),
-            search_path: self.search_path.clone(),
-            source: LoadSource {
-                paths: vec![self.path.clone()],
-                format: SourceFormat::Csv(options),
-                gzip: false,
-                label: "COPY".into(),
-            },
-            columns: ColumnBinding::Positional(self.plan.columns.clone()),
-            incremental: true,
-            dedup: Dedup::Fail,
-            keep_timestamps: false,
-            operation: "copy",
-        })
-    }
-}
-
-impl Drop for CopyIn {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
-    }
-}
+use crate::error::{Error, ErrorKind, SqlState};
 
 #[async_trait]
 impl CopyHandler for Connection {
@@ -280,8 +22,7 @@ impl CopyHandler for Connection {
         C::Error: std::fmt::Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        let session = self.session()?;
-        let mut copy = session.copy_in.lock().await;
+        let mut copy = self.copy_in.lock().await;
         match copy.as_mut() {
             Some(copy) => copy.write(&data.data).await,
             None => {
@@ -300,7 +41,7 @@ impl CopyHandler for Connection {
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
         let session = self.session()?;
-        let Some(mut copy) = session.copy_in.lock().await.take() else {
+        let Some(mut copy) = self.copy_in.lock().await.take() else {
             return Err(to_pg(&Error::invalid("no COPY is in progress").with_sqlstate(SqlState::ProtocolViolation)));
         };
         let _busy = session.begin_statement();
@@ -312,7 +53,7 @@ impl CopyHandler for Connection {
             self.shared.storage.load_table(session.ctx.clone(), request, session.canceller.clone()).await
         }
         .await;
-        self.observe(&session, "copy_in_done", copy.started, outcome.as_ref().err());
+        self.shared.exec.observe(&session, "copy_in_done", copy.started, outcome.as_ref().err());
         metrics::counter!("duckstore_copy_bytes_total", "direction" => "in").increment(copy.bytes);
         drop(copy);
         match outcome {
@@ -334,56 +75,10 @@ impl CopyHandler for Connection {
         C::Error: std::fmt::Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        if let Ok(session) = self.session() {
-            session.copy_in.lock().await.take();
-        }
+        self.copy_in.lock().await.take();
         to_pg(
             &Error::new(ErrorKind::Cancelled, format!("COPY from stdin failed: {}", fail.message))
                 .with_sqlstate(SqlState::QueryCanceled),
         )
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn convert(format: &CopyFormat, chunks: &[&[u8]]) -> String {
-        let mut c = TextToCsv::new(format);
-        let mut out = Vec::new();
-        for chunk in chunks {
-            c.push(chunk, &mut out);
-        }
-        c.finish(&mut out);
-        String::from_utf8(out).unwrap()
-    }
-
-    fn text_format() -> CopyFormat {
-        CopyFormat {
-            csv: false,
-            header: false,
-            delimiter: '\t',
-            null: "\\N".into(),
-            quote: '"',
-            escape: '"',
-            force_quote: vec![],
-            force_quote_all: false,
-        }
-    }
-
-    #[test]
-    fn text_format_becomes_csv_across_chunks() {
-        let f = text_format();
-        assert_eq!(convert(&f, &[b"1\tab", b"c\t\\N\n2\t\t\"q\"\n"]), "\"1\",\"abc\",\n\"2\",\"\",\"\"\"q\"\"\"\n");
-        assert_eq!(convert(&f, &[b"a\\tb\\\\c\\nd\\101\\x41\n\\.\nignored\n"]), "\"a\tb\\c\nd\u{41}A\"\n");
-        assert_eq!(convert(&f, &[b"x\r\n", b"y"]), "\"x\"\n\"y\"\n");
-        let header = CopyFormat { header: true, ..text_format() };
-        assert_eq!(convert(&header, &[b"id\tname\n1\tx\n"]), "\"1\",\"x\"\n");
-    }
-
-    #[test]
-    fn escaped_delimiters_stay_inside_values() {
-        let f = CopyFormat { delimiter: '|', ..text_format() };
-        assert_eq!(convert(&f, &[b"a\\|b|c\n"]), "\"a|b\",\"c\"\n");
     }
 }

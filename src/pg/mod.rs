@@ -1,17 +1,15 @@
 //! The PostgreSQL wire-protocol front: TLS negotiation, SCRAM logins with storage tokens,
-//! simple and extended queries, cancel requests. It carries out the gateway's plans and decides
-//! no policy of its own.
+//! simple and extended queries, cancel requests. It speaks the protocol only: statements are
+//! planned and run by the execution layer (`exec`), and it decides no policy of its own.
 
 mod admission;
 mod auth;
-pub mod catalog;
 mod copy;
 mod encode;
 mod errors;
 mod query;
-mod session;
 mod types;
-pub(crate) mod workspace;
+mod workspace;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
@@ -29,9 +27,9 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_util::task::TaskTracker;
 
+use crate::exec::{Session, SessionStart};
+use crate::storage::sessions::LiveSession;
 use crate::storage::{SessionContext, Storage};
-
-pub use session::SessionRegistry;
 
 pub(crate) const SCRAM_METHOD: &str = "SCRAM-SHA-256";
 
@@ -44,10 +42,8 @@ pub struct PgLimits {
 /// State shared by every connection.
 pub struct PgShared {
     pub storage: Storage,
-    pub registry: SessionRegistry,
+    pub exec: crate::exec::Executor,
     pub tls_required: bool,
-    /// The longest a storage-session statement may run, in milliseconds (0: no limit).
-    pub statement_timeout_ms: u64,
     /// How long a connection may take to log in.
     pub startup_timeout_ms: u64,
     next_pid: AtomicI32,
@@ -57,32 +53,15 @@ pub struct PgShared {
 
 impl PgShared {
     pub fn new(storage: Storage, tls_required: bool, limits: PgLimits) -> Arc<PgShared> {
-        let shared = Arc::new(PgShared {
+        Arc::new(PgShared {
+            exec: crate::exec::Executor::new(storage.clone(), limits.statement_timeout_ms),
             storage,
-            registry: SessionRegistry::default(),
             tls_required,
-            statement_timeout_ms: limits.statement_timeout_ms,
             startup_timeout_ms: limits.startup_timeout_ms,
             next_pid: AtomicI32::new(1000),
             next_session: AtomicU64::new(1),
             shutting_down: AtomicBool::new(false),
-        });
-        // the storage layer reads views itself in read_only_storage workspaces
-        shared.storage.set_view_expander(Arc::new(|resolve, ctx, names| {
-            let settings = crate::gateway::settings::SessionSettings::new(&ctx.user, &Default::default());
-            let compat =
-                crate::gateway::CompatValues { settings: &settings, user: &ctx.user, database: "main", backend_pid: 0 };
-            crate::gateway::views::expand(resolve, &compat, names, &[], None)
-        }));
-        // the storage layer closes the sessions of a workspace it drops
-        let weak = Arc::downgrade(&shared);
-        shared.storage.set_session_closer(Arc::new(move |filter| {
-            let crate::storage::workspaces::SessionFilter::Workspace(id) = filter;
-            if let Some(shared) = weak.upgrade() {
-                shared.registry.close_workspace(id);
-            }
-        }));
-        shared
+        })
     }
 
     pub fn is_shutting_down(&self) -> bool {
@@ -120,43 +99,52 @@ pub(super) async fn on_text<T: Send + 'static>(
 #[derive(Clone)]
 pub struct Connection {
     shared: Arc<PgShared>,
-    session: Arc<OnceLock<Arc<session::Session>>>,
+    session: Arc<OnceLock<Arc<Session>>>,
     kill: Arc<tokio::sync::Notify>,
+    /// A `COPY … FROM STDIN` waiting for the client's data.
+    copy_in: Arc<tokio::sync::Mutex<Option<crate::exec::CopyIn>>>,
 }
 
 impl Connection {
     fn new(shared: Arc<PgShared>) -> Connection {
-        Connection { shared, session: Arc::new(OnceLock::new()), kill: Arc::new(tokio::sync::Notify::new()) }
+        Connection {
+            shared,
+            session: Arc::new(OnceLock::new()),
+            kill: Arc::new(tokio::sync::Notify::new()),
+            copy_in: Arc::new(tokio::sync::Mutex::new(None)),
+        }
+    }
+
+    /// The backend pid the next session gets.
+    fn next_pid(&self) -> i32 {
+        self.shared.next_pid.fetch_add(1, Ordering::Relaxed)
     }
 
     fn open_session(
         &self,
+        pid: i32,
         ctx: SessionContext,
         database: String,
         startup: &BTreeMap<String, String>,
         secret: Vec<u8>,
         workspace: Option<crate::storage::workspaces::WorkspaceSession>,
-    ) -> Arc<session::Session> {
-        let pid = self.shared.next_pid.fetch_add(1, Ordering::Relaxed);
-        let id = self.shared.next_session.fetch_add(1, Ordering::Relaxed);
-        let epoch = self.shared.storage.credential_epoch();
-        let session = Arc::new(session::Session::new(
-            id,
-            pid,
-            secret,
+    ) -> Arc<Session> {
+        let live = Arc::new(LiveSession::new(pid, secret, ctx.principal.clone(), Arc::clone(&self.kill)));
+        let session = Arc::new(Session::new(SessionStart {
+            id: self.shared.next_session.fetch_add(1, Ordering::Relaxed),
             ctx,
             database,
             startup,
-            epoch,
+            epoch: self.shared.storage.credential_epoch(),
             workspace,
-            Arc::clone(&self.kill),
-        ));
-        self.shared.registry.insert(Arc::clone(&session));
+            live: Arc::clone(&live),
+        }));
+        self.shared.storage.sessions().insert(live);
         let _ = self.session.set(Arc::clone(&session));
         session
     }
 
-    fn session(&self) -> PgWireResult<Arc<session::Session>> {
+    fn session(&self) -> PgWireResult<Arc<Session>> {
         self.session.get().cloned().ok_or(PgWireError::NotReadyForQuery)
     }
 }
@@ -190,7 +178,7 @@ struct Canceller {
 #[async_trait]
 impl CancelHandler for Canceller {
     async fn on_cancel_request(&self, request: CancelRequest) {
-        let found = self.shared.registry.cancel(request.pid, &request.secret_key.to_bytes());
+        let found = self.shared.storage.sessions().cancel(request.pid, &request.secret_key.to_bytes());
         tracing::info!(pid = request.pid, found, "cancel request");
     }
 }
@@ -201,7 +189,7 @@ const DISCONNECT_POLL: std::time::Duration = std::time::Duration::from_millis(25
 /// Cancels the running statement of a session whose client closed its connection: nobody
 /// reads the answer, and the statement would hold an engine slot (and another tenant's turn)
 /// until it ends. Never resolves.
-async fn watch_disconnect(fd: std::os::fd::RawFd, slot: Arc<std::sync::OnceLock<Arc<session::Session>>>) {
+async fn watch_disconnect(fd: std::os::fd::RawFd, slot: Arc<std::sync::OnceLock<Arc<Session>>>) {
     loop {
         tokio::time::sleep(DISCONNECT_POLL).await;
         if let Some(session) = slot.get()
@@ -300,7 +288,7 @@ pub async fn serve(
                 }
             }
             if let Some(session) = connection.session.get() {
-                registry_shared.registry.remove(session.pid);
+                registry_shared.storage.sessions().remove(session.pid);
                 tracing::info!(session = session.id, "session closed");
             }
         });

@@ -1,13 +1,12 @@
-//! Simple and extended query protocol: each statement goes through the gateway, then its plan is
-//! carried out (reads by the engine, procedures by the storage layer) and answered on the wire.
+//! Simple and extended query protocol: each statement is parsed, planned and run by the
+//! execution layer (`exec`); this module only turns its answers into protocol messages.
 
 use std::fmt::Debug;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use arrow::datatypes::SchemaRef;
-use arrow::record_batch::RecordBatch;
 use async_trait::async_trait;
 use futures::{Sink, SinkExt, Stream, StreamExt, stream};
 use pgwire::api::portal::{Format, Portal};
@@ -30,12 +29,11 @@ use pgwire::messages::simplequery::Query as SimpleQuery;
 
 use super::Connection;
 use super::errors::{error_info, fatal, to_pg};
-use super::session::Session;
 use super::types;
-use crate::engine::{Param, Query, QueryStream, SqlOrigin};
+use crate::engine::Param;
 use crate::error::{Error, ErrorKind, Result, SqlState};
-use crate::gateway::{self, CompatValues, Plan};
-use crate::relation::{ColumnType, RelationBuilder};
+use crate::exec::{CommandTag, Outcome, Rows, Session};
+use crate::gateway::{self, Plan};
 
 /// A parsed statement of the extended protocol.
 #[derive(Clone)]
@@ -47,82 +45,34 @@ pub struct Prepared {
     described: Arc<Mutex<Option<Arc<Shape>>>>,
 }
 
-/// The types a statement takes and answers.
+/// The types a statement takes and answers, as sent on the wire.
 pub(super) struct Shape {
-    pub(super) params: Vec<Type>,
-    pub(super) schema: Option<SchemaRef>,
+    params: Vec<Type>,
+    schema: Option<SchemaRef>,
 }
 
-/// Where a result's batches come from.
-pub(super) enum Rows {
-    Engine(QueryStream),
-    Ready(Option<RecordBatch>),
-}
-
-impl Rows {
-    async fn next(&mut self) -> Option<Result<RecordBatch>> {
-        match self {
-            Rows::Engine(stream) => stream.next_batch().await,
-            Rows::Ready(batch) => batch.take().map(Ok),
+impl Shape {
+    fn of(shape: crate::exec::Shape) -> Shape {
+        Shape {
+            params: shape.params.iter().map(types::param_shape_type).collect(),
+            schema: shape.schema.as_ref().map(types::wire_schema),
         }
     }
 }
 
-/// What a statement answers.
-pub(super) enum Outcome {
-    Rows {
-        schema: SchemaRef,
-        rows: Rows,
-        tag: &'static str,
-    },
-    Tag(Tag),
-    Begin,
-    End(&'static str),
-    /// `ROLLBACK TO SAVEPOINT`: the transaction is usable again.
-    Restored,
-    /// `COPY … FROM STDIN`: the client sends the data next.
-    CopyIn {
-        copy: Box<super::copy::CopyIn>,
-        columns: usize,
-    },
-    /// `COPY … TO STDOUT`: rows as text or CSV lines.
-    CopyOut {
-        schema: SchemaRef,
-        rows: Rows,
-        format: gateway::copy::CopyFormat,
-    },
-}
-
-fn constant_batch(row: &gateway::ConstantRow) -> Result<RecordBatch> {
-    let columns: Vec<(&str, ColumnType)> = row.columns.iter().map(|(n, t)| (n.as_str(), *t)).collect();
-    let mut b = RelationBuilder::new(&columns);
-    b.row(row.values.clone());
-    b.finish()
-}
-
-fn one_column(name: &str, value: &str) -> Result<RecordBatch> {
-    let mut b = RelationBuilder::new(&[(name, ColumnType::Text)]);
-    b.row(vec![value.into()]);
-    b.finish()
+/// A command tag as pgwire sends it.
+pub(super) fn wire_tag(tag: CommandTag) -> Tag {
+    let mut wire = Tag::new(&tag.command);
+    if let Some(oid) = tag.oid {
+        wire = wire.with_oid(oid);
+    }
+    if let Some(rows) = tag.rows {
+        wire = wire.with_rows(rows);
+    }
+    wire
 }
 
 impl Connection {
-    fn compat<'a>(&self, session: &'a Session, settings: &'a gateway::settings::SessionSettings) -> CompatValues<'a> {
-        CompatValues { settings, user: &session.ctx.user, database: &session.database, backend_pid: session.pid }
-    }
-
-    /// Plans a statement; a refusal counts and logs as a failed statement of its kind.
-    fn plan(&self, session: &Session, statement: sqlparser::ast::Statement) -> Result<Plan> {
-        let started = Instant::now();
-        let kind = gateway::statement_kind(&statement);
-        let settings = session.settings().clone();
-        let planned = gateway::plan(statement, &self.compat(session, &settings));
-        if let Err(e) = &planned {
-            self.observe(session, kind, started, Some(e));
-        }
-        planned
-    }
-
     /// Re-checks the session's token when credentials changed anywhere since the last check,
     /// or when it expired.
     async fn check_credentials(&self, session: &Session) -> PgWireResult<()> {
@@ -138,441 +88,6 @@ impl Connection {
                 Ok(())
             }
             Err(e) => Err(fatal(&e)),
-        }
-    }
-
-    /// Parameter and result types of a plan, worked out without running it.
-    async fn describe(&self, session: &Session, plan: &Plan) -> Result<Shape> {
-        match plan {
-            Plan::Query(q) => {
-                let engine = self.shared.storage.engine();
-                let (rendered, relations, tables) = self.prepare_read(session, q, true).await?;
-                let described = engine
-                    .describe(Query {
-                        home: session.home(),
-                        sql: rendered.sql,
-                        params: vec![],
-                        relations,
-                        tables,
-                        origin: SqlOrigin::User,
-                        checks: rendered.checks,
-                        labels: rendered.labels,
-                    })
-                    .await?;
-                let params = described
-                    .params
-                    .iter()
-                    .enumerate()
-                    .map(|(i, t)| match types::arrow_param_type(t) {
-                        Some(t) => t,
-                        None => types::param_type(q.param_types.get(i).copied().unwrap_or(gateway::ParamType::Unknown)),
-                    })
-                    .collect();
-                Ok(Shape { params, schema: Some(types::wire_schema(&described.schema)) })
-            }
-            Plan::Constant(row) => {
-                Ok(Shape { params: vec![], schema: Some(types::wire_schema(&constant_batch(row)?.schema())) })
-            }
-            Plan::Write(write) => {
-                let storage = &self.shared.storage;
-                let engine = storage.engine();
-                let relations = self.register_relations(session, &write.body.relations, true).await?;
-                let handles: Vec<u64> = relations.iter().map(|r| r.handle()).collect();
-                let search_path = session.settings().search_path();
-                let target = storage
-                    .resolve_reads(session.ctx.clone(), vec![write.target.clone()], search_path.clone())
-                    .await?
-                    .remove(0);
-                let (reads, mut tables) =
-                    self.expand_reads(session, write.body.tables.clone(), search_path, None).await?;
-                let columns: Vec<String> = target.table.columns.iter().map(|c| c.name.clone()).collect();
-                let rendered = write.render(&target.file.data_ref(), &columns, &handles, &reads)?;
-                tables.push(target.file);
-                let described = engine
-                    .describe(Query {
-                        home: session.home(),
-                        sql: rendered.sql,
-                        params: vec![],
-                        relations,
-                        tables,
-                        origin: SqlOrigin::User,
-                        checks: Some(rendered.checks),
-                        labels: vec![],
-                    })
-                    .await?;
-                let params = described
-                    .params
-                    .iter()
-                    .enumerate()
-                    .map(|(i, t)| {
-                        types::arrow_param_type(t).unwrap_or_else(|| {
-                            types::param_type(
-                                write.body.param_types.get(i).copied().unwrap_or(gateway::ParamType::Unknown),
-                            )
-                        })
-                    })
-                    .collect();
-                Ok(Shape { params, schema: None })
-            }
-            Plan::Call(call) => Ok(Shape {
-                params: call.param_kinds.iter().map(|k| types::arg_type(*k)).collect(),
-                schema: Some(types::wire_schema(&RelationBuilder::new(call.spec.columns).schema())),
-            }),
-            Plan::Show(name) => Ok(Shape { params: vec![], schema: Some(one_column(name, "")?.schema()) }),
-            _ => Ok(Shape { params: vec![], schema: None }),
-        }
-    }
-
-    /// Carries out one plan.
-    pub(super) async fn execute(&self, session: &Arc<Session>, plan: &Plan, params: &[Param]) -> Result<Outcome> {
-        let storage = &self.shared.storage;
-        match plan {
-            Plan::Query(q) => {
-                let (rendered, relations, tables) = self.prepare_read(session, q, false).await?;
-                let stream = storage
-                    .engine()
-                    .query(
-                        Query {
-                            home: session.home(),
-                            sql: rendered.sql,
-                            params: params.to_vec(),
-                            relations,
-                            tables,
-                            origin: SqlOrigin::User,
-                            checks: rendered.checks,
-                            labels: rendered.labels,
-                        },
-                        &session.canceller,
-                    )
-                    .await?;
-                Ok(Outcome::Rows { schema: types::wire_schema(&stream.schema), rows: Rows::Engine(stream), tag: q.tag })
-            }
-            Plan::Constant(row) => {
-                let batch = constant_batch(row)?;
-                Ok(Outcome::Rows {
-                    schema: types::wire_schema(&batch.schema()),
-                    rows: Rows::Ready(Some(batch)),
-                    tag: "SELECT",
-                })
-            }
-            Plan::Call(call) => {
-                let batch = call.execute(storage, &session.ctx, params).await?;
-                Ok(Outcome::Rows { schema: batch.schema(), rows: Rows::Ready(Some(batch)), tag: "CALL" })
-            }
-            Plan::Begin => Ok(Outcome::Begin),
-            Plan::Commit => Ok(Outcome::End("COMMIT")),
-            Plan::Rollback => Ok(Outcome::End("ROLLBACK")),
-            Plan::Set { name, value } => {
-                session.settings().set(name, value.as_deref())?;
-                Ok(Outcome::Tag(Tag::new("SET")))
-            }
-            Plan::ResetAll => {
-                session.settings().reset_all();
-                Ok(Outcome::Tag(Tag::new("RESET")))
-            }
-            Plan::Show(name) => {
-                let value = match name.as_str() {
-                    "transaction isolation level" => Some("read committed".to_owned()),
-                    other => session.settings().get(other).map(str::to_owned),
-                };
-                let value = value.ok_or_else(|| {
-                    Error::not_found(format!("unrecognized configuration parameter \"{name}\""))
-                        .with_sqlstate(SqlState::UndefinedObject)
-                })?;
-                let batch = one_column(name, &value)?;
-                Ok(Outcome::Rows { schema: batch.schema(), rows: Rows::Ready(Some(batch)), tag: "SHOW" })
-            }
-            Plan::NoOp(tag) | Plan::Savepoint(tag) => Ok(Outcome::Tag(Tag::new(tag))),
-            Plan::RollbackToSavepoint => Ok(Outcome::Restored),
-            Plan::CreateBucket { bucket, if_not_exists } => {
-                let (stage, name) = crate::storage::names::parse_bucket(bucket)?;
-                storage.create_bucket(session.ctx.clone(), stage, name, String::new(), *if_not_exists).await?;
-                Ok(Outcome::Tag(Tag::new("CREATE SCHEMA")))
-            }
-            Plan::DropBuckets { buckets, cascade, if_exists } => {
-                for bucket in buckets {
-                    storage.drop_bucket(session.ctx.clone(), bucket.clone(), *cascade, *if_exists).await?;
-                }
-                Ok(Outcome::Tag(Tag::new("DROP SCHEMA")))
-            }
-            Plan::CreateTable { spec, if_not_exists } => {
-                storage.create_table(session.ctx.clone(), spec.clone(), *if_not_exists).await?;
-                Ok(Outcome::Tag(Tag::new("CREATE TABLE")))
-            }
-            Plan::Write(write) => {
-                let relations = self.register_relations(session, &write.body.relations, false).await?;
-                let handles: Vec<u64> = relations.iter().map(|r| r.handle()).collect();
-                let search_path = session.settings().search_path();
-                let reads = self.write_reads(session, &write.body.tables, &search_path).await?;
-                let request = crate::storage::WriteRequest {
-                    target: write.target.clone(),
-                    reads,
-                    search_path: session.settings().search_path(),
-                    operation: write.kind.label(),
-                    deletes_all: write.deletes_all,
-                    handles: handles.clone(),
-                };
-                let plan = write.clone();
-                let result = storage
-                    .write_table(
-                        session.ctx.clone(),
-                        request,
-                        params.to_vec(),
-                        session.canceller.clone(),
-                        move |target, reads| {
-                            plan.render(&target.data_ref, &target.columns, &handles, reads).map(|r| (r.sql, r.checks))
-                        },
-                    )
-                    .await?;
-                drop(relations);
-                Ok(Outcome::Tag(match write.kind {
-                    gateway::dml::WriteKind::Insert => Tag::new("INSERT").with_oid(0).with_rows(result.affected),
-                    gateway::dml::WriteKind::Update => Tag::new("UPDATE").with_rows(result.affected),
-                    gateway::dml::WriteKind::Delete => Tag::new("DELETE").with_rows(result.affected),
-                    gateway::dml::WriteKind::Truncate => Tag::new("TRUNCATE TABLE"),
-                }))
-            }
-            Plan::AlterTable { table, changes, if_exists } => {
-                let search_path = session.settings().search_path();
-                match storage.alter_table(session.ctx.clone(), table.clone(), search_path, changes.clone()).await {
-                    Err(e) if *if_exists && e.state() == SqlState::UndefinedTable => {}
-                    other => other?,
-                }
-                Ok(Outcome::Tag(Tag::new("ALTER TABLE")))
-            }
-            Plan::CopyIn(copy) => {
-                let search_path = session.settings().search_path();
-                let columns = storage.copy_columns(&session.ctx, &copy.table, &search_path, &copy.columns).await?;
-                let tmp = storage.engine().data_dir().join("tmp");
-                let copy = super::copy::CopyIn::start((**copy).clone(), search_path, &tmp).await?;
-                Ok(Outcome::CopyIn { copy: Box::new(copy), columns })
-            }
-            Plan::CopyOut(copy) => {
-                let (rendered, relations, tables) = self.prepare_read(session, &copy.query, false).await?;
-                let stream = storage
-                    .engine()
-                    .query(
-                        Query {
-                            home: session.home(),
-                            sql: rendered.sql,
-                            params: params.to_vec(),
-                            relations,
-                            tables,
-                            origin: SqlOrigin::User,
-                            checks: rendered.checks,
-                            labels: rendered.labels,
-                        },
-                        &session.canceller,
-                    )
-                    .await?;
-                Ok(Outcome::CopyOut {
-                    schema: types::wire_schema(&stream.schema),
-                    rows: Rows::Engine(stream),
-                    format: copy.format.clone(),
-                })
-            }
-            Plan::CreateView { spec, query } => {
-                let creating = Some((spec.bucket.clone(), spec.name.clone()));
-                let (refs, reads) =
-                    self.expand_reads(session, query.tables.clone(), vec![spec.bucket.clone()], creating).await?;
-                let expanded = crate::storage::ExpandedQuery { sql: query.render(&[], &refs)?, reads };
-                storage.create_view(session.ctx.clone(), spec.clone(), expanded).await?;
-                Ok(Outcome::Tag(Tag::new("CREATE VIEW")))
-            }
-            Plan::DropViews { views, if_exists } => {
-                let search_path = session.settings().search_path();
-                for view in views {
-                    storage.drop_view(session.ctx.clone(), view.clone(), search_path.clone(), *if_exists).await?;
-                }
-                Ok(Outcome::Tag(Tag::new("DROP VIEW")))
-            }
-            Plan::DropTables { tables, if_exists } => {
-                let search_path = session.settings().search_path();
-                for table in tables {
-                    storage.drop_table(session.ctx.clone(), table.clone(), search_path.clone(), *if_exists).await?;
-                }
-                Ok(Outcome::Tag(Tag::new("DROP TABLE")))
-            }
-        }
-    }
-
-    /// Builds and registers the server relations a statement reads (empty ones for a describe).
-    async fn register_relations(
-        &self,
-        session: &Session,
-        relations: &[gateway::ServerRelation],
-        describe_only: bool,
-    ) -> Result<Vec<crate::engine::RelationGuard>> {
-        let storage = &self.shared.storage;
-        let needs_snapshot =
-            !describe_only && relations.iter().any(|r| matches!(r, gateway::ServerRelation::Catalog(_)));
-        let snapshot = if needs_snapshot { Some(storage.catalog_snapshot(session.ctx.clone()).await?) } else { None };
-        let mut guards = Vec::with_capacity(relations.len());
-        for relation in relations {
-            if describe_only {
-                guards.push(
-                    storage
-                        .engine()
-                        .register_relation(session.home(), RelationBuilder::new(relation.columns()).finish()?)?,
-                );
-                continue;
-            }
-            let batch = match (relation, &snapshot) {
-                (gateway::ServerRelation::System(view), _) => storage.system_view(session.ctx.clone(), *view).await?,
-                (gateway::ServerRelation::Catalog(c), Some(snapshot)) => {
-                    super::catalog::build(*c, snapshot, &session.ctx, &session.database)?
-                }
-                (gateway::ServerRelation::Catalog(_), None) => {
-                    unreachable!("a snapshot is taken when catalog relations are read")
-                }
-            };
-            guards.push(storage.engine().register_relation_at(
-                session.home(),
-                session.relation_handle(relation.code()),
-                batch,
-            )?);
-        }
-        Ok(guards)
-    }
-
-    /// The SQL of a read with its server-built relations registered and its tables resolved
-    /// (and authorized) by the storage layer. A describe sees empty relations.
-    async fn prepare_read(
-        &self,
-        session: &Session,
-        q: &gateway::QueryPlan,
-        describe_only: bool,
-    ) -> Result<(gateway::RenderedQuery, Vec<crate::engine::RelationGuard>, Vec<crate::engine::TableFile>)> {
-        let relations = self.register_relations(session, &q.relations, describe_only).await?;
-        let handles: Vec<u64> = relations.iter().map(|r| r.handle()).collect();
-        let search_path = session.settings().search_path();
-        let (refs, files) = self.expand_reads(session, q.tables.clone(), search_path, None).await?;
-        let mut rendered = q.render_for_engine(&handles, &refs)?;
-        // What an EXPLAIN shows of a table file: the name the client wrote.
-        for (name, data_ref) in q.tables.iter().zip(&refs) {
-            if let Some(file) = files.iter().find(|f| f.data_ref() == *data_ref) {
-                rendered.labels.push((file.alias(), name.to_string()));
-            }
-        }
-        Ok((rendered, relations, files))
-    }
-
-    /// The relations a write reads: tables by name (the storage layer resolves them under the
-    /// write's lock), views expanded here as this session.
-    async fn write_reads(
-        &self,
-        session: &Session,
-        names: &[crate::storage::TableName],
-        search_path: &[String],
-    ) -> Result<Vec<crate::storage::WriteRead>> {
-        if names.is_empty() {
-            return Ok(vec![]);
-        }
-        let sources =
-            self.shared.storage.resolve_sources(session.ctx.clone(), names.to_vec(), search_path.to_vec()).await?;
-        let mut reads = Vec::with_capacity(names.len());
-        for (name, source) in names.iter().zip(sources) {
-            reads.push(match source {
-                crate::storage::ReadSource::Table(_) => crate::storage::WriteRead::Table(name.clone()),
-                crate::storage::ReadSource::View { .. } => {
-                    let (mut refs, files) =
-                        self.expand_reads(session, vec![name.clone()], search_path.to_vec(), None).await?;
-                    crate::storage::WriteRead::View { sql: refs.remove(0), files }
-                }
-            });
-        }
-        Ok(reads)
-    }
-
-    /// What each name a read uses stands for, for binding its table slots: a table file's
-    /// reference, or a view's query expanded (as this session; see `gateway::views`). Answers
-    /// the table files read. `creating`: the (bucket, view) a CREATE VIEW makes.
-    async fn expand_reads(
-        &self,
-        session: &Session,
-        names: Vec<crate::storage::TableName>,
-        search_path: Vec<String>,
-        creating: Option<(String, String)>,
-    ) -> Result<(Vec<String>, Vec<crate::engine::TableFile>)> {
-        if names.is_empty() {
-            // catalog and constant reads: no trip to a blocking thread
-            return Ok((vec![], vec![]));
-        }
-        let settings = session.settings().clone();
-        let (user, database, pid) = (session.ctx.user.clone(), session.database.clone(), session.pid);
-        self.shared
-            .storage
-            .with_resolver(session.ctx.clone(), move |resolve| {
-                let compat = CompatValues { settings: &settings, user: &user, database: &database, backend_pid: pid };
-                let creating = creating.as_ref().map(|(b, v)| (b.as_str(), v.as_str()));
-                gateway::views::expand(resolve, &compat, &names, &search_path, creating)
-            })
-            .await
-    }
-
-    /// Runs `plan` with the statement timeout, metrics and the statement log line.
-    async fn run(
-        &self,
-        session: &Arc<Session>,
-        plan: &Plan,
-        params: &[Param],
-        in_transaction: bool,
-    ) -> Result<Outcome> {
-        let started = Instant::now();
-        if in_transaction && plan.is_write() {
-            let e = Error::new(
-                ErrorKind::FailedPrecondition,
-                "storage writes cannot run inside a transaction block; each write is atomic on its own",
-            )
-            .with_sqlstate(SqlState::ActiveSqlTransaction)
-            .with_hint("use autocommit (psycopg: connection.autocommit = True), or COMMIT first");
-            self.observe(session, plan.kind(), started, Some(&e));
-            return Err(e);
-        }
-        let timeout_ms =
-            effective_timeout_ms(session.settings().statement_timeout_ms(), self.shared.statement_timeout_ms);
-        let timer = start_statement_timer(session, timeout_ms);
-        let mut result = self.execute(session, plan, params).await;
-        hold_timer_while_streaming(&mut result, timer);
-        let result = result.map_err(|e| self.explain_cancel(session, e));
-        self.observe(session, plan.kind(), started, result.as_ref().err());
-        result
-    }
-
-    pub(super) fn explain_cancel(&self, session: &Session, e: Error) -> Error {
-        if e.kind() == ErrorKind::Cancelled && session.timed_out.load(Ordering::Acquire) {
-            Error::new(ErrorKind::Cancelled, "canceling statement due to statement timeout")
-        } else {
-            e
-        }
-    }
-
-    pub(super) fn observe(&self, session: &Session, kind: &'static str, started: Instant, error: Option<&Error>) {
-        let elapsed = started.elapsed();
-        let outcome = match error {
-            None => "ok",
-            Some(e) => e.kind().label(),
-        };
-        metrics::counter!("duckstore_statements_total", "kind" => kind, "outcome" => outcome).increment(1);
-        metrics::histogram!("duckstore_statement_duration_seconds", "kind" => kind).record(elapsed.as_secs_f64());
-        match error {
-            None => tracing::info!(
-                target: "duckstore::statement",
-                session = session.id,
-                user = %session.ctx.user,
-                kind,
-                duration_ms = elapsed.as_secs_f64() * 1000.0,
-                outcome,
-            ),
-            Some(e) => tracing::info!(
-                target: "duckstore::statement",
-                session = session.id,
-                user = %session.ctx.user,
-                kind,
-                duration_ms = elapsed.as_secs_f64() * 1000.0,
-                outcome,
-                sqlstate = e.sqlstate(),
-            ),
         }
     }
 }
@@ -620,6 +135,7 @@ where
     C::Error: Debug,
     PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
 {
+    let schema = types::wire_schema(&schema);
     let columns = schema.fields().len();
     // text format, for the whole copy and each column
     let response = CopyOutResponse::new(0, columns as i16, vec![0; columns]);
@@ -646,6 +162,7 @@ where
 }
 
 pub(super) fn query_response(schema: SchemaRef, rows: Rows, tag: &str, format: &Format) -> Result<QueryResponse> {
+    let schema = types::wire_schema(&schema);
     let fields = Arc::new(types::fields(&schema, format)?);
     let mut response = QueryResponse::new(Arc::clone(&fields), row_stream(rows, schema, fields));
     response.set_command_tag(tag);
@@ -707,12 +224,12 @@ impl SimpleQueryHandler for Connection {
         let mut failure: Option<ErrorInfo> = None;
         match statements {
             Err(e) => {
-                self.observe(&session, "invalid", Instant::now(), Some(&e));
+                self.shared.exec.observe(&session, "invalid", Instant::now(), Some(&e));
                 failure = Some(error_info(&e, "ERROR"));
             }
             Ok(statements) => {
                 for statement in statements {
-                    let outcome = match self.plan(&session, statement) {
+                    let outcome = match self.shared.exec.plan(&session, statement) {
                         Err(e) => Err(e),
                         Ok(plan)
                             if status == TransactionStatus::Error
@@ -720,7 +237,7 @@ impl SimpleQueryHandler for Connection {
                         {
                             Err(aborted_transaction())
                         }
-                        Ok(plan) => self.run(&session, &plan, &[], status != TransactionStatus::Idle).await,
+                        Ok(plan) => self.shared.exec.run(&session, &plan, &[], status != TransactionStatus::Idle).await,
                     };
                     let next = transaction_after(status, &outcome);
                     match outcome {
@@ -737,9 +254,9 @@ impl SimpleQueryHandler for Connection {
                                 Err(other) => return Err(other),
                             }
                         }
-                        Ok(Outcome::Tag(tag)) => send_execution_response(client, tag).await?,
+                        Ok(Outcome::Command(tag)) => send_execution_response(client, wire_tag(tag)).await?,
                         Ok(Outcome::CopyIn { copy, columns }) => {
-                            *session.copy_in.lock().await = Some(*copy);
+                            *self.copy_in.lock().await = Some(*copy);
                             let response = CopyResponse::new(0, columns, stream::empty());
                             pgwire::api::copy::send_copy_in_response(client, response).await?;
                             // The rest comes as CopyData; ReadyForQuery follows the CopyDone.
@@ -814,7 +331,7 @@ impl QueryParser for StatementParser {
     {
         let session = self.connection.session()?;
         if session.workspace.is_some() {
-            if let Some(plan) = super::workspace::session_timeout_statement(sql) {
+            if let Some(plan) = crate::exec::session_timeout_statement(sql) {
                 return Ok(Prepared { plan: Some(plan), workspace_sql: None, described: Arc::new(Mutex::new(None)) });
             }
             // One statement per Parse, as PostgreSQL has it, split where DuckDB splits.
@@ -842,7 +359,7 @@ impl QueryParser for StatementParser {
         let mut statements = super::on_text(sql, gateway::parse).await.map_err(|e| to_pg(&e))?;
         let plan = match statements.len() {
             0 => None,
-            1 => Some(self.connection.plan(&session, statements.remove(0)).map_err(|e| to_pg(&e))?),
+            1 => Some(self.connection.shared.exec.plan(&session, statements.remove(0)).map_err(|e| to_pg(&e))?),
             _ => {
                 return Err(to_pg(
                     &Error::invalid("cannot insert multiple commands into a prepared statement")
@@ -877,8 +394,8 @@ impl Connection {
         }
         let session = self.session()?;
         let described = match (&stmt.plan, &stmt.workspace_sql) {
-            (Some(plan), _) => self.describe(&session, plan).await,
-            (None, Some(sql)) => self.describe_workspace(&session, sql).await,
+            (Some(plan), _) => self.shared.exec.describe(&session, plan).await.map(Shape::of),
+            (None, Some(sql)) => self.shared.exec.describe_workspace(&session, sql).await.map(Shape::of),
             (None, None) => return Ok(None),
         };
         let shape = Arc::new(described.map_err(|e| to_pg(&e))?);
@@ -994,14 +511,14 @@ impl ExtendedQueryHandler for Connection {
         let _busy = session.begin_statement();
         if let Some(sql) = &portal.statement.statement.workspace_sql {
             let params = self.bound_params(portal).map_err(|e| to_pg(&e))?;
-            return match self.run_workspace(&session, sql, &params).await.map_err(|e| to_pg(&e))? {
+            return match self.shared.exec.run_workspace(&session, sql, &params).await.map_err(|e| to_pg(&e))? {
                 Outcome::Rows { schema, rows, tag } => Ok(Response::Query(
                     query_response(schema, rows, tag, &portal.result_column_format).map_err(|e| to_pg(&e))?,
                 )),
-                Outcome::Tag(tag) => Ok(match super::workspace::transaction_effect(sql) {
-                    Some(true) => Response::TransactionStart(tag),
-                    Some(false) => Response::TransactionEnd(tag),
-                    None => Response::Execution(tag),
+                Outcome::Command(tag) => Ok(match crate::exec::transaction_effect(sql) {
+                    Some(true) => Response::TransactionStart(wire_tag(tag)),
+                    Some(false) => Response::TransactionEnd(wire_tag(tag)),
+                    None => Response::Execution(wire_tag(tag)),
                 }),
                 _ => Err(to_pg(&Error::internal("running workspace SQL", "unexpected outcome"))),
             };
@@ -1014,7 +531,7 @@ impl ExtendedQueryHandler for Connection {
             return Err(to_pg(&aborted_transaction()));
         }
         let outcome = match self.bound_params(portal) {
-            Ok(params) => self.run(&session, plan, &params, status != TransactionStatus::Idle).await,
+            Ok(params) => self.shared.exec.run(&session, plan, &params, status != TransactionStatus::Idle).await,
             Err(e) => Err(e),
         };
         Ok(match outcome {
@@ -1027,9 +544,9 @@ impl ExtendedQueryHandler for Connection {
                     .unwrap_or(schema);
                 Response::Query(query_response(schema, rows, tag, &portal.result_column_format).map_err(|e| to_pg(&e))?)
             }
-            Ok(Outcome::Tag(tag)) => Response::Execution(tag),
+            Ok(Outcome::Command(tag)) => Response::Execution(wire_tag(tag)),
             Ok(Outcome::CopyIn { copy, columns }) => {
-                *session.copy_in.lock().await = Some(*copy);
+                *self.copy_in.lock().await = Some(*copy);
                 Response::CopyIn(CopyResponse::new(0, columns, stream::empty()))
             }
             Ok(Outcome::CopyOut { schema, rows, format }) => {
@@ -1043,70 +560,5 @@ impl ExtendedQueryHandler for Connection {
             }
             Err(e) => return Err(to_pg(&e)),
         })
-    }
-}
-
-/// The timeout a statement runs under: the session's `statement_timeout` may lower the
-/// server's limit, never raise it (0 on either side: no limit from that side).
-pub(super) fn effective_timeout_ms(session_ms: u64, server_ms: u64) -> u64 {
-    match (session_ms, server_ms) {
-        (0, server) => server,
-        (session, 0) => session,
-        (session, server) => session.min(server),
-    }
-}
-
-/// A new statement of `session` starts: earlier cancels no longer apply, and after `timeout_ms`
-/// (0: never) the statement is cancelled — again every 100 ms until it ends (the caller aborts
-/// the timer then, see `hold_timer_while_streaming`), since an interrupt that lands just before
-/// DuckDB starts the query is cleared by it.
-pub(super) fn start_statement_timer(session: &Arc<Session>, timeout_ms: u64) -> Option<tokio::task::JoinHandle<()>> {
-    session.timed_out.store(false, Ordering::Release);
-    session.canceller.reset();
-    (timeout_ms > 0).then(|| {
-        let session = Arc::clone(session);
-        tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_millis(timeout_ms)).await;
-            session.timed_out.store(true, Ordering::Release);
-            loop {
-                session.canceller.cancel();
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        })
-    })
-}
-
-/// Aborts a statement's timeout timer when dropped.
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
-/// The timeout covers a statement until its last row is sent: rows still streaming from the
-/// engine (a query's or a `COPY … TO STDOUT`'s) keep the timer, anything else ends it now.
-pub(super) fn hold_timer_while_streaming(result: &mut Result<Outcome>, timer: Option<tokio::task::JoinHandle<()>>) {
-    let Some(timer) = timer else { return };
-    let guard = AbortOnDrop(timer);
-    if let Ok(Outcome::Rows { rows: Rows::Engine(stream), .. } | Outcome::CopyOut { rows: Rows::Engine(stream), .. }) =
-        result
-    {
-        stream.hold(Box::new(guard));
-    }
-}
-
-#[cfg(test)]
-mod timeout_tests {
-    use super::effective_timeout_ms;
-
-    #[test]
-    fn a_session_may_lower_the_server_timeout_never_raise_it() {
-        assert_eq!(effective_timeout_ms(100, 1_000), 100);
-        assert_eq!(effective_timeout_ms(600_000, 1_000), 1_000);
-        assert_eq!(effective_timeout_ms(0, 1_000), 1_000);
-        assert_eq!(effective_timeout_ms(250, 0), 250);
-        assert_eq!(effective_timeout_ms(0, 0), 0);
     }
 }

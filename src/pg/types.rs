@@ -196,6 +196,14 @@ pub(super) fn arrow_param_type(t: &DataType) -> Option<Type> {
     }
 }
 
+/// The wire type of a parameter.
+pub(super) fn param_shape_type(shape: &crate::exec::ParamShape) -> Type {
+    match shape {
+        crate::exec::ParamShape::Engine(t, declared) => arrow_param_type(t).unwrap_or_else(|| param_type(*declared)),
+        crate::exec::ParamShape::Argument(kind) => arg_type(*kind),
+    }
+}
+
 /// The wire type of a procedure argument.
 pub(super) fn arg_type(kind: crate::gateway::procedures::ArgKind) -> Type {
     use crate::gateway::procedures::ArgKind;

@@ -12,6 +12,7 @@ pub mod names;
 mod profiles;
 mod projects;
 pub mod schema;
+pub mod sessions;
 mod sharing;
 pub mod snapshots;
 mod stored_views;
@@ -171,8 +172,7 @@ struct Inner {
     job_slots: Arc<tokio::sync::Semaphore>,
     workspace_settings: workspaces::WorkspaceSettings,
     workspace_sessions: workspaces::SessionCounts,
-    session_closer: std::sync::OnceLock<workspaces::SessionCloser>,
-    view_expander: std::sync::OnceLock<stored_views::ViewExpander>,
+    sessions: sessions::SessionRegistry,
 }
 
 impl Storage {
@@ -201,8 +201,7 @@ impl Storage {
                 job_slots: jobs::job_slots(),
                 workspace_settings: config.workspace_settings,
                 workspace_sessions: Default::default(),
-                session_closer: std::sync::OnceLock::new(),
-                view_expander: std::sync::OnceLock::new(),
+                sessions: Default::default(),
             }),
         })
         .and_then(|storage| {

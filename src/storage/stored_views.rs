@@ -26,12 +26,13 @@ pub enum ReadSource {
     },
 }
 
-/// Expands views for a session: given a resolver and the names, answers for each name a table
-/// file's reference or a view's whole `SELECT`, and the table files they read.
+/// Expands views as one session: given a resolver and the names, answers for each name a table
+/// file's reference or a view's whole `SELECT`, and the table files they read. The storage
+/// layer cannot expand a view itself (that is the gateway's SQL work); the session that opens a
+/// `read_only_storage` workspace hands it one.
 pub type ViewExpander = std::sync::Arc<
     dyn Fn(
             &dyn Fn(&[TableName], &[String]) -> Result<Vec<ReadSource>>,
-            &SessionContext,
             &[TableName],
         ) -> Result<(Vec<String>, Vec<TableFile>)>
         + Send
@@ -81,12 +82,6 @@ impl Storage {
     {
         self.blocking(move |inner| work(&|names, search_path| inner.resolve_sources_here(&ctx, names, search_path)))
             .await
-    }
-
-    /// Installs how views are expanded where the storage layer reads them itself (a
-    /// `read_only_storage` workspace's scans): the gateway's expansion, given at start-up.
-    pub fn set_view_expander(&self, expander: ViewExpander) {
-        let _ = self.inner.view_expander.set(expander);
     }
 
     /// `CREATE VIEW`: checks the session may write in the bucket, learns the query's columns

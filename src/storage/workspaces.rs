@@ -13,7 +13,7 @@ use super::credentials;
 use super::loads::{Dedup, Filter, filter_conditions};
 use super::names::quote_ident;
 use super::tables::{TableName, require_write, session_branch};
-use super::{Inner, Principal, SessionContext, Storage, TextRows};
+use super::{Inner, Principal, SessionContext, Storage, TextRows, ViewExpander};
 use crate::catalog::{Scope, WorkspaceRecord};
 use crate::clock::now_micros;
 use crate::engine::{Query, SandboxLimits, SqlOrigin, WorkspaceConn, WorkspaceFile};
@@ -55,14 +55,6 @@ pub(crate) struct SessionCounts {
     per_workspace: Mutex<HashMap<i64, usize>>,
     total: AtomicUsize,
 }
-
-/// Which sessions to close (the pg front installs how).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SessionFilter {
-    Workspace(i64),
-}
-
-pub type SessionCloser = Arc<dyn Fn(SessionFilter) + Send + Sync>;
 
 /// A workspace session's slot in the session counts; given back when dropped.
 pub(crate) struct SessionSlot {
@@ -153,17 +145,6 @@ impl Storage {
     /// Where clients reach the Postgres port.
     pub fn pg_addr(&self) -> std::net::SocketAddr {
         self.inner.workspace_settings.pg_addr
-    }
-
-    /// Installs how to close sessions (the pg front knows them).
-    pub fn set_session_closer(&self, closer: SessionCloser) {
-        let _ = self.inner.session_closer.set(closer);
-    }
-
-    fn close_sessions(&self, filter: SessionFilter) {
-        if let Some(closer) = self.inner.session_closer.get() {
-            closer(filter);
-        }
     }
 
     /// A workspace the session manages: of its project and branch, or of any branch of its
@@ -260,7 +241,7 @@ impl Storage {
             .await?
         };
         self.inner.bump_credential_epoch();
-        self.close_sessions(SessionFilter::Workspace(id));
+        self.inner.sessions.close_workspace(id);
         self.remove_workspace_files(&record).await;
         Ok(())
     }
@@ -400,7 +381,12 @@ impl Storage {
     }
 
     /// Opens a workspace session's connection, within the session limits.
-    pub async fn start_workspace_session(&self, ctx: &SessionContext) -> Result<WorkspaceSession> {
+    /// `expander` expands a view read through a `read_only_storage` scan, as this session.
+    pub async fn start_workspace_session(
+        &self,
+        ctx: &SessionContext,
+        expander: ViewExpander,
+    ) -> Result<WorkspaceSession> {
         let Principal::Workspace { workspace_id, .. } = ctx.principal else {
             return Err(Error::internal("opening a workspace session", "not a workspace login"));
         };
@@ -412,7 +398,7 @@ impl Storage {
         let slot = SessionSlot::take(self, workspace_id)?;
         let conn = self.engine().workspace_connect(file_of(&record), settings.sandbox.clone()).await?;
         if record.read_only_storage {
-            self.expose_storage(ctx, &conn).await?;
+            self.expose_storage(ctx, &conn, expander).await?;
         }
         Ok(WorkspaceSession {
             _slot: slot,
@@ -425,7 +411,7 @@ impl Storage {
 
     /// read_only_storage: the branch's tables (linked buckets included) as views in the
     /// workspace, listed now, read at query time through the storage layer's checks.
-    async fn expose_storage(&self, ctx: &SessionContext, conn: &WorkspaceConn) -> Result<()> {
+    async fn expose_storage(&self, ctx: &SessionContext, conn: &WorkspaceConn, expander: ViewExpander) -> Result<()> {
         let snapshot = self.catalog_snapshot(ctx.clone()).await?;
         // tables and views alike: a view is read through the same scan, expanded as the session
         let tables: Vec<(String, Vec<String>)> = snapshot
@@ -440,6 +426,7 @@ impl Storage {
         let source = Arc::new(WorkspaceStorageSource {
             inner: Arc::clone(&self.inner),
             ctx: ctx.clone(),
+            expander,
             runtime: tokio::runtime::Handle::current(),
         });
         self.engine().workspace_expose_storage(conn, source, tables).await
@@ -671,7 +658,7 @@ impl Storage {
             let id = w.id;
             self.blocking(move |inner| inner.catalog.write(|tx| tx.delete_workspace(id))).await?;
             self.inner.bump_credential_epoch();
-            self.close_sessions(SessionFilter::Workspace(w.id));
+            self.inner.sessions.close_workspace(w.id);
             self.remove_workspace_files(w).await;
             metrics::counter!("duckstore_workspaces_expired_total").increment(1);
         }
@@ -697,6 +684,7 @@ pub struct InputMapping {
 struct WorkspaceStorageSource {
     inner: Arc<Inner>,
     ctx: SessionContext,
+    expander: ViewExpander,
     runtime: tokio::runtime::Handle,
 }
 
@@ -707,13 +695,9 @@ impl WorkspaceStorageSource {
         let readable = match source {
             super::ReadSource::Table(readable) => readable,
             super::ReadSource::View { .. } => {
-                let expander =
-                    self.inner.view_expander.get().ok_or_else(|| {
-                        Error::unsupported(format!("{name} is a view, and views cannot be read here"))
-                    })?;
                 let resolve =
                     |names: &[TableName], path: &[String]| self.inner.resolve_sources_here(&self.ctx, names, path);
-                let (mut sql, tables) = expander(&resolve, &self.ctx, std::slice::from_ref(&name))?;
+                let (mut sql, tables) = (self.expander)(&resolve, std::slice::from_ref(&name))?;
                 // a view's query is the client's SQL: its errors are the client's
                 return Ok(Query {
                     home: crate::engine::Place::Project(self.ctx.project_id().unwrap_or_default()),

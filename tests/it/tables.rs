@@ -155,6 +155,12 @@ async fn tables_are_files_with_types_keys_and_a_hidden_timestamp() {
     client.batch_execute(r#"DROP TABLE "in.c-sales"."typed""#).await.unwrap();
     assert_eq!(sqlstate(&client.simple_query(r#"DROP TABLE "in.c-sales"."typed""#).await.unwrap_err()), "42P01");
     client.batch_execute(r#"DROP TABLE IF EXISTS "in.c-sales"."typed""#).await.unwrap();
+    // a list drops nothing when one of its tables is missing, as in PostgreSQL
+    let err = client.simple_query(r#"DROP TABLE "in.c-sales"."orders", "in.c-sales"."missing""#).await.unwrap_err();
+    assert_eq!(sqlstate(&err), "42P01");
+    client.query_one(r#"SELECT count(*) FROM "in.c-sales"."orders""#, &[]).await.unwrap();
+    client.batch_execute(r#"DROP TABLE IF EXISTS "in.c-sales"."orders", "in.c-sales"."missing""#).await.unwrap();
+    assert_eq!(sqlstate(&client.simple_query(r#"SELECT * FROM "in.c-sales"."orders""#).await.unwrap_err()), "42P01");
     server.stop().await;
 }
 

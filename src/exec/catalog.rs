@@ -10,10 +10,10 @@ use crate::gateway::pg_catalog::CatalogRelation as R;
 use crate::relation::{RelationBuilder, Value as V};
 use crate::storage::{CatalogSnapshot, SessionContext};
 
-pub const PG_CATALOG_OID: i64 = 11;
-pub const PUBLIC_OID: i64 = 2200;
-pub const INFORMATION_SCHEMA_OID: i64 = 13_000;
-pub const DUCKSTORE_SCHEMA_OID: i64 = 16_383;
+pub(super) const PG_CATALOG_OID: i64 = 11;
+pub(super) const PUBLIC_OID: i64 = 2200;
+pub(super) const INFORMATION_SCHEMA_OID: i64 = 13_000;
+pub(super) const DUCKSTORE_SCHEMA_OID: i64 = 16_383;
 const OWNER_OID: i64 = 10;
 const PG_CLASS_OID: i64 = 1259;
 const PG_NAMESPACE_OID: i64 = 2615;
@@ -27,7 +27,7 @@ fn bucket_oid(b: &BucketRecord) -> i64 {
 /// within PostgreSQL's 32-bit oids.
 const VIEW_ID_OFFSET: i64 = 1_000_000_000;
 
-pub fn table_oid(table_id: i64) -> i64 {
+pub(super) fn table_oid(table_id: i64) -> i64 {
     100_000_000 + table_id
 }
 
@@ -44,7 +44,7 @@ fn attrdef_oid(t: &TableRecord, attnum: usize) -> i64 {
 }
 
 /// PostgreSQL's types: (oid, typname, format_type name, length, category, element, array).
-pub const TYPES: &[(i64, &str, &str, i16, &str, i64, i64)] = &[
+pub(super) const TYPES: &[(i64, &str, &str, i16, &str, i64, i64)] = &[
     (16, "bool", "boolean", 1, "B", 0, 1000),
     (17, "bytea", "bytea", -1, "U", 0, 1001),
     (18, "char", "\"char\"", 1, "S", 0, 1002),
@@ -91,7 +91,7 @@ pub const TYPES: &[(i64, &str, &str, i16, &str, i64, i64)] = &[
 
 /// The PostgreSQL type OID and type modifier of a column's DuckDB type, matching what result
 /// columns of that type carry on the wire.
-pub fn pg_type_of(sql_type: &str) -> (i64, i32) {
+pub(super) fn pg_type_of(sql_type: &str) -> (i64, i32) {
     if let Some(args) = sql_type.strip_prefix("DECIMAL(").and_then(|r| r.strip_suffix(')')) {
         let mut parts = args.split(',').map(|p| p.trim().parse::<i32>().unwrap_or(0));
         let (p, s) = (parts.next().unwrap_or(38), parts.next().unwrap_or(0));
@@ -184,7 +184,12 @@ fn information_type(c: &ColumnRecord) -> (String, Option<i64>, Option<i64>) {
 }
 
 /// Builds one catalog relation for a session.
-pub fn build(relation: R, snapshot: &CatalogSnapshot, ctx: &SessionContext, database: &str) -> Result<RecordBatch> {
+pub(super) fn build(
+    relation: R,
+    snapshot: &CatalogSnapshot,
+    ctx: &SessionContext,
+    database: &str,
+) -> Result<RecordBatch> {
     let mut out = RelationBuilder::new(relation.columns());
     let buckets = &snapshot.buckets;
     let tables: Vec<(&BucketRecord, &TableRecord)> = snapshot

@@ -1,0 +1,519 @@
+//! The execution layer: describes and runs a gateway plan (or a workspace's DuckDB statement)
+//! for one session, whatever front it came from. The wire adapter (`pg/`) only speaks the
+//! protocol: it parses messages, asks this layer, and encodes what it answers. The gateway only
+//! plans. See docs/adr/0011-execution-layer.md.
+
+mod catalog;
+mod copy_in;
+mod procedures;
+mod reads;
+mod session;
+mod workspace;
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use arrow::datatypes::{DataType, SchemaRef};
+use arrow::record_batch::RecordBatch;
+
+pub use catalog::macros_sql;
+pub use copy_in::CopyIn;
+pub use session::{Session, SessionStart};
+pub use workspace::{session_timeout_statement, transaction_effect, workspace_view_expander};
+
+use crate::engine::{Param, Query, QueryStream, SqlOrigin};
+use crate::error::{Error, ErrorKind, Result, SqlState};
+use crate::gateway::procedures::ArgKind;
+use crate::gateway::{self, ParamType, Plan};
+use crate::relation::{ColumnType, RelationBuilder};
+use crate::storage::Storage;
+
+/// Carries out plans; one per server, shared by every session.
+#[derive(Clone)]
+pub struct Executor {
+    storage: Storage,
+    /// The longest a storage-session statement may run, in milliseconds (0: no limit).
+    statement_timeout_ms: u64,
+}
+
+/// The types a statement takes and answers, worked out without running it.
+pub struct Shape {
+    pub params: Vec<ParamShape>,
+    /// None: the statement answers no rows.
+    pub schema: Option<SchemaRef>,
+}
+
+/// What is known of one parameter's type.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ParamShape {
+    /// The engine's type, when it could tell (`Null` when it could not), and what the gateway
+    /// saw in the statement's text (a cast, a compared column) otherwise.
+    Engine(DataType, ParamType),
+    /// A procedure's argument.
+    Argument(ArgKind),
+}
+
+/// A command's completion tag, as PostgreSQL words it (`INSERT 0 3`, `CREATE TABLE`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandTag {
+    pub command: String,
+    pub oid: Option<u32>,
+    pub rows: Option<usize>,
+}
+
+impl CommandTag {
+    pub fn new(command: &str) -> CommandTag {
+        CommandTag { command: command.to_owned(), oid: None, rows: None }
+    }
+
+    pub fn with_rows(mut self, rows: usize) -> CommandTag {
+        self.rows = Some(rows);
+        self
+    }
+
+    pub fn with_oid(mut self, oid: u32) -> CommandTag {
+        self.oid = Some(oid);
+        self
+    }
+}
+
+/// Where a result's batches come from.
+pub enum Rows {
+    Engine(QueryStream),
+    Ready(Option<RecordBatch>),
+}
+
+impl Rows {
+    pub async fn next(&mut self) -> Option<Result<RecordBatch>> {
+        match self {
+            Rows::Engine(stream) => stream.next_batch().await,
+            Rows::Ready(batch) => batch.take().map(Ok),
+        }
+    }
+}
+
+/// What a statement answers.
+pub enum Outcome {
+    Rows {
+        schema: SchemaRef,
+        rows: Rows,
+        tag: &'static str,
+    },
+    Command(CommandTag),
+    Begin,
+    End(&'static str),
+    /// `ROLLBACK TO SAVEPOINT`: the transaction is usable again.
+    Restored,
+    /// `COPY … FROM STDIN`: the client sends the data next.
+    CopyIn {
+        copy: Box<CopyIn>,
+        columns: usize,
+    },
+    /// `COPY … TO STDOUT`: rows as text or CSV lines.
+    CopyOut {
+        schema: SchemaRef,
+        rows: Rows,
+        format: gateway::copy::CopyFormat,
+    },
+}
+
+fn constant_batch(row: &gateway::ConstantRow) -> Result<RecordBatch> {
+    let columns: Vec<(&str, ColumnType)> = row.columns.iter().map(|(n, t)| (n.as_str(), *t)).collect();
+    let mut b = RelationBuilder::new(&columns);
+    b.row(row.values.clone());
+    b.finish()
+}
+
+fn one_column(name: &str, value: &str) -> Result<RecordBatch> {
+    let mut b = RelationBuilder::new(&[(name, ColumnType::Text)]);
+    b.row(vec![value.into()]);
+    b.finish()
+}
+
+fn ready(batch: RecordBatch, tag: &'static str) -> Outcome {
+    Outcome::Rows { schema: batch.schema(), rows: Rows::Ready(Some(batch)), tag }
+}
+
+impl Executor {
+    pub fn new(storage: Storage, statement_timeout_ms: u64) -> Executor {
+        Executor { storage, statement_timeout_ms }
+    }
+
+    pub fn storage(&self) -> &Storage {
+        &self.storage
+    }
+
+    /// Plans a statement; a refusal counts and logs as a failed statement of its kind.
+    pub fn plan(&self, session: &Session, statement: sqlparser::ast::Statement) -> Result<Plan> {
+        let started = Instant::now();
+        let kind = gateway::statement_kind(&statement);
+        let settings = session.settings().clone();
+        let planned = gateway::plan(statement, &session.compat(&settings));
+        if let Err(e) = &planned {
+            self.observe(session, kind, started, Some(e));
+        }
+        planned
+    }
+
+    /// Parameter and result types of a plan, worked out without running it.
+    pub async fn describe(&self, session: &Session, plan: &Plan) -> Result<Shape> {
+        match plan {
+            Plan::Query(q) => {
+                let (rendered, relations, tables) = self.prepare_read(session, q, true).await?;
+                let query = client_query(session, rendered, vec![], relations, tables);
+                let described = self.storage.engine().describe(query).await?;
+                Ok(Shape { params: engine_params(&described.params, &q.param_types), schema: Some(described.schema) })
+            }
+            Plan::Constant(row) => Ok(Shape { params: vec![], schema: Some(constant_batch(row)?.schema()) }),
+            Plan::Write(write) => {
+                let relations = self.register_relations(session, &write.body.relations, true).await?;
+                let handles: Vec<u64> = relations.iter().map(|r| r.handle()).collect();
+                let search_path = session.settings().search_path();
+                let target = self
+                    .storage
+                    .resolve_reads(session.ctx.clone(), vec![write.target.clone()], search_path.clone())
+                    .await?
+                    .remove(0);
+                let (reads, mut tables) =
+                    self.expand_reads(session, write.body.tables.clone(), search_path, None).await?;
+                let columns: Vec<String> = target.table.columns.iter().map(|c| c.name.clone()).collect();
+                let rendered = write.render(&target.file.data_ref(), &columns, &handles, &reads)?;
+                tables.push(target.file);
+                let rendered =
+                    gateway::RenderedQuery { sql: rendered.sql, checks: Some(rendered.checks), labels: vec![] };
+                let query = client_query(session, rendered, vec![], relations, tables);
+                let described = self.storage.engine().describe(query).await?;
+                Ok(Shape { params: engine_params(&described.params, &write.body.param_types), schema: None })
+            }
+            Plan::Call(call) => Ok(Shape {
+                params: call.param_kinds.iter().map(|k| ParamShape::Argument(*k)).collect(),
+                schema: Some(RelationBuilder::new(call.spec.columns).schema()),
+            }),
+            Plan::Show(name) => Ok(Shape { params: vec![], schema: Some(one_column(name, "")?.schema()) }),
+            _ => Ok(Shape { params: vec![], schema: None }),
+        }
+    }
+
+    /// Runs `plan` with the statement timeout, metrics and the statement log line.
+    /// `in_transaction`: the session is inside a transaction block.
+    pub async fn run(
+        &self,
+        session: &Arc<Session>,
+        plan: &Plan,
+        params: &[Param],
+        in_transaction: bool,
+    ) -> Result<Outcome> {
+        let started = Instant::now();
+        if in_transaction && plan.is_write() {
+            let e = Error::new(
+                ErrorKind::FailedPrecondition,
+                "storage writes cannot run inside a transaction block; each write is atomic on its own",
+            )
+            .with_sqlstate(SqlState::ActiveSqlTransaction)
+            .with_hint("use autocommit (psycopg: connection.autocommit = True), or COMMIT first");
+            self.observe(session, plan.kind(), started, Some(&e));
+            return Err(e);
+        }
+        let timeout_ms = effective_timeout_ms(session.settings().statement_timeout_ms(), self.statement_timeout_ms);
+        let timer = start_statement_timer(session, timeout_ms);
+        let mut result = self.execute(session, plan, params).await;
+        hold_timer_while_streaming(&mut result, timer);
+        let result = result.map_err(|e| explain_cancel(session, e));
+        self.observe(session, plan.kind(), started, result.as_ref().err());
+        result
+    }
+
+    /// Carries out one plan.
+    async fn execute(&self, session: &Arc<Session>, plan: &Plan, params: &[Param]) -> Result<Outcome> {
+        let storage = &self.storage;
+        match plan {
+            Plan::Query(q) => {
+                let stream = self.query(session, q, params).await?;
+                Ok(Outcome::Rows { schema: stream.schema.clone(), rows: Rows::Engine(stream), tag: q.tag })
+            }
+            Plan::Constant(row) => Ok(ready(constant_batch(row)?, "SELECT")),
+            Plan::Call(call) => Ok(ready(procedures::call(storage, &session.ctx, call, params).await?, "CALL")),
+            Plan::Begin => Ok(Outcome::Begin),
+            Plan::Commit => Ok(Outcome::End("COMMIT")),
+            Plan::Rollback => Ok(Outcome::End("ROLLBACK")),
+            Plan::Set { name, value } => {
+                session.settings().set(name, value.as_deref())?;
+                Ok(Outcome::Command(CommandTag::new("SET")))
+            }
+            Plan::ResetAll => {
+                session.settings().reset_all();
+                Ok(Outcome::Command(CommandTag::new("RESET")))
+            }
+            Plan::Show(name) => {
+                let value = match name.as_str() {
+                    "transaction isolation level" => Some("read committed".to_owned()),
+                    other => session.settings().get(other).map(str::to_owned),
+                };
+                let value = value.ok_or_else(|| {
+                    Error::not_found(format!("unrecognized configuration parameter \"{name}\""))
+                        .with_sqlstate(SqlState::UndefinedObject)
+                })?;
+                Ok(ready(one_column(name, &value)?, "SHOW"))
+            }
+            Plan::NoOp(tag) | Plan::Savepoint(tag) => Ok(Outcome::Command(CommandTag::new(tag))),
+            Plan::RollbackToSavepoint => Ok(Outcome::Restored),
+            Plan::CreateBucket { bucket, if_not_exists } => {
+                let (stage, name) = crate::storage::names::parse_bucket(bucket)?;
+                storage.create_bucket(session.ctx.clone(), stage, name, String::new(), *if_not_exists).await?;
+                Ok(Outcome::Command(CommandTag::new("CREATE SCHEMA")))
+            }
+            Plan::DropBuckets { buckets, cascade, if_exists } => {
+                for bucket in buckets {
+                    storage.drop_bucket(session.ctx.clone(), bucket.clone(), *cascade, *if_exists).await?;
+                }
+                Ok(Outcome::Command(CommandTag::new("DROP SCHEMA")))
+            }
+            Plan::CreateTable { spec, if_not_exists } => {
+                storage.create_table(session.ctx.clone(), spec.clone(), *if_not_exists).await?;
+                Ok(Outcome::Command(CommandTag::new("CREATE TABLE")))
+            }
+            Plan::Write(write) => self.write(session, write, params).await,
+            Plan::AlterTable { table, changes, if_exists } => {
+                let search_path = session.settings().search_path();
+                match storage.alter_table(session.ctx.clone(), table.clone(), search_path, changes.clone()).await {
+                    Err(e) if *if_exists && e.state() == SqlState::UndefinedTable => {}
+                    other => other?,
+                }
+                Ok(Outcome::Command(CommandTag::new("ALTER TABLE")))
+            }
+            Plan::CopyIn(copy) => {
+                let search_path = session.settings().search_path();
+                let columns = storage.copy_columns(&session.ctx, &copy.table, &search_path, &copy.columns).await?;
+                let tmp = storage.engine().data_dir().join("tmp");
+                let copy = CopyIn::start((**copy).clone(), search_path, &tmp).await?;
+                Ok(Outcome::CopyIn { copy: Box::new(copy), columns })
+            }
+            Plan::CopyOut(copy) => {
+                let stream = self.query(session, &copy.query, params).await?;
+                Ok(Outcome::CopyOut {
+                    schema: stream.schema.clone(),
+                    rows: Rows::Engine(stream),
+                    format: copy.format.clone(),
+                })
+            }
+            Plan::CreateView { spec, query } => {
+                let creating = Some((spec.bucket.clone(), spec.name.clone()));
+                let (refs, reads) =
+                    self.expand_reads(session, query.tables.clone(), vec![spec.bucket.clone()], creating).await?;
+                let expanded = crate::storage::ExpandedQuery { sql: query.render(&[], &refs)?, reads };
+                storage.create_view(session.ctx.clone(), spec.clone(), expanded).await?;
+                Ok(Outcome::Command(CommandTag::new("CREATE VIEW")))
+            }
+            Plan::DropViews { views, if_exists } => {
+                let search_path = session.settings().search_path();
+                self.all_exist(session, views, &search_path, *if_exists).await?;
+                for view in views {
+                    storage.drop_view(session.ctx.clone(), view.clone(), search_path.clone(), *if_exists).await?;
+                }
+                Ok(Outcome::Command(CommandTag::new("DROP VIEW")))
+            }
+            Plan::DropTables { tables, if_exists } => {
+                let search_path = session.settings().search_path();
+                self.all_exist(session, tables, &search_path, *if_exists).await?;
+                for table in tables {
+                    storage.drop_table(session.ctx.clone(), table.clone(), search_path.clone(), *if_exists).await?;
+                }
+                Ok(Outcome::Command(CommandTag::new("DROP TABLE")))
+            }
+        }
+    }
+
+    /// `DROP TABLE a, b` drops nothing when one of them is missing, as in PostgreSQL: every
+    /// name is resolved before the first drop. (A drop racing another session's can still
+    /// leave the list half done; one catalog transaction for the whole list comes with
+    /// multi-statement transactions.)
+    async fn all_exist(
+        &self,
+        session: &Session,
+        names: &[crate::storage::TableName],
+        search_path: &[String],
+        if_exists: bool,
+    ) -> Result<()> {
+        if if_exists || names.len() < 2 {
+            return Ok(());
+        }
+        self.storage.resolve_sources(session.ctx.clone(), names.to_vec(), search_path.to_vec()).await.map(|_| ())
+    }
+
+    /// Starts a read in the engine.
+    async fn query(&self, session: &Session, q: &gateway::QueryPlan, params: &[Param]) -> Result<QueryStream> {
+        let (rendered, relations, tables) = self.prepare_read(session, q, false).await?;
+        let query = client_query(session, rendered, params.to_vec(), relations, tables);
+        self.storage.engine().query(query, &session.canceller).await
+    }
+
+    /// INSERT, UPDATE, DELETE, TRUNCATE: one atomic write of the storage layer.
+    async fn write(&self, session: &Session, write: &gateway::dml::WritePlan, params: &[Param]) -> Result<Outcome> {
+        let relations = self.register_relations(session, &write.body.relations, false).await?;
+        let handles: Vec<u64> = relations.iter().map(|r| r.handle()).collect();
+        let search_path = session.settings().search_path();
+        let reads = self.write_reads(session, &write.body.tables, &search_path).await?;
+        let request = crate::storage::WriteRequest {
+            target: write.target.clone(),
+            reads,
+            search_path,
+            operation: write.kind.label(),
+            deletes_all: write.deletes_all,
+            handles: handles.clone(),
+        };
+        let plan = write.clone();
+        let result = self
+            .storage
+            .write_table(
+                session.ctx.clone(),
+                request,
+                params.to_vec(),
+                session.canceller.clone(),
+                move |target, reads| {
+                    plan.render(&target.data_ref, &target.columns, &handles, reads).map(|r| (r.sql, r.checks))
+                },
+            )
+            .await?;
+        drop(relations);
+        Ok(Outcome::Command(match write.kind {
+            gateway::dml::WriteKind::Insert => CommandTag::new("INSERT").with_oid(0).with_rows(result.affected),
+            gateway::dml::WriteKind::Update => CommandTag::new("UPDATE").with_rows(result.affected),
+            gateway::dml::WriteKind::Delete => CommandTag::new("DELETE").with_rows(result.affected),
+            gateway::dml::WriteKind::Truncate => CommandTag::new("TRUNCATE TABLE"),
+        }))
+    }
+
+    /// Counts and logs one statement.
+    pub fn observe(&self, session: &Session, kind: &'static str, started: Instant, error: Option<&Error>) {
+        let elapsed = started.elapsed();
+        let outcome = match error {
+            None => "ok",
+            Some(e) => e.kind().label(),
+        };
+        metrics::counter!("duckstore_statements_total", "kind" => kind, "outcome" => outcome).increment(1);
+        metrics::histogram!("duckstore_statement_duration_seconds", "kind" => kind).record(elapsed.as_secs_f64());
+        match error {
+            None => tracing::info!(
+                target: "duckstore::statement",
+                session = session.id,
+                user = %session.ctx.user,
+                kind,
+                duration_ms = elapsed.as_secs_f64() * 1000.0,
+                outcome,
+            ),
+            Some(e) => tracing::info!(
+                target: "duckstore::statement",
+                session = session.id,
+                user = %session.ctx.user,
+                kind,
+                duration_ms = elapsed.as_secs_f64() * 1000.0,
+                outcome,
+                sqlstate = e.sqlstate(),
+            ),
+        }
+    }
+}
+
+/// A client's statement, rendered by the gateway, for the engine to run in the session's place.
+fn client_query(
+    session: &Session,
+    rendered: gateway::RenderedQuery,
+    params: Vec<Param>,
+    relations: Vec<crate::engine::RelationGuard>,
+    tables: Vec<crate::engine::TableFile>,
+) -> Query {
+    Query {
+        home: session.home(),
+        sql: rendered.sql,
+        params,
+        relations,
+        tables,
+        origin: SqlOrigin::User,
+        checks: rendered.checks,
+        labels: rendered.labels,
+    }
+}
+
+/// Parameter shapes from the engine's types, with the gateway's guesses behind them.
+fn engine_params(engine: &[DataType], declared: &[ParamType]) -> Vec<ParamShape> {
+    engine
+        .iter()
+        .enumerate()
+        .map(|(i, t)| ParamShape::Engine(t.clone(), declared.get(i).copied().unwrap_or(ParamType::Unknown)))
+        .collect()
+}
+
+/// A cancel caused by the statement timeout says so.
+fn explain_cancel(session: &Session, e: Error) -> Error {
+    if e.kind() == ErrorKind::Cancelled && session.timed_out.load(Ordering::Acquire) {
+        Error::new(ErrorKind::Cancelled, "canceling statement due to statement timeout")
+    } else {
+        e
+    }
+}
+
+/// The timeout a statement runs under: the session's `statement_timeout` may lower the
+/// server's limit, never raise it (0 on either side: no limit from that side).
+fn effective_timeout_ms(session_ms: u64, server_ms: u64) -> u64 {
+    match (session_ms, server_ms) {
+        (0, server) => server,
+        (session, 0) => session,
+        (session, server) => session.min(server),
+    }
+}
+
+/// A new statement of `session` starts: earlier cancels no longer apply, and after `timeout_ms`
+/// (0: never) the statement is cancelled — again every 100 ms until it ends (the caller aborts
+/// the timer then, see `hold_timer_while_streaming`), since an interrupt that lands just before
+/// DuckDB starts the query is cleared by it.
+fn start_statement_timer(session: &Arc<Session>, timeout_ms: u64) -> Option<tokio::task::JoinHandle<()>> {
+    session.timed_out.store(false, Ordering::Release);
+    session.canceller.reset();
+    (timeout_ms > 0).then(|| {
+        let session = Arc::clone(session);
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(timeout_ms)).await;
+            session.timed_out.store(true, Ordering::Release);
+            loop {
+                session.canceller.cancel();
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+    })
+}
+
+/// Aborts a statement's timeout timer when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// The timeout covers a statement until its last row is sent: rows still streaming from the
+/// engine (a query's or a `COPY … TO STDOUT`'s) keep the timer, anything else ends it now.
+fn hold_timer_while_streaming(result: &mut Result<Outcome>, timer: Option<tokio::task::JoinHandle<()>>) {
+    let Some(timer) = timer else { return };
+    let guard = AbortOnDrop(timer);
+    if let Ok(Outcome::Rows { rows: Rows::Engine(stream), .. } | Outcome::CopyOut { rows: Rows::Engine(stream), .. }) =
+        result
+    {
+        stream.hold(Box::new(guard));
+    }
+}
+
+#[cfg(test)]
+mod timeout_tests {
+    use super::effective_timeout_ms;
+
+    #[test]
+    fn a_session_may_lower_the_server_timeout_never_raise_it() {
+        assert_eq!(effective_timeout_ms(100, 1_000), 100);
+        assert_eq!(effective_timeout_ms(600_000, 1_000), 1_000);
+        assert_eq!(effective_timeout_ms(0, 1_000), 1_000);
+        assert_eq!(effective_timeout_ms(250, 0), 250);
+        assert_eq!(effective_timeout_ms(0, 0), 0);
+    }
+}

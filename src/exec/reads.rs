@@ -1,0 +1,124 @@
+//! What a read needs before the engine runs it: the server-built relations it reads (the
+//! catalog, system views) registered, and the names it reads resolved and authorized by the
+//! storage layer, views expanded as the reading session.
+
+use super::{Executor, Session};
+use crate::engine::{RelationGuard, TableFile};
+use crate::error::Result;
+use crate::gateway::{self, CompatValues};
+use crate::relation::RelationBuilder;
+use crate::storage::{ReadSource, TableName, WriteRead};
+
+impl Executor {
+    /// Builds and registers the server relations a statement reads (empty ones for a describe).
+    pub(super) async fn register_relations(
+        &self,
+        session: &Session,
+        relations: &[gateway::ServerRelation],
+        describe_only: bool,
+    ) -> Result<Vec<RelationGuard>> {
+        let storage = &self.storage;
+        let needs_snapshot =
+            !describe_only && relations.iter().any(|r| matches!(r, gateway::ServerRelation::Catalog(_)));
+        let snapshot = if needs_snapshot { Some(storage.catalog_snapshot(session.ctx.clone()).await?) } else { None };
+        let mut guards = Vec::with_capacity(relations.len());
+        for relation in relations {
+            if describe_only {
+                guards.push(
+                    storage
+                        .engine()
+                        .register_relation(session.home(), RelationBuilder::new(relation.columns()).finish()?)?,
+                );
+                continue;
+            }
+            let batch = match (relation, &snapshot) {
+                (gateway::ServerRelation::System(view), _) => storage.system_view(session.ctx.clone(), *view).await?,
+                (gateway::ServerRelation::Catalog(c), Some(snapshot)) => {
+                    super::catalog::build(*c, snapshot, &session.ctx, &session.database)?
+                }
+                (gateway::ServerRelation::Catalog(_), None) => {
+                    unreachable!("a snapshot is taken when catalog relations are read")
+                }
+            };
+            guards.push(storage.engine().register_relation_at(
+                session.home(),
+                session.relation_handle(relation.code()),
+                batch,
+            )?);
+        }
+        Ok(guards)
+    }
+
+    /// The SQL of a read with its server-built relations registered and its tables resolved
+    /// (and authorized) by the storage layer. A describe sees empty relations.
+    pub(super) async fn prepare_read(
+        &self,
+        session: &Session,
+        q: &gateway::QueryPlan,
+        describe_only: bool,
+    ) -> Result<(gateway::RenderedQuery, Vec<RelationGuard>, Vec<TableFile>)> {
+        let relations = self.register_relations(session, &q.relations, describe_only).await?;
+        let handles: Vec<u64> = relations.iter().map(|r| r.handle()).collect();
+        let search_path = session.settings().search_path();
+        let (refs, files) = self.expand_reads(session, q.tables.clone(), search_path, None).await?;
+        let mut rendered = q.render_for_engine(&handles, &refs)?;
+        // What an EXPLAIN shows of a table file: the name the client wrote.
+        for (name, data_ref) in q.tables.iter().zip(&refs) {
+            if let Some(file) = files.iter().find(|f| f.data_ref() == *data_ref) {
+                rendered.labels.push((file.alias(), name.to_string()));
+            }
+        }
+        Ok((rendered, relations, files))
+    }
+
+    /// The relations a write reads: tables by name (the storage layer resolves them under the
+    /// write's lock), views expanded here as this session.
+    pub(super) async fn write_reads(
+        &self,
+        session: &Session,
+        names: &[TableName],
+        search_path: &[String],
+    ) -> Result<Vec<WriteRead>> {
+        if names.is_empty() {
+            return Ok(vec![]);
+        }
+        let sources = self.storage.resolve_sources(session.ctx.clone(), names.to_vec(), search_path.to_vec()).await?;
+        let mut reads = Vec::with_capacity(names.len());
+        for (name, source) in names.iter().zip(sources) {
+            reads.push(match source {
+                ReadSource::Table(_) => WriteRead::Table(name.clone()),
+                ReadSource::View { .. } => {
+                    let (mut refs, files) =
+                        self.expand_reads(session, vec![name.clone()], search_path.to_vec(), None).await?;
+                    WriteRead::View { sql: refs.remove(0), files }
+                }
+            });
+        }
+        Ok(reads)
+    }
+
+    /// What each name a read uses stands for, for binding its table slots: a table file's
+    /// reference, or a view's query expanded (as this session; see `gateway::views`). Answers
+    /// the table files read. `creating`: the (bucket, view) a CREATE VIEW makes.
+    pub(super) async fn expand_reads(
+        &self,
+        session: &Session,
+        names: Vec<TableName>,
+        search_path: Vec<String>,
+        creating: Option<(String, String)>,
+    ) -> Result<(Vec<String>, Vec<TableFile>)> {
+        if names.is_empty() {
+            // catalog and constant reads: no trip to a blocking thread
+            return Ok((vec![], vec![]));
+        }
+        let settings = session.settings().clone();
+        let (user, database, pid) = (session.ctx.user.clone(), session.database.clone(), session.pid);
+        self.storage
+            .with_resolver(session.ctx.clone(), move |resolve| {
+                let compat = CompatValues { settings: &settings, user: &user, database: &database, backend_pid: pid };
+                let creating = creating.as_ref().map(|(b, v)| (b.as_str(), v.as_str()));
+                gateway::views::expand(resolve, &compat, &names, &search_path, creating)
+            })
+            .await
+    }
+}

@@ -1,0 +1,106 @@
+//! A session's state as the execution layer needs it: who it is, its settings, its engine
+//! place and, for a workspace login, its sandbox connection. The wire front owns the
+//! connection; this is everything a statement reads or changes of its session.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::{Arc, Mutex};
+
+use crate::engine::Canceller;
+use crate::gateway::CompatValues;
+use crate::gateway::settings::SessionSettings;
+use crate::storage::SessionContext;
+use crate::storage::sessions::{BusyGuard, LiveSession};
+use crate::storage::workspaces::WorkspaceSession;
+
+/// One client session after login.
+pub struct Session {
+    pub id: u64,
+    pub pid: i32,
+    pub ctx: SessionContext,
+    pub database: String,
+    pub settings: Mutex<SessionSettings>,
+    /// What cancel requests, shutdown and a dropped workspace reach (see `storage::sessions`).
+    pub live: Arc<LiveSession>,
+    pub canceller: Canceller,
+    /// The credential epoch this session's token was last checked at.
+    pub checked_epoch: AtomicU64,
+    /// Set when the running statement was cancelled by the statement timeout.
+    pub timed_out: AtomicBool,
+    /// The base of this session's relation handles (see `relation_handle`).
+    relation_base: u64,
+    /// Set by `ROLLBACK TO SAVEPOINT` in the extended protocol, whose generic transaction
+    /// bookkeeping cannot leave the failed state by itself.
+    pub restored: AtomicBool,
+    /// A workspace login's connection to its sandbox (storage sessions have none).
+    pub workspace: Option<WorkspaceSession>,
+}
+
+/// Who a session is when it starts.
+pub struct SessionStart<'a> {
+    pub id: u64,
+    pub ctx: SessionContext,
+    pub database: String,
+    pub startup: &'a BTreeMap<String, String>,
+    pub epoch: u64,
+    pub workspace: Option<WorkspaceSession>,
+    pub live: Arc<LiveSession>,
+}
+
+impl Session {
+    pub fn new(start: SessionStart<'_>) -> Session {
+        let settings = SessionSettings::new(&start.ctx.user, start.startup);
+        Session {
+            id: start.id,
+            pid: start.live.pid,
+            ctx: start.ctx,
+            database: start.database,
+            settings: Mutex::new(settings),
+            canceller: start.live.canceller.clone(),
+            live: start.live,
+            checked_epoch: AtomicU64::new(start.epoch),
+            timed_out: AtomicBool::new(false),
+            restored: AtomicBool::new(false),
+            relation_base: rand::random::<u64>() & ((1 << 47) - 1),
+            workspace: start.workspace,
+        }
+    }
+
+    /// The engine instance this session's SQL runs in: its project's, or (the admin) the
+    /// system instance, which holds no table.
+    pub fn home(&self) -> crate::engine::Place {
+        match self.ctx.project_id() {
+            Some(p) => crate::engine::Place::Project(p),
+            None => crate::engine::Place::System,
+        }
+    }
+
+    /// The handle this session uses for a server relation: the same one every time, so its
+    /// statements repeat verbatim and stay prepared in the engine.
+    pub fn relation_handle(&self, code: u64) -> u64 {
+        (self.relation_base << 16) | (code & 0xffff)
+    }
+
+    pub fn settings(&self) -> std::sync::MutexGuard<'_, SessionSettings> {
+        self.settings.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// What PostgreSQL's functions answer in this session (`current_user`, `pg_backend_pid()`, …).
+    pub fn compat<'a>(&'a self, settings: &'a SessionSettings) -> CompatValues<'a> {
+        CompatValues { settings, user: &self.ctx.user, database: &self.database, backend_pid: self.pid }
+    }
+
+    /// Marks a statement as running until the guard drops.
+    pub fn begin_statement(&self) -> BusyGuard {
+        self.live.begin_statement()
+    }
+
+    pub fn is_busy(&self) -> bool {
+        self.live.is_busy()
+    }
+
+    /// Resolves once no statement is running.
+    pub async fn wait_idle(&self) {
+        self.live.wait_idle().await
+    }
+}
