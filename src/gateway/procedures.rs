@@ -775,6 +775,19 @@ mod tests {
     }
 
     #[test]
+    fn a_procedure_reading_files_takes_every_csv_option_in_order() {
+        for p in PROCEDURES {
+            let csv: Vec<&str> =
+                p.params.iter().filter(|x| CSV_PARAMS.iter().any(|c| c.name == x.name)).map(|x| x.name).collect();
+            // a procedure reads CSV when it takes a delimiter (export_table's `format` is its own)
+            if csv.contains(&"delimiter") {
+                let all: Vec<&str> = CSV_PARAMS.iter().map(|c| c.name).collect();
+                assert_eq!(csv, all, "{}", p.name);
+            }
+        }
+    }
+
+    #[test]
     fn every_procedure_has_distinct_parameter_names() {
         for p in PROCEDURES {
             let mut names: Vec<_> = p.params.iter().map(|x| x.name).collect();
