@@ -109,6 +109,7 @@ pub enum SqlState {
     CheckViolation,
     /// `25001`
     ActiveSqlTransaction,
+    NoActiveSqlTransaction,
     /// `25P02`
     InFailedSqlTransaction,
     /// `28000`
@@ -203,6 +204,7 @@ impl SqlState {
         SqlState::UniqueViolation,
         SqlState::CheckViolation,
         SqlState::ActiveSqlTransaction,
+        SqlState::NoActiveSqlTransaction,
         SqlState::InFailedSqlTransaction,
         SqlState::InvalidAuthorizationSpecification,
         SqlState::InvalidPassword,
@@ -260,6 +262,7 @@ impl SqlState {
             SqlState::UniqueViolation => "23505",
             SqlState::CheckViolation => "23514",
             SqlState::ActiveSqlTransaction => "25001",
+            SqlState::NoActiveSqlTransaction => "25P01",
             SqlState::InFailedSqlTransaction => "25P02",
             SqlState::InvalidAuthorizationSpecification => "28000",
             SqlState::InvalidPassword => "28P01",
@@ -324,6 +327,7 @@ impl SqlState {
             | SqlState::IndeterminateDatatype => ErrorKind::InvalidArgument,
             SqlState::UniqueViolation | SqlState::SerializationFailure => ErrorKind::Conflict,
             SqlState::ActiveSqlTransaction
+            | SqlState::NoActiveSqlTransaction
             | SqlState::InFailedSqlTransaction
             | SqlState::DependentObjectsStillExist
             | SqlState::ObjectNotInPrerequisiteState

@@ -41,6 +41,7 @@ pub use tables::{Lease, TableFile};
 pub(crate) use workspaces::split_statements;
 pub use workspaces::{
     SandboxLimits, WorkspaceConn, WorkspaceFile, WorkspaceLoad, WorkspaceOutcome, WorkspaceStatement,
+    after_leading_comments, returns_rows,
 };
 
 /// Limits and places for the engine.

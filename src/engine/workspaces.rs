@@ -399,7 +399,43 @@ pub struct WorkspaceStatement {
     pub frees_or_reads: bool,
 }
 
-fn returns_rows(sql: &str) -> bool {
+/// The text after any leading whitespace and comments (`-- …` and `/* … */`, nested as DuckDB
+/// nests them): where a statement's first word is.
+pub fn after_leading_comments(sql: &str) -> &str {
+    let mut rest = sql.trim_start();
+    loop {
+        if let Some(line) = rest.strip_prefix("--") {
+            rest = line.split_once('\n').map_or("", |(_, r)| r).trim_start();
+        } else if rest.starts_with("/*") {
+            let mut depth = 0usize;
+            let mut end = rest.len();
+            let bytes = rest.as_bytes();
+            let mut i = 0;
+            while i + 1 < bytes.len() {
+                if bytes[i] == b'/' && bytes[i + 1] == b'*' {
+                    depth += 1;
+                    i += 2;
+                } else if bytes[i] == b'*' && bytes[i + 1] == b'/' {
+                    depth -= 1;
+                    i += 2;
+                    if depth == 0 {
+                        end = i;
+                        break;
+                    }
+                } else {
+                    i += 1;
+                }
+            }
+            rest = rest[end..].trim_start();
+        } else {
+            return rest;
+        }
+    }
+}
+
+/// Whether a workspace statement answers rows (a query, `… RETURNING`) rather than a count.
+pub fn returns_rows(sql: &str) -> bool {
+    let sql = after_leading_comments(sql);
     let word: String = sql
         .trim_start_matches(|c: char| c.is_whitespace() || c == '(')
         .chars()

@@ -20,7 +20,7 @@ use arrow::record_batch::RecordBatch;
 pub use catalog::macros_sql;
 pub use copy_in::CopyIn;
 pub use session::{Session, SessionStart};
-pub use workspace::{session_timeout_statement, transaction_effect, workspace_view_expander};
+pub use workspace::{session_statement, transaction_effect, workspace_view_expander};
 
 use crate::engine::{Param, Query, QueryStream, SqlOrigin};
 use crate::error::{Error, ErrorKind, Result, SqlState};
@@ -105,6 +105,11 @@ pub enum Outcome {
     End(&'static str),
     /// `ROLLBACK TO SAVEPOINT`: the transaction is usable again.
     Restored,
+    /// Done, with a warning for the client (PostgreSQL's `BEGIN` inside a transaction block).
+    Warning {
+        tag: CommandTag,
+        warning: Error,
+    },
     /// `COPY … FROM STDIN`: the client sends the data next.
     CopyIn {
         copy: Box<CopyIn>,
@@ -128,6 +133,21 @@ fn constant_batch(row: &gateway::ConstantRow) -> Result<RecordBatch> {
 fn one_column(name: &str, value: &str) -> Result<RecordBatch> {
     let mut b = RelationBuilder::new(&[(name, ColumnType::Text)]);
     b.row(vec![value.into()]);
+    b.finish()
+}
+
+/// `SHOW ALL`: every parameter with its value, as PostgreSQL lists them.
+fn all_settings(settings: &gateway::settings::SessionSettings) -> Result<RecordBatch> {
+    let mut b = RelationBuilder::new(&[
+        ("name", ColumnType::Text),
+        ("setting", ColumnType::Text),
+        ("description", ColumnType::Text),
+    ]);
+    let mut all: Vec<(&str, &str)> = settings.all().collect();
+    all.sort_by_key(|(name, _)| name.to_ascii_lowercase());
+    for (name, value) in all {
+        b.row(vec![gateway::settings::display_name(name).into(), value.into(), "".into()]);
+    }
     b.finish()
 }
 
@@ -190,7 +210,13 @@ impl Executor {
                 params: call.param_kinds.iter().map(|k| ParamShape::Argument(*k)).collect(),
                 schema: Some(RelationBuilder::new(call.spec.columns).schema()),
             }),
-            Plan::Show(name) => Ok(Shape { params: vec![], schema: Some(one_column(name, "")?.schema()) }),
+            Plan::Show(name) if name == "all" => {
+                Ok(Shape { params: vec![], schema: Some(all_settings(&session.settings())?.schema()) })
+            }
+            Plan::Show(name) => Ok(Shape {
+                params: vec![],
+                schema: Some(one_column(gateway::settings::display_name(name), "")?.schema()),
+            }),
             _ => Ok(Shape { params: vec![], schema: None }),
         }
     }
@@ -241,20 +267,22 @@ impl Executor {
                 session.settings().set(name, value.as_deref())?;
                 Ok(Outcome::Command(CommandTag::new("SET")))
             }
+            Plan::Reset(name) => {
+                session.settings().set(name, None)?;
+                Ok(Outcome::Command(CommandTag::new("RESET")))
+            }
             Plan::ResetAll => {
                 session.settings().reset_all();
                 Ok(Outcome::Command(CommandTag::new("RESET")))
             }
+            Plan::Show(name) if name == "all" => Ok(ready(all_settings(&session.settings())?, "SHOW")),
             Plan::Show(name) => {
-                let value = match name.as_str() {
-                    "transaction isolation level" => Some("read committed".to_owned()),
-                    other => session.settings().get(other).map(str::to_owned),
-                };
+                let value = session.settings().get(name).map(str::to_owned);
                 let value = value.ok_or_else(|| {
                     Error::not_found(format!("unrecognized configuration parameter \"{name}\""))
                         .with_sqlstate(SqlState::UndefinedObject)
                 })?;
-                Ok(ready(one_column(name, &value)?, "SHOW"))
+                Ok(ready(one_column(gateway::settings::display_name(name), &value)?, "SHOW"))
             }
             Plan::NoOp(tag) | Plan::Savepoint(tag) => Ok(Outcome::Command(CommandTag::new(tag))),
             Plan::RollbackToSavepoint => Ok(Outcome::Restored),

@@ -106,6 +106,109 @@ struct Rewriter<'a, 'b> {
     values: &'a CompatValues<'b>,
 }
 
+/// Words whose presence in a text means it may call a session function (a cheap test before
+/// parsing a workspace statement).
+pub const SESSION_FUNCTION_WORDS: &[&str] = &[
+    "version",
+    "current_setting",
+    "pg_backend_pid",
+    "current_user",
+    "session_user",
+    "current_database",
+    "current_catalog",
+];
+
+/// The column name PostgreSQL gives a session function's call.
+fn session_function_name(e: &Expr) -> Option<String> {
+    let name = match e {
+        Expr::Identifier(i) if i.quote_style.is_none() => i.value.to_ascii_lowercase(),
+        Expr::Function(f) => name_parts(&f.name)?.last()?.clone(),
+        _ => return None,
+    };
+    SESSION_FUNCTION_WORDS.contains(&name.as_str()).then_some(name)
+}
+
+/// A workspace statement's session functions answered from the session, as in a storage session
+/// (`version()`, `pg_catalog.version()`, `current_setting('…')`, `current_user`,
+/// `current_database()`, `pg_backend_pid()`); DuckDB's own answers are other ones ("v1.5.6",
+/// its catalog's name). `current_setting` of a name that is not one of PostgreSQL's parameters
+/// stays DuckDB's. Nothing else is touched. Answers whether anything changed.
+pub fn rewrite_session_functions(statement: &mut Statement, values: &CompatValues<'_>) -> Result<bool> {
+    struct Session<'a, 'b> {
+        rewriter: Rewriter<'a, 'b>,
+        changed: bool,
+    }
+    impl VisitorMut for Session<'_, '_> {
+        type Break = Error;
+        fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<Error> {
+            let replacement = match expr {
+                Expr::Identifier(ident) if ident.quote_style.is_none() => {
+                    let name = ident.value.to_ascii_lowercase();
+                    match name.as_str() {
+                        "current_user" | "session_user" | "current_catalog" => self.rewriter.session_value(&name),
+                        _ => None,
+                    }
+                }
+                Expr::Function(f) => {
+                    let Some(parts) = name_parts(&f.name) else { return ControlFlow::Continue(()) };
+                    let name = match parts.as_slice() {
+                        [name] => name.as_str(),
+                        [schema, name] if schema == "pg_catalog" => name.as_str(),
+                        _ => return ControlFlow::Continue(()),
+                    };
+                    let args = expr_args(&f.args);
+                    match (name, args) {
+                        ("current_user" | "session_user" | "current_database" | "current_catalog", Some(a))
+                            if a.is_empty() =>
+                        {
+                            self.rewriter.session_value(name)
+                        }
+                        ("version" | "pg_backend_pid", Some(a)) if a.is_empty() => {
+                            match self.rewriter.function(name, a) {
+                                Ok(e) => e,
+                                Err(e) => return ControlFlow::Break(e),
+                            }
+                        }
+                        // DuckDB's own settings (`memory_limit`) stay readable as DuckDB answers
+                        ("current_setting", Some(a))
+                            if a.first().and_then(string_literal).is_some_and(super::settings::is_parameter) =>
+                        {
+                            match self.rewriter.function(name, a) {
+                                Ok(e) => e,
+                                Err(e) => return ControlFlow::Break(e),
+                            }
+                        }
+                        _ => None,
+                    }
+                }
+                _ => None,
+            };
+            if let Some(replacement) = replacement {
+                *expr = replacement;
+                self.changed = true;
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    // `SELECT version()` names its column "version", in PostgreSQL as before the rewrite
+    if let Statement::Query(query) = &mut *statement
+        && let sqlparser::ast::SetExpr::Select(select) = query.body.as_mut()
+    {
+        for item in &mut select.projection {
+            if let sqlparser::ast::SelectItem::UnnamedExpr(e) = item
+                && let Some(name) = session_function_name(e)
+            {
+                *item = sqlparser::ast::SelectItem::ExprWithAlias { expr: e.clone(), alias: Ident::new(name) };
+            }
+        }
+    }
+    let mut visitor = Session { rewriter: Rewriter { values }, changed: false };
+    match statement.visit(&mut visitor) {
+        ControlFlow::Break(e) => Err(e),
+        ControlFlow::Continue(()) => Ok(visitor.changed),
+    }
+}
+
 fn text(s: impl Into<String>) -> Expr {
     Expr::Value(ValueWithSpan::from(Value::SingleQuotedString(s.into())))
 }

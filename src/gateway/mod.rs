@@ -78,10 +78,13 @@ pub enum Plan {
     Commit,
     Rollback,
     /// `SET name = value` (`None`: back to the default).
+    /// `SET name = value`; `value` None: `SET name TO DEFAULT`.
     Set {
         name: String,
         value: Option<String>,
     },
+    /// `RESET name`.
+    Reset(String),
     ResetAll,
     Show(String),
     /// `SAVEPOINT`, `RELEASE`: bookkeeping only (storage writes never run inside a transaction).
@@ -154,7 +157,7 @@ impl Plan {
             Plan::Query(_) | Plan::Constant(_) => "select",
             Plan::Call(_) => "call",
             Plan::Begin | Plan::Commit | Plan::Rollback => "transaction",
-            Plan::Set { .. } | Plan::ResetAll => "set",
+            Plan::Set { .. } | Plan::Reset(_) | Plan::ResetAll => "set",
             Plan::Show(_) => "show",
             Plan::Savepoint(_) | Plan::RollbackToSavepoint => "transaction",
             Plan::NoOp(_) => "utility",
@@ -288,13 +291,18 @@ pub fn plan(statement: Statement, compat: &CompatValues<'_>) -> Result<Plan> {
         Statement::Set(Set::SetNames { .. }) => Ok(Plan::NoOp("SET")),
         Statement::Set(Set::SetTransaction { .. }) => Ok(Plan::NoOp("SET")),
         Statement::ShowVariable { variable } => {
-            Ok(Plan::Show(variable.iter().map(|i| i.value.to_ascii_lowercase()).collect::<Vec<_>>().join(" ")))
+            let words = variable.iter().map(|i| i.value.to_ascii_lowercase()).collect::<Vec<_>>().join(" ");
+            // the SQL-standard spellings PostgreSQL also takes
+            Ok(Plan::Show(match words.as_str() {
+                "time zone" => "timezone".into(),
+                "transaction isolation level" => "transaction_isolation".into(),
+                "session authorization" => "session_authorization".into(),
+                _ => words,
+            }))
         }
         Statement::Reset(reset) => match reset.reset {
             sqlparser::ast::Reset::ALL => Ok(Plan::ResetAll),
-            sqlparser::ast::Reset::ConfigurationParameter(name) => {
-                Ok(Plan::Set { name: object_name_text(&name), value: None })
-            }
+            sqlparser::ast::Reset::ConfigurationParameter(name) => Ok(Plan::Reset(object_name_text(&name))),
             sqlparser::ast::Reset::SessionAuthorization => Ok(Plan::NoOp("RESET")),
         },
         Statement::Discard { .. } => Ok(Plan::NoOp("DISCARD ALL")),

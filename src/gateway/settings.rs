@@ -48,8 +48,15 @@ const PARAMETERS: &[(&str, &str, bool)] = &[
     ("synchronous_commit", "on", true),
 ];
 
+/// Whether `name` is one of PostgreSQL's session parameters (as opposed to an engine setting or
+/// a name nobody knows).
+pub fn is_parameter(name: &str) -> bool {
+    let key = name.to_ascii_lowercase();
+    PARAMETERS.iter().any(|(n, _, _)| *n == key)
+}
+
 /// The spelling PostgreSQL uses in ParameterStatus and SHOW.
-fn display_name(name: &str) -> &str {
+pub fn display_name(name: &str) -> &str {
     match name {
         "datestyle" => "DateStyle",
         "intervalstyle" => "IntervalStyle",

@@ -161,6 +161,31 @@ where
     Ok(Tag::new("COPY").with_rows(count))
 }
 
+/// A simple query's rows as PostgreSQL sends them: RowDescription, DataRows, then
+/// CommandComplete, whose tag counts rows only for the commands PostgreSQL counts (`SELECT 3`,
+/// but `SHOW` and `CALL`).
+pub(super) async fn send_rows<C>(client: &mut C, mut response: QueryResponse) -> PgWireResult<()>
+where
+    C: Sink<PgWireBackendMessage> + Unpin,
+    C::Error: Debug,
+    PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+{
+    let counted = matches!(response.command_tag(), "SELECT" | "FETCH" | "MOVE" | "COPY");
+    if counted {
+        return send_query_response(client, response, true).await;
+    }
+    let tag = Tag::new(response.command_tag());
+    let description =
+        pgwire::messages::data::RowDescription::new(response.row_schema().iter().map(Into::into).collect());
+    client.feed(PgWireBackendMessage::RowDescription(description)).await?;
+    let rows = response.data_rows();
+    while let Some(row) = rows.next().await {
+        client.feed(PgWireBackendMessage::DataRow(row?)).await?;
+    }
+    client.feed(PgWireBackendMessage::CommandComplete(tag.into())).await?;
+    Ok(())
+}
+
 pub(super) fn query_response(schema: SchemaRef, rows: Rows, tag: &str, format: &Format) -> Result<QueryResponse> {
     let schema = types::wire_schema(&schema);
     let fields = Arc::new(types::fields(&schema, format)?);
@@ -244,7 +269,7 @@ impl SimpleQueryHandler for Connection {
                         Ok(Outcome::Rows { schema, rows, tag }) => {
                             let response =
                                 query_response(schema, rows, tag, &Format::UnifiedText).map_err(|e| to_pg(&e))?;
-                            match send_query_response(client, response, true).await {
+                            match send_rows(client, response).await {
                                 Ok(()) => {}
                                 // Rows already sent stay sent; the error ends the statement.
                                 Err(PgWireError::UserError(info)) => {
@@ -275,6 +300,11 @@ impl SimpleQueryHandler for Connection {
                         }
                         Ok(Outcome::Begin) => send_execution_response(client, Tag::new("BEGIN")).await?,
                         Ok(Outcome::Restored) => send_execution_response(client, Tag::new("ROLLBACK")).await?,
+                        Ok(Outcome::Warning { tag, warning }) => {
+                            let notice = error_info(&warning, "WARNING");
+                            client.feed(PgWireBackendMessage::NoticeResponse(notice.into())).await?;
+                            send_execution_response(client, wire_tag(tag)).await?
+                        }
                         Ok(Outcome::End(tag)) => {
                             send_execution_response(client, Tag::new(end_tag(tag, status))).await?
                         }
@@ -331,7 +361,7 @@ impl QueryParser for StatementParser {
     {
         let session = self.connection.session()?;
         if session.workspace.is_some() {
-            if let Some(plan) = crate::exec::session_timeout_statement(sql) {
+            if let Some(plan) = crate::exec::session_statement(sql) {
                 return Ok(Prepared { plan: Some(plan), workspace_sql: None, described: Arc::new(Mutex::new(None)) });
             }
             // One statement per Parse, as PostgreSQL has it, split where DuckDB splits.
@@ -511,7 +541,9 @@ impl ExtendedQueryHandler for Connection {
         let _busy = session.begin_statement();
         if let Some(sql) = &portal.statement.statement.workspace_sql {
             let params = self.bound_params(portal).map_err(|e| to_pg(&e))?;
-            return match self.shared.exec.run_workspace(&session, sql, &params).await.map_err(|e| to_pg(&e))? {
+            let in_transaction = client.transaction_status() != TransactionStatus::Idle;
+            let outcome = self.shared.exec.run_workspace(&session, sql, &params, in_transaction).await;
+            return match outcome.map_err(|e| to_pg(&e))? {
                 Outcome::Rows { schema, rows, tag } => Ok(Response::Query(
                     query_response(schema, rows, tag, &portal.result_column_format).map_err(|e| to_pg(&e))?,
                 )),
@@ -520,6 +552,11 @@ impl ExtendedQueryHandler for Connection {
                     Some(false) => Response::TransactionEnd(wire_tag(tag)),
                     None => Response::Execution(wire_tag(tag)),
                 }),
+                Outcome::Warning { tag, warning } => {
+                    let notice = error_info(&warning, "WARNING");
+                    client.feed(PgWireBackendMessage::NoticeResponse(notice.into())).await?;
+                    Ok(Response::Execution(wire_tag(tag)))
+                }
                 _ => Err(to_pg(&Error::internal("running workspace SQL", "unexpected outcome"))),
             };
         }
@@ -554,6 +591,10 @@ impl ExtendedQueryHandler for Connection {
             }
             Ok(Outcome::Begin) => Response::TransactionStart(Tag::new("BEGIN")),
             Ok(Outcome::End(tag)) => Response::TransactionEnd(Tag::new(end_tag(tag, status))),
+            Ok(Outcome::Warning { tag, warning }) => {
+                client.feed(PgWireBackendMessage::NoticeResponse(error_info(&warning, "WARNING").into())).await?;
+                Response::Execution(wire_tag(tag))
+            }
             Ok(Outcome::Restored) => {
                 session.restored.store(true, Ordering::Release);
                 Response::TransactionStart(Tag::new("ROLLBACK"))

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use futures::{Sink, SinkExt};
 use pgwire::api::portal::Format;
-use pgwire::api::query::{send_execution_response, send_query_response, send_ready_for_query};
+use pgwire::api::query::{send_execution_response, send_ready_for_query};
 use pgwire::api::{ClientInfo, PgWireConnectionState};
 use pgwire::error::{PgWireError, PgWireResult};
 use pgwire::messages::PgWireBackendMessage;
@@ -30,9 +30,21 @@ impl Connection {
         C::Error: std::fmt::Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        let split = match super::on_text(text, crate::gateway::nesting::check_text).await {
-            Ok(()) => self.shared.storage.engine().workspace_statements(text.to_owned()).await,
-            Err(e) => Err(e),
+        let split = if crate::exec::session_statement(text).is_some() {
+            // PostgreSQL's session statements DuckDB cannot parse (`SET NAMES`, `SET SESSION
+            // CHARACTERISTICS …`) never reach its splitter
+            Ok(vec![text.to_owned()])
+        } else {
+            match super::on_text(text, crate::gateway::nesting::check_text).await {
+                Ok(()) => self
+                    .shared
+                    .storage
+                    .engine()
+                    .workspace_statements(text.to_owned())
+                    .await
+                    .map(|statements| statements.into_iter().map(|s| s.sql).collect()),
+                Err(e) => Err(e),
+            }
         };
         let statements = match split {
             Ok(statements) => statements,
@@ -48,8 +60,7 @@ impl Connection {
             client.feed(PgWireBackendMessage::EmptyQueryResponse(EmptyQueryResponse::new())).await?;
         }
         let mut failure = None;
-        for statement in statements {
-            let sql = statement.sql;
+        for sql in statements {
             if status == TransactionStatus::Error && crate::exec::transaction_effect(&sql) != Some(false) {
                 failure = Some(super::errors::error_info(
                     &Error::new(
@@ -61,11 +72,11 @@ impl Connection {
                 ));
                 break;
             }
-            match self.shared.exec.run_workspace(session, &sql, &[]).await {
+            match self.shared.exec.run_workspace(session, &sql, &[], status != TransactionStatus::Idle).await {
                 Ok(Outcome::Rows { schema, rows, tag }) => {
                     let response = super::query::query_response(schema, rows, tag, &Format::UnifiedText)
                         .map_err(|e| super::errors::to_pg(&e))?;
-                    match send_query_response(client, response, true).await {
+                    match super::query::send_rows(client, response).await {
                         Ok(()) => {}
                         Err(PgWireError::UserError(info)) => {
                             failure = Some(*info);
@@ -81,6 +92,11 @@ impl Connection {
                         Some(false) => status = TransactionStatus::Idle,
                         None => {}
                     }
+                }
+                Ok(Outcome::Warning { tag, warning }) => {
+                    let notice = super::errors::error_info(&warning, "WARNING");
+                    client.feed(PgWireBackendMessage::NoticeResponse(notice.into())).await?;
+                    send_execution_response(client, super::query::wire_tag(tag)).await?;
                 }
                 Ok(_) => {}
                 Err(e) => {

@@ -755,3 +755,80 @@ async fn an_unload_that_fails_leaves_no_table_behind() {
     assert!(!["XX000", ""].contains(&sqlstate(&err).as_str()), "{err:?}");
     assert!(text_rows(&st, "SELECT id FROM duckstore.tables WHERE id = 'out.c-r.bad'").await.is_empty());
 }
+
+#[tokio::test]
+async fn a_workspace_session_answers_session_statements_as_postgresql_does() {
+    let server = TestServer::start().await;
+    let st = storage(&server, "personality").await;
+    let ws = workspace(&st, "CALL create_workspace(name => 'w')").await;
+    let client = login(&server, &ws).await;
+    // PostgreSQL's parameters are the session's own; what pgjdbc and psqlODBC send at connect
+    client
+        .batch_execute("SET extra_float_digits = 3; SET DateStyle = 'ISO'; SET application_name = 'bi'")
+        .await
+        .unwrap();
+    client.batch_execute("SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL READ COMMITTED").await.unwrap();
+    assert_eq!(text_rows(&client, "SHOW extra_float_digits").await, vec![vec![s("3")]]);
+    assert_eq!(text_rows(&client, "SHOW transaction isolation level").await, vec![vec![s("read committed")]]);
+    let row = &text_rows(
+        &client,
+        "SELECT pg_catalog.version(), current_setting('application_name'), current_user, current_database()",
+    )
+    .await[0];
+    assert!(row[0].as_deref().unwrap().starts_with("PostgreSQL 15"), "{row:?}");
+    assert_eq!(row[1..], [s("bi"), s(&ws.user), s(&ws.user)]);
+    let version = client.query_one("SELECT version()", &[]).await.unwrap();
+    assert_eq!(version.columns()[0].name(), "version");
+    // a name PostgreSQL does not know is DuckDB's to answer
+    assert!(text_rows(&client, "SELECT current_setting('threads')").await[0][0].is_some());
+    // DuckDB's own settings stay locked, through SET and RESET alike
+    for sql in ["SET threads = 1", "SET memory_limit = '64GB'", "SET enable_external_access = true", "RESET threads"] {
+        let err = client.simple_query(sql).await.unwrap_err();
+        assert!(message(&err).contains("locked"), "{sql}: {}", message(&err));
+    }
+    client.batch_execute("RESET ALL").await.unwrap();
+    assert_eq!(text_rows(&client, "SHOW application_name").await, vec![vec![s("")]]);
+    // a statement that starts with a comment is still that statement
+    assert_eq!(text_rows(&client, "-- a model\n/* dbt */ SELECT 42").await, vec![vec![s("42")]]);
+    // BEGIN inside a transaction block is a warning, as dbt expects; so is COMMIT outside one
+    client
+        .batch_execute("BEGIN; CREATE TABLE t (a INTEGER); BEGIN; INSERT INTO t VALUES (1); COMMIT; COMMIT")
+        .await
+        .unwrap();
+    assert_eq!(text_rows(&client, "SELECT a FROM t").await, vec![vec![s("1")]]);
+    // DML answers a count, not rows (pgjdbc's executeUpdate refuses a result set)
+    let insert = client.prepare("INSERT INTO t VALUES ($1)").await.unwrap();
+    assert!(insert.columns().is_empty());
+    assert_eq!(client.execute(&insert, &[&2i32]).await.unwrap(), 1);
+    let returning = client.prepare("INSERT INTO t VALUES ($1) RETURNING a").await.unwrap();
+    assert_eq!(returning.columns().len(), 1);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pgjdbc_connects_to_a_workspace_and_updates() {
+    let server = TestServer::start().await;
+    let st = storage(&server, "jdbc").await;
+    let ws = workspace(&st, "CALL create_workspace(name => 'w')").await;
+    let classes = tempfile::tempdir().unwrap();
+    let clients = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients");
+    let status = tokio::process::Command::new("javac")
+        .arg("-d")
+        .arg(classes.path())
+        .arg(format!("{clients}/JdbcWorkspaceClient.java"))
+        .status()
+        .await
+        .unwrap();
+    assert!(status.success(), "javac failed");
+    let classpath = format!("{}:/usr/share/java/postgresql.jar", classes.path().display());
+    let out = tokio::process::Command::new("java")
+        .args(["-cp", &classpath, "JdbcWorkspaceClient"])
+        .env("DS_URL", format!("jdbc:postgresql://127.0.0.1:{}/{}", server.pg_addr.port(), ws.user))
+        .env("DS_USER", &ws.user)
+        .env("DS_PASSWORD", &ws.password)
+        .output()
+        .await
+        .unwrap();
+    assert!(out.status.success(), "{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    server.stop().await;
+}
