@@ -37,7 +37,6 @@ pub use pool::BlockingPool;
 pub use raw::Described;
 pub use relations::{RELATION_FUNCTION, RelationGuard, RelationRegistry};
 pub use tables::{Lease, TableFile};
-#[cfg(any(test, feature = "fuzzing"))]
 pub(crate) use workspaces::split_statements;
 pub use workspaces::{
     SandboxLimits, WorkspaceConn, WorkspaceFile, WorkspaceLoad, WorkspaceOutcome, WorkspaceStatement,

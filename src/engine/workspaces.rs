@@ -229,8 +229,6 @@ pub enum WorkspaceOutcome {
     Done(usize),
 }
 
-/// Whether a statement answers rows, from its first keyword (workspace SQL is any DuckDB SQL,
-/// so it is not parsed here).
 /// Splits SQL text into statements at semicolons outside quotes, dollar quotes and comments.
 pub(crate) fn split_statements(sql: &str) -> Vec<String> {
     let bytes = sql.as_bytes();
@@ -433,7 +431,8 @@ pub fn after_leading_comments(sql: &str) -> &str {
     }
 }
 
-/// Whether a workspace statement answers rows (a query, `… RETURNING`) rather than a count.
+/// Whether a workspace statement answers rows (a query, `… RETURNING`) rather than a count, from
+/// its first keyword (workspace SQL is any DuckDB SQL, so it is not parsed here).
 pub fn returns_rows(sql: &str) -> bool {
     let sql = after_leading_comments(sql);
     let word: String = sql

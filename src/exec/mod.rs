@@ -20,7 +20,10 @@ use arrow::record_batch::RecordBatch;
 pub use catalog::macros_sql;
 pub use copy_in::CopyIn;
 pub use session::{Session, SessionStart};
-pub use workspace::{session_statement, transaction_effect, workspace_view_expander};
+pub use workspace::{
+    SavepointStatement, answered_here, savepoint_statement, session_statement, transaction_effect,
+    workspace_view_expander,
+};
 
 use crate::engine::{Param, Query, QueryStream, SqlOrigin};
 use crate::error::{Error, ErrorKind, Result, SqlState};

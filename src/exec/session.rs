@@ -32,6 +32,9 @@ pub struct Session {
     /// Set by `ROLLBACK TO SAVEPOINT` in the extended protocol, whose generic transaction
     /// bookkeeping cannot leave the failed state by itself.
     pub restored: AtomicBool,
+    /// A workspace session's open transaction has run something other than a read (see
+    /// `exec::workspace`'s savepoints).
+    pub wrote_in_transaction: AtomicBool,
     /// A workspace login's connection to its sandbox (storage sessions have none).
     pub workspace: Option<WorkspaceSession>,
 }
@@ -61,6 +64,7 @@ impl Session {
             checked_epoch: AtomicU64::new(start.epoch),
             timed_out: AtomicBool::new(false),
             restored: AtomicBool::new(false),
+            wrote_in_transaction: AtomicBool::new(false),
             relation_base: rand::random::<u64>() & ((1 << 47) - 1),
             workspace: start.workspace,
         }

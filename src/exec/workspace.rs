@@ -5,6 +5,7 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use super::{CommandTag, Executor, Outcome, ParamShape, Rows, Session, Shape};
@@ -40,8 +41,25 @@ fn tag_for(sql: &str, changed: usize) -> CommandTag {
     }
 }
 
+/// Whether a workspace statement only reads (a query without `RETURNING`, `SHOW`, `EXPLAIN`).
+fn reads_only(sql: &str) -> bool {
+    let first = after_leading_comments(sql)
+        .trim_start_matches('(')
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .next()
+        .unwrap_or("")
+        .to_ascii_uppercase();
+    matches!(
+        first.as_str(),
+        "SELECT" | "WITH" | "VALUES" | "TABLE" | "FROM" | "SHOW" | "DESCRIBE" | "EXPLAIN" | "SUMMARIZE"
+    ) && returns_rows(sql)
+}
+
 /// Whether a statement opens (`Some(true)`) or ends (`Some(false)`) a transaction block.
 pub fn transaction_effect(sql: &str) -> Option<bool> {
+    if savepoint_statement(sql).is_some() {
+        return None;
+    }
     match after_leading_comments(sql).split_whitespace().next().unwrap_or("").to_ascii_uppercase().trim_end_matches(';')
     {
         "BEGIN" | "START" => Some(true),
@@ -63,6 +81,42 @@ pub fn workspace_view_expander(
         let compat = CompatValues { settings: &settings, user: &user, database: &database, backend_pid };
         gateway::views::expand(resolve, &compat, names, &[], None)
     })
+}
+
+/// A statement of a workspace session that never reaches DuckDB (whose parser may not even
+/// read it): PostgreSQL's session statements and savepoints.
+pub fn answered_here(sql: &str) -> bool {
+    savepoint_statement(sql).is_some() || session_statement(sql).is_some()
+}
+
+/// A savepoint statement of a workspace session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SavepointStatement {
+    Create,
+    Release,
+    RollbackTo,
+}
+
+/// `SAVEPOINT x`, `RELEASE [SAVEPOINT] x`, `ROLLBACK [WORK | TRANSACTION] TO [SAVEPOINT] x`.
+pub fn savepoint_statement(sql: &str) -> Option<SavepointStatement> {
+    let words: Vec<String> = after_leading_comments(sql)
+        .split_whitespace()
+        .take(4)
+        .map(|w| w.trim_end_matches(';').to_ascii_uppercase())
+        .collect();
+    match words.first()?.as_str() {
+        "SAVEPOINT" => Some(SavepointStatement::Create),
+        "RELEASE" => Some(SavepointStatement::Release),
+        "ROLLBACK" | "ABORT" => {
+            let rest = if matches!(words.get(1).map(String::as_str), Some("WORK" | "TRANSACTION")) {
+                words.get(2)
+            } else {
+                words.get(1)
+            };
+            (rest.map(String::as_str) == Some("TO")).then_some(SavepointStatement::RollbackTo)
+        }
+        _ => None,
+    }
 }
 
 /// PostgreSQL's answer to `BEGIN` inside a transaction block, or `COMMIT`/`ROLLBACK` outside
@@ -101,7 +155,33 @@ fn with_session_functions<'a>(session: &Session, sql: &'a str) -> Result<Cow<'a,
     }
 }
 
+/// PostgreSQL catalog functions DuckDB lacks and clients call at connect (psycopg's type lookup,
+/// psql's `\d`), as temporary macros of the session's own connection: they exist for that
+/// session only, hold no data, and list with no table.
+fn personality_sql(user: &str) -> Vec<String> {
+    let user = user.replace('\'', "''");
+    vec![
+        "CREATE OR REPLACE TEMP MACRO to_regtype(name) AS \
+         (SELECT oid FROM pg_catalog.pg_type WHERE typname = lower(CAST(name AS VARCHAR)) LIMIT 1)"
+            .into(),
+        format!("CREATE OR REPLACE TEMP MACRO pg_get_userbyid(id) AS '{user}'"),
+    ]
+}
+
 impl Executor {
+    /// Gives a new workspace session's connection what PostgreSQL clients expect to find
+    /// there (see `personality_sql`). A failure is logged, not fatal: the session works without.
+    pub async fn prepare_workspace_session(&self, ws: &crate::storage::workspaces::WorkspaceSession, user: &str) {
+        let engine = self.storage.engine();
+        let canceller = crate::engine::Canceller::default();
+        for sql in personality_sql(user) {
+            // temporary macros take no space in the workspace's file: its size limit does not apply
+            if let Err(e) = engine.workspace_execute(&ws.conn, sql, vec![], i64::MAX, &canceller).await {
+                tracing::warn!(error = %e, "preparing a workspace session");
+            }
+        }
+    }
+
     /// Runs one statement of a workspace session with its timeout and limits.
     /// `in_transaction`: the session is inside a transaction block.
     pub async fn run_workspace(
@@ -116,6 +196,14 @@ impl Executor {
         }
         if let Some(warning) = transaction_warning(sql, in_transaction) {
             return Ok(warning);
+        }
+        if let Some(savepoint) = savepoint_statement(sql) {
+            return self.workspace_savepoint(session, savepoint, in_transaction).await;
+        }
+        match transaction_effect(sql) {
+            Some(_) => session.wrote_in_transaction.store(false, Ordering::Release),
+            None if in_transaction && !reads_only(sql) => session.wrote_in_transaction.store(true, Ordering::Release),
+            None => {}
         }
         let sql = &*with_session_functions(session, sql)?;
         let started = Instant::now();
@@ -142,11 +230,53 @@ impl Executor {
         result
     }
 
+    /// Savepoints in a workspace. DuckDB has none, and a failed statement aborts its whole
+    /// transaction; what clients need of them is psycopg's and SQLAlchemy's pattern: a savepoint
+    /// around a probe that may fail, rolled back to. A transaction that has only read so far
+    /// loses nothing by starting over, so `ROLLBACK TO` restarts it; after a write it is refused
+    /// rather than pretending to undo part of the transaction.
+    async fn workspace_savepoint(
+        &self,
+        session: &Arc<Session>,
+        savepoint: SavepointStatement,
+        in_transaction: bool,
+    ) -> Result<Outcome> {
+        if !in_transaction {
+            let what = if savepoint == SavepointStatement::Release { "RELEASE SAVEPOINT" } else { "SAVEPOINT" };
+            return Err(Error::new(
+                ErrorKind::FailedPrecondition,
+                format!("{what} can only be used in transaction blocks"),
+            )
+            .with_sqlstate(SqlState::NoActiveSqlTransaction));
+        }
+        match savepoint {
+            SavepointStatement::Create => Ok(Outcome::Command(CommandTag::new("SAVEPOINT"))),
+            SavepointStatement::Release => Ok(Outcome::Command(CommandTag::new("RELEASE"))),
+            SavepointStatement::RollbackTo if session.wrote_in_transaction.load(Ordering::Acquire) => {
+                Err(Error::unsupported(
+                    "a workspace cannot roll back to a savepoint after its transaction wrote; ROLLBACK the whole \
+                     transaction",
+                ))
+            }
+            SavepointStatement::RollbackTo => {
+                let ws = session
+                    .workspace
+                    .as_ref()
+                    .ok_or_else(|| Error::internal("rolling back to a savepoint", "no workspace"))?;
+                let engine = self.storage.engine();
+                for sql in ["ROLLBACK", "BEGIN"] {
+                    engine.workspace_execute(&ws.conn, sql.into(), vec![], ws.size_limit, &session.canceller).await?;
+                }
+                Ok(Outcome::Restored)
+            }
+        }
+    }
+
     /// Parameter and result types of a workspace statement.
     pub async fn describe_workspace(&self, session: &Session, sql: &str) -> Result<Shape> {
         let ws =
             session.workspace.as_ref().ok_or_else(|| Error::internal("describing workspace SQL", "no workspace"))?;
-        if session_statement(sql).is_some() || transaction_effect(sql).is_some() {
+        if answered_here(sql) || transaction_effect(sql).is_some() {
             return Ok(Shape { params: vec![], schema: None });
         }
         let sql = with_session_functions(session, sql)?.into_owned();
@@ -236,6 +366,12 @@ mod tests {
         assert!(transaction_warning("BEGIN", false).is_none());
         assert!(transaction_warning("COMMIT", false).is_some());
         assert!(transaction_warning("COMMIT", true).is_none());
+        assert_eq!(savepoint_statement("ROLLBACK TO SAVEPOINT _pg3_1"), Some(SavepointStatement::RollbackTo));
+        assert_eq!(savepoint_statement("rollback work to x"), Some(SavepointStatement::RollbackTo));
+        assert_eq!(savepoint_statement("RELEASE _pg3_1"), Some(SavepointStatement::Release));
+        assert_eq!(savepoint_statement("ROLLBACK"), None);
+        assert_eq!(transaction_effect("ROLLBACK TO SAVEPOINT x"), None);
+        assert!(reads_only("-- q\n(SELECT 1)") && !reads_only("INSERT INTO t VALUES (1) RETURNING *"));
     }
 
     #[test]

@@ -290,6 +290,39 @@ fn expr_args(args: &FunctionArguments) -> Option<Vec<Expr>> {
     }
 }
 
+/// The `$n` parameters an expression uses.
+fn placeholders(e: &Expr) -> Vec<String> {
+    let mut found = Vec::new();
+    let _ = sqlparser::ast::visit_expressions(e, |e| {
+        if let Expr::Value(v) = e
+            && let Value::Placeholder(p) = &v.value
+        {
+            found.push(p.clone());
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    found
+}
+
+/// A function's replacement that no longer uses an argument holding a `$n` parameter still
+/// mentions it, in a branch that changes nothing: a client binds a value for every parameter
+/// it wrote, and the engine counts the parameters of the statement it runs.
+fn keep_parameters(replacement: Expr, args: &[Expr]) -> Expr {
+    let kept = placeholders(&replacement);
+    let dropped: Vec<&Expr> = args.iter().filter(|a| placeholders(a).iter().any(|p| !kept.contains(p))).collect();
+    if dropped.is_empty() {
+        return replacement;
+    }
+    let mut sql = String::from("coalesce(__arg0");
+    for i in 1..=dropped.len() {
+        sql.push_str(&format!(", CASE WHEN __arg{i} IS NULL THEN NULL END"));
+    }
+    sql.push(')');
+    let mut fill = vec![replacement.clone()];
+    fill.extend(dropped.into_iter().cloned());
+    template(&sql, &fill).unwrap_or(replacement)
+}
+
 fn regex(left: Expr, right: Expr, insensitive: bool, negated: bool) -> Expr {
     let mut args = vec![left, right];
     if insensitive {
@@ -405,7 +438,10 @@ impl Rewriter<'_, '_> {
                 "unnest(list_transform(range(len(__arg0)), i -> struct_pack(x := __arg0[i + 1], n := i + 1)))",
                 &args,
             )?,
-            "generate_subscripts" => template("unnest(range(1, len(__arg0) + 1))", &args)?,
+            // a list has one dimension: other dimensions have no subscripts, as in PostgreSQL
+            "generate_subscripts" => {
+                template("unnest(range(1, CASE WHEN __arg1 = 1 THEN len(__arg0) + 1 ELSE 1 END))", &[arg(0), arg(1)])?
+            }
             "txid_current" => number(1),
             _ => return Ok(None),
         };
@@ -556,8 +592,8 @@ impl VisitorMut for Rewriter<'_, '_> {
                     let Some(args) = expr_args(&f.args) else {
                         return ControlFlow::Break(Error::unsupported(format!("{name}() takes plain arguments here")));
                     };
-                    match self.function(name, args) {
-                        Ok(Some(e)) => Some(e),
+                    match self.function(name, args.clone()) {
+                        Ok(Some(e)) => Some(keep_parameters(e, &args)),
                         Ok(None) => {
                             return ControlFlow::Break(Error::unsupported(format!(
                                 "function {name}() is not supported"

@@ -245,7 +245,10 @@ impl StartupHandler for AuthHandler {
                         &startup,
                     );
                     match self.connection.shared.storage.start_workspace_session(&ctx, expander).await {
-                        Ok(ws) => Some(ws),
+                        Ok(ws) => {
+                            self.connection.shared.exec.prepare_workspace_session(&ws, &ctx.user).await;
+                            Some(ws)
+                        }
                         Err(e) => {
                             metrics::counter!("duckstore_logins_total", "outcome" => "refused").increment(1);
                             return send_error(e);

@@ -364,6 +364,10 @@ impl QueryParser for StatementParser {
             if let Some(plan) = crate::exec::session_statement(sql) {
                 return Ok(Prepared { plan: Some(plan), workspace_sql: None, described: Arc::new(Mutex::new(None)) });
             }
+            if crate::exec::savepoint_statement(sql).is_some() {
+                let workspace_sql = Some(sql.to_owned());
+                return Ok(Prepared { plan: None, workspace_sql, described: Arc::new(Mutex::new(None)) });
+            }
             // One statement per Parse, as PostgreSQL has it, split where DuckDB splits.
             super::on_text(sql, crate::gateway::nesting::check_text).await.map_err(|e| to_pg(&e))?;
             let mut statements = self
@@ -556,6 +560,10 @@ impl ExtendedQueryHandler for Connection {
                     let notice = error_info(&warning, "WARNING");
                     client.feed(PgWireBackendMessage::NoticeResponse(notice.into())).await?;
                     Ok(Response::Execution(wire_tag(tag)))
+                }
+                Outcome::Restored => {
+                    session.restored.store(true, Ordering::Release);
+                    Ok(Response::TransactionStart(Tag::new("ROLLBACK")))
                 }
                 _ => Err(to_pg(&Error::internal("running workspace SQL", "unexpected outcome"))),
             };

@@ -287,6 +287,27 @@ pub(super) fn decode_param(index: usize, value: Option<&[u8]>, ty: &Type, binary
             let text = t.format("%Y-%m-%d %H:%M:%S%.6f").to_string();
             Param::Text(if *ty == Type::TIMESTAMPTZ { format!("{text}+00") } else { text })
         }
+        Type::NUMERIC => Param::Text(numeric_text(bytes).ok_or_else(|| bad_param(index, "invalid binary numeric"))?),
+        Type::UUID => {
+            let b = fixed(16)?;
+            let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+            Param::Text(format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..]))
+        }
+        Type::TIME => {
+            let micros = i64::from_be_bytes(fixed(8)?.try_into().expect("length checked"));
+            if !(0..=86_400_000_000).contains(&micros) {
+                return Err(bad_param(index, "time out of range"));
+            }
+            let (secs, frac) = (micros / 1_000_000, micros % 1_000_000);
+            Param::Text(format!("{:02}:{:02}:{:02}.{frac:06}", secs / 3600, secs / 60 % 60, secs % 60))
+        }
+        // the binary form of jsonb is a version byte (1), then the text
+        Type::JSONB => match bytes.split_first() {
+            Some((1, text)) => {
+                Param::Text(String::from_utf8(text.to_vec()).map_err(|_| bad_param(index, "not valid UTF-8"))?)
+            }
+            _ => return Err(bad_param(index, "unsupported jsonb version")),
+        },
         _ => {
             return Err(Error::unsupported(format!(
                 "parameter ${}: binary values of type {} are not supported; send it as text",
@@ -297,9 +318,83 @@ pub(super) fn decode_param(index: usize, value: Option<&[u8]>, ty: &Type, binary
     })
 }
 
+/// PostgreSQL's binary numeric (digit count, weight, sign, display scale, then base-10 000
+/// digits, most significant first) as decimal text: `12.34`, `-0.001`, `NaN`.
+fn numeric_text(bytes: &[u8]) -> Option<String> {
+    let word = |i: usize| -> Option<u16> { Some(u16::from_be_bytes([*bytes.get(i)?, *bytes.get(i + 1)?])) };
+    let (ndigits, weight, sign, dscale) = (word(0)? as usize, word(2)? as i16 as i64, word(4)?, word(6)? as usize);
+    if bytes.len() != 8 + 2 * ndigits || dscale > 0x3fff {
+        return None;
+    }
+    let negative = match sign {
+        0x0000 => false,
+        0x4000 => true,
+        0xC000 => return Some("NaN".into()),
+        0xD000 => return Some("Infinity".into()),
+        0xF000 => return Some("-Infinity".into()),
+        _ => return None,
+    };
+    let digits: Vec<u16> = (0..ndigits).map(|i| word(8 + 2 * i)).collect::<Option<_>>()?;
+    if digits.iter().any(|d| *d >= 10_000) {
+        return None;
+    }
+    // digit i stands for digits[i] × 10000^(weight − i)
+    let group = |exponent: i64| -> u16 {
+        usize::try_from(weight - exponent).ok().and_then(|i| digits.get(i).copied()).unwrap_or(0)
+    };
+    let mut text = String::new();
+    if negative {
+        text.push('-');
+    }
+    if weight < 0 {
+        text.push('0');
+    } else {
+        text.push_str(&group(weight).to_string());
+        for exponent in (0..weight).rev() {
+            text.push_str(&format!("{:04}", group(exponent)));
+        }
+    }
+    if dscale > 0 {
+        let mut fraction = String::with_capacity(dscale + 4);
+        let mut exponent = -1;
+        while fraction.len() < dscale {
+            fraction.push_str(&format!("{:04}", group(exponent)));
+            exponent -= 1;
+        }
+        fraction.truncate(dscale);
+        text.push('.');
+        text.push_str(&fraction);
+    }
+    Some(text)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn numeric(ndigits: u16, weight: i16, sign: u16, dscale: u16, digits: &[u16]) -> Vec<u8> {
+        let mut b = Vec::new();
+        for w in [ndigits, weight as u16, sign, dscale].iter().chain(digits) {
+            b.extend_from_slice(&w.to_be_bytes());
+        }
+        b
+    }
+
+    #[test]
+    fn binary_numerics_decode_as_postgresql_writes_them() {
+        assert_eq!(numeric_text(&numeric(2, 0, 0, 2, &[12, 3400])).unwrap(), "12.34");
+        assert_eq!(numeric_text(&numeric(1, -1, 0x4000, 3, &[10])).unwrap(), "-0.001");
+        assert_eq!(numeric_text(&numeric(2, 1, 0, 0, &[1, 0])).unwrap(), "10000");
+        assert_eq!(numeric_text(&numeric(1, 2, 0, 0, &[5])).unwrap(), "500000000");
+        assert_eq!(numeric_text(&numeric(0, 0, 0, 0, &[])).unwrap(), "0");
+        assert_eq!(numeric_text(&numeric(0, 0, 0xC000, 0, &[])).unwrap(), "NaN");
+        assert_eq!(numeric_text(&numeric(1, -2, 0, 8, &[1234])).unwrap(), "0.00001234");
+        assert!(numeric_text(&numeric(1, 0, 0, 0, &[10_000])).is_none());
+        assert!(numeric_text(&numeric(2, 0, 0, 0, &[1])).is_none());
+        assert!(numeric_text(&[0, 1]).is_none());
+        let uuid = decode_param(0, Some(&[0xab; 16]), &Type::UUID, true).unwrap();
+        assert_eq!(uuid, Param::Text("abababab-abab-abab-abab-abababababab".into()));
+    }
 
     #[test]
     fn text_parameters_of_numeric_types_are_parsed() {

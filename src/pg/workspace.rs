@@ -16,6 +16,33 @@ use crate::error::{Error, ErrorKind, SqlState};
 use crate::exec::{Outcome, Session};
 
 impl Connection {
+    /// A workspace text's statements, split where DuckDB splits them. A text DuckDB cannot read
+    /// because it holds PostgreSQL's own statements (psycopg sends `BEGIN; SAVEPOINT "_pg3_1"`)
+    /// is split around those, and DuckDB still splits, and checks, every other piece.
+    async fn split_workspace_text(&self, text: &str) -> crate::error::Result<Vec<String>> {
+        let engine = self.shared.storage.engine();
+        let whole = engine.workspace_statements(text.to_owned()).await;
+        let pieces = match whole {
+            Ok(statements) => return Ok(statements.into_iter().map(|s| s.sql).collect()),
+            Err(e) => {
+                let pieces = crate::engine::split_statements(text);
+                if !pieces.iter().any(|p| crate::exec::answered_here(p)) {
+                    return Err(e);
+                }
+                pieces
+            }
+        };
+        let mut statements = Vec::with_capacity(pieces.len());
+        for piece in pieces {
+            if crate::exec::answered_here(&piece) {
+                statements.push(piece);
+            } else {
+                statements.extend(engine.workspace_statements(piece).await?.into_iter().map(|s| s.sql));
+            }
+        }
+        Ok(statements)
+    }
+
     /// A simple-protocol query of a workspace session: its statements one by one, rows and
     /// tags as PostgreSQL sends them, then ReadyForQuery with the transaction status.
     pub(super) async fn workspace_simple_query<C>(
@@ -30,19 +57,13 @@ impl Connection {
         C::Error: std::fmt::Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        let split = if crate::exec::session_statement(text).is_some() {
+        let split = if crate::exec::answered_here(text) {
             // PostgreSQL's session statements DuckDB cannot parse (`SET NAMES`, `SET SESSION
             // CHARACTERISTICS …`) never reach its splitter
             Ok(vec![text.to_owned()])
         } else {
             match super::on_text(text, crate::gateway::nesting::check_text).await {
-                Ok(()) => self
-                    .shared
-                    .storage
-                    .engine()
-                    .workspace_statements(text.to_owned())
-                    .await
-                    .map(|statements| statements.into_iter().map(|s| s.sql).collect()),
+                Ok(()) => self.split_workspace_text(text).await,
                 Err(e) => Err(e),
             }
         };
@@ -61,7 +82,8 @@ impl Connection {
         }
         let mut failure = None;
         for sql in statements {
-            if status == TransactionStatus::Error && crate::exec::transaction_effect(&sql) != Some(false) {
+            let restores = crate::exec::savepoint_statement(&sql) == Some(crate::exec::SavepointStatement::RollbackTo);
+            if status == TransactionStatus::Error && crate::exec::transaction_effect(&sql) != Some(false) && !restores {
                 failure = Some(super::errors::error_info(
                     &Error::new(
                         ErrorKind::FailedPrecondition,
@@ -97,6 +119,10 @@ impl Connection {
                     let notice = super::errors::error_info(&warning, "WARNING");
                     client.feed(PgWireBackendMessage::NoticeResponse(notice.into())).await?;
                     send_execution_response(client, super::query::wire_tag(tag)).await?;
+                }
+                Ok(Outcome::Restored) => {
+                    send_execution_response(client, pgwire::api::results::Tag::new("ROLLBACK")).await?;
+                    status = TransactionStatus::Transaction;
                 }
                 Ok(_) => {}
                 Err(e) => {

@@ -34,6 +34,18 @@ async fn parameters_bind_in_the_extended_protocol() {
     for i in 0..10i64 {
         assert_eq!(client.query_one(&stmt, &[&i]).await.unwrap().get::<_, i64>(0), i * 2);
     }
+    // a parameter inside a PostgreSQL function the server answers itself still counts (psycopg
+    // 3 binds every parameter it wrote; SQLAlchemy's reflection puts one in generate_subscripts)
+    let rows = client.query("SELECT generate_subscripts(ARRAY[10, 20, 30], $1::INTEGER) AS i", &[&1i32]).await.unwrap();
+    assert_eq!(rows.iter().map(|r| r.get::<_, i64>(0)).collect::<Vec<_>>(), vec![1, 2, 3]);
+    let rows = client.query("SELECT generate_subscripts(ARRAY[10], $1::INTEGER) AS i", &[&2i32]).await.unwrap();
+    assert!(rows.is_empty());
+    let row = client
+        .query_one("SELECT pg_catalog.has_schema_privilege($1::text, 'USAGE') AS ok, $2::int4 AS n", &[&"x", &5i32])
+        .await
+        .unwrap();
+    assert!(row.get::<_, bool>("ok"));
+    assert_eq!(row.get::<_, i32>("n"), 5);
     server.stop().await;
 }
 

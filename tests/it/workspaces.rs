@@ -777,6 +777,11 @@ async fn a_workspace_session_answers_session_statements_as_postgresql_does() {
     .await[0];
     assert!(row[0].as_deref().unwrap().starts_with("PostgreSQL 15"), "{row:?}");
     assert_eq!(row[1..], [s("bi"), s(&ws.user), s(&ws.user)]);
+    // what psycopg and psql look up at connect
+    assert_eq!(
+        text_rows(&client, "SELECT to_regtype('int4') IS NOT NULL, to_regtype('hstore')").await,
+        vec![vec![s("t"), None]]
+    );
     let version = client.query_one("SELECT version()", &[]).await.unwrap();
     assert_eq!(version.columns()[0].name(), "version");
     // a name PostgreSQL does not know is DuckDB's to answer
@@ -802,6 +807,27 @@ async fn a_workspace_session_answers_session_statements_as_postgresql_does() {
     assert_eq!(client.execute(&insert, &[&2i32]).await.unwrap(), 1);
     let returning = client.prepare("INSERT INTO t VALUES ($1) RETURNING a").await.unwrap();
     assert_eq!(returning.columns().len(), 1);
+    // psycopg's and SQLAlchemy's probe under a savepoint: a failed read is rolled back to
+    client.batch_execute(r#"BEGIN; SAVEPOINT "probe""#).await.unwrap();
+    client.simple_query("SELECT * FROM no_such_table").await.unwrap_err();
+    client.batch_execute("ROLLBACK TO SAVEPOINT probe").await.unwrap();
+    assert_eq!(text_rows(&client, "SELECT count(*) FROM t").await, vec![vec![s("2")]]);
+    client.batch_execute("RELEASE SAVEPOINT probe").await.unwrap();
+    // after a write, a savepoint cannot undo part of the transaction: refused, not pretended
+    client.batch_execute("INSERT INTO t VALUES (9)").await.unwrap();
+    client.batch_execute("SAVEPOINT later").await.unwrap();
+    let err = client.simple_query("ROLLBACK TO SAVEPOINT later").await.unwrap_err();
+    assert_eq!(sqlstate(&err), "0A000", "{}", message(&err));
+    client.batch_execute("ROLLBACK").await.unwrap();
+    assert_eq!(text_rows(&client, "SELECT count(*) FROM t").await, vec![vec![s("2")]]);
+    assert_eq!(sqlstate(&client.simple_query("SAVEPOINT outside").await.unwrap_err()), "25P01");
+    // the same through the extended protocol
+    client.execute("BEGIN", &[]).await.unwrap();
+    client.execute("SAVEPOINT x", &[]).await.unwrap();
+    client.execute("SELECT * FROM no_such_table", &[]).await.unwrap_err();
+    client.execute("ROLLBACK TO SAVEPOINT x", &[]).await.unwrap();
+    assert_eq!(client.query_one("SELECT count(*) FROM t", &[]).await.unwrap().get::<_, i64>(0), 2);
+    client.execute("COMMIT", &[]).await.unwrap();
     server.stop().await;
 }
 
