@@ -290,6 +290,63 @@ fn expr_args(args: &FunctionArguments) -> Option<Vec<Expr>> {
     }
 }
 
+/// The elements of a one-dimensional array in PostgreSQL's text form (`{a,"b c",NULL}`); None
+/// for text that is not one (or has more dimensions).
+pub fn parse_pg_array(text: &str) -> Option<Vec<Option<String>>> {
+    let inner = text.trim().strip_prefix('{')?.strip_suffix('}')?;
+    let mut items = Vec::new();
+    let mut chars = inner.chars().peekable();
+    if inner.trim().is_empty() {
+        return Some(items);
+    }
+    loop {
+        while chars.peek().is_some_and(|c| c.is_whitespace()) {
+            chars.next();
+        }
+        let mut value = String::new();
+        let quoted = chars.peek() == Some(&'"');
+        if quoted {
+            chars.next();
+            loop {
+                match chars.next()? {
+                    '"' => break,
+                    '\\' => value.push(chars.next()?),
+                    c => value.push(c),
+                }
+            }
+            while chars.peek().is_some_and(|c| c.is_whitespace()) {
+                chars.next();
+            }
+        } else {
+            while let Some(&c) = chars.peek() {
+                match c {
+                    ',' => break,
+                    '{' | '}' | '"' => return None,
+                    '\\' => {
+                        chars.next();
+                        value.push(chars.next()?);
+                    }
+                    c => {
+                        value.push(c);
+                        chars.next();
+                    }
+                }
+            }
+            let trimmed = value.trim_end().to_owned();
+            if trimmed.is_empty() {
+                return None;
+            }
+            value = trimmed;
+        }
+        items.push(if !quoted && value.eq_ignore_ascii_case("null") { None } else { Some(value) });
+        match chars.next() {
+            None => return Some(items),
+            Some(',') => {}
+            Some(_) => return None,
+        }
+    }
+}
+
 /// The `$n` parameters an expression uses.
 fn placeholders(e: &Expr) -> Vec<String> {
     let mut found = Vec::new();
@@ -455,6 +512,30 @@ impl Rewriter<'_, '_> {
         let literal = string_literal(inner);
         // A bound parameter is text, as PostgreSQL casts it: a name to look up.
         let is_parameter = matches!(inner, Expr::Value(v) if matches!(v.value, Value::Placeholder(_)));
+        // `'{r,p}'::"char"[]`: PostgreSQL's array text becomes a list of its elements
+        if let (Some(text_form), DataType::Array(sqlparser::ast::ArrayElemTypeDef::SquareBracket(element, _))) =
+            (literal, data_type)
+            && text_form.trim_start().starts_with('{')
+        {
+            let items = parse_pg_array(text_form).ok_or_else(|| {
+                Error::invalid(format!("malformed array literal: \"{text_form}\""))
+                    .with_sqlstate(SqlState::InvalidTextRepresentation)
+            })?;
+            let element_name = element.to_string().to_lowercase();
+            let element_name = element_name.strip_prefix("pg_catalog.").unwrap_or(&element_name).trim_matches('"');
+            let element = if ["char", "name", "bpchar", "text", "varchar"].contains(&element_name) {
+                DataType::Varchar(None)
+            } else {
+                (**element).clone()
+            };
+            let elem = items.into_iter().map(|i| i.map_or_else(null, text)).collect();
+            return Ok(Some(Expr::Cast {
+                kind: sqlparser::ast::CastKind::DoubleColon,
+                expr: Box::new(Expr::Array(sqlparser::ast::Array { elem, named: false })),
+                data_type: DataType::Array(sqlparser::ast::ArrayElemTypeDef::SquareBracket(Box::new(element), None)),
+                format: None,
+            }));
+        }
         let expr = match (target, literal) {
             ("regclass", None) if is_parameter => template(
                 "(SELECT oid FROM pg_catalog.pg_class WHERE relname = __arg0 LIMIT 1)",

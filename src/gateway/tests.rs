@@ -452,3 +452,20 @@ fn statements_that_do_not_read_back_are_refused() {
     let err = plan_one(r#"SELECT *f FROM "in.c-a"."t""#).unwrap_err();
     assert_eq!(err.sqlstate(), "42601", "{err:?}");
 }
+
+#[test]
+fn postgres_array_text_parses_into_its_elements() {
+    use crate::gateway::compat::parse_pg_array;
+    let some = |v: &str| Some(v.to_owned());
+    assert_eq!(parse_pg_array("{r,p,f}").unwrap(), vec![some("r"), some("p"), some("f")]);
+    assert_eq!(
+        parse_pg_array(r#"{"a","b c",NULL,"NULL",""}"#).unwrap(),
+        vec![some("a"), some("b c"), None, some("NULL"), some("")]
+    );
+    assert_eq!(parse_pg_array(r#"{"q\"x","s\\t"}"#).unwrap(), vec![some("q\"x"), some("s\\t")]);
+    assert_eq!(parse_pg_array("{ 1 , 2 }").unwrap(), vec![some("1"), some("2")]);
+    assert_eq!(parse_pg_array("{}").unwrap(), vec![]);
+    for bad in ["{{1,2},{3,4}}", "{1,,2}", "{\"open}", "[1,2]", "{1} x", "{a\"b}"] {
+        assert!(parse_pg_array(bad).is_none(), "{bad}");
+    }
+}

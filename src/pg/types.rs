@@ -241,6 +241,13 @@ pub(super) fn decode_param(index: usize, value: Option<&[u8]>, ty: &Type, binary
     let Some(bytes) = value else { return Ok(Param::Null) };
     if !binary {
         let text = std::str::from_utf8(bytes).map_err(|_| bad_param(index, "not valid UTF-8"))?;
+        // array types are named with a leading underscore (_int4)
+        if ty.name().starts_with('_') && text.trim_start().starts_with('{') {
+            return Ok(Param::Text(
+                duckdb_list_text(text)
+                    .ok_or_else(|| bad_param(index, &format!("malformed array literal: \"{text}\"")))?,
+            ));
+        }
         return Ok(match *ty {
             Type::INT2 | Type::INT4 | Type::INT8 | Type::OID => {
                 Param::Int(text.trim().parse().map_err(|_| bad_param(index, &format!("invalid integer \"{text}\"")))?)
@@ -316,6 +323,20 @@ pub(super) fn decode_param(index: usize, value: Option<&[u8]>, ty: &Type, binary
             )));
         }
     })
+}
+
+/// PostgreSQL's array text (`{1,2,NULL}`, `{"a","b c"}`) as DuckDB reads a list from text
+/// (`["1", "2", NULL]`): a text parameter bound where the statement takes an array.
+fn duckdb_list_text(text: &str) -> Option<String> {
+    let items = crate::gateway::compat::parse_pg_array(text)?;
+    let items: Vec<String> = items
+        .into_iter()
+        .map(|item| match item {
+            None => "NULL".to_owned(),
+            Some(v) => format!("\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\"")),
+        })
+        .collect();
+    Some(format!("[{}]", items.join(", ")))
 }
 
 /// PostgreSQL's binary numeric (digit count, weight, sign, display scale, then base-10 000

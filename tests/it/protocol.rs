@@ -18,6 +18,31 @@ fn simple_rows(messages: &[SimpleQueryMessage]) -> Vec<Vec<Option<String>>> {
         .collect()
 }
 
+/// A parameter sent in text format, whatever its type, as node-postgres sends every value.
+#[derive(Debug)]
+struct TextParam(&'static str);
+
+impl tokio_postgres::types::ToSql for TextParam {
+    fn to_sql(
+        &self,
+        _: &Type,
+        out: &mut bytes::BytesMut,
+    ) -> Result<tokio_postgres::types::IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        out.extend_from_slice(self.0.as_bytes());
+        Ok(tokio_postgres::types::IsNull::No)
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+
+    fn encode_format(&self, _: &Type) -> tokio_postgres::types::Format {
+        tokio_postgres::types::Format::Text
+    }
+
+    tokio_postgres::types::to_sql_checked!();
+}
+
 #[tokio::test]
 async fn parameters_bind_in_the_extended_protocol() {
     let server = TestServer::start().await;
@@ -46,6 +71,21 @@ async fn parameters_bind_in_the_extended_protocol() {
         .unwrap();
     assert!(row.get::<_, bool>("ok"));
     assert_eq!(row.get::<_, i32>("n"), 5);
+    // PostgreSQL's array text, as a literal (psql's \dt) and as a text parameter (node-postgres)
+    let rows = client.simple_query(r#"SELECT x FROM unnest('{r,"p q",NULL}'::"char"[]) AS t(x)"#).await.unwrap();
+    assert_eq!(simple_rows(&rows), vec![vec![Some("r".into())], vec![Some("p q".into())], vec![None]]);
+    let stmt = client
+        .prepare_typed(
+            "SELECT 4 = ANY($1) AS hit, ($2::text[])[1] AS first, ($2::text[])[2] AS second",
+            &[Type::INT8_ARRAY, Type::TEXT_ARRAY],
+        )
+        .await;
+    let stmt = stmt.unwrap();
+    let row = client.query_one(&stmt, &[&TextParam(r#"{"2","4",NULL}"#), &TextParam(r#"{"a\"b","c,d"}"#)]).await;
+    let row = row.unwrap();
+    assert!(row.get::<_, bool>("hit"));
+    assert_eq!(row.get::<_, String>("first"), "a\"b");
+    assert_eq!(row.get::<_, String>("second"), "c,d");
     server.stop().await;
 }
 
