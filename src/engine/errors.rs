@@ -95,6 +95,7 @@ pub(super) fn map_duckdb_message(raw: &str, origin: SqlOrigin, context: &str, da
         "Constraint" => SqlState::CheckViolation,
         "Permission" => SqlState::InsufficientPrivilege,
         "Not implemented" => SqlState::FeatureNotSupported,
+        "Invalid Input" if text.ends_with("division by zero") => SqlState::DivisionByZero,
         "Invalid Input" => SqlState::InvalidParameterValue,
         "TransactionContext" | "Transaction" => SqlState::SerializationFailure,
         "IO" => SqlState::IoError,

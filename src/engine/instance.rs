@@ -136,6 +136,7 @@ impl Instance {
             .collect();
         for sql in [
             "SET GLOBAL TimeZone = 'UTC'".to_owned(),
+            super::POSTGRES_ARITHMETIC.to_owned(),
             format!("SET allowed_directories = [{}]", allowed.join(", ")),
             "SET enable_external_access = false".to_owned(),
             "SET lock_configuration = true".to_owned(),

@@ -43,6 +43,11 @@ pub use workspaces::{
     after_leading_comments, returns_rows,
 };
 
+/// PostgreSQL's arithmetic where DuckDB's differs and a client would get another answer for
+/// the same SQL: `7 / 2` is 3 (integer operands divide as integers), in storage and workspace
+/// instances alike.
+const POSTGRES_ARITHMETIC: &str = "SET GLOBAL integer_division = true";
+
 /// Limits and places for the engine.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {

@@ -129,8 +129,11 @@ impl Workspaces {
         // SAFETY: `db` outlives every connection made from it (see `WorkspaceDb`'s field order).
         let root =
             unsafe { Connection::open_from_raw(db.handle()) }.map_err(|e| Error::internal("opening a workspace", e))?;
-        root.execute_batch("SET GLOBAL TimeZone = 'UTC'; SET lock_configuration = true")
-            .map_err(|e| Error::internal("locking a workspace's configuration", e))?;
+        root.execute_batch(&format!(
+            "SET GLOBAL TimeZone = 'UTC'; {}; SET lock_configuration = true",
+            super::POSTGRES_ARITHMETIC
+        ))
+        .map_err(|e| Error::internal("locking a workspace's configuration", e))?;
         let storage = StorageAccess::default();
         root.register_table_function_with_extra_info::<StorageScanFunction, _>(STORAGE_SCAN_FUNCTION, &storage)
             .map_err(|e| Error::internal("opening a workspace", e))?;

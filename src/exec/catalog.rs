@@ -147,6 +147,9 @@ pub fn macros_sql() -> Vec<String> {
             {} ELSE '???' END",
             names.join(" ")
         ),
+        // a divisor of zero is an error, as in PostgreSQL (see gateway::compat)
+        "CREATE OR REPLACE MACRO duckstore_divisor(x) AS CASE WHEN x = 0 THEN error('division by zero') ELSE x END"
+            .to_owned(),
         format!(
             "CREATE OR REPLACE MACRO duckstore_to_regtype(n) AS CASE lower(replace(n, 'pg_catalog.', '')) {} ELSE NULL END",
             by_name.join(" ")

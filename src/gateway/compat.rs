@@ -347,6 +347,11 @@ pub fn parse_pg_array(text: &str) -> Option<Vec<Option<String>>> {
     }
 }
 
+/// A number literal other than zero: a divisor that needs no check.
+fn nonzero_literal(e: &Expr) -> bool {
+    matches!(e, Expr::Value(v) if matches!(&v.value, Value::Number(n, _) if n.parse::<f64>().is_ok_and(|f| f != 0.0)))
+}
+
 /// The `$n` parameters an expression uses.
 fn placeholders(e: &Expr) -> Vec<String> {
     let mut found = Vec::new();
@@ -694,6 +699,12 @@ impl VisitorMut for Rewriter<'_, '_> {
                 default.then(|| (**inner).clone())
             }
             Expr::BinaryOp { left, op, right } => match op {
+                // PostgreSQL refuses a division by zero (22012); DuckDB answers NULL
+                BinaryOperator::Divide | BinaryOperator::Modulo if !nonzero_literal(right) => Some(Expr::BinaryOp {
+                    left: left.clone(),
+                    op: op.clone(),
+                    right: Box::new(call("duckstore_divisor", vec![(**right).clone()])),
+                }),
                 BinaryOperator::PGRegexMatch => Some(regex((**left).clone(), (**right).clone(), false, false)),
                 BinaryOperator::PGRegexIMatch => Some(regex((**left).clone(), (**right).clone(), true, false)),
                 BinaryOperator::PGRegexNotMatch => Some(regex((**left).clone(), (**right).clone(), false, true)),

@@ -86,6 +86,7 @@ const PARSER_FUNCTIONS: &[&str] = &[
     "generate_series",
     "duckstore_format_type",
     "duckstore_to_regtype",
+    "duckstore_divisor",
     "nullif",
     "coalesce",
     "greatest",
