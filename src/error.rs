@@ -144,12 +144,14 @@ pub enum SqlState {
     UndefinedFunction,
     /// `42P01`
     UndefinedTable,
+    InvalidCursorName,
     /// `42P02`
     UndefinedParameter,
     /// `42P06`
     DuplicateSchema,
     /// `42P07`
     DuplicateTable,
+    DuplicateCursor,
     /// `42P16`
     InvalidTableDefinition,
     /// `42P17`
@@ -222,9 +224,11 @@ impl SqlState {
         SqlState::WrongObjectType,
         SqlState::UndefinedFunction,
         SqlState::UndefinedTable,
+        SqlState::InvalidCursorName,
         SqlState::UndefinedParameter,
         SqlState::DuplicateSchema,
         SqlState::DuplicateTable,
+        SqlState::DuplicateCursor,
         SqlState::InvalidTableDefinition,
         SqlState::InvalidObjectDefinition,
         SqlState::IndeterminateDatatype,
@@ -280,9 +284,11 @@ impl SqlState {
             SqlState::WrongObjectType => "42809",
             SqlState::UndefinedFunction => "42883",
             SqlState::UndefinedTable => "42P01",
+            SqlState::InvalidCursorName => "34000",
             SqlState::UndefinedParameter => "42P02",
             SqlState::DuplicateSchema => "42P06",
             SqlState::DuplicateTable => "42P07",
+            SqlState::DuplicateCursor => "42P03",
             SqlState::InvalidTableDefinition => "42P16",
             SqlState::InvalidObjectDefinition => "42P17",
             SqlState::IndeterminateDatatype => "42P18",
@@ -339,12 +345,14 @@ impl SqlState {
             | SqlState::UndefinedObject
             | SqlState::UndefinedFunction
             | SqlState::UndefinedTable
+            | SqlState::InvalidCursorName
             | SqlState::UndefinedFile => ErrorKind::NotFound,
             SqlState::InsufficientPrivilege => ErrorKind::PermissionDenied,
             SqlState::DuplicateColumn
             | SqlState::DuplicateObject
             | SqlState::DuplicateSchema
-            | SqlState::DuplicateTable => ErrorKind::AlreadyExists,
+            | SqlState::DuplicateTable
+            | SqlState::DuplicateCursor => ErrorKind::AlreadyExists,
             SqlState::InsufficientResources
             | SqlState::DiskFull
             | SqlState::OutOfMemory

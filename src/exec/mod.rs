@@ -5,6 +5,7 @@
 
 mod catalog;
 mod copy_in;
+mod cursors;
 mod procedures;
 mod reads;
 mod session;
@@ -182,11 +183,10 @@ impl Executor {
     /// Parameter and result types of a plan, worked out without running it.
     pub async fn describe(&self, session: &Session, plan: &Plan) -> Result<Shape> {
         match plan {
-            Plan::Query(q) => {
-                let (rendered, relations, tables) = self.prepare_read(session, q, true).await?;
-                let query = client_query(session, rendered, vec![], relations, tables);
-                let described = self.storage.engine().describe(query).await?;
-                Ok(Shape { params: engine_params(&described.params, &q.param_types), schema: Some(described.schema) })
+            Plan::Query(q) => self.describe_query(session, q).await,
+            // the query's parameters; the rows come with FETCH
+            Plan::DeclareCursor { query, .. } => {
+                Ok(Shape { params: self.describe_query(session, query).await?.params, schema: None })
             }
             Plan::Constant(row) => Ok(Shape { params: vec![], schema: Some(constant_batch(row)?.schema()) }),
             Plan::Write(write) => {
@@ -213,6 +213,7 @@ impl Executor {
                 params: call.param_kinds.iter().map(|k| ParamShape::Argument(*k)).collect(),
                 schema: Some(RelationBuilder::new(call.spec.columns).schema()),
             }),
+            Plan::Fetch { name, .. } => Ok(Shape { params: vec![], schema: Some(self.cursor_schema(session, name)?) }),
             Plan::Show(name) if name == "all" => {
                 Ok(Shape { params: vec![], schema: Some(all_settings(&session.settings())?.schema()) })
             }
@@ -222,6 +223,13 @@ impl Executor {
             }),
             _ => Ok(Shape { params: vec![], schema: None }),
         }
+    }
+
+    async fn describe_query(&self, session: &Session, q: &gateway::QueryPlan) -> Result<Shape> {
+        let (rendered, relations, tables) = self.prepare_read(session, q, true).await?;
+        let query = client_query(session, rendered, vec![], relations, tables);
+        let described = self.storage.engine().describe(query).await?;
+        Ok(Shape { params: engine_params(&described.params, &q.param_types), schema: Some(described.schema) })
     }
 
     /// Runs `plan` with the statement timeout, metrics and the statement log line.
@@ -246,7 +254,7 @@ impl Executor {
         }
         let timeout_ms = effective_timeout_ms(session.settings().statement_timeout_ms(), self.statement_timeout_ms);
         let timer = start_statement_timer(session, timeout_ms);
-        let mut result = self.execute(session, plan, params).await;
+        let mut result = self.execute(session, plan, params, in_transaction).await;
         hold_timer_while_streaming(&mut result, timer);
         let result = result.map_err(|e| explain_cancel(session, e));
         self.observe(session, plan.kind(), started, result.as_ref().err());
@@ -254,7 +262,13 @@ impl Executor {
     }
 
     /// Carries out one plan.
-    async fn execute(&self, session: &Arc<Session>, plan: &Plan, params: &[Param]) -> Result<Outcome> {
+    async fn execute(
+        &self,
+        session: &Arc<Session>,
+        plan: &Plan,
+        params: &[Param],
+        in_transaction: bool,
+    ) -> Result<Outcome> {
         let storage = &self.storage;
         match plan {
             Plan::Query(q) => {
@@ -264,8 +278,19 @@ impl Executor {
             Plan::Constant(row) => Ok(ready(constant_batch(row)?, "SELECT")),
             Plan::Call(call) => Ok(ready(procedures::call(storage, &session.ctx, call, params).await?, "CALL")),
             Plan::Begin => Ok(Outcome::Begin),
-            Plan::Commit => Ok(Outcome::End("COMMIT")),
-            Plan::Rollback => Ok(Outcome::End("ROLLBACK")),
+            Plan::Commit => {
+                cursors::end_of_transaction(session);
+                Ok(Outcome::End("COMMIT"))
+            }
+            Plan::Rollback => {
+                cursors::end_of_transaction(session);
+                Ok(Outcome::End("ROLLBACK"))
+            }
+            Plan::DeclareCursor { name, query } => {
+                self.declare_cursor(session, name, query, params, in_transaction).await
+            }
+            Plan::Fetch { name, count } => self.fetch(session, name, *count).await,
+            Plan::CloseCursor(name) => self.close_cursor(session, name.as_deref()),
             Plan::Set { name, value } => {
                 session.settings().set(name, value.as_deref())?;
                 Ok(Outcome::Command(CommandTag::new("SET")))

@@ -37,6 +37,8 @@ pub struct Session {
     pub wrote_in_transaction: AtomicBool,
     /// A workspace login's connection to its sandbox (storage sessions have none).
     pub workspace: Option<WorkspaceSession>,
+    /// Open cursors by name (see `exec::cursors`).
+    pub cursors: Mutex<std::collections::HashMap<String, super::cursors::Cursor>>,
 }
 
 /// Who a session is when it starts.
@@ -67,6 +69,7 @@ impl Session {
             wrote_in_transaction: AtomicBool::new(false),
             relation_base: rand::random::<u64>() & ((1 << 47) - 1),
             workspace: start.workspace,
+            cursors: Mutex::new(Default::default()),
         }
     }
 

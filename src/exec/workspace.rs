@@ -192,7 +192,7 @@ impl Executor {
         in_transaction: bool,
     ) -> Result<Outcome> {
         if let Some(plan) = session_statement(sql) {
-            return self.execute(session, &plan, params).await;
+            return self.execute(session, &plan, params, in_transaction).await;
         }
         if let Some(warning) = transaction_warning(sql, in_transaction) {
             return Ok(warning);

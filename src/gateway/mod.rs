@@ -5,6 +5,7 @@
 mod canonical;
 pub mod compat;
 pub mod copy;
+mod cursors;
 mod ddl;
 pub mod dml;
 mod functions;
@@ -85,6 +86,18 @@ pub enum Plan {
     },
     /// `RESET name`.
     Reset(String),
+    /// `DECLARE name CURSOR FOR query`: the query starts; `FETCH` takes its rows.
+    DeclareCursor {
+        name: String,
+        query: QueryPlan,
+    },
+    /// `FETCH [FORWARD] [n | ALL | NEXT] [FROM] name`; `count` None: every row left.
+    Fetch {
+        name: String,
+        count: Option<u64>,
+    },
+    /// `CLOSE name`, or every cursor (`CLOSE ALL`).
+    CloseCursor(Option<String>),
     ResetAll,
     Show(String),
     /// `SAVEPOINT`, `RELEASE`: bookkeeping only (storage writes never run inside a transaction).
@@ -158,6 +171,7 @@ impl Plan {
             Plan::Call(_) => "call",
             Plan::Begin | Plan::Commit | Plan::Rollback => "transaction",
             Plan::Set { .. } | Plan::Reset(_) | Plan::ResetAll => "set",
+            Plan::DeclareCursor { .. } | Plan::Fetch { .. } | Plan::CloseCursor(_) => "cursor",
             Plan::Show(_) => "show",
             Plan::Savepoint(_) | Plan::RollbackToSavepoint => "transaction",
             Plan::NoOp(_) => "utility",
@@ -307,7 +321,16 @@ pub fn plan(statement: Statement, compat: &CompatValues<'_>) -> Result<Plan> {
         },
         Statement::Discard { .. } => Ok(Plan::NoOp("DISCARD ALL")),
         Statement::Deallocate { .. } => Ok(Plan::NoOp("DEALLOCATE")),
-        Statement::Close { .. } => Ok(Plan::NoOp("CLOSE CURSOR")),
+        Statement::Close { cursor } => Ok(Plan::CloseCursor(match cursor {
+            sqlparser::ast::CloseCursor::All => None,
+            sqlparser::ast::CloseCursor::Specific { name } => Some(cursors::cursor_name(&name)),
+        })),
+        Statement::Declare { mut stmts, .. } if stmts.len() == 1 && stmts[0].for_query.is_some() => {
+            cursors::plan_declare(stmts.remove(0), compat)
+        }
+        Statement::Fetch { name, direction, into: None, .. } => {
+            cursors::plan_fetch(cursors::cursor_name(&name), direction)
+        }
         Statement::AttachDatabase { .. }
         | Statement::AttachDuckDBDatabase { .. }
         | Statement::DetachDuckDBDatabase { .. }

@@ -202,6 +202,22 @@ fn aborted_transaction() -> Error {
     .with_sqlstate(SqlState::InFailedSqlTransaction)
 }
 
+/// A cursor declared through the extended protocol is also a portal of its name, as in
+/// PostgreSQL: psycopg describes it with Describe Portal to learn its columns.
+fn register_cursor_portal<C>(client: &C, name: &str)
+where
+    C: ClientPortalStore,
+    C::PortalStore: PortalStore<Statement = Prepared>,
+{
+    let prepared = Prepared {
+        plan: Some(Plan::Fetch { name: name.to_owned(), count: None }),
+        workspace_sql: None,
+        described: Arc::new(Mutex::new(None)),
+    };
+    let statement = StoredStatement::new(String::new(), prepared, vec![]);
+    client.portal_store().put_portal(Arc::new(Portal::new_cursor(name.to_owned(), Arc::new(statement))));
+}
+
 /// The next transaction status after a statement.
 fn transaction_after(status: TransactionStatus, outcome: &Result<Outcome>) -> TransactionStatus {
     match outcome {
@@ -579,6 +595,9 @@ impl ExtendedQueryHandler for Connection {
             Ok(params) => self.shared.exec.run(&session, plan, &params, status != TransactionStatus::Idle).await,
             Err(e) => Err(e),
         };
+        if let (Ok(_), Plan::DeclareCursor { name, .. }) = (&outcome, plan) {
+            register_cursor_portal(client, name);
+        }
         Ok(match outcome {
             Ok(Outcome::Rows { schema, rows, tag }) => {
                 let described = portal.statement.statement.described.lock().unwrap_or_else(|p| p.into_inner()).clone();

@@ -30,6 +30,12 @@ with psycopg.connect(**conninfo) as conn:
     with conn.cursor(binary=True) as cur:
         cur.execute('SELECT id, amount FROM "in.c-sales"."orders" WHERE id <= %s ORDER BY id', (2,))
         assert cur.fetchall() == [(1, decimal.Decimal("1.50")), (2, decimal.Decimal("2.50"))]
+    # a named (server-side) cursor: DECLARE with a parameter, then FETCH FORWARD n
+    with conn.transaction():
+        with conn.cursor(name="orders_by_id") as cur:
+            cur.execute('SELECT id FROM "in.c-sales"."orders" WHERE id >= %s ORDER BY id', (1,))
+            assert cur.fetchmany(2) == [(1,), (2,)]
+            assert cur.fetchall() == [(3,)]
     # nested transactions use savepoints; an error inside rolls back to the savepoint
     with conn.transaction():
         try:

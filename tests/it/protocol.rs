@@ -584,3 +584,42 @@ async fn the_statement_timeout_ends_a_copy_to_stdout_that_is_still_streaming() {
     assert_eq!(client.query_one("SELECT 7::int4", &[]).await.unwrap().get::<_, i32>(0), 7);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn cursors_fetch_forward_within_their_transaction() {
+    let server = TestServer::start().await;
+    let client = server.admin().await;
+    let rows = |m: &[SimpleQueryMessage]| -> Vec<String> {
+        simple_rows(m).into_iter().map(|r| r[0].clone().unwrap()).collect()
+    };
+    let tag = |m: &[SimpleQueryMessage]| -> u64 {
+        m.iter().find_map(|m| if let SimpleQueryMessage::CommandComplete(n) = m { Some(*n) } else { None }).unwrap()
+    };
+    // outside a transaction block, as in PostgreSQL
+    let err = client.simple_query("DECLARE c CURSOR FOR SELECT 1").await.unwrap_err();
+    assert_eq!(sqlstate(&err), "25P01");
+    client.batch_execute("BEGIN; DECLARE c CURSOR FOR SELECT i FROM range(10) t(i) ORDER BY i").await.unwrap();
+    let m = client.simple_query("FETCH 3 FROM c").await.unwrap();
+    assert_eq!((rows(&m), tag(&m)), (vec!["0".into(), "1".into(), "2".into()], 3));
+    assert_eq!(rows(&client.simple_query("FETCH FORWARD 4 IN c").await.unwrap()), ["3", "4", "5", "6"]);
+    assert_eq!(rows(&client.simple_query("FETCH NEXT FROM c").await.unwrap()), ["7"]);
+    assert_eq!(rows(&client.simple_query("FETCH ALL FROM c").await.unwrap()), ["8", "9"]);
+    assert!(rows(&client.simple_query("FETCH 5 FROM c").await.unwrap()).is_empty());
+    assert_eq!(sqlstate(&client.simple_query("DECLARE c CURSOR FOR SELECT 1").await.unwrap_err()), "42P03");
+    client.batch_execute("ROLLBACK; BEGIN").await.unwrap();
+    // the cursor closed with its transaction
+    assert_eq!(sqlstate(&client.simple_query("FETCH 1 FROM c").await.unwrap_err()), "34000");
+    client.batch_execute("ROLLBACK; BEGIN; DECLARE d CURSOR FOR SELECT 1 AS one").await.unwrap();
+    assert_eq!(sqlstate(&client.simple_query("FETCH BACKWARD 1 FROM d").await.unwrap_err()), "0A000");
+    client.batch_execute("ROLLBACK; BEGIN; DECLARE d CURSOR FOR SELECT 1 AS one; CLOSE d").await.unwrap();
+    assert_eq!(sqlstate(&client.simple_query("FETCH 1 FROM d").await.unwrap_err()), "34000");
+    client.batch_execute("ROLLBACK").await.unwrap();
+    // a session keeps a few cursors at most: each holds its query's engine work
+    client.batch_execute("BEGIN").await.unwrap();
+    for i in 0..4 {
+        client.batch_execute(&format!("DECLARE k{i} CURSOR FOR SELECT {i}")).await.unwrap();
+    }
+    assert_eq!(sqlstate(&client.simple_query("DECLARE k9 CURSOR FOR SELECT 9").await.unwrap_err()), "54000");
+    client.batch_execute("ROLLBACK; BEGIN; DECLARE k9 CURSOR FOR SELECT 9; CLOSE ALL; COMMIT").await.unwrap();
+    server.stop().await;
+}

@@ -1,0 +1,153 @@
+//! Open cursors of a storage session: a `DECLARE`d query's stream, read forward by `FETCH`.
+//! A cursor holds its query's engine work (a slot of the engine pool) until it is closed, like a
+//! result the client has not read to its end. So a session keeps a few at most, every cursor
+//! closes when its transaction ends (cursors are `WITHOUT HOLD`), and one still open when the
+//! statement timeout runs out is closed then, as an unread result's query is cancelled.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use arrow::compute::concat_batches;
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
+
+use super::{CommandTag, Executor, Outcome, Rows, Session};
+use crate::engine::Param;
+use crate::error::{Error, ErrorKind, Result, SqlState};
+use crate::gateway::QueryPlan;
+
+/// Open cursors a session may hold at once.
+const MAX_CURSORS: usize = 4;
+
+pub struct Cursor {
+    schema: SchemaRef,
+    rows: Rows,
+    /// Rows of the last batch not fetched yet.
+    rest: Option<RecordBatch>,
+    id: u64,
+    /// Closes the cursor when the statement timeout runs out; stopped when the cursor closes.
+    _expiry: Option<super::AbortOnDrop>,
+}
+
+static NEXT_CURSOR: AtomicU64 = AtomicU64::new(1);
+
+fn no_cursor(name: &str) -> Error {
+    Error::not_found(format!("cursor \"{name}\" does not exist")).with_sqlstate(SqlState::InvalidCursorName)
+}
+
+impl Executor {
+    pub(super) async fn declare_cursor(
+        &self,
+        session: &Arc<Session>,
+        name: &str,
+        query: &QueryPlan,
+        params: &[Param],
+        in_transaction: bool,
+    ) -> Result<Outcome> {
+        if !in_transaction {
+            return Err(Error::new(
+                ErrorKind::FailedPrecondition,
+                "DECLARE CURSOR can only be used in transaction blocks",
+            )
+            .with_sqlstate(SqlState::NoActiveSqlTransaction));
+        }
+        {
+            let cursors = session.cursors.lock().unwrap_or_else(|p| p.into_inner());
+            if cursors.contains_key(name) {
+                return Err(Error::already_exists(format!("cursor \"{name}\" already exists"))
+                    .with_sqlstate(SqlState::DuplicateCursor));
+            }
+            if cursors.len() >= MAX_CURSORS {
+                return Err(Error::new(
+                    ErrorKind::ResourceExhausted,
+                    format!("a session keeps at most {MAX_CURSORS} cursors open; CLOSE one first"),
+                )
+                .with_sqlstate(SqlState::ProgramLimitExceeded));
+            }
+        }
+        let stream = self.query(session, query, params).await?;
+        let id = NEXT_CURSOR.fetch_add(1, Ordering::Relaxed);
+        let timeout_ms =
+            super::effective_timeout_ms(session.settings().statement_timeout_ms(), self.statement_timeout_ms);
+        let expiry = (timeout_ms > 0).then(|| {
+            let (weak, name) = (Arc::downgrade(session), name.to_owned());
+            super::AbortOnDrop(tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(timeout_ms)).await;
+                if let Some(session) = weak.upgrade() {
+                    let mut cursors = session.cursors.lock().unwrap_or_else(|p| p.into_inner());
+                    if cursors.get(&name).is_some_and(|c| c.id == id) {
+                        tracing::info!(session = session.id, cursor = %name, "closing a cursor open past the statement timeout");
+                        // dropped outside the lock: the cursor's engine work ends with it
+                        let expired = cursors.remove(&name);
+                        drop(cursors);
+                        drop(expired);
+                    }
+                }
+            }))
+        });
+        let cursor =
+            Cursor { schema: stream.schema.clone(), rows: Rows::Engine(stream), rest: None, id, _expiry: expiry };
+        session.cursors.lock().unwrap_or_else(|p| p.into_inner()).insert(name.to_owned(), cursor);
+        Ok(Outcome::Command(CommandTag::new("DECLARE CURSOR")))
+    }
+
+    /// The next `count` rows of a cursor (every row left: None).
+    pub(super) async fn fetch(&self, session: &Session, name: &str, count: Option<u64>) -> Result<Outcome> {
+        // the cursor leaves the map while it is read, so that no lock is held across the engine
+        let mut cursor =
+            session.cursors.lock().unwrap_or_else(|p| p.into_inner()).remove(name).ok_or_else(|| no_cursor(name))?;
+        let fetched = take_rows(&mut cursor, count.map_or(usize::MAX, |c| c as usize)).await;
+        let schema = cursor.schema.clone();
+        session.cursors.lock().unwrap_or_else(|p| p.into_inner()).insert(name.to_owned(), cursor);
+        let batch = fetched?;
+        Ok(Outcome::Rows { schema, rows: Rows::Ready(Some(batch)), tag: "FETCH" })
+    }
+
+    /// The columns a cursor answers (for a `FETCH` being described).
+    pub(super) fn cursor_schema(&self, session: &Session, name: &str) -> Result<SchemaRef> {
+        let cursors = session.cursors.lock().unwrap_or_else(|p| p.into_inner());
+        cursors.get(name).map(|c| c.schema.clone()).ok_or_else(|| no_cursor(name))
+    }
+
+    pub(super) fn close_cursor(&self, session: &Session, name: Option<&str>) -> Result<Outcome> {
+        let mut cursors = session.cursors.lock().unwrap_or_else(|p| p.into_inner());
+        match name {
+            None => cursors.clear(),
+            Some(name) => {
+                cursors.remove(name).ok_or_else(|| no_cursor(name))?;
+            }
+        }
+        Ok(Outcome::Command(CommandTag::new(if name.is_some() { "CLOSE CURSOR" } else { "CLOSE CURSOR ALL" })))
+    }
+}
+
+/// Takes up to `count` rows from a cursor, keeping the rest of a batch for the next fetch.
+async fn take_rows(cursor: &mut Cursor, count: usize) -> Result<RecordBatch> {
+    let mut taken: Vec<RecordBatch> = Vec::new();
+    let mut have = 0usize;
+    while have < count {
+        let batch = match cursor.rest.take() {
+            Some(batch) => batch,
+            None => match cursor.rows.next().await {
+                Some(batch) => batch?,
+                None => break,
+            },
+        };
+        let want = count - have;
+        if batch.num_rows() > want {
+            cursor.rest = Some(batch.slice(want, batch.num_rows() - want));
+            taken.push(batch.slice(0, want));
+            have += want;
+        } else {
+            have += batch.num_rows();
+            taken.push(batch);
+        }
+    }
+    concat_batches(&cursor.schema, &taken).map_err(|e| Error::internal("fetching from a cursor", e))
+}
+
+/// A transaction ended: its cursors close.
+pub(super) fn end_of_transaction(session: &Session) {
+    session.cursors.lock().unwrap_or_else(|p| p.into_inner()).clear();
+}
