@@ -160,12 +160,14 @@ fn with_session_functions<'a>(session: &Session, sql: &'a str) -> Result<Cow<'a,
 /// session only, hold no data, and list with no table.
 fn personality_sql(user: &str) -> Vec<String> {
     let user = user.replace('\'', "''");
-    vec![
-        "CREATE OR REPLACE TEMP MACRO to_regtype(name) AS \
-         (SELECT oid FROM pg_catalog.pg_type WHERE typname = lower(CAST(name AS VARCHAR)) LIMIT 1)"
-            .into(),
-        format!("CREATE OR REPLACE TEMP MACRO pg_get_userbyid(id) AS '{user}'"),
-    ]
+    // the storage instances' macros (PostgreSQL's type names by OID, …), for this session only
+    let mut sql: Vec<String> = super::macros_sql()
+        .into_iter()
+        .map(|m| m.replacen("CREATE OR REPLACE MACRO", "CREATE OR REPLACE TEMP MACRO", 1))
+        .collect();
+    sql.push("CREATE OR REPLACE TEMP MACRO to_regtype(name) AS duckstore_to_regtype(CAST(name AS VARCHAR))".into());
+    sql.push(format!("CREATE OR REPLACE TEMP MACRO pg_get_userbyid(id) AS '{user}'"));
+    sql
 }
 
 impl Executor {
@@ -372,6 +374,13 @@ mod tests {
         assert_eq!(savepoint_statement("ROLLBACK"), None);
         assert_eq!(transaction_effect("ROLLBACK TO SAVEPOINT x"), None);
         assert!(reads_only("-- q\n(SELECT 1)") && !reads_only("INSERT INTO t VALUES (1) RETURNING *"));
+    }
+
+    #[test]
+    fn a_sessions_macros_are_temporary_never_written_to_the_workspace_file() {
+        for sql in personality_sql("ws_1") {
+            assert!(sql.starts_with("CREATE OR REPLACE TEMP MACRO"), "{sql}");
+        }
     }
 
     #[test]

@@ -116,6 +116,7 @@ pub const SESSION_FUNCTION_WORDS: &[&str] = &[
     "session_user",
     "current_database",
     "current_catalog",
+    "regtype",
 ];
 
 /// The column name PostgreSQL gives a session function's call.
@@ -147,6 +148,15 @@ pub fn rewrite_session_functions(statement: &mut Statement, values: &CompatValue
                     match name.as_str() {
                         "current_user" | "session_user" | "current_catalog" => self.rewriter.session_value(&name),
                         _ => None,
+                    }
+                }
+                // DuckDB has no regtype: `oid::regtype` is the type's name, `'int4'::regtype` its oid
+                Expr::Cast { expr: inner, data_type, .. }
+                    if data_type.to_string().to_lowercase().trim_start_matches("pg_catalog.") == "regtype" =>
+                {
+                    match string_literal(inner) {
+                        Some(_) => Some(call("to_regtype", vec![(**inner).clone()])),
+                        None => Some(call("duckstore_format_type", vec![(**inner).clone(), null()])),
                     }
                 }
                 Expr::Function(f) => {

@@ -469,3 +469,17 @@ fn postgres_array_text_parses_into_its_elements() {
         assert!(parse_pg_array(bad).is_none(), "{bad}");
     }
 }
+
+#[test]
+fn workspace_statements_get_regtype_answered() {
+    let settings = crate::gateway::settings::SessionSettings::new("u", &Default::default());
+    let compat = CompatValues { settings: &settings, user: "u", database: "d", backend_pid: 1 };
+    let mut statement =
+        crate::gateway::parse("SELECT oid::regtype::text FROM pg_type WHERE oid = 'int4'::regtype").unwrap().remove(0);
+    assert!(crate::gateway::compat::rewrite_session_functions(&mut statement, &compat).unwrap());
+    let sql = statement.to_string();
+    assert_eq!(sql, "SELECT duckstore_format_type(oid, NULL)::TEXT FROM pg_type WHERE oid = to_regtype('int4')");
+    let mut statement = crate::gateway::parse("select 'int4'::regtype").unwrap().remove(0);
+    assert!(crate::gateway::compat::rewrite_session_functions(&mut statement, &compat).unwrap());
+    assert_eq!(statement.to_string(), "SELECT to_regtype('int4')");
+}

@@ -777,7 +777,11 @@ async fn a_workspace_session_answers_session_statements_as_postgresql_does() {
     .await[0];
     assert!(row[0].as_deref().unwrap().starts_with("PostgreSQL 15"), "{row:?}");
     assert_eq!(row[1..], [s("bi"), s(&ws.user), s(&ws.user)]);
-    // what psycopg and psql look up at connect
+    // what psycopg and psql look up at connect (psycopg's TypeInfo query casts to regtype)
+    assert_eq!(
+        text_rows(&client, "SELECT oid::regtype::text FROM pg_type WHERE oid = 'int4'::regtype").await,
+        vec![vec![s("integer")]]
+    );
     assert_eq!(
         text_rows(&client, "SELECT to_regtype('int4') IS NOT NULL, to_regtype('hstore')").await,
         vec![vec![s("t"), None]]
