@@ -591,6 +591,25 @@ impl Rewriter<'_, '_> {
                 data_type: DataType::Varchar(None),
                 format: None,
             },
+            // an unconstrained numeric keeps its digits in PostgreSQL; DuckDB's bare DECIMAL is
+            // DECIMAL(18,3) and would round '12.3456' to 12.346 silently. Tables' NUMERIC is
+            // DECIMAL(38,9) (README); a cast is the same.
+            ("numeric" | "decimal", _) => Expr::Cast {
+                kind: sqlparser::ast::CastKind::DoubleColon,
+                expr: Box::new(inner.clone()),
+                data_type: DataType::Decimal(sqlparser::ast::ExactNumberInfo::PrecisionAndScale(38, 9)),
+                format: None,
+            },
+            // PostgreSQL's hex form of bytea (`'\x01ff'`); DuckDB would read `\x01` as one byte
+            // and `ff` as two characters
+            ("bytea" | "blob", Some(written)) if written.starts_with("\\x") => {
+                let hex = &written[2..];
+                if hex.len() % 2 != 0 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    return Err(Error::invalid(format!("invalid hexadecimal data: \"{written}\""))
+                        .with_sqlstate(SqlState::InvalidTextRepresentation));
+                }
+                call("unhex", vec![text(hex)])
+            }
             ("oid" | "xid", _) => Expr::Cast {
                 kind: sqlparser::ast::CastKind::DoubleColon,
                 expr: Box::new(inner.clone()),

@@ -166,6 +166,15 @@ async fn a_failed_statement_leaves_the_session_usable() {
         assert_eq!(sqlstate(&err), state, "extended {sql}: {}", message(&err));
         assert_eq!(client.query_one("SELECT 2::int4", &[]).await.unwrap().get::<_, i32>(0), 2, "after {sql}");
     }
+    // an unconstrained numeric cast keeps the digits (DuckDB's bare DECIMAL would round to 3)
+    let row = client.query_one("SELECT '12345.6789'::numeric::text AS n, 2.5::numeric(4,1)::text AS m", &[]).await;
+    let row = row.unwrap();
+    assert_eq!(row.get::<_, String>("n").trim_end_matches('0'), "12345.6789");
+    assert_eq!(row.get::<_, String>("m"), "2.5");
+    // bytea in PostgreSQL's hex form
+    let row = client.query_one(r"SELECT '\x01ff'::bytea AS b", &[]).await.unwrap();
+    assert_eq!(row.get::<_, Vec<u8>>("b"), vec![0x01, 0xff]);
+    assert_eq!(sqlstate(&client.query(r"SELECT '\x0'::bytea", &[]).await.unwrap_err()), "22P02");
     // integers divide as integers, truncating toward zero, as in PostgreSQL
     let row = client.query_one("SELECT 7 / 2 AS a, -7 / 2 AS b, 7 % 3 AS c", &[]).await.unwrap();
     assert_eq!((row.get::<_, i32>("a"), row.get::<_, i32>("b"), row.get::<_, i32>("c")), (3, -3, 1));
