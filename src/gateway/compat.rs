@@ -357,9 +357,13 @@ pub fn parse_pg_array(text: &str) -> Option<Vec<Option<String>>> {
     }
 }
 
-/// A number literal other than zero: a divisor that needs no check.
-fn nonzero_literal(e: &Expr) -> bool {
-    matches!(e, Expr::Value(v) if matches!(&v.value, Value::Number(n, _) if n.parse::<f64>().is_ok_and(|f| f != 0.0)))
+/// Whether a divisor is checked for zero. A non-zero number needs no check. Nor does one holding
+/// an uncast `$n`: the check's `= 0` would make DuckDB infer the parameter as an integer
+/// (`10.0 / $1` would refuse "2.5"), so such a division keeps DuckDB's NULL for zero.
+fn checked_divisor(e: &Expr) -> bool {
+    let nonzero = matches!(e, Expr::Value(v) if matches!(&v.value, Value::Number(n, _) if n.parse::<f64>().is_ok_and(|f| f != 0.0)));
+    let uncast_parameter = !matches!(e, Expr::Cast { .. }) && !placeholders(e).is_empty();
+    !nonzero && !uncast_parameter
 }
 
 /// The `$n` parameters an expression uses.
@@ -729,7 +733,7 @@ impl VisitorMut for Rewriter<'_, '_> {
             }
             Expr::BinaryOp { left, op, right } => match op {
                 // PostgreSQL refuses a division by zero (22012); DuckDB answers NULL
-                BinaryOperator::Divide | BinaryOperator::Modulo if !nonzero_literal(right) => Some(Expr::BinaryOp {
+                BinaryOperator::Divide | BinaryOperator::Modulo if checked_divisor(right) => Some(Expr::BinaryOp {
                     left: left.clone(),
                     op: op.clone(),
                     right: Box::new(call("duckstore_divisor", vec![(**right).clone()])),

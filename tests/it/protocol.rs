@@ -175,6 +175,13 @@ async fn a_failed_statement_leaves_the_session_usable() {
     let row = client.query_one(r"SELECT '\x01ff'::bytea AS b", &[]).await.unwrap();
     assert_eq!(row.get::<_, Vec<u8>>("b"), vec![0x01, 0xff]);
     assert_eq!(sqlstate(&client.query(r"SELECT '\x0'::bytea", &[]).await.unwrap_err()), "22P02");
+    // a parameter as divisor keeps the type its use implies (the zero check must not make it an
+    // integer); `$n` cast to a type is checked for zero
+    let stmt = client.prepare("SELECT 10.0 / $1 AS q").await.unwrap();
+    assert_ne!(stmt.params(), &[Type::INT4]);
+    client.query_one(&stmt, &[&TextParam("2.5")]).await.unwrap();
+    let err = client.query_one("SELECT 10 / $1::int4 AS q", &[&0i32]).await.unwrap_err();
+    assert_eq!(sqlstate(&err), "22012");
     // integers divide as integers, truncating toward zero, as in PostgreSQL
     let row = client.query_one("SELECT 7 / 2 AS a, -7 / 2 AS b, 7 % 3 AS c", &[]).await.unwrap();
     assert_eq!((row.get::<_, i32>("a"), row.get::<_, i32>("b"), row.get::<_, i32>("c")), (3, -3, 1));
