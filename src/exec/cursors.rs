@@ -20,6 +20,10 @@ use crate::gateway::QueryPlan;
 /// Open cursors a session may hold at once.
 const MAX_CURSORS: usize = 4;
 
+/// The most one `FETCH` gathers: its rows are sent after they are all read, so `FETCH ALL` of a
+/// large result must not take the server's memory with it.
+const MAX_FETCH_BYTES: usize = 256 << 20;
+
 pub struct Cursor {
     schema: SchemaRef,
     rows: Rows,
@@ -126,6 +130,7 @@ impl Executor {
 async fn take_rows(cursor: &mut Cursor, count: usize) -> Result<RecordBatch> {
     let mut taken: Vec<RecordBatch> = Vec::new();
     let mut have = 0usize;
+    let mut gathered = 0usize;
     while have < count {
         let batch = match cursor.rest.take() {
             Some(batch) => batch,
@@ -134,6 +139,14 @@ async fn take_rows(cursor: &mut Cursor, count: usize) -> Result<RecordBatch> {
                 None => break,
             },
         };
+        gathered += batch.get_array_memory_size();
+        if gathered > MAX_FETCH_BYTES {
+            return Err(Error::new(
+                ErrorKind::ResourceExhausted,
+                format!("one FETCH answers at most {} MiB; fetch fewer rows at a time", MAX_FETCH_BYTES >> 20),
+            )
+            .with_sqlstate(SqlState::ProgramLimitExceeded));
+        }
         let want = count - have;
         if batch.num_rows() > want {
             cursor.rest = Some(batch.slice(want, batch.num_rows() - want));

@@ -637,5 +637,14 @@ async fn cursors_fetch_forward_within_their_transaction() {
     }
     assert_eq!(sqlstate(&client.simple_query("DECLARE k9 CURSOR FOR SELECT 9").await.unwrap_err()), "54000");
     client.batch_execute("ROLLBACK; BEGIN; DECLARE k9 CURSOR FOR SELECT 9; CLOSE ALL; COMMIT").await.unwrap();
+    // one FETCH gathers its rows before sending them: FETCH ALL of a large result is refused
+    // rather than taking the server's memory
+    client
+        .batch_execute("BEGIN; DECLARE big CURSOR FOR SELECT i, repeat('x', 1000) AS s FROM range(400000) t(i)")
+        .await
+        .unwrap();
+    assert_eq!(rows(&client.simple_query("FETCH 2 FROM big").await.unwrap()), ["0", "1"]);
+    assert_eq!(sqlstate(&client.simple_query("FETCH ALL FROM big").await.unwrap_err()), "54000");
+    client.batch_execute("ROLLBACK").await.unwrap();
     server.stop().await;
 }
