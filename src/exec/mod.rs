@@ -22,8 +22,7 @@ pub use catalog::macros_sql;
 pub use copy_in::CopyIn;
 pub use session::{Session, SessionStart};
 pub use workspace::{
-    SavepointStatement, answered_here, savepoint_statement, session_statement, transaction_effect,
-    workspace_view_expander,
+    SavepointStatement, savepoint_statement, session_statement, transaction_effect, workspace_view_expander,
 };
 
 use crate::engine::{Param, Query, QueryStream, SqlOrigin};

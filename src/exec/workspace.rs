@@ -85,7 +85,7 @@ pub fn workspace_view_expander(
 
 /// A statement of a workspace session that never reaches DuckDB (whose parser may not even
 /// read it): PostgreSQL's session statements and savepoints.
-pub fn answered_here(sql: &str) -> bool {
+fn answered_here(sql: &str) -> bool {
     savepoint_statement(sql).is_some() || session_statement(sql).is_some()
 }
 
@@ -171,6 +171,37 @@ fn personality_sql(user: &str) -> Vec<String> {
 }
 
 impl Executor {
+    /// A workspace text's statements, split where DuckDB splits them. PostgreSQL's own
+    /// statements DuckDB cannot parse (`SET NAMES`, `SAVEPOINT`, …) never reach its splitter: a
+    /// text that is one of them is that statement, and a text holding some (psycopg sends
+    /// `BEGIN; SAVEPOINT "_pg3_1"`) is split around them, while DuckDB still splits, and checks,
+    /// every other piece.
+    pub async fn workspace_statements(&self, text: &str) -> Result<Vec<String>> {
+        if answered_here(text) {
+            return Ok(vec![text.to_owned()]);
+        }
+        let engine = self.storage.engine();
+        let pieces = match engine.workspace_statements(text.to_owned()).await {
+            Ok(statements) => return Ok(statements.into_iter().map(|s| s.sql).collect()),
+            Err(e) => {
+                let pieces = crate::engine::split_statements(text);
+                if !pieces.iter().any(|p| answered_here(p)) {
+                    return Err(e);
+                }
+                pieces
+            }
+        };
+        let mut statements = Vec::with_capacity(pieces.len());
+        for piece in pieces {
+            if answered_here(&piece) {
+                statements.push(piece);
+            } else {
+                statements.extend(engine.workspace_statements(piece).await?.into_iter().map(|s| s.sql));
+            }
+        }
+        Ok(statements)
+    }
+
     /// Gives a new workspace session's connection what PostgreSQL clients expect to find
     /// there (see `personality_sql`). A failure is logged, not fatal: the session works without.
     pub async fn prepare_workspace_session(&self, ws: &crate::storage::workspaces::WorkspaceSession, user: &str) {

@@ -16,33 +16,6 @@ use crate::error::{Error, ErrorKind, SqlState};
 use crate::exec::{Outcome, Session};
 
 impl Connection {
-    /// A workspace text's statements, split where DuckDB splits them. A text DuckDB cannot read
-    /// because it holds PostgreSQL's own statements (psycopg sends `BEGIN; SAVEPOINT "_pg3_1"`)
-    /// is split around those, and DuckDB still splits, and checks, every other piece.
-    async fn split_workspace_text(&self, text: &str) -> crate::error::Result<Vec<String>> {
-        let engine = self.shared.storage.engine();
-        let whole = engine.workspace_statements(text.to_owned()).await;
-        let pieces = match whole {
-            Ok(statements) => return Ok(statements.into_iter().map(|s| s.sql).collect()),
-            Err(e) => {
-                let pieces = crate::engine::split_statements(text);
-                if !pieces.iter().any(|p| crate::exec::answered_here(p)) {
-                    return Err(e);
-                }
-                pieces
-            }
-        };
-        let mut statements = Vec::with_capacity(pieces.len());
-        for piece in pieces {
-            if crate::exec::answered_here(&piece) {
-                statements.push(piece);
-            } else {
-                statements.extend(engine.workspace_statements(piece).await?.into_iter().map(|s| s.sql));
-            }
-        }
-        Ok(statements)
-    }
-
     /// A simple-protocol query of a workspace session: its statements one by one, rows and
     /// tags as PostgreSQL sends them, then ReadyForQuery with the transaction status.
     pub(super) async fn workspace_simple_query<C>(
@@ -57,15 +30,9 @@ impl Connection {
         C::Error: std::fmt::Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        let split = if crate::exec::answered_here(text) {
-            // PostgreSQL's session statements DuckDB cannot parse (`SET NAMES`, `SET SESSION
-            // CHARACTERISTICS …`) never reach its splitter
-            Ok(vec![text.to_owned()])
-        } else {
-            match super::on_text(text, crate::gateway::nesting::check_text).await {
-                Ok(()) => self.split_workspace_text(text).await,
-                Err(e) => Err(e),
-            }
+        let split = match super::on_text(text, crate::gateway::nesting::check_text).await {
+            Ok(()) => self.shared.exec.workspace_statements(text).await,
+            Err(e) => Err(e),
         };
         let statements = match split {
             Ok(statements) => statements,
