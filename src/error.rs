@@ -124,6 +124,8 @@ pub enum SqlState {
     InvalidSchemaName,
     /// `40001`
     SerializationFailure,
+    /// `40P01`
+    DeadlockDetected,
     /// `42501`
     InsufficientPrivilege,
     /// `42601`
@@ -214,6 +216,7 @@ impl SqlState {
         SqlState::InvalidCatalogName,
         SqlState::InvalidSchemaName,
         SqlState::SerializationFailure,
+        SqlState::DeadlockDetected,
         SqlState::InsufficientPrivilege,
         SqlState::SyntaxError,
         SqlState::InvalidName,
@@ -274,6 +277,7 @@ impl SqlState {
             SqlState::InvalidCatalogName => "3D000",
             SqlState::InvalidSchemaName => "3F000",
             SqlState::SerializationFailure => "40001",
+            SqlState::DeadlockDetected => "40P01",
             SqlState::InsufficientPrivilege => "42501",
             SqlState::SyntaxError => "42601",
             SqlState::InvalidName => "42602",
@@ -331,7 +335,9 @@ impl SqlState {
             | SqlState::InvalidTableDefinition
             | SqlState::InvalidObjectDefinition
             | SqlState::IndeterminateDatatype => ErrorKind::InvalidArgument,
-            SqlState::UniqueViolation | SqlState::SerializationFailure => ErrorKind::Conflict,
+            SqlState::UniqueViolation | SqlState::SerializationFailure | SqlState::DeadlockDetected => {
+                ErrorKind::Conflict
+            }
             SqlState::ActiveSqlTransaction
             | SqlState::NoActiveSqlTransaction
             | SqlState::InFailedSqlTransaction

@@ -381,6 +381,15 @@ impl CatalogTx<'_> {
             .map_err(|e| sqlite_error("numbering a table version", e))
     }
 
+    /// Marks `version` as used, so no later version of the table takes its number (a
+    /// transaction's private version, before it commits).
+    pub fn reserve_version(&self, table_id: i64, version: i64) -> Result<()> {
+        self.tx
+            .execute("UPDATE tables SET max_version = max(max_version, ?2) WHERE id = ?1", params![table_id, version])
+            .map_err(|e| sqlite_error("reserving a table version", e))?;
+        Ok(())
+    }
+
     /// Whether a snapshot keeps this version of a table's file (so it must never change).
     pub fn version_is_kept(&self, table_id: i64, version: i64) -> Result<bool> {
         self.tx

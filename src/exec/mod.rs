@@ -241,13 +241,16 @@ impl Executor {
         in_transaction: bool,
     ) -> Result<Outcome> {
         let started = Instant::now();
-        if in_transaction && plan.is_write() {
+        if in_transaction && plan.is_write() && !matches!(plan, Plan::Write(_) | Plan::CopyIn(_)) {
             let e = Error::new(
                 ErrorKind::FailedPrecondition,
-                "storage writes cannot run inside a transaction block; each write is atomic on its own",
+                format!(
+                    "{} cannot run inside a transaction block yet; INSERT, UPDATE, DELETE, TRUNCATE and COPY can",
+                    plan.kind().to_uppercase()
+                ),
             )
             .with_sqlstate(SqlState::ActiveSqlTransaction)
-            .with_hint("use autocommit (psycopg: connection.autocommit = True), or COMMIT first");
+            .with_hint("run it outside the transaction block (or COMMIT first)");
             self.observe(session, plan.kind(), started, Some(&e));
             return Err(e);
         }
@@ -279,10 +282,16 @@ impl Executor {
             Plan::Begin => Ok(Outcome::Begin),
             Plan::Commit => {
                 cursors::end_of_transaction(session);
+                if let Some(transaction) = session.take_transaction() {
+                    storage.commit(&session.ctx, transaction).await?;
+                }
                 Ok(Outcome::End("COMMIT"))
             }
             Plan::Rollback => {
                 cursors::end_of_transaction(session);
+                if let Some(transaction) = session.take_transaction() {
+                    storage.rollback(transaction).await;
+                }
                 Ok(Outcome::End("ROLLBACK"))
             }
             Plan::DeclareCursor { name, query } => {
@@ -328,7 +337,7 @@ impl Executor {
                 storage.create_table(session.ctx.clone(), spec.clone(), *if_not_exists).await?;
                 Ok(Outcome::Command(CommandTag::new("CREATE TABLE")))
             }
-            Plan::Write(write) => self.write(session, write, params).await,
+            Plan::Write(write) => self.write(session, write, params, in_transaction).await,
             Plan::AlterTable { table, changes, if_exists } => {
                 let search_path = session.settings().search_path();
                 match storage.alter_table(session.ctx.clone(), table.clone(), search_path, changes.clone()).await {
@@ -404,7 +413,13 @@ impl Executor {
     }
 
     /// INSERT, UPDATE, DELETE, TRUNCATE: one atomic write of the storage layer.
-    async fn write(&self, session: &Session, write: &gateway::dml::WritePlan, params: &[Param]) -> Result<Outcome> {
+    async fn write(
+        &self,
+        session: &Session,
+        write: &gateway::dml::WritePlan,
+        params: &[Param],
+        in_transaction: bool,
+    ) -> Result<Outcome> {
         let relations = self.register_relations(session, &write.body.relations, false).await?;
         let handles: Vec<u64> = relations.iter().map(|r| r.handle()).collect();
         let search_path = session.settings().search_path();
@@ -418,18 +433,19 @@ impl Executor {
             handles: handles.clone(),
         };
         let plan = write.clone();
-        let result = self
-            .storage
-            .write_table(
-                session.ctx.clone(),
-                request,
-                params.to_vec(),
-                session.canceller.clone(),
-                move |target, reads| {
-                    plan.render(&target.data_ref, &target.columns, &handles, reads).map(|r| (r.sql, r.checks))
-                },
-            )
-            .await?;
+        let render = move |target: &crate::storage::WriteTarget, reads: &[String]| {
+            plan.render(&target.data_ref, &target.columns, &handles, reads).map(|r| (r.sql, r.checks))
+        };
+        let (ctx, canceller) = (session.ctx.clone(), session.canceller.clone());
+        let result = if in_transaction {
+            let mut transaction = session.take_transaction().unwrap_or_else(|| self.storage.begin_transaction());
+            let result =
+                self.storage.write_table_in(&mut transaction, ctx, request, params.to_vec(), canceller, render).await;
+            session.put_transaction(transaction);
+            result?
+        } else {
+            self.storage.write_table(ctx, request, params.to_vec(), canceller, render).await?
+        };
         drop(relations);
         Ok(Outcome::Command(match write.kind {
             gateway::dml::WriteKind::Insert => CommandTag::new("INSERT").with_oid(0).with_rows(result.affected),
@@ -437,6 +453,28 @@ impl Executor {
             gateway::dml::WriteKind::Delete => CommandTag::new("DELETE").with_rows(result.affected),
             gateway::dml::WriteKind::Truncate => CommandTag::new("TRUNCATE TABLE"),
         }))
+    }
+
+    /// The end of a `COPY … FROM STDIN`: its rows written, as one atomic write or into the open
+    /// transaction.
+    pub async fn finish_copy_in(
+        &self,
+        session: &Session,
+        copy: &mut CopyIn,
+        in_transaction: bool,
+    ) -> Result<crate::storage::loads::LoadResult> {
+        let request = copy.finish().await?;
+        // The data may have taken long to arrive: the token must still be valid when the rows
+        // commit, not only when the COPY began.
+        self.storage.revalidate(&session.ctx).await?;
+        let (ctx, canceller) = (session.ctx.clone(), session.canceller.clone());
+        if !in_transaction {
+            return self.storage.load_table(ctx, request, canceller).await;
+        }
+        let mut transaction = session.take_transaction().unwrap_or_else(|| self.storage.begin_transaction());
+        let result = self.storage.load_table_in(&mut transaction, ctx, request, canceller).await;
+        session.put_transaction(transaction);
+        result
     }
 
     /// Counts and logs one statement.

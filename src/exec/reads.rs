@@ -113,11 +113,24 @@ impl Executor {
         }
         let settings = session.settings().clone();
         let (user, database, pid) = (session.ctx.user.clone(), session.database.clone(), session.pid);
+        // inside a transaction that wrote: its own versions of the tables it wrote
+        let overlay = session.transaction_overlay();
         self.storage
             .with_resolver(session.ctx.clone(), move |resolve| {
                 let compat = CompatValues { settings: &settings, user: &user, database: &database, backend_pid: pid };
                 let creating = creating.as_ref().map(|(b, v)| (b.as_str(), v.as_str()));
-                gateway::views::expand(resolve, &compat, &names, &search_path, creating)
+                let resolve = |names: &[TableName], search_path: &[String]| {
+                    let mut sources = resolve(names, search_path)?;
+                    for source in &mut sources {
+                        if let ReadSource::Table(t) = source
+                            && let Some(written) = overlay.get(&t.file.table_id)
+                        {
+                            t.file = written.clone();
+                        }
+                    }
+                    Ok(sources)
+                };
+                gateway::views::expand(&resolve, &compat, &names, &search_path, creating)
             })
             .await
     }

@@ -39,6 +39,10 @@ pub struct Session {
     pub workspace: Option<WorkspaceSession>,
     /// Open cursors by name (see `exec::cursors`).
     pub cursors: Mutex<std::collections::HashMap<String, super::cursors::Cursor>>,
+    /// The writes of the open transaction block, once it wrote (see `storage::transactions`).
+    /// A statement takes it out while it runs; a connection that goes away drops it, which
+    /// rolls it back.
+    pub transaction: Mutex<Option<crate::storage::Transaction>>,
 }
 
 /// Who a session is when it starts.
@@ -70,6 +74,7 @@ impl Session {
             relation_base: rand::random::<u64>() & ((1 << 47) - 1),
             workspace: start.workspace,
             cursors: Mutex::new(Default::default()),
+            transaction: Mutex::new(None),
         }
     }
 
@@ -86,6 +91,21 @@ impl Session {
     /// statements repeat verbatim and stay prepared in the engine.
     pub fn relation_handle(&self, code: u64) -> u64 {
         (self.relation_base << 16) | (code & 0xffff)
+    }
+
+    /// The open transaction's writes, taken out for one statement (see [`Self::put_transaction`]).
+    pub fn take_transaction(&self) -> Option<crate::storage::Transaction> {
+        self.transaction.lock().unwrap_or_else(|p| p.into_inner()).take()
+    }
+
+    pub fn put_transaction(&self, transaction: crate::storage::Transaction) {
+        *self.transaction.lock().unwrap_or_else(|p| p.into_inner()) = Some(transaction);
+    }
+
+    /// The tables the open transaction wrote, as the versions its reads see.
+    pub fn transaction_overlay(&self) -> std::collections::HashMap<i64, crate::engine::TableFile> {
+        let transaction = self.transaction.lock().unwrap_or_else(|p| p.into_inner());
+        transaction.as_ref().map(|t| t.overlay()).unwrap_or_default()
     }
 
     pub fn settings(&self) -> std::sync::MutexGuard<'_, SessionSettings> {

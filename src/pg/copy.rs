@@ -9,6 +9,7 @@ use pgwire::api::results::Tag;
 use pgwire::error::{PgWireError, PgWireResult};
 use pgwire::messages::PgWireBackendMessage;
 use pgwire::messages::copy::{CopyData, CopyDone, CopyFail};
+use pgwire::messages::response::TransactionStatus;
 
 use super::Connection;
 use super::errors::to_pg;
@@ -45,14 +46,8 @@ impl CopyHandler for Connection {
             return Err(to_pg(&Error::invalid("no COPY is in progress").with_sqlstate(SqlState::ProtocolViolation)));
         };
         let _busy = session.begin_statement();
-        let outcome = async {
-            let request = copy.finish().await?;
-            // The data may have taken long to arrive: the token must still be valid when the
-            // rows commit, not only when the COPY began.
-            self.shared.storage.revalidate(&session.ctx).await?;
-            self.shared.storage.load_table(session.ctx.clone(), request, session.canceller.clone()).await
-        }
-        .await;
+        let in_transaction = client.transaction_status() != TransactionStatus::Idle;
+        let outcome = self.shared.exec.finish_copy_in(&session, &mut copy, in_transaction).await;
         self.shared.exec.observe(&session, "copy_in_done", copy.started, outcome.as_ref().err());
         metrics::counter!("duckstore_copy_bytes_total", "direction" => "in").increment(copy.bytes);
         drop(copy);

@@ -270,6 +270,7 @@ impl SimpleQueryHandler for Connection {
             }
             Ok(statements) => {
                 for statement in statements {
+                    let mut ends_transaction = false;
                     let outcome = match self.shared.exec.plan(&session, statement) {
                         Err(e) => Err(e),
                         Ok(plan)
@@ -278,9 +279,19 @@ impl SimpleQueryHandler for Connection {
                         {
                             Err(aborted_transaction())
                         }
-                        Ok(plan) => self.shared.exec.run(&session, &plan, &[], status != TransactionStatus::Idle).await,
+                        Ok(plan) => {
+                            ends_transaction = matches!(plan, Plan::Commit | Plan::Rollback);
+                            let plan = match plan {
+                                // COMMIT of a failed transaction rolls it back, as in PostgreSQL
+                                Plan::Commit if status == TransactionStatus::Error => Plan::Rollback,
+                                plan => plan,
+                            };
+                            self.shared.exec.run(&session, &plan, &[], status != TransactionStatus::Idle).await
+                        }
                     };
-                    let next = transaction_after(status, &outcome);
+                    // a COMMIT that fails has ended the transaction all the same
+                    let next =
+                        if ends_transaction { TransactionStatus::Idle } else { transaction_after(status, &outcome) };
                     match outcome {
                         Ok(Outcome::Rows { schema, rows, tag }) => {
                             let response =
@@ -326,6 +337,7 @@ impl SimpleQueryHandler for Connection {
                         }
                         Err(e) => {
                             failure = Some(error_info(&e, "ERROR"));
+                            status = next;
                             break;
                         }
                     }
@@ -591,10 +603,16 @@ impl ExtendedQueryHandler for Connection {
         {
             return Err(to_pg(&aborted_transaction()));
         }
+        let rollback = Plan::Rollback;
+        let plan = if status == TransactionStatus::Error && matches!(plan, Plan::Commit) { &rollback } else { plan };
         let outcome = match self.bound_params(portal) {
             Ok(params) => self.shared.exec.run(&session, plan, &params, status != TransactionStatus::Idle).await,
             Err(e) => Err(e),
         };
+        if outcome.is_err() && matches!(plan, Plan::Commit | Plan::Rollback) {
+            // a COMMIT that fails has ended the transaction all the same
+            client.set_transaction_status(TransactionStatus::Idle);
+        }
         if let (Ok(_), Plan::DeclareCursor { name, .. }) = (&outcome, plan) {
             register_cursor_portal(client, name);
         }

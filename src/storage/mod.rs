@@ -17,6 +17,7 @@ mod sharing;
 pub mod snapshots;
 mod stored_views;
 mod tables;
+pub mod transactions;
 mod views;
 pub mod workspaces;
 
@@ -35,6 +36,7 @@ pub use stored_views::{ExpandedQuery, ReadSource, ViewExpander, ViewSpec};
 pub use tables::{
     CatalogSnapshot, ColumnSpec, ReadableTable, TableName, TableSpec, WriteRead, WriteRequest, WriteResult, WriteTarget,
 };
+pub use transactions::Transaction;
 pub use views::SystemView;
 
 /// Who is acting.

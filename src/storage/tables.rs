@@ -88,27 +88,131 @@ pub struct CatalogSnapshot {
 /// Per-table write locks: writers of one table queue, writers of different tables don't. The
 /// lock is taken on the async side, before a blocking-pool slot: writers queued on one busy
 /// table never hold slots that reads and logins need.
+///
+/// A transaction that writes holds its tables' locks until it ends (see `storage::transactions`),
+/// so its waits are recorded: a transaction about to wait for a lock held, through a chain of
+/// waits, by a transaction waiting for it is refused with `40P01` instead of waiting forever.
 #[derive(Default)]
 pub(crate) struct WriteLocks {
     locks: Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>,
+    waits: Arc<Mutex<LockWaits>>,
 }
 
 pub(crate) type WriteGuard = tokio::sync::OwnedMutexGuard<()>;
 
-impl WriteLocks {
-    pub(super) async fn acquire(&self, table_id: i64) -> WriteGuard {
-        let lock = {
-            let mut locks = self.locks.lock().unwrap_or_else(|p| p.into_inner());
-            if locks.len() > 4096 {
-                // forget the locks nobody holds or waits for
-                locks.retain(|_, l| Arc::strong_count(l) > 1);
+/// Which transaction holds which table's lock, and which table each waiting transaction wants.
+#[derive(Default)]
+struct LockWaits {
+    holders: HashMap<i64, u64>,
+    waiting: HashMap<u64, i64>,
+}
+
+impl LockWaits {
+    /// Whether `transaction` waiting for `table_id` would close a cycle of waits.
+    fn would_deadlock(&self, transaction: u64, table_id: i64) -> bool {
+        let mut table = table_id;
+        for _ in 0..=self.waiting.len() {
+            let Some(&holder) = self.holders.get(&table) else { return false };
+            if holder == transaction {
+                return true;
             }
-            Arc::clone(locks.entry(table_id).or_default())
-        };
+            let Some(&next) = self.waiting.get(&holder) else { return false };
+            table = next;
+        }
+        false
+    }
+}
+
+/// A table's write lock held by a transaction until it ends.
+pub(crate) struct TransactionLock {
+    _guard: WriteGuard,
+    table_id: i64,
+    waits: Arc<Mutex<LockWaits>>,
+}
+
+impl Drop for TransactionLock {
+    fn drop(&mut self) {
+        self.waits.lock().unwrap_or_else(|p| p.into_inner()).holders.remove(&self.table_id);
+    }
+}
+
+impl WriteLocks {
+    fn lock_of(&self, table_id: i64) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self.locks.lock().unwrap_or_else(|p| p.into_inner());
+        if locks.len() > 4096 {
+            // forget the locks nobody holds or waits for
+            locks.retain(|_, l| Arc::strong_count(l) > 1);
+        }
+        Arc::clone(locks.entry(table_id).or_default())
+    }
+
+    pub(super) async fn acquire(&self, table_id: i64) -> WriteGuard {
+        let lock = self.lock_of(table_id);
         let waited = std::time::Instant::now();
         let guard = lock.lock_owned().await;
         metrics::histogram!("duckstore_write_wait_seconds").record(waited.elapsed().as_secs_f64());
         guard
+    }
+
+    /// The lock of `table_id` for `transaction`, held until the answer drops (see
+    /// [`Self::acquire_cancellable`]).
+    pub(super) async fn acquire_for_transaction(
+        &self,
+        table_id: i64,
+        transaction: u64,
+        canceller: &crate::engine::Canceller,
+    ) -> Result<TransactionLock> {
+        let guard = self.acquire_cancellable(table_id, Some(transaction), canceller).await?;
+        self.waits.lock().unwrap_or_else(|p| p.into_inner()).holders.insert(table_id, transaction);
+        Ok(TransactionLock { _guard: guard, table_id, waits: Arc::clone(&self.waits) })
+    }
+
+    /// The lock of `table_id`, waiting in line with every other writer, for one statement or
+    /// (`transaction`) for a transaction. The wait ends when the statement is cancelled
+    /// (`57014`: a writer queued behind an idle transaction still has its statement timeout);
+    /// a transaction's wait that would deadlock is refused (`40P01`).
+    pub(super) async fn acquire_cancellable(
+        &self,
+        table_id: i64,
+        transaction: Option<u64>,
+        canceller: &crate::engine::Canceller,
+    ) -> Result<WriteGuard> {
+        let lock = self.lock_of(table_id);
+        let waited = std::time::Instant::now();
+        let guard = match Arc::clone(&lock).try_lock_owned() {
+            Ok(guard) => guard,
+            Err(_) => {
+                let acquired = lock.lock_owned();
+                tokio::pin!(acquired);
+                let outcome = loop {
+                    if let Some(transaction) = transaction {
+                        let mut waits = self.waits.lock().unwrap_or_else(|p| p.into_inner());
+                        if waits.would_deadlock(transaction, table_id) {
+                            break Err(Error::new(
+                                crate::error::ErrorKind::Conflict,
+                                "deadlock detected: two transactions each wait for a table the other wrote",
+                            )
+                            .with_sqlstate(SqlState::DeadlockDetected)
+                            .with_hint("retry the transaction"));
+                        }
+                        waits.waiting.insert(transaction, table_id);
+                    }
+                    if canceller.is_cancelled() {
+                        break Err(Error::cancelled());
+                    }
+                    tokio::select! {
+                        guard = &mut acquired => break Ok(guard),
+                        _ = tokio::time::sleep(std::time::Duration::from_millis(50)) => {}
+                    }
+                };
+                if let Some(transaction) = transaction {
+                    self.waits.lock().unwrap_or_else(|p| p.into_inner()).waiting.remove(&transaction);
+                }
+                outcome?
+            }
+        };
+        metrics::histogram!("duckstore_write_wait_seconds").record(waited.elapsed().as_secs_f64());
+        Ok(guard)
     }
 }
 
@@ -784,13 +888,27 @@ impl Inner {
 /// one whose table was dropped and created again meanwhile is refused instead of writing a file
 /// nobody reads (a lost update).
 pub(super) struct LockedTable {
-    _guard: WriteGuard,
+    held: HeldLock,
     id: i64,
     name: TableName,
     search_path: Vec<String>,
 }
 
+/// A write lock for one statement, or for the rest of a transaction.
+enum HeldLock {
+    Statement(#[allow(dead_code)] WriteGuard),
+    Transaction(TransactionLock),
+}
+
 impl LockedTable {
+    /// The lock, for a transaction to keep until it ends.
+    pub(super) fn into_transaction_lock(self) -> Option<TransactionLock> {
+        match self.held {
+            HeldLock::Transaction(lock) => Some(lock),
+            HeldLock::Statement(_) => None,
+        }
+    }
+
     /// The table and its bucket as they are under the lock. Call on a blocking thread.
     pub(super) fn resolve(&self, inner: &Inner, ctx: &SessionContext) -> Result<(BucketRecord, TableRecord)> {
         inner.catalog.read(|tx| self.resolve_in(inner, tx, ctx))
@@ -824,6 +942,17 @@ impl Storage {
         name: &TableName,
         search_path: &[String],
     ) -> Result<LockedTable> {
+        self.lock_target_cancellable(ctx, name, search_path, None).await
+    }
+
+    /// [`Self::lock_target`] whose wait ends when `canceller` fires.
+    pub(super) async fn lock_target_cancellable(
+        &self,
+        ctx: &SessionContext,
+        name: &TableName,
+        search_path: &[String],
+        canceller: Option<&crate::engine::Canceller>,
+    ) -> Result<LockedTable> {
         let (project_id, branch_id) = require_write(ctx)?;
         let (name2, path) = (name.clone(), search_path.to_vec());
         let (bucket, table) = self
@@ -831,14 +960,51 @@ impl Storage {
                 inner.catalog.read(|tx| inner.writable_table(tx, project_id, branch_id, &name2, &path))
             })
             .await?;
-        let guard = self.inner.write_locks.acquire(table.id).await;
+        let guard = match canceller {
+            Some(canceller) => self.inner.write_locks.acquire_cancellable(table.id, None, canceller).await?,
+            None => self.inner.write_locks.acquire(table.id).await,
+        };
         let (guard, id) = if self.inner.is_live(&bucket, branch_id) {
             // the branch's first write to a table it reads live: copy it in first
             self.branch_write_target(ctx, name, search_path, (bucket, table), guard).await?
         } else {
             (guard, table.id)
         };
-        Ok(LockedTable { _guard: guard, id, name: name.clone(), search_path: search_path.to_vec() })
+        Ok(LockedTable { held: HeldLock::Statement(guard), id, name: name.clone(), search_path: search_path.to_vec() })
+    }
+
+    /// [`Self::lock_target`] for a transaction: the lock stays with the transaction until it
+    /// ends; a wait that would deadlock, or is cancelled, is refused.
+    pub(super) async fn lock_target_for_transaction(
+        &self,
+        ctx: &SessionContext,
+        name: &TableName,
+        search_path: &[String],
+        transaction: u64,
+        canceller: &crate::engine::Canceller,
+    ) -> Result<LockedTable> {
+        let (project_id, branch_id) = require_write(ctx)?;
+        let (name2, path) = (name.clone(), search_path.to_vec());
+        let resolve = move |inner: &Inner| {
+            inner.catalog.read(|tx| inner.writable_table(tx, project_id, branch_id, &name2, &path))
+        };
+        let (mut bucket, mut table) = self.blocking(resolve.clone()).await?;
+        if self.inner.is_live(&bucket, branch_id) {
+            // a dev branch's first write to a table it reads live: copied in (and committed)
+            // first, as any write does; the transaction then writes the branch's copy
+            drop(self.lock_target(ctx, name, search_path).await?);
+            (bucket, table) = self.blocking(resolve).await?;
+            if self.inner.is_live(&bucket, branch_id) {
+                return Err(table_replaced(name));
+            }
+        }
+        let lock = self.inner.write_locks.acquire_for_transaction(table.id, transaction, canceller).await?;
+        Ok(LockedTable {
+            held: HeldLock::Transaction(lock),
+            id: table.id,
+            name: name.clone(),
+            search_path: search_path.to_vec(),
+        })
     }
 }
 
@@ -858,50 +1024,21 @@ impl Storage {
         R: FnOnce(&WriteTarget, &[String]) -> Result<(String, Vec<crate::engine::QueryCheck>)> + Send + 'static,
     {
         let (project_id, branch_id) = require_write(&ctx)?;
-        let locked = self.lock_target(&ctx, &request.target, &request.search_path).await?;
+        let locked =
+            self.lock_target_cancellable(&ctx, &request.target, &request.search_path, Some(&canceller)).await?;
         self.blocking_for(project_id, move |inner| {
             // Resolved again under the lock: the file may have changed while we waited.
             let (bucket, table, reads) = inner.catalog.read(|tx| {
                 let (bucket, table) = locked.resolve_in(inner, tx, &ctx)?;
-                let mut reads = Vec::with_capacity(request.reads.len());
-                let mut read_refs = Vec::with_capacity(request.reads.len());
-                for read in &request.reads {
-                    let name = match read {
-                        WriteRead::Table(name) => name,
-                        WriteRead::View { sql, files } => {
-                            read_refs.push(sql.clone());
-                            reads.extend(files.iter().cloned());
-                            continue;
-                        }
-                    };
-                    let Some((b, t)) = inner.find_table(tx, project_id, branch_id, name, &request.search_path)? else {
-                        return Err(inner.not_a_table(tx, project_id, branch_id, name, &request.search_path)?);
-                    };
-                    let source = inner.readable_source(tx, &ctx, &b)?;
-                    let file = TableFile {
-                        project_id: source.project_id,
-                        branch_id: source.branch_id,
-                        table_id: t.id,
-                        version: t.version,
-                    };
-                    read_refs.push(file.data_ref());
-                    reads.push(file);
-                }
-                Ok((bucket, table, (reads, read_refs)))
+                let reads = inner.write_reads(tx, &ctx, &request, &HashMap::new())?;
+                Ok((bucket, table, reads))
             })?;
-            let (reads, read_refs) = reads;
             let file = TableFile { project_id, branch_id, table_id: table.id, version: table.version };
             if request.deletes_all {
                 inner.before_destruction(&ctx, &table, &file, super::schema::Destruction::DeleteAll)?;
             }
             let file = inner.writable_file(&table, file)?;
-            let target = WriteTarget {
-                data_ref: file.data_ref(),
-                columns: table.columns.iter().map(|c| c.name.clone()).collect(),
-            };
-            let (sql, checks) = render(&target, &read_refs)?;
-            let outcome =
-                inner.engine.write(&file, &reads, &request.handles, &[(sql, params)], Some(&checks), &canceller)?;
+            let outcome = inner.run_write(&file, &table, &reads, &request, params, &canceller, render)?;
             let affected = outcome.affected.first().copied().unwrap_or(0);
             inner.catalog.write(|tx| {
                 tx.update_table_stats(table.id, file.version, outcome.row_count, outcome.byte_count, now_micros())?;
@@ -919,5 +1056,76 @@ impl Storage {
             Ok(WriteResult { affected, row_count: outcome.row_count })
         })
         .await
+    }
+}
+
+/// The tables and views a write reads, resolved for the engine.
+pub(crate) struct ResolvedReads {
+    /// The files leased for the write.
+    pub files: Vec<TableFile>,
+    /// What each name the write reads stands for (a file's reference, or a view's query).
+    pub refs: Vec<String>,
+}
+
+impl Inner {
+    /// Resolves the relations `request` reads, under the write's lock. `overlay`: the files a
+    /// transaction wrote, read in place of the tables' committed versions.
+    pub(crate) fn write_reads(
+        &self,
+        tx: &CatalogTx<'_>,
+        ctx: &SessionContext,
+        request: &WriteRequest,
+        overlay: &HashMap<i64, TableFile>,
+    ) -> Result<ResolvedReads> {
+        let (project_id, branch_id) = require_write(ctx)?;
+        let mut files = Vec::with_capacity(request.reads.len());
+        let mut refs = Vec::with_capacity(request.reads.len());
+        for read in &request.reads {
+            let name = match read {
+                WriteRead::Table(name) => name,
+                WriteRead::View { sql, files: view_files } => {
+                    refs.push(sql.clone());
+                    files.extend(view_files.iter().cloned());
+                    continue;
+                }
+            };
+            let Some((b, t)) = self.find_table(tx, project_id, branch_id, name, &request.search_path)? else {
+                return Err(self.not_a_table(tx, project_id, branch_id, name, &request.search_path)?);
+            };
+            let source = self.readable_source(tx, ctx, &b)?;
+            let file = match overlay.get(&t.id) {
+                Some(written) => written.clone(),
+                None => TableFile {
+                    project_id: source.project_id,
+                    branch_id: source.branch_id,
+                    table_id: t.id,
+                    version: t.version,
+                },
+            };
+            refs.push(file.data_ref());
+            files.push(file);
+        }
+        Ok(ResolvedReads { files, refs })
+    }
+
+    /// Renders a write of `file` (a version of `table`) and runs it in one engine transaction.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn run_write<R>(
+        &self,
+        file: &TableFile,
+        table: &TableRecord,
+        reads: &ResolvedReads,
+        request: &WriteRequest,
+        params: Vec<crate::engine::Param>,
+        canceller: &crate::engine::Canceller,
+        render: R,
+    ) -> Result<crate::engine::WriteOutcome>
+    where
+        R: FnOnce(&WriteTarget, &[String]) -> Result<(String, Vec<crate::engine::QueryCheck>)>,
+    {
+        let target =
+            WriteTarget { data_ref: file.data_ref(), columns: table.columns.iter().map(|c| c.name.clone()).collect() };
+        let (sql, checks) = render(&target, &reads.refs)?;
+        self.engine.write(file, &reads.files, &request.handles, &[(sql, params)], Some(&checks), canceller)
     }
 }

@@ -63,12 +63,18 @@ with psycopg.connect(**conninfo, autocommit=True) as conn:
         assert cur.rowcount == 1
         cur.execute('DELETE FROM "in.c-sales"."orders" WHERE id >= %s', (10,))
         assert cur.rowcount == 2
-        # a write inside a transaction block is refused with a clear error
+    # a write inside a transaction block that fails rolls back everything it did
     try:
         with conn.transaction():
             conn.execute('DELETE FROM "in.c-sales"."orders"')
-        raise AssertionError("a write inside a transaction was accepted")
-    except psycopg.errors.ActiveSqlTransaction:
+            assert conn.execute('SELECT count(*) FROM "in.c-sales"."orders"').fetchone()[0] == 0
+            conn.execute('INSERT INTO "in.c-sales"."orders" (id) VALUES (NULL)')
+        raise AssertionError("a NULL key was accepted")
+    except psycopg.errors.NotNullViolation:
         pass
     assert conn.execute('SELECT count(*) FROM "in.c-sales"."orders"').fetchone()[0] == 3
+    with conn.transaction():
+        conn.execute('INSERT INTO "in.c-sales"."orders" (id, name) VALUES (%s, %s)', (12, "tx"))
+    assert conn.execute('SELECT count(*) FROM "in.c-sales"."orders"').fetchone()[0] == 4
+    conn.execute('DELETE FROM "in.c-sales"."orders" WHERE id = 12')
 print("psycopg ok")

@@ -18,5 +18,6 @@ mod security;
 mod sharing;
 mod snapshots;
 mod tables;
+mod transactions;
 mod views;
 mod workspaces;

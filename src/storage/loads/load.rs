@@ -150,7 +150,8 @@ impl Storage {
         request: LoadRequest,
         canceller: Canceller,
     ) -> Result<LoadResult> {
-        let locked = self.lock_target(&ctx, &request.target, &request.search_path).await?;
+        let locked =
+            self.lock_target_cancellable(&ctx, &request.target, &request.search_path, Some(&canceller)).await?;
         let storage = self.clone();
         let project = ctx.project_id();
         self.blocking_in(project, move |inner| storage.load_locked(inner, &ctx, &locked, &request, &canceller)).await
@@ -172,23 +173,13 @@ impl Storage {
             SourceFormat::Parquet => "parquet",
         };
         let outcome = (|| {
-            let direct = plan_load(&inner.engine, &table, request)?;
-            // The file instance reads the source (an import never runs where a client's SQL
-            // runs): it writes a full load's new file itself; an incremental load's rows it
-            // streams to the table's instance, which inserts them.
-            let source = direct.select.clone();
-            let plan = LoadPlan {
-                select: format!("SELECT * FROM {}('source')", crate::engine::STREAM_FUNCTION),
-                targets: direct.targets.clone(),
-            };
             let current = TableFile { project_id, branch_id, table_id: table.id, version: table.version };
             if request.incremental {
                 let current = inner.writable_file(&table, current)?;
-                let sql = insert_sql(&current.data_ref(), &table, &plan, true, request.dedup);
-                let outcome =
-                    inner.engine.write_from_files(&current, &[(sql, Vec::<Param>::new())], &source, canceller)?;
+                let outcome = append_rows(inner, &table, &current, request, canceller)?;
                 return Ok((outcome, current.version));
             }
+            let direct = plan_load(&inner.engine, &table, request)?;
             // Full load: the next version of the file, filled, then switched to.
             inner.before_destruction(ctx, &table, &current, crate::storage::schema::Destruction::FullLoad)?;
             let next = TableFile { version: inner.catalog.read(|tx| tx.next_version(table.id))?, ..current };
@@ -252,6 +243,35 @@ impl Storage {
             table_rows: outcome.row_count,
             table_bytes: outcome.byte_count,
             seconds,
+        })
+    }
+
+    /// `COPY … FROM STDIN` inside a transaction: the rows go to the transaction's version of
+    /// the table (see `storage::transactions`).
+    pub async fn load_table_in(
+        &self,
+        transaction: &mut crate::storage::Transaction,
+        ctx: SessionContext,
+        request: LoadRequest,
+        canceller: Canceller,
+    ) -> Result<LoadResult> {
+        if !request.incremental {
+            return Err(Error::unsupported("a full load cannot run inside a transaction block")
+                .with_sqlstate(SqlState::ActiveSqlTransaction));
+        }
+        let started = Instant::now();
+        let (target, path, operation) = (request.target.clone(), request.search_path.clone(), request.operation);
+        let statement_canceller = canceller.clone();
+        let work = move |inner: &crate::storage::Inner, table: &TableRecord, file: &TableFile, _: &_| {
+            append_rows(inner, table, file, &request, &statement_canceller)
+        };
+        let written =
+            self.write_in_transaction(transaction, &ctx, &target, &path, operation, false, &canceller, work).await?;
+        Ok(LoadResult {
+            imported_rows: written.affected as i64,
+            table_rows: written.row_count,
+            table_bytes: 0,
+            seconds: started.elapsed().as_secs_f64(),
         })
     }
 
@@ -361,4 +381,23 @@ impl Storage {
             }
         }
     }
+}
+
+/// An incremental load's rows appended to (or upserted into) `file`, a version of `table`. The
+/// file instance reads the source (an import never runs where a client's SQL runs) and streams
+/// its rows to the table's instance, which inserts them.
+fn append_rows(
+    inner: &crate::storage::Inner,
+    table: &TableRecord,
+    file: &TableFile,
+    request: &LoadRequest,
+    canceller: &Canceller,
+) -> Result<crate::engine::WriteOutcome> {
+    let direct = plan_load(&inner.engine, table, request)?;
+    let plan = LoadPlan {
+        select: format!("SELECT * FROM {}('source')", crate::engine::STREAM_FUNCTION),
+        targets: direct.targets.clone(),
+    };
+    let sql = insert_sql(&file.data_ref(), table, &plan, true, request.dedup);
+    inner.engine.write_from_files(file, &[(sql, Vec::<Param>::new())], &direct.select, canceller)
 }

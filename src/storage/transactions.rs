@@ -1,0 +1,340 @@
+//! Transactions that write (ADR 0012). One DuckDB transaction may write one attached file
+//! only, so a client transaction cannot be one engine transaction. Instead it writes private
+//! versions: the first time it writes a table it takes the table's write lock (kept until it
+//! ends), copies the committed version to a new version number and writes there, statement by
+//! statement. Its reads see those versions in place of the committed ones. COMMIT switches
+//! every table it wrote to its version in one catalog transaction, so other sessions see all of
+//! it or none of it; ROLLBACK, a dropped connection or a crash leaves the private versions
+//! unreferenced, and they are deleted (at once, or by start-up recovery).
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde_json::json;
+
+use super::tables::require_write;
+use super::tables::{LockedTable, TransactionLock, WriteResult};
+use super::{Inner, SessionContext, Storage, TableName};
+use crate::catalog::TableRecord;
+use crate::clock::now_micros;
+use crate::engine::{Canceller, TableFile, WriteOutcome};
+use crate::error::{Error, ErrorKind, Result, SqlState};
+
+static NEXT_TRANSACTION: AtomicU64 = AtomicU64::new(1);
+
+/// A client transaction's writes so far. Dropped without [`Storage::commit`] or
+/// [`Storage::rollback`] (a connection that went away), it rolls back.
+pub struct Transaction {
+    storage: Storage,
+    id: u64,
+    tables: BTreeMap<i64, Pending>,
+}
+
+/// One table a transaction wrote.
+struct Pending {
+    _lock: TransactionLock,
+    /// `bucket.table`, for the audit record.
+    label: String,
+    /// The committed version the transaction started from; COMMIT refuses if it moved.
+    base: TableFile,
+    /// The transaction's private version.
+    private: TableFile,
+    row_count: i64,
+    byte_count: i64,
+    rows_written: u64,
+    operations: Vec<&'static str>,
+}
+
+impl Transaction {
+    /// The private versions to read in place of the committed ones, by table id.
+    pub fn overlay(&self) -> HashMap<i64, TableFile> {
+        self.tables.iter().map(|(id, p)| (*id, p.private.clone())).collect()
+    }
+
+    /// Whether the transaction wrote nothing yet.
+    pub fn is_empty(&self) -> bool {
+        self.tables.is_empty()
+    }
+}
+
+impl Drop for Transaction {
+    fn drop(&mut self) {
+        let tables = std::mem::take(&mut self.tables);
+        if tables.is_empty() {
+            return;
+        }
+        let storage = self.storage.clone();
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(async move { storage.discard(tables).await });
+            }
+            // no runtime (shutdown): start-up recovery deletes the unreferenced files
+            Err(_) => drop(tables),
+        }
+    }
+}
+
+fn changed_meanwhile(label: &str) -> Error {
+    Error::new(
+        ErrorKind::Conflict,
+        format!("table {label} changed while this transaction wrote it; it was rolled back"),
+    )
+    .with_sqlstate(SqlState::SerializationFailure)
+    .with_hint("retry the transaction")
+}
+
+impl Storage {
+    /// A transaction that has written nothing yet.
+    pub fn begin_transaction(&self) -> Transaction {
+        Transaction {
+            storage: self.clone(),
+            id: NEXT_TRANSACTION.fetch_add(1, Ordering::Relaxed),
+            tables: BTreeMap::new(),
+        }
+    }
+
+    /// One write of `target` inside `transaction`: `work` writes the transaction's private
+    /// version of the table (given the table, that file, and the private versions of every
+    /// table the transaction wrote) in one engine transaction. The first write of a table
+    /// takes its lock and makes its private version.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn write_in_transaction<W>(
+        &self,
+        transaction: &mut Transaction,
+        ctx: &SessionContext,
+        target: &TableName,
+        search_path: &[String],
+        operation: &'static str,
+        deletes_all: bool,
+        canceller: &Canceller,
+        work: W,
+    ) -> Result<WriteResult>
+    where
+        W: FnOnce(&Inner, &TableRecord, &TableFile, &HashMap<i64, TableFile>) -> Result<WriteOutcome> + Send + 'static,
+    {
+        let (project_id, branch_id) = require_write(ctx)?;
+        let (name, path) = (target.clone(), search_path.to_vec());
+        let table_id = self
+            .blocking(move |inner| {
+                inner
+                    .catalog
+                    .read(|tx| inner.writable_table(tx, project_id, branch_id, &name, &path))
+                    .map(|(_, t)| t.id)
+            })
+            .await?;
+        let pending = transaction.tables.remove(&table_id);
+        let locked = match pending {
+            Some(_) => None,
+            None => Some(self.lock_target_for_transaction(ctx, target, search_path, transaction.id, canceller).await?),
+        };
+        let overlay = transaction.overlay();
+        let (ctx, name, path) = (ctx.clone(), target.clone(), search_path.to_vec());
+        let (pending, result) = self
+            .blocking_for(project_id, move |inner| {
+                Ok(write_pending(inner, &ctx, (&name, &path), pending, locked, operation, deletes_all, &overlay, work))
+            })
+            .await?;
+        if let Some(pending) = pending {
+            transaction.tables.insert(pending.private.table_id, pending);
+        }
+        result
+    }
+
+    /// An INSERT, UPDATE, DELETE or TRUNCATE inside `transaction` (see [`Storage::write_table`]).
+    pub async fn write_table_in<R>(
+        &self,
+        transaction: &mut Transaction,
+        ctx: SessionContext,
+        request: super::WriteRequest,
+        params: Vec<crate::engine::Param>,
+        canceller: Canceller,
+        render: R,
+    ) -> Result<WriteResult>
+    where
+        R: FnOnce(&super::WriteTarget, &[String]) -> Result<(String, Vec<crate::engine::QueryCheck>)> + Send + 'static,
+    {
+        let (target, path) = (request.target.clone(), request.search_path.clone());
+        let (operation, deletes_all) = (request.operation, request.deletes_all);
+        let (session, statement_canceller) = (ctx.clone(), canceller.clone());
+        let work = move |inner: &Inner, table: &TableRecord, file: &TableFile, overlay: &HashMap<i64, TableFile>| {
+            let reads = inner.catalog.read(|tx| inner.write_reads(tx, &session, &request, overlay))?;
+            inner.run_write(file, table, &reads, &request, params, &statement_canceller, render)
+        };
+        self.write_in_transaction(transaction, &ctx, &target, &path, operation, deletes_all, &canceller, work).await
+    }
+
+    /// COMMIT: every table the transaction wrote switches to its private version in one catalog
+    /// transaction, with one audit record each; the versions they leave are retired as a full
+    /// load's are (kept as history or by snapshots, otherwise deleted). A table that moved
+    /// meanwhile (which its lock prevents, short of a restore) fails it with `40001`, and the
+    /// whole transaction is rolled back.
+    pub async fn commit(&self, ctx: &SessionContext, mut transaction: Transaction) -> Result<()> {
+        let tables = std::mem::take(&mut transaction.tables);
+        if tables.is_empty() {
+            return Ok(());
+        }
+        let (project_id, _) = require_write(ctx)?;
+        let ctx = ctx.clone();
+        self.blocking_for(project_id, move |inner| {
+            let now = now_micros();
+            let committed = inner.catalog.write(|tx| {
+                let mut left = Vec::with_capacity(tables.len());
+                for (id, pending) in &tables {
+                    let current = tx.table(*id)?.filter(|t| t.version == pending.base.version);
+                    let Some(current) = current else { return Err(changed_meanwhile(&pending.label)) };
+                    tx.update_table_stats(*id, pending.private.version, pending.row_count, pending.byte_count, now)?;
+                    inner.audit(
+                        tx,
+                        &ctx,
+                        Some(project_id),
+                        "commit",
+                        ("table", pending.label.clone()),
+                        json!({"rows": pending.rows_written, "operations": pending.operations}),
+                    )?;
+                    left.push(current);
+                }
+                Ok(left)
+            });
+            match committed {
+                Ok(left) => {
+                    for (table, pending) in left.iter().zip(tables.values()) {
+                        inner.retire_version(table, &pending.base);
+                    }
+                    metrics::counter!("duckstore_transactions_total", "outcome" => "commit").increment(1);
+                    Ok(())
+                }
+                Err(e) => {
+                    discard_files(inner, tables);
+                    Err(e)
+                }
+            }
+        })
+        .await
+    }
+
+    /// ROLLBACK: the private versions are deleted and the locks released.
+    pub async fn rollback(&self, mut transaction: Transaction) {
+        let tables = std::mem::take(&mut transaction.tables);
+        if !tables.is_empty() {
+            self.discard(tables).await;
+        }
+    }
+
+    async fn discard(&self, tables: BTreeMap<i64, Pending>) {
+        metrics::counter!("duckstore_transactions_total", "outcome" => "rollback").increment(1);
+        if let Err(e) = self
+            .blocking(move |inner| {
+                discard_files(inner, tables);
+                Ok(())
+            })
+            .await
+        {
+            tracing::warn!(error = %e, "a rolled-back transaction's files are left for start-up recovery");
+        }
+    }
+}
+
+/// Deletes private versions (their readers done first); the locks go with them.
+fn discard_files(inner: &Inner, tables: BTreeMap<i64, Pending>) {
+    for pending in tables.into_values() {
+        if let Err(e) = inner.engine.remove_table_file(&pending.private) {
+            tracing::warn!(error = %e, table = pending.private.table_id, "a rolled-back table version was not removed yet");
+        }
+    }
+}
+
+/// The blocking part of [`Storage::write_in_transaction`]. Answers the table's pending state
+/// (kept even when the statement fails: the transaction still holds what it wrote before) and
+/// the statement's outcome.
+#[allow(clippy::too_many_arguments)]
+fn write_pending<W>(
+    inner: &Inner,
+    ctx: &SessionContext,
+    (name, search_path): (&TableName, &[String]),
+    pending: Option<Pending>,
+    locked: Option<LockedTable>,
+    operation: &'static str,
+    deletes_all: bool,
+    overlay: &HashMap<i64, TableFile>,
+    work: W,
+) -> (Option<Pending>, Result<WriteResult>)
+where
+    W: FnOnce(&Inner, &TableRecord, &TableFile, &HashMap<i64, TableFile>) -> Result<WriteOutcome>,
+{
+    let resolved = inner.catalog.read(|tx| {
+        let (project_id, branch_id) = require_write(ctx)?;
+        match &locked {
+            Some(locked) => locked.resolve_in(inner, tx, ctx),
+            None => inner.writable_table(tx, project_id, branch_id, name, search_path),
+        }
+    });
+    let (bucket, table) = match resolved {
+        Ok(found) => found,
+        Err(e) => return (pending, Err(e)),
+    };
+    let mut pending = match (pending, locked) {
+        (Some(pending), _) if pending.private.table_id == table.id => pending,
+        (Some(pending), _) => return (Some(pending), Err(super::tables::table_replaced(name))),
+        (None, Some(locked)) => match start_pending(inner, ctx, &bucket, &table, locked) {
+            Ok(pending) => pending,
+            Err(e) => return (None, Err(e)),
+        },
+        (None, None) => return (None, Err(Error::internal("writing in a transaction", "the table is not locked"))),
+    };
+    if deletes_all
+        && let Err(e) = inner.before_destruction(ctx, &table, &pending.base, super::schema::Destruction::DeleteAll)
+    {
+        return (Some(pending), Err(e));
+    }
+    let private = pending.private.clone();
+    let mut overlay = overlay.clone();
+    overlay.insert(table.id, private.clone());
+    let outcome = work(inner, &table, &private, &overlay);
+    let result = outcome.map(|outcome| {
+        let affected = outcome.affected.first().copied().unwrap_or(0);
+        pending.row_count = outcome.row_count;
+        pending.byte_count = outcome.byte_count;
+        pending.rows_written += affected as u64;
+        if !pending.operations.contains(&operation) {
+            pending.operations.push(operation);
+        }
+        metrics::counter!("duckstore_rows_written_total", "operation" => operation).increment(affected as u64);
+        WriteResult { affected, row_count: outcome.row_count }
+    });
+    (Some(pending), result)
+}
+
+/// A table's first write in a transaction: its committed version copied to a version number
+/// never used before (reserved in the catalog), which the transaction then writes.
+fn start_pending(
+    inner: &Inner,
+    ctx: &SessionContext,
+    bucket: &crate::catalog::BucketRecord,
+    table: &TableRecord,
+    locked: LockedTable,
+) -> Result<Pending> {
+    let (project_id, branch_id) = require_write(ctx)?;
+    let base = TableFile { project_id, branch_id, table_id: table.id, version: table.version };
+    let version = inner.catalog.write(|tx| {
+        let version = tx.next_version(table.id)?;
+        tx.reserve_version(table.id, version)?;
+        Ok(version)
+    })?;
+    let private = TableFile { version, ..base.clone() };
+    inner.engine.copy_table_file(&base, &private)?;
+    let lock = locked.into_transaction_lock().ok_or_else(|| {
+        let _ = inner.engine.remove_table_file(&private);
+        Error::internal("writing in a transaction", "the table's lock is not the transaction's")
+    })?;
+    metrics::counter!("duckstore_copy_on_write_total", "reason" => "transaction").increment(1);
+    Ok(Pending {
+        _lock: lock,
+        label: format!("{}.{}", bucket.full_name(), table.name),
+        base,
+        private,
+        row_count: table.row_count,
+        byte_count: table.byte_count,
+        rows_written: 0,
+        operations: Vec::new(),
+    })
+}

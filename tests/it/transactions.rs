@@ -1,0 +1,208 @@
+//! Transactions that write (ADR 0012): atomic at COMMIT across tables, invisible before it,
+//! read-your-own-writes, rollback in every way a transaction can end, and writers of one table
+//! waiting for each other instead of losing rows.
+
+use std::time::Duration;
+
+use futures::SinkExt;
+use tokio_postgres::{Client, SimpleQueryMessage};
+
+use crate::harness::{TestServer, message, sqlstate};
+use crate::tables::sales;
+
+async fn ids(client: &Client, table: &str) -> Vec<i32> {
+    let rows = client.query(&format!("SELECT id FROM {table} ORDER BY id"), &[]).await.unwrap();
+    rows.iter().map(|r| r.get(0)).collect()
+}
+
+/// The files of every version of a table on disk (`tables/<project>/<branch>/t<id>/v<n>.duckdb`).
+fn version_files(server: &TestServer) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut stack = vec![server.data_dir.join("tables")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "duckdb") {
+                found.push(path.strip_prefix(&server.data_dir).unwrap().display().to_string());
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+const ORDERS: &str = r#""in.c-sales"."orders""#;
+const ITEMS: &str = r#""in.c-sales"."items""#;
+
+async fn with_items(server: &TestServer) -> (Client, Client, String, String) {
+    let (a, user, token) = sales(server).await;
+    a.batch_execute(r#"CREATE TABLE "in.c-sales"."items" (order_id INTEGER, sku STRING)"#).await.unwrap();
+    let b = server.connect(&user, &token).await;
+    (a, b, user, token)
+}
+
+#[tokio::test]
+async fn a_transaction_over_two_tables_commits_at_once_and_reads_its_own_writes() {
+    let server = TestServer::start().await;
+    let (a, b, _, _) = with_items(&server).await;
+    a.batch_execute("BEGIN").await.unwrap();
+    assert_eq!(a.execute(&format!("INSERT INTO {ORDERS} (id, name) VALUES (10, 'x')"), &[]).await.unwrap(), 1);
+    assert_eq!(a.execute(&format!("UPDATE {ORDERS} SET name = 'B' WHERE id = 2"), &[]).await.unwrap(), 1);
+    assert_eq!(a.execute(&format!("DELETE FROM {ORDERS} WHERE id = 3"), &[]).await.unwrap(), 1);
+    a.batch_execute(&format!("INSERT INTO {ITEMS} SELECT id, 'sku-' || id FROM {ORDERS} WHERE id >= 2")).await.unwrap();
+    // its own writes, joins included
+    assert_eq!(ids(&a, ORDERS).await, [1, 2, 10]);
+    let joined = a
+        .query(&format!("SELECT o.name, i.sku FROM {ORDERS} o JOIN {ITEMS} i ON i.order_id = o.id ORDER BY o.id"), &[])
+        .await
+        .unwrap();
+    let joined: Vec<(String, String)> = joined.iter().map(|r| (r.get(0), r.get(1))).collect();
+    assert_eq!(joined, [("B".into(), "sku-2".into()), ("x".into(), "sku-10".into())]);
+    // nobody else sees any of it yet
+    assert_eq!(ids(&b, ORDERS).await, [1, 2, 3]);
+    assert_eq!(ids(&b, r#"(SELECT order_id AS id FROM "in.c-sales"."items") i"#).await, Vec::<i32>::new());
+    a.batch_execute("COMMIT").await.unwrap();
+    // and then all of it
+    assert_eq!(ids(&b, ORDERS).await, [1, 2, 10]);
+    let name: String = b.query_one(&format!("SELECT name FROM {ORDERS} WHERE id = 2"), &[]).await.unwrap().get(0);
+    assert_eq!(name, "B");
+    assert_eq!(ids(&b, r#"(SELECT order_id AS id FROM "in.c-sales"."items") i"#).await, [2, 10]);
+    // statistics and the audit trail count the commit as one write per table
+    let rows: i64 =
+        b.query_one("SELECT rows FROM duckstore.tables WHERE id = 'in.c-sales.orders'", &[]).await.unwrap().get(0);
+    assert_eq!(rows, 3);
+    let events = b
+        .query("SELECT object_id FROM duckstore.events WHERE operation = 'commit' ORDER BY object_id", &[])
+        .await
+        .unwrap();
+    let events: Vec<String> = events.iter().map(|r| r.get(0)).collect();
+    assert_eq!(events, ["in.c-sales.items", "in.c-sales.orders"]);
+    // the versions the tables left are kept as time-travel history (one per table), nothing
+    // more; without time travel they are deleted
+    assert_eq!(version_files(&server).len(), 4, "{:?}", version_files(&server));
+    b.query_one("CALL set_snapshot_settings(level => 'project', time_travel_days => 0)", &[]).await.unwrap();
+    b.batch_execute(&format!("BEGIN; DELETE FROM {ORDERS} WHERE id = 10; COMMIT")).await.unwrap();
+    let files = version_files(&server);
+    assert!(
+        files.contains(&"tables/1/1/t1/v3.duckdb".to_owned()) && !files.contains(&"tables/1/1/t1/v2.duckdb".to_owned()),
+        "{files:?}"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn rollback_a_failed_statement_and_a_dropped_connection_leave_tables_as_they_were() {
+    let server = TestServer::start().await;
+    let (a, b, user, token) = with_items(&server).await;
+    let files = version_files(&server);
+    // ROLLBACK
+    a.batch_execute(&format!("BEGIN; INSERT INTO {ORDERS} (id) VALUES (20); INSERT INTO {ITEMS} VALUES (20, 'x')"))
+        .await
+        .unwrap();
+    assert_eq!(ids(&a, ORDERS).await, [1, 2, 3, 20]);
+    a.batch_execute("ROLLBACK").await.unwrap();
+    assert_eq!(ids(&a, ORDERS).await, [1, 2, 3]);
+    // a failed statement aborts the transaction; its COMMIT rolls back
+    a.batch_execute(&format!("BEGIN; INSERT INTO {ORDERS} (id) VALUES (21)")).await.unwrap();
+    let err = a.simple_query(&format!("INSERT INTO {ORDERS} (id) VALUES (1)")).await.unwrap_err();
+    assert_eq!(sqlstate(&err), "23505", "{}", message(&err));
+    let err = a.simple_query(&format!("SELECT * FROM {ORDERS}")).await.unwrap_err();
+    assert_eq!(sqlstate(&err), "25P02");
+    let messages = a.simple_query("COMMIT").await.unwrap();
+    assert!(matches!(&messages[0], SimpleQueryMessage::CommandComplete(_)));
+    assert_eq!(ids(&b, ORDERS).await, [1, 2, 3]);
+    // a connection that goes away mid-transaction
+    let c = server.connect(&user, &token).await;
+    c.batch_execute(&format!("BEGIN; DELETE FROM {ORDERS}; INSERT INTO {ITEMS} VALUES (1, 'gone')")).await.unwrap();
+    drop(c);
+    // its lock goes with it: the next writer of the table is not kept waiting
+    let insert = format!("INSERT INTO {ORDERS} (id) VALUES (30)");
+    let write = b.execute(&insert, &[]);
+    assert_eq!(tokio::time::timeout(Duration::from_secs(20), write).await.expect("the lock was released").unwrap(), 1);
+    assert_eq!(ids(&b, ORDERS).await, [1, 2, 3, 30]);
+    assert_eq!(ids(&b, r#"(SELECT order_id AS id FROM "in.c-sales"."items") i"#).await, Vec::<i32>::new());
+    // no private version is left behind
+    for _ in 0..100 {
+        if version_files(&server) == files {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(version_files(&server), files);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn writers_of_one_table_wait_for_the_transaction_and_lose_nothing() {
+    let server = TestServer::start().await;
+    let (a, b, user, token) = with_items(&server).await;
+    a.batch_execute(&format!("BEGIN; INSERT INTO {ORDERS} (id) VALUES (40)")).await.unwrap();
+    // an autocommit writer of the same table waits for the transaction to end
+    let waiting = tokio::spawn(async move { b.execute(&format!("INSERT INTO {ORDERS} (id) VALUES (41)"), &[]).await });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!waiting.is_finished(), "the second writer did not wait");
+    a.batch_execute("COMMIT").await.unwrap();
+    assert_eq!(waiting.await.unwrap().unwrap(), 1);
+    assert_eq!(ids(&a, ORDERS).await, [1, 2, 3, 40, 41]);
+    // a wait has the statement timeout of the one waiting
+    let c = server.connect(&user, &token).await;
+    a.batch_execute(&format!("BEGIN; INSERT INTO {ORDERS} (id) VALUES (42)")).await.unwrap();
+    c.batch_execute("SET statement_timeout = 300").await.unwrap();
+    let err = c.simple_query(&format!("DELETE FROM {ORDERS}")).await.unwrap_err();
+    assert_eq!(sqlstate(&err), "57014", "{}", message(&err));
+    a.batch_execute("COMMIT").await.unwrap();
+    c.batch_execute("SET statement_timeout = 0").await.unwrap();
+    // two transactions each waiting for the other's table: one is refused with 40P01
+    a.batch_execute(&format!("BEGIN; INSERT INTO {ORDERS} (id) VALUES (50)")).await.unwrap();
+    c.batch_execute(&format!("BEGIN; INSERT INTO {ITEMS} VALUES (50, 'c')")).await.unwrap();
+    let a_waits =
+        tokio::spawn(async move { a.execute(&format!("INSERT INTO {ITEMS} VALUES (50, 'a')"), &[]).await.map(|_| a) });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let err = c.simple_query(&format!("INSERT INTO {ORDERS} (id) VALUES (51)")).await.unwrap_err();
+    assert_eq!(sqlstate(&err), "40P01", "{}", message(&err));
+    c.batch_execute("ROLLBACK").await.unwrap();
+    let a = a_waits.await.unwrap().unwrap();
+    a.batch_execute("COMMIT").await.unwrap();
+    assert_eq!(ids(&c, ORDERS).await, [1, 2, 3, 40, 41, 42, 50]);
+    let skus = c.query(&format!("SELECT sku FROM {ITEMS}"), &[]).await.unwrap();
+    assert_eq!(skus.iter().map(|r| r.get::<_, String>(0)).collect::<Vec<_>>(), ["a"]);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn copy_and_prepared_writes_join_the_transaction() {
+    let server = TestServer::start().await;
+    let (mut a, b, _, _) = with_items(&server).await;
+    let tx = a.transaction().await.unwrap();
+    let insert = tx.prepare(&format!("INSERT INTO {ITEMS} VALUES ($1, $2)")).await.unwrap();
+    for i in 0..5 {
+        tx.execute(&insert, &[&i, &format!("s{i}")]).await.unwrap();
+    }
+    let sink = tx.copy_in(&format!("COPY {ORDERS} (id, name) FROM STDIN")).await.unwrap();
+    futures::pin_mut!(sink);
+    sink.send(bytes::Bytes::from_static(b"60\tsixty\n61\tsixty-one\n")).await.unwrap();
+    assert_eq!(sink.finish().await.unwrap(), 2);
+    assert_eq!(ids(&b, ORDERS).await, [1, 2, 3]);
+    let n: i64 = tx.query_one(&format!("SELECT count(*) FROM {ITEMS}"), &[]).await.unwrap().get(0);
+    assert_eq!(n, 5);
+    tx.commit().await.unwrap();
+    assert_eq!(ids(&b, ORDERS).await, [1, 2, 3, 60, 61]);
+    let n: i64 = b.query_one(&format!("SELECT count(*) FROM {ITEMS}"), &[]).await.unwrap().get(0);
+    assert_eq!(n, 5);
+    // rolled back, COPY included
+    let tx = a.transaction().await.unwrap();
+    let sink = tx.copy_in(&format!("COPY {ORDERS} (id) FROM STDIN")).await.unwrap();
+    futures::pin_mut!(sink);
+    sink.send(bytes::Bytes::from_static(b"62\n")).await.unwrap();
+    sink.finish().await.unwrap();
+    tx.rollback().await.unwrap();
+    assert_eq!(ids(&b, ORDERS).await, [1, 2, 3, 60, 61]);
+    // what cannot run in a transaction yet says so
+    a.batch_execute("BEGIN").await.unwrap();
+    let err = a.simple_query(r#"CREATE TABLE "in.c-sales"."t" (x INTEGER)"#).await.unwrap_err();
+    assert_eq!(sqlstate(&err), "25001", "{}", message(&err));
+    a.batch_execute("ROLLBACK").await.unwrap();
+    server.stop().await;
+}
