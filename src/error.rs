@@ -118,6 +118,8 @@ pub enum SqlState {
     InvalidPassword,
     /// `2BP01`
     DependentObjectsStillExist,
+    /// `3B001`
+    InvalidSavepointSpecification,
     /// `3D000`
     InvalidCatalogName,
     /// `3F000`
@@ -213,6 +215,7 @@ impl SqlState {
         SqlState::InvalidAuthorizationSpecification,
         SqlState::InvalidPassword,
         SqlState::DependentObjectsStillExist,
+        SqlState::InvalidSavepointSpecification,
         SqlState::InvalidCatalogName,
         SqlState::InvalidSchemaName,
         SqlState::SerializationFailure,
@@ -274,6 +277,7 @@ impl SqlState {
             SqlState::InvalidAuthorizationSpecification => "28000",
             SqlState::InvalidPassword => "28P01",
             SqlState::DependentObjectsStillExist => "2BP01",
+            SqlState::InvalidSavepointSpecification => "3B001",
             SqlState::InvalidCatalogName => "3D000",
             SqlState::InvalidSchemaName => "3F000",
             SqlState::SerializationFailure => "40001",
@@ -346,6 +350,7 @@ impl SqlState {
             | SqlState::CantChangeRuntimeParam => ErrorKind::FailedPrecondition,
             SqlState::InvalidAuthorizationSpecification | SqlState::InvalidPassword => ErrorKind::Unauthenticated,
             SqlState::InvalidCatalogName
+            | SqlState::InvalidSavepointSpecification
             | SqlState::InvalidSchemaName
             | SqlState::UndefinedColumn
             | SqlState::UndefinedObject

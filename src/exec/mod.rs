@@ -320,8 +320,28 @@ impl Executor {
                 })?;
                 Ok(ready(one_column(gateway::settings::display_name(name), &value)?, "SHOW"))
             }
-            Plan::NoOp(tag) | Plan::Savepoint(tag) => Ok(Outcome::Command(CommandTag::new(tag))),
-            Plan::RollbackToSavepoint => Ok(Outcome::Restored),
+            Plan::NoOp(tag) => Ok(Outcome::Command(CommandTag::new(tag))),
+            Plan::Savepoint(name) => {
+                outside_transaction("SAVEPOINT", in_transaction)?;
+                let mut transaction = session.take_transaction().unwrap_or_else(|| storage.begin_transaction());
+                transaction.savepoint(name.clone());
+                session.put_transaction(transaction);
+                Ok(Outcome::Command(CommandTag::new("SAVEPOINT")))
+            }
+            Plan::ReleaseSavepoint(name) => {
+                outside_transaction("RELEASE SAVEPOINT", in_transaction)?;
+                let mut transaction = session.take_transaction().unwrap_or_else(|| storage.begin_transaction());
+                let released = transaction.release_savepoint(name).await;
+                session.put_transaction(transaction);
+                released.map(|()| Outcome::Command(CommandTag::new("RELEASE")))
+            }
+            Plan::RollbackToSavepoint(name) => {
+                outside_transaction("ROLLBACK TO SAVEPOINT", in_transaction)?;
+                let mut transaction = session.take_transaction().unwrap_or_else(|| storage.begin_transaction());
+                let restored = transaction.rollback_to_savepoint(name).await;
+                session.put_transaction(transaction);
+                restored.map(|()| Outcome::Restored)
+            }
             Plan::CreateBucket { bucket, if_not_exists } => {
                 let (stage, name) = crate::storage::names::parse_bucket(bucket)?;
                 storage.create_bucket(session.ctx.clone(), stage, name, String::new(), *if_not_exists).await?;
@@ -595,6 +615,15 @@ fn hold_timer_while_streaming(result: &mut Result<Outcome>, timer: Option<tokio:
     {
         stream.hold(Box::new(guard));
     }
+}
+
+/// `what` outside a transaction block is refused, as in PostgreSQL (`25P01`).
+fn outside_transaction(what: &str, in_transaction: bool) -> Result<()> {
+    if in_transaction {
+        return Ok(());
+    }
+    Err(Error::new(ErrorKind::FailedPrecondition, format!("{what} can only be used in transaction blocks"))
+        .with_sqlstate(SqlState::NoActiveSqlTransaction))
 }
 
 #[cfg(test)]

@@ -274,14 +274,8 @@ impl Executor {
         savepoint: SavepointStatement,
         in_transaction: bool,
     ) -> Result<Outcome> {
-        if !in_transaction {
-            let what = if savepoint == SavepointStatement::Release { "RELEASE SAVEPOINT" } else { "SAVEPOINT" };
-            return Err(Error::new(
-                ErrorKind::FailedPrecondition,
-                format!("{what} can only be used in transaction blocks"),
-            )
-            .with_sqlstate(SqlState::NoActiveSqlTransaction));
-        }
+        let what = if savepoint == SavepointStatement::Release { "RELEASE SAVEPOINT" } else { "SAVEPOINT" };
+        super::outside_transaction(what, in_transaction)?;
         match savepoint {
             SavepointStatement::Create => Ok(Outcome::Command(CommandTag::new("SAVEPOINT"))),
             SavepointStatement::Release => Ok(Outcome::Command(CommandTag::new("RELEASE"))),

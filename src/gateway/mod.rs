@@ -100,10 +100,13 @@ pub enum Plan {
     CloseCursor(Option<String>),
     ResetAll,
     Show(String),
-    /// `SAVEPOINT`, `RELEASE`: bookkeeping only (storage writes never run inside a transaction).
-    Savepoint(&'static str),
-    /// `ROLLBACK TO SAVEPOINT`: leaves a failed transaction usable again.
-    RollbackToSavepoint,
+    /// `SAVEPOINT name`.
+    Savepoint(String),
+    /// `RELEASE [SAVEPOINT] name`.
+    ReleaseSavepoint(String),
+    /// `ROLLBACK TO [SAVEPOINT] name`: undoes the writes since, and leaves a failed transaction
+    /// usable again.
+    RollbackToSavepoint(String),
     /// Accepted and answered with a tag, nothing else (`DISCARD ALL`, `DEALLOCATE`, `CLOSE`).
     NoOp(&'static str),
     CreateBucket {
@@ -173,7 +176,7 @@ impl Plan {
             Plan::Set { .. } | Plan::Reset(_) | Plan::ResetAll => "set",
             Plan::DeclareCursor { .. } | Plan::Fetch { .. } | Plan::CloseCursor(_) => "cursor",
             Plan::Show(_) => "show",
-            Plan::Savepoint(_) | Plan::RollbackToSavepoint => "transaction",
+            Plan::Savepoint(_) | Plan::ReleaseSavepoint(_) | Plan::RollbackToSavepoint(_) => "transaction",
             Plan::NoOp(_) => "utility",
             Plan::CreateBucket { .. } | Plan::CreateTable { .. } | Plan::CreateView { .. } => "create",
             Plan::DropBuckets { .. } | Plan::DropTables { .. } | Plan::DropViews { .. } => "drop",
@@ -293,9 +296,11 @@ pub fn plan(statement: Statement, compat: &CompatValues<'_>) -> Result<Plan> {
         Statement::StartTransaction { .. } => Ok(Plan::Begin),
         Statement::Commit { .. } => Ok(Plan::Commit),
         Statement::Rollback { savepoint: None, .. } => Ok(Plan::Rollback),
-        Statement::Rollback { savepoint: Some(_), .. } => Ok(Plan::RollbackToSavepoint),
-        Statement::Savepoint { .. } => Ok(Plan::Savepoint("SAVEPOINT")),
-        Statement::ReleaseSavepoint { .. } => Ok(Plan::Savepoint("RELEASE")),
+        Statement::Rollback { savepoint: Some(ref name), .. } => {
+            Ok(Plan::RollbackToSavepoint(cursors::cursor_name(name)))
+        }
+        Statement::Savepoint { ref name } => Ok(Plan::Savepoint(cursors::cursor_name(name))),
+        Statement::ReleaseSavepoint { ref name } => Ok(Plan::ReleaseSavepoint(cursors::cursor_name(name))),
         Statement::Set(Set::SingleAssignment { variable, values, .. }) => {
             Ok(Plan::Set { name: object_name_text(&variable), value: setting_value(&values)? })
         }

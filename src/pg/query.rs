@@ -275,7 +275,7 @@ impl SimpleQueryHandler for Connection {
                         Err(e) => Err(e),
                         Ok(plan)
                             if status == TransactionStatus::Error
-                                && !matches!(plan, Plan::Commit | Plan::Rollback | Plan::RollbackToSavepoint) =>
+                                && !matches!(plan, Plan::Commit | Plan::Rollback | Plan::RollbackToSavepoint(_)) =>
                         {
                             Err(aborted_transaction())
                         }
@@ -599,7 +599,7 @@ impl ExtendedQueryHandler for Connection {
         let Some(plan) = &portal.statement.statement.plan else { return Ok(Response::EmptyQuery) };
         let status = client.transaction_status();
         if status == TransactionStatus::Error
-            && !matches!(plan, Plan::Commit | Plan::Rollback | Plan::RollbackToSavepoint)
+            && !matches!(plan, Plan::Commit | Plan::Rollback | Plan::RollbackToSavepoint(_))
         {
             return Err(to_pg(&aborted_transaction()));
         }

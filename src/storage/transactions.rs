@@ -28,6 +28,14 @@ pub struct Transaction {
     storage: Storage,
     id: u64,
     tables: BTreeMap<i64, Pending>,
+    /// Open savepoints, oldest first: each keeps the private version every table had then
+    /// (the next write of such a table copies it first, so the savepoint's stays as it was).
+    savepoints: Vec<Savepoint>,
+}
+
+struct Savepoint {
+    name: String,
+    versions: HashMap<i64, TableFile>,
 }
 
 /// One table a transaction wrote.
@@ -55,18 +63,86 @@ impl Transaction {
     pub fn is_empty(&self) -> bool {
         self.tables.is_empty()
     }
+
+    /// `SAVEPOINT name`.
+    pub fn savepoint(&mut self, name: String) {
+        self.savepoints.push(Savepoint { name, versions: self.overlay() });
+    }
+
+    fn savepoint_index(&self, name: &str) -> Result<usize> {
+        self.savepoints.iter().rposition(|s| s.name == name).ok_or_else(|| {
+            Error::not_found(format!("savepoint \"{name}\" does not exist"))
+                .with_sqlstate(SqlState::InvalidSavepointSpecification)
+        })
+    }
+
+    /// Whether a savepoint keeps `file` (so a write must not change it).
+    fn kept(&self, file: &TableFile) -> bool {
+        self.savepoints.iter().any(|s| s.versions.get(&file.table_id) == Some(file))
+    }
+
+    /// Private versions neither a table nor a savepoint refers to any more, among `candidates`.
+    fn unreferenced(&self, candidates: Vec<TableFile>) -> Vec<TableFile> {
+        let mut gone: Vec<TableFile> = candidates
+            .into_iter()
+            .filter(|f| !self.kept(f) && self.tables.get(&f.table_id).is_none_or(|p| p.private != *f))
+            .collect();
+        gone.sort_by_key(|f| (f.table_id, f.version));
+        gone.dedup();
+        gone
+    }
+
+    /// `RELEASE name`: the savepoint and every later one end; the writes stay.
+    pub async fn release_savepoint(&mut self, name: &str) -> Result<()> {
+        let at = self.savepoint_index(name)?;
+        let released: Vec<TableFile> = self.savepoints.drain(at..).flat_map(|s| s.versions.into_values()).collect();
+        let gone = self.unreferenced(released);
+        self.storage.remove_files(gone).await;
+        Ok(())
+    }
+
+    /// `ROLLBACK TO name`: every table returns to the version it had at the savepoint (tables
+    /// first written since are released); later savepoints end, this one stays.
+    pub async fn rollback_to_savepoint(&mut self, name: &str) -> Result<()> {
+        let at = self.savepoint_index(name)?;
+        let mut candidates: Vec<TableFile> =
+            self.savepoints.drain(at + 1..).flat_map(|s| s.versions.into_values()).collect();
+        let restored = self.savepoints[at].versions.clone();
+        let mut released = Vec::new();
+        for (id, mut pending) in std::mem::take(&mut self.tables) {
+            match restored.get(&id) {
+                Some(version) => {
+                    candidates.push(std::mem::replace(&mut pending.private, version.clone()));
+                    self.tables.insert(id, pending);
+                }
+                None => {
+                    candidates.push(pending.private.clone());
+                    released.push(pending);
+                }
+            }
+        }
+        let gone = self.unreferenced(candidates);
+        self.storage.remove_files(gone).await;
+        drop(released); // their locks, once their files are gone
+        Ok(())
+    }
 }
 
 impl Drop for Transaction {
     fn drop(&mut self) {
+        let kept = self.savepoints.drain(..).flat_map(|s| s.versions.into_values()).collect();
+        let kept_only = self.unreferenced(kept);
         let tables = std::mem::take(&mut self.tables);
-        if tables.is_empty() {
+        if tables.is_empty() && kept_only.is_empty() {
             return;
         }
         let storage = self.storage.clone();
         match tokio::runtime::Handle::try_current() {
             Ok(runtime) => {
-                runtime.spawn(async move { storage.discard(tables).await });
+                runtime.spawn(async move {
+                    storage.remove_files(kept_only).await;
+                    storage.discard(tables).await
+                });
             }
             // no runtime (shutdown): start-up recovery deletes the unreferenced files
             Err(_) => drop(tables),
@@ -90,6 +166,7 @@ impl Storage {
             storage: self.clone(),
             id: NEXT_TRANSACTION.fetch_add(1, Ordering::Relaxed),
             tables: BTreeMap::new(),
+            savepoints: Vec::new(),
         }
     }
 
@@ -123,6 +200,8 @@ impl Storage {
             })
             .await?;
         let pending = transaction.tables.remove(&table_id);
+        // a savepoint keeps the version this write would change: write a copy of it
+        let copy_first = pending.as_ref().is_some_and(|p| transaction.kept(&p.private));
         let locked = match pending {
             Some(_) => None,
             None => Some(self.lock_target_for_transaction(ctx, target, search_path, transaction.id, canceller).await?),
@@ -131,7 +210,8 @@ impl Storage {
         let (ctx, name, path) = (ctx.clone(), target.clone(), search_path.to_vec());
         let (pending, result) = self
             .blocking_for(project_id, move |inner| {
-                Ok(write_pending(inner, &ctx, (&name, &path), pending, locked, operation, deletes_all, &overlay, work))
+                let how = WriteHow { operation, deletes_all, copy_first };
+                Ok(write_pending(inner, &ctx, (&name, &path), pending, locked, how, &overlay, work))
             })
             .await?;
         if let Some(pending) = pending {
@@ -169,6 +249,10 @@ impl Storage {
     /// meanwhile (which its lock prevents, short of a restore) fails it with `40001`, and the
     /// whole transaction is rolled back.
     pub async fn commit(&self, ctx: &SessionContext, mut transaction: Transaction) -> Result<()> {
+        // versions only savepoints kept go first
+        let kept = transaction.savepoints.drain(..).flat_map(|s| s.versions.into_values()).collect();
+        let gone = transaction.unreferenced(kept);
+        self.remove_files(gone).await;
         let tables = std::mem::take(&mut transaction.tables);
         if tables.is_empty() {
             return Ok(());
@@ -214,13 +298,39 @@ impl Storage {
 
     /// ROLLBACK: the private versions are deleted and the locks released.
     pub async fn rollback(&self, mut transaction: Transaction) {
+        let kept = transaction.savepoints.drain(..).flat_map(|s| s.versions.into_values()).collect();
+        let gone = transaction.unreferenced(kept);
+        self.remove_files(gone).await;
         let tables = std::mem::take(&mut transaction.tables);
         if !tables.is_empty() {
             self.discard(tables).await;
         }
     }
 
+    /// Deletes private versions nothing refers to any more.
+    async fn remove_files(&self, files: Vec<TableFile>) {
+        if files.is_empty() {
+            return;
+        }
+        let removed = self
+            .blocking(move |inner| {
+                for file in &files {
+                    if let Err(e) = inner.engine.remove_table_file(file) {
+                        tracing::warn!(error = %e, table = file.table_id, "a transaction's table version was not removed yet");
+                    }
+                }
+                Ok(())
+            })
+            .await;
+        if let Err(e) = removed {
+            tracing::warn!(error = %e, "a transaction's table versions are left for start-up recovery");
+        }
+    }
+
     async fn discard(&self, tables: BTreeMap<i64, Pending>) {
+        if tables.is_empty() {
+            return;
+        }
         metrics::counter!("duckstore_transactions_total", "outcome" => "rollback").increment(1);
         if let Err(e) = self
             .blocking(move |inner| {
@@ -253,8 +363,7 @@ fn write_pending<W>(
     (name, search_path): (&TableName, &[String]),
     pending: Option<Pending>,
     locked: Option<LockedTable>,
-    operation: &'static str,
-    deletes_all: bool,
+    how: WriteHow,
     overlay: &HashMap<i64, TableFile>,
     work: W,
 ) -> (Option<Pending>, Result<WriteResult>)
@@ -281,6 +390,13 @@ where
         },
         (None, None) => return (None, Err(Error::internal("writing in a transaction", "the table is not locked"))),
     };
+    let WriteHow { operation, deletes_all, copy_first } = how;
+    if copy_first {
+        match copy_private(inner, &pending.private) {
+            Ok(copy) => pending.private = copy,
+            Err(e) => return (Some(pending), Err(e)),
+        }
+    }
     if deletes_all
         && let Err(e) = inner.before_destruction(ctx, &table, &pending.base, super::schema::Destruction::DeleteAll)
     {
@@ -304,6 +420,30 @@ where
     (Some(pending), result)
 }
 
+/// What kind of write [`write_pending`] makes.
+struct WriteHow {
+    operation: &'static str,
+    deletes_all: bool,
+    /// A savepoint keeps the table's private version: copy it first.
+    copy_first: bool,
+}
+
+/// A new version number for `table_id`, never used before (reserved in the catalog).
+fn reserve_version(inner: &Inner, table_id: i64) -> Result<i64> {
+    inner.catalog.write(|tx| {
+        let version = tx.next_version(table_id)?;
+        tx.reserve_version(table_id, version)?;
+        Ok(version)
+    })
+}
+
+/// A copy of a private version under a new number, for the transaction to write on.
+fn copy_private(inner: &Inner, private: &TableFile) -> Result<TableFile> {
+    let copy = TableFile { version: reserve_version(inner, private.table_id)?, ..private.clone() };
+    inner.engine.copy_table_file(private, &copy)?;
+    Ok(copy)
+}
+
 /// A table's first write in a transaction: its committed version copied to a version number
 /// never used before (reserved in the catalog), which the transaction then writes.
 fn start_pending(
@@ -315,11 +455,7 @@ fn start_pending(
 ) -> Result<Pending> {
     let (project_id, branch_id) = require_write(ctx)?;
     let base = TableFile { project_id, branch_id, table_id: table.id, version: table.version };
-    let version = inner.catalog.write(|tx| {
-        let version = tx.next_version(table.id)?;
-        tx.reserve_version(table.id, version)?;
-        Ok(version)
-    })?;
+    let version = reserve_version(inner, table.id)?;
     let private = TableFile { version, ..base.clone() };
     inner.engine.copy_table_file(&base, &private)?;
     let lock = locked.into_transaction_lock().ok_or_else(|| {

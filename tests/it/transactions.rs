@@ -206,3 +206,52 @@ async fn copy_and_prepared_writes_join_the_transaction() {
     a.batch_execute("ROLLBACK").await.unwrap();
     server.stop().await;
 }
+
+#[tokio::test]
+async fn savepoints_undo_the_writes_made_since() {
+    let server = TestServer::start().await;
+    let (a, b, _, _) = with_items(&server).await;
+    let files = version_files(&server);
+    let err = a.simple_query("SAVEPOINT outside").await.unwrap_err();
+    assert_eq!(sqlstate(&err), "25P01");
+    a.batch_execute(&format!(
+        "BEGIN; INSERT INTO {ORDERS} (id) VALUES (70); SAVEPOINT one; \
+         INSERT INTO {ORDERS} (id) VALUES (71); INSERT INTO {ITEMS} VALUES (71, 'x'); SAVEPOINT two; \
+         DELETE FROM {ORDERS} WHERE id < 70"
+    ))
+    .await
+    .unwrap();
+    assert_eq!(ids(&a, ORDERS).await, [70, 71]);
+    a.batch_execute("ROLLBACK TO SAVEPOINT two").await.unwrap();
+    assert_eq!(ids(&a, ORDERS).await, [1, 2, 3, 70, 71]);
+    a.batch_execute("ROLLBACK TO one").await.unwrap();
+    assert_eq!(ids(&a, ORDERS).await, [1, 2, 3, 70]);
+    let n: i64 = a.query_one(&format!("SELECT count(*) FROM {ITEMS}"), &[]).await.unwrap().get(0);
+    assert_eq!(n, 0);
+    // the savepoint stays after ROLLBACK TO; a failed statement is undone by it too
+    a.batch_execute(&format!("INSERT INTO {ORDERS} (id) VALUES (72)")).await.unwrap();
+    let err = a.simple_query(&format!("INSERT INTO {ORDERS} (id) VALUES (1)")).await.unwrap_err();
+    assert_eq!(sqlstate(&err), "23505");
+    a.batch_execute("ROLLBACK TO one").await.unwrap();
+    a.batch_execute(&format!("INSERT INTO {ORDERS} (id) VALUES (73); RELEASE one")).await.unwrap();
+    let err = a.simple_query("ROLLBACK TO one").await.unwrap_err();
+    assert_eq!(sqlstate(&err), "3B001");
+    a.batch_execute("ROLLBACK").await.unwrap();
+    a.batch_execute(&format!("BEGIN; INSERT INTO {ORDERS} (id) VALUES (74); SAVEPOINT s; INSERT INTO {ORDERS} (id) VALUES (75); RELEASE s; COMMIT"))
+        .await
+        .unwrap();
+    assert_eq!(ids(&b, ORDERS).await, [1, 2, 3, 74, 75]);
+    // every private version is gone: one file per table, plus the history of the commit
+    b.query_one("CALL set_snapshot_settings(level => 'project', time_travel_days => 0)", &[]).await.unwrap();
+    b.batch_execute(&format!("BEGIN; SAVEPOINT s; DELETE FROM {ORDERS} WHERE id = 75; SAVEPOINT t; DELETE FROM {ORDERS} WHERE id = 74; COMMIT")).await.unwrap();
+    assert_eq!(ids(&b, ORDERS).await, [1, 2, 3]);
+    for _ in 0..100 {
+        if version_files(&server).len() <= files.len() + 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // orders: its current version and the history the first COMMIT kept; items: unchanged
+    assert_eq!(version_files(&server).len(), files.len() + 1, "{:?}", version_files(&server));
+    server.stop().await;
+}
