@@ -2,7 +2,7 @@
 //! PostgreSQL 15 server started here, or raw DuckDB) and prints a table with the ratio.
 //!
 //!   cargo bench --bench duckstore -- [wire] [storage] [catalog] [loads] [snapshots] [branches] [listing]
-//!                                   [workspaces] [fairness]        (default: all)
+//!                                   [workspaces] [fairness] [transactions]        (default: all)
 
 mod postgres;
 mod stats;
@@ -298,6 +298,83 @@ async fn storage(table: &mut Table) {
         p_rows as f64 / p_time.as_secs_f64(),
     );
 
+    duck.stop().await;
+}
+
+/// Runs `statements` as one transaction block `n` times (after one warm-up), timing each whole
+/// transaction and its COMMIT alone.
+async fn transaction_runs(client: &Client, statements: &[String], n: usize) -> (Samples, Samples) {
+    let (mut whole, mut commits) = (Samples::default(), Samples::default());
+    for run in 0..=n {
+        let started = Instant::now();
+        client.simple_query("BEGIN").await.unwrap();
+        for sql in statements {
+            client.simple_query(&sql.replace("{run}", &run.to_string())).await.unwrap();
+        }
+        let committing = Instant::now();
+        client.simple_query("COMMIT").await.unwrap();
+        if run > 0 {
+            commits.push(committing.elapsed());
+            whole.push(started.elapsed());
+        }
+    }
+    (whole, commits)
+}
+
+/// Transactions that write (issue 21), side by side with PostgreSQL 15: many small writes of
+/// one table, one row into each of ten tables, one row of a large table.
+async fn transactions(table: &mut Table) {
+    const BIG: i64 = 10_000_000;
+    let pg = postgres::Postgres::start();
+    let duck = Duckstore::start().await;
+    let (client, _) = project(&duck, "tx").await;
+    let pg_client = connect(&pg.conn_string()).await;
+    let duck_table = |i: usize| format!(r#""in.c-bench"."t{i}""#);
+    for i in 0..10 {
+        client.batch_execute(&format!("CREATE TABLE {} (id BIGINT, name STRING)", duck_table(i))).await.unwrap();
+        pg_client.batch_execute(&format!("CREATE TABLE t{i} (id BIGINT, name TEXT)")).await.unwrap();
+    }
+    // 100 single-row INSERTs into one table
+    let inserts = |t: &str| -> Vec<String> {
+        (0..100).map(|i| format!("INSERT INTO {t} VALUES ({{run}}{i:03}, 'row {i}')")).collect()
+    };
+    let (d, d_commit) = transaction_runs(&client, &inserts(&duck_table(0)), 20).await;
+    let (p, p_commit) = transaction_runs(&pg_client, &inserts("t0"), 20).await;
+    table.row_latency("transaction of 100 single-row INSERTs, one table", &d, &p, "—");
+    table.row_latency("  its COMMIT", &d_commit, &p_commit, "—");
+    // one row into each of ten tables
+    let spread = |name: &dyn Fn(usize) -> String| -> Vec<String> {
+        (0..10).map(|i| format!("INSERT INTO {} VALUES ({{run}}, 'spread')", name(i))).collect()
+    };
+    let (d, d_commit) = transaction_runs(&client, &spread(&duck_table), 20).await;
+    let (p, p_commit) = transaction_runs(&pg_client, &spread(&|i| format!("t{i}")), 20).await;
+    table.row_latency("transaction writing 1 row into each of 10 tables", &d, &p, "—");
+    table.row_latency("  its COMMIT", &d_commit, &p_commit, "—");
+    // a 1-row UPDATE of a 10M-row table
+    client
+        .batch_execute(&format!(
+            r#"CREATE TABLE "in.c-bench"."big" (id BIGINT, name STRING, amount DOUBLE);
+               INSERT INTO "in.c-bench"."big" SELECT i, 'name ' || i, i * 0.5 FROM range({BIG}) t(i)"#
+        ))
+        .await
+        .unwrap();
+    pg_client
+        .batch_execute(&format!(
+            "CREATE TABLE big (id BIGINT, name TEXT, amount DOUBLE PRECISION);
+             INSERT INTO big SELECT i, 'name ' || i, i * 0.5 FROM generate_series(0, {BIG} - 1) i;
+             CREATE INDEX ON big (id)"
+        ))
+        .await
+        .unwrap();
+    pg_client.batch_execute("VACUUM ANALYZE big").await.unwrap();
+    let update = |t: &str| vec![format!("UPDATE {t} SET amount = amount + 1 WHERE id = 4242{{run}}")];
+    let (d, d_commit) = transaction_runs(&client, &update(r#""in.c-bench"."big""#), 5).await;
+    let (p, p_commit) = transaction_runs(&pg_client, &update("big"), 5).await;
+    table.row_latency("1-row UPDATE of a 10M-row table in a transaction", &d, &p, "—");
+    table.row_latency("  its COMMIT", &d_commit, &p_commit, "—");
+    let d = latency(&client, r#"UPDATE "in.c-bench"."big" SET amount = amount + 1 WHERE id = 4242"#, 5).await;
+    let p = latency(&pg_client, "UPDATE big SET amount = amount + 1 WHERE id = 4242", 5).await;
+    table.row_latency("the same UPDATE in autocommit", &d, &p, "—");
     duck.stop().await;
 }
 
@@ -754,6 +831,9 @@ fn main() {
         }
         if wanted("fairness") {
             fairness(&mut table).await;
+        }
+        if wanted("transactions") {
+            transactions(&mut table).await;
         }
     });
     table.print();

@@ -6,7 +6,7 @@ nothing committed was lost and nothing half-done shows.
 
 Each round starts the server on the same data directory, runs writers of every kind at once
 (single-row INSERTs, COPY batches, full-load imports, ALTER TABLE, snapshot restores, writes in a
-dev branch), kills the server at a random moment, restarts it and checks:
+dev branch, transaction blocks over two tables that also create and drop a table), kills the server at a random moment, restarts it and checks:
 
 - every table the catalog lists can be read;
 - every acknowledged write is there (INSERTed ids, COPY batches, the last import's generation);
@@ -14,6 +14,9 @@ dev branch), kills the server at a random moment, restarts it and checks:
 - the schema-change table has its rows and one of its two column sets;
 - the restored table has one of its two known states;
 - the default branch never sees the dev branch's writes;
+- a transaction block is all there or absent: both tables it writes hold the same ids, every
+  acknowledged COMMIT is there, nothing of a rolled-back one, and exactly one table it creates
+  (dropping the previous one) exists, whole;
 - no orphan files: every file under tables/ belongs to a table version or a kept version.
 
 Needs Debian's python3-psycopg. Exits 1 on the first violation, printing it.
@@ -99,8 +102,12 @@ def setup(server):
         c.execute('CREATE TABLE "in.c-crash"."branched" (id BIGINT)')
         c.execute('INSERT INTO "in.c-crash"."branched" SELECT range FROM range(10)')
         branch = c.execute("CALL create_branch(name => 'dev')").fetchone()[0]
+        c.execute('CREATE TABLE "in.c-crash"."tx_a" (k BIGINT)')
+        c.execute('CREATE TABLE "in.c-crash"."tx_b" (k BIGINT, v STRING)')
+        c.execute('CREATE TABLE "in.c-crash"."made_0" (k BIGINT)')
+        c.execute('INSERT INTO "in.c-crash"."made_0" VALUES (0)')
     return {"user": user, "token": token, "snapshots": [small, big], "branch": branch,
-            "ledger": [], "batches": [], "generation": 0, "branch_rows": 10}
+            "ledger": [], "batches": [], "generation": 0, "branch_rows": 10, "tx": 0}
 
 
 def upload(server, token, body):
@@ -113,7 +120,7 @@ def upload(server, token, body):
 def workers(server, state, stop, rng):
     """Writers of every kind; each records what the server acknowledged."""
     acked = {"ledger": [], "batches": [], "generation": None, "branch_rows": None, "alters": 0, "restores": 0,
-             "errors": []}
+             "tx": None, "errors": []}
     lock = threading.Lock()
     user, token = state["user"], state["token"]
 
@@ -192,7 +199,28 @@ def workers(server, state, stop, rng):
                 with lock:
                     acked["branch_rows"] = rows
 
-    threads = [guard(f) for f in (ledger, ledger_again, copies, imports, shapes, restores, branch_writes)]
+    def transactions():
+        # Each COMMIT writes k into two tables and replaces made_<k-1> by made_<k> holding k;
+        # every other block is rolled back after writing -k.
+        with server.connect(user, token) as c:
+            k = state["tx"] + 1
+            while not stop.is_set():
+                with c.transaction():
+                    c.execute('INSERT INTO "in.c-crash"."tx_a" VALUES (%s)', (k,))
+                    c.execute('INSERT INTO "in.c-crash"."tx_b" VALUES (%s, %s)', (k, "v"))
+                    c.execute(f'DROP TABLE "in.c-crash"."made_{k - 1}"')
+                    c.execute(f'CREATE TABLE "in.c-crash"."made_{k}" (k BIGINT)')
+                    c.execute(f'INSERT INTO "in.c-crash"."made_{k}" VALUES (%s)', (k,))
+                with lock:
+                    acked["tx"] = k
+                c.execute("BEGIN")
+                c.execute('INSERT INTO "in.c-crash"."tx_a" VALUES (%s)', (-k,))
+                c.execute('DELETE FROM "in.c-crash"."tx_b"')
+                c.execute("ROLLBACK")
+                k += 1
+
+    threads = [guard(f) for f in (ledger, ledger_again, copies, imports, shapes, restores, branch_writes,
+                                  transactions)]
     for t in threads:
         t.start()
     return threads, acked, lock
@@ -232,6 +260,22 @@ def check(server, state, round_no):
         snap = c.execute('SELECT count(*) FROM "in.c-crash"."snap"').fetchone()[0]
         if snap not in SNAP_STATES:
             fail(round_no, f"restored table has {snap} rows, not one of {SNAP_STATES}")
+        tx_a = sorted(r[0] for r in c.execute('SELECT k FROM "in.c-crash"."tx_a"').fetchall())
+        tx_b = sorted(r[0] for r in c.execute('SELECT k FROM "in.c-crash"."tx_b"').fetchall())
+        if tx_a != tx_b:
+            fail(round_no, f"a transaction block is half there: tx_a {tx_a[-3:]}, tx_b {tx_b[-3:]}")
+        if any(k < 0 for k in tx_a):
+            fail(round_no, "a rolled-back transaction block's write is there")
+        if tx_a != list(range(1, len(tx_a) + 1)) or len(tx_a) < state["tx"]:
+            fail(round_no, f"committed blocks {len(tx_a)}, acknowledged {state['tx']}: {tx_a[-3:]}")
+        made = [r[0] for r in c.execute(
+            "SELECT id FROM duckstore.tables WHERE id LIKE 'in.c-crash.made%'").fetchall()]
+        if made != [f"in.c-crash.made_{len(tx_a)}"]:
+            fail(round_no, f"tables a transaction created and dropped: {made}, after {len(tx_a)} commits")
+        made_rows = c.execute(f'SELECT k FROM "in.c-crash"."made_{len(tx_a)}"').fetchall()
+        if made_rows != [(len(tx_a),)]:
+            fail(round_no, f"a table created in a transaction holds {made_rows}")
+        state["tx"] = len(tx_a)
         main_branched = c.execute('SELECT count(*) FROM "in.c-crash"."branched"').fetchone()[0]
         if main_branched != 10:
             fail(round_no, f"the default branch sees {main_branched} rows of a table only the dev branch wrote")
@@ -279,7 +323,8 @@ def main():
     print(f"crash test: {args.kills} kills, seed {args.seed}, data in {data_dir}", flush=True)
     server.start()
     state = setup(server)
-    totals = {"inserts": 0, "copies": 0, "imports": 0, "alters": 0, "restores": 0, "branch": 0, "errors": 0}
+    totals = {"inserts": 0, "copies": 0, "imports": 0, "alters": 0, "restores": 0, "branch": 0,
+              "transactions": 0, "errors": 0}
     for round_no in range(1, args.kills + 1):
         stop = threading.Event()
         threads, acked, lock = workers(server, state, stop, rng)
@@ -299,6 +344,9 @@ def main():
             if acked["branch_rows"] is not None:
                 totals["branch"] += acked["branch_rows"] - state["branch_rows"]
                 state["branch_rows"] = max(state["branch_rows"], acked["branch_rows"])
+            if acked["tx"] is not None:
+                totals["transactions"] += acked["tx"] - state["tx"]
+                state["tx"] = max(state["tx"], acked["tx"])
             totals["alters"] += acked["alters"]
             totals["restores"] += acked["restores"]
             totals["errors"] += len(acked["errors"])

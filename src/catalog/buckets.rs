@@ -6,7 +6,8 @@ use super::{BucketRecord, CatalogTx, ColumnRecord, TableRecord, is_unique_violat
 use crate::error::{Error, Result, SqlState};
 
 const BUCKET_COLUMNS: &str = "id, project_id, branch_id, stage, name, description, read_grant, source_bucket_id, created_at, created_by, mirrors_bucket_id";
-const TABLE_COLUMNS: &str = "id, bucket_id, name, version, primary_key, row_count, byte_count, description, created_at, created_by, changed_at, version_since";
+/// A table set aside by a transaction's DROP shows its own name (see `set_aside`).
+const TABLE_COLUMNS: &str = "id, bucket_id, COALESCE(dropped_name, name), version, primary_key, row_count, byte_count, description, created_at, created_by, changed_at, version_since";
 
 fn bucket_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<BucketRecord> {
     Ok(BucketRecord {
@@ -217,10 +218,92 @@ impl CatalogTx<'_> {
     pub fn table_by_name(&self, bucket_id: i64, name: &str) -> Result<Option<TableRecord>> {
         let table = self
             .tx
-            .prepare_cached(&format!("SELECT {TABLE_COLUMNS} FROM tables WHERE bucket_id = ?1 AND name = ?2"))
-            .and_then(|mut s| s.query_row(params![bucket_id, name], table_from_row).optional())
+            .prepare_cached(&format!(
+                "SELECT {TABLE_COLUMNS} FROM tables WHERE bucket_id = ?1 AND name = ?2
+                 AND (created_in IS NULL OR created_in = ?3) AND dropped_in IS NULL
+                 UNION ALL
+                 SELECT {TABLE_COLUMNS} FROM tables WHERE bucket_id = ?1 AND dropped_name = ?2
+                 AND dropped_in IS NOT NULL AND dropped_in IS NOT ?3"
+            ))
+            .and_then(|mut s| s.query_row(params![bucket_id, name, self.viewer_param()], table_from_row).optional())
             .map_err(|e| sqlite_error("reading a table", e))?;
         table.map(|t| self.with_columns(t)).transpose()
+    }
+
+    /// Whether any table of the bucket holds `name`, an uncommitted one of another transaction
+    /// included (names are unique in a bucket).
+    pub fn table_name_taken(&self, bucket_id: i64, name: &str) -> Result<bool> {
+        self.tx
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM tables WHERE bucket_id = ?1 AND name = ?2)",
+                params![bucket_id, name],
+                |r| r.get(0),
+            )
+            .map_err(|e| sqlite_error("reading a table", e))
+    }
+
+    /// The viewer as an SQL parameter (`NULL` when none: only committed tables match).
+    fn viewer_param(&self) -> Option<i64> {
+        self.viewer.map(|v| v as i64)
+    }
+
+    /// Marks a table as created by client transaction `transaction`, not committed yet.
+    pub fn mark_created_in(&self, table_id: i64, transaction: u64) -> Result<()> {
+        self.tx
+            .execute("UPDATE tables SET created_in = ?2 WHERE id = ?1", params![table_id, transaction as i64])
+            .map_err(|e| sqlite_error("marking an uncommitted table", e))?;
+        Ok(())
+    }
+
+    /// A created table's transaction committed: everyone sees it now.
+    pub fn commit_created(&self, table_id: i64) -> Result<()> {
+        self.tx
+            .execute("UPDATE tables SET created_in = NULL WHERE id = ?1", [table_id])
+            .map_err(|e| sqlite_error("committing a created table", e))?;
+        Ok(())
+    }
+
+    /// A table a client transaction dropped, until it commits: under a name no client can
+    /// write or resolve, its own kept in `dropped_name`.
+    pub fn set_aside(&self, table_id: i64, transaction: u64) -> Result<()> {
+        self.tx
+            .execute(
+                "UPDATE tables SET dropped_name = name, name = printf(' dropped %d %d', ?2, id), dropped_in = ?2
+                 WHERE id = ?1",
+                params![table_id, transaction as i64],
+            )
+            .map_err(|e| sqlite_error("setting a dropped table aside", e))?;
+        Ok(())
+    }
+
+    /// A dropped table's transaction rolled back: it is back under its name.
+    pub fn restore_set_aside(&self, table_id: i64) -> Result<()> {
+        self.tx
+            .execute(
+                "UPDATE tables SET name = dropped_name, dropped_name = NULL, dropped_in = NULL
+                 WHERE id = ?1 AND dropped_in IS NOT NULL",
+                [table_id],
+            )
+            .map_err(|e| sqlite_error("restoring a dropped table", e))?;
+        Ok(())
+    }
+
+    /// Start-up: what client transactions left uncommitted by a crash is rolled back (created
+    /// tables deleted, dropped ones restored). Answers how many tables were touched.
+    pub fn roll_back_unfinished_transactions(&self) -> Result<usize> {
+        let created = self
+            .tx
+            .execute("DELETE FROM tables WHERE created_in IS NOT NULL", [])
+            .map_err(|e| sqlite_error("rolling back created tables", e))?;
+        let dropped = self
+            .tx
+            .execute(
+                "UPDATE tables SET name = dropped_name, dropped_name = NULL, dropped_in = NULL
+                 WHERE dropped_in IS NOT NULL",
+                [],
+            )
+            .map_err(|e| sqlite_error("restoring dropped tables", e))?;
+        Ok(created + dropped)
     }
 
     fn with_columns(&self, mut t: TableRecord) -> Result<TableRecord> {
@@ -234,10 +317,14 @@ impl CatalogTx<'_> {
             return Ok(vec![]);
         }
         let list = bucket_ids.iter().map(|id| id.to_string()).collect::<Vec<_>>().join(",");
+        // an integer, or NULL: safe to splice
+        let viewer = self.viewer_param().map_or("NULL".to_owned(), |v| v.to_string());
         let mut stmt = self
             .tx
             .prepare(&format!(
-                "SELECT {TABLE_COLUMNS} FROM tables WHERE bucket_id IN ({list}) ORDER BY bucket_id, name"
+                "SELECT {TABLE_COLUMNS} FROM tables WHERE bucket_id IN ({list})
+                 AND (created_in IS NULL OR created_in = {viewer}) AND (dropped_in IS NULL OR dropped_in IS NOT {viewer})
+                 ORDER BY bucket_id, 3"
             ))
             .map_err(|e| sqlite_error("listing tables", e))?;
         let mut tables: Vec<TableRecord> = stmt

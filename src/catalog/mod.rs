@@ -43,6 +43,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0009_workspace_users", include_str!("../../sql/catalog/0009_workspace_users.sql")),
     ("0010_views", include_str!("../../sql/catalog/0010_views.sql")),
     ("0011_retired_project_ids", include_str!("../../sql/catalog/0011_retired_project_ids.sql")),
+    ("0012_transactions", include_str!("../../sql/catalog/0012_transactions.sql")),
 ];
 
 /// The schema version this build writes.
@@ -55,6 +56,46 @@ pub struct Catalog {
 /// One open catalog transaction; the typed accessors live in the sibling modules.
 pub struct CatalogTx<'a> {
     tx: rusqlite::Transaction<'a>,
+    /// The client transaction this catalog access serves, if any: the tables it created and
+    /// has not committed are visible to it alone (see `storage::transactions`).
+    viewer: Option<u64>,
+}
+
+tokio::task_local! {
+    static TASK_TRANSACTION: u64;
+}
+
+thread_local! {
+    static THREAD_TRANSACTION: std::cell::Cell<Option<u64>> = const { std::cell::Cell::new(None) };
+}
+
+/// Runs `future` on behalf of client transaction `id` (see [`CatalogTx`]'s `viewer`).
+pub async fn as_transaction<F: std::future::Future>(id: Option<u64>, future: F) -> F::Output {
+    match id {
+        Some(id) => TASK_TRANSACTION.scope(id, future).await,
+        None => future.await,
+    }
+}
+
+/// The client transaction the running task acts for, to carry over to a blocking thread.
+pub fn task_transaction() -> Option<u64> {
+    TASK_TRANSACTION.try_with(|id| *id).ok()
+}
+
+/// Runs `f` (on a blocking thread) on behalf of client transaction `id`.
+pub fn with_transaction<T>(id: Option<u64>, f: impl FnOnce() -> T) -> T {
+    struct Restore(Option<u64>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            THREAD_TRANSACTION.with(|t| t.set(self.0));
+        }
+    }
+    let _restore = Restore(THREAD_TRANSACTION.with(|t| t.replace(id)));
+    f()
+}
+
+fn current_viewer() -> Option<u64> {
+    THREAD_TRANSACTION.with(|t| t.get()).or_else(task_transaction)
 }
 
 impl Catalog {
@@ -85,7 +126,7 @@ impl Catalog {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Deferred)
             .map_err(|e| sqlite_error("reading the catalog", e))?;
-        let ctx = CatalogTx { tx };
+        let ctx = CatalogTx { tx, viewer: current_viewer() };
         f(&ctx)
         // dropping the transaction rolls back, which is right for a read
     }
@@ -96,7 +137,7 @@ impl Catalog {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| sqlite_error("writing the catalog", e))?;
-        let ctx = CatalogTx { tx };
+        let ctx = CatalogTx { tx, viewer: current_viewer() };
         let value = f(&ctx)?;
         ctx.tx.commit().map_err(|e| sqlite_error("committing to the catalog", e))?;
         Ok(value)

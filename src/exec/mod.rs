@@ -181,6 +181,10 @@ impl Executor {
 
     /// Parameter and result types of a plan, worked out without running it.
     pub async fn describe(&self, session: &Session, plan: &Plan) -> Result<Shape> {
+        crate::catalog::as_transaction(session.transaction_id(), self.describe_as_session(session, plan)).await
+    }
+
+    async fn describe_as_session(&self, session: &Session, plan: &Plan) -> Result<Shape> {
         match plan {
             Plan::Query(q) => self.describe_query(session, q).await,
             // the query's parameters; the rows come with FETCH
@@ -241,12 +245,15 @@ impl Executor {
         in_transaction: bool,
     ) -> Result<Outcome> {
         let started = Instant::now();
-        if in_transaction && plan.is_write() && !matches!(plan, Plan::Write(_) | Plan::CopyIn(_)) {
+        let transactional =
+            matches!(plan, Plan::Write(_) | Plan::CopyIn(_) | Plan::CreateTable { .. } | Plan::DropTables { .. });
+        if in_transaction && plan.is_write() && !transactional {
             let e = Error::new(
                 ErrorKind::FailedPrecondition,
                 format!(
-                    "{} cannot run inside a transaction block yet; INSERT, UPDATE, DELETE, TRUNCATE and COPY can",
-                    plan.kind().to_uppercase()
+                    "{} cannot run inside a transaction block yet; INSERT, UPDATE, DELETE, TRUNCATE, COPY, \
+                     CREATE TABLE and DROP TABLE can",
+                    what_runs(plan)
                 ),
             )
             .with_sqlstate(SqlState::ActiveSqlTransaction)
@@ -256,7 +263,10 @@ impl Executor {
         }
         let timeout_ms = effective_timeout_ms(session.settings().statement_timeout_ms(), self.statement_timeout_ms);
         let timer = start_statement_timer(session, timeout_ms);
-        let mut result = self.execute(session, plan, params, in_transaction).await;
+        // inside a transaction, the catalog shows the tables it created to it alone
+        let transaction = session.transaction_id();
+        let mut result =
+            crate::catalog::as_transaction(transaction, self.execute(session, plan, params, in_transaction)).await;
         hold_timer_while_streaming(&mut result, timer);
         let result = result.map_err(|e| explain_cancel(session, e));
         self.observe(session, plan.kind(), started, result.as_ref().err());
@@ -353,6 +363,15 @@ impl Executor {
                 }
                 Ok(Outcome::Command(CommandTag::new("DROP SCHEMA")))
             }
+            Plan::CreateTable { spec, if_not_exists } if in_transaction => {
+                let mut transaction = session.take_transaction().unwrap_or_else(|| storage.begin_transaction());
+                let ctx = session.ctx.clone();
+                let created = storage
+                    .create_table_in(&mut transaction, ctx, spec.clone(), *if_not_exists, &session.canceller)
+                    .await;
+                session.put_transaction(transaction);
+                created.map(|()| Outcome::Command(CommandTag::new("CREATE TABLE")))
+            }
             Plan::CreateTable { spec, if_not_exists } => {
                 storage.create_table(session.ctx.clone(), spec.clone(), *if_not_exists).await?;
                 Ok(Outcome::Command(CommandTag::new("CREATE TABLE")))
@@ -396,6 +415,29 @@ impl Executor {
                     storage.drop_view(session.ctx.clone(), view.clone(), search_path.clone(), *if_exists).await?;
                 }
                 Ok(Outcome::Command(CommandTag::new("DROP VIEW")))
+            }
+            Plan::DropTables { tables, if_exists } if in_transaction => {
+                let search_path = session.settings().search_path();
+                self.all_exist(session, tables, &search_path, *if_exists).await?;
+                let mut transaction = session.take_transaction().unwrap_or_else(|| storage.begin_transaction());
+                let mut dropped = Ok(());
+                for table in tables {
+                    let (ctx, path) = (session.ctx.clone(), search_path.clone());
+                    let drop = storage.drop_table_in(
+                        &mut transaction,
+                        ctx,
+                        table.clone(),
+                        path,
+                        *if_exists,
+                        &session.canceller,
+                    );
+                    if let Err(e) = drop.await {
+                        dropped = Err(e);
+                        break;
+                    }
+                }
+                session.put_transaction(transaction);
+                dropped.map(|()| Outcome::Command(CommandTag::new("DROP TABLE")))
             }
             Plan::DropTables { tables, if_exists } => {
                 let search_path = session.settings().search_path();
@@ -478,6 +520,19 @@ impl Executor {
     /// The end of a `COPY … FROM STDIN`: its rows written, as one atomic write or into the open
     /// transaction.
     pub async fn finish_copy_in(
+        &self,
+        session: &Session,
+        copy: &mut CopyIn,
+        in_transaction: bool,
+    ) -> Result<crate::storage::loads::LoadResult> {
+        crate::catalog::as_transaction(
+            session.transaction_id(),
+            self.finish_copy_as_session(session, copy, in_transaction),
+        )
+        .await
+    }
+
+    async fn finish_copy_as_session(
         &self,
         session: &Session,
         copy: &mut CopyIn,
@@ -614,6 +669,19 @@ fn hold_timer_while_streaming(result: &mut Result<Outcome>, timer: Option<tokio:
         result
     {
         stream.hold(Box::new(guard));
+    }
+}
+
+/// The statement a plan runs, for messages (`CREATE SCHEMA`, `ALTER TABLE`, `CALL`, …).
+fn what_runs(plan: &Plan) -> &'static str {
+    match plan {
+        Plan::Call(_) => "CALL",
+        Plan::CreateBucket { .. } => "CREATE SCHEMA",
+        Plan::DropBuckets { .. } => "DROP SCHEMA",
+        Plan::CreateView { .. } => "CREATE VIEW",
+        Plan::DropViews { .. } => "DROP VIEW",
+        Plan::AlterTable { .. } => "ALTER TABLE",
+        _ => "this statement",
     }
 }
 

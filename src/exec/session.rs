@@ -102,6 +102,11 @@ impl Session {
         *self.transaction.lock().unwrap_or_else(|p| p.into_inner()) = Some(transaction);
     }
 
+    /// The catalog's id of the open transaction, once it wrote or set a savepoint.
+    pub fn transaction_id(&self) -> Option<u64> {
+        self.transaction.lock().unwrap_or_else(|p| p.into_inner()).as_ref().map(|t| t.id())
+    }
+
     /// The tables the open transaction wrote, as the versions its reads see.
     pub fn transaction_overlay(&self) -> std::collections::HashMap<i64, crate::engine::TableFile> {
         let transaction = self.transaction.lock().unwrap_or_else(|p| p.into_inner());

@@ -216,6 +216,12 @@ impl Storage {
     /// referenced files that are missing are reported loudly.
     fn recover(&self) -> Result<()> {
         let inner = &self.inner;
+        // transaction blocks a crash interrupted: their tables are rolled back first, so the
+        // files only they referenced become orphans below
+        let rolled_back = inner.catalog.write(|tx| tx.roll_back_unfinished_transactions())?;
+        if rolled_back > 0 {
+            tracing::warn!(tables = rolled_back, "rolled back tables of transactions a restart interrupted");
+        }
         let referenced: std::collections::HashSet<crate::engine::TableFile> = inner
             .catalog
             .read(|tx| tx.table_files())?
@@ -286,7 +292,13 @@ impl Storage {
         T: Send + 'static,
     {
         let inner = Arc::clone(&self.inner);
-        self.inner.engine.pool().run_for(project, move || f(&inner)).await
+        // the client transaction this serves, if any, decides which uncommitted tables it sees
+        let transaction = crate::catalog::task_transaction();
+        self.inner
+            .engine
+            .pool()
+            .run_for(project, move || crate::catalog::with_transaction(transaction, || f(&inner)))
+            .await
     }
 
     async fn blocking<T, F>(&self, f: F) -> Result<T>
@@ -295,7 +307,8 @@ impl Storage {
         T: Send + 'static,
     {
         let inner = Arc::clone(&self.inner);
-        self.inner.engine.pool().run(move || f(&inner)).await
+        let transaction = crate::catalog::task_transaction();
+        self.inner.engine.pool().run(move || crate::catalog::with_transaction(transaction, || f(&inner))).await
     }
 
     /// Prepares a Postgres login for `user` on `database`. Unknown users get a verifier no

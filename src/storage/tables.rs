@@ -464,6 +464,18 @@ impl Storage {
 
     /// `CREATE TABLE` / `create_table`: one new DuckDB file and its catalog row, both or neither.
     pub async fn create_table(&self, ctx: SessionContext, spec: TableSpec, if_not_exists: bool) -> Result<TableRecord> {
+        self.create_table_for(ctx, spec, if_not_exists, None).await.map(|(table, _)| table)
+    }
+
+    /// [`Self::create_table`], or (`transaction`) a table that transaction alone sees until it
+    /// commits, audited then. Answers the table and whether it is new.
+    pub(super) async fn create_table_for(
+        &self,
+        ctx: SessionContext,
+        spec: TableSpec,
+        if_not_exists: bool,
+        transaction: Option<u64>,
+    ) -> Result<(TableRecord, bool)> {
         let (project_id, branch_id) = require_write(&ctx)?;
         names::validate_table_name(&spec.name)?;
         if spec.columns.is_empty() {
@@ -506,7 +518,7 @@ impl Storage {
                 let visible = TableName { schema: Some(spec.bucket.clone()), name: spec.name.clone() };
                 if let Some((_, existing)) = inner.find_table(tx, project_id, branch_id, &visible, &[])? {
                     if if_not_exists {
-                        return Ok(existing);
+                        return Ok((existing, false));
                     }
                     return Err(Error::already_exists(format!("relation \"{}\" already exists", spec.name))
                         .with_sqlstate(SqlState::DuplicateTable));
@@ -521,10 +533,18 @@ impl Storage {
                 }
                 if let Some(existing) = tx.table_by_name(bucket.id, &spec.name)? {
                     if if_not_exists {
-                        return Ok(existing);
+                        return Ok((existing, false));
                     }
                     return Err(Error::already_exists(format!("relation \"{}\" already exists", spec.name))
                         .with_sqlstate(SqlState::DuplicateTable));
+                }
+                if tx.table_name_taken(bucket.id, &spec.name)? {
+                    return Err(Error::new(
+                        crate::error::ErrorKind::Conflict,
+                        format!("relation \"{}\" is being created by another transaction", spec.name),
+                    )
+                    .with_sqlstate(SqlState::SerializationFailure)
+                    .with_hint("retry once that transaction ended"));
                 }
                 let now = now_micros();
                 let table = tx.insert_table(&TableRecord {
@@ -548,6 +568,10 @@ impl Storage {
                 inner.engine.create_table_file(&file, &columns_sql)?;
                 let (_, bytes) = inner.engine.table_stats(&file)?;
                 tx.update_table_stats(table.id, 1, 0, bytes, now)?;
+                if let Some(transaction) = transaction {
+                    tx.mark_created_in(table.id, transaction)?;
+                    return Ok((TableRecord { byte_count: bytes, ..table }, true));
+                }
                 inner.audit(
                     tx,
                     &ctx,
@@ -556,7 +580,7 @@ impl Storage {
                     ("table", format!("{}.{}", spec.bucket, spec.name)),
                     json!({"columns": columns.len(), "primary_key": spec.primary_key}),
                 )?;
-                Ok(TableRecord { byte_count: bytes, ..table })
+                Ok((TableRecord { byte_count: bytes, ..table }, true))
             })
         })
         .await

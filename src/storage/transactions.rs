@@ -28,6 +28,8 @@ pub struct Transaction {
     storage: Storage,
     id: u64,
     tables: BTreeMap<i64, Pending>,
+    /// Tables it dropped, in order: set aside until COMMIT deletes them.
+    dropped: Vec<Dropped>,
     /// Open savepoints, oldest first: each keeps the private version every table had then
     /// (the next write of such a table copies it first, so the savepoint's stays as it was).
     savepoints: Vec<Savepoint>,
@@ -36,6 +38,21 @@ pub struct Transaction {
 struct Savepoint {
     name: String,
     versions: HashMap<i64, TableFile>,
+    /// How many tables the transaction had dropped then.
+    dropped: usize,
+}
+
+/// A table the transaction dropped.
+struct Dropped {
+    table: TableRecord,
+    /// `bucket.table`, for the audit record.
+    label: String,
+    /// Its committed file, discarded at COMMIT unless a snapshot keeps it.
+    file: TableFile,
+    /// A branch's copy: the default branch's table it mirrors, hidden in the branch at COMMIT.
+    mirrored: Option<i64>,
+    /// Its lock, unless the transaction's write of it holds it already.
+    _lock: Option<TransactionLock>,
 }
 
 /// One table a transaction wrote.
@@ -51,6 +68,8 @@ struct Pending {
     byte_count: i64,
     rows_written: u64,
     operations: Vec<&'static str>,
+    /// Created by this transaction: nobody else sees it until COMMIT.
+    created: bool,
 }
 
 impl Transaction {
@@ -61,12 +80,17 @@ impl Transaction {
 
     /// Whether the transaction wrote nothing yet.
     pub fn is_empty(&self) -> bool {
-        self.tables.is_empty()
+        self.tables.is_empty() && self.dropped.is_empty()
+    }
+
+    /// The id the catalog knows this transaction by (see `catalog::as_transaction`).
+    pub fn id(&self) -> u64 {
+        self.id
     }
 
     /// `SAVEPOINT name`.
     pub fn savepoint(&mut self, name: String) {
-        self.savepoints.push(Savepoint { name, versions: self.overlay() });
+        self.savepoints.push(Savepoint { name, versions: self.overlay(), dropped: self.dropped.len() });
     }
 
     fn savepoint_index(&self, name: &str) -> Result<usize> {
@@ -108,6 +132,7 @@ impl Transaction {
         let mut candidates: Vec<TableFile> =
             self.savepoints.drain(at + 1..).flat_map(|s| s.versions.into_values()).collect();
         let restored = self.savepoints[at].versions.clone();
+        let undropped: Vec<Dropped> = self.dropped.drain(self.savepoints[at].dropped..).collect();
         let mut released = Vec::new();
         for (id, mut pending) in std::mem::take(&mut self.tables) {
             match restored.get(&id) {
@@ -122,8 +147,12 @@ impl Transaction {
             }
         }
         let gone = self.unreferenced(candidates);
+        // the catalog first: tables created since go, tables dropped since come back
+        let created: Vec<i64> = released.iter().filter(|p| p.created).map(|p| p.private.table_id).collect();
+        let restored: Vec<i64> = undropped.iter().map(|d| d.table.id).collect();
+        self.storage.undo_catalog(created, restored).await?;
         self.storage.remove_files(gone).await;
-        drop(released); // their locks, once their files are gone
+        drop((released, undropped)); // their locks, once their files are gone
         Ok(())
     }
 }
@@ -133,7 +162,8 @@ impl Drop for Transaction {
         let kept = self.savepoints.drain(..).flat_map(|s| s.versions.into_values()).collect();
         let kept_only = self.unreferenced(kept);
         let tables = std::mem::take(&mut self.tables);
-        if tables.is_empty() && kept_only.is_empty() {
+        let dropped = std::mem::take(&mut self.dropped);
+        if tables.is_empty() && dropped.is_empty() && kept_only.is_empty() {
             return;
         }
         let storage = self.storage.clone();
@@ -141,11 +171,12 @@ impl Drop for Transaction {
             Ok(runtime) => {
                 runtime.spawn(async move {
                     storage.remove_files(kept_only).await;
-                    storage.discard(tables).await
+                    storage.discard(tables, dropped).await
                 });
             }
-            // no runtime (shutdown): start-up recovery deletes the unreferenced files
-            Err(_) => drop(tables),
+            // no runtime (shutdown): start-up recovery rolls the catalog back and deletes the
+            // unreferenced files
+            Err(_) => drop((tables, dropped)),
         }
     }
 }
@@ -166,8 +197,135 @@ impl Storage {
             storage: self.clone(),
             id: NEXT_TRANSACTION.fetch_add(1, Ordering::Relaxed),
             tables: BTreeMap::new(),
+            dropped: Vec::new(),
             savepoints: Vec::new(),
         }
+    }
+
+    /// `CREATE TABLE` inside `transaction`: the table exists for the transaction alone until
+    /// it commits (see [`Storage::create_table`]).
+    pub async fn create_table_in(
+        &self,
+        transaction: &mut Transaction,
+        ctx: SessionContext,
+        spec: super::TableSpec,
+        if_not_exists: bool,
+        canceller: &Canceller,
+    ) -> Result<()> {
+        let (project_id, branch_id) = require_write(&ctx)?;
+        let label = format!("{}.{}", spec.bucket, spec.name);
+        let (table, created) = self.create_table_for(ctx, spec, if_not_exists, Some(transaction.id)).await?;
+        if !created {
+            return Ok(());
+        }
+        // nobody else can see the table, so its lock is free
+        let lock = self.inner.write_locks.acquire_for_transaction(table.id, transaction.id, canceller).await;
+        let file = TableFile { project_id, branch_id, table_id: table.id, version: table.version };
+        let lock = match lock {
+            Ok(lock) => lock,
+            Err(e) => {
+                self.undo_catalog(vec![table.id], vec![]).await?;
+                self.remove_files(vec![file]).await;
+                return Err(e);
+            }
+        };
+        transaction.tables.insert(
+            table.id,
+            Pending {
+                _lock: lock,
+                label,
+                base: file.clone(),
+                private: file,
+                row_count: 0,
+                byte_count: table.byte_count,
+                rows_written: 0,
+                operations: vec!["create_table"],
+                created: true,
+            },
+        );
+        Ok(())
+    }
+
+    /// `DROP TABLE` inside `transaction`: the table is set aside (no session resolves its name)
+    /// and deleted at COMMIT; ROLLBACK brings it back. Answers false when `if_exists` found
+    /// nothing.
+    pub async fn drop_table_in(
+        &self,
+        transaction: &mut Transaction,
+        ctx: SessionContext,
+        name: TableName,
+        search_path: Vec<String>,
+        if_exists: bool,
+        canceller: &Canceller,
+    ) -> Result<bool> {
+        let (project_id, branch_id) = require_write(&ctx)?;
+        let (name2, path) = (name.clone(), search_path.clone());
+        let found = self
+            .blocking(move |inner| inner.catalog.read(|tx| inner.find_table(tx, project_id, branch_id, &name2, &path)))
+            .await?;
+        let Some((bucket, table)) = found else {
+            return if if_exists { Ok(false) } else { Err(super::tables::table_not_found(&name)) };
+        };
+        if bucket.source_bucket_id.is_some() {
+            return Err(Error::permission_denied(format!("bucket \"{}\" is a read-only link", bucket.full_name())));
+        }
+        if self.inner.is_live(&bucket, branch_id) {
+            return Err(Error::unsupported(
+                "a dev branch cannot drop a table it reads from the default branch inside a transaction block",
+            )
+            .with_hint("drop it outside the transaction block"));
+        }
+        let lock = match transaction.tables.contains_key(&table.id) {
+            true => None,
+            false => {
+                Some(self.lock_target_for_transaction(&ctx, &name, &search_path, transaction.id, canceller).await?)
+            }
+        };
+        let created = transaction.tables.get(&table.id).is_some_and(|p| p.created);
+        let txn = transaction.id;
+        let dropped = self
+            .blocking_for(project_id, move |inner| {
+                let (bucket, table) = inner.catalog.read(|tx| match &lock {
+                    Some(locked) => locked.resolve_in(inner, tx, &ctx),
+                    None => inner.writable_table(tx, project_id, branch_id, &name, &search_path),
+                })?;
+                let file = TableFile { project_id, branch_id, table_id: table.id, version: table.version };
+                if !created {
+                    inner.before_destruction(&ctx, &table, &file, super::schema::Destruction::DropTable)?;
+                }
+                inner.catalog.write(|tx| tx.set_aside(table.id, txn))?;
+                Ok(Dropped {
+                    label: format!("{}.{}", bucket.full_name(), table.name),
+                    file,
+                    mirrored: bucket.mirrors_bucket_id,
+                    table,
+                    _lock: lock.and_then(LockedTable::into_transaction_lock),
+                })
+            })
+            .await?;
+        transaction.dropped.push(dropped);
+        Ok(true)
+    }
+
+    /// Undoes a transaction's catalog changes: tables it created are deleted, tables it set
+    /// aside are restored.
+    async fn undo_catalog(&self, created: Vec<i64>, set_aside: Vec<i64>) -> Result<()> {
+        if created.is_empty() && set_aside.is_empty() {
+            return Ok(());
+        }
+        self.blocking(move |inner| {
+            inner.catalog.write(|tx| {
+                // created ones first: one may hold the name of a dropped one
+                for id in &created {
+                    tx.delete_table(*id)?;
+                }
+                for id in &set_aside {
+                    tx.restore_set_aside(*id)?;
+                }
+                Ok(())
+            })
+        })
+        .await
     }
 
     /// One write of `target` inside `transaction`: `work` writes the transaction's private
@@ -243,9 +401,10 @@ impl Storage {
         self.write_in_transaction(transaction, &ctx, &target, &path, operation, deletes_all, &canceller, work).await
     }
 
-    /// COMMIT: every table the transaction wrote switches to its private version in one catalog
-    /// transaction, with one audit record each; the versions they leave are retired as a full
-    /// load's are (kept as history or by snapshots, otherwise deleted). A table that moved
+    /// COMMIT: every table the transaction wrote switches to its private version, the tables it
+    /// created become visible and the tables it dropped are deleted, in one catalog
+    /// transaction, with one audit record each. The versions tables leave are retired as a
+    /// full load's are (kept as history or by snapshots, otherwise deleted). A table that moved
     /// meanwhile (which its lock prevents, short of a restore) fails it with `40001`, and the
     /// whole transaction is rolled back.
     pub async fn commit(&self, ctx: &SessionContext, mut transaction: Transaction) -> Result<()> {
@@ -254,18 +413,34 @@ impl Storage {
         let gone = transaction.unreferenced(kept);
         self.remove_files(gone).await;
         let tables = std::mem::take(&mut transaction.tables);
-        if tables.is_empty() {
+        let dropped = std::mem::take(&mut transaction.dropped);
+        if tables.is_empty() && dropped.is_empty() {
             return Ok(());
         }
-        let (project_id, _) = require_write(ctx)?;
+        let (project_id, branch_id) = require_write(ctx)?;
         let ctx = ctx.clone();
         self.blocking_for(project_id, move |inner| {
             let now = now_micros();
+            let is_dropped = |id: &i64| dropped.iter().any(|d| d.table.id == *id);
             let committed = inner.catalog.write(|tx| {
+                // drops first: a table created in their place is audited after them
+                for d in &dropped {
+                    tx.delete_table(d.table.id)?;
+                    // a branch's copy: the default branch's table stays hidden in the branch
+                    if let Some(mirrored) = d.mirrored
+                        && let Some(original) = tx.table_by_name(mirrored, &d.table.name)?
+                    {
+                        tx.hide(branch_id, "table", original.id)?;
+                    }
+                    inner.audit(tx, &ctx, Some(project_id), "drop_table", ("table", d.label.clone()), json!({}))?;
+                }
                 let mut left = Vec::with_capacity(tables.len());
-                for (id, pending) in &tables {
+                for (id, pending) in tables.iter().filter(|(id, _)| !is_dropped(id)) {
                     let current = tx.table(*id)?.filter(|t| t.version == pending.base.version);
                     let Some(current) = current else { return Err(changed_meanwhile(&pending.label)) };
+                    if pending.created {
+                        tx.commit_created(*id)?;
+                    }
                     tx.update_table_stats(*id, pending.private.version, pending.row_count, pending.byte_count, now)?;
                     inner.audit(
                         tx,
@@ -275,36 +450,50 @@ impl Storage {
                         ("table", pending.label.clone()),
                         json!({"rows": pending.rows_written, "operations": pending.operations}),
                     )?;
-                    left.push(current);
+                    left.push((current, *id));
                 }
                 Ok(left)
             });
-            match committed {
-                Ok(left) => {
-                    for (table, pending) in left.iter().zip(tables.values()) {
-                        inner.retire_version(table, &pending.base);
-                    }
-                    metrics::counter!("duckstore_transactions_total", "outcome" => "commit").increment(1);
-                    Ok(())
-                }
+            let left = match committed {
+                Ok(left) => left,
                 Err(e) => {
-                    discard_files(inner, tables);
-                    Err(e)
+                    abandon(inner, tables, dropped);
+                    return Err(e);
+                }
+            };
+            for (table, id) in &left {
+                let pending = &tables[id];
+                if !pending.created {
+                    inner.retire_version(table, &pending.base);
+                } else if pending.base != pending.private {
+                    // a created table's first version was never committed
+                    remove_file(inner, &pending.base);
                 }
             }
+            for d in &dropped {
+                inner.discard_version(&d.table, &d.file);
+                if let Some(pending) = tables.get(&d.table.id) {
+                    for file in [&pending.base, &pending.private] {
+                        if *file != d.file && (pending.created || *file == pending.private) {
+                            remove_file(inner, file);
+                        }
+                    }
+                }
+            }
+            metrics::counter!("duckstore_transactions_total", "outcome" => "commit").increment(1);
+            Ok(())
         })
         .await
     }
 
-    /// ROLLBACK: the private versions are deleted and the locks released.
+    /// ROLLBACK: the catalog as it was, the private versions deleted and the locks released.
     pub async fn rollback(&self, mut transaction: Transaction) {
         let kept = transaction.savepoints.drain(..).flat_map(|s| s.versions.into_values()).collect();
         let gone = transaction.unreferenced(kept);
         self.remove_files(gone).await;
         let tables = std::mem::take(&mut transaction.tables);
-        if !tables.is_empty() {
-            self.discard(tables).await;
-        }
+        let dropped = std::mem::take(&mut transaction.dropped);
+        self.discard(tables, dropped).await;
     }
 
     /// Deletes private versions nothing refers to any more.
@@ -315,9 +504,7 @@ impl Storage {
         let removed = self
             .blocking(move |inner| {
                 for file in &files {
-                    if let Err(e) = inner.engine.remove_table_file(file) {
-                        tracing::warn!(error = %e, table = file.table_id, "a transaction's table version was not removed yet");
-                    }
+                    remove_file(inner, file);
                 }
                 Ok(())
             })
@@ -327,29 +514,55 @@ impl Storage {
         }
     }
 
-    async fn discard(&self, tables: BTreeMap<i64, Pending>) {
-        if tables.is_empty() {
+    async fn discard(&self, tables: BTreeMap<i64, Pending>, dropped: Vec<Dropped>) {
+        if tables.is_empty() && dropped.is_empty() {
             return;
         }
         metrics::counter!("duckstore_transactions_total", "outcome" => "rollback").increment(1);
         if let Err(e) = self
             .blocking(move |inner| {
-                discard_files(inner, tables);
+                abandon(inner, tables, dropped);
                 Ok(())
             })
             .await
         {
-            tracing::warn!(error = %e, "a rolled-back transaction's files are left for start-up recovery");
+            tracing::warn!(error = %e, "a rolled-back transaction is left for start-up recovery");
         }
     }
 }
 
-/// Deletes private versions (their readers done first); the locks go with them.
-fn discard_files(inner: &Inner, tables: BTreeMap<i64, Pending>) {
-    for pending in tables.into_values() {
-        if let Err(e) = inner.engine.remove_table_file(&pending.private) {
-            tracing::warn!(error = %e, table = pending.private.table_id, "a rolled-back table version was not removed yet");
+/// Rolls a transaction back: tables it dropped come back and tables it created go (in the
+/// catalog first), then its private versions are deleted (their readers done first); the locks
+/// go last. What fails here start-up recovery finishes.
+fn abandon(inner: &Inner, tables: BTreeMap<i64, Pending>, dropped: Vec<Dropped>) {
+    let undone = inner.catalog.write(|tx| {
+        // created ones first: one may hold the name of a dropped one
+        for (id, pending) in &tables {
+            if pending.created {
+                tx.delete_table(*id)?;
+            }
         }
+        for d in &dropped {
+            tx.restore_set_aside(d.table.id)?;
+        }
+        Ok(())
+    });
+    if let Err(e) = undone {
+        tracing::error!(error = %e, "a rolled-back transaction's catalog changes stay until the next start");
+        return;
+    }
+    for pending in tables.values() {
+        remove_file(inner, &pending.private);
+        if pending.created && pending.base != pending.private {
+            remove_file(inner, &pending.base);
+        }
+    }
+    drop((tables, dropped));
+}
+
+fn remove_file(inner: &Inner, file: &TableFile) {
+    if let Err(e) = inner.engine.remove_table_file(file) {
+        tracing::warn!(error = %e, table = file.table_id, "a transaction's table version was not removed yet");
     }
 }
 
@@ -472,5 +685,6 @@ fn start_pending(
         byte_count: table.byte_count,
         rows_written: 0,
         operations: Vec::new(),
+        created: false,
     })
 }

@@ -201,7 +201,7 @@ async fn copy_and_prepared_writes_join_the_transaction() {
     assert_eq!(ids(&b, ORDERS).await, [1, 2, 3, 60, 61]);
     // what cannot run in a transaction yet says so
     a.batch_execute("BEGIN").await.unwrap();
-    let err = a.simple_query(r#"CREATE TABLE "in.c-sales"."t" (x INTEGER)"#).await.unwrap_err();
+    let err = a.simple_query(&format!("ALTER TABLE {ORDERS} ADD COLUMN x INTEGER")).await.unwrap_err();
     assert_eq!(sqlstate(&err), "25001", "{}", message(&err));
     a.batch_execute("ROLLBACK").await.unwrap();
     server.stop().await;
@@ -253,5 +253,75 @@ async fn savepoints_undo_the_writes_made_since() {
     }
     // orders: its current version and the history the first COMMIT kept; items: unchanged
     assert_eq!(version_files(&server).len(), files.len() + 1, "{:?}", version_files(&server));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn tables_created_and_dropped_in_a_transaction_change_at_commit_only() {
+    let server = TestServer::start().await;
+    let (a, b, _, _) = with_items(&server).await;
+    let files = version_files(&server);
+    const NEW: &str = r#""in.c-sales"."new""#;
+    a.batch_execute(&format!(
+        "BEGIN; CREATE TABLE {NEW} (id INTEGER NOT NULL, note STRING, PRIMARY KEY (id)); \
+         INSERT INTO {NEW} VALUES (1, 'one'), (2, 'two'); DROP TABLE {ITEMS}"
+    ))
+    .await
+    .unwrap();
+    assert_eq!(ids(&a, NEW).await, [1, 2]);
+    let names = |rows: Vec<tokio_postgres::Row>| rows.iter().map(|r| r.get::<_, String>(0)).collect::<Vec<_>>();
+    let listing = "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'in.c-sales' ORDER BY 1";
+    assert_eq!(names(a.query(listing, &[]).await.unwrap()), ["new", "orders"]);
+    // others see neither change, and cannot take the new name meanwhile
+    assert_eq!(names(b.query(listing, &[]).await.unwrap()), ["items", "orders"]);
+    let err = b.simple_query(&format!("SELECT * FROM {NEW}")).await.unwrap_err();
+    assert_eq!(sqlstate(&err), "42P01");
+    let err = b.simple_query(&format!("CREATE TABLE {NEW} (x INTEGER)")).await.unwrap_err();
+    assert_eq!(sqlstate(&err), "40001", "{}", message(&err));
+    let err = a.simple_query(&format!("SELECT * FROM {ITEMS}")).await.unwrap_err();
+    assert_eq!(sqlstate(&err), "42P01");
+    // the dropped table is still there for others, with its committed rows
+    b.batch_execute(&format!("SELECT * FROM {ITEMS}")).await.unwrap();
+    a.batch_execute("ROLLBACK").await.unwrap();
+    // rolled back: the new table is gone, the dropped one is back
+    assert_eq!(names(a.query(listing, &[]).await.unwrap()), ["items", "orders"]);
+    assert_eq!(version_files(&server), files);
+    // DROP and CREATE of one name in one transaction (pandas' to_sql with replace), then commit
+    a.batch_execute(&format!(
+        "INSERT INTO {ITEMS} VALUES (1, 'kept'); \
+         BEGIN; DROP TABLE {ITEMS}; CREATE TABLE {ITEMS} (order_id INTEGER, sku STRING, qty INTEGER); \
+         INSERT INTO {ITEMS} VALUES (9, 'new', 3)"
+    ))
+    .await
+    .unwrap();
+    let skus = |rows: Vec<tokio_postgres::Row>| rows.iter().map(|r| r.get::<_, String>(0)).collect::<Vec<_>>();
+    assert_eq!(skus(b.query(&format!("SELECT sku FROM {ITEMS}"), &[]).await.unwrap()), ["kept"]);
+    a.batch_execute("ROLLBACK").await.unwrap();
+    assert_eq!(skus(b.query(&format!("SELECT sku FROM {ITEMS}"), &[]).await.unwrap()), ["kept"]);
+    a.batch_execute(&format!(
+        "BEGIN; DROP TABLE {ITEMS}; CREATE TABLE {ITEMS} (order_id INTEGER, sku STRING, qty INTEGER); \
+         INSERT INTO {ITEMS} VALUES (9, 'new', 3); CREATE TABLE {NEW} (id INTEGER); COMMIT"
+    ))
+    .await
+    .unwrap();
+    assert_eq!(skus(b.query(&format!("SELECT sku FROM {ITEMS}"), &[]).await.unwrap()), ["new"]);
+    let qty: i32 = b.query_one(&format!("SELECT qty FROM {ITEMS}"), &[]).await.unwrap().get(0);
+    assert_eq!(qty, 3);
+    assert_eq!(names(b.query(listing, &[]).await.unwrap()), ["items", "new", "orders"]);
+    let ops = b
+        .query(
+            "SELECT operation FROM duckstore.events WHERE object_id = 'in.c-sales.items' ORDER BY id DESC LIMIT 2",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(names(ops), ["commit", "drop_table"]);
+    // a savepoint undoes a CREATE and a DROP made after it
+    a.batch_execute(&format!(
+        "BEGIN; SAVEPOINT s; DROP TABLE {NEW}; CREATE TABLE \"in.c-sales\".\"later\" (x INTEGER); ROLLBACK TO s; COMMIT"
+    ))
+    .await
+    .unwrap();
+    assert_eq!(names(b.query(listing, &[]).await.unwrap()), ["items", "new", "orders"]);
     server.stop().await;
 }
