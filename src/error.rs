@@ -110,6 +110,8 @@ pub enum SqlState {
     /// `25001`
     ActiveSqlTransaction,
     NoActiveSqlTransaction,
+    /// `25006`
+    ReadOnlySqlTransaction,
     /// `25P02`
     InFailedSqlTransaction,
     /// `28000`
@@ -211,6 +213,7 @@ impl SqlState {
         SqlState::CheckViolation,
         SqlState::ActiveSqlTransaction,
         SqlState::NoActiveSqlTransaction,
+        SqlState::ReadOnlySqlTransaction,
         SqlState::InFailedSqlTransaction,
         SqlState::InvalidAuthorizationSpecification,
         SqlState::InvalidPassword,
@@ -273,6 +276,7 @@ impl SqlState {
             SqlState::CheckViolation => "23514",
             SqlState::ActiveSqlTransaction => "25001",
             SqlState::NoActiveSqlTransaction => "25P01",
+            SqlState::ReadOnlySqlTransaction => "25006",
             SqlState::InFailedSqlTransaction => "25P02",
             SqlState::InvalidAuthorizationSpecification => "28000",
             SqlState::InvalidPassword => "28P01",
@@ -345,6 +349,7 @@ impl SqlState {
             SqlState::ActiveSqlTransaction
             | SqlState::NoActiveSqlTransaction
             | SqlState::InFailedSqlTransaction
+            | SqlState::ReadOnlySqlTransaction
             | SqlState::DependentObjectsStillExist
             | SqlState::ObjectNotInPrerequisiteState
             | SqlState::CantChangeRuntimeParam => ErrorKind::FailedPrecondition,

@@ -245,6 +245,15 @@ impl Executor {
         in_transaction: bool,
     ) -> Result<Outcome> {
         let started = Instant::now();
+        if plan.is_write() && session.read_only(in_transaction) {
+            let e = Error::new(
+                ErrorKind::FailedPrecondition,
+                format!("cannot execute {} in a read-only transaction", what_runs(plan)),
+            )
+            .with_sqlstate(SqlState::ReadOnlySqlTransaction);
+            self.observe(session, plan.kind(), started, Some(&e));
+            return Err(e);
+        }
         let transactional =
             matches!(plan, Plan::Write(_) | Plan::CopyIn(_) | Plan::CreateTable { .. } | Plan::DropTables { .. });
         if in_transaction && plan.is_write() && !transactional {
@@ -289,9 +298,33 @@ impl Executor {
             }
             Plan::Constant(row) => Ok(ready(constant_batch(row)?, "SELECT")),
             Plan::Call(call) => Ok(ready(procedures::call(storage, &session.ctx, call, params).await?, "CALL")),
-            Plan::Begin => Ok(Outcome::Begin),
+            Plan::Begin { read_only } => {
+                if !in_transaction {
+                    let read_only = read_only.unwrap_or_else(|| session.read_only(false));
+                    session.read_only_transaction.store(read_only, Ordering::Release);
+                }
+                Ok(Outcome::Begin)
+            }
+            Plan::SetTransaction { read_only, session: true } => {
+                if let Some(read_only) = read_only {
+                    let value = if *read_only { "on" } else { "off" };
+                    session.settings().set("default_transaction_read_only", Some(value))?;
+                }
+                Ok(Outcome::Command(CommandTag::new("SET")))
+            }
+            Plan::SetTransaction { read_only, session: false } => {
+                if !in_transaction {
+                    let warning = outside_transaction("SET TRANSACTION", false).expect_err("outside a transaction");
+                    return Ok(Outcome::Warning { tag: CommandTag::new("SET"), warning });
+                }
+                if let Some(read_only) = read_only {
+                    session.read_only_transaction.store(*read_only, Ordering::Release);
+                }
+                Ok(Outcome::Command(CommandTag::new("SET")))
+            }
             Plan::Commit => {
                 cursors::end_of_transaction(session);
+                session.read_only_transaction.store(false, Ordering::Release);
                 if let Some(transaction) = session.take_transaction() {
                     storage.commit(&session.ctx, transaction).await?;
                 }
@@ -299,6 +332,7 @@ impl Executor {
             }
             Plan::Rollback => {
                 cursors::end_of_transaction(session);
+                session.read_only_transaction.store(false, Ordering::Release);
                 if let Some(transaction) = session.take_transaction() {
                     storage.rollback(transaction).await;
                 }
@@ -681,6 +715,15 @@ fn what_runs(plan: &Plan) -> &'static str {
         Plan::CreateView { .. } => "CREATE VIEW",
         Plan::DropViews { .. } => "DROP VIEW",
         Plan::AlterTable { .. } => "ALTER TABLE",
+        Plan::CreateTable { .. } => "CREATE TABLE",
+        Plan::DropTables { .. } => "DROP TABLE",
+        Plan::CopyIn(_) => "COPY FROM",
+        Plan::Write(write) => match write.kind {
+            gateway::dml::WriteKind::Insert => "INSERT",
+            gateway::dml::WriteKind::Update => "UPDATE",
+            gateway::dml::WriteKind::Delete => "DELETE",
+            gateway::dml::WriteKind::Truncate => "TRUNCATE TABLE",
+        },
         _ => "this statement",
     }
 }

@@ -35,6 +35,8 @@ pub struct Session {
     /// A workspace session's open transaction has run something other than a read (see
     /// `exec::workspace`'s savepoints).
     pub wrote_in_transaction: AtomicBool,
+    /// The open transaction block is READ ONLY (storage sessions).
+    pub read_only_transaction: AtomicBool,
     /// A workspace login's connection to its sandbox (storage sessions have none).
     pub workspace: Option<WorkspaceSession>,
     /// Open cursors by name (see `exec::cursors`).
@@ -71,6 +73,7 @@ impl Session {
             timed_out: AtomicBool::new(false),
             restored: AtomicBool::new(false),
             wrote_in_transaction: AtomicBool::new(false),
+            read_only_transaction: AtomicBool::new(false),
             relation_base: rand::random::<u64>() & ((1 << 47) - 1),
             workspace: start.workspace,
             cursors: Mutex::new(Default::default()),
@@ -100,6 +103,16 @@ impl Session {
 
     pub fn put_transaction(&self, transaction: crate::storage::Transaction) {
         *self.transaction.lock().unwrap_or_else(|p| p.into_inner()) = Some(transaction);
+    }
+
+    /// Whether a write now runs in a read-only transaction: the open block's mode, or outside
+    /// one, `default_transaction_read_only`.
+    pub fn read_only(&self, in_transaction: bool) -> bool {
+        if in_transaction {
+            return self.read_only_transaction.load(std::sync::atomic::Ordering::Acquire);
+        }
+        let default = self.settings().get("default_transaction_read_only").map(str::to_ascii_lowercase);
+        matches!(default.as_deref(), Some("on" | "true" | "yes" | "1" | "t" | "y"))
     }
 
     /// The catalog's id of the open transaction, once it wrote or set a savepoint.

@@ -75,7 +75,16 @@ pub enum Plan {
     /// A row of literals, answered without the engine.
     Constant(ConstantRow),
     Call(CallPlan),
-    Begin,
+    /// `BEGIN` / `START TRANSACTION`; `read_only` when it names an access mode.
+    Begin {
+        read_only: Option<bool>,
+    },
+    /// `SET TRANSACTION …` (`session`: `SET SESSION CHARACTERISTICS AS TRANSACTION …`);
+    /// `read_only` when it names an access mode.
+    SetTransaction {
+        read_only: Option<bool>,
+        session: bool,
+    },
     Commit,
     Rollback,
     /// `SET name = value` (`None`: back to the default).
@@ -172,7 +181,7 @@ impl Plan {
             Plan::Query(q) if q.tag == "EXPLAIN" => "explain",
             Plan::Query(_) | Plan::Constant(_) => "select",
             Plan::Call(_) => "call",
-            Plan::Begin | Plan::Commit | Plan::Rollback => "transaction",
+            Plan::Begin { .. } | Plan::SetTransaction { .. } | Plan::Commit | Plan::Rollback => "transaction",
             Plan::Set { .. } | Plan::Reset(_) | Plan::ResetAll => "set",
             Plan::DeclareCursor { .. } | Plan::Fetch { .. } | Plan::CloseCursor(_) => "cursor",
             Plan::Show(_) => "show",
@@ -293,7 +302,7 @@ pub fn plan(statement: Statement, compat: &CompatValues<'_>) -> Result<Plan> {
             copy::CopyPlan::In(plan) => Plan::CopyIn(Box::new(plan)),
             copy::CopyPlan::Out(plan) => Plan::CopyOut(Box::new(plan)),
         }),
-        Statement::StartTransaction { .. } => Ok(Plan::Begin),
+        Statement::StartTransaction { ref modes, .. } => Ok(Plan::Begin { read_only: access_mode(modes) }),
         Statement::Commit { .. } => Ok(Plan::Commit),
         Statement::Rollback { savepoint: None, .. } => Ok(Plan::Rollback),
         Statement::Rollback { savepoint: Some(ref name), .. } => {
@@ -308,7 +317,9 @@ pub fn plan(statement: Statement, compat: &CompatValues<'_>) -> Result<Plan> {
             Ok(Plan::Set { name: "timezone".into(), value: setting_value(std::slice::from_ref(&value))? })
         }
         Statement::Set(Set::SetNames { .. }) => Ok(Plan::NoOp("SET")),
-        Statement::Set(Set::SetTransaction { .. }) => Ok(Plan::NoOp("SET")),
+        Statement::Set(Set::SetTransaction { ref modes, session, .. }) => {
+            Ok(Plan::SetTransaction { read_only: access_mode(modes), session })
+        }
         Statement::ShowVariable { variable } => {
             let words = variable.iter().map(|i| i.value.to_ascii_lowercase()).collect::<Vec<_>>().join(" ");
             // the SQL-standard spellings PostgreSQL also takes
@@ -352,3 +363,14 @@ pub fn plan(statement: Statement, compat: &CompatValues<'_>) -> Result<Plan> {
 
 #[cfg(test)]
 mod tests;
+
+/// The access mode a list of transaction modes names, if any (the last one wins, as in
+/// PostgreSQL).
+fn access_mode(modes: &[sqlparser::ast::TransactionMode]) -> Option<bool> {
+    use sqlparser::ast::{TransactionAccessMode, TransactionMode};
+    modes.iter().rev().find_map(|m| match m {
+        TransactionMode::AccessMode(TransactionAccessMode::ReadOnly) => Some(true),
+        TransactionMode::AccessMode(TransactionAccessMode::ReadWrite) => Some(false),
+        TransactionMode::IsolationLevel(_) => None,
+    })
+}

@@ -325,3 +325,30 @@ async fn tables_created_and_dropped_in_a_transaction_change_at_commit_only() {
     assert_eq!(names(b.query(listing, &[]).await.unwrap()), ["items", "new", "orders"]);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_read_only_transaction_refuses_writes_as_postgresql_does() {
+    let server = TestServer::start().await;
+    let (a, b, _, _) = with_items(&server).await;
+    for begin in [
+        "BEGIN READ ONLY",
+        "START TRANSACTION ISOLATION LEVEL SERIALIZABLE, READ ONLY",
+        "BEGIN; SET TRANSACTION READ ONLY",
+    ] {
+        a.batch_execute(begin).await.unwrap();
+        a.batch_execute(&format!("SELECT * FROM {ORDERS}")).await.unwrap();
+        let err = a.simple_query(&format!("INSERT INTO {ORDERS} (id) VALUES (80)")).await.unwrap_err();
+        assert_eq!(sqlstate(&err), "25006", "{begin}: {}", message(&err));
+        a.batch_execute("ROLLBACK").await.unwrap();
+    }
+    a.batch_execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY").await.unwrap();
+    let err = a.simple_query(&format!("DELETE FROM {ORDERS}")).await.unwrap_err();
+    assert_eq!(sqlstate(&err), "25006");
+    a.batch_execute(&format!("BEGIN READ WRITE; INSERT INTO {ORDERS} (id) VALUES (81); COMMIT")).await.unwrap();
+    a.batch_execute("SET default_transaction_read_only = off").await.unwrap();
+    a.batch_execute(&format!("BEGIN ISOLATION LEVEL REPEATABLE READ; DELETE FROM {ORDERS} WHERE id = 81; COMMIT"))
+        .await
+        .unwrap();
+    assert_eq!(ids(&b, ORDERS).await, [1, 2, 3]);
+    server.stop().await;
+}
