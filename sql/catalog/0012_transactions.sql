@@ -9,3 +9,5 @@ ALTER TABLE tables ADD COLUMN created_in INTEGER;
 ALTER TABLE tables ADD COLUMN dropped_in INTEGER;
 ALTER TABLE tables ADD COLUMN dropped_name TEXT;
 CREATE INDEX tables_set_aside ON tables(bucket_id, dropped_name) WHERE dropped_in IS NOT NULL;
+-- A bucket (schema) created by a transaction that has not committed, likewise.
+ALTER TABLE buckets ADD COLUMN created_in INTEGER;

@@ -94,9 +94,12 @@ impl CatalogTx<'_> {
     ) -> Result<Option<BucketRecord>> {
         self.tx
             .prepare_cached(&format!(
-                "SELECT {BUCKET_COLUMNS} FROM buckets WHERE project_id = ?1 AND branch_id = ?2 AND stage = ?3 AND name = ?4"
+                "SELECT {BUCKET_COLUMNS} FROM buckets WHERE project_id = ?1 AND branch_id = ?2 AND stage = ?3 AND name = ?4
+                 AND (created_in IS NULL OR created_in = ?5)"
             ))
-            .and_then(|mut s| s.query_row(params![project_id, branch_id, stage, name], bucket_from_row).optional())
+            .and_then(|mut s| {
+                s.query_row(params![project_id, branch_id, stage, name, self.viewer_param()], bucket_from_row).optional()
+            })
             .map_err(|e| sqlite_error("reading a bucket", e))
     }
 
@@ -105,11 +108,11 @@ impl CatalogTx<'_> {
             .tx
             .prepare_cached(&format!(
                 "SELECT {BUCKET_COLUMNS} FROM buckets WHERE (?1 IS NULL OR project_id = ?1) AND (?2 IS NULL OR branch_id = ?2)
-                 ORDER BY project_id, stage, name"
+                 AND (created_in IS NULL OR created_in = ?3) ORDER BY project_id, stage, name"
             ))
             .map_err(|e| sqlite_error("listing buckets", e))?;
         let rows = stmt
-            .query_map(params![project_id, branch_id], bucket_from_row)
+            .query_map(params![project_id, branch_id, self.viewer_param()], bucket_from_row)
             .map_err(|e| sqlite_error("listing buckets", e))?;
         rows.collect::<rusqlite::Result<_>>().map_err(|e| sqlite_error("listing buckets", e))
     }
@@ -255,6 +258,22 @@ impl CatalogTx<'_> {
         Ok(())
     }
 
+    /// Marks a bucket as created by client transaction `transaction`, not committed yet.
+    pub fn mark_bucket_created_in(&self, bucket_id: i64, transaction: u64) -> Result<()> {
+        self.tx
+            .execute("UPDATE buckets SET created_in = ?2 WHERE id = ?1", params![bucket_id, transaction as i64])
+            .map_err(|e| sqlite_error("marking an uncommitted bucket", e))?;
+        Ok(())
+    }
+
+    /// A created bucket's transaction committed: everyone sees it now.
+    pub fn commit_created_bucket(&self, bucket_id: i64) -> Result<()> {
+        self.tx
+            .execute("UPDATE buckets SET created_in = NULL WHERE id = ?1", [bucket_id])
+            .map_err(|e| sqlite_error("committing a created bucket", e))?;
+        Ok(())
+    }
+
     /// A created table's transaction committed: everyone sees it now.
     pub fn commit_created(&self, table_id: i64) -> Result<()> {
         self.tx
@@ -295,6 +314,10 @@ impl CatalogTx<'_> {
             .tx
             .execute("DELETE FROM tables WHERE created_in IS NOT NULL", [])
             .map_err(|e| sqlite_error("rolling back created tables", e))?;
+        // (their tables, all created by the same transactions, are gone already)
+        self.tx
+            .execute("DELETE FROM buckets WHERE created_in IS NOT NULL", [])
+            .map_err(|e| sqlite_error("rolling back created buckets", e))?;
         let dropped = self
             .tx
             .execute(

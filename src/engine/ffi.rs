@@ -250,6 +250,14 @@ impl<'c> RawStmt<'c> {
                         ffi::duckdb_bind_varchar_length(self.stmt, index, v.as_ptr().cast(), v.len() as u64)
                     }
                     Param::Bytes(v) => ffi::duckdb_bind_blob(self.stmt, index, v.as_ptr().cast(), v.len() as u64),
+                    Param::Decimal { digits, scale } => {
+                        let value = ffi::duckdb_hugeint { lower: *digits as u64, upper: (*digits >> 64) as i64 };
+                        ffi::duckdb_bind_decimal(
+                            self.stmt,
+                            index,
+                            ffi::duckdb_decimal { width: 38, scale: *scale, value },
+                        )
+                    }
                 }
             };
             if state != ffi::DuckDBSuccess {

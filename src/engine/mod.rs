@@ -111,6 +111,37 @@ pub enum Param {
     Float(f64),
     Text(String),
     Bytes(Vec<u8>),
+    /// An exact number: `digits` × 10^-`scale`, bound as DECIMAL(38, scale) (a NUMERIC
+    /// parameter; as text it would be a string to DuckDB, ambiguous in arithmetic).
+    Decimal {
+        digits: i128,
+        scale: u8,
+    },
+}
+
+impl Param {
+    /// A NUMERIC parameter's text (`-12.50`) as an exact decimal; `Text` when it has more than
+    /// 38 digits, an exponent, or is `NaN` (DuckDB then casts the text where it can).
+    pub fn numeric(text: &str) -> Param {
+        let trimmed = text.trim();
+        let (negative, unsigned) = match trimmed.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, trimmed.strip_prefix('+').unwrap_or(trimmed)),
+        };
+        let (whole, fraction) = unsigned.split_once('.').unwrap_or((unsigned, ""));
+        let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+        let significant = whole.trim_start_matches('0').len() + fraction.len();
+        if whole.len() + fraction.len() == 0 || !all_digits(whole) || !all_digits(fraction) || significant > 38 {
+            return Param::Text(text.to_owned());
+        }
+        let joined = format!("{whole}{fraction}");
+        let magnitude = joined.trim_start_matches('0');
+        // at most 38 digits: fits an i128
+        let magnitude = if magnitude.is_empty() { Ok(0) } else { magnitude.parse::<i128>() };
+        let Ok(magnitude) = magnitude else { return Param::Text(text.to_owned()) };
+        let digits = if negative { -magnitude } else { magnitude };
+        Param::Decimal { digits, scale: fraction.len() as u8 }
+    }
 }
 
 /// A query for DuckDB: SQL text, bound values, and the server-built relations it reads.
@@ -1071,6 +1102,14 @@ impl Shared {
     }
 }
 
+/// `digits` × 10^-`scale` as decimal text.
+fn decimal_text(digits: i128, scale: u8) -> String {
+    let magnitude = format!("{:0>width$}", digits.unsigned_abs(), width = scale as usize + 1);
+    let (whole, fraction) = magnitude.split_at(magnitude.len() - scale as usize);
+    let sign = if digits < 0 { "-" } else { "" };
+    if fraction.is_empty() { format!("{sign}{whole}") } else { format!("{sign}{whole}.{fraction}") }
+}
+
 pub(crate) fn to_duckdb_value(p: &Param) -> duckdb::types::Value {
     use duckdb::types::Value;
     match p {
@@ -1080,6 +1119,7 @@ pub(crate) fn to_duckdb_value(p: &Param) -> duckdb::types::Value {
         Param::Float(v) => Value::Double(*v),
         Param::Text(v) => Value::Text(v.clone()),
         Param::Bytes(v) => Value::Blob(v.clone()),
+        Param::Decimal { digits, scale } => Value::Text(decimal_text(*digits, *scale)),
     }
 }
 

@@ -223,3 +223,21 @@ fn a_statement_that_ends_late_does_not_disarm_the_next_one() {
     drop(armed_second);
     assert!(canceller.current.lock().unwrap().is_none());
 }
+
+#[test]
+fn numeric_parameters_bind_as_exact_decimals() {
+    assert_eq!(Param::numeric("1.50"), Param::Decimal { digits: 150, scale: 2 });
+    assert_eq!(Param::numeric(" -0.05"), Param::Decimal { digits: -5, scale: 2 });
+    assert_eq!(Param::numeric("+42"), Param::Decimal { digits: 42, scale: 0 });
+    assert_eq!(Param::numeric("0"), Param::Decimal { digits: 0, scale: 0 });
+    assert_eq!(
+        Param::numeric("12345678901234567890123456789012345678"),
+        Param::Decimal { digits: 12345678901234567890123456789012345678, scale: 0 }
+    );
+    for text in ["1E+3", "NaN", "", ".", "1.2.3", "123456789012345678901234567890123456789"] {
+        assert_eq!(Param::numeric(text), Param::Text(text.to_owned()), "{text}");
+    }
+    assert_eq!(super::decimal_text(-5, 2), "-0.05");
+    assert_eq!(super::decimal_text(150, 2), "1.50");
+    assert_eq!(super::decimal_text(7, 0), "7");
+}

@@ -254,14 +254,20 @@ impl Executor {
             self.observe(session, plan.kind(), started, Some(&e));
             return Err(e);
         }
-        let transactional =
-            matches!(plan, Plan::Write(_) | Plan::CopyIn(_) | Plan::CreateTable { .. } | Plan::DropTables { .. });
+        let transactional = matches!(
+            plan,
+            Plan::Write(_)
+                | Plan::CopyIn(_)
+                | Plan::CreateTable { .. }
+                | Plan::DropTables { .. }
+                | Plan::CreateBucket { .. }
+        );
         if in_transaction && plan.is_write() && !transactional {
             let e = Error::new(
                 ErrorKind::FailedPrecondition,
                 format!(
                     "{} cannot run inside a transaction block yet; INSERT, UPDATE, DELETE, TRUNCATE, COPY, \
-                     CREATE TABLE and DROP TABLE can",
+                     CREATE SCHEMA, CREATE TABLE and DROP TABLE can",
                     what_runs(plan)
                 ),
             )
@@ -367,24 +373,27 @@ impl Executor {
             Plan::NoOp(tag) => Ok(Outcome::Command(CommandTag::new(tag))),
             Plan::Savepoint(name) => {
                 outside_transaction("SAVEPOINT", in_transaction)?;
-                let mut transaction = session.take_transaction().unwrap_or_else(|| storage.begin_transaction());
+                let mut transaction = session.open_transaction(storage);
                 transaction.savepoint(name.clone());
-                session.put_transaction(transaction);
                 Ok(Outcome::Command(CommandTag::new("SAVEPOINT")))
             }
             Plan::ReleaseSavepoint(name) => {
                 outside_transaction("RELEASE SAVEPOINT", in_transaction)?;
-                let mut transaction = session.take_transaction().unwrap_or_else(|| storage.begin_transaction());
-                let released = transaction.release_savepoint(name).await;
-                session.put_transaction(transaction);
-                released.map(|()| Outcome::Command(CommandTag::new("RELEASE")))
+                let mut transaction = session.open_transaction(storage);
+                transaction.release_savepoint(name).await?;
+                Ok(Outcome::Command(CommandTag::new("RELEASE")))
             }
             Plan::RollbackToSavepoint(name) => {
                 outside_transaction("ROLLBACK TO SAVEPOINT", in_transaction)?;
-                let mut transaction = session.take_transaction().unwrap_or_else(|| storage.begin_transaction());
-                let restored = transaction.rollback_to_savepoint(name).await;
-                session.put_transaction(transaction);
-                restored.map(|()| Outcome::Restored)
+                let mut transaction = session.open_transaction(storage);
+                transaction.rollback_to_savepoint(name).await?;
+                Ok(Outcome::Restored)
+            }
+            Plan::CreateBucket { bucket, if_not_exists } if in_transaction => {
+                let (stage, name) = crate::storage::names::parse_bucket(bucket)?;
+                let mut transaction = session.open_transaction(storage);
+                storage.create_bucket_in(&mut transaction, session.ctx.clone(), stage, name, *if_not_exists).await?;
+                Ok(Outcome::Command(CommandTag::new("CREATE SCHEMA")))
             }
             Plan::CreateBucket { bucket, if_not_exists } => {
                 let (stage, name) = crate::storage::names::parse_bucket(bucket)?;
@@ -398,13 +407,12 @@ impl Executor {
                 Ok(Outcome::Command(CommandTag::new("DROP SCHEMA")))
             }
             Plan::CreateTable { spec, if_not_exists } if in_transaction => {
-                let mut transaction = session.take_transaction().unwrap_or_else(|| storage.begin_transaction());
+                let mut transaction = session.open_transaction(storage);
                 let ctx = session.ctx.clone();
-                let created = storage
+                storage
                     .create_table_in(&mut transaction, ctx, spec.clone(), *if_not_exists, &session.canceller)
-                    .await;
-                session.put_transaction(transaction);
-                created.map(|()| Outcome::Command(CommandTag::new("CREATE TABLE")))
+                    .await?;
+                Ok(Outcome::Command(CommandTag::new("CREATE TABLE")))
             }
             Plan::CreateTable { spec, if_not_exists } => {
                 storage.create_table(session.ctx.clone(), spec.clone(), *if_not_exists).await?;
@@ -453,25 +461,13 @@ impl Executor {
             Plan::DropTables { tables, if_exists } if in_transaction => {
                 let search_path = session.settings().search_path();
                 self.all_exist(session, tables, &search_path, *if_exists).await?;
-                let mut transaction = session.take_transaction().unwrap_or_else(|| storage.begin_transaction());
-                let mut dropped = Ok(());
+                let mut transaction = session.open_transaction(storage);
                 for table in tables {
                     let (ctx, path) = (session.ctx.clone(), search_path.clone());
-                    let drop = storage.drop_table_in(
-                        &mut transaction,
-                        ctx,
-                        table.clone(),
-                        path,
-                        *if_exists,
-                        &session.canceller,
-                    );
-                    if let Err(e) = drop.await {
-                        dropped = Err(e);
-                        break;
-                    }
+                    let canceller = &session.canceller;
+                    storage.drop_table_in(&mut transaction, ctx, table.clone(), path, *if_exists, canceller).await?;
                 }
-                session.put_transaction(transaction);
-                dropped.map(|()| Outcome::Command(CommandTag::new("DROP TABLE")))
+                Ok(Outcome::Command(CommandTag::new("DROP TABLE")))
             }
             Plan::DropTables { tables, if_exists } => {
                 let search_path = session.settings().search_path();
@@ -534,11 +530,8 @@ impl Executor {
         };
         let (ctx, canceller) = (session.ctx.clone(), session.canceller.clone());
         let result = if in_transaction {
-            let mut transaction = session.take_transaction().unwrap_or_else(|| self.storage.begin_transaction());
-            let result =
-                self.storage.write_table_in(&mut transaction, ctx, request, params.to_vec(), canceller, render).await;
-            session.put_transaction(transaction);
-            result?
+            let mut transaction = session.open_transaction(&self.storage);
+            self.storage.write_table_in(&mut transaction, ctx, request, params.to_vec(), canceller, render).await?
         } else {
             self.storage.write_table(ctx, request, params.to_vec(), canceller, render).await?
         };
@@ -580,10 +573,8 @@ impl Executor {
         if !in_transaction {
             return self.storage.load_table(ctx, request, canceller).await;
         }
-        let mut transaction = session.take_transaction().unwrap_or_else(|| self.storage.begin_transaction());
-        let result = self.storage.load_table_in(&mut transaction, ctx, request, canceller).await;
-        session.put_transaction(transaction);
-        result
+        let mut transaction = session.open_transaction(&self.storage);
+        self.storage.load_table_in(&mut transaction, ctx, request, canceller).await
     }
 
     /// Counts and logs one statement.

@@ -96,13 +96,16 @@ impl Session {
         (self.relation_base << 16) | (code & 0xffff)
     }
 
-    /// The open transaction's writes, taken out for one statement (see [`Self::put_transaction`]).
+    /// The open transaction's writes, taken out to end it (COMMIT, ROLLBACK).
     pub fn take_transaction(&self) -> Option<crate::storage::Transaction> {
         self.transaction.lock().unwrap_or_else(|p| p.into_inner()).take()
     }
 
-    pub fn put_transaction(&self, transaction: crate::storage::Transaction) {
-        *self.transaction.lock().unwrap_or_else(|p| p.into_inner()) = Some(transaction);
+    /// The open transaction (begun if it had none) for one statement to change; it returns
+    /// to the session when the statement ends, however it ends.
+    pub fn open_transaction<'a>(&'a self, storage: &crate::storage::Storage) -> OpenTransaction<'a> {
+        let transaction = self.take_transaction().unwrap_or_else(|| storage.begin_transaction());
+        OpenTransaction { session: self, transaction: Some(transaction) }
     }
 
     /// Whether a write now runs in a read-only transaction: the open block's mode, or outside
@@ -147,5 +150,32 @@ impl Session {
     /// Resolves once no statement is running.
     pub async fn wait_idle(&self) {
         self.live.wait_idle().await
+    }
+}
+
+/// A session's transaction lent to one statement (see [`Session::open_transaction`]).
+pub struct OpenTransaction<'a> {
+    session: &'a Session,
+    transaction: Option<crate::storage::Transaction>,
+}
+
+impl std::ops::Deref for OpenTransaction<'_> {
+    type Target = crate::storage::Transaction;
+
+    fn deref(&self) -> &Self::Target {
+        self.transaction.as_ref().expect("lent until dropped")
+    }
+}
+
+impl std::ops::DerefMut for OpenTransaction<'_> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        self.transaction.as_mut().expect("lent until dropped")
+    }
+}
+
+impl Drop for OpenTransaction<'_> {
+    fn drop(&mut self) {
+        let transaction = self.transaction.take();
+        *self.session.transaction.lock().unwrap_or_else(|p| p.into_inner()) = transaction;
     }
 }

@@ -337,7 +337,7 @@ pub fn session_statement(sql: &str) -> Option<Plan> {
     let compat = CompatValues { settings: &settings, user: "", database: "", backend_pid: 0 };
     let ours = |name: &str| settings::is_parameter(name) && !name.eq_ignore_ascii_case("search_path");
     match gateway::plan(statements.remove(0), &compat).ok()? {
-        plan @ (Plan::ResetAll | Plan::NoOp("SET" | "RESET")) => Some(plan),
+        plan @ (Plan::ResetAll | Plan::NoOp("SET" | "RESET") | Plan::SetTransaction { .. }) => Some(plan),
         Plan::Set { name, value } if ours(&name) => Some(Plan::Set { name, value }),
         Plan::Reset(name) if ours(&name) => Some(Plan::Reset(name)),
         Plan::Show(name) if ours(&name) || name == "all" => Some(Plan::Show(name)),

@@ -255,6 +255,7 @@ pub(super) fn decode_param(index: usize, value: Option<&[u8]>, ty: &Type, binary
             Type::FLOAT4 | Type::FLOAT8 => {
                 Param::Float(text.trim().parse().map_err(|_| bad_param(index, &format!("invalid number \"{text}\"")))?)
             }
+            Type::NUMERIC => Param::numeric(text),
             Type::BOOL => Param::Bool(match text.trim().to_ascii_lowercase().as_str() {
                 "t" | "true" | "on" | "yes" | "1" => true,
                 "f" | "false" | "off" | "no" | "0" => false,
@@ -294,7 +295,9 @@ pub(super) fn decode_param(index: usize, value: Option<&[u8]>, ty: &Type, binary
             let text = t.format("%Y-%m-%d %H:%M:%S%.6f").to_string();
             Param::Text(if *ty == Type::TIMESTAMPTZ { format!("{text}+00") } else { text })
         }
-        Type::NUMERIC => Param::Text(numeric_text(bytes).ok_or_else(|| bad_param(index, "invalid binary numeric"))?),
+        Type::NUMERIC => {
+            Param::numeric(&numeric_text(bytes).ok_or_else(|| bad_param(index, "invalid binary numeric"))?)
+        }
         Type::UUID => {
             let b = fixed(16)?;
             let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();

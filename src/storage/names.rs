@@ -110,7 +110,15 @@ pub fn column_type(written: &str) -> Result<ColumnType> {
             _ => Err(Error::invalid(format!("{written}: precision must be 1 to 38 and scale at most the precision"))
                 .with_sqlstate(SqlState::InvalidParameterValue)),
         },
-        "FLOAT" | "DOUBLE" | "DOUBLE PRECISION" | "FLOAT8" => no_args(t("DOUBLE", "FLOAT")),
+        // FLOAT(p) counts binary digits, as in PostgreSQL: up to 24 a REAL, up to 53 a DOUBLE
+        "FLOAT" => match args.as_slice() {
+            [] => t("DOUBLE", "FLOAT"),
+            [p] if (1..=24).contains(p) => t("REAL", "FLOAT"),
+            [p] if (25..=53).contains(p) => t("DOUBLE", "FLOAT"),
+            _ => Err(Error::invalid(format!("{written}: the precision of a float must be 1 to 53 bits"))
+                .with_sqlstate(SqlState::InvalidParameterValue)),
+        },
+        "DOUBLE" | "DOUBLE PRECISION" | "FLOAT8" => no_args(t("DOUBLE", "FLOAT")),
         "REAL" | "FLOAT4" => no_args(t("REAL", "FLOAT")),
         "BOOLEAN" | "BOOL" => no_args(t("BOOLEAN", "BOOLEAN")),
         "DATE" => no_args(t("DATE", "DATE")),
@@ -175,6 +183,10 @@ mod tests {
         assert_eq!(column_type("numeric(10, 2)").unwrap().sql_type, "DECIMAL(10,2)");
         assert_eq!(column_type("timestamp with time zone").unwrap().sql_type, "TIMESTAMPTZ");
         assert_eq!(column_type("VARCHAR(255)").unwrap().sql_type, "VARCHAR");
+        // what SQLAlchemy writes for a pandas float column, and the other FLOAT(p)
+        assert_eq!(column_type("FLOAT(53)").unwrap().sql_type, "DOUBLE");
+        assert_eq!(column_type("float(24)").unwrap().sql_type, "REAL");
+        assert_eq!(column_type("FLOAT(54)").unwrap_err().state(), SqlState::InvalidParameterValue);
         for bad in [
             "MAP(INT, INT)",
             "STRUCT(a INT)",

@@ -320,6 +320,20 @@ impl Storage {
         description: String,
         if_not_exists: bool,
     ) -> Result<BucketRecord> {
+        self.create_bucket_for(ctx, stage, name, description, if_not_exists, None).await.map(|(bucket, _)| bucket)
+    }
+
+    /// [`Self::create_bucket`], or (`transaction`) a bucket that transaction alone sees until
+    /// it commits, audited then. Answers the bucket and whether it is new.
+    pub(super) async fn create_bucket_for(
+        &self,
+        ctx: SessionContext,
+        stage: String,
+        name: String,
+        description: String,
+        if_not_exists: bool,
+        transaction: Option<u64>,
+    ) -> Result<(BucketRecord, bool)> {
         let (project_id, branch_id) = require_write(&ctx)?;
         names::validate_stage(&stage)?;
         names::validate_bucket_name(&name)?;
@@ -328,14 +342,14 @@ impl Storage {
                 if let Some(existing) = tx.bucket_by_name(project_id, branch_id, &stage, &name)?
                     && if_not_exists
                 {
-                    return Ok(existing);
+                    return Ok((existing, false));
                 }
                 // in a dev branch, the default branch's buckets are there too
                 if let Some(live) = inner.live_bucket(tx, project_id, branch_id, &stage, &name)?
                     && tx.bucket_by_name(project_id, branch_id, &stage, &name)?.is_none()
                 {
                     if if_not_exists {
-                        return Ok(live);
+                        return Ok((live, false));
                     }
                     return Err(Error::already_exists(format!("schema \"{}\" already exists", live.full_name()))
                         .with_sqlstate(SqlState::DuplicateSchema));
@@ -351,8 +365,12 @@ impl Storage {
                     created_by: &ctx.user,
                     mirrors_bucket_id: None,
                 })?;
+                if let Some(transaction) = transaction {
+                    tx.mark_bucket_created_in(bucket.id, transaction)?;
+                    return Ok((bucket, true));
+                }
                 inner.audit(tx, &ctx, Some(project_id), "create_bucket", ("bucket", bucket.full_name()), json!({}))?;
-                Ok(bucket)
+                Ok((bucket, true))
             })
         })
         .await

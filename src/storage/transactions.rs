@@ -30,6 +30,8 @@ pub struct Transaction {
     tables: BTreeMap<i64, Pending>,
     /// Tables it dropped, in order: set aside until COMMIT deletes them.
     dropped: Vec<Dropped>,
+    /// Buckets it created (id, full name), in order: seen by it alone until COMMIT.
+    buckets: Vec<(i64, String)>,
     /// Open savepoints, oldest first: each keeps the private version every table had then
     /// (the next write of such a table copies it first, so the savepoint's stays as it was).
     savepoints: Vec<Savepoint>,
@@ -38,8 +40,9 @@ pub struct Transaction {
 struct Savepoint {
     name: String,
     versions: HashMap<i64, TableFile>,
-    /// How many tables the transaction had dropped then.
+    /// How many tables the transaction had dropped, and buckets created, then.
     dropped: usize,
+    buckets: usize,
 }
 
 /// A table the transaction dropped.
@@ -80,7 +83,7 @@ impl Transaction {
 
     /// Whether the transaction wrote nothing yet.
     pub fn is_empty(&self) -> bool {
-        self.tables.is_empty() && self.dropped.is_empty()
+        self.tables.is_empty() && self.dropped.is_empty() && self.buckets.is_empty()
     }
 
     /// The id the catalog knows this transaction by (see `catalog::as_transaction`).
@@ -90,7 +93,8 @@ impl Transaction {
 
     /// `SAVEPOINT name`.
     pub fn savepoint(&mut self, name: String) {
-        self.savepoints.push(Savepoint { name, versions: self.overlay(), dropped: self.dropped.len() });
+        let (dropped, buckets) = (self.dropped.len(), self.buckets.len());
+        self.savepoints.push(Savepoint { name, versions: self.overlay(), dropped, buckets });
     }
 
     fn savepoint_index(&self, name: &str) -> Result<usize> {
@@ -133,6 +137,7 @@ impl Transaction {
             self.savepoints.drain(at + 1..).flat_map(|s| s.versions.into_values()).collect();
         let restored = self.savepoints[at].versions.clone();
         let undropped: Vec<Dropped> = self.dropped.drain(self.savepoints[at].dropped..).collect();
+        let unmade: Vec<i64> = self.buckets.drain(self.savepoints[at].buckets..).map(|(id, _)| id).collect();
         let mut released = Vec::new();
         for (id, mut pending) in std::mem::take(&mut self.tables) {
             match restored.get(&id) {
@@ -150,7 +155,7 @@ impl Transaction {
         // the catalog first: tables created since go, tables dropped since come back
         let created: Vec<i64> = released.iter().filter(|p| p.created).map(|p| p.private.table_id).collect();
         let restored: Vec<i64> = undropped.iter().map(|d| d.table.id).collect();
-        self.storage.undo_catalog(created, restored).await?;
+        self.storage.undo_catalog(created, restored, unmade).await?;
         self.storage.remove_files(gone).await;
         drop((released, undropped)); // their locks, once their files are gone
         Ok(())
@@ -163,7 +168,8 @@ impl Drop for Transaction {
         let kept_only = self.unreferenced(kept);
         let tables = std::mem::take(&mut self.tables);
         let dropped = std::mem::take(&mut self.dropped);
-        if tables.is_empty() && dropped.is_empty() && kept_only.is_empty() {
+        let buckets = std::mem::take(&mut self.buckets);
+        if tables.is_empty() && dropped.is_empty() && buckets.is_empty() && kept_only.is_empty() {
             return;
         }
         let storage = self.storage.clone();
@@ -171,12 +177,12 @@ impl Drop for Transaction {
             Ok(runtime) => {
                 runtime.spawn(async move {
                     storage.remove_files(kept_only).await;
-                    storage.discard(tables, dropped).await
+                    storage.discard(Work { tables, dropped, buckets }).await
                 });
             }
             // no runtime (shutdown): start-up recovery rolls the catalog back and deletes the
             // unreferenced files
-            Err(_) => drop((tables, dropped)),
+            Err(_) => drop((tables, dropped, buckets)),
         }
     }
 }
@@ -198,8 +204,27 @@ impl Storage {
             id: NEXT_TRANSACTION.fetch_add(1, Ordering::Relaxed),
             tables: BTreeMap::new(),
             dropped: Vec::new(),
+            buckets: Vec::new(),
             savepoints: Vec::new(),
         }
+    }
+
+    /// `CREATE SCHEMA` inside `transaction`: the bucket exists for the transaction alone until
+    /// it commits (see [`Storage::create_bucket`]).
+    pub async fn create_bucket_in(
+        &self,
+        transaction: &mut Transaction,
+        ctx: SessionContext,
+        stage: String,
+        name: String,
+        if_not_exists: bool,
+    ) -> Result<()> {
+        let (bucket, created) =
+            self.create_bucket_for(ctx, stage, name, String::new(), if_not_exists, Some(transaction.id)).await?;
+        if created {
+            transaction.buckets.push((bucket.id, bucket.full_name()));
+        }
+        Ok(())
     }
 
     /// `CREATE TABLE` inside `transaction`: the table exists for the transaction alone until
@@ -224,7 +249,7 @@ impl Storage {
         let lock = match lock {
             Ok(lock) => lock,
             Err(e) => {
-                self.undo_catalog(vec![table.id], vec![]).await?;
+                self.undo_catalog(vec![table.id], vec![], vec![]).await?;
                 self.remove_files(vec![file]).await;
                 return Err(e);
             }
@@ -309,8 +334,8 @@ impl Storage {
 
     /// Undoes a transaction's catalog changes: tables it created are deleted, tables it set
     /// aside are restored.
-    async fn undo_catalog(&self, created: Vec<i64>, set_aside: Vec<i64>) -> Result<()> {
-        if created.is_empty() && set_aside.is_empty() {
+    async fn undo_catalog(&self, created: Vec<i64>, set_aside: Vec<i64>, buckets: Vec<i64>) -> Result<()> {
+        if created.is_empty() && set_aside.is_empty() && buckets.is_empty() {
             return Ok(());
         }
         self.blocking(move |inner| {
@@ -321,6 +346,9 @@ impl Storage {
                 }
                 for id in &set_aside {
                     tx.restore_set_aside(*id)?;
+                }
+                for id in &buckets {
+                    tx.delete_bucket(*id)?;
                 }
                 Ok(())
             })
@@ -414,7 +442,8 @@ impl Storage {
         self.remove_files(gone).await;
         let tables = std::mem::take(&mut transaction.tables);
         let dropped = std::mem::take(&mut transaction.dropped);
-        if tables.is_empty() && dropped.is_empty() {
+        let buckets = std::mem::take(&mut transaction.buckets);
+        if tables.is_empty() && dropped.is_empty() && buckets.is_empty() {
             return Ok(());
         }
         let (project_id, branch_id) = require_write(ctx)?;
@@ -423,6 +452,17 @@ impl Storage {
             let now = now_micros();
             let is_dropped = |id: &i64| dropped.iter().any(|d| d.table.id == *id);
             let committed = inner.catalog.write(|tx| {
+                for (id, full_name) in &buckets {
+                    tx.commit_created_bucket(*id)?;
+                    inner.audit(
+                        tx,
+                        &ctx,
+                        Some(project_id),
+                        "create_bucket",
+                        ("bucket", full_name.clone()),
+                        json!({}),
+                    )?;
+                }
                 // drops first: a table created in their place is audited after them
                 for d in &dropped {
                     tx.delete_table(d.table.id)?;
@@ -457,7 +497,7 @@ impl Storage {
             let left = match committed {
                 Ok(left) => left,
                 Err(e) => {
-                    abandon(inner, tables, dropped);
+                    abandon(inner, Work { tables, dropped, buckets });
                     return Err(e);
                 }
             };
@@ -491,9 +531,12 @@ impl Storage {
         let kept = transaction.savepoints.drain(..).flat_map(|s| s.versions.into_values()).collect();
         let gone = transaction.unreferenced(kept);
         self.remove_files(gone).await;
-        let tables = std::mem::take(&mut transaction.tables);
-        let dropped = std::mem::take(&mut transaction.dropped);
-        self.discard(tables, dropped).await;
+        let work = Work {
+            tables: std::mem::take(&mut transaction.tables),
+            dropped: std::mem::take(&mut transaction.dropped),
+            buckets: std::mem::take(&mut transaction.buckets),
+        };
+        self.discard(work).await;
     }
 
     /// Deletes private versions nothing refers to any more.
@@ -514,14 +557,14 @@ impl Storage {
         }
     }
 
-    async fn discard(&self, tables: BTreeMap<i64, Pending>, dropped: Vec<Dropped>) {
-        if tables.is_empty() && dropped.is_empty() {
+    async fn discard(&self, work: Work) {
+        if work.tables.is_empty() && work.dropped.is_empty() && work.buckets.is_empty() {
             return;
         }
         metrics::counter!("duckstore_transactions_total", "outcome" => "rollback").increment(1);
         if let Err(e) = self
             .blocking(move |inner| {
-                abandon(inner, tables, dropped);
+                abandon(inner, work);
                 Ok(())
             })
             .await
@@ -531,10 +574,18 @@ impl Storage {
     }
 }
 
+/// What a transaction changed, taken out of it to commit or roll back.
+struct Work {
+    tables: BTreeMap<i64, Pending>,
+    dropped: Vec<Dropped>,
+    buckets: Vec<(i64, String)>,
+}
+
 /// Rolls a transaction back: tables it dropped come back and tables it created go (in the
 /// catalog first), then its private versions are deleted (their readers done first); the locks
 /// go last. What fails here start-up recovery finishes.
-fn abandon(inner: &Inner, tables: BTreeMap<i64, Pending>, dropped: Vec<Dropped>) {
+fn abandon(inner: &Inner, work: Work) {
+    let Work { tables, dropped, buckets } = work;
     let undone = inner.catalog.write(|tx| {
         // created ones first: one may hold the name of a dropped one
         for (id, pending) in &tables {
@@ -544,6 +595,9 @@ fn abandon(inner: &Inner, tables: BTreeMap<i64, Pending>, dropped: Vec<Dropped>)
         }
         for d in &dropped {
             tx.restore_set_aside(d.table.id)?;
+        }
+        for (id, _) in &buckets {
+            tx.delete_bucket(*id)?;
         }
         Ok(())
     });

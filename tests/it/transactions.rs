@@ -352,3 +352,28 @@ async fn a_read_only_transaction_refuses_writes_as_postgresql_does() {
     assert_eq!(ids(&b, ORDERS).await, [1, 2, 3]);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_schema_created_in_a_transaction_appears_with_its_tables_at_commit() {
+    let server = TestServer::start().await;
+    let (a, b, _, _) = with_items(&server).await;
+    let schemas = |rows: Vec<tokio_postgres::Row>| rows.iter().map(|r| r.get::<_, String>(0)).collect::<Vec<_>>();
+    let listing = "SELECT nspname::text FROM pg_catalog.pg_namespace WHERE nspname LIKE 'out.%' ORDER BY 1";
+    for end in ["ROLLBACK", "COMMIT"] {
+        a.batch_execute(
+            r#"BEGIN; CREATE SCHEMA IF NOT EXISTS "out.c-tx"; CREATE TABLE "out.c-tx"."t" (x INTEGER);
+               INSERT INTO "out.c-tx"."t" VALUES (1), (2)"#,
+        )
+        .await
+        .unwrap();
+        assert_eq!(schemas(a.query(listing, &[]).await.unwrap()), ["out.c-tx"]);
+        assert_eq!(schemas(b.query(listing, &[]).await.unwrap()), Vec::<String>::new());
+        let err = b.simple_query(r#"CREATE SCHEMA "out.c-tx""#).await.unwrap_err();
+        assert_eq!(sqlstate(&err), "42P06", "{}", message(&err));
+        a.batch_execute(end).await.unwrap();
+    }
+    assert_eq!(schemas(b.query(listing, &[]).await.unwrap()), ["out.c-tx"]);
+    let n: i64 = b.query_one(r#"SELECT count(*) FROM "out.c-tx"."t""#, &[]).await.unwrap().get(0);
+    assert_eq!(n, 2);
+    server.stop().await;
+}
