@@ -17,7 +17,9 @@ mod query;
 pub mod settings;
 pub mod views;
 
-use sqlparser::ast::{DataType, Expr, ObjectName, Set, Statement};
+use std::ops::ControlFlow;
+
+use sqlparser::ast::{DataType, Expr, ObjectName, Set, Statement, Value};
 use sqlparser::dialect::{DuckDbDialect, PostgreSqlDialect};
 use sqlparser::parser::Parser;
 use sqlparser::tokenizer::Tokenizer;
@@ -218,6 +220,87 @@ pub fn statement_kind(statement: &Statement) -> &'static str {
     }
 }
 
+/// `database.schema.table` names the session's own database the way dbt writes every name:
+/// the database part goes (another database's is refused with `0A000`, as PostgreSQL refuses
+/// cross-database references).
+fn own_database_names(statement: &mut Statement, database: &str) -> Result<()> {
+    let own = |name: &mut ObjectName| -> Result<()> {
+        if name.0.len() != 3 {
+            return Ok(());
+        }
+        let Some(first) = name.0[0].as_ident() else { return Ok(()) };
+        let named = if first.quote_style.is_some() { first.value.clone() } else { first.value.to_lowercase() };
+        if named != database {
+            return Err(Error::unsupported(format!("cross-database references are not implemented: {name}"))
+                .with_sqlstate(SqlState::FeatureNotSupported));
+        }
+        name.0.remove(0);
+        Ok(())
+    };
+    // names the visitor does not count as relations
+    match statement {
+        Statement::Drop { names, .. } => names.iter_mut().try_for_each(own)?,
+        Statement::AlterTable(alter) => own(&mut alter.name)?,
+        _ => {}
+    }
+    match sqlparser::ast::visit_relations_mut(statement, |name| match own(name) {
+        Ok(()) => ControlFlow::Continue(()),
+        Err(e) => ControlFlow::Break(e),
+    }) {
+        ControlFlow::Break(e) => Err(e),
+        ControlFlow::Continue(()) => Ok(()),
+    }
+}
+
+/// Casts each `$n` of a prepared statement to the type its Parse message declared for it (by
+/// PostgreSQL type name: `numeric`, `int4`, …), as PostgreSQL types such a parameter. DuckDB
+/// would otherwise prepare `amount * $1` without knowing `$1`'s type, and refuse it as
+/// ambiguous. Text types and undeclared parameters stay as they are: DuckDB infers those from
+/// where they stand. Only queries and DML take casts (a procedure's arguments do not).
+pub fn declare_parameter_types(statement: &mut Statement, declared: &[Option<&str>]) {
+    if !matches!(statement, Statement::Query(_) | Statement::Insert(_) | Statement::Update(_) | Statement::Delete(_)) {
+        return;
+    }
+    let sql_type = |pg_name: &str| -> Option<DataType> {
+        let name = match pg_name {
+            "numeric" => "NUMERIC",
+            "int2" => "SMALLINT",
+            "int4" => "INTEGER",
+            "int8" => "BIGINT",
+            "float4" => "REAL",
+            "float8" => "DOUBLE PRECISION",
+            "bool" => "BOOLEAN",
+            "date" => "DATE",
+            "time" => "TIME",
+            "timestamp" => "TIMESTAMP",
+            "timestamptz" => "TIMESTAMP WITH TIME ZONE",
+            "uuid" => "UUID",
+            _ => return None,
+        };
+        Parser::new(&PostgreSqlDialect {}).try_with_sql(name).ok()?.parse_data_type().ok()
+    };
+    let types: Vec<Option<DataType>> = declared.iter().map(|d| d.and_then(sql_type)).collect();
+    if types.iter().all(Option::is_none) {
+        return;
+    }
+    let _ = sqlparser::ast::visit_expressions_mut(statement, |expr| {
+        if let Expr::Value(v) = expr
+            && let Value::Placeholder(p) = &v.value
+            && let Some(n) = p.strip_prefix('$').and_then(|n| n.parse::<usize>().ok())
+            && let Some(Some(data_type)) = n.checked_sub(1).and_then(|i| types.get(i))
+        {
+            let placeholder = std::mem::replace(expr, Expr::Value(Value::Null.into()));
+            *expr = Expr::Cast {
+                kind: sqlparser::ast::CastKind::DoubleColon,
+                expr: Box::new(placeholder),
+                data_type: data_type.clone(),
+                format: None,
+            };
+        }
+        ControlFlow::<()>::Continue(())
+    });
+}
+
 /// Splits and parses SQL text. DuckDB's dialect first (the engine's language); PostgreSQL's
 /// when that fails, since clients send PostgreSQL spellings (`E'…'`, `OPERATOR(…)`).
 pub fn parse(sql: &str) -> Result<Vec<Statement>> {
@@ -278,7 +361,8 @@ fn refused(statement: &Statement) -> Error {
 }
 
 /// Plans one statement of a storage session.
-pub fn plan(statement: Statement, compat: &CompatValues<'_>) -> Result<Plan> {
+pub fn plan(mut statement: Statement, compat: &CompatValues<'_>) -> Result<Plan> {
+    own_database_names(&mut statement, compat.database)?;
     if let Some(planned) = ddl::plan(&statement, &compat.settings.search_path()) {
         return planned;
     }

@@ -487,3 +487,27 @@ fn workspace_statements_get_regtype_answered() {
     assert!(crate::gateway::compat::rewrite_session_functions(&mut statement, &compat).unwrap());
     assert_eq!(statement.to_string(), "SELECT to_regtype('int4')");
 }
+
+#[test]
+fn names_qualified_by_the_sessions_database_are_its_own() {
+    for sql in [
+        r#"CREATE TABLE "main"."in.c-s"."t" (x INTEGER)"#,
+        r#"INSERT INTO main."in.c-s"."t" VALUES (1)"#,
+        r#"SELECT * FROM "main"."in.c-s"."t" JOIN "in.c-s"."u" USING (x)"#,
+        r#"UPDATE "main"."in.c-s"."t" SET x = 2"#,
+        r#"DELETE FROM "main"."in.c-s"."t""#,
+        r#"DROP TABLE IF EXISTS "main"."in.c-s"."t""#,
+        r#"ALTER TABLE "main"."in.c-s"."t" ADD COLUMN y INTEGER"#,
+        r#"TRUNCATE "main"."in.c-s"."t""#,
+        r#"CREATE VIEW "main"."in.c-s"."v" AS SELECT * FROM "main"."in.c-s"."t""#,
+    ] {
+        plan_one(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+    match plan_one(r#"CREATE TABLE "main"."in.c-s"."t" (x INTEGER)"#).unwrap() {
+        Plan::CreateTable { spec, .. } => assert_eq!((spec.bucket.as_str(), spec.name.as_str()), ("in.c-s", "t")),
+        other => panic!("{other:?}"),
+    }
+    for sql in [r#"SELECT * FROM "other"."in.c-s"."t""#, r#"INSERT INTO other."in.c-s"."t" VALUES (1)"#] {
+        assert_eq!(plan_one(sql).unwrap_err().state(), SqlState::FeatureNotSupported, "{sql}");
+    }
+}

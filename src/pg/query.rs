@@ -383,7 +383,7 @@ impl StatementParser {
 impl QueryParser for StatementParser {
     type Statement = Prepared;
 
-    async fn parse_sql<C>(&self, _client: &C, sql: &str, _types: &[Option<Type>]) -> PgWireResult<Prepared>
+    async fn parse_sql<C>(&self, _client: &C, sql: &str, types: &[Option<Type>]) -> PgWireResult<Prepared>
     where
         C: ClientInfo + Unpin + Send + Sync,
     {
@@ -419,6 +419,10 @@ impl QueryParser for StatementParser {
             return Ok(Prepared { plan: None, workspace_sql, described: Arc::new(Mutex::new(None)) });
         }
         let mut statements = super::on_text(sql, gateway::parse).await.map_err(|e| to_pg(&e))?;
+        if let [statement] = statements.as_mut_slice() {
+            let declared: Vec<Option<&str>> = types.iter().map(|t| t.as_ref().map(Type::name)).collect();
+            gateway::declare_parameter_types(statement, &declared);
+        }
         let plan = match statements.len() {
             0 => None,
             1 => Some(self.connection.shared.exec.plan(&session, statements.remove(0)).map_err(|e| to_pg(&e))?),

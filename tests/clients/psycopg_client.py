@@ -74,7 +74,13 @@ with psycopg.connect(**conninfo, autocommit=True) as conn:
         pass
     assert conn.execute('SELECT count(*) FROM "in.c-sales"."orders"').fetchone()[0] == 3
     with conn.transaction():
-        conn.execute('INSERT INTO "in.c-sales"."orders" (id, name) VALUES (%s, %s)', (12, "tx"))
+        conn.execute('INSERT INTO "in.c-sales"."orders" (id, name, amount) VALUES (%s, %s, %s)',
+                     (12, "tx", decimal.Decimal("1.25")))
+        # a Decimal parameter in arithmetic: typed NUMERIC as PostgreSQL types it
+        cur = conn.execute('UPDATE "in.c-sales"."orders" SET amount = amount * %s WHERE id = %s',
+                           (decimal.Decimal("2"), 12))
+        assert cur.rowcount == 1
     assert conn.execute('SELECT count(*) FROM "in.c-sales"."orders"').fetchone()[0] == 4
+    assert conn.execute('SELECT amount FROM "in.c-sales"."orders" WHERE id = 12').fetchone()[0] == decimal.Decimal("2.50")
     conn.execute('DELETE FROM "in.c-sales"."orders" WHERE id = 12')
 print("psycopg ok")
