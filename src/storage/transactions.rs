@@ -22,6 +22,11 @@ use crate::error::{Error, ErrorKind, Result, SqlState};
 
 static NEXT_TRANSACTION: AtomicU64 = AtomicU64::new(1);
 
+/// At most this many private versions (tables written, and copies savepoints keep) per
+/// transaction: each is a copy of a table file, so an unbounded number would let one session
+/// fill the disk every project shares by repeating `SAVEPOINT` and a one-row `UPDATE`.
+const MAX_PRIVATE_VERSIONS: usize = 1000;
+
 /// A client transaction's writes so far. Dropped without [`Storage::commit`] or
 /// [`Storage::rollback`] (a connection that went away), it rolls back.
 pub struct Transaction {
@@ -102,6 +107,22 @@ impl Transaction {
             Error::not_found(format!("savepoint \"{name}\" does not exist"))
                 .with_sqlstate(SqlState::InvalidSavepointSpecification)
         })
+    }
+
+    /// Refuses a new private version past [`MAX_PRIVATE_VERSIONS`] (`54000`).
+    fn room_for_a_version(&self) -> Result<()> {
+        let kept: std::collections::HashSet<&TableFile> =
+            self.savepoints.iter().flat_map(|s| s.versions.values()).collect();
+        let current = self.tables.values().filter(|p| !kept.contains(&p.private)).count();
+        if kept.len() + current < MAX_PRIVATE_VERSIONS {
+            return Ok(());
+        }
+        Err(Error::new(
+            ErrorKind::ResourceExhausted,
+            format!("a transaction keeps at most {MAX_PRIVATE_VERSIONS} table versions (tables written and copies its savepoints keep)"),
+        )
+        .with_sqlstate(SqlState::ProgramLimitExceeded)
+        .with_hint("COMMIT or RELEASE savepoints first"))
     }
 
     /// Whether a savepoint keeps `file` (so a write must not change it).
@@ -239,6 +260,7 @@ impl Storage {
     ) -> Result<()> {
         let (project_id, branch_id) = require_write(&ctx)?;
         let label = format!("{}.{}", spec.bucket, spec.name);
+        transaction.room_for_a_version()?;
         let (table, created) = self.create_table_for(ctx, spec, if_not_exists, Some(transaction.id)).await?;
         if !created {
             return Ok(());
@@ -385,9 +407,12 @@ impl Storage {
                     .map(|(_, t)| t.id)
             })
             .await?;
-        let pending = transaction.tables.remove(&table_id);
         // a savepoint keeps the version this write would change: write a copy of it
-        let copy_first = pending.as_ref().is_some_and(|p| transaction.kept(&p.private));
+        let copy_first = transaction.tables.get(&table_id).is_some_and(|p| transaction.kept(&p.private));
+        if copy_first || !transaction.tables.contains_key(&table_id) {
+            transaction.room_for_a_version()?;
+        }
+        let pending = transaction.tables.remove(&table_id);
         let locked = match pending {
             Some(_) => None,
             None => Some(self.lock_target_for_transaction(ctx, target, search_path, transaction.id, canceller).await?),
