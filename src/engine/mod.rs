@@ -165,14 +165,20 @@ pub struct Query {
 }
 
 /// What a write did.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct WriteOutcome {
     /// Rows each statement changed, in order.
     pub affected: Vec<usize>,
     /// The table's rows and bytes after the write.
     pub row_count: i64,
     pub byte_count: i64,
+    /// What a write with `RETURNING` answered (see [`Engine::write_returning`]).
+    pub returned: Option<(SchemaRef, Vec<RecordBatch>)>,
 }
+
+/// The most a write's `RETURNING` rows may hold in memory (they are gathered inside the write's
+/// transaction, before it commits).
+pub const MAX_RETURNING_BYTES: usize = 256 << 20;
 
 /// Cancels whatever query a session is running. Clones share the same target. A cancel that
 /// comes while the statement still waits for an engine slot stays pending and interrupts the
@@ -564,7 +570,7 @@ impl Engine {
         client_checks: Option<&[QueryCheck]>,
         canceller: &Canceller,
     ) -> Result<WriteOutcome> {
-        self.write_with(file, reads, handles, statements, client_checks, None, canceller)
+        self.write_with(file, reads, handles, statements, client_checks, None, false, canceller)
     }
 
     /// `write` of server SQL that reads rows the file instance produces: `source` (server SQL
@@ -577,7 +583,7 @@ impl Engine {
         source: &str,
         canceller: &Canceller,
     ) -> Result<WriteOutcome> {
-        self.write_with(file, &[], &[], statements, None, Some(source), canceller)
+        self.write_with(file, &[], &[], statements, None, Some(source), false, canceller)
     }
 
     /// Creates `file` (a table version no instance has attached: not yet in the catalog) in the
@@ -626,7 +632,7 @@ impl Engine {
         files.checkin(conn);
         match (result, detached) {
             (Ok((affected, row_count)), Ok(())) => {
-                Ok(WriteOutcome { affected: vec![affected], row_count, byte_count: file_bytes(&path) })
+                Ok(WriteOutcome { affected: vec![affected], row_count, byte_count: file_bytes(&path), returned: None })
             }
             (Err(e), _) => {
                 let _ = std::fs::remove_file(&path);
@@ -638,6 +644,7 @@ impl Engine {
     }
 
     #[allow(clippy::too_many_arguments)]
+    #[allow(clippy::too_many_arguments)]
     fn write_with(
         &self,
         file: &TableFile,
@@ -646,6 +653,7 @@ impl Engine {
         statements: &[(String, Vec<Param>)],
         client_checks: Option<&[QueryCheck]>,
         source: Option<&str>,
+        returning: bool,
         canceller: &Canceller,
     ) -> Result<WriteOutcome> {
         let shared = &self.shared;
@@ -683,13 +691,22 @@ impl Engine {
         let result = (|| {
             c.execute_batch("BEGIN TRANSACTION").map_err(map)?;
             let mut affected = Vec::with_capacity(statements.len());
+            let mut returned = None;
             for (sql, params) in statements {
                 let values: Vec<_> = params.iter().map(to_duckdb_value).collect();
-                match c.execute(sql, duckdb::params_from_iter(values)) {
+                let outcome = if returning {
+                    gather_returning(c, sql, values).map_err(|e| e.map_duckdb(map)).map(|(n, rows)| {
+                        returned = Some(rows);
+                        n
+                    })
+                } else {
+                    c.execute(sql, duckdb::params_from_iter(values)).map_err(map)
+                };
+                match outcome {
                     Ok(n) => affected.push(n),
                     Err(e) => {
                         let _ = c.execute_batch("ROLLBACK");
-                        return Err(map(e));
+                        return Err(e);
                     }
                 }
             }
@@ -698,13 +715,28 @@ impl Engine {
                 return Err(map(e));
             }
             let row_count = count_rows(c, file).map_err(map)?;
-            Ok(WriteOutcome { affected, row_count, byte_count: file_bytes(&file.path(&shared.tables_dir)) })
+            let byte_count = file_bytes(&file.path(&shared.tables_dir));
+            Ok(WriteOutcome { affected, row_count, byte_count, returned })
         })();
         drop(_armed);
         drop(read_leases);
         instance.checkin(conn);
         drop(lease);
         result
+    }
+
+    /// [`Self::write`] of one statement with `RETURNING`: its rows come back with the outcome
+    /// (at most [`MAX_RETURNING_BYTES`]; more rolls the write back with `54000`).
+    pub fn write_returning(
+        &self,
+        file: &TableFile,
+        reads: &[TableFile],
+        handles: &[u64],
+        statement: (String, Vec<Param>),
+        client_checks: &[QueryCheck],
+        canceller: &Canceller,
+    ) -> Result<WriteOutcome> {
+        self.write_with(file, reads, handles, &[statement], Some(client_checks), None, true, canceller)
     }
 
     /// The engine's data directory, canonical: paths in server SQL must start with it to pass
@@ -1108,6 +1140,46 @@ fn decimal_text(digits: i128, scale: u8) -> String {
     let (whole, fraction) = magnitude.split_at(magnitude.len() - scale as usize);
     let sign = if digits < 0 { "-" } else { "" };
     if fraction.is_empty() { format!("{sign}{whole}") } else { format!("{sign}{whole}.{fraction}") }
+}
+
+/// Why gathering `RETURNING` rows failed: DuckDB's error, or too many rows.
+enum ReturningError {
+    Engine(duckdb::Error),
+    TooLarge,
+}
+
+impl ReturningError {
+    fn map_duckdb(self, map: impl Fn(duckdb::Error) -> Error) -> Error {
+        match self {
+            ReturningError::Engine(e) => map(e),
+            ReturningError::TooLarge => Error::new(
+                crate::error::ErrorKind::ResourceExhausted,
+                format!("the rows RETURNING answers may hold at most {} MiB", MAX_RETURNING_BYTES >> 20),
+            )
+            .with_sqlstate(SqlState::ProgramLimitExceeded),
+        }
+    }
+}
+
+/// Runs a write with `RETURNING` and gathers its rows: (rows, (schema, batches)).
+fn gather_returning(
+    c: &duckdb::Connection,
+    sql: &str,
+    values: Vec<duckdb::types::Value>,
+) -> std::result::Result<(usize, (SchemaRef, Vec<RecordBatch>)), ReturningError> {
+    let mut statement = c.prepare(sql).map_err(ReturningError::Engine)?;
+    let arrow = statement.query_arrow(duckdb::params_from_iter(values)).map_err(ReturningError::Engine)?;
+    let schema = arrow.get_schema();
+    let (mut rows, mut bytes, mut batches) = (0, 0, Vec::new());
+    for batch in arrow {
+        rows += batch.num_rows();
+        bytes += batch.get_array_memory_size();
+        if bytes > MAX_RETURNING_BYTES {
+            return Err(ReturningError::TooLarge);
+        }
+        batches.push(batch);
+    }
+    Ok((rows, (schema, batches)))
 }
 
 pub(crate) fn to_duckdb_value(p: &Param) -> duckdb::types::Value {

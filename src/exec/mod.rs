@@ -85,6 +85,8 @@ impl CommandTag {
 pub enum Rows {
     Engine(QueryStream),
     Ready(Option<RecordBatch>),
+    /// Rows gathered already (a write's `RETURNING`).
+    Batches(std::collections::VecDeque<RecordBatch>),
 }
 
 impl Rows {
@@ -92,6 +94,7 @@ impl Rows {
         match self {
             Rows::Engine(stream) => stream.next_batch().await,
             Rows::Ready(batch) => batch.take().map(Ok),
+            Rows::Batches(batches) => batches.pop_front().map(Ok),
         }
     }
 }
@@ -210,7 +213,9 @@ impl Executor {
                     gateway::RenderedQuery { sql: rendered.sql, checks: Some(rendered.checks), labels: vec![] };
                 let query = client_query(session, rendered, vec![], relations, tables);
                 let described = self.storage.engine().describe(query).await?;
-                Ok(Shape { params: engine_params(&described.params, &write.body.param_types), schema: None })
+                // a write answers rows only with RETURNING (DuckDB describes those; others, a count)
+                let schema = write.returning.then_some(described.schema);
+                Ok(Shape { params: engine_params(&described.params, &write.body.param_types), schema })
             }
             Plan::Call(call) => Ok(Shape {
                 params: call.param_kinds.iter().map(|k| ParamShape::Argument(*k)).collect(),
@@ -523,6 +528,7 @@ impl Executor {
             operation: write.kind.label(),
             deletes_all: write.deletes_all,
             handles: handles.clone(),
+            returning: write.returning,
         };
         let plan = write.clone();
         let render = move |target: &crate::storage::WriteTarget, reads: &[String]| {
@@ -536,6 +542,14 @@ impl Executor {
             self.storage.write_table(ctx, request, params.to_vec(), canceller, render).await?
         };
         drop(relations);
+        if let Some((schema, batches)) = result.returned {
+            let tag = match write.kind {
+                gateway::dml::WriteKind::Insert => "INSERT 0",
+                gateway::dml::WriteKind::Update => "UPDATE",
+                gateway::dml::WriteKind::Delete | gateway::dml::WriteKind::Truncate => "DELETE",
+            };
+            return Ok(Outcome::Rows { schema, rows: Rows::Batches(batches.into()), tag });
+        }
         Ok(Outcome::Command(match write.kind {
             gateway::dml::WriteKind::Insert => CommandTag::new("INSERT").with_oid(0).with_rows(result.affected),
             gateway::dml::WriteKind::Update => CommandTag::new("UPDATE").with_rows(result.affected),

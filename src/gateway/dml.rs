@@ -4,8 +4,10 @@
 
 use sqlparser::ast::{
     Assignment, AssignmentTarget, ConflictTarget, Expr, FromTable, Ident, ObjectName, ObjectNamePart, OnConflictAction,
-    OnInsert, Statement, TableAlias, TableFactor, TableObject, UpdateTableFromKind,
+    OnInsert, SelectItem, Statement, TableAlias, TableFactor, TableObject, UpdateTableFromKind,
 };
+
+use std::ops::ControlFlow;
 
 use super::compat::CompatValues;
 use super::ddl::table_name;
@@ -44,6 +46,8 @@ pub struct WritePlan {
     insert_has_columns: bool,
     /// `TRUNCATE`, or `DELETE` without `WHERE`.
     pub deletes_all: bool,
+    /// It has `RETURNING`: it answers rows.
+    pub returning: bool,
 }
 
 /// A write rendered for the engine: the statement, and the queries DuckDB must read first to
@@ -135,9 +139,6 @@ pub fn plan_write(mut statement: Statement, compat: &CompatValues<'_>) -> Result
     let target_name = placeholder_name();
     let (kind, target, insert_has_columns) = match &mut statement {
         Statement::Insert(insert) => {
-            if insert.returning.is_some() {
-                return Err(unsupported("INSERT … RETURNING"));
-            }
             if insert.or.is_some()
                 || insert.ignore
                 || insert.overwrite
@@ -170,9 +171,6 @@ pub fn plan_write(mut statement: Statement, compat: &CompatValues<'_>) -> Result
             (WriteKind::Insert, target, has_columns)
         }
         Statement::Update(update) => {
-            if update.returning.is_some() {
-                return Err(unsupported("UPDATE … RETURNING"));
-            }
             if !update.table.joins.is_empty() {
                 return Err(unsupported("UPDATE with a join in its target; use UPDATE … FROM"));
             }
@@ -181,9 +179,6 @@ pub fn plan_write(mut statement: Statement, compat: &CompatValues<'_>) -> Result
             (WriteKind::Update, take_target(&mut update.table.relation, &target_name)?, false)
         }
         Statement::Delete(delete) => {
-            if delete.returning.is_some() {
-                return Err(unsupported("DELETE … RETURNING"));
-            }
             if !delete.tables.is_empty() {
                 return Err(unsupported("multi-table DELETE"));
             }
@@ -209,9 +204,70 @@ pub fn plan_write(mut statement: Statement, compat: &CompatValues<'_>) -> Result
         }
         _ => return Err(Error::internal("planning a write", "not a write statement")),
     };
+    let returning = match returning_items(&mut statement) {
+        Some(items) => {
+            name_returning(items)?;
+            true
+        }
+        None => false,
+    };
     let body = query::plan_query_with_target(statement, compat, "WRITE", Some(&target_name))?;
     let deletes_all = deletes_all || kind == WriteKind::Truncate;
-    Ok(WritePlan { kind, target, body, insert_has_columns, deletes_all })
+    Ok(WritePlan { kind, target, body, insert_has_columns, deletes_all, returning })
+}
+
+fn returning_items(statement: &mut Statement) -> Option<&mut Vec<SelectItem>> {
+    match statement {
+        Statement::Insert(insert) => insert.returning.as_mut(),
+        Statement::Update(update) => update.returning.as_mut(),
+        Statement::Delete(delete) => delete.returning.as_mut(),
+        _ => None,
+    }
+}
+
+/// `RETURNING` items named as PostgreSQL names them (an expression's column is `?column?`, a
+/// function's its name, a column its own); `*` stays, to become the table's columns. The hidden
+/// change timestamp cannot be returned.
+fn name_returning(items: &mut [SelectItem]) -> Result<()> {
+    for item in items.iter_mut() {
+        let expr = match item {
+            SelectItem::UnnamedExpr(expr) | SelectItem::ExprWithAlias { expr, .. } => expr,
+            SelectItem::Wildcard(options) if options.opt_exclude.is_none() && options.opt_replace.is_none() => continue,
+            _ => return Err(unsupported("this RETURNING item")),
+        };
+        let hidden = sqlparser::ast::visit_expressions(expr, |e| match e {
+            Expr::Identifier(i) if i.value.eq_ignore_ascii_case(TIMESTAMP_COLUMN) => ControlFlow::Break(()),
+            Expr::CompoundIdentifier(parts)
+                if parts.last().is_some_and(|i| i.value.eq_ignore_ascii_case(TIMESTAMP_COLUMN)) =>
+            {
+                ControlFlow::Break(())
+            }
+            _ => ControlFlow::Continue(()),
+        });
+        if hidden.is_break() {
+            check_column(TIMESTAMP_COLUMN)?;
+        }
+        if let SelectItem::ExprWithAlias { alias, .. } = item
+            && alias.value.chars().any(|c| c == '"' || c.is_control())
+        {
+            return Err(Error::invalid(format!("invalid column name {alias}")).with_sqlstate(SqlState::InvalidName));
+        }
+        if let SelectItem::UnnamedExpr(expr) = item {
+            let name = match &*expr {
+                Expr::Identifier(i) => i.value.clone(),
+                Expr::CompoundIdentifier(parts) => parts.last().map(|i| i.value.clone()).unwrap_or_default(),
+                other => query::postgres_column_name(other).unwrap_or_else(|| "?column?".into()),
+            };
+            if name.chars().any(|c| c == '"' || c.is_control()) {
+                return Err(
+                    Error::invalid(format!("invalid column name {name:?}")).with_sqlstate(SqlState::InvalidName)
+                );
+            }
+            let expr = std::mem::replace(expr, Expr::Value(sqlparser::ast::Value::Null.into()));
+            *item = SelectItem::ExprWithAlias { expr, alias: Ident::with_quote('"', name) };
+        }
+    }
+    Ok(())
 }
 
 /// An expression as a piece of a write: on lines of its own, in parentheses, so that nothing
@@ -253,6 +309,31 @@ fn expression_check(values: &[String], from: Option<&str>, selection: Option<&St
         sql.push_str(&format!(" WHERE {selection}"));
     }
     QueryCheck { sql, select_items: Some(items.len()) }
+}
+
+/// ` RETURNING (…) AS "name", …` for a write of `target` (with `alias`, and the FROM or USING
+/// list `from`), `*` as the table's columns, and the SELECT DuckDB parses to confirm the items.
+fn returning_clause(
+    items: Option<&Vec<SelectItem>>,
+    (target, alias): (&str, &str),
+    from: Option<&str>,
+    columns: &[String],
+) -> Result<Option<(String, QueryCheck)>> {
+    let Some(items) = items else { return Ok(None) };
+    let mut pieces = Vec::with_capacity(items.len());
+    for item in items {
+        match item {
+            SelectItem::ExprWithAlias { expr, alias } => pieces.push(format!("{} AS {alias}", piece(expr))),
+            SelectItem::Wildcard(_) => pieces.extend(columns.iter().map(|c| format!("\"{}\"", c.replace('"', "\"\"")))),
+            _ => return Err(unsupported("this RETURNING item")),
+        }
+    }
+    let list = pieces.join(", ");
+    let mut check = format!("SELECT {list} FROM {target}{alias}");
+    if let Some(from) = from {
+        check.push_str(&format!(",\n{from}\n"));
+    }
+    Ok(Some((format!("\nRETURNING {list}"), QueryCheck { sql: check, select_items: Some(pieces.len()) })))
 }
 
 /// The engine's reference of a target (`"t5v1".main.data`) as quoted SQL, from its parts.
@@ -335,6 +416,12 @@ impl WritePlan {
                     }
                     Some(_) => return Err(unsupported("ON DUPLICATE KEY")),
                 }
+                if let Some((clause, check)) =
+                    returning_clause(insert.returning.as_ref(), (&target, ""), None, target_columns)?
+                {
+                    sql.push_str(&clause);
+                    checks.push(check);
+                }
                 Ok(RenderedWrite { sql, checks })
             }
             Statement::Update(update) => {
@@ -365,7 +452,13 @@ impl WritePlan {
                 if let Some(w) = &selection {
                     sql.push_str(&format!(" WHERE {w}"));
                 }
-                let checks = vec![expression_check(&values, from.as_deref(), selection.as_ref())];
+                let mut checks = vec![expression_check(&values, from.as_deref(), selection.as_ref())];
+                if let Some((clause, check)) =
+                    returning_clause(update.returning.as_ref(), (&target, &alias), from.as_deref(), target_columns)?
+                {
+                    sql.push_str(&clause);
+                    checks.push(check);
+                }
                 Ok(RenderedWrite { sql, checks })
             }
             Statement::Delete(delete) => {
@@ -391,11 +484,17 @@ impl WritePlan {
                 if let Some(w) = &selection {
                     sql.push_str(&format!(" WHERE {w}"));
                 }
-                let checks = if using.is_some() || selection.is_some() {
+                let mut checks = if using.is_some() || selection.is_some() {
                     vec![expression_check(&[], using.as_deref(), selection.as_ref())]
                 } else {
                     vec![]
                 };
+                if let Some((clause, check)) =
+                    returning_clause(delete.returning.as_ref(), (&target, &alias), using.as_deref(), target_columns)?
+                {
+                    sql.push_str(&clause);
+                    checks.push(check);
+                }
                 Ok(RenderedWrite { sql, checks })
             }
             _ => Err(Error::internal("rendering a write", "not a write statement")),

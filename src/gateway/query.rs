@@ -183,7 +183,7 @@ pub(super) fn constant_row(statement: &Statement) -> Option<ConstantRow> {
 /// The column name PostgreSQL gives an unaliased select item (DuckDB would name it after the
 /// expression text, e.g. `count_star()`): functions by their name, casts by their operand or
 /// type, everything else `?column?`. Column references keep their own names.
-fn postgres_column_name(expr: &Expr) -> Option<String> {
+pub(crate) fn postgres_column_name(expr: &Expr) -> Option<String> {
     match expr {
         Expr::Identifier(_) | Expr::CompoundIdentifier(_) => None,
         Expr::Function(f) => name_parts(&f.name).and_then(|p| p.last().cloned()).or(Some("?column?".into())),

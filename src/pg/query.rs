@@ -170,7 +170,8 @@ where
     C::Error: Debug,
     PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
 {
-    let counted = matches!(response.command_tag(), "SELECT" | "FETCH" | "MOVE" | "COPY");
+    let counted =
+        matches!(response.command_tag(), "SELECT" | "FETCH" | "MOVE" | "COPY" | "INSERT 0" | "UPDATE" | "DELETE");
     if counted {
         return send_query_response(client, response, true).await;
     }

@@ -871,6 +871,8 @@ pub struct WriteRequest {
     /// Server relations (catalog views) the statement reads, registered by the caller for the
     /// session's project.
     pub handles: Vec<u64>,
+    /// The statement has `RETURNING`: its rows come back in [`WriteResult::returned`].
+    pub returning: bool,
 }
 
 /// One relation a write reads: a table, resolved under the write's lock, or a view the caller
@@ -887,10 +889,12 @@ pub struct WriteTarget {
     pub columns: Vec<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct WriteResult {
     pub affected: usize,
     pub row_count: i64,
+    /// The rows a write with `RETURNING` answered.
+    pub returned: Option<(arrow::datatypes::SchemaRef, Vec<arrow::array::RecordBatch>)>,
 }
 
 pub(crate) fn table_replaced(name: &TableName) -> Error {
@@ -1095,7 +1099,7 @@ impl Storage {
             })?;
             metrics::counter!("duckstore_rows_written_total", "operation" => request.operation)
                 .increment(affected as u64);
-            Ok(WriteResult { affected, row_count: outcome.row_count })
+            Ok(WriteResult { affected, row_count: outcome.row_count, returned: outcome.returned })
         })
         .await
     }
@@ -1168,6 +1172,16 @@ impl Inner {
         let target =
             WriteTarget { data_ref: file.data_ref(), columns: table.columns.iter().map(|c| c.name.clone()).collect() };
         let (sql, checks) = render(&target, &reads.refs)?;
+        if request.returning {
+            return self.engine.write_returning(
+                file,
+                &reads.files,
+                &request.handles,
+                (sql, params),
+                &checks,
+                canceller,
+            );
+        }
         self.engine.write(file, &reads.files, &request.handles, &[(sql, params)], Some(&checks), canceller)
     }
 }

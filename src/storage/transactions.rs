@@ -698,7 +698,7 @@ where
     let mut overlay = overlay.clone();
     overlay.insert(table.id, private.clone());
     let outcome = work(inner, &table, &private, &overlay);
-    let result = outcome.map(|outcome| {
+    let result = outcome.map(|mut outcome| {
         let affected = outcome.affected.first().copied().unwrap_or(0);
         pending.row_count = outcome.row_count;
         pending.byte_count = outcome.byte_count;
@@ -707,7 +707,7 @@ where
             pending.operations.push(operation);
         }
         metrics::counter!("duckstore_rows_written_total", "operation" => operation).increment(affected as u64);
-        WriteResult { affected, row_count: outcome.row_count }
+        WriteResult { affected, row_count: outcome.row_count, returned: outcome.returned.take() }
     });
     (Some(pending), result)
 }

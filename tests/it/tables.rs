@@ -396,3 +396,58 @@ async fn a_repeated_read_sees_values_written_since_by_another_session() {
     assert_eq!(read().await, vec![(-5, "b".into()), (1, "a".into()), (3, "c".into()), (100000, "z".into())]);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn returning_answers_the_rows_a_write_changed() {
+    let server = TestServer::start().await;
+    let (client, _, _) = sales(&server).await;
+    // extended protocol, as pgjdbc's getGeneratedKeys and ORMs send it
+    let rows = client
+        .query(r#"INSERT INTO "in.c-sales"."orders" (id, name) VALUES ($1, $2), (11, 'k') RETURNING id, upper(name), id * 2"#, &[
+            &10i32, &"j",
+        ])
+        .await
+        .unwrap();
+    let got: Vec<(i32, String, i32)> = rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect();
+    assert_eq!(got, [(10, "J".into(), 20), (11, "K".into(), 22)]);
+    let columns: Vec<&str> = rows[0].columns().iter().map(|c| c.name()).collect();
+    assert_eq!(columns, ["id", "upper", "?column?"]);
+    // simple protocol: the tag counts the rows, as PostgreSQL's does
+    let messages =
+        client.simple_query(r#"UPDATE "in.c-sales"."orders" SET name = 'z' WHERE id >= 10 RETURNING *"#).await.unwrap();
+    let rows: Vec<_> = messages
+        .iter()
+        .filter_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(r) => Some((r.get(0).unwrap().to_owned(), r.columns().len())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(rows.len(), 2);
+    assert!(rows.iter().all(|(_, n)| *n == 4), "RETURNING * is the table's columns, not its hidden one: {rows:?}");
+    assert!(matches!(messages.last(), Some(tokio_postgres::SimpleQueryMessage::CommandComplete(2))));
+    // inside a transaction, and DELETE
+    client.batch_execute("BEGIN").await.unwrap();
+    let deleted =
+        client.query(r#"DELETE FROM "in.c-sales"."orders" WHERE id = 11 RETURNING id AS gone"#, &[]).await.unwrap();
+    assert_eq!(deleted[0].get::<_, i32>("gone"), 11);
+    client.batch_execute("ROLLBACK").await.unwrap();
+    assert_eq!(count(&client, r#""in.c-sales"."orders""#).await, 5);
+    // the hidden column stays hidden; a write returning nothing answers no rows
+    let err = client
+        .simple_query(r#"DELETE FROM "in.c-sales"."orders" WHERE id = 1 RETURNING _timestamp"#)
+        .await
+        .unwrap_err();
+    assert_eq!(sqlstate(&err), "42703");
+    let none = client.query(r#"DELETE FROM "in.c-sales"."orders" WHERE id = 99 RETURNING id"#, &[]).await.unwrap();
+    assert!(none.is_empty());
+    // what RETURNING reads passes the same checks as a SELECT
+    let err = client
+        .simple_query(
+            r#"INSERT INTO "in.c-sales"."orders" (id) VALUES (50) RETURNING (SELECT count(*) FROM duckdb_settings())"#,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(sqlstate(&err), "42501", "{}", message(&err));
+    assert_eq!(count(&client, r#""in.c-sales"."orders""#).await, 5);
+    server.stop().await;
+}
