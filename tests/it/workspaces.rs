@@ -862,3 +862,37 @@ async fn pgjdbc_connects_to_a_workspace_and_updates() {
     assert!(out.status.success(), "{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_workspace_transaction_is_atomic_reads_its_writes_and_returns_rows() {
+    let server = TestServer::start().await;
+    let client = storage(&server, "wstx").await;
+    let ws = workspace(&client, "CALL create_workspace(name => 'tx')").await;
+    let a = login(&server, &ws).await;
+    let b = login(&server, &ws).await;
+    a.batch_execute("CREATE TABLE t (id INTEGER, v VARCHAR); CREATE TABLE u (id INTEGER)").await.unwrap();
+    // two tables, own writes visible inside, nothing outside until COMMIT
+    a.batch_execute("BEGIN; INSERT INTO t VALUES (1, 'a'), (2, 'b'); INSERT INTO u SELECT id FROM t").await.unwrap();
+    assert_eq!(text_rows(&a, "SELECT count(*) FROM t JOIN u USING (id)").await, vec![vec![s("2")]]);
+    assert_eq!(text_rows(&b, "SELECT count(*) FROM u").await, vec![vec![s("0")]]);
+    a.batch_execute("COMMIT").await.unwrap();
+    assert_eq!(text_rows(&b, "SELECT count(*) FROM t JOIN u USING (id)").await, vec![vec![s("2")]]);
+    // ROLLBACK, DDL included; a dropped connection rolls back too
+    a.batch_execute("BEGIN; DELETE FROM t; CREATE TABLE w (x INTEGER); ROLLBACK").await.unwrap();
+    assert_eq!(text_rows(&b, "SELECT count(*) FROM t").await, vec![vec![s("2")]]);
+    assert!(b.simple_query("SELECT * FROM w").await.is_err());
+    let c = login(&server, &ws).await;
+    c.batch_execute("BEGIN; DELETE FROM t").await.unwrap();
+    drop(c);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(text_rows(&b, "SELECT count(*) FROM t").await, vec![vec![s("2")]]);
+    // RETURNING, in and out of a transaction
+    let rows = a.query("INSERT INTO t VALUES (3, 'c') RETURNING id, upper(v) AS v", &[]).await.unwrap();
+    assert_eq!((rows[0].get::<_, i32>(0), rows[0].get::<_, String>(1)), (3, "C".to_owned()));
+    a.batch_execute("BEGIN").await.unwrap();
+    let rows = a.query("DELETE FROM t WHERE id >= 2 RETURNING id", &[]).await.unwrap();
+    assert_eq!(rows.len(), 2);
+    a.batch_execute("ROLLBACK").await.unwrap();
+    assert_eq!(text_rows(&b, "SELECT count(*) FROM t").await, vec![vec![s("3")]]);
+    server.stop().await;
+}
