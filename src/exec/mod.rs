@@ -285,8 +285,9 @@ impl Executor {
         let timer = start_statement_timer(session, timeout_ms);
         // inside a transaction, the catalog shows the tables it created to it alone
         let transaction = session.transaction_id();
-        let mut result =
-            crate::catalog::as_transaction(transaction, self.execute(session, plan, params, in_transaction)).await;
+        let execute = self.execute(session, plan, params, in_transaction);
+        let execute = crate::storage::as_statement(session.canceller.clone(), execute);
+        let mut result = crate::catalog::as_transaction(transaction, execute).await;
         hold_timer_while_streaming(&mut result, timer);
         let result = result.map_err(|e| explain_cancel(session, e));
         self.observe(session, plan.kind(), started, result.as_ref().err());

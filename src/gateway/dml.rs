@@ -225,6 +225,32 @@ fn returning_items(statement: &mut Statement) -> Option<&mut Vec<SelectItem>> {
     }
 }
 
+/// Refuses a reference to the target's whole row in what a write stores or answers: DuckDB's
+/// row of the table file holds the hidden change timestamp (`to_json(t)`, `t::VARCHAR`,
+/// `t['_timestamp']`). `row_names`: the names the target's row goes by in the rendered write
+/// (its alias; DuckDB's own `data`; `excluded`), unless a column of the table has that name
+/// (DuckDB binds a column first).
+fn refuse_whole_row<'e>(
+    exprs: impl IntoIterator<Item = &'e Expr>,
+    row_names: &[&str],
+    columns: &[String],
+) -> Result<()> {
+    let row = |name: &str| {
+        row_names.iter().any(|n| n.eq_ignore_ascii_case(name)) && !columns.iter().any(|c| c.eq_ignore_ascii_case(name))
+    };
+    let whole_row = exprs.into_iter().any(|expr| {
+        sqlparser::ast::visit_expressions(expr, |e| match e {
+            Expr::Identifier(i) if row(&i.value) => ControlFlow::Break(()),
+            _ => ControlFlow::Continue(()),
+        })
+        .is_break()
+    });
+    if whole_row {
+        return Err(unsupported("a reference to the whole row of the target"));
+    }
+    Ok(())
+}
+
 /// `RETURNING` items named as PostgreSQL names them (an expression's column is `?column?`, a
 /// function's its name, a column its own); `*` stays, to become the table's columns. The hidden
 /// change timestamp cannot be returned.
@@ -235,6 +261,14 @@ fn name_returning(items: &mut [SelectItem]) -> Result<()> {
             SelectItem::Wildcard(options) if options.opt_exclude.is_none() && options.opt_replace.is_none() => continue,
             _ => return Err(unsupported("this RETURNING item")),
         };
+        // DuckDB cannot prepare a RETURNING list with parameters
+        let parameter = sqlparser::ast::visit_expressions(expr, |e| match e {
+            Expr::Value(v) if matches!(v.value, sqlparser::ast::Value::Placeholder(_)) => ControlFlow::Break(()),
+            _ => ControlFlow::Continue(()),
+        });
+        if parameter.is_break() {
+            return Err(unsupported("a parameter in RETURNING"));
+        }
         let hidden = sqlparser::ast::visit_expressions(expr, |e| match e {
             Expr::Identifier(i) if i.value.eq_ignore_ascii_case(TIMESTAMP_COLUMN) => ControlFlow::Break(()),
             Expr::CompoundIdentifier(parts)
@@ -374,8 +408,25 @@ impl WritePlan {
                 _ => Err(unsupported("column aliases on the target")),
             }
         };
+        let returned = |items: Option<&Vec<SelectItem>>| -> Vec<Expr> {
+            items
+                .into_iter()
+                .flatten()
+                .filter_map(|i| match i {
+                    SelectItem::ExprWithAlias { expr, .. } | SelectItem::UnnamedExpr(expr) => Some(expr.clone()),
+                    _ => None,
+                })
+                .collect()
+        };
         match &statement {
             Statement::Insert(insert) => {
+                let mut stored = returned(insert.returning.as_ref());
+                if let Some(OnInsert::OnConflict(conflict)) = &insert.on
+                    && let OnConflictAction::DoUpdate(update) = &conflict.action
+                {
+                    stored.extend(update.assignments.iter().map(|a| a.value.clone()));
+                }
+                refuse_whole_row(&stored, &["data", "excluded"], target_columns)?;
                 let Some(source) = &insert.source else { return Err(unsupported("INSERT without VALUES or SELECT")) };
                 let source = format!("(\n{source}\n)");
                 let columns: Vec<String> = if self.insert_has_columns {
@@ -436,6 +487,13 @@ impl WritePlan {
                     return Err(unsupported("this form of UPDATE"));
                 }
                 let alias = alias_of(&update.table.relation)?;
+                let mut stored = returned(update.returning.as_ref());
+                stored.extend(update.assignments.iter().map(|a| a.value.clone()));
+                refuse_whole_row(
+                    &stored,
+                    &["data", alias.trim_start_matches(" AS ").trim_matches('"')],
+                    target_columns,
+                )?;
                 let (set, values) = assignments(&update.assignments)?;
                 let from = match &update.from {
                     None => None,
@@ -474,6 +532,12 @@ impl WritePlan {
                 let (FromTable::WithFromKeyword(from) | FromTable::WithoutKeyword(from)) = &delete.from;
                 let [only] = from.as_slice() else { return Err(unsupported("DELETE from several tables")) };
                 let alias = alias_of(&only.relation)?;
+                let stored = returned(delete.returning.as_ref());
+                refuse_whole_row(
+                    &stored,
+                    &["data", alias.trim_start_matches(" AS ").trim_matches('"')],
+                    target_columns,
+                )?;
                 let using =
                     delete.using.as_ref().map(|list| list.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(", "));
                 let selection = delete.selection.as_ref().map(piece);

@@ -173,7 +173,7 @@ impl Storage {
                 inner.copy_into_branch(&ctx2, &bucket, &table, branch_id).map(|t| t.id)
             })
             .await?;
-        Ok((self.inner.write_locks.acquire(copy_id).await, copy_id))
+        Ok((self.inner.write_locks.acquire(copy_id).await?, copy_id))
     }
 
     /// `create_branch`: a row in the catalog, nothing copied.
@@ -292,7 +292,7 @@ impl Storage {
                 .with_sqlstate(SqlState::UndefinedTable));
         };
         let guard = match &copy {
-            Some((_, t)) => Some(self.inner.write_locks.acquire(t.id).await),
+            Some((_, t)) => Some(self.inner.write_locks.acquire(t.id).await?),
             None => None,
         };
         self.blocking(move |inner| {

@@ -34,7 +34,8 @@ pub use credentials::UserName;
 pub use projects::{ProjectCreated, TokenIssued, TokenRequest};
 pub use stored_views::{ExpandedQuery, ReadSource, ViewExpander, ViewSpec};
 pub use tables::{
-    CatalogSnapshot, ColumnSpec, ReadableTable, TableName, TableSpec, WriteRead, WriteRequest, WriteResult, WriteTarget,
+    CatalogSnapshot, ColumnSpec, ReadableTable, TableName, TableSpec, WriteRead, WriteRequest, WriteResult,
+    WriteTarget, as_statement,
 };
 pub use transactions::Transaction;
 pub use views::SystemView;

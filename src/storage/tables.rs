@@ -146,12 +146,17 @@ impl WriteLocks {
         Arc::clone(locks.entry(table_id).or_default())
     }
 
-    pub(super) async fn acquire(&self, table_id: i64) -> WriteGuard {
+    /// The lock of `table_id`, waiting in line; the wait ends with the running statement (see
+    /// [`as_statement`]) when there is one.
+    pub(super) async fn acquire(&self, table_id: i64) -> Result<WriteGuard> {
+        if let Some(canceller) = statement_canceller() {
+            return self.acquire_cancellable(table_id, None, &canceller).await;
+        }
         let lock = self.lock_of(table_id);
         let waited = std::time::Instant::now();
         let guard = lock.lock_owned().await;
         metrics::histogram!("duckstore_write_wait_seconds").record(waited.elapsed().as_secs_f64());
-        guard
+        Ok(guard)
     }
 
     /// The lock of `table_id` for `transaction`, held until the answer drops (see
@@ -214,6 +219,20 @@ impl WriteLocks {
         metrics::histogram!("duckstore_write_wait_seconds").record(waited.elapsed().as_secs_f64());
         Ok(guard)
     }
+}
+
+tokio::task_local! {
+    static STATEMENT_CANCELLER: crate::engine::Canceller;
+}
+
+/// Runs `future` as the statement `canceller` cancels: every lock wait of the storage
+/// operations it calls ends when it fires.
+pub async fn as_statement<F: std::future::Future>(canceller: crate::engine::Canceller, future: F) -> F::Output {
+    STATEMENT_CANCELLER.scope(canceller, future).await
+}
+
+fn statement_canceller() -> Option<crate::engine::Canceller> {
+    STATEMENT_CANCELLER.try_with(Clone::clone).ok()
 }
 
 /// The project and branch a session works in; the admin has none.
@@ -1006,9 +1025,11 @@ impl Storage {
                 inner.catalog.read(|tx| inner.writable_table(tx, project_id, branch_id, &name2, &path))
             })
             .await?;
+        // a wait ends with the statement that waits (its timeout, a cancel request, a client
+        // that went away), whichever storage operation it is
         let guard = match canceller {
             Some(canceller) => self.inner.write_locks.acquire_cancellable(table.id, None, canceller).await?,
-            None => self.inner.write_locks.acquire(table.id).await,
+            None => self.inner.write_locks.acquire(table.id).await?,
         };
         let (guard, id) = if self.inner.is_live(&bucket, branch_id) {
             // the branch's first write to a table it reads live: copy it in first

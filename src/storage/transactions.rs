@@ -27,6 +27,10 @@ static NEXT_TRANSACTION: AtomicU64 = AtomicU64::new(1);
 /// fill the disk every project shares by repeating `SAVEPOINT` and a one-row `UPDATE`.
 const MAX_PRIVATE_VERSIONS: usize = 1000;
 
+/// At most this many bytes of copies a transaction's savepoints make it keep, for the same
+/// reason (a table written once is copied once, whatever its size).
+const MAX_SAVEPOINT_COPY_BYTES: i64 = 4 << 30;
+
 /// A client transaction's writes so far. Dropped without [`Storage::commit`] or
 /// [`Storage::rollback`] (a connection that went away), it rolls back.
 pub struct Transaction {
@@ -37,6 +41,8 @@ pub struct Transaction {
     dropped: Vec<Dropped>,
     /// Buckets it created (id, full name), in order: seen by it alone until COMMIT.
     buckets: Vec<(i64, String)>,
+    /// Bytes of the copies savepoints made it keep so far (see [`MAX_SAVEPOINT_COPY_BYTES`]).
+    savepoint_copy_bytes: i64,
     /// Open savepoints, oldest first: each keeps the private version every table had then
     /// (the next write of such a table copies it first, so the savepoint's stays as it was).
     savepoints: Vec<Savepoint>,
@@ -226,6 +232,7 @@ impl Storage {
             tables: BTreeMap::new(),
             dropped: Vec::new(),
             buckets: Vec::new(),
+            savepoint_copy_bytes: 0,
             savepoints: Vec::new(),
         }
     }
@@ -418,16 +425,18 @@ impl Storage {
             None => Some(self.lock_target_for_transaction(ctx, target, search_path, transaction.id, canceller).await?),
         };
         let overlay = transaction.overlay();
+        let copy_budget = MAX_SAVEPOINT_COPY_BYTES - transaction.savepoint_copy_bytes;
         let (ctx, name, path) = (ctx.clone(), target.clone(), search_path.to_vec());
-        let (pending, result) = self
+        let (pending, result, copied) = self
             .blocking_for(project_id, move |inner| {
-                let how = WriteHow { operation, deletes_all, copy_first };
+                let how = WriteHow { operation, deletes_all, copy_first, copy_budget };
                 Ok(write_pending(inner, &ctx, (&name, &path), pending, locked, how, &overlay, work))
             })
             .await?;
         if let Some(pending) = pending {
             transaction.tables.insert(pending.private.table_id, pending);
         }
+        transaction.savepoint_copy_bytes += copied;
         result
     }
 
@@ -646,8 +655,8 @@ fn remove_file(inner: &Inner, file: &TableFile) {
 }
 
 /// The blocking part of [`Storage::write_in_transaction`]. Answers the table's pending state
-/// (kept even when the statement fails: the transaction still holds what it wrote before) and
-/// the statement's outcome.
+/// (kept even when the statement fails: the transaction still holds what it wrote before), the
+/// statement's outcome and the bytes a savepoint's copy took.
 #[allow(clippy::too_many_arguments)]
 fn write_pending<W>(
     inner: &Inner,
@@ -658,7 +667,7 @@ fn write_pending<W>(
     how: WriteHow,
     overlay: &HashMap<i64, TableFile>,
     work: W,
-) -> (Option<Pending>, Result<WriteResult>)
+) -> (Option<Pending>, Result<WriteResult>, i64)
 where
     W: FnOnce(&Inner, &TableRecord, &TableFile, &HashMap<i64, TableFile>) -> Result<WriteOutcome>,
 {
@@ -671,28 +680,47 @@ where
     });
     let (bucket, table) = match resolved {
         Ok(found) => found,
-        Err(e) => return (pending, Err(e)),
+        Err(e) => return (pending, Err(e), 0),
     };
     let mut pending = match (pending, locked) {
         (Some(pending), _) if pending.private.table_id == table.id => pending,
-        (Some(pending), _) => return (Some(pending), Err(super::tables::table_replaced(name))),
+        (Some(pending), _) => return (Some(pending), Err(super::tables::table_replaced(name)), 0),
         (None, Some(locked)) => match start_pending(inner, ctx, &bucket, &table, locked) {
             Ok(pending) => pending,
-            Err(e) => return (None, Err(e)),
+            Err(e) => return (None, Err(e), 0),
         },
-        (None, None) => return (None, Err(Error::internal("writing in a transaction", "the table is not locked"))),
+        (None, None) => {
+            return (None, Err(Error::internal("writing in a transaction", "the table is not locked")), 0);
+        }
     };
-    let WriteHow { operation, deletes_all, copy_first } = how;
+    let WriteHow { operation, deletes_all, copy_first, copy_budget } = how;
+    let mut copied = 0;
     if copy_first {
+        let bytes = inner.engine.file_bytes(&pending.private);
+        if bytes > copy_budget {
+            let e = Error::new(
+                ErrorKind::ResourceExhausted,
+                format!(
+                    "a transaction's savepoints may keep at most {} GiB of table copies",
+                    MAX_SAVEPOINT_COPY_BYTES >> 30
+                ),
+            )
+            .with_sqlstate(SqlState::ProgramLimitExceeded)
+            .with_hint("RELEASE savepoints, or COMMIT first");
+            return (Some(pending), Err(e), 0);
+        }
         match copy_private(inner, &pending.private) {
-            Ok(copy) => pending.private = copy,
-            Err(e) => return (Some(pending), Err(e)),
+            Ok(copy) => {
+                pending.private = copy;
+                copied = bytes;
+            }
+            Err(e) => return (Some(pending), Err(e), 0),
         }
     }
     if deletes_all
         && let Err(e) = inner.before_destruction(ctx, &table, &pending.base, super::schema::Destruction::DeleteAll)
     {
-        return (Some(pending), Err(e));
+        return (Some(pending), Err(e), copied);
     }
     let private = pending.private.clone();
     let mut overlay = overlay.clone();
@@ -709,7 +737,7 @@ where
         metrics::counter!("duckstore_rows_written_total", "operation" => operation).increment(affected as u64);
         WriteResult { affected, row_count: outcome.row_count, returned: outcome.returned.take() }
     });
-    (Some(pending), result)
+    (Some(pending), result, copied)
 }
 
 /// What kind of write [`write_pending`] makes.
@@ -718,6 +746,29 @@ struct WriteHow {
     deletes_all: bool,
     /// A savepoint keeps the table's private version: copy it first.
     copy_first: bool,
+    /// Bytes such a copy may take.
+    copy_budget: i64,
+}
+
+/// Refuses a copy of `bytes` that would leave the disk every project shares nearly full: less
+/// than a twentieth of it, or 1 GiB, free (`53100`).
+fn room_on_disk(inner: &Inner, bytes: i64) -> Result<()> {
+    let path = std::ffi::CString::new(inner.engine.data_dir().as_os_str().as_encoded_bytes())
+        .map_err(|e| Error::internal("checking free disk space", e))?;
+    // SAFETY: a NUL-terminated path and a zeroed statvfs for the call to fill.
+    let mut stat: libc::statvfs = unsafe { std::mem::zeroed() };
+    if unsafe { libc::statvfs(path.as_ptr(), &mut stat) } != 0 {
+        return Ok(()); // cannot tell: the copy itself fails on a full disk
+    }
+    let unit = stat.f_frsize as u64;
+    let (free, total) = (stat.f_bavail as u64 * unit, stat.f_blocks as u64 * unit);
+    let reserve = (total / 20).max(1 << 30);
+    if free.saturating_sub(bytes.max(0) as u64) >= reserve {
+        return Ok(());
+    }
+    Err(Error::new(ErrorKind::ResourceExhausted, "not enough free disk for a transaction's copy of a table")
+        .with_sqlstate(SqlState::DiskFull)
+        .with_hint("write the table outside a transaction block, or free disk space"))
 }
 
 /// A new version number for `table_id`, never used before (reserved in the catalog).
@@ -731,6 +782,7 @@ fn reserve_version(inner: &Inner, table_id: i64) -> Result<i64> {
 
 /// A copy of a private version under a new number, for the transaction to write on.
 fn copy_private(inner: &Inner, private: &TableFile) -> Result<TableFile> {
+    room_on_disk(inner, inner.engine.file_bytes(private))?;
     let copy = TableFile { version: reserve_version(inner, private.table_id)?, ..private.clone() };
     inner.engine.copy_table_file(private, &copy)?;
     Ok(copy)
@@ -747,6 +799,7 @@ fn start_pending(
 ) -> Result<Pending> {
     let (project_id, branch_id) = require_write(ctx)?;
     let base = TableFile { project_id, branch_id, table_id: table.id, version: table.version };
+    room_on_disk(inner, inner.engine.file_bytes(&base))?;
     let version = reserve_version(inner, table.id)?;
     let private = TableFile { version, ..base.clone() };
     inner.engine.copy_table_file(&base, &private)?;

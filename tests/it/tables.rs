@@ -440,6 +440,25 @@ async fn returning_answers_the_rows_a_write_changed() {
     assert_eq!(sqlstate(&err), "42703");
     let none = client.query(r#"DELETE FROM "in.c-sales"."orders" WHERE id = 99 RETURNING id"#, &[]).await.unwrap();
     assert!(none.is_empty());
+    // the target's whole row holds the hidden column: not stored, not answered
+    for sql in [
+        r#"UPDATE "in.c-sales"."orders" AS r SET name = 'q' WHERE id = 1 RETURNING to_json(r)"#,
+        r#"UPDATE "in.c-sales"."orders" AS r SET name = 'q' WHERE id = 1 RETURNING r['_timestamp']"#,
+        r#"UPDATE "in.c-sales"."orders" AS r SET name = r::VARCHAR WHERE id = 1"#,
+        r#"UPDATE "in.c-sales"."orders" SET name = orders::VARCHAR WHERE id = 1"#,
+        r#"INSERT INTO "in.c-sales"."orders" (id) VALUES (60) RETURNING data::VARCHAR"#,
+        r#"INSERT INTO "in.c-sales"."orders" (id) VALUES (1) ON CONFLICT (id) DO UPDATE SET name = excluded::VARCHAR"#,
+        r#"DELETE FROM "in.c-sales"."orders" AS d WHERE id = 1 RETURNING struct_extract(d, '_timestamp')"#,
+    ] {
+        let err = client.simple_query(sql).await.unwrap_err();
+        assert_eq!(sqlstate(&err), "0A000", "{sql}: {}", message(&err));
+    }
+    // DuckDB cannot prepare parameters in RETURNING: said so, not a confusing 42P18
+    let err = client
+        .query(r#"INSERT INTO "in.c-sales"."orders" (id) VALUES ($1) RETURNING id + $2"#, &[&61i32, &1i32])
+        .await
+        .unwrap_err();
+    assert_eq!(sqlstate(&err), "0A000", "{}", message(&err));
     // what RETURNING reads passes the same checks as a SELECT
     let err = client
         .simple_query(

@@ -150,8 +150,14 @@ async fn writers_of_one_table_wait_for_the_transaction_and_lose_nothing() {
     let c = server.connect(&user, &token).await;
     a.batch_execute(&format!("BEGIN; INSERT INTO {ORDERS} (id) VALUES (42)")).await.unwrap();
     c.batch_execute("SET statement_timeout = 300").await.unwrap();
-    let err = c.simple_query(&format!("DELETE FROM {ORDERS}")).await.unwrap_err();
-    assert_eq!(sqlstate(&err), "57014", "{}", message(&err));
+    for sql in [
+        format!("DELETE FROM {ORDERS}"),
+        format!("DROP TABLE {ORDERS}"),
+        format!("ALTER TABLE {ORDERS} ADD COLUMN extra INTEGER"),
+    ] {
+        let err = c.simple_query(&sql).await.unwrap_err();
+        assert_eq!(sqlstate(&err), "57014", "{sql}: {}", message(&err));
+    }
     a.batch_execute("COMMIT").await.unwrap();
     c.batch_execute("SET statement_timeout = 0").await.unwrap();
     // two transactions each waiting for the other's table: one is refused with 40P01
