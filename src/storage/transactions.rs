@@ -516,11 +516,13 @@ impl Storage {
                         tx.commit_created(*id)?;
                     }
                     tx.update_table_stats(*id, pending.private.version, pending.row_count, pending.byte_count, now)?;
+                    // a table the block created is audited as created (with what it wrote)
+                    let operation = if pending.created { "create_table" } else { "commit" };
                     inner.audit(
                         tx,
                         &ctx,
                         Some(project_id),
-                        "commit",
+                        operation,
                         ("table", pending.label.clone()),
                         json!({"rows": pending.rows_written, "operations": pending.operations}),
                     )?;

@@ -321,7 +321,7 @@ async fn tables_created_and_dropped_in_a_transaction_change_at_commit_only() {
         )
         .await
         .unwrap();
-    assert_eq!(names(ops), ["commit", "drop_table"]);
+    assert_eq!(names(ops), ["create_table", "drop_table"]);
     // a savepoint undoes a CREATE and a DROP made after it
     a.batch_execute(&format!(
         "BEGIN; SAVEPOINT s; DROP TABLE {NEW}; CREATE TABLE \"in.c-sales\".\"later\" (x INTEGER); ROLLBACK TO s; COMMIT"
