@@ -250,6 +250,14 @@ impl CatalogTx<'_> {
         self.viewer.map(|v| v as i64)
     }
 
+    /// A table's new name (in its bucket).
+    pub fn rename_table(&self, table_id: i64, name: &str) -> Result<()> {
+        self.tx
+            .execute("UPDATE tables SET name = ?2 WHERE id = ?1", params![table_id, name])
+            .map_err(|e| sqlite_error("renaming a table", e))?;
+        Ok(())
+    }
+
     /// Marks a table as created by client transaction `transaction`, not committed yet.
     pub fn mark_created_in(&self, table_id: i64, transaction: u64) -> Result<()> {
         self.tx

@@ -425,6 +425,14 @@ impl Executor {
                 Ok(Outcome::Command(CommandTag::new("CREATE TABLE")))
             }
             Plan::Write(write) => self.write(session, write, params, in_transaction).await,
+            Plan::RenameTable { table, to, if_exists } => {
+                let search_path = session.settings().search_path();
+                match storage.rename_table(session.ctx.clone(), table.clone(), search_path, to.clone()).await {
+                    Err(e) if *if_exists && e.state() == SqlState::UndefinedTable => {}
+                    other => other?,
+                }
+                Ok(Outcome::Command(CommandTag::new("ALTER TABLE")))
+            }
             Plan::AlterTable { table, changes, if_exists } => {
                 let search_path = session.settings().search_path();
                 match storage.alter_table(session.ctx.clone(), table.clone(), search_path, changes.clone()).await {
@@ -720,7 +728,7 @@ fn what_runs(plan: &Plan) -> &'static str {
         Plan::DropBuckets { .. } => "DROP SCHEMA",
         Plan::CreateView { .. } => "CREATE VIEW",
         Plan::DropViews { .. } => "DROP VIEW",
-        Plan::AlterTable { .. } => "ALTER TABLE",
+        Plan::AlterTable { .. } | Plan::RenameTable { .. } => "ALTER TABLE",
         Plan::CreateTable { .. } => "CREATE TABLE",
         Plan::DropTables { .. } => "DROP TABLE",
         Plan::CopyIn(_) => "COPY FROM",

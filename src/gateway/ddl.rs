@@ -3,7 +3,7 @@
 
 use sqlparser::ast::{
     AlterColumnOperation, AlterTable, AlterTableOperation, ColumnDef, ColumnOption, CreateTable, CreateView, Expr,
-    FunctionArguments, ObjectName, ObjectType, SchemaName, Statement, TableConstraint, Value,
+    FunctionArguments, ObjectName, ObjectType, RenameTableNameKind, SchemaName, Statement, TableConstraint, Value,
 };
 
 use super::Plan;
@@ -112,6 +112,17 @@ fn key_columns(constraint: &TableConstraint) -> Result<Option<Vec<String>>> {
 /// `ALTER TABLE`: the changes storage knows, all applied in one atomic rebuild.
 fn alter_table(alter: &AlterTable) -> Result<Plan> {
     let table = table_name(&alter.name)?;
+    if let [AlterTableOperation::RenameTable { table_name: RenameTableNameKind::To(to) }] = alter.operations.as_slice()
+    {
+        // a new name in the same bucket, as PostgreSQL takes it (unqualified)
+        return match name_parts(to).as_deref() {
+            Some([to]) => Ok(Plan::RenameTable { table, to: to.clone(), if_exists: alter.if_exists }),
+            _ => {
+                Err(Error::invalid("RENAME TO takes a table name without a schema")
+                    .with_sqlstate(SqlState::SyntaxError))
+            }
+        };
+    }
     let mut changes = Vec::with_capacity(alter.operations.len());
     for operation in &alter.operations {
         let change = match operation {

@@ -146,6 +146,12 @@ pub enum Plan {
         views: Vec<crate::storage::TableName>,
         if_exists: bool,
     },
+    /// `ALTER TABLE t RENAME TO u` (catalog only: files are named by id).
+    RenameTable {
+        table: crate::storage::TableName,
+        to: String,
+        if_exists: bool,
+    },
     /// `ALTER TABLE`: every change in one atomic rebuild.
     AlterTable {
         table: crate::storage::TableName,
@@ -173,6 +179,7 @@ impl Plan {
                 | Plan::CreateView { .. }
                 | Plan::DropViews { .. }
                 | Plan::AlterTable { .. }
+                | Plan::RenameTable { .. }
                 | Plan::Write(_)
         )
     }
@@ -191,7 +198,7 @@ impl Plan {
             Plan::NoOp(_) => "utility",
             Plan::CreateBucket { .. } | Plan::CreateTable { .. } | Plan::CreateView { .. } => "create",
             Plan::DropBuckets { .. } | Plan::DropTables { .. } | Plan::DropViews { .. } => "drop",
-            Plan::AlterTable { .. } => "alter",
+            Plan::AlterTable { .. } | Plan::RenameTable { .. } => "alter",
             Plan::Write(w) => w.kind.label(),
             Plan::CopyIn(_) => "copy_in",
             Plan::CopyOut(_) => "copy_out",

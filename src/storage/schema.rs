@@ -270,6 +270,46 @@ impl Storage {
     }
 }
 
+impl Storage {
+    /// `ALTER TABLE t RENAME TO u`: the table's catalog name, under its lock (its files are named
+    /// by id, so nothing on disk moves). In a dev branch, the default branch's table it copied
+    /// stays hidden there, as after a drop. Views that name the table by its old name no longer
+    /// find it (a view is stored as its text).
+    pub async fn rename_table(
+        &self,
+        ctx: SessionContext,
+        target: TableName,
+        search_path: Vec<String>,
+        to: String,
+    ) -> Result<()> {
+        super::names::validate_table_name(&to)?;
+        let locked = self.lock_target(&ctx, &target, &search_path).await?;
+        self.blocking(move |inner| {
+            let (project_id, branch_id) = require_write(&ctx)?;
+            inner.catalog.write(|tx| {
+                let (bucket, table) = locked.resolve_in(inner, tx, &ctx)?;
+                let renamed = TableName { schema: Some(bucket.full_name()), name: to.clone() };
+                let taken = inner.find_table(tx, project_id, branch_id, &renamed, &[])?.is_some()
+                    || inner.find_view(tx, project_id, branch_id, &renamed)?.is_some()
+                    || tx.table_name_taken(bucket.id, &to)?;
+                if taken {
+                    return Err(Error::already_exists(format!("relation \"{to}\" already exists"))
+                        .with_sqlstate(SqlState::DuplicateTable));
+                }
+                tx.rename_table(table.id, &to)?;
+                if let Some(mirrored) = bucket.mirrors_bucket_id
+                    && let Some(original) = tx.table_by_name(mirrored, &table.name)?
+                {
+                    tx.hide(branch_id, "table", original.id)?;
+                }
+                let from = format!("{}.{}", bucket.full_name(), table.name);
+                inner.audit(tx, &ctx, Some(project_id), "rename_table", ("table", from), json!({"to": to}))
+            })
+        })
+        .await
+    }
+}
+
 impl Inner {
     fn alter_locked(&self, ctx: &SessionContext, locked: &LockedTable, changes: &[Change]) -> Result<()> {
         let (project_id, branch_id) = require_write(ctx)?;

@@ -470,3 +470,36 @@ async fn returning_answers_the_rows_a_write_changed() {
     assert_eq!(count(&client, r#""in.c-sales"."orders""#).await, 5);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_table_is_renamed_in_its_bucket() {
+    let server = TestServer::start().await;
+    let (client, _, _) = sales(&server).await;
+    client.batch_execute(r#"ALTER TABLE "in.c-sales"."orders" RENAME TO "sales""#).await.unwrap();
+    let err = client.simple_query(r#"SELECT * FROM "in.c-sales"."orders""#).await.unwrap_err();
+    assert_eq!(sqlstate(&err), "42P01");
+    assert_eq!(count(&client, r#""in.c-sales"."sales""#).await, 3);
+    client.batch_execute(r#"INSERT INTO "in.c-sales"."sales" (id) VALUES (4)"#).await.unwrap();
+    client.batch_execute(r#"CREATE TABLE "in.c-sales"."other" (x INTEGER)"#).await.unwrap();
+    for (sql, state) in [
+        (r#"ALTER TABLE "in.c-sales"."sales" RENAME TO "other""#, "42P07"),
+        (r#"ALTER TABLE "in.c-sales"."sales" RENAME TO "in.c-x"."y""#, "42601"),
+        (r#"ALTER TABLE "in.c-sales"."sales" RENAME TO "bad/name""#, "42602"),
+        (r#"ALTER TABLE "in.c-sales"."nope" RENAME TO "x""#, "42P01"),
+    ] {
+        let err = client.simple_query(sql).await.unwrap_err();
+        assert_eq!(sqlstate(&err), state, "{sql}: {}", message(&err));
+    }
+    client.batch_execute(r#"ALTER TABLE IF EXISTS "in.c-sales"."nope" RENAME TO "x""#).await.unwrap();
+    client.batch_execute("BEGIN").await.unwrap();
+    let err = client.simple_query(r#"ALTER TABLE "in.c-sales"."sales" RENAME TO "s2""#).await.unwrap_err();
+    assert_eq!(sqlstate(&err), "25001");
+    client.batch_execute("ROLLBACK").await.unwrap();
+    let event: String = client
+        .query_one("SELECT details FROM duckstore.events WHERE operation = 'rename_table'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(event.contains("sales"), "{event}");
+    server.stop().await;
+}
