@@ -246,7 +246,7 @@ impl CatalogTx<'_> {
     }
 
     /// The viewer as an SQL parameter (`NULL` when none: only committed tables match).
-    fn viewer_param(&self) -> Option<i64> {
+    pub(super) fn viewer_param(&self) -> Option<i64> {
         self.viewer.map(|v| v as i64)
     }
 
@@ -322,6 +322,18 @@ impl CatalogTx<'_> {
             .tx
             .execute("DELETE FROM tables WHERE created_in IS NOT NULL", [])
             .map_err(|e| sqlite_error("rolling back created tables", e))?;
+        let created = created
+            + self
+                .tx
+                .execute("DELETE FROM views WHERE created_in IS NOT NULL", [])
+                .map_err(|e| sqlite_error("rolling back created views", e))?;
+        self.tx
+            .execute(
+                "UPDATE views SET name = dropped_name, dropped_name = NULL, dropped_in = NULL
+                 WHERE dropped_in IS NOT NULL",
+                [],
+            )
+            .map_err(|e| sqlite_error("restoring dropped views", e))?;
         // (their tables, all created by the same transactions, are gone already)
         self.tx
             .execute("DELETE FROM buckets WHERE created_in IS NOT NULL", [])

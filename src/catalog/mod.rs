@@ -44,6 +44,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0010_views", include_str!("../../sql/catalog/0010_views.sql")),
     ("0011_retired_project_ids", include_str!("../../sql/catalog/0011_retired_project_ids.sql")),
     ("0012_transactions", include_str!("../../sql/catalog/0012_transactions.sql")),
+    ("0013_transaction_views", include_str!("../../sql/catalog/0013_transaction_views.sql")),
 ];
 
 /// The schema version this build writes.

@@ -19,7 +19,9 @@ pub struct ViewRecord {
     pub created_by: String,
 }
 
-const VIEW_COLUMNS: &str = "id, bucket_id, name, definition, columns, description, created_at, created_by";
+/// A view set aside by a transaction's DROP shows its own name (see `set_aside_view`).
+const VIEW_COLUMNS: &str =
+    "id, bucket_id, COALESCE(dropped_name, name), definition, columns, description, created_at, created_by";
 
 fn view_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ViewRecord> {
     let columns: String = r.get(4)?;
@@ -69,9 +71,55 @@ impl CatalogTx<'_> {
 
     pub fn view_by_name(&self, bucket_id: i64, name: &str) -> Result<Option<ViewRecord>> {
         self.tx
-            .prepare_cached(&format!("SELECT {VIEW_COLUMNS} FROM views WHERE bucket_id = ?1 AND name = ?2"))
-            .and_then(|mut s| s.query_row(params![bucket_id, name], view_from_row).optional())
+            .prepare_cached(&format!(
+                "SELECT {VIEW_COLUMNS} FROM views WHERE bucket_id = ?1 AND name = ?2
+                 AND (created_in IS NULL OR created_in = ?3) AND dropped_in IS NULL
+                 UNION ALL
+                 SELECT {VIEW_COLUMNS} FROM views WHERE bucket_id = ?1 AND dropped_name = ?2
+                 AND dropped_in IS NOT NULL AND dropped_in IS NOT ?3"
+            ))
+            .and_then(|mut s| s.query_row(params![bucket_id, name, self.viewer_param()], view_from_row).optional())
             .map_err(|e| sqlite_error("reading a view", e))
+    }
+
+    /// Marks a view as created by client transaction `transaction`, not committed yet.
+    pub fn mark_view_created_in(&self, view_id: i64, transaction: u64) -> Result<()> {
+        self.tx
+            .execute("UPDATE views SET created_in = ?2 WHERE id = ?1", params![view_id, transaction as i64])
+            .map_err(|e| sqlite_error("marking an uncommitted view", e))?;
+        Ok(())
+    }
+
+    /// A created view's transaction committed: everyone sees it now.
+    pub fn commit_created_view(&self, view_id: i64) -> Result<()> {
+        self.tx
+            .execute("UPDATE views SET created_in = NULL WHERE id = ?1", [view_id])
+            .map_err(|e| sqlite_error("committing a created view", e))?;
+        Ok(())
+    }
+
+    /// A view a client transaction dropped, until it commits (see `set_aside` of tables).
+    pub fn set_aside_view(&self, view_id: i64, transaction: u64) -> Result<()> {
+        self.tx
+            .execute(
+                "UPDATE views SET dropped_name = name, name = printf(' dropped %d %d', ?2, id), dropped_in = ?2
+                 WHERE id = ?1",
+                params![view_id, transaction as i64],
+            )
+            .map_err(|e| sqlite_error("setting a dropped view aside", e))?;
+        Ok(())
+    }
+
+    /// A dropped view's transaction rolled back: it is back under its name.
+    pub fn restore_set_aside_view(&self, view_id: i64) -> Result<()> {
+        self.tx
+            .execute(
+                "UPDATE views SET name = dropped_name, dropped_name = NULL, dropped_in = NULL
+                 WHERE id = ?1 AND dropped_in IS NOT NULL",
+                [view_id],
+            )
+            .map_err(|e| sqlite_error("restoring a dropped view", e))?;
+        Ok(())
     }
 
     /// Views of some buckets, by bucket and name.
@@ -80,9 +128,15 @@ impl CatalogTx<'_> {
             return Ok(vec![]);
         }
         let list = bucket_ids.iter().map(|id| id.to_string()).collect::<Vec<_>>().join(",");
+        // an integer, or NULL: safe to splice
+        let viewer = self.viewer_param().map_or("NULL".to_owned(), |v| v.to_string());
         let mut stmt = self
             .tx
-            .prepare(&format!("SELECT {VIEW_COLUMNS} FROM views WHERE bucket_id IN ({list}) ORDER BY bucket_id, name"))
+            .prepare(&format!(
+                "SELECT {VIEW_COLUMNS} FROM views WHERE bucket_id IN ({list})
+                 AND (created_in IS NULL OR created_in = {viewer}) AND (dropped_in IS NULL OR dropped_in IS NOT {viewer})
+                 ORDER BY bucket_id, 3"
+            ))
             .map_err(|e| sqlite_error("listing views", e))?;
         stmt.query_map([], view_from_row)
             .map_err(|e| sqlite_error("listing views", e))?

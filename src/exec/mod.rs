@@ -266,13 +266,15 @@ impl Executor {
                 | Plan::CreateTable { .. }
                 | Plan::DropTables { .. }
                 | Plan::CreateBucket { .. }
+                | Plan::CreateView { .. }
+                | Plan::DropViews { .. }
         );
         if in_transaction && plan.is_write() && !transactional {
             let e = Error::new(
                 ErrorKind::FailedPrecondition,
                 format!(
                     "{} cannot run inside a transaction block yet; INSERT, UPDATE, DELETE, TRUNCATE, COPY, \
-                     CREATE SCHEMA, CREATE TABLE and DROP TABLE can",
+                     CREATE SCHEMA, CREATE and DROP TABLE, CREATE and DROP VIEW can",
                     what_runs(plan)
                 ),
             )
@@ -461,6 +463,11 @@ impl Executor {
                 let (refs, reads) =
                     self.expand_reads(session, query.tables.clone(), vec![spec.bucket.clone()], creating).await?;
                 let expanded = crate::storage::ExpandedQuery { sql: query.render(&[], &refs)?, reads };
+                if in_transaction {
+                    let mut transaction = session.open_transaction(storage);
+                    storage.create_view_in(&mut transaction, session.ctx.clone(), spec.clone(), expanded).await?;
+                    return Ok(Outcome::Command(CommandTag::new("CREATE VIEW")));
+                }
                 storage.create_view(session.ctx.clone(), spec.clone(), expanded).await?;
                 Ok(Outcome::Command(CommandTag::new("CREATE VIEW")))
             }
@@ -468,7 +475,13 @@ impl Executor {
                 let search_path = session.settings().search_path();
                 self.all_exist(session, views, &search_path, *if_exists).await?;
                 for view in views {
-                    storage.drop_view(session.ctx.clone(), view.clone(), search_path.clone(), *if_exists).await?;
+                    let (ctx, path) = (session.ctx.clone(), search_path.clone());
+                    if in_transaction {
+                        let mut transaction = session.open_transaction(storage);
+                        storage.drop_view_in(&mut transaction, ctx, view.clone(), path, *if_exists).await?;
+                    } else {
+                        storage.drop_view(ctx, view.clone(), path, *if_exists).await?;
+                    }
                 }
                 Ok(Outcome::Command(CommandTag::new("DROP VIEW")))
             }

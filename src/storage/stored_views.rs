@@ -87,6 +87,19 @@ impl Storage {
     /// `CREATE VIEW`: checks the session may write in the bucket, learns the query's columns
     /// from the engine, and records the view. Answers false when `IF NOT EXISTS` found one.
     pub async fn create_view(&self, ctx: SessionContext, spec: ViewSpec, query: ExpandedQuery) -> Result<bool> {
+        self.create_view_for(ctx, spec, query, None).await.map(|created| created.is_some())
+    }
+
+    /// [`Self::create_view`], or (`transaction`) a view that transaction alone sees until it
+    /// commits, audited then (replacing an existing view is not done inside a transaction yet).
+    /// Answers the new view, or `None` when `IF NOT EXISTS` found one.
+    pub(super) async fn create_view_for(
+        &self,
+        ctx: SessionContext,
+        spec: ViewSpec,
+        query: ExpandedQuery,
+        transaction: Option<u64>,
+    ) -> Result<Option<ViewRecord>> {
         let (project_id, branch_id) = require_write(&ctx)?;
         names::validate_table_name(&spec.name)?;
         self.blocking(move |inner| {
@@ -114,13 +127,22 @@ impl Storage {
                 if bucket.source_bucket_id.is_some() {
                     return Err(Error::permission_denied(format!("bucket \"{}\" is a read-only link", spec.bucket)));
                 }
+                let replacing_in_transaction = || {
+                    Error::unsupported(
+                        "CREATE OR REPLACE of an existing view cannot run inside a transaction block yet",
+                    )
+                    .with_sqlstate(SqlState::ActiveSqlTransaction)
+                };
                 if let Some(existing) = tx.view_by_name(bucket.id, &spec.name)? {
                     if spec.if_not_exists {
-                        return Ok(false);
+                        return Ok(None);
                     }
                     if !spec.or_replace {
                         return Err(Error::already_exists(format!("relation \"{}\" already exists", spec.name))
                             .with_sqlstate(SqlState::DuplicateTable));
+                    }
+                    if transaction.is_some() {
+                        return Err(replacing_in_transaction());
                     }
                     tx.delete_view(existing.id)?;
                 } else if let Some((_, live)) = inner.find_view(tx, project_id, branch_id, &qualified)? {
@@ -128,16 +150,19 @@ impl Storage {
                     // it, and it stays hidden in the branch (dropping the replacement does not
                     // bring it back)
                     if spec.if_not_exists {
-                        return Ok(false);
+                        return Ok(None);
                     }
                     if !spec.or_replace {
                         return Err(Error::already_exists(format!("relation \"{}\" already exists", live.name))
                             .with_sqlstate(SqlState::DuplicateTable));
                     }
+                    if transaction.is_some() {
+                        return Err(replacing_in_transaction());
+                    }
                     tx.hide(branch_id, "view", live.id)?;
                 }
                 let now = now_micros();
-                tx.insert_view(&ViewRecord {
+                let view = tx.insert_view(&ViewRecord {
                     id: 0,
                     bucket_id: bucket.id,
                     name: spec.name.clone(),
@@ -147,6 +172,10 @@ impl Storage {
                     created_at: now,
                     created_by: ctx.user.clone(),
                 })?;
+                if let Some(transaction) = transaction {
+                    tx.mark_view_created_in(view.id, transaction)?;
+                    return Ok(Some(view));
+                }
                 inner.audit(
                     tx,
                     &ctx,
@@ -155,7 +184,7 @@ impl Storage {
                     ("view", format!("{}.{}", spec.bucket, spec.name)),
                     json!({"columns": columns.len()}),
                 )?;
-                Ok(true)
+                Ok(Some(view))
             })
         })
         .await

@@ -41,6 +41,9 @@ pub struct Transaction {
     dropped: Vec<Dropped>,
     /// Buckets it created (id, full name), in order: seen by it alone until COMMIT.
     buckets: Vec<(i64, String)>,
+    /// Views it created and views it set aside (id, `bucket.view`), in order.
+    views: Vec<(i64, String)>,
+    dropped_views: Vec<(i64, String)>,
     /// Bytes of the copies savepoints made it keep so far (see [`MAX_SAVEPOINT_COPY_BYTES`]).
     savepoint_copy_bytes: i64,
     /// Open savepoints, oldest first: each keeps the private version every table had then
@@ -54,6 +57,8 @@ struct Savepoint {
     /// How many tables the transaction had dropped, and buckets created, then.
     dropped: usize,
     buckets: usize,
+    views: usize,
+    dropped_views: usize,
 }
 
 /// A table the transaction dropped.
@@ -94,7 +99,11 @@ impl Transaction {
 
     /// Whether the transaction wrote nothing yet.
     pub fn is_empty(&self) -> bool {
-        self.tables.is_empty() && self.dropped.is_empty() && self.buckets.is_empty()
+        self.tables.is_empty()
+            && self.dropped.is_empty()
+            && self.buckets.is_empty()
+            && self.views.is_empty()
+            && self.dropped_views.is_empty()
     }
 
     /// The id the catalog knows this transaction by (see `catalog::as_transaction`).
@@ -105,7 +114,8 @@ impl Transaction {
     /// `SAVEPOINT name`.
     pub fn savepoint(&mut self, name: String) {
         let (dropped, buckets) = (self.dropped.len(), self.buckets.len());
-        self.savepoints.push(Savepoint { name, versions: self.overlay(), dropped, buckets });
+        let (views, dropped_views) = (self.views.len(), self.dropped_views.len());
+        self.savepoints.push(Savepoint { name, versions: self.overlay(), dropped, buckets, views, dropped_views });
     }
 
     fn savepoint_index(&self, name: &str) -> Result<usize> {
@@ -165,6 +175,10 @@ impl Transaction {
         let restored = self.savepoints[at].versions.clone();
         let undropped: Vec<Dropped> = self.dropped.drain(self.savepoints[at].dropped..).collect();
         let unmade: Vec<i64> = self.buckets.drain(self.savepoints[at].buckets..).map(|(id, _)| id).collect();
+        let views = Views {
+            created: self.views.drain(self.savepoints[at].views..).collect(),
+            dropped: self.dropped_views.drain(self.savepoints[at].dropped_views..).collect(),
+        };
         let mut released = Vec::new();
         for (id, mut pending) in std::mem::take(&mut self.tables) {
             match restored.get(&id) {
@@ -183,6 +197,7 @@ impl Transaction {
         let created: Vec<i64> = released.iter().filter(|p| p.created).map(|p| p.private.table_id).collect();
         let restored: Vec<i64> = undropped.iter().map(|d| d.table.id).collect();
         self.storage.undo_catalog(created, restored, unmade).await?;
+        self.storage.undo_views(views).await?;
         self.storage.remove_files(gone).await;
         drop((released, undropped)); // their locks, once their files are gone
         Ok(())
@@ -196,7 +211,9 @@ impl Drop for Transaction {
         let tables = std::mem::take(&mut self.tables);
         let dropped = std::mem::take(&mut self.dropped);
         let buckets = std::mem::take(&mut self.buckets);
-        if tables.is_empty() && dropped.is_empty() && buckets.is_empty() && kept_only.is_empty() {
+        let views =
+            Views { created: std::mem::take(&mut self.views), dropped: std::mem::take(&mut self.dropped_views) };
+        if tables.is_empty() && dropped.is_empty() && buckets.is_empty() && views.is_empty() && kept_only.is_empty() {
             return;
         }
         let storage = self.storage.clone();
@@ -204,12 +221,12 @@ impl Drop for Transaction {
             Ok(runtime) => {
                 runtime.spawn(async move {
                     storage.remove_files(kept_only).await;
-                    storage.discard(Work { tables, dropped, buckets }).await
+                    storage.discard(Work { tables, dropped, buckets, views }).await
                 });
             }
             // no runtime (shutdown): start-up recovery rolls the catalog back and deletes the
             // unreferenced files
-            Err(_) => drop((tables, dropped, buckets)),
+            Err(_) => drop((tables, dropped, buckets, views)),
         }
     }
 }
@@ -232,6 +249,8 @@ impl Storage {
             tables: BTreeMap::new(),
             dropped: Vec::new(),
             buckets: Vec::new(),
+            views: Vec::new(),
+            dropped_views: Vec::new(),
             savepoint_copy_bytes: 0,
             savepoints: Vec::new(),
         }
@@ -361,6 +380,70 @@ impl Storage {
         Ok(true)
     }
 
+    /// Undoes a transaction's views (after `ROLLBACK TO`).
+    async fn undo_views(&self, views: Views) -> Result<()> {
+        if views.is_empty() {
+            return Ok(());
+        }
+        self.blocking(move |inner| inner.catalog.write(|tx| views.undo(tx))).await
+    }
+
+    /// `CREATE VIEW` inside `transaction`: the view exists for the transaction alone until it
+    /// commits (see [`Storage::create_view`]).
+    pub async fn create_view_in(
+        &self,
+        transaction: &mut Transaction,
+        ctx: SessionContext,
+        spec: super::ViewSpec,
+        query: super::ExpandedQuery,
+    ) -> Result<()> {
+        let label = format!("{}.{}", spec.bucket, spec.name);
+        if let Some(view) = self.create_view_for(ctx, spec, query, Some(transaction.id)).await? {
+            transaction.views.push((view.id, label));
+        }
+        Ok(())
+    }
+
+    /// `DROP VIEW` inside `transaction`: set aside until COMMIT deletes it, as a table is.
+    /// Answers false when `if_exists` found nothing.
+    pub async fn drop_view_in(
+        &self,
+        transaction: &mut Transaction,
+        ctx: SessionContext,
+        name: TableName,
+        search_path: Vec<String>,
+        if_exists: bool,
+    ) -> Result<bool> {
+        let (project_id, branch_id) = require_write(&ctx)?;
+        let txn = transaction.id;
+        let dropped = self
+            .blocking(move |inner| {
+                inner.catalog.write(|tx| {
+                    let found = inner.find_view_on_path(tx, project_id, branch_id, &name, &search_path)?;
+                    let Some((bucket, view)) = found else {
+                        if if_exists {
+                            return Ok(None);
+                        }
+                        return Err(Error::not_found(format!("view {name} does not exist"))
+                            .with_sqlstate(SqlState::UndefinedTable));
+                    };
+                    if bucket.branch_id != branch_id {
+                        return Err(Error::unsupported(
+                            "a dev branch cannot drop a view it reads from the default branch inside a transaction block",
+                        )
+                        .with_hint("drop it outside the transaction block"));
+                    }
+                    tx.set_aside_view(view.id, txn)?;
+                    Ok(Some((view.id, format!("{}.{}", bucket.full_name(), view.name))))
+                })
+            })
+            .await?;
+        let Some((id, label)) = dropped else { return Ok(false) };
+        // a view this transaction created is simply gone at COMMIT, as any it set aside
+        transaction.dropped_views.push((id, label));
+        Ok(true)
+    }
+
     /// Undoes a transaction's catalog changes: tables it created are deleted, tables it set
     /// aside are restored.
     async fn undo_catalog(&self, created: Vec<i64>, set_aside: Vec<i64>, buckets: Vec<i64>) -> Result<()> {
@@ -477,7 +560,11 @@ impl Storage {
         let tables = std::mem::take(&mut transaction.tables);
         let dropped = std::mem::take(&mut transaction.dropped);
         let buckets = std::mem::take(&mut transaction.buckets);
-        if tables.is_empty() && dropped.is_empty() && buckets.is_empty() {
+        let views = Views {
+            created: std::mem::take(&mut transaction.views),
+            dropped: std::mem::take(&mut transaction.dropped_views),
+        };
+        if tables.is_empty() && dropped.is_empty() && buckets.is_empty() && views.is_empty() {
             return Ok(());
         }
         let (project_id, branch_id) = require_write(ctx)?;
@@ -496,6 +583,14 @@ impl Storage {
                         ("bucket", full_name.clone()),
                         json!({}),
                     )?;
+                }
+                for (id, label) in &views.dropped {
+                    tx.delete_view(*id)?;
+                    inner.audit(tx, &ctx, Some(project_id), "drop_view", ("view", label.clone()), json!({}))?;
+                }
+                for (id, label) in &views.created {
+                    tx.commit_created_view(*id)?;
+                    inner.audit(tx, &ctx, Some(project_id), "create_view", ("view", label.clone()), json!({}))?;
                 }
                 // drops first: a table created in their place is audited after them
                 for d in &dropped {
@@ -533,7 +628,7 @@ impl Storage {
             let left = match committed {
                 Ok(left) => left,
                 Err(e) => {
-                    abandon(inner, Work { tables, dropped, buckets });
+                    abandon(inner, Work { tables, dropped, buckets, views });
                     return Err(e);
                 }
             };
@@ -571,6 +666,10 @@ impl Storage {
             tables: std::mem::take(&mut transaction.tables),
             dropped: std::mem::take(&mut transaction.dropped),
             buckets: std::mem::take(&mut transaction.buckets),
+            views: Views {
+                created: std::mem::take(&mut transaction.views),
+                dropped: std::mem::take(&mut transaction.dropped_views),
+            },
         };
         self.discard(work).await;
     }
@@ -594,7 +693,7 @@ impl Storage {
     }
 
     async fn discard(&self, work: Work) {
-        if work.tables.is_empty() && work.dropped.is_empty() && work.buckets.is_empty() {
+        if work.tables.is_empty() && work.dropped.is_empty() && work.buckets.is_empty() && work.views.is_empty() {
             return;
         }
         metrics::counter!("duckstore_transactions_total", "outcome" => "rollback").increment(1);
@@ -615,14 +714,41 @@ struct Work {
     tables: BTreeMap<i64, Pending>,
     dropped: Vec<Dropped>,
     buckets: Vec<(i64, String)>,
+    views: Views,
+}
+
+/// Views a transaction created and set aside (id, `bucket.view`).
+#[derive(Default)]
+struct Views {
+    created: Vec<(i64, String)>,
+    dropped: Vec<(i64, String)>,
+}
+
+impl Views {
+    fn is_empty(&self) -> bool {
+        self.created.is_empty() && self.dropped.is_empty()
+    }
+
+    /// Created ones go and set-aside ones come back (created first: one may hold the name of a
+    /// dropped one).
+    fn undo(&self, tx: &crate::catalog::CatalogTx<'_>) -> Result<()> {
+        for (id, _) in &self.created {
+            tx.delete_view(*id)?;
+        }
+        for (id, _) in &self.dropped {
+            tx.restore_set_aside_view(*id)?;
+        }
+        Ok(())
+    }
 }
 
 /// Rolls a transaction back: tables it dropped come back and tables it created go (in the
 /// catalog first), then its private versions are deleted (their readers done first); the locks
 /// go last. What fails here start-up recovery finishes.
 fn abandon(inner: &Inner, work: Work) {
-    let Work { tables, dropped, buckets } = work;
+    let Work { tables, dropped, buckets, views } = work;
     let undone = inner.catalog.write(|tx| {
+        views.undo(tx)?;
         // created ones first: one may hold the name of a dropped one
         for (id, pending) in &tables {
             if pending.created {

@@ -383,3 +383,36 @@ async fn a_schema_created_in_a_transaction_appears_with_its_tables_at_commit() {
     assert_eq!(n, 2);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn views_created_and_dropped_in_a_transaction_change_at_commit_only() {
+    let server = TestServer::start().await;
+    let (a, b, _, _) = with_items(&server).await;
+    a.batch_execute(r#"CREATE VIEW "in.c-sales"."old" AS SELECT id FROM "in.c-sales"."orders""#).await.unwrap();
+    let views = |rows: Vec<tokio_postgres::Row>| rows.iter().map(|r| r.get::<_, String>(0)).collect::<Vec<_>>();
+    let listing = "SELECT table_name::text FROM information_schema.views WHERE table_schema = 'in.c-sales' ORDER BY 1";
+    for end in ["ROLLBACK", "COMMIT"] {
+        a.batch_execute(
+            r#"BEGIN; CREATE VIEW "in.c-sales"."big" AS SELECT id FROM "in.c-sales"."orders" WHERE id > 1;
+               DROP VIEW "in.c-sales"."old""#,
+        )
+        .await
+        .unwrap();
+        assert_eq!(ids(&a, r#""in.c-sales"."big""#).await, [2, 3]);
+        assert_eq!(views(a.query(listing, &[]).await.unwrap()), ["big"]);
+        // others: the old view, not the new one
+        assert_eq!(views(b.query(listing, &[]).await.unwrap()), ["old"]);
+        assert_eq!(ids(&b, r#""in.c-sales"."old""#).await, [1, 2, 3]);
+        let err = b.simple_query(r#"SELECT * FROM "in.c-sales"."big""#).await.unwrap_err();
+        assert_eq!(sqlstate(&err), "42P01");
+        a.batch_execute(end).await.unwrap();
+    }
+    // replacing an existing view is not done inside a block yet
+    a.batch_execute("BEGIN").await.unwrap();
+    let err = a.simple_query(r#"CREATE OR REPLACE VIEW "in.c-sales"."big" AS SELECT 1 AS id"#).await.unwrap_err();
+    assert_eq!(sqlstate(&err), "25001", "{}", message(&err));
+    a.batch_execute("ROLLBACK").await.unwrap();
+    assert_eq!(views(b.query(listing, &[]).await.unwrap()), ["big"]);
+    assert_eq!(ids(&b, r#""in.c-sales"."big""#).await, [2, 3]);
+    server.stop().await;
+}
