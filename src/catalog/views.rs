@@ -82,6 +82,14 @@ impl CatalogTx<'_> {
             .map_err(|e| sqlite_error("reading a view", e))
     }
 
+    /// A view's new name (in its bucket).
+    pub fn rename_view(&self, view_id: i64, name: &str) -> Result<()> {
+        self.tx
+            .execute("UPDATE views SET name = ?2 WHERE id = ?1", params![view_id, name])
+            .map_err(|e| sqlite_error("renaming a view", e))?;
+        Ok(())
+    }
+
     /// Marks a view as created by client transaction `transaction`, not committed yet.
     pub fn mark_view_created_in(&self, view_id: i64, transaction: u64) -> Result<()> {
         self.tx

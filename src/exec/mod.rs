@@ -268,6 +268,7 @@ impl Executor {
                 | Plan::CreateBucket { .. }
                 | Plan::CreateView { .. }
                 | Plan::DropViews { .. }
+                | Plan::RenameTable { .. }
         );
         if in_transaction && plan.is_write() && !transactional {
             let e = Error::new(
@@ -429,7 +430,15 @@ impl Executor {
             Plan::Write(write) => self.write(session, write, params, in_transaction).await,
             Plan::RenameTable { table, to, if_exists } => {
                 let search_path = session.settings().search_path();
-                match storage.rename_table(session.ctx.clone(), table.clone(), search_path, to.clone()).await {
+                let renamed = if in_transaction {
+                    let mut transaction = session.open_transaction(storage);
+                    storage
+                        .rename_in(&mut transaction, session.ctx.clone(), table.clone(), search_path, to.clone())
+                        .await
+                } else {
+                    storage.rename_table(session.ctx.clone(), table.clone(), search_path, to.clone()).await
+                };
+                match renamed {
                     Err(e) if *if_exists && e.state() == SqlState::UndefinedTable => {}
                     other => other?,
                 }

@@ -380,6 +380,71 @@ impl Storage {
         Ok(true)
     }
 
+    /// `ALTER TABLE … RENAME TO` inside `transaction`, of a table or view the transaction
+    /// created (nobody else sees it, so the new name can be taken at once; what ROLLBACK
+    /// deletes goes under either name). A committed table or view is not renamed inside a
+    /// transaction yet (`25001`).
+    pub async fn rename_in(
+        &self,
+        transaction: &mut Transaction,
+        ctx: SessionContext,
+        name: TableName,
+        search_path: Vec<String>,
+        to: String,
+    ) -> Result<()> {
+        super::names::validate_table_name(&to)?;
+        let (project_id, branch_id) = require_write(&ctx)?;
+        let created_tables: Vec<i64> =
+            transaction.tables.iter().filter(|(_, p)| p.created).map(|(id, _)| *id).collect();
+        let created_views: Vec<i64> = transaction.views.iter().map(|(id, _)| *id).collect();
+        let renamed = self
+            .blocking(move |inner| {
+                inner.catalog.write(|tx| {
+                    let table = inner.find_table(tx, project_id, branch_id, &name, &search_path)?;
+                    let view = match &table {
+                        Some(_) => None,
+                        None => inner.find_view_on_path(tx, project_id, branch_id, &name, &search_path)?,
+                    };
+                    let (bucket, id, is_table) = match (table, view) {
+                        (Some((bucket, t)), _) if created_tables.contains(&t.id) => (bucket, t.id, true),
+                        (_, Some((bucket, v))) if created_views.contains(&v.id) => (bucket, v.id, false),
+                        (None, None) => return Err(super::tables::table_not_found(&name)),
+                        _ => {
+                            return Err(Error::unsupported(
+                                "inside a transaction block, only a table or view the block created can be renamed",
+                            )
+                            .with_sqlstate(SqlState::ActiveSqlTransaction)
+                            .with_hint("rename it outside the transaction block"));
+                        }
+                    };
+                    let renamed = TableName { schema: Some(bucket.full_name()), name: to.clone() };
+                    if inner.find_table(tx, project_id, branch_id, &renamed, &[])?.is_some()
+                        || inner.find_view(tx, project_id, branch_id, &renamed)?.is_some()
+                        || tx.table_name_taken(bucket.id, &to)?
+                    {
+                        return Err(Error::already_exists(format!("relation \"{to}\" already exists"))
+                            .with_sqlstate(SqlState::DuplicateTable));
+                    }
+                    if is_table {
+                        tx.rename_table(id, &to)?
+                    } else {
+                        tx.rename_view(id, &to)?
+                    }
+                    Ok((id, is_table, format!("{}.{to}", bucket.full_name())))
+                })
+            })
+            .await?;
+        let (id, is_table, label) = renamed;
+        if is_table {
+            if let Some(pending) = transaction.tables.get_mut(&id) {
+                pending.label = label;
+            }
+        } else if let Some(view) = transaction.views.iter_mut().find(|(v, _)| *v == id) {
+            view.1 = label;
+        }
+        Ok(())
+    }
+
     /// Undoes a transaction's views (after `ROLLBACK TO`).
     async fn undo_views(&self, views: Views) -> Result<()> {
         if views.is_empty() {

@@ -416,3 +416,34 @@ async fn views_created_and_dropped_in_a_transaction_change_at_commit_only() {
     assert_eq!(ids(&b, r#""in.c-sales"."big""#).await, [2, 3]);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn what_a_transaction_created_it_may_rename_as_dbt_does() {
+    let server = TestServer::start().await;
+    let (a, b, _, _) = with_items(&server).await;
+    // dbt's view and table materializations: build under a temporary name, rename, commit
+    a.batch_execute(
+        r#"BEGIN;
+           CREATE VIEW "main"."in.c-sales"."v__dbt_tmp" AS SELECT id FROM "main"."in.c-sales"."orders";
+           ALTER TABLE "main"."in.c-sales"."v__dbt_tmp" RENAME TO "v";
+           CREATE TABLE "in.c-sales"."t__dbt_tmp" (id INTEGER);
+           INSERT INTO "in.c-sales"."t__dbt_tmp" VALUES (7);
+           ALTER TABLE "in.c-sales"."t__dbt_tmp" RENAME TO "t""#,
+    )
+    .await
+    .unwrap();
+    assert_eq!(ids(&a, r#""in.c-sales"."v""#).await, [1, 2, 3]);
+    let err = b.simple_query(r#"SELECT * FROM "in.c-sales"."t""#).await.unwrap_err();
+    assert_eq!(sqlstate(&err), "42P01");
+    a.batch_execute("COMMIT").await.unwrap();
+    assert_eq!(ids(&b, r#""in.c-sales"."v""#).await, [1, 2, 3]);
+    assert_eq!(ids(&b, r#""in.c-sales"."t""#).await, [7]);
+    let err = b.simple_query(r#"SELECT * FROM "in.c-sales"."t__dbt_tmp""#).await.unwrap_err();
+    assert_eq!(sqlstate(&err), "42P01");
+    // a committed table is not renamed inside a block yet
+    a.batch_execute("BEGIN").await.unwrap();
+    let err = a.simple_query(r#"ALTER TABLE "in.c-sales"."t" RENAME TO "u""#).await.unwrap_err();
+    assert_eq!(sqlstate(&err), "25001", "{}", message(&err));
+    a.batch_execute("ROLLBACK").await.unwrap();
+    server.stop().await;
+}
