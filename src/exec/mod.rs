@@ -269,6 +269,7 @@ impl Executor {
                 | Plan::CreateView { .. }
                 | Plan::DropViews { .. }
                 | Plan::RenameTable { .. }
+                | Plan::CreateTableAs { .. }
         );
         if in_transaction && plan.is_write() && !transactional {
             let e = Error::new(
@@ -428,6 +429,9 @@ impl Executor {
                 Ok(Outcome::Command(CommandTag::new("CREATE TABLE")))
             }
             Plan::Write(write) => self.write(session, write, params, in_transaction).await,
+            Plan::CreateTableAs { spec, query, insert, if_not_exists } => {
+                self.create_table_as(session, spec, query, insert, *if_not_exists, in_transaction).await
+            }
             Plan::RenameTable { table, to, if_exists } => {
                 let search_path = session.settings().search_path();
                 let renamed = if in_transaction {
@@ -587,6 +591,67 @@ impl Executor {
             gateway::dml::WriteKind::Delete => CommandTag::new("DELETE").with_rows(result.affected),
             gateway::dml::WriteKind::Truncate => CommandTag::new("TRUNCATE TABLE"),
         }))
+    }
+
+    /// `CREATE TABLE t AS query`: the table made with the query's columns and filled by it,
+    /// in the session's transaction block or in one of its own (both or neither, as in
+    /// PostgreSQL).
+    async fn create_table_as(
+        &self,
+        session: &Session,
+        spec: &crate::storage::TableSpec,
+        query: &gateway::QueryPlan,
+        insert: &gateway::dml::WritePlan,
+        if_not_exists: bool,
+        in_transaction: bool,
+    ) -> Result<Outcome> {
+        let storage = &self.storage;
+        let search_path = session.settings().search_path();
+        let (refs, reads) = self.expand_reads(session, query.tables.clone(), search_path, None).await?;
+        let expanded = crate::storage::ExpandedQuery { sql: query.render(&[], &refs)?, reads };
+        let columns = storage.query_columns(&session.ctx, expanded).await?;
+        let spec = crate::storage::TableSpec {
+            columns: columns
+                .into_iter()
+                .map(|(name, type_name)| crate::storage::ColumnSpec {
+                    name,
+                    type_name,
+                    not_null: false,
+                    default_sql: None,
+                })
+                .collect(),
+            ..spec.clone()
+        };
+        let filled = async {
+            let id = {
+                let mut transaction = session.open_transaction(storage);
+                let ctx = session.ctx.clone();
+                let created =
+                    storage.create_table_in(&mut transaction, ctx, spec, if_not_exists, &session.canceller).await?;
+                if !created {
+                    // IF NOT EXISTS found the table: nothing is written, as in PostgreSQL
+                    return Ok(Outcome::Command(CommandTag::new("SELECT").with_rows(0)));
+                }
+                transaction.id()
+            };
+            // the new table is the transaction's alone: its INSERT resolves as the transaction
+            crate::catalog::as_transaction(Some(id), self.write(session, insert, &[], true)).await
+        }
+        .await;
+        let rows = match filled {
+            Ok(Outcome::Command(tag)) => tag.rows.unwrap_or(0),
+            Ok(_) => 0,
+            Err(e) => {
+                if !in_transaction && let Some(transaction) = session.take_transaction() {
+                    storage.rollback(transaction).await;
+                }
+                return Err(e);
+            }
+        };
+        if !in_transaction && let Some(transaction) = session.take_transaction() {
+            storage.commit(&session.ctx, transaction).await?;
+        }
+        Ok(Outcome::Command(CommandTag::new("SELECT").with_rows(rows)))
     }
 
     /// The end of a `COPY … FROM STDIN`: its rows written, as one atomic write or into the open

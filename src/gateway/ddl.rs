@@ -235,6 +235,30 @@ pub fn plan_view_query(definition: &str, compat: &CompatValues<'_>) -> Result<Qu
     Ok(plan)
 }
 
+/// `CREATE TABLE b.t AS query [WITH NO DATA]`: the query planned as a read (for its columns)
+/// and as `INSERT INTO b.t query` (to fill the table), both through the gateway's usual checks.
+pub(crate) fn create_table_as(create: &CreateTable, compat: &CompatValues<'_>) -> Result<Plan> {
+    let Some(query) = &create.query else { return Err(Error::internal("planning CREATE TABLE AS", "no query")) };
+    if create.temporary || create.or_replace || !create.columns.is_empty() || !create.constraints.is_empty() {
+        return Err(unsupported("this form of CREATE TABLE … AS"));
+    }
+    let name = table_name(&create.name)?;
+    let bucket = target_bucket(&name, &compat.settings.search_path())?;
+    let spec =
+        TableSpec { bucket, name: name.name.clone(), columns: vec![], primary_key: vec![], description: String::new() };
+    let read = super::query::plan_query(Statement::Query(query.clone()), compat, "SELECT")?;
+    if !read.relations.is_empty() {
+        return Err(unsupported("CREATE TABLE … AS a query of the catalog"));
+    }
+    let target = TableName { schema: Some(spec.bucket.clone()), name: spec.name.clone() };
+    let mut statements = super::parse(&format!("INSERT INTO {target} {query}"))?;
+    if statements.len() != 1 {
+        return Err(Error::internal("planning CREATE TABLE AS", "the INSERT is not one statement"));
+    }
+    let insert = Box::new(super::dml::plan_write(statements.remove(0), compat)?);
+    Ok(Plan::CreateTableAs { spec, query: read, insert, if_not_exists: create.if_not_exists })
+}
+
 fn create_table(create: &CreateTable, search_path: &[String]) -> Result<Plan> {
     if create.query.is_some() {
         return Err(unsupported("CREATE TABLE … AS"));

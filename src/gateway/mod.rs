@@ -146,6 +146,16 @@ pub enum Plan {
         views: Vec<crate::storage::TableName>,
         if_exists: bool,
     },
+    /// `CREATE TABLE t AS query`: a table with the query's columns, filled by it, in one
+    /// transaction (the session's, or one of its own).
+    CreateTableAs {
+        spec: crate::storage::TableSpec,
+        /// The query, to learn its columns.
+        query: query::QueryPlan,
+        /// `INSERT INTO t query`.
+        insert: Box<dml::WritePlan>,
+        if_not_exists: bool,
+    },
     /// `ALTER TABLE t RENAME TO u` (catalog only: files are named by id).
     RenameTable {
         table: crate::storage::TableName,
@@ -180,6 +190,7 @@ impl Plan {
                 | Plan::DropViews { .. }
                 | Plan::AlterTable { .. }
                 | Plan::RenameTable { .. }
+                | Plan::CreateTableAs { .. }
                 | Plan::Write(_)
         )
     }
@@ -196,7 +207,10 @@ impl Plan {
             Plan::Show(_) => "show",
             Plan::Savepoint(_) | Plan::ReleaseSavepoint(_) | Plan::RollbackToSavepoint(_) => "transaction",
             Plan::NoOp(_) => "utility",
-            Plan::CreateBucket { .. } | Plan::CreateTable { .. } | Plan::CreateView { .. } => "create",
+            Plan::CreateBucket { .. }
+            | Plan::CreateTable { .. }
+            | Plan::CreateView { .. }
+            | Plan::CreateTableAs { .. } => "create",
             Plan::DropBuckets { .. } | Plan::DropTables { .. } | Plan::DropViews { .. } => "drop",
             Plan::AlterTable { .. } | Plan::RenameTable { .. } => "alter",
             Plan::Write(w) => w.kind.label(),
@@ -370,6 +384,11 @@ fn refused(statement: &Statement) -> Error {
 /// Plans one statement of a storage session.
 pub fn plan(mut statement: Statement, compat: &CompatValues<'_>) -> Result<Plan> {
     own_database_names(&mut statement, compat.database)?;
+    if let Statement::CreateTable(create) = &statement
+        && create.query.is_some()
+    {
+        return ddl::create_table_as(create, compat);
+    }
     if let Some(planned) = ddl::plan(&statement, &compat.settings.search_path()) {
         return planned;
     }

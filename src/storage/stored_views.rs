@@ -84,6 +84,16 @@ impl Storage {
             .await
     }
 
+    /// The (name, type) of each column an expanded query answers, in the session's project,
+    /// without running it (`CREATE TABLE … AS`).
+    pub async fn query_columns(&self, ctx: &SessionContext, query: ExpandedQuery) -> Result<Vec<(String, String)>> {
+        let (project_id, _) = require_write(ctx)?;
+        self.blocking(move |inner| {
+            inner.engine.describe_reading(crate::engine::Place::Project(project_id), &query.reads, &query.sql)
+        })
+        .await
+    }
+
     /// `CREATE VIEW`: checks the session may write in the bucket, learns the query's columns
     /// from the engine, and records the view. Answers false when `IF NOT EXISTS` found one.
     pub async fn create_view(&self, ctx: SessionContext, spec: ViewSpec, query: ExpandedQuery) -> Result<bool> {

@@ -275,7 +275,8 @@ impl Storage {
     }
 
     /// `CREATE TABLE` inside `transaction`: the table exists for the transaction alone until
-    /// it commits (see [`Storage::create_table`]).
+    /// it commits (see [`Storage::create_table`]). Answers whether it is new (`if_not_exists`
+    /// may find one).
     pub async fn create_table_in(
         &self,
         transaction: &mut Transaction,
@@ -283,13 +284,13 @@ impl Storage {
         spec: super::TableSpec,
         if_not_exists: bool,
         canceller: &Canceller,
-    ) -> Result<()> {
+    ) -> Result<bool> {
         let (project_id, branch_id) = require_write(&ctx)?;
         let label = format!("{}.{}", spec.bucket, spec.name);
         transaction.room_for_a_version()?;
         let (table, created) = self.create_table_for(ctx, spec, if_not_exists, Some(transaction.id)).await?;
         if !created {
-            return Ok(());
+            return Ok(false);
         }
         // nobody else can see the table, so its lock is free
         let lock = self.inner.write_locks.acquire_for_transaction(table.id, transaction.id, canceller).await;
@@ -316,7 +317,7 @@ impl Storage {
                 created: true,
             },
         );
-        Ok(())
+        Ok(true)
     }
 
     /// `DROP TABLE` inside `transaction`: the table is set aside (no session resolves its name)

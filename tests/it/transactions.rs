@@ -447,3 +447,40 @@ async fn what_a_transaction_created_it_may_rename_as_dbt_does() {
     a.batch_execute("ROLLBACK").await.unwrap();
     server.stop().await;
 }
+
+#[tokio::test]
+async fn create_table_as_makes_and_fills_a_table_in_one_transaction() {
+    let server = TestServer::start().await;
+    let (a, b, _, _) = with_items(&server).await;
+    let messages = a
+        .simple_query(
+            r#"CREATE TABLE "in.c-sales"."copy" AS SELECT id, upper(name) AS name, amount * 2 AS doubled FROM "in.c-sales"."orders" WHERE id < 3"#,
+        )
+        .await
+        .unwrap();
+    assert!(matches!(messages.last(), Some(SimpleQueryMessage::CommandComplete(2))), "{messages:?}");
+    let rows = b.query(r#"SELECT id, name, doubled::TEXT FROM "in.c-sales"."copy" ORDER BY id"#, &[]).await.unwrap();
+    let got: Vec<(i32, String, String)> = rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect();
+    assert_eq!(got, [(1, "A".into(), "3.00".into()), (2, "B".into(), "5.00".into())]);
+    // a failure while filling leaves no table behind
+    let err = a
+        .simple_query(r#"CREATE TABLE "in.c-sales"."bad" AS SELECT id / (id - 1) AS x FROM "in.c-sales"."orders""#)
+        .await
+        .unwrap_err();
+    assert_eq!(sqlstate(&err), "22012", "{}", message(&err));
+    let err = b.simple_query(r#"SELECT * FROM "in.c-sales"."bad""#).await.unwrap_err();
+    assert_eq!(sqlstate(&err), "42P01");
+    // inside a block, seen at COMMIT
+    a.batch_execute(r#"BEGIN; CREATE TABLE "in.c-sales"."later" AS SELECT id FROM "in.c-sales"."orders""#)
+        .await
+        .unwrap();
+    assert_eq!(ids(&a, r#""in.c-sales"."later""#).await, [1, 2, 3]);
+    let err = b.simple_query(r#"SELECT * FROM "in.c-sales"."later""#).await.unwrap_err();
+    assert_eq!(sqlstate(&err), "42P01");
+    a.batch_execute("COMMIT").await.unwrap();
+    assert_eq!(ids(&b, r#""in.c-sales"."later""#).await, [1, 2, 3]);
+    // IF NOT EXISTS on a table that exists writes nothing
+    a.batch_execute(r#"CREATE TABLE IF NOT EXISTS "in.c-sales"."later" AS SELECT 9 AS id"#).await.unwrap();
+    assert_eq!(ids(&b, r#""in.c-sales"."later""#).await, [1, 2, 3]);
+    server.stop().await;
+}
