@@ -6,8 +6,10 @@ use super::{BucketRecord, CatalogTx, ColumnRecord, TableRecord, is_unique_violat
 use crate::error::{Error, Result, SqlState};
 
 const BUCKET_COLUMNS: &str = "id, project_id, branch_id, stage, name, description, read_grant, source_bucket_id, created_at, created_by, mirrors_bucket_id";
-/// A table set aside by a transaction's DROP shows its own name (see `set_aside`).
-const TABLE_COLUMNS: &str = "id, bucket_id, COALESCE(dropped_name, name), version, primary_key, row_count, byte_count, description, created_at, created_by, changed_at, version_since";
+/// A table set aside by a transaction (see `set_aside`) shows its own name, except to the
+/// transaction that renamed it, which sees the new one.
+const TABLE_COLUMNS: &str = "id, bucket_id, CASE WHEN dropped_in IS ?3 THEN name ELSE COALESCE(dropped_name, name) END, \
+     version, primary_key, row_count, byte_count, description, created_at, created_by, changed_at, version_since";
 
 fn bucket_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<BucketRecord> {
     Ok(BucketRecord {
@@ -212,7 +214,11 @@ impl CatalogTx<'_> {
     pub fn table(&self, id: i64) -> Result<Option<TableRecord>> {
         let table = self
             .tx
-            .query_row(&format!("SELECT {TABLE_COLUMNS} FROM tables WHERE id = ?1"), [id], table_from_row)
+            .query_row(
+                &format!("SELECT {} FROM tables WHERE id = ?1", TABLE_COLUMNS.replace("?3", "?2")),
+                params![id, self.viewer_param()],
+                table_from_row,
+            )
             .optional()
             .map_err(|e| sqlite_error("reading a table", e))?;
         table.map(|t| self.with_columns(t)).transpose()
@@ -226,7 +232,9 @@ impl CatalogTx<'_> {
                  AND (created_in IS NULL OR created_in = ?3) AND dropped_in IS NULL
                  UNION ALL
                  SELECT {TABLE_COLUMNS} FROM tables WHERE bucket_id = ?1 AND dropped_name = ?2
-                 AND dropped_in IS NOT NULL AND dropped_in IS NOT ?3"
+                 AND dropped_in IS NOT NULL AND dropped_in IS NOT ?3
+                 UNION ALL
+                 SELECT {TABLE_COLUMNS} FROM tables WHERE bucket_id = ?1 AND name = ?2 AND dropped_in = ?3"
             ))
             .and_then(|mut s| s.query_row(params![bucket_id, name, self.viewer_param()], table_from_row).optional())
             .map_err(|e| sqlite_error("reading a table", e))?;
@@ -295,11 +303,32 @@ impl CatalogTx<'_> {
     pub fn set_aside(&self, table_id: i64, transaction: u64) -> Result<()> {
         self.tx
             .execute(
-                "UPDATE tables SET dropped_name = name, name = printf(' dropped %d %d', ?2, id), dropped_in = ?2
+                "UPDATE tables SET dropped_name = COALESCE(dropped_name, name), name = printf(' dropped %d %d', ?2, id),
+                        dropped_in = ?2
                  WHERE id = ?1",
                 params![table_id, transaction as i64],
             )
             .map_err(|e| sqlite_error("setting a dropped table aside", e))?;
+        Ok(())
+    }
+
+    /// A table renamed by client transaction `transaction`, until it commits: the transaction
+    /// finds it under the new name, others under the old one (kept in `dropped_name`).
+    pub fn rename_aside(&self, table_id: i64, transaction: u64, name: &str) -> Result<()> {
+        self.tx
+            .execute(
+                "UPDATE tables SET dropped_name = COALESCE(dropped_name, name), name = ?3, dropped_in = ?2 WHERE id = ?1",
+                params![table_id, transaction as i64, name],
+            )
+            .map_err(|e| sqlite_error("renaming a table in a transaction", e))?;
+        Ok(())
+    }
+
+    /// A renamed table's transaction committed: everyone finds it under the new name.
+    pub fn commit_renamed(&self, table_id: i64) -> Result<()> {
+        self.tx
+            .execute("UPDATE tables SET dropped_name = NULL, dropped_in = NULL WHERE id = ?1", [table_id])
+            .map_err(|e| sqlite_error("committing a renamed table", e))?;
         Ok(())
     }
 
@@ -365,9 +394,11 @@ impl CatalogTx<'_> {
         let mut stmt = self
             .tx
             .prepare(&format!(
-                "SELECT {TABLE_COLUMNS} FROM tables WHERE bucket_id IN ({list})
-                 AND (created_in IS NULL OR created_in = {viewer}) AND (dropped_in IS NULL OR dropped_in IS NOT {viewer})
-                 ORDER BY bucket_id, 3"
+                "SELECT {columns} FROM tables WHERE bucket_id IN ({list})
+                 AND (created_in IS NULL OR created_in = {viewer})
+                 AND (dropped_in IS NULL OR dropped_in IS NOT {viewer} OR name NOT LIKE ' dropped %')
+                 ORDER BY bucket_id, 3",
+                columns = TABLE_COLUMNS.replace("?3", &viewer)
             ))
             .map_err(|e| sqlite_error("listing tables", e))?;
         let mut tables: Vec<TableRecord> = stmt

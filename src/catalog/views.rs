@@ -19,9 +19,10 @@ pub struct ViewRecord {
     pub created_by: String,
 }
 
-/// A view set aside by a transaction's DROP shows its own name (see `set_aside_view`).
-const VIEW_COLUMNS: &str =
-    "id, bucket_id, COALESCE(dropped_name, name), definition, columns, description, created_at, created_by";
+/// A view set aside by a transaction (see `set_aside_view`) shows its own name, except to the
+/// transaction that renamed it, which sees the new one.
+const VIEW_COLUMNS: &str = "id, bucket_id, CASE WHEN dropped_in IS ?3 THEN name ELSE COALESCE(dropped_name, name) END, \
+     definition, columns, description, created_at, created_by";
 
 fn view_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ViewRecord> {
     let columns: String = r.get(4)?;
@@ -76,7 +77,9 @@ impl CatalogTx<'_> {
                  AND (created_in IS NULL OR created_in = ?3) AND dropped_in IS NULL
                  UNION ALL
                  SELECT {VIEW_COLUMNS} FROM views WHERE bucket_id = ?1 AND dropped_name = ?2
-                 AND dropped_in IS NOT NULL AND dropped_in IS NOT ?3"
+                 AND dropped_in IS NOT NULL AND dropped_in IS NOT ?3
+                 UNION ALL
+                 SELECT {VIEW_COLUMNS} FROM views WHERE bucket_id = ?1 AND name = ?2 AND dropped_in = ?3"
             ))
             .and_then(|mut s| s.query_row(params![bucket_id, name, self.viewer_param()], view_from_row).optional())
             .map_err(|e| sqlite_error("reading a view", e))
@@ -110,11 +113,32 @@ impl CatalogTx<'_> {
     pub fn set_aside_view(&self, view_id: i64, transaction: u64) -> Result<()> {
         self.tx
             .execute(
-                "UPDATE views SET dropped_name = name, name = printf(' dropped %d %d', ?2, id), dropped_in = ?2
+                "UPDATE views SET dropped_name = COALESCE(dropped_name, name), name = printf(' dropped %d %d', ?2, id),
+                        dropped_in = ?2
                  WHERE id = ?1",
                 params![view_id, transaction as i64],
             )
             .map_err(|e| sqlite_error("setting a dropped view aside", e))?;
+        Ok(())
+    }
+
+    /// A view renamed by client transaction `transaction`, until it commits (see
+    /// `rename_aside` of tables).
+    pub fn rename_view_aside(&self, view_id: i64, transaction: u64, name: &str) -> Result<()> {
+        self.tx
+            .execute(
+                "UPDATE views SET dropped_name = COALESCE(dropped_name, name), name = ?3, dropped_in = ?2 WHERE id = ?1",
+                params![view_id, transaction as i64, name],
+            )
+            .map_err(|e| sqlite_error("renaming a view in a transaction", e))?;
+        Ok(())
+    }
+
+    /// A renamed view's transaction committed: everyone finds it under the new name.
+    pub fn commit_renamed_view(&self, view_id: i64) -> Result<()> {
+        self.tx
+            .execute("UPDATE views SET dropped_name = NULL, dropped_in = NULL WHERE id = ?1", [view_id])
+            .map_err(|e| sqlite_error("committing a renamed view", e))?;
         Ok(())
     }
 
@@ -141,9 +165,11 @@ impl CatalogTx<'_> {
         let mut stmt = self
             .tx
             .prepare(&format!(
-                "SELECT {VIEW_COLUMNS} FROM views WHERE bucket_id IN ({list})
-                 AND (created_in IS NULL OR created_in = {viewer}) AND (dropped_in IS NULL OR dropped_in IS NOT {viewer})
-                 ORDER BY bucket_id, 3"
+                "SELECT {columns} FROM views WHERE bucket_id IN ({list})
+                 AND (created_in IS NULL OR created_in = {viewer})
+                 AND (dropped_in IS NULL OR dropped_in IS NOT {viewer} OR name NOT LIKE ' dropped %')
+                 ORDER BY bucket_id, 3",
+                columns = VIEW_COLUMNS.replace("?3", &viewer)
             ))
             .map_err(|e| sqlite_error("listing views", e))?;
         stmt.query_map([], view_from_row)

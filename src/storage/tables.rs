@@ -231,7 +231,7 @@ pub async fn as_statement<F: std::future::Future>(canceller: crate::engine::Canc
     STATEMENT_CANCELLER.scope(canceller, future).await
 }
 
-fn statement_canceller() -> Option<crate::engine::Canceller> {
+pub(super) fn statement_canceller() -> Option<crate::engine::Canceller> {
     STATEMENT_CANCELLER.try_with(Clone::clone).ok()
 }
 

@@ -44,6 +44,8 @@ pub struct Transaction {
     /// Views it created and views it set aside (id, `bucket.view`), in order.
     views: Vec<(i64, String)>,
     dropped_views: Vec<(i64, String)>,
+    /// Committed tables and views it renamed, in order (the new name seen by it alone).
+    renamed: Vec<Renamed>,
     /// Bytes of the copies savepoints made it keep so far (see [`MAX_SAVEPOINT_COPY_BYTES`]).
     savepoint_copy_bytes: i64,
     /// Open savepoints, oldest first: each keeps the private version every table had then
@@ -59,6 +61,18 @@ struct Savepoint {
     buckets: usize,
     views: usize,
     dropped_views: usize,
+    renamed: usize,
+}
+
+/// A committed table or view a transaction renamed.
+struct Renamed {
+    table: bool,
+    id: i64,
+    /// `bucket.old` and the new name, for the audit record.
+    from: String,
+    to: String,
+    /// A table's lock, unless the transaction holds it already.
+    _lock: Option<TransactionLock>,
 }
 
 /// A table the transaction dropped.
@@ -104,6 +118,7 @@ impl Transaction {
             && self.buckets.is_empty()
             && self.views.is_empty()
             && self.dropped_views.is_empty()
+            && self.renamed.is_empty()
     }
 
     /// The id the catalog knows this transaction by (see `catalog::as_transaction`).
@@ -114,8 +129,9 @@ impl Transaction {
     /// `SAVEPOINT name`.
     pub fn savepoint(&mut self, name: String) {
         let (dropped, buckets) = (self.dropped.len(), self.buckets.len());
-        let (views, dropped_views) = (self.views.len(), self.dropped_views.len());
-        self.savepoints.push(Savepoint { name, versions: self.overlay(), dropped, buckets, views, dropped_views });
+        let (views, dropped_views, renamed) = (self.views.len(), self.dropped_views.len(), self.renamed.len());
+        let versions = self.overlay();
+        self.savepoints.push(Savepoint { name, versions, dropped, buckets, views, dropped_views, renamed });
     }
 
     fn savepoint_index(&self, name: &str) -> Result<usize> {
@@ -178,6 +194,7 @@ impl Transaction {
         let views = Views {
             created: self.views.drain(self.savepoints[at].views..).collect(),
             dropped: self.dropped_views.drain(self.savepoints[at].dropped_views..).collect(),
+            renamed: self.renamed.drain(self.savepoints[at].renamed..).collect(),
         };
         let mut released = Vec::new();
         for (id, mut pending) in std::mem::take(&mut self.tables) {
@@ -211,8 +228,11 @@ impl Drop for Transaction {
         let tables = std::mem::take(&mut self.tables);
         let dropped = std::mem::take(&mut self.dropped);
         let buckets = std::mem::take(&mut self.buckets);
-        let views =
-            Views { created: std::mem::take(&mut self.views), dropped: std::mem::take(&mut self.dropped_views) };
+        let views = Views {
+            created: std::mem::take(&mut self.views),
+            dropped: std::mem::take(&mut self.dropped_views),
+            renamed: std::mem::take(&mut self.renamed),
+        };
         if tables.is_empty() && dropped.is_empty() && buckets.is_empty() && views.is_empty() && kept_only.is_empty() {
             return;
         }
@@ -251,6 +271,7 @@ impl Storage {
             buckets: Vec::new(),
             views: Vec::new(),
             dropped_views: Vec::new(),
+            renamed: Vec::new(),
             savepoint_copy_bytes: 0,
             savepoints: Vec::new(),
         }
@@ -381,10 +402,10 @@ impl Storage {
         Ok(true)
     }
 
-    /// `ALTER TABLE … RENAME TO` inside `transaction`, of a table or view the transaction
-    /// created (nobody else sees it, so the new name can be taken at once; what ROLLBACK
-    /// deletes goes under either name). A committed table or view is not renamed inside a
-    /// transaction yet (`25001`).
+    /// `ALTER TABLE … RENAME TO` inside `transaction`. A table or view the transaction created
+    /// nobody else sees, so it is renamed at once; any other keeps its name for other sessions
+    /// until COMMIT (the transaction finds it under the new one; a table's lock is taken as for
+    /// a write). ROLLBACK brings the old names back.
     pub async fn rename_in(
         &self,
         transaction: &mut Transaction,
@@ -395,9 +416,29 @@ impl Storage {
     ) -> Result<()> {
         super::names::validate_table_name(&to)?;
         let (project_id, branch_id) = require_write(&ctx)?;
+        let (name2, path2) = (name.clone(), search_path.clone());
+        let is_committed_table = self
+            .blocking(move |inner| inner.catalog.read(|tx| inner.find_table(tx, project_id, branch_id, &name2, &path2)))
+            .await?
+            .filter(|(_, t)| !transaction.tables.contains_key(&t.id))
+            .is_some();
+        let lock = match is_committed_table {
+            true => self
+                .lock_target_for_transaction(
+                    &ctx,
+                    &name,
+                    &search_path,
+                    transaction.id,
+                    &super::tables::statement_canceller().unwrap_or_default(),
+                )
+                .await?
+                .into_transaction_lock(),
+            false => None,
+        };
         let created_tables: Vec<i64> =
             transaction.tables.iter().filter(|(_, p)| p.created).map(|(id, _)| *id).collect();
         let created_views: Vec<i64> = transaction.views.iter().map(|(id, _)| *id).collect();
+        let txn = transaction.id;
         let renamed = self
             .blocking(move |inner| {
                 inner.catalog.write(|tx| {
@@ -406,18 +447,25 @@ impl Storage {
                         Some(_) => None,
                         None => inner.find_view_on_path(tx, project_id, branch_id, &name, &search_path)?,
                     };
-                    let (bucket, id, is_table) = match (table, view) {
-                        (Some((bucket, t)), _) if created_tables.contains(&t.id) => (bucket, t.id, true),
-                        (_, Some((bucket, v))) if created_views.contains(&v.id) => (bucket, v.id, false),
-                        (None, None) => return Err(super::tables::table_not_found(&name)),
-                        _ => {
-                            return Err(Error::unsupported(
-                                "inside a transaction block, only a table or view the block created can be renamed",
-                            )
-                            .with_sqlstate(SqlState::ActiveSqlTransaction)
-                            .with_hint("rename it outside the transaction block"));
+                    // (bucket, id, a table, created by this transaction, its name)
+                    let (bucket, id, is_table, created, old) = match (table, view) {
+                        (Some((bucket, t)), _) => {
+                            let created = created_tables.contains(&t.id);
+                            (bucket, t.id, true, created, t.name)
                         }
+                        (_, Some((bucket, v))) => {
+                            let created = created_views.contains(&v.id);
+                            (bucket, v.id, false, created, v.name)
+                        }
+                        (None, None) => return Err(super::tables::table_not_found(&name)),
                     };
+                    if bucket.branch_id != branch_id || bucket.source_bucket_id.is_some() {
+                        return Err(Error::unsupported(
+                            "inside a transaction block, a table or view of another branch or project cannot be renamed",
+                        )
+                        .with_sqlstate(SqlState::ActiveSqlTransaction)
+                        .with_hint("rename it outside the transaction block"));
+                    }
                     let renamed = TableName { schema: Some(bucket.full_name()), name: to.clone() };
                     if inner.find_table(tx, project_id, branch_id, &renamed, &[])?.is_some()
                         || inner.find_view(tx, project_id, branch_id, &renamed)?.is_some()
@@ -426,16 +474,22 @@ impl Storage {
                         return Err(Error::already_exists(format!("relation \"{to}\" already exists"))
                             .with_sqlstate(SqlState::DuplicateTable));
                     }
-                    if is_table {
-                        tx.rename_table(id, &to)?
-                    } else {
-                        tx.rename_view(id, &to)?
+                    match (is_table, created) {
+                        (true, true) => tx.rename_table(id, &to)?,
+                        (false, true) => tx.rename_view(id, &to)?,
+                        (true, false) => tx.rename_aside(id, txn, &to)?,
+                        (false, false) => tx.rename_view_aside(id, txn, &to)?,
                     }
-                    Ok((id, is_table, format!("{}.{to}", bucket.full_name())))
+                    let from = format!("{}.{old}", bucket.full_name());
+                    Ok((id, is_table, created, from, format!("{}.{to}", bucket.full_name())))
                 })
             })
             .await?;
-        let (id, is_table, label) = renamed;
+        let (id, is_table, created, from, label) = renamed;
+        if !created {
+            transaction.renamed.push(Renamed { table: is_table, id, from, to: label, _lock: lock });
+            return Ok(());
+        }
         if is_table {
             if let Some(pending) = transaction.tables.get_mut(&id) {
                 pending.label = label;
@@ -629,6 +683,7 @@ impl Storage {
         let views = Views {
             created: std::mem::take(&mut transaction.views),
             dropped: std::mem::take(&mut transaction.dropped_views),
+            renamed: std::mem::take(&mut transaction.renamed),
         };
         if tables.is_empty() && dropped.is_empty() && buckets.is_empty() && views.is_empty() {
             return Ok(());
@@ -657,6 +712,15 @@ impl Storage {
                 for (id, label) in &views.created {
                     tx.commit_created_view(*id)?;
                     inner.audit(tx, &ctx, Some(project_id), "create_view", ("view", label.clone()), json!({}))?;
+                }
+                for r in &views.renamed {
+                    let (operation, kind) = if r.table { ("rename_table", "table") } else { ("rename_view", "view") };
+                    if r.table {
+                        tx.commit_renamed(r.id)?
+                    } else {
+                        tx.commit_renamed_view(r.id)?
+                    }
+                    inner.audit(tx, &ctx, Some(project_id), operation, (kind, r.from.clone()), json!({"to": r.to}))?;
                 }
                 // drops first: a table created in their place is audited after them
                 for d in &dropped {
@@ -735,6 +799,7 @@ impl Storage {
             views: Views {
                 created: std::mem::take(&mut transaction.views),
                 dropped: std::mem::take(&mut transaction.dropped_views),
+                renamed: std::mem::take(&mut transaction.renamed),
             },
         };
         self.discard(work).await;
@@ -783,26 +848,31 @@ struct Work {
     views: Views,
 }
 
-/// Views a transaction created and set aside (id, `bucket.view`).
+/// Views a transaction created and set aside (id, `bucket.view`), and the tables and views it
+/// renamed.
 #[derive(Default)]
 struct Views {
     created: Vec<(i64, String)>,
     dropped: Vec<(i64, String)>,
+    renamed: Vec<Renamed>,
 }
 
 impl Views {
     fn is_empty(&self) -> bool {
-        self.created.is_empty() && self.dropped.is_empty()
+        self.created.is_empty() && self.dropped.is_empty() && self.renamed.is_empty()
     }
 
-    /// Created ones go and set-aside ones come back (created first: one may hold the name of a
-    /// dropped one).
+    /// Created views go, set-aside and renamed ones come back under their names (created
+    /// first: one may hold the name of another).
     fn undo(&self, tx: &crate::catalog::CatalogTx<'_>) -> Result<()> {
         for (id, _) in &self.created {
             tx.delete_view(*id)?;
         }
         for (id, _) in &self.dropped {
             tx.restore_set_aside_view(*id)?;
+        }
+        for r in &self.renamed {
+            if r.table { tx.restore_set_aside(r.id)? } else { tx.restore_set_aside_view(r.id)? }
         }
         Ok(())
     }
@@ -814,13 +884,13 @@ impl Views {
 fn abandon(inner: &Inner, work: Work) {
     let Work { tables, dropped, buckets, views } = work;
     let undone = inner.catalog.write(|tx| {
-        views.undo(tx)?;
-        // created ones first: one may hold the name of a dropped one
+        // created ones first: one may hold the name of a dropped or renamed one
         for (id, pending) in &tables {
             if pending.created {
                 tx.delete_table(*id)?;
             }
         }
+        views.undo(tx)?;
         for d in &dropped {
             tx.restore_set_aside(d.table.id)?;
         }

@@ -440,11 +440,34 @@ async fn what_a_transaction_created_it_may_rename_as_dbt_does() {
     assert_eq!(ids(&b, r#""in.c-sales"."t""#).await, [7]);
     let err = b.simple_query(r#"SELECT * FROM "in.c-sales"."t__dbt_tmp""#).await.unwrap_err();
     assert_eq!(sqlstate(&err), "42P01");
-    // a committed table is not renamed inside a block yet
-    a.batch_execute("BEGIN").await.unwrap();
-    let err = a.simple_query(r#"ALTER TABLE "in.c-sales"."t" RENAME TO "u""#).await.unwrap_err();
-    assert_eq!(sqlstate(&err), "25001", "{}", message(&err));
-    a.batch_execute("ROLLBACK").await.unwrap();
+    // the next run: the committed view and table move aside, the new ones take their names;
+    // others see the old ones until COMMIT
+    for end in ["ROLLBACK", "COMMIT"] {
+        a.batch_execute(
+            r#"BEGIN;
+               CREATE VIEW "in.c-sales"."v__dbt_tmp" AS SELECT id FROM "in.c-sales"."orders" WHERE id = 1;
+               ALTER TABLE "in.c-sales"."v" RENAME TO "v__dbt_backup";
+               ALTER TABLE "in.c-sales"."v__dbt_tmp" RENAME TO "v";
+               ALTER TABLE "in.c-sales"."t" RENAME TO "t__dbt_backup";
+               CREATE TABLE "in.c-sales"."t" AS SELECT 8 AS id"#,
+        )
+        .await
+        .unwrap();
+        assert_eq!(ids(&a, r#""in.c-sales"."v""#).await, [1]);
+        assert_eq!(ids(&a, r#""in.c-sales"."v__dbt_backup""#).await, [1, 2, 3]);
+        assert_eq!(ids(&a, r#""in.c-sales"."t""#).await, [8]);
+        assert_eq!(ids(&b, r#""in.c-sales"."v""#).await, [1, 2, 3]);
+        assert_eq!(ids(&b, r#""in.c-sales"."t""#).await, [7]);
+        let err = b.simple_query(r#"SELECT * FROM "in.c-sales"."t__dbt_backup""#).await.unwrap_err();
+        assert_eq!(sqlstate(&err), "42P01");
+        a.batch_execute(end).await.unwrap();
+    }
+    assert_eq!(ids(&b, r#""in.c-sales"."v""#).await, [1]);
+    assert_eq!(ids(&b, r#""in.c-sales"."t""#).await, [8]);
+    assert_eq!(ids(&b, r#""in.c-sales"."t__dbt_backup""#).await, [7]);
+    b.batch_execute(r#"DROP VIEW "in.c-sales"."v__dbt_backup"; DROP TABLE "in.c-sales"."t__dbt_backup""#)
+        .await
+        .unwrap();
     server.stop().await;
 }
 
