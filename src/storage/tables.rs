@@ -959,6 +959,18 @@ pub(super) struct LockedTable {
     search_path: Vec<String>,
 }
 
+impl LockedTable {
+    /// A table whose lock its transaction holds already (taken by an earlier statement).
+    pub(super) fn already_held(
+        lock: TransactionLock,
+        id: i64,
+        name: &TableName,
+        search_path: &[String],
+    ) -> LockedTable {
+        LockedTable { held: HeldLock::Transaction(lock), id, name: name.clone(), search_path: search_path.to_vec() }
+    }
+}
+
 /// A write lock for one statement, or for the rest of a transaction.
 enum HeldLock {
     Statement(#[allow(dead_code)] WriteGuard),

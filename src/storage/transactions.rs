@@ -141,6 +141,17 @@ impl Transaction {
         })
     }
 
+    /// The lock of a table the transaction renamed, handed over to a later write or drop of it
+    /// (waiting for it again would be waiting for itself).
+    fn take_renamed_lock(&mut self, table_id: i64) -> Option<TransactionLock> {
+        self.renamed.iter_mut().filter(|r| r.table && r.id == table_id).find_map(|r| r._lock.take())
+    }
+
+    /// Whether the transaction holds the lock of `table_id` already.
+    fn holds_lock(&self, table_id: i64) -> bool {
+        self.tables.contains_key(&table_id) || self.renamed.iter().any(|r| r.table && r.id == table_id)
+    }
+
     /// Refuses a new private version past [`MAX_PRIVATE_VERSIONS`] (`54000`).
     fn room_for_a_version(&self) -> Result<()> {
         let kept: std::collections::HashSet<&TableFile> =
@@ -372,9 +383,12 @@ impl Storage {
         }
         let lock = match transaction.tables.contains_key(&table.id) {
             true => None,
-            false => {
-                Some(self.lock_target_for_transaction(&ctx, &name, &search_path, transaction.id, canceller).await?)
-            }
+            false => match transaction.take_renamed_lock(table.id) {
+                Some(lock) => Some(LockedTable::already_held(lock, table.id, &name, &search_path)),
+                None => {
+                    Some(self.lock_target_for_transaction(&ctx, &name, &search_path, transaction.id, canceller).await?)
+                }
+            },
         };
         let created = transaction.tables.get(&table.id).is_some_and(|p| p.created);
         let txn = transaction.id;
@@ -420,7 +434,7 @@ impl Storage {
         let is_committed_table = self
             .blocking(move |inner| inner.catalog.read(|tx| inner.find_table(tx, project_id, branch_id, &name2, &path2)))
             .await?
-            .filter(|(_, t)| !transaction.tables.contains_key(&t.id))
+            .filter(|(_, t)| !transaction.holds_lock(t.id))
             .is_some();
         let lock = match is_committed_table {
             true => self
@@ -623,9 +637,14 @@ impl Storage {
             transaction.room_for_a_version()?;
         }
         let pending = transaction.tables.remove(&table_id);
-        let locked = match pending {
+        let locked = match &pending {
             Some(_) => None,
-            None => Some(self.lock_target_for_transaction(ctx, target, search_path, transaction.id, canceller).await?),
+            None => match transaction.take_renamed_lock(table_id) {
+                Some(lock) => Some(LockedTable::already_held(lock, table_id, target, search_path)),
+                None => {
+                    Some(self.lock_target_for_transaction(ctx, target, search_path, transaction.id, canceller).await?)
+                }
+            },
         };
         let overlay = transaction.overlay();
         let copy_budget = MAX_SAVEPOINT_COPY_BYTES - transaction.savepoint_copy_bytes;

@@ -507,3 +507,36 @@ async fn create_table_as_makes_and_fills_a_table_in_one_transaction() {
     assert_eq!(ids(&b, r#""in.c-sales"."later""#).await, [1, 2, 3]);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_table_renamed_in_a_transaction_can_be_written_renamed_again_and_dropped() {
+    let server = TestServer::start().await;
+    let (a, b, _, _) = with_items(&server).await;
+    a.batch_execute(
+        r#"BEGIN;
+           ALTER TABLE "in.c-sales"."orders" RENAME TO "o2";
+           INSERT INTO "in.c-sales"."o2" (id) VALUES (90);
+           ALTER TABLE "in.c-sales"."o2" RENAME TO "o3";
+           UPDATE "in.c-sales"."o3" SET name = 'x' WHERE id = 90"#,
+    )
+    .await
+    .unwrap();
+    assert_eq!(ids(&a, r#""in.c-sales"."o3""#).await, [1, 2, 3, 90]);
+    assert_eq!(ids(&b, ORDERS).await, [1, 2, 3]);
+    a.batch_execute("ROLLBACK").await.unwrap();
+    assert_eq!(ids(&b, ORDERS).await, [1, 2, 3]);
+    a.batch_execute(
+        r#"BEGIN; ALTER TABLE "in.c-sales"."orders" RENAME TO "o2"; INSERT INTO "in.c-sales"."o2" (id) VALUES (91); COMMIT"#,
+    )
+    .await
+    .unwrap();
+    assert_eq!(ids(&b, r#""in.c-sales"."o2""#).await, [1, 2, 3, 91]);
+    a.batch_execute(r#"BEGIN; ALTER TABLE "in.c-sales"."items" RENAME TO "i2"; DROP TABLE "in.c-sales"."i2"; COMMIT"#)
+        .await
+        .unwrap();
+    let err = b.simple_query(r#"SELECT * FROM "in.c-sales"."items""#).await.unwrap_err();
+    assert_eq!(sqlstate(&err), "42P01");
+    let err = b.simple_query(r#"SELECT * FROM "in.c-sales"."i2""#).await.unwrap_err();
+    assert_eq!(sqlstate(&err), "42P01");
+    server.stop().await;
+}
