@@ -241,12 +241,13 @@ impl CatalogTx<'_> {
         table.map(|t| self.with_columns(t)).transpose()
     }
 
-    /// Whether any table of the bucket holds `name`, an uncommitted one of another transaction
-    /// included (names are unique in a bucket).
+    /// Whether any table or view of the bucket holds `name`, an uncommitted one of another
+    /// transaction included (tables and views share a bucket's names).
     pub fn table_name_taken(&self, bucket_id: i64, name: &str) -> Result<bool> {
         self.tx
             .query_row(
-                "SELECT EXISTS (SELECT 1 FROM tables WHERE bucket_id = ?1 AND name = ?2)",
+                "SELECT EXISTS (SELECT 1 FROM tables WHERE bucket_id = ?1 AND name = ?2)
+                     OR EXISTS (SELECT 1 FROM views WHERE bucket_id = ?1 AND name = ?2)",
                 params![bucket_id, name],
                 |r| r.get(0),
             )

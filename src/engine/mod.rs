@@ -749,14 +749,25 @@ impl Engine {
     /// or a Parquet schema), in the file instance. Errors are the client's (a file that is not
     /// what it claims to be). Call on a blocking thread.
     pub fn describe_columns(&self, select: &str) -> Result<Vec<(String, String)>> {
-        self.describe_select(&self.shared.files, &[], select, SqlOrigin::Server)
+        self.describe_select(&self.shared.files, &[], select, SqlOrigin::Server, &[])
     }
 
     /// `describe_columns` of a client's query that reads table files (a view's query), in the
     /// session's instance, holding the files' leases. Call on a blocking thread.
     pub fn describe_reading(&self, home: Place, reads: &[TableFile], select: &str) -> Result<Vec<(String, String)>> {
+        self.describe_reading_with(home, reads, select, &[])
+    }
+
+    /// [`Self::describe_reading`] of a query with parameters, bound to `params`.
+    pub fn describe_reading_with(
+        &self,
+        home: Place,
+        reads: &[TableFile],
+        select: &str,
+        params: &[Param],
+    ) -> Result<Vec<(String, String)>> {
         let instance = self.shared.instance(home)?;
-        self.describe_select(&instance, reads, select, SqlOrigin::User)
+        self.describe_select(&instance, reads, select, SqlOrigin::User, params)
     }
 
     fn describe_select(
@@ -765,6 +776,7 @@ impl Engine {
         reads: &[TableFile],
         select: &str,
         origin: SqlOrigin,
+        params: &[Param],
     ) -> Result<Vec<(String, String)>> {
         let shared = &self.shared;
         shared.vet(select, origin, None, reads, &[])?;
@@ -780,7 +792,8 @@ impl Engine {
         };
         let result = (|| {
             let mut stmt = conn.conn.prepare(&described)?;
-            let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+            let values = duckdb::params_from_iter(params.iter().map(to_duckdb_value));
+            let rows = stmt.query_map(values, |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
             rows.collect::<duckdb::Result<Vec<_>>>()
         })()
         .map_err(|e| errors::map_duckdb_error(&e, SqlOrigin::User, "describing a query's columns", &shared.data_dir));

@@ -195,6 +195,10 @@ impl Executor {
                 Ok(Shape { params: self.describe_query(session, query).await?.params, schema: None })
             }
             Plan::Constant(row) => Ok(Shape { params: vec![], schema: Some(constant_batch(row)?.schema()) }),
+            // the query's parameters; the command answers no rows
+            Plan::CreateTableAs { query, .. } => {
+                Ok(Shape { params: self.describe_query(session, query).await?.params, schema: None })
+            }
             Plan::Write(write) => {
                 let relations = self.register_relations(session, &write.body.relations, true).await?;
                 let handles: Vec<u64> = relations.iter().map(|r| r.handle()).collect();
@@ -430,7 +434,8 @@ impl Executor {
             }
             Plan::Write(write) => self.write(session, write, params, in_transaction).await,
             Plan::CreateTableAs { spec, query, insert, if_not_exists } => {
-                self.create_table_as(session, spec, query, insert, *if_not_exists, in_transaction).await
+                let insert = insert.as_deref();
+                self.create_table_as(session, spec, query, (insert, params), *if_not_exists, in_transaction).await
             }
             Plan::RenameTable { table, to, if_exists } => {
                 let search_path = session.settings().search_path();
@@ -601,7 +606,7 @@ impl Executor {
         session: &Session,
         spec: &crate::storage::TableSpec,
         query: &gateway::QueryPlan,
-        insert: &gateway::dml::WritePlan,
+        (insert, params): (Option<&gateway::dml::WritePlan>, &[Param]),
         if_not_exists: bool,
         in_transaction: bool,
     ) -> Result<Outcome> {
@@ -609,7 +614,7 @@ impl Executor {
         let search_path = session.settings().search_path();
         let (refs, reads) = self.expand_reads(session, query.tables.clone(), search_path, None).await?;
         let expanded = crate::storage::ExpandedQuery { sql: query.render(&[], &refs)?, reads };
-        let columns = storage.query_columns(&session.ctx, expanded).await?;
+        let columns = storage.query_columns(&session.ctx, expanded, params.to_vec()).await?;
         let spec = crate::storage::TableSpec {
             columns: columns
                 .into_iter()
@@ -634,8 +639,9 @@ impl Executor {
                 }
                 transaction.id()
             };
+            let Some(insert) = insert else { return Ok(Outcome::Command(CommandTag::new("SELECT").with_rows(0))) };
             // the new table is the transaction's alone: its INSERT resolves as the transaction
-            crate::catalog::as_transaction(Some(id), self.write(session, insert, &[], true)).await
+            crate::catalog::as_transaction(Some(id), self.write(session, insert, params, true)).await
         }
         .await;
         let rows = match filled {

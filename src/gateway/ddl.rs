@@ -251,11 +251,15 @@ pub(crate) fn create_table_as(create: &CreateTable, compat: &CompatValues<'_>) -
         return Err(unsupported("CREATE TABLE … AS a query of the catalog"));
     }
     let target = TableName { schema: Some(spec.bucket.clone()), name: spec.name.clone() };
-    let mut statements = super::parse(&format!("INSERT INTO {target} {query}"))?;
-    if statements.len() != 1 {
-        return Err(Error::internal("planning CREATE TABLE AS", "the INSERT is not one statement"));
-    }
-    let insert = Box::new(super::dml::plan_write(statements.remove(0), compat)?);
+    let insert = if create.with_data.is_some_and(|w| !w.data) {
+        None // WITH NO DATA
+    } else {
+        let mut statements = super::parse(&format!("INSERT INTO {target} {query}"))?;
+        if statements.len() != 1 {
+            return Err(Error::internal("planning CREATE TABLE AS", "the INSERT is not one statement"));
+        }
+        Some(Box::new(super::dml::plan_write(statements.remove(0), compat)?))
+    };
     Ok(Plan::CreateTableAs { spec, query: read, insert, if_not_exists: create.if_not_exists })
 }
 

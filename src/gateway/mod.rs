@@ -152,8 +152,8 @@ pub enum Plan {
         spec: crate::storage::TableSpec,
         /// The query, to learn its columns.
         query: query::QueryPlan,
-        /// `INSERT INTO t query`.
-        insert: Box<dml::WritePlan>,
+        /// `INSERT INTO t query`; `None` for `WITH NO DATA`.
+        insert: Option<Box<dml::WritePlan>>,
         if_not_exists: bool,
     },
     /// `ALTER TABLE t RENAME TO u` (catalog only: files are named by id).

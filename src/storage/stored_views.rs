@@ -86,10 +86,16 @@ impl Storage {
 
     /// The (name, type) of each column an expanded query answers, in the session's project,
     /// without running it (`CREATE TABLE … AS`).
-    pub async fn query_columns(&self, ctx: &SessionContext, query: ExpandedQuery) -> Result<Vec<(String, String)>> {
+    pub async fn query_columns(
+        &self,
+        ctx: &SessionContext,
+        query: ExpandedQuery,
+        params: Vec<crate::engine::Param>,
+    ) -> Result<Vec<(String, String)>> {
         let (project_id, _) = require_write(ctx)?;
         self.blocking(move |inner| {
-            inner.engine.describe_reading(crate::engine::Place::Project(project_id), &query.reads, &query.sql)
+            let home = crate::engine::Place::Project(project_id);
+            inner.engine.describe_reading_with(home, &query.reads, &query.sql, &params)
         })
         .await
     }
@@ -170,6 +176,15 @@ impl Storage {
                         return Err(replacing_in_transaction());
                     }
                     tx.hide(branch_id, "view", live.id)?;
+                }
+                // a name another transaction took and has not committed yet (a table or view)
+                if tx.view_by_name(bucket.id, &spec.name)?.is_none() && tx.table_name_taken(bucket.id, &spec.name)? {
+                    return Err(Error::new(
+                        crate::error::ErrorKind::Conflict,
+                        format!("relation \"{}\" is being created by another transaction", spec.name),
+                    )
+                    .with_sqlstate(SqlState::SerializationFailure)
+                    .with_hint("retry once that transaction ended"));
                 }
                 let now = now_micros();
                 let view = tx.insert_view(&ViewRecord {

@@ -505,6 +505,22 @@ async fn create_table_as_makes_and_fills_a_table_in_one_transaction() {
     // IF NOT EXISTS on a table that exists writes nothing
     a.batch_execute(r#"CREATE TABLE IF NOT EXISTS "in.c-sales"."later" AS SELECT 9 AS id"#).await.unwrap();
     assert_eq!(ids(&b, r#""in.c-sales"."later""#).await, [1, 2, 3]);
+    // WITH NO DATA: the columns only; parameters bind as in any query
+    a.batch_execute(r#"CREATE TABLE "in.c-sales"."empty" AS SELECT id FROM "in.c-sales"."orders" WITH NO DATA"#)
+        .await
+        .unwrap();
+    assert_eq!(ids(&b, r#""in.c-sales"."empty""#).await, Vec::<i32>::new());
+    let n = a.execute(r#"CREATE TABLE "in.c-sales"."param" AS SELECT $1::INTEGER AS id"#, &[&5i32]).await.unwrap();
+    assert_eq!(n, 1);
+    assert_eq!(ids(&b, r#""in.c-sales"."param""#).await, [5]);
+    // tables and views share a bucket's names, uncommitted ones included
+    a.batch_execute(r#"BEGIN; CREATE VIEW "in.c-sales"."pending" AS SELECT 1 AS id"#).await.unwrap();
+    let err = b.simple_query(r#"CREATE TABLE "in.c-sales"."pending" (id INTEGER)"#).await.unwrap_err();
+    assert_eq!(sqlstate(&err), "40001", "{}", message(&err));
+    a.batch_execute(r#"ALTER TABLE "in.c-sales"."param" RENAME TO "moved""#).await.unwrap();
+    let err = b.simple_query(r#"CREATE VIEW "in.c-sales"."moved" AS SELECT 1 AS id"#).await.unwrap_err();
+    assert_eq!(sqlstate(&err), "40001", "{}", message(&err));
+    a.batch_execute("COMMIT").await.unwrap();
     server.stop().await;
 }
 
