@@ -226,17 +226,10 @@ impl Storage {
         let (project_id, branch_id) = require_write(&ctx)?;
         self.blocking(move |inner| {
             inner.catalog.write(|tx| {
-                let found = inner.find_view_on_path(tx, project_id, branch_id, &name, &search_path)?;
-                let Some((bucket, view)) = found else {
-                    if if_exists {
-                        return Ok(false);
-                    }
-                    if inner.find_table(tx, project_id, branch_id, &name, &search_path)?.is_some() {
-                        return Err(Error::unsupported(format!("{name} is not a view"))
-                            .with_sqlstate(SqlState::WrongObjectType)
-                            .with_hint("use DROP TABLE to remove a table"));
-                    }
-                    return Err(view_not_found(&name));
+                let Some((bucket, view)) =
+                    inner.view_to_drop(tx, project_id, branch_id, &name, &search_path, if_exists)?
+                else {
+                    return Ok(false);
                 };
                 if bucket.branch_id == branch_id {
                     tx.delete_view(view.id)?;
@@ -259,6 +252,31 @@ impl Storage {
 }
 
 impl super::Inner {
+    /// The view `DROP VIEW name` drops: `None` when `if_exists` found none; a table of that
+    /// name is `42809`, nothing at all `42P01`.
+    pub(crate) fn view_to_drop(
+        &self,
+        tx: &CatalogTx<'_>,
+        project_id: i64,
+        branch_id: i64,
+        name: &TableName,
+        search_path: &[String],
+        if_exists: bool,
+    ) -> Result<Option<(BucketRecord, ViewRecord)>> {
+        if let Some(found) = self.find_view_on_path(tx, project_id, branch_id, name, search_path)? {
+            return Ok(Some(found));
+        }
+        if if_exists {
+            return Ok(None);
+        }
+        if self.find_table(tx, project_id, branch_id, name, search_path)?.is_some() {
+            return Err(Error::unsupported(format!("{name} is not a view"))
+                .with_sqlstate(SqlState::WrongObjectType)
+                .with_hint("use DROP TABLE to remove a table"));
+        }
+        Err(view_not_found(name))
+    }
+
     /// `Storage::resolve_sources` on the calling (blocking) thread.
     pub(crate) fn resolve_sources_here(
         &self,

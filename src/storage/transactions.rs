@@ -111,16 +111,6 @@ impl Transaction {
         self.tables.iter().map(|(id, p)| (*id, p.private.clone())).collect()
     }
 
-    /// Whether the transaction wrote nothing yet.
-    pub fn is_empty(&self) -> bool {
-        self.tables.is_empty()
-            && self.dropped.is_empty()
-            && self.buckets.is_empty()
-            && self.views.is_empty()
-            && self.dropped_views.is_empty()
-            && self.renamed.is_empty()
-    }
-
     /// The id the catalog knows this transaction by (see `catalog::as_transaction`).
     pub fn id(&self) -> u64 {
         self.id
@@ -139,6 +129,24 @@ impl Transaction {
             Error::not_found(format!("savepoint \"{name}\" does not exist"))
                 .with_sqlstate(SqlState::InvalidSavepointSpecification)
         })
+    }
+
+    /// Everything the transaction changed, taken out to commit or roll it back, with the
+    /// versions only its savepoints kept (nothing refers to them once the savepoints end).
+    fn take_work(&mut self) -> (Vec<TableFile>, Work) {
+        let kept = self.savepoints.drain(..).flat_map(|s| s.versions.into_values()).collect();
+        let kept_only = self.unreferenced(kept);
+        let work = Work {
+            tables: std::mem::take(&mut self.tables),
+            dropped: std::mem::take(&mut self.dropped),
+            buckets: std::mem::take(&mut self.buckets),
+            views: Views {
+                created: std::mem::take(&mut self.views),
+                dropped: std::mem::take(&mut self.dropped_views),
+                renamed: std::mem::take(&mut self.renamed),
+            },
+        };
+        (kept_only, work)
     }
 
     /// The lock of a table the transaction renamed, handed over to a later write or drop of it
@@ -234,17 +242,8 @@ impl Transaction {
 
 impl Drop for Transaction {
     fn drop(&mut self) {
-        let kept = self.savepoints.drain(..).flat_map(|s| s.versions.into_values()).collect();
-        let kept_only = self.unreferenced(kept);
-        let tables = std::mem::take(&mut self.tables);
-        let dropped = std::mem::take(&mut self.dropped);
-        let buckets = std::mem::take(&mut self.buckets);
-        let views = Views {
-            created: std::mem::take(&mut self.views),
-            dropped: std::mem::take(&mut self.dropped_views),
-            renamed: std::mem::take(&mut self.renamed),
-        };
-        if tables.is_empty() && dropped.is_empty() && buckets.is_empty() && views.is_empty() && kept_only.is_empty() {
+        let (kept_only, work) = self.take_work();
+        if work.is_empty() && kept_only.is_empty() {
             return;
         }
         let storage = self.storage.clone();
@@ -252,12 +251,12 @@ impl Drop for Transaction {
             Ok(runtime) => {
                 runtime.spawn(async move {
                     storage.remove_files(kept_only).await;
-                    storage.discard(Work { tables, dropped, buckets, views }).await
+                    storage.discard(work).await
                 });
             }
             // no runtime (shutdown): start-up recovery rolls the catalog back and deletes the
             // unreferenced files
-            Err(_) => drop((tables, dropped, buckets, views)),
+            Err(_) => drop(work),
         }
     }
 }
@@ -553,14 +552,8 @@ impl Storage {
         let dropped = self
             .blocking(move |inner| {
                 inner.catalog.write(|tx| {
-                    let found = inner.find_view_on_path(tx, project_id, branch_id, &name, &search_path)?;
-                    let Some((bucket, view)) = found else {
-                        if if_exists {
-                            return Ok(None);
-                        }
-                        return Err(Error::not_found(format!("view {name} does not exist"))
-                            .with_sqlstate(SqlState::UndefinedTable));
-                    };
+                    let found = inner.view_to_drop(tx, project_id, branch_id, &name, &search_path, if_exists)?;
+                    let Some((bucket, view)) = found else { return Ok(None) };
                     if bucket.branch_id != branch_id {
                         return Err(Error::unsupported(
                             "a dev branch cannot drop a view it reads from the default branch inside a transaction block",
@@ -693,20 +686,12 @@ impl Storage {
     /// whole transaction is rolled back.
     pub async fn commit(&self, ctx: &SessionContext, mut transaction: Transaction) -> Result<()> {
         // versions only savepoints kept go first
-        let kept = transaction.savepoints.drain(..).flat_map(|s| s.versions.into_values()).collect();
-        let gone = transaction.unreferenced(kept);
+        let (gone, work) = transaction.take_work();
         self.remove_files(gone).await;
-        let tables = std::mem::take(&mut transaction.tables);
-        let dropped = std::mem::take(&mut transaction.dropped);
-        let buckets = std::mem::take(&mut transaction.buckets);
-        let views = Views {
-            created: std::mem::take(&mut transaction.views),
-            dropped: std::mem::take(&mut transaction.dropped_views),
-            renamed: std::mem::take(&mut transaction.renamed),
-        };
-        if tables.is_empty() && dropped.is_empty() && buckets.is_empty() && views.is_empty() {
+        if work.is_empty() {
             return Ok(());
         }
+        let Work { tables, dropped, buckets, views } = work;
         let (project_id, branch_id) = require_write(ctx)?;
         let ctx = ctx.clone();
         self.blocking_for(project_id, move |inner| {
@@ -808,19 +793,8 @@ impl Storage {
 
     /// ROLLBACK: the catalog as it was, the private versions deleted and the locks released.
     pub async fn rollback(&self, mut transaction: Transaction) {
-        let kept = transaction.savepoints.drain(..).flat_map(|s| s.versions.into_values()).collect();
-        let gone = transaction.unreferenced(kept);
+        let (gone, work) = transaction.take_work();
         self.remove_files(gone).await;
-        let work = Work {
-            tables: std::mem::take(&mut transaction.tables),
-            dropped: std::mem::take(&mut transaction.dropped),
-            buckets: std::mem::take(&mut transaction.buckets),
-            views: Views {
-                created: std::mem::take(&mut transaction.views),
-                dropped: std::mem::take(&mut transaction.dropped_views),
-                renamed: std::mem::take(&mut transaction.renamed),
-            },
-        };
         self.discard(work).await;
     }
 
@@ -843,7 +817,7 @@ impl Storage {
     }
 
     async fn discard(&self, work: Work) {
-        if work.tables.is_empty() && work.dropped.is_empty() && work.buckets.is_empty() && work.views.is_empty() {
+        if work.is_empty() {
             return;
         }
         metrics::counter!("duckstore_transactions_total", "outcome" => "rollback").increment(1);
@@ -865,6 +839,12 @@ struct Work {
     dropped: Vec<Dropped>,
     buckets: Vec<(i64, String)>,
     views: Views,
+}
+
+impl Work {
+    fn is_empty(&self) -> bool {
+        self.tables.is_empty() && self.dropped.is_empty() && self.buckets.is_empty() && self.views.is_empty()
+    }
 }
 
 /// Views a transaction created and set aside (id, `bucket.view`), and the tables and views it
