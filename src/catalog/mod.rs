@@ -52,6 +52,9 @@ pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
 
 pub struct Catalog {
     conn: Mutex<Connection>,
+    /// Counts committed write transactions: whatever was read from the catalog at one value
+    /// may be reused while it holds (see [`Catalog::generation`]).
+    generation: std::sync::atomic::AtomicU64,
 }
 
 /// One open catalog transaction; the typed accessors live in the sibling modules.
@@ -113,7 +116,7 @@ impl Catalog {
         )
         .map_err(|e| sqlite_error("configuring the catalog", e))?;
         migrate(&mut conn)?;
-        Ok(Catalog { conn: Mutex::new(conn) })
+        Ok(Catalog { conn: Mutex::new(conn), generation: std::sync::atomic::AtomicU64::new(0) })
     }
 
     pub fn schema_version(&self) -> Result<u32> {
@@ -141,7 +144,18 @@ impl Catalog {
         let ctx = CatalogTx { tx, viewer: current_viewer() };
         let value = f(&ctx)?;
         ctx.tx.commit().map_err(|e| sqlite_error("committing to the catalog", e))?;
+        // After the commit, never before: a reader that took the old value and then read the
+        // new state caches something newer than its key, never something older.
+        self.generation.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         Ok(value)
+    }
+
+    /// The number of write transactions committed so far. Anything derived from catalog reads
+    /// begun after observing a value stays right for as long as the value is unchanged: every
+    /// change to the catalog is a write transaction, and each one moves it. Take it *before*
+    /// reading.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::Acquire)
     }
 
     fn lock(&self) -> Result<std::sync::MutexGuard<'_, Connection>> {

@@ -67,6 +67,10 @@ const ATTACHED_FILES: usize = 256;
 pub(crate) struct PooledConn {
     pub conn: Connection,
     pub id: u64,
+    /// Checked out for statements that may write (see [`Instance::checkout`]).
+    writer: bool,
+    /// The instance's plan epoch when this connection's kept plans were made.
+    plans_at: u64,
 }
 
 pub(crate) struct Instance {
@@ -81,6 +85,8 @@ pub(crate) struct Instance {
     pub grants: Arc<StreamGrants>,
     /// When a statement last used the instance (seconds on the engine's clock).
     pub last_used: AtomicU64,
+    /// Moves before and after every statement that may write one of the instance's files.
+    writes: AtomicU64,
 }
 
 fn quote_path(p: &Path) -> String {
@@ -154,10 +160,42 @@ impl Instance {
             relations,
             grants,
             last_used: AtomicU64::new(0),
+            writes: AtomicU64::new(0),
         })
     }
 
+    /// A connection for statements that may write the instance's files: plans kept for reads
+    /// stop being reused from now until well after it is checked in.
     pub(super) fn checkout(&self) -> Result<PooledConn> {
+        self.writes.fetch_add(1, Ordering::AcqRel);
+        let mut conn = self.checkout_any()?;
+        conn.writer = true;
+        Ok(conn)
+    }
+
+    /// A connection for one read in a read-only transaction, which writes nothing.
+    pub(super) fn checkout_reader(&self) -> Result<PooledConn> {
+        self.checkout_any()
+    }
+
+    /// Moves whenever a plan DuckDB made for a read of this instance's files may have gone
+    /// wrong: a write (DuckDB plans with the statistics of the moment, compressed sort keys
+    /// among them, and keeps them in the plan) or a detach (the plan names the database).
+    pub(super) fn plan_epoch(&self) -> u64 {
+        self.writes.load(Ordering::Acquire) + self.attachments.detached()
+    }
+
+    /// Makes `conn`'s kept plans current: drops them when the plan epoch moved since they
+    /// were made. Call before preparing through the connection's statement cache.
+    pub(super) fn refresh_plans(&self, conn: &mut PooledConn) {
+        let epoch = self.plan_epoch();
+        if conn.plans_at != epoch {
+            conn.conn.flush_prepared_statement_cache();
+            conn.plans_at = epoch;
+        }
+    }
+
+    fn checkout_any(&self) -> Result<PooledConn> {
         if let Some(conn) = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop() {
             return Ok(conn);
         }
@@ -169,10 +207,13 @@ impl Instance {
             .map_err(|e| Error::internal("opening an engine connection", e))?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         let id = connection_id(&conn)?;
-        Ok(PooledConn { conn, id })
+        Ok(PooledConn { conn, id, writer: false, plans_at: u64::MAX })
     }
 
-    pub(super) fn checkin(&self, conn: PooledConn) {
+    pub(super) fn checkin(&self, mut conn: PooledConn) {
+        if std::mem::take(&mut conn.writer) {
+            self.writes.fetch_add(1, Ordering::AcqRel);
+        }
         // Streams granted to this connection end with the statement that used them.
         self.grants.revoke_all(conn.id);
         let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());

@@ -417,9 +417,17 @@ impl Engine {
             let prepared = (|| {
                 shared.vet(&query.sql, query.origin, query.checks.as_deref(), &query.tables, &handles)?;
                 let instance = shared.instance(query.home)?;
-                let conn = instance.checkout()?;
+                // a client's read runs in a read-only transaction (see `stream_query`)
+                let mut conn =
+                    if query.origin == SqlOrigin::User { instance.checkout_reader()? } else { instance.checkout()? };
                 match shared.lease_all(&instance, conn.id, &query.tables) {
-                    Ok(leases) => Ok((instance, conn, leases)),
+                    Ok(leases) => {
+                        if reuses_plans(&query, &instance) {
+                            // after leasing, whose evictions detach
+                            instance.refresh_plans(&mut conn);
+                        }
+                        Ok((instance, conn, leases))
+                    }
                     Err(e) => {
                         instance.checkin(conn);
                         Err(e)
@@ -442,7 +450,8 @@ impl Engine {
                     return;
                 }
             };
-            stream_query(&shared, &conn.conn, &query, schema_tx, batch_tx);
+            let reuse_plan = reuses_plans(&query, &instance);
+            stream_query(&shared, &conn.conn, &query, reuse_plan, schema_tx, batch_tx);
             drop(armed);
             drop(leases);
             drop(query.relations);
@@ -1246,10 +1255,24 @@ impl RawDescriber {
     }
 }
 
+/// Whether a read of table files may run a plan kept from an earlier run of the same text:
+/// a client's read (in a read-only transaction, so on a connection that writes nothing) of
+/// this instance's own files, whose writes move its plan epoch. Another project's file
+/// arrives as a stream from its own instance, whose writes this one does not see. Not with
+/// parameters: a plan made for no particular value cannot use the table's index or skip
+/// row groups by their ranges, so a point lookup by `$1` kept ran slower than planned afresh.
+fn reuses_plans(query: &Query, instance: &Instance) -> bool {
+    query.origin == SqlOrigin::User
+        && query.params.is_empty()
+        && !query.tables.is_empty()
+        && query.tables.iter().all(|f| instance.place == Place::Project(f.project_id))
+}
+
 fn stream_query(
     shared: &Shared,
     conn: &Connection,
     query: &Query,
+    reuse_plan: bool,
     schema_tx: oneshot::Sender<Result<SchemaRef>>,
     batch_tx: mpsc::Sender<Result<RecordBatch>>,
 ) {
@@ -1257,30 +1280,39 @@ fn stream_query(
     // A client's read runs in a read-only transaction: whatever its text, it cannot change a
     // database (the gateway and DuckDB's parse already said it is a query).
     let read_only = query.origin == SqlOrigin::User;
-    if read_only && let Err(e) = conn.execute_batch("BEGIN TRANSACTION READ ONLY") {
+    if read_only && let Err(e) = run_prepared(conn, "BEGIN TRANSACTION READ ONLY") {
         let _ = schema_tx.send(Err(map(e)));
         return;
     }
-    stream_statement(conn, query, &map, schema_tx, batch_tx);
+    stream_statement(conn, query, reuse_plan, &map, schema_tx, batch_tx);
     if read_only {
-        let _ = conn.execute_batch("COMMIT");
+        let _ = run_prepared(conn, "COMMIT");
     }
+}
+
+/// Runs a statement without results through the connection's cache of prepared statements:
+/// for the BEGIN and COMMIT around every read, parsing them each time was a tenth of a point
+/// lookup's cost.
+fn run_prepared(conn: &Connection, sql: &str) -> duckdb::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(|_| ())
 }
 
 fn stream_statement(
     conn: &Connection,
     query: &Query,
+    reuse_plan: bool,
     map: &dyn Fn(duckdb::Error) -> Error,
     schema_tx: oneshot::Sender<Result<SchemaRef>>,
     batch_tx: mpsc::Sender<Result<RecordBatch>>,
 ) {
-    // Catalog queries repeat verbatim (sessions reuse relation handles) and DuckDB's prepare is
-    // their costly step, so their prepared statements are kept per connection. Reads of table
-    // files are prepared afresh: DuckDB plans with the statistics of the moment (compressed
-    // sort keys among them), and a plan kept across another connection's write to the file can
-    // return wrong values.
+    // Statements repeat verbatim (sessions reuse relation handles; table files keep their
+    // aliases) and DuckDB's prepare is the costly step of a small one, so prepared statements
+    // are kept per connection: catalog queries always, reads of table files while the
+    // instance's plan epoch holds (`reuse_plan`; DuckDB plans with the statistics of the
+    // moment, and a plan kept across a write to the file can return wrong values). Other
+    // statements are prepared afresh.
     let (mut cached, mut fresh);
-    let stmt: &mut duckdb::Statement<'_> = if query.tables.is_empty() {
+    let stmt: &mut duckdb::Statement<'_> = if query.tables.is_empty() || reuse_plan {
         match conn.prepare_cached(&query.sql) {
             Ok(s) => {
                 cached = s;

@@ -7,6 +7,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use duckdb::Connection;
@@ -59,6 +60,8 @@ pub(crate) struct Attachments {
     state: Mutex<State>,
     capacity: usize,
     tables_dir: PathBuf,
+    /// Counts detaches: a plan kept from before one may name a database no longer attached.
+    detached: AtomicU64,
 }
 
 struct State {
@@ -91,6 +94,19 @@ impl Attachments {
             state: Mutex::new(State { entries: HashMap::new(), views: HashSet::new(), clock: 0 }),
             capacity,
             tables_dir,
+            detached: AtomicU64::new(0),
+        }
+    }
+
+    /// How many detaches this instance has done (see [`super::instance::Instance::plan_epoch`]).
+    pub(super) fn detached(&self) -> u64 {
+        self.detached.load(Ordering::Acquire)
+    }
+
+    fn detach(&self, root: &Arc<Mutex<Connection>>, alias: &str) {
+        self.detached.fetch_add(1, Ordering::AcqRel);
+        if let Err(e) = lock(root).execute_batch(&format!("DETACH \"{alias}\"")) {
+            tracing::warn!(alias, error = %e, "detaching a table file failed");
         }
     }
 
@@ -162,7 +178,7 @@ impl Attachments {
             .execute_batch(&format!("ATTACH ':memory:' AS \"{alias}\""))
             .map_err(|e| Error::internal("exposing another project's table", e))?;
         if let Err(e) = create_view() {
-            detach_alias(root, &alias);
+            self.detach(root, &alias);
             return Err(e);
         }
         state.views.insert(alias.clone());
@@ -189,7 +205,7 @@ impl Attachments {
         if detach {
             state.entries.remove(alias);
             state.views.remove(alias);
-            detach_alias(root, alias);
+            self.detach(root, alias);
         }
         self.evict(root, &mut state);
     }
@@ -206,7 +222,7 @@ impl Attachments {
             let Some(victim) = victim else { break };
             state.entries.remove(&victim);
             state.views.remove(&victim);
-            detach_alias(root, &victim);
+            self.detach(root, &victim);
         }
     }
 
@@ -220,7 +236,7 @@ impl Attachments {
                 Some(_) => {
                     state.entries.remove(&alias);
                     state.views.remove(&alias);
-                    detach_alias(root, &alias);
+                    self.detach(root, &alias);
                 }
                 None => {}
             }
@@ -243,7 +259,7 @@ impl Attachments {
     pub(super) fn detach_all(&self, root: &Arc<Mutex<Connection>>) {
         let mut state = lock(&self.state);
         for alias in state.entries.keys().cloned().collect::<Vec<_>>() {
-            detach_alias(root, &alias);
+            self.detach(root, &alias);
         }
         state.entries.clear();
         state.views.clear();
@@ -269,12 +285,6 @@ pub(super) fn recover(tables_dir: &Path, referenced: &HashSet<TableFile>) -> Res
     remove_empty_dirs(tables_dir);
     let missing = referenced.iter().filter(|f| !f.path(tables_dir).exists()).cloned().collect();
     Ok((removed, missing))
-}
-
-fn detach_alias(root: &Arc<Mutex<Connection>>, alias: &str) {
-    if let Err(e) = lock(root).execute_batch(&format!("DETACH \"{alias}\"")) {
-        tracing::warn!(alias, error = %e, "detaching a table file failed");
-    }
 }
 
 fn walk(dir: &Path) -> Result<Vec<PathBuf>> {

@@ -2,6 +2,9 @@
 //! catalog, system views) registered, and the names it reads resolved and authorized by the
 //! storage layer, views expanded as the reading session.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use super::{Executor, Session};
 use crate::engine::{RelationGuard, TableFile};
 use crate::error::Result;
@@ -115,12 +118,25 @@ impl Executor {
         let (user, database, pid) = (session.ctx.user.clone(), session.database.clone(), session.pid);
         // inside a transaction that wrote: its own versions of the tables it wrote
         let overlay = session.transaction_overlay();
-        self.storage
+        // Taken before resolving (see `Catalog::generation`).
+        let generation = self.storage.catalog_generation();
+        let reusable = overlay.is_empty() && creating.is_none();
+        let key = (names.clone(), search_path.clone(), session.transaction_id());
+        if reusable && let Some(tables) = session.resolved_reads(generation, &key) {
+            return Ok(tables);
+        }
+        let saw_view = Arc::new(AtomicBool::new(false));
+        let seen = Arc::clone(&saw_view);
+        let expanded = self
+            .storage
             .with_resolver(session.ctx.clone(), move |resolve| {
                 let compat = CompatValues { settings: &settings, user: &user, database: &database, backend_pid: pid };
                 let creating = creating.as_ref().map(|(b, v)| (b.as_str(), v.as_str()));
                 let resolve = |names: &[TableName], search_path: &[String]| {
                     let mut sources = resolve(names, search_path)?;
+                    if sources.iter().any(|s| matches!(s, ReadSource::View { .. })) {
+                        seen.store(true, Ordering::Relaxed);
+                    }
                     for source in &mut sources {
                         if let ReadSource::Table(t) = source
                             && let Some(written) = overlay.get(&t.file.table_id)
@@ -132,6 +148,10 @@ impl Executor {
                 };
                 gateway::views::expand(&resolve, &compat, &names, &search_path, creating)
             })
-            .await
+            .await?;
+        if reusable && !saw_view.load(Ordering::Relaxed) {
+            session.remember_reads(generation, key, expanded.clone());
+        }
+        Ok(expanded)
     }
 }

@@ -45,7 +45,24 @@ pub struct Session {
     /// A statement takes it out while it runs; a connection that goes away drops it, which
     /// rolls it back.
     pub transaction: Mutex<Option<crate::storage::Transaction>>,
+    /// Table names this session resolved, kept while the catalog is unchanged.
+    resolved: Mutex<ResolvedReads>,
 }
+
+/// What names a session's read used: (names, search path, transaction) → the table file
+/// references and files they resolved to. Only resolutions to tables are kept; a view's
+/// expansion depends on session settings too.
+#[derive(Default)]
+struct ResolvedReads {
+    generation: u64,
+    entries: std::collections::HashMap<ReadKey, ResolvedTables>,
+}
+
+pub(super) type ReadKey = (Vec<crate::storage::TableName>, Vec<String>, Option<u64>);
+pub(super) type ResolvedTables = (Vec<String>, Vec<crate::engine::TableFile>);
+
+/// Resolutions one session keeps (a dashboard's statements use a few dozen names).
+const RESOLVED_READS: usize = 64;
 
 /// Who a session is when it starts.
 pub struct SessionStart<'a> {
@@ -78,7 +95,27 @@ impl Session {
             workspace: start.workspace,
             cursors: Mutex::new(Default::default()),
             transaction: Mutex::new(None),
+            resolved: Mutex::new(ResolvedReads::default()),
         }
+    }
+
+    /// What `key` resolved to when the catalog was last at `generation`, if it still is.
+    pub(super) fn resolved_reads(&self, generation: u64, key: &ReadKey) -> Option<ResolvedTables> {
+        let resolved = self.resolved.lock().unwrap_or_else(|p| p.into_inner());
+        if resolved.generation != generation {
+            return None;
+        }
+        resolved.entries.get(key).cloned()
+    }
+
+    /// Keeps what `key` resolved to from catalog reads begun at `generation`.
+    pub(super) fn remember_reads(&self, generation: u64, key: ReadKey, tables: ResolvedTables) {
+        let mut resolved = self.resolved.lock().unwrap_or_else(|p| p.into_inner());
+        if resolved.generation != generation || resolved.entries.len() >= RESOLVED_READS {
+            resolved.entries.clear();
+            resolved.generation = generation;
+        }
+        resolved.entries.insert(key, tables);
     }
 
     /// The engine instance this session's SQL runs in: its project's, or (the admin) the

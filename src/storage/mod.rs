@@ -258,6 +258,12 @@ impl Storage {
         self.catalog_blocking(|s| s.catalog.read(|tx| tx.object_counts())).await
     }
 
+    /// See [`Catalog::generation`]: what a session derived from the catalog at one value it
+    /// may reuse while the value holds.
+    pub fn catalog_generation(&self) -> u64 {
+        self.inner.catalog.generation()
+    }
+
     pub fn credential_epoch(&self) -> u64 {
         self.inner.credential_epoch.load(Ordering::Acquire)
     }

@@ -5,6 +5,7 @@ mod harness;
 
 mod auth;
 mod branches;
+mod caches;
 mod clients;
 mod compat;
 mod engine;

@@ -1,0 +1,208 @@
+//! What the server keeps between two identical reads (a session's resolved names, an engine
+//! connection's prepared plans) never answers a stale value: after each way a table can be
+//! written, replaced, renamed or restored, the same text read twice answers the new data.
+//!
+//! The values jump from small to beyond 2^40 on purpose: DuckDB packs sort keys by the
+//! statistics it planned with, so a plan kept across such a write answers wrong values.
+
+use bytes::Bytes;
+use futures::SinkExt;
+use tokio_postgres::{Client, SimpleQueryMessage};
+
+use crate::harness::TestServer;
+
+const T: &str = r#""in.c-c"."t""#;
+/// A full sort, where DuckDB compresses the sort keys by the columns' statistics.
+const TOP: &str = r#"SELECT v, id FROM "in.c-c"."t" ORDER BY v DESC, id"#;
+const ALL: &str = r#"SELECT * FROM "in.c-c"."t" ORDER BY id"#;
+
+async fn rows(client: &Client, sql: &str) -> Vec<Vec<String>> {
+    let mut out = Vec::new();
+    for message in client.simple_query(sql).await.unwrap() {
+        if let SimpleQueryMessage::Row(row) = message {
+            out.push((0..row.len()).map(|i| row.get(i).unwrap_or("NULL").to_owned()).collect());
+        }
+    }
+    out
+}
+
+/// The table as the test wrote it: (id, v) pairs.
+struct Model(Vec<(i64, i64)>);
+
+impl Model {
+    /// What `TOP` answers.
+    fn top(&self) -> Vec<Vec<String>> {
+        let mut sorted = self.0.clone();
+        sorted.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        sorted.iter().map(|(id, v)| vec![v.to_string(), id.to_string()]).collect()
+    }
+}
+
+/// Reads the top rows twice (the second time from whatever was kept), checks both, and warms
+/// the next round.
+async fn check(client: &Client, model: &Model, after: &str) {
+    for round in 0..2 {
+        assert_eq!(rows(client, TOP).await, model.top(), "after {after}, read {round}");
+    }
+}
+
+#[tokio::test]
+async fn identical_reads_see_every_write_path() {
+    let server = TestServer::start().await;
+    let (_, user, token) = server.project("caches").await;
+    let c = server.connect(&user, &token).await;
+    let other = server.connect(&user, &token).await;
+    c.batch_execute(&format!(
+        r#"CREATE SCHEMA "in.c-c";
+           CREATE TABLE {T} (id BIGINT NOT NULL, v BIGINT, PRIMARY KEY (id));
+           INSERT INTO {T} VALUES (1, 1), (2, 2), (3, 3), (4, 4);
+           CREATE TABLE "in.c-c"."src" (id BIGINT NOT NULL, v BIGINT, PRIMARY KEY (id));
+           INSERT INTO "in.c-c"."src" VALUES (1, 1099511627776), (50, 1099511627777);"#
+    ))
+    .await
+    .unwrap();
+    let mut model = Model(vec![(1, 1), (2, 2), (3, 3), (4, 4)]);
+    check(&c, &model, "the first load").await;
+
+    // DML from another session of the project
+    other.batch_execute(&format!("INSERT INTO {T} VALUES (5, 1099511627775)")).await.unwrap();
+    model.0.push((5, 1_099_511_627_775));
+    check(&c, &model, "INSERT").await;
+    other.batch_execute(&format!("UPDATE {T} SET v = v * 3 WHERE id = 2")).await.unwrap();
+    model.0.iter_mut().filter(|r| r.0 == 2).for_each(|r| r.1 *= 3);
+    check(&c, &model, "UPDATE").await;
+    other.batch_execute(&format!("DELETE FROM {T} WHERE id = 5")).await.unwrap();
+    model.0.retain(|r| r.0 != 5);
+    check(&c, &model, "DELETE").await;
+
+    // COPY FROM STDIN
+    let sink = other.copy_in::<_, Bytes>(&format!("COPY {T} FROM STDIN (FORMAT csv)")).await.unwrap();
+    futures::pin_mut!(sink);
+    sink.send(Bytes::from_static(b"6,2199023255552\n7,-5\n")).await.unwrap();
+    sink.finish().await.unwrap();
+    model.0.extend([(6, 2_199_023_255_552), (7, -5)]);
+    check(&c, &model, "COPY").await;
+
+    // a transaction block's COMMIT (private versions switched in)
+    other
+        .batch_execute(&format!(
+            "BEGIN; INSERT INTO {T} VALUES (8, 4398046511104); DELETE FROM {T} WHERE id = 6; COMMIT"
+        ))
+        .await
+        .unwrap();
+    model.0.retain(|r| r.0 != 6);
+    model.0.push((8, 4_398_046_511_104));
+    check(&c, &model, "COMMIT").await;
+
+    // a snapshot, then writes, then its restore
+    let snapshot: i64 = other.query_one("CALL create_snapshot(table => 'in.c-c.t')", &[]).await.unwrap().get("id");
+    let at_snapshot = model.0.clone();
+    other.batch_execute(&format!("TRUNCATE {T}")).await.unwrap();
+    model.0.clear();
+    check(&c, &model, "TRUNCATE").await;
+    other.batch_execute(&format!("INSERT INTO {T} VALUES (9, 9)")).await.unwrap();
+    model.0.push((9, 9));
+    check(&c, &model, "INSERT after TRUNCATE").await;
+    other.query_one("CALL restore_snapshot(id => $1)", &[&snapshot]).await.unwrap();
+    model.0 = at_snapshot;
+    check(&c, &model, "restore_snapshot").await;
+
+    // loads: incremental (upsert by the primary key), then a full load replacing every row
+    other
+        .batch_execute("CALL import_table_from_table(table => 'in.c-c.t', source => 'in.c-c.src', incremental => true)")
+        .await
+        .unwrap();
+    model.0.retain(|r| r.0 != 1 && r.0 != 50);
+    model.0.extend([(1, 1_099_511_627_776), (50, 1_099_511_627_777)]);
+    check(&c, &model, "an incremental load").await;
+    other.batch_execute("CALL import_table_from_table(table => 'in.c-c.t', source => 'in.c-c.src')").await.unwrap();
+    model.0 = vec![(1, 1_099_511_627_776), (50, 1_099_511_627_777)];
+    check(&c, &model, "a full load").await;
+    other.batch_execute("CALL delete_rows(table => 'in.c-c.t', \"where\" => '[{\"column\": \"id\", \"operator\": \"eq\", \"values\": [\"50\"]}]')").await.unwrap();
+    model.0.retain(|r| r.0 != 50);
+    check(&c, &model, "delete_rows").await;
+
+    // the name comes to mean another table: dropped and created again, renamed over
+    other
+        .batch_execute(&format!(
+            "DROP TABLE {T}; CREATE TABLE {T} (id BIGINT, v BIGINT); INSERT INTO {T} VALUES (20, 7)"
+        ))
+        .await
+        .unwrap();
+    model.0 = vec![(20, 7)];
+    check(&c, &model, "DROP and CREATE").await;
+    other
+        .batch_execute(&format!(r#"ALTER TABLE {T} RENAME TO "old"; ALTER TABLE "in.c-c"."src" RENAME TO "t""#))
+        .await
+        .unwrap();
+    model.0 = vec![(1, 1_099_511_627_776), (50, 1_099_511_627_777)];
+    check(&c, &model, "RENAME").await;
+
+    // a schema change: `*` now answers the new column
+    assert_eq!(rows(&c, ALL).await[0].len(), 2);
+    assert_eq!(rows(&c, ALL).await[0].len(), 2);
+    other.batch_execute(&format!("ALTER TABLE {T} ADD COLUMN note STRING")).await.unwrap();
+    assert_eq!(rows(&c, ALL).await[0], ["1", "1099511627776", "NULL"]);
+    check(&c, &model, "ADD COLUMN").await;
+
+    // another session of another project reading its own table of the same name sees its own
+    let (_, user2, token2) = server.project("caches-2").await;
+    let stranger = server.connect(&user2, &token2).await;
+    stranger
+        .batch_execute(&format!(
+            r#"CREATE SCHEMA "in.c-c"; CREATE TABLE {T} (id BIGINT, v BIGINT); INSERT INTO {T} VALUES (99, 99)"#
+        ))
+        .await
+        .unwrap();
+    assert_eq!(rows(&stranger, TOP).await, Model(vec![(99, 99)]).top());
+    check(&c, &model, "another project's write").await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_kept_resolution_never_outlives_a_link_or_a_token() {
+    let server = TestServer::start().await;
+    let (source, source_user, _) = crate::tables::sales(&server).await;
+    let source_project: i64 = source_user.split('-').next().unwrap().parse().unwrap();
+    let (target_project, user, token) = server.project("target").await;
+    let target = server.connect(&user, &token).await;
+    source.query_one("CALL share_bucket(bucket => 'in.c-sales', project => $1)", &[&target_project]).await.unwrap();
+    target
+        .simple_query(&format!(
+            "CALL link_bucket(source_project => {source_project}, source_bucket => 'in.c-sales', stage => 'in', name => 'shared')"
+        ))
+        .await
+        .unwrap();
+    let linked = r#"SELECT count(*), max(id) FROM "in.c-shared"."orders""#;
+    for _ in 0..2 {
+        assert_eq!(rows(&target, linked).await, [["3", "3"]]);
+    }
+    // the source's writes arrive live, in place and as a new version of the table
+    source.batch_execute(r#"INSERT INTO "in.c-sales"."orders" (id) VALUES (2000000000)"#).await.unwrap();
+    for _ in 0..2 {
+        assert_eq!(rows(&target, linked).await, [["4", "2000000000"]]);
+    }
+    source.batch_execute(r#"ALTER TABLE "in.c-sales"."orders" ADD COLUMN note STRING"#).await.unwrap();
+    source.batch_execute(r#"DELETE FROM "in.c-sales"."orders" WHERE id > 2"#).await.unwrap();
+    for _ in 0..2 {
+        assert_eq!(rows(&target, linked).await, [["2", "2"]]);
+    }
+    // unlinked, the same text names nothing
+    target.query_one("CALL unlink_bucket(bucket => 'in.c-shared')", &[]).await.unwrap();
+    let err = target.simple_query(linked).await.unwrap_err();
+    assert_eq!(crate::harness::sqlstate(&err), "42P01", "{err}");
+
+    // a token's session keeps nothing past the token's revocation
+    let row = source.query_one("CALL create_token(scope => 'branch_read')", &[]).await.unwrap();
+    let (id, reader_user, reader_token): (String, String, String) =
+        (row.get("token_id"), row.get("user_name"), row.get("token"));
+    let reader = server.connect(&reader_user, &reader_token).await;
+    let own = r#"SELECT count(*) FROM "in.c-sales"."orders""#;
+    for _ in 0..2 {
+        assert_eq!(rows(&reader, own).await, [["2"]]);
+    }
+    source.query_one("CALL revoke_token(token_id => $1)", &[&id]).await.unwrap();
+    let err = reader.simple_query(own).await.unwrap_err();
+    assert_eq!(crate::harness::sqlstate(&err), "28P01", "{err}");
+    server.stop().await;
+}
