@@ -67,8 +67,9 @@ const ATTACHED_FILES: usize = 256;
 pub(crate) struct PooledConn {
     pub conn: Connection,
     pub id: u64,
-    /// Checked out for statements that may write (see [`Instance::checkout`]).
-    writer: bool,
+    /// Checked out for statements that may write: the instance's write count, moved again
+    /// when the connection is checked in or dropped (see [`Instance::checkout`]).
+    writer: Option<Arc<AtomicU64>>,
     /// The instance's plan epoch when this connection's kept plans were made.
     plans_at: u64,
 }
@@ -86,7 +87,15 @@ pub(crate) struct Instance {
     /// When a statement last used the instance (seconds on the engine's clock).
     pub last_used: AtomicU64,
     /// Moves before and after every statement that may write one of the instance's files.
-    writes: AtomicU64,
+    writes: Arc<AtomicU64>,
+}
+
+impl Drop for PooledConn {
+    fn drop(&mut self) {
+        if let Some(writes) = self.writer.take() {
+            writes.fetch_add(1, Ordering::AcqRel);
+        }
+    }
 }
 
 fn quote_path(p: &Path) -> String {
@@ -160,7 +169,7 @@ impl Instance {
             relations,
             grants,
             last_used: AtomicU64::new(0),
-            writes: AtomicU64::new(0),
+            writes: Arc::new(AtomicU64::new(0)),
         })
     }
 
@@ -169,7 +178,7 @@ impl Instance {
     pub(super) fn checkout(&self) -> Result<PooledConn> {
         self.writes.fetch_add(1, Ordering::AcqRel);
         let mut conn = self.checkout_any()?;
-        conn.writer = true;
+        conn.writer = Some(Arc::clone(&self.writes));
         Ok(conn)
     }
 
@@ -207,12 +216,12 @@ impl Instance {
             .map_err(|e| Error::internal("opening an engine connection", e))?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         let id = connection_id(&conn)?;
-        Ok(PooledConn { conn, id, writer: false, plans_at: u64::MAX })
+        Ok(PooledConn { conn, id, writer: None, plans_at: u64::MAX })
     }
 
     pub(super) fn checkin(&self, mut conn: PooledConn) {
-        if std::mem::take(&mut conn.writer) {
-            self.writes.fetch_add(1, Ordering::AcqRel);
+        if let Some(writes) = conn.writer.take() {
+            writes.fetch_add(1, Ordering::AcqRel);
         }
         // Streams granted to this connection end with the statement that used them.
         self.grants.revoke_all(conn.id);
