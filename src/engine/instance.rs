@@ -182,7 +182,9 @@ impl Instance {
         Ok(conn)
     }
 
-    /// A connection for one read in a read-only transaction, which writes nothing.
+    /// A connection for statements that write none of the instance's files: a client's read
+    /// (in a read-only transaction) and the server's own reads (statistics, descriptions,
+    /// DuckDB's memory for /metrics), which must not throw kept plans away.
     pub(super) fn checkout_reader(&self) -> Result<PooledConn> {
         self.checkout_any()
     }

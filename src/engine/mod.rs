@@ -791,7 +791,7 @@ impl Engine {
         shared.vet(select, origin, None, reads, &[])?;
         let described = format!("DESCRIBE\n{select}\n");
         shared.vet(&described, SqlOrigin::Server, None, &[], &[])?;
-        let conn = instance.checkout()?;
+        let conn = instance.checkout_reader()?;
         let leases = match shared.lease_all(instance, conn.id, reads) {
             Ok(l) => l,
             Err(e) => {
@@ -881,7 +881,7 @@ impl Engine {
         let shared = &self.shared;
         shared.vet(sql, SqlOrigin::Server, None, &[], &[])?;
         let instance = shared.instance(home)?;
-        let conn = instance.checkout()?;
+        let conn = instance.checkout_reader()?;
         let leases = match shared.lease_all(&instance, conn.id, reads) {
             Ok(l) => l,
             Err(e) => {
@@ -912,7 +912,7 @@ impl Engine {
     pub fn table_stats(&self, file: &TableFile) -> Result<(i64, i64)> {
         let instance = self.shared.owner(file)?;
         let _lease = instance.lease_local(file, false)?;
-        let conn = instance.checkout()?;
+        let conn = instance.checkout_reader()?;
         let rows = count_rows(&conn.conn, file).map_err(|e| Error::internal("counting rows", e));
         instance.checkin(conn);
         Ok((rows?, file_bytes(&file.path(&self.shared.tables_dir))))
@@ -970,7 +970,7 @@ impl Engine {
                 instances.push(Arc::clone(&shared.files));
                 let mut total = 0;
                 for instance in instances {
-                    let conn = instance.checkout()?;
+                    let conn = instance.checkout_reader()?;
                     let bytes = conn
                         .conn
                         .query_row(
@@ -1144,7 +1144,7 @@ impl Shared {
     }
 
     fn schema_of_empty_run(&self, instance: &Instance, sql: &str, params: usize) -> Result<SchemaRef> {
-        let conn = instance.checkout()?;
+        let conn = instance.checkout_reader()?;
         let result = (|| {
             let mut stmt = conn.conn.prepare(&format!("SELECT * FROM ({sql}) AS described LIMIT 0"))?;
             let arrow = stmt.query_arrow(duckdb::params_from_iter(vec![duckdb::types::Value::Null; params]))?;
