@@ -500,6 +500,8 @@ pub(super) fn build(
         R::User => {
             out.row(vec![ctx.user.clone().into(), OWNER_OID.into(), false.into(), false.into()]);
         }
+        // the session's own cursors (see `exec::cursors::pg_cursors`)
+        R::Cursors => {}
         R::Settings => {
             out.row(vec![
                 "max_index_keys".into(),

@@ -1,8 +1,10 @@
-//! Open cursors of a storage session: a `DECLARE`d query's stream, read forward by `FETCH`.
-//! A cursor holds its query's engine work (a slot of the engine pool) until it is closed, like a
-//! result the client has not read to its end. So a session keeps a few at most, every cursor
-//! closes when its transaction ends (cursors are `WITHOUT HOLD`), and one still open when the
-//! statement timeout runs out is closed then, as an unread result's query is cancelled.
+//! Open cursors of a storage session: a `DECLARE`d query's stream, read forward by `FETCH` and
+//! skipped by `MOVE`. A cursor holds its query's engine work (a slot of the engine pool) until it
+//! is closed, like a result the client has not read to its end. So a session keeps a few at
+//! most; a cursor closes when its transaction ends unless it is `WITH HOLD` (then it lives until
+//! `CLOSE`, `DISCARD ALL` or the session's end; PostgreSQL copies a held cursor's rows at
+//! COMMIT, here its engine read goes on, on the snapshot it started with); and one still open when
+//! the statement timeout runs out is closed then, as an unread result's query is cancelled.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -16,6 +18,8 @@ use super::{CommandTag, Executor, Outcome, Rows, Session};
 use crate::engine::Param;
 use crate::error::{Error, ErrorKind, Result, SqlState};
 use crate::gateway::QueryPlan;
+use crate::gateway::pg_catalog::CatalogRelation;
+use crate::relation::{RelationBuilder, Value};
 
 /// Open cursors a session may hold at once.
 const MAX_CURSORS: usize = 4;
@@ -25,6 +29,12 @@ const MAX_CURSORS: usize = 4;
 const MAX_FETCH_BYTES: usize = 256 << 20;
 
 pub struct Cursor {
+    /// The declaration as the client wrote it (as sqlparser prints it), for `pg_cursors`.
+    statement: String,
+    hold: bool,
+    /// Declared in the open transaction block: a ROLLBACK closes it even when it is held.
+    in_open_block: bool,
+    created: chrono::DateTime<chrono::Utc>,
     schema: SchemaRef,
     rows: Rows,
     /// Rows of the last batch not fetched yet.
@@ -40,16 +50,25 @@ fn no_cursor(name: &str) -> Error {
     Error::not_found(format!("cursor \"{name}\" does not exist")).with_sqlstate(SqlState::InvalidCursorName)
 }
 
+/// What `DECLARE` says of a cursor besides its query.
+pub(super) struct Declaration<'a> {
+    pub name: &'a str,
+    pub hold: bool,
+    pub statement: &'a str,
+    /// Declared inside a transaction block.
+    pub in_transaction: bool,
+}
+
 impl Executor {
     pub(super) async fn declare_cursor(
         &self,
         session: &Arc<Session>,
-        name: &str,
+        declaration: Declaration<'_>,
         query: &QueryPlan,
         params: &[Param],
-        in_transaction: bool,
     ) -> Result<Outcome> {
-        if !in_transaction {
+        let Declaration { name, hold, statement, in_transaction } = declaration;
+        if !in_transaction && !hold {
             return Err(Error::new(
                 ErrorKind::FailedPrecondition,
                 "DECLARE CURSOR can only be used in transaction blocks",
@@ -90,8 +109,17 @@ impl Executor {
                 }
             }))
         });
-        let cursor =
-            Cursor { schema: stream.schema.clone(), rows: Rows::Engine(stream), rest: None, id, _expiry: expiry };
+        let cursor = Cursor {
+            statement: statement.to_owned(),
+            hold,
+            in_open_block: in_transaction,
+            created: chrono::Utc::now(),
+            schema: stream.schema.clone(),
+            rows: Rows::Engine(stream),
+            rest: None,
+            id,
+            _expiry: expiry,
+        };
         session.cursors.lock().unwrap_or_else(|p| p.into_inner()).insert(name.to_owned(), cursor);
         Ok(Outcome::Command(CommandTag::new("DECLARE CURSOR")))
     }
@@ -106,6 +134,16 @@ impl Executor {
         session.cursors.lock().unwrap_or_else(|p| p.into_inner()).insert(name.to_owned(), cursor);
         let batch = fetched?;
         Ok(Outcome::Rows { schema, rows: Rows::Ready(Some(batch)), tag: "FETCH" })
+    }
+
+    /// `MOVE`: skips the next `count` rows of a cursor (every row left: None), answering how
+    /// many it skipped.
+    pub(super) async fn move_cursor(&self, session: &Session, name: &str, count: Option<u64>) -> Result<Outcome> {
+        let mut cursor =
+            session.cursors.lock().unwrap_or_else(|p| p.into_inner()).remove(name).ok_or_else(|| no_cursor(name))?;
+        let skipped = skip_rows(&mut cursor, count.map_or(usize::MAX, |c| c as usize)).await;
+        session.cursors.lock().unwrap_or_else(|p| p.into_inner()).insert(name.to_owned(), cursor);
+        Ok(Outcome::Command(CommandTag::new("MOVE").with_rows(skipped?)))
     }
 
     /// The columns a cursor answers (for a `FETCH` being described).
@@ -160,7 +198,68 @@ async fn take_rows(cursor: &mut Cursor, count: usize) -> Result<RecordBatch> {
     concat_batches(&cursor.schema, &taken).map_err(|e| Error::internal("fetching from a cursor", e))
 }
 
-/// A transaction ended: its cursors close.
-pub(super) fn end_of_transaction(session: &Session) {
-    session.cursors.lock().unwrap_or_else(|p| p.into_inner()).clear();
+/// Skips up to `count` rows of a cursor, holding no more than a batch at a time.
+async fn skip_rows(cursor: &mut Cursor, count: usize) -> Result<usize> {
+    let mut skipped = 0usize;
+    while skipped < count {
+        let batch = match cursor.rest.take() {
+            Some(batch) => batch,
+            None => match cursor.rows.next().await {
+                Some(batch) => batch?,
+                None => break,
+            },
+        };
+        let want = count - skipped;
+        if batch.num_rows() > want {
+            cursor.rest = Some(batch.slice(want, batch.num_rows() - want));
+            skipped += want;
+        } else {
+            skipped += batch.num_rows();
+        }
+    }
+    Ok(skipped)
+}
+
+/// A transaction block ended: its cursors close, except those `WITH HOLD` when it committed;
+/// a ROLLBACK closes even held cursors the block declared, as PostgreSQL does.
+pub(super) fn end_of_transaction(session: &Session, committed: bool) {
+    let mut cursors = session.cursors.lock().unwrap_or_else(|p| p.into_inner());
+    let closing: Vec<String> = cursors
+        .iter()
+        .filter(|(_, c)| !c.hold || (c.in_open_block && !committed))
+        .map(|(name, _)| name.clone())
+        .collect();
+    let closed: Vec<Cursor> = closing.iter().filter_map(|name| cursors.remove(name)).collect();
+    for cursor in cursors.values_mut() {
+        cursor.in_open_block = false;
+    }
+    drop(cursors);
+    // the engine work of closed cursors ends outside the lock
+    drop(closed);
+}
+
+/// Every cursor closes (`DISCARD ALL`).
+pub(super) fn close_all(session: &Session) {
+    let closed = std::mem::take(&mut *session.cursors.lock().unwrap_or_else(|p| p.into_inner()));
+    drop(closed);
+}
+
+/// `pg_cursors`: the session's open cursors.
+pub(super) fn pg_cursors(session: &Session) -> Result<RecordBatch> {
+    let mut out = RelationBuilder::new(CatalogRelation::Cursors.columns());
+    let cursors = session.cursors.lock().unwrap_or_else(|p| p.into_inner());
+    let mut open: Vec<(&String, &Cursor)> = cursors.iter().collect();
+    open.sort_by_key(|(_, c)| c.id);
+    for (name, cursor) in open {
+        out.row(vec![
+            name.clone().into(),
+            cursor.statement.clone().into(),
+            cursor.hold.into(),
+            false.into(),
+            false.into(),
+            Value::Timestamp(cursor.created.timestamp_micros()),
+        ]);
+    }
+    drop(cursors);
+    out.finish()
 }

@@ -225,7 +225,9 @@ impl Executor {
                 params: call.param_kinds.iter().map(|k| ParamShape::Argument(*k)).collect(),
                 schema: Some(RelationBuilder::new(call.spec.columns).schema()),
             }),
-            Plan::Fetch { name, .. } => Ok(Shape { params: vec![], schema: Some(self.cursor_schema(session, name)?) }),
+            Plan::Fetch { name, only_move: false, .. } => {
+                Ok(Shape { params: vec![], schema: Some(self.cursor_schema(session, name)?) })
+            }
             Plan::Show(name) if name == "all" => {
                 Ok(Shape { params: vec![], schema: Some(all_settings(&session.settings())?.schema()) })
             }
@@ -343,7 +345,7 @@ impl Executor {
                 Ok(Outcome::Command(CommandTag::new("SET")))
             }
             Plan::Commit => {
-                cursors::end_of_transaction(session);
+                cursors::end_of_transaction(session, true);
                 session.read_only_transaction.store(false, Ordering::Release);
                 if let Some(transaction) = session.take_transaction() {
                     storage.commit(&session.ctx, transaction).await?;
@@ -351,17 +353,19 @@ impl Executor {
                 Ok(Outcome::End("COMMIT"))
             }
             Plan::Rollback => {
-                cursors::end_of_transaction(session);
+                cursors::end_of_transaction(session, false);
                 session.read_only_transaction.store(false, Ordering::Release);
                 if let Some(transaction) = session.take_transaction() {
                     storage.rollback(transaction).await;
                 }
                 Ok(Outcome::End("ROLLBACK"))
             }
-            Plan::DeclareCursor { name, query } => {
-                self.declare_cursor(session, name, query, params, in_transaction).await
+            Plan::DeclareCursor { name, query, hold, statement } => {
+                let declaration = cursors::Declaration { name, hold: *hold, statement, in_transaction };
+                self.declare_cursor(session, declaration, query, params).await
             }
-            Plan::Fetch { name, count } => self.fetch(session, name, *count).await,
+            Plan::Fetch { name, count, only_move: false } => self.fetch(session, name, *count).await,
+            Plan::Fetch { name, count, only_move: true } => self.move_cursor(session, name, *count).await,
             Plan::CloseCursor(name) => self.close_cursor(session, name.as_deref()),
             Plan::Set { name, value } => {
                 session.settings().set(name, value.as_deref())?;
@@ -383,6 +387,10 @@ impl Executor {
                         .with_sqlstate(SqlState::UndefinedObject)
                 })?;
                 Ok(ready(one_column(gateway::settings::display_name(name), &value)?, "SHOW"))
+            }
+            Plan::NoOp("DISCARD ALL") => {
+                cursors::close_all(session);
+                Ok(Outcome::Command(CommandTag::new("DISCARD ALL")))
             }
             Plan::NoOp(tag) => Ok(Outcome::Command(CommandTag::new(tag))),
             Plan::Savepoint(name) => {

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use super::{Executor, Session};
 use crate::engine::{RelationGuard, TableFile};
 use crate::error::Result;
+use crate::gateway::pg_catalog::CatalogRelation;
 use crate::gateway::{self, CompatValues};
 use crate::relation::RelationBuilder;
 use crate::storage::{ReadSource, TableName, WriteRead};
@@ -21,8 +22,8 @@ impl Executor {
         describe_only: bool,
     ) -> Result<Vec<RelationGuard>> {
         let storage = &self.storage;
-        let needs_snapshot =
-            !describe_only && relations.iter().any(|r| matches!(r, gateway::ServerRelation::Catalog(_)));
+        let needs_snapshot = !describe_only
+            && relations.iter().any(|r| matches!(r, gateway::ServerRelation::Catalog(c) if *c != CatalogRelation::Cursors));
         let snapshot = if needs_snapshot { Some(storage.catalog_snapshot(session.ctx.clone()).await?) } else { None };
         let mut guards = Vec::with_capacity(relations.len());
         for relation in relations {
@@ -36,6 +37,7 @@ impl Executor {
             }
             let batch = match (relation, &snapshot) {
                 (gateway::ServerRelation::System(view), _) => storage.system_view(session.ctx.clone(), *view).await?,
+                (gateway::ServerRelation::Catalog(CatalogRelation::Cursors), _) => super::cursors::pg_cursors(session)?,
                 (gateway::ServerRelation::Catalog(c), Some(snapshot)) => {
                     super::catalog::build(*c, snapshot, &session.ctx, &session.database)?
                 }

@@ -97,15 +97,20 @@ pub enum Plan {
     },
     /// `RESET name`.
     Reset(String),
-    /// `DECLARE name CURSOR FOR query`: the query starts; `FETCH` takes its rows.
+    /// `DECLARE name CURSOR [WITH HOLD] FOR query`: the query starts; `FETCH` takes its rows.
+    /// `statement`: the declaration as `pg_cursors` shows it.
     DeclareCursor {
         name: String,
         query: QueryPlan,
+        hold: bool,
+        statement: String,
     },
-    /// `FETCH [FORWARD] [n | ALL | NEXT] [FROM] name`; `count` None: every row left.
+    /// `FETCH` / `MOVE [FORWARD] [n | ALL | NEXT] [FROM] name`; `count` None: every row left.
+    /// A MOVE (`only_move`) skips the rows and answers their count.
     Fetch {
         name: String,
         count: Option<u64>,
+        only_move: bool,
     },
     /// `CLOSE name`, or every cursor (`CLOSE ALL`).
     CloseCursor(Option<String>),
@@ -333,6 +338,8 @@ pub fn parse(sql: &str) -> Result<Vec<Statement>> {
                 Err(e) => return Ok(Err(e.to_string())),
             };
             nesting::check_nesting(&tokens)?;
+            let mut tokens = tokens;
+            cursors::normalize_fetch_and_move(&mut tokens);
             Ok(Parser::new(dialect).with_tokens_with_locations(tokens).parse_statements().map_err(|e| e.to_string()))
         };
     let syntax_error = |message: String| {
@@ -454,8 +461,8 @@ pub fn plan(mut statement: Statement, compat: &CompatValues<'_>) -> Result<Plan>
         Statement::Declare { mut stmts, .. } if stmts.len() == 1 && stmts[0].for_query.is_some() => {
             cursors::plan_declare(stmts.remove(0), compat)
         }
-        Statement::Fetch { name, direction, into: None, .. } => {
-            cursors::plan_fetch(cursors::cursor_name(&name), direction)
+        Statement::Fetch { name, direction, into, .. } if into.is_none() || cursors::is_move(&into) => {
+            cursors::plan_fetch(cursors::cursor_name(&name), direction, into.is_some())
         }
         Statement::AttachDatabase { .. }
         | Statement::AttachDuckDBDatabase { .. }

@@ -105,6 +105,7 @@ relations! {
     PublicationNamespace => ("pg_catalog", "pg_publication_namespace", [("oid", Int64), ("pnpubid", Int64), ("pnnspid", Int64)]),
     PublicationRel => ("pg_catalog", "pg_publication_rel", [("oid", Int64), ("prpubid", Int64), ("prrelid", Int64), ("prqual", Text), ("prattrs", Int16List)]),
     Settings => ("pg_catalog", "pg_settings", [("name", Text), ("setting", Text), ("unit", Text), ("category", Text), ("short_desc", Text), ("vartype", Text)]),
+    Cursors => ("pg_catalog", "pg_cursors", [("name", Text), ("statement", Text), ("is_holdable", Bool), ("is_binary", Bool), ("is_scrollable", Bool), ("creation_time", Timestamp)]),
     Depend => ("pg_catalog", "pg_depend", [("classid", Int64), ("objid", Int64), ("objsubid", Int32), ("refclassid", Int64), ("refobjid", Int64), ("refobjsubid", Int32), ("deptype", Text)]),
     Sequence => ("pg_catalog", "pg_sequence", [("seqrelid", Int64), ("seqtypid", Int64), ("seqstart", Int64), ("seqincrement", Int64), ("seqmax", Int64), ("seqmin", Int64), ("seqcache", Int64), ("seqcycle", Bool)]),
     Opclass => ("pg_catalog", "pg_opclass", [("oid", Int64), ("opcmethod", Int64), ("opcname", Text), ("opcnamespace", Int64), ("opcdefault", Bool), ("opcintype", Int64)]),

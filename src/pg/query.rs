@@ -211,7 +211,7 @@ where
     C::PortalStore: PortalStore<Statement = Prepared>,
 {
     let prepared = Prepared {
-        plan: Some(Plan::Fetch { name: name.to_owned(), count: None }),
+        plan: Some(Plan::Fetch { name: name.to_owned(), count: None, only_move: false }),
         workspace_sql: None,
         described: Arc::new(Mutex::new(None)),
     };

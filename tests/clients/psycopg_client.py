@@ -36,6 +36,13 @@ with psycopg.connect(**conninfo) as conn:
             cur.execute('SELECT id FROM "in.c-sales"."orders" WHERE id >= %s ORDER BY id', (1,))
             assert cur.fetchmany(2) == [(1,), (2,)]
             assert cur.fetchall() == [(3,)]
+    # a named cursor WITH HOLD outlives its transaction (psycopg declares it, then scrolls it
+    # forward with MOVE)
+    with conn.cursor(name="held_orders", withhold=True) as cur:
+        cur.execute('SELECT id FROM "in.c-sales"."orders" ORDER BY id')
+        conn.commit()
+        cur.scroll(1)
+        assert cur.fetchall() == [(2,), (3,)]
     # nested transactions use savepoints; an error inside rolls back to the savepoint
     with conn.transaction():
         try:

@@ -626,7 +626,7 @@ async fn cursors_fetch_forward_within_their_transaction() {
     // the cursor closed with its transaction
     assert_eq!(sqlstate(&client.simple_query("FETCH 1 FROM c").await.unwrap_err()), "34000");
     client.batch_execute("ROLLBACK; BEGIN; DECLARE d CURSOR FOR SELECT 1 AS one").await.unwrap();
-    assert_eq!(sqlstate(&client.simple_query("FETCH BACKWARD 1 FROM d").await.unwrap_err()), "0A000");
+    assert_eq!(sqlstate(&client.simple_query("FETCH BACKWARD 1 FROM d").await.unwrap_err()), "55000");
     client.batch_execute("ROLLBACK; BEGIN; DECLARE d CURSOR FOR SELECT 1 AS one; CLOSE d").await.unwrap();
     assert_eq!(sqlstate(&client.simple_query("FETCH 1 FROM d").await.unwrap_err()), "34000");
     client.batch_execute("ROLLBACK").await.unwrap();

@@ -556,3 +556,87 @@ async fn a_table_renamed_in_a_transaction_can_be_written_renamed_again_and_dropp
     assert_eq!(sqlstate(&err), "42P01");
     server.stop().await;
 }
+
+/// Rows of a simple query's first column, and its command tag's count.
+fn column_and_count(messages: &[SimpleQueryMessage]) -> (Vec<String>, u64) {
+    let mut rows = Vec::new();
+    let mut count = 0;
+    for m in messages {
+        match m {
+            SimpleQueryMessage::Row(row) => rows.push(row.get(0).unwrap_or("NULL").to_owned()),
+            SimpleQueryMessage::CommandComplete(n) => count = *n,
+            _ => {}
+        }
+    }
+    (rows, count)
+}
+
+#[tokio::test]
+async fn cursors_move_outlive_their_commit_when_held_and_list_themselves() {
+    let server = TestServer::start().await;
+    let (a, b, _, _) = with_items(&server).await;
+    let run = |sql: &'static str| {
+        let a = &a;
+        async move { column_and_count(&a.simple_query(sql).await.unwrap()) }
+    };
+    // MOVE skips rows and answers how many, in PostgreSQL's spellings (FROM/IN and the
+    // direction optional)
+    a.batch_execute(&format!("BEGIN; DECLARE c CURSOR FOR SELECT id FROM {ORDERS} ORDER BY id")).await.unwrap();
+    assert_eq!(run("MOVE c").await, (vec![], 1));
+    assert_eq!(run("FETCH c").await, (vec!["2".into()], 1));
+    assert_eq!(run("MOVE FORWARD ALL IN c").await, (vec![], 1));
+    assert_eq!(run("MOVE NEXT FROM c").await, (vec![], 0));
+    assert_eq!(sqlstate(&a.simple_query("MOVE BACKWARD 1 FROM c").await.unwrap_err()), "55000");
+    a.batch_execute("ROLLBACK").await.unwrap();
+
+    // WITH HOLD: the cursor outlives COMMIT, reading the rows of its start — the transaction's
+    // own writes included — while others write after it
+    a.batch_execute(&format!(
+        "BEGIN; INSERT INTO {ORDERS} (id, name) VALUES (4, 'd');
+         DECLARE held CURSOR WITH HOLD FOR SELECT id FROM {ORDERS} ORDER BY id;
+         DECLARE plain CURSOR FOR SELECT 1"
+    ))
+    .await
+    .unwrap();
+    let listed = a
+        .query("SELECT name, is_holdable, is_binary, is_scrollable, statement FROM pg_cursors ORDER BY name", &[])
+        .await
+        .unwrap();
+    let listed: Vec<(String, bool, bool, bool)> =
+        listed.iter().map(|r| (r.get(0), r.get(1), r.get(2), r.get(3))).collect();
+    assert_eq!(listed, [("held".into(), true, false, false), ("plain".into(), false, false, false)]);
+    let statement: String =
+        a.query_one("SELECT statement FROM pg_cursors WHERE name = 'held'", &[]).await.unwrap().get(0);
+    assert!(statement.starts_with("DECLARE held CURSOR WITH HOLD FOR SELECT id"), "{statement}");
+    assert_eq!(run("FETCH 1 FROM held").await, (vec!["1".into()], 1));
+    a.batch_execute("COMMIT").await.unwrap();
+    b.batch_execute(&format!("DELETE FROM {ORDERS} WHERE id = 2; INSERT INTO {ORDERS} (id) VALUES (5)")).await.unwrap();
+    let names: Vec<String> =
+        a.query("SELECT name FROM pg_cursors", &[]).await.unwrap().iter().map(|r| r.get(0)).collect();
+    assert_eq!(names, ["held"]);
+    assert_eq!(sqlstate(&a.simple_query("FETCH plain").await.unwrap_err()), "34000");
+    // a ROLLBACK leaves a held cursor declared before it, moved inside it or not
+    a.batch_execute("BEGIN; MOVE 1 FROM held; ROLLBACK").await.unwrap();
+    assert_eq!(run("FETCH ALL FROM held").await, (vec!["3".into(), "4".into()], 2));
+    assert_eq!(run("CLOSE held").await.1, 0);
+
+    // outside a block only a held cursor may be declared; a ROLLBACK closes one its block
+    // declared; DISCARD ALL closes every one
+    assert_eq!(sqlstate(&a.simple_query("DECLARE d CURSOR FOR SELECT 1").await.unwrap_err()), "25P01");
+    a.batch_execute("DECLARE h1 CURSOR WITH HOLD FOR SELECT 1; BEGIN; DECLARE h2 CURSOR WITH HOLD FOR SELECT 2; ROLLBACK")
+        .await
+        .unwrap();
+    let names: Vec<String> =
+        a.query("SELECT name FROM pg_cursors", &[]).await.unwrap().iter().map(|r| r.get(0)).collect();
+    assert_eq!(names, ["h1"]);
+    a.batch_execute("DISCARD ALL").await.unwrap();
+    assert_eq!(a.query_one("SELECT count(*) FROM pg_cursors", &[]).await.unwrap().get::<_, i64>(0), 0);
+    // BINARY and SCROLL cursors are refused clearly
+    for sql in ["DECLARE x BINARY CURSOR WITH HOLD FOR SELECT 1", "DECLARE x SCROLL CURSOR WITH HOLD FOR SELECT 1"] {
+        assert_eq!(sqlstate(&a.simple_query(sql).await.unwrap_err()), "0A000", "{sql}");
+    }
+    // another session's cursors are its own
+    b.batch_execute("DECLARE theirs CURSOR WITH HOLD FOR SELECT 1").await.unwrap();
+    assert_eq!(a.query_one("SELECT count(*) FROM pg_cursors", &[]).await.unwrap().get::<_, i64>(0), 0);
+    server.stop().await;
+}
