@@ -428,18 +428,24 @@ impl WritePlan {
                 }
                 refuse_whole_row(&stored, &["data", "excluded"], target_columns)?;
                 let Some(source) = &insert.source else { return Err(unsupported("INSERT without VALUES or SELECT")) };
-                let source = format!("(\n{source}\n)");
+                let source_sql = format!("(\n{source}\n)");
                 let columns: Vec<String> = if self.insert_has_columns {
                     insert.columns.iter().map(|c| c.to_string()).collect()
                 } else {
-                    target_columns.iter().map(|c| format!("\"{}\"", c.replace('"', "\"\""))).collect()
+                    // fewer values than columns fill the first ones, as in PostgreSQL
+                    let width = source_width(&insert.source).unwrap_or(target_columns.len());
+                    if width > target_columns.len() && !insert.by_name {
+                        return Err(Error::invalid("INSERT has more expressions than target columns")
+                            .with_sqlstate(SqlState::SyntaxError));
+                    }
+                    target_columns.iter().take(width).map(|c| format!("\"{}\"", c.replace('"', "\"\""))).collect()
                 };
                 let mut sql = if insert.by_name {
-                    format!("INSERT INTO {target} BY NAME\n{source}\n")
+                    format!("INSERT INTO {target} BY NAME\n{source_sql}\n")
                 } else {
-                    format!("INSERT INTO {target} ({})\n{source}\n", columns.join(", "))
+                    format!("INSERT INTO {target} ({})\n{source_sql}\n", columns.join(", "))
                 };
-                let mut checks = vec![QueryCheck { sql: source, select_items: None }];
+                let mut checks = vec![QueryCheck { sql: source_sql, select_items: None }];
                 match &insert.on {
                     None => {}
                     Some(OnInsert::OnConflict(conflict)) => {
@@ -563,5 +569,22 @@ impl WritePlan {
             }
             _ => Err(Error::internal("rendering a write", "not a write statement")),
         }
+    }
+}
+
+/// How many values each row of an INSERT's source has, when the text says it: a VALUES list's
+/// first row, or a SELECT's list without `*`.
+fn source_width(source: &Option<Box<sqlparser::ast::Query>>) -> Option<usize> {
+    match source.as_ref()?.body.as_ref() {
+        sqlparser::ast::SetExpr::Values(values) => values.rows.first().map(|row| row.content.len()),
+        sqlparser::ast::SetExpr::Select(select)
+            if select
+                .projection
+                .iter()
+                .all(|i| matches!(i, SelectItem::UnnamedExpr(_) | SelectItem::ExprWithAlias { .. })) =>
+        {
+            Some(select.projection.len())
+        }
+        _ => None,
     }
 }

@@ -206,6 +206,19 @@ async fn dml_statements_are_atomic_writes_with_postgres_tags() {
         .await
         .unwrap();
     assert_eq!(count(&client, r#""in.c-sales"."copy""#).await, 2);
+    // without a column list, fewer values fill the first columns (prepared too); more are refused
+    client.batch_execute(r#"INSERT INTO "in.c-sales"."copy" VALUES (20)"#).await.unwrap();
+    client.execute(r#"INSERT INTO "in.c-sales"."copy" SELECT $1::INTEGER"#, &[&21i32]).await.unwrap();
+    let short: Vec<(i32, Option<String>)> = client
+        .query(r#"SELECT id, name FROM "in.c-sales"."copy" WHERE id >= 20 ORDER BY id"#, &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(short, [(20, None), (21, None)]);
+    let err = client.simple_query(r#"INSERT INTO "in.c-sales"."copy" VALUES (22, 'x', 'y')"#).await.unwrap_err();
+    assert_eq!(sqlstate(&err), "42601");
     let messages = client.simple_query(r#"TRUNCATE "in.c-sales"."copy""#).await.unwrap();
     assert!(matches!(messages.last(), Some(tokio_postgres::SimpleQueryMessage::CommandComplete(_))));
     assert_eq!(count(&client, r#""in.c-sales"."copy""#).await, 0);
