@@ -200,8 +200,9 @@ def workers(server, state, stop, rng):
                     acked["branch_rows"] = rows
 
     def transactions():
-        # Each COMMIT writes k into two tables and replaces made_<k-1> by made_<k> holding k;
-        # every other block is rolled back after writing -k.
+        # Each COMMIT writes k into two tables, renames tx_b's second column (v for an even k,
+        # w for an odd one) and replaces made_<k-1> by made_<k> holding k, altered to (k, note);
+        # every other block is rolled back after adding a column to tx_a and writing -k.
         with server.connect(user, token) as c:
             k = state["tx"] + 1
             while not stop.is_set():
@@ -211,9 +212,13 @@ def workers(server, state, stop, rng):
                     c.execute(f'DROP TABLE "in.c-crash"."made_{k - 1}"')
                     c.execute(f'CREATE TABLE "in.c-crash"."made_{k}" (k BIGINT)')
                     c.execute(f'INSERT INTO "in.c-crash"."made_{k}" VALUES (%s)', (k,))
+                    c.execute(f'ALTER TABLE "in.c-crash"."made_{k}" ADD COLUMN note STRING')
+                    old, new = ("v", "w") if k % 2 else ("w", "v")
+                    c.execute(f'ALTER TABLE "in.c-crash"."tx_b" RENAME COLUMN {old} TO {new}')
                 with lock:
                     acked["tx"] = k
                 c.execute("BEGIN")
+                c.execute('ALTER TABLE "in.c-crash"."tx_a" ADD COLUMN junk BIGINT')
                 c.execute('INSERT INTO "in.c-crash"."tx_a" VALUES (%s)', (-k,))
                 c.execute('DELETE FROM "in.c-crash"."tx_b"')
                 c.execute("ROLLBACK")
@@ -272,9 +277,15 @@ def check(server, state, round_no):
             "SELECT id FROM duckstore.tables WHERE id LIKE 'in.c-crash.made%'").fetchall()]
         if made != [f"in.c-crash.made_{len(tx_a)}"]:
             fail(round_no, f"tables a transaction created and dropped: {made}, after {len(tx_a)} commits")
-        made_rows = c.execute(f'SELECT k FROM "in.c-crash"."made_{len(tx_a)}"').fetchall()
-        if made_rows != [(len(tx_a),)]:
-            fail(round_no, f"a table created in a transaction holds {made_rows}")
+        made_rows = c.execute(f'SELECT * FROM "in.c-crash"."made_{len(tx_a)}"').fetchall()
+        if made_rows != [(len(tx_a), None)] and not (len(tx_a) == 0 and made_rows == [(0,)]):
+            fail(round_no, f"a table created and altered in a transaction holds {made_rows}")
+        columns = {t: [r[0] for r in c.execute(
+            "SELECT name FROM duckstore.columns WHERE table_id = %s ORDER BY position", (f"in.c-crash.{t}",))]
+            for t in ("tx_a", "tx_b")}
+        expected = {"tx_a": ["k"], "tx_b": ["k", "w" if len(tx_a) % 2 else "v"]}
+        if columns != expected:
+            fail(round_no, f"schemas after {len(tx_a)} commits: {columns}, expected {expected}")
         state["tx"] = len(tx_a)
         main_branched = c.execute('SELECT count(*) FROM "in.c-crash"."branched"').fetchone()[0]
         if main_branched != 10:

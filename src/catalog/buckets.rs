@@ -46,6 +46,14 @@ fn table_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TableRecord> {
     })
 }
 
+/// A `pending_schemas` row's (columns, primary key).
+fn decode_pending_schema((columns, primary_key): &(String, String)) -> Result<(Vec<ColumnRecord>, Vec<String>)> {
+    let columns = serde_json::from_str(columns).map_err(|e| Error::internal("reading a transaction's schema", e))?;
+    let primary_key =
+        serde_json::from_str(primary_key).map_err(|e| Error::internal("reading a transaction's schema", e))?;
+    Ok((columns, primary_key))
+}
+
 /// A new bucket.
 pub struct NewBucket<'a> {
     pub project_id: i64,
@@ -348,6 +356,9 @@ impl CatalogTx<'_> {
     /// Start-up: what client transactions left uncommitted by a crash is rolled back (created
     /// tables deleted, dropped ones restored). Answers how many tables were touched.
     pub fn roll_back_unfinished_transactions(&self) -> Result<usize> {
+        self.tx
+            .execute("DELETE FROM pending_schemas", [])
+            .map_err(|e| sqlite_error("rolling back altered tables", e))?;
         let created = self
             .tx
             .execute("DELETE FROM tables WHERE created_in IS NOT NULL", [])
@@ -381,7 +392,68 @@ impl CatalogTx<'_> {
 
     fn with_columns(&self, mut t: TableRecord) -> Result<TableRecord> {
         t.columns = self.columns_of(t.id)?;
+        if let Some(viewer) = self.viewer_param() {
+            let pending = self
+                .tx
+                .prepare_cached(
+                    "SELECT columns, primary_key FROM pending_schemas WHERE table_id = ?1 AND transaction_id = ?2",
+                )
+                .and_then(|mut s| {
+                    s.query_row(params![t.id, viewer], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+                        .optional()
+                })
+                .map_err(|e| sqlite_error("reading a transaction's schema", e))?;
+            if let Some(pending) = pending {
+                (t.columns, t.primary_key) = decode_pending_schema(&pending)?;
+            }
+        }
         Ok(t)
+    }
+
+    /// `ALTER TABLE` inside a transaction: the table's columns and primary key as the
+    /// transaction `transaction` alone sees them until COMMIT (`commit_pending_schema`).
+    pub fn set_pending_schema(
+        &self,
+        table_id: i64,
+        transaction: u64,
+        columns: &[ColumnRecord],
+        primary_key: &[String],
+    ) -> Result<()> {
+        let columns = serde_json::to_string(columns).expect("columns serialize");
+        let primary_key = serde_json::to_string(primary_key).expect("strings serialize");
+        self.tx
+            .execute(
+                "INSERT INTO pending_schemas(table_id, transaction_id, columns, primary_key) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT(table_id) DO UPDATE SET transaction_id = ?2, columns = ?3, primary_key = ?4",
+                params![table_id, transaction as i64, columns, primary_key],
+            )
+            .map_err(|e| sqlite_error("keeping a transaction's schema", e))?;
+        Ok(())
+    }
+
+    /// Forgets a transaction's schema of a table (ROLLBACK, or once COMMIT wrote it).
+    pub fn clear_pending_schema(&self, table_id: i64) -> Result<()> {
+        self.tx
+            .execute("DELETE FROM pending_schemas WHERE table_id = ?1", [table_id])
+            .map_err(|e| sqlite_error("forgetting a transaction's schema", e))?;
+        Ok(())
+    }
+
+    /// COMMIT of a transaction that altered a table: its columns and primary key become the
+    /// table's.
+    pub fn commit_pending_schema(&self, table_id: i64) -> Result<()> {
+        let pending = self
+            .tx
+            .query_row("SELECT columns, primary_key FROM pending_schemas WHERE table_id = ?1", [table_id], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })
+            .optional()
+            .map_err(|e| sqlite_error("reading a transaction's schema", e))?;
+        let Some(pending) = pending else { return Ok(()) };
+        let (columns, primary_key) = decode_pending_schema(&pending)?;
+        self.replace_columns(table_id, &columns)?;
+        self.set_primary_key(table_id, &primary_key)?;
+        self.clear_pending_schema(table_id)
     }
 
     /// Tables of some buckets, with their columns (two queries, not one per table).
@@ -435,6 +507,21 @@ impl CatalogTx<'_> {
         }
         for t in &mut tables {
             t.columns = by_table.remove(&t.id).unwrap_or_default();
+        }
+        if let Some(viewer) = self.viewer_param() {
+            let mut stmt = self
+                .tx
+                .prepare_cached("SELECT table_id, columns, primary_key FROM pending_schemas WHERE transaction_id = ?1")
+                .map_err(|e| sqlite_error("reading a transaction's schemas", e))?;
+            let pending = stmt
+                .query_map([viewer], |r| Ok((r.get::<_, i64>(0)?, (r.get::<_, String>(1)?, r.get::<_, String>(2)?))))
+                .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+                .map_err(|e| sqlite_error("reading a transaction's schemas", e))?;
+            for (id, schema) in pending {
+                if let Some(t) = tables.iter_mut().find(|t| t.id == id) {
+                    (t.columns, t.primary_key) = decode_pending_schema(&schema)?;
+                }
+            }
         }
         Ok(tables)
     }

@@ -45,6 +45,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0011_retired_project_ids", include_str!("../../sql/catalog/0011_retired_project_ids.sql")),
     ("0012_transactions", include_str!("../../sql/catalog/0012_transactions.sql")),
     ("0013_transaction_views", include_str!("../../sql/catalog/0013_transaction_views.sql")),
+    ("0014_transaction_schemas", include_str!("../../sql/catalog/0014_transaction_schemas.sql")),
 ];
 
 /// The schema version this build writes.

@@ -145,7 +145,7 @@ impl BucketRecord {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ColumnRecord {
     pub name: String,
     /// The DuckDB type, e.g. `VARCHAR`, `DECIMAL(38,9)`.

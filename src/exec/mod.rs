@@ -203,11 +203,15 @@ impl Executor {
                 let relations = self.register_relations(session, &write.body.relations, true).await?;
                 let handles: Vec<u64> = relations.iter().map(|r| r.handle()).collect();
                 let search_path = session.settings().search_path();
-                let target = self
+                let mut target = self
                     .storage
                     .resolve_reads(session.ctx.clone(), vec![write.target.clone()], search_path.clone())
                     .await?
                     .remove(0);
+                // a table the transaction wrote (or altered): its own version
+                if let Some(private) = session.transaction_overlay().remove(&target.file.table_id) {
+                    target.file = private;
+                }
                 let (reads, mut tables) =
                     self.expand_reads(session, write.body.tables.clone(), search_path, None).await?;
                 let columns: Vec<String> = target.table.columns.iter().map(|c| c.name.clone()).collect();
@@ -275,6 +279,7 @@ impl Executor {
                 | Plan::CreateView { .. }
                 | Plan::DropViews { .. }
                 | Plan::RenameTable { .. }
+                | Plan::AlterTable { .. }
                 | Plan::CreateTableAs { .. }
         );
         if in_transaction && plan.is_write() && !transactional {
@@ -282,7 +287,7 @@ impl Executor {
                 ErrorKind::FailedPrecondition,
                 format!(
                     "{} cannot run inside a transaction block yet; INSERT, UPDATE, DELETE, TRUNCATE, COPY, \
-                     CREATE SCHEMA, CREATE and DROP TABLE, CREATE and DROP VIEW can",
+                     CREATE SCHEMA, CREATE, ALTER and DROP TABLE, CREATE and DROP VIEW can",
                     what_runs(plan)
                 ),
             )
@@ -463,7 +468,15 @@ impl Executor {
             }
             Plan::AlterTable { table, changes, if_exists } => {
                 let search_path = session.settings().search_path();
-                match storage.alter_table(session.ctx.clone(), table.clone(), search_path, changes.clone()).await {
+                let (ctx, changes) = (session.ctx.clone(), changes.clone());
+                let altered = if in_transaction {
+                    let mut transaction = session.open_transaction(storage);
+                    let canceller = &session.canceller;
+                    storage.alter_table_in(&mut transaction, ctx, table.clone(), search_path, changes, canceller).await
+                } else {
+                    storage.alter_table(ctx, table.clone(), search_path, changes).await
+                };
+                match altered {
                     Err(e) if *if_exists && e.state() == SqlState::UndefinedTable => {}
                     other => other?,
                 }

@@ -23,7 +23,9 @@ impl Executor {
     ) -> Result<Vec<RelationGuard>> {
         let storage = &self.storage;
         let needs_snapshot = !describe_only
-            && relations.iter().any(|r| matches!(r, gateway::ServerRelation::Catalog(c) if *c != CatalogRelation::Cursors));
+            && relations
+                .iter()
+                .any(|r| matches!(r, gateway::ServerRelation::Catalog(c) if *c != CatalogRelation::Cursors));
         let snapshot = if needs_snapshot { Some(storage.catalog_snapshot(session.ctx.clone()).await?) } else { None };
         let mut guards = Vec::with_capacity(relations.len());
         for relation in relations {

@@ -121,6 +121,9 @@ pub(super) fn plan_fetch(name: String, direction: FetchDirection, only_move: boo
 }
 
 fn backward() -> Error {
-    Error::new(crate::error::ErrorKind::FailedPrecondition, "cursor can only scan forward: FETCH or MOVE [FORWARD] n, NEXT or ALL")
-        .with_sqlstate(SqlState::ObjectNotInPrerequisiteState)
+    Error::new(
+        crate::error::ErrorKind::FailedPrecondition,
+        "cursor can only scan forward: FETCH or MOVE [FORWARD] n, NEXT or ALL",
+    )
+    .with_sqlstate(SqlState::ObjectNotInPrerequisiteState)
 }

@@ -15,6 +15,9 @@ use crate::clock::now_micros;
 use crate::engine::{Canceller, Param, TableFile};
 use crate::error::{Error, Result, SqlState};
 
+/// A table's columns and primary key.
+pub(crate) type TableSchema = (Vec<ColumnRecord>, Vec<String>);
+
 /// One change of an `ALTER TABLE`; several apply together or not at all.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
@@ -319,35 +322,9 @@ impl Inner {
         if changes.iter().any(|c| matches!(c, Change::DropColumn { .. })) {
             self.before_destruction(ctx, &table, &current, Destruction::DropColumn)?;
         }
-        let columns: Vec<ColumnRecord> = planned.iter().map(|p| p.column.clone()).collect();
-        let next = TableFile { version: self.catalog.read(|tx| tx.next_version(table.id))?, ..current };
-        let _ = self.engine.remove_table_file(&next);
-        self.engine.create_table_file(&next, &table_ddl(&columns, &primary_key))?;
-        let mut names: Vec<String> = columns.iter().map(|c| quote_ident(&c.name)).collect();
-        names.push(quote_ident(TIMESTAMP_COLUMN));
-        let mut sources: Vec<String> = planned.iter().map(|p| p.source.clone()).collect();
-        sources.push(quote_ident(TIMESTAMP_COLUMN));
-        let sql = format!(
-            "INSERT INTO {} ({}) SELECT {} FROM {}",
-            next.data_ref(),
-            names.join(", "),
-            sources.join(", "),
-            current.data_ref()
-        );
-        let outcome = match self.engine.write(
-            &next,
-            std::slice::from_ref(&current),
-            &[],
-            &[(sql, Vec::<Param>::new())],
-            None,
-            &Canceller::default(),
-        ) {
-            Ok(outcome) => outcome,
-            Err(e) => {
-                let _ = self.engine.remove_table_file(&next);
-                return Err(explain_rebuild_error(e, changes));
-            }
-        };
+        let next = TableFile { version: self.catalog.read(|tx| tx.next_version(table.id))?, ..current.clone() };
+        let (columns, outcome) =
+            self.rebuild(&current, &next, (&planned, &primary_key), changes, &Canceller::default())?;
         let full_name = format!("{}.{}", bucket.full_name(), table.name);
         let labels: Vec<&str> = changes.iter().map(Change::label).collect();
         let committed = self.catalog.write(|tx| {
@@ -372,6 +349,72 @@ impl Inner {
             metrics::counter!("duckstore_schema_changes_total", "operation" => label).increment(1);
         }
         Ok(())
+    }
+}
+
+impl Inner {
+    /// Writes `source`'s rows, changed as `planned`, into the new file `next`; answers the new
+    /// columns and the write's outcome. Nothing is left of `next` when it fails.
+    fn rebuild(
+        &self,
+        source: &TableFile,
+        next: &TableFile,
+        (planned, primary_key): (&[Planned], &[String]),
+        changes: &[Change],
+        canceller: &Canceller,
+    ) -> Result<(Vec<ColumnRecord>, crate::engine::WriteOutcome)> {
+        let columns: Vec<ColumnRecord> = planned.iter().map(|p| p.column.clone()).collect();
+        let _ = self.engine.remove_table_file(next);
+        self.engine.create_table_file(next, &table_ddl(&columns, primary_key))?;
+        let mut names: Vec<String> = columns.iter().map(|c| quote_ident(&c.name)).collect();
+        names.push(quote_ident(TIMESTAMP_COLUMN));
+        let mut sources: Vec<String> = planned.iter().map(|p| p.source.clone()).collect();
+        sources.push(quote_ident(TIMESTAMP_COLUMN));
+        let sql = format!(
+            "INSERT INTO {} ({}) SELECT {} FROM {}",
+            next.data_ref(),
+            names.join(", "),
+            sources.join(", "),
+            source.data_ref()
+        );
+        let written =
+            self.engine.write(next, std::slice::from_ref(source), &[], &[(sql, Vec::<Param>::new())], None, canceller);
+        match written {
+            Ok(outcome) => Ok((columns, outcome)),
+            Err(e) => {
+                let _ = self.engine.remove_table_file(next);
+                Err(explain_rebuild_error(e, changes))
+            }
+        }
+    }
+
+    /// `ALTER TABLE` inside a transaction block: `source` (the committed version, or the
+    /// transaction's private one) rebuilt into the new private version `next`, the new
+    /// columns and primary key kept for the transaction alone until COMMIT. Answers them with
+    /// the write's outcome.
+    pub(super) fn alter_into(
+        &self,
+        ctx: &SessionContext,
+        table: &TableRecord,
+        (source, next): (&TableFile, &TableFile),
+        changes: &[Change],
+        (transaction, destroys_committed): (u64, bool),
+        canceller: &Canceller,
+    ) -> Result<(TableSchema, crate::engine::WriteOutcome)> {
+        let (planned, primary_key) = plan_changes(table, changes)?;
+        if destroys_committed && changes.iter().any(|c| matches!(c, Change::DropColumn { .. })) {
+            let committed = TableFile { version: table.version, ..source.clone() };
+            self.before_destruction(ctx, table, &committed, Destruction::DropColumn)?;
+        }
+        let (columns, outcome) = self.rebuild(source, next, (&planned, &primary_key), changes, canceller)?;
+        if let Err(e) = self.catalog.write(|tx| tx.set_pending_schema(table.id, transaction, &columns, &primary_key)) {
+            let _ = self.engine.remove_table_file(next);
+            return Err(e);
+        }
+        for change in changes {
+            metrics::counter!("duckstore_schema_changes_total", "operation" => change.label()).increment(1);
+        }
+        Ok(((columns, primary_key), outcome))
     }
 }
 

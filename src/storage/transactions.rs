@@ -56,6 +56,8 @@ pub struct Transaction {
 struct Savepoint {
     name: String,
     versions: HashMap<i64, TableFile>,
+    /// The schema each table had in the transaction then (None: its committed one).
+    schemas: HashMap<i64, Option<Schema>>,
     /// How many tables the transaction had dropped, and buckets created, then.
     dropped: usize,
     buckets: usize,
@@ -88,6 +90,9 @@ struct Dropped {
     _lock: Option<TransactionLock>,
 }
 
+/// A table's columns and primary key as an `ALTER TABLE` in a transaction left them.
+type Schema = super::schema::TableSchema;
+
 /// One table a transaction wrote.
 struct Pending {
     _lock: TransactionLock,
@@ -103,6 +108,9 @@ struct Pending {
     operations: Vec<&'static str>,
     /// Created by this transaction: nobody else sees it until COMMIT.
     created: bool,
+    /// The columns and primary key its `ALTER TABLE`s gave it (kept in the catalog for this
+    /// transaction alone until COMMIT); None: unchanged.
+    schema: Option<Schema>,
 }
 
 impl Transaction {
@@ -121,7 +129,8 @@ impl Transaction {
         let (dropped, buckets) = (self.dropped.len(), self.buckets.len());
         let (views, dropped_views, renamed) = (self.views.len(), self.dropped_views.len(), self.renamed.len());
         let versions = self.overlay();
-        self.savepoints.push(Savepoint { name, versions, dropped, buckets, views, dropped_views, renamed });
+        let schemas = self.tables.iter().map(|(id, p)| (*id, p.schema.clone())).collect();
+        self.savepoints.push(Savepoint { name, versions, schemas, dropped, buckets, views, dropped_views, renamed });
     }
 
     fn savepoint_index(&self, name: &str) -> Result<usize> {
@@ -208,6 +217,9 @@ impl Transaction {
         let mut candidates: Vec<TableFile> =
             self.savepoints.drain(at + 1..).flat_map(|s| s.versions.into_values()).collect();
         let restored = self.savepoints[at].versions.clone();
+        let schemas_then = self.savepoints[at].schemas.clone();
+        // (table, the schema to keep for the transaction) of every table whose schema goes back
+        let mut schemas: Vec<(i64, Option<Schema>)> = Vec::new();
         let undropped: Vec<Dropped> = self.dropped.drain(self.savepoints[at].dropped..).collect();
         let unmade: Vec<i64> = self.buckets.drain(self.savepoints[at].buckets..).map(|(id, _)| id).collect();
         let views = Views {
@@ -220,10 +232,18 @@ impl Transaction {
             match restored.get(&id) {
                 Some(version) => {
                     candidates.push(std::mem::replace(&mut pending.private, version.clone()));
+                    let then = schemas_then.get(&id).cloned().flatten();
+                    if pending.schema != then {
+                        schemas.push((id, then.clone()));
+                        pending.schema = then;
+                    }
                     self.tables.insert(id, pending);
                 }
                 None => {
                     candidates.push(pending.private.clone());
+                    if pending.schema.is_some() && !pending.created {
+                        schemas.push((id, None));
+                    }
                     released.push(pending);
                 }
             }
@@ -233,6 +253,7 @@ impl Transaction {
         let created: Vec<i64> = released.iter().filter(|p| p.created).map(|p| p.private.table_id).collect();
         let restored: Vec<i64> = undropped.iter().map(|d| d.table.id).collect();
         self.storage.undo_catalog(created, restored, unmade).await?;
+        self.storage.restore_schemas(self.id, schemas).await?;
         self.storage.undo_views(views).await?;
         self.storage.remove_files(gone).await;
         drop((released, undropped)); // their locks, once their files are gone
@@ -346,6 +367,7 @@ impl Storage {
                 rows_written: 0,
                 operations: vec!["create_table"],
                 created: true,
+                schema: None,
             },
         );
         Ok(true)
@@ -511,6 +533,77 @@ impl Storage {
             view.1 = label;
         }
         Ok(())
+    }
+
+    /// The schemas a `ROLLBACK TO` brings back: each table's as the savepoint saw it (None:
+    /// the committed one).
+    async fn restore_schemas(&self, transaction: u64, schemas: Vec<(i64, Option<Schema>)>) -> Result<()> {
+        if schemas.is_empty() {
+            return Ok(());
+        }
+        self.blocking(move |inner| {
+            inner.catalog.write(|tx| {
+                for (id, schema) in &schemas {
+                    match schema {
+                        Some((columns, primary_key)) => {
+                            tx.set_pending_schema(*id, transaction, columns, primary_key)?
+                        }
+                        None => tx.clear_pending_schema(*id)?,
+                    }
+                }
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    /// `ALTER TABLE` (other than `RENAME TO`) inside `transaction`: the table — its committed
+    /// version, or the transaction's private one — is rebuilt into a new private version with
+    /// the new columns (see [`Storage::alter_table`]), which the transaction alone sees until
+    /// COMMIT. The table's lock is taken as for a write.
+    pub async fn alter_table_in(
+        &self,
+        transaction: &mut Transaction,
+        ctx: SessionContext,
+        target: TableName,
+        search_path: Vec<String>,
+        changes: Vec<super::schema::Change>,
+        canceller: &Canceller,
+    ) -> Result<()> {
+        let (project_id, branch_id) = require_write(&ctx)?;
+        let (name, path) = (target.clone(), search_path.clone());
+        let table_id = self
+            .blocking(move |inner| {
+                inner
+                    .catalog
+                    .read(|tx| inner.writable_table(tx, project_id, branch_id, &name, &path))
+                    .map(|(_, t)| t.id)
+            })
+            .await?;
+        transaction.room_for_a_version()?;
+        let pending = transaction.tables.remove(&table_id);
+        let locked = match &pending {
+            Some(_) => None,
+            None => match transaction.take_renamed_lock(table_id) {
+                Some(lock) => Some(LockedTable::already_held(lock, table_id, &target, &search_path)),
+                None => Some(
+                    self.lock_target_for_transaction(&ctx, &target, &search_path, transaction.id, canceller).await?,
+                ),
+            },
+        };
+        // a savepoint may keep the private version being replaced
+        let kept = pending.as_ref().is_some_and(|p| transaction.kept(&p.private));
+        let (txn, canceller) = (transaction.id, canceller.clone());
+        let (pending, result) = self
+            .blocking_for(project_id, move |inner| {
+                let how = AlterHow { changes: &changes, transaction: txn, kept, canceller: &canceller };
+                Ok(alter_pending(inner, &ctx, (&target, &search_path), pending, locked, how))
+            })
+            .await?;
+        if let Some(pending) = pending {
+            transaction.tables.insert(pending.private.table_id, pending);
+        }
+        result
     }
 
     /// Undoes a transaction's views (after `ROLLBACK TO`).
@@ -744,6 +837,9 @@ impl Storage {
                     if pending.created {
                         tx.commit_created(*id)?;
                     }
+                    if pending.schema.is_some() {
+                        tx.commit_pending_schema(*id)?;
+                    }
                     tx.update_table_stats(*id, pending.private.version, pending.row_count, pending.byte_count, now)?;
                     // a table the block created is audited as created (with what it wrote)
                     let operation = if pending.created { "create_table" } else { "commit" };
@@ -887,6 +983,8 @@ fn abandon(inner: &Inner, work: Work) {
         for (id, pending) in &tables {
             if pending.created {
                 tx.delete_table(*id)?;
+            } else if pending.schema.is_some() {
+                tx.clear_pending_schema(*id)?;
             }
         }
         views.undo(tx)?;
@@ -1003,6 +1101,110 @@ where
     (Some(pending), result, copied)
 }
 
+/// What [`alter_pending`] changes, for which transaction.
+struct AlterHow<'a> {
+    changes: &'a [super::schema::Change],
+    transaction: u64,
+    /// A savepoint keeps the table's private version: it stays when the rebuild replaces it.
+    kept: bool,
+    canceller: &'a Canceller,
+}
+
+/// The blocking part of [`Storage::alter_table_in`]: the table rebuilt into a new private
+/// version. Answers the table's pending state (as it was when the change fails) and the
+/// outcome.
+fn alter_pending(
+    inner: &Inner,
+    ctx: &SessionContext,
+    (name, search_path): (&TableName, &[String]),
+    pending: Option<Pending>,
+    locked: Option<LockedTable>,
+    how: AlterHow<'_>,
+) -> (Option<Pending>, Result<()>) {
+    let resolved = inner.catalog.read(|tx| {
+        let (project_id, branch_id) = require_write(ctx)?;
+        match &locked {
+            Some(locked) => locked.resolve_in(inner, tx, ctx),
+            None => inner.writable_table(tx, project_id, branch_id, name, search_path),
+        }
+    });
+    let (bucket, table) = match resolved {
+        Ok(found) => found,
+        Err(e) => return (pending, Err(e)),
+    };
+    if let Some(p) = &pending
+        && p.private.table_id != table.id
+    {
+        return (pending, Err(super::tables::table_replaced(name)));
+    }
+    let base = match &pending {
+        Some(p) => p.base.clone(),
+        None => match require_write(ctx) {
+            Ok((project_id, branch_id)) => {
+                TableFile { project_id, branch_id, table_id: table.id, version: table.version }
+            }
+            Err(e) => return (pending, Err(e)),
+        },
+    };
+    let source = pending.as_ref().map_or(&base, |p| &p.private).clone();
+    let next =
+        match room_on_disk(inner, inner.engine.file_bytes(&source)).and_then(|()| reserve_version(inner, table.id)) {
+            Ok(version) => TableFile { version, ..base.clone() },
+            Err(e) => return (pending, Err(e)),
+        };
+    let created = pending.as_ref().is_some_and(|p| p.created);
+    let altered =
+        inner.alter_into(ctx, &table, (&source, &next), how.changes, (how.transaction, !created), how.canceller);
+    let (schema, outcome) = match altered {
+        Ok(done) => done,
+        Err(e) => return (pending, Err(e)),
+    };
+    let mut pending = match (pending, locked) {
+        (Some(mut pending), _) => {
+            let replaced = std::mem::replace(&mut pending.private, next);
+            // the version replaced goes unless it is the base or a savepoint keeps it
+            if replaced != pending.base && !how.kept {
+                remove_file(inner, &replaced);
+            }
+            pending
+        }
+        (None, Some(locked)) => match locked.into_transaction_lock() {
+            Some(lock) => Pending {
+                _lock: lock,
+                label: format!("{}.{}", bucket.full_name(), table.name),
+                base,
+                private: next,
+                row_count: table.row_count,
+                byte_count: table.byte_count,
+                rows_written: 0,
+                operations: Vec::new(),
+                created: false,
+                schema: None,
+            },
+            None => {
+                remove_file(inner, &next);
+                let _ = inner.catalog.write(|tx| tx.clear_pending_schema(table.id));
+                return (
+                    None,
+                    Err(Error::internal("altering in a transaction", "the table's lock is not the transaction's")),
+                );
+            }
+        },
+        (None, None) => {
+            remove_file(inner, &next);
+            let _ = inner.catalog.write(|tx| tx.clear_pending_schema(table.id));
+            return (None, Err(Error::internal("altering in a transaction", "the table is not locked")));
+        }
+    };
+    pending.row_count = outcome.row_count;
+    pending.byte_count = outcome.byte_count;
+    pending.schema = Some(schema);
+    if !pending.operations.contains(&"alter_table") {
+        pending.operations.push("alter_table");
+    }
+    (Some(pending), Ok(()))
+}
+
 /// What kind of write [`write_pending`] makes.
 struct WriteHow {
     operation: &'static str,
@@ -1081,5 +1283,6 @@ fn start_pending(
         rows_written: 0,
         operations: Vec::new(),
         created: false,
+        schema: None,
     })
 }

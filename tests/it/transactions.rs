@@ -623,9 +623,11 @@ async fn cursors_move_outlive_their_commit_when_held_and_list_themselves() {
     // outside a block only a held cursor may be declared; a ROLLBACK closes one its block
     // declared; DISCARD ALL closes every one
     assert_eq!(sqlstate(&a.simple_query("DECLARE d CURSOR FOR SELECT 1").await.unwrap_err()), "25P01");
-    a.batch_execute("DECLARE h1 CURSOR WITH HOLD FOR SELECT 1; BEGIN; DECLARE h2 CURSOR WITH HOLD FOR SELECT 2; ROLLBACK")
-        .await
-        .unwrap();
+    a.batch_execute(
+        "DECLARE h1 CURSOR WITH HOLD FOR SELECT 1; BEGIN; DECLARE h2 CURSOR WITH HOLD FOR SELECT 2; ROLLBACK",
+    )
+    .await
+    .unwrap();
     let names: Vec<String> =
         a.query("SELECT name FROM pg_cursors", &[]).await.unwrap().iter().map(|r| r.get(0)).collect();
     assert_eq!(names, ["h1"]);
@@ -638,5 +640,108 @@ async fn cursors_move_outlive_their_commit_when_held_and_list_themselves() {
     // another session's cursors are its own
     b.batch_execute("DECLARE theirs CURSOR WITH HOLD FOR SELECT 1").await.unwrap();
     assert_eq!(a.query_one("SELECT count(*) FROM pg_cursors", &[]).await.unwrap().get::<_, i64>(0), 0);
+    server.stop().await;
+}
+
+/// The columns of a table as the catalog shows a session.
+async fn columns(client: &Client, table: &str) -> Vec<String> {
+    let rows = client
+        .query("SELECT name FROM duckstore.columns WHERE table_id = $1 ORDER BY position", &[&table])
+        .await
+        .unwrap();
+    rows.iter().map(|r| r.get(0)).collect()
+}
+
+#[tokio::test]
+async fn alter_table_in_a_transaction_changes_the_schema_at_commit_only() {
+    let server = TestServer::start().await;
+    let (a, b, user, token) = with_items(&server).await;
+    let files = version_files(&server);
+    let original = ["id", "name", "amount", "day"];
+    // the transaction sees its new column at once, written and read; others see the table as
+    // it was, and write it only after the transaction ends
+    a.batch_execute(&format!(
+        "BEGIN; ALTER TABLE {ORDERS} ADD COLUMN note STRING, ALTER COLUMN name SET NOT NULL;
+         UPDATE {ORDERS} SET note = 'n' || id"
+    ))
+    .await
+    .unwrap();
+    // (prepared, as drivers send it: described against the transaction's version)
+    let insert = format!("INSERT INTO {ORDERS} VALUES ($1, 'd', NULL, NULL, $2)");
+    assert_eq!(a.execute(&insert, &[&4i32, &"n4"]).await.unwrap(), 1);
+    assert_eq!(columns(&a, "in.c-sales.orders").await, ["id", "name", "amount", "day", "note"]);
+    let notes = a.query(&format!("SELECT note FROM {ORDERS} ORDER BY id"), &[]).await.unwrap();
+    assert_eq!(notes.iter().map(|r| r.get::<_, String>(0)).collect::<Vec<_>>(), ["n1", "n2", "n3", "n4"]);
+    let err = a.simple_query(&format!("SAVEPOINT s; INSERT INTO {ORDERS} (id) VALUES (5)")).await.unwrap_err();
+    assert_eq!(sqlstate(&err), "23502", "{}", message(&err));
+    a.batch_execute("ROLLBACK TO s").await.unwrap();
+    assert_eq!(columns(&b, "in.c-sales.orders").await, original);
+    let row = b.query_one(&format!("SELECT * FROM {ORDERS} WHERE id = 1"), &[]).await.unwrap();
+    assert_eq!(row.len(), 4);
+    assert_eq!(ids(&b, ORDERS).await, [1, 2, 3]);
+    let described =
+        b.query("SELECT column_name FROM information_schema.columns WHERE table_name = 'orders'", &[]).await.unwrap();
+    assert_eq!(described.len(), 4);
+    // a savepoint brings back the schema it saw, with the rows
+    a.batch_execute(&format!(
+        "SAVEPOINT before_drop; ALTER TABLE {ORDERS} DROP COLUMN amount, RENAME COLUMN day TO at"
+    ))
+    .await
+    .unwrap();
+    assert_eq!(columns(&a, "in.c-sales.orders").await, ["id", "name", "at", "note"]);
+    a.batch_execute("ROLLBACK TO before_drop").await.unwrap();
+    assert_eq!(columns(&a, "in.c-sales.orders").await, ["id", "name", "amount", "day", "note"]);
+    let amount: String =
+        a.query_one(&format!("SELECT amount::TEXT FROM {ORDERS} WHERE id = 2"), &[]).await.unwrap().get(0);
+    assert_eq!(amount, "2.50");
+    // COMMIT: every session sees the new schema and the rows written under it
+    let insert = format!("INSERT INTO {ORDERS} (id, name) VALUES (6, 'f')");
+    let waiting = b.execute(&insert, &[]);
+    let commit = async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        a.batch_execute("COMMIT").await.unwrap();
+    };
+    let (inserted, ()) = tokio::join!(waiting, commit);
+    assert_eq!(inserted.unwrap(), 1);
+    assert_eq!(columns(&b, "in.c-sales.orders").await, ["id", "name", "amount", "day", "note"]);
+    assert_eq!(ids(&b, ORDERS).await, [1, 2, 3, 4, 6]);
+    let err = b.simple_query(&format!("INSERT INTO {ORDERS} (id) VALUES (7)")).await.unwrap_err();
+    assert_eq!(sqlstate(&err), "23502", "the committed NOT NULL holds: {}", message(&err));
+
+    // ROLLBACK and a connection that goes away leave schema, rows and files as they were
+    let files_now = version_files(&server);
+    a.batch_execute(&format!(
+        "BEGIN; ALTER TABLE {ITEMS} ADD COLUMN qty INTEGER; ALTER TABLE {ORDERS} DROP COLUMN note"
+    ))
+    .await
+    .unwrap();
+    a.batch_execute("ROLLBACK").await.unwrap();
+    let c = server.connect(&user, &token).await;
+    c.batch_execute(&format!("BEGIN; ALTER TABLE {ITEMS} ADD COLUMN gone INTEGER")).await.unwrap();
+    drop(c);
+    // no private version is left behind
+    for _ in 0..100 {
+        if version_files(&server) == files_now {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(version_files(&server), files_now, "(at the start: {files:?})");
+    // the dropped connection's lock goes with it; its schema never shows
+    let alter_items = format!("ALTER TABLE {ITEMS} ADD COLUMN kept INTEGER");
+    let alter = b.batch_execute(&alter_items);
+    tokio::time::timeout(Duration::from_secs(20), alter).await.expect("the lock was released").unwrap();
+    assert_eq!(columns(&b, "in.c-sales.items").await, ["order_id", "sku", "kept"]);
+    assert_eq!(columns(&b, "in.c-sales.orders").await, ["id", "name", "amount", "day", "note"]);
+    // a table created in the block is created with its altered schema
+    a.batch_execute(
+        r#"BEGIN; CREATE TABLE "in.c-sales"."made" (k INTEGER); INSERT INTO "in.c-sales"."made" VALUES (1);
+           ALTER TABLE "in.c-sales"."made" ADD COLUMN note STRING DEFAULT 'x'; COMMIT"#,
+    )
+    .await
+    .unwrap();
+    assert_eq!(columns(&b, "in.c-sales.made").await, ["k", "note"]);
+    let made = b.query_one(r#"SELECT k, note FROM "in.c-sales"."made""#, &[]).await.unwrap();
+    assert_eq!((made.get::<_, i32>(0), made.get::<_, String>(1)), (1, "x".into()));
     server.stop().await;
 }
