@@ -209,7 +209,7 @@ impl Executor {
                     .await?
                     .remove(0);
                 // a table the transaction wrote (or altered): its own version
-                if let Some(private) = session.transaction_overlay().remove(&target.file.table_id) {
+                if let Some(private) = session.transaction_read_view().written.remove(&target.file.table_id) {
                     target.file = private;
                 }
                 let (reads, mut tables) =
@@ -318,6 +318,11 @@ impl Executor {
         in_transaction: bool,
     ) -> Result<Outcome> {
         let storage = &self.storage;
+        if in_transaction && reads_a_snapshot(plan) && session.repeatable_read() && !session.has_read_snapshot() {
+            // REPEATABLE READ and SERIALIZABLE: the block reads one snapshot from its first query
+            let snapshot = storage.take_read_snapshot(session.ctx.clone()).await?;
+            session.open_transaction(storage).set_read_snapshot(snapshot);
+        }
         match plan {
             Plan::Query(q) => {
                 let stream = self.query(session, q, params).await?;
@@ -325,24 +330,47 @@ impl Executor {
             }
             Plan::Constant(row) => Ok(ready(constant_batch(row)?, "SELECT")),
             Plan::Call(call) => Ok(ready(procedures::call(storage, &session.ctx, call, params).await?, "CALL")),
-            Plan::Begin { read_only } => {
+            Plan::Begin { read_only, isolation } => {
                 if !in_transaction {
                     let read_only = read_only.unwrap_or_else(|| session.read_only(false));
                     session.read_only_transaction.store(read_only, Ordering::Release);
+                    let mut settings = session.settings();
+                    let level = match isolation {
+                        Some(level) => (*level).to_owned(),
+                        None => settings.get("default_transaction_isolation").unwrap_or("read committed").to_owned(),
+                    };
+                    settings.set("transaction_isolation", Some(&level))?;
                 }
                 Ok(Outcome::Begin)
             }
-            Plan::SetTransaction { read_only, session: true } => {
+            Plan::SetTransaction { read_only, isolation, session: true } => {
+                let mut settings = session.settings();
                 if let Some(read_only) = read_only {
                     let value = if *read_only { "on" } else { "off" };
-                    session.settings().set("default_transaction_read_only", Some(value))?;
+                    settings.set("default_transaction_read_only", Some(value))?;
+                }
+                if let Some(level) = isolation {
+                    settings.set("default_transaction_isolation", Some(level))?;
+                    if !in_transaction {
+                        settings.set("transaction_isolation", Some(level))?;
+                    }
                 }
                 Ok(Outcome::Command(CommandTag::new("SET")))
             }
-            Plan::SetTransaction { read_only, session: false } => {
+            Plan::SetTransaction { read_only, isolation, session: false } => {
                 if !in_transaction {
                     let warning = outside_transaction("SET TRANSACTION", false).expect_err("outside a transaction");
                     return Ok(Outcome::Warning { tag: CommandTag::new("SET"), warning });
+                }
+                if let Some(level) = isolation {
+                    if session.has_read_snapshot() {
+                        return Err(Error::new(
+                            ErrorKind::FailedPrecondition,
+                            "SET TRANSACTION ISOLATION LEVEL must be called before any query",
+                        )
+                        .with_sqlstate(SqlState::ActiveSqlTransaction));
+                    }
+                    session.settings().set("transaction_isolation", Some(level))?;
                 }
                 if let Some(read_only) = read_only {
                     session.read_only_transaction.store(*read_only, Ordering::Release);
@@ -351,6 +379,7 @@ impl Executor {
             }
             Plan::Commit => {
                 cursors::end_of_transaction(session, true);
+                session.end_isolation();
                 session.read_only_transaction.store(false, Ordering::Release);
                 if let Some(transaction) = session.take_transaction() {
                     storage.commit(&session.ctx, transaction).await?;
@@ -359,6 +388,7 @@ impl Executor {
             }
             Plan::Rollback => {
                 cursors::end_of_transaction(session, false);
+                session.end_isolation();
                 session.read_only_transaction.store(false, Ordering::Release);
                 if let Some(transaction) = session.take_transaction() {
                     storage.rollback(transaction).await;
@@ -373,7 +403,14 @@ impl Executor {
             Plan::Fetch { name, count, only_move: true } => self.move_cursor(session, name, *count).await,
             Plan::CloseCursor(name) => self.close_cursor(session, name.as_deref()),
             Plan::Set { name, value } => {
-                session.settings().set(name, value.as_deref())?;
+                let mut settings = session.settings();
+                settings.set(name, value.as_deref())?;
+                // outside a block, the next block's level is what transaction_isolation shows
+                if !in_transaction && name.eq_ignore_ascii_case("default_transaction_isolation") {
+                    let level = settings.get("default_transaction_isolation").unwrap_or("read committed").to_owned();
+                    settings.set("transaction_isolation", Some(&level))?;
+                }
+                drop(settings);
                 Ok(Outcome::Command(CommandTag::new("SET")))
             }
             Plan::Reset(name) => {
@@ -863,6 +900,28 @@ fn outside_transaction(what: &str, in_transaction: bool) -> Result<()> {
     }
     Err(Error::new(ErrorKind::FailedPrecondition, format!("{what} can only be used in transaction blocks"))
         .with_sqlstate(SqlState::NoActiveSqlTransaction))
+}
+
+/// Whether a statement takes a transaction's snapshot, as PostgreSQL's first query of a
+/// REPEATABLE READ block does (transaction control, settings and cursor moves do not).
+fn reads_a_snapshot(plan: &Plan) -> bool {
+    !matches!(
+        plan,
+        Plan::Begin { .. }
+            | Plan::SetTransaction { .. }
+            | Plan::Commit
+            | Plan::Rollback
+            | Plan::Set { .. }
+            | Plan::Reset(_)
+            | Plan::ResetAll
+            | Plan::Show(_)
+            | Plan::NoOp(_)
+            | Plan::Savepoint(_)
+            | Plan::ReleaseSavepoint(_)
+            | Plan::RollbackToSavepoint(_)
+            | Plan::Fetch { .. }
+            | Plan::CloseCursor(_)
+    )
 }
 
 #[cfg(test)]

@@ -120,8 +120,8 @@ impl Executor {
         }
         let settings = session.settings().clone();
         let (user, database, pid) = (session.ctx.user.clone(), session.database.clone(), session.pid);
-        // inside a transaction that wrote: its own versions of the tables it wrote
-        let overlay = session.transaction_overlay();
+        // inside a transaction: its own versions of the tables it wrote, and its snapshot's
+        let overlay = session.transaction_read_view();
         // Taken before resolving (see `Catalog::generation`).
         let generation = self.storage.catalog_generation();
         let reusable = overlay.is_empty() && creating.is_none();
@@ -142,10 +142,8 @@ impl Executor {
                         seen.store(true, Ordering::Relaxed);
                     }
                     for source in &mut sources {
-                        if let ReadSource::Table(t) = source
-                            && let Some(written) = overlay.get(&t.file.table_id)
-                        {
-                            t.file = written.clone();
+                        if let ReadSource::Table(t) = source {
+                            t.file = overlay.file(t.file.clone())?;
                         }
                     }
                     Ok(sources)

@@ -160,10 +160,29 @@ impl Session {
         self.transaction.lock().unwrap_or_else(|p| p.into_inner()).as_ref().map(|t| t.id())
     }
 
-    /// The tables the open transaction wrote, as the versions its reads see.
-    pub fn transaction_overlay(&self) -> std::collections::HashMap<i64, crate::engine::TableFile> {
+    /// Whether the open block reads one snapshot (REPEATABLE READ or SERIALIZABLE).
+    pub fn repeatable_read(&self) -> bool {
+        matches!(self.settings().get("transaction_isolation"), Some("repeatable read" | "serializable"))
+    }
+
+    /// Whether the open block took its snapshot already.
+    pub fn has_read_snapshot(&self) -> bool {
         let transaction = self.transaction.lock().unwrap_or_else(|p| p.into_inner());
-        transaction.as_ref().map(|t| t.overlay()).unwrap_or_default()
+        transaction.as_ref().is_some_and(|t| t.has_read_snapshot())
+    }
+
+    /// A block ended: `transaction_isolation` shows the default again.
+    pub fn end_isolation(&self) {
+        let mut settings = self.settings();
+        let default = settings.get("default_transaction_isolation").unwrap_or("read committed").to_owned();
+        let _ = settings.set("transaction_isolation", Some(&default));
+    }
+
+    /// What the open transaction's reads see in place of the latest commits: the versions it
+    /// wrote, and its snapshot's (REPEATABLE READ).
+    pub fn transaction_read_view(&self) -> crate::storage::ReadView {
+        let transaction = self.transaction.lock().unwrap_or_else(|p| p.into_inner());
+        transaction.as_ref().map(|t| t.read_view()).unwrap_or_default()
     }
 
     pub fn settings(&self) -> std::sync::MutexGuard<'_, SessionSettings> {

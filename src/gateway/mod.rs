@@ -77,14 +77,17 @@ pub enum Plan {
     /// A row of literals, answered without the engine.
     Constant(ConstantRow),
     Call(CallPlan),
-    /// `BEGIN` / `START TRANSACTION`; `read_only` when it names an access mode.
+    /// `BEGIN` / `START TRANSACTION`; `read_only` when it names an access mode, `isolation`
+    /// when it names a level (as `transaction_isolation` spells it).
     Begin {
         read_only: Option<bool>,
+        isolation: Option<&'static str>,
     },
     /// `SET TRANSACTION …` (`session`: `SET SESSION CHARACTERISTICS AS TRANSACTION …`);
-    /// `read_only` when it names an access mode.
+    /// `read_only` when it names an access mode, `isolation` a level.
     SetTransaction {
         read_only: Option<bool>,
+        isolation: Option<&'static str>,
         session: bool,
     },
     Commit,
@@ -419,7 +422,9 @@ pub fn plan(mut statement: Statement, compat: &CompatValues<'_>) -> Result<Plan>
             copy::CopyPlan::In(plan) => Plan::CopyIn(Box::new(plan)),
             copy::CopyPlan::Out(plan) => Plan::CopyOut(Box::new(plan)),
         }),
-        Statement::StartTransaction { ref modes, .. } => Ok(Plan::Begin { read_only: access_mode(modes) }),
+        Statement::StartTransaction { ref modes, .. } => {
+            Ok(Plan::Begin { read_only: access_mode(modes), isolation: isolation_level(modes) })
+        }
         Statement::Commit { .. } => Ok(Plan::Commit),
         Statement::Rollback { savepoint: None, .. } => Ok(Plan::Rollback),
         Statement::Rollback { savepoint: Some(ref name), .. } => {
@@ -435,7 +440,7 @@ pub fn plan(mut statement: Statement, compat: &CompatValues<'_>) -> Result<Plan>
         }
         Statement::Set(Set::SetNames { .. }) => Ok(Plan::NoOp("SET")),
         Statement::Set(Set::SetTransaction { ref modes, session, .. }) => {
-            Ok(Plan::SetTransaction { read_only: access_mode(modes), session })
+            Ok(Plan::SetTransaction { read_only: access_mode(modes), isolation: isolation_level(modes), session })
         }
         Statement::ShowVariable { variable } => {
             let words = variable.iter().map(|i| i.value.to_ascii_lowercase()).collect::<Vec<_>>().join(" ");
@@ -483,6 +488,20 @@ mod tests;
 
 /// The access mode a list of transaction modes names, if any (the last one wins, as in
 /// PostgreSQL).
+/// The isolation level `modes` name last, spelled as `transaction_isolation` shows it.
+fn isolation_level(modes: &[sqlparser::ast::TransactionMode]) -> Option<&'static str> {
+    use sqlparser::ast::{TransactionIsolationLevel as L, TransactionMode};
+    modes.iter().rev().find_map(|m| match m {
+        TransactionMode::IsolationLevel(L::ReadUncommitted) => Some("read uncommitted"),
+        TransactionMode::IsolationLevel(L::ReadCommitted) => Some("read committed"),
+        TransactionMode::IsolationLevel(L::RepeatableRead) => Some("repeatable read"),
+        TransactionMode::IsolationLevel(L::Serializable) | TransactionMode::IsolationLevel(L::Snapshot) => {
+            Some("serializable")
+        }
+        TransactionMode::AccessMode(_) => None,
+    })
+}
+
 fn access_mode(modes: &[sqlparser::ast::TransactionMode]) -> Option<bool> {
     use sqlparser::ast::{TransactionAccessMode, TransactionMode};
     modes.iter().rev().find_map(|m| match m {

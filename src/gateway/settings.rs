@@ -243,6 +243,10 @@ fn validate(name: &str, value: &str) -> Result<String> {
             let n: i32 = value.trim().parse().map_err(|_| bad_value(name, value))?;
             if (-15..=3).contains(&n) { Ok(n.to_string()) } else { Err(bad_value(name, value)) }
         }
+        "transaction_isolation" | "default_transaction_isolation" => match lower.as_str() {
+            "read uncommitted" | "read committed" | "repeatable read" | "serializable" => Ok(lower),
+            _ => Err(bad_value(name, value)),
+        },
         "application_name" => {
             if value.len() > 64 || value.chars().any(char::is_control) {
                 Err(bad_value(name, value))

@@ -178,11 +178,11 @@ fn calls_match_named_and_positional_arguments() {
 
 #[test]
 fn transaction_control_and_settings_are_recognised() {
-    assert!(matches!(plan_one("BEGIN").unwrap(), Plan::Begin { read_only: None }));
-    assert!(matches!(plan_one("BEGIN READ ONLY").unwrap(), Plan::Begin { read_only: Some(true) }));
+    assert!(matches!(plan_one("BEGIN").unwrap(), Plan::Begin { read_only: None, .. }));
+    assert!(matches!(plan_one("BEGIN READ ONLY").unwrap(), Plan::Begin { read_only: Some(true), .. }));
     assert!(matches!(
         plan_one("START TRANSACTION ISOLATION LEVEL READ COMMITTED").unwrap(),
-        Plan::Begin { read_only: None }
+        Plan::Begin { read_only: None, .. }
     ));
     assert!(matches!(plan_one("COMMIT").unwrap(), Plan::Commit));
     assert!(matches!(plan_one("ROLLBACK").unwrap(), Plan::Rollback));

@@ -11,6 +11,7 @@ pub mod loads;
 pub mod names;
 mod profiles;
 mod projects;
+mod read_snapshots;
 pub mod schema;
 pub mod sessions;
 mod sharing;
@@ -32,6 +33,7 @@ use crate::error::{Error, ErrorKind, Result, SqlState};
 
 pub use credentials::UserName;
 pub use projects::{ProjectCreated, TokenIssued, TokenRequest};
+pub use read_snapshots::{ReadSnapshot, ReadView};
 pub use stored_views::{ExpandedQuery, ReadSource, ViewExpander, ViewSpec};
 pub use tables::{
     CatalogSnapshot, ColumnSpec, ReadableTable, TableName, TableSpec, WriteRead, WriteRequest, WriteResult,
@@ -169,6 +171,8 @@ struct Inner {
     /// Bumped whenever a token stops being valid; sessions re-check their token when it moves.
     credential_epoch: AtomicU64,
     write_locks: tables::WriteLocks,
+    /// What REPEATABLE READ and SERIALIZABLE blocks read, pinned (see `read_snapshots`).
+    read_snapshots: Arc<read_snapshots::ReadSnapshots>,
     idempotency_locks: idempotency::KeyLocks,
     file_limits: files::FileLimits,
     active_uploads: files::ActiveUploads,
@@ -198,6 +202,7 @@ impl Storage {
                 fake_salt_key: fake_salt_key.into_bytes(),
                 credential_epoch: AtomicU64::new(0),
                 write_locks: tables::WriteLocks::default(),
+                read_snapshots: Default::default(),
                 idempotency_locks: Default::default(),
                 file_limits: config.file_limits,
                 active_uploads: Default::default(),

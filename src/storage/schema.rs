@@ -521,7 +521,8 @@ impl Storage {
             if conditions.is_empty() && refs.is_empty() {
                 inner.before_destruction(&ctx, &table, &file, Destruction::DeleteAll)?;
             }
-            let file = inner.writable_file(&table, file)?;
+            // (an in-place write until this closure ends)
+            let (file, _in_place) = inner.writable_file(&table, file)?;
             let mut reads = Vec::new();
             for (column, negated, other, ref_column) in refs {
                 // the table itself is read as the version being written

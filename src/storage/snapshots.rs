@@ -280,7 +280,10 @@ impl Inner {
     /// keeps it.
     pub(crate) fn discard_version(&self, table: &TableRecord, old: &TableFile) {
         let kept = self.catalog.read(|tx| tx.version_is_kept(table.id, old.version)).unwrap_or(true);
-        if !kept && let Err(e) = self.engine.remove_table_file(old) {
+        if !kept
+            && !self.read_snapshots.defer(table, old)
+            && let Err(e) = self.engine.remove_table_file(old)
+        {
             tracing::warn!(error = %e, table = table.id, "a dropped table's file could not be removed yet");
         }
     }
@@ -296,15 +299,35 @@ impl Inner {
                 self.catalog.read(|tx| tx.version_is_kept(table.id, old.version)).unwrap_or(true)
             }
         };
-        if !kept && let Err(e) = self.engine.remove_table_file(old) {
+        if !kept
+            && !self.read_snapshots.defer(table, old)
+            && let Err(e) = self.engine.remove_table_file(old)
+        {
             tracing::warn!(error = %e, table = table.id, "a previous table version could not be removed yet");
         }
     }
 
+    /// Versions read snapshots kept past their retirement, removed now that none reads them
+    /// (unless a table snapshot or history took them meanwhile).
+    pub(crate) fn remove_retired(&self, retired: Vec<super::read_snapshots::Retired>) {
+        for r in retired {
+            let kept = self.catalog.read(|tx| tx.version_is_kept(r.table.id, r.file.version)).unwrap_or(true);
+            if !kept && let Err(e) = self.engine.remove_table_file(&r.file) {
+                tracing::warn!(error = %e, table = r.table.id, "a previous table version could not be removed yet");
+            }
+        }
+    }
+
     /// The file a write may change in place: the table's current version, unless a snapshot
-    /// keeps it or time travel wants it kept, in which case it is first copied to the next
-    /// version and the table switched to the copy. Call with the table's write lock held.
-    pub(crate) fn writable_file(&self, table: &TableRecord, file: TableFile) -> Result<TableFile> {
+    /// keeps it, time travel wants it kept or a transaction's read snapshot reads it, in which
+    /// case it is first copied to the next version and the table switched to the copy. Call
+    /// with the table's write lock held; hold the answered guard until the write has committed
+    /// (read snapshots taken meanwhile know the file is changing).
+    pub(crate) fn writable_file(
+        &self,
+        table: &TableRecord,
+        file: TableFile,
+    ) -> Result<(TableFile, super::read_snapshots::InPlaceWrite<'_>)> {
         let now = now_micros();
         let bucket = self.catalog.read(|tx| self.bucket_of(tx, table))?;
         let (kept, history) = self.catalog.read(|tx| {
@@ -314,10 +337,16 @@ impl Inner {
             let history = days > 0 && table.version_since + minutes * 60_000_000 <= now && table.changed_at > 0;
             Ok((tx.version_is_kept(table.id, file.version)?, history))
         })?;
-        if !kept && !history {
-            return Ok(file);
+        if !kept
+            && !history
+            && let Some(write) = self.read_snapshots.start_in_place(&file)
+        {
+            return Ok((file, write));
         }
+        let pinned_only = !kept && !history;
         let next = TableFile { version: self.catalog.read(|tx| tx.next_version(table.id))?, ..file.clone() };
+        // registered before the catalog points at it: a snapshot taken from then on finds it
+        let write = self.read_snapshots.start_in_place_unchecked(&next);
         self.engine.copy_table_file(&file, &next)?;
         if history && let Err(e) = self.keep_history(table, &file) {
             let _ = self.engine.remove_table_file(&next);
@@ -328,9 +357,19 @@ impl Inner {
             let _ = self.engine.remove_table_file(&next);
             return Err(e);
         }
-        let reason = if kept { "snapshot" } else { "time_travel" };
+        if pinned_only {
+            // a read snapshot reads it: removed when the last one ends
+            self.retire_version(table, &file);
+        }
+        let reason = if kept {
+            "snapshot"
+        } else if history {
+            "time_travel"
+        } else {
+            "read_snapshot"
+        };
         metrics::counter!("duckstore_copy_on_write_total", "reason" => reason).increment(1);
-        Ok(next)
+        Ok((next, write))
     }
 
     /// Removes a snapshot's file if nothing uses it any more.

@@ -741,27 +741,34 @@ impl Storage {
     /// The admin sees every project's buckets.
     pub async fn catalog_snapshot(&self, ctx: SessionContext) -> Result<CatalogSnapshot> {
         let place = if ctx.is_admin() { None } else { Some(read_branch(&ctx)?) };
-        self.blocking(move |inner| {
-            inner.catalog.read(|tx| {
-                if let Some((project_id, branch_id)) = place {
-                    return inner.branch_snapshot(tx, &ctx, project_id, branch_id);
-                }
-                let mut snapshot = CatalogSnapshot::default();
-                let buckets = tx.buckets(None, None)?;
-                for bucket in buckets {
-                    let Ok(source) = inner.readable_source(tx, &ctx, &bucket) else { continue };
-                    for table in tx.tables_of(&[source.id])? {
-                        snapshot.tables.push((bucket.id, table));
-                    }
-                    snapshot.buckets.push(bucket);
-                }
-                let ids: Vec<i64> =
-                    snapshot.buckets.iter().filter(|b| b.source_bucket_id.is_none()).map(|b| b.id).collect();
-                snapshot.views.extend(tx.views_of(&ids)?.into_iter().map(|v| (v.bucket_id, v)));
-                Ok(snapshot)
-            })
-        })
-        .await
+        self.blocking(move |inner| inner.catalog.read(|tx| inner.catalog_snapshot_here(tx, &ctx, place))).await
+    }
+}
+
+impl Inner {
+    /// `Storage::catalog_snapshot` in a catalog read; `place`: the session's (project, branch),
+    /// None for the admin.
+    pub(crate) fn catalog_snapshot_here(
+        &self,
+        tx: &CatalogTx<'_>,
+        ctx: &SessionContext,
+        place: Option<(i64, i64)>,
+    ) -> Result<CatalogSnapshot> {
+        if let Some((project_id, branch_id)) = place {
+            return self.branch_snapshot(tx, ctx, project_id, branch_id);
+        }
+        let mut snapshot = CatalogSnapshot::default();
+        let buckets = tx.buckets(None, None)?;
+        for bucket in buckets {
+            let Ok(source) = self.readable_source(tx, ctx, &bucket) else { continue };
+            for table in tx.tables_of(&[source.id])? {
+                snapshot.tables.push((bucket.id, table));
+            }
+            snapshot.buckets.push(bucket);
+        }
+        let ids: Vec<i64> = snapshot.buckets.iter().filter(|b| b.source_bucket_id.is_none()).map(|b| b.id).collect();
+        snapshot.views.extend(tx.views_of(&ids)?.into_iter().map(|v| (v.bucket_id, v)));
+        Ok(snapshot)
     }
 }
 
@@ -1109,15 +1116,17 @@ impl Storage {
             // Resolved again under the lock: the file may have changed while we waited.
             let (bucket, table, reads) = inner.catalog.read(|tx| {
                 let (bucket, table) = locked.resolve_in(inner, tx, &ctx)?;
-                let reads = inner.write_reads(tx, &ctx, &request, &HashMap::new())?;
+                let reads = inner.write_reads(tx, &ctx, &request, &super::read_snapshots::ReadView::default())?;
                 Ok((bucket, table, reads))
             })?;
             let file = TableFile { project_id, branch_id, table_id: table.id, version: table.version };
             if request.deletes_all {
                 inner.before_destruction(&ctx, &table, &file, super::schema::Destruction::DeleteAll)?;
             }
-            let file = inner.writable_file(&table, file)?;
-            let outcome = inner.run_write(&file, &table, &reads, &request, params, &canceller, render)?;
+            let (file, in_place) = inner.writable_file(&table, file)?;
+            let outcome = inner.run_write(&file, &table, &reads, &request, params, &canceller, render);
+            drop(in_place);
+            let outcome = outcome?;
             let affected = outcome.affected.first().copied().unwrap_or(0);
             inner.catalog.write(|tx| {
                 tx.update_table_stats(table.id, file.version, outcome.row_count, outcome.byte_count, now_micros())?;
@@ -1154,7 +1163,7 @@ impl Inner {
         tx: &CatalogTx<'_>,
         ctx: &SessionContext,
         request: &WriteRequest,
-        overlay: &HashMap<i64, TableFile>,
+        overlay: &super::read_snapshots::ReadView,
     ) -> Result<ResolvedReads> {
         let (project_id, branch_id) = require_write(ctx)?;
         let mut files = Vec::with_capacity(request.reads.len());
@@ -1172,15 +1181,12 @@ impl Inner {
                 return Err(self.not_a_table(tx, project_id, branch_id, name, &request.search_path)?);
             };
             let source = self.readable_source(tx, ctx, &b)?;
-            let file = match overlay.get(&t.id) {
-                Some(written) => written.clone(),
-                None => TableFile {
-                    project_id: source.project_id,
-                    branch_id: source.branch_id,
-                    table_id: t.id,
-                    version: t.version,
-                },
-            };
+            let file = overlay.file(TableFile {
+                project_id: source.project_id,
+                branch_id: source.branch_id,
+                table_id: t.id,
+                version: t.version,
+            })?;
             refs.push(file.data_ref());
             files.push(file);
         }

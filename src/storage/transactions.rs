@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::json;
 
+use super::read_snapshots::{ReadSnapshot, ReadView, SnapshotView};
 use super::tables::require_write;
 use super::tables::{LockedTable, TransactionLock, WriteResult};
 use super::{Inner, SessionContext, Storage, TableName};
@@ -51,6 +52,8 @@ pub struct Transaction {
     /// Open savepoints, oldest first: each keeps the private version every table had then
     /// (the next write of such a table copies it first, so the savepoint's stays as it was).
     savepoints: Vec<Savepoint>,
+    /// REPEATABLE READ and SERIALIZABLE: the versions it reads (see `read_snapshots`).
+    snapshot: Option<ReadSnapshot>,
 }
 
 struct Savepoint {
@@ -115,8 +118,22 @@ struct Pending {
 
 impl Transaction {
     /// The private versions to read in place of the committed ones, by table id.
-    pub fn overlay(&self) -> HashMap<i64, TableFile> {
+    fn written(&self) -> HashMap<i64, TableFile> {
         self.tables.iter().map(|(id, p)| (*id, p.private.clone())).collect()
+    }
+
+    /// What its reads see in place of the latest commits: its own versions, and its snapshot's.
+    pub fn read_view(&self) -> ReadView {
+        ReadView { written: self.written(), snapshot: self.snapshot.as_ref().and_then(ReadSnapshot::view) }
+    }
+
+    /// Whether it reads a snapshot (taken at its first statement).
+    pub fn has_read_snapshot(&self) -> bool {
+        self.snapshot.is_some()
+    }
+
+    pub fn set_read_snapshot(&mut self, snapshot: ReadSnapshot) {
+        self.snapshot = Some(snapshot);
     }
 
     /// The id the catalog knows this transaction by (see `catalog::as_transaction`).
@@ -128,7 +145,7 @@ impl Transaction {
     pub fn savepoint(&mut self, name: String) {
         let (dropped, buckets) = (self.dropped.len(), self.buckets.len());
         let (views, dropped_views, renamed) = (self.views.len(), self.dropped_views.len(), self.renamed.len());
-        let versions = self.overlay();
+        let versions = self.written();
         let schemas = self.tables.iter().map(|(id, p)| (*id, p.schema.clone())).collect();
         self.savepoints.push(Savepoint { name, versions, schemas, dropped, buckets, views, dropped_views, renamed });
     }
@@ -264,7 +281,8 @@ impl Transaction {
 impl Drop for Transaction {
     fn drop(&mut self) {
         let (kept_only, work) = self.take_work();
-        if work.is_empty() && kept_only.is_empty() {
+        let snapshot = self.snapshot.take();
+        if work.is_empty() && kept_only.is_empty() && snapshot.is_none() {
             return;
         }
         let storage = self.storage.clone();
@@ -272,7 +290,8 @@ impl Drop for Transaction {
             Ok(runtime) => {
                 runtime.spawn(async move {
                     storage.remove_files(kept_only).await;
-                    storage.discard(work).await
+                    storage.discard(work).await;
+                    storage.end_read_snapshot(snapshot).await
                 });
             }
             // no runtime (shutdown): start-up recovery rolls the catalog back and deletes the
@@ -305,6 +324,7 @@ impl Storage {
             renamed: Vec::new(),
             savepoint_copy_bytes: 0,
             savepoints: Vec::new(),
+            snapshot: None,
         }
     }
 
@@ -594,9 +614,10 @@ impl Storage {
         // a savepoint may keep the private version being replaced
         let kept = pending.as_ref().is_some_and(|p| transaction.kept(&p.private));
         let (txn, canceller) = (transaction.id, canceller.clone());
+        let snapshot = transaction.snapshot.as_ref().and_then(ReadSnapshot::view);
         let (pending, result) = self
             .blocking_for(project_id, move |inner| {
-                let how = AlterHow { changes: &changes, transaction: txn, kept, canceller: &canceller };
+                let how = AlterHow { changes: &changes, transaction: txn, kept, canceller: &canceller, snapshot };
                 Ok(alter_pending(inner, &ctx, (&target, &search_path), pending, locked, how))
             })
             .await?;
@@ -705,7 +726,7 @@ impl Storage {
         work: W,
     ) -> Result<WriteResult>
     where
-        W: FnOnce(&Inner, &TableRecord, &TableFile, &HashMap<i64, TableFile>) -> Result<WriteOutcome> + Send + 'static,
+        W: FnOnce(&Inner, &TableRecord, &TableFile, &ReadView) -> Result<WriteOutcome> + Send + 'static,
     {
         let (project_id, branch_id) = require_write(ctx)?;
         let (name, path) = (target.clone(), search_path.to_vec());
@@ -732,7 +753,7 @@ impl Storage {
                 }
             },
         };
-        let overlay = transaction.overlay();
+        let overlay = transaction.read_view();
         let copy_budget = MAX_SAVEPOINT_COPY_BYTES - transaction.savepoint_copy_bytes;
         let (ctx, name, path) = (ctx.clone(), target.clone(), search_path.to_vec());
         let (pending, result, copied) = self
@@ -764,7 +785,7 @@ impl Storage {
         let (target, path) = (request.target.clone(), request.search_path.clone());
         let (operation, deletes_all) = (request.operation, request.deletes_all);
         let (session, statement_canceller) = (ctx.clone(), canceller.clone());
-        let work = move |inner: &Inner, table: &TableRecord, file: &TableFile, overlay: &HashMap<i64, TableFile>| {
+        let work = move |inner: &Inner, table: &TableRecord, file: &TableFile, overlay: &ReadView| {
             let reads = inner.catalog.read(|tx| inner.write_reads(tx, &session, &request, overlay))?;
             inner.run_write(file, table, &reads, &request, params, &statement_canceller, render)
         };
@@ -780,7 +801,15 @@ impl Storage {
     pub async fn commit(&self, ctx: &SessionContext, mut transaction: Transaction) -> Result<()> {
         // versions only savepoints kept go first
         let (gone, work) = transaction.take_work();
+        let snapshot = transaction.snapshot.take();
         self.remove_files(gone).await;
+        let committed = self.commit_work(ctx, work).await;
+        // the versions its snapshot kept go last (its own base versions among them)
+        self.end_read_snapshot(snapshot).await;
+        committed
+    }
+
+    async fn commit_work(&self, ctx: &SessionContext, work: Work) -> Result<()> {
         if work.is_empty() {
             return Ok(());
         }
@@ -890,8 +919,41 @@ impl Storage {
     /// ROLLBACK: the catalog as it was, the private versions deleted and the locks released.
     pub async fn rollback(&self, mut transaction: Transaction) {
         let (gone, work) = transaction.take_work();
+        let snapshot = transaction.snapshot.take();
         self.remove_files(gone).await;
         self.discard(work).await;
+        self.end_read_snapshot(snapshot).await;
+    }
+
+    /// A REPEATABLE READ or SERIALIZABLE block's snapshot, taken at its first statement: the
+    /// version of every table the session can read, pinned until the block ends.
+    pub async fn take_read_snapshot(&self, ctx: SessionContext) -> Result<ReadSnapshot> {
+        let place = if ctx.is_admin() { None } else { Some(super::tables::read_branch(&ctx)?) };
+        self.blocking(move |inner| {
+            inner.read_snapshots.take(|| {
+                let snapshot = inner.catalog.read(|tx| inner.catalog_snapshot_here(tx, &ctx, place))?;
+                Ok(snapshot.tables.iter().map(|(_, t)| (t.id, t.version)).collect())
+            })
+        })
+        .await
+    }
+
+    /// Ends a block's snapshot: the versions it alone kept are removed.
+    async fn end_read_snapshot(&self, snapshot: Option<ReadSnapshot>) {
+        let Some(snapshot) = snapshot else { return };
+        let due = snapshot.release();
+        if due.is_empty() {
+            return;
+        }
+        if let Err(e) = self
+            .blocking(move |inner| {
+                inner.remove_retired(due);
+                Ok(())
+            })
+            .await
+        {
+            tracing::warn!(error = %e, "table versions a read snapshot kept are left for start-up recovery");
+        }
     }
 
     /// Deletes private versions nothing refers to any more.
@@ -1026,11 +1088,11 @@ fn write_pending<W>(
     pending: Option<Pending>,
     locked: Option<LockedTable>,
     how: WriteHow,
-    overlay: &HashMap<i64, TableFile>,
+    overlay: &ReadView,
     work: W,
 ) -> (Option<Pending>, Result<WriteResult>, i64)
 where
-    W: FnOnce(&Inner, &TableRecord, &TableFile, &HashMap<i64, TableFile>) -> Result<WriteOutcome>,
+    W: FnOnce(&Inner, &TableRecord, &TableFile, &ReadView) -> Result<WriteOutcome>,
 {
     let resolved = inner.catalog.read(|tx| {
         let (project_id, branch_id) = require_write(ctx)?;
@@ -1046,6 +1108,9 @@ where
     let mut pending = match (pending, locked) {
         (Some(pending), _) if pending.private.table_id == table.id => pending,
         (Some(pending), _) => return (Some(pending), Err(super::tables::table_replaced(name)), 0),
+        (None, Some(_)) if let Some(Err(e)) = overlay.snapshot.as_ref().map(|s| s.check_write(&table)) => {
+            return (None, Err(e), 0);
+        }
         (None, Some(locked)) => match start_pending(inner, ctx, &bucket, &table, locked) {
             Ok(pending) => pending,
             Err(e) => return (None, Err(e), 0),
@@ -1085,7 +1150,7 @@ where
     }
     let private = pending.private.clone();
     let mut overlay = overlay.clone();
-    overlay.insert(table.id, private.clone());
+    overlay.written.insert(table.id, private.clone());
     let outcome = work(inner, &table, &private, &overlay);
     let result = outcome.map(|mut outcome| {
         let affected = outcome.affected.first().copied().unwrap_or(0);
@@ -1108,6 +1173,8 @@ struct AlterHow<'a> {
     /// A savepoint keeps the table's private version: it stays when the rebuild replaces it.
     kept: bool,
     canceller: &'a Canceller,
+    /// REPEATABLE READ: the first change of a table checks it did not change since.
+    snapshot: Option<SnapshotView>,
 }
 
 /// The blocking part of [`Storage::alter_table_in`]: the table rebuilt into a new private
@@ -1136,6 +1203,11 @@ fn alter_pending(
         && p.private.table_id != table.id
     {
         return (pending, Err(super::tables::table_replaced(name)));
+    }
+    if pending.is_none()
+        && let Some(Err(e)) = how.snapshot.as_ref().map(|s| s.check_write(&table))
+    {
+        return (None, Err(e));
     }
     let base = match &pending {
         Some(p) => p.base.clone(),

@@ -207,7 +207,7 @@ async fn copy_and_prepared_writes_join_the_transaction() {
     assert_eq!(ids(&b, ORDERS).await, [1, 2, 3, 60, 61]);
     // what cannot run in a transaction yet says so
     a.batch_execute("BEGIN").await.unwrap();
-    let err = a.simple_query(&format!("ALTER TABLE {ORDERS} ADD COLUMN x INTEGER")).await.unwrap_err();
+    let err = a.simple_query(r#"DROP SCHEMA "in.c-sales" CASCADE"#).await.unwrap_err();
     assert_eq!(sqlstate(&err), "25001", "{}", message(&err));
     a.batch_execute("ROLLBACK").await.unwrap();
     server.stop().await;
@@ -743,5 +743,104 @@ async fn alter_table_in_a_transaction_changes_the_schema_at_commit_only() {
     assert_eq!(columns(&b, "in.c-sales.made").await, ["k", "note"]);
     let made = b.query_one(r#"SELECT k, note FROM "in.c-sales"."made""#, &[]).await.unwrap();
     assert_eq!((made.get::<_, i32>(0), made.get::<_, String>(1)), (1, "x".into()));
+    server.stop().await;
+}
+
+async fn show_isolation(client: &Client) -> String {
+    client.query_one("SHOW transaction_isolation", &[]).await.unwrap().get(0)
+}
+
+/// Waits for the table files on disk to be `expected` many (versions removed in the background).
+async fn settle_files(server: &TestServer, expected: usize) -> Vec<String> {
+    for _ in 0..100 {
+        if version_files(server).len() == expected {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    version_files(server)
+}
+
+#[tokio::test]
+async fn repeatable_read_blocks_read_one_snapshot_of_every_table() {
+    let server = TestServer::start().await;
+    let (a, b, user, token) = with_items(&server).await;
+    // no time-travel history: a version nobody uses is removed at once
+    b.query_one("CALL set_snapshot_settings(level => 'project', time_travel_days => 0)", &[]).await.unwrap();
+    b.batch_execute(&format!("INSERT INTO {ITEMS} VALUES (1, 'a'), (2, 'b')")).await.unwrap();
+    let sku_count = format!("SELECT count(*) FROM {ITEMS}");
+
+    a.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ").await.unwrap();
+    assert_eq!(show_isolation(&a).await, "repeatable read");
+    assert_eq!(ids(&a, ORDERS).await, [1, 2, 3]);
+    // every kind of write after the block's first query: in place, all rows, a transaction over
+    // both tables, a table created
+    b.batch_execute(&format!("INSERT INTO {ORDERS} (id) VALUES (10)")).await.unwrap();
+    b.batch_execute(&format!("TRUNCATE {ITEMS}")).await.unwrap();
+    b.batch_execute(&format!("BEGIN; DELETE FROM {ORDERS} WHERE id = 1; INSERT INTO {ITEMS} VALUES (3, 'c'); COMMIT"))
+        .await
+        .unwrap();
+    b.batch_execute(r#"CREATE TABLE "in.c-sales"."late" (k INTEGER); INSERT INTO "in.c-sales"."late" VALUES (1)"#)
+        .await
+        .unwrap();
+    assert_eq!(ids(&b, ORDERS).await, [2, 3, 10]);
+    // the block reads every table as of its snapshot, joins included, a table it reads for the
+    // first time too
+    assert_eq!(ids(&a, ORDERS).await, [1, 2, 3]);
+    assert_eq!(a.query_one(&sku_count, &[]).await.unwrap().get::<_, i64>(0), 2);
+    let joined: i64 = a
+        .query_one(&format!("SELECT count(*) FROM {ORDERS} o JOIN {ITEMS} i ON i.order_id = o.id"), &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(joined, 2);
+    // a table created since cannot be read as of the snapshot
+    let err = a.simple_query(r#"SELECT * FROM "in.c-sales"."late""#).await.unwrap_err();
+    assert_eq!(sqlstate(&err), "40001", "{}", message(&err));
+    a.batch_execute("ROLLBACK").await.unwrap();
+    // the versions the snapshot kept are gone with it: one file per table
+    assert_eq!(settle_files(&server, 3).await.len(), 3, "{:?}", version_files(&server));
+    assert_eq!(show_isolation(&a).await, "read committed");
+
+    // writing a table changed since the snapshot fails as PostgreSQL's first-updater rule
+    // does; one unchanged since is written and committed
+    a.batch_execute("BEGIN ISOLATION LEVEL SERIALIZABLE").await.unwrap();
+    assert_eq!(ids(&a, ORDERS).await, [2, 3, 10]);
+    b.batch_execute(&format!("INSERT INTO {ITEMS} VALUES (4, 'd')")).await.unwrap();
+    let err = a.simple_query(&format!("UPDATE {ITEMS} SET sku = 'x'")).await.unwrap_err();
+    assert_eq!(sqlstate(&err), "40001", "{}", message(&err));
+    a.batch_execute("ROLLBACK; BEGIN ISOLATION LEVEL REPEATABLE READ").await.unwrap();
+    assert_eq!(ids(&a, ORDERS).await, [2, 3, 10]);
+    let err = a.simple_query("SET TRANSACTION ISOLATION LEVEL READ COMMITTED").await.unwrap_err();
+    assert_eq!(sqlstate(&err), "25001", "{}", message(&err));
+    a.batch_execute(&format!("ROLLBACK; BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT 1 FROM {ORDERS} LIMIT 1"))
+        .await
+        .unwrap();
+    a.batch_execute(&format!("UPDATE {ORDERS} SET name = 'rr' WHERE id = 2; COMMIT")).await.unwrap();
+    let name: String = b.query_one(&format!("SELECT name FROM {ORDERS} WHERE id = 2"), &[]).await.unwrap().get(0);
+    assert_eq!(name, "rr");
+
+    // the session's default level, as SQLAlchemy and pgjdbc set it
+    a.batch_execute("SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL REPEATABLE READ").await.unwrap();
+    assert_eq!(show_isolation(&a).await, "repeatable read");
+    a.batch_execute(&format!("BEGIN; SELECT count(*) FROM {ITEMS}")).await.unwrap();
+    b.batch_execute(&format!("INSERT INTO {ITEMS} VALUES (5, 'e')")).await.unwrap();
+    assert_eq!(a.query_one(&sku_count, &[]).await.unwrap().get::<_, i64>(0), 2);
+    a.batch_execute("COMMIT; SET default_transaction_isolation = 'read committed'").await.unwrap();
+    // READ COMMITTED sees each commit as it comes
+    a.batch_execute("BEGIN").await.unwrap();
+    assert_eq!(a.query_one(&sku_count, &[]).await.unwrap().get::<_, i64>(0), 3);
+    b.batch_execute(&format!("INSERT INTO {ITEMS} VALUES (6, 'f')")).await.unwrap();
+    assert_eq!(a.query_one(&sku_count, &[]).await.unwrap().get::<_, i64>(0), 4);
+    a.batch_execute("COMMIT").await.unwrap();
+
+    // a connection that goes away with its snapshot leaves no version behind
+    let files = settle_files(&server, 3).await;
+    let c = server.connect(&user, &token).await;
+    c.batch_execute(&format!("BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM {ITEMS}")).await.unwrap();
+    b.batch_execute(&format!("INSERT INTO {ITEMS} VALUES (7, 'g')")).await.unwrap();
+    assert_eq!(version_files(&server).len(), 4, "the pinned version is kept while the block lives");
+    drop(c);
+    assert_eq!(settle_files(&server, 3).await.len(), 3, "{files:?}");
     server.stop().await;
 }

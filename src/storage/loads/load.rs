@@ -175,8 +175,10 @@ impl Storage {
         let outcome = (|| {
             let current = TableFile { project_id, branch_id, table_id: table.id, version: table.version };
             if request.incremental {
-                let current = inner.writable_file(&table, current)?;
-                let outcome = append_rows(inner, &table, &current, request, canceller)?;
+                let (current, in_place) = inner.writable_file(&table, current)?;
+                let outcome = append_rows(inner, &table, &current, request, canceller);
+                drop(in_place);
+                let outcome = outcome?;
                 return Ok((outcome, current.version));
             }
             let direct = plan_load(&inner.engine, &table, request)?;

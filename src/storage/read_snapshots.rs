@@ -1,0 +1,281 @@
+//! Snapshots of REPEATABLE READ and SERIALIZABLE transaction blocks (ADR 0012).
+//!
+//! At the block's first statement, the version of every table the session can read is taken
+//! from the catalog in one read and *pinned*. The block then reads those versions, whatever
+//! commits meanwhile. A pinned version must stay as it was and stay on disk:
+//! - a write that would change it in place copies it first (see `Inner::writable_file`), so
+//!   the table moves on to a new version and the pinned one keeps its rows;
+//! - retiring it (a full load, a schema change, a transaction's COMMIT, a drop) waits until the
+//!   last snapshot that reads it ends.
+//!
+//! Writes already changing a version in place when a snapshot is taken have not committed
+//! yet: the snapshot marks those tables *unsettled*, and the block answers `40001` if it reads
+//! one (it cannot tell which of their rows came before it).
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+use crate::catalog::TableRecord;
+use crate::engine::TableFile;
+use crate::error::{Error, ErrorKind, Result, SqlState};
+
+/// The pins of every live snapshot and the in-place writes under way.
+#[derive(Default)]
+pub(crate) struct ReadSnapshots {
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    /// (table id, version) → how many live snapshots read it.
+    pinned: HashMap<(i64, i64), usize>,
+    /// Table id → the version an in-place write is changing now (one writer per table).
+    in_place: HashMap<i64, i64>,
+    /// Versions retired while pinned, retired for real when the last pin goes.
+    deferred: HashMap<(i64, i64), Retired>,
+}
+
+/// A version whose removal waits for the snapshots that read it (history and table snapshots
+/// have had their say already: it goes unless one of them keeps it by then).
+pub(crate) struct Retired {
+    pub table: TableRecord,
+    pub file: TableFile,
+}
+
+impl ReadSnapshots {
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Takes a snapshot: `versions` reads every (table id, version) the session can read, in
+    /// one catalog read, while no in-place write may start or finish.
+    pub(crate) fn take(self: &Arc<Self>, versions: impl FnOnce() -> Result<Vec<(i64, i64)>>) -> Result<ReadSnapshot> {
+        let mut state = self.state();
+        let versions: HashMap<i64, i64> = versions()?.into_iter().collect();
+        let unsettled = versions.iter().filter(|(t, v)| state.in_place.get(t) == Some(v)).map(|(t, _)| *t).collect();
+        for (table, version) in &versions {
+            *state.pinned.entry((*table, *version)).or_default() += 1;
+        }
+        let view = SnapshotView { versions: Arc::new(versions), unsettled: Arc::new(unsettled) };
+        Ok(ReadSnapshot { registry: Arc::clone(self), view: Some(view) })
+    }
+
+    /// An in-place write of `file` is about to start (the table's write lock held): registered,
+    /// unless a snapshot reads the version (None: copy it first).
+    pub(crate) fn start_in_place(&self, file: &TableFile) -> Option<InPlaceWrite<'_>> {
+        let mut state = self.state();
+        if state.pinned.contains_key(&(file.table_id, file.version)) {
+            return None;
+        }
+        state.in_place.insert(file.table_id, file.version);
+        Some(InPlaceWrite { registry: self, table_id: file.table_id })
+    }
+
+    /// A write is about to change `file`, a version it just made that no snapshot has seen
+    /// yet (registered before the catalog points at it).
+    pub(crate) fn start_in_place_unchecked(&self, file: &TableFile) -> InPlaceWrite<'_> {
+        self.state().in_place.insert(file.table_id, file.version);
+        InPlaceWrite { registry: self, table_id: file.table_id }
+    }
+
+    /// A version about to be removed: kept for later (true) while a snapshot reads it.
+    pub(crate) fn defer(&self, table: &TableRecord, file: &TableFile) -> bool {
+        let mut state = self.state();
+        let key = (file.table_id, file.version);
+        if !state.pinned.contains_key(&key) {
+            return false;
+        }
+        state.deferred.insert(key, Retired { table: table.clone(), file: file.clone() });
+        true
+    }
+
+    /// A snapshot ended: its pins go; answers the versions to retire now.
+    fn release(&self, versions: &HashMap<i64, i64>) -> Vec<Retired> {
+        let mut state = self.state();
+        let mut due = Vec::new();
+        for (table, version) in versions {
+            let key = (*table, *version);
+            let Some(count) = state.pinned.get_mut(&key) else { continue };
+            *count -= 1;
+            if *count == 0 {
+                state.pinned.remove(&key);
+                if let Some(retired) = state.deferred.remove(&key) {
+                    due.push(retired);
+                }
+            }
+        }
+        due
+    }
+}
+
+/// An in-place write under way; it ends when this is dropped (after the engine commit).
+pub(crate) struct InPlaceWrite<'a> {
+    registry: &'a ReadSnapshots,
+    table_id: i64,
+}
+
+impl Drop for InPlaceWrite<'_> {
+    fn drop(&mut self) {
+        self.registry.state().in_place.remove(&self.table_id);
+    }
+}
+
+/// The table versions a REPEATABLE READ or SERIALIZABLE block reads, pinned until it is
+/// ended ([`ReadSnapshot::release`], then the versions retired meanwhile are removed).
+pub struct ReadSnapshot {
+    registry: Arc<ReadSnapshots>,
+    /// None once released.
+    view: Option<SnapshotView>,
+}
+
+/// What a snapshot says about versions, shared with the reads that resolve tables.
+#[derive(Clone)]
+pub struct SnapshotView {
+    versions: Arc<HashMap<i64, i64>>,
+    unsettled: Arc<HashSet<i64>>,
+}
+
+impl SnapshotView {
+    /// The version of `table_id` the snapshot reads.
+    pub fn version_of(&self, table_id: i64) -> Result<i64> {
+        if self.unsettled.contains(&table_id) {
+            return Err(serialization_failure(
+                "could not serialize access: the table was being written when this transaction's snapshot was taken",
+            ));
+        }
+        self.versions.get(&table_id).copied().ok_or_else(|| {
+            serialization_failure("could not serialize access: the table was created after this transaction's snapshot")
+        })
+    }
+
+    /// Refuses the block's first write of a table that changed since its snapshot, as
+    /// PostgreSQL refuses updating rows changed since (`40001`).
+    pub fn check_write(&self, table: &TableRecord) -> Result<()> {
+        match self.version_of(table.id) {
+            Ok(version) if version == table.version => Ok(()),
+            Ok(_) => Err(serialization_failure("could not serialize access due to concurrent update")),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+impl ReadSnapshot {
+    pub fn view(&self) -> Option<SnapshotView> {
+        self.view.clone()
+    }
+
+    /// Ends the snapshot now; answers the versions to remove (on a blocking thread).
+    pub(crate) fn release(mut self) -> Vec<Retired> {
+        match self.view.take() {
+            Some(view) => self.registry.release(&view.versions),
+            None => vec![],
+        }
+    }
+}
+
+impl Drop for ReadSnapshot {
+    fn drop(&mut self) {
+        let Some(view) = self.view.take() else { return };
+        let due = self.registry.release(&view.versions);
+        if !due.is_empty() {
+            // dropped without being released (no runtime to release it on): start-up recovery
+            // removes what the catalog no longer uses
+            tracing::info!(versions = due.len(), "table versions a read snapshot kept are left for recovery");
+        }
+    }
+}
+
+/// What a transaction block reads in place of the latest committed versions: the private
+/// versions it wrote, and for every other table its snapshot's version (REPEATABLE READ and
+/// SERIALIZABLE).
+#[derive(Clone, Default)]
+pub struct ReadView {
+    pub written: HashMap<i64, TableFile>,
+    pub snapshot: Option<SnapshotView>,
+}
+
+impl ReadView {
+    /// Nothing to substitute: reads see the latest commits.
+    pub fn is_empty(&self) -> bool {
+        self.written.is_empty() && self.snapshot.is_none()
+    }
+
+    /// The file to read for a table resolved to its committed `file`.
+    pub fn file(&self, file: TableFile) -> Result<TableFile> {
+        if let Some(written) = self.written.get(&file.table_id) {
+            return Ok(written.clone());
+        }
+        match &self.snapshot {
+            Some(snapshot) => Ok(TableFile { version: snapshot.version_of(file.table_id)?, ..file }),
+            None => Ok(file),
+        }
+    }
+}
+
+fn serialization_failure(message: &str) -> Error {
+    Error::new(ErrorKind::Conflict, message)
+        .with_sqlstate(SqlState::SerializationFailure)
+        .with_hint("retry the transaction")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(table_id: i64, version: i64) -> TableFile {
+        TableFile { project_id: 1, branch_id: 1, table_id, version }
+    }
+
+    fn table(id: i64, version: i64) -> TableRecord {
+        TableRecord {
+            id,
+            bucket_id: 1,
+            name: format!("t{id}"),
+            version,
+            primary_key: vec![],
+            row_count: 0,
+            byte_count: 0,
+            description: String::new(),
+            created_at: 0,
+            created_by: String::new(),
+            changed_at: 0,
+            version_since: 0,
+            columns: vec![],
+        }
+    }
+
+    #[test]
+    fn a_pinned_version_is_copied_before_a_write_and_removed_after_the_last_snapshot() {
+        let registry = Arc::new(ReadSnapshots::default());
+        let first = registry.take(|| Ok(vec![(1, 5), (2, 7)])).unwrap();
+        let second = registry.take(|| Ok(vec![(1, 5)])).unwrap();
+        // a write of a pinned version must copy it; of any other, may change it in place
+        assert!(registry.start_in_place(&file(1, 5)).is_none());
+        assert!(registry.start_in_place(&file(1, 6)).is_some());
+        // retiring a pinned version waits for every snapshot that reads it
+        assert!(registry.defer(&table(1, 5), &file(1, 5)));
+        assert!(!registry.defer(&table(3, 1), &file(3, 1)));
+        assert!(first.release().is_empty(), "the second snapshot still reads it");
+        let due = second.release();
+        assert_eq!(due.iter().map(|r| r.file.clone()).collect::<Vec<_>>(), [file(1, 5)]);
+        assert!(registry.start_in_place(&file(1, 5)).is_some());
+    }
+
+    #[test]
+    fn a_table_written_in_place_while_a_snapshot_is_taken_is_unsettled() {
+        let registry = Arc::new(ReadSnapshots::default());
+        let writing = registry.start_in_place(&file(1, 5)).unwrap();
+        let snapshot = registry.take(|| Ok(vec![(1, 5), (2, 7)])).unwrap();
+        drop(writing);
+        let view = snapshot.view().unwrap();
+        assert_eq!(view.version_of(1).unwrap_err().state(), SqlState::SerializationFailure);
+        assert_eq!(view.version_of(2).unwrap(), 7);
+        assert_eq!(view.version_of(3).unwrap_err().state(), SqlState::SerializationFailure);
+        // the first write of a table must find it where the snapshot saw it
+        assert!(view.check_write(&table(2, 7)).is_ok());
+        assert_eq!(view.check_write(&table(2, 8)).unwrap_err().state(), SqlState::SerializationFailure);
+        // a write of a version made since registers without a check
+        drop(registry.start_in_place_unchecked(&file(2, 8)));
+        assert!(registry.start_in_place(&file(2, 8)).is_some());
+    }
+}
