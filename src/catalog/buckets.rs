@@ -105,7 +105,7 @@ impl CatalogTx<'_> {
         self.tx
             .prepare_cached(&format!(
                 "SELECT {BUCKET_COLUMNS} FROM buckets WHERE project_id = ?1 AND branch_id = ?2 AND stage = ?3 AND name = ?4
-                 AND (created_in IS NULL OR created_in = ?5)"
+                 AND (created_in IS NULL OR created_in = ?5) AND (dropped_in IS NULL OR dropped_in IS NOT ?5)"
             ))
             .and_then(|mut s| {
                 s.query_row(params![project_id, branch_id, stage, name, self.viewer_param()], bucket_from_row).optional()
@@ -118,7 +118,8 @@ impl CatalogTx<'_> {
             .tx
             .prepare_cached(&format!(
                 "SELECT {BUCKET_COLUMNS} FROM buckets WHERE (?1 IS NULL OR project_id = ?1) AND (?2 IS NULL OR branch_id = ?2)
-                 AND (created_in IS NULL OR created_in = ?3) ORDER BY project_id, stage, name"
+                 AND (created_in IS NULL OR created_in = ?3) AND (dropped_in IS NULL OR dropped_in IS NOT ?3)
+                 ORDER BY project_id, stage, name"
             ))
             .map_err(|e| sqlite_error("listing buckets", e))?;
         let rows = stmt
@@ -284,6 +285,30 @@ impl CatalogTx<'_> {
     }
 
     /// Marks a bucket as created by client transaction `transaction`, not committed yet.
+    /// Whether a bucket holds no table or view, whoever made them (committed or not).
+    pub fn bucket_is_empty(&self, bucket_id: i64) -> Result<bool> {
+        self.tx
+            .query_row(
+                "SELECT NOT EXISTS(SELECT 1 FROM tables WHERE bucket_id = ?1)
+                    AND NOT EXISTS(SELECT 1 FROM views WHERE bucket_id = ?1)",
+                [bucket_id],
+                |r| r.get(0),
+            )
+            .map_err(|e| sqlite_error("checking a bucket", e))
+    }
+
+    /// `DROP SCHEMA` in a transaction: the bucket is gone for `transaction` alone until COMMIT
+    /// deletes it (None: back for it too, after ROLLBACK).
+    pub fn mark_bucket_dropped_in(&self, bucket_id: i64, transaction: Option<u64>) -> Result<()> {
+        self.tx
+            .execute(
+                "UPDATE buckets SET dropped_in = ?2 WHERE id = ?1",
+                params![bucket_id, transaction.map(|t| t as i64)],
+            )
+            .map_err(|e| sqlite_error("dropping a bucket", e))?;
+        Ok(())
+    }
+
     pub fn mark_bucket_created_in(&self, bucket_id: i64, transaction: u64) -> Result<()> {
         self.tx
             .execute("UPDATE buckets SET created_in = ?2 WHERE id = ?1", params![bucket_id, transaction as i64])
@@ -356,6 +381,9 @@ impl CatalogTx<'_> {
     /// Start-up: what client transactions left uncommitted by a crash is rolled back (created
     /// tables deleted, dropped ones restored). Answers how many tables were touched.
     pub fn roll_back_unfinished_transactions(&self) -> Result<usize> {
+        self.tx
+            .execute("UPDATE buckets SET dropped_in = NULL WHERE dropped_in IS NOT NULL", [])
+            .map_err(|e| sqlite_error("restoring dropped buckets", e))?;
         self.tx
             .execute("DELETE FROM pending_schemas", [])
             .map_err(|e| sqlite_error("rolling back altered tables", e))?;

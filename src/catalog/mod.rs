@@ -46,6 +46,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0012_transactions", include_str!("../../sql/catalog/0012_transactions.sql")),
     ("0013_transaction_views", include_str!("../../sql/catalog/0013_transaction_views.sql")),
     ("0014_transaction_schemas", include_str!("../../sql/catalog/0014_transaction_schemas.sql")),
+    ("0015_transaction_dropped_buckets", include_str!("../../sql/catalog/0015_transaction_dropped_buckets.sql")),
 ];
 
 /// The schema version this build writes.

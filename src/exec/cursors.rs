@@ -131,8 +131,10 @@ impl Executor {
             session.cursors.lock().unwrap_or_else(|p| p.into_inner()).remove(name).ok_or_else(|| no_cursor(name))?;
         let fetched = take_rows(&mut cursor, count.map_or(usize::MAX, |c| c as usize)).await;
         let schema = cursor.schema.clone();
-        session.cursors.lock().unwrap_or_else(|p| p.into_inner()).insert(name.to_owned(), cursor);
+        // a read that failed (or was cancelled) leaves the cursor's position unknown: it closes,
+        // so a later FETCH answers 34000 rather than a silent end of rows
         let batch = fetched?;
+        session.cursors.lock().unwrap_or_else(|p| p.into_inner()).insert(name.to_owned(), cursor);
         Ok(Outcome::Rows { schema, rows: Rows::Ready(Some(batch)), tag: "FETCH" })
     }
 
@@ -141,9 +143,10 @@ impl Executor {
     pub(super) async fn move_cursor(&self, session: &Session, name: &str, count: Option<u64>) -> Result<Outcome> {
         let mut cursor =
             session.cursors.lock().unwrap_or_else(|p| p.into_inner()).remove(name).ok_or_else(|| no_cursor(name))?;
-        let skipped = skip_rows(&mut cursor, count.map_or(usize::MAX, |c| c as usize)).await;
+        // (closed when the skipping fails, as a failed FETCH closes it)
+        let skipped = skip_rows(&mut cursor, count.map_or(usize::MAX, |c| c as usize)).await?;
         session.cursors.lock().unwrap_or_else(|p| p.into_inner()).insert(name.to_owned(), cursor);
-        Ok(Outcome::Command(CommandTag::new("MOVE").with_rows(skipped?)))
+        Ok(Outcome::Command(CommandTag::new("MOVE").with_rows(skipped)))
     }
 
     /// The columns a cursor answers (for a `FETCH` being described).
@@ -235,6 +238,21 @@ pub(super) fn end_of_transaction(session: &Session, committed: bool) {
     }
     drop(cursors);
     // the engine work of closed cursors ends outside the lock
+    drop(closed);
+}
+
+/// What a savepoint remembers of the session's cursors: those declared after it have ids
+/// from this one on.
+pub(super) fn mark() -> u64 {
+    NEXT_CURSOR.load(Ordering::Relaxed)
+}
+
+/// `ROLLBACK TO SAVEPOINT`: cursors declared since the savepoint (`mark`) close, held or not.
+pub(super) fn close_declared_since(session: &Session, mark: u64) {
+    let mut cursors = session.cursors.lock().unwrap_or_else(|p| p.into_inner());
+    let closing: Vec<String> = cursors.iter().filter(|(_, c)| c.id >= mark).map(|(n, _)| n.clone()).collect();
+    let closed: Vec<Cursor> = closing.iter().filter_map(|n| cursors.remove(n)).collect();
+    drop(cursors);
     drop(closed);
 }
 

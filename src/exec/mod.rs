@@ -276,6 +276,7 @@ impl Executor {
                 | Plan::CreateTable { .. }
                 | Plan::DropTables { .. }
                 | Plan::CreateBucket { .. }
+                | Plan::DropBuckets { .. }
                 | Plan::CreateView { .. }
                 | Plan::DropViews { .. }
                 | Plan::RenameTable { .. }
@@ -287,7 +288,7 @@ impl Executor {
                 ErrorKind::FailedPrecondition,
                 format!(
                     "{} cannot run inside a transaction block yet; INSERT, UPDATE, DELETE, TRUNCATE, COPY, \
-                     CREATE SCHEMA, CREATE, ALTER and DROP TABLE, CREATE and DROP VIEW can",
+                     CREATE and DROP SCHEMA, CREATE, ALTER and DROP TABLE, CREATE and DROP VIEW can",
                     what_runs(plan)
                 ),
             )
@@ -378,12 +379,15 @@ impl Executor {
                 Ok(Outcome::Command(CommandTag::new("SET")))
             }
             Plan::Commit => {
-                cursors::end_of_transaction(session, true);
                 session.end_isolation();
                 session.read_only_transaction.store(false, Ordering::Release);
-                if let Some(transaction) = session.take_transaction() {
-                    storage.commit(&session.ctx, transaction).await?;
-                }
+                let committed = match session.take_transaction() {
+                    Some(transaction) => storage.commit(&session.ctx, transaction).await,
+                    None => Ok(()),
+                };
+                // a COMMIT that failed rolled back: held cursors the block declared close too
+                cursors::end_of_transaction(session, committed.is_ok());
+                committed?;
                 Ok(Outcome::End("COMMIT"))
             }
             Plan::Rollback => {
@@ -403,22 +407,20 @@ impl Executor {
             Plan::Fetch { name, count, only_move: true } => self.move_cursor(session, name, *count).await,
             Plan::CloseCursor(name) => self.close_cursor(session, name.as_deref()),
             Plan::Set { name, value } => {
-                let mut settings = session.settings();
-                settings.set(name, value.as_deref())?;
-                // outside a block, the next block's level is what transaction_isolation shows
-                if !in_transaction && name.eq_ignore_ascii_case("default_transaction_isolation") {
-                    let level = settings.get("default_transaction_isolation").unwrap_or("read committed").to_owned();
-                    settings.set("transaction_isolation", Some(&level))?;
-                }
-                drop(settings);
+                isolation_still_settable(session, name, in_transaction)?;
+                session.settings().set(name, value.as_deref())?;
+                session.sync_isolation(in_transaction);
                 Ok(Outcome::Command(CommandTag::new("SET")))
             }
             Plan::Reset(name) => {
+                isolation_still_settable(session, name, in_transaction)?;
                 session.settings().set(name, None)?;
+                session.sync_isolation(in_transaction);
                 Ok(Outcome::Command(CommandTag::new("RESET")))
             }
             Plan::ResetAll => {
                 session.settings().reset_all();
+                session.sync_isolation(in_transaction);
                 Ok(Outcome::Command(CommandTag::new("RESET")))
             }
             Plan::Show(name) if name == "all" => Ok(ready(all_settings(&session.settings())?, "SHOW")),
@@ -431,6 +433,7 @@ impl Executor {
                 Ok(ready(one_column(gateway::settings::display_name(name), &value)?, "SHOW"))
             }
             Plan::NoOp("DISCARD ALL") => {
+                outside_transaction_block("DISCARD ALL", in_transaction)?;
                 cursors::close_all(session);
                 Ok(Outcome::Command(CommandTag::new("DISCARD ALL")))
             }
@@ -438,7 +441,7 @@ impl Executor {
             Plan::Savepoint(name) => {
                 outside_transaction("SAVEPOINT", in_transaction)?;
                 let mut transaction = session.open_transaction(storage);
-                transaction.savepoint(name.clone());
+                transaction.savepoint(name.clone(), cursors::mark());
                 Ok(Outcome::Command(CommandTag::new("SAVEPOINT")))
             }
             Plan::ReleaseSavepoint(name) => {
@@ -450,7 +453,10 @@ impl Executor {
             Plan::RollbackToSavepoint(name) => {
                 outside_transaction("ROLLBACK TO SAVEPOINT", in_transaction)?;
                 let mut transaction = session.open_transaction(storage);
-                transaction.rollback_to_savepoint(name).await?;
+                let mark = transaction.rollback_to_savepoint(name).await?;
+                drop(transaction);
+                // cursors declared since the savepoint close with what it undoes
+                cursors::close_declared_since(session, mark);
                 Ok(Outcome::Restored)
             }
             Plan::CreateBucket { bucket, if_not_exists } if in_transaction => {
@@ -463,6 +469,15 @@ impl Executor {
                 let (stage, name) = crate::storage::names::parse_bucket(bucket)?;
                 storage.create_bucket(session.ctx.clone(), stage, name, String::new(), *if_not_exists).await?;
                 Ok(Outcome::Command(CommandTag::new("CREATE SCHEMA")))
+            }
+            Plan::DropBuckets { buckets, cascade, if_exists } if in_transaction => {
+                let mut transaction = session.open_transaction(storage);
+                for bucket in buckets {
+                    let (ctx, canceller) = (session.ctx.clone(), &session.canceller);
+                    let flags = (*cascade, *if_exists);
+                    storage.drop_bucket_in(&mut transaction, ctx, bucket.clone(), flags, canceller).await?;
+                }
+                Ok(Outcome::Command(CommandTag::new("DROP SCHEMA")))
             }
             Plan::DropBuckets { buckets, cascade, if_exists } => {
                 for bucket in buckets {
@@ -541,7 +556,21 @@ impl Executor {
                 let expanded = crate::storage::ExpandedQuery { sql: query.render(&[], &refs)?, reads };
                 if in_transaction {
                     let mut transaction = session.open_transaction(storage);
-                    storage.create_view_in(&mut transaction, session.ctx.clone(), spec.clone(), expanded).await?;
+                    let id = transaction.id();
+                    let replace = async {
+                        if spec.or_replace {
+                            // the view it replaces is set aside, as by DROP VIEW, until COMMIT
+                            let name = crate::storage::TableName {
+                                schema: Some(spec.bucket.clone()),
+                                name: spec.name.clone(),
+                            };
+                            storage.drop_view_in(&mut transaction, session.ctx.clone(), name, vec![], true).await?;
+                        }
+                        storage.create_view_in(&mut transaction, session.ctx.clone(), spec.clone(), expanded).await
+                    };
+                    // the block's catalog reads (the view it set aside is gone for it), even when
+                    // this statement opened the block's writes
+                    crate::catalog::as_transaction(Some(id), replace).await?;
                     return Ok(Outcome::Command(CommandTag::new("CREATE VIEW")));
                 }
                 storage.create_view(session.ctx.clone(), spec.clone(), expanded).await?;
@@ -900,6 +929,27 @@ fn outside_transaction(what: &str, in_transaction: bool) -> Result<()> {
     }
     Err(Error::new(ErrorKind::FailedPrecondition, format!("{what} can only be used in transaction blocks"))
         .with_sqlstate(SqlState::NoActiveSqlTransaction))
+}
+
+/// `transaction_isolation` changes before a block's first query only, as in PostgreSQL.
+fn isolation_still_settable(session: &Session, name: &str, in_transaction: bool) -> Result<()> {
+    if in_transaction && name.eq_ignore_ascii_case("transaction_isolation") && session.has_read_snapshot() {
+        return Err(Error::new(
+            ErrorKind::FailedPrecondition,
+            "SET TRANSACTION ISOLATION LEVEL must be called before any query",
+        )
+        .with_sqlstate(SqlState::ActiveSqlTransaction));
+    }
+    Ok(())
+}
+
+/// `what` may not run inside a transaction block (`25001`), as in PostgreSQL.
+fn outside_transaction_block(what: &str, in_transaction: bool) -> Result<()> {
+    if !in_transaction {
+        return Ok(());
+    }
+    Err(Error::new(ErrorKind::FailedPrecondition, format!("{what} cannot run inside a transaction block"))
+        .with_sqlstate(SqlState::ActiveSqlTransaction))
 }
 
 /// Whether a statement takes a transaction's snapshot, as PostgreSQL's first query of a

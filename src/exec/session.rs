@@ -173,6 +173,14 @@ impl Session {
 
     /// A block ended: `transaction_isolation` shows the default again.
     pub fn end_isolation(&self) {
+        self.sync_isolation(false);
+    }
+
+    /// Outside a block, `transaction_isolation` is the level the next block gets: the default.
+    pub fn sync_isolation(&self, in_transaction: bool) {
+        if in_transaction {
+            return;
+        }
         let mut settings = self.settings();
         let default = settings.get("default_transaction_isolation").unwrap_or("read committed").to_owned();
         let _ = settings.set("transaction_isolation", Some(&default));

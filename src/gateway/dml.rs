@@ -573,18 +573,24 @@ impl WritePlan {
 }
 
 /// How many values each row of an INSERT's source has, when the text says it: a VALUES list's
-/// first row, or a SELECT's list without `*`.
+/// first row, or a SELECT's list without `*` (through parentheses, WITH and set operations).
 fn source_width(source: &Option<Box<sqlparser::ast::Query>>) -> Option<usize> {
-    match source.as_ref()?.body.as_ref() {
-        sqlparser::ast::SetExpr::Values(values) => values.rows.first().map(|row| row.content.len()),
-        sqlparser::ast::SetExpr::Select(select)
-            if select
-                .projection
-                .iter()
-                .all(|i| matches!(i, SelectItem::UnnamedExpr(_) | SelectItem::ExprWithAlias { .. })) =>
-        {
-            Some(select.projection.len())
+    fn width(body: &sqlparser::ast::SetExpr) -> Option<usize> {
+        use sqlparser::ast::SetExpr;
+        match body {
+            SetExpr::Values(values) => values.rows.first().map(|row| row.content.len()),
+            SetExpr::Select(select)
+                if select
+                    .projection
+                    .iter()
+                    .all(|i| matches!(i, SelectItem::UnnamedExpr(_) | SelectItem::ExprWithAlias { .. })) =>
+            {
+                Some(select.projection.len())
+            }
+            SetExpr::Query(query) => width(&query.body),
+            SetExpr::SetOperation { left, .. } => width(left),
+            _ => None,
         }
-        _ => None,
     }
+    width(&source.as_ref()?.body)
 }

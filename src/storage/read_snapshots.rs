@@ -8,12 +8,18 @@
 //! - retiring it (a full load, a schema change, a transaction's COMMIT, a drop) waits until the
 //!   last snapshot that reads it ends.
 //!
-//! Writes already changing a version in place when a snapshot is taken have not committed
-//! yet: the snapshot marks those tables *unsettled*, and the block answers `40001` if it reads
-//! one (it cannot tell which of their rows came before it).
+//! Writes already changing a version in place when a snapshot is about to be taken have not
+//! committed yet: the snapshot waits for them (a short while), and if one is still under way
+//! marks its table *unsettled*; the block answers `40001` if it reads one (it cannot tell which
+//! of the write's rows came before it).
+//!
+//! Only the session's own project's tables are pinned: a linked bucket's tables belong to
+//! another project, whose writes a snapshot must not slow down, and are read at their latest
+//! commit.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
 
 use crate::catalog::TableRecord;
 use crate::engine::TableFile;
@@ -23,7 +29,12 @@ use crate::error::{Error, ErrorKind, Result, SqlState};
 #[derive(Default)]
 pub(crate) struct ReadSnapshots {
     state: Mutex<State>,
+    /// Signalled when an in-place write ends.
+    write_ended: Condvar,
 }
+
+/// How long taking a snapshot waits for in-place writes under way to commit.
+const SETTLE_WAIT: Duration = Duration::from_secs(2);
 
 #[derive(Default)]
 struct State {
@@ -47,16 +58,31 @@ impl ReadSnapshots {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Takes a snapshot: `versions` reads every (table id, version) the session can read, in
-    /// one catalog read, while no in-place write may start or finish.
-    pub(crate) fn take(self: &Arc<Self>, versions: impl FnOnce() -> Result<Vec<(i64, i64)>>) -> Result<ReadSnapshot> {
+    /// Takes a snapshot of `project`'s tables (None: the admin's, every table): `versions`
+    /// reads every (table id, version) to pin, in one catalog read, while no in-place write
+    /// may start or finish. In-place writes of those versions under way are waited for, up to
+    /// [`SETTLE_WAIT`].
+    pub(crate) fn take(
+        self: &Arc<Self>,
+        project: Option<i64>,
+        mut versions: impl FnMut() -> Result<Vec<(i64, i64)>>,
+    ) -> Result<ReadSnapshot> {
+        let deadline = Instant::now() + SETTLE_WAIT;
         let mut state = self.state();
-        let versions: HashMap<i64, i64> = versions()?.into_iter().collect();
-        let unsettled = versions.iter().filter(|(t, v)| state.in_place.get(t) == Some(v)).map(|(t, _)| *t).collect();
+        let (versions, unsettled) = loop {
+            let versions: HashMap<i64, i64> = versions()?.into_iter().collect();
+            let unsettled: HashSet<i64> =
+                versions.iter().filter(|(t, v)| state.in_place.get(t) == Some(v)).map(|(t, _)| *t).collect();
+            let now = Instant::now();
+            if unsettled.is_empty() || now >= deadline {
+                break (versions, unsettled);
+            }
+            state = self.write_ended.wait_timeout(state, deadline - now).unwrap_or_else(|p| p.into_inner()).0;
+        };
         for (table, version) in &versions {
             *state.pinned.entry((*table, *version)).or_default() += 1;
         }
-        let view = SnapshotView { versions: Arc::new(versions), unsettled: Arc::new(unsettled) };
+        let view = SnapshotView { project, versions: Arc::new(versions), unsettled: Arc::new(unsettled) };
         Ok(ReadSnapshot { registry: Arc::clone(self), view: Some(view) })
     }
 
@@ -117,6 +143,7 @@ pub(crate) struct InPlaceWrite<'a> {
 impl Drop for InPlaceWrite<'_> {
     fn drop(&mut self) {
         self.registry.state().in_place.remove(&self.table_id);
+        self.registry.write_ended.notify_all();
     }
 }
 
@@ -131,6 +158,8 @@ pub struct ReadSnapshot {
 /// What a snapshot says about versions, shared with the reads that resolve tables.
 #[derive(Clone)]
 pub struct SnapshotView {
+    /// Whose tables it pinned (None: every table).
+    project: Option<i64>,
     versions: Arc<HashMap<i64, i64>>,
     unsettled: Arc<HashSet<i64>>,
 }
@@ -206,6 +235,8 @@ impl ReadView {
             return Ok(written.clone());
         }
         match &self.snapshot {
+            // another project's table (a linked bucket's) is read at its latest commit
+            Some(snapshot) if snapshot.project.is_some_and(|p| p != file.project_id) => Ok(file),
             Some(snapshot) => Ok(TableFile { version: snapshot.version_of(file.table_id)?, ..file }),
             None => Ok(file),
         }
@@ -247,8 +278,8 @@ mod tests {
     #[test]
     fn a_pinned_version_is_copied_before_a_write_and_removed_after_the_last_snapshot() {
         let registry = Arc::new(ReadSnapshots::default());
-        let first = registry.take(|| Ok(vec![(1, 5), (2, 7)])).unwrap();
-        let second = registry.take(|| Ok(vec![(1, 5)])).unwrap();
+        let first = registry.take(Some(1), || Ok(vec![(1, 5), (2, 7)])).unwrap();
+        let second = registry.take(Some(1), || Ok(vec![(1, 5)])).unwrap();
         // a write of a pinned version must copy it; of any other, may change it in place
         assert!(registry.start_in_place(&file(1, 5)).is_none());
         assert!(registry.start_in_place(&file(1, 6)).is_some());
@@ -262,10 +293,24 @@ mod tests {
     }
 
     #[test]
+    fn a_snapshot_waits_for_an_in_place_write_under_way() {
+        let registry = Arc::new(ReadSnapshots::default());
+        std::thread::scope(|scope| {
+            let writing = registry.start_in_place(&file(1, 5)).unwrap();
+            scope.spawn(move || {
+                std::thread::sleep(Duration::from_millis(100));
+                drop(writing);
+            });
+            let snapshot = registry.take(Some(1), || Ok(vec![(1, 5)])).unwrap();
+            assert_eq!(snapshot.view().unwrap().version_of(1).unwrap(), 5);
+        });
+    }
+
+    #[test]
     fn a_table_written_in_place_while_a_snapshot_is_taken_is_unsettled() {
         let registry = Arc::new(ReadSnapshots::default());
         let writing = registry.start_in_place(&file(1, 5)).unwrap();
-        let snapshot = registry.take(|| Ok(vec![(1, 5), (2, 7)])).unwrap();
+        let snapshot = registry.take(Some(1), || Ok(vec![(1, 5), (2, 7)])).unwrap();
         drop(writing);
         let view = snapshot.view().unwrap();
         assert_eq!(view.version_of(1).unwrap_err().state(), SqlState::SerializationFailure);

@@ -42,6 +42,8 @@ pub struct Transaction {
     dropped: Vec<Dropped>,
     /// Buckets it created (id, full name), in order: seen by it alone until COMMIT.
     buckets: Vec<(i64, String)>,
+    /// Buckets it dropped (id, full name), in order: gone for it alone until COMMIT.
+    dropped_buckets: Vec<(i64, String)>,
     /// Views it created and views it set aside (id, `bucket.view`), in order.
     views: Vec<(i64, String)>,
     dropped_views: Vec<(i64, String)>,
@@ -58,12 +60,16 @@ pub struct Transaction {
 
 struct Savepoint {
     name: String,
+    /// What the caller marked it with (the session's next cursor id: cursors declared since
+    /// close at `ROLLBACK TO`).
+    mark: u64,
     versions: HashMap<i64, TableFile>,
     /// The schema each table had in the transaction then (None: its committed one).
     schemas: HashMap<i64, Option<Schema>>,
-    /// How many tables the transaction had dropped, and buckets created, then.
+    /// How many tables the transaction had dropped, and buckets created and dropped, then.
     dropped: usize,
     buckets: usize,
+    dropped_buckets: usize,
     views: usize,
     dropped_views: usize,
     renamed: usize,
@@ -141,13 +147,24 @@ impl Transaction {
         self.id
     }
 
-    /// `SAVEPOINT name`.
-    pub fn savepoint(&mut self, name: String) {
-        let (dropped, buckets) = (self.dropped.len(), self.buckets.len());
+    /// `SAVEPOINT name`; `mark` comes back from `rollback_to_savepoint`.
+    pub fn savepoint(&mut self, name: String, mark: u64) {
+        let (dropped, buckets, dropped_buckets) = (self.dropped.len(), self.buckets.len(), self.dropped_buckets.len());
         let (views, dropped_views, renamed) = (self.views.len(), self.dropped_views.len(), self.renamed.len());
         let versions = self.written();
         let schemas = self.tables.iter().map(|(id, p)| (*id, p.schema.clone())).collect();
-        self.savepoints.push(Savepoint { name, versions, schemas, dropped, buckets, views, dropped_views, renamed });
+        self.savepoints.push(Savepoint {
+            name,
+            mark,
+            versions,
+            schemas,
+            dropped,
+            buckets,
+            dropped_buckets,
+            views,
+            dropped_views,
+            renamed,
+        });
     }
 
     fn savepoint_index(&self, name: &str) -> Result<usize> {
@@ -166,6 +183,7 @@ impl Transaction {
             tables: std::mem::take(&mut self.tables),
             dropped: std::mem::take(&mut self.dropped),
             buckets: std::mem::take(&mut self.buckets),
+            dropped_buckets: std::mem::take(&mut self.dropped_buckets),
             views: Views {
                 created: std::mem::take(&mut self.views),
                 dropped: std::mem::take(&mut self.dropped_views),
@@ -228,9 +246,11 @@ impl Transaction {
     }
 
     /// `ROLLBACK TO name`: every table returns to the version it had at the savepoint (tables
-    /// first written since are released); later savepoints end, this one stays.
-    pub async fn rollback_to_savepoint(&mut self, name: &str) -> Result<()> {
+    /// first written since are released); later savepoints end, this one stays. Answers the
+    /// savepoint's mark.
+    pub async fn rollback_to_savepoint(&mut self, name: &str) -> Result<u64> {
         let at = self.savepoint_index(name)?;
+        let mark = self.savepoints[at].mark;
         let mut candidates: Vec<TableFile> =
             self.savepoints.drain(at + 1..).flat_map(|s| s.versions.into_values()).collect();
         let restored = self.savepoints[at].versions.clone();
@@ -239,6 +259,8 @@ impl Transaction {
         let mut schemas: Vec<(i64, Option<Schema>)> = Vec::new();
         let undropped: Vec<Dropped> = self.dropped.drain(self.savepoints[at].dropped..).collect();
         let unmade: Vec<i64> = self.buckets.drain(self.savepoints[at].buckets..).map(|(id, _)| id).collect();
+        let undropped_buckets: Vec<i64> =
+            self.dropped_buckets.drain(self.savepoints[at].dropped_buckets..).map(|(id, _)| id).collect();
         let views = Views {
             created: self.views.drain(self.savepoints[at].views..).collect(),
             dropped: self.dropped_views.drain(self.savepoints[at].dropped_views..).collect(),
@@ -269,12 +291,13 @@ impl Transaction {
         // the catalog first: tables created since go, tables dropped since come back
         let created: Vec<i64> = released.iter().filter(|p| p.created).map(|p| p.private.table_id).collect();
         let restored: Vec<i64> = undropped.iter().map(|d| d.table.id).collect();
+        self.storage.restore_buckets(undropped_buckets).await?;
         self.storage.undo_catalog(created, restored, unmade).await?;
         self.storage.restore_schemas(self.id, schemas).await?;
         self.storage.undo_views(views).await?;
         self.storage.remove_files(gone).await;
         drop((released, undropped)); // their locks, once their files are gone
-        Ok(())
+        Ok(mark)
     }
 }
 
@@ -319,6 +342,7 @@ impl Storage {
             tables: BTreeMap::new(),
             dropped: Vec::new(),
             buckets: Vec::new(),
+            dropped_buckets: Vec::new(),
             views: Vec::new(),
             dropped_views: Vec::new(),
             renamed: Vec::new(),
@@ -627,6 +651,97 @@ impl Storage {
         result
     }
 
+    /// `DROP SCHEMA` inside `transaction`: its views and tables are dropped as `DROP VIEW` and
+    /// `DROP TABLE` in the transaction drop them, and the bucket is gone for the transaction
+    /// alone until COMMIT deletes it (with `cascade`; otherwise it must be empty, `2BP01`).
+    /// Buckets a dev branch reads from the default branch and linked buckets are dropped
+    /// outside a block only. Answers false when `if_exists` found nothing.
+    pub async fn drop_bucket_in(
+        &self,
+        transaction: &mut Transaction,
+        ctx: SessionContext,
+        full: String,
+        (cascade, if_exists): (bool, bool),
+        canceller: &Canceller,
+    ) -> Result<bool> {
+        let (project_id, branch_id) = require_write(&ctx)?;
+        let name = full.clone();
+        let found = self
+            .blocking(move |inner| {
+                inner.catalog.read(|tx| {
+                    let outside_only = || {
+                        Error::unsupported(format!(
+                            "schema \"{name}\" is a linked bucket or the default branch's; it can be dropped outside a transaction block only"
+                        ))
+                        .with_sqlstate(SqlState::ActiveSqlTransaction)
+                    };
+                    let bucket = match inner.bucket_named(tx, project_id, branch_id, &name) {
+                        Ok(bucket) => bucket,
+                        Err(e) => {
+                            let live = match super::names::parse_bucket(&name) {
+                                Ok((stage, bare)) => inner.live_bucket(tx, project_id, branch_id, &stage, &bare)?,
+                                Err(_) => None,
+                            };
+                            return match (live, if_exists) {
+                                (Some(_), _) => Err(outside_only()),
+                                (None, true) => Ok(None),
+                                (None, false) => Err(e),
+                            };
+                        }
+                    };
+                    if bucket.source_bucket_id.is_some() || bucket.mirrors_bucket_id.is_some() {
+                        return Err(outside_only());
+                    }
+                    if !tx.links_of(bucket.id)?.is_empty() {
+                        return Err(Error::failed_precondition(format!(
+                            "bucket \"{name}\" is linked by other projects; they must unlink it first"
+                        ))
+                        .with_sqlstate(SqlState::DependentObjectsStillExist));
+                    }
+                    let tables: Vec<String> = tx.tables_of(&[bucket.id])?.into_iter().map(|t| t.name).collect();
+                    let views: Vec<String> = tx.views_of(&[bucket.id])?.into_iter().map(|v| v.name).collect();
+                    if (!tables.is_empty() || !views.is_empty()) && !cascade {
+                        return Err(Error::failed_precondition(format!(
+                            "cannot drop schema \"{name}\" because it has {} table(s) and {} view(s); use DROP SCHEMA … CASCADE",
+                            tables.len(),
+                            views.len()
+                        ))
+                        .with_sqlstate(SqlState::DependentObjectsStillExist));
+                    }
+                    Ok(Some((bucket.id, tables, views)))
+                })
+            })
+            .await?;
+        let Some((bucket_id, tables, views)) = found else { return Ok(false) };
+        let in_bucket = |name: String| TableName { schema: Some(full.clone()), name };
+        for view in views {
+            self.drop_view_in(transaction, ctx.clone(), in_bucket(view), vec![], true).await?;
+        }
+        for table in tables {
+            self.drop_table_in(transaction, ctx.clone(), in_bucket(table), vec![], true, canceller).await?;
+        }
+        let txn = transaction.id;
+        self.blocking(move |inner| inner.catalog.write(|tx| tx.mark_bucket_dropped_in(bucket_id, Some(txn)))).await?;
+        transaction.dropped_buckets.push((bucket_id, full));
+        Ok(true)
+    }
+
+    /// Buckets a `ROLLBACK TO` brings back.
+    async fn restore_buckets(&self, buckets: Vec<i64>) -> Result<()> {
+        if buckets.is_empty() {
+            return Ok(());
+        }
+        self.blocking(move |inner| {
+            inner.catalog.write(|tx| {
+                for id in &buckets {
+                    tx.mark_bucket_dropped_in(*id, None)?;
+                }
+                Ok(())
+            })
+        })
+        .await
+    }
+
     /// Undoes a transaction's views (after `ROLLBACK TO`).
     async fn undo_views(&self, views: Views) -> Result<()> {
         if views.is_empty() {
@@ -813,7 +928,7 @@ impl Storage {
         if work.is_empty() {
             return Ok(());
         }
-        let Work { tables, dropped, buckets, views } = work;
+        let Work { tables, dropped, buckets, dropped_buckets, views } = work;
         let (project_id, branch_id) = require_write(ctx)?;
         let ctx = ctx.clone();
         self.blocking_for(project_id, move |inner| {
@@ -859,6 +974,20 @@ impl Storage {
                     }
                     inner.audit(tx, &ctx, Some(project_id), "drop_table", ("table", d.label.clone()), json!({}))?;
                 }
+                // its tables and views are gone by now; one another session put there meanwhile
+                // would go with the bucket, so the COMMIT fails instead
+                for (id, full_name) in &dropped_buckets {
+                    if !tx.bucket_is_empty(*id)? {
+                        return Err(Error::new(
+                            ErrorKind::Conflict,
+                            format!("schema \"{full_name}\" gained tables or views while this transaction dropped it; it was rolled back"),
+                        )
+                        .with_sqlstate(SqlState::SerializationFailure)
+                        .with_hint("retry the transaction"));
+                    }
+                    tx.delete_bucket(*id)?;
+                    inner.audit(tx, &ctx, Some(project_id), "drop_bucket", ("bucket", full_name.clone()), json!({}))?;
+                }
                 let mut left = Vec::with_capacity(tables.len());
                 for (id, pending) in tables.iter().filter(|(id, _)| !is_dropped(id)) {
                     let current = tx.table(*id)?.filter(|t| t.version == pending.base.version);
@@ -887,7 +1016,7 @@ impl Storage {
             let left = match committed {
                 Ok(left) => left,
                 Err(e) => {
-                    abandon(inner, Work { tables, dropped, buckets, views });
+                    abandon(inner, Work { tables, dropped, buckets, dropped_buckets, views });
                     return Err(e);
                 }
             };
@@ -930,9 +1059,17 @@ impl Storage {
     pub async fn take_read_snapshot(&self, ctx: SessionContext) -> Result<ReadSnapshot> {
         let place = if ctx.is_admin() { None } else { Some(super::tables::read_branch(&ctx)?) };
         self.blocking(move |inner| {
-            inner.read_snapshots.take(|| {
+            inner.read_snapshots.take(place.map(|(project, _)| project), || {
                 let snapshot = inner.catalog.read(|tx| inner.catalog_snapshot_here(tx, &ctx, place))?;
-                Ok(snapshot.tables.iter().map(|(_, t)| (t.id, t.version)).collect())
+                // the project's own tables (a linked bucket's are another project's)
+                let linked: std::collections::HashSet<i64> =
+                    snapshot.buckets.iter().filter(|b| b.source_bucket_id.is_some()).map(|b| b.id).collect();
+                Ok(snapshot
+                    .tables
+                    .iter()
+                    .filter(|(b, _)| !linked.contains(b))
+                    .map(|(_, t)| (t.id, t.version))
+                    .collect())
             })
         })
         .await
@@ -996,12 +1133,17 @@ struct Work {
     tables: BTreeMap<i64, Pending>,
     dropped: Vec<Dropped>,
     buckets: Vec<(i64, String)>,
+    dropped_buckets: Vec<(i64, String)>,
     views: Views,
 }
 
 impl Work {
     fn is_empty(&self) -> bool {
-        self.tables.is_empty() && self.dropped.is_empty() && self.buckets.is_empty() && self.views.is_empty()
+        self.tables.is_empty()
+            && self.dropped.is_empty()
+            && self.buckets.is_empty()
+            && self.dropped_buckets.is_empty()
+            && self.views.is_empty()
     }
 }
 
@@ -1039,8 +1181,11 @@ impl Views {
 /// catalog first), then its private versions are deleted (their readers done first); the locks
 /// go last. What fails here start-up recovery finishes.
 fn abandon(inner: &Inner, work: Work) {
-    let Work { tables, dropped, buckets, views } = work;
+    let Work { tables, dropped, buckets, dropped_buckets, views } = work;
     let undone = inner.catalog.write(|tx| {
+        for (id, _) in &dropped_buckets {
+            tx.mark_bucket_dropped_in(*id, None)?;
+        }
         // created ones first: one may hold the name of a dropped or renamed one
         for (id, pending) in &tables {
             if pending.created {

@@ -209,6 +209,12 @@ async fn dml_statements_are_atomic_writes_with_postgres_tags() {
     // without a column list, fewer values fill the first columns (prepared too); more are refused
     client.batch_execute(r#"INSERT INTO "in.c-sales"."copy" VALUES (20)"#).await.unwrap();
     client.execute(r#"INSERT INTO "in.c-sales"."copy" SELECT $1::INTEGER"#, &[&21i32]).await.unwrap();
+    client
+        .batch_execute(
+            r#"INSERT INTO "in.c-sales"."copy" WITH q AS (SELECT 22 AS k) SELECT k FROM q UNION ALL (SELECT 23)"#,
+        )
+        .await
+        .unwrap();
     let short: Vec<(i32, Option<String>)> = client
         .query(r#"SELECT id, name FROM "in.c-sales"."copy" WHERE id >= 20 ORDER BY id"#, &[])
         .await
@@ -216,8 +222,8 @@ async fn dml_statements_are_atomic_writes_with_postgres_tags() {
         .iter()
         .map(|r| (r.get(0), r.get(1)))
         .collect();
-    assert_eq!(short, [(20, None), (21, None)]);
-    let err = client.simple_query(r#"INSERT INTO "in.c-sales"."copy" VALUES (22, 'x', 'y')"#).await.unwrap_err();
+    assert_eq!(short, [(20, None), (21, None), (22, None), (23, None)]);
+    let err = client.simple_query(r#"INSERT INTO "in.c-sales"."copy" VALUES (24, 'x', 'y')"#).await.unwrap_err();
     assert_eq!(sqlstate(&err), "42601");
     let messages = client.simple_query(r#"TRUNCATE "in.c-sales"."copy""#).await.unwrap();
     assert!(matches!(messages.last(), Some(tokio_postgres::SimpleQueryMessage::CommandComplete(_))));

@@ -207,7 +207,7 @@ async fn copy_and_prepared_writes_join_the_transaction() {
     assert_eq!(ids(&b, ORDERS).await, [1, 2, 3, 60, 61]);
     // what cannot run in a transaction yet says so
     a.batch_execute("BEGIN").await.unwrap();
-    let err = a.simple_query(r#"DROP SCHEMA "in.c-sales" CASCADE"#).await.unwrap_err();
+    let err = a.simple_query("CALL create_snapshot(table => 'in.c-sales.orders')").await.unwrap_err();
     assert_eq!(sqlstate(&err), "25001", "{}", message(&err));
     a.batch_execute("ROLLBACK").await.unwrap();
     server.stop().await;
@@ -407,13 +407,20 @@ async fn views_created_and_dropped_in_a_transaction_change_at_commit_only() {
         assert_eq!(sqlstate(&err), "42P01");
         a.batch_execute(end).await.unwrap();
     }
-    // replacing an existing view is not done inside a block yet
-    a.batch_execute("BEGIN").await.unwrap();
-    let err = a.simple_query(r#"CREATE OR REPLACE VIEW "in.c-sales"."big" AS SELECT 1 AS id"#).await.unwrap_err();
-    assert_eq!(sqlstate(&err), "25001", "{}", message(&err));
-    a.batch_execute("ROLLBACK").await.unwrap();
+    // replacing an existing view (dbt's views): the block sees the new one, others the old
+    // one until COMMIT; ROLLBACK keeps the old one
+    for end in ["ROLLBACK", "COMMIT"] {
+        a.batch_execute(r#"BEGIN; CREATE OR REPLACE VIEW "in.c-sales"."big" AS SELECT 1 AS id"#).await.unwrap();
+        assert_eq!(ids(&a, r#""in.c-sales"."big""#).await, [1]);
+        assert_eq!(views(b.query(listing, &[]).await.unwrap()), ["big"]);
+        assert_eq!(ids(&b, r#""in.c-sales"."big""#).await, [2, 3]);
+        // replaced twice in one block
+        a.batch_execute(r#"CREATE OR REPLACE VIEW "in.c-sales"."big" AS SELECT 7 AS id"#).await.unwrap();
+        assert_eq!(ids(&a, r#""in.c-sales"."big""#).await, [7]);
+        a.batch_execute(end).await.unwrap();
+    }
     assert_eq!(views(b.query(listing, &[]).await.unwrap()), ["big"]);
-    assert_eq!(ids(&b, r#""in.c-sales"."big""#).await, [2, 3]);
+    assert_eq!(ids(&b, r#""in.c-sales"."big""#).await, [7]);
     server.stop().await;
 }
 
@@ -811,8 +818,12 @@ async fn repeatable_read_blocks_read_one_snapshot_of_every_table() {
     assert_eq!(sqlstate(&err), "40001", "{}", message(&err));
     a.batch_execute("ROLLBACK; BEGIN ISOLATION LEVEL REPEATABLE READ").await.unwrap();
     assert_eq!(ids(&a, ORDERS).await, [2, 3, 10]);
-    let err = a.simple_query("SET TRANSACTION ISOLATION LEVEL READ COMMITTED").await.unwrap_err();
-    assert_eq!(sqlstate(&err), "25001", "{}", message(&err));
+    for sql in ["SET TRANSACTION ISOLATION LEVEL READ COMMITTED", "SET transaction_isolation = 'read committed'"] {
+        let err = a.simple_query(sql).await.unwrap_err();
+        assert_eq!(sqlstate(&err), "25001", "{sql}: {}", message(&err));
+        a.batch_execute("ROLLBACK; BEGIN ISOLATION LEVEL REPEATABLE READ").await.unwrap();
+        assert_eq!(ids(&a, ORDERS).await, [2, 3, 10]);
+    }
     a.batch_execute(&format!("ROLLBACK; BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT 1 FROM {ORDERS} LIMIT 1"))
         .await
         .unwrap();
@@ -826,7 +837,8 @@ async fn repeatable_read_blocks_read_one_snapshot_of_every_table() {
     a.batch_execute(&format!("BEGIN; SELECT count(*) FROM {ITEMS}")).await.unwrap();
     b.batch_execute(&format!("INSERT INTO {ITEMS} VALUES (5, 'e')")).await.unwrap();
     assert_eq!(a.query_one(&sku_count, &[]).await.unwrap().get::<_, i64>(0), 2);
-    a.batch_execute("COMMIT; SET default_transaction_isolation = 'read committed'").await.unwrap();
+    a.batch_execute("COMMIT; RESET default_transaction_isolation").await.unwrap();
+    assert_eq!(show_isolation(&a).await, "read committed");
     // READ COMMITTED sees each commit as it comes
     a.batch_execute("BEGIN").await.unwrap();
     assert_eq!(a.query_one(&sku_count, &[]).await.unwrap().get::<_, i64>(0), 3);
@@ -842,5 +854,133 @@ async fn repeatable_read_blocks_read_one_snapshot_of_every_table() {
     assert_eq!(version_files(&server).len(), 4, "the pinned version is kept while the block lives");
     drop(c);
     assert_eq!(settle_files(&server, 3).await.len(), 3, "{files:?}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn drop_schema_in_a_transaction_takes_its_tables_at_commit_only() {
+    let server = TestServer::start().await;
+    let (a, b, _, _) = with_items(&server).await;
+    a.batch_execute(
+        r#"CREATE SCHEMA "in.c-gone"; CREATE TABLE "in.c-gone"."t" (k INTEGER); INSERT INTO "in.c-gone"."t" VALUES (1);
+           CREATE VIEW "in.c-gone"."v" AS SELECT k FROM "in.c-gone"."t""#,
+    )
+    .await
+    .unwrap();
+    let files = version_files(&server);
+    let listing = "SELECT schema_name::text FROM information_schema.schemata WHERE schema_name = 'in.c-gone'";
+    // not empty: CASCADE is needed, as in PostgreSQL
+    a.batch_execute("BEGIN").await.unwrap();
+    let err = a.simple_query(r#"DROP SCHEMA "in.c-gone""#).await.unwrap_err();
+    assert_eq!(sqlstate(&err), "2BP01", "{}", message(&err));
+    a.batch_execute("ROLLBACK").await.unwrap();
+    for end in ["ROLLBACK", "COMMIT"] {
+        a.batch_execute(r#"BEGIN; DROP SCHEMA "in.c-gone" CASCADE"#).await.unwrap();
+        // gone for the block; there for everyone else until COMMIT
+        assert!(a.query(listing, &[]).await.unwrap().is_empty());
+        let err = a.simple_query(r#"SAVEPOINT q; SELECT * FROM "in.c-gone"."t""#).await.unwrap_err();
+        assert_eq!(sqlstate(&err), "42P01", "{}", message(&err));
+        a.batch_execute("ROLLBACK TO q").await.unwrap();
+        assert_eq!(b.query(listing, &[]).await.unwrap().len(), 1);
+        assert_eq!(ids(&b, r#"(SELECT k AS id FROM "in.c-gone"."v") v"#).await, [1]);
+        a.batch_execute(end).await.unwrap();
+        let expected = if end == "ROLLBACK" { 1 } else { 0 };
+        assert_eq!(b.query(listing, &[]).await.unwrap().len(), expected, "after {end}");
+        assert_eq!(a.query(listing, &[]).await.unwrap().len(), expected, "after {end}");
+    }
+    let err = b.simple_query(r#"SELECT * FROM "in.c-gone"."t""#).await.unwrap_err();
+    assert_eq!(sqlstate(&err), "42P01");
+    // the dropped table's file is kept only by the automatic snapshot DROP TABLE takes
+    let kept: i64 =
+        b.query_one("SELECT count(*) FROM duckstore.snapshots WHERE trigger = 'drop_table'", &[]).await.unwrap().get(0);
+    assert!(kept >= 1);
+    assert_eq!(version_files(&server).len(), files.len(), "{files:?}");
+
+    // a table another session puts into the schema meanwhile is not dropped with it unseen:
+    // the COMMIT fails and rolls back
+    a.batch_execute(r#"CREATE SCHEMA "in.c-busy"; BEGIN; DROP SCHEMA "in.c-busy" CASCADE"#).await.unwrap();
+    b.batch_execute(r#"CREATE TABLE "in.c-busy"."new" (k INTEGER); INSERT INTO "in.c-busy"."new" VALUES (5)"#)
+        .await
+        .unwrap();
+    let err = a.simple_query("COMMIT").await.unwrap_err();
+    assert_eq!(sqlstate(&err), "40001", "{}", message(&err));
+    assert_eq!(ids(&a, r#"(SELECT k AS id FROM "in.c-busy"."new") n"#).await, [5]);
+    // savepoints bring a dropped schema back
+    a.batch_execute(r#"BEGIN; SAVEPOINT s; DROP SCHEMA "in.c-busy" CASCADE; ROLLBACK TO s"#).await.unwrap();
+    assert_eq!(ids(&a, r#"(SELECT k AS id FROM "in.c-busy"."new") n"#).await, [5]);
+    a.batch_execute("COMMIT").await.unwrap();
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn cursors_close_with_a_rolled_back_savepoint_or_a_failed_fetch() {
+    let server = TestServer::start().await;
+    let (a, _, _, _) = with_items(&server).await;
+    // a cursor declared after a savepoint reads rows the ROLLBACK TO undid: it closes with them,
+    // held or not
+    a.batch_execute(&format!(
+        "BEGIN; SAVEPOINT s; INSERT INTO {ORDERS} (id) VALUES (200);
+         DECLARE h CURSOR WITH HOLD FOR SELECT id FROM {ORDERS} ORDER BY id;
+         DECLARE c CURSOR FOR SELECT id FROM {ORDERS} ORDER BY id;
+         ROLLBACK TO s; COMMIT"
+    ))
+    .await
+    .unwrap();
+    for name in ["h", "c"] {
+        let err = a.simple_query(&format!("FETCH ALL FROM {name}")).await.unwrap_err();
+        assert_eq!(sqlstate(&err), "34000", "{name}: {}", message(&err));
+    }
+    // one declared before the savepoint stays
+    a.batch_execute(&format!(
+        "BEGIN; DECLARE kept CURSOR WITH HOLD FOR SELECT id FROM {ORDERS} ORDER BY id; SAVEPOINT s; ROLLBACK TO s; COMMIT"
+    ))
+    .await
+    .unwrap();
+    let names: Vec<String> =
+        a.query("SELECT name FROM pg_cursors", &[]).await.unwrap().iter().map(|r| r.get(0)).collect();
+    assert_eq!(names, ["kept"]);
+    // a FETCH or MOVE that fails (here, cancelled by the statement timeout) closes the cursor:
+    // its position is unknown, and a later FETCH must not answer an empty end of rows
+    a.batch_execute(
+        "SET statement_timeout = '1s';
+         DECLARE endless CURSOR WITH HOLD FOR SELECT i FROM range(100000000000) t(i) WHERE i % 7 = 0",
+    )
+    .await
+    .unwrap();
+    let err = a.simple_query("MOVE ALL FROM endless").await.unwrap_err();
+    assert_eq!(sqlstate(&err), "57014", "{}", message(&err));
+    let err = a.simple_query("FETCH 2 FROM endless").await.unwrap_err();
+    assert_eq!(sqlstate(&err), "34000", "{}", message(&err));
+    a.batch_execute("RESET statement_timeout").await.unwrap();
+    // DISCARD ALL belongs outside a block, as in PostgreSQL
+    a.batch_execute("BEGIN").await.unwrap();
+    assert_eq!(sqlstate(&a.simple_query("DISCARD ALL").await.unwrap_err()), "25001");
+    a.batch_execute("ROLLBACK").await.unwrap();
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_repeatable_read_block_never_pins_another_projects_linked_tables() {
+    let server = TestServer::start().await;
+    let (source, source_user, _) = crate::tables::sales(&server).await;
+    source.query_one("CALL set_snapshot_settings(level => 'project', time_travel_days => 0)", &[]).await.unwrap();
+    let source_project: i64 = source_user.split('-').next().unwrap().parse().unwrap();
+    let (target_project, user, token) = server.project("target").await;
+    let target = server.connect(&user, &token).await;
+    source.query_one("CALL share_bucket(bucket => 'in.c-sales', project => $1)", &[&target_project]).await.unwrap();
+    target
+        .simple_query(&format!(
+            "CALL link_bucket(source_project => {source_project}, source_bucket => 'in.c-sales', stage => 'in', name => 'shared')"
+        ))
+        .await
+        .unwrap();
+    let files = version_files(&server);
+    target.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT 1").await.unwrap();
+    // the source project's writes copy nothing for the other project's block
+    source.batch_execute(&format!("INSERT INTO {ORDERS} (id) VALUES (100)")).await.unwrap();
+    assert_eq!(version_files(&server), files);
+    // which reads the linked table at its latest commit
+    assert_eq!(ids(&target, r#""in.c-shared"."orders""#).await, [1, 2, 3, 100]);
+    target.batch_execute("COMMIT").await.unwrap();
     server.stop().await;
 }
