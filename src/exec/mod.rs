@@ -10,6 +10,7 @@ mod procedures;
 mod reads;
 mod session;
 mod workspace;
+mod workspace_cursors;
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -229,6 +230,9 @@ impl Executor {
                 params: call.param_kinds.iter().map(|k| ParamShape::Argument(*k)).collect(),
                 schema: Some(RelationBuilder::new(call.spec.columns).schema()),
             }),
+            Plan::Fetch { name, only_move: false, .. } if session.workspace.is_some() => {
+                Ok(Shape { params: vec![], schema: Some(self.workspace_cursor_schema(session, name).await?) })
+            }
             Plan::Fetch { name, only_move: false, .. } => {
                 Ok(Shape { params: vec![], schema: Some(self.cursor_schema(session, name)?) })
             }

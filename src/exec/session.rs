@@ -41,6 +41,8 @@ pub struct Session {
     pub workspace: Option<WorkspaceSession>,
     /// Open cursors by name (see `exec::cursors`).
     pub cursors: Mutex<std::collections::HashMap<String, super::cursors::Cursor>>,
+    /// A workspace session's open cursors (see `exec::workspace_cursors`).
+    pub workspace_cursors: Mutex<std::collections::HashMap<String, super::workspace_cursors::WorkspaceCursorState>>,
     /// The writes of the open transaction block, once it wrote (see `storage::transactions`).
     /// A statement takes it out while it runs; a connection that goes away drops it, which
     /// rolls it back.
@@ -94,6 +96,7 @@ impl Session {
             relation_base: rand::random::<u64>() & ((1 << 47) - 1),
             workspace: start.workspace,
             cursors: Mutex::new(Default::default()),
+            workspace_cursors: Mutex::new(Default::default()),
             transaction: Mutex::new(None),
             resolved: Mutex::new(ResolvedReads::default()),
         }

@@ -86,7 +86,7 @@ pub fn workspace_view_expander(
 /// A statement of a workspace session that never reaches DuckDB (whose parser may not even
 /// read it): PostgreSQL's session statements and savepoints.
 fn answered_here(sql: &str) -> bool {
-    savepoint_statement(sql).is_some() || session_statement(sql).is_some()
+    savepoint_statement(sql).is_some() || session_statement(sql).is_some() || gateway::workspace_cursor(sql).is_some()
 }
 
 /// A savepoint statement of a workspace session.
@@ -233,6 +233,9 @@ impl Executor {
         if let Some(savepoint) = savepoint_statement(sql) {
             return self.workspace_savepoint(session, savepoint, in_transaction).await;
         }
+        if let Some(cursor) = gateway::workspace_cursor(sql) {
+            return self.workspace_cursor(session, cursor?, params, in_transaction).await;
+        }
         match transaction_effect(sql) {
             Some(_) => session.wrote_in_transaction.store(false, Ordering::Release),
             None if in_transaction && !reads_only(sql) => session.wrote_in_transaction.store(true, Ordering::Release),
@@ -260,6 +263,11 @@ impl Executor {
         };
         super::hold_timer_while_streaming(&mut result, timer);
         self.observe(session, "workspace", started, result.as_ref().err());
+        if result.is_ok() && transaction_effect(sql) == Some(false) {
+            let first = after_leading_comments(sql).split_whitespace().next().unwrap_or("").to_ascii_uppercase();
+            let committed = matches!(first.trim_end_matches(';'), "COMMIT" | "END");
+            self.end_workspace_cursors(session, committed).await;
+        }
         result
     }
 
@@ -303,6 +311,18 @@ impl Executor {
     pub async fn describe_workspace(&self, session: &Session, sql: &str) -> Result<Shape> {
         let ws =
             session.workspace.as_ref().ok_or_else(|| Error::internal("describing workspace SQL", "no workspace"))?;
+        match gateway::workspace_cursor(sql) {
+            Some(Ok(gateway::WorkspaceCursor::Declare { query, .. })) => {
+                let described = self.storage.engine().workspace_describe(&ws.conn, query).await?;
+                let params =
+                    described.params.iter().map(|t| ParamShape::Engine(t.clone(), ParamType::Unknown)).collect();
+                return Ok(Shape { params, schema: None });
+            }
+            Some(Ok(gateway::WorkspaceCursor::Fetch { name, only_move: false, .. })) => {
+                return Ok(Shape { params: vec![], schema: Some(self.workspace_cursor_schema(session, &name).await?) });
+            }
+            _ => {}
+        }
         if answered_here(sql) || transaction_effect(sql).is_some() {
             return Ok(Shape { params: vec![], schema: None });
         }

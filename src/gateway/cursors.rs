@@ -127,3 +127,58 @@ fn backward() -> Error {
     )
     .with_sqlstate(SqlState::ObjectNotInPrerequisiteState)
 }
+
+/// A cursor statement of a workspace session, whose SQL DuckDB runs but whose cursors duckstore
+/// keeps (DuckDB has none).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WorkspaceCursor {
+    Declare { name: String, hold: bool, query: String },
+    Fetch { name: String, count: Option<u64>, only_move: bool },
+    Close(Option<String>),
+}
+
+/// `sql` as a cursor statement (`DECLARE … CURSOR`, `FETCH`, `MOVE`, `CLOSE`), or None for
+/// anything else; Some(Err) for a cursor statement this server refuses (`SCROLL`, backward).
+pub fn workspace_cursor(sql: &str) -> Option<Result<WorkspaceCursor>> {
+    let first = crate::engine::after_leading_comments(sql)
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if !["declare", "fetch", "move", "close"].contains(&first.as_str()) {
+        return None;
+    }
+    let mut statements = super::parse(sql).ok()?;
+    if statements.len() != 1 {
+        return None;
+    }
+    Some(match statements.remove(0) {
+        Statement::Declare { mut stmts, .. } if stmts.len() == 1 && stmts[0].for_query.is_some() => {
+            let declare = stmts.remove(0);
+            let name = declare.names.first().map(cursor_name).unwrap_or_default();
+            if declare.scroll == Some(true) {
+                return Some(Err(Error::unsupported("cursors are NO SCROLL here: they move forward only")));
+            }
+            if declare.binary == Some(true) {
+                return Some(Err(Error::unsupported(
+                    "BINARY cursors are not supported; fetch with the extended protocol's binary result format instead",
+                )));
+            }
+            let hold = declare.hold == Some(true);
+            let query = declare.for_query.map(|q| q.to_string()).unwrap_or_default();
+            Ok(WorkspaceCursor::Declare { name, hold, query })
+        }
+        Statement::Fetch { name, direction, into, .. } if into.is_none() || is_move(&into) => {
+            match plan_fetch(cursor_name(&name), direction, into.is_some()) {
+                Ok(Plan::Fetch { name, count, only_move }) => Ok(WorkspaceCursor::Fetch { name, count, only_move }),
+                Ok(_) => return None,
+                Err(e) => Err(e),
+            }
+        }
+        Statement::Close { cursor } => Ok(WorkspaceCursor::Close(match cursor {
+            sqlparser::ast::CloseCursor::All => None,
+            sqlparser::ast::CloseCursor::Specific { name } => Some(cursor_name(&name)),
+        })),
+        _ => return None,
+    })
+}

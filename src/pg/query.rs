@@ -393,7 +393,7 @@ impl QueryParser for StatementParser {
             if let Some(plan) = crate::exec::session_statement(sql) {
                 return Ok(Prepared { plan: Some(plan), workspace_sql: None, described: Arc::new(Mutex::new(None)) });
             }
-            if crate::exec::savepoint_statement(sql).is_some() {
+            if crate::exec::savepoint_statement(sql).is_some() || gateway::workspace_cursor(sql).is_some() {
                 let workspace_sql = Some(sql.to_owned());
                 return Ok(Prepared { plan: None, workspace_sql, described: Arc::new(Mutex::new(None)) });
             }
@@ -499,6 +499,37 @@ impl ExtendedQueryHandler for Connection {
         Arc::new(StatementParser::new(self.clone()))
     }
 
+    /// A statement that answers no rows is described as PostgreSQL does: ParameterDescription,
+    /// then NoData. (pgwire sends NoData only when there are no parameters either, and a
+    /// RowDescription of no columns otherwise, which pgjdbc takes for a statement returning rows:
+    /// its batched INSERTs then count 0 rows each.)
+    async fn on_describe<C>(
+        &self,
+        client: &mut C,
+        message: pgwire::messages::extendedquery::Describe,
+    ) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        if message.target_type != pgwire::messages::extendedquery::TARGET_TYPE_BYTE_STATEMENT {
+            return self._on_describe(client, message).await;
+        }
+        let name = message.name.as_deref().unwrap_or(pgwire::api::DEFAULT_NAME);
+        let Some(statement) = client.portal_store().get_statement(name) else {
+            return Err(PgWireError::StatementNotFound(name.to_owned()));
+        };
+        let described = self.do_describe_statement(client, &statement).await?;
+        let oids = described.parameters.iter().map(|t| t.oid()).collect();
+        client
+            .send(PgWireBackendMessage::ParameterDescription(pgwire::messages::data::ParameterDescription::new(oids)))
+            .await?;
+        // (a portal's response: its RowDescription, or NoData when it has no columns)
+        pgwire::api::query::send_describe_response(client, &DescribePortalResponse::new(described.fields)).await
+    }
+
     async fn on_execute<C>(&self, client: &mut C, message: pgwire::messages::extendedquery::Execute) -> PgWireResult<()>
     where
         C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
@@ -580,6 +611,11 @@ impl ExtendedQueryHandler for Connection {
             let params = self.bound_params(portal).map_err(|e| to_pg(&e))?;
             let in_transaction = client.transaction_status() != TransactionStatus::Idle;
             let outcome = self.shared.exec.run_workspace(&session, sql, &params, in_transaction).await;
+            if outcome.is_ok()
+                && let Some(Ok(gateway::WorkspaceCursor::Declare { name, .. })) = gateway::workspace_cursor(sql)
+            {
+                register_cursor_portal(client, &name);
+            }
             return match outcome.map_err(|e| to_pg(&e))? {
                 Outcome::Rows { schema, rows, tag } => Ok(Response::Query(
                     query_response(schema, rows, tag, &portal.result_column_format).map_err(|e| to_pg(&e))?,

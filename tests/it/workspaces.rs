@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use tokio_postgres::Client;
+use tokio_postgres::{Client, SimpleQueryMessage};
 
 use crate::harness::{TestServer, message, sqlstate};
 
@@ -311,6 +311,21 @@ with psycopg.connect(host="127.0.0.1", port={port}, user="{user}", password="{pa
         cur.execute("CREATE TABLE doubled AS SELECT id, amount * 2 AS twice FROM orders")
         cur.execute("SELECT twice FROM doubled WHERE id = %s", (2,))
         assert str(cur.fetchone()[0]) == "40.00", "doubled"
+    conn.commit()
+    # named (server-side) cursors, with a parameter, and one held past COMMIT and scrolled
+    with conn.transaction():
+        with conn.cursor(name="by_id") as cur:
+            cur.execute("SELECT id FROM orders WHERE id >= %s ORDER BY id", (1,))
+            assert cur.description[0].name == "id", cur.description
+            first = cur.fetchmany(1)
+            rest = cur.fetchall()
+            assert len(first) == 1 and len(rest) >= 1 and rest[0][0] > first[0][0], (first, rest)
+    with conn.cursor(name="held", withhold=True) as cur:
+        cur.execute("SELECT id FROM orders ORDER BY id")
+        conn.commit()
+        cur.scroll(1)
+        everything = conn.execute("SELECT id FROM orders ORDER BY id").fetchall()
+        assert cur.fetchall() == everything[1:], everything
     conn.commit()
 print("psycopg ok")
 "#,
@@ -894,5 +909,50 @@ async fn a_workspace_transaction_is_atomic_reads_its_writes_and_returns_rows() {
     assert_eq!(rows.len(), 2);
     a.batch_execute("ROLLBACK").await.unwrap();
     assert_eq!(text_rows(&b, "SELECT count(*) FROM t").await, vec![vec![s("3")]]);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn cursors_in_a_workspace_read_forward_and_close_with_their_block() {
+    let server = TestServer::start().await;
+    let st = storage(&server, "cursors").await;
+    let ws = workspace(&st, "CALL create_workspace(name => 'w')").await;
+    let client = login(&server, &ws).await;
+    client.batch_execute("CREATE TABLE t AS SELECT i FROM range(10) r(i)").await.unwrap();
+    let fetch = |sql: &'static str| {
+        let client = &client;
+        async move {
+            let messages = client.simple_query(sql).await.unwrap();
+            let mut rows = Vec::new();
+            let mut count = 0;
+            for m in messages {
+                match m {
+                    SimpleQueryMessage::Row(r) => rows.push(r.get(0).unwrap().to_owned()),
+                    SimpleQueryMessage::CommandComplete(n) => count = n,
+                    _ => {}
+                }
+            }
+            (rows, count)
+        }
+    };
+    // outside a block only a held cursor, as in PostgreSQL
+    let err = client.simple_query("DECLARE c CURSOR FOR SELECT 1").await.unwrap_err();
+    assert_eq!(err.code().unwrap().code(), "25P01");
+    client.batch_execute("BEGIN; DECLARE c CURSOR FOR SELECT i FROM t ORDER BY i").await.unwrap();
+    assert_eq!(fetch("FETCH 3 FROM c").await, (vec!["0".into(), "1".into(), "2".into()], 3));
+    assert_eq!(fetch("MOVE 2 IN c").await, (vec![], 2));
+    assert_eq!(fetch("FETCH c").await, (vec!["5".into()], 1));
+    assert_eq!(fetch("FETCH ALL FROM c").await.1, 4);
+    assert_eq!(fetch("FETCH c").await, (vec![], 0));
+    // the rows are the query's at DECLARE, whatever is written after
+    client.batch_execute("DECLARE h CURSOR WITH HOLD FOR SELECT i FROM t WHERE i < 3 ORDER BY i").await.unwrap();
+    client.batch_execute("DELETE FROM t WHERE i = 1; COMMIT").await.unwrap();
+    assert_eq!(client.simple_query("FETCH c").await.unwrap_err().code().unwrap().code(), "34000");
+    assert_eq!(fetch("FETCH ALL FROM h").await, (vec!["0".into(), "1".into(), "2".into()], 3));
+    client.batch_execute("CLOSE h").await.unwrap();
+    // a ROLLBACK closes the cursors its block declared, held or not
+    client.batch_execute("BEGIN; DECLARE r CURSOR WITH HOLD FOR SELECT 1; ROLLBACK").await.unwrap();
+    assert_eq!(client.simple_query("FETCH r").await.unwrap_err().code().unwrap().code(), "34000");
+    assert_eq!(client.simple_query("FETCH BACKWARD 1 FROM r").await.unwrap_err().code().unwrap().code(), "55000");
     server.stop().await;
 }
