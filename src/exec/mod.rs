@@ -203,7 +203,7 @@ impl Executor {
             Plan::Write(write) => {
                 let relations = self.register_relations(session, &write.body.relations, true).await?;
                 let handles: Vec<u64> = relations.iter().map(|r| r.handle()).collect();
-                let search_path = session.settings().search_path();
+                let search_path = session.search_path();
                 let mut target = self
                     .storage
                     .resolve_reads(session.ctx.clone(), vec![write.target.clone()], search_path.clone())
@@ -303,7 +303,11 @@ impl Executor {
         }
         let timeout_ms = effective_timeout_ms(session.settings().statement_timeout_ms(), self.statement_timeout_ms);
         let timer = start_statement_timer(session, timeout_ms);
-        // inside a transaction, the catalog shows the tables it created to it alone
+        // inside a transaction, the catalog shows the tables it created to it alone (its writes
+        // begin with its first write statement, which must see what that statement creates)
+        if in_transaction && transactional {
+            drop(session.open_transaction(&self.storage));
+        }
         let transaction = session.transaction_id();
         let execute = self.execute(session, plan, params, in_transaction);
         let execute = crate::storage::as_statement(session.canceller.clone(), execute);
@@ -386,7 +390,15 @@ impl Executor {
                 session.end_isolation();
                 session.read_only_transaction.store(false, Ordering::Release);
                 let committed = match session.take_transaction() {
-                    Some(transaction) => storage.commit(&session.ctx, transaction).await,
+                    Some(mut transaction) => {
+                        match storage.drop_temporary(&mut transaction, session.ctx.clone(), &session.canceller).await {
+                            Ok(()) => storage.commit(&session.ctx, transaction).await,
+                            Err(e) => {
+                                storage.rollback(transaction).await;
+                                Err(e)
+                            }
+                        }
+                    }
                     None => Ok(()),
                 };
                 // a COMMIT that failed rolled back: held cursors the block declared close too
@@ -489,9 +501,22 @@ impl Executor {
                 }
                 Ok(Outcome::Command(CommandTag::new("DROP SCHEMA")))
             }
+            Plan::CreateTable { spec, .. } | Plan::CreateTableAs { spec, .. }
+                if spec.bucket == gateway::TEMPORARY_BUCKET && !in_transaction =>
+            {
+                Err(Error::unsupported(
+                    "temporary tables live inside a transaction block here, and are dropped at its end",
+                )
+                .with_hint("BEGIN first; the table is gone after COMMIT or ROLLBACK"))
+            }
             Plan::CreateTable { spec, if_not_exists } if in_transaction => {
                 let mut transaction = session.open_transaction(storage);
                 let ctx = session.ctx.clone();
+                let mut spec = spec.clone();
+                if spec.bucket == gateway::TEMPORARY_BUCKET {
+                    spec.bucket = storage.temporary_bucket_of(&mut transaction, ctx.clone()).await?;
+                }
+                let spec = &spec;
                 storage
                     .create_table_in(&mut transaction, ctx, spec.clone(), *if_not_exists, &session.canceller)
                     .await?;
@@ -504,10 +529,16 @@ impl Executor {
             Plan::Write(write) => self.write(session, write, params, in_transaction).await,
             Plan::CreateTableAs { spec, query, insert, if_not_exists } => {
                 let insert = insert.as_deref();
+                let mut spec = spec.clone();
+                if spec.bucket == gateway::TEMPORARY_BUCKET {
+                    let mut transaction = session.open_transaction(storage);
+                    spec.bucket = storage.temporary_bucket_of(&mut transaction, session.ctx.clone()).await?;
+                }
+                let spec = &spec;
                 self.create_table_as(session, spec, query, (insert, params), *if_not_exists, in_transaction).await
             }
             Plan::RenameTable { table, to, if_exists } => {
-                let search_path = session.settings().search_path();
+                let search_path = session.search_path();
                 let renamed = if in_transaction {
                     let mut transaction = session.open_transaction(storage);
                     storage
@@ -523,7 +554,7 @@ impl Executor {
                 Ok(Outcome::Command(CommandTag::new("ALTER TABLE")))
             }
             Plan::AlterTable { table, changes, if_exists } => {
-                let search_path = session.settings().search_path();
+                let search_path = session.search_path();
                 let (ctx, changes) = (session.ctx.clone(), changes.clone());
                 let altered = if in_transaction {
                     let mut transaction = session.open_transaction(storage);
@@ -539,7 +570,7 @@ impl Executor {
                 Ok(Outcome::Command(CommandTag::new("ALTER TABLE")))
             }
             Plan::CopyIn(copy) => {
-                let search_path = session.settings().search_path();
+                let search_path = session.search_path();
                 let columns = storage.copy_columns(&session.ctx, &copy.table, &search_path, &copy.columns).await?;
                 let tmp = storage.engine().data_dir().join("tmp");
                 let copy = CopyIn::start((**copy).clone(), search_path, &tmp).await?;
@@ -581,7 +612,7 @@ impl Executor {
                 Ok(Outcome::Command(CommandTag::new("CREATE VIEW")))
             }
             Plan::DropViews { views, if_exists } => {
-                let search_path = session.settings().search_path();
+                let search_path = session.search_path();
                 self.all_exist(session, views, &search_path, *if_exists).await?;
                 for view in views {
                     let (ctx, path) = (session.ctx.clone(), search_path.clone());
@@ -595,7 +626,7 @@ impl Executor {
                 Ok(Outcome::Command(CommandTag::new("DROP VIEW")))
             }
             Plan::DropTables { tables, if_exists } if in_transaction => {
-                let search_path = session.settings().search_path();
+                let search_path = session.search_path();
                 self.all_exist(session, tables, &search_path, *if_exists).await?;
                 let mut transaction = session.open_transaction(storage);
                 for table in tables {
@@ -606,7 +637,7 @@ impl Executor {
                 Ok(Outcome::Command(CommandTag::new("DROP TABLE")))
             }
             Plan::DropTables { tables, if_exists } => {
-                let search_path = session.settings().search_path();
+                let search_path = session.search_path();
                 self.all_exist(session, tables, &search_path, *if_exists).await?;
                 for table in tables {
                     storage.drop_table(session.ctx.clone(), table.clone(), search_path.clone(), *if_exists).await?;
@@ -650,10 +681,10 @@ impl Executor {
     ) -> Result<Outcome> {
         let relations = self.register_relations(session, &write.body.relations, false).await?;
         let handles: Vec<u64> = relations.iter().map(|r| r.handle()).collect();
-        let search_path = session.settings().search_path();
+        let search_path = session.search_path();
         let reads = self.write_reads(session, &write.body.tables, &search_path).await?;
         let request = crate::storage::WriteRequest {
-            target: write.target.clone(),
+            target: session.temporary_names(vec![write.target.clone()]).remove(0),
             reads,
             search_path,
             operation: write.kind.label(),
@@ -702,7 +733,7 @@ impl Executor {
         in_transaction: bool,
     ) -> Result<Outcome> {
         let storage = &self.storage;
-        let search_path = session.settings().search_path();
+        let search_path = session.search_path();
         let (refs, reads) = self.expand_reads(session, query.tables.clone(), search_path, None).await?;
         let expanded = crate::storage::ExpandedQuery { sql: query.render(&[], &refs)?, reads };
         let columns = storage.query_columns(&session.ctx, expanded, params.to_vec()).await?;

@@ -66,7 +66,7 @@ impl Executor {
     ) -> Result<(gateway::RenderedQuery, Vec<RelationGuard>, Vec<TableFile>)> {
         let relations = self.register_relations(session, &q.relations, describe_only).await?;
         let handles: Vec<u64> = relations.iter().map(|r| r.handle()).collect();
-        let search_path = session.settings().search_path();
+        let search_path = session.search_path();
         let (refs, files) = self.expand_reads(session, q.tables.clone(), search_path, None).await?;
         let mut rendered = q.render_for_engine(&handles, &refs)?;
         // What an EXPLAIN shows of a table file: the name the client wrote.
@@ -89,6 +89,7 @@ impl Executor {
         if names.is_empty() {
             return Ok(vec![]);
         }
+        let names = &session.temporary_names(names.to_vec());
         let sources = self.storage.resolve_sources(session.ctx.clone(), names.to_vec(), search_path.to_vec()).await?;
         let mut reads = Vec::with_capacity(names.len());
         for (name, source) in names.iter().zip(sources) {
@@ -118,6 +119,7 @@ impl Executor {
             // catalog and constant reads: no trip to a blocking thread
             return Ok((vec![], vec![]));
         }
+        let names = session.temporary_names(names);
         let settings = session.settings().clone();
         let (user, database, pid) = (session.ctx.user.clone(), session.database.clone(), session.pid);
         // inside a transaction: its own versions of the tables it wrote, and its snapshot's

@@ -163,6 +163,35 @@ impl Session {
         self.transaction.lock().unwrap_or_else(|p| p.into_inner()).as_ref().map(|t| t.id())
     }
 
+    /// Where unqualified names resolve: the open block's temporary tables first (as PostgreSQL
+    /// searches `pg_temp` first), then the session's `search_path`.
+    pub fn search_path(&self) -> Vec<String> {
+        let mut path = self.settings().search_path();
+        let transaction = self.transaction.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(bucket) = transaction.as_ref().and_then(|t| t.temporary_bucket()) {
+            path.insert(0, bucket.to_owned());
+        }
+        path
+    }
+
+    /// Names in `pg_temp` as the open block's bucket of temporary tables names them.
+    pub fn temporary_names(&self, names: Vec<crate::storage::TableName>) -> Vec<crate::storage::TableName> {
+        if !names.iter().any(|n| n.schema.as_deref() == Some(crate::gateway::TEMPORARY_BUCKET)) {
+            return names;
+        }
+        let transaction = self.transaction.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(bucket) = transaction.as_ref().and_then(|t| t.temporary_bucket()) else { return names };
+        names
+            .into_iter()
+            .map(|mut n| {
+                if n.schema.as_deref() == Some(crate::gateway::TEMPORARY_BUCKET) {
+                    n.schema = Some(bucket.to_owned());
+                }
+                n
+            })
+            .collect()
+    }
+
     /// Whether the open block reads one snapshot (REPEATABLE READ or SERIALIZABLE).
     pub fn repeatable_read(&self) -> bool {
         matches!(self.settings().get("transaction_isolation"), Some("repeatable read" | "serializable"))

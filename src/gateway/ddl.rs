@@ -180,6 +180,24 @@ fn alter_table(alter: &AlterTable) -> Result<Plan> {
 }
 
 /// The bucket a new relation goes into: its schema, or the first bucket of the search path.
+/// The bucket a `CREATE TEMPORARY TABLE` names: the transaction block's own bucket of
+/// temporary tables, which the execution layer makes when first needed.
+pub const TEMPORARY_BUCKET: &str = "pg_temp";
+
+/// Where a `CREATE [TEMPORARY] TABLE` puts the table: the temporary bucket (a temporary table
+/// is named without a schema, or in `pg_temp`), the bucket it names, or the first bucket of the
+/// search path.
+fn create_bucket(name: &TableName, temporary: bool, search_path: &[String]) -> Result<String> {
+    if !temporary {
+        return target_bucket(name, search_path);
+    }
+    match name.schema.as_deref() {
+        None | Some(TEMPORARY_BUCKET) => Ok(TEMPORARY_BUCKET.to_owned()),
+        Some(_) => Err(Error::invalid("cannot create temporary relation in non-temporary schema")
+            .with_sqlstate(SqlState::InvalidTableDefinition)),
+    }
+}
+
 fn target_bucket(name: &TableName, search_path: &[String]) -> Result<String> {
     match &name.schema {
         Some(schema) => Ok(schema.clone()),
@@ -239,18 +257,20 @@ pub fn plan_view_query(definition: &str, compat: &CompatValues<'_>) -> Result<Qu
 /// and as `INSERT INTO b.t query` (to fill the table), both through the gateway's usual checks.
 pub(crate) fn create_table_as(create: &CreateTable, compat: &CompatValues<'_>) -> Result<Plan> {
     let Some(query) = &create.query else { return Err(Error::internal("planning CREATE TABLE AS", "no query")) };
-    if create.temporary || create.or_replace || !create.columns.is_empty() || !create.constraints.is_empty() {
+    if create.or_replace || !create.columns.is_empty() || !create.constraints.is_empty() {
         return Err(unsupported("this form of CREATE TABLE … AS"));
     }
     let name = table_name(&create.name)?;
-    let bucket = target_bucket(&name, &compat.settings.search_path())?;
+    let bucket = create_bucket(&name, create.temporary, &compat.settings.search_path())?;
     let spec =
         TableSpec { bucket, name: name.name.clone(), columns: vec![], primary_key: vec![], description: String::new() };
     let read = super::query::plan_query(Statement::Query(query.clone()), compat, "SELECT")?;
     if !read.relations.is_empty() {
         return Err(unsupported("CREATE TABLE … AS a query of the catalog"));
     }
-    let target = TableName { schema: Some(spec.bucket.clone()), name: spec.name.clone() };
+    // a temporary table is found first by its bare name (see `Session::search_path`)
+    let schema = (!create.temporary).then(|| spec.bucket.clone());
+    let target = TableName { schema, name: spec.name.clone() };
     let insert = if create.with_data.is_some_and(|w| !w.data) {
         None // WITH NO DATA
     } else {
@@ -267,11 +287,11 @@ fn create_table(create: &CreateTable, search_path: &[String]) -> Result<Plan> {
     if create.query.is_some() {
         return Err(unsupported("CREATE TABLE … AS"));
     }
-    if create.temporary || create.or_replace || create.like.is_some() || create.clone.is_some() {
+    if create.or_replace || create.like.is_some() || create.clone.is_some() {
         return Err(unsupported("this form of CREATE TABLE"));
     }
     let name = table_name(&create.name)?;
-    let bucket = target_bucket(&name, search_path)?;
+    let bucket = create_bucket(&name, create.temporary, search_path)?;
     let mut primary_key: Vec<String> = Vec::new();
     let mut columns = Vec::with_capacity(create.columns.len());
     for def in &create.columns {

@@ -28,7 +28,7 @@ use crate::error::{Error, Result, SqlState};
 
 pub use compat::CompatValues;
 pub use cursors::{WorkspaceCursor, workspace_cursor};
-pub use ddl::plan_view_query;
+pub use ddl::{TEMPORARY_BUCKET, plan_view_query};
 pub use procedures::CallPlan;
 pub use query::{ConstantRow, QueryPlan, RenderedQuery, ServerRelation};
 

@@ -424,8 +424,11 @@ impl VisitorMut for Checker {
                             _ => unreachable!("matched above"),
                         };
                         // Only names a table could have go further (no paths, no files).
+                        // (`pg_temp`: the transaction block's temporary tables)
                         let plausible = crate::storage::names::validate_table_name(&table).is_ok()
-                            && schema.as_deref().is_none_or(|s| crate::storage::names::parse_bucket(s).is_ok());
+                            && schema.as_deref().is_none_or(|s| {
+                                s == super::ddl::TEMPORARY_BUCKET || crate::storage::names::parse_bucket(s).is_ok()
+                            });
                         if !plausible {
                             return ControlFlow::Break(unknown_relation(name));
                         }

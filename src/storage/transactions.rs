@@ -56,6 +56,9 @@ pub struct Transaction {
     savepoints: Vec<Savepoint>,
     /// REPEATABLE READ and SERIALIZABLE: the versions it reads (see `read_snapshots`).
     snapshot: Option<ReadSnapshot>,
+    /// The bucket of its temporary tables (`CREATE TEMPORARY TABLE`), once it made one: its
+    /// alone, and dropped before it commits.
+    temporary_bucket: Option<String>,
 }
 
 struct Savepoint {
@@ -140,6 +143,11 @@ impl Transaction {
 
     pub fn set_read_snapshot(&mut self, snapshot: ReadSnapshot) {
         self.snapshot = Some(snapshot);
+    }
+
+    /// The bucket of its temporary tables, if it made one.
+    pub fn temporary_bucket(&self) -> Option<&str> {
+        self.temporary_bucket.as_deref()
     }
 
     /// The id the catalog knows this transaction by (see `catalog::as_transaction`).
@@ -349,6 +357,7 @@ impl Storage {
             savepoint_copy_bytes: 0,
             savepoints: Vec::new(),
             snapshot: None,
+            temporary_bucket: None,
         }
     }
 
@@ -724,6 +733,34 @@ impl Storage {
         self.blocking(move |inner| inner.catalog.write(|tx| tx.mark_bucket_dropped_in(bucket_id, Some(txn)))).await?;
         transaction.dropped_buckets.push((bucket_id, full));
         Ok(true)
+    }
+
+    /// The bucket of `transaction`'s temporary tables (made on first use): a bucket of the
+    /// session's branch named for the transaction, which only the transaction sees, as any
+    /// bucket it creates; [`Storage::drop_temporary`] drops it before COMMIT.
+    pub async fn temporary_bucket_of(&self, transaction: &mut Transaction, ctx: SessionContext) -> Result<String> {
+        if let Some(bucket) = &transaction.temporary_bucket {
+            return Ok(bucket.clone());
+        }
+        let name = format!("pg_temp_{}", transaction.id);
+        self.create_bucket_in(transaction, ctx, "in".into(), name.clone(), false).await?;
+        let full = format!("in.c-{name}");
+        transaction.temporary_bucket = Some(full.clone());
+        Ok(full)
+    }
+
+    /// Temporary tables end with their transaction block: dropped (with their bucket) in it,
+    /// so that COMMIT publishes none of them.
+    pub async fn drop_temporary(
+        &self,
+        transaction: &mut Transaction,
+        ctx: SessionContext,
+        canceller: &Canceller,
+    ) -> Result<()> {
+        let Some(bucket) = transaction.temporary_bucket.take() else { return Ok(()) };
+        let id = transaction.id;
+        let dropped = self.drop_bucket_in(transaction, ctx, bucket, (true, true), canceller);
+        crate::catalog::as_transaction(Some(id), dropped).await.map(|_| ())
     }
 
     /// Buckets a `ROLLBACK TO` brings back.

@@ -984,3 +984,65 @@ async fn a_repeatable_read_block_never_pins_another_projects_linked_tables() {
     target.batch_execute("COMMIT").await.unwrap();
     server.stop().await;
 }
+
+#[tokio::test]
+async fn temporary_tables_live_in_their_block_as_dbt_incremental_models_use_them() {
+    let server = TestServer::start().await;
+    let (a, b, _, _) = with_items(&server).await;
+    b.query_one("CALL set_snapshot_settings(level => 'project', time_travel_days => 0)", &[]).await.unwrap();
+    let files = version_files(&server);
+    // outside a block they would vanish at once: refused, saying why
+    let err = a.simple_query("CREATE TEMP TABLE t (k INTEGER)").await.unwrap_err();
+    assert_eq!(sqlstate(&err), "0A000", "{}", message(&err));
+    for end in ["COMMIT", "ROLLBACK"] {
+        // what dbt-postgres sends for an incremental model with a unique key
+        a.batch_execute(&format!(
+            r#"BEGIN;
+               create temporary table "orders__dbt_tmp" as (select id, name from {ORDERS} where id >= 2);
+               delete from {ITEMS} where (order_id) in (select (id) from "orders__dbt_tmp");
+               insert into {ITEMS} ("order_id", "sku") (select "id", "name" from "orders__dbt_tmp")"#
+        ))
+        .await
+        .unwrap();
+        // the block finds it by its bare name, in pg_temp, and in information_schema
+        assert_eq!(ids(&a, r#""orders__dbt_tmp""#).await, [2, 3]);
+        assert_eq!(ids(&a, r#"pg_temp."orders__dbt_tmp""#).await, [2, 3]);
+        let columns: Vec<String> = a
+            .query(
+                "SELECT column_name::text FROM information_schema.columns WHERE table_name = 'orders__dbt_tmp' ORDER BY ordinal_position",
+                &[],
+            )
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        assert_eq!(columns, ["id", "name"]);
+        a.batch_execute("CREATE TEMPORARY TABLE keys (k INTEGER PRIMARY KEY); INSERT INTO keys VALUES (1)")
+            .await
+            .unwrap();
+        // nobody else sees them
+        let err = b.simple_query(r#"SELECT * FROM "orders__dbt_tmp""#).await.unwrap_err();
+        assert_eq!(sqlstate(&err), "42P01");
+        a.batch_execute(end).await.unwrap();
+        // gone with the block, whichever way it ended; the block's other writes as it ended
+        let err = a.simple_query(r#"SELECT * FROM "orders__dbt_tmp""#).await.unwrap_err();
+        assert_eq!(sqlstate(&err), "42P01");
+        let schemas: i64 = a
+            .query_one("SELECT count(*) FROM information_schema.schemata WHERE schema_name LIKE '%pg_temp%'", &[])
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(schemas, 0);
+    }
+    assert_eq!(ids(&b, r#"(SELECT order_id AS id FROM "in.c-sales"."items") i"#).await, [2, 3]);
+    // no table file is left of them
+    for _ in 0..100 {
+        if version_files(&server).len() == files.len() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(version_files(&server).len(), files.len(), "{files:?}");
+    server.stop().await;
+}
