@@ -327,7 +327,7 @@ async fn transactions(table: &mut Table) {
     const BIG: i64 = 10_000_000;
     let pg = postgres::Postgres::start();
     let duck = Duckstore::start().await;
-    let (client, _) = project(&duck, "tx").await;
+    let (client, conn) = project(&duck, "tx").await;
     let pg_client = connect(&pg.conn_string()).await;
     let duck_table = |i: usize| format!(r#""in.c-bench"."t{i}""#);
     for i in 0..10 {
@@ -375,6 +375,29 @@ async fn transactions(table: &mut Table) {
     let d = latency(&client, r#"UPDATE "in.c-bench"."big" SET amount = amount + 1 WHERE id = 4242"#, 5).await;
     let p = latency(&pg_client, "UPDATE big SET amount = amount + 1 WHERE id = 4242", 5).await;
     table.row_latency("the same UPDATE in autocommit", &d, &p, "—");
+    // REPEATABLE READ: taking the snapshot (the block's first query), and what an autocommit
+    // write of a table the snapshot pinned then costs (a copy of the table's file)
+    let (rr, rr_pg) = (connect(&conn).await, connect(&pg.conn_string()).await);
+    let (mut first, mut first_pg, mut pinned, mut pinned_pg) =
+        (Samples::default(), Samples::default(), Samples::default(), Samples::default());
+    for _ in 0..5 {
+        let small = duck_table(1);
+        for (reader, writer, first, pinned, (small, big)) in [
+            (&rr, &client, &mut first, &mut pinned, (small.as_str(), r#""in.c-bench"."big""#)),
+            (&rr_pg, &pg_client, &mut first_pg, &mut pinned_pg, ("t1", "big")),
+        ] {
+            reader.simple_query("BEGIN ISOLATION LEVEL REPEATABLE READ").await.unwrap();
+            let started = Instant::now();
+            reader.simple_query(&format!("SELECT count(*) FROM {small}")).await.unwrap();
+            first.push(started.elapsed());
+            let started = Instant::now();
+            writer.simple_query(&format!("UPDATE {big} SET amount = amount + 1 WHERE id = 4242")).await.unwrap();
+            pinned.push(started.elapsed());
+            reader.simple_query("COMMIT").await.unwrap();
+        }
+    }
+    table.row_latency("REPEATABLE READ block's first query (takes the snapshot)", &first, &first_pg, "—");
+    table.row_latency("autocommit 1-row UPDATE of a 10M-row table a snapshot pinned", &pinned, &pinned_pg, "—");
     duck.stop().await;
 }
 

@@ -128,6 +128,8 @@ pub enum SqlState {
     InvalidSchemaName,
     /// `40001`
     SerializationFailure,
+    /// `42939`
+    ReservedName,
     /// `40P01`
     DeadlockDetected,
     /// `42501`
@@ -222,6 +224,7 @@ impl SqlState {
         SqlState::InvalidCatalogName,
         SqlState::InvalidSchemaName,
         SqlState::SerializationFailure,
+        SqlState::ReservedName,
         SqlState::DeadlockDetected,
         SqlState::InsufficientPrivilege,
         SqlState::SyntaxError,
@@ -285,6 +288,7 @@ impl SqlState {
             SqlState::InvalidCatalogName => "3D000",
             SqlState::InvalidSchemaName => "3F000",
             SqlState::SerializationFailure => "40001",
+            SqlState::ReservedName => "42939",
             SqlState::DeadlockDetected => "40P01",
             SqlState::InsufficientPrivilege => "42501",
             SqlState::SyntaxError => "42601",
@@ -338,6 +342,7 @@ impl SqlState {
             | SqlState::CheckViolation
             | SqlState::SyntaxError
             | SqlState::InvalidName
+            | SqlState::ReservedName
             | SqlState::WrongObjectType
             | SqlState::UndefinedParameter
             | SqlState::InvalidTableDefinition

@@ -477,6 +477,7 @@ impl Executor {
             }
             Plan::CreateBucket { bucket, if_not_exists } if in_transaction => {
                 let (stage, name) = crate::storage::names::parse_bucket(bucket)?;
+                crate::storage::names::refuse_reserved_bucket(&name)?;
                 let mut transaction = session.open_transaction(storage);
                 storage.create_bucket_in(&mut transaction, session.ctx.clone(), stage, name, *if_not_exists).await?;
                 Ok(Outcome::Command(CommandTag::new("CREATE SCHEMA")))

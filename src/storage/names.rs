@@ -22,6 +22,19 @@ pub fn parse_bucket(full: &str) -> Result<(String, String)> {
     Ok((stage.to_owned(), rest.to_owned()))
 }
 
+/// Bucket names transaction blocks keep for their temporary tables (`in.c-pg_temp_<n>`): a
+/// client cannot take one, or another block's temporary tables would find it taken.
+pub fn refuse_reserved_bucket(name: &str) -> Result<()> {
+    if name.to_ascii_lowercase().starts_with("pg_temp") {
+        return Err(Error::invalid(format!(
+            "unacceptable bucket name \"{}\": the prefix pg_temp is reserved for temporary tables",
+            name.escape_debug()
+        ))
+        .with_sqlstate(SqlState::ReservedName));
+    }
+    Ok(())
+}
+
 pub fn validate_stage(stage: &str) -> Result<()> {
     if stage == "in" || stage == "out" {
         Ok(())

@@ -339,6 +339,7 @@ impl Storage {
         description: String,
         if_not_exists: bool,
     ) -> Result<BucketRecord> {
+        names::refuse_reserved_bucket(&name)?;
         self.create_bucket_for(ctx, stage, name, description, if_not_exists, None).await.map(|(bucket, _)| bucket)
     }
 
