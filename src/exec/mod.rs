@@ -276,6 +276,7 @@ impl Executor {
         let transactional = matches!(
             plan,
             Plan::Write(_)
+                | Plan::Call(_)
                 | Plan::CopyIn(_)
                 | Plan::CreateTable { .. }
                 | Plan::DropTables { .. }
@@ -338,6 +339,14 @@ impl Executor {
                 Ok(Outcome::Rows { schema: stream.schema.clone(), rows: Rows::Engine(stream), tag: q.tag })
             }
             Plan::Constant(row) => Ok(ready(constant_batch(row)?, "SELECT")),
+            Plan::Call(call) if in_transaction => {
+                let mut transaction = session.open_transaction(storage);
+                let canceller = &session.canceller;
+                let batch =
+                    procedures::call_in_transaction(storage, &session.ctx, &mut transaction, call, (params, canceller))
+                        .await?;
+                Ok(ready(batch, "CALL"))
+            }
             Plan::Call(call) => Ok(ready(procedures::call(storage, &session.ctx, call, params).await?, "CALL")),
             Plan::Begin { read_only, isolation } => {
                 if !in_transaction {

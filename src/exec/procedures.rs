@@ -165,6 +165,85 @@ pub(super) async fn call(
     Handler { spec: call.spec }.execute(storage, ctx, Args { spec: call.spec, values: call.bind(params)? }).await
 }
 
+/// A `CALL` inside a transaction block. The procedures that write one table join the block as
+/// its statements do (`import_table` with `incremental`, `delete_rows`, `drop_primary_key`);
+/// any other would change the store outside the block, and is refused (`25001`).
+pub(super) async fn call_in_transaction(
+    storage: &Storage,
+    ctx: &SessionContext,
+    transaction: &mut crate::storage::Transaction,
+    call: &CallPlan,
+    (params, canceller): (&[Param], &crate::engine::Canceller),
+) -> Result<RecordBatch> {
+    let args = Args { spec: call.spec, values: call.bind(params)? };
+    let handler = Handler { spec: call.spec };
+    let mut out = RelationBuilder::new(call.spec.columns);
+    let joins = match call.spec.id {
+        Proc::ImportTable => args.bool("incremental")? == Some(true) && args.bool("async")? != Some(true),
+        Proc::DeleteRows | Proc::DropPrimaryKey => true,
+        _ => false,
+    };
+    if !joins || args.text("idempotency_key")?.is_some() {
+        return Err(Error::new(
+            crate::error::ErrorKind::FailedPrecondition,
+            format!(
+                "CALL {} cannot run inside a transaction block; inside one, CALL import_table (incremental, not \
+                 async), delete_rows and drop_primary_key can (without an idempotency key)",
+                call.spec.name
+            ),
+        )
+        .with_sqlstate(SqlState::ActiveSqlTransaction)
+        .with_hint("run it outside the transaction block (or COMMIT first)"));
+    }
+    match call.spec.id {
+        Proc::ImportTable => {
+            let table = args.required_text("table")?;
+            let request = handler.import_request(storage, ctx, &args).await?;
+            let r = storage.load_table_in(transaction, ctx.clone(), request, canceller.clone()).await?;
+            // (the table's size is known at COMMIT)
+            out.row(vec![
+                table.into(),
+                r.imported_rows.into(),
+                r.table_rows.into(),
+                V::Null,
+                V::Float(r.seconds),
+                V::Null,
+            ]);
+        }
+        Proc::DeleteRows => {
+            let table = args.required_text("table")?;
+            let request = delete_request(&args)?;
+            let (deleted, rows) = storage.delete_rows_in(transaction, ctx.clone(), request, canceller.clone()).await?;
+            out.row(vec![table.into(), deleted.into(), rows.into(), V::Null]);
+        }
+        Proc::DropPrimaryKey => {
+            let table = args.required_text("table")?;
+            let change = crate::storage::schema::Change::DropPrimaryKey { constraint: None, if_exists: false };
+            let target = parse_table_id(&table)?;
+            storage.alter_table_in(transaction, ctx.clone(), target, vec![], vec![change], canceller).await?;
+            out.row(vec![table.into(), true.into()]);
+        }
+        _ => unreachable!("refused above"),
+    }
+    out.finish()
+}
+
+/// A `delete_rows` call's request.
+fn delete_request(args: &Args) -> Result<crate::storage::schema::DeleteRequest> {
+    Ok(crate::storage::schema::DeleteRequest {
+        target: parse_table_id(&args.required_text("table")?)?,
+        filters: args.text("where")?.map(|w| parse_filters(&w)).transpose()?.unwrap_or_default(),
+        ref_filters: args
+            .text("ref_filters")?
+            .map(|w| crate::storage::schema::parse_ref_filters(&w))
+            .transpose()?
+            .unwrap_or_default(),
+        changed_since: args.moment_past("changed_since")?,
+        changed_until: args.moment_past("changed_until")?,
+        all: args.bool("all")?.unwrap_or(false),
+    })
+}
+
 /// Carries out one procedure.
 #[derive(Clone)]
 struct Handler {
@@ -291,18 +370,7 @@ impl Handler {
             }
             Proc::DeleteRows => {
                 let table = args.required_text("table")?;
-                let request = crate::storage::schema::DeleteRequest {
-                    target: parse_table_id(&table)?,
-                    filters: args.text("where")?.map(|w| parse_filters(&w)).transpose()?.unwrap_or_default(),
-                    ref_filters: args
-                        .text("ref_filters")?
-                        .map(|w| crate::storage::schema::parse_ref_filters(&w))
-                        .transpose()?
-                        .unwrap_or_default(),
-                    changed_since: args.moment_past("changed_since")?,
-                    changed_until: args.moment_past("changed_until")?,
-                    all: args.bool("all")?.unwrap_or(false),
-                };
+                let request = delete_request(args)?;
                 let (deleted, rows, bytes) = storage.delete_rows(ctx, request).await?;
                 out.row(vec![table.into(), deleted.into(), rows.into(), bytes.into()]);
             }
@@ -664,29 +732,35 @@ impl Handler {
         Ok(source)
     }
 
+    /// An `import_table` call's request.
+    async fn import_request(&self, storage: &Storage, ctx: &SessionContext, args: &Args) -> Result<LoadRequest> {
+        let table = args.required_text("table")?;
+        let source = Self::load_source(storage, ctx, args).await?;
+        let header = matches!(&source.format, SourceFormat::Csv(o) if o.header);
+        let columns = text_list(args, "columns")?;
+        let binding = match (&source.format, header, columns.is_empty()) {
+            (SourceFormat::Parquet, _, _) | (SourceFormat::Csv(_), true, true) => ColumnBinding::ByName,
+            _ => ColumnBinding::Positional(columns),
+        };
+        Ok(LoadRequest {
+            target: parse_table_id(&table)?,
+            search_path: vec![],
+            source,
+            columns: binding,
+            incremental: args.bool("incremental")?.unwrap_or(false),
+            dedup: args.text("dedup")?.map(|d| d.parse()).transpose()?.unwrap_or(Dedup::Update),
+            keep_timestamps: args.bool("keep_timestamps")?.unwrap_or(false),
+            operation: "import",
+        })
+    }
+
     /// Runs a load or export procedure to its end and answers its row.
     async fn run_load(&self, storage: &Storage, ctx: &SessionContext, args: &Args) -> Result<Vec<V>> {
         let list = |name: &str| text_list(args, name);
         match self.spec.id {
             Proc::ImportTable => {
                 let table = args.required_text("table")?;
-                let source = Self::load_source(storage, ctx, args).await?;
-                let header = matches!(&source.format, SourceFormat::Csv(o) if o.header);
-                let columns = list("columns")?;
-                let binding = match (&source.format, header, columns.is_empty()) {
-                    (SourceFormat::Parquet, _, _) | (SourceFormat::Csv(_), true, true) => ColumnBinding::ByName,
-                    _ => ColumnBinding::Positional(columns),
-                };
-                let request = LoadRequest {
-                    target: parse_table_id(&table)?,
-                    search_path: vec![],
-                    source,
-                    columns: binding,
-                    incremental: args.bool("incremental")?.unwrap_or(false),
-                    dedup: args.text("dedup")?.map(|d| d.parse()).transpose()?.unwrap_or(Dedup::Update),
-                    keep_timestamps: args.bool("keep_timestamps")?.unwrap_or(false),
-                    operation: "import",
-                };
+                let request = self.import_request(storage, ctx, args).await?;
                 let r = storage.load_table(ctx.clone(), request, crate::engine::Canceller::default()).await?;
                 Ok(vec![
                     table.into(),

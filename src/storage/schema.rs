@@ -8,6 +8,7 @@ use serde_json::json;
 
 use super::loads::{Filter, filter_conditions};
 use super::names::{self, TIMESTAMP_COLUMN, quote_ident};
+use super::read_snapshots::ReadView;
 use super::tables::{LockedTable, TableName, require_write, table_ddl};
 use super::{ColumnSpec, Inner, SessionContext, Storage};
 use crate::catalog::{ColumnRecord, TableRecord};
@@ -476,75 +477,19 @@ impl Storage {
     /// bounds, and filters on other tables' values). Deleting every row needs `all`, and passes
     /// the destruction hook.
     pub async fn delete_rows(&self, ctx: SessionContext, request: DeleteRequest) -> Result<(i64, i64, i64)> {
-        let DeleteRequest { target, filters, ref_filters, changed_since, changed_until, all } = request;
-        if filters.is_empty() && ref_filters.is_empty() && changed_since.is_none() && changed_until.is_none() && !all {
-            return Err(Error::invalid(
-                "delete_rows without filters would delete every row: pass all => true (or use TRUNCATE)",
-            )
-            .with_sqlstate(SqlState::InvalidParameterValue));
-        }
-        let locked = self.lock_target(&ctx, &target, &[]).await?;
+        request.check()?;
+        let locked = self.lock_target(&ctx, &request.target, &[]).await?;
         self.blocking(move |inner| {
             let (project_id, branch_id) = require_write(&ctx)?;
             let (bucket, table) = locked.resolve(inner, &ctx)?;
             let file = TableFile { project_id, branch_id, table_id: table.id, version: table.version };
-            let mut params = Vec::new();
-            let mut conditions = filter_conditions(&table, &filters, changed_since, changed_until, &mut params)?;
-            // The other tables, resolved and checked as the session reads them, before anything
-            // is written: a bad filter leaves the table untouched. `None`: the table itself.
-            let mut refs = Vec::with_capacity(ref_filters.len());
-            for r in &ref_filters {
-                let column = table.columns.iter().find(|c| c.name == r.column).ok_or_else(|| {
-                    Error::not_found(format!("column \"{}\" of table \"{}\" does not exist", r.column, table.name))
-                        .with_sqlstate(SqlState::UndefinedColumn)
-                })?;
-                let negated = match r.operator.to_ascii_lowercase().as_str() {
-                    "in" => false,
-                    "not_in" => true,
-                    other => {
-                        return Err(Error::invalid(format!("unknown ref filter operator '{other}': use in or not_in"))
-                            .with_sqlstate(SqlState::InvalidParameterValue));
-                    }
-                };
-                let name = names::parse_table_id(&r.table)?;
-                let source = inner.resolve_reads_here(&ctx, std::slice::from_ref(&name), &[])?.remove(0);
-                if !source.table.columns.iter().any(|c| c.name == r.ref_column) {
-                    return Err(Error::not_found(format!(
-                        "column \"{}\" of table \"{}\" does not exist",
-                        r.ref_column, source.table.name
-                    ))
-                    .with_sqlstate(SqlState::UndefinedColumn));
-                }
-                let other = (source.table.id != table.id).then_some(source.file);
-                refs.push((column.name.clone(), negated, other, r.ref_column.clone()));
-            }
-            if conditions.is_empty() && refs.is_empty() {
+            let planned = inner.plan_delete(&ctx, &table, &request, &ReadView::default())?;
+            if planned.deletes_all() {
                 inner.before_destruction(&ctx, &table, &file, Destruction::DeleteAll)?;
             }
             // (an in-place write until this closure ends)
             let (file, _in_place) = inner.writable_file(&table, file)?;
-            let mut reads = Vec::new();
-            for (column, negated, other, ref_column) in refs {
-                // the table itself is read as the version being written
-                let data_ref = match other {
-                    Some(other) => {
-                        let data_ref = other.data_ref();
-                        reads.push(other);
-                        data_ref
-                    }
-                    None => file.data_ref(),
-                };
-                let ref_column = quote_ident(&ref_column);
-                conditions.push(format!(
-                    "{} {}IN (SELECT {ref_column} FROM {data_ref} WHERE {ref_column} IS NOT NULL)",
-                    quote_ident(&column),
-                    if negated { "NOT " } else { "" }
-                ));
-            }
-            let mut sql = format!("DELETE FROM {}", file.data_ref());
-            if !conditions.is_empty() {
-                sql.push_str(&format!(" WHERE {}", conditions.join(" AND ")));
-            }
+            let (sql, params, reads) = planned.render(&file);
             let outcome = inner.engine.write(&file, &reads, &[], &[(sql, params)], None, &Canceller::default())?;
             let deleted = outcome.affected.first().copied().unwrap_or(0) as i64;
             inner.catalog.write(|tx| {
@@ -555,13 +500,148 @@ impl Storage {
                     Some(project_id),
                     "delete_rows",
                     ("table", format!("{}.{}", bucket.full_name(), table.name)),
-                    json!({"rows": deleted, "filters": filters.len(), "ref_filters": ref_filters.len()}),
+                    json!({"rows": deleted, "filters": request.filters.len(), "ref_filters": request.ref_filters.len()}),
                 )
             })?;
             metrics::counter!("duckstore_rows_deleted_total").increment(deleted as u64);
             Ok((deleted, outcome.row_count, outcome.byte_count))
         })
         .await
+    }
+
+    /// `delete_rows` inside a transaction block: the rows go from the block's version of the
+    /// table (and other tables are read as the block reads them). Answers the rows deleted and
+    /// the table's rows after.
+    pub async fn delete_rows_in(
+        &self,
+        transaction: &mut super::Transaction,
+        ctx: SessionContext,
+        request: DeleteRequest,
+        canceller: Canceller,
+    ) -> Result<(i64, i64)> {
+        request.check()?;
+        let (target, deletes_all) = (request.target.clone(), request.deletes_all());
+        let (session, statement_canceller) = (ctx.clone(), canceller.clone());
+        let work = move |inner: &Inner, table: &TableRecord, file: &TableFile, overlay: &ReadView| {
+            let planned = inner.plan_delete(&session, table, &request, overlay)?;
+            let (sql, params, reads) = planned.render(file);
+            inner.engine.write(file, &reads, &[], &[(sql, params)], None, &statement_canceller)
+        };
+        let written = self
+            .write_in_transaction(transaction, &ctx, &target, &[], "delete_rows", deletes_all, &canceller, work)
+            .await?;
+        metrics::counter!("duckstore_rows_deleted_total").increment(written.affected as u64);
+        Ok((written.affected as i64, written.row_count))
+    }
+}
+
+impl DeleteRequest {
+    /// Deleting every row must be asked for.
+    fn check(&self) -> Result<()> {
+        if self.deletes_all() && !self.all {
+            return Err(Error::invalid(
+                "delete_rows without filters would delete every row: pass all => true (or use TRUNCATE)",
+            )
+            .with_sqlstate(SqlState::InvalidParameterValue));
+        }
+        Ok(())
+    }
+
+    fn deletes_all(&self) -> bool {
+        self.filters.is_empty()
+            && self.ref_filters.is_empty()
+            && self.changed_since.is_none()
+            && self.changed_until.is_none()
+    }
+}
+
+/// A `delete_rows` checked against its table: conditions on the table's own values, and the
+/// other tables' filters (column, negated, the other table's file — None: the table itself —,
+/// its column).
+struct PlannedDelete {
+    params: Vec<Param>,
+    conditions: Vec<String>,
+    refs: Vec<(String, bool, Option<TableFile>, String)>,
+}
+
+impl PlannedDelete {
+    fn deletes_all(&self) -> bool {
+        self.conditions.is_empty() && self.refs.is_empty()
+    }
+
+    /// The DELETE of `file` (a version of the table), its parameters and the files it reads.
+    fn render(self, file: &TableFile) -> (String, Vec<Param>, Vec<TableFile>) {
+        let PlannedDelete { params, mut conditions, refs } = self;
+        let mut reads = Vec::new();
+        for (column, negated, other, ref_column) in refs {
+            // the table itself is read as the version being written
+            let data_ref = match other {
+                Some(other) => {
+                    let data_ref = other.data_ref();
+                    reads.push(other);
+                    data_ref
+                }
+                None => file.data_ref(),
+            };
+            let ref_column = quote_ident(&ref_column);
+            conditions.push(format!(
+                "{} {}IN (SELECT {ref_column} FROM {data_ref} WHERE {ref_column} IS NOT NULL)",
+                quote_ident(&column),
+                if negated { "NOT " } else { "" }
+            ));
+        }
+        let mut sql = format!("DELETE FROM {}", file.data_ref());
+        if !conditions.is_empty() {
+            sql.push_str(&format!(" WHERE {}", conditions.join(" AND ")));
+        }
+        (sql, params, reads)
+    }
+}
+
+impl Inner {
+    /// Checks a `delete_rows` against `table` and resolves the other tables its filters read,
+    /// as the session reads them (`overlay`: a transaction block's view), before anything is
+    /// written: a bad filter leaves the table untouched.
+    fn plan_delete(
+        &self,
+        ctx: &SessionContext,
+        table: &TableRecord,
+        request: &DeleteRequest,
+        overlay: &ReadView,
+    ) -> Result<PlannedDelete> {
+        let mut params = Vec::new();
+        let conditions =
+            filter_conditions(table, &request.filters, request.changed_since, request.changed_until, &mut params)?;
+        let mut refs = Vec::with_capacity(request.ref_filters.len());
+        for r in &request.ref_filters {
+            let column = table.columns.iter().find(|c| c.name == r.column).ok_or_else(|| {
+                Error::not_found(format!("column \"{}\" of table \"{}\" does not exist", r.column, table.name))
+                    .with_sqlstate(SqlState::UndefinedColumn)
+            })?;
+            let negated = match r.operator.to_ascii_lowercase().as_str() {
+                "in" => false,
+                "not_in" => true,
+                other => {
+                    return Err(Error::invalid(format!("unknown ref filter operator '{other}': use in or not_in"))
+                        .with_sqlstate(SqlState::InvalidParameterValue));
+                }
+            };
+            let name = names::parse_table_id(&r.table)?;
+            let source = self.resolve_reads_here(ctx, std::slice::from_ref(&name), &[])?.remove(0);
+            if !source.table.columns.iter().any(|c| c.name == r.ref_column) {
+                return Err(Error::not_found(format!(
+                    "column \"{}\" of table \"{}\" does not exist",
+                    r.ref_column, source.table.name
+                ))
+                .with_sqlstate(SqlState::UndefinedColumn));
+            }
+            let other = match source.table.id != table.id {
+                true => Some(overlay.file(source.file)?),
+                false => None,
+            };
+            refs.push((column.name.clone(), negated, other, r.ref_column.clone()));
+        }
+        Ok(PlannedDelete { params, conditions, refs })
     }
 }
 

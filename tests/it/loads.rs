@@ -37,7 +37,7 @@ async fn upload(server: &TestServer, token: &str, name: &str, body: impl Into<re
         .unwrap()
 }
 
-async fn upload_id(server: &TestServer, token: &str, name: &str, body: impl Into<reqwest::Body>) -> i64 {
+pub(crate) async fn upload_id(server: &TestServer, token: &str, name: &str, body: impl Into<reqwest::Body>) -> i64 {
     let response = upload(server, token, name, body).await;
     assert_eq!(response.status(), StatusCode::CREATED);
     response.json::<Value>().await.unwrap()["id"].as_i64().unwrap()

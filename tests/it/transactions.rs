@@ -1051,3 +1051,51 @@ async fn temporary_tables_live_in_their_block_as_dbt_incremental_models_use_them
     assert_eq!(version_files(&server).len(), files.len(), "{files:?}");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn procedures_that_write_one_table_join_the_block() {
+    let server = TestServer::start().await;
+    let (a, b, _, token) = with_items(&server).await;
+    let file =
+        crate::loads::upload_id(&server, &token, "more.csv", "id,name,amount,day\n50,fifty,5.00,2024-02-01\n").await;
+    a.batch_execute("BEGIN").await.unwrap();
+    let imported: i64 = a
+        .query_one("CALL import_table(table => 'in.c-sales.orders', file_id => $1, incremental => true)", &[&file])
+        .await
+        .unwrap()
+        .get("imported_rows");
+    assert_eq!(imported, 1);
+    let deleted: i64 = a
+        .query_one(r#"CALL delete_rows(table => 'in.c-sales.orders', "where" => '[{"column": "id", "operator": "eq", "values": ["1"]}]')"#, &[])
+        .await
+        .unwrap()
+        .get(1);
+    assert_eq!(deleted, 1);
+    a.query_one("CALL drop_primary_key(table => 'in.c-sales.orders')", &[]).await.unwrap();
+    // the block sees its writes; others see none of them until COMMIT
+    assert_eq!(ids(&a, ORDERS).await, [2, 3, 50]);
+    assert_eq!(ids(&b, ORDERS).await, [1, 2, 3]);
+    let key = "SELECT count(*) FROM duckstore.columns WHERE table_id = 'in.c-sales.orders' AND primary_key";
+    assert_eq!(b.query_one(key, &[]).await.unwrap().get::<_, i64>(0), 1);
+    // what would change the store outside the block is refused, and says what can run
+    let err = a.simple_query("CALL create_snapshot(table => 'in.c-sales.orders')").await.unwrap_err();
+    assert_eq!(sqlstate(&err), "25001", "{}", message(&err));
+    assert!(message(&err).contains("delete_rows"), "{}", message(&err));
+    a.batch_execute("ROLLBACK; BEGIN").await.unwrap();
+    // a full load stays outside blocks
+    let err = a
+        .simple_query(&format!("CALL import_table(table => 'in.c-sales.orders', file_id => {file})"))
+        .await
+        .unwrap_err();
+    assert_eq!(sqlstate(&err), "25001", "{}", message(&err));
+    a.batch_execute("ROLLBACK").await.unwrap();
+    assert_eq!(ids(&b, ORDERS).await, [1, 2, 3]);
+    // and committed, every one of them at once
+    a.batch_execute("BEGIN").await.unwrap();
+    a.query_one(r#"CALL delete_rows(table => 'in.c-sales.orders', "where" => '[{"column": "id", "operator": "eq", "values": ["3"]}]')"#, &[]).await.unwrap();
+    a.query_one("CALL drop_primary_key(table => 'in.c-sales.orders')", &[]).await.unwrap();
+    a.batch_execute("COMMIT").await.unwrap();
+    assert_eq!(ids(&b, ORDERS).await, [1, 2]);
+    assert_eq!(b.query_one(key, &[]).await.unwrap().get::<_, i64>(0), 0);
+    server.stop().await;
+}
