@@ -502,6 +502,17 @@ pub(super) fn build(
         }
         // the session's own cursors (see `exec::cursors::pg_cursors`)
         R::Cursors => {}
+        // statistics: the rows each table holds; scan and maintenance counters are not kept
+        R::StatUserTables => {
+            for (b, t) in &tables {
+                let mut row: Vec<V> = vec![table_oid(t.id).into(), b.full_name().into(), t.name.clone().into()];
+                row.extend([0i64, 0, 0, 0, 0, 0, 0, 0].map(V::Int));
+                row.extend([V::Int(t.row_count), V::Int(0), V::Int(0), V::Int(0)]);
+                row.extend([V::Null, V::Null, V::Null, V::Null]);
+                row.extend([0i64, 0, 0, 0].map(V::Int));
+                out.row(row);
+            }
+        }
         R::Settings => {
             out.row(vec![
                 "max_index_keys".into(),
@@ -606,6 +617,7 @@ pub(super) fn build(
                         precision.map_or(V::Null, V::Int),
                         scale.map_or(V::Null, V::Int),
                         V::Null,
+                        "pg_catalog".into(),
                         udt.into(),
                         "NO".into(),
                         "NEVER".into(),

@@ -15,6 +15,7 @@ const PARAMETERS: &[(&str, &str, bool)] = &[
     ("client_encoding", "UTF8", true),
     ("client_min_messages", "notice", true),
     ("datestyle", "ISO, MDY", true),
+    ("default_table_access_method", "heap", true),
     ("default_transaction_isolation", "read committed", true),
     ("default_transaction_read_only", "off", true),
     ("extra_float_digits", "1", true),

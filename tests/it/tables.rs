@@ -522,3 +522,31 @@ async fn a_table_is_renamed_in_its_bucket() {
     assert!(event.contains("sales"), "{event}");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn bi_tools_find_row_estimates_type_schemas_and_the_access_method() {
+    // Metabase's sync reads pg_stat_user_tables.n_live_tup and information_schema.columns'
+    // udt_schema; SQLAlchemy's inspector asks for default_table_access_method
+    let server = TestServer::start().await;
+    let (client, _, _) = sales(&server).await;
+    let row = client
+        .query_one(
+            "SELECT relname::text, n_live_tup, seq_scan IS NOT NULL FROM pg_catalog.pg_stat_user_tables WHERE schemaname = 'in.c-sales'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!((row.get::<_, String>(0), row.get::<_, i64>(1), row.get::<_, bool>(2)), ("orders".into(), 3, true));
+    let schemas: Vec<String> = client
+        .query("SELECT DISTINCT udt_schema::text FROM information_schema.columns WHERE table_name = 'orders'", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(schemas, ["pg_catalog"]);
+    let method: String =
+        client.query_one("SELECT current_setting('default_table_access_method')", &[]).await.unwrap().get(0);
+    assert_eq!(method, "heap");
+    server.stop().await;
+}
