@@ -172,7 +172,7 @@ struct Inner {
     credential_epoch: AtomicU64,
     write_locks: tables::WriteLocks,
     /// What REPEATABLE READ and SERIALIZABLE blocks read, pinned (see `read_snapshots`).
-    read_snapshots: Arc<read_snapshots::ReadSnapshots>,
+    read_snapshots: read_snapshots::ProjectSnapshots,
     idempotency_locks: idempotency::KeyLocks,
     file_limits: files::FileLimits,
     active_uploads: files::ActiveUploads,

@@ -13,6 +13,7 @@
 //! marks its table *unsettled*; the block answers `40001` if it reads one (it cannot tell which
 //! of the write's rows came before it).
 //!
+//! Each project has its own registry (its snapshots' catalog reads hold only its writers).
 //! Only the session's own project's tables are pinned: a linked bucket's tables belong to
 //! another project, whose writes a snapshot must not slow down, and are read at their latest
 //! commit.
@@ -25,7 +26,22 @@ use crate::catalog::TableRecord;
 use crate::engine::TableFile;
 use crate::error::{Error, ErrorKind, Result, SqlState};
 
-/// The pins of every live snapshot and the in-place writes under way.
+/// One registry per project: a snapshot pins its own project's tables only, so one project's
+/// snapshots (each a catalog read under its registry's lock) never hold up another's writes.
+#[derive(Default)]
+pub(crate) struct ProjectSnapshots {
+    projects: Mutex<HashMap<i64, Arc<ReadSnapshots>>>,
+}
+
+impl ProjectSnapshots {
+    /// The registry of `project` (0: the admin's).
+    pub(crate) fn of(&self, project: i64) -> Arc<ReadSnapshots> {
+        let mut projects = self.projects.lock().unwrap_or_else(|p| p.into_inner());
+        Arc::clone(projects.entry(project).or_default())
+    }
+}
+
+/// The pins of a project's live snapshots and its in-place writes under way.
 #[derive(Default)]
 pub(crate) struct ReadSnapshots {
     state: Mutex<State>,
@@ -88,20 +104,20 @@ impl ReadSnapshots {
 
     /// An in-place write of `file` is about to start (the table's write lock held): registered,
     /// unless a snapshot reads the version (None: copy it first).
-    pub(crate) fn start_in_place(&self, file: &TableFile) -> Option<InPlaceWrite<'_>> {
+    pub(crate) fn start_in_place(self: &Arc<Self>, file: &TableFile) -> Option<InPlaceWrite> {
         let mut state = self.state();
         if state.pinned.contains_key(&(file.table_id, file.version)) {
             return None;
         }
         state.in_place.insert(file.table_id, file.version);
-        Some(InPlaceWrite { registry: self, table_id: file.table_id })
+        Some(InPlaceWrite { registry: Arc::clone(self), table_id: file.table_id })
     }
 
     /// A write is about to change `file`, a version it just made that no snapshot has seen
     /// yet (registered before the catalog points at it).
-    pub(crate) fn start_in_place_unchecked(&self, file: &TableFile) -> InPlaceWrite<'_> {
+    pub(crate) fn start_in_place_unchecked(self: &Arc<Self>, file: &TableFile) -> InPlaceWrite {
         self.state().in_place.insert(file.table_id, file.version);
-        InPlaceWrite { registry: self, table_id: file.table_id }
+        InPlaceWrite { registry: Arc::clone(self), table_id: file.table_id }
     }
 
     /// A version about to be removed: kept for later (true) while a snapshot reads it.
@@ -135,12 +151,12 @@ impl ReadSnapshots {
 }
 
 /// An in-place write under way; it ends when this is dropped (after the engine commit).
-pub(crate) struct InPlaceWrite<'a> {
-    registry: &'a ReadSnapshots,
+pub(crate) struct InPlaceWrite {
+    registry: Arc<ReadSnapshots>,
     table_id: i64,
 }
 
-impl Drop for InPlaceWrite<'_> {
+impl Drop for InPlaceWrite {
     fn drop(&mut self) {
         self.registry.state().in_place.remove(&self.table_id);
         self.registry.write_ended.notify_all();

@@ -281,7 +281,7 @@ impl Inner {
     pub(crate) fn discard_version(&self, table: &TableRecord, old: &TableFile) {
         let kept = self.catalog.read(|tx| tx.version_is_kept(table.id, old.version)).unwrap_or(true);
         if !kept
-            && !self.read_snapshots.defer(table, old)
+            && !self.read_snapshots.of(old.project_id).defer(table, old)
             && let Err(e) = self.engine.remove_table_file(old)
         {
             tracing::warn!(error = %e, table = table.id, "a dropped table's file could not be removed yet");
@@ -300,7 +300,7 @@ impl Inner {
             }
         };
         if !kept
-            && !self.read_snapshots.defer(table, old)
+            && !self.read_snapshots.of(old.project_id).defer(table, old)
             && let Err(e) = self.engine.remove_table_file(old)
         {
             tracing::warn!(error = %e, table = table.id, "a previous table version could not be removed yet");
@@ -327,7 +327,7 @@ impl Inner {
         &self,
         table: &TableRecord,
         file: TableFile,
-    ) -> Result<(TableFile, super::read_snapshots::InPlaceWrite<'_>)> {
+    ) -> Result<(TableFile, super::read_snapshots::InPlaceWrite)> {
         let now = now_micros();
         let bucket = self.catalog.read(|tx| self.bucket_of(tx, table))?;
         let (kept, history) = self.catalog.read(|tx| {
@@ -339,14 +339,14 @@ impl Inner {
         })?;
         if !kept
             && !history
-            && let Some(write) = self.read_snapshots.start_in_place(&file)
+            && let Some(write) = self.read_snapshots.of(file.project_id).start_in_place(&file)
         {
             return Ok((file, write));
         }
         let pinned_only = !kept && !history;
         let next = TableFile { version: self.catalog.read(|tx| tx.next_version(table.id))?, ..file.clone() };
         // registered before the catalog points at it: a snapshot taken from then on finds it
-        let write = self.read_snapshots.start_in_place_unchecked(&next);
+        let write = self.read_snapshots.of(next.project_id).start_in_place_unchecked(&next);
         self.engine.copy_table_file(&file, &next)?;
         if history && let Err(e) = self.keep_history(table, &file) {
             let _ = self.engine.remove_table_file(&next);

@@ -1096,7 +1096,12 @@ impl Storage {
     pub async fn take_read_snapshot(&self, ctx: SessionContext) -> Result<ReadSnapshot> {
         let place = if ctx.is_admin() { None } else { Some(super::tables::read_branch(&ctx)?) };
         self.blocking(move |inner| {
-            inner.read_snapshots.take(place.map(|(project, _)| project), || {
+            let project = place.map(|(project, _)| project);
+            inner.read_snapshots.of(project.unwrap_or(0)).take(project, || {
+                // (the admin reads no table: nothing to pin)
+                if place.is_none() {
+                    return Ok(vec![]);
+                }
                 let snapshot = inner.catalog.read(|tx| inner.catalog_snapshot_here(tx, &ctx, place))?;
                 // the project's own tables (a linked bucket's are another project's)
                 let linked: std::collections::HashSet<i64> =
