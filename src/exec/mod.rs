@@ -381,13 +381,7 @@ impl Executor {
                     return Ok(Outcome::Warning { tag: CommandTag::new("SET"), warning });
                 }
                 if let Some(level) = isolation {
-                    if session.has_read_snapshot() {
-                        return Err(Error::new(
-                            ErrorKind::FailedPrecondition,
-                            "SET TRANSACTION ISOLATION LEVEL must be called before any query",
-                        )
-                        .with_sqlstate(SqlState::ActiveSqlTransaction));
-                    }
+                    isolation_still_settable(session, "transaction_isolation", in_transaction)?;
                     session.settings().set("transaction_isolation", Some(level))?;
                 }
                 if let Some(read_only) = read_only {
@@ -460,6 +454,9 @@ impl Executor {
             Plan::NoOp("DISCARD ALL") => {
                 outside_transaction_block("DISCARD ALL", in_transaction)?;
                 cursors::close_all(session);
+                if session.workspace.is_some() {
+                    self.workspace_cursor(session, gateway::WorkspaceCursor::Close(None), &[], false).await?;
+                }
                 Ok(Outcome::Command(CommandTag::new("DISCARD ALL")))
             }
             Plan::NoOp(tag) => Ok(Outcome::Command(CommandTag::new(tag))),
@@ -520,16 +517,10 @@ impl Executor {
                 .with_hint("BEGIN first; the table is gone after COMMIT or ROLLBACK"))
             }
             Plan::CreateTable { spec, if_not_exists } if in_transaction => {
+                let spec = self.placed(session, spec).await?;
                 let mut transaction = session.open_transaction(storage);
                 let ctx = session.ctx.clone();
-                let mut spec = spec.clone();
-                if spec.bucket == gateway::TEMPORARY_BUCKET {
-                    spec.bucket = storage.temporary_bucket_of(&mut transaction, ctx.clone()).await?;
-                }
-                let spec = &spec;
-                storage
-                    .create_table_in(&mut transaction, ctx, spec.clone(), *if_not_exists, &session.canceller)
-                    .await?;
+                storage.create_table_in(&mut transaction, ctx, spec, *if_not_exists, &session.canceller).await?;
                 Ok(Outcome::Command(CommandTag::new("CREATE TABLE")))
             }
             Plan::CreateTable { spec, if_not_exists } => {
@@ -539,12 +530,7 @@ impl Executor {
             Plan::Write(write) => self.write(session, write, params, in_transaction).await,
             Plan::CreateTableAs { spec, query, insert, if_not_exists } => {
                 let insert = insert.as_deref();
-                let mut spec = spec.clone();
-                if spec.bucket == gateway::TEMPORARY_BUCKET {
-                    let mut transaction = session.open_transaction(storage);
-                    spec.bucket = storage.temporary_bucket_of(&mut transaction, session.ctx.clone()).await?;
-                }
-                let spec = &spec;
+                let spec = &self.placed(session, spec).await?;
                 self.create_table_as(session, spec, query, (insert, params), *if_not_exists, in_transaction).await
             }
             Plan::RenameTable { table, to, if_exists } => {
@@ -655,6 +641,17 @@ impl Executor {
                 Ok(Outcome::Command(CommandTag::new("DROP TABLE")))
             }
         }
+    }
+
+    /// A new table's spec with its bucket where it goes: a `CREATE TEMPORARY TABLE`'s is the
+    /// block's bucket of temporary tables (made on first use).
+    async fn placed(&self, session: &Session, spec: &crate::storage::TableSpec) -> Result<crate::storage::TableSpec> {
+        let mut spec = spec.clone();
+        if spec.bucket == gateway::TEMPORARY_BUCKET {
+            let mut transaction = session.open_transaction(&self.storage);
+            spec.bucket = self.storage.temporary_bucket_of(&mut transaction, session.ctx.clone()).await?;
+        }
+        Ok(spec)
     }
 
     /// `DROP TABLE a, b` drops nothing when one of them is missing, as in PostgreSQL: every

@@ -138,7 +138,7 @@ fn transaction_warning(sql: &str, in_transaction: bool) -> Option<Outcome> {
 /// The statement as DuckDB gets it: session functions answered from the session (see
 /// `gateway::compat::rewrite_session_functions`). A text the gateway's parser cannot read goes
 /// as it is: the sandbox, not this rewrite, is what bounds a workspace statement.
-fn with_session_functions<'a>(session: &Session, sql: &'a str) -> Result<Cow<'a, str>> {
+pub(super) fn with_session_functions<'a>(session: &Session, sql: &'a str) -> Result<Cow<'a, str>> {
     let lower = sql.to_ascii_lowercase();
     if sql.len() > 64 * 1024 || !gateway::compat::SESSION_FUNCTION_WORDS.iter().any(|w| lower.contains(w)) {
         return Ok(Cow::Borrowed(sql));
@@ -233,12 +233,13 @@ impl Executor {
         if let Some(savepoint) = savepoint_statement(sql) {
             return self.workspace_savepoint(session, savepoint, in_transaction).await;
         }
-        if let Some(cursor) = gateway::workspace_cursor(sql) {
-            return self.workspace_cursor(session, cursor?, params, in_transaction).await;
-        }
+        let cursor = gateway::workspace_cursor(sql).transpose()?;
         match transaction_effect(sql) {
             Some(_) => session.wrote_in_transaction.store(false, Ordering::Release),
-            None if in_transaction && !reads_only(sql) => session.wrote_in_transaction.store(true, Ordering::Release),
+            // (a cursor's rows are the session's own temporary table: a restart only closes it)
+            None if in_transaction && cursor.is_none() && !reads_only(sql) => {
+                session.wrote_in_transaction.store(true, Ordering::Release)
+            }
             None => {}
         }
         let sql = &*with_session_functions(session, sql)?;
@@ -249,6 +250,16 @@ impl Executor {
             ws.statement_timeout_secs.saturating_mul(1000),
         );
         let timer = super::start_statement_timer(session, timeout_ms);
+        if let Some(cursor) = cursor {
+            // a cursor's query runs (at DECLARE) under the same timeout and limits as any other
+            let mut result = self
+                .workspace_cursor(session, cursor, params, in_transaction)
+                .await
+                .map_err(|e| super::explain_cancel(session, e));
+            super::hold_timer_while_streaming(&mut result, timer);
+            self.observe(session, "workspace", started, result.as_ref().err());
+            return result;
+        }
         let result = self
             .storage
             .engine()
@@ -302,6 +313,8 @@ impl Executor {
                 for sql in ["ROLLBACK", "BEGIN"] {
                     engine.workspace_execute(&ws.conn, sql.into(), vec![], ws.size_limit, &session.canceller).await?;
                 }
+                // the restart took the temporary tables of cursors the block declared
+                self.end_workspace_cursors(session, false).await;
                 Ok(Outcome::Restored)
             }
         }

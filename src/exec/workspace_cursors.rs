@@ -79,6 +79,8 @@ impl Executor {
                         .with_sqlstate(SqlState::ProgramLimitExceeded));
                     }
                 }
+                // the query as any workspace statement runs (`version()`, `current_user`, …)
+                let query = super::workspace::with_session_functions(session, &query)?.into_owned();
                 let table = format!("duckstore_cursor_{}", NEXT_TABLE.fetch_add(1, Ordering::Relaxed));
                 self.workspace_internal(session, format!("CREATE TEMP TABLE {table} AS {query}"), params.to_vec())
                     .await?;

@@ -123,6 +123,7 @@ impl Storage {
         let (project_id, branch_id) = require_write(&ctx)?;
         names::validate_stage(&stage)?;
         names::validate_bucket_name(&name)?;
+        names::refuse_reserved_bucket(&name)?;
         self.blocking(move |inner| {
             inner.catalog.write(|tx| {
                 let (source_stage, source_name) = names::parse_bucket(&source_bucket)?;

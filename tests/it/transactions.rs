@@ -995,7 +995,11 @@ async fn temporary_tables_live_in_their_block_as_dbt_incremental_models_use_them
     let err = a.simple_query("CREATE TEMP TABLE t (k INTEGER)").await.unwrap_err();
     assert_eq!(sqlstate(&err), "0A000", "{}", message(&err));
     // their buckets' names are kept for them
-    for sql in [r#"CREATE SCHEMA "in.c-pg_temp_1""#, "CALL create_bucket(stage => 'in', name => 'pg_temp_2')"] {
+    for sql in [
+        r#"CREATE SCHEMA "in.c-pg_temp_1""#,
+        "CALL create_bucket(stage => 'in', name => 'pg_temp_2')",
+        "CALL link_bucket(source_project => 1, source_bucket => 'in.c-sales', stage => 'in', name => 'pg_temp_3')",
+    ] {
         let err = a.simple_query(sql).await.unwrap_err();
         assert_eq!(sqlstate(&err), "42939", "{sql}: {}", message(&err));
     }

@@ -954,5 +954,17 @@ async fn cursors_in_a_workspace_read_forward_and_close_with_their_block() {
     client.batch_execute("BEGIN; DECLARE r CURSOR WITH HOLD FOR SELECT 1; ROLLBACK").await.unwrap();
     assert_eq!(client.simple_query("FETCH r").await.unwrap_err().code().unwrap().code(), "34000");
     assert_eq!(client.simple_query("FETCH BACKWARD 1 FROM r").await.unwrap_err().code().unwrap().code(), "55000");
+    // DISCARD ALL closes held cursors too
+    client.batch_execute("DECLARE d CURSOR WITH HOLD FOR SELECT 1; DISCARD ALL").await.unwrap();
+    assert_eq!(client.simple_query("FETCH d").await.unwrap_err().code().unwrap().code(), "34000");
+    // a cursor's query runs under the statement timeout, as any statement does
+    client.batch_execute("SET statement_timeout = '1s'; BEGIN").await.unwrap();
+    let endless = "DECLARE slow CURSOR FOR SELECT count(*) FROM range(100000000000) a, range(1000) b";
+    let err = tokio::time::timeout(Duration::from_secs(30), client.simple_query(endless))
+        .await
+        .expect("the DECLARE outlived its timeout")
+        .unwrap_err();
+    assert_eq!(err.code().unwrap().code(), "57014", "{err:?}");
+    client.batch_execute("ROLLBACK; RESET statement_timeout").await.unwrap();
     server.stop().await;
 }
