@@ -170,16 +170,8 @@ impl Executor {
 /// Takes up to `count` rows from a cursor, keeping the rest of a batch for the next fetch.
 async fn take_rows(cursor: &mut Cursor, count: usize) -> Result<RecordBatch> {
     let mut taken: Vec<RecordBatch> = Vec::new();
-    let mut have = 0usize;
     let mut gathered = 0usize;
-    while have < count {
-        let batch = match cursor.rest.take() {
-            Some(batch) => batch,
-            None => match cursor.rows.next().await {
-                Some(batch) => batch?,
-                None => break,
-            },
-        };
+    advance(cursor, count, |batch| {
         gathered += batch.get_array_memory_size();
         if gathered > MAX_FETCH_BYTES {
             return Err(Error::new(
@@ -188,23 +180,23 @@ async fn take_rows(cursor: &mut Cursor, count: usize) -> Result<RecordBatch> {
             )
             .with_sqlstate(SqlState::ProgramLimitExceeded));
         }
-        let want = count - have;
-        if batch.num_rows() > want {
-            cursor.rest = Some(batch.slice(want, batch.num_rows() - want));
-            taken.push(batch.slice(0, want));
-            have += want;
-        } else {
-            have += batch.num_rows();
-            taken.push(batch);
-        }
-    }
+        taken.push(batch);
+        Ok(())
+    })
+    .await?;
     concat_batches(&cursor.schema, &taken).map_err(|e| Error::internal("fetching from a cursor", e))
 }
 
-/// Skips up to `count` rows of a cursor, holding no more than a batch at a time.
+/// Skips up to `count` rows of a cursor (`MOVE`), holding no more than a batch at a time.
 async fn skip_rows(cursor: &mut Cursor, count: usize) -> Result<usize> {
-    let mut skipped = 0usize;
-    while skipped < count {
+    advance(cursor, count, |_| Ok(())).await
+}
+
+/// Moves a cursor forward by up to `count` rows, handing each batch passed over to `each` and
+/// keeping the rest of the last one for later; answers how many rows it moved.
+async fn advance(cursor: &mut Cursor, count: usize, mut each: impl FnMut(RecordBatch) -> Result<()>) -> Result<usize> {
+    let mut moved = 0usize;
+    while moved < count {
         let batch = match cursor.rest.take() {
             Some(batch) => batch,
             None => match cursor.rows.next().await {
@@ -212,33 +204,26 @@ async fn skip_rows(cursor: &mut Cursor, count: usize) -> Result<usize> {
                 None => break,
             },
         };
-        let want = count - skipped;
+        let want = count - moved;
         if batch.num_rows() > want {
             cursor.rest = Some(batch.slice(want, batch.num_rows() - want));
-            skipped += want;
+            moved += want;
+            each(batch.slice(0, want))?;
         } else {
-            skipped += batch.num_rows();
+            moved += batch.num_rows();
+            each(batch)?;
         }
     }
-    Ok(skipped)
+    Ok(moved)
 }
 
 /// A transaction block ended: its cursors close, except those `WITH HOLD` when it committed;
 /// a ROLLBACK closes even held cursors the block declared, as PostgreSQL does.
 pub(super) fn end_of_transaction(session: &Session, committed: bool) {
-    let mut cursors = session.cursors.lock().unwrap_or_else(|p| p.into_inner());
-    let closing: Vec<String> = cursors
-        .iter()
-        .filter(|(_, c)| !c.hold || (c.in_open_block && !committed))
-        .map(|(name, _)| name.clone())
-        .collect();
-    let closed: Vec<Cursor> = closing.iter().filter_map(|name| cursors.remove(name)).collect();
-    for cursor in cursors.values_mut() {
+    close_where(session, |c| !c.hold || (c.in_open_block && !committed));
+    for cursor in session.cursors.lock().unwrap_or_else(|p| p.into_inner()).values_mut() {
         cursor.in_open_block = false;
     }
-    drop(cursors);
-    // the engine work of closed cursors ends outside the lock
-    drop(closed);
 }
 
 /// What a savepoint remembers of the session's cursors: those declared after it have ids
@@ -249,16 +234,20 @@ pub(super) fn mark() -> u64 {
 
 /// `ROLLBACK TO SAVEPOINT`: cursors declared since the savepoint (`mark`) close, held or not.
 pub(super) fn close_declared_since(session: &Session, mark: u64) {
-    let mut cursors = session.cursors.lock().unwrap_or_else(|p| p.into_inner());
-    let closing: Vec<String> = cursors.iter().filter(|(_, c)| c.id >= mark).map(|(n, _)| n.clone()).collect();
-    let closed: Vec<Cursor> = closing.iter().filter_map(|n| cursors.remove(n)).collect();
-    drop(cursors);
-    drop(closed);
+    close_where(session, |c| c.id >= mark);
 }
 
 /// Every cursor closes (`DISCARD ALL`).
 pub(super) fn close_all(session: &Session) {
-    let closed = std::mem::take(&mut *session.cursors.lock().unwrap_or_else(|p| p.into_inner()));
+    close_where(session, |_| true);
+}
+
+/// Closes the session's cursors `closing` picks; their engine work ends outside the lock.
+fn close_where(session: &Session, closing: impl Fn(&Cursor) -> bool) {
+    let mut cursors = session.cursors.lock().unwrap_or_else(|p| p.into_inner());
+    let names: Vec<String> = cursors.iter().filter(|(_, c)| closing(c)).map(|(n, _)| n.clone()).collect();
+    let closed: Vec<Cursor> = names.iter().filter_map(|n| cursors.remove(n)).collect();
+    drop(cursors);
     drop(closed);
 }
 

@@ -15,22 +15,35 @@ use crate::error::{Error, Result, SqlState};
 const MOVE_MARKER: &str = "duckstore_move";
 
 pub(super) fn plan_declare(declare: Declare, compat: &CompatValues<'_>) -> Result<Plan> {
-    let name = declare.names.first().map(cursor_name).unwrap_or_default();
-    if declare.scroll == Some(true) {
-        return Err(Error::unsupported("cursors are NO SCROLL here: they move forward only"));
-    }
+    let (name, hold) = declared(&declare)?;
     let statement = format!("DECLARE {declare}");
-    if declare.binary == Some(true) {
-        return Err(Error::unsupported(
-            "BINARY cursors are not supported; fetch with the extended protocol's binary result format instead",
-        ));
-    }
-    let hold = declare.hold == Some(true);
     let Some(for_query) = declare.for_query else {
         return Err(Error::invalid("DECLARE needs a query").with_sqlstate(SqlState::SyntaxError));
     };
     let query = query::plan_query(Statement::Query(for_query), compat, "SELECT")?;
     Ok(Plan::DeclareCursor { name, query, hold, statement })
+}
+
+/// A declared cursor's name and whether it is `WITH HOLD`; the kinds this server has not
+/// (`SCROLL`, `BINARY`) refused.
+fn declared(declare: &Declare) -> Result<(String, bool)> {
+    if declare.scroll == Some(true) {
+        return Err(Error::unsupported("cursors are NO SCROLL here: they move forward only"));
+    }
+    if declare.binary == Some(true) {
+        return Err(Error::unsupported(
+            "BINARY cursors are not supported; fetch with the extended protocol's binary result format instead",
+        ));
+    }
+    Ok((declare.names.first().map(cursor_name).unwrap_or_default(), declare.hold == Some(true)))
+}
+
+/// The cursor `CLOSE` names (None: `CLOSE ALL`).
+pub(super) fn closed(cursor: sqlparser::ast::CloseCursor) -> Option<String> {
+    match cursor {
+        sqlparser::ast::CloseCursor::All => None,
+        sqlparser::ast::CloseCursor::Specific { name } => Some(cursor_name(&name)),
+    }
 }
 
 /// A cursor's name as PostgreSQL keeps it: unquoted names fold to lower case.
@@ -155,18 +168,10 @@ pub fn workspace_cursor(sql: &str) -> Option<Result<WorkspaceCursor>> {
     Some(match statements.remove(0) {
         Statement::Declare { mut stmts, .. } if stmts.len() == 1 && stmts[0].for_query.is_some() => {
             let declare = stmts.remove(0);
-            let name = declare.names.first().map(cursor_name).unwrap_or_default();
-            if declare.scroll == Some(true) {
-                return Some(Err(Error::unsupported("cursors are NO SCROLL here: they move forward only")));
-            }
-            if declare.binary == Some(true) {
-                return Some(Err(Error::unsupported(
-                    "BINARY cursors are not supported; fetch with the extended protocol's binary result format instead",
-                )));
-            }
-            let hold = declare.hold == Some(true);
-            let query = declare.for_query.map(|q| q.to_string()).unwrap_or_default();
-            Ok(WorkspaceCursor::Declare { name, hold, query })
+            declared(&declare).map(|(name, hold)| {
+                let query = declare.for_query.map(|q| q.to_string()).unwrap_or_default();
+                WorkspaceCursor::Declare { name, hold, query }
+            })
         }
         Statement::Fetch { name, direction, into, .. } if into.is_none() || is_move(&into) => {
             match plan_fetch(cursor_name(&name), direction, into.is_some()) {
@@ -175,10 +180,7 @@ pub fn workspace_cursor(sql: &str) -> Option<Result<WorkspaceCursor>> {
                 Err(e) => Err(e),
             }
         }
-        Statement::Close { cursor } => Ok(WorkspaceCursor::Close(match cursor {
-            sqlparser::ast::CloseCursor::All => None,
-            sqlparser::ast::CloseCursor::Specific { name } => Some(cursor_name(&name)),
-        })),
+        Statement::Close { cursor } => Ok(WorkspaceCursor::Close(closed(cursor))),
         _ => return None,
     })
 }

@@ -460,10 +460,7 @@ pub fn plan(mut statement: Statement, compat: &CompatValues<'_>) -> Result<Plan>
         },
         Statement::Discard { .. } => Ok(Plan::NoOp("DISCARD ALL")),
         Statement::Deallocate { .. } => Ok(Plan::NoOp("DEALLOCATE")),
-        Statement::Close { cursor } => Ok(Plan::CloseCursor(match cursor {
-            sqlparser::ast::CloseCursor::All => None,
-            sqlparser::ast::CloseCursor::Specific { name } => Some(cursors::cursor_name(&name)),
-        })),
+        Statement::Close { cursor } => Ok(Plan::CloseCursor(cursors::closed(cursor))),
         Statement::Declare { mut stmts, .. } if stmts.len() == 1 && stmts[0].for_query.is_some() => {
             cursors::plan_declare(stmts.remove(0), compat)
         }

@@ -125,6 +125,31 @@ struct Pending {
     schema: Option<Schema>,
 }
 
+impl Pending {
+    /// A committed table's state at the transaction's first change of it: `private` is the
+    /// version the transaction writes in place of `base`.
+    fn first_change(
+        lock: TransactionLock,
+        bucket: &crate::catalog::BucketRecord,
+        table: &TableRecord,
+        base: TableFile,
+        private: TableFile,
+    ) -> Pending {
+        Pending {
+            _lock: lock,
+            label: format!("{}.{}", bucket.full_name(), table.name),
+            base,
+            private,
+            row_count: table.row_count,
+            byte_count: table.byte_count,
+            rows_written: 0,
+            operations: Vec::new(),
+            created: false,
+            schema: None,
+        }
+    }
+}
+
 impl Transaction {
     /// The private versions to read in place of the committed ones, by table id.
     fn written(&self) -> HashMap<i64, TableFile> {
@@ -623,27 +648,10 @@ impl Storage {
         changes: Vec<super::schema::Change>,
         canceller: &Canceller,
     ) -> Result<()> {
-        let (project_id, branch_id) = require_write(&ctx)?;
-        let (name, path) = (target.clone(), search_path.clone());
-        let table_id = self
-            .blocking(move |inner| {
-                inner
-                    .catalog
-                    .read(|tx| inner.writable_table(tx, project_id, branch_id, &name, &path))
-                    .map(|(_, t)| t.id)
-            })
-            .await?;
+        let (project_id, _) = require_write(&ctx)?;
+        let table_id = self.writable_table_id(&ctx, &target, &search_path).await?;
         transaction.room_for_a_version()?;
-        let pending = transaction.tables.remove(&table_id);
-        let locked = match &pending {
-            Some(_) => None,
-            None => match transaction.take_renamed_lock(table_id) {
-                Some(lock) => Some(LockedTable::already_held(lock, table_id, &target, &search_path)),
-                None => Some(
-                    self.lock_target_for_transaction(&ctx, &target, &search_path, transaction.id, canceller).await?,
-                ),
-            },
-        };
+        let (pending, locked) = self.claim(transaction, &ctx, table_id, (&target, &search_path), canceller).await?;
         // a savepoint may keep the private version being replaced
         let kept = pending.as_ref().is_some_and(|p| transaction.kept(&p.private));
         let (txn, canceller) = (transaction.id, canceller.clone());
@@ -658,6 +666,37 @@ impl Storage {
             transaction.tables.insert(pending.private.table_id, pending);
         }
         result
+    }
+
+    /// The id of the table a write in the session's branch would change.
+    async fn writable_table_id(&self, ctx: &SessionContext, target: &TableName, search_path: &[String]) -> Result<i64> {
+        let (project_id, branch_id) = require_write(ctx)?;
+        let (name, path) = (target.clone(), search_path.to_vec());
+        self.blocking(move |inner| {
+            inner.catalog.read(|tx| inner.writable_table(tx, project_id, branch_id, &name, &path)).map(|(_, t)| t.id)
+        })
+        .await
+    }
+
+    /// Takes `table_id`'s pending state out of `transaction` to change it, or, on the
+    /// transaction's first change of the table, its lock (held already if the transaction
+    /// renamed it).
+    async fn claim(
+        &self,
+        transaction: &mut Transaction,
+        ctx: &SessionContext,
+        table_id: i64,
+        (target, search_path): (&TableName, &[String]),
+        canceller: &Canceller,
+    ) -> Result<(Option<Pending>, Option<LockedTable>)> {
+        if let Some(pending) = transaction.tables.remove(&table_id) {
+            return Ok((Some(pending), None));
+        }
+        let locked = match transaction.take_renamed_lock(table_id) {
+            Some(lock) => LockedTable::already_held(lock, table_id, target, search_path),
+            None => self.lock_target_for_transaction(ctx, target, search_path, transaction.id, canceller).await?,
+        };
+        Ok((None, Some(locked)))
     }
 
     /// `DROP SCHEMA` inside `transaction`: its views and tables are dropped as `DROP VIEW` and
@@ -880,31 +919,14 @@ impl Storage {
     where
         W: FnOnce(&Inner, &TableRecord, &TableFile, &ReadView) -> Result<WriteOutcome> + Send + 'static,
     {
-        let (project_id, branch_id) = require_write(ctx)?;
-        let (name, path) = (target.clone(), search_path.to_vec());
-        let table_id = self
-            .blocking(move |inner| {
-                inner
-                    .catalog
-                    .read(|tx| inner.writable_table(tx, project_id, branch_id, &name, &path))
-                    .map(|(_, t)| t.id)
-            })
-            .await?;
+        let (project_id, _) = require_write(ctx)?;
+        let table_id = self.writable_table_id(ctx, target, search_path).await?;
         // a savepoint keeps the version this write would change: write a copy of it
         let copy_first = transaction.tables.get(&table_id).is_some_and(|p| transaction.kept(&p.private));
         if copy_first || !transaction.tables.contains_key(&table_id) {
             transaction.room_for_a_version()?;
         }
-        let pending = transaction.tables.remove(&table_id);
-        let locked = match &pending {
-            Some(_) => None,
-            None => match transaction.take_renamed_lock(table_id) {
-                Some(lock) => Some(LockedTable::already_held(lock, table_id, target, search_path)),
-                None => {
-                    Some(self.lock_target_for_transaction(ctx, target, search_path, transaction.id, canceller).await?)
-                }
-            },
-        };
+        let (pending, locked) = self.claim(transaction, ctx, table_id, (target, search_path), canceller).await?;
         let overlay = transaction.read_view();
         let copy_budget = MAX_SAVEPOINT_COPY_BYTES - transaction.savepoint_copy_bytes;
         let (ctx, name, path) = (ctx.clone(), target.clone(), search_path.to_vec());
@@ -1428,18 +1450,7 @@ fn alter_pending(
             pending
         }
         (None, Some(locked)) => match locked.into_transaction_lock() {
-            Some(lock) => Pending {
-                _lock: lock,
-                label: format!("{}.{}", bucket.full_name(), table.name),
-                base,
-                private: next,
-                row_count: table.row_count,
-                byte_count: table.byte_count,
-                rows_written: 0,
-                operations: Vec::new(),
-                created: false,
-                schema: None,
-            },
+            Some(lock) => Pending::first_change(lock, &bucket, &table, base, next),
             None => {
                 remove_file(inner, &next);
                 let _ = inner.catalog.write(|tx| tx.clear_pending_schema(table.id));
@@ -1532,16 +1543,5 @@ fn start_pending(
         Error::internal("writing in a transaction", "the table's lock is not the transaction's")
     })?;
     metrics::counter!("duckstore_copy_on_write_total", "reason" => "transaction").increment(1);
-    Ok(Pending {
-        _lock: lock,
-        label: format!("{}.{}", bucket.full_name(), table.name),
-        base,
-        private,
-        row_count: table.row_count,
-        byte_count: table.byte_count,
-        rows_written: 0,
-        operations: Vec::new(),
-        created: false,
-        schema: None,
-    })
+    Ok(Pending::first_change(lock, bucket, table, base, private))
 }
