@@ -165,9 +165,12 @@ pub(super) async fn call(
     Handler { spec: call.spec }.execute(storage, ctx, Args { spec: call.spec, values: call.bind(params)? }).await
 }
 
-/// A `CALL` inside a transaction block. The procedures that write one table join the block as
-/// its statements do (`import_table` with `incremental`, `delete_rows`, `drop_primary_key`);
-/// any other would change the store outside the block, and is refused (`25001`).
+/// A `CALL` inside a transaction block. The procedures that write tables of the session's
+/// branch join the block as its statements do: `import_table` (not async), `delete_rows`,
+/// `drop_primary_key`, `create_table_from_file`, `import_table_from_table`, `restore_snapshot`,
+/// `create_table_from_snapshot` and `create_table_at`. Any other changes what a block cannot
+/// take back (projects, tokens, branches, workspaces, snapshots, settings, files) or writes
+/// outside the branch, and is refused (`25001`), as PostgreSQL refuses `CREATE DATABASE`.
 pub(super) async fn call_in_transaction(
     storage: &Storage,
     ctx: &SessionContext,
@@ -179,36 +182,59 @@ pub(super) async fn call_in_transaction(
     let handler = Handler { spec: call.spec };
     let mut out = RelationBuilder::new(call.spec.columns);
     let joins = match call.spec.id {
-        Proc::ImportTable => args.bool("incremental")? == Some(true) && args.bool("async")? != Some(true),
-        Proc::DeleteRows | Proc::DropPrimaryKey => true,
+        Proc::ImportTable | Proc::CreateTableFromFile => args.bool("async")? != Some(true),
+        Proc::DeleteRows
+        | Proc::DropPrimaryKey
+        | Proc::ImportTableFromTable
+        | Proc::RestoreSnapshot
+        | Proc::CreateTableFromSnapshot
+        | Proc::CreateTableAt => true,
         _ => false,
     };
     if !joins || args.text("idempotency_key")?.is_some() {
         return Err(Error::new(
             crate::error::ErrorKind::FailedPrecondition,
             format!(
-                "CALL {} cannot run inside a transaction block; inside one, CALL import_table (incremental, not \
-                 async), delete_rows and drop_primary_key can (without an idempotency key)",
+                "CALL {} cannot run inside a transaction block; inside one, CALL import_table, create_table_from_file \
+                 (neither async), import_table_from_table, delete_rows, drop_primary_key, restore_snapshot, \
+                 create_table_from_snapshot and create_table_at can (without an idempotency key)",
                 call.spec.name
             ),
         )
         .with_sqlstate(SqlState::ActiveSqlTransaction)
         .with_hint("run it outside the transaction block (or COMMIT first)"));
     }
+    let load_row = |table: String, r: crate::storage::loads::LoadResult| {
+        // (the table's size is known at COMMIT)
+        vec![table.into(), r.imported_rows.into(), r.table_rows.into(), V::Null, V::Float(r.seconds), V::Null]
+    };
     match call.spec.id {
         Proc::ImportTable => {
             let table = args.required_text("table")?;
             let request = handler.import_request(storage, ctx, &args).await?;
             let r = storage.load_table_in(transaction, ctx.clone(), request, canceller.clone()).await?;
-            // (the table's size is known at COMMIT)
-            out.row(vec![
-                table.into(),
-                r.imported_rows.into(),
-                r.table_rows.into(),
-                V::Null,
-                V::Float(r.seconds),
-                V::Null,
-            ]);
+            out.row(load_row(table, r));
+        }
+        Proc::CreateTableFromFile => {
+            let (bucket, name) = (args.required_text("bucket")?, args.required_text("name")?);
+            let source = Handler::load_source(storage, ctx, &args).await?;
+            let primary_key = text_list(&args, "primary_key")?;
+            let r = storage
+                .create_table_from_file_in(
+                    transaction,
+                    ctx.clone(),
+                    (bucket.clone(), name.clone()),
+                    source,
+                    primary_key,
+                    canceller.clone(),
+                )
+                .await?;
+            out.row(load_row(format!("{bucket}.{name}"), r));
+        }
+        Proc::ImportTableFromTable => {
+            let table = args.required_text("table")?;
+            let r = storage.import_table_from_table_in(transaction, ctx.clone(), table_copy_request(&args)?).await?;
+            out.row(load_row(table, r));
         }
         Proc::DeleteRows => {
             let table = args.required_text("table")?;
@@ -223,9 +249,55 @@ pub(super) async fn call_in_transaction(
             storage.alter_table_in(transaction, ctx.clone(), target, vec![], vec![change], canceller).await?;
             out.row(vec![table.into(), true.into()]);
         }
+        Proc::RestoreSnapshot | Proc::CreateTableFromSnapshot => {
+            let into = restore_target(call.spec.id, &args)?;
+            let id = args.required_int("id")?;
+            let (table, rows) = storage.restore_snapshot_in(transaction, ctx.clone(), id, into).await?;
+            out.row(vec![table.into(), rows.into()]);
+        }
+        Proc::CreateTableAt => {
+            let (source, at, target) = table_at_request(&args)?;
+            let (table, rows) = storage.create_table_at_in(transaction, ctx.clone(), source, at, target).await?;
+            out.row(vec![table.into(), rows.into()]);
+        }
         _ => unreachable!("refused above"),
     }
     out.finish()
+}
+
+/// An `import_table_from_table` call's request.
+fn table_copy_request(args: &Args) -> Result<crate::storage::loads::TableCopyRequest> {
+    Ok(crate::storage::loads::TableCopyRequest {
+        target: parse_table_id(&args.required_text("table")?)?,
+        source: parse_table_id(&args.required_text("source")?)?,
+        columns: args.text("columns")?.map(|t| column_pairs(&t)).unwrap_or_default(),
+        filters: args.text("where")?.map(|w| parse_filters(&w)).transpose()?.unwrap_or_default(),
+        limit: args.int("limit")?,
+        changed_since: args.moment_past("changed_since")?,
+        changed_until: args.moment_past("changed_until")?,
+        incremental: args.bool("incremental")?.unwrap_or(false),
+        dedup: args.text("dedup")?.map(|d| d.parse()).transpose()?.unwrap_or(Dedup::Update),
+        keep_timestamps: args.bool("keep_timestamps")?.unwrap_or(false),
+    })
+}
+
+/// Where `restore_snapshot` / `create_table_from_snapshot` restores to (None: the original).
+fn restore_target(id: Proc, args: &Args) -> Result<Option<RestoreTarget>> {
+    let name_arg = if id == Proc::RestoreSnapshot { "table" } else { "name" };
+    match (args.text("bucket")?, args.text(name_arg)?) {
+        (Some(bucket), Some(name)) => Ok(Some(RestoreTarget { bucket, name })),
+        (None, None) => Ok(None),
+        _ => Err(Error::invalid(format!("give both bucket and {name_arg}, or neither"))
+            .with_sqlstate(SqlState::InvalidParameterValue)),
+    }
+}
+
+/// A `create_table_at` call's source, instant and new table.
+fn table_at_request(args: &Args) -> Result<(crate::storage::TableName, i64, RestoreTarget)> {
+    let source = parse_table_id(&args.required_text("source")?)?;
+    let at = args.moment_past("at")?.ok_or_else(|| args.wrong("at", "given"))?;
+    let target = RestoreTarget { bucket: args.required_text("bucket")?, name: args.required_text("name")? };
+    Ok((source, at, target))
 }
 
 /// A `delete_rows` call's request.
@@ -534,20 +606,7 @@ impl Handler {
             }
             Proc::ImportTableFromTable => {
                 let table = args.required_text("table")?;
-                let columns = args.text("columns")?.map(|t| column_pairs(&t)).unwrap_or_default();
-                let request = crate::storage::loads::TableCopyRequest {
-                    target: parse_table_id(&table)?,
-                    source: parse_table_id(&args.required_text("source")?)?,
-                    columns,
-                    filters: args.text("where")?.map(|w| parse_filters(&w)).transpose()?.unwrap_or_default(),
-                    limit: args.int("limit")?,
-                    changed_since: args.moment_past("changed_since")?,
-                    changed_until: args.moment_past("changed_until")?,
-                    incremental: args.bool("incremental")?.unwrap_or(false),
-                    dedup: args.text("dedup")?.map(|d| d.parse()).transpose()?.unwrap_or(Dedup::Update),
-                    keep_timestamps: args.bool("keep_timestamps")?.unwrap_or(false),
-                };
-                let r = storage.import_table_from_table(ctx, request).await?;
+                let r = storage.import_table_from_table(ctx, table_copy_request(args)?).await?;
                 out.row(vec![
                     table.into(),
                     r.imported_rows.into(),
@@ -591,22 +650,12 @@ impl Handler {
                 out.row(vec![id.into(), true.into()]);
             }
             Proc::RestoreSnapshot | Proc::CreateTableFromSnapshot => {
-                let name_arg = if self.spec.id == Proc::RestoreSnapshot { "table" } else { "name" };
-                let into = match (args.text("bucket")?, args.text(name_arg)?) {
-                    (Some(bucket), Some(name)) => Some(RestoreTarget { bucket, name }),
-                    (None, None) => None,
-                    _ => {
-                        return Err(Error::invalid(format!("give both bucket and {name_arg}, or neither"))
-                            .with_sqlstate(SqlState::InvalidParameterValue));
-                    }
-                };
+                let into = restore_target(self.spec.id, args)?;
                 let (table, rows) = storage.restore_snapshot(ctx, args.required_int("id")?, into).await?;
                 out.row(vec![table.into(), rows.into()]);
             }
             Proc::CreateTableAt => {
-                let source = parse_table_id(&args.required_text("source")?)?;
-                let at = args.moment_past("at")?.ok_or_else(|| args.wrong("at", "given"))?;
-                let target = RestoreTarget { bucket: args.required_text("bucket")?, name: args.required_text("name")? };
+                let (source, at, target) = table_at_request(args)?;
                 let (table, rows) = storage.create_table_at(ctx, source, at, target).await?;
                 out.row(vec![table.into(), rows.into()]);
             }

@@ -21,7 +21,7 @@ use super::tables::{TableName, require_write, session_branch};
 use super::{ColumnSpec, Inner, SessionContext, Storage};
 use crate::catalog::{BucketRecord, CatalogTx, Scope, SnapshotRecord, TableRecord};
 use crate::clock::{format_micros, now_micros};
-use crate::engine::TableFile;
+use crate::engine::{Canceller, TableFile, WriteOutcome};
 use crate::error::{Error, ErrorKind, Result, SqlState};
 
 const DAY: i64 = 86_400_000_000;
@@ -482,6 +482,86 @@ impl Storage {
         }
     }
 
+    /// `restore_snapshot` / `create_table_from_snapshot` inside a transaction block: the table
+    /// the block sees takes the snapshot's definition and a copy of its rows, or a new table is
+    /// made from them, seen by the block alone until COMMIT. A table dropped since comes back
+    /// outside a block only.
+    pub async fn restore_snapshot_in(
+        &self,
+        transaction: &mut super::Transaction,
+        ctx: SessionContext,
+        id: i64,
+        into: Option<RestoreTarget>,
+    ) -> Result<(String, i64)> {
+        let snapshot = {
+            let ctx = ctx.clone();
+            self.blocking(move |inner| Self::own_snapshot(inner, &ctx, id)).await?
+        };
+        match into {
+            Some(target) => self.restore_as_new_in(transaction, ctx, snapshot, target, "restore_snapshot").await,
+            None => {
+                let name = TableName { schema: Some(snapshot.bucket.clone()), name: snapshot.table_name.clone() };
+                let full = format!("{}.{}", snapshot.bucket, snapshot.table_name);
+                match self.table_id_named(&ctx, &name).await? {
+                    Some(id) if id != snapshot.table_id => Err(another_table_named(&full)),
+                    Some(_) => {
+                        let (txn, session, rows) = (transaction.id(), ctx.clone(), snapshot.row_count);
+                        let build = move |inner: &Inner, table: &TableRecord, r: &super::transactions::Rebuild| {
+                            if !r.created {
+                                let committed = TableFile { version: table.version, ..r.source.clone() };
+                                inner.before_destruction(&session, table, &committed, Destruction::Restore)?;
+                            }
+                            let outcome = copy_kept_version(inner, &snapshot, &r.next)?;
+                            let schema = (snapshot.columns.clone(), snapshot.primary_key.clone());
+                            inner.catalog.write(|tx| tx.set_pending_schema(table.id, txn, &schema.0, &schema.1))?;
+                            Ok((Some(schema), outcome))
+                        };
+                        let canceller = Canceller::default();
+                        self.rebuild_in(transaction, &ctx, (&name, &[]), "restore_snapshot", &canceller, build).await?;
+                        Ok((full, rows))
+                    }
+                    None => Err(Error::unsupported(format!(
+                        "table \"{full}\" was dropped; restoring it under its old id runs outside a transaction block only"
+                    ))
+                    .with_sqlstate(SqlState::ActiveSqlTransaction)
+                    .with_hint("restore it outside the block, or into a new name with bucket => …, table => …")),
+                }
+            }
+        }
+    }
+
+    /// The id of the table `name` the session sees (its transaction's catalog included).
+    async fn table_id_named(&self, ctx: &SessionContext, name: &TableName) -> Result<Option<i64>> {
+        let (project_id, branch_id) = require_write(ctx)?;
+        let name = name.clone();
+        self.blocking(move |inner| {
+            inner.catalog.read(|tx| Ok(inner.find_table(tx, project_id, branch_id, &name, &[])?.map(|(_, t)| t.id)))
+        })
+        .await
+    }
+
+    /// [`Storage::restore_as_new`] inside a transaction block.
+    async fn restore_as_new_in(
+        &self,
+        transaction: &mut super::Transaction,
+        ctx: SessionContext,
+        snapshot: SnapshotRecord,
+        target: RestoreTarget,
+        operation: &'static str,
+    ) -> Result<(String, i64)> {
+        let canceller = Canceller::default();
+        let spec = new_table_spec(&snapshot, &target);
+        self.create_table_in(transaction, ctx.clone(), spec, false, &canceller)
+            .await
+            .map_err(|e| name_taken(e, &target))?;
+        let name = TableName { schema: Some(target.bucket.clone()), name: target.name.clone() };
+        let build = move |inner: &Inner, _: &TableRecord, r: &super::transactions::Rebuild| {
+            Ok((None, copy_kept_version(inner, &snapshot, &r.next)?))
+        };
+        let written = self.rebuild_in(transaction, &ctx, (&name, &[]), operation, &canceller, build).await?;
+        Ok((format!("{}.{}", target.bucket, target.name), written.row_count))
+    }
+
     /// A new table from a kept version: its definition, and a copy of its file.
     async fn restore_as_new(
         &self,
@@ -490,33 +570,8 @@ impl Storage {
         target: RestoreTarget,
         operation: &'static str,
     ) -> Result<(String, i64)> {
-        let spec = super::TableSpec {
-            bucket: target.bucket.clone(),
-            name: target.name.clone(),
-            columns: snapshot
-                .columns
-                .iter()
-                .map(|c| ColumnSpec {
-                    name: c.name.clone(),
-                    type_name: c.sql_type.clone(),
-                    not_null: !c.nullable,
-                    default_sql: c.default_sql.clone(),
-                })
-                .collect(),
-            primary_key: snapshot.primary_key.clone(),
-            description: String::new(),
-        };
-        let table = self.create_table(ctx.clone(), spec, false).await.map_err(|e| {
-            if e.state() == SqlState::DuplicateTable {
-                Error::already_exists(format!(
-                    "table \"{}.{}\" exists; restore into a new name, or restore_snapshot(id) into the original",
-                    target.bucket, target.name
-                ))
-                .with_sqlstate(SqlState::DuplicateTable)
-            } else {
-                e
-            }
-        })?;
+        let spec = new_table_spec(&snapshot, &target);
+        let table = self.create_table(ctx.clone(), spec, false).await.map_err(|e| name_taken(e, &target))?;
         let name = TableName { schema: Some(target.bucket.clone()), name: target.name.clone() };
         let cleanup_ctx = ctx.clone();
         let locked = self.lock_target(&ctx, &name, &[]).await?;
@@ -524,17 +579,11 @@ impl Storage {
             .blocking(move |inner| {
                 let _locked = locked;
                 let (project_id, branch_id) = require_write(&ctx)?;
-                let source = TableFile {
-                    project_id: snapshot.project_id,
-                    branch_id: snapshot.branch_id,
-                    table_id: snapshot.table_id,
-                    version: snapshot.version,
-                };
                 let current = TableFile { project_id, branch_id, table_id: table.id, version: table.version };
                 let next =
                     TableFile { version: inner.catalog.read(|tx| tx.next_version(table.id))?, ..current.clone() };
-                inner.engine.copy_table_file(&source, &next)?;
-                let (rows, bytes) = inner.engine.table_stats(&next)?;
+                let copied = copy_kept_version(inner, &snapshot, &next)?;
+                let (rows, bytes) = (copied.row_count, copied.byte_count);
                 inner.catalog.write(|tx| {
                     tx.update_table_stats(table.id, next.version, rows, bytes, now_micros())?;
                     inner.audit(
@@ -562,19 +611,9 @@ impl Storage {
     async fn restore_in_place(&self, ctx: SessionContext, snapshot: SnapshotRecord) -> Result<(String, i64)> {
         let name = TableName { schema: Some(snapshot.bucket.clone()), name: snapshot.table_name.clone() };
         let full = format!("{}.{}", snapshot.bucket, snapshot.table_name);
-        let exists = {
-            let (ctx, name) = (ctx.clone(), name.clone());
-            let (project_id, branch_id) = require_write(&ctx)?;
-            self.blocking(move |inner| {
-                inner.catalog.read(|tx| Ok(inner.find_table(tx, project_id, branch_id, &name, &[])?.map(|(_, t)| t.id)))
-            })
-            .await?
-        };
+        let exists = self.table_id_named(&ctx, &name).await?;
         match exists {
-            Some(id) if id != snapshot.table_id => Err(Error::already_exists(format!(
-                "another table named \"{full}\" exists now; restore into a new name with bucket => …, table => …"
-            ))
-            .with_sqlstate(SqlState::DuplicateTable)),
+            Some(id) if id != snapshot.table_id => Err(another_table_named(&full)),
             Some(_) => {
                 let locked = self.lock_target(&ctx, &name, &[]).await?;
                 self.blocking(move |inner| {
@@ -673,13 +712,36 @@ impl Storage {
         at: i64,
         target: RestoreTarget,
     ) -> Result<(String, i64)> {
-        let (project_id, branch_id) = require_write(&ctx)?;
+        let state = self.state_at(&ctx, source, at, false).await?;
+        self.restore_as_new(ctx, state, target, "create_table_at").await
+    }
+
+    /// `create_table_at` inside a transaction block: the new table is the block's until COMMIT.
+    /// The state is the committed one at `at`, whatever the block wrote since.
+    pub async fn create_table_at_in(
+        &self,
+        transaction: &mut super::Transaction,
+        ctx: SessionContext,
+        source: TableName,
+        at: i64,
+        target: RestoreTarget,
+    ) -> Result<(String, i64)> {
+        // a table the block wrote is locked by it already (and nobody else writes it)
+        let held = self.table_id_named(&ctx, &source).await?.is_some_and(|id| transaction.holds_lock(id));
+        let state = self.state_at(&ctx, source, at, held).await?;
+        self.restore_as_new_in(transaction, ctx, state, target, "create_table_at").await
+    }
+
+    /// The kept version that holds `source`'s state at `at`, within the project's time-travel
+    /// window. `held`: the caller's transaction holds the table's lock already.
+    async fn state_at(&self, ctx: &SessionContext, source: TableName, at: i64, held: bool) -> Result<SnapshotRecord> {
+        let (project_id, branch_id) = require_write(ctx)?;
         let now = now_micros();
         if at > now {
             return Err(Error::invalid(format!("{} is in the future", format_micros(at)))
                 .with_sqlstate(SqlState::InvalidParameterValue));
         }
-        let locked = self.lock_target(&ctx, &source, &[]).await?;
+        let locked = if held { None } else { Some(self.lock_target(ctx, &source, &[]).await?) };
         let state = {
             let ctx2 = ctx.clone();
             self.blocking(move |inner| {
@@ -756,7 +818,7 @@ impl Storage {
             })
             .await?
         };
-        self.restore_as_new(ctx, state, target, "create_table_at").await
+        Ok(state)
     }
 }
 
@@ -1004,4 +1066,56 @@ impl Storage {
     pub async fn snapshot_totals(&self) -> Result<(i64, i64)> {
         self.catalog_blocking(|inner| inner.catalog.read(|tx| tx.snapshot_totals())).await
     }
+}
+
+/// The definition of a new table made from a kept version.
+fn new_table_spec(snapshot: &SnapshotRecord, target: &RestoreTarget) -> super::TableSpec {
+    super::TableSpec {
+        bucket: target.bucket.clone(),
+        name: target.name.clone(),
+        columns: snapshot
+            .columns
+            .iter()
+            .map(|c| ColumnSpec {
+                name: c.name.clone(),
+                type_name: c.sql_type.clone(),
+                not_null: !c.nullable,
+                default_sql: c.default_sql.clone(),
+            })
+            .collect(),
+        primary_key: snapshot.primary_key.clone(),
+        description: String::new(),
+    }
+}
+
+/// A restore's new table name is taken.
+fn name_taken(e: Error, target: &RestoreTarget) -> Error {
+    if e.state() != SqlState::DuplicateTable {
+        return e;
+    }
+    Error::already_exists(format!(
+        "table \"{}.{}\" exists; restore into a new name, or restore_snapshot(id) into the original",
+        target.bucket, target.name
+    ))
+    .with_sqlstate(SqlState::DuplicateTable)
+}
+
+fn another_table_named(full: &str) -> Error {
+    Error::already_exists(format!(
+        "another table named \"{full}\" exists now; restore into a new name with bucket => …, table => …"
+    ))
+    .with_sqlstate(SqlState::DuplicateTable)
+}
+
+/// A kept version's file copied to `next`; answers the copy's rows and bytes.
+fn copy_kept_version(inner: &Inner, snapshot: &SnapshotRecord, next: &TableFile) -> Result<WriteOutcome> {
+    let source = TableFile {
+        project_id: snapshot.project_id,
+        branch_id: snapshot.branch_id,
+        table_id: snapshot.table_id,
+        version: snapshot.version,
+    };
+    inner.engine.copy_table_file(&source, next)?;
+    let (row_count, byte_count) = inner.engine.table_stats(next)?;
+    Ok(WriteOutcome { affected: vec![row_count as usize], row_count, byte_count, returned: None })
 }

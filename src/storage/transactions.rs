@@ -233,7 +233,7 @@ impl Transaction {
     }
 
     /// Whether the transaction holds the lock of `table_id` already.
-    fn holds_lock(&self, table_id: i64) -> bool {
+    pub(super) fn holds_lock(&self, table_id: i64) -> bool {
         self.tables.contains_key(&table_id) || self.renamed.iter().any(|r| r.table && r.id == table_id)
     }
 
@@ -648,18 +648,46 @@ impl Storage {
         changes: Vec<super::schema::Change>,
         canceller: &Canceller,
     ) -> Result<()> {
-        let (project_id, _) = require_write(&ctx)?;
-        let table_id = self.writable_table_id(&ctx, &target, &search_path).await?;
+        let (txn, statement_canceller, session) = (transaction.id, canceller.clone(), ctx.clone());
+        let build = move |inner: &Inner, table: &TableRecord, r: &Rebuild| {
+            let (source, next) = (&r.source, &r.next);
+            let (schema, mut outcome) =
+                inner.alter_into(&session, table, (source, next), &changes, (txn, !r.created), &statement_canceller)?;
+            outcome.affected.clear(); // the rows it copied are not rows written
+            Ok((Some(schema), outcome))
+        };
+        self.rebuild_in(transaction, &ctx, (&target, &search_path), "alter_table", canceller, build).await.map(|_| ())
+    }
+
+    /// A write inside `transaction` that makes the table's next private version whole rather
+    /// than changing it in place (`ALTER TABLE`, a full load): `build` fills `next` (from
+    /// `source`, the version the transaction sees now, if it reads it) and answers the schema
+    /// it gave the table (None: unchanged) and the outcome. The version replaced goes unless it
+    /// is the committed one or a savepoint keeps it. The table's lock is taken as for a write.
+    pub(super) async fn rebuild_in<B>(
+        &self,
+        transaction: &mut Transaction,
+        ctx: &SessionContext,
+        (target, search_path): (&TableName, &[String]),
+        operation: &'static str,
+        canceller: &Canceller,
+        build: B,
+    ) -> Result<WriteResult>
+    where
+        B: FnOnce(&Inner, &TableRecord, &Rebuild) -> Result<(Option<Schema>, WriteOutcome)> + Send + 'static,
+    {
+        let (project_id, _) = require_write(ctx)?;
+        let table_id = self.writable_table_id(ctx, target, search_path).await?;
         transaction.room_for_a_version()?;
-        let (pending, locked) = self.claim(transaction, &ctx, table_id, (&target, &search_path), canceller).await?;
+        let (pending, locked) = self.claim(transaction, ctx, table_id, (target, search_path), canceller).await?;
         // a savepoint may keep the private version being replaced
         let kept = pending.as_ref().is_some_and(|p| transaction.kept(&p.private));
-        let (txn, canceller) = (transaction.id, canceller.clone());
         let snapshot = transaction.snapshot.as_ref().and_then(ReadSnapshot::view);
+        let (ctx, target, search_path) = (ctx.clone(), target.clone(), search_path.to_vec());
         let (pending, result) = self
             .blocking_for(project_id, move |inner| {
-                let how = AlterHow { changes: &changes, transaction: txn, kept, canceller: &canceller, snapshot };
-                Ok(alter_pending(inner, &ctx, (&target, &search_path), pending, locked, how))
+                let how = RebuildHow { operation, kept, snapshot };
+                Ok(rebuild_pending(inner, &ctx, (&target, &search_path), pending, locked, how, build))
             })
             .await?;
         if let Some(pending) = pending {
@@ -1375,28 +1403,39 @@ where
     (Some(pending), result, copied)
 }
 
-/// What [`alter_pending`] changes, for which transaction.
-struct AlterHow<'a> {
-    changes: &'a [super::schema::Change],
-    transaction: u64,
+/// How [`rebuild_pending`] writes.
+struct RebuildHow {
+    operation: &'static str,
     /// A savepoint keeps the table's private version: it stays when the rebuild replaces it.
     kept: bool,
-    canceller: &'a Canceller,
     /// REPEATABLE READ: the first change of a table checks it did not change since.
     snapshot: Option<SnapshotView>,
 }
 
-/// The blocking part of [`Storage::alter_table_in`]: the table rebuilt into a new private
-/// version. Answers the table's pending state (as it was when the change fails) and the
-/// outcome.
-fn alter_pending(
+/// The versions a rebuild in a transaction reads and writes (see [`Storage::rebuild_in`]).
+pub(super) struct Rebuild {
+    /// The version the transaction sees now: its private one, or the committed one.
+    pub source: TableFile,
+    /// The new private version to fill (no file yet).
+    pub next: TableFile,
+    /// The table was created by the transaction.
+    pub created: bool,
+}
+
+/// The blocking part of [`Storage::rebuild_in`]: the table built into a new private version.
+/// Answers the table's pending state (as it was when the build fails) and the outcome.
+fn rebuild_pending<B>(
     inner: &Inner,
     ctx: &SessionContext,
     (name, search_path): (&TableName, &[String]),
     pending: Option<Pending>,
     locked: Option<LockedTable>,
-    how: AlterHow<'_>,
-) -> (Option<Pending>, Result<()>) {
+    how: RebuildHow,
+    build: B,
+) -> (Option<Pending>, Result<WriteResult>)
+where
+    B: FnOnce(&Inner, &TableRecord, &Rebuild) -> Result<(Option<Schema>, WriteOutcome)>,
+{
     let resolved = inner.catalog.read(|tx| {
         let (project_id, branch_id) = require_write(ctx)?;
         match &locked {
@@ -1434,11 +1473,20 @@ fn alter_pending(
             Err(e) => return (pending, Err(e)),
         };
     let created = pending.as_ref().is_some_and(|p| p.created);
-    let altered =
-        inner.alter_into(ctx, &table, (&source, &next), how.changes, (how.transaction, !created), how.canceller);
-    let (schema, outcome) = match altered {
+    let rebuild = Rebuild { source, next: next.clone(), created };
+    let (schema, outcome) = match build(inner, &table, &rebuild) {
         Ok(done) => done,
-        Err(e) => return (pending, Err(e)),
+        Err(e) => {
+            remove_file(inner, &next);
+            return (pending, Err(e));
+        }
+    };
+    let undo = |message: &str| {
+        remove_file(inner, &next);
+        if schema.is_some() {
+            let _ = inner.catalog.write(|tx| tx.clear_pending_schema(table.id));
+        }
+        Error::internal("writing in a transaction", message)
     };
     let mut pending = match (pending, locked) {
         (Some(mut pending), _) => {
@@ -1451,28 +1499,21 @@ fn alter_pending(
         }
         (None, Some(locked)) => match locked.into_transaction_lock() {
             Some(lock) => Pending::first_change(lock, &bucket, &table, base, next),
-            None => {
-                remove_file(inner, &next);
-                let _ = inner.catalog.write(|tx| tx.clear_pending_schema(table.id));
-                return (
-                    None,
-                    Err(Error::internal("altering in a transaction", "the table's lock is not the transaction's")),
-                );
-            }
+            None => return (None, Err(undo("the table's lock is not the transaction's"))),
         },
-        (None, None) => {
-            remove_file(inner, &next);
-            let _ = inner.catalog.write(|tx| tx.clear_pending_schema(table.id));
-            return (None, Err(Error::internal("altering in a transaction", "the table is not locked")));
-        }
+        (None, None) => return (None, Err(undo("the table is not locked"))),
     };
+    let affected = outcome.affected.first().copied().unwrap_or(0);
     pending.row_count = outcome.row_count;
     pending.byte_count = outcome.byte_count;
-    pending.schema = Some(schema);
-    if !pending.operations.contains(&"alter_table") {
-        pending.operations.push("alter_table");
+    pending.rows_written += affected as u64;
+    if schema.is_some() {
+        pending.schema = schema;
     }
-    (Some(pending), Ok(()))
+    if !pending.operations.contains(&how.operation) {
+        pending.operations.push(how.operation);
+    }
+    (Some(pending), Ok(WriteResult { affected, row_count: outcome.row_count, returned: None }))
 }
 
 /// What kind of write [`write_pending`] makes.

@@ -1085,13 +1085,6 @@ async fn procedures_that_write_one_table_join_the_block() {
     let err = a.simple_query("CALL create_snapshot(table => 'in.c-sales.orders')").await.unwrap_err();
     assert_eq!(sqlstate(&err), "25001", "{}", message(&err));
     assert!(message(&err).contains("delete_rows"), "{}", message(&err));
-    a.batch_execute("ROLLBACK; BEGIN").await.unwrap();
-    // a full load stays outside blocks
-    let err = a
-        .simple_query(&format!("CALL import_table(table => 'in.c-sales.orders', file_id => {file})"))
-        .await
-        .unwrap_err();
-    assert_eq!(sqlstate(&err), "25001", "{}", message(&err));
     a.batch_execute("ROLLBACK").await.unwrap();
     assert_eq!(ids(&b, ORDERS).await, [1, 2, 3]);
     // and committed, every one of them at once
@@ -1101,5 +1094,105 @@ async fn procedures_that_write_one_table_join_the_block() {
     a.batch_execute("COMMIT").await.unwrap();
     assert_eq!(ids(&b, ORDERS).await, [1, 2]);
     assert_eq!(b.query_one(key, &[]).await.unwrap().get::<_, i64>(0), 0);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn full_loads_restores_and_table_copies_join_the_block() {
+    let server = TestServer::start().await;
+    let (a, b, _, token) = with_items(&server).await;
+    let one =
+        crate::loads::upload_id(&server, &token, "one.csv", "id,name,amount,day\n50,fifty,5.00,2024-02-01\n").await;
+    let two =
+        crate::loads::upload_id(&server, &token, "two.csv", "id,name,amount,day\n60,sixty,6.00,2024-02-02\n").await;
+    let kept: i64 = a.query_one("CALL create_snapshot(table => 'in.c-sales.orders')", &[]).await.unwrap().get("id");
+    let before = chrono::Utc::now().to_rfc3339();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let files = settle_files(&server, version_files(&server).len()).await;
+
+    // a full load replaces the block's version; a savepoint brings the one before back
+    a.batch_execute("BEGIN").await.unwrap();
+    a.query_one("CALL import_table(table => 'in.c-sales.orders', file_id => $1)", &[&one]).await.unwrap();
+    a.batch_execute(r#"INSERT INTO "in.c-sales"."orders" (id) VALUES (51); SAVEPOINT s"#).await.unwrap();
+    let loaded = a.query_one("CALL import_table(table => 'in.c-sales.orders', file_id => $1)", &[&two]).await.unwrap();
+    assert_eq!((loaded.get::<_, i64>("imported_rows"), loaded.get::<_, i64>("table_rows")), (1, 1));
+    assert_eq!(ids(&a, ORDERS).await, [60]);
+    a.batch_execute("ROLLBACK TO SAVEPOINT s").await.unwrap();
+    assert_eq!(ids(&a, ORDERS).await, [50, 51]);
+    // a table made from a file, and one copied from what the block sees, for the block alone
+    a.query_one("CALL create_table_from_file(bucket => 'in.c-sales', name => 'fromfile', file_id => $1)", &[&two])
+        .await
+        .unwrap();
+    let copied = a
+        .query_one("CALL import_table_from_table(table => 'in.c-sales.copy', source => 'in.c-sales.orders')", &[])
+        .await
+        .unwrap();
+    assert_eq!(copied.get::<_, i64>("imported_rows"), 2);
+    assert_eq!(ids(&a, r#""in.c-sales"."copy""#).await, [50, 51]);
+    // a snapshot into a new table, and a past instant into another
+    a.query_one("CALL create_table_from_snapshot(id => $1, bucket => 'in.c-sales', name => 'kept')", &[&kept])
+        .await
+        .unwrap();
+    a.query_one(
+        "CALL create_table_at(source => 'in.c-sales.orders', at => $1, bucket => 'in.c-sales', name => 'then')",
+        &[&before],
+    )
+    .await
+    .unwrap();
+    assert_eq!(ids(&a, r#""in.c-sales"."kept""#).await, [1, 2, 3]);
+    assert_eq!(ids(&a, r#""in.c-sales"."then""#).await, [1, 2, 3]);
+    // nobody else sees any of it
+    assert_eq!(ids(&b, ORDERS).await, [1, 2, 3]);
+    for made in ["fromfile", "copy", "kept", "then"] {
+        let err = b.simple_query(&format!(r#"SELECT * FROM "in.c-sales"."{made}""#)).await.unwrap_err();
+        assert_eq!(sqlstate(&err), "42P01", "{made}: {}", message(&err));
+    }
+    a.batch_execute("ROLLBACK").await.unwrap();
+    assert_eq!(ids(&a, ORDERS).await, [1, 2, 3]);
+    let err = a.simple_query(r#"SELECT * FROM "in.c-sales"."copy""#).await.unwrap_err();
+    assert_eq!(sqlstate(&err), "42P01", "{}", message(&err));
+    // nothing the rolled-back block made stays on disk
+    assert_eq!(settle_files(&server, files.len()).await, files);
+
+    // committed: a load, a restore in place of the table, and a new table, all at once
+    let bad = crate::loads::upload_id(&server, &token, "bad.csv", "id,name,amount,day\nx,y,1,2024-01-01\n").await;
+    a.batch_execute("BEGIN").await.unwrap();
+    a.query_one("CALL import_table(table => 'in.c-sales.orders', file_id => $1)", &[&one]).await.unwrap();
+    let err = a.query_one("CALL import_table(table => 'in.c-sales.orders', file_id => $1)", &[&bad]).await.unwrap_err();
+    assert_eq!(sqlstate(&err), "22P02", "{}", message(&err));
+    a.batch_execute("ROLLBACK").await.unwrap();
+    assert_eq!(settle_files(&server, files.len()).await, files, "a failed load leaves nothing behind");
+    a.batch_execute("BEGIN").await.unwrap();
+    a.batch_execute(r#"DELETE FROM "in.c-sales"."orders"; ALTER TABLE "in.c-sales"."orders" DROP COLUMN day"#)
+        .await
+        .unwrap();
+    let restored = a.query_one("CALL restore_snapshot(id => $1)", &[&kept]).await.unwrap();
+    assert_eq!(restored.get::<_, i64>(1), 3);
+    let restored_columns = columns(&a, "in.c-sales.orders").await;
+    assert!(restored_columns.contains(&"day".to_owned()), "the snapshot's definition: {restored_columns:?}");
+    a.query_one("CALL create_table_from_file(bucket => 'in.c-sales', name => 'fromfile', file_id => $1)", &[&one])
+        .await
+        .unwrap();
+    a.query_one("CALL import_table(table => 'in.c-sales.fromfile', file_id => $1)", &[&two]).await.unwrap();
+    a.batch_execute("COMMIT").await.unwrap();
+    assert_eq!(ids(&b, ORDERS).await, [1, 2, 3]);
+    let rows = b.query(r#"SELECT id FROM "in.c-sales"."fromfile""#, &[]).await.unwrap();
+    assert_eq!(rows.iter().map(|r| r.get::<_, String>(0)).collect::<Vec<_>>(), ["60"]);
+    let audit = b
+        .query_one(
+            "SELECT count(*) FROM duckstore.events WHERE object_id = 'in.c-sales.fromfile' AND operation = 'create_table'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(audit.get::<_, i64>(0), 1, "one write for the table the block made and loaded twice");
+    // what the block cannot take back stays outside it
+    a.batch_execute("BEGIN").await.unwrap();
+    let err = a
+        .simple_query("CALL import_table(table => 'in.c-sales.orders', file_id => 1, async => true)")
+        .await
+        .unwrap_err();
+    assert_eq!(sqlstate(&err), "25001", "{}", message(&err));
+    a.batch_execute("ROLLBACK").await.unwrap();
     server.stop().await;
 }

@@ -3,6 +3,8 @@
 
 use super::plan::{LoadPlan, insert_sql, match_column, plan_load, storage_type};
 use super::*;
+use crate::storage::schema::Destruction;
+use crate::storage::transactions::Rebuild;
 
 impl Storage {
     /// Loads a stream of Arrow batches into a table (created from their schema when missing),
@@ -16,6 +18,7 @@ impl Storage {
         mut stream: crate::engine::QueryStream,
         how: StreamLoad,
         label: String,
+        mut transaction: Option<&mut crate::storage::Transaction>,
     ) -> Result<LoadResult> {
         const PART_ROWS: usize = 1 << 20;
         let schema = stream.schema.clone();
@@ -88,8 +91,16 @@ impl Storage {
                 description: String::new(),
             };
             // a table another session created meanwhile is loaded, and kept if the load fails
-            match self.create_table(ctx.clone(), spec, false).await {
-                Ok(_) => created = true,
+            let made = match transaction.as_deref_mut() {
+                // in a block, a failure aborts it and its ROLLBACK takes the table
+                Some(transaction) => self
+                    .create_table_in(transaction, ctx.clone(), spec, false, &Canceller::default())
+                    .await
+                    .map(|_| false),
+                None => self.create_table(ctx.clone(), spec, false).await.map(|_| true),
+            };
+            match made {
+                Ok(made) => created = made,
                 Err(e) if e.state() == SqlState::DuplicateTable => {}
                 Err(e) => return Err(e),
             }
@@ -109,7 +120,10 @@ impl Storage {
             keep_timestamps: how.keep_timestamps,
             operation: "unload",
         };
-        let result = self.load_table(ctx.clone(), request, Canceller::default()).await;
+        let result = match transaction {
+            Some(transaction) => self.load_table_in(transaction, ctx.clone(), request, Canceller::default()).await,
+            None => self.load_table(ctx.clone(), request, Canceller::default()).await,
+        };
         drop(staging);
         if result.is_err() && created {
             // nothing half-made stays behind: the table made for the load goes with it
@@ -257,13 +271,30 @@ impl Storage {
         request: LoadRequest,
         canceller: Canceller,
     ) -> Result<LoadResult> {
-        if !request.incremental {
-            return Err(Error::unsupported("a full load cannot run inside a transaction block")
-                .with_sqlstate(SqlState::ActiveSqlTransaction));
-        }
         let started = Instant::now();
         let (target, path, operation) = (request.target.clone(), request.search_path.clone(), request.operation);
         let statement_canceller = canceller.clone();
+        if !request.incremental {
+            // the whole table replaced: a new private version filled as a full load fills one
+            let (session, target) = (ctx.clone(), target.clone());
+            let build = move |inner: &crate::storage::Inner, table: &TableRecord, r: &Rebuild| {
+                let committed = TableFile { version: table.version, ..r.source.clone() };
+                if !r.created {
+                    inner.before_destruction(&session, table, &committed, Destruction::FullLoad)?;
+                }
+                let direct = plan_load(&inner.engine, table, &request)?;
+                let sql = insert_sql(&r.next.data_ref(), table, &direct, false, request.dedup);
+                let ddl = table_ddl(&table.columns, &table.primary_key);
+                Ok((None, inner.engine.load_new_file(&r.next, &ddl, &sql, &statement_canceller)?))
+            };
+            let written = self.rebuild_in(transaction, &ctx, (&target, &path), operation, &canceller, build).await?;
+            return Ok(LoadResult {
+                imported_rows: written.affected as i64,
+                table_rows: written.row_count,
+                table_bytes: 0,
+                seconds: started.elapsed().as_secs_f64(),
+            });
+        }
         let work = move |inner: &crate::storage::Inner, table: &TableRecord, file: &TableFile, _: &_| {
             append_rows(inner, table, file, &request, &statement_canceller)
         };
@@ -336,7 +367,45 @@ impl Storage {
         source: LoadSource,
         primary_key: Vec<String>,
     ) -> Result<(TableRecord, LoadResult)> {
-        require_write(&ctx)?;
+        let spec = self.file_table_spec(&ctx, bucket.clone(), name.clone(), &source, primary_key).await?;
+        let table = self.create_table(ctx.clone(), spec, false).await?;
+        let request = file_load_request(bucket, name, source);
+        match self.load_table(ctx.clone(), request.clone(), Canceller::default()).await {
+            Ok(result) => Ok((table, result)),
+            Err(e) => {
+                // Nothing half-made stays behind: the table goes with the failed load.
+                let _ = self.drop_table(ctx, request.target, vec![], true).await;
+                Err(e)
+            }
+        }
+    }
+
+    /// `create_table_from_file` inside a transaction block: the table is created and loaded
+    /// there (a failure aborts the block, whose ROLLBACK takes the table).
+    pub async fn create_table_from_file_in(
+        &self,
+        transaction: &mut crate::storage::Transaction,
+        ctx: SessionContext,
+        (bucket, name): (String, String),
+        source: LoadSource,
+        primary_key: Vec<String>,
+        canceller: Canceller,
+    ) -> Result<LoadResult> {
+        let spec = self.file_table_spec(&ctx, bucket.clone(), name.clone(), &source, primary_key).await?;
+        self.create_table_in(transaction, ctx.clone(), spec, false, &canceller).await?;
+        self.load_table_in(transaction, ctx, file_load_request(bucket, name, source), canceller).await
+    }
+
+    /// The table `create_table_from_file` makes: STRING columns named as the file's.
+    async fn file_table_spec(
+        &self,
+        ctx: &SessionContext,
+        bucket: String,
+        name: String,
+        source: &LoadSource,
+        primary_key: Vec<String>,
+    ) -> Result<crate::storage::TableSpec> {
+        require_write(ctx)?;
         let probe = source.clone();
         let columns = self
             .blocking(move |inner| {
@@ -356,32 +425,21 @@ impl Storage {
                 default_sql: None,
             });
         }
-        let spec = crate::storage::TableSpec {
-            bucket: bucket.clone(),
-            name: name.clone(),
-            columns: specs,
-            primary_key,
-            description: String::new(),
-        };
-        let table = self.create_table(ctx.clone(), spec, false).await?;
-        let request = LoadRequest {
-            target: TableName { schema: Some(bucket), name },
-            search_path: vec![],
-            source,
-            columns: ColumnBinding::ByName,
-            incremental: false,
-            dedup: Dedup::Fail,
-            keep_timestamps: false,
-            operation: "import",
-        };
-        match self.load_table(ctx.clone(), request.clone(), Canceller::default()).await {
-            Ok(result) => Ok((table, result)),
-            Err(e) => {
-                // Nothing half-made stays behind: the table goes with the failed load.
-                let _ = self.drop_table(ctx, request.target, vec![], true).await;
-                Err(e)
-            }
-        }
+        Ok(crate::storage::TableSpec { bucket, name, columns: specs, primary_key, description: String::new() })
+    }
+}
+
+/// The full load of `create_table_from_file`.
+fn file_load_request(bucket: String, name: String, source: LoadSource) -> LoadRequest {
+    LoadRequest {
+        target: TableName { schema: Some(bucket), name },
+        search_path: vec![],
+        source,
+        columns: ColumnBinding::ByName,
+        incremental: false,
+        dedup: Dedup::Fail,
+        keep_timestamps: false,
+        operation: "import",
     }
 }
 

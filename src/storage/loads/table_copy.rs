@@ -2,6 +2,7 @@
 
 use super::filters::column_named;
 use super::*;
+use crate::storage::ReadView;
 
 /// `import_table_from_table`: rows of one storage table (mapped columns, filters, a limit)
 /// loaded into another with the semantics of `import_table`.
@@ -23,7 +24,32 @@ pub struct TableCopyRequest {
 
 impl Storage {
     pub async fn import_table_from_table(&self, ctx: SessionContext, request: TableCopyRequest) -> Result<LoadResult> {
-        let readable = self.resolve_reads(ctx.clone(), vec![request.source.clone()], vec![]).await?.remove(0);
+        let (stream, how, label) = self.table_copy_source(&ctx, &request, &ReadView::default()).await?;
+        self.load_stream(ctx, request.target, stream, how, label, None).await
+    }
+
+    /// `import_table_from_table` inside a transaction block: the source as the block sees it,
+    /// the target written (or created) there.
+    pub async fn import_table_from_table_in(
+        &self,
+        transaction: &mut crate::storage::Transaction,
+        ctx: SessionContext,
+        request: TableCopyRequest,
+    ) -> Result<LoadResult> {
+        let view = transaction.read_view();
+        let (stream, how, label) = self.table_copy_source(&ctx, &request, &view).await?;
+        self.load_stream(ctx, request.target, stream, how, label, Some(transaction)).await
+    }
+
+    /// The rows `request` copies, as a stream read from the version of the source `view` sees.
+    async fn table_copy_source(
+        &self,
+        ctx: &SessionContext,
+        request: &TableCopyRequest,
+        view: &ReadView,
+    ) -> Result<(crate::engine::QueryStream, StreamLoad, String)> {
+        let mut readable = self.resolve_reads(ctx.clone(), vec![request.source.clone()], vec![]).await?.remove(0);
+        readable.file = view.file(readable.file)?;
         let table = &readable.table;
         let mut seen = HashSet::new();
         if let Some((_, twice)) = request.columns.iter().find(|(_, to)| !seen.insert(to.as_str())) {
@@ -80,6 +106,6 @@ impl Storage {
             dedup: request.dedup,
             keep_timestamps: request.keep_timestamps,
         };
-        self.load_stream(ctx, request.target, stream, how, label).await
+        Ok((stream, how, label))
     }
 }
