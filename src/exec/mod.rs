@@ -330,7 +330,7 @@ impl Executor {
         let storage = &self.storage;
         if in_transaction && reads_a_snapshot(plan) && session.repeatable_read() && !session.has_read_snapshot() {
             // REPEATABLE READ and SERIALIZABLE: the block reads one snapshot from its first query
-            let snapshot = storage.take_read_snapshot(session.ctx.clone()).await?;
+            let snapshot = storage.take_read_snapshot(session.ctx.clone(), session.serializable()).await?;
             session.open_transaction(storage).set_read_snapshot(snapshot);
         }
         match plan {

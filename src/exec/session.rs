@@ -197,6 +197,11 @@ impl Session {
         matches!(self.settings().get("transaction_isolation"), Some("repeatable read" | "serializable"))
     }
 
+    /// Whether blocks detect read/write conflicts at COMMIT (see `ReadSnapshot::reads_to_validate`).
+    pub fn serializable(&self) -> bool {
+        self.settings().get("transaction_isolation") == Some("serializable")
+    }
+
     /// Whether the open block took its snapshot already.
     pub fn has_read_snapshot(&self) -> bool {
         let transaction = self.transaction.lock().unwrap_or_else(|p| p.into_inner());

@@ -78,9 +78,11 @@ impl ReadSnapshots {
     /// reads every (table id, version) to pin, in one catalog read, while no in-place write
     /// may start or finish. In-place writes of those versions under way are waited for, up to
     /// [`SETTLE_WAIT`].
+    /// `serializable`: the snapshot also records which tables the block reads, for
+    /// [`SnapshotView::read_since_changed`] at its COMMIT.
     pub(crate) fn take(
         self: &Arc<Self>,
-        project: Option<i64>,
+        (project, serializable): (Option<i64>, bool),
         mut versions: impl FnMut() -> Result<Vec<(i64, i64)>>,
     ) -> Result<ReadSnapshot> {
         let deadline = Instant::now() + SETTLE_WAIT;
@@ -98,7 +100,8 @@ impl ReadSnapshots {
         for (table, version) in &versions {
             *state.pinned.entry((*table, *version)).or_default() += 1;
         }
-        let view = SnapshotView { project, versions: Arc::new(versions), unsettled: Arc::new(unsettled) };
+        let reads = serializable.then(Arc::default);
+        let view = SnapshotView { project, versions: Arc::new(versions), unsettled: Arc::new(unsettled), reads };
         Ok(ReadSnapshot { registry: Arc::clone(self), view: Some(view) })
     }
 
@@ -178,11 +181,16 @@ pub struct SnapshotView {
     project: Option<i64>,
     versions: Arc<HashMap<i64, i64>>,
     unsettled: Arc<HashSet<i64>>,
+    /// SERIALIZABLE: the tables the block read so far.
+    reads: Option<Arc<Mutex<HashSet<i64>>>>,
 }
 
 impl SnapshotView {
-    /// The version of `table_id` the snapshot reads.
+    /// The version of `table_id` the snapshot reads (SERIALIZABLE: noted as read).
     pub fn version_of(&self, table_id: i64) -> Result<i64> {
+        if let Some(reads) = &self.reads {
+            reads.lock().unwrap_or_else(|p| p.into_inner()).insert(table_id);
+        }
         if self.unsettled.contains(&table_id) {
             return Err(serialization_failure(
                 "could not serialize access: the table was being written when this transaction's snapshot was taken",
@@ -207,6 +215,24 @@ impl SnapshotView {
 impl ReadSnapshot {
     pub fn view(&self) -> Option<SnapshotView> {
         self.view.clone()
+    }
+
+    /// SERIALIZABLE: the (table, version) pairs the block read, but for `written` (tables it
+    /// wrote: its lock kept every other writer out of them since its first write, which
+    /// checked they had not changed). A COMMIT refuses if any of them moved since: another
+    /// transaction changed what this one read after its snapshot, and committing both could
+    /// be an order no serial run gives (write skew). Empty for other isolation levels.
+    pub fn reads_to_validate(&self, written: &HashSet<i64>) -> Vec<(i64, i64)> {
+        let Some(view) = &self.view else { return vec![] };
+        let Some(reads) = &view.reads else { return vec![] };
+        let reads = reads.lock().unwrap_or_else(|p| p.into_inner());
+        let mut pairs: Vec<(i64, i64)> = reads
+            .iter()
+            .filter(|id| !written.contains(id))
+            .filter_map(|id| view.versions.get(id).map(|v| (*id, *v)))
+            .collect();
+        pairs.sort_unstable();
+        pairs
     }
 
     /// Ends the snapshot now; answers the versions to remove (on a blocking thread).
@@ -259,6 +285,13 @@ impl ReadView {
     }
 }
 
+/// A SERIALIZABLE block's COMMIT found that another transaction changed a table it read.
+pub(crate) fn read_write_conflict(table: &str) -> Error {
+    serialization_failure("could not serialize access due to read/write dependencies among transactions").with_detail(
+        format!("Table {table}, which this transaction read, was changed by another transaction since its snapshot; it was rolled back."),
+    )
+}
+
 fn serialization_failure(message: &str) -> Error {
     Error::new(ErrorKind::Conflict, message)
         .with_sqlstate(SqlState::SerializationFailure)
@@ -294,8 +327,8 @@ mod tests {
     #[test]
     fn a_pinned_version_is_copied_before_a_write_and_removed_after_the_last_snapshot() {
         let registry = Arc::new(ReadSnapshots::default());
-        let first = registry.take(Some(1), || Ok(vec![(1, 5), (2, 7)])).unwrap();
-        let second = registry.take(Some(1), || Ok(vec![(1, 5)])).unwrap();
+        let first = registry.take((Some(1), false), || Ok(vec![(1, 5), (2, 7)])).unwrap();
+        let second = registry.take((Some(1), false), || Ok(vec![(1, 5)])).unwrap();
         // a write of a pinned version must copy it; of any other, may change it in place
         assert!(registry.start_in_place(&file(1, 5)).is_none());
         assert!(registry.start_in_place(&file(1, 6)).is_some());
@@ -317,7 +350,7 @@ mod tests {
                 std::thread::sleep(Duration::from_millis(100));
                 drop(writing);
             });
-            let snapshot = registry.take(Some(1), || Ok(vec![(1, 5)])).unwrap();
+            let snapshot = registry.take((Some(1), false), || Ok(vec![(1, 5)])).unwrap();
             assert_eq!(snapshot.view().unwrap().version_of(1).unwrap(), 5);
         });
     }
@@ -326,7 +359,7 @@ mod tests {
     fn a_table_written_in_place_while_a_snapshot_is_taken_is_unsettled() {
         let registry = Arc::new(ReadSnapshots::default());
         let writing = registry.start_in_place(&file(1, 5)).unwrap();
-        let snapshot = registry.take(Some(1), || Ok(vec![(1, 5), (2, 7)])).unwrap();
+        let snapshot = registry.take((Some(1), false), || Ok(vec![(1, 5), (2, 7)])).unwrap();
         drop(writing);
         let view = snapshot.view().unwrap();
         assert_eq!(view.version_of(1).unwrap_err().state(), SqlState::SerializationFailure);

@@ -1004,15 +1004,20 @@ impl Storage {
         // versions only savepoints kept go first
         let (gone, work) = transaction.take_work();
         let snapshot = transaction.snapshot.take();
+        let written: std::collections::HashSet<i64> =
+            work.tables.keys().copied().chain(work.dropped.iter().map(|d| d.table.id)).collect();
+        let reads = snapshot.as_ref().map(|s| s.reads_to_validate(&written)).unwrap_or_default();
         self.remove_files(gone).await;
-        let committed = self.commit_work(ctx, work).await;
+        let committed = self.commit_work(ctx, work, reads).await;
         // the versions its snapshot kept go last (its own base versions among them)
         self.end_read_snapshot(snapshot).await;
         committed
     }
 
-    async fn commit_work(&self, ctx: &SessionContext, work: Work) -> Result<()> {
+    /// `reads`: SERIALIZABLE, the (table, version) pairs it read that must not have moved.
+    async fn commit_work(&self, ctx: &SessionContext, work: Work, reads: Vec<(i64, i64)>) -> Result<()> {
         if work.is_empty() {
+            // a block that wrote nothing changes no answer another transaction got
             return Ok(());
         }
         let Work { tables, dropped, buckets, dropped_buckets, views } = work;
@@ -1022,6 +1027,13 @@ impl Storage {
             let now = now_micros();
             let is_dropped = |id: &i64| dropped.iter().any(|d| d.table.id == *id);
             let committed = inner.catalog.write(|tx| {
+                for (id, version) in &reads {
+                    let now = tx.table(*id)?;
+                    if now.as_ref().map(|t| t.version) != Some(*version) {
+                        let name = now.map_or_else(|| format!("id {id}"), |t| format!("\"{}\"", t.name));
+                        return Err(super::read_snapshots::read_write_conflict(&name));
+                    }
+                }
                 for (id, full_name) in &buckets {
                     tx.commit_created_bucket(*id)?;
                     inner.audit(
@@ -1143,11 +1155,11 @@ impl Storage {
 
     /// A REPEATABLE READ or SERIALIZABLE block's snapshot, taken at its first statement: the
     /// version of every table the session can read, pinned until the block ends.
-    pub async fn take_read_snapshot(&self, ctx: SessionContext) -> Result<ReadSnapshot> {
+    pub async fn take_read_snapshot(&self, ctx: SessionContext, serializable: bool) -> Result<ReadSnapshot> {
         let place = if ctx.is_admin() { None } else { Some(super::tables::read_branch(&ctx)?) };
         self.blocking(move |inner| {
             let project = place.map(|(project, _)| project);
-            inner.read_snapshots.of(project.unwrap_or(0)).take(project, || {
+            inner.read_snapshots.of(project.unwrap_or(0)).take((project, serializable), || {
                 // (the admin reads no table: nothing to pin)
                 if place.is_none() {
                     return Ok(vec![]);

@@ -1196,3 +1196,42 @@ async fn full_loads_restores_and_table_copies_join_the_block() {
     a.batch_execute("ROLLBACK").await.unwrap();
     server.stop().await;
 }
+
+#[tokio::test]
+async fn serializable_blocks_refuse_write_skew_that_repeatable_read_allows() {
+    let server = TestServer::start().await;
+    let (a, b, _, _) = with_items(&server).await;
+    // each block reads one table and writes the other: no serial order gives both outcomes
+    let skew = |level: &'static str| {
+        let (a, b) = (&a, &b);
+        async move {
+            for client in [a, b] {
+                client.batch_execute(&format!("BEGIN ISOLATION LEVEL {level}")).await.unwrap();
+            }
+            let orders: i64 = a.query_one(&format!("SELECT count(*) FROM {ORDERS}"), &[]).await.unwrap().get(0);
+            let items: i64 = b.query_one(&format!("SELECT count(*) FROM {ITEMS}"), &[]).await.unwrap().get(0);
+            a.execute(&format!("INSERT INTO {ITEMS} VALUES ($1, 'seen orders')"), &[&(orders as i32)]).await.unwrap();
+            b.execute(&format!("INSERT INTO {ORDERS} (id) VALUES ($1)"), &[&(100 + items as i32)]).await.unwrap();
+            a.batch_execute("COMMIT").await.unwrap();
+            b.batch_execute("COMMIT").await
+        }
+    };
+    skew("REPEATABLE READ").await.unwrap();
+    let err = skew("SERIALIZABLE").await.unwrap_err();
+    assert_eq!(sqlstate(&err), "40001", "{}", message(&err));
+    assert!(message(&err).contains("read/write dependencies"), "{}", message(&err));
+    // the refused block wrote nothing; the session goes on
+    assert_eq!(ids(&b, ORDERS).await, [1, 2, 3, 100]);
+    assert_eq!(show_isolation(&b).await, "read committed");
+    // a SERIALIZABLE block whose reads nobody changed commits, as does one that only reads
+    b.batch_execute("BEGIN ISOLATION LEVEL SERIALIZABLE").await.unwrap();
+    b.query_one(&format!("SELECT count(*) FROM {ITEMS}"), &[]).await.unwrap();
+    b.execute(&format!("INSERT INTO {ORDERS} (id) VALUES (200)"), &[]).await.unwrap();
+    b.batch_execute("COMMIT").await.unwrap();
+    b.batch_execute("BEGIN ISOLATION LEVEL SERIALIZABLE").await.unwrap();
+    b.query_one(&format!("SELECT count(*) FROM {ITEMS}"), &[]).await.unwrap();
+    a.execute(&format!("INSERT INTO {ITEMS} VALUES (9, 'x')"), &[]).await.unwrap();
+    b.batch_execute("COMMIT").await.unwrap();
+    assert_eq!(ids(&a, ORDERS).await, [1, 2, 3, 100, 200]);
+    server.stop().await;
+}
