@@ -32,6 +32,8 @@ pub struct Cursor {
     /// The declaration as the client wrote it (as sqlparser prints it), for `pg_cursors`.
     statement: String,
     hold: bool,
+    /// `BINARY`: its rows go out in binary.
+    binary: bool,
     /// Declared in the open transaction block: a ROLLBACK closes it even when it is held.
     in_open_block: bool,
     created: chrono::DateTime<chrono::Utc>,
@@ -54,6 +56,7 @@ fn no_cursor(name: &str) -> Error {
 pub(super) struct Declaration<'a> {
     pub name: &'a str,
     pub hold: bool,
+    pub binary: bool,
     pub statement: &'a str,
     /// Declared inside a transaction block.
     pub in_transaction: bool,
@@ -67,7 +70,7 @@ impl Executor {
         query: &QueryPlan,
         params: &[Param],
     ) -> Result<Outcome> {
-        let Declaration { name, hold, statement, in_transaction } = declaration;
+        let Declaration { name, hold, binary, statement, in_transaction } = declaration;
         if !in_transaction && !hold {
             return Err(Error::new(
                 ErrorKind::FailedPrecondition,
@@ -112,6 +115,7 @@ impl Executor {
         let cursor = Cursor {
             statement: statement.to_owned(),
             hold,
+            binary,
             in_open_block: in_transaction,
             created: chrono::Utc::now(),
             schema: stream.schema.clone(),
@@ -130,12 +134,12 @@ impl Executor {
         let mut cursor =
             session.cursors.lock().unwrap_or_else(|p| p.into_inner()).remove(name).ok_or_else(|| no_cursor(name))?;
         let fetched = take_rows(&mut cursor, count.map_or(usize::MAX, |c| c as usize)).await;
-        let schema = cursor.schema.clone();
+        let (schema, binary) = (cursor.schema.clone(), cursor.binary);
         // a read that failed (or was cancelled) leaves the cursor's position unknown: it closes,
         // so a later FETCH answers 34000 rather than a silent end of rows
         let batch = fetched?;
         session.cursors.lock().unwrap_or_else(|p| p.into_inner()).insert(name.to_owned(), cursor);
-        Ok(Outcome::Rows { schema, rows: Rows::Ready(Some(batch)), tag: "FETCH" })
+        Ok(Outcome::Rows { schema, rows: Rows::Ready(Some(batch)), tag: "FETCH", binary })
     }
 
     /// `MOVE`: skips the next `count` rows of a cursor (every row left: None), answering how
@@ -262,7 +266,7 @@ pub(super) fn pg_cursors(session: &Session) -> Result<RecordBatch> {
             name.clone().into(),
             cursor.statement.clone().into(),
             cursor.hold.into(),
-            false.into(),
+            cursor.binary.into(),
             false.into(),
             Value::Timestamp(cursor.created.timestamp_micros()),
         ]);

@@ -106,6 +106,9 @@ pub enum Outcome {
         schema: SchemaRef,
         rows: Rows,
         tag: &'static str,
+        /// Sent in binary even over the simple protocol (a `BINARY` cursor's `FETCH`); the
+        /// extended protocol's Bind chooses for itself, as in PostgreSQL.
+        binary: bool,
     },
     Command(CommandTag),
     Begin,
@@ -159,7 +162,7 @@ fn all_settings(settings: &gateway::settings::SessionSettings) -> Result<RecordB
 }
 
 fn ready(batch: RecordBatch, tag: &'static str) -> Outcome {
-    Outcome::Rows { schema: batch.schema(), rows: Rows::Ready(Some(batch)), tag }
+    Outcome::Rows { schema: batch.schema(), rows: Rows::Ready(Some(batch)), tag, binary: false }
 }
 
 impl Executor {
@@ -336,7 +339,12 @@ impl Executor {
         match plan {
             Plan::Query(q) => {
                 let stream = self.query(session, q, params).await?;
-                Ok(Outcome::Rows { schema: stream.schema.clone(), rows: Rows::Engine(stream), tag: q.tag })
+                Ok(Outcome::Rows {
+                    schema: stream.schema.clone(),
+                    rows: Rows::Engine(stream),
+                    tag: q.tag,
+                    binary: false,
+                })
             }
             Plan::Constant(row) => Ok(ready(constant_batch(row)?, "SELECT")),
             Plan::Call(call) if in_transaction => {
@@ -418,8 +426,9 @@ impl Executor {
                 }
                 Ok(Outcome::End("ROLLBACK"))
             }
-            Plan::DeclareCursor { name, query, hold, statement } => {
-                let declaration = cursors::Declaration { name, hold: *hold, statement, in_transaction };
+            Plan::DeclareCursor { name, query, hold, binary, statement } => {
+                let declaration =
+                    cursors::Declaration { name, hold: *hold, binary: *binary, statement, in_transaction };
                 self.declare_cursor(session, declaration, query, params).await
             }
             Plan::Fetch { name, count, only_move: false } => self.fetch(session, name, *count).await,
@@ -717,7 +726,7 @@ impl Executor {
                 gateway::dml::WriteKind::Update => "UPDATE",
                 gateway::dml::WriteKind::Delete | gateway::dml::WriteKind::Truncate => "DELETE",
             };
-            return Ok(Outcome::Rows { schema, rows: Rows::Batches(batches.into()), tag });
+            return Ok(Outcome::Rows { schema, rows: Rows::Batches(batches.into()), tag, binary: false });
         }
         Ok(Outcome::Command(match write.kind {
             gateway::dml::WriteKind::Insert => CommandTag::new("INSERT").with_oid(0).with_rows(result.affected),

@@ -266,9 +266,12 @@ impl Executor {
             .workspace_execute(&ws.conn, sql.to_owned(), params.to_vec(), ws.size_limit, &session.canceller)
             .await;
         let mut result = match result {
-            Ok(WorkspaceOutcome::Rows(stream)) => {
-                Ok(Outcome::Rows { schema: stream.schema.clone(), rows: Rows::Engine(stream), tag: "SELECT" })
-            }
+            Ok(WorkspaceOutcome::Rows(stream)) => Ok(Outcome::Rows {
+                schema: stream.schema.clone(),
+                rows: Rows::Engine(stream),
+                tag: "SELECT",
+                binary: false,
+            }),
             Ok(WorkspaceOutcome::Done(changed)) => Ok(Outcome::Command(tag_for(sql, changed))),
             Err(e) => Err(super::explain_cancel(session, e)),
         };

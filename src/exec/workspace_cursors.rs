@@ -29,6 +29,8 @@ pub struct WorkspaceCursorState {
     position: u64,
     rows: u64,
     hold: bool,
+    /// `BINARY`: its rows go out in binary.
+    binary: bool,
     /// Declared in the open transaction block.
     in_open_block: bool,
 }
@@ -57,7 +59,7 @@ impl Executor {
         in_transaction: bool,
     ) -> Result<Outcome> {
         match cursor {
-            WorkspaceCursor::Declare { name, hold, query } => {
+            WorkspaceCursor::Declare { name, hold, binary, query } => {
                 if !in_transaction && !hold {
                     return Err(Error::new(
                         ErrorKind::FailedPrecondition,
@@ -91,18 +93,19 @@ impl Executor {
                         return Err(e);
                     }
                 };
-                let state = WorkspaceCursorState { table, position: 0, rows, hold, in_open_block: in_transaction };
+                let state =
+                    WorkspaceCursorState { table, position: 0, rows, hold, binary, in_open_block: in_transaction };
                 session.workspace_cursors.lock().unwrap_or_else(|p| p.into_inner()).insert(name, state);
                 Ok(Outcome::Command(CommandTag::new("DECLARE CURSOR")))
             }
             WorkspaceCursor::Fetch { name, count, only_move } => {
-                let (table, from, take) = {
+                let (table, from, take, binary) = {
                     let mut cursors = session.workspace_cursors.lock().unwrap_or_else(|p| p.into_inner());
                     let cursor = cursors.get_mut(&name).ok_or_else(|| no_cursor(&name))?;
                     let take = count.unwrap_or(u64::MAX).min(cursor.rows - cursor.position);
                     let from = cursor.position;
                     cursor.position += take;
-                    (cursor.table.clone(), from, take)
+                    (cursor.table.clone(), from, take, cursor.binary)
                 };
                 if only_move {
                     return Ok(Outcome::Command(CommandTag::new("MOVE").with_rows(take as usize)));
@@ -111,7 +114,8 @@ impl Executor {
                 let sql = format!("SELECT * FROM {table} LIMIT {take} OFFSET {from}");
                 match self.workspace_internal(session, sql, vec![]).await? {
                     WorkspaceOutcome::Rows(stream) => {
-                        Ok(Outcome::Rows { schema: stream.schema.clone(), rows: Rows::Engine(stream), tag: "FETCH" })
+                        let schema = stream.schema.clone();
+                        Ok(Outcome::Rows { schema, rows: Rows::Engine(stream), tag: "FETCH", binary })
                     }
                     WorkspaceOutcome::Done(_) => Err(Error::internal("fetching from a cursor", "no rows answered")),
                 }

@@ -15,27 +15,23 @@ use crate::error::{Error, Result, SqlState};
 const MOVE_MARKER: &str = "duckstore_move";
 
 pub(super) fn plan_declare(declare: Declare, compat: &CompatValues<'_>) -> Result<Plan> {
-    let (name, hold) = declared(&declare)?;
+    let (name, hold, binary) = declared(&declare)?;
     let statement = format!("DECLARE {declare}");
     let Some(for_query) = declare.for_query else {
         return Err(Error::invalid("DECLARE needs a query").with_sqlstate(SqlState::SyntaxError));
     };
     let query = query::plan_query(Statement::Query(for_query), compat, "SELECT")?;
-    Ok(Plan::DeclareCursor { name, query, hold, statement })
+    Ok(Plan::DeclareCursor { name, query, hold, binary, statement })
 }
 
-/// A declared cursor's name and whether it is `WITH HOLD`; the kinds this server has not
-/// (`SCROLL`, `BINARY`) refused.
-fn declared(declare: &Declare) -> Result<(String, bool)> {
+/// A declared cursor's name and whether it is `WITH HOLD` and `BINARY`; `SCROLL`, which this
+/// server has not, refused.
+fn declared(declare: &Declare) -> Result<(String, bool, bool)> {
     if declare.scroll == Some(true) {
         return Err(Error::unsupported("cursors are NO SCROLL here: they move forward only"));
     }
-    if declare.binary == Some(true) {
-        return Err(Error::unsupported(
-            "BINARY cursors are not supported; fetch with the extended protocol's binary result format instead",
-        ));
-    }
-    Ok((declare.names.first().map(cursor_name).unwrap_or_default(), declare.hold == Some(true)))
+    let name = declare.names.first().map(cursor_name).unwrap_or_default();
+    Ok((name, declare.hold == Some(true), declare.binary == Some(true)))
 }
 
 /// The cursor `CLOSE` names (None: `CLOSE ALL`).
@@ -145,7 +141,7 @@ fn backward() -> Error {
 /// keeps (DuckDB has none).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WorkspaceCursor {
-    Declare { name: String, hold: bool, query: String },
+    Declare { name: String, hold: bool, binary: bool, query: String },
     Fetch { name: String, count: Option<u64>, only_move: bool },
     Close(Option<String>),
 }
@@ -168,9 +164,9 @@ pub fn workspace_cursor(sql: &str) -> Option<Result<WorkspaceCursor>> {
     Some(match statements.remove(0) {
         Statement::Declare { mut stmts, .. } if stmts.len() == 1 && stmts[0].for_query.is_some() => {
             let declare = stmts.remove(0);
-            declared(&declare).map(|(name, hold)| {
+            declared(&declare).map(|(name, hold, binary)| {
                 let query = declare.for_query.map(|q| q.to_string()).unwrap_or_default();
-                WorkspaceCursor::Declare { name, hold, query }
+                WorkspaceCursor::Declare { name, hold, binary, query }
             })
         }
         Statement::Fetch { name, direction, into, .. } if into.is_none() || is_move(&into) => {

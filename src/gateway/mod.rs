@@ -107,6 +107,8 @@ pub enum Plan {
         name: String,
         query: QueryPlan,
         hold: bool,
+        /// `BINARY`: `FETCH` answers in binary over the simple protocol.
+        binary: bool,
         statement: String,
     },
     /// `FETCH` / `MOVE [FORWARD] [n | ALL | NEXT] [FROM] name`; `count` None: every row left.

@@ -187,6 +187,11 @@ where
     Ok(())
 }
 
+/// The format of rows answered over the simple protocol: text, but for a `BINARY` cursor's.
+pub(super) fn simple_format(binary: bool) -> Format {
+    if binary { Format::UnifiedBinary } else { Format::UnifiedText }
+}
+
 pub(super) fn query_response(schema: SchemaRef, rows: Rows, tag: &str, format: &Format) -> Result<QueryResponse> {
     let schema = types::wire_schema(&schema);
     let fields = Arc::new(types::fields(&schema, format)?);
@@ -294,9 +299,9 @@ impl SimpleQueryHandler for Connection {
                     let next =
                         if ends_transaction { TransactionStatus::Idle } else { transaction_after(status, &outcome) };
                     match outcome {
-                        Ok(Outcome::Rows { schema, rows, tag }) => {
+                        Ok(Outcome::Rows { schema, rows, tag, binary }) => {
                             let response =
-                                query_response(schema, rows, tag, &Format::UnifiedText).map_err(|e| to_pg(&e))?;
+                                query_response(schema, rows, tag, &simple_format(binary)).map_err(|e| to_pg(&e))?;
                             match send_rows(client, response).await {
                                 Ok(()) => {}
                                 // Rows already sent stay sent; the error ends the statement.
@@ -617,7 +622,7 @@ impl ExtendedQueryHandler for Connection {
                 register_cursor_portal(client, &name);
             }
             return match outcome.map_err(|e| to_pg(&e))? {
-                Outcome::Rows { schema, rows, tag } => Ok(Response::Query(
+                Outcome::Rows { schema, rows, tag, .. } => Ok(Response::Query(
                     query_response(schema, rows, tag, &portal.result_column_format).map_err(|e| to_pg(&e))?,
                 )),
                 Outcome::Command(tag) => Ok(match crate::exec::transaction_effect(sql) {
@@ -658,7 +663,7 @@ impl ExtendedQueryHandler for Connection {
             register_cursor_portal(client, name);
         }
         Ok(match outcome {
-            Ok(Outcome::Rows { schema, rows, tag }) => {
+            Ok(Outcome::Rows { schema, rows, tag, .. }) => {
                 let described = portal.statement.statement.described.lock().unwrap_or_else(|p| p.into_inner()).clone();
                 // Keep the columns the client was told about in Describe.
                 let schema = described

@@ -4,7 +4,6 @@
 use std::sync::Arc;
 
 use futures::{Sink, SinkExt};
-use pgwire::api::portal::Format;
 use pgwire::api::query::{send_execution_response, send_ready_for_query};
 use pgwire::api::{ClientInfo, PgWireConnectionState};
 use pgwire::error::{PgWireError, PgWireResult};
@@ -62,9 +61,10 @@ impl Connection {
                 break;
             }
             match self.shared.exec.run_workspace(session, &sql, &[], status != TransactionStatus::Idle).await {
-                Ok(Outcome::Rows { schema, rows, tag }) => {
-                    let response = super::query::query_response(schema, rows, tag, &Format::UnifiedText)
-                        .map_err(|e| super::errors::to_pg(&e))?;
+                Ok(Outcome::Rows { schema, rows, tag, binary }) => {
+                    let response =
+                        super::query::query_response(schema, rows, tag, &super::query::simple_format(binary))
+                            .map_err(|e| super::errors::to_pg(&e))?;
                     match super::query::send_rows(client, response).await {
                         Ok(()) => {}
                         Err(PgWireError::UserError(info)) => {

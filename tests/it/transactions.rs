@@ -640,10 +640,19 @@ async fn cursors_move_outlive_their_commit_when_held_and_list_themselves() {
     assert_eq!(names, ["h1"]);
     a.batch_execute("DISCARD ALL").await.unwrap();
     assert_eq!(a.query_one("SELECT count(*) FROM pg_cursors", &[]).await.unwrap().get::<_, i64>(0), 0);
-    // BINARY and SCROLL cursors are refused clearly
-    for sql in ["DECLARE x BINARY CURSOR WITH HOLD FOR SELECT 1", "DECLARE x SCROLL CURSOR WITH HOLD FOR SELECT 1"] {
-        assert_eq!(sqlstate(&a.simple_query(sql).await.unwrap_err()), "0A000", "{sql}");
-    }
+    // a BINARY cursor answers the simple protocol in binary (258 as int4: 00 00 01 02), as
+    // PostgreSQL's does; the extended protocol's Bind chooses for itself
+    a.batch_execute("DECLARE bin BINARY CURSOR WITH HOLD FOR SELECT 258::INTEGER AS n UNION ALL SELECT 3")
+        .await
+        .unwrap();
+    let binary: bool = a.query_one("SELECT is_binary FROM pg_cursors WHERE name = 'bin'", &[]).await.unwrap().get(0);
+    assert!(binary);
+    assert_eq!(run("FETCH 1 FROM bin").await, (vec!["\0\0\u{1}\u{2}".into()], 1));
+    assert_eq!(a.query_one("FETCH 1 FROM bin", &[]).await.unwrap().get::<_, i32>(0), 3);
+    a.batch_execute("CLOSE bin").await.unwrap();
+    // SCROLL cursors are refused clearly
+    let err = a.simple_query("DECLARE x SCROLL CURSOR WITH HOLD FOR SELECT 1").await.unwrap_err();
+    assert_eq!(sqlstate(&err), "0A000");
     // another session's cursors are its own
     b.batch_execute("DECLARE theirs CURSOR WITH HOLD FOR SELECT 1").await.unwrap();
     assert_eq!(a.query_one("SELECT count(*) FROM pg_cursors", &[]).await.unwrap().get::<_, i64>(0), 0);

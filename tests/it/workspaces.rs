@@ -950,6 +950,10 @@ async fn cursors_in_a_workspace_read_forward_and_close_with_their_block() {
     assert_eq!(client.simple_query("FETCH c").await.unwrap_err().code().unwrap().code(), "34000");
     assert_eq!(fetch("FETCH ALL FROM h").await, (vec!["0".into(), "1".into(), "2".into()], 3));
     client.batch_execute("CLOSE h").await.unwrap();
+    // a BINARY cursor answers the simple protocol in binary (258 as int4: 00 00 01 02)
+    client.batch_execute("DECLARE bin BINARY CURSOR WITH HOLD FOR SELECT 258::INTEGER AS n").await.unwrap();
+    assert_eq!(fetch("FETCH bin").await, (vec!["\0\0\u{1}\u{2}".into()], 1));
+    client.batch_execute("CLOSE bin").await.unwrap();
     // a ROLLBACK closes the cursors its block declared, held or not
     client.batch_execute("BEGIN; DECLARE r CURSOR WITH HOLD FOR SELECT 1; ROLLBACK").await.unwrap();
     assert_eq!(client.simple_query("FETCH r").await.unwrap_err().code().unwrap().code(), "34000");
