@@ -89,6 +89,11 @@ pub(super) const TYPES: &[(i64, &str, &str, i16, &str, i64, i64)] = &[
     (2951, "_uuid", "uuid[]", -1, "A", 2950, 0),
 ];
 
+/// `pg_type.typlen` of one of PostgreSQL's types.
+pub(crate) fn type_length(oid: u32) -> Option<i16> {
+    TYPES.iter().find(|t| t.0 == i64::from(oid)).map(|t| t.3)
+}
+
 /// The PostgreSQL type OID and type modifier of a column's DuckDB type, matching what result
 /// columns of that type carry on the wire.
 pub(super) fn pg_type_of(sql_type: &str) -> (i64, i32) {

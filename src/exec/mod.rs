@@ -3,11 +3,12 @@
 //! protocol: it parses messages, asks this layer, and encodes what it answers. The gateway only
 //! plans. See docs/adr/0011-execution-layer.md.
 
-mod catalog;
+pub(crate) mod catalog;
 mod copy_in;
 mod cursors;
 mod procedures;
 mod reads;
+pub mod result_columns;
 mod session;
 mod workspace;
 mod workspace_cursors;
@@ -251,10 +252,11 @@ impl Executor {
     }
 
     async fn describe_query(&self, session: &Session, q: &gateway::QueryPlan) -> Result<Shape> {
-        let (rendered, relations, tables) = self.prepare_read(session, q, true).await?;
+        let (rendered, relations, tables, slots) = self.prepare_read(session, q, true).await?;
         let query = client_query(session, rendered, vec![], relations, tables);
         let described = self.storage.engine().describe(query).await?;
-        Ok(Shape { params: engine_params(&described.params, &q.param_types), schema: Some(described.schema) })
+        let schema = result_columns::mark(described.schema, q, &slots);
+        Ok(Shape { params: engine_params(&described.params, &q.param_types), schema: Some(schema) })
     }
 
     /// Runs `plan` with the statement timeout, metrics and the statement log line.
@@ -682,9 +684,11 @@ impl Executor {
 
     /// Starts a read in the engine.
     async fn query(&self, session: &Session, q: &gateway::QueryPlan, params: &[Param]) -> Result<QueryStream> {
-        let (rendered, relations, tables) = self.prepare_read(session, q, false).await?;
+        let (rendered, relations, tables, slots) = self.prepare_read(session, q, false).await?;
         let query = client_query(session, rendered, params.to_vec(), relations, tables);
-        self.storage.engine().query(query, &session.canceller).await
+        let mut stream = self.storage.engine().query(query, &session.canceller).await?;
+        stream.schema = result_columns::mark(stream.schema, q, &slots);
+        Ok(stream)
     }
 
     /// INSERT, UPDATE, DELETE, TRUNCATE: one atomic write of the storage layer.

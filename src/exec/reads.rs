@@ -63,11 +63,20 @@ impl Executor {
         session: &Session,
         q: &gateway::QueryPlan,
         describe_only: bool,
-    ) -> Result<(gateway::RenderedQuery, Vec<RelationGuard>, Vec<TableFile>)> {
+    ) -> Result<(gateway::RenderedQuery, Vec<RelationGuard>, Vec<TableFile>, Vec<Option<SlotTable>>)> {
         let relations = self.register_relations(session, &q.relations, describe_only).await?;
         let handles: Vec<u64> = relations.iter().map(|r| r.handle()).collect();
         let search_path = session.search_path();
-        let (refs, files) = self.expand_reads(session, q.tables.clone(), search_path, None).await?;
+        let (refs, files, columns) =
+            self.expand_reads_with_columns(session, q.tables.clone(), search_path, None).await?;
+        // each table slot's table (a view's slot: none)
+        let slots = refs
+            .iter()
+            .map(|data_ref| {
+                let file = files.iter().find(|f| f.data_ref() == *data_ref)?;
+                Some(SlotTable { table_id: file.table_id, columns: columns.get(&file.table_id)?.clone() })
+            })
+            .collect();
         let mut rendered = q.render_for_engine(&handles, &refs)?;
         // What an EXPLAIN shows of a table file: the name the client wrote.
         for (name, data_ref) in q.tables.iter().zip(&refs) {
@@ -75,7 +84,7 @@ impl Executor {
                 rendered.labels.push((file.alias(), name.to_string()));
             }
         }
-        Ok((rendered, relations, files))
+        Ok((rendered, relations, files, slots))
     }
 
     /// The relations a write reads: tables by name (the storage layer resolves them under the
@@ -115,9 +124,21 @@ impl Executor {
         search_path: Vec<String>,
         creating: Option<(String, String)>,
     ) -> Result<(Vec<String>, Vec<TableFile>)> {
+        let (refs, files, _) = self.expand_reads_with_columns(session, names, search_path, creating).await?;
+        Ok((refs, files))
+    }
+
+    /// [`Self::expand_reads`], with the columns of the tables it resolved.
+    async fn expand_reads_with_columns(
+        &self,
+        session: &Session,
+        names: Vec<TableName>,
+        search_path: Vec<String>,
+        creating: Option<(String, String)>,
+    ) -> Result<super::session::ResolvedTables> {
         if names.is_empty() {
             // catalog and constant reads: no trip to a blocking thread
-            return Ok((vec![], vec![]));
+            return Ok((vec![], vec![], Default::default()));
         }
         let names = session.temporary_names(names);
         let settings = session.settings().clone();
@@ -133,6 +154,8 @@ impl Executor {
         }
         let saw_view = Arc::new(AtomicBool::new(false));
         let seen = Arc::clone(&saw_view);
+        let columns = Arc::new(std::sync::Mutex::new(super::session::TableColumns::new()));
+        let noted = Arc::clone(&columns);
         let expanded = self
             .storage
             .with_resolver(session.ctx.clone(), move |resolve| {
@@ -146,6 +169,8 @@ impl Executor {
                     for source in &mut sources {
                         if let ReadSource::Table(t) = source {
                             t.file = overlay.file(t.file.clone())?;
+                            let described = t.table.columns.iter().map(|c| (c.name.clone(), c.sql_type.clone()));
+                            noted.lock().unwrap_or_else(|p| p.into_inner()).insert(t.table.id, described.collect());
                         }
                     }
                     Ok(sources)
@@ -153,9 +178,17 @@ impl Executor {
                 gateway::views::expand(&resolve, &compat, &names, &search_path, creating)
             })
             .await?;
+        let columns = std::mem::take(&mut *columns.lock().unwrap_or_else(|p| p.into_inner()));
+        let expanded = (expanded.0, expanded.1, Arc::new(columns));
         if reusable && !saw_view.load(Ordering::Relaxed) {
             session.remember_reads(generation, key, expanded.clone());
         }
         Ok(expanded)
     }
+}
+
+/// The storage table a read's table slot stands for: its id and columns (name, DuckDB type).
+pub(super) struct SlotTable {
+    pub table_id: i64,
+    pub columns: Vec<(String, String)>,
 }

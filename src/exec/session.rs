@@ -61,7 +61,11 @@ struct ResolvedReads {
 }
 
 pub(super) type ReadKey = (Vec<crate::storage::TableName>, Vec<String>, Option<u64>);
-pub(super) type ResolvedTables = (Vec<String>, Vec<crate::engine::TableFile>);
+pub(super) type ResolvedTables = (Vec<String>, Vec<crate::engine::TableFile>, Arc<TableColumns>);
+
+/// The columns (name, DuckDB type) of the tables a read resolved, by table id: what
+/// RowDescription reports of a result column that is one of them.
+pub(super) type TableColumns = std::collections::HashMap<i64, Vec<(String, String)>>;
 
 /// Resolutions one session keeps (a dashboard's statements use a few dozen names).
 const RESOLVED_READS: usize = 64;

@@ -9,6 +9,7 @@ mod cursors;
 mod ddl;
 pub mod dml;
 mod functions;
+pub mod lineage;
 pub mod nesting;
 pub mod oracle;
 pub mod pg_catalog;

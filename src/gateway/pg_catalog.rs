@@ -144,7 +144,42 @@ relations! {
     ViewDefs => ("pg_catalog", "duckstore_view_defs", [("oid", Int64), ("def", Text)]),
 }
 
+/// How PostgreSQL 15 describes one of its catalog columns in RowDescription.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PgColumn {
+    pub relation_oid: u32,
+    pub attnum: i16,
+    /// The column's type (a domain's base type), and its typmod.
+    pub type_oid: u32,
+    pub typmod: i32,
+}
+
+/// `pg_columns.tsv`, generated from PostgreSQL 15 by `scripts/pg-catalog-columns.sh`.
+static PG_COLUMNS: std::sync::LazyLock<std::collections::HashMap<(&str, &str, &str), PgColumn>> =
+    std::sync::LazyLock::new(|| {
+        include_str!("pg_columns.tsv")
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+            .filter_map(|line| {
+                let f: Vec<&str> = line.split('\t').collect();
+                let [schema, relation, oid, column, attnum, type_oid, typmod] = f.as_slice() else { return None };
+                let described = PgColumn {
+                    relation_oid: oid.parse().ok()?,
+                    attnum: attnum.parse().ok()?,
+                    type_oid: type_oid.parse().ok()?,
+                    typmod: typmod.parse().ok()?,
+                };
+                Some(((*schema, *relation, *column), described))
+            })
+            .collect()
+    });
+
 impl CatalogRelation {
+    /// PostgreSQL's description of the relation's column `column`.
+    pub fn pg_column(self, column: &str) -> Option<PgColumn> {
+        PG_COLUMNS.get(&(self.schema(), self.name(), column)).copied()
+    }
+
     /// The relation `schema.name` names (`schema` defaults to pg_catalog, as PostgreSQL
     /// searches it first).
     pub fn find(schema: Option<&str>, name: &str) -> Option<CatalogRelation> {

@@ -542,7 +542,7 @@ impl VisitorMut for Checker {
 /// The name of a table slot in a plan's template (an identifier clients cannot produce from a
 /// table name: `__` is not a valid start of a bucket or table name… but it is of a CTE, so the
 /// checker never turns CTE references into slots and the binder only rewrites its own slots).
-const TABLE_SLOT: &str = "__duckstore_table_";
+pub(super) const TABLE_SLOT: &str = "__duckstore_table_";
 
 /// The definitions of one WITH clause while its query is checked.
 #[derive(Default)]

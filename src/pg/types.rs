@@ -68,12 +68,41 @@ const UTC_OFFSET: &str = "+00:00";
 
 /// The schema as sent.
 pub(super) fn wire_schema(schema: &SchemaRef) -> SchemaRef {
-    if schema.fields().iter().all(|f| wire_type(f.data_type()) == *f.data_type()) {
+    if schema.fields().iter().all(|f| field_wire_type(f) == *f.data_type()) {
         return Arc::clone(schema);
     }
-    let fields: Vec<Field> =
-        schema.fields().iter().map(|f| Field::new(f.name(), wire_type(f.data_type()), true)).collect();
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| Field::new(f.name(), field_wire_type(f), true).with_metadata(f.metadata().clone()))
+        .collect();
     Arc::new(Schema::new(fields))
+}
+
+/// A column's wire type: [`wire_type`], and an `oid` or `xid` column's 64-bit integers
+/// narrowed to the 4 bytes those types have (see `exec::result_columns`).
+fn field_wire_type(field: &Field) -> DataType {
+    if field.data_type() == &DataType::Int64 && matches!(declared_type(field), Some((26 | 28, _))) {
+        return DataType::Int32;
+    }
+    wire_type(field.data_type())
+}
+
+/// The PostgreSQL type and typmod a result column was marked with (`exec::result_columns`).
+fn declared_type(field: &Field) -> Option<(u32, i32)> {
+    let metadata = field.metadata();
+    let type_oid = metadata.get(crate::exec::result_columns::TYPE_OID)?.parse().ok()?;
+    let typmod = metadata.get(crate::exec::result_columns::TYPMOD).and_then(|t| t.parse().ok()).unwrap_or(-1);
+    Some((type_oid, typmod))
+}
+
+/// The table OID and column number a result column was marked with.
+fn table_column(field: &Field) -> Option<(i32, i16)> {
+    let metadata = field.metadata();
+    let table = metadata.get(crate::exec::result_columns::TABLE_OID)?.parse::<i64>().ok()?;
+    let attnum = metadata.get(crate::exec::result_columns::ATTNUM)?.parse().ok()?;
+    // OIDs are unsigned 32-bit; the protocol carries them as int32
+    Some((table as u32 as i32, attnum))
 }
 
 /// Encodes a batch as DataRows, stopping at the first value that cannot be encoded.
@@ -176,13 +205,24 @@ pub(super) fn fields(wire: &SchemaRef, format: &Format) -> Result<Vec<FieldInfo>
         .map(|fields| {
             fields
                 .into_iter()
-                .map(|f| {
+                .zip(wire.fields())
+                .map(|(f, arrow)| {
                     // DuckDB reports an untyped NULL column; PostgreSQL calls that text.
-                    if *f.datatype() == Type::UNKNOWN {
-                        FieldInfo::new(f.name().to_owned(), None, None, Type::TEXT, f.format())
-                    } else {
-                        f
+                    let (mut datatype, mut typmod, mut size) = match f.datatype() {
+                        &Type::UNKNOWN => (Type::TEXT, -1, -1),
+                        t => (t.clone(), f.type_modifier(), f.type_size()),
+                    };
+                    if let Some((oid, declared_typmod)) = declared_type(arrow)
+                        && let Some(declared) = Type::from_oid(oid)
+                    {
+                        size = crate::exec::catalog::type_length(oid).unwrap_or(size);
+                        (datatype, typmod) = (declared, declared_typmod);
                     }
+                    let (table, column) = table_column(arrow).unzip();
+                    FieldInfo::new(f.name().to_owned(), table, column, datatype, f.format())
+                        .with_format_options(f.format_options().clone())
+                        .with_type_size(size)
+                        .with_type_modifier(typmod)
                 })
                 .collect()
         })

@@ -1,0 +1,91 @@
+//! What RowDescription says of a read's result columns beyond their engine types: a column
+//! that is a relation's column (see `gateway::lineage`) carries that relation's OID, its column
+//! number, and its declared PostgreSQL type where the engine's type is a stand-in for it (a
+//! catalog's `name` and `oid` columns, a table's `numeric(12,2)`). The wire adapter reads the
+//! marks from the result schema's field metadata.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+
+use super::reads::SlotTable;
+use crate::gateway::lineage::{self, Origin, Source};
+use crate::gateway::{QueryPlan, ServerRelation};
+
+/// Field metadata keys (values are decimal numbers).
+pub const TABLE_OID: &str = "duckstore.pg.table_oid";
+pub const ATTNUM: &str = "duckstore.pg.attnum";
+pub const TYPE_OID: &str = "duckstore.pg.type_oid";
+pub const TYPMOD: &str = "duckstore.pg.typmod";
+
+/// `schema` with each column a relation's column marked; unchanged when the query cannot be
+/// followed or answers other columns than the plan says.
+pub(super) fn mark(schema: SchemaRef, plan: &QueryPlan, slots: &[Option<SlotTable>]) -> SchemaRef {
+    let columns_of = |source: Source| -> Option<Vec<String>> {
+        match source {
+            Source::Relation(r) => Some(r.columns().iter().map(|(name, _)| (*name).to_owned()).collect()),
+            Source::Table(slot) => {
+                Some(slots.get(slot)?.as_ref()?.columns.iter().map(|(name, _)| name.clone()).collect())
+            }
+        }
+    };
+    let Some(origins) = lineage::result_origins(plan, &columns_of) else { return schema };
+    if origins.len() != schema.fields().len() || origins.iter().all(Option::is_none) {
+        return schema;
+    }
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .zip(&origins)
+        .map(|(field, origin)| match origin.and_then(|o| described(o, field.data_type(), slots)) {
+            Some(metadata) => field.as_ref().clone().with_metadata(metadata),
+            None => field.as_ref().clone(),
+        })
+        .collect();
+    Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
+}
+
+/// The marks of a result column that is `origin`.
+fn described(origin: Origin, engine_type: &DataType, slots: &[Option<SlotTable>]) -> Option<HashMap<String, String>> {
+    let (table_oid, attnum, declared) = match origin.source {
+        Source::Relation(ServerRelation::Catalog(relation)) => {
+            let (name, _) = relation.columns().get(origin.column)?;
+            let pg = relation.pg_column(name)?;
+            (i64::from(pg.relation_oid), pg.attnum, Some((i64::from(pg.type_oid), pg.typmod)))
+        }
+        Source::Relation(ServerRelation::System(_)) => return None,
+        Source::Table(slot) => {
+            let table = slots.get(slot)?.as_ref()?;
+            let (_, sql_type) = table.columns.get(origin.column)?;
+            let attnum = i16::try_from(origin.column + 1).ok()?;
+            (super::catalog::table_oid(table.table_id), attnum, Some(super::catalog::pg_type_of(sql_type)))
+        }
+    };
+    let mut marks =
+        HashMap::from([(TABLE_OID.to_owned(), table_oid.to_string()), (ATTNUM.to_owned(), attnum.to_string())]);
+    if let Some((type_oid, typmod)) = declared
+        && stands_for(engine_type, type_oid)
+    {
+        marks.insert(TYPE_OID.to_owned(), type_oid.to_string());
+        marks.insert(TYPMOD.to_owned(), typmod.to_string());
+    }
+    Some(marks)
+}
+
+/// Whether values of the engine's type go on the wire as the declared type's unchanged (the
+/// wire adapter narrows an `oid`'s 64-bit integers to its 4 bytes).
+fn stands_for(engine_type: &DataType, type_oid: i64) -> bool {
+    match engine_type {
+        // text, name, varchar, bpchar, "char", pg_node_tree, json
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
+            matches!(type_oid, 25 | 19 | 1043 | 1042 | 18 | 194 | 114)
+        }
+        // oid, xid, int8
+        DataType::Int64 => matches!(type_oid, 26 | 28 | 20),
+        DataType::Int32 => type_oid == 23,
+        DataType::Int16 => type_oid == 21,
+        DataType::Decimal128(..) => type_oid == 1700,
+        _ => false,
+    }
+}

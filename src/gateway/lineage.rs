@@ -1,0 +1,263 @@
+//! Where a query's result columns come from, as PostgreSQL reports it in RowDescription: a
+//! result column that is a bare reference to a relation's column (through aliases, derived
+//! tables and CTEs) carries that relation and column, hence its declared type (`name`, `oid`,
+//! `numeric(12,2)`, …), its table OID and its column number. Anything else is computed and
+//! carries nothing.
+//!
+//! This only describes results to clients; it decides nothing about what runs (DuckDB's parse
+//! does that), so a query it cannot follow simply gets no origins.
+
+use sqlparser::ast::{
+    Expr, FunctionArg, FunctionArgExpr, Ident, ObjectName, Query, Select, SelectItem, SetExpr, Statement, TableFactor,
+    TableWithJoins, Value,
+};
+
+use super::query::{QueryPlan, ServerRelation, TABLE_SLOT};
+use crate::engine::RELATION_FUNCTION;
+
+/// The relation a result column is a column of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// A catalog or system relation the server builds.
+    Relation(ServerRelation),
+    /// The plan's storage table slot.
+    Table(usize),
+}
+
+/// A result column that is a column of a relation: its 0-based position there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Origin {
+    pub source: Source,
+    pub column: usize,
+}
+
+/// A relation's column names, for `*` and for resolving names (None: unknown).
+pub type ColumnsOf<'a> = dyn Fn(Source) -> Option<Vec<String>> + 'a;
+
+/// One origin (or None) per result column of `plan`; None when the result cannot be followed.
+pub fn result_origins(plan: &QueryPlan, columns_of: &ColumnsOf<'_>) -> Option<Vec<Option<Origin>>> {
+    let Statement::Query(query) = plan.statement() else { return None };
+    let tracer = Tracer { plan, columns_of };
+    let columns = tracer.query(query, &[])?;
+    Some(columns.into_iter().map(|c| c.origin).collect())
+}
+
+#[derive(Clone)]
+struct Column {
+    /// The name the column goes by (None: it has none a query could reference).
+    name: Option<Ident>,
+    origin: Option<Origin>,
+}
+
+/// A relation in scope: its name and columns (None: unknown columns).
+struct Scoped {
+    alias: Ident,
+    columns: Option<Vec<Column>>,
+}
+
+struct Tracer<'a> {
+    plan: &'a QueryPlan,
+    columns_of: &'a ColumnsOf<'a>,
+}
+
+/// The CTEs visible: (name, columns).
+type Ctes = [(Ident, Vec<Column>)];
+
+fn same(a: &Ident, b: &Ident) -> bool {
+    match (a.quote_style, b.quote_style) {
+        (None, None) => a.value.eq_ignore_ascii_case(&b.value),
+        (None, Some(_)) => a.value.to_lowercase() == b.value,
+        (Some(_), None) => a.value == b.value.to_lowercase(),
+        (Some(_), Some(_)) => a.value == b.value,
+    }
+}
+
+impl Tracer<'_> {
+    fn query(&self, query: &Query, outer: &Ctes) -> Option<Vec<Column>> {
+        let mut ctes: Vec<(Ident, Vec<Column>)> = outer.to_vec();
+        if let Some(with) = &query.with {
+            if with.recursive {
+                return None;
+            }
+            for cte in &with.cte_tables {
+                let mut columns = self.query(&cte.query, &ctes)?;
+                rename(&mut columns, &cte.alias.columns.iter().map(|c| c.name.clone()).collect::<Vec<_>>());
+                ctes.push((cte.alias.name.clone(), columns));
+            }
+        }
+        self.set_expr(&query.body, &ctes)
+    }
+
+    fn set_expr(&self, body: &SetExpr, ctes: &Ctes) -> Option<Vec<Column>> {
+        match body {
+            SetExpr::Select(select) => self.select(select, ctes),
+            SetExpr::Query(query) => self.query(query, ctes),
+            // a set operation's columns are no table's (PostgreSQL reports none)
+            SetExpr::SetOperation { left, .. } => {
+                let columns = self.set_expr(left, ctes)?;
+                Some(columns.into_iter().map(|c| Column { name: c.name, origin: None }).collect())
+            }
+            _ => None,
+        }
+    }
+
+    fn select(&self, select: &Select, ctes: &Ctes) -> Option<Vec<Column>> {
+        let mut scope = Vec::new();
+        for from in &select.from {
+            self.scope_of(from, ctes, &mut scope);
+        }
+        let mut out = Vec::new();
+        for item in &select.projection {
+            match item {
+                SelectItem::UnnamedExpr(expr) => {
+                    out.push(Column { name: expr_name(expr), origin: lookup(expr, &scope) })
+                }
+                SelectItem::ExprWithAlias { expr, alias } => {
+                    out.push(Column { name: Some(alias.clone()), origin: lookup(expr, &scope) })
+                }
+                SelectItem::Wildcard(options) => {
+                    if options.opt_exclude.is_some() || options.opt_except.is_some() || options.opt_replace.is_some() {
+                        return None;
+                    }
+                    for scoped in &scope {
+                        out.extend(scoped.columns.clone()?);
+                    }
+                }
+                SelectItem::QualifiedWildcard(kind, options) => {
+                    if options.opt_exclude.is_some() || options.opt_except.is_some() || options.opt_replace.is_some() {
+                        return None;
+                    }
+                    let sqlparser::ast::SelectItemQualifiedWildcardKind::ObjectName(name) = kind else { return None };
+                    let alias = last_ident(name)?;
+                    let scoped = scope.iter().find(|s| same(&s.alias, &alias))?;
+                    out.extend(scoped.columns.clone()?);
+                }
+                _ => return None,
+            }
+        }
+        Some(out)
+    }
+
+    fn scope_of(&self, from: &TableWithJoins, ctes: &Ctes, scope: &mut Vec<Scoped>) {
+        self.factor(&from.relation, ctes, scope);
+        for join in &from.joins {
+            self.factor(&join.relation, ctes, scope);
+        }
+    }
+
+    fn factor(&self, factor: &TableFactor, ctes: &Ctes, scope: &mut Vec<Scoped>) {
+        match factor {
+            TableFactor::Table { name, args, alias, .. } => {
+                let Some(alias_name) = alias.as_ref().map(|a| a.name.clone()).or_else(|| last_ident(name)) else {
+                    return;
+                };
+                let mut columns = self.table(name, args.as_ref(), ctes);
+                if let (Some(columns), Some(alias)) = (columns.as_mut(), alias) {
+                    rename(columns, &alias.columns.iter().map(|c| c.name.clone()).collect::<Vec<_>>());
+                }
+                scope.push(Scoped { alias: alias_name, columns });
+            }
+            TableFactor::Derived { subquery, alias: Some(alias), .. } => {
+                let mut columns = self.query(subquery, ctes);
+                if let Some(columns) = columns.as_mut() {
+                    rename(columns, &alias.columns.iter().map(|c| c.name.clone()).collect::<Vec<_>>());
+                }
+                scope.push(Scoped { alias: alias.name.clone(), columns });
+            }
+            TableFactor::NestedJoin { table_with_joins, alias: None } => self.scope_of(table_with_joins, ctes, scope),
+            // anything else makes names ambiguous: an unknown relation in scope
+            _ => scope.push(Scoped { alias: Ident::new(""), columns: None }),
+        }
+    }
+
+    fn table(
+        &self,
+        name: &ObjectName,
+        args: Option<&sqlparser::ast::TableFunctionArgs>,
+        ctes: &Ctes,
+    ) -> Option<Vec<Column>> {
+        let single = match name.0.as_slice() {
+            [part] => part.as_ident()?.clone(),
+            _ => return None,
+        };
+        let source = if single.value == RELATION_FUNCTION {
+            let [FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Value(v)))] = args?.args.as_slice() else {
+                return None;
+            };
+            let Value::Number(slot, _) = &v.value else { return None };
+            Source::Relation(*self.plan.relations.get(slot.parse::<usize>().ok()?)?)
+        } else if let Some(slot) = single.value.strip_prefix(TABLE_SLOT) {
+            Source::Table(slot.parse().ok()?)
+        } else {
+            return ctes.iter().rev().find(|(n, _)| same(n, &single)).map(|(_, c)| c.clone());
+        };
+        let names = (self.columns_of)(source)?;
+        Some(
+            names
+                .into_iter()
+                .enumerate()
+                .map(|(column, name)| Column {
+                    name: Some(Ident::with_quote('"', name)),
+                    origin: Some(Origin { source, column }),
+                })
+                .collect(),
+        )
+    }
+}
+
+fn rename(columns: &mut [Column], names: &[Ident]) {
+    for (column, name) in columns.iter_mut().zip(names) {
+        column.name = Some(name.clone());
+    }
+}
+
+fn last_ident(name: &ObjectName) -> Option<Ident> {
+    name.0.last()?.as_ident().cloned()
+}
+
+/// The name PostgreSQL gives an unaliased result column, where a query could reference it.
+fn expr_name(expr: &Expr) -> Option<Ident> {
+    match expr {
+        Expr::Identifier(ident) => Some(ident.clone()),
+        Expr::CompoundIdentifier(parts) => parts.last().cloned(),
+        Expr::Nested(inner) => expr_name(inner),
+        _ => None,
+    }
+}
+
+/// The origin of a bare column reference among the relations in scope.
+fn lookup(expr: &Expr, scope: &[Scoped]) -> Option<Origin> {
+    match expr {
+        Expr::Nested(inner) => lookup(inner, scope),
+        Expr::Identifier(column) => {
+            // the one relation in scope with that column; unknown relations make it ambiguous
+            let mut found = None;
+            for scoped in scope {
+                let columns = scoped.columns.as_ref()?;
+                for c in columns.iter().filter(|c| c.name.as_ref().is_some_and(|n| same(n, column))) {
+                    if found.is_some() {
+                        return None;
+                    }
+                    found = Some(c.origin);
+                }
+            }
+            found.flatten()
+        }
+        Expr::CompoundIdentifier(parts) if parts.len() >= 2 => {
+            let (alias, column) = (&parts[parts.len() - 2], &parts[parts.len() - 1]);
+            let mut matching = scope.iter().filter(|s| same(&s.alias, alias));
+            let scoped = matching.next()?;
+            if matching.next().is_some() {
+                return None;
+            }
+            let columns = scoped.columns.as_ref()?;
+            let mut hits = columns.iter().filter(|c| c.name.as_ref().is_some_and(|n| same(n, column)));
+            let hit = hits.next()?;
+            if hits.next().is_some() {
+                return None;
+            }
+            hit.origin
+        }
+        _ => None,
+    }
+}
