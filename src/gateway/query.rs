@@ -181,36 +181,133 @@ pub(super) fn constant_row(statement: &Statement) -> Option<ConstantRow> {
 }
 
 /// The column name PostgreSQL gives an unaliased select item (DuckDB would name it after the
-/// expression text, e.g. `count_star()`): functions by their name, casts by their operand or
-/// type, everything else `?column?`. Column references keep their own names.
+/// expression text, e.g. `count_star()`), as its `FigureColname` does; None for a bare column
+/// reference, which keeps its own name.
 pub(crate) fn postgres_column_name(expr: &Expr) -> Option<String> {
     match expr {
         Expr::Identifier(_) | Expr::CompoundIdentifier(_) => None,
-        Expr::Function(f) => name_parts(&f.name).and_then(|p| p.last().cloned()).or(Some("?column?".into())),
-        Expr::Cast { expr, data_type, .. } => postgres_column_name(expr).or_else(|| match expr.as_ref() {
-            Expr::Identifier(_) | Expr::CompoundIdentifier(_) => None,
-            _ => Some(data_type.to_string().to_lowercase()),
-        }),
-        Expr::Nested(inner) => postgres_column_name(inner),
-        Expr::Case { .. } => Some("case".into()),
-        Expr::Exists { .. } => Some("exists".into()),
-        Expr::Array(_) => Some("array".into()),
-        Expr::Subquery(_) => Some("?column?".into()),
-        _ => Some("?column?".into()),
+        other => Some(figure_column_name(other).1),
     }
 }
 
-/// Gives the outermost select list PostgreSQL's column names.
+/// PostgreSQL's `FigureColnameInternal`: a name and how strongly the expression gives it (2: a
+/// column, function or keyword-like construct; 1: a cast's type or `case`; 0: `?column?`).
+fn figure_column_name(expr: &Expr) -> (u8, String) {
+    let unnamed = (0, "?column?".to_owned());
+    match expr {
+        Expr::Identifier(ident) => (2, folded(ident)),
+        Expr::CompoundIdentifier(parts) => parts.last().map_or(unnamed, |i| (2, folded(i))),
+        Expr::CompoundFieldAccess { access_chain, root } => match access_chain.last() {
+            Some(sqlparser::ast::AccessExpr::Dot(Expr::Identifier(field))) => (2, folded(field)),
+            _ => figure_column_name(root),
+        },
+        Expr::Function(f) => match name_parts(&f.name).and_then(|p| p.last().cloned()) {
+            Some(name) => (2, name.to_lowercase()),
+            None => unnamed,
+        },
+        Expr::Cast { expr, data_type, .. } => match figure_column_name(expr) {
+            (2, name) => (2, name),
+            _ => (1, postgres_type_name(data_type)),
+        },
+        Expr::TypedString(typed) => (1, postgres_type_name(&typed.data_type)),
+        Expr::Nested(inner) | Expr::Collate { expr: inner, .. } => figure_column_name(inner),
+        Expr::Case { else_result, .. } => match else_result.as_deref().map(figure_column_name) {
+            Some((2, name)) => (2, name),
+            _ => (1, "case".into()),
+        },
+        Expr::Exists { .. } => (2, "exists".into()),
+        Expr::Array(_) => (2, "array".into()),
+        // a scalar subquery: its one column's name
+        Expr::Subquery(query) => match query.body.as_ref() {
+            sqlparser::ast::SetExpr::Select(select) => match select.projection.as_slice() {
+                [sqlparser::ast::SelectItem::ExprWithAlias { alias, .. }] => (2, folded(alias)),
+                [sqlparser::ast::SelectItem::UnnamedExpr(inner)] => figure_column_name(inner),
+                _ => unnamed,
+            },
+            _ => unnamed,
+        },
+        Expr::Tuple(_) => (2, "row".into()),
+        Expr::Substring { .. } => (2, "substring".into()),
+        Expr::Trim { trim_where, .. } => match trim_where {
+            Some(sqlparser::ast::TrimWhereField::Leading) => (2, "ltrim".into()),
+            Some(sqlparser::ast::TrimWhereField::Trailing) => (2, "rtrim".into()),
+            _ => (2, "btrim".into()),
+        },
+        Expr::Position { .. } => (2, "position".into()),
+        Expr::Overlay { .. } => (2, "overlay".into()),
+        Expr::Extract { .. } => (2, "extract".into()),
+        Expr::Ceil { .. } => (2, "ceil".into()),
+        Expr::Floor { .. } => (2, "floor".into()),
+        _ => unnamed,
+    }
+}
+
+/// An identifier as PostgreSQL keeps it: unquoted ones fold to lower case.
+fn folded(ident: &Ident) -> String {
+    if ident.quote_style.is_some() { ident.value.clone() } else { ident.value.to_lowercase() }
+}
+
+/// The type name PostgreSQL's grammar gives a cast's type (`int` is `int4`, `double precision`
+/// `float8`, `varchar(10)` `varchar`); other names as written, without their schema.
+fn postgres_type_name(data_type: &sqlparser::ast::DataType) -> String {
+    let written = data_type.to_string().to_lowercase();
+    let base = written.split('(').next().unwrap_or_default().trim();
+    let base = base.rsplit('.').next().unwrap_or(base).trim_matches('"');
+    match base {
+        "int" | "integer" | "int4" => "int4",
+        "bigint" | "int8" => "int8",
+        "smallint" | "int2" => "int2",
+        "real" | "float4" => "float4",
+        "double precision" | "float8" | "double" => "float8",
+        "float" => "float8",
+        "decimal" | "numeric" => "numeric",
+        "boolean" | "bool" => "bool",
+        "varchar" | "character varying" => "varchar",
+        "char" | "character" | "bpchar" => "bpchar",
+        "timestamp with time zone" | "timestamptz" => "timestamptz",
+        "timestamp without time zone" | "timestamp" => "timestamp",
+        "time with time zone" | "timetz" => "timetz",
+        "time without time zone" | "time" => "time",
+        other => return other.to_owned(),
+    }
+    .to_owned()
+}
+
+/// Gives the outermost select list (of a set operation: its first) PostgreSQL's column names:
+/// every unaliased item gets the name PostgreSQL gives it, and unquoted aliases fold to lower
+/// case.
 fn name_columns_like_postgres(statement: &mut Statement) {
     let Statement::Query(query) = statement else { return };
-    let sqlparser::ast::SetExpr::Select(select) = query.body.as_mut() else { return };
+    let mut body = query.body.as_mut();
+    let select = loop {
+        match body {
+            sqlparser::ast::SetExpr::Select(select) => break select,
+            sqlparser::ast::SetExpr::SetOperation { left, .. } => body = left.as_mut(),
+            sqlparser::ast::SetExpr::Query(inner) => body = inner.body.as_mut(),
+            _ => return,
+        }
+    };
     for item in &mut select.projection {
-        if let sqlparser::ast::SelectItem::UnnamedExpr(expr) = item
-            && let Some(name) = postgres_column_name(expr)
-        {
-            // Moved, not cloned: a clone of a deep expression recurses as deep.
-            let expr = std::mem::replace(expr, Expr::value(sqlparser::ast::Value::Null));
-            *item = sqlparser::ast::SelectItem::ExprWithAlias { expr, alias: Ident::with_quote('"', name) };
+        match item {
+            sqlparser::ast::SelectItem::UnnamedExpr(expr) => {
+                let name = figure_column_name(expr).1;
+                // a column keeps its name unless PostgreSQL folds it (DuckDB keeps the case)
+                let bare = match &*expr {
+                    Expr::Identifier(ident) => Some(ident),
+                    Expr::CompoundIdentifier(parts) => parts.last(),
+                    _ => None,
+                };
+                if bare.is_some_and(|ident| ident.value == name) {
+                    continue;
+                }
+                // Moved, not cloned: a clone of a deep expression recurses as deep.
+                let expr = std::mem::replace(expr, Expr::value(sqlparser::ast::Value::Null));
+                *item = sqlparser::ast::SelectItem::ExprWithAlias { expr, alias: Ident::with_quote('"', name) };
+            }
+            sqlparser::ast::SelectItem::ExprWithAlias { alias, .. } if alias.quote_style.is_none() => {
+                *alias = Ident::with_quote('"', alias.value.to_lowercase());
+            }
+            _ => {}
         }
     }
 }
