@@ -278,6 +278,9 @@ fn postgres_type_name(data_type: &sqlparser::ast::DataType) -> String {
 /// case.
 fn name_columns_like_postgres(statement: &mut Statement) {
     let Statement::Query(query) = statement else { return };
+    // a bare NULL column is text in PostgreSQL (DuckDB answers integer), unless a set
+    // operation's other branches decide its type
+    let plain = matches!(query.body.as_ref(), sqlparser::ast::SetExpr::Select(_));
     let mut body = query.body.as_mut();
     let select = loop {
         match body {
@@ -288,6 +291,23 @@ fn name_columns_like_postgres(statement: &mut Statement) {
         }
     };
     for item in &mut select.projection {
+        if plain
+            && let sqlparser::ast::SelectItem::UnnamedExpr(expr)
+            | sqlparser::ast::SelectItem::ExprWithAlias { expr, .. } = item
+            && matches!(expr, Expr::Value(v) if v.value == sqlparser::ast::Value::Null)
+        {
+            let null = std::mem::replace(expr, Expr::value(sqlparser::ast::Value::Null));
+            *expr = Expr::Cast {
+                kind: sqlparser::ast::CastKind::Cast,
+                expr: Box::new(null),
+                data_type: sqlparser::ast::DataType::Text,
+                format: None,
+            };
+            if let sqlparser::ast::SelectItem::UnnamedExpr(expr) = item {
+                let expr = std::mem::replace(expr, Expr::value(sqlparser::ast::Value::Null));
+                *item = sqlparser::ast::SelectItem::ExprWithAlias { expr, alias: Ident::with_quote('"', "?column?") };
+            }
+        }
         match item {
             sqlparser::ast::SelectItem::UnnamedExpr(expr) => {
                 let name = figure_column_name(expr).1;

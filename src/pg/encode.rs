@@ -13,7 +13,6 @@ use bytes::{BufMut, BytesMut};
 use pgwire::api::results::{FieldFormat, FieldInfo};
 use pgwire::error::PgWireResult;
 use pgwire::messages::data::DataRow;
-use pgwire::types::format::float_digits::ExtraFloatDigits;
 
 /// Days from 1970-01-01 to 2000-01-01 (PostgreSQL's epoch for binary dates and timestamps).
 const PG_EPOCH_DAYS: i32 = 10_957;
@@ -83,9 +82,44 @@ fn put_display(buf: &mut BytesMut, value: impl itoa::Integer) {
 }
 
 fn put_float(buf: &mut BytesMut, value: f64, single: bool) {
-    let text =
-        if single { ExtraFloatDigits(1).format_f32(value as f32) } else { ExtraFloatDigits(1).format_f64(value) };
-    buf.put_slice(text.as_bytes());
+    buf.put_slice(float_text(value, single).as_bytes());
+}
+
+/// A float as PostgreSQL prints it with `extra_float_digits` above zero (its default since
+/// 12): the shortest digits that read back as the same value, in plain notation for decimal
+/// exponents from -4 up to 14 (`float4`: 5), otherwise as `1.5e+300`; `NaN`, `Infinity`.
+pub(super) fn float_text(value: f64, single: bool) -> String {
+    if value.is_nan() {
+        return "NaN".into();
+    }
+    if value.is_infinite() {
+        return if value > 0.0 { "Infinity".into() } else { "-Infinity".into() };
+    }
+    // Rust's exponent form is the shortest round-tripping one: "1.2345e-7", "1e300"
+    let scientific = if single { format!("{:e}", value as f32) } else { format!("{value:e}") };
+    let (mantissa, exponent) = scientific.split_once('e').unwrap_or((&scientific, "0"));
+    let exponent: i32 = exponent.parse().unwrap_or(0);
+    let (sign, mantissa) = match mantissa.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", mantissa),
+    };
+    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    let most = if single { 6 } else { 15 };
+    if exponent < -4 || exponent >= most {
+        let exponent_sign = if exponent < 0 { '-' } else { '+' };
+        return format!("{sign}{mantissa}e{exponent_sign}{:02}", exponent.abs());
+    }
+    let text = if exponent < 0 {
+        format!("0.{}{digits}", "0".repeat((-exponent - 1) as usize))
+    } else {
+        let point = exponent as usize + 1;
+        if digits.len() <= point {
+            format!("{digits}{}", "0".repeat(point - digits.len()))
+        } else {
+            format!("{}.{}", &digits[..point], &digits[point..])
+        }
+    };
+    format!("{sign}{text}")
 }
 
 fn put_decimal(buf: &mut BytesMut, value: i128, scale: u32) {
@@ -381,6 +415,35 @@ mod tests {
     use arrow::datatypes::{Field, Schema};
     use pgwire::api::portal::Format;
 
+    #[test]
+    fn floats_print_as_postgresql_15_prints_them() {
+        // each pair as `SELECT x::float8` answers in PostgreSQL 15 (extra_float_digits 1)
+        let doubles = [
+            (10.0, "10"),
+            (1e300, "1e+300"),
+            (0.00001, "1e-05"),
+            (0.0001, "0.0001"),
+            (123456789012345678.0, "1.2345678901234568e+17"),
+            (1e15, "1e+15"),
+            (1e14, "100000000000000"),
+            (1.5e-7, "1.5e-07"),
+            (-2.5, "-2.5"),
+            (f64::NAN, "NaN"),
+            (f64::INFINITY, "Infinity"),
+            (f64::NEG_INFINITY, "-Infinity"),
+            (1.2345678901234567, "1.2345678901234567"),
+            (-0.0, "-0"),
+        ];
+        for (value, text) in doubles {
+            assert_eq!(float_text(value, false), text, "{value}");
+        }
+        let singles =
+            [(0.1f32, "0.1"), (1e20, "1e+20"), (3.4e38, "3.4e+38"), (100.0, "100"), (1234567.0, "1.234567e+06")];
+        for (value, text) in singles {
+            assert_eq!(float_text(f64::from(value), true), text, "{value}");
+        }
+    }
+
     fn sample() -> RecordBatch {
         let schema = Arc::new(Schema::new(vec![
             Field::new("b", DataType::Boolean, true),
@@ -429,8 +492,12 @@ mod tests {
     }
 
     #[test]
-    fn text_rows_match_arrow_pg_except_postgres_timestamp_style() {
-        let batch = sample();
+    fn text_rows_match_arrow_pg_except_postgres_timestamp_and_float_style() {
+        // (floats print as PostgreSQL's do, unlike arrow-pg's: see the test above)
+        let sample = sample();
+        let keep: Vec<usize> =
+            (0..sample.num_columns()).filter(|&i| !sample.schema().field(i).data_type().is_floating()).collect();
+        let batch = sample.project(&keep).unwrap();
         let fields = Arc::new(crate::pg::types::fields(&batch.schema(), &Format::UnifiedText).unwrap());
         let fast: Vec<DataRow> =
             encode_batch(batch.clone(), Arc::clone(&fields)).into_iter().map(Result::unwrap).collect();
