@@ -10,7 +10,7 @@ use std::sync::Arc;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 
 use super::reads::SlotTable;
-use crate::gateway::lineage::{self, Origin, Source};
+use crate::gateway::lineage::{self, Described, Source};
 use crate::gateway::{QueryPlan, ServerRelation};
 
 /// Field metadata keys (values are decimal numbers).
@@ -38,7 +38,7 @@ pub(super) fn mark(schema: SchemaRef, plan: &QueryPlan, slots: &[Option<SlotTabl
         .fields()
         .iter()
         .zip(&origins)
-        .map(|(field, origin)| match origin.and_then(|o| described(o, field.data_type(), slots)) {
+        .map(|(field, origin)| match origin.and_then(|o| marks(o, field.data_type(), slots)) {
             Some(metadata) => field.as_ref().clone().with_metadata(metadata),
             None => field.as_ref().clone(),
         })
@@ -46,8 +46,16 @@ pub(super) fn mark(schema: SchemaRef, plan: &QueryPlan, slots: &[Option<SlotTabl
     Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
 }
 
-/// The marks of a result column that is `origin`.
-fn described(origin: Origin, engine_type: &DataType, slots: &[Option<SlotTable>]) -> Option<HashMap<String, String>> {
+/// The marks of a result column described as `described`.
+fn marks(described: Described, engine_type: &DataType, slots: &[Option<SlotTable>]) -> Option<HashMap<String, String>> {
+    let origin = match described {
+        Described::Column(origin) | Described::TypeOf(origin) => origin,
+        Described::Type(oid) => {
+            let oid = i64::from(oid);
+            return stands_for(engine_type, oid)
+                .then(|| HashMap::from([(TYPE_OID.to_owned(), oid.to_string()), (TYPMOD.to_owned(), "-1".into())]));
+        }
+    };
     let (table_oid, attnum, declared) = match origin.source {
         Source::Relation(ServerRelation::Catalog(relation)) => {
             let (name, _) = relation.columns().get(origin.column)?;
@@ -62,15 +70,18 @@ fn described(origin: Origin, engine_type: &DataType, slots: &[Option<SlotTable>]
             (super::catalog::table_oid(table.table_id), attnum, Some(super::catalog::pg_type_of(sql_type)))
         }
     };
-    let mut marks =
-        HashMap::from([(TABLE_OID.to_owned(), table_oid.to_string()), (ATTNUM.to_owned(), attnum.to_string())]);
+    let mut marks = HashMap::new();
+    if matches!(described, Described::Column(_)) {
+        marks.insert(TABLE_OID.to_owned(), table_oid.to_string());
+        marks.insert(ATTNUM.to_owned(), attnum.to_string());
+    }
     if let Some((type_oid, typmod)) = declared
         && stands_for(engine_type, type_oid)
     {
         marks.insert(TYPE_OID.to_owned(), type_oid.to_string());
         marks.insert(TYPMOD.to_owned(), typmod.to_string());
     }
-    Some(marks)
+    (!marks.is_empty()).then_some(marks)
 }
 
 /// Whether values of the engine's type go on the wire as the declared type's unchanged (the
@@ -78,8 +89,9 @@ fn described(origin: Origin, engine_type: &DataType, slots: &[Option<SlotTable>]
 fn stands_for(engine_type: &DataType, type_oid: i64) -> bool {
     match engine_type {
         // text, name, varchar, bpchar, "char", pg_node_tree, json
+        // (regclass, regtype, regproc: the server answers their text)
         DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
-            matches!(type_oid, 25 | 19 | 1043 | 1042 | 18 | 194 | 114)
+            matches!(type_oid, 25 | 19 | 1043 | 1042 | 18 | 194 | 114 | 2205 | 2206 | 24)
         }
         // oid, xid, int8
         DataType::Int64 => matches!(type_oid, 26 | 28 | 20),

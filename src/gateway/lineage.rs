@@ -31,11 +31,23 @@ pub struct Origin {
     pub column: usize,
 }
 
+/// What RowDescription can say of a result column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Described {
+    /// A relation's column: its table, column number and declared type.
+    Column(Origin),
+    /// An expression of a relation column's declared type (a scalar subquery of it, a CASE
+    /// of such columns): the type, but no table.
+    TypeOf(Origin),
+    /// An expression of a known PostgreSQL type (a cast to `regclass`, `current_user`).
+    Type(u32),
+}
+
 /// A relation's column names, for `*` and for resolving names (None: unknown).
 pub type ColumnsOf<'a> = dyn Fn(Source) -> Option<Vec<String>> + 'a;
 
 /// One origin (or None) per result column of `plan`; None when the result cannot be followed.
-pub fn result_origins(plan: &QueryPlan, columns_of: &ColumnsOf<'_>) -> Option<Vec<Option<Origin>>> {
+pub fn result_origins(plan: &QueryPlan, columns_of: &ColumnsOf<'_>) -> Option<Vec<Option<Described>>> {
     let Statement::Query(query) = plan.statement() else { return None };
     let tracer = Tracer { plan, columns_of };
     let columns = tracer.query(query, &[])?;
@@ -46,7 +58,7 @@ pub fn result_origins(plan: &QueryPlan, columns_of: &ColumnsOf<'_>) -> Option<Ve
 struct Column {
     /// The name the column goes by (None: it has none a query could reference).
     name: Option<Ident>,
-    origin: Option<Origin>,
+    origin: Option<Described>,
 }
 
 /// A relation in scope: its name and columns (None: unknown columns).
@@ -95,7 +107,12 @@ impl Tracer<'_> {
             // a set operation's columns are no table's (PostgreSQL reports none)
             SetExpr::SetOperation { left, .. } => {
                 let columns = self.set_expr(left, ctes)?;
-                Some(columns.into_iter().map(|c| Column { name: c.name, origin: None }).collect())
+                Some(
+                    columns
+                        .into_iter()
+                        .map(|c| Column { name: c.name, origin: c.origin.and_then(type_only) })
+                        .collect(),
+                )
             }
             _ => None,
         }
@@ -110,10 +127,10 @@ impl Tracer<'_> {
         for item in &select.projection {
             match item {
                 SelectItem::UnnamedExpr(expr) => {
-                    out.push(Column { name: expr_name(expr), origin: lookup(expr, &scope) })
+                    out.push(Column { name: expr_name(expr), origin: self.describe(expr, &scope, ctes) })
                 }
                 SelectItem::ExprWithAlias { expr, alias } => {
-                    out.push(Column { name: Some(alias.clone()), origin: lookup(expr, &scope) })
+                    out.push(Column { name: Some(alias.clone()), origin: self.describe(expr, &scope, ctes) })
                 }
                 SelectItem::Wildcard(options) => {
                     if options.opt_exclude.is_some() || options.opt_except.is_some() || options.opt_replace.is_some() {
@@ -198,10 +215,85 @@ impl Tracer<'_> {
                 .enumerate()
                 .map(|(column, name)| Column {
                     name: Some(Ident::with_quote('"', name)),
-                    origin: Some(Origin { source, column }),
+                    origin: Some(Described::Column(Origin { source, column })),
                 })
                 .collect(),
         )
+    }
+}
+
+impl Tracer<'_> {
+    /// What a select item's expression is known to be.
+    fn describe(&self, expr: &Expr, scope: &[Scoped], ctes: &Ctes) -> Option<Described> {
+        match expr {
+            Expr::Nested(inner) => self.describe(inner, scope, ctes),
+            Expr::Identifier(_) | Expr::CompoundIdentifier(_) => lookup(expr, scope),
+            Expr::Cast { data_type, .. } => known_type(data_type).map(Described::Type),
+            // a scalar subquery: its one column's type
+            Expr::Subquery(query) => match self.query(query, ctes)?.as_slice() {
+                [only] => only.origin.and_then(type_only),
+                _ => None,
+            },
+            // a CASE whose results are all of one declared type (or NULL)
+            Expr::Case { conditions, else_result, .. } => {
+                let results = conditions.iter().map(|c| &c.result).chain(else_result.as_deref());
+                let mut found: Option<Described> = None;
+                for result in results {
+                    if matches!(result, Expr::Value(v) if v.value == Value::Null) {
+                        continue;
+                    }
+                    let this = self.describe(result, scope, ctes).and_then(type_only)?;
+                    match found {
+                        Some(seen) if seen != this => return None,
+                        _ => found = Some(this),
+                    }
+                }
+                found
+            }
+            Expr::Function(f) => {
+                let name = f.name.0.last()?.as_ident()?.value.to_lowercase();
+                name_function(&name).then_some(Described::Type(NAME_OID))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// `name`, PostgreSQL's type of identifiers.
+const NAME_OID: u32 = 19;
+
+/// Functions that answer `name` in PostgreSQL (where the engine answers text).
+fn name_function(name: &str) -> bool {
+    matches!(
+        name,
+        "current_user"
+            | "session_user"
+            | "current_schema"
+            | "current_database"
+            | "current_catalog"
+            | "pg_get_userbyid"
+            | "pg_encoding_to_char"
+            | "getdatabaseencoding"
+    )
+}
+
+/// The OID of a cast's target type whose values the server gives as text (`x::regclass`).
+fn known_type(data_type: &sqlparser::ast::DataType) -> Option<u32> {
+    let written = data_type.to_string().to_lowercase();
+    match written.rsplit('.').next()?.trim_matches('"') {
+        "name" => Some(NAME_OID),
+        "regclass" => Some(2205),
+        "regtype" => Some(2206),
+        "regproc" => Some(24),
+        _ => None,
+    }
+}
+
+/// What a column says of its type alone (a table's column loses its table).
+fn type_only(described: Described) -> Option<Described> {
+    match described {
+        Described::Column(origin) | Described::TypeOf(origin) => Some(Described::TypeOf(origin)),
+        Described::Type(oid) => Some(Described::Type(oid)),
     }
 }
 
@@ -226,7 +318,7 @@ fn expr_name(expr: &Expr) -> Option<Ident> {
 }
 
 /// The origin of a bare column reference among the relations in scope.
-fn lookup(expr: &Expr, scope: &[Scoped]) -> Option<Origin> {
+fn lookup(expr: &Expr, scope: &[Scoped]) -> Option<Described> {
     match expr {
         Expr::Nested(inner) => lookup(inner, scope),
         Expr::Identifier(column) => {
