@@ -97,6 +97,8 @@ pub enum SqlState {
     CharacterNotInRepertoire,
     /// `22023`
     InvalidParameterValue,
+    /// `22001`
+    StringDataRightTruncation,
     /// `22P02`
     InvalidTextRepresentation,
     /// `22P04`
@@ -208,6 +210,7 @@ impl SqlState {
         SqlState::DivisionByZero,
         SqlState::CharacterNotInRepertoire,
         SqlState::InvalidParameterValue,
+        SqlState::StringDataRightTruncation,
         SqlState::InvalidTextRepresentation,
         SqlState::BadCopyFileFormat,
         SqlState::NotNullViolation,
@@ -277,6 +280,7 @@ impl SqlState {
             SqlState::NotNullViolation => "23502",
             SqlState::UniqueViolation => "23505",
             SqlState::CheckViolation => "23514",
+            SqlState::StringDataRightTruncation => "22001",
             SqlState::ActiveSqlTransaction => "25001",
             SqlState::NoActiveSqlTransaction => "25P01",
             SqlState::ReadOnlySqlTransaction => "25006",
@@ -337,6 +341,7 @@ impl SqlState {
             | SqlState::CharacterNotInRepertoire
             | SqlState::InvalidParameterValue
             | SqlState::InvalidTextRepresentation
+            | SqlState::StringDataRightTruncation
             | SqlState::BadCopyFileFormat
             | SqlState::NotNullViolation
             | SqlState::CheckViolation

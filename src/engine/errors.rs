@@ -92,6 +92,13 @@ pub(super) fn map_duckdb_message(raw: &str, origin: SqlOrigin, context: &str, da
         "Constraint" if text.to_ascii_lowercase().contains("duplicate key") || text.contains("unique") => {
             SqlState::UniqueViolation
         }
+        // a declared length's check (storage::tables::table_ddl): PostgreSQL's own words
+        "Constraint" if text.contains("CHECK constraint failed") && text.contains("length(") => {
+            return Error::sql(
+                SqlState::StringDataRightTruncation,
+                "value too long for a column of a declared length (character varying(n) or character(n))",
+            );
+        }
         "Constraint" => SqlState::CheckViolation,
         "Permission" => SqlState::InsufficientPrivilege,
         "Not implemented" => SqlState::FeatureNotSupported,

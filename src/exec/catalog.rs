@@ -97,6 +97,14 @@ pub(crate) fn type_length(oid: u32) -> Option<i16> {
 /// The PostgreSQL type OID and type modifier of a column's DuckDB type, matching what result
 /// columns of that type carry on the wire.
 pub(super) fn pg_type_of(sql_type: &str) -> (i64, i32) {
+    // a declared length: varchar(n), char(n), with PostgreSQL's typmod n + 4
+    for (prefix, oid) in [("VARCHAR(", 1043), ("CHAR(", 1042)] {
+        if let Some(length) = sql_type.strip_prefix(prefix).and_then(|r| r.strip_suffix(')'))
+            && let Ok(length) = length.trim().parse::<i32>()
+        {
+            return (oid, length + 4);
+        }
+    }
     if let Some(args) = sql_type.strip_prefix("DECIMAL(").and_then(|r| r.strip_suffix(')')) {
         let mut parts = args.split(',').map(|p| p.trim().parse::<i32>().unwrap_or(0));
         let (p, s) = (parts.next().unwrap_or(38), parts.next().unwrap_or(0));
@@ -607,8 +615,9 @@ pub(super) fn build(
             for (b, t, _) in &relations {
                 for (i, c) in t.columns.iter().enumerate() {
                     let (data_type, precision, scale) = information_type(c);
-                    let (oid, _) = pg_type_of(&c.sql_type);
+                    let (oid, typmod) = pg_type_of(&c.sql_type);
                     let udt = TYPES.iter().find(|x| x.0 == oid).map_or("text", |x| x.1);
+                    let length = (matches!(oid, 1042 | 1043) && typmod >= 4).then(|| i64::from(typmod - 4));
                     out.row(vec![
                         database.into(),
                         b.full_name().into(),
@@ -618,7 +627,7 @@ pub(super) fn build(
                         c.default_sql.clone().into(),
                         (if c.nullable { "YES" } else { "NO" }).into(),
                         data_type.into(),
-                        V::Null,
+                        length.map_or(V::Null, V::Int),
                         precision.map_or(V::Null, V::Int),
                         scale.map_or(V::Null, V::Int),
                         V::Null,

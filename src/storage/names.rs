@@ -79,6 +79,12 @@ pub fn validate_column_name(name: &str) -> Result<()> {
 /// The hidden column every table keeps: when each row last changed.
 pub const TIMESTAMP_COLUMN: &str = "_timestamp";
 
+/// Whether a column's stored type is text (`VARCHAR`, or with a declared length).
+pub fn is_text_type(sql_type: &str) -> bool {
+    let upper = sql_type.to_ascii_uppercase();
+    upper == "VARCHAR" || upper.starts_with("VARCHAR(") || upper.starts_with("CHAR(")
+}
+
 /// A column type: the DuckDB type stored, and Keboola's base type.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ColumnType {
@@ -105,12 +111,20 @@ pub fn column_type(written: &str) -> Result<ColumnType> {
     let t = |sql: &str, base: &'static str| Ok(ColumnType { sql_type: sql.to_owned(), base_type: base });
     let no_args = |r: Result<ColumnType>| if args.is_empty() { r } else { Err(unknown_type(written)) };
     match base.as_str() {
-        "STRING" | "TEXT" | "VARCHAR" | "CHARACTER VARYING" | "CHAR" | "CHARACTER" | "BPCHAR" => {
-            if args.len() > 1 {
-                return Err(unknown_type(written));
-            }
-            t("VARCHAR", "STRING")
-        }
+        // A declared length is kept, for what clients are told of the column (PostgreSQL's
+        // varchar(n) and char(n)); the engine stores every text as VARCHAR either way.
+        // (a length given to these was always accepted and ignored; it still is)
+        "STRING" | "TEXT" if args.len() <= 1 => t("VARCHAR", "STRING"),
+        "VARCHAR" | "CHARACTER VARYING" => match args.as_slice() {
+            [] => t("VARCHAR", "STRING"),
+            [n] if (1..=10_485_760).contains(n) => t(&format!("VARCHAR({n})"), "STRING"),
+            _ => Err(unknown_type(written)),
+        },
+        "CHAR" | "CHARACTER" | "BPCHAR" => match args.as_slice() {
+            [] => t("CHAR(1)", "STRING"),
+            [n] if (1..=10_485_760).contains(n) => t(&format!("CHAR({n})"), "STRING"),
+            _ => Err(unknown_type(written)),
+        },
         "INTEGER" | "INT" | "INT4" => no_args(t("INTEGER", "INTEGER")),
         "BIGINT" | "INT8" => no_args(t("BIGINT", "INTEGER")),
         "SMALLINT" | "INT2" => no_args(t("SMALLINT", "INTEGER")),
@@ -195,7 +209,12 @@ mod tests {
         assert_eq!(column_type("NUMERIC").unwrap().sql_type, "DECIMAL(38,9)");
         assert_eq!(column_type("numeric(10, 2)").unwrap().sql_type, "DECIMAL(10,2)");
         assert_eq!(column_type("timestamp with time zone").unwrap().sql_type, "TIMESTAMPTZ");
-        assert_eq!(column_type("VARCHAR(255)").unwrap().sql_type, "VARCHAR");
+        // a declared length is kept for clients (the engine ignores it)
+        assert_eq!(column_type("VARCHAR(255)").unwrap().sql_type, "VARCHAR(255)");
+        assert_eq!(column_type("character(2)").unwrap().sql_type, "CHAR(2)");
+        assert_eq!(column_type("char").unwrap().sql_type, "CHAR(1)");
+        assert!(column_type("VARCHAR(0)").is_err() && column_type("VARCHAR(1,2)").is_err());
+        assert_eq!(column_type("STRING(5)").unwrap().sql_type, "VARCHAR");
         // what SQLAlchemy writes for a pandas float column, and the other FLOAT(p)
         assert_eq!(column_type("FLOAT(53)").unwrap().sql_type, "DOUBLE");
         assert_eq!(column_type("float(24)").unwrap().sql_type, "REAL");

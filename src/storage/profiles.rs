@@ -21,7 +21,7 @@ fn is_numeric(c: &ColumnRecord) -> bool {
 }
 
 fn is_text(c: &ColumnRecord) -> bool {
-    c.sql_type.eq_ignore_ascii_case("VARCHAR")
+    super::names::is_text_type(&c.sql_type)
 }
 
 fn number(v: &Option<String>) -> Value {

@@ -48,7 +48,7 @@ pub(super) fn plan_load(
         targets
             .iter()
             .zip(names)
-            .filter(|(c, _)| c.sql_type == "VARCHAR" && !empty_as_null.contains(&c.name))
+            .filter(|(c, _)| names::is_text_type(&c.sql_type) && !empty_as_null.contains(&c.name))
             .map(|(_, n)| n.clone())
             .collect()
     };
