@@ -306,36 +306,47 @@ pub(super) fn build(
             }
         }
         R::Attribute => {
+            // (relation, column, attnum, whether it is the table's own: an index's are not
+            // NOT NULL and have no default)
+            let mut attribute = |relation: i64, c: &ColumnRecord, attnum: usize, own: bool| {
+                let (oid, typmod) = pg_type_of(&c.sql_type);
+                let len = TYPES.iter().find(|x| x.0 == oid).map_or(-1, |x| x.3);
+                out.row(vec![
+                    relation.into(),
+                    c.name.clone().into(),
+                    oid.into(),
+                    V::Int(-1),
+                    V::Int(len as i64),
+                    V::Int(attnum as i64),
+                    V::Int(0),
+                    V::Int(-1),
+                    V::Int(typmod as i64),
+                    (len > 0).into(),
+                    "i".into(),
+                    "p".into(),
+                    "".into(),
+                    (own && !c.nullable).into(),
+                    (own && c.default_sql.is_some()).into(),
+                    false.into(),
+                    "".into(),
+                    "".into(),
+                    false.into(),
+                    true.into(),
+                    V::Int(0),
+                    V::Int(if oid == 25 { 100 } else { 0 }),
+                    V::Null,
+                    V::Null,
+                ]);
+            };
             for (_, t, _) in &relations {
                 for (i, c) in t.columns.iter().enumerate() {
-                    let (oid, typmod) = pg_type_of(&c.sql_type);
-                    let len = TYPES.iter().find(|x| x.0 == oid).map_or(-1, |x| x.3);
-                    out.row(vec![
-                        table_oid(t.id).into(),
-                        c.name.clone().into(),
-                        oid.into(),
-                        V::Int(-1),
-                        V::Int(len as i64),
-                        V::Int(i as i64 + 1),
-                        V::Int(0),
-                        V::Int(-1),
-                        V::Int(typmod as i64),
-                        (len > 0).into(),
-                        "i".into(),
-                        "p".into(),
-                        "".into(),
-                        (!c.nullable).into(),
-                        c.default_sql.is_some().into(),
-                        false.into(),
-                        "".into(),
-                        "".into(),
-                        false.into(),
-                        true.into(),
-                        V::Int(0),
-                        V::Int(if oid == 25 { 100 } else { 0 }),
-                        V::Null,
-                        V::Null,
-                    ]);
+                    attribute(table_oid(t.id), c, i + 1, true);
+                }
+                // the primary key's index has the key's columns as its own (psqlODBC's
+                // SQLPrimaryKeys joins them to pg_index.indkey)
+                let keys = t.primary_key.iter().filter_map(|k| t.columns.iter().find(|c| c.name == *k));
+                for (i, c) in keys.enumerate() {
+                    attribute(pk_index_oid(t), c, i + 1, false);
                 }
             }
         }

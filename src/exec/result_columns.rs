@@ -98,6 +98,8 @@ fn stands_for(engine_type: &DataType, type_oid: i64) -> bool {
         DataType::Int32 => type_oid == 23,
         DataType::Int16 => type_oid == 21,
         DataType::Decimal128(..) => type_oid == 1700,
+        // int2vector, oidvector (sent as their text, `1 2`)
+        DataType::List(element) if element.data_type().is_integer() => matches!(type_oid, 22 | 30),
         _ => false,
     }
 }

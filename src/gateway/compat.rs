@@ -529,6 +529,10 @@ impl Rewriter<'_, '_> {
         let written = data_type.to_string().to_lowercase();
         let target = written.strip_prefix("pg_catalog.").unwrap_or(&written).trim_matches('"');
         let literal = string_literal(inner);
+        // an int2vector or oidvector as text is its numbers with spaces between (`1 2`)
+        if matches!(target, "text" | "varchar") && counts_from_zero(inner) {
+            return Ok(Some(call("array_to_string", vec![inner.clone(), text(" ")])));
+        }
         // A bound parameter is text, as PostgreSQL casts it: a name to look up.
         let is_parameter = matches!(inner, Expr::Value(v) if matches!(v.value, Value::Placeholder(_)));
         // `'{r,p}'::"char"[]`: PostgreSQL's array text becomes a list of its elements
@@ -683,6 +687,21 @@ impl VisitorMut for Rewriter<'_, '_> {
 
     fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<Error> {
         let replacement = match expr {
+            // pg_index's int2vector and oidvector columns count from 0 in PostgreSQL (psqlODBC's
+            // `i.indkey[ia.attnum - 1]`); the engine's lists count from 1
+            Expr::CompoundFieldAccess { root, access_chain } if vector_subscript(root, access_chain) => {
+                if let Some(sqlparser::ast::AccessExpr::Subscript(sqlparser::ast::Subscript::Index { index })) =
+                    access_chain.last_mut()
+                {
+                    let zero_based = std::mem::replace(index, Expr::value(Value::Null));
+                    *index = Expr::BinaryOp {
+                        left: Box::new(Expr::Nested(Box::new(zero_based))),
+                        op: BinaryOperator::Plus,
+                        right: Box::new(Expr::value(Value::Number("1".into(), false))),
+                    };
+                }
+                None
+            }
             // `pg_catalog.pg_class.relname` → `pg_class.relname`: relations are known by their
             // (alias) name alone once they are slots.
             Expr::CompoundIdentifier(parts) if parts.len() == 3 => Some(Expr::CompoundIdentifier(parts[1..].to_vec())),
@@ -782,4 +801,29 @@ impl VisitorMut for Rewriter<'_, '_> {
         }
         ControlFlow::Continue(())
     }
+}
+
+/// Whether `root` and `chain` subscript one of pg_index's vectors once: `indkey[n]`, or
+/// `i.indkey[n]` (the parser's `i` then `.indkey`, `[n]`).
+fn vector_subscript(root: &Expr, chain: &[sqlparser::ast::AccessExpr]) -> bool {
+    use sqlparser::ast::{AccessExpr, Subscript};
+    match chain {
+        [AccessExpr::Subscript(Subscript::Index { .. })] => counts_from_zero(root),
+        [AccessExpr::Dot(column), AccessExpr::Subscript(Subscript::Index { .. })] => counts_from_zero(column),
+        _ => false,
+    }
+}
+
+/// Whether `expr` names one of pg_index's vectors (`int2vector`, `oidvector`), whose subscripts
+/// start at 0.
+fn counts_from_zero(expr: &Expr) -> bool {
+    let column = match expr {
+        Expr::Identifier(ident) => ident,
+        Expr::CompoundIdentifier(parts) => match parts.last() {
+            Some(last) => last,
+            None => return false,
+        },
+        _ => return false,
+    };
+    ["indkey", "indclass", "indoption", "indcollation"].contains(&column.value.to_lowercase().as_str())
 }

@@ -85,6 +85,10 @@ fn field_wire_type(field: &Field) -> DataType {
     if field.data_type() == &DataType::Int64 && matches!(declared_type(field), Some((26 | 28, _))) {
         return DataType::Int32;
     }
+    // int2vector and oidvector go as their text (`1 2`), which clients read in either format
+    if matches!(field.data_type(), DataType::List(_)) && matches!(declared_type(field), Some((22 | 30, _))) {
+        return DataType::Utf8;
+    }
     wire_type(field.data_type())
 }
 
@@ -133,6 +137,8 @@ pub(super) fn to_wire_batch(batch: RecordBatch, wire: &SchemaRef) -> Result<Reco
         .map(|(col, field)| {
             if col.data_type() == field.data_type() {
                 Ok(Arc::clone(col))
+            } else if matches!(col.data_type(), DataType::List(_)) && field.data_type() == &DataType::Utf8 {
+                Ok(vector_text(col))
             } else {
                 arrow::compute::cast(col, field.data_type()).map_err(|e| {
                     Error::unsupported(format!("column \"{}\" has a type that cannot be sent: {e}", field.name()))
@@ -141,6 +147,27 @@ pub(super) fn to_wire_batch(batch: RecordBatch, wire: &SchemaRef) -> Result<Reco
         })
         .collect::<Result<Vec<ArrayRef>>>()?;
     RecordBatch::try_new(Arc::clone(wire), columns).map_err(|e| Error::internal("converting a result", e))
+}
+
+/// A list of integers as PostgreSQL prints an `int2vector` or `oidvector`: `1 2`.
+fn vector_text(list: &ArrayRef) -> ArrayRef {
+    use arrow::array::{Array, AsArray, StringBuilder};
+    let list = list.as_list::<i32>();
+    let mut out = StringBuilder::new();
+    for row in 0..list.len() {
+        if list.is_null(row) {
+            out.append_null();
+            continue;
+        }
+        let items = list.value(row);
+        let text = arrow::compute::cast(&items, &DataType::Utf8).ok();
+        let joined = text.as_ref().map(|t| {
+            let t = t.as_string::<i32>();
+            (0..t.len()).filter(|&i| !t.is_null(i)).map(|i| t.value(i)).collect::<Vec<_>>().join(" ")
+        });
+        out.append_option(joined);
+    }
+    Arc::new(out.finish())
 }
 
 /// Timestamps sent as text the way PostgreSQL prints them: fractional seconds only when there
