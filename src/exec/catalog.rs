@@ -526,6 +526,11 @@ pub(super) fn build(
         }
         // the session's own cursors (see `exec::cursors::pg_cursors`)
         R::Cursors => {}
+        R::Keywords => {
+            for (word, catcode, barelabel, catdesc, baredesc) in crate::gateway::pg_catalog::keywords() {
+                out.row(vec![word.into(), catcode.into(), barelabel.into(), catdesc.into(), baredesc.into()]);
+            }
+        }
         // statistics: the rows each table holds; scan and maintenance counters are not kept
         R::StatUserTables => {
             for (b, t) in &tables {

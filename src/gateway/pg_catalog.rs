@@ -142,6 +142,8 @@ relations! {
     IsTableConstraints => ("information_schema", "table_constraints", [("constraint_catalog", Text), ("constraint_schema", Text), ("constraint_name", Text), ("table_schema", Text), ("table_name", Text), ("constraint_type", Text)]),
     IsKeyColumnUsage => ("information_schema", "key_column_usage", [("constraint_catalog", Text), ("constraint_schema", Text), ("constraint_name", Text), ("table_schema", Text), ("table_name", Text), ("column_name", Text), ("ordinal_position", Int32)]),
     ViewDefs => ("pg_catalog", "duckstore_view_defs", [("oid", Int64), ("def", Text)]),
+    // the rows of `pg_get_keywords()`, a table function in FROM
+    Keywords => ("pg_catalog", "pg_get_keywords", [("word", Text), ("catcode", Text), ("barelabel", Bool), ("catdesc", Text), ("baredesc", Text)]),
 }
 
 /// How PostgreSQL 15 describes one of its catalog columns in RowDescription.
@@ -173,6 +175,17 @@ static PG_COLUMNS: std::sync::LazyLock<std::collections::HashMap<(&str, &str, &s
             })
             .collect()
     });
+
+/// PostgreSQL 15's key words (`pg_get_keywords()`): word, category code, whether it can be a
+/// bare column label, and the two descriptions; from `pg_keywords.tsv`, generated from
+/// PostgreSQL 15.
+pub fn keywords() -> impl Iterator<Item = (&'static str, &'static str, bool, &'static str, &'static str)> {
+    include_str!("pg_keywords.tsv").lines().filter(|l| !l.starts_with('#')).filter_map(|line| {
+        let f: Vec<&str> = line.split('\t').collect();
+        let [word, catcode, barelabel, catdesc, baredesc] = f.as_slice() else { return None };
+        Some((*word, *catcode, *barelabel == "t", *catdesc, *baredesc))
+    })
+}
 
 impl CatalogRelation {
     /// PostgreSQL's description of the relation's column `column`.

@@ -570,6 +570,16 @@ impl VisitorMut for Checker {
             {
                 ControlFlow::Continue(())
             }
+            // `pg_get_keywords()`: PostgreSQL's key words, a catalog relation here
+            TableFactor::Table { name, args: Some(args), .. }
+                if args.args.is_empty()
+                    && name_parts(name).is_some_and(|p| {
+                        matches!(p.as_slice(), [f] | [_, f] if f == "pg_get_keywords")
+                            && (p.len() == 1 || p[0] == "pg_catalog")
+                    }) =>
+            {
+                self.slot_relation(factor, ServerRelation::Catalog(CatalogRelation::Keywords))
+            }
             TableFactor::Table { name, args: Some(_), .. } => {
                 let allowed = name_parts(name).is_some_and(|p| match p.as_slice() {
                     [f] => functions::ALLOWED_TABLE_FUNCTIONS.contains(&f.as_str()),
