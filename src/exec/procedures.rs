@@ -233,7 +233,8 @@ pub(super) async fn call_in_transaction(
         }
         Proc::ImportTableFromTable => {
             let table = args.required_text("table")?;
-            let r = storage.import_table_from_table_in(transaction, ctx.clone(), table_copy_request(&args)?).await?;
+            let request = table_copy_request(&args)?;
+            let r = storage.import_table_from_table_in(transaction, ctx.clone(), request, canceller).await?;
             out.row(load_row(table, r));
         }
         Proc::DeleteRows => {
@@ -252,12 +253,13 @@ pub(super) async fn call_in_transaction(
         Proc::RestoreSnapshot | Proc::CreateTableFromSnapshot => {
             let into = restore_target(call.spec.id, &args)?;
             let id = args.required_int("id")?;
-            let (table, rows) = storage.restore_snapshot_in(transaction, ctx.clone(), id, into).await?;
+            let (table, rows) = storage.restore_snapshot_in(transaction, ctx.clone(), (id, into), canceller).await?;
             out.row(vec![table.into(), rows.into()]);
         }
         Proc::CreateTableAt => {
             let (source, at, target) = table_at_request(&args)?;
-            let (table, rows) = storage.create_table_at_in(transaction, ctx.clone(), source, at, target).await?;
+            let (table, rows) =
+                storage.create_table_at_in(transaction, ctx.clone(), (source, at, target), canceller).await?;
             out.row(vec![table.into(), rows.into()]);
         }
         _ => unreachable!("refused above"),

@@ -49,7 +49,7 @@ pub(super) fn mark(schema: SchemaRef, plan: &QueryPlan, slots: &[Option<SlotTabl
 /// The marks of a result column described as `described`.
 fn marks(described: Described, engine_type: &DataType, slots: &[Option<SlotTable>]) -> Option<HashMap<String, String>> {
     let origin = match described {
-        Described::Column(origin) | Described::TypeOf(origin) => origin,
+        Described::Column(origin) | Described::TypeOf(origin) | Described::TypeWithoutModifier(origin) => origin,
         Described::Type(oid) => {
             let oid = i64::from(oid);
             return stands_for(engine_type, oid)
@@ -79,6 +79,7 @@ fn marks(described: Described, engine_type: &DataType, slots: &[Option<SlotTable
         && stands_for(engine_type, type_oid)
     {
         marks.insert(TYPE_OID.to_owned(), type_oid.to_string());
+        let typmod = if matches!(described, Described::TypeWithoutModifier(_)) { -1 } else { typmod };
         marks.insert(TYPMOD.to_owned(), typmod.to_string());
     }
     (!marks.is_empty()).then_some(marks)
@@ -89,17 +90,17 @@ fn marks(described: Described, engine_type: &DataType, slots: &[Option<SlotTable
 fn stands_for(engine_type: &DataType, type_oid: i64) -> bool {
     match engine_type {
         // text, name, varchar, bpchar, "char", pg_node_tree, json
-        // (regclass, regtype, regproc: the server answers their text)
+        // (types whose binary form is their text; not regproc or regclass, 4-byte oids there)
         DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
-            matches!(type_oid, 25 | 19 | 1043 | 1042 | 18 | 194 | 114 | 2205 | 2206 | 24)
+            matches!(type_oid, 25 | 19 | 1043 | 1042 | 18 | 194 | 114)
         }
         // oid, xid, int8
         DataType::Int64 => matches!(type_oid, 26 | 28 | 20),
         DataType::Int32 => type_oid == 23,
         DataType::Int16 => type_oid == 21,
         DataType::Decimal128(..) => type_oid == 1700,
-        // int2vector, oidvector (sent as their text, `1 2`)
-        DataType::List(element) if element.data_type().is_integer() => matches!(type_oid, 22 | 30),
+        // int2vector (sent as its text, `1 2`)
+        DataType::List(element) if element.data_type() == &DataType::Int16 => type_oid == 22,
         _ => false,
     }
 }

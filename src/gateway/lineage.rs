@@ -39,7 +39,9 @@ pub enum Described {
     /// An expression of a relation column's declared type (a scalar subquery of it, a CASE
     /// of such columns): the type, but no table.
     TypeOf(Origin),
-    /// An expression of a known PostgreSQL type (a cast to `regclass`, `current_user`).
+    /// A set operation's column: its first branch's type, without the typmod.
+    TypeWithoutModifier(Origin),
+    /// An expression of a known PostgreSQL type (a cast to `name`, `current_user`).
     Type(u32),
 }
 
@@ -104,15 +106,13 @@ impl Tracer<'_> {
         match body {
             SetExpr::Select(select) => self.select(select, ctes),
             SetExpr::Query(query) => self.query(query, ctes),
-            // a set operation's columns are no table's (PostgreSQL reports none)
+            // a set operation's columns are no table's; their type is the first branch's
+            // (the engine unifies the others to it), their typmod none
             SetExpr::SetOperation { left, .. } => {
                 let columns = self.set_expr(left, ctes)?;
-                Some(
-                    columns
-                        .into_iter()
-                        .map(|c| Column { name: c.name, origin: c.origin.and_then(type_only) })
-                        .collect(),
-                )
+                let set_column =
+                    |c: Column| Column { name: c.name, origin: c.origin.and_then(type_only).map(without_typmod) };
+                Some(columns.into_iter().map(set_column).collect())
             }
             _ => None,
         }
@@ -277,15 +277,23 @@ fn name_function(name: &str) -> bool {
     )
 }
 
-/// The OID of a cast's target type whose values the server gives as text (`x::regclass`).
+/// The OID of a cast's target type that the engine answers as text (`x::name`).
 fn known_type(data_type: &sqlparser::ast::DataType) -> Option<u32> {
     let written = data_type.to_string().to_lowercase();
     match written.rsplit('.').next()?.trim_matches('"') {
         "name" => Some(NAME_OID),
-        "regclass" => Some(2205),
-        "regtype" => Some(2206),
-        "regproc" => Some(24),
         _ => None,
+    }
+}
+
+/// A set operation's column: its first branch's type, but no typmod (PostgreSQL keeps one only
+/// when every branch has it).
+fn without_typmod(described: Described) -> Described {
+    match described {
+        Described::Column(origin) | Described::TypeOf(origin) | Described::TypeWithoutModifier(origin) => {
+            Described::TypeWithoutModifier(origin)
+        }
+        other => other,
     }
 }
 
@@ -293,6 +301,7 @@ fn known_type(data_type: &sqlparser::ast::DataType) -> Option<u32> {
 fn type_only(described: Described) -> Option<Described> {
     match described {
         Described::Column(origin) | Described::TypeOf(origin) => Some(Described::TypeOf(origin)),
+        Described::TypeWithoutModifier(origin) => Some(Described::TypeWithoutModifier(origin)),
         Described::Type(oid) => Some(Described::Type(oid)),
     }
 }

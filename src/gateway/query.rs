@@ -215,16 +215,16 @@ fn figure_column_name(expr: &Expr) -> (u8, String) {
             Some((2, name)) => (2, name),
             _ => (1, "case".into()),
         },
-        Expr::Exists { .. } => (2, "exists".into()),
+        Expr::Exists { negated: false, .. } => (2, "exists".into()),
         Expr::Array(_) => (2, "array".into()),
-        // a scalar subquery: its one column's name
+        // a scalar subquery: its one column's name, however weak (PostgreSQL's EXPR_SUBLINK)
         Expr::Subquery(query) => match query.body.as_ref() {
             sqlparser::ast::SetExpr::Select(select) => match select.projection.as_slice() {
                 [sqlparser::ast::SelectItem::ExprWithAlias { alias, .. }] => (2, folded(alias)),
-                [sqlparser::ast::SelectItem::UnnamedExpr(inner)] => figure_column_name(inner),
-                _ => unnamed,
+                [sqlparser::ast::SelectItem::UnnamedExpr(inner)] => (2, figure_column_name(inner).1),
+                _ => (2, "?column?".into()),
             },
-            _ => unnamed,
+            _ => (2, "?column?".into()),
         },
         Expr::Tuple(_) => (2, "row".into()),
         Expr::Substring { .. } => (2, "substring".into()),

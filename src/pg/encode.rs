@@ -10,6 +10,7 @@ use arrow::array::{
 };
 use arrow::datatypes::{DataType, TimeUnit};
 use bytes::{BufMut, BytesMut};
+use pgwire::api::Type;
 use pgwire::api::results::{FieldFormat, FieldInfo};
 use pgwire::error::PgWireResult;
 use pgwire::messages::data::DataRow;
@@ -27,6 +28,8 @@ enum Column<'a> {
     U8(&'a UInt8Array),
     U16(&'a UInt16Array),
     U32(&'a UInt32Array),
+    /// An `oid` (or `xid`): unsigned, 4 bytes in binary.
+    Oid(&'a UInt32Array),
     F32(&'a Float32Array),
     F64(&'a Float64Array),
     Utf8(&'a dyn Array),
@@ -36,9 +39,10 @@ enum Column<'a> {
     Decimal(&'a Decimal128Array, u32),
 }
 
-fn column<'a>(array: &'a Arc<dyn Array>, format: FieldFormat) -> Option<Column<'a>> {
-    let binary = format == FieldFormat::Binary;
+fn column<'a>(array: &'a Arc<dyn Array>, field: &FieldInfo) -> Option<Column<'a>> {
+    let binary = field.format() == FieldFormat::Binary;
     Some(match array.data_type() {
+        DataType::UInt32 if matches!(*field.datatype(), Type::OID | Type::XID) => Column::Oid(array.as_primitive()),
         DataType::Boolean => Column::Bool(array.as_boolean()),
         DataType::Int8 => Column::I8(array.as_primitive()),
         DataType::Int16 => Column::I16(array.as_primitive()),
@@ -85,6 +89,21 @@ fn put_float(buf: &mut BytesMut, value: f64, single: bool) {
     buf.put_slice(float_text(value, single).as_bytes());
 }
 
+/// Ryu's text of a positive number (`33906952.0`, `1e-5`, `0.0001`) as its significant digits
+/// and the decimal exponent of the first (`3390695`, 7).
+fn digits_and_exponent(text: &str) -> (String, i32) {
+    let (mantissa, exponent) = text.split_once(['e', 'E']).unwrap_or((text, "0"));
+    let exponent: i32 = exponent.parse().unwrap_or(0);
+    let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let all = format!("{whole}{fraction}");
+    let leading = all.len() - all.trim_start_matches('0').len();
+    let digits = all.trim_start_matches('0').trim_end_matches('0').to_owned();
+    if digits.is_empty() {
+        return ("0".into(), 0);
+    }
+    (digits, whole.len() as i32 - leading as i32 - 1 + exponent)
+}
+
 /// A float as PostgreSQL prints it with `extra_float_digits` above zero (its default since
 /// 12): the shortest digits that read back as the same value, in plain notation for decimal
 /// exponents from -4 up to 14 (`float4`: 5), otherwise as `1.5e+300`; `NaN`, `Infinity`.
@@ -95,17 +114,17 @@ pub(super) fn float_text(value: f64, single: bool) -> String {
     if value.is_infinite() {
         return if value > 0.0 { "Infinity".into() } else { "-Infinity".into() };
     }
-    // Rust's exponent form is the shortest round-tripping one: "1.2345e-7", "1e300"
-    let scientific = if single { format!("{:e}", value as f32) } else { format!("{value:e}") };
-    let (mantissa, exponent) = scientific.split_once('e').unwrap_or((&scientific, "0"));
-    let exponent: i32 = exponent.parse().unwrap_or(0);
-    let (sign, mantissa) = match mantissa.strip_prefix('-') {
+    // Ryu's shortest round-tripping digits, as PostgreSQL's own (it uses Ryu too)
+    let mut buffer = ryu::Buffer::new();
+    let shortest = if single { buffer.format_finite(value as f32) } else { buffer.format_finite(value) };
+    let (sign, unsigned) = match shortest.strip_prefix('-') {
         Some(rest) => ("-", rest),
-        None => ("", mantissa),
+        None => ("", shortest),
     };
-    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    let (digits, exponent) = digits_and_exponent(unsigned);
     let most = if single { 6 } else { 15 };
     if exponent < -4 || exponent >= most {
+        let mantissa = if digits.len() > 1 { format!("{}.{}", &digits[..1], &digits[1..]) } else { digits.clone() };
         let exponent_sign = if exponent < 0 { '-' } else { '+' };
         return format!("{sign}{mantissa}e{exponent_sign}{:02}", exponent.abs());
     }
@@ -225,7 +244,7 @@ impl Column<'_> {
             Column::I64(a) => a.is_null(row),
             Column::U8(a) => a.is_null(row),
             Column::U16(a) => a.is_null(row),
-            Column::U32(a) => a.is_null(row),
+            Column::U32(a) | Column::Oid(a) => a.is_null(row),
             Column::F32(a) => a.is_null(row),
             Column::F64(a) => a.is_null(row),
             Column::Utf8(a) => a.is_null(row),
@@ -244,7 +263,7 @@ impl Column<'_> {
             Column::I64(a) => put_display(buf, a.value(row)),
             Column::U8(a) => put_display(buf, a.value(row)),
             Column::U16(a) => put_display(buf, a.value(row)),
-            Column::U32(a) => put_display(buf, a.value(row)),
+            Column::U32(a) | Column::Oid(a) => put_display(buf, a.value(row)),
             Column::F32(a) => put_float(buf, a.value(row) as f64, true),
             Column::F64(a) => put_float(buf, a.value(row), false),
             Column::Utf8(a) => buf.put_slice(utf8_value(*a, row).as_bytes()),
@@ -265,14 +284,48 @@ impl Column<'_> {
             Column::U8(a) => buf.put_i16(a.value(row) as i16),
             Column::U16(a) => buf.put_i32(a.value(row) as i32),
             Column::U32(a) => buf.put_i64(a.value(row) as i64),
+            Column::Oid(a) => buf.put_u32(a.value(row)),
             Column::F32(a) => buf.put_f32(a.value(row)),
             Column::F64(a) => buf.put_f64(a.value(row)),
             Column::Utf8(a) => buf.put_slice(utf8_value(*a, row).as_bytes()),
-            Column::Date(a) => buf.put_i32(a.value(row) - PG_EPOCH_DAYS),
-            Column::Timestamp(a, _) => buf.put_i64(a.value(row) - PG_EPOCH_MICROS),
+            // (±infinity stays the extreme value PostgreSQL sends for it)
+            Column::Date(a) => buf.put_i32(match a.value(row) {
+                extreme @ (i32::MIN | i32::MAX) => extreme,
+                days => days.saturating_sub(PG_EPOCH_DAYS),
+            }),
+            Column::Timestamp(a, _) => buf.put_i64(match a.value(row) {
+                extreme @ (i64::MIN | i64::MAX) => extreme,
+                micros => micros.saturating_sub(PG_EPOCH_MICROS),
+            }),
             Column::Decimal(..) => unreachable!("binary numeric is not on the fast path"),
         }
     }
+}
+
+/// `batch` with each binary `oid` column (UInt32) as the Int32 of the same bits.
+fn oids_as_int32(batch: &RecordBatch, fields: &[FieldInfo]) -> crate::error::Result<RecordBatch> {
+    let binary_oid = |array: &Arc<dyn Array>, field: &FieldInfo| {
+        array.data_type() == &DataType::UInt32
+            && field.format() == FieldFormat::Binary
+            && matches!(*field.datatype(), Type::OID | Type::XID)
+    };
+    if !batch.columns().iter().zip(fields).any(|(a, f)| binary_oid(a, f)) {
+        return Ok(batch.clone());
+    }
+    let mut schema_fields = Vec::with_capacity(fields.len());
+    let mut columns = Vec::with_capacity(fields.len());
+    for ((array, field), arrow_field) in batch.columns().iter().zip(fields).zip(batch.schema().fields()) {
+        if binary_oid(array, field) {
+            let bits: Int32Array = array.as_primitive::<arrow::datatypes::UInt32Type>().unary(|v| v as i32);
+            columns.push(Arc::new(bits) as Arc<dyn Array>);
+            schema_fields.push(arrow::datatypes::Field::new(arrow_field.name(), DataType::Int32, true));
+        } else {
+            columns.push(Arc::clone(array));
+            schema_fields.push(arrow_field.as_ref().clone());
+        }
+    }
+    RecordBatch::try_new(Arc::new(arrow::datatypes::Schema::new(schema_fields)), columns)
+        .map_err(|e| crate::error::Error::internal("encoding oids", e))
 }
 
 /// Encodes a batch (already in its wire form) as DataRows.
@@ -281,9 +334,14 @@ pub(super) fn encode_batch(batch: RecordBatch, fields: Arc<Vec<FieldInfo>>) -> V
         .columns()
         .iter()
         .zip(fields.iter())
-        .map(|(array, field)| column(array, field.format()).map(|c| (c, field.format())))
+        .map(|(array, field)| column(array, field).map(|c| (c, field.format())))
         .collect();
     let Some(columns) = columns else {
+        // arrow-pg sends a UInt32 as 8 bytes: a binary oid goes as the Int32 of its bits
+        let batch = match oids_as_int32(&batch, &fields) {
+            Ok(batch) => batch,
+            Err(e) => return vec![Err(super::errors::to_pg(&e))],
+        };
         return match super::types::render_text_timestamps(batch, &fields) {
             Ok(batch) => super::types::encode_rows(fields, batch),
             Err(e) => vec![Err(super::errors::to_pg(&e))],
@@ -323,7 +381,8 @@ pub(super) fn copy_lines(
         .zip(names.fields())
         .map(|(array, f)| {
             let forced = format.force_quote_all || format.force_quote.iter().any(|c| c == f.name());
-            match column(array, FieldFormat::Text) {
+            let text = FieldInfo::new(f.name().clone(), None, None, Type::TEXT, FieldFormat::Text);
+            match column(array, &text) {
                 Some(c) => Ok((Some(c), None, forced)),
                 None => ArrayFormatter::try_new(array.as_ref(), &options)
                     .map(|fmt| (None, Some(fmt), forced))

@@ -79,14 +79,14 @@ pub(super) fn wire_schema(schema: &SchemaRef) -> SchemaRef {
     Arc::new(Schema::new(fields))
 }
 
-/// A column's wire type: [`wire_type`], and an `oid` or `xid` column's 64-bit integers
-/// narrowed to the 4 bytes those types have (see `exec::result_columns`).
+/// A column's wire type: [`wire_type`], and an `oid` or `xid` column's 64-bit integers as the
+/// unsigned 4 bytes those types have (see `exec::result_columns`).
 fn field_wire_type(field: &Field) -> DataType {
     if field.data_type() == &DataType::Int64 && matches!(declared_type(field), Some((26 | 28, _))) {
-        return DataType::Int32;
+        return DataType::UInt32;
     }
-    // int2vector and oidvector go as their text (`1 2`), which clients read in either format
-    if matches!(field.data_type(), DataType::List(_)) && matches!(declared_type(field), Some((22 | 30, _))) {
+    // an int2vector goes as its text (`1 2`; in binary results it is described as text)
+    if matches!(field.data_type(), DataType::List(_)) && matches!(declared_type(field), Some((22, _))) {
         return DataType::Utf8;
     }
     wire_type(field.data_type())
@@ -137,7 +137,7 @@ pub(super) fn to_wire_batch(batch: RecordBatch, wire: &SchemaRef) -> Result<Reco
         .map(|(col, field)| {
             if col.data_type() == field.data_type() {
                 Ok(Arc::clone(col))
-            } else if matches!(col.data_type(), DataType::List(_)) && field.data_type() == &DataType::Utf8 {
+            } else if matches!(col.data_type(), DataType::List(_)) && matches!(declared_type(field), Some((22, _))) {
                 Ok(vector_text(col))
             } else {
                 arrow::compute::cast(col, field.data_type()).map_err(|e| {
@@ -239,7 +239,11 @@ pub(super) fn fields(wire: &SchemaRef, format: &Format) -> Result<Vec<FieldInfo>
                         &Type::UNKNOWN => (Type::TEXT, -1, -1),
                         t => (t.clone(), f.type_modifier(), f.type_size()),
                     };
+                    // (an int2vector's binary form would be an array: its text is described as text)
+                    let binary_vector = f.format() == pgwire::api::results::FieldFormat::Binary
+                        && declared_type(arrow).is_some_and(|d| d.0 == 22);
                     if let Some((oid, declared_typmod)) = declared_type(arrow)
+                        && !binary_vector
                         && let Some(declared) = Type::from_oid(oid)
                     {
                         size = crate::exec::catalog::type_length(oid).unwrap_or(size);

@@ -490,15 +490,17 @@ impl Storage {
         &self,
         transaction: &mut super::Transaction,
         ctx: SessionContext,
-        id: i64,
-        into: Option<RestoreTarget>,
+        (id, into): (i64, Option<RestoreTarget>),
+        canceller: &Canceller,
     ) -> Result<(String, i64)> {
         let snapshot = {
             let ctx = ctx.clone();
             self.blocking(move |inner| Self::own_snapshot(inner, &ctx, id)).await?
         };
         match into {
-            Some(target) => self.restore_as_new_in(transaction, ctx, snapshot, target, "restore_snapshot").await,
+            Some(target) => {
+                self.restore_as_new_in(transaction, ctx, snapshot, target, "restore_snapshot", canceller).await
+            }
             None => {
                 let name = TableName { schema: Some(snapshot.bucket.clone()), name: snapshot.table_name.clone() };
                 let full = format!("{}.{}", snapshot.bucket, snapshot.table_name);
@@ -507,7 +509,7 @@ impl Storage {
                     Some(_) => {
                         let (txn, session, rows) = (transaction.id(), ctx.clone(), snapshot.row_count);
                         let build = move |inner: &Inner, table: &TableRecord, r: &super::transactions::Rebuild| {
-                            if !r.created {
+                            if !r.created && !r.altered {
                                 let committed = TableFile { version: table.version, ..r.source.clone() };
                                 inner.before_destruction(&session, table, &committed, Destruction::Restore)?;
                             }
@@ -516,8 +518,7 @@ impl Storage {
                             inner.catalog.write(|tx| tx.set_pending_schema(table.id, txn, &schema.0, &schema.1))?;
                             Ok((Some(schema), outcome))
                         };
-                        let canceller = Canceller::default();
-                        self.rebuild_in(transaction, &ctx, (&name, &[]), "restore_snapshot", &canceller, build).await?;
+                        self.rebuild_in(transaction, &ctx, (&name, &[]), "restore_snapshot", canceller, build).await?;
                         Ok((full, rows))
                     }
                     None => Err(Error::unsupported(format!(
@@ -548,17 +549,17 @@ impl Storage {
         snapshot: SnapshotRecord,
         target: RestoreTarget,
         operation: &'static str,
+        canceller: &Canceller,
     ) -> Result<(String, i64)> {
-        let canceller = Canceller::default();
         let spec = new_table_spec(&snapshot, &target);
-        self.create_table_in(transaction, ctx.clone(), spec, false, &canceller)
+        self.create_table_in(transaction, ctx.clone(), spec, false, canceller)
             .await
             .map_err(|e| name_taken(e, &target))?;
         let name = TableName { schema: Some(target.bucket.clone()), name: target.name.clone() };
         let build = move |inner: &Inner, _: &TableRecord, r: &super::transactions::Rebuild| {
             Ok((None, copy_kept_version(inner, &snapshot, &r.next)?))
         };
-        let written = self.rebuild_in(transaction, &ctx, (&name, &[]), operation, &canceller, build).await?;
+        let written = self.rebuild_in(transaction, &ctx, (&name, &[]), operation, canceller, build).await?;
         Ok((format!("{}.{}", target.bucket, target.name), written.row_count))
     }
 
@@ -712,7 +713,7 @@ impl Storage {
         at: i64,
         target: RestoreTarget,
     ) -> Result<(String, i64)> {
-        let state = self.state_at(&ctx, source, at, false).await?;
+        let state = self.state_at(&ctx, source, at, StateLock::Take).await?;
         self.restore_as_new(ctx, state, target, "create_table_at").await
     }
 
@@ -722,26 +723,41 @@ impl Storage {
         &self,
         transaction: &mut super::Transaction,
         ctx: SessionContext,
-        source: TableName,
-        at: i64,
-        target: RestoreTarget,
+        (source, at, target): (TableName, i64, RestoreTarget),
+        canceller: &Canceller,
     ) -> Result<(String, i64)> {
-        // a table the block wrote is locked by it already (and nobody else writes it)
+        // a table the block wrote is locked by it already (and nobody else writes it); any
+        // other's lock is waited for as the block's, so a deadlock is seen (40P01)
         let held = self.table_id_named(&ctx, &source).await?.is_some_and(|id| transaction.holds_lock(id));
-        let state = self.state_at(&ctx, source, at, held).await?;
-        self.restore_as_new_in(transaction, ctx, state, target, "create_table_at").await
+        let lock = if held {
+            StateLock::Held
+        } else {
+            StateLock::Taken(self.lock_target_for_transaction(&ctx, &source, &[], transaction.id(), canceller).await?)
+        };
+        let state = self.state_at(&ctx, source, at, lock).await?;
+        self.restore_as_new_in(transaction, ctx, state, target, "create_table_at", canceller).await
     }
 
     /// The kept version that holds `source`'s state at `at`, within the project's time-travel
-    /// window. `held`: the caller's transaction holds the table's lock already.
-    async fn state_at(&self, ctx: &SessionContext, source: TableName, at: i64, held: bool) -> Result<SnapshotRecord> {
+    /// window, read under the table's lock.
+    async fn state_at(
+        &self,
+        ctx: &SessionContext,
+        source: TableName,
+        at: i64,
+        lock: StateLock,
+    ) -> Result<SnapshotRecord> {
         let (project_id, branch_id) = require_write(ctx)?;
         let now = now_micros();
         if at > now {
             return Err(Error::invalid(format!("{} is in the future", format_micros(at)))
                 .with_sqlstate(SqlState::InvalidParameterValue));
         }
-        let locked = if held { None } else { Some(self.lock_target(ctx, &source, &[]).await?) };
+        let locked = match lock {
+            StateLock::Take => Some(self.lock_target(ctx, &source, &[]).await?),
+            StateLock::Taken(locked) => Some(locked),
+            StateLock::Held => None,
+        };
         let state = {
             let ctx2 = ctx.clone();
             self.blocking(move |inner| {
@@ -1066,6 +1082,16 @@ impl Storage {
     pub async fn snapshot_totals(&self) -> Result<(i64, i64)> {
         self.catalog_blocking(|inner| inner.catalog.read(|tx| tx.snapshot_totals())).await
     }
+}
+
+/// How [`Storage::state_at`] holds the source table still.
+enum StateLock {
+    /// Take its lock (outside a block).
+    Take,
+    /// The caller took it (as its block's).
+    Taken(super::tables::LockedTable),
+    /// The caller's block holds it already.
+    Held,
 }
 
 /// The definition of a new table made from a kept version.

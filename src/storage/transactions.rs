@@ -313,6 +313,10 @@ impl Transaction {
                 }
                 None => {
                     candidates.push(pending.private.clone());
+                    // a table made since: its first version goes too, once rebuilt past it
+                    if pending.created && pending.base != pending.private {
+                        candidates.push(pending.base.clone());
+                    }
                     if pending.schema.is_some() && !pending.created {
                         schemas.push((id, None));
                     }
@@ -1432,6 +1436,8 @@ pub(super) struct Rebuild {
     pub next: TableFile,
     /// The table was created by the transaction.
     pub created: bool,
+    /// The transaction changed the table's schema: its record is not the committed file's.
+    pub altered: bool,
 }
 
 /// The blocking part of [`Storage::rebuild_in`]: the table built into a new private version.
@@ -1485,7 +1491,8 @@ where
             Err(e) => return (pending, Err(e)),
         };
     let created = pending.as_ref().is_some_and(|p| p.created);
-    let rebuild = Rebuild { source, next: next.clone(), created };
+    let altered = pending.as_ref().is_some_and(|p| p.schema.is_some());
+    let rebuild = Rebuild { source, next: next.clone(), created, altered };
     let (schema, outcome) = match build(inner, &table, &rebuild) {
         Ok(done) => done,
         Err(e) => {

@@ -553,7 +553,15 @@ impl Storage {
             .await?;
         let in_branch = in_workspace_branch(&ctx, &record);
         let how = super::loads::StreamLoad { incremental, dedup, keep_timestamps: false };
-        self.load_stream(in_branch, target, stream, how, format!("workspace {id} object {object}"), None).await
+        self.load_stream(
+            in_branch,
+            target,
+            stream,
+            how,
+            format!("workspace {id} object {object}"),
+            (None, &crate::engine::Canceller::default()),
+        )
+        .await
     }
 
     /// `execute_workspace_query`: one statement of workspace SQL run for a storage session (a

@@ -18,7 +18,7 @@ impl Storage {
         mut stream: crate::engine::QueryStream,
         how: StreamLoad,
         label: String,
-        mut transaction: Option<&mut crate::storage::Transaction>,
+        (mut transaction, canceller): (Option<&mut crate::storage::Transaction>, &Canceller),
     ) -> Result<LoadResult> {
         const PART_ROWS: usize = 1 << 20;
         let schema = stream.schema.clone();
@@ -93,10 +93,9 @@ impl Storage {
             // a table another session created meanwhile is loaded, and kept if the load fails
             let made = match transaction.as_deref_mut() {
                 // in a block, a failure aborts it and its ROLLBACK takes the table
-                Some(transaction) => self
-                    .create_table_in(transaction, ctx.clone(), spec, false, &Canceller::default())
-                    .await
-                    .map(|_| false),
+                Some(transaction) => {
+                    self.create_table_in(transaction, ctx.clone(), spec, false, canceller).await.map(|_| false)
+                }
                 None => self.create_table(ctx.clone(), spec, false).await.map(|_| true),
             };
             match made {
@@ -121,8 +120,8 @@ impl Storage {
             operation: "unload",
         };
         let result = match transaction {
-            Some(transaction) => self.load_table_in(transaction, ctx.clone(), request, Canceller::default()).await,
-            None => self.load_table(ctx.clone(), request, Canceller::default()).await,
+            Some(transaction) => self.load_table_in(transaction, ctx.clone(), request, canceller.clone()).await,
+            None => self.load_table(ctx.clone(), request, canceller.clone()).await,
         };
         drop(staging);
         if result.is_err() && created {
@@ -279,7 +278,8 @@ impl Storage {
             let (session, target) = (ctx.clone(), target.clone());
             let build = move |inner: &crate::storage::Inner, table: &TableRecord, r: &Rebuild| {
                 let committed = TableFile { version: table.version, ..r.source.clone() };
-                if !r.created {
+                // (an automatic snapshot keeps the committed version with its committed schema)
+                if !r.created && !r.altered {
                     inner.before_destruction(&session, table, &committed, Destruction::FullLoad)?;
                 }
                 let direct = plan_load(&inner.engine, table, &request)?;

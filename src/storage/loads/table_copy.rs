@@ -25,7 +25,7 @@ pub struct TableCopyRequest {
 impl Storage {
     pub async fn import_table_from_table(&self, ctx: SessionContext, request: TableCopyRequest) -> Result<LoadResult> {
         let (stream, how, label) = self.table_copy_source(&ctx, &request, &ReadView::default()).await?;
-        self.load_stream(ctx, request.target, stream, how, label, None).await
+        self.load_stream(ctx, request.target, stream, how, label, (None, &Canceller::default())).await
     }
 
     /// `import_table_from_table` inside a transaction block: the source as the block sees it,
@@ -35,10 +35,11 @@ impl Storage {
         transaction: &mut crate::storage::Transaction,
         ctx: SessionContext,
         request: TableCopyRequest,
+        canceller: &Canceller,
     ) -> Result<LoadResult> {
         let view = transaction.read_view();
         let (stream, how, label) = self.table_copy_source(&ctx, &request, &view).await?;
-        self.load_stream(ctx, request.target, stream, how, label, Some(transaction)).await
+        self.load_stream(ctx, request.target, stream, how, label, (Some(transaction), canceller)).await
     }
 
     /// The rows `request` copies, as a stream read from the version of the source `view` sees.
