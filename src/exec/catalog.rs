@@ -98,12 +98,8 @@ pub(crate) fn type_length(oid: u32) -> Option<i16> {
 /// columns of that type carry on the wire.
 pub(super) fn pg_type_of(sql_type: &str) -> (i64, i32) {
     // a declared length: varchar(n), char(n), with PostgreSQL's typmod n + 4
-    for (prefix, oid) in [("VARCHAR(", 1043), ("CHAR(", 1042)] {
-        if let Some(length) = sql_type.strip_prefix(prefix).and_then(|r| r.strip_suffix(')'))
-            && let Ok(length) = length.trim().parse::<i32>()
-        {
-            return (oid, length + 4);
-        }
+    if let Some((length, fixed)) = crate::storage::names::declared_length(sql_type) {
+        return (if fixed { 1042 } else { 1043 }, length as i32 + 4);
     }
     if let Some(args) = sql_type.strip_prefix("DECIMAL(").and_then(|r| r.strip_suffix(')')) {
         let mut parts = args.split(',').map(|p| p.trim().parse::<i32>().unwrap_or(0));

@@ -279,11 +279,7 @@ fn name_function(name: &str) -> bool {
 
 /// The OID of a cast's target type that the engine answers as text (`x::name`).
 fn known_type(data_type: &sqlparser::ast::DataType) -> Option<u32> {
-    let written = data_type.to_string().to_lowercase();
-    match written.rsplit('.').next()?.trim_matches('"') {
-        "name" => Some(NAME_OID),
-        _ => None,
-    }
+    (super::query::postgres_type_name(data_type) == "name").then_some(NAME_OID)
 }
 
 /// A set operation's column: its first branch's type, but no typmod (PostgreSQL keeps one only

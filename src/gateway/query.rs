@@ -249,7 +249,7 @@ fn folded(ident: &Ident) -> String {
 
 /// The type name PostgreSQL's grammar gives a cast's type (`int` is `int4`, `double precision`
 /// `float8`, `varchar(10)` `varchar`); other names as written, without their schema.
-fn postgres_type_name(data_type: &sqlparser::ast::DataType) -> String {
+pub(super) fn postgres_type_name(data_type: &sqlparser::ast::DataType) -> String {
     let written = data_type.to_string().to_lowercase();
     let base = written.split('(').next().unwrap_or_default().trim();
     let base = base.rsplit('.').next().unwrap_or(base).trim_matches('"');

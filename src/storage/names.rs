@@ -81,8 +81,17 @@ pub const TIMESTAMP_COLUMN: &str = "_timestamp";
 
 /// Whether a column's stored type is text (`VARCHAR`, or with a declared length).
 pub fn is_text_type(sql_type: &str) -> bool {
+    sql_type.eq_ignore_ascii_case("VARCHAR") || declared_length(sql_type).is_some()
+}
+
+/// The length a text column was declared with, and whether it is `CHAR(n)` (else `VARCHAR(n)`).
+pub fn declared_length(sql_type: &str) -> Option<(u32, bool)> {
     let upper = sql_type.to_ascii_uppercase();
-    upper == "VARCHAR" || upper.starts_with("VARCHAR(") || upper.starts_with("CHAR(")
+    let (rest, fixed) = match upper.strip_prefix("VARCHAR(") {
+        Some(rest) => (rest, false),
+        None => (upper.strip_prefix("CHAR(")?, true),
+    };
+    Some((rest.strip_suffix(')')?.trim().parse().ok()?, fixed))
 }
 
 /// A column type: the DuckDB type stored, and Keboola's base type.

@@ -860,13 +860,6 @@ impl Inner {
 
 /// The column definitions of a table file: the client's columns, the hidden change timestamp,
 /// and the primary key, all from validated names and types.
-/// The length a `VARCHAR(n)` or `CHAR(n)` column was declared with.
-fn declared_length(sql_type: &str) -> Option<u32> {
-    let upper = sql_type.to_ascii_uppercase();
-    let rest = upper.strip_prefix("VARCHAR(").or_else(|| upper.strip_prefix("CHAR("))?;
-    rest.strip_suffix(')')?.trim().parse().ok()
-}
-
 pub(crate) fn table_ddl(columns: &[ColumnRecord], primary_key: &[String]) -> String {
     let mut parts: Vec<String> = columns
         .iter()
@@ -879,7 +872,7 @@ pub(crate) fn table_ddl(columns: &[ColumnRecord], primary_key: &[String]) -> Str
                 def.push_str(&format!(" DEFAULT {default}"));
             }
             // the engine ignores a declared length; PostgreSQL refuses a longer value (22001)
-            if let Some(length) = declared_length(&c.sql_type) {
+            if let Some((length, _)) = super::names::declared_length(&c.sql_type) {
                 def.push_str(&format!(" CHECK (length({}) <= {length})", quote_ident(&c.name)));
             }
             def
