@@ -39,8 +39,8 @@ pub use relations::{RELATION_FUNCTION, RelationGuard, RelationRegistry};
 pub use tables::{Lease, TableFile};
 pub(crate) use workspaces::split_statements;
 pub use workspaces::{
-    SandboxLimits, WorkspaceConn, WorkspaceFile, WorkspaceLoad, WorkspaceOutcome, WorkspaceStatement,
-    after_leading_comments, returns_rows,
+    SandboxLimits, WorkspaceCatalog, WorkspaceColumn, WorkspaceConn, WorkspaceFile, WorkspaceLoad, WorkspaceOutcome,
+    WorkspaceRelation, WorkspaceSchema, WorkspaceStatement, after_leading_comments, returns_rows,
 };
 
 /// PostgreSQL's arithmetic where DuckDB's differs and a client would get another answer for

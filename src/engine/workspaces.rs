@@ -113,7 +113,21 @@ impl Workspaces {
         let dir = file.dir(&self.dir);
         let tmp = dir.join("tmp");
         std::fs::create_dir_all(&tmp).map_err(|e| Error::internal("creating a workspace directory", e))?;
-        let path = dir.join("workspace.duckdb");
+        // The file is named after the workspace's login, so DuckDB names its catalog so too and
+        // a name qualified with the database clients connect to (dbt's `"ws_1"."main"."t"`)
+        // resolves. Workspaces made before were `workspace.duckdb`: renamed on first open.
+        let path = dir.join(format!("ws_{}.duckdb", file.workspace_id));
+        let before = dir.join("workspace.duckdb");
+        if before.exists() && !path.exists() {
+            let rename = |from: &Path, to: &Path| {
+                std::fs::rename(from, to).map_err(|e| Error::internal("renaming a workspace's file", e))
+            };
+            let wal = before.with_extension("duckdb.wal");
+            if wal.exists() {
+                rename(&wal, &path.with_extension("duckdb.wal"))?;
+            }
+            rename(&before, &path)?;
+        }
         let settings = [
             ("memory_limit", limits.memory_limit.clone()),
             ("threads", limits.threads.max(1).to_string()),
@@ -199,6 +213,64 @@ impl WorkspaceDb {
         used + wal
     }
 }
+
+/// A workspace's schemas, tables and views (see [`Engine::workspace_catalog`]).
+#[derive(Debug, Clone, Default)]
+pub struct WorkspaceCatalog {
+    pub schemas: Vec<WorkspaceSchema>,
+    pub relations: Vec<WorkspaceRelation>,
+}
+
+#[derive(Debug, Clone)]
+pub struct WorkspaceSchema {
+    /// DuckDB's oid of the schema.
+    pub oid: i64,
+    pub name: String,
+    pub comment: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct WorkspaceRelation {
+    /// DuckDB's oid of the table or view: stable while the workspace is open.
+    pub oid: i64,
+    pub schema_oid: i64,
+    pub name: String,
+    /// A view's `CREATE VIEW` text; `None` for a table.
+    pub view_sql: Option<String>,
+    /// DuckDB's estimate of a table's rows.
+    pub rows: i64,
+    pub comment: String,
+    pub columns: Vec<WorkspaceColumn>,
+    pub primary_key: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct WorkspaceColumn {
+    pub name: String,
+    /// DuckDB's type, e.g. `DECIMAL(12,2)`, `VARCHAR[]`.
+    pub data_type: String,
+    pub nullable: bool,
+    pub default: Option<String>,
+}
+
+/// The workspace's own schemas (`main` is marked internal by DuckDB, yet holds the user's
+/// tables), then each attached catalog's `main` under the catalog's name (read-only storage).
+const WORKSPACE_SCHEMAS: &str = "SELECT oid, CASE WHEN database_name = current_database() THEN schema_name \
+     ELSE database_name END, coalesce(comment, '') FROM duckdb_schemas() \
+     WHERE (database_name = current_database() AND (NOT internal OR schema_name = 'main')) \
+        OR (database_name NOT IN (current_database(), 'system', 'temp') AND schema_name = 'main') \
+     ORDER BY 2";
+
+const WORKSPACE_RELATIONS: &str = "SELECT table_oid, schema_oid, table_name, NULL::VARCHAR, estimated_size::BIGINT, \
+     coalesce(comment, '') FROM duckdb_tables() WHERE NOT internal AND NOT temporary \
+     UNION ALL SELECT view_oid, schema_oid, view_name, sql, 0, coalesce(comment, '') FROM duckdb_views() \
+     WHERE NOT internal AND NOT temporary ORDER BY 3";
+
+const WORKSPACE_COLUMNS: &str = "SELECT table_oid, column_name, data_type, is_nullable, column_default \
+     FROM duckdb_columns() WHERE NOT internal ORDER BY table_oid, column_index";
+
+const WORKSPACE_PRIMARY_KEYS: &str = "SELECT table_oid, array_to_string(constraint_column_names, chr(1)) \
+     FROM duckdb_constraints() WHERE constraint_type = 'PRIMARY KEY'";
 
 /// One client session's connection to a workspace: its own transaction state.
 #[derive(Clone)]
@@ -720,6 +792,66 @@ impl Engine {
                 (*db._db)
                     .describe(&sql)
                     .map_err(|m| errors::map_duckdb_message(&m, SqlOrigin::User, "describing workspace SQL", ""))
+            })
+            .await
+    }
+
+    /// The schemas, tables and views a workspace session sees, read from DuckDB's catalog on
+    /// the session's own connection (so a table its open transaction made is there): the
+    /// workspace's schemas (`main` and those it created) and, with read-only storage, each
+    /// exposed bucket (an attached catalog) as a schema of its name. Temporary objects and
+    /// DuckDB's own are left out.
+    pub async fn workspace_catalog(&self, ws: &WorkspaceConn) -> Result<WorkspaceCatalog> {
+        let conn = Arc::clone(&ws.conn);
+        let engine = self.clone();
+        self.pool
+            .run(move || {
+                let conn = conn.lock().unwrap_or_else(|p| p.into_inner());
+                let map = |e: duckdb::Error| engine.workspace_map(e, "reading a workspace's catalog");
+                let mut stmt = conn.prepare(WORKSPACE_SCHEMAS).map_err(map)?;
+                let schemas = stmt
+                    .query_map([], |r| Ok(WorkspaceSchema { oid: r.get(0)?, name: r.get(1)?, comment: r.get(2)? }))
+                    .map_err(map)?
+                    .collect::<duckdb::Result<Vec<_>>>()
+                    .map_err(map)?;
+                let mut stmt = conn.prepare(WORKSPACE_RELATIONS).map_err(map)?;
+                let mut relations = stmt
+                    .query_map([], |r| {
+                        Ok(WorkspaceRelation {
+                            oid: r.get(0)?,
+                            schema_oid: r.get(1)?,
+                            name: r.get(2)?,
+                            view_sql: r.get(3)?,
+                            rows: r.get(4)?,
+                            comment: r.get(5)?,
+                            columns: vec![],
+                            primary_key: vec![],
+                        })
+                    })
+                    .map_err(map)?
+                    .collect::<duckdb::Result<Vec<_>>>()
+                    .map_err(map)?;
+                relations.retain(|r| schemas.iter().any(|s| s.oid == r.schema_oid));
+                let index: HashMap<i64, usize> = relations.iter().enumerate().map(|(i, r)| (r.oid, i)).collect();
+                let mut stmt = conn.prepare(WORKSPACE_COLUMNS).map_err(map)?;
+                let mut rows = stmt.query([]).map_err(map)?;
+                while let Some(row) = rows.next().map_err(map)? {
+                    let Some(&i) = index.get(&row.get::<_, i64>(0).map_err(map)?) else { continue };
+                    relations[i].columns.push(WorkspaceColumn {
+                        name: row.get(1).map_err(map)?,
+                        data_type: row.get(2).map_err(map)?,
+                        nullable: row.get(3).map_err(map)?,
+                        default: row.get(4).map_err(map)?,
+                    });
+                }
+                let mut stmt = conn.prepare(WORKSPACE_PRIMARY_KEYS).map_err(map)?;
+                let mut rows = stmt.query([]).map_err(map)?;
+                while let Some(row) = rows.next().map_err(map)? {
+                    let Some(&i) = index.get(&row.get::<_, i64>(0).map_err(map)?) else { continue };
+                    relations[i].primary_key =
+                        row.get::<_, String>(1).map_err(map)?.split('\u{1}').map(str::to_owned).collect();
+                }
+                Ok(WorkspaceCatalog { schemas, relations })
             })
             .await
     }

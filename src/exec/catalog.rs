@@ -4,11 +4,11 @@
 
 use arrow::record_batch::RecordBatch;
 
-use crate::catalog::{BucketRecord, ColumnRecord, TableRecord};
+use crate::catalog::{ColumnRecord, TableRecord};
 use crate::error::Result;
 use crate::gateway::pg_catalog::CatalogRelation as R;
 use crate::relation::{RelationBuilder, Value as V};
-use crate::storage::{CatalogSnapshot, SessionContext};
+use crate::storage::CatalogSnapshot;
 
 pub(super) const PG_CATALOG_OID: i64 = 11;
 pub(super) const PUBLIC_OID: i64 = 2200;
@@ -18,8 +18,76 @@ const OWNER_OID: i64 = 10;
 const PG_CLASS_OID: i64 = 1259;
 const PG_NAMESPACE_OID: i64 = 2615;
 
-fn bucket_oid(b: &BucketRecord) -> i64 {
-    1_000_000 + b.id
+fn bucket_oid(bucket_id: i64) -> i64 {
+    1_000_000 + bucket_id
+}
+
+/// A schema the catalog relations show besides `pg_catalog` and `information_schema`.
+pub(crate) struct SchemaEntry {
+    pub oid: i64,
+    pub name: String,
+    pub description: String,
+    /// Whether its tables take writes (`information_schema.tables.is_insertable_into`).
+    pub writable: bool,
+}
+
+/// A table or view the catalog relations show, in the schema at index `schema`.
+pub(crate) struct RelationEntry {
+    pub schema: usize,
+    /// Its columns, key and statistics; `table_oid(table.id)` is its oid.
+    pub table: TableRecord,
+    /// A view's query (`None`: a table).
+    pub view_definition: Option<String>,
+}
+
+/// What the catalog relations are built from. One emulation, two sources: the buckets and
+/// tables a storage session may see ([`CatalogContents::of_storage`]), or a workspace's own
+/// DuckDB catalog (`exec::workspace_catalog`).
+pub(crate) struct CatalogContents {
+    pub schemas: Vec<SchemaEntry>,
+    pub relations: Vec<RelationEntry>,
+    /// The server's schemas of a storage session (`public`, `duckstore`) are shown too.
+    pub server_schemas: bool,
+}
+
+impl CatalogContents {
+    /// A storage session's catalog: its buckets as schemas, their tables, then their views.
+    pub(crate) fn of_storage(snapshot: &CatalogSnapshot) -> CatalogContents {
+        let buckets = &snapshot.buckets;
+        let schemas = buckets
+            .iter()
+            .map(|b| SchemaEntry {
+                oid: bucket_oid(b.id),
+                name: b.full_name(),
+                description: b.description.clone(),
+                writable: b.source_bucket_id.is_none(),
+            })
+            .collect();
+        let position = |bucket_id: i64| buckets.iter().position(|b| b.id == bucket_id);
+        let tables = snapshot.tables.iter().filter_map(|(bucket_id, t)| {
+            Some(RelationEntry { schema: position(*bucket_id)?, table: t.clone(), view_definition: None })
+        });
+        // Views are table-shaped records numbered apart from tables.
+        let views = snapshot.views.iter().filter_map(|(bucket_id, v)| {
+            let table = TableRecord {
+                id: VIEW_ID_OFFSET + v.id,
+                bucket_id: *bucket_id,
+                name: v.name.clone(),
+                version: 0,
+                primary_key: vec![],
+                row_count: 0,
+                byte_count: 0,
+                description: v.description.clone(),
+                created_at: v.created_at,
+                created_by: v.created_by.clone(),
+                changed_at: v.created_at,
+                version_since: v.created_at,
+                columns: v.columns.clone(),
+            };
+            Some(RelationEntry { schema: position(*bucket_id)?, table, view_definition: Some(v.definition.clone()) })
+        });
+        CatalogContents { schemas, relations: tables.chain(views).collect(), server_schemas: true }
+    }
 }
 
 /// Views' records in the catalog relations are numbered from here: their oids (from
@@ -106,20 +174,29 @@ pub(super) fn pg_type_of(sql_type: &str) -> (i64, i32) {
         let (p, s) = (parts.next().unwrap_or(38), parts.next().unwrap_or(0));
         return (1700, ((p << 16) | s) + 4);
     }
+    // a list: the array type of its element, where PostgreSQL has one
+    if let Some(element) = sql_type.strip_suffix("[]") {
+        let element = pg_type_of(element).0;
+        let array = TYPES.iter().find(|t| t.0 == element && t.4 != "A").map_or(0, |t| t.6);
+        return (if array == 0 { 1009 } else { array }, -1);
+    }
     let oid = match sql_type {
-        "INTEGER" => 23,
-        "BIGINT" => 20,
-        "SMALLINT" | "TINYINT" => 21,
-        "HUGEINT" => 1700,
+        "INTEGER" | "INT4" => 23,
+        "BIGINT" | "INT8" | "UINTEGER" => 20,
+        "SMALLINT" | "TINYINT" | "UTINYINT" => 21,
+        "USMALLINT" => 23,
+        "HUGEINT" | "UBIGINT" | "UHUGEINT" => 1700,
         "DOUBLE" => 701,
-        "REAL" => 700,
+        "REAL" | "FLOAT" => 700,
         "BOOLEAN" => 16,
         "DATE" => 1082,
-        "TIMESTAMP" => 1114,
-        "TIMESTAMPTZ" => 1184,
+        "TIMESTAMP" | "TIMESTAMP_S" | "TIMESTAMP_MS" | "TIMESTAMP_NS" => 1114,
+        "TIMESTAMPTZ" | "TIMESTAMP WITH TIME ZONE" => 1184,
         "TIME" => 1083,
         "BLOB" => 17,
         "INTERVAL" => 1186,
+        "UUID" => 2950,
+        "JSON" => 114,
         _ => 25,
     };
     (oid, -1)
@@ -191,65 +268,38 @@ fn information_type(c: &ColumnRecord) -> (String, Option<i64>, Option<i64>) {
         21 => ("smallint".into(), Some(16), Some(0)),
         701 => ("double precision".into(), Some(53), None),
         700 => ("real".into(), Some(24), None),
+        // PostgreSQL's information_schema calls every array type ARRAY (its udt_name says which)
+        other if TYPES.iter().any(|t| t.0 == other && t.4 == "A" && t.5 != 0 && t.0 != 22 && t.0 != 30) => {
+            ("ARRAY".into(), None, None)
+        }
         other => (format_type(other, -1), None, None),
     }
 }
 
-/// Builds one catalog relation for a session.
-pub(super) fn build(
-    relation: R,
-    snapshot: &CatalogSnapshot,
-    ctx: &SessionContext,
-    database: &str,
-) -> Result<RecordBatch> {
+/// Builds one catalog relation for a session from what it may see.
+pub(crate) fn build(relation: R, contents: &CatalogContents, user: &str, database: &str) -> Result<RecordBatch> {
     let mut out = RelationBuilder::new(relation.columns());
-    let buckets = &snapshot.buckets;
-    let tables: Vec<(&BucketRecord, &TableRecord)> = snapshot
-        .tables
-        .iter()
-        .filter_map(|(bucket_id, t)| buckets.iter().find(|b| b.id == *bucket_id).map(|b| (b, t)))
-        .collect();
-    // Views show as relations of kind 'v': a table-shaped record each, numbered apart from tables.
-    let view_records: Vec<(&BucketRecord, TableRecord)> = snapshot
-        .views
-        .iter()
-        .filter_map(|(bucket_id, v)| {
-            buckets.iter().find(|b| b.id == *bucket_id).map(|b| {
-                let record = TableRecord {
-                    id: VIEW_ID_OFFSET + v.id,
-                    bucket_id: *bucket_id,
-                    name: v.name.clone(),
-                    version: 0,
-                    primary_key: vec![],
-                    row_count: 0,
-                    byte_count: 0,
-                    description: v.description.clone(),
-                    created_at: v.created_at,
-                    created_by: v.created_by.clone(),
-                    changed_at: v.created_at,
-                    version_since: v.created_at,
-                    columns: v.columns.clone(),
-                };
-                (b, record)
-            })
-        })
-        .collect();
-    let views: Vec<(&BucketRecord, &TableRecord)> = view_records.iter().map(|(b, t)| (*b, t)).collect();
-    let relations: Vec<(&BucketRecord, &TableRecord, bool)> =
-        tables.iter().map(|(b, t)| (*b, *t, false)).chain(views.iter().map(|(b, t)| (*b, *t, true))).collect();
-    let system_schemas: [(i64, &str); 4] = [
-        (PG_CATALOG_OID, "pg_catalog"),
-        (PUBLIC_OID, "public"),
-        (INFORMATION_SCHEMA_OID, "information_schema"),
-        (DUCKSTORE_SCHEMA_OID, "duckstore"),
-    ];
+    let schemas = &contents.schemas;
+    // (schema, table or view, whether a view)
+    let relations: Vec<(&SchemaEntry, &TableRecord, bool)> =
+        contents.relations.iter().map(|r| (&schemas[r.schema], &r.table, r.view_definition.is_some())).collect();
+    let tables: Vec<(&SchemaEntry, &TableRecord)> =
+        relations.iter().filter(|(_, _, view)| !view).map(|(b, t, _)| (*b, *t)).collect();
+    let mut system_schemas: Vec<(i64, &str)> = vec![(PG_CATALOG_OID, "pg_catalog")];
+    if contents.server_schemas {
+        system_schemas.push((PUBLIC_OID, "public"));
+    }
+    system_schemas.push((INFORMATION_SCHEMA_OID, "information_schema"));
+    if contents.server_schemas {
+        system_schemas.push((DUCKSTORE_SCHEMA_OID, "duckstore"));
+    }
     match relation {
         R::Namespace => {
-            for (oid, name) in system_schemas {
-                out.row(vec![oid.into(), name.into(), OWNER_OID.into(), V::Null]);
+            for (oid, name) in &system_schemas {
+                out.row(vec![(*oid).into(), (*name).into(), OWNER_OID.into(), V::Null]);
             }
-            for b in buckets {
-                out.row(vec![bucket_oid(b).into(), b.full_name().into(), OWNER_OID.into(), V::Null]);
+            for b in schemas {
+                out.row(vec![b.oid.into(), b.name.clone().into(), OWNER_OID.into(), V::Null]);
             }
         }
         R::Class => {
@@ -258,7 +308,7 @@ pub(super) fn build(
                     vec![
                         oid.into(),
                         name.into(),
-                        bucket_oid(b).into(),
+                        b.oid.into(),
                         V::Int(0),
                         V::Int(0),
                         OWNER_OID.into(),
@@ -412,7 +462,7 @@ pub(super) fn build(
                 out.row(vec![
                     pk_constraint_oid(t).into(),
                     format!("{}_pkey", t.name).into(),
-                    bucket_oid(b).into(),
+                    b.oid.into(),
                     "p".into(),
                     false.into(),
                     false.into(),
@@ -452,8 +502,8 @@ pub(super) fn build(
             for (_, t) in tables.iter().filter(|(_, t)| !t.description.is_empty()) {
                 out.row(vec![table_oid(t.id).into(), PG_CLASS_OID.into(), V::Int(0), t.description.clone().into()]);
             }
-            for b in buckets.iter().filter(|b| !b.description.is_empty()) {
-                out.row(vec![bucket_oid(b).into(), PG_NAMESPACE_OID.into(), V::Int(0), b.description.clone().into()]);
+            for b in schemas.iter().filter(|b| !b.description.is_empty()) {
+                out.row(vec![b.oid.into(), PG_NAMESPACE_OID.into(), V::Int(0), b.description.clone().into()]);
             }
         }
         R::Am => {
@@ -504,7 +554,7 @@ pub(super) fn build(
         R::Roles => {
             out.row(vec![
                 OWNER_OID.into(),
-                ctx.user.clone().into(),
+                user.into(),
                 false.into(),
                 true.into(),
                 false.into(),
@@ -518,7 +568,7 @@ pub(super) fn build(
             ]);
         }
         R::User => {
-            out.row(vec![ctx.user.clone().into(), OWNER_OID.into(), false.into(), false.into()]);
+            out.row(vec![user.into(), OWNER_OID.into(), false.into(), false.into()]);
         }
         // the session's own cursors (see `exec::cursors::pg_cursors`)
         R::Cursors => {}
@@ -530,7 +580,7 @@ pub(super) fn build(
         // statistics: the rows each table holds; scan and maintenance counters are not kept
         R::StatUserTables => {
             for (b, t) in &tables {
-                let mut row: Vec<V> = vec![table_oid(t.id).into(), b.full_name().into(), t.name.clone().into()];
+                let mut row: Vec<V> = vec![table_oid(t.id).into(), b.name.clone().into(), t.name.clone().into()];
                 row.extend([0i64, 0, 0, 0, 0, 0, 0, 0].map(V::Int));
                 row.extend([V::Int(t.row_count), V::Int(0), V::Int(0), V::Int(0)]);
                 row.extend([V::Null, V::Null, V::Null, V::Null]);
@@ -567,7 +617,7 @@ pub(super) fn build(
         R::Tables => {
             for (b, t) in &tables {
                 out.row(vec![
-                    b.full_name().into(),
+                    b.name.clone().into(),
                     t.name.clone().into(),
                     "duckstore".into(),
                     V::Null,
@@ -581,7 +631,7 @@ pub(super) fn build(
         R::Indexes => {
             for (b, t) in tables.iter().filter(|(_, t)| !t.primary_key.is_empty()) {
                 out.row(vec![
-                    b.full_name().into(),
+                    b.name.clone().into(),
                     t.name.clone().into(),
                     format!("{}_pkey", t.name).into(),
                     V::Null,
@@ -604,19 +654,19 @@ pub(super) fn build(
             }
         }
         R::Schemata => {
-            for (_, name) in system_schemas {
-                out.row(vec![database.into(), name.into(), "duckstore".into()]);
+            for (_, name) in &system_schemas {
+                out.row(vec![database.into(), (*name).into(), "duckstore".into()]);
             }
-            for b in buckets {
-                out.row(vec![database.into(), b.full_name().into(), "duckstore".into()]);
+            for b in schemas {
+                out.row(vec![database.into(), b.name.clone().into(), "duckstore".into()]);
             }
         }
         R::IsTables => {
             for (b, t, is_view) in &relations {
-                let insertable = if b.source_bucket_id.is_some() || *is_view { "NO" } else { "YES" };
+                let insertable = if !b.writable || *is_view { "NO" } else { "YES" };
                 out.row(vec![
                     database.into(),
-                    b.full_name().into(),
+                    b.name.clone().into(),
                     t.name.clone().into(),
                     (if *is_view { "VIEW" } else { "BASE TABLE" }).into(),
                     insertable.into(),
@@ -632,7 +682,7 @@ pub(super) fn build(
                     let length = (matches!(oid, 1042 | 1043) && typmod >= 4).then(|| i64::from(typmod - 4));
                     out.row(vec![
                         database.into(),
-                        b.full_name().into(),
+                        b.name.clone().into(),
                         t.name.clone().into(),
                         c.name.clone().into(),
                         V::Int(i as i64 + 1),
@@ -655,9 +705,9 @@ pub(super) fn build(
             for (b, t) in tables.iter().filter(|(_, t)| !t.primary_key.is_empty()) {
                 out.row(vec![
                     database.into(),
-                    b.full_name().into(),
+                    b.name.clone().into(),
                     format!("{}_pkey", t.name).into(),
-                    b.full_name().into(),
+                    b.name.clone().into(),
                     t.name.clone().into(),
                     "PRIMARY KEY".into(),
                 ]);
@@ -668,9 +718,9 @@ pub(super) fn build(
                 for (k, key) in t.primary_key.iter().enumerate() {
                     out.row(vec![
                         database.into(),
-                        b.full_name().into(),
+                        b.name.clone().into(),
                         format!("{}_pkey", t.name).into(),
-                        b.full_name().into(),
+                        b.name.clone().into(),
                         t.name.clone().into(),
                         key.clone().into(),
                         V::Int(k as i64 + 1),
@@ -698,16 +748,19 @@ pub(super) fn build(
         | R::Range
         | R::Matviews => {}
         R::Views | R::IsViews | R::ViewDefs => {
-            for (bucket_id, v) in &snapshot.views {
-                let Some(b) = buckets.iter().find(|b| b.id == *bucket_id) else { continue };
+            for view in &contents.relations {
+                let Some(query) = &view.view_definition else { continue };
+                let (b, v) = (&schemas[view.schema], &view.table);
                 // PostgreSQL shows a view's query ending with a semicolon
-                let definition = format!(" {};", v.definition);
+                let definition = format!(" {query};");
                 out.row(match relation {
                     R::Views => {
-                        vec![b.full_name().into(), v.name.clone().into(), "duckstore".into(), definition.into()]
+                        vec![b.name.clone().into(), v.name.clone().into(), "duckstore".into(), definition.into()]
                     }
-                    R::IsViews => vec![database.into(), b.full_name().into(), v.name.clone().into(), definition.into()],
-                    _ => vec![table_oid(VIEW_ID_OFFSET + v.id).into(), definition.into()],
+                    R::IsViews => {
+                        vec![database.into(), b.name.clone().into(), v.name.clone().into(), definition.into()]
+                    }
+                    _ => vec![table_oid(v.id).into(), definition.into()],
                 });
             }
         }
@@ -715,12 +768,12 @@ pub(super) fn build(
     out.finish()
 }
 
-fn index_def(b: &BucketRecord, t: &TableRecord) -> String {
+fn index_def(b: &SchemaEntry, t: &TableRecord) -> String {
     let keys: Vec<String> = t.primary_key.iter().map(|k| quote_if_needed(k)).collect();
     format!(
         "CREATE UNIQUE INDEX {} ON {}.{} USING btree ({})",
         quote_if_needed(&format!("{}_pkey", t.name)),
-        quote_if_needed(&b.full_name()),
+        quote_if_needed(&b.name),
         quote_if_needed(&t.name),
         keys.join(", ")
     )

@@ -11,6 +11,7 @@ mod reads;
 pub mod result_columns;
 mod session;
 mod workspace;
+mod workspace_catalog;
 mod workspace_cursors;
 
 use std::sync::Arc;
@@ -24,7 +25,8 @@ pub use catalog::macros_sql;
 pub use copy_in::CopyIn;
 pub use session::{Session, SessionStart};
 pub use workspace::{
-    SavepointStatement, savepoint_statement, session_statement, transaction_effect, workspace_view_expander,
+    SavepointStatement, savepoint_statement, session_statement, transaction_effect, workspace_catalog_query,
+    workspace_view_expander,
 };
 
 use crate::engine::{Param, Query, QueryStream, SqlOrigin};
@@ -333,7 +335,13 @@ impl Executor {
         in_transaction: bool,
     ) -> Result<Outcome> {
         let storage = &self.storage;
-        if in_transaction && reads_a_snapshot(plan) && session.repeatable_read() && !session.has_read_snapshot() {
+        // (a workspace session reads no storage snapshot: its queries here read its own catalog)
+        if in_transaction
+            && reads_a_snapshot(plan)
+            && session.workspace.is_none()
+            && session.repeatable_read()
+            && !session.has_read_snapshot()
+        {
             // REPEATABLE READ and SERIALIZABLE: the block reads one snapshot from its first query
             let snapshot = storage.take_read_snapshot(session.ctx.clone(), session.serializable()).await?;
             session.open_transaction(storage).set_read_snapshot(snapshot);

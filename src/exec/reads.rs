@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use super::catalog::CatalogContents;
 use super::{Executor, Session};
 use crate::engine::{RelationGuard, TableFile};
 use crate::error::Result;
@@ -26,7 +27,7 @@ impl Executor {
             && relations
                 .iter()
                 .any(|r| matches!(r, gateway::ServerRelation::Catalog(c) if *c != CatalogRelation::Cursors));
-        let snapshot = if needs_snapshot { Some(storage.catalog_snapshot(session.ctx.clone()).await?) } else { None };
+        let snapshot = if needs_snapshot { Some(self.catalog_contents(session).await?) } else { None };
         let mut guards = Vec::with_capacity(relations.len());
         for relation in relations {
             if describe_only {
@@ -41,7 +42,7 @@ impl Executor {
                 (gateway::ServerRelation::System(view), _) => storage.system_view(session.ctx.clone(), *view).await?,
                 (gateway::ServerRelation::Catalog(CatalogRelation::Cursors), _) => super::cursors::pg_cursors(session)?,
                 (gateway::ServerRelation::Catalog(c), Some(snapshot)) => {
-                    super::catalog::build(*c, snapshot, &session.ctx, &session.database)?
+                    super::catalog::build(*c, snapshot, &session.ctx.user, &session.database)?
                 }
                 (gateway::ServerRelation::Catalog(_), None) => {
                     unreachable!("a snapshot is taken when catalog relations are read")
@@ -54,6 +55,17 @@ impl Executor {
             )?);
         }
         Ok(guards)
+    }
+
+    /// What the session's catalog relations show: a storage session's buckets and tables, or a
+    /// workspace session's own schemas, tables and views.
+    async fn catalog_contents(&self, session: &Session) -> Result<CatalogContents> {
+        match &session.workspace {
+            Some(ws) => {
+                Ok(super::workspace_catalog::contents(self.storage.engine().workspace_catalog(&ws.conn).await?))
+            }
+            None => Ok(CatalogContents::of_storage(&self.storage.catalog_snapshot(session.ctx.clone()).await?)),
+        }
     }
 
     /// The SQL of a read with its server-built relations registered and its tables resolved

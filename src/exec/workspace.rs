@@ -89,6 +89,48 @@ fn answered_here(sql: &str) -> bool {
     savepoint_statement(sql).is_some() || session_statement(sql).is_some() || gateway::workspace_cursor(sql).is_some()
 }
 
+/// A workspace statement that reads PostgreSQL's catalog (`pg_catalog.*`,
+/// `information_schema.*`) and nothing of the workspace's own: planned by the gateway as a
+/// storage session's read, and answered by the same catalog emulation, from the workspace's
+/// schemas, tables and views (see `exec::workspace_catalog`). It runs in the system instance,
+/// which holds no table. Any other statement (one also reading a workspace table, or one the
+/// gateway cannot read) goes to DuckDB as written. `declared`: parameter types the client named.
+pub fn workspace_catalog_query(session: &Session, sql: &str, declared: &[Option<&str>]) -> Option<Plan> {
+    let settings = session.settings().clone();
+    catalog_query_plan(sql, declared, &session.compat(&settings))
+}
+
+fn catalog_query_plan(sql: &str, declared: &[Option<&str>], compat: &CompatValues<'_>) -> Option<Plan> {
+    if sql.len() > 64 * 1024 {
+        return None;
+    }
+    let lower = sql.to_ascii_lowercase();
+    if !lower.contains("pg_") && !lower.contains("information_schema") {
+        return None;
+    }
+    let mut statements = gateway::parse(sql).ok()?;
+    let [statement] = statements.as_mut_slice() else { return None };
+    gateway::declare_parameter_types(statement, declared);
+    match gateway::plan(statements.remove(0), compat).ok()? {
+        Plan::Query(q)
+            if q.tables.is_empty()
+                && !q.relations.is_empty()
+                && q.relations.iter().all(|r| matches!(r, gateway::ServerRelation::Catalog(_))) =>
+        {
+            Some(Plan::Query(q))
+        }
+        _ => None,
+    }
+}
+
+/// Whether a text is one catalog query (see [`workspace_catalog_query`]), judged without a
+/// session: for splitting texts DuckDB's parser cannot read.
+fn is_catalog_query(sql: &str) -> bool {
+    let settings = SessionSettings::new("", &Default::default());
+    let compat = CompatValues { settings: &settings, user: "", database: "", backend_pid: 0 };
+    catalog_query_plan(sql, &[], &compat).is_some()
+}
+
 /// A savepoint statement of a workspace session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SavepointStatement {
@@ -135,24 +177,32 @@ fn transaction_warning(sql: &str, in_transaction: bool) -> Option<Outcome> {
     })
 }
 
-/// The statement as DuckDB gets it: session functions answered from the session (see
-/// `gateway::compat::rewrite_session_functions`). A text the gateway's parser cannot read goes
+/// The statement as DuckDB gets it, with PostgreSQL's answers where a storage session gives
+/// them: session functions answered from the session (see
+/// `gateway::compat::rewrite_session_functions`), and a query's result columns named as
+/// PostgreSQL names them (`?column?`, `int4`, `count`; see
+/// `gateway::query::name_columns_like_postgres`). A text the gateway's parser cannot read goes
 /// as it is: the sandbox, not this rewrite, is what bounds a workspace statement.
 pub(super) fn with_session_functions<'a>(session: &Session, sql: &'a str) -> Result<Cow<'a, str>> {
+    if sql.len() > 64 * 1024 {
+        return Ok(Cow::Borrowed(sql));
+    }
     let lower = sql.to_ascii_lowercase();
-    if sql.len() > 64 * 1024 || !gateway::compat::SESSION_FUNCTION_WORDS.iter().any(|w| lower.contains(w)) {
+    let session_functions = gateway::compat::SESSION_FUNCTION_WORDS.iter().any(|w| lower.contains(w));
+    let first = after_leading_comments(&lower).trim_start_matches('(').split(|c: char| !c.is_ascii_alphabetic()).next();
+    let query = matches!(first, Some("select" | "with" | "values"));
+    if !session_functions && !query {
         return Ok(Cow::Borrowed(sql));
     }
     let Ok(mut statements) = gateway::parse(sql) else { return Ok(Cow::Borrowed(sql)) };
-    if statements.len() != 1 {
-        return Ok(Cow::Borrowed(sql));
+    let [statement] = statements.as_mut_slice() else { return Ok(Cow::Borrowed(sql)) };
+    let mut changed = false;
+    if session_functions {
+        let settings = session.settings().clone();
+        changed |= gateway::compat::rewrite_session_functions(statement, &session.compat(&settings))?;
     }
-    let settings = session.settings().clone();
-    if gateway::compat::rewrite_session_functions(&mut statements[0], &session.compat(&settings))? {
-        Ok(Cow::Owned(statements[0].to_string()))
-    } else {
-        Ok(Cow::Borrowed(sql))
-    }
+    changed |= gateway::query::name_columns_like_postgres(statement);
+    Ok(if changed { Cow::Owned(statement.to_string()) } else { Cow::Borrowed(sql) })
 }
 
 /// PostgreSQL catalog functions DuckDB lacks and clients call at connect (psycopg's type lookup,
@@ -183,6 +233,8 @@ impl Executor {
         let engine = self.storage.engine();
         let pieces = match engine.workspace_statements(text.to_owned()).await {
             Ok(statements) => return Ok(statements.into_iter().map(|s| s.sql).collect()),
+            // a catalog query DuckDB cannot parse (psql's `OPERATOR(pg_catalog.~)`) is ours
+            Err(_) if is_catalog_query(text) => return Ok(vec![text.to_owned()]),
             Err(e) => {
                 let pieces = crate::engine::split_statements(text);
                 if !pieces.iter().any(|p| answered_here(p)) {
@@ -226,6 +278,9 @@ impl Executor {
     ) -> Result<Outcome> {
         if let Some(plan) = session_statement(sql) {
             return self.execute(session, &plan, params, in_transaction).await;
+        }
+        if let Some(plan) = workspace_catalog_query(session, sql, &[]) {
+            return self.run(session, &plan, params, in_transaction).await;
         }
         if let Some(warning) = transaction_warning(sql, in_transaction) {
             return Ok(warning);
@@ -341,6 +396,9 @@ impl Executor {
         }
         if answered_here(sql) || transaction_effect(sql).is_some() {
             return Ok(Shape { params: vec![], schema: None });
+        }
+        if let Some(plan) = workspace_catalog_query(session, sql, &[]) {
+            return self.describe(session, &plan).await;
         }
         let sql = with_session_functions(session, sql)?.into_owned();
         let described = self.storage.engine().workspace_describe(&ws.conn, sql.clone()).await?;

@@ -14,7 +14,7 @@ pub mod nesting;
 pub mod oracle;
 pub mod pg_catalog;
 pub mod procedures;
-mod query;
+pub(crate) mod query;
 pub mod settings;
 pub mod views;
 

@@ -275,9 +275,11 @@ pub(super) fn postgres_type_name(data_type: &sqlparser::ast::DataType) -> String
 
 /// Gives the outermost select list (of a set operation: its first) PostgreSQL's column names:
 /// every unaliased item gets the name PostgreSQL gives it, and unquoted aliases fold to lower
-/// case.
-fn name_columns_like_postgres(statement: &mut Statement) {
-    let Statement::Query(query) = statement else { return };
+/// case. Answers whether anything changed. (Storage reads, and workspace queries: one naming
+/// for both session kinds.)
+pub(crate) fn name_columns_like_postgres(statement: &mut Statement) -> bool {
+    let Statement::Query(query) = statement else { return false };
+    let mut changed = false;
     // a bare NULL column is text in PostgreSQL (DuckDB answers integer), unless a set
     // operation's other branches decide its type
     let plain = matches!(query.body.as_ref(), sqlparser::ast::SetExpr::Select(_));
@@ -287,7 +289,7 @@ fn name_columns_like_postgres(statement: &mut Statement) {
             sqlparser::ast::SetExpr::Select(select) => break select,
             sqlparser::ast::SetExpr::SetOperation { left, .. } => body = left.as_mut(),
             sqlparser::ast::SetExpr::Query(inner) => body = inner.body.as_mut(),
-            _ => return,
+            _ => return false,
         }
     };
     for item in &mut select.projection {
@@ -296,6 +298,7 @@ fn name_columns_like_postgres(statement: &mut Statement) {
             | sqlparser::ast::SelectItem::ExprWithAlias { expr, .. } = item
             && matches!(expr, Expr::Value(v) if v.value == sqlparser::ast::Value::Null)
         {
+            changed = true;
             let null = std::mem::replace(expr, Expr::value(sqlparser::ast::Value::Null));
             *expr = Expr::Cast {
                 kind: sqlparser::ast::CastKind::Cast,
@@ -323,13 +326,16 @@ fn name_columns_like_postgres(statement: &mut Statement) {
                 // Moved, not cloned: a clone of a deep expression recurses as deep.
                 let expr = std::mem::replace(expr, Expr::value(sqlparser::ast::Value::Null));
                 *item = sqlparser::ast::SelectItem::ExprWithAlias { expr, alias: Ident::with_quote('"', name) };
+                changed = true;
             }
             sqlparser::ast::SelectItem::ExprWithAlias { alias, .. } if alias.quote_style.is_none() => {
                 *alias = Ident::with_quote('"', alias.value.to_lowercase());
+                changed = true;
             }
             _ => {}
         }
     }
+    changed
 }
 
 /// Validates a read statement and rewrites it for the engine.
@@ -345,7 +351,7 @@ pub(crate) fn plan_query_with_target(
     tag: &'static str,
     target: Option<&str>,
 ) -> Result<QueryPlan> {
-    name_columns_like_postgres(&mut statement);
+    let _ = name_columns_like_postgres(&mut statement);
     // First the client's statement is checked as written; then the session and catalog
     // functions are answered (which may add catalog subqueries), and those — the server's own —
     // get their relation slots in a trusted pass.

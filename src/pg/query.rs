@@ -398,6 +398,10 @@ impl QueryParser for StatementParser {
             if let Some(plan) = crate::exec::session_statement(sql) {
                 return Ok(Prepared { plan: Some(plan), workspace_sql: None, described: Arc::new(Mutex::new(None)) });
             }
+            let declared: Vec<Option<&str>> = types.iter().map(|t| t.as_ref().map(Type::name)).collect();
+            if let Some(plan) = crate::exec::workspace_catalog_query(&session, sql, &declared) {
+                return Ok(Prepared { plan: Some(plan), workspace_sql: None, described: Arc::new(Mutex::new(None)) });
+            }
             if crate::exec::savepoint_statement(sql).is_some() || gateway::workspace_cursor(sql).is_some() {
                 let workspace_sql = Some(sql.to_owned());
                 return Ok(Prepared { plan: None, workspace_sql, described: Arc::new(Mutex::new(None)) });

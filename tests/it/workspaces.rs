@@ -972,3 +972,157 @@ async fn cursors_in_a_workspace_read_forward_and_close_with_their_block() {
     client.batch_execute("ROLLBACK; RESET statement_timeout").await.unwrap();
     server.stop().await;
 }
+
+/// The tables a session's `pg_class` lists.
+async fn listed(c: &Client) -> Vec<String> {
+    text_rows(c, "SELECT relname FROM pg_class WHERE relkind = 'r' ORDER BY relname")
+        .await
+        .into_iter()
+        .map(|r| r[0].clone().unwrap())
+        .collect()
+}
+
+/// psql's output in a workspace session.
+async fn psql(server: &TestServer, ws: &Ws, command: &str) -> String {
+    let port = server.pg_addr.port().to_string();
+    let out = tokio::process::Command::new("psql")
+        .env("PGPASSWORD", &ws.password)
+        .args(["-X", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", &port, "-U", &ws.user, "-d", &ws.user])
+        .args(["-c", command])
+        .output()
+        .await
+        .unwrap();
+    assert!(out.status.success(), "{command}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[tokio::test]
+async fn a_workspace_catalog_shows_its_own_objects_as_postgresql_does() {
+    let server = TestServer::start().await;
+    let st = storage(&server, "catalog").await;
+    let ws = workspace(&st, "CALL create_workspace(name => 'w')").await;
+    let other = workspace(&st, "CALL create_workspace(name => 'other')").await;
+    let foreign_st = storage(&server, "foreign").await;
+    let foreign = workspace(&foreign_st, "CALL create_workspace(name => 'f')").await;
+    let client = login(&server, &ws).await;
+    client
+        .batch_execute(
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, name VARCHAR NOT NULL, amount DECIMAL(12,2), tags VARCHAR[]);
+             CREATE VIEW v AS SELECT id, amount FROM t WHERE amount > 10;
+             CREATE SCHEMA staging; CREATE TABLE staging.raw (payload JSON);
+             INSERT INTO t VALUES (1, 'a', 5, ['x']), (2, 'b', 50, NULL)",
+        )
+        .await
+        .unwrap();
+
+    // psql's \d family reads pg_catalog: the table, its key, the view, the schemas
+    let described = psql(&server, &ws, r"\d t").await;
+    for part in ["numeric(12,2)", "not null", "text[]", r#""t_pkey" PRIMARY KEY, btree (id)"#] {
+        assert!(described.contains(part), "{part} in {described}");
+    }
+    let views = psql(&server, &ws, r"\dv").await;
+    assert!(views.contains("| v    | view"), "{views}");
+    let schemas = psql(&server, &ws, r"\dn").await;
+    assert!(schemas.contains("main") && schemas.contains("staging"), "{schemas}");
+    let definition = psql(&server, &ws, "SELECT pg_get_viewdef('v'::regclass)").await;
+    assert!(definition.contains("amount > 10"), "{definition}");
+
+    // information_schema over the extended protocol, with a parameter, as drivers send it
+    let columns: Vec<(String, String, String)> = client
+        .query(
+            "SELECT column_name, data_type, is_nullable FROM information_schema.columns \
+             WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position",
+            &[&"main", &"t"],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    let expected =
+        [("id", "integer", "NO"), ("name", "text", "NO"), ("amount", "numeric", "YES"), ("tags", "ARRAY", "YES")];
+    let expected: Vec<(String, String, String)> =
+        expected.iter().map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string())).collect();
+    assert_eq!(columns, expected);
+    let json = client
+        .query_one(
+            "SELECT a.atttypid::int4 FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid \
+             WHERE c.relname = 'raw' AND a.attname = 'payload'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(json.get::<_, i32>(0), 114, "json stays json");
+
+    // a table the session's open transaction made is in its catalog, and only there
+    let second = login(&server, &ws).await;
+    client.batch_execute("BEGIN; CREATE TABLE in_block (x INTEGER)").await.unwrap();
+    assert_eq!(listed(&client).await, ["in_block", "raw", "t"]);
+    assert_eq!(listed(&second).await, ["raw", "t"]);
+    client.batch_execute("ROLLBACK").await.unwrap();
+    assert_eq!(listed(&client).await, ["raw", "t"]);
+
+    // other workspaces, of this project or another, show none of it
+    for w in [&other, &foreign] {
+        let c = login(&server, w).await;
+        assert_eq!(listed(&c).await, Vec::<String>::new());
+        let seen = text_rows(&c, "SELECT count(*) FROM information_schema.columns WHERE table_name = 't'").await;
+        assert_eq!(seen, vec![vec![s("0")]]);
+    }
+
+    // queries name their columns as PostgreSQL does; names qualified with the database resolve
+    let row = client
+        .query_one("SELECT 1 + 1, count(*), CAST(2 AS BIGINT), id AS Id FROM t GROUP BY id LIMIT 1", &[])
+        .await
+        .unwrap();
+    let names: Vec<&str> = row.columns().iter().map(|c| c.name()).collect();
+    assert_eq!(names, ["?column?", "count", "int8", "id"]);
+    let qualified = format!(r#"SELECT count(*) FROM "{}"."main"."t""#, ws.user);
+    assert_eq!(text_rows(&client, &qualified).await, vec![vec![s("2")]]);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_workspace_file_of_the_earlier_layout_is_renamed_and_keeps_its_data() {
+    let server = TestServer::start().await;
+    let st = storage(&server, "layout").await;
+    let ws = workspace(&st, "CALL create_workspace(name => 'w')").await;
+    let client = login(&server, &ws).await;
+    client.batch_execute("CREATE TABLE kept AS SELECT range AS i FROM range(10)").await.unwrap();
+    drop(client);
+    let data = server.data_dir.clone();
+    let _dir = server.stop_keeping_data().await;
+    let file = walk_files(&data.join("workspaces")).into_iter().find(|p| p.extension().is_some_and(|e| e == "duckdb"));
+    let file = file.expect("the workspace's file");
+    assert_eq!(file.file_name().unwrap().to_string_lossy(), format!("{}.duckdb", ws.user));
+    std::fs::rename(&file, file.with_file_name("workspace.duckdb")).unwrap();
+    let pg = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let http = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let restarted = duckstore::server::start(crate::harness::config(data), pg, http).await.unwrap();
+    let conn = format!(
+        "host=127.0.0.1 port={} user={} password={} dbname={} sslmode=disable",
+        restarted.pg_addr.port(),
+        ws.user,
+        ws.password,
+        ws.user
+    );
+    let (client, connection) = tokio_postgres::connect(&conn, tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(connection);
+    assert_eq!(text_rows(&client, "SELECT sum(i) FROM kept").await, vec![vec![s("45")]]);
+    assert!(file.exists() && !file.with_file_name("workspace.duckdb").exists());
+    drop(client);
+    restarted.shutdown().await;
+}
+
+fn walk_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = vec![];
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(walk_files(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
