@@ -23,6 +23,8 @@ fn tag_for(sql: &str, changed: usize) -> CommandTag {
     match first {
         "INSERT" => CommandTag::new("INSERT").with_oid(0).with_rows(changed),
         "UPDATE" | "DELETE" | "MERGE" => CommandTag::new(first).with_rows(changed),
+        // CREATE TABLE … AS answers the rows it wrote, as SELECT does in PostgreSQL
+        "CREATE" if creates_table_as(sql) => CommandTag::new("SELECT").with_rows(changed),
         "CREATE" | "DROP" | "ALTER" => {
             let mut object = words.get(1).cloned().unwrap_or_default();
             if object == "OR" {
@@ -39,6 +41,32 @@ fn tag_for(sql: &str, changed: usize) -> CommandTag {
         "" => CommandTag::new("EMPTY"),
         other => CommandTag::new(other.trim_matches(|c: char| !c.is_ascii_alphabetic())),
     }
+}
+
+/// Whether a statement is `CREATE [TEMP] TABLE … AS <query>` (by DuckDB's grammar when
+/// sqlparser cannot read it: an `AS` before the query, not a generated column's).
+fn creates_table_as(sql: &str) -> bool {
+    table_created_as(sql).is_some()
+}
+
+/// `CREATE [TEMP] TABLE name … AS <query>`: `Some(Some(name))` when the gateway's parser reads
+/// it, `Some(None)` when only DuckDB's grammar does (see [`creates_table_as`]).
+fn table_created_as(sql: &str) -> Option<Option<String>> {
+    let upper = sql.to_ascii_uppercase();
+    if !upper.contains("CREATE") || !upper.contains("TABLE") || !upper.contains("AS") {
+        return None;
+    }
+    if let Ok(statements) = gateway::parse(sql)
+        && let [sqlparser::ast::Statement::CreateTable(create)] = statements.as_slice()
+    {
+        return create.query.is_some().then(|| Some(create.name.to_string()));
+    }
+    let words: Vec<&str> = upper.split_whitespace().collect();
+    let creates_table = words.iter().take(5).any(|w| *w == "TABLE") && !upper.contains("GENERATED");
+    let as_query = words.windows(2).any(|w| {
+        w[0] == "AS" && ["SELECT", "WITH", "VALUES", "FROM", "TABLE", "("].iter().any(|q| w[1].starts_with(q))
+    });
+    (creates_table && as_query).then_some(None)
 }
 
 /// Whether a workspace statement only reads (a query without `RETURNING`, `SHOW`, `EXPLAIN`).
@@ -300,6 +328,8 @@ impl Executor {
         let sql = &*with_session_functions(session, sql)?;
         let started = Instant::now();
         let ws = session.workspace.as_ref().ok_or_else(|| Error::internal("running workspace SQL", "no workspace"))?;
+        let renamed_view = self.view_rename(ws, sql).await?;
+        let sql = renamed_view.as_deref().unwrap_or(sql);
         let timeout_ms = super::effective_timeout_ms(
             session.settings().statement_timeout_ms(),
             ws.statement_timeout_secs.saturating_mul(1000),
@@ -327,7 +357,14 @@ impl Executor {
                 tag: "SELECT",
                 binary: false,
             }),
-            Ok(WorkspaceOutcome::Done(changed)) => Ok(Outcome::Command(tag_for(sql, changed))),
+            Ok(WorkspaceOutcome::Done(changed)) => match table_created_as(sql) {
+                // DuckDB reports no rows for CREATE TABLE AS; PostgreSQL's tag carries them
+                Some(Some(table)) => {
+                    let rows = self.count_rows(session, &table).await.map_or(changed, |n| n as usize);
+                    Ok(Outcome::Command(tag_for(sql, rows)))
+                }
+                _ => Ok(Outcome::Command(tag_for(sql, changed))),
+            },
             Err(e) => Err(super::explain_cancel(session, e)),
         };
         super::hold_timer_while_streaming(&mut result, timer);
@@ -338,6 +375,46 @@ impl Executor {
             self.end_workspace_cursors(session, committed).await;
         }
         result
+    }
+
+    /// `ALTER TABLE v RENAME TO w` of a view, which PostgreSQL takes (dbt renames the views it
+    /// builds so) and DuckDB refuses: the same rename as `ALTER VIEW`. `None`: any other
+    /// statement, or a table.
+    async fn view_rename(
+        &self,
+        ws: &crate::storage::workspaces::WorkspaceSession,
+        sql: &str,
+    ) -> Result<Option<String>> {
+        let words: Vec<String> =
+            after_leading_comments(sql).split_whitespace().take(2).map(|w| w.to_ascii_uppercase()).collect();
+        if words != ["ALTER", "TABLE"] || !sql.to_ascii_uppercase().contains("RENAME") {
+            return Ok(None);
+        }
+        let Ok(mut statements) = gateway::parse(sql) else { return Ok(None) };
+        let [sqlparser::ast::Statement::AlterTable(alter)] = statements.as_mut_slice() else { return Ok(None) };
+        let [
+            sqlparser::ast::AlterTableOperation::RenameTable {
+                table_name: sqlparser::ast::RenameTableNameKind::To(to),
+            },
+        ] = alter.operations.as_slice()
+        else {
+            return Ok(None);
+        };
+        let Some(parts) = gateway::query::name_parts(&alter.name) else { return Ok(None) };
+        let Some((name, qualifiers)) = parts.split_last() else { return Ok(None) };
+        let catalog = self.storage.engine().workspace_catalog(&ws.conn).await?;
+        // the named schema (unqualified: `main`, as DuckDB's search path has it)
+        let schema = qualifiers.last().map_or("main", String::as_str);
+        let is_view = catalog.relations.iter().any(|r| {
+            r.view_sql.is_some()
+                && r.name.eq_ignore_ascii_case(name)
+                && catalog.schemas.iter().any(|s| s.oid == r.schema_oid && s.name.eq_ignore_ascii_case(schema))
+        });
+        if !is_view {
+            return Ok(None);
+        }
+        let if_exists = if alter.if_exists { "IF EXISTS " } else { "" };
+        Ok(Some(format!("ALTER VIEW {if_exists}{} RENAME TO {to}", alter.name)))
     }
 
     /// Savepoints in a workspace. DuckDB has none, and a failed statement aborts its whole
@@ -505,7 +582,16 @@ mod tests {
     #[test]
     fn tags_follow_postgres() {
         assert_eq!(tag_for("create table t (a int)", 0), CommandTag::new("CREATE TABLE"));
-        assert_eq!(tag_for("CREATE OR REPLACE TABLE t AS SELECT 1", 0), CommandTag::new("CREATE TABLE"));
+        assert_eq!(tag_for("CREATE OR REPLACE TABLE t AS SELECT 1", 1), CommandTag::new("SELECT").with_rows(1));
+        assert_eq!(
+            tag_for("create temp table t as (select 1) with no data", 0),
+            CommandTag::new("SELECT").with_rows(0)
+        );
+        assert_eq!(tag_for("CREATE TABLE t AS FROM x", 2), CommandTag::new("SELECT").with_rows(2));
+        assert_eq!(
+            tag_for("CREATE TABLE t (a INT, b INT GENERATED ALWAYS AS (a + 1))", 0),
+            CommandTag::new("CREATE TABLE")
+        );
         assert_eq!(tag_for("insert into t values (1)", 3), CommandTag::new("INSERT").with_oid(0).with_rows(3));
         assert_eq!(tag_for("drop view v", 0), CommandTag::new("DROP VIEW"));
         assert_eq!(tag_for("begin", 0), CommandTag::new("BEGIN"));

@@ -136,7 +136,7 @@ impl Executor {
         }
     }
 
-    async fn count_rows(&self, session: &Session, table: &str) -> Result<u64> {
+    pub(super) async fn count_rows(&self, session: &Session, table: &str) -> Result<u64> {
         let WorkspaceOutcome::Rows(stream) =
             self.workspace_internal(session, format!("SELECT count(*) FROM {table}"), vec![]).await?
         else {

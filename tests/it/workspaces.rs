@@ -1079,6 +1079,12 @@ async fn a_workspace_catalog_shows_its_own_objects_as_postgresql_does() {
     assert_eq!(names, ["?column?", "count", "int8", "id"]);
     let qualified = format!(r#"SELECT count(*) FROM "{}"."main"."t""#, ws.user);
     assert_eq!(text_rows(&client, &qualified).await, vec![vec![s("2")]]);
+    // CREATE TABLE AS answers SELECT and its rows, as in PostgreSQL
+    assert_eq!(client.execute("CREATE TABLE t_copy AS SELECT * FROM t", &[]).await.unwrap(), 2);
+    // a view renames with ALTER TABLE, as in PostgreSQL (dbt's view models do)
+    client.batch_execute("CREATE VIEW v_tmp AS SELECT 1 AS x; ALTER TABLE main.V_TMP RENAME TO v_final").await.unwrap();
+    assert_eq!(text_rows(&client, "SELECT x FROM v_final").await, vec![vec![s("1")]]);
+    client.batch_execute("ALTER TABLE t RENAME TO t2; ALTER TABLE t2 RENAME TO t").await.unwrap();
     server.stop().await;
 }
 
