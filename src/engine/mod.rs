@@ -39,8 +39,9 @@ pub use relations::{RELATION_FUNCTION, RelationGuard, RelationRegistry};
 pub use tables::{Lease, TableFile};
 pub(crate) use workspaces::split_statements;
 pub use workspaces::{
-    SandboxLimits, WorkspaceCatalog, WorkspaceColumn, WorkspaceConn, WorkspaceFile, WorkspaceLoad, WorkspaceOutcome,
-    WorkspaceRelation, WorkspaceSchema, WorkspaceStatement, after_leading_comments, returns_rows,
+    DeclaredColumn, DeclaredShape, SandboxLimits, WorkspaceCatalog, WorkspaceColumn, WorkspaceConn, WorkspaceFile,
+    WorkspaceLoad, WorkspaceOutcome, WorkspaceRelation, WorkspaceSchema, WorkspaceStatement, after_leading_comments,
+    returns_rows,
 };
 
 /// PostgreSQL's arithmetic where DuckDB's differs and a client would get another answer for

@@ -6,6 +6,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::mem::ManuallyDrop;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
 use arrow::datatypes::{DataType, SchemaRef, TimeUnit};
@@ -57,6 +58,31 @@ pub(super) struct WorkspaceDb {
     path: PathBuf,
     limits: SandboxLimits,
     registry: Arc<Registry>,
+    /// Moves on after every statement that may change the catalog (any but a query), from any
+    /// connection: a session's cached copy of the catalog is good while this has not moved.
+    catalog_generation: AtomicU64,
+}
+
+#[cfg(test)]
+mod length_check_tests {
+    #[test]
+    fn a_length_check_is_read_back_only_in_the_form_written() {
+        assert_eq!(super::length_check("name", "(length(\"name\") <= 40)"), Some((40, false)));
+        assert_eq!(super::length_check("c", "(char_length(c) <= 2)"), Some((2, true)));
+        assert_eq!(super::length_check("a\"b", "(length(\"a\"\"b\") <= 3)"), Some((3, false)));
+        assert_eq!(super::length_check("c", "(length(c || c) <= 2)"), None);
+        assert_eq!(super::length_check("c", "(length(d) <= 2)"), None);
+        assert_eq!(super::length_check("c", "(length(c) < 2)"), None);
+    }
+}
+
+/// Moves the workspace's catalog generation on when dropped (after the statement it guards).
+struct CatalogChange(Arc<WorkspaceDb>);
+
+impl Drop for CatalogChange {
+    fn drop(&mut self) {
+        self.0.catalog_generation.fetch_add(1, Ordering::AcqRel);
+    }
 }
 
 impl Drop for WorkspaceDb {
@@ -160,6 +186,7 @@ impl Workspaces {
             path,
             limits: limits.clone(),
             registry: Arc::clone(&self.registry),
+            catalog_generation: AtomicU64::new(0),
         });
         state.instances.insert(file, Arc::downgrade(&db));
         state.instances.retain(|_, w| w.strong_count() > 0);
@@ -272,12 +299,37 @@ const WORKSPACE_COLUMNS: &str = "SELECT table_oid, column_name, data_type, is_nu
 const WORKSPACE_PRIMARY_KEYS: &str = "SELECT table_oid, array_to_string(constraint_column_names, chr(1)) \
      FROM duckdb_constraints() WHERE constraint_type = 'PRIMARY KEY'";
 
+const WORKSPACE_LENGTH_CHECKS: &str = "SELECT table_oid, constraint_column_names[1], expression \
+     FROM duckdb_constraints() WHERE constraint_type = 'CHECK' AND len(constraint_column_names) = 1";
+
+/// The declared length a CHECK of one column keeps, as DuckDB prints it: `(length(c) <= n)`
+/// for `VARCHAR(n)`, `(char_length(c) <= n)` for `CHAR(n)` (whether fixed).
+fn length_check(column: &str, expression: &str) -> Option<(u32, bool)> {
+    let inner = expression.strip_prefix('(')?.strip_suffix(')')?;
+    let (call, length) = inner.rsplit_once(") <= ")?;
+    let length: u32 = length.trim().parse().ok()?;
+    let (argument, fixed) = match call.strip_prefix("length(") {
+        Some(argument) => (argument, false),
+        None => (call.strip_prefix("char_length(")?, true),
+    };
+    let named = match argument.strip_prefix('"').and_then(|a| a.strip_suffix('"')) {
+        Some(quoted) => quoted.replace("\"\"", "\""),
+        None => argument.to_owned(),
+    };
+    (named == column).then_some((length, fixed))
+}
+
+/// A catalog as read, with the catalog generation it was read at.
+type CachedCatalog = (u64, Arc<WorkspaceCatalog>);
+
 /// One client session's connection to a workspace: its own transaction state.
 #[derive(Clone)]
 pub struct WorkspaceConn {
     // Field order is drop order: the connection closes before the instance can.
     conn: Arc<Mutex<WsConnection>>,
     db: Arc<WorkspaceDb>,
+    /// The catalog as this connection last read it, with the generation it was read at.
+    catalog: Arc<Mutex<Option<CachedCatalog>>>,
 }
 
 impl Drop for WorkspaceConn {
@@ -459,7 +511,7 @@ fn classify_statements(parser: &super::DuckParser, text: &str) -> Result<Vec<Wor
             let first = sql.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
             let frees = ["DROP", "DELETE", "TRUNCATE", "ROLLBACK", "ABORT", "COMMIT", "END", "CHECKPOINT", "VACUUM"]
                 .contains(&first.trim_end_matches(';'));
-            Ok(WorkspaceStatement { sql, frees_or_reads: reads || frees })
+            Ok(WorkspaceStatement { sql, frees_or_reads: reads || frees, reads })
         })
         .collect()
 }
@@ -470,6 +522,8 @@ pub struct WorkspaceStatement {
     pub sql: String,
     /// DuckDB reads it as a query, or it only frees space: it may run over the size limit.
     pub frees_or_reads: bool,
+    /// DuckDB reads it as a query: it changes no catalog.
+    pub reads: bool,
 }
 
 /// The text after any leading whitespace and comments (`-- …` and `/* … */`, nested as DuckDB
@@ -575,7 +629,7 @@ impl Engine {
             .run(move || {
                 let db = workspaces.open(file, &limits)?;
                 let conn = db.connect()?;
-                Ok(WorkspaceConn { db, conn: Arc::new(Mutex::new(conn)) })
+                Ok(WorkspaceConn { db, conn: Arc::new(Mutex::new(conn)), catalog: Arc::default() })
             })
             .await
     }
@@ -595,6 +649,7 @@ impl Engine {
         self.pool
             .run(move || {
                 db.storage.install(source);
+                let _change = CatalogChange(Arc::clone(&db));
                 let map = |e: duckdb::Error| engine.workspace_map(e, "exposing storage to a workspace");
                 let conn = db.connect()?;
                 let mut exposed = db.exposed.lock().unwrap_or_else(|p| p.into_inner());
@@ -689,11 +744,14 @@ impl Engine {
         let conn = Arc::clone(&ws.conn);
         let canceller = canceller.clone();
         let max_bytes = ws.db.limits.max_result_bytes;
+        // anything but a query may change the catalog: sessions' copies go stale when it ends
+        let change = (!statement.reads).then(|| CatalogChange(Arc::clone(&ws.db)));
         if !returns_rows(&sql) {
             let engine = self.clone();
             return self
                 .pool
                 .run(move || {
+                    let _change = change;
                     let conn = conn.lock().unwrap_or_else(|p| p.into_inner());
                     let _armed = canceller.arm(conn.interrupt_handle())?;
                     let values: Vec<_> = params.iter().map(to_duckdb_value).collect();
@@ -707,6 +765,7 @@ impl Engine {
         let engine = self.clone();
         self.pool
             .spawn(move || {
+                let _change = change;
                 let conn = conn.lock().unwrap_or_else(|p| p.into_inner());
                 let _armed = match canceller.arm(conn.interrupt_handle()) {
                     Ok(armed) => armed,
@@ -801,7 +860,22 @@ impl Engine {
     /// workspace's schemas (`main` and those it created) and, with read-only storage, each
     /// exposed bucket (an attached catalog) as a schema of its name. Temporary objects and
     /// DuckDB's own are left out.
-    pub async fn workspace_catalog(&self, ws: &WorkspaceConn) -> Result<WorkspaceCatalog> {
+    /// Read once per catalog generation: a statement of any session that may change the
+    /// catalog (any but a query) makes every session read it again.
+    pub async fn workspace_catalog(&self, ws: &WorkspaceConn) -> Result<Arc<WorkspaceCatalog>> {
+        // the generation before reading: a change that lands while reading invalidates this read
+        let generation = ws.db.catalog_generation.load(Ordering::Acquire);
+        if let Some((read_at, catalog)) = &*ws.catalog.lock().unwrap_or_else(|p| p.into_inner())
+            && *read_at == generation
+        {
+            return Ok(Arc::clone(catalog));
+        }
+        let catalog = Arc::new(self.read_workspace_catalog(ws).await?);
+        *ws.catalog.lock().unwrap_or_else(|p| p.into_inner()) = Some((generation, Arc::clone(&catalog)));
+        Ok(catalog)
+    }
+
+    async fn read_workspace_catalog(&self, ws: &WorkspaceConn) -> Result<WorkspaceCatalog> {
         let conn = Arc::clone(&ws.conn);
         let engine = self.clone();
         self.pool
@@ -851,6 +925,19 @@ impl Engine {
                     relations[i].primary_key =
                         row.get::<_, String>(1).map_err(map)?.split('\u{1}').map(str::to_owned).collect();
                 }
+                // a declared length, kept as a CHECK (see `exec::workspace`): the column's type
+                let mut stmt = conn.prepare(WORKSPACE_LENGTH_CHECKS).map_err(map)?;
+                let mut rows = stmt.query([]).map_err(map)?;
+                while let Some(row) = rows.next().map_err(map)? {
+                    let Some(&i) = index.get(&row.get::<_, i64>(0).map_err(map)?) else { continue };
+                    let (column, expression): (String, String) = (row.get(1).map_err(map)?, row.get(2).map_err(map)?);
+                    let Some((length, fixed)) = length_check(&column, &expression) else { continue };
+                    if let Some(c) =
+                        relations[i].columns.iter_mut().find(|c| c.name == column && c.data_type == "VARCHAR")
+                    {
+                        c.data_type = format!("{}({length})", if fixed { "CHAR" } else { "VARCHAR" });
+                    }
+                }
                 Ok(WorkspaceCatalog { schemas, relations })
             })
             .await
@@ -866,6 +953,7 @@ impl Engine {
         self.pool
             .run(move || {
                 let db = workspaces.open(file, &limits)?;
+                let _change = CatalogChange(Arc::clone(&db));
                 let conn = db.connect()?;
                 work(&conn, &db)
             })
@@ -887,16 +975,11 @@ impl Engine {
             conn.execute_batch("BEGIN TRANSACTION").map_err(map)?;
             let result = (|| {
                 let mut counts = Vec::with_capacity(tables.len());
-                for WorkspaceLoad { destination, query, incremental } in tables {
+                for WorkspaceLoad { destination, query, incremental, declared } in tables {
                     // Rows stream from the storage instance a few batches at a time; this job
                     // already holds a pool slot, so the read takes none.
                     let mut stream = engine.query_nested(&runtime, query)?;
-                    let columns = stream
-                        .schema
-                        .fields()
-                        .iter()
-                        .map(|f| Ok(format!("{} {}", quote(f.name()), column_type(f.data_type())?)))
-                        .collect::<Result<Vec<_>>>()?;
+                    let columns = declared.definitions(stream.schema.fields())?;
                     // An incremental load into an existing table appends by column name
                     // through a staging table; otherwise the destination is (re)created.
                     let exists = incremental
@@ -1100,6 +1183,59 @@ pub struct WorkspaceLoad {
     pub query: Query,
     /// Append to an existing destination (by column name) instead of replacing it.
     pub incremental: bool,
+    /// What a new destination keeps of its source table's declarations.
+    pub declared: DeclaredShape,
+}
+
+/// A storage table's declarations under the workspace's column names, and its primary key
+/// (empty: none, or not every key column loaded).
+#[derive(Debug, Clone, Default)]
+pub struct DeclaredShape {
+    pub columns: Vec<DeclaredColumn>,
+    pub primary_key: Vec<String>,
+}
+
+/// What a loaded column keeps beyond its Arrow type.
+#[derive(Debug, Clone)]
+pub struct DeclaredColumn {
+    pub name: String,
+    pub json: bool,
+    /// A declared length: (n, whether `CHAR(n)` rather than `VARCHAR(n)`).
+    pub length: Option<(u32, bool)>,
+    pub nullable: bool,
+}
+
+impl DeclaredShape {
+    /// The column definitions and key of a new workspace table for `fields`: the Arrow type's
+    /// DuckDB type, except that json stays `JSON` and a declared length stays, as a CHECK the
+    /// workspace's catalog reads back (as `exec::workspace` writes it for CREATE TABLE).
+    fn definitions(&self, fields: &arrow::datatypes::Fields) -> Result<Vec<String>> {
+        let mut definitions = fields
+            .iter()
+            .map(|f| {
+                let name = quote(f.name());
+                let declared = self.columns.iter().find(|c| c.name == *f.name());
+                let text = matches!(f.data_type(), DataType::Utf8);
+                let mut definition = match declared {
+                    Some(c) if c.json && text => format!("{name} JSON"),
+                    Some(DeclaredColumn { length: Some((length, fixed)), .. }) if text => {
+                        let function = if *fixed { "char_length" } else { "length" };
+                        format!("{name} VARCHAR CHECK ({function}({name}) <= {length})")
+                    }
+                    _ => format!("{name} {}", column_type(f.data_type())?),
+                };
+                if declared.is_some_and(|c| !c.nullable) {
+                    definition.push_str(" NOT NULL");
+                }
+                Ok(definition)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        if !self.primary_key.is_empty() && self.primary_key.iter().all(|k| fields.iter().any(|f| f.name() == k)) {
+            let keys: Vec<String> = self.primary_key.iter().map(|k| quote(k)).collect();
+            definitions.push(format!("PRIMARY KEY ({})", keys.join(", ")));
+        }
+        Ok(definitions)
+    }
 }
 
 /// Where an incremental load stages its rows before appending them by name.

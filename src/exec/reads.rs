@@ -62,7 +62,7 @@ impl Executor {
     async fn catalog_contents(&self, session: &Session) -> Result<CatalogContents> {
         match &session.workspace {
             Some(ws) => {
-                Ok(super::workspace_catalog::contents(self.storage.engine().workspace_catalog(&ws.conn).await?))
+                Ok(super::workspace_catalog::contents(&*self.storage.engine().workspace_catalog(&ws.conn).await?))
             }
             None => Ok(CatalogContents::of_storage(&self.storage.catalog_snapshot(session.ctx.clone()).await?)),
         }

@@ -9,7 +9,9 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use super::{CommandTag, Executor, Outcome, ParamShape, Rows, Session, Shape};
-use crate::engine::{Param, WorkspaceOutcome, after_leading_comments, returns_rows};
+use arrow::datatypes::SchemaRef;
+
+use crate::engine::{Param, WorkspaceCatalog, WorkspaceOutcome, after_leading_comments, returns_rows};
 use crate::error::{Error, ErrorKind, Result, SqlState};
 use crate::gateway::settings::{self, SessionSettings};
 use crate::gateway::{self, CompatValues, ParamType, Plan};
@@ -67,6 +69,18 @@ fn table_created_as(sql: &str) -> Option<Option<String>> {
         w[0] == "AS" && ["SELECT", "WITH", "VALUES", "FROM", "TABLE", "("].iter().any(|q| w[1].starts_with(q))
     });
     (creates_table && as_query).then_some(None)
+}
+
+/// The workspace table (or view) a name of a query means, as DuckDB resolves it: in its schema,
+/// else in `main`.
+fn workspace_table(catalog: &WorkspaceCatalog, name: &crate::storage::TableName) -> Option<super::reads::SlotTable> {
+    let schema = name.schema.as_deref().unwrap_or("main");
+    let relation = catalog.relations.iter().find(|r| {
+        r.name.eq_ignore_ascii_case(&name.name)
+            && catalog.schemas.iter().any(|s| s.oid == r.schema_oid && s.name.eq_ignore_ascii_case(schema))
+    })?;
+    let columns = relation.columns.iter().map(|c| (c.name.clone(), c.data_type.clone())).collect();
+    Some(super::reads::SlotTable { table_id: relation.oid, columns })
 }
 
 /// Whether a workspace statement only reads (a query without `RETURNING`, `SHOW`, `EXPLAIN`).
@@ -219,7 +233,8 @@ pub(super) fn with_session_functions<'a>(session: &Session, sql: &'a str) -> Res
     let session_functions = gateway::compat::SESSION_FUNCTION_WORDS.iter().any(|w| lower.contains(w));
     let first = after_leading_comments(&lower).trim_start_matches('(').split(|c: char| !c.is_ascii_alphabetic()).next();
     let query = matches!(first, Some("select" | "with" | "values"));
-    if !session_functions && !query {
+    let declares_lengths = first == Some("create") && lower.contains("char");
+    if !session_functions && !query && !declares_lengths {
         return Ok(Cow::Borrowed(sql));
     }
     let Ok(mut statements) = gateway::parse(sql) else { return Ok(Cow::Borrowed(sql)) };
@@ -230,7 +245,48 @@ pub(super) fn with_session_functions<'a>(session: &Session, sql: &'a str) -> Res
         changed |= gateway::compat::rewrite_session_functions(statement, &session.compat(&settings))?;
     }
     changed |= gateway::query::name_columns_like_postgres(statement);
+    changed |= keep_declared_lengths(statement);
     Ok(if changed { Cow::Owned(statement.to_string()) } else { Cow::Borrowed(sql) })
+}
+
+/// `VARCHAR(n)` and `CHAR(n)` columns of a workspace's `CREATE TABLE` keep their length, as
+/// storage tables do (`storage::tables::table_ddl`): DuckDB ignores a declared length, so a
+/// CHECK refuses a longer value (`22001`, as PostgreSQL) and the workspace's catalog reads the
+/// length back from it (`engine::workspaces`, `length(c) <= n` for varchar, `char_length(c) <=
+/// n` for char). Answers whether anything changed.
+fn keep_declared_lengths(statement: &mut sqlparser::ast::Statement) -> bool {
+    use sqlparser::ast::{CharacterLength, CheckConstraint, ColumnOption, ColumnOptionDef, DataType, Statement};
+    let Statement::CreateTable(create) = statement else { return false };
+    let mut changed = false;
+    for column in &mut create.columns {
+        let (length, function) = match &column.data_type {
+            DataType::Varchar(Some(CharacterLength::IntegerLength { length, .. }))
+            | DataType::CharacterVarying(Some(CharacterLength::IntegerLength { length, .. }))
+            | DataType::CharVarying(Some(CharacterLength::IntegerLength { length, .. })) => (*length, "length"),
+            DataType::Char(Some(CharacterLength::IntegerLength { length, .. }))
+            | DataType::Character(Some(CharacterLength::IntegerLength { length, .. })) => (*length, "char_length"),
+            _ => continue,
+        };
+        let check =
+            format!("{function}({}) <= {length}", sqlparser::ast::Ident::with_quote('"', column.name.value.clone()));
+        let Ok(expr) = sqlparser::parser::Parser::new(&sqlparser::dialect::PostgreSqlDialect {})
+            .try_with_sql(&check)
+            .and_then(|mut p| p.parse_expr())
+        else {
+            continue;
+        };
+        column.options.push(ColumnOptionDef {
+            name: None,
+            option: ColumnOption::Check(CheckConstraint {
+                name: None,
+                expr: Box::new(expr),
+                no_inherit: false,
+                enforced: None,
+            }),
+        });
+        changed = true;
+    }
+    changed
 }
 
 /// PostgreSQL catalog functions DuckDB lacks and clients call at connect (psycopg's type lookup,
@@ -351,12 +407,15 @@ impl Executor {
             .workspace_execute(&ws.conn, sql.to_owned(), params.to_vec(), ws.size_limit, &session.canceller)
             .await;
         let mut result = match result {
-            Ok(WorkspaceOutcome::Rows(stream)) => Ok(Outcome::Rows {
-                schema: stream.schema.clone(),
-                rows: Rows::Engine(stream),
-                tag: "SELECT",
-                binary: false,
-            }),
+            Ok(WorkspaceOutcome::Rows(mut stream)) => {
+                stream.schema = self.mark_result_columns(session, ws, sql, stream.schema).await;
+                Ok(Outcome::Rows {
+                    schema: stream.schema.clone(),
+                    rows: Rows::Engine(stream),
+                    tag: "SELECT",
+                    binary: false,
+                })
+            }
             Ok(WorkspaceOutcome::Done(changed)) => match table_created_as(sql) {
                 // DuckDB reports no rows for CREATE TABLE AS; PostgreSQL's tag carries them
                 Some(Some(table)) => {
@@ -375,6 +434,36 @@ impl Executor {
             self.end_workspace_cursors(session, committed).await;
         }
         result
+    }
+
+    /// A workspace query's result columns marked as a storage read's are (see
+    /// `exec::result_columns`): a column of a workspace table carries the table's OID, its
+    /// column number and its declared type, from the workspace's catalog. A query the gateway's
+    /// planner cannot follow keeps DuckDB's description.
+    async fn mark_result_columns(
+        &self,
+        session: &Session,
+        ws: &crate::storage::workspaces::WorkspaceSession,
+        sql: &str,
+        schema: SchemaRef,
+    ) -> SchemaRef {
+        if sql.len() > 64 * 1024 || !reads_only(sql) {
+            return schema;
+        }
+        let Ok(mut statements) = gateway::parse(sql) else { return schema };
+        let [_] = statements.as_slice() else { return schema };
+        let plan = {
+            let settings = session.settings().clone();
+            gateway::plan(statements.remove(0), &session.compat(&settings))
+        };
+        let Ok(Plan::Query(q)) = plan else { return schema };
+        let slots = if q.tables.is_empty() {
+            vec![]
+        } else {
+            let Ok(catalog) = self.storage.engine().workspace_catalog(&ws.conn).await else { return schema };
+            q.tables.iter().map(|name| workspace_table(&catalog, name)).collect()
+        };
+        super::result_columns::mark(schema, &q, &slots)
     }
 
     /// `ALTER TABLE v RENAME TO w` of a view, which PostgreSQL takes (dbt renames the views it
@@ -481,7 +570,10 @@ impl Executor {
         let described = self.storage.engine().workspace_describe(&ws.conn, sql.clone()).await?;
         let params = described.params.iter().map(|t| ParamShape::Engine(t.clone(), ParamType::Unknown)).collect();
         // DuckDB describes `INSERT` as a `Count` column; PostgreSQL answers NoData
-        let schema = (!described.schema.fields().is_empty() && returns_rows(&sql)).then_some(described.schema);
+        let schema = match !described.schema.fields().is_empty() && returns_rows(&sql) {
+            true => Some(self.mark_result_columns(session, ws, &sql, described.schema).await),
+            false => None,
+        };
         Ok(Shape { params, schema })
     }
 }

@@ -10,7 +10,7 @@ use crate::engine::WorkspaceCatalog;
 const SCHEMA_OID_OFFSET: i64 = 1_000_000;
 
 /// The catalog contents of a workspace session.
-pub(super) fn contents(catalog: WorkspaceCatalog) -> CatalogContents {
+pub(super) fn contents(catalog: &WorkspaceCatalog) -> CatalogContents {
     let schemas: Vec<SchemaEntry> = catalog
         .schemas
         .iter()
@@ -23,36 +23,36 @@ pub(super) fn contents(catalog: WorkspaceCatalog) -> CatalogContents {
         .collect();
     let relations = catalog
         .relations
-        .into_iter()
+        .iter()
         .filter_map(|r| {
             let schema = catalog.schemas.iter().position(|s| s.oid == r.schema_oid)?;
             let columns = r
                 .columns
-                .into_iter()
+                .iter()
                 .map(|c| ColumnRecord {
-                    name: c.name,
-                    sql_type: c.data_type,
+                    name: c.name.clone(),
+                    sql_type: c.data_type.clone(),
                     base_type: String::new(),
                     nullable: c.nullable,
-                    default_sql: c.default,
+                    default_sql: c.default.clone(),
                 })
                 .collect();
             let table = TableRecord {
                 id: r.oid,
                 bucket_id: r.schema_oid,
-                name: r.name,
+                name: r.name.clone(),
                 version: 0,
-                primary_key: r.primary_key,
+                primary_key: r.primary_key.clone(),
                 row_count: r.rows,
                 byte_count: 0,
-                description: r.comment,
+                description: r.comment.clone(),
                 created_at: 0,
                 created_by: String::new(),
                 changed_at: 0,
                 version_since: 0,
                 columns,
             };
-            Some(RelationEntry { schema, table, view_definition: r.view_sql.map(|sql| view_query(&sql)) })
+            Some(RelationEntry { schema, table, view_definition: r.view_sql.as_deref().map(view_query) })
         })
         .collect();
     CatalogContents { schemas, relations, server_schemas: false }

@@ -452,11 +452,12 @@ impl Storage {
         let in_branch = in_workspace_branch(&ctx, &record);
         let mut tables = Vec::with_capacity(mappings.len());
         for m in mappings {
-            let query = self.read_for_workspace(&in_branch, &m).await?;
+            let (query, declared) = self.read_for_workspace(&in_branch, &m).await?;
             tables.push(crate::engine::WorkspaceLoad {
                 destination: m.destination.clone(),
                 query,
                 incremental: m.incremental,
+                declared,
             });
         }
         let counts = self
@@ -483,9 +484,41 @@ impl Storage {
 
     /// The read of a storage table for an input mapping (columns, filters, limit), resolved and
     /// authorized for the session now; it runs while the workspace load consumes it.
-    async fn read_for_workspace(&self, ctx: &SessionContext, m: &InputMapping) -> Result<Query> {
+    async fn read_for_workspace(
+        &self,
+        ctx: &SessionContext,
+        m: &InputMapping,
+    ) -> Result<(Query, crate::engine::DeclaredShape)> {
         let readable = self.resolve_reads(ctx.clone(), vec![m.source.clone()], vec![]).await?.remove(0);
         let table = &readable.table;
+        // what the workspace table keeps of the storage table: types, NOT NULL, the key (when
+        // every key column is loaded), under the workspace's column names
+        let workspace_name = |from: &str| -> Option<String> {
+            if m.columns.is_empty() {
+                return Some(from.to_owned());
+            }
+            m.columns.iter().find(|(source, _)| source == from).map(|(_, to)| to.clone())
+        };
+        let declared = crate::engine::DeclaredShape {
+            columns: table
+                .columns
+                .iter()
+                .filter_map(|c| {
+                    Some(crate::engine::DeclaredColumn {
+                        name: workspace_name(&c.name)?,
+                        json: c.sql_type == "JSON",
+                        length: super::names::declared_length(&c.sql_type),
+                        nullable: c.nullable,
+                    })
+                })
+                .collect(),
+            primary_key: table
+                .primary_key
+                .iter()
+                .map(|k| workspace_name(k))
+                .collect::<Option<Vec<_>>>()
+                .unwrap_or_default(),
+        };
         let columns: Vec<String> = if m.columns.is_empty() {
             table.columns.iter().map(|c| quote_ident(&c.name)).collect()
         } else {
@@ -519,7 +552,7 @@ impl Storage {
         if let Some(limit) = m.limit {
             sql.push_str(&format!(" LIMIT {}", limit.max(0)));
         }
-        Ok(Query {
+        let query = Query {
             home: crate::engine::Place::Project(readable.file.project_id),
             sql,
             params,
@@ -528,7 +561,8 @@ impl Storage {
             origin: SqlOrigin::Server,
             checks: None,
             labels: vec![],
-        })
+        };
+        Ok((query, declared))
     }
 
     /// `unload_workspace`: a workspace table into a storage table (created when missing), with

@@ -638,9 +638,11 @@ async fn an_input_mapping_renames_columns_and_appends_incrementally() {
         st.query_one(&load(", destination => 'o', columns => 'customer', incremental => true"), &[]).await.unwrap_err();
     assert_eq!(sqlstate(&err), "42703", "{err:?}");
     assert_eq!(text_rows(&wc, "SELECT count(*) FROM o").await, vec![vec![s("3")]]);
-    // workspace names are case-insensitive: "O" is the same table, appended to, not replaced
-    st.query_one(&load(", destination => 'O', columns => 'id:order_id', incremental => true"), &[]).await.unwrap();
-    assert_eq!(text_rows(&wc, "SELECT count(*) FROM o").await, vec![vec![s("6")]]);
+    // workspace names are case-insensitive: "O" is the same table, appended to, not replaced;
+    // it kept the storage table's key, so repeating a key fails the load (as an INSERT would)
+    let err = st.query_one(&load(", destination => 'O', columns => 'id:order_id', incremental => true"), &[]).await;
+    assert_eq!(sqlstate(&err.unwrap_err()), "23505");
+    assert_eq!(text_rows(&wc, "SELECT count(*) FROM o").await, vec![vec![s("3")]]);
     // an incremental load into a missing table creates it; bad renames are refused
     st.query_one(&load(", destination => 'fresh', incremental => true"), &[]).await.unwrap();
     assert_eq!(text_rows(&wc, "SELECT count(*) FROM fresh").await, vec![vec![s("3")]]);
@@ -1007,7 +1009,7 @@ async fn a_workspace_catalog_shows_its_own_objects_as_postgresql_does() {
     let client = login(&server, &ws).await;
     client
         .batch_execute(
-            "CREATE TABLE t (id INTEGER PRIMARY KEY, name VARCHAR NOT NULL, amount DECIMAL(12,2), tags VARCHAR[]);
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, name VARCHAR(40) NOT NULL, amount DECIMAL(12,2), tags VARCHAR[]);
              CREATE VIEW v AS SELECT id, amount FROM t WHERE amount > 10;
              CREATE SCHEMA staging; CREATE TABLE staging.raw (payload JSON);
              INSERT INTO t VALUES (1, 'a', 5, ['x']), (2, 'b', 50, NULL)",
@@ -1017,7 +1019,8 @@ async fn a_workspace_catalog_shows_its_own_objects_as_postgresql_does() {
 
     // psql's \d family reads pg_catalog: the table, its key, the view, the schemas
     let described = psql(&server, &ws, r"\d t").await;
-    for part in ["numeric(12,2)", "not null", "text[]", r#""t_pkey" PRIMARY KEY, btree (id)"#] {
+    let parts = ["character varying(40)", "numeric(12,2)", "not null", "text[]", r#""t_pkey" PRIMARY KEY, btree (id)"#];
+    for part in parts {
         assert!(described.contains(part), "{part} in {described}");
     }
     let views = psql(&server, &ws, r"\dv").await;
@@ -1039,8 +1042,12 @@ async fn a_workspace_catalog_shows_its_own_objects_as_postgresql_does() {
         .iter()
         .map(|r| (r.get(0), r.get(1), r.get(2)))
         .collect();
-    let expected =
-        [("id", "integer", "NO"), ("name", "text", "NO"), ("amount", "numeric", "YES"), ("tags", "ARRAY", "YES")];
+    let expected = [
+        ("id", "integer", "NO"),
+        ("name", "character varying", "NO"),
+        ("amount", "numeric", "YES"),
+        ("tags", "ARRAY", "YES"),
+    ];
     let expected: Vec<(String, String, String)> =
         expected.iter().map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string())).collect();
     assert_eq!(columns, expected);
@@ -1079,6 +1086,15 @@ async fn a_workspace_catalog_shows_its_own_objects_as_postgresql_does() {
     assert_eq!(names, ["?column?", "count", "int8", "id"]);
     let qualified = format!(r#"SELECT count(*) FROM "{}"."main"."t""#, ws.user);
     assert_eq!(text_rows(&client, &qualified).await, vec![vec![s("2")]]);
+    // a declared length holds, and result columns of a table say which table, column and type
+    let long = client.execute("INSERT INTO t VALUES (9, repeat('x', 41), 1, NULL)", &[]).await.unwrap_err();
+    assert_eq!(sqlstate(&long), "22001");
+    let described = client.prepare("SELECT t.name, amount, id + 1 FROM t").await.unwrap();
+    let columns = described.columns();
+    assert_eq!(columns[0].type_(), &tokio_postgres::types::Type::VARCHAR);
+    assert_eq!((columns[0].column_id(), columns[1].column_id(), columns[2].column_id()), (Some(2), Some(3), None));
+    let oid = text_rows(&client, "SELECT oid FROM pg_class WHERE relname = 't'").await;
+    assert_eq!(columns[0].table_oid().map(|o| o.to_string()), oid[0][0].clone());
     // CREATE TABLE AS answers SELECT and its rows, as in PostgreSQL
     assert_eq!(client.execute("CREATE TABLE t_copy AS SELECT * FROM t", &[]).await.unwrap(), 2);
     // a view renames with ALTER TABLE, as in PostgreSQL (dbt's view models do)
@@ -1131,4 +1147,59 @@ fn walk_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         }
     }
     files
+}
+
+#[tokio::test]
+async fn a_workspace_catalog_follows_every_change_of_any_session_and_procedure() {
+    let server = TestServer::start().await;
+    let st = storage(&server, "catalog_changes").await;
+    let ws = workspace(&st, "CALL create_workspace(name => 'w')").await;
+    let reader = login(&server, &ws).await;
+    let writer = login(&server, &ws).await;
+    // each read below follows a change made elsewhere since the reader's last catalog read
+    assert_eq!(listed(&reader).await, Vec::<String>::new());
+    writer.batch_execute("CREATE TABLE made (x INTEGER)").await.unwrap();
+    assert_eq!(listed(&reader).await, ["made"]);
+    // a change inside another session's block shows once it commits
+    writer.batch_execute("BEGIN; CREATE TABLE later (x INTEGER)").await.unwrap();
+    assert_eq!(listed(&reader).await, ["made"]);
+    writer.batch_execute("COMMIT").await.unwrap();
+    assert_eq!(listed(&reader).await, ["later", "made"]);
+    writer
+        .batch_execute("ALTER TABLE later RENAME TO renamed; ALTER TABLE made ADD COLUMN y VARCHAR(5)")
+        .await
+        .unwrap();
+    assert_eq!(listed(&reader).await, ["made", "renamed"]);
+    let typed =
+        text_rows(&reader, "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attname = 'y'").await;
+    assert_eq!(typed, vec![vec![s("text")]], "ALTER … ADD COLUMN keeps no length (only CREATE TABLE does)");
+    // the storage procedures that change a workspace: load, drop an object, clear
+    st.query_one(&format!("CALL load_workspace(workspace => {}, source => 'in.c-s.orders')", ws.id), &[])
+        .await
+        .unwrap();
+    assert_eq!(listed(&reader).await, ["made", "orders", "renamed"]);
+    let keys = text_rows(&reader, "SELECT conname FROM pg_constraint WHERE contype = 'p'").await;
+    assert_eq!(keys, vec![vec![s("orders_pkey")]], "a loaded table keeps its primary key");
+    // a loaded table keeps json, declared lengths and NOT NULL
+    st.batch_execute(
+        r#"CREATE TABLE "in.c-s"."typed" (doc JSON, code VARCHAR(5) NOT NULL); INSERT INTO "in.c-s"."typed" VALUES ('{"a": 1}', 'ab')"#,
+    )
+    .await
+    .unwrap();
+    st.query_one(&format!("CALL load_workspace(workspace => {}, source => 'in.c-s.typed')", ws.id), &[]).await.unwrap();
+    let typed = text_rows(
+        &reader,
+        "SELECT attname, format_type(atttypid, atttypmod), attnotnull FROM pg_attribute a JOIN pg_class c \
+         ON c.oid = a.attrelid WHERE c.relname = 'typed' ORDER BY attnum",
+    )
+    .await;
+    assert_eq!(typed, vec![vec![s("doc"), s("json"), s("f")], vec![s("code"), s("character varying(5)"), s("t")]]);
+    let long = reader.execute("INSERT INTO typed VALUES (NULL, 'abcdef')", &[]).await.unwrap_err();
+    assert_eq!(sqlstate(&long), "22001");
+    st.query_one("CALL drop_workspace_object(workspace => $1, object => 'typed')", &[&ws.id]).await.unwrap();
+    st.query_one("CALL drop_workspace_object(workspace => $1, object => 'made')", &[&ws.id]).await.unwrap();
+    assert_eq!(listed(&reader).await, ["orders", "renamed"]);
+    st.query_one("CALL clear_workspace(workspace => $1)", &[&ws.id]).await.unwrap();
+    assert_eq!(listed(&reader).await, Vec::<String>::new());
+    server.stop().await;
 }
