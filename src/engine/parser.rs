@@ -217,6 +217,20 @@ impl DuckParser {
         Ok(tree)
     }
 
+    /// Whether DuckDB reads two query texts alike: the same parse trees once the positions
+    /// of their parts in the text are set aside. Compared as JSON text, not as trees (a deep
+    /// tree would recurse). A text DuckDB cannot read as a query reads like nothing.
+    pub fn reads_alike(&self, a: &str, b: &str) -> bool {
+        let json = |sql: &str| -> Option<String> {
+            let json = self
+                .with_conn(|conn| conn.serialize.query_text(&[super::Param::Text(sql.to_owned())]))
+                .ok()?
+                .ok()??;
+            (!json.contains("\"error\":true")).then(|| without_locations(&json))
+        };
+        matches!((json(a), json(b)), (Some(x), Some(y)) if x == y)
+    }
+
     /// What DuckDB's parse of the query `sql` references.
     pub fn references(&self, sql: &str) -> std::result::Result<std::sync::Arc<References>, String> {
         if let Some(refs) = self.references.lock().unwrap_or_else(|p| p.into_inner()).get(sql) {
@@ -287,6 +301,21 @@ fn deserialize_deep(json: &str) -> serde_json::Result<Value> {
 }
 
 /// Drops a parse tree without recursing: a deep tree's recursive drop could overflow.
+/// JSON text with every `"query_location":<n>` member taken out.
+fn without_locations(json: &str) -> String {
+    const KEY: &str = "\"query_location\":";
+    let mut out = String::with_capacity(json.len());
+    let mut rest = json;
+    while let Some(at) = rest.find(KEY) {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + KEY.len()..];
+        rest = after.trim_start_matches(|c: char| c.is_ascii_digit());
+        rest = rest.strip_prefix(',').unwrap_or(rest);
+    }
+    out.push_str(rest);
+    out
+}
+
 pub(crate) fn drop_flat(tree: Value) {
     let mut pending = vec![tree];
     while let Some(v) = pending.pop() {

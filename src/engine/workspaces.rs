@@ -702,6 +702,12 @@ impl Engine {
             .await
     }
 
+    /// Whether DuckDB reads two query texts alike (see `DuckParser::reads_alike`).
+    pub async fn reads_alike(&self, a: String, b: String) -> bool {
+        let parser = Arc::clone(&self.shared.parser);
+        self.pool.run(move || Ok(parser.reads_alike(&a, &b))).await.unwrap_or(false)
+    }
+
     /// A workspace text's statements, split where DuckDB splits it: each piece must be exactly
     /// one statement to DuckDB and DuckDB must read as many in the whole text, or the text is
     /// refused (the split cannot be trusted). Statements that change DuckDB's logging or

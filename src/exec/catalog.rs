@@ -167,7 +167,10 @@ pub(crate) fn type_length(oid: u32) -> Option<i16> {
 pub(super) fn pg_type_of(sql_type: &str) -> (i64, i32) {
     // a declared length: varchar(n), char(n), with PostgreSQL's typmod n + 4
     if let Some((length, fixed)) = crate::storage::names::declared_length(sql_type) {
-        return (if fixed { 1042 } else { 1043 }, length as i32 + 4);
+        // PostgreSQL's longest declared length is 10485760; a longer one (a workspace's CHECK)
+        // has no typmod
+        let typmod = if length <= 10_485_760 { length as i32 + 4 } else { -1 };
+        return (if fixed { 1042 } else { 1043 }, typmod);
     }
     if let Some(args) = sql_type.strip_prefix("DECIMAL(").and_then(|r| r.strip_suffix(')')) {
         let mut parts = args.split(',').map(|p| p.trim().parse::<i32>().unwrap_or(0));

@@ -309,7 +309,12 @@ impl Executor {
             self.observe(session, plan.kind(), started, Some(&e));
             return Err(e);
         }
-        let timeout_ms = effective_timeout_ms(session.settings().statement_timeout_ms(), self.statement_timeout_ms);
+        // (a workspace session's catalog queries run under the workspace's limit)
+        let server_limit = match &session.workspace {
+            Some(ws) => ws.statement_timeout_secs.saturating_mul(1000),
+            None => self.statement_timeout_ms,
+        };
+        let timeout_ms = effective_timeout_ms(session.settings().statement_timeout_ms(), server_limit);
         let timer = start_statement_timer(session, timeout_ms);
         // inside a transaction, the catalog shows the tables it created to it alone (its writes
         // begin with its first write statement, which must see what that statement creates)

@@ -30,8 +30,18 @@ pub(super) fn mark(schema: SchemaRef, plan: &QueryPlan, slots: &[Option<SlotTabl
             }
         }
     };
-    let Some(origins) = lineage::result_origins(plan, &columns_of) else { return schema };
-    if origins.len() != schema.fields().len() || origins.iter().all(Option::is_none) {
+    let width = schema.fields().len();
+    let mut origins = lineage::result_origins(plan, &columns_of).filter(|o| o.len() == width).unwrap_or_default();
+    // a type the client's text gives a column (`x::oid`, `current_user`) is its type
+    if plan.written_types.len() == width {
+        origins.resize(width, None);
+        for (origin, written) in origins.iter_mut().zip(&plan.written_types) {
+            if let Some(oid) = written {
+                *origin = Some(Described::Type(*oid));
+            }
+        }
+    }
+    if origins.len() != width || origins.iter().all(Option::is_none) {
         return schema;
     }
     let fields: Vec<Field> = schema
@@ -89,10 +99,11 @@ fn marks(described: Described, engine_type: &DataType, slots: &[Option<SlotTable
 /// wire adapter narrows an `oid`'s 64-bit integers to its 4 bytes).
 fn stands_for(engine_type: &DataType, type_oid: i64) -> bool {
     match engine_type {
-        // text, name, varchar, bpchar, "char", pg_node_tree, json
-        // (types whose binary form is their text; not regproc or regclass, 4-byte oids there)
+        // text, name, varchar, bpchar, "char", pg_node_tree, json (their binary form is their
+        // text); regproc, regclass, regtype as the compat rewrites answer them, names (in
+        // binary those are oids: the wire describes them as text there)
         DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
-            matches!(type_oid, 25 | 19 | 1043 | 1042 | 18 | 194 | 114)
+            matches!(type_oid, 25 | 19 | 1043 | 1042 | 18 | 194 | 114 | 24 | 2205 | 2206)
         }
         // oid, xid, int8
         DataType::Int64 => matches!(type_oid, 26 | 28 | 20),

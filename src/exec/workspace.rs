@@ -63,11 +63,12 @@ fn table_created_as(sql: &str) -> Option<Option<String>> {
     {
         return create.query.is_some().then(|| Some(create.name.to_string()));
     }
+    // the AS of a query comes before any parenthesis (a column list's `b AS (…)` is a
+    // generated column)
+    let head = upper.split('(').next().unwrap_or_default();
     let words: Vec<&str> = upper.split_whitespace().collect();
-    let creates_table = words.iter().take(5).any(|w| *w == "TABLE") && !upper.contains("GENERATED");
-    let as_query = words.windows(2).any(|w| {
-        w[0] == "AS" && ["SELECT", "WITH", "VALUES", "FROM", "TABLE", "("].iter().any(|q| w[1].starts_with(q))
-    });
+    let creates_table = words.iter().take(5).any(|w| *w == "TABLE");
+    let as_query = head.split_whitespace().any(|w| w == "AS");
     (creates_table && as_query).then_some(None)
 }
 
@@ -225,9 +226,14 @@ fn transaction_warning(sql: &str, in_transaction: bool) -> Option<Outcome> {
 /// PostgreSQL names them (`?column?`, `int4`, `count`; see
 /// `gateway::query::name_columns_like_postgres`). A text the gateway's parser cannot read goes
 /// as it is: the sandbox, not this rewrite, is what bounds a workspace statement.
-pub(super) fn with_session_functions<'a>(session: &Session, sql: &'a str) -> Result<Cow<'a, str>> {
+///
+/// Answers the rewritten text, and for a query also the gateway parser's reading of the text
+/// unchanged, which DuckDB must read as it reads the text itself (see
+/// `Executor::as_postgres`).
+fn rewrite_for_postgres<'a>(session: &Session, sql: &'a str) -> Result<(Cow<'a, str>, Option<String>)> {
+    let unchanged = Ok((Cow::Borrowed(sql), None));
     if sql.len() > 64 * 1024 {
-        return Ok(Cow::Borrowed(sql));
+        return unchanged;
     }
     let lower = sql.to_ascii_lowercase();
     let session_functions = gateway::compat::SESSION_FUNCTION_WORDS.iter().any(|w| lower.contains(w));
@@ -235,18 +241,23 @@ pub(super) fn with_session_functions<'a>(session: &Session, sql: &'a str) -> Res
     let query = matches!(first, Some("select" | "with" | "values"));
     let declares_lengths = first == Some("create") && lower.contains("char");
     if !session_functions && !query && !declares_lengths {
-        return Ok(Cow::Borrowed(sql));
+        return unchanged;
     }
-    let Ok(mut statements) = gateway::parse(sql) else { return Ok(Cow::Borrowed(sql)) };
-    let [statement] = statements.as_mut_slice() else { return Ok(Cow::Borrowed(sql)) };
+    let Ok(mut statements) = gateway::parse(sql) else { return unchanged };
+    let [statement] = statements.as_mut_slice() else { return unchanged };
+    let read_as = matches!(statement, sqlparser::ast::Statement::Query(_)).then(|| statement.to_string());
     let mut changed = false;
     if session_functions {
         let settings = session.settings().clone();
         changed |= gateway::compat::rewrite_session_functions(statement, &session.compat(&settings))?;
     }
     changed |= gateway::query::name_columns_like_postgres(statement);
+    changed |= gateway::compat::rewrite_semantics(statement);
     changed |= keep_declared_lengths(statement);
-    Ok(if changed { Cow::Owned(statement.to_string()) } else { Cow::Borrowed(sql) })
+    if !changed {
+        return unchanged;
+    }
+    Ok((Cow::Owned(statement.to_string()), read_as))
 }
 
 /// `VARCHAR(n)` and `CHAR(n)` columns of a workspace's `CREATE TABLE` keep their length, as
@@ -305,6 +316,20 @@ fn personality_sql(user: &str) -> Vec<String> {
 }
 
 impl Executor {
+    /// A workspace statement as DuckDB gets it (see [`rewrite_for_postgres`]). DuckDB is the
+    /// judge of the rewrite: a query is rewritten only when DuckDB reads the gateway parser's
+    /// rendering of it as it reads the text (sqlparser reads `v isnull` as `v AS isnull` and
+    /// `0x10` as `0 AS x10`); otherwise it runs as written.
+    pub(super) async fn as_postgres<'a>(&self, session: &Session, sql: &'a str) -> Result<Cow<'a, str>> {
+        match rewrite_for_postgres(session, sql)? {
+            (Cow::Owned(rewritten), Some(read_as)) => {
+                let alike = self.storage.engine().reads_alike(sql.to_owned(), read_as).await;
+                Ok(if alike { Cow::Owned(rewritten) } else { Cow::Borrowed(sql) })
+            }
+            (rewritten, _) => Ok(rewritten),
+        }
+    }
+
     /// A workspace text's statements, split where DuckDB splits them. PostgreSQL's own
     /// statements DuckDB cannot parse (`SET NAMES`, `SAVEPOINT`, …) never reach its splitter: a
     /// text that is one of them is that statement, and a text holding some (psycopg sends
@@ -381,7 +406,7 @@ impl Executor {
             }
             None => {}
         }
-        let sql = &*with_session_functions(session, sql)?;
+        let sql = &*self.as_postgres(session, sql).await?;
         let started = Instant::now();
         let ws = session.workspace.as_ref().ok_or_else(|| Error::internal("running workspace SQL", "no workspace"))?;
         let renamed_view = self.view_rename(ws, sql).await?;
@@ -566,7 +591,7 @@ impl Executor {
         if let Some(plan) = workspace_catalog_query(session, sql, &[]) {
             return self.describe(session, &plan).await;
         }
-        let sql = with_session_functions(session, sql)?.into_owned();
+        let sql = self.as_postgres(session, sql).await?.into_owned();
         let described = self.storage.engine().workspace_describe(&ws.conn, sql.clone()).await?;
         let params = described.params.iter().map(|t| ParamShape::Engine(t.clone(), ParamType::Unknown)).collect();
         // DuckDB describes `INSERT` as a `Count` column; PostgreSQL answers NoData

@@ -82,7 +82,7 @@ impl Executor {
                     }
                 }
                 // the query as any workspace statement runs (`version()`, `current_user`, …)
-                let query = super::workspace::with_session_functions(session, &query)?.into_owned();
+                let query = self.as_postgres(session, &query).await?.into_owned();
                 let table = format!("duckstore_cursor_{}", NEXT_TABLE.fetch_add(1, Ordering::Relaxed));
                 self.workspace_internal(session, format!("CREATE TEMP TABLE {table} AS {query}"), params.to_vec())
                     .await?;

@@ -750,13 +750,8 @@ impl VisitorMut for Rewriter<'_, '_> {
                     name_parts(collation).is_some_and(|p| p.last().is_some_and(|l| l == "default" || l == "c"));
                 default.then(|| (**inner).clone())
             }
+            _ if semantic_replacement(expr).is_some() => semantic_replacement(expr),
             Expr::BinaryOp { left, op, right } => match op {
-                // PostgreSQL refuses a division by zero (22012); DuckDB answers NULL
-                BinaryOperator::Divide | BinaryOperator::Modulo if checked_divisor(right) => Some(Expr::BinaryOp {
-                    left: left.clone(),
-                    op: op.clone(),
-                    right: Box::new(call("duckstore_divisor", vec![(**right).clone()])),
-                }),
                 BinaryOperator::PGRegexMatch => Some(regex((**left).clone(), (**right).clone(), false, false)),
                 BinaryOperator::PGRegexIMatch => Some(regex((**left).clone(), (**right).clone(), true, false)),
                 BinaryOperator::PGRegexNotMatch => Some(regex((**left).clone(), (**right).clone(), false, true)),
@@ -789,11 +784,6 @@ impl VisitorMut for Rewriter<'_, '_> {
                 }
                 _ => None,
             },
-            Expr::AnyOp { left, compare_op: BinaryOperator::Eq, right, .. }
-                if !matches!(**right, Expr::Subquery(_)) =>
-            {
-                Some(call("list_contains", vec![(**right).clone(), (**left).clone()]))
-            }
             _ => None,
         };
         if let Some(replacement) = replacement {
@@ -801,6 +791,57 @@ impl VisitorMut for Rewriter<'_, '_> {
         }
         ControlFlow::Continue(())
     }
+}
+
+/// An expression DuckDB answers otherwise than PostgreSQL, rewritten to PostgreSQL's answer:
+/// the one semantics layer of both session kinds (a storage session's rewrite includes it; a
+/// workspace's statements get it through [`rewrite_semantics`]).
+fn semantic_replacement(expr: &Expr) -> Option<Expr> {
+    match expr {
+        // PostgreSQL refuses a division by zero (22012); DuckDB answers NULL
+        Expr::BinaryOp { left, op: op @ (BinaryOperator::Divide | BinaryOperator::Modulo), right }
+            if checked_divisor(right) =>
+        {
+            Some(Expr::BinaryOp {
+                left: left.clone(),
+                op: op.clone(),
+                right: Box::new(call("duckstore_divisor", vec![(**right).clone()])),
+            })
+        }
+        // `x = ANY(array)`: DuckDB reads ANY of a list as a subquery it cannot plan here; an
+        // array written as PostgreSQL's text (`ANY('{r,p}')`, pgcli's inlined parameters) is
+        // that array's elements
+        Expr::AnyOp { left, compare_op: BinaryOperator::Eq, right, .. } if !matches!(**right, Expr::Subquery(_)) => {
+            let list = match string_literal(right).and_then(parse_pg_array) {
+                Some(elements) => Expr::Array(sqlparser::ast::Array {
+                    elem: elements.into_iter().map(|e| e.map_or_else(null, text)).collect(),
+                    named: true,
+                }),
+                None => (**right).clone(),
+            };
+            Some(call("list_contains", vec![list, (**left).clone()]))
+        }
+        _ => None,
+    }
+}
+
+/// [`semantic_replacement`] over a whole statement (a workspace's, which gets no other
+/// rewrite of the storage gateway's). Answers whether anything changed.
+pub fn rewrite_semantics(statement: &mut Statement) -> bool {
+    struct Semantics(bool);
+    impl VisitorMut for Semantics {
+        type Break = ();
+        fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
+            if let Some(replacement) = semantic_replacement(expr) {
+                *expr = replacement;
+                self.0 = true;
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let mut semantics = Semantics(false);
+    let _ = statement.visit(&mut semantics);
+    semantics.0
 }
 
 /// Whether `root` and `chain` subscript one of pg_index's vectors once: `indkey[n]`, or

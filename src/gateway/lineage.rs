@@ -262,6 +262,72 @@ impl Tracer<'_> {
 /// `name`, PostgreSQL's type of identifiers.
 const NAME_OID: u32 = 19;
 
+/// The PostgreSQL types a query's result columns have by the SQL as written, before the
+/// session's compat rewrites replace what the engine lacks (`x::oid` becomes a BIGINT cast,
+/// `x::regclass` a name lookup, `current_user` a literal): one entry per item of the outermost
+/// select list (of a set operation: its first), `None` where the text says nothing. Empty when
+/// the list has a wildcard (items and columns would not line up).
+pub fn written_types(statement: &Statement) -> Vec<Option<u32>> {
+    let Statement::Query(query) = statement else { return vec![] };
+    let mut body = query.body.as_ref();
+    let select = loop {
+        match body {
+            SetExpr::Select(select) => break select,
+            SetExpr::SetOperation { left, .. } => body = left.as_ref(),
+            SetExpr::Query(inner) => body = inner.body.as_ref(),
+            _ => return vec![],
+        }
+    };
+    let mut types = Vec::with_capacity(select.projection.len());
+    for item in &select.projection {
+        match item {
+            SelectItem::UnnamedExpr(expr) | SelectItem::ExprWithAlias { expr, .. } => types.push(written_type(expr)),
+            _ => return vec![],
+        }
+    }
+    types
+}
+
+/// The PostgreSQL type an expression has by its text alone (see [`written_types`]).
+fn written_type(expr: &Expr) -> Option<u32> {
+    match expr {
+        Expr::Nested(inner) => written_type(inner),
+        Expr::Cast { data_type, .. } => match super::query::postgres_type_name(data_type).as_str() {
+            "name" => Some(NAME_OID),
+            "oid" => Some(26),
+            "regproc" => Some(24),
+            "regclass" => Some(2205),
+            "regtype" => Some(2206),
+            _ => None,
+        },
+        Expr::Function(f) => {
+            let name = f.name.0.last()?.as_ident()?.value.to_lowercase();
+            name_function(&name).then_some(NAME_OID)
+        }
+        Expr::Identifier(ident) if ident.quote_style.is_none() => {
+            // the SQL-standard functions written without parentheses
+            let name = ident.value.to_lowercase();
+            (name_function(&name) && name != "pg_get_userbyid").then_some(NAME_OID)
+        }
+        // a CASE whose results are all of one written type (or NULL)
+        Expr::Case { conditions, else_result, .. } => {
+            let mut found = None;
+            for result in conditions.iter().map(|c| &c.result).chain(else_result.as_deref()) {
+                if matches!(result, Expr::Value(v) if v.value == Value::Null) {
+                    continue;
+                }
+                let this = written_type(result)?;
+                if found.is_some_and(|seen| seen != this) {
+                    return None;
+                }
+                found = Some(this);
+            }
+            found
+        }
+        _ => None,
+    }
+}
+
 /// Functions that answer `name` in PostgreSQL (where the engine answers text).
 fn name_function(name: &str) -> bool {
     matches!(

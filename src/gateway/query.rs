@@ -60,6 +60,9 @@ pub struct QueryPlan {
     pub param_types: Vec<ParamType>,
     /// Whether the statement returns rows in the usual way (all reads do).
     pub tag: &'static str,
+    /// The PostgreSQL types the client's text gives the result columns (see
+    /// `lineage::written_types`).
+    pub written_types: Vec<Option<u32>>,
 }
 
 impl QueryPlan {
@@ -279,7 +282,10 @@ pub(super) fn postgres_type_name(data_type: &sqlparser::ast::DataType) -> String
 /// for both session kinds.)
 pub(crate) fn name_columns_like_postgres(statement: &mut Statement) -> bool {
     let Statement::Query(query) = statement else { return false };
-    let mut changed = false;
+    // derived tables' and CTEs' bare NULL columns are text too, as PostgreSQL resolves them
+    let mut nulls = TextNulls { changed: false };
+    let _ = query.visit(&mut nulls);
+    let mut changed = nulls.changed;
     // a bare NULL column is text in PostgreSQL (DuckDB answers integer), unless a set
     // operation's other branches decide its type
     let plain = matches!(query.body.as_ref(), sqlparser::ast::SetExpr::Select(_));
@@ -323,6 +329,11 @@ pub(crate) fn name_columns_like_postgres(statement: &mut Statement) -> bool {
                 if bare.is_some_and(|ident| ident.value == name) {
                     continue;
                 }
+                // `current_date`, `localtimestamp`: DuckDB names them so, and reads an alias of
+                // that name as a reference to the column itself
+                if matches!(&*expr, Expr::Function(f) if matches!(f.args, FunctionArguments::None)) {
+                    continue;
+                }
                 // Moved, not cloned: a clone of a deep expression recurses as deep.
                 let expr = std::mem::replace(expr, Expr::value(sqlparser::ast::Value::Null));
                 *item = sqlparser::ast::SelectItem::ExprWithAlias { expr, alias: Ident::with_quote('"', name) };
@@ -336,6 +347,55 @@ pub(crate) fn name_columns_like_postgres(statement: &mut Statement) -> bool {
         }
     }
     changed
+}
+
+/// Casts a bare `NULL` select item of a derived table or a CTE (a plain SELECT, not a set
+/// operation's branch, whose siblings decide its type) to text: PostgreSQL resolves such an
+/// unknown-typed column to text, DuckDB to integer (pgjdbc's `SELECT NULL AS TABLE_CAT` inside
+/// its metadata queries).
+struct TextNulls {
+    changed: bool,
+}
+
+impl TextNulls {
+    fn cast(&mut self, query: &mut Query) {
+        let sqlparser::ast::SetExpr::Select(select) = query.body.as_mut() else { return };
+        for item in &mut select.projection {
+            if let sqlparser::ast::SelectItem::UnnamedExpr(expr)
+            | sqlparser::ast::SelectItem::ExprWithAlias { expr, .. } = item
+                && matches!(expr, Expr::Value(v) if v.value == sqlparser::ast::Value::Null)
+            {
+                let null = std::mem::replace(expr, Expr::value(sqlparser::ast::Value::Null));
+                *expr = Expr::Cast {
+                    kind: sqlparser::ast::CastKind::Cast,
+                    expr: Box::new(null),
+                    data_type: sqlparser::ast::DataType::Text,
+                    format: None,
+                };
+                self.changed = true;
+            }
+        }
+    }
+}
+
+impl VisitorMut for TextNulls {
+    type Break = ();
+
+    fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
+        if let Some(with) = &mut query.with {
+            for cte in &mut with.cte_tables {
+                self.cast(&mut cte.query);
+            }
+        }
+        ControlFlow::Continue(())
+    }
+
+    fn pre_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<()> {
+        if let TableFactor::Derived { subquery, .. } = factor {
+            self.cast(subquery);
+        }
+        ControlFlow::Continue(())
+    }
 }
 
 /// Validates a read statement and rewrites it for the engine.
@@ -352,6 +412,7 @@ pub(crate) fn plan_query_with_target(
     target: Option<&str>,
 ) -> Result<QueryPlan> {
     let _ = name_columns_like_postgres(&mut statement);
+    let written_types = super::lineage::written_types(&statement);
     // First the client's statement is checked as written; then the session and catalog
     // functions are answered (which may add catalog subqueries), and those — the server's own —
     // get their relation slots in a trusted pass.
@@ -376,6 +437,7 @@ pub(crate) fn plan_query_with_target(
         tables: checker.tables,
         param_types,
         tag,
+        written_types,
     };
     // What reaches DuckDB must be SQL this gateway parses back: a statement the parser only
     // half understood (found by fuzzing: `SELECT *f FROM t` rendered as `SELECT * AS f …`)

@@ -606,7 +606,34 @@ impl ExtendedQueryHandler for Connection {
         }
     }
 
-    async fn do_query<C>(&self, client: &mut C, portal: &Portal<Prepared>, _max_rows: usize) -> PgWireResult<Response>
+    async fn do_query<C>(&self, client: &mut C, portal: &Portal<Prepared>, max_rows: usize) -> PgWireResult<Response>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Prepared>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        match self.portal_response(client, portal).await? {
+            // Every row at once (Execute with no row limit, what drivers send by default): sent
+            // as they stream. pgwire's portal would collect them all in memory first, so one
+            // unbounded query could take the server's memory.
+            Response::Query(mut rows) if max_rows == 0 => {
+                let tag = rows.command_tag().to_owned();
+                let mut count = 0;
+                while let Some(row) = rows.data_rows().next().await {
+                    client.feed(PgWireBackendMessage::DataRow(row?)).await?;
+                    count += 1;
+                }
+                Ok(Response::Execution(Tag::new(&tag).with_rows(count)))
+            }
+            response => Ok(response),
+        }
+    }
+}
+
+impl Connection {
+    /// What a portal's Execute answers (rows still unsent).
+    async fn portal_response<C>(&self, client: &mut C, portal: &Portal<Prepared>) -> PgWireResult<Response>
     where
         C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
         C::PortalStore: PortalStore<Statement = Prepared>,

@@ -239,10 +239,10 @@ pub(super) fn fields(wire: &SchemaRef, format: &Format) -> Result<Vec<FieldInfo>
                         &Type::UNKNOWN => (Type::TEXT, -1, -1),
                         t => (t.clone(), f.type_modifier(), f.type_size()),
                     };
-                    // (in binary, an int2vector would be an array and a json or uuid is encoded from
-                    // text: those are described as text)
+                    // (in binary, an int2vector would be an array, a reg* type an oid, and a json or
+                    // uuid is encoded from text: those are described as text)
                     let binary_vector = f.format() == pgwire::api::results::FieldFormat::Binary
-                        && declared_type(arrow).is_some_and(|d| matches!(d.0, 22 | 114 | 2950));
+                        && declared_type(arrow).is_some_and(|d| matches!(d.0, 22 | 24 | 114 | 2205 | 2206 | 2950));
                     if let Some((oid, declared_typmod)) = declared_type(arrow)
                         && !binary_vector
                         && let Some(declared) = Type::from_oid(oid)

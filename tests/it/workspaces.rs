@@ -1095,6 +1095,25 @@ async fn a_workspace_catalog_shows_its_own_objects_as_postgresql_does() {
     assert_eq!((columns[0].column_id(), columns[1].column_id(), columns[2].column_id()), (Some(2), Some(3), None));
     let oid = text_rows(&client, "SELECT oid FROM pg_class WHERE relname = 't'").await;
     assert_eq!(columns[0].table_oid().map(|o| o.to_string()), oid[0][0].clone());
+    // PostgreSQL's semantics where DuckDB's differ: a division by zero fails, = ANY(array) holds
+    let zero = client.query_one("SELECT amount / (id - id) FROM t LIMIT 1", &[]).await.unwrap_err();
+    assert_eq!(sqlstate(&zero), "22012");
+    let any = client.query_one("SELECT id FROM t WHERE id = ANY(ARRAY[2, 3])", &[]).await.unwrap();
+    assert_eq!(any.get::<_, i32>(0), 2);
+    // a rewrite stands only where DuckDB reads the gateway parser's rendering as it reads the
+    // text (sqlparser reads `id isnull` as an alias, `0x10` as `0 AS x10`)
+    let odd = text_rows(&client, "SELECT id isnull, 0x10, current_date IS NOT NULL FROM t WHERE id = 1").await;
+    assert_eq!(odd, vec![vec![s("f"), s("0"), s("t")]], "as DuckDB (and PostgreSQL 15) read them");
+    // a declared length past PostgreSQL's largest has no typmod, and the catalog still answers
+    client.batch_execute("CREATE TABLE huge (v VARCHAR(2147483647)); DROP TABLE huge").await.unwrap();
+    client.batch_execute("CREATE TABLE huge (v VARCHAR(2147483647))").await.unwrap();
+    let huge = text_rows(
+        &client,
+        "SELECT atttypmod FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid WHERE relname = 'huge'",
+    )
+    .await;
+    assert_eq!(huge, vec![vec![s("-1")]]);
+    client.batch_execute("DROP TABLE huge").await.unwrap();
     // CREATE TABLE AS answers SELECT and its rows, as in PostgreSQL
     assert_eq!(client.execute("CREATE TABLE t_copy AS SELECT * FROM t", &[]).await.unwrap(), 2);
     // a view renames with ALTER TABLE, as in PostgreSQL (dbt's view models do)
