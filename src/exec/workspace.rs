@@ -614,6 +614,14 @@ pub fn session_statement(sql: &str) -> Option<Plan> {
         return None;
     }
     let first = sql.trim_start().split(|c: char| !c.is_ascii_alphabetic()).next()?.to_ascii_lowercase();
+    // `DEALLOCATE ALL` (psycopg after a rollback): the session's prepared statements are the
+    // server's, not DuckDB's, whose DEALLOCATE takes a name only; a named one goes to DuckDB
+    if first == "deallocate" {
+        let words: Vec<String> = sql.split_whitespace().map(|w| w.trim_end_matches(';').to_ascii_uppercase()).collect();
+        let all = matches!(words.as_slice(), [_, all] | [_, _, all] if all == "ALL")
+            && words.get(1).is_some_and(|w| w == "ALL" || w == "PREPARE");
+        return all.then_some(Plan::NoOp("DEALLOCATE ALL"));
+    }
     if !["set", "reset", "show", "discard"].contains(&first.as_str()) {
         return None;
     }
@@ -655,6 +663,8 @@ mod tests {
             "SHOW ALL",
             "SHOW TIME ZONE",
             "DISCARD ALL",
+            "DEALLOCATE ALL",
+            "deallocate prepare all;",
         ] {
             assert!(session_statement(sql).is_some(), "{sql}");
         }
@@ -666,6 +676,9 @@ mod tests {
             "SELECT 1",
             "SET x = 1; SET threads = 1",
             "SHOW TABLES",
+            "DEALLOCATE x",
+            "DEALLOCATE PREPARE x",
+            "DEALLOCATE ALL x",
         ] {
             assert!(session_statement(sql).is_none(), "{sql}");
         }
