@@ -391,6 +391,14 @@ impl Executor {
         if let Some(plan) = workspace_catalog_query(session, sql, &[]) {
             return self.run(session, &plan, params, in_transaction).await;
         }
+        // COPY … TO STDOUT: the query's rows, run in the sandbox like any other, as COPY data
+        if let Some(copy) = gateway::copy::workspace_copy_out(sql) {
+            let (query, format) = copy?;
+            return match Box::pin(self.run_workspace(session, &query, params, in_transaction)).await? {
+                Outcome::Rows { schema, rows, .. } => Ok(Outcome::CopyOut { schema, rows, format }),
+                _ => Err(Error::invalid("COPY … TO STDOUT copies a query's rows").with_sqlstate(SqlState::SyntaxError)),
+            };
+        }
         if let Some(warning) = transaction_warning(sql, in_transaction) {
             return Ok(warning);
         }
@@ -585,7 +593,8 @@ impl Executor {
             }
             _ => {}
         }
-        if answered_here(sql) || transaction_effect(sql).is_some() {
+        // (a COPY answers CopyOutResponse, not rows: NoData)
+        if answered_here(sql) || transaction_effect(sql).is_some() || gateway::copy::workspace_copy_out(sql).is_some() {
             return Ok(Shape { params: vec![], schema: None });
         }
         if let Some(plan) = workspace_catalog_query(session, sql, &[]) {

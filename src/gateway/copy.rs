@@ -221,6 +221,35 @@ pub fn plan_copy(statement: Statement, compat: &CompatValues<'_>) -> Result<Copy
     Ok(CopyPlan::Out(CopyOutPlan { query, format }))
 }
 
+/// A workspace's `COPY … TO STDOUT`: the query it stands for, as workspace SQL (the table's
+/// rows, or the query as written), and the format. `None`: not such a COPY (a COPY from STDIN
+/// or to a file goes to DuckDB, whose sandbox refuses files).
+pub fn workspace_copy_out(sql: &str) -> Option<Result<(String, CopyFormat)>> {
+    let first = sql.trim_start().get(..4)?;
+    if !first.eq_ignore_ascii_case("copy") {
+        return None;
+    }
+    let mut statements = super::parse(sql).ok()?;
+    let [Statement::Copy { to: true, target: CopyTarget::Stdout, .. }] = statements.as_slice() else { return None };
+    let Some(Statement::Copy { source, options, legacy_options, .. }) = statements.pop() else { return None };
+    let format = match format_of(&options, &legacy_options) {
+        Ok(format) => format,
+        Err(e) => return Some(Err(e)),
+    };
+    let query = match source {
+        CopySource::Query(query) => query.to_string(),
+        CopySource::Table { table_name, columns } => {
+            let list = if columns.is_empty() {
+                "*".to_owned()
+            } else {
+                columns.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+            };
+            format!("SELECT {list} FROM {table_name}")
+        }
+    };
+    Some(Ok((query, format)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

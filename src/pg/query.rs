@@ -124,7 +124,7 @@ fn row_stream(
 /// caller sends as CommandComplete in the same flush as CopyDone (clients such as
 /// pg-copy-streams read the count from it as soon as the copy ends). A failure mid-stream is an
 /// error the caller reports as an ErrorResponse: CopyFail is a client's message only.
-async fn send_copy_out<C>(
+pub(super) async fn send_copy_out<C>(
     client: &mut C,
     schema: SchemaRef,
     mut rows: Rows,
@@ -669,6 +669,9 @@ impl Connection {
                 Outcome::Restored => {
                     session.restored.store(true, Ordering::Release);
                     Ok(Response::TransactionStart(Tag::new("ROLLBACK")))
+                }
+                Outcome::CopyOut { schema, rows, format } => {
+                    Ok(Response::Execution(send_copy_out(client, schema, rows, format).await?))
                 }
                 _ => Err(to_pg(&Error::internal("running workspace SQL", "unexpected outcome"))),
             };

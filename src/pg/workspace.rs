@@ -82,6 +82,16 @@ impl Connection {
                         None => {}
                     }
                 }
+                Ok(Outcome::CopyOut { schema, rows, format }) => {
+                    match super::query::send_copy_out(client, schema, rows, format).await {
+                        Ok(tag) => send_execution_response(client, tag).await?,
+                        Err(PgWireError::UserError(info)) => {
+                            failure = Some(*info);
+                            break;
+                        }
+                        Err(other) => return Err(other),
+                    }
+                }
                 Ok(Outcome::Warning { tag, warning }) => {
                     let notice = super::errors::error_info(&warning, "WARNING");
                     client.feed(PgWireBackendMessage::NoticeResponse(notice.into())).await?;

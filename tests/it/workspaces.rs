@@ -1114,6 +1114,15 @@ async fn a_workspace_catalog_shows_its_own_objects_as_postgresql_does() {
     .await;
     assert_eq!(huge, vec![vec![s("-1")]]);
     client.batch_execute("DROP TABLE huge").await.unwrap();
+    // COPY … TO STDOUT, as psql's \copy and drivers send it, in both protocols
+    let copied =
+        psql(&server, &ws, r"\copy (SELECT id, name FROM t ORDER BY id) to stdout with (format csv, header)").await;
+    assert_eq!(copied, "id,name\n1,a\n2,b\n");
+    let copied = psql(&server, &ws, "COPY t (id, amount) TO STDOUT").await;
+    assert_eq!(copied, "1\t5.00\n2\t50.00\n");
+    let stream = client.copy_out("COPY (SELECT count(*) FROM t) TO STDOUT").await.unwrap();
+    let bytes: Vec<bytes::Bytes> = futures::TryStreamExt::try_collect(stream).await.unwrap();
+    assert_eq!(bytes.concat(), b"2\n");
     // CREATE TABLE AS answers SELECT and its rows, as in PostgreSQL
     assert_eq!(client.execute("CREATE TABLE t_copy AS SELECT * FROM t", &[]).await.unwrap(), 2);
     // a view renames with ALTER TABLE, as in PostgreSQL (dbt's view models do)
