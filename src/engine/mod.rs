@@ -256,6 +256,27 @@ impl QueryStream {
     pub async fn next_batch(&mut self) -> Option<Result<RecordBatch>> {
         self.batches.recv().await
     }
+
+    /// The same rows, cut off with an error once more than `max_bytes` have passed (a
+    /// workspace's result limit, for its statements that run outside its sandbox).
+    pub fn limited(self, max_bytes: u64) -> QueryStream {
+        let QueryStream { schema, mut batches, held } = self;
+        let (tx, rx) = mpsc::channel(STREAM_BUFFER);
+        tokio::spawn(async move {
+            let mut sent = 0u64;
+            while let Some(batch) = batches.recv().await {
+                let batch = batch.and_then(|batch| {
+                    sent += batch.get_array_memory_size() as u64;
+                    if sent > max_bytes { Err(workspaces::result_too_large(max_bytes)) } else { Ok(batch) }
+                });
+                let failed = batch.is_err();
+                if tx.send(batch).await.is_err() || failed {
+                    return;
+                }
+            }
+        });
+        QueryStream { schema, batches: rx, held }
+    }
 }
 
 struct Shared {

@@ -347,6 +347,20 @@ impl WorkspaceConn {
     pub fn file(&self) -> WorkspaceFile {
         self.db.file
     }
+
+    /// Bytes a single result of this workspace may send.
+    pub fn max_result_bytes(&self) -> u64 {
+        self.db.limits.max_result_bytes
+    }
+}
+
+/// A workspace's result past its limit.
+pub(super) fn result_too_large(max_bytes: u64) -> Error {
+    Error::new(
+        ErrorKind::ResourceExhausted,
+        format!("the result is larger than a workspace may send ({max_bytes} bytes); add a LIMIT or aggregate"),
+    )
+    .with_sqlstate(SqlState::ProgramLimitExceeded)
 }
 
 /// What a workspace statement answered.
@@ -806,11 +820,7 @@ impl Engine {
                             let batch = RecordBatch::from(&array);
                             sent += batch.get_array_memory_size() as u64;
                             if sent > max_bytes {
-                                let _ = batch_tx.blocking_send(Err(Error::new(
-                                    ErrorKind::ResourceExhausted,
-                                    format!("the result is larger than a workspace may send ({max_bytes} bytes); add a LIMIT or aggregate"),
-                                )
-                                .with_sqlstate(SqlState::ProgramLimitExceeded)));
+                                let _ = batch_tx.blocking_send(Err(result_too_large(max_bytes)));
                                 return;
                             }
                             if batch_tx.blocking_send(Ok(batch)).is_err() {

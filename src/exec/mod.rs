@@ -701,6 +701,10 @@ impl Executor {
         let query = client_query(session, rendered, params.to_vec(), relations, tables);
         let mut stream = self.storage.engine().query(query, &session.canceller).await?;
         stream.schema = result_columns::mark(stream.schema, q, &slots);
+        // a workspace's catalog query has the workspace's result limit, as its sandbox does
+        if let Some(ws) = &session.workspace {
+            stream = stream.limited(ws.conn.max_result_bytes());
+        }
         Ok(stream)
     }
 

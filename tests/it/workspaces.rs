@@ -224,6 +224,13 @@ async fn limits_time_results_sessions_and_size() {
     wc.simple_query("RESET statement_timeout").await.unwrap();
     let err = wc.simple_query("SELECT repeat('x', 1000) FROM range(100000)").await.unwrap_err();
     assert_eq!(sqlstate(&err), "54000", "{err}");
+    // a catalog query (answered outside the sandbox) has the same limits
+    let catalog_query = "SELECT sum(g) FROM generate_series(1, 100000000000) AS s(g), pg_namespace";
+    let err = wc.simple_query(catalog_query).await.unwrap_err();
+    assert_eq!(sqlstate(&err), "57014", "{err}");
+    let err =
+        wc.simple_query("SELECT repeat('x', 1000) FROM generate_series(1, 100000), pg_namespace").await.unwrap_err();
+    assert_eq!(sqlstate(&err), "54000", "{err}");
     // sessions: two at once, the third refused
     let second = login(&server, &ws).await;
     let err = server.try_connect(&ws.user, &ws.password, &ws.user).await.err().unwrap();
