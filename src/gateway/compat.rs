@@ -686,6 +686,11 @@ impl VisitorMut for Rewriter<'_, '_> {
     }
 
     fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<Error> {
+        // PostgreSQL's semantics first (division by zero, = ANY), shared with workspaces
+        if let Some(replacement) = semantic_replacement(expr) {
+            *expr = replacement;
+            return ControlFlow::Continue(());
+        }
         let replacement = match expr {
             // pg_index's int2vector and oidvector columns count from 0 in PostgreSQL (psqlODBC's
             // `i.indkey[ia.attnum - 1]`); the engine's lists count from 1
@@ -750,7 +755,6 @@ impl VisitorMut for Rewriter<'_, '_> {
                     name_parts(collation).is_some_and(|p| p.last().is_some_and(|l| l == "default" || l == "c"));
                 default.then(|| (**inner).clone())
             }
-            _ if semantic_replacement(expr).is_some() => semantic_replacement(expr),
             Expr::BinaryOp { left, op, right } => match op {
                 BinaryOperator::PGRegexMatch => Some(regex((**left).clone(), (**right).clone(), false, false)),
                 BinaryOperator::PGRegexIMatch => Some(regex((**left).clone(), (**right).clone(), true, false)),
