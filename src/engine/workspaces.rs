@@ -248,6 +248,18 @@ pub struct WorkspaceCatalog {
     pub relations: Vec<WorkspaceRelation>,
 }
 
+impl WorkspaceCatalog {
+    /// The table or view `schema.name` (unqualified: `main`), matched as DuckDB matches names,
+    /// without regard to case.
+    pub fn find(&self, schema: Option<&str>, name: &str) -> Option<&WorkspaceRelation> {
+        let schema = schema.unwrap_or("main");
+        self.relations.iter().find(|r| {
+            r.name.eq_ignore_ascii_case(name)
+                && self.schemas.iter().any(|s| s.oid == r.schema_oid && s.name.eq_ignore_ascii_case(schema))
+        })
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct WorkspaceSchema {
     /// DuckDB's oid of the schema.

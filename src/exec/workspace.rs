@@ -75,11 +75,7 @@ fn table_created_as(sql: &str) -> Option<Option<String>> {
 /// The workspace table (or view) a name of a query means, as DuckDB resolves it: in its schema,
 /// else in `main`.
 fn workspace_table(catalog: &WorkspaceCatalog, name: &crate::storage::TableName) -> Option<super::reads::SlotTable> {
-    let schema = name.schema.as_deref().unwrap_or("main");
-    let relation = catalog.relations.iter().find(|r| {
-        r.name.eq_ignore_ascii_case(&name.name)
-            && catalog.schemas.iter().any(|s| s.oid == r.schema_oid && s.name.eq_ignore_ascii_case(schema))
-    })?;
+    let relation = catalog.find(name.schema.as_deref(), &name.name)?;
     let columns = relation.columns.iter().map(|c| (c.name.clone(), c.data_type.clone())).collect();
     Some(super::reads::SlotTable { table_id: relation.oid, columns })
 }
@@ -393,7 +389,14 @@ impl Executor {
         }
         // COPY … TO STDOUT: the query's rows, run in the sandbox like any other, as COPY data
         if let Some(copy) = gateway::copy::workspace_copy_out(sql) {
-            let (query, format) = copy?;
+            let (query, format, written) = copy?;
+            if let Some(written) = written
+                && !self.storage.engine().reads_alike(written, query.clone()).await
+            {
+                return Err(Error::unsupported(
+                    "this COPY's query reads differently to the server's parsers; run the query without COPY",
+                ));
+            }
             return match Box::pin(self.run_workspace(session, &query, params, in_transaction)).await? {
                 Outcome::Rows { schema, rows, .. } => Ok(Outcome::CopyOut { schema, rows, format }),
                 _ => Err(Error::invalid("COPY … TO STDOUT copies a query's rows").with_sqlstate(SqlState::SyntaxError)),
@@ -525,13 +528,7 @@ impl Executor {
         let Some(parts) = gateway::query::name_parts(&alter.name) else { return Ok(None) };
         let Some((name, qualifiers)) = parts.split_last() else { return Ok(None) };
         let catalog = self.storage.engine().workspace_catalog(&ws.conn).await?;
-        // the named schema (unqualified: `main`, as DuckDB's search path has it)
-        let schema = qualifiers.last().map_or("main", String::as_str);
-        let is_view = catalog.relations.iter().any(|r| {
-            r.view_sql.is_some()
-                && r.name.eq_ignore_ascii_case(name)
-                && catalog.schemas.iter().any(|s| s.oid == r.schema_oid && s.name.eq_ignore_ascii_case(schema))
-        });
+        let is_view = catalog.find(qualifiers.last().map(String::as_str), name).is_some_and(|r| r.view_sql.is_some());
         if !is_view {
             return Ok(None);
         }

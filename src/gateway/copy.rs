@@ -222,9 +222,11 @@ pub fn plan_copy(statement: Statement, compat: &CompatValues<'_>) -> Result<Copy
 }
 
 /// A workspace's `COPY … TO STDOUT`: the query it stands for, as workspace SQL (the table's
-/// rows, or the query as written), and the format. `None`: not such a COPY (a COPY from STDIN
-/// or to a file goes to DuckDB, whose sandbox refuses files).
-pub fn workspace_copy_out(sql: &str) -> Option<Result<(String, CopyFormat)>> {
+/// rows, or the query as this parser rendered it), the format, and for a query its text as the
+/// client wrote it (between the parentheses), which DuckDB must read as it reads the rendering.
+/// `None`: not such a COPY (a COPY from STDIN or to a file goes to DuckDB, whose sandbox
+/// refuses files).
+pub fn workspace_copy_out(sql: &str) -> Option<Result<(String, CopyFormat, Option<String>)>> {
     let first = sql.trim_start().get(..4)?;
     if !first.eq_ignore_ascii_case("copy") {
         return None;
@@ -236,18 +238,23 @@ pub fn workspace_copy_out(sql: &str) -> Option<Result<(String, CopyFormat)>> {
         Ok(format) => format,
         Err(e) => return Some(Err(e)),
     };
-    let query = match source {
-        CopySource::Query(query) => query.to_string(),
+    let (query, written) = match source {
+        CopySource::Query(query) => {
+            let start = sql.find('(')? + 1;
+            // the query's closing parenthesis is the last one before STDOUT
+            let end = sql[..sql.to_ascii_lowercase().rfind("stdout")?].rfind(')')?;
+            (query.to_string(), Some(sql.get(start..end)?.to_owned()))
+        }
         CopySource::Table { table_name, columns } => {
             let list = if columns.is_empty() {
                 "*".to_owned()
             } else {
                 columns.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
             };
-            format!("SELECT {list} FROM {table_name}")
+            (format!("SELECT {list} FROM {table_name}"), None)
         }
     };
-    Some(Ok((query, format)))
+    Some(Ok((query, format, written)))
 }
 
 #[cfg(test)]

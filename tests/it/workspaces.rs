@@ -1127,7 +1127,10 @@ async fn a_workspace_catalog_shows_its_own_objects_as_postgresql_does() {
     assert_eq!(copied, "id,name\n1,a\n2,b\n");
     let copied = psql(&server, &ws, "COPY t (id, amount) TO STDOUT").await;
     assert_eq!(copied, "1\t5.00\n2\t50.00\n");
-    let stream = client.copy_out("COPY (SELECT count(*) FROM t) TO STDOUT").await.unwrap();
+    // a query the server's parsers read differently is refused, not run otherwise
+    let differs = client.simple_query("COPY (SELECT id isnull FROM t) TO STDOUT").await.unwrap_err();
+    assert_eq!(sqlstate(&differs), "0A000");
+    let stream = client.copy_out("COPY (SELECT count(*) FROM t)\nTO STDOUT").await.unwrap();
     let bytes: Vec<bytes::Bytes> = futures::TryStreamExt::try_collect(stream).await.unwrap();
     assert_eq!(bytes.concat(), b"2\n");
     // CREATE TABLE AS answers SELECT and its rows, as in PostgreSQL
