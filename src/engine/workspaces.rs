@@ -1060,6 +1060,66 @@ impl Engine {
         .await
     }
 
+    /// A `COPY … FROM STDIN` of a workspace session, once its data is staged: `reader` (a read
+    /// of the staged file, every column text, in the files instance, which may read it) streams
+    /// into a temporary table of the session's connection, and one INSERT moves the rows into
+    /// `table` (`columns`: the ones the data fills), DuckDB casting text to each column's type
+    /// as it casts any insert's. The sandbox is never given the file. Answers the rows copied.
+    pub async fn workspace_copy_in(
+        &self,
+        ws: &WorkspaceConn,
+        table: String,
+        columns: Vec<String>,
+        reader: Query,
+        size_limit: i64,
+        canceller: &Canceller,
+    ) -> Result<usize> {
+        let conn = Arc::clone(&ws.conn);
+        let db = Arc::clone(&ws.db);
+        let canceller = canceller.clone();
+        let engine = self.clone();
+        let runtime = tokio::runtime::Handle::current();
+        self.pool
+            .run(move || {
+                if db.bytes() >= size_limit {
+                    return Err(Error::new(
+                        ErrorKind::ResourceExhausted,
+                        format!(
+                            "the workspace has reached its size limit ({size_limit} bytes); drop objects to write again"
+                        ),
+                    )
+                    .with_sqlstate(SqlState::DiskFull));
+                }
+                let map = |e: duckdb::Error| engine.workspace_map(e, "copying into a workspace table");
+                let mut stream = engine.query_nested(&runtime, reader)?;
+                let conn = conn.lock().unwrap_or_else(|p| p.into_inner());
+                let _armed = canceller.arm(conn.interrupt_handle())?;
+                let staging: Vec<String> =
+                    stream.schema.fields().iter().map(|f| format!("{} VARCHAR", quote(f.name()))).collect();
+                let staging_table = format!("temp.main.{}", quote(STAGING_TABLE));
+                conn.execute_batch(&format!(
+                    "CREATE OR REPLACE TEMP TABLE {} ({})",
+                    quote(STAGING_TABLE),
+                    staging.join(", ")
+                ))
+                .map_err(map)?;
+                let copied = (|| {
+                    let mut appender = conn.appender_to_catalog_and_db(STAGING_TABLE, "temp", "main").map_err(map)?;
+                    while let Some(batch) = stream.batches.blocking_recv() {
+                        appender.append_record_batch(batch?).map_err(map)?;
+                    }
+                    appender.flush().map_err(map)?;
+                    drop(appender);
+                    let list = columns.iter().map(|c| quote(c)).collect::<Vec<_>>().join(", ");
+                    conn.execute(&format!("INSERT INTO {table} ({list}) SELECT * FROM {staging_table}"), [])
+                        .map_err(map)
+                })();
+                let _ = conn.execute_batch(&format!("DROP TABLE IF EXISTS {staging_table}"));
+                copied
+            })
+            .await
+    }
+
     /// Streams a workspace table as Arrow batches (an unload into storage). The scan takes no
     /// pool slot: the storage writes that consume its batches take theirs, and a scan waiting
     /// on them must not hold one.

@@ -204,6 +204,26 @@ impl CopyIn {
 
     /// Closes the staging file and describes it as a load.
     pub async fn finish(&mut self) -> Result<LoadRequest> {
+        let source = self.finish_staging().await?;
+        Ok(LoadRequest {
+            target: self.plan.table.clone(),
+            search_path: self.search_path.clone(),
+            source,
+            columns: ColumnBinding::Positional(self.plan.columns.clone()),
+            incremental: true,
+            dedup: Dedup::Fail,
+            keep_timestamps: false,
+            operation: "copy",
+        })
+    }
+
+    /// The plan this COPY runs.
+    pub fn plan(&self) -> &CopyInPlan {
+        &self.plan
+    }
+
+    /// Closes the staging file and describes it as a CSV source.
+    pub async fn finish_staging(&mut self) -> Result<LoadSource> {
         if let Some(e) = self.failed.take() {
             return Err(e);
         }
@@ -238,20 +258,11 @@ impl CopyIn {
                 empty_as_null: vec![],
             }
         };
-        Ok(LoadRequest {
-            target: self.plan.table.clone(),
-            search_path: self.search_path.clone(),
-            source: LoadSource {
-                paths: vec![self.path.clone()],
-                format: SourceFormat::Csv(options),
-                gzip: false,
-                label: "COPY".into(),
-            },
-            columns: ColumnBinding::Positional(self.plan.columns.clone()),
-            incremental: true,
-            dedup: Dedup::Fail,
-            keep_timestamps: false,
-            operation: "copy",
+        Ok(LoadSource {
+            paths: vec![self.path.clone()],
+            format: SourceFormat::Csv(options),
+            gzip: false,
+            label: "COPY".into(),
         })
     }
 }

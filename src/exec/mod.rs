@@ -821,17 +821,16 @@ impl Executor {
 
     /// The end of a `COPY … FROM STDIN`: its rows written, as one atomic write or into the open
     /// transaction.
-    pub async fn finish_copy_in(
-        &self,
-        session: &Session,
-        copy: &mut CopyIn,
-        in_transaction: bool,
-    ) -> Result<crate::storage::loads::LoadResult> {
+    pub async fn finish_copy_in(&self, session: &Session, copy: &mut CopyIn, in_transaction: bool) -> Result<u64> {
+        if session.workspace.is_some() {
+            return self.finish_workspace_copy(session, copy).await;
+        }
         crate::catalog::as_transaction(
             session.transaction_id(),
             self.finish_copy_as_session(session, copy, in_transaction),
         )
         .await
+        .map(|loaded| u64::try_from(loaded.imported_rows).unwrap_or(0))
     }
 
     async fn finish_copy_as_session(

@@ -103,7 +103,7 @@ fn stands_for(engine_type: &DataType, type_oid: i64) -> bool {
         // text); regproc, regclass, regtype as the compat rewrites answer them, names (in
         // binary those are oids: the wire describes them as text there)
         DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
-            matches!(type_oid, 25 | 19 | 1043 | 1042 | 18 | 194 | 114 | 24 | 2205 | 2206)
+            matches!(type_oid, 25 | 19 | 1043 | 1042 | 18 | 194 | 114 | 24 | 2205 | 2206 | 2950)
         }
         // oid, xid, int8
         DataType::Int64 => matches!(type_oid, 26 | 28 | 20),

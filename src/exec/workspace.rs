@@ -236,7 +236,8 @@ fn rewrite_for_postgres<'a>(session: &Session, sql: &'a str) -> Result<(Cow<'a, 
     let first = after_leading_comments(&lower).trim_start_matches('(').split(|c: char| !c.is_ascii_alphabetic()).next();
     let query = matches!(first, Some("select" | "with" | "values"));
     let declares_lengths = first == Some("create") && lower.contains("char");
-    if !session_functions && !query && !declares_lengths {
+    let numeric = lower.contains("numeric") || lower.contains("decimal");
+    if !session_functions && !query && !declares_lengths && !numeric {
         return unchanged;
     }
     let Ok(mut statements) = gateway::parse(sql) else { return unchanged };
@@ -250,6 +251,7 @@ fn rewrite_for_postgres<'a>(session: &Session, sql: &'a str) -> Result<(Cow<'a, 
     changed |= gateway::query::name_columns_like_postgres(statement);
     changed |= gateway::compat::rewrite_semantics(statement);
     changed |= keep_declared_lengths(statement);
+    changed |= keep_numeric_digits(statement);
     if !changed {
         return unchanged;
     }
@@ -296,6 +298,37 @@ fn keep_declared_lengths(statement: &mut sqlparser::ast::Statement) -> bool {
     changed
 }
 
+/// A workspace table's unconstrained `numeric` columns as storage tables have them (see
+/// `compat::NUMERIC_AS_STORED`): DuckDB's bare NUMERIC would round to 3 decimals. Answers
+/// whether anything changed.
+fn keep_numeric_digits(statement: &mut sqlparser::ast::Statement) -> bool {
+    use gateway::compat::{NUMERIC_AS_STORED, is_unconstrained_numeric};
+    use sqlparser::ast::{AlterTableOperation, Statement};
+    let mut types = Vec::new();
+    match statement {
+        Statement::CreateTable(create) => types.extend(create.columns.iter_mut().map(|c| &mut c.data_type)),
+        Statement::AlterTable(alter) => {
+            for operation in &mut alter.operations {
+                match operation {
+                    AlterTableOperation::AddColumn { column_def, .. } => types.push(&mut column_def.data_type),
+                    AlterTableOperation::AlterColumn {
+                        op: sqlparser::ast::AlterColumnOperation::SetDataType { data_type, .. },
+                        ..
+                    } => types.push(data_type),
+                    _ => {}
+                }
+            }
+        }
+        _ => {}
+    }
+    let mut changed = false;
+    for data_type in types.into_iter().filter(|t| is_unconstrained_numeric(t)) {
+        *data_type = NUMERIC_AS_STORED;
+        changed = true;
+    }
+    changed
+}
+
 /// PostgreSQL catalog functions DuckDB lacks and clients call at connect (psycopg's type lookup,
 /// psql's `\d`), as temporary macros of the session's own connection: they exist for that
 /// session only, hold no data, and list with no table.
@@ -324,6 +357,36 @@ impl Executor {
             }
             (rewritten, _) => Ok(rewritten),
         }
+    }
+
+    /// A prepared workspace query with its parameters typed as PostgreSQL types them (see
+    /// `gateway::declare_parameter_types`): each `$n` cast to the type its Parse message
+    /// declared, a select list's untyped `$n` as text. Only when DuckDB reads the gateway
+    /// parser's rendering of the text as it reads the text; otherwise unchanged.
+    pub async fn with_declared_parameters(&self, sql: String, declared: &[Option<&str>]) -> String {
+        if !sql.contains('$') || sql.len() > 64 * 1024 {
+            return sql;
+        }
+        let Ok(mut statements) = gateway::parse(&sql) else { return sql };
+        let [statement] = statements.as_mut_slice() else { return sql };
+        if !matches!(statement, sqlparser::ast::Statement::Query(_)) {
+            // DML: DuckDB cannot show how it reads one; only the parameters are touched
+            return match statement {
+                sqlparser::ast::Statement::Insert(_)
+                | sqlparser::ast::Statement::Update(_)
+                | sqlparser::ast::Statement::Delete(_) => {
+                    gateway::cast_declared_placeholders(&sql, declared).unwrap_or(sql)
+                }
+                _ => sql,
+            };
+        }
+        let read_as = statement.to_string();
+        gateway::declare_parameter_types(statement, declared);
+        let typed = statement.to_string();
+        if typed == read_as || !self.storage.engine().reads_alike(sql.clone(), read_as).await {
+            return sql;
+        }
+        typed
     }
 
     /// A workspace text's statements, split where DuckDB splits them. PostgreSQL's own
@@ -417,6 +480,9 @@ impl Executor {
             }
             None => {}
         }
+        if let Some(copy) = gateway::copy::workspace_copy_in(sql) {
+            return self.start_workspace_copy(session, copy?).await;
+        }
         let sql = &*self.as_postgres(session, sql).await?;
         let started = Instant::now();
         let ws = session.workspace.as_ref().ok_or_else(|| Error::internal("running workspace SQL", "no workspace"))?;
@@ -470,6 +536,63 @@ impl Executor {
             self.end_workspace_cursors(session, committed).await;
         }
         result
+    }
+
+    /// A workspace `COPY … FROM STDIN` begins: the table and columns must exist (PostgreSQL
+    /// refuses before any data comes), then the data is staged as a storage session's is.
+    async fn start_workspace_copy(&self, session: &Session, mut plan: gateway::copy::CopyInPlan) -> Result<Outcome> {
+        let ws =
+            session.workspace.as_ref().ok_or_else(|| Error::internal("copying into a workspace", "no workspace"))?;
+        let list = if plan.columns.is_empty() {
+            "*".to_owned()
+        } else {
+            plan.columns.iter().map(|c| crate::storage::names::quote_ident(c)).collect::<Vec<_>>().join(", ")
+        };
+        let probe = format!("SELECT {list} FROM {} LIMIT 0", plan.table);
+        let engine = self.storage.engine();
+        let WorkspaceOutcome::Rows(stream) =
+            engine.workspace_execute(&ws.conn, probe, vec![], ws.size_limit, &session.canceller).await?
+        else {
+            return Err(Error::internal("copying into a workspace", "the table probe answered no columns"));
+        };
+        plan.columns = stream.schema.fields().iter().map(|f| f.name().clone()).collect();
+        let columns = plan.columns.len();
+        let tmp = engine.data_dir().join("tmp");
+        let copy = super::CopyIn::start(plan, vec![], &tmp).await?;
+        Ok(Outcome::CopyIn { copy: Box::new(copy), columns })
+    }
+
+    /// A workspace `COPY … FROM STDIN` ends: its staged rows go into the table in one INSERT.
+    pub(super) async fn finish_workspace_copy(&self, session: &Session, copy: &mut super::CopyIn) -> Result<u64> {
+        let ws =
+            session.workspace.as_ref().ok_or_else(|| Error::internal("copying into a workspace", "no workspace"))?;
+        let source = copy.finish_staging().await?;
+        let plan = copy.plan().clone();
+        let text_columns: Vec<(String, String)> =
+            (1..=plan.columns.len()).map(|i| (format!("c{i}"), "VARCHAR".to_owned())).collect();
+        let reader = crate::engine::Query {
+            home: crate::engine::Place::Files,
+            sql: format!("SELECT * FROM {}", crate::storage::loads::reader_sql(&source, Some(&text_columns), &[])),
+            params: vec![],
+            relations: vec![],
+            tables: vec![],
+            origin: crate::engine::SqlOrigin::Server,
+            checks: None,
+            labels: vec![],
+        };
+        let rows = self
+            .storage
+            .engine()
+            .workspace_copy_in(
+                &ws.conn,
+                plan.table.to_string(),
+                plan.columns,
+                reader,
+                ws.size_limit,
+                &session.canceller,
+            )
+            .await?;
+        Ok(rows as u64)
     }
 
     /// A workspace query's result columns marked as a storage read's are (see
@@ -591,7 +714,11 @@ impl Executor {
             _ => {}
         }
         // (a COPY answers CopyOutResponse, not rows: NoData)
-        if answered_here(sql) || transaction_effect(sql).is_some() || gateway::copy::workspace_copy_out(sql).is_some() {
+        if answered_here(sql)
+            || transaction_effect(sql).is_some()
+            || gateway::copy::workspace_copy_out(sql).is_some()
+            || gateway::copy::workspace_copy_in(sql).is_some()
+        {
             return Ok(Shape { params: vec![], schema: None });
         }
         if let Some(plan) = workspace_catalog_query(session, sql, &[]) {
@@ -599,7 +726,17 @@ impl Executor {
         }
         let sql = self.as_postgres(session, sql).await?.into_owned();
         let described = self.storage.engine().workspace_describe(&ws.conn, sql.clone()).await?;
-        let params = described.params.iter().map(|t| ParamShape::Engine(t.clone(), ParamType::Unknown)).collect();
+        // a parameter DuckDB leaves untyped has the type of its cast, as in PostgreSQL
+        let casts = match gateway::parse(&sql).ok().as_deref() {
+            Some([statement]) => gateway::parameter_casts(statement),
+            _ => vec![],
+        };
+        let params = described
+            .params
+            .iter()
+            .enumerate()
+            .map(|(i, t)| ParamShape::Engine(t.clone(), casts.get(i).copied().unwrap_or(ParamType::Unknown)))
+            .collect();
         // DuckDB describes `INSERT` as a `Count` column; PostgreSQL answers NoData
         let schema = match !described.schema.fields().is_empty() && returns_rows(&sql) {
             true => Some(self.mark_result_columns(session, ws, &sql, described.schema).await),

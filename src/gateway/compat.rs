@@ -599,15 +599,6 @@ impl Rewriter<'_, '_> {
                 data_type: DataType::Varchar(None),
                 format: None,
             },
-            // an unconstrained numeric keeps its digits in PostgreSQL; DuckDB's bare DECIMAL is
-            // DECIMAL(18,3) and would round '12.3456' to 12.346 silently. Tables' NUMERIC is
-            // DECIMAL(38,9) (README); a cast is the same.
-            ("numeric" | "decimal", _) => Expr::Cast {
-                kind: sqlparser::ast::CastKind::DoubleColon,
-                expr: Box::new(inner.clone()),
-                data_type: DataType::Decimal(sqlparser::ast::ExactNumberInfo::PrecisionAndScale(38, 9)),
-                format: None,
-            },
             // PostgreSQL's hex form of bytea (`'\x01ff'`); DuckDB would read `\x01` as one byte
             // and `ff` as two characters
             ("bytea" | "blob", Some(written)) if written.starts_with("\\x") => {
@@ -825,7 +816,33 @@ fn semantic_replacement(expr: &Expr) -> Option<Expr> {
             };
             Some(call("list_contains", vec![list, (**left).clone()]))
         }
+        Expr::Cast { kind, expr, data_type, format } if is_unconstrained_numeric(data_type) => Some(Expr::Cast {
+            kind: kind.clone(),
+            expr: expr.clone(),
+            data_type: NUMERIC_AS_STORED,
+            format: format.clone(),
+        }),
         _ => None,
+    }
+}
+
+/// An unconstrained numeric keeps its digits in PostgreSQL; DuckDB's bare `DECIMAL`/`NUMERIC`
+/// is DECIMAL(18,3) and would round '12.3456' to 12.346 silently. Tables' NUMERIC is
+/// DECIMAL(38,9) (README); casts and a workspace's column definitions are the same.
+pub const NUMERIC_AS_STORED: DataType = DataType::Decimal(sqlparser::ast::ExactNumberInfo::PrecisionAndScale(38, 9));
+
+/// Whether `data_type` is `numeric` or `decimal` without precision (`pg_catalog.numeric` too).
+pub fn is_unconstrained_numeric(data_type: &DataType) -> bool {
+    use sqlparser::ast::ExactNumberInfo;
+    match data_type {
+        DataType::Numeric(ExactNumberInfo::None)
+        | DataType::Decimal(ExactNumberInfo::None)
+        | DataType::Dec(ExactNumberInfo::None) => true,
+        DataType::Custom(name, modifiers) if modifiers.is_empty() => {
+            let written = name.to_string().to_lowercase();
+            matches!(written.strip_prefix("pg_catalog.").unwrap_or(&written).trim_matches('"'), "numeric" | "decimal")
+        }
+        _ => false,
     }
 }
 

@@ -221,6 +221,29 @@ pub fn plan_copy(statement: Statement, compat: &CompatValues<'_>) -> Result<Copy
     Ok(CopyPlan::Out(CopyOutPlan { query, format }))
 }
 
+/// A workspace's `COPY table [(columns)] FROM STDIN`: the table (named as in the workspace), the
+/// columns the data fills and the format. `None`: not such a COPY (one from a file goes to
+/// DuckDB, whose sandbox refuses files).
+pub fn workspace_copy_in(sql: &str) -> Option<Result<CopyInPlan>> {
+    let first = sql.trim_start().get(..4)?;
+    if !first.eq_ignore_ascii_case("copy") {
+        return None;
+    }
+    let mut statements = super::parse(sql).ok()?;
+    let [Statement::Copy { to: false, target: CopyTarget::Stdin, .. }] = statements.as_slice() else { return None };
+    let Some(Statement::Copy { source, options, legacy_options, .. }) = statements.pop() else { return None };
+    let CopySource::Table { table_name: name, columns } = source else {
+        return Some(Err(Error::invalid("COPY FROM loads a table, not a query").with_sqlstate(SqlState::SyntaxError)));
+    };
+    Some((|| {
+        Ok(CopyInPlan {
+            table: table_name(&name)?,
+            columns: columns.iter().map(ident_name).collect(),
+            format: format_of(&options, &legacy_options)?,
+        })
+    })())
+}
+
 /// A workspace's `COPY … TO STDOUT`: the query it stands for, as workspace SQL (the table's
 /// rows, or the query as this parser rendered it), the format, and for a query its text as the
 /// client wrote it (between the parentheses), which DuckDB must read as it reads the rendering.

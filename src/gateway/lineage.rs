@@ -292,14 +292,7 @@ pub fn written_types(statement: &Statement) -> Vec<Option<u32>> {
 fn written_type(expr: &Expr) -> Option<u32> {
     match expr {
         Expr::Nested(inner) => written_type(inner),
-        Expr::Cast { data_type, .. } => match super::query::postgres_type_name(data_type).as_str() {
-            "name" => Some(NAME_OID),
-            "oid" => Some(26),
-            "regproc" => Some(24),
-            "regclass" => Some(2205),
-            "regtype" => Some(2206),
-            _ => None,
-        },
+        Expr::Cast { data_type, .. } => cast_type(data_type),
         Expr::Function(f) => {
             let name = f.name.0.last()?.as_ident()?.value.to_lowercase();
             name_function(&name).then_some(NAME_OID)
@@ -346,6 +339,22 @@ fn name_function(name: &str) -> bool {
 /// The OID of a cast's target type that the engine answers as text (`x::name`).
 fn known_type(data_type: &sqlparser::ast::DataType) -> Option<u32> {
     (super::query::postgres_type_name(data_type) == "name").then_some(NAME_OID)
+}
+
+/// The PostgreSQL type of a cast whose engine type stands in for another (`x::oid` is a BIGINT
+/// to DuckDB, `x::varchar` and `x::json` its VARCHAR).
+fn cast_type(data_type: &sqlparser::ast::DataType) -> Option<u32> {
+    match super::query::postgres_type_name(data_type).as_str() {
+        "name" => Some(NAME_OID),
+        "oid" => Some(26),
+        "regproc" => Some(24),
+        "regclass" => Some(2205),
+        "regtype" => Some(2206),
+        "varchar" => Some(1043),
+        "json" => Some(114),
+        "uuid" => Some(2950),
+        _ => None,
+    }
 }
 
 /// A set operation's column: its first branch's type, but no typmod (PostgreSQL keeps one only

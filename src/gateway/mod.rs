@@ -295,23 +295,9 @@ pub fn declare_parameter_types(statement: &mut Statement, declared: &[Option<&st
         return;
     }
     let sql_type = |pg_name: &str| -> Option<DataType> {
-        let name = match pg_name {
-            "numeric" => "NUMERIC",
-            "int2" => "SMALLINT",
-            "int4" => "INTEGER",
-            "int8" => "BIGINT",
-            "float4" => "REAL",
-            "float8" => "DOUBLE PRECISION",
-            "bool" => "BOOLEAN",
-            "date" => "DATE",
-            "time" => "TIME",
-            "timestamp" => "TIMESTAMP",
-            "timestamptz" => "TIMESTAMP WITH TIME ZONE",
-            "uuid" => "UUID",
-            _ => return None,
-        };
-        Parser::new(&PostgreSqlDialect {}).try_with_sql(name).ok()?.parse_data_type().ok()
+        Parser::new(&PostgreSqlDialect {}).try_with_sql(declared_sql_type(pg_name)?).ok()?.parse_data_type().ok()
     };
+    untyped_select_parameters_as_text(statement, declared);
     let types: Vec<Option<DataType>> = declared.iter().map(|d| d.and_then(sql_type)).collect();
     if types.iter().all(Option::is_none) {
         return;
@@ -332,6 +318,139 @@ pub fn declare_parameter_types(statement: &mut Statement, declared: &[Option<&st
         }
         ControlFlow::<()>::Continue(())
     });
+}
+
+/// The engine's type for a parameter a Parse message declared as `pg_name` (None: text types
+/// and types DuckDB infers better from where the parameter stands).
+fn declared_sql_type(pg_name: &str) -> Option<&'static str> {
+    Some(match pg_name {
+        "numeric" => "DECIMAL(38,9)",
+        "int2" => "SMALLINT",
+        "int4" => "INTEGER",
+        "int8" => "BIGINT",
+        "float4" => "REAL",
+        "float8" => "DOUBLE PRECISION",
+        "bool" => "BOOLEAN",
+        "date" => "DATE",
+        "time" => "TIME",
+        "timestamp" => "TIMESTAMP",
+        "timestamptz" => "TIMESTAMP WITH TIME ZONE",
+        "uuid" => "UUID",
+        _ => return None,
+    })
+}
+
+/// A workspace statement's text with each `$n` whose type its Parse message declared cast to
+/// that type (see [`declare_parameter_types`]), edited token by token so that nothing else of
+/// the text changes (DuckDB's reading of a DML statement cannot be compared with the gateway
+/// parser's). None: nothing to cast, or the text does not tokenize.
+pub fn cast_declared_placeholders(sql: &str, declared: &[Option<&str>]) -> Option<String> {
+    use sqlparser::tokenizer::Token;
+    let types: Vec<Option<&'static str>> = declared.iter().map(|d| d.and_then(declared_sql_type)).collect();
+    if types.iter().all(Option::is_none) {
+        return None;
+    }
+    let tokens = Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize_with_location().ok()?;
+    let line_starts: Vec<usize> = std::iter::once(0).chain(sql.match_indices('\n').map(|(i, _)| i + 1)).collect();
+    let mut out = String::with_capacity(sql.len() + 32);
+    let mut copied = 0;
+    for token in &tokens {
+        let Token::Placeholder(placeholder) = &token.token else { continue };
+        let Some(data_type) = placeholder
+            .strip_prefix('$')
+            .and_then(|n| n.parse::<usize>().ok())
+            .and_then(|n| n.checked_sub(1))
+            .and_then(|i| types.get(i).copied().flatten())
+        else {
+            continue;
+        };
+        let line_start = *line_starts.get(usize::try_from(token.span.start.line).ok()?.checked_sub(1)?)?;
+        let column = usize::try_from(token.span.start.column).ok()?.checked_sub(1)?;
+        let start = line_start + sql[line_start..].char_indices().nth(column)?.0;
+        if start < copied || !sql[start..].starts_with(placeholder.as_str()) {
+            return None;
+        }
+        out.push_str(&sql[copied..start]);
+        out.push_str(&format!("CAST({placeholder} AS {data_type})"));
+        copied = start + placeholder.len();
+    }
+    (copied > 0).then(|| {
+        out.push_str(&sql[copied..]);
+        out
+    })
+}
+
+/// The type each `$n` of a statement is cast to, as PostgreSQL infers a parameter's type from
+/// its cast (`$1::int` is an int4): one entry per parameter up to the highest cast one.
+pub fn parameter_casts(statement: &Statement) -> Vec<ParamType> {
+    let mut types = Vec::new();
+    let _ = sqlparser::ast::visit_expressions(statement, |expr| {
+        if let Expr::Cast { expr: inner, data_type, .. } = expr
+            && let Expr::Value(v) = inner.as_ref()
+            && let Value::Placeholder(p) = &v.value
+            && let Some(index) =
+                p.strip_prefix('$').and_then(|n| n.parse::<usize>().ok()).and_then(|n| n.checked_sub(1))
+            && index < 65536
+        {
+            if types.len() <= index {
+                types.resize(index + 1, ParamType::Unknown);
+            }
+            types[index] = cast_param_type(data_type);
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    types
+}
+
+/// A select list's bare `$n` that the client sent untyped (or as text) is text, as PostgreSQL
+/// resolves an unknown parameter there; DuckDB would guess INTEGER and turn `'x'` into NULL.
+/// The column keeps PostgreSQL's name for it, `?column?`.
+fn untyped_select_parameters_as_text(statement: &mut Statement, declared: &[Option<&str>]) {
+    use sqlparser::ast::{SelectItem, SetExpr};
+    fn body(set: &mut SetExpr, declared: &[Option<&str>]) {
+        match set {
+            SetExpr::Select(select) => {
+                for item in &mut select.projection {
+                    let (expr, alias) = match item {
+                        SelectItem::UnnamedExpr(expr) => (expr, None),
+                        SelectItem::ExprWithAlias { expr, alias } => (expr, Some(alias.clone())),
+                        _ => continue,
+                    };
+                    let Expr::Value(v) = &*expr else { continue };
+                    let Value::Placeholder(p) = &v.value else { continue };
+                    let Some(index) =
+                        p.strip_prefix('$').and_then(|n| n.parse::<usize>().ok()).and_then(|n| n.checked_sub(1))
+                    else {
+                        continue;
+                    };
+                    let data_type = match declared.get(index).copied().flatten() {
+                        None | Some("text" | "unknown") => DataType::Text,
+                        Some("varchar") => DataType::Varchar(None),
+                        Some(_) => continue,
+                    };
+                    let cast = Expr::Cast {
+                        kind: sqlparser::ast::CastKind::DoubleColon,
+                        expr: Box::new(expr.clone()),
+                        data_type,
+                        format: None,
+                    };
+                    *item = SelectItem::ExprWithAlias {
+                        expr: cast,
+                        alias: alias.unwrap_or_else(|| sqlparser::ast::Ident::with_quote('"', "?column?")),
+                    };
+                }
+            }
+            SetExpr::Query(query) => body(&mut query.body, declared),
+            SetExpr::SetOperation { left, right, .. } => {
+                body(left, declared);
+                body(right, declared);
+            }
+            _ => {}
+        }
+    }
+    if let Statement::Query(query) = statement {
+        body(&mut query.body, declared);
+    }
 }
 
 /// Splits and parses SQL text. DuckDB's dialect first (the engine's language); PostgreSQL's

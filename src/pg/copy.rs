@@ -52,8 +52,8 @@ impl CopyHandler for Connection {
         metrics::counter!("duckstore_copy_bytes_total", "direction" => "in").increment(copy.bytes);
         drop(copy);
         match outcome {
-            Ok(result) => {
-                let tag = Tag::new("COPY").with_rows(result.imported_rows as usize);
+            Ok(rows) => {
+                let tag = Tag::new("COPY").with_rows(rows as usize);
                 client.send(PgWireBackendMessage::CommandComplete(tag.into())).await?;
                 // Out of copy mode: in the extended protocol the client's Sync (which pgwire
                 // ignores during copy-in, as PostgreSQL does) now gets its ReadyForQuery.

@@ -418,7 +418,9 @@ impl QueryParser for StatementParser {
                 .map_err(|e| to_pg(&e))?;
             let workspace_sql = match statements.len() {
                 0 => None,
-                1 => Some(statements.remove(0).sql),
+                1 => Some(
+                    self.connection.shared.exec.with_declared_parameters(statements.remove(0).sql, &declared).await,
+                ),
                 _ => {
                     return Err(to_pg(
                         &Error::invalid("cannot insert multiple commands into a prepared statement")
@@ -672,6 +674,10 @@ impl Connection {
                 }
                 Outcome::CopyOut { schema, rows, format } => {
                     Ok(Response::Execution(send_copy_out(client, schema, rows, format).await?))
+                }
+                Outcome::CopyIn { copy, columns } => {
+                    *self.copy_in.lock().await = Some(*copy);
+                    Ok(Response::CopyIn(CopyResponse::new(0, columns, stream::empty())))
                 }
                 _ => Err(to_pg(&Error::internal("running workspace SQL", "unexpected outcome"))),
             };

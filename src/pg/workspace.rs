@@ -92,6 +92,15 @@ impl Connection {
                         Err(other) => return Err(other),
                     }
                 }
+                Ok(Outcome::CopyIn { copy, columns }) => {
+                    // the rest of the text is not run (PostgreSQL's COPY FROM STDIN ends a
+                    // simple query's statements); ReadyForQuery follows the CopyDone
+                    *self.copy_in.lock().await = Some(*copy);
+                    let response = pgwire::api::results::CopyResponse::new(0, columns, futures::stream::empty());
+                    pgwire::api::copy::send_copy_in_response(client, response).await?;
+                    client.set_state(PgWireConnectionState::CopyInProgress(false));
+                    return Ok(());
+                }
                 Ok(Outcome::Warning { tag, warning }) => {
                     let notice = super::errors::error_info(&warning, "WARNING");
                     client.feed(PgWireBackendMessage::NoticeResponse(notice.into())).await?;

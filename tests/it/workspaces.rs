@@ -1241,3 +1241,65 @@ async fn a_workspace_catalog_follows_every_change_of_any_session_and_procedure()
     assert_eq!(listed(&reader).await, Vec::<String>::new());
     server.stop().await;
 }
+
+/// Sends `data` as one `COPY … FROM STDIN`, answering its row count or its error.
+async fn copy_in(client: &Client, sql: &str, data: &'static str) -> Result<u64, tokio_postgres::Error> {
+    use futures::SinkExt;
+    let sink = client.copy_in::<_, bytes::Bytes>(sql).await?;
+    futures::pin_mut!(sink);
+    sink.send(bytes::Bytes::from_static(data.as_bytes())).await?;
+    sink.finish().await
+}
+
+#[tokio::test]
+async fn a_workspace_takes_copy_from_stdin_and_typed_parameters_as_postgresql_does() {
+    let server = TestServer::start().await;
+    let st = storage(&server, "copy_in").await;
+    let ws = workspace(&st, "CALL create_workspace(name => 'w')").await;
+    let client = login(&server, &ws).await;
+    client.batch_execute("CREATE TABLE c (id INTEGER PRIMARY KEY, name VARCHAR(5), amount NUMERIC)").await.unwrap();
+    // CSV with a header (an empty unquoted field is NULL), then PostgreSQL's text format
+    let csv = "COPY c FROM STDIN WITH (FORMAT csv, HEADER)";
+    assert_eq!(copy_in(&client, csv, "id,name,amount\n1,ab,1.23456\n2,,\n").await.unwrap(), 2);
+    assert_eq!(copy_in(&client, "COPY c (id, name) FROM STDIN", "3\tx\\ty\n4\t\\N\n").await.unwrap(), 2);
+    let rows = text_rows(&client, "SELECT id, name, amount FROM c ORDER BY id").await;
+    assert_eq!(
+        rows,
+        vec![
+            vec![s("1"), s("ab"), s("1.234560000")],
+            vec![s("2"), None, None],
+            vec![s("3"), s("x\ty"), None],
+            vec![s("4"), None, None],
+        ],
+        "an unconstrained numeric keeps its digits (DuckDB's bare NUMERIC would round to 3)"
+    );
+    // a COPY that fails changes nothing, with PostgreSQL's error class, and the session goes on
+    let duplicate = copy_in(&client, "COPY c (id) FROM STDIN", "5\n1\n").await.unwrap_err();
+    assert_eq!(sqlstate(&duplicate), "23505");
+    assert_eq!(text_rows(&client, "SELECT count(*) FROM c").await, vec![vec![s("4")]]);
+    let bad = copy_in(&client, "COPY c (id) FROM STDIN", "6\nsix\n").await.unwrap_err();
+    assert_eq!(sqlstate(&bad), "22P02");
+    let missing = client.simple_query("COPY nowhere FROM STDIN").await.unwrap_err();
+    assert_eq!(sqlstate(&missing), "42P01");
+    assert_eq!(text_rows(&client, "SELECT count(*) FROM c").await, vec![vec![s("4")]]);
+    // inside a block, a COPY is one of its writes: a rollback takes it back
+    client.batch_execute("BEGIN").await.unwrap();
+    assert_eq!(copy_in(&client, "COPY c (id) FROM STDIN", "7\n8\n").await.unwrap(), 2);
+    assert_eq!(text_rows(&client, "SELECT count(*) FROM c").await, vec![vec![s("6")]]);
+    client.batch_execute("ROLLBACK").await.unwrap();
+    assert_eq!(text_rows(&client, "SELECT count(*) FROM c").await, vec![vec![s("4")]]);
+    // the sandbox still refuses files, whichever way COPY names one
+    for sql in ["COPY c FROM '/etc/passwd'", "COPY c TO '/tmp/out.csv'"] {
+        assert_eq!(sqlstate(&client.simple_query(sql).await.unwrap_err()), "42501", "{sql}");
+    }
+    // an untyped parameter in a select list is text in both session kinds (DuckDB alone would
+    // guess INTEGER); a declared one is its declared type
+    for session in [&client, &st] {
+        let row = session.query_one("SELECT $1 AS a, $2::int AS b", &[&"x", &7i32]).await.unwrap();
+        assert_eq!((row.get::<_, &str>(0), row.get::<_, i32>(1)), ("x", 7));
+        assert_eq!(row.columns()[0].type_(), &tokio_postgres::types::Type::TEXT);
+    }
+    let rows = text_rows(&client, "SELECT CAST('12345.6789' AS numeric), 12345.6789::numeric(10,4)").await;
+    assert_eq!(rows, vec![vec![s("12345.678900000"), s("12345.6789")]]);
+    server.stop().await;
+}
