@@ -876,9 +876,26 @@ impl Engine {
                         return Ok(Described { params: vec![DataType::Null; n], schema });
                     }
                 }
-                (*db._db)
+                let described = (*db._db)
                     .describe(&sql)
-                    .map_err(|m| errors::map_duckdb_message(&m, SqlOrigin::User, "describing workspace SQL", ""))
+                    .map_err(|m| errors::map_duckdb_message(&m, SqlOrigin::User, "describing workspace SQL", ""));
+                match described {
+                    // That connection sees committed objects only: a statement on a table the
+                    // session's open block made is prepared on the session's own connection,
+                    // which tells how many parameters it takes but not their types.
+                    Err(e)
+                        if (e.state() == SqlState::UndefinedTable || e.state() == SqlState::UndefinedColumn)
+                            && !returns_rows(&sql) =>
+                    {
+                        let conn = conn.lock().unwrap_or_else(|p| p.into_inner());
+                        let n = conn.prepare(&sql).map_err(|_| e)?.parameter_count().min(super::MAX_PARAMS);
+                        Ok(Described {
+                            params: vec![DataType::Null; n],
+                            schema: Arc::new(arrow::datatypes::Schema::empty()),
+                        })
+                    }
+                    other => other,
+                }
             })
             .await
     }

@@ -389,6 +389,26 @@ impl Executor {
         typed
     }
 
+    /// A workspace text split by DuckDB into its statements (see
+    /// `engine::Engine::workspace_statements`); a text DuckDB refuses as a syntax error is tried
+    /// once more with PostgreSQL's plain names that DuckDB keeps as keywords quoted (a column
+    /// `at`, see `gateway::quote_duckdb_keywords`), and fails with DuckDB's first error if that
+    /// fails too.
+    pub async fn split_workspace_text(&self, text: &str) -> Result<Vec<String>> {
+        let engine = self.storage.engine();
+        match engine.workspace_statements(text.to_owned()).await {
+            Ok(statements) => Ok(statements.into_iter().map(|s| s.sql).collect()),
+            Err(e) if e.state() == SqlState::SyntaxError => match gateway::quote_duckdb_keywords(text) {
+                Some(quoted) => match engine.workspace_statements(quoted).await {
+                    Ok(statements) => Ok(statements.into_iter().map(|s| s.sql).collect()),
+                    Err(_) => Err(e),
+                },
+                None => Err(e),
+            },
+            Err(e) => Err(e),
+        }
+    }
+
     /// A workspace text's statements, split where DuckDB splits them. PostgreSQL's own
     /// statements DuckDB cannot parse (`SET NAMES`, `SAVEPOINT`, …) never reach its splitter: a
     /// text that is one of them is that statement, and a text holding some (psycopg sends
@@ -399,8 +419,8 @@ impl Executor {
             return Ok(vec![text.to_owned()]);
         }
         let engine = self.storage.engine();
-        let pieces = match engine.workspace_statements(text.to_owned()).await {
-            Ok(statements) => return Ok(statements.into_iter().map(|s| s.sql).collect()),
+        let pieces = match self.split_workspace_text(text).await {
+            Ok(statements) => return Ok(statements),
             // a catalog query DuckDB cannot parse (psql's `OPERATOR(pg_catalog.~)`) is ours
             Err(_) if is_catalog_query(text) => return Ok(vec![text.to_owned()]),
             Err(e) => {

@@ -350,12 +350,9 @@ pub fn cast_declared_placeholders(sql: &str, declared: &[Option<&str>]) -> Optio
     if types.iter().all(Option::is_none) {
         return None;
     }
-    let tokens = Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize_with_location().ok()?;
-    let line_starts: Vec<usize> = std::iter::once(0).chain(sql.match_indices('\n').map(|(i, _)| i + 1)).collect();
-    let mut out = String::with_capacity(sql.len() + 32);
-    let mut copied = 0;
-    for token in &tokens {
-        let Token::Placeholder(placeholder) = &token.token else { continue };
+    let mut edits = Vec::new();
+    for (token, start) in located_tokens(sql)? {
+        let Token::Placeholder(placeholder) = &token else { continue };
         let Some(data_type) = placeholder
             .strip_prefix('$')
             .and_then(|n| n.parse::<usize>().ok())
@@ -364,20 +361,85 @@ pub fn cast_declared_placeholders(sql: &str, declared: &[Option<&str>]) -> Optio
         else {
             continue;
         };
+        edits.push((start, placeholder.len(), format!("CAST({placeholder} AS {data_type})")));
+    }
+    edit_text(sql, &edits)
+}
+
+/// The significant tokens of `sql` (no whitespace or comments) with the byte offset each
+/// starts at (None: the text does not tokenize).
+fn located_tokens(sql: &str) -> Option<Vec<(sqlparser::tokenizer::Token, usize)>> {
+    use sqlparser::tokenizer::Token;
+    let tokens = Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize_with_location().ok()?;
+    let line_starts: Vec<usize> = std::iter::once(0).chain(sql.match_indices('\n').map(|(i, _)| i + 1)).collect();
+    let mut located = Vec::with_capacity(tokens.len());
+    for token in tokens {
+        if matches!(token.token, Token::Whitespace(_) | Token::EOF) {
+            continue;
+        }
         let line_start = *line_starts.get(usize::try_from(token.span.start.line).ok()?.checked_sub(1)?)?;
         let column = usize::try_from(token.span.start.column).ok()?.checked_sub(1)?;
-        let start = line_start + sql[line_start..].char_indices().nth(column)?.0;
-        if start < copied || !sql[start..].starts_with(placeholder.as_str()) {
+        let start = line_start + sql.get(line_start..)?.char_indices().nth(column)?.0;
+        located.push((token.token, start));
+    }
+    Some(located)
+}
+
+/// `sql` with each (start, length, replacement) applied, checked to replace what they say;
+/// None when there are none or one does not fit.
+fn edit_text(sql: &str, edits: &[(usize, usize, String)]) -> Option<String> {
+    if edits.is_empty() {
+        return None;
+    }
+    let mut out = String::with_capacity(sql.len() + 16 * edits.len());
+    let mut copied = 0;
+    for (start, length, replacement) in edits {
+        if *start < copied || sql.get(*start..start + length).is_none() {
             return None;
         }
-        out.push_str(&sql[copied..start]);
-        out.push_str(&format!("CAST({placeholder} AS {data_type})"));
-        copied = start + placeholder.len();
+        out.push_str(&sql[copied..*start]);
+        out.push_str(replacement);
+        copied = start + length;
     }
-    (copied > 0).then(|| {
-        out.push_str(&sql[copied..]);
-        out
-    })
+    out.push_str(&sql[copied..]);
+    Some(out)
+}
+
+/// `sql` with the words PostgreSQL takes as plain names but DuckDB's grammar keeps for types
+/// and functions (`at`, `map`, `struct`, `columns`, …: pandas writes a column `at` unquoted)
+/// quoted where they stand as names: not as `AT TIME ZONE`, a function call, a type after
+/// `::`, or a join kind. For a workspace text DuckDB refused as a syntax error; DuckDB then
+/// judges the result like any other text. None: no such word.
+pub fn quote_duckdb_keywords(sql: &str) -> Option<String> {
+    use sqlparser::tokenizer::Token;
+    let tokens = located_tokens(sql)?;
+    let word = |i: usize| match tokens.get(i) {
+        Some((Token::Word(w), _)) if w.quote_style.is_none() => Some(w.value.to_ascii_lowercase()),
+        _ => None,
+    };
+    let mut edits = Vec::new();
+    for (i, (token, start)) in tokens.iter().enumerate() {
+        let Token::Word(w) = token else { continue };
+        if w.quote_style.is_some() {
+            continue;
+        }
+        let lower = w.value.to_ascii_lowercase();
+        let next = tokens.get(i + 1).map(|(t, _)| t);
+        let next_word = word(i + 1);
+        let after_cast = i > 0 && matches!(tokens.get(i - 1), Some((Token::DoubleColon, _)));
+        let name = match lower.as_str() {
+            "at" => !matches!(next_word.as_deref(), Some("time" | "local")),
+            "map" | "struct" | "columns" | "try_cast" | "unpack" => {
+                !after_cast && !matches!(next, Some(Token::LParen | Token::LBrace | Token::LBracket))
+            }
+            "semi" | "anti" | "asof" | "positional" => next_word.as_deref() != Some("join"),
+            _ => false,
+        };
+        if name {
+            edits.push((*start, w.value.len(), format!("\"{}\"", w.value)));
+        }
+    }
+    edit_text(sql, &edits)
 }
 
 /// The type each `$n` of a statement is cast to, as PostgreSQL infers a parameter's type from

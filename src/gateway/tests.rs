@@ -512,3 +512,23 @@ fn names_qualified_by_the_sessions_database_are_its_own() {
         assert_eq!(plan_one(sql).unwrap_err().state(), SqlState::FeatureNotSupported, "{sql}");
     }
 }
+
+#[test]
+fn postgresql_names_duckdb_keeps_as_keywords_are_quoted_only_where_they_are_names() {
+    use super::quote_duckdb_keywords;
+    assert_eq!(
+        quote_duckdb_keywords("CREATE TABLE t (id INT, at TIMESTAMP, Map text)").as_deref(),
+        Some(r#"CREATE TABLE t (id INT, "at" TIMESTAMP, "Map" text)"#)
+    );
+    assert_eq!(
+        quote_duckdb_keywords("INSERT INTO t (id, at) VALUES ($1, 'at')").as_deref(),
+        Some(r#"INSERT INTO t (id, "at") VALUES ($1, 'at')"#),
+        "a string's words are not names"
+    );
+    for unchanged in [
+        "SELECT ts AT TIME ZONE 'UTC', map(['a'], [1]), x::struct(a int), COLUMNS(*) FROM a ASOF JOIN b USING (k)",
+        r#"SELECT "at", t."map" FROM t -- at"#,
+    ] {
+        assert_eq!(quote_duckdb_keywords(unchanged), None, "{unchanged}");
+    }
+}

@@ -408,19 +408,10 @@ impl QueryParser for StatementParser {
             }
             // One statement per Parse, as PostgreSQL has it, split where DuckDB splits.
             super::on_text(sql, crate::gateway::nesting::check_text).await.map_err(|e| to_pg(&e))?;
-            let mut statements = self
-                .connection
-                .shared
-                .storage
-                .engine()
-                .workspace_statements(sql.to_owned())
-                .await
-                .map_err(|e| to_pg(&e))?;
+            let mut statements = self.connection.shared.exec.split_workspace_text(sql).await.map_err(|e| to_pg(&e))?;
             let workspace_sql = match statements.len() {
                 0 => None,
-                1 => Some(
-                    self.connection.shared.exec.with_declared_parameters(statements.remove(0).sql, &declared).await,
-                ),
+                1 => Some(self.connection.shared.exec.with_declared_parameters(statements.remove(0), &declared).await),
                 _ => {
                     return Err(to_pg(
                         &Error::invalid("cannot insert multiple commands into a prepared statement")

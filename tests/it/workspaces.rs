@@ -1299,6 +1299,20 @@ async fn a_workspace_takes_copy_from_stdin_and_typed_parameters_as_postgresql_do
         assert_eq!((row.get::<_, &str>(0), row.get::<_, i32>(1)), ("x", 7));
         assert_eq!(row.columns()[0].type_(), &tokio_postgres::types::Type::TEXT);
     }
+    // a block's new table takes parameterized inserts (their Describe sees the block's table;
+    // it cannot type a bare parameter there, so a client that sends binary values casts)
+    client.batch_execute("BEGIN; CREATE TABLE fresh (id INTEGER, note VARCHAR)").await.unwrap();
+    let insert = "INSERT INTO fresh (id, note) VALUES ($1::integer, $2)";
+    let inserted = client.execute(insert, &[&1i32, &"one"]).await.unwrap();
+    assert_eq!(inserted, 1);
+    client.batch_execute("COMMIT").await.unwrap();
+    // names PostgreSQL takes unquoted and DuckDB keeps as keywords (pandas writes a column `at`)
+    client.batch_execute("CREATE TABLE events (id INTEGER, at TIMESTAMP, map VARCHAR)").await.unwrap();
+    let inserted =
+        client.execute("INSERT INTO events (id, at, map) VALUES ($1, '2024-01-02 03:04:05', $2)", &[&1i32, &"m"]);
+    assert_eq!(inserted.await.unwrap(), 1);
+    let rows = text_rows(&client, "SELECT at, map, at AT TIME ZONE 'UTC' IS NOT NULL FROM events WHERE id = 1").await;
+    assert_eq!(rows, vec![vec![s("2024-01-02 03:04:05"), s("m"), s("t")]]);
     let rows = text_rows(&client, "SELECT CAST('12345.6789' AS numeric), 12345.6789::numeric(10,4)").await;
     assert_eq!(rows, vec![vec![s("12345.678900000"), s("12345.6789")]]);
     server.stop().await;
