@@ -30,8 +30,10 @@ pub(super) fn mark(schema: SchemaRef, plan: &QueryPlan, slots: &[Option<SlotTabl
             }
         }
     };
+    let type_of = |origin: lineage::Origin| declared(origin, slots).map(|(_, _, declared)| declared);
     let width = schema.fields().len();
-    let mut origins = lineage::result_origins(plan, &columns_of).filter(|o| o.len() == width).unwrap_or_default();
+    let mut origins =
+        lineage::result_origins(plan, &columns_of, &type_of).filter(|o| o.len() == width).unwrap_or_default();
     // a type the client's text gives a column (`x::oid`, `current_user`) is its type
     if plan.written_types.len() == width {
         origins.resize(width, None);
@@ -66,20 +68,8 @@ fn marks(described: Described, engine_type: &DataType, slots: &[Option<SlotTable
                 .then(|| HashMap::from([(TYPE_OID.to_owned(), oid.to_string()), (TYPMOD.to_owned(), "-1".into())]));
         }
     };
-    let (table_oid, attnum, declared) = match origin.source {
-        Source::Relation(ServerRelation::Catalog(relation)) => {
-            let (name, _) = relation.columns().get(origin.column)?;
-            let pg = relation.pg_column(name)?;
-            (i64::from(pg.relation_oid), pg.attnum, Some((i64::from(pg.type_oid), pg.typmod)))
-        }
-        Source::Relation(ServerRelation::System(_)) => return None,
-        Source::Table(slot) => {
-            let table = slots.get(slot)?.as_ref()?;
-            let (_, sql_type) = table.columns.get(origin.column)?;
-            let attnum = i16::try_from(origin.column + 1).ok()?;
-            (super::catalog::table_oid(table.table_id), attnum, Some(super::catalog::pg_type_of(sql_type)))
-        }
-    };
+    let (table_oid, attnum, declared) = declared(origin, slots)?;
+    let declared = Some(declared);
     let mut marks = HashMap::new();
     if matches!(described, Described::Column(_)) {
         marks.insert(TABLE_OID.to_owned(), table_oid.to_string());
@@ -93,6 +83,24 @@ fn marks(described: Described, engine_type: &DataType, slots: &[Option<SlotTable
         marks.insert(TYPMOD.to_owned(), typmod.to_string());
     }
     (!marks.is_empty()).then_some(marks)
+}
+
+/// A relation column's table OID, column number, and declared type and typmod.
+fn declared(origin: lineage::Origin, slots: &[Option<SlotTable>]) -> Option<(i64, i16, (i64, i32))> {
+    match origin.source {
+        Source::Relation(ServerRelation::Catalog(relation)) => {
+            let (name, _) = relation.columns().get(origin.column)?;
+            let pg = relation.pg_column(name)?;
+            Some((i64::from(pg.relation_oid), pg.attnum, (i64::from(pg.type_oid), pg.typmod)))
+        }
+        Source::Relation(ServerRelation::System(_)) => None,
+        Source::Table(slot) => {
+            let table = slots.get(slot)?.as_ref()?;
+            let (_, sql_type) = table.columns.get(origin.column)?;
+            let attnum = i16::try_from(origin.column + 1).ok()?;
+            Some((super::catalog::table_oid(table.table_id), attnum, super::catalog::pg_type_of(sql_type)))
+        }
+    }
 }
 
 /// Whether values of the engine's type go on the wire as the declared type's unchanged (the

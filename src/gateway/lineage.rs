@@ -48,10 +48,17 @@ pub enum Described {
 /// A relation's column names, for `*` and for resolving names (None: unknown).
 pub type ColumnsOf<'a> = dyn Fn(Source) -> Option<Vec<String>> + 'a;
 
+/// A relation column's declared PostgreSQL type and typmod (None: unknown).
+pub type TypeOf<'a> = dyn Fn(Origin) -> Option<(i64, i32)> + 'a;
+
 /// One origin (or None) per result column of `plan`; None when the result cannot be followed.
-pub fn result_origins(plan: &QueryPlan, columns_of: &ColumnsOf<'_>) -> Option<Vec<Option<Described>>> {
+pub fn result_origins(
+    plan: &QueryPlan,
+    columns_of: &ColumnsOf<'_>,
+    type_of: &TypeOf<'_>,
+) -> Option<Vec<Option<Described>>> {
     let Statement::Query(query) = plan.statement() else { return None };
-    let tracer = Tracer { plan, columns_of };
+    let tracer = Tracer { plan, columns_of, type_of };
     let columns = tracer.query(query, &[])?;
     Some(columns.into_iter().map(|c| c.origin).collect())
 }
@@ -72,6 +79,7 @@ struct Scoped {
 struct Tracer<'a> {
     plan: &'a QueryPlan,
     columns_of: &'a ColumnsOf<'a>,
+    type_of: &'a TypeOf<'a>,
 }
 
 /// The CTEs visible: (name, columns).
@@ -223,6 +231,15 @@ impl Tracer<'_> {
 }
 
 impl Tracer<'_> {
+    /// The PostgreSQL type and typmod a description stands for.
+    fn declared(&self, described: Described) -> Option<(i64, i32)> {
+        match described {
+            Described::Type(oid) => Some((i64::from(oid), -1)),
+            Described::Column(origin) | Described::TypeOf(origin) => (self.type_of)(origin),
+            Described::TypeWithoutModifier(origin) => (self.type_of)(origin).map(|(oid, _)| (oid, -1)),
+        }
+    }
+
     /// What a select item's expression is known to be.
     fn describe(&self, expr: &Expr, scope: &[Scoped], ctes: &Ctes) -> Option<Described> {
         match expr {
@@ -234,21 +251,44 @@ impl Tracer<'_> {
                 [only] => only.origin.and_then(type_only),
                 _ => None,
             },
-            // a CASE whose results are all of one declared type (or NULL)
+            // a CASE whose results are all of one declared type (or NULL, or an untyped literal,
+            // which takes that type): the type, with a typmod only when every branch, an ELSE
+            // included, has that same one (PostgreSQL's rule)
             Expr::Case { conditions, else_result, .. } => {
                 let results = conditions.iter().map(|c| &c.result).chain(else_result.as_deref());
                 let mut found: Option<Described> = None;
+                let mut one_typmod = else_result.is_some();
+                let mut integer_literal = false;
                 for result in results {
-                    if matches!(result, Expr::Value(v) if v.value == Value::Null) {
+                    if matches!(result, Expr::Value(v) if matches!(v.value, Value::Null | Value::SingleQuotedString(_)))
+                    {
+                        one_typmod = false;
+                        continue;
+                    }
+                    // an integer (int4) goes over to an oid, int8, numeric or float branch type
+                    if matches!(result, Expr::Value(v) if matches!(&v.value, Value::Number(n, _) if n.bytes().all(|b| b.is_ascii_digit())))
+                    {
+                        (one_typmod, integer_literal) = (false, true);
                         continue;
                     }
                     let this = self.describe(result, scope, ctes).and_then(type_only)?;
                     match found {
-                        Some(seen) if seen != this => return None,
-                        _ => found = Some(this),
+                        None => found = Some(this),
+                        Some(seen) if seen == this => {}
+                        Some(seen) => {
+                            let (a, b) = (self.declared(seen)?, self.declared(this)?);
+                            if a.0 != b.0 {
+                                return None;
+                            }
+                            one_typmod &= a.1 == b.1;
+                        }
                     }
                 }
-                found
+                let found = found?;
+                if integer_literal && !matches!(self.declared(found)?.0, 26 | 20 | 23 | 1700 | 700 | 701) {
+                    return None;
+                }
+                Some(if one_typmod { found } else { without_typmod(found) })
             }
             Expr::Function(f) => {
                 let name = f.name.0.last()?.as_ident()?.value.to_lowercase();
@@ -261,6 +301,19 @@ impl Tracer<'_> {
 
 /// `name`, PostgreSQL's type of identifiers.
 const NAME_OID: u32 = 19;
+
+/// `json`, and PostgreSQL's functions that answer it (DuckDB's JSON is text to the wire).
+const JSON_OID: u32 = 114;
+const JSON_FUNCTIONS: [&str; 8] = [
+    "json_build_object",
+    "json_build_array",
+    "json_object",
+    "json_agg",
+    "json_object_agg",
+    "to_json",
+    "row_to_json",
+    "array_to_json",
+];
 
 /// The PostgreSQL types a query's result columns have by the SQL as written, before the
 /// session's compat rewrites replace what the engine lacks (`x::oid` becomes a BIGINT cast,
@@ -293,8 +346,19 @@ fn written_type(expr: &Expr) -> Option<u32> {
     match expr {
         Expr::Nested(inner) => written_type(inner),
         Expr::Cast { data_type, .. } => cast_type(data_type),
+        // a scalar subquery: its one item's
+        Expr::Subquery(query) => match query.body.as_ref() {
+            SetExpr::Select(select) => match select.projection.as_slice() {
+                [SelectItem::UnnamedExpr(item) | SelectItem::ExprWithAlias { expr: item, .. }] => written_type(item),
+                _ => None,
+            },
+            _ => None,
+        },
         Expr::Function(f) => {
             let name = f.name.0.last()?.as_ident()?.value.to_lowercase();
+            if JSON_FUNCTIONS.contains(&name.as_str()) {
+                return Some(JSON_OID);
+            }
             name_function(&name).then_some(NAME_OID)
         }
         Expr::Identifier(ident) if ident.quote_style.is_none() => {
