@@ -873,7 +873,18 @@ impl Engine {
                         Ok::<_, duckdb::Error>((n, arrow.get_schema()))
                     })();
                     if let Ok((n, schema)) = described {
-                        return Ok(Described { params: vec![DataType::Null; n], schema });
+                        // the parameters' types as DuckDB infers them (`id = ANY($1)` takes a
+                        // BIGINT[]), from a connection that sees committed objects only; where
+                        // that fails they stay unknown
+                        drop(conn);
+                        let params = match n {
+                            0 => vec![],
+                            _ => match (*db._db).describe(&sql) {
+                                Ok(d) if d.params.len() == n => d.params,
+                                _ => vec![DataType::Null; n],
+                            },
+                        };
+                        return Ok(Described { params, schema });
                     }
                 }
                 let described = (*db._db)

@@ -599,16 +599,6 @@ impl Rewriter<'_, '_> {
                 data_type: DataType::Varchar(None),
                 format: None,
             },
-            // PostgreSQL's hex form of bytea (`'\x01ff'`); DuckDB would read `\x01` as one byte
-            // and `ff` as two characters
-            ("bytea" | "blob", Some(written)) if written.starts_with("\\x") => {
-                let hex = &written[2..];
-                if hex.len() % 2 != 0 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-                    return Err(Error::invalid(format!("invalid hexadecimal data: \"{written}\""))
-                        .with_sqlstate(SqlState::InvalidTextRepresentation));
-                }
-                call("unhex", vec![text(hex)])
-            }
             ("oid" | "xid", _) => Expr::Cast {
                 kind: sqlparser::ast::CastKind::DoubleColon,
                 expr: Box::new(inner.clone()),
@@ -816,10 +806,21 @@ fn semantic_replacement(expr: &Expr) -> Option<Expr> {
             };
             Some(call("list_contains", vec![list, (**left).clone()]))
         }
+        // PostgreSQL's hex form of bytea (`'\x01ff'`); DuckDB would read `\x01` as one byte and
+        // `ff` as two characters. Malformed hex stays for DuckDB to refuse.
+        Expr::Cast { expr, data_type, .. }
+            if matches!(data_type.to_string().to_lowercase().as_str(), "bytea" | "blob" | "pg_catalog.bytea") =>
+        {
+            let hex = string_literal(expr)?.strip_prefix("\\x")?;
+            (hex.len() % 2 == 0 && hex.bytes().all(|b| b.is_ascii_hexdigit())).then(|| call("unhex", vec![text(hex)]))
+        }
+        // a literal keeps its own scale, as PostgreSQL's numeric does (`'3.14'::numeric` is 3.14)
         Expr::Cast { kind, expr, data_type, format } if is_unconstrained_numeric(data_type) => Some(Expr::Cast {
             kind: kind.clone(),
             expr: expr.clone(),
-            data_type: NUMERIC_AS_STORED,
+            data_type: literal_scale(expr).map_or(NUMERIC_AS_STORED, |scale| {
+                DataType::Decimal(sqlparser::ast::ExactNumberInfo::PrecisionAndScale(38, scale))
+            }),
             format: format.clone(),
         }),
         _ => None,
@@ -830,6 +831,26 @@ fn semantic_replacement(expr: &Expr) -> Option<Expr> {
 /// is DECIMAL(18,3) and would round '12.3456' to 12.346 silently. Tables' NUMERIC is
 /// DECIMAL(38,9) (README); casts and a workspace's column definitions are the same.
 pub const NUMERIC_AS_STORED: DataType = DataType::Decimal(sqlparser::ast::ExactNumberInfo::PrecisionAndScale(38, 9));
+
+/// The scale of a decimal literal (`'12.50'`, `-3.1`) when its digits fit DECIMAL(38, scale).
+fn literal_scale(expr: &Expr) -> Option<i64> {
+    let written = match expr {
+        Expr::Value(v) => match &v.value {
+            Value::Number(n, _) => n.as_str(),
+            Value::SingleQuotedString(s) => s.as_str(),
+            _ => return None,
+        },
+        _ => return None,
+    };
+    let digits = written.trim().trim_start_matches(['-', '+']);
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+    let all_digits = |part: &str| part.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty() && fraction.is_empty() || !all_digits(whole) || !all_digits(fraction) {
+        return None;
+    }
+    let whole_digits = whole.trim_start_matches('0').len();
+    (whole_digits + fraction.len() <= 38).then_some(fraction.len() as i64)
+}
 
 /// Whether `data_type` is `numeric` or `decimal` without precision (`pg_catalog.numeric` too).
 pub fn is_unconstrained_numeric(data_type: &DataType) -> bool {

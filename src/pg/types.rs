@@ -390,6 +390,8 @@ pub(super) fn decode_param(index: usize, value: Option<&[u8]>, ty: &Type, binary
             }
             _ => return Err(bad_param(index, "unsupported jsonb version")),
         },
+        // (array types are named with a leading underscore: _int4)
+        _ if ty.name().starts_with('_') => array_param(index, bytes)?,
         _ => {
             return Err(Error::unsupported(format!(
                 "parameter ${}: binary values of type {} are not supported; send it as text",
@@ -400,6 +402,73 @@ pub(super) fn decode_param(index: usize, value: Option<&[u8]>, ty: &Type, binary
     })
 }
 
+/// A one-dimensional array in PostgreSQL's binary form (dimensions, a null flag, the element
+/// type, each dimension's length and lower bound, then each element's length, -1 for NULL, and
+/// bytes) as DuckDB reads a list from text, like [`duckdb_list_text`] (pgjdbc's `setArray`).
+fn array_param(index: usize, bytes: &[u8]) -> Result<Param> {
+    let mut rest = bytes;
+    let mut take = |n: usize| -> Result<&[u8]> {
+        if rest.len() < n {
+            return Err(bad_param(index, "truncated binary array"));
+        }
+        let (taken, left) = rest.split_at(n);
+        rest = left;
+        Ok(taken)
+    };
+    let int = |word: &[u8]| i32::from_be_bytes(word.try_into().expect("4 bytes"));
+    let dimensions = int(take(4)?);
+    let _has_nulls = take(4)?;
+    let element_oid = int(take(4)?);
+    let element_type = Type::from_oid(element_oid as u32)
+        .ok_or_else(|| bad_param(index, &format!("unknown array element type {element_oid}")))?;
+    let count = match dimensions {
+        0 => 0,
+        1 => {
+            let length = int(take(4)?);
+            let _lower_bound = take(4)?;
+            usize::try_from(length).map_err(|_| bad_param(index, "negative array length"))?
+        }
+        _ => {
+            return Err(Error::unsupported(format!(
+                "parameter ${}: arrays of more than one dimension are not supported",
+                index + 1
+            )));
+        }
+    };
+    let mut items = Vec::with_capacity(count.min(bytes.len() / 4));
+    for _ in 0..count {
+        let Ok(length) = usize::try_from(int(take(4)?)) else {
+            items.push("NULL".to_owned());
+            continue;
+        };
+        let element = take(length)?;
+        items.push(match decode_param(index, Some(element), &element_type, true)? {
+            Param::Null => "NULL".to_owned(),
+            Param::Bool(b) => b.to_string(),
+            Param::Int(i) => i.to_string(),
+            Param::Float(f) => format!("{f:?}"),
+            Param::Text(t) => list_item_text(&t),
+            Param::Decimal { .. } | Param::Bytes(_) => {
+                return Err(Error::unsupported(format!(
+                    "parameter ${}: binary arrays of {} are not supported; send it as text",
+                    index + 1,
+                    element_type.name()
+                )));
+            }
+        });
+    }
+    if !rest.is_empty() {
+        return Err(bad_param(index, "trailing bytes after a binary array"));
+    }
+    Ok(Param::Text(format!("[{}]", items.join(", "))))
+}
+
+/// A text list element as DuckDB reads it inside `[…]`: quoted, its quotes and backslashes
+/// escaped.
+fn list_item_text(value: &str) -> String {
+    format!("\"{}\"", value.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
 /// PostgreSQL's array text (`{1,2,NULL}`, `{"a","b c"}`) as DuckDB reads a list from text
 /// (`["1", "2", NULL]`): a text parameter bound where the statement takes an array.
 fn duckdb_list_text(text: &str) -> Option<String> {
@@ -408,7 +477,7 @@ fn duckdb_list_text(text: &str) -> Option<String> {
         .into_iter()
         .map(|item| match item {
             None => "NULL".to_owned(),
-            Some(v) => format!("\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\"")),
+            Some(v) => list_item_text(&v),
         })
         .collect();
     Some(format!("[{}]", items.join(", ")))

@@ -1313,7 +1313,13 @@ async fn a_workspace_takes_copy_from_stdin_and_typed_parameters_as_postgresql_do
     assert_eq!(inserted.await.unwrap(), 1);
     let rows = text_rows(&client, "SELECT at, map, at AT TIME ZONE 'UTC' IS NOT NULL FROM events WHERE id = 1").await;
     assert_eq!(rows, vec![vec![s("2024-01-02 03:04:05"), s("m"), s("t")]]);
-    let rows = text_rows(&client, "SELECT CAST('12345.6789' AS numeric), 12345.6789::numeric(10,4)").await;
-    assert_eq!(rows, vec![vec![s("12345.678900000"), s("12345.6789")]]);
+    let rows =
+        text_rows(&client, "SELECT CAST('12345.6789' AS numeric), 12345.6789::numeric(10,4), 1e5::numeric").await;
+    assert_eq!(rows, vec![vec![s("12345.6789"), s("12345.6789"), s("100000.000000000")]], "a literal keeps its scale");
+    // arrays as parameters (binary here; node-postgres' text form `{1,2}` too) and bytea's hex
+    let row = client.query_one("SELECT $1::int[] AS a, 2 = ANY($1) AS hit", &[&vec![1i32, 2]]).await.unwrap();
+    assert_eq!((row.get::<_, Vec<i32>>("a"), row.get::<_, bool>("hit")), (vec![1, 2], true));
+    let rows = text_rows(&client, r"SELECT octet_length('\x01ff'::bytea)").await;
+    assert_eq!(rows, vec![vec![s("2")]]);
     server.stop().await;
 }
