@@ -2,7 +2,7 @@
 //! PostgreSQL 15 server started here, or raw DuckDB) and prints a table with the ratio.
 //!
 //!   cargo bench --bench duckstore -- [wire] [storage] [catalog] [loads] [snapshots] [branches] [listing]
-//!                                   [workspaces] [fairness] [transactions]        (default: all)
+//!                                   [workspaces] [jdbc] [fairness] [transactions]  (default: all)
 
 mod postgres;
 mod stats;
@@ -794,6 +794,68 @@ async fn workspaces(table: &mut Table) {
     table.row_latency("unload_workspace of a 10M-row table vs raw CREATE TABLE AS", &unloads, &raw_loads, "—");
 }
 
+/// 50 pgjdbc sessions at once, each connecting to a workspace and listing its tables as a BI
+/// tool's navigator does (DatabaseMetaData.getTables), against the same on PostgreSQL 15 holding
+/// the same tables. Needs javac and Debian's pgjdbc (`scripts/test-deps.sh` installs both).
+async fn jdbc(table: &mut Table) {
+    const SESSIONS: usize = 50;
+    const TABLES: usize = 20;
+    let jar = "/usr/share/java/postgresql.jar";
+    let classes = tempfile::tempdir().unwrap();
+    let source = concat!(env!("CARGO_MANIFEST_DIR"), "/bench/jdbc/JdbcListing.java");
+    let compiled = std::process::Command::new("javac")
+        .args(["-nowarn", "-d"])
+        .arg(classes.path())
+        .args(["-cp", jar, source])
+        .status()
+        .expect("javac (Debian's default-jdk-headless) runs");
+    assert!(compiled.success(), "compiling {source}");
+    let classpath = format!("{}:{jar}", classes.path().display());
+    // One JVM per target; its first round warms the JVM and the server up and is left out.
+    let run = |url: String, user: String, password: String| {
+        let classpath = classpath.clone();
+        async move {
+            let output = tokio::process::Command::new("java")
+                .args(["-XX:+UseSerialGC", "-cp", &classpath, "JdbcListing", &url, &user, &password])
+                .args([SESSIONS.to_string(), "5".to_owned()])
+                .output()
+                .await
+                .expect("java runs");
+            assert!(output.status.success(), "JdbcListing: {}", String::from_utf8_lossy(&output.stderr));
+            let mut samples = Samples::default();
+            for line in String::from_utf8_lossy(&output.stdout).lines().skip(SESSIONS) {
+                samples.push(Duration::from_micros(line.trim().parse().unwrap()));
+            }
+            samples
+        }
+    };
+    let create: Vec<String> = (0..TABLES)
+        .map(|i| format!("CREATE TABLE t{i} (id INTEGER PRIMARY KEY, name VARCHAR(40), amount NUMERIC(12,2))"))
+        .collect();
+
+    let pg = postgres::Postgres::start();
+    connect(&pg.conn_string()).await.batch_execute(&create.join(";")).await.unwrap();
+    let pg_samples =
+        run(format!("jdbc:postgresql://127.0.0.1:{}/postgres", pg.port), pg.user.clone(), pg.password.clone()).await;
+    drop(pg);
+
+    let duck = Duckstore::start_with(|c| c.workspace_max_sessions = SESSIONS + 10).await;
+    let (client, _) = project(&duck, "jdbc").await;
+    let ws = client.query_one("CALL create_workspace(name => 'bi')", &[]).await.unwrap();
+    let (user, password, database): (String, String, String) = (ws.get("user"), ws.get("password"), ws.get("database"));
+    let ws_conn = format!("host=127.0.0.1 port={} user={user} password={password} dbname={database}", duck.port);
+    connect(&ws_conn).await.batch_execute(&create.join(";")).await.unwrap();
+    let duck_samples = run(format!("jdbc:postgresql://127.0.0.1:{}/{database}", duck.port), user, password).await;
+    duck.stop().await;
+    table.row_latency_at(
+        "pgjdbc: 50 workspace sessions connect and list tables (base: PostgreSQL 15)",
+        &duck_samples,
+        &pg_samples,
+        &[50.0, 95.0],
+        "measured",
+    );
+}
+
 /// A bystander project's small query while another project runs 64 abusive statements (each
 /// would scan for minutes), against the same query on the idle server.
 async fn fairness(table: &mut Table) {
@@ -851,6 +913,9 @@ fn main() {
         }
         if wanted("workspaces") {
             workspaces(&mut table).await;
+        }
+        if wanted("jdbc") {
+            jdbc(&mut table).await;
         }
         if wanted("fairness") {
             fairness(&mut table).await;

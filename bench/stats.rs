@@ -42,7 +42,11 @@ pub struct Table {
 
 impl Table {
     pub fn row_latency(&mut self, what: &str, duck: &Samples, base: &Samples, target: &str) {
-        for p in [50.0, 99.0] {
+        self.row_latency_at(what, duck, base, &[50.0, 99.0], target);
+    }
+
+    pub fn row_latency_at(&mut self, what: &str, duck: &Samples, base: &Samples, percentiles: &[f64], target: &str) {
+        for &p in percentiles {
             let (d, b) = (duck.percentile(p), base.percentile(p));
             self.rows.push([
                 format!("{what} p{p:.0}"),
