@@ -83,6 +83,9 @@ pub(super) fn map_duckdb_message(raw: &str, origin: SqlOrigin, context: &str, da
         }
         "Binder" if text.contains("No function matches") => SqlState::UndefinedFunction,
         "Binder" => SqlState::IndeterminateDatatype,
+        // a value the target type cannot hold (`40000::int2`, `'3000000000'::int`) is out of
+        // range in PostgreSQL, not malformed text
+        "Conversion" if text.contains("out of range") || integer_too_large(&text) => SqlState::NumericValueOutOfRange,
         "Conversion" => SqlState::InvalidTextRepresentation,
         "Out of Range" if text.contains("division by zero") || text.contains("Division by zero") => {
             SqlState::DivisionByZero
@@ -109,6 +112,17 @@ pub(super) fn map_duckdb_message(raw: &str, origin: SqlOrigin, context: &str, da
         _ => SqlState::DataException,
     };
     Error::sql(state, text)
+}
+
+/// Whether a conversion error is DuckDB's "Could not convert string '…' to INT…" of a text
+/// that is an integer (too large for the type; anything else is malformed).
+fn integer_too_large(text: &str) -> bool {
+    let Some(rest) = text.strip_prefix("Could not convert string '") else { return false };
+    let Some((value, target)) = rest.split_once("' to ") else { return false };
+    let digits = value.trim().trim_start_matches(['-', '+']);
+    matches!(target.trim(), "INT8" | "INT16" | "INT32" | "INT64" | "UINT8" | "UINT16" | "UINT32" | "UINT64")
+        && !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// An error of a workspace's storage scan, tagged with its SQLSTATE (engine/storage_scan.rs).
@@ -270,5 +284,23 @@ mod tests {
             "/data",
         );
         assert_eq!(e.message(), "Table with name cte does not exist!");
+    }
+
+    #[test]
+    fn values_a_type_cannot_hold_are_out_of_range_and_malformed_text_is_not() {
+        let state = |message: &str| map_duckdb_message(message, SqlOrigin::User, "running a query", "/d").state();
+        for out_of_range in [
+            "Conversion Error: Type INT32 with value 40000 can't be cast because the value is out of range for the destination type INT16",
+            "Conversion Error: Could not convert string '3000000000' to INT32",
+            "Conversion Error: Casting value \"12345.678\" to type DECIMAL(5,2) failed: value is out of range!",
+        ] {
+            assert_eq!(state(out_of_range), SqlState::NumericValueOutOfRange, "{out_of_range}");
+        }
+        for malformed in [
+            "Conversion Error: Could not convert string 'seven' to INT32",
+            "Conversion Error: Could not convert string '1.5x' to INT64",
+        ] {
+            assert_eq!(state(malformed), SqlState::InvalidTextRepresentation, "{malformed}");
+        }
     }
 }

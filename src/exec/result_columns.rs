@@ -117,7 +117,9 @@ fn stands_for(engine_type: &DataType, type_oid: i64) -> bool {
         DataType::Int64 => matches!(type_oid, 26 | 28 | 20),
         DataType::Int32 => type_oid == 23,
         DataType::Int16 => type_oid == 21,
-        DataType::Decimal128(..) => type_oid == 1700,
+        // (scale 0: also a HUGEINT sum of integers, which PostgreSQL answers as a bigint; the
+        // wire narrows it)
+        DataType::Decimal128(_, scale) => type_oid == 1700 || (*scale == 0 && type_oid == 20),
         // int2vector (sent as its text, `1 2`)
         DataType::List(element) if element.data_type() == &DataType::Int16 => type_oid == 22,
         _ => false,

@@ -240,6 +240,15 @@ impl Tracer<'_> {
         }
     }
 
+    /// `sum(x)` of a smallint or integer column is a bigint in PostgreSQL (DuckDB's is a
+    /// HUGEINT, which would go out as numeric).
+    fn sum_type(&self, f: &sqlparser::ast::Function, scope: &[Scoped], ctes: &Ctes) -> Option<Described> {
+        let sqlparser::ast::FunctionArguments::List(list) = &f.args else { return None };
+        let [FunctionArg::Unnamed(FunctionArgExpr::Expr(arg))] = list.args.as_slice() else { return None };
+        let argument = self.describe(arg, scope, ctes)?;
+        matches!(self.declared(argument)?.0, 21 | 23).then_some(Described::Type(INT8_OID))
+    }
+
     /// What a select item's expression is known to be.
     fn describe(&self, expr: &Expr, scope: &[Scoped], ctes: &Ctes) -> Option<Described> {
         match expr {
@@ -292,6 +301,9 @@ impl Tracer<'_> {
             }
             Expr::Function(f) => {
                 let name = f.name.0.last()?.as_ident()?.value.to_lowercase();
+                if name == "sum" {
+                    return self.sum_type(f, scope, ctes);
+                }
                 name_function(&name).then_some(Described::Type(NAME_OID))
             }
             _ => None,
@@ -301,6 +313,9 @@ impl Tracer<'_> {
 
 /// `name`, PostgreSQL's type of identifiers.
 const NAME_OID: u32 = 19;
+
+/// `bigint`.
+const INT8_OID: u32 = 20;
 
 /// `json`, and PostgreSQL's functions that answer it (DuckDB's JSON is text to the wire).
 const JSON_OID: u32 = 114;

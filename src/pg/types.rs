@@ -85,6 +85,9 @@ fn field_wire_type(field: &Field) -> DataType {
     if field.data_type() == &DataType::Int64 && matches!(declared_type(field), Some((26 | 28, _))) {
         return DataType::UInt32;
     }
+    if matches!(field.data_type(), DataType::Decimal128(_, 0)) && matches!(declared_type(field), Some((20, _))) {
+        return DataType::Int64;
+    }
     // an int2vector goes as its text (`1 2`; in binary results it is described as text)
     if matches!(field.data_type(), DataType::List(_)) && matches!(declared_type(field), Some((22, _))) {
         return DataType::Utf8;
@@ -140,7 +143,9 @@ pub(super) fn to_wire_batch(batch: RecordBatch, wire: &SchemaRef) -> Result<Reco
             } else if matches!(col.data_type(), DataType::List(_)) && matches!(declared_type(field), Some((22, _))) {
                 Ok(vector_text(col))
             } else {
-                arrow::compute::cast(col, field.data_type()).map_err(|e| {
+                // a value the wire type cannot hold is an error, never a NULL
+                let options = arrow::compute::CastOptions { safe: false, ..Default::default() };
+                arrow::compute::cast_with_options(col, field.data_type(), &options).map_err(|e| {
                     Error::unsupported(format!("column \"{}\" has a type that cannot be sent: {e}", field.name()))
                 })
             }
