@@ -6,7 +6,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::mem::ManuallyDrop;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
 use arrow::datatypes::{DataType, SchemaRef, TimeUnit};
@@ -61,6 +61,10 @@ pub(super) struct WorkspaceDb {
     /// Moves on after every statement that may change the catalog (any but a query), from any
     /// connection: a session's cached copy of the catalog is good while this has not moved.
     catalog_generation: AtomicU64,
+    /// The committed catalog as a session outside a transaction block last read it, with its
+    /// generation: every such session sees the same, so one read serves them all (50 BI tools
+    /// connecting at once read it once).
+    committed_catalog: Mutex<Option<CachedCatalog>>,
 }
 
 #[cfg(test)]
@@ -187,6 +191,7 @@ impl Workspaces {
             limits: limits.clone(),
             registry: Arc::clone(&self.registry),
             catalog_generation: AtomicU64::new(0),
+            committed_catalog: Mutex::new(None),
         });
         state.instances.insert(file, Arc::downgrade(&db));
         state.instances.retain(|_, w| w.strong_count() > 0);
@@ -342,6 +347,9 @@ pub struct WorkspaceConn {
     db: Arc<WorkspaceDb>,
     /// The catalog as this connection last read it, with the generation it was read at.
     catalog: Arc<Mutex<Option<CachedCatalog>>>,
+    /// The session's statement runs inside a transaction block (where its own uncommitted
+    /// objects are in its catalog, which it must then read itself).
+    in_block: Arc<AtomicBool>,
 }
 
 impl Drop for WorkspaceConn {
@@ -356,6 +364,11 @@ impl Drop for WorkspaceConn {
 }
 
 impl WorkspaceConn {
+    /// Whether the statement the session runs now is inside a transaction block.
+    pub fn set_in_block(&self, in_block: bool) {
+        self.in_block.store(in_block, Ordering::Release);
+    }
+
     pub fn file(&self) -> WorkspaceFile {
         self.db.file
     }
@@ -655,7 +668,12 @@ impl Engine {
             .run(move || {
                 let db = workspaces.open(file, &limits)?;
                 let conn = db.connect()?;
-                Ok(WorkspaceConn { db, conn: Arc::new(Mutex::new(conn)), catalog: Arc::default() })
+                Ok(WorkspaceConn {
+                    db,
+                    conn: Arc::new(Mutex::new(conn)),
+                    catalog: Arc::default(),
+                    in_block: Arc::default(),
+                })
             })
             .await
     }
@@ -926,7 +944,22 @@ impl Engine {
         {
             return Ok(Arc::clone(catalog));
         }
-        let catalog = Arc::new(self.read_workspace_catalog(ws).await?);
+        let committed = !ws.in_block.load(Ordering::Acquire);
+        let shared = committed
+            .then(|| ws.db.committed_catalog.lock().unwrap_or_else(|p| p.into_inner()).clone())
+            .flatten()
+            .filter(|(read_at, _)| *read_at == generation);
+        let catalog = match shared {
+            Some((_, catalog)) => catalog,
+            None => {
+                let catalog = Arc::new(self.read_workspace_catalog(ws).await?);
+                if committed {
+                    *ws.db.committed_catalog.lock().unwrap_or_else(|p| p.into_inner()) =
+                        Some((generation, Arc::clone(&catalog)));
+                }
+                catalog
+            }
+        };
         *ws.catalog.lock().unwrap_or_else(|p| p.into_inner()) = Some((generation, Arc::clone(&catalog)));
         Ok(catalog)
     }

@@ -464,6 +464,10 @@ impl Executor {
         params: &[Param],
         in_transaction: bool,
     ) -> Result<Outcome> {
+        // (the catalog reads of this statement follow: see `engine::Engine::workspace_catalog`)
+        if let Some(ws) = &session.workspace {
+            ws.conn.set_in_block(in_transaction);
+        }
         if let Some(plan) = session_statement(sql) {
             return self.execute(session, &plan, params, in_transaction).await;
         }
@@ -550,6 +554,11 @@ impl Executor {
         };
         super::hold_timer_while_streaming(&mut result, timer);
         self.observe(session, "workspace", started, result.as_ref().err());
+        if result.is_ok()
+            && let Some(began) = transaction_effect(sql)
+        {
+            ws.conn.set_in_block(began);
+        }
         if result.is_ok() && transaction_effect(sql) == Some(false) {
             let first = after_leading_comments(sql).split_whitespace().next().unwrap_or("").to_ascii_uppercase();
             let committed = matches!(first.trim_end_matches(';'), "COMMIT" | "END");

@@ -1201,7 +1201,12 @@ async fn a_workspace_catalog_follows_every_change_of_any_session_and_procedure()
     // a change inside another session's block shows once it commits
     writer.batch_execute("BEGIN; CREATE TABLE later (x INTEGER)").await.unwrap();
     assert_eq!(listed(&reader).await, ["made"]);
+    // (sessions outside a block share one read of the committed catalog; one inside reads its own)
+    assert_eq!(listed(&writer).await, ["later", "made"], "the block's own table, to the block");
+    let third = login(&server, &ws).await;
+    assert_eq!(listed(&third).await, ["made"]);
     writer.batch_execute("COMMIT").await.unwrap();
+    assert_eq!(listed(&third).await, ["later", "made"]);
     assert_eq!(listed(&reader).await, ["later", "made"]);
     writer
         .batch_execute("ALTER TABLE later RENAME TO renamed; ALTER TABLE made ADD COLUMN y VARCHAR(5)")
