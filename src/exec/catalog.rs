@@ -213,6 +213,35 @@ fn format_type(oid: i64, typmod: i32) -> String {
 }
 
 /// The macros clients' catalog functions are rewritten to (created once in the engine).
+/// A type's length, element and array type (None: not one of [`TYPES`]).
+fn type_entry(oid: i64) -> Option<&'static (i64, &'static str, &'static str, i16, &'static str, i64, i64)> {
+    TYPES.iter().find(|t| t.0 == oid)
+}
+
+/// PostgreSQL's `typstorage` of a type: fixed-length types are plain, variable-length ones
+/// extended (compressible and moved out of line), numeric main.
+fn type_storage(oid: i64) -> &'static str {
+    match type_entry(oid).map_or(-1, |t| t.3) {
+        -1 if oid == 1700 => "m",
+        -1 => "x",
+        _ => "p",
+    }
+}
+
+/// PostgreSQL's `typalign` of a type: by its length (`name`, `uuid` and `"char"` are byte
+/// aligned); an array's is its element's, at least int.
+fn type_alignment(oid: i64) -> &'static str {
+    let Some(&(_, _, _, len, category, element, _)) = type_entry(oid) else { return "i" };
+    match (len, category) {
+        (-1, "A") if type_alignment(element) == "d" => "d",
+        (-1, _) | (4, _) => "i",
+        (2, _) => "s",
+        (8, _) => "d",
+        (16, "T") => "d",
+        _ => "c",
+    }
+}
+
 pub fn macros_sql() -> Vec<String> {
     let names: Vec<String> =
         TYPES.iter().map(|t| format!("WHEN t = {} THEN '{}'", t.0, t.2.replace('\'', "''"))).collect();
@@ -371,8 +400,8 @@ pub(crate) fn build(relation: R, contents: &CatalogContents, user: &str, databas
                     V::Int(-1),
                     V::Int(typmod as i64),
                     (len > 0).into(),
-                    "i".into(),
-                    "p".into(),
+                    type_alignment(oid).into(),
+                    type_storage(oid).into(),
                     "".into(),
                     (own && !c.nullable).into(),
                     (own && c.default_sql.is_some()).into(),
@@ -420,8 +449,8 @@ pub(crate) fn build(relation: R, contents: &CatalogContents, user: &str, databas
                     format!("{name}out").into(),
                     format!("{name}recv").into(),
                     format!("{name}send").into(),
-                    "i".into(),
-                    "p".into(),
+                    type_alignment(*oid).into(),
+                    type_storage(*oid).into(),
                     false.into(),
                     V::Int(0),
                     V::Int(-1),

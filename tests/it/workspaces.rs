@@ -741,6 +741,8 @@ async fn sql_built_at_run_time_cannot_turn_engine_logging_on() {
         "SELECT * FROM \"QUERY\" /* */ ('SELECT * FROM enable_' || 'logging(level=''trace'')')",
         "CREATE TABLE t AS SELECT * FROM query_table('duckdb_' || 'settings')",
         "CREATE VIEW v AS SELECT * FROM main.query('SELECT 1')",
+        // block comments nest in DuckDB: `/* /* */ */` is one comment (attacker review)
+        "SELECT * FROM query/* /* */ */('SELECT * FROM enable_' || 'logging(storage => ''file'', storage_path => ''/tmp/x'')')",
     ];
     for round in 0..2 {
         let wc = login(&server, &ws).await;
