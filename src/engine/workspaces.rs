@@ -514,6 +514,31 @@ fn calls_any<'a>(lower: &str, names: &[&'a str]) -> Option<&'a str> {
     None
 }
 
+/// A session's connection for one of its statements. Rows a statement has not finished sending
+/// (a portal suspended at its row limit, a result the client stopped reading) hold it; waiting
+/// for them without a bound would hold a job slot of the shared pool forever, so after a short
+/// wait the statement is refused instead.
+fn lock_session(conn: &Mutex<WsConnection>) -> Result<std::sync::MutexGuard<'_, WsConnection>> {
+    const PATIENCE: std::time::Duration = std::time::Duration::from_secs(2);
+    let started = std::time::Instant::now();
+    loop {
+        match conn.try_lock() {
+            Ok(guard) => return Ok(guard),
+            Err(std::sync::TryLockError::Poisoned(p)) => return Ok(p.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) if started.elapsed() < PATIENCE => {
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+            Err(std::sync::TryLockError::WouldBlock) => {
+                return Err(Error::new(
+                    ErrorKind::FailedPrecondition,
+                    "this session's previous result is still open; read it to its end or close it first",
+                )
+                .with_sqlstate(SqlState::ObjectNotInPrerequisiteState));
+            }
+        }
+    }
+}
+
 /// Where the block comment that opens at `start` ends (past its `*/`; the text's end when it
 /// does not): block comments nest, as in DuckDB's (PostgreSQL's) grammar, so `/* /* */ */` is
 /// one comment.
@@ -827,7 +852,7 @@ impl Engine {
                 .pool
                 .run(move || {
                     let _change = change;
-                    let conn = conn.lock().unwrap_or_else(|p| p.into_inner());
+                    let conn = lock_session(&conn)?;
                     let _armed = canceller.arm(conn.interrupt_handle())?;
                     let values: Vec<_> = params.iter().map(to_duckdb_value).collect();
                     let changed = conn.execute(&sql, duckdb::params_from_iter(values));
@@ -841,7 +866,13 @@ impl Engine {
         self.pool
             .spawn(move || {
                 let _change = change;
-                let conn = conn.lock().unwrap_or_else(|p| p.into_inner());
+                let conn = match lock_session(&conn) {
+                    Ok(conn) => conn,
+                    Err(e) => {
+                        let _ = schema_tx.send(Err(e));
+                        return;
+                    }
+                };
                 let _armed = match canceller.arm(conn.interrupt_handle()) {
                     Ok(armed) => armed,
                     Err(e) => {
@@ -908,7 +939,7 @@ impl Engine {
                 let first = sql.trim_start_matches(|c: char| c.is_whitespace() || c == '(').to_ascii_uppercase();
                 let plain_query = ["SELECT", "WITH", "FROM", "VALUES", "TABLE"].iter().any(|k| first.starts_with(k));
                 if plain_query {
-                    let conn = conn.lock().unwrap_or_else(|p| p.into_inner());
+                    let conn = lock_session(&conn)?;
                     let described = (|| {
                         let mut stmt = conn.prepare(&format!("SELECT * FROM ({sql}) AS described LIMIT 0"))?;
                         let n = stmt.parameter_count().min(super::MAX_PARAMS);
@@ -941,7 +972,7 @@ impl Engine {
                         if (e.state() == SqlState::UndefinedTable || e.state() == SqlState::UndefinedColumn)
                             && !returns_rows(&sql) =>
                     {
-                        let conn = conn.lock().unwrap_or_else(|p| p.into_inner());
+                        let conn = lock_session(&conn)?;
                         let n = conn.prepare(&sql).map_err(|_| e)?.parameter_count().min(super::MAX_PARAMS);
                         Ok(Described {
                             params: vec![DataType::Null; n],
@@ -994,7 +1025,7 @@ impl Engine {
         let engine = self.clone();
         self.pool
             .run(move || {
-                let conn = conn.lock().unwrap_or_else(|p| p.into_inner());
+                let conn = lock_session(&conn)?;
                 let map = |e: duckdb::Error| engine.workspace_map(e, "reading a workspace's catalog");
                 let mut stmt = conn.prepare(WORKSPACE_SCHEMAS).map_err(map)?;
                 let schemas = stmt
@@ -1178,7 +1209,7 @@ impl Engine {
                 }
                 let map = |e: duckdb::Error| engine.workspace_map(e, "copying into a workspace table");
                 let mut stream = engine.query_nested(&runtime, reader)?;
-                let conn = conn.lock().unwrap_or_else(|p| p.into_inner());
+                let conn = lock_session(&conn)?;
                 let _armed = canceller.arm(conn.interrupt_handle())?;
                 let staging: Vec<String> =
                     stream.schema.fields().iter().map(|f| format!("{} VARCHAR", quote(f.name()))).collect();
@@ -1437,7 +1468,17 @@ mod tests {
         let (mut read_as_call, mut caught) = (0, 0);
         for name in ["query", "QUERY", "Query", "\"query\"", "main.query", "system.main.query", "query_table"] {
             // (block comments nest: the attacker review's `query/* /* */ */(` got past)
-            for gap in ["", " ", "\n\t ", "/* x */", " -- c\n ", "/**/ /* y */", "/* /* */ */", "/*/**/*/", "/* a /* b */ c */ "] {
+            for gap in [
+                "",
+                " ",
+                "\n\t ",
+                "/* x */",
+                " -- c\n ",
+                "/**/ /* y */",
+                "/* /* */ */",
+                "/*/**/*/",
+                "/* a /* b */ c */ ",
+            ] {
                 let sql = format!("SELECT * FROM {name}{gap}('SELECT 1')");
                 let lower = sql.to_ascii_lowercase();
                 let tree = parser.references(&sql);

@@ -8,9 +8,12 @@ use std::time::Instant;
 
 use tokio::io::AsyncWriteExt;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, SqlState};
 use crate::gateway::copy::{CopyFormat, CopyInPlan};
 use crate::storage::loads::{ColumnBinding, CsvOptions, Dedup, LoadRequest, LoadSource, SourceFormat};
+
+/// The longest line of COPY text data held while it arrives.
+const MAX_LINE: usize = 64 << 20;
 
 /// Rewrites PostgreSQL's COPY text format as CSV, line by line across chunk boundaries:
 /// `\N` (the NULL marker) becomes an empty unquoted field, every other value is unescaped and
@@ -35,16 +38,28 @@ impl TextToCsv {
     }
 
     /// Converts the complete lines of `chunk` (keeping a trailing partial line for later).
-    pub(super) fn push(&mut self, chunk: &[u8], out: &mut Vec<u8>) {
-        let mut data = std::mem::take(&mut self.partial);
-        data.extend_from_slice(chunk);
-        let mut start = 0;
-        while let Some(end) = data[start..].iter().position(|&b| b == b'\n') {
-            let line = &data[start..start + end];
-            self.line(line, out);
-            start += end + 1;
+    /// Only the new bytes are scanned: a line sent one byte per message costs its length, not
+    /// its length squared (attacker review). A line longer than [`MAX_LINE`] is refused.
+    pub(super) fn push(&mut self, chunk: &[u8], out: &mut Vec<u8>) -> Result<()> {
+        let mut rest = chunk;
+        while let Some(end) = rest.iter().position(|&b| b == b'\n') {
+            if self.partial.is_empty() {
+                self.line(&rest[..end], out);
+            } else {
+                let mut line = std::mem::take(&mut self.partial);
+                line.extend_from_slice(&rest[..end]);
+                self.line(&line, out);
+            }
+            rest = &rest[end + 1..];
         }
-        self.partial = data[start..].to_vec();
+        if self.partial.len() + rest.len() > MAX_LINE {
+            return Err(Error::sql(
+                SqlState::ProgramLimitExceeded,
+                format!("a line of COPY data is longer than {} MiB", MAX_LINE >> 20),
+            ));
+        }
+        self.partial.extend_from_slice(rest);
+        Ok(())
     }
 
     /// Converts what is left (a last line without a newline).
@@ -160,13 +175,20 @@ pub struct CopyIn {
     converter: Option<TextToCsv>,
     scratch: Vec<u8>,
     pub bytes: u64,
+    /// The most bytes this COPY may send (the largest file the server accepts).
+    max_bytes: u64,
     /// The first failure while staging; reported at CopyDone.
     failed: Option<Error>,
     pub started: Instant,
 }
 
 impl CopyIn {
-    pub async fn start(plan: CopyInPlan, search_path: Vec<String>, tmp_dir: &std::path::Path) -> Result<CopyIn> {
+    pub async fn start(
+        plan: CopyInPlan,
+        search_path: Vec<String>,
+        tmp_dir: &std::path::Path,
+        max_bytes: u64,
+    ) -> Result<CopyIn> {
         let path = tmp_dir.join(format!("copy-{:016x}.csv", rand::random::<u64>()));
         let file = tokio::fs::File::create(&path).await.map_err(|e| Error::internal("staging COPY data", e))?;
         let converter = (!plan.format.csv).then(|| TextToCsv::new(&plan.format));
@@ -178,6 +200,7 @@ impl CopyIn {
             converter,
             scratch: Vec::new(),
             bytes: 0,
+            max_bytes,
             failed: None,
             started: Instant::now(),
         })
@@ -188,17 +211,30 @@ impl CopyIn {
             return;
         }
         self.bytes += data.len() as u64;
+        if self.bytes > self.max_bytes {
+            self.failed = Some(Error::sql(
+                SqlState::ProgramLimitExceeded,
+                format!("a COPY may send at most {} bytes (the largest file the server accepts)", self.max_bytes),
+            ));
+            // what was staged goes now, not when the client ends the COPY
+            if let Some(file) = self.file.as_mut() {
+                let _ = file.get_mut().set_len(0).await;
+            }
+            return;
+        }
         let Some(file) = self.file.as_mut() else { return };
         let written = match self.converter.as_mut() {
             Some(converter) => {
                 self.scratch.clear();
-                converter.push(data, &mut self.scratch);
-                file.write_all(&self.scratch).await
+                match converter.push(data, &mut self.scratch) {
+                    Ok(()) => file.write_all(&self.scratch).await.map_err(|e| Error::internal("staging COPY data", e)),
+                    Err(e) => Err(e),
+                }
             }
-            None => file.write_all(data).await,
+            None => file.write_all(data).await.map_err(|e| Error::internal("staging COPY data", e)),
         };
         if let Err(e) = written {
-            self.failed = Some(Error::internal("staging COPY data", e));
+            self.failed = Some(e);
         }
     }
 
@@ -281,7 +317,7 @@ mod tests {
         let mut c = TextToCsv::new(format);
         let mut out = Vec::new();
         for chunk in chunks {
-            c.push(chunk, &mut out);
+            c.push(chunk, &mut out).unwrap();
         }
         c.finish(&mut out);
         String::from_utf8(out).unwrap()
@@ -298,6 +334,21 @@ mod tests {
             force_quote: vec![],
             force_quote_all: false,
         }
+    }
+
+    #[test]
+    fn a_line_sent_byte_by_byte_converts_whole_and_an_overlong_one_is_refused() {
+        let f = text_format();
+        let line = vec![b'x'; 200_000];
+        let mut chunks: Vec<&[u8]> = line.chunks(1).collect();
+        chunks.push(b"\tend\n");
+        let csv = convert(&f, &chunks);
+        assert_eq!(csv.len(), 200_000 + "\"\",\"end\"\n".len());
+        let mut c = TextToCsv::new(&f);
+        let mut out = Vec::new();
+        let big = vec![b'x'; 1 << 20];
+        let refused = (0..=64).map(|_| c.push(&big, &mut out)).find_map(std::result::Result::err);
+        assert_eq!(refused.map(|e| e.state()), Some(SqlState::ProgramLimitExceeded));
     }
 
     #[test]

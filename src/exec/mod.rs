@@ -593,7 +593,7 @@ impl Executor {
                 let search_path = session.search_path();
                 let columns = storage.copy_columns(&session.ctx, &copy.table, &search_path, &copy.columns).await?;
                 let tmp = storage.engine().data_dir().join("tmp");
-                let copy = CopyIn::start((**copy).clone(), search_path, &tmp).await?;
+                let copy = CopyIn::start((**copy).clone(), search_path, &tmp, storage.max_copy_bytes()).await?;
                 Ok(Outcome::CopyIn { copy: Box::new(copy), columns })
             }
             Plan::CopyOut(copy) => {

@@ -9,7 +9,6 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use super::{CommandTag, Executor, Outcome, ParamShape, Rows, Session, Shape};
-use arrow::datatypes::SchemaRef;
 
 use crate::engine::{Param, WorkspaceCatalog, WorkspaceOutcome, after_leading_comments, returns_rows};
 use crate::error::{Error, ErrorKind, Result, SqlState};
@@ -329,6 +328,12 @@ fn keep_numeric_digits(statement: &mut sqlparser::ast::Statement) -> bool {
     changed
 }
 
+/// What a workspace query's result columns are marked from (see `Executor::result_marks`).
+struct ResultMarks {
+    plan: gateway::QueryPlan,
+    slots: Vec<Option<super::reads::SlotTable>>,
+}
+
 /// PostgreSQL catalog functions DuckDB lacks and clients call at connect (psycopg's type lookup,
 /// psql's `\d`), as temporary macros of the session's own connection: they exist for that
 /// session only, hold no data, and list with no table.
@@ -527,6 +532,7 @@ impl Executor {
             self.observe(session, "workspace", started, result.as_ref().err());
             return result;
         }
+        let marks = self.result_marks(session, ws, sql).await;
         let result = self
             .storage
             .engine()
@@ -534,7 +540,9 @@ impl Executor {
             .await;
         let mut result = match result {
             Ok(WorkspaceOutcome::Rows(mut stream)) => {
-                stream.schema = self.mark_result_columns(session, ws, sql, stream.schema).await;
+                if let Some(marks) = &marks {
+                    stream.schema = super::result_columns::mark(stream.schema, &marks.plan, &marks.slots);
+                }
                 Ok(Outcome::Rows {
                     schema: stream.schema.clone(),
                     rows: Rows::Engine(stream),
@@ -587,7 +595,7 @@ impl Executor {
         plan.columns = stream.schema.fields().iter().map(|f| f.name().clone()).collect();
         let columns = plan.columns.len();
         let tmp = engine.data_dir().join("tmp");
-        let copy = super::CopyIn::start(plan, vec![], &tmp).await?;
+        let copy = super::CopyIn::start(plan, vec![], &tmp, self.storage.max_copy_bytes()).await?;
         Ok(Outcome::CopyIn { copy: Box::new(copy), columns })
     }
 
@@ -628,30 +636,33 @@ impl Executor {
     /// `exec::result_columns`): a column of a workspace table carries the table's OID, its
     /// column number and its declared type, from the workspace's catalog. A query the gateway's
     /// planner cannot follow keeps DuckDB's description.
-    async fn mark_result_columns(
+    ///
+    /// Planned before the statement runs: the catalog is read on the session's connection,
+    /// which a running statement's rows hold until they are all sent (reading it after would
+    /// wait for them forever).
+    async fn result_marks(
         &self,
         session: &Session,
         ws: &crate::storage::workspaces::WorkspaceSession,
         sql: &str,
-        schema: SchemaRef,
-    ) -> SchemaRef {
+    ) -> Option<ResultMarks> {
         if sql.len() > 64 * 1024 || !reads_only(sql) {
-            return schema;
+            return None;
         }
-        let Ok(mut statements) = gateway::parse(sql) else { return schema };
-        let [_] = statements.as_slice() else { return schema };
+        let mut statements = gateway::parse(sql).ok()?;
+        let [_] = statements.as_slice() else { return None };
         let plan = {
             let settings = session.settings().clone();
             gateway::plan(statements.remove(0), &session.compat(&settings))
         };
-        let Ok(Plan::Query(q)) = plan else { return schema };
+        let Ok(Plan::Query(q)) = plan else { return None };
         let slots = if q.tables.is_empty() {
             vec![]
         } else {
-            let Ok(catalog) = self.storage.engine().workspace_catalog(&ws.conn).await else { return schema };
+            let catalog = self.storage.engine().workspace_catalog(&ws.conn).await.ok()?;
             q.tables.iter().map(|name| workspace_table(&catalog, name)).collect()
         };
-        super::result_columns::mark(schema, &q, &slots)
+        Some(ResultMarks { plan: q, slots })
     }
 
     /// `ALTER TABLE v RENAME TO w` of a view, which PostgreSQL takes (dbt renames the views it
@@ -768,7 +779,10 @@ impl Executor {
             .collect();
         // DuckDB describes `INSERT` as a `Count` column; PostgreSQL answers NoData
         let schema = match !described.schema.fields().is_empty() && returns_rows(&sql) {
-            true => Some(self.mark_result_columns(session, ws, &sql, described.schema).await),
+            true => Some(match self.result_marks(session, ws, &sql).await {
+                Some(marks) => super::result_columns::mark(described.schema, &marks.plan, &marks.slots),
+                None => described.schema,
+            }),
             false => None,
         };
         Ok(Shape { params, schema })

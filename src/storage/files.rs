@@ -187,6 +187,11 @@ pub struct StoredFile {
 }
 
 impl Storage {
+    /// The most bytes one `COPY … FROM STDIN` may stage: the largest file the server accepts.
+    pub fn max_copy_bytes(&self) -> u64 {
+        self.inner.file_limits.max_file_size
+    }
+
     /// Starts an upload into the session's project: checks write scope, the declared size
     /// against the limit and the project's quotas, and registers the file.
     pub async fn begin_upload(

@@ -1330,3 +1330,30 @@ async fn a_workspace_takes_copy_from_stdin_and_typed_parameters_as_postgresql_do
     assert_eq!(rows, vec![vec![s("2")]]);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_large_result_streams_and_an_open_one_holds_its_session_only_briefly() {
+    let server = TestServer::start().await;
+    let st = storage(&server, "open_results").await;
+    let ws = workspace(&st, "CALL create_workspace(name => 'w')").await;
+    let mut client = login(&server, &ws).await;
+    // the first read after a catalog change, of more rows than a stream buffers: its result
+    // columns are marked from the catalog before it runs (after, it deadlocked on the session's
+    // connection, which the streaming rows hold — attacker review)
+    client.batch_execute("CREATE TABLE big AS SELECT range AS i FROM range(300000)").await.unwrap();
+    let rows = tokio::time::timeout(Duration::from_secs(60), client.query("SELECT i FROM big", &[])).await;
+    assert_eq!(rows.expect("the read answers").unwrap().len(), 300_000);
+    // a portal suspended at its row limit holds the connection; another statement of the
+    // session is refused after a short wait instead of waiting forever (with a job slot)
+    let transaction = client.transaction().await.unwrap();
+    let portal = transaction.bind("SELECT i FROM big", &[]).await.unwrap();
+    assert_eq!(transaction.query_portal(&portal, 10).await.unwrap().len(), 10);
+    let other = tokio::time::timeout(Duration::from_secs(30), transaction.query("SELECT count(*) FROM big", &[])).await;
+    assert_eq!(sqlstate(&other.expect("refused, not hanging").unwrap_err()), "55000");
+    drop(transaction);
+    drop(client);
+    // the server and other sessions go on
+    let again = login(&server, &ws).await;
+    assert_eq!(text_rows(&again, "SELECT count(*) FROM big").await, vec![vec![s("300000")]]);
+    server.stop().await;
+}
