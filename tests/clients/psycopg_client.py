@@ -90,4 +90,18 @@ with psycopg.connect(**conninfo, autocommit=True) as conn:
     assert conn.execute('SELECT count(*) FROM "in.c-sales"."orders"').fetchone()[0] == 4
     assert conn.execute('SELECT amount FROM "in.c-sales"."orders" WHERE id = 12').fetchone()[0] == decimal.Decimal("2.50")
     conn.execute('DELETE FROM "in.c-sales"."orders" WHERE id = 12')
+
+# COPY inside a transaction (psycopg's default): the block stays open for the client, so its
+# commit() sends COMMIT (a ReadyForQuery saying idle made psycopg skip it: the rows were lost)
+with psycopg.connect(**conninfo) as conn:
+    with conn.cursor() as cur:
+        cur.execute("SELECT 1")
+        with cur.copy('COPY "in.c-sales"."orders" (id, name, amount) FROM STDIN') as copy:
+            copy.write_row((21, "copied", decimal.Decimal("1.00")))
+            copy.write_row((22, "copied", decimal.Decimal("2.00")))
+        assert conn.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS, conn.info.transaction_status
+    conn.commit()
+with psycopg.connect(**conninfo, autocommit=True) as conn:
+    assert conn.execute('SELECT count(*) FROM "in.c-sales"."orders" WHERE id IN (21, 22)').fetchone()[0] == 2
+    conn.execute('DELETE FROM "in.c-sales"."orders" WHERE id IN (21, 22)')
 print("psycopg ok")
