@@ -947,18 +947,30 @@ impl Engine {
                         Ok::<_, duckdb::Error>((n, arrow.get_schema()))
                     })();
                     if let Ok((n, schema)) = described {
-                        // the parameters' types as DuckDB infers them (`id = ANY($1)` takes a
-                        // BIGINT[]), from a connection that sees committed objects only; where
-                        // that fails they stay unknown
                         drop(conn);
-                        let params = match n {
-                            0 => vec![],
-                            _ => match (*db._db).describe(&sql) {
-                                Ok(d) if d.params.len() == n => d.params,
-                                _ => vec![DataType::Null; n],
-                            },
-                        };
-                        return Ok(Described { params, schema });
+                        if n == 0 {
+                            return Ok(Described { params: vec![], schema });
+                        }
+                        // With parameters, DuckDB's own prepare (on a connection that sees
+                        // committed objects only) tells the parameters' types (`id = ANY($1)`
+                        // takes a BIGINT[]) and the columns' as they will run: the NULLs bound
+                        // above fold some expressions to another type (`$1::TEXT || 'a'` came
+                        // out INTEGER). Where it cannot tell, the above stands.
+                        return Ok(match (*db._db).describe(&sql) {
+                            Ok(d) if d.params.len() == n && d.schema.fields().len() == schema.fields().len() => {
+                                let fields: Vec<arrow::datatypes::Field> = schema
+                                    .fields()
+                                    .iter()
+                                    .zip(d.schema.fields())
+                                    .map(|(bound, prepared)| match prepared.data_type() {
+                                        DataType::Null => bound.as_ref().clone(),
+                                        t => bound.as_ref().clone().with_data_type(t.clone()),
+                                    })
+                                    .collect();
+                                Described { params: d.params, schema: Arc::new(arrow::datatypes::Schema::new(fields)) }
+                            }
+                            _ => Described { params: vec![DataType::Null; n], schema },
+                        });
                     }
                 }
                 let described = (*db._db)

@@ -464,11 +464,35 @@ pub fn parameter_casts(statement: &Statement) -> Vec<ParamType> {
     types
 }
 
-/// A select list's bare `$n` that the client sent untyped (or as text) is text, as PostgreSQL
-/// resolves an unknown parameter there; DuckDB would guess INTEGER and turn `'x'` into NULL.
-/// The column keeps PostgreSQL's name for it, `?column?`.
+/// A parameter the client sent untyped (or as text) where PostgreSQL resolves it as text is
+/// text: a select list's `$n` (of any query level: a derived table's, a CTE's, a set
+/// operation's branch) and an operand of `||`. DuckDB would guess INTEGER there and describe a
+/// column the value then does not fit. A select item keeps PostgreSQL's name for it, `?column?`.
 fn untyped_select_parameters_as_text(statement: &mut Statement, declared: &[Option<&str>]) {
-    use sqlparser::ast::{SelectItem, SetExpr};
+    use sqlparser::ast::{BinaryOperator, Query, SelectItem, SetExpr, VisitMut, VisitorMut};
+    /// The text type an untyped or text-declared `$n` (possibly parenthesized) becomes.
+    fn text_type(expr: &Expr, declared: &[Option<&str>]) -> Option<DataType> {
+        let mut inner = expr;
+        while let Expr::Nested(nested) = inner {
+            inner = nested;
+        }
+        let Expr::Value(v) = inner else { return None };
+        let Value::Placeholder(p) = &v.value else { return None };
+        let index = p.strip_prefix('$')?.parse::<usize>().ok()?.checked_sub(1)?;
+        match declared.get(index).copied().flatten() {
+            None | Some("text" | "unknown") => Some(DataType::Text),
+            Some("varchar") => Some(DataType::Varchar(None)),
+            Some(_) => None,
+        }
+    }
+    fn as_text(expr: &Expr, data_type: DataType) -> Expr {
+        Expr::Cast {
+            kind: sqlparser::ast::CastKind::DoubleColon,
+            expr: Box::new(expr.clone()),
+            data_type,
+            format: None,
+        }
+    }
     fn body(set: &mut SetExpr, declared: &[Option<&str>]) {
         match set {
             SetExpr::Select(select) => {
@@ -478,26 +502,9 @@ fn untyped_select_parameters_as_text(statement: &mut Statement, declared: &[Opti
                         SelectItem::ExprWithAlias { expr, alias } => (expr, Some(alias.clone())),
                         _ => continue,
                     };
-                    let Expr::Value(v) = &*expr else { continue };
-                    let Value::Placeholder(p) = &v.value else { continue };
-                    let Some(index) =
-                        p.strip_prefix('$').and_then(|n| n.parse::<usize>().ok()).and_then(|n| n.checked_sub(1))
-                    else {
-                        continue;
-                    };
-                    let data_type = match declared.get(index).copied().flatten() {
-                        None | Some("text" | "unknown") => DataType::Text,
-                        Some("varchar") => DataType::Varchar(None),
-                        Some(_) => continue,
-                    };
-                    let cast = Expr::Cast {
-                        kind: sqlparser::ast::CastKind::DoubleColon,
-                        expr: Box::new(expr.clone()),
-                        data_type,
-                        format: None,
-                    };
+                    let Some(data_type) = text_type(expr, declared) else { continue };
                     *item = SelectItem::ExprWithAlias {
-                        expr: cast,
+                        expr: as_text(expr, data_type),
                         alias: alias.unwrap_or_else(|| sqlparser::ast::Ident::with_quote('"', "?column?")),
                     };
                 }
@@ -510,8 +517,26 @@ fn untyped_select_parameters_as_text(statement: &mut Statement, declared: &[Opti
             _ => {}
         }
     }
-    if let Statement::Query(query) = statement {
-        body(&mut query.body, declared);
+    struct Untyped<'a>(&'a [Option<&'a str>]);
+    impl VisitorMut for Untyped<'_> {
+        type Break = ();
+        fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
+            body(&mut query.body, self.0);
+            ControlFlow::Continue(())
+        }
+        fn pre_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
+            if let Expr::BinaryOp { left, op: BinaryOperator::StringConcat, right } = expr {
+                for operand in [left, right] {
+                    if let Some(data_type) = text_type(operand, self.0) {
+                        **operand = as_text(operand, data_type);
+                    }
+                }
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    if let Statement::Query(_) = statement {
+        let _ = statement.visit(&mut Untyped(declared));
     }
 }
 

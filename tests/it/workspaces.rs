@@ -1305,6 +1305,11 @@ async fn a_workspace_takes_copy_from_stdin_and_typed_parameters_as_postgresql_do
         let row = session.query_one("SELECT $1 AS a, $2::int AS b", &[&"x", &7i32]).await.unwrap();
         assert_eq!((row.get::<_, &str>(0), row.get::<_, i32>(1)), ("x", 7));
         assert_eq!(row.columns()[0].type_(), &tokio_postgres::types::Type::TEXT);
+        // (a parenthesized one, an operand of ||, a derived table's: the attacker review's NULLs)
+        let sql = "SELECT ($1) AS p, $1 || 'a' AS c, (SELECT $1) AS s, d.x FROM (SELECT $1 AS x) d";
+        let row = session.query_one(sql, &[&"x"]).await.unwrap();
+        let values: Vec<&str> = (0..4).map(|i| row.get::<_, &str>(i)).collect();
+        assert_eq!(values, ["x", "xa", "x", "x"]);
     }
     // a block's new table takes parameterized inserts (their Describe sees the block's table;
     // it cannot type a bare parameter there, so a client that sends binary values casts)
