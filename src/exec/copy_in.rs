@@ -12,6 +12,23 @@ use crate::error::{Error, Result, SqlState};
 use crate::gateway::copy::{CopyFormat, CopyInPlan};
 use crate::storage::loads::{ColumnBinding, CsvOptions, Dedup, LoadRequest, LoadSource, SourceFormat};
 
+/// Bytes of CSV data kept to find an end-of-data line: `\.` after a newline, with its own.
+const TAIL: usize = 8;
+
+/// The length of PostgreSQL's end-of-data line (`\.`, with or without its line end) that ends
+/// data whose last bytes are `tail`, `total` long in all; 0 when it does not end so.
+fn end_marker_len(tail: &[u8], total: u64) -> usize {
+    for marker in [&b"\\.\r\n"[..], b"\\.\n", b"\\."] {
+        if let Some(before) = tail.len().checked_sub(marker.len())
+            && tail.ends_with(marker)
+            && (if before == 0 { total == marker.len() as u64 } else { tail[before - 1] == b'\n' })
+        {
+            return marker.len();
+        }
+    }
+    0
+}
+
 /// The longest line of COPY text data held while it arrives.
 const MAX_LINE: usize = 64 << 20;
 
@@ -177,6 +194,8 @@ pub struct CopyIn {
     pub bytes: u64,
     /// The most bytes this COPY may send (the largest file the server accepts).
     max_bytes: u64,
+    /// The last bytes of CSV data (for its end-of-data line, see [`end_marker_len`]).
+    tail: Vec<u8>,
     /// The first failure while staging; reported at CopyDone.
     failed: Option<Error>,
     pub started: Instant,
@@ -201,6 +220,7 @@ impl CopyIn {
             scratch: Vec::new(),
             bytes: 0,
             max_bytes,
+            tail: Vec::new(),
             failed: None,
             started: Instant::now(),
         })
@@ -231,7 +251,12 @@ impl CopyIn {
                     Err(e) => Err(e),
                 }
             }
-            None => file.write_all(data).await.map_err(|e| Error::internal("staging COPY data", e)),
+            None => {
+                self.tail.extend_from_slice(&data[data.len().saturating_sub(TAIL)..]);
+                let excess = self.tail.len().saturating_sub(TAIL);
+                self.tail.drain(..excess);
+                file.write_all(data).await.map_err(|e| Error::internal("staging COPY data", e))
+            }
         };
         if let Err(e) = written {
             self.failed = Some(e);
@@ -270,6 +295,16 @@ impl CopyIn {
             file.write_all(&self.scratch).await.map_err(|e| Error::internal("staging COPY data", e))?;
         }
         file.flush().await.map_err(|e| Error::internal("staging COPY data", e))?;
+        // CSV data may end with PostgreSQL's end-of-data line, `\.` (psql sends it after a
+        // script's inline rows): it is no row
+        let marker = if self.converter.is_none() { end_marker_len(&self.tail, self.bytes) } else { 0 };
+        if marker > 0 {
+            let file = file.get_mut();
+            let length = file.metadata().await.map_err(|e| Error::internal("staging COPY data", e))?.len();
+            file.set_len(length.saturating_sub(marker as u64))
+                .await
+                .map_err(|e| Error::internal("staging COPY data", e))?;
+        }
         drop(file);
         let f = &self.plan.format;
         let options = if f.csv {
@@ -349,6 +384,16 @@ mod tests {
         let big = vec![b'x'; 1 << 20];
         let refused = (0..=64).map(|_| c.push(&big, &mut out)).find_map(std::result::Result::err);
         assert_eq!(refused.map(|e| e.state()), Some(SqlState::ProgramLimitExceeded));
+    }
+
+    #[test]
+    fn csv_data_ends_at_an_end_of_data_line_only() {
+        assert_eq!(end_marker_len(b"1,a\n\\.\n", 9), 3);
+        assert_eq!(end_marker_len(b"\n\\.\r\n", 100), 4);
+        assert_eq!(end_marker_len(b"\\.\n", 3), 3);
+        assert_eq!(end_marker_len(b"\\.\n", 40), 0, "a value ending in a backslash and a period");
+        assert_eq!(end_marker_len(b"1,a\\.\n", 7), 0);
+        assert_eq!(end_marker_len(b"1,a\n", 4), 0);
     }
 
     #[test]

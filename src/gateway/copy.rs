@@ -225,7 +225,7 @@ pub fn plan_copy(statement: Statement, compat: &CompatValues<'_>) -> Result<Copy
 /// columns the data fills and the format. `None`: not such a COPY (one from a file goes to
 /// DuckDB, whose sandbox refuses files).
 pub fn workspace_copy_in(sql: &str) -> Option<Result<CopyInPlan>> {
-    let first = sql.trim_start().get(..4)?;
+    let first = crate::engine::after_leading_comments(sql).get(..4)?;
     if !first.eq_ignore_ascii_case("copy") {
         return None;
     }
@@ -250,7 +250,7 @@ pub fn workspace_copy_in(sql: &str) -> Option<Result<CopyInPlan>> {
 /// `None`: not such a COPY (a COPY from STDIN or to a file goes to DuckDB, whose sandbox
 /// refuses files).
 pub fn workspace_copy_out(sql: &str) -> Option<Result<(String, CopyFormat, Option<String>)>> {
-    let first = sql.trim_start().get(..4)?;
+    let first = crate::engine::after_leading_comments(sql).get(..4)?;
     if !first.eq_ignore_ascii_case("copy") {
         return None;
     }

@@ -1280,6 +1280,23 @@ async fn a_workspace_takes_copy_from_stdin_and_typed_parameters_as_postgresql_do
         ],
         "an unconstrained numeric keeps its digits (DuckDB's bare NUMERIC would round to 3)"
     );
+    // a psql script's inline CSV rows end at `\.` (which psql sends on), after a leading comment
+    let port = server.pg_addr.port().to_string();
+    let mut script = tokio::process::Command::new("psql")
+        .env("PGPASSWORD", &ws.password)
+        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", &port, "-U", &ws.user, "-d", &ws.user])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = "/* inline */ COPY c (id, name) FROM STDIN WITH (FORMAT csv);\n9,nine\n10,ten\n\\.\n\
+                 DELETE FROM c WHERE id >= 9;\n";
+    tokio::io::AsyncWriteExt::write_all(script.stdin.as_mut().unwrap(), lines.as_bytes()).await.unwrap();
+    drop(script.stdin.take());
+    let out = script.wait_with_output().await.unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(text_rows(&client, "SELECT count(*) FROM c").await, vec![vec![s("4")]]);
     // a COPY that fails changes nothing, with PostgreSQL's error class, and the session goes on
     let duplicate = copy_in(&client, "COPY c (id) FROM STDIN", "5\n1\n").await.unwrap_err();
     assert_eq!(sqlstate(&duplicate), "23505");
