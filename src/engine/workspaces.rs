@@ -850,7 +850,7 @@ impl Engine {
             let engine = self.clone();
             return self
                 .pool
-                .run(move || {
+                .run_for(Some(ws.db.file.project_id), move || {
                     let _change = change;
                     let conn = lock_session(&conn)?;
                     let _armed = canceller.arm(conn.interrupt_handle())?;
@@ -864,7 +864,7 @@ impl Engine {
         let (batch_tx, batch_rx) = mpsc::channel(STREAM_BUFFER);
         let engine = self.clone();
         self.pool
-            .spawn(move || {
+            .spawn_for(Some(ws.db.file.project_id), move || {
                 let _change = change;
                 let conn = match lock_session(&conn) {
                     Ok(conn) => conn,
@@ -935,7 +935,7 @@ impl Engine {
         let db = Arc::clone(&ws.db);
         let conn = Arc::clone(&ws.conn);
         self.pool
-            .run(move || {
+            .run_for(Some(ws.db.file.project_id), move || {
                 let first = sql.trim_start_matches(|c: char| c.is_whitespace() || c == '(').to_ascii_uppercase();
                 let plain_query = ["SELECT", "WITH", "FROM", "VALUES", "TABLE"].iter().any(|k| first.starts_with(k));
                 if plain_query {
@@ -1036,7 +1036,7 @@ impl Engine {
         let conn = Arc::clone(&ws.conn);
         let engine = self.clone();
         self.pool
-            .run(move || {
+            .run_for(Some(ws.db.file.project_id), move || {
                 let conn = lock_session(&conn)?;
                 let map = |e: duckdb::Error| engine.workspace_map(e, "reading a workspace's catalog");
                 let mut stmt = conn.prepare(WORKSPACE_SCHEMAS).map_err(map)?;
@@ -1209,7 +1209,7 @@ impl Engine {
         let engine = self.clone();
         let runtime = tokio::runtime::Handle::current();
         self.pool
-            .run(move || {
+            .run_for(Some(ws.db.file.project_id), move || {
                 if db.bytes() >= size_limit {
                     return Err(Error::new(
                         ErrorKind::ResourceExhausted,
