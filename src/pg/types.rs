@@ -426,6 +426,11 @@ fn array_param(index: usize, bytes: &[u8]) -> Result<Param> {
     let element_oid = int(take(4)?);
     let element_type = Type::from_oid(element_oid as u32)
         .ok_or_else(|| bad_param(index, &format!("unknown array element type {element_oid}")))?;
+    // (more dimensions are a header's count, never arrays as elements: an array of arrays
+    // would nest the decoder as deep as the bytes allow)
+    if element_type.name().starts_with('_') {
+        return Err(bad_param(index, "an array's elements cannot be arrays"));
+    }
     let count = match dimensions {
         0 => 0,
         1 => {
@@ -548,6 +553,33 @@ mod tests {
             b.extend_from_slice(&w.to_be_bytes());
         }
         b
+    }
+
+    #[test]
+    fn binary_arrays_decode_one_dimension_and_refuse_arrays_of_arrays() {
+        let header = |element_oid: u32, count: i32| -> Vec<u8> {
+            [1i32, 0, element_oid as i32, count, 1].iter().flat_map(|w| w.to_be_bytes()).collect()
+        };
+        let mut ints = header(23, 2);
+        for v in [7i32, -1] {
+            ints.extend_from_slice(&4i32.to_be_bytes());
+            ints.extend_from_slice(&v.to_be_bytes());
+        }
+        ints.extend_from_slice(&(-1i32).to_be_bytes());
+        // (three elements claimed, two and a NULL sent: the count is the header's 2, so the
+        // NULL's length word is left over)
+        assert!(decode_param(0, Some(&ints), &Type::INT4_ARRAY, true).is_err());
+        ints.truncate(ints.len() - 4);
+        assert_eq!(decode_param(0, Some(&ints), &Type::INT4_ARRAY, true).unwrap(), Param::Text("[7, -1]".into()));
+        // an array whose elements claim to be arrays, nested as deep as the bytes allow
+        let mut nested = Vec::new();
+        for _ in 0..10_000 {
+            let mut outer = header(1007, 1);
+            outer.extend_from_slice(&(nested.len() as i32).to_be_bytes());
+            outer.extend_from_slice(&nested);
+            nested = outer;
+        }
+        assert!(decode_param(0, Some(&nested), &Type::INT4_ARRAY, true).is_err());
     }
 
     #[test]
