@@ -379,6 +379,15 @@ impl WorkspaceConn {
     }
 }
 
+/// A write to a workspace at its size limit.
+fn size_limit_reached(size_limit: i64) -> Error {
+    Error::new(
+        ErrorKind::ResourceExhausted,
+        format!("the workspace has reached its size limit ({size_limit} bytes); drop objects to write again"),
+    )
+    .with_sqlstate(SqlState::DiskFull)
+}
+
 /// A workspace's result past its limit.
 pub(super) fn result_too_large(max_bytes: u64) -> Error {
     Error::new(
@@ -832,13 +841,7 @@ impl Engine {
             let db = Arc::clone(&ws.db);
             let used = self.pool.run(move || Ok(db.bytes())).await?;
             if used >= size_limit {
-                return Err(Error::new(
-                    ErrorKind::ResourceExhausted,
-                    format!(
-                        "the workspace has reached its size limit ({size_limit} bytes); drop objects to write again"
-                    ),
-                )
-                .with_sqlstate(SqlState::DiskFull));
+                return Err(size_limit_reached(size_limit));
             }
         }
         let conn = Arc::clone(&ws.conn);
@@ -1211,13 +1214,7 @@ impl Engine {
         self.pool
             .run_for(Some(ws.db.file.project_id), move || {
                 if db.bytes() >= size_limit {
-                    return Err(Error::new(
-                        ErrorKind::ResourceExhausted,
-                        format!(
-                            "the workspace has reached its size limit ({size_limit} bytes); drop objects to write again"
-                        ),
-                    )
-                    .with_sqlstate(SqlState::DiskFull));
+                    return Err(size_limit_reached(size_limit));
                 }
                 let map = |e: duckdb::Error| engine.workspace_map(e, "copying into a workspace table");
                 let mut stream = engine.query_nested(&runtime, reader)?;

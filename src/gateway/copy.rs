@@ -221,17 +221,28 @@ pub fn plan_copy(statement: Statement, compat: &CompatValues<'_>) -> Result<Copy
     Ok(CopyPlan::Out(CopyOutPlan { query, format }))
 }
 
-/// A workspace's `COPY table [(columns)] FROM STDIN`: the table (named as in the workspace), the
-/// columns the data fills and the format. `None`: not such a COPY (one from a file goes to
-/// DuckDB, whose sandbox refuses files).
-pub fn workspace_copy_in(sql: &str) -> Option<Result<CopyInPlan>> {
+/// A workspace text that is one COPY statement (after any leading comments), as parsed.
+fn workspace_copy(sql: &str) -> Option<Statement> {
     let first = crate::engine::after_leading_comments(sql).get(..4)?;
     if !first.eq_ignore_ascii_case("copy") {
         return None;
     }
     let mut statements = super::parse(sql).ok()?;
-    let [Statement::Copy { to: false, target: CopyTarget::Stdin, .. }] = statements.as_slice() else { return None };
-    let Some(Statement::Copy { source, options, legacy_options, .. }) = statements.pop() else { return None };
+    match statements.as_slice() {
+        [Statement::Copy { .. }] => statements.pop(),
+        _ => None,
+    }
+}
+
+/// A workspace's `COPY table [(columns)] FROM STDIN`: the table (named as in the workspace), the
+/// columns the data fills and the format. `None`: not such a COPY (one from a file goes to
+/// DuckDB, whose sandbox refuses files).
+pub fn workspace_copy_in(sql: &str) -> Option<Result<CopyInPlan>> {
+    let Statement::Copy { source, options, legacy_options, to: false, target: CopyTarget::Stdin, .. } =
+        workspace_copy(sql)?
+    else {
+        return None;
+    };
     let CopySource::Table { table_name: name, columns } = source else {
         return Some(Err(Error::invalid("COPY FROM loads a table, not a query").with_sqlstate(SqlState::SyntaxError)));
     };
@@ -250,13 +261,11 @@ pub fn workspace_copy_in(sql: &str) -> Option<Result<CopyInPlan>> {
 /// `None`: not such a COPY (a COPY from STDIN or to a file goes to DuckDB, whose sandbox
 /// refuses files).
 pub fn workspace_copy_out(sql: &str) -> Option<Result<(String, CopyFormat, Option<String>)>> {
-    let first = crate::engine::after_leading_comments(sql).get(..4)?;
-    if !first.eq_ignore_ascii_case("copy") {
+    let Statement::Copy { source, options, legacy_options, to: true, target: CopyTarget::Stdout, .. } =
+        workspace_copy(sql)?
+    else {
         return None;
-    }
-    let mut statements = super::parse(sql).ok()?;
-    let [Statement::Copy { to: true, target: CopyTarget::Stdout, .. }] = statements.as_slice() else { return None };
-    let Some(Statement::Copy { source, options, legacy_options, .. }) = statements.pop() else { return None };
+    };
     let format = match format_of(&options, &legacy_options) {
         Ok(format) => format,
         Err(e) => return Some(Err(e)),

@@ -254,6 +254,8 @@ impl Tracer<'_> {
         match expr {
             Expr::Nested(inner) => self.describe(inner, scope, ctes),
             Expr::Identifier(_) | Expr::CompoundIdentifier(_) => lookup(expr, scope),
+            // (not `cast_type`: this tree has the compat rewrites, where `::pg_catalog.text` is a
+            // VARCHAR cast; the written types, read before them, say what the client wrote)
             Expr::Cast { data_type, .. } => known_type(data_type).map(Described::Type),
             // a scalar subquery: its one column's type
             Expr::Subquery(query) => match self.query(query, ctes)?.as_slice() {
@@ -416,10 +418,6 @@ fn name_function(name: &str) -> bool {
 }
 
 /// The OID of a cast's target type that the engine answers as text (`x::name`).
-fn known_type(data_type: &sqlparser::ast::DataType) -> Option<u32> {
-    (super::query::postgres_type_name(data_type) == "name").then_some(NAME_OID)
-}
-
 /// The PostgreSQL type of a cast whose engine type stands in for another (`x::oid` is a BIGINT
 /// to DuckDB, `x::varchar` and `x::json` its VARCHAR).
 fn cast_type(data_type: &sqlparser::ast::DataType) -> Option<u32> {
@@ -430,13 +428,18 @@ fn cast_type(data_type: &sqlparser::ast::DataType) -> Option<u32> {
         "regclass" => Some(2205),
         "regtype" => Some(2206),
         "varchar" => Some(1043),
-        "json" => Some(114),
+        "json" => Some(JSON_OID),
         "uuid" => Some(2950),
         _ => None,
     }
 }
 
 /// A set operation's column: its first branch's type, but no typmod (PostgreSQL keeps one only
+/// The type a cast gives a column of the rewritten tree: `name` only.
+fn known_type(data_type: &sqlparser::ast::DataType) -> Option<u32> {
+    (super::query::postgres_type_name(data_type) == "name").then_some(NAME_OID)
+}
+
 /// when every branch has it).
 fn without_typmod(described: Described) -> Described {
     match described {

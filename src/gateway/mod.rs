@@ -305,8 +305,7 @@ pub fn declare_parameter_types(statement: &mut Statement, declared: &[Option<&st
     let _ = sqlparser::ast::visit_expressions_mut(statement, |expr| {
         if let Expr::Value(v) = expr
             && let Value::Placeholder(p) = &v.value
-            && let Some(n) = p.strip_prefix('$').and_then(|n| n.parse::<usize>().ok())
-            && let Some(Some(data_type)) = n.checked_sub(1).and_then(|i| types.get(i))
+            && let Some(Some(data_type)) = parameter_position(p).and_then(|i| types.get(i))
         {
             let placeholder = std::mem::replace(expr, Expr::Value(Value::Null.into()));
             *expr = Expr::Cast {
@@ -318,6 +317,13 @@ pub fn declare_parameter_types(statement: &mut Statement, declared: &[Option<&st
         }
         ControlFlow::<()>::Continue(())
     });
+}
+
+/// The 0-based position of the parameter a placeholder (`$3`) names, within the parameters a
+/// statement may have.
+fn parameter_position(placeholder: &str) -> Option<usize> {
+    let n = placeholder.strip_prefix('$')?.parse::<usize>().ok()?;
+    (1..=crate::engine::MAX_PARAMS).contains(&n).then(|| n - 1)
 }
 
 /// The engine's type for a parameter a Parse message declared as `pg_name` (None: text types
@@ -353,12 +359,7 @@ pub fn cast_declared_placeholders(sql: &str, declared: &[Option<&str>]) -> Optio
     let mut edits = Vec::new();
     for (token, start) in located_tokens(sql)? {
         let Token::Placeholder(placeholder) = &token else { continue };
-        let Some(data_type) = placeholder
-            .strip_prefix('$')
-            .and_then(|n| n.parse::<usize>().ok())
-            .and_then(|n| n.checked_sub(1))
-            .and_then(|i| types.get(i).copied().flatten())
-        else {
+        let Some(data_type) = parameter_position(placeholder).and_then(|i| types.get(i).copied().flatten()) else {
             continue;
         };
         edits.push((start, placeholder.len(), format!("CAST({placeholder} AS {data_type})")));
@@ -450,9 +451,7 @@ pub fn parameter_casts(statement: &Statement) -> Vec<ParamType> {
         if let Expr::Cast { expr: inner, data_type, .. } = expr
             && let Expr::Value(v) = inner.as_ref()
             && let Value::Placeholder(p) = &v.value
-            && let Some(index) =
-                p.strip_prefix('$').and_then(|n| n.parse::<usize>().ok()).and_then(|n| n.checked_sub(1))
-            && index < 65536
+            && let Some(index) = parameter_position(p)
         {
             if types.len() <= index {
                 types.resize(index + 1, ParamType::Unknown);
@@ -478,7 +477,7 @@ fn untyped_select_parameters_as_text(statement: &mut Statement, declared: &[Opti
         }
         let Expr::Value(v) = inner else { return None };
         let Value::Placeholder(p) = &v.value else { return None };
-        let index = p.strip_prefix('$')?.parse::<usize>().ok()?.checked_sub(1)?;
+        let index = parameter_position(p)?;
         match declared.get(index).copied().flatten() {
             None | Some("text" | "unknown") => Some(DataType::Text),
             Some("varchar") => Some(DataType::Varchar(None)),
@@ -509,7 +508,7 @@ fn untyped_select_parameters_as_text(statement: &mut Statement, declared: &[Opti
                     };
                 }
             }
-            SetExpr::Query(query) => body(&mut query.body, declared),
+            // (a nested query is visited as a query of its own)
             SetExpr::SetOperation { left, right, .. } => {
                 body(left, declared);
                 body(right, declared);

@@ -15,6 +15,29 @@ use super::Connection;
 use super::errors::to_pg;
 use crate::error::{Error, ErrorKind, SqlState};
 
+impl Connection {
+    /// A simple query's `COPY … FROM STDIN` begins: CopyInResponse, then the client's CopyData;
+    /// ReadyForQuery follows the CopyDone. Statements after the COPY in the same text are not
+    /// run (PostgreSQL runs them once the copy ends: a difference, not yet mended).
+    pub(super) async fn begin_simple_copy_in<C>(
+        &self,
+        client: &mut C,
+        copy: crate::exec::CopyIn,
+        columns: usize,
+    ) -> PgWireResult<()>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: std::fmt::Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        *self.copy_in.lock().await = Some(copy);
+        let response = pgwire::api::results::CopyResponse::new(0, columns, futures::stream::empty());
+        pgwire::api::copy::send_copy_in_response(client, response).await?;
+        client.set_state(pgwire::api::PgWireConnectionState::CopyInProgress(false));
+        Ok(())
+    }
+}
+
 #[async_trait]
 impl CopyHandler for Connection {
     async fn on_copy_data<C>(&self, _client: &mut C, data: CopyData) -> PgWireResult<()>

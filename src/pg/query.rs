@@ -314,12 +314,7 @@ impl SimpleQueryHandler for Connection {
                         }
                         Ok(Outcome::Command(tag)) => send_execution_response(client, wire_tag(tag)).await?,
                         Ok(Outcome::CopyIn { copy, columns }) => {
-                            *self.copy_in.lock().await = Some(*copy);
-                            let response = CopyResponse::new(0, columns, stream::empty());
-                            pgwire::api::copy::send_copy_in_response(client, response).await?;
-                            // The rest comes as CopyData; ReadyForQuery follows the CopyDone.
-                            client.set_state(PgWireConnectionState::CopyInProgress(false));
-                            return Ok(());
+                            return self.begin_simple_copy_in(client, *copy, columns).await;
                         }
                         Ok(Outcome::CopyOut { schema, rows, format }) => {
                             match send_copy_out(client, schema, rows, format).await {

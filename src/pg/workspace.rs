@@ -93,13 +93,7 @@ impl Connection {
                     }
                 }
                 Ok(Outcome::CopyIn { copy, columns }) => {
-                    // the rest of the text is not run (PostgreSQL's COPY FROM STDIN ends a
-                    // simple query's statements); ReadyForQuery follows the CopyDone
-                    *self.copy_in.lock().await = Some(*copy);
-                    let response = pgwire::api::results::CopyResponse::new(0, columns, futures::stream::empty());
-                    pgwire::api::copy::send_copy_in_response(client, response).await?;
-                    client.set_state(PgWireConnectionState::CopyInProgress(false));
-                    return Ok(());
+                    return self.begin_simple_copy_in(client, *copy, columns).await;
                 }
                 Ok(Outcome::Warning { tag, warning }) => {
                     let notice = super::errors::error_info(&warning, "WARNING");
