@@ -403,13 +403,16 @@ impl Executor {
         let engine = self.storage.engine();
         match engine.workspace_statements(text.to_owned()).await {
             Ok(statements) => Ok(statements.into_iter().map(|s| s.sql).collect()),
-            Err(e) if e.state() == SqlState::SyntaxError => match gateway::quote_duckdb_keywords(text) {
-                Some(quoted) => match engine.workspace_statements(quoted).await {
-                    Ok(statements) => Ok(statements.into_iter().map(|s| s.sql).collect()),
-                    Err(_) => Err(e),
-                },
-                None => Err(e),
-            },
+            // (a short text: the retry tokenizes it here, on the async thread)
+            Err(e) if e.state() == SqlState::SyntaxError && text.len() <= 64 * 1024 => {
+                match gateway::quote_duckdb_keywords(text) {
+                    Some(quoted) => match engine.workspace_statements(quoted).await {
+                        Ok(statements) => Ok(statements.into_iter().map(|s| s.sql).collect()),
+                        Err(_) => Err(e),
+                    },
+                    None => Err(e),
+                }
+            }
             Err(e) => Err(e),
         }
     }
