@@ -196,6 +196,42 @@ pub enum SqlState {
     IoError,
     /// `58P01`
     UndefinedFile,
+    /// `21000`
+    CardinalityViolation,
+    /// `22007`
+    InvalidDatetimeFormat,
+    /// `22008`
+    DatetimeFieldOverflow,
+    /// `22011`
+    SubstringError,
+    /// `2201B`
+    InvalidRegularExpression,
+    /// `2201E`
+    InvalidArgumentForLogarithm,
+    /// `2201F`
+    InvalidArgumentForPowerFunction,
+    /// `2201W`
+    InvalidRowCountInLimitClause,
+    /// `2201X`
+    InvalidRowCountInResultOffsetClause,
+    /// `22025`
+    InvalidEscapeSequence,
+    /// `26000`
+    InvalidSqlStatementName,
+    /// `42702`
+    AmbiguousColumn,
+    /// `42712`
+    DuplicateAlias,
+    /// `42803`
+    GroupingError,
+    /// `42804`
+    DatatypeMismatch,
+    /// `42P10`
+    InvalidColumnReference,
+    /// `42P19`
+    InvalidRecursion,
+    /// `42P20`
+    WindowingError,
     /// `XX000`
     InternalError,
 }
@@ -261,6 +297,24 @@ impl SqlState {
         SqlState::CannotConnectNow,
         SqlState::IoError,
         SqlState::UndefinedFile,
+        SqlState::CardinalityViolation,
+        SqlState::InvalidDatetimeFormat,
+        SqlState::DatetimeFieldOverflow,
+        SqlState::SubstringError,
+        SqlState::InvalidRegularExpression,
+        SqlState::InvalidArgumentForLogarithm,
+        SqlState::InvalidArgumentForPowerFunction,
+        SqlState::InvalidRowCountInLimitClause,
+        SqlState::InvalidRowCountInResultOffsetClause,
+        SqlState::InvalidEscapeSequence,
+        SqlState::InvalidSqlStatementName,
+        SqlState::AmbiguousColumn,
+        SqlState::DuplicateAlias,
+        SqlState::GroupingError,
+        SqlState::DatatypeMismatch,
+        SqlState::InvalidColumnReference,
+        SqlState::InvalidRecursion,
+        SqlState::WindowingError,
         SqlState::InternalError,
     ];
 
@@ -327,6 +381,24 @@ impl SqlState {
             SqlState::IoError => "58030",
             SqlState::UndefinedFile => "58P01",
             SqlState::InternalError => "XX000",
+            SqlState::CardinalityViolation => "21000",
+            SqlState::InvalidDatetimeFormat => "22007",
+            SqlState::DatetimeFieldOverflow => "22008",
+            SqlState::SubstringError => "22011",
+            SqlState::InvalidRegularExpression => "2201B",
+            SqlState::InvalidArgumentForLogarithm => "2201E",
+            SqlState::InvalidArgumentForPowerFunction => "2201F",
+            SqlState::InvalidRowCountInLimitClause => "2201W",
+            SqlState::InvalidRowCountInResultOffsetClause => "2201X",
+            SqlState::InvalidEscapeSequence => "22025",
+            SqlState::InvalidSqlStatementName => "26000",
+            SqlState::AmbiguousColumn => "42702",
+            SqlState::DuplicateAlias => "42712",
+            SqlState::GroupingError => "42803",
+            SqlState::DatatypeMismatch => "42804",
+            SqlState::InvalidColumnReference => "42P10",
+            SqlState::InvalidRecursion => "42P19",
+            SqlState::WindowingError => "42P20",
         }
     }
 
@@ -352,6 +424,23 @@ impl SqlState {
             | SqlState::UndefinedParameter
             | SqlState::InvalidTableDefinition
             | SqlState::InvalidObjectDefinition
+            | SqlState::CardinalityViolation
+            | SqlState::InvalidDatetimeFormat
+            | SqlState::DatetimeFieldOverflow
+            | SqlState::SubstringError
+            | SqlState::InvalidRegularExpression
+            | SqlState::InvalidArgumentForLogarithm
+            | SqlState::InvalidArgumentForPowerFunction
+            | SqlState::InvalidRowCountInLimitClause
+            | SqlState::InvalidRowCountInResultOffsetClause
+            | SqlState::InvalidEscapeSequence
+            | SqlState::AmbiguousColumn
+            | SqlState::DuplicateAlias
+            | SqlState::GroupingError
+            | SqlState::DatatypeMismatch
+            | SqlState::InvalidColumnReference
+            | SqlState::InvalidRecursion
+            | SqlState::WindowingError
             | SqlState::IndeterminateDatatype => ErrorKind::InvalidArgument,
             SqlState::UniqueViolation | SqlState::SerializationFailure | SqlState::DeadlockDetected => {
                 ErrorKind::Conflict
@@ -372,6 +461,7 @@ impl SqlState {
             | SqlState::UndefinedFunction
             | SqlState::UndefinedTable
             | SqlState::InvalidCursorName
+            | SqlState::InvalidSqlStatementName
             | SqlState::UndefinedFile => ErrorKind::NotFound,
             SqlState::InsufficientPrivilege => ErrorKind::PermissionDenied,
             SqlState::DuplicateColumn

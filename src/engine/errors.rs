@@ -67,6 +67,9 @@ pub(super) fn map_duckdb_message(raw: &str, origin: SqlOrigin, context: &str, da
         return Error::internal(context, raw);
     }
     let text = scrub_internal_names(&first_line(&text));
+    if let Some(state) = state_by_message(category, &text) {
+        return Error::sql(state, text);
+    }
     let state = match category {
         "Parser" if text.contains("Max expression depth") => SqlState::StatementTooComplex,
         "Parser" => SqlState::SyntaxError,
@@ -112,6 +115,69 @@ pub(super) fn map_duckdb_message(raw: &str, origin: SqlOrigin, context: &str, da
         _ => SqlState::DataException,
     };
     Error::sql(state, text)
+}
+
+/// The SQLSTATE PostgreSQL gives the condition a DuckDB message names, where DuckDB's category
+/// alone is too coarse (a binder error is a grouping error, an ambiguous name, a bad position …).
+/// Checked against PostgreSQL 15 by the `errors` group of compat/corpus; an empty category
+/// matches any.
+fn state_by_message(category: &str, text: &str) -> Option<SqlState> {
+    const BY_CATEGORY: &[(&str, &str, SqlState)] = &[
+        // `Type with name x does not exist!`: PostgreSQL's "type x does not exist" (42704)
+        ("Catalog", "Type with name", SqlState::UndefinedObject),
+        ("Binder", "Ambiguous reference to column name", SqlState::AmbiguousColumn),
+        ("Binder", "must appear in the GROUP BY clause", SqlState::GroupingError),
+        ("Binder", "clause cannot contain aggregates", SqlState::GroupingError),
+        ("Binder", "aggregate function calls cannot be nested", SqlState::GroupingError),
+        ("Binder", "cannot contain window functions", SqlState::WindowingError),
+        ("Binder", "Cannot mix values of type", SqlState::DatatypeMismatch),
+        ("Binder", "ORDER term out of range", SqlState::InvalidColumnReference),
+        ("Binder", "GROUP BY term out of range", SqlState::InvalidColumnReference),
+        ("Binder", "columns - expected 1", SqlState::SyntaxError),
+        ("Binder", "duplicate alias", SqlState::DuplicateAlias),
+        ("Binder", "LIMIT/OFFSET cannot be negative", SqlState::InvalidRowCountInLimitClause),
+        ("Binder", "Prepared statement", SqlState::InvalidSqlStatementName),
+        ("Invalid Input", "Prepared statement", SqlState::InvalidSqlStatementName),
+        ("Conversion", "invalid date field format", SqlState::InvalidDatetimeFormat),
+        ("Conversion", "field value out of range", SqlState::DatetimeFieldOverflow),
+        ("", "Invalid escape string", SqlState::InvalidEscapeSequence),
+        ("Invalid Input", "More than one row returned by a subquery", SqlState::CardinalityViolation),
+        ("Out of Range", "cannot take logarithm", SqlState::InvalidArgumentForLogarithm),
+        ("Out of Range", "cannot take square root of a negative number", SqlState::InvalidArgumentForPowerFunction),
+    ];
+    if let Some((_, _, state)) =
+        BY_CATEGORY.iter().find(|(c, needle, _)| (c.is_empty() || *c == category) && text.contains(needle))
+    {
+        return Some(*state);
+    }
+    // the compat rewrite's `'x'::regclass` of a name that finds nothing (gateway::compat)
+    if category == "Invalid Input" && text.starts_with("relation \"") && text.ends_with("\" does not exist") {
+        return Some(SqlState::UndefinedTable);
+    }
+    // `Referenced table "x" not found!`: a FROM entry that is missing (PostgreSQL's 42P01)
+    if category == "Binder" && text.starts_with("Referenced table") && text.contains("not found") {
+        return Some(SqlState::UndefinedTable);
+    }
+    // a regular expression RE2 refuses: its messages, as DuckDB passes them on
+    const RE2_ERRORS: &[&str] = &[
+        "missing )",
+        "missing ]",
+        "unexpected )",
+        "trailing \\",
+        "invalid escape sequence",
+        "invalid character class",
+        "invalid character class range",
+        "missing argument to repetition operator",
+        "bad repetition operator",
+        "invalid repetition size",
+        "invalid named capture group",
+        "invalid perl operator",
+        "invalid UTF-8",
+    ];
+    if category == "Invalid Input" && RE2_ERRORS.iter().any(|e| text.starts_with(e)) {
+        return Some(SqlState::InvalidRegularExpression);
+    }
+    None
 }
 
 /// Whether a conversion error is DuckDB's "Could not convert string '…' to INT…" of a text
