@@ -51,7 +51,8 @@ impl From<Tag> for CommandComplete {
     fn from(tag: Tag) -> CommandComplete {
         let tag_string = if let (Some(oid), Some(rows)) = (tag.oid, tag.rows) {
             format!("{} {oid} {rows}", tag.command)
-        } else if let Some(rows) = tag.rows {
+        } else if let Some(rows) = tag.rows.filter(|_| !matches!(tag.command.as_str(), "SHOW" | "EXPLAIN")) {
+            // duckstore: PostgreSQL's SHOW and EXPLAIN tags carry no row count
             format!("{} {rows}", tag.command)
         } else {
             tag.command
