@@ -143,7 +143,8 @@ fn catalog_query_plan(sql: &str, declared: &[Option<&str>], compat: &CompatValue
         return None;
     }
     let lower = sql.to_ascii_lowercase();
-    if !lower.contains("pg_") && !lower.contains("information_schema") {
+    // (`'x'::regclass` and friends are catalog lookups too)
+    if !lower.contains("pg_") && !lower.contains("information_schema") && !lower.contains("reg") {
         return None;
     }
     let mut statements = gateway::parse(sql).ok()?;

@@ -413,6 +413,19 @@ fn regex(left: Expr, right: Expr, insensitive: bool, negated: bool) -> Expr {
 }
 
 impl Rewriter<'_, '_> {
+    /// The schemas whose relations an unqualified name finds, in order: `pg_catalog`, the
+    /// session's search path (`$user` is the session's user), then `main` (a workspace's
+    /// schema, where DuckDB's own path resolves names; no storage schema has that name).
+    fn visible_schemas(&self) -> Expr {
+        let path = self.values.settings.get("search_path").unwrap_or_default();
+        let mut schemas = vec!["pg_catalog".to_owned()];
+        for schema in super::settings::parse_search_path(path) {
+            schemas.push(if schema == "$user" { self.values.user.to_owned() } else { schema });
+        }
+        schemas.push("main".to_owned());
+        Expr::Array(sqlparser::ast::Array { elem: schemas.into_iter().map(text).collect(), named: false })
+    }
+
     fn session_value(&self, name: &str) -> Option<Expr> {
         Some(match name {
             "current_user" | "session_user" | "user" | "current_role" | "getpgusername" => text(self.values.user),
@@ -457,8 +470,12 @@ impl Rewriter<'_, '_> {
             "to_regtype" => call("duckstore_to_regtype", vec![arg(0)]),
             "to_regclass" => template("(SELECT oid FROM pg_catalog.pg_class WHERE relname = __arg0 LIMIT 1)", &args)?,
             "pg_get_userbyid" => text("duckstore"),
-            "pg_table_is_visible"
-            | "pg_function_is_visible"
+            "pg_table_is_visible" => template(
+                "list_contains(__arg1, (SELECT n.nspname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n \
+                 ON n.oid = c.relnamespace WHERE c.oid = __arg0 LIMIT 1))",
+                &[arg(0), self.visible_schemas()],
+            )?,
+            "pg_function_is_visible"
             | "pg_type_is_visible"
             | "pg_collation_is_visible"
             | "has_table_privilege"
@@ -511,13 +528,14 @@ impl Rewriter<'_, '_> {
             "json_build_object" => call("json_object", args),
             // A set of (x = element, n = 1-based position), as information_schema._pg_expandarray.
             "_pg_expandarray" => template(
-                "unnest(list_transform(range(len(__arg0)), i -> struct_pack(x := __arg0[i + 1], n := i + 1)))",
+                "unnest(list_transform(range(len(__arg0)), i -> struct_pack(x := __arg0[i + 1], n := CAST(i + 1 AS INTEGER))))",
                 &args,
             )?,
             // a list has one dimension: other dimensions have no subscripts, as in PostgreSQL
-            "generate_subscripts" => {
-                template("unnest(range(1, CASE WHEN __arg1 = 1 THEN len(__arg0) + 1 ELSE 1 END))", &[arg(0), arg(1)])?
-            }
+            "generate_subscripts" => template(
+                "unnest(CAST(range(1, CASE WHEN __arg1 = 1 THEN len(__arg0) + 1 ELSE 1 END) AS INTEGER[]))",
+                &[arg(0), arg(1)],
+            )?,
             "txid_current" => number(1),
             _ => return Ok(None),
         };
@@ -570,21 +588,41 @@ impl Rewriter<'_, '_> {
                     Some((s, r)) => (Some(s.trim_matches('"')), r.trim_matches('"')),
                     None => (None, name.trim_matches('"')),
                 };
-                match schema {
+                // PostgreSQL's own catalog tables (`'pg_class'::regclass` is 1259): their fixed OIDs
+                if schema.is_none_or(|s| s == "pg_catalog")
+                    && let Some((_, oid)) = SYSTEM_CATALOG_OIDS.iter().find(|(n, _)| *n == relation)
+                {
+                    return Ok(Some(number(oid)));
+                }
+                let lookup = match schema {
                     Some(schema) => template(
                         "(SELECT c.oid FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
                          WHERE c.relname = __arg0 AND n.nspname = __arg1 LIMIT 1)",
                         &[text(relation), text(schema)],
                     )?,
+                    // the first schema of the search path holding it, as PostgreSQL finds it
                     None => template(
-                        "(SELECT oid FROM pg_catalog.pg_class WHERE relname = __arg0 LIMIT 1)",
-                        &[text(relation)],
+                        "(SELECT c.oid FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+                         WHERE c.relname = __arg0 AND list_contains(__arg1, n.nspname) \
+                         ORDER BY list_position(__arg1, n.nspname) LIMIT 1)",
+                        &[text(relation), self.visible_schemas()],
                     )?,
-                }
+                };
+                // a name that finds nothing is an error (42P01), not a NULL
+                let missing = format!("relation \"{}\" does not exist", name.replace('"', ""));
+                call("coalesce", vec![lookup, call("error", vec![text(missing)])])
             }
+            // a relation's name as PostgreSQL prints it: qualified when its schema is not on the
+            // search path, quoted where needed; an OID that names nothing prints as the number
             ("regclass", None) => template(
-                "(SELECT relname FROM pg_catalog.pg_class WHERE oid = __arg0 LIMIT 1)",
-                std::slice::from_ref(inner),
+                "coalesce((SELECT CASE WHEN list_contains(__arg1, n.nspname) THEN __q(c.relname) \
+                 ELSE __q(n.nspname) || '.' || __q(c.relname) END \
+                 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE c.oid = __arg0 LIMIT 1), CAST(__arg0 AS VARCHAR))"
+                    .replace("__q(c.relname)", QUOTED_RELNAME)
+                    .replace("__q(n.nspname)", QUOTED_NSPNAME)
+                    .as_str(),
+                &[inner.clone(), self.visible_schemas()],
             )?,
             ("regtype", Some(_)) => call("duckstore_to_regtype", vec![inner.clone()]),
             ("regtype", None) => call("duckstore_format_type", vec![inner.clone(), null()]),
@@ -643,7 +681,7 @@ impl VisitorMut for Rewriter<'_, '_> {
     type Break = Error;
 
     fn pre_visit_table_factor(&mut self, factor: &mut sqlparser::ast::TableFactor) -> ControlFlow<Error> {
-        if let sqlparser::ast::TableFactor::Table { name, args: Some(_), alias, .. } = factor {
+        if let sqlparser::ast::TableFactor::Table { name, args: Some(_), .. } = factor {
             // `pg_catalog.generate_series(…)` is plain `generate_series(…)` to the engine.
             if let Some(parts) = name_parts(name)
                 && parts.len() == 2
@@ -652,6 +690,12 @@ impl VisitorMut for Rewriter<'_, '_> {
                 *name =
                     sqlparser::ast::ObjectName(vec![sqlparser::ast::ObjectNamePart::Identifier(Ident::new(&parts[1]))]);
             }
+            if let Some(replacement) = semantic_table_replacement(factor) {
+                *factor = replacement;
+                return ControlFlow::Continue(());
+            }
+        }
+        if let sqlparser::ast::TableFactor::Table { name, args: Some(_), alias, .. } = factor {
             // In PostgreSQL `FROM generate_series(…) s` makes `s` the value; in DuckDB the row.
             let value_function = name_parts(name)
                 .and_then(|p| p.last().cloned())
@@ -668,8 +712,7 @@ impl VisitorMut for Rewriter<'_, '_> {
 
     fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<Error> {
         // PostgreSQL's semantics first (division by zero, = ANY), shared with workspaces
-        if let Some(replacement) = semantic_replacement(expr) {
-            *expr = replacement;
+        if semantic_rewrite(expr) {
             return ControlFlow::Continue(());
         }
         let replacement = match expr {
@@ -778,20 +821,47 @@ impl VisitorMut for Rewriter<'_, '_> {
     }
 }
 
-/// An expression DuckDB answers otherwise than PostgreSQL, rewritten to PostgreSQL's answer:
-/// the one semantics layer of both session kinds (a storage session's rewrite includes it; a
-/// workspace's statements get it through [`rewrite_semantics`]).
-fn semantic_replacement(expr: &Expr) -> Option<Expr> {
+/// An expression DuckDB answers otherwise than PostgreSQL, rewritten in place to PostgreSQL's
+/// answer: the one semantics layer of both session kinds (a storage session's rewrite includes
+/// it; a workspace's statements get it through [`rewrite_semantics`]). Operands move into their
+/// replacement, never copied: an expression may be as deep as the nesting bound allows.
+/// Answers whether anything changed.
+fn semantic_rewrite(expr: &mut Expr) -> bool {
+    let take = |e: &mut Expr| std::mem::replace(e, Expr::value(Value::Null));
     match expr {
-        // PostgreSQL refuses a division by zero (22012); DuckDB answers NULL
-        Expr::BinaryOp { left, op: op @ (BinaryOperator::Divide | BinaryOperator::Modulo), right }
-            if checked_divisor(right) =>
-        {
-            Some(Expr::BinaryOp {
-                left: left.clone(),
-                op: op.clone(),
-                right: Box::new(call("duckstore_divisor", vec![(**right).clone()])),
-            })
+        Expr::BinaryOp { left, op, right } => {
+            let mut changed = false;
+            // an integer literal is an int4 in PostgreSQL (`smallint_column + 1` is an
+            // integer); DuckDB's integer literal takes the other side's type, smallint included
+            if arithmetic(op) {
+                if int4_literal(left) && !is_literal(right) {
+                    **left = cast_to(take(left), DataType::Integer(None));
+                    changed = true;
+                } else if int4_literal(right) && !is_literal(left) {
+                    **right = cast_to(take(right), DataType::Integer(None));
+                    changed = true;
+                }
+            }
+            // PostgreSQL refuses a division by zero (22012); DuckDB answers NULL
+            if matches!(op, BinaryOperator::Divide | BinaryOperator::Modulo) && checked_divisor(divisor(right)) {
+                **right = call("duckstore_divisor", vec![take(right)]);
+                changed = true;
+            }
+            // date - date is a number of days, an integer (DuckDB's is a BIGINT)
+            if matches!(op, BinaryOperator::Minus) && is_date(left) && is_date(right) {
+                *expr = cast_to(take(expr), DataType::Integer(None));
+                changed = true;
+            }
+            changed
+        }
+        // PostgreSQL's lengths and positions are integers (DuckDB's BIGINTs)
+        Expr::Function(f) if int4_function(f) => {
+            *expr = cast_to(take(expr), DataType::Integer(None));
+            true
+        }
+        Expr::Position { .. } => {
+            *expr = cast_to(take(expr), DataType::Integer(None));
+            true
         }
         // `x = ANY(array)`: DuckDB reads ANY of a list as a subquery it cannot plan here; an
         // array written as PostgreSQL's text (`ANY('{r,p}')`, pgcli's inlined parameters) is
@@ -802,29 +872,201 @@ fn semantic_replacement(expr: &Expr) -> Option<Expr> {
                     elem: elements.into_iter().map(|e| e.map_or_else(null, text)).collect(),
                     named: true,
                 }),
-                None => (**right).clone(),
+                None => take(right),
             };
-            Some(call("list_contains", vec![list, (**left).clone()]))
+            *expr = call("list_contains", vec![list, take(left)]);
+            true
         }
         // PostgreSQL's hex form of bytea (`'\x01ff'`); DuckDB would read `\x01` as one byte and
         // `ff` as two characters. Malformed hex stays for DuckDB to refuse.
-        Expr::Cast { expr, data_type, .. }
+        Expr::Cast { expr: inner, data_type, .. }
             if matches!(data_type.to_string().to_lowercase().as_str(), "bytea" | "blob" | "pg_catalog.bytea") =>
         {
-            let hex = string_literal(expr)?.strip_prefix("\\x")?;
-            (hex.len() % 2 == 0 && hex.bytes().all(|b| b.is_ascii_hexdigit())).then(|| call("unhex", vec![text(hex)]))
+            let Some(hex) = string_literal(inner).and_then(|s| s.strip_prefix("\\x")) else { return false };
+            if hex.len() % 2 != 0 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return false;
+            }
+            *expr = call("unhex", vec![text(hex)]);
+            true
         }
         // a literal keeps its own scale, as PostgreSQL's numeric does (`'3.14'::numeric` is 3.14)
-        Expr::Cast { kind, expr, data_type, format } if is_unconstrained_numeric(data_type) => Some(Expr::Cast {
-            kind: kind.clone(),
-            expr: expr.clone(),
-            data_type: literal_scale(expr).map_or(NUMERIC_AS_STORED, |scale| {
+        Expr::Cast { expr: inner, data_type, .. } if is_unconstrained_numeric(data_type) => {
+            *data_type = literal_scale(inner).map_or(NUMERIC_AS_STORED, |scale| {
                 DataType::Decimal(sqlparser::ast::ExactNumberInfo::PrecisionAndScale(38, scale))
-            }),
-            format: format.clone(),
-        }),
-        _ => None,
+            });
+            true
+        }
+        _ => false,
     }
+}
+
+/// The divisor as written: an int4 literal the semantics layer cast is still that literal.
+fn divisor(right: &Expr) -> &Expr {
+    match right {
+        Expr::Cast { expr, .. } if int4_literal(expr) => expr,
+        other => other,
+    }
+}
+
+/// A FROM item PostgreSQL answers differently: `generate_series` of int4 literals is a set of
+/// integers (DuckDB's is BIGINT): the elements of DuckDB's list form cast, with the alias's value
+/// column.
+fn semantic_table_replacement(factor: &sqlparser::ast::TableFactor) -> Option<sqlparser::ast::TableFactor> {
+    let sqlparser::ast::TableFactor::Table { name, args: Some(args), alias, .. } = factor else { return None };
+    let parts = name_parts(name)?;
+    if !matches!(
+        parts.iter().map(String::as_str).collect::<Vec<_>>().as_slice(),
+        ["generate_series"] | ["pg_catalog", "generate_series"]
+    ) {
+        return None;
+    }
+    let bounds: Vec<String> = args
+        .args
+        .iter()
+        .map(|a| match a {
+            FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) if int4_literal(e) => Some(e.to_string()),
+            _ => None,
+        })
+        .collect::<Option<_>>()?;
+    if !(2..=3).contains(&bounds.len()) {
+        return None;
+    }
+    // the bounds are integer literals (checked above): nothing of the client's text but digits
+    let sql = format!("SELECT * FROM unnest(CAST(generate_series({}) AS INTEGER[])) AS s(s)", bounds.join(", "));
+    let statement = Parser::new(&DuckDbDialect {}).try_with_sql(&sql).and_then(|mut p| p.parse_statement()).ok()?;
+    let Statement::Query(query) = statement else { return None };
+    let sqlparser::ast::SetExpr::Select(select) = *query.body else { return None };
+    let mut relation = select.from.into_iter().next()?.relation;
+    if let sqlparser::ast::TableFactor::Table { alias: Some(new_alias), .. } = &mut relation {
+        let name = alias.as_ref().map_or_else(|| Ident::new("generate_series"), |a| a.name.clone());
+        let column = alias.as_ref().and_then(|a| a.columns.first()).map_or_else(|| name.clone(), |c| c.name.clone());
+        new_alias.name = name;
+        new_alias.columns = vec![sqlparser::ast::TableAliasColumnDef::from_name(column.value.clone())];
+        if let Some(c) = new_alias.columns.first_mut() {
+            c.name = column;
+        }
+    }
+    Some(relation)
+}
+
+/// PostgreSQL 15's catalog tables and their fixed OIDs (`src/include/catalog/pg_*.h`), for
+/// `'pg_class'::regclass` and `classoid` comparisons.
+const SYSTEM_CATALOG_OIDS: &[(&str, u32)] = &[
+    ("pg_aggregate", 2600),
+    ("pg_am", 2601),
+    ("pg_attrdef", 2604),
+    ("pg_attribute", 1249),
+    ("pg_auth_members", 1261),
+    ("pg_authid", 1260),
+    ("pg_cast", 2605),
+    ("pg_class", 1259),
+    ("pg_collation", 3456),
+    ("pg_constraint", 2606),
+    ("pg_conversion", 2607),
+    ("pg_database", 1262),
+    ("pg_default_acl", 826),
+    ("pg_depend", 2608),
+    ("pg_description", 2609),
+    ("pg_enum", 3501),
+    ("pg_event_trigger", 3466),
+    ("pg_extension", 3079),
+    ("pg_foreign_data_wrapper", 2328),
+    ("pg_foreign_server", 1417),
+    ("pg_foreign_table", 3118),
+    ("pg_index", 2610),
+    ("pg_inherits", 2611),
+    ("pg_init_privs", 3394),
+    ("pg_language", 2612),
+    ("pg_largeobject", 2613),
+    ("pg_largeobject_metadata", 2995),
+    ("pg_namespace", 2615),
+    ("pg_opclass", 2616),
+    ("pg_operator", 2617),
+    ("pg_opfamily", 2753),
+    ("pg_partitioned_table", 3350),
+    ("pg_policy", 3256),
+    ("pg_proc", 1255),
+    ("pg_publication", 6104),
+    ("pg_range", 3541),
+    ("pg_rewrite", 2618),
+    ("pg_sequence", 2224),
+    ("pg_shdescription", 2396),
+    ("pg_statistic_ext", 3381),
+    ("pg_tablespace", 1213),
+    ("pg_transform", 3576),
+    ("pg_trigger", 2620),
+    ("pg_ts_config", 3602),
+    ("pg_ts_dict", 3600),
+    ("pg_ts_parser", 3601),
+    ("pg_ts_template", 3764),
+    ("pg_type", 1247),
+    ("pg_user_mapping", 1418),
+];
+
+/// An identifier as `quote_ident` prints it (quoted unless a plain lower-case name), for a
+/// relation's and a schema's name in catalog templates.
+const QUOTED_RELNAME: &str = "CASE WHEN regexp_full_match(c.relname, '[a-z_][a-z0-9_$]*') THEN c.relname \
+     ELSE '\"' || replace(c.relname, '\"', '\"\"') || '\"' END";
+const QUOTED_NSPNAME: &str = "CASE WHEN regexp_full_match(n.nspname, '[a-z_][a-z0-9_$]*') THEN n.nspname \
+     ELSE '\"' || replace(n.nspname, '\"', '\"\"') || '\"' END";
+
+fn arithmetic(op: &BinaryOperator) -> bool {
+    matches!(
+        op,
+        BinaryOperator::Plus
+            | BinaryOperator::Minus
+            | BinaryOperator::Multiply
+            | BinaryOperator::Divide
+            | BinaryOperator::Modulo
+    )
+}
+
+/// An integer literal PostgreSQL types as int4 (`7`, `-2147483648`).
+fn int4_literal(e: &Expr) -> bool {
+    let (negative, inner) = match e {
+        Expr::UnaryOp { op: sqlparser::ast::UnaryOperator::Minus, expr } => (true, &**expr),
+        other => (false, other),
+    };
+    let Expr::Value(v) = inner else { return false };
+    let Value::Number(n, _) = &v.value else { return false };
+    n.bytes().all(|b| b.is_ascii_digit())
+        && n.parse::<i64>().is_ok_and(|i| i32::try_from(if negative { -i } else { i }).is_ok())
+}
+
+fn is_literal(e: &Expr) -> bool {
+    match e {
+        Expr::UnaryOp { expr, .. } | Expr::Nested(expr) => is_literal(expr),
+        Expr::Value(_) => true,
+        _ => false,
+    }
+}
+
+/// `CAST(x AS DATE)`, `x::date`, `DATE '…'`.
+fn is_date(e: &Expr) -> bool {
+    match e {
+        Expr::Nested(inner) => is_date(inner),
+        Expr::Cast { data_type, .. } => matches!(data_type, DataType::Date),
+        Expr::TypedString(typed) => matches!(typed.data_type, DataType::Date),
+        _ => false,
+    }
+}
+
+/// PostgreSQL functions answering an integer where DuckDB's namesake answers a BIGINT.
+fn int4_function(f: &sqlparser::ast::Function) -> bool {
+    let Some(parts) = name_parts(&f.name) else { return false };
+    let name = match parts.as_slice() {
+        [name] => name.as_str(),
+        [schema, name] if schema == "pg_catalog" => name.as_str(),
+        _ => return false,
+    };
+    matches!(
+        name,
+        "length" | "char_length" | "character_length" | "octet_length" | "bit_length" | "strpos" | "array_length"
+    )
+}
+
+fn cast_to(expr: Expr, data_type: DataType) -> Expr {
+    Expr::Cast { kind: sqlparser::ast::CastKind::Cast, expr: Box::new(expr), data_type, format: None }
 }
 
 /// An unconstrained numeric keeps its digits in PostgreSQL; DuckDB's bare `DECIMAL`/`NUMERIC`
@@ -867,17 +1109,21 @@ pub fn is_unconstrained_numeric(data_type: &DataType) -> bool {
     }
 }
 
-/// [`semantic_replacement`] over a whole statement (a workspace's, which gets no other
+/// [`semantic_rewrite`] over a whole statement (a workspace's, which gets no other
 /// rewrite of the storage gateway's). Answers whether anything changed.
 pub fn rewrite_semantics(statement: &mut Statement) -> bool {
     struct Semantics(bool);
     impl VisitorMut for Semantics {
         type Break = ();
-        fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
-            if let Some(replacement) = semantic_replacement(expr) {
-                *expr = replacement;
+        fn pre_visit_table_factor(&mut self, factor: &mut sqlparser::ast::TableFactor) -> ControlFlow<()> {
+            if let Some(replacement) = semantic_table_replacement(factor) {
+                *factor = replacement;
                 self.0 = true;
             }
+            ControlFlow::Continue(())
+        }
+        fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
+            self.0 |= semantic_rewrite(expr);
             ControlFlow::Continue(())
         }
     }
