@@ -35,8 +35,10 @@ enum Column<'a> {
     Utf8(&'a dyn Array),
     Date(&'a Date32Array),
     Timestamp(&'a TimestampMicrosecondArray, bool),
-    /// Text only (binary numeric goes through arrow-pg).
-    Decimal(&'a Decimal128Array, u32),
+    /// Text only (binary numeric goes through arrow-pg); `true`: the engine's stand-in for an
+    /// unconstrained numeric, printed without its trailing zeros (see
+    /// `types::unconstrained_numerics_as_text`).
+    Decimal(&'a Decimal128Array, u32, bool),
 }
 
 fn column<'a>(array: &'a Arc<dyn Array>, field: &FieldInfo) -> Option<Column<'a>> {
@@ -56,8 +58,9 @@ fn column<'a>(array: &'a Arc<dyn Array>, field: &FieldInfo) -> Option<Column<'a>
         DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => Column::Utf8(array.as_ref()),
         DataType::Date32 => Column::Date(array.as_primitive()),
         DataType::Timestamp(TimeUnit::Microsecond, tz) => Column::Timestamp(array.as_primitive(), tz.is_some()),
-        DataType::Decimal128(_, scale) if !binary && *scale >= 0 => {
-            Column::Decimal(array.as_primitive(), *scale as u32)
+        DataType::Decimal128(precision, scale) if !binary && *scale >= 0 => {
+            let stand_in = (*precision, *scale) == (38, 9) && field.type_modifier() == -1;
+            Column::Decimal(array.as_primitive(), *scale as u32, stand_in)
         }
         _ => return None,
     })
@@ -250,7 +253,7 @@ impl Column<'_> {
             Column::Utf8(a) => a.is_null(row),
             Column::Date(a) => a.is_null(row),
             Column::Timestamp(a, _) => a.is_null(row),
-            Column::Decimal(a, _) => a.is_null(row),
+            Column::Decimal(a, ..) => a.is_null(row),
         }
     }
 
@@ -269,7 +272,14 @@ impl Column<'_> {
             Column::Utf8(a) => buf.put_slice(utf8_value(*a, row).as_bytes()),
             Column::Date(a) => put_date(buf, a.value(row)),
             Column::Timestamp(a, zone) => put_timestamp(buf, a.value(row), *zone),
-            Column::Decimal(a, scale) => put_decimal(buf, a.value(row), *scale),
+            Column::Decimal(a, scale, false) => put_decimal(buf, a.value(row), *scale),
+            Column::Decimal(a, scale, true) => {
+                let (mut value, mut scale) = (a.value(row), *scale);
+                while scale > 0 && value % 10 == 0 {
+                    (value, scale) = (value / 10, scale - 1);
+                }
+                put_decimal(buf, value, scale)
+            }
         }
     }
 

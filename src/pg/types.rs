@@ -117,6 +117,7 @@ pub(super) fn encode_rows(
     fields: Arc<Vec<FieldInfo>>,
     batch: RecordBatch,
 ) -> Vec<pgwire::error::PgWireResult<pgwire::messages::data::DataRow>> {
+    let batch = unconstrained_numerics_as_text(&fields, batch);
     let mut rows = Vec::with_capacity(batch.num_rows());
     for row in arrow_pg::datatypes::encode_recordbatch(fields, batch) {
         let failed = row.is_err();
@@ -126,6 +127,51 @@ pub(super) fn encode_rows(
         }
     }
     rows
+}
+
+/// The engine's stand-in for an unconstrained `numeric` (DECIMAL(38,9), see
+/// `gateway::compat::NUMERIC_AS_STORED`) has nine decimals where PostgreSQL prints a value's own
+/// digits (`3.14`, `1000`, not `3.140000000`): in text results those columns are printed without
+/// the stand-in's trailing zeros. (A binary result keeps the scale: the number is the same.)
+fn unconstrained_numerics_as_text(fields: &[FieldInfo], batch: RecordBatch) -> RecordBatch {
+    use arrow::array::{Array, AsArray, StringBuilder};
+    let stand_in = |i: usize, field: &FieldInfo| {
+        field.format() == pgwire::api::results::FieldFormat::Text
+            && *field.datatype() == Type::NUMERIC
+            && field.type_modifier() == -1
+            && batch.column(i).data_type() == &DataType::Decimal128(38, 9)
+    };
+    if !fields.iter().enumerate().any(|(i, f)| i < batch.num_columns() && stand_in(i, f)) {
+        return batch;
+    }
+    let mut columns = batch.columns().to_vec();
+    let mut schema_fields: Vec<Field> = batch.schema().fields().iter().map(|f| f.as_ref().clone()).collect();
+    for (i, field) in fields.iter().enumerate().take(columns.len()) {
+        if !stand_in(i, field) {
+            continue;
+        }
+        let decimals = columns[i].as_primitive::<arrow::datatypes::Decimal128Type>();
+        let mut text = StringBuilder::with_capacity(decimals.len(), decimals.len() * 8);
+        for row in 0..decimals.len() {
+            if decimals.is_null(row) {
+                text.append_null();
+                continue;
+            }
+            let printed = decimals.value_as_string(row);
+            let trimmed = match printed.split_once('.') {
+                Some((whole, fraction)) => match fraction.trim_end_matches('0') {
+                    "" if whole == "-0" => "0".to_owned(),
+                    "" => whole.to_owned(),
+                    kept => format!("{whole}.{kept}"),
+                },
+                None => printed,
+            };
+            text.append_value(trimmed);
+        }
+        columns[i] = Arc::new(text.finish());
+        schema_fields[i] = Field::new(schema_fields[i].name(), DataType::Utf8, true);
+    }
+    RecordBatch::try_new(Arc::new(Schema::new(schema_fields)), columns).unwrap_or(batch)
 }
 
 /// Casts a batch to its wire schema (a no-op when nothing needs converting).

@@ -1344,7 +1344,7 @@ async fn a_workspace_takes_copy_from_stdin_and_typed_parameters_as_postgresql_do
     assert_eq!(rows, vec![vec![s("2024-01-02 03:04:05"), s("m"), s("t")]]);
     let rows =
         text_rows(&client, "SELECT CAST('12345.6789' AS numeric), 12345.6789::numeric(10,4), 1e5::numeric").await;
-    assert_eq!(rows, vec![vec![s("12345.6789"), s("12345.6789"), s("100000.000000000")]], "a literal keeps its scale");
+    assert_eq!(rows, vec![vec![s("12345.6789"), s("12345.6789"), s("100000")]], "a literal keeps its scale");
     // arrays as parameters (binary here; node-postgres' text form `{1,2}` too) and bytea's hex
     let row = client.query_one("SELECT $1::int[] AS a, 2 = ANY($1) AS hit", &[&vec![1i32, 2]]).await.unwrap();
     assert_eq!((row.get::<_, Vec<i32>>("a"), row.get::<_, bool>("hit")), (vec![1, 2], true));
