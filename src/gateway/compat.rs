@@ -468,11 +468,10 @@ impl Rewriter<'_, '_> {
             }
             "format_type" => call("duckstore_format_type", vec![arg(0), arg(1)]),
             "to_regtype" => call("duckstore_to_regtype", vec![arg(0)]),
-            "to_regclass" => template("(SELECT oid FROM pg_catalog.pg_class WHERE relname = __arg0 LIMIT 1)", &args)?,
+            "to_regclass" => template(&lookup("oid", "relname", None, "pg_catalog.pg_class"), &args)?,
             "pg_get_userbyid" => text("duckstore"),
             "pg_table_is_visible" => template(
-                "list_contains(__arg1, (SELECT n.nspname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n \
-                 ON n.oid = c.relnamespace WHERE c.oid = __arg0 LIMIT 1))",
+                &format!("list_contains(__arg1, {})", lookup("n.nspname", "c.oid", None, CLASS_WITH_NAMESPACE)),
                 &[arg(0), self.visible_schemas()],
             )?,
             "pg_function_is_visible"
@@ -483,17 +482,13 @@ impl Rewriter<'_, '_> {
             | "has_database_privilege"
             | "has_column_privilege" => boolean(true),
             "pg_is_in_recovery" | "pg_relation_is_publishable" => boolean(false),
-            "obj_description" | "shobj_description" => template(
-                "(SELECT description FROM pg_catalog.pg_description WHERE objoid = __arg0 AND objsubid = 0 LIMIT 1)",
-                &args,
-            )?,
-            "col_description" => template(
-                "(SELECT description FROM pg_catalog.pg_description WHERE objoid = __arg0 AND objsubid = __arg1 LIMIT 1)",
-                &args,
-            )?,
-            "pg_get_viewdef" => {
-                template("(SELECT def FROM pg_catalog.duckstore_view_defs WHERE oid = __arg0 LIMIT 1)", &args)?
+            "obj_description" | "shobj_description" => {
+                template(&lookup("description", "objoid", Some("objsubid = 0"), "pg_catalog.pg_description"), &args)?
             }
+            "col_description" => {
+                template(&lookup("description", "objoid", Some("objsubid"), "pg_catalog.pg_description"), &args)?
+            }
+            "pg_get_viewdef" => template(&lookup("def", "oid", None, "pg_catalog.duckstore_view_defs"), &args)?,
             "pg_get_expr" => Expr::Cast {
                 kind: sqlparser::ast::CastKind::DoubleColon,
                 expr: Box::new(arg(0)),
@@ -502,20 +497,16 @@ impl Rewriter<'_, '_> {
             },
             "pg_get_indexdef" => {
                 let column = if args.len() > 1 { arg(1) } else { number(0) };
-                template(
-                    "(SELECT def FROM pg_catalog.duckstore_index_defs WHERE oid = __arg0 AND colnum = __arg1 LIMIT 1)",
-                    &[arg(0), column],
-                )?
+                template(&lookup("def", "oid", Some("colnum"), "pg_catalog.duckstore_index_defs"), &[arg(0), column])?
             }
             "pg_get_constraintdef" => {
-                template("(SELECT def FROM pg_catalog.duckstore_constraint_defs WHERE oid = __arg0 LIMIT 1)", &args)?
+                template(&lookup("def", "oid", None, "pg_catalog.duckstore_constraint_defs"), &args)?
             }
             "pg_encoding_to_char" => text("UTF8"),
             "pg_size_pretty" => call("format_bytes", vec![arg(0)]),
-            "pg_table_size" | "pg_total_relation_size" | "pg_relation_size" => template(
-                "(SELECT CAST(relpages AS BIGINT) * 8192 FROM pg_catalog.pg_class WHERE oid = __arg0 LIMIT 1)",
-                &args,
-            )?,
+            "pg_table_size" | "pg_total_relation_size" | "pg_relation_size" => {
+                template(&lookup("CAST(relpages AS BIGINT) * 8192", "oid", None, "pg_catalog.pg_class"), &args)?
+            }
             "pg_get_function_result" | "pg_get_function_arguments" | "pg_get_function_identity_arguments" => text(""),
             "pg_get_statisticsobjdef_columns" | "pg_get_serial_sequence" => null(),
             "array_upper" => call("len", vec![arg(0)]),
@@ -578,10 +569,9 @@ impl Rewriter<'_, '_> {
             }));
         }
         let expr = match (target, literal) {
-            ("regclass", None) if is_parameter => template(
-                "(SELECT oid FROM pg_catalog.pg_class WHERE relname = __arg0 LIMIT 1)",
-                std::slice::from_ref(inner),
-            )?,
+            ("regclass", None) if is_parameter => {
+                template(&lookup("oid", "relname", None, "pg_catalog.pg_class"), std::slice::from_ref(inner))?
+            }
             ("regtype", None) if is_parameter => call("duckstore_to_regtype", vec![inner.clone()]),
             ("regclass", Some(name)) => {
                 let (schema, relation) = match name.rsplit_once('.') {
@@ -615,21 +605,25 @@ impl Rewriter<'_, '_> {
             // a relation's name as PostgreSQL prints it: qualified when its schema is not on the
             // search path, quoted where needed; an OID that names nothing prints as the number
             ("regclass", None) => template(
-                "coalesce((SELECT CASE WHEN list_contains(__arg1, n.nspname) THEN __q(c.relname) \
-                 ELSE __q(n.nspname) || '.' || __q(c.relname) END \
-                 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
-                 WHERE c.oid = __arg0 LIMIT 1), CAST(__arg0 AS VARCHAR))"
-                    .replace("__q(c.relname)", QUOTED_RELNAME)
-                    .replace("__q(n.nspname)", QUOTED_NSPNAME)
-                    .as_str(),
+                &format!(
+                    "coalesce({}, CAST(__arg0 AS VARCHAR))",
+                    lookup(
+                        &format!(
+                            "CASE WHEN list_contains(__arg1, n.nspname) THEN {QUOTED_RELNAME} \
+                             ELSE {QUOTED_NSPNAME} || '.' || {QUOTED_RELNAME} END"
+                        ),
+                        "c.oid",
+                        None,
+                        CLASS_WITH_NAMESPACE,
+                    )
+                ),
                 &[inner.clone(), self.visible_schemas()],
             )?,
             ("regtype", Some(_)) => call("duckstore_to_regtype", vec![inner.clone()]),
             ("regtype", None) => call("duckstore_format_type", vec![inner.clone(), null()]),
-            ("regnamespace", None) => template(
-                "(SELECT nspname FROM pg_catalog.pg_namespace WHERE oid = __arg0 LIMIT 1)",
-                std::slice::from_ref(inner),
-            )?,
+            ("regnamespace", None) => {
+                template(&lookup("nspname", "oid", None, "pg_catalog.pg_namespace"), std::slice::from_ref(inner))?
+            }
             ("regproc" | "regprocedure", Some(name)) => text(name.rsplit('.').next().unwrap_or(name)),
             ("regproc" | "regprocedure" | "regnamespace" | "regrole", _) => Expr::Cast {
                 kind: sqlparser::ast::CastKind::DoubleColon,
@@ -1002,6 +996,28 @@ const SYSTEM_CATALOG_OIDS: &[(&str, u32)] = &[
     ("pg_type", 1247),
     ("pg_user_mapping", 1418),
 ];
+
+/// `(SELECT value FROM relation WHERE key = __arg0 [AND second = __arg1] LIMIT 1)`, with the
+/// relation's columns renamed inside a derived table first: an argument naming a column of the
+/// client's query (`pg_get_viewdef(oid)`, `pg_table_is_visible(c.oid)`) then finds the client's
+/// relation, never the one the lookup reads. `second`: a column compared with `__arg1`, or a
+/// condition of its own (`objsubid = 0`).
+fn lookup(value: &str, key: &str, second: Option<&str>, relation: &str) -> String {
+    let (second_column, second_condition) = match second {
+        None => (String::new(), ""),
+        Some(condition) if condition.contains(' ') => {
+            (format!(", {condition} AS duckstore_second"), " AND duckstore_second")
+        }
+        Some(column) => (format!(", {column} AS duckstore_second"), " AND duckstore_second = __arg1"),
+    };
+    format!(
+        "(SELECT duckstore_value FROM (SELECT {value} AS duckstore_value, {key} AS duckstore_key{second_column} \
+         FROM {relation}) AS duckstore_lookup WHERE duckstore_key = __arg0{second_condition} LIMIT 1)"
+    )
+}
+
+/// `pg_class c` with its namespace `n`, for [`lookup`].
+const CLASS_WITH_NAMESPACE: &str = "pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace";
 
 /// An identifier as `quote_ident` prints it (quoted unless a plain lower-case name), for a
 /// relation's and a schema's name in catalog templates.
