@@ -95,6 +95,13 @@ impl CatalogContents {
 /// within PostgreSQL's 32-bit oids.
 const VIEW_ID_OFFSET: i64 = 1_000_000_000;
 
+/// The row type of a table or view (its `pg_class.reltype`), and that type's array: above every
+/// relation's oid, within 32 bits.
+fn rowtype_oid(relation_oid: i64) -> i64 {
+    2_000_000_000 + relation_oid
+}
+const ROWTYPE_ARRAY_OFFSET: i64 = 1_000_000_000;
+
 pub(super) fn table_oid(table_id: i64) -> i64 {
     100_000_000 + table_id
 }
@@ -337,11 +344,13 @@ pub(crate) fn build(relation: R, contents: &CatalogContents, user: &str, databas
         R::Class => {
             for (b, t, is_view) in &relations {
                 let class = |oid: i64, name: String, kind: &str, natts: usize, has_index: bool, am: i64| {
+                    // a table's or view's row type; an index has none
+                    let row_type = if kind == "i" { 0 } else { rowtype_oid(oid) };
                     vec![
                         oid.into(),
                         name.into(),
                         b.oid.into(),
-                        V::Int(0),
+                        row_type.into(),
                         V::Int(0),
                         OWNER_OID.into(),
                         am.into(),
@@ -428,38 +437,6 @@ pub(crate) fn build(relation: R, contents: &CatalogContents, user: &str, databas
                 }
             }
         }
-        R::Type => {
-            for (oid, name, _, len, category, elem, array) in TYPES {
-                out.row(vec![
-                    (*oid).into(),
-                    (*name).into(),
-                    PG_CATALOG_OID.into(),
-                    OWNER_OID.into(),
-                    V::Int(*len as i64),
-                    (*len > 0 && *len <= 8).into(),
-                    (if *category == "P" { "p" } else { "b" }).into(),
-                    (*category).into(),
-                    false.into(),
-                    true.into(),
-                    ",".into(),
-                    V::Int(0),
-                    (*elem).into(),
-                    (*array).into(),
-                    (if *category == "A" { "array_in".to_owned() } else { format!("{name}in") }).into(),
-                    format!("{name}out").into(),
-                    format!("{name}recv").into(),
-                    format!("{name}send").into(),
-                    type_alignment(*oid).into(),
-                    type_storage(*oid).into(),
-                    false.into(),
-                    V::Int(0),
-                    V::Int(-1),
-                    V::Int(0),
-                    V::Int(if *oid == 25 || *oid == 1043 { 100 } else { 0 }),
-                    V::Null,
-                ]);
-            }
-        }
         R::Index => {
             for (_, t) in tables.iter().filter(|(_, t)| !t.primary_key.is_empty()) {
                 let keys = pk_attnums(t);
@@ -537,10 +514,6 @@ pub(crate) fn build(relation: R, contents: &CatalogContents, user: &str, databas
             for b in schemas.iter().filter(|b| !b.description.is_empty()) {
                 out.row(vec![b.oid.into(), PG_NAMESPACE_OID.into(), V::Int(0), b.description.clone().into()]);
             }
-        }
-        R::Am => {
-            out.row(vec![V::Int(2), "heap".into(), "heap_tableam_handler".into(), "t".into()]);
-            out.row(vec![V::Int(403), "btree".into(), "bthandler".into(), "i".into()]);
         }
         R::Collation => {
             out.row(vec![
@@ -760,6 +733,56 @@ pub(crate) fn build(relation: R, contents: &CatalogContents, user: &str, databas
                 }
             }
         }
+        // PostgreSQL's own rows only (catalog_static)
+        // PostgreSQL's own types (catalog_static), then each table's and view's row type and
+        // its array, as PostgreSQL creates them (pgjdbc's getUDTs lists a schema's row types)
+        R::Type => {
+            for (b, t, _) in &relations {
+                let relation = table_oid(t.id);
+                let (row, array) = (rowtype_oid(relation), rowtype_oid(relation) + ROWTYPE_ARRAY_OFFSET);
+                let mut rows = [
+                    (row, t.name.clone(), "c", "C", relation, "-", 0, array, "record"),
+                    (array, format!("_{}", t.name), "b", "A", 0, "array_subscript_handler", row, 0, "array"),
+                ];
+                for (oid, name, kind, category, relid, subscript, element, array_of, io) in rows.iter_mut() {
+                    out.row(vec![
+                        (*oid).into(),
+                        std::mem::take(name).into(),
+                        b.oid.into(),
+                        OWNER_OID.into(),
+                        V::Int(-1),
+                        false.into(),
+                        (*kind).into(),
+                        (*category).into(),
+                        false.into(),
+                        true.into(),
+                        ",".into(),
+                        (*relid).into(),
+                        (*subscript).into(),
+                        (*element).into(),
+                        (*array_of).into(),
+                        format!("{io}_in").into(),
+                        format!("{io}_out").into(),
+                        format!("{io}_recv").into(),
+                        format!("{io}_send").into(),
+                        "-".into(),
+                        "-".into(),
+                        (if *kind == "b" { "array_typanalyze" } else { "-" }).into(),
+                        "d".into(),
+                        "x".into(),
+                        false.into(),
+                        V::Int(0),
+                        V::Int(-1),
+                        V::Int(0),
+                        V::Int(0),
+                        V::Null,
+                        V::Null,
+                        V::Null,
+                    ]);
+                }
+            }
+        }
+        R::Am | R::Language | R::Aggregate => {}
         // Relations that exist so clients' queries bind, and are empty here.
         R::Inherits
         | R::AuthMembers
@@ -797,7 +820,13 @@ pub(crate) fn build(relation: R, contents: &CatalogContents, user: &str, databas
             }
         }
     }
-    out.finish()
+    let own = out.finish()?;
+    // PostgreSQL's own rows (its types, functions, system relations …) come first
+    match super::catalog_static::rows(relation) {
+        Some(postgres) => arrow::compute::concat_batches(&own.schema(), [postgres, &own])
+            .map_err(|e| crate::error::Error::internal("reading the catalog", e)),
+        None => Ok(own),
+    }
 }
 
 fn index_def(b: &SchemaEntry, t: &TableRecord) -> String {

@@ -4,6 +4,7 @@
 //! plans. See docs/adr/0011-execution-layer.md.
 
 pub(crate) mod catalog;
+mod catalog_static;
 mod copy_in;
 mod cursors;
 mod procedures;

@@ -122,6 +122,8 @@ fn stands_for(engine_type: &DataType, type_oid: i64) -> bool {
         DataType::Decimal128(_, scale) => type_oid == 1700 || (*scale == 0 && type_oid == 20),
         // int2vector (sent as its text, `1 2`)
         DataType::List(element) if element.data_type() == &DataType::Int16 => type_oid == 22,
+        // oidvector (`pg_proc.proargtypes`), sent as its text too
+        DataType::List(element) if element.data_type() == &DataType::Int64 => type_oid == 30,
         _ => false,
     }
 }

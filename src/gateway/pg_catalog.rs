@@ -50,10 +50,11 @@ relations! {
     Type => ("pg_catalog", "pg_type", [
         ("oid", Int64), ("typname", Text), ("typnamespace", Int64), ("typowner", Int64), ("typlen", Int16),
         ("typbyval", Bool), ("typtype", Text), ("typcategory", Text), ("typispreferred", Bool), ("typisdefined", Bool),
-        ("typdelim", Text), ("typrelid", Int64), ("typelem", Int64), ("typarray", Int64), ("typinput", Text),
-        ("typoutput", Text), ("typreceive", Text), ("typsend", Text), ("typalign", Text), ("typstorage", Text),
-        ("typnotnull", Bool), ("typbasetype", Int64), ("typtypmod", Int32), ("typndims", Int32),
-        ("typcollation", Int64), ("typdefault", Text),
+        ("typdelim", Text), ("typrelid", Int64), ("typsubscript", Text), ("typelem", Int64), ("typarray", Int64),
+        ("typinput", Text), ("typoutput", Text), ("typreceive", Text), ("typsend", Text), ("typmodin", Text),
+        ("typmodout", Text), ("typanalyze", Text), ("typalign", Text), ("typstorage", Text), ("typnotnull", Bool),
+        ("typbasetype", Int64), ("typtypmod", Int32), ("typndims", Int32), ("typcollation", Int64),
+        ("typdefaultbin", Text), ("typdefault", Text), ("typacl", TextList),
     ]),
     Index => ("pg_catalog", "pg_index", [
         ("indexrelid", Int64), ("indrelid", Int64), ("indnatts", Int16), ("indnkeyatts", Int16), ("indisunique", Bool),
@@ -72,6 +73,18 @@ relations! {
     Attrdef => ("pg_catalog", "pg_attrdef", [("oid", Int64), ("adrelid", Int64), ("adnum", Int16), ("adbin", Text)]),
     Description => ("pg_catalog", "pg_description", [("objoid", Int64), ("classoid", Int64), ("objsubid", Int32), ("description", Text)]),
     Am => ("pg_catalog", "pg_am", [("oid", Int64), ("amname", Text), ("amhandler", Text), ("amtype", Text)]),
+    Language => ("pg_catalog", "pg_language", [
+        ("oid", Int64), ("lanname", Text), ("lanowner", Int64), ("lanispl", Bool), ("lanpltrusted", Bool),
+        ("lanplcallfoid", Int64), ("laninline", Int64), ("lanvalidator", Int64), ("lanacl", TextList),
+    ]),
+    Aggregate => ("pg_catalog", "pg_aggregate", [
+        ("aggfnoid", Int64), ("aggkind", Text), ("aggnumdirectargs", Int16), ("aggtransfn", Text),
+        ("aggfinalfn", Text), ("aggcombinefn", Text), ("aggserialfn", Text), ("aggdeserialfn", Text),
+        ("aggmtransfn", Text), ("aggminvtransfn", Text), ("aggmfinalfn", Text), ("aggfinalextra", Bool),
+        ("aggmfinalextra", Bool), ("aggfinalmodify", Text), ("aggmfinalmodify", Text), ("aggsortop", Int64),
+        ("aggtranstype", Int64), ("aggtransspace", Int32), ("aggmtranstype", Int64), ("aggmtransspace", Int32),
+        ("agginitval", Text), ("aggminitval", Text),
+    ]),
     Collation => ("pg_catalog", "pg_collation", [
         ("oid", Int64), ("collname", Text), ("collnamespace", Int64), ("collowner", Int64), ("collprovider", Text),
         ("collisdeterministic", Bool), ("collencoding", Int32), ("collcollate", Text), ("collctype", Text),
@@ -90,8 +103,13 @@ relations! {
     User => ("pg_catalog", "pg_user", [("usename", Text), ("usesysid", Int64), ("usecreatedb", Bool), ("usesuper", Bool)]),
     AuthMembers => ("pg_catalog", "pg_auth_members", [("roleid", Int64), ("member", Int64), ("grantor", Int64), ("admin_option", Bool)]),
     Proc => ("pg_catalog", "pg_proc", [
-        ("oid", Int64), ("proname", Text), ("pronamespace", Int64), ("proowner", Int64), ("prokind", Text),
-        ("prorettype", Int64), ("proargtypes", Int64List), ("proretset", Bool),
+        ("oid", Int64), ("proname", Text), ("pronamespace", Int64), ("proowner", Int64), ("prolang", Int64),
+        ("procost", Float64), ("prorows", Float64), ("provariadic", Int64), ("prosupport", Text), ("prokind", Text),
+        ("prosecdef", Bool), ("proleakproof", Bool), ("proisstrict", Bool), ("proretset", Bool),
+        ("provolatile", Text), ("proparallel", Text), ("pronargs", Int16), ("pronargdefaults", Int16),
+        ("prorettype", Int64), ("proargtypes", Int64List), ("proallargtypes", Int64List), ("proargmodes", TextList),
+        ("proargnames", TextList), ("proargdefaults", Text), ("protrftypes", Int64List), ("prosrc", Text),
+        ("probin", Text), ("prosqlbody", Text), ("proconfig", TextList), ("proacl", TextList),
     ]),
     Policy => ("pg_catalog", "pg_policy", [
         ("oid", Int64), ("polname", Text), ("polrelid", Int64), ("polcmd", Text), ("polpermissive", Bool),

@@ -88,8 +88,8 @@ fn field_wire_type(field: &Field) -> DataType {
     if matches!(field.data_type(), DataType::Decimal128(_, 0)) && matches!(declared_type(field), Some((20, _))) {
         return DataType::Int64;
     }
-    // an int2vector goes as its text (`1 2`; in binary results it is described as text)
-    if matches!(field.data_type(), DataType::List(_)) && matches!(declared_type(field), Some((22, _))) {
+    // an int2vector or oidvector goes as its text (`1 2`; in binary results it is described as text)
+    if matches!(field.data_type(), DataType::List(_)) && matches!(declared_type(field), Some((22 | 30, _))) {
         return DataType::Utf8;
     }
     wire_type(field.data_type())
@@ -186,7 +186,8 @@ pub(super) fn to_wire_batch(batch: RecordBatch, wire: &SchemaRef) -> Result<Reco
         .map(|(col, field)| {
             if col.data_type() == field.data_type() {
                 Ok(Arc::clone(col))
-            } else if matches!(col.data_type(), DataType::List(_)) && matches!(declared_type(field), Some((22, _))) {
+            } else if matches!(col.data_type(), DataType::List(_)) && matches!(declared_type(field), Some((22 | 30, _)))
+            {
                 Ok(vector_text(col))
             } else {
                 // a value the wire type cannot hold is an error, never a NULL
@@ -293,7 +294,7 @@ pub(super) fn fields(wire: &SchemaRef, format: &Format) -> Result<Vec<FieldInfo>
                     // (in binary, an int2vector would be an array, a reg* type an oid, and a json or
                     // uuid is encoded from text: those are described as text)
                     let binary_vector = f.format() == pgwire::api::results::FieldFormat::Binary
-                        && declared_type(arrow).is_some_and(|d| matches!(d.0, 22 | 24 | 114 | 2205 | 2206 | 2950));
+                        && declared_type(arrow).is_some_and(|d| matches!(d.0, 22 | 30 | 24 | 114 | 2205 | 2206 | 2950));
                     if let Some((oid, declared_typmod)) = declared_type(arrow)
                         && !binary_vector
                         && let Some(declared) = Type::from_oid(oid)

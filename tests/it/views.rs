@@ -112,7 +112,15 @@ async fn views_are_listed_where_clients_look_for_them() {
         .await,
         vec![row(&["orders", "BASE TABLE"]), row(&["totals", "VIEW"])]
     );
-    assert_eq!(rows(&c, "SELECT relname FROM pg_catalog.pg_class WHERE relkind = 'v'").await, vec![row(&["totals"])]);
+    assert_eq!(
+        rows(
+            &c,
+            "SELECT relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+             WHERE relkind = 'v' AND nspname = 'in.c-s'"
+        )
+        .await,
+        vec![row(&["totals"])]
+    );
     assert_eq!(
         rows(
             &c,

@@ -986,11 +986,16 @@ async fn cursors_in_a_workspace_read_forward_and_close_with_their_block() {
 
 /// The tables a session's `pg_class` lists.
 async fn listed(c: &Client) -> Vec<String> {
-    text_rows(c, "SELECT relname FROM pg_class WHERE relkind = 'r' ORDER BY relname")
-        .await
-        .into_iter()
-        .map(|r| r[0].clone().unwrap())
-        .collect()
+    // (the workspace's own tables: PostgreSQL's system tables are in pg_class too)
+    text_rows(
+        c,
+        "SELECT relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE relkind = 'r' AND nspname NOT IN ('pg_catalog', 'information_schema') ORDER BY relname",
+    )
+    .await
+    .into_iter()
+    .map(|r| r[0].clone().unwrap())
+    .collect()
 }
 
 /// psql's output in a workspace session.
