@@ -674,6 +674,11 @@ impl Rewriter<'_, '_> {
 impl VisitorMut for Rewriter<'_, '_> {
     type Break = Error;
 
+    fn pre_visit_query(&mut self, query: &mut sqlparser::ast::Query) -> ControlFlow<Error> {
+        expand_set_returning_items(query);
+        ControlFlow::Continue(())
+    }
+
     fn pre_visit_table_factor(&mut self, factor: &mut sqlparser::ast::TableFactor) -> ControlFlow<Error> {
         if let sqlparser::ast::TableFactor::Table { name, args: Some(_), .. } = factor {
             // `pg_catalog.generate_series(…)` is plain `generate_series(…)` to the engine.
@@ -883,6 +888,12 @@ fn semantic_rewrite(expr: &mut Expr) -> bool {
             *expr = call("unhex", vec![text(hex)]);
             true
         }
+        // jsonb is JSON text to the engine; the wire prints it as PostgreSQL does (pg::jsonb,
+        // the column marked by its written type)
+        Expr::Cast { data_type, .. } if super::query::postgres_type_name(data_type) == "jsonb" => {
+            *data_type = DataType::JSON;
+            true
+        }
         // a literal keeps its own scale, as PostgreSQL's numeric does (`'3.14'::numeric` is 3.14)
         Expr::Cast { expr: inner, data_type, .. } if is_unconstrained_numeric(data_type) => {
             *data_type = literal_scale(inner).map_or(NUMERIC_AS_STORED, |scale| {
@@ -900,6 +911,48 @@ fn divisor(right: &Expr) -> &Expr {
         Expr::Cast { expr, .. } if int4_literal(expr) => expr,
         other => other,
     }
+}
+
+/// PostgreSQL expands a set-returning function of a select list into rows (`SELECT
+/// generate_series(1, 3)` is three rows; psqlODBC's SQLForeignKeys numbers key columns so);
+/// DuckDB's `generate_series` there is one list. A select item that is such a call becomes
+/// DuckDB's `unnest` of it, keeping PostgreSQL's column name. Answers whether anything changed.
+fn expand_set_returning_items(query: &mut sqlparser::ast::Query) -> bool {
+    use sqlparser::ast::{SelectItem, SetExpr};
+    fn expand(body: &mut SetExpr) -> bool {
+        match body {
+            SetExpr::Select(select) => {
+                let mut changed = false;
+                for item in &mut select.projection {
+                    let (SelectItem::UnnamedExpr(expr) | SelectItem::ExprWithAlias { expr, .. }) = item else {
+                        continue;
+                    };
+                    let Expr::Function(f) = expr else { continue };
+                    let series = name_parts(&f.name).is_some_and(|p| {
+                        matches!(
+                            p.iter().map(String::as_str).collect::<Vec<_>>().as_slice(),
+                            ["generate_series"] | ["pg_catalog", "generate_series"]
+                        )
+                    });
+                    if !series {
+                        continue;
+                    }
+                    let series = std::mem::replace(expr, Expr::value(Value::Null));
+                    *expr = call("unnest", vec![series]);
+                    if let SelectItem::UnnamedExpr(expr) = item {
+                        let expr = std::mem::replace(expr, Expr::value(Value::Null));
+                        *item = SelectItem::ExprWithAlias { expr, alias: Ident::with_quote('"', "generate_series") };
+                    }
+                    changed = true;
+                }
+                changed
+            }
+            // (a nested query is visited as a query of its own)
+            SetExpr::SetOperation { left, right, .. } => expand(left) | expand(right),
+            _ => false,
+        }
+    }
+    expand(&mut query.body)
 }
 
 /// A FROM item PostgreSQL answers differently: `generate_series` of int4 literals is a set of
@@ -1131,6 +1184,10 @@ pub fn rewrite_semantics(statement: &mut Statement) -> bool {
     struct Semantics(bool);
     impl VisitorMut for Semantics {
         type Break = ();
+        fn pre_visit_query(&mut self, query: &mut sqlparser::ast::Query) -> ControlFlow<()> {
+            self.0 |= expand_set_returning_items(query);
+            ControlFlow::Continue(())
+        }
         fn pre_visit_table_factor(&mut self, factor: &mut sqlparser::ast::TableFactor) -> ControlFlow<()> {
             if let Some(replacement) = semantic_table_replacement(factor) {
                 *factor = replacement;
