@@ -226,7 +226,7 @@ impl DuckParser {
                 .with_conn(|conn| conn.serialize.query_text(&[super::Param::Text(sql.to_owned())]))
                 .ok()?
                 .ok()??;
-            (!json.contains("\"error\":true")).then(|| without_locations(&json))
+            (!json.contains("\"error\":true")).then(|| type_names_folded(&without_locations(&json)))
         };
         matches!((json(a), json(b)), (Some(x), Some(y)) if x == y)
     }
@@ -246,6 +246,29 @@ impl DuckParser {
         cache.insert(sql.to_owned(), std::sync::Arc::clone(&refs));
         Ok(refs)
     }
+}
+
+/// A serialized parse tree with the names of the types it has not bound in lower case: DuckDB
+/// reads type names case-insensitively (`::jsonb` and sqlparser's rendering `::JSONB` are one
+/// type), but keeps them as written.
+fn type_names_folded(json: &str) -> String {
+    const MARK: &str = "\"UNBOUND_TYPE_INFO\"";
+    const NAME: &str = "\"name\":\"";
+    let mut out = String::with_capacity(json.len());
+    let mut rest = json;
+    while let Some(at) = rest.find(MARK) {
+        let after = at + MARK.len();
+        out.push_str(&rest[..after]);
+        rest = &rest[after..];
+        let Some(name_at) = rest.find(NAME) else { break };
+        let start = name_at + NAME.len();
+        let Some(len) = rest[start..].find('"') else { break };
+        out.push_str(&rest[..start]);
+        out.push_str(&rest[start..start + len].to_lowercase());
+        rest = &rest[start + len..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Walks a parse tree as `json_serialize_sql` answers it.
@@ -417,6 +440,14 @@ mod tests {
     fn refs(sql: &str) -> References {
         let parser = DuckParser::open().unwrap();
         (*parser.references(sql).unwrap()).clone()
+    }
+
+    #[test]
+    fn type_names_read_alike_in_any_case() {
+        let parser = DuckParser::open().unwrap();
+        assert!(parser.reads_alike("SELECT '1'::jsonb", "SELECT '1'::JSONB"));
+        assert!(!parser.reads_alike("SELECT 'a'::jsonb", "SELECT 'A'::jsonb"));
+        assert!(!parser.reads_alike("SELECT '1'::jsonb", "SELECT '1'::json"));
     }
 
     #[test]

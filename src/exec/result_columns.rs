@@ -107,11 +107,11 @@ fn declared(origin: lineage::Origin, slots: &[Option<SlotTable>]) -> Option<(i64
 /// wire adapter narrows an `oid`'s 64-bit integers to its 4 bytes).
 fn stands_for(engine_type: &DataType, type_oid: i64) -> bool {
     match engine_type {
-        // text, name, varchar, bpchar, "char", pg_node_tree, json (their binary form is their
-        // text); regproc, regclass, regtype as the compat rewrites answer them, names (in
+        // text, name, varchar, bpchar, "char", pg_node_tree, json, jsonb (their binary form is
+        // their text, jsonb's after a version byte: described as text in binary); regproc, regclass, regtype as the compat rewrites answer them, names (in
         // binary those are oids: the wire describes them as text there)
         DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
-            matches!(type_oid, 25 | 19 | 1043 | 1042 | 18 | 194 | 114 | 24 | 2205 | 2206 | 2950)
+            matches!(type_oid, 25 | 19 | 1043 | 1042 | 18 | 194 | 114 | 3802 | 24 | 2205 | 2206 | 2950)
         }
         // oid, xid, int8
         DataType::Int64 => matches!(type_oid, 26 | 28 | 20),

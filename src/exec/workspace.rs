@@ -516,6 +516,7 @@ impl Executor {
         if let Some(copy) = gateway::copy::workspace_copy_in(sql) {
             return self.start_workspace_copy(session, copy?).await;
         }
+        let written = sql;
         let sql = &*self.as_postgres(session, sql).await?;
         let started = Instant::now();
         let ws = session.workspace.as_ref().ok_or_else(|| Error::internal("running workspace SQL", "no workspace"))?;
@@ -536,7 +537,7 @@ impl Executor {
             self.observe(session, "workspace", started, result.as_ref().err());
             return result;
         }
-        let marks = self.result_marks(session, ws, sql).await;
+        let marks = self.result_marks(session, ws, written, sql).await;
         let result = self
             .storage
             .engine()
@@ -648,18 +649,27 @@ impl Executor {
         &self,
         session: &Session,
         ws: &crate::storage::workspaces::WorkspaceSession,
+        written: &str,
         sql: &str,
     ) -> Option<ResultMarks> {
         if sql.len() > 64 * 1024 || !reads_only(sql) {
             return None;
         }
-        let mut statements = gateway::parse(sql).ok()?;
-        let [_] = statements.as_slice() else { return None };
-        let plan = {
-            let settings = session.settings().clone();
-            gateway::plan(statements.remove(0), &session.compat(&settings))
+        let settings = session.settings().clone();
+        let plan = |text: &str| -> Option<gateway::QueryPlan> {
+            let mut statements = gateway::parse(text).ok()?;
+            let [_] = statements.as_slice() else { return None };
+            match gateway::plan(statements.remove(0), &session.compat(&settings)) {
+                Ok(Plan::Query(q)) => Some(q),
+                _ => None,
+            }
         };
-        let Ok(Plan::Query(q)) = plan else { return None };
+        // the client's text says what it wrote (`x::jsonb`, which the rewrite made JSON for
+        // DuckDB); the rewritten one, when only it plans
+        let q = match (written.len() <= 64 * 1024).then(|| plan(written)).flatten() {
+            Some(q) => q,
+            None => plan(sql)?,
+        };
         let slots = if q.tables.is_empty() {
             vec![]
         } else {
@@ -768,6 +778,7 @@ impl Executor {
         if let Some(plan) = workspace_catalog_query(session, sql, &[]) {
             return self.describe(session, &plan).await;
         }
+        let written = sql;
         let sql = self.as_postgres(session, sql).await?.into_owned();
         let described = self.storage.engine().workspace_describe(&ws.conn, sql.clone()).await?;
         // a parameter DuckDB leaves untyped has the type of its cast, as in PostgreSQL
@@ -783,7 +794,7 @@ impl Executor {
             .collect();
         // DuckDB describes `INSERT` as a `Count` column; PostgreSQL answers NoData
         let schema = match !described.schema.fields().is_empty() && returns_rows(&sql) {
-            true => Some(match self.result_marks(session, ws, &sql).await {
+            true => Some(match self.result_marks(session, ws, written, &sql).await {
                 Some(marks) => super::result_columns::mark(described.schema, &marks.plan, &marks.slots),
                 None => described.schema,
             }),

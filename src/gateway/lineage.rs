@@ -321,6 +321,8 @@ const INT8_OID: u32 = 20;
 
 /// `json`, and PostgreSQL's functions that answer it (DuckDB's JSON is text to the wire).
 const JSON_OID: u32 = 114;
+/// `jsonb`: JSON text to the engine, printed canonically on the wire (pg::jsonb).
+const JSONB_OID: u32 = 3802;
 const JSON_FUNCTIONS: [&str; 8] = [
     "json_build_object",
     "json_build_array",
@@ -363,6 +365,12 @@ fn written_type(expr: &Expr) -> Option<u32> {
     match expr {
         Expr::Nested(inner) => written_type(inner),
         Expr::Cast { data_type, .. } => cast_type(data_type),
+        // a json or jsonb document's member (`->`, `#>`) is one of the same type
+        Expr::BinaryOp {
+            left,
+            op: sqlparser::ast::BinaryOperator::Arrow | sqlparser::ast::BinaryOperator::HashArrow,
+            ..
+        } => written_type(left).filter(|t| matches!(*t, JSON_OID | JSONB_OID)),
         // a scalar subquery: its one item's
         Expr::Subquery(query) => match query.body.as_ref() {
             SetExpr::Select(select) => match select.projection.as_slice() {
@@ -417,9 +425,8 @@ fn name_function(name: &str) -> bool {
     )
 }
 
-/// The OID of a cast's target type that the engine answers as text (`x::name`).
 /// The PostgreSQL type of a cast whose engine type stands in for another (`x::oid` is a BIGINT
-/// to DuckDB, `x::varchar` and `x::json` its VARCHAR).
+/// to DuckDB, `x::varchar`, `x::json` and `x::jsonb` its VARCHAR).
 fn cast_type(data_type: &sqlparser::ast::DataType) -> Option<u32> {
     match super::query::postgres_type_name(data_type).as_str() {
         "name" => Some(NAME_OID),
@@ -429,17 +436,18 @@ fn cast_type(data_type: &sqlparser::ast::DataType) -> Option<u32> {
         "regtype" => Some(2206),
         "varchar" => Some(1043),
         "json" => Some(JSON_OID),
+        "jsonb" => Some(JSONB_OID),
         "uuid" => Some(2950),
         _ => None,
     }
 }
 
-/// A set operation's column: its first branch's type, but no typmod (PostgreSQL keeps one only
 /// The type a cast gives a column of the rewritten tree: `name` only.
 fn known_type(data_type: &sqlparser::ast::DataType) -> Option<u32> {
     (super::query::postgres_type_name(data_type) == "name").then_some(NAME_OID)
 }
 
+/// A set operation's column: its first branch's type, but no typmod (PostgreSQL keeps one only
 /// when every branch has it).
 fn without_typmod(described: Described) -> Described {
     match described {

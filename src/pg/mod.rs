@@ -7,6 +7,7 @@ mod auth;
 mod copy;
 mod encode;
 mod errors;
+mod jsonb;
 mod query;
 mod types;
 mod workspace;

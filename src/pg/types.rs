@@ -176,7 +176,10 @@ fn unconstrained_numerics_as_text(fields: &[FieldInfo], batch: RecordBatch) -> R
 
 /// Casts a batch to its wire schema (a no-op when nothing needs converting).
 pub(super) fn to_wire_batch(batch: RecordBatch, wire: &SchemaRef) -> Result<RecordBatch> {
-    if batch.schema().fields().iter().zip(wire.fields()).all(|(a, b)| a.data_type() == b.data_type()) {
+    let jsonb = |field: &Field| matches!(declared_type(field), Some((3802, _)));
+    if batch.schema().fields().iter().zip(wire.fields()).all(|(a, b)| a.data_type() == b.data_type())
+        && !wire.fields().iter().any(|f| jsonb(f))
+    {
         return Ok(batch);
     }
     let columns = batch
@@ -184,7 +187,9 @@ pub(super) fn to_wire_batch(batch: RecordBatch, wire: &SchemaRef) -> Result<Reco
         .iter()
         .zip(wire.fields())
         .map(|(col, field)| {
-            if col.data_type() == field.data_type() {
+            if jsonb(field) && col.data_type() == &DataType::Utf8 {
+                Ok(jsonb_text(col))
+            } else if col.data_type() == field.data_type() {
                 Ok(Arc::clone(col))
             } else if matches!(col.data_type(), DataType::List(_)) && matches!(declared_type(field), Some((22 | 30, _)))
             {
@@ -199,6 +204,25 @@ pub(super) fn to_wire_batch(batch: RecordBatch, wire: &SchemaRef) -> Result<Reco
         })
         .collect::<Result<Vec<ArrayRef>>>()?;
     RecordBatch::try_new(Arc::clone(wire), columns).map_err(|e| Error::internal("converting a result", e))
+}
+
+/// A `jsonb` column's values as PostgreSQL prints them (see `pg::jsonb`).
+fn jsonb_text(column: &ArrayRef) -> ArrayRef {
+    use arrow::array::{Array, AsArray, StringBuilder};
+    let texts = column.as_string::<i32>();
+    let mut out = StringBuilder::with_capacity(texts.len(), texts.value_data().len() + texts.len() * 4);
+    for row in 0..texts.len() {
+        if texts.is_null(row) {
+            out.append_null();
+            continue;
+        }
+        let text = texts.value(row);
+        match super::jsonb::canonical(text) {
+            Some(canonical) => out.append_value(canonical),
+            None => out.append_value(text),
+        }
+    }
+    Arc::new(out.finish())
 }
 
 /// A list of integers as PostgreSQL prints an `int2vector` or `oidvector`: `1 2`.
@@ -294,7 +318,8 @@ pub(super) fn fields(wire: &SchemaRef, format: &Format) -> Result<Vec<FieldInfo>
                     // (in binary, an int2vector would be an array, a reg* type an oid, and a json or
                     // uuid is encoded from text: those are described as text)
                     let binary_vector = f.format() == pgwire::api::results::FieldFormat::Binary
-                        && declared_type(arrow).is_some_and(|d| matches!(d.0, 22 | 30 | 24 | 114 | 2205 | 2206 | 2950));
+                        && declared_type(arrow)
+                            .is_some_and(|d| matches!(d.0, 22 | 30 | 24 | 114 | 3802 | 2205 | 2206 | 2950));
                     if let Some((oid, declared_typmod)) = declared_type(arrow)
                         && !binary_vector
                         && let Some(declared) = Type::from_oid(oid)
