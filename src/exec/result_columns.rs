@@ -38,8 +38,10 @@ pub(super) fn mark(schema: SchemaRef, plan: &QueryPlan, slots: &[Option<SlotTabl
     if plan.written_types.len() == width {
         origins.resize(width, None);
         for (origin, written) in origins.iter_mut().zip(&plan.written_types) {
-            if let Some(oid) = written {
-                *origin = Some(Described::Type(*oid));
+            match written {
+                Some((oid, -1)) => *origin = Some(Described::Type(*oid)),
+                Some((oid, typmod)) => *origin = Some(Described::TypeWithModifier(*oid, *typmod)),
+                None => {}
             }
         }
     }
@@ -62,10 +64,12 @@ pub(super) fn mark(schema: SchemaRef, plan: &QueryPlan, slots: &[Option<SlotTabl
 fn marks(described: Described, engine_type: &DataType, slots: &[Option<SlotTable>]) -> Option<HashMap<String, String>> {
     let origin = match described {
         Described::Column(origin) | Described::TypeOf(origin) | Described::TypeWithoutModifier(origin) => origin,
-        Described::Type(oid) => {
+        Described::Type(oid) | Described::TypeWithModifier(oid, _) => {
+            let typmod = if let Described::TypeWithModifier(_, typmod) = described { typmod } else { -1 };
             let oid = i64::from(oid);
-            return stands_for(engine_type, oid)
-                .then(|| HashMap::from([(TYPE_OID.to_owned(), oid.to_string()), (TYPMOD.to_owned(), "-1".into())]));
+            return stands_for(engine_type, oid).then(|| {
+                HashMap::from([(TYPE_OID.to_owned(), oid.to_string()), (TYPMOD.to_owned(), typmod.to_string())])
+            });
         }
     };
     let (table_oid, attnum, declared) = declared(origin, slots)?;

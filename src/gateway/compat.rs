@@ -888,6 +888,16 @@ fn semantic_rewrite(expr: &mut Expr) -> bool {
             *expr = call("unhex", vec![text(hex)]);
             true
         }
+        // an explicit cast to varchar(n) cuts the text at n characters, as PostgreSQL's does
+        // (DuckDB ignores the length)
+        Expr::Cast {
+            expr: inner, data_type: DataType::Varchar(length) | DataType::CharacterVarying(length), ..
+        } if !matches!(&**inner, Expr::Function(f) if f.name.to_string() == "left") => {
+            let Some(sqlparser::ast::CharacterLength::IntegerLength { length, .. }) = *length else { return false };
+            let text = cast_to(take(inner), DataType::Varchar(None));
+            **inner = call("left", vec![text, number(length)]);
+            true
+        }
         // jsonb is JSON text to the engine; the wire prints it as PostgreSQL does (pg::jsonb,
         // the column marked by its written type)
         Expr::Cast { data_type, .. } if super::query::postgres_type_name(data_type) == "jsonb" => {

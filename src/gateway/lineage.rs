@@ -43,6 +43,8 @@ pub enum Described {
     TypeWithoutModifier(Origin),
     /// An expression of a known PostgreSQL type (a cast to `name`, `current_user`).
     Type(u32),
+    /// A cast to a type with a modifier (`x::numeric(10,2)`, `x::varchar(5)`): type and typmod.
+    TypeWithModifier(u32, i32),
 }
 
 /// A relation's column names, for `*` and for resolving names (None: unknown).
@@ -235,6 +237,7 @@ impl Tracer<'_> {
     fn declared(&self, described: Described) -> Option<(i64, i32)> {
         match described {
             Described::Type(oid) => Some((i64::from(oid), -1)),
+            Described::TypeWithModifier(oid, typmod) => Some((i64::from(oid), typmod)),
             Described::Column(origin) | Described::TypeOf(origin) => (self.type_of)(origin),
             Described::TypeWithoutModifier(origin) => (self.type_of)(origin).map(|(oid, _)| (oid, -1)),
         }
@@ -339,7 +342,7 @@ const JSON_FUNCTIONS: [&str; 8] = [
 /// `x::regclass` a name lookup, `current_user` a literal): one entry per item of the outermost
 /// select list (of a set operation: its first), `None` where the text says nothing. Empty when
 /// the list has a wildcard (items and columns would not line up).
-pub fn written_types(statement: &Statement) -> Vec<Option<u32>> {
+pub fn written_types(statement: &Statement) -> Vec<Option<(u32, i32)>> {
     let Statement::Query(query) = statement else { return vec![] };
     let mut body = query.body.as_ref();
     let select = loop {
@@ -361,7 +364,7 @@ pub fn written_types(statement: &Statement) -> Vec<Option<u32>> {
 }
 
 /// The PostgreSQL type an expression has by its text alone (see [`written_types`]).
-fn written_type(expr: &Expr) -> Option<u32> {
+fn written_type(expr: &Expr) -> Option<(u32, i32)> {
     match expr {
         Expr::Nested(inner) => written_type(inner),
         Expr::Cast { data_type, .. } => cast_type(data_type),
@@ -370,7 +373,7 @@ fn written_type(expr: &Expr) -> Option<u32> {
             left,
             op: sqlparser::ast::BinaryOperator::Arrow | sqlparser::ast::BinaryOperator::HashArrow,
             ..
-        } => written_type(left).filter(|t| matches!(*t, JSON_OID | JSONB_OID)),
+        } => written_type(left).filter(|(t, _)| matches!(*t, JSON_OID | JSONB_OID)),
         // a scalar subquery: its one item's
         Expr::Subquery(query) => match query.body.as_ref() {
             SetExpr::Select(select) => match select.projection.as_slice() {
@@ -382,14 +385,14 @@ fn written_type(expr: &Expr) -> Option<u32> {
         Expr::Function(f) => {
             let name = f.name.0.last()?.as_ident()?.value.to_lowercase();
             if JSON_FUNCTIONS.contains(&name.as_str()) {
-                return Some(JSON_OID);
+                return Some((JSON_OID, -1));
             }
-            name_function(&name).then_some(NAME_OID)
+            name_function(&name).then_some((NAME_OID, -1))
         }
         Expr::Identifier(ident) if ident.quote_style.is_none() => {
             // the SQL-standard functions written without parentheses
             let name = ident.value.to_lowercase();
-            (name_function(&name) && name != "pg_get_userbyid").then_some(NAME_OID)
+            (name_function(&name) && name != "pg_get_userbyid").then_some((NAME_OID, -1))
         }
         // a CASE whose results are all of one written type (or NULL)
         Expr::Case { conditions, else_result, .. } => {
@@ -427,19 +430,48 @@ fn name_function(name: &str) -> bool {
 
 /// The PostgreSQL type of a cast whose engine type stands in for another (`x::oid` is a BIGINT
 /// to DuckDB, `x::varchar`, `x::json` and `x::jsonb` its VARCHAR).
-fn cast_type(data_type: &sqlparser::ast::DataType) -> Option<u32> {
-    match super::query::postgres_type_name(data_type).as_str() {
-        "name" => Some(NAME_OID),
-        "oid" => Some(26),
-        "regproc" => Some(24),
-        "regclass" => Some(2205),
-        "regtype" => Some(2206),
-        "varchar" => Some(1043),
-        "json" => Some(JSON_OID),
-        "jsonb" => Some(JSONB_OID),
-        "uuid" => Some(2950),
+fn cast_type(data_type: &sqlparser::ast::DataType) -> Option<(u32, i32)> {
+    use sqlparser::ast::{CharacterLength, DataType, ExactNumberInfo};
+    let length = |l: &Option<CharacterLength>| match l {
+        Some(CharacterLength::IntegerLength { length, .. }) => i32::try_from(*length).ok().map(|n| n.saturating_add(4)),
         _ => None,
+    };
+    // a modifier as PostgreSQL keeps it in the typmod: numeric's ((p << 16) | s) + 4, a
+    // length's n + 4
+    match data_type {
+        DataType::Numeric(info) | DataType::Decimal(info) | DataType::Dec(info) => {
+            let (precision, scale) = match info {
+                // the stand-in for an unconstrained numeric (a parameter declared numeric is cast
+                // to it): numeric without a modifier
+                ExactNumberInfo::PrecisionAndScale(38, 9) => return Some((1700, -1)),
+                ExactNumberInfo::PrecisionAndScale(p, s) => (*p, u64::try_from(*s).ok()?),
+                ExactNumberInfo::Precision(p) => (*p, 0),
+                ExactNumberInfo::None => return None,
+            };
+            let typmod = i32::try_from((precision << 16) | scale).ok()?.checked_add(4)?;
+            return Some((1700, typmod));
+        }
+        DataType::Varchar(l) | DataType::CharacterVarying(l) | DataType::CharVarying(l) if l.is_some() => {
+            return length(l).map(|m| (1043, m));
+        }
+        // `char` alone is char(1)
+        DataType::Char(l) | DataType::Character(l) => return Some((1042, length(l).unwrap_or(5))),
+        _ => {}
     }
+    let oid = match super::query::postgres_type_name(data_type).as_str() {
+        "name" => NAME_OID,
+        "oid" => 26,
+        "regproc" => 24,
+        "regclass" => 2205,
+        "regtype" => 2206,
+        "varchar" => 1043,
+        "bpchar" => 1042,
+        "json" => JSON_OID,
+        "jsonb" => JSONB_OID,
+        "uuid" => 2950,
+        _ => return None,
+    };
+    Some((oid, -1))
 }
 
 /// The type a cast gives a column of the rewritten tree: `name` only.
@@ -454,6 +486,7 @@ fn without_typmod(described: Described) -> Described {
         Described::Column(origin) | Described::TypeOf(origin) | Described::TypeWithoutModifier(origin) => {
             Described::TypeWithoutModifier(origin)
         }
+        Described::TypeWithModifier(oid, _) => Described::Type(oid),
         other => other,
     }
 }
@@ -464,6 +497,7 @@ fn type_only(described: Described) -> Option<Described> {
         Described::Column(origin) | Described::TypeOf(origin) => Some(Described::TypeOf(origin)),
         Described::TypeWithoutModifier(origin) => Some(Described::TypeWithoutModifier(origin)),
         Described::Type(oid) => Some(Described::Type(oid)),
+        Described::TypeWithModifier(oid, typmod) => Some(Described::TypeWithModifier(oid, typmod)),
     }
 }
 

@@ -62,7 +62,7 @@ pub struct QueryPlan {
     pub tag: &'static str,
     /// The PostgreSQL types the client's text gives the result columns (see
     /// `lineage::written_types`).
-    pub written_types: Vec<Option<u32>>,
+    pub written_types: Vec<Option<(u32, i32)>>,
 }
 
 impl QueryPlan {
