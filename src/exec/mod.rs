@@ -141,7 +141,12 @@ fn constant_batch(row: &gateway::ConstantRow) -> Result<RecordBatch> {
     let columns: Vec<(&str, ColumnType)> = row.columns.iter().map(|(n, t)| (n.as_str(), *t)).collect();
     let mut b = RelationBuilder::new(&columns);
     b.row(row.values.clone());
-    b.finish()
+    let batch = b.finish()?;
+    if row.written_types.iter().all(Option::is_none) {
+        return Ok(batch);
+    }
+    let schema = result_columns::mark_written(batch.schema(), &row.written_types);
+    RecordBatch::try_new(schema, batch.columns().to_vec()).map_err(|e| Error::internal("typing a constant row", e))
 }
 
 fn one_column(name: &str, value: &str) -> Result<RecordBatch> {

@@ -38,10 +38,8 @@ pub(super) fn mark(schema: SchemaRef, plan: &QueryPlan, slots: &[Option<SlotTabl
     if plan.written_types.len() == width {
         origins.resize(width, None);
         for (origin, written) in origins.iter_mut().zip(&plan.written_types) {
-            match written {
-                Some((oid, -1)) => *origin = Some(Described::Type(*oid)),
-                Some((oid, typmod)) => *origin = Some(Described::TypeWithModifier(*oid, *typmod)),
-                None => {}
+            if let Some(described) = written_described(*written) {
+                *origin = Some(described);
             }
         }
     }
@@ -58,6 +56,32 @@ pub(super) fn mark(schema: SchemaRef, plan: &QueryPlan, slots: &[Option<SlotTabl
         })
         .collect();
     Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
+}
+
+/// `schema` with the types a statement's text gives its columns (`written`, one per column)
+/// marked: a constant row's (`SELECT current_user`), which no relation describes.
+pub(super) fn mark_written(schema: SchemaRef, written: &[Option<(u32, i32)>]) -> SchemaRef {
+    if written.len() != schema.fields().len() {
+        return schema;
+    }
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .zip(written)
+        .map(|(field, written)| match written_described(*written).and_then(|d| marks(d, field.data_type(), &[])) {
+            Some(metadata) => field.as_ref().clone().with_metadata(metadata),
+            None => field.as_ref().clone(),
+        })
+        .collect();
+    Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
+}
+
+/// A type the client's text gives a column, as a description.
+fn written_described(written: Option<(u32, i32)>) -> Option<Described> {
+    Some(match written? {
+        (oid, -1) => Described::Type(oid),
+        (oid, typmod) => Described::TypeWithModifier(oid, typmod),
+    })
 }
 
 /// The marks of a result column described as `described`.
@@ -126,6 +150,12 @@ fn stands_for(engine_type: &DataType, type_oid: i64) -> bool {
         DataType::Decimal128(_, scale) => type_oid == 1700 || (*scale == 0 && type_oid == 20),
         // int2vector (sent as its text, `1 2`)
         DataType::List(element) if element.data_type() == &DataType::Int16 => type_oid == 22,
+        // name[] (a list of text: its text form is the same)
+        DataType::List(element)
+            if matches!(element.data_type(), DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View) =>
+        {
+            type_oid == 1003
+        }
         // oidvector (`pg_proc.proargtypes`), sent as its text too
         DataType::List(element) if element.data_type() == &DataType::Int64 => type_oid == 30,
         _ => false,

@@ -330,9 +330,22 @@ fn keep_numeric_digits(statement: &mut sqlparser::ast::Statement) -> bool {
 }
 
 /// What a workspace query's result columns are marked from (see `Executor::result_marks`).
-struct ResultMarks {
-    plan: gateway::QueryPlan,
-    slots: Vec<Option<super::reads::SlotTable>>,
+enum ResultMarks {
+    Query {
+        plan: gateway::QueryPlan,
+        slots: Vec<Option<super::reads::SlotTable>>,
+    },
+    /// A constant row's: the types its text gives its columns (`SELECT current_user`).
+    Written(Vec<Option<(u32, i32)>>),
+}
+
+impl ResultMarks {
+    fn mark(&self, schema: arrow::datatypes::SchemaRef) -> arrow::datatypes::SchemaRef {
+        match self {
+            ResultMarks::Query { plan, slots } => super::result_columns::mark(schema, plan, slots),
+            ResultMarks::Written(types) => super::result_columns::mark_written(schema, types),
+        }
+    }
 }
 
 /// PostgreSQL catalog functions DuckDB lacks and clients call at connect (psycopg's type lookup,
@@ -546,7 +559,7 @@ impl Executor {
         let mut result = match result {
             Ok(WorkspaceOutcome::Rows(mut stream)) => {
                 if let Some(marks) = &marks {
-                    stream.schema = super::result_columns::mark(stream.schema, &marks.plan, &marks.slots);
+                    stream.schema = marks.mark(stream.schema);
                 }
                 Ok(Outcome::Rows {
                     schema: stream.schema.clone(),
@@ -656,19 +669,23 @@ impl Executor {
             return None;
         }
         let settings = session.settings().clone();
-        let plan = |text: &str| -> Option<gateway::QueryPlan> {
+        let plan = |text: &str| -> Option<Plan> {
             let mut statements = gateway::parse(text).ok()?;
             let [_] = statements.as_slice() else { return None };
-            match gateway::plan(statements.remove(0), &session.compat(&settings)) {
-                Ok(Plan::Query(q)) => Some(q),
-                _ => None,
-            }
+            gateway::plan(statements.remove(0), &session.compat(&settings))
+                .ok()
+                .filter(|p| matches!(p, Plan::Query(_) | Plan::Constant(_)))
         };
         // the client's text says what it wrote (`x::jsonb`, which the rewrite made JSON for
         // DuckDB); the rewritten one, when only it plans
-        let q = match (written.len() <= 64 * 1024).then(|| plan(written)).flatten() {
-            Some(q) => q,
+        let planned = match (written.len() <= 64 * 1024).then(|| plan(written)).flatten() {
+            Some(planned) => planned,
             None => plan(sql)?,
+        };
+        let q = match planned {
+            Plan::Query(q) => q,
+            Plan::Constant(row) => return Some(ResultMarks::Written(row.written_types)),
+            _ => return None,
         };
         let slots = if q.tables.is_empty() {
             vec![]
@@ -676,7 +693,7 @@ impl Executor {
             let catalog = self.storage.engine().workspace_catalog(&ws.conn).await.ok()?;
             q.tables.iter().map(|name| workspace_table(&catalog, name)).collect()
         };
-        Some(ResultMarks { plan: q, slots })
+        Some(ResultMarks::Query { plan: q, slots })
     }
 
     /// `ALTER TABLE v RENAME TO w` of a view, which PostgreSQL takes (dbt renames the views it
@@ -795,7 +812,7 @@ impl Executor {
         // DuckDB describes `INSERT` as a `Count` column; PostgreSQL answers NoData
         let schema = match !described.schema.fields().is_empty() && returns_rows(&sql) {
             true => Some(match self.result_marks(session, ws, written, &sql).await {
-                Some(marks) => super::result_columns::mark(described.schema, &marks.plan, &marks.slots),
+                Some(marks) => marks.mark(described.schema),
                 None => described.schema,
             }),
             false => None,

@@ -119,6 +119,42 @@ pub const SESSION_FUNCTION_WORDS: &[&str] = &[
     "regtype",
 ];
 
+/// A storage statement's select items that are session values (`current_user`,
+/// `current_database()`, …) keep PostgreSQL's column name: the rewrite answers them as literals,
+/// which DuckDB would name after their text. (Naming leaves them alone: DuckDB reads an alias of
+/// such a name as the call itself.)
+pub(super) fn name_session_values(statement: &mut Statement) {
+    use sqlparser::ast::{SelectItem, SetExpr};
+    let Statement::Query(query) = statement else { return };
+    let SetExpr::Select(select) = query.body.as_mut() else { return };
+    for item in &mut select.projection {
+        let SelectItem::UnnamedExpr(expr) = item else { continue };
+        let name = match &*expr {
+            Expr::Identifier(i) if i.quote_style.is_none() => i.value.to_ascii_lowercase(),
+            Expr::Function(f) if expr_args(&f.args).is_some_and(|a| a.is_empty()) => {
+                match name_parts(&f.name).as_deref() {
+                    Some([name]) | Some([_, name]) => name.to_owned(),
+                    _ => continue,
+                }
+            }
+            _ => continue,
+        };
+        if matches!(
+            name.as_str(),
+            "current_user"
+                | "session_user"
+                | "user"
+                | "current_role"
+                | "current_database"
+                | "current_catalog"
+                | "current_schema"
+        ) {
+            let expr = std::mem::replace(expr, Expr::value(Value::Null));
+            *item = SelectItem::ExprWithAlias { expr, alias: Ident::with_quote('"', name) };
+        }
+    }
+}
+
 /// The column name PostgreSQL gives a session function's call.
 fn session_function_name(e: &Expr) -> Option<String> {
     let name = match e {
@@ -260,12 +296,18 @@ fn template(sql: &str, args: &[Expr]) -> Result<Expr> {
             ControlFlow::Continue(())
         }
     }
-    let mut expr = Parser::new(&DuckDbDialect {})
-        .try_with_sql(sql)
-        .and_then(|mut p| p.parse_expr())
-        .map_err(|e| Error::internal("rewriting a catalog function", e))?;
+    let mut expr =
+        with_stack_room(|| Parser::new(&DuckDbDialect {}).try_with_sql(sql).and_then(|mut p| p.parse_expr()))
+            .map_err(|e| Error::internal("rewriting a catalog function", e))?;
     let _ = expr.visit(&mut Fill(args));
     Ok(expr)
+}
+
+/// Runs `f` (a template's parse) with stack to spare: the rewrite reaches a template at the
+/// depth of the client's expression (an `OR` chain of `x::regclass` is a thousand frames deep),
+/// where the parser's own recursion would overflow the thread's stack between its checks.
+fn with_stack_room<T>(f: impl FnOnce() -> T) -> T {
+    stacker::maybe_grow(512 * 1024, 8 * 1024 * 1024, f)
 }
 
 fn call(name: &str, args: Vec<Expr>) -> Expr {
@@ -578,12 +620,6 @@ impl Rewriter<'_, '_> {
                     Some((s, r)) => (Some(s.trim_matches('"')), r.trim_matches('"')),
                     None => (None, name.trim_matches('"')),
                 };
-                // PostgreSQL's own catalog tables (`'pg_class'::regclass` is 1259): their fixed OIDs
-                if schema.is_none_or(|s| s == "pg_catalog")
-                    && let Some((_, oid)) = SYSTEM_CATALOG_OIDS.iter().find(|(n, _)| *n == relation)
-                {
-                    return Ok(Some(number(oid)));
-                }
                 let lookup = match schema {
                     Some(schema) => template(
                         "(SELECT c.oid FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
@@ -966,15 +1002,21 @@ fn expand_set_returning_items(query: &mut sqlparser::ast::Query) -> bool {
 }
 
 /// A FROM item PostgreSQL answers differently: `generate_series` of int4 literals is a set of
-/// integers (DuckDB's is BIGINT): the elements of DuckDB's list form cast, with the alias's value
-/// column.
+/// integers (DuckDB's is BIGINT): a subquery casting the series, with the alias's value column.
 fn semantic_table_replacement(factor: &sqlparser::ast::TableFactor) -> Option<sqlparser::ast::TableFactor> {
-    let sqlparser::ast::TableFactor::Table { name, args: Some(args), alias, .. } = factor else { return None };
+    let sqlparser::ast::TableFactor::Table { name, args: Some(args), alias, with_ordinality: false, .. } = factor
+    else {
+        return None;
+    };
     let parts = name_parts(name)?;
     if !matches!(
         parts.iter().map(String::as_str).collect::<Vec<_>>().as_slice(),
         ["generate_series"] | ["pg_catalog", "generate_series"]
     ) {
+        return None;
+    }
+    // (more column names than the one column is PostgreSQL's error, DuckDB's to give)
+    if alias.as_ref().is_some_and(|a| a.columns.len() > 1) {
         return None;
     }
     let bounds: Vec<String> = args
@@ -988,13 +1030,21 @@ fn semantic_table_replacement(factor: &sqlparser::ast::TableFactor) -> Option<sq
     if !(2..=3).contains(&bounds.len()) {
         return None;
     }
-    // the bounds are integer literals (checked above): nothing of the client's text but digits
-    let sql = format!("SELECT * FROM unnest(CAST(generate_series({}) AS INTEGER[])) AS s(s)", bounds.join(", "));
-    let statement = Parser::new(&DuckDbDialect {}).try_with_sql(&sql).and_then(|mut p| p.parse_statement()).ok()?;
+    // the bounds are integer literals (checked above): nothing of the client's text but digits.
+    // The series still streams (a list would be built whole); its bounds are BIGINT casts,
+    // which this replacement does not match again.
+    let bounds: Vec<String> = bounds.iter().map(|b| format!("CAST({b} AS BIGINT)")).collect();
+    let sql = format!(
+        "SELECT * FROM (SELECT CAST(generate_series AS INTEGER) AS s FROM generate_series({})) AS s(s)",
+        bounds.join(", ")
+    );
+    let statement =
+        with_stack_room(|| Parser::new(&DuckDbDialect {}).try_with_sql(&sql).and_then(|mut p| p.parse_statement()))
+            .ok()?;
     let Statement::Query(query) = statement else { return None };
     let sqlparser::ast::SetExpr::Select(select) = *query.body else { return None };
     let mut relation = select.from.into_iter().next()?.relation;
-    if let sqlparser::ast::TableFactor::Table { alias: Some(new_alias), .. } = &mut relation {
+    if let sqlparser::ast::TableFactor::Derived { alias: Some(new_alias), .. } = &mut relation {
         let name = alias.as_ref().map_or_else(|| Ident::new("generate_series"), |a| a.name.clone());
         let column = alias.as_ref().and_then(|a| a.columns.first()).map_or_else(|| name.clone(), |c| c.name.clone());
         new_alias.name = name;
@@ -1006,60 +1056,6 @@ fn semantic_table_replacement(factor: &sqlparser::ast::TableFactor) -> Option<sq
     Some(relation)
 }
 
-/// PostgreSQL 15's catalog tables and their fixed OIDs (`src/include/catalog/pg_*.h`), for
-/// `'pg_class'::regclass` and `classoid` comparisons.
-const SYSTEM_CATALOG_OIDS: &[(&str, u32)] = &[
-    ("pg_aggregate", 2600),
-    ("pg_am", 2601),
-    ("pg_attrdef", 2604),
-    ("pg_attribute", 1249),
-    ("pg_auth_members", 1261),
-    ("pg_authid", 1260),
-    ("pg_cast", 2605),
-    ("pg_class", 1259),
-    ("pg_collation", 3456),
-    ("pg_constraint", 2606),
-    ("pg_conversion", 2607),
-    ("pg_database", 1262),
-    ("pg_default_acl", 826),
-    ("pg_depend", 2608),
-    ("pg_description", 2609),
-    ("pg_enum", 3501),
-    ("pg_event_trigger", 3466),
-    ("pg_extension", 3079),
-    ("pg_foreign_data_wrapper", 2328),
-    ("pg_foreign_server", 1417),
-    ("pg_foreign_table", 3118),
-    ("pg_index", 2610),
-    ("pg_inherits", 2611),
-    ("pg_init_privs", 3394),
-    ("pg_language", 2612),
-    ("pg_largeobject", 2613),
-    ("pg_largeobject_metadata", 2995),
-    ("pg_namespace", 2615),
-    ("pg_opclass", 2616),
-    ("pg_operator", 2617),
-    ("pg_opfamily", 2753),
-    ("pg_partitioned_table", 3350),
-    ("pg_policy", 3256),
-    ("pg_proc", 1255),
-    ("pg_publication", 6104),
-    ("pg_range", 3541),
-    ("pg_rewrite", 2618),
-    ("pg_sequence", 2224),
-    ("pg_shdescription", 2396),
-    ("pg_statistic_ext", 3381),
-    ("pg_tablespace", 1213),
-    ("pg_transform", 3576),
-    ("pg_trigger", 2620),
-    ("pg_ts_config", 3602),
-    ("pg_ts_dict", 3600),
-    ("pg_ts_parser", 3601),
-    ("pg_ts_template", 3764),
-    ("pg_type", 1247),
-    ("pg_user_mapping", 1418),
-];
-
 /// `(SELECT value FROM relation WHERE key = __arg0 [AND second = __arg1] LIMIT 1)`, with the
 /// relation's columns renamed inside a derived table first: an argument naming a column of the
 /// client's query (`pg_get_viewdef(oid)`, `pg_table_is_visible(c.oid)`) then finds the client's
@@ -1069,13 +1065,13 @@ fn lookup(value: &str, key: &str, second: Option<&str>, relation: &str) -> Strin
     let (second_column, second_condition) = match second {
         None => (String::new(), ""),
         Some(condition) if condition.contains(' ') => {
-            (format!(", {condition} AS duckstore_second"), " AND duckstore_second")
+            (format!(", {condition} AS __duckstore_lookup_second"), " AND __duckstore_lookup_second")
         }
-        Some(column) => (format!(", {column} AS duckstore_second"), " AND duckstore_second = __arg1"),
+        Some(column) => (format!(", {column} AS __duckstore_lookup_second"), " AND __duckstore_lookup_second = __arg1"),
     };
     format!(
-        "(SELECT duckstore_value FROM (SELECT {value} AS duckstore_value, {key} AS duckstore_key{second_column} \
-         FROM {relation}) AS duckstore_lookup WHERE duckstore_key = __arg0{second_condition} LIMIT 1)"
+        "(SELECT __duckstore_lookup_value FROM (SELECT {value} AS __duckstore_lookup_value, {key} AS __duckstore_lookup_key{second_column} \
+         FROM {relation}) AS __duckstore_lookup WHERE __duckstore_lookup_key = __arg0{second_condition} LIMIT 1)"
     )
 }
 

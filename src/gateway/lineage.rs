@@ -309,6 +309,14 @@ impl Tracer<'_> {
                 if name == "sum" {
                     return self.sum_type(f, scope, ctes);
                 }
+                // an array of names is a name[] (SQLAlchemy's index columns' operator classes)
+                if name == "array_agg" {
+                    let sqlparser::ast::FunctionArguments::List(list) = &f.args else { return None };
+                    let [FunctionArg::Unnamed(FunctionArgExpr::Expr(arg))] = list.args.as_slice() else { return None };
+                    let element = self.describe(arg, scope, ctes)?;
+                    return (self.declared(element)?.0 == i64::from(NAME_OID))
+                        .then_some(Described::Type(NAME_ARRAY_OID));
+                }
                 name_function(&name).then_some(Described::Type(NAME_OID))
             }
             _ => None,
@@ -318,6 +326,9 @@ impl Tracer<'_> {
 
 /// `name`, PostgreSQL's type of identifiers.
 const NAME_OID: u32 = 19;
+
+/// `name[]`.
+const NAME_ARRAY_OID: u32 = 1003;
 
 /// `bigint`.
 const INT8_OID: u32 = 20;
@@ -387,6 +398,9 @@ fn written_type(expr: &Expr) -> Option<(u32, i32)> {
             if JSON_FUNCTIONS.contains(&name.as_str()) {
                 return Some((JSON_OID, -1));
             }
+            if name == "current_schemas" {
+                return Some((NAME_ARRAY_OID, -1));
+            }
             name_function(&name).then_some((NAME_OID, -1))
         }
         Expr::Identifier(ident) if ident.quote_style.is_none() => {
@@ -419,6 +433,8 @@ fn name_function(name: &str) -> bool {
         name,
         "current_user"
             | "session_user"
+            | "user"
+            | "current_role"
             | "current_schema"
             | "current_database"
             | "current_catalog"

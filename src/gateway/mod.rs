@@ -615,7 +615,11 @@ pub fn plan(mut statement: Statement, compat: &CompatValues<'_>) -> Result<Plan>
         Statement::Query(_) => {
             let plan = query::plan_query(statement, compat, "SELECT")?;
             Ok(match query::constant_row(plan.statement()) {
-                Some(row) => Plan::Constant(row),
+                // (with the types its text gives columns: `current_user` is a name)
+                Some(mut row) => {
+                    row.written_types = plan.written_types.clone();
+                    Plan::Constant(row)
+                }
                 None => Plan::Query(plan),
             })
         }

@@ -131,6 +131,8 @@ pub struct RenderedQuery {
 pub struct ConstantRow {
     pub columns: Vec<(String, ColumnType)>,
     pub values: Vec<RelValue>,
+    /// The PostgreSQL types the client's text gives its columns (see `lineage::written_types`).
+    pub written_types: Vec<Option<(u32, i32)>>,
 }
 
 fn literal(expr: &Expr) -> Option<(ColumnType, RelValue)> {
@@ -169,7 +171,7 @@ pub(super) fn constant_row(statement: &Statement) -> Option<ConstantRow> {
     if !plain {
         return None;
     }
-    let mut row = ConstantRow { columns: vec![], values: vec![] };
+    let mut row = ConstantRow { columns: vec![], values: vec![], written_types: vec![] };
     for item in &select.projection {
         let (name, expr) = match item {
             sqlparser::ast::SelectItem::UnnamedExpr(e) => ("?column?".to_owned(), e),
@@ -412,6 +414,7 @@ pub(crate) fn plan_query_with_target(
     target: Option<&str>,
 ) -> Result<QueryPlan> {
     let _ = name_columns_like_postgres(&mut statement);
+    super::compat::name_session_values(&mut statement);
     let written_types = super::lineage::written_types(&statement);
     // First the client's statement is checked as written; then the session and catalog
     // functions are answered (which may add catalog subqueries), and those — the server's own —

@@ -129,6 +129,12 @@ fn deep_statements_are_54001_and_never_overflow_the_server_stack() {
                 Box::new(|n| format!("SELECT {}1 END", "CASE WHEN true THEN ".repeat(n))),
                 Box::new(|n| format!("SELECT {}1{}", "(".repeat(n / 2), ")".repeat(n / 2))),
                 Box::new(|n| format!("SELECT 1 FROM {}SELECT 1{} s", "(".repeat(n / 2), ") s".repeat(n / 2))),
+                // the compat layer parses a template at the bottom of each (found by attack)
+                Box::new(|n| format!("SELECT 1 FROM pg_class WHERE {}true", "pg_table_is_visible(oid) OR ".repeat(n))),
+                Box::new(|n| format!("SELECT 1 FROM pg_class WHERE {}true", "oid::regclass IS NULL OR ".repeat(n / 2))),
+                Box::new(|n| {
+                    format!("SELECT 1 WHERE {}true", "EXISTS (SELECT 1 FROM generate_series(1, 2)) OR ".repeat(n))
+                }),
             ];
             for shape in &shapes {
                 let sql = shape(under);

@@ -206,10 +206,17 @@ pub(super) fn to_wire_batch(batch: RecordBatch, wire: &SchemaRef) -> Result<Reco
     RecordBatch::try_new(Arc::clone(wire), columns).map_err(|e| Error::internal("converting a result", e))
 }
 
+const MAX_JSONB_REFORMAT_BYTES: usize = 256 * 1024 * 1024;
+
 /// A `jsonb` column's values as PostgreSQL prints them (see `pg::jsonb`).
 fn jsonb_text(column: &ArrayRef) -> ArrayRef {
     use arrow::array::{Array, AsArray, StringBuilder};
     let texts = column.as_string::<i32>();
+    // a column this large goes as the engine wrote it: the canonical texts could pass the
+    // 2 GiB a batch's strings may hold
+    if texts.value_data().len() > MAX_JSONB_REFORMAT_BYTES {
+        return Arc::clone(column);
+    }
     let mut out = StringBuilder::with_capacity(texts.len(), texts.value_data().len() + texts.len() * 4);
     for row in 0..texts.len() {
         if texts.is_null(row) {
@@ -218,8 +225,8 @@ fn jsonb_text(column: &ArrayRef) -> ArrayRef {
         }
         let text = texts.value(row);
         match super::jsonb::canonical(text) {
-            Some(canonical) => out.append_value(canonical),
-            None => out.append_value(text),
+            Some(canonical) if super::jsonb::within_bound(text.len(), canonical.len()) => out.append_value(canonical),
+            _ => out.append_value(text),
         }
     }
     Arc::new(out.finish())
@@ -315,11 +322,12 @@ pub(super) fn fields(wire: &SchemaRef, format: &Format) -> Result<Vec<FieldInfo>
                         &Type::UNKNOWN => (Type::TEXT, -1, -1),
                         t => (t.clone(), f.type_modifier(), f.type_size()),
                     };
-                    // (in binary, an int2vector would be an array, a reg* type an oid, and a json or
-                    // uuid is encoded from text: those are described as text)
+                    // (in binary, an int2vector would be an array, a reg* type an oid, a json or
+                    // uuid is encoded from text, and a name[] carries text elements: those are
+                    // described as what is sent)
                     let binary_vector = f.format() == pgwire::api::results::FieldFormat::Binary
                         && declared_type(arrow)
-                            .is_some_and(|d| matches!(d.0, 22 | 30 | 24 | 114 | 3802 | 2205 | 2206 | 2950));
+                            .is_some_and(|d| matches!(d.0, 22 | 30 | 24 | 114 | 3802 | 1003 | 2205 | 2206 | 2950));
                     if let Some((oid, declared_typmod)) = declared_type(arrow)
                         && !binary_vector
                         && let Some(declared) = Type::from_oid(oid)
