@@ -553,10 +553,6 @@ impl Rewriter<'_, '_> {
             "pg_get_statisticsobjdef_columns" | "pg_get_serial_sequence" => null(),
             "array_upper" => call("len", vec![arg(0)]),
             "array_lower" => number(1),
-            "quote_ident" => template(
-                "CASE WHEN regexp_full_match(__arg0, '[a-z_][a-z0-9_$]*') THEN __arg0 ELSE '\"' || replace(__arg0, '\"', '\"\"') || '\"' END",
-                &args,
-            )?,
             "pg_postmaster_start_time" => call("now", vec![]),
             "json_build_object" => call("json_object", args),
             // A set of (x = element, n = 1-based position), as information_schema._pg_expandarray.
@@ -889,10 +885,18 @@ fn semantic_rewrite(expr: &mut Expr) -> bool {
             }
             changed
         }
-        // PostgreSQL's lengths and positions are integers (DuckDB's BIGINTs)
-        Expr::Function(f) if int4_function(f) => {
-            *expr = cast_to(take(expr), DataType::Integer(None));
-            true
+        Expr::Function(f) => {
+            // PostgreSQL's string functions DuckDB lacks or answers otherwise
+            if let Some(Ok(replacement)) = string_function(f) {
+                *expr = replacement;
+                return true;
+            }
+            // PostgreSQL's lengths and positions are integers (DuckDB's BIGINTs)
+            if int4_function(f) {
+                *expr = cast_to(take(expr), DataType::Integer(None));
+                return true;
+            }
+            false
         }
         Expr::Position { .. } => {
             *expr = cast_to(take(expr), DataType::Integer(None));
@@ -949,6 +953,45 @@ fn semantic_rewrite(expr: &mut Expr) -> bool {
         }
         _ => false,
     }
+}
+
+/// A PostgreSQL string function as DuckDB computes it: `btrim`, `initcap`, `quote_literal`,
+/// `quote_nullable`, `quote_ident`, and `lpad`/`rpad` without a fill (a space). `None`: not one
+/// of them (or not with these arguments).
+fn string_function(f: &sqlparser::ast::Function) -> Option<Result<Expr>> {
+    let parts = name_parts(&f.name)?;
+    let name = match parts.as_slice() {
+        [name] => name.as_str(),
+        [schema, name] if schema == "pg_catalog" => name.as_str(),
+        _ => return None,
+    };
+    let args = expr_args(&f.args)?;
+    if f.over.is_some() || f.filter.is_some() {
+        return None;
+    }
+    // (chr(39) is the quote: no escaped quotes for any reading of the template to differ on)
+    const QUOTE_LITERAL: &str = "chr(39) || replace(CAST(__arg0 AS VARCHAR), chr(39), chr(39) || chr(39)) || chr(39)";
+    Some(match (name, args.len()) {
+        ("btrim", 1 | 2) => Ok(call("trim", args)),
+        ("lpad" | "rpad", 2) => {
+            let mut args = args;
+            args.push(text(" "));
+            Ok(call(name, args))
+        }
+        // words (runs of letters and digits) start upper case, the rest is lower case
+        ("initcap", 1) => template(
+            "array_to_string(list_transform(regexp_extract_all(lower(CAST(__arg0 AS VARCHAR)),              '[a-z0-9]+|[^a-z0-9]+'), w -> upper(w[1]) || w[2:]), '')",
+            &args,
+        ),
+        ("quote_literal", 1) => template(QUOTE_LITERAL, &args),
+        ("quote_nullable", 1) => template(&format!("coalesce({QUOTE_LITERAL}, 'NULL')"), &args),
+        ("quote_ident", 1) => template(
+            "CASE WHEN regexp_full_match(__arg0, '[a-z_][a-z0-9_$]*') THEN __arg0 \
+             ELSE '\"' || replace(__arg0, '\"', '\"\"') || '\"' END",
+            &args,
+        ),
+        _ => return None,
+    })
 }
 
 /// The divisor as written: an int4 literal the semantics layer cast is still that literal.
