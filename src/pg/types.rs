@@ -206,14 +206,16 @@ pub(super) fn to_wire_batch(batch: RecordBatch, wire: &SchemaRef) -> Result<Reco
     RecordBatch::try_new(Arc::clone(wire), columns).map_err(|e| Error::internal("converting a result", e))
 }
 
-const MAX_JSONB_REFORMAT_BYTES: usize = 256 * 1024 * 1024;
+/// The jsonb reformatting runs where rows are encoded (an async worker): a batch's column over
+/// this goes as the engine wrote it, so one tenant's huge documents cannot hold a worker for
+/// seconds (found by attack: 2 M-key objects delayed other projects' logins and /health).
+const MAX_JSONB_REFORMAT_BYTES: usize = 16 * 1024 * 1024;
 
 /// A `jsonb` column's values as PostgreSQL prints them (see `pg::jsonb`).
 fn jsonb_text(column: &ArrayRef) -> ArrayRef {
     use arrow::array::{Array, AsArray, StringBuilder};
     let texts = column.as_string::<i32>();
-    // a column this large goes as the engine wrote it: the canonical texts could pass the
-    // 2 GiB a batch's strings may hold
+    // a column this large goes as the engine wrote it (see MAX_JSONB_REFORMAT_BYTES)
     if texts.value_data().len() > MAX_JSONB_REFORMAT_BYTES {
         return Arc::clone(column);
     }
