@@ -1017,13 +1017,7 @@ fn expand_set_returning_items(query: &mut sqlparser::ast::Query) -> bool {
                         continue;
                     };
                     let Expr::Function(f) = expr else { continue };
-                    let series = name_parts(&f.name).is_some_and(|p| {
-                        matches!(
-                            p.iter().map(String::as_str).collect::<Vec<_>>().as_slice(),
-                            ["generate_series"] | ["pg_catalog", "generate_series"]
-                        )
-                    });
-                    if !series {
+                    if !is_generate_series(&f.name) {
                         continue;
                     }
                     let series = std::mem::replace(expr, Expr::value(Value::Null));
@@ -1044,6 +1038,16 @@ fn expand_set_returning_items(query: &mut sqlparser::ast::Query) -> bool {
     expand(&mut query.body)
 }
 
+/// `generate_series` or `pg_catalog.generate_series`.
+fn is_generate_series(name: &sqlparser::ast::ObjectName) -> bool {
+    name_parts(name).is_some_and(|p| {
+        matches!(
+            p.iter().map(String::as_str).collect::<Vec<_>>().as_slice(),
+            ["generate_series"] | ["pg_catalog", "generate_series"]
+        )
+    })
+}
+
 /// A FROM item PostgreSQL answers differently: `generate_series` of int4 literals is a set of
 /// integers (DuckDB's is BIGINT): a subquery casting the series, with the alias's value column.
 fn semantic_table_replacement(factor: &sqlparser::ast::TableFactor) -> Option<sqlparser::ast::TableFactor> {
@@ -1051,11 +1055,7 @@ fn semantic_table_replacement(factor: &sqlparser::ast::TableFactor) -> Option<sq
     else {
         return None;
     };
-    let parts = name_parts(name)?;
-    if !matches!(
-        parts.iter().map(String::as_str).collect::<Vec<_>>().as_slice(),
-        ["generate_series"] | ["pg_catalog", "generate_series"]
-    ) {
+    if !is_generate_series(name) {
         return None;
     }
     // (more column names than the one column is PostgreSQL's error, DuckDB's to give)

@@ -144,6 +144,21 @@ pub(super) fn float_text(value: f64, single: bool) -> String {
     format!("{sign}{text}")
 }
 
+/// A decimal's digits without the zeros ending its fraction (`3.140000000` is `3.14`).
+pub(super) fn without_trailing_zeros(mut value: i128, mut scale: u32) -> (i128, u32) {
+    while scale > 0 && value % 10 == 0 {
+        (value, scale) = (value / 10, scale - 1);
+    }
+    (value, scale)
+}
+
+/// A decimal's text (`value` × 10^-`scale`).
+pub(super) fn decimal_text(value: i128, scale: u32) -> String {
+    let mut buf = BytesMut::new();
+    put_decimal(&mut buf, value, scale);
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
 fn put_decimal(buf: &mut BytesMut, value: i128, scale: u32) {
     let negative = value < 0;
     let digits = value.unsigned_abs().to_string();
@@ -274,10 +289,7 @@ impl Column<'_> {
             Column::Timestamp(a, zone) => put_timestamp(buf, a.value(row), *zone),
             Column::Decimal(a, scale, false) => put_decimal(buf, a.value(row), *scale),
             Column::Decimal(a, scale, true) => {
-                let (mut value, mut scale) = (a.value(row), *scale);
-                while scale > 0 && value % 10 == 0 {
-                    (value, scale) = (value / 10, scale - 1);
-                }
+                let (value, scale) = without_trailing_zeros(a.value(row), *scale);
                 put_decimal(buf, value, scale)
             }
         }

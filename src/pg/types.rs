@@ -157,16 +157,8 @@ fn unconstrained_numerics_as_text(fields: &[FieldInfo], batch: RecordBatch) -> R
                 text.append_null();
                 continue;
             }
-            let printed = decimals.value_as_string(row);
-            let trimmed = match printed.split_once('.') {
-                Some((whole, fraction)) => match fraction.trim_end_matches('0') {
-                    "" if whole == "-0" => "0".to_owned(),
-                    "" => whole.to_owned(),
-                    kept => format!("{whole}.{kept}"),
-                },
-                None => printed,
-            };
-            text.append_value(trimmed);
+            let (value, scale) = super::encode::without_trailing_zeros(decimals.value(row), 9);
+            text.append_value(super::encode::decimal_text(value, scale));
         }
         columns[i] = Arc::new(text.finish());
         schema_fields[i] = Field::new(schema_fields[i].name(), DataType::Utf8, true);
