@@ -1329,12 +1329,12 @@ fn stream_statement(
 ) {
     // Statements repeat verbatim (sessions reuse relation handles; table files keep their
     // aliases) and DuckDB's prepare is the costly step of a small one, so prepared statements
-    // are kept per connection: catalog queries always, reads of table files while the
-    // instance's plan epoch holds (`reuse_plan`; DuckDB plans with the statistics of the
-    // moment, and a plan kept across a write to the file can return wrong values). Other
-    // statements are prepared afresh.
+    // are kept per connection: catalog queries, reads of table files while the instance's
+    // plan epoch holds (`reuse_plan`; DuckDB plans with the statistics of the moment, and a
+    // plan kept across a write to the file can return wrong values), and neither when the
+    // plan may hold rows (`may_materialize`). Other statements are prepared afresh.
     let (mut cached, mut fresh);
-    let stmt: &mut duckdb::Statement<'_> = if query.tables.is_empty() || reuse_plan {
+    let stmt: &mut duckdb::Statement<'_> = if (query.tables.is_empty() || reuse_plan) && !may_materialize(&query.sql) {
         match conn.prepare_cached(&query.sql) {
             Ok(s) => {
                 cached = s;
@@ -1399,6 +1399,22 @@ fn stream_statement(
             }
         }
     }
+}
+
+/// Whether a statement's plan may keep rows after it ran: a materialized CTE's working table
+/// lives in the plan, so a kept prepared statement would hold its rows until it ran again (a
+/// catalog query naming 400 subqueries left 244 MB held in a 256 MB instance). CTEs come from
+/// a `WITH` and from DuckDB's common-subplan optimizer, which materializes a subplan that
+/// occurs twice: that needs two nested queries or a set operation. Judged on the words of the
+/// text: a word in a literal or a name only costs a fresh prepare.
+fn may_materialize(sql: &str) -> bool {
+    let mut selects = 0;
+    sql.split(|c: char| !c.is_ascii_alphanumeric() && c != '_').any(|word| {
+        if word.eq_ignore_ascii_case("select") {
+            selects += 1;
+        }
+        selects > 1 || ["with", "union", "except", "intersect"].iter().any(|w| word.eq_ignore_ascii_case(w))
+    })
 }
 
 /// An EXPLAIN result without the engine's internals: the echoed statement removed, table file

@@ -241,3 +241,42 @@ fn numeric_parameters_bind_as_exact_decimals() {
     assert_eq!(super::decimal_text(150, 2), "1.50");
     assert_eq!(super::decimal_text(7, 0), "7");
 }
+
+#[test]
+fn kept_plans_hold_no_rows_after_their_statement() {
+    // A materialized CTE keeps its rows in the plan; kept plans would hold them in the
+    // instance every project shares until the connection went away.
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine(dir.path());
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rows = "SELECT range AS i, repeat('x', 40) || range AS s FROM range(1000000)";
+    let statements = (0..4).flat_map(|k| {
+        [
+            format!("WITH x AS MATERIALIZED ({rows}) SELECT count(*) + {k} FROM x"),
+            // the same subquery twice: the common-subplan optimizer would materialize it
+            format!("SELECT count(*) + {k} FROM ({rows}) a JOIN ({rows}) b USING (i, s)"),
+        ]
+    });
+    for sql in statements {
+        let query = Query {
+            home: Place::System,
+            sql,
+            params: vec![],
+            relations: vec![],
+            tables: vec![],
+            origin: SqlOrigin::Server,
+            checks: None,
+            labels: vec![],
+        };
+        rt.block_on(async {
+            let mut stream = engine.query(query, &Canceller::default()).await.unwrap();
+            while let Some(batch) = stream.next_batch().await {
+                batch.unwrap();
+            }
+        });
+    }
+    let held: i64 = with_conn_in(&engine, Place::System, |conn| {
+        conn.query_row("SELECT sum(memory_usage_bytes)::BIGINT FROM duckdb_memory()", [], |r| r.get(0)).unwrap()
+    });
+    assert!(held < 16 << 20, "{held} bytes held after the statements ended");
+}

@@ -126,12 +126,10 @@ impl Session {
     }
 
     /// The engine instance this session's SQL runs in: its project's, or (the admin) the
-    /// system instance, which holds no table. A workspace session's catalog queries (the only SQL of its that the gateway plans) run
-    /// in the system instance too: they read server-built relations only.
+    /// system instance, which holds no table. A workspace session's catalog queries (the only
+    /// SQL of its that the gateway plans) run in its project's instance too: the memory a
+    /// heavy one takes is its project's, never the instance every project shares.
     pub fn home(&self) -> crate::engine::Place {
-        if self.workspace.is_some() {
-            return crate::engine::Place::System;
-        }
         match self.ctx.project_id() {
             Some(p) => crate::engine::Place::Project(p),
             None => crate::engine::Place::System,

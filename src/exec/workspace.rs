@@ -130,8 +130,8 @@ fn answered_here(sql: &str) -> bool {
 /// A workspace statement that reads PostgreSQL's catalog (`pg_catalog.*`,
 /// `information_schema.*`) and nothing of the workspace's own: planned by the gateway as a
 /// storage session's read, and answered by the same catalog emulation, from the workspace's
-/// schemas, tables and views (see `exec::workspace_catalog`). It runs in the system instance,
-/// which holds no table. Any other statement (one also reading a workspace table, or one the
+/// schemas, tables and views (see `exec::workspace_catalog`). It runs in the project's instance
+/// (see `Session::home`) and reads no table there. Any other statement (one also reading a workspace table, or one the
 /// gateway cannot read) goes to DuckDB as written. `declared`: parameter types the client named.
 pub fn workspace_catalog_query(session: &Session, sql: &str, declared: &[Option<&str>]) -> Option<Plan> {
     let settings = session.settings().clone();

@@ -1150,6 +1150,27 @@ async fn a_workspace_catalog_shows_its_own_objects_as_postgresql_does() {
 }
 
 #[tokio::test]
+async fn a_heavy_catalog_query_takes_only_its_own_projects_memory_and_none_after_it() {
+    let server = TestServer::start().await;
+    let heavy = workspace(&storage(&server, "heavy").await, "CALL create_workspace(name => 'h')").await;
+    let quiet =
+        login(&server, &workspace(&storage(&server, "quiet").await, "CALL create_workspace(name => 'q')").await).await;
+    // 500 lookups of a relation by name: each a subquery of pg_class, which DuckDB materializes
+    // once; each session's statement has a text of its own (its relations' handles)
+    let terms: Vec<String> = (0..500).map(|i| format!("'pg_class'::regclass IS NULL AND relname = 'x{i}'")).collect();
+    let sql = format!("SELECT 1 FROM pg_class WHERE {}", terms.join(" OR "));
+    for _ in 0..3 {
+        if let Err(e) = login(&server, &heavy).await.simple_query(&sql).await {
+            assert_eq!(sqlstate(&e), "53200", "{e:?}");
+        }
+    }
+    let count = "SELECT count(*) FROM pg_catalog.pg_class WHERE relname = 'pg_type'";
+    assert_eq!(text_rows(&quiet, count).await, vec![vec![s("1")]], "another project's workspace");
+    let heavy = login(&server, &heavy).await;
+    assert_eq!(text_rows(&heavy, count).await, vec![vec![s("1")]], "the same workspace, once its queries ended");
+}
+
+#[tokio::test]
 async fn a_workspace_file_of_the_earlier_layout_is_renamed_and_keeps_its_data() {
     let server = TestServer::start().await;
     let st = storage(&server, "layout").await;
