@@ -116,6 +116,8 @@ impl Instance {
             // Rows come back in no particular order without ORDER BY (as in PostgreSQL); keeping
             // insertion order makes `LIMIT n` scans ten times slower and big results costlier.
             ("preserve_insertion_order", "false".to_owned()),
+            // PostgreSQL's: NULL sorts as the largest value (last ascending, first descending)
+            ("default_null_order", "nulls_last_on_asc_first_on_desc".to_owned()),
         ];
         let db = RawDatabase::open_in_memory(&config)
             .map_err(|e| Error::invalid(format!("cannot start the engine: {e}")))?;

@@ -357,6 +357,16 @@ impl Engine {
             .unwrap_or_else(|p| p.into_inner())
             .query_row("SELECT library_version FROM pragma_version()", [], |r| r.get(0))
             .map_err(|e| Error::internal("reading the DuckDB version", e))?;
+        let functions: Vec<String> = {
+            let root = system.root.lock().unwrap_or_else(|p| p.into_inner());
+            let mut stmt = root
+                .prepare("SELECT DISTINCT function_name FROM duckdb_functions()")
+                .map_err(|e| Error::internal("listing the engine's functions", e))?;
+            stmt.query_map([], |r| r.get::<_, String>(0))
+                .and_then(|rows| rows.collect::<duckdb::Result<Vec<String>>>())
+                .map_err(|e| Error::internal("listing the engine's functions", e))?
+        };
+        crate::gateway::set_engine_functions(functions);
         let project_memory = config.project_memory_limit.clone().unwrap_or_else(|| half_of(&config.memory_limit));
         Ok(Engine {
             shared: Arc::new(Shared {

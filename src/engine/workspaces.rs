@@ -167,6 +167,7 @@ impl Workspaces {
             ("autoinstall_known_extensions", "false".into()),
             ("allow_community_extensions", "false".into()),
             ("enable_external_access", "false".into()),
+            ("default_null_order", "nulls_last_on_asc_first_on_desc".into()),
         ];
         let db = RawDatabase::open_path(&path, &settings)
             .map_err(|e| Error::new(ErrorKind::Unavailable, format!("cannot open the workspace: {e}")))?;

@@ -70,7 +70,7 @@ impl CatalogContents {
         // Views are table-shaped records numbered apart from tables.
         let views = snapshot.views.iter().filter_map(|(bucket_id, v)| {
             let table = TableRecord {
-                id: VIEW_ID_OFFSET + v.id,
+                id: view_relation_id(v.id),
                 bucket_id: *bucket_id,
                 name: v.name.clone(),
                 version: 0,
@@ -103,6 +103,11 @@ fn rowtype_oid(relation_oid: i64) -> i64 {
 /// (tables' row types from 2.1e9, views' from 3.1e9; their arrays 5e8 above, clear of both for
 /// fewer than 5e8 relations)
 const ROWTYPE_ARRAY_OFFSET: i64 = 500_000_000;
+
+/// A view's number among the catalog's relations (its oid is [`table_oid`] of it).
+pub(super) fn view_relation_id(view_id: i64) -> i64 {
+    VIEW_ID_OFFSET + view_id
+}
 
 pub(super) fn table_oid(table_id: i64) -> i64 {
     100_000_000 + table_id

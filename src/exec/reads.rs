@@ -81,12 +81,18 @@ impl Executor {
         let search_path = session.search_path();
         let (refs, files, columns) =
             self.expand_reads_with_columns(session, q.tables.clone(), search_path, None).await?;
-        // each table slot's table (a view's slot: none)
+        // each table slot's table, or the view it names
         let slots = refs
             .iter()
-            .map(|data_ref| {
-                let file = files.iter().find(|f| f.data_ref() == *data_ref)?;
-                Some(SlotTable { table_id: file.table_id, columns: columns.get(&file.table_id)?.clone() })
+            .enumerate()
+            .map(|(slot, data_ref)| match files.iter().find(|f| f.data_ref() == *data_ref) {
+                Some(file) => {
+                    Some(SlotTable { table_id: file.table_id, columns: columns.tables.get(&file.table_id)?.clone() })
+                }
+                None => {
+                    let (id, view_columns) = columns.views.get(slot)?.as_ref()?;
+                    Some(SlotTable { table_id: *id, columns: view_columns.clone() })
+                }
             })
             .collect();
         let mut rendered = q.render_for_engine(&handles, &refs)?;
@@ -166,15 +172,32 @@ impl Executor {
         }
         let saw_view = Arc::new(AtomicBool::new(false));
         let seen = Arc::clone(&saw_view);
-        let columns = Arc::new(std::sync::Mutex::new(super::session::TableColumns::new()));
+        let columns = Arc::new(std::sync::Mutex::new(super::session::TableColumns::default()));
         let noted = Arc::clone(&columns);
         let expanded = self
             .storage
             .with_resolver(session.ctx.clone(), move |resolve| {
                 let compat = CompatValues { settings: &settings, user: &user, database: &database, backend_pid: pid };
                 let creating = creating.as_ref().map(|(b, v)| (b.as_str(), v.as_str()));
+                let first_call = std::cell::Cell::new(true);
                 let resolve = |names: &[TableName], search_path: &[String]| {
                     let mut sources = resolve(names, search_path)?;
+                    let mut noted = noted.lock().unwrap_or_else(|p| p.into_inner());
+                    // the first call resolves the names the read itself gives (the rest: its
+                    // views' names)
+                    let top_level = first_call.replace(false);
+                    if top_level {
+                        noted.views = sources
+                            .iter()
+                            .map(|s| match s {
+                                ReadSource::View { view, .. } => Some((
+                                    super::catalog::view_relation_id(view.id),
+                                    view.columns.iter().map(|c| (c.name.clone(), c.sql_type.clone())).collect(),
+                                )),
+                                ReadSource::Table(_) => None,
+                            })
+                            .collect();
+                    }
                     if sources.iter().any(|s| matches!(s, ReadSource::View { .. })) {
                         seen.store(true, Ordering::Relaxed);
                     }
@@ -182,7 +205,7 @@ impl Executor {
                         if let ReadSource::Table(t) = source {
                             t.file = overlay.file(t.file.clone())?;
                             let described = t.table.columns.iter().map(|c| (c.name.clone(), c.sql_type.clone()));
-                            noted.lock().unwrap_or_else(|p| p.into_inner()).insert(t.table.id, described.collect());
+                            noted.tables.insert(t.table.id, described.collect());
                         }
                     }
                     Ok(sources)

@@ -63,9 +63,18 @@ struct ResolvedReads {
 pub(super) type ReadKey = (Vec<crate::storage::TableName>, Vec<String>, Option<u64>);
 pub(super) type ResolvedTables = (Vec<String>, Vec<crate::engine::TableFile>, Arc<TableColumns>);
 
-/// The columns (name, DuckDB type) of the tables a read resolved, by table id: what
-/// RowDescription reports of a result column that is one of them.
-pub(super) type TableColumns = std::collections::HashMap<i64, Vec<(String, String)>>;
+/// What RowDescription reports of a result column that is a column of a relation the read
+/// names: the columns (name, DuckDB type) of the tables it resolved, by table id, and of each
+/// view it names itself, by the view's place among the names.
+#[derive(Default, Clone)]
+pub(super) struct TableColumns {
+    pub tables: std::collections::HashMap<i64, ColumnTypes>,
+    /// (the view's relation id as the catalog numbers it, its columns), per name read
+    pub views: Vec<Option<(i64, ColumnTypes)>>,
+}
+
+/// A relation's columns: (name, DuckDB type).
+pub(super) type ColumnTypes = Vec<(String, String)>;
 
 /// Resolutions one session keeps (a dashboard's statements use a few dozen names).
 const RESOLVED_READS: usize = 64;

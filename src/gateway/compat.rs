@@ -1179,7 +1179,17 @@ fn int4_function(f: &sqlparser::ast::Function) -> bool {
     };
     matches!(
         name,
-        "length" | "char_length" | "character_length" | "octet_length" | "bit_length" | "strpos" | "array_length"
+        "length"
+            | "char_length"
+            | "character_length"
+            | "octet_length"
+            | "bit_length"
+            | "strpos"
+            | "array_length"
+            | "array_position"
+            | "cardinality"
+            | "ntile"
+            | "grouping"
     )
 }
 

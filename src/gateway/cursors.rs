@@ -47,7 +47,7 @@ pub(super) fn cursor_name(ident: &sqlparser::ast::Ident) -> String {
     if ident.quote_style.is_some() { ident.value.clone() } else { ident.value.to_lowercase() }
 }
 
-/// Whether a parsed `FETCH … INTO name` is a `MOVE` (see [`normalize_fetch_and_move`]).
+/// Whether a parsed `FETCH … INTO name` is a `MOVE` (see [`normalize_short_forms`]).
 pub(super) fn is_move(into: &Option<ObjectName>) -> bool {
     into.as_ref().is_some_and(|name| name.to_string() == MOVE_MARKER)
 }
@@ -55,8 +55,9 @@ pub(super) fn is_move(into: &Option<ObjectName>) -> bool {
 /// PostgreSQL takes shorter `FETCH`es than the parser does (`FETCH c`, `FETCH 5 c`, `FETCH
 /// FORWARD c`) and `MOVE`, which the parser lacks: every statement that starts with either is
 /// rewritten, token by token, to `FETCH <direction> FROM <name>`, a MOVE marked `INTO` the
-/// move marker. Anything else about the statement is left for the parser to judge.
-pub(super) fn normalize_fetch_and_move(tokens: &mut Vec<TokenWithSpan>) {
+/// move marker. PostgreSQL's `TABLE t` (which the parser lacks too) becomes `SELECT * FROM t`.
+/// Anything else about the statement is left for the parser to judge.
+pub(super) fn normalize_short_forms(tokens: &mut Vec<TokenWithSpan>) {
     let mut start = 0;
     while start < tokens.len() {
         let end = tokens[start..].iter().position(|t| t.token == Token::SemiColon).map_or(tokens.len(), |i| start + i);
@@ -68,6 +69,15 @@ pub(super) fn normalize_fetch_and_move(tokens: &mut Vec<TokenWithSpan>) {
             }
             Some(Token::Word(w)) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("move") => {
                 rewrite(tokens, &significant, true)
+            }
+            // `TABLE t` is `SELECT * FROM t` (PostgreSQL's short form)
+            Some(Token::Word(w)) if w.quote_style.is_none() && w.keyword == Keyword::TABLE => {
+                let space = || Token::Whitespace(sqlparser::tokenizer::Whitespace::Space);
+                let select = [Token::make_keyword("SELECT"), space(), Token::Mul, space(), Token::make_keyword("FROM")];
+                let mut statement: Vec<TokenWithSpan> = tokens[start..end].to_vec();
+                let at = significant[0] - start;
+                statement.splice(at..=at, select.into_iter().map(TokenWithSpan::wrap));
+                Some(statement)
             }
             _ => None,
         };

@@ -90,6 +90,7 @@ const ALLOWED: &[&str] = &[
     "percent_rank",
     "cume_dist",
     "ntile",
+    "grouping",
     "lag",
     "lead",
     "first_value",
@@ -431,6 +432,30 @@ pub(super) const ALLOWED_TABLE_FUNCTIONS: &[&str] = &["generate_series", "range"
 
 pub(super) fn is_allowed(name: &str) -> bool {
     ALLOWED_SET.contains(name)
+}
+
+/// Names of PostgreSQL 15's functions (`pg_proc`, checked in): a call of any other name
+/// answers as PostgreSQL does, 42883 "does not exist", rather than "not allowed".
+static POSTGRES_FUNCTIONS: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
+    let mut lines = include_str!("pg_static/pg_proc.tsv").lines().filter(|l| !l.starts_with('#'));
+    let header: Vec<&str> = lines.next().unwrap_or_default().split('\t').collect();
+    let column = header.iter().position(|c| *c == "proname").unwrap_or(1);
+    lines.filter_map(|l| l.split('\t').nth(column)).collect()
+});
+
+/// Names of the engine's functions, as the engine reports them once it is open.
+static ENGINE_FUNCTIONS: std::sync::OnceLock<HashSet<String>> = std::sync::OnceLock::new();
+
+/// Records the engine's function names (the first call wins; every instance has the same).
+pub fn set_engine_functions(names: impl IntoIterator<Item = String>) {
+    let _ = ENGINE_FUNCTIONS.set(names.into_iter().collect());
+}
+
+/// Whether a refused call names a function neither PostgreSQL nor the engine has: it answers
+/// 42883 "does not exist" as in PostgreSQL; a function the engine has but a session may not
+/// call answers 42501. Before the engine reported its functions, every name is taken to exist.
+pub(super) fn is_unknown_function(name: &str) -> bool {
+    !POSTGRES_FUNCTIONS.contains(name) && ENGINE_FUNCTIONS.get().is_some_and(|engine| !engine.contains(name))
 }
 
 #[cfg(test)]

@@ -76,6 +76,9 @@ struct Column {
 struct Scoped {
     alias: Ident,
     columns: Option<Vec<Column>>,
+    /// Columns a join's `USING` merged into an earlier relation's: an unqualified name means
+    /// that one.
+    merged: Vec<Ident>,
 }
 
 struct Tracer<'a> {
@@ -168,7 +171,20 @@ impl Tracer<'_> {
     fn scope_of(&self, from: &TableWithJoins, ctes: &Ctes, scope: &mut Vec<Scoped>) {
         self.factor(&from.relation, ctes, scope);
         for join in &from.joins {
+            let before = scope.len();
             self.factor(&join.relation, ctes, scope);
+            // an inner or left join's `USING` column is the left side's (a full or right
+            // join's is a COALESCE of both: no one column)
+            use sqlparser::ast::{JoinConstraint, JoinOperator as J};
+            if let J::Join(JoinConstraint::Using(names))
+            | J::Inner(JoinConstraint::Using(names))
+            | J::Left(JoinConstraint::Using(names))
+            | J::LeftOuter(JoinConstraint::Using(names)) = &join.join_operator
+                && scope.len() == before + 1
+                && let Some(joined) = scope.last_mut()
+            {
+                joined.merged = names.iter().filter_map(|n| n.0.last()?.as_ident().cloned()).collect();
+            }
         }
     }
 
@@ -182,18 +198,18 @@ impl Tracer<'_> {
                 if let (Some(columns), Some(alias)) = (columns.as_mut(), alias) {
                     rename(columns, &alias.columns.iter().map(|c| c.name.clone()).collect::<Vec<_>>());
                 }
-                scope.push(Scoped { alias: alias_name, columns });
+                scope.push(Scoped { alias: alias_name, columns, merged: vec![] });
             }
             TableFactor::Derived { subquery, alias: Some(alias), .. } => {
                 let mut columns = self.query(subquery, ctes);
                 if let Some(columns) = columns.as_mut() {
                     rename(columns, &alias.columns.iter().map(|c| c.name.clone()).collect::<Vec<_>>());
                 }
-                scope.push(Scoped { alias: alias.name.clone(), columns });
+                scope.push(Scoped { alias: alias.name.clone(), columns, merged: vec![] });
             }
             TableFactor::NestedJoin { table_with_joins, alias: None } => self.scope_of(table_with_joins, ctes, scope),
             // anything else makes names ambiguous: an unknown relation in scope
-            _ => scope.push(Scoped { alias: Ident::new(""), columns: None }),
+            _ => scope.push(Scoped { alias: Ident::new(""), columns: None, merged: vec![] }),
         }
     }
 
@@ -259,7 +275,17 @@ impl Tracer<'_> {
             Expr::Identifier(_) | Expr::CompoundIdentifier(_) => lookup(expr, scope),
             // (not `cast_type`: this tree has the compat rewrites, where `::pg_catalog.text` is a
             // VARCHAR cast; the written types, read before them, say what the client wrote)
-            Expr::Cast { data_type, .. } => known_type(data_type).map(Described::Type),
+            Expr::Cast { data_type, expr: inner, .. } => {
+                // a cast of a column to its own type, no modifier given, is the column
+                // (PostgreSQL drops it)
+                if let Some(oid) = plain_type_oid(data_type)
+                    && let Some(Described::Column(origin)) = self.describe(inner, scope, ctes)
+                    && self.declared(Described::Column(origin)).is_some_and(|(declared, _)| declared == i64::from(oid))
+                {
+                    return Some(Described::Column(origin));
+                }
+                known_type(data_type).map(Described::Type)
+            }
             // a scalar subquery: its one column's type
             Expr::Subquery(query) => match self.query(query, ctes)?.as_slice() {
                 [only] => only.origin.and_then(type_only),
@@ -495,6 +521,29 @@ fn known_type(data_type: &sqlparser::ast::DataType) -> Option<u32> {
     (super::query::postgres_type_name(data_type) == "name").then_some(NAME_OID)
 }
 
+/// The OID of a type written without a modifier, for the common scalar types.
+fn plain_type_oid(data_type: &sqlparser::ast::DataType) -> Option<u32> {
+    if data_type.to_string().contains('(') {
+        return None;
+    }
+    Some(match super::query::postgres_type_name(data_type).as_str() {
+        "int2" => 21,
+        "int4" => 23,
+        "int8" => 20,
+        "float4" => 700,
+        "float8" => 701,
+        "numeric" => 1700,
+        "bool" => 16,
+        "text" => 25,
+        "varchar" => 1043,
+        "date" => 1082,
+        "timestamp" => 1114,
+        "timestamptz" => 1184,
+        "name" => NAME_OID,
+        _ => return None,
+    })
+}
+
 /// A set operation's column: its first branch's type, but no typmod (PostgreSQL keeps one only
 /// when every branch has it).
 fn without_typmod(described: Described) -> Described {
@@ -545,6 +594,9 @@ fn lookup(expr: &Expr, scope: &[Scoped]) -> Option<Described> {
             // the one relation in scope with that column; unknown relations make it ambiguous
             let mut found = None;
             for scoped in scope {
+                if scoped.merged.iter().any(|m| same(m, column)) {
+                    continue;
+                }
                 let columns = scoped.columns.as_ref()?;
                 for c in columns.iter().filter(|c| c.name.as_ref().is_some_and(|n| same(n, column))) {
                     if found.is_some() {

@@ -9,6 +9,7 @@ mod cursors;
 mod ddl;
 pub mod dml;
 mod functions;
+pub use functions::set_engine_functions;
 pub mod lineage;
 pub mod nesting;
 pub mod oracle;
@@ -551,7 +552,7 @@ pub fn parse(sql: &str) -> Result<Vec<Statement>> {
             };
             nesting::check_nesting(&tokens)?;
             let mut tokens = tokens;
-            cursors::normalize_fetch_and_move(&mut tokens);
+            cursors::normalize_short_forms(&mut tokens);
             Ok(Parser::new(dialect).with_tokens_with_locations(tokens).parse_statements().map_err(|e| e.to_string()))
         };
     let syntax_error = |message: String| {

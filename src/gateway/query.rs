@@ -288,6 +288,24 @@ pub(crate) fn name_columns_like_postgres(statement: &mut Statement) -> bool {
     let mut nulls = TextNulls { changed: false };
     let _ = query.visit(&mut nulls);
     let mut changed = nulls.changed;
+    // a bare VALUES list's columns are column1, column2, … (DuckDB's: col0, col1, …)
+    if let sqlparser::ast::SetExpr::Values(values) = query.body.as_mut()
+        && let Some(width) = values.rows.first().map(|row| row.len())
+        && width > 0
+    {
+        let names: Vec<String> = (1..=width).map(|i| format!("column{i}")).collect();
+        let template = format!("SELECT * FROM (VALUES (NULL)) AS \"*VALUES*\"({})", names.join(", "));
+        if let Ok(mut parsed) = super::parse(&template)
+            && let Some(Statement::Query(mut outer)) = parsed.pop()
+            && let sqlparser::ast::SetExpr::Select(select) = outer.body.as_mut()
+            && let Some(sqlparser::ast::TableFactor::Derived { subquery, .. }) =
+                select.from.first_mut().map(|f| &mut f.relation)
+        {
+            std::mem::swap(&mut subquery.body, &mut query.body);
+            std::mem::swap(&mut query.body, &mut outer.body);
+            changed = true;
+        }
+    }
     // a bare NULL column is text in PostgreSQL (DuckDB answers integer), unless a set
     // operation's other branches decide its type
     let plain = matches!(query.body.as_ref(), sqlparser::ast::SetExpr::Select(_));
@@ -704,6 +722,12 @@ impl VisitorMut for Checker {
                     Some(_) => false,
                 };
                 if !schema_ok || !(functions::is_allowed(name) || compat) {
+                    if functions::is_unknown_function(name) {
+                        return ControlFlow::Break(
+                            Error::not_found(format!("function {}() does not exist", f.name))
+                                .with_sqlstate(SqlState::UndefinedFunction),
+                        );
+                    }
                     return ControlFlow::Break(
                         Error::permission_denied(format!("function {}() is not allowed in a storage session", f.name))
                             .with_hint("duckstore allows a fixed list of pure functions; files, settings and extensions are off limits"),

@@ -62,7 +62,8 @@ pub(super) fn export_select(
                         Some(t) => format!("TRY_CAST({} AS {t})", quote_ident(&c.name)),
                         None => quote_ident(&c.name),
                     };
-                    format!("{key}{}", if o.descending { " DESC" } else { "" })
+                    // a value that does not convert (NULL) sorts last either way
+                    format!("{key}{} NULLS LAST", if o.descending { " DESC" } else { "" })
                 })
             })
             .collect::<Result<_>>()?;

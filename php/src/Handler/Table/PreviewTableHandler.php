@@ -142,7 +142,8 @@ final class PreviewTableHandler extends BaseHandler
             $column = Quote::ident($order->getColumnName());
             $cast = self::CASTS[$order->getDataType()] ?? null;
             $expression = $cast === null ? $column : sprintf('TRY_CAST(%s AS %s)', $column, $cast);
-            $parts[] = $expression . ($order->getOrder() === Order::DESC ? ' DESC' : ' ASC');
+            // a value that does not convert (NULL) sorts last either way
+            $parts[] = $expression . ($order->getOrder() === Order::DESC ? ' DESC' : ' ASC') . ' NULLS LAST';
         }
         return $parts === [] ? '' : ' ORDER BY ' . implode(', ', $parts);
     }
