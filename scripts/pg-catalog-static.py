@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Regenerates src/gateway/pg_static/*.tsv from a running PostgreSQL 15: the rows of the catalog
 relations whose contents are PostgreSQL's own (its types, functions, access methods, languages,
-aggregates, and its system tables and views as pg_class rows), which duckstore shows as they are.
+aggregates, and its system tables and views as pg_class rows with their pg_attribute rows), which
+duckstore shows as they are.
 
     ~/.cache/duckstore/compat-venv/bin/python scripts/pg-catalog-static.py "host=… port=… user=… password=… dbname=…"
 
@@ -30,6 +31,13 @@ RELATIONS = {
     "pg_am": ("true", "oid", []),
     "pg_language": ("true", "oid", []),
     "pg_aggregate": ("true", "aggfnoid::oid", []),
+    # the columns of those system tables and views (psqlODBC describes catalog results by them)
+    "pg_attribute": (
+        f"attrelid IN (SELECT oid FROM pg_class WHERE relnamespace IN {SYSTEM} AND relkind IN ('r', 'v', 'm', 'p', 'f')) "
+        "AND attnum > 0 AND NOT attisdropped",
+        "attrelid, attnum",
+        [],
+    ),
 }
 # regproc columns joined to pg_proc.oid by clients: their OID, not the function's name
 AS_OID = {"pg_aggregate": {"aggfnoid"}}
@@ -37,6 +45,7 @@ AS_OID = {"pg_aggregate": {"aggfnoid"}}
 SKIPPED = {
     "pg_proc": {"prosrc", "probin", "prosqlbody", "proconfig", "proacl"},
     "pg_language": {"lanacl"},
+    "pg_attribute": {"attacl", "attoptions", "attfdwoptions", "attmissingval"},
 }
 
 

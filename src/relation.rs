@@ -116,6 +116,22 @@ impl RelationBuilder {
         self
     }
 
+    /// A row given by column name: every column it does not name is NULL (a relation defined
+    /// with all of PostgreSQL's columns fills the ones it knows).
+    pub fn named(&mut self, row: Vec<(&str, Value)>) -> &mut Self {
+        let mut values: Vec<Value> = vec![Value::Null; self.columns.len()];
+        for (name, value) in row {
+            match self.columns.iter().position(|(n, _)| n == name) {
+                Some(i) => values[i] = value,
+                None => {
+                    self.misfit.get_or_insert_with(|| format!("a value for \"{name}\", which is no column"));
+                    return self;
+                }
+            }
+        }
+        self.row(values)
+    }
+
     pub fn schema(&self) -> SchemaRef {
         Arc::new(Schema::new(
             self.columns.iter().map(|(name, ty)| Field::new(name, ty.arrow(), true)).collect::<Vec<_>>(),

@@ -7,6 +7,7 @@ use arrow::record_batch::RecordBatch;
 use crate::catalog::{ColumnRecord, TableRecord};
 use crate::error::Result;
 use crate::gateway::pg_catalog::CatalogRelation as R;
+use crate::gateway::settings::SessionSettings;
 use crate::relation::{RelationBuilder, Value as V};
 use crate::storage::CatalogSnapshot;
 
@@ -138,6 +139,9 @@ pub(super) const TYPES: &[(i64, &str, &str, i16, &str, i64, i64)] = &[
     (24, "regproc", "regproc", 4, "N", 0, 1008),
     (25, "text", "text", -1, "S", 0, 1009),
     (26, "oid", "oid", 4, "N", 0, 1028),
+    (27, "tid", "tid", 6, "U", 0, 1010),
+    (28, "xid", "xid", 4, "U", 0, 1011),
+    (29, "cid", "cid", 4, "U", 0, 1012),
     (30, "oidvector", "oidvector", -1, "A", 26, 1013),
     (114, "json", "json", -1, "U", 0, 199),
     (700, "float4", "real", 4, "N", 0, 1021),
@@ -323,7 +327,13 @@ fn information_type(c: &ColumnRecord) -> (String, Option<i64>, Option<i64>) {
 }
 
 /// Builds one catalog relation for a session from what it may see.
-pub(crate) fn build(relation: R, contents: &CatalogContents, user: &str, database: &str) -> Result<RecordBatch> {
+pub(crate) fn build(
+    relation: R,
+    contents: &CatalogContents,
+    user: &str,
+    database: &str,
+    settings: &SessionSettings,
+) -> Result<RecordBatch> {
     let mut out = RelationBuilder::new(relation.columns());
     let schemas = &contents.schemas;
     // (schema, table or view, whether a view)
@@ -361,10 +371,12 @@ pub(crate) fn build(relation: R, contents: &CatalogContents, user: &str, databas
                         V::Int(0),
                         OWNER_OID.into(),
                         am.into(),
-                        oid.into(),
+                        // (a view has no file)
+                        (if kind == "v" { 0 } else { oid }).into(),
                         V::Int(0),
                         V::Int(t.byte_count / 8192),
-                        V::Float(t.row_count as f64),
+                        // (an index is counted by ANALYZE, which never runs here: 0)
+                        V::Float(if kind == "i" { 0.0 } else { t.row_count as f64 }),
                         V::Int(0),
                         V::Int(0),
                         has_index.into(),
@@ -373,13 +385,15 @@ pub(crate) fn build(relation: R, contents: &CatalogContents, user: &str, databas
                         kind.into(),
                         V::Int(natts as i64),
                         V::Int(0),
-                        false.into(),
+                        // a view is its `_RETURN` rule
+                        (kind == "v").into(),
                         false.into(),
                         false.into(),
                         false.into(),
                         false.into(),
                         true.into(),
-                        "d".into(),
+                        // an index has no replica identity
+                        (if kind == "i" { "n" } else { "d" }).into(),
                         false.into(),
                         V::Int(0),
                         V::Int(0),
@@ -430,6 +444,8 @@ pub(crate) fn build(relation: R, contents: &CatalogContents, user: &str, databas
                     V::Int(if oid == 25 { 100 } else { 0 }),
                     V::Null,
                     V::Null,
+                    V::Null,
+                    V::Null,
                 ]);
             };
             for (_, t, _) in &relations {
@@ -441,6 +457,41 @@ pub(crate) fn build(relation: R, contents: &CatalogContents, user: &str, databas
                 let keys = t.primary_key.iter().filter_map(|k| t.columns.iter().find(|c| c.name == *k));
                 for (i, c) in keys.enumerate() {
                     attribute(pk_index_oid(t), c, i + 1, false);
+                }
+            }
+            for (_, t, view) in &relations {
+                // a table's system columns, as every PostgreSQL table has them
+                if !view {
+                    for (attnum, name, type_oid, len) in SYSTEM_COLUMNS {
+                        out.row(vec![
+                            table_oid(t.id).into(),
+                            (*name).into(),
+                            V::Int(*type_oid),
+                            V::Int(0),
+                            V::Int(*len),
+                            V::Int(*attnum),
+                            V::Int(0),
+                            V::Int(-1),
+                            V::Int(-1),
+                            (*len == 4).into(),
+                            if *len == 4 { "i" } else { "s" }.into(),
+                            "p".into(),
+                            "".into(),
+                            true.into(),
+                            false.into(),
+                            false.into(),
+                            "".into(),
+                            "".into(),
+                            false.into(),
+                            true.into(),
+                            V::Int(0),
+                            V::Int(0),
+                            V::Null,
+                            V::Null,
+                            V::Null,
+                            V::Null,
+                        ]);
+                    }
                 }
             }
         }
@@ -497,6 +548,11 @@ pub(crate) fn build(relation: R, contents: &CatalogContents, user: &str, databas
                     V::List(pk_attnums(t)),
                     V::Null,
                     V::Null,
+                    V::Null,
+                    V::Null,
+                    V::Null,
+                    V::Null,
+                    V::Null,
                 ]);
             }
         }
@@ -533,6 +589,8 @@ pub(crate) fn build(relation: R, contents: &CatalogContents, user: &str, databas
                 V::Int(-1),
                 V::Null,
                 V::Null,
+                V::Null,
+                V::Null,
             ]);
             out.row(vec![
                 V::Int(950),
@@ -544,23 +602,25 @@ pub(crate) fn build(relation: R, contents: &CatalogContents, user: &str, databas
                 V::Int(-1),
                 "C".into(),
                 "C".into(),
+                V::Null,
+                V::Null,
             ]);
         }
         R::Database => {
-            out.row(vec![
-                V::Int(16_384),
-                database.into(),
-                OWNER_OID.into(),
-                V::Int(6),
-                "c".into(),
-                false.into(),
-                true.into(),
-                V::Int(-1),
-                "C".into(),
-                "C".into(),
-                V::Null,
-                V::Null,
-                V::Null,
+            out.named(vec![
+                ("oid", V::Int(16_384)),
+                ("datname", database.into()),
+                ("datdba", OWNER_OID.into()),
+                ("encoding", V::Int(6)),
+                ("datlocprovider", "c".into()),
+                ("datistemplate", false.into()),
+                ("datallowconn", true.into()),
+                ("datconnlimit", V::Int(-1)),
+                ("datfrozenxid", V::Int(716)),
+                ("datminmxid", V::Int(1)),
+                ("dattablespace", V::Int(1663)),
+                ("datcollate", "C".into()),
+                ("datctype", "C".into()),
             ]);
         }
         R::Roles => {
@@ -600,31 +660,32 @@ pub(crate) fn build(relation: R, contents: &CatalogContents, user: &str, databas
                 out.row(row);
             }
         }
+        // every parameter a session has, with this session's value
         R::Settings => {
-            out.row(vec![
-                "max_index_keys".into(),
-                "32".into(),
-                V::Null,
-                "Preset Options".into(),
-                "".into(),
-                "integer".into(),
-            ]);
-            out.row(vec![
-                "max_identifier_length".into(),
-                "63".into(),
-                V::Null,
-                "Preset Options".into(),
-                "".into(),
-                "integer".into(),
-            ]);
-            out.row(vec![
-                "server_version_num".into(),
-                crate::gateway::settings::SERVER_VERSION_NUM.into(),
-                V::Null,
-                "Preset Options".into(),
-                "".into(),
-                "integer".into(),
-            ]);
+            let mut parameters: Vec<(&str, &str)> = settings.all().collect();
+            parameters.sort_by_key(|(name, _)| name.to_ascii_lowercase());
+            for (name, value) in parameters {
+                let (default, user_set) = crate::gateway::settings::default_of(name).unwrap_or((value, false));
+                let vartype = if matches!(value, "on" | "off") {
+                    "bool"
+                } else if value.parse::<i64>().is_ok() {
+                    "integer"
+                } else {
+                    "string"
+                };
+                out.named(vec![
+                    ("name", crate::gateway::settings::display_name(name).into()),
+                    ("setting", value.into()),
+                    ("category", (if user_set { "Client Connection Defaults" } else { "Preset Options" }).into()),
+                    ("short_desc", "".into()),
+                    ("context", (if user_set { "user" } else { "internal" }).into()),
+                    ("vartype", vartype.into()),
+                    ("source", (if value == default { "default" } else { "session" }).into()),
+                    ("boot_val", default.into()),
+                    ("reset_val", default.into()),
+                    ("pending_restart", false.into()),
+                ]);
+            }
         }
         R::Tables => {
             for (b, t) in &tables {
@@ -676,66 +737,107 @@ pub(crate) fn build(relation: R, contents: &CatalogContents, user: &str, databas
         R::IsTables => {
             for (b, t, is_view) in &relations {
                 let insertable = if !b.writable || *is_view { "NO" } else { "YES" };
-                out.row(vec![
-                    database.into(),
-                    b.name.clone().into(),
-                    t.name.clone().into(),
-                    (if *is_view { "VIEW" } else { "BASE TABLE" }).into(),
-                    insertable.into(),
+                out.named(vec![
+                    ("table_catalog", database.into()),
+                    ("table_schema", b.name.clone().into()),
+                    ("table_name", t.name.clone().into()),
+                    ("table_type", (if *is_view { "VIEW" } else { "BASE TABLE" }).into()),
+                    ("is_insertable_into", insertable.into()),
+                    ("is_typed", "NO".into()),
                 ]);
             }
         }
         R::IsColumns => {
-            for (b, t, _) in &relations {
+            for (b, t, is_view) in &relations {
                 for (i, c) in t.columns.iter().enumerate() {
                     let (data_type, precision, scale) = information_type(c);
                     let (oid, typmod) = pg_type_of(&c.sql_type);
                     let udt = TYPES.iter().find(|x| x.0 == oid).map_or("text", |x| x.1);
                     let length = (matches!(oid, 1042 | 1043) && typmod >= 4).then(|| i64::from(typmod - 4));
-                    out.row(vec![
-                        database.into(),
-                        b.name.clone().into(),
-                        t.name.clone().into(),
-                        c.name.clone().into(),
-                        V::Int(i as i64 + 1),
-                        c.default_sql.clone().into(),
-                        (if c.nullable { "YES" } else { "NO" }).into(),
-                        data_type.into(),
-                        length.map_or(V::Null, V::Int),
-                        precision.map_or(V::Null, V::Int),
-                        scale.map_or(V::Null, V::Int),
-                        V::Null,
-                        "pg_catalog".into(),
-                        udt.into(),
-                        "NO".into(),
-                        "NEVER".into(),
+                    // a string's longest form in bytes: four per character (UTF8), or PostgreSQL's
+                    // 1 GB for text without a length
+                    let octets = match (oid, length) {
+                        (1042 | 1043, Some(n)) => Some(n * 4),
+                        (25 | 1042 | 1043, _) => Some(1_073_741_824),
+                        _ => None,
+                    };
+                    // timestamps, times and intervals keep microseconds (6), dates none (0)
+                    let datetime_precision = match oid {
+                        1082 => Some(0),
+                        1083 | 1114 | 1184 | 1266 | 1186 => Some(6),
+                        _ => None,
+                    };
+                    let radix = match oid {
+                        20 | 21 | 23 | 700 | 701 => Some(2),
+                        1700 => Some(10),
+                        _ => None,
+                    };
+                    out.named(vec![
+                        ("table_catalog", database.into()),
+                        ("table_schema", b.name.clone().into()),
+                        ("table_name", t.name.clone().into()),
+                        ("column_name", c.name.clone().into()),
+                        ("ordinal_position", V::Int(i as i64 + 1)),
+                        ("column_default", c.default_sql.clone().into()),
+                        ("is_nullable", (if c.nullable { "YES" } else { "NO" }).into()),
+                        ("data_type", data_type.into()),
+                        ("character_maximum_length", length.map_or(V::Null, V::Int)),
+                        ("character_octet_length", octets.map_or(V::Null, V::Int)),
+                        ("numeric_precision", precision.map_or(V::Null, V::Int)),
+                        ("numeric_precision_radix", radix.map_or(V::Null, V::Int)),
+                        ("numeric_scale", scale.map_or(V::Null, V::Int)),
+                        ("datetime_precision", datetime_precision.map_or(V::Null, V::Int)),
+                        ("udt_catalog", database.into()),
+                        ("udt_schema", "pg_catalog".into()),
+                        ("udt_name", udt.into()),
+                        ("dtd_identifier", (i + 1).to_string().into()),
+                        ("is_self_referencing", "NO".into()),
+                        ("is_identity", "NO".into()),
+                        ("identity_cycle", "NO".into()),
+                        ("is_generated", "NEVER".into()),
+                        ("is_updatable", (if *is_view || !b.writable { "NO" } else { "YES" }).into()),
                     ]);
                 }
             }
         }
         R::IsTableConstraints => {
-            for (b, t) in tables.iter().filter(|(_, t)| !t.primary_key.is_empty()) {
-                out.row(vec![
-                    database.into(),
-                    b.name.clone().into(),
-                    format!("{}_pkey", t.name).into(),
-                    b.name.clone().into(),
-                    t.name.clone().into(),
-                    "PRIMARY KEY".into(),
-                ]);
+            for (b, t) in &tables {
+                let mut constraint = |name: String, kind: &str| {
+                    out.named(vec![
+                        ("constraint_catalog", database.into()),
+                        ("constraint_schema", b.name.clone().into()),
+                        ("constraint_name", name.into()),
+                        ("table_catalog", database.into()),
+                        ("table_schema", b.name.clone().into()),
+                        ("table_name", t.name.clone().into()),
+                        ("constraint_type", kind.into()),
+                        ("is_deferrable", "NO".into()),
+                        ("initially_deferred", "NO".into()),
+                        ("enforced", "YES".into()),
+                        ("nulls_distinct", (if kind == "PRIMARY KEY" { V::from("YES") } else { V::Null })),
+                    ]);
+                };
+                if !t.primary_key.is_empty() {
+                    constraint(format!("{}_pkey", t.name), "PRIMARY KEY");
+                }
+                // a NOT NULL column is a CHECK constraint here, named as PostgreSQL names it
+                for (i, _) in t.columns.iter().enumerate().filter(|(_, c)| !c.nullable) {
+                    constraint(format!("{}_{}_{}_not_null", b.oid, table_oid(t.id), i + 1), "CHECK");
+                }
             }
         }
         R::IsKeyColumnUsage => {
             for (b, t) in tables.iter().filter(|(_, t)| !t.primary_key.is_empty()) {
                 for (k, key) in t.primary_key.iter().enumerate() {
-                    out.row(vec![
-                        database.into(),
-                        b.name.clone().into(),
-                        format!("{}_pkey", t.name).into(),
-                        b.name.clone().into(),
-                        t.name.clone().into(),
-                        key.clone().into(),
-                        V::Int(k as i64 + 1),
+                    out.named(vec![
+                        ("constraint_catalog", database.into()),
+                        ("constraint_schema", b.name.clone().into()),
+                        ("constraint_name", format!("{}_pkey", t.name).into()),
+                        ("table_catalog", database.into()),
+                        ("table_schema", b.name.clone().into()),
+                        ("table_name", t.name.clone().into()),
+                        ("column_name", key.clone().into()),
+                        ("ordinal_position", V::Int(k as i64 + 1)),
                     ]);
                 }
             }
@@ -820,7 +922,10 @@ pub(crate) fn build(relation: R, contents: &CatalogContents, user: &str, databas
                         vec![b.name.clone().into(), v.name.clone().into(), "duckstore".into(), definition.into()]
                     }
                     R::IsViews => {
-                        vec![database.into(), b.name.clone().into(), v.name.clone().into(), definition.into()]
+                        let mut row =
+                            vec![database.into(), b.name.clone().into(), v.name.clone().into(), definition.into()];
+                        row.extend(["NONE", "NO", "NO", "NO", "NO", "NO"].map(V::from));
+                        row
                     }
                     _ => vec![table_oid(v.id).into(), definition.into()],
                 });
@@ -835,6 +940,16 @@ pub(crate) fn build(relation: R, contents: &CatalogContents, user: &str, databas
         None => Ok(own),
     }
 }
+
+/// PostgreSQL's system columns of a table: (attnum, name, type OID, length).
+const SYSTEM_COLUMNS: &[(i64, &str, i64, i64)] = &[
+    (-6, "tableoid", 26, 4),
+    (-5, "cmax", 29, 4),
+    (-4, "xmax", 28, 4),
+    (-3, "cmin", 29, 4),
+    (-2, "xmin", 28, 4),
+    (-1, "ctid", 27, 6),
+];
 
 fn index_def(b: &SchemaEntry, t: &TableRecord) -> String {
     let keys: Vec<String> = t.primary_key.iter().map(|k| quote_if_needed(k)).collect();

@@ -42,7 +42,8 @@ impl Executor {
                 (gateway::ServerRelation::System(view), _) => storage.system_view(session.ctx.clone(), *view).await?,
                 (gateway::ServerRelation::Catalog(CatalogRelation::Cursors), _) => super::cursors::pg_cursors(session)?,
                 (gateway::ServerRelation::Catalog(c), Some(snapshot)) => {
-                    super::catalog::build(*c, snapshot, &session.ctx.user, &session.database)?
+                    let settings = session.settings().clone();
+                    super::catalog::build(*c, snapshot, &session.ctx.user, &session.database, &settings)?
                 }
                 (gateway::ServerRelation::Catalog(_), None) => {
                     unreachable!("a snapshot is taken when catalog relations are read")

@@ -150,14 +150,16 @@ fn stands_for(engine_type: &DataType, type_oid: i64) -> bool {
         DataType::Decimal128(_, scale) => type_oid == 1700 || (*scale == 0 && type_oid == 20),
         // int2vector (sent as its text, `1 2`)
         DataType::List(element) if element.data_type() == &DataType::Int16 => type_oid == 22,
-        // name[] (a list of text: its text form is the same)
+        // name[], "char"[], aclitem[] (lists of text: their text forms are the same)
         DataType::List(element)
             if matches!(element.data_type(), DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View) =>
         {
-            type_oid == 1003
+            matches!(type_oid, 1003 | 1002 | 1034 | 2277)
         }
-        // oidvector (`pg_proc.proargtypes`), sent as its text too
-        DataType::List(element) if element.data_type() == &DataType::Int64 => type_oid == 30,
+        // a catalog's real (float4) column, held as a double: the wire narrows it
+        DataType::Float64 => type_oid == 700,
+        // oidvector (`pg_proc.proargtypes`), sent as its text too; oid[] (a bigint[]'s text)
+        DataType::List(element) if element.data_type() == &DataType::Int64 => matches!(type_oid, 30 | 1028),
         _ => false,
     }
 }

@@ -343,6 +343,15 @@ impl Tracer<'_> {
                     return (self.declared(element)?.0 == i64::from(NAME_OID))
                         .then_some(Described::Type(NAME_ARRAY_OID));
                 }
+                // nullif(x, y) has x's type and typmod; min(x) and max(x) x's type without it
+                if matches!(name.as_str(), "nullif" | "min" | "max") && f.over.is_none() {
+                    let sqlparser::ast::FunctionArguments::List(list) = &f.args else { return None };
+                    let Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(first))) = list.args.first() else {
+                        return None;
+                    };
+                    let described = self.describe(first, scope, ctes).and_then(type_only)?;
+                    return Some(if name == "nullif" { described } else { without_typmod(described) });
+                }
                 name_function(&name).then_some(Described::Type(NAME_OID))
             }
             _ => None,

@@ -32,6 +32,7 @@ const PARAMETERS: &[(&str, &str, bool)] = &[
     ("lc_time", "C", true),
     ("lock_timeout", "0", true),
     ("max_identifier_length", "63", false),
+    ("max_index_keys", "32", false),
     ("search_path", "\"$user\", public", true),
     ("server_encoding", "UTF8", false),
     ("server_version", SERVER_VERSION, false),
@@ -54,6 +55,12 @@ const PARAMETERS: &[(&str, &str, bool)] = &[
 pub fn is_parameter(name: &str) -> bool {
     let key = name.to_ascii_lowercase();
     PARAMETERS.iter().any(|(n, _, _)| *n == key)
+}
+
+/// A parameter's default value, and whether a session may set it.
+pub fn default_of(name: &str) -> Option<(&'static str, bool)> {
+    let key = name.to_ascii_lowercase();
+    PARAMETERS.iter().find(|(n, _, _)| *n == key).map(|(_, value, settable)| (*value, *settable))
 }
 
 /// The spelling PostgreSQL uses in ParameterStatus and SHOW.

@@ -88,6 +88,9 @@ fn field_wire_type(field: &Field) -> DataType {
     if matches!(field.data_type(), DataType::Decimal128(_, 0)) && matches!(declared_type(field), Some((20, _))) {
         return DataType::Int64;
     }
+    if field.data_type() == &DataType::Float64 && matches!(declared_type(field), Some((700, _))) {
+        return DataType::Float32;
+    }
     // an int2vector or oidvector goes as its text (`1 2`; in binary results it is described as text)
     if matches!(field.data_type(), DataType::List(_)) && matches!(declared_type(field), Some((22 | 30, _))) {
         return DataType::Utf8;
@@ -320,8 +323,12 @@ pub(super) fn fields(wire: &SchemaRef, format: &Format) -> Result<Vec<FieldInfo>
                     // uuid is encoded from text, and a name[] carries text elements: those are
                     // described as what is sent)
                     let binary_vector = f.format() == pgwire::api::results::FieldFormat::Binary
-                        && declared_type(arrow)
-                            .is_some_and(|d| matches!(d.0, 22 | 30 | 24 | 114 | 3802 | 1003 | 2205 | 2206 | 2950));
+                        && declared_type(arrow).is_some_and(|d| {
+                            matches!(
+                                d.0,
+                                22 | 30 | 24 | 114 | 3802 | 1002 | 1003 | 1028 | 1034 | 2205 | 2206 | 2277 | 2950
+                            )
+                        });
                     if let Some((oid, declared_typmod)) = declared_type(arrow)
                         && !binary_vector
                         && let Some(declared) = Type::from_oid(oid)
