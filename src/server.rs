@@ -166,6 +166,8 @@ fn total_memory_bytes() -> u64 {
 
 /// Starts a server on already-bound listeners (tests pass port-0 listeners).
 pub async fn start(config: ServeConfig, pg_listener: TcpListener, http_listener: TcpListener) -> Result<RunningServer> {
+    // the instant pg_postmaster_start_time() answers
+    let _ = crate::gateway::settings::server_start_text();
     let metrics = metrics_handle();
     let data_dir = prepare_data_dir(&config.data_dir)?;
     let (admin_token, generated_admin_token) = admin_token(&config, &data_dir)?;

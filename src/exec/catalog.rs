@@ -392,8 +392,8 @@ pub(crate) fn build(
                         false.into(),
                         false.into(),
                         true.into(),
-                        // an index has no replica identity
-                        (if kind == "i" { "n" } else { "d" }).into(),
+                        // only a table has a replica identity
+                        (if kind == "r" { "d" } else { "n" }).into(),
                         false.into(),
                         V::Int(0),
                         V::Int(0),
@@ -904,13 +904,28 @@ pub(crate) fn build(
         | R::Depend
         | R::Sequence
         | R::Opclass
-        | R::Tablespace
-        | R::Extension
         | R::Trigger
         | R::Rewrite
         | R::Enum
         | R::Range
         | R::Matviews => {}
+        // PostgreSQL's two tablespaces and its one built-in extension (its language is in
+        // pg_language), as every PostgreSQL 15 database has them
+        R::Tablespace => {
+            for (oid, name) in [(1663, "pg_default"), (1664, "pg_global")] {
+                out.named(vec![("oid", V::Int(oid)), ("spcname", name.into()), ("spcowner", OWNER_OID.into())]);
+            }
+        }
+        R::Extension => {
+            out.named(vec![
+                ("oid", V::Int(13_559)),
+                ("extname", "plpgsql".into()),
+                ("extowner", OWNER_OID.into()),
+                ("extnamespace", PG_CATALOG_OID.into()),
+                ("extrelocatable", false.into()),
+                ("extversion", "1.0".into()),
+            ]);
+        }
         R::Views | R::IsViews | R::ViewDefs => {
             for view in &contents.relations {
                 let Some(query) = &view.view_definition else { continue };

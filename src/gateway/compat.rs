@@ -77,6 +77,18 @@ pub const COMPAT_FUNCTIONS: &[&str] = &[
     "has_schema_privilege",
     "has_database_privilege",
     "has_column_privilege",
+    "has_any_column_privilege",
+    "has_function_privilege",
+    "has_sequence_privilege",
+    "has_type_privilege",
+    "has_language_privilege",
+    "pg_get_partkeydef",
+    "pg_is_other_temp_schema",
+    "pg_tablespace_location",
+    "pg_stat_get_numscans",
+    "pg_client_encoding",
+    "pg_conf_load_time",
+    "getdatabaseencoding",
     "pg_get_serial_sequence",
     "pg_is_in_recovery",
     "pg_get_viewdef",
@@ -117,6 +129,11 @@ pub const SESSION_FUNCTION_WORDS: &[&str] = &[
     "current_database",
     "current_catalog",
     "regtype",
+    "pg_client_encoding",
+    "getdatabaseencoding",
+    "pg_postmaster_start_time",
+    "pg_conf_load_time",
+    "pg_is_in_recovery",
 ];
 
 /// A storage statement's select items that are session values (`current_user`,
@@ -209,12 +226,19 @@ pub fn rewrite_session_functions(statement: &mut Statement, values: &CompatValue
                         {
                             self.rewriter.session_value(name)
                         }
-                        ("version" | "pg_backend_pid", Some(a)) if a.is_empty() => {
-                            match self.rewriter.function(name, a) {
-                                Ok(e) => e,
-                                Err(e) => return ControlFlow::Break(e),
-                            }
-                        }
+                        (
+                            "version"
+                            | "pg_backend_pid"
+                            | "pg_client_encoding"
+                            | "getdatabaseencoding"
+                            | "pg_postmaster_start_time"
+                            | "pg_conf_load_time"
+                            | "pg_is_in_recovery",
+                            Some(a),
+                        ) if a.is_empty() => match self.rewriter.function(name, a) {
+                            Ok(e) => e,
+                            Err(e) => return ControlFlow::Break(e),
+                        },
                         // DuckDB's own settings (`memory_limit`) stay readable as DuckDB answers
                         ("current_setting", Some(a))
                             if a.first().and_then(string_literal).is_some_and(super::settings::is_parameter) =>
@@ -269,6 +293,11 @@ fn boolean(b: bool) -> Expr {
 
 fn null() -> Expr {
     Expr::Value(ValueWithSpan::from(Value::Null))
+}
+
+/// A NULL of type text (a bare NULL is an integer to DuckDB).
+fn text_null() -> Expr {
+    cast_to(null(), DataType::Varchar(None))
 }
 
 fn string_literal(e: &Expr) -> Option<&str> {
@@ -501,7 +530,7 @@ impl Rewriter<'_, '_> {
                 let missing_ok = matches!(args.get(1), Some(Expr::Value(v)) if v.value == Value::Boolean(true));
                 match self.values.settings.get(setting) {
                     Some(v) => text(v),
-                    None if missing_ok => null(),
+                    None if missing_ok => text_null(),
                     None => {
                         return Err(Error::not_found(format!("unrecognized configuration parameter \"{setting}\""))
                             .with_sqlstate(SqlState::UndefinedObject));
@@ -522,7 +551,23 @@ impl Rewriter<'_, '_> {
             | "has_table_privilege"
             | "has_schema_privilege"
             | "has_database_privilege"
-            | "has_column_privilege" => boolean(true),
+            | "has_column_privilege"
+            | "has_any_column_privilege"
+            | "has_function_privilege"
+            | "has_sequence_privilege"
+            | "has_type_privilege"
+            | "has_language_privilege" => boolean(true),
+            // nothing is partitioned, temporary in another session, or in another tablespace;
+            // scans of indexes are not counted
+            "pg_get_partkeydef" => text_null(),
+            "pg_is_other_temp_schema" => boolean(false),
+            "pg_tablespace_location" => text(""),
+            "pg_stat_get_numscans" => cast_to(number(0), DataType::BigInt(None)),
+            "pg_client_encoding" | "getdatabaseencoding" => text("UTF8"),
+            "pg_conf_load_time" | "pg_postmaster_start_time" => cast_to(
+                text(crate::gateway::settings::server_start_text()),
+                DataType::Timestamp(None, sqlparser::ast::TimezoneInfo::WithTimeZone),
+            ),
             "pg_is_in_recovery" | "pg_relation_is_publishable" => boolean(false),
             "obj_description" | "shobj_description" => {
                 template(&lookup("description", "objoid", Some("objsubid = 0"), "pg_catalog.pg_description"), &args)?
@@ -553,7 +598,6 @@ impl Rewriter<'_, '_> {
             "pg_get_statisticsobjdef_columns" | "pg_get_serial_sequence" => null(),
             "array_upper" => call("len", vec![arg(0)]),
             "array_lower" => number(1),
-            "pg_postmaster_start_time" => call("now", vec![]),
             "json_build_object" => call("json_object", args),
             // A set of (x = element, n = 1-based position), as information_schema._pg_expandarray.
             "_pg_expandarray" => template(

@@ -476,6 +476,7 @@ fn name_function(name: &str) -> bool {
             | "pg_get_userbyid"
             | "pg_encoding_to_char"
             | "getdatabaseencoding"
+            | "pg_client_encoding"
     )
 }
 

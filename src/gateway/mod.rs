@@ -672,7 +672,12 @@ pub fn plan(mut statement: Statement, compat: &CompatValues<'_>) -> Result<Plan>
             sqlparser::ast::Reset::SessionAuthorization => Ok(Plan::NoOp("RESET")),
         },
         Statement::Discard { .. } => Ok(Plan::NoOp("DISCARD ALL")),
+        Statement::Deallocate { name, .. } if name.quote_style.is_none() && name.value.eq_ignore_ascii_case("all") => {
+            Ok(Plan::NoOp("DEALLOCATE ALL"))
+        }
         Statement::Deallocate { .. } => Ok(Plan::NoOp("DEALLOCATE")),
+        // nothing is ever listened to (LISTEN is refused): connection pools reset with it
+        Statement::UNLISTEN { .. } => Ok(Plan::NoOp("UNLISTEN")),
         Statement::Close { cursor } => Ok(Plan::CloseCursor(cursors::closed(cursor))),
         Statement::Declare { mut stmts, .. } if stmts.len() == 1 && stmts[0].for_query.is_some() => {
             cursors::plan_declare(stmts.remove(0), compat)

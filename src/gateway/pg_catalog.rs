@@ -143,8 +143,11 @@ relations! {
     Depend => ("pg_catalog", "pg_depend", [("classid", Int64), ("objid", Int64), ("objsubid", Int32), ("refclassid", Int64), ("refobjid", Int64), ("refobjsubid", Int32), ("deptype", Text)]),
     Sequence => ("pg_catalog", "pg_sequence", [("seqrelid", Int64), ("seqtypid", Int64), ("seqstart", Int64), ("seqincrement", Int64), ("seqmax", Int64), ("seqmin", Int64), ("seqcache", Int64), ("seqcycle", Bool)]),
     Opclass => ("pg_catalog", "pg_opclass", [("oid", Int64), ("opcmethod", Int64), ("opcname", Text), ("opcnamespace", Int64), ("opcdefault", Bool), ("opcintype", Int64)]),
-    Tablespace => ("pg_catalog", "pg_tablespace", [("oid", Int64), ("spcname", Text), ("spcowner", Int64)]),
-    Extension => ("pg_catalog", "pg_extension", [("oid", Int64), ("extname", Text), ("extowner", Int64), ("extnamespace", Int64), ("extversion", Text)]),
+    Tablespace => ("pg_catalog", "pg_tablespace", [("oid", Int64), ("spcname", Text), ("spcowner", Int64), ("spcacl", TextList), ("spcoptions", TextList)]),
+    Extension => ("pg_catalog", "pg_extension", [
+        ("oid", Int64), ("extname", Text), ("extowner", Int64), ("extnamespace", Int64), ("extrelocatable", Bool),
+        ("extversion", Text), ("extconfig", Int64List), ("extcondition", TextList),
+    ]),
     Trigger => ("pg_catalog", "pg_trigger", [("oid", Int64), ("tgrelid", Int64), ("tgname", Text), ("tgenabled", Text), ("tgisinternal", Bool)]),
     Rewrite => ("pg_catalog", "pg_rewrite", [("oid", Int64), ("rulename", Text), ("ev_class", Int64)]),
     Enum => ("pg_catalog", "pg_enum", [("oid", Int64), ("enumtypid", Int64), ("enumsortorder", Float64), ("enumlabel", Text)]),

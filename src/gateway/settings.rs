@@ -57,6 +57,20 @@ pub fn is_parameter(name: &str) -> bool {
     PARAMETERS.iter().any(|(n, _, _)| *n == key)
 }
 
+/// When the server started (first asked at startup), as a timestamptz's text in UTC: what
+/// `pg_postmaster_start_time()` answers.
+static SERVER_START: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let micros = i64::try_from(now.as_micros()).unwrap_or(0);
+    chrono::DateTime::from_timestamp_micros(micros)
+        .map(|t| t.format("%Y-%m-%d %H:%M:%S%.6f+00").to_string())
+        .unwrap_or_else(|| "1970-01-01 00:00:00+00".to_owned())
+});
+
+pub fn server_start_text() -> String {
+    SERVER_START.clone()
+}
+
 /// A parameter's default value, and whether a session may set it.
 pub fn default_of(name: &str) -> Option<(&'static str, bool)> {
     let key = name.to_ascii_lowercase();
