@@ -283,6 +283,12 @@ pub fn macros_sql() -> Vec<String> {
             {} ELSE '???' END",
             names.join(" ")
         ),
+        // a value's text as PostgreSQL's output functions print it where DuckDB's differ
+        // (a boolean is `t` or `f`); a NULL stays NULL
+        "CREATE OR REPLACE MACRO duckstore_text(x) AS CASE WHEN x IS NULL THEN NULL \
+         WHEN typeof(x) = 'BOOLEAN' THEN CASE WHEN CAST(x AS VARCHAR) = 'true' THEN 't' ELSE 'f' END \
+         ELSE CAST(x AS VARCHAR) END"
+            .to_owned(),
         // a divisor of zero is an error, as in PostgreSQL (see gateway::compat)
         "CREATE OR REPLACE MACRO duckstore_divisor(x) AS CASE WHEN x = 0 THEN error('division by zero') ELSE x END"
             .to_owned(),

@@ -854,39 +854,32 @@ impl VisitorMut for Rewriter<'_, '_> {
                     name_parts(collation).is_some_and(|p| p.last().is_some_and(|l| l == "default" || l == "c"));
                 default.then(|| (**inner).clone())
             }
-            Expr::BinaryOp { left, op, right } => match op {
-                BinaryOperator::PGRegexMatch => Some(regex((**left).clone(), (**right).clone(), false, false)),
-                BinaryOperator::PGRegexIMatch => Some(regex((**left).clone(), (**right).clone(), true, false)),
-                BinaryOperator::PGRegexNotMatch => Some(regex((**left).clone(), (**right).clone(), false, true)),
-                BinaryOperator::PGRegexNotIMatch => Some(regex((**left).clone(), (**right).clone(), true, true)),
-                BinaryOperator::PGCustomBinaryOperator(parts) => {
-                    let (l, r) = ((**left).clone(), (**right).clone());
-                    match parts.last().map(String::as_str) {
-                        Some("~") => Some(regex(l, r, false, false)),
-                        Some("~*") => Some(regex(l, r, true, false)),
-                        Some("!~") => Some(regex(l, r, false, true)),
-                        Some("!~*") => Some(regex(l, r, true, true)),
-                        Some(other) => {
-                            let op = match other {
-                                "=" => BinaryOperator::Eq,
-                                "<>" | "!=" => BinaryOperator::NotEq,
-                                "<" => BinaryOperator::Lt,
-                                ">" => BinaryOperator::Gt,
-                                "<=" => BinaryOperator::LtEq,
-                                ">=" => BinaryOperator::GtEq,
-                                _ => {
-                                    return ControlFlow::Break(Error::unsupported(format!(
-                                        "operator {other} is not supported"
-                                    )));
-                                }
-                            };
-                            Some(Expr::BinaryOp { left: Box::new(l), op, right: Box::new(r) })
-                        }
-                        None => None,
+            Expr::BinaryOp { left, op: BinaryOperator::PGCustomBinaryOperator(parts), right } => {
+                let (l, r) = ((**left).clone(), (**right).clone());
+                match parts.last().map(String::as_str) {
+                    Some("~") => Some(regex(l, r, false, false)),
+                    Some("~*") => Some(regex(l, r, true, false)),
+                    Some("!~") => Some(regex(l, r, false, true)),
+                    Some("!~*") => Some(regex(l, r, true, true)),
+                    Some(other) => {
+                        let op = match other {
+                            "=" => BinaryOperator::Eq,
+                            "<>" | "!=" => BinaryOperator::NotEq,
+                            "<" => BinaryOperator::Lt,
+                            ">" => BinaryOperator::Gt,
+                            "<=" => BinaryOperator::LtEq,
+                            ">=" => BinaryOperator::GtEq,
+                            _ => {
+                                return ControlFlow::Break(Error::unsupported(format!(
+                                    "operator {other} is not supported"
+                                )));
+                            }
+                        };
+                        Some(Expr::BinaryOp { left: Box::new(l), op, right: Box::new(r) })
                     }
+                    None => None,
                 }
-                _ => None,
-            },
+            }
             _ => None,
         };
         if let Some(replacement) = replacement {
@@ -904,6 +897,21 @@ impl VisitorMut for Rewriter<'_, '_> {
 fn semantic_rewrite(expr: &mut Expr) -> bool {
     let take = |e: &mut Expr| std::mem::replace(e, Expr::value(Value::Null));
     match expr {
+        // PostgreSQL's `~` finds a match anywhere (DuckDB's matches the whole text)
+        Expr::BinaryOp {
+            left,
+            op:
+                op @ (BinaryOperator::PGRegexMatch
+                | BinaryOperator::PGRegexIMatch
+                | BinaryOperator::PGRegexNotMatch
+                | BinaryOperator::PGRegexNotIMatch),
+            right,
+        } => {
+            let insensitive = matches!(op, BinaryOperator::PGRegexIMatch | BinaryOperator::PGRegexNotIMatch);
+            let negated = matches!(op, BinaryOperator::PGRegexNotMatch | BinaryOperator::PGRegexNotIMatch);
+            *expr = regex(take(left), take(right), insensitive, negated);
+            true
+        }
         Expr::BinaryOp { left, op, right } => {
             let mut changed = false;
             // an integer literal is an int4 in PostgreSQL (`smallint_column + 1` is an
@@ -944,6 +952,53 @@ fn semantic_rewrite(expr: &mut Expr) -> bool {
         }
         Expr::Position { .. } => {
             *expr = cast_to(take(expr), DataType::Integer(None));
+            true
+        }
+        // a backslash escapes in a LIKE pattern unless another escape is named (PostgreSQL's
+        // default; DuckDB's LIKE has none)
+        Expr::Like { escape_char: escape @ None, .. } | Expr::ILike { escape_char: escape @ None, .. } => {
+            *escape = Some(Box::new(text("\\")));
+            true
+        }
+        // SIMILAR TO with a written pattern: the regular expression PostgreSQL makes of it
+        Expr::SimilarTo { negated, expr: inner, pattern, escape_char: None } => {
+            let Some(regex) = string_literal(pattern).and_then(similar_to_regex) else { return false };
+            let matched = call("regexp_full_match", vec![take(inner), text(&regex)]);
+            *expr = if *negated {
+                Expr::UnaryOp { op: UnaryOperator::Not, expr: Box::new(Expr::Nested(Box::new(matched))) }
+            } else {
+                matched
+            };
+            true
+        }
+        // `substring(s FROM 'regex')`: the first match (its first group, if it has one), NULL
+        // when nothing matches
+        Expr::Substring { expr: inner, substring_from: Some(from), substring_for: None, .. }
+            if string_literal(from).is_some() =>
+        {
+            let pattern = string_literal(from).unwrap_or_default().to_owned();
+            let group = i64::from(pattern.replace("(?", "").contains('('));
+            *expr = template(
+                &format!("CASE WHEN regexp_matches(__arg0, __arg1) THEN regexp_extract(__arg0, __arg1, {group}) END"),
+                &[take(inner), text(&pattern)],
+            )
+            .unwrap_or_else(|_| null());
+            true
+        }
+        // a start before the first character counts toward the length, as in PostgreSQL
+        // (DuckDB counts a negative start from the end); a negative length is an error
+        Expr::Substring { substring_from: Some(from), substring_for, .. } if !clamped_start(from) => {
+            let start = take(from);
+            let first = call("greatest", vec![start.clone(), number(1)]);
+            if let Some(length) = substring_for {
+                **length = template(
+                    "CASE WHEN __arg1 < 0 THEN error('negative substring length not allowed') \
+                     ELSE greatest(__arg0 + __arg1 - greatest(__arg0, 1), 0) END",
+                    &[start, take(length)],
+                )
+                .unwrap_or_else(|_| null());
+            }
+            **from = first;
             true
         }
         // `x = ANY(array)`: DuckDB reads ANY of a list as a subquery it cannot plan here; an
@@ -1015,6 +1070,8 @@ fn string_function(f: &sqlparser::ast::Function) -> Option<Result<Expr>> {
     }
     // (chr(39) is the quote: no escaped quotes for any reading of the template to differ on)
     const QUOTE_LITERAL: &str = "chr(39) || replace(CAST(__arg0 AS VARCHAR), chr(39), chr(39) || chr(39)) || chr(39)";
+    const QUOTE_IDENT: &str = "CASE WHEN regexp_full_match(__arg0, '[a-z_][a-z0-9_$]*') THEN __arg0 \
+         ELSE '\"' || replace(__arg0, '\"', '\"\"') || '\"' END";
     Some(match (name, args.len()) {
         ("btrim", 1 | 2) => Ok(call("trim", args)),
         ("lpad" | "rpad", 2) => {
@@ -1028,14 +1085,152 @@ fn string_function(f: &sqlparser::ast::Function) -> Option<Result<Expr>> {
             &args,
         ),
         ("quote_literal", 1) => template(QUOTE_LITERAL, &args),
+        // PostgreSQL's format string (`%s`, `%I`, `%L`, positions, widths), written out
+        ("format", n) if n >= 1 && string_literal(&args[0]).is_some() => {
+            let pieces = format_pieces(string_literal(&args[0]).unwrap_or_default(), n - 1)?;
+            let values = &args[1..];
+            let parts: Result<Expr> = pieces
+                .into_iter()
+                .map(|piece| match piece {
+                    FormatPiece::Text(t) => Ok(text(&t)),
+                    FormatPiece::Value { index, kind, width, left } => {
+                        let shown = match kind {
+                            'I' => template(QUOTE_IDENT, &[values[index].clone()]),
+                            'L' => template(&format!("coalesce({QUOTE_LITERAL}, 'NULL')"), &[values[index].clone()]),
+                            _ => template("coalesce(duckstore_text(__arg0), '')", &[values[index].clone()]),
+                        }?;
+                        match width {
+                            None => Ok(shown),
+                            Some(w) => {
+                                let pad = format!("repeat(' ', greatest({w} - length(__arg0), 0))");
+                                let padded = if left { format!("__arg0 || {pad}") } else { format!("{pad} || __arg0") };
+                                template(&padded, &[shown])
+                            }
+                        }
+                    }
+                })
+                .collect::<Result<_>>()
+                .map(|parts| call("concat", parts));
+            return Some(parts.map(|e| Expr::Nested(Box::new(e))));
+        }
+        // each value as its text; a boolean's is `t` or `f`
+        ("concat", _) | ("concat_ws", _) if !args.iter().any(is_text_of_value) => {
+            let skip = usize::from(name == "concat_ws");
+            let args = args
+                .into_iter()
+                .enumerate()
+                .map(|(i, a)| if i < skip { a } else { call("duckstore_text", vec![a]) })
+                .collect();
+            Ok(call(name, args))
+        }
         ("quote_nullable", 1) => template(&format!("coalesce({QUOTE_LITERAL}, 'NULL')"), &args),
-        ("quote_ident", 1) => template(
-            "CASE WHEN regexp_full_match(__arg0, '[a-z_][a-z0-9_$]*') THEN __arg0 \
-             ELSE '\"' || replace(__arg0, '\"', '\"\"') || '\"' END",
-            &args,
-        ),
+        ("quote_ident", 1) => template(QUOTE_IDENT, &args),
         _ => return None,
     })
+}
+
+/// A piece of a `format()` string: text, or the value at `index` (0-based among the values)
+/// as `s`, `I` or `L`, padded to `width` (on the right when `left`).
+enum FormatPiece {
+    Text(String),
+    Value { index: usize, kind: char, width: Option<usize>, left: bool },
+}
+
+/// The pieces of PostgreSQL's format string over `count` values; `None`: a form PostgreSQL
+/// would refuse, or one not followed here (a `*` width), left for the engine to refuse.
+fn format_pieces(fmt: &str, count: usize) -> Option<Vec<FormatPiece>> {
+    let mut pieces = Vec::new();
+    let mut literal = String::new();
+    let mut chars = fmt.chars().peekable();
+    let mut next = 0;
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            literal.push(c);
+            continue;
+        }
+        if chars.peek() == Some(&'%') {
+            chars.next();
+            literal.push('%');
+            continue;
+        }
+        let mut spec = String::new();
+        let kind = loop {
+            let c = chars.next()?;
+            if matches!(c, 's' | 'I' | 'L') {
+                break c;
+            }
+            if !(c.is_ascii_digit() || c == '$' || c == '-') {
+                return None;
+            }
+            spec.push(c);
+        };
+        let (position, rest) = match spec.split_once('$') {
+            Some((p, rest)) => (Some(p.parse::<usize>().ok().filter(|p| *p >= 1)?), rest),
+            None => (None, spec.as_str()),
+        };
+        let left = rest.starts_with('-');
+        let width = rest.trim_start_matches('-');
+        let width = if width.is_empty() { None } else { Some(width.parse::<usize>().ok()?.min(10_000)) };
+        let index = position.map_or(next, |p| p - 1);
+        if index >= count {
+            return None;
+        }
+        next = index + 1;
+        if !literal.is_empty() {
+            pieces.push(FormatPiece::Text(std::mem::take(&mut literal)));
+        }
+        pieces.push(FormatPiece::Value { index, kind, width, left });
+    }
+    if !literal.is_empty() {
+        pieces.push(FormatPiece::Text(literal));
+    }
+    Some(pieces)
+}
+
+/// Whether an argument is already a value's text (the rewrite ran).
+fn is_text_of_value(e: &Expr) -> bool {
+    matches!(e, Expr::Function(f) if f.name.to_string() == "duckstore_text")
+}
+
+/// Whether a substring's start is already `greatest(start, 1)` (the rewrite ran).
+fn clamped_start(from: &Expr) -> bool {
+    matches!(from, Expr::Function(f) if f.name.to_string() == "greatest")
+}
+
+/// The regular expression PostgreSQL makes of a SIMILAR TO pattern (`%` any text, `_` any
+/// character, `\` the escape; `|`, `*`, `+`, `?`, `{…}`, `(…)` and `[…]` as in a regular
+/// expression; the rest literal). `None`: a pattern it would refuse.
+fn similar_to_regex(pattern: &str) -> Option<String> {
+    let mut out = String::with_capacity(pattern.len() + 8);
+    let mut chars = pattern.chars();
+    let mut in_class = false;
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                let next = chars.next()?;
+                out.push('\\');
+                out.push(next);
+            }
+            '[' if !in_class => {
+                in_class = true;
+                out.push(c);
+            }
+            ']' if in_class => {
+                in_class = false;
+                out.push(c);
+            }
+            _ if in_class => out.push(c),
+            '%' => out.push_str(".*"),
+            '_' => out.push('.'),
+            '|' | '*' | '+' | '?' | '{' | '}' | '(' | ')' => out.push(c),
+            c if c.is_alphanumeric() || c == ' ' => out.push(c),
+            c => {
+                out.push('\\');
+                out.push(c);
+            }
+        }
+    }
+    (!in_class).then_some(out)
 }
 
 /// The divisor as written: an int4 literal the semantics layer cast is still that literal.

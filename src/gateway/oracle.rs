@@ -87,6 +87,7 @@ const PARSER_FUNCTIONS: &[&str] = &[
     "duckstore_format_type",
     "duckstore_to_regtype",
     "duckstore_divisor",
+    "duckstore_text",
     "nullif",
     "coalesce",
     "greatest",

@@ -232,6 +232,7 @@ fn figure_column_name(expr: &Expr) -> (u8, String) {
             _ => (2, "?column?".into()),
         },
         Expr::Tuple(_) => (2, "row".into()),
+        Expr::Substring { shorthand: true, .. } => (2, "substr".into()),
         Expr::Substring { .. } => (2, "substring".into()),
         Expr::Trim { trim_where, .. } => match trim_where {
             Some(sqlparser::ast::TrimWhereField::Leading) => (2, "ltrim".into()),
