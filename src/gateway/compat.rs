@@ -1527,3 +1527,49 @@ fn counts_from_zero(expr: &Expr) -> bool {
     };
     ["indkey", "indclass", "indoption", "indcollation"].contains(&column.value.to_lowercase().as_str())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn similar_to_patterns_become_postgresql_s_regular_expressions() {
+        assert_eq!(similar_to_regex("(a|x)%").as_deref(), Some("(a|x).*"));
+        assert_eq!(similar_to_regex("a_c.d").as_deref(), Some("a.c\\.d"));
+        assert_eq!(similar_to_regex("[%_]x").as_deref(), Some("[%_]x"));
+        assert_eq!(similar_to_regex("50\\%").as_deref(), Some("50\\%"));
+        // a dangling escape or an open class is refused, as PostgreSQL refuses them
+        assert_eq!(similar_to_regex("a\\"), None);
+        assert_eq!(similar_to_regex("[ab"), None);
+    }
+
+    #[test]
+    fn format_strings_split_into_text_and_values() {
+        let shape = |fmt: &str, count: usize| {
+            format_pieces(fmt, count).map(|pieces| {
+                pieces
+                    .iter()
+                    .map(|p| match p {
+                        FormatPiece::Text(t) => t.clone(),
+                        FormatPiece::Value { index, kind, width, left } => {
+                            format!(
+                                "<{index}{kind}{}{}>",
+                                width.map(|w| w.to_string()).unwrap_or_default(),
+                                if *left { "-" } else { "" }
+                            )
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join("")
+            })
+        };
+        assert_eq!(shape("%s, %s!", 2).as_deref(), Some("<0s>, <1s>!"));
+        assert_eq!(shape("%2$s %1$s %s", 2).as_deref(), Some("<1s> <0s> <1s>"));
+        assert_eq!(shape("%5s|%-5L|100%%", 2).as_deref(), Some("<0s5>|<1L5->|100%"));
+        assert_eq!(shape("%I.%I", 2).as_deref(), Some("<0I>.<1I>"));
+        // too few values, a position 0, an unknown conversion, a `*` width: not followed
+        for fmt in ["%s %s", "%0$s", "%d", "%*s", "%"] {
+            assert!(shape(fmt, 1).is_none(), "{fmt}");
+        }
+    }
+}
