@@ -144,6 +144,8 @@ fn state_by_message(category: &str, text: &str) -> Option<SqlState> {
         ("Invalid Input", "More than one row returned by a subquery", SqlState::CardinalityViolation),
         ("Out of Range", "cannot take logarithm", SqlState::InvalidArgumentForLogarithm),
         ("Out of Range", "cannot take square root of a negative number", SqlState::InvalidArgumentForPowerFunction),
+        // the bounded string builders' refusal (gateway::compat, `duckstore_text_length`)
+        ("Invalid Input", "would make a value longer than", SqlState::ProgramLimitExceeded),
     ];
     if let Some((_, _, state)) =
         BY_CATEGORY.iter().find(|(c, needle, _)| (c.is_empty() || *c == category) && text.contains(needle))

@@ -1411,6 +1411,10 @@ fn stream_statement(
     }
 }
 
+/// The longest statement text whose plan a connection keeps (a catalog query of a BI tool is
+/// a few KB).
+const MAX_KEPT_PLAN_TEXT: usize = 32 * 1024;
+
 /// Whether a statement's plan may keep rows after it ran: a materialized CTE's working table
 /// lives in the plan, so a kept prepared statement would hold its rows until it ran again (a
 /// catalog query naming 400 subqueries left 244 MB held in a 256 MB instance). CTEs come from
@@ -1418,6 +1422,10 @@ fn stream_statement(
 /// occurs twice: that needs two nested queries or a set operation. Judged on the words of the
 /// text: a word in a literal or a name only costs a fresh prepare.
 fn may_materialize(sql: &str) -> bool {
+    // a long text's constants (literals, and what DuckDB folds them into) stay in its plan too
+    if sql.len() > MAX_KEPT_PLAN_TEXT {
+        return true;
+    }
     let mut selects = 0;
     sql.split(|c: char| !c.is_ascii_alphanumeric() && c != '_').any(|word| {
         if word.eq_ignore_ascii_case("select") {

@@ -280,3 +280,13 @@ fn kept_plans_hold_no_rows_after_their_statement() {
     });
     assert!(held < 16 << 20, "{held} bytes held after the statements ended");
 }
+
+#[test]
+fn plans_kept_are_of_short_texts_without_materialization() {
+    assert!(!may_materialize("SELECT id, name FROM t WHERE id = 1"));
+    assert!(may_materialize("WITH x AS (SELECT 1) SELECT * FROM x"));
+    assert!(may_materialize("SELECT 1 UNION SELECT 2"));
+    assert!(may_materialize("SELECT (SELECT 1), (SELECT 2)"));
+    // a long text keeps its literals in the plan
+    assert!(may_materialize(&format!("SELECT '{}'", "x".repeat(MAX_KEPT_PLAN_TEXT))));
+}

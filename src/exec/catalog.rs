@@ -283,6 +283,14 @@ pub fn macros_sql() -> Vec<String> {
             {} ELSE '???' END",
             names.join(" ")
         ),
+        // a count or length of repeat()/lpad()/rpad() whose value would pass the bound, refused
+        // before the engine builds it (strings a statement builds are outside memory_limit)
+        format!(
+            "CREATE OR REPLACE MACRO duckstore_text_length(n, unit) AS CASE \
+             WHEN CAST(n AS HUGEINT) * greatest(coalesce(length(CAST(unit AS VARCHAR)), 1), 1) > {limit} \
+             THEN error('the function would make a value longer than {limit} characters') ELSE n END",
+            limit = crate::gateway::compat::MAX_BUILT_TEXT
+        ),
         // a value's text as PostgreSQL's output functions print it where DuckDB's differ
         // (a boolean is `t` or `f`); a NULL stays NULL
         "CREATE OR REPLACE MACRO duckstore_text(x) AS CASE WHEN x IS NULL THEN NULL \

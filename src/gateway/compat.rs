@@ -938,9 +938,14 @@ fn semantic_rewrite(expr: &mut Expr) -> bool {
             changed
         }
         Expr::Function(f) => {
+            // a built text's length is bounded before the engine builds it
+            let bounded = bound_built_text(f);
             // PostgreSQL's string functions DuckDB lacks or answers otherwise
             if let Some(Ok(replacement)) = string_function(f) {
                 *expr = replacement;
+                return true;
+            }
+            if bounded {
                 return true;
             }
             // PostgreSQL's lengths and positions are integers (DuckDB's BIGINTs)
@@ -1185,6 +1190,45 @@ fn format_pieces(fmt: &str, count: usize) -> Option<Vec<FormatPiece>> {
         pieces.push(FormatPiece::Text(literal));
     }
     Some(pieces)
+}
+
+/// The longest text (in characters) `repeat`, `lpad` and `rpad` may build. DuckDB does not
+/// count the strings a statement builds against its instance's `memory_limit`: one
+/// `repeat('x', 200000000)` over a few rows took the whole machine's memory. 64 Ki characters
+/// per value keeps a vector of them (2048 rows) under a few hundred MB.
+pub const MAX_BUILT_TEXT: u64 = 65_536;
+
+/// `repeat(s, n)`, `lpad(s, n[, f])`, `rpad(s, n[, f])` with their count or length checked
+/// against [`MAX_BUILT_TEXT`] (54000 past it). Answers whether it changed the call.
+fn bound_built_text(f: &mut sqlparser::ast::Function) -> bool {
+    let Some(parts) = name_parts(&f.name) else { return false };
+    let name = match parts.as_slice() {
+        [name] => name.clone(),
+        [schema, name] if schema == "pg_catalog" || schema == "main" => name.clone(),
+        _ => return false,
+    };
+    let sqlparser::ast::FunctionArguments::List(list) = &mut f.args else { return false };
+    let mut args: Vec<&mut Expr> = list
+        .args
+        .iter_mut()
+        .filter_map(|a| match a {
+            FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e),
+            _ => None,
+        })
+        .collect();
+    let [first, count, ..] = args.as_mut_slice() else { return false };
+    if matches!(&**count, Expr::Function(g) if g.name.to_string() == "duckstore_text_length") {
+        return false;
+    }
+    // the unit a count multiplies: repeat's text; a pad's length is the length itself
+    let unit = match name.as_str() {
+        "repeat" => (**first).clone(),
+        "lpad" | "rpad" => text("x"),
+        _ => return false,
+    };
+    let n = std::mem::replace(&mut **count, Expr::value(Value::Null));
+    **count = call("duckstore_text_length", vec![n, unit]);
+    true
 }
 
 /// Whether an argument is already a value's text (the rewrite ran).

@@ -88,6 +88,7 @@ const PARSER_FUNCTIONS: &[&str] = &[
     "duckstore_to_regtype",
     "duckstore_divisor",
     "duckstore_text",
+    "duckstore_text_length",
     "nullif",
     "coalesce",
     "greatest",

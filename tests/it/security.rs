@@ -896,3 +896,35 @@ async fn no_statement_aborts_the_server() {
     println!("deep statements: {tried} tried, {answered} answered, {too_deep} refused as 54001, 0 aborts");
     assert!(too_deep > 0 && answered > 0);
 }
+
+/// DuckDB does not count the strings a statement builds against an instance's memory limit:
+/// `repeat`, `lpad` and `rpad` are bounded before the engine builds their values, in both
+/// session kinds (one `repeat('x', 200000000)` over a few rows took the machine's memory).
+#[tokio::test]
+async fn built_texts_are_bounded_before_the_engine_builds_them() {
+    let server = TestServer::start().await;
+    let (_, user, token) = server.project("builder").await;
+    let client = server.connect(&user, &token).await;
+    let ws = client.query_one("CALL create_workspace(name => 'w')", &[]).await.unwrap();
+    let (ws_user, ws_password): (String, String) = (ws.get("user"), ws.get("password"));
+    let workspace = server.try_connect(&ws_user, &ws_password, &ws_user).await.unwrap();
+    for c in [&client, &workspace] {
+        for sql in [
+            "SELECT length(repeat('x', 200000000) || 'y')",
+            "SELECT max(length(repeat('ab', 100000) || i::varchar)) FROM range(250) t(i)",
+            "SELECT length(lpad('x', 100000000))",
+            "SELECT length(rpad('x', 100000000, 'yz'))",
+        ] {
+            let e = c.simple_query(sql).await.unwrap_err();
+            assert_eq!(sqlstate(&e), "54000", "{sql}: {e:?}");
+        }
+        // within the bound, PostgreSQL's answers
+        let row =
+            c.query_one("SELECT length(repeat('x', 65536)), lpad('x', 3), rpad('x', 3, 'yz')", &[]).await.unwrap();
+        assert_eq!(
+            (row.get::<_, i32>(0), row.get::<_, String>(1), row.get::<_, String>(2)),
+            (65536, "  x".into(), "xyz".into())
+        );
+    }
+    server.stop().await;
+}
