@@ -146,6 +146,7 @@ fn state_by_message(category: &str, text: &str) -> Option<SqlState> {
         ("Out of Range", "cannot take square root of a negative number", SqlState::InvalidArgumentForPowerFunction),
         // the bounded string builders' refusal (gateway::compat, `duckstore_text_length`)
         ("Invalid Input", "would make a value longer than", SqlState::ProgramLimitExceeded),
+        ("Invalid Input", "values a row; move it to FROM", SqlState::ProgramLimitExceeded),
     ];
     if let Some((_, _, state)) =
         BY_CATEGORY.iter().find(|(c, needle, _)| (c.is_empty() || *c == category) && text.contains(needle))

@@ -1293,6 +1293,23 @@ fn expand_set_returning_items(query: &mut sqlparser::ast::Query) -> bool {
     use sqlparser::ast::{SelectItem, SetExpr};
     fn expand(body: &mut SetExpr) -> bool {
         match body {
+            // the one series of a select without FROM streams from FROM (the engine's list of
+            // it would be built whole: 100 million numbers took 9 GB)
+            SetExpr::Select(select) if select.from.is_empty() && series_items(select) == 1 => {
+                let Some(item) = select.projection.iter_mut().find(|i| series_item(i).is_some()) else { return false };
+                let (SelectItem::UnnamedExpr(expr) | SelectItem::ExprWithAlias { expr, .. }) = item else {
+                    return false;
+                };
+                let Expr::Function(f) = expr else { return false };
+                let Some(from) = series_from(f) else { return false };
+                *expr = Expr::CompoundIdentifier(vec![Ident::new(SERIES_ALIAS), Ident::new("generate_series")]);
+                if let SelectItem::UnnamedExpr(expr) = item {
+                    let expr = std::mem::replace(expr, Expr::value(Value::Null));
+                    *item = SelectItem::ExprWithAlias { expr, alias: Ident::with_quote('"', "generate_series") };
+                }
+                select.from = vec![from];
+                true
+            }
             SetExpr::Select(select) => {
                 let mut changed = false;
                 for item in &mut select.projection {
@@ -1303,8 +1320,21 @@ fn expand_set_returning_items(query: &mut sqlparser::ast::Query) -> bool {
                     if !is_generate_series(&f.name) {
                         continue;
                     }
+                    // each row's series is built whole: a long one is refused (one that is not
+                    // written as numbers cannot be measured here, and runs)
+                    let too_long = series_length(f).is_some_and(|n| n > MAX_ROW_SERIES);
                     let series = std::mem::replace(expr, Expr::value(Value::Null));
-                    *expr = call("unnest", vec![series]);
+                    *expr = if too_long {
+                        call(
+                            "error",
+                            vec![text(format!(
+                                "a generate_series() in the select list of a query with FROM makes at most \
+                                 {MAX_ROW_SERIES} values a row; move it to FROM"
+                            ))],
+                        )
+                    } else {
+                        call("unnest", vec![series])
+                    };
                     if let SelectItem::UnnamedExpr(expr) = item {
                         let expr = std::mem::replace(expr, Expr::value(Value::Null));
                         *item = SelectItem::ExprWithAlias { expr, alias: Ident::with_quote('"', "generate_series") };
@@ -1319,6 +1349,73 @@ fn expand_set_returning_items(query: &mut sqlparser::ast::Query) -> bool {
         }
     }
     expand(&mut query.body)
+}
+
+/// The most values a select item's `generate_series` makes per row of a query with FROM.
+const MAX_ROW_SERIES: i128 = 1_000_000;
+
+/// How many values a `generate_series` of written integers makes.
+fn series_length(f: &sqlparser::ast::Function) -> Option<i128> {
+    let args = expr_args(&f.args)?;
+    let number = |e: &Expr| -> Option<i128> {
+        match e {
+            Expr::Value(v) => match &v.value {
+                Value::Number(n, _) => n.parse().ok(),
+                _ => None,
+            },
+            Expr::UnaryOp { op: UnaryOperator::Minus, expr } => match &**expr {
+                Expr::Value(v) => match &v.value {
+                    Value::Number(n, _) => n.parse::<i128>().ok().map(|n| -n),
+                    _ => None,
+                },
+                _ => None,
+            },
+            _ => None,
+        }
+    };
+    let (start, stop) = (number(args.first()?)?, number(args.get(1)?)?);
+    let step = match args.get(2) {
+        Some(s) => number(s)?,
+        None => 1,
+    };
+    if step == 0 {
+        return None;
+    }
+    Some(((stop - start) / step + 1).max(0))
+}
+
+/// The alias of a select item's series moved to FROM.
+const SERIES_ALIAS: &str = "__duckstore_series";
+
+/// The call of a select item that is a `generate_series`.
+fn series_item(item: &sqlparser::ast::SelectItem) -> Option<&sqlparser::ast::Function> {
+    use sqlparser::ast::SelectItem;
+    match item {
+        SelectItem::UnnamedExpr(Expr::Function(f)) | SelectItem::ExprWithAlias { expr: Expr::Function(f), .. }
+            if is_generate_series(&f.name) && f.over.is_none() =>
+        {
+            Some(f)
+        }
+        _ => None,
+    }
+}
+
+/// How many select items are a `generate_series`.
+fn series_items(select: &sqlparser::ast::Select) -> usize {
+    select.projection.iter().filter(|i| series_item(i).is_some()).count()
+}
+
+/// `FROM generate_series(<the call's arguments>) AS __duckstore_series(generate_series)`.
+fn series_from(f: &sqlparser::ast::Function) -> Option<sqlparser::ast::TableWithJoins> {
+    let args = expr_args(&f.args)?;
+    let template = format!("SELECT 1 FROM generate_series(NULL) AS {SERIES_ALIAS}(generate_series)");
+    let mut parsed = Parser::parse_sql(&DuckDbDialect {}, &template).ok()?;
+    let Some(Statement::Query(mut query)) = parsed.pop() else { return None };
+    let sqlparser::ast::SetExpr::Select(select) = query.body.as_mut() else { return None };
+    let mut from = select.from.pop()?;
+    let sqlparser::ast::TableFactor::Table { args: Some(table_args), .. } = &mut from.relation else { return None };
+    table_args.args = args.into_iter().map(|a| FunctionArg::Unnamed(FunctionArgExpr::Expr(a))).collect();
+    Some(from)
 }
 
 /// `generate_series` or `pg_catalog.generate_series`.

@@ -918,6 +918,14 @@ async fn built_texts_are_bounded_before_the_engine_builds_them() {
             let e = c.simple_query(sql).await.unwrap_err();
             assert_eq!(sqlstate(&e), "54000", "{sql}: {e:?}");
         }
+        // a select list's series streams when the query has no FROM (the engine's list of it
+        // was built whole: 9 GB for 100 million); with FROM, a long one is refused
+        let rows = c.query_one("SELECT count(*) FROM (SELECT generate_series(1, 20000000) AS g) s", &[]).await.unwrap();
+        assert_eq!(rows.get::<_, i64>(0), 20_000_000);
+        let e = c.simple_query("SELECT generate_series(1, 100000000) FROM range(3) t(i)").await.unwrap_err();
+        assert_eq!(sqlstate(&e), "54000", "{e:?}");
+        let series = c.query("SELECT generate_series(1, 3), 'x' AS k", &[]).await.unwrap();
+        assert_eq!(series.iter().map(|r| r.get::<_, i32>(0)).collect::<Vec<_>>(), [1, 2, 3]);
         // within the bound, PostgreSQL's answers
         let row =
             c.query_one("SELECT length(repeat('x', 65536)), lpad('x', 3), rpad('x', 3, 'yz')", &[]).await.unwrap();
