@@ -912,6 +912,52 @@ fn semantic_rewrite(expr: &mut Expr) -> bool {
             *expr = regex(take(left), take(right), insensitive, negated);
             true
         }
+        // jsonb's containment, key and path operators as the engine's JSON functions; `@>`,
+        // `<@` and `&&` of arrays as list containment and overlap
+        Expr::BinaryOp {
+            left,
+            op:
+                op @ (BinaryOperator::AtArrow
+                | BinaryOperator::ArrowAt
+                | BinaryOperator::Question
+                | BinaryOperator::QuestionPipe
+                | BinaryOperator::QuestionAnd
+                | BinaryOperator::PGOverlap
+                | BinaryOperator::HashArrow
+                | BinaryOperator::HashLongArrow),
+            right,
+        } => {
+            let json = is_json(left) || is_json(right);
+            let (l, r) = (take(left), take(right));
+            let as_json = |e: Expr| cast_to(e, DataType::JSON);
+            let keys = "CASE json_type(__arg0) WHEN 'OBJECT' THEN json_keys(__arg0) \
+                        WHEN 'ARRAY' THEN json_extract_string(__arg0, '$[*]') ELSE [] END";
+            let replacement = match op {
+                BinaryOperator::AtArrow if json => Ok(call("json_contains", vec![as_json(l), as_json(r)])),
+                BinaryOperator::ArrowAt if json => Ok(call("json_contains", vec![as_json(r), as_json(l)])),
+                BinaryOperator::AtArrow => Ok(call("list_has_all", vec![l, r])),
+                BinaryOperator::ArrowAt => Ok(call("list_has_all", vec![r, l])),
+                BinaryOperator::PGOverlap => Ok(call("list_has_any", vec![l, r])),
+                BinaryOperator::Question => template(&format!("list_contains({keys}, __arg1)"), &[as_json(l), r]),
+                BinaryOperator::QuestionPipe => template(&format!("list_has_any({keys}, __arg1)"), &[as_json(l), r]),
+                BinaryOperator::QuestionAnd => template(&format!("list_has_all({keys}, __arg1)"), &[as_json(l), r]),
+                _ => {
+                    let long = matches!(op, BinaryOperator::HashLongArrow);
+                    match string_literal(&r).and_then(json_path) {
+                        Some(path) => Ok(call(
+                            if long { "json_extract_string" } else { "json_extract" },
+                            vec![as_json(l), text(&path)],
+                        )),
+                        None => {
+                            *expr = Expr::BinaryOp { left: Box::new(l), op: op.clone(), right: Box::new(r) };
+                            return false;
+                        }
+                    }
+                }
+            };
+            *expr = replacement.unwrap_or_else(|_| null());
+            true
+        }
         Expr::BinaryOp { left, op, right } => {
             let mut changed = false;
             // an integer literal is an int4 in PostgreSQL (`smallint_column + 1` is an
@@ -1351,6 +1397,41 @@ fn expand_set_returning_items(query: &mut sqlparser::ast::Query) -> bool {
     expand(&mut query.body)
 }
 
+/// Whether an expression is a json or jsonb value as written: a cast to either, or a call of a
+/// json function.
+fn is_json(e: &Expr) -> bool {
+    match e {
+        Expr::Nested(inner) => is_json(inner),
+        Expr::Cast { data_type, .. } => {
+            matches!(
+                data_type.to_string().to_lowercase().trim_start_matches("pg_catalog.").trim_matches('"'),
+                "json" | "jsonb"
+            )
+        }
+        Expr::Function(f) => name_parts(&f.name)
+            .and_then(|p| p.last().cloned())
+            .is_some_and(|n| n.starts_with("json") || n.starts_with("to_json")),
+        Expr::BinaryOp { op: BinaryOperator::Arrow | BinaryOperator::HashArrow, .. } => true,
+        _ => false,
+    }
+}
+
+/// PostgreSQL's text-array path (`'{a,b,1}'`) as a JSON path (`$."a"."b"[1]`): a number is an
+/// array index.
+fn json_path(text_array: &str) -> Option<String> {
+    let elements = parse_pg_array(text_array)?;
+    let mut path = String::from("$");
+    for element in elements {
+        let element = element?;
+        if !element.is_empty() && element.bytes().all(|b| b.is_ascii_digit()) {
+            path.push_str(&format!("[{element}]"));
+        } else {
+            path.push_str(&format!(".\"{}\"", element.replace('\\', "\\\\").replace('"', "\\\"")));
+        }
+    }
+    Some(path)
+}
+
 /// The most values a select item's `generate_series` makes per row of a query with FROM.
 const MAX_ROW_SERIES: i128 = 1_000_000;
 
@@ -1682,6 +1763,14 @@ mod tests {
         // a dangling escape or an open class is refused, as PostgreSQL refuses them
         assert_eq!(similar_to_regex("a\\"), None);
         assert_eq!(similar_to_regex("[ab"), None);
+    }
+
+    #[test]
+    fn text_array_paths_become_json_paths() {
+        assert_eq!(json_path("{a,b,1}").as_deref(), Some("$.\"a\".\"b\"[1]"));
+        assert_eq!(json_path("{\"x y\",0}").as_deref(), Some("$.\"x y\"[0]"));
+        assert_eq!(json_path(r#"{"q\"uote"}"#).as_deref(), Some(r#"$."q\"uote""#));
+        assert_eq!(json_path("not an array"), None);
     }
 
     #[test]
