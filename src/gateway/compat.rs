@@ -512,7 +512,9 @@ impl Rewriter<'_, '_> {
             "version" => text(version_string()),
             "pg_backend_pid" => number(self.values.backend_pid),
             "current_schemas" => {
-                let mut schemas = vec![text("pg_catalog")];
+                // `false`: without the schemas searched implicitly (pg_catalog)
+                let implicit = !matches!(args.first(), Some(Expr::Value(v)) if v.value == Value::Boolean(false));
+                let mut schemas = if implicit { vec![text("pg_catalog")] } else { vec![] };
                 schemas.extend(self.values.settings.search_path().into_iter().map(text));
                 Expr::Array(sqlparser::ast::Array { elem: schemas, named: false })
             }
@@ -1125,6 +1127,8 @@ fn string_function(f: &sqlparser::ast::Function) -> Option<Result<Expr>> {
          ELSE '\"' || replace(__arg0, '\"', '\"\"') || '\"' END";
     Some(match (name, args.len()) {
         ("btrim", 1 | 2) => Ok(call("trim", args)),
+        // the SQL standard's name of bool_and
+        ("every", 1) => Ok(call("bool_and", args)),
         ("lpad" | "rpad", 2) => {
             let mut args = args;
             args.push(text(" "));
