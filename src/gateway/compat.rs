@@ -1080,6 +1080,15 @@ fn semantic_rewrite(expr: &mut Expr) -> bool {
             *expr = call("unhex", vec![text(hex)]);
             true
         }
+        // PostgreSQL's spellings of a boolean (`'on'`, `'yes'`, `'1'`, `'N'`, any case, spaces
+        // around), which DuckDB's cast does not all take
+        Expr::Cast { expr: inner, data_type: DataType::Bool | DataType::Boolean, .. }
+            if string_literal(inner).and_then(postgres_bool).is_some() =>
+        {
+            let value = string_literal(inner).and_then(postgres_bool).unwrap_or_default();
+            *expr = Expr::Value(ValueWithSpan::from(Value::Boolean(value)));
+            true
+        }
         // an explicit cast to varchar(n) cuts the text at n characters, as PostgreSQL's does
         // (DuckDB ignores the length)
         Expr::Cast {
@@ -1399,6 +1408,20 @@ fn expand_set_returning_items(query: &mut sqlparser::ast::Query) -> bool {
         }
     }
     expand(&mut query.body)
+}
+
+/// A boolean as PostgreSQL reads its text: a prefix of true/false/yes/no, on/off, 1/0.
+fn postgres_bool(text: &str) -> Option<bool> {
+    let t = text.trim().to_ascii_lowercase();
+    let prefix_of = |word: &str| !t.is_empty() && word.starts_with(t.as_str());
+    match t.as_str() {
+        "on" | "1" => Some(true),
+        "off" | "of" | "0" => Some(false),
+        "o" => None,
+        _ if prefix_of("true") || prefix_of("yes") => Some(true),
+        _ if prefix_of("false") || prefix_of("no") => Some(false),
+        _ => None,
+    }
 }
 
 /// Whether an expression is a json or jsonb value as written: a cast to either, or a call of a
@@ -1767,6 +1790,19 @@ mod tests {
         // a dangling escape or an open class is refused, as PostgreSQL refuses them
         assert_eq!(similar_to_regex("a\\"), None);
         assert_eq!(similar_to_regex("[ab"), None);
+    }
+
+    #[test]
+    fn booleans_read_as_postgresql_reads_them() {
+        for (text, value) in [("on", Some(true)), (" YES ", Some(true)), ("t", Some(true)), ("1", Some(true))] {
+            assert_eq!(postgres_bool(text), value, "{text}");
+        }
+        for (text, value) in [("off", Some(false)), ("N", Some(false)), ("f", Some(false)), ("0", Some(false))] {
+            assert_eq!(postgres_bool(text), value, "{text}");
+        }
+        for text in ["o", "", "2", "yesno", "maybe"] {
+            assert_eq!(postgres_bool(text), None, "{text}");
+        }
     }
 
     #[test]

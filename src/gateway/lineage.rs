@@ -518,6 +518,7 @@ fn cast_type(data_type: &sqlparser::ast::DataType) -> Option<(u32, i32)> {
         "regtype" => 2206,
         "varchar" => 1043,
         "bpchar" => 1042,
+        "char" => 18,
         "json" => JSON_OID,
         "jsonb" => JSONB_OID,
         "uuid" => 2950,

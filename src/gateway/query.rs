@@ -242,6 +242,8 @@ fn figure_column_name(expr: &Expr) -> (u8, String) {
         Expr::Position { .. } => (2, "position".into()),
         Expr::Overlay { .. } => (2, "overlay".into()),
         Expr::Extract { .. } => (2, "extract".into()),
+        Expr::Interval(_) => (1, "interval".into()),
+        Expr::AtTimeZone { .. } => (2, "timezone".into()),
         Expr::Ceil { .. } => (2, "ceil".into()),
         Expr::Floor { .. } => (2, "floor".into()),
         _ => unnamed,
@@ -257,6 +259,10 @@ fn folded(ident: &Ident) -> String {
 /// `float8`, `varchar(10)` `varchar`); other names as written, without their schema.
 pub(super) fn postgres_type_name(data_type: &sqlparser::ast::DataType) -> String {
     let written = data_type.to_string().to_lowercase();
+    // the quoted name is the one-byte type "char", not char(n)
+    if written.trim_start_matches("pg_catalog.") == "\"char\"" {
+        return "char".to_owned();
+    }
     let base = written.split('(').next().unwrap_or_default().trim();
     let base = base.rsplit('.').next().unwrap_or(base).trim_matches('"');
     match base {
