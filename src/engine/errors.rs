@@ -144,7 +144,7 @@ fn state_by_message(category: &str, text: &str) -> Option<SqlState> {
         ("Invalid Input", "More than one row returned by a subquery", SqlState::CardinalityViolation),
         ("Out of Range", "cannot take logarithm", SqlState::InvalidArgumentForLogarithm),
         ("Out of Range", "cannot take square root of a negative number", SqlState::InvalidArgumentForPowerFunction),
-        // the bounded string builders' refusal (gateway::compat, `duckstore_text_length`)
+        // the bounded string builders' refusal (gateway::compat, `bounded_built_text`)
         ("Invalid Input", "would make a value longer than", SqlState::ProgramLimitExceeded),
         ("Invalid Input", "values a row; move it to FROM", SqlState::ProgramLimitExceeded),
     ];

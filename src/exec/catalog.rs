@@ -261,6 +261,8 @@ fn type_alignment(oid: i64) -> &'static str {
 }
 
 pub fn macros_sql() -> Vec<String> {
+    let limit = crate::gateway::compat::MAX_BUILT_TEXT;
+    let refuse = format!("error('the function would make a value longer than {limit} characters')");
     let names: Vec<String> =
         TYPES.iter().map(|t| format!("WHEN t = {} THEN '{}'", t.0, t.2.replace('\'', "''"))).collect();
     let by_name: Vec<String> = TYPES
@@ -283,22 +285,41 @@ pub fn macros_sql() -> Vec<String> {
             {} ELSE '???' END",
             names.join(" ")
         ),
-        // a count or length of repeat()/lpad()/rpad() whose value would pass the bound, refused
-        // before the engine builds it (strings a statement builds are outside memory_limit)
-        format!(
-            "CREATE OR REPLACE MACRO duckstore_text_length(n, unit) AS CASE \
-             WHEN CAST(n AS HUGEINT) * greatest(coalesce(length(CAST(unit AS VARCHAR)), 1), 1) > {limit} \
-             THEN error('the function would make a value longer than {limit} characters') ELSE n END",
-            limit = crate::gateway::compat::MAX_BUILT_TEXT
-        ),
         // a value's text as PostgreSQL's output functions print it where DuckDB's differ
         // (a boolean is `t` or `f`); a NULL stays NULL
-        "CREATE OR REPLACE MACRO duckstore_text(x) AS CASE WHEN x IS NULL THEN NULL \
-         WHEN typeof(x) = 'BOOLEAN' THEN CASE WHEN CAST(x AS VARCHAR) = 'true' THEN 't' ELSE 'f' END \
-         ELSE CAST(x AS VARCHAR) END"
+        // (`x` once: a macro's parameter is copied wherever it is named, and `concat(concat(…))`
+        // nests this macro)
+        "CREATE OR REPLACE MACRO duckstore_text(x) AS list_transform([x], v -> CASE WHEN v IS NULL THEN NULL \
+         WHEN typeof(v) = 'BOOLEAN' THEN CASE WHEN CAST(v AS VARCHAR) = 'true' THEN 't' ELSE 'f' END \
+         ELSE CAST(v AS VARCHAR) END)[1]"
             .to_owned(),
         // a divisor of zero is an error, as in PostgreSQL (see gateway::compat)
-        "CREATE OR REPLACE MACRO duckstore_divisor(x) AS CASE WHEN x = 0 THEN error('division by zero') ELSE x END"
+        "CREATE OR REPLACE MACRO duckstore_divisor(x) AS \
+         list_transform([x], v -> CASE WHEN v = 0 THEN error('division by zero') ELSE v END)[1]"
+            .to_owned(),
+        // repeat(), lpad(), rpad() refuse to build a value longer than the bound, before they
+        // build it (gateway::compat::bounded_built_text); substring() as PostgreSQL counts a
+        // start before the first character; the keys of a json object or the strings of an
+        // array (jsonb's `?`). Each parameter named once (see duckstore_text).
+        format!(
+            "CREATE OR REPLACE MACRO duckstore_repeat(s, n) AS list_transform([struct_pack(t := s, k := n)], p -> \
+             repeat(p.t, CASE WHEN CAST(p.k AS HUGEINT) * greatest(coalesce(length(CAST(p.t AS VARCHAR)), 1), 1) > {limit} \
+             THEN {refuse} ELSE p.k END))[1]"
+        ),
+        format!(
+            "CREATE OR REPLACE MACRO duckstore_lpad(s, n, f) AS list_transform([struct_pack(t := s, k := n, f := f)], p -> \
+             lpad(p.t, CASE WHEN p.k > {limit} THEN {refuse} ELSE p.k END, p.f))[1]"
+        ),
+        format!(
+            "CREATE OR REPLACE MACRO duckstore_rpad(s, n, f) AS list_transform([struct_pack(t := s, k := n, f := f)], p -> \
+             rpad(p.t, CASE WHEN p.k > {limit} THEN {refuse} ELSE p.k END, p.f))[1]"
+        ),
+        "CREATE OR REPLACE MACRO duckstore_substring(s, b, l) AS list_transform([struct_pack(t := s, b := b, l := l)], p -> \
+         CASE WHEN p.l < 0 THEN error('negative substring length not allowed') \
+         ELSE substring(p.t, greatest(p.b, 1), greatest(p.b + p.l - greatest(p.b, 1), 0)) END)[1]"
+            .to_owned(),
+        "CREATE OR REPLACE MACRO duckstore_json_keys(j) AS list_transform([j], v -> CASE json_type(v) \
+         WHEN 'OBJECT' THEN json_keys(v) WHEN 'ARRAY' THEN json_extract_string(v, '$[*]') ELSE [] END)[1]"
             .to_owned(),
         format!(
             "CREATE OR REPLACE MACRO duckstore_to_regtype(n) AS CASE lower(replace(n, 'pg_catalog.', '')) {} ELSE NULL END",

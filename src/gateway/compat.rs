@@ -295,6 +295,16 @@ fn null() -> Expr {
     Expr::Value(ValueWithSpan::from(Value::Null))
 }
 
+/// `body` over `operands`, each evaluated once: `body` names them `p.a0`, `p.a1`, … A template
+/// that named an operand twice would copy it, and an operand nested in the same function
+/// (`format(format(…))`) would grow the text the engine binds exponentially (nine levels of a
+/// copying `concat` took 14 s). The operands ride in a one-element list of one struct. (Fixed
+/// shapes are macros instead, see `exec::macros_sql`: a macro's body is not in the parse tree.)
+fn with_operands(body: &str, operands: Vec<Expr>) -> Result<Expr> {
+    let fields: Vec<String> = (0..operands.len()).map(|i| format!("a{i} := __arg{i}")).collect();
+    template(&format!("list_transform([struct_pack({})], p -> {body})[1]", fields.join(", ")), &operands)
+}
+
 /// A NULL of type text (a bare NULL is an integer to DuckDB).
 fn text_null() -> Expr {
     cast_to(null(), DataType::Varchar(None))
@@ -932,24 +942,28 @@ fn semantic_rewrite(expr: &mut Expr) -> bool {
             let json = is_json(left) || is_json(right);
             let (l, r) = (take(left), take(right));
             let as_json = |e: Expr| cast_to(e, DataType::JSON);
-            let keys = "CASE json_type(__arg0) WHEN 'OBJECT' THEN json_keys(__arg0) \
-                        WHEN 'ARRAY' THEN json_extract_string(__arg0, '$[*]') ELSE [] END";
             let replacement = match op {
-                BinaryOperator::AtArrow if json => Ok(call("json_contains", vec![as_json(l), as_json(r)])),
-                BinaryOperator::ArrowAt if json => Ok(call("json_contains", vec![as_json(r), as_json(l)])),
-                BinaryOperator::AtArrow => Ok(call("list_has_all", vec![l, r])),
-                BinaryOperator::ArrowAt => Ok(call("list_has_all", vec![r, l])),
-                BinaryOperator::PGOverlap => Ok(call("list_has_any", vec![l, r])),
-                BinaryOperator::Question => template(&format!("list_contains({keys}, __arg1)"), &[as_json(l), r]),
-                BinaryOperator::QuestionPipe => template(&format!("list_has_any({keys}, __arg1)"), &[as_json(l), r]),
-                BinaryOperator::QuestionAnd => template(&format!("list_has_all({keys}, __arg1)"), &[as_json(l), r]),
+                BinaryOperator::AtArrow if json => call("json_contains", vec![as_json(l), as_json(r)]),
+                BinaryOperator::ArrowAt if json => call("json_contains", vec![as_json(r), as_json(l)]),
+                BinaryOperator::AtArrow => call("list_has_all", vec![l, r]),
+                BinaryOperator::ArrowAt => call("list_has_all", vec![r, l]),
+                BinaryOperator::PGOverlap => call("list_has_any", vec![l, r]),
+                BinaryOperator::Question => {
+                    call("list_contains", vec![call("duckstore_json_keys", vec![as_json(l)]), r])
+                }
+                BinaryOperator::QuestionPipe => {
+                    call("list_has_any", vec![call("duckstore_json_keys", vec![as_json(l)]), r])
+                }
+                BinaryOperator::QuestionAnd => {
+                    call("list_has_all", vec![call("duckstore_json_keys", vec![as_json(l)]), r])
+                }
                 _ => {
                     let long = matches!(op, BinaryOperator::HashLongArrow);
                     match string_literal(&r).and_then(json_path) {
-                        Some(path) => Ok(call(
+                        Some(path) => call(
                             if long { "json_extract_string" } else { "json_extract" },
                             vec![as_json(l), text(&path)],
-                        )),
+                        ),
                         None => {
                             *expr = Expr::BinaryOp { left: Box::new(l), op: op.clone(), right: Box::new(r) };
                             return false;
@@ -957,7 +971,7 @@ fn semantic_rewrite(expr: &mut Expr) -> bool {
                     }
                 }
             };
-            *expr = replacement.unwrap_or_else(|_| null());
+            *expr = replacement;
             true
         }
         Expr::BinaryOp { left, op, right } => {
@@ -986,14 +1000,10 @@ fn semantic_rewrite(expr: &mut Expr) -> bool {
             changed
         }
         Expr::Function(f) => {
-            // a built text's length is bounded before the engine builds it
-            let bounded = bound_built_text(f);
-            // PostgreSQL's string functions DuckDB lacks or answers otherwise
-            if let Some(Ok(replacement)) = string_function(f) {
+            // a built text's length is bounded before the engine builds it; PostgreSQL's string
+            // functions DuckDB lacks or answers otherwise
+            if let Some(Ok(replacement)) = bounded_built_text(f).or_else(|| string_function(f)) {
                 *expr = replacement;
-                return true;
-            }
-            if bounded {
                 return true;
             }
             // PostgreSQL's lengths and positions are integers (DuckDB's BIGINTs)
@@ -1031,27 +1041,22 @@ fn semantic_rewrite(expr: &mut Expr) -> bool {
         {
             let pattern = string_literal(from).unwrap_or_default().to_owned();
             let group = i64::from(pattern.replace("(?", "").contains('('));
-            *expr = template(
-                &format!("CASE WHEN regexp_matches(__arg0, __arg1) THEN regexp_extract(__arg0, __arg1, {group}) END"),
-                &[take(inner), text(&pattern)],
+            // (the pattern is a literal: naming it twice copies only its text)
+            *expr = with_operands(
+                &format!("CASE WHEN regexp_matches(p.a0, __arg1) THEN regexp_extract(p.a0, __arg1, {group}) END"),
+                vec![take(inner), text(&pattern)],
             )
             .unwrap_or_else(|_| null());
             true
         }
         // a start before the first character counts toward the length, as in PostgreSQL
         // (DuckDB counts a negative start from the end); a negative length is an error
-        Expr::Substring { substring_from: Some(from), substring_for, .. } if !clamped_start(from) => {
-            let start = take(from);
-            let first = call("greatest", vec![start.clone(), number(1)]);
-            if let Some(length) = substring_for {
-                **length = template(
-                    "CASE WHEN __arg1 < 0 THEN error('negative substring length not allowed') \
-                     ELSE greatest(__arg0 + __arg1 - greatest(__arg0, 1), 0) END",
-                    &[start, take(length)],
-                )
-                .unwrap_or_else(|_| null());
-            }
-            **from = first;
+        Expr::Substring { expr: inner, substring_from: Some(from), substring_for: None, .. } => {
+            *expr = call("substring", vec![take(inner), call("greatest", vec![take(from), number(1)])]);
+            true
+        }
+        Expr::Substring { expr: inner, substring_from: Some(from), substring_for: Some(length), .. } => {
+            *expr = call("duckstore_substring", vec![take(inner), take(from), take(length)]);
             true
         }
         // `x = ANY(array)`: DuckDB reads ANY of a list as a subquery it cannot plan here; an
@@ -1138,44 +1143,43 @@ fn string_function(f: &sqlparser::ast::Function) -> Option<Result<Expr>> {
         ("btrim", 1 | 2) => Ok(call("trim", args)),
         // the SQL standard's name of bool_and
         ("every", 1) => Ok(call("bool_and", args)),
-        ("lpad" | "rpad", 2) => {
-            let mut args = args;
-            args.push(text(" "));
-            Ok(call(name, args))
-        }
         // words (runs of letters and digits) start upper case, the rest is lower case
         ("initcap", 1) => template(
             "array_to_string(list_transform(regexp_extract_all(lower(CAST(__arg0 AS VARCHAR)),              '[a-z0-9]+|[^a-z0-9]+'), w -> upper(w[1]) || w[2:]), '')",
             &args,
         ),
         ("quote_literal", 1) => template(QUOTE_LITERAL, &args),
-        // PostgreSQL's format string (`%s`, `%I`, `%L`, positions, widths), written out
+        // PostgreSQL's format string (`%s`, `%I`, `%L`, positions, widths), written out; each
+        // value once (`p.a<n>`, see `with_operands`), the texts between them as operands too
         ("format", n) if n >= 1 && string_literal(&args[0]).is_some() => {
             let pieces = format_pieces(string_literal(&args[0]).unwrap_or_default(), n - 1)?;
-            let values = &args[1..];
-            let parts: Result<Expr> = pieces
+            let mut operands: Vec<Expr> = args[1..].to_vec();
+            let parts: Vec<String> = pieces
                 .into_iter()
                 .map(|piece| match piece {
-                    FormatPiece::Text(t) => Ok(text(&t)),
+                    FormatPiece::Text(t) => {
+                        operands.push(text(&t));
+                        format!("p.a{}", operands.len() - 1)
+                    }
                     FormatPiece::Value { index, kind, width, left } => {
+                        let value = format!("p.a{index}");
                         let shown = match kind {
-                            'I' => template(QUOTE_IDENT, &[values[index].clone()]),
-                            'L' => template(&format!("coalesce({QUOTE_LITERAL}, 'NULL')"), &[values[index].clone()]),
-                            _ => template("coalesce(duckstore_text(__arg0), '')", &[values[index].clone()]),
-                        }?;
+                            'I' => QUOTE_IDENT.replace("__arg0", &value),
+                            'L' => format!("coalesce({}, 'NULL')", QUOTE_LITERAL.replace("__arg0", &value)),
+                            _ => format!("coalesce(duckstore_text({value}), '')"),
+                        };
                         match width {
-                            None => Ok(shown),
+                            None => shown,
                             Some(w) => {
-                                let pad = format!("repeat(' ', greatest({w} - length(__arg0), 0))");
-                                let padded = if left { format!("__arg0 || {pad}") } else { format!("{pad} || __arg0") };
-                                template(&padded, &[shown])
+                                let pad = format!("repeat(' ', greatest({w} - length({shown}), 0))");
+                                if left { format!("({shown}) || {pad}") } else { format!("{pad} || ({shown})") }
                             }
                         }
                     }
                 })
-                .collect::<Result<_>>()
-                .map(|parts| call("concat", parts));
-            return Some(parts.map(|e| Expr::Nested(Box::new(e))));
+                .collect();
+            let body = if parts.is_empty() { "''".to_owned() } else { format!("concat({})", parts.join(", ")) };
+            return Some(with_operands(&body, operands));
         }
         // each value as its text; a boolean's is `t` or `f`
         ("concat", _) | ("concat_ws", _) if !args.iter().any(is_text_of_value) => {
@@ -1257,47 +1261,34 @@ fn format_pieces(fmt: &str, count: usize) -> Option<Vec<FormatPiece>> {
 /// per value keeps a vector of them (2048 rows) under a few hundred MB.
 pub const MAX_BUILT_TEXT: u64 = 65_536;
 
-/// `repeat(s, n)`, `lpad(s, n[, f])`, `rpad(s, n[, f])` with their count or length checked
-/// against [`MAX_BUILT_TEXT`] (54000 past it). Answers whether it changed the call.
-fn bound_built_text(f: &mut sqlparser::ast::Function) -> bool {
-    let Some(parts) = name_parts(&f.name) else { return false };
-    let name = match parts.as_slice() {
+/// `repeat(s, n)`, `lpad(s, n[, f])`, `rpad(s, n[, f])` (a pad's fill is a space unless
+/// given) with their count or length checked against [`MAX_BUILT_TEXT`] before the engine
+/// builds the value (54000 past it). `None`: not one of them.
+fn bounded_built_text(f: &sqlparser::ast::Function) -> Option<Result<Expr>> {
+    let name = match name_parts(&f.name)?.as_slice() {
         [name] => name.clone(),
         [schema, name] if schema == "pg_catalog" || schema == "main" => name.clone(),
-        _ => return false,
+        _ => return None,
     };
-    let sqlparser::ast::FunctionArguments::List(list) = &mut f.args else { return false };
-    let mut args: Vec<&mut Expr> = list
-        .args
-        .iter_mut()
-        .filter_map(|a| match a {
-            FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e),
-            _ => None,
-        })
-        .collect();
-    let [first, count, ..] = args.as_mut_slice() else { return false };
-    if matches!(&**count, Expr::Function(g) if g.name.to_string() == "duckstore_text_length") {
-        return false;
+    if f.over.is_some() || f.filter.is_some() {
+        return None;
     }
-    // the unit a count multiplies: repeat's text; a pad's length is the length itself
-    let unit = match name.as_str() {
-        "repeat" => (**first).clone(),
-        "lpad" | "rpad" => text("x"),
-        _ => return false,
+    let mut args = expr_args(&f.args)?;
+    let bounded = match (name.as_str(), args.len()) {
+        ("repeat", 2) => "duckstore_repeat",
+        ("lpad", 2 | 3) => "duckstore_lpad",
+        ("rpad", 2 | 3) => "duckstore_rpad",
+        _ => return None,
     };
-    let n = std::mem::replace(&mut **count, Expr::value(Value::Null));
-    **count = call("duckstore_text_length", vec![n, unit]);
-    true
+    if args.len() == 2 && bounded != "duckstore_repeat" {
+        args.push(text(" "));
+    }
+    Some(Ok(call(bounded, args)))
 }
 
 /// Whether an argument is already a value's text (the rewrite ran).
 fn is_text_of_value(e: &Expr) -> bool {
     matches!(e, Expr::Function(f) if f.name.to_string() == "duckstore_text")
-}
-
-/// Whether a substring's start is already `greatest(start, 1)` (the rewrite ran).
-fn clamped_start(from: &Expr) -> bool {
-    matches!(from, Expr::Function(f) if f.name.to_string() == "greatest")
 }
 
 /// The regular expression PostgreSQL makes of a SIMILAR TO pattern (`%` any text, `_` any
@@ -1489,7 +1480,9 @@ fn series_length(f: &sqlparser::ast::Function) -> Option<i128> {
     if step == 0 {
         return None;
     }
-    Some(((stop - start) / step + 1).max(0))
+    // (an overflow is a series past any bound)
+    let span = stop.checked_sub(start).and_then(|d| d.checked_div(step)).unwrap_or(i128::MAX);
+    Some(span.saturating_add(1).max(0))
 }
 
 /// The alias of a select item's series moved to FROM.
@@ -1790,6 +1783,52 @@ mod tests {
         // a dangling escape or an open class is refused, as PostgreSQL refuses them
         assert_eq!(similar_to_regex("a\\"), None);
         assert_eq!(similar_to_regex("[ab"), None);
+    }
+
+    #[test]
+    fn a_rewrite_names_each_operand_once() {
+        // nested calls must not copy their operands (the engine's text would grow
+        // exponentially with the depth)
+        let nested = |call: &str, depth: usize| {
+            let mut sql = "'a'".to_owned();
+            for _ in 0..depth {
+                sql = call.replace('X', &sql);
+            }
+            let mut statements = crate::gateway::parse(&format!("SELECT {sql}")).unwrap();
+            rewrite_semantics(&mut statements[0]);
+            statements[0].to_string().len()
+        };
+        for call in [
+            "concat(X, 'b')",
+            "repeat(X, 2)",
+            "lpad(X, 3)",
+            "substring(X, 1, 2)",
+            "substring(X FROM 'a+')",
+            "format('%1$s %1$s %5s', X)",
+            "(X)::jsonb ? 'k'",
+        ] {
+            let (shallow, deep) = (nested(call, 10), nested(call, 20));
+            assert!(deep < shallow * 3, "{call}: {shallow} bytes at depth 10, {deep} at 20");
+        }
+    }
+
+    #[test]
+    fn series_lengths_of_written_numbers() {
+        let length = |sql: &str| {
+            let Ok(mut statements) = crate::gateway::parse(&format!("SELECT {sql}")) else { panic!("{sql}") };
+            let sqlparser::ast::Statement::Query(q) = statements.remove(0) else { panic!() };
+            let sqlparser::ast::SetExpr::Select(select) = *q.body else { panic!() };
+            let sqlparser::ast::SelectItem::UnnamedExpr(Expr::Function(f)) = &select.projection[0] else { panic!() };
+            series_length(f)
+        };
+        assert_eq!(length("generate_series(1, 10)"), Some(10));
+        assert_eq!(length("generate_series(10, 1, -3)"), Some(4));
+        assert_eq!(length("generate_series(5, 1)"), Some(0));
+        assert_eq!(length("generate_series(1, 10, 0)"), None);
+        assert_eq!(length("generate_series(1, x)"), None);
+        // past i128 in the difference: past any bound, no overflow
+        let huge = "170141183460469231731687303715884105727";
+        assert_eq!(length(&format!("generate_series(-{huge}, {huge})")), Some(i128::MAX));
     }
 
     #[test]
