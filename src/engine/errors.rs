@@ -109,6 +109,14 @@ pub(super) fn map_duckdb_message(raw: &str, origin: SqlOrigin, context: &str, da
         "Permission" => SqlState::InsufficientPrivilege,
         "Not implemented" => SqlState::FeatureNotSupported,
         "Invalid Input" if text.ends_with("division by zero") => SqlState::DivisionByZero,
+        // engine::numeric's words for a quotient its type cannot hold
+        "Invalid Input"
+            if text.ends_with(" out of range")
+                || text.ends_with("out of range: overflow")
+                || text.ends_with("overflows numeric format") =>
+        {
+            SqlState::NumericValueOutOfRange
+        }
         "Invalid Input" => SqlState::InvalidParameterValue,
         "TransactionContext" | "Transaction" => SqlState::SerializationFailure,
         "IO" => SqlState::IoError,

@@ -137,6 +137,8 @@ impl Instance {
                 unsafe { RawConn::connect(db.handle()) }.map_err(|e| Error::internal("connecting to DuckDB", e))?;
             ffi::register_stream_function(&registrar, STREAM_FUNCTION, Arc::clone(&grants))
                 .map_err(|e| Error::internal("registering the stream function", e))?;
+            super::numeric::register(&registrar)
+                .map_err(|e| Error::internal("registering the division function", e))?;
         }
         for sql in &settings.setup {
             root.execute_batch(sql).map_err(|e| Error::internal("setting up the engine instance", e))?;

@@ -8,6 +8,7 @@
 mod errors;
 pub mod ffi;
 mod instance;
+pub mod numeric;
 mod parser;
 mod pool;
 mod raw;

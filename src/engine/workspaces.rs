@@ -174,6 +174,12 @@ impl Workspaces {
         // SAFETY: `db` outlives every connection made from it (see `WorkspaceDb`'s field order).
         let root =
             unsafe { Connection::open_from_raw(db.handle()) }.map_err(|e| Error::internal("opening a workspace", e))?;
+        {
+            // SAFETY: `db` is open and outlives this connection, closed at the end of the block.
+            let registrar = unsafe { super::ffi::RawConn::connect(db.handle()) }
+                .map_err(|e| Error::internal("opening a workspace", e))?;
+            super::numeric::register(&registrar).map_err(|e| Error::internal("opening a workspace", e))?;
+        }
         root.execute_batch(&format!(
             "SET GLOBAL TimeZone = 'UTC'; {}; SET lock_configuration = true",
             super::POSTGRES_ARITHMETIC

@@ -18,6 +18,9 @@ pub const TABLE_OID: &str = "duckstore.pg.table_oid";
 pub const ATTNUM: &str = "duckstore.pg.attnum";
 pub const TYPE_OID: &str = "duckstore.pg.type_oid";
 pub const TYPMOD: &str = "duckstore.pg.typmod";
+/// Present on a column of numeric quotients (`a / b`, `avg(x)` as written), which prints at the
+/// scale each value gives, as PostgreSQL's (see `engine::numeric`).
+pub const QUOTIENT: &str = "duckstore.pg.quotient";
 
 /// `schema` with each column a relation's column marked; unchanged when the query cannot be
 /// followed or answers other columns than the plan says.
@@ -88,6 +91,16 @@ fn written_described(written: Option<(u32, i32)>) -> Option<Described> {
 fn marks(described: Described, engine_type: &DataType, slots: &[Option<SlotTable>]) -> Option<HashMap<String, String>> {
     let origin = match described {
         Described::Column(origin) | Described::TypeOf(origin) | Described::TypeWithoutModifier(origin) => origin,
+        Described::TypeWithModifier(1700, lineage::QUOTIENT_TYPMOD) => {
+            let quotient = DataType::Decimal128(38, crate::engine::numeric::QUOTIENT_SCALE as i8);
+            return (*engine_type == quotient).then(|| {
+                HashMap::from([
+                    (TYPE_OID.to_owned(), "1700".to_owned()),
+                    (TYPMOD.to_owned(), "-1".to_owned()),
+                    (QUOTIENT.to_owned(), "1".to_owned()),
+                ])
+            });
+        }
         Described::Type(oid) | Described::TypeWithModifier(oid, _) => {
             let typmod = if let Described::TypeWithModifier(_, typmod) = described { typmod } else { -1 };
             let oid = i64::from(oid);

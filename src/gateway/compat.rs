@@ -13,8 +13,8 @@
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
-    BinaryOperator, DataType, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, Ident, Statement, UnaryOperator,
-    Value, ValueWithSpan, VisitMut, VisitorMut,
+    BinaryOperator, DataType, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, Ident, ObjectName, Statement,
+    UnaryOperator, Value, ValueWithSpan, VisitMut, VisitorMut,
 };
 use sqlparser::dialect::DuckDbDialect;
 use sqlparser::parser::Parser;
@@ -443,8 +443,13 @@ pub fn parse_pg_array(text: &str) -> Option<Vec<Option<String>>> {
 /// (`10.0 / $1` would refuse "2.5"), so such a division keeps DuckDB's NULL for zero.
 fn checked_divisor(e: &Expr) -> bool {
     let nonzero = matches!(e, Expr::Value(v) if matches!(&v.value, Value::Number(n, _) if n.parse::<f64>().is_ok_and(|f| f != 0.0)));
-    let uncast_parameter = !matches!(e, Expr::Cast { .. }) && !placeholders(e).is_empty();
-    !nonzero && !uncast_parameter
+    !nonzero && !uncast_parameter(e)
+}
+
+/// Whether an expression holds a `$n` not cast to a type (whose type DuckDB infers from where
+/// it stands).
+fn uncast_parameter(e: &Expr) -> bool {
+    !matches!(e, Expr::Cast { .. }) && !placeholders(e).is_empty()
 }
 
 /// The `$n` parameters an expression uses.
@@ -987,6 +992,14 @@ fn semantic_rewrite(expr: &mut Expr) -> bool {
                     changed = true;
                 }
             }
+            // PostgreSQL's quotient, by the operands' types only the engine knows (see
+            // engine::numeric): of integers a truncated integer, of numerics an exact numeric,
+            // a zero divisor refused. An uncast `$n` keeps DuckDB's operator, whose overloads
+            // can type it.
+            if matches!(op, BinaryOperator::Divide) && !uncast_parameter(left) && !uncast_parameter(right) {
+                *expr = call(crate::engine::numeric::DIVIDE, vec![take(left), take(right)]);
+                return true;
+            }
             // PostgreSQL refuses a division by zero (22012); DuckDB answers NULL
             if matches!(op, BinaryOperator::Divide | BinaryOperator::Modulo) && checked_divisor(divisor(right)) {
                 **right = call("duckstore_divisor", vec![take(right)]);
@@ -1004,6 +1017,10 @@ fn semantic_rewrite(expr: &mut Expr) -> bool {
             // functions DuckDB lacks or answers otherwise
             if let Some(Ok(replacement)) = bounded_built_text(f).or_else(|| string_function(f)) {
                 *expr = replacement;
+                return true;
+            }
+            if is_average(f) {
+                f.name = ObjectName::from(vec![Ident::new(crate::engine::numeric::AVERAGE)]);
                 return true;
             }
             // PostgreSQL's lengths and positions are integers (DuckDB's BIGINTs)
@@ -1648,6 +1665,17 @@ fn is_date(e: &Expr) -> bool {
         Expr::TypedString(typed) => matches!(typed.data_type, DataType::Date),
         _ => false,
     }
+}
+
+/// PostgreSQL's average of integers or numerics is an exact numeric (DuckDB's is a double):
+/// `avg(x)` is the engine's average (engine::numeric), its DISTINCT, ORDER BY, FILTER and OVER
+/// kept; a float's stays a float, an interval's an interval.
+fn is_average(f: &sqlparser::ast::Function) -> bool {
+    name_parts(&f.name).is_some_and(|parts| match parts.as_slice() {
+        [name] => name == "avg",
+        [schema, name] => schema == "pg_catalog" && name == "avg",
+        _ => false,
+    })
 }
 
 /// PostgreSQL functions answering an integer where DuckDB's namesake answers a BIGINT.

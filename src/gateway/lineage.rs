@@ -368,6 +368,10 @@ const NAME_ARRAY_OID: u32 = 1003;
 /// `bigint`.
 const INT8_OID: u32 = 20;
 
+/// The typmod marking a written quotient (see [`written_type`]): never sent, PostgreSQL's
+/// quotient has none.
+pub const QUOTIENT_TYPMOD: i32 = i32::MIN;
+
 /// `json`, and PostgreSQL's functions that answer it (DuckDB's JSON is text to the wire).
 const JSON_OID: u32 = 114;
 /// `jsonb`: JSON text to the engine, printed canonically on the wire (pg::jsonb).
@@ -420,6 +424,12 @@ fn written_type(expr: &Expr) -> Option<(u32, i32)> {
             op: sqlparser::ast::BinaryOperator::Arrow | sqlparser::ast::BinaryOperator::HashArrow,
             ..
         } => written_type(left).filter(|(t, _)| matches!(*t, JSON_OID | JSONB_OID)),
+        // a quotient (or an average) the engine answers as a numeric prints as PostgreSQL's,
+        // at the scale its value gives (engine::numeric; marked where it is one)
+        Expr::BinaryOp { op: sqlparser::ast::BinaryOperator::Divide, .. } => Some((1700, QUOTIENT_TYPMOD)),
+        Expr::Function(f) if f.name.0.last()?.as_ident()?.value.eq_ignore_ascii_case("avg") => {
+            Some((1700, QUOTIENT_TYPMOD))
+        }
         // a scalar subquery: its one item's
         Expr::Subquery(query) => match query.body.as_ref() {
             SetExpr::Select(select) => match select.projection.as_slice() {

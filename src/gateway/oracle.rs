@@ -87,6 +87,8 @@ const PARSER_FUNCTIONS: &[&str] = &[
     "duckstore_format_type",
     "duckstore_to_regtype",
     "duckstore_divisor",
+    crate::engine::numeric::DIVIDE,
+    crate::engine::numeric::AVERAGE,
     "duckstore_text",
     "duckstore_repeat",
     "duckstore_lpad",

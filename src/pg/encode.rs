@@ -6,9 +6,10 @@ use std::sync::Arc;
 
 use arrow::array::{
     Array, AsArray, BooleanArray, Date32Array, Decimal128Array, Float32Array, Float64Array, Int8Array, Int16Array,
-    Int32Array, Int64Array, RecordBatch, TimestampMicrosecondArray, UInt8Array, UInt16Array, UInt32Array,
+    Int32Array, Int64Array, IntervalMonthDayNanoArray, RecordBatch, TimestampMicrosecondArray, UInt8Array, UInt16Array,
+    UInt32Array,
 };
-use arrow::datatypes::{DataType, TimeUnit};
+use arrow::datatypes::{DataType, IntervalUnit, TimeUnit};
 use bytes::{BufMut, BytesMut};
 use pgwire::api::Type;
 use pgwire::api::results::{FieldFormat, FieldInfo};
@@ -35,13 +36,31 @@ enum Column<'a> {
     Utf8(&'a dyn Array),
     Date(&'a Date32Array),
     Timestamp(&'a TimestampMicrosecondArray, bool),
-    /// Text only (binary numeric goes through arrow-pg); `true`: the engine's stand-in for an
-    /// unconstrained numeric, printed without its trailing zeros (see
-    /// `types::unconstrained_numerics_as_text`).
-    Decimal(&'a Decimal128Array, u32, bool),
+    /// Text only (binary numeric goes through arrow-pg).
+    Decimal(&'a Decimal128Array, u32, DecimalText),
+    /// Text only (binary intervals go through arrow-pg).
+    Interval(&'a IntervalMonthDayNanoArray),
 }
 
-fn column<'a>(array: &'a Arc<dyn Array>, field: &FieldInfo) -> Option<Column<'a>> {
+/// How a decimal column prints.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum DecimalText {
+    /// At its type's scale.
+    Fixed,
+    /// The engine's stand-in for an unconstrained numeric: without its trailing zeros (see
+    /// `types::unconstrained_numerics_as_text`).
+    StandIn,
+    /// A column of numeric quotients: at the scale PostgreSQL gives each value (see
+    /// [`quotient_scale`]).
+    Quotient,
+}
+
+/// Whether a result column (its arrow field) is marked as one of numeric quotients.
+fn is_quotient(field: &arrow::datatypes::Field) -> bool {
+    field.metadata().contains_key(crate::exec::result_columns::QUOTIENT)
+}
+
+fn column<'a>(array: &'a Arc<dyn Array>, field: &FieldInfo, quotient: bool) -> Option<Column<'a>> {
     let binary = field.format() == FieldFormat::Binary;
     Some(match array.data_type() {
         DataType::UInt32 if matches!(*field.datatype(), Type::OID | Type::XID) => Column::Oid(array.as_primitive()),
@@ -59,9 +78,16 @@ fn column<'a>(array: &'a Arc<dyn Array>, field: &FieldInfo) -> Option<Column<'a>
         DataType::Date32 => Column::Date(array.as_primitive()),
         DataType::Timestamp(TimeUnit::Microsecond, tz) => Column::Timestamp(array.as_primitive(), tz.is_some()),
         DataType::Decimal128(precision, scale) if !binary && *scale >= 0 => {
-            let stand_in = (*precision, *scale) == (38, 9) && field.type_modifier() == -1;
-            Column::Decimal(array.as_primitive(), *scale as u32, stand_in)
+            let text = if quotient && i32::from(*scale) == i32::from(crate::engine::numeric::QUOTIENT_SCALE) {
+                DecimalText::Quotient
+            } else if (*precision, *scale) == (38, 9) && field.type_modifier() == -1 {
+                DecimalText::StandIn
+            } else {
+                DecimalText::Fixed
+            };
+            Column::Decimal(array.as_primitive(), *scale as u32, text)
         }
+        DataType::Interval(IntervalUnit::MonthDayNano) if !binary => Column::Interval(array.as_primitive()),
         _ => return None,
     })
 }
@@ -150,6 +176,67 @@ pub(super) fn without_trailing_zeros(mut value: i128, mut scale: u32) -> (i128, 
         (value, scale) = (value / 10, scale - 1);
     }
     (value, scale)
+}
+
+/// A quotient (`value` × 10^-`scale`) at the scale PostgreSQL's division gives it, rounded half
+/// away from zero: 16 significant decimals after its first base-10 000 digit (`select_div_scale`,
+/// by the quotient's own weight where PostgreSQL estimates it from the operands'), no more than
+/// the engine kept.
+pub(super) fn quotient_scale(value: i128, scale: u32) -> (i128, u32) {
+    let magnitude = value.unsigned_abs();
+    // the weight of the first base-10 000 digit: digits before the point, or zeros after it
+    let weight = if magnitude == 0 {
+        -1
+    } else {
+        let digits = magnitude.ilog10() as i64 + 1 - i64::from(scale);
+        if digits > 0 { (digits - 1) / 4 } else { -((-digits) / 4) - 1 }
+    };
+    let wanted = (16 - 4 * weight).clamp(0, i64::from(scale)) as u32;
+    let drop = scale - wanted;
+    if drop == 0 {
+        return (value, scale);
+    }
+    let unit = 10u128.pow(drop);
+    let (kept, rest) = (magnitude / unit, magnitude % unit);
+    let rounded = (kept + u128::from(rest * 2 >= unit)) as i128;
+    (if value < 0 { -rounded } else { rounded }, wanted)
+}
+
+/// An interval as PostgreSQL prints it (IntervalStyle `postgres`): `1 year 2 mons -3 days
+/// +04:05:06.5`; each part with its own sign, a `+` on a positive one after a negative one,
+/// fractional seconds only when there are any, `00:00:00` when all is zero.
+fn put_interval(buf: &mut BytesMut, months: i32, days: i32, micros: i64) {
+    use std::fmt::Write;
+    let mut text = String::new();
+    let mut after_negative = false;
+    for (value, unit) in [(i64::from(months / 12), "year"), (i64::from(months % 12), "mon"), (i64::from(days), "day")] {
+        if value == 0 {
+            continue;
+        }
+        let space = if text.is_empty() { "" } else { " " };
+        let plus = if after_negative && value > 0 { "+" } else { "" };
+        let plural = if value == 1 { "" } else { "s" };
+        let _ = write!(text, "{space}{plus}{value} {unit}{plural}");
+        after_negative = value < 0;
+    }
+    if text.is_empty() || micros != 0 {
+        let space = if text.is_empty() { "" } else { " " };
+        let sign = if micros < 0 {
+            "-"
+        } else if after_negative {
+            "+"
+        } else {
+            ""
+        };
+        let magnitude = micros.unsigned_abs();
+        let (hours, minutes) = (magnitude / 3_600_000_000, magnitude / 60_000_000 % 60);
+        let (seconds, fraction) = (magnitude / 1_000_000 % 60, magnitude % 1_000_000);
+        let _ = write!(text, "{space}{sign}{hours:02}:{minutes:02}:{seconds:02}");
+        if fraction != 0 {
+            text.push_str(format!(".{fraction:06}").trim_end_matches('0'));
+        }
+    }
+    buf.put_slice(text.as_bytes());
 }
 
 /// A decimal's text (`value` × 10^-`scale`).
@@ -269,6 +356,7 @@ impl Column<'_> {
             Column::Date(a) => a.is_null(row),
             Column::Timestamp(a, _) => a.is_null(row),
             Column::Decimal(a, ..) => a.is_null(row),
+            Column::Interval(a) => a.is_null(row),
         }
     }
 
@@ -287,10 +375,18 @@ impl Column<'_> {
             Column::Utf8(a) => buf.put_slice(utf8_value(*a, row).as_bytes()),
             Column::Date(a) => put_date(buf, a.value(row)),
             Column::Timestamp(a, zone) => put_timestamp(buf, a.value(row), *zone),
-            Column::Decimal(a, scale, false) => put_decimal(buf, a.value(row), *scale),
-            Column::Decimal(a, scale, true) => {
+            Column::Decimal(a, scale, DecimalText::Fixed) => put_decimal(buf, a.value(row), *scale),
+            Column::Decimal(a, scale, DecimalText::StandIn) => {
                 let (value, scale) = without_trailing_zeros(a.value(row), *scale);
                 put_decimal(buf, value, scale)
+            }
+            Column::Decimal(a, scale, DecimalText::Quotient) => {
+                let (value, scale) = quotient_scale(a.value(row), *scale);
+                put_decimal(buf, value, scale)
+            }
+            Column::Interval(a) => {
+                let v = a.value(row);
+                put_interval(buf, v.months, v.days, v.nanoseconds / 1000)
             }
         }
     }
@@ -320,6 +416,7 @@ impl Column<'_> {
                 micros => micros.saturating_sub(PG_EPOCH_MICROS),
             }),
             Column::Decimal(..) => unreachable!("binary numeric is not on the fast path"),
+            Column::Interval(..) => unreachable!("binary intervals are not on the fast path"),
         }
     }
 }
@@ -352,11 +449,13 @@ fn oids_as_int32(batch: &RecordBatch, fields: &[FieldInfo]) -> crate::error::Res
 
 /// Encodes a batch (already in its wire form) as DataRows.
 pub(super) fn encode_batch(batch: RecordBatch, fields: Arc<Vec<FieldInfo>>) -> Vec<PgWireResult<DataRow>> {
+    let schema = batch.schema();
     let columns: Option<Vec<(Column<'_>, FieldFormat)>> = batch
         .columns()
         .iter()
         .zip(fields.iter())
-        .map(|(array, field)| column(array, field).map(|c| (c, field.format())))
+        .zip(schema.fields())
+        .map(|((array, field), arrow)| column(array, field, is_quotient(arrow)).map(|c| (c, field.format())))
         .collect();
     let Some(columns) = columns else {
         // arrow-pg sends a UInt32 as 8 bytes: a binary oid goes as the Int32 of its bits
@@ -404,7 +503,7 @@ pub(super) fn copy_lines(
         .map(|(array, f)| {
             let forced = format.force_quote_all || format.force_quote.iter().any(|c| c == f.name());
             let text = FieldInfo::new(f.name().clone(), None, None, Type::TEXT, FieldFormat::Text);
-            match column(array, &text) {
+            match column(array, &text, is_quotient(f)) {
                 Some(c) => Ok((Some(c), None, forced)),
                 None => ArrayFormatter::try_new(array.as_ref(), &options)
                     .map(|fmt| (None, Some(fmt), forced))
@@ -559,6 +658,26 @@ mod tests {
             ],
         )
         .unwrap()
+    }
+
+    #[test]
+    fn intervals_print_as_postgresql_prints_them() {
+        let text = |months, days, micros| {
+            let mut buf = BytesMut::new();
+            put_interval(&mut buf, months, days, micros);
+            String::from_utf8(buf.to_vec()).unwrap()
+        };
+        // each expected text is PostgreSQL 15's for the same interval
+        assert_eq!(text(14, -3, 14_706_500_000), "1 year 2 mons -3 days +04:05:06.5");
+        assert_eq!(text(0, -1, 7_200_000_000), "-1 days +02:00:00");
+        assert_eq!(text(0, 0, 0), "00:00:00");
+        assert_eq!(text(0, 0, -1_250_000), "-00:00:01.25");
+        assert_eq!(text(1, 0, 0), "1 mon");
+        assert_eq!(text(0, 2, 0), "2 days");
+        assert_eq!(text(0, 0, 360_000_000_000), "100:00:00");
+        assert_eq!(text(-14, 3, 0), "-1 years -2 mons +3 days");
+        assert_eq!(text(-14, -3, -3_600_000_000), "-1 years -2 mons -3 days -01:00:00");
+        assert_eq!(text(0, 1, -3_600_000_000), "1 day -01:00:00");
     }
 
     #[test]

@@ -135,14 +135,20 @@ pub(super) fn encode_rows(
 /// The engine's stand-in for an unconstrained `numeric` (DECIMAL(38,9), see
 /// `gateway::compat::NUMERIC_AS_STORED`) has nine decimals where PostgreSQL prints a value's own
 /// digits (`3.14`, `1000`, not `3.140000000`): in text results those columns are printed without
-/// the stand-in's trailing zeros. (A binary result keeps the scale: the number is the same.)
+/// the stand-in's trailing zeros; a column of quotients at the scale PostgreSQL gives each value
+/// (`encode::quotient_scale`). (A binary result keeps the scale: the number is the same.)
 fn unconstrained_numerics_as_text(fields: &[FieldInfo], batch: RecordBatch) -> RecordBatch {
     use arrow::array::{Array, AsArray, StringBuilder};
+    let quotient_type = DataType::Decimal128(38, crate::engine::numeric::QUOTIENT_SCALE as i8);
+    let quotient = |i: usize| {
+        batch.schema().field(i).metadata().contains_key(crate::exec::result_columns::QUOTIENT)
+            && batch.column(i).data_type() == &quotient_type
+    };
     let stand_in = |i: usize, field: &FieldInfo| {
         field.format() == pgwire::api::results::FieldFormat::Text
             && *field.datatype() == Type::NUMERIC
             && field.type_modifier() == -1
-            && batch.column(i).data_type() == &DataType::Decimal128(38, 9)
+            && (batch.column(i).data_type() == &DataType::Decimal128(38, 9) || quotient(i))
     };
     if !fields.iter().enumerate().any(|(i, f)| i < batch.num_columns() && stand_in(i, f)) {
         return batch;
@@ -160,7 +166,11 @@ fn unconstrained_numerics_as_text(fields: &[FieldInfo], batch: RecordBatch) -> R
                 text.append_null();
                 continue;
             }
-            let (value, scale) = super::encode::without_trailing_zeros(decimals.value(row), 9);
+            let (value, scale) = if quotient(i) {
+                super::encode::quotient_scale(decimals.value(row), u32::from(crate::engine::numeric::QUOTIENT_SCALE))
+            } else {
+                super::encode::without_trailing_zeros(decimals.value(row), 9)
+            };
             text.append_value(super::encode::decimal_text(value, scale));
         }
         columns[i] = Arc::new(text.finish());
@@ -172,8 +182,10 @@ fn unconstrained_numerics_as_text(fields: &[FieldInfo], batch: RecordBatch) -> R
 /// Casts a batch to its wire schema (a no-op when nothing needs converting).
 pub(super) fn to_wire_batch(batch: RecordBatch, wire: &SchemaRef) -> Result<RecordBatch> {
     let jsonb = |field: &Field| matches!(declared_type(field), Some((3802, _)));
+    // (a column of quotients needs its mark, on the wire schema, where it is encoded)
+    let quotient = |field: &Field| field.metadata().contains_key(crate::exec::result_columns::QUOTIENT);
     if batch.schema().fields().iter().zip(wire.fields()).all(|(a, b)| a.data_type() == b.data_type())
-        && !wire.fields().iter().any(|f| jsonb(f))
+        && !wire.fields().iter().any(|f| jsonb(f) || quotient(f))
     {
         return Ok(batch);
     }

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use tokio_postgres::types::Type;
 use tokio_postgres::{Client, SimpleQueryMessage};
 
 use crate::harness::{TestServer, message, sqlstate};
@@ -1403,5 +1404,62 @@ async fn a_large_result_streams_and_an_open_one_holds_its_session_only_briefly()
     // the server and other sessions go on
     let again = login(&server, &ws).await;
     assert_eq!(text_rows(&again, "SELECT count(*) FROM big").await, vec![vec![s("300000")]]);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn quotients_and_averages_answer_as_postgresql_s_in_both_session_kinds() {
+    let server = TestServer::start().await;
+    let st = storage(&server, "quotients").await;
+    let ws = workspace(&st, "CALL create_workspace(name => 'q')").await;
+    st.query_one(&format!("CALL load_workspace(workspace => {}, source => 'in.c-s.orders')", ws.id), &[])
+        .await
+        .unwrap();
+    let wc = login(&server, &ws).await;
+    for (client, orders) in [(&st, r#""in.c-s".orders"#), (&wc, "orders")] {
+        // each expected text is PostgreSQL 15's: integers divide truncated, numerics exactly at
+        // the scale the quotient's size gives, a real by an integer as double precision
+        let sql = "SELECT 7 / 2, 7.0 / 2, 1.0 / 3, 100000::numeric / 3, interval '1 day 2 hours' / 3, 1.5::real / 2";
+        assert_eq!(
+            text_rows(client, sql).await,
+            vec![vec![
+                s("3"),
+                s("3.5000000000000000"),
+                s("0.33333333333333333333"),
+                s("33333.333333333333"),
+                s("08:40:00"),
+                s("0.75")
+            ]],
+            "{orders}"
+        );
+        let types: Vec<_> = client.prepare(sql).await.unwrap().columns().iter().map(|c| c.type_().clone()).collect();
+        assert_eq!(
+            types,
+            [Type::INT4, Type::NUMERIC, Type::NUMERIC, Type::NUMERIC, Type::INTERVAL, Type::FLOAT8],
+            "{orders}"
+        );
+        // the average of integers or numerics is a numeric (DuckDB's a double), of floats a float
+        let averages = format!("SELECT avg(amount), avg(id), sum(amount) / count(*), avg(id::float8) FROM {orders}");
+        assert_eq!(
+            text_rows(client, &averages).await,
+            vec![vec![s("11.9166666666666667"), s("2.0000000000000000"), s("11.9166666666666667"), s("2")]],
+            "{orders}"
+        );
+        let sql = "SELECT avg(x), avg(x) FILTER (WHERE x > interval '1 day') FROM \
+                   (VALUES (interval '1 day'), (interval '2 days 1 second')) v(x)";
+        assert_eq!(text_rows(client, sql).await, vec![vec![s("1 day 12:00:00.5"), s("2 days 00:00:01")]], "{orders}");
+        let row = client.query_one(&averages, &[]).await.unwrap();
+        assert_eq!(row.columns()[0].type_(), &Type::NUMERIC);
+        assert_eq!(row.columns()[3].type_(), &Type::FLOAT8);
+        for (sql, state) in [
+            ("SELECT 1.5 / 0", "22012"),
+            ("SELECT 1.5::float8 / 0", "22012"),
+            ("SELECT interval '1 day' / 0", "22012"),
+            ("SELECT (-2147483648)::int4 / -1", "22003"),
+        ] {
+            let err = client.simple_query(sql).await.unwrap_err();
+            assert_eq!(sqlstate(&err), state, "{orders}: {sql}: {}", message(&err));
+        }
+    }
     server.stop().await;
 }
