@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Regenerates src/gateway/pg_static/*.tsv from a running PostgreSQL 15: the rows of the catalog
 relations whose contents are PostgreSQL's own (its types, functions, access methods, languages,
-aggregates, and its system tables and views as pg_class rows with their pg_attribute rows), which
+aggregates, encoding conversions, and its system tables and views as pg_class rows with their pg_attribute rows), which
 duckstore shows as they are.
 
     ~/.cache/duckstore/compat-venv/bin/python scripts/pg-catalog-static.py "host=… port=… user=… password=… dbname=…"
@@ -31,6 +31,8 @@ RELATIONS = {
     "pg_am": ("true", "oid", []),
     "pg_language": ("true", "oid", []),
     "pg_aggregate": ("true", "aggfnoid::oid", []),
+    # encoding conversions (DBeaver lists the encodings they name)
+    "pg_conversion": ("true", "oid", ["connamespace"]),
     # the columns of those system tables and views (psqlODBC describes catalog results by them)
     "pg_attribute": (
         f"attrelid IN (SELECT oid FROM pg_class WHERE relnamespace IN {SYSTEM} AND relkind IN ('r', 'v', 'm', 'p', 'f')) "

@@ -943,7 +943,36 @@ pub(crate) fn build(
         | R::Rewrite
         | R::Enum
         | R::Range
-        | R::Matviews => {}
+        | R::Matviews
+        | R::Sequences
+        | R::EventTrigger
+        | R::DefaultAcl
+        | R::AvailableExtensions
+        | R::Shdescription
+        | R::IsRoutines
+        | R::IsReferentialConstraints
+        | R::IsViewTableUsage
+        | R::Conversion => {}
+        // the session's privileges on each relation it sees: what PostgreSQL grants a table's
+        // owner where the session may write it, reading alone where it may not
+        R::IsTablePrivileges => {
+            const ALL: [&str; 7] = ["INSERT", "SELECT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER"];
+            for (b, t, _) in &relations {
+                let privileges: &[&str] = if b.writable { &ALL } else { &["SELECT"] };
+                for privilege in privileges {
+                    out.named(vec![
+                        ("grantor", "duckstore".into()),
+                        ("grantee", user.into()),
+                        ("table_catalog", database.into()),
+                        ("table_schema", b.name.clone().into()),
+                        ("table_name", t.name.clone().into()),
+                        ("privilege_type", (*privilege).into()),
+                        ("is_grantable", "YES".into()),
+                        ("with_hierarchy", (if *privilege == "SELECT" { "YES" } else { "NO" }).into()),
+                    ]);
+                }
+            }
+        }
         // PostgreSQL's two tablespaces and its one built-in extension (its language is in
         // pg_language), as every PostgreSQL 15 database has them
         R::Tablespace => {

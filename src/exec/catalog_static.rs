@@ -23,6 +23,7 @@ fn source(relation: R) -> Option<&'static str> {
         R::Language => include_str!("../gateway/pg_static/pg_language.tsv"),
         R::Aggregate => include_str!("../gateway/pg_static/pg_aggregate.tsv"),
         R::Attribute => include_str!("../gateway/pg_static/pg_attribute.tsv"),
+        R::Conversion => include_str!("../gateway/pg_static/pg_conversion.tsv"),
         _ => return None,
     })
 }

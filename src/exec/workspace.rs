@@ -242,7 +242,11 @@ fn rewrite_for_postgres<'a>(session: &Session, sql: &'a str) -> Result<(Cow<'a, 
     }
     let Ok(mut statements) = gateway::parse(sql) else { return unchanged };
     let [statement] = statements.as_mut_slice() else { return unchanged };
-    let read_as = matches!(statement, sqlparser::ast::Statement::Query(_)).then(|| statement.to_string());
+    let read_as = matches!(statement, sqlparser::ast::Statement::Query(_)).then(|| {
+        let mut rendered = statement.clone();
+        gateway::compat::extract_fields_in_lower_case(&mut rendered);
+        rendered.to_string()
+    });
     let mut changed = false;
     if session_functions {
         let settings = session.settings().clone();

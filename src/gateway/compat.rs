@@ -606,7 +606,17 @@ impl Rewriter<'_, '_> {
             "pg_get_constraintdef" => {
                 template(&lookup("def", "oid", None, "pg_catalog.duckstore_constraint_defs"), &args)?
             }
-            "pg_encoding_to_char" => text("UTF8"),
+            // PostgreSQL's encoding names by number ('' for none)
+            "pg_encoding_to_char" => {
+                let names = Expr::Array(sqlparser::ast::Array {
+                    elem: ENCODINGS.iter().map(|n| text(*n)).collect(),
+                    named: false,
+                });
+                let code = cast_to(arg(0), DataType::BigInt(None));
+                let plus_one =
+                    Expr::BinaryOp { left: Box::new(code), op: BinaryOperator::Plus, right: Box::new(number(1)) };
+                call("coalesce", vec![call("list_extract", vec![names, plus_one]), text("")])
+            }
             "pg_size_pretty" => call("format_bytes", vec![arg(0)]),
             "pg_table_size" | "pg_total_relation_size" | "pg_relation_size" => {
                 template(&lookup("CAST(relpages AS BIGINT) * 8192", "oid", None, "pg_catalog.pg_class"), &args)?
@@ -773,32 +783,7 @@ impl VisitorMut for Rewriter<'_, '_> {
     }
 
     fn pre_visit_table_factor(&mut self, factor: &mut sqlparser::ast::TableFactor) -> ControlFlow<Error> {
-        if let sqlparser::ast::TableFactor::Table { name, args: Some(_), .. } = factor {
-            // `pg_catalog.generate_series(…)` is plain `generate_series(…)` to the engine.
-            if let Some(parts) = name_parts(name)
-                && parts.len() == 2
-                && parts[0] == "pg_catalog"
-            {
-                *name =
-                    sqlparser::ast::ObjectName(vec![sqlparser::ast::ObjectNamePart::Identifier(Ident::new(&parts[1]))]);
-            }
-            if let Some(replacement) = semantic_table_replacement(factor) {
-                *factor = replacement;
-                return ControlFlow::Continue(());
-            }
-        }
-        if let sqlparser::ast::TableFactor::Table { name, args: Some(_), alias, .. } = factor {
-            // In PostgreSQL `FROM generate_series(…) s` makes `s` the value; in DuckDB the row.
-            let value_function = name_parts(name)
-                .and_then(|p| p.last().cloned())
-                .is_some_and(|f| matches!(f.as_str(), "generate_series" | "unnest" | "range" | "generate_subscripts"));
-            if value_function
-                && let Some(alias) = alias
-                && alias.columns.is_empty()
-            {
-                alias.columns = vec![sqlparser::ast::TableAliasColumnDef::from_name(alias.name.value.clone())];
-            }
-        }
+        semantic_table_factor(factor);
         ControlFlow::Continue(())
     }
 
@@ -1019,6 +1004,10 @@ fn semantic_rewrite(expr: &mut Expr) -> bool {
                 *expr = replacement;
                 return true;
             }
+            if let Some(replacement) = array_function(f) {
+                *expr = replacement;
+                return true;
+            }
             if is_average(f) {
                 f.name = ObjectName::from(vec![Ident::new(crate::engine::numeric::AVERAGE)]);
                 return true;
@@ -1029,6 +1018,35 @@ fn semantic_rewrite(expr: &mut Expr) -> bool {
                 return true;
             }
             false
+        }
+        // EXTRACT answers a numeric in PostgreSQL (DuckDB: a BIGINT, or a double for epoch), its
+        // seconds with their fraction (DuckDB's are whole)
+        Expr::Extract { field, expr: inner, .. } => {
+            let decimal = |scale| DataType::Decimal(sqlparser::ast::ExactNumberInfo::PrecisionAndScale(38, scale));
+            let unit = |digits: i64| {
+                cast_to(
+                    Expr::value(Value::Number(format!("0.{}1", "0".repeat(digits as usize - 1)), false)),
+                    decimal(digits),
+                )
+            };
+            let name = field.to_string().to_lowercase();
+            let micros = |inner: Expr| Expr::Extract {
+                field: sqlparser::ast::DateTimeField::Microseconds,
+                syntax: sqlparser::ast::ExtractSyntax::From,
+                expr: Box::new(inner),
+            };
+            *expr = match name.as_str() {
+                "epoch" if is_date(inner) => cast_to(take(expr), decimal(0)),
+                "epoch" => cast_to(take(expr), decimal(6)),
+                "second" | "seconds" | "millisecond" | "milliseconds" => {
+                    let scale = if name.starts_with("second") { 6 } else { 3 };
+                    let whole = cast_to(micros(take(inner)), decimal(0));
+                    Expr::BinaryOp { left: Box::new(whole), op: BinaryOperator::Multiply, right: Box::new(unit(scale)) }
+                }
+                "julian" | "timezone" | "timezone_hour" | "timezone_minute" => return false,
+                _ => cast_to(take(expr), decimal(0)),
+            };
+            true
         }
         Expr::Position { .. } => {
             *expr = cast_to(take(expr), DataType::Integer(None));
@@ -1137,6 +1155,52 @@ fn semantic_rewrite(expr: &mut Expr) -> bool {
         _ => false,
     }
 }
+
+/// PostgreSQL's encodings, by number (`pg_encoding_to_char`).
+const ENCODINGS: [&str; 42] = [
+    "SQL_ASCII",
+    "EUC_JP",
+    "EUC_CN",
+    "EUC_KR",
+    "EUC_TW",
+    "EUC_JIS_2004",
+    "UTF8",
+    "MULE_INTERNAL",
+    "LATIN1",
+    "LATIN2",
+    "LATIN3",
+    "LATIN4",
+    "LATIN5",
+    "LATIN6",
+    "LATIN7",
+    "LATIN8",
+    "LATIN9",
+    "LATIN10",
+    "WIN1256",
+    "WIN1258",
+    "WIN866",
+    "WIN874",
+    "KOI8R",
+    "WIN1251",
+    "WIN1252",
+    "ISO_8859_5",
+    "ISO_8859_6",
+    "ISO_8859_7",
+    "ISO_8859_8",
+    "WIN1250",
+    "WIN1253",
+    "WIN1254",
+    "WIN1255",
+    "WIN1257",
+    "KOI8U",
+    "SJIS",
+    "BIG5",
+    "GBK",
+    "UHC",
+    "GB18030",
+    "JOHAB",
+    "SHIFT_JIS_2004",
+];
 
 /// A PostgreSQL string function as DuckDB computes it: `btrim`, `initcap`, `quote_literal`,
 /// `quote_nullable`, `quote_ident`, and `lpad`/`rpad` without a fill (a space). `None`: not one
@@ -1546,6 +1610,44 @@ fn is_generate_series(name: &sqlparser::ast::ObjectName) -> bool {
     })
 }
 
+/// A FROM item as PostgreSQL reads it (both session kinds): `pg_catalog.generate_series(…)` is
+/// the engine's `generate_series(…)`, a series of int4 literals int4 values, a scalar function a
+/// one-row relation, and the alias of a set-returning function the name of its value (in
+/// PostgreSQL `FROM generate_series(…) s` makes `s` the value; in DuckDB the row). Answers
+/// whether anything changed.
+fn semantic_table_factor(factor: &mut sqlparser::ast::TableFactor) -> bool {
+    let mut changed = false;
+    if let sqlparser::ast::TableFactor::Table { name, args: Some(_), .. } = factor {
+        if let Some(parts) = name_parts(name)
+            && parts.len() == 2
+            && parts[0] == "pg_catalog"
+        {
+            *name = sqlparser::ast::ObjectName(vec![sqlparser::ast::ObjectNamePart::Identifier(Ident::new(&parts[1]))]);
+            changed = true;
+        }
+        if let Some(replacement) = semantic_table_replacement(factor) {
+            *factor = replacement;
+            return true;
+        }
+        if scalar_in_from(factor) {
+            return true;
+        }
+    }
+    if let sqlparser::ast::TableFactor::Table { name, args: Some(_), alias, .. } = factor {
+        let value_function = name_parts(name)
+            .and_then(|p| p.last().cloned())
+            .is_some_and(|f| matches!(f.as_str(), "generate_series" | "unnest" | "range" | "generate_subscripts"));
+        if value_function
+            && let Some(alias) = alias
+            && alias.columns.is_empty()
+        {
+            alias.columns = vec![sqlparser::ast::TableAliasColumnDef::from_name(alias.name.value.clone())];
+            changed = true;
+        }
+    }
+    changed
+}
+
 /// A FROM item PostgreSQL answers differently: `generate_series` of int4 literals is a set of
 /// integers (DuckDB's is BIGINT): a subquery casting the series, with the alias's value column.
 fn semantic_table_replacement(factor: &sqlparser::ast::TableFactor) -> Option<sqlparser::ast::TableFactor> {
@@ -1667,6 +1769,135 @@ fn is_date(e: &Expr) -> bool {
     }
 }
 
+/// PostgreSQL's array functions DuckDB lacks: `array_lower(a, 1)` and `array_upper(a, 1)` (an
+/// array here is one-dimensional, from 1), `parse_ident('written.name')` (of a written name: its
+/// parts as PostgreSQL reads them). `None`: not one of them, or not with such arguments.
+fn array_function(f: &sqlparser::ast::Function) -> Option<Expr> {
+    let parts = name_parts(&f.name)?;
+    let name = match parts.as_slice() {
+        [name] => name.as_str(),
+        [schema, name] if schema == "pg_catalog" => name.as_str(),
+        _ => return None,
+    };
+    let args = expr_args(&f.args)?;
+    match (name, args.as_slice()) {
+        ("array_lower" | "array_upper", [array, dimension]) => {
+            let first = matches!(dimension, Expr::Value(v) if matches!(&v.value, Value::Number(n, _) if n == "1"));
+            let bound = if !first {
+                null()
+            } else if name == "array_lower" {
+                with_operands("CASE WHEN len(p.a0) > 0 THEN 1 END", vec![array.clone()]).ok()?
+            } else {
+                call("nullif", vec![call("len", vec![array.clone()]), number(0)])
+            };
+            Some(cast_to(bound, DataType::Integer(None)))
+        }
+        ("parse_ident", [written]) => {
+            let parts = parse_identifier(string_literal(written)?)?;
+            Some(cast_to(
+                Expr::Array(sqlparser::ast::Array { elem: parts.into_iter().map(text).collect(), named: true }),
+                DataType::Array(sqlparser::ast::ArrayElemTypeDef::SquareBracket(Box::new(DataType::Text), None)),
+            ))
+        }
+        _ => None,
+    }
+}
+
+/// A qualified name's parts as PostgreSQL's `parse_ident` reads them: dot-separated, a quoted
+/// part as written (`""` one quote), an unquoted one in lower case, spaces around parts ignored.
+/// `None` where PostgreSQL would refuse it.
+fn parse_identifier(written: &str) -> Option<Vec<String>> {
+    let mut parts = Vec::new();
+    let mut chars = written.trim().chars().peekable();
+    loop {
+        while chars.peek().is_some_and(|c| c.is_whitespace()) {
+            chars.next();
+        }
+        let mut part = String::new();
+        if chars.peek() == Some(&'"') {
+            chars.next();
+            loop {
+                match chars.next()? {
+                    '"' if chars.peek() == Some(&'"') => {
+                        chars.next();
+                        part.push('"');
+                    }
+                    '"' => break,
+                    c => part.push(c),
+                }
+            }
+            if part.is_empty() {
+                return None;
+            }
+        } else {
+            while let Some(&c) = chars.peek() {
+                if c == '.' || c.is_whitespace() {
+                    break;
+                }
+                if !(c.is_alphanumeric() || c == '_' || c == '$') {
+                    return None;
+                }
+                part.push(c.to_ascii_lowercase());
+                chars.next();
+            }
+            if part.is_empty() {
+                return None;
+            }
+        }
+        parts.push(part);
+        while chars.peek().is_some_and(|c| c.is_whitespace()) {
+            chars.next();
+        }
+        match chars.next() {
+            None => return Some(parts),
+            Some('.') => {}
+            Some(_) => return None,
+        }
+    }
+}
+
+/// A scalar function PostgreSQL lets stand in FROM as a one-row relation of its value, the
+/// column named by the alias (Grafana's `FROM string_to_array(current_setting('search_path'),
+/// ',') s`): a derived table of that one row. Answers whether it replaced `factor`.
+fn scalar_in_from(factor: &mut sqlparser::ast::TableFactor) -> bool {
+    let sqlparser::ast::TableFactor::Table { name, args: Some(args), alias, with_ordinality: false, .. } = factor
+    else {
+        return false;
+    };
+    let Some(parts) = name_parts(name) else { return false };
+    if !matches!(
+        parts.iter().map(String::as_str).collect::<Vec<_>>().as_slice(),
+        ["string_to_array"] | ["pg_catalog", "string_to_array"]
+    ) {
+        return false;
+    }
+    let relation = alias.as_ref().map_or_else(|| Ident::new("string_to_array"), |a| a.name.clone());
+    let column = alias.as_ref().and_then(|a| a.columns.first()).map_or_else(|| relation.clone(), |c| c.name.clone());
+    let Ok(Statement::Query(mut query)) = with_stack_room(|| {
+        Parser::new(&DuckDbDialect {})
+            .try_with_sql("SELECT string_to_array(NULL, NULL) AS c")
+            .and_then(|mut p| p.parse_statement())
+    }) else {
+        return false;
+    };
+    let sqlparser::ast::SetExpr::Select(select) = query.body.as_mut() else { return false };
+    let Some(sqlparser::ast::SelectItem::ExprWithAlias { expr: Expr::Function(call), alias: item }) =
+        select.projection.first_mut()
+    else {
+        return false;
+    };
+    let FunctionArguments::List(list) = &mut call.args else { return false };
+    list.args = std::mem::take(&mut args.args);
+    *item = column;
+    *factor = sqlparser::ast::TableFactor::Derived {
+        lateral: false,
+        subquery: query,
+        alias: Some(sqlparser::ast::TableAlias { explicit: true, name: relation, columns: vec![], at: None }),
+        sample: None,
+    };
+    true
+}
+
 /// PostgreSQL's average of integers or numerics is an exact numeric (DuckDB's is a double):
 /// `avg(x)` is the engine's average (engine::numeric), its DISTINCT, ORDER BY, FILTER and OVER
 /// kept; a float's stays a float, an interval's an interval.
@@ -1757,10 +1988,7 @@ pub fn rewrite_semantics(statement: &mut Statement) -> bool {
             ControlFlow::Continue(())
         }
         fn pre_visit_table_factor(&mut self, factor: &mut sqlparser::ast::TableFactor) -> ControlFlow<()> {
-            if let Some(replacement) = semantic_table_replacement(factor) {
-                *factor = replacement;
-                self.0 = true;
-            }
+            self.0 |= semantic_table_factor(factor);
             ControlFlow::Continue(())
         }
         fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
@@ -1771,6 +1999,28 @@ pub fn rewrite_semantics(statement: &mut Statement) -> bool {
     let mut semantics = Semantics(false);
     let _ = statement.visit(&mut semantics);
     semantics.0
+}
+
+/// EXTRACT's fields in lower case (`EXTRACT(epoch FROM x)`), as clients write them: DuckDB keeps
+/// a field that is not one of its key words as written (`epoch`, `dow`, `quarter`), where the
+/// gateway's parser renders it in upper case, so the two readings of a text would differ.
+pub fn extract_fields_in_lower_case(statement: &mut Statement) {
+    let _ = sqlparser::ast::visit_expressions_mut(statement, |e| {
+        if let Expr::Extract { field, .. } = e
+            && !matches!(
+                field,
+                sqlparser::ast::DateTimeField::Year
+                    | sqlparser::ast::DateTimeField::Month
+                    | sqlparser::ast::DateTimeField::Day
+                    | sqlparser::ast::DateTimeField::Hour
+                    | sqlparser::ast::DateTimeField::Minute
+                    | sqlparser::ast::DateTimeField::Second
+            )
+        {
+            *field = sqlparser::ast::DateTimeField::Custom(Ident::new(field.to_string().to_lowercase()));
+        }
+        ControlFlow::<()>::Continue(())
+    });
 }
 
 /// Whether `root` and `chain` subscript one of pg_index's vectors once: `indkey[n]`, or

@@ -186,6 +186,9 @@ const ALLOWED: &[&str] = &[
     "string_split",
     "str_split",
     "string_to_array",
+    "parse_ident",
+    "array_lower",
+    "array_upper",
     "regexp_matches",
     "regexp_replace",
     "regexp_extract",
@@ -432,7 +435,9 @@ const ALLOWED: &[&str] = &[
 static ALLOWED_SET: LazyLock<HashSet<&'static str>> = LazyLock::new(|| ALLOWED.iter().copied().collect());
 
 /// Table functions that only generate values.
-pub(super) const ALLOWED_TABLE_FUNCTIONS: &[&str] = &["generate_series", "range", "unnest"];
+/// (`string_to_array` in FROM is PostgreSQL's one-row relation of its value, which the compat
+/// rewrite makes a derived table of a scalar call: DuckDB has no such table function.)
+pub(super) const ALLOWED_TABLE_FUNCTIONS: &[&str] = &["generate_series", "range", "unnest", "string_to_array"];
 
 pub(super) fn is_allowed(name: &str) -> bool {
     ALLOWED_SET.contains(name)

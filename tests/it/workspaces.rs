@@ -1463,3 +1463,60 @@ async fn quotients_and_averages_answer_as_postgresql_s_in_both_session_kinds() {
     }
     server.stop().await;
 }
+
+#[tokio::test]
+async fn grafana_s_metadata_queries_and_time_macros_answer_as_postgresql_s_in_both_session_kinds() {
+    let server = TestServer::start().await;
+    let st = storage(&server, "grafana").await;
+    let ws = workspace(&st, "CALL create_workspace(name => 'g')").await;
+    st.query_one(&format!("CALL load_workspace(workspace => {}, source => 'in.c-s.orders')", ws.id), &[])
+        .await
+        .unwrap();
+    let wc = login(&server, &ws).await;
+    for (client, kind) in [(&st, "storage"), (&wc, "workspace")] {
+        // each expected text is PostgreSQL 15's answer
+        let at = "timestamp '2024-01-02 03:04:05.5'";
+        for (sql, expected) in [
+            // the table picker: a scalar function in FROM is a one-row relation of its value
+            (
+                "SELECT s[1], array_lower(s, 1), array_upper(s, 1), array_upper(ARRAY[]::int[], 1) \
+                 FROM string_to_array('a,b', ',') s"
+                    .to_owned(),
+                vec![s("a"), s("1"), s("2"), None],
+            ),
+            (
+                "SELECT count(*) FROM generate_series(array_lower(string_to_array('x,y', ','), 1), \
+                 array_upper(string_to_array('x,y', ','), 1)) AS i, string_to_array('x,y', ',') s WHERE s[i] = 'y'"
+                    .to_owned(),
+                vec![s("1")],
+            ),
+            // the column picker of a schema-qualified table
+            ("SELECT parse_ident('\"in.c-s\".Orders'), parse_ident('a . \"B\"\"c\"')".to_owned(), vec![
+                s("{in.c-s,orders}"),
+                s("{a,\"B\\\"c\"}"),
+            ]),
+            // $__timeGroup and $__timeEpoch: EXTRACT is a numeric, its seconds with their fraction
+            (
+                format!(
+                    "SELECT extract(epoch from {at}), extract(second from {at}), extract(year from {at}), \
+                     floor(extract(epoch from {at})/86400)*86400"
+                ),
+                vec![s("1704164645.500000"), s("5.500000"), s("2024"), s("1704153600")],
+            ),
+            // DBeaver's encodings, and a table's privileges for its owner
+            (
+                "SELECT count(DISTINCT pg_encoding_to_char(contoencoding)) > 30 FROM pg_catalog.pg_conversion".to_owned(),
+                vec![s("t")],
+            ),
+            (
+                "SELECT string_agg(privilege_type, ',' ORDER BY privilege_type) FROM information_schema.table_privileges \
+                 WHERE table_name = 'orders' AND grantee = current_user"
+                    .to_owned(),
+                vec![s("DELETE,INSERT,REFERENCES,SELECT,TRIGGER,TRUNCATE,UPDATE")],
+            ),
+        ] {
+            assert_eq!(text_rows(client, &sql).await, vec![expected], "{kind}: {sql}");
+        }
+    }
+    server.stop().await;
+}
