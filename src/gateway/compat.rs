@@ -1004,6 +1004,10 @@ fn semantic_rewrite(expr: &mut Expr) -> bool {
                 *expr = replacement;
                 return true;
             }
+            if let Some(replacement) = datetime_function(f) {
+                *expr = replacement;
+                return true;
+            }
             if let Some(replacement) = array_function(f) {
                 *expr = replacement;
                 return true;
@@ -1767,6 +1771,121 @@ fn is_date(e: &Expr) -> bool {
         Expr::TypedString(typed) => matches!(typed.data_type, DataType::Date),
         _ => false,
     }
+}
+
+/// PostgreSQL's date/time functions DuckDB lacks or answers otherwise: `to_char` of a date or
+/// timestamp by a written template, `to_timestamp` and `to_date` of a text by one (see
+/// [`super::datetime_format`]), `date_part` as double precision (its seconds with their
+/// fraction), `make_interval`, and `date_trunc` of a date as a timestamp with time zone. Each
+/// operand is named once. `None`: not one of them, or not with such arguments.
+fn datetime_function(f: &sqlparser::ast::Function) -> Option<Expr> {
+    use super::datetime_format::{Case, Piece};
+    let parts = name_parts(&f.name)?;
+    let name = match parts.as_slice() {
+        [name] => name.as_str(),
+        [schema, name] if schema == "pg_catalog" => name.as_str(),
+        _ => return None,
+    };
+    let quoted = |s: &str| s.replace('\'', "''");
+    if name == "make_interval" {
+        return make_interval(f);
+    }
+    let args = expr_args(&f.args)?;
+    match (name, args.as_slice()) {
+        ("to_char", [value, template]) if !matches!(value, Expr::Value(_)) => {
+            let pieces = super::datetime_format::for_formatting(string_literal(template)?)?;
+            let sql: Vec<String> = pieces
+                .iter()
+                .map(|piece| match piece {
+                    Piece::Format(f) => format!("strftime(p.a0, '{}')", quoted(f)),
+                    Piece::Name { specifier, case, padded } => {
+                        let mut name = format!("strftime(p.a0, '{specifier}')");
+                        if *padded {
+                            name = format!("rpad({name}, 9, ' ')");
+                        }
+                        match case {
+                            Case::Upper => format!("upper({name})"),
+                            Case::Lower => format!("lower({name})"),
+                            Case::Capitalized => name,
+                        }
+                    }
+                    Piece::DayOfWeek => "CAST(dayofweek(p.a0) + 1 AS VARCHAR)".to_owned(),
+                    Piece::Quarter => "CAST(quarter(p.a0) AS VARCHAR)".to_owned(),
+                })
+                .collect();
+            with_operands(&sql.join(" || "), vec![value.clone()]).ok()
+        }
+        ("to_timestamp" | "to_date", [text, template]) => {
+            let format = super::datetime_format::for_parsing(string_literal(template)?)?;
+            let parsed = template_once(&format!("strptime(__arg0, '{}')", quoted(&format)), text)?;
+            Some(cast_to(
+                parsed,
+                if name == "to_date" {
+                    DataType::Date
+                } else {
+                    DataType::Timestamp(None, sqlparser::ast::TimezoneInfo::WithTimeZone)
+                },
+            ))
+        }
+        ("date_part" | "datepart", [field, value]) => {
+            let field = string_literal(field)?.to_ascii_lowercase();
+            let sql = match field.as_str() {
+                "second" | "seconds" => "CAST(date_part('microseconds', __arg0) AS DOUBLE) / 1000000",
+                "millisecond" | "milliseconds" => "CAST(date_part('microseconds', __arg0) AS DOUBLE) / 1000",
+                "julian" | "timezone" | "timezone_hour" | "timezone_minute" => return None,
+                other => {
+                    return Some(cast_to(
+                        call("date_part", vec![text(other), value.clone()]),
+                        DataType::Double(sqlparser::ast::ExactNumberInfo::None),
+                    ));
+                }
+            };
+            template_once(sql, value)
+        }
+        ("date_trunc", [field, value]) if is_date(value) => Some(cast_to(
+            call("date_trunc", vec![field.clone(), value.clone()]),
+            DataType::Timestamp(None, sqlparser::ast::TimezoneInfo::WithTimeZone),
+        )),
+        _ => None,
+    }
+}
+
+/// `sql` with its one `__arg0` (named once) replaced by `operand`.
+fn template_once(sql: &str, operand: &Expr) -> Option<Expr> {
+    template(sql, std::slice::from_ref(operand)).ok()
+}
+
+/// `make_interval(years => …, months => …, weeks => …, days => …, hours => …, mins => …, secs =>
+/// …)`, by name or position, as a sum of the engine's intervals; each argument named once.
+fn make_interval(f: &sqlparser::ast::Function) -> Option<Expr> {
+    const FIELDS: [(&str, &str); 7] = [
+        ("years", "to_years(CAST(__arg0 AS INTEGER))"),
+        ("months", "to_months(CAST(__arg0 AS INTEGER))"),
+        ("weeks", "to_days(CAST(__arg0 AS INTEGER) * 7)"),
+        ("days", "to_days(CAST(__arg0 AS INTEGER))"),
+        ("hours", "to_hours(CAST(__arg0 AS BIGINT))"),
+        ("mins", "to_minutes(CAST(__arg0 AS BIGINT))"),
+        ("secs", "to_microseconds(CAST(round(CAST(__arg0 AS DOUBLE) * 1000000) AS BIGINT))"),
+    ];
+    let FunctionArguments::List(list) = &f.args else { return None };
+    let mut sum: Option<Expr> = None;
+    for (position, arg) in list.args.iter().enumerate() {
+        let (field, value) = match arg {
+            FunctionArg::Unnamed(FunctionArgExpr::Expr(value)) => (FIELDS.get(position)?.0.to_owned(), value),
+            FunctionArg::Named { name, arg: FunctionArgExpr::Expr(value), .. }
+            | FunctionArg::ExprNamed { name: Expr::Identifier(name), arg: FunctionArgExpr::Expr(value), .. } => {
+                (name.value.to_ascii_lowercase(), value)
+            }
+            _ => return None,
+        };
+        let (_, sql) = FIELDS.iter().find(|(n, _)| *n == field)?;
+        let part = template_once(sql, value)?;
+        sum = Some(match sum {
+            None => part,
+            Some(left) => Expr::BinaryOp { left: Box::new(left), op: BinaryOperator::Plus, right: Box::new(part) },
+        });
+    }
+    Some(sum.unwrap_or_else(|| template_once("to_seconds(0)", &null()).unwrap_or_else(null)))
 }
 
 /// PostgreSQL's array functions DuckDB lacks: `array_lower(a, 1)` and `array_upper(a, 1)` (an

@@ -6,6 +6,7 @@ mod canonical;
 pub mod compat;
 pub mod copy;
 mod cursors;
+mod datetime_format;
 mod ddl;
 pub mod dml;
 mod functions;

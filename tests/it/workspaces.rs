@@ -1520,3 +1520,35 @@ async fn grafana_s_metadata_queries_and_time_macros_answer_as_postgresql_s_in_bo
     }
     server.stop().await;
 }
+
+#[tokio::test]
+async fn dates_format_parse_and_split_as_postgresql_s_in_both_session_kinds() {
+    let server = TestServer::start().await;
+    let st = storage(&server, "dates").await;
+    let ws = workspace(&st, "CALL create_workspace(name => 'd')").await;
+    let wc = login(&server, &ws).await;
+    for (client, kind) in [(&st, "storage"), (&wc, "workspace")] {
+        // each expected text is PostgreSQL 15's answer
+        for (sql, expected) in [
+            (
+                "SELECT to_char(DATE '2024-02-29', 'YYYY-MM-DD Dy Mon'), to_char(TIMESTAMP '2024-01-02 13:04:05', \
+                 'HH12 AM Day Month'), to_char(TIMESTAMP '2024-01-02 13:04:05.123', 'FMMonth D Q \"q\" HH24:MI:SS.MS'), \
+                 to_char(NULL::date, 'YYYY')",
+                vec![s("2024-02-29 Thu Feb"), s("01 PM Tuesday   January  "), s("January 3 1 q 13:04:05.123"), None],
+            ),
+            (
+                "SELECT to_timestamp('2024-01-02 03:04', 'YYYY-MM-DD HH24:MI'), to_date('02.01.2024', 'DD.MM.YYYY'), \
+                 date_trunc('month', DATE '2024-02-15')",
+                vec![s("2024-01-02 03:04:00+00"), s("2024-01-02"), s("2024-02-01 00:00:00+00")],
+            ),
+            (
+                "SELECT make_interval(years => 1, days => 2, secs => 3.5), make_interval(hours => 25), \
+                 date_part('doy', DATE '2024-02-29'), date_part('second', TIMESTAMP '2024-01-02 03:04:05.5')",
+                vec![s("1 year 2 days 00:00:03.5"), s("25:00:00"), s("60"), s("5.5")],
+            ),
+        ] {
+            assert_eq!(text_rows(client, sql).await, vec![expected], "{kind}: {sql}");
+        }
+    }
+    server.stop().await;
+}
