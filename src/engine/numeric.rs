@@ -561,8 +561,12 @@ impl Summand for Interval {
         )
     }
     fn merge(a: IntervalSum, b: IntervalSum) -> Result<IntervalSum, &'static str> {
-        // (months and days of 2^32 values of i32 fit an i64; microseconds an i128)
-        Ok(IntervalSum { months: a.months + b.months, days: a.days + b.days, micros: a.micros + b.micros })
+        const OUT_OF_RANGE: &str = "interval out of range";
+        Ok(IntervalSum {
+            months: a.months.checked_add(b.months).ok_or(OUT_OF_RANGE)?,
+            days: a.days.checked_add(b.days).ok_or(OUT_OF_RANGE)?,
+            micros: a.micros.checked_add(b.micros).ok_or(OUT_OF_RANGE)?,
+        })
     }
     fn mean(sum: IntervalSum, count: i64) -> Result<Interval, &'static str> {
         const OUT_OF_RANGE: &str = "interval out of range";

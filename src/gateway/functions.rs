@@ -415,6 +415,19 @@ const ALLOWED: &[&str] = &[
     "json_contains",
     "json_group_array",
     "json_group_object",
+    // PostgreSQL's names, answered by the compat rewrite
+    "json_build_object",
+    "json_build_array",
+    "jsonb_build_object",
+    "jsonb_build_array",
+    "json_agg",
+    "jsonb_agg",
+    "json_object_agg",
+    "jsonb_object_agg",
+    "to_jsonb",
+    "json_typeof",
+    "jsonb_typeof",
+    "jsonb_array_length",
     "row_to_json",
     "array_to_json",
     "from_json",
@@ -437,7 +450,21 @@ static ALLOWED_SET: LazyLock<HashSet<&'static str>> = LazyLock::new(|| ALLOWED.i
 /// Table functions that only generate values.
 /// (`string_to_array` in FROM is PostgreSQL's one-row relation of its value, which the compat
 /// rewrite makes a derived table of a scalar call: DuckDB has no such table function.)
-pub(super) const ALLOWED_TABLE_FUNCTIONS: &[&str] = &["generate_series", "range", "unnest", "string_to_array"];
+pub(super) const ALLOWED_TABLE_FUNCTIONS: &[&str] = &[
+    "generate_series",
+    "range",
+    "unnest",
+    "string_to_array",
+    // reads its argument only; PostgreSQL's json set functions are derived tables over it
+    // (gateway::compat::json_set_function)
+    "json_each",
+    "json_each_text",
+    "jsonb_each_text",
+    "json_array_elements_text",
+    "jsonb_array_elements_text",
+    "json_object_keys",
+    "jsonb_object_keys",
+];
 
 pub(super) fn is_allowed(name: &str) -> bool {
     ALLOWED_SET.contains(name)

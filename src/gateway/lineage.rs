@@ -387,6 +387,10 @@ const JSON_FUNCTIONS: [&str; 8] = [
     "array_to_json",
 ];
 
+/// PostgreSQL's functions that answer `jsonb` (the engine's JSON, printed as jsonb).
+const JSONB_FUNCTIONS: [&str; 6] =
+    ["jsonb_build_object", "jsonb_build_array", "jsonb_agg", "jsonb_object_agg", "to_jsonb", "jsonb_object"];
+
 /// The PostgreSQL types a query's result columns have by the SQL as written, before the
 /// session's compat rewrites replace what the engine lacks (`x::oid` becomes a BIGINT cast,
 /// `x::regclass` a name lookup, `current_user` a literal): one entry per item of the outermost
@@ -442,6 +446,9 @@ fn written_type(expr: &Expr) -> Option<(u32, i32)> {
             let name = f.name.0.last()?.as_ident()?.value.to_lowercase();
             if JSON_FUNCTIONS.contains(&name.as_str()) {
                 return Some((JSON_OID, -1));
+            }
+            if JSONB_FUNCTIONS.contains(&name.as_str()) {
+                return Some((JSONB_OID, -1));
             }
             if name == "current_schemas" {
                 return Some((NAME_ARRAY_OID, -1));

@@ -1552,3 +1552,57 @@ async fn dates_format_parse_and_split_as_postgresql_s_in_both_session_kinds() {
     }
     server.stop().await;
 }
+
+#[tokio::test]
+async fn json_builders_aggregates_and_set_functions_answer_as_postgresql_s_in_both_session_kinds() {
+    let server = TestServer::start().await;
+    let st = storage(&server, "json").await;
+    let ws = workspace(&st, "CALL create_workspace(name => 'j')").await;
+    st.query_one(&format!("CALL load_workspace(workspace => {}, source => 'in.c-s.orders')", ws.id), &[])
+        .await
+        .unwrap();
+    let wc = login(&server, &ws).await;
+    for (client, orders) in [(&st, r#""in.c-s".orders"#), (&wc, "orders")] {
+        // each expected text is PostgreSQL 15's answer
+        let build = "SELECT json_build_object('a', 1, 'b', 'x', 'c', NULL, 'd', 1.50, 'e', true), \
+                     jsonb_build_object('a', 1, 'b', ARRAY[1, 2]), json_build_array(1, 'a', NULL, 2.5)";
+        let aggregate = format!(
+            "SELECT json_agg(customer ORDER BY id), jsonb_agg(id ORDER BY id DESC), \
+             json_object_agg(customer, id ORDER BY id) FROM {orders}"
+        );
+        for (sql, expected) in [
+            (build.to_owned(), vec![vec![
+                s(r#"{"a" : 1, "b" : "x", "c" : null, "d" : 1.50, "e" : true}"#),
+                s(r#"{"a": 1, "b": [1, 2]}"#),
+                s(r#"[1, "a", null, 2.5]"#),
+            ]]),
+            (aggregate, vec![vec![
+                s(r#"["acme", "globex", "acme"]"#),
+                s("[3, 2, 1]"),
+                s(r#"{ "acme" : 1, "globex" : 2, "acme" : 3 }"#),
+            ]]),
+            (
+                "SELECT json_array_length('[1, 2, 3]'), jsonb_array_length('[]'), json_typeof('{\"a\": 1}'), \
+                 jsonb_typeof('1.5')"
+                    .to_owned(),
+                vec![vec![s("3"), s("0"), s("object"), s("number")]],
+            ),
+            (
+                "SELECT x, n FROM json_array_elements_text('[\"a\", \"b\", null]') WITH ORDINALITY AS t(x, n) ORDER BY n"
+                    .to_owned(),
+                vec![vec![s("a"), s("1")], vec![s("b"), s("2")], vec![None, s("3")]],
+            ),
+            (
+                "SELECT key, value FROM jsonb_each_text('{\"b\": 2, \"a\": \"x\"}') ORDER BY key".to_owned(),
+                vec![vec![s("a"), s("x")], vec![s("b"), s("2")]],
+            ),
+            ("SELECT k FROM jsonb_object_keys('{\"b\": 1, \"a\": 2}') AS k ORDER BY k".to_owned(), vec![
+                vec![s("a")],
+                vec![s("b")],
+            ]),
+        ] {
+            assert_eq!(text_rows(client, &sql).await, expected, "{orders}: {sql}");
+        }
+    }
+    server.stop().await;
+}
