@@ -1267,11 +1267,39 @@ fn describe_on(shared: &Shared, query: Query) -> Result<Described> {
     if described.params.contains(&arrow::datatypes::DataType::Null)
         && let Ok(schema) = shared.schema_of_empty_run(&instance, &query.sql, described.params.len())
     {
-        described.schema = schema;
+        described.schema = with_names_of(schema, &described.schema);
     }
     drop(leases);
     drop(query.relations);
     Ok(described)
+}
+
+/// `schema` with the column names of `named` where both have the same columns: an empty run
+/// wraps the statement in a subquery, whose duplicate names DuckDB makes unique (`a`, `a_1`),
+/// where the statement itself answers PostgreSQL's `a`, `a`.
+pub(crate) fn with_names_of(schema: SchemaRef, named: &SchemaRef) -> SchemaRef {
+    if schema.fields().len() != named.fields().len()
+        || schema.fields().iter().zip(named.fields()).all(|(a, b)| a.name() == b.name())
+    {
+        return schema;
+    }
+    let fields: Vec<arrow::datatypes::Field> = schema
+        .fields()
+        .iter()
+        .zip(named.fields())
+        .map(|(field, name)| field.as_ref().clone().with_name(name.name()))
+        .collect();
+    Arc::new(arrow::datatypes::Schema::new_with_metadata(fields, schema.metadata().clone()))
+}
+
+/// Whether an empty run's column names may be ones DuckDB made unique (`a_1` after `a`).
+pub(crate) fn may_have_renamed_duplicates(schema: &SchemaRef) -> bool {
+    let names: Vec<&String> = schema.fields().iter().map(|f| f.name()).collect();
+    names.iter().enumerate().any(|(i, name)| {
+        name.rsplit_once('_').is_some_and(|(base, n)| {
+            !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) && names[..i].iter().any(|earlier| *earlier == base)
+        })
+    })
 }
 
 /// A raw connection for describing statements, with its id for stream grants.

@@ -959,6 +959,14 @@ impl Engine {
                     if let Ok((n, schema)) = described {
                         drop(conn);
                         if n == 0 {
+                            // (the statement's own names, where the subquery renamed duplicates)
+                            let schema = match super::may_have_renamed_duplicates(&schema) {
+                                true => match (*db._db).describe(&sql) {
+                                    Ok(d) => super::with_names_of(schema, &d.schema),
+                                    Err(_) => schema,
+                                },
+                                false => schema,
+                            };
                             return Ok(Described { params: vec![], schema });
                         }
                         // With parameters, DuckDB's own prepare (on a connection that sees
@@ -972,9 +980,13 @@ impl Engine {
                                     .fields()
                                     .iter()
                                     .zip(d.schema.fields())
-                                    .map(|(bound, prepared)| match prepared.data_type() {
-                                        DataType::Null => bound.as_ref().clone(),
-                                        t => bound.as_ref().clone().with_data_type(t.clone()),
+                                    .map(|(bound, prepared)| {
+                                        match prepared.data_type() {
+                                            DataType::Null => bound.as_ref().clone(),
+                                            t => bound.as_ref().clone().with_data_type(t.clone()),
+                                        }
+                                        // (the statement's own names: the subquery made duplicates unique)
+                                        .with_name(prepared.name())
                                     })
                                     .collect();
                                 Described { params: d.params, schema: Arc::new(arrow::datatypes::Schema::new(fields)) }

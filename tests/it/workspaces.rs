@@ -1606,3 +1606,22 @@ async fn json_builders_aggregates_and_set_functions_answer_as_postgresql_s_in_bo
     }
     server.stop().await;
 }
+
+#[tokio::test]
+async fn prepared_statements_keep_duplicate_column_names_as_postgresql_does() {
+    let server = TestServer::start().await;
+    let st = storage(&server, "names").await;
+    let ws = workspace(&st, "CALL create_workspace(name => 'n')").await;
+    let wc = login(&server, &ws).await;
+    for (client, kind) in [(&st, "storage"), (&wc, "workspace")] {
+        // (the extended protocol describes a statement by an empty run of it in a subquery,
+        // where DuckDB renamed a duplicate `a` to `a_1`)
+        for sql in ["SELECT $1::int AS a, $2::int AS a", "SELECT 1 AS a, 2 AS a, 3 AS a_1", "SELECT $1 AS a, $2 AS a"] {
+            let stmt = client.prepare(sql).await.unwrap();
+            let names: Vec<&str> = stmt.columns().iter().map(|c| c.name()).collect();
+            let expected: Vec<&str> = if sql.contains("a_1") { vec!["a", "a", "a_1"] } else { vec!["a", "a"] };
+            assert_eq!(names, expected, "{kind}: {sql}");
+        }
+    }
+    server.stop().await;
+}
