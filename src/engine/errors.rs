@@ -155,6 +155,8 @@ fn state_by_message(category: &str, text: &str) -> Option<SqlState> {
         // the bounded string builders' refusal (gateway::compat, `bounded_built_text`)
         ("Invalid Input", "would make a value longer than", SqlState::ProgramLimitExceeded),
         ("Invalid Input", "values a row; move it to FROM", SqlState::ProgramLimitExceeded),
+        // substring() with a negative length (the compat rewrite's duckstore_substring)
+        ("Invalid Input", "negative substring length not allowed", SqlState::SubstringError),
     ];
     if let Some((_, _, state)) =
         BY_CATEGORY.iter().find(|(c, needle, _)| (c.is_empty() || *c == category) && text.contains(needle))
