@@ -1,11 +1,14 @@
-//! PostgreSQL's division and average, which DuckDB answers otherwise, as engine functions with
-//! an overload per operand type: integers divide into a truncated integer of their own type,
+//! PostgreSQL's division, which DuckDB answers otherwise, as one engine function with an
+//! overload per operand type: integers divide into a truncated integer of their own type,
 //! numerics into an exact numeric (rounded half away from zero), floats into floats, an
 //! interval by a number into an interval; a zero divisor is an error (DuckDB answers NULL, or a
-//! double for numerics); the average of integers or numerics is an exact numeric (DuckDB's a
-//! double). The gateway writes `a / b` as `duckstore_div(a, b)` and `avg(x)` as
-//! `duckstore_avg(x)` (gateway::compat); DuckDB, which alone knows the operands' types, picks
-//! the overload.
+//! double for numerics). The gateway writes `a / b` as `duckstore_div(a, b)`, and `avg(x)` as
+//! the quotient of `sum(x)` and `count(x)` (gateway::compat); DuckDB, which alone knows the
+//! operands' types, picks the overload.
+//!
+//! (No aggregate is registered through the C API: DuckDB calls a C API aggregate's update with
+//! a single shared state for an aggregate's ORDER BY and for a window over the whole partition,
+//! where the callback reads one state per row — an attacker review aborted the server so.)
 //!
 //! Every callback is total: a panic is caught and reported as an error, never unwound into
 //! DuckDB.
@@ -19,8 +22,6 @@ use super::ffi::{FfiResult, RawConn};
 
 /// The division's name, as the gateway writes `/`.
 pub const DIVIDE: &str = "duckstore_div";
-/// The average's name, as the gateway writes `avg`.
-pub const AVERAGE: &str = "duckstore_avg";
 
 /// The scale of a numeric quotient: PostgreSQL's display scale for one between 0.0001 and 1
 /// (`select_div_scale`: 16 significant decimals after the first base-10 000 digit); a result
@@ -35,13 +36,8 @@ const DIVISION_BY_ZERO: &str = "division by zero";
 const NUMERIC_OUT_OF_RANGE: &str = "value overflows numeric format";
 const FLOAT_OUT_OF_RANGE: &str = "value out of range: overflow";
 
-/// Registers every overload of [`DIVIDE`] and [`AVERAGE`] in the instance of `conn`.
+/// Registers every overload of [`DIVIDE`] in the instance of `conn`.
 pub fn register(conn: &RawConn) -> FfiResult<()> {
-    register_division(conn)?;
-    register_average(conn)
-}
-
-fn register_division(conn: &RawConn) -> FfiResult<()> {
     use ffi::{
         DUCKDB_TYPE_DUCKDB_TYPE_BIGINT as BIGINT, DUCKDB_TYPE_DUCKDB_TYPE_DOUBLE as DOUBLE,
         DUCKDB_TYPE_DUCKDB_TYPE_FLOAT as FLOAT, DUCKDB_TYPE_DUCKDB_TYPE_HUGEINT as HUGEINT,
@@ -427,270 +423,6 @@ unsafe extern "C" fn divide<L, R, O>(
     let message = CString::new(message).unwrap_or_default();
     // SAFETY: a live function info; DuckDB copies the message.
     unsafe { ffi::duckdb_scalar_function_set_error(info, message.as_ptr()) };
-}
-
-fn register_average(conn: &RawConn) -> FfiResult<()> {
-    use ffi::{
-        DUCKDB_TYPE_DUCKDB_TYPE_BIGINT as BIGINT, DUCKDB_TYPE_DUCKDB_TYPE_DOUBLE as DOUBLE,
-        DUCKDB_TYPE_DUCKDB_TYPE_INTERVAL as INTERVAL,
-    };
-    struct Overload {
-        operand: Type,
-        result: Type,
-        size: ffi::duckdb_aggregate_state_size,
-        init: ffi::duckdb_aggregate_init_t,
-        update: ffi::duckdb_aggregate_update_t,
-        combine: ffi::duckdb_aggregate_combine_t,
-        finalize: ffi::duckdb_aggregate_finalize_t,
-    }
-    fn overload<T: Summand>(operand: Type, result: Type) -> Overload {
-        Overload {
-            operand,
-            result,
-            size: Some(state_size::<T>),
-            init: Some(state_init::<T>),
-            update: Some(update::<T>),
-            combine: Some(combine::<T>),
-            finalize: Some(finalize::<T>),
-        }
-    }
-    let overloads = [
-        overload::<i64>(Type::Plain(BIGINT), Type::Decimal(QUOTIENT_SCALE)),
-        overload::<Numeric>(Type::Decimal(OPERAND_SCALE), Type::Decimal(QUOTIENT_SCALE)),
-        overload::<f64>(Type::Plain(DOUBLE), Type::Plain(DOUBLE)),
-        overload::<Interval>(Type::Plain(INTERVAL), Type::Plain(INTERVAL)),
-    ];
-    let name = CString::new(AVERAGE).map_err(|e| e.to_string())?;
-    // SAFETY: as in `register_division`, for aggregate functions.
-    unsafe {
-        let mut set = ffi::duckdb_create_aggregate_function_set(name.as_ptr());
-        for o in overloads {
-            let mut function = ffi::duckdb_create_aggregate_function();
-            ffi::duckdb_aggregate_function_set_name(function, name.as_ptr());
-            let mut t = o.operand.create();
-            ffi::duckdb_aggregate_function_add_parameter(function, t);
-            ffi::duckdb_destroy_logical_type(&mut t);
-            let mut t = o.result.create();
-            ffi::duckdb_aggregate_function_set_return_type(function, t);
-            ffi::duckdb_destroy_logical_type(&mut t);
-            ffi::duckdb_aggregate_function_set_functions(function, o.size, o.init, o.update, o.combine, o.finalize);
-            let added = ffi::duckdb_add_aggregate_function_to_set(set, function);
-            ffi::duckdb_destroy_aggregate_function(&mut function);
-            if added != ffi::DuckDBSuccess {
-                ffi::duckdb_destroy_aggregate_function_set(&mut set);
-                return Err("cannot add an overload of the average function".into());
-            }
-        }
-        let state = ffi::duckdb_register_aggregate_function_set(conn.handle(), set);
-        ffi::duckdb_destroy_aggregate_function_set(&mut set);
-        if state != ffi::DuckDBSuccess {
-            return Err("cannot register the average function".into());
-        }
-    }
-    Ok(())
-}
-
-/// An operand of the average: how its values add up, and what their mean is.
-trait Summand: Operand {
-    type Sum: Copy + Default;
-    type Mean: Answer;
-    fn add(sum: Self::Sum, value: Self) -> Result<Self::Sum, &'static str>;
-    fn merge(a: Self::Sum, b: Self::Sum) -> Result<Self::Sum, &'static str>;
-    fn mean(sum: Self::Sum, count: i64) -> Result<Self::Mean, &'static str>;
-}
-
-impl Summand for i64 {
-    type Sum = i128;
-    type Mean = Quotient;
-    fn add(sum: i128, value: i64) -> Result<i128, &'static str> {
-        sum.checked_add(i128::from(value)).ok_or(NUMERIC_OUT_OF_RANGE)
-    }
-    fn merge(a: i128, b: i128) -> Result<i128, &'static str> {
-        a.checked_add(b).ok_or(NUMERIC_OUT_OF_RANGE)
-    }
-    fn mean(sum: i128, count: i64) -> Result<Quotient, &'static str> {
-        numeric_quotient(sum, i128::from(count)).map(Quotient)
-    }
-}
-
-impl Summand for Numeric {
-    /// At OPERAND_SCALE, as the operands.
-    type Sum = i128;
-    type Mean = Quotient;
-    fn add(sum: i128, value: Numeric) -> Result<i128, &'static str> {
-        Self::merge(sum, value.0)
-    }
-    fn merge(a: i128, b: i128) -> Result<i128, &'static str> {
-        a.checked_add(b).filter(|s| s.unsigned_abs() < DECIMAL_LIMIT).ok_or(NUMERIC_OUT_OF_RANGE)
-    }
-    fn mean(sum: i128, count: i64) -> Result<Quotient, &'static str> {
-        numeric_quotient(sum, i128::from(count) * 10i128.pow(u32::from(OPERAND_SCALE))).map(Quotient)
-    }
-}
-
-impl Summand for f64 {
-    type Sum = f64;
-    type Mean = f64;
-    fn add(sum: f64, value: f64) -> Result<f64, &'static str> {
-        Ok(sum + value)
-    }
-    fn merge(a: f64, b: f64) -> Result<f64, &'static str> {
-        Ok(a + b)
-    }
-    fn mean(sum: f64, count: i64) -> Result<f64, &'static str> {
-        Ok(sum / count as f64)
-    }
-}
-
-/// A sum of intervals, its fields kept apart (as PostgreSQL adds them) and wide.
-#[derive(Clone, Copy, Default)]
-struct IntervalSum {
-    months: i64,
-    days: i64,
-    micros: i128,
-}
-
-impl Summand for Interval {
-    type Sum = IntervalSum;
-    type Mean = Interval;
-    fn add(sum: IntervalSum, value: Interval) -> Result<IntervalSum, &'static str> {
-        let v = value.0;
-        Self::merge(
-            sum,
-            IntervalSum { months: i64::from(v.months), days: i64::from(v.days), micros: i128::from(v.micros) },
-        )
-    }
-    fn merge(a: IntervalSum, b: IntervalSum) -> Result<IntervalSum, &'static str> {
-        const OUT_OF_RANGE: &str = "interval out of range";
-        Ok(IntervalSum {
-            months: a.months.checked_add(b.months).ok_or(OUT_OF_RANGE)?,
-            days: a.days.checked_add(b.days).ok_or(OUT_OF_RANGE)?,
-            micros: a.micros.checked_add(b.micros).ok_or(OUT_OF_RANGE)?,
-        })
-    }
-    fn mean(sum: IntervalSum, count: i64) -> Result<Interval, &'static str> {
-        const OUT_OF_RANGE: &str = "interval out of range";
-        let total = ffi::duckdb_interval {
-            months: i32::try_from(sum.months).map_err(|_| OUT_OF_RANGE)?,
-            days: i32::try_from(sum.days).map_err(|_| OUT_OF_RANGE)?,
-            micros: i64::try_from(sum.micros).map_err(|_| OUT_OF_RANGE)?,
-        };
-        Interval(total).divide(count as f64)
-    }
-}
-
-/// An average's state: the sum and count of the non-NULL values so far. DuckDB's state memory
-/// is only byte-aligned for all we know: it is read and written unaligned.
-#[derive(Clone, Copy, Default)]
-#[repr(C)]
-struct Running<S> {
-    sum: S,
-    count: i64,
-}
-
-/// Reports a failed callback (or a caught panic) to DuckDB.
-unsafe fn aggregate_outcome(info: ffi::duckdb_function_info, outcome: std::thread::Result<Result<(), &'static str>>) {
-    let message = match outcome {
-        Ok(Ok(())) => return,
-        Ok(Err(message)) => message,
-        Err(_) => "internal error in a duckstore function",
-    };
-    let message = CString::new(message).unwrap_or_default();
-    // SAFETY: a live function info; DuckDB copies the message.
-    unsafe { ffi::duckdb_aggregate_function_set_error(info, message.as_ptr()) };
-}
-
-unsafe extern "C" fn state_size<T: Summand>(_: ffi::duckdb_function_info) -> ffi::idx_t {
-    std::mem::size_of::<Running<T::Sum>>() as ffi::idx_t
-}
-
-unsafe extern "C" fn state_init<T: Summand>(_: ffi::duckdb_function_info, state: ffi::duckdb_aggregate_state) {
-    // SAFETY: DuckDB hands memory of `state_size` bytes for one state.
-    unsafe { std::ptr::write_unaligned(state as *mut Running<T::Sum>, Running::default()) }
-}
-
-unsafe extern "C" fn update<T: Summand>(
-    info: ffi::duckdb_function_info,
-    input: ffi::duckdb_data_chunk,
-    states: *mut ffi::duckdb_aggregate_state,
-) {
-    let outcome = catch_unwind(AssertUnwindSafe(|| {
-        // SAFETY: a flattened chunk of one vector of the overload's operand type, and one state
-        // pointer per row (each an initialized Running<T::Sum>).
-        unsafe {
-            let rows = ffi::duckdb_data_chunk_get_size(input) as usize;
-            let vector = ffi::duckdb_data_chunk_get_vector(input, 0);
-            let values = ffi::duckdb_vector_get_data(vector) as *const T::Raw;
-            let valid = ffi::duckdb_vector_get_validity(vector);
-            for row in 0..rows {
-                if !ffi::duckdb_validity_row_is_valid(valid, row as u64) {
-                    continue;
-                }
-                let state = *states.add(row) as *mut Running<T::Sum>;
-                let mut running = std::ptr::read_unaligned(state);
-                running.sum = T::add(running.sum, T::read(*values.add(row)))?;
-                running.count += 1;
-                std::ptr::write_unaligned(state, running);
-            }
-            Ok(())
-        }
-    }));
-    // SAFETY: a live function info.
-    unsafe { aggregate_outcome(info, outcome) }
-}
-
-unsafe extern "C" fn combine<T: Summand>(
-    info: ffi::duckdb_function_info,
-    source: *mut ffi::duckdb_aggregate_state,
-    target: *mut ffi::duckdb_aggregate_state,
-    count: ffi::idx_t,
-) {
-    let outcome = catch_unwind(AssertUnwindSafe(|| {
-        // SAFETY: `count` initialized states in each array; the source is only read.
-        unsafe {
-            for i in 0..count as usize {
-                let from = std::ptr::read_unaligned(*source.add(i) as *const Running<T::Sum>);
-                let to = *target.add(i) as *mut Running<T::Sum>;
-                let mut running = std::ptr::read_unaligned(to);
-                running.sum = T::merge(running.sum, from.sum)?;
-                running.count += from.count;
-                std::ptr::write_unaligned(to, running);
-            }
-            Ok(())
-        }
-    }));
-    // SAFETY: a live function info.
-    unsafe { aggregate_outcome(info, outcome) }
-}
-
-unsafe extern "C" fn finalize<T: Summand>(
-    info: ffi::duckdb_function_info,
-    source: *mut ffi::duckdb_aggregate_state,
-    result: ffi::duckdb_vector,
-    count: ffi::idx_t,
-    offset: ffi::idx_t,
-) {
-    let outcome = catch_unwind(AssertUnwindSafe(|| {
-        // SAFETY: `count` initialized states; the result vector, of the overload's result type,
-        // has room for rows `offset..offset + count`.
-        unsafe {
-            let out = ffi::duckdb_vector_get_data(result) as *mut <T::Mean as Answer>::Raw;
-            for i in 0..count as usize {
-                let running = std::ptr::read_unaligned(*source.add(i) as *const Running<T::Sum>);
-                let row = offset as usize + i;
-                if running.count == 0 {
-                    // the average of no values is NULL
-                    ffi::duckdb_vector_ensure_validity_writable(result);
-                    ffi::duckdb_validity_set_row_invalid(ffi::duckdb_vector_get_validity(result), row as u64);
-                    continue;
-                }
-                *out.add(row) = T::mean(running.sum, running.count)?.write();
-            }
-            Ok(())
-        }
-    }));
-    // SAFETY: a live function info.
-    unsafe { aggregate_outcome(info, outcome) }
 }
 
 #[cfg(test)]

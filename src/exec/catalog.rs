@@ -274,6 +274,11 @@ pub fn macros_sql() -> Vec<String> {
             }
             arms
         })
+        .chain(
+            postgres_type_names()
+                .filter(|(name, _)| !TYPES.iter().any(|t| t.1 == *name || t.2 == *name))
+                .map(|(name, oid)| format!("WHEN '{}' THEN {oid}", name.replace('\'', "''"))),
+        )
         .collect();
     vec![
         format!(
@@ -289,43 +294,56 @@ pub fn macros_sql() -> Vec<String> {
         // (a boolean is `t` or `f`); a NULL stays NULL
         // (`x` once: a macro's parameter is copied wherever it is named, and `concat(concat(…))`
         // nests this macro)
-        "CREATE OR REPLACE MACRO duckstore_text(x) AS list_transform([x], v -> CASE WHEN v IS NULL THEN NULL \
-         WHEN typeof(v) = 'BOOLEAN' THEN CASE WHEN CAST(v AS VARCHAR) = 'true' THEN 't' ELSE 'f' END \
-         ELSE CAST(v AS VARCHAR) END)[1]"
+        "CREATE OR REPLACE MACRO duckstore_text(x) AS list_transform([x], duckstore_v -> CASE WHEN duckstore_v IS NULL THEN NULL \
+         WHEN typeof(duckstore_v) = 'BOOLEAN' THEN CASE WHEN CAST(duckstore_v AS VARCHAR) = 'true' THEN 't' ELSE 'f' END \
+         ELSE CAST(duckstore_v AS VARCHAR) END)[1]"
             .to_owned(),
         // a divisor of zero is an error, as in PostgreSQL (see gateway::compat)
         "CREATE OR REPLACE MACRO duckstore_divisor(x) AS \
-         list_transform([x], v -> CASE WHEN v = 0 THEN error('division by zero') ELSE v END)[1]"
+         list_transform([x], duckstore_v -> CASE WHEN duckstore_v = 0 THEN error('division by zero') ELSE duckstore_v END)[1]"
             .to_owned(),
         // repeat(), lpad(), rpad() refuse to build a value longer than the bound, before they
         // build it (gateway::compat::bounded_built_text); substring() as PostgreSQL counts a
         // start before the first character; the keys of a json object or the strings of an
         // array (jsonb's `?`). Each parameter named once (see duckstore_text).
         format!(
-            "CREATE OR REPLACE MACRO duckstore_repeat(s, n) AS list_transform([struct_pack(t := s, k := n)], p -> \
-             repeat(p.t, CASE WHEN CAST(p.k AS HUGEINT) * greatest(coalesce(length(CAST(p.t AS VARCHAR)), 1), 1) > {limit} \
-             THEN {refuse} ELSE p.k END))[1]"
+            "CREATE OR REPLACE MACRO duckstore_repeat(s, n) AS list_transform([struct_pack(t := s, k := n)], duckstore_p -> \
+             repeat(duckstore_p.t, CASE WHEN CAST(duckstore_p.k AS HUGEINT) * greatest(coalesce(length(CAST(duckstore_p.t AS VARCHAR)), 1), 1) > {limit} \
+             THEN {refuse} ELSE duckstore_p.k END))[1]"
         ),
         format!(
-            "CREATE OR REPLACE MACRO duckstore_lpad(s, n, f) AS list_transform([struct_pack(t := s, k := n, f := f)], p -> \
-             lpad(p.t, CASE WHEN p.k > {limit} THEN {refuse} ELSE p.k END, p.f))[1]"
+            "CREATE OR REPLACE MACRO duckstore_lpad(s, n, f) AS list_transform([struct_pack(t := s, k := n, f := f)], duckstore_p -> \
+             lpad(duckstore_p.t, CASE WHEN duckstore_p.k > {limit} THEN {refuse} ELSE duckstore_p.k END, duckstore_p.f))[1]"
         ),
         format!(
-            "CREATE OR REPLACE MACRO duckstore_rpad(s, n, f) AS list_transform([struct_pack(t := s, k := n, f := f)], p -> \
-             rpad(p.t, CASE WHEN p.k > {limit} THEN {refuse} ELSE p.k END, p.f))[1]"
+            "CREATE OR REPLACE MACRO duckstore_rpad(s, n, f) AS list_transform([struct_pack(t := s, k := n, f := f)], duckstore_p -> \
+             rpad(duckstore_p.t, CASE WHEN duckstore_p.k > {limit} THEN {refuse} ELSE duckstore_p.k END, duckstore_p.f))[1]"
         ),
-        "CREATE OR REPLACE MACRO duckstore_substring(s, b, l) AS list_transform([struct_pack(t := s, b := b, l := l)], p -> \
-         CASE WHEN p.l < 0 THEN error('negative substring length not allowed') \
-         ELSE substring(p.t, greatest(p.b, 1), greatest(p.b + p.l - greatest(p.b, 1), 0)) END)[1]"
+        "CREATE OR REPLACE MACRO duckstore_substring(s, b, l) AS list_transform([struct_pack(t := s, b := b, l := l)], duckstore_p -> \
+         CASE WHEN duckstore_p.l < 0 THEN error('negative substring length not allowed') \
+         ELSE substring(duckstore_p.t, greatest(duckstore_p.b, 1), greatest(duckstore_p.b + duckstore_p.l - greatest(duckstore_p.b, 1), 0)) END)[1]"
             .to_owned(),
-        "CREATE OR REPLACE MACRO duckstore_json_keys(j) AS list_transform([j], v -> CASE json_type(v) \
-         WHEN 'OBJECT' THEN json_keys(v) WHEN 'ARRAY' THEN json_extract_string(v, '$[*]') ELSE [] END)[1]"
+        "CREATE OR REPLACE MACRO duckstore_json_keys(j) AS list_transform([j], duckstore_v -> CASE json_type(duckstore_v) \
+         WHEN 'OBJECT' THEN json_keys(duckstore_v) WHEN 'ARRAY' THEN json_extract_string(duckstore_v, '$[*]') ELSE [] END)[1]"
             .to_owned(),
         format!(
             "CREATE OR REPLACE MACRO duckstore_to_regtype(n) AS CASE lower(replace(n, 'pg_catalog.', '')) {} ELSE NULL END",
             by_name.join(" ")
         ),
     ]
+}
+
+/// PostgreSQL 15's own types by name (`trigger`, `anyarray`, `tsvector` …), from the generated
+/// `pg_type` rows: a written `'trigger'::regtype` finds its OID as in PostgreSQL.
+fn postgres_type_names() -> impl Iterator<Item = (&'static str, i64)> {
+    let mut lines = include_str!("../gateway/pg_static/pg_type.tsv").lines().filter(|l| !l.starts_with('#'));
+    let header: Vec<&str> = lines.next().unwrap_or_default().split('\t').collect();
+    let oid = header.iter().position(|c| *c == "oid");
+    let name = header.iter().position(|c| *c == "typname");
+    lines.filter_map(move |line| {
+        let fields: Vec<&str> = line.split('\t').collect();
+        Some((*fields.get(name?)?, fields.get(oid?)?.parse().ok()?))
+    })
 }
 
 fn pk_attnums(t: &TableRecord) -> Vec<V> {

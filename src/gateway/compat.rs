@@ -295,14 +295,25 @@ fn null() -> Expr {
     Expr::Value(ValueWithSpan::from(Value::Null))
 }
 
-/// `body` over `operands`, each evaluated once: `body` names them `p.a0`, `p.a1`, … A template
+/// `body` over `operands`, each evaluated once: `body` names them `duckstore_operands.a0`, … (see
+/// [`operand`]). A template
 /// that named an operand twice would copy it, and an operand nested in the same function
 /// (`format(format(…))`) would grow the text the engine binds exponentially (nine levels of a
 /// copying `concat` took 14 s). The operands ride in a one-element list of one struct. (Fixed
 /// shapes are macros instead, see `exec::macros_sql`: a macro's body is not in the parse tree.)
 fn with_operands(body: &str, operands: Vec<Expr>) -> Result<Expr> {
     let fields: Vec<String> = (0..operands.len()).map(|i| format!("a{i} := __arg{i}")).collect();
-    template(&format!("list_transform([struct_pack({})], p -> {body})[1]", fields.join(", ")), &operands)
+    // (a column of the client's query named as the lambda's parameter would be read in its
+    // place: the parameter has a name no client writes by accident)
+    template(&format!("list_transform([struct_pack({})], {OPERANDS} -> {body})[1]", fields.join(", ")), &operands)
+}
+
+/// The lambda parameter of [`with_operands`].
+const OPERANDS: &str = "duckstore_operands";
+
+/// How a [`with_operands`] body names its operand `i`.
+fn operand(i: usize) -> String {
+    format!("{OPERANDS}.a{i}")
 }
 
 /// A NULL of type text (a bare NULL is an integer to DuckDB).
@@ -628,7 +639,8 @@ impl Rewriter<'_, '_> {
             "json_build_object" => call("json_object", args),
             // A set of (x = element, n = 1-based position), as information_schema._pg_expandarray.
             "_pg_expandarray" => template(
-                "unnest(list_transform(range(len(__arg0)), i -> struct_pack(x := __arg0[i + 1], n := CAST(i + 1 AS INTEGER))))",
+                "unnest(list_transform(range(len(__arg0)), duckstore_i -> struct_pack(x := __arg0[duckstore_i + 1], \
+                 n := CAST(duckstore_i + 1 AS INTEGER))))",
                 &args,
             )?,
             // a list has one dimension: other dimensions have no subscripts, as in PostgreSQL
@@ -676,6 +688,13 @@ impl Rewriter<'_, '_> {
                 data_type: DataType::Array(sqlparser::ast::ArrayElemTypeDef::SquareBracket(Box::new(element), None)),
                 format: None,
             }));
+        }
+        // `proargtypes::regtype[]` (pgcli's function list): the types' names
+        if target == "regtype[]" && literal.is_none() {
+            return Ok(Some(template(
+                &format!("list_transform(__arg0, {OPERANDS} -> duckstore_format_type({OPERANDS}, NULL))"),
+                std::slice::from_ref(inner),
+            )?));
         }
         let expr = match (target, literal) {
             ("regclass", None) if is_parameter => {
@@ -784,6 +803,40 @@ impl VisitorMut for Rewriter<'_, '_> {
 
     fn pre_visit_table_factor(&mut self, factor: &mut sqlparser::ast::TableFactor) -> ControlFlow<Error> {
         semantic_table_factor(factor);
+        ControlFlow::Continue(())
+    }
+
+    /// `p.prorettype::regtype != 'trigger'::regtype` (pgcli): PostgreSQL compares the types'
+    /// OIDs, and the rewrite answers a column's `::regtype` with the type's name but a written
+    /// name's with its OID; in a comparison with a regtype, a column's cast goes, leaving OIDs.
+    fn pre_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<Error> {
+        let regtype = |e: &Expr| {
+            matches!(e, Expr::Cast { data_type, .. }
+                if data_type.to_string().to_lowercase().trim_start_matches("pg_catalog.") == "regtype")
+        };
+        if let Expr::BinaryOp {
+            left,
+            op:
+                BinaryOperator::Eq
+                | BinaryOperator::NotEq
+                | BinaryOperator::Lt
+                | BinaryOperator::LtEq
+                | BinaryOperator::Gt
+                | BinaryOperator::GtEq,
+            right,
+        } = expr
+            && regtype(left)
+            && regtype(right)
+        {
+            for side in [left, right] {
+                if let Expr::Cast { expr: inner, .. } = side.as_mut()
+                    && string_literal(inner).is_none()
+                {
+                    let inner = std::mem::replace(inner.as_mut(), Expr::value(Value::Null));
+                    **side = inner;
+                }
+            }
+        }
         ControlFlow::Continue(())
     }
 
@@ -1020,8 +1073,8 @@ fn semantic_rewrite(expr: &mut Expr) -> bool {
                 *expr = replacement;
                 return true;
             }
-            if is_average(f) {
-                f.name = ObjectName::from(vec![Ident::new(crate::engine::numeric::AVERAGE)]);
+            if let Some(replacement) = average(f) {
+                *expr = replacement;
                 return true;
             }
             // PostgreSQL's lengths and positions are integers (DuckDB's BIGINTs)
@@ -1090,7 +1143,10 @@ fn semantic_rewrite(expr: &mut Expr) -> bool {
             let group = i64::from(pattern.replace("(?", "").contains('('));
             // (the pattern is a literal: naming it twice copies only its text)
             *expr = with_operands(
-                &format!("CASE WHEN regexp_matches(p.a0, __arg1) THEN regexp_extract(p.a0, __arg1, {group}) END"),
+                &format!(
+                    "CASE WHEN regexp_matches({v}, __arg1) THEN regexp_extract({v}, __arg1, {group}) END",
+                    v = operand(0)
+                ),
                 vec![take(inner), text(&pattern)],
             )
             .unwrap_or_else(|_| null());
@@ -1238,12 +1294,12 @@ fn string_function(f: &sqlparser::ast::Function) -> Option<Result<Expr>> {
         ("every", 1) => Ok(call("bool_and", args)),
         // words (runs of letters and digits) start upper case, the rest is lower case
         ("initcap", 1) => template(
-            "array_to_string(list_transform(regexp_extract_all(lower(CAST(__arg0 AS VARCHAR)),              '[a-z0-9]+|[^a-z0-9]+'), w -> upper(w[1]) || w[2:]), '')",
+            "array_to_string(list_transform(regexp_extract_all(lower(CAST(__arg0 AS VARCHAR)),              '[a-z0-9]+|[^a-z0-9]+'), duckstore_w -> upper(duckstore_w[1]) || duckstore_w[2:]), '')",
             &args,
         ),
         ("quote_literal", 1) => template(QUOTE_LITERAL, &args),
         // PostgreSQL's format string (`%s`, `%I`, `%L`, positions, widths), written out; each
-        // value once (`p.a<n>`, see `with_operands`), the texts between them as operands too
+        // value once (`operand(n)`, see `with_operands`), the texts between them as operands too
         ("format", n) if n >= 1 && string_literal(&args[0]).is_some() => {
             let pieces = format_pieces(string_literal(&args[0]).unwrap_or_default(), n - 1)?;
             let mut operands: Vec<Expr> = args[1..].to_vec();
@@ -1252,10 +1308,10 @@ fn string_function(f: &sqlparser::ast::Function) -> Option<Result<Expr>> {
                 .map(|piece| match piece {
                     FormatPiece::Text(t) => {
                         operands.push(text(&t));
-                        format!("p.a{}", operands.len() - 1)
+                        operand(operands.len() - 1)
                     }
                     FormatPiece::Value { index, kind, width, left } => {
-                        let value = format!("p.a{index}");
+                        let value = operand(index);
                         let shown = match kind {
                             'I' => QUOTE_IDENT.replace("__arg0", &value),
                             'L' => format!("coalesce({}, 'NULL')", QUOTE_LITERAL.replace("__arg0", &value)),
@@ -1896,9 +1952,12 @@ fn json_function(f: &sqlparser::ast::Function) -> Option<Expr> {
         "json_typeof" | "jsonb_typeof" => {
             let [value] = expr_args(&f.args)?.try_into().ok()?;
             with_operands(
-                "CASE json_type(CAST(p.a0 AS JSON)) WHEN 'OBJECT' THEN 'object' WHEN 'ARRAY' THEN 'array' \
+                &format!(
+                    "CASE json_type(CAST({} AS JSON)) WHEN 'OBJECT' THEN 'object' WHEN 'ARRAY' THEN 'array' \
                  WHEN 'VARCHAR' THEN 'string' WHEN 'BOOLEAN' THEN 'boolean' WHEN 'NULL' THEN 'null' \
                  WHEN 'BIGINT' THEN 'number' WHEN 'UBIGINT' THEN 'number' WHEN 'DOUBLE' THEN 'number' END",
+                    operand(0)
+                ),
                 vec![value],
             )
             .ok()
@@ -1989,9 +2048,9 @@ fn datetime_function(f: &sqlparser::ast::Function) -> Option<Expr> {
             let sql: Vec<String> = pieces
                 .iter()
                 .map(|piece| match piece {
-                    Piece::Format(f) => format!("strftime(p.a0, '{}')", quoted(f)),
+                    Piece::Format(f) => format!("strftime({}, '{}')", operand(0), quoted(f)),
                     Piece::Name { specifier, case, padded } => {
-                        let mut name = format!("strftime(p.a0, '{specifier}')");
+                        let mut name = format!("strftime({}, '{specifier}')", operand(0));
                         if *padded {
                             name = format!("rpad({name}, 9, ' ')");
                         }
@@ -2001,8 +2060,8 @@ fn datetime_function(f: &sqlparser::ast::Function) -> Option<Expr> {
                             Case::Capitalized => name,
                         }
                     }
-                    Piece::DayOfWeek => "CAST(dayofweek(p.a0) + 1 AS VARCHAR)".to_owned(),
-                    Piece::Quarter => "CAST(quarter(p.a0) AS VARCHAR)".to_owned(),
+                    Piece::DayOfWeek => format!("CAST(dayofweek({}) + 1 AS VARCHAR)", operand(0)),
+                    Piece::Quarter => format!("CAST(quarter({}) AS VARCHAR)", operand(0)),
                 })
                 .collect();
             with_operands(&sql.join(" || "), vec![value.clone()]).ok()
@@ -2097,9 +2156,11 @@ fn array_function(f: &sqlparser::ast::Function) -> Option<Expr> {
             let bound = if !first {
                 null()
             } else if name == "array_lower" {
-                with_operands("CASE WHEN len(p.a0) > 0 THEN 1 END", vec![array.clone()]).ok()?
+                with_operands(&format!("CASE WHEN len({}) > 0 THEN 1 END", operand(0)), vec![array.clone()]).ok()?
             } else {
-                call("nullif", vec![call("len", vec![array.clone()]), number(0)])
+                // (not nullif(len(a), 0): the engine's nullif copies its first operand)
+                with_operands(&format!("CASE WHEN len({v}) > 0 THEN len({v}) END", v = operand(0)), vec![array.clone()])
+                    .ok()?
             };
             Some(cast_to(bound, DataType::Integer(None)))
         }
@@ -2210,14 +2271,51 @@ fn scalar_in_from(factor: &mut sqlparser::ast::TableFactor) -> bool {
 }
 
 /// PostgreSQL's average of integers or numerics is an exact numeric (DuckDB's is a double):
-/// `avg(x)` is the engine's average (engine::numeric), its DISTINCT, ORDER BY, FILTER and OVER
-/// kept; a float's stays a float, an interval's an interval.
-fn is_average(f: &sqlparser::ast::Function) -> bool {
-    name_parts(&f.name).is_some_and(|parts| match parts.as_slice() {
-        [name] => name == "avg",
-        [schema, name] => schema == "pg_catalog" && name == "avg",
-        _ => false,
-    })
+/// `avg(x)` as the engine's division (engine::numeric) of `sum(x)`, made a decimal, by
+/// `count(x)`, with the call's DISTINCT, ORDER BY, FILTER and OVER on both; a float's stays a
+/// float. (An interval's is refused: the engine has no sum of intervals.) The operand is named
+/// twice, so only a small one without subqueries is rewritten: a rewrite nested in its own
+/// operand could otherwise double the text at each level.
+fn average(f: &sqlparser::ast::Function) -> Option<Expr> {
+    const LARGEST_COPIED: usize = 16;
+    let parts = name_parts(&f.name)?;
+    if !matches!(parts.iter().map(String::as_str).collect::<Vec<_>>().as_slice(), ["avg"] | ["pg_catalog", "avg"]) {
+        return None;
+    }
+    let FunctionArguments::List(list) = &f.args else { return None };
+    let [FunctionArg::Unnamed(FunctionArgExpr::Expr(operand))] = list.args.as_slice() else { return None };
+    if !f.within_group.is_empty() {
+        return None;
+    }
+    let (mut size, mut subquery) = (0, false);
+    let _ = sqlparser::ast::visit_expressions(operand, |e| {
+        size += 1;
+        subquery |= matches!(
+            e,
+            Expr::Subquery(_)
+                | Expr::Exists { .. }
+                | Expr::In {
+                    target: sqlparser::ast::InTarget::Subquery(_) | sqlparser::ast::InTarget::Table { .. },
+                    ..
+                }
+        );
+        ControlFlow::<()>::Continue(())
+    });
+    if size > LARGEST_COPIED || subquery {
+        return None;
+    }
+    let renamed = |name: &str| {
+        let mut call = f.clone();
+        call.name = ObjectName::from(vec![Ident::new(name)]);
+        Expr::Function(call)
+    };
+    let decimal = DataType::Decimal(sqlparser::ast::ExactNumberInfo::PrecisionAndScale(1, 0));
+    let sum = Expr::BinaryOp {
+        left: Box::new(renamed("sum")),
+        op: BinaryOperator::Multiply,
+        right: Box::new(cast_to(number(1), decimal)),
+    };
+    Some(call(crate::engine::numeric::DIVIDE, vec![sum, renamed("count")]))
 }
 
 /// PostgreSQL functions answering an integer where DuckDB's namesake answers a BIGINT.

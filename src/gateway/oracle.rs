@@ -88,7 +88,6 @@ const PARSER_FUNCTIONS: &[&str] = &[
     "duckstore_to_regtype",
     "duckstore_divisor",
     crate::engine::numeric::DIVIDE,
-    crate::engine::numeric::AVERAGE,
     "duckstore_text",
     "duckstore_repeat",
     "duckstore_lpad",
