@@ -200,6 +200,8 @@ pub fn rewrite_session_functions(statement: &mut Statement, values: &CompatValue
                     let name = ident.value.to_ascii_lowercase();
                     match name.as_str() {
                         "current_user" | "session_user" | "current_catalog" => self.rewriter.session_value(&name),
+                        // (DuckDB reads the bare word as a column, then as the select item's alias)
+                        "current_schema" => Some(call("current_schema", vec![])),
                         _ => None,
                     }
                 }
@@ -239,9 +241,12 @@ pub fn rewrite_session_functions(statement: &mut Statement, values: &CompatValue
                             Ok(e) => e,
                             Err(e) => return ControlFlow::Break(e),
                         },
-                        // DuckDB's own settings (`memory_limit`) stay readable as DuckDB answers
+                        // DuckDB's own settings (`memory_limit`) stay readable as DuckDB answers;
+                        // with `missing_ok` (PostgreSQL's second argument) any name is answered as
+                        // a storage session answers it, NULL where PostgreSQL has no such setting
                         ("current_setting", Some(a))
-                            if a.first().and_then(string_literal).is_some_and(super::settings::is_parameter) =>
+                            if a.len() == 2
+                                || a.first().and_then(string_literal).is_some_and(super::settings::is_parameter) =>
                         {
                             match self.rewriter.function(name, a) {
                                 Ok(e) => e,

@@ -1521,6 +1521,11 @@ async fn grafana_s_metadata_queries_and_time_macros_answer_as_postgresql_s_in_bo
                 ),
                 vec![s("1704164645.500000"), s("5.500000"), s("2024"), s("1704153600")],
             ),
+            // a setting read with missing_ok: NULL where PostgreSQL has no such setting
+            (
+                "SELECT current_setting('no.such_setting', true) IS NULL, current_setting('TimeZone', true)".to_owned(),
+                vec![s("t"), s("UTC")],
+            ),
             // DBeaver's encodings, and a table's privileges for its owner
             (
                 "SELECT count(DISTINCT pg_encoding_to_char(contoencoding)) > 30 FROM pg_catalog.pg_conversion".to_owned(),
