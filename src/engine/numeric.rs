@@ -289,7 +289,7 @@ fn numeric_quotient(dividend: i128, divisor: i128) -> Result<i128, &'static str>
         remainder = rest;
     }
     if next_digit(remainder, d).0 >= 5 {
-        quotient += 1;
+        quotient = quotient.checked_add(1).ok_or(NUMERIC_OUT_OF_RANGE)?;
     }
     if quotient >= DECIMAL_LIMIT {
         return Err(NUMERIC_OUT_OF_RANGE);

@@ -274,11 +274,6 @@ pub fn macros_sql() -> Vec<String> {
             }
             arms
         })
-        .chain(
-            postgres_type_names()
-                .filter(|(name, _)| !TYPES.iter().any(|t| t.1 == *name || t.2 == *name))
-                .map(|(name, oid)| format!("WHEN '{}' THEN {oid}", name.replace('\'', "''"))),
-        )
         .collect();
     vec![
         format!(
@@ -331,19 +326,6 @@ pub fn macros_sql() -> Vec<String> {
             by_name.join(" ")
         ),
     ]
-}
-
-/// PostgreSQL 15's own types by name (`trigger`, `anyarray`, `tsvector` …), from the generated
-/// `pg_type` rows: a written `'trigger'::regtype` finds its OID as in PostgreSQL.
-fn postgres_type_names() -> impl Iterator<Item = (&'static str, i64)> {
-    let mut lines = include_str!("../gateway/pg_static/pg_type.tsv").lines().filter(|l| !l.starts_with('#'));
-    let header: Vec<&str> = lines.next().unwrap_or_default().split('\t').collect();
-    let oid = header.iter().position(|c| *c == "oid");
-    let name = header.iter().position(|c| *c == "typname");
-    lines.filter_map(move |line| {
-        let fields: Vec<&str> = line.split('\t').collect();
-        Some((*fields.get(name?)?, fields.get(oid?)?.parse().ok()?))
-    })
 }
 
 fn pk_attnums(t: &TableRecord) -> Vec<V> {

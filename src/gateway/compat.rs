@@ -210,7 +210,10 @@ pub fn rewrite_session_functions(statement: &mut Statement, values: &CompatValue
                     if data_type.to_string().to_lowercase().trim_start_matches("pg_catalog.") == "regtype" =>
                 {
                     match string_literal(inner) {
-                        Some(_) => Some(call("to_regtype", vec![(**inner).clone()])),
+                        Some(name) => Some(match super::functions::postgres_type_oid(name) {
+                            Some(oid) => number(oid),
+                            None => call("to_regtype", vec![(**inner).clone()]),
+                        }),
                         None => Some(call("duckstore_format_type", vec![(**inner).clone(), null()])),
                     }
                 }
@@ -241,6 +244,11 @@ pub fn rewrite_session_functions(statement: &mut Statement, values: &CompatValue
                             Ok(e) => e,
                             Err(e) => return ControlFlow::Break(e),
                         },
+                        // a type of PostgreSQL's own by its written name (the session's
+                        // to_regtype macro knows duckstore's column types only)
+                        ("to_regtype", Some(a)) if a.len() == 1 => {
+                            a.first().and_then(string_literal).and_then(super::functions::postgres_type_oid).map(number)
+                        }
                         // DuckDB's own settings (`memory_limit`) stay readable as DuckDB answers;
                         // with `missing_ok` (PostgreSQL's second argument) any name is answered as
                         // a storage session answers it, NULL where PostgreSQL has no such setting
@@ -571,7 +579,10 @@ impl Rewriter<'_, '_> {
                 }
             }
             "format_type" => call("duckstore_format_type", vec![arg(0), arg(1)]),
-            "to_regtype" => call("duckstore_to_regtype", vec![arg(0)]),
+            "to_regtype" => match args.first().and_then(string_literal).and_then(super::functions::postgres_type_oid) {
+                Some(oid) => number(oid),
+                None => call("duckstore_to_regtype", vec![arg(0)]),
+            },
             "to_regclass" => template(&lookup("oid", "relname", None, "pg_catalog.pg_class"), &args)?,
             "pg_get_userbyid" => text("duckstore"),
             "pg_table_is_visible" => template(
@@ -746,7 +757,11 @@ impl Rewriter<'_, '_> {
                 ),
                 &[inner.clone(), self.visible_schemas()],
             )?,
-            ("regtype", Some(_)) => call("duckstore_to_regtype", vec![inner.clone()]),
+            // a type of PostgreSQL's own is its OID; an alias (`integer`) the macro knows
+            ("regtype", Some(name)) => match super::functions::postgres_type_oid(name) {
+                Some(oid) => number(oid),
+                None => call("duckstore_to_regtype", vec![inner.clone()]),
+            },
             ("regtype", None) => call("duckstore_format_type", vec![inner.clone(), null()]),
             ("regnamespace", None) => {
                 template(&lookup("nspname", "oid", None, "pg_catalog.pg_namespace"), std::slice::from_ref(inner))?
@@ -2278,22 +2293,22 @@ fn scalar_in_from(factor: &mut sqlparser::ast::TableFactor) -> bool {
 /// PostgreSQL's average of integers or numerics is an exact numeric (DuckDB's is a double):
 /// `avg(x)` as the engine's division (engine::numeric) of `sum(x)`, made a decimal, by
 /// `count(x)`, with the call's DISTINCT, ORDER BY, FILTER and OVER on both; a float's stays a
-/// float. (An interval's is refused: the engine has no sum of intervals.) The operand is named
-/// twice, so only a small one without subqueries is rewritten: a rewrite nested in its own
-/// operand could otherwise double the text at each level.
+/// float. (An interval's is refused: the engine has no sum of intervals.) The call is copied,
+/// so only a small one without subqueries is rewritten: an average nested in its own FILTER,
+/// ORDER BY or operand could otherwise double the text at each level.
 fn average(f: &sqlparser::ast::Function) -> Option<Expr> {
-    const LARGEST_COPIED: usize = 16;
+    const LARGEST_COPIED: usize = 64;
     let parts = name_parts(&f.name)?;
     if !matches!(parts.iter().map(String::as_str).collect::<Vec<_>>().as_slice(), ["avg"] | ["pg_catalog", "avg"]) {
         return None;
     }
     let FunctionArguments::List(list) = &f.args else { return None };
-    let [FunctionArg::Unnamed(FunctionArgExpr::Expr(operand))] = list.args.as_slice() else { return None };
-    if !f.within_group.is_empty() {
+    if !matches!(list.args.as_slice(), [FunctionArg::Unnamed(FunctionArgExpr::Expr(_))]) || !f.within_group.is_empty() {
         return None;
     }
+    // (the whole call is copied: its FILTER, ORDER BY and OVER as much as its operand)
     let (mut size, mut subquery) = (0, false);
-    let _ = sqlparser::ast::visit_expressions(operand, |e| {
+    let _ = sqlparser::ast::visit_expressions(f, |e| {
         size += 1;
         subquery |= matches!(
             e,
@@ -2506,6 +2521,8 @@ mod tests {
             "make_interval(secs => X)",
             "array_upper(X, 1)",
             "(X) / 2",
+            "avg(1) FILTER (WHERE (X) IS NULL)",
+            "avg(1) OVER (ORDER BY X)",
         ] {
             let (shallow, deep) = (nested(call, 10), nested(call, 20));
             assert!(deep < shallow * 3, "{call}: {shallow} bytes at depth 10, {deep} at 20");

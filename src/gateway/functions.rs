@@ -479,6 +479,31 @@ static POSTGRES_FUNCTIONS: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
     lines.filter_map(|l| l.split('\t').nth(column)).collect()
 });
 
+/// PostgreSQL 15's own types by name (`trigger`, `anyarray`, `tsvector` …), from the generated
+/// `pg_type` rows: a written `'trigger'::regtype` is its OID, found once at rewrite time (the
+/// engine's `duckstore_to_regtype` macro, set up in every workspace session, knows only the
+/// types duckstore's own columns have: 600 more arms cost each workspace login 8 ms).
+static POSTGRES_TYPES: LazyLock<std::collections::HashMap<&'static str, i64>> = LazyLock::new(|| {
+    let mut lines = include_str!("pg_static/pg_type.tsv").lines().filter(|l| !l.starts_with('#'));
+    let header: Vec<&str> = lines.next().unwrap_or_default().split('\t').collect();
+    let (Some(oid), Some(name)) =
+        (header.iter().position(|c| *c == "oid"), header.iter().position(|c| *c == "typname"))
+    else {
+        return Default::default();
+    };
+    lines
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split('\t').collect();
+            Some((*fields.get(name)?, fields.get(oid)?.parse().ok()?))
+        })
+        .collect()
+});
+
+/// The OID of PostgreSQL's type named `name` (its `typname`, optionally `pg_catalog.`-qualified).
+pub(super) fn postgres_type_oid(name: &str) -> Option<i64> {
+    POSTGRES_TYPES.get(name.strip_prefix("pg_catalog.").unwrap_or(name)).copied()
+}
+
 /// Names of the engine's functions, as the engine reports them once it is open.
 static ENGINE_FUNCTIONS: std::sync::OnceLock<HashSet<String>> = std::sync::OnceLock::new();
 

@@ -1521,6 +1521,12 @@ async fn grafana_s_metadata_queries_and_time_macros_answer_as_postgresql_s_in_bo
                 ),
                 vec![s("1704164645.500000"), s("5.500000"), s("2024"), s("1704153600")],
             ),
+            // PostgreSQL's own types by name (pgcli compares `prorettype::regtype` with one)
+            ("SELECT 'trigger'::regtype::oid, to_regtype('trigger')::oid, 'integer'::regtype::oid".to_owned(), vec![
+                s("2279"),
+                s("2279"),
+                s("23"),
+            ]),
             // a setting read with missing_ok: NULL where PostgreSQL has no such setting
             (
                 "SELECT current_setting('no.such_setting', true) IS NULL, current_setting('TimeZone', true)".to_owned(),
