@@ -46,7 +46,8 @@ const FORBIDDEN: &[&str] = &[
 ];
 
 /// DuckDB's parser: the oracle every target asks what a text really says.
-static DUCKDB: LazyLock<DuckParser> = LazyLock::new(|| DuckParser::open().expect("DuckDB's parser opens"));
+static DUCKDB: LazyLock<DuckParser> =
+    LazyLock::new(|| DuckParser::open(&crate::exec::macros_sql()).expect("DuckDB's parser opens"));
 
 /// What DuckDB reads in `sql`, or `None` when it cannot parse it (such a text never runs).
 fn duckdb_reads(sql: &str) -> Option<std::sync::Arc<References>> {

@@ -71,7 +71,9 @@ pub(super) fn map_duckdb_message(raw: &str, origin: SqlOrigin, context: &str, da
         return Error::sql(state, text);
     }
     let state = match category {
-        "Parser" if text.contains("Max expression depth") => SqlState::StatementTooComplex,
+        "Parser" if text.contains("Max expression depth") || text.starts_with("statement is too complex") => {
+            SqlState::StatementTooComplex
+        }
         "Parser" => SqlState::SyntaxError,
         "Catalog" if text.contains("does not exist") && text.contains("unction") => SqlState::UndefinedFunction,
         "Catalog" if text.contains("does not exist") => SqlState::UndefinedTable,

@@ -6,6 +6,7 @@
 //! DuckDB chunks (streams.rs); every DuckDB call runs on the bounded blocking pool.
 
 mod errors;
+mod expansion;
 pub mod ffi;
 mod instance;
 pub mod numeric;
@@ -379,7 +380,7 @@ impl Engine {
                 files: Arc::new(files),
                 projects: Mutex::new(HashMap::new()),
                 max_open_projects: config.max_open_projects.max(1),
-                parser: Arc::new(DuckParser::open()?),
+                parser: Arc::new(DuckParser::open(&config.instance_setup)?),
                 judge: config.judge.clone(),
                 started: std::time::Instant::now(),
             }),

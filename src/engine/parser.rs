@@ -12,6 +12,7 @@ use std::sync::Mutex;
 
 use serde_json::Value;
 
+use super::expansion::{self, Macros};
 use super::ffi::RawConn;
 use super::raw::RawDatabase;
 use crate::error::{Error, Result};
@@ -141,13 +142,17 @@ impl ParserConn {
 pub struct DuckParser {
     // Field order is drop order: connections close before the instance.
     conns: Mutex<Vec<ParserConn>>,
+    /// The macros the engine's instances resolve, and how they copy their arguments.
+    macros: Macros,
     counts: Mutex<HashMap<String, usize>>,
     references: Mutex<HashMap<String, std::sync::Arc<References>>>,
     db: RawDatabase,
 }
 
 impl DuckParser {
-    pub fn open() -> Result<DuckParser> {
+    /// The parser, with the macros `setup` creates (the engine's instances run the same
+    /// statements) known by their shapes.
+    pub fn open(setup: &[String]) -> Result<DuckParser> {
         let settings = [
             ("threads", "1".to_owned()),
             ("memory_limit", "64MB".to_owned()),
@@ -157,10 +162,15 @@ impl DuckParser {
         ];
         let db = RawDatabase::open_in_memory(&settings)
             .map_err(|e| Error::internal("starting DuckDB's parser instance", e))?;
-        let conn = ParserConn::open(&db).map_err(|e| Error::internal("connecting to the parser", e))?;
+        let mut conn = ParserConn::open(&db).map_err(|e| Error::internal("connecting to the parser", e))?;
+        for sql in setup {
+            conn.conn.execute(sql).map_err(|e| Error::internal("creating the instances' macros in the parser", e))?;
+        }
         conn.conn.execute("SET lock_configuration = true").map_err(|e| Error::internal("locking the parser", e))?;
+        let macros = macro_shapes(&mut conn).map_err(|e| Error::internal("reading the macros' shapes", e))?;
         Ok(DuckParser {
             conns: Mutex::new(vec![conn]),
+            macros,
             counts: Mutex::new(HashMap::new()),
             references: Mutex::new(HashMap::new()),
             db,
@@ -181,12 +191,33 @@ impl DuckParser {
         Ok(out)
     }
 
+    /// Refuses a text DuckDB's parser or binder would multiply past the bound (see
+    /// engine/expansion.rs), before DuckDB's parser builds it.
+    fn admit(&self, sql: &str) -> std::result::Result<(), String> {
+        self.admit_naming(sql, &HashMap::new())
+    }
+
+    /// What each of `views` (`(name, CREATE VIEW text)`) stands for where a statement names it.
+    pub fn view_weights(&self, views: &[(String, String)]) -> HashMap<String, u64> {
+        expansion::view_weights(views, &self.macros)
+    }
+
+    /// [`Self::admit`], with what names DuckDB binds anew at each mention stand for (a
+    /// workspace's views).
+    pub fn admit_naming(&self, sql: &str, named: &HashMap<String, u64>) -> std::result::Result<(), String> {
+        match expansion::copied_by_text(sql, &self.macros, named) {
+            n if n > expansion::MAX_COPIED_NODES => Err(expansion::too_complex(n)),
+            _ => Ok(()),
+        }
+    }
+
     /// How many statements DuckDB reads in `sql`. A text DuckDB cannot parse is an error with
     /// DuckDB's message.
     pub fn statement_count(&self, sql: &str) -> std::result::Result<usize, String> {
         if let Some(n) = self.counts.lock().unwrap_or_else(|p| p.into_inner()).get(sql) {
             return Ok(*n);
         }
+        self.admit(sql)?;
         let count =
             self.with_conn(|conn| conn.conn.extract(sql).map(|e| e.count())).map_err(|e| e.message().to_owned())??;
         let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
@@ -200,6 +231,7 @@ impl DuckParser {
     /// DuckDB's parse tree of `sql` (one or more SELECT statements), as JSON text. A text that
     /// is not a query, or that DuckDB cannot parse, is an error with DuckDB's message.
     pub fn query_tree(&self, sql: &str) -> std::result::Result<Value, String> {
+        self.admit(sql)?;
         let json = self
             .with_conn(|conn| conn.serialize.query_text(&[super::Param::Text(sql.to_owned())]))
             .map_err(|e| e.message().to_owned())??
@@ -214,7 +246,13 @@ impl DuckParser {
                 format!("Not implemented Error: {message}")
             });
         }
-        Ok(tree)
+        match expansion::copied_by_tree(&tree, &self.macros) {
+            n if n > expansion::MAX_COPIED_NODES => {
+                drop_flat(tree);
+                Err(expansion::too_complex(n))
+            }
+            _ => Ok(tree),
+        }
     }
 
     /// Whether DuckDB reads two query texts alike: the same parse trees once the positions
@@ -222,6 +260,7 @@ impl DuckParser {
     /// tree would recurse). A text DuckDB cannot read as a query reads like nothing.
     pub fn reads_alike(&self, a: &str, b: &str) -> bool {
         let json = |sql: &str| -> Option<String> {
+            self.admit(sql).ok()?;
             let json = self
                 .with_conn(|conn| conn.serialize.query_text(&[super::Param::Text(sql.to_owned())]))
                 .ok()?
@@ -246,6 +285,40 @@ impl DuckParser {
         cache.insert(sql.to_owned(), std::sync::Arc::clone(&refs));
         Ok(refs)
     }
+}
+
+/// The shapes of the macros the parser's instance resolves: DuckDB's list of them, each body
+/// parsed by DuckDB.
+fn macro_shapes(conn: &mut ParserConn) -> std::result::Result<Macros, String> {
+    let list = conn
+        .conn
+        .extract(
+            "SELECT CAST(json_group_array(json_object('name', function_name, 'params', parameters, 'body', macro_definition)) AS VARCHAR) \
+             FROM duckdb_functions() WHERE function_type = 'macro'",
+        )?
+        .prepare(0)?
+        .query_text(&[])?
+        .ok_or("no macros")?;
+    let list: Vec<Value> = serde_json::from_str(&list).map_err(|e| e.to_string())?;
+    let mut defs = Vec::with_capacity(list.len());
+    for m in list {
+        let name = text(&m, "name");
+        let body = text(&m, "body");
+        let params: Vec<String> = m
+            .get("params")
+            .and_then(Value::as_array)
+            .map(|p| p.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+            .unwrap_or_default();
+        let tree = conn
+            .serialize
+            .query_text(&[super::Param::Text(format!("SELECT {body}"))])
+            .ok()
+            .flatten()
+            .and_then(|json| deserialize_deep(&json).ok())
+            .filter(|t: &Value| t.get("error").and_then(Value::as_bool) != Some(true));
+        defs.push((name, params, tree, body));
+    }
+    Ok(Macros::from_definitions(defs))
 }
 
 /// A serialized parse tree with the names of the types it has not bound in lower case: DuckDB
@@ -438,13 +511,55 @@ mod tests {
     use super::*;
 
     fn refs(sql: &str) -> References {
-        let parser = DuckParser::open().unwrap();
+        let parser = DuckParser::open(&[]).unwrap();
         (*parser.references(sql).unwrap()).clone()
     }
 
     #[test]
+    fn statements_duckdb_would_copy_past_the_bound_are_refused_before_it_builds_them() {
+        let parser = DuckParser::open(&crate::exec::macros_sql()).unwrap();
+        // DuckDB's own macros, shaped from their bodies: nullif copies its first argument.
+        let nested =
+            |n: usize, open: &str, close: &str| format!("SELECT {}x{} FROM t", open.repeat(n), close.repeat(n));
+        let too_complex = |sql: &str| {
+            let by_count = parser.statement_count(sql).err().unwrap_or_default();
+            let by_tree = parser.query_tree(sql).err().unwrap_or_default();
+            by_count.contains("statement is too complex") || by_tree.contains("statement is too complex")
+        };
+        for (open, close) in [
+            ("nullif(", ", 2)"),
+            ("CASE ", " WHEN 1 THEN 1 WHEN 2 THEN 2 END"),
+            ("((", " BETWEEN 0 AND 5)::int)"),
+            ("fmod(", ", 3)"),
+            ("split_part(", ", ',', 1)"),
+        ] {
+            assert!(!too_complex(&nested(4, open, close)), "{open}");
+            assert!(too_complex(&nested(20, open, close)), "{open}");
+        }
+        // select aliases named by later items: DuckDB binds a copy of the aliased expression
+        let aliases = |n: usize| {
+            format!(
+                "SELECT x AS a0{} FROM t",
+                (1..=n).map(|i| format!(", a{0} + a{0} AS a{i}", i - 1)).collect::<String>()
+            )
+        };
+        assert!(!too_complex(&aliases(6)));
+        assert!(too_complex(&aliases(20)));
+        let implicit =
+            format!("SELECT x a0{} FROM t", (1..=20).map(|i| format!(", a{0} * a{0} a{i}", i - 1)).collect::<String>());
+        assert!(too_complex(&implicit));
+        // The server's own macros name each parameter once, so they never multiply a query.
+        for (name, shape) in &parser.macros.by_name_shapes() {
+            if name.starts_with("duckstore_") || name == "to_regtype" {
+                assert!(shape.1 <= 1, "{name} copies an argument {} times", shape.1);
+            }
+        }
+        assert_eq!(parser.macros.by_name_shapes().get("nullif").map(|s| s.1), Some(2));
+    }
+
+    #[test]
     fn type_names_read_alike_in_any_case() {
-        let parser = DuckParser::open().unwrap();
+        let parser = DuckParser::open(&[]).unwrap();
         assert!(parser.reads_alike("SELECT '1'::jsonb", "SELECT '1'::JSONB"));
         assert!(!parser.reads_alike("SELECT 'a'::jsonb", "SELECT 'A'::jsonb"));
         assert!(!parser.reads_alike("SELECT '1'::jsonb", "SELECT '1'::json"));
@@ -452,7 +567,7 @@ mod tests {
 
     #[test]
     fn duckdb_reads_the_known_escapes_its_own_way() {
-        let parser = DuckParser::open().unwrap();
+        let parser = DuckParser::open(&[]).unwrap();
         // sqlparser read a dollar-quoted string here; DuckDB reads a parameter and a table.
         let r = parser.references("SELECT $1x$, * FROM \"t1v1\".main.data LIMIT 3 --$1x$ AS s, $1::int AS p").unwrap();
         assert_eq!(r.tables, vec![("t1v1".into(), "main".into(), "data".into())]);

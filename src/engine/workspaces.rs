@@ -357,6 +357,48 @@ pub struct WorkspaceConn {
     /// The session's statement runs inside a transaction block (where its own uncommitted
     /// objects are in its catalog, which it must then read itself).
     in_block: Arc<AtomicBool>,
+    /// What the views this connection sees stand for where a statement names them, with the
+    /// catalog generation they were read at (engine/expansion.rs).
+    views: Arc<Mutex<Option<CachedViews>>>,
+}
+
+type CachedViews = (u64, Arc<HashMap<String, u64>>);
+
+/// Refuses a statement DuckDB would multiply past the bound when binding it on `conn`: the
+/// views the connection sees (its temporary ones included) count for what they stand for,
+/// read again when the workspace's catalog has changed. Runs on a blocking thread.
+fn admit_on(
+    parser: &super::DuckParser,
+    conn: &WsConnection,
+    db: &WorkspaceDb,
+    views: &Mutex<Option<CachedViews>>,
+    sql: &str,
+) -> Result<()> {
+    let generation = db.catalog_generation.load(Ordering::Acquire);
+    let cached = views.lock().unwrap_or_else(|p| p.into_inner()).clone().filter(|(at, _)| *at == generation);
+    let weights = match cached {
+        Some((_, weights)) => weights,
+        None => {
+            let read = (|| {
+                let mut stmt = conn.prepare("SELECT view_name, sql FROM duckdb_views() WHERE NOT internal")?;
+                stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
+                    .collect::<duckdb::Result<Vec<_>>>()
+            })();
+            match read {
+                Ok(listed) => {
+                    let weights = Arc::new(parser.view_weights(&listed));
+                    *views.lock().unwrap_or_else(|p| p.into_inner()) = Some((generation, Arc::clone(&weights)));
+                    weights
+                }
+                // A transaction an error aborted lists nothing, and binds nothing until it
+                // ends (its ROLLBACK must run): the views as last listed stand.
+                Err(_) => views.lock().unwrap_or_else(|p| p.into_inner()).clone().map(|(_, w)| w).unwrap_or_default(),
+            }
+        }
+    };
+    parser
+        .admit_naming(sql, &weights)
+        .map_err(|m| errors::map_duckdb_message(&m, SqlOrigin::User, "parsing workspace SQL", ""))
 }
 
 impl Drop for WorkspaceConn {
@@ -611,14 +653,39 @@ fn classify_statements(parser: &super::DuckParser, text: &str) -> Result<Vec<Wor
             if parser.statement_count(&sql).map_err(parse_error)? != 1 {
                 return Err(refuse_split());
             }
+            if creates_macro(&sql) {
+                return Err(Error::invalid(
+                    "CREATE MACRO and CREATE FUNCTION are not available in a workspace: DuckDB copies a macro's body \
+                     and arguments into every call, which lets a statement grow without bound; use a view or a \
+                     common table expression",
+                )
+                .with_sqlstate(SqlState::FeatureNotSupported));
+            }
             // DuckDB serializes queries only: a text it serializes only reads.
-            let reads = parser.query_tree(&sql).map(super::parser::drop_flat).is_ok();
+            let reads = match parser.query_tree(&sql) {
+                Ok(tree) => {
+                    super::parser::drop_flat(tree);
+                    true
+                }
+                Err(m) if m.contains("statement is too complex") => return Err(parse_error(m)),
+                Err(_) => false,
+            };
             let first = sql.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
             let frees = ["DROP", "DELETE", "TRUNCATE", "ROLLBACK", "ABORT", "COMMIT", "END", "CHECKPOINT", "VACUUM"]
                 .contains(&first.trim_end_matches(';'));
             Ok(WorkspaceStatement { sql, frees_or_reads: reads || frees, reads })
         })
         .collect()
+}
+
+/// Whether a statement creates a DuckDB macro (`CREATE [OR REPLACE] [TEMP] MACRO|FUNCTION`).
+fn creates_macro(sql: &str) -> bool {
+    let words = super::expansion::first_words(sql, 6);
+    let mut rest = words.iter().map(String::as_str).skip_while(|w| *w == "create");
+    words.first().map(String::as_str) == Some("create")
+        && rest
+            .find(|w| !["or", "replace", "temp", "temporary"].contains(w))
+            .is_some_and(|w| w == "macro" || w == "function")
 }
 
 /// One statement of a workspace text, as DuckDB split it.
@@ -739,7 +806,23 @@ impl Engine {
                     conn: Arc::new(Mutex::new(conn)),
                     catalog: Arc::default(),
                     in_block: Arc::default(),
+                    views: Arc::default(),
                 })
+            })
+            .await
+    }
+
+    /// Runs the server's own statements on a session's connection (its temporary macros, which
+    /// take no space in the workspace's file and change no catalog other sessions read).
+    pub async fn workspace_session_setup(&self, ws: &WorkspaceConn, statements: Vec<String>) -> Result<()> {
+        let conn = Arc::clone(&ws.conn);
+        self.pool
+            .run(move || {
+                let conn = lock_session(&conn)?;
+                for sql in &statements {
+                    conn.execute_batch(sql).map_err(|e| Error::internal("preparing a workspace session", e))?;
+                }
+                Ok(())
             })
             .await
     }
@@ -856,6 +939,7 @@ impl Engine {
         let max_bytes = ws.db.limits.max_result_bytes;
         // anything but a query may change the catalog: sessions' copies go stale when it ends
         let change = (!statement.reads).then(|| CatalogChange(Arc::clone(&ws.db)));
+        let (parser, db, views) = (Arc::clone(&self.shared.parser), Arc::clone(&ws.db), Arc::clone(&ws.views));
         if !returns_rows(&sql) {
             let engine = self.clone();
             return self
@@ -863,6 +947,7 @@ impl Engine {
                 .run_for(Some(ws.db.file.project_id), move || {
                     let _change = change;
                     let conn = lock_session(&conn)?;
+                    admit_on(&parser, &conn, &db, &views, &sql)?;
                     let _armed = canceller.arm(conn.interrupt_handle())?;
                     let values: Vec<_> = params.iter().map(to_duckdb_value).collect();
                     let changed = conn.execute(&sql, duckdb::params_from_iter(values));
@@ -883,6 +968,10 @@ impl Engine {
                         return;
                     }
                 };
+                if let Err(e) = admit_on(&parser, &conn, &db, &views, &sql) {
+                    let _ = schema_tx.send(Err(e));
+                    return;
+                }
                 let _armed = match canceller.arm(conn.interrupt_handle()) {
                     Ok(armed) => armed,
                     Err(e) => {
@@ -944,8 +1033,10 @@ impl Engine {
     pub async fn workspace_describe(&self, ws: &WorkspaceConn, sql: String) -> Result<Described> {
         let db = Arc::clone(&ws.db);
         let conn = Arc::clone(&ws.conn);
+        let (parser, views) = (Arc::clone(&self.shared.parser), Arc::clone(&ws.views));
         self.pool
             .run_for(Some(ws.db.file.project_id), move || {
+                admit_on(&parser, &*lock_session(&conn)?, &db, &views, &sql)?;
                 let first = sql.trim_start_matches(|c: char| c.is_whitespace() || c == '(').to_ascii_uppercase();
                 let plain_query = ["SELECT", "WITH", "FROM", "VALUES", "TABLE"].iter().any(|k| first.starts_with(k));
                 if plain_query {
@@ -1492,7 +1583,7 @@ mod tests {
     fn every_spelling_duckdb_reads_as_dynamic_sql_is_caught() {
         // DuckDB is the oracle: each text it reads as calling a dynamic-SQL table function
         // must be caught; a column or string that only looks alike need not pass.
-        let parser = crate::engine::DuckParser::open().unwrap();
+        let parser = crate::engine::DuckParser::open(&crate::exec::macros_sql()).unwrap();
         let (mut read_as_call, mut caught) = (0, 0);
         for name in ["query", "QUERY", "Query", "\"query\"", "main.query", "system.main.query", "query_table"] {
             // (block comments nest: the attacker review's `query/* /* */ */(` got past)

@@ -264,7 +264,7 @@ pub fn macros_sql() -> Vec<String> {
     let limit = crate::gateway::compat::MAX_BUILT_TEXT;
     let refuse = format!("error('the function would make a value longer than {limit} characters')");
     let names: Vec<String> =
-        TYPES.iter().map(|t| format!("WHEN t = {} THEN '{}'", t.0, t.2.replace('\'', "''"))).collect();
+        TYPES.iter().map(|t| format!("WHEN duckstore_p.t = {} THEN '{}'", t.0, t.2.replace('\'', "''"))).collect();
     let by_name: Vec<String> = TYPES
         .iter()
         .flat_map(|t| {
@@ -275,14 +275,18 @@ pub fn macros_sql() -> Vec<String> {
             arms
         })
         .collect();
+    // Every macro names each parameter once (through a lambda's parameter): DuckDB copies an
+    // argument wherever the body names it, so nested calls would multiply (engine/expansion.rs
+    // refuses statements that grow so; a test holds these macros to one copy).
     vec![
         format!(
-            "CREATE OR REPLACE MACRO duckstore_format_type(t, m) AS CASE
-            WHEN t IS NULL THEN NULL
-            WHEN t = 1700 AND m >= 4 THEN 'numeric(' || ((m - 4) // 65536) || ',' || ((m - 4) % 65536) || ')'
-            WHEN t = 1043 AND m >= 4 THEN 'character varying(' || (m - 4) || ')'
-            WHEN t = 1042 AND m >= 4 THEN 'character(' || (m - 4) || ')'
-            {} ELSE '???' END",
+            "CREATE OR REPLACE MACRO duckstore_format_type(t, m) AS list_transform([struct_pack(t := t, m := m)], duckstore_p -> CASE
+            WHEN duckstore_p.t IS NULL THEN NULL
+            WHEN duckstore_p.t = 1700 AND duckstore_p.m >= 4
+                THEN 'numeric(' || ((duckstore_p.m - 4) // 65536) || ',' || ((duckstore_p.m - 4) % 65536) || ')'
+            WHEN duckstore_p.t = 1043 AND duckstore_p.m >= 4 THEN 'character varying(' || (duckstore_p.m - 4) || ')'
+            WHEN duckstore_p.t = 1042 AND duckstore_p.m >= 4 THEN 'character(' || (duckstore_p.m - 4) || ')'
+            {} ELSE '???' END)[1]",
             names.join(" ")
         ),
         // a value's text as PostgreSQL's output functions print it where DuckDB's differ
@@ -322,7 +326,8 @@ pub fn macros_sql() -> Vec<String> {
          WHEN 'OBJECT' THEN json_keys(duckstore_v) WHEN 'ARRAY' THEN json_extract_string(duckstore_v, '$[*]') ELSE [] END)[1]"
             .to_owned(),
         format!(
-            "CREATE OR REPLACE MACRO duckstore_to_regtype(n) AS CASE lower(replace(n, 'pg_catalog.', '')) {} ELSE NULL END",
+            "CREATE OR REPLACE MACRO duckstore_to_regtype(n) AS \
+             list_transform([lower(replace(n, 'pg_catalog.', ''))], duckstore_v -> CASE duckstore_v {} ELSE NULL END)[1]",
             by_name.join(" ")
         ),
     ]

@@ -471,13 +471,10 @@ impl Executor {
     /// Gives a new workspace session's connection what PostgreSQL clients expect to find
     /// there (see `personality_sql`). A failure is logged, not fatal: the session works without.
     pub async fn prepare_workspace_session(&self, ws: &crate::storage::workspaces::WorkspaceSession, user: &str) {
-        let engine = self.storage.engine();
-        let canceller = crate::engine::Canceller::default();
-        for sql in personality_sql(user) {
-            // temporary macros take no space in the workspace's file: its size limit does not apply
-            if let Err(e) = engine.workspace_execute(&ws.conn, sql, vec![], i64::MAX, &canceller).await {
-                tracing::warn!(error = %e, "preparing a workspace session");
-            }
+        // (the server's own statements: a client's are refused CREATE MACRO, see
+        // engine::expansion)
+        if let Err(e) = self.storage.engine().workspace_session_setup(&ws.conn, personality_sql(user)).await {
+            tracing::warn!(error = %e, "preparing a workspace session");
         }
     }
 

@@ -379,7 +379,7 @@ mod generated {
 
     /// DuckDB's parser, shared by the generated cases.
     static PARSER: std::sync::LazyLock<crate::engine::DuckParser> =
-        std::sync::LazyLock::new(|| crate::engine::DuckParser::open().unwrap());
+        std::sync::LazyLock::new(|| crate::engine::DuckParser::open(&crate::exec::macros_sql()).unwrap());
 
     /// The oracle is DuckDB: what DuckDB reads in the rendered text (or in the query an
     /// EXPLAIN explains) must pass the judge with exactly the planned tables and relations.

@@ -956,3 +956,94 @@ async fn built_texts_are_bounded_before_the_engine_builds_them() {
     }
     server.stop().await;
 }
+
+/// DuckDB copies parts of a statement (a simple CASE's operand into every arm, a macro's
+/// argument wherever its body names it, a BETWEEN's operand, a select alias into later items);
+/// nested, the copies multiply. A 19-deep simple CASE took 14 GB in DuckDB's parser, two nested
+/// `to_regtype` planned for 10 s past `statement_timeout`. Such statements are refused (54001)
+/// before DuckDB builds them, in both session kinds; shallow ones answer.
+#[tokio::test]
+async fn statements_duckdb_would_multiply_are_refused_before_it_builds_them() {
+    let server = TestServer::start().await;
+    let (_, user, token) = server.project("copier").await;
+    let storage = server.connect(&user, &token).await;
+    let ws = storage.query_one("CALL create_workspace(name => 'w')", &[]).await.unwrap();
+    let (ws_user, ws_password): (String, String) = (ws.get("user"), ws.get("password"));
+    let workspace = server.try_connect(&ws_user, &ws_password, &ws_user).await.unwrap();
+    let nested = |n: usize, open: &str, close: &str| format!("SELECT {}1{}", open.repeat(n), close.repeat(n));
+    let aliases = |n: usize| {
+        format!("SELECT 1 AS a0{}", (1..=n).map(|i| format!(", a{0} + a{0} AS a{i}", i - 1)).collect::<String>())
+    };
+    let shapes = |n: usize| {
+        vec![
+            nested(n, "CASE ", " WHEN 1 THEN 1 WHEN 2 THEN 2 END"),
+            nested(n, "nullif(", ", 2)"),
+            nested(n, "((", " BETWEEN 0 AND 5)::int)"),
+            format!("SELECT (1){}", ".nullif(2)".repeat(n)),
+            aliases(n),
+        ]
+    };
+    for (session, client) in [("storage", &storage), ("workspace", &workspace)] {
+        for sql in shapes(24) {
+            let answer = tokio::time::timeout(std::time::Duration::from_secs(60), client.simple_query(&sql)).await;
+            match answer {
+                Ok(Err(e)) => assert_eq!(sqlstate(&e), "54001", "{session} {}…: {e:?}", &sql[..40]),
+                other => panic!("{session} {}… was not refused: {other:?}", &sql[..40]),
+            }
+        }
+        for sql in shapes(3) {
+            // (storage sessions refuse what PostgreSQL would: `x.nullif(2)` and select aliases)
+            if let Err(e) = client.simple_query(&sql).await {
+                assert!(session == "storage" && sqlstate(&e) != "54001", "{session} {sql}: {e:?}");
+            }
+        }
+        // the server's own macros copy nothing: to_regtype nests
+        let regtype = if session == "workspace" {
+            "SELECT to_regtype(to_regtype(to_regtype('int4')::text)::text)"
+        } else {
+            "SELECT format_type(23, NULL), format_type(1700, 655366)"
+        };
+        let answer = tokio::time::timeout(std::time::Duration::from_secs(60), client.simple_query(regtype)).await;
+        assert!(matches!(answer, Ok(Ok(_))), "{session} {regtype}: {answer:?}");
+        assert!(client.simple_query("SELECT 1").await.is_ok(), "the {session} session survives");
+    }
+    // A workspace binds a view's query anew wherever a statement names it: a chain of views
+    // each naming the one before twice doubles at every link (18 links took 5 s and 500 MB).
+    // The chain stops where its next link would pass the bound; a temporary view counts too.
+    workspace.simple_query("CREATE VIEW v0 AS SELECT 1 AS x").await.unwrap();
+    let mut refused_at = None;
+    for i in 1..=30 {
+        let link = format!("CREATE VIEW v{i} AS SELECT a.x + b.x AS x FROM v{0} a, v{0} b", i - 1);
+        match workspace.simple_query(&link).await {
+            Ok(_) => {}
+            Err(e) => {
+                assert_eq!(sqlstate(&e), "54001", "{link}: {e:?}");
+                refused_at = Some(i);
+                break;
+            }
+        }
+    }
+    let refused_at = refused_at.expect("the chain is stopped");
+    assert!((8..=12).contains(&refused_at), "refused at link {refused_at}");
+    let last = refused_at - 1;
+    let rows = workspace.simple_query(&format!("SELECT x FROM v{last}")).await.unwrap();
+    assert!(
+        matches!(&rows[1], tokio_postgres::SimpleQueryMessage::Row(r) if r.get(0) == Some(&(1u64 << last).to_string()[..]))
+    );
+    let temp = format!("CREATE TEMP VIEW t0 AS SELECT a.x FROM v{last} a, v{last} b, v{last} c, v{last} d");
+    let many =
+        workspace.simple_query(&temp).await.map(|_| ()).and(
+            workspace.simple_query("SELECT * FROM t0 a, t0 b, t0 c, t0 d, t0 e, t0 f, t0 g, t0 h").await.map(|_| ()),
+        );
+    assert_eq!(many.as_ref().err().map(sqlstate).as_deref(), Some("54001"), "{many:?}");
+    // macros copy their arguments into every call: a workspace cannot create them
+    for sql in [
+        "CREATE MACRO m(x) AS x + x",
+        "create or replace temp function f(x) as x",
+        "/* c */ CREATE MACRO t() AS TABLE SELECT 1",
+    ] {
+        let e = workspace.simple_query(sql).await.unwrap_err();
+        assert_eq!(sqlstate(&e), "0A000", "{sql}: {e:?}");
+    }
+    server.stop().await;
+}
