@@ -291,32 +291,52 @@ fn put_padded(buf: &mut BytesMut, value: u32, width: usize) {
     buf.put_slice(digits.as_bytes());
 }
 
-fn put_civil_date(buf: &mut BytesMut, days: i64) {
+/// A date as PostgreSQL prints it; whether it is before Christ (PostgreSQL prints the year
+/// `1 - y` and ends the whole value with ` BC`).
+fn put_civil_date(buf: &mut BytesMut, days: i64) -> bool {
     let (year, month, day) = civil(days);
-    if !(1..=9999).contains(&year) {
-        // PostgreSQL prints years outside 1..9999 differently (BC); leave those to chrono.
-        match chrono::DateTime::from_timestamp(days * 86_400, 0) {
-            Some(t) => buf.put_slice(t.format("%Y-%m-%d").to_string().as_bytes()),
-            None => buf.put_slice(if days > 0 { b"infinity" } else { b"-infinity" }),
-        }
-        return;
+    let bc = year <= 0;
+    let shown = if bc { 1 - year } else { year };
+    let digits = shown.to_string();
+    for _ in digits.len()..4 {
+        buf.put_u8(b'0');
     }
-    put_padded(buf, year as u32, 4);
+    buf.put_slice(digits.as_bytes());
     buf.put_u8(b'-');
     put_padded(buf, month, 2);
     buf.put_u8(b'-');
     put_padded(buf, day, 2);
+    bc
 }
+
+// DuckDB's infinities: the extreme values (its `-infinity` is one above the minimum).
+const DATE_INFINITY: i32 = i32::MAX;
+const DATE_MINUS_INFINITY: i32 = -i32::MAX;
+const TIMESTAMP_INFINITY: i64 = i64::MAX;
+const TIMESTAMP_MINUS_INFINITY: i64 = -i64::MAX;
 
 fn put_date(buf: &mut BytesMut, days: i32) {
-    put_civil_date(buf, i64::from(days));
+    match days {
+        DATE_INFINITY => buf.put_slice(b"infinity"),
+        i32::MIN | DATE_MINUS_INFINITY => buf.put_slice(b"-infinity"),
+        _ => {
+            if put_civil_date(buf, i64::from(days)) {
+                buf.put_slice(b" BC");
+            }
+        }
+    }
 }
 
-fn put_timestamp(buf: &mut BytesMut, micros: i64, with_zone: bool) {
+pub(super) fn put_timestamp(buf: &mut BytesMut, micros: i64, with_zone: bool) {
+    match micros {
+        TIMESTAMP_INFINITY => return buf.put_slice(b"infinity"),
+        i64::MIN | TIMESTAMP_MINUS_INFINITY => return buf.put_slice(b"-infinity"),
+        _ => {}
+    }
     let seconds = micros.div_euclid(1_000_000);
     let frac = micros.rem_euclid(1_000_000) as u32;
     let (days, secs_of_day) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400) as u32);
-    put_civil_date(buf, days);
+    let bc = put_civil_date(buf, days);
     buf.put_u8(b' ');
     put_padded(buf, secs_of_day / 3600, 2);
     buf.put_u8(b':');
@@ -336,6 +356,9 @@ fn put_timestamp(buf: &mut BytesMut, micros: i64, with_zone: bool) {
     }
     if with_zone {
         buf.put_slice(b"+00");
+    }
+    if bc {
+        buf.put_slice(b" BC");
     }
 }
 
@@ -408,11 +431,13 @@ impl Column<'_> {
             Column::Utf8(a) => buf.put_slice(utf8_value(*a, row).as_bytes()),
             // (±infinity stays the extreme value PostgreSQL sends for it)
             Column::Date(a) => buf.put_i32(match a.value(row) {
-                extreme @ (i32::MIN | i32::MAX) => extreme,
+                DATE_INFINITY => i32::MAX,
+                i32::MIN | DATE_MINUS_INFINITY => i32::MIN,
                 days => days.saturating_sub(PG_EPOCH_DAYS),
             }),
             Column::Timestamp(a, _) => buf.put_i64(match a.value(row) {
-                extreme @ (i64::MIN | i64::MAX) => extreme,
+                TIMESTAMP_INFINITY => i64::MAX,
+                i64::MIN | TIMESTAMP_MINUS_INFINITY => i64::MIN,
                 micros => micros.saturating_sub(PG_EPOCH_MICROS),
             }),
             Column::Decimal(..) => unreachable!("binary numeric is not on the fast path"),
@@ -715,7 +740,29 @@ mod tests {
             let want = chrono::DateTime::from_timestamp(days * 86_400, 0).unwrap().format("%Y-%m-%d").to_string();
             assert_eq!(std::str::from_utf8(&buf).unwrap(), want, "{days}");
         }
+        // PostgreSQL's own answers: years before 1 are BC, years past 9999 print whole, the
+        // infinities by name
+        for (days, want) in [
+            (-719_162, "0001-01-01"),
+            (-719_163, "0001-12-31 BC"),
+            (-735_160, "0044-03-15 BC"),
+            (2_932_897, "10000-01-01"),
+            (i32::MAX, "infinity"),
+            (-i32::MAX, "-infinity"),
+        ] {
+            let mut buf = BytesMut::new();
+            put_date(&mut buf, days);
+            assert_eq!(std::str::from_utf8(&buf).unwrap(), want, "{days}");
+        }
         let mut buf = BytesMut::new();
+        put_timestamp(&mut buf, -719_163 * 86_400_000_000 + 3_600_000_000, true);
+        assert_eq!(&buf[..], b"0001-12-31 01:00:00+00 BC");
+        for (micros, want) in [(i64::MAX, "infinity"), (-i64::MAX, "-infinity"), (i64::MIN, "-infinity")] {
+            buf.clear();
+            put_timestamp(&mut buf, micros, false);
+            assert_eq!(std::str::from_utf8(&buf).unwrap(), want);
+        }
+        buf.clear();
         put_timestamp(&mut buf, -1, true);
         assert_eq!(&buf[..], b"1969-12-31 23:59:59.999999+00");
         buf.clear();

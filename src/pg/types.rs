@@ -294,21 +294,9 @@ pub(super) fn render_text_timestamps(batch: RecordBatch, fields: &[FieldInfo]) -
                 out.append_null();
                 continue;
             }
-            let micros = values.value(row);
-            match chrono::DateTime::from_timestamp_micros(micros) {
-                Some(t) => {
-                    let mut text = t.format("%Y-%m-%d %H:%M:%S").to_string();
-                    let frac = micros.rem_euclid(1_000_000);
-                    if frac != 0 {
-                        text.push_str(format!(".{frac:06}").trim_end_matches('0'));
-                    }
-                    if tz.is_some() {
-                        text.push_str("+00");
-                    }
-                    out.append_value(text);
-                }
-                None => out.append_value(if micros > 0 { "infinity" } else { "-infinity" }),
-            }
+            let mut text = bytes::BytesMut::with_capacity(32);
+            super::encode::put_timestamp(&mut text, values.value(row), tz.is_some());
+            out.append_value(String::from_utf8_lossy(&text));
         }
         columns.push(Arc::new(out.finish()) as ArrayRef);
         new_fields.push(Field::new(field.name(), DataType::Utf8, true));
