@@ -1990,8 +1990,25 @@ fn json_function(f: &sqlparser::ast::Function) -> Option<Expr> {
     }
 }
 
+/// The json set functions [`json_set_function`] replaces. Never `json_each`: the replacements
+/// read the engine's, and the visitor descends into them (replacing it there recursed until the
+/// stack overflowed and the server aborted). The engine's own `json_each` answers PostgreSQL's
+/// `key` and `value` columns (and more of its own).
+const JSON_SET_FUNCTIONS: &[&str] = &[
+    "json_each_text",
+    "jsonb_each_text",
+    "json_array_elements_text",
+    "jsonb_array_elements_text",
+    "json_object_keys",
+    "jsonb_object_keys",
+    "jsonb_each",
+    "json_array_elements",
+    "jsonb_array_elements",
+];
+
 /// PostgreSQL's json set functions in FROM as derived tables over the engine's `json_each`,
-/// with PostgreSQL's columns: `json(b)_each_text` (key, value as text),
+/// with PostgreSQL's columns: `json(b)_each` (key, value), `json(b)_array_elements` (value),
+/// `json(b)_each_text` (key, value as text),
 /// `json(b)_array_elements_text` (value as text, WITH ORDINALITY its position),
 /// `json(b)_object_keys` (one column, named by the alias). Answers whether it replaced `factor`.
 fn json_set_function(factor: &mut sqlparser::ast::TableFactor) -> bool {
@@ -2006,10 +2023,16 @@ fn json_set_function(factor: &mut sqlparser::ast::TableFactor) -> bool {
         [schema, f] if schema == "pg_catalog" => f.clone(),
         _ => return false,
     };
+    if !JSON_SET_FUNCTIONS.contains(&function.as_str()) {
+        return false;
+    }
     let (select, scalar) = match function.as_str() {
         "json_each_text" | "jsonb_each_text" => (format!("key, {TEXT} AS value"), false),
         "json_array_elements_text" | "jsonb_array_elements_text" => (format!("{TEXT} AS value"), false),
         "json_object_keys" | "jsonb_object_keys" => (format!("key AS \"{function}\""), true),
+        // (the value a json or jsonb document: lineage::written_types types it by the call)
+        "jsonb_each" => ("key, value".to_owned(), false),
+        "json_array_elements" | "jsonb_array_elements" => ("value".to_owned(), false),
         _ => return false,
     };
     // (the replacement reads the engine's `json_each`, which is none of these: the visitor that
@@ -2533,16 +2556,15 @@ mod tests {
     fn from_item_rewrites_end_and_are_not_rewritten_again() {
         // a replacement the visitor descends into must hold nothing it would replace again (a
         // derived json_each over json_each overflowed the stack and aborted the server)
-        for item in [
-            "jsonb_array_elements_text('[1]') WITH ORDINALITY AS t(v, n)",
-            "json_array_elements_text('[1]')",
-            "jsonb_each_text('{}') e",
-            "jsonb_object_keys('{}') AS k",
-            "json_object_keys('{}')",
-            "string_to_array('a,b', ',') s",
-            "generate_series(1, 3) g",
-            "pg_catalog.generate_series(1, 3, 1) AS g(x)",
-        ] {
+        let json: Vec<String> = JSON_SET_FUNCTIONS
+            .iter()
+            .flat_map(|f| [format!("{f}('[1]')"), format!("pg_catalog.{f}('{{}}') WITH ORDINALITY AS t(v, n)")])
+            .collect();
+        for item in
+            ["string_to_array('a,b', ',') s", "generate_series(1, 3) g", "pg_catalog.generate_series(1, 3, 1) AS g(x)"]
+                .into_iter()
+                .chain(json.iter().map(String::as_str))
+        {
             let mut statements = crate::gateway::parse(&format!("SELECT * FROM {item}")).unwrap();
             assert!(rewrite_semantics(&mut statements[0]), "{item}");
             let once = statements[0].to_string();

@@ -464,6 +464,9 @@ pub(super) const ALLOWED_TABLE_FUNCTIONS: &[&str] = &[
     "jsonb_array_elements_text",
     "json_object_keys",
     "jsonb_object_keys",
+    "jsonb_each",
+    "json_array_elements",
+    "jsonb_array_elements",
 ];
 
 pub(super) fn is_allowed(name: &str) -> bool {

@@ -407,14 +407,65 @@ pub fn written_types(statement: &Statement) -> Vec<Option<(u32, i32)>> {
             _ => return vec![],
         }
     };
+    let from = json_set_columns(select);
     let mut types = Vec::with_capacity(select.projection.len());
     for item in &select.projection {
         match item {
-            SelectItem::UnnamedExpr(expr) | SelectItem::ExprWithAlias { expr, .. } => types.push(written_type(expr)),
+            SelectItem::UnnamedExpr(expr) | SelectItem::ExprWithAlias { expr, .. } => {
+                types.push(written_type(expr).or_else(|| from_column_type(expr, &from)))
+            }
             _ => return vec![],
         }
     }
     types
+}
+
+/// A column of a relation in FROM whose type the text tells: `(relation, column, type)`.
+type FromColumn = (String, String, (u32, i32));
+
+/// The document columns of PostgreSQL's json set functions in `select`'s FROM
+/// (`jsonb_each(…)`'s `value` is a jsonb, `json_array_elements(…)`'s a json), under the names
+/// the text gives them.
+fn json_set_columns(select: &sqlparser::ast::Select) -> Vec<FromColumn> {
+    let mut out = Vec::new();
+    let factors =
+        select.from.iter().flat_map(|t| std::iter::once(&t.relation).chain(t.joins.iter().map(|j| &j.relation)));
+    for factor in factors {
+        let sqlparser::ast::TableFactor::Table { name, args: Some(_), alias, .. } = factor else { continue };
+        let Some(function) = name.0.last().and_then(|p| p.as_ident()).map(|i| i.value.to_lowercase()) else { continue };
+        let (oid, position) = match function.as_str() {
+            "jsonb_each" => (JSONB_OID, 1),
+            "json_each" => (JSON_OID, 1),
+            "jsonb_array_elements" => (JSONB_OID, 0),
+            "json_array_elements" => (JSON_OID, 0),
+            _ => continue,
+        };
+        let relation = alias.as_ref().map_or(function.clone(), |a| a.name.value.to_lowercase());
+        let column = match alias.as_ref().and_then(|a| a.columns.get(position)) {
+            Some(c) => c.name.value.to_lowercase(),
+            None => "value".to_owned(),
+        };
+        out.push((relation, column, (oid, -1)));
+    }
+    out
+}
+
+/// The type of a column `expr` names, where FROM tells it.
+fn from_column_type(expr: &Expr, from: &[FromColumn]) -> Option<(u32, i32)> {
+    let (relation, column) = match expr {
+        Expr::Nested(inner) => return from_column_type(inner, from),
+        Expr::Identifier(i) => (None, i.value.to_lowercase()),
+        Expr::CompoundIdentifier(parts) => match parts.as_slice() {
+            [r, c] => (Some(r.value.to_lowercase()), c.value.to_lowercase()),
+            _ => return None,
+        },
+        _ => return None,
+    };
+    let mut matching = from.iter().filter(|(r, c, _)| *c == column && relation.as_ref().is_none_or(|want| want == r));
+    match (matching.next(), matching.next()) {
+        (Some((_, _, t)), None) => Some(*t),
+        _ => None,
+    }
 }
 
 /// The PostgreSQL type an expression has by its text alone (see [`written_types`]).

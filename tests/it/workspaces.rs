@@ -1625,6 +1625,17 @@ async fn json_builders_aggregates_and_set_functions_answer_as_postgresql_s_in_bo
                 "SELECT key, value FROM jsonb_each_text('{\"b\": 2, \"a\": \"x\"}') ORDER BY key".to_owned(),
                 vec![vec![s("a"), s("x")], vec![s("b"), s("2")]],
             ),
+            // the documents of jsonb_each and jsonb_array_elements are jsonb (printed as such)
+            (
+                "SELECT key, value FROM jsonb_each('{\"b\": {\"y\":1,\"x\":[2,3]}, \"a\": null}') ORDER BY key"
+                    .to_owned(),
+                vec![vec![s("a"), s("null")], vec![s("b"), s(r#"{"x": [2, 3], "y": 1}"#)]],
+            ),
+            (
+                "SELECT t.v, jsonb_typeof(v), n FROM jsonb_array_elements('[{\"a\":1}, \"s\"]') WITH ORDINALITY AS t(v, n)"
+                    .to_owned(),
+                vec![vec![s(r#"{"a": 1}"#), s("object"), s("1")], vec![s(r#""s""#), s("string"), s("2")]],
+            ),
             // a client's column named like a rewrite's lambda parameter is not read in its place
             (
                 "SELECT to_char(d, 'YYYY'), array_upper(p, 1), json_typeof(to_json(p)) \
