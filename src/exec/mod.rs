@@ -115,7 +115,7 @@ pub enum Outcome {
         binary: bool,
     },
     Command(CommandTag),
-    Begin,
+    Begin(&'static str),
     End(&'static str),
     /// `ROLLBACK TO SAVEPOINT`: the transaction is usable again.
     Restored,
@@ -377,7 +377,7 @@ impl Executor {
                 Ok(ready(batch, "CALL"))
             }
             Plan::Call(call) => Ok(ready(procedures::call(storage, &session.ctx, call, params).await?, "CALL")),
-            Plan::Begin { read_only, isolation } => {
+            Plan::Begin { read_only, isolation, tag } => {
                 if !in_transaction {
                     let read_only = read_only.unwrap_or_else(|| session.read_only(false));
                     session.read_only_transaction.store(read_only, Ordering::Release);
@@ -388,7 +388,7 @@ impl Executor {
                     };
                     settings.set("transaction_isolation", Some(&level))?;
                 }
-                Ok(Outcome::Begin)
+                Ok(Outcome::Begin(tag))
             }
             Plan::SetTransaction { read_only, isolation, session: true } => {
                 let mut settings = session.settings();

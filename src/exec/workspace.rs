@@ -36,7 +36,8 @@ fn tag_for(sql: &str, changed: usize) -> CommandTag {
             }
             CommandTag::new(&format!("{first} {}", object.trim_matches(|c: char| !c.is_ascii_alphabetic())))
         }
-        "BEGIN" | "START" => CommandTag::new("BEGIN"),
+        "BEGIN" => CommandTag::new("BEGIN"),
+        "START" => CommandTag::new("START TRANSACTION"),
         "COMMIT" | "END" => CommandTag::new("COMMIT"),
         "ABORT" | "ROLLBACK" => CommandTag::new("ROLLBACK"),
         "" => CommandTag::new("EMPTY"),
@@ -121,10 +122,19 @@ pub fn workspace_view_expander(
     })
 }
 
-/// A statement of a workspace session that never reaches DuckDB (whose parser may not even
-/// read it): PostgreSQL's session statements and savepoints.
+/// A statement of a workspace session that never reaches DuckDB as written (whose parser may
+/// not even read it): PostgreSQL's session statements, savepoints, cursors, and a transaction's
+/// start (DuckDB gets a bare `BEGIN`).
 fn answered_here(sql: &str) -> bool {
-    savepoint_statement(sql).is_some() || session_statement(sql).is_some() || gateway::workspace_cursor(sql).is_some()
+    savepoint_statement(sql).is_some()
+        || session_statement(sql).is_some()
+        || gateway::workspace_cursor(sql).is_some()
+        || begins_alone(sql)
+}
+
+/// One statement that starts a transaction (not a text of several that starts with one).
+fn begins_alone(sql: &str) -> bool {
+    transaction_effect(sql) == Some(true) && crate::engine::split_statements(sql).len() == 1
 }
 
 /// A workspace statement that reads PostgreSQL's catalog (`pg_catalog.*`,
@@ -515,6 +525,25 @@ impl Executor {
         if let Some(warning) = transaction_warning(sql, in_transaction) {
             return Ok(warning);
         }
+        // `START TRANSACTION ISOLATION LEVEL …`, `BEGIN READ WRITE`: DuckDB takes a bare BEGIN
+        // (its transactions are snapshots); the level asked for is the session's to show
+        let client_text = sql;
+        let sql = match begins_alone(sql) {
+            true => {
+                let planned = gateway::parse(sql)
+                    .ok()
+                    .filter(|s| s.len() == 1)
+                    .and_then(|mut s| gateway::plan(s.remove(0), &session.compat(&session.settings().clone())).ok());
+                let mut settings = session.settings();
+                let level = match planned {
+                    Some(Plan::Begin { isolation: Some(level), .. }) => level.to_owned(),
+                    _ => settings.get("default_transaction_isolation").unwrap_or("read committed").to_owned(),
+                };
+                settings.set("transaction_isolation", Some(&level))?;
+                "BEGIN TRANSACTION"
+            }
+            false => sql,
+        };
         if let Some(savepoint) = savepoint_statement(sql) {
             return self.workspace_savepoint(session, savepoint, in_transaction).await;
         }
@@ -575,9 +604,9 @@ impl Executor {
                     let rows = self.count_rows(session, &table).await.map_or(changed, |n| n as usize);
                     Ok(Outcome::Command(tag_for(sql, rows)))
                 }
-                _ => Ok(Outcome::Command(tag_for(sql, changed))),
+                _ => Ok(Outcome::Command(tag_for(client_text, changed))),
             },
-            Err(e) => Err(super::explain_cancel(session, e)),
+            Err(e) => Err(super::explain_cancel(session, unknown_parameter(sql, e))),
         };
         super::hold_timer_while_streaming(&mut result, timer);
         self.observe(session, "workspace", started, result.as_ref().err());
@@ -587,6 +616,7 @@ impl Executor {
             ws.conn.set_in_block(began);
         }
         if result.is_ok() && transaction_effect(sql) == Some(false) {
+            session.end_isolation();
             let first = after_leading_comments(sql).split_whitespace().next().unwrap_or("").to_ascii_uppercase();
             let committed = matches!(first.trim_end_matches(';'), "COMMIT" | "END");
             self.end_workspace_cursors(session, committed).await;
@@ -822,6 +852,20 @@ impl Executor {
     }
 }
 
+/// `SHOW name` of no parameter and no table: PostgreSQL's `42704` (DuckDB, which reads it as
+/// `DESCRIBE name`, answers that no table has the name).
+fn unknown_parameter(sql: &str, e: Error) -> Error {
+    let words: Vec<&str> = after_leading_comments(sql).trim_end().trim_end_matches(';').split_whitespace().collect();
+    match words.as_slice() {
+        [show, name] if show.eq_ignore_ascii_case("show") && e.sqlstate() == "42P01" => {
+            let name = name.trim_matches('"').to_lowercase();
+            Error::invalid(format!("unrecognized configuration parameter \"{name}\""))
+                .with_sqlstate(SqlState::UndefinedObject)
+        }
+        _ => e,
+    }
+}
+
 /// `SET`, `RESET` or `SHOW` of one of PostgreSQL's session parameters in a workspace
 /// (`extra_float_digits`, `DateStyle`, `statement_timeout`, …): the session's own setting, as in
 /// a storage session, never DuckDB's, whose configuration is locked. Any other name goes to
@@ -841,7 +885,7 @@ pub fn session_statement(sql: &str) -> Option<Plan> {
             && words.get(1).is_some_and(|w| w == "ALL" || w == "PREPARE");
         return all.then_some(Plan::NoOp("DEALLOCATE ALL"));
     }
-    if !["set", "reset", "show", "discard"].contains(&first.as_str()) {
+    if !["set", "reset", "show", "discard", "unlisten"].contains(&first.as_str()) {
         return None;
     }
     let mut statements = gateway::parse(sql).ok()?;
@@ -855,8 +899,9 @@ pub fn session_statement(sql: &str) -> Option<Plan> {
         plan @ (Plan::ResetAll | Plan::NoOp("SET" | "RESET") | Plan::SetTransaction { .. }) => Some(plan),
         Plan::Set { name, value } if ours(&name) => Some(Plan::Set { name, value }),
         Plan::Reset(name) if ours(&name) => Some(Plan::Reset(name)),
-        Plan::Show(name) if ours(&name) || name == "all" => Some(Plan::Show(name)),
-        plan @ Plan::NoOp("DISCARD ALL") => Some(plan),
+        // (the session's search_path shows as `current_setting` answers it)
+        Plan::Show(name) if ours(&name) || name == "all" || name == "search_path" => Some(Plan::Show(name)),
+        plan @ Plan::NoOp("DISCARD ALL" | "UNLISTEN") => Some(plan),
         _ => None,
     }
 }

@@ -82,10 +82,12 @@ pub enum Plan {
     Constant(ConstantRow),
     Call(CallPlan),
     /// `BEGIN` / `START TRANSACTION`; `read_only` when it names an access mode, `isolation`
-    /// when it names a level (as `transaction_isolation` spells it).
+    /// when it names a level (as `transaction_isolation` spells it); `tag` the command tag of
+    /// how it was written.
     Begin {
         read_only: Option<bool>,
         isolation: Option<&'static str>,
+        tag: &'static str,
     },
     /// `SET TRANSACTION …` (`session`: `SET SESSION CHARACTERISTICS AS TRANSACTION …`);
     /// `read_only` when it names an access mode, `isolation` a level.
@@ -637,9 +639,11 @@ pub fn plan(mut statement: Statement, compat: &CompatValues<'_>) -> Result<Plan>
             copy::CopyPlan::In(plan) => Plan::CopyIn(Box::new(plan)),
             copy::CopyPlan::Out(plan) => Plan::CopyOut(Box::new(plan)),
         }),
-        Statement::StartTransaction { ref modes, .. } => {
-            Ok(Plan::Begin { read_only: access_mode(modes), isolation: isolation_level(modes) })
-        }
+        Statement::StartTransaction { ref modes, begin, .. } => Ok(Plan::Begin {
+            read_only: access_mode(modes),
+            isolation: isolation_level(modes),
+            tag: if begin { "BEGIN" } else { "START TRANSACTION" },
+        }),
         Statement::Commit { .. } => Ok(Plan::Commit),
         Statement::Rollback { savepoint: None, .. } => Ok(Plan::Rollback),
         Statement::Rollback { savepoint: Some(ref name), .. } => {

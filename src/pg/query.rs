@@ -227,7 +227,7 @@ where
 /// The next transaction status after a statement.
 fn transaction_after(status: TransactionStatus, outcome: &Result<Outcome>) -> TransactionStatus {
     match outcome {
-        Ok(Outcome::Begin) => TransactionStatus::Transaction,
+        Ok(Outcome::Begin(_)) => TransactionStatus::Transaction,
         Ok(Outcome::End(_)) => TransactionStatus::Idle,
         Ok(Outcome::Restored) if status == TransactionStatus::Error => TransactionStatus::Transaction,
         Ok(_) => status,
@@ -326,7 +326,7 @@ impl SimpleQueryHandler for Connection {
                                 Err(other) => return Err(other),
                             }
                         }
-                        Ok(Outcome::Begin) => send_execution_response(client, Tag::new("BEGIN")).await?,
+                        Ok(Outcome::Begin(tag)) => send_execution_response(client, Tag::new(tag)).await?,
                         Ok(Outcome::Restored) => send_execution_response(client, Tag::new("ROLLBACK")).await?,
                         Ok(Outcome::Warning { tag, warning }) => {
                             let notice = error_info(&warning, "WARNING");
@@ -706,7 +706,7 @@ impl Connection {
             Ok(Outcome::CopyOut { schema, rows, format }) => {
                 Response::Execution(send_copy_out(client, schema, rows, format).await?)
             }
-            Ok(Outcome::Begin) => Response::TransactionStart(Tag::new("BEGIN")),
+            Ok(Outcome::Begin(tag)) => Response::TransactionStart(Tag::new(tag)),
             Ok(Outcome::End(tag)) => Response::TransactionEnd(Tag::new(end_tag(tag, status))),
             Ok(Outcome::Warning { tag, warning }) => {
                 client.feed(PgWireBackendMessage::NoticeResponse(error_info(&warning, "WARNING").into())).await?;

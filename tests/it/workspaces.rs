@@ -1672,3 +1672,37 @@ async fn prepared_statements_keep_duplicate_column_names_as_postgresql_does() {
     }
     server.stop().await;
 }
+
+/// PostgreSQL's transaction and session statements DuckDB does not read, in a workspace:
+/// `START TRANSACTION` with an isolation level (its tag, the level shown, a working ROLLBACK),
+/// `SHOW search_path`, `SHOW` of an unknown name (42704), `UNLISTEN *` (connection pools send it).
+#[tokio::test]
+async fn transaction_modes_and_session_statements_answer_as_postgresql_s() {
+    let server = TestServer::start().await;
+    let st = storage(&server, "modes").await;
+    let ws = workspace(&st, "CALL create_workspace(name => 'm')").await;
+    let wc = login(&server, &ws).await;
+    for client in [&st, &wc] {
+        let begun = client.simple_query("START TRANSACTION ISOLATION LEVEL REPEATABLE READ").await.unwrap();
+        assert!(matches!(&begun[0], tokio_postgres::SimpleQueryMessage::CommandComplete(0)));
+        let shown = client.query_one("SHOW transaction_isolation", &[]).await.unwrap();
+        assert_eq!(shown.get::<_, String>(0), "repeatable read");
+        client.batch_execute("ROLLBACK").await.unwrap();
+        let shown = client.query_one("SHOW transaction_isolation", &[]).await.unwrap();
+        assert_eq!(shown.get::<_, String>(0), "read committed");
+        client.batch_execute("BEGIN ISOLATION LEVEL SERIALIZABLE, READ WRITE; COMMIT; UNLISTEN *").await.unwrap();
+        let path = client.query_one("SHOW search_path", &[]).await.unwrap();
+        assert_eq!(path.get::<_, String>(0), "\"$user\", public");
+        let e = client.simple_query("SHOW no_such_setting").await.unwrap_err();
+        assert_eq!(e.code().unwrap().code(), "42704", "{e:?}");
+    }
+    // a workspace's rollback undoes what the block made
+    wc.batch_execute("START TRANSACTION READ WRITE; CREATE TABLE gone (a INT); ROLLBACK").await.unwrap();
+    assert!(wc.simple_query("SELECT * FROM gone").await.is_err());
+    // (every statement of a text that starts one runs)
+    wc.batch_execute("START TRANSACTION ISOLATION LEVEL SERIALIZABLE; CREATE TABLE kept (a INT); COMMIT")
+        .await
+        .unwrap();
+    assert!(wc.simple_query("SELECT * FROM kept").await.is_ok());
+    server.stop().await;
+}
