@@ -144,6 +144,8 @@ pub struct DuckParser {
     conns: Mutex<Vec<ParserConn>>,
     /// The macros the engine's instances resolve, and how they copy their arguments.
     macros: Macros,
+    /// Their definitions (a workspace's own macros are shaped with them).
+    macro_defs: Vec<MacroDef>,
     counts: Mutex<HashMap<String, usize>>,
     references: Mutex<HashMap<String, std::sync::Arc<References>>>,
     db: RawDatabase,
@@ -167,10 +169,11 @@ impl DuckParser {
             conn.conn.execute(sql).map_err(|e| Error::internal("creating the instances' macros in the parser", e))?;
         }
         conn.conn.execute("SET lock_configuration = true").map_err(|e| Error::internal("locking the parser", e))?;
-        let macros = macro_shapes(&mut conn).map_err(|e| Error::internal("reading the macros' shapes", e))?;
+        let macro_defs = macro_shapes(&mut conn).map_err(|e| Error::internal("reading the macros' shapes", e))?;
         Ok(DuckParser {
             conns: Mutex::new(vec![conn]),
-            macros,
+            macros: Macros::from_definitions(macro_defs.clone()),
+            macro_defs,
             counts: Mutex::new(HashMap::new()),
             references: Mutex::new(HashMap::new()),
             db,
@@ -202,13 +205,44 @@ impl DuckParser {
         expansion::view_weights(views, &self.macros)
     }
 
+    /// What a workspace's `views` (`(name, CREATE VIEW text)`) and own `macros` (`(name,
+    /// parameters, body)`) stand for.
+    pub fn workspace_names(
+        &self,
+        views: &[(String, String)],
+        macros: Vec<(String, Vec<String>, String)>,
+    ) -> Result<WorkspaceNames> {
+        let macros = match macros.is_empty() {
+            true => None,
+            false => {
+                let mut defs = self.macro_defs.clone();
+                for (name, params, body) in macros {
+                    defs.push(self.with_conn(|conn| macro_def(conn, name, params, body))?);
+                }
+                Some(Macros::from_definitions(defs))
+            }
+        };
+        let views = expansion::view_weights(views, macros.as_ref().unwrap_or(&self.macros));
+        Ok(WorkspaceNames { views, macros })
+    }
+
+    /// [`Self::admit`] in a workspace: its views and macros count for what they stand for.
+    pub fn admit_in(&self, sql: &str, names: &WorkspaceNames) -> std::result::Result<(), String> {
+        self.admit_with(sql, names.macros.as_ref().unwrap_or(&self.macros), &names.views)
+    }
+
     /// [`Self::admit`], with what names DuckDB binds anew at each mention stand for (a
     /// workspace's views).
     pub fn admit_naming(&self, sql: &str, named: &HashMap<String, u64>) -> std::result::Result<(), String> {
-        match expansion::copied_by_text(sql, &self.macros, named) {
-            n if n > expansion::MAX_COPIED_NODES => Err(expansion::too_complex(n)),
-            _ => Ok(()),
+        self.admit_with(sql, &self.macros, named)
+    }
+
+    fn admit_with(&self, sql: &str, macros: &Macros, named: &HashMap<String, u64>) -> std::result::Result<(), String> {
+        let grown = expansion::copied_by_text(sql, macros, named);
+        if grown.copied > expansion::MAX_COPIED_NODES || grown.viewed > expansion::MAX_VIEWED_NODES {
+            return Err(expansion::too_complex(grown.copied.max(grown.viewed)));
         }
+        Ok(())
     }
 
     /// How many statements DuckDB reads in `sql`. A text DuckDB cannot parse is an error with
@@ -289,7 +323,7 @@ impl DuckParser {
 
 /// The shapes of the macros the parser's instance resolves: DuckDB's list of them, each body
 /// parsed by DuckDB.
-fn macro_shapes(conn: &mut ParserConn) -> std::result::Result<Macros, String> {
+fn macro_shapes(conn: &mut ParserConn) -> std::result::Result<Vec<MacroDef>, String> {
     let list = conn
         .conn
         .extract(
@@ -302,23 +336,36 @@ fn macro_shapes(conn: &mut ParserConn) -> std::result::Result<Macros, String> {
     let list: Vec<Value> = serde_json::from_str(&list).map_err(|e| e.to_string())?;
     let mut defs = Vec::with_capacity(list.len());
     for m in list {
-        let name = text(&m, "name");
-        let body = text(&m, "body");
         let params: Vec<String> = m
             .get("params")
             .and_then(Value::as_array)
             .map(|p| p.iter().filter_map(Value::as_str).map(str::to_owned).collect())
             .unwrap_or_default();
-        let tree = conn
-            .serialize
-            .query_text(&[super::Param::Text(format!("SELECT {body}"))])
-            .ok()
-            .flatten()
-            .and_then(|json| deserialize_deep(&json).ok())
-            .filter(|t: &Value| t.get("error").and_then(Value::as_bool) != Some(true));
-        defs.push((name, params, tree, body));
+        defs.push(macro_def(conn, text(&m, "name"), params, text(&m, "body")));
     }
-    Ok(Macros::from_definitions(defs))
+    Ok(defs)
+}
+
+/// A macro's name, parameters, body as DuckDB parses it (if it does) and body text.
+type MacroDef = (String, Vec<String>, Option<Value>, String);
+
+fn macro_def(conn: &mut ParserConn, name: String, params: Vec<String>, body: String) -> MacroDef {
+    let tree = conn
+        .serialize
+        .query_text(&[super::Param::Text(format!("SELECT {body}"))])
+        .ok()
+        .flatten()
+        .and_then(|json| deserialize_deep(&json).ok())
+        .filter(|t: &Value| t.get("error").and_then(Value::as_bool) != Some(true));
+    (name, params, tree, body)
+}
+
+/// What a workspace's own names stand for where a statement names them: its views, and the
+/// macros it holds (made before workspaces refused them), with DuckDB's and the server's.
+#[derive(Default)]
+pub struct WorkspaceNames {
+    views: HashMap<String, u64>,
+    macros: Option<Macros>,
 }
 
 /// A serialized parse tree with the names of the types it has not bound in lower case: DuckDB

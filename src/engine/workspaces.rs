@@ -362,7 +362,7 @@ pub struct WorkspaceConn {
     views: Arc<Mutex<Option<CachedViews>>>,
 }
 
-type CachedViews = (u64, Arc<HashMap<String, u64>>);
+type CachedViews = (u64, Arc<super::parser::WorkspaceNames>);
 
 /// Refuses a statement DuckDB would multiply past the bound when binding it on `conn`: the
 /// views the connection sees (its temporary ones included) count for what they stand for,
@@ -381,12 +381,33 @@ fn admit_on(
         None => {
             let read = (|| {
                 let mut stmt = conn.prepare("SELECT view_name, sql FROM duckdb_views() WHERE NOT internal")?;
-                stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
-                    .collect::<duckdb::Result<Vec<_>>>()
+                let views = stmt
+                    .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
+                    .collect::<duckdb::Result<Vec<_>>>()?;
+                // (a workspace's own macros: made before workspaces refused them; the server's
+                // own, which copy nothing, are known already)
+                let mut stmt = conn.prepare(
+                    "SELECT function_name, CAST(parameters AS VARCHAR), macro_definition FROM duckdb_functions() \
+                     WHERE function_type = 'macro' AND NOT internal AND macro_definition IS NOT NULL \
+                     AND NOT starts_with(function_name, 'duckstore_') AND function_name NOT IN ('to_regtype', 'pg_get_userbyid')",
+                )?;
+                let macros = stmt
+                    .query_map([], |r| {
+                        let params: String = r.get(1)?;
+                        let params = params
+                            .trim_matches(|c| c == '[' || c == ']')
+                            .split(',')
+                            .map(|p| p.trim().to_owned())
+                            .filter(|p| !p.is_empty())
+                            .collect();
+                        Ok((r.get::<_, String>(0)?, params, r.get::<_, String>(2)?))
+                    })?
+                    .collect::<duckdb::Result<Vec<_>>>()?;
+                Ok::<_, duckdb::Error>((views, macros))
             })();
             match read {
-                Ok(listed) => {
-                    let weights = Arc::new(parser.view_weights(&listed));
+                Ok((listed, macros)) => {
+                    let weights = Arc::new(parser.workspace_names(&listed, macros)?);
                     *views.lock().unwrap_or_else(|p| p.into_inner()) = Some((generation, Arc::clone(&weights)));
                     weights
                 }
@@ -397,7 +418,7 @@ fn admit_on(
         }
     };
     parser
-        .admit_naming(sql, &weights)
+        .admit_in(sql, &weights)
         .map_err(|m| errors::map_duckdb_message(&m, SqlOrigin::User, "parsing workspace SQL", ""))
 }
 
@@ -1039,6 +1060,13 @@ impl Engine {
                 admit_on(&parser, &*lock_session(&conn)?, &db, &views, &sql)?;
                 let first = sql.trim_start_matches(|c: char| c.is_whitespace() || c == '(').to_ascii_uppercase();
                 let plain_query = ["SELECT", "WITH", "FROM", "VALUES", "TABLE"].iter().any(|k| first.starts_with(k));
+                // (a query is judged on DuckDB's own tree too, as when it runs)
+                if plain_query
+                    && let Err(m) = parser.query_tree(&sql).map(super::parser::drop_flat)
+                    && m.contains("statement is too complex")
+                {
+                    return Err(errors::map_duckdb_message(&m, SqlOrigin::User, "parsing workspace SQL", ""));
+                }
                 if plain_query {
                     let conn = lock_session(&conn)?;
                     let described = (|| {

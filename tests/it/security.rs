@@ -974,9 +974,14 @@ async fn statements_duckdb_would_multiply_are_refused_before_it_builds_them() {
     let aliases = |n: usize| {
         format!("SELECT 1 AS a0{}", (1..=n).map(|i| format!(", a{0} + a{0} AS a{i}", i - 1)).collect::<String>())
     };
+    let fields = |n: usize| (0..n * 10).map(|i| format!("'f{i}': {i}")).collect::<Vec<_>>().join(", ");
     let shapes = |n: usize| {
         vec![
             nested(n, "CASE ", " WHEN 1 THEN 1 WHEN 2 THEN 2 END"),
+            // (what DuckDB's scanner reads as code: after `--\r`, between Unicode spaces)
+            format!("SELECT 1 --\r, {}", &nested(n, "CASE ", " WHEN 1 THEN 1 WHEN 2 THEN 2 END")[7..]),
+            nested(n, "CASE ", " WHEN 1 THEN 1 WHEN 2 THEN 2 END").replace(' ', "\u{a0}"),
+            format!("SELECT unnest({{{}}})", fields(n)),
             nested(n, "nullif(", ", 2)"),
             nested(n, "((", " BETWEEN 0 AND 5)::int)"),
             format!("SELECT (1){}", ".nullif(2)".repeat(n)),
@@ -988,15 +993,27 @@ async fn statements_duckdb_would_multiply_are_refused_before_it_builds_them() {
             let answer = tokio::time::timeout(std::time::Duration::from_secs(60), client.simple_query(&sql)).await;
             match answer {
                 Ok(Err(e)) => assert_eq!(sqlstate(&e), "54001", "{session} {}…: {e:?}", &sql[..40]),
+                // (a storage session's statement is the gateway's rendering of what it parsed:
+                // sqlparser's comment ends at `\n`, and what it hid never reaches the engine)
+                Ok(Ok(_)) if session == "storage" && sql.contains("--\r") => {}
                 other => panic!("{session} {}… was not refused: {other:?}", &sql[..40]),
             }
         }
         for sql in shapes(3) {
-            // (storage sessions refuse what PostgreSQL would: `x.nullif(2)` and select aliases)
+            // (storage sessions refuse what PostgreSQL would: `x.nullif(2)`, select aliases,
+            // Unicode spaces, struct literals)
             if let Err(e) = client.simple_query(&sql).await {
                 assert!(session == "storage" && sqlstate(&e) != "54001", "{session} {sql}: {e:?}");
             }
         }
+        // a report whose set operation's branches name a long CASE alike is not a copy of it
+        let bucket =
+            format!("CASE {} END AS bucket", (0..60).map(|i| format!("WHEN g < {i} THEN 'b{i}' ")).collect::<String>());
+        let union = format!(
+            "SELECT 'src0' AS src, {bucket} FROM generate_series(1, 3) AS t(g){} ORDER BY src",
+            (1..30).map(|i| format!(" UNION ALL SELECT 'src{i}' AS src, 'x' AS bucket FROM generate_series(1, 2) AS t(bucket) WHERE bucket IS NOT NULL")).collect::<String>()
+        );
+        assert!(client.simple_query(&union).await.is_ok(), "{session}: {union}");
         // the server's own macros copy nothing: to_regtype nests
         let regtype = if session == "workspace" {
             "SELECT to_regtype(to_regtype(to_regtype('int4')::text)::text)"
@@ -1036,11 +1053,18 @@ async fn statements_duckdb_would_multiply_are_refused_before_it_builds_them() {
             workspace.simple_query("SELECT * FROM t0 a, t0 b, t0 c, t0 d, t0 e, t0 f, t0 g, t0 h").await.map(|_| ()),
         );
     assert_eq!(many.as_ref().err().map(sqlstate).as_deref(), Some("54001"), "{many:?}");
+    // `name: expr` names an item as `AS` does, in a statement DuckDB does not serialize too
+    let prefixed =
+        format!("SELECT a0: 1{}", (1..=24).map(|i| format!(", a{i}: a{0} + a{0}", i - 1)).collect::<String>());
+    let e = workspace.simple_query(&format!("CREATE TABLE pa AS {prefixed}")).await.unwrap_err();
+    assert_eq!(sqlstate(&e), "54001", "{e:?}");
     // macros copy their arguments into every call: a workspace cannot create them
     for sql in [
         "CREATE MACRO m(x) AS x + x",
         "create or replace temp function f(x) as x",
         "/* c */ CREATE MACRO t() AS TABLE SELECT 1",
+        "CREATE --\r MACRO m1(a) AS a + a",
+        "CREATE\u{a0}TEMP\u{a0}MACRO m2(a) AS a + a",
     ] {
         let e = workspace.simple_query(sql).await.unwrap_err();
         assert_eq!(sqlstate(&e), "0A000", "{sql}: {e:?}");
