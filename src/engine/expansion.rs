@@ -319,6 +319,8 @@ enum Token {
     Dot,
     /// A single `:` (`name: expr` names an item; `::` is a cast, another token).
     Colon,
+    /// `*`: every column, or a product.
+    Star,
     /// An operator or other punctuation.
     Other,
 }
@@ -467,6 +469,10 @@ fn tokens(sql: &str) -> Vec<Token> {
                 i += 1;
                 out.push(Token::Comma);
             }
+            b'*' => {
+                i += 1;
+                out.push(Token::Star);
+            }
             b';' => {
                 i += 1;
                 out.push(Token::Semicolon);
@@ -544,6 +550,22 @@ const OPERAND_BOUNDARIES: &[&str] = &[
     "returning",
     "set",
     "values",
+];
+
+/// Words that end a FROM clause (those that are not operand boundaries already).
+const FROM_ENDS: &[&str] = &[
+    "where",
+    "group",
+    "having",
+    "qualify",
+    "window",
+    "order",
+    "limit",
+    "offset",
+    "union",
+    "intersect",
+    "except",
+    "returning",
 ];
 
 /// Words after which a name is a table's or a clause's, not an alias of what came before.
@@ -632,11 +654,54 @@ enum FrameKind {
     /// `unnest(…)`: a struct argument is copied once per field (`widest`: the most fields of a
     /// struct in it).
     Unnest { widest: u64 },
+    /// `COLUMNS(…)`: its item is bound once per column of what the SELECT reads.
+    Columns,
+}
+
+/// What a frame's SELECT answers, as far as `*` and `COLUMNS(…)` go: each `*` item is every
+/// column of what FROM reads, and an item with `COLUMNS(…)` is bound once per such column.
+#[derive(Debug, Default)]
+struct Select {
+    /// A SELECT began in the frame.
+    selects: bool,
+    /// Its items (commas + 1) and how many are `*`.
+    items: u64,
+    stars: u64,
+    /// `COLUMNS(…)` calls in its items, and what the items cost before FROM.
+    columns: u64,
+    list_cost: u64,
+    /// FROM is being read, and the columns of what it reads (a table counts one: its width is
+    /// not known here; a subquery its own answer's).
+    in_from: bool,
+    from_width: u64,
+}
+
+impl Select {
+    /// The columns the frame answers.
+    fn width(&self) -> u64 {
+        match self.selects {
+            true => self
+                .items
+                .saturating_sub(self.stars)
+                .saturating_add(self.stars.saturating_mul(self.from_width.max(1)))
+                .max(1),
+            false => 1,
+        }
+    }
+
+    /// Nodes the frame's `*` and `COLUMNS(…)` add.
+    fn expanded(&self) -> u64 {
+        let width = self.from_width.max(1);
+        self.stars
+            .saturating_mul(width)
+            .saturating_add(self.columns.saturating_mul(self.list_cost).saturating_mul(width - 1))
+    }
 }
 
 #[derive(Debug)]
 struct Frame {
     kind: FrameKind,
+    select: Select,
     /// Names the frame gave to operands (undone when it closes).
     defined: Vec<String>,
     /// `name:` began the item being read: its operand is the name's.
@@ -649,7 +714,7 @@ struct Frame {
 
 impl Frame {
     fn new(kind: FrameKind) -> Frame {
-        Frame { kind, defined: Vec::new(), pending_alias: None, done: 0, operand: 0 }
+        Frame { kind, select: Select::default(), defined: Vec::new(), pending_alias: None, done: 0, operand: 0 }
     }
 
     fn add(&mut self, cost: u64) {
@@ -666,8 +731,10 @@ impl Frame {
 
     /// What the frame stands for once closed.
     fn folded(mut self) -> u64 {
+        let expanded = self.select.expanded();
+        self.add(expanded);
         match self.kind {
-            FrameKind::Group | FrameKind::Struct { .. } => self.total().saturating_add(1),
+            FrameKind::Group | FrameKind::Struct { .. } | FrameKind::Columns => self.total().saturating_add(1),
             FrameKind::Unnest { widest } => self.total().saturating_mul(widest.max(1)).saturating_add(1),
             FrameKind::Call { body, copies } => self.total().saturating_mul(copies.max(1)).saturating_add(body),
             FrameKind::Case { operand, whens } => {
@@ -740,6 +807,7 @@ pub(super) const MAX_VIEWED_NODES: u64 = 400_000;
 /// they name).
 pub(super) fn copied_by_text(sql: &str, macros: &Macros, named: &HashMap<String, u64>) -> TextExpansion {
     let tokens = tokens(sql);
+    let windows = named_windows(&tokens);
     let mut frames = vec![Frame::new(FrameKind::Group)];
     let mut aliases = Aliases::default();
     let mut viewed = 0u64;
@@ -752,9 +820,15 @@ pub(super) fn copied_by_text(sql: &str, macros: &Macros, named: &HashMap<String,
             FrameKind::Struct { fields } => fields,
             _ => 0,
         };
+        let (width, is_columns) = (frame.select.width(), matches!(frame.kind, FrameKind::Columns));
         let cost = frame.folded();
         let parent = frames.last_mut().expect("the outermost frame stays");
         parent.add(cost);
+        if parent.select.in_from {
+            parent.select.from_width = parent.select.from_width.saturating_add(width);
+        } else if is_columns {
+            parent.select.columns += 1;
+        }
         // (a struct anywhere in an unnest's argument: the whole argument copied per field)
         if let FrameKind::Unnest { widest } = &mut parent.kind {
             *widest = (*widest).max(fields);
@@ -788,6 +862,7 @@ pub(super) fn copied_by_text(sql: &str, macros: &Macros, named: &HashMap<String,
                 let kind = match (name, name.and_then(|n| macros.by_name(n))) {
                     (_, Some((body, copies))) => FrameKind::Call { body, copies },
                     (Some("unnest" | "unlist"), None) => FrameKind::Unnest { widest: 0 },
+                    (Some("columns"), None) => FrameKind::Columns,
                     (Some("struct_pack" | "row"), None) => FrameKind::Struct { fields: 1 },
                     _ => FrameKind::Group,
                 };
@@ -837,8 +912,25 @@ pub(super) fn copied_by_text(sql: &str, macros: &Macros, named: &HashMap<String,
                 }
                 frame.add(1);
             }
-            Token::Word(w) if OPERAND_BOUNDARIES.contains(&w.as_str()) => {
+            Token::Word(w) if OPERAND_BOUNDARIES.contains(&w.as_str()) || FROM_ENDS.contains(&w.as_str()) => {
                 end_item(&mut frames, &mut aliases);
+                {
+                    let frame = frames.last_mut().expect("the outermost frame stays");
+                    let select = &mut frame.select;
+                    match w.as_str() {
+                        "select" => {
+                            select.selects = true;
+                            select.items = 1;
+                            select.in_from = false;
+                        }
+                        "from" if select.selects && !select.in_from => {
+                            select.in_from = true;
+                            select.list_cost = frame.done;
+                        }
+                        w if FROM_ENDS.contains(&w) => select.in_from = false,
+                        _ => {}
+                    }
+                }
                 // a new SELECT (a set operation's next branch, a CTE's body) names anew
                 if ["select", "union", "intersect", "except"].contains(&w.as_str()) {
                     let depth = frames.len() - 1;
@@ -881,6 +973,14 @@ pub(super) fn copied_by_text(sql: &str, macros: &Macros, named: &HashMap<String,
                     if !qualified && let Some(alias) = aliases.get(w) {
                         cost = cost.max(alias);
                     }
+                    // `OVER w` (or `OVER (w …)`): DuckDB copies the named window's definition
+                    let over =
+                        |back: usize| i.checked_sub(back).map(|p| &tokens[p]) == Some(&Token::Word("over".into()));
+                    if (over(1) || (previous == Some(&Token::Open) && over(2)))
+                        && let Some(size) = windows.get(w)
+                    {
+                        cost = cost.saturating_add(*size);
+                    }
                     if let Some(weight) = named.get(w) {
                         if mentioned.insert(w.as_str()) {
                             viewed = viewed.saturating_add(*weight);
@@ -894,6 +994,12 @@ pub(super) fn copied_by_text(sql: &str, macros: &Macros, named: &HashMap<String,
                     let operand = frame.operand;
                     aliases.define(frame, depth, w, operand);
                 }
+                // a table read in FROM (its width unknown here: one column)
+                let names_table = matches!(previous, Some(Token::Comma))
+                    || matches!(previous, Some(Token::Word(p)) if p == "from" || p == "join");
+                if frame.select.in_from && names_table && !qualifies {
+                    frame.select.from_width = frame.select.from_width.saturating_add(1);
+                }
                 frame.add(cost);
             }
             Token::Comma | Token::Semicolon => {
@@ -903,10 +1009,22 @@ pub(super) fn copied_by_text(sql: &str, macros: &Macros, named: &HashMap<String,
                 if let FrameKind::Struct { fields } = &mut frame.kind {
                     *fields += 1;
                 }
+                if frame.select.selects && !frame.select.in_from {
+                    frame.select.items += 1;
+                }
                 frame.add(1);
                 if token == &Token::Semicolon {
                     aliases.forget(frame, depth);
                 }
+            }
+            Token::Star => {
+                let frame = frames.last_mut().expect("the outermost frame stays");
+                let item = matches!(previous, Some(Token::Comma | Token::Dot))
+                    || matches!(previous, Some(Token::Word(w)) if ["select", "distinct", "all"].contains(&w.as_str()));
+                if item && frame.select.selects && !frame.select.in_from {
+                    frame.select.stars += 1;
+                }
+                frame.add(1);
             }
             _ => frames.last_mut().expect("the outermost frame stays").add(1),
         }
@@ -914,8 +1032,47 @@ pub(super) fn copied_by_text(sql: &str, macros: &Macros, named: &HashMap<String,
     while frames.len() > 1 {
         close(&mut frames, &mut aliases);
     }
-    let total = frames.pop().map_or(0, |f| f.total());
+    let total = frames.pop().map_or(0, |f| f.total().saturating_add(f.select.expanded()));
     TextExpansion { copied: total.saturating_sub(tokens.len() as u64), viewed }
+}
+
+/// The named windows of a text (`WINDOW w AS (…), v AS (…)`) and their definitions' tokens.
+fn named_windows(tokens: &[Token]) -> HashMap<String, u64> {
+    let mut windows = HashMap::new();
+    for (i, token) in tokens.iter().enumerate() {
+        if token != &Token::Word("window".into()) {
+            continue;
+        }
+        let mut j = i + 1;
+        while let (Some(Token::Word(name) | Token::Quoted(name)), Some(Token::Word(as_)), Some(Token::Open)) =
+            (tokens.get(j), tokens.get(j + 1), tokens.get(j + 2))
+        {
+            if as_ != "as" {
+                break;
+            }
+            let (mut depth, mut k) = (0usize, j + 2);
+            while k < tokens.len() {
+                match tokens[k] {
+                    Token::Open | Token::OpenBrace => depth += 1,
+                    Token::Close => {
+                        depth -= 1;
+                        if depth == 0 {
+                            break;
+                        }
+                    }
+                    _ => {}
+                }
+                k += 1;
+            }
+            windows.insert(name.clone(), (k - (j + 2)) as u64);
+            j = k + 1;
+            if tokens.get(j) != Some(&Token::Comma) {
+                break;
+            }
+            j += 1;
+        }
+    }
+    windows
 }
 
 /// What each view stands for where a statement names it: DuckDB binds a view's query anew at
@@ -1134,6 +1291,38 @@ mod tests {
         let list = (0..2000).map(|i| i.to_string()).collect::<Vec<_>>().join(", ");
         assert!(
             copied_by_text(&format!("SELECT unnest([{list}]), {{'a': 1, 'b': 2}}"), &m, &HashMap::new()).copied < 100
+        );
+        // `*` answers every column of what FROM reads, `COLUMNS(…)` binds its item once per
+        // column: doubling `SELECT *, *` and wide COLUMNS sums grow with them
+        let mut stars = "SELECT 1 AS x".to_owned();
+        for _ in 0..20 {
+            stars = format!("SELECT *, * FROM ({stars}) s");
+        }
+        assert!(copied_by_text(&stars, &m, &HashMap::new()).copied > 1_000_000);
+        let mut ten = "SELECT 1 AS x".to_owned();
+        for _ in 0..10 {
+            ten = format!("SELECT t.*, * FROM ({ten}) t");
+        }
+        let terms = vec!["COLUMNS(*)"; 500].join(" + ");
+        assert!(copied_by_text(&format!("SELECT {terms} FROM ({ten}) w"), &m, &HashMap::new()).copied > 1_000_000);
+        assert!(
+            copied_by_text("SELECT *, a * b, count(*) FROM t, u JOIN v ON a = b WHERE c * 2 > 1", &m, &HashMap::new())
+                .copied
+                < 10
+        );
+        // a named window is copied into every function over it
+        let spec = vec!["x"; 300].join(" + ");
+        let over = vec!["sum(x) OVER w"; 300].join(", ");
+        let windowed = format!("SELECT {over} FROM t WINDOW w AS (PARTITION BY {spec} ORDER BY {spec})");
+        assert!(copied_by_text(&windowed, &m, &HashMap::new()).copied > 100_000);
+        assert!(
+            copied_by_text(
+                "SELECT sum(x) OVER w, avg(x) OVER (w ROWS 1 PRECEDING) FROM t WINDOW w AS (ORDER BY x)",
+                &m,
+                &HashMap::new()
+            )
+            .copied
+                < 20
         );
         // Siblings are not copies: long flat texts add nothing.
         let flat = format!(
