@@ -61,6 +61,9 @@ pub(super) struct WorkspaceDb {
     /// Moves on after every statement that may change the catalog (any but a query), from any
     /// connection: a session's cached copy of the catalog is good while this has not moved.
     catalog_generation: AtomicU64,
+    /// Moves on after every statement that may change the workspace's views or macros (any
+    /// but a query or plain DML): the sessions' counts of them (`admit_on`) hold while it stays.
+    definitions_generation: AtomicU64,
     /// The committed catalog as a session outside a transaction block last read it, with its
     /// generation: every such session sees the same, so one read serves them all (50 BI tools
     /// connecting at once read it once).
@@ -80,12 +83,25 @@ mod length_check_tests {
     }
 }
 
-/// Moves the workspace's catalog generation on when dropped (after the statement it guards).
-struct CatalogChange(Arc<WorkspaceDb>);
+/// Moves the workspace's catalog generation on when dropped (after the statement it guards),
+/// and, unless the statement only wrote rows, its definitions' generation.
+struct CatalogChange(Arc<WorkspaceDb>, bool);
+
+impl CatalogChange {
+    /// For `sql`, which is not a query.
+    fn of(db: &Arc<WorkspaceDb>, sql: &str) -> CatalogChange {
+        let words = super::expansion::first_words(sql, 1);
+        let rows_only = matches!(words.first().map(String::as_str), Some("insert" | "update" | "delete"));
+        CatalogChange(Arc::clone(db), !rows_only)
+    }
+}
 
 impl Drop for CatalogChange {
     fn drop(&mut self) {
         self.0.catalog_generation.fetch_add(1, Ordering::AcqRel);
+        if self.1 {
+            self.0.definitions_generation.fetch_add(1, Ordering::AcqRel);
+        }
     }
 }
 
@@ -198,6 +214,7 @@ impl Workspaces {
             limits: limits.clone(),
             registry: Arc::clone(&self.registry),
             catalog_generation: AtomicU64::new(0),
+            definitions_generation: AtomicU64::new(0),
             committed_catalog: Mutex::new(None),
         });
         state.instances.insert(file, Arc::downgrade(&db));
@@ -374,7 +391,7 @@ fn admit_on(
     views: &Mutex<Option<CachedViews>>,
     sql: &str,
 ) -> Result<()> {
-    let generation = db.catalog_generation.load(Ordering::Acquire);
+    let generation = db.definitions_generation.load(Ordering::Acquire);
     let cached = views.lock().unwrap_or_else(|p| p.into_inner()).clone().filter(|(at, _)| *at == generation);
     let weights = match cached {
         Some((_, weights)) => weights,
@@ -863,7 +880,7 @@ impl Engine {
         self.pool
             .run(move || {
                 db.storage.install(source);
-                let _change = CatalogChange(Arc::clone(&db));
+                let _change = CatalogChange(Arc::clone(&db), true);
                 let map = |e: duckdb::Error| engine.workspace_map(e, "exposing storage to a workspace");
                 let conn = db.connect()?;
                 let mut exposed = db.exposed.lock().unwrap_or_else(|p| p.into_inner());
@@ -959,7 +976,7 @@ impl Engine {
         let canceller = canceller.clone();
         let max_bytes = ws.db.limits.max_result_bytes;
         // anything but a query may change the catalog: sessions' copies go stale when it ends
-        let change = (!statement.reads).then(|| CatalogChange(Arc::clone(&ws.db)));
+        let change = (!statement.reads).then(|| CatalogChange::of(&ws.db, &sql));
         let (parser, db, views) = (Arc::clone(&self.shared.parser), Arc::clone(&ws.db), Arc::clone(&ws.views));
         if !returns_rows(&sql) {
             let engine = self.clone();
@@ -1251,7 +1268,7 @@ impl Engine {
         self.pool
             .run(move || {
                 let db = workspaces.open(file, &limits)?;
-                let _change = CatalogChange(Arc::clone(&db));
+                let _change = CatalogChange(Arc::clone(&db), true);
                 let conn = db.connect()?;
                 work(&conn, &db)
             })
