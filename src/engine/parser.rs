@@ -211,6 +211,7 @@ impl DuckParser {
         &self,
         views: &[(String, String)],
         macros: Vec<(String, Vec<String>, String)>,
+        widths: HashMap<String, u64>,
     ) -> Result<WorkspaceNames> {
         let macros = match macros.is_empty() {
             true => None,
@@ -223,23 +224,24 @@ impl DuckParser {
             }
         };
         let views = expansion::view_weights(views, macros.as_ref().unwrap_or(&self.macros));
-        Ok(WorkspaceNames { views, macros })
+        Ok(WorkspaceNames { views, widths, macros })
     }
 
     /// [`Self::admit`] in a workspace: its views and macros count for what they stand for.
     pub fn admit_in(&self, sql: &str, names: &WorkspaceNames) -> std::result::Result<(), String> {
-        self.admit_with(sql, names.macros.as_ref().unwrap_or(&self.macros), &names.views)
+        let names_in = expansion::Names { views: &names.views, widths: &names.widths };
+        self.admit_with(sql, names.macros.as_ref().unwrap_or(&self.macros), names_in)
     }
 
     /// [`Self::admit`], with what names DuckDB binds anew at each mention stand for (a
     /// workspace's views).
     pub fn admit_naming(&self, sql: &str, named: &HashMap<String, u64>) -> std::result::Result<(), String> {
-        self.admit_with(sql, &self.macros, named)
+        self.admit_with(sql, &self.macros, expansion::Names { views: named, widths: &HashMap::new() })
     }
 
-    fn admit_with(&self, sql: &str, macros: &Macros, named: &HashMap<String, u64>) -> std::result::Result<(), String> {
-        let grown = expansion::copied_by_text(sql, macros, named);
-        if grown.copied > expansion::MAX_COPIED_NODES || grown.viewed > expansion::MAX_VIEWED_NODES {
+    fn admit_with(&self, sql: &str, macros: &Macros, names: expansion::Names<'_>) -> std::result::Result<(), String> {
+        let grown = expansion::copied_by_text(sql, macros, names);
+        if grown.copied > expansion::copy_budget(grown.tokens) || grown.viewed > expansion::MAX_VIEWED_NODES {
             return Err(expansion::too_complex(grown.copied.max(grown.viewed)));
         }
         Ok(())
@@ -365,6 +367,8 @@ fn macro_def(conn: &mut ParserConn, name: String, params: Vec<String>, body: Str
 #[derive(Default)]
 pub struct WorkspaceNames {
     views: HashMap<String, u64>,
+    /// The columns of each table and view (what `*` over it answers).
+    widths: HashMap<String, u64>,
     macros: Option<Macros>,
 }
 

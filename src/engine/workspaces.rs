@@ -184,6 +184,9 @@ impl Workspaces {
             ("allow_community_extensions", "false".into()),
             ("enable_external_access", "false".into()),
             ("default_null_order", "nulls_last_on_asc_first_on_desc".into()),
+            // a PIVOT's columns are the product of its value lists, found at run time when not
+            // written (40 × 40 × 40 columns planned for 11 s): bounded here, see ADR 0010
+            ("pivot_limit", "5000".into()),
         ];
         let db = RawDatabase::open_path(&path, &settings)
             .map_err(|e| Error::new(ErrorKind::Unavailable, format!("cannot open the workspace: {e}")))?;
@@ -420,11 +423,18 @@ fn admit_on(
                         Ok((r.get::<_, String>(0)?, params, r.get::<_, String>(2)?))
                     })?
                     .collect::<duckdb::Result<Vec<_>>>()?;
-                Ok::<_, duckdb::Error>((views, macros))
+                // (the columns of each table and view: what `*` over it answers)
+                let mut stmt = conn.prepare(
+                    "SELECT table_name, count(*)::BIGINT FROM duckdb_columns() WHERE NOT internal GROUP BY table_name",
+                )?;
+                let widths = stmt
+                    .query_map([], |r| Ok((r.get::<_, String>(0)?.to_lowercase(), r.get::<_, i64>(1)?.max(1) as u64)))?
+                    .collect::<duckdb::Result<HashMap<_, _>>>()?;
+                Ok::<_, duckdb::Error>((views, macros, widths))
             })();
             match read {
-                Ok((listed, macros)) => {
-                    let weights = Arc::new(parser.workspace_names(&listed, macros)?);
+                Ok((listed, macros, widths)) => {
+                    let weights = Arc::new(parser.workspace_names(&listed, macros, widths)?);
                     *views.lock().unwrap_or_else(|p| p.into_inner()) = Some((generation, Arc::clone(&weights)));
                     weights
                 }

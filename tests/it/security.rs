@@ -1053,6 +1053,25 @@ async fn statements_duckdb_would_multiply_are_refused_before_it_builds_them() {
             workspace.simple_query("SELECT * FROM t0 a, t0 b, t0 c, t0 d, t0 e, t0 f, t0 g, t0 h").await.map(|_| ()),
         );
     assert_eq!(many.as_ref().err().map(sqlstate).as_deref(), Some("54001"), "{many:?}");
+    // (attacker review 2) `t.end` is a column, not a CASE's end; `*` over a wide table is its
+    // columns; a PIVOT's columns are bounded
+    let mut hidden = "1".to_owned();
+    for _ in 0..20 {
+        hidden = format!("(CASE {hidden} || t.end WHEN 1 THEN 1 WHEN 2 THEN 2 END)");
+    }
+    let e = workspace.simple_query(&format!("SELECT {hidden} FROM (SELECT 1 AS \"end\") t")).await.unwrap_err();
+    assert_eq!(sqlstate(&e), "54001", "{e:?}");
+    let columns = (0..1000).map(|i| format!("c{i} INT")).collect::<Vec<_>>().join(", ");
+    workspace.simple_query(&format!("CREATE TABLE wide_probe ({columns})")).await.unwrap();
+    let stars = format!("SELECT {} FROM wide_probe", vec!["*"; 100].join(", "));
+    let e = workspace.simple_query(&stars).await.unwrap_err();
+    assert_eq!(sqlstate(&e), "54001", "{e:?}");
+    let values = (0..40).map(|i| i.to_string()).collect::<Vec<_>>().join(", ");
+    let pivot = format!(
+        "PIVOT (SELECT 1 AS a, 1 AS b, 1 AS c, 1 AS v) ON a IN ({values}), b IN ({values}), c IN ({values}) USING sum(v)"
+    );
+    let answer = tokio::time::timeout(std::time::Duration::from_secs(60), workspace.simple_query(&pivot)).await;
+    assert!(matches!(answer, Ok(Err(_))), "{answer:?}");
     // `name: expr` names an item as `AS` does, in a statement DuckDB does not serialize too
     let prefixed =
         format!("SELECT a0: 1{}", (1..=24).map(|i| format!(", a{i}: a{0} + a{0}", i - 1)).collect::<String>());
