@@ -677,10 +677,16 @@ struct Select {
     columns_cost: u64,
     item_start: u64,
     item_columns: u64,
-    /// FROM is being read, and the columns of what it reads (a table counts one: its width is
-    /// not known here; a subquery its own answer's).
+    /// FROM is being read, and the columns of what it reads (a table its known width, or one;
+    /// a subquery its own answer's).
     in_from: bool,
     from_width: u64,
+    /// The width of each relation FROM names, by name and alias, and of the one just read
+    /// (for the alias that may follow it).
+    relations: HashMap<String, u64>,
+    last_relation: Option<u64>,
+    /// `q.*` items: each answers its relation's columns.
+    qualified: Vec<String>,
 }
 
 impl Select {
@@ -690,16 +696,26 @@ impl Select {
             true => self
                 .items
                 .saturating_sub(self.stars)
-                .saturating_add(self.stars.saturating_mul(self.from_width.max(1)))
+                .saturating_sub(self.qualified.len() as u64)
+                .saturating_add(self.stars_width())
                 .max(1),
             false => 1,
         }
     }
 
+    /// The columns the `*` and `q.*` items answer.
+    fn stars_width(&self) -> u64 {
+        let width = self.from_width.max(1);
+        self.qualified
+            .iter()
+            .map(|q| self.relations.get(q).copied().unwrap_or(width))
+            .fold(self.stars.saturating_mul(width), u64::saturating_add)
+    }
+
     /// Nodes the frame's `*` and `COLUMNS(…)` add.
     fn expanded(&self) -> u64 {
         let width = self.from_width.max(1);
-        self.stars.saturating_mul(width).saturating_add(self.columns_cost.saturating_mul(width - 1))
+        self.stars_width().saturating_add(self.columns_cost.saturating_mul(width - 1))
     }
 }
 
@@ -849,6 +865,7 @@ pub(super) fn copied_by_text(sql: &str, macros: &Macros, names: Names<'_>) -> Te
         parent.add(cost);
         if parent.select.in_from {
             parent.select.from_width = parent.select.from_width.saturating_add(width);
+            parent.select.last_relation = Some(width);
         } else if is_columns {
             parent.select.item_columns += 1;
         }
@@ -1029,6 +1046,14 @@ pub(super) fn copied_by_text(sql: &str, macros: &Macros, names: Names<'_>) -> Te
                 if frame.select.in_from && names_table && !qualifies && !calls {
                     let width = names.widths.get(w).copied().unwrap_or(1);
                     frame.select.from_width = frame.select.from_width.saturating_add(width);
+                    frame.select.relations.insert(w.clone(), width);
+                    frame.select.last_relation = Some(width);
+                } else if frame.select.in_from
+                    && (defines || previous == Some(&Token::Word("as".into())))
+                    && let Some(width) = frame.select.last_relation.take()
+                {
+                    // the alias of the relation just read
+                    frame.select.relations.insert(w.clone(), width);
                 }
                 frame.add(cost);
             }
@@ -1058,7 +1083,12 @@ pub(super) fn copied_by_text(sql: &str, macros: &Macros, names: Names<'_>) -> Te
                 let item = matches!(previous, Some(Token::Comma | Token::Dot))
                     || matches!(previous, Some(Token::Word(w)) if ["select", "distinct", "all"].contains(&w.as_str()));
                 if item && frame.select.selects && !frame.select.in_from {
-                    frame.select.stars += 1;
+                    match (previous, i.checked_sub(2).map(|p| &tokens[p])) {
+                        (Some(Token::Dot), Some(Token::Word(q) | Token::Quoted(q))) => {
+                            frame.select.qualified.push(q.clone())
+                        }
+                        _ => frame.select.stars += 1,
+                    }
                 }
                 frame.add(1);
             }
@@ -1408,6 +1438,14 @@ mod tests {
         let sub = (0..300).map(|i| format!("1 AS s0_{i}")).collect::<Vec<_>>().join(", ");
         let grown = copied_by_text(&format!("SELECT id, {plain}, COLUMNS('s0_.*') FROM (SELECT {sub}) s"), &m, none());
         assert!(grown.copied <= copy_budget(grown.tokens), "{grown:?}");
+        // a qualified star answers its own relation's columns, not all FROM reads
+        let sub = format!("(SELECT id, {})", (0..300).map(|i| format!("1 AS c{i}")).collect::<Vec<_>>().join(", "));
+        let joined = (1..10).map(|i| format!(" JOIN {sub} a{i} USING (id)")).collect::<String>();
+        let items = (0..10).map(|i| format!("a{i}.*")).collect::<Vec<_>>().join(", ");
+        let grown = copied_by_text(&format!("SELECT {items} FROM {sub} a0{joined}"), &m, none());
+        assert!(grown.copied <= copy_budget(grown.tokens), "{grown:?}");
+        let qualified = format!("SELECT {} FROM wide w", vec!["w.*"; 100].join(", "));
+        assert!(copied_by_text(&qualified, &m, wide).copied > 90_000);
         // Siblings are not copies: long flat texts add nothing.
         let flat = format!(
             "SELECT {} FROM t WHERE {}",
