@@ -146,6 +146,8 @@ pub struct DuckParser {
     macros: Macros,
     /// Their definitions (a workspace's own macros are shaped with them).
     macro_defs: Vec<MacroDef>,
+    /// The names of DuckDB's settings (lower case).
+    settings: std::collections::HashSet<String>,
     counts: Mutex<HashMap<String, usize>>,
     references: Mutex<HashMap<String, std::sync::Arc<References>>>,
     db: RawDatabase,
@@ -170,10 +172,21 @@ impl DuckParser {
         }
         conn.conn.execute("SET lock_configuration = true").map_err(|e| Error::internal("locking the parser", e))?;
         let macro_defs = macro_shapes(&mut conn).map_err(|e| Error::internal("reading the macros' shapes", e))?;
+        let settings = conn
+            .conn
+            .extract("SELECT string_agg(lower(name), chr(1)) FROM duckdb_settings()")
+            .and_then(|e| e.prepare(0))
+            .and_then(|mut s| s.query_text(&[]))
+            .map_err(|e| Error::internal("listing DuckDB's settings", e))?
+            .unwrap_or_default()
+            .split('\u{1}')
+            .map(str::to_owned)
+            .collect();
         Ok(DuckParser {
             conns: Mutex::new(vec![conn]),
             macros: Macros::from_definitions(macro_defs.clone()),
             macro_defs,
+            settings,
             counts: Mutex::new(HashMap::new()),
             references: Mutex::new(HashMap::new()),
             db,
@@ -198,6 +211,12 @@ impl DuckParser {
     /// engine/expansion.rs), before DuckDB's parser builds it.
     fn admit(&self, sql: &str) -> std::result::Result<(), String> {
         self.admit_naming(sql, &HashMap::new())
+    }
+
+    /// Whether `name` is one of DuckDB's settings (which a workspace may not change), not an
+    /// unknown name.
+    pub fn is_engine_setting(&self, name: &str) -> bool {
+        self.settings.contains(&name.to_lowercase())
     }
 
     /// What each of `views` (`(name, CREATE VIEW text)`) stands for where a statement names it.

@@ -943,6 +943,11 @@ impl Engine {
             .await
     }
 
+    /// Whether `name` is one of DuckDB's settings (see `DuckParser::is_engine_setting`).
+    pub fn is_engine_setting(&self, name: &str) -> bool {
+        self.shared.parser.is_engine_setting(name)
+    }
+
     /// Whether DuckDB reads two query texts alike (see `DuckParser::reads_alike`).
     pub async fn reads_alike(&self, a: String, b: String) -> bool {
         let parser = Arc::clone(&self.shared.parser);

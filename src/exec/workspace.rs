@@ -606,7 +606,10 @@ impl Executor {
                 }
                 _ => Ok(Outcome::Command(tag_for(client_text, changed))),
             },
-            Err(e) => Err(super::explain_cancel(session, unknown_parameter(sql, e))),
+            Err(e) => {
+                let engine = self.storage.engine();
+                Err(super::explain_cancel(session, unknown_parameter(sql, e, |n| engine.is_engine_setting(n))))
+            }
         };
         super::hold_timer_while_streaming(&mut result, timer);
         self.observe(session, "workspace", started, result.as_ref().err());
@@ -854,13 +857,27 @@ impl Executor {
 
 /// `SHOW name` of no parameter and no table: PostgreSQL's `42704` (DuckDB, which reads it as
 /// `DESCRIBE name`, answers that no table has the name).
-fn unknown_parameter(sql: &str, e: Error) -> Error {
+/// `SET name …` of a name that is neither PostgreSQL's parameter nor DuckDB's setting: `42704`
+/// too (DuckDB answers that its configuration is locked, for any name; its own settings stay
+/// refused so).
+fn unknown_parameter(sql: &str, e: Error, is_engine_setting: impl Fn(&str) -> bool) -> Error {
     let words: Vec<&str> = after_leading_comments(sql).trim_end().trim_end_matches(';').split_whitespace().collect();
+    let unrecognized = |name: &str| {
+        Error::invalid(format!("unrecognized configuration parameter \"{name}\""))
+            .with_sqlstate(SqlState::UndefinedObject)
+    };
     match words.as_slice() {
         [show, name] if show.eq_ignore_ascii_case("show") && e.sqlstate() == "42P01" => {
-            let name = name.trim_matches('"').to_lowercase();
-            Error::invalid(format!("unrecognized configuration parameter \"{name}\""))
-                .with_sqlstate(SqlState::UndefinedObject)
+            unrecognized(&name.trim_matches('"').to_lowercase())
+        }
+        [set, rest @ ..] if set.eq_ignore_ascii_case("set") && e.sqlstate() == "22023" => {
+            let mut rest =
+                rest.iter().skip_while(|w| ["session", "local", "global"].contains(&w.to_lowercase().as_str()));
+            let name = rest.next().map(|w| w.split('=').next().unwrap_or("").trim_matches('"').to_lowercase());
+            match name {
+                Some(name) if !name.is_empty() && !is_engine_setting(&name) => unrecognized(&name),
+                _ => e,
+            }
         }
         _ => e,
     }

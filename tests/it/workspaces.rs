@@ -1696,6 +1696,15 @@ async fn transaction_modes_and_session_statements_answer_as_postgresql_s() {
         let e = client.simple_query("SHOW no_such_setting").await.unwrap_err();
         assert_eq!(e.code().unwrap().code(), "42704", "{e:?}");
     }
+    // a name neither PostgreSQL's nor DuckDB's is unknown; DuckDB's own settings stay refused
+    for (sql, state) in [
+        ("SET no_such_setting = 1", "42704"),
+        ("SET SESSION other_unknown TO 'x'", "42704"),
+        ("SET threads = 64", "22023"),
+    ] {
+        let e = wc.simple_query(sql).await.unwrap_err();
+        assert_eq!(e.code().unwrap().code(), state, "{sql}: {e:?}");
+    }
     // a workspace's rollback undoes what the block made
     wc.batch_execute("START TRANSACTION READ WRITE; CREATE TABLE gone (a INT); ROLLBACK").await.unwrap();
     assert!(wc.simple_query("SELECT * FROM gone").await.is_err());
