@@ -40,6 +40,10 @@ pub struct References {
     pub refused: Vec<String>,
     /// The tree nests deeper than the walk follows (PostgreSQL's `54001`, not a refusal).
     pub too_deep: bool,
+    /// Type names no DuckDB instance knows (PostgreSQL's `42704`, not a refusal).
+    pub unknown_types: Vec<String>,
+    /// Unqualified type names DuckDB's parser left unbound (sorted out by `DuckParser`).
+    pub unbound_types: Vec<String>,
 }
 
 /// A table function call.
@@ -146,8 +150,9 @@ pub struct DuckParser {
     macros: Macros,
     /// Their definitions (a workspace's own macros are shaped with them).
     macro_defs: Vec<MacroDef>,
-    /// The names of DuckDB's settings (lower case).
+    /// The names of DuckDB's settings and types (lower case).
     settings: std::collections::HashSet<String>,
+    types: std::collections::HashSet<String>,
     counts: Mutex<HashMap<String, usize>>,
     references: Mutex<HashMap<String, std::sync::Arc<References>>>,
     db: RawDatabase,
@@ -172,21 +177,26 @@ impl DuckParser {
         }
         conn.conn.execute("SET lock_configuration = true").map_err(|e| Error::internal("locking the parser", e))?;
         let macro_defs = macro_shapes(&mut conn).map_err(|e| Error::internal("reading the macros' shapes", e))?;
-        let settings = conn
-            .conn
-            .extract("SELECT string_agg(lower(name), chr(1)) FROM duckdb_settings()")
-            .and_then(|e| e.prepare(0))
-            .and_then(|mut s| s.query_text(&[]))
-            .map_err(|e| Error::internal("listing DuckDB's settings", e))?
-            .unwrap_or_default()
-            .split('\u{1}')
-            .map(str::to_owned)
-            .collect();
+        let names = |sql: &str| -> Result<std::collections::HashSet<String>> {
+            Ok(conn
+                .conn
+                .extract(sql)
+                .and_then(|e| e.prepare(0))
+                .and_then(|mut s| s.query_text(&[]))
+                .map_err(|e| Error::internal("listing DuckDB's settings and types", e))?
+                .unwrap_or_default()
+                .split('\u{1}')
+                .map(str::to_owned)
+                .collect())
+        };
+        let settings = names("SELECT string_agg(lower(name), chr(1)) FROM duckdb_settings()")?;
+        let types = names("SELECT string_agg(lower(type_name), chr(1)) FROM duckdb_types()")?;
         Ok(DuckParser {
             conns: Mutex::new(vec![conn]),
             macros: Macros::from_definitions(macro_defs.clone()),
             macro_defs,
             settings,
+            types,
             counts: Mutex::new(HashMap::new()),
             references: Mutex::new(HashMap::new()),
             db,
@@ -331,7 +341,15 @@ impl DuckParser {
             return Ok(std::sync::Arc::clone(refs));
         }
         let tree = self.query_tree(sql)?;
-        let refs = std::sync::Arc::new(references_of(&tree));
+        let mut refs = references_of(&tree);
+        // a type DuckDB has (an extension's, say) is not allowed; one it lacks does not exist
+        for name in std::mem::take(&mut refs.unbound_types) {
+            match self.types.contains(&name) {
+                true => refs.refused.push(format!("type {name}")),
+                false => refs.unknown_types.push(name),
+            }
+        }
+        let refs = std::sync::Arc::new(refs);
         drop_flat(tree);
         let mut cache = self.references.lock().unwrap_or_else(|p| p.into_inner());
         if cache.len() >= REFERENCE_CACHE {
@@ -555,8 +573,10 @@ fn walk_here(v: &Value, refs: &mut References, depth: usize) {
                         let name = if kind == "USER_TYPE_INFO" { text(v, "user_type_name") } else { text(v, "name") };
                         let name = name.to_lowercase();
                         let qualified = !text(v, "catalog").is_empty() || !text(v, "schema").is_empty();
-                        if qualified || !USER_TYPES.contains(&name.as_str()) {
+                        if qualified {
                             refs.refused.push(format!("type {name}"));
+                        } else if !USER_TYPES.contains(&name.as_str()) {
+                            refs.unbound_types.push(name);
                         }
                     }
                     other if NODE_TYPES.contains(&other) => {}
@@ -663,7 +683,9 @@ mod tests {
         assert!(r.refused.is_empty(), "{:?}", r.refused);
         assert!(!refs("SELECT * FROM (DESCRIBE t)").refused.is_empty());
         assert!(!refs("SELECT * FROM t AT (VERSION => 1)").refused.is_empty());
-        assert!(!refs("SELECT x::my_type").refused.is_empty());
+        // a type no instance has does not exist (42704); one DuckDB has is not allowed
+        assert_eq!(refs("SELECT x::my_type").unknown_types, vec!["my_type".to_owned()]);
+        assert!(!refs("SELECT x::main.my_type").refused.is_empty());
         assert!(refs("SELECT '{}'::json").refused.is_empty());
     }
 }

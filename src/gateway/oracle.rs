@@ -8,7 +8,7 @@
 //! that decides what runs, so a statement the two parsers read differently cannot pass both.
 
 use crate::engine::{Allowed, References};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, SqlState};
 
 use super::functions;
 use super::query::CTE_PREFIX;
@@ -142,6 +142,9 @@ pub fn judge(refs: &References, allowed: &Allowed<'_>) -> Result<()> {
     }
     if let Some(what) = refs.refused.first() {
         return refuse(format!("{what} is not allowed"));
+    }
+    if let Some(name) = refs.unknown_types.first() {
+        return Err(Error::sql(SqlState::UndefinedObject, format!("type \"{name}\" does not exist")));
     }
     let aliases: Vec<String> = allowed.tables.iter().map(|t| t.alias()).collect();
     for (catalog, schema, table) in &refs.tables {

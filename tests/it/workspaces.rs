@@ -1695,6 +1695,9 @@ async fn transaction_modes_and_session_statements_answer_as_postgresql_s() {
         assert_eq!(path.get::<_, String>(0), "\"$user\", public");
         let e = client.simple_query("SHOW no_such_setting").await.unwrap_err();
         assert_eq!(e.code().unwrap().code(), "42704", "{e:?}");
+        // a type no engine has does not exist (it was a security refusal, 42501, in storage)
+        let e = client.simple_query("SELECT 1::no_such_type").await.unwrap_err();
+        assert_eq!(e.code().unwrap().code(), "42704", "{e:?}");
     }
     // a name neither PostgreSQL's nor DuckDB's is unknown; DuckDB's own settings stay refused
     for (sql, state) in [
