@@ -63,6 +63,10 @@ pub(super) fn map_duckdb_message(raw: &str, origin: SqlOrigin, context: &str, da
     if let Some(e) = csv_error(&text) {
         return e;
     }
+    // (the expansion bound's refusal is 54001 whoever built the text: engine/expansion.rs)
+    if category == "Parser" && text.starts_with("statement is too complex") {
+        return Error::sql(SqlState::StatementTooComplex, text);
+    }
     if origin == SqlOrigin::Server && !matches!(category, "Constraint" | "Conversion" | "Out of Range") {
         return Error::internal(context, raw);
     }

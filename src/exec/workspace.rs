@@ -94,6 +94,14 @@ fn reads_only(sql: &str) -> bool {
     ) && returns_rows(sql)
 }
 
+/// [`reads_only`], and a `WITH` that names no write (`WITH … DELETE` is one).
+fn reads_only_surely(sql: &str) -> bool {
+    let lower = sql.to_ascii_lowercase();
+    reads_only(sql)
+        && (!after_leading_comments(&lower).starts_with("with")
+            || !["insert", "update", "delete", "merge"].iter().any(|w| lower.contains(w)))
+}
+
 /// Whether a statement opens (`Some(true)`) or ends (`Some(false)`) a transaction block.
 pub fn transaction_effect(sql: &str) -> Option<bool> {
     if savepoint_statement(sql).is_some() {
@@ -534,6 +542,12 @@ impl Executor {
                     .ok()
                     .filter(|s| s.len() == 1)
                     .and_then(|mut s| gateway::plan(s.remove(0), &session.compat(&session.settings().clone())).ok());
+                // (`READ ONLY`, or `default_transaction_read_only`: held below, as in storage)
+                let read_only = match &planned {
+                    Some(Plan::Begin { read_only: Some(read_only), .. }) => *read_only,
+                    _ => session.read_only(false),
+                };
+                session.read_only_transaction.store(read_only, Ordering::Release);
                 let mut settings = session.settings();
                 let level = match planned {
                     Some(Plan::Begin { isolation: Some(level), .. }) => level.to_owned(),
@@ -548,6 +562,15 @@ impl Executor {
             return self.workspace_savepoint(session, savepoint, in_transaction).await;
         }
         let cursor = gateway::workspace_cursor(sql).transpose()?;
+        if in_transaction
+            && session.read_only(true)
+            && cursor.is_none()
+            && transaction_effect(sql).is_none()
+            && !reads_only_surely(sql)
+        {
+            return Err(Error::invalid("cannot execute a statement that writes in a read-only transaction")
+                .with_sqlstate(SqlState::ReadOnlySqlTransaction));
+        }
         match transaction_effect(sql) {
             Some(_) => session.wrote_in_transaction.store(false, Ordering::Release),
             // (a cursor's rows are the session's own temporary table: a restart only closes it)
@@ -620,6 +643,7 @@ impl Executor {
         }
         if result.is_ok() && transaction_effect(sql) == Some(false) {
             session.end_isolation();
+            session.read_only_transaction.store(false, Ordering::Release);
             let first = after_leading_comments(sql).split_whitespace().next().unwrap_or("").to_ascii_uppercase();
             let committed = matches!(first.trim_end_matches(';'), "COMMIT" | "END");
             self.end_workspace_cursors(session, committed).await;

@@ -1708,6 +1708,16 @@ async fn transaction_modes_and_session_statements_answer_as_postgresql_s() {
         let e = wc.simple_query(sql).await.unwrap_err();
         assert_eq!(e.code().unwrap().code(), state, "{sql}: {e:?}");
     }
+    // a read-only block takes no write (DuckDB has no such mode: the session holds it)
+    wc.batch_execute("CREATE TABLE ro (a INT)").await.unwrap();
+    for write in ["INSERT INTO ro VALUES (1)", "CREATE TABLE ro2 (a INT)", "WITH x AS (SELECT 1) DELETE FROM ro"] {
+        wc.batch_execute("BEGIN READ ONLY").await.unwrap();
+        assert_eq!(wc.query_one("SELECT count(*) FROM ro", &[]).await.unwrap().get::<_, i64>(0), 0);
+        let e = wc.simple_query(write).await.unwrap_err();
+        assert_eq!(e.code().unwrap().code(), "25006", "{write}: {e:?}");
+        wc.batch_execute("ROLLBACK").await.unwrap();
+    }
+    wc.batch_execute("BEGIN; INSERT INTO ro VALUES (1); COMMIT").await.unwrap();
     // a workspace's rollback undoes what the block made
     wc.batch_execute("START TRANSACTION READ WRITE; CREATE TABLE gone (a INT); ROLLBACK").await.unwrap();
     assert!(wc.simple_query("SELECT * FROM gone").await.is_err());
