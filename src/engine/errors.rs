@@ -173,6 +173,10 @@ fn state_by_message(category: &str, text: &str) -> Option<SqlState> {
     if category == "Invalid Input" && text.starts_with("relation \"") && text.ends_with("\" does not exist") {
         return Some(SqlState::UndefinedTable);
     }
+    // and `'x'::regnamespace` (3F000)
+    if category == "Invalid Input" && text.starts_with("schema \"") && text.ends_with("\" does not exist") {
+        return Some(SqlState::InvalidSchemaName);
+    }
     // `Referenced table "x" not found!`: a FROM entry that is missing (PostgreSQL's 42P01)
     if category == "Binder" && text.starts_with("Referenced table") && text.contains("not found") {
         return Some(SqlState::UndefinedTable);

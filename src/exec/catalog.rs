@@ -941,11 +941,9 @@ pub(crate) fn build(
         | R::Publication
         | R::PublicationNamespace
         | R::PublicationRel
-        | R::Depend
         | R::Sequence
         | R::Opclass
         | R::Trigger
-        | R::Rewrite
         | R::Enum
         | R::Range
         | R::Matviews
@@ -956,7 +954,6 @@ pub(crate) fn build(
         | R::Shdescription
         | R::IsRoutines
         | R::IsReferentialConstraints
-        | R::IsViewTableUsage
         | R::Conversion => {}
         // the session's privileges on each relation it sees: what PostgreSQL grants a table's
         // owner where the session may write it, reading alone where it may not
@@ -995,6 +992,49 @@ pub(crate) fn build(
                 ("extversion", "1.0".into()),
             ]);
         }
+        // a view's query is its `_RETURN` rule, which depends on the view (internally) and
+        // on each relation the query reads
+        R::Rewrite | R::Depend | R::IsViewTableUsage => {
+            for (view, read) in view_dependencies(contents) {
+                let rule = view_rule_oid(view);
+                let view_oid = table_oid(view.table.id);
+                match relation {
+                    R::Rewrite => {
+                        out.named(vec![
+                            ("oid", rule.into()),
+                            ("rulename", "_RETURN".into()),
+                            ("ev_class", view_oid.into()),
+                        ]);
+                    }
+                    R::Depend => {
+                        let reads = read.iter().map(|r| (table_oid(r.table.id), "n"));
+                        for (on, kind) in std::iter::once((view_oid, "i")).chain(reads) {
+                            out.named(vec![
+                                ("classid", PG_REWRITE_OID.into()),
+                                ("objid", rule.into()),
+                                ("objsubid", V::Int(0)),
+                                ("refclassid", PG_CLASS_OID.into()),
+                                ("refobjid", on.into()),
+                                ("refobjsubid", V::Int(0)),
+                                ("deptype", kind.into()),
+                            ]);
+                        }
+                    }
+                    _ => {
+                        for r in read {
+                            out.named(vec![
+                                ("view_catalog", database.into()),
+                                ("view_schema", schemas[view.schema].name.clone().into()),
+                                ("view_name", view.table.name.clone().into()),
+                                ("table_catalog", database.into()),
+                                ("table_schema", schemas[r.schema].name.clone().into()),
+                                ("table_name", r.table.name.clone().into()),
+                            ]);
+                        }
+                    }
+                }
+            }
+        }
         R::Views | R::IsViews | R::ViewDefs => {
             for view in &contents.relations {
                 let Some(query) = &view.view_definition else { continue };
@@ -1023,6 +1063,67 @@ pub(crate) fn build(
             .map_err(|e| crate::error::Error::internal("reading the catalog", e)),
         None => Ok(own),
     }
+}
+
+/// pg_rewrite's own oid (a `classid` of pg_depend).
+const PG_REWRITE_OID: i64 = 2618;
+
+/// A view's `_RETURN` rule: above the row types' arrays, within 32 bits.
+fn view_rule_oid(view: &RelationEntry) -> i64 {
+    4_000_000_000 + view.table.id - VIEW_ID_OFFSET
+}
+
+/// Each view with the relations of the catalog its query reads (once each, in the order the
+/// query names them): a name without a schema is of the view's own schema, a CTE's name is no
+/// relation, and a name the catalog does not hold is left out.
+fn view_dependencies(contents: &CatalogContents) -> Vec<(&RelationEntry, Vec<&RelationEntry>)> {
+    use sqlparser::ast::{Visit, Visitor};
+    #[derive(Default)]
+    struct Names(Vec<Vec<String>>, Vec<String>);
+    impl Visitor for Names {
+        type Break = ();
+        fn pre_visit_query(&mut self, query: &sqlparser::ast::Query) -> std::ops::ControlFlow<()> {
+            if let Some(with) = &query.with {
+                self.1.extend(with.cte_tables.iter().map(|c| c.alias.name.value.clone()));
+            }
+            std::ops::ControlFlow::Continue(())
+        }
+        fn pre_visit_relation(&mut self, name: &sqlparser::ast::ObjectName) -> std::ops::ControlFlow<()> {
+            let parts = name.0.iter().filter_map(|p| p.as_ident()).map(|i| match i.quote_style {
+                Some(_) => i.value.clone(),
+                None => i.value.to_lowercase(),
+            });
+            self.0.push(parts.collect());
+            std::ops::ControlFlow::Continue(())
+        }
+    }
+    let schemas = &contents.schemas;
+    let mut out = Vec::new();
+    for view in &contents.relations {
+        let Some(query) = &view.view_definition else { continue };
+        let Ok(statements) = crate::gateway::parse(query) else { continue };
+        let mut names = Names::default();
+        for statement in &statements {
+            let _ = statement.visit(&mut names);
+        }
+        let mut read: Vec<&RelationEntry> = Vec::new();
+        for name in &names.0 {
+            let (schema, table) = match name.as_slice() {
+                [table] if names.1.contains(table) => continue,
+                [table] => (&schemas[view.schema].name, table),
+                [.., schema, table] => (schema, table),
+                [] => continue,
+            };
+            let found = contents.relations.iter().find(|r| &schemas[r.schema].name == schema && &r.table.name == table);
+            if let Some(r) = found
+                && !read.iter().any(|x| std::ptr::eq(*x, r))
+            {
+                read.push(r);
+            }
+        }
+        out.push((view, read));
+    }
+    out
 }
 
 /// PostgreSQL's system columns of a table: (attnum, name, type OID, length).

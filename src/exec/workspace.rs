@@ -280,6 +280,17 @@ fn rewrite_for_postgres<'a>(session: &Session, sql: &'a str) -> Result<(Cow<'a, 
     Ok((Cow::Owned(statement.to_string()), read_as))
 }
 
+/// A statement in PostgreSQL's operators that DuckDB has no syntax for (jsonb's `#>`, `?`,
+/// `@>` of arrays, …) with those operators as the engine's functions, as a storage session runs
+/// them (`gateway::compat::rewrite_semantics`); None unless the gateway's parser reads the text
+/// as one statement the rewrite changes. Only for a text DuckDB cannot read: DuckDB then splits
+/// and checks this rendering, which is all that runs.
+fn postgres_operators_as_functions(text: &str) -> Option<String> {
+    let mut statements = gateway::parse(text).ok()?;
+    let [statement] = statements.as_mut_slice() else { return None };
+    gateway::compat::rewrite_semantics(statement).then(|| statement.to_string())
+}
+
 /// `VARCHAR(n)` and `CHAR(n)` columns of a workspace's `CREATE TABLE` keep their length, as
 /// storage tables do (`storage::tables::table_ddl`): DuckDB ignores a declared length, so a
 /// CHECK refuses a longer value (`22001`, as PostgreSQL) and the workspace's catalog reads the
@@ -441,13 +452,13 @@ impl Executor {
             Ok(statements) => Ok(statements.into_iter().map(|s| s.sql).collect()),
             // (a short text: the retry tokenizes it here, on the async thread)
             Err(e) if e.state() == SqlState::SyntaxError && text.len() <= 64 * 1024 => {
-                match gateway::quote_duckdb_keywords(text) {
-                    Some(quoted) => match engine.workspace_statements(quoted).await {
-                        Ok(statements) => Ok(statements.into_iter().map(|s| s.sql).collect()),
-                        Err(_) => Err(e),
-                    },
-                    None => Err(e),
+                let retries = [gateway::quote_duckdb_keywords(text), postgres_operators_as_functions(text)];
+                for retry in retries.into_iter().flatten() {
+                    if let Ok(statements) = engine.workspace_statements(retry).await {
+                        return Ok(statements.into_iter().map(|s| s.sql).collect());
+                    }
                 }
+                Err(e)
             }
             Err(e) => Err(e),
         }

@@ -334,6 +334,37 @@ fn text_null() -> Expr {
     cast_to(null(), DataType::Varchar(None))
 }
 
+/// A type's name as written, lower case, without `pg_catalog.` or quotes.
+fn pg_type_name(data_type: &DataType) -> String {
+    let written = data_type.to_string().to_lowercase();
+    written.strip_prefix("pg_catalog.").unwrap_or(&written).trim_matches('"').to_owned()
+}
+
+/// The name an identifier written in a string means (`'"In.x"'` → `In.x`, `'Pg_Catalog'` →
+/// `pg_catalog`), as PostgreSQL's reg* input reads one; None for anything else (a dotted or
+/// otherwise improper name).
+fn identifier_text(written: &str) -> Option<String> {
+    let written = written.trim();
+    if let Some(quoted) = written.strip_prefix('"').and_then(|w| w.strip_suffix('"')) {
+        let mut name = String::new();
+        let mut chars = quoted.chars().peekable();
+        while let Some(c) = chars.next() {
+            if c == '"' {
+                // inside, a quote is only ever doubled
+                if chars.next() != Some('"') {
+                    return None;
+                }
+            }
+            name.push(c);
+        }
+        return (!name.is_empty()).then_some(name);
+    }
+    let plain = !written.is_empty()
+        && !written.starts_with(|c: char| c.is_ascii_digit() || c == '$')
+        && written.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '$');
+    plain.then(|| written.to_lowercase())
+}
+
 fn string_literal(e: &Expr) -> Option<&str> {
     match e {
         Expr::Value(v) => match &v.value {
@@ -366,9 +397,10 @@ fn template(sql: &str, args: &[Expr]) -> Result<Expr> {
     Ok(expr)
 }
 
-/// Runs `f` (a template's parse) with stack to spare: the rewrite reaches a template at the
-/// depth of the client's expression (an `OR` chain of `x::regclass` is a thousand frames deep),
-/// where the parser's own recursion would overflow the thread's stack between its checks.
+/// Runs `f` (a template's parse, a rewrite's large frame) with stack to spare: the rewrite
+/// reaches a template at the depth of the client's expression (an `OR` chain of `x::regclass`
+/// is a thousand frames deep), where the parser's own recursion would overflow the thread's
+/// stack between its checks.
 fn with_stack_room<T>(f: impl FnOnce() -> T) -> T {
     stacker::maybe_grow(512 * 1024, 8 * 1024 * 1024, f)
 }
@@ -646,10 +678,17 @@ impl Rewriter<'_, '_> {
             }
             "pg_size_pretty" => call("format_bytes", vec![arg(0)]),
             "pg_table_size" | "pg_total_relation_size" | "pg_relation_size" => {
-                template(&lookup("CAST(relpages AS BIGINT) * 8192", "oid", None, "pg_catalog.pg_class"), &args)?
+                // a written name is a regclass's text (`pg_relation_size('s.t')`)
+                let relation = match string_literal(&arg(0)) {
+                    Some(_) => self
+                        .cast(&arg(0), &DataType::Custom(ObjectName::from(vec![Ident::new("regclass")]), vec![]))?
+                        .unwrap_or_else(|| arg(0)),
+                    None => arg(0),
+                };
+                template(&lookup("CAST(relpages AS BIGINT) * 8192", "oid", None, "pg_catalog.pg_class"), &[relation])?
             }
             "pg_get_function_result" | "pg_get_function_arguments" | "pg_get_function_identity_arguments" => text(""),
-            "pg_get_statisticsobjdef_columns" | "pg_get_serial_sequence" => null(),
+            "pg_get_statisticsobjdef_columns" | "pg_get_serial_sequence" => cast_to(null(), DataType::Text),
             "array_upper" => call("len", vec![arg(0)]),
             "array_lower" => number(1),
             "json_build_object" => call("json_object", args),
@@ -763,11 +802,26 @@ impl Rewriter<'_, '_> {
                 None => call("duckstore_to_regtype", vec![inner.clone()]),
             },
             ("regtype", None) => call("duckstore_format_type", vec![inner.clone(), null()]),
-            ("regnamespace", None) => {
-                template(&lookup("nspname", "oid", None, "pg_catalog.pg_namespace"), std::slice::from_ref(inner))?
+            // a schema's name as PostgreSQL prints it, quoted where needed
+            ("regnamespace", None) => template(
+                &lookup(QUOTED_NSPNAME, "n.oid", None, "pg_catalog.pg_namespace n"),
+                std::slice::from_ref(inner),
+            )?,
+            // a schema's name is its OID, as PostgreSQL reads it: an identifier (quoted or folded)
+            ("regnamespace", Some(name)) => {
+                let schema = identifier_text(name)
+                    .ok_or_else(|| Error::invalid("invalid name syntax").with_sqlstate(SqlState::InvalidName))?;
+                let missing = format!("schema \"{schema}\" does not exist");
+                call(
+                    "coalesce",
+                    vec![
+                        template(&lookup("oid", "nspname", None, "pg_catalog.pg_namespace"), &[text(&schema)])?,
+                        call("error", vec![text(&missing)]),
+                    ],
+                )
             }
             ("regproc" | "regprocedure", Some(name)) => text(name.rsplit('.').next().unwrap_or(name)),
-            ("regproc" | "regprocedure" | "regnamespace" | "regrole", _) => Expr::Cast {
+            ("regproc" | "regprocedure" | "regrole", _) => Expr::Cast {
                 kind: sqlparser::ast::CastKind::DoubleColon,
                 expr: Box::new(inner.clone()),
                 data_type: DataType::Varchar(None),
@@ -830,6 +884,18 @@ impl VisitorMut for Rewriter<'_, '_> {
     /// OIDs, and the rewrite answers a column's `::regtype` with the type's name but a written
     /// name's with its OID; in a comparison with a regtype, a column's cast goes, leaving OIDs.
     fn pre_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<Error> {
+        // `'name'::regclass::text` prints the name back, as PostgreSQL's regclass output does:
+        // the written name becomes its OID, and that OID's cast to regclass its printed name.
+        if let Expr::Cast { expr: inner, data_type, .. } = expr
+            && matches!(pg_type_name(data_type).as_str(), "text" | "varchar" | "name")
+            && let Expr::Cast { expr: written, data_type: reg, .. } = inner.as_ref()
+            && matches!(pg_type_name(reg).as_str(), "regclass" | "regnamespace")
+            && string_literal(written).is_some()
+        {
+            let reg = reg.clone();
+            let name = std::mem::replace(inner.as_mut(), Expr::value(Value::Null));
+            **inner = cast_to(name, reg);
+        }
         let regtype = |e: &Expr| {
             matches!(e, Expr::Cast { data_type, .. }
                 if data_type.to_string().to_lowercase().trim_start_matches("pg_catalog.") == "regtype")
@@ -862,7 +928,7 @@ impl VisitorMut for Rewriter<'_, '_> {
 
     fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<Error> {
         // PostgreSQL's semantics first (division by zero, = ANY), shared with workspaces
-        if semantic_rewrite(expr) {
+        if with_stack_room(|| semantic_rewrite(expr)) {
             return ControlFlow::Continue(());
         }
         let replacement = match expr {
@@ -1035,6 +1101,37 @@ fn semantic_rewrite(expr: &mut Expr) -> bool {
                 }
             };
             *expr = replacement;
+            true
+        }
+        // a char(n) value's trailing spaces do not count in `||` or in a comparison with another
+        // one or a string, as in PostgreSQL
+        Expr::BinaryOp { left, op, right }
+            if (written_as_bpchar(left) || written_as_bpchar(right))
+                && (matches!(op, BinaryOperator::StringConcat)
+                    || (comparison(op)
+                        && [&**left, &**right]
+                            .iter()
+                            .all(|e| written_as_bpchar(e) || string_literal(e).is_some()))) =>
+        {
+            for side in [left, right] {
+                if written_as_bpchar(side) || !matches!(op, BinaryOperator::StringConcat) {
+                    **side = call("rtrim", vec![take(side)]);
+                }
+            }
+            true
+        }
+        // `||` of arrays is PostgreSQL's array_cat (a NULL array counts as empty), or with an
+        // element written beside an array its array_append/array_prepend; DuckDB's `||`
+        // answers NULL for a NULL operand and refuses an element
+        Expr::BinaryOp { left, op: BinaryOperator::StringConcat, right }
+            if written_as_array(left) || written_as_array(right) =>
+        {
+            let (l, r) = (take(left), take(right));
+            *expr = match (written_as_array(&l), written_as_array(&r)) {
+                (true, false) if written_as_element(&r) => call("list_append", vec![l, r]),
+                (false, true) if written_as_element(&l) => call("list_prepend", vec![l, r]),
+                _ => call("list_concat", vec![l, r]),
+            };
             true
         }
         Expr::BinaryOp { left, op, right } => {
@@ -1233,6 +1330,19 @@ fn semantic_rewrite(expr: &mut Expr) -> bool {
             *data_type = DataType::JSON;
             true
         }
+        // an explicit cast to char(n) pads the text to n characters with spaces, or cuts it
+        // there, as PostgreSQL's does; `char` alone is char(1) (DuckDB ignores both)
+        Expr::Cast { expr: inner, data_type: DataType::Char(length) | DataType::Character(length), .. } if !matches!(&**inner, Expr::Function(f) if f.name.to_string() == "rpad") =>
+        {
+            let length = match *length {
+                Some(sqlparser::ast::CharacterLength::IntegerLength { length, .. }) => length,
+                None => 1,
+                Some(sqlparser::ast::CharacterLength::Max) => return false,
+            };
+            let value = cast_to(take(inner), DataType::Varchar(None));
+            **inner = call("rpad", vec![value, number(length), text(" ")]);
+            true
+        }
         // a literal keeps its own scale, as PostgreSQL's numeric does (`'3.14'::numeric` is 3.14)
         Expr::Cast { expr: inner, data_type, .. } if is_unconstrained_numeric(data_type) => {
             *data_type = literal_scale(inner).map_or(NUMERIC_AS_STORED, |scale| {
@@ -1310,6 +1420,9 @@ fn string_function(f: &sqlparser::ast::Function) -> Option<Result<Expr>> {
          ELSE '\"' || replace(__arg0, '\"', '\"\"') || '\"' END";
     Some(match (name, args.len()) {
         ("btrim", 1 | 2) => Ok(call("trim", args)),
+        // a text's length in bytes (the engine's octet_length takes a blob); a written string
+        // is text, as PostgreSQL resolves it
+        ("octet_length", 1) if written_as_text(&args[0]) => Ok(cast_to(call("strlen", args), DataType::Integer(None))),
         // the SQL standard's name of bool_and
         ("every", 1) => Ok(call("bool_and", args)),
         // words (runs of letters and digits) start upper case, the rest is lower case
@@ -2429,6 +2542,71 @@ pub fn is_unconstrained_numeric(data_type: &DataType) -> bool {
     }
 }
 
+/// A char(n) value by how it is written: a cast to char.
+fn written_as_bpchar(e: &Expr) -> bool {
+    match e {
+        Expr::Nested(inner) => written_as_bpchar(inner),
+        Expr::Cast { data_type, .. } => matches!(data_type, DataType::Char(_) | DataType::Character(_)),
+        _ => false,
+    }
+}
+
+fn comparison(op: &BinaryOperator) -> bool {
+    matches!(
+        op,
+        BinaryOperator::Eq
+            | BinaryOperator::NotEq
+            | BinaryOperator::Lt
+            | BinaryOperator::LtEq
+            | BinaryOperator::Gt
+            | BinaryOperator::GtEq
+    )
+}
+
+/// A text by how it is written: a string, or a cast to a character type.
+fn written_as_text(e: &Expr) -> bool {
+    match e {
+        Expr::Value(v) => matches!(v.value, Value::SingleQuotedString(_)),
+        Expr::Nested(inner) => written_as_text(inner),
+        Expr::Cast { data_type, .. } => matches!(
+            data_type,
+            DataType::Text
+                | DataType::Varchar(_)
+                | DataType::CharacterVarying(_)
+                | DataType::CharVarying(_)
+                | DataType::Char(_)
+                | DataType::Character(_)
+                | DataType::String(_)
+        ),
+        _ => false,
+    }
+}
+
+/// An array by how it is written: `ARRAY[…]`, `ARRAY(SELECT …)` or a cast to an array type.
+fn written_as_array(e: &Expr) -> bool {
+    match e {
+        Expr::Array(_) => true,
+        Expr::Nested(inner) => written_as_array(inner),
+        Expr::Cast { data_type: DataType::Array(_), .. } => true,
+        Expr::Function(f) => {
+            matches!(f.args, FunctionArguments::Subquery(_))
+                && name_parts(&f.name).is_some_and(|p| p.last().is_some_and(|n| n == "array"))
+        }
+        _ => false,
+    }
+}
+
+/// A single value by how it is written: a number (PostgreSQL reads a string beside an array
+/// as an array's text).
+fn written_as_element(e: &Expr) -> bool {
+    match e {
+        Expr::Value(v) => matches!(v.value, Value::Number(..)),
+        Expr::UnaryOp { expr, .. } => written_as_element(expr),
+        Expr::Nested(inner) => written_as_element(inner),
+        _ => false,
+    }
+}
+
 /// [`semantic_rewrite`] over a whole statement (a workspace's, which gets no other
 /// rewrite of the storage gateway's). Answers whether anything changed.
 pub fn rewrite_semantics(statement: &mut Statement) -> bool {
@@ -2444,7 +2622,7 @@ pub fn rewrite_semantics(statement: &mut Statement) -> bool {
             ControlFlow::Continue(())
         }
         fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
-            self.0 |= semantic_rewrite(expr);
+            self.0 |= with_stack_room(|| semantic_rewrite(expr));
             ControlFlow::Continue(())
         }
     }

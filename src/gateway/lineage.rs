@@ -365,6 +365,9 @@ const NAME_OID: u32 = 19;
 /// `name[]`.
 const NAME_ARRAY_OID: u32 = 1003;
 
+/// `uuid`.
+const UUID_OID: u32 = 2950;
+
 /// `bigint`.
 const INT8_OID: u32 = 20;
 
@@ -503,6 +506,10 @@ fn written_type(expr: &Expr) -> Option<(u32, i32)> {
             }
             if name == "current_schemas" {
                 return Some((NAME_ARRAY_OID, -1));
+            }
+            // (the engine's uuid reaches the wire as text)
+            if name == "gen_random_uuid" {
+                return Some((UUID_OID, -1));
             }
             name_function(&name).then_some((NAME_OID, -1))
         }

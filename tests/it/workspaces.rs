@@ -1728,3 +1728,69 @@ async fn transaction_modes_and_session_statements_answer_as_postgresql_s() {
     assert!(wc.simple_query("SELECT * FROM kept").await.is_ok());
     server.stop().await;
 }
+
+#[tokio::test]
+async fn char_casts_array_concatenation_reg_names_and_view_dependencies_answer_as_postgresql_s() {
+    let server = TestServer::start().await;
+    let st = storage(&server, "pgtypes").await;
+    st.batch_execute(r#"CREATE VIEW "in.c-s"."big" AS SELECT id, amount FROM orders WHERE amount > 6"#).await.unwrap();
+    let ws = workspace(&st, "CALL create_workspace(name => 't')").await;
+    st.query_one(&format!("CALL load_workspace(workspace => {}, source => 'in.c-s.orders')", ws.id), &[])
+        .await
+        .unwrap();
+    let wc = login(&server, &ws).await;
+    wc.batch_execute("CREATE VIEW big AS SELECT id, amount FROM orders WHERE amount > 6").await.unwrap();
+    for (client, schema) in [(&st, r#""in.c-s""#), (&wc, "main")] {
+        let bare = schema.trim_matches('"');
+        // each expected text is PostgreSQL 15's answer
+        for (sql, expected) in [
+            // char(n) pads and cuts; its trailing spaces do not count in || or comparisons
+            (
+                "SELECT 'ab'::char(5), 'ab'::character(5) || '|', 'abcdef'::char(3), 'abc'::char, \
+                 'ab'::char(5) = 'ab', 'ab '::varchar = 'ab', octet_length('héllo')"
+                    .to_owned(),
+                vec![vec![s("ab   "), s("ab|"), s("abc"), s("a"), s("t"), s("f"), s("6")]],
+            ),
+            // || of arrays: a NULL array is empty; an element beside an array joins it
+            (
+                "SELECT array_to_string(NULL::text[] || array(SELECT 'a' WHERE false), ','), \
+                 ARRAY[1] || 2, 0 || ARRAY[1], ARRAY[1, 2] || ARRAY[3]"
+                    .to_owned(),
+                vec![vec![s(""), s("{1,2}"), s("{0,1}"), s("{1,2,3}")]],
+            ),
+            // a written name's OID prints back as the (quoted) name
+            (
+                format!(
+                    "SELECT '{schema}'::regnamespace::text, 'pg_catalog'::regnamespace::oid, 'pg_class'::regclass::text"
+                ),
+                vec![vec![s(schema), s("11"), s("pg_class")]],
+            ),
+            // a view depends on what its query reads (dbt's and psql's dependency queries)
+            (
+                format!(
+                    "SELECT view_name, table_name FROM information_schema.view_table_usage WHERE view_schema = '{bare}'"
+                ),
+                vec![vec![s("big"), s("orders")]],
+            ),
+            (
+                format!(
+                    "SELECT DISTINCT r.relname FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_rewrite rw ON rw.oid = d.objid \
+                     JOIN pg_catalog.pg_class v ON v.oid = rw.ev_class JOIN pg_catalog.pg_class r ON r.oid = d.refobjid \
+                     JOIN pg_catalog.pg_namespace n ON n.oid = v.relnamespace \
+                     WHERE n.nspname = '{bare}' AND v.relname = 'big' AND d.refobjid <> v.oid"
+                ),
+                vec![vec![s("orders")]],
+            ),
+        ] {
+            assert_eq!(text_rows(client, &sql).await, expected, "{schema}: {sql}");
+        }
+        let e = client.simple_query("SELECT 'nope'::regnamespace").await.unwrap_err();
+        assert_eq!(sqlstate(&e), "3F000", "{e}");
+    }
+    // jsonb's operators DuckDB has no syntax for, in a workspace too
+    assert_eq!(
+        text_rows(&wc, r#"SELECT '{"a": {"b": [10, 20]}}'::jsonb #>> '{a,b,1}', '{"a": 1}'::jsonb ? 'a'"#).await,
+        vec![vec![s("20"), s("t")]]
+    );
+    server.stop().await;
+}
