@@ -2,7 +2,8 @@
 //! PostgreSQL 15 server started here, or raw DuckDB) and prints a table with the ratio.
 //!
 //!   cargo bench --bench duckstore -- [wire] [storage] [catalog] [loads] [snapshots] [branches] [listing]
-//!                                   [workspaces] [jdbc] [fairness] [transactions]  (default: all)
+//!                                   [workspaces] [jdbc] [fairness] [transactions] [catalog5000]
+//!                                   (default: all)
 
 mod postgres;
 mod stats;
@@ -439,6 +440,96 @@ async fn listing(table: &mut Table) {
     let n = client.query("SELECT id FROM duckstore.tables", &[]).await.unwrap().len();
     assert_eq!(n, TABLES);
     table.row_absolute("SELECT FROM duckstore.tables, 5 000 tables", &samples, "< 200 ms");
+    duck.stop().await;
+}
+
+/// A statement of the compatibility corpus (compat/corpus/GROUP.sql), as captured from a
+/// client, for the schema `schema`.
+fn corpus_statement(group: &str, name: &str, schema: &str) -> String {
+    let path = format!("{}/compat/corpus/{group}.sql", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap();
+    let entry = text
+        .split("\n-- @ ")
+        .find(|e| e.split_whitespace().next() == Some(name))
+        .unwrap_or_else(|| panic!("{name} in {path}"));
+    let sql: Vec<&str> = entry.lines().skip(1).filter(|l| !l.starts_with("--")).collect();
+    sql.join("\n")
+        .trim()
+        .replace("{schema_name}", schema)
+        .replace("{schema}", &format!("\"{schema}\""))
+        .replace("in\\\\.c-compat", &schema.replace('.', "\\\\."))
+}
+
+/// A BI tool's and psql's catalog queries in a project of 5 000 tables, side by side with
+/// PostgreSQL 15 holding the same 5 000 tables: pgjdbc's getTables of the schema (extended
+/// protocol, as pgjdbc sends it) and psql's `\d customers` (its nine queries, simple protocol).
+async fn catalog_5000(table: &mut Table) {
+    const TABLES: usize = 5000;
+    const SCHEMA: &str = "in.c-bench";
+    let pg = postgres::Postgres::start();
+    let pg_client = connect(&pg.conn_string()).await;
+    let duck = Duckstore::start().await;
+    let (client, _) = project(&duck, "wide").await;
+    pg_client.batch_execute(&format!(r#"CREATE SCHEMA "{SCHEMA}""#)).await.unwrap();
+    let started = Instant::now();
+    for i in 0..TABLES {
+        let create = format!(r#"CREATE TABLE "{SCHEMA}"."t{i}" (id BIGINT, name VARCHAR(40))"#);
+        client.batch_execute(&create).await.unwrap();
+        pg_client.batch_execute(&create).await.unwrap();
+    }
+    let customers = format!(
+        r#"CREATE TABLE "{SCHEMA}".customers (id INTEGER NOT NULL PRIMARY KEY, name VARCHAR(40) NOT NULL, country CHAR(2))"#
+    );
+    client.batch_execute(&customers).await.unwrap();
+    pg_client.batch_execute(&customers).await.unwrap();
+    println!("{TABLES} tables created in both in {:?}", started.elapsed());
+
+    let get_tables = corpus_statement("pgjdbc", "get-tables-all", SCHEMA);
+    let describe: Vec<String> = [
+        "d-lookup-customers",
+        "d-relinfo-customers",
+        "d-attrs-customers",
+        "d-indexes-customers",
+        "d-policies-customers",
+        "d-statistics-customers",
+        "d-publications-customers",
+        "d-inherits-customers",
+        "d-partitions-customers",
+    ]
+    .iter()
+    .map(|name| corpus_statement("psql", name, SCHEMA))
+    .collect();
+    async fn list(client: &Client, sql: &str, n: usize) -> Samples {
+        let mut samples = Samples::default();
+        for _ in 0..n {
+            let started = Instant::now();
+            let rows = client.query(sql, &[]).await.unwrap();
+            assert!(rows.len() > TABLES, "{} rows", rows.len());
+            samples.push(started.elapsed());
+        }
+        samples
+    }
+    async fn describe_table(client: &Client, statements: &[String], n: usize) -> Samples {
+        let mut samples = Samples::default();
+        for _ in 0..n {
+            let started = Instant::now();
+            for sql in statements {
+                client.simple_query(sql).await.unwrap();
+            }
+            samples.push(started.elapsed());
+        }
+        samples
+    }
+    list(&client, &get_tables, 3).await;
+    list(&pg_client, &get_tables, 3).await;
+    let d = list(&client, &get_tables, 30).await;
+    let p = list(&pg_client, &get_tables, 30).await;
+    table.row_latency("pgjdbc getTables of a schema of 5 000 tables", &d, &p, "measured");
+    describe_table(&client, &describe, 5).await;
+    describe_table(&pg_client, &describe, 5).await;
+    let d = describe_table(&client, &describe, 50).await;
+    let p = describe_table(&pg_client, &describe, 50).await;
+    table.row_latency("psql \\d of one table among 5 000 (9 queries)", &d, &p, "measured");
     duck.stop().await;
 }
 
@@ -919,6 +1010,9 @@ fn main() {
         }
         if wanted("listing") {
             listing(&mut table).await;
+        }
+        if wanted("catalog5000") {
+            catalog_5000(&mut table).await;
         }
         if wanted("workspaces") {
             workspaces(&mut table).await;

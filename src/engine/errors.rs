@@ -173,6 +173,9 @@ fn state_by_message(category: &str, text: &str) -> Option<SqlState> {
     if category == "Invalid Input" && text.starts_with("relation \"") && text.ends_with("\" does not exist") {
         return Some(SqlState::UndefinedTable);
     }
+    if category == "Invalid Input" && text == crate::gateway::compat::NEGATIVE_OFFSET {
+        return Some(SqlState::InvalidRowCountInResultOffsetClause);
+    }
     // and `'x'::regnamespace` (3F000)
     if category == "Invalid Input" && text.starts_with("schema \"") && text.ends_with("\" does not exist") {
         return Some(SqlState::InvalidSchemaName);

@@ -103,7 +103,10 @@ impl VTab for RelationFunction {
         let bind = unsafe { &*init.get_bind_data::<RelationBind>() };
         let batch =
             registry(init.get_extra_info::<Arc<RelationRegistry>>()).get(bind.handle).ok_or("no such relation")?;
-        Ok(RelationScan { batch, offset: AtomicUsize::new(0) })
+        // Only the columns the query reads are handed over (a catalog relation has dozens, of
+        // thousands of rows, and a query reads a few).
+        let columns: Vec<usize> = init.get_column_indices().into_iter().map(|c| c as usize).collect();
+        Ok(RelationScan { batch: projected(&batch, &columns)?, offset: AtomicUsize::new(0) })
     }
 
     fn func(func: &TableFunctionInfo<Self>, output: &mut DataChunkHandle) -> Result<(), Box<dyn std::error::Error>> {
@@ -124,4 +127,32 @@ impl VTab for RelationFunction {
     fn parameters() -> Option<Vec<LogicalTypeHandle>> {
         Some(vec![LogicalTypeHandle::from(LogicalTypeId::Bigint)])
     }
+
+    fn supports_pushdown() -> bool {
+        true
+    }
+}
+
+/// `batch`'s columns at `columns`, in that order; an index past its columns is DuckDB's row id
+/// (asked for when a query reads no column, as `count(*)` does), answered with row numbers.
+fn projected(batch: &RecordBatch, columns: &[usize]) -> Result<RecordBatch, arrow::error::ArrowError> {
+    if columns.iter().all(|&c| c < batch.num_columns()) {
+        return batch.project(columns);
+    }
+    let rows = batch.num_rows();
+    let (fields, arrays): (Vec<arrow::datatypes::FieldRef>, Vec<arrow::array::ArrayRef>) = columns
+        .iter()
+        .map(|&c| match c < batch.num_columns() {
+            true => (batch.schema().fields()[c].clone(), Arc::clone(batch.column(c))),
+            false => (
+                Arc::new(arrow::datatypes::Field::new("rowid", arrow::datatypes::DataType::Int64, false)),
+                Arc::new(arrow::array::Int64Array::from_iter_values(0..rows as i64)) as arrow::array::ArrayRef,
+            ),
+        })
+        .unzip();
+    RecordBatch::try_new_with_options(
+        Arc::new(arrow::datatypes::Schema::new(fields)),
+        arrays,
+        &arrow::record_batch::RecordBatchOptions::new().with_row_count(Some(rows)),
+    )
 }

@@ -4,6 +4,7 @@
 //! plans. See docs/adr/0011-execution-layer.md.
 
 pub(crate) mod catalog;
+mod catalog_cache;
 mod catalog_static;
 mod copy_in;
 mod cursors;
@@ -43,6 +44,8 @@ pub struct Executor {
     storage: Storage,
     /// The longest a storage-session statement may run, in milliseconds (0: no limit).
     statement_timeout_ms: u64,
+    /// Built catalog relations, kept while what they show holds.
+    catalog_cache: Arc<catalog_cache::CatalogCache>,
 }
 
 /// The types a statement takes and answers, worked out without running it.
@@ -176,7 +179,7 @@ fn ready(batch: RecordBatch, tag: &'static str) -> Outcome {
 
 impl Executor {
     pub fn new(storage: Storage, statement_timeout_ms: u64) -> Executor {
-        Executor { storage, statement_timeout_ms }
+        Executor { storage, statement_timeout_ms, catalog_cache: Default::default() }
     }
 
     pub fn storage(&self) -> &Storage {

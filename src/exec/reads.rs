@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::catalog::CatalogContents;
+use super::catalog_cache::{CatalogSource, Key};
 use super::{Executor, Session};
 use crate::engine::{RelationGuard, TableFile};
 use crate::error::Result;
@@ -27,7 +28,8 @@ impl Executor {
             && relations
                 .iter()
                 .any(|r| matches!(r, gateway::ServerRelation::Catalog(c) if *c != CatalogRelation::Cursors));
-        let snapshot = if needs_snapshot { Some(self.catalog_contents(session).await?) } else { None };
+        let source = if needs_snapshot { Some(self.catalog_source(session).await?) } else { None };
+        let mut contents = None;
         let mut guards = Vec::with_capacity(relations.len());
         for relation in relations {
             if describe_only {
@@ -38,15 +40,14 @@ impl Executor {
                 );
                 continue;
             }
-            let batch = match (relation, &snapshot) {
+            let batch = match (relation, &source) {
                 (gateway::ServerRelation::System(view), _) => storage.system_view(session.ctx.clone(), *view).await?,
                 (gateway::ServerRelation::Catalog(CatalogRelation::Cursors), _) => super::cursors::pg_cursors(session)?,
-                (gateway::ServerRelation::Catalog(c), Some(snapshot)) => {
-                    let settings = session.settings().clone();
-                    super::catalog::build(*c, snapshot, &session.ctx.user, &session.database, &settings)?
+                (gateway::ServerRelation::Catalog(c), Some(source)) => {
+                    self.catalog_relation(session, *c, source, &mut contents).await?
                 }
                 (gateway::ServerRelation::Catalog(_), None) => {
-                    unreachable!("a snapshot is taken when catalog relations are read")
+                    unreachable!("a source is taken when catalog relations are read")
                 }
             };
             guards.push(storage.engine().register_relation_at(
@@ -58,15 +59,45 @@ impl Executor {
         Ok(guards)
     }
 
-    /// What the session's catalog relations show: a storage session's buckets and tables, or a
-    /// workspace session's own schemas, tables and views.
-    async fn catalog_contents(&self, session: &Session) -> Result<CatalogContents> {
-        match &session.workspace {
-            Some(ws) => {
-                Ok(super::workspace_catalog::contents(&*self.storage.engine().workspace_catalog(&ws.conn).await?))
-            }
-            None => Ok(CatalogContents::of_storage(&self.storage.catalog_snapshot(session.ctx.clone()).await?)),
+    /// What the session's catalog relations are built from, identified before anything is
+    /// read (see `catalog_cache`).
+    async fn catalog_source(&self, session: &Session) -> Result<CatalogSource> {
+        Ok(match &session.workspace {
+            Some(ws) => CatalogSource::Workspace(self.storage.engine().workspace_catalog(&ws.conn).await?),
+            None => CatalogSource::Storage { generation: self.storage.catalog_generation() },
+        })
+    }
+
+    /// One catalog relation as the session sees it: kept, or built from what the session's
+    /// catalog relations show (a storage session's buckets and tables, or a workspace
+    /// session's own schemas, tables and views; read once per statement, when first needed).
+    async fn catalog_relation(
+        &self,
+        session: &Session,
+        relation: CatalogRelation,
+        source: &CatalogSource,
+        contents: &mut Option<CatalogContents>,
+    ) -> Result<arrow::record_batch::RecordBatch> {
+        let private = session.transaction_id().is_some();
+        let key = Key::of(source, relation, &session.ctx.user, &session.database, private);
+        if let Some(batch) = key.as_ref().and_then(|k| self.catalog_cache.get(k)) {
+            return Ok(batch);
         }
+        let contents = match contents {
+            Some(contents) => contents,
+            None => contents.insert(match source {
+                CatalogSource::Workspace(catalog) => super::workspace_catalog::contents(catalog),
+                CatalogSource::Storage { .. } => {
+                    CatalogContents::of_storage(&self.storage.catalog_snapshot(session.ctx.clone()).await?)
+                }
+            }),
+        };
+        let settings = session.settings().clone();
+        let batch = super::catalog::build(relation, contents, &session.ctx.user, &session.database, &settings)?;
+        if let Some(key) = key {
+            self.catalog_cache.put(key, source, &batch);
+        }
+        Ok(batch)
     }
 
     /// The SQL of a read with its server-built relations registered and its tables resolved

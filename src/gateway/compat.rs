@@ -872,6 +872,7 @@ impl VisitorMut for Rewriter<'_, '_> {
 
     fn pre_visit_query(&mut self, query: &mut sqlparser::ast::Query) -> ControlFlow<Error> {
         expand_set_returning_items(query);
+        refuse_negative_offset(query);
         ControlFlow::Continue(())
     }
 
@@ -1621,6 +1622,23 @@ fn divisor(right: &Expr) -> &Expr {
 /// generate_series(1, 3)` is three rows; psqlODBC's SQLForeignKeys numbers key columns so);
 /// DuckDB's `generate_series` there is one list. A select item that is such a call becomes
 /// DuckDB's `unnest` of it, keeping PostgreSQL's column name. Answers whether anything changed.
+/// A written negative OFFSET is PostgreSQL's 2201X (DuckDB's one refusal of a negative LIMIT or
+/// OFFSET is LIMIT's 2201W); the refusal is the engine's, when it binds the query.
+fn refuse_negative_offset(query: &mut sqlparser::ast::Query) -> bool {
+    let Some(sqlparser::ast::LimitClause::LimitOffset { offset: Some(offset), .. }) = &mut query.limit_clause else {
+        return false;
+    };
+    let negative = matches!(&offset.value, Expr::UnaryOp { op: UnaryOperator::Minus, expr }
+        if matches!(&**expr, Expr::Value(v) if matches!(&v.value, Value::Number(n, _) if !n.trim_start_matches(['0', '.']).is_empty())));
+    if negative {
+        offset.value = call("error", vec![text(NEGATIVE_OFFSET)]);
+    }
+    negative
+}
+
+/// The engine's message for [`refuse_negative_offset`] (engine::errors maps it to 2201X).
+pub const NEGATIVE_OFFSET: &str = "OFFSET must not be negative";
+
 fn expand_set_returning_items(query: &mut sqlparser::ast::Query) -> bool {
     use sqlparser::ast::{SelectItem, SetExpr};
     fn expand(body: &mut SetExpr) -> bool {
@@ -2615,6 +2633,7 @@ pub fn rewrite_semantics(statement: &mut Statement) -> bool {
         type Break = ();
         fn pre_visit_query(&mut self, query: &mut sqlparser::ast::Query) -> ControlFlow<()> {
             self.0 |= expand_set_returning_items(query);
+            self.0 |= refuse_negative_offset(query);
             ControlFlow::Continue(())
         }
         fn pre_visit_table_factor(&mut self, factor: &mut sqlparser::ast::TableFactor) -> ControlFlow<()> {

@@ -206,3 +206,78 @@ async fn a_kept_resolution_never_outlives_a_link_or_a_token() {
     assert_eq!(crate::harness::sqlstate(&err), "28P01", "{err}");
     server.stop().await;
 }
+
+/// Every table and column the catalog shows of the schema `in.c-c` (pg_class, pg_attribute,
+/// pg_namespace: the relations a BI tool's navigator and psql's `\d` read), with pg_class's
+/// row estimate.
+const COLUMNS: &str = "SELECT c.relname, c.relkind, a.attname, c.reltuples::bigint FROM pg_catalog.pg_class c \
+     JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid \
+     WHERE n.nspname = 'in.c-c' AND a.attnum > 0 AND c.relkind IN ('r', 'v') ORDER BY 1, 3";
+
+/// `COLUMNS`, twice (the second read is the one a kept relation would answer).
+async fn catalog_rows(client: &Client) -> Vec<Vec<String>> {
+    let first = rows(client, COLUMNS).await;
+    assert_eq!(rows(client, COLUMNS).await, first);
+    first
+}
+
+fn named(rows: &[(&str, &str, &str, &str)]) -> Vec<Vec<String>> {
+    rows.iter().map(|(a, b, c, d)| vec![a.to_string(), b.to_string(), c.to_string(), d.to_string()]).collect()
+}
+
+#[tokio::test]
+async fn kept_catalog_relations_follow_every_change_and_stay_with_their_scope() {
+    let server = TestServer::start().await;
+    let (_, user, token) = server.project("kept").await;
+    let (reader, writer) = (server.connect(&user, &token).await, server.connect(&user, &token).await);
+    writer.batch_execute(r#"CREATE SCHEMA "in.c-c""#).await.unwrap();
+    assert!(catalog_rows(&reader).await.is_empty());
+    writer.batch_execute(&format!("CREATE TABLE {T} (id BIGINT)")).await.unwrap();
+    assert_eq!(catalog_rows(&reader).await, named(&[("t", "r", "id", "0")]));
+    writer.batch_execute(&format!("INSERT INTO {T} VALUES (1), (2)")).await.unwrap();
+    assert_eq!(catalog_rows(&reader).await, named(&[("t", "r", "id", "2")]));
+    writer.batch_execute(&format!("ALTER TABLE {T} ADD COLUMN v BIGINT")).await.unwrap();
+    writer.batch_execute(r#"CREATE VIEW "in.c-c"."w" AS SELECT v FROM t"#).await.unwrap();
+    let both = named(&[("t", "r", "id", "2"), ("t", "r", "v", "2"), ("w", "v", "v", "0")]);
+    assert_eq!(catalog_rows(&reader).await, both);
+    writer.batch_execute(r#"DROP VIEW "in.c-c"."w""#).await.unwrap();
+    writer.batch_execute(&format!("ALTER TABLE {T} RENAME TO u")).await.unwrap();
+    assert_eq!(catalog_rows(&reader).await, named(&[("u", "r", "id", "2"), ("u", "r", "v", "2")]));
+    writer.batch_execute(r#"ALTER TABLE "in.c-c"."u" RENAME TO t"#).await.unwrap();
+    // a transaction block's own tables are its alone, and go with its rollback
+    writer.batch_execute(r#"BEGIN; CREATE TABLE "in.c-c"."x" (k INTEGER)"#).await.unwrap();
+    assert_eq!(catalog_rows(&writer).await.len(), 3);
+    assert_eq!(catalog_rows(&reader).await.len(), 2);
+    writer.batch_execute("ROLLBACK").await.unwrap();
+    assert_eq!(catalog_rows(&writer).await.len(), 2);
+    // another project's session with a schema of the same name sees its own tables only
+    let (_, other_user, other_token) = server.project("other").await;
+    let other = server.connect(&other_user, &other_token).await;
+    other.batch_execute(r#"CREATE SCHEMA "in.c-c"; CREATE TABLE "in.c-c"."mine" (m INTEGER)"#).await.unwrap();
+    assert_eq!(catalog_rows(&other).await, named(&[("mine", "r", "m", "0")]));
+    writer.batch_execute(&format!("DROP TABLE {T}")).await.unwrap();
+    assert!(catalog_rows(&reader).await.is_empty());
+
+    // two sessions of one workspace: each sees the other's committed changes, not its block's
+    let ws = writer.query_one("CALL create_workspace(name => 'k')", &[]).await.unwrap();
+    let (ws_user, ws_password): (String, String) = (ws.get("user"), ws.get("password"));
+    let w1 = server.try_connect(&ws_user, &ws_password, &ws_user).await.unwrap();
+    let w2 = server.try_connect(&ws_user, &ws_password, &ws_user).await.unwrap();
+    let tables = "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY 1";
+    for _ in 0..2 {
+        assert!(rows(&w1, tables).await.is_empty());
+    }
+    w2.batch_execute("CREATE TABLE a (i INTEGER)").await.unwrap();
+    for _ in 0..2 {
+        assert_eq!(rows(&w1, tables).await, [["a"]]);
+    }
+    w2.batch_execute("BEGIN; CREATE TABLE b (i INTEGER)").await.unwrap();
+    assert_eq!(rows(&w2, tables).await, [["a"], ["b"]]);
+    assert_eq!(rows(&w1, tables).await, [["a"]]);
+    w2.batch_execute("ROLLBACK").await.unwrap();
+    w2.batch_execute("ALTER TABLE a RENAME TO c").await.unwrap();
+    for _ in 0..2 {
+        assert_eq!(rows(&w1, tables).await, [["c"]]);
+    }
+    server.stop().await;
+}
