@@ -253,7 +253,7 @@ fn rewrite_for_postgres<'a>(session: &Session, sql: &'a str) -> Result<(Cow<'a, 
     let session_functions = gateway::compat::SESSION_FUNCTION_WORDS.iter().any(|w| lower.contains(w));
     let first = after_leading_comments(&lower).trim_start_matches('(').split(|c: char| !c.is_ascii_alphabetic()).next();
     let query = matches!(first, Some("select" | "with" | "values"));
-    let declares_lengths = first == Some("create") && lower.contains("char");
+    let declares_lengths = first == Some("create") && (lower.contains("char") || lower.contains("float"));
     let numeric = lower.contains("numeric") || lower.contains("decimal");
     if !session_functions && !query && !declares_lengths && !numeric {
         return unchanged;
@@ -272,7 +272,7 @@ fn rewrite_for_postgres<'a>(session: &Session, sql: &'a str) -> Result<(Cow<'a, 
     }
     changed |= gateway::query::name_columns_like_postgres(statement);
     changed |= gateway::compat::rewrite_semantics(statement);
-    changed |= keep_declared_lengths(statement);
+    changed |= keep_declared_types(statement);
     changed |= keep_numeric_digits(statement);
     if !changed {
         return unchanged;
@@ -295,12 +295,18 @@ fn postgres_operators_as_functions(text: &str) -> Option<String> {
 /// storage tables do (`storage::tables::table_ddl`): DuckDB ignores a declared length, so a
 /// CHECK refuses a longer value (`22001`, as PostgreSQL) and the workspace's catalog reads the
 /// length back from it (`engine::workspaces`, `length(c) <= n` for varchar, `char_length(c) <=
-/// n` for char). Answers whether anything changed.
-fn keep_declared_lengths(statement: &mut sqlparser::ast::Statement) -> bool {
+/// n` for char); a `float` column is double precision, as PostgreSQL's. Answers whether
+/// anything changed.
+fn keep_declared_types(statement: &mut sqlparser::ast::Statement) -> bool {
     use sqlparser::ast::{CharacterLength, CheckConstraint, ColumnOption, ColumnOptionDef, DataType, Statement};
     let Statement::CreateTable(create) = statement else { return false };
     let mut changed = false;
     for column in &mut create.columns {
+        // PostgreSQL's float is double precision (DuckDB's FLOAT a real)
+        if matches!(column.data_type, DataType::Float(_)) {
+            column.data_type = gateway::compat::postgres_float(&column.data_type);
+            changed = true;
+        }
         let (length, function) = match &column.data_type {
             DataType::Varchar(Some(CharacterLength::IntegerLength { length, .. }))
             | DataType::CharacterVarying(Some(CharacterLength::IntegerLength { length, .. }))

@@ -1135,6 +1135,20 @@ fn semantic_rewrite(expr: &mut Expr) -> bool {
             };
             true
         }
+        // a real with anything but a real is double precision arithmetic in PostgreSQL (it has
+        // no operators of float4 with integers or numerics); DuckDB's stays real
+        Expr::BinaryOp { left, op, right }
+            if arithmetic(op)
+                && ((written_as_real(left) && written_as_other_number(right))
+                    || (written_as_real(right) && written_as_other_number(left))) =>
+        {
+            for side in [left, right] {
+                if written_as_real(side) {
+                    **side = cast_to(take(side), DataType::Float8);
+                }
+            }
+            true
+        }
         Expr::BinaryOp { left, op, right } => {
             let mut changed = false;
             // an integer literal is an int4 in PostgreSQL (`smallint_column + 1` is an
@@ -1188,6 +1202,10 @@ fn semantic_rewrite(expr: &mut Expr) -> bool {
                 return true;
             }
             if let Some(replacement) = array_function(f) {
+                *expr = replacement;
+                return true;
+            }
+            if let Some(replacement) = float_function(f) {
                 *expr = replacement;
                 return true;
             }
@@ -1342,6 +1360,12 @@ fn semantic_rewrite(expr: &mut Expr) -> bool {
             };
             let value = cast_to(take(inner), DataType::Varchar(None));
             **inner = call("rpad", vec![value, number(length), text(" ")]);
+            true
+        }
+        // PostgreSQL's float is double precision, as is float(p) past 24 bits (DuckDB's FLOAT is
+        // a real)
+        Expr::Cast { data_type: data_type @ DataType::Float(_), .. } => {
+            *data_type = postgres_float(data_type);
             true
         }
         // a literal keeps its own scale, as PostgreSQL's numeric does (`'3.14'::numeric` is 3.14)
@@ -1959,6 +1983,88 @@ fn arithmetic(op: &BinaryOperator) -> bool {
 }
 
 /// An integer literal PostgreSQL types as int4 (`7`, `-2147483648`).
+/// round() and sign() of a value written as a float or an integer: PostgreSQL's are of double
+/// precision (an integer is taken as one), and its round rounds half to even.
+fn float_function(f: &sqlparser::ast::Function) -> Option<Expr> {
+    let parts = name_parts(&f.name)?;
+    let name = match parts.as_slice() {
+        [name] => name.as_str(),
+        [schema, name] if schema == "pg_catalog" => name.as_str(),
+        _ => return None,
+    };
+    let args = expr_args(&f.args)?;
+    let [arg] = args.as_slice() else { return None };
+    if !matches!(name, "round" | "sign") || f.over.is_some() || f.filter.is_some() {
+        return None;
+    }
+    let float = match written_number_kind(arg)? {
+        NumberKind::Float => arg.clone(),
+        NumberKind::Integer => cast_to(arg.clone(), DataType::Float8),
+    };
+    let double = DataType::Double(sqlparser::ast::ExactNumberInfo::None);
+    Some(match name {
+        // (DuckDB's round_even rounds a negative half away from zero; the value is named once)
+        "round" => {
+            let x = operand(0);
+            with_operands(&format!("sign({x}) * round_even(abs({x}), 0)"), vec![float]).ok()?
+        }
+        _ => cast_to(call("sign", vec![float]), double),
+    })
+}
+
+enum NumberKind {
+    Integer,
+    Float,
+}
+
+/// Whether `e` is written as an integer (a literal or a cast to an integer type) or as a float
+/// (a cast to one).
+fn written_number_kind(e: &Expr) -> Option<NumberKind> {
+    match e {
+        _ if int4_literal(e) => Some(NumberKind::Integer),
+        Expr::Nested(inner) | Expr::UnaryOp { op: UnaryOperator::Minus | UnaryOperator::Plus, expr: inner } => {
+            written_number_kind(inner)
+        }
+        Expr::Cast { data_type, .. } => match data_type {
+            DataType::SmallInt(_)
+            | DataType::Int(_)
+            | DataType::Integer(_)
+            | DataType::BigInt(_)
+            | DataType::Int2(_)
+            | DataType::Int4(_)
+            | DataType::Int8(_) => Some(NumberKind::Integer),
+            DataType::Double(_)
+            | DataType::DoublePrecision
+            | DataType::Float8
+            | DataType::Float4
+            | DataType::Real
+            | DataType::Float(_) => Some(NumberKind::Float),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// A number other than a real by how it is written: a numeric literal, or a cast to an integer,
+/// numeric or double precision type.
+fn written_as_other_number(e: &Expr) -> bool {
+    match e {
+        Expr::Nested(inner) | Expr::UnaryOp { expr: inner, .. } => written_as_other_number(inner),
+        Expr::Value(v) => matches!(v.value, Value::Number(..)),
+        Expr::Cast { data_type: DataType::Decimal(_) | DataType::Numeric(_), .. } => true,
+        _ => !written_as_real(e) && written_number_kind(e).is_some(),
+    }
+}
+
+/// A real by how it is written: a cast to float4.
+fn written_as_real(e: &Expr) -> bool {
+    match e {
+        Expr::Nested(inner) => written_as_real(inner),
+        Expr::Cast { data_type, .. } => matches!(postgres_float(data_type), DataType::Float4 | DataType::Real),
+        _ => false,
+    }
+}
+
 fn int4_literal(e: &Expr) -> bool {
     let (negative, inner) = match e {
         Expr::UnaryOp { op: sqlparser::ast::UnaryOperator::Minus, expr } => (true, &**expr),
@@ -2557,6 +2663,17 @@ pub fn is_unconstrained_numeric(data_type: &DataType) -> bool {
             matches!(written.strip_prefix("pg_catalog.").unwrap_or(&written).trim_matches('"'), "numeric" | "decimal")
         }
         _ => false,
+    }
+}
+
+/// The type PostgreSQL means by `float` or `float(p)`: real up to 24 bits, else double
+/// precision; any other type as it is.
+pub fn postgres_float(data_type: &DataType) -> DataType {
+    use sqlparser::ast::ExactNumberInfo::{Precision, PrecisionAndScale};
+    match data_type {
+        DataType::Float(Precision(p) | PrecisionAndScale(p, _)) if *p <= 24 => DataType::Real,
+        DataType::Float(_) => DataType::Float8,
+        other => other.clone(),
     }
 }
 

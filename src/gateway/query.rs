@@ -258,7 +258,7 @@ fn folded(ident: &Ident) -> String {
 /// The type name PostgreSQL's grammar gives a cast's type (`int` is `int4`, `double precision`
 /// `float8`, `varchar(10)` `varchar`); other names as written, without their schema.
 pub(super) fn postgres_type_name(data_type: &sqlparser::ast::DataType) -> String {
-    let written = data_type.to_string().to_lowercase();
+    let written = super::compat::postgres_float(data_type).to_string().to_lowercase();
     // the quoted name is the one-byte type "char", not char(n)
     if written.trim_start_matches("pg_catalog.") == "\"char\"" {
         return "char".to_owned();

@@ -1751,6 +1751,14 @@ async fn char_casts_array_concatenation_reg_names_and_view_dependencies_answer_a
                     .to_owned(),
                 vec![vec![s("ab   "), s("ab|"), s("abc"), s("a"), s("t"), s("f"), s("6")]],
             ),
+            // a float's round is half to even; round and sign of numbers written as floats or
+            // integers are double precision; a real with another number is double precision
+            (
+                "SELECT round(2.5::float8), round(-2.5::float8), round(3.5::float8), round(7), sign(-3), \
+                 3::int2 * 0.5::float4"
+                    .to_owned(),
+                vec![vec![s("2"), s("-2"), s("4"), s("7"), s("-1"), s("1.5")]],
+            ),
             // || of arrays: a NULL array is empty; an element beside an array joins it
             (
                 "SELECT array_to_string(NULL::text[] || array(SELECT 'a' WHERE false), ','), \
@@ -1787,6 +1795,17 @@ async fn char_casts_array_concatenation_reg_names_and_view_dependencies_answer_a
         let e = client.simple_query("SELECT 'nope'::regnamespace").await.unwrap_err();
         assert_eq!(sqlstate(&e), "3F000", "{e}");
     }
+    // float is double precision, float(p) a real up to 24 bits; a workspace's float column too
+    for client in [&st, &wc] {
+        let row = client.query_one("SELECT 1.5::float, 1.5::float(10), 1.5::float(30)", &[]).await.unwrap();
+        let types: Vec<&Type> = row.columns().iter().map(|c| c.type_()).collect();
+        assert_eq!(types, [&Type::FLOAT8, &Type::FLOAT4, &Type::FLOAT8]);
+    }
+    wc.batch_execute("CREATE TABLE f (a float, b float(10))").await.unwrap();
+    assert_eq!(
+        text_rows(&wc, "SELECT data_type FROM information_schema.columns WHERE table_name = 'f' ORDER BY 1").await,
+        vec![vec![s("double precision")], vec![s("real")]]
+    );
     // jsonb's operators DuckDB has no syntax for, in a workspace too
     assert_eq!(
         text_rows(&wc, r#"SELECT '{"a": {"b": [10, 20]}}'::jsonb #>> '{a,b,1}', '{"a": 1}'::jsonb ? 'a'"#).await,
