@@ -1121,6 +1121,20 @@ fn semantic_rewrite(expr: &mut Expr) -> bool {
             }
             true
         }
+        // `'a' || NULL` is a text NULL, as PostgreSQL resolves it (DuckDB's is an integer's)
+        Expr::BinaryOp { left, op: BinaryOperator::StringConcat, right }
+            if (is_null_literal(left) && string_literal(right).is_some())
+                || (is_null_literal(right) && string_literal(left).is_some()) =>
+        {
+            *expr = text_null();
+            true
+        }
+        // `-2147483648` is the smallest int4 (DuckDB negates a BIGINT)
+        Expr::UnaryOp { op: UnaryOperator::Minus, expr: inner } if matches!(&**inner, Expr::Value(v) if matches!(&v.value, Value::Number(n, _) if n == "2147483648")) =>
+        {
+            *expr = cast_to(take(expr), DataType::Integer(None));
+            true
+        }
         // `||` of arrays is PostgreSQL's array_cat (a NULL array counts as empty), or with an
         // element written beside an array its array_append/array_prepend; DuckDB's `||`
         // answers NULL for a NULL operand and refuses an element
@@ -1205,7 +1219,10 @@ fn semantic_rewrite(expr: &mut Expr) -> bool {
                 *expr = replacement;
                 return true;
             }
-            if let Some(replacement) = float_function(f) {
+            if integer_literals_beside_values(f) {
+                return true;
+            }
+            if let Some(replacement) = number_function(f) {
                 *expr = replacement;
                 return true;
             }
@@ -1360,6 +1377,26 @@ fn semantic_rewrite(expr: &mut Expr) -> bool {
             };
             let value = cast_to(take(inner), DataType::Varchar(None));
             **inner = call("rpad", vec![value, number(length), text(" ")]);
+            true
+        }
+        // a number written with an exponent is a numeric in PostgreSQL (`1e3` is 1000, `1.0e-3`
+        // 0.0010); DuckDB reads a double
+        Expr::Value(v) if matches!(&v.value, Value::Number(n, _) if n.contains(['e', 'E'])) => {
+            let Value::Number(n, _) = &v.value else { return false };
+            let Some((plain, scale)) = plain_decimal(n) else { return false };
+            *expr = cast_to(
+                Expr::value(Value::Number(plain, false)),
+                DataType::Decimal(sqlparser::ast::ExactNumberInfo::PrecisionAndScale(38, scale)),
+            );
+            true
+        }
+        // `'4.2'::int`: PostgreSQL's integer input takes digits only (DuckDB's rounds)
+        Expr::Cast { expr: inner, data_type, .. }
+            if integer_type(data_type) && string_literal(inner).is_some_and(|t| !integer_text(t)) =>
+        {
+            let written = string_literal(inner).unwrap_or_default();
+            let message = format!("invalid input syntax for type integer: \"{written}\"");
+            **inner = call("error", vec![text(&message)]);
             true
         }
         // PostgreSQL's float is double precision, as is float(p) past 24 bits (DuckDB's FLOAT is
@@ -1983,9 +2020,11 @@ fn arithmetic(op: &BinaryOperator) -> bool {
 }
 
 /// An integer literal PostgreSQL types as int4 (`7`, `-2147483648`).
-/// round() and sign() of a value written as a float or an integer: PostgreSQL's are of double
-/// precision (an integer is taken as one), and its round rounds half to even.
-fn float_function(f: &sqlparser::ast::Function) -> Option<Expr> {
+/// PostgreSQL's number functions DuckDB lacks or types otherwise: round() and sign() of a
+/// value written as a float or an integer are of double precision (an integer is taken as
+/// one), and that round rounds half to even; div() is the truncated quotient, a numeric;
+/// gcd() and lcm() of int4s are int4s.
+fn number_function(f: &sqlparser::ast::Function) -> Option<Expr> {
     let parts = name_parts(&f.name)?;
     let name = match parts.as_slice() {
         [name] => name.as_str(),
@@ -1993,8 +2032,24 @@ fn float_function(f: &sqlparser::ast::Function) -> Option<Expr> {
         _ => return None,
     };
     let args = expr_args(&f.args)?;
+    if f.over.is_some() || f.filter.is_some() {
+        return None;
+    }
+    match (name, args.as_slice()) {
+        ("div", [a, b]) => {
+            let quotient = call("trunc", vec![call(crate::engine::numeric::DIVIDE, vec![a.clone(), b.clone()])]);
+            return Some(cast_to(
+                quotient,
+                DataType::Decimal(sqlparser::ast::ExactNumberInfo::PrecisionAndScale(38, 0)),
+            ));
+        }
+        ("gcd" | "lcm", [a, b]) if [a, b].iter().all(|e| written_as_int4(e)) => {
+            return Some(cast_to(call(name, args.clone()), DataType::Integer(None)));
+        }
+        _ => {}
+    }
     let [arg] = args.as_slice() else { return None };
-    if !matches!(name, "round" | "sign") || f.over.is_some() || f.filter.is_some() {
+    if !matches!(name, "round" | "sign") {
         return None;
     }
     let float = match written_number_kind(arg)? {
@@ -2025,22 +2080,17 @@ fn written_number_kind(e: &Expr) -> Option<NumberKind> {
         Expr::Nested(inner) | Expr::UnaryOp { op: UnaryOperator::Minus | UnaryOperator::Plus, expr: inner } => {
             written_number_kind(inner)
         }
-        Expr::Cast { data_type, .. } => match data_type {
-            DataType::SmallInt(_)
-            | DataType::Int(_)
-            | DataType::Integer(_)
-            | DataType::BigInt(_)
-            | DataType::Int2(_)
-            | DataType::Int4(_)
-            | DataType::Int8(_) => Some(NumberKind::Integer),
-            DataType::Double(_)
-            | DataType::DoublePrecision
-            | DataType::Float8
-            | DataType::Float4
-            | DataType::Real
-            | DataType::Float(_) => Some(NumberKind::Float),
-            _ => None,
-        },
+        Expr::Cast { data_type, .. } if integer_type(data_type) => Some(NumberKind::Integer),
+        Expr::Cast {
+            data_type:
+                DataType::Double(_)
+                | DataType::DoublePrecision
+                | DataType::Float8
+                | DataType::Float4
+                | DataType::Real
+                | DataType::Float(_),
+            ..
+        } => Some(NumberKind::Float),
         _ => None,
     }
 }
@@ -2054,6 +2104,29 @@ fn written_as_other_number(e: &Expr) -> bool {
         Expr::Cast { data_type: DataType::Decimal(_) | DataType::Numeric(_), .. } => true,
         _ => !written_as_real(e) && written_number_kind(e).is_some(),
     }
+}
+
+/// An int4 by how it is written: an integer literal in its range, or a cast to integer.
+fn written_as_int4(e: &Expr) -> bool {
+    match e {
+        Expr::Nested(inner) => written_as_int4(inner),
+        Expr::Cast { data_type: DataType::Int(_) | DataType::Integer(_) | DataType::Int4(_), .. } => true,
+        _ => int4_literal(e),
+    }
+}
+
+/// smallint, integer or bigint, however written.
+fn integer_type(data_type: &DataType) -> bool {
+    matches!(
+        data_type,
+        DataType::SmallInt(_)
+            | DataType::Int(_)
+            | DataType::Integer(_)
+            | DataType::BigInt(_)
+            | DataType::Int2(_)
+            | DataType::Int4(_)
+            | DataType::Int8(_)
+    )
 }
 
 /// A real by how it is written: a cast to float4.
@@ -2598,6 +2671,43 @@ fn average(f: &sqlparser::ast::Function) -> Option<Expr> {
     Some(call(crate::engine::numeric::DIVIDE, vec![sum, renamed("count")]))
 }
 
+/// coalesce(), greatest() and least() with an integer literal beside other values: the literal
+/// is an int4 in PostgreSQL, so `coalesce(smallint_column, 0)` is an integer (DuckDB's literal
+/// takes the other values' type). Answers whether anything changed.
+fn integer_literals_beside_values(f: &mut sqlparser::ast::Function) -> bool {
+    let Some(parts) = name_parts(&f.name) else { return false };
+    let name = match parts.as_slice() {
+        [name] => name.as_str(),
+        [schema, name] if schema == "pg_catalog" => name.as_str(),
+        _ => return false,
+    };
+    if !matches!(name, "coalesce" | "greatest" | "least") {
+        return false;
+    }
+    let FunctionArguments::List(list) = &mut f.args else { return false };
+    let values = list.args.iter_mut().filter_map(|a| match a {
+        FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e),
+        _ => None,
+    });
+    int4_literals_typed(values.collect())
+}
+
+/// Casts the int4 literals among `values` to INTEGER when some value is not a literal. Answers
+/// whether anything changed.
+fn int4_literals_typed(values: Vec<&mut Expr>) -> bool {
+    if !values.iter().any(|v| !is_literal(v)) {
+        return false;
+    }
+    let mut changed = false;
+    for value in values {
+        if int4_literal(value) {
+            *value = cast_to(std::mem::replace(value, Expr::value(Value::Null)), DataType::Integer(None));
+            changed = true;
+        }
+    }
+    changed
+}
+
 /// PostgreSQL functions answering an integer where DuckDB's namesake answers a BIGINT.
 fn int4_function(f: &sqlparser::ast::Function) -> bool {
     let Some(parts) = name_parts(&f.name) else { return false };
@@ -2633,6 +2743,16 @@ pub const NUMERIC_AS_STORED: DataType = DataType::Decimal(sqlparser::ast::ExactN
 
 /// The scale of a decimal literal (`'12.50'`, `-3.1`) when its digits fit DECIMAL(38, scale).
 fn literal_scale(expr: &Expr) -> Option<i64> {
+    // (a number written with an exponent, already a decimal of its scale)
+    if let Expr::Cast {
+        expr: inner,
+        data_type: DataType::Decimal(sqlparser::ast::ExactNumberInfo::PrecisionAndScale(38, scale)),
+        ..
+    } = expr
+        && matches!(&**inner, Expr::Value(v) if matches!(v.value, Value::Number(..)))
+    {
+        return Some(*scale);
+    }
     let written = match expr {
         Expr::Value(v) => match &v.value {
             Value::Number(n, _) => n.as_str(),
@@ -2675,6 +2795,43 @@ pub fn postgres_float(data_type: &DataType) -> DataType {
         DataType::Float(_) => DataType::Float8,
         other => other.clone(),
     }
+}
+
+fn is_null_literal(e: &Expr) -> bool {
+    matches!(e, Expr::Value(v) if v.value == Value::Null)
+}
+
+/// A number literal with an exponent as a plain decimal and its scale (`1.5e-3` → `0.0015`,
+/// 4); None past 38 digits.
+fn plain_decimal(written: &str) -> Option<(String, i64)> {
+    let (mantissa, exponent) = written.split_once(['e', 'E'])?;
+    let exponent: i64 = exponent.parse().ok().filter(|e: &i64| e.abs() <= 38)?;
+    let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    if !(whole.bytes().chain(fraction.bytes()).all(|b| b.is_ascii_digit())) || whole.len() + fraction.len() == 0 {
+        return None;
+    }
+    let mut digits = format!("{whole}{fraction}");
+    let mut scale = fraction.len() as i64 - exponent;
+    if scale < 0 {
+        digits.push_str(&"0".repeat(-scale as usize));
+        scale = 0;
+    }
+    let scale = scale as usize;
+    let digits = digits.trim_start_matches('0');
+    let digits = format!("{}{digits}", "0".repeat((scale + 1).saturating_sub(digits.len())));
+    if digits.len() > 38 {
+        return None;
+    }
+    let (int_part, frac_part) = digits.split_at(digits.len() - scale);
+    let plain = if scale == 0 { int_part.to_owned() } else { format!("{int_part}.{frac_part}") };
+    Some((plain, scale as i64))
+}
+
+/// Whether PostgreSQL's integer input reads `text` (spaces around, a sign, digits).
+fn integer_text(text: &str) -> bool {
+    let t = text.trim_matches([' ', '\t', '\n', '\r']);
+    let digits = t.strip_prefix(['+', '-']).unwrap_or(t);
+    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// A char(n) value by how it is written: a cast to char.

@@ -1759,6 +1759,12 @@ async fn char_casts_array_concatenation_reg_names_and_view_dependencies_answer_a
                     .to_owned(),
                 vec![vec![s("2"), s("-2"), s("4"), s("7"), s("-1"), s("1.5")]],
             ),
+            // div() truncates; gcd() of int4s; a literal with an exponent is a numeric;
+            // text || NULL is NULL
+            (
+                "SELECT div(-7.5, 2), gcd(12, 18), 1.5e-3, 1e3 * 2, -2147483648, 'a' || NULL".to_owned(),
+                vec![vec![s("-3"), s("6"), s("0.0015"), s("2000"), s("-2147483648"), None]],
+            ),
             // || of arrays: a NULL array is empty; an element beside an array joins it
             (
                 "SELECT array_to_string(NULL::text[] || array(SELECT 'a' WHERE false), ','), \
@@ -1794,12 +1800,21 @@ async fn char_casts_array_concatenation_reg_names_and_view_dependencies_answer_a
         }
         let e = client.simple_query("SELECT 'nope'::regnamespace").await.unwrap_err();
         assert_eq!(sqlstate(&e), "3F000", "{e}");
+        // integer input takes digits only
+        let e = client.simple_query("SELECT '4.2'::int").await.unwrap_err();
+        assert_eq!(sqlstate(&e), "22P02", "{e}");
+        let e = client.simple_query("SELECT 1 OFFSET -1").await.unwrap_err();
+        assert_eq!(sqlstate(&e), "2201X", "{e}");
     }
     // float is double precision, float(p) a real up to 24 bits; a workspace's float column too
     for client in [&st, &wc] {
         let row = client.query_one("SELECT 1.5::float, 1.5::float(10), 1.5::float(30)", &[]).await.unwrap();
         let types: Vec<&Type> = row.columns().iter().map(|c| c.type_()).collect();
         assert_eq!(types, [&Type::FLOAT8, &Type::FLOAT4, &Type::FLOAT8]);
+        // an integer literal beside a smallint in coalesce is an int4, so the result is
+        let row = client.query_one("SELECT coalesce(NULL::int2, 0), greatest(1::int2, 2)", &[]).await.unwrap();
+        let types: Vec<&Type> = row.columns().iter().map(|c| c.type_()).collect();
+        assert_eq!(types, [&Type::INT4, &Type::INT4]);
     }
     wc.batch_execute("CREATE TABLE f (a float, b float(10))").await.unwrap();
     assert_eq!(
