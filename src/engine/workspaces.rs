@@ -1386,6 +1386,8 @@ impl Engine {
                 if db.bytes() >= size_limit {
                     return Err(size_limit_reached(size_limit));
                 }
+                // rows change the catalog's row estimates, as an INSERT's do
+                let _change = CatalogChange(Arc::clone(&db), false);
                 let map = |e: duckdb::Error| engine.workspace_map(e, "copying into a workspace table");
                 let mut stream = engine.query_nested(&runtime, reader)?;
                 let conn = lock_session(&conn)?;

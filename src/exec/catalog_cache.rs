@@ -94,9 +94,19 @@ impl CatalogCache {
         let (kept, total) = &mut *guard;
         // what no reader can ask for again: an older generation, a workspace catalog nobody
         // else holds any more (its workspace has read a newer one, or closed)
+        // (each kept relation of a workspace catalog holds it once)
+        let mut holders: HashMap<usize, usize> = HashMap::new();
+        for v in kept.values() {
+            if let Some(w) = &v.workspace {
+                *holders.entry(Arc::as_ptr(w) as usize).or_default() += 1;
+            }
+        }
         let stale = |k: &Key, v: &Kept| match (k.source, key.source) {
             (SourceId::Storage(old), SourceId::Storage(new)) => old < new,
-            _ => v.workspace.as_ref().is_some_and(|w| Arc::strong_count(w) == 1),
+            _ => v
+                .workspace
+                .as_ref()
+                .is_some_and(|w| Arc::strong_count(w) <= holders.get(&(Arc::as_ptr(w) as usize)).copied().unwrap_or(0)),
         };
         let before = kept.len();
         kept.retain(|k, v| !stale(k, v));

@@ -334,12 +334,6 @@ fn text_null() -> Expr {
     cast_to(null(), DataType::Varchar(None))
 }
 
-/// A type's name as written, lower case, without `pg_catalog.` or quotes.
-fn pg_type_name(data_type: &DataType) -> String {
-    let written = data_type.to_string().to_lowercase();
-    written.strip_prefix("pg_catalog.").unwrap_or(&written).trim_matches('"').to_owned()
-}
-
 /// The name an identifier written in a string means (`'"In.x"'` → `In.x`, `'Pg_Catalog'` →
 /// `pg_catalog`), as PostgreSQL's reg* input reads one; None for anything else (a dotted or
 /// otherwise improper name).
@@ -678,14 +672,7 @@ impl Rewriter<'_, '_> {
             }
             "pg_size_pretty" => call("format_bytes", vec![arg(0)]),
             "pg_table_size" | "pg_total_relation_size" | "pg_relation_size" => {
-                // a written name is a regclass's text (`pg_relation_size('s.t')`)
-                let relation = match string_literal(&arg(0)) {
-                    Some(_) => self
-                        .cast(&arg(0), &DataType::Custom(ObjectName::from(vec![Ident::new("regclass")]), vec![]))?
-                        .unwrap_or_else(|| arg(0)),
-                    None => arg(0),
-                };
-                template(&lookup("CAST(relpages AS BIGINT) * 8192", "oid", None, "pg_catalog.pg_class"), &[relation])?
+                template(&lookup("CAST(relpages AS BIGINT) * 8192", "oid", None, "pg_catalog.pg_class"), &args)?
             }
             "pg_get_function_result" | "pg_get_function_arguments" | "pg_get_function_identity_arguments" => text(""),
             "pg_get_statisticsobjdef_columns" | "pg_get_serial_sequence" => cast_to(null(), DataType::Text),
@@ -885,18 +872,6 @@ impl VisitorMut for Rewriter<'_, '_> {
     /// OIDs, and the rewrite answers a column's `::regtype` with the type's name but a written
     /// name's with its OID; in a comparison with a regtype, a column's cast goes, leaving OIDs.
     fn pre_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<Error> {
-        // `'name'::regclass::text` prints the name back, as PostgreSQL's regclass output does:
-        // the written name becomes its OID, and that OID's cast to regclass its printed name.
-        if let Expr::Cast { expr: inner, data_type, .. } = expr
-            && matches!(pg_type_name(data_type).as_str(), "text" | "varchar" | "name")
-            && let Expr::Cast { expr: written, data_type: reg, .. } = inner.as_ref()
-            && matches!(pg_type_name(reg).as_str(), "regclass" | "regnamespace")
-            && string_literal(written).is_some()
-        {
-            let reg = reg.clone();
-            let name = std::mem::replace(inner.as_mut(), Expr::value(Value::Null));
-            **inner = cast_to(name, reg);
-        }
         let regtype = |e: &Expr| {
             matches!(e, Expr::Cast { data_type, .. }
                 if data_type.to_string().to_lowercase().trim_start_matches("pg_catalog.") == "regtype")
@@ -1397,6 +1372,33 @@ fn semantic_rewrite(expr: &mut Expr) -> bool {
             let written = string_literal(inner).unwrap_or_default();
             let message = format!("invalid input syntax for type integer: \"{written}\"");
             **inner = call("error", vec![text(&message)]);
+            true
+        }
+        // a decimal literal's float is the nearest float to its text, as PostgreSQL reads it
+        // (DuckDB divides a decimal's integer by a power of ten, off in the last digit)
+        Expr::Cast { expr: inner, data_type, .. }
+            if matches!(
+                postgres_float(data_type),
+                DataType::Float8 | DataType::Real | DataType::Float4 | DataType::Double(_) | DataType::DoublePrecision
+            ) && matches!(&**inner, Expr::Value(v) if matches!(&v.value, Value::Number(n, _) if n.contains('.'))) =>
+        {
+            let Expr::Value(v) = &**inner else { return false };
+            let Value::Number(n, _) = &v.value else { return false };
+            **inner = text(n.as_str());
+            *data_type = postgres_float(data_type);
+            true
+        }
+        // a float's text spells the infinities and NaN as PostgreSQL does (DuckDB: inf, nan)
+        Expr::Cast { expr: inner, data_type, .. }
+            if matches!(data_type, DataType::Text | DataType::Varchar(None) | DataType::String(None))
+                && written_number_kind(inner).is_some_and(|k| matches!(k, NumberKind::Float)) =>
+        {
+            let shown = cast_to(take(inner), DataType::Varchar(None));
+            let shown = call(
+                "replace",
+                vec![call("replace", vec![shown, text("inf"), text("Infinity")]), text("nan"), text("NaN")],
+            );
+            *expr = cast_to(shown, data_type.clone());
             true
         }
         // PostgreSQL's float is double precision, as is float(p) past 24 bits (DuckDB's FLOAT is

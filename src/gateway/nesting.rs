@@ -45,6 +45,11 @@ const NESTING_KEYWORDS: &[Keyword] = &[
     Keyword::FILTER,
 ];
 
+/// A cast (`::`, `CAST`) counts for this many levels: the compat rewrite may put two more
+/// nodes under each (a char(n) cast is `CAST(rpad(CAST(x AS VARCHAR), n, ' ') AS CHAR(n))`),
+/// and a chain of 1 500 of those overflowed the stack of a later recursion.
+const CAST_WEIGHT: usize = 3;
+
 /// Set operations, and what one counts for.
 const SET_OPERATIONS: &[Keyword] = &[Keyword::UNION, Keyword::INTERSECT, Keyword::EXCEPT, Keyword::MINUS];
 const SET_OPERATION_WEIGHT: usize = 4;
@@ -84,6 +89,14 @@ pub fn nesting(tokens: &[TokenWithSpan]) -> usize {
             Token::Word(w) if w.quote_style.is_none() && SET_OPERATIONS.contains(&w.keyword) => {
                 *levels.last_mut().expect("the outermost level stays") += SET_OPERATION_WEIGHT;
                 open_total += SET_OPERATION_WEIGHT;
+            }
+            Token::DoubleColon => {
+                *levels.last_mut().expect("the outermost level stays") += CAST_WEIGHT;
+                open_total += CAST_WEIGHT;
+            }
+            Token::Word(w) if w.quote_style.is_none() && w.keyword == Keyword::CAST => {
+                *levels.last_mut().expect("the outermost level stays") += CAST_WEIGHT;
+                open_total += CAST_WEIGHT;
             }
             Token::Word(w) if w.quote_style.is_some() || !NESTING_KEYWORDS.contains(&w.keyword) => continue,
             Token::Number(..)

@@ -132,6 +132,13 @@ fn deep_statements_are_54001_and_never_overflow_the_server_stack() {
                 // the compat layer parses a template at the bottom of each (found by attack)
                 Box::new(|n| format!("SELECT 1 FROM pg_class WHERE {}true", "pg_table_is_visible(oid) OR ".repeat(n))),
                 Box::new(|n| format!("SELECT 1 FROM pg_class WHERE {}true", "oid::regclass IS NULL OR ".repeat(n / 2))),
+                // casts the rewrite deepens (char(n) is `CAST(rpad(CAST(…)))`; found by attack)
+                Box::new(|n| format!("SELECT 'a'{}", "::char(2)".repeat(n / 3))),
+                Box::new(|n| format!("SELECT 'a'{}", "::varchar(2)".repeat(n / 3))),
+                Box::new(|n| format!("SELECT {}'a'{}", "CAST(".repeat(n / 4), " AS char(2))".repeat(n / 4))),
+                Box::new(|n| format!("SELECT {}false", "'pg_catalog'::regnamespace = 1 OR ".repeat(n / 5))),
+                Box::new(|n| format!("SELECT {}false", "'pg_class'::regclass::text = 'x' OR ".repeat(n / 8))),
+                Box::new(|n| format!("SELECT {}false", "pg_relation_size('pg_class') = 1 OR ".repeat(n / 2))),
                 Box::new(|n| {
                     format!("SELECT 1 WHERE {}true", "EXISTS (SELECT 1 FROM generate_series(1, 2)) OR ".repeat(n))
                 }),
@@ -532,6 +539,14 @@ fn postgresql_names_duckdb_keeps_as_keywords_are_quoted_only_where_they_are_name
         Some(r#"INSERT INTO t (id, "at") VALUES ($1, 'at')"#),
         "a string's words are not names"
     );
+    // names found by their offsets: after characters of several bytes, on later lines, and
+    // far along one long line (each offset is found from the previous token's)
+    assert_eq!(
+        quote_duckdb_keywords("SELECT 'é€', at\n  FROM t WHERE 'ü' <> at").as_deref(),
+        Some("SELECT 'é€', \"at\"\n  FROM t WHERE 'ü' <> \"at\"")
+    );
+    let long = format!("SELECT {}at FROM t", "'ß', ".repeat(20_000));
+    assert_eq!(quote_duckdb_keywords(&long), Some(long.replace(", at FROM", ", \"at\" FROM")));
     for unchanged in [
         "SELECT ts AT TIME ZONE 'UTC', map(['a'], [1]), x::struct(a int), COLUMNS(*) FROM a ASOF JOIN b USING (k)",
         r#"SELECT "at", t."map" FROM t -- at"#,

@@ -279,5 +279,13 @@ async fn kept_catalog_relations_follow_every_change_and_stay_with_their_scope() 
     for _ in 0..2 {
         assert_eq!(rows(&w1, tables).await, [["c"]]);
     }
+    // rows a COPY adds show in the row estimate, as an INSERT's do
+    let estimate = "SELECT reltuples::bigint FROM pg_catalog.pg_class WHERE relname = 'c'";
+    assert_eq!(rows(&w1, estimate).await, [["0"]]);
+    let sink = w2.copy_in("COPY c FROM STDIN").await.unwrap();
+    futures::pin_mut!(sink);
+    sink.send(Bytes::from_static(b"1\n2\n3\n")).await.unwrap();
+    sink.finish().await.unwrap();
+    assert_ne!(rows(&w1, estimate).await, [["0"]]);
     server.stop().await;
 }
