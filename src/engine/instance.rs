@@ -155,6 +155,10 @@ impl Instance {
             .collect();
         for sql in [
             "SET GLOBAL TimeZone = 'UTC'".to_owned(),
+            // Set again on the live instance: in DuckDB 1.5 the value given at open is only
+            // stored, never handed to the buffer manager, which then caps spilling at 90% of the
+            // disk's free space (a 60-way cross join of catalog relations spilled 52 GB so)
+            format!("SET GLOBAL max_temp_directory_size = '{}'", settings.max_temp_size.replace('\'', "")),
             super::POSTGRES_ARITHMETIC.to_owned(),
             format!("SET allowed_directories = [{}]", allowed.join(", ")),
             "SET enable_external_access = false".to_owned(),

@@ -199,8 +199,10 @@ impl Workspaces {
                 .map_err(|e| Error::internal("opening a workspace", e))?;
             super::numeric::register(&registrar).map_err(|e| Error::internal("opening a workspace", e))?;
         }
+        // (the spill limit again, on the live instance: see `Instance::open`)
         root.execute_batch(&format!(
-            "SET GLOBAL TimeZone = 'UTC'; {}; SET lock_configuration = true",
+            "SET GLOBAL TimeZone = 'UTC'; SET GLOBAL max_temp_directory_size = '{}'; {}; SET lock_configuration = true",
+            limits.temp_limit.replace('\'', ""),
             super::POSTGRES_ARITHMETIC
         ))
         .map_err(|e| Error::internal("locking a workspace's configuration", e))?;

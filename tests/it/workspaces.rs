@@ -1823,3 +1823,29 @@ async fn char_casts_array_concatenation_reg_names_and_view_dependencies_answer_a
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn spilling_stops_at_the_temp_disk_limit_in_both_session_kinds() {
+    // A sort bigger than memory spills to temporary files; past the limit it is refused.
+    // (DuckDB 1.5 ignored a limit given at open and capped spilling at 90% of the free disk.)
+    let server = TestServer::start_with(|c| {
+        c.memory_limit = Some("256MB".into());
+        c.project_memory_limit = Some("64MB".into());
+        c.engine_temp_limit = "2MB".into();
+        c.workspace_memory_limit = "64MB".into();
+        c.workspace_temp_limit = "2MB".into();
+    })
+    .await;
+    let st = storage(&server, "spill").await;
+    let ws = workspace(&st, "CALL create_workspace(name => 'spill')").await;
+    let wc = login(&server, &ws).await;
+    let sort = "SELECT count(*) FROM (SELECT s FROM (SELECT 'row number ' || n::VARCHAR AS s \
+                FROM generate_series(1, 4000000) g(n)) x ORDER BY s OFFSET 1) y";
+    for client in [&st, &wc] {
+        let err = client.simple_query(sort).await.unwrap_err();
+        assert!(["53100", "53200"].contains(&sqlstate(&err).as_str()), "{err}");
+        assert!(message(&err).contains("max_temp_directory_size"), "{err}");
+        assert_eq!(text_rows(client, "SELECT 1").await, vec![vec![s("1")]]);
+    }
+    server.stop().await;
+}
