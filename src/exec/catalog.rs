@@ -322,8 +322,12 @@ pub fn macros_sql() -> Vec<String> {
          CASE WHEN duckstore_p.l < 0 THEN error('negative substring length not allowed') \
          ELSE substring(duckstore_p.t, greatest(duckstore_p.b, 1), greatest(duckstore_p.b + duckstore_p.l - greatest(duckstore_p.b, 1), 0)) END)[1]"
             .to_owned(),
+        // what jsonb's `?` finds: an object's keys, an array's string elements, a string itself
         "CREATE OR REPLACE MACRO duckstore_json_keys(j) AS list_transform([j], duckstore_v -> CASE json_type(duckstore_v) \
-         WHEN 'OBJECT' THEN json_keys(duckstore_v) WHEN 'ARRAY' THEN json_extract_string(duckstore_v, '$[*]') ELSE [] END)[1]"
+         WHEN 'OBJECT' THEN json_keys(duckstore_v) \
+         WHEN 'ARRAY' THEN list_transform(list_filter(json_extract(duckstore_v, '$[*]'), duckstore_e -> json_type(duckstore_e) = 'VARCHAR'), \
+         duckstore_e -> json_extract_string(duckstore_e, '$')) \
+         WHEN 'VARCHAR' THEN [json_extract_string(duckstore_v, '$')] ELSE [] END)[1]"
             .to_owned(),
         format!(
             "CREATE OR REPLACE MACRO duckstore_to_regtype(n) AS \

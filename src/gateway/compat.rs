@@ -1346,9 +1346,10 @@ fn semantic_rewrite(expr: &mut Expr) -> bool {
         Expr::Cast { expr: inner, data_type: DataType::Char(length) | DataType::Character(length), .. } if !matches!(&**inner, Expr::Function(f) if f.name.to_string() == "rpad") =>
         {
             let length = match *length {
-                Some(sqlparser::ast::CharacterLength::IntegerLength { length, .. }) => length,
+                // (PostgreSQL's longest char(n); a longer one is left unpadded, never built)
+                Some(sqlparser::ast::CharacterLength::IntegerLength { length, .. }) if length <= 10_485_760 => length,
                 None => 1,
-                Some(sqlparser::ast::CharacterLength::Max) => return false,
+                Some(_) => return false,
             };
             let value = cast_to(take(inner), DataType::Varchar(None));
             **inner = call("rpad", vec![value, number(length), text(" ")]);

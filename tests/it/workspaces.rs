@@ -1816,6 +1816,13 @@ async fn char_casts_array_concatenation_reg_names_and_view_dependencies_answer_a
         text_rows(&wc, "SELECT data_type FROM information_schema.columns WHERE table_name = 'f' ORDER BY 1").await,
         vec![vec![s("double precision")], vec![s("real")]]
     );
+    // jsonb's `?` finds an object's keys, an array's strings and a string itself
+    for client in [&st, &wc] {
+        assert_eq!(
+            text_rows(client, r#"SELECT '[1, 2]'::jsonb ? '2', '["2"]'::jsonb ? '2', '"a"'::jsonb ? 'a'"#).await,
+            vec![vec![s("f"), s("t"), s("t")]]
+        );
+    }
     // jsonb's operators DuckDB has no syntax for, in a workspace too
     assert_eq!(
         text_rows(&wc, r#"SELECT '{"a": {"b": [10, 20]}}'::jsonb #>> '{a,b,1}', '{"a": 1}'::jsonb ? 'a'"#).await,
