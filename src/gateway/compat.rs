@@ -1371,7 +1371,12 @@ fn semantic_rewrite(expr: &mut Expr) -> bool {
             if integer_type(data_type) && string_literal(inner).is_some_and(|t| !integer_text(t)) =>
         {
             let written = string_literal(inner).unwrap_or_default();
-            let message = format!("invalid input syntax for type integer: \"{written}\"");
+            let type_name = match data_type {
+                DataType::SmallInt(_) | DataType::Int2(_) => "smallint",
+                DataType::BigInt(_) | DataType::Int8(_) => "bigint",
+                _ => "integer",
+            };
+            let message = format!("invalid input syntax for type {type_name}: \"{written}\"");
             **inner = call("error", vec![text(&message)]);
             true
         }
@@ -1468,13 +1473,19 @@ const ENCODINGS: [&str; 42] = [
 /// A PostgreSQL string function as DuckDB computes it: `btrim`, `initcap`, `quote_literal`,
 /// `quote_nullable`, `quote_ident`, and `lpad`/`rpad` without a fill (a space). `None`: not one
 /// of them (or not with these arguments).
+/// A function's name as written plainly or in `pg_catalog` (`pg_catalog.lower` is `lower`);
+/// None for a name in another schema.
+fn pg_function_name(f: &sqlparser::ast::Function) -> Option<String> {
+    match name_parts(&f.name)?.as_mut_slice() {
+        [name] => Some(std::mem::take(name)),
+        [schema, name] if schema == "pg_catalog" => Some(std::mem::take(name)),
+        _ => None,
+    }
+}
+
 fn string_function(f: &sqlparser::ast::Function) -> Option<Result<Expr>> {
-    let parts = name_parts(&f.name)?;
-    let name = match parts.as_slice() {
-        [name] => name.as_str(),
-        [schema, name] if schema == "pg_catalog" => name.as_str(),
-        _ => return None,
-    };
+    let name = pg_function_name(f)?;
+    let name = name.as_str();
     let args = expr_args(&f.args)?;
     if f.over.is_some() || f.filter.is_some() {
         return None;
@@ -2028,12 +2039,8 @@ fn arithmetic(op: &BinaryOperator) -> bool {
 /// one), and that round rounds half to even; div() is the truncated quotient, a numeric;
 /// gcd() and lcm() of int4s are int4s.
 fn number_function(f: &sqlparser::ast::Function) -> Option<Expr> {
-    let parts = name_parts(&f.name)?;
-    let name = match parts.as_slice() {
-        [name] => name.as_str(),
-        [schema, name] if schema == "pg_catalog" => name.as_str(),
-        _ => return None,
-    };
+    let name = pg_function_name(f)?;
+    let name = name.as_str();
     let args = expr_args(&f.args)?;
     if f.over.is_some() || f.filter.is_some() {
         return None;
@@ -2173,12 +2180,8 @@ fn is_date(e: &Expr) -> bool {
 /// The engine's function a jsonb function is (the engine's JSON is printed as jsonb on the wire,
 /// see `pg::jsonb`); renamed in place, its ORDER BY, FILTER and OVER kept.
 fn jsonb_engine_name(f: &sqlparser::ast::Function) -> Option<&'static str> {
-    let parts = name_parts(&f.name)?;
-    let name = match parts.as_slice() {
-        [name] => name.as_str(),
-        [schema, name] if schema == "pg_catalog" => name.as_str(),
-        _ => return None,
-    };
+    let name = pg_function_name(f)?;
+    let name = name.as_str();
     Some(match name {
         "jsonb_build_object" => "json_object",
         "jsonb_build_array" => "json_array",
@@ -2206,12 +2209,8 @@ fn json_text_sql(value: &Expr, n: usize) -> String {
 /// `json_build_array`, `json_agg` and `json_object_agg` (their ORDER BY, FILTER and OVER kept),
 /// `json(b)_typeof`, `json(b)_array_length`. Each operand named once. `None`: not one of them.
 fn json_function(f: &sqlparser::ast::Function) -> Option<Expr> {
-    let parts = name_parts(&f.name)?;
-    let name = match parts.as_slice() {
-        [name] => name.as_str(),
-        [schema, name] if schema == "pg_catalog" => name.as_str(),
-        _ => return None,
-    };
+    let name = pg_function_name(f)?;
+    let name = name.as_str();
     let as_json = |sql: String, args: &[Expr]| template(&format!("CAST({sql} AS JSON)"), args).ok();
     match name {
         "json_build_object" => {
@@ -2387,12 +2386,8 @@ fn json_set_function(factor: &mut sqlparser::ast::TableFactor) -> bool {
 /// operand is named once. `None`: not one of them, or not with such arguments.
 fn datetime_function(f: &sqlparser::ast::Function) -> Option<Expr> {
     use super::datetime_format::{Case, Piece};
-    let parts = name_parts(&f.name)?;
-    let name = match parts.as_slice() {
-        [name] => name.as_str(),
-        [schema, name] if schema == "pg_catalog" => name.as_str(),
-        _ => return None,
-    };
+    let name = pg_function_name(f)?;
+    let name = name.as_str();
     let quoted = |s: &str| s.replace('\'', "''");
     if name == "make_interval" {
         return make_interval(f);
@@ -2499,12 +2494,8 @@ fn make_interval(f: &sqlparser::ast::Function) -> Option<Expr> {
 /// array here is one-dimensional, from 1), `parse_ident('written.name')` (of a written name: its
 /// parts as PostgreSQL reads them). `None`: not one of them, or not with such arguments.
 fn array_function(f: &sqlparser::ast::Function) -> Option<Expr> {
-    let parts = name_parts(&f.name)?;
-    let name = match parts.as_slice() {
-        [name] => name.as_str(),
-        [schema, name] if schema == "pg_catalog" => name.as_str(),
-        _ => return None,
-    };
+    let name = pg_function_name(f)?;
+    let name = name.as_str();
     let args = expr_args(&f.args)?;
     match (name, args.as_slice()) {
         ("array_lower" | "array_upper", [array, dimension]) => {
@@ -2678,12 +2669,8 @@ fn average(f: &sqlparser::ast::Function) -> Option<Expr> {
 /// is an int4 in PostgreSQL, so `coalesce(smallint_column, 0)` is an integer (DuckDB's literal
 /// takes the other values' type). Answers whether anything changed.
 fn integer_literals_beside_values(f: &mut sqlparser::ast::Function) -> bool {
-    let Some(parts) = name_parts(&f.name) else { return false };
-    let name = match parts.as_slice() {
-        [name] => name.as_str(),
-        [schema, name] if schema == "pg_catalog" => name.as_str(),
-        _ => return false,
-    };
+    let Some(name) = pg_function_name(f) else { return false };
+    let name = name.as_str();
     if !matches!(name, "coalesce" | "greatest" | "least") {
         return false;
     }
@@ -2713,12 +2700,8 @@ fn int4_literals_typed(values: Vec<&mut Expr>) -> bool {
 
 /// PostgreSQL functions answering an integer where DuckDB's namesake answers a BIGINT.
 fn int4_function(f: &sqlparser::ast::Function) -> bool {
-    let Some(parts) = name_parts(&f.name) else { return false };
-    let name = match parts.as_slice() {
-        [name] => name.as_str(),
-        [schema, name] if schema == "pg_catalog" => name.as_str(),
-        _ => return false,
-    };
+    let Some(name) = pg_function_name(f) else { return false };
+    let name = name.as_str();
     matches!(
         name,
         "length"
