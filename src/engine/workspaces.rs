@@ -68,6 +68,8 @@ pub(super) struct WorkspaceDb {
     /// generation: every such session sees the same, so one read serves them all (50 BI tools
     /// connecting at once read it once).
     committed_catalog: Mutex<Option<CachedCatalog>>,
+    /// Where unqualified names are created and found first (see [`home_schema`]).
+    home: &'static str,
 }
 
 #[cfg(test)]
@@ -193,6 +195,7 @@ impl Workspaces {
         // SAFETY: `db` outlives every connection made from it (see `WorkspaceDb`'s field order).
         let root =
             unsafe { Connection::open_from_raw(db.handle()) }.map_err(|e| Error::internal("opening a workspace", e))?;
+        let home = home_schema(&root).map_err(|e| Error::internal("opening a workspace", e))?;
         {
             // SAFETY: `db` is open and outlives this connection, closed at the end of the block.
             let registrar = unsafe { super::ffi::RawConn::connect(db.handle()) }
@@ -221,6 +224,7 @@ impl Workspaces {
             catalog_generation: AtomicU64::new(0),
             definitions_generation: AtomicU64::new(0),
             committed_catalog: Mutex::new(None),
+            home,
         });
         state.instances.insert(file, Arc::downgrade(&db));
         state.instances.retain(|_, w| w.strong_count() > 0);
@@ -232,6 +236,28 @@ impl Workspaces {
     pub(super) fn is_open(&self, file: &WorkspaceFile) -> bool {
         self.registry.state.lock().unwrap_or_else(|p| p.into_inner()).alive.contains(file)
     }
+}
+
+/// The schema where a workspace's unqualified names are created and found first: `public`, as
+/// in PostgreSQL, made when the workspace first opens. A workspace made before, whose objects
+/// are in DuckDB's `main`, keeps `main` (its names, loads and unloads stay where they were).
+fn home_schema(conn: &Connection) -> duckdb::Result<&'static str> {
+    let (public, legacy): (bool, bool) = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM duckdb_schemas() WHERE database_name = current_database() \
+           AND schema_name = 'public'), \
+         EXISTS (SELECT 1 FROM duckdb_tables() WHERE database_name = current_database() \
+           AND schema_name = 'main' AND NOT internal UNION ALL SELECT 1 FROM duckdb_views() \
+           WHERE database_name = current_database() AND schema_name = 'main' AND NOT internal)",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    if !public && legacy {
+        return Ok("main");
+    }
+    if !public {
+        conn.execute_batch("CREATE SCHEMA public")?;
+    }
+    Ok("public")
 }
 
 /// A connection to a workspace instance that keeps the instance alive: the instance (and its
@@ -257,6 +283,11 @@ impl WorkspaceDb {
             .unwrap_or_else(|p| p.into_inner())
             .try_clone()
             .map_err(|e| Error::internal("connecting to a workspace", e))?;
+        // DuckDB keeps `main` on the path after the ones set, so a name in it is still found
+        if self.home != "main" {
+            conn.execute_batch(&format!("SET search_path = '{}'", self.home))
+                .map_err(|e| Error::internal("connecting to a workspace", e))?;
+        }
         Ok(WsConnection { conn, _db: Arc::clone(self) })
     }
 
@@ -280,17 +311,24 @@ impl WorkspaceDb {
 pub struct WorkspaceCatalog {
     pub schemas: Vec<WorkspaceSchema>,
     pub relations: Vec<WorkspaceRelation>,
+    /// The workspace's home schema (see [`home_schema`]).
+    pub home: &'static str,
 }
 
 impl WorkspaceCatalog {
-    /// The table or view `schema.name` (unqualified: `main`), matched as DuckDB matches names,
-    /// without regard to case.
+    /// The table or view `schema.name` (unqualified: in the home schema, else in `main`),
+    /// matched as DuckDB matches names, without regard to case.
     pub fn find(&self, schema: Option<&str>, name: &str) -> Option<&WorkspaceRelation> {
-        let schema = schema.unwrap_or("main");
-        self.relations.iter().find(|r| {
-            r.name.eq_ignore_ascii_case(name)
-                && self.schemas.iter().any(|s| s.oid == r.schema_oid && s.name.eq_ignore_ascii_case(schema))
-        })
+        let in_schema = |schema: &str| {
+            self.relations.iter().find(|r| {
+                r.name.eq_ignore_ascii_case(name)
+                    && self.schemas.iter().any(|s| s.oid == r.schema_oid && s.name.eq_ignore_ascii_case(schema))
+            })
+        };
+        match schema {
+            Some(schema) => in_schema(schema),
+            None => in_schema(self.home).or_else(|| in_schema("main")),
+        }
     }
 }
 
@@ -326,11 +364,14 @@ pub struct WorkspaceColumn {
     pub default: Option<String>,
 }
 
-/// The workspace's own schemas (`main` is marked internal by DuckDB, yet holds the user's
-/// tables), then each attached catalog's `main` under the catalog's name (read-only storage).
+/// The workspace's own schemas (`main`, marked internal by DuckDB, when it is the home schema or
+/// holds objects), then each attached catalog's `main` under the catalog's name (read-only
+/// storage). `?` is the home schema.
 const WORKSPACE_SCHEMAS: &str = "SELECT oid, CASE WHEN database_name = current_database() THEN schema_name \
      ELSE database_name END, coalesce(comment, '') FROM duckdb_schemas() \
-     WHERE (database_name = current_database() AND (NOT internal OR schema_name = 'main')) \
+     WHERE (database_name = current_database() AND (NOT internal OR (schema_name = 'main' AND (? = 'main' \
+           OR oid IN (SELECT schema_oid FROM duckdb_tables() UNION ALL SELECT schema_oid FROM duckdb_views() \
+                      WHERE NOT internal))))) \
         OR (database_name NOT IN (current_database(), 'system', 'temp') AND schema_name = 'main') \
      ORDER BY 2";
 
@@ -463,6 +504,11 @@ impl Drop for WorkspaceConn {
 }
 
 impl WorkspaceConn {
+    /// The schema where unqualified names are created and found first (see [`home_schema`]).
+    pub fn home_schema(&self) -> &'static str {
+        self.db.home
+    }
+
     /// Whether the statement the session runs now is inside a transaction block.
     pub fn set_in_block(&self, in_block: bool) {
         self.in_block.store(in_block, Ordering::Release);
@@ -1091,7 +1137,14 @@ impl Engine {
         let (parser, views) = (Arc::clone(&self.shared.parser), Arc::clone(&ws.views));
         self.pool
             .run_for(Some(ws.db.file.project_id), move || {
-                admit_on(&parser, &*lock_session(&conn)?, &db, &views, &sql)?;
+                // (names resolve as in the session, whose path the user may have set)
+                let search_path = {
+                    let session = lock_session(&conn)?;
+                    admit_on(&parser, &session, &db, &views, &sql)?;
+                    session
+                        .query_row("SELECT current_setting('search_path')", [], |r| r.get::<_, String>(0))
+                        .unwrap_or_default()
+                };
                 let first = sql.trim_start_matches(|c: char| c.is_whitespace() || c == '(').to_ascii_uppercase();
                 let plain_query = ["SELECT", "WITH", "FROM", "VALUES", "TABLE"].iter().any(|k| first.starts_with(k));
                 // (a query is judged on DuckDB's own tree too, as when it runs)
@@ -1114,7 +1167,7 @@ impl Engine {
                         if n == 0 {
                             // (the statement's own names, where the subquery renamed duplicates)
                             let schema = match super::may_have_renamed_duplicates(&schema) {
-                                true => match (*db._db).describe(&sql) {
+                                true => match (*db._db).describe(&sql, &search_path) {
                                     Ok(d) => super::with_names_of(schema, &d.schema),
                                     Err(_) => schema,
                                 },
@@ -1127,7 +1180,7 @@ impl Engine {
                         // takes a BIGINT[]) and the columns' as they will run: the NULLs bound
                         // above fold some expressions to another type (`$1::TEXT || 'a'` came
                         // out INTEGER). Where it cannot tell, the above stands.
-                        return Ok(match (*db._db).describe(&sql) {
+                        return Ok(match (*db._db).describe(&sql, &search_path) {
                             Ok(d) if d.params.len() == n && d.schema.fields().len() == schema.fields().len() => {
                                 let fields: Vec<arrow::datatypes::Field> = schema
                                     .fields()
@@ -1149,7 +1202,7 @@ impl Engine {
                     }
                 }
                 let described = (*db._db)
-                    .describe(&sql)
+                    .describe(&sql, &search_path)
                     .map_err(|m| errors::map_duckdb_message(&m, SqlOrigin::User, "describing workspace SQL", ""));
                 match described {
                     // That connection sees committed objects only: a statement on a table the
@@ -1209,6 +1262,7 @@ impl Engine {
 
     async fn read_workspace_catalog(&self, ws: &WorkspaceConn) -> Result<WorkspaceCatalog> {
         let conn = Arc::clone(&ws.conn);
+        let home = ws.db.home;
         let engine = self.clone();
         self.pool
             .run_for(Some(ws.db.file.project_id), move || {
@@ -1216,7 +1270,7 @@ impl Engine {
                 let map = |e: duckdb::Error| engine.workspace_map(e, "reading a workspace's catalog");
                 let mut stmt = conn.prepare(WORKSPACE_SCHEMAS).map_err(map)?;
                 let schemas = stmt
-                    .query_map([], |r| Ok(WorkspaceSchema { oid: r.get(0)?, name: r.get(1)?, comment: r.get(2)? }))
+                    .query_map([home], |r| Ok(WorkspaceSchema { oid: r.get(0)?, name: r.get(1)?, comment: r.get(2)? }))
                     .map_err(map)?
                     .collect::<duckdb::Result<Vec<_>>>()
                     .map_err(map)?;
@@ -1270,7 +1324,7 @@ impl Engine {
                         c.data_type = format!("{}({length})", if fixed { "CHAR" } else { "VARCHAR" });
                     }
                 }
-                Ok(WorkspaceCatalog { schemas, relations })
+                Ok(WorkspaceCatalog { schemas, relations, home })
             })
             .await
     }
@@ -1302,7 +1356,7 @@ impl Engine {
     ) -> Result<Vec<usize>> {
         let engine = self.clone();
         let runtime = tokio::runtime::Handle::current();
-        self.with_workspace(file, limits, move |conn, _| {
+        self.with_workspace(file, limits, move |conn, db| {
             let map = |e: duckdb::Error| engine.workspace_map(e, "loading a workspace");
             conn.execute_batch("BEGIN TRANSACTION").map_err(map)?;
             let result = (|| {
@@ -1318,7 +1372,7 @@ impl Engine {
                         && conn
                             .query_row(
                                 "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() \
-                                 AND schema_name = 'main' AND lower(table_name) = lower(?)",
+                                 AND schema_name = current_schema() AND lower(table_name) = lower(?)",
                                 [&destination],
                                 |r| r.get::<_, i64>(0),
                             )
@@ -1328,7 +1382,12 @@ impl Engine {
                     let create = if exists { "CREATE OR REPLACE TEMP TABLE" } else { "CREATE OR REPLACE TABLE" };
                     conn.execute_batch(&format!("{create} {} ({})", quote(&target), columns.join(", ")))
                         .map_err(map)?;
-                    let mut appender = conn.appender(&target).map_err(map)?;
+                    let mut appender = if exists {
+                        conn.appender_to_catalog_and_db(&target, "temp", "main")
+                    } else {
+                        conn.appender_to_db(&target, db.home)
+                    }
+                    .map_err(map)?;
                     let mut rows = 0;
                     while let Some(batch) = stream.batches.blocking_recv() {
                         let batch = batch?;
@@ -1482,9 +1541,9 @@ impl Engine {
             let mut stmt = conn
                 .prepare(
                     "SELECT table_name, 'table', estimated_size FROM duckdb_tables()
-                       WHERE NOT internal AND schema_name = 'main' AND database_name = current_database()
+                       WHERE NOT internal AND schema_name = current_schema() AND database_name = current_database()
                      UNION ALL SELECT view_name, 'view', 0 FROM duckdb_views()
-                       WHERE NOT internal AND schema_name = 'main' AND database_name = current_database()
+                       WHERE NOT internal AND schema_name = current_schema() AND database_name = current_database()
                      ORDER BY 1",
                 )
                 .map_err(map)?;

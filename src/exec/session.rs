@@ -92,7 +92,14 @@ pub struct SessionStart<'a> {
 
 impl Session {
     pub fn new(start: SessionStart<'_>) -> Session {
-        let settings = SessionSettings::new(&start.ctx.user, start.startup);
+        let mut settings = SessionSettings::new(&start.ctx.user, start.startup);
+        // a workspace of the earlier layout resolves names in `main` (see `exec::workspace`)
+        if let Some(ws) = &start.workspace
+            && ws.conn.home_schema() != "public"
+            && !start.startup.contains_key("search_path")
+        {
+            let _ = settings.set("search_path", Some(ws.conn.home_schema()));
+        }
         Session {
             id: start.id,
             pid: start.live.pid,

@@ -131,11 +131,12 @@ pub fn workspace_view_expander(
 }
 
 /// A statement of a workspace session that never reaches DuckDB as written (whose parser may
-/// not even read it): PostgreSQL's session statements, savepoints, cursors, and a transaction's
-/// start (DuckDB gets a bare `BEGIN`).
+/// not even read it): PostgreSQL's session statements (`SET search_path TO a, b` included),
+/// savepoints, cursors, and a transaction's start (DuckDB gets a bare `BEGIN`).
 fn answered_here(sql: &str) -> bool {
     savepoint_statement(sql).is_some()
         || session_statement(sql).is_some()
+        || search_path_statement(sql).is_some()
         || gateway::workspace_cursor(sql).is_some()
         || begins_alone(sql)
 }
@@ -505,10 +506,21 @@ impl Executor {
 
     /// Gives a new workspace session's connection what PostgreSQL clients expect to find
     /// there (see `personality_sql`). A failure is logged, not fatal: the session works without.
-    pub async fn prepare_workspace_session(&self, ws: &crate::storage::workspaces::WorkspaceSession, user: &str) {
+    pub async fn prepare_workspace_session(
+        &self,
+        ws: &crate::storage::workspaces::WorkspaceSession,
+        user: &str,
+        startup: &BTreeMap<String, String>,
+    ) {
         // (the server's own statements: a client's are refused CREATE MACRO, see
         // engine::expansion)
-        if let Err(e) = self.storage.engine().workspace_session_setup(&ws.conn, personality_sql(user)).await {
+        let mut statements = personality_sql(user);
+        // a search path the client asked for at startup (`options=-c search_path=…`) is
+        // DuckDB's too, as a SET of it would be (see `follow_search_path`)
+        if let Some(path) = startup.get("search_path") {
+            statements.push(set_duckdb_search_path(path));
+        }
+        if let Err(e) = self.storage.engine().workspace_session_setup(&ws.conn, statements).await {
             tracing::warn!(error = %e, "preparing a workspace session");
         }
     }
@@ -527,7 +539,15 @@ impl Executor {
             ws.conn.set_in_block(in_transaction);
         }
         if let Some(plan) = session_statement(sql) {
-            return self.execute(session, &plan, params, in_transaction).await;
+            let reset = matches!(plan, Plan::ResetAll | Plan::NoOp("DISCARD ALL"));
+            let outcome = self.execute(session, &plan, params, in_transaction).await?;
+            if reset {
+                self.follow_search_path(session, None).await?;
+            }
+            return Ok(outcome);
+        }
+        if let Some(path) = search_path_statement(sql) {
+            return self.follow_search_path(session, path.as_deref()).await;
         }
         if let Some(plan) = workspace_catalog_query(session, sql, &[]) {
             return self.run(session, &plan, params, in_transaction).await;
@@ -666,6 +686,23 @@ impl Executor {
             self.end_workspace_cursors(session, committed).await;
         }
         result
+    }
+
+    /// `SET search_path` in a workspace (`None`: back to the default): DuckDB's path, which
+    /// resolves the statements' names, and the session's setting, from which the catalog
+    /// emulation answers (`current_schema()`, what `pg_table_is_visible` sees), move together.
+    /// The default is the workspace's home schema.
+    async fn follow_search_path(&self, session: &Session, path: Option<&str>) -> Result<Outcome> {
+        let ws =
+            session.workspace.as_ref().ok_or_else(|| Error::internal("setting the search path", "no workspace"))?;
+        let home = ws.conn.home_schema();
+        let sql = set_duckdb_search_path(path.unwrap_or(home));
+        let engine = self.storage.engine();
+        engine.workspace_execute(&ws.conn, sql, vec![], ws.size_limit, &session.canceller).await?;
+        // (a workspace of the earlier layout has `main` for home: its default path says so)
+        let value = path.or((home != "public").then_some(home));
+        session.settings().set("search_path", value)?;
+        Ok(Outcome::Command(CommandTag::new(if path.is_some() { "SET" } else { "RESET" })))
     }
 
     /// A workspace `COPY … FROM STDIN` begins: the table and columns must exist (PostgreSQL
@@ -960,6 +997,40 @@ pub fn session_statement(sql: &str) -> Option<Plan> {
         // (the session's search_path shows as `current_setting` answers it)
         Plan::Show(name) if ours(&name) || name == "all" || name == "search_path" => Some(Plan::Show(name)),
         plan @ Plan::NoOp("DISCARD ALL" | "UNLISTEN") => Some(plan),
+        _ => None,
+    }
+}
+
+/// DuckDB's `SET search_path` for PostgreSQL's `path` (`"$user"` left out: no schema has a
+/// user's name).
+fn set_duckdb_search_path(path: &str) -> String {
+    let schemas: Vec<String> = settings::parse_search_path(path)
+        .into_iter()
+        .filter(|s| s != "$user")
+        .map(|s| crate::storage::names::quote_ident(&s))
+        .collect();
+    format!("SET search_path = '{}'", schemas.join(",").replace('\'', "''"))
+}
+
+/// `SET search_path …` (`Some(Some(path))`, PostgreSQL's form) or `RESET search_path`,
+/// `SET search_path TO DEFAULT` (`Some(None)`) in a workspace.
+fn search_path_statement(sql: &str) -> Option<Option<String>> {
+    if sql.len() > 4096 || !sql.to_ascii_lowercase().contains("search_path") {
+        return None;
+    }
+    let first = sql.trim_start().split(|c: char| !c.is_ascii_alphabetic()).next()?.to_ascii_lowercase();
+    if first != "set" && first != "reset" {
+        return None;
+    }
+    let mut statements = gateway::parse(sql).ok()?;
+    if statements.len() != 1 {
+        return None;
+    }
+    let settings = SessionSettings::new("", &Default::default());
+    let compat = CompatValues { settings: &settings, user: "", database: "", backend_pid: 0 };
+    match gateway::plan(statements.remove(0), &compat).ok()? {
+        Plan::Set { name, value } if name.eq_ignore_ascii_case("search_path") => Some(value),
+        Plan::Reset(name) if name.eq_ignore_ascii_case("search_path") => Some(None),
         _ => None,
     }
 }

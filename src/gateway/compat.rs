@@ -134,6 +134,7 @@ pub const SESSION_FUNCTION_WORDS: &[&str] = &[
     "pg_postmaster_start_time",
     "pg_conf_load_time",
     "pg_is_in_recovery",
+    "current_schemas",
 ];
 
 /// A storage statement's select items that are session values (`current_user`,
@@ -242,6 +243,16 @@ pub fn rewrite_session_functions(statement: &mut Statement, values: &CompatValue
                             Some(a),
                         ) if a.is_empty() => match self.rewriter.function(name, a) {
                             Ok(e) => e,
+                            Err(e) => return ControlFlow::Break(e),
+                        },
+                        // DuckDB's path, without the schemas it searches implicitly (`main` of
+                        // the temporary, the workspace's and the system catalog); PostgreSQL's
+                        // only implicit one is pg_catalog
+                        ("current_schemas", Some(a)) if a.len() == 1 => match template(
+                            "list_concat(CASE WHEN __arg0 THEN ['pg_catalog'] ELSE [] END, current_schemas(false))",
+                            &a,
+                        ) {
+                            Ok(e) => Some(e),
                             Err(e) => return ControlFlow::Break(e),
                         },
                         // a type of PostgreSQL's own by its written name (the session's
@@ -566,7 +577,11 @@ impl Rewriter<'_, '_> {
         Some(match name {
             "current_user" | "session_user" | "user" | "current_role" | "getpgusername" => text(self.values.user),
             "current_database" | "current_catalog" => text(self.values.database),
-            "current_schema" => text("public"),
+            // the first schema of the path (`$user`: no schema has a user's name)
+            "current_schema" => match self.values.settings.search_path().into_iter().find(|s| s != "$user") {
+                Some(schema) => text(schema),
+                None => text_null(),
+            },
             _ => return None,
         })
     }

@@ -246,7 +246,7 @@ impl StartupHandler for AuthHandler {
                     );
                     match self.connection.shared.storage.start_workspace_session(&ctx, expander).await {
                         Ok(ws) => {
-                            self.connection.shared.exec.prepare_workspace_session(&ws, &ctx.user).await;
+                            self.connection.shared.exec.prepare_workspace_session(&ws, &ctx.user, &startup).await;
                             Some(ws)
                         }
                         Err(e) => {

@@ -263,7 +263,7 @@ async fn kept_catalog_relations_follow_every_change_and_stay_with_their_scope() 
     let (ws_user, ws_password): (String, String) = (ws.get("user"), ws.get("password"));
     let w1 = server.try_connect(&ws_user, &ws_password, &ws_user).await.unwrap();
     let w2 = server.try_connect(&ws_user, &ws_password, &ws_user).await.unwrap();
-    let tables = "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY 1";
+    let tables = "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1";
     for _ in 0..2 {
         assert!(rows(&w1, tables).await.is_empty());
     }

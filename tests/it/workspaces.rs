@@ -838,6 +838,12 @@ async fn a_workspace_session_answers_session_statements_as_postgresql_does() {
     assert_eq!(client.execute(&insert, &[&2i32]).await.unwrap(), 1);
     let returning = client.prepare("INSERT INTO t VALUES ($1) RETURNING a").await.unwrap();
     assert_eq!(returning.columns().len(), 1);
+    // a statement is described along the session's own path, as it runs
+    client.batch_execute("CREATE SCHEMA s2; SET search_path = 's2'; CREATE TABLE p (x INTEGER)").await.unwrap();
+    let insert = client.prepare("INSERT INTO p VALUES ($1)").await.unwrap();
+    assert_eq!(insert.params(), &[tokio_postgres::types::Type::INT4]);
+    assert_eq!(client.execute(&insert, &[&3i32]).await.unwrap(), 1);
+    client.batch_execute("SET search_path = 'public'; DROP SCHEMA s2 CASCADE").await.unwrap();
     // psycopg's and SQLAlchemy's probe under a savepoint: a failed read is rolled back to
     client.batch_execute(r#"BEGIN; SAVEPOINT "probe""#).await.unwrap();
     client.simple_query("SELECT * FROM no_such_table").await.unwrap_err();
@@ -1040,8 +1046,30 @@ async fn a_workspace_catalog_shows_its_own_objects_as_postgresql_does() {
     }
     let views = psql(&server, &ws, r"\dv").await;
     assert!(views.contains("| v    | view"), "{views}");
+    // the default schema is `public`, as in PostgreSQL; DuckDB's `main` shows once it holds objects
     let schemas = psql(&server, &ws, r"\dn").await;
-    assert!(schemas.contains("main") && schemas.contains("staging"), "{schemas}");
+    assert!(schemas.contains("public") && schemas.contains("staging") && !schemas.contains("main"), "{schemas}");
+    let path = "SELECT current_schema(), array_to_string(current_schemas(true), ','), \
+                array_to_string(current_schemas(false), ',')";
+    assert_eq!(text_rows(&client, path).await, vec![vec![s("public"), s("pg_catalog,public"), s("public")]]);
+    // the path moves DuckDB's name resolution and the catalog's answers together
+    client.batch_execute("CREATE SCHEMA staging2; CREATE TABLE staging2.only_here (x INTEGER)").await.unwrap();
+    client.batch_execute("SET search_path TO staging2, public").await.unwrap();
+    let visible = "SELECT current_schema(), (SELECT count(*) FROM only_here), \
+                   (SELECT bool_and(pg_table_is_visible(c.oid)) FROM pg_class c WHERE relname IN ('only_here', 't'))";
+    assert_eq!(text_rows(&client, visible).await, vec![vec![s("staging2"), s("0"), s("t")]]);
+    let catalog_only = "SELECT current_schema(), count(*) FROM pg_class c WHERE pg_table_is_visible(c.oid) \
+                        AND relname IN ('only_here', 't')";
+    assert_eq!(text_rows(&client, catalog_only).await, vec![vec![s("staging2"), s("2")]]);
+    client.batch_execute("RESET search_path").await.unwrap();
+    assert_eq!(text_rows(&client, catalog_only).await, vec![vec![s("public"), s("1")]]);
+    assert!(client.simple_query("SELECT * FROM only_here").await.is_err());
+    client.batch_execute("DROP SCHEMA staging2 CASCADE").await.unwrap();
+    client.batch_execute("CREATE TABLE main.m (x INTEGER); INSERT INTO m VALUES (7)").await.unwrap();
+    assert_eq!(text_rows(&client, "SELECT x FROM m").await, vec![vec![s("7")]]);
+    let schemas = psql(&server, &ws, r"\dn").await;
+    assert!(schemas.contains("main"), "{schemas}");
+    client.batch_execute("DROP TABLE main.m").await.unwrap();
     let definition = psql(&server, &ws, "SELECT pg_get_viewdef('v'::regclass)").await;
     assert!(definition.contains("amount > 10"), "{definition}");
 
@@ -1050,7 +1078,7 @@ async fn a_workspace_catalog_shows_its_own_objects_as_postgresql_does() {
         .query(
             "SELECT column_name, data_type, is_nullable FROM information_schema.columns \
              WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position",
-            &[&"main", &"t"],
+            &[&"public", &"t"],
         )
         .await
         .unwrap()
@@ -1099,7 +1127,7 @@ async fn a_workspace_catalog_shows_its_own_objects_as_postgresql_does() {
         .unwrap();
     let names: Vec<&str> = row.columns().iter().map(|c| c.name()).collect();
     assert_eq!(names, ["?column?", "count", "int8", "id"]);
-    let qualified = format!(r#"SELECT count(*) FROM "{}"."main"."t""#, ws.user);
+    let qualified = format!(r#"SELECT count(*) FROM "{}"."public"."t""#, ws.user);
     assert_eq!(text_rows(&client, &qualified).await, vec![vec![s("2")]]);
     // a declared length holds, and result columns of a table say which table, column and type
     let long = client.execute("INSERT INTO t VALUES (9, repeat('x', 41), 1, NULL)", &[]).await.unwrap_err();
@@ -1144,7 +1172,10 @@ async fn a_workspace_catalog_shows_its_own_objects_as_postgresql_does() {
     // CREATE TABLE AS answers SELECT and its rows, as in PostgreSQL
     assert_eq!(client.execute("CREATE TABLE t_copy AS SELECT * FROM t", &[]).await.unwrap(), 2);
     // a view renames with ALTER TABLE, as in PostgreSQL (dbt's view models do)
-    client.batch_execute("CREATE VIEW v_tmp AS SELECT 1 AS x; ALTER TABLE main.V_TMP RENAME TO v_final").await.unwrap();
+    client
+        .batch_execute("CREATE VIEW v_tmp AS SELECT 1 AS x; ALTER TABLE public.V_TMP RENAME TO v_final")
+        .await
+        .unwrap();
     assert_eq!(text_rows(&client, "SELECT x FROM v_final").await, vec![vec![s("1")]]);
     client.batch_execute("ALTER TABLE t RENAME TO t2; ALTER TABLE t2 RENAME TO t").await.unwrap();
     server.stop().await;
@@ -1177,7 +1208,11 @@ async fn a_workspace_file_of_the_earlier_layout_is_renamed_and_keeps_its_data() 
     let st = storage(&server, "layout").await;
     let ws = workspace(&st, "CALL create_workspace(name => 'w')").await;
     let client = login(&server, &ws).await;
-    client.batch_execute("CREATE TABLE kept AS SELECT range AS i FROM range(10)").await.unwrap();
+    // the earlier layout: objects in DuckDB's `main`, no `public`
+    client
+        .batch_execute("CREATE TABLE main.kept AS SELECT range AS i FROM range(10); DROP SCHEMA public")
+        .await
+        .unwrap();
     drop(client);
     let data = server.data_dir.clone();
     let _dir = server.stop_keeping_data().await;
@@ -1199,6 +1234,11 @@ async fn a_workspace_file_of_the_earlier_layout_is_renamed_and_keeps_its_data() 
     tokio::spawn(connection);
     assert_eq!(text_rows(&client, "SELECT sum(i) FROM kept").await, vec![vec![s("45")]]);
     assert!(file.exists() && !file.with_file_name("workspace.duckdb").exists());
+    // ... and keeps `main` as its default schema, where new objects go on being made
+    client.batch_execute("CREATE TABLE later (x INTEGER)").await.unwrap();
+    let schemas = "SELECT current_schema(), (SELECT string_agg(table_schema || '.' || table_name, ',' ORDER BY 1) \
+                   FROM information_schema.tables WHERE table_name IN ('kept', 'later'))";
+    assert_eq!(text_rows(&client, schemas).await, vec![vec![s("main"), s("main.kept,main.later")]]);
     drop(client);
     restarted.shutdown().await;
 }
@@ -1740,7 +1780,7 @@ async fn char_casts_array_concatenation_reg_names_and_view_dependencies_answer_a
         .unwrap();
     let wc = login(&server, &ws).await;
     wc.batch_execute("CREATE VIEW big AS SELECT id, amount FROM orders WHERE amount > 6").await.unwrap();
-    for (client, schema) in [(&st, r#""in.c-s""#), (&wc, "main")] {
+    for (client, schema) in [(&st, r#""in.c-s""#), (&wc, "public")] {
         let bare = schema.trim_matches('"');
         // each expected text is PostgreSQL 15's answer
         for (sql, expected) in [
