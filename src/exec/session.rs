@@ -20,6 +20,8 @@ pub struct Session {
     pub ctx: SessionContext,
     pub database: String,
     pub settings: Mutex<SessionSettings>,
+    /// The reported parameters as the client was last told them (ParameterStatus).
+    reported: Mutex<Vec<(String, String)>>,
     /// What cancel requests, shutdown and a dropped workspace reach (see `storage::sessions`).
     pub live: Arc<LiveSession>,
     pub canceller: Canceller,
@@ -100,7 +102,9 @@ impl Session {
         {
             let _ = settings.set("search_path", Some(ws.conn.home_schema()));
         }
+        let reported = Mutex::new(settings.reported());
         Session {
+            reported,
             id: start.id,
             pid: start.live.pid,
             ctx: start.ctx,
@@ -254,6 +258,27 @@ impl Session {
 
     pub fn settings(&self) -> std::sync::MutexGuard<'_, SessionSettings> {
         self.settings.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// How many times the session's settings changed (see [`Session::reported_changes`]).
+    pub fn settings_changes(&self) -> u64 {
+        self.settings().changes()
+    }
+
+    /// The reported parameters (`TimeZone`, `application_name`, …) whose value changed since the
+    /// client was last told, as PostgreSQL reports them after the statement that changed them
+    /// (psycopg shows `timestamptz` values in the zone it was told).
+    pub fn reported_changes(&self) -> Vec<(String, String)> {
+        let now = self.settings().reported();
+        let mut told = self.reported.lock().unwrap_or_else(|p| p.into_inner());
+        let changed = now.iter().filter(|p| !told.contains(p)).cloned().collect();
+        *told = now;
+        changed
+    }
+
+    /// The session's time zone, where `timestamptz` values are shown (`None`: UTC).
+    pub fn time_zone(&self) -> Option<crate::gateway::time_zone::TimeZone> {
+        self.settings().time_zone()
     }
 
     /// What PostgreSQL's functions answer in this session (`current_user`, `pg_backend_pid()`, …).

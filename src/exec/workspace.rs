@@ -256,7 +256,8 @@ fn rewrite_for_postgres<'a>(session: &Session, sql: &'a str) -> Result<(Cow<'a, 
     let query = matches!(first, Some("select" | "with" | "values"));
     let declares_lengths = first == Some("create") && (lower.contains("char") || lower.contains("float"));
     let numeric = lower.contains("numeric") || lower.contains("decimal");
-    if !session_functions && !query && !declares_lengths && !numeric {
+    let zone = session.time_zone().filter(|_| lower.contains("timestamptz") || lower.contains("time zone"));
+    if !session_functions && !query && !declares_lengths && !numeric && zone.is_none() {
         return unchanged;
     }
     let Ok(mut statements) = gateway::parse(sql) else { return unchanged };
@@ -275,6 +276,9 @@ fn rewrite_for_postgres<'a>(session: &Session, sql: &'a str) -> Result<(Cow<'a, 
     changed |= gateway::compat::rewrite_semantics(statement);
     changed |= keep_declared_types(statement);
     changed |= keep_numeric_digits(statement);
+    if let Some(zone) = zone {
+        changed |= gateway::time_zone::read_written_timestamps(statement, zone);
+    }
     if !changed {
         return unchanged;
     }

@@ -18,6 +18,7 @@ pub mod pg_catalog;
 pub mod procedures;
 pub(crate) mod query;
 pub mod settings;
+pub mod time_zone;
 pub mod views;
 
 use std::ops::ControlFlow;

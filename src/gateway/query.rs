@@ -449,6 +449,9 @@ pub(crate) fn plan_query_with_target(
         return Err(e);
     }
     super::compat::rewrite_functions(&mut statement, compat)?;
+    if let Some(zone) = compat.settings.time_zone() {
+        super::time_zone::read_written_timestamps(&mut statement, zone);
+    }
     checker.trusted = true;
     if let ControlFlow::Break(e) = statement.visit(&mut checker) {
         return Err(e);

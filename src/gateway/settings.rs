@@ -113,6 +113,8 @@ const ENGINE_SETTINGS: &[&str] = &[
 #[derive(Debug, Clone)]
 pub struct SessionSettings {
     values: BTreeMap<&'static str, String>,
+    /// Moves on with every change (see [`SessionSettings::changes`]).
+    changes: u64,
 }
 
 impl SessionSettings {
@@ -120,7 +122,7 @@ impl SessionSettings {
     /// as PostgreSQL ignores nothing but we must never fail a login over an option).
     pub fn new(user: &str, startup: &BTreeMap<String, String>) -> SessionSettings {
         let mut settings =
-            SessionSettings { values: PARAMETERS.iter().map(|(n, v, _)| (*n, (*v).to_owned())).collect() };
+            SessionSettings { values: PARAMETERS.iter().map(|(n, v, _)| (*n, (*v).to_owned())).collect(), changes: 0 };
         settings.values.insert("session_authorization", user.to_owned());
         for (name, value) in startup {
             let _ = settings.set(name, Some(value));
@@ -157,7 +159,14 @@ impl SessionSettings {
             Some(v) => validate(canonical, v)?,
         };
         self.values.insert(canonical, value);
+        self.changes += 1;
         Ok(())
+    }
+
+    /// How many times a setting changed: a statement that moved it may have changed one the
+    /// client is told of (see [`SessionSettings::reported`]).
+    pub fn changes(&self) -> u64 {
+        self.changes
     }
 
     pub fn reset_all(&mut self) {
@@ -168,6 +177,7 @@ impl SessionSettings {
             }
         }
         self.values.insert("session_authorization", user);
+        self.changes += 1;
     }
 
     /// The parameters reported to the client in ParameterStatus at startup.
@@ -200,6 +210,12 @@ impl SessionSettings {
     /// The schemas of `search_path`, in order (`"$user"` and empty entries dropped).
     pub fn search_path(&self) -> Vec<String> {
         parse_search_path(self.get("search_path").unwrap_or(""))
+    }
+
+    /// The zone `timestamptz` values are shown and written times read in; `None` for UTC, the
+    /// engine's own.
+    pub fn time_zone(&self) -> Option<super::time_zone::TimeZone> {
+        super::time_zone::TimeZone::parse(self.get("timezone")?).filter(|z| !z.is_utc())
     }
 
     /// The statement timeout in milliseconds (0 = none).
@@ -261,6 +277,14 @@ fn validate(name: &str, value: &str) -> Result<String> {
             parse_duration_ms(value).map_err(|_| bad_value(name, value))?;
             Ok(value.trim().to_owned())
         }
+        // PostgreSQL refuses a zone it does not know (22023); `LOCAL` is the default (UTC)
+        "timezone" if lower == "local" => Ok("UTC".into()),
+        // a zone's name as the zone database spells it (`utc` shows as `UTC`), as PostgreSQL
+        "timezone" => match super::time_zone::TimeZone::parse(value) {
+            Some(super::time_zone::TimeZone::Named(tz)) => Ok(tz.name().to_owned()),
+            Some(super::time_zone::TimeZone::Fixed(_)) => Ok(value.trim().to_owned()),
+            None => Err(bad_value("TimeZone", value)),
+        },
         "extra_float_digits" => {
             let n: i32 = value.trim().parse().map_err(|_| bad_value(name, value))?;
             if (-15..=3).contains(&n) { Ok(n.to_string()) } else { Err(bad_value(name, value)) }

@@ -16,6 +16,8 @@ use pgwire::api::results::{FieldFormat, FieldInfo};
 use pgwire::error::PgWireResult;
 use pgwire::messages::data::DataRow;
 
+use crate::gateway::time_zone::TimeZone;
+
 /// Days from 1970-01-01 to 2000-01-01 (PostgreSQL's epoch for binary dates and timestamps).
 const PG_EPOCH_DAYS: i32 = 10_957;
 const PG_EPOCH_MICROS: i64 = 946_684_800_000_000;
@@ -35,11 +37,33 @@ enum Column<'a> {
     F64(&'a Float64Array),
     Utf8(&'a dyn Array),
     Date(&'a Date32Array),
-    Timestamp(&'a TimestampMicrosecondArray, bool),
+    Timestamp(&'a TimestampMicrosecondArray, TimestampText),
     /// Text only (binary numeric goes through arrow-pg).
     Decimal(&'a Decimal128Array, u32, DecimalText),
     /// Text only (binary intervals go through arrow-pg).
     Interval(&'a IntervalMonthDayNanoArray),
+}
+
+/// How a timestamp prints as text.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(super) enum TimestampText {
+    /// `timestamp` (without time zone): as it is.
+    Plain,
+    /// `timestamptz` at UTC: `+00`.
+    Utc,
+    /// `timestamptz` at the session's zone: the wall-clock time there and its offset.
+    At(TimeZone),
+}
+
+impl TimestampText {
+    /// A column's form: `with_zone` for `timestamptz`, shown at `zone` (`None`: UTC).
+    pub(super) fn of(with_zone: bool, zone: Option<TimeZone>) -> TimestampText {
+        match (with_zone, zone) {
+            (false, _) => TimestampText::Plain,
+            (true, None) => TimestampText::Utc,
+            (true, Some(zone)) => TimestampText::At(zone),
+        }
+    }
 }
 
 /// How a decimal column prints.
@@ -60,7 +84,12 @@ fn is_quotient(field: &arrow::datatypes::Field) -> bool {
     field.metadata().contains_key(crate::exec::result_columns::QUOTIENT)
 }
 
-fn column<'a>(array: &'a Arc<dyn Array>, field: &FieldInfo, quotient: bool) -> Option<Column<'a>> {
+fn column<'a>(
+    array: &'a Arc<dyn Array>,
+    field: &FieldInfo,
+    quotient: bool,
+    zone: Option<TimeZone>,
+) -> Option<Column<'a>> {
     let binary = field.format() == FieldFormat::Binary;
     Some(match array.data_type() {
         DataType::UInt32 if matches!(*field.datatype(), Type::OID | Type::XID) => Column::Oid(array.as_primitive()),
@@ -76,7 +105,9 @@ fn column<'a>(array: &'a Arc<dyn Array>, field: &FieldInfo, quotient: bool) -> O
         DataType::Float64 => Column::F64(array.as_primitive()),
         DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => Column::Utf8(array.as_ref()),
         DataType::Date32 => Column::Date(array.as_primitive()),
-        DataType::Timestamp(TimeUnit::Microsecond, tz) => Column::Timestamp(array.as_primitive(), tz.is_some()),
+        DataType::Timestamp(TimeUnit::Microsecond, tz) => {
+            Column::Timestamp(array.as_primitive(), TimestampText::of(tz.is_some(), zone))
+        }
         DataType::Decimal128(precision, scale) if !binary && *scale >= 0 => {
             let text = if quotient && i32::from(*scale) == i32::from(crate::engine::numeric::QUOTIENT_SCALE) {
                 DecimalText::Quotient
@@ -327,12 +358,17 @@ fn put_date(buf: &mut BytesMut, days: i32) {
     }
 }
 
-pub(super) fn put_timestamp(buf: &mut BytesMut, micros: i64, with_zone: bool) {
+pub(super) fn put_timestamp(buf: &mut BytesMut, micros: i64, text: TimestampText) {
     match micros {
         TIMESTAMP_INFINITY => return buf.put_slice(b"infinity"),
         i64::MIN | TIMESTAMP_MINUS_INFINITY => return buf.put_slice(b"-infinity"),
         _ => {}
     }
+    let offset = match text {
+        TimestampText::At(zone) => zone.offset_at(micros),
+        _ => 0,
+    };
+    let micros = micros.saturating_add(i64::from(offset) * 1_000_000);
     let seconds = micros.div_euclid(1_000_000);
     let frac = micros.rem_euclid(1_000_000) as u32;
     let (days, secs_of_day) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400) as u32);
@@ -354,11 +390,26 @@ pub(super) fn put_timestamp(buf: &mut BytesMut, micros: i64, with_zone: bool) {
         buf.put_u8(b'.');
         buf.put_slice(&digits[..end]);
     }
-    if with_zone {
-        buf.put_slice(b"+00");
+    if text != TimestampText::Plain {
+        put_offset(buf, offset);
     }
     if bc {
         buf.put_slice(b" BC");
+    }
+}
+
+/// A UTC offset as PostgreSQL prints it: `+01`, `+05:30`, `-03:30:52`.
+fn put_offset(buf: &mut BytesMut, seconds: i32) {
+    buf.put_u8(if seconds < 0 { b'-' } else { b'+' });
+    let seconds = seconds.unsigned_abs();
+    put_padded(buf, seconds / 3600, 2);
+    if !seconds.is_multiple_of(3600) {
+        buf.put_u8(b':');
+        put_padded(buf, seconds / 60 % 60, 2);
+        if !seconds.is_multiple_of(60) {
+            buf.put_u8(b':');
+            put_padded(buf, seconds % 60, 2);
+        }
     }
 }
 
@@ -473,14 +524,19 @@ fn oids_as_int32(batch: &RecordBatch, fields: &[FieldInfo]) -> crate::error::Res
 }
 
 /// Encodes a batch (already in its wire form) as DataRows.
-pub(super) fn encode_batch(batch: RecordBatch, fields: Arc<Vec<FieldInfo>>) -> Vec<PgWireResult<DataRow>> {
+/// `zone`: the session's time zone (`None`: UTC), where `timestamptz` values are shown.
+pub(super) fn encode_batch(
+    batch: RecordBatch,
+    fields: Arc<Vec<FieldInfo>>,
+    zone: Option<TimeZone>,
+) -> Vec<PgWireResult<DataRow>> {
     let schema = batch.schema();
     let columns: Option<Vec<(Column<'_>, FieldFormat)>> = batch
         .columns()
         .iter()
         .zip(fields.iter())
         .zip(schema.fields())
-        .map(|((array, field), arrow)| column(array, field, is_quotient(arrow)).map(|c| (c, field.format())))
+        .map(|((array, field), arrow)| column(array, field, is_quotient(arrow), zone).map(|c| (c, field.format())))
         .collect();
     let Some(columns) = columns else {
         // arrow-pg sends a UInt32 as 8 bytes: a binary oid goes as the Int32 of its bits
@@ -488,7 +544,7 @@ pub(super) fn encode_batch(batch: RecordBatch, fields: Arc<Vec<FieldInfo>>) -> V
             Ok(batch) => batch,
             Err(e) => return vec![Err(super::errors::to_pg(&e))],
         };
-        return match super::types::render_text_timestamps(batch, &fields) {
+        return match super::types::render_text_timestamps(batch, &fields, zone) {
             Ok(batch) => super::types::encode_rows(fields, batch),
             Err(e) => vec![Err(super::errors::to_pg(&e))],
         };
@@ -517,6 +573,7 @@ pub(super) fn encode_batch(batch: RecordBatch, fields: Arc<Vec<FieldInfo>>) -> V
 pub(super) fn copy_lines(
     batch: &RecordBatch,
     format: &crate::gateway::copy::CopyFormat,
+    zone: Option<TimeZone>,
 ) -> crate::error::Result<Vec<bytes::Bytes>> {
     use arrow::util::display::{ArrayFormatter, FormatOptions};
     let options = FormatOptions::default();
@@ -528,7 +585,7 @@ pub(super) fn copy_lines(
         .map(|(array, f)| {
             let forced = format.force_quote_all || format.force_quote.iter().any(|c| c == f.name());
             let text = FieldInfo::new(f.name().clone(), None, None, Type::TEXT, FieldFormat::Text);
-            match column(array, &text, is_quotient(f)) {
+            match column(array, &text, is_quotient(f), zone) {
                 Some(c) => Ok((Some(c), None, forced)),
                 None => ArrayFormatter::try_new(array.as_ref(), &options)
                     .map(|fmt| (None, Some(fmt), forced))
@@ -710,7 +767,7 @@ mod tests {
         let batch = sample();
         let fields = Arc::new(crate::pg::types::fields(&batch.schema(), &Format::UnifiedBinary).unwrap());
         let fast: Vec<DataRow> =
-            encode_batch(batch.clone(), Arc::clone(&fields)).into_iter().map(Result::unwrap).collect();
+            encode_batch(batch.clone(), Arc::clone(&fields), None).into_iter().map(Result::unwrap).collect();
         let reference: Vec<DataRow> =
             arrow_pg::datatypes::encode_recordbatch(fields, batch).map(Result::unwrap).collect();
         assert_eq!(fast, reference);
@@ -725,8 +782,8 @@ mod tests {
         let batch = sample.project(&keep).unwrap();
         let fields = Arc::new(crate::pg::types::fields(&batch.schema(), &Format::UnifiedText).unwrap());
         let fast: Vec<DataRow> =
-            encode_batch(batch.clone(), Arc::clone(&fields)).into_iter().map(Result::unwrap).collect();
-        let styled = crate::pg::types::render_text_timestamps(batch, &fields).unwrap();
+            encode_batch(batch.clone(), Arc::clone(&fields), None).into_iter().map(Result::unwrap).collect();
+        let styled = crate::pg::types::render_text_timestamps(batch, &fields, None).unwrap();
         let reference: Vec<DataRow> =
             arrow_pg::datatypes::encode_recordbatch(fields, styled).map(Result::unwrap).collect();
         assert_eq!(fast, reference);
@@ -755,18 +812,18 @@ mod tests {
             assert_eq!(std::str::from_utf8(&buf).unwrap(), want, "{days}");
         }
         let mut buf = BytesMut::new();
-        put_timestamp(&mut buf, -719_163 * 86_400_000_000 + 3_600_000_000, true);
+        put_timestamp(&mut buf, -719_163 * 86_400_000_000 + 3_600_000_000, TimestampText::Utc);
         assert_eq!(&buf[..], b"0001-12-31 01:00:00+00 BC");
         for (micros, want) in [(i64::MAX, "infinity"), (-i64::MAX, "-infinity"), (i64::MIN, "-infinity")] {
             buf.clear();
-            put_timestamp(&mut buf, micros, false);
+            put_timestamp(&mut buf, micros, TimestampText::Plain);
             assert_eq!(std::str::from_utf8(&buf).unwrap(), want);
         }
         buf.clear();
-        put_timestamp(&mut buf, -1, true);
+        put_timestamp(&mut buf, -1, TimestampText::Utc);
         assert_eq!(&buf[..], b"1969-12-31 23:59:59.999999+00");
         buf.clear();
-        put_timestamp(&mut buf, 1_700_000_000_120_000, false);
+        put_timestamp(&mut buf, 1_700_000_000_120_000, TimestampText::Plain);
         assert_eq!(&buf[..], b"2023-11-14 22:13:20.12");
     }
 

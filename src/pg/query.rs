@@ -33,6 +33,7 @@ use super::types;
 use crate::engine::Param;
 use crate::error::{Error, ErrorKind, Result, SqlState};
 use crate::exec::{CommandTag, Outcome, Rows, Session};
+use crate::gateway::time_zone::TimeZone;
 use crate::gateway::{self, Plan};
 
 /// A parsed statement of the extended protocol.
@@ -97,6 +98,7 @@ fn row_stream(
     rows: Rows,
     wire: SchemaRef,
     fields: Arc<Vec<FieldInfo>>,
+    zone: Option<TimeZone>,
 ) -> impl Stream<Item = PgWireResult<DataRow>> + Send + 'static {
     stream::unfold(Some(rows), move |state| {
         let wire = Arc::clone(&wire);
@@ -108,7 +110,7 @@ fn row_stream(
                 Some(Err(e)) => Some((vec![Err(to_pg(&e))], None)),
                 Some(Ok(batch)) => {
                     let encoded: Vec<PgWireResult<DataRow>> = match types::to_wire_batch(batch, &wire) {
-                        Ok(batch) => super::encode::encode_batch(batch, fields),
+                        Ok(batch) => super::encode::encode_batch(batch, fields, zone),
                         Err(e) => vec![Err(to_pg(&e))],
                     };
                     Some((encoded, Some(rows)))
@@ -129,6 +131,7 @@ pub(super) async fn send_copy_out<C>(
     schema: SchemaRef,
     mut rows: Rows,
     format: gateway::copy::CopyFormat,
+    zone: Option<TimeZone>,
 ) -> PgWireResult<Tag>
 where
     C: Sink<PgWireBackendMessage> + Unpin,
@@ -150,7 +153,7 @@ where
     while let Some(batch) = rows.next().await {
         let lines = batch
             .and_then(|batch| types::to_wire_batch(batch, &schema))
-            .and_then(|batch| super::encode::copy_lines(&batch, &format))
+            .and_then(|batch| super::encode::copy_lines(&batch, &format, zone))
             .map_err(|e| to_pg(&e))?;
         for line in lines {
             count += 1;
@@ -187,15 +190,41 @@ where
     Ok(())
 }
 
+/// A ParameterStatus for each reported parameter (`TimeZone`, `application_name`, …) the
+/// statement changed, sent before its CommandComplete as PostgreSQL does. `changes`: the
+/// settings' count of changes before the statement (nothing is compared when it held).
+pub(super) async fn report_changed_parameters<C>(client: &mut C, session: &Session, changes: u64) -> PgWireResult<()>
+where
+    C: Sink<PgWireBackendMessage> + Unpin,
+    C::Error: Debug,
+    PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+{
+    if session.settings_changes() == changes {
+        return Ok(());
+    }
+    for (name, value) in session.reported_changes() {
+        let status = pgwire::messages::startup::ParameterStatus::new(name, value);
+        client.feed(PgWireBackendMessage::ParameterStatus(status)).await?;
+    }
+    Ok(())
+}
+
 /// The format of rows answered over the simple protocol: text, but for a `BINARY` cursor's.
 pub(super) fn simple_format(binary: bool) -> Format {
     if binary { Format::UnifiedBinary } else { Format::UnifiedText }
 }
 
-pub(super) fn query_response(schema: SchemaRef, rows: Rows, tag: &str, format: &Format) -> Result<QueryResponse> {
+/// `zone`: the session's time zone (`None`: UTC), where `timestamptz` values are shown.
+pub(super) fn query_response(
+    schema: SchemaRef,
+    rows: Rows,
+    tag: &str,
+    format: &Format,
+    zone: Option<TimeZone>,
+) -> Result<QueryResponse> {
     let schema = types::wire_schema(&schema);
     let fields = Arc::new(types::fields(&schema, format)?);
-    let mut response = QueryResponse::new(Arc::clone(&fields), row_stream(rows, schema, fields));
+    let mut response = QueryResponse::new(Arc::clone(&fields), row_stream(rows, schema, fields, zone));
     response.set_command_tag(tag);
     Ok(response)
 }
@@ -277,6 +306,7 @@ impl SimpleQueryHandler for Connection {
             Ok(statements) => {
                 for statement in statements {
                     let mut ends_transaction = false;
+                    let changes = session.settings_changes();
                     let outcome = match self.shared.exec.plan(&session, statement) {
                         Err(e) => Err(e),
                         Ok(plan)
@@ -301,7 +331,8 @@ impl SimpleQueryHandler for Connection {
                     match outcome {
                         Ok(Outcome::Rows { schema, rows, tag, binary }) => {
                             let response =
-                                query_response(schema, rows, tag, &simple_format(binary)).map_err(|e| to_pg(&e))?;
+                                query_response(schema, rows, tag, &simple_format(binary), session.time_zone())
+                                    .map_err(|e| to_pg(&e))?;
                             match send_rows(client, response).await {
                                 Ok(()) => {}
                                 // Rows already sent stay sent; the error ends the statement.
@@ -312,12 +343,15 @@ impl SimpleQueryHandler for Connection {
                                 Err(other) => return Err(other),
                             }
                         }
-                        Ok(Outcome::Command(tag)) => send_execution_response(client, wire_tag(tag)).await?,
+                        Ok(Outcome::Command(tag)) => {
+                            report_changed_parameters(client, &session, changes).await?;
+                            send_execution_response(client, wire_tag(tag)).await?
+                        }
                         Ok(Outcome::CopyIn { copy, columns }) => {
                             return self.begin_simple_copy_in(client, *copy, columns).await;
                         }
                         Ok(Outcome::CopyOut { schema, rows, format }) => {
-                            match send_copy_out(client, schema, rows, format).await {
+                            match send_copy_out(client, schema, rows, format, session.time_zone()).await {
                                 Ok(tag) => send_execution_response(client, tag).await?,
                                 Err(PgWireError::UserError(info)) => {
                                     failure = Some(*info);
@@ -634,7 +668,9 @@ impl Connection {
         if let Some(sql) = &portal.statement.statement.workspace_sql {
             let params = self.bound_params(portal).map_err(|e| to_pg(&e))?;
             let in_transaction = client.transaction_status() != TransactionStatus::Idle;
+            let changes = session.settings_changes();
             let outcome = self.shared.exec.run_workspace(&session, sql, &params, in_transaction).await;
+            report_changed_parameters(client, &session, changes).await?;
             if outcome.is_ok()
                 && let Some(Ok(gateway::WorkspaceCursor::Declare { name, .. })) = gateway::workspace_cursor(sql)
             {
@@ -642,7 +678,8 @@ impl Connection {
             }
             return match outcome.map_err(|e| to_pg(&e))? {
                 Outcome::Rows { schema, rows, tag, .. } => Ok(Response::Query(
-                    query_response(schema, rows, tag, &portal.result_column_format).map_err(|e| to_pg(&e))?,
+                    query_response(schema, rows, tag, &portal.result_column_format, session.time_zone())
+                        .map_err(|e| to_pg(&e))?,
                 )),
                 Outcome::Command(tag) => Ok(match crate::exec::transaction_effect(sql) {
                     Some(true) => Response::TransactionStart(wire_tag(tag)),
@@ -659,7 +696,7 @@ impl Connection {
                     Ok(Response::TransactionStart(Tag::new("ROLLBACK")))
                 }
                 Outcome::CopyOut { schema, rows, format } => {
-                    Ok(Response::Execution(send_copy_out(client, schema, rows, format).await?))
+                    Ok(Response::Execution(send_copy_out(client, schema, rows, format, session.time_zone()).await?))
                 }
                 Outcome::CopyIn { copy, columns } => {
                     *self.copy_in.lock().await = Some(*copy);
@@ -677,6 +714,7 @@ impl Connection {
         }
         let rollback = Plan::Rollback;
         let plan = if status == TransactionStatus::Error && matches!(plan, Plan::Commit) { &rollback } else { plan };
+        let changes = session.settings_changes();
         let outcome = match self.bound_params(portal) {
             Ok(params) => self.shared.exec.run(&session, plan, &params, status != TransactionStatus::Idle).await,
             Err(e) => Err(e),
@@ -688,6 +726,7 @@ impl Connection {
         if let (Ok(_), Plan::DeclareCursor { name, .. }) = (&outcome, plan) {
             register_cursor_portal(client, name);
         }
+        report_changed_parameters(client, &session, changes).await?;
         Ok(match outcome {
             Ok(Outcome::Rows { schema, rows, tag, .. }) => {
                 let described = portal.statement.statement.described.lock().unwrap_or_else(|p| p.into_inner()).clone();
@@ -696,7 +735,10 @@ impl Connection {
                     .and_then(|d| d.schema.clone())
                     .filter(|d| d.fields().len() == schema.fields().len())
                     .unwrap_or(schema);
-                Response::Query(query_response(schema, rows, tag, &portal.result_column_format).map_err(|e| to_pg(&e))?)
+                Response::Query(
+                    query_response(schema, rows, tag, &portal.result_column_format, session.time_zone())
+                        .map_err(|e| to_pg(&e))?,
+                )
             }
             Ok(Outcome::Command(tag)) => Response::Execution(wire_tag(tag)),
             Ok(Outcome::CopyIn { copy, columns }) => {
@@ -704,7 +746,7 @@ impl Connection {
                 Response::CopyIn(CopyResponse::new(0, columns, stream::empty()))
             }
             Ok(Outcome::CopyOut { schema, rows, format }) => {
-                Response::Execution(send_copy_out(client, schema, rows, format).await?)
+                Response::Execution(send_copy_out(client, schema, rows, format, session.time_zone()).await?)
             }
             Ok(Outcome::Begin(tag)) => Response::TransactionStart(Tag::new(tag)),
             Ok(Outcome::End(tag)) => Response::TransactionEnd(Tag::new(end_tag(tag, status))),

@@ -264,7 +264,11 @@ fn vector_text(list: &ArrayRef) -> ArrayRef {
 
 /// Timestamps sent as text the way PostgreSQL prints them: fractional seconds only when there
 /// are any, and a `+00` offset for `timestamptz`.
-pub(super) fn render_text_timestamps(batch: RecordBatch, fields: &[FieldInfo]) -> Result<RecordBatch> {
+pub(super) fn render_text_timestamps(
+    batch: RecordBatch,
+    fields: &[FieldInfo],
+    zone: Option<crate::gateway::time_zone::TimeZone>,
+) -> Result<RecordBatch> {
     use arrow::array::{Array, AsArray, StringBuilder};
     use arrow::datatypes::TimestampMicrosecondType;
     let needs = |i: usize, t: &DataType| {
@@ -295,7 +299,8 @@ pub(super) fn render_text_timestamps(batch: RecordBatch, fields: &[FieldInfo]) -
                 continue;
             }
             let mut text = bytes::BytesMut::with_capacity(32);
-            super::encode::put_timestamp(&mut text, values.value(row), tz.is_some());
+            let form = super::encode::TimestampText::of(tz.is_some(), zone);
+            super::encode::put_timestamp(&mut text, values.value(row), form);
             out.append_value(String::from_utf8_lossy(&text));
         }
         columns.push(Arc::new(out.finish()) as ArrayRef);

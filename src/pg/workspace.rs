@@ -48,6 +48,7 @@ impl Connection {
         }
         let mut failure = None;
         for sql in statements {
+            let changes = session.settings_changes();
             let restores = crate::exec::savepoint_statement(&sql) == Some(crate::exec::SavepointStatement::RollbackTo);
             if status == TransactionStatus::Error && crate::exec::transaction_effect(&sql) != Some(false) && !restores {
                 failure = Some(super::errors::error_info(
@@ -62,9 +63,14 @@ impl Connection {
             }
             match self.shared.exec.run_workspace(session, &sql, &[], status != TransactionStatus::Idle).await {
                 Ok(Outcome::Rows { schema, rows, tag, binary }) => {
-                    let response =
-                        super::query::query_response(schema, rows, tag, &super::query::simple_format(binary))
-                            .map_err(|e| super::errors::to_pg(&e))?;
+                    let response = super::query::query_response(
+                        schema,
+                        rows,
+                        tag,
+                        &super::query::simple_format(binary),
+                        session.time_zone(),
+                    )
+                    .map_err(|e| super::errors::to_pg(&e))?;
                     match super::query::send_rows(client, response).await {
                         Ok(()) => {}
                         Err(PgWireError::UserError(info)) => {
@@ -75,6 +81,7 @@ impl Connection {
                     }
                 }
                 Ok(Outcome::Command(tag)) => {
+                    super::query::report_changed_parameters(client, session, changes).await?;
                     send_execution_response(client, super::query::wire_tag(tag)).await?;
                     match crate::exec::transaction_effect(&sql) {
                         Some(true) => status = TransactionStatus::Transaction,
@@ -83,7 +90,7 @@ impl Connection {
                     }
                 }
                 Ok(Outcome::CopyOut { schema, rows, format }) => {
-                    match super::query::send_copy_out(client, schema, rows, format).await {
+                    match super::query::send_copy_out(client, schema, rows, format, session.time_zone()).await {
                         Ok(tag) => send_execution_response(client, tag).await?,
                         Err(PgWireError::UserError(info)) => {
                             failure = Some(*info);

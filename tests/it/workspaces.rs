@@ -1896,3 +1896,67 @@ async fn spilling_stops_at_the_temp_disk_limit_in_both_session_kinds() {
     }
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timestamps_with_time_zone_show_in_the_session_s_zone_in_both_session_kinds() {
+    let server = TestServer::start().await;
+    let (_, user, token) = server.project("zones").await;
+    let st = server.connect(&user, &token).await;
+    let ws = workspace(&st, "CALL create_workspace(name => 'z')").await;
+    let wc = login(&server, &ws).await;
+    let sql = "SELECT '2024-01-03 10:00:00+00'::timestamptz, '2024-07-03 10:00'::timestamptz, \
+               TIMESTAMPTZ '2024-01-03', '2024-01-03 10:00'::timestamp";
+    for (client, kind) in [(&st, "storage"), (&wc, "workspace")] {
+        // UTC until the session says otherwise
+        assert_eq!(text_rows(client, sql).await[0][0], s("2024-01-03 10:00:00+00"), "{kind}");
+        // as PostgreSQL 15 answers: shown at the zone's offset of the day, written times read there
+        client.batch_execute("SET TIME ZONE 'europe/prague'").await.unwrap();
+        assert_eq!(text_rows(client, "SHOW TimeZone").await, vec![vec![s("Europe/Prague")]], "{kind}");
+        assert_eq!(
+            text_rows(client, sql).await,
+            vec![vec![
+                s("2024-01-03 11:00:00+01"),
+                s("2024-07-03 10:00:00+02"),
+                s("2024-01-03 00:00:00+01"),
+                s("2024-01-03 10:00:00")
+            ]],
+            "{kind}"
+        );
+        // binary results carry the instant
+        let row = client.query_one("SELECT '2024-07-03 10:00'::timestamptz", &[]).await.unwrap();
+        let instant: chrono::DateTime<chrono::Utc> = row.get(0);
+        assert_eq!(instant.to_rfc3339(), "2024-07-03T08:00:00+00:00", "{kind}");
+        // offsets of other shapes, and a zone PostgreSQL does not know
+        client.batch_execute("SET TIME ZONE 'Asia/Kolkata'").await.unwrap();
+        let old = "SELECT '1900-01-01 10:00:00+00'::timestamptz";
+        assert_eq!(text_rows(client, old).await, vec![vec![s("1900-01-01 15:21:10+05:21:10")]], "{kind}");
+        client.batch_execute("SET TIME ZONE -7").await.unwrap();
+        assert_eq!(text_rows(client, old).await, vec![vec![s("1900-01-01 03:00:00-07")]], "{kind}");
+        let e = client.simple_query("SET TIME ZONE 'Nowhere/Foo'").await.unwrap_err();
+        assert_eq!(sqlstate(&e), "22023", "{kind}");
+        client.batch_execute("RESET TimeZone").await.unwrap();
+        assert_eq!(text_rows(client, old).await, vec![vec![s("1900-01-01 10:00:00+00")]], "{kind}");
+    }
+    // psycopg is told the zone (ParameterStatus) and shows values in it, as with PostgreSQL
+    let script = format!(
+        r#"
+import psycopg
+for user, password in [("{user}", "{token}"), ("{ws_user}", "{ws_password}")]:
+    with psycopg.connect(host="127.0.0.1", port={port}, user=user, password=password, dbname=user if user.startswith("ws") else "main", sslmode="disable", autocommit=True) as conn:
+        conn.execute("SET TIME ZONE 'Europe/Prague'")
+        assert conn.info.parameter_status("TimeZone") == "Europe/Prague", conn.info.parameter_status("TimeZone")
+        value = conn.execute("SELECT '2024-01-03 10:00:00+00'::timestamptz").fetchone()[0]
+        assert str(value) == "2024-01-03 11:00:00+01:00", value
+        conn.execute("SET application_name = 'zones'")
+        assert conn.info.parameter_status("application_name") == "zones"
+print("psycopg ok")
+"#,
+        port = server.pg_addr.port(),
+        ws_user = ws.user,
+        ws_password = ws.password,
+    );
+    let python = if std::path::Path::new("/usr/bin/python3").exists() { "/usr/bin/python3" } else { "python3" };
+    let out = tokio::process::Command::new(python).args(["-c", &script]).output().await.unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    server.stop().await;
+}
