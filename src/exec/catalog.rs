@@ -663,8 +663,9 @@ pub(crate) fn build(
                 ("datfrozenxid", V::Int(716)),
                 ("datminmxid", V::Int(1)),
                 ("dattablespace", V::Int(1663)),
-                ("datcollate", "C".into()),
-                ("datctype", "C".into()),
+                // byte order, as DuckDB compares text: Debian's PostgreSQL default
+                ("datcollate", "C.UTF-8".into()),
+                ("datctype", "C.UTF-8".into()),
             ]);
         }
         R::Roles => {

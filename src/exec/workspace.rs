@@ -293,6 +293,8 @@ fn rewrite_for_postgres<'a>(session: &Session, sql: &'a str) -> Result<(Cow<'a, 
 fn postgres_operators_as_functions(text: &str) -> Option<String> {
     let mut statements = gateway::parse(text).ok()?;
     let [statement] = statements.as_mut_slice() else { return None };
+    // (named first, as the operators stand: `?column?`, not the functions' names)
+    gateway::query::name_columns_like_postgres(statement);
     gateway::compat::rewrite_semantics(statement).then(|| statement.to_string())
 }
 

@@ -212,6 +212,9 @@ fn check_binary(op: &BinaryOperator) -> Result<()> {
         | B::PGBitwiseShiftLeft
         | B::PGBitwiseShiftRight
         | B::PGExp
+        // `^`, which the gateway's parser reads as XOR: rendered `^` again, which DuckDB (as
+        // PostgreSQL) reads as a power
+        | B::BitwiseXor
         | B::DuckIntegerDivide
         | B::PGLikeMatch
         | B::PGILikeMatch
@@ -390,7 +393,8 @@ impl VisitorMut for Canonical {
     fn pre_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<Error> {
         match factor {
             TableFactor::Table { version: Some(_), .. }
-            | TableFactor::Table { with_ordinality: true, .. }
+            // (`unnest(…) WITH ORDINALITY` is a table function's: DuckDB numbers its rows)
+            | TableFactor::Table { with_ordinality: true, args: None, .. }
             | TableFactor::MatchRecognize { .. }
             | TableFactor::JsonTable { .. }
             | TableFactor::OpenJsonTable { .. }

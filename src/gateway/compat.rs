@@ -1356,6 +1356,19 @@ fn semantic_rewrite(expr: &mut Expr) -> bool {
             *data_type = DataType::JSON;
             true
         }
+        // `name` and the one-byte `"char"` (the text's first character) are text to the engine;
+        // the column keeps the written type's OID, as jsonb's
+        Expr::Cast { data_type: data_type @ DataType::Custom(..), .. }
+            if matches!(super::query::postgres_type_name(data_type).as_str(), "name" | "char") =>
+        {
+            let one_byte = super::query::postgres_type_name(data_type) == "char";
+            *data_type = DataType::Varchar(None);
+            if one_byte {
+                let cast = take(expr);
+                *expr = call("left", vec![cast, number(1)]);
+            }
+            true
+        }
         // an explicit cast to char(n) pads the text to n characters with spaces, or cuts it
         // there, as PostgreSQL's does; `char` alone is char(1) (DuckDB ignores both)
         Expr::Cast { expr: inner, data_type: DataType::Char(length) | DataType::Character(length), .. } if !matches!(&**inner, Expr::Function(f) if f.name.to_string() == "rpad") =>

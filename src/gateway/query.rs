@@ -590,6 +590,12 @@ impl VisitorMut for Checker {
 
     fn pre_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<Error> {
         match factor {
+            // a table's rows have no ordinality in PostgreSQL (a syntax error there); the table's
+            // reference is replaced below, which would drop the clause unseen
+            TableFactor::Table { args: None, with_ordinality: true, .. } => ControlFlow::Break(
+                Error::invalid("syntax error at or near \"WITH\": WITH ORDINALITY numbers a function's rows")
+                    .with_sqlstate(SqlState::SyntaxError),
+            ),
             TableFactor::Table { name, args: None, alias, .. } => {
                 let Some(parts) = name_parts(name) else {
                     return ControlFlow::Break(unknown_relation(name));

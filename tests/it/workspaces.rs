@@ -1799,6 +1799,14 @@ async fn char_casts_array_concatenation_reg_names_and_view_dependencies_answer_a
                     .to_owned(),
                 vec![vec![s("2"), s("-2"), s("4"), s("7"), s("-1"), s("1.5")]],
             ),
+            // `^` is a power (left to right); `unnest … WITH ORDINALITY` numbers its rows;
+            // `name` is text, `"char"` its first character
+            (
+                "SELECT 2 ^ 10, 2 ^ 3 ^ 2, (SELECT string_agg(x || n, ',' ORDER BY n) FROM unnest(ARRAY['a', 'b']) \
+                 WITH ORDINALITY AS t(x, n)), 'abc'::name, 'abc'::\"char\""
+                    .to_owned(),
+                vec![vec![s("1024"), s("64"), s("a1,b2"), s("abc"), s("a")]],
+            ),
             // div() truncates; gcd() of int4s; a literal with an exponent is a numeric;
             // text || NULL is NULL
             (
@@ -1832,6 +1840,15 @@ async fn char_casts_array_concatenation_reg_names_and_view_dependencies_answer_a
             ),
         ] {
             assert_eq!(text_rows(client, &sql).await, expected, "{schema}: {sql}");
+        }
+        // a table's rows have no ordinality (PostgreSQL: a syntax error), never silently dropped
+        let e = client.simple_query("SELECT * FROM orders WITH ORDINALITY").await.unwrap_err();
+        assert_eq!(sqlstate(&e), "42601", "{e}");
+        // jsonb operators DuckDB cannot parse keep PostgreSQL's column names
+        for sql in ["SELECT '{\"a\": 1}'::jsonb #> '{a}' AS x, 1 + 1", "SELECT '{\"a\": 1}'::jsonb ? 'a', 1 AS y"] {
+            let names = client.prepare(sql).await.unwrap();
+            let names: Vec<&str> = names.columns().iter().map(|c| c.name()).collect();
+            assert!(names.contains(&"?column?"), "{sql}: {names:?}");
         }
         let e = client.simple_query("SELECT 'nope'::regnamespace").await.unwrap_err();
         assert_eq!(sqlstate(&e), "3F000", "{e}");
