@@ -509,6 +509,13 @@ impl WorkspaceConn {
         self.db.home
     }
 
+    /// The home schema as a DuckDB search path, qualified with the workspace's catalog (a bare
+    /// name would be looked up in whatever catalog the session's path moved to).
+    pub fn home_path(&self) -> String {
+        let catalog = self.db.path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        format!("{}.{}", quote(&catalog), quote(self.db.home))
+    }
+
     /// Whether the statement the session runs now is inside a transaction block.
     pub fn set_in_block(&self, in_block: bool) {
         self.in_block.store(in_block, Ordering::Release);
@@ -904,6 +911,20 @@ impl Engine {
                     in_block: Arc::default(),
                     views: Arc::default(),
                 })
+            })
+            .await
+    }
+
+    /// DuckDB's search path of a session (`path` in DuckDB's form): a setting of the session,
+    /// not a write, so a workspace at its size limit takes it too; its errors are the client's.
+    pub async fn workspace_set_search_path(&self, ws: &WorkspaceConn, path: String) -> Result<()> {
+        let conn = Arc::clone(&ws.conn);
+        let engine = self.clone();
+        self.pool
+            .run(move || {
+                let conn = lock_session(&conn)?;
+                conn.execute_batch(&format!("SET search_path = '{}'", path.replace('\'', "''")))
+                    .map_err(|e| engine.workspace_map(e, "setting the search path"))
             })
             .await
     }

@@ -260,6 +260,9 @@ fn type_alignment(oid: i64) -> &'static str {
     }
 }
 
+/// The one extension PostgreSQL 15 has installed in every database, as its catalog shows it.
+const PLPGSQL_EXTENSION_OID: i64 = 13_559;
+
 pub fn macros_sql() -> Vec<String> {
     let limit = crate::gateway::compat::MAX_BUILT_TEXT;
     let refuse = format!("error('the function would make a value longer than {limit} characters')");
@@ -615,6 +618,13 @@ pub(crate) fn build(
             }
         }
         R::Description => {
+            // (psql's `\dx` shows it; 3079 is pg_extension's oid)
+            out.row(vec![
+                V::Int(PLPGSQL_EXTENSION_OID),
+                V::Int(3079),
+                V::Int(0),
+                "PL/pgSQL procedural language".into(),
+            ]);
             for (_, t) in tables.iter().filter(|(_, t)| !t.description.is_empty()) {
                 out.row(vec![table_oid(t.id).into(), PG_CLASS_OID.into(), V::Int(0), t.description.clone().into()]);
             }
@@ -989,7 +999,7 @@ pub(crate) fn build(
         }
         R::Extension => {
             out.named(vec![
-                ("oid", V::Int(13_559)),
+                ("oid", V::Int(PLPGSQL_EXTENSION_OID)),
                 ("extname", "plpgsql".into()),
                 ("extowner", OWNER_OID.into()),
                 ("extnamespace", PG_CATALOG_OID.into()),

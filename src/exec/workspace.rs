@@ -520,14 +520,18 @@ impl Executor {
     ) {
         // (the server's own statements: a client's are refused CREATE MACRO, see
         // engine::expansion)
-        let mut statements = personality_sql(user);
-        // a search path the client asked for at startup (`options=-c search_path=…`) is
-        // DuckDB's too, as a SET of it would be (see `follow_search_path`)
-        if let Some(path) = startup.get("search_path") {
-            statements.push(set_duckdb_search_path(path));
-        }
-        if let Err(e) = self.storage.engine().workspace_session_setup(&ws.conn, statements).await {
+        let engine = self.storage.engine();
+        if let Err(e) = engine.workspace_session_setup(&ws.conn, personality_sql(user)).await {
             tracing::warn!(error = %e, "preparing a workspace session");
+        }
+        // a search path the client asked for at startup (`options=-c search_path=…`) is
+        // DuckDB's too, as a SET of it would be (see `follow_search_path`), when the session's
+        // settings take it; a schema DuckDB does not know leaves its path as it was
+        let settings = SessionSettings::new(user, startup);
+        if let Some(path) = startup.get("search_path").filter(|p| settings.get("search_path") == Some(p.trim()))
+            && let Err(e) = engine.workspace_set_search_path(&ws.conn, duckdb_search_path(path)).await
+        {
+            tracing::debug!(error = %e, "a workspace session's startup search_path");
         }
     }
 
@@ -702,12 +706,17 @@ impl Executor {
         let ws =
             session.workspace.as_ref().ok_or_else(|| Error::internal("setting the search path", "no workspace"))?;
         let home = ws.conn.home_schema();
-        let sql = set_duckdb_search_path(path.unwrap_or(home));
-        let engine = self.storage.engine();
-        engine.workspace_execute(&ws.conn, sql, vec![], ws.size_limit, &session.canceller).await?;
         // (a workspace of the earlier layout has `main` for home: its default path says so)
         let value = path.or((home != "public").then_some(home));
-        session.settings().set("search_path", value)?;
+        // the value is checked as the session's setting before DuckDB's path moves
+        let mut settings = session.settings().clone();
+        settings.set("search_path", value)?;
+        let duckdb_path = match path {
+            Some(path) => duckdb_search_path(path),
+            None => ws.conn.home_path(),
+        };
+        self.storage.engine().workspace_set_search_path(&ws.conn, duckdb_path).await?;
+        *session.settings() = settings;
         Ok(Outcome::Command(CommandTag::new(if path.is_some() { "SET" } else { "RESET" })))
     }
 
@@ -1007,15 +1016,15 @@ pub fn session_statement(sql: &str) -> Option<Plan> {
     }
 }
 
-/// DuckDB's `SET search_path` for PostgreSQL's `path` (`"$user"` left out: no schema has a
-/// user's name).
-fn set_duckdb_search_path(path: &str) -> String {
+/// DuckDB's search path for PostgreSQL's `path` (`"$user"` left out: no schema has a user's
+/// name).
+fn duckdb_search_path(path: &str) -> String {
     let schemas: Vec<String> = settings::parse_search_path(path)
         .into_iter()
         .filter(|s| s != "$user")
         .map(|s| crate::storage::names::quote_ident(&s))
         .collect();
-    format!("SET search_path = '{}'", schemas.join(",").replace('\'', "''"))
+    schemas.join(",")
 }
 
 /// `SET search_path …` (`Some(Some(path))`, PostgreSQL's form) or `RESET search_path`,

@@ -343,13 +343,34 @@ impl Tracer<'_> {
                     return (self.declared(element)?.0 == i64::from(NAME_OID))
                         .then_some(Described::Type(NAME_ARRAY_OID));
                 }
-                // nullif(x, y) has x's type and typmod; min(x) and max(x) x's type without it
+                // ARRAY(SELECT name …) is a name[] (psql's `\du` memberof), and unnest of a
+                // name[] a name (pgcli's foreign key columns)
+                if name == "array"
+                    && let sqlparser::ast::FunctionArguments::Subquery(query) = &f.args
+                {
+                    let items = self.query(query, ctes)?;
+                    let [only] = items.as_slice() else { return None };
+                    let element = only.origin.and_then(type_only)?;
+                    return (self.declared(element)?.0 == i64::from(NAME_OID))
+                        .then_some(Described::Type(NAME_ARRAY_OID));
+                }
+                if name == "unnest" {
+                    let sqlparser::ast::FunctionArguments::List(list) = &f.args else { return None };
+                    let [FunctionArg::Unnamed(FunctionArgExpr::Expr(arg))] = list.args.as_slice() else { return None };
+                    let array = self.describe(arg, scope, ctes).and_then(type_only)?;
+                    return (self.declared(array)?.0 == i64::from(NAME_ARRAY_OID)).then_some(Described::Type(NAME_OID));
+                }
+                // nullif(x, y) has x's type and typmod; min(x) and max(x) x's type without it,
+                // but of a varchar text (PostgreSQL has min and max of text and bpchar only)
                 if matches!(name.as_str(), "nullif" | "min" | "max") && f.over.is_none() {
                     let sqlparser::ast::FunctionArguments::List(list) = &f.args else { return None };
                     let Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(first))) = list.args.first() else {
                         return None;
                     };
                     let described = self.describe(first, scope, ctes).and_then(type_only)?;
+                    if name != "nullif" && self.declared(described).is_some_and(|(oid, _)| oid == 1043) {
+                        return Some(Described::Type(TEXT_OID));
+                    }
                     return Some(if name == "nullif" { described } else { without_typmod(described) });
                 }
                 name_function(&name).then_some(Described::Type(NAME_OID))
@@ -364,6 +385,9 @@ const NAME_OID: u32 = 19;
 
 /// `name[]`.
 const NAME_ARRAY_OID: u32 = 1003;
+
+/// `text`.
+const TEXT_OID: u32 = 25;
 
 /// `uuid`.
 const UUID_OID: u32 = 2950;
@@ -397,18 +421,35 @@ const JSONB_FUNCTIONS: [&str; 6] =
 /// The PostgreSQL types a query's result columns have by the SQL as written, before the
 /// session's compat rewrites replace what the engine lacks (`x::oid` becomes a BIGINT cast,
 /// `x::regclass` a name lookup, `current_user` a literal): one entry per item of the outermost
-/// select list (of a set operation: its first), `None` where the text says nothing. Empty when
-/// the list has a wildcard (items and columns would not line up).
+/// select list, `None` where the text says nothing. Of a set operation, its first branch's,
+/// where the other branch's agrees: PostgreSQL keeps a typmod only when every branch has it
+/// (`varchar(3)` with `varchar(5)` is `varchar`), and two written types that differ are
+/// resolved to a third one, which the engine's answer tells. Empty when the list has a
+/// wildcard (items and columns would not line up).
 pub fn written_types(statement: &Statement) -> Vec<Option<(u32, i32)>> {
     let Statement::Query(query) = statement else { return vec![] };
-    let mut body = query.body.as_ref();
-    let select = loop {
-        match body {
-            SetExpr::Select(select) => break select,
-            SetExpr::SetOperation { left, .. } => body = left.as_ref(),
-            SetExpr::Query(inner) => body = inner.body.as_ref(),
-            _ => return vec![],
+    body_written_types(query.body.as_ref())
+}
+
+fn body_written_types(body: &SetExpr) -> Vec<Option<(u32, i32)>> {
+    let select = match body {
+        SetExpr::Select(select) => select,
+        SetExpr::Query(inner) => return body_written_types(inner.body.as_ref()),
+        SetExpr::SetOperation { left, right, .. } => {
+            let mut types = body_written_types(left);
+            let others = body_written_types(right);
+            if others.len() == types.len() {
+                for (first, other) in types.iter_mut().zip(others) {
+                    *first = match (*first, other) {
+                        (Some(a), Some(b)) if a.0 != b.0 => None,
+                        (Some(a), Some(b)) if a.1 != b.1 => Some((a.0, -1)),
+                        (first, _) => first,
+                    };
+                }
+            }
+            return types;
         }
+        _ => return vec![],
     };
     let from = json_set_columns(select);
     let mut types = Vec::with_capacity(select.projection.len());

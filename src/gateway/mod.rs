@@ -662,7 +662,23 @@ pub fn plan(mut statement: Statement, compat: &CompatValues<'_>) -> Result<Plan>
         Statement::Savepoint { ref name } => Ok(Plan::Savepoint(cursors::cursor_name(name))),
         Statement::ReleaseSavepoint { ref name } => Ok(Plan::ReleaseSavepoint(cursors::cursor_name(name))),
         Statement::Set(Set::SingleAssignment { variable, values, .. }) => {
-            Ok(Plan::Set { name: object_name_text(&variable), value: setting_value(&values)? })
+            let name = object_name_text(&variable);
+            // a path's quoted names keep their quotes (`"In.c-x"`: case and punctuation)
+            let value = if name.eq_ignore_ascii_case("search_path") {
+                let quoted: Vec<Expr> = values
+                    .iter()
+                    .map(|v| match v {
+                        Expr::Identifier(i) if i.quote_style.is_some() => Expr::value(
+                            sqlparser::ast::Value::SingleQuotedString(format!("\"{}\"", i.value.replace('"', "\"\""))),
+                        ),
+                        other => other.clone(),
+                    })
+                    .collect();
+                setting_value(&quoted)?
+            } else {
+                setting_value(&values)?
+            };
+            Ok(Plan::Set { name, value })
         }
         Statement::Set(Set::SetTimeZone { value, .. }) => {
             Ok(Plan::Set { name: "timezone".into(), value: setting_value(std::slice::from_ref(&value))? })

@@ -247,7 +247,10 @@ pub fn parse_search_path(value: &str) -> Vec<String> {
 }
 
 fn bad_value(name: &str, value: &str) -> Error {
-    Error::invalid(format!("invalid value for parameter \"{name}\": \"{value}\""))
+    // (a long value is shown by its start: the message goes back to the client)
+    let shown: String = value.chars().take(200).collect();
+    let more = if shown.len() < value.len() { "…" } else { "" };
+    Error::invalid(format!("invalid value for parameter \"{name}\": \"{shown}{more}\""))
         .with_sqlstate(SqlState::InvalidParameterValue)
 }
 
@@ -280,6 +283,7 @@ fn validate(name: &str, value: &str) -> Result<String> {
         // PostgreSQL refuses a zone it does not know (22023); `LOCAL` is the default (UTC)
         "timezone" if lower == "local" => Ok("UTC".into()),
         // a zone's name as the zone database spells it (`utc` shows as `UTC`), as PostgreSQL
+        "timezone" if value.len() > 256 || value.chars().any(char::is_control) => Err(bad_value("TimeZone", value)),
         "timezone" => match super::time_zone::TimeZone::parse(value) {
             Some(super::time_zone::TimeZone::Named(tz)) => Ok(tz.name().to_owned()),
             Some(super::time_zone::TimeZone::Fixed(_)) => Ok(value.trim().to_owned()),

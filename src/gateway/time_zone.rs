@@ -29,19 +29,23 @@ impl TimeZone {
             return Some(TimeZone::Named(tz));
         }
         let fixed = |seconds: i32| (seconds.abs() <= MAX_OFFSET_SECONDS).then_some(TimeZone::Fixed(seconds));
-        if let Ok(hours) = f64::from_str(value)
-            && hours.is_finite()
-        {
-            return fixed((hours * 3600.0).round() as i32);
+        if let Ok(hours) = f64::from_str(value) {
+            // (bounded before the conversion, which would saturate)
+            let max_hours = f64::from(MAX_OFFSET_SECONDS / 3600);
+            return (hours.is_finite() && hours.abs() <= max_hours).then(|| fixed((hours * 3600.0).round() as i32))?;
         }
         if value.starts_with(['+', '-']) {
             return fixed(iso_offset(value)?);
         }
         let upper = value.to_ascii_uppercase();
-        // `SET TIME ZONE INTERVAL '+05:30' HOUR TO MINUTE`
+        // `SET TIME ZONE INTERVAL '+05:30' HOUR TO MINUTE` (or `HOUR`): nothing else follows
         if let Some(interval) = upper.strip_prefix("INTERVAL") {
             let quoted = interval.trim_start().strip_prefix('\'')?;
-            let offset = &quoted[..quoted.find('\'')?];
+            let end = quoted.find('\'')?;
+            let (offset, unit) = (&quoted[..end], quoted[end + 1..].split_whitespace().collect::<Vec<_>>());
+            if !matches!(unit.as_slice(), [] | ["HOUR"] | ["HOUR", "TO", "MINUTE"]) {
+                return None;
+            }
             return fixed(if offset.starts_with(['+', '-']) {
                 iso_offset(offset)?
             } else {
@@ -132,6 +136,8 @@ pub fn read_written_timestamps(statement: &mut sqlparser::ast::Statement, zone: 
         if let Some(Value::SingleQuotedString(text)) = written
             && let Some(local) = wall_clock_micros(text)
             && let Some(instant) = chrono::DateTime::from_timestamp_micros(zone.instant_of_local(local))
+            // (a year past 9999 would print as `+10000`, which no parser reads)
+            && (1..=9999).contains(&chrono::Datelike::year(&instant))
         {
             *text = instant.format("%Y-%m-%d %H:%M:%S%.f+00").to_string();
             changed = true;
@@ -145,7 +151,7 @@ pub fn read_written_timestamps(statement: &mut sqlparser::ast::Statement, zone: 
 /// or a space), as micros since 1970 on a clock at UTC.
 fn wall_clock_micros(text: &str) -> Option<i64> {
     let text = text.trim();
-    if text.len() > 32 {
+    if text.len() > 64 {
         return None;
     }
     let at =
@@ -175,7 +181,12 @@ fn iso_offset(text: &str) -> Option<i32> {
         if digits == 0 || digits > 2 || !part.bytes().all(|b| b.is_ascii_digit()) || (i > 0 && digits != 2) {
             return None;
         }
-        seconds += part.parse::<i32>().ok()? * unit;
+        let n = part.parse::<i32>().ok()?;
+        // minutes and seconds below 60
+        if i > 0 && n >= 60 {
+            return None;
+        }
+        seconds += n * unit;
     }
     if parts.next().is_some() {
         return None;
@@ -204,7 +215,23 @@ mod tests {
         assert_eq!(east("GMT-05:30"), Some(19800));
         assert_eq!(east("INTERVAL '+05:30' HOUR TO MINUTE"), Some(19800));
         assert_eq!(east("INTERVAL '-03:00' HOUR TO MINUTE"), Some(-3 * 3600));
-        for bad in ["Z", "Nowhere/Foo", "", "+2:3", "99", "UTC+", "+02:00:00:00", "NaN", "inf"] {
+        for bad in [
+            "Z",
+            "Nowhere/Foo",
+            "",
+            "+2:3",
+            "99",
+            "UTC+",
+            "+02:00:00:00",
+            "NaN",
+            "inf",
+            "-1e10",
+            "-596524",
+            "-1e300",
+            "+14:60",
+            "INTERVAL '1' DAY",
+            "INTERVAL '+01' xxxxxxxx",
+        ] {
             assert_eq!(TimeZone::parse(bad), None, "{bad}");
         }
         // 1900: local mean time, to the second

@@ -364,11 +364,17 @@ pub(super) fn put_timestamp(buf: &mut BytesMut, micros: i64, text: TimestampText
         i64::MIN | TIMESTAMP_MINUS_INFINITY => return buf.put_slice(b"-infinity"),
         _ => {}
     }
-    let offset = match text {
-        TimestampText::At(zone) => zone.offset_at(micros),
-        _ => 0,
+    // (an instant the offset would carry past the last timestamp is shown at UTC)
+    let (offset, micros) = match text {
+        TimestampText::At(zone) => {
+            let offset = zone.offset_at(micros);
+            match micros.checked_add(i64::from(offset) * 1_000_000) {
+                Some(local) => (offset, local),
+                None => (0, micros),
+            }
+        }
+        _ => (0, micros),
     };
-    let micros = micros.saturating_add(i64::from(offset) * 1_000_000);
     let seconds = micros.div_euclid(1_000_000);
     let frac = micros.rem_euclid(1_000_000) as u32;
     let (days, secs_of_day) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400) as u32);

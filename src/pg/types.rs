@@ -310,6 +310,20 @@ pub(super) fn render_text_timestamps(
         .map_err(|e| Error::internal("rendering timestamps", e))
 }
 
+/// PostgreSQL keeps the first 63 bytes of an identifier (NAMEDATALEN − 1), a column's name
+/// included: cut there, at a character's boundary.
+fn identifier_length(name: &str) -> &str {
+    const MAX_IDENTIFIER_BYTES: usize = 63;
+    if name.len() <= MAX_IDENTIFIER_BYTES {
+        return name;
+    }
+    let mut end = MAX_IDENTIFIER_BYTES;
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    &name[..end]
+}
+
 /// Field descriptions for a wire schema with the client's requested formats.
 pub(super) fn fields(wire: &SchemaRef, format: &Format) -> Result<Vec<FieldInfo>> {
     arrow_pg::datatypes::arrow_schema_to_pg_fields(wire, format, None)
@@ -342,7 +356,7 @@ pub(super) fn fields(wire: &SchemaRef, format: &Format) -> Result<Vec<FieldInfo>
                         (datatype, typmod) = (declared, declared_typmod);
                     }
                     let (table, column) = table_column(arrow).unzip();
-                    FieldInfo::new(f.name().to_owned(), table, column, datatype, f.format())
+                    FieldInfo::new(identifier_length(f.name()).to_owned(), table, column, datatype, f.format())
                         .with_format_options(f.format_options().clone())
                         .with_type_size(size)
                         .with_type_modifier(typmod)
@@ -639,6 +653,16 @@ mod tests {
             b.extend_from_slice(&w.to_be_bytes());
         }
         b
+    }
+
+    #[test]
+    fn column_names_keep_postgresql_s_63_bytes() {
+        let long = "abcdefghij".repeat(8);
+        assert_eq!(identifier_length(&long), &long[..63]);
+        assert_eq!(identifier_length("short"), "short");
+        // a character is never cut in two: 62 ASCII bytes then a two-byte letter
+        let accented = format!("{}é", "a".repeat(62));
+        assert_eq!(identifier_length(&accented), &accented[..62]);
     }
 
     #[test]

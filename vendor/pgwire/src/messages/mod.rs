@@ -119,16 +119,18 @@ pub trait Message: Sized {
     /// Message type and length are encoded in this implementation and it calls
     /// `encode_body` for remaining parts.
     fn encode(&self, buf: &mut BytesMut) -> PgWireResult<()> {
-        if let Some(mt) = Self::message_type() {
-            buf.put_u8(mt);
-        }
-
+        // (duckstore: checked before anything is written, so a refused message leaves no
+        // stray type byte in the stream)
         let len = self.message_length();
         if len > Self::max_message_length() {
             return Err(PgWireError::MessageTooLarge(
                 Self::max_message_length(),
                 len,
             ));
+        }
+
+        if let Some(mt) = Self::message_type() {
+            buf.put_u8(mt);
         }
 
         buf.put_i32(len as i32);
