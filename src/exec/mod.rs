@@ -382,6 +382,7 @@ impl Executor {
             Plan::Call(call) => Ok(ready(procedures::call(storage, &session.ctx, call, params).await?, "CALL")),
             Plan::Begin { read_only, isolation, tag } => {
                 if !in_transaction {
+                    session.begin_settings_block();
                     let read_only = read_only.unwrap_or_else(|| session.read_only(false));
                     session.read_only_transaction.store(read_only, Ordering::Release);
                     let mut settings = session.settings();
@@ -438,12 +439,14 @@ impl Executor {
                 };
                 // a COMMIT that failed rolled back: held cursors the block declared close too
                 cursors::end_of_transaction(session, committed.is_ok());
+                session.end_settings_block(committed.is_ok());
                 committed?;
                 Ok(Outcome::End("COMMIT"))
             }
             Plan::Rollback => {
                 cursors::end_of_transaction(session, false);
                 session.end_isolation();
+                session.end_settings_block(false);
                 session.read_only_transaction.store(false, Ordering::Release);
                 if let Some(transaction) = session.take_transaction() {
                     storage.rollback(transaction).await;
@@ -458,9 +461,13 @@ impl Executor {
             Plan::Fetch { name, count, only_move: false } => self.fetch(session, name, *count).await,
             Plan::Fetch { name, count, only_move: true } => self.move_cursor(session, name, *count).await,
             Plan::CloseCursor(name) => self.close_cursor(session, name.as_deref()),
-            Plan::Set { name, value } => {
+            Plan::Set { name, value, local } => {
                 isolation_still_settable(session, name, in_transaction)?;
-                session.settings().set(name, value.as_deref())?;
+                if *local {
+                    session.set_local(name, value.as_deref())?;
+                } else {
+                    session.settings().set(name, value.as_deref())?;
+                }
                 session.sync_isolation(in_transaction);
                 Ok(Outcome::Command(CommandTag::new("SET")))
             }

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::{Arc, Mutex};
 
 use crate::engine::Canceller;
+use crate::error::Result;
 use crate::gateway::CompatValues;
 use crate::gateway::settings::SessionSettings;
 use crate::storage::SessionContext;
@@ -14,6 +15,13 @@ use crate::storage::sessions::{BusyGuard, LiveSession};
 use crate::storage::workspaces::WorkspaceSession;
 
 /// One client session after login.
+/// A transaction block's view of the settings (see [`Session::begin_settings_block`]).
+struct BlockSettings {
+    at_begin: SessionSettings,
+    /// Names set with `SET LOCAL`, with their values before the first such SET.
+    local: Vec<(String, Option<String>)>,
+}
+
 pub struct Session {
     pub id: u64,
     pub pid: i32,
@@ -22,6 +30,9 @@ pub struct Session {
     pub settings: Mutex<SessionSettings>,
     /// The reported parameters as the client was last told them (ParameterStatus).
     reported: Mutex<Vec<(String, String)>>,
+    /// The settings as a transaction block found them, and those a `SET LOCAL` of the block
+    /// changed, with their values before it (see [`Session::end_settings_block`]).
+    block_settings: Mutex<Option<BlockSettings>>,
     /// What cancel requests, shutdown and a dropped workspace reach (see `storage::sessions`).
     pub live: Arc<LiveSession>,
     pub canceller: Canceller,
@@ -105,6 +116,7 @@ impl Session {
         let reported = Mutex::new(settings.reported());
         Session {
             reported,
+            block_settings: Mutex::new(None),
             id: start.id,
             pid: start.live.pid,
             ctx: start.ctx,
@@ -258,6 +270,41 @@ impl Session {
 
     pub fn settings(&self) -> std::sync::MutexGuard<'_, SessionSettings> {
         self.settings.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A transaction block begins: its settings are kept, for its end.
+    pub fn begin_settings_block(&self) {
+        let settings = self.settings().clone();
+        *self.block_settings.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some(BlockSettings { at_begin: settings, local: Vec::new() });
+    }
+
+    /// `SET LOCAL name = value` in a block: the value lasts until the block ends (outside one
+    /// it does nothing, as in PostgreSQL, which warns).
+    pub fn set_local(&self, name: &str, value: Option<&str>) -> Result<()> {
+        let mut block = self.block_settings.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(block) = block.as_mut() else { return Ok(()) };
+        let mut settings = self.settings();
+        let before = settings.get(name).map(str::to_owned);
+        settings.set(name, value)?;
+        if !block.local.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)) {
+            block.local.push((name.to_owned(), before));
+        }
+        Ok(())
+    }
+
+    /// A transaction block ends: rolled back, every setting it made goes back to what the
+    /// block found; committed, those made with `SET LOCAL` do. As PostgreSQL's.
+    pub fn end_settings_block(&self, committed: bool) {
+        let Some(block) = self.block_settings.lock().unwrap_or_else(|p| p.into_inner()).take() else { return };
+        let mut settings = self.settings();
+        if !committed {
+            settings.restore(&block.at_begin);
+            return;
+        }
+        for (name, before) in block.local {
+            let _ = settings.set(&name, before.as_deref());
+        }
     }
 
     /// How many times the session's settings changed (see [`Session::reported_changes`]).

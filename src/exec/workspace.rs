@@ -585,6 +585,7 @@ impl Executor {
         let client_text = sql;
         let sql = match begins_alone(sql) {
             true => {
+                session.begin_settings_block();
                 let planned = gateway::parse(sql)
                     .ok()
                     .filter(|s| s.len() == 1)
@@ -694,8 +695,30 @@ impl Executor {
             let first = after_leading_comments(sql).split_whitespace().next().unwrap_or("").to_ascii_uppercase();
             let committed = matches!(first.trim_end_matches(';'), "COMMIT" | "END");
             self.end_workspace_cursors(session, committed).await;
+            self.end_workspace_settings_block(session, committed).await?;
         }
         result
+    }
+
+    /// A workspace's transaction block ends (see `Session::end_settings_block`); a search path
+    /// the block's end took back is DuckDB's again too (DuckDB's SET is not transactional).
+    async fn end_workspace_settings_block(&self, session: &Session, committed: bool) -> Result<()> {
+        let path = || session.settings().get("search_path").map(str::to_owned);
+        let before = path();
+        session.end_settings_block(committed);
+        let after = path();
+        if before != after
+            && let Some(ws) = &session.workspace
+        {
+            let duckdb_path = match after.as_deref() {
+                Some(path) if path != settings::default_value("search_path").unwrap_or_default() => {
+                    duckdb_search_path(path)
+                }
+                _ => ws.conn.home_path(),
+            };
+            self.storage.engine().workspace_set_search_path(&ws.conn, duckdb_path).await?;
+        }
+        Ok(())
     }
 
     /// `SET search_path` in a workspace (`None`: back to the default): DuckDB's path, which
@@ -1007,7 +1030,7 @@ pub fn session_statement(sql: &str) -> Option<Plan> {
     let ours = |name: &str| settings::is_parameter(name) && !name.eq_ignore_ascii_case("search_path");
     match gateway::plan(statements.remove(0), &compat).ok()? {
         plan @ (Plan::ResetAll | Plan::NoOp("SET" | "RESET") | Plan::SetTransaction { .. }) => Some(plan),
-        Plan::Set { name, value } if ours(&name) => Some(Plan::Set { name, value }),
+        plan @ Plan::Set { .. } if matches!(&plan, Plan::Set { name, .. } if ours(name)) => Some(plan),
         Plan::Reset(name) if ours(&name) => Some(Plan::Reset(name)),
         // (the session's search_path shows as `current_setting` answers it)
         Plan::Show(name) if ours(&name) || name == "all" || name == "search_path" => Some(Plan::Show(name)),
@@ -1044,7 +1067,7 @@ fn search_path_statement(sql: &str) -> Option<Option<String>> {
     let settings = SessionSettings::new("", &Default::default());
     let compat = CompatValues { settings: &settings, user: "", database: "", backend_pid: 0 };
     match gateway::plan(statements.remove(0), &compat).ok()? {
-        Plan::Set { name, value } if name.eq_ignore_ascii_case("search_path") => Some(value),
+        Plan::Set { name, value, .. } if name.eq_ignore_ascii_case("search_path") => Some(value),
         Plan::Reset(name) if name.eq_ignore_ascii_case("search_path") => Some(None),
         _ => None,
     }

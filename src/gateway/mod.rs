@@ -99,11 +99,12 @@ pub enum Plan {
     },
     Commit,
     Rollback,
-    /// `SET name = value` (`None`: back to the default).
-    /// `SET name = value`; `value` None: `SET name TO DEFAULT`.
+    /// `SET [LOCAL] name = value`; `value` None: `SET name TO DEFAULT`. `local`: until the
+    /// transaction block ends.
     Set {
         name: String,
         value: Option<String>,
+        local: bool,
     },
     /// `RESET name`.
     Reset(String),
@@ -661,7 +662,8 @@ pub fn plan(mut statement: Statement, compat: &CompatValues<'_>) -> Result<Plan>
         }
         Statement::Savepoint { ref name } => Ok(Plan::Savepoint(cursors::cursor_name(name))),
         Statement::ReleaseSavepoint { ref name } => Ok(Plan::ReleaseSavepoint(cursors::cursor_name(name))),
-        Statement::Set(Set::SingleAssignment { variable, values, .. }) => {
+        Statement::Set(Set::SingleAssignment { scope, variable, values, .. }) => {
+            let local = matches!(scope, Some(sqlparser::ast::ContextModifier::Local));
             let name = object_name_text(&variable);
             // a path's quoted names keep their quotes (`"In.c-x"`: case and punctuation)
             let value = if name.eq_ignore_ascii_case("search_path") {
@@ -678,10 +680,10 @@ pub fn plan(mut statement: Statement, compat: &CompatValues<'_>) -> Result<Plan>
             } else {
                 setting_value(&values)?
             };
-            Ok(Plan::Set { name, value })
+            Ok(Plan::Set { name, value, local })
         }
-        Statement::Set(Set::SetTimeZone { value, .. }) => {
-            Ok(Plan::Set { name: "timezone".into(), value: setting_value(std::slice::from_ref(&value))? })
+        Statement::Set(Set::SetTimeZone { value, local }) => {
+            Ok(Plan::Set { name: "timezone".into(), value: setting_value(std::slice::from_ref(&value))?, local })
         }
         Statement::Set(Set::SetNames { .. }) => Ok(Plan::NoOp("SET")),
         Statement::Set(Set::SetTransaction { ref modes, session, .. }) => {

@@ -169,6 +169,12 @@ impl SessionSettings {
         self.changes
     }
 
+    /// Takes `other`'s values (a transaction block's end): a change, as any SET is.
+    pub fn restore(&mut self, other: &SessionSettings) {
+        self.values = other.values.clone();
+        self.changes += 1;
+    }
+
     pub fn reset_all(&mut self) {
         let user = self.values.get("session_authorization").cloned().unwrap_or_default();
         for (name, default, settable) in PARAMETERS {
@@ -222,6 +228,12 @@ impl SessionSettings {
     pub fn statement_timeout_ms(&self) -> u64 {
         self.get("statement_timeout").and_then(|v| parse_duration_ms(v).ok()).unwrap_or(0)
     }
+}
+
+/// A parameter's default value.
+pub fn default_value(name: &str) -> Option<&'static str> {
+    let key = name.to_ascii_lowercase();
+    PARAMETERS.iter().find(|(n, _, _)| *n == key).map(|(_, v, _)| *v)
 }
 
 /// Splits a search path, honouring double quotes: `"in.c-a", public` → [in.c-a, public].

@@ -49,7 +49,7 @@ fn escapes_are_refused_before_the_engine() {
         ("CALL no_such_procedure()", "42883"),
     ] {
         let got = match plan_one(sql) {
-            Ok(Plan::Set { name, value }) => {
+            Ok(Plan::Set { name, value, .. }) => {
                 let mut s = SessionSettings::new("u", &BTreeMap::new());
                 s.set(&name, value.as_deref()).unwrap_err().sqlstate()
             }

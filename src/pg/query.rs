@@ -328,6 +328,8 @@ impl SimpleQueryHandler for Connection {
                     // a COMMIT that fails has ended the transaction all the same
                     let next =
                         if ends_transaction { TransactionStatus::Idle } else { transaction_after(status, &outcome) };
+                    // (a SET, or a block's end that took settings back)
+                    report_changed_parameters(client, &session, changes).await?;
                     match outcome {
                         Ok(Outcome::Rows { schema, rows, tag, binary }) => {
                             let response =
@@ -343,10 +345,7 @@ impl SimpleQueryHandler for Connection {
                                 Err(other) => return Err(other),
                             }
                         }
-                        Ok(Outcome::Command(tag)) => {
-                            report_changed_parameters(client, &session, changes).await?;
-                            send_execution_response(client, wire_tag(tag)).await?
-                        }
+                        Ok(Outcome::Command(tag)) => send_execution_response(client, wire_tag(tag)).await?,
                         Ok(Outcome::CopyIn { copy, columns }) => {
                             return self.begin_simple_copy_in(client, *copy, columns).await;
                         }

@@ -61,7 +61,10 @@ impl Connection {
                 ));
                 break;
             }
-            match self.shared.exec.run_workspace(session, &sql, &[], status != TransactionStatus::Idle).await {
+            let outcome = self.shared.exec.run_workspace(session, &sql, &[], status != TransactionStatus::Idle).await;
+            // (a SET, or a block's end that took settings back)
+            super::query::report_changed_parameters(client, session, changes).await?;
+            match outcome {
                 Ok(Outcome::Rows { schema, rows, tag, binary }) => {
                     let response = super::query::query_response(
                         schema,
@@ -81,7 +84,6 @@ impl Connection {
                     }
                 }
                 Ok(Outcome::Command(tag)) => {
-                    super::query::report_changed_parameters(client, session, changes).await?;
                     send_execution_response(client, super::query::wire_tag(tag)).await?;
                     match crate::exec::transaction_effect(&sql) {
                         Some(true) => status = TransactionStatus::Transaction,

@@ -1078,6 +1078,10 @@ async fn a_workspace_catalog_shows_its_own_objects_as_postgresql_does() {
     let odd = "SELECT table_schema FROM information_schema.tables WHERE table_name = 'odd'";
     assert_eq!(text_rows(&client, odd).await, vec![vec![s("Odd,Name")]]);
     client.batch_execute(r#"RESET search_path; DROP SCHEMA "Odd,Name" CASCADE"#).await.unwrap();
+    // a path set in a block that rolls back is DuckDB's no more either
+    client.batch_execute("BEGIN; SET search_path = staging2; ROLLBACK").await.unwrap();
+    assert!(client.simple_query("SELECT * FROM only_here").await.is_err(), "the rolled-back path");
+    assert_eq!(text_rows(&client, "SELECT current_schema()").await, vec![vec![s("public")]]);
     client.batch_execute("DROP SCHEMA staging2 CASCADE").await.unwrap();
     client.batch_execute("CREATE TABLE main.m (x INTEGER); INSERT INTO m VALUES (7)").await.unwrap();
     assert_eq!(text_rows(&client, "SELECT x FROM m").await, vec![vec![s("7")]]);
@@ -1982,6 +1986,22 @@ async fn timestamps_with_time_zone_show_in_the_session_s_zone_in_both_session_ki
         client.batch_execute("SET TIME ZONE -7").await.unwrap();
         client.batch_execute("RESET TimeZone").await.unwrap();
         assert_eq!(text_rows(client, old).await, vec![vec![s("1900-01-01 10:00:00+00")]], "{kind}");
+        // a block's settings end with it: all of them when it rolls back, SET LOCAL's always
+        client
+            .batch_execute("BEGIN; SET TIME ZONE 'Europe/Prague'; SET application_name = 'in'; ROLLBACK")
+            .await
+            .unwrap();
+        client
+            .batch_execute("BEGIN; SET LOCAL statement_timeout = 1000; SET LOCAL TIME ZONE 'Asia/Tokyo'; COMMIT")
+            .await
+            .unwrap();
+        client.batch_execute("SET LOCAL application_name = 'outside'").await.unwrap();
+        let shown = "SELECT current_setting('TimeZone'), current_setting('application_name'), \
+                     current_setting('statement_timeout')";
+        assert_eq!(text_rows(client, shown).await, vec![vec![s("UTC"), s(""), s("0")]], "{kind}");
+        client.batch_execute("BEGIN; SET TIME ZONE 'Asia/Tokyo'; COMMIT").await.unwrap();
+        assert_eq!(text_rows(client, "SHOW TimeZone").await, vec![vec![s("Asia/Tokyo")]], "{kind}");
+        client.batch_execute("RESET TimeZone").await.unwrap();
     }
     // psycopg is told the zone (ParameterStatus) and shows values in it, as with PostgreSQL
     let script = format!(
@@ -1995,6 +2015,12 @@ for user, password in [("{user}", "{token}"), ("{ws_user}", "{ws_password}")]:
         assert str(value) == "2024-01-03 11:00:00+01:00", value
         conn.execute("SET application_name = 'zones'")
         assert conn.info.parameter_status("application_name") == "zones"
+        # a rolled-back SET is reported back, as PostgreSQL reports it
+        conn.execute("BEGIN")
+        conn.execute("SET TIME ZONE 'Asia/Tokyo'")
+        assert conn.info.parameter_status("TimeZone") == "Asia/Tokyo"
+        conn.execute("ROLLBACK")
+        assert conn.info.parameter_status("TimeZone") == "Europe/Prague", conn.info.parameter_status("TimeZone")
 print("psycopg ok")
 "#,
         port = server.pg_addr.port(),
