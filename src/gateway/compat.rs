@@ -2378,8 +2378,16 @@ fn json_set_function(factor: &mut sqlparser::ast::TableFactor) -> bool {
     // (the replacement reads the engine's `json_each`, which is none of these: the visitor that
     // descends into it must not meet a name it replaces, or it would replace forever)
     let [FunctionArg::Unnamed(FunctionArgExpr::Expr(document))] = args.args.as_slice() else { return false };
-    let ordinality = if *with_ordinality { ", CAST(key AS BIGINT) + 1 AS ordinality" } else { "" };
-    let sql = format!("SELECT {select}{ordinality} FROM json_each(CAST(__arg0 AS JSON))");
+    // a jsonb object's keys come shortest (in bytes) first, then in byte order, as jsonb keeps
+    // them; a json document's, and any array's elements, in the document's order, which the
+    // engine's node ids follow. WITH ORDINALITY numbers the rows in that order.
+    let order = match function.as_str() {
+        "jsonb_each" | "jsonb_each_text" | "jsonb_object_keys" => "strlen(key), key",
+        _ => "id",
+    };
+    let ordinality =
+        if *with_ordinality { format!(", row_number() OVER (ORDER BY {order}) AS ordinality") } else { String::new() };
+    let sql = format!("SELECT {select}{ordinality} FROM json_each(CAST(__arg0 AS JSON)) ORDER BY {order}");
     let Ok(Statement::Query(mut query)) =
         with_stack_room(|| Parser::new(&DuckDbDialect {}).try_with_sql(&sql).and_then(|mut p| p.parse_statement()))
     else {

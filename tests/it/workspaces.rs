@@ -1705,6 +1705,15 @@ async fn json_builders_aggregates_and_set_functions_answer_as_postgresql_s_in_bo
                 vec![s("a")],
                 vec![s("b")],
             ]),
+            // WITH ORDINALITY numbers a jsonb object's keys as jsonb orders them (shortest
+            // first), an array's elements by position
+            (
+                "SELECT (SELECT string_agg(key || n, ',' ORDER BY n) FROM jsonb_each('{\"bb\": 1, \"a\": 2, \"c\": 3}') \
+                 WITH ORDINALITY AS t(key, value, n)), (SELECT string_agg(v::text || n, ',' ORDER BY n) \
+                 FROM jsonb_array_elements('[5, 6]') WITH ORDINALITY AS t(v, n))"
+                    .to_owned(),
+                vec![vec![s("a1,c2,bb3"), s("51,62")]],
+            ),
         ] {
             assert_eq!(text_rows(client, &sql).await, expected, "{orders}: {sql}");
         }
