@@ -298,7 +298,12 @@ fn validate(name: &str, value: &str) -> Result<String> {
         "timezone" if value.len() > 256 || value.chars().any(char::is_control) => Err(bad_value("TimeZone", value)),
         "timezone" => match super::time_zone::TimeZone::parse(value) {
             Some(super::time_zone::TimeZone::Named(tz)) => Ok(tz.name().to_owned()),
-            Some(super::time_zone::TimeZone::Fixed(_)) => Ok(value.trim().to_owned()),
+            // a POSIX form (`UTC+3`) shows as written; hours and ISO offsets as PostgreSQL
+            // spells the zone it makes of them (`5` is `<+05>-05`)
+            Some(super::time_zone::TimeZone::Fixed(_)) if lower.starts_with("utc") || lower.starts_with("gmt") => {
+                Ok(value.trim().to_owned())
+            }
+            Some(super::time_zone::TimeZone::Fixed(east)) => Ok(super::time_zone::posix_name(east)),
             None => Err(bad_value("TimeZone", value)),
         },
         "extra_float_digits" => {

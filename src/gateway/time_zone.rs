@@ -37,6 +37,11 @@ impl TimeZone {
         if value.starts_with(['+', '-']) {
             return fixed(iso_offset(value)?);
         }
+        // PostgreSQL's own name of a fixed offset (see [`posix_name`]): the POSIX part counts
+        if let Some(abbreviated) = value.strip_prefix('<') {
+            let posix = &abbreviated[abbreviated.find('>')? + 1..];
+            return fixed(-iso_offset(posix)?);
+        }
         let upper = value.to_ascii_uppercase();
         // `SET TIME ZONE INTERVAL '+05:30' HOUR TO MINUTE` (or `HOUR`): nothing else follows
         if let Some(interval) = upper.strip_prefix("INTERVAL") {
@@ -166,6 +171,24 @@ fn wall_clock_micros(text: &str) -> Option<i64> {
     (chrono::Datelike::year(&at) >= 1).then(|| at.and_utc().timestamp_micros())
 }
 
+/// The name PostgreSQL gives a fixed offset east of UTC: `<+05:30>-05:30` (an abbreviation,
+/// then the POSIX offset, west positive).
+pub fn posix_name(east: i32) -> String {
+    let part = |seconds: i32, sign_of_positive: char| {
+        let sign = if seconds < 0 { if sign_of_positive == '+' { '-' } else { '+' } } else { sign_of_positive };
+        let s = seconds.unsigned_abs();
+        let mut text = format!("{sign}{:02}", s / 3600);
+        if !s.is_multiple_of(3600) {
+            text.push_str(&format!(":{:02}", s / 60 % 60));
+            if !s.is_multiple_of(60) {
+                text.push_str(&format!(":{:02}", s % 60));
+            }
+        }
+        text
+    };
+    format!("<{}>{}", part(east, '+'), part(east, '-'))
+}
+
 /// `+02`, `-05:30`, `+5:45:10`: seconds east (as written).
 fn iso_offset(text: &str) -> Option<i32> {
     let (sign, rest) = match text.as_bytes().first()? {
@@ -260,6 +283,18 @@ mod tests {
             "SELECT x::TIMESTAMPTZ FROM t",
         ] {
             assert_eq!(rewrite(kept), kept);
+        }
+    }
+
+    #[test]
+    fn fixed_offsets_are_named_as_postgresql_names_them() {
+        assert_eq!(posix_name(5 * 3600), "<+05>-05");
+        assert_eq!(posix_name(-7 * 3600), "<-07>+07");
+        assert_eq!(posix_name(19800), "<+05:30>-05:30");
+        assert_eq!(posix_name(0), "<+00>-00");
+        // and read back as the same offset (the session keeps the name)
+        for east in [5 * 3600, -7 * 3600, 19800, -(3 * 3600 + 30 * 60 + 52)] {
+            assert_eq!(TimeZone::parse(&posix_name(east)), Some(TimeZone::Fixed(east)));
         }
     }
 

@@ -1976,6 +1976,7 @@ async fn timestamps_with_time_zone_show_in_the_session_s_zone_in_both_session_ki
         assert_eq!(text_rows(client, old).await, vec![vec![s("1900-01-01 15:21:10+05:21:10")]], "{kind}");
         client.batch_execute("SET TIME ZONE -7").await.unwrap();
         assert_eq!(text_rows(client, old).await, vec![vec![s("1900-01-01 03:00:00-07")]], "{kind}");
+        assert_eq!(text_rows(client, "SHOW TimeZone").await, vec![vec![s("<-07>+07")]], "{kind}");
         // zones PostgreSQL does not take are refused, and the session goes on
         // (over 30 000 bytes, the value once broke the protocol's framing when reported back)
         let size = if kind == "storage" { 30_000 } else { 3_000 };
