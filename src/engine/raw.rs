@@ -73,12 +73,14 @@ impl RawDatabase {
     }
 
     /// Parameter and result types of `sql`, from DuckDB's binder, on a connection of its own
-    /// that resolves names along `search_path` (DuckDB's form; empty: its default).
+    /// that resolves names along `search_path` (DuckDB's form; empty: its default). A path
+    /// DuckDB no longer takes (a schema dropped since) leaves the default: the statement's own
+    /// run answers for its names.
     pub(super) fn describe(&self, sql: &str, search_path: &str) -> Result<Described, String> {
         // SAFETY: the database outlives the connection, which is closed at the end of the call.
         let conn = unsafe { super::ffi::RawConn::connect(self.db) }?;
         if !search_path.is_empty() {
-            conn.execute(&format!("SET search_path = '{}'", search_path.replace('\'', "''")))?;
+            let _ = conn.execute(&format!("SET search_path = '{}'", search_path.replace('\'', "''")));
         }
         describe_on(&conn, sql)
     }

@@ -1152,20 +1152,15 @@ impl Engine {
     /// Parameter and result types of a workspace statement, without running it. Queries are
     /// described on the session's own connection (they may read tables its open transaction
     /// made), as an empty run; other statements by DuckDB's binder.
-    pub async fn workspace_describe(&self, ws: &WorkspaceConn, sql: String) -> Result<Described> {
+    /// `search_path`: the session's, in DuckDB's form (a connection of the instance's own
+    /// resolves the names of statements that are not queries).
+    pub async fn workspace_describe(&self, ws: &WorkspaceConn, sql: String, search_path: String) -> Result<Described> {
         let db = Arc::clone(&ws.db);
         let conn = Arc::clone(&ws.conn);
         let (parser, views) = (Arc::clone(&self.shared.parser), Arc::clone(&ws.views));
         self.pool
             .run_for(Some(ws.db.file.project_id), move || {
-                // (names resolve as in the session, whose path the user may have set)
-                let search_path = {
-                    let session = lock_session(&conn)?;
-                    admit_on(&parser, &session, &db, &views, &sql)?;
-                    session
-                        .query_row("SELECT current_setting('search_path')", [], |r| r.get::<_, String>(0))
-                        .unwrap_or_default()
-                };
+                admit_on(&parser, &*lock_session(&conn)?, &db, &views, &sql)?;
                 let first = sql.trim_start_matches(|c: char| c.is_whitespace() || c == '(').to_ascii_uppercase();
                 let plain_query = ["SELECT", "WITH", "FROM", "VALUES", "TABLE"].iter().any(|k| first.starts_with(k));
                 // (a query is judged on DuckDB's own tree too, as when it runs)

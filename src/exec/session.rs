@@ -14,7 +14,6 @@ use crate::storage::SessionContext;
 use crate::storage::sessions::{BusyGuard, LiveSession};
 use crate::storage::workspaces::WorkspaceSession;
 
-/// One client session after login.
 /// A transaction block's view of the settings (see [`Session::begin_settings_block`]).
 struct BlockSettings {
     at_begin: SessionSettings,
@@ -22,6 +21,7 @@ struct BlockSettings {
     local: Vec<(String, Option<String>)>,
 }
 
+/// One client session after login.
 pub struct Session {
     pub id: u64,
     pub pid: i32,
@@ -277,6 +277,11 @@ impl Session {
         let settings = self.settings().clone();
         *self.block_settings.lock().unwrap_or_else(|p| p.into_inner()) =
             Some(BlockSettings { at_begin: settings, local: Vec::new() });
+    }
+
+    /// Whether a transaction block is open (its settings kept for its end).
+    pub fn in_settings_block(&self) -> bool {
+        self.block_settings.lock().unwrap_or_else(|p| p.into_inner()).is_some()
     }
 
     /// `SET LOCAL name = value` in a block: the value lasts until the block ends (outside one

@@ -552,12 +552,12 @@ impl Executor {
             let reset = matches!(plan, Plan::ResetAll | Plan::NoOp("DISCARD ALL"));
             let outcome = self.execute(session, &plan, params, in_transaction).await?;
             if reset {
-                self.follow_search_path(session, None).await?;
+                self.follow_search_path(session, None, false).await?;
             }
             return Ok(outcome);
         }
-        if let Some(path) = search_path_statement(sql) {
-            return self.follow_search_path(session, path.as_deref()).await;
+        if let Some((path, local)) = search_path_statement(sql) {
+            return self.follow_search_path(session, path.as_deref(), local).await;
         }
         if let Some(plan) = workspace_catalog_query(session, sql, &[]) {
             return self.run(session, &plan, params, in_transaction).await;
@@ -710,13 +710,8 @@ impl Executor {
         if before != after
             && let Some(ws) = &session.workspace
         {
-            let duckdb_path = match after.as_deref() {
-                Some(path) if path != settings::default_value("search_path").unwrap_or_default() => {
-                    duckdb_search_path(path)
-                }
-                _ => ws.conn.home_path(),
-            };
-            self.storage.engine().workspace_set_search_path(&ws.conn, duckdb_path).await?;
+            let path = duckdb_path(&ws.conn, after.as_deref());
+            self.storage.engine().workspace_set_search_path(&ws.conn, path).await?;
         }
         Ok(())
     }
@@ -725,22 +720,26 @@ impl Executor {
     /// resolves the statements' names, and the session's setting, from which the catalog
     /// emulation answers (`current_schema()`, what `pg_table_is_visible` sees), move together.
     /// The default is the workspace's home schema.
-    async fn follow_search_path(&self, session: &Session, path: Option<&str>) -> Result<Outcome> {
+    /// `local`: `SET LOCAL`, until the block ends (outside one it does nothing).
+    async fn follow_search_path(&self, session: &Session, path: Option<&str>, local: bool) -> Result<Outcome> {
         let ws =
             session.workspace.as_ref().ok_or_else(|| Error::internal("setting the search path", "no workspace"))?;
+        let tag = CommandTag::new(if path.is_some() { "SET" } else { "RESET" });
+        if local && !session.in_settings_block() {
+            return Ok(Outcome::Command(tag));
+        }
         let home = ws.conn.home_schema();
         // (a workspace of the earlier layout has `main` for home: its default path says so)
         let value = path.or((home != "public").then_some(home));
         // the value is checked as the session's setting before DuckDB's path moves
         let mut settings = session.settings().clone();
         settings.set("search_path", value)?;
-        let duckdb_path = match path {
-            Some(path) => duckdb_search_path(path),
-            None => ws.conn.home_path(),
-        };
-        self.storage.engine().workspace_set_search_path(&ws.conn, duckdb_path).await?;
-        *session.settings() = settings;
-        Ok(Outcome::Command(CommandTag::new(if path.is_some() { "SET" } else { "RESET" })))
+        self.storage.engine().workspace_set_search_path(&ws.conn, duckdb_path(&ws.conn, path)).await?;
+        match local {
+            true => session.set_local("search_path", value)?,
+            false => *session.settings() = settings,
+        }
+        Ok(Outcome::Command(tag))
     }
 
     /// A workspace `COPY … FROM STDIN` begins: the table and columns must exist (PostgreSQL
@@ -924,7 +923,8 @@ impl Executor {
             session.workspace.as_ref().ok_or_else(|| Error::internal("describing workspace SQL", "no workspace"))?;
         match gateway::workspace_cursor(sql) {
             Some(Ok(gateway::WorkspaceCursor::Declare { query, .. })) => {
-                let described = self.storage.engine().workspace_describe(&ws.conn, query).await?;
+                let path = session_duckdb_path(session, &ws.conn);
+                let described = self.storage.engine().workspace_describe(&ws.conn, query, path).await?;
                 let params =
                     described.params.iter().map(|t| ParamShape::Engine(t.clone(), ParamType::Unknown)).collect();
                 return Ok(Shape { params, schema: None });
@@ -947,7 +947,8 @@ impl Executor {
         }
         let written = sql;
         let sql = self.as_postgres(session, sql).await?.into_owned();
-        let described = self.storage.engine().workspace_describe(&ws.conn, sql.clone()).await?;
+        let path = session_duckdb_path(session, &ws.conn);
+        let described = self.storage.engine().workspace_describe(&ws.conn, sql.clone(), path).await?;
         // a parameter DuckDB leaves untyped has the type of its cast, as in PostgreSQL
         let casts = match gateway::parse(&sql).ok().as_deref() {
             Some([statement]) => gateway::parameter_casts(statement),
@@ -1030,12 +1031,27 @@ pub fn session_statement(sql: &str) -> Option<Plan> {
     let ours = |name: &str| settings::is_parameter(name) && !name.eq_ignore_ascii_case("search_path");
     match gateway::plan(statements.remove(0), &compat).ok()? {
         plan @ (Plan::ResetAll | Plan::NoOp("SET" | "RESET") | Plan::SetTransaction { .. }) => Some(plan),
-        plan @ Plan::Set { .. } if matches!(&plan, Plan::Set { name, .. } if ours(name)) => Some(plan),
+        Plan::Set { name, value, local } if ours(&name) => Some(Plan::Set { name, value, local }),
         Plan::Reset(name) if ours(&name) => Some(Plan::Reset(name)),
         // (the session's search_path shows as `current_setting` answers it)
         Plan::Show(name) if ours(&name) || name == "all" || name == "search_path" => Some(Plan::Show(name)),
         plan @ Plan::NoOp("DISCARD ALL" | "UNLISTEN") => Some(plan),
         _ => None,
+    }
+}
+
+/// DuckDB's search path for the session's `search_path` (see [`duckdb_path`]).
+pub(super) fn session_duckdb_path(session: &Session, conn: &crate::engine::WorkspaceConn) -> String {
+    let setting = session.settings().get("search_path").map(str::to_owned);
+    duckdb_path(conn, setting.as_deref())
+}
+
+/// DuckDB's search path for a `search_path` setting: PostgreSQL's default (or none) is the
+/// workspace's home schema, qualified with its catalog; any other, its schemas.
+fn duckdb_path(conn: &crate::engine::WorkspaceConn, setting: Option<&str>) -> String {
+    match setting {
+        Some(path) if Some(path) != settings::default_value("search_path") => duckdb_search_path(path),
+        _ => conn.home_path(),
     }
 }
 
@@ -1050,9 +1066,9 @@ fn duckdb_search_path(path: &str) -> String {
     schemas.join(",")
 }
 
-/// `SET search_path …` (`Some(Some(path))`, PostgreSQL's form) or `RESET search_path`,
-/// `SET search_path TO DEFAULT` (`Some(None)`) in a workspace.
-fn search_path_statement(sql: &str) -> Option<Option<String>> {
+/// `SET [LOCAL] search_path …` (`Some((Some(path), local))`, PostgreSQL's form) or `RESET
+/// search_path`, `SET search_path TO DEFAULT` (`Some((None, _))`) in a workspace.
+fn search_path_statement(sql: &str) -> Option<(Option<String>, bool)> {
     if sql.len() > 4096 || !sql.to_ascii_lowercase().contains("search_path") {
         return None;
     }
@@ -1067,8 +1083,8 @@ fn search_path_statement(sql: &str) -> Option<Option<String>> {
     let settings = SessionSettings::new("", &Default::default());
     let compat = CompatValues { settings: &settings, user: "", database: "", backend_pid: 0 };
     match gateway::plan(statements.remove(0), &compat).ok()? {
-        Plan::Set { name, value, .. } if name.eq_ignore_ascii_case("search_path") => Some(value),
-        Plan::Reset(name) if name.eq_ignore_ascii_case("search_path") => Some(None),
+        Plan::Set { name, value, local } if name.eq_ignore_ascii_case("search_path") => Some((value, local)),
+        Plan::Reset(name) if name.eq_ignore_ascii_case("search_path") => Some((None, false)),
         _ => None,
     }
 }

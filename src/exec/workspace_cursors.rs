@@ -162,8 +162,9 @@ impl Executor {
             cursors.get(name).map(|c| c.table.clone()).ok_or_else(|| no_cursor(name))?
         };
         let ws = workspace(session)?;
-        let described =
-            self.storage.engine().workspace_describe(&ws.conn, format!("SELECT * FROM {table} LIMIT 0")).await?;
+        let (sql, path) =
+            (format!("SELECT * FROM {table} LIMIT 0"), super::workspace::session_duckdb_path(session, &ws.conn));
+        let described = self.storage.engine().workspace_describe(&ws.conn, sql, path).await?;
         Ok(described.schema)
     }
 

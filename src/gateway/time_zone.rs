@@ -174,19 +174,28 @@ fn wall_clock_micros(text: &str) -> Option<i64> {
 /// The name PostgreSQL gives a fixed offset east of UTC: `<+05:30>-05:30` (an abbreviation,
 /// then the POSIX offset, west positive).
 pub fn posix_name(east: i32) -> String {
-    let part = |seconds: i32, sign_of_positive: char| {
-        let sign = if seconds < 0 { if sign_of_positive == '+' { '-' } else { '+' } } else { sign_of_positive };
-        let s = seconds.unsigned_abs();
-        let mut text = format!("{sign}{:02}", s / 3600);
-        if !s.is_multiple_of(3600) {
-            text.push_str(&format!(":{:02}", s / 60 % 60));
-            if !s.is_multiple_of(60) {
-                text.push_str(&format!(":{:02}", s % 60));
-            }
-        }
-        text
+    let mut name = String::from("<");
+    write_offset(&mut name, east, true);
+    name.push('>');
+    write_offset(&mut name, east, false);
+    name
+}
+
+/// An offset as PostgreSQL prints one: `+01`, `+05:30`, `-03:30:52`; `east_positive`: east of
+/// UTC is `+` (ISO), else `-` (POSIX; zero too).
+pub fn write_offset(out: &mut impl std::fmt::Write, east: i32, east_positive: bool) {
+    let sign = match (east_positive, east < 0) {
+        (true, false) | (false, true) => '+',
+        _ => '-',
     };
-    format!("<{}>{}", part(east, '+'), part(east, '-'))
+    let s = east.unsigned_abs();
+    let _ = write!(out, "{sign}{:02}", s / 3600);
+    if !s.is_multiple_of(3600) {
+        let _ = write!(out, ":{:02}", s / 60 % 60);
+        if !s.is_multiple_of(60) {
+            let _ = write!(out, ":{:02}", s % 60);
+        }
+    }
 }
 
 /// `+02`, `-05:30`, `+5:45:10`: seconds east (as written).

@@ -397,25 +397,10 @@ pub(super) fn put_timestamp(buf: &mut BytesMut, micros: i64, text: TimestampText
         buf.put_slice(&digits[..end]);
     }
     if text != TimestampText::Plain {
-        put_offset(buf, offset);
+        crate::gateway::time_zone::write_offset(buf, offset, true);
     }
     if bc {
         buf.put_slice(b" BC");
-    }
-}
-
-/// A UTC offset as PostgreSQL prints it: `+01`, `+05:30`, `-03:30:52`.
-fn put_offset(buf: &mut BytesMut, seconds: i32) {
-    buf.put_u8(if seconds < 0 { b'-' } else { b'+' });
-    let seconds = seconds.unsigned_abs();
-    put_padded(buf, seconds / 3600, 2);
-    if !seconds.is_multiple_of(3600) {
-        buf.put_u8(b':');
-        put_padded(buf, seconds / 60 % 60, 2);
-        if !seconds.is_multiple_of(60) {
-            buf.put_u8(b':');
-            put_padded(buf, seconds % 60, 2);
-        }
     }
 }
 

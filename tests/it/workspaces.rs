@@ -1082,6 +1082,12 @@ async fn a_workspace_catalog_shows_its_own_objects_as_postgresql_does() {
     client.batch_execute("BEGIN; SET search_path = staging2; ROLLBACK").await.unwrap();
     assert!(client.simple_query("SELECT * FROM only_here").await.is_err(), "the rolled-back path");
     assert_eq!(text_rows(&client, "SELECT current_schema()").await, vec![vec![s("public")]]);
+    // SET LOCAL lasts the block, outside one it does nothing
+    client.batch_execute("BEGIN; SET LOCAL search_path = staging2").await.unwrap();
+    assert_eq!(text_rows(&client, "SELECT count(*) FROM only_here").await, vec![vec![s("0")]]);
+    client.batch_execute("COMMIT; SET LOCAL search_path = staging2").await.unwrap();
+    assert!(client.simple_query("SELECT * FROM only_here").await.is_err(), "the block's path ended");
+    assert_eq!(text_rows(&client, "SELECT current_schema()").await, vec![vec![s("public")]]);
     client.batch_execute("DROP SCHEMA staging2 CASCADE").await.unwrap();
     client.batch_execute("CREATE TABLE main.m (x INTEGER); INSERT INTO m VALUES (7)").await.unwrap();
     assert_eq!(text_rows(&client, "SELECT x FROM m").await, vec![vec![s("7")]]);
