@@ -283,10 +283,11 @@ impl WorkspaceDb {
             .unwrap_or_else(|p| p.into_inner())
             .try_clone()
             .map_err(|e| Error::internal("connecting to a workspace", e))?;
-        // DuckDB keeps `main` on the path after the ones set, so a name in it is still found
+        // DuckDB keeps `main` on the path after the ones set, so a name in it is still found.
+        // A user may have dropped `public`: the connection then finds names in `main`, as
+        // DuckDB does by default (the next open of the workspace makes `public` again).
         if self.home != "main" {
-            conn.execute_batch(&format!("SET search_path = '{}'", self.home))
-                .map_err(|e| Error::internal("connecting to a workspace", e))?;
+            let _ = conn.execute_batch(&format!("SET search_path = '{}'", self.home));
         }
         Ok(WsConnection { conn, _db: Arc::clone(self) })
     }
@@ -1372,8 +1373,11 @@ impl Engine {
     ) -> Result<Vec<usize>> {
         let engine = self.clone();
         let runtime = tokio::runtime::Handle::current();
-        self.with_workspace(file, limits, move |conn, db| {
+        self.with_workspace(file, limits, move |conn, _| {
             let map = |e: duckdb::Error| engine.workspace_map(e, "loading a workspace");
+            // where an unqualified CREATE puts the table (the home schema, or `main` when its
+            // user dropped that): the appender names it
+            let schema: String = conn.query_row("SELECT current_schema()", [], |r| r.get(0)).map_err(map)?;
             conn.execute_batch("BEGIN TRANSACTION").map_err(map)?;
             let result = (|| {
                 let mut counts = Vec::with_capacity(tables.len());
@@ -1401,7 +1405,7 @@ impl Engine {
                     let mut appender = if exists {
                         conn.appender_to_catalog_and_db(&target, "temp", "main")
                     } else {
-                        conn.appender_to_db(&target, db.home)
+                        conn.appender_to_db(&target, &schema)
                     }
                     .map_err(map)?;
                     let mut rows = 0;

@@ -2088,3 +2088,22 @@ async fn result_types_and_names_follow_postgresql_s_rules_in_both_session_kinds(
     }
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_workspace_whose_public_schema_was_dropped_still_takes_sessions() {
+    let server = TestServer::start().await;
+    let st = storage(&server, "nopublic").await;
+    let ws = workspace(&st, "CALL create_workspace(name => 'w')").await;
+    let client = login(&server, &ws).await;
+    client.batch_execute("DROP SCHEMA public CASCADE").await.unwrap();
+    // a new session's names go to DuckDB's `main`, as DuckDB's own default
+    let second = login(&server, &ws).await;
+    second.batch_execute("CREATE TABLE after_drop (x INTEGER); INSERT INTO after_drop VALUES (1)").await.unwrap();
+    assert_eq!(text_rows(&second, "SELECT count(*) FROM main.after_drop").await, vec![vec![s("1")]]);
+    // and loads land there too
+    st.query_one(&format!("CALL load_workspace(workspace => {}, source => 'in.c-s.orders')", ws.id), &[])
+        .await
+        .unwrap();
+    assert_eq!(text_rows(&second, "SELECT count(*) FROM main.orders").await, vec![vec![s("3")]]);
+    server.stop().await;
+}
