@@ -204,6 +204,8 @@ pub enum SqlState {
     DatetimeFieldOverflow,
     /// `22011`
     SubstringError,
+    /// `2202E`
+    ArraySubscriptError,
     /// `2201B`
     InvalidRegularExpression,
     /// `2201E`
@@ -301,6 +303,7 @@ impl SqlState {
         SqlState::InvalidDatetimeFormat,
         SqlState::DatetimeFieldOverflow,
         SqlState::SubstringError,
+        SqlState::ArraySubscriptError,
         SqlState::InvalidRegularExpression,
         SqlState::InvalidArgumentForLogarithm,
         SqlState::InvalidArgumentForPowerFunction,
@@ -385,6 +388,7 @@ impl SqlState {
             SqlState::InvalidDatetimeFormat => "22007",
             SqlState::DatetimeFieldOverflow => "22008",
             SqlState::SubstringError => "22011",
+            SqlState::ArraySubscriptError => "2202E",
             SqlState::InvalidRegularExpression => "2201B",
             SqlState::InvalidArgumentForLogarithm => "2201E",
             SqlState::InvalidArgumentForPowerFunction => "2201F",
@@ -428,6 +432,7 @@ impl SqlState {
             | SqlState::InvalidDatetimeFormat
             | SqlState::DatetimeFieldOverflow
             | SqlState::SubstringError
+            | SqlState::ArraySubscriptError
             | SqlState::InvalidRegularExpression
             | SqlState::InvalidArgumentForLogarithm
             | SqlState::InvalidArgumentForPowerFunction

@@ -163,6 +163,8 @@ fn state_by_message(category: &str, text: &str) -> Option<SqlState> {
         ("Invalid Input", "values a row; move it to FROM", SqlState::ProgramLimitExceeded),
         // substring() with a negative length (the compat rewrite's duckstore_substring)
         ("Invalid Input", "negative substring length not allowed", SqlState::SubstringError),
+        // get_byte() past the end (gateway::byte_functions)
+        ("Invalid Input", "out of valid range, 0..", SqlState::ArraySubscriptError),
         // DuckDB's own depth bound, from its binder too
         ("", "Max expression depth limit", SqlState::StatementTooComplex),
         // PostgreSQL's integer input refusing a written text (the compat rewrite's `'4.2'::int`)

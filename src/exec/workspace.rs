@@ -262,6 +262,7 @@ fn rewrite_for_postgres<'a>(session: &Session, sql: &'a str) -> Result<(Cow<'a, 
     }
     let Ok(mut statements) = gateway::parse(sql) else { return unchanged };
     let [statement] = statements.as_mut_slice() else { return unchanged };
+    gateway::pg_rules::check(statement)?;
     let read_as = matches!(statement, sqlparser::ast::Statement::Query(_)).then(|| {
         let mut rendered = statement.clone();
         gateway::compat::extract_fields_in_lower_case(&mut rendered);

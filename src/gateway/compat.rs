@@ -100,6 +100,14 @@ pub const COMPAT_FUNCTIONS: &[&str] = &[
     "json_build_object",
     "_pg_expandarray",
     "generate_subscripts",
+    // gateway::byte_functions
+    "decode",
+    "convert_to",
+    "convert_from",
+    "get_byte",
+    "regexp_match",
+    "regexp_matches",
+    "regexp_split_to_table",
 ];
 
 pub fn is_compat_function(name: &str) -> bool {
@@ -303,7 +311,7 @@ pub fn rewrite_session_functions(statement: &mut Statement, values: &CompatValue
     }
 }
 
-fn text(s: impl Into<String>) -> Expr {
+pub(super) fn text(s: impl Into<String>) -> Expr {
     Expr::Value(ValueWithSpan::from(Value::SingleQuotedString(s.into())))
 }
 
@@ -325,7 +333,7 @@ fn null() -> Expr {
 /// (`format(format(…))`) would grow the text the engine binds exponentially (nine levels of a
 /// copying `concat` took 14 s). The operands ride in a one-element list of one struct. (Fixed
 /// shapes are macros instead, see `exec::macros_sql`: a macro's body is not in the parse tree.)
-fn with_operands(body: &str, operands: Vec<Expr>) -> Result<Expr> {
+pub(super) fn with_operands(body: &str, operands: Vec<Expr>) -> Result<Expr> {
     let fields: Vec<String> = (0..operands.len()).map(|i| format!("a{i} := __arg{i}")).collect();
     // (a column of the client's query named as the lambda's parameter would be read in its
     // place: the parameter has a name no client writes by accident)
@@ -336,7 +344,7 @@ fn with_operands(body: &str, operands: Vec<Expr>) -> Result<Expr> {
 const OPERANDS: &str = "duckstore_operands";
 
 /// How a [`with_operands`] body names its operand `i`.
-fn operand(i: usize) -> String {
+pub(super) fn operand(i: usize) -> String {
     format!("{OPERANDS}.a{i}")
 }
 
@@ -370,7 +378,7 @@ fn identifier_text(written: &str) -> Option<String> {
     plain.then(|| written.to_lowercase())
 }
 
-fn string_literal(e: &Expr) -> Option<&str> {
+pub(super) fn string_literal(e: &Expr) -> Option<&str> {
     match e {
         Expr::Value(v) => match &v.value {
             Value::SingleQuotedString(s) | Value::EscapedStringLiteral(s) => Some(s),
@@ -410,7 +418,7 @@ fn with_stack_room<T>(f: impl FnOnce() -> T) -> T {
     stacker::maybe_grow(512 * 1024, 8 * 1024 * 1024, f)
 }
 
-fn call(name: &str, args: Vec<Expr>) -> Expr {
+pub(super) fn call(name: &str, args: Vec<Expr>) -> Expr {
     Expr::Function(sqlparser::ast::Function {
         name: sqlparser::ast::ObjectName(vec![sqlparser::ast::ObjectNamePart::Identifier(Ident::new(name))]),
         uses_odbc_syntax: false,
@@ -427,7 +435,7 @@ fn call(name: &str, args: Vec<Expr>) -> Expr {
     })
 }
 
-fn expr_args(args: &FunctionArguments) -> Option<Vec<Expr>> {
+pub(super) fn expr_args(args: &FunctionArguments) -> Option<Vec<Expr>> {
     match args {
         FunctionArguments::None => Some(vec![]),
         FunctionArguments::List(list) => list
@@ -1187,6 +1195,10 @@ fn semantic_rewrite(expr: &mut Expr) -> bool {
             changed
         }
         Expr::Function(f) => {
+            if let Some(replacement) = super::byte_functions::byte_function(f) {
+                *expr = replacement;
+                return true;
+            }
             // a built text's length is bounded before the engine builds it; PostgreSQL's string
             // functions DuckDB lacks or answers otherwise
             if let Some(Ok(replacement)) = bounded_built_text(f).or_else(|| string_function(f)) {
@@ -1256,6 +1268,16 @@ fn semantic_rewrite(expr: &mut Expr) -> bool {
             };
             true
         }
+        // DuckDB has no overlay()
+        Expr::Overlay { expr: string, overlay_what, overlay_from, overlay_for } => {
+            match super::byte_functions::overlay(string, overlay_what, overlay_from, overlay_for.as_deref()) {
+                Some(replacement) => {
+                    *expr = replacement;
+                    true
+                }
+                None => false,
+            }
+        }
         Expr::Position { .. } => {
             *expr = cast_to(take(expr), DataType::Integer(None));
             true
@@ -1324,10 +1346,16 @@ fn semantic_rewrite(expr: &mut Expr) -> bool {
         Expr::Cast { expr: inner, data_type, .. }
             if matches!(data_type.to_string().to_lowercase().as_str(), "bytea" | "blob" | "pg_catalog.bytea") =>
         {
-            let Some(hex) = string_literal(inner).and_then(|s| s.strip_prefix("\\x")) else { return false };
-            if hex.len() % 2 != 0 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return false;
-            }
+            let Some(written) = string_literal(inner) else { return false };
+            let hex = match written.strip_prefix("\\x") {
+                Some(hex) if hex.len() % 2 == 0 && hex.bytes().all(|b| b.is_ascii_hexdigit()) => hex.to_owned(),
+                Some(_) => return false,
+                // the escape format: `\001` an octal byte, `\\` a backslash
+                None => match super::byte_functions::escaped_bytea_hex(written) {
+                    Some(hex) => hex,
+                    None => return false,
+                },
+            };
             *expr = call("unhex", vec![text(hex)]);
             true
         }
@@ -1503,7 +1531,7 @@ const ENCODINGS: [&str; 42] = [
 /// of them (or not with these arguments).
 /// A function's name as written plainly or in `pg_catalog` (`pg_catalog.lower` is `lower`);
 /// None for a name in another schema.
-fn pg_function_name(f: &sqlparser::ast::Function) -> Option<String> {
+pub(super) fn pg_function_name(f: &sqlparser::ast::Function) -> Option<String> {
     match name_parts(&f.name)?.as_mut_slice() {
         [name] => Some(std::mem::take(name)),
         [schema, name] if schema == "pg_catalog" => Some(std::mem::take(name)),
@@ -1951,7 +1979,7 @@ fn semantic_table_factor(factor: &mut sqlparser::ast::TableFactor) -> bool {
             *factor = replacement;
             return true;
         }
-        if scalar_in_from(factor) || json_set_function(factor) {
+        if scalar_in_from(factor) || json_set_function(factor) || super::byte_functions::byte_table_function(factor) {
             return true;
         }
     }
@@ -2754,7 +2782,7 @@ fn int4_function(f: &sqlparser::ast::Function) -> bool {
     )
 }
 
-fn cast_to(expr: Expr, data_type: DataType) -> Expr {
+pub(super) fn cast_to(expr: Expr, data_type: DataType) -> Expr {
     Expr::Cast { kind: sqlparser::ast::CastKind::Cast, expr: Box::new(expr), data_type, format: None }
 }
 

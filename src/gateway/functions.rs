@@ -455,6 +455,8 @@ pub(super) const ALLOWED_TABLE_FUNCTIONS: &[&str] = &[
     "range",
     "unnest",
     "string_to_array",
+    // the engine's unnest of a split array (gateway::byte_functions)
+    "regexp_split_to_table",
     // reads its argument only; PostgreSQL's json set functions are derived tables over it
     // (gateway::compat::json_set_function)
     "json_each",

@@ -2,6 +2,7 @@
 //! what storage sessions may do, and turned into a plan the Postgres front carries out. Nothing
 //! reaches DuckDB that this module did not produce.
 
+mod byte_functions;
 mod canonical;
 pub mod compat;
 pub mod copy;
@@ -15,6 +16,7 @@ pub mod lineage;
 pub mod nesting;
 pub mod oracle;
 pub mod pg_catalog;
+pub mod pg_rules;
 pub mod procedures;
 pub(crate) mod query;
 pub mod settings;

@@ -448,6 +448,7 @@ pub(crate) fn plan_query_with_target(
     if let ControlFlow::Break(e) = statement.visit(&mut checker) {
         return Err(e);
     }
+    super::pg_rules::check(&statement)?;
     super::compat::rewrite_functions(&mut statement, compat)?;
     if let Some(zone) = compat.settings.time_zone() {
         super::time_zone::read_written_timestamps(&mut statement, zone);
