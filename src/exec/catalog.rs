@@ -1054,8 +1054,20 @@ pub(crate) fn build(
             for view in &contents.relations {
                 let Some(query) = &view.view_definition else { continue };
                 let (b, v) = (&schemas[view.schema], &view.table);
-                // PostgreSQL shows a view's query ending with a semicolon
-                let definition = format!(" {query};");
+                let columns = |schema: Option<&str>, table: &str| {
+                    let schema = schema.unwrap_or(&b.name);
+                    let read = contents
+                        .relations
+                        .iter()
+                        .find(|r| schemas[r.schema].name == schema && r.table.name == table)?;
+                    Some(read.table.columns.iter().map(|c| (c.name.clone(), pg_type_of(&c.sql_type).0)).collect())
+                };
+                let printed = |pretty| {
+                    let text = crate::gateway::viewdef::postgres_view_text(query, &columns, pretty);
+                    // PostgreSQL shows a view's query ending with a semicolon
+                    format!(" {};", text.as_deref().unwrap_or(query))
+                };
+                let definition = printed(false);
                 out.row(match relation {
                     R::Views => {
                         vec![b.name.clone().into(), v.name.clone().into(), "duckstore".into(), definition.into()]
@@ -1066,7 +1078,7 @@ pub(crate) fn build(
                         row.extend(["NONE", "NO", "NO", "NO", "NO", "NO"].map(V::from));
                         row
                     }
-                    _ => vec![table_oid(v.id).into(), definition.into()],
+                    _ => vec![table_oid(v.id).into(), definition.into(), printed(true).into()],
                 });
             }
         }

@@ -668,7 +668,12 @@ impl Rewriter<'_, '_> {
             "col_description" => {
                 template(&lookup("description", "objoid", Some("objsubid"), "pg_catalog.pg_description"), &args)?
             }
-            "pg_get_viewdef" => template(&lookup("def", "oid", None, "pg_catalog.duckstore_view_defs"), &args)?,
+            // (`pg_get_viewdef(v, true)`: the pretty form)
+            "pg_get_viewdef" => {
+                let pretty = matches!(args.get(1), Some(Expr::Value(v)) if v.value == Value::Boolean(true));
+                let column = if pretty { "pretty" } else { "def" };
+                template(&lookup(column, "oid", None, "pg_catalog.duckstore_view_defs"), &args[..args.len().min(1)])?
+            }
             "pg_get_expr" => Expr::Cast {
                 kind: sqlparser::ast::CastKind::DoubleColon,
                 expr: Box::new(arg(0)),

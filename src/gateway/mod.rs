@@ -21,6 +21,7 @@ pub mod procedures;
 pub(crate) mod query;
 pub mod settings;
 pub mod time_zone;
+pub mod viewdef;
 pub mod views;
 
 use std::ops::ControlFlow;

@@ -205,7 +205,7 @@ relations! {
     IsTablePrivileges => ("information_schema", "table_privileges", [("grantor", Text), ("grantee", Text), ("table_catalog", Text), ("table_schema", Text), ("table_name", Text), ("privilege_type", Text), ("is_grantable", Text), ("with_hierarchy", Text)]),
     IsViewTableUsage => ("information_schema", "view_table_usage", [("view_catalog", Text), ("view_schema", Text), ("view_name", Text), ("table_catalog", Text), ("table_schema", Text), ("table_name", Text)]),
     Conversion => ("pg_catalog", "pg_conversion", [("oid", Int64), ("conname", Text), ("connamespace", Int64), ("conowner", Int64), ("conforencoding", Int32), ("contoencoding", Int32), ("conproc", Text), ("condefault", Bool)]),
-    ViewDefs => ("pg_catalog", "duckstore_view_defs", [("oid", Int64), ("def", Text)]),
+    ViewDefs => ("pg_catalog", "duckstore_view_defs", [("oid", Int64), ("def", Text), ("pretty", Text)]),
     // the rows of `pg_get_keywords()`, a table function in FROM
     Keywords => ("pg_catalog", "pg_get_keywords", [("word", Text), ("catcode", Text), ("barelabel", Bool), ("catdesc", Text), ("baredesc", Text)]),
 }
