@@ -1273,6 +1273,23 @@ fn semantic_rewrite(expr: &mut Expr) -> bool {
             };
             true
         }
+        // a row IS NULL when every field is, IS NOT NULL when none is (DuckDB tests the row)
+        Expr::IsNull(row) | Expr::IsNotNull(row) if row_fields(row).is_some() => {
+            let null = matches!(expr, Expr::IsNull(_));
+            let fields = match expr {
+                Expr::IsNull(row) | Expr::IsNotNull(row) => row_fields(row).unwrap_or_default(),
+                _ => return false,
+            };
+            let tests =
+                fields.into_iter().map(|f| if null { Expr::IsNull(Box::new(f)) } else { Expr::IsNotNull(Box::new(f)) });
+            let Some(all) =
+                tests.reduce(|a, b| Expr::BinaryOp { left: Box::new(a), op: BinaryOperator::And, right: Box::new(b) })
+            else {
+                return false;
+            };
+            *expr = Expr::Nested(Box::new(all));
+            true
+        }
         // DuckDB has no overlay()
         Expr::Overlay { expr: string, overlay_what, overlay_from, overlay_for } => {
             match super::byte_functions::overlay(string, overlay_what, overlay_from, overlay_for.as_deref()) {
@@ -1770,6 +1787,17 @@ fn refuse_negative_offset(query: &mut sqlparser::ast::Query) -> bool {
         offset.value = call("error", vec![text(NEGATIVE_OFFSET)]);
     }
     negative
+}
+
+/// The fields of a row written as one: `ROW(a, b)` or `(a, b)`.
+fn row_fields(e: &Expr) -> Option<Vec<Expr>> {
+    match e {
+        Expr::Tuple(items) if items.len() > 1 => Some(items.clone()),
+        Expr::Function(f) if f.name.to_string().eq_ignore_ascii_case("row") => {
+            expr_args(&f.args).filter(|a| !a.is_empty())
+        }
+        _ => None,
+    }
 }
 
 /// The engine's message for [`refuse_negative_offset`] (engine::errors maps it to 2201X).

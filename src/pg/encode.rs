@@ -662,6 +662,74 @@ fn put_csv_value(line: &mut BytesMut, value: &[u8], format: &crate::gateway::cop
     line.put_u8(quote);
 }
 
+/// A composite column (DuckDB's STRUCT: `ROW(1, 'a')`, a whole-row reference) as PostgreSQL's
+/// record text, `(1,a,)`: each field as its own type prints, a NULL as nothing, a value quoted
+/// when it is empty or holds a quote, a backslash, a parenthesis, a comma or white space.
+pub(super) fn record_texts(array: &dyn Array) -> Result<arrow::array::ArrayRef, String> {
+    let record = array.as_struct_opt().ok_or("not a composite value")?;
+    let text_field = FieldInfo::new(String::new(), None, None, Type::TEXT, FieldFormat::Text);
+    // each field's values as text, once per column of fields
+    let fields: Vec<Vec<Option<Vec<u8>>>> = record
+        .columns()
+        .iter()
+        .map(|child| -> Result<_, String> {
+            let texts = if let Some(c) = column(child, &text_field, false, None) {
+                (0..child.len())
+                    .map(|row| {
+                        (!c.is_null(row)).then(|| {
+                            let mut buf = BytesMut::new();
+                            c.text(&mut buf, row);
+                            buf.to_vec()
+                        })
+                    })
+                    .collect()
+            } else {
+                let texts = if matches!(child.data_type(), DataType::Struct(_)) {
+                    record_texts(child.as_ref())?
+                } else {
+                    arrow::compute::cast(child, &DataType::Utf8).map_err(|e| e.to_string())?
+                };
+                let texts = texts.as_string::<i32>();
+                (0..texts.len())
+                    .map(|row| (!texts.is_null(row)).then(|| texts.value(row).as_bytes().to_vec()))
+                    .collect()
+            };
+            Ok(texts)
+        })
+        .collect::<Result<_, String>>()?;
+    let mut out = arrow::array::StringBuilder::new();
+    for row in 0..record.len() {
+        if record.is_null(row) {
+            out.append_null();
+            continue;
+        }
+        let mut text = Vec::from(*b"(");
+        for (i, field) in fields.iter().enumerate() {
+            if i > 0 {
+                text.push(b',');
+            }
+            let Some(value) = &field[row] else { continue };
+            let quote = value.is_empty()
+                || value.iter().any(|b| matches!(b, b'"' | b'\\' | b'(' | b')' | b',') || b.is_ascii_whitespace());
+            if quote {
+                text.push(b'"');
+                for &b in value {
+                    if b == b'"' || b == b'\\' {
+                        text.push(b);
+                    }
+                    text.push(b);
+                }
+                text.push(b'"');
+            } else {
+                text.extend_from_slice(value);
+            }
+        }
+        text.push(b')');
+        out.append_value(String::from_utf8_lossy(&text));
+    }
+    Ok(Arc::new(out.finish()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -816,6 +884,26 @@ mod tests {
         buf.clear();
         put_timestamp(&mut buf, 1_700_000_000_120_000, TimestampText::Plain);
         assert_eq!(&buf[..], b"2023-11-14 22:13:20.12");
+    }
+
+    #[test]
+    fn records_print_as_postgresql_prints_them() {
+        use arrow::array::{ArrayRef, BooleanArray, Int32Array, StringArray, StructArray};
+        use arrow::datatypes::Field;
+        let ints: ArrayRef = Arc::new(Int32Array::from(vec![Some(1), None, Some(3)]));
+        let texts: ArrayRef = Arc::new(StringArray::from(vec![Some("a"), Some(""), Some("x \"y\", (z)")]));
+        let flags: ArrayRef = Arc::new(BooleanArray::from(vec![Some(true), Some(false), None]));
+        let record = StructArray::from(vec![
+            (Arc::new(Field::new("i", DataType::Int32, true)), ints),
+            (Arc::new(Field::new("t", DataType::Utf8, true)), texts),
+            (Arc::new(Field::new("b", DataType::Boolean, true)), flags),
+        ]);
+        let texts = record_texts(&record).unwrap();
+        let texts = texts.as_string::<i32>();
+        // (PostgreSQL 15: SELECT ROW(1, 'a', true), ROW(NULL::int, '', false), ROW(3, 'x "y", (z)', NULL))
+        assert_eq!(texts.value(0), "(1,a,t)");
+        assert_eq!(texts.value(1), "(,\"\",f)");
+        assert_eq!(texts.value(2), "(3,\"x \"\"y\"\", (z)\",)");
     }
 
     #[test]

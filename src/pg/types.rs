@@ -74,7 +74,14 @@ pub(super) fn wire_schema(schema: &SchemaRef) -> SchemaRef {
     let fields: Vec<Field> = schema
         .fields()
         .iter()
-        .map(|f| Field::new(f.name(), field_wire_type(f), true).with_metadata(f.metadata().clone()))
+        .map(|f| {
+            let mut metadata = f.metadata().clone();
+            // a composite value is PostgreSQL's `record`
+            if matches!(f.data_type(), DataType::Struct(_)) && declared_type(f).is_none() {
+                metadata.insert(crate::exec::result_columns::TYPE_OID.to_owned(), "2249".to_owned());
+            }
+            Field::new(f.name(), field_wire_type(f), true).with_metadata(metadata)
+        })
         .collect();
     Arc::new(Schema::new(fields))
 }
@@ -201,6 +208,10 @@ pub(super) fn to_wire_batch(batch: RecordBatch, wire: &SchemaRef) -> Result<Reco
             } else if matches!(col.data_type(), DataType::List(_)) && matches!(declared_type(field), Some((22 | 30, _)))
             {
                 Ok(vector_text(col))
+            } else if matches!(col.data_type(), DataType::Struct(_)) {
+                super::encode::record_texts(col.as_ref()).map_err(|e| {
+                    Error::unsupported(format!("column \"{}\" has a type that cannot be sent: {e}", field.name()))
+                })
             } else {
                 // a value the wire type cannot hold is an error, never a NULL
                 let options = arrow::compute::CastOptions { safe: false, ..Default::default() };
@@ -345,7 +356,19 @@ pub(super) fn fields(wire: &SchemaRef, format: &Format) -> Result<Vec<FieldInfo>
                         && declared_type(arrow).is_some_and(|d| {
                             matches!(
                                 d.0,
-                                22 | 30 | 24 | 114 | 3802 | 1002 | 1003 | 1028 | 1034 | 2205 | 2206 | 2277 | 2950
+                                22 | 30
+                                    | 24
+                                    | 114
+                                    | 3802
+                                    | 1002
+                                    | 1003
+                                    | 1028
+                                    | 1034
+                                    | 2205
+                                    | 2206
+                                    | 2249
+                                    | 2277
+                                    | 2950
                             )
                         });
                     if let Some((oid, declared_typmod)) = declared_type(arrow)
