@@ -100,6 +100,9 @@ pub const COMPAT_FUNCTIONS: &[&str] = &[
     "json_build_object",
     "_pg_expandarray",
     "generate_subscripts",
+    "array_dims",
+    "array_remove",
+    "array_replace",
     // gateway::byte_functions
     "decode",
     "convert_to",
@@ -2594,7 +2597,45 @@ fn array_function(f: &sqlparser::ast::Function) -> Option<Expr> {
     let name = pg_function_name(f)?;
     let name = name.as_str();
     let args = expr_args(&f.args)?;
+    // (a lambda's parameter has a name no client writes by accident)
+    let each = |body: &str, args: &[Expr]| template(body, args).ok();
     match (name, args.as_slice()) {
+        // an empty array has no dimensions: its length is NULL
+        ("array_length", [array, dimension]) => {
+            let first = matches!(dimension, Expr::Value(v) if matches!(&v.value, Value::Number(n, _) if n == "1"));
+            let length = if first {
+                with_operands(&format!("CASE WHEN len({v}) > 0 THEN len({v}) END", v = operand(0)), vec![array.clone()])
+                    .ok()?
+            } else {
+                null()
+            };
+            Some(cast_to(length, DataType::Integer(None)))
+        }
+        ("cardinality", [array]) => Some(cast_to(call("len", vec![array.clone()]), DataType::Integer(None))),
+        ("array_dims", [array]) => with_operands(
+            &format!("CASE WHEN len({v}) > 0 THEN '[1:' || len({v}) || ']' END", v = operand(0)),
+            vec![array.clone()],
+        )
+        .ok(),
+        // NULL elements as the third argument's text (the engine's skips them, as two arguments do)
+        ("array_to_string", [array, delimiter, null_text]) => each(
+            "array_to_string(list_transform(__arg0, duckstore_x -> coalesce(CAST(duckstore_x AS VARCHAR), __arg2)), __arg1)",
+            &[array.clone(), delimiter.clone(), null_text.clone()],
+        ),
+        // fields equal to the third argument are NULL
+        ("string_to_array", [text_value, delimiter, null_text]) => each(
+            "list_transform(string_to_array(__arg0, __arg1), duckstore_x -> CASE WHEN duckstore_x = __arg2 THEN NULL ELSE duckstore_x END)",
+            &[text_value.clone(), delimiter.clone(), null_text.clone()],
+        ),
+        // (NULL removes and replaces NULLs, as IS NOT DISTINCT FROM)
+        ("array_remove", [array, value]) => each(
+            "list_filter(__arg0, duckstore_x -> duckstore_x IS DISTINCT FROM __arg1)",
+            &[array.clone(), value.clone()],
+        ),
+        ("array_replace", [array, from, to]) => each(
+            "list_transform(__arg0, duckstore_x -> CASE WHEN duckstore_x IS NOT DISTINCT FROM __arg1 THEN __arg2 ELSE duckstore_x END)",
+            &[array.clone(), from.clone(), to.clone()],
+        ),
         ("array_lower" | "array_upper", [array, dimension]) => {
             let first = matches!(dimension, Expr::Value(v) if matches!(&v.value, Value::Number(n, _) if n == "1"));
             let bound = if !first {
