@@ -163,6 +163,9 @@ fn state_by_message(category: &str, text: &str) -> Option<SqlState> {
         ("Invalid Input", "values a row; move it to FROM", SqlState::ProgramLimitExceeded),
         // substring() with a negative length (the compat rewrite's duckstore_substring)
         ("Invalid Input", "negative substring length not allowed", SqlState::SubstringError),
+        // a power without a real answer (the compat rewrite's duckstore_power)
+        ("Invalid Input", "zero raised to a negative power", SqlState::InvalidArgumentForPowerFunction),
+        ("Invalid Input", "raised to a non-integer power", SqlState::InvalidArgumentForPowerFunction),
         // get_byte() past the end (gateway::byte_functions)
         ("Invalid Input", "out of valid range, 0..", SqlState::ArraySubscriptError),
         // DuckDB's own depth bound, from its binder too

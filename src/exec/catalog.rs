@@ -325,6 +325,16 @@ pub fn macros_sql() -> Vec<String> {
          CASE WHEN duckstore_p.l < 0 THEN error('negative substring length not allowed') \
          ELSE substring(duckstore_p.t, greatest(duckstore_p.b, 1), greatest(duckstore_p.b + duckstore_p.l - greatest(duckstore_p.b, 1), 0)) END)[1]"
             .to_owned(),
+        // a power as PostgreSQL's: zero to a negative power, a negative number to a fraction and
+        // an overflow are errors (DuckDB answers Infinity or NaN)
+        "CREATE OR REPLACE MACRO duckstore_power(x, y) AS list_transform([struct_pack(x := x, y := y)], duckstore_p -> \
+         CASE WHEN duckstore_p.x = 0 AND duckstore_p.y < 0 THEN error('zero raised to a negative power is undefined') \
+         WHEN duckstore_p.x < 0 AND duckstore_p.y <> floor(duckstore_p.y) \
+         THEN error('a negative number raised to a non-integer power yields a complex result') \
+         ELSE list_transform([pow(duckstore_p.x, duckstore_p.y)], duckstore_r -> \
+         CASE WHEN isinf(duckstore_r) AND NOT isinf(CAST(duckstore_p.x AS DOUBLE)) AND NOT isinf(CAST(duckstore_p.y AS DOUBLE)) \
+         THEN error('value out of range: overflow') ELSE duckstore_r END)[1] END)[1]"
+            .to_owned(),
         // what jsonb's `?` finds: an object's keys, an array's string elements, a string itself
         "CREATE OR REPLACE MACRO duckstore_json_keys(j) AS list_transform([j], duckstore_v -> CASE json_type(duckstore_v) \
          WHEN 'OBJECT' THEN json_keys(duckstore_v) \

@@ -1060,6 +1060,12 @@ fn semantic_rewrite(expr: &mut Expr) -> bool {
             *expr = regex(take(left), take(right), insensitive, negated);
             true
         }
+        // PostgreSQL refuses a power without a real answer, or too large, where DuckDB answers
+        // Infinity or NaN (`^` is the gateway parser's XOR, which DuckDB reads as a power)
+        Expr::BinaryOp { left, op: BinaryOperator::BitwiseXor | BinaryOperator::PGExp, right } => {
+            *expr = call("duckstore_power", vec![take(left), take(right)]);
+            true
+        }
         // jsonb's containment, key and path operators as the engine's JSON functions; `@>`,
         // `<@` and `&&` of arrays as list containment and overlap
         Expr::BinaryOp {
@@ -1576,6 +1582,7 @@ fn string_function(f: &sqlparser::ast::Function) -> Option<Result<Expr>> {
     const QUOTE_IDENT: &str = "CASE WHEN regexp_full_match(__arg0, '[a-z_][a-z0-9_$]*') THEN __arg0 \
          ELSE '\"' || replace(__arg0, '\"', '\"\"') || '\"' END";
     Some(match (name, args.len()) {
+        ("power" | "pow", 2) => Ok(call("duckstore_power", args)),
         ("btrim", 1 | 2) => Ok(call("trim", args)),
         // a text's length in bytes (the engine's octet_length takes a blob); a written string
         // is text, as PostgreSQL resolves it

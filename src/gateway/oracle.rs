@@ -94,6 +94,7 @@ const PARSER_FUNCTIONS: &[&str] = &[
     "duckstore_rpad",
     "duckstore_substring",
     "duckstore_json_keys",
+    "duckstore_power",
     "nullif",
     "coalesce",
     "greatest",

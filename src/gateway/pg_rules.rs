@@ -1,7 +1,8 @@
 //! Rules PostgreSQL's parse analysis enforces and DuckDB does not, checked on the statement as
 //! written in both session kinds, so a statement PostgreSQL refuses is refused with its SQLSTATE
 //! instead of answered: `SELECT DISTINCT … ORDER BY` a column not selected (42P10), a WHERE or
-//! HAVING that is a number (42804), a UNION of a number and a text (42804).
+//! HAVING that is a number (42804), a UNION of a number and a text (42804), a recursive query
+//! reading itself twice (42P19), a clause's key word where a column goes (42601).
 //!
 //! Each rule refuses only what PostgreSQL surely refuses, read from the syntax alone; anything
 //! it cannot decide so is left to the engine.
@@ -20,16 +21,80 @@ pub fn check(statement: &Statement) -> Result<()> {
     impl Visitor for Rules {
         type Break = Error;
         fn pre_visit_query(&mut self, query: &Query) -> ControlFlow<Error> {
-            match check_query(query) {
+            match check_query(query).and_then(|()| check_recursion(query)) {
                 Ok(()) => ControlFlow::Continue(()),
                 Err(e) => ControlFlow::Break(e),
             }
+        }
+        fn pre_visit_expr(&mut self, expr: &Expr) -> ControlFlow<Error> {
+            // (sqlparser and DuckDB read `SELECT select FROM t` as a column named `select`)
+            if let Expr::Identifier(i) = expr
+                && i.quote_style.is_none()
+                && CLAUSE_WORDS.contains(&i.value.to_ascii_lowercase().as_str())
+            {
+                return ControlFlow::Break(Error::sql(
+                    SqlState::SyntaxError,
+                    format!("syntax error at or near \"{}\"", i.value),
+                ));
+            }
+            ControlFlow::Continue(())
         }
     }
     match statement.visit(&mut Rules) {
         ControlFlow::Break(e) => Err(e),
         ControlFlow::Continue(()) => Ok(()),
     }
+}
+
+/// PostgreSQL's reserved key words that begin or join a clause: never a column's name unquoted.
+const CLAUSE_WORDS: &[&str] = &[
+    "select",
+    "from",
+    "where",
+    "group",
+    "order",
+    "having",
+    "limit",
+    "offset",
+    "union",
+    "intersect",
+    "except",
+    "into",
+    "table",
+    "with",
+    "on",
+    "as",
+    "and",
+    "or",
+    "when",
+    "then",
+    "else",
+    "end",
+];
+
+/// A recursive query's recursive part may read the query once (42P19).
+fn check_recursion(query: &Query) -> Result<()> {
+    let Some(with) = query.with.as_ref().filter(|w| w.recursive) else { return Ok(()) };
+    for cte in &with.cte_tables {
+        let SetExpr::SetOperation { right, .. } = cte.query.body.as_ref() else { continue };
+        let name = cte.alias.name.value.to_lowercase();
+        let mut count = 0;
+        let _ = sqlparser::ast::visit_relations(right.as_ref(), |relation| {
+            if let [part] = relation.0.as_slice()
+                && part.as_ident().is_some_and(|i| i.value.to_lowercase() == name)
+            {
+                count += 1;
+            }
+            ControlFlow::<()>::Continue(())
+        });
+        if count > 1 {
+            return Err(Error::sql(
+                SqlState::InvalidRecursion,
+                format!("recursive reference to query \"{name}\" must not appear more than once"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn check_query(query: &Query) -> Result<()> {
@@ -187,6 +252,11 @@ mod tests {
         assert_eq!(state("SELECT id FROM t WHERE 1").as_deref(), Some("42804"));
         assert_eq!(state("SELECT 1 UNION SELECT 'a'::text").as_deref(), Some("42804"));
         assert_eq!(state("SELECT x FROM (SELECT DISTINCT a FROM t ORDER BY b) s").as_deref(), Some("42P10"));
+        assert_eq!(state("SELECT select FROM t").as_deref(), Some("42601"));
+        assert_eq!(
+            state("WITH RECURSIVE r AS (SELECT 1 AS n UNION ALL SELECT n FROM r, r AS r2) SELECT * FROM r").as_deref(),
+            Some("42P19")
+        );
     }
 
     #[test]
@@ -204,6 +274,8 @@ mod tests {
             "SELECT id FROM t WHERE true",
             "SELECT 1 UNION SELECT 2",
             "SELECT 'a' UNION SELECT 'b'::text",
+            "SELECT \"select\", current_user, \"from\" FROM t",
+            "WITH RECURSIVE r AS (SELECT 1 AS n UNION ALL SELECT n + 1 FROM r WHERE n < 3) SELECT * FROM r, r AS r2",
         ] {
             assert_eq!(state(sql), None, "{sql}");
         }

@@ -444,11 +444,11 @@ pub(crate) fn plan_query_with_target(
     // First the client's statement is checked as written; then the session and catalog
     // functions are answered (which may add catalog subqueries), and those — the server's own —
     // get their relation slots in a trusted pass.
+    super::pg_rules::check(&statement)?;
     let mut checker = Checker { target: target.map(str::to_owned), ..Checker::default() };
     if let ControlFlow::Break(e) = statement.visit(&mut checker) {
         return Err(e);
     }
-    super::pg_rules::check(&statement)?;
     super::compat::rewrite_functions(&mut statement, compat)?;
     if let Some(zone) = compat.settings.time_zone() {
         super::time_zone::read_written_timestamps(&mut statement, zone);
