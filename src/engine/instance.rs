@@ -139,6 +139,7 @@ impl Instance {
                 .map_err(|e| Error::internal("registering the stream function", e))?;
             super::numeric::register(&registrar)
                 .map_err(|e| Error::internal("registering the division function", e))?;
+            super::clock::register(&registrar).map_err(|e| Error::internal("registering the clock function", e))?;
         }
         for sql in &settings.setup {
             root.execute_batch(sql).map_err(|e| Error::internal("setting up the engine instance", e))?;

@@ -5,6 +5,7 @@
 //! only to its own directories, its configuration locked. Rows cross between instances as
 //! DuckDB chunks (streams.rs); every DuckDB call runs on the bounded blocking pool.
 
+pub mod clock;
 mod errors;
 mod expansion;
 pub mod ffi;

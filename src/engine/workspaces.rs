@@ -201,6 +201,7 @@ impl Workspaces {
             let registrar = unsafe { super::ffi::RawConn::connect(db.handle()) }
                 .map_err(|e| Error::internal("opening a workspace", e))?;
             super::numeric::register(&registrar).map_err(|e| Error::internal("opening a workspace", e))?;
+            super::clock::register(&registrar).map_err(|e| Error::internal("opening a workspace", e))?;
         }
         // (the spill limit again, on the live instance: see `Instance::open`)
         root.execute_batch(&format!(

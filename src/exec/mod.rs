@@ -258,6 +258,9 @@ impl Executor {
                 params: vec![],
                 schema: Some(one_column(gateway::settings::display_name(name), "")?.schema()),
             }),
+            Plan::Set { call: true, .. } => {
+                Ok(Shape { params: vec![], schema: Some(one_column("set_config", "")?.schema()) })
+            }
             _ => Ok(Shape { params: vec![], schema: None }),
         }
     }
@@ -461,7 +464,7 @@ impl Executor {
             Plan::Fetch { name, count, only_move: false } => self.fetch(session, name, *count).await,
             Plan::Fetch { name, count, only_move: true } => self.move_cursor(session, name, *count).await,
             Plan::CloseCursor(name) => self.close_cursor(session, name.as_deref()),
-            Plan::Set { name, value, local } => {
+            Plan::Set { name, value, local, call } => {
                 isolation_still_settable(session, name, in_transaction)?;
                 if *local {
                     session.set_local(name, value.as_deref())?;
@@ -469,6 +472,11 @@ impl Executor {
                     session.settings().set(name, value.as_deref())?;
                 }
                 session.sync_isolation(in_transaction);
+                if *call {
+                    // set_config() answers the value as current_setting() now shows it
+                    let shown = session.settings().get(name).unwrap_or_default().to_owned();
+                    return Ok(ready(one_column("set_config", &shown)?, "SELECT"));
+                }
                 Ok(Outcome::Command(CommandTag::new("SET")))
             }
             Plan::Reset(name) => {

@@ -1020,7 +1020,8 @@ pub fn session_statement(sql: &str) -> Option<Plan> {
             && words.get(1).is_some_and(|w| w == "ALL" || w == "PREPARE");
         return all.then_some(Plan::NoOp("DEALLOCATE ALL"));
     }
-    if !["set", "reset", "show", "discard", "unlisten"].contains(&first.as_str()) {
+    let set_config = first == "select" && sql.to_ascii_lowercase().contains("set_config");
+    if !["set", "reset", "show", "discard", "unlisten"].contains(&first.as_str()) && !set_config {
         return None;
     }
     let mut statements = gateway::parse(sql).ok()?;
@@ -1032,7 +1033,10 @@ pub fn session_statement(sql: &str) -> Option<Plan> {
     let ours = |name: &str| settings::is_parameter(name) && !name.eq_ignore_ascii_case("search_path");
     match gateway::plan(statements.remove(0), &compat).ok()? {
         plan @ (Plan::ResetAll | Plan::NoOp("SET" | "RESET") | Plan::SetTransaction { .. }) => Some(plan),
-        Plan::Set { name, value, local } if ours(&name) => Some(Plan::Set { name, value, local }),
+        // (set_config() of a name neither knows answers PostgreSQL's 42704 here)
+        plan @ Plan::Set { .. } if matches!(&plan, Plan::Set { name, call, .. } if ours(name) || (*call && !name.eq_ignore_ascii_case("search_path"))) => {
+            Some(plan)
+        }
         Plan::Reset(name) if ours(&name) => Some(Plan::Reset(name)),
         // (the session's search_path shows as `current_setting` answers it)
         Plan::Show(name) if ours(&name) || name == "all" || name == "search_path" => Some(Plan::Show(name)),
@@ -1084,7 +1088,9 @@ fn search_path_statement(sql: &str) -> Option<(Option<String>, bool)> {
     let settings = SessionSettings::new("", &Default::default());
     let compat = CompatValues { settings: &settings, user: "", database: "", backend_pid: 0 };
     match gateway::plan(statements.remove(0), &compat).ok()? {
-        Plan::Set { name, value, local } if name.eq_ignore_ascii_case("search_path") => Some((value, local)),
+        Plan::Set { name, value, local, call: false } if name.eq_ignore_ascii_case("search_path") => {
+            Some((value, local))
+        }
         Plan::Reset(name) if name.eq_ignore_ascii_case("search_path") => Some((None, false)),
         _ => None,
     }

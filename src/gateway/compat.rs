@@ -101,6 +101,9 @@ pub const COMPAT_FUNCTIONS: &[&str] = &[
     "_pg_expandarray",
     "generate_subscripts",
     "array_dims",
+    "clock_timestamp",
+    "statement_timestamp",
+    "transaction_timestamp",
     "array_remove",
     "array_replace",
     // gateway::byte_functions
@@ -1583,6 +1586,10 @@ fn string_function(f: &sqlparser::ast::Function) -> Option<Result<Expr>> {
          ELSE '\"' || replace(__arg0, '\"', '\"\"') || '\"' END";
     Some(match (name, args.len()) {
         ("power" | "pow", 2) => Ok(call("duckstore_power", args)),
+        // the wall clock at each call; the transaction's start (a statement's start is not kept:
+        // within a transaction block statement_timestamp() answers the block's start)
+        ("clock_timestamp", 0) => Ok(call(crate::engine::clock::CLOCK_TIMESTAMP, vec![])),
+        ("transaction_timestamp" | "statement_timestamp", 0) => Ok(call("now", vec![])),
         ("btrim", 1 | 2) => Ok(call("trim", args)),
         // a text's length in bytes (the engine's octet_length takes a blob); a written string
         // is text, as PostgreSQL resolves it

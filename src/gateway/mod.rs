@@ -103,11 +103,13 @@ pub enum Plan {
     Commit,
     Rollback,
     /// `SET [LOCAL] name = value`; `value` None: `SET name TO DEFAULT`. `local`: until the
-    /// transaction block ends.
+    /// transaction block ends. `call`: written `SELECT set_config(name, value, local)`, which
+    /// answers the new value as a row.
     Set {
         name: String,
         value: Option<String>,
         local: bool,
+        call: bool,
     },
     /// `RESET name`.
     Reset(String),
@@ -630,6 +632,10 @@ pub fn plan(mut statement: Statement, compat: &CompatValues<'_>) -> Result<Plan>
         return planned;
     }
     match statement {
+        Statement::Query(ref query) if settings::set_config_call(query).is_some() => {
+            let (name, value, local) = settings::set_config_call(query).unwrap_or_default();
+            Ok(Plan::Set { name, value, local, call: true })
+        }
         Statement::Query(_) => {
             let plan = query::plan_query(statement, compat, "SELECT")?;
             Ok(match query::constant_row(plan.statement()) {
@@ -683,11 +689,14 @@ pub fn plan(mut statement: Statement, compat: &CompatValues<'_>) -> Result<Plan>
             } else {
                 setting_value(&values)?
             };
-            Ok(Plan::Set { name, value, local })
+            Ok(Plan::Set { name, value, local, call: false })
         }
-        Statement::Set(Set::SetTimeZone { value, local }) => {
-            Ok(Plan::Set { name: "timezone".into(), value: setting_value(std::slice::from_ref(&value))?, local })
-        }
+        Statement::Set(Set::SetTimeZone { value, local }) => Ok(Plan::Set {
+            name: "timezone".into(),
+            value: setting_value(std::slice::from_ref(&value))?,
+            local,
+            call: false,
+        }),
         Statement::Set(Set::SetNames { .. }) => Ok(Plan::NoOp("SET")),
         Statement::Set(Set::SetTransaction { ref modes, session, .. }) => {
             Ok(Plan::SetTransaction { read_only: access_mode(modes), isolation: isolation_level(modes), session })

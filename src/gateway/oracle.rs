@@ -88,6 +88,7 @@ const PARSER_FUNCTIONS: &[&str] = &[
     "duckstore_to_regtype",
     "duckstore_divisor",
     crate::engine::numeric::DIVIDE,
+    crate::engine::clock::CLOCK_TIMESTAMP,
     "duckstore_text",
     "duckstore_repeat",
     "duckstore_lpad",

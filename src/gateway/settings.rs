@@ -231,6 +231,44 @@ impl SessionSettings {
 }
 
 /// A parameter's default value.
+/// `SELECT set_config('name', 'value' | NULL, local)` written alone (pg_dump's scripts, ORMs
+/// setting a parameter), as the SET it is: (name, value, local).
+pub fn set_config_call(query: &sqlparser::ast::Query) -> Option<(String, Option<String>, bool)> {
+    use sqlparser::ast::{Expr, FunctionArg, FunctionArgExpr, FunctionArguments, SelectItem, SetExpr, Value};
+    if query.with.is_some() || query.order_by.is_some() || query.limit_clause.is_some() {
+        return None;
+    }
+    let SetExpr::Select(select) = query.body.as_ref() else { return None };
+    if !select.from.is_empty() || select.selection.is_some() || select.distinct.is_some() {
+        return None;
+    }
+    let [SelectItem::UnnamedExpr(Expr::Function(f))] = select.projection.as_slice() else { return None };
+    let name = super::query::name_parts(&f.name)?;
+    if !matches!(name.as_slice(), [n] | [_, n] if n == "set_config") || (name.len() == 2 && name[0] != "pg_catalog") {
+        return None;
+    }
+    let FunctionArguments::List(list) = &f.args else { return None };
+    let values: Vec<&Value> = list
+        .args
+        .iter()
+        .map(|a| match a {
+            FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Value(v))) => Some(&v.value),
+            _ => None,
+        })
+        .collect::<Option<_>>()?;
+    match values.as_slice() {
+        [Value::SingleQuotedString(name), value, Value::Boolean(local)] => {
+            let value = match value {
+                Value::SingleQuotedString(v) => Some(v.clone()),
+                Value::Null => None,
+                _ => return None,
+            };
+            Some((name.to_ascii_lowercase(), value, *local))
+        }
+        _ => None,
+    }
+}
+
 pub fn default_value(name: &str) -> Option<&'static str> {
     let key = name.to_ascii_lowercase();
     PARAMETERS.iter().find(|(n, _, _)| *n == key).map(|(_, v, _)| *v)

@@ -203,6 +203,23 @@ fn transaction_control_and_settings_are_recognised() {
     assert!(matches!(plan_one("SET TIME ZONE 'UTC'").unwrap(), Plan::Set { .. }));
     assert!(matches!(plan_one("SHOW transaction isolation level").unwrap(), Plan::Show(_)));
     assert!(matches!(plan_one("DISCARD ALL").unwrap(), Plan::NoOp(_)));
+    // pg_dump's scripts set parameters so
+    assert!(matches!(
+        plan_one("SELECT pg_catalog.set_config('search_path', '', false)").unwrap(),
+        Plan::Set { ref name, value: Some(ref v), local: false, call: true } if name == "search_path" && v.is_empty()
+    ));
+    assert!(matches!(
+        plan_one("SELECT set_config('Statement_Timeout', NULL, true)").unwrap(),
+        Plan::Set { ref name, value: None, local: true, call: true } if name == "statement_timeout"
+    ));
+    // anything else is the function call it is
+    for sql in [
+        "SELECT set_config('a', 'b', false) FROM t",
+        "SELECT set_config('a', 'b', false), 1",
+        "SELECT other.set_config('a', 'b', false)",
+    ] {
+        assert!(!matches!(plan_one(sql), Ok(Plan::Set { .. })), "{sql}");
+    }
 }
 
 #[test]
