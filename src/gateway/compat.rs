@@ -148,7 +148,8 @@ pub const SESSION_FUNCTION_WORDS: &[&str] = &[
     "pg_postmaster_start_time",
     "pg_conf_load_time",
     "pg_is_in_recovery",
-    "current_schemas",
+    // (and `current_schemas`)
+    "current_schema",
 ];
 
 /// A storage statement's select items that are session values (`current_user`,

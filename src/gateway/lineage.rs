@@ -265,7 +265,12 @@ impl Tracer<'_> {
         let sqlparser::ast::FunctionArguments::List(list) = &f.args else { return None };
         let [FunctionArg::Unnamed(FunctionArgExpr::Expr(arg))] = list.args.as_slice() else { return None };
         let argument = self.describe(arg, scope, ctes)?;
-        matches!(self.declared(argument)?.0, 21 | 23).then_some(Described::Type(INT8_OID))
+        // (sum of int2 and int4 is a bigint, of a real a real, as in PostgreSQL)
+        match self.declared(argument)?.0 {
+            21 | 23 => Some(Described::Type(INT8_OID)),
+            700 => Some(Described::Type(700)),
+            _ => None,
+        }
     }
 
     /// What a select item's expression is known to be.
