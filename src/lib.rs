@@ -15,6 +15,7 @@ pub mod exec;
 pub mod fuzzing;
 pub mod gateway;
 pub mod http;
+pub mod jsonb;
 pub mod pg;
 pub mod relation;
 pub mod server;

@@ -166,6 +166,8 @@ fn state_by_message(category: &str, text: &str) -> Option<SqlState> {
         // a power without a real answer (the compat rewrite's duckstore_power)
         ("Invalid Input", "zero raised to a negative power", SqlState::InvalidArgumentForPowerFunction),
         ("Invalid Input", "raised to a non-integer power", SqlState::InvalidArgumentForPowerFunction),
+        // a jsonb path's step that is no array position (engine::jsonb_functions)
+        ("Invalid Input", "is not an integer: ", SqlState::InvalidTextRepresentation),
         // get_byte() past the end (gateway::byte_functions)
         ("Invalid Input", "out of valid range, 0..", SqlState::ArraySubscriptError),
         // DuckDB's own depth bound, from its binder too

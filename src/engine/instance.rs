@@ -140,6 +140,8 @@ impl Instance {
             super::numeric::register(&registrar)
                 .map_err(|e| Error::internal("registering the division function", e))?;
             super::clock::register(&registrar).map_err(|e| Error::internal("registering the clock function", e))?;
+            super::jsonb_functions::register(&registrar)
+                .map_err(|e| Error::internal("registering the jsonb functions", e))?;
         }
         for sql in &settings.setup {
             root.execute_batch(sql).map_err(|e| Error::internal("setting up the engine instance", e))?;

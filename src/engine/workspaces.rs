@@ -202,6 +202,7 @@ impl Workspaces {
                 .map_err(|e| Error::internal("opening a workspace", e))?;
             super::numeric::register(&registrar).map_err(|e| Error::internal("opening a workspace", e))?;
             super::clock::register(&registrar).map_err(|e| Error::internal("opening a workspace", e))?;
+            super::jsonb_functions::register(&registrar).map_err(|e| Error::internal("opening a workspace", e))?;
         }
         // (the spill limit again, on the live instance: see `Instance::open`)
         root.execute_batch(&format!(

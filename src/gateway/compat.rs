@@ -101,6 +101,10 @@ pub const COMPAT_FUNCTIONS: &[&str] = &[
     "_pg_expandarray",
     "generate_subscripts",
     "array_dims",
+    // gateway::jsonb_rewrite
+    "jsonb_set",
+    "jsonb_strip_nulls",
+    "jsonb_pretty",
     "clock_timestamp",
     "statement_timestamp",
     "transaction_timestamp",
@@ -907,6 +911,7 @@ impl VisitorMut for Rewriter<'_, '_> {
     /// OIDs, and the rewrite answers a column's `::regtype` with the type's name but a written
     /// name's with its OID; in a comparison with a regtype, a column's cast goes, leaving OIDs.
     fn pre_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<Error> {
+        super::jsonb_rewrite::jsonb_operators(expr);
         let regtype = |e: &Expr| {
             matches!(e, Expr::Cast { data_type, .. }
                 if data_type.to_string().to_lowercase().trim_start_matches("pg_catalog.") == "regtype")
@@ -1213,6 +1218,10 @@ fn semantic_rewrite(expr: &mut Expr) -> bool {
             changed
         }
         Expr::Function(f) => {
+            if let Some(replacement) = super::jsonb_rewrite::jsonb_function(f) {
+                *expr = replacement;
+                return true;
+            }
             if let Some(replacement) = super::byte_functions::byte_function(f) {
                 *expr = replacement;
                 return true;
@@ -3051,6 +3060,10 @@ pub fn rewrite_semantics(statement: &mut Statement) -> bool {
         }
         fn pre_visit_table_factor(&mut self, factor: &mut sqlparser::ast::TableFactor) -> ControlFlow<()> {
             self.0 |= semantic_table_factor(factor);
+            ControlFlow::Continue(())
+        }
+        fn pre_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
+            self.0 |= super::jsonb_rewrite::jsonb_operators(expr);
             ControlFlow::Continue(())
         }
         fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {

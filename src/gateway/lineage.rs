@@ -420,8 +420,16 @@ const JSON_FUNCTIONS: [&str; 8] = [
 ];
 
 /// PostgreSQL's functions that answer `jsonb` (the engine's JSON, printed as jsonb).
-const JSONB_FUNCTIONS: [&str; 6] =
-    ["jsonb_build_object", "jsonb_build_array", "jsonb_agg", "jsonb_object_agg", "to_jsonb", "jsonb_object"];
+const JSONB_FUNCTIONS: [&str; 8] = [
+    "jsonb_build_object",
+    "jsonb_build_array",
+    "jsonb_agg",
+    "jsonb_object_agg",
+    "to_jsonb",
+    "jsonb_object",
+    "jsonb_set",
+    "jsonb_strip_nulls",
+];
 
 /// The PostgreSQL types a query's result columns have by the SQL as written, before the
 /// session's compat rewrites replace what the engine lacks (`x::oid` becomes a BIGINT cast,
@@ -528,6 +536,20 @@ fn written_type(expr: &Expr) -> Option<(u32, i32)> {
             op: sqlparser::ast::BinaryOperator::Arrow | sqlparser::ast::BinaryOperator::HashArrow,
             ..
         } => written_type(left).filter(|(t, _)| matches!(*t, JSON_OID | JSONB_OID)),
+        // jsonb's `||`, `-` and `#-` answer a jsonb
+        Expr::BinaryOp {
+            left,
+            op:
+                sqlparser::ast::BinaryOperator::StringConcat
+                | sqlparser::ast::BinaryOperator::Minus
+                | sqlparser::ast::BinaryOperator::HashMinus,
+            ..
+        } if written_type(left).is_some_and(|(t, _)| t == JSONB_OID) => Some((JSONB_OID, -1)),
+        Expr::BinaryOp { right, op: sqlparser::ast::BinaryOperator::StringConcat, .. }
+            if written_type(right).is_some_and(|(t, _)| t == JSONB_OID) =>
+        {
+            Some((JSONB_OID, -1))
+        }
         // a quotient (or an average) the engine answers as a numeric prints as PostgreSQL's,
         // at the scale its value gives (engine::numeric; marked where it is one)
         Expr::BinaryOp { op: sqlparser::ast::BinaryOperator::Divide, .. } => Some((1700, QUOTIENT_TYPMOD)),

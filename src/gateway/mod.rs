@@ -11,6 +11,7 @@ mod datetime_format;
 mod ddl;
 pub mod dml;
 mod functions;
+mod jsonb_rewrite;
 pub use functions::set_engine_functions;
 pub mod lineage;
 pub mod nesting;

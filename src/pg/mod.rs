@@ -7,7 +7,6 @@ mod auth;
 mod copy;
 mod encode;
 mod errors;
-mod jsonb;
 mod query;
 mod types;
 mod workspace;

@@ -244,8 +244,8 @@ fn jsonb_text(column: &ArrayRef) -> ArrayRef {
             continue;
         }
         let text = texts.value(row);
-        match super::jsonb::canonical(text) {
-            Some(canonical) if super::jsonb::within_bound(text.len(), canonical.len()) => out.append_value(canonical),
+        match crate::jsonb::canonical(text) {
+            Some(canonical) if crate::jsonb::within_bound(text.len(), canonical.len()) => out.append_value(canonical),
             _ => out.append_value(text),
         }
     }

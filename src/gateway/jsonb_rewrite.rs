@@ -1,0 +1,127 @@
+//! jsonb's functions and operators DuckDB lacks or answers otherwise, written as the engine's
+//! functions (engine::jsonb_functions) in both session kinds: `jsonb_set`, `#-`, `-`, `||`,
+//! `jsonb_strip_nulls`, `jsonb_pretty`; and jsonb's canonical text where a jsonb value becomes
+//! text (`::text`, `->>` of an object or array) or is compared (`=`, `<>`: key order and
+//! spacing do not count).
+//!
+//! Operators are rewritten before their operands (the pre-visit): an operand written as jsonb
+//! (`'…'::jsonb`, a jsonb function's call, a jsonb member) is a JSON to the engine afterwards,
+//! which says nothing of json against jsonb. A path must be a literal (`'{a,b}'`).
+
+use sqlparser::ast::{BinaryOperator, DataType, Expr};
+
+use super::compat::{call, cast_to, expr_args, parse_pg_array, pg_function_name, string_literal, text};
+
+/// The functions whose result is a jsonb.
+const JSONB_FUNCTIONS: &[&str] = &[
+    "jsonb_build_object",
+    "jsonb_build_array",
+    "jsonb_agg",
+    "jsonb_object_agg",
+    "to_jsonb",
+    "jsonb_object",
+    "jsonb_set",
+    "jsonb_strip_nulls",
+    "jsonb_extract_path",
+];
+
+/// Whether `e` is written as a jsonb value.
+pub(super) fn written_as_jsonb(e: &Expr) -> bool {
+    match e {
+        Expr::Nested(inner) => written_as_jsonb(inner),
+        Expr::Cast { data_type, .. } => super::query::postgres_type_name(data_type) == "jsonb",
+        Expr::BinaryOp {
+            left,
+            op:
+                BinaryOperator::Arrow
+                | BinaryOperator::HashArrow
+                | BinaryOperator::HashMinus
+                | BinaryOperator::Minus
+                | BinaryOperator::StringConcat,
+            ..
+        } => written_as_jsonb(left),
+        Expr::Function(f) => pg_function_name(f).is_some_and(|n| JSONB_FUNCTIONS.contains(&n.as_str())),
+        _ => false,
+    }
+}
+
+fn take(e: &mut Expr) -> Expr {
+    std::mem::replace(e, Expr::value(sqlparser::ast::Value::Null))
+}
+
+fn json(e: Expr) -> Expr {
+    cast_to(e, DataType::JSON)
+}
+
+/// A path literal (`'{a,b,1}'`) as the JSON array of its texts the engine functions take.
+fn path_json(e: &Expr) -> Option<Expr> {
+    let steps: Vec<String> = parse_pg_array(string_literal(e)?)?.into_iter().collect::<Option<_>>()?;
+    serde_json::to_string(&steps).ok().map(text)
+}
+
+/// The operator rewrites (before the operands are rewritten); whether `expr` changed.
+pub(super) fn jsonb_operators(expr: &mut Expr) -> bool {
+    let replacement = match expr {
+        Expr::Cast { expr: inner, data_type: DataType::Text | DataType::Varchar(None), .. }
+            if written_as_jsonb(inner) =>
+        {
+            call("duckstore_jsonb_text", vec![take(inner)])
+        }
+        Expr::BinaryOp { left, op: BinaryOperator::LongArrow, right } if written_as_jsonb(left) => {
+            let member =
+                Expr::BinaryOp { left: Box::new(take(left)), op: BinaryOperator::Arrow, right: Box::new(take(right)) };
+            call("duckstore_jsonb_member_text", vec![member])
+        }
+        Expr::BinaryOp { left, op: op @ (BinaryOperator::Eq | BinaryOperator::NotEq), right }
+            if written_as_jsonb(left) && written_as_jsonb(right) =>
+        {
+            let op = op.clone();
+            Expr::BinaryOp {
+                left: Box::new(call("duckstore_jsonb_text", vec![take(left)])),
+                op,
+                right: Box::new(call("duckstore_jsonb_text", vec![take(right)])),
+            }
+        }
+        Expr::BinaryOp { left, op: BinaryOperator::StringConcat, right }
+            if written_as_jsonb(left) || written_as_jsonb(right) =>
+        {
+            json(call("duckstore_jsonb_concat", vec![take(left), take(right)]))
+        }
+        Expr::BinaryOp { left, op: BinaryOperator::Minus, right } if written_as_jsonb(left) => {
+            // (the key as JSON: a text removes a key, an integer an array's element)
+            json(call("duckstore_jsonb_delete", vec![take(left), call("to_json", vec![take(right)])]))
+        }
+        Expr::BinaryOp { left, op: BinaryOperator::HashMinus, right } if written_as_jsonb(left) => {
+            let Some(path) = path_json(right) else { return false };
+            json(call("duckstore_jsonb_delete_path", vec![take(left), path]))
+        }
+        _ => return false,
+    };
+    *expr = replacement;
+    true
+}
+
+/// `jsonb_set`, `jsonb_strip_nulls` and `jsonb_pretty` as the engine's functions.
+pub(super) fn jsonb_function(f: &sqlparser::ast::Function) -> Option<Expr> {
+    if f.over.is_some() || f.filter.is_some() {
+        return None;
+    }
+    let name = pg_function_name(f)?;
+    let args = expr_args(&f.args)?;
+    match (name.as_str(), args.as_slice()) {
+        ("jsonb_set", [target, path, new]) => {
+            Some(json(call("duckstore_jsonb_set", vec![target.clone(), path_json(path)?, new.clone(), true_literal()])))
+        }
+        ("jsonb_set", [target, path, new, create]) => Some(json(call(
+            "duckstore_jsonb_set",
+            vec![target.clone(), path_json(path)?, new.clone(), call("coalesce", vec![create.clone(), true_literal()])],
+        ))),
+        ("jsonb_strip_nulls", [value]) => Some(json(call("duckstore_jsonb_strip_nulls", vec![value.clone()]))),
+        ("jsonb_pretty", [value]) => Some(call("duckstore_jsonb_pretty", vec![value.clone()])),
+        _ => None,
+    }
+}
+
+fn true_literal() -> Expr {
+    Expr::value(sqlparser::ast::Value::Boolean(true))
+}
