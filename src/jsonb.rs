@@ -507,6 +507,29 @@ pub fn pretty(text: &str) -> Result<String, Refusal> {
     Ok(out)
 }
 
+/// What jsonb's `=` compares: the canonical text with each number at its value (`1.0` is `1`,
+/// as PostgreSQL's numeric equality has it); a text that is not JSON is its own key.
+pub fn equality_key(text: &str) -> String {
+    fn normalize(value: &mut Json) {
+        match value {
+            Json::Number(n) if n.contains('.') => {
+                let trimmed = n.trim_end_matches('0').trim_end_matches('.');
+                *n = if trimmed == "-0" { "0".to_owned() } else { trimmed.to_owned() };
+            }
+            Json::Array(items) => items.iter_mut().for_each(normalize),
+            Json::Object(members) => members.iter_mut().for_each(|(_, v)| normalize(v)),
+            _ => {}
+        }
+    }
+    match parse(text) {
+        Some(mut value) => {
+            normalize(&mut value);
+            to_text(&value)
+        }
+        None => text.to_owned(),
+    }
+}
+
 /// `->>`'s answer for a member (given as its JSON text): a string's own text, NULL for null,
 /// any other value's canonical text.
 pub fn member_text(text: &str) -> Result<Option<String>, Refusal> {
@@ -569,6 +592,7 @@ mod tests {
         );
         assert_eq!(pretty(r#"{"a": [], "b": {}}"#).unwrap(), "{\n    \"a\": [\n    ],\n    \"b\": {\n    }\n}");
         assert_eq!(pretty("5").unwrap(), "5");
+        assert_eq!(equality_key(r#"{"b": 1.50, "a": [1.0, -0.0, 10]}"#), r#"{"a": [1, 0, 10], "b": 1.5}"#);
         assert_eq!(member_text(r#""x""#).unwrap().as_deref(), Some("x"));
         assert_eq!(member_text("[1,2]").unwrap().as_deref(), Some("[1, 2]"));
         assert_eq!(member_text("null").unwrap(), None);

@@ -24,6 +24,7 @@ const FUNCTIONS: &[(&str, usize, bool, Compute)] = &[
     ("duckstore_jsonb_text", 1, false, |a, _| {
         Ok(Some(crate::jsonb::canonical(a[0]).unwrap_or_else(|| a[0].to_owned())))
     }),
+    ("duckstore_jsonb_key", 1, false, |a, _| Ok(Some(crate::jsonb::equality_key(a[0])))),
     ("duckstore_jsonb_member_text", 1, false, |a, _| crate::jsonb::member_text(a[0])),
     ("duckstore_jsonb_set", 3, true, |a, create| crate::jsonb::set(a[0], a[1], a[2], create).map(Some)),
     ("duckstore_jsonb_delete_path", 2, false, |a, _| crate::jsonb::delete_path(a[0], a[1]).map(Some)),

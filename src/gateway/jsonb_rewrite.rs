@@ -1,8 +1,8 @@
 //! jsonb's functions and operators DuckDB lacks or answers otherwise, written as the engine's
 //! functions (engine::jsonb_functions) in both session kinds: `jsonb_set`, `#-`, `-`, `||`,
 //! `jsonb_strip_nulls`, `jsonb_pretty`; and jsonb's canonical text where a jsonb value becomes
-//! text (`::text`, `->>` of an object or array) or is compared (`=`, `<>`: key order and
-//! spacing do not count).
+//! text (`::text`, `->>` of an object or array) or is compared (`=`, `<>`: key order, spacing
+//! and a number's trailing zeros do not count).
 //!
 //! Operators are rewritten before their operands (the pre-visit): an operand written as jsonb
 //! (`'…'::jsonb`, a jsonb function's call, a jsonb member) is a JSON to the engine afterwards,
@@ -77,9 +77,9 @@ pub(super) fn jsonb_operators(expr: &mut Expr) -> bool {
         {
             let op = op.clone();
             Expr::BinaryOp {
-                left: Box::new(call("duckstore_jsonb_text", vec![take(left)])),
+                left: Box::new(call("duckstore_jsonb_key", vec![take(left)])),
                 op,
-                right: Box::new(call("duckstore_jsonb_text", vec![take(right)])),
+                right: Box::new(call("duckstore_jsonb_key", vec![take(right)])),
             }
         }
         Expr::BinaryOp { left, op: BinaryOperator::StringConcat, right }

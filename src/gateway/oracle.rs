@@ -115,10 +115,7 @@ const PARSER_FUNCTIONS: &[&str] = &[
 const RELATION_FUNCTION: &str = crate::engine::RELATION_FUNCTION;
 
 fn function_allowed(schema: &str, name: &str) -> bool {
-    matches!(schema, "" | "main" | "pg_catalog")
-        && (functions::is_allowed(name)
-            || PARSER_FUNCTIONS.contains(&name)
-            || crate::engine::jsonb_functions::names().any(|n| n == name))
+    matches!(schema, "" | "main" | "pg_catalog") && (functions::is_allowed(name) || PARSER_FUNCTIONS.contains(&name))
 }
 
 fn is_canonical_cte(name: &str) -> bool {
