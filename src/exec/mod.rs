@@ -473,8 +473,12 @@ impl Executor {
                 }
                 session.sync_isolation(in_transaction);
                 if *call {
-                    // set_config() answers the value as current_setting() now shows it
-                    let shown = session.settings().get(name).unwrap_or_default().to_owned();
+                    // set_config() answers the value as current_setting() now shows it (a
+                    // local one outside a block lasts its statement: the value given)
+                    let shown = match (local, session.in_settings_block()) {
+                        (true, false) => value.clone().unwrap_or_default(),
+                        _ => session.settings().get(name).unwrap_or_default().to_owned(),
+                    };
                     return Ok(ready(one_column("set_config", &shown)?, "SELECT"));
                 }
                 Ok(Outcome::Command(CommandTag::new("SET")))

@@ -1020,8 +1020,10 @@ pub fn session_statement(sql: &str) -> Option<Plan> {
             && words.get(1).is_some_and(|w| w == "ALL" || w == "PREPARE");
         return all.then_some(Plan::NoOp("DEALLOCATE ALL"));
     }
-    let set_config = first == "select" && sql.to_ascii_lowercase().contains("set_config");
-    if !["set", "reset", "show", "discard", "unlisten"].contains(&first.as_str()) && !set_config {
+    if first == "select" {
+        return set_config_statement(sql);
+    }
+    if !["set", "reset", "show", "discard", "unlisten"].contains(&first.as_str()) {
         return None;
     }
     let mut statements = gateway::parse(sql).ok()?;
@@ -1033,16 +1035,28 @@ pub fn session_statement(sql: &str) -> Option<Plan> {
     let ours = |name: &str| settings::is_parameter(name) && !name.eq_ignore_ascii_case("search_path");
     match gateway::plan(statements.remove(0), &compat).ok()? {
         plan @ (Plan::ResetAll | Plan::NoOp("SET" | "RESET") | Plan::SetTransaction { .. }) => Some(plan),
-        // (set_config() of a name neither knows answers PostgreSQL's 42704 here)
-        plan @ Plan::Set { .. } if matches!(&plan, Plan::Set { name, call, .. } if ours(name) || (*call && !name.eq_ignore_ascii_case("search_path"))) => {
-            Some(plan)
-        }
+        plan @ Plan::Set { .. } if matches!(&plan, Plan::Set { name, .. } if ours(name)) => Some(plan),
         Plan::Reset(name) if ours(&name) => Some(Plan::Reset(name)),
         // (the session's search_path shows as `current_setting` answers it)
         Plan::Show(name) if ours(&name) || name == "all" || name == "search_path" => Some(Plan::Show(name)),
         plan @ Plan::NoOp("DISCARD ALL" | "UNLISTEN") => Some(plan),
         _ => None,
     }
+}
+
+/// `SELECT set_config('name', 'value', local)` alone, as the SET it is (`search_path` stays
+/// DuckDB's, see [`session_statement`]); None for any other SELECT, told from the text's start
+/// before anything is parsed (this runs on the connection's task).
+fn set_config_statement(sql: &str) -> Option<Plan> {
+    let lower = after_leading_comments(sql).trim_start().to_ascii_lowercase();
+    let call = lower.strip_prefix("select")?.trim_start();
+    if !(call.starts_with("set_config") || call.starts_with("pg_catalog.set_config")) {
+        return None;
+    }
+    let statements = gateway::parse(sql).ok()?;
+    let [sqlparser::ast::Statement::Query(query)] = statements.as_slice() else { return None };
+    let (name, value, local) = settings::set_config_call(query)?;
+    (!name.eq_ignore_ascii_case("search_path")).then_some(Plan::Set { name, value, local, call: true })
 }
 
 /// DuckDB's search path for the session's `search_path` (see [`duckdb_path`]).

@@ -2,14 +2,17 @@
 //! otherwise, written as the engine's (both session kinds, through `compat::semantic_rewrite`):
 //!
 //! - `encode`/`decode` in `hex` and `base64` (DuckDB's `encode`/`decode` convert text and
-//!   UTF-8 bytes), `convert_to`/`convert_from` in UTF-8, `sha224`…`sha512` and `md5` as
-//!   PostgreSQL types them, `get_byte`, `length` of a bytea, `to_hex` in lower case;
+//!   UTF-8 bytes), `convert_to`/`convert_from` in UTF-8, `sha256` as PostgreSQL types it,
+//!   `get_byte`, `length` of a bytea, `to_hex` in lower case;
 //! - `regexp_match`, the set-returning `regexp_matches` and `regexp_split_to_table` (DuckDB's
 //!   `regexp_matches` is a boolean test), `overlay(… PLACING …)`;
 //! - bytea's escape input format (`'\001abc'::bytea`).
 //!
-//! A form not followed here (a pattern that is not a literal, another encoding) is left for the
-//! engine to refuse; nothing here answers differently from PostgreSQL where it answers.
+//! A form not followed here (a pattern that is not a literal, another encoding, more than the
+//! engine's nine capture groups, a global match of more than one group) is left for the engine
+//! to refuse. Each rewrite names the value and the pattern a bounded number of times and does
+//! linear work in the value: a pattern of many groups or a long value cannot grow the statement
+//! or the work per row beyond that.
 
 use sqlparser::ast::{DataType, Expr, Function, FunctionArg, FunctionArgExpr, TableFactor};
 
@@ -83,13 +86,20 @@ pub(super) fn byte_function(f: &Function) -> Option<Expr> {
             )
             .ok()?
         }
-        // a row per match (`g`) or for the first: each the array of its groups
+        // a row per match (`g`) or for the first: each the array of its groups (one pass over
+        // the value: of a global match, the one group's or the whole match's texts)
         ("regexp_matches", 2 | 3) => {
             let pattern = Pattern::of(&args[1], args.get(2))?;
             let matches = if pattern.global {
-                let all = format!("regexp_extract_all({}, {}, 0)", operand(0), pattern.literal());
-                let groups = pattern.nth_match_groups_sql(&operand(0), "duckstore_i");
-                format!("list_transform(range(1, len({all}) + 1), duckstore_i -> {groups})")
+                if pattern.groups > 1 {
+                    return None;
+                }
+                format!(
+                    "list_transform(regexp_extract_all({}, {}, {}), duckstore_m -> [duckstore_m])",
+                    operand(0),
+                    pattern.literal(),
+                    pattern.groups
+                )
             } else {
                 let groups = pattern.groups_sql(&operand(0));
                 format!("CASE WHEN regexp_matches({}, {}) THEN [{groups}] ELSE [] END", operand(0), pattern.literal())
@@ -191,6 +201,9 @@ fn written_as_bytea(e: &Expr) -> bool {
     }
 }
 
+/// The most capture groups a rewritten pattern may have (the engine's own limit).
+const MAX_GROUPS: usize = 9;
+
 /// A literal regular expression with PostgreSQL's flags (`g`, `i`), and its capture groups.
 struct Pattern {
     /// The pattern as the engine takes it (`(?i)` for `i`).
@@ -210,7 +223,9 @@ impl Pattern {
             return None;
         }
         let regex = if flags.contains('i') { format!("(?i){written}") } else { written.to_owned() };
-        Some(Pattern { groups: capture_groups(written)?, regex, global: flags.contains('g') })
+        // (the engine takes at most nine groups; more would also copy the pattern as often)
+        let groups = capture_groups(written).filter(|g| *g <= MAX_GROUPS)?;
+        Some(Pattern { groups, regex, global: flags.contains('g') })
     }
 
     /// How a body names the pattern: the template puts the literal itself there (a constant to
@@ -229,15 +244,6 @@ impl Pattern {
         let items: Vec<String> = match self.groups {
             0 => vec![format!("regexp_extract({value}, {}, 0)", self.literal())],
             n => (1..=n).map(|g| format!("regexp_extract({value}, {}, {g})", self.literal())).collect(),
-        };
-        format!("[{}]", items.join(", "))
-    }
-
-    /// The array of the groups of the `index`th (from 1) match of `value`.
-    fn nth_match_groups_sql(&self, value: &str, index: &str) -> String {
-        let items: Vec<String> = match self.groups {
-            0 => vec![format!("regexp_extract_all({value}, {}, 0)[{index}]", self.literal())],
-            n => (1..=n).map(|g| format!("regexp_extract_all({value}, {}, {g})[{index}]", self.literal())).collect(),
         };
         format!("[{}]", items.join(", "))
     }

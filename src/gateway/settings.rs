@@ -235,11 +235,25 @@ impl SessionSettings {
 /// setting a parameter), as the SET it is: (name, value, local).
 pub fn set_config_call(query: &sqlparser::ast::Query) -> Option<(String, Option<String>, bool)> {
     use sqlparser::ast::{Expr, FunctionArg, FunctionArgExpr, FunctionArguments, SelectItem, SetExpr, Value};
-    if query.with.is_some() || query.order_by.is_some() || query.limit_clause.is_some() {
+    if query.with.is_some()
+        || query.order_by.is_some()
+        || query.limit_clause.is_some()
+        || query.fetch.is_some()
+        || !query.locks.is_empty()
+    {
         return None;
     }
     let SetExpr::Select(select) = query.body.as_ref() else { return None };
-    if !select.from.is_empty() || select.selection.is_some() || select.distinct.is_some() {
+    let grouped =
+        !matches!(&select.group_by, sqlparser::ast::GroupByExpr::Expressions(e, m) if e.is_empty() && m.is_empty());
+    if !select.from.is_empty()
+        || select.selection.is_some()
+        || select.distinct.is_some()
+        || select.having.is_some()
+        || select.into.is_some()
+        || select.qualify.is_some()
+        || grouped
+    {
         return None;
     }
     let [SelectItem::UnnamedExpr(Expr::Function(f))] = select.projection.as_slice() else { return None };

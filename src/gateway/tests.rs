@@ -215,6 +215,10 @@ fn transaction_control_and_settings_are_recognised() {
     // anything else is the function call it is
     for sql in [
         "SELECT set_config('a', 'b', false) FROM t",
+        "SELECT set_config('a', 'b', false) HAVING false",
+        "SELECT set_config('a', 'b', false) GROUP BY 1",
+        "SELECT set_config('a', 'b', false) INTO t2",
+        "SELECT set_config('a', 'b', false) FETCH FIRST 0 ROWS ONLY",
         "SELECT set_config('a', 'b', false), 1",
         "SELECT other.set_config('a', 'b', false)",
     ] {

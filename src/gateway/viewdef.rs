@@ -6,7 +6,9 @@
 //! The pretty form (`pg_get_viewdef(v, true)`) leaves out the parentheses precedence does not
 //! need (`WHERE orders.amount > 100::numeric`).
 //!
-//! Only the shapes whose printing is certain are followed: one relation, plain columns,
+//! Only the shapes whose printing is certain are followed: one relation, plain columns (not
+//! `*`, which PostgreSQL expands when the view is made, into columns the table may since have
+//! gained),
 //! comparisons, AND/OR/NOT, IS NULL, ORDER BY and LIMIT; for anything else the caller shows the
 //! query as stored.
 
@@ -162,14 +164,6 @@ fn select_items(select: &Select, relation: &Relation) -> Option<Vec<String>> {
     let mut items = Vec::new();
     for item in &select.projection {
         match item {
-            SelectItem::Wildcard(options) if options.opt_exclude.is_none() && options.opt_replace.is_none() => {
-                items.extend(
-                    relation
-                        .columns
-                        .iter()
-                        .map(|(name, _)| format!("{}.{}", relation.reference, quote_identifier(name))),
-                );
-            }
             SelectItem::UnnamedExpr(expr) => items.push(column(expr, relation)?.0),
             SelectItem::ExprWithAlias { expr, alias } => {
                 let (text, name) = column(expr, relation)?;
@@ -445,8 +439,8 @@ mod tests {
             "SELECT o.id AS \"Key\",\n    o.note\n   FROM orders o\n  WHERE (((o.note)::text = 'x'::text) AND (o.id > 2) AND (o.country = 'US'::bpchar))\n  ORDER BY o.id DESC\n LIMIT 5"
         );
         assert_eq!(
-            text("SELECT * FROM orders WHERE NOT amount IS NULL OR amount >= 2.50").unwrap(),
-            "SELECT orders.id,\n    orders.note,\n    orders.amount,\n    orders.country\n   FROM orders\n  WHERE ((NOT (orders.amount IS NULL)) OR (orders.amount >= 2.50))"
+            text("SELECT id FROM orders WHERE NOT amount IS NULL OR amount >= 2.50").unwrap(),
+            "SELECT orders.id\n   FROM orders\n  WHERE ((NOT (orders.amount IS NULL)) OR (orders.amount >= 2.50))"
         );
     }
 
@@ -456,6 +450,7 @@ mod tests {
             "SELECT id + 1 FROM orders",
             "SELECT id FROM orders JOIN orders o2 ON true",
             "SELECT id FROM orders WHERE amount > -1",
+            "SELECT * FROM orders",
             "SELECT id FROM orders WHERE id > 1.5",
             "WITH x AS (SELECT 1) SELECT id FROM orders",
             "SELECT count(*) FROM orders GROUP BY id",

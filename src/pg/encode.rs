@@ -662,72 +662,148 @@ fn put_csv_value(line: &mut BytesMut, value: &[u8], format: &crate::gateway::cop
     line.put_u8(quote);
 }
 
+/// The longest composite value's text sent (PostgreSQL's limit for any value is 1 GB; each
+/// nesting level of a record can double its quoting, so nesting is bounded by this too).
+pub(super) const MAX_RECORD_TEXT_BYTES: usize = 64 * 1024 * 1024;
+
 /// A composite column (DuckDB's STRUCT: `ROW(1, 'a')`, a whole-row reference) as PostgreSQL's
-/// record text, `(1,a,)`: each field as its own type prints, a NULL as nothing, a value quoted
-/// when it is empty or holds a quote, a backslash, a parenthesis, a comma or white space.
-pub(super) fn record_texts(array: &dyn Array) -> Result<arrow::array::ArrayRef, String> {
-    let record = array.as_struct_opt().ok_or("not a composite value")?;
-    let text_field = FieldInfo::new(String::new(), None, None, Type::TEXT, FieldFormat::Text);
-    // each field's values as text, once per column of fields
-    let fields: Vec<Vec<Option<Vec<u8>>>> = record
-        .columns()
-        .iter()
-        .map(|child| -> Result<_, String> {
-            let texts = if let Some(c) = column(child, &text_field, false, None) {
-                (0..child.len())
-                    .map(|row| {
-                        (!c.is_null(row)).then(|| {
-                            let mut buf = BytesMut::new();
-                            c.text(&mut buf, row);
-                            buf.to_vec()
-                        })
-                    })
-                    .collect()
-            } else {
-                let texts = if matches!(child.data_type(), DataType::Struct(_)) {
-                    record_texts(child.as_ref())?
-                } else {
-                    arrow::compute::cast(child, &DataType::Utf8).map_err(|e| e.to_string())?
-                };
-                let texts = texts.as_string::<i32>();
-                (0..texts.len())
-                    .map(|row| (!texts.is_null(row)).then(|| texts.value(row).as_bytes().to_vec()))
-                    .collect()
-            };
-            Ok(texts)
-        })
-        .collect::<Result<_, String>>()?;
+/// record text, `(1,a,)`: each field as its own type prints (a bytea as `\x…`, an array as
+/// `{…}`, a record as its text), a NULL as nothing, a value quoted when it is empty or holds a
+/// quote, a backslash, a parenthesis, a comma or white space. A field of another type, or a
+/// value longer than [`MAX_RECORD_TEXT_BYTES`], is refused rather than sent garbled.
+pub(super) fn record_texts(array: &dyn Array) -> crate::error::Result<arrow::array::ArrayRef> {
+    let texts = value_texts(array)?;
     let mut out = arrow::array::StringBuilder::new();
-    for row in 0..record.len() {
-        if record.is_null(row) {
-            out.append_null();
-            continue;
+    let mut total = 0usize;
+    for text in texts {
+        total += text.as_ref().map_or(0, Vec::len);
+        if total > 4 * MAX_RECORD_TEXT_BYTES {
+            return Err(too_long());
         }
-        let mut text = Vec::from(*b"(");
-        for (i, field) in fields.iter().enumerate() {
-            if i > 0 {
-                text.push(b',');
-            }
-            let Some(value) = &field[row] else { continue };
-            let quote = value.is_empty()
-                || value.iter().any(|b| matches!(b, b'"' | b'\\' | b'(' | b')' | b',') || b.is_ascii_whitespace());
-            if quote {
-                text.push(b'"');
-                for &b in value {
-                    if b == b'"' || b == b'\\' {
-                        text.push(b);
-                    }
-                    text.push(b);
-                }
-                text.push(b'"');
-            } else {
-                text.extend_from_slice(value);
-            }
-        }
-        text.push(b')');
-        out.append_value(String::from_utf8_lossy(&text));
+        out.append_option(text.map(|t| String::from_utf8_lossy(&t).into_owned()));
     }
     Ok(Arc::new(out.finish()))
+}
+
+fn too_long() -> crate::error::Error {
+    crate::error::Error::sql(
+        crate::error::SqlState::ProgramLimitExceeded,
+        format!("a composite or array value longer than {MAX_RECORD_TEXT_BYTES} bytes cannot be sent"),
+    )
+}
+
+fn unsupported_field(data_type: &DataType) -> crate::error::Error {
+    crate::error::Error::unsupported(format!("a composite value with a field of type {data_type} cannot be sent"))
+}
+
+/// Each value of `array` as PostgreSQL's text of it (None: NULL), for a record's or an array's
+/// element.
+fn value_texts(array: &dyn Array) -> crate::error::Result<Vec<Option<Vec<u8>>>> {
+    let text_field = FieldInfo::new(String::new(), None, None, Type::TEXT, FieldFormat::Text);
+    let rows = 0..array.len();
+    if let Some(record) = array.as_struct_opt() {
+        let fields: Vec<Vec<Option<Vec<u8>>>> =
+            record.columns().iter().map(|c| value_texts(c.as_ref())).collect::<crate::error::Result<_>>()?;
+        return rows
+            .map(|row| {
+                if record.is_null(row) {
+                    return Ok(None);
+                }
+                let items = fields.iter().map(|f| f[row].as_deref());
+                composite(b'(', b')', items, |v| v.is_empty(), false).map(Some)
+            })
+            .collect();
+    }
+    if let Some(list) = array.as_list_opt::<i32>() {
+        return rows
+            .map(|row| {
+                if list.is_null(row) {
+                    return Ok(None);
+                }
+                let items = value_texts(list.value(row).as_ref())?;
+                // an element is quoted when empty or spelled NULL, and a NULL one is NULL
+                let quote = |v: &[u8]| v.is_empty() || v.eq_ignore_ascii_case(b"null");
+                composite(b'{', b'}', items.iter().map(|i| i.as_deref()), quote, true).map(Some)
+            })
+            .collect();
+    }
+    if let Some(bytes) = array.as_binary_opt::<i32>() {
+        return Ok(rows
+            .map(|row| {
+                (!bytes.is_null(row)).then(|| {
+                    let value = bytes.value(row);
+                    let mut text = Vec::with_capacity(2 + value.len() * 2);
+                    text.extend_from_slice(b"\\x");
+                    for b in value {
+                        text.extend_from_slice(format!("{b:02x}").as_bytes());
+                    }
+                    text
+                })
+            })
+            .collect());
+    }
+    if matches!(array.data_type(), DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View) {
+        return Ok(rows.map(|row| (!array.is_null(row)).then(|| utf8_value(array, row).as_bytes().to_vec())).collect());
+    }
+    let arrow_ref: arrow::array::ArrayRef = arrow::array::make_array(array.to_data());
+    let Some(c) = column(&arrow_ref, &text_field, false, None) else {
+        return Err(unsupported_field(array.data_type()));
+    };
+    Ok(rows
+        .map(|row| {
+            (!c.is_null(row)).then(|| {
+                let mut buf = BytesMut::new();
+                c.text(&mut buf, row);
+                buf.to_vec()
+            })
+        })
+        .collect())
+}
+
+/// `open item,item,… close` with record_out's (or array_out's) quoting; a NULL item is nothing
+/// in a record and `NULL` in an array.
+fn composite<'a>(
+    open: u8,
+    close: u8,
+    items: impl Iterator<Item = Option<&'a [u8]>>,
+    also_quote: impl Fn(&[u8]) -> bool,
+    array: bool,
+) -> crate::error::Result<Vec<u8>> {
+    let mut text = vec![open];
+    for (i, item) in items.enumerate() {
+        if i > 0 {
+            text.push(b',');
+        }
+        match item {
+            None if array => text.extend_from_slice(b"NULL"),
+            None => {}
+            Some(value) => {
+                let special = |b: &u8| {
+                    matches!(b, b'"' | b'\\' | b',')
+                        || b.is_ascii_whitespace()
+                        || if array { matches!(b, b'{' | b'}') } else { matches!(b, b'(' | b')') }
+                };
+                if also_quote(value) || value.iter().any(special) {
+                    text.push(b'"');
+                    // (record_out doubles a quote or backslash, array_out escapes it)
+                    for &b in value {
+                        if b == b'"' || b == b'\\' {
+                            text.push(if array { b'\\' } else { b });
+                        }
+                        text.push(b);
+                    }
+                    text.push(b'"');
+                } else {
+                    text.extend_from_slice(value);
+                }
+            }
+        }
+        if text.len() > MAX_RECORD_TEXT_BYTES {
+            return Err(too_long());
+        }
+    }
+    text.push(close);
+    Ok(text)
 }
 
 #[cfg(test)]
@@ -904,6 +980,30 @@ mod tests {
         assert_eq!(texts.value(0), "(1,a,t)");
         assert_eq!(texts.value(1), "(,\"\",f)");
         assert_eq!(texts.value(2), "(3,\"x \"\"y\"\", (z)\",)");
+        // (PostgreSQL 15: SELECT ROW('\x00ff'::bytea, ARRAY['a,b', NULL, '', 'x']))
+        use arrow::array::{BinaryArray, ListArray};
+        let bytes: ArrayRef = Arc::new(BinaryArray::from(vec![Some(&[0u8, 255][..])]));
+        let items = StringArray::from(vec![Some("a,b"), None, Some(""), Some("x")]);
+        let list: ArrayRef = Arc::new(ListArray::new(
+            Arc::new(Field::new("item", DataType::Utf8, true)),
+            arrow::buffer::OffsetBuffer::new(vec![0, 4].into()),
+            Arc::new(items),
+            None,
+        ));
+        let record = StructArray::from(vec![
+            (Arc::new(Field::new("b", DataType::Binary, true)), bytes),
+            (Arc::new(Field::new("l", list.data_type().clone(), true)), list),
+        ]);
+        let texts = record_texts(&record).unwrap();
+        assert_eq!(texts.as_string::<i32>().value(0), r#"("\\x00ff","{""a,b"",NULL,"""",x}")"#);
+
+        // each level of nesting doubles the quoting: bounded, refused, never a panic
+        let mut nested: ArrayRef = Arc::new(StringArray::from(vec![Some("x \"y\"")]));
+        for _ in 0..40 {
+            let field = Arc::new(Field::new("r", nested.data_type().clone(), true));
+            nested = Arc::new(StructArray::from(vec![(field, nested)]));
+        }
+        assert_eq!(record_texts(nested.as_ref()).unwrap_err().sqlstate(), "54000");
     }
 
     #[test]

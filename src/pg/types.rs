@@ -209,9 +209,7 @@ pub(super) fn to_wire_batch(batch: RecordBatch, wire: &SchemaRef) -> Result<Reco
             {
                 Ok(vector_text(col))
             } else if matches!(col.data_type(), DataType::Struct(_)) {
-                super::encode::record_texts(col.as_ref()).map_err(|e| {
-                    Error::unsupported(format!("column \"{}\" has a type that cannot be sent: {e}", field.name()))
-                })
+                super::encode::record_texts(col.as_ref())
             } else {
                 // a value the wire type cannot hold is an error, never a NULL
                 let options = arrow::compute::CastOptions { safe: false, ..Default::default() };
