@@ -206,7 +206,8 @@ impl Parser<'_> {
         }
         // an exponent is written out only where the digits stay few (PostgreSQL writes out any:
         // `1e1000` would be a thousand digits from six bytes)
-        if exponent.abs() > MAX_EXPONENT {
+        // (unsigned: the smallest i64 has no absolute value of its own)
+        if exponent.unsigned_abs() > MAX_EXPONENT.unsigned_abs() {
             return Some(text.to_owned());
         }
         // the digits with the decimal point moved by the exponent
@@ -464,6 +465,12 @@ pub fn strip_nulls(text: &str) -> Result<String, Refusal> {
     Ok(to_text(&value))
 }
 
+/// The longest `jsonb_pretty` answer: a bounded multiple of the document (indentation grows
+/// with depth, up to 500 times a deep document's size), never more than 64 MB.
+fn pretty_limit(input: usize) -> usize {
+    input.saturating_mul(8).saturating_add(4096).min(64 * 1024 * 1024)
+}
+
 /// `jsonb_pretty`: one item a line, four spaces a level.
 pub fn pretty(text: &str) -> Result<String, Refusal> {
     fn indent(out: &mut String, level: usize) {
@@ -502,9 +509,43 @@ pub fn pretty(text: &str) -> Result<String, Refusal> {
             other => write(other, out),
         }
     }
+    let value = document(text)?;
+    // (measured before it is built: the indentation is what grows)
+    let limit = pretty_limit(text.len());
+    if pretty_length(&value, 0, limit) > limit {
+        return Err(format!("jsonb_pretty would make a value longer than {limit} bytes"));
+    }
     let mut out = String::new();
-    pretty_value(&document(text)?, 0, &mut out);
+    pretty_value(&value, 0, &mut out);
     Ok(out)
+}
+
+/// The length of `value`'s pretty text at `level`, counted up to just past `limit`.
+fn pretty_length(value: &Json, level: usize, limit: usize) -> usize {
+    let line = |level: usize| 1 + level * 4;
+    match value {
+        Json::Array(items) => {
+            let mut total = 2 + line(level);
+            for item in items {
+                total += 1 + line(level + 1) + pretty_length(item, level + 1, limit);
+                if total > limit {
+                    return total;
+                }
+            }
+            total
+        }
+        Json::Object(members) => {
+            let mut total = 2 + line(level);
+            for (key, item) in members {
+                total += 1 + line(level + 1) + key.len() * 2 + 4 + pretty_length(item, level + 1, limit);
+                if total > limit {
+                    return total;
+                }
+            }
+            total
+        }
+        other => to_text(other).len(),
+    }
 }
 
 /// What jsonb's `=` compares: the canonical text with each number at its value (`1.0` is `1`,
@@ -512,7 +553,8 @@ pub fn pretty(text: &str) -> Result<String, Refusal> {
 pub fn equality_key(text: &str) -> String {
     fn normalize(value: &mut Json) {
         match value {
-            Json::Number(n) if n.contains('.') => {
+            // (a number kept as written, with its exponent, is compared as written)
+            Json::Number(n) if n.contains('.') && !n.contains(['e', 'E']) => {
                 let trimmed = n.trim_end_matches('0').trim_end_matches('.');
                 *n = if trimmed == "-0" { "0".to_owned() } else { trimmed.to_owned() };
             }
@@ -592,6 +634,10 @@ mod tests {
         );
         assert_eq!(pretty(r#"{"a": [], "b": {}}"#).unwrap(), "{\n    \"a\": [\n    ],\n    \"b\": {\n    }\n}");
         assert_eq!(pretty("5").unwrap(), "5");
+        let deep = format!("{}{}{}", "[".repeat(255), vec!["1"; 2000].join(","), "]".repeat(255));
+        assert!(pretty(&deep).unwrap_err().contains("longer than"));
+        assert_eq!(canonical("1e-9223372036854775808").as_deref(), Some("1e-9223372036854775808"));
+        assert_eq!(equality_key("1.0e100"), "1.0e100");
         assert_eq!(equality_key(r#"{"b": 1.50, "a": [1.0, -0.0, 10]}"#), r#"{"a": [1, 0, 10], "b": 1.5}"#);
         assert_eq!(member_text(r#""x""#).unwrap().as_deref(), Some("x"));
         assert_eq!(member_text("[1,2]").unwrap().as_deref(), Some("[1, 2]"));

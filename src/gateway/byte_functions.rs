@@ -27,6 +27,24 @@ pub(super) fn byte_function(f: &Function) -> Option<Expr> {
         return None;
     }
     let name = pg_function_name(f)?;
+    // (named first: the arguments are copied only for a call rewritten here)
+    const NAMES: &[&str] = &[
+        "encode",
+        "decode",
+        "convert_to",
+        "convert_from",
+        "sha256",
+        "to_hex",
+        "length",
+        "octet_length",
+        "get_byte",
+        "regexp_match",
+        "regexp_matches",
+        "regexp_split_to_table",
+    ];
+    if !NAMES.contains(&name.as_str()) {
+        return None;
+    }
     let args = expr_args(&f.args)?;
     let format = |i: usize| args.get(i).and_then(string_literal).map(|s| s.trim().to_ascii_lowercase());
     Some(match (name.as_str(), args.len()) {

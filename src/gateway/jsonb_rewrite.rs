@@ -25,24 +25,51 @@ const JSONB_FUNCTIONS: &[&str] = &[
     "jsonb_extract_path",
 ];
 
-/// Whether `e` is written as a jsonb value.
+/// How far down an operand's left side [`written_as_jsonb`] looks. A longer chain of operators
+/// is not rewritten: each rewrite deepens the tree the rewriting pass then walks on the
+/// connection's stack (a chain of 300 jsonb `-` overflowed it; a rewritten level is about ten
+/// frames deep to copy), and no real query chains so many.
+const MAX_CHAIN: usize = 8;
+
+/// Whether `e` is written as a jsonb value, within [`MAX_CHAIN`] steps (a loop, not recursion:
+/// `1 - 1 - … - 1` is a left spine as long as the statement).
 pub(super) fn written_as_jsonb(e: &Expr) -> bool {
-    match e {
-        Expr::Nested(inner) => written_as_jsonb(inner),
-        Expr::Cast { data_type, .. } => super::query::postgres_type_name(data_type) == "jsonb",
-        Expr::BinaryOp {
-            left,
-            op:
-                BinaryOperator::Arrow
-                | BinaryOperator::HashArrow
-                | BinaryOperator::HashMinus
-                | BinaryOperator::Minus
-                | BinaryOperator::StringConcat,
-            ..
-        } => written_as_jsonb(left),
-        Expr::Function(f) => pg_function_name(f).is_some_and(|n| JSONB_FUNCTIONS.contains(&n.as_str())),
-        _ => false,
+    let mut e = e;
+    for _ in 0..MAX_CHAIN {
+        match e {
+            Expr::Nested(inner) => e = inner,
+            Expr::Cast { data_type, expr, .. } => {
+                // (a cast's operand counts against the chain too: `x::jsonb::text::jsonb…`)
+                return super::query::postgres_type_name(data_type) == "jsonb" && chain_length(expr) < MAX_CHAIN;
+            }
+            Expr::BinaryOp {
+                left,
+                op:
+                    BinaryOperator::Arrow
+                    | BinaryOperator::HashArrow
+                    | BinaryOperator::HashMinus
+                    | BinaryOperator::Minus
+                    | BinaryOperator::StringConcat,
+                ..
+            } => e = left,
+            Expr::Function(f) => return pg_function_name(f).is_some_and(|n| JSONB_FUNCTIONS.contains(&n.as_str())),
+            _ => return false,
+        }
     }
+    false
+}
+
+/// How many casts, parentheses and operators lie down `e`'s left side (counted to MAX_CHAIN).
+fn chain_length(e: &Expr) -> usize {
+    let mut e = e;
+    for depth in 0..MAX_CHAIN {
+        e = match e {
+            Expr::Nested(inner) | Expr::Cast { expr: inner, .. } => inner,
+            Expr::BinaryOp { left, .. } => left,
+            _ => return depth,
+        };
+    }
+    MAX_CHAIN
 }
 
 fn take(e: &mut Expr) -> Expr {
@@ -107,15 +134,19 @@ pub(super) fn jsonb_function(f: &sqlparser::ast::Function) -> Option<Expr> {
         return None;
     }
     let name = pg_function_name(f)?;
+    // (named first: the arguments are copied only for a call rewritten here)
+    if !matches!(name.as_str(), "jsonb_set" | "jsonb_strip_nulls" | "jsonb_pretty") {
+        return None;
+    }
     let args = expr_args(&f.args)?;
     match (name.as_str(), args.as_slice()) {
         ("jsonb_set", [target, path, new]) => {
             Some(json(call("duckstore_jsonb_set", vec![target.clone(), path_json(path)?, new.clone(), true_literal()])))
         }
-        ("jsonb_set", [target, path, new, create]) => Some(json(call(
-            "duckstore_jsonb_set",
-            vec![target.clone(), path_json(path)?, new.clone(), call("coalesce", vec![create.clone(), true_literal()])],
-        ))),
+        // (strict: a NULL create_missing answers NULL, as in PostgreSQL)
+        ("jsonb_set", [target, path, new, create]) => {
+            Some(json(call("duckstore_jsonb_set", vec![target.clone(), path_json(path)?, new.clone(), create.clone()])))
+        }
         ("jsonb_strip_nulls", [value]) => Some(json(call("duckstore_jsonb_strip_nulls", vec![value.clone()]))),
         ("jsonb_pretty", [value]) => Some(call("duckstore_jsonb_pretty", vec![value.clone()])),
         _ => None,

@@ -164,6 +164,39 @@ fn deep_statements_are_54001_and_never_overflow_the_server_stack() {
 }
 
 #[test]
+fn long_operator_chains_the_gate_admits_never_overflow_the_rewrites() {
+    // Found by attack: chains of `-`, `||` and jsonb's operators that pass the nesting gate
+    // overflowed the stack in the jsonb rewrite (its operand test, then the deeper tree). Each
+    // is planned (storage) and rewritten (workspace) on the server's thread stack.
+    std::thread::Builder::new()
+        .stack_size(crate::server::THREAD_STACK)
+        .spawn(|| {
+            let shapes = [
+                format!("SELECT 1{}", " - 1".repeat(3000)),
+                format!("SELECT 1{}", " || 1".repeat(3000)),
+                format!("SELECT 'x'{}", " - 'a'".repeat(1500)),
+                format!("SELECT '{{}}'::json{}", " - 'a'".repeat(1500)),
+                format!("SELECT '{{}}'::jsonb{}", " - 'a'".repeat(1500)),
+                format!("SELECT '{{}}'::jsonb{}", " #- '{a}'".repeat(1500)),
+                format!("SELECT '{{}}'::jsonb{}", " || '[1]'".repeat(1500)),
+                format!("SELECT '{{}}'{}", "::jsonb::text".repeat(1000)),
+                format!("SELECT '{{}}'::jsonb{}", " ->> 'a' ->> 'b'".repeat(500)),
+            ];
+            for sql in &shapes {
+                if let Err(e) = plan_one(sql) {
+                    assert!(["54001", "42501", "42883", "0A000"].contains(&e.sqlstate()), "{}…: {e:?}", &sql[..40]);
+                }
+                if let Ok(mut statements) = parse(sql) {
+                    let _ = crate::gateway::compat::rewrite_semantics(&mut statements[0]);
+                }
+            }
+        })
+        .expect("thread starts")
+        .join()
+        .expect("no overflow");
+}
+
+#[test]
 fn parameter_numbers_stop_where_bind_can_count() {
     // Found by the gateway fuzz target: a huge `$n` sized the parameter list and aborted.
     let Plan::Query(q) = plan_one("SELECT $65535").unwrap() else { panic!("not a query") };
