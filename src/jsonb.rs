@@ -537,7 +537,7 @@ fn pretty_length(value: &Json, level: usize, limit: usize) -> usize {
         Json::Object(members) => {
             let mut total = 2 + line(level);
             for (key, item) in members {
-                total += 1 + line(level + 1) + key.len() * 2 + 4 + pretty_length(item, level + 1, limit);
+                total += 1 + line(level + 1) + escaped_length(key) + 2 + pretty_length(item, level + 1, limit);
                 if total > limit {
                     return total;
                 }
@@ -580,6 +580,18 @@ pub fn member_text(text: &str) -> Result<Option<String>, Refusal> {
         Json::String(s) => Some(s),
         other => Some(to_text(&other)),
     })
+}
+
+/// The length of a string's [`write_string`] text, quotes included.
+fn escaped_length(s: &str) -> usize {
+    2 + s
+        .chars()
+        .map(|c| match c {
+            '"' | '\\' | '\u{8}' | '\u{c}' | '\n' | '\r' | '\t' => 2,
+            c if (c as u32) < 0x20 => 6,
+            c => c.len_utf8(),
+        })
+        .sum::<usize>()
 }
 
 /// PostgreSQL's `escape_json`.

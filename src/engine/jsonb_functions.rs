@@ -131,7 +131,8 @@ unsafe extern "C" fn callback(
                     }
                     args.push(std::str::from_utf8(bytes).map_err(|_| "invalid UTF-8 in a text".to_owned())?);
                 }
-                let create = *flag && *(ffi::duckdb_vector_get_data(vectors[*texts]) as *const bool).add(row);
+                // (a BOOLEAN vector's bytes, read as bytes: any non-zero one is true)
+                let create = *flag && *(ffi::duckdb_vector_get_data(vectors[*texts]) as *const u8).add(row) != 0;
                 match compute(&args, create)? {
                     Some(text) => ffi::duckdb_vector_assign_string_element_len(
                         output,

@@ -1595,11 +1595,6 @@ fn string_function(f: &sqlparser::ast::Function) -> Option<Result<Expr>> {
     const QUOTE_IDENT: &str = "CASE WHEN regexp_full_match(__arg0, '[a-z_][a-z0-9_$]*') THEN __arg0 \
          ELSE '\"' || replace(__arg0, '\"', '\"\"') || '\"' END";
     Some(match (name, args.len()) {
-        ("power" | "pow", 2) => Ok(call("duckstore_power", args)),
-        // the wall clock at each call; the transaction's start (a statement's start is not kept:
-        // within a transaction block statement_timestamp() answers the block's start)
-        ("clock_timestamp", 0) => Ok(call(crate::engine::clock::CLOCK_TIMESTAMP, vec![])),
-        ("transaction_timestamp" | "statement_timestamp", 0) => Ok(call("now", vec![])),
         ("btrim", 1 | 2) => Ok(call("trim", args)),
         // a text's length in bytes (the engine's octet_length takes a blob); a written string
         // is text, as PostgreSQL resolves it
@@ -2162,6 +2157,8 @@ fn number_function(f: &sqlparser::ast::Function) -> Option<Expr> {
         return None;
     }
     match (name, args.as_slice()) {
+        // (as `^`: the engine's macro refuses what PostgreSQL refuses)
+        ("power" | "pow", [_, _]) => return Some(call("duckstore_power", args)),
         ("div", [a, b]) => {
             let quotient = call("trunc", vec![call(crate::engine::numeric::DIVIDE, vec![a.clone(), b.clone()])]);
             return Some(cast_to(
@@ -2518,6 +2515,10 @@ fn datetime_function(f: &sqlparser::ast::Function) -> Option<Expr> {
     }
     let args = expr_args(&f.args)?;
     match (name, args.as_slice()) {
+        // the wall clock at each call; the transaction's start (a statement's start is not kept:
+        // within a transaction block statement_timestamp() answers the block's start)
+        ("clock_timestamp", []) => Some(call(crate::engine::clock::CLOCK_TIMESTAMP, vec![])),
+        ("transaction_timestamp" | "statement_timestamp", []) => Some(call("now", vec![])),
         ("to_char", [value, template]) if !matches!(value, Expr::Value(_)) => {
             let pieces = super::datetime_format::for_formatting(string_literal(template)?)?;
             let sql: Vec<String> = pieces

@@ -16,6 +16,7 @@ use std::collections::HashSet;
 use std::fmt::Write;
 use std::sync::LazyLock;
 
+use crate::storage::names::quote_literal;
 use sqlparser::ast::{
     BinaryOperator, Expr, Ident, LimitClause, ObjectNamePart, OrderByKind, Query, Select, SelectItem, SetExpr,
     Statement, TableFactor, UnaryOperator, Value,
@@ -324,11 +325,13 @@ fn typed_against(column: String, t: i64, constant: &Expr, pretty: bool) -> Optio
         (Value::Number(n, false), oid::NUMERIC) if int4(n) => Some((column, cast(n, "numeric"))),
         (Value::Number(n, false), oid::NUMERIC) if decimal(n) => Some((column, n.clone())),
         (Value::Number(n, false), oid::FLOAT8) if int4(n) || decimal(n) => Some((column, cast(n, "double precision"))),
-        (Value::SingleQuotedString(s), oid::TEXT) => Some((column, format!("{}::text", literal(s)))),
-        (Value::SingleQuotedString(s), oid::VARCHAR) => Some((cast(&column, "text"), format!("{}::text", literal(s)))),
-        (Value::SingleQuotedString(s), oid::BPCHAR) => Some((column, format!("{}::bpchar", literal(s)))),
+        (Value::SingleQuotedString(s), oid::TEXT) => Some((column, format!("{}::text", quote_literal(s)))),
+        (Value::SingleQuotedString(s), oid::VARCHAR) => {
+            Some((cast(&column, "text"), format!("{}::text", quote_literal(s))))
+        }
+        (Value::SingleQuotedString(s), oid::BPCHAR) => Some((column, format!("{}::bpchar", quote_literal(s)))),
         (Value::SingleQuotedString(s), oid::DATE) if canonical_date(s) => {
-            Some((column, format!("{}::date", literal(s))))
+            Some((column, format!("{}::date", quote_literal(s))))
         }
         (Value::Boolean(b), oid::BOOL) => Some((column, b.to_string())),
         _ => None,
@@ -362,10 +365,6 @@ fn integer(expr: &Expr) -> Option<String> {
         },
         _ => None,
     }
-}
-
-fn literal(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
 }
 
 /// The name an identifier means: a quoted one as written, a bare one in lower case.

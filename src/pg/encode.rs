@@ -530,6 +530,8 @@ pub(super) fn encode_batch(
         .map(|((array, field), arrow)| column(array, field, is_quotient(arrow), zone).map(|c| (c, field.format())))
         .collect();
     let Some(columns) = columns else {
+        // (the columns this encoder prints go as its text: arrow-pg prints 8::float8 as `8.0`)
+        let batch = known_columns_as_text(batch, &fields, zone);
         // arrow-pg sends a UInt32 as 8 bytes: a binary oid goes as the Int32 of its bits
         let batch = match oids_as_int32(&batch, &fields) {
             Ok(batch) => batch,
@@ -660,6 +662,52 @@ fn put_csv_value(line: &mut BytesMut, value: &[u8], format: &crate::gateway::cop
         line.put_u8(b);
     }
     line.put_u8(quote);
+}
+
+/// A batch that goes through arrow-pg (a column of a type this encoder does not print, such as
+/// an array) with every text-format column this encoder prints replaced by its text, so those
+/// columns read as they do in any other batch.
+fn known_columns_as_text(batch: RecordBatch, fields: &[FieldInfo], zone: Option<TimeZone>) -> RecordBatch {
+    let schema = batch.schema();
+    let mut changed = false;
+    let columns: Vec<arrow::array::ArrayRef> = batch
+        .columns()
+        .iter()
+        .zip(fields)
+        .zip(schema.fields())
+        .map(|((array, field), arrow)| {
+            let text = field.format() == FieldFormat::Text
+                && !matches!(array.data_type(), DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View);
+            let Some(c) = column(array, field, is_quotient(arrow), zone).filter(|_| text) else {
+                return Arc::clone(array);
+            };
+            changed = true;
+            let mut out = arrow::array::StringBuilder::new();
+            let mut buf = BytesMut::new();
+            for row in 0..array.len() {
+                if c.is_null(row) {
+                    out.append_null();
+                } else {
+                    buf.clear();
+                    c.text(&mut buf, row);
+                    out.append_value(String::from_utf8_lossy(&buf));
+                }
+            }
+            Arc::new(out.finish()) as arrow::array::ArrayRef
+        })
+        .collect();
+    if !changed {
+        return batch;
+    }
+    let texts: Vec<arrow::datatypes::Field> = schema
+        .fields()
+        .iter()
+        .zip(&columns)
+        .map(|(f, c)| {
+            arrow::datatypes::Field::new(f.name(), c.data_type().clone(), true).with_metadata(f.metadata().clone())
+        })
+        .collect();
+    RecordBatch::try_new(Arc::new(arrow::datatypes::Schema::new(texts)), columns).unwrap_or(batch)
 }
 
 /// The longest composite value's text sent (PostgreSQL's limit for any value is 1 GB; each
@@ -922,6 +970,28 @@ mod tests {
         let reference: Vec<DataRow> =
             arrow_pg::datatypes::encode_recordbatch(fields, styled).map(Result::unwrap).collect();
         assert_eq!(fast, reference);
+    }
+
+    #[test]
+    fn a_batch_with_an_array_prints_its_other_columns_as_any_batch_does() {
+        // (PostgreSQL 15: SELECT 8::float8, ARRAY[1], 1.5::float4 answers 8, {1}, 1.5)
+        use arrow::array::{ArrayRef, ListArray};
+        use arrow::datatypes::{Field, Int32Type, Schema};
+        let floats: ArrayRef = Arc::new(Float64Array::from(vec![Some(8.0), None]));
+        let reals: ArrayRef = Arc::new(Float32Array::from(vec![Some(1.5), Some(0.1)]));
+        let lists: ArrayRef =
+            Arc::new(ListArray::from_iter_primitive::<Int32Type, _, _>(vec![Some(vec![Some(1)]), Some(vec![])]));
+        let schema = Schema::new(vec![
+            Field::new("f", DataType::Float64, true),
+            Field::new("a", lists.data_type().clone(), true),
+            Field::new("r", DataType::Float32, true),
+        ]);
+        let batch = RecordBatch::try_new(Arc::new(schema), vec![floats, lists, reals]).unwrap();
+        let fields = Arc::new(crate::pg::types::fields(&batch.schema(), &Format::UnifiedText).unwrap());
+        let rows: Vec<DataRow> = encode_batch(batch, fields, None).into_iter().map(Result::unwrap).collect();
+        let text = |row: &DataRow| String::from_utf8_lossy(&row.data).into_owned();
+        assert!(text(&rows[0]).contains('8') && !text(&rows[0]).contains("8.0"), "{:?}", text(&rows[0]));
+        assert!(text(&rows[1]).contains("0.1") && !text(&rows[1]).contains("0.100"), "{:?}", text(&rows[1]));
     }
 
     #[test]
