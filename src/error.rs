@@ -206,6 +206,8 @@ pub enum SqlState {
     SubstringError,
     /// `2202E`
     ArraySubscriptError,
+    /// `2201G`
+    InvalidArgumentForWidthBucketFunction,
     /// `2201B`
     InvalidRegularExpression,
     /// `2201E`
@@ -304,6 +306,7 @@ impl SqlState {
         SqlState::DatetimeFieldOverflow,
         SqlState::SubstringError,
         SqlState::ArraySubscriptError,
+        SqlState::InvalidArgumentForWidthBucketFunction,
         SqlState::InvalidRegularExpression,
         SqlState::InvalidArgumentForLogarithm,
         SqlState::InvalidArgumentForPowerFunction,
@@ -389,6 +392,7 @@ impl SqlState {
             SqlState::DatetimeFieldOverflow => "22008",
             SqlState::SubstringError => "22011",
             SqlState::ArraySubscriptError => "2202E",
+            SqlState::InvalidArgumentForWidthBucketFunction => "2201G",
             SqlState::InvalidRegularExpression => "2201B",
             SqlState::InvalidArgumentForLogarithm => "2201E",
             SqlState::InvalidArgumentForPowerFunction => "2201F",
@@ -433,6 +437,7 @@ impl SqlState {
             | SqlState::DatetimeFieldOverflow
             | SqlState::SubstringError
             | SqlState::ArraySubscriptError
+            | SqlState::InvalidArgumentForWidthBucketFunction
             | SqlState::InvalidRegularExpression
             | SqlState::InvalidArgumentForLogarithm
             | SqlState::InvalidArgumentForPowerFunction

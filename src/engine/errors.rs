@@ -168,6 +168,9 @@ fn state_by_message(category: &str, text: &str) -> Option<SqlState> {
         ("Invalid Input", "raised to a non-integer power", SqlState::InvalidArgumentForPowerFunction),
         // a jsonb path's step that is no array position (engine::jsonb_functions)
         ("Invalid Input", "is not an integer: ", SqlState::InvalidTextRepresentation),
+        // width_bucket()'s arguments (the compat rewrite's duckstore_width_bucket)
+        ("Invalid Input", "count must be greater than zero", SqlState::InvalidArgumentForWidthBucketFunction),
+        ("Invalid Input", "lower bound cannot equal upper bound", SqlState::InvalidArgumentForWidthBucketFunction),
         // get_byte() past the end (gateway::byte_functions)
         ("Invalid Input", "out of valid range, 0..", SqlState::ArraySubscriptError),
         // DuckDB's own depth bound, from its binder too

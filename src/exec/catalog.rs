@@ -335,6 +335,20 @@ pub fn macros_sql() -> Vec<String> {
          CASE WHEN isinf(duckstore_r) AND NOT isinf(CAST(duckstore_p.x AS DOUBLE)) AND NOT isinf(CAST(duckstore_p.y AS DOUBLE)) \
          THEN error('value out of range: overflow') ELSE duckstore_r END)[1] END)[1]"
             .to_owned(),
+        // width_bucket() as PostgreSQL's: the bucket of x among n equal ones from lo to hi (0
+        // below, n + 1 past them; reversed bounds count down), NULL of any NULL argument
+        "CREATE OR REPLACE MACRO duckstore_width_bucket(x, lo, hi, n) AS \
+         list_transform([struct_pack(x := x, lo := lo, hi := hi, n := n)], duckstore_p -> CASE \
+         WHEN duckstore_p.x IS NULL OR duckstore_p.lo IS NULL OR duckstore_p.hi IS NULL OR duckstore_p.n IS NULL THEN NULL \
+         WHEN duckstore_p.n <= 0 THEN error('count must be greater than zero') \
+         WHEN duckstore_p.lo = duckstore_p.hi THEN error('lower bound cannot equal upper bound') \
+         WHEN duckstore_p.lo < duckstore_p.hi THEN CASE WHEN duckstore_p.x < duckstore_p.lo THEN 0 \
+         WHEN duckstore_p.x >= duckstore_p.hi THEN CAST(duckstore_p.n AS INTEGER) + 1 \
+         ELSE CAST(floor((duckstore_p.x - duckstore_p.lo) * duckstore_p.n / (duckstore_p.hi - duckstore_p.lo)) AS INTEGER) + 1 END \
+         ELSE CASE WHEN duckstore_p.x > duckstore_p.lo THEN 0 \
+         WHEN duckstore_p.x <= duckstore_p.hi THEN CAST(duckstore_p.n AS INTEGER) + 1 \
+         ELSE CAST(floor((duckstore_p.lo - duckstore_p.x) * duckstore_p.n / (duckstore_p.lo - duckstore_p.hi)) AS INTEGER) + 1 END END)[1]"
+            .to_owned(),
         // what jsonb's `?` finds: an object's keys, an array's string elements, a string itself
         "CREATE OR REPLACE MACRO duckstore_json_keys(j) AS list_transform([j], duckstore_v -> CASE json_type(duckstore_v) \
          WHEN 'OBJECT' THEN json_keys(duckstore_v) \

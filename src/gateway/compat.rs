@@ -118,6 +118,10 @@ pub const COMPAT_FUNCTIONS: &[&str] = &[
     "regexp_match",
     "regexp_matches",
     "regexp_split_to_table",
+    // number and json functions answered here and in gateway::jsonb_rewrite
+    "width_bucket",
+    "json_strip_nulls",
+    "jsonb_object",
 ];
 
 pub fn is_compat_function(name: &str) -> bool {
@@ -1248,7 +1252,7 @@ fn semantic_rewrite(expr: &mut Expr) -> bool {
                 *expr = replacement;
                 return true;
             }
-            if integer_literals_beside_values(f) {
+            if integer_literals_beside_values(f) || continuous_percentile_of_doubles(f) {
                 return true;
             }
             if let Some(replacement) = number_function(f) {
@@ -1290,7 +1294,7 @@ fn semantic_rewrite(expr: &mut Expr) -> bool {
                     let whole = cast_to(micros(take(inner)), decimal(0));
                     Expr::BinaryOp { left: Box::new(whole), op: BinaryOperator::Multiply, right: Box::new(unit(scale)) }
                 }
-                "julian" | "timezone" | "timezone_hour" | "timezone_minute" => return false,
+                "julian" => return false,
                 _ => cast_to(take(expr), decimal(0)),
             };
             true
@@ -1401,6 +1405,24 @@ fn semantic_rewrite(expr: &mut Expr) -> bool {
                 },
             };
             *expr = call("unhex", vec![text(hex)]);
+            true
+        }
+        // a date of the era before Christ as PostgreSQL writes it (`'0044-03-15 BC'`), which
+        // DuckDB reads as `(BC)` (and would take as the year 44 of ours)
+        Expr::Cast { expr: inner, data_type: DataType::Date, .. }
+            if string_literal(inner).and_then(bc_date).is_some() =>
+        {
+            let written = string_literal(inner).and_then(bc_date).unwrap_or_default();
+            **inner = text(written);
+            true
+        }
+        Expr::TypedString(typed)
+            if matches!(typed.data_type, DataType::Date)
+                && matches!(&typed.value.value, Value::SingleQuotedString(t) if bc_date(t).is_some()) =>
+        {
+            let Value::SingleQuotedString(written) = &typed.value.value else { return false };
+            let written = bc_date(written).unwrap_or_default();
+            *expr = cast_to(text(written), DataType::Date);
             true
         }
         // PostgreSQL's spellings of a boolean (`'on'`, `'yes'`, `'1'`, `'N'`, any case, spaces
@@ -1596,6 +1618,12 @@ fn string_function(f: &sqlparser::ast::Function) -> Option<Result<Expr>> {
          ELSE '\"' || replace(__arg0, '\"', '\"\"') || '\"' END";
     Some(match (name, args.len()) {
         ("btrim", 1 | 2) => Ok(call("trim", args)),
+        // PostgreSQL's upper() leaves ß as it is (DuckDB's makes it ẞ)
+        ("upper", 1) => Ok(call("replace", vec![call("upper", args), text("\u{1e9e}"), text("\u{df}")])),
+        // a char(n) value's length leaves out its trailing spaces, as PostgreSQL's
+        ("length" | "char_length" | "character_length", 1) if written_as_bpchar(&args[0]) => {
+            Ok(cast_to(call("length", vec![call("rtrim", args)]), DataType::Integer(None)))
+        }
         // a text's length in bytes (the engine's octet_length takes a blob); a written string
         // is text, as PostgreSQL resolves it
         ("octet_length", 1) if written_as_text(&args[0]) => Ok(cast_to(call("strlen", args), DataType::Integer(None))),
@@ -2169,6 +2197,14 @@ fn number_function(f: &sqlparser::ast::Function) -> Option<Expr> {
         ("gcd" | "lcm", [a, b]) if [a, b].iter().all(|e| written_as_int4(e)) => {
             return Some(cast_to(call(name, args.clone()), DataType::Integer(None)));
         }
+        ("width_bucket", [_, _, _, _]) => return Some(call("duckstore_width_bucket", args)),
+        // sign() of a numeric is a numeric (DuckDB's a TINYINT)
+        ("sign", [arg]) if written_as_numeric(arg) => {
+            return Some(cast_to(
+                call("sign", args.clone()),
+                DataType::Decimal(sqlparser::ast::ExactNumberInfo::PrecisionAndScale(38, 0)),
+            ));
+        }
         _ => {}
     }
     let [arg] = args.as_slice() else { return None };
@@ -2193,6 +2229,36 @@ fn number_function(f: &sqlparser::ast::Function) -> Option<Expr> {
 enum NumberKind {
     Integer,
     Float,
+}
+
+/// A numeric by how it is written: a literal with a decimal point, or a cast to numeric.
+fn written_as_numeric(e: &Expr) -> bool {
+    match e {
+        Expr::Nested(inner) | Expr::UnaryOp { op: UnaryOperator::Minus | UnaryOperator::Plus, expr: inner } => {
+            written_as_numeric(inner)
+        }
+        Expr::Value(v) => matches!(&v.value, Value::Number(n, _) if n.contains('.')),
+        Expr::Cast { data_type: DataType::Decimal(_) | DataType::Numeric(_), .. } => true,
+        _ => false,
+    }
+}
+
+/// percentile_cont() orders its values as double precision, as PostgreSQL's (DuckDB's keeps a
+/// numeric's scale and rounds its answer to it): each WITHIN GROUP value times a double one,
+/// which leaves an interval an interval. Answers whether anything changed.
+fn continuous_percentile_of_doubles(f: &mut sqlparser::ast::Function) -> bool {
+    if f.within_group.is_empty() || pg_function_name(f).as_deref() != Some("percentile_cont") {
+        return false;
+    }
+    for order in &mut f.within_group {
+        let value = std::mem::replace(&mut order.expr, Expr::value(Value::Null));
+        order.expr = Expr::BinaryOp {
+            left: Box::new(Expr::Nested(Box::new(value))),
+            op: BinaryOperator::Multiply,
+            right: Box::new(cast_to(number(1), DataType::Float8)),
+        };
+    }
+    true
 }
 
 /// Whether `e` is written as an integer (a literal or a cast to an integer type) or as a float
@@ -2270,6 +2336,17 @@ fn int4_literal(e: &Expr) -> bool {
     let Value::Number(n, _) = &v.value else { return false };
     n.bytes().all(|b| b.is_ascii_digit())
         && n.parse::<i64>().is_ok_and(|i| i32::try_from(if negative { -i } else { i }).is_ok())
+}
+
+/// DuckDB's form of a date written with PostgreSQL's ` BC` (`0044-03-15 (BC)`); None for any
+/// other text.
+fn bc_date(written: &str) -> Option<String> {
+    let trimmed = written.trim();
+    let date = trimmed.len().checked_sub(3).and_then(|at| {
+        let (date, era) = trimmed.split_at_checked(at)?;
+        era.eq_ignore_ascii_case(" bc").then_some(date.trim_end())
+    })?;
+    (!date.is_empty() && date.bytes().all(|b| b.is_ascii_digit() || b == b'-')).then(|| format!("{date} (BC)"))
 }
 
 fn is_literal(e: &Expr) -> bool {

@@ -670,9 +670,15 @@ fn cast_type(data_type: &sqlparser::ast::DataType) -> Option<(u32, i32)> {
     Some((oid, -1))
 }
 
-/// The type a cast gives a column of the rewritten tree: `name` only.
+/// The type a cast gives a column of the rewritten tree: `name`, and the integers (the engine's
+/// casts to them are PostgreSQL's: a series of int4s, a length).
 fn known_type(data_type: &sqlparser::ast::DataType) -> Option<u32> {
-    (super::query::postgres_type_name(data_type) == "name").then_some(NAME_OID)
+    match super::query::postgres_type_name(data_type).as_str() {
+        "name" => Some(NAME_OID),
+        "int2" => Some(21),
+        "int4" => Some(23),
+        _ => None,
+    }
 }
 
 /// The OID of a type written without a modifier, for the common scalar types.

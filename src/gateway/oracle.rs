@@ -96,6 +96,7 @@ const PARSER_FUNCTIONS: &[&str] = &[
     "duckstore_substring",
     "duckstore_json_keys",
     "duckstore_power",
+    "duckstore_width_bucket",
     "nullif",
     "coalesce",
     "greatest",
