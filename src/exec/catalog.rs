@@ -703,19 +703,19 @@ pub(crate) fn build(
             ]);
         }
         R::Roles => {
-            out.row(vec![
-                OWNER_OID.into(),
-                user.into(),
-                false.into(),
-                true.into(),
-                false.into(),
-                false.into(),
-                true.into(),
-                false.into(),
-                V::Int(-1),
-                V::Null,
-                false.into(),
-                V::Null,
+            out.named(vec![
+                ("rolname", user.into()),
+                ("rolsuper", false.into()),
+                ("rolinherit", true.into()),
+                ("rolcreaterole", false.into()),
+                ("rolcreatedb", false.into()),
+                ("rolcanlogin", true.into()),
+                ("rolreplication", false.into()),
+                ("rolconnlimit", V::Int(-1)),
+                // (PostgreSQL shows every role's password so)
+                ("rolpassword", "********".into()),
+                ("rolbypassrls", false.into()),
+                ("oid", OWNER_OID.into()),
             ]);
         }
         R::User => {
@@ -993,10 +993,13 @@ pub(crate) fn build(
         | R::Shdescription
         | R::IsRoutines
         | R::IsReferentialConstraints
-        | R::Conversion => {}
+        | R::Conversion
+        // no operator families but PostgreSQL's built-in ones, which no index here names
+        | R::Opfamily => {}
         // the session's privileges on each relation it sees: what PostgreSQL grants a table's
-        // owner where the session may write it, reading alone where it may not
-        R::IsTablePrivileges => {
+        // owner where the session may write it, reading alone where it may not (all of them
+        // granted to the session's own role)
+        R::IsTablePrivileges | R::IsRoleTableGrants => {
             const ALL: [&str; 7] = ["INSERT", "SELECT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER"];
             for (b, t, _) in &relations {
                 let privileges: &[&str] = if b.writable { &ALL } else { &["SELECT"] };
@@ -1043,6 +1046,10 @@ pub(crate) fn build(
                             ("oid", rule.into()),
                             ("rulename", "_RETURN".into()),
                             ("ev_class", view_oid.into()),
+                            // (on SELECT, always enabled, instead of the view's scan)
+                            ("ev_type", "1".into()),
+                            ("ev_enabled", "O".into()),
+                            ("is_instead", true.into()),
                         ]);
                     }
                     R::Depend => {

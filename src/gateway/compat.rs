@@ -54,6 +54,7 @@ pub const COMPAT_FUNCTIONS: &[&str] = &[
     "pg_table_is_visible",
     "pg_function_is_visible",
     "pg_type_is_visible",
+    "pg_get_ruledef",
     "pg_collation_is_visible",
     "obj_description",
     "col_description",
@@ -653,8 +654,30 @@ impl Rewriter<'_, '_> {
                 &format!("list_contains(__arg1, {})", lookup("n.nspname", "c.oid", None, CLASS_WITH_NAMESPACE)),
                 &[arg(0), self.visible_schemas()],
             )?,
+            "pg_type_is_visible" => template(
+                &format!("list_contains(__arg1, {})", lookup("n.nspname", "t.oid", None, TYPE_WITH_NAMESPACE)),
+                &[arg(0), self.visible_schemas()],
+            )?,
+            // a view's `_RETURN` rule (the only rules there are): its query, as PostgreSQL prints it
+            "pg_get_ruledef" => {
+                let pretty = matches!(args.get(1), Some(Expr::Value(v)) if v.value == Value::Boolean(true));
+                let query = if pretty { "d.pretty" } else { "d.def" };
+                let definition = format!(
+                    "'CREATE RULE \"_RETURN\" AS' || chr(10) || '    ON SELECT TO ' || CASE WHEN list_contains(__arg1, n.nspname) \
+                     THEN {QUOTED_RELNAME} ELSE {QUOTED_NSPNAME} || '.' || {QUOTED_RELNAME} END || ' DO INSTEAD ' || {query}"
+                );
+                template(
+                    &lookup(
+                        &definition,
+                        "r.oid",
+                        None,
+                        "pg_catalog.pg_rewrite r JOIN pg_catalog.duckstore_view_defs d ON d.oid = r.ev_class \
+                         JOIN pg_catalog.pg_class c ON c.oid = r.ev_class JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace",
+                    ),
+                    &[arg(0), self.visible_schemas()],
+                )?
+            }
             "pg_function_is_visible"
-            | "pg_type_is_visible"
             | "pg_collation_is_visible"
             | "has_table_privilege"
             | "has_schema_privilege"
@@ -715,7 +738,13 @@ impl Rewriter<'_, '_> {
             }
             "pg_size_pretty" => call("format_bytes", vec![arg(0)]),
             "pg_table_size" | "pg_total_relation_size" | "pg_relation_size" => {
-                template(&lookup("CAST(relpages AS BIGINT) * 8192", "oid", None, "pg_catalog.pg_class"), &args)?
+                // a relation's name is read as its regclass (`pg_relation_size('s.t')`)
+                let regclass = DataType::Custom(ObjectName::from(vec![Ident::new("regclass")]), vec![]);
+                let relation = match args.first().filter(|a| string_literal(a).is_some()) {
+                    Some(name) => self.cast(name, &regclass)?.unwrap_or_else(|| name.clone()),
+                    None => arg(0),
+                };
+                template(&lookup("CAST(relpages AS BIGINT) * 8192", "oid", None, "pg_catalog.pg_class"), &[relation])?
             }
             "pg_get_function_result" | "pg_get_function_arguments" | "pg_get_function_identity_arguments" => text(""),
             "pg_get_statisticsobjdef_columns" | "pg_get_serial_sequence" => cast_to(null(), DataType::Text),
@@ -2153,6 +2182,7 @@ fn lookup(value: &str, key: &str, second: Option<&str>, relation: &str) -> Strin
 
 /// `pg_class c` with its namespace `n`, for [`lookup`].
 const CLASS_WITH_NAMESPACE: &str = "pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace";
+const TYPE_WITH_NAMESPACE: &str = "pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace";
 
 /// An identifier as `quote_ident` prints it (quoted unless a plain lower-case name), for a
 /// relation's and a schema's name in catalog templates.
