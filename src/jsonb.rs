@@ -40,6 +40,8 @@ struct Parser<'a> {
     bytes: &'a [u8],
     at: usize,
     depth: usize,
+    /// json's reading: members in their order, repeated keys kept, numbers as written.
+    as_written: bool,
 }
 
 impl Parser<'_> {
@@ -111,6 +113,10 @@ impl Parser<'_> {
                             return None;
                         }
                     }
+                }
+                if self.as_written {
+                    self.depth -= 1;
+                    return Some(Json::Object(members));
                 }
                 // PostgreSQL's order; a repeated key keeps its last value (the sort is stable,
                 // so the last of equal keys is the last of its run): n log n, not n²
@@ -192,6 +198,9 @@ impl Parser<'_> {
             self.at += 1;
         }
         let text = std::str::from_utf8(&self.bytes[start..self.at]).ok()?;
+        if self.as_written {
+            return valid_number(text).then(|| text.to_owned());
+        }
         let (negative, unsigned) = match text.strip_prefix('-') {
             Some(rest) => (true, rest),
             None => (false, text),
@@ -268,10 +277,62 @@ fn write(value: &Json, out: &mut String) {
 pub type Refusal = String;
 
 fn parse(text: &str) -> Option<Json> {
-    let mut parser = Parser { text, bytes: text.as_bytes(), at: 0, depth: 0 };
+    parse_as(text, false)
+}
+
+fn parse_as(text: &str, as_written: bool) -> Option<Json> {
+    let mut parser = Parser { text, bytes: text.as_bytes(), at: 0, depth: 0, as_written };
     let value = parser.value()?;
     parser.blank();
     (parser.at == parser.bytes.len()).then_some(value)
+}
+
+/// Whether `text` is a JSON number: `-`, digits without a leading zero, a fraction, an
+/// exponent.
+fn valid_number(text: &str) -> bool {
+    let unsigned = text.strip_prefix('-').unwrap_or(text);
+    let (mantissa, exponent) = match unsigned.find(['e', 'E']) {
+        Some(i) => (&unsigned[..i], Some(&unsigned[i + 1..])),
+        None => (unsigned, None),
+    };
+    let (whole, fraction) = match mantissa.split_once('.') {
+        Some((w, f)) => (w, Some(f)),
+        None => (mantissa, None),
+    };
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    digits(whole)
+        && (whole == "0" || !whole.starts_with('0'))
+        && fraction.is_none_or(digits)
+        && exponent.is_none_or(|e| digits(e.strip_prefix(['+', '-']).unwrap_or(e)))
+}
+
+/// A value's text with nothing between its items, as json's functions print what they build.
+fn write_compact(value: &Json, out: &mut String) {
+    match value {
+        Json::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_compact(item, out);
+            }
+            out.push(']');
+        }
+        Json::Object(members) => {
+            out.push('{');
+            for (i, (key, item)) in members.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_string(key, out);
+                out.push(':');
+                write_compact(item, out);
+            }
+            out.push('}');
+        }
+        scalar => write(scalar, out),
+    }
 }
 
 fn to_text(value: &Json) -> String {
@@ -450,19 +511,33 @@ pub fn concat(left: &str, right: &str) -> Result<String, Refusal> {
 
 /// `jsonb_strip_nulls`: object members whose value is null removed, at every depth.
 pub fn strip_nulls(text: &str) -> Result<String, Refusal> {
-    fn strip(value: &mut Json) {
-        match value {
-            Json::Object(members) => {
-                members.retain(|(_, v)| !matches!(v, Json::Null));
-                members.iter_mut().for_each(|(_, v)| strip(v));
-            }
-            Json::Array(items) => items.iter_mut().for_each(strip),
-            _ => {}
-        }
-    }
     let mut value = document(text)?;
-    strip(&mut value);
+    without_null_members(&mut value);
     Ok(to_text(&value))
+}
+
+/// `value` without the object members whose value is null, at every depth (an array's nulls
+/// stay; the depth is the parser's bound).
+fn without_null_members(value: &mut Json) {
+    match value {
+        Json::Object(members) => {
+            members.retain(|(_, v)| !matches!(v, Json::Null));
+            members.iter_mut().for_each(|(_, v)| without_null_members(v));
+        }
+        Json::Array(items) => items.iter_mut().for_each(without_null_members),
+        _ => {}
+    }
+}
+
+/// `json_strip_nulls`: the object members whose value is null left out, at every depth (an
+/// array's nulls stay); members in their order, repeated keys and numbers as written, printed
+/// without spaces, as PostgreSQL's json version does.
+pub fn strip_nulls_as_written(text: &str) -> Result<String, Refusal> {
+    let mut value = parse_as(text, true).ok_or_else(|| "invalid input syntax for type json".to_owned())?;
+    without_null_members(&mut value);
+    let mut out = String::new();
+    write_compact(&value, &mut out);
+    Ok(out)
 }
 
 /// The longest `jsonb_pretty` answer: a bounded multiple of the document (indentation grows

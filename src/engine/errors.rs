@@ -171,6 +171,10 @@ fn state_by_message(category: &str, text: &str) -> Option<SqlState> {
         // width_bucket()'s arguments (the compat rewrite's duckstore_width_bucket)
         ("Invalid Input", "count must be greater than zero", SqlState::InvalidArgumentForWidthBucketFunction),
         ("Invalid Input", "lower bound cannot equal upper bound", SqlState::InvalidArgumentForWidthBucketFunction),
+        // json_object() of text arrays (gateway::jsonb_rewrite)
+        ("Invalid Input", "array must have even number of elements", SqlState::ArraySubscriptError),
+        ("Invalid Input", "mismatched array dimensions", SqlState::ArraySubscriptError),
+        ("Invalid Input", "null value not allowed for object key", SqlState::NullValueNotAllowed),
         // get_byte() past the end (gateway::byte_functions)
         ("Invalid Input", "out of valid range, 0..", SqlState::ArraySubscriptError),
         // DuckDB's own depth bound, from its binder too

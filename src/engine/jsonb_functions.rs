@@ -35,6 +35,7 @@ const FUNCTIONS: &[(&str, usize, bool, Compute)] = &[
     ("duckstore_jsonb_delete", 2, false, |a, _| crate::jsonb::delete(a[0], a[1]).map(Some)),
     ("duckstore_jsonb_concat", 2, false, |a, _| crate::jsonb::concat(a[0], a[1]).map(Some)),
     ("duckstore_jsonb_strip_nulls", 1, false, |a, _| crate::jsonb::strip_nulls(a[0]).map(Some)),
+    ("duckstore_json_strip_nulls", 1, false, |a, _| crate::jsonb::strip_nulls_as_written(a[0]).map(Some)),
     ("duckstore_jsonb_pretty", 1, false, |a, _| crate::jsonb::pretty(a[0]).map(Some)),
 ];
 

@@ -339,7 +339,7 @@ fn boolean(b: bool) -> Expr {
     Expr::Value(ValueWithSpan::from(Value::Boolean(b)))
 }
 
-fn null() -> Expr {
+pub(super) fn null() -> Expr {
     Expr::Value(ValueWithSpan::from(Value::Null))
 }
 
@@ -1215,6 +1215,12 @@ fn semantic_rewrite(expr: &mut Expr) -> bool {
                     **side = cast_to(take(side), DataType::Float8);
                 }
             }
+            true
+        }
+        // `->` and `->>` bind tighter than IS, the comparisons and AND in PostgreSQL; DuckDB
+        // reads them looser (as its lambda arrow), so they reach it in parentheses
+        Expr::BinaryOp { op: BinaryOperator::Arrow | BinaryOperator::LongArrow, .. } => {
+            *expr = Expr::Nested(Box::new(take(expr)));
             true
         }
         Expr::BinaryOp { left, op, right } => {

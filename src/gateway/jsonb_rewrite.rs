@@ -10,7 +10,9 @@
 
 use sqlparser::ast::{BinaryOperator, DataType, Expr};
 
-use super::compat::{call, cast_to, expr_args, parse_pg_array, pg_function_name, string_literal, text};
+use super::compat::{
+    call, cast_to, expr_args, null, operand, parse_pg_array, pg_function_name, string_literal, text, with_operands,
+};
 
 /// The functions whose result is a jsonb.
 const JSONB_FUNCTIONS: &[&str] = &[
@@ -135,11 +137,15 @@ pub(super) fn jsonb_function(f: &sqlparser::ast::Function) -> Option<Expr> {
     }
     let name = pg_function_name(f)?;
     // (named first: the arguments are copied only for a call rewritten here)
-    if !matches!(name.as_str(), "jsonb_set" | "jsonb_strip_nulls" | "jsonb_pretty") {
+    if !matches!(
+        name.as_str(),
+        "jsonb_set" | "jsonb_strip_nulls" | "json_strip_nulls" | "jsonb_pretty" | "json_object" | "jsonb_object"
+    ) {
         return None;
     }
     let args = expr_args(&f.args)?;
     match (name.as_str(), args.as_slice()) {
+        ("json_object" | "jsonb_object", _) => object_of_text_arrays(&args),
         ("jsonb_set", [target, path, new]) => {
             Some(json(call("duckstore_jsonb_set", vec![target.clone(), path_json(path)?, new.clone(), true_literal()])))
         }
@@ -148,9 +154,58 @@ pub(super) fn jsonb_function(f: &sqlparser::ast::Function) -> Option<Expr> {
             Some(json(call("duckstore_jsonb_set", vec![target.clone(), path_json(path)?, new.clone(), create.clone()])))
         }
         ("jsonb_strip_nulls", [value]) => Some(json(call("duckstore_jsonb_strip_nulls", vec![value.clone()]))),
+        // (json keeps its members' order, repeated keys and numbers as written)
+        ("json_strip_nulls", [value]) => Some(json(call("duckstore_json_strip_nulls", vec![value.clone()]))),
         ("jsonb_pretty", [value]) => Some(call("duckstore_jsonb_pretty", vec![value.clone()])),
         _ => None,
     }
+}
+
+/// PostgreSQL's `json_object(text[])` (keys and values alternating) and `json_object(keys text[],
+/// values text[])`, and their jsonb twins: the object's text as json_object prints it (the wire
+/// prints a jsonb canonically). Two arguments must be written as arrays (`'{a,1}'`, `ARRAY[…]`,
+/// a cast to an array): any other pair is the engine's own json_object(key, value), left alone.
+fn object_of_text_arrays(args: &[Expr]) -> Option<Expr> {
+    let array = |e: &Expr| -> Option<Expr> {
+        match e {
+            Expr::Array(_) | Expr::Cast { data_type: DataType::Array(_), .. } => Some(e.clone()),
+            _ => {
+                let written = string_literal(e).filter(|w| w.trim_start().starts_with('{'))?;
+                let items = parse_pg_array(written)?;
+                let elem = items.into_iter().map(|i| i.map_or_else(null, text)).collect();
+                Some(Expr::Array(sqlparser::ast::Array { elem, named: true }))
+            }
+        }
+    };
+    let member = |key: &str, value: &str| {
+        format!(
+            "to_json(CASE WHEN {key} IS NULL THEN error('null value not allowed for object key') \
+             ELSE CAST({key} AS VARCHAR) END) || ' : ' || coalesce(to_json(CAST({value} AS VARCHAR)), 'null')"
+        )
+    };
+    let (body, operands) = match args {
+        [pairs] => {
+            let a = operand(0);
+            let body = format!(
+                "CASE WHEN len({a}) % 2 <> 0 THEN error('array must have even number of elements') \
+                 ELSE '{{' || array_to_string(list_transform(range(0, len({a}) // 2), duckstore_i -> {}), ', ') || '}}' END",
+                member(&format!("{a}[2 * duckstore_i + 1]"), &format!("{a}[2 * duckstore_i + 2]"))
+            );
+            // (one argument is always an array: the engine's json_object takes pairs)
+            (body, vec![array(pairs).unwrap_or_else(|| pairs.clone())])
+        }
+        [keys, values] => {
+            let (k, v) = (operand(0), operand(1));
+            let body = format!(
+                "CASE WHEN len({k}) <> len({v}) THEN error('mismatched array dimensions') \
+                 ELSE '{{' || array_to_string(list_transform(range(0, len({k})), duckstore_i -> {}), ', ') || '}}' END",
+                member(&format!("{k}[duckstore_i + 1]"), &format!("{v}[duckstore_i + 1]"))
+            );
+            (body, vec![array(keys)?, array(values)?])
+        }
+        _ => return None,
+    };
+    with_operands(&body, operands).ok().map(json)
 }
 
 fn true_literal() -> Expr {

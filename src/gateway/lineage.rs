@@ -408,7 +408,8 @@ pub const QUOTIENT_TYPMOD: i32 = i32::MIN;
 const JSON_OID: u32 = 114;
 /// `jsonb`: JSON text to the engine, printed canonically on the wire (pg::jsonb).
 const JSONB_OID: u32 = 3802;
-const JSON_FUNCTIONS: [&str; 8] = [
+const JSON_FUNCTIONS: [&str; 9] = [
+    "json_strip_nulls",
     "json_build_object",
     "json_build_array",
     "json_object",
