@@ -289,6 +289,9 @@ pub fn macros_sql() -> Vec<String> {
                 THEN 'numeric(' || ((duckstore_p.m - 4) // 65536) || ',' || ((duckstore_p.m - 4) % 65536) || ')'
             WHEN duckstore_p.t = 1043 AND duckstore_p.m >= 4 THEN 'character varying(' || (duckstore_p.m - 4) || ')'
             WHEN duckstore_p.t = 1042 AND duckstore_p.m >= 4 THEN 'character(' || (duckstore_p.m - 4) || ')'
+            WHEN duckstore_p.t IN (1114, 1184, 1083, 1266) AND duckstore_p.m >= 0
+                THEN CASE WHEN duckstore_p.t IN (1114, 1184) THEN 'timestamp(' ELSE 'time(' END || duckstore_p.m || ') with'
+                || CASE WHEN duckstore_p.t IN (1114, 1083) THEN 'out' ELSE '' END || ' time zone'
             {} ELSE '???' END)[1]",
             names.join(" ")
         ),

@@ -163,11 +163,11 @@ fn stands_for(engine_type: &DataType, type_oid: i64) -> bool {
         DataType::Decimal128(_, scale) => type_oid == 1700 || (*scale == 0 && type_oid == 20),
         // int2vector (sent as its text, `1 2`)
         DataType::List(element) if element.data_type() == &DataType::Int16 => type_oid == 22,
-        // name[], "char"[], aclitem[] (lists of text: their text forms are the same)
+        // name[], "char"[], aclitem[], varchar[] (lists of text: their text forms are the same)
         DataType::List(element)
             if matches!(element.data_type(), DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View) =>
         {
-            matches!(type_oid, 1003 | 1002 | 1034 | 2277)
+            matches!(type_oid, 1003 | 1002 | 1034 | 2277 | 1015)
         }
         // a catalog's real (float4) column, held as a double: the wire narrows it
         DataType::Float64 => type_oid == 700,

@@ -268,12 +268,12 @@ fn rewrite_for_postgres<'a>(session: &Session, sql: &'a str) -> Result<(Cow<'a, 
         gateway::compat::extract_fields_in_lower_case(&mut rendered);
         rendered.to_string()
     });
-    let mut changed = false;
+    // (named first, as the client wrote the items: `current_schemas`, not what answers it)
+    let mut changed = gateway::query::name_columns_like_postgres(statement);
     if session_functions {
         let settings = session.settings().clone();
         changed |= gateway::compat::rewrite_session_functions(statement, &session.compat(&settings))?;
     }
-    changed |= gateway::query::name_columns_like_postgres(statement);
     changed |= gateway::compat::rewrite_semantics(statement);
     changed |= keep_declared_types(statement);
     changed |= keep_numeric_digits(statement);

@@ -159,6 +159,7 @@ pub const SESSION_FUNCTION_WORDS: &[&str] = &[
     "pg_is_in_recovery",
     // (and `current_schemas`)
     "current_schema",
+    "format_type",
 ];
 
 /// A storage statement's select items that are session values (`current_user`,
@@ -279,6 +280,8 @@ pub fn rewrite_session_functions(statement: &mut Statement, values: &CompatValue
                             Ok(e) => Some(e),
                             Err(e) => return ControlFlow::Break(e),
                         },
+                        // PostgreSQL's type names (DuckDB's format_type knows its own types)
+                        ("format_type", Some(a)) if a.len() == 2 => Some(call("duckstore_format_type", a)),
                         // a type of PostgreSQL's own by its written name (the session's
                         // to_regtype macro knows duckstore's column types only)
                         ("to_regtype", Some(a)) if a.len() == 1 => {
@@ -1477,6 +1480,38 @@ fn semantic_rewrite(expr: &mut Expr) -> bool {
             let Some(sqlparser::ast::CharacterLength::IntegerLength { length, .. }) = *length else { return false };
             let text = cast_to(take(inner), DataType::Varchar(None));
             **inner = call("left", vec![text, number(length)]);
+            true
+        }
+        // and a cast to varchar(n)[] cuts each element so
+        Expr::Cast {
+            expr: inner,
+            data_type: DataType::Array(sqlparser::ast::ArrayElemTypeDef::SquareBracket(element, _)),
+            ..
+        } if matches!(
+            element.as_ref(),
+            DataType::Varchar(Some(sqlparser::ast::CharacterLength::IntegerLength { .. }))
+                | DataType::CharacterVarying(Some(sqlparser::ast::CharacterLength::IntegerLength { .. }))
+        ) =>
+        {
+            let (DataType::Varchar(Some(sqlparser::ast::CharacterLength::IntegerLength { length, .. }))
+            | DataType::CharacterVarying(Some(sqlparser::ast::CharacterLength::IntegerLength { length, .. }))) =
+                element.as_ref()
+            else {
+                return false;
+            };
+            let length = *length;
+            let texts = cast_to(
+                take(inner),
+                DataType::Array(sqlparser::ast::ArrayElemTypeDef::SquareBracket(
+                    Box::new(DataType::Varchar(None)),
+                    None,
+                )),
+            );
+            *expr = with_operands(
+                &format!("list_transform({}, duckstore_e -> left(duckstore_e, {length}))", operand(0)),
+                vec![texts],
+            )
+            .unwrap_or_else(|_| null());
             true
         }
         // jsonb is JSON text to the engine; the wire prints it as PostgreSQL does (pg::jsonb,

@@ -400,6 +400,9 @@ const UUID_OID: u32 = 2950;
 /// `bigint`.
 const INT8_OID: u32 = 20;
 
+/// `character varying[]`.
+const VARCHAR_ARRAY_OID: u32 = 1015;
+
 /// The typmod marking a written quotient (see [`written_type`]): never sent, PostgreSQL's
 /// quotient has none.
 pub const QUOTIENT_TYPMOD: i32 = i32::MIN;
@@ -463,8 +466,35 @@ fn body_written_types(body: &SetExpr) -> Vec<Option<(u32, i32)>> {
             }
             return types;
         }
+        // a VALUES column: its rows' type, with the typmod only when every row has it
+        SetExpr::Values(values) => {
+            let mut rows = values.rows.iter();
+            let Some(first) = rows.next() else { return vec![] };
+            let mut types: Vec<Option<(u32, i32)>> = first.content.iter().map(written_type).collect();
+            for row in rows {
+                if row.content.len() != types.len() {
+                    return vec![];
+                }
+                for (seen, expr) in types.iter_mut().zip(&row.content) {
+                    *seen = match (*seen, written_type(expr)) {
+                        (Some(a), Some(b)) if a == b => Some(a),
+                        (Some(a), Some(b)) if a.0 != b.0 => None,
+                        (Some(a), _) => Some((a.0, -1)),
+                        (None, _) => None,
+                    };
+                }
+            }
+            return types;
+        }
         _ => return vec![],
     };
+    // `SELECT * FROM (subquery)` (a VALUES list as the naming writes it): the subquery's types
+    if let ([SelectItem::Wildcard(_)], [only]) = (select.projection.as_slice(), select.from.as_slice())
+        && only.joins.is_empty()
+        && let TableFactor::Derived { subquery, .. } = &only.relation
+    {
+        return body_written_types(&subquery.body);
+    }
     let from = json_set_columns(select);
     let mut types = Vec::with_capacity(select.projection.len());
     for item in &select.projection {
@@ -652,6 +682,12 @@ fn cast_type(data_type: &sqlparser::ast::DataType) -> Option<(u32, i32)> {
         }
         // `char` alone is char(1)
         DataType::Char(l) | DataType::Character(l) => return Some((1042, length(l).unwrap_or(5))),
+        // varchar(n)[]: the element's length is the array's typmod
+        DataType::Array(sqlparser::ast::ArrayElemTypeDef::SquareBracket(element, _)) => {
+            if let DataType::Varchar(l) | DataType::CharacterVarying(l) = element.as_ref() {
+                return Some((VARCHAR_ARRAY_OID, length(l).unwrap_or(-1)));
+            }
+        }
         _ => {}
     }
     let oid = match super::query::postgres_type_name(data_type).as_str() {
