@@ -352,6 +352,19 @@ pub fn macros_sql() -> Vec<String> {
          WHEN duckstore_p.x <= duckstore_p.hi THEN CAST(duckstore_p.n AS INTEGER) + 1 \
          ELSE CAST(floor((duckstore_p.lo - duckstore_p.x) * duckstore_p.n / (duckstore_p.lo - duckstore_p.hi)) AS INTEGER) + 1 END END)[1]"
             .to_owned(),
+        // a time or timestamp rounded to a multiple of s microseconds as PostgreSQL's typmod
+        // rounds it: half away from zero, a timestamp counted from PostgreSQL's epoch
+        // (2000-01-01), a time from midnight (up to 24:00:00, as PostgreSQL's; gateway::compat)
+        "CREATE OR REPLACE MACRO duckstore_round_timestamp(v, s) AS list_transform([struct_pack(v := v, s := s)], duckstore_p -> \
+         list_transform([epoch_us(duckstore_p.v) - 946684800000000], duckstore_u -> duckstore_p.v + to_microseconds(CAST(\
+         sign(duckstore_u) * ((abs(duckstore_u) + duckstore_p.s // 2) // duckstore_p.s) * duckstore_p.s - duckstore_u AS BIGINT)))[1])[1]"
+            .to_owned(),
+        "CREATE OR REPLACE MACRO duckstore_round_time(v, s) AS list_transform([struct_pack(v := v, s := s)], duckstore_p -> \
+         list_transform([(hour(duckstore_p.v) * 60 + minute(duckstore_p.v)) * 60000000 + microsecond(duckstore_p.v)], duckstore_u -> \
+         list_transform([(duckstore_u + duckstore_p.s // 2) // duckstore_p.s * duckstore_p.s], duckstore_r -> \
+         CASE WHEN duckstore_r >= 86400000000 THEN TIME '24:00:00' \
+         ELSE duckstore_p.v + to_microseconds(CAST(duckstore_r - duckstore_u AS BIGINT)) END)[1])[1])[1]"
+            .to_owned(),
         // what jsonb's `?` finds: an object's keys, an array's string elements, a string itself
         "CREATE OR REPLACE MACRO duckstore_json_keys(j) AS list_transform([j], duckstore_v -> CASE json_type(duckstore_v) \
          WHEN 'OBJECT' THEN json_keys(duckstore_v) \

@@ -169,6 +169,10 @@ fn stands_for(engine_type: &DataType, type_oid: i64) -> bool {
         {
             matches!(type_oid, 1003 | 1002 | 1034 | 2277 | 1015)
         }
+        // a time or timestamp of a given precision (its typmod)
+        DataType::Timestamp(_, None) => type_oid == 1114,
+        DataType::Timestamp(_, Some(_)) => type_oid == 1184,
+        DataType::Time64(_) => type_oid == 1083,
         // a catalog's real (float4) column, held as a double: the wire narrows it
         DataType::Float64 => type_oid == 700,
         // oidvector (`pg_proc.proargtypes`), sent as its text too; oid[] (a bigint[]'s text)

@@ -741,13 +741,34 @@ impl Rewriter<'_, '_> {
             }
             "pg_size_pretty" => call("format_bytes", vec![arg(0)]),
             "pg_table_size" | "pg_total_relation_size" | "pg_relation_size" => {
-                // a relation's name is read as its regclass (`pg_relation_size('s.t')`)
-                let regclass = DataType::Custom(ObjectName::from(vec![Ident::new("regclass")]), vec![]);
-                let relation = match args.first().filter(|a| string_literal(a).is_some()) {
-                    Some(name) => self.cast(name, &regclass)?.unwrap_or_else(|| name.clone()),
-                    None => arg(0),
-                };
-                template(&lookup("CAST(relpages AS BIGINT) * 8192", "oid", None, "pg_catalog.pg_class"), &[relation])?
+                const SIZE: &str = "CAST(relpages AS BIGINT) * 8192";
+                match args.first().and_then(string_literal) {
+                    // a relation's name, as a regclass reads it (one look-up: no oid between)
+                    Some(name) => {
+                        let (schema, relation) = match name.rsplit_once('.') {
+                            Some((s, r)) => (Some(s.trim_matches('"')), r.trim_matches('"')),
+                            None => (None, name.trim_matches('"')),
+                        };
+                        let found = match schema {
+                            Some(schema) => template(
+                                &lookup(SIZE, "c.relname", Some("n.nspname"), CLASS_WITH_NAMESPACE),
+                                &[text(relation), text(schema)],
+                            )?,
+                            None => template(
+                                &lookup(
+                                    SIZE,
+                                    "c.relname",
+                                    Some("list_contains(__arg1, n.nspname)"),
+                                    CLASS_WITH_NAMESPACE,
+                                ),
+                                &[text(relation), self.visible_schemas()],
+                            )?,
+                        };
+                        let missing = format!("relation \"{}\" does not exist", name.replace('"', ""));
+                        call("coalesce", vec![found, call("error", vec![text(missing)])])
+                    }
+                    None => template(&lookup(SIZE, "oid", None, "pg_catalog.pg_class"), &args)?,
+                }
             }
             "pg_get_function_result" | "pg_get_function_arguments" | "pg_get_function_identity_arguments" => text(""),
             "pg_get_statisticsobjdef_columns" | "pg_get_serial_sequence" => cast_to(null(), DataType::Text),
@@ -980,6 +1001,7 @@ impl VisitorMut for Rewriter<'_, '_> {
 
     fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<Error> {
         // PostgreSQL's semantics first (division by zero, = ANY), shared with workspaces
+        arrow_operands_in_parentheses(expr);
         if with_stack_room(|| semantic_rewrite(expr)) {
             return ControlFlow::Continue(());
         }
@@ -1087,6 +1109,39 @@ impl VisitorMut for Rewriter<'_, '_> {
 /// it; a workspace's statements get it through [`rewrite_semantics`]). Operands move into their
 /// replacement, never copied: an expression may be as deep as the nesting bound allows.
 /// Answers whether anything changed.
+/// `->` and `->>` bind tighter than IS, the comparisons, AND and NOT in PostgreSQL; DuckDB
+/// reads them looser (as its lambda arrow): as another operator's operand they reach it in
+/// parentheses. Answers whether anything changed.
+fn arrow_operands_in_parentheses(expr: &mut Expr) -> bool {
+    fn wrap(operand: &mut Expr) -> bool {
+        if !matches!(operand, Expr::BinaryOp { op: BinaryOperator::Arrow | BinaryOperator::LongArrow, .. }) {
+            return false;
+        }
+        let arrow = std::mem::replace(operand, Expr::value(Value::Null));
+        *operand = Expr::Nested(Box::new(arrow));
+        true
+    }
+    match expr {
+        Expr::IsNull(e)
+        | Expr::IsNotNull(e)
+        | Expr::IsTrue(e)
+        | Expr::IsNotTrue(e)
+        | Expr::IsFalse(e)
+        | Expr::IsNotFalse(e)
+        | Expr::IsUnknown(e)
+        | Expr::IsNotUnknown(e)
+        | Expr::UnaryOp { expr: e, .. }
+        | Expr::In { expr: e, .. } => wrap(e),
+        Expr::BinaryOp { left, op, right } if !matches!(op, BinaryOperator::Arrow | BinaryOperator::LongArrow) => {
+            wrap(left) | wrap(right)
+        }
+        Expr::IsDistinctFrom(a, b) | Expr::IsNotDistinctFrom(a, b) => wrap(a) | wrap(b),
+        Expr::Between { expr: e, low, high, .. } => wrap(e) | wrap(low) | wrap(high),
+        Expr::Like { expr: e, pattern, .. } | Expr::ILike { expr: e, pattern, .. } => wrap(e) | wrap(pattern),
+        _ => false,
+    }
+}
+
 fn semantic_rewrite(expr: &mut Expr) -> bool {
     let take = |e: &mut Expr| std::mem::replace(e, Expr::value(Value::Null));
     match expr {
@@ -1218,12 +1273,6 @@ fn semantic_rewrite(expr: &mut Expr) -> bool {
                     **side = cast_to(take(side), DataType::Float8);
                 }
             }
-            true
-        }
-        // `->` and `->>` bind tighter than IS, the comparisons and AND in PostgreSQL; DuckDB
-        // reads them looser (as its lambda arrow), so they reach it in parentheses
-        Expr::BinaryOp { op: BinaryOperator::Arrow | BinaryOperator::LongArrow, .. } => {
-            *expr = Expr::Nested(Box::new(take(expr)));
             true
         }
         Expr::BinaryOp { left, op, right } => {
@@ -1480,6 +1529,27 @@ fn semantic_rewrite(expr: &mut Expr) -> bool {
             let Some(sqlparser::ast::CharacterLength::IntegerLength { length, .. }) = *length else { return false };
             let text = cast_to(take(inner), DataType::Varchar(None));
             **inner = call("left", vec![text, number(length)]);
+            true
+        }
+        // time(p), timestamp(p) and timestamptz(p) round to p fractional digits, half away from
+        // zero on PostgreSQL's clock (microseconds from 2000-01-01); DuckDB takes no precision
+        Expr::Cast {
+            expr: inner,
+            data_type: data_type @ (DataType::Timestamp(Some(_), _) | DataType::Time(Some(_), _)),
+            ..
+        } if !matches!(
+            data_type,
+            DataType::Time(_, sqlparser::ast::TimezoneInfo::WithTimeZone | sqlparser::ast::TimezoneInfo::Tz)
+        ) =>
+        {
+            let (DataType::Timestamp(precision, _) | DataType::Time(precision, _)) = data_type else { return false };
+            let digits = precision.take().unwrap_or(6);
+            let time = matches!(data_type, DataType::Time(..));
+            if digits >= 6 {
+                return true;
+            }
+            let cast = take(expr);
+            *expr = round_time_to_digits(cast, digits, time).unwrap_or_else(null);
             true
         }
         // and a cast to varchar(n)[] cuts each element so
@@ -2409,6 +2479,14 @@ fn int4_literal(e: &Expr) -> bool {
         && n.parse::<i64>().is_ok_and(|i| i32::try_from(if negative { -i } else { i }).is_ok())
 }
 
+/// `value` (a time, or a timestamp with or without a zone) rounded to `digits` (0–5) fractional
+/// digits, as PostgreSQL's typmod rounds it (the engine's macros, see exec::catalog).
+fn round_time_to_digits(value: Expr, digits: u64, time: bool) -> Option<Expr> {
+    let scale = 10_i64.pow(u32::try_from(6 - digits).ok()?);
+    let macro_name = if time { "duckstore_round_time" } else { "duckstore_round_timestamp" };
+    Some(call(macro_name, vec![value, number(scale)]))
+}
+
 /// DuckDB's form of a date written with PostgreSQL's ` BC` (`0044-03-15 (BC)`); None for any
 /// other text.
 fn bc_date(written: &str) -> Option<String> {
@@ -3216,6 +3294,7 @@ pub fn rewrite_semantics(statement: &mut Statement) -> bool {
             ControlFlow::Continue(())
         }
         fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
+            self.0 |= arrow_operands_in_parentheses(expr);
             self.0 |= with_stack_room(|| semantic_rewrite(expr));
             ControlFlow::Continue(())
         }

@@ -682,6 +682,14 @@ fn cast_type(data_type: &sqlparser::ast::DataType) -> Option<(u32, i32)> {
         }
         // `char` alone is char(1)
         DataType::Char(l) | DataType::Character(l) => return Some((1042, length(l).unwrap_or(5))),
+        // time(p), timestamp(p), timestamptz(p): the precision is the typmod (at most 6)
+        DataType::Timestamp(Some(p), zone) => {
+            let zoned = matches!(zone, sqlparser::ast::TimezoneInfo::WithTimeZone | sqlparser::ast::TimezoneInfo::Tz);
+            return Some((if zoned { 1184 } else { 1114 }, i32::try_from((*p).min(6)).ok()?));
+        }
+        DataType::Time(Some(p), sqlparser::ast::TimezoneInfo::None | sqlparser::ast::TimezoneInfo::WithoutTimeZone) => {
+            return Some((1083, i32::try_from((*p).min(6)).ok()?));
+        }
         // varchar(n)[]: the element's length is the array's typmod
         DataType::Array(sqlparser::ast::ArrayElemTypeDef::SquareBracket(element, _)) => {
             if let DataType::Varchar(l) | DataType::CharacterVarying(l) = element.as_ref() {

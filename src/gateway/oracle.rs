@@ -97,6 +97,8 @@ const PARSER_FUNCTIONS: &[&str] = &[
     "duckstore_json_keys",
     "duckstore_power",
     "duckstore_width_bucket",
+    "duckstore_round_timestamp",
+    "duckstore_round_time",
     "nullif",
     "coalesce",
     "greatest",

@@ -140,6 +140,13 @@ fn deep_statements_are_54001_and_never_overflow_the_server_stack() {
                 Box::new(|n| format!("SELECT {}false", "'pg_class'::regclass::text = 'x' OR ".repeat(n / 8))),
                 Box::new(|n| format!("SELECT {}false", "pg_relation_size('pg_class') = 1 OR ".repeat(n / 2))),
                 Box::new(|n| {
+                    format!("SELECT {}false", "pg_relation_size('pg_catalog.pg_class') = 1 OR ".repeat(n / 2))
+                }),
+                // operands the rewrite puts in parentheses, casts it rounds
+                Box::new(|n| format!("SELECT {}false", "'{}'::json -> 'a' IS NULL OR ".repeat(n / 2))),
+                Box::new(|n| format!("SELECT now(){}", "::timestamp(0)".repeat(n / 3))),
+                Box::new(|n| format!("SELECT {}false", "now()::timestamp(2) IS NULL OR ".repeat(n / 2))),
+                Box::new(|n| {
                     format!("SELECT 1 WHERE {}true", "EXISTS (SELECT 1 FROM generate_series(1, 2)) OR ".repeat(n))
                 }),
             ];

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use arrow::array::{
     Array, AsArray, BooleanArray, Date32Array, Decimal128Array, Float32Array, Float64Array, Int8Array, Int16Array,
-    Int32Array, Int64Array, IntervalMonthDayNanoArray, RecordBatch, TimestampMicrosecondArray, UInt8Array, UInt16Array,
-    UInt32Array,
+    Int32Array, Int64Array, IntervalMonthDayNanoArray, RecordBatch, Time64MicrosecondArray, TimestampMicrosecondArray,
+    UInt8Array, UInt16Array, UInt32Array,
 };
 use arrow::datatypes::{DataType, IntervalUnit, TimeUnit};
 use bytes::{BufMut, BytesMut};
@@ -38,6 +38,8 @@ enum Column<'a> {
     Utf8(&'a dyn Array),
     Date(&'a Date32Array),
     Timestamp(&'a TimestampMicrosecondArray, TimestampText),
+    /// A time of day: microseconds from midnight (24:00:00 included).
+    Time(&'a Time64MicrosecondArray),
     /// Text only (binary numeric goes through arrow-pg).
     Decimal(&'a Decimal128Array, u32, DecimalText),
     /// Text only (binary intervals go through arrow-pg).
@@ -108,6 +110,7 @@ fn column<'a>(
         DataType::Timestamp(TimeUnit::Microsecond, tz) => {
             Column::Timestamp(array.as_primitive(), TimestampText::of(tz.is_some(), zone))
         }
+        DataType::Time64(TimeUnit::Microsecond) => Column::Time(array.as_primitive()),
         DataType::Decimal128(precision, scale) if !binary && *scale >= 0 => {
             let text = if quotient && i32::from(*scale) == i32::from(crate::engine::numeric::QUOTIENT_SCALE) {
                 DecimalText::Quotient
@@ -358,6 +361,34 @@ fn put_date(buf: &mut BytesMut, days: i32) {
     }
 }
 
+/// A fraction of a second (microseconds) as PostgreSQL prints it: nothing when zero, else a
+/// point and its digits without trailing zeros.
+fn put_fraction(buf: &mut BytesMut, frac: u32) {
+    if frac == 0 {
+        return;
+    }
+    let mut digits = [b'0'; 6];
+    let mut f = frac;
+    for d in digits.iter_mut().rev() {
+        *d = b'0' + (f % 10) as u8;
+        f /= 10;
+    }
+    let end = digits.iter().rposition(|d| *d != b'0').map_or(0, |p| p + 1);
+    buf.put_u8(b'.');
+    buf.put_slice(&digits[..end]);
+}
+
+/// A time of day as PostgreSQL prints it (`12:00:00`, `09:30:00.5`, `24:00:00`).
+fn put_time(buf: &mut BytesMut, micros: i64) {
+    let seconds = micros.div_euclid(1_000_000);
+    put_padded(buf, u32::try_from(seconds / 3600).unwrap_or(0), 2);
+    buf.put_u8(b':');
+    put_padded(buf, (seconds / 60 % 60) as u32, 2);
+    buf.put_u8(b':');
+    put_padded(buf, (seconds % 60) as u32, 2);
+    put_fraction(buf, micros.rem_euclid(1_000_000) as u32);
+}
+
 pub(super) fn put_timestamp(buf: &mut BytesMut, micros: i64, text: TimestampText) {
     match micros {
         TIMESTAMP_INFINITY => return buf.put_slice(b"infinity"),
@@ -385,17 +416,7 @@ pub(super) fn put_timestamp(buf: &mut BytesMut, micros: i64, text: TimestampText
     put_padded(buf, secs_of_day / 60 % 60, 2);
     buf.put_u8(b':');
     put_padded(buf, secs_of_day % 60, 2);
-    if frac != 0 {
-        let mut digits = [b'0'; 6];
-        let mut f = frac;
-        for d in digits.iter_mut().rev() {
-            *d = b'0' + (f % 10) as u8;
-            f /= 10;
-        }
-        let end = digits.iter().rposition(|d| *d != b'0').map_or(0, |p| p + 1);
-        buf.put_u8(b'.');
-        buf.put_slice(&digits[..end]);
-    }
+    put_fraction(buf, frac);
     if text != TimestampText::Plain {
         crate::gateway::time_zone::write_offset(buf, offset, true);
     }
@@ -420,6 +441,7 @@ impl Column<'_> {
             Column::Utf8(a) => a.is_null(row),
             Column::Date(a) => a.is_null(row),
             Column::Timestamp(a, _) => a.is_null(row),
+            Column::Time(a) => a.is_null(row),
             Column::Decimal(a, ..) => a.is_null(row),
             Column::Interval(a) => a.is_null(row),
         }
@@ -440,6 +462,7 @@ impl Column<'_> {
             Column::Utf8(a) => buf.put_slice(utf8_value(*a, row).as_bytes()),
             Column::Date(a) => put_date(buf, a.value(row)),
             Column::Timestamp(a, zone) => put_timestamp(buf, a.value(row), *zone),
+            Column::Time(a) => put_time(buf, a.value(row)),
             Column::Decimal(a, scale, DecimalText::Fixed) => put_decimal(buf, a.value(row), *scale),
             Column::Decimal(a, scale, DecimalText::StandIn) => {
                 let (value, scale) = without_trailing_zeros(a.value(row), *scale);
@@ -482,6 +505,8 @@ impl Column<'_> {
                 i64::MIN | TIMESTAMP_MINUS_INFINITY => i64::MIN,
                 micros => micros.saturating_sub(PG_EPOCH_MICROS),
             }),
+            // (microseconds from midnight, as PostgreSQL sends a time)
+            Column::Time(a) => buf.put_i64(a.value(row)),
             Column::Decimal(..) => unreachable!("binary numeric is not on the fast path"),
             Column::Interval(..) => unreachable!("binary intervals are not on the fast path"),
         }
