@@ -162,6 +162,8 @@ pub enum SqlState {
     /// `42P07`
     DuplicateTable,
     DuplicateCursor,
+    /// `42P05`
+    DuplicatePreparedStatement,
     /// `42P16`
     InvalidTableDefinition,
     /// `42P17`
@@ -284,6 +286,7 @@ impl SqlState {
         SqlState::DuplicateSchema,
         SqlState::DuplicateTable,
         SqlState::DuplicateCursor,
+        SqlState::DuplicatePreparedStatement,
         SqlState::InvalidTableDefinition,
         SqlState::InvalidObjectDefinition,
         SqlState::IndeterminateDatatype,
@@ -369,6 +372,7 @@ impl SqlState {
             SqlState::DuplicateSchema => "42P06",
             SqlState::DuplicateTable => "42P07",
             SqlState::DuplicateCursor => "42P03",
+            SqlState::DuplicatePreparedStatement => "42P05",
             SqlState::InvalidTableDefinition => "42P16",
             SqlState::InvalidObjectDefinition => "42P17",
             SqlState::IndeterminateDatatype => "42P18",
@@ -478,7 +482,8 @@ impl SqlState {
             | SqlState::DuplicateObject
             | SqlState::DuplicateSchema
             | SqlState::DuplicateTable
-            | SqlState::DuplicateCursor => ErrorKind::AlreadyExists,
+            | SqlState::DuplicateCursor
+            | SqlState::DuplicatePreparedStatement => ErrorKind::AlreadyExists,
             SqlState::InsufficientResources
             | SqlState::DiskFull
             | SqlState::OutOfMemory

@@ -198,12 +198,31 @@ impl Executor {
         planned
     }
 
+    /// The plan `EXECUTE name(arguments)` runs: the statement PREPARE stored, the arguments
+    /// bound, planned as the session's statements are (26000 when no such name is prepared).
+    fn prepared_plan(&self, session: &Session, name: &str, arguments: &[sqlparser::ast::Expr]) -> Result<Plan> {
+        let statement = {
+            let prepared = session.prepared_statements();
+            let found = prepared.get(name).ok_or_else(|| no_prepared_statement(name))?;
+            gateway::bind_prepared(name, found, arguments)?
+        };
+        self.plan(session, statement)
+    }
+
     /// Parameter and result types of a plan, worked out without running it.
     pub async fn describe(&self, session: &Session, plan: &Plan) -> Result<Shape> {
         crate::catalog::as_transaction(session.transaction_id(), self.describe_as_session(session, plan)).await
     }
 
     async fn describe_as_session(&self, session: &Session, plan: &Plan) -> Result<Shape> {
+        let bound;
+        let plan = match plan {
+            Plan::Execute { name, arguments } => {
+                bound = self.prepared_plan(session, name, arguments)?;
+                &bound
+            }
+            other => other,
+        };
         match plan {
             Plan::Query(q) => self.describe_query(session, q).await,
             // the query's parameters; the rows come with FETCH
@@ -283,6 +302,17 @@ impl Executor {
         in_transaction: bool,
     ) -> Result<Outcome> {
         let started = Instant::now();
+        // EXECUTE runs as the statement it binds, planned now
+        let bound;
+        let plan = match plan {
+            Plan::Execute { name, arguments } => {
+                bound = self.prepared_plan(session, name, arguments).inspect_err(|e| {
+                    self.observe(session, plan.kind(), started, Some(e));
+                })?;
+                &bound
+            }
+            other => other,
+        };
         if plan.is_write() && session.read_only(in_transaction) {
             let e = Error::new(
                 ErrorKind::FailedPrecondition,
@@ -506,12 +536,37 @@ impl Executor {
             Plan::NoOp("DISCARD ALL") => {
                 outside_transaction_block("DISCARD ALL", in_transaction)?;
                 cursors::close_all(session);
+                session.prepared_statements().clear();
                 if session.workspace.is_some() {
                     self.workspace_cursor(session, gateway::WorkspaceCursor::Close(None), &[], false).await?;
                 }
                 Ok(Outcome::Command(CommandTag::new("DISCARD ALL")))
             }
             Plan::NoOp(tag) => Ok(Outcome::Command(CommandTag::new(tag))),
+            Plan::Prepare { name, prepared, checked } => {
+                // (a missing table is PREPARE's error, as in PostgreSQL)
+                self.describe_as_session(session, checked).await?;
+                let mut stored = session.prepared_statements();
+                if stored.contains_key(name) {
+                    return Err(Error::new(
+                        ErrorKind::AlreadyExists,
+                        format!("prepared statement \"{name}\" already exists"),
+                    )
+                    .with_sqlstate(SqlState::DuplicatePreparedStatement));
+                }
+                stored.insert(name.clone(), (**prepared).clone());
+                Ok(Outcome::Command(CommandTag::new("PREPARE")))
+            }
+            Plan::Deallocate(None) => {
+                session.prepared_statements().clear();
+                Ok(Outcome::Command(CommandTag::new("DEALLOCATE ALL")))
+            }
+            Plan::Deallocate(Some(name)) => match session.prepared_statements().remove(name) {
+                Some(_) => Ok(Outcome::Command(CommandTag::new("DEALLOCATE"))),
+                None => Err(no_prepared_statement(name)),
+            },
+            // (bound above)
+            Plan::Execute { .. } => Err(Error::internal("EXECUTE", "a prepared statement was not bound")),
             Plan::Savepoint(name) => {
                 outside_transaction("SAVEPOINT", in_transaction)?;
                 let mut transaction = session.open_transaction(storage);
@@ -1051,6 +1106,12 @@ fn outside_transaction_block(what: &str, in_transaction: bool) -> Result<()> {
         .with_sqlstate(SqlState::ActiveSqlTransaction))
 }
 
+/// PostgreSQL's answer to a name no PREPARE stored.
+fn no_prepared_statement(name: &str) -> Error {
+    Error::not_found(format!("prepared statement \"{name}\" does not exist"))
+        .with_sqlstate(SqlState::InvalidSqlStatementName)
+}
+
 /// Whether a statement takes a transaction's snapshot, as PostgreSQL's first query of a
 /// REPEATABLE READ block does (transaction control, settings and cursor moves do not).
 fn reads_a_snapshot(plan: &Plan) -> bool {
@@ -1065,6 +1126,8 @@ fn reads_a_snapshot(plan: &Plan) -> bool {
             | Plan::ResetAll
             | Plan::Show(_)
             | Plan::NoOp(_)
+            | Plan::Prepare { .. }
+            | Plan::Deallocate(_)
             | Plan::Savepoint(_)
             | Plan::ReleaseSavepoint(_)
             | Plan::RollbackToSavepoint(_)

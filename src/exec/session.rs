@@ -54,6 +54,8 @@ pub struct Session {
     pub workspace: Option<WorkspaceSession>,
     /// Open cursors by name (see `exec::cursors`).
     pub cursors: Mutex<std::collections::HashMap<String, super::cursors::Cursor>>,
+    /// Statements `PREPARE` stored, by name (storage sessions; see `gateway::prepared`).
+    sql_prepared: Mutex<std::collections::HashMap<String, crate::gateway::SqlPrepared>>,
     /// A workspace session's open cursors (see `exec::workspace_cursors`).
     pub workspace_cursors: Mutex<std::collections::HashMap<String, super::workspace_cursors::WorkspaceCursorState>>,
     /// The writes of the open transaction block, once it wrote (see `storage::transactions`).
@@ -132,6 +134,7 @@ impl Session {
             relation_base: rand::random::<u64>() & ((1 << 47) - 1),
             workspace: start.workspace,
             cursors: Mutex::new(Default::default()),
+            sql_prepared: Mutex::new(Default::default()),
             workspace_cursors: Mutex::new(Default::default()),
             transaction: Mutex::new(None),
             resolved: Mutex::new(ResolvedReads::default()),
@@ -270,6 +273,13 @@ impl Session {
 
     pub fn settings(&self) -> std::sync::MutexGuard<'_, SessionSettings> {
         self.settings.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The statements PREPARE stored, by name.
+    pub fn prepared_statements(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, crate::gateway::SqlPrepared>> {
+        self.sql_prepared.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// A transaction block begins: its settings are kept, for its end.

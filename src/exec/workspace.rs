@@ -286,6 +286,19 @@ fn rewrite_for_postgres<'a>(session: &Session, sql: &'a str) -> Result<(Cow<'a, 
     Ok((Cow::Owned(statement.to_string()), read_as))
 }
 
+/// A text whose `PREPARE name(types) AS …` DuckDB refuses for the declared types, with each
+/// `$n` cast to its type instead (see `gateway::declared_types_as_casts`); None unless the
+/// gateway's parser reads the text and one of its statements changes. DuckDB splits and checks
+/// this rendering, which is all that runs.
+fn prepare_types_as_casts(text: &str) -> Option<String> {
+    let mut statements = gateway::parse(text).ok()?;
+    let mut changed = false;
+    for statement in &mut statements {
+        changed |= gateway::declared_types_as_casts(statement);
+    }
+    changed.then(|| statements.iter().map(ToString::to_string).collect::<Vec<_>>().join(";\n"))
+}
+
 /// A statement in PostgreSQL's operators that DuckDB has no syntax for (jsonb's `#>`, `?`,
 /// `@>` of arrays, …) with those operators as the engine's functions, as a storage session runs
 /// them (`gateway::compat::rewrite_semantics`); None unless the gateway's parser reads the text
@@ -465,8 +478,15 @@ impl Executor {
         match engine.workspace_statements(text.to_owned()).await {
             Ok(statements) => Ok(statements.into_iter().map(|s| s.sql).collect()),
             // (a short text: the retry tokenizes it here, on the async thread)
-            Err(e) if e.state() == SqlState::SyntaxError && text.len() <= 64 * 1024 => {
-                let retries = [gateway::quote_duckdb_keywords(text), postgres_operators_as_functions(text)];
+            Err(e)
+                if matches!(e.state(), SqlState::SyntaxError | SqlState::FeatureNotSupported)
+                    && text.len() <= 64 * 1024 =>
+            {
+                let retries = [
+                    gateway::quote_duckdb_keywords(text),
+                    postgres_operators_as_functions(text),
+                    prepare_types_as_casts(text),
+                ];
                 for retry in retries.into_iter().flatten() {
                     if let Ok(statements) = engine.workspace_statements(retry).await {
                         return Ok(statements.into_iter().map(|s| s.sql).collect());

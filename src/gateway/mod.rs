@@ -18,6 +18,7 @@ pub mod nesting;
 pub mod oracle;
 pub mod pg_catalog;
 pub mod pg_rules;
+mod prepared;
 pub mod procedures;
 pub(crate) mod query;
 pub mod settings;
@@ -37,6 +38,7 @@ use crate::error::{Error, Result, SqlState};
 pub use compat::CompatValues;
 pub use cursors::{WorkspaceCursor, workspace_cursor};
 pub use ddl::{TEMPORARY_BUCKET, plan_view_query};
+pub use prepared::{SqlPrepared, bind as bind_prepared, declared_types_as_casts};
 pub use procedures::CallPlan;
 pub use query::{ConstantRow, QueryPlan, RenderedQuery, ServerRelation};
 
@@ -142,8 +144,23 @@ pub enum Plan {
     /// `ROLLBACK TO [SAVEPOINT] name`: undoes the writes since, and leaves a failed transaction
     /// usable again.
     RollbackToSavepoint(String),
-    /// Accepted and answered with a tag, nothing else (`DISCARD ALL`, `DEALLOCATE`, `CLOSE`).
+    /// Accepted and answered with a tag, nothing else (`DISCARD ALL`, `UNLISTEN`).
     NoOp(&'static str),
+    /// `PREPARE name [(types)] AS statement` (checked by planning it once).
+    Prepare {
+        name: String,
+        prepared: Box<SqlPrepared>,
+        /// The statement as planned then, its tables looked up when PREPARE runs.
+        checked: Box<Plan>,
+    },
+    /// `EXECUTE name[(arguments)]`: the prepared statement with the arguments bound, planned
+    /// when it runs.
+    Execute {
+        name: String,
+        arguments: Vec<Expr>,
+    },
+    /// `DEALLOCATE [PREPARE] name` (None: `ALL`).
+    Deallocate(Option<String>),
     CreateBucket {
         bucket: String,
         if_not_exists: bool,
@@ -230,7 +247,8 @@ impl Plan {
             Plan::DeclareCursor { .. } | Plan::Fetch { .. } | Plan::CloseCursor(_) => "cursor",
             Plan::Show(_) => "show",
             Plan::Savepoint(_) | Plan::ReleaseSavepoint(_) | Plan::RollbackToSavepoint(_) => "transaction",
-            Plan::NoOp(_) => "utility",
+            Plan::NoOp(_) | Plan::Prepare { .. } | Plan::Deallocate(_) => "utility",
+            Plan::Execute { .. } => "execute",
             Plan::CreateBucket { .. }
             | Plan::CreateTable { .. }
             | Plan::CreateView { .. }
@@ -718,10 +736,15 @@ pub fn plan(mut statement: Statement, compat: &CompatValues<'_>) -> Result<Plan>
             sqlparser::ast::Reset::SessionAuthorization => Ok(Plan::NoOp("RESET")),
         },
         Statement::Discard { .. } => Ok(Plan::NoOp("DISCARD ALL")),
-        Statement::Deallocate { name, .. } if name.quote_style.is_none() && name.value.eq_ignore_ascii_case("all") => {
-            Ok(Plan::NoOp("DEALLOCATE ALL"))
+        Statement::Prepare { name, data_types, statement } => {
+            prepared::plan_prepare(&name, data_types, *statement, compat)
         }
-        Statement::Deallocate { .. } => Ok(Plan::NoOp("DEALLOCATE")),
+        Statement::Execute { name: Some(name), parameters, immediate: false, into, using, .. }
+            if into.is_empty() && using.is_empty() =>
+        {
+            prepared::plan_execute(&name, parameters)
+        }
+        Statement::Deallocate { name, .. } => Ok(prepared::plan_deallocate(&name)),
         // nothing is ever listened to (LISTEN is refused): connection pools reset with it
         Statement::UNLISTEN { .. } => Ok(Plan::NoOp("UNLISTEN")),
         Statement::Close { cursor } => Ok(Plan::CloseCursor(cursors::closed(cursor))),

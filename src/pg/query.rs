@@ -315,6 +315,12 @@ impl SimpleQueryHandler for Connection {
                         {
                             Err(aborted_transaction())
                         }
+                        // a statement the protocol prepared (Parse) is one PREPARE's too, as
+                        // in PostgreSQL: psycopg deallocates its own so
+                        Ok(Plan::Deallocate(Some(name))) if client.portal_store().get_statement(&name).is_some() => {
+                            client.portal_store().rm_statement(&name);
+                            Ok(Outcome::Command(crate::exec::CommandTag::new("DEALLOCATE")))
+                        }
                         Ok(plan) => {
                             ends_transaction = matches!(plan, Plan::Commit | Plan::Rollback);
                             let plan = match plan {

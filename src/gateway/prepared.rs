@@ -1,0 +1,208 @@
+//! SQL-level prepared statements of a storage session: `PREPARE name [(types)] AS statement`,
+//! `EXECUTE name[(arguments)]`, `DEALLOCATE [PREPARE] name | ALL`. The session keeps the
+//! statement as parsed; each EXECUTE binds the arguments in place of its `$n` (cast to the
+//! declared types, as PostgreSQL coerces them) and plans the result afresh, so authorization
+//! and the catalog are those of the moment it runs.
+
+use std::ops::ControlFlow;
+
+use sqlparser::ast::{DataType, Expr, Ident, ObjectName, Statement, Value, VisitMut, VisitorMut};
+
+use super::compat::CompatValues;
+use super::{Plan, cursors::cursor_name};
+use crate::error::{Error, Result, SqlState};
+
+/// A statement `PREPARE` stored: what EXECUTE binds and plans.
+#[derive(Debug, Clone)]
+pub struct SqlPrepared {
+    pub statement: Statement,
+    /// The declared parameter types (may be fewer than the statement's parameters).
+    pub types: Vec<DataType>,
+}
+
+/// The most parameters one statement may have (as a Bind message may carry).
+const MAX_PARAMETERS: usize = crate::engine::MAX_PARAMS;
+
+/// Plans `PREPARE`: the statement is planned once now, its parameters cast to the declared
+/// types, so an error in it (a missing table, a refused function) is PREPARE's, as in
+/// PostgreSQL; the plan itself is not kept.
+pub(super) fn plan_prepare(
+    name: &Ident,
+    types: Vec<DataType>,
+    statement: Statement,
+    compat: &CompatValues<'_>,
+) -> Result<Plan> {
+    if !matches!(statement, Statement::Query(_) | Statement::Insert(_) | Statement::Update(_) | Statement::Delete(_)) {
+        return Err(Error::invalid("PREPARE takes SELECT, VALUES, INSERT, UPDATE or DELETE")
+            .with_sqlstate(SqlState::SyntaxError));
+    }
+    if types.len() > MAX_PARAMETERS {
+        return Err(Error::invalid(format!("a prepared statement takes at most {MAX_PARAMETERS} parameters"))
+            .with_sqlstate(SqlState::ProgramLimitExceeded));
+    }
+    let prepared = SqlPrepared { statement, types };
+    let mut typed = prepared.statement.clone();
+    cast_parameters(&mut typed, &prepared.types);
+    let checked = super::plan(typed, compat)?;
+    Ok(Plan::Prepare { name: cursor_name(name), prepared: Box::new(prepared), checked: Box::new(checked) })
+}
+
+/// A workspace's `PREPARE name(types) AS statement` as DuckDB takes it (it refuses declared
+/// types): each `$n` cast to its type in the statement instead. Answers whether it changed.
+pub fn declared_types_as_casts(statement: &mut Statement) -> bool {
+    let Statement::Prepare { data_types, statement: inner, .. } = statement else { return false };
+    if data_types.is_empty() || data_types.len() > MAX_PARAMETERS {
+        return false;
+    }
+    cast_parameters(inner, data_types);
+    data_types.clear();
+    true
+}
+
+/// Plans `EXECUTE name[(arguments)]`.
+pub(super) fn plan_execute(name: &ObjectName, arguments: Vec<Expr>) -> Result<Plan> {
+    let [part] = name.0.as_slice() else {
+        return Err(
+            Error::invalid("a prepared statement's name is one identifier").with_sqlstate(SqlState::SyntaxError)
+        );
+    };
+    let Some(ident) = part.as_ident() else {
+        return Err(
+            Error::invalid("a prepared statement's name is one identifier").with_sqlstate(SqlState::SyntaxError)
+        );
+    };
+    if arguments.len() > MAX_PARAMETERS {
+        return Err(Error::invalid(format!("a prepared statement takes at most {MAX_PARAMETERS} parameters"))
+            .with_sqlstate(SqlState::ProgramLimitExceeded));
+    }
+    Ok(Plan::Execute { name: cursor_name(ident), arguments })
+}
+
+/// `DEALLOCATE name` (None: `ALL`).
+pub(super) fn plan_deallocate(name: &Ident) -> Plan {
+    if name.quote_style.is_none() && name.value.eq_ignore_ascii_case("all") {
+        Plan::Deallocate(None)
+    } else {
+        Plan::Deallocate(Some(cursor_name(name)))
+    }
+}
+
+/// The statement `EXECUTE name(arguments)` runs: `prepared`'s with each `$n` replaced by the
+/// n-th argument, cast to its declared type where one was declared. As many arguments as the
+/// statement has parameters (the highest `$n`, or the declared types if more), else 42601.
+pub fn bind(name: &str, prepared: &SqlPrepared, arguments: &[Expr]) -> Result<Statement> {
+    let expected = parameter_count(&prepared.statement).max(prepared.types.len());
+    if arguments.len() != expected {
+        return Err(Error::invalid(format!(
+            "wrong number of parameters for prepared statement \"{name}\": expected {expected}, got {}",
+            arguments.len()
+        ))
+        .with_sqlstate(SqlState::SyntaxError));
+    }
+    let mut statement = prepared.statement.clone();
+    let _ = statement.visit(&mut Substitute { arguments, types: &prepared.types });
+    Ok(statement)
+}
+
+/// `$n` → `CAST((argument n) AS type n)`, or the argument alone where no type was declared.
+struct Substitute<'a> {
+    arguments: &'a [Expr],
+    types: &'a [DataType],
+}
+
+impl VisitorMut for Substitute<'_> {
+    type Break = ();
+
+    fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
+        let Some(index) = placeholder_index(expr) else { return ControlFlow::Continue(()) };
+        let Some(argument) = self.arguments.get(index) else { return ControlFlow::Continue(()) };
+        let argument = Expr::Nested(Box::new(argument.clone()));
+        *expr = match self.types.get(index) {
+            Some(data_type) => Expr::Cast {
+                kind: sqlparser::ast::CastKind::Cast,
+                expr: Box::new(argument),
+                data_type: data_type.clone(),
+                format: None,
+            },
+            None => argument,
+        };
+        ControlFlow::Continue(())
+    }
+}
+
+/// `$n` of a statement PREPARE planned: cast to its declared type, as EXECUTE binds it.
+fn cast_parameters(statement: &mut Statement, types: &[DataType]) {
+    let _ = sqlparser::ast::visit_expressions_mut(statement, |expr| {
+        if let Some(data_type) = placeholder_index(expr).and_then(|i| types.get(i)) {
+            let placeholder = std::mem::replace(expr, Expr::value(Value::Null));
+            *expr = Expr::Cast {
+                kind: sqlparser::ast::CastKind::Cast,
+                expr: Box::new(placeholder),
+                data_type: data_type.clone(),
+                format: None,
+            };
+        }
+        ControlFlow::<()>::Continue(())
+    });
+}
+
+/// The 0-based index of a `$n` placeholder.
+fn placeholder_index(expr: &Expr) -> Option<usize> {
+    let Expr::Value(v) = expr else { return None };
+    let Value::Placeholder(p) = &v.value else { return None };
+    let n = p.strip_prefix('$')?.parse::<usize>().ok()?;
+    (1..=MAX_PARAMETERS).contains(&n).then(|| n - 1)
+}
+
+/// The highest `$n` of a statement.
+fn parameter_count(statement: &Statement) -> usize {
+    let mut highest = 0;
+    let _ = sqlparser::ast::visit_expressions(statement, |expr| {
+        if let Some(index) = placeholder_index(expr) {
+            highest = highest.max(index + 1);
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    highest
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn prepared(sql: &str, types: &[&str]) -> SqlPrepared {
+        let statement = crate::gateway::parse(sql).unwrap().remove(0);
+        let types = types
+            .iter()
+            .map(|t| {
+                sqlparser::parser::Parser::new(&sqlparser::dialect::PostgreSqlDialect {})
+                    .try_with_sql(t)
+                    .unwrap()
+                    .parse_data_type()
+                    .unwrap()
+            })
+            .collect();
+        SqlPrepared { statement, types }
+    }
+
+    fn argument(sql: &str) -> Expr {
+        sqlparser::parser::Parser::new(&sqlparser::dialect::PostgreSqlDialect {})
+            .try_with_sql(sql)
+            .unwrap()
+            .parse_expr()
+            .unwrap()
+    }
+
+    #[test]
+    fn arguments_take_the_place_of_parameters_cast_to_the_declared_types() {
+        let p = prepared("SELECT name FROM t WHERE id = $1 AND note = $2", &["int"]);
+        let bound = bind("q", &p, &[argument("1 + 1"), argument("'x'")]).unwrap();
+        assert_eq!(bound.to_string(), "SELECT name FROM t WHERE id = CAST((1 + 1) AS INT) AND note = ('x')");
+        // a declared type counts as a parameter even where the statement names none
+        let p = prepared("SELECT 1", &["int"]);
+        assert!(bind("q", &p, &[argument("1")]).is_ok());
+        for wrong in [vec![], vec![argument("1"), argument("2")]] {
+            assert_eq!(bind("q", &p, &wrong).unwrap_err().sqlstate(), "42601");
+        }
+    }
+}
