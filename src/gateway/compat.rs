@@ -130,7 +130,7 @@ pub fn is_compat_function(name: &str) -> bool {
 }
 
 pub fn rewrite_functions(statement: &mut Statement, values: &CompatValues<'_>) -> Result<()> {
-    let mut rewriter = Rewriter { values };
+    let mut rewriter = Rewriter { values, seen_query: false };
     match statement.visit(&mut rewriter) {
         ControlFlow::Break(e) => Err(e),
         ControlFlow::Continue(()) => Ok(()),
@@ -139,6 +139,8 @@ pub fn rewrite_functions(statement: &mut Statement, values: &CompatValues<'_>) -
 
 struct Rewriter<'a, 'b> {
     values: &'a CompatValues<'b>,
+    /// The outermost query was visited (see `show_reg_items`).
+    seen_query: bool,
 }
 
 /// Words whose presence in a text means it may call a session function (a cheap test before
@@ -220,6 +222,16 @@ pub fn rewrite_session_functions(statement: &mut Statement, values: &CompatValue
     }
     impl VisitorMut for Session<'_, '_> {
         type Break = Error;
+        fn pre_visit_query(&mut self, query: &mut sqlparser::ast::Query) -> ControlFlow<Error> {
+            if !self.rewriter.seen_query {
+                self.rewriter.seen_query = true;
+                match self.rewriter.show_reg_items(query, true) {
+                    Ok(changed) => self.changed |= changed,
+                    Err(e) => return ControlFlow::Break(e),
+                }
+            }
+            ControlFlow::Continue(())
+        }
         fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<Error> {
             let replacement = match expr {
                 Expr::Identifier(ident) if ident.quote_style.is_none() => {
@@ -323,7 +335,7 @@ pub fn rewrite_session_functions(statement: &mut Statement, values: &CompatValue
             }
         }
     }
-    let mut visitor = Session { rewriter: Rewriter { values }, changed: false };
+    let mut visitor = Session { rewriter: Rewriter { values, seen_query: false }, changed: false };
     match statement.visit(&mut visitor) {
         ControlFlow::Break(e) => Err(e),
         ControlFlow::Continue(()) => Ok(visitor.changed),
@@ -651,7 +663,10 @@ impl Rewriter<'_, '_> {
                 Some(oid) => number(oid),
                 None => call("duckstore_to_regtype", vec![arg(0)]),
             },
-            "to_regclass" => template(&lookup("oid", "relname", None, "pg_catalog.pg_class"), &args)?,
+            "to_regclass" => match args.first().and_then(string_literal) {
+                Some(name) => self.relation_oid(name)?,
+                None => template(&lookup("oid", "relname", None, "pg_catalog.pg_class"), &args)?,
+            },
             "pg_get_userbyid" => text("duckstore"),
             "pg_table_is_visible" => template(
                 &format!("list_contains(__arg1, {})", lookup("n.nspname", "c.oid", None, CLASS_WITH_NAMESPACE)),
@@ -793,6 +808,91 @@ impl Rewriter<'_, '_> {
     }
 
     /// `x::regclass` and friends.
+    /// The OID of the relation a written name (`s.t`, `"s".t`, `t`) names, NULL when none: in
+    /// its schema, or the first schema of the search path holding it, as PostgreSQL finds it.
+    fn relation_oid(&self, name: &str) -> Result<Expr> {
+        let (schema, relation) = match name.rsplit_once('.') {
+            Some((s, r)) => (Some(s.trim_matches('"')), r.trim_matches('"')),
+            None => (None, name.trim_matches('"')),
+        };
+        match schema {
+            Some(schema) => template(
+                "(SELECT c.oid FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE c.relname = __arg0 AND n.nspname = __arg1 LIMIT 1)",
+                &[text(relation), text(schema)],
+            ),
+            None => template(
+                "(SELECT c.oid FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE c.relname = __arg0 AND list_contains(__arg1, n.nspname) \
+                 ORDER BY list_position(__arg1, n.nspname) LIMIT 1)",
+                &[text(relation), self.visible_schemas()],
+            ),
+        }
+    }
+
+    /// The outermost select list's reg* values of written names, shown (see
+    /// [`Self::shown_reg_value`]).
+    /// `types_only`: regtype values alone (a workspace's engine has no catalog relations).
+    fn show_reg_items(&self, query: &mut sqlparser::ast::Query, types_only: bool) -> Result<bool> {
+        let sqlparser::ast::SetExpr::Select(select) = query.body.as_mut() else { return Ok(false) };
+        let mut changed = false;
+        for item in &mut select.projection {
+            let (sqlparser::ast::SelectItem::UnnamedExpr(e)
+            | sqlparser::ast::SelectItem::ExprWithAlias { expr: e, .. }) = item
+            else {
+                continue;
+            };
+            if let Some(shown) = self.shown_reg_value(e, types_only)? {
+                *e = shown;
+                changed = true;
+            }
+        }
+        Ok(changed)
+    }
+
+    /// A select item that is a reg* value of a written name (`'int4'::regtype`,
+    /// `'s.t'::regclass::text`, `to_regclass('s.t')`) as PostgreSQL prints it: the name, not the
+    /// OID the engine compares (the cast elsewhere stays an OID).
+    fn shown_reg_value(&self, item: &Expr, types_only: bool) -> Result<Option<Expr>> {
+        let reg_type = |data_type: &DataType| {
+            let written = data_type.to_string().to_lowercase();
+            let target = written.strip_prefix("pg_catalog.").unwrap_or(&written).to_owned();
+            matches!(target.as_str(), "regclass" | "regtype" | "regnamespace").then_some(target)
+        };
+        let value = match item {
+            Expr::Cast { data_type: DataType::Text | DataType::Varchar(None), expr, .. } => expr.as_ref(),
+            other => other,
+        };
+        let (target, oid) = match value {
+            Expr::Cast { data_type, expr, .. } if string_literal(expr).is_some() => {
+                let Some(target) = reg_type(data_type) else { return Ok(None) };
+                let Some(oid) = self.cast(expr, data_type)? else { return Ok(None) };
+                (target, oid)
+            }
+            Expr::Function(f) => {
+                let target = match pg_function_name(f).as_deref() {
+                    Some("to_regclass") => "regclass",
+                    Some("to_regtype") => "regtype",
+                    _ => return Ok(None),
+                };
+                let args = expr_args(&f.args).unwrap_or_default();
+                let [name] = args.as_slice() else { return Ok(None) };
+                if string_literal(name).is_none() {
+                    return Ok(None);
+                }
+                let Some(oid) = self.function(&format!("to_{target}"), args.clone())? else { return Ok(None) };
+                (target.to_owned(), oid)
+            }
+            _ => return Ok(None),
+        };
+        if types_only && target != "regtype" {
+            return Ok(None);
+        }
+        let as_type = DataType::Custom(ObjectName::from(vec![Ident::new(&target)]), vec![]);
+        // (the OID expression is no literal: the cast of it is the name's display)
+        self.cast(&Expr::Nested(Box::new(oid)), &as_type)
+    }
+
     fn cast(&self, inner: &Expr, data_type: &DataType) -> Result<Option<Expr>> {
         let written = data_type.to_string().to_lowercase();
         let target = written.strip_prefix("pg_catalog.").unwrap_or(&written).trim_matches('"');
@@ -840,27 +940,9 @@ impl Rewriter<'_, '_> {
             }
             ("regtype", None) if is_parameter => call("duckstore_to_regtype", vec![inner.clone()]),
             ("regclass", Some(name)) => {
-                let (schema, relation) = match name.rsplit_once('.') {
-                    Some((s, r)) => (Some(s.trim_matches('"')), r.trim_matches('"')),
-                    None => (None, name.trim_matches('"')),
-                };
-                let lookup = match schema {
-                    Some(schema) => template(
-                        "(SELECT c.oid FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
-                         WHERE c.relname = __arg0 AND n.nspname = __arg1 LIMIT 1)",
-                        &[text(relation), text(schema)],
-                    )?,
-                    // the first schema of the search path holding it, as PostgreSQL finds it
-                    None => template(
-                        "(SELECT c.oid FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
-                         WHERE c.relname = __arg0 AND list_contains(__arg1, n.nspname) \
-                         ORDER BY list_position(__arg1, n.nspname) LIMIT 1)",
-                        &[text(relation), self.visible_schemas()],
-                    )?,
-                };
                 // a name that finds nothing is an error (42P01), not a NULL
                 let missing = format!("relation \"{}\" does not exist", name.replace('"', ""));
-                call("coalesce", vec![lookup, call("error", vec![text(missing)])])
+                call("coalesce", vec![self.relation_oid(name)?, call("error", vec![text(missing)])])
             }
             // a relation's name as PostgreSQL prints it: qualified when its schema is not on the
             // search path, quoted where needed; an OID that names nothing prints as the number
@@ -956,6 +1038,13 @@ impl VisitorMut for Rewriter<'_, '_> {
     fn pre_visit_query(&mut self, query: &mut sqlparser::ast::Query) -> ControlFlow<Error> {
         expand_set_returning_items(query);
         refuse_negative_offset(query);
+        // (the outermost select list only: a subquery's reg* values are compared as OIDs)
+        if !self.seen_query {
+            self.seen_query = true;
+            if let Err(e) = self.show_reg_items(query, false) {
+                return ControlFlow::Break(e);
+            }
+        }
         ControlFlow::Continue(())
     }
 

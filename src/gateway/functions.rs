@@ -508,7 +508,14 @@ static POSTGRES_TYPES: LazyLock<std::collections::HashMap<&'static str, i64>> = 
 
 /// The OID of PostgreSQL's type named `name` (its `typname`, optionally `pg_catalog.`-qualified).
 pub(super) fn postgres_type_oid(name: &str) -> Option<i64> {
-    POSTGRES_TYPES.get(name.strip_prefix("pg_catalog.").unwrap_or(name)).copied()
+    let name = name.strip_prefix("pg_catalog.").unwrap_or(name);
+    // `int8[]` is the array type `_int8`
+    match name.strip_suffix("[]") {
+        Some(element) if POSTGRES_TYPES.contains_key(element) => {
+            POSTGRES_TYPES.get(format!("_{element}").as_str()).copied()
+        }
+        _ => POSTGRES_TYPES.get(name).copied(),
+    }
 }
 
 /// Names of the engine's functions, as the engine reports them once it is open.

@@ -495,6 +495,21 @@ fn body_written_types(body: &SetExpr) -> Vec<Option<(u32, i32)>> {
     {
         return body_written_types(&subquery.body);
     }
+    // `SELECT * FROM unnest(current_schemas(…))`: the names
+    if let ([SelectItem::Wildcard(_)], [only]) = (select.projection.as_slice(), select.from.as_slice())
+        && only.joins.is_empty()
+        && let TableFactor::Table { name, args: Some(args), .. } = &only.relation
+        && name.0.last().and_then(|p| p.as_ident()).is_some_and(|i| i.value.eq_ignore_ascii_case("unnest"))
+        && let [FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Function(inner)))] = args.args.as_slice()
+        && inner
+            .name
+            .0
+            .last()
+            .and_then(|p| p.as_ident())
+            .is_some_and(|i| i.value.eq_ignore_ascii_case("current_schemas"))
+    {
+        return vec![Some((NAME_OID, -1))];
+    }
     let from = json_set_columns(select);
     let mut types = Vec::with_capacity(select.projection.len());
     for item in &select.projection {
@@ -605,6 +620,20 @@ fn written_type(expr: &Expr) -> Option<(u32, i32)> {
             }
             if name == "current_schemas" {
                 return Some((NAME_ARRAY_OID, -1));
+            }
+            // (a written name's is shown as the name, see compat's `show_reg_items`)
+            match name.as_str() {
+                "to_regclass" => return Some((2205, -1)),
+                "to_regtype" => return Some((2206, -1)),
+                _ => {}
+            }
+            // unnest(current_schemas(…)) is a set of names (pgcli's search path)
+            if name == "unnest"
+                && let sqlparser::ast::FunctionArguments::List(list) = &f.args
+                && let [FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Function(inner)))] = list.args.as_slice()
+                && inner.name.0.last()?.as_ident()?.value.eq_ignore_ascii_case("current_schemas")
+            {
+                return Some((NAME_OID, -1));
             }
             // (the engine's uuid reaches the wire as text)
             if name == "gen_random_uuid" {
