@@ -2291,7 +2291,11 @@ fn semantic_table_factor(factor: &mut sqlparser::ast::TableFactor) -> bool {
             *factor = replacement;
             return true;
         }
-        if scalar_in_from(factor) || json_set_function(factor) || super::byte_functions::byte_table_function(factor) {
+        if scalar_in_from(factor)
+            || json_set_function(factor)
+            || super::jsonb_rewrite::json_to_record(factor)
+            || super::byte_functions::byte_table_function(factor)
+        {
             return true;
         }
     }

@@ -460,6 +460,12 @@ pub(super) const ALLOWED_TABLE_FUNCTIONS: &[&str] = &[
     // reads its argument only; PostgreSQL's json set functions are derived tables over it
     // (gateway::compat::json_set_function)
     "json_each",
+    // a row (a set of rows) of a json object's (array's) members, by the alias's column
+    // definitions (gateway::jsonb_rewrite::json_to_record)
+    "json_to_record",
+    "jsonb_to_record",
+    "json_to_recordset",
+    "jsonb_to_recordset",
     "json_each_text",
     "jsonb_each_text",
     "json_array_elements_text",

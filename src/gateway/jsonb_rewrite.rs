@@ -211,3 +211,74 @@ fn object_of_text_arrays(args: &[Expr]) -> Option<Expr> {
 fn true_literal() -> Expr {
     Expr::value(sqlparser::ast::Value::Boolean(true))
 }
+
+/// `json_to_record(j) AS r(a int, b text)` (and `jsonb_`, and `_recordset` of an array of
+/// objects): a derived table whose columns are the object's members by name, each as the
+/// alias's column definition says, as PostgreSQL's. A member's text (a string unquoted, any
+/// other value its JSON) is cast to the column's type; a missing member is NULL. Answers
+/// whether `factor` was one (without a column definition list it is left to the engine).
+pub(super) fn json_to_record(factor: &mut sqlparser::ast::TableFactor) -> bool {
+    use sqlparser::ast::{FunctionArg, FunctionArgExpr, Ident, SelectItem, TableFactor};
+    let TableFactor::Table { name, args: Some(args), alias: Some(alias), with_ordinality: false, .. } = factor else {
+        return false;
+    };
+    let Some(function) = super::query::name_parts(name).and_then(|p| match p.as_slice() {
+        [f] => Some(f.clone()),
+        [schema, f] if schema == "pg_catalog" => Some(f.clone()),
+        _ => None,
+    }) else {
+        return false;
+    };
+    let set = match function.as_str() {
+        "json_to_record" | "jsonb_to_record" => false,
+        "json_to_recordset" | "jsonb_to_recordset" => true,
+        _ => return false,
+    };
+    let [FunctionArg::Unnamed(FunctionArgExpr::Expr(document))] = args.args.as_slice() else { return false };
+    let Some(columns) = alias
+        .columns
+        .iter()
+        .map(|c| c.data_type.clone().map(|t| (c.name.clone(), t)))
+        .collect::<Option<Vec<_>>>()
+        .filter(|c| !c.is_empty())
+    else {
+        return false;
+    };
+    // (the document's name inside: one no client column is named by accident)
+    const RECORD: &str = "__duckstore_record";
+    let source = if set {
+        format!("SELECT unnest(CAST(CAST(__arg0 AS JSON) AS JSON[])) AS {RECORD}")
+    } else {
+        format!("SELECT CAST(__arg0 AS JSON) AS {RECORD}")
+    };
+    let sql = format!("SELECT 1 FROM ({source}) AS {RECORD}");
+    let Ok(sqlparser::ast::Statement::Query(mut query)) =
+        sqlparser::parser::Parser::new(&sqlparser::dialect::DuckDbDialect {})
+            .try_with_sql(&sql)
+            .and_then(|mut p| p.parse_statement())
+    else {
+        return false;
+    };
+    let document = Expr::Nested(Box::new(document.clone()));
+    let _ = sqlparser::ast::visit_expressions_mut(&mut *query, |e| {
+        if matches!(e, Expr::Identifier(i) if i.value == "__arg0") {
+            *e = document.clone();
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+    let sqlparser::ast::SetExpr::Select(select) = query.body.as_mut() else { return false };
+    select.projection = columns
+        .iter()
+        .map(|(column, data_type)| {
+            // (a JSON pointer: `~` and `/` escaped, so any member name is one step)
+            let pointer = format!("/{}", column.value.replace('~', "~0").replace('/', "~1"));
+            let member = call("json_extract_string", vec![Expr::Identifier(Ident::new(RECORD)), text(pointer)]);
+            SelectItem::ExprWithAlias { expr: cast_to(member, data_type.clone()), alias: column.clone() }
+        })
+        .collect();
+    let mut new_alias = alias.clone();
+    new_alias.columns =
+        columns.into_iter().map(|(name, _)| sqlparser::ast::TableAliasColumnDef { name, data_type: None }).collect();
+    *factor = TableFactor::Derived { lateral: false, subquery: query, alias: Some(new_alias), sample: None };
+    true
+}
