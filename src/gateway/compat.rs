@@ -1038,6 +1038,7 @@ impl VisitorMut for Rewriter<'_, '_> {
     fn pre_visit_query(&mut self, query: &mut sqlparser::ast::Query) -> ControlFlow<Error> {
         expand_set_returning_items(query);
         refuse_negative_offset(query);
+        fetch_with_ties_as_qualify(query);
         // (the outermost select list only: a subquery's reg* values are compared as OIDs)
         if !self.seen_query {
             self.seen_query = true;
@@ -2056,6 +2057,91 @@ fn divisor(right: &Expr) -> &Expr {
 /// DuckDB's `unnest` of it, keeping PostgreSQL's column name. Answers whether anything changed.
 /// A written negative OFFSET is PostgreSQL's 2201X (DuckDB's one refusal of a negative LIMIT or
 /// OFFSET is LIMIT's 2201W); the refusal is the engine's, when it binds the query.
+/// `… ORDER BY x FETCH FIRST n ROWS WITH TIES`, which DuckDB lacks, as the rows whose rank by
+/// that order is at most n (`QUALIFY rank() OVER (ORDER BY x) <= n`, then the order). Only a
+/// plain SELECT without DISTINCT or OFFSET. Answers whether it changed.
+fn fetch_with_ties_as_qualify(query: &mut sqlparser::ast::Query) -> bool {
+    use sqlparser::ast::{OrderByKind, SelectItem, SetExpr};
+    let Some(fetch) = &query.fetch else { return false };
+    let (Some(quantity), false, true) = (&fetch.quantity, fetch.percent, fetch.with_ties) else { return false };
+    let Some(OrderByKind::Expressions(order)) = query.order_by.as_ref().map(|o| &o.kind) else { return false };
+    if query.limit_clause.is_some() || order.is_empty() {
+        return false;
+    }
+    let SetExpr::Select(select) = query.body.as_ref() else { return false };
+    if select.distinct.is_some() || select.qualify.is_some() {
+        return false;
+    }
+    // the window orders by what ORDER BY names: a select item's alias or position is that
+    // item's expression (a star's position is not followed)
+    let item_expr = |e: &Expr| -> Option<Expr> {
+        let at = match e {
+            Expr::Value(v) => match &v.value {
+                Value::Number(n, _) => n.parse::<usize>().ok()?.checked_sub(1)?,
+                _ => return None,
+            },
+            Expr::Identifier(name) => {
+                return Some(
+                    select
+                        .projection
+                        .iter()
+                        .find_map(|i| match i {
+                            SelectItem::ExprWithAlias { expr, alias } if same_name(alias, name) => Some(expr.clone()),
+                            _ => None,
+                        })
+                        .unwrap_or_else(|| e.clone()),
+                );
+            }
+            other => return Some(other.clone()),
+        };
+        if select
+            .projection
+            .iter()
+            .take(at + 1)
+            .any(|i| !matches!(i, SelectItem::UnnamedExpr(_) | SelectItem::ExprWithAlias { .. }))
+        {
+            return None;
+        }
+        match select.projection.get(at)? {
+            SelectItem::UnnamedExpr(expr) | SelectItem::ExprWithAlias { expr, .. } => Some(expr.clone()),
+            _ => None,
+        }
+    };
+    let Some(window_order) = order
+        .iter()
+        .map(|o| item_expr(&o.expr).map(|expr| sqlparser::ast::OrderByExpr { expr, ..o.clone() }))
+        .collect::<Option<Vec<_>>>()
+    else {
+        return false;
+    };
+    let Ok(Statement::Query(template)) = Parser::new(&DuckDbDialect {})
+        .try_with_sql("SELECT 1 FROM t QUALIFY rank() OVER (ORDER BY 1) <= 1")
+        .and_then(|mut p| p.parse_statement())
+    else {
+        return false;
+    };
+    let SetExpr::Select(template) = *template.body else { return false };
+    let Some(Expr::BinaryOp { left, op, .. }) = template.qualify else { return false };
+    let Expr::Function(mut rank) = *left else { return false };
+    let Some(sqlparser::ast::WindowType::WindowSpec(spec)) = rank.over.as_mut() else { return false };
+    spec.order_by = window_order;
+    let condition = Expr::BinaryOp {
+        left: Box::new(Expr::Function(rank)),
+        op,
+        right: Box::new(Expr::Nested(Box::new(quantity.clone()))),
+    };
+    let SetExpr::Select(select) = query.body.as_mut() else { return false };
+    select.qualify = Some(condition);
+    query.fetch = None;
+    true
+}
+
+/// Whether two identifiers name the same thing (an unquoted one folded to lower case).
+fn same_name(a: &Ident, b: &Ident) -> bool {
+    let folded = |i: &Ident| if i.quote_style.is_some() { i.value.clone() } else { i.value.to_lowercase() };
+    folded(a) == folded(b)
+}
+
 fn refuse_negative_offset(query: &mut sqlparser::ast::Query) -> bool {
     let Some(sqlparser::ast::LimitClause::LimitOffset { offset: Some(offset), .. }) = &mut query.limit_clause else {
         return false;
@@ -3376,6 +3462,7 @@ pub fn rewrite_semantics(statement: &mut Statement) -> bool {
         fn pre_visit_query(&mut self, query: &mut sqlparser::ast::Query) -> ControlFlow<()> {
             self.0 |= expand_set_returning_items(query);
             self.0 |= refuse_negative_offset(query);
+            self.0 |= fetch_with_ties_as_qualify(query);
             ControlFlow::Continue(())
         }
         fn pre_visit_table_factor(&mut self, factor: &mut sqlparser::ast::TableFactor) -> ControlFlow<()> {
