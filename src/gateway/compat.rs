@@ -2378,6 +2378,7 @@ fn semantic_table_factor(factor: &mut sqlparser::ast::TableFactor) -> bool {
             return true;
         }
         if scalar_in_from(factor)
+            || zipped_unnest(factor)
             || json_set_function(factor)
             || super::jsonb_rewrite::json_to_record(factor)
             || super::byte_functions::byte_table_function(factor)
@@ -3146,6 +3147,55 @@ fn parse_identifier(written: &str) -> Option<Vec<String>> {
 /// A scalar function PostgreSQL lets stand in FROM as a one-row relation of its value, the
 /// column named by the alias (Grafana's `FROM string_to_array(current_setting('search_path'),
 /// ',') s`): a derived table of that one row. Answers whether it replaced `factor`.
+/// `unnest(a, b, …) AS t(x, y, …)` in FROM, which the engine's unnest does not take: the arrays
+/// side by side, the shorter padded with NULLs, as PostgreSQL's (the engine's select-list
+/// unnests zip so). Without names for every column, left to the engine.
+fn zipped_unnest(factor: &mut sqlparser::ast::TableFactor) -> bool {
+    use sqlparser::ast::{SelectItem, TableFactor};
+    let TableFactor::Table { name, args: Some(args), alias: Some(alias), with_ordinality: false, .. } = factor else {
+        return false;
+    };
+    let Some(parts) = name_parts(name) else { return false };
+    if !matches!(parts.iter().map(String::as_str).collect::<Vec<_>>().as_slice(), ["unnest"] | ["pg_catalog", "unnest"])
+    {
+        return false;
+    }
+    let Some(arrays) = args
+        .args
+        .iter()
+        .map(|a| match a {
+            FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e.clone()),
+            _ => None,
+        })
+        .collect::<Option<Vec<Expr>>>()
+    else {
+        return false;
+    };
+    if arrays.len() < 2 || alias.columns.len() != arrays.len() {
+        return false;
+    }
+    let Ok(Statement::Query(mut query)) = with_stack_room(|| {
+        Parser::new(&DuckDbDialect {}).try_with_sql("SELECT 1").and_then(|mut p| p.parse_statement())
+    }) else {
+        return false;
+    };
+    let sqlparser::ast::SetExpr::Select(select) = query.body.as_mut() else { return false };
+    select.projection = arrays
+        .into_iter()
+        .zip(&alias.columns)
+        .map(|(array, column)| SelectItem::ExprWithAlias {
+            expr: call("unnest", vec![array]),
+            alias: column.name.clone(),
+        })
+        .collect();
+    let mut new_alias = alias.clone();
+    for column in &mut new_alias.columns {
+        column.data_type = None;
+    }
+    *factor = TableFactor::Derived { lateral: false, subquery: query, alias: Some(new_alias), sample: None };
+    true
+}
+
 fn scalar_in_from(factor: &mut sqlparser::ast::TableFactor) -> bool {
     let sqlparser::ast::TableFactor::Table { name, args: Some(args), alias, with_ordinality: false, .. } = factor
     else {
