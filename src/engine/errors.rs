@@ -171,6 +171,8 @@ fn state_by_message(category: &str, text: &str) -> Option<SqlState> {
         // width_bucket()'s arguments (the compat rewrite's duckstore_width_bucket)
         ("Invalid Input", "count must be greater than zero", SqlState::InvalidArgumentForWidthBucketFunction),
         ("Invalid Input", "lower bound cannot equal upper bound", SqlState::InvalidArgumentForWidthBucketFunction),
+        // justify_*() past an interval's range (engine::intervals)
+        ("", crate::engine::intervals::OUT_OF_RANGE, SqlState::DatetimeFieldOverflow),
         // json_object() of text arrays (gateway::jsonb_rewrite)
         ("Invalid Input", "array must have even number of elements", SqlState::ArraySubscriptError),
         ("Invalid Input", "mismatched array dimensions", SqlState::ArraySubscriptError),

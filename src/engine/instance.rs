@@ -140,6 +140,8 @@ impl Instance {
             super::numeric::register(&registrar)
                 .map_err(|e| Error::internal("registering the division function", e))?;
             super::clock::register(&registrar).map_err(|e| Error::internal("registering the clock function", e))?;
+            super::intervals::register(&registrar)
+                .map_err(|e| Error::internal("registering the interval functions", e))?;
             super::jsonb_functions::register(&registrar)
                 .map_err(|e| Error::internal("registering the jsonb functions", e))?;
         }

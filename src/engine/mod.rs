@@ -10,6 +10,7 @@ mod errors;
 mod expansion;
 pub mod ffi;
 mod instance;
+pub mod intervals;
 pub mod jsonb_functions;
 pub mod numeric;
 mod parser;

@@ -203,6 +203,7 @@ impl Workspaces {
             super::numeric::register(&registrar).map_err(|e| Error::internal("opening a workspace", e))?;
             super::clock::register(&registrar).map_err(|e| Error::internal("opening a workspace", e))?;
             super::jsonb_functions::register(&registrar).map_err(|e| Error::internal("opening a workspace", e))?;
+            super::intervals::register(&registrar).map_err(|e| Error::internal("opening a workspace", e))?;
         }
         // (the spill limit again, on the live instance: see `Instance::open`)
         root.execute_batch(&format!(

@@ -121,6 +121,9 @@ pub const COMPAT_FUNCTIONS: &[&str] = &[
     "regexp_split_to_table",
     // number and json functions answered here and in gateway::jsonb_rewrite
     "width_bucket",
+    "justify_hours",
+    "justify_days",
+    "justify_interval",
     "json_strip_nulls",
     "jsonb_object",
 ];
@@ -2519,6 +2522,9 @@ fn number_function(f: &sqlparser::ast::Function) -> Option<Expr> {
             return Some(cast_to(call(name, args.clone()), DataType::Integer(None)));
         }
         ("width_bucket", [_, _, _, _]) => return Some(call("duckstore_width_bucket", args)),
+        ("justify_hours" | "justify_days" | "justify_interval", [_]) => {
+            return Some(call(&format!("duckstore_{name}"), args));
+        }
         // sign() of a numeric is a numeric (DuckDB's a TINYINT)
         ("sign", [arg]) if written_as_numeric(arg) => {
             return Some(cast_to(

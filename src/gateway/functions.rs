@@ -480,7 +480,9 @@ pub(super) const ALLOWED_TABLE_FUNCTIONS: &[&str] = &[
 /// (The engine's jsonb functions are pure, and a workspace's text in PostgreSQL's operators is
 /// planned as rewritten, calls of them included: see exec::workspace.)
 pub(super) fn is_allowed(name: &str) -> bool {
-    ALLOWED_SET.contains(name) || crate::engine::jsonb_functions::names().any(|n| n == name)
+    ALLOWED_SET.contains(name)
+        || crate::engine::jsonb_functions::names().any(|n| n == name)
+        || crate::engine::intervals::names().any(|n| n == name)
 }
 
 /// Names of PostgreSQL 15's functions (`pg_proc`, checked in): a call of any other name
