@@ -1042,6 +1042,7 @@ impl VisitorMut for Rewriter<'_, '_> {
         expand_set_returning_items(query);
         refuse_negative_offset(query);
         fetch_with_ties_as_qualify(query);
+        nothing_selected_as_hidden_column(query);
         // (the outermost select list only: a subquery's reg* values are compared as OIDs)
         if !self.seen_query {
             self.seen_query = true;
@@ -2136,6 +2137,24 @@ fn fetch_with_ties_as_qualify(query: &mut sqlparser::ast::Query) -> bool {
     let SetExpr::Select(select) = query.body.as_mut() else { return false };
     select.qualify = Some(condition);
     query.fetch = None;
+    true
+}
+
+/// The name of the column a select list of nothing gets (`SELECT FROM t`, `SELECT`), which
+/// DuckDB refuses: the wire sends a result of that one column as rows of no columns
+/// (pg::types::wire_schema), as PostgreSQL answers.
+pub const NO_COLUMNS: &str = "__duckstore_no_columns";
+
+/// A select list of nothing as a NULL column named [`NO_COLUMNS`]. Answers whether it changed.
+fn nothing_selected_as_hidden_column(query: &mut sqlparser::ast::Query) -> bool {
+    let sqlparser::ast::SetExpr::Select(select) = query.body.as_mut() else { return false };
+    if !select.projection.is_empty() {
+        return false;
+    }
+    select.projection = vec![sqlparser::ast::SelectItem::ExprWithAlias {
+        expr: Expr::value(Value::Null),
+        alias: Ident::with_quote('"', NO_COLUMNS),
+    }];
     true
 }
 
@@ -3519,6 +3538,7 @@ pub fn rewrite_semantics(statement: &mut Statement) -> bool {
             self.0 |= expand_set_returning_items(query);
             self.0 |= refuse_negative_offset(query);
             self.0 |= fetch_with_ties_as_qualify(query);
+            self.0 |= nothing_selected_as_hidden_column(query);
             ControlFlow::Continue(())
         }
         fn pre_visit_table_factor(&mut self, factor: &mut sqlparser::ast::TableFactor) -> ControlFlow<()> {

@@ -68,6 +68,12 @@ const UTC_OFFSET: &str = "+00:00";
 
 /// The schema as sent.
 pub(super) fn wire_schema(schema: &SchemaRef) -> SchemaRef {
+    // a select list of nothing: rows of no columns (see gateway::compat::NO_COLUMNS)
+    if let [only] = schema.fields().as_ref()
+        && only.name() == crate::gateway::compat::NO_COLUMNS
+    {
+        return Arc::new(Schema::empty());
+    }
     if schema.fields().iter().all(|f| field_wire_type(f) == *f.data_type()) {
         return Arc::clone(schema);
     }
@@ -188,6 +194,11 @@ fn unconstrained_numerics_as_text(fields: &[FieldInfo], batch: RecordBatch) -> R
 
 /// Casts a batch to its wire schema (a no-op when nothing needs converting).
 pub(super) fn to_wire_batch(batch: RecordBatch, wire: &SchemaRef) -> Result<RecordBatch> {
+    if wire.fields().is_empty() && batch.num_columns() > 0 {
+        let rows = arrow::array::RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
+        return RecordBatch::try_new_with_options(Arc::clone(wire), vec![], &rows)
+            .map_err(|e| crate::error::Error::internal("a result of no columns", e));
+    }
     let jsonb = |field: &Field| matches!(declared_type(field), Some((3802, _)));
     // (a column of quotients needs its mark, on the wire schema, where it is encoded)
     let quotient = |field: &Field| field.metadata().contains_key(crate::exec::result_columns::QUOTIENT);
