@@ -152,6 +152,36 @@ fn constant_batch(row: &gateway::ConstantRow) -> Result<RecordBatch> {
     RecordBatch::try_new(schema, batch.columns().to_vec()).map_err(|e| Error::internal("typing a constant row", e))
 }
 
+/// An EXPLAIN's answer as PostgreSQL shapes it: one text column, `QUERY PLAN`, a row a line of
+/// a text plan, one row of a JSON one (the engine answers its plan in its last column).
+async fn query_plan(mut rows: Rows) -> Result<RecordBatch> {
+    let mut b = RelationBuilder::new(&[(QUERY_PLAN, ColumnType::Text)]);
+    while let Some(batch) = rows.next().await {
+        let batch = batch?;
+        let Some(text) = batch.columns().last() else { continue };
+        let text = arrow::compute::cast(text, &arrow::datatypes::DataType::Utf8)
+            .map_err(|e| Error::internal("reading a plan", e))?;
+        let text = text
+            .as_any()
+            .downcast_ref::<arrow::array::StringArray>()
+            .ok_or_else(|| Error::internal("reading a plan", "the plan is not text"))?;
+        for value in text.iter().flatten() {
+            // (a plan in JSON, as a workspace's `EXPLAIN (FORMAT JSON)` asks, is one value)
+            if value.trim_start().starts_with(['[', '{']) {
+                b.row(vec![value.into()]);
+                continue;
+            }
+            for line in value.lines() {
+                b.row(vec![line.into()]);
+            }
+        }
+    }
+    b.finish()
+}
+
+/// The column of an EXPLAIN's answer.
+pub const QUERY_PLAN: &str = "QUERY PLAN";
+
 fn one_column(name: &str, value: &str) -> Result<RecordBatch> {
     let mut b = RelationBuilder::new(&[(name, ColumnType::Text)]);
     b.row(vec![value.into()]);
@@ -224,6 +254,10 @@ impl Executor {
             other => other,
         };
         match plan {
+            Plan::Query(q) if q.tag == "EXPLAIN" => Ok(Shape {
+                params: self.describe_query(session, q).await?.params,
+                schema: Some(RelationBuilder::new(&[(QUERY_PLAN, ColumnType::Text)]).schema()),
+            }),
             Plan::Query(q) => self.describe_query(session, q).await,
             // the query's parameters; the rows come with FETCH
             Plan::DeclareCursor { query, .. } => {
@@ -394,6 +428,10 @@ impl Executor {
             session.open_transaction(storage).set_read_snapshot(snapshot);
         }
         match plan {
+            Plan::Query(q) if q.tag == "EXPLAIN" => {
+                let stream = self.query(session, q, params).await?;
+                Ok(ready(query_plan(Rows::Engine(stream)).await?, "EXPLAIN"))
+            }
             Plan::Query(q) => {
                 let stream = self.query(session, q, params).await?;
                 Ok(Outcome::Rows {

@@ -80,14 +80,14 @@ fn workspace_table(catalog: &WorkspaceCatalog, name: &crate::storage::TableName)
     Some(super::reads::SlotTable { table_id: relation.oid, columns })
 }
 
+/// A statement's first word (after comments and opening parentheses).
+fn first_word(sql: &str) -> &str {
+    after_leading_comments(sql).trim_start_matches('(').split(|c: char| !c.is_ascii_alphabetic()).next().unwrap_or("")
+}
+
 /// Whether a workspace statement only reads (a query without `RETURNING`, `SHOW`, `EXPLAIN`).
 fn reads_only(sql: &str) -> bool {
-    let first = after_leading_comments(sql)
-        .trim_start_matches('(')
-        .split(|c: char| !c.is_ascii_alphabetic())
-        .next()
-        .unwrap_or("")
-        .to_ascii_uppercase();
+    let first = first_word(sql).to_ascii_uppercase();
     matches!(
         first.as_str(),
         "SELECT" | "WITH" | "VALUES" | "TABLE" | "FROM" | "SHOW" | "DESCRIBE" | "EXPLAIN" | "SUMMARIZE"
@@ -284,6 +284,17 @@ fn rewrite_for_postgres<'a>(session: &Session, sql: &'a str) -> Result<(Cow<'a, 
         return unchanged;
     }
     Ok((Cow::Owned(statement.to_string()), read_as))
+}
+
+/// A text whose `EXPLAIN (options) …` DuckDB refuses, with PostgreSQL's options read and
+/// dropped (see `gateway::explain_options_as_engine`); None unless one changes.
+fn explain_options_as_engine(text: &str) -> Option<String> {
+    let mut statements = gateway::parse(text).ok()?;
+    let mut changed = false;
+    for statement in &mut statements {
+        changed |= gateway::explain_options_as_engine(statement).ok()?;
+    }
+    changed.then(|| statements.iter().map(ToString::to_string).collect::<Vec<_>>().join(";\n"))
 }
 
 /// A text whose `PREPARE name(types) AS …` DuckDB refuses for the declared types, with each
@@ -486,6 +497,7 @@ impl Executor {
                     gateway::quote_duckdb_keywords(text),
                     postgres_operators_as_functions(text),
                     prepare_types_as_casts(text),
+                    explain_options_as_engine(text),
                 ];
                 for retry in retries.into_iter().flatten() {
                     if let Ok(statements) = engine.workspace_statements(retry).await {
@@ -679,6 +691,10 @@ impl Executor {
             .workspace_execute(&ws.conn, sql.to_owned(), params.to_vec(), ws.size_limit, &session.canceller)
             .await;
         let mut result = match result {
+            // an EXPLAIN's plan as PostgreSQL shapes it (one `QUERY PLAN` column, a row a line)
+            Ok(WorkspaceOutcome::Rows(stream)) if first_word(sql).eq_ignore_ascii_case("explain") => {
+                super::query_plan(Rows::Engine(stream)).await.map(|batch| super::ready(batch, "EXPLAIN"))
+            }
             Ok(WorkspaceOutcome::Rows(mut stream)) => {
                 if let Some(marks) = &marks {
                     stream.schema = marks.mark(stream.schema);
@@ -983,6 +999,10 @@ impl Executor {
             .collect();
         // DuckDB describes `INSERT` as a `Count` column; PostgreSQL answers NoData
         let schema = match !described.schema.fields().is_empty() && returns_rows(&sql) {
+            true if first_word(&sql).eq_ignore_ascii_case("explain") => Some(
+                crate::relation::RelationBuilder::new(&[(super::QUERY_PLAN, crate::relation::ColumnType::Text)])
+                    .schema(),
+            ),
             true => Some(match self.result_marks(session, ws, written, &sql).await {
                 Some(marks) => marks.mark(described.schema),
                 None => described.schema,

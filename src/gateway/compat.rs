@@ -2253,7 +2253,7 @@ fn expand_set_returning_items(query: &mut sqlparser::ast::Query) -> bool {
 }
 
 /// A boolean as PostgreSQL reads its text: a prefix of true/false/yes/no, on/off, 1/0.
-fn postgres_bool(text: &str) -> Option<bool> {
+pub(super) fn postgres_bool(text: &str) -> Option<bool> {
     let t = text.trim().to_ascii_lowercase();
     let prefix_of = |word: &str| !t.is_empty() && word.starts_with(t.as_str());
     match t.as_str() {

@@ -40,7 +40,7 @@ pub use cursors::{WorkspaceCursor, workspace_cursor};
 pub use ddl::{TEMPORARY_BUCKET, plan_view_query};
 pub use prepared::{SqlPrepared, bind as bind_prepared, declared_types_as_casts};
 pub use procedures::CallPlan;
-pub use query::{ConstantRow, QueryPlan, RenderedQuery, ServerRelation};
+pub use query::{ConstantRow, QueryPlan, RenderedQuery, ServerRelation, explain_options_as_engine};
 
 /// A parameter type the gateway could infer from the statement (`$1::int`), for clients that
 /// ask the server for parameter types.

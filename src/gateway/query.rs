@@ -89,14 +89,18 @@ impl QueryPlan {
                 verbose,
                 statement: inner,
                 format: None,
-                options: None,
+                options,
                 estimate: false,
                 query_plan: false,
                 describe_alias: sqlparser::ast::DescribeAlias::Explain,
                 ..
             } if !*verbose => {
                 let inner = inner.to_string();
-                let keyword = if *analyze { "EXPLAIN ANALYZE" } else { "EXPLAIN" };
+                let analyze = match options {
+                    None => *analyze,
+                    Some(options) => explain_analyzes(options)? || *analyze,
+                };
+                let keyword = if analyze { "EXPLAIN ANALYZE" } else { "EXPLAIN" };
                 Ok(RenderedQuery {
                     sql: format!("{keyword}\n{inner}\n"),
                     checks: Some(vec![crate::engine::QueryCheck { sql: inner, select_items: None }]),
@@ -423,6 +427,43 @@ impl VisitorMut for TextNulls {
         }
         ControlFlow::Continue(())
     }
+}
+
+/// Whether PostgreSQL's EXPLAIN options (`(ANALYZE, COSTS OFF, …)`) ask to run the query. Those
+/// shaping PostgreSQL's own plan text (costs, buffers, timing, …) have none here to shape and
+/// are taken as written; a format other than text is not supported (0A000).
+fn explain_analyzes(options: &[sqlparser::ast::UtilityOption]) -> Result<bool> {
+    let mut analyze = false;
+    for option in options {
+        let on = match &option.arg {
+            None => true,
+            Some(Expr::Value(v)) => match &v.value {
+                Value::Boolean(b) => *b,
+                Value::Number(n, _) => n != "0",
+                Value::SingleQuotedString(s) => super::compat::postgres_bool(s).unwrap_or(true),
+                _ => true,
+            },
+            Some(Expr::Identifier(i)) => super::compat::postgres_bool(&i.value).unwrap_or(true),
+            Some(_) => true,
+        };
+        match option.name.value.to_ascii_lowercase().as_str() {
+            "analyze" => analyze = on,
+            "costs" | "verbose" | "summary" | "buffers" | "timing" | "settings" | "wal" | "generic_plan" => {}
+            "format" if matches!(&option.arg, Some(Expr::Identifier(i)) if i.value.eq_ignore_ascii_case("text")) => {}
+            other => return Err(Error::unsupported(format!("EXPLAIN option {other} is not supported"))),
+        }
+    }
+    Ok(analyze)
+}
+
+/// A workspace's `EXPLAIN (options) statement` as DuckDB takes it: the options read (see
+/// [`explain_analyzes`]) and dropped, `ANALYZE` kept. Answers whether it changed.
+pub fn explain_options_as_engine(statement: &mut Statement) -> Result<bool> {
+    let Statement::Explain { options: options @ Some(_), analyze, .. } = statement else { return Ok(false) };
+    let asked = explain_analyzes(options.as_deref().unwrap_or_default())?;
+    *analyze |= asked;
+    *options = None;
+    Ok(true)
 }
 
 /// Validates a read statement and rewrites it for the engine.

@@ -2108,3 +2108,35 @@ async fn a_workspace_whose_public_schema_was_dropped_still_takes_sessions() {
     assert_eq!(text_rows(&second, "SELECT count(*) FROM main.orders").await, vec![vec![s("3")]]);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn explain_answers_postgresql_s_query_plan_column_in_both_session_kinds() {
+    let server = TestServer::start().await;
+    let st = storage(&server, "p").await;
+    let ws = workspace(&st, "CALL create_workspace(name => 'w')").await;
+    let wc = login(&server, &ws).await;
+    wc.batch_execute("CREATE TABLE t AS SELECT range AS id FROM range(10)").await.unwrap();
+    for (client, table) in [(&st, r#""in.c-s"."orders""#), (&wc, "t")] {
+        for sql in [
+            format!("EXPLAIN SELECT * FROM {table} WHERE id = 1"),
+            format!("EXPLAIN (COSTS OFF) SELECT * FROM {table} WHERE id = 1"),
+            format!("EXPLAIN (ANALYZE, FORMAT TEXT) SELECT count(*) FROM {table}"),
+        ] {
+            // simple and extended: one text column named QUERY PLAN, a row a line
+            let rows = client.query(sql.as_str(), &[]).await.unwrap();
+            assert!(rows.len() > 1, "{sql}");
+            assert_eq!(rows[0].columns().len(), 1, "{sql}");
+            assert_eq!(rows[0].columns()[0].name(), "QUERY PLAN", "{sql}");
+            assert!(rows.iter().all(|r| !r.get::<_, String>(0).contains('\n')), "{sql}");
+            let lines = client.simple_query(&sql).await.unwrap();
+            assert!(lines.iter().filter(|m| matches!(m, tokio_postgres::SimpleQueryMessage::Row(_))).count() > 1);
+        }
+    }
+    // a plan in JSON: one value (a workspace's engine writes it; a storage session has text only)
+    let rows = wc.query("EXPLAIN (FORMAT JSON) SELECT * FROM t", &[]).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    serde_json::from_str::<serde_json::Value>(&rows[0].get::<_, String>(0)).unwrap();
+    let err = st.simple_query(r#"EXPLAIN (FORMAT JSON) SELECT * FROM "in.c-s"."orders""#).await.unwrap_err();
+    assert_eq!(crate::harness::sqlstate(&err), "0A000", "{}", crate::harness::message(&err));
+    server.stop().await;
+}
