@@ -71,6 +71,12 @@ pub(super) fn map_duckdb_message(raw: &str, origin: SqlOrigin, context: &str, da
         return Error::internal(context, raw);
     }
     let text = scrub_internal_names(&first_line(&text));
+    // no cast between two types in a client's statement: PostgreSQL's "operator does not
+    // exist" where a comparison or an operator needed it (`date_column = 5`), the common case
+    // (its answer to an explicit cast, 42846, is of the same class); a load's is its data's
+    if origin == SqlOrigin::User && text.starts_with("Unimplemented type for cast") {
+        return Error::sql(SqlState::UndefinedFunction, text);
+    }
     if let Some(state) = state_by_message(category, &text) {
         return Error::sql(state, text);
     }
@@ -171,6 +177,8 @@ fn state_by_message(category: &str, text: &str) -> Option<SqlState> {
         // width_bucket()'s arguments (the compat rewrite's duckstore_width_bucket)
         ("Invalid Input", "count must be greater than zero", SqlState::InvalidArgumentForWidthBucketFunction),
         ("Invalid Input", "lower bound cannot equal upper bound", SqlState::InvalidArgumentForWidthBucketFunction),
+        // a JSON value that is no number cast to one (`'{"a": 1}'::jsonb::int`)
+        ("", "Failed to cast value to numerical", SqlState::InvalidParameterValue),
         // justify_*() past an interval's range (engine::intervals)
         ("", crate::engine::intervals::OUT_OF_RANGE, SqlState::DatetimeFieldOverflow),
         // json_object() of text arrays (gateway::jsonb_rewrite)
