@@ -365,6 +365,27 @@ pub fn macros_sql() -> Vec<String> {
          CASE WHEN duckstore_r >= 86400000000 THEN TIME '24:00:00' \
          ELSE duckstore_p.v + to_microseconds(CAST(duckstore_r - duckstore_u AS BIGINT)) END)[1])[1])[1]"
             .to_owned(),
+        // a value's JSON as PostgreSQL writes it: a timestamp in ISO 8601 (`T` between date and
+        // time, a zone's offset with its minutes), a float's NaN and infinities as strings, a
+        // numeric of a declared scale with it (DuckDB writes a space, `+00`, a bare NaN, which
+        // is no JSON, and `1.5` of a numeric(3,2) `1.50`; the stand-in for an unconstrained
+        // numeric, whose values' own scales are gone, keeps DuckDB's shortest form)
+        // (no backslash in the text: the first space of a timestamp's JSON string is the one
+        // between its date and time)
+        "CREATE OR REPLACE MACRO duckstore_to_json(x) AS list_transform([x], duckstore_v -> \
+         list_transform([CAST(to_json(duckstore_v) AS VARCHAR)], duckstore_s -> CASE \
+         WHEN typeof(duckstore_v) = 'TIMESTAMP' THEN CAST(regexp_replace(duckstore_s, ' ', 'T') AS JSON) \
+         WHEN typeof(duckstore_v) = 'TIMESTAMP WITH TIME ZONE' THEN CAST(regexp_replace(regexp_replace(duckstore_s, ' ', 'T'), \
+             '([+-][0-9][0-9])\"$', '') || CASE WHEN regexp_matches(duckstore_s, '[+-][0-9][0-9]\"$') \
+             THEN right(duckstore_s, 4)[1:3] || ':00\"' ELSE '' END AS JSON) \
+         WHEN typeof(duckstore_v) IN ('DOUBLE', 'FLOAT') THEN CAST(CASE \
+             WHEN duckstore_s IN ('inf', 'Infinity', 'infinity') THEN '\"Infinity\"' \
+             WHEN duckstore_s IN ('-inf', '-Infinity', '-infinity') THEN '\"-Infinity\"' \
+             WHEN lower(duckstore_s) IN ('nan', '-nan') THEN '\"NaN\"' ELSE duckstore_s END AS JSON) \
+         WHEN typeof(duckstore_v) LIKE 'DECIMAL(%' AND typeof(duckstore_v) <> 'DECIMAL(38,9)' \
+             THEN CAST(CAST(duckstore_v AS VARCHAR) AS JSON) \
+         ELSE CAST(duckstore_s AS JSON) END)[1])[1]"
+            .to_owned(),
         // what jsonb's `?` finds: an object's keys, an array's string elements, a string itself
         "CREATE OR REPLACE MACRO duckstore_json_keys(j) AS list_transform([j], duckstore_v -> CASE json_type(duckstore_v) \
          WHEN 'OBJECT' THEN json_keys(duckstore_v) \

@@ -1422,6 +1422,22 @@ fn semantic_rewrite(expr: &mut Expr) -> bool {
                 return true;
             }
             if let Some(renamed) = jsonb_engine_name(f) {
+                // each value's JSON as PostgreSQL writes it (a timestamp's `T`), not the engine's
+                let values_from = usize::from(renamed == "json_object");
+                let step = if renamed == "json_object" { 2 } else { 1 };
+                let renamed = if renamed == "to_json" { JSON_VALUE } else { renamed };
+                if matches!(renamed, "json_object" | "json_array" | JSON_VALUE)
+                    && let FunctionArguments::List(list) = &mut f.args
+                {
+                    for arg in list.args.iter_mut().skip(values_from).step_by(step) {
+                        if let FunctionArg::Unnamed(FunctionArgExpr::Expr(value)) = arg
+                            && renamed != JSON_VALUE
+                        {
+                            let taken = std::mem::replace(value, Expr::value(Value::Null));
+                            *value = call(JSON_VALUE, vec![taken]);
+                        }
+                    }
+                }
                 f.name = ObjectName::from(vec![Ident::new(renamed)]);
                 return true;
             }
@@ -2737,6 +2753,9 @@ fn jsonb_engine_name(f: &sqlparser::ast::Function) -> Option<&'static str> {
 
 /// A value's json text as PostgreSQL's json builders write it: a number as written, NULL as
 /// `null`, anything else as the engine's JSON of it (SQL text over `__argN`).
+/// The engine's macro for a value's JSON as PostgreSQL writes it (exec::catalog).
+const JSON_VALUE: &str = "duckstore_to_json";
+
 fn json_text_sql(value: &Expr, n: usize) -> String {
     match value {
         Expr::Value(v) if matches!(&v.value, Value::Number(..)) => format!("'{}'", v.value),
@@ -2744,7 +2763,7 @@ fn json_text_sql(value: &Expr, n: usize) -> String {
         {
             format!("'{value}'")
         }
-        _ => format!("coalesce(CAST(to_json(__arg{n}) AS VARCHAR), 'null')"),
+        _ => format!("coalesce(CAST({JSON_VALUE}(__arg{n}) AS VARCHAR), 'null')"),
     }
 }
 
@@ -2818,6 +2837,11 @@ fn json_function(f: &sqlparser::ast::Function) -> Option<Expr> {
                 FunctionArg::Unnamed(FunctionArgExpr::Expr(text(", "))),
             ];
             as_json(format!("{open} || __arg0 || {close}"), &[Expr::Function(aggregate)])
+        }
+        // a value's JSON as PostgreSQL writes it (a timestamp's `T`, a float's "NaN")
+        "to_json" => {
+            let [value] = expr_args(&f.args)?.try_into().ok()?;
+            Some(call(JSON_VALUE, vec![value]))
         }
         // (the engine's json_group_array is a macro, which takes no ORDER BY)
         "jsonb_agg" => {
