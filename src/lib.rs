@@ -16,6 +16,7 @@ pub mod fuzzing;
 pub mod gateway;
 pub mod http;
 pub mod jsonb;
+pub mod number_format;
 pub mod pg;
 pub mod relation;
 pub mod server;

@@ -37,6 +37,9 @@ const FUNCTIONS: &[(&str, usize, bool, Compute)] = &[
     ("duckstore_jsonb_strip_nulls", 1, false, |a, _| crate::jsonb::strip_nulls(a[0]).map(Some)),
     ("duckstore_json_strip_nulls", 1, false, |a, _| crate::jsonb::strip_nulls_as_written(a[0]).map(Some)),
     ("duckstore_jsonb_pretty", 1, false, |a, _| crate::jsonb::pretty(a[0]).map(Some)),
+    // (text functions of the same shape: PostgreSQL's number templates, crate::number_format)
+    ("duckstore_to_char_number", 2, false, |a, _| crate::number_format::to_char(a[0], a[1]).map(Some)),
+    ("duckstore_to_number", 2, false, |a, _| crate::number_format::to_number(a[0], a[1]).map(Some)),
 ];
 
 /// The functions' names, for the gateway's judge.

@@ -121,6 +121,7 @@ pub const COMPAT_FUNCTIONS: &[&str] = &[
     "regexp_split_to_table",
     // number and json functions answered here and in gateway::jsonb_rewrite
     "width_bucket",
+    "to_number",
     "justify_hours",
     "justify_days",
     "justify_interval",
@@ -1439,6 +1440,10 @@ fn semantic_rewrite(expr: &mut Expr) -> bool {
                     }
                 }
                 f.name = ObjectName::from(vec![Ident::new(renamed)]);
+                return true;
+            }
+            if let Some(replacement) = number_template_function(f) {
+                *expr = replacement;
                 return true;
             }
             if let Some(replacement) = datetime_function(f) {
@@ -3030,6 +3035,43 @@ fn datetime_function(f: &sqlparser::ast::Function) -> Option<Expr> {
         )),
         _ => None,
     }
+}
+
+/// Whether a written template is a number's (`9,999.99`, `FM990D00`): digit positions, and no
+/// letter of a date's or time's fields.
+fn is_number_template(template: &str) -> bool {
+    let upper = template.to_ascii_uppercase();
+    upper.contains(['9', '0'])
+        && !upper.contains(['Y', 'H', 'W', 'Q', 'J', 'T', 'A', 'U', 'C', 'B', 'K', 'O', 'X', 'Z'])
+        && !["MM", "DD", "SS", "MON"].iter().any(|field| upper.contains(field))
+}
+
+/// `to_char(number, template)` and `to_number(text, template)` with a written number template,
+/// as the engine's functions over PostgreSQL's templates (crate::number_format): to_char of
+/// the number's text, to_number's answer a numeric of the template's scale.
+fn number_template_function(f: &sqlparser::ast::Function) -> Option<Expr> {
+    if f.over.is_some() || f.filter.is_some() {
+        return None;
+    }
+    let name = pg_function_name(f)?;
+    if !matches!(name.as_str(), "to_char" | "to_number") {
+        return None;
+    }
+    let [value, template] = expr_args(&f.args)?.try_into().ok()?;
+    let written = string_literal(&template)?;
+    if !is_number_template(written) {
+        return None;
+    }
+    Some(match name.as_str() {
+        "to_char" => call("duckstore_to_char_number", vec![cast_to(value, DataType::Varchar(None)), template]),
+        _ => {
+            let scale = crate::number_format::template_scale(written)?;
+            cast_to(
+                call("duckstore_to_number", vec![cast_to(value, DataType::Varchar(None)), template]),
+                DataType::Decimal(sqlparser::ast::ExactNumberInfo::PrecisionAndScale(38, i64::from(scale))),
+            )
+        }
+    })
 }
 
 /// `sql` with its one `__arg0` (named once) replaced by `operand`.
