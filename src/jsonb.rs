@@ -185,7 +185,8 @@ impl Parser<'_> {
     fn hex4(&mut self) -> Option<u32> {
         let digits = std::str::from_utf8(self.bytes.get(self.at..self.at + 4)?).ok()?;
         self.at += 4;
-        u32::from_str_radix(digits, 16).ok()
+        // (four hex digits: from_str_radix alone would take a sign)
+        digits.bytes().all(|b| b.is_ascii_hexdigit()).then(|| u32::from_str_radix(digits, 16).ok())?
     }
 
     /// A number as PostgreSQL's numeric prints it: the exponent applied, the scale kept

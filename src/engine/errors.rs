@@ -177,6 +177,8 @@ fn state_by_message(category: &str, text: &str) -> Option<SqlState> {
         // width_bucket()'s arguments (the compat rewrite's duckstore_width_bucket)
         ("Invalid Input", "count must be greater than zero", SqlState::InvalidArgumentForWidthBucketFunction),
         ("Invalid Input", "lower bound cannot equal upper bound", SqlState::InvalidArgumentForWidthBucketFunction),
+        ("Invalid Input", "upper bound cannot be NaN", SqlState::InvalidArgumentForWidthBucketFunction),
+        ("Invalid Input", "integer out of range", SqlState::NumericValueOutOfRange),
         // a JSON value that is no number cast to one (`'{"a": 1}'::jsonb::int`)
         ("", "Failed to cast value to numerical", SqlState::InvalidParameterValue),
         // justify_*() past an interval's range (engine::intervals)

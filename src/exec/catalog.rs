@@ -344,6 +344,9 @@ pub fn macros_sql() -> Vec<String> {
          list_transform([struct_pack(x := x, lo := lo, hi := hi, n := n)], duckstore_p -> CASE \
          WHEN duckstore_p.x IS NULL OR duckstore_p.lo IS NULL OR duckstore_p.hi IS NULL OR duckstore_p.n IS NULL THEN NULL \
          WHEN duckstore_p.n <= 0 THEN error('count must be greater than zero') \
+         WHEN duckstore_p.n >= 2147483647 THEN error('integer out of range') \
+         WHEN isnan(CAST(duckstore_p.x AS DOUBLE)) OR isnan(CAST(duckstore_p.lo AS DOUBLE)) OR isnan(CAST(duckstore_p.hi AS DOUBLE)) \
+             THEN error('operand, lower bound, and upper bound cannot be NaN') \
          WHEN duckstore_p.lo = duckstore_p.hi THEN error('lower bound cannot equal upper bound') \
          WHEN duckstore_p.lo < duckstore_p.hi THEN CASE WHEN duckstore_p.x < duckstore_p.lo THEN 0 \
          WHEN duckstore_p.x >= duckstore_p.hi THEN CAST(duckstore_p.n AS INTEGER) + 1 \
@@ -385,6 +388,10 @@ pub fn macros_sql() -> Vec<String> {
          WHEN typeof(duckstore_v) LIKE 'DECIMAL(%' AND typeof(duckstore_v) <> 'DECIMAL(38,9)' \
              THEN CAST(CAST(duckstore_v AS VARCHAR) AS JSON) \
          ELSE CAST(duckstore_s AS JSON) END)[1])[1]"
+            .to_owned(),
+        // each text of a list cut at n characters (a cast to varchar(n)[]; gateway::compat)
+        "CREATE OR REPLACE MACRO duckstore_left_each(l, n) AS list_transform([struct_pack(l := l, n := n)], duckstore_p -> \
+         list_transform(duckstore_p.l, duckstore_e -> left(duckstore_e, duckstore_p.n)))[1]"
             .to_owned(),
         // what jsonb's `?` finds: an object's keys, an array's string elements, a string itself
         "CREATE OR REPLACE MACRO duckstore_json_keys(j) AS list_transform([j], duckstore_v -> CASE json_type(duckstore_v) \

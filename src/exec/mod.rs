@@ -585,6 +585,20 @@ impl Executor {
                 // (a missing table is PREPARE's error, as in PostgreSQL)
                 self.describe_as_session(session, checked).await?;
                 let mut stored = session.prepared_statements();
+                let held: usize = stored.values().map(|p| p.bytes).sum();
+                if stored.len() >= gateway::MAX_PREPARED
+                    || held.saturating_add(prepared.bytes) > gateway::MAX_PREPARED_BYTES
+                {
+                    return Err(Error::new(
+                        ErrorKind::ResourceExhausted,
+                        format!(
+                            "a session keeps at most {} prepared statements of {} MB together; DEALLOCATE some first",
+                            gateway::MAX_PREPARED,
+                            gateway::MAX_PREPARED_BYTES / (1024 * 1024)
+                        ),
+                    )
+                    .with_sqlstate(SqlState::ProgramLimitExceeded));
+                }
                 if stored.contains_key(name) {
                     return Err(Error::new(
                         ErrorKind::AlreadyExists,

@@ -764,10 +764,8 @@ impl Rewriter<'_, '_> {
                 match args.first().and_then(string_literal) {
                     // a relation's name, as a regclass reads it (one look-up: no oid between)
                     Some(name) => {
-                        let (schema, relation) = match name.rsplit_once('.') {
-                            Some((s, r)) => (Some(s.trim_matches('"')), r.trim_matches('"')),
-                            None => (None, name.trim_matches('"')),
-                        };
+                        let (schema, relation) = relation_name(name);
+                        let (schema, relation) = (schema.as_deref(), relation.as_str());
                         let found = match schema {
                             Some(schema) => template(
                                 &lookup(SIZE, "c.relname", Some("n.nspname"), CLASS_WITH_NAMESPACE),
@@ -815,10 +813,8 @@ impl Rewriter<'_, '_> {
     /// The OID of the relation a written name (`s.t`, `"s".t`, `t`) names, NULL when none: in
     /// its schema, or the first schema of the search path holding it, as PostgreSQL finds it.
     fn relation_oid(&self, name: &str) -> Result<Expr> {
-        let (schema, relation) = match name.rsplit_once('.') {
-            Some((s, r)) => (Some(s.trim_matches('"')), r.trim_matches('"')),
-            None => (None, name.trim_matches('"')),
-        };
+        let (schema, relation) = relation_name(name);
+        let (schema, relation) = (schema.as_deref(), relation.as_str());
         match schema {
             Some(schema) => template(
                 "(SELECT c.oid FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
@@ -1692,11 +1688,8 @@ fn semantic_rewrite(expr: &mut Expr) -> bool {
                     None,
                 )),
             );
-            *expr = with_operands(
-                &format!("list_transform({}, duckstore_e -> left(duckstore_e, {length}))", operand(0)),
-                vec![texts],
-            )
-            .unwrap_or_else(|_| null());
+            // (one call level, an engine macro: a chain of these casts stays as deep as written)
+            *expr = call("duckstore_left_each", vec![texts, number(length)]);
             true
         }
         // jsonb is JSON text to the engine; the wire prints it as PostgreSQL does (pg::jsonb,
@@ -2514,6 +2507,20 @@ fn lookup(value: &str, key: &str, second: Option<&str>, relation: &str) -> Strin
     )
 }
 
+/// A relation's written name (`s.t`, `"S".T`, `t`) as its schema and name: read as an
+/// identifier (quotes kept, other names folded to lower case), or, where no identifier reads
+/// it (`in.c-x.t`), split at its last dot as written.
+fn relation_name(name: &str) -> (Option<String>, String) {
+    match parse_identifier(name).as_deref() {
+        Some([relation]) => (None, relation.clone()),
+        Some([.., schema, relation]) => (Some(schema.clone()), relation.clone()),
+        _ => match name.rsplit_once('.') {
+            Some((s, r)) => (Some(s.trim_matches('"').to_owned()), r.trim_matches('"').to_owned()),
+            None => (None, name.trim_matches('"').to_owned()),
+        },
+    }
+}
+
 /// `pg_class c` with its namespace `n`, for [`lookup`].
 const CLASS_WITH_NAMESPACE: &str = "pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace";
 const TYPE_WITH_NAMESPACE: &str = "pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace";
@@ -2721,7 +2728,11 @@ fn bc_date(written: &str) -> Option<String> {
         let (date, era) = trimmed.split_at_checked(at)?;
         era.eq_ignore_ascii_case(" bc").then_some(date.trim_end())
     })?;
-    (!date.is_empty() && date.bytes().all(|b| b.is_ascii_digit() || b == b'-')).then(|| format!("{date} (BC)"))
+    let fields: Vec<&str> = date.split('-').collect();
+    let plain = matches!(fields.as_slice(), [y, m, d]
+        if (1..=7).contains(&y.len()) && (1..=2).contains(&m.len()) && (1..=2).contains(&d.len()))
+        && fields.iter().all(|f| f.bytes().all(|b| b.is_ascii_digit()));
+    plain.then(|| format!("{date} (BC)"))
 }
 
 fn is_literal(e: &Expr) -> bool {

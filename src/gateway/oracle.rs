@@ -97,6 +97,7 @@ const PARSER_FUNCTIONS: &[&str] = &[
     "duckstore_json_keys",
     "duckstore_power",
     "duckstore_width_bucket",
+    "duckstore_left_each",
     "duckstore_to_json",
     "duckstore_round_timestamp",
     "duckstore_round_time",

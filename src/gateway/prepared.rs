@@ -18,7 +18,15 @@ pub struct SqlPrepared {
     pub statement: Statement,
     /// The declared parameter types (may be fewer than the statement's parameters).
     pub types: Vec<DataType>,
+    /// The statement's nesting (see gateway::nesting), which its arguments' add to.
+    pub nesting: usize,
+    /// The length of its text, counted against the session's bound.
+    pub bytes: usize,
 }
+
+/// The most statements one session keeps prepared, and the most text they hold together.
+pub const MAX_PREPARED: usize = 1000;
+pub const MAX_PREPARED_BYTES: usize = 16 * 1024 * 1024;
 
 /// The most parameters one statement may have (as a Bind message may carry).
 const MAX_PARAMETERS: usize = crate::engine::MAX_PARAMS;
@@ -40,7 +48,11 @@ pub(super) fn plan_prepare(
         return Err(Error::invalid(format!("a prepared statement takes at most {MAX_PARAMETERS} parameters"))
             .with_sqlstate(SqlState::ProgramLimitExceeded));
     }
-    let prepared = SqlPrepared { statement, types };
+    if name.value.is_empty() {
+        return Err(Error::invalid("zero-length delimited identifier").with_sqlstate(SqlState::SyntaxError));
+    }
+    let text = statement.to_string();
+    let prepared = SqlPrepared { nesting: text_nesting(&text), bytes: text.len(), statement, types };
     let mut typed = prepared.statement.clone();
     cast_parameters(&mut typed, &prepared.types);
     let checked = super::plan(typed, compat)?;
@@ -99,9 +111,25 @@ pub fn bind(name: &str, prepared: &SqlPrepared, arguments: &[Expr]) -> Result<St
         ))
         .with_sqlstate(SqlState::SyntaxError));
     }
+    // (each text alone passed the bound; together they nest as deep as the statement and its
+    // deepest argument)
+    let deepest = arguments.iter().map(|a| text_nesting(&a.to_string())).max().unwrap_or(0);
+    if prepared.nesting.saturating_add(deepest).saturating_add(2) > super::nesting::MAX_NESTING {
+        return Err(super::nesting::too_deep());
+    }
     let mut statement = prepared.statement.clone();
     let _ = statement.visit(&mut Substitute { arguments, types: &prepared.types });
     Ok(statement)
+}
+
+/// The nesting of a text the gateway parsed (within the bound: its rendering is safe to read).
+fn text_nesting(sql: &str) -> usize {
+    let dialect = sqlparser::dialect::PostgreSqlDialect {};
+    match sqlparser::tokenizer::Tokenizer::new(&dialect, sql).tokenize_with_location() {
+        Ok(tokens) => super::nesting::nesting(&tokens),
+        // (what the gateway rendered tokenizes; anything else counts as the bound)
+        Err(_) => super::nesting::MAX_NESTING,
+    }
 }
 
 /// `$n` → `CAST((argument n) AS type n)`, or the argument alone where no type was declared.
@@ -182,7 +210,8 @@ mod tests {
                     .unwrap()
             })
             .collect();
-        SqlPrepared { statement, types }
+        let text = statement.to_string();
+        SqlPrepared { nesting: text_nesting(&text), bytes: text.len(), statement, types }
     }
 
     fn argument(sql: &str) -> Expr {
@@ -204,5 +233,15 @@ mod tests {
         for wrong in [vec![], vec![argument("1"), argument("2")]] {
             assert_eq!(bind("q", &p, &wrong).unwrap_err().sqlstate(), "42601");
         }
+    }
+
+    #[test]
+    fn a_statement_and_its_arguments_nest_within_the_bound_together() {
+        // found by attack: each text under the bound, together past it, overflowed the stack
+        let half = crate::gateway::nesting::MAX_NESTING * 3 / 4;
+        let deep = format!("true{}", " AND true".repeat(half));
+        let p = prepared(&format!("SELECT $1{}", " AND true".repeat(half)), &[]);
+        assert_eq!(bind("q", &p, &[argument(&deep)]).unwrap_err().sqlstate(), "54001");
+        assert!(bind("q", &p, &[argument("true")]).is_ok());
     }
 }

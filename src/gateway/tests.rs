@@ -132,7 +132,16 @@ fn deep_statements_are_54001_and_never_overflow_the_server_stack() {
                 // the compat layer parses a template at the bottom of each (found by attack)
                 Box::new(|n| format!("SELECT 1 FROM pg_class WHERE {}true", "pg_table_is_visible(oid) OR ".repeat(n))),
                 Box::new(|n| format!("SELECT 1 FROM pg_class WHERE {}true", "oid::regclass IS NULL OR ".repeat(n / 2))),
-                // casts the rewrite deepens (char(n) is `CAST(rpad(CAST(…)))`; found by attack)
+                // casts the rewrite deepens (char(n) is `CAST(rpad(CAST(…)))`, varchar(n)[] a
+                // macro's call; found by attack)
+                Box::new(|n| format!("SELECT ['abc']{}", "::varchar(2)[]".repeat(n / 3))),
+                Box::new(|n| {
+                    format!("SELECT {}1{}", "json_object(ARRAY['k', ".repeat(n / 2), "::text])::text".repeat(n / 2))
+                }),
+                Box::new(|n| format!("SELECT {}1{}", "to_char(".repeat(n / 2), ", '999')".repeat(n / 2))),
+                Box::new(|n| {
+                    format!("SELECT {}1{}", "justify_hours(width_bucket(".repeat(n / 4), ", 0, 1, 2))".repeat(n / 4))
+                }),
                 Box::new(|n| format!("SELECT 'a'{}", "::char(2)".repeat(n / 3))),
                 Box::new(|n| format!("SELECT 'a'{}", "::varchar(2)".repeat(n / 3))),
                 Box::new(|n| format!("SELECT {}'a'{}", "CAST(".repeat(n / 4), " AS char(2))".repeat(n / 4))),
@@ -188,6 +197,13 @@ fn long_operator_chains_the_gate_admits_never_overflow_the_rewrites() {
                 format!("SELECT '{{}}'::jsonb{}", " || '[1]'".repeat(1500)),
                 format!("SELECT '{{}}'{}", "::jsonb::text".repeat(1000)),
                 format!("SELECT '{{}}'::jsonb{}", " ->> 'a' ->> 'b'".repeat(500)),
+                // casts the rewrite made several levels deep each (found by attack)
+                format!("SELECT ['abc']{}", "::varchar(2)[]".repeat(1300)),
+                format!("SELECT ['abc']{}", "::varchar(2)[]::text[]".repeat(660)),
+                format!("PREPARE p(int) AS SELECT ['abc']{}", "::varchar(2)[]".repeat(1300)),
+                format!("SELECT now(){}", "::timestamp(0)".repeat(1300)),
+                format!("SELECT '12:00'{}", "::time(1)".repeat(1300)),
+                format!("SELECT 1{}", "::text::date".repeat(650)),
             ];
             for sql in &shapes {
                 if let Err(e) = plan_one(sql) {

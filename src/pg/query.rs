@@ -61,6 +61,20 @@ impl Shape {
     }
 }
 
+/// Whether a described statement answers another number of columns than its Describe said (a
+/// table altered, a prepared statement replaced in between): the client would misread its rows.
+fn changed_result_type(described: &Mutex<Option<Arc<Shape>>>, schema: &SchemaRef) -> bool {
+    let described = described.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    described
+        .and_then(|shape| shape.schema.clone())
+        .is_some_and(|before| before.fields().len() != types::wire_schema(schema).fields().len())
+}
+
+/// PostgreSQL's answer to [`changed_result_type`].
+fn cached_result_changed() -> Error {
+    Error::unsupported("cached plan must not change result type")
+}
+
 /// A command tag as pgwire sends it.
 pub(super) fn wire_tag(tag: CommandTag) -> Tag {
     let mut wire = Tag::new(&tag.command);
@@ -682,6 +696,9 @@ impl Connection {
                 register_cursor_portal(client, &name);
             }
             return match outcome.map_err(|e| to_pg(&e))? {
+                Outcome::Rows { schema, .. } if changed_result_type(&portal.statement.statement.described, &schema) => {
+                    Err(to_pg(&cached_result_changed()))
+                }
                 Outcome::Rows { schema, rows, tag, .. } => Ok(Response::Query(
                     query_response(schema, rows, tag, &portal.result_column_format, session.time_zone())
                         .map_err(|e| to_pg(&e))?,
@@ -733,6 +750,9 @@ impl Connection {
         }
         report_changed_parameters(client, &session, changes).await?;
         Ok(match outcome {
+            Ok(Outcome::Rows { schema, .. }) if changed_result_type(&portal.statement.statement.described, &schema) => {
+                return Err(to_pg(&cached_result_changed()));
+            }
             Ok(Outcome::Rows { schema, rows, tag, .. }) => {
                 let described = portal.statement.statement.described.lock().unwrap_or_else(|p| p.into_inner()).clone();
                 // Keep the columns the client was told about in Describe.
