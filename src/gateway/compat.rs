@@ -158,6 +158,7 @@ pub const SESSION_FUNCTION_WORDS: &[&str] = &[
     "current_database",
     "current_catalog",
     "regtype",
+    "regnamespace",
     "pg_client_encoding",
     "getdatabaseencoding",
     "pg_postmaster_start_time",
@@ -246,6 +247,15 @@ pub fn rewrite_session_functions(statement: &mut Statement, values: &CompatValue
                         "current_schema" => Some(call("current_schema", vec![])),
                         _ => None,
                     }
+                }
+                // a schema's written name that is no identifier (PostgreSQL's 42602)
+                Expr::Cast { expr: inner, data_type, .. }
+                    if data_type.to_string().to_lowercase().trim_start_matches("pg_catalog.") == "regnamespace"
+                        && string_literal(inner).is_some_and(|name| identifier_text(name).is_none()) =>
+                {
+                    return ControlFlow::Break(
+                        Error::invalid("invalid name syntax").with_sqlstate(SqlState::InvalidName),
+                    );
                 }
                 // DuckDB has no regtype: `oid::regtype` is the type's name, `'int4'::regtype` its oid
                 Expr::Cast { expr: inner, data_type, .. }
@@ -1392,6 +1402,23 @@ fn semantic_rewrite(expr: &mut Expr) -> bool {
                 **right = call("duckstore_divisor", vec![take(right)]);
                 changed = true;
             }
+            // time - time is an interval (DuckDB has no such operator): both on one day
+            if matches!(op, BinaryOperator::Minus) && is_time(left) && is_time(right) {
+                let on_a_day = |t: Expr| {
+                    Expr::Nested(Box::new(Expr::BinaryOp {
+                        left: Box::new(cast_to(text("2000-01-01"), DataType::Date)),
+                        op: BinaryOperator::Plus,
+                        right: Box::new(t),
+                    }))
+                };
+                let (l, r) = (take(left), take(right));
+                *expr = Expr::Nested(Box::new(Expr::BinaryOp {
+                    left: Box::new(on_a_day(l)),
+                    op: BinaryOperator::Minus,
+                    right: Box::new(on_a_day(r)),
+                }));
+                return true;
+            }
             // date - date is a number of days, an integer (DuckDB's is a BIGINT)
             if matches!(op, BinaryOperator::Minus) && is_date(left) && is_date(right) {
                 *expr = cast_to(take(expr), DataType::Integer(None));
@@ -2400,7 +2427,7 @@ fn is_generate_series(name: &sqlparser::ast::ObjectName) -> bool {
 /// PostgreSQL `FROM generate_series(…) s` makes `s` the value; in DuckDB the row). Answers
 /// whether anything changed.
 fn semantic_table_factor(factor: &mut sqlparser::ast::TableFactor) -> bool {
-    let mut changed = false;
+    let mut changed = sample_in_percent(factor);
     if let sqlparser::ast::TableFactor::Table { name, args: Some(_), .. } = factor {
         if let Some(parts) = name_parts(name)
             && parts.len() == 2
@@ -2435,6 +2462,24 @@ fn semantic_table_factor(factor: &mut sqlparser::ast::TableFactor) -> bool {
         }
     }
     changed
+}
+
+/// `TABLESAMPLE SYSTEM (n)` / `BERNOULLI (n)` without a unit: n percent, as PostgreSQL reads it
+/// (DuckDB reads n rows, and refuses SYSTEM of a count). Answers whether it changed.
+fn sample_in_percent(factor: &mut sqlparser::ast::TableFactor) -> bool {
+    use sqlparser::ast::{TableSampleKind, TableSampleMethod, TableSampleUnit};
+    let sqlparser::ast::TableFactor::Table { sample: Some(kind), .. } = factor else { return false };
+    let (TableSampleKind::BeforeTableAlias(sample) | TableSampleKind::AfterTableAlias(sample)) = kind;
+    if !matches!(sample.name, Some(TableSampleMethod::System | TableSampleMethod::Bernoulli)) {
+        return false;
+    }
+    match sample.quantity.as_mut() {
+        Some(quantity) if quantity.unit.is_none() => {
+            quantity.unit = Some(TableSampleUnit::Percent);
+            true
+        }
+        _ => false,
+    }
 }
 
 /// A FROM item PostgreSQL answers differently: `generate_series` of int4 literals is a set of
@@ -2739,6 +2784,18 @@ fn is_literal(e: &Expr) -> bool {
     match e {
         Expr::UnaryOp { expr, .. } | Expr::Nested(expr) => is_literal(expr),
         Expr::Value(_) => true,
+        _ => false,
+    }
+}
+
+/// `CAST(x AS TIME)`, `x::time`, `TIME '…'` (without a zone).
+fn is_time(e: &Expr) -> bool {
+    use sqlparser::ast::TimezoneInfo;
+    let plain = |t: &DataType| matches!(t, DataType::Time(_, TimezoneInfo::None | TimezoneInfo::WithoutTimeZone));
+    match e {
+        Expr::Nested(inner) => is_time(inner),
+        Expr::Cast { data_type, .. } => plain(data_type),
+        Expr::TypedString(typed) => plain(&typed.data_type),
         _ => false,
     }
 }
