@@ -260,6 +260,18 @@ fn type_alignment(oid: i64) -> &'static str {
     }
 }
 
+/// information_schema's two domain checks: (oid, name, domain's type oid, definition, pretty).
+const INFORMATION_SCHEMA_DOMAIN_CHECKS: [(i64, &str, i64, &str, &str); 2] = [
+    (13_222, "cardinal_number_domain_check", 13_221, "CHECK ((VALUE >= 0))", "CHECK (VALUE >= 0)"),
+    (
+        13_235,
+        "yes_or_no_check",
+        13_234,
+        "CHECK (((VALUE)::text = ANY ((ARRAY['YES'::character varying, 'NO'::character varying])::text[])))",
+        "CHECK (VALUE::text = ANY (ARRAY['YES'::character varying, 'NO'::character varying]::text[]))",
+    ),
+];
+
 /// The one extension PostgreSQL 15 has installed in every database, as its catalog shows it.
 const PLPGSQL_EXTENSION_OID: i64 = 13_559;
 
@@ -640,6 +652,29 @@ pub(crate) fn build(
             }
         }
         R::Constraint => {
+            // information_schema's domains' checks, as every PostgreSQL 15 database has them
+            for (oid, name, domain, _, _) in INFORMATION_SCHEMA_DOMAIN_CHECKS {
+                out.named(vec![
+                    ("oid", V::Int(oid)),
+                    ("conname", name.into()),
+                    ("connamespace", V::Int(INFORMATION_SCHEMA_OID)),
+                    ("contype", "c".into()),
+                    ("condeferrable", false.into()),
+                    ("condeferred", false.into()),
+                    ("convalidated", true.into()),
+                    ("conrelid", V::Int(0)),
+                    ("contypid", V::Int(domain)),
+                    ("conindid", V::Int(0)),
+                    ("conparentid", V::Int(0)),
+                    ("confrelid", V::Int(0)),
+                    ("confupdtype", " ".into()),
+                    ("confdeltype", " ".into()),
+                    ("confmatchtype", " ".into()),
+                    ("conislocal", true.into()),
+                    ("coninhcount", V::Int(0)),
+                    ("connoinherit", false.into()),
+                ]);
+            }
             for (b, t) in tables.iter().filter(|(_, t)| !t.primary_key.is_empty()) {
                 out.row(vec![
                     pk_constraint_oid(t).into(),
@@ -846,7 +881,11 @@ pub(crate) fn build(
         R::ConstraintDefs => {
             for (_, t) in tables.iter().filter(|(_, t)| !t.primary_key.is_empty()) {
                 let keys: Vec<String> = t.primary_key.iter().map(|k| quote_if_needed(k)).collect();
-                out.row(vec![pk_constraint_oid(t).into(), format!("PRIMARY KEY ({})", keys.join(", ")).into()]);
+                let def = format!("PRIMARY KEY ({})", keys.join(", "));
+                out.row(vec![pk_constraint_oid(t).into(), def.clone().into(), def.into()]);
+            }
+            for (oid, _, _, def, pretty) in INFORMATION_SCHEMA_DOMAIN_CHECKS {
+                out.row(vec![V::Int(oid), def.into(), pretty.into()]);
             }
         }
         R::Schemata => {

@@ -754,9 +754,19 @@ impl Rewriter<'_, '_> {
                 let column = if args.len() > 1 { arg(1) } else { number(0) };
                 template(&lookup("def", "oid", Some("colnum"), "pg_catalog.duckstore_index_defs"), &[arg(0), column])?
             }
-            "pg_get_constraintdef" => {
-                template(&lookup("def", "oid", None, "pg_catalog.duckstore_constraint_defs"), &args)?
-            }
+            // (`pg_get_constraintdef(c, true)`: the pretty form; the flag may be a parameter)
+            "pg_get_constraintdef" => match args.as_slice() {
+                [_, _] => template(
+                    &lookup(
+                        "CASE WHEN __arg1 THEN pretty ELSE def END",
+                        "oid",
+                        None,
+                        "pg_catalog.duckstore_constraint_defs",
+                    ),
+                    &args,
+                )?,
+                _ => template(&lookup("def", "oid", None, "pg_catalog.duckstore_constraint_defs"), &args)?,
+            },
             // PostgreSQL's encoding names by number ('' for none)
             "pg_encoding_to_char" => {
                 let names = Expr::Array(sqlparser::ast::Array {

@@ -159,7 +159,7 @@ relations! {
     Matviews => ("pg_catalog", "pg_matviews", [("schemaname", Text), ("matviewname", Text), ("matviewowner", Text), ("definition", Text)]),
     Indexes => ("pg_catalog", "pg_indexes", [("schemaname", Text), ("tablename", Text), ("indexname", Text), ("tablespace", Text), ("indexdef", Text)]),
     IndexDefs => ("pg_catalog", "duckstore_index_defs", [("oid", Int64), ("colnum", Int32), ("def", Text)]),
-    ConstraintDefs => ("pg_catalog", "duckstore_constraint_defs", [("oid", Int64), ("def", Text)]),
+    ConstraintDefs => ("pg_catalog", "duckstore_constraint_defs", [("oid", Int64), ("def", Text), ("pretty", Text)]),
     Schemata => ("information_schema", "schemata", [("catalog_name", Text), ("schema_name", Text), ("schema_owner", Text)]),
     IsTables => ("information_schema", "tables", [
         ("table_catalog", Text), ("table_schema", Text), ("table_name", Text), ("table_type", Text),
