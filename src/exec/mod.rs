@@ -585,19 +585,13 @@ impl Executor {
                 // (a missing table is PREPARE's error, as in PostgreSQL)
                 self.describe_as_session(session, checked).await?;
                 let mut stored = session.prepared_statements();
-                let held: usize = stored.values().map(|p| p.bytes).sum();
+                let bytes: usize = stored.values().map(|p| p.bytes).sum();
+                let nodes: usize = stored.values().map(|p| p.nodes).sum();
                 if stored.len() >= gateway::MAX_PREPARED
-                    || held.saturating_add(prepared.bytes) > gateway::MAX_PREPARED_BYTES
+                    || bytes.saturating_add(prepared.bytes) > gateway::MAX_PREPARED_BYTES
+                    || nodes.saturating_add(prepared.nodes) > gateway::MAX_PREPARED_NODES
                 {
-                    return Err(Error::new(
-                        ErrorKind::ResourceExhausted,
-                        format!(
-                            "a session keeps at most {} prepared statements of {} MB together; DEALLOCATE some first",
-                            gateway::MAX_PREPARED,
-                            gateway::MAX_PREPARED_BYTES / (1024 * 1024)
-                        ),
-                    )
-                    .with_sqlstate(SqlState::ProgramLimitExceeded));
+                    return Err(too_many_prepared());
                 }
                 if stored.contains_key(name) {
                     return Err(Error::new(
@@ -1158,8 +1152,22 @@ fn outside_transaction_block(what: &str, in_transaction: bool) -> Result<()> {
         .with_sqlstate(SqlState::ActiveSqlTransaction))
 }
 
+/// The refusal of a PREPARE past a session's bound on prepared statements (both session kinds).
+pub(crate) fn too_many_prepared() -> Error {
+    Error::new(
+        ErrorKind::ResourceExhausted,
+        format!(
+            "a session keeps at most {} prepared statements, of {} MB and {} expressions together; DEALLOCATE some first",
+            gateway::MAX_PREPARED,
+            gateway::MAX_PREPARED_BYTES / (1024 * 1024),
+            gateway::MAX_PREPARED_NODES
+        ),
+    )
+    .with_sqlstate(SqlState::ProgramLimitExceeded)
+}
+
 /// PostgreSQL's answer to a name no PREPARE stored.
-fn no_prepared_statement(name: &str) -> Error {
+pub(crate) fn no_prepared_statement(name: &str) -> Error {
     Error::not_found(format!("prepared statement \"{name}\" does not exist"))
         .with_sqlstate(SqlState::InvalidSqlStatementName)
 }

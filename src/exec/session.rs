@@ -54,6 +54,9 @@ pub struct Session {
     pub workspace: Option<WorkspaceSession>,
     /// Open cursors by name (see `exec::cursors`).
     pub cursors: Mutex<std::collections::HashMap<String, super::cursors::Cursor>>,
+    /// A workspace session's prepared statements (DuckDB keeps them): name → (text bytes,
+    /// expressions), for the bound and for DEALLOCATE's answer.
+    workspace_prepared: Mutex<std::collections::HashMap<String, (usize, usize)>>,
     /// Statements `PREPARE` stored, by name (storage sessions; see `gateway::prepared`).
     sql_prepared: Mutex<std::collections::HashMap<String, crate::gateway::SqlPrepared>>,
     /// A workspace session's open cursors (see `exec::workspace_cursors`).
@@ -135,6 +138,7 @@ impl Session {
             workspace: start.workspace,
             cursors: Mutex::new(Default::default()),
             sql_prepared: Mutex::new(Default::default()),
+            workspace_prepared: Mutex::new(Default::default()),
             workspace_cursors: Mutex::new(Default::default()),
             transaction: Mutex::new(None),
             resolved: Mutex::new(ResolvedReads::default()),
@@ -273,6 +277,11 @@ impl Session {
 
     pub fn settings(&self) -> std::sync::MutexGuard<'_, SessionSettings> {
         self.settings.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A workspace session's prepared statements, by name: (text bytes, expressions).
+    pub fn workspace_prepared(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, (usize, usize)>> {
+        self.workspace_prepared.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The statements PREPARE stored, by name.

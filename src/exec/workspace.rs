@@ -577,6 +577,21 @@ impl Executor {
         params: &[Param],
         in_transaction: bool,
     ) -> Result<Outcome> {
+        // DuckDB keeps a workspace's prepared statements: the session counts them against the
+        // storage sessions' bound, and answers a DEALLOCATE of no such name as PostgreSQL does
+        if matches!(first_word(sql).to_ascii_lowercase().as_str(), "prepare" | "deallocate") {
+            return self.workspace_prepared(session, sql, params, in_transaction).await;
+        }
+        self.run_workspace_statement(session, sql, params, in_transaction).await
+    }
+
+    async fn run_workspace_statement(
+        &self,
+        session: &Arc<Session>,
+        sql: &str,
+        params: &[Param],
+        in_transaction: bool,
+    ) -> Result<Outcome> {
         // (the catalog reads of this statement follow: see `engine::Engine::workspace_catalog`)
         if let Some(ws) = &session.workspace {
             ws.conn.set_in_block(in_transaction);
@@ -952,6 +967,54 @@ impl Executor {
                 Ok(Outcome::Restored)
             }
         }
+    }
+
+    /// A workspace's PREPARE or DEALLOCATE, kept within the session's bound (see
+    /// [`Executor::run_workspace`]). A PREPARE the gateway's parser cannot read is refused: its
+    /// size could not be counted.
+    async fn workspace_prepared(
+        &self,
+        session: &Arc<Session>,
+        sql: &str,
+        params: &[Param],
+        in_transaction: bool,
+    ) -> Result<Outcome> {
+        let parsed = gateway::parse(sql).ok();
+        let Some([statement]) = parsed.as_deref() else {
+            return Err(Error::unsupported("this PREPARE or DEALLOCATE is not supported in a workspace"));
+        };
+        let written = gateway::prepared_name(statement)
+            .ok_or_else(|| Error::unsupported("this PREPARE or DEALLOCATE is not supported in a workspace"))?;
+        let size = (sql.len(), gateway::statement_expressions(statement));
+        {
+            let held = session.workspace_prepared();
+            match &written {
+                Ok(_) => {
+                    let bytes: usize = held.values().map(|(b, _)| b).sum();
+                    let nodes: usize = held.values().map(|(_, n)| n).sum();
+                    if held.len() >= gateway::MAX_PREPARED
+                        || bytes.saturating_add(size.0) > gateway::MAX_PREPARED_BYTES
+                        || nodes.saturating_add(size.1) > gateway::MAX_PREPARED_NODES
+                    {
+                        return Err(super::too_many_prepared());
+                    }
+                }
+                Err(Some(name)) if !held.contains_key(name) => return Err(super::no_prepared_statement(name)),
+                Err(_) => {}
+            }
+        }
+        let outcome = self.run_workspace_statement(session, sql, params, in_transaction).await?;
+        let mut held = session.workspace_prepared();
+        match written {
+            Ok(name) => {
+                held.insert(name, size);
+            }
+            Err(Some(name)) => {
+                held.remove(&name);
+            }
+            Err(None) => held.clear(),
+        }
+        Ok(outcome)
     }
 
     /// Parameter and result types of a workspace statement.

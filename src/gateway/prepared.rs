@@ -22,11 +22,26 @@ pub struct SqlPrepared {
     pub nesting: usize,
     /// The length of its text, counted against the session's bound.
     pub bytes: usize,
+    /// Its expressions, counted against the session's bound: a parsed expression takes
+    /// hundreds of times its text's bytes (`SELECT 1,1,1,…` of 500 KB held 200 MB).
+    pub nodes: usize,
 }
 
-/// The most statements one session keeps prepared, and the most text they hold together.
+/// The most statements one session keeps prepared, the most text and the most expressions
+/// they hold together.
 pub const MAX_PREPARED: usize = 1000;
-pub const MAX_PREPARED_BYTES: usize = 16 * 1024 * 1024;
+pub const MAX_PREPARED_BYTES: usize = 4 * 1024 * 1024;
+pub const MAX_PREPARED_NODES: usize = 50_000;
+
+/// The expressions of a statement.
+pub fn expression_count(statement: &Statement) -> usize {
+    let mut count = 0usize;
+    let _ = sqlparser::ast::visit_expressions(statement, |_| {
+        count += 1;
+        ControlFlow::<()>::Continue(())
+    });
+    count
+}
 
 /// The most parameters one statement may have (as a Bind message may carry).
 const MAX_PARAMETERS: usize = crate::engine::MAX_PARAMS;
@@ -52,7 +67,8 @@ pub(super) fn plan_prepare(
         return Err(Error::invalid("zero-length delimited identifier").with_sqlstate(SqlState::SyntaxError));
     }
     let text = statement.to_string();
-    let prepared = SqlPrepared { nesting: text_nesting(&text), bytes: text.len(), statement, types };
+    let nodes = expression_count(&statement);
+    let prepared = SqlPrepared { nesting: text_nesting(&text), bytes: text.len(), nodes, statement, types };
     let mut typed = prepared.statement.clone();
     cast_parameters(&mut typed, &prepared.types);
     let checked = super::plan(typed, compat)?;
@@ -88,6 +104,20 @@ pub(super) fn plan_execute(name: &ObjectName, arguments: Vec<Expr>) -> Result<Pl
             .with_sqlstate(SqlState::ProgramLimitExceeded));
     }
     Ok(Plan::Execute { name: cursor_name(ident), arguments })
+}
+
+/// What a workspace statement does to its session's prepared statements (DuckDB keeps them):
+/// `Some(Ok(name))` for a PREPARE of that name, `Some(Err(Some(name)))` for a DEALLOCATE of it,
+/// `Some(Err(None))` for DEALLOCATE ALL; None for any other statement.
+pub fn prepared_name(statement: &Statement) -> Option<Result<String, Option<String>>> {
+    match statement {
+        Statement::Prepare { name, .. } => Some(Ok(cursor_name(name))),
+        Statement::Deallocate { name, .. } => match plan_deallocate(name) {
+            Plan::Deallocate(name) => Some(Err(name)),
+            _ => None,
+        },
+        _ => None,
+    }
 }
 
 /// `DEALLOCATE name` (None: `ALL`).
@@ -211,7 +241,8 @@ mod tests {
             })
             .collect();
         let text = statement.to_string();
-        SqlPrepared { nesting: text_nesting(&text), bytes: text.len(), statement, types }
+        let nodes = expression_count(&statement);
+        SqlPrepared { nesting: text_nesting(&text), bytes: text.len(), nodes, statement, types }
     }
 
     fn argument(sql: &str) -> Expr {

@@ -910,7 +910,7 @@ impl VisitorMut for BindHandles<'_> {
     type Break = ();
 
     fn pre_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<()> {
-        if let TableFactor::Table { name, args: None, alias, .. } = factor
+        if let TableFactor::Table { name, args: None, alias, sample, .. } = factor
             && name.0.len() == 1
             && let Some(slot) = name.0[0]
                 .as_ident()
@@ -919,7 +919,9 @@ impl VisitorMut for BindHandles<'_> {
             && let Some(data_ref) = self.tables.get(slot)
         {
             let alias = alias.take();
-            *factor = TableFactor::Derived { lateral: false, subquery: table_subquery(data_ref), alias, sample: None };
+            // (a TABLESAMPLE samples the table's rows, as written)
+            let sample = sample.take();
+            *factor = TableFactor::Derived { lateral: false, subquery: table_subquery(data_ref), alias, sample };
             return ControlFlow::Continue(());
         }
         if let TableFactor::Table { name, args: Some(args), .. } = factor

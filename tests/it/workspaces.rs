@@ -2140,3 +2140,27 @@ async fn explain_answers_postgresql_s_query_plan_column_in_both_session_kinds() 
     assert_eq!(crate::harness::sqlstate(&err), "0A000", "{}", crate::harness::message(&err));
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_workspace_s_prepared_statements_are_bounded_and_deallocated_as_postgresql_s() {
+    let server = TestServer::start().await;
+    let st = storage(&server, "p").await;
+    let ws = workspace(&st, "CALL create_workspace(name => 'w')").await;
+    let wc = login(&server, &ws).await;
+    // PostgreSQL's declared types (DuckDB refuses them) and its answers for unknown names
+    wc.batch_execute("PREPARE q(int) AS SELECT $1 + 1").await.unwrap();
+    wc.simple_query("EXECUTE q('41')").await.unwrap();
+    wc.batch_execute("DEALLOCATE q").await.unwrap();
+    for sql in ["DEALLOCATE q", "DEALLOCATE nothing"] {
+        assert_eq!(crate::harness::sqlstate(&wc.simple_query(sql).await.unwrap_err()), "26000", "{sql}");
+    }
+    // the same bound as a storage session's
+    let wide = format!("PREPARE wide AS SELECT 1{}", ", 1".repeat(60_000));
+    assert_eq!(crate::harness::sqlstate(&wc.simple_query(&wide).await.unwrap_err()), "54000");
+    for i in 0..1000 {
+        wc.batch_execute(&format!("PREPARE p{i} AS SELECT {i}")).await.unwrap();
+    }
+    assert_eq!(crate::harness::sqlstate(&wc.simple_query("PREPARE one_more AS SELECT 1").await.unwrap_err()), "54000");
+    wc.batch_execute("DEALLOCATE ALL; PREPARE one_more AS SELECT 1").await.unwrap();
+    server.stop().await;
+}
