@@ -585,12 +585,8 @@ impl Executor {
                 // (a missing table is PREPARE's error, as in PostgreSQL)
                 self.describe_as_session(session, checked).await?;
                 let mut stored = session.prepared_statements();
-                let bytes: usize = stored.values().map(|p| p.bytes).sum();
-                let nodes: usize = stored.values().map(|p| p.nodes).sum();
-                if stored.len() >= gateway::MAX_PREPARED
-                    || bytes.saturating_add(prepared.bytes) > gateway::MAX_PREPARED_BYTES
-                    || nodes.saturating_add(prepared.nodes) > gateway::MAX_PREPARED_NODES
-                {
+                let held: Vec<(usize, usize)> = stored.values().map(|p| (p.bytes, p.nodes)).collect();
+                if !gateway::prepared_room_for(&held, (prepared.bytes, prepared.nodes)) {
                     return Err(too_many_prepared());
                 }
                 if stored.contains_key(name) {

@@ -990,12 +990,8 @@ impl Executor {
             let held = session.workspace_prepared();
             match &written {
                 Ok(_) => {
-                    let bytes: usize = held.values().map(|(b, _)| b).sum();
-                    let nodes: usize = held.values().map(|(_, n)| n).sum();
-                    if held.len() >= gateway::MAX_PREPARED
-                        || bytes.saturating_add(size.0) > gateway::MAX_PREPARED_BYTES
-                        || nodes.saturating_add(size.1) > gateway::MAX_PREPARED_NODES
-                    {
+                    let sizes: Vec<(usize, usize)> = held.values().copied().collect();
+                    if !gateway::prepared_room_for(&sizes, size) {
                         return Err(super::too_many_prepared());
                     }
                 }

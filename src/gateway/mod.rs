@@ -40,7 +40,7 @@ pub use cursors::{WorkspaceCursor, workspace_cursor};
 pub use ddl::{TEMPORARY_BUCKET, plan_view_query};
 pub use prepared::{
     MAX_PREPARED, MAX_PREPARED_BYTES, MAX_PREPARED_NODES, SqlPrepared, bind as bind_prepared, declared_types_as_casts,
-    expression_count as statement_expressions, prepared_name,
+    expression_count as statement_expressions, prepared_name, room_for as prepared_room_for,
 };
 pub use procedures::CallPlan;
 pub use query::{ConstantRow, QueryPlan, RenderedQuery, ServerRelation, explain_options_as_engine};

@@ -33,6 +33,16 @@ pub const MAX_PREPARED: usize = 1000;
 pub const MAX_PREPARED_BYTES: usize = 4 * 1024 * 1024;
 pub const MAX_PREPARED_NODES: usize = 50_000;
 
+/// Whether a session holding prepared statements of these sizes (text bytes, expressions) may
+/// keep one more of `size`, within the bounds above (both session kinds count so).
+pub fn room_for(held: &[(usize, usize)], size: (usize, usize)) -> bool {
+    let bytes: usize = held.iter().map(|(b, _)| b).sum();
+    let nodes: usize = held.iter().map(|(_, n)| n).sum();
+    held.len() < MAX_PREPARED
+        && bytes.saturating_add(size.0) <= MAX_PREPARED_BYTES
+        && nodes.saturating_add(size.1) <= MAX_PREPARED_NODES
+}
+
 /// The expressions of a statement.
 pub fn expression_count(statement: &Statement) -> usize {
     let mut count = 0usize;
