@@ -1566,8 +1566,14 @@ fn semantic_rewrite(expr: &mut Expr) -> bool {
             true
         }
         // a backslash escapes in a LIKE pattern unless another escape is named (PostgreSQL's
-        // default; DuckDB's LIKE has none)
-        Expr::Like { escape_char: escape @ None, .. } | Expr::ILike { escape_char: escape @ None, .. } => {
+        // default; DuckDB's LIKE has none). A written pattern without one reads the same either
+        // way and stays a plain LIKE, which DuckDB turns into a prefix, suffix or contains
+        // test (with the escape, a 10 M-row filter took 285 ms instead of 160)
+        Expr::Like { escape_char: escape @ None, pattern, .. }
+        | Expr::ILike { escape_char: escape @ None, pattern, .. } => {
+            if string_literal(pattern).is_some_and(|p| !p.contains('\\')) {
+                return false;
+            }
             *escape = Some(Box::new(text("\\")));
             true
         }
