@@ -67,11 +67,51 @@ const ATTACHED_FILES: usize = 256;
 pub(crate) struct PooledConn {
     pub conn: Connection,
     pub id: u64,
-    /// Checked out for statements that may write: the instance's write count, moved again
-    /// when the connection is checked in or dropped (see [`Instance::checkout`]).
-    writer: Option<Arc<AtomicU64>>,
-    /// The instance's plan epoch when this connection's kept plans were made.
-    plans_at: u64,
+    /// Checked out for statements that may write: the instance's writers, told when the
+    /// connection is checked in or dropped (see [`Instance::checkout`]).
+    writer: Option<Arc<WriteClock>>,
+    /// The instance's data epoch when this connection's kept plans were made.
+    plans_at: Option<DataEpoch>,
+}
+
+/// The writers of an instance's files: `moves` moves when one starts and again when it ends,
+/// `active` counts those running. A read that finds no writer running, and the same `moves`
+/// as an earlier one that found none, reads the same data: every write is made by a writer.
+#[derive(Default)]
+pub(crate) struct WriteClock {
+    moves: AtomicU64,
+    active: AtomicU64,
+}
+
+impl WriteClock {
+    fn start(&self) {
+        self.moves.fetch_add(1, Ordering::SeqCst);
+        self.active.fetch_add(1, Ordering::SeqCst);
+    }
+
+    fn end(&self) {
+        self.active.fetch_sub(1, Ordering::SeqCst);
+        self.moves.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// `moves` while no writer runs, else `None`. Read in this order (the reverse of `end`),
+    /// a writer ending between the two reads leaves an epoch that never comes back.
+    fn stable(&self) -> Option<u64> {
+        let moves = self.moves.load(Ordering::SeqCst);
+        (self.active.load(Ordering::SeqCst) == 0).then_some(moves)
+    }
+}
+
+/// Numbers instances as they open, so an epoch of a closed instance never names a new one.
+static INCARNATIONS: AtomicU64 = AtomicU64::new(0);
+
+/// An instance's data at one moment: equal tokens, taken while no writer ran, mean the same
+/// data and statistics (see [`Instance::stable_epoch`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct DataEpoch {
+    incarnation: u64,
+    writes: u64,
+    detaches: u64,
 }
 
 pub(crate) struct Instance {
@@ -87,13 +127,14 @@ pub(crate) struct Instance {
     /// When a statement last used the instance (seconds on the engine's clock).
     pub last_used: AtomicU64,
     /// Moves before and after every statement that may write one of the instance's files.
-    writes: Arc<AtomicU64>,
+    writes: Arc<WriteClock>,
+    incarnation: u64,
 }
 
 impl Drop for PooledConn {
     fn drop(&mut self) {
         if let Some(writes) = self.writer.take() {
-            writes.fetch_add(1, Ordering::AcqRel);
+            writes.end();
         }
     }
 }
@@ -182,15 +223,23 @@ impl Instance {
             relations,
             grants,
             last_used: AtomicU64::new(0),
-            writes: Arc::new(AtomicU64::new(0)),
+            writes: Arc::new(WriteClock::default()),
+            incarnation: INCARNATIONS.fetch_add(1, Ordering::Relaxed),
         })
     }
 
     /// A connection for statements that may write the instance's files: plans kept for reads
     /// stop being reused from now until well after it is checked in.
     pub(super) fn checkout(&self) -> Result<PooledConn> {
-        self.writes.fetch_add(1, Ordering::AcqRel);
-        let mut conn = self.checkout_any()?;
+        self.writes.start();
+        let conn = self.checkout_any();
+        let mut conn = match conn {
+            Ok(conn) => conn,
+            Err(e) => {
+                self.writes.end();
+                return Err(e);
+            }
+        };
         conn.writer = Some(Arc::clone(&self.writes));
         Ok(conn)
     }
@@ -202,21 +251,27 @@ impl Instance {
         self.checkout_any()
     }
 
-    /// Moves whenever a plan DuckDB made for a read of this instance's files may have gone
-    /// wrong: a write (DuckDB plans with the statistics of the moment, compressed sort keys
-    /// among them, and keeps them in the plan) or a detach (the plan names the database).
-    pub(super) fn plan_epoch(&self) -> u64 {
-        self.writes.load(Ordering::Acquire) + self.attachments.detached()
+    /// The instance's data as of now, while no statement that may write its files runs:
+    /// moves with every write (DuckDB plans with the statistics of the moment, compressed sort
+    /// keys among them, and keeps them in the plan) and every detach (a plan names the
+    /// database). `None` while a writer runs: it may commit at any moment, so nothing read
+    /// now may be kept (a plan kept then could serve a read after the commit).
+    pub(crate) fn stable_epoch(&self) -> Option<DataEpoch> {
+        let detaches = self.attachments.detached();
+        let writes = self.writes.stable()?;
+        Some(DataEpoch { incarnation: self.incarnation, writes, detaches })
     }
 
-    /// Makes `conn`'s kept plans current: drops them when the plan epoch moved since they
-    /// were made. Call before preparing through the connection's statement cache.
-    pub(super) fn refresh_plans(&self, conn: &mut PooledConn) {
-        let epoch = self.plan_epoch();
-        if conn.plans_at != epoch {
+    /// Makes `conn`'s kept plans current: drops them when the data epoch moved since they
+    /// were made. Answers whether they may be used now (not while a writer runs). Call before
+    /// preparing through the connection's statement cache.
+    pub(super) fn refresh_plans(&self, conn: &mut PooledConn) -> Option<DataEpoch> {
+        let epoch = self.stable_epoch();
+        if conn.plans_at.is_none() || conn.plans_at != epoch {
             conn.conn.flush_prepared_statement_cache();
             conn.plans_at = epoch;
         }
+        epoch
     }
 
     fn checkout_any(&self) -> Result<PooledConn> {
@@ -231,12 +286,12 @@ impl Instance {
             .map_err(|e| Error::internal("opening an engine connection", e))?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         let id = connection_id(&conn)?;
-        Ok(PooledConn { conn, id, writer: None, plans_at: u64::MAX })
+        Ok(PooledConn { conn, id, writer: None, plans_at: None })
     }
 
     pub(super) fn checkin(&self, mut conn: PooledConn) {
         if let Some(writes) = conn.writer.take() {
-            writes.fetch_add(1, Ordering::AcqRel);
+            writes.end();
         }
         // Streams granted to this connection end with the statement that used them.
         self.grants.revoke_all(conn.id);

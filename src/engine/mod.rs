@@ -35,8 +35,8 @@ use tokio::sync::{mpsc, oneshot};
 use crate::error::{Error, Result, SqlState};
 
 pub use errors::SqlOrigin;
+pub use instance::{DataEpoch, Place, STREAM_FUNCTION};
 use instance::{Instance, InstanceSettings};
-pub use instance::{Place, STREAM_FUNCTION};
 pub use parser::{Call, DuckParser, References};
 pub use pool::BlockingPool;
 pub use raw::Described;
@@ -250,6 +250,31 @@ pub struct QueryStream {
     pub(crate) batches: mpsc::Receiver<Result<RecordBatch>>,
     /// What must live exactly as long as the stream (a statement's timeout timer).
     held: Vec<Box<dyn std::any::Any + Send + Sync>>,
+    /// The data a read of the instance's own table files saw, when no write ran as it began
+    /// (see [`Engine::data_epoch`]).
+    pub data_epoch: Option<DataEpoch>,
+    /// Every function the query calls answers by its arguments alone, as DuckDB describes
+    /// them: the same data gives the same answer (see [`Engine`]'s `consistent_functions`).
+    pub repeatable: bool,
+}
+
+/// What a query's job answers once the query runs.
+struct Began {
+    schema: SchemaRef,
+    data_epoch: Option<DataEpoch>,
+    repeatable: bool,
+}
+
+impl Began {
+    fn stream(self, batches: mpsc::Receiver<Result<RecordBatch>>) -> QueryStream {
+        QueryStream {
+            schema: self.schema,
+            batches,
+            held: Vec::new(),
+            data_epoch: self.data_epoch,
+            repeatable: self.repeatable,
+        }
+    }
 }
 
 impl QueryStream {
@@ -265,7 +290,7 @@ impl QueryStream {
     /// The same rows, cut off with an error once more than `max_bytes` have passed (a
     /// workspace's result limit, for its statements that run outside its sandbox).
     pub fn limited(self, max_bytes: u64) -> QueryStream {
-        let QueryStream { schema, mut batches, held } = self;
+        let QueryStream { schema, mut batches, held, data_epoch, repeatable } = self;
         let (tx, rx) = mpsc::channel(STREAM_BUFFER);
         tokio::spawn(async move {
             let mut sent = 0u64;
@@ -280,7 +305,7 @@ impl QueryStream {
                 }
             }
         });
-        QueryStream { schema, batches: rx, held }
+        QueryStream { schema, batches: rx, held, data_epoch, repeatable }
     }
 }
 
@@ -294,6 +319,9 @@ struct Shared {
     project_settings: InstanceSettings,
     max_open_projects: usize,
     parser: Arc<DuckParser>,
+    /// Functions (and operators, and macros of them) whose answer depends on their arguments
+    /// alone, as DuckDB describes them (see [`consistent_functions`]).
+    consistent_functions: std::collections::HashSet<String>,
     judge: Judge,
     started: std::time::Instant,
 }
@@ -373,6 +401,11 @@ impl Engine {
         };
         crate::gateway::set_engine_functions(functions);
         let project_memory = config.project_memory_limit.clone().unwrap_or_else(|| half_of(&config.memory_limit));
+        let parser = Arc::new(DuckParser::open(&config.instance_setup)?);
+        let consistent_functions = {
+            let root = system.root.lock().unwrap_or_else(|p| p.into_inner());
+            consistent_functions(&root, &parser)?
+        };
         Ok(Engine {
             shared: Arc::new(Shared {
                 project_settings: settings("project", project_memory, vec![]),
@@ -383,7 +416,8 @@ impl Engine {
                 files: Arc::new(files),
                 projects: Mutex::new(HashMap::new()),
                 max_open_projects: config.max_open_projects.max(1),
-                parser: Arc::new(DuckParser::open(&config.instance_setup)?),
+                parser,
+                consistent_functions,
                 judge: config.judge.clone(),
                 started: std::time::Instant::now(),
             }),
@@ -422,10 +456,10 @@ impl Engine {
         let (batch_tx, batch_rx) = mpsc::channel(STREAM_BUFFER);
         let project = query.home.project();
         self.pool.spawn_for(project, self.query_job(query, canceller.clone(), schema_tx, batch_tx)).await?;
-        let schema = schema_rx
+        let began = schema_rx
             .await
             .map_err(|_| Error::internal("running a query", "the query worker stopped before answering"))??;
-        Ok(QueryStream { schema, batches: batch_rx, held: Vec::new() })
+        Ok(began.stream(batch_rx))
     }
 
     /// `query` for work that already holds a pool slot and waits for this one (a workspace
@@ -435,17 +469,28 @@ impl Engine {
         let (schema_tx, schema_rx) = oneshot::channel();
         let (batch_tx, batch_rx) = mpsc::channel(STREAM_BUFFER);
         runtime.spawn_blocking(self.query_job(query, Canceller::default(), schema_tx, batch_tx));
-        let schema = schema_rx
+        let began = schema_rx
             .blocking_recv()
             .map_err(|_| Error::internal("running a query", "the query worker stopped before answering"))??;
-        Ok(QueryStream { schema, batches: batch_rx, held: Vec::new() })
+        Ok(began.stream(batch_rx))
+    }
+
+    /// The data epoch of `place`'s instance now, if it is open and no write runs in it: a
+    /// read that answered with the same epoch read the same data.
+    pub fn data_epoch(&self, place: Place) -> Option<DataEpoch> {
+        let instance = match place {
+            Place::System => Arc::clone(&self.shared.system),
+            Place::Files => Arc::clone(&self.shared.files),
+            Place::Project(p) => Arc::clone(self.shared.projects.lock().unwrap_or_else(|p| p.into_inner()).get(&p)?),
+        };
+        instance.stable_epoch()
     }
 
     fn query_job(
         &self,
         query: Query,
         canceller: Canceller,
-        schema_tx: oneshot::Sender<Result<SchemaRef>>,
+        schema_tx: oneshot::Sender<Result<Began>>,
         batch_tx: mpsc::Sender<Result<RecordBatch>>,
     ) -> impl FnOnce() + Send + 'static {
         let shared = Arc::clone(&self.shared);
@@ -459,11 +504,11 @@ impl Engine {
                     if query.origin == SqlOrigin::User { instance.checkout_reader()? } else { instance.checkout()? };
                 match shared.lease_all(&instance, conn.id, &query.tables) {
                     Ok(leases) => {
-                        if reuses_plans(&query, &instance) {
-                            // after leasing, whose evictions detach
-                            instance.refresh_plans(&mut conn);
-                        }
-                        Ok((instance, conn, leases))
+                        // after leasing, whose evictions detach; before the read's transaction
+                        // begins, so that what it reads is never older than the epoch
+                        let epoch =
+                            if reuses_plans(&query, &instance) { instance.refresh_plans(&mut conn) } else { None };
+                        Ok((instance, conn, leases, epoch))
                     }
                     Err(e) => {
                         instance.checkin(conn);
@@ -471,7 +516,7 @@ impl Engine {
                     }
                 }
             })();
-            let (instance, conn, leases) = match prepared {
+            let (instance, conn, leases, epoch) = match prepared {
                 Ok(p) => p,
                 Err(e) => {
                     let _ = schema_tx.send(Err(e));
@@ -487,8 +532,15 @@ impl Engine {
                     return;
                 }
             };
-            let reuse_plan = reuses_plans(&query, &instance);
-            stream_query(&shared, &conn.conn, &query, reuse_plan, schema_tx, batch_tx);
+            let repeatable = query.origin == SqlOrigin::User && shared.repeatable(&query.sql);
+            stream_query(
+                &shared,
+                &conn.conn,
+                &query,
+                Began { schema: Arc::new(arrow::datatypes::Schema::empty()), data_epoch: epoch, repeatable },
+                schema_tx,
+                batch_tx,
+            );
             drop(armed);
             drop(leases);
             drop(query.relations);
@@ -1092,6 +1144,22 @@ impl Shared {
     /// for client-derived text (`origin` User), DuckDB's parse of it — or of `checks`, the
     /// queries that stand for a write's pieces — must name only `tables` and `handles` and
     /// functions the judge allows.
+    /// Whether the client query `sql` answers the same whenever it reads the same data: its
+    /// functions are all consistent, its table functions server relations or value
+    /// generators. Asked of DuckDB's parse of it (cached since the query was judged).
+    fn repeatable(&self, sql: &str) -> bool {
+        let Ok(refs) = self.parser.references(sql) else { return false };
+        refs.refused.is_empty()
+            && refs.functions.iter().all(|(schema, name)| {
+                matches!(schema.as_str(), "" | "main" | "pg_catalog") && self.consistent_functions.contains(name)
+            })
+            && refs.table_functions.iter().all(|call| {
+                call.catalog.is_empty()
+                    && matches!(call.schema.as_str(), "" | "main")
+                    && [RELATION_FUNCTION, "range", "generate_series", "unnest"].contains(&call.name.as_str())
+            })
+    }
+
     fn vet(
         &self,
         sql: &str,
@@ -1306,6 +1374,58 @@ pub(crate) fn may_have_renamed_duplicates(schema: &SchemaRef) -> bool {
     })
 }
 
+/// The functions of an instance whose answer depends on their arguments alone: every
+/// overload a scalar or aggregate function DuckDB calls `CONSISTENT` (not `now()`, whose answer
+/// is the transaction's, nor `random()`), or a macro whose body, as DuckDB parses it, calls only
+/// such functions. Names in lower case.
+fn consistent_functions(conn: &Connection, parser: &DuckParser) -> Result<std::collections::HashSet<String>> {
+    let failed = |e: duckdb::Error| Error::internal("listing the engine's functions", e);
+    let mut stmt = conn
+        .prepare("SELECT lower(function_name), function_type, coalesce(stability, ''), coalesce(macro_definition, '') FROM duckdb_functions()")
+        .map_err(failed)?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?))
+        })
+        .and_then(|rows| rows.collect::<duckdb::Result<Vec<_>>>())
+        .map_err(failed)?;
+    // name → the bodies of its macro overloads; None once an overload is not consistent
+    let mut names: HashMap<String, Option<Vec<String>>> = HashMap::new();
+    for (name, kind, stability, body) in rows {
+        let entry = names.entry(name).or_insert_with(|| Some(Vec::new()));
+        match (kind.as_str(), stability.as_str(), entry.as_mut()) {
+            ("scalar" | "aggregate", "CONSISTENT", Some(_)) => {}
+            ("macro", _, Some(bodies)) if !body.is_empty() => bodies.push(body),
+            _ => *entry = None,
+        }
+    }
+    let mut consistent: std::collections::HashSet<String> =
+        names.iter().filter(|(_, b)| b.as_ref().is_some_and(Vec::is_empty)).map(|(n, _)| n.clone()).collect();
+    // macros, as their bodies' functions are found consistent (a macro may call another)
+    let mut pending: Vec<(String, Vec<String>)> =
+        names.into_iter().filter_map(|(n, b)| b.filter(|b| !b.is_empty()).map(|b| (n, b))).collect();
+    loop {
+        let before = consistent.len();
+        pending.retain(|(name, bodies)| {
+            let calls_consistent = bodies.iter().all(|body| {
+                parser.references(&format!("SELECT {body}")).is_ok_and(|refs| {
+                    refs.table_functions.is_empty()
+                        && refs.functions.iter().all(|(schema, f)| {
+                            matches!(schema.as_str(), "" | "main" | "pg_catalog") && consistent.contains(f)
+                        })
+                })
+            });
+            if calls_consistent {
+                consistent.insert(name.clone());
+            }
+            !calls_consistent
+        });
+        if consistent.len() == before {
+            return Ok(consistent);
+        }
+    }
+}
+
 /// A raw connection for describing statements, with its id for stream grants.
 struct RawDescriber {
     raw: ffi::RawConn,
@@ -1337,8 +1457,8 @@ fn stream_query(
     shared: &Shared,
     conn: &Connection,
     query: &Query,
-    reuse_plan: bool,
-    schema_tx: oneshot::Sender<Result<SchemaRef>>,
+    began: Began,
+    schema_tx: oneshot::Sender<Result<Began>>,
     batch_tx: mpsc::Sender<Result<RecordBatch>>,
 ) {
     let map = |e: duckdb::Error| errors::map_duckdb_error(&e, query.origin, "running a query", &shared.data_dir);
@@ -1349,7 +1469,7 @@ fn stream_query(
         let _ = schema_tx.send(Err(map(e)));
         return;
     }
-    stream_statement(conn, query, reuse_plan, &map, schema_tx, batch_tx);
+    stream_statement(conn, query, began, &map, schema_tx, batch_tx);
     if read_only {
         let _ = run_prepared(conn, "COMMIT");
     }
@@ -1365,41 +1485,42 @@ fn run_prepared(conn: &Connection, sql: &str) -> duckdb::Result<()> {
 fn stream_statement(
     conn: &Connection,
     query: &Query,
-    reuse_plan: bool,
+    began: Began,
     map: &dyn Fn(duckdb::Error) -> Error,
-    schema_tx: oneshot::Sender<Result<SchemaRef>>,
+    schema_tx: oneshot::Sender<Result<Began>>,
     batch_tx: mpsc::Sender<Result<RecordBatch>>,
 ) {
     // Statements repeat verbatim (sessions reuse relation handles; table files keep their
     // aliases) and DuckDB's prepare is the costly step of a small one, so prepared statements
     // are kept per connection: catalog queries, reads of table files while the instance's
-    // plan epoch holds (`reuse_plan`; DuckDB plans with the statistics of the moment, and a
+    // data epoch holds (`epoch`; DuckDB plans with the statistics of the moment, and a
     // plan kept across a write to the file can return wrong values), and neither when the
     // plan may hold rows (`may_materialize`). Other statements are prepared afresh.
     let (mut cached, mut fresh);
-    let stmt: &mut duckdb::Statement<'_> = if (query.tables.is_empty() || reuse_plan) && !may_materialize(&query.sql) {
-        match conn.prepare_cached(&query.sql) {
-            Ok(s) => {
-                cached = s;
-                &mut cached
+    let stmt: &mut duckdb::Statement<'_> =
+        if (query.tables.is_empty() || began.data_epoch.is_some()) && !may_materialize(&query.sql) {
+            match conn.prepare_cached(&query.sql) {
+                Ok(s) => {
+                    cached = s;
+                    &mut cached
+                }
+                Err(e) => {
+                    let _ = schema_tx.send(Err(map(e)));
+                    return;
+                }
             }
-            Err(e) => {
-                let _ = schema_tx.send(Err(map(e)));
-                return;
+        } else {
+            match conn.prepare(&query.sql) {
+                Ok(s) => {
+                    fresh = s;
+                    &mut fresh
+                }
+                Err(e) => {
+                    let _ = schema_tx.send(Err(map(e)));
+                    return;
+                }
             }
-        }
-    } else {
-        match conn.prepare(&query.sql) {
-            Ok(s) => {
-                fresh = s;
-                &mut fresh
-            }
-            Err(e) => {
-                let _ = schema_tx.send(Err(map(e)));
-                return;
-            }
-        }
-    };
+        };
     if stmt.parameter_count() != query.params.len() {
         let _ = schema_tx.send(Err(Error::invalid(format!(
             "the statement has {} parameters but {} values were bound",
@@ -1418,7 +1539,7 @@ fn stream_statement(
             return;
         }
     };
-    if schema_tx.send(Ok(schema)).is_err() {
+    if schema_tx.send(Ok(Began { schema, ..began })).is_err() {
         return;
     }
     // EXPLAIN shows the statement DuckDB ran and its tables by their engine names: the client

@@ -98,7 +98,7 @@ impl Attachments {
         }
     }
 
-    /// How many detaches this instance has done (see [`super::instance::Instance::plan_epoch`]).
+    /// How many detaches this instance has done (see [`super::instance::Instance::stable_epoch`]).
     pub(super) fn detached(&self) -> u64 {
         self.detached.load(Ordering::Acquire)
     }

@@ -1150,7 +1150,13 @@ impl Engine {
         let schema = schema_rx
             .await
             .map_err(|_| Error::internal("running workspace SQL", "the worker stopped before answering"))??;
-        Ok(WorkspaceOutcome::Rows(QueryStream { schema, batches: batch_rx, held: Vec::new() }))
+        Ok(WorkspaceOutcome::Rows(QueryStream {
+            schema,
+            batches: batch_rx,
+            held: Vec::new(),
+            data_epoch: None,
+            repeatable: false,
+        }))
     }
 
     /// Parameter and result types of a workspace statement, without running it. Queries are
@@ -1549,7 +1555,7 @@ impl Engine {
         let schema = schema_rx
             .await
             .map_err(|_| Error::internal("reading a workspace table", "the reader stopped before answering"))??;
-        Ok(QueryStream { schema, batches: batch_rx, held: Vec::new() })
+        Ok(QueryStream { schema, batches: batch_rx, held: Vec::new(), data_epoch: None, repeatable: false })
     }
 
     /// The workspace's tables and views: (name, kind, rows).

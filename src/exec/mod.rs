@@ -8,6 +8,7 @@ mod catalog_cache;
 mod catalog_static;
 mod copy_in;
 mod cursors;
+mod kept;
 mod procedures;
 mod reads;
 pub mod result_columns;
@@ -93,8 +94,10 @@ impl CommandTag {
 pub enum Rows {
     Engine(QueryStream),
     Ready(Option<RecordBatch>),
-    /// Rows gathered already (a write's `RETURNING`).
+    /// Rows gathered already (a write's `RETURNING`, a kept result).
     Batches(std::collections::VecDeque<RecordBatch>),
+    /// The engine's, kept for the session as they pass (see `kept`).
+    Keeping(Box<kept::KeepingRows>),
 }
 
 impl Rows {
@@ -103,6 +106,7 @@ impl Rows {
             Rows::Engine(stream) => stream.next_batch().await,
             Rows::Ready(batch) => batch.take().map(Ok),
             Rows::Batches(batches) => batches.pop_front().map(Ok),
+            Rows::Keeping(rows) => rows.next().await,
         }
     }
 }
@@ -226,6 +230,23 @@ impl Executor {
             self.observe(session, kind, started, Some(e));
         }
         planned
+    }
+
+    /// The plan kept for the whole `text` of a simple query, made with the session's settings
+    /// as they are now (storage sessions; a workspace's statements are DuckDB's to plan).
+    pub fn kept_plan(&self, session: &Session, text: &str) -> Option<Plan> {
+        if session.workspace.is_some() {
+            return None;
+        }
+        let changes = session.settings_changes();
+        session.kept_plans.lock().unwrap_or_else(|p| p.into_inner()).get(text, changes)
+    }
+
+    /// Keeps `plan`, made of the whole `text` with the settings at `changes`.
+    pub fn keep_plan(&self, session: &Session, text: &str, changes: u64, plan: &Plan) {
+        if session.workspace.is_none() {
+            session.kept_plans.lock().unwrap_or_else(|p| p.into_inner()).keep(text, changes, plan);
+        }
     }
 
     /// The plan `EXECUTE name(arguments)` runs: the statement PREPARE stored, the arguments
@@ -431,6 +452,10 @@ impl Executor {
             Plan::Query(q) if q.tag == "EXPLAIN" => {
                 let stream = self.query(session, q, params).await?;
                 Ok(ready(query_plan(Rows::Engine(stream)).await?, "EXPLAIN"))
+            }
+            Plan::Query(q) if !in_transaction => {
+                let (schema, rows) = self.autocommit_read(session, q, params).await?;
+                Ok(Outcome::Rows { schema, rows, tag: q.tag, binary: false })
             }
             Plan::Query(q) => {
                 let stream = self.query(session, q, params).await?;
@@ -1089,10 +1114,12 @@ impl Drop for AbortOnDrop {
 fn hold_timer_while_streaming(result: &mut Result<Outcome>, timer: Option<tokio::task::JoinHandle<()>>) {
     let Some(timer) = timer else { return };
     let guard = AbortOnDrop(timer);
-    if let Ok(Outcome::Rows { rows: Rows::Engine(stream), .. } | Outcome::CopyOut { rows: Rows::Engine(stream), .. }) =
-        result
-    {
-        stream.hold(Box::new(guard));
+    match result {
+        Ok(Outcome::Rows { rows: Rows::Engine(stream), .. } | Outcome::CopyOut { rows: Rows::Engine(stream), .. }) => {
+            stream.hold(Box::new(guard))
+        }
+        Ok(Outcome::Rows { rows: Rows::Keeping(rows), .. }) => rows.stream_mut().hold(Box::new(guard)),
+        _ => {}
     }
 }
 

@@ -5,8 +5,10 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use super::Rows;
 use super::catalog::CatalogContents;
 use super::catalog_cache::{CatalogSource, Key};
+use super::kept::{KeepingRows, ReadFrom, ResultKey};
 use super::{Executor, Session};
 use crate::engine::{RelationGuard, TableFile};
 use crate::error::Result;
@@ -110,6 +112,19 @@ impl Executor {
     ) -> Result<(gateway::RenderedQuery, Vec<RelationGuard>, Vec<TableFile>, Vec<Option<SlotTable>>)> {
         let relations = self.register_relations(session, &q.relations, describe_only).await?;
         let handles: Vec<u64> = relations.iter().map(|r| r.handle()).collect();
+        let (rendered, files, slots) = self.read_text(session, q, &handles).await?;
+        Ok((rendered, relations, files, slots))
+    }
+
+    /// The SQL of a read whose server relations are (or will be) registered under `handles`,
+    /// its tables resolved (and authorized) by the storage layer; the files it reads, and the
+    /// table of each of its slots.
+    async fn read_text(
+        &self,
+        session: &Session,
+        q: &gateway::QueryPlan,
+        handles: &[u64],
+    ) -> Result<(gateway::RenderedQuery, Vec<TableFile>, Vec<Option<SlotTable>>)> {
         let search_path = session.search_path();
         let (refs, files, columns) =
             self.expand_reads_with_columns(session, q.tables.clone(), search_path, None).await?;
@@ -127,14 +142,75 @@ impl Executor {
                 }
             })
             .collect();
-        let mut rendered = q.render_for_engine(&handles, &refs)?;
+        let mut rendered = q.render_for_engine(handles, &refs)?;
         // What an EXPLAIN shows of a table file: the name the client wrote.
         for (name, data_ref) in q.tables.iter().zip(&refs) {
             if let Some(file) = files.iter().find(|f| f.data_ref() == *data_ref) {
                 rendered.labels.push((file.alias(), name.to_string()));
             }
         }
-        Ok((rendered, relations, files, slots))
+        Ok((rendered, files, slots))
+    }
+
+    /// A client's read outside a transaction block: the rows a read of the same text, bound
+    /// to the same values, answered earlier in this session, while the catalog and the data
+    /// it read are still as they were then and every function it calls answers by its
+    /// arguments alone (DuckDB says which); otherwise the engine's, kept when whole and small.
+    pub(super) async fn autocommit_read(
+        &self,
+        session: &Arc<Session>,
+        q: &gateway::QueryPlan,
+        params: &[crate::engine::Param],
+    ) -> Result<(arrow::datatypes::SchemaRef, Rows)> {
+        let keepable = session.workspace.is_none()
+            && q.relations.iter().all(|r| match r {
+                gateway::ServerRelation::System(view) => view.follows_catalog(),
+                gateway::ServerRelation::Catalog(c) => {
+                    !matches!(c, CatalogRelation::Settings | CatalogRelation::Cursors)
+                }
+            });
+        if !keepable {
+            let stream = self.query(session, q, params).await?;
+            return Ok((stream.schema.clone(), Rows::Engine(stream)));
+        }
+        // taken before anything is read: what is read is never older than it
+        let generation = self.storage.catalog_generation();
+        let handles: Vec<u64> = q.relations.iter().map(|r| session.relation_handle(r.code())).collect();
+        let (rendered, tables, slots) = self.read_text(session, q, &handles).await?;
+        let key = ResultKey::new(&rendered.sql, params);
+        let engine = self.storage.engine();
+        let kept = session.kept_results.lock().unwrap_or_else(|p| p.into_inner()).get(&key, |from| {
+            from.generation == self.storage.catalog_generation()
+                && from.tables.is_none_or(|(place, epoch)| engine.data_epoch(place) == Some(epoch))
+        });
+        if let Some(kept) = kept {
+            metrics::counter!("duckstore_kept_results_total", "outcome" => "hit").increment(1);
+            // (marked again: texts that differ, json and jsonb, say, may run as the same SQL)
+            let schema = super::result_columns::mark(Arc::clone(&kept.schema), q, &slots);
+            return Ok((schema, Rows::Batches(kept.batches.iter().cloned().collect())));
+        }
+        let relations = self.register_relations(session, &q.relations, false).await?;
+        debug_assert!(relations.iter().map(|r| r.handle()).eq(handles.iter().copied()));
+        let query = super::client_query(session, rendered, params.to_vec(), relations, tables);
+        let reads_tables = !query.tables.is_empty();
+        let mut stream = engine.query(query, &session.canceller).await?;
+        let engine_schema = Arc::clone(&stream.schema);
+        stream.schema = super::result_columns::mark(stream.schema, q, &slots);
+        let tables = match (reads_tables, stream.data_epoch) {
+            (false, _) => Some(None),
+            (true, Some(epoch)) => Some(Some((session.home(), epoch))),
+            // another project's files, or a write running as the read began
+            (true, None) => None,
+        };
+        let schema = stream.schema.clone();
+        match tables.filter(|_| stream.repeatable) {
+            Some(tables) => {
+                let from = ReadFrom { generation, tables };
+                let rows = KeepingRows::new(stream, engine_schema, Arc::clone(session), key, from);
+                Ok((schema, Rows::Keeping(Box::new(rows))))
+            }
+            None => Ok((schema, Rows::Engine(stream))),
+        }
     }
 
     /// The relations a write reads: tables by name (the storage layer resolves them under the

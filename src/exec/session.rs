@@ -67,6 +67,10 @@ pub struct Session {
     pub transaction: Mutex<Option<crate::storage::Transaction>>,
     /// Table names this session resolved, kept while the catalog is unchanged.
     resolved: Mutex<ResolvedReads>,
+    /// Plans of statement texts, kept while the settings are unchanged.
+    pub(super) kept_plans: Mutex<super::kept::KeptPlans>,
+    /// Results of reads, kept while the catalog and the data they read are unchanged.
+    pub(super) kept_results: Mutex<super::kept::KeptResults>,
 }
 
 /// What names a session's read used: (names, search path, transaction) → the table file
@@ -142,6 +146,8 @@ impl Session {
             workspace_cursors: Mutex::new(Default::default()),
             transaction: Mutex::new(None),
             resolved: Mutex::new(ResolvedReads::default()),
+            kept_plans: Mutex::new(Default::default()),
+            kept_results: Mutex::new(Default::default()),
         }
     }
 

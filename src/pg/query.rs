@@ -279,6 +279,12 @@ fn transaction_after(status: TransactionStatus, outcome: &Result<Outcome>) -> Tr
     }
 }
 
+/// A statement of a simple query: parsed from its text, or the plan kept for the whole text.
+enum Planned {
+    Parsed(Box<sqlparser::ast::Statement>),
+    Kept(Box<Plan>),
+}
+
 /// COMMIT of a failed transaction rolls back, as in PostgreSQL.
 fn end_tag(tag: &'static str, status: TransactionStatus) -> &'static str {
     if tag == "COMMIT" && status == TransactionStatus::Error { "ROLLBACK" } else { tag }
@@ -305,12 +311,18 @@ impl SimpleQueryHandler for Connection {
             return self.workspace_simple_query(client, &session, &query.query, status).await;
         }
 
-        let statements = if query.query.chars().all(|c| c == ';' || c.is_whitespace()) {
+        // a text this session planned before, with the same settings, is not parsed again
+        let statements = if let Some(plan) = self.shared.exec.kept_plan(&session, &query.query) {
+            Ok(vec![Planned::Kept(Box::new(plan))])
+        } else if query.query.chars().all(|c| c == ';' || c.is_whitespace()) {
             client.feed(PgWireBackendMessage::EmptyQueryResponse(EmptyQueryResponse::new())).await?;
             Ok(vec![])
         } else {
-            super::on_text(&query.query, gateway::parse).await
+            super::on_text(&query.query, gateway::parse)
+                .await
+                .map(|statements| statements.into_iter().map(|s| Planned::Parsed(Box::new(s))).collect::<Vec<_>>())
         };
+        let whole_text = matches!(&statements, Ok(s) if s.len() == 1);
         let mut failure: Option<ErrorInfo> = None;
         match statements {
             Err(e) => {
@@ -321,7 +333,17 @@ impl SimpleQueryHandler for Connection {
                 for statement in statements {
                     let mut ends_transaction = false;
                     let changes = session.settings_changes();
-                    let outcome = match self.shared.exec.plan(&session, statement) {
+                    let planned = match statement {
+                        Planned::Kept(plan) => Ok(*plan),
+                        Planned::Parsed(statement) => {
+                            let planned = self.shared.exec.plan(&session, *statement);
+                            if let (true, Ok(plan)) = (whole_text, &planned) {
+                                self.shared.exec.keep_plan(&session, &query.query, changes, plan);
+                            }
+                            planned
+                        }
+                    };
+                    let outcome = match planned {
                         Err(e) => Err(e),
                         Ok(plan)
                             if status == TransactionStatus::Error

@@ -45,6 +45,13 @@ impl SystemView {
         SystemView::Views,
     ];
 
+    /// Whether the view's rows follow from the catalog alone, and so change only with its
+    /// generation (not `tokens`, whose activity depends on the clock, nor `workspaces`, whose
+    /// sessions and sizes are live).
+    pub fn follows_catalog(self) -> bool {
+        !matches!(self, SystemView::Tokens | SystemView::Workspaces)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             SystemView::Projects => "projects",

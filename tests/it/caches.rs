@@ -38,12 +38,24 @@ impl Model {
     }
 }
 
-/// Reads the top rows twice (the second time from whatever was kept), checks both, and warms
-/// the next round.
-async fn check(client: &Client, model: &Model, after: &str) {
-    for round in 0..2 {
+/// Reads the top rows until one read is answered from the result the session kept (a read
+/// that begins while a write is still finishing is not kept), checking every answer.
+async fn check(server: &TestServer, client: &Client, model: &Model, after: &str) {
+    for round in 0..4 {
+        let hits = kept_results(server, "hit").await;
         assert_eq!(rows(client, TOP).await, model.top(), "after {after}, read {round}");
+        if round > 0 && kept_results(server, "hit").await > hits {
+            return;
+        }
     }
+    panic!("after {after}: no read was answered from the kept result");
+}
+
+/// `duckstore_kept_results_total{outcome}` (each test runs in a process of its own).
+pub(crate) async fn kept_results(server: &TestServer, outcome: &str) -> f64 {
+    let metrics = reqwest::get(format!("http://{}/metrics", server.http_addr)).await.unwrap().text().await.unwrap();
+    let prefix = format!("duckstore_kept_results_total{{outcome=\"{outcome}\"}} ");
+    metrics.lines().find_map(|l| l.strip_prefix(&prefix)).map_or(0.0, |v| v.trim().parse().unwrap())
 }
 
 #[tokio::test]
@@ -62,18 +74,18 @@ async fn identical_reads_see_every_write_path() {
     .await
     .unwrap();
     let mut model = Model(vec![(1, 1), (2, 2), (3, 3), (4, 4)]);
-    check(&c, &model, "the first load").await;
+    check(&server, &c, &model, "the first load").await;
 
     // DML from another session of the project
     other.batch_execute(&format!("INSERT INTO {T} VALUES (5, 1099511627775)")).await.unwrap();
     model.0.push((5, 1_099_511_627_775));
-    check(&c, &model, "INSERT").await;
+    check(&server, &c, &model, "INSERT").await;
     other.batch_execute(&format!("UPDATE {T} SET v = v * 3 WHERE id = 2")).await.unwrap();
     model.0.iter_mut().filter(|r| r.0 == 2).for_each(|r| r.1 *= 3);
-    check(&c, &model, "UPDATE").await;
+    check(&server, &c, &model, "UPDATE").await;
     other.batch_execute(&format!("DELETE FROM {T} WHERE id = 5")).await.unwrap();
     model.0.retain(|r| r.0 != 5);
-    check(&c, &model, "DELETE").await;
+    check(&server, &c, &model, "DELETE").await;
 
     // COPY FROM STDIN
     let sink = other.copy_in::<_, Bytes>(&format!("COPY {T} FROM STDIN (FORMAT csv)")).await.unwrap();
@@ -81,7 +93,7 @@ async fn identical_reads_see_every_write_path() {
     sink.send(Bytes::from_static(b"6,2199023255552\n7,-5\n")).await.unwrap();
     sink.finish().await.unwrap();
     model.0.extend([(6, 2_199_023_255_552), (7, -5)]);
-    check(&c, &model, "COPY").await;
+    check(&server, &c, &model, "COPY").await;
 
     // a transaction block's COMMIT (private versions switched in)
     other
@@ -92,20 +104,20 @@ async fn identical_reads_see_every_write_path() {
         .unwrap();
     model.0.retain(|r| r.0 != 6);
     model.0.push((8, 4_398_046_511_104));
-    check(&c, &model, "COMMIT").await;
+    check(&server, &c, &model, "COMMIT").await;
 
     // a snapshot, then writes, then its restore
     let snapshot: i64 = other.query_one("CALL create_snapshot(table => 'in.c-c.t')", &[]).await.unwrap().get("id");
     let at_snapshot = model.0.clone();
     other.batch_execute(&format!("TRUNCATE {T}")).await.unwrap();
     model.0.clear();
-    check(&c, &model, "TRUNCATE").await;
+    check(&server, &c, &model, "TRUNCATE").await;
     other.batch_execute(&format!("INSERT INTO {T} VALUES (9, 9)")).await.unwrap();
     model.0.push((9, 9));
-    check(&c, &model, "INSERT after TRUNCATE").await;
+    check(&server, &c, &model, "INSERT after TRUNCATE").await;
     other.query_one("CALL restore_snapshot(id => $1)", &[&snapshot]).await.unwrap();
     model.0 = at_snapshot;
-    check(&c, &model, "restore_snapshot").await;
+    check(&server, &c, &model, "restore_snapshot").await;
 
     // loads: incremental (upsert by the primary key), then a full load replacing every row
     other
@@ -114,13 +126,13 @@ async fn identical_reads_see_every_write_path() {
         .unwrap();
     model.0.retain(|r| r.0 != 1 && r.0 != 50);
     model.0.extend([(1, 1_099_511_627_776), (50, 1_099_511_627_777)]);
-    check(&c, &model, "an incremental load").await;
+    check(&server, &c, &model, "an incremental load").await;
     other.batch_execute("CALL import_table_from_table(table => 'in.c-c.t', source => 'in.c-c.src')").await.unwrap();
     model.0 = vec![(1, 1_099_511_627_776), (50, 1_099_511_627_777)];
-    check(&c, &model, "a full load").await;
+    check(&server, &c, &model, "a full load").await;
     other.batch_execute("CALL delete_rows(table => 'in.c-c.t', \"where\" => '[{\"column\": \"id\", \"operator\": \"eq\", \"values\": [\"50\"]}]')").await.unwrap();
     model.0.retain(|r| r.0 != 50);
-    check(&c, &model, "delete_rows").await;
+    check(&server, &c, &model, "delete_rows").await;
 
     // the name comes to mean another table: dropped and created again, renamed over
     other
@@ -130,20 +142,20 @@ async fn identical_reads_see_every_write_path() {
         .await
         .unwrap();
     model.0 = vec![(20, 7)];
-    check(&c, &model, "DROP and CREATE").await;
+    check(&server, &c, &model, "DROP and CREATE").await;
     other
         .batch_execute(&format!(r#"ALTER TABLE {T} RENAME TO "old"; ALTER TABLE "in.c-c"."src" RENAME TO "t""#))
         .await
         .unwrap();
     model.0 = vec![(1, 1_099_511_627_776), (50, 1_099_511_627_777)];
-    check(&c, &model, "RENAME").await;
+    check(&server, &c, &model, "RENAME").await;
 
     // a schema change: `*` now answers the new column
     assert_eq!(rows(&c, ALL).await[0].len(), 2);
     assert_eq!(rows(&c, ALL).await[0].len(), 2);
     other.batch_execute(&format!("ALTER TABLE {T} ADD COLUMN note STRING")).await.unwrap();
     assert_eq!(rows(&c, ALL).await[0], ["1", "1099511627776", "NULL"]);
-    check(&c, &model, "ADD COLUMN").await;
+    check(&server, &c, &model, "ADD COLUMN").await;
 
     // another session of another project reading its own table of the same name sees its own
     let (_, user2, token2) = server.project("caches-2").await;
@@ -155,7 +167,7 @@ async fn identical_reads_see_every_write_path() {
         .await
         .unwrap();
     assert_eq!(rows(&stranger, TOP).await, Model(vec![(99, 99)]).top());
-    check(&c, &model, "another project's write").await;
+    check(&server, &c, &model, "another project's write").await;
     server.stop().await;
 }
 
@@ -287,5 +299,71 @@ async fn kept_catalog_relations_follow_every_change_and_stay_with_their_scope() 
     sink.send(Bytes::from_static(b"1\n2\n3\n")).await.unwrap();
     sink.finish().await.unwrap();
     assert_ne!(rows(&w1, estimate).await, [["0"]]);
+    server.stop().await;
+}
+
+/// What a read answers differently each time, or from what the catalog does not hold, is
+/// never answered from a kept result: a volatile function, the session's settings, the
+/// clock-dependent token list. And a kept result is its session's alone.
+#[tokio::test]
+async fn only_repeatable_reads_of_the_catalog_and_tables_are_kept() {
+    let server = TestServer::start().await;
+    let (_, user, token) = server.project("kept").await;
+    let c = server.connect(&user, &token).await;
+    c.batch_execute(&format!(
+        r#"CREATE SCHEMA "in.c-c";
+           CREATE TABLE {T} (id BIGINT NOT NULL, v BIGINT, PRIMARY KEY (id));
+           INSERT INTO {T} VALUES (1, 1), (2, 2), (3, 3);"#
+    ))
+    .await
+    .unwrap();
+    let hits = kept_results(&server, "hit").await;
+    // random() and clock_timestamp(): DuckDB calls them volatile, so nothing is kept
+    for sql in [
+        format!("SELECT id, random() FROM {T} ORDER BY id"),
+        format!("SELECT id, clock_timestamp()::text FROM {T} ORDER BY id"),
+        format!("SELECT id, now()::text, v FROM {T} WHERE v > 0 ORDER BY id"),
+    ] {
+        let first = rows(&c, &sql).await;
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        c.batch_execute("BEGIN; COMMIT").await.unwrap();
+        let second = rows(&c, &sql).await;
+        if !sql.contains("now()") {
+            assert_ne!(first, second, "{sql}");
+        }
+    }
+    assert_eq!(kept_results(&server, "hit").await, hits, "a read calling a volatile function was kept");
+
+    // the session's own settings (pg_settings) are read afresh
+    let setting = "SELECT setting FROM pg_catalog.pg_settings WHERE name = 'TimeZone'";
+    assert_eq!(rows(&c, setting).await, vec![vec!["UTC".to_owned()]]);
+    c.batch_execute("SET TimeZone = 'Europe/Prague'").await.unwrap();
+    assert_eq!(rows(&c, setting).await, vec![vec!["Europe/Prague".to_owned()]]);
+
+    // a catalog view follows a write to a table's rows
+    let counted = r#"SELECT name, rows FROM duckstore.tables WHERE name = 't'"#;
+    assert_eq!(rows(&c, counted).await, vec![vec!["t".to_owned(), "3".to_owned()]]);
+    let before = kept_results(&server, "hit").await;
+    assert_eq!(rows(&c, counted).await, vec![vec!["t".to_owned(), "3".to_owned()]]);
+    assert_eq!(kept_results(&server, "hit").await, before + 1.0, "an unchanged catalog view is kept");
+    let other = server.connect(&user, &token).await;
+    other.batch_execute(&format!("INSERT INTO {T} VALUES (4, 4)")).await.unwrap();
+    assert_eq!(rows(&c, counted).await, vec![vec!["t".to_owned(), "4".to_owned()]]);
+
+    // texts DuckDB runs as the same SQL (json and jsonb are both its json) keep their own types
+    for _ in 0..2 {
+        for (sql, name) in [
+            (format!(r#"SELECT '{{"a": 1}}'::json AS v FROM {T} WHERE id = 1"#), "json"),
+            (format!(r#"SELECT '{{"a": 1}}'::jsonb AS v FROM {T} WHERE id = 1"#), "jsonb"),
+        ] {
+            let row = c.query_one(&sql, &[]).await.unwrap();
+            assert_eq!(row.columns()[0].type_().name(), name, "{sql}");
+        }
+    }
+
+    // another session of the same token reads afresh: nothing kept crosses sessions
+    let before = kept_results(&server, "hit").await;
+    assert_eq!(rows(&other, counted).await, vec![vec!["t".to_owned(), "4".to_owned()]]);
+    assert_eq!(kept_results(&server, "hit").await, before, "a session answered from another's result");
     server.stop().await;
 }
