@@ -74,31 +74,31 @@ pub(crate) struct PooledConn {
     plans_at: Option<DataEpoch>,
 }
 
-/// The writers of an instance's files: `moves` moves when one starts and again when it ends,
-/// `active` counts those running. A read that finds no writer running, and the same `moves`
-/// as an earlier one that found none, reads the same data: every write is made by a writer.
+/// The writers of an instance's files, in one word so that each change is one step: the
+/// high bits count moves (one when a writer starts, one when it ends), the low bits the
+/// writers running. A read that finds no writer running, and the same moves as an earlier one
+/// that found none, reads the same data: every write is made by a writer.
 #[derive(Default)]
-pub(crate) struct WriteClock {
-    moves: AtomicU64,
-    active: AtomicU64,
-}
+pub(crate) struct WriteClock(AtomicU64);
+
+/// Bits of [`WriteClock`] that count running writers.
+const RUNNING_BITS: u32 = 20;
+const RUNNING: u64 = (1 << RUNNING_BITS) - 1;
 
 impl WriteClock {
     fn start(&self) {
-        self.moves.fetch_add(1, Ordering::SeqCst);
-        self.active.fetch_add(1, Ordering::SeqCst);
+        self.0.fetch_add((1 << RUNNING_BITS) + 1, Ordering::SeqCst);
     }
 
     fn end(&self) {
-        self.active.fetch_sub(1, Ordering::SeqCst);
-        self.moves.fetch_add(1, Ordering::SeqCst);
+        // (one running writer fewer, one move more: never borrows, a running writer is counted)
+        self.0.fetch_add((1 << RUNNING_BITS) - 1, Ordering::SeqCst);
     }
 
-    /// `moves` while no writer runs, else `None`. Read in this order (the reverse of `end`),
-    /// a writer ending between the two reads leaves an epoch that never comes back.
+    /// The moves while no writer runs, else `None`.
     fn stable(&self) -> Option<u64> {
-        let moves = self.moves.load(Ordering::SeqCst);
-        (self.active.load(Ordering::SeqCst) == 0).then_some(moves)
+        let state = self.0.load(Ordering::SeqCst);
+        (state & RUNNING == 0).then_some(state >> RUNNING_BITS)
     }
 }
 

@@ -256,6 +256,8 @@ pub struct QueryStream {
     /// Every function the query calls answers by its arguments alone, as DuckDB describes
     /// them: the same data gives the same answer (see [`Engine`]'s `consistent_functions`).
     pub repeatable: bool,
+    /// Set once the engine has sent the last batch (a stream that ends without it was cut).
+    completed: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// What a query's job answers once the query runs.
@@ -263,6 +265,7 @@ struct Began {
     schema: SchemaRef,
     data_epoch: Option<DataEpoch>,
     repeatable: bool,
+    completed: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Began {
@@ -273,6 +276,7 @@ impl Began {
             held: Vec::new(),
             data_epoch: self.data_epoch,
             repeatable: self.repeatable,
+            completed: self.completed,
         }
     }
 }
@@ -287,10 +291,15 @@ impl QueryStream {
         self.batches.recv().await
     }
 
+    /// Whether the engine sent the whole result (not a stream cut off by a failure).
+    pub fn completed(&self) -> bool {
+        self.completed.load(Ordering::Acquire)
+    }
+
     /// The same rows, cut off with an error once more than `max_bytes` have passed (a
     /// workspace's result limit, for its statements that run outside its sandbox).
     pub fn limited(self, max_bytes: u64) -> QueryStream {
-        let QueryStream { schema, mut batches, held, data_epoch, repeatable } = self;
+        let QueryStream { schema, mut batches, held, data_epoch, repeatable, completed } = self;
         let (tx, rx) = mpsc::channel(STREAM_BUFFER);
         tokio::spawn(async move {
             let mut sent = 0u64;
@@ -305,7 +314,7 @@ impl QueryStream {
                 }
             }
         });
-        QueryStream { schema, batches: rx, held, data_epoch, repeatable }
+        QueryStream { schema, batches: rx, held, data_epoch, repeatable, completed }
     }
 }
 
@@ -537,7 +546,12 @@ impl Engine {
                 &shared,
                 &conn.conn,
                 &query,
-                Began { schema: Arc::new(arrow::datatypes::Schema::empty()), data_epoch: epoch, repeatable },
+                Began {
+                    schema: Arc::new(arrow::datatypes::Schema::empty()),
+                    data_epoch: epoch,
+                    repeatable,
+                    completed: Default::default(),
+                },
                 schema_tx,
                 batch_tx,
             );
@@ -1148,8 +1162,15 @@ impl Shared {
     /// functions are all consistent, its table functions server relations or value
     /// generators. Asked of DuckDB's parse of it (cached since the query was judged).
     fn repeatable(&self, sql: &str) -> bool {
+        // a sample without a seed draws other rows each time (judged on the words: a name or
+        // a string holding them only costs the keeping)
+        let upper = sql.to_ascii_uppercase();
+        if upper.contains("TABLESAMPLE") || upper.contains("SAMPLE") {
+            return false;
+        }
         let Ok(refs) = self.parser.references(sql) else { return false };
         refs.refused.is_empty()
+            && !refs.too_deep
             && refs.functions.iter().all(|(schema, name)| {
                 matches!(schema.as_str(), "" | "main" | "pg_catalog") && self.consistent_functions.contains(name)
             })
@@ -1374,6 +1395,23 @@ pub(crate) fn may_have_renamed_duplicates(schema: &SchemaRef) -> bool {
     })
 }
 
+/// Functions DuckDB marks `CONSISTENT` whose answer depends on more than their arguments.
+const CONTEXT_FUNCTIONS: &[&str] = &[
+    "age",
+    "current_setting",
+    "getvariable",
+    "current_schema",
+    "current_schemas",
+    "current_database",
+    "current_catalog",
+    "current_user",
+    "user",
+    "session_user",
+    "current_role",
+    "in_search_path",
+    "pg_backend_pid",
+];
+
 /// The functions of an instance whose answer depends on their arguments alone: every
 /// overload a scalar or aggregate function DuckDB calls `CONSISTENT` (not `now()`, whose answer
 /// is the transaction's, nor `random()`), or a macro whose body, as DuckDB parses it, calls only
@@ -1392,8 +1430,12 @@ fn consistent_functions(conn: &Connection, parser: &DuckParser) -> Result<std::c
     // name → the bodies of its macro overloads; None once an overload is not consistent
     let mut names: HashMap<String, Option<Vec<String>>> = HashMap::new();
     for (name, kind, stability, body) in rows {
+        // DuckDB calls these consistent, but they read the transaction's clock (`age(t)`
+        // measures from its start) or the connection's settings and variables
+        let reads_context = CONTEXT_FUNCTIONS.contains(&name.as_str());
         let entry = names.entry(name).or_insert_with(|| Some(Vec::new()));
         match (kind.as_str(), stability.as_str(), entry.as_mut()) {
+            _ if reads_context => *entry = None,
             ("scalar" | "aggregate", "CONSISTENT", Some(_)) => {}
             ("macro", _, Some(bodies)) if !body.is_empty() => bodies.push(body),
             _ => *entry = None,
@@ -1410,6 +1452,9 @@ fn consistent_functions(conn: &Connection, parser: &DuckParser) -> Result<std::c
             let calls_consistent = bodies.iter().all(|body| {
                 parser.references(&format!("SELECT {body}")).is_ok_and(|refs| {
                     refs.table_functions.is_empty()
+                        && refs.tables.is_empty()
+                        && refs.refused.is_empty()
+                        && !refs.too_deep
                         && refs.functions.iter().all(|(schema, f)| {
                             matches!(schema.as_str(), "" | "main" | "pg_catalog") && consistent.contains(f)
                         })
@@ -1539,6 +1584,7 @@ fn stream_statement(
             return;
         }
     };
+    let completed = Arc::clone(&began.completed);
     if schema_tx.send(Ok(Began { schema, ..began })).is_err() {
         return;
     }
@@ -1556,7 +1602,10 @@ fn stream_statement(
                     return; // the client went away or stopped reading
                 }
             }
-            Ok(None) => return,
+            Ok(None) => {
+                completed.store(true, Ordering::Release);
+                return;
+            }
             Err(e) => {
                 let _ = batch_tx.blocking_send(Err(map(e)));
                 return;

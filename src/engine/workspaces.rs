@@ -1156,6 +1156,7 @@ impl Engine {
             held: Vec::new(),
             data_epoch: None,
             repeatable: false,
+            completed: Default::default(),
         }))
     }
 
@@ -1555,7 +1556,14 @@ impl Engine {
         let schema = schema_rx
             .await
             .map_err(|_| Error::internal("reading a workspace table", "the reader stopped before answering"))??;
-        Ok(QueryStream { schema, batches: batch_rx, held: Vec::new(), data_epoch: None, repeatable: false })
+        Ok(QueryStream {
+            schema,
+            batches: batch_rx,
+            held: Vec::new(),
+            data_epoch: None,
+            repeatable: false,
+            completed: Default::default(),
+        })
     }
 
     /// The workspace's tables and views: (name, kind, rows).

@@ -15,14 +15,17 @@ use crate::gateway::Plan;
 
 /// Statement texts whose plans a session keeps (a dashboard repeats a few dozen).
 const KEPT_PLANS: usize = 64;
-/// The longest text whose plan is kept (a BI tool's catalog query is a few KB).
+/// The longest text whose plan is kept (a BI tool's catalog query is a few KB), and the most
+/// text a session's kept plans hold (a plan's size follows its text's).
 const MAX_KEPT_PLAN_TEXT: usize = 16 * 1024;
+const MAX_KEPT_PLAN_TEXTS: usize = 128 * 1024;
 
 /// Plans of statement texts, made while the session's settings were at `changes`.
 #[derive(Default)]
 pub(super) struct KeptPlans {
     changes: u64,
     plans: HashMap<String, Plan>,
+    text_bytes: usize,
 }
 
 impl KeptPlans {
@@ -40,11 +43,17 @@ impl KeptPlans {
         if !matches!(plan, Plan::Query(_) | Plan::Constant(_)) || text.len() > MAX_KEPT_PLAN_TEXT {
             return;
         }
-        if self.changes != changes || self.plans.len() >= KEPT_PLANS {
+        if self.changes != changes
+            || self.plans.len() >= KEPT_PLANS
+            || self.text_bytes + text.len() > MAX_KEPT_PLAN_TEXTS
+        {
             self.plans.clear();
+            self.text_bytes = 0;
             self.changes = changes;
         }
-        self.plans.insert(text.to_owned(), plan.clone());
+        if self.plans.insert(text.to_owned(), plan.clone()).is_none() {
+            self.text_bytes += text.len();
+        }
     }
 }
 
@@ -64,9 +73,24 @@ pub(super) struct ResultKey {
     params: String,
 }
 
+/// The most bytes of bound values a kept result's key holds: a read bound to more is not kept.
+const MAX_KEPT_PARAM_BYTES: usize = 16 * 1024;
+
 impl ResultKey {
-    pub(super) fn new(sql: &str, params: &[Param]) -> ResultKey {
-        ResultKey { sql: sql.to_owned(), params: if params.is_empty() { String::new() } else { format!("{params:?}") } }
+    /// `None` when the values bound are too large to be part of a key.
+    pub(super) fn new(sql: &str, params: &[Param]) -> Option<ResultKey> {
+        let size: usize = params
+            .iter()
+            .map(|p| match p {
+                Param::Text(t) => t.len(),
+                Param::Bytes(b) => b.len(),
+                _ => 16,
+            })
+            .sum();
+        (size <= MAX_KEPT_PARAM_BYTES).then(|| ResultKey {
+            sql: sql.to_owned(),
+            params: if params.is_empty() { String::new() } else { format!("{params:?}") },
+        })
     }
 }
 
@@ -116,7 +140,8 @@ impl KeptResults {
 
     /// Keeps a whole result (when it is small enough and there is room).
     pub(super) fn keep(&mut self, key: ResultKey, from: ReadFrom, schema: SchemaRef, batches: Vec<RecordBatch>) {
-        let bytes = key.sql.len() + batches.iter().map(RecordBatch::get_array_memory_size).sum::<usize>();
+        let bytes =
+            key.sql.len() + key.params.len() + batches.iter().map(RecordBatch::get_array_memory_size).sum::<usize>();
         if bytes > MAX_KEPT_RESULT_BYTES {
             return;
         }
@@ -184,7 +209,8 @@ impl KeepingRows {
             }
             Some(Ok(_)) => {}
             Some(Err(_)) => self.key = None,
-            None => {
+            // (an engine job that failed mid-stream ends the channel too: kept only when whole)
+            None if self.stream.completed() => {
                 if let Some(key) = self.key.take() {
                     let batches = std::mem::take(&mut self.batches);
                     let schema = Arc::clone(&self.engine_schema);
@@ -192,6 +218,7 @@ impl KeepingRows {
                     kept.keep(key, self.from, schema, batches);
                 }
             }
+            None => {}
         }
         next
     }

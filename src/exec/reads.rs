@@ -179,9 +179,11 @@ impl Executor {
         let (rendered, tables, slots) = self.read_text(session, q, &handles).await?;
         let key = ResultKey::new(&rendered.sql, params);
         let engine = self.storage.engine();
-        let kept = session.kept_results.lock().unwrap_or_else(|p| p.into_inner()).get(&key, |from| {
-            from.generation == self.storage.catalog_generation()
-                && from.tables.is_none_or(|(place, epoch)| engine.data_epoch(place) == Some(epoch))
+        let kept = key.as_ref().and_then(|key| {
+            session.kept_results.lock().unwrap_or_else(|p| p.into_inner()).get(key, |from| {
+                from.generation == self.storage.catalog_generation()
+                    && from.tables.is_none_or(|(place, epoch)| engine.data_epoch(place) == Some(epoch))
+            })
         });
         if let Some(kept) = kept {
             metrics::counter!("duckstore_kept_results_total", "outcome" => "hit").increment(1);
@@ -203,13 +205,13 @@ impl Executor {
             (true, None) => None,
         };
         let schema = stream.schema.clone();
-        match tables.filter(|_| stream.repeatable) {
-            Some(tables) => {
+        match (key, tables.filter(|_| stream.repeatable)) {
+            (Some(key), Some(tables)) => {
                 let from = ReadFrom { generation, tables };
                 let rows = KeepingRows::new(stream, engine_schema, Arc::clone(session), key, from);
                 Ok((schema, Rows::Keeping(Box::new(rows))))
             }
-            None => Ok((schema, Rows::Engine(stream))),
+            _ => Ok((schema, Rows::Engine(stream))),
         }
     }
 
