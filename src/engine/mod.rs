@@ -1162,10 +1162,24 @@ impl Shared {
     /// functions are all consistent, its table functions server relations or value
     /// generators. Asked of DuckDB's parse of it (cached since the query was judged).
     fn repeatable(&self, sql: &str) -> bool {
-        // a sample without a seed draws other rows each time (judged on the words: a name or
-        // a string holding them only costs the keeping)
-        let upper = sql.to_ascii_uppercase();
-        if upper.contains("TABLESAMPLE") || upper.contains("SAMPLE") {
+        // A sample without a seed draws other rows each time, and SQL's clock keywords
+        // (`current_timestamp` without parentheses) are column references to DuckDB's parser,
+        // bound to the transaction's clock only later. Judged on the words: a name or a
+        // string holding one only costs the keeping.
+        let reads_clock_or_samples = sql.split(|c: char| !c.is_ascii_alphanumeric() && c != '_').any(|word| {
+            [
+                "sample",
+                "tablesample",
+                "current_timestamp",
+                "current_date",
+                "current_time",
+                "localtime",
+                "localtimestamp",
+            ]
+            .iter()
+            .any(|w| word.eq_ignore_ascii_case(w))
+        });
+        if reads_clock_or_samples {
             return false;
         }
         let Ok(refs) = self.parser.references(sql) else { return false };
