@@ -263,11 +263,12 @@ impl Instance {
     }
 
     /// Makes `conn`'s kept plans current: drops them when the data epoch moved since they
-    /// were made. Answers whether they may be used now (not while a writer runs). Call before
-    /// preparing through the connection's statement cache.
+    /// were made (once when a writer starts: while it runs, reads of table files keep no
+    /// plan). Answers the epoch under which they may be kept and used, `None` while a writer
+    /// runs. Call before preparing through the connection's statement cache.
     pub(super) fn refresh_plans(&self, conn: &mut PooledConn) -> Option<DataEpoch> {
         let epoch = self.stable_epoch();
-        if conn.plans_at.is_none() || conn.plans_at != epoch {
+        if conn.plans_at != epoch {
             conn.conn.flush_prepared_statement_cache();
             conn.plans_at = epoch;
         }

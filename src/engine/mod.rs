@@ -260,24 +260,24 @@ pub struct QueryStream {
     completed: Arc<std::sync::atomic::AtomicBool>,
 }
 
-/// What a query's job answers once the query runs.
-struct Began {
-    schema: SchemaRef,
+/// What a query's job knows of the read besides its rows (see [`QueryStream`]).
+struct ReadFacts {
     data_epoch: Option<DataEpoch>,
     repeatable: bool,
     completed: Arc<std::sync::atomic::AtomicBool>,
 }
 
-impl Began {
-    fn stream(self, batches: mpsc::Receiver<Result<RecordBatch>>) -> QueryStream {
-        QueryStream {
-            schema: self.schema,
-            batches,
-            held: Vec::new(),
-            data_epoch: self.data_epoch,
-            repeatable: self.repeatable,
-            completed: self.completed,
-        }
+/// What a query's job answers once the query runs: the result's columns, and what it knows.
+type Began = (SchemaRef, ReadFacts);
+
+fn began_stream((schema, facts): Began, batches: mpsc::Receiver<Result<RecordBatch>>) -> QueryStream {
+    QueryStream {
+        schema,
+        batches,
+        held: Vec::new(),
+        data_epoch: facts.data_epoch,
+        repeatable: facts.repeatable,
+        completed: facts.completed,
     }
 }
 
@@ -468,7 +468,7 @@ impl Engine {
         let began = schema_rx
             .await
             .map_err(|_| Error::internal("running a query", "the query worker stopped before answering"))??;
-        Ok(began.stream(batch_rx))
+        Ok(began_stream(began, batch_rx))
     }
 
     /// `query` for work that already holds a pool slot and waits for this one (a workspace
@@ -481,7 +481,7 @@ impl Engine {
         let began = schema_rx
             .blocking_recv()
             .map_err(|_| Error::internal("running a query", "the query worker stopped before answering"))??;
-        Ok(began.stream(batch_rx))
+        Ok(began_stream(began, batch_rx))
     }
 
     /// The data epoch of `place`'s instance now, if it is open and no write runs in it: a
@@ -546,12 +546,7 @@ impl Engine {
                 &shared,
                 &conn.conn,
                 &query,
-                Began {
-                    schema: Arc::new(arrow::datatypes::Schema::empty()),
-                    data_epoch: epoch,
-                    repeatable,
-                    completed: Default::default(),
-                },
+                ReadFacts { data_epoch: epoch, repeatable, completed: Default::default() },
                 schema_tx,
                 batch_tx,
             );
@@ -1154,10 +1149,6 @@ impl Shared {
         metrics::gauge!("duckstore_engine_project_instances").set(projects.len() as f64);
     }
 
-    /// Runs before DuckDB sees any text: DuckDB's parser must read exactly one statement in it;
-    /// for client-derived text (`origin` User), DuckDB's parse of it — or of `checks`, the
-    /// queries that stand for a write's pieces — must name only `tables` and `handles` and
-    /// functions the judge allows.
     /// Whether the client query `sql` answers the same whenever it reads the same data: its
     /// functions are all consistent, its table functions server relations or value
     /// generators. Asked of DuckDB's parse of it (cached since the query was judged).
@@ -1195,6 +1186,10 @@ impl Shared {
             })
     }
 
+    /// Runs before DuckDB sees any text: DuckDB's parser must read exactly one statement in it;
+    /// for client-derived text (`origin` User), DuckDB's parse of it — or of `checks`, the
+    /// queries that stand for a write's pieces — must name only `tables` and `handles` and
+    /// functions the judge allows.
     fn vet(
         &self,
         sql: &str,
@@ -1516,7 +1511,7 @@ fn stream_query(
     shared: &Shared,
     conn: &Connection,
     query: &Query,
-    began: Began,
+    facts: ReadFacts,
     schema_tx: oneshot::Sender<Result<Began>>,
     batch_tx: mpsc::Sender<Result<RecordBatch>>,
 ) {
@@ -1528,7 +1523,7 @@ fn stream_query(
         let _ = schema_tx.send(Err(map(e)));
         return;
     }
-    stream_statement(conn, query, began, &map, schema_tx, batch_tx);
+    stream_statement(conn, query, facts, &map, schema_tx, batch_tx);
     if read_only {
         let _ = run_prepared(conn, "COMMIT");
     }
@@ -1544,7 +1539,7 @@ fn run_prepared(conn: &Connection, sql: &str) -> duckdb::Result<()> {
 fn stream_statement(
     conn: &Connection,
     query: &Query,
-    began: Began,
+    facts: ReadFacts,
     map: &dyn Fn(duckdb::Error) -> Error,
     schema_tx: oneshot::Sender<Result<Began>>,
     batch_tx: mpsc::Sender<Result<RecordBatch>>,
@@ -1557,7 +1552,7 @@ fn stream_statement(
     // plan may hold rows (`may_materialize`). Other statements are prepared afresh.
     let (mut cached, mut fresh);
     let stmt: &mut duckdb::Statement<'_> =
-        if (query.tables.is_empty() || began.data_epoch.is_some()) && !may_materialize(&query.sql) {
+        if (query.tables.is_empty() || facts.data_epoch.is_some()) && !may_materialize(&query.sql) {
             match conn.prepare_cached(&query.sql) {
                 Ok(s) => {
                     cached = s;
@@ -1598,8 +1593,8 @@ fn stream_statement(
             return;
         }
     };
-    let completed = Arc::clone(&began.completed);
-    if schema_tx.send(Ok(Began { schema, ..began })).is_err() {
+    let completed = Arc::clone(&facts.completed);
+    if schema_tx.send(Ok((schema, facts))).is_err() {
         return;
     }
     // EXPLAIN shows the statement DuckDB ran and its tables by their engine names: the client
