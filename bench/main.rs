@@ -294,6 +294,10 @@ async fn storage(table: &mut Table) {
     let d = prepared(&client, r#"SELECT * FROM "in.c-bench"."keyed" WHERE id = $1"#).await;
     let p = prepared(&pg_client, "SELECT * FROM keyed WHERE id = $1").await;
     table.row_latency("point lookup by primary key, prepared", &d, &p, "p50 ≤ 1.5×, p99 ≤ 2× PostgreSQL");
+    // the same lookups as a shape the key index does not answer: what the engine costs
+    let d = lookups(&client, r#"SELECT * FROM "in.c-bench"."keyed" WHERE id = $1 LIMIT 1"#).await;
+    let p = lookups(&pg_client, "SELECT * FROM keyed WHERE id = $1 LIMIT 1").await;
+    table.row_latency("point lookup, LIMIT 1 (through the engine)", &d, &p, "—");
 
     // Analytics over the 10M rows: the same GROUP BY and filtered aggregate on both.
     // (a new text each run, `{i} >= 0` folding away: a session's kept result would answer

@@ -9,6 +9,7 @@ mod catalog_static;
 mod copy_in;
 mod cursors;
 mod kept;
+mod key_index;
 mod procedures;
 mod reads;
 pub mod result_columns;
@@ -47,6 +48,8 @@ pub struct Executor {
     statement_timeout_ms: u64,
     /// Built catalog relations, kept while what they show holds.
     catalog_cache: Arc<catalog_cache::CatalogCache>,
+    /// Tables' key indexes, answering point lookups (see `key_index`).
+    key_indexes: Arc<key_index::KeyIndexes>,
 }
 
 /// The types a statement takes and answers, worked out without running it.
@@ -213,7 +216,7 @@ fn ready(batch: RecordBatch, tag: &'static str) -> Outcome {
 
 impl Executor {
     pub fn new(storage: Storage, statement_timeout_ms: u64) -> Executor {
-        Executor { storage, statement_timeout_ms, catalog_cache: Default::default() }
+        Executor { storage, statement_timeout_ms, catalog_cache: Default::default(), key_indexes: Default::default() }
     }
 
     pub fn storage(&self) -> &Storage {

@@ -9,6 +9,7 @@ use super::Rows;
 use super::catalog::CatalogContents;
 use super::catalog_cache::{CatalogSource, Key};
 use super::kept::{KeepingRows, ReadFrom, ResultKey};
+use super::key_index::{Found, IndexId, KeyIndex, Unindexable};
 use super::{Executor, Session};
 use crate::engine::{RelationGuard, TableFile};
 use crate::error::Result;
@@ -125,6 +126,18 @@ impl Executor {
         q: &gateway::QueryPlan,
         handles: &[u64],
     ) -> Result<(gateway::RenderedQuery, Vec<TableFile>, Vec<Option<SlotTable>>)> {
+        let (refs, files, slots) = self.resolve_slots(session, q).await?;
+        let rendered = render_read(q, handles, &refs, &files)?;
+        Ok((rendered, files, slots))
+    }
+
+    /// What each table slot of a read stands for (see `expand_reads`), the files it reads,
+    /// and the table of each slot.
+    async fn resolve_slots(
+        &self,
+        session: &Session,
+        q: &gateway::QueryPlan,
+    ) -> Result<(Vec<String>, Vec<TableFile>, Vec<Option<SlotTable>>)> {
         let search_path = session.search_path();
         let (refs, files, columns) =
             self.expand_reads_with_columns(session, q.tables.clone(), search_path, None).await?;
@@ -133,23 +146,18 @@ impl Executor {
             .iter()
             .enumerate()
             .map(|(slot, data_ref)| match files.iter().find(|f| f.data_ref() == *data_ref) {
-                Some(file) => {
-                    Some(SlotTable { table_id: file.table_id, columns: columns.tables.get(&file.table_id)?.clone() })
-                }
+                Some(file) => Some(SlotTable {
+                    table_id: file.table_id,
+                    columns: columns.tables.get(&file.table_id)?.clone(),
+                    file: Some((file.clone(), columns.primary_keys.get(&file.table_id).cloned().unwrap_or_default())),
+                }),
                 None => {
                     let (id, view_columns) = columns.views.get(slot)?.as_ref()?;
-                    Some(SlotTable { table_id: *id, columns: view_columns.clone() })
+                    Some(SlotTable { table_id: *id, columns: view_columns.clone(), file: None })
                 }
             })
             .collect();
-        let mut rendered = q.render_for_engine(handles, &refs)?;
-        // What an EXPLAIN shows of a table file: the name the client wrote.
-        for (name, data_ref) in q.tables.iter().zip(&refs) {
-            if let Some(file) = files.iter().find(|f| f.data_ref() == *data_ref) {
-                rendered.labels.push((file.alias(), name.to_string()));
-            }
-        }
-        Ok((rendered, files, slots))
+        Ok((refs, files, slots))
     }
 
     /// A client's read outside a transaction block: the rows a read of the same text, bound
@@ -176,9 +184,14 @@ impl Executor {
         // taken before anything is read: what is read is never older than it
         let generation = self.storage.catalog_generation();
         let handles: Vec<u64> = q.relations.iter().map(|r| session.relation_handle(r.code())).collect();
-        let (rendered, tables, slots) = self.read_text(session, q, &handles).await?;
-        let key = ResultKey::new(&rendered.sql, params);
+        let (refs, tables, slots) = self.resolve_slots(session, q).await?;
+        if let Some(batch) = self.indexed_lookup(session, q, params, &slots) {
+            let schema = super::result_columns::mark(batch.schema(), q, &slots);
+            return Ok((schema, Rows::Batches([batch].into())));
+        }
+        let rendered = render_read(q, &handles, &refs, &tables)?;
         let engine = self.storage.engine();
+        let key = ResultKey::new(&rendered.sql, params);
         let kept = key.as_ref().and_then(|key| {
             session.kept_results.lock().unwrap_or_else(|p| p.into_inner()).get(key, |from| {
                 from.generation == self.storage.catalog_generation()
@@ -213,6 +226,68 @@ impl Executor {
             }
             _ => Ok((schema, Rows::Engine(stream))),
         }
+    }
+
+    /// A point lookup's rows from its table's key index (see `key_index`), when the read is one
+    /// by the table's one-column primary key and the index is valid now; otherwise counts the
+    /// lookup and, when the table has been looked up often enough, reads its index in the
+    /// background.
+    fn indexed_lookup(
+        &self,
+        session: &Session,
+        q: &gateway::QueryPlan,
+        params: &[crate::engine::Param],
+        slots: &[Option<SlotTable>],
+    ) -> Option<arrow::record_batch::RecordBatch> {
+        let lookup = q.lookup.as_ref()?;
+        let [Some(SlotTable { file: Some((file, primary_key)), .. })] = slots else { return None };
+        if primary_key.as_slice() != [lookup.key.as_str()] {
+            return None;
+        }
+        let place = session.home();
+        let id = IndexId { place, file: file.clone(), key: lookup.key.clone() };
+        let engine = self.storage.engine();
+        match self.key_indexes.find(&id, |place, epoch| engine.data_epoch(place) == Some(epoch)) {
+            Found::Index(index) => {
+                let batch = index.answer(&lookup.value, params, lookup.columns.as_deref());
+                let outcome = if batch.is_some() { "hit" } else { "unanswerable" };
+                metrics::counter!("duckstore_key_index_lookups_total", "outcome" => outcome).increment(1);
+                batch
+            }
+            Found::Engine { build: true } => {
+                self.read_key_index(id);
+                None
+            }
+            Found::Engine { build: false } => None,
+        }
+    }
+
+    /// Reads `id`'s table into a key index, in the background: the table file was resolved and
+    /// authorized for the session that asks, in its own project.
+    fn read_key_index(&self, id: IndexId) {
+        let indexes = Arc::clone(&self.key_indexes);
+        let storage = self.storage.clone();
+        tokio::spawn(async move {
+            let began = std::time::Instant::now();
+            let index = read_key_index(&storage, &id).await;
+            let outcome = match &index {
+                Ok(_) => "read",
+                Err(Unindexable::TooLarge) => "too_large",
+                Err(Unindexable::Keys) => "unusable_keys",
+            };
+            metrics::counter!("duckstore_key_index_reads_total", "outcome" => outcome).increment(1);
+            tracing::info!(
+                table_id = id.file.table_id,
+                version = id.file.version,
+                outcome,
+                rows = index.as_ref().map_or(0, KeyIndex::rows),
+                bytes = index.as_ref().map_or(0, KeyIndex::bytes),
+                ms = began.elapsed().as_millis() as u64,
+                "read a table's key index"
+            );
+            let engine = storage.engine();
+            indexes.finish(&id, index.ok(), began, |place, epoch| engine.data_epoch(place) == Some(epoch));
+        });
     }
 
     /// The relations a write reads: tables by name (the storage layer resolves them under the
@@ -316,6 +391,7 @@ impl Executor {
                             t.file = overlay.file(t.file.clone())?;
                             let described = t.table.columns.iter().map(|c| (c.name.clone(), c.sql_type.clone()));
                             noted.tables.insert(t.table.id, described.collect());
+                            noted.primary_keys.insert(t.table.id, t.table.primary_key.clone());
                         }
                     }
                     Ok(sources)
@@ -332,8 +408,64 @@ impl Executor {
     }
 }
 
-/// The storage table a read's table slot stands for: its id and columns (name, DuckDB type).
+/// The SQL of a read with its relation slots bound to `handles` and its table slots to `refs`
+/// (table files' references, or views' expanded queries).
+fn render_read(
+    q: &gateway::QueryPlan,
+    handles: &[u64],
+    refs: &[String],
+    files: &[TableFile],
+) -> Result<gateway::RenderedQuery> {
+    let mut rendered = q.render_for_engine(handles, refs)?;
+    // What an EXPLAIN shows of a table file: the name the client wrote.
+    for (name, data_ref) in q.tables.iter().zip(refs) {
+        if let Some(file) = files.iter().find(|f| f.data_ref() == *data_ref) {
+            rendered.labels.push((file.alias(), name.to_string()));
+        }
+    }
+    Ok(rendered)
+}
+
+/// Reads a table file's rows (as `SELECT *` answers them) and indexes them by `id.key`; an
+/// index only of rows read while no write ran, so that the data epoch it carries is theirs.
+async fn read_key_index(storage: &crate::storage::Storage, id: &IndexId) -> Result<KeyIndex, Unindexable> {
+    let query = crate::engine::Query {
+        home: id.place,
+        sql: format!("SELECT * EXCLUDE (\"{}\") FROM {}", crate::storage::names::TIMESTAMP_COLUMN, id.file.data_ref()),
+        params: vec![],
+        relations: vec![],
+        tables: vec![id.file.clone()],
+        origin: crate::engine::SqlOrigin::User,
+        checks: None,
+        labels: vec![],
+    };
+    let canceller = crate::engine::Canceller::default();
+    let mut stream = storage.engine().query(query, &canceller).await.map_err(|_| Unindexable::Keys)?;
+    let epoch = stream.data_epoch.ok_or(Unindexable::Keys)?;
+    let key = stream.schema.index_of(&id.key).map_err(|_| Unindexable::Keys)?;
+    let mut batches = Vec::new();
+    let mut bytes = 0;
+    while let Some(batch) = stream.next_batch().await {
+        let batch = batch.map_err(|_| Unindexable::Keys)?;
+        bytes += batch.get_array_memory_size();
+        if bytes > super::key_index::MAX_INDEX_BYTES {
+            return Err(Unindexable::TooLarge);
+        }
+        batches.push(batch);
+    }
+    if !stream.completed() {
+        return Err(Unindexable::Keys);
+    }
+    let (place, schema) = (id.place, Arc::clone(&stream.schema));
+    tokio::task::spawn_blocking(move || KeyIndex::new((place, epoch), schema, batches, key))
+        .await
+        .map_err(|_| Unindexable::Keys)?
+}
+
+/// The storage table a read's table slot stands for: its id and columns (name, DuckDB type);
+/// for a table (not a view), its file and primary key.
 pub(super) struct SlotTable {
     pub table_id: i64,
     pub columns: Vec<(String, String)>,
+    pub file: Option<(TableFile, Vec<String>)>,
 }

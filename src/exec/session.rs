@@ -93,6 +93,8 @@ pub(super) struct TableColumns {
     pub tables: std::collections::HashMap<i64, ColumnTypes>,
     /// (the view's relation id as the catalog numbers it, its columns), per name read
     pub views: Vec<Option<(i64, ColumnTypes)>>,
+    /// The primary key of each table resolved, by table id.
+    pub primary_keys: std::collections::HashMap<i64, Vec<String>>,
 }
 
 /// A relation's columns: (name, DuckDB type).

@@ -77,7 +77,7 @@ fn table_created_as(sql: &str) -> Option<Option<String>> {
 fn workspace_table(catalog: &WorkspaceCatalog, name: &crate::storage::TableName) -> Option<super::reads::SlotTable> {
     let relation = catalog.find(name.schema.as_deref(), &name.name)?;
     let columns = relation.columns.iter().map(|c| (c.name.clone(), c.data_type.clone())).collect();
-    Some(super::reads::SlotTable { table_id: relation.oid, columns })
+    Some(super::reads::SlotTable { table_id: relation.oid, columns, file: None })
 }
 
 /// A statement's first word (after comments and opening parentheses).

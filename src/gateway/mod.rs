@@ -14,6 +14,7 @@ mod functions;
 mod jsonb_rewrite;
 pub use functions::set_engine_functions;
 pub mod lineage;
+pub mod lookup;
 pub mod nesting;
 pub mod oracle;
 pub mod pg_catalog;

@@ -63,6 +63,8 @@ pub struct QueryPlan {
     /// The PostgreSQL types the client's text gives the result columns (see
     /// `lineage::written_types`).
     pub written_types: Vec<Option<(u32, i32)>>,
+    /// The point lookup the read is, if it is one (see `gateway::lookup`).
+    pub lookup: Option<super::lookup::PointLookup>,
 }
 
 impl QueryPlan {
@@ -504,7 +506,12 @@ pub(crate) fn plan_query_with_target(
             *slot = ty;
         }
     }
+    let lookup = match (&target, checker.relations.is_empty(), checker.tables.len()) {
+        (None, true, 1) => super::lookup::recognize(&statement),
+        _ => None,
+    };
     let plan = QueryPlan {
+        lookup,
         template: Box::new(statement),
         relations: checker.relations,
         tables: checker.tables,
@@ -890,14 +897,31 @@ struct BindHandles<'a> {
 /// The rows a table slot stands for: a table file's client columns, or (when the server bound
 /// the slot to a whole `SELECT`) an expanded view. Both are server-made text, never a client's.
 fn table_subquery(data_ref: &str) -> Box<sqlparser::ast::Query> {
-    let sql = if data_ref.starts_with("SELECT ") {
-        data_ref.to_owned()
-    } else {
-        format!("SELECT * EXCLUDE (\"{}\") FROM {data_ref}", crate::storage::names::TIMESTAMP_COLUMN)
-    };
+    /// A table file's subquery, parsed once (every read of a table renders it).
+    static PARSED: std::sync::Mutex<Option<std::collections::HashMap<String, Box<Query>>>> =
+        std::sync::Mutex::new(None);
+    const PARSED_TABLES: usize = 4096;
+    if data_ref.starts_with("SELECT ") {
+        return parse_subquery(data_ref);
+    }
+    let mut parsed = PARSED.lock().unwrap_or_else(|p| p.into_inner());
+    let parsed = parsed.get_or_insert_default();
+    if let Some(query) = parsed.get(data_ref) {
+        return query.clone();
+    }
+    let sql = format!("SELECT * EXCLUDE (\"{}\") FROM {data_ref}", crate::storage::names::TIMESTAMP_COLUMN);
+    let query = parse_subquery(&sql);
+    if parsed.len() >= PARSED_TABLES {
+        parsed.clear();
+    }
+    parsed.insert(data_ref.to_owned(), query.clone());
+    query
+}
+
+fn parse_subquery(sql: &str) -> Box<sqlparser::ast::Query> {
     // The gateway's own parse (DuckDB's dialect, then PostgreSQL's): an expanded view is text
     // the gateway parsed that way, and the expansion checked it reads back as one query.
-    match super::parse(&sql) {
+    match super::parse(sql) {
         Ok(mut statements) => match statements.pop() {
             Some(Statement::Query(q)) => q,
             _ => unreachable!("a SELECT parses as a query"),

@@ -39,8 +39,43 @@ impl Model {
 }
 
 /// Reads the top rows until one read is answered from the result the session kept (a read
-/// that begins while a write is still finishing is not kept), checking every answer.
+/// that begins while a write is still finishing is not kept), and looks each key up until the
+/// table's key index answers, checking every answer.
 async fn check(server: &TestServer, client: &Client, model: &Model, after: &str) {
+    check_reads(server, client, model, after).await;
+    check_lookups(server, client, model, after).await;
+}
+
+/// Looks every key of the model up, and one that is not there, by a literal and by a
+/// parameter, until the table's key index answers (it is read in the background once a table
+/// has been looked up often enough), checking every answer.
+async fn check_lookups(server: &TestServer, client: &Client, model: &Model, after: &str) {
+    let by_param = client.prepare(r#"SELECT v, id FROM "in.c-c"."t" WHERE id = $1"#).await.unwrap();
+    for round in 0..100 {
+        let hits = metric(server, "duckstore_key_index_lookups_total", "hit").await;
+        for &(id, v) in model.0.iter().chain(&[(-1, 0)]) {
+            let expected: Vec<Vec<String>> = if id < 0 { vec![] } else { vec![vec![v.to_string(), id.to_string()]] };
+            let sql = format!(r#"SELECT v, id FROM "in.c-c"."t" WHERE id = {id}"#);
+            assert_eq!(rows(client, &sql).await, expected, "after {after}, lookup round {round}");
+            let answered: Vec<Vec<String>> = client
+                .query(&by_param, &[&id])
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| vec![r.get::<_, i64>(0).to_string(), r.get::<_, i64>(1).to_string()])
+                .collect();
+            assert_eq!(answered, expected, "after {after}, lookup by parameter, round {round}");
+        }
+        if metric(server, "duckstore_key_index_lookups_total", "hit").await > hits {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("after {after}: no lookup was answered from the key index");
+}
+
+/// Reads the top rows until one read is answered from the result the session kept.
+async fn check_reads(server: &TestServer, client: &Client, model: &Model, after: &str) {
     for round in 0..4 {
         let hits = kept_results(server, "hit").await;
         assert_eq!(rows(client, TOP).await, model.top(), "after {after}, read {round}");
@@ -53,8 +88,13 @@ async fn check(server: &TestServer, client: &Client, model: &Model, after: &str)
 
 /// `duckstore_kept_results_total{outcome}` (each test runs in a process of its own).
 pub(crate) async fn kept_results(server: &TestServer, outcome: &str) -> f64 {
+    metric(server, "duckstore_kept_results_total", outcome).await
+}
+
+/// A counter's value by its `outcome` label.
+pub(crate) async fn metric(server: &TestServer, name: &str, outcome: &str) -> f64 {
     let metrics = reqwest::get(format!("http://{}/metrics", server.http_addr)).await.unwrap().text().await.unwrap();
-    let prefix = format!("duckstore_kept_results_total{{outcome=\"{outcome}\"}} ");
+    let prefix = format!("{name}{{outcome=\"{outcome}\"}} ");
     metrics.lines().find_map(|l| l.strip_prefix(&prefix)).map_or(0.0, |v| v.trim().parse().unwrap())
 }
 
@@ -142,7 +182,8 @@ async fn identical_reads_see_every_write_path() {
         .await
         .unwrap();
     model.0 = vec![(20, 7)];
-    check(&server, &c, &model, "DROP and CREATE").await;
+    // (no primary key now: no key index)
+    check_reads(&server, &c, &model, "DROP and CREATE").await;
     other
         .batch_execute(&format!(r#"ALTER TABLE {T} RENAME TO "old"; ALTER TABLE "in.c-c"."src" RENAME TO "t""#))
         .await

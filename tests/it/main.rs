@@ -11,6 +11,7 @@ mod compat;
 mod engine;
 mod lifecycle;
 mod loads;
+mod lookups;
 mod php_driver;
 mod projects;
 mod protocol;

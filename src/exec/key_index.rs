@@ -1,0 +1,374 @@
+//! Key indexes: a table that is looked up by its primary key again and again is read once into
+//! memory, with a hash of its keys, and its point lookups (`gateway::lookup`) are answered from
+//! there while its project's data is as it was when it was read: any write in the project (DML,
+//! COPY, loads, restores, schema changes: each moves the project's data epoch) ends that, and
+//! the next lookups go to the engine until the index is read again. A change of what a name
+//! means (a rename, a replaced table, a new version of its file) needs nothing here: the index
+//! belongs to one version of one table file, and each lookup resolves its name first.
+//!
+//! Why: DuckDB answers a lookup through its ART index in 180–300 µs however it is prepared,
+//! several times PostgreSQL's whole round trip (ADR 0013). A hash probe answers in microseconds.
+//!
+//! Shared by the sessions of a project: an index is found by the table file the session's own
+//! resolution (and authorization) of the name gave, in the session's project, so a session
+//! only reaches an index of a file it may read.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasher, RandomState};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+
+use crate::engine::{DataEpoch, Param, Place, TableFile};
+use crate::gateway::lookup::{LookupValue, ParamCast};
+
+/// Lookups of a table's key while it has no index before the index is read: a table looked up
+/// once in a while stays in the engine.
+const BUILD_AFTER_LOOKUPS: u32 = 16;
+/// A table's next index is read no sooner than this many times the last read's duration after
+/// it: a table written between every few lookups costs at most a tenth of a core in reads.
+const BUILD_SPACING: u32 = 10;
+/// The largest index (a table's rows as the engine answers them, and its keys' hash).
+pub(super) const MAX_INDEX_BYTES: usize = 256 << 20;
+/// The most all indexes together hold; the least recently used go first.
+const MAX_SERVER_INDEX_BYTES: usize = 512 << 20;
+/// The most tables whose lookups are counted.
+const MAX_ENTRIES: usize = 4096;
+
+/// One table file's key column in one project.
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub(super) struct IndexId {
+    pub place: Place,
+    pub file: TableFile,
+    pub key: String,
+}
+
+struct Entry {
+    index: Option<Arc<KeyIndex>>,
+    /// Lookups since the last index was read or dropped.
+    lookups: u32,
+    building: bool,
+    not_before: Option<Instant>,
+    used: Instant,
+}
+
+#[derive(Default)]
+pub(super) struct KeyIndexes {
+    entries: Mutex<HashMap<IndexId, Entry>>,
+    bytes: AtomicUsize,
+}
+
+/// What a lookup found.
+pub(super) enum Found {
+    /// The table's index, valid now.
+    Index(Arc<KeyIndex>),
+    /// No index; `build`: read one now (this caller does, then calls `finish`).
+    Engine { build: bool },
+}
+
+impl KeyIndexes {
+    /// The index of `id`, if `current` says the data it was read from is still the project's;
+    /// otherwise counts the lookup, and says when an index should be read.
+    pub(super) fn find(&self, id: &IndexId, current: impl Fn(Place, DataEpoch) -> bool) -> Found {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        if !entries.contains_key(id) {
+            if entries.len() >= MAX_ENTRIES {
+                entries.retain(|_, e| e.index.is_some() || e.building);
+                if entries.len() >= MAX_ENTRIES {
+                    return Found::Engine { build: false };
+                }
+            }
+            entries.insert(id.clone(), Entry { index: None, lookups: 0, building: false, not_before: None, used: now });
+        }
+        let entry = entries.get_mut(id).expect("inserted above");
+        entry.used = now;
+        if let Some(index) = &entry.index {
+            if current(index.place, index.epoch) {
+                return Found::Index(Arc::clone(index));
+            }
+            self.bytes.fetch_sub(index.bytes, Ordering::AcqRel);
+            entry.index = None;
+            entry.lookups = 0;
+        }
+        entry.lookups = entry.lookups.saturating_add(1);
+        let build =
+            !entry.building && entry.lookups >= BUILD_AFTER_LOOKUPS && entry.not_before.is_none_or(|t| now >= t);
+        if build {
+            entry.building = true;
+        }
+        Found::Engine { build }
+    }
+
+    /// Ends a read of `id`'s index that began at `began`: keeps the index when there is room,
+    /// first dropping indexes that `current` finds stale, then the least recently used.
+    pub(super) fn finish(
+        &self,
+        id: &IndexId,
+        index: Option<KeyIndex>,
+        began: Instant,
+        current: impl Fn(Place, DataEpoch) -> bool,
+    ) {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(entry) = entries.get_mut(id) else { return };
+        entry.building = false;
+        entry.lookups = 0;
+        entry.not_before = Some(Instant::now() + began.elapsed() * BUILD_SPACING);
+        let Some(index) = index else { return };
+        for entry in entries.values_mut() {
+            if entry.index.as_ref().is_some_and(|i| !current(i.place, i.epoch))
+                && let Some(stale) = entry.index.take()
+            {
+                self.bytes.fetch_sub(stale.bytes, Ordering::AcqRel);
+            }
+        }
+        while self.bytes.load(Ordering::Acquire) + index.bytes > MAX_SERVER_INDEX_BYTES {
+            let oldest = entries.iter_mut().filter(|(_, e)| e.index.is_some()).min_by_key(|(_, e)| e.used);
+            let Some((_, oldest)) = oldest else { return };
+            if let Some(gone) = oldest.index.take() {
+                self.bytes.fetch_sub(gone.bytes, Ordering::AcqRel);
+            }
+        }
+        self.bytes.fetch_add(index.bytes, Ordering::AcqRel);
+        if let Some(entry) = entries.get_mut(id) {
+            entry.index = Some(Arc::new(index));
+        }
+    }
+}
+
+/// A table's rows as the engine answered `SELECT *` of it (hidden columns excluded), with the
+/// position of each key, and the project's data epoch taken before the read's transaction began.
+pub(super) struct KeyIndex {
+    place: Place,
+    epoch: DataEpoch,
+    schema: SchemaRef,
+    batches: Vec<RecordBatch>,
+    /// The key column's place in `schema`.
+    key: usize,
+    keys: Keys,
+    bytes: usize,
+}
+
+enum Keys {
+    /// An integer column: each key, and the range of the column's type.
+    Integers { rows: HashMap<i64, (u32, u32)>, min: i128, max: i128 },
+    /// A text column: each key's hash (a collision makes the index unusable).
+    Text { rows: HashMap<u64, (u32, u32)>, hasher: RandomState },
+}
+
+/// Why a table has no index.
+#[derive(Debug, PartialEq)]
+pub(super) enum Unindexable {
+    TooLarge,
+    /// A key column type compared otherwise than by equal values, or keys that repeat.
+    Keys,
+}
+
+impl KeyIndex {
+    /// Indexes `batches` by column `key` (each key once, NULLs never found).
+    pub(super) fn new(
+        (place, epoch): (Place, DataEpoch),
+        schema: SchemaRef,
+        batches: Vec<RecordBatch>,
+        key: usize,
+    ) -> Result<KeyIndex, Unindexable> {
+        let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+        let data_bytes: usize = batches.iter().map(RecordBatch::get_array_memory_size).sum();
+        // (a hash map's slot: the key and the row's place, plus a control byte, at 7/8 load)
+        let bytes = data_bytes + rows * 18 * 8 / 7;
+        if bytes > MAX_INDEX_BYTES || u32::try_from(batches.len()).is_err() {
+            return Err(Unindexable::TooLarge);
+        }
+        let key_type = schema.field(key).data_type().clone();
+        let mut keys = match integer_range(&key_type) {
+            Some((min, max)) => Keys::Integers { rows: HashMap::with_capacity(rows), min, max },
+            None if is_text(&key_type) => Keys::Text { rows: HashMap::with_capacity(rows), hasher: RandomState::new() },
+            None => return Err(Unindexable::Keys),
+        };
+        for (b, batch) in batches.iter().enumerate() {
+            let column = batch.column(key);
+            for r in 0..batch.num_rows() {
+                if column.is_null(r) {
+                    continue;
+                }
+                let place = (b as u32, r as u32);
+                let fresh = match &mut keys {
+                    Keys::Integers { rows, .. } => {
+                        let value = integer_at(column.as_ref(), r).ok_or(Unindexable::Keys)?;
+                        rows.insert(value, place).is_none()
+                    }
+                    Keys::Text { rows, hasher } => {
+                        let value = text_at(column.as_ref(), r).ok_or(Unindexable::Keys)?;
+                        rows.insert(hasher.hash_one(value), place).is_none()
+                    }
+                };
+                if !fresh {
+                    return Err(Unindexable::Keys);
+                }
+            }
+        }
+        Ok(KeyIndex { place, epoch, schema, batches, key, keys, bytes })
+    }
+
+    pub(super) fn rows(&self) -> usize {
+        match &self.keys {
+            Keys::Integers { rows, .. } => rows.len(),
+            Keys::Text { rows, .. } => rows.len(),
+        }
+    }
+
+    pub(super) fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Where the row whose key equals `value` is (`Some(None)`: no such row); `None` when the
+    /// value is not one this index compares exactly as DuckDB would (a text for an integer
+    /// key that DuckDB's cast could read otherwise or refuse, a NULL, another type).
+    fn position(&self, value: &LookupValue, params: &[Param]) -> Option<Option<(usize, usize)>> {
+        let found = |place: Option<&(u32, u32)>| place.map(|&(b, r)| (b as usize, r as usize));
+        match &self.keys {
+            Keys::Integers { rows, min, max } => {
+                let value: i128 = match value {
+                    // a literal compares in a type wide enough for both: any value may be asked
+                    LookupValue::Integer(text) => match text.parse::<i128>() {
+                        Ok(v) => v,
+                        // beyond any integer column's range
+                        Err(_) => return None,
+                    },
+                    // a text is cast to the column's type: only plain digits in its range
+                    LookupValue::Text(text) => in_range(plain_integer(text)?, *min, *max)?,
+                    // an uncast parameter takes the column's type
+                    LookupValue::Param(i, ParamCast::None) => match params.get(*i)? {
+                        Param::Int(v) => in_range(i128::from(*v), *min, *max)?,
+                        Param::Text(text) => in_range(plain_integer(text)?, *min, *max)?,
+                        _ => return None,
+                    },
+                    // a cast one its cast's, which it must fit; compared in a type wide enough
+                    LookupValue::Param(i, ParamCast::Integer { min, max }) => {
+                        let (min, max) = (i128::from(*min), i128::from(*max));
+                        match params.get(*i)? {
+                            Param::Int(v) => in_range(i128::from(*v), min, max)?,
+                            Param::Text(text) => in_range(plain_integer(text)?, min, max)?,
+                            _ => return None,
+                        }
+                    }
+                    // DuckDB compares no text expression with an integer column
+                    LookupValue::Param(_, ParamCast::Text) => return None,
+                };
+                Some(i64::try_from(value).ok().and_then(|v| found(rows.get(&v))))
+            }
+            Keys::Text { rows, hasher } => {
+                let text = match value {
+                    LookupValue::Text(text) => text.as_str(),
+                    LookupValue::Param(i, ParamCast::None | ParamCast::Text) => match params.get(*i)? {
+                        Param::Text(text) => text.as_str(),
+                        _ => return None,
+                    },
+                    LookupValue::Integer(_) | LookupValue::Param(_, ParamCast::Integer { .. }) => return None,
+                };
+                let place = found(rows.get(&hasher.hash_one(text)));
+                // the hash matched: the row's own key says whether the text did
+                Some(place.filter(|&(b, r)| text_at(self.batches[b].column(self.key).as_ref(), r) == Some(text)))
+            }
+        }
+    }
+
+    /// The rows whose key equals `value`, as `columns` ((table column, answered name); `None`:
+    /// all) of them: `None` when the index cannot answer (a value it does not compare as
+    /// DuckDB would, a column the table does not have by that exact name).
+    pub(super) fn answer(
+        &self,
+        value: &LookupValue,
+        params: &[Param],
+        columns: Option<&[(String, String)]>,
+    ) -> Option<RecordBatch> {
+        let position = self.position(value, params)?;
+        let picked: Vec<(usize, &str)> = match columns {
+            None => self.schema.fields().iter().enumerate().map(|(i, f)| (i, f.name().as_str())).collect(),
+            Some(columns) => columns
+                .iter()
+                .map(|(column, name)| Some((self.schema.index_of(column).ok()?, name.as_str())))
+                .collect::<Option<_>>()?,
+        };
+        let fields: Vec<Field> = picked
+            .iter()
+            .map(|&(i, name)| {
+                let field = self.schema.field(i);
+                Field::new(name, field.data_type().clone(), field.is_nullable()).with_metadata(field.metadata().clone())
+            })
+            .collect();
+        let schema = Arc::new(Schema::new_with_metadata(fields, self.schema.metadata().clone()));
+        let batch = match position {
+            Some((b, r)) => {
+                let row = self.batches[b].slice(r, 1);
+                RecordBatch::try_new(schema, picked.iter().map(|&(i, _)| Arc::clone(row.column(i))).collect()).ok()?
+            }
+            None => RecordBatch::new_empty(schema),
+        };
+        Some(batch)
+    }
+}
+
+/// The values an integer type holds, or `None` for another type.
+fn integer_range(data_type: &DataType) -> Option<(i128, i128)> {
+    Some(match data_type {
+        DataType::Int8 => (i8::MIN.into(), i8::MAX.into()),
+        DataType::Int16 => (i16::MIN.into(), i16::MAX.into()),
+        DataType::Int32 => (i32::MIN.into(), i32::MAX.into()),
+        DataType::Int64 => (i64::MIN.into(), i64::MAX.into()),
+        DataType::UInt8 => (0, u8::MAX.into()),
+        DataType::UInt16 => (0, u16::MAX.into()),
+        DataType::UInt32 => (0, u32::MAX.into()),
+        DataType::UInt64 => (0, u64::MAX.into()),
+        _ => return None,
+    })
+}
+
+fn is_text(data_type: &DataType) -> bool {
+    matches!(data_type, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View)
+}
+
+/// Row `r` of an integer column as an i64 (`None`: a UBIGINT beyond it).
+fn integer_at(column: &dyn Array, r: usize) -> Option<i64> {
+    use arrow::datatypes as t;
+    Some(match column.data_type() {
+        DataType::Int8 => column.as_primitive::<t::Int8Type>().value(r).into(),
+        DataType::Int16 => column.as_primitive::<t::Int16Type>().value(r).into(),
+        DataType::Int32 => column.as_primitive::<t::Int32Type>().value(r).into(),
+        DataType::Int64 => column.as_primitive::<t::Int64Type>().value(r),
+        DataType::UInt8 => column.as_primitive::<t::UInt8Type>().value(r).into(),
+        DataType::UInt16 => column.as_primitive::<t::UInt16Type>().value(r).into(),
+        DataType::UInt32 => column.as_primitive::<t::UInt32Type>().value(r).into(),
+        DataType::UInt64 => i64::try_from(column.as_primitive::<t::UInt64Type>().value(r)).ok()?,
+        _ => return None,
+    })
+}
+
+fn text_at(column: &dyn Array, r: usize) -> Option<&str> {
+    if column.is_null(r) {
+        return None;
+    }
+    Some(match column.data_type() {
+        DataType::Utf8 => column.as_string::<i32>().value(r),
+        DataType::LargeUtf8 => column.as_string::<i64>().value(r),
+        DataType::Utf8View => column.as_string_view().value(r),
+        _ => return None,
+    })
+}
+
+/// A text of an optional `-` and ASCII digits only, as a number: the one form every cast to an
+/// integer type reads the same way.
+fn plain_integer(text: &str) -> Option<i128> {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    if digits.is_empty() || digits.len() > 30 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok()
+}
+
+fn in_range(value: i128, min: i128, max: i128) -> Option<i128> {
+    (min..=max).contains(&value).then_some(value)
+}

@@ -1,0 +1,197 @@
+//! Point lookups: a read that is exactly `SELECT <columns> FROM <one table> WHERE <column> =
+//! <value>`, which the executor may answer from a table's key index (exec/key_index.rs)
+//! instead of running it.
+//!
+//! The shape is recognized on the planned statement and then confirmed by its whole text: the
+//! statement's rendering must equal the one this module writes from the pieces it took, so a
+//! clause this module does not know of (a LIMIT, a lock, a sample, a hint, a new sqlparser
+//! field) makes it not a lookup, and it runs in the engine as before. Everything in the shape
+//! renders as canonical SQL (gateway/canonical.rs) that DuckDB reads the same way.
+
+use sqlparser::ast::{
+    BinaryOperator, CastKind, DataType, Expr, Ident, SelectItem, SetExpr, Statement, TableFactor, UnaryOperator, Value,
+    WildcardAdditionalOptions,
+};
+
+use super::query::TABLE_SLOT;
+
+/// What a point lookup reads, in the client's words (resolved against the table's columns by
+/// the executor).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PointLookup {
+    /// Each result column: the table column it names, and the name it is answered under;
+    /// `None`: `*`, every column.
+    pub columns: Option<Vec<(String, String)>>,
+    /// The column compared.
+    pub key: String,
+    pub value: LookupValue,
+}
+
+/// What the key column is compared with.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LookupValue {
+    /// An integer literal, as written (an optional `-`, then digits).
+    Integer(String),
+    /// A string literal.
+    Text(String),
+    /// A parameter, by its 0-based index, and the type it is cast to (a client that declares
+    /// its parameters' types gets a cast to them: gateway::declare_parameter_types).
+    Param(usize, ParamCast),
+}
+
+/// The cast of a lookup's parameter.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ParamCast {
+    None,
+    /// To an integer type holding `min..=max`.
+    Integer {
+        min: i64,
+        max: i64,
+    },
+    /// To text.
+    Text,
+}
+
+/// The point lookup `statement` is, if it is one (of a query with one table slot and no
+/// server relations).
+pub(super) fn recognize(statement: &Statement) -> Option<PointLookup> {
+    let Statement::Query(query) = statement else { return None };
+    let SetExpr::Select(select) = query.body.as_ref() else { return None };
+    let [from] = select.from.as_slice() else { return None };
+    if !from.joins.is_empty() {
+        return None;
+    }
+    let TableFactor::Table { name, alias, .. } = &from.relation else { return None };
+    if name.to_string() != format!("{TABLE_SLOT}0") {
+        return None;
+    }
+    let relation = match alias {
+        Some(alias) if alias.columns.is_empty() => format!("{name} AS {}", alias.name),
+        Some(_) => return None,
+        None => name.to_string(),
+    };
+    let (columns, projection) = columns(&select.projection)?;
+    let Some(Expr::BinaryOp { left, op: BinaryOperator::Eq, right }) = &select.selection else { return None };
+    let Expr::Identifier(key) = left.as_ref() else { return None };
+    let value = value(right)?;
+    let expected = format!("SELECT {projection} FROM {relation} WHERE {key} = {right}");
+    (statement.to_string() == expected).then(|| PointLookup { columns, key: key.value.clone(), value })
+}
+
+/// The result columns of a projection of plain column names (each maybe renamed), or `*`;
+/// with their text as a statement renders them.
+type Projection = (Option<Vec<(String, String)>>, String);
+
+fn columns(projection: &[SelectItem]) -> Option<Projection> {
+    if let [SelectItem::Wildcard(options)] = projection {
+        return (*options == WildcardAdditionalOptions::default()).then(|| (None, "*".to_owned()));
+    }
+    let mut columns = Vec::with_capacity(projection.len());
+    let mut texts = Vec::with_capacity(projection.len());
+    for item in projection {
+        let (column, name): (&Ident, &Ident) = match item {
+            SelectItem::UnnamedExpr(Expr::Identifier(column)) => (column, column),
+            SelectItem::ExprWithAlias { expr: Expr::Identifier(column), alias } => (column, alias),
+            _ => return None,
+        };
+        texts.push(if std::ptr::eq(column, name) { column.to_string() } else { format!("{column} AS {name}") });
+        columns.push((column.value.clone(), name.value.clone()));
+    }
+    Some((Some(columns), texts.join(", ")))
+}
+
+fn value(expr: &Expr) -> Option<LookupValue> {
+    match expr {
+        Expr::Value(v) => match &v.value {
+            Value::Number(n, false) if is_digits(n) => Some(LookupValue::Integer(n.clone())),
+            Value::SingleQuotedString(s) => Some(LookupValue::Text(s.clone())),
+            Value::Placeholder(p) => Some(LookupValue::Param(param_index(p)?, ParamCast::None)),
+            _ => None,
+        },
+        Expr::UnaryOp { op: UnaryOperator::Minus, expr } => match expr.as_ref() {
+            Expr::Value(v) => match &v.value {
+                Value::Number(n, false) if is_digits(n) => Some(LookupValue::Integer(format!("-{n}"))),
+                _ => None,
+            },
+            _ => None,
+        },
+        Expr::Cast { kind: CastKind::DoubleColon, expr, data_type, format: None } => {
+            let Expr::Value(v) = expr.as_ref() else { return None };
+            let Value::Placeholder(p) = &v.value else { return None };
+            let cast = match data_type {
+                DataType::SmallInt(None) | DataType::Int2(None) => {
+                    ParamCast::Integer { min: i16::MIN.into(), max: i16::MAX.into() }
+                }
+                DataType::Int(None) | DataType::Integer(None) | DataType::Int4(None) => {
+                    ParamCast::Integer { min: i32::MIN.into(), max: i32::MAX.into() }
+                }
+                DataType::BigInt(None) | DataType::Int8(None) => ParamCast::Integer { min: i64::MIN, max: i64::MAX },
+                DataType::Text | DataType::Varchar(None) => ParamCast::Text,
+                _ => return None,
+            };
+            Some(LookupValue::Param(param_index(p)?, cast))
+        }
+        _ => None,
+    }
+}
+
+fn param_index(placeholder: &str) -> Option<usize> {
+    placeholder.strip_prefix('$')?.parse::<usize>().ok()?.checked_sub(1)
+}
+
+fn is_digits(text: &str) -> bool {
+    !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lookup(sql: &str) -> Option<PointLookup> {
+        let statement = super::super::parse(&sql.replace("TBL", &format!("{TABLE_SLOT}0"))).unwrap().pop().unwrap();
+        recognize(&statement)
+    }
+
+    #[test]
+    fn only_the_plain_shape_is_a_lookup() {
+        let star = lookup("SELECT * FROM TBL AS t WHERE id = 5").unwrap();
+        assert_eq!(star, PointLookup { columns: None, key: "id".into(), value: LookupValue::Integer("5".into()) });
+        let named = lookup(r#"SELECT "name", id AS k FROM TBL WHERE "id" = $2"#).unwrap();
+        assert_eq!(named.columns, Some(vec![("name".into(), "name".into()), ("id".into(), "k".into())]));
+        assert_eq!(named.value, LookupValue::Param(1, ParamCast::None));
+        let cast = lookup("SELECT * FROM TBL WHERE id = $1::int8").unwrap();
+        assert_eq!(cast.value, LookupValue::Param(0, ParamCast::Integer { min: i64::MIN, max: i64::MAX }));
+        assert_eq!(
+            lookup("SELECT * FROM TBL WHERE id = $1::text").unwrap().value,
+            LookupValue::Param(0, ParamCast::Text)
+        );
+        assert_eq!(lookup("SELECT * FROM TBL WHERE id = -7").unwrap().value, LookupValue::Integer("-7".into()));
+        assert_eq!(lookup("SELECT * FROM TBL WHERE id = 'x'").unwrap().value, LookupValue::Text("x".into()));
+        for other in [
+            "SELECT * FROM TBL WHERE id = 5 LIMIT 1",
+            "SELECT * FROM TBL WHERE id = 5 ORDER BY id",
+            "SELECT * FROM TBL WHERE id = 5 FOR UPDATE",
+            "SELECT DISTINCT * FROM TBL WHERE id = 5",
+            "SELECT * FROM TBL WHERE id = 5.0",
+            "SELECT * FROM TBL WHERE id = $1::numeric",
+            "SELECT * FROM TBL WHERE id = 5::int8",
+            "SELECT * FROM TBL WHERE id = CAST($1 AS BIGINT)",
+            "SELECT * FROM TBL WHERE id = 5 AND id = 6",
+            "SELECT * FROM TBL WHERE id <> 5",
+            "SELECT * FROM TBL WHERE 5 = id",
+            "SELECT * FROM TBL WHERE id = id",
+            "SELECT * FROM TBL WHERE t.id = 5",
+            "SELECT * FROM TBL AS t(a, b) WHERE a = 5",
+            "SELECT * EXCLUDE (a) FROM TBL WHERE id = 5",
+            "SELECT id + 1 FROM TBL WHERE id = 5",
+            "SELECT * FROM TBL, TBL WHERE id = 5",
+            "SELECT * FROM TBL TABLESAMPLE (1 ROWS) WHERE id = 5",
+            "SELECT * FROM TBL WHERE id = 5 UNION SELECT * FROM TBL WHERE id = 5",
+            "WITH x AS (SELECT 1) SELECT * FROM TBL WHERE id = 5",
+            "SELECT * FROM TBL WHERE id = 5 GROUP BY id",
+            "SELECT * FROM other WHERE id = 5",
+        ] {
+            assert_eq!(lookup(other), None, "{other}");
+        }
+    }
+}

@@ -1,0 +1,212 @@
+//! Point lookups answered from a table's key index (exec/key_index.rs) answer exactly what the
+//! engine answers for the same statement — columns, their names and types, values, and the
+//! errors of values DuckDB refuses — for each shape of lookup the gateway recognizes. The
+//! engine's answer is taken inside a transaction block, where no index answers.
+
+use tokio_postgres::types::{FromSql, ToSql, Type};
+use tokio_postgres::{Client, Statement};
+
+use crate::caches::metric;
+use crate::harness::TestServer;
+
+const WIDE: &str = r#""in.c-l"."wide""#;
+const SMALL: &str = r#""in.c-l"."small""#;
+const NAMED: &str = r#""in.c-l"."named""#;
+
+/// A value as sent on the wire, whatever its type.
+#[derive(Debug, PartialEq)]
+struct Raw(Vec<u8>);
+
+impl<'a> FromSql<'a> for Raw {
+    fn from_sql(_: &Type, raw: &'a [u8]) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        Ok(Raw(raw.to_vec()))
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+}
+
+/// What a statement answered: its columns (name, type) and rows, or its SQLSTATE.
+type Answer = Result<(Vec<(String, Type)>, Vec<Vec<Option<Raw>>>), String>;
+
+async fn answer(client: &Client, statement: &Statement, params: &[&(dyn ToSql + Sync)]) -> Answer {
+    let rows = client.query(statement, params).await.map_err(|e| crate::harness::sqlstate(&e).to_owned())?;
+    let columns = statement.columns().iter().map(|c| (c.name().to_owned(), c.type_().clone())).collect();
+    let rows = rows.iter().map(|r| (0..r.len()).map(|i| r.get::<_, Option<Raw>>(i)).collect()).collect();
+    Ok((columns, rows))
+}
+
+/// A simple query's answer: its rows as text, or its SQLSTATE.
+async fn simple(client: &Client, sql: &str) -> Result<Vec<Vec<Option<String>>>, String> {
+    let messages = client.simple_query(sql).await.map_err(|e| crate::harness::sqlstate(&e).to_owned())?;
+    Ok(messages
+        .iter()
+        .filter_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(row) => {
+                Some((0..row.len()).map(|i| row.get(i).map(str::to_owned)).collect())
+            }
+            _ => None,
+        })
+        .collect())
+}
+
+/// The answer outside a transaction block (the index's, once it is read) and inside one (the
+/// engine's), through both protocols.
+async fn compare(client: &Client, sql: &str, types: &[Type], params: &[&(dyn ToSql + Sync)]) {
+    // (a statement the engine cannot describe fails alike in both: its simple query is compared)
+    if let Ok(statement) = client.prepare_typed(sql, types).await {
+        let indexed = answer(client, &statement, params).await;
+        client.batch_execute("BEGIN").await.unwrap();
+        let engine = answer(client, &statement, params).await;
+        client.batch_execute("ROLLBACK").await.unwrap();
+        assert_eq!(indexed, engine, "{sql} with {params:?}");
+    }
+    if params.is_empty() {
+        let indexed = simple(client, sql).await;
+        client.batch_execute("BEGIN").await.unwrap();
+        let engine = simple(client, sql).await;
+        client.batch_execute("ROLLBACK").await.unwrap();
+        assert_eq!(indexed, engine, "{sql} (simple protocol)");
+    }
+}
+
+#[tokio::test]
+async fn indexed_lookups_answer_what_the_engine_answers() {
+    let server = TestServer::start().await;
+    let (_, user, token) = server.project("lookups").await;
+    let c = server.connect(&user, &token).await;
+    c.batch_execute(&format!(
+        r#"CREATE SCHEMA "in.c-l";
+           CREATE TABLE {WIDE} (id BIGINT NOT NULL, s STRING, d DOUBLE, n NUMERIC(12,2), day DATE,
+                                ts TIMESTAMP, b BOOLEAN, PRIMARY KEY (id));
+           INSERT INTO {WIDE} SELECT i, CASE WHEN i % 7 = 0 THEN NULL ELSE 'row ' || i END, i / 3,
+                                     i * 1.25, DATE '2024-01-01' + i::INTEGER,
+                                     TIMESTAMP '2024-01-01 10:00:00' + to_seconds(i), i % 2 = 0
+                              FROM range(200) t(i);
+           CREATE TABLE {SMALL} (k INTEGER NOT NULL, s STRING, PRIMARY KEY (k));
+           INSERT INTO {SMALL} SELECT i, 'k' || i FROM range(100) t(i);
+           CREATE TABLE {NAMED} (code STRING NOT NULL, v BIGINT, PRIMARY KEY (code));
+           INSERT INTO {NAMED} SELECT 'c' || i, i FROM range(100) t(i);"#
+    ))
+    .await
+    .unwrap();
+    // enough lookups of each table for its index to be read, then wait for the reads
+    for i in 0..20 {
+        for sql in [
+            format!("SELECT * FROM {WIDE} WHERE id = {i}"),
+            format!("SELECT * FROM {SMALL} WHERE k = {i}"),
+            format!("SELECT * FROM {NAMED} WHERE code = 'c{i}'"),
+        ] {
+            c.simple_query(&sql).await.unwrap();
+        }
+    }
+    for _ in 0..500 {
+        if metric(&server, "duckstore_key_index_reads_total", "read").await >= 3.0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(metric(&server, "duckstore_key_index_reads_total", "read").await, 3.0);
+    let hits = metric(&server, "duckstore_key_index_lookups_total", "hit").await;
+
+    for sql in [
+        format!("SELECT * FROM {WIDE} WHERE id = 14"),
+        format!("SELECT * FROM {WIDE} WHERE id = 15"),
+        format!("SELECT s, id AS key, ts, day FROM {WIDE} WHERE id = 21"),
+        format!(r#"SELECT "d", "d", n FROM {WIDE} WHERE "id" = 8"#),
+        format!("SELECT ID, S FROM {WIDE} WHERE id = 3"),
+        format!("SELECT * FROM {WIDE} WHERE id = -3"),
+        format!("SELECT * FROM {WIDE} WHERE id = 1000"),
+        format!("SELECT * FROM {WIDE} WHERE id = '12'"),
+        format!("SELECT * FROM {WIDE} WHERE id = '012'"),
+        format!("SELECT * FROM {WIDE} WHERE id = ' 12'"),
+        format!("SELECT * FROM {WIDE} WHERE id = 'x'"),
+        format!("SELECT * FROM {WIDE} WHERE id = 99999999999999999999"),
+        format!("SELECT * FROM {WIDE} WHERE id = 999999999999999999999999999999999999999999"),
+        format!("SELECT * FROM {WIDE} AS w WHERE id = 9"),
+        format!("SELECT nope FROM {WIDE} WHERE id = 9"),
+        format!("SELECT * FROM {SMALL} WHERE k = 3"),
+        format!("SELECT * FROM {SMALL} WHERE k = 99999999999"),
+        format!("SELECT * FROM {SMALL} WHERE k = '99999999999'"),
+        format!("SELECT * FROM {SMALL} WHERE k = '-0'"),
+        format!("SELECT * FROM {NAMED} WHERE code = 'c5'"),
+        format!("SELECT * FROM {NAMED} WHERE code = 'C5'"),
+        format!("SELECT * FROM {NAMED} WHERE code = 'c5 '"),
+        format!("SELECT * FROM {NAMED} WHERE code = 5"),
+        format!("SELECT v FROM {NAMED} WHERE code = 'it''s'"),
+    ] {
+        compare(&c, &sql, &[], &[]).await;
+    }
+    let by_id = format!("SELECT * FROM {WIDE} WHERE id = $1");
+    for id in [0i64, 7, 199, 200, -1, i64::MAX] {
+        compare(&c, &by_id, &[], &[&id]).await;
+    }
+    for id in ["7", "-7", "x", "99999999999999999999"] {
+        compare(&c, &by_id, &[Type::TEXT], &[&id]).await;
+    }
+    let by_k = format!("SELECT s FROM {SMALL} WHERE k = $1");
+    for k in [3i32, 100, -5] {
+        compare(&c, &by_k, &[], &[&k]).await;
+    }
+    for k in ["3", "99999999999", "3.0"] {
+        compare(&c, &by_k, &[Type::TEXT], &[&k]).await;
+    }
+    let by_code = format!("SELECT v, code FROM {NAMED} WHERE code = $1");
+    for code in ["c9", "c99", "c100", ""] {
+        compare(&c, &by_code, &[], &[&code]).await;
+    }
+    let null: Option<i64> = None;
+    compare(&c, &by_id, &[], &[&null]).await;
+    let answered = metric(&server, "duckstore_key_index_lookups_total", "hit").await - hits;
+    assert!(answered >= 20.0, "only {answered} lookups were answered from an index");
+    server.stop().await;
+}
+
+/// A lookup answered from an index is still a read of the session's own project, under its
+/// token: another project's table of the same name is its own, and a revoked token reads
+/// nothing, however warm the index.
+#[tokio::test]
+async fn an_index_answers_only_who_may_read_the_table() {
+    let server = TestServer::start().await;
+    let (_, user, token) = server.project("owner").await;
+    let owner = server.connect(&user, &token).await;
+    owner
+        .batch_execute(&format!(
+            r#"CREATE SCHEMA "in.c-l"; CREATE TABLE {SMALL} (k INTEGER NOT NULL, s STRING, PRIMARY KEY (k));
+               INSERT INTO {SMALL} SELECT i, 'secret ' || i FROM range(100) t(i);"#
+        ))
+        .await
+        .unwrap();
+    let row = owner.query_one("CALL create_token(scope => 'branch_read')", &[]).await.unwrap();
+    let (id, reader_user, reader_token): (String, String, String) =
+        (row.get("token_id"), row.get("user_name"), row.get("token"));
+    let reader = server.connect(&reader_user, &reader_token).await;
+    let lookup = format!("SELECT s FROM {SMALL} WHERE k = 5");
+    for _ in 0..200 {
+        assert_eq!(simple(&reader, &lookup).await.unwrap(), [[Some("secret 5".to_owned())]]);
+        if metric(&server, "duckstore_key_index_lookups_total", "hit").await > 0.0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    assert!(metric(&server, "duckstore_key_index_lookups_total", "hit").await > 0.0);
+
+    let (_, other_user, other_token) = server.project("stranger").await;
+    let stranger = server.connect(&other_user, &other_token).await;
+    assert_eq!(simple(&stranger, &lookup).await.unwrap_err(), "42P01");
+    stranger
+        .batch_execute(&format!(
+            r#"CREATE SCHEMA "in.c-l"; CREATE TABLE {SMALL} (k INTEGER NOT NULL, s STRING, PRIMARY KEY (k));
+               INSERT INTO {SMALL} VALUES (5, 'mine')"#
+        ))
+        .await
+        .unwrap();
+    for _ in 0..40 {
+        assert_eq!(simple(&stranger, &lookup).await.unwrap(), [[Some("mine".to_owned())]]);
+    }
+
+    owner.query_one("CALL revoke_token(token_id => $1)", &[&id]).await.unwrap();
+    assert_eq!(simple(&reader, &lookup).await.unwrap_err(), "28P01");
+    server.stop().await;
+}
