@@ -15,7 +15,7 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -35,8 +35,21 @@ const BUILD_SPACING: u32 = 10;
 pub(super) const MAX_INDEX_BYTES: usize = 256 << 20;
 /// The most all indexes together hold; the least recently used go first.
 const MAX_SERVER_INDEX_BYTES: usize = 512 << 20;
-/// The most tables whose lookups are counted.
+/// The most one project's indexes hold, so that no project's lookups evict all the others'.
+const MAX_PROJECT_INDEX_BYTES: usize = MAX_SERVER_INDEX_BYTES / 2;
+/// The most tables whose lookups are counted, and the most of one project's.
 const MAX_ENTRIES: usize = 4096;
+const MAX_PROJECT_ENTRIES: usize = MAX_ENTRIES / 4;
+
+/// The DuckDB types (as the catalog names a column's) of the key columns an index compares
+/// exactly as DuckDB does: by value for integers, by bytes for text. UUID and JSON arrive in
+/// Arrow as text but DuckDB casts what they are compared with (`'A0…'` equals `'a0…'`).
+pub(super) fn indexable_key_type(sql_type: &str) -> bool {
+    matches!(
+        sql_type,
+        "TINYINT" | "SMALLINT" | "INTEGER" | "BIGINT" | "UTINYINT" | "USMALLINT" | "UINTEGER" | "UBIGINT" | "VARCHAR"
+    )
+}
 
 /// One table file's key column in one project.
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
@@ -51,6 +64,8 @@ struct Entry {
     /// Lookups since the last index was read or dropped.
     lookups: u32,
     building: bool,
+    /// The file version cannot be indexed (too large, keys that repeat): never read again.
+    refused: bool,
     not_before: Option<Instant>,
     used: Instant,
 }
@@ -59,6 +74,9 @@ struct Entry {
 pub(super) struct KeyIndexes {
     entries: Mutex<HashMap<IndexId, Entry>>,
     bytes: AtomicUsize,
+    /// Whether an index is being read: one at a time, so that what reads hold in memory
+    /// before they are indexes is one index's at most.
+    reading: AtomicBool,
 }
 
 /// What a lookup found.
@@ -77,12 +95,14 @@ impl KeyIndexes {
         let now = Instant::now();
         if !entries.contains_key(id) {
             if entries.len() >= MAX_ENTRIES {
-                entries.retain(|_, e| e.index.is_some() || e.building);
-                if entries.len() >= MAX_ENTRIES {
-                    return Found::Engine { build: false };
-                }
+                entries.retain(|_, e| e.index.is_some() || e.building || e.refused);
             }
-            entries.insert(id.clone(), Entry { index: None, lookups: 0, building: false, not_before: None, used: now });
+            let project = entries.keys().filter(|k| k.place == id.place).count();
+            if entries.len() >= MAX_ENTRIES || project >= MAX_PROJECT_ENTRIES {
+                return Found::Engine { build: false };
+            }
+            let entry = Entry { index: None, lookups: 0, building: false, refused: false, not_before: None, used: now };
+            entries.insert(id.clone(), entry);
         }
         let entry = entries.get_mut(id).expect("inserted above");
         entry.used = now;
@@ -95,8 +115,11 @@ impl KeyIndexes {
             entry.lookups = 0;
         }
         entry.lookups = entry.lookups.saturating_add(1);
-        let build =
-            !entry.building && entry.lookups >= BUILD_AFTER_LOOKUPS && entry.not_before.is_none_or(|t| now >= t);
+        let build = !entry.building
+            && !entry.refused
+            && entry.lookups >= BUILD_AFTER_LOOKUPS
+            && entry.not_before.is_none_or(|t| now >= t)
+            && self.reading.compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire).is_ok();
         if build {
             entry.building = true;
         }
@@ -108,16 +131,43 @@ impl KeyIndexes {
     pub(super) fn finish(
         &self,
         id: &IndexId,
-        index: Option<KeyIndex>,
+        index: Result<KeyIndex, Unindexable>,
         began: Instant,
         current: impl Fn(Place, DataEpoch) -> bool,
     ) {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        self.reading.store(false, Ordering::Release);
         let Some(entry) = entries.get_mut(id) else { return };
         entry.building = false;
         entry.lookups = 0;
         entry.not_before = Some(Instant::now() + began.elapsed() * BUILD_SPACING);
-        let Some(index) = index else { return };
+        let index = match index {
+            Ok(index) => index,
+            Err(Unindexable::TooLarge | Unindexable::Keys) => {
+                entry.refused = true;
+                return;
+            }
+            Err(Unindexable::Unread) => return,
+        };
+        // first the project's own least recently used, past its share; then anyone's
+        let project_bytes = |entries: &HashMap<IndexId, Entry>| -> usize {
+            entries
+                .iter()
+                .filter(|(k, _)| k.place == id.place)
+                .filter_map(|(_, e)| e.index.as_ref())
+                .map(|i| i.bytes)
+                .sum()
+        };
+        while project_bytes(&entries) + index.bytes > MAX_PROJECT_INDEX_BYTES {
+            let oldest = entries
+                .iter_mut()
+                .filter(|(k, e)| k.place == id.place && e.index.is_some())
+                .min_by_key(|(_, e)| e.used);
+            let Some((_, oldest)) = oldest else { break };
+            if let Some(gone) = oldest.index.take() {
+                self.bytes.fetch_sub(gone.bytes, Ordering::AcqRel);
+            }
+        }
         for entry in entries.values_mut() {
             if entry.index.as_ref().is_some_and(|i| !current(i.place, i.epoch))
                 && let Some(stale) = entry.index.take()
@@ -162,9 +212,13 @@ enum Keys {
 /// Why a table has no index.
 #[derive(Debug, PartialEq)]
 pub(super) enum Unindexable {
+    /// Past `MAX_INDEX_BYTES` (or a project's share).
     TooLarge,
     /// A key column type compared otherwise than by equal values, or keys that repeat.
     Keys,
+    /// The read did not happen or was not whole (another project's file, a write running as
+    /// it began, an engine error): may be tried again later.
+    Unread,
 }
 
 impl KeyIndex {
@@ -179,7 +233,7 @@ impl KeyIndex {
         let data_bytes: usize = batches.iter().map(RecordBatch::get_array_memory_size).sum();
         // (a hash map's slot: the key and the row's place, plus a control byte, at 7/8 load)
         let bytes = data_bytes + rows * 18 * 8 / 7;
-        if bytes > MAX_INDEX_BYTES || u32::try_from(batches.len()).is_err() {
+        if bytes > MAX_INDEX_BYTES.min(MAX_PROJECT_INDEX_BYTES) || u32::try_from(batches.len()).is_err() {
             return Err(Unindexable::TooLarge);
         }
         let key_type = schema.field(key).data_type().clone();

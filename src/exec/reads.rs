@@ -9,7 +9,7 @@ use super::Rows;
 use super::catalog::CatalogContents;
 use super::catalog_cache::{CatalogSource, Key};
 use super::kept::{KeepingRows, ReadFrom, ResultKey};
-use super::key_index::{Found, IndexId, KeyIndex, Unindexable};
+use super::key_index::{self, Found, IndexId, KeyIndex, Unindexable};
 use super::{Executor, Session};
 use crate::engine::{RelationGuard, TableFile};
 use crate::error::Result;
@@ -240,11 +240,25 @@ impl Executor {
         slots: &[Option<SlotTable>],
     ) -> Option<arrow::record_batch::RecordBatch> {
         let lookup = q.lookup.as_ref()?;
-        let [Some(SlotTable { file: Some((file, primary_key)), .. })] = slots else { return None };
-        if primary_key.as_slice() != [lookup.key.as_str()] {
+        let [Some(SlotTable { file: Some((file, primary_key)), columns, .. })] = slots else { return None };
+        if primary_key.as_slice() != [lookup.key.as_str()]
+            || !columns.iter().any(|(name, sql_type)| *name == lookup.key && key_index::indexable_key_type(sql_type))
+        {
+            return None;
+        }
+        // exactly the values the statement takes, as the engine would insist
+        let bound = match lookup.value {
+            gateway::lookup::LookupValue::Param(i, _) => i == 0 && params.len() == 1,
+            _ => params.is_empty(),
+        };
+        if !bound {
             return None;
         }
         let place = session.home();
+        // a linked bucket's table is another project's file: its reads carry no data epoch here
+        if place != crate::engine::Place::Project(file.project_id) {
+            return None;
+        }
         let id = IndexId { place, file: file.clone(), key: lookup.key.clone() };
         let engine = self.storage.engine();
         match self.key_indexes.find(&id, |place, epoch| engine.data_epoch(place) == Some(epoch)) {
@@ -274,6 +288,7 @@ impl Executor {
                 Ok(_) => "read",
                 Err(Unindexable::TooLarge) => "too_large",
                 Err(Unindexable::Keys) => "unusable_keys",
+                Err(Unindexable::Unread) => "unread",
             };
             metrics::counter!("duckstore_key_index_reads_total", "outcome" => outcome).increment(1);
             tracing::info!(
@@ -286,7 +301,7 @@ impl Executor {
                 "read a table's key index"
             );
             let engine = storage.engine();
-            indexes.finish(&id, index.ok(), began, |place, epoch| engine.data_epoch(place) == Some(epoch));
+            indexes.finish(&id, index, began, |place, epoch| engine.data_epoch(place) == Some(epoch));
         });
     }
 
@@ -440,13 +455,13 @@ async fn read_key_index(storage: &crate::storage::Storage, id: &IndexId) -> Resu
         labels: vec![],
     };
     let canceller = crate::engine::Canceller::default();
-    let mut stream = storage.engine().query(query, &canceller).await.map_err(|_| Unindexable::Keys)?;
-    let epoch = stream.data_epoch.ok_or(Unindexable::Keys)?;
+    let mut stream = storage.engine().query(query, &canceller).await.map_err(|_| Unindexable::Unread)?;
+    let epoch = stream.data_epoch.ok_or(Unindexable::Unread)?;
     let key = stream.schema.index_of(&id.key).map_err(|_| Unindexable::Keys)?;
     let mut batches = Vec::new();
     let mut bytes = 0;
     while let Some(batch) = stream.next_batch().await {
-        let batch = batch.map_err(|_| Unindexable::Keys)?;
+        let batch = batch.map_err(|_| Unindexable::Unread)?;
         bytes += batch.get_array_memory_size();
         if bytes > super::key_index::MAX_INDEX_BYTES {
             return Err(Unindexable::TooLarge);
@@ -454,12 +469,12 @@ async fn read_key_index(storage: &crate::storage::Storage, id: &IndexId) -> Resu
         batches.push(batch);
     }
     if !stream.completed() {
-        return Err(Unindexable::Keys);
+        return Err(Unindexable::Unread);
     }
     let (place, schema) = (id.place, Arc::clone(&stream.schema));
     tokio::task::spawn_blocking(move || KeyIndex::new((place, epoch), schema, batches, key))
         .await
-        .map_err(|_| Unindexable::Keys)?
+        .map_err(|_| Unindexable::Unread)?
 }
 
 /// The storage table a read's table slot stands for: its id and columns (name, DuckDB type);
