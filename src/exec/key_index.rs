@@ -22,7 +22,7 @@ use std::time::Instant;
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 
-use crate::engine::{DataEpoch, Param, Place, TableFile};
+use crate::engine::{DataEpoch, Engine, Param, Place, TableFile};
 use crate::gateway::lookup::{LookupValue, ParamCast};
 
 /// Lookups of a table's key while it has no index before the index is read: a table looked up
@@ -31,7 +31,8 @@ const BUILD_AFTER_LOOKUPS: u32 = 16;
 /// A table's next index is read no sooner than this many times the last read's duration after
 /// it: a table written between every few lookups costs at most a tenth of a core in reads.
 const BUILD_SPACING: u32 = 10;
-/// The largest index (a table's rows as the engine answers them, and its keys' hash).
+/// The largest index (a table's rows as the engine answers them, and its keys' hash); no
+/// larger than a project's share.
 pub(super) const MAX_INDEX_BYTES: usize = 256 << 20;
 /// The most all indexes together hold; the least recently used go first.
 const MAX_SERVER_INDEX_BYTES: usize = 512 << 20;
@@ -88,9 +89,9 @@ pub(super) enum Found {
 }
 
 impl KeyIndexes {
-    /// The index of `id`, if `current` says the data it was read from is still the project's;
-    /// otherwise counts the lookup, and says when an index should be read.
-    pub(super) fn find(&self, id: &IndexId, current: impl Fn(Place, DataEpoch) -> bool) -> Found {
+    /// The index of `id`, if the data it was read from is still the project's; otherwise
+    /// counts the lookup, and says when an index should be read.
+    pub(super) fn find(&self, id: &IndexId, engine: &Engine) -> Found {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
         if !entries.contains_key(id) {
@@ -107,7 +108,7 @@ impl KeyIndexes {
         let entry = entries.get_mut(id).expect("inserted above");
         entry.used = now;
         if let Some(index) = &entry.index {
-            if current(index.place, index.epoch) {
+            if index.is_current(engine) {
                 return Found::Index(Arc::clone(index));
             }
             self.bytes.fetch_sub(index.bytes, Ordering::AcqRel);
@@ -127,14 +128,8 @@ impl KeyIndexes {
     }
 
     /// Ends a read of `id`'s index that began at `began`: keeps the index when there is room,
-    /// first dropping indexes that `current` finds stale, then the least recently used.
-    pub(super) fn finish(
-        &self,
-        id: &IndexId,
-        index: Result<KeyIndex, Unindexable>,
-        began: Instant,
-        current: impl Fn(Place, DataEpoch) -> bool,
-    ) {
+    /// first dropping stale indexes, then the least recently used.
+    pub(super) fn finish(&self, id: &IndexId, index: Result<KeyIndex, Unindexable>, began: Instant, engine: &Engine) {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         self.reading.store(false, Ordering::Release);
         let Some(entry) = entries.get_mut(id) else { return };
@@ -169,7 +164,7 @@ impl KeyIndexes {
             }
         }
         for entry in entries.values_mut() {
-            if entry.index.as_ref().is_some_and(|i| !current(i.place, i.epoch))
+            if entry.index.as_ref().is_some_and(|i| !i.is_current(engine))
                 && let Some(stale) = entry.index.take()
             {
                 self.bytes.fetch_sub(stale.bytes, Ordering::AcqRel);
@@ -212,7 +207,7 @@ enum Keys {
 /// Why a table has no index.
 #[derive(Debug, PartialEq)]
 pub(super) enum Unindexable {
-    /// Past `MAX_INDEX_BYTES` (or a project's share).
+    /// Past `MAX_INDEX_BYTES`.
     TooLarge,
     /// A key column type compared otherwise than by equal values, or keys that repeat.
     Keys,
@@ -233,7 +228,7 @@ impl KeyIndex {
         let data_bytes: usize = batches.iter().map(RecordBatch::get_array_memory_size).sum();
         // (a hash map's slot: the key and the row's place, plus a control byte, at 7/8 load)
         let bytes = data_bytes + rows * 18 * 8 / 7;
-        if bytes > MAX_INDEX_BYTES.min(MAX_PROJECT_INDEX_BYTES) || u32::try_from(batches.len()).is_err() {
+        if bytes > MAX_INDEX_BYTES || u32::try_from(batches.len()).is_err() {
             return Err(Unindexable::TooLarge);
         }
         let key_type = schema.field(key).data_type().clone();
@@ -265,6 +260,11 @@ impl KeyIndex {
             }
         }
         Ok(KeyIndex { place, epoch, schema, batches, key, keys, bytes })
+    }
+
+    /// Whether the project's data is still what the index was read from.
+    fn is_current(&self, engine: &Engine) -> bool {
+        engine.data_epoch(self.place) == Some(self.epoch)
     }
 
     pub(super) fn rows(&self) -> usize {

@@ -260,8 +260,7 @@ impl Executor {
             return None;
         }
         let id = IndexId { place, file: file.clone(), key: lookup.key.clone() };
-        let engine = self.storage.engine();
-        match self.key_indexes.find(&id, |place, epoch| engine.data_epoch(place) == Some(epoch)) {
+        match self.key_indexes.find(&id, self.storage.engine()) {
             Found::Index(index) => {
                 let batch = index.answer(&lookup.value, params, lookup.columns.as_deref());
                 let outcome = if batch.is_some() { "hit" } else { "unanswerable" };
@@ -300,8 +299,7 @@ impl Executor {
                 ms = began.elapsed().as_millis() as u64,
                 "read a table's key index"
             );
-            let engine = storage.engine();
-            indexes.finish(&id, index, began, |place, epoch| engine.data_epoch(place) == Some(epoch));
+            indexes.finish(&id, index, began, storage.engine());
         });
     }
 

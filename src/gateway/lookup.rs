@@ -9,7 +9,7 @@
 //! renders as canonical SQL (gateway/canonical.rs) that DuckDB reads the same way.
 
 use sqlparser::ast::{
-    BinaryOperator, CastKind, DataType, Expr, Ident, SelectItem, SetExpr, Statement, TableFactor, UnaryOperator, Value,
+    BinaryOperator, CastKind, DataType, Expr, SelectItem, SetExpr, Statement, TableFactor, UnaryOperator, Value,
     WildcardAdditionalOptions,
 };
 
@@ -89,12 +89,14 @@ fn columns(projection: &[SelectItem]) -> Option<Projection> {
     let mut columns = Vec::with_capacity(projection.len());
     let mut texts = Vec::with_capacity(projection.len());
     for item in projection {
-        let (column, name): (&Ident, &Ident) = match item {
-            SelectItem::UnnamedExpr(Expr::Identifier(column)) => (column, column),
-            SelectItem::ExprWithAlias { expr: Expr::Identifier(column), alias } => (column, alias),
+        let (column, name, text) = match item {
+            SelectItem::UnnamedExpr(Expr::Identifier(column)) => (column, column, column.to_string()),
+            SelectItem::ExprWithAlias { expr: Expr::Identifier(column), alias } => {
+                (column, alias, format!("{column} AS {alias}"))
+            }
             _ => return None,
         };
-        texts.push(if std::ptr::eq(column, name) { column.to_string() } else { format!("{column} AS {name}") });
+        texts.push(text);
         columns.push((column.value.clone(), name.value.clone()));
     }
     Some((Some(columns), texts.join(", ")))

@@ -898,14 +898,13 @@ struct BindHandles<'a> {
 /// the slot to a whole `SELECT`) an expanded view. Both are server-made text, never a client's.
 fn table_subquery(data_ref: &str) -> Box<sqlparser::ast::Query> {
     /// A table file's subquery, parsed once (every read of a table renders it).
-    static PARSED: std::sync::Mutex<Option<std::collections::HashMap<String, Box<Query>>>> =
-        std::sync::Mutex::new(None);
+    static PARSED: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<String, Box<Query>>>> =
+        std::sync::LazyLock::new(Default::default);
     const PARSED_TABLES: usize = 4096;
     if data_ref.starts_with("SELECT ") {
         return parse_subquery(data_ref);
     }
     let mut parsed = PARSED.lock().unwrap_or_else(|p| p.into_inner());
-    let parsed = parsed.get_or_insert_default();
     if let Some(query) = parsed.get(data_ref) {
         return query.clone();
     }
