@@ -596,7 +596,7 @@ impl ExtendedQueryHandler for Connection {
         let described = self.do_describe_statement(client, &statement).await?;
         let oids = described.parameters.iter().map(|t| t.oid()).collect();
         client
-            .send(PgWireBackendMessage::ParameterDescription(pgwire::messages::data::ParameterDescription::new(oids)))
+            .feed(PgWireBackendMessage::ParameterDescription(pgwire::messages::data::ParameterDescription::new(oids)))
             .await?;
         // (a portal's response: its RowDescription, or NoData when it has no columns)
         pgwire::api::query::send_describe_response(client, &DescribePortalResponse::new(described.fields)).await

@@ -199,7 +199,7 @@ pub trait ExtendedQueryHandler: Send + Sync {
         let stmt = StoredStatement::parse(client, &message, parser).await?;
         client.portal_store().put_statement(Arc::new(stmt));
         client
-            .send(PgWireBackendMessage::ParseComplete(ParseComplete::new()))
+            .feed(PgWireBackendMessage::ParseComplete(ParseComplete::new()))
             .await?;
 
         Ok(())
@@ -222,7 +222,7 @@ pub trait ExtendedQueryHandler: Send + Sync {
             let portal = Portal::try_new(&message, statement)?;
             client.portal_store().put_portal(Arc::new(portal));
             client
-                .send(PgWireBackendMessage::BindComplete(BindComplete::new()))
+                .feed(PgWireBackendMessage::BindComplete(BindComplete::new()))
                 .await?;
             Ok(())
         } else {
@@ -356,12 +356,12 @@ pub trait ExtendedQueryHandler: Send + Sync {
             }
             if fetch_result.suspended {
                 client
-                    .send(PgWireBackendMessage::PortalSuspended(PortalSuspended))
+                    .feed(PgWireBackendMessage::PortalSuspended(PortalSuspended))
                     .await?;
             } else {
                 let tag = Tag::new(&command_tag).with_rows(row_count);
                 client
-                    .send(PgWireBackendMessage::CommandComplete(tag.into()))
+                    .feed(PgWireBackendMessage::CommandComplete(tag.into()))
                     .await?;
             }
         }
@@ -478,7 +478,7 @@ pub trait ExtendedQueryHandler: Send + Sync {
             _ => {}
         }
         client
-            .send(PgWireBackendMessage::CloseComplete(CloseComplete))
+            .feed(PgWireBackendMessage::CloseComplete(CloseComplete))
             .await?;
         Ok(())
     }
@@ -635,12 +635,12 @@ where
 
     if suspended {
         client
-            .send(PgWireBackendMessage::PortalSuspended(PortalSuspended))
+            .feed(PgWireBackendMessage::PortalSuspended(PortalSuspended))
             .await?;
     } else {
         let tag = Tag::new(&command_tag).with_rows(rows);
         client
-            .send(PgWireBackendMessage::CommandComplete(tag.into()))
+            .feed(PgWireBackendMessage::CommandComplete(tag.into()))
             .await?;
     }
 
@@ -695,17 +695,17 @@ where
     if let Some(parameter_types) = describe_response.parameters() {
         // parameter type inference
         client
-            .send(PgWireBackendMessage::ParameterDescription(
+            .feed(PgWireBackendMessage::ParameterDescription(
                 ParameterDescription::new(parameter_types.iter().map(|t| t.oid()).collect()),
             ))
             .await?;
     }
     if describe_response.is_no_data() {
-        client.send(PgWireBackendMessage::NoData(NoData)).await?;
+        client.feed(PgWireBackendMessage::NoData(NoData)).await?;
     } else {
         let row_desc = into_row_description(describe_response.fields());
         client
-            .send(PgWireBackendMessage::RowDescription(row_desc))
+            .feed(PgWireBackendMessage::RowDescription(row_desc))
             .await?;
     }
 
