@@ -129,6 +129,8 @@ pub(crate) struct Instance {
     /// Moves before and after every statement that may write one of the instance's files.
     writes: Arc<WriteClock>,
     incarnation: u64,
+    /// What DuckDB's binder said of clients' reads, kept while the data epoch holds.
+    pub descriptions: super::descriptions::Descriptions,
 }
 
 impl Drop for PooledConn {
@@ -225,6 +227,7 @@ impl Instance {
             last_used: AtomicU64::new(0),
             writes: Arc::new(WriteClock::default()),
             incarnation: INCARNATIONS.fetch_add(1, Ordering::Relaxed),
+            descriptions: Default::default(),
         })
     }
 

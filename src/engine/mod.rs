@@ -6,6 +6,7 @@
 //! DuckDB chunks (streams.rs); every DuckDB call runs on the bounded blocking pool.
 
 pub mod clock;
+mod descriptions;
 mod errors;
 mod expansion;
 pub mod ffi;
@@ -559,6 +560,10 @@ impl Engine {
 
     /// Parameter and result types of a query, from DuckDB's binder, without running it.
     pub async fn describe(&self, query: Query) -> Result<Described> {
+        // (a kept description costs no trip to a blocking thread)
+        if let Some(described) = self.shared.kept_description(&query) {
+            return Ok(described);
+        }
         let shared = Arc::clone(&self.shared);
         let project = query.home.project();
         self.pool.run_for(project, move || describe_on(&shared, query)).await
@@ -1186,6 +1191,16 @@ impl Shared {
             })
     }
 
+    /// What DuckDB described of `query` when its text was last described over the same files,
+    /// if its instance is open and its data epoch has not moved since (see `descriptions`).
+    /// Opens nothing: callable on an async thread.
+    fn kept_description(&self, query: &Query) -> Option<Described> {
+        let key = descriptions::Key::of(query)?;
+        let Place::Project(project) = query.home else { return None };
+        let instance = Arc::clone(self.projects.lock().unwrap_or_else(|p| p.into_inner()).get(&project)?);
+        instance.descriptions.get(&key, instance.stable_epoch())
+    }
+
     /// Runs before DuckDB sees any text: DuckDB's parser must read exactly one statement in it;
     /// for client-derived text (`origin` User), DuckDB's parse of it — or of `checks`, the
     /// queries that stand for a write's pieces — must name only `tables` and `handles` and
@@ -1353,9 +1368,14 @@ pub(crate) fn to_duckdb_value(p: &Param) -> duckdb::types::Value {
 }
 
 fn describe_on(shared: &Shared, query: Query) -> Result<Described> {
+    if let Some(described) = shared.kept_description(&query) {
+        return Ok(described);
+    }
     let handles: Vec<u64> = query.relations.iter().map(|r| r.handle()).collect();
     shared.vet(&query.sql, query.origin, query.checks.as_deref(), &query.tables, &handles)?;
     let instance = shared.instance(query.home)?;
+    // (before it is described: a write meanwhile leaves the description unused)
+    let kept = descriptions::Key::of(&query).zip(instance.stable_epoch());
     // Preparing binds the statement on a raw connection, which must be able to read the other
     // projects' files the statement names: the grants go to that connection.
     let conn = RawDescriber::new(&instance)?;
@@ -1373,6 +1393,9 @@ fn describe_on(shared: &Shared, query: Query) -> Result<Described> {
     }
     drop(leases);
     drop(query.relations);
+    if let Some((key, epoch)) = kept {
+        instance.descriptions.keep(key, epoch, &described);
+    }
     Ok(described)
 }
 

@@ -191,11 +191,24 @@ async fn identical_reads_see_every_write_path() {
     model.0 = vec![(1, 1_099_511_627_776), (50, 1_099_511_627_777)];
     check(&server, &c, &model, "RENAME").await;
 
-    // a schema change: `*` now answers the new column
+    // a schema change: `*` now answers the new column, and describes it (the engine keeps what
+    // it described of a text: each Parse of one describes it)
+    let described = |columns: &[tokio_postgres::Column]| -> Vec<(String, String)> {
+        columns.iter().map(|c| (c.name().to_owned(), c.type_().name().to_owned())).collect()
+    };
     assert_eq!(rows(&c, ALL).await[0].len(), 2);
     assert_eq!(rows(&c, ALL).await[0].len(), 2);
+    for _ in 0..2 {
+        let statement = c.prepare(ALL).await.unwrap();
+        assert_eq!(described(statement.columns()), [("id".into(), "int8".into()), ("v".into(), "int8".into())]);
+    }
     other.batch_execute(&format!("ALTER TABLE {T} ADD COLUMN note STRING")).await.unwrap();
     assert_eq!(rows(&c, ALL).await[0], ["1", "1099511627776", "NULL"]);
+    let statement = c.prepare(ALL).await.unwrap();
+    assert_eq!(
+        described(statement.columns()),
+        [("id".into(), "int8".into()), ("v".into(), "int8".into()), ("note".into(), "text".into())]
+    );
     check(&server, &c, &model, "ADD COLUMN").await;
 
     // another session of another project reading its own table of the same name sees its own
