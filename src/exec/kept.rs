@@ -11,7 +11,7 @@ use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 
 use crate::engine::{DataEpoch, Param, Place};
-use crate::gateway::Plan;
+use crate::gateway::{self, Plan};
 
 /// Statement texts whose plans a session keeps (a dashboard repeats a few dozen).
 const KEPT_PLANS: usize = 64;
@@ -20,12 +20,19 @@ const KEPT_PLANS: usize = 64;
 const MAX_KEPT_PLAN_TEXT: usize = 16 * 1024;
 const MAX_KEPT_PLAN_TEXTS: usize = 128 * 1024;
 
+/// Point lookups whose texts a session keeps as patterns (see `gateway::lookup::LiteralSlot`):
+/// a client looks up a few tables, each with one text and another key each time.
+const KEPT_LOOKUP_SLOTS: usize = 8;
+
 /// Plans of statement texts, made while the session's settings were at `changes`.
 #[derive(Default)]
 pub(super) struct KeptPlans {
     changes: u64,
     plans: HashMap<String, Plan>,
     text_bytes: usize,
+    /// Point lookups' plans, each with its text as the pattern of the same lookup with another
+    /// key; the most recently kept last.
+    lookups: Vec<(gateway::lookup::LiteralSlot, gateway::QueryPlan)>,
 }
 
 impl KeptPlans {
@@ -34,7 +41,13 @@ impl KeptPlans {
         if self.changes != changes {
             return None;
         }
-        self.plans.get(text).cloned()
+        if let Some(plan) = self.plans.get(text) {
+            return Some(plan.clone());
+        }
+        self.lookups.iter().rev().find_map(|(slot, plan)| {
+            let key = gateway::lookup::key_in(slot, text)?;
+            plan.with_key(&key).map(Plan::Query)
+        })
     }
 
     /// Keeps `plan` of `text`, planned with the settings at `changes`: reads and constants
@@ -43,6 +56,9 @@ impl KeptPlans {
         if !matches!(plan, Plan::Query(_) | Plan::Constant(_)) || text.len() > MAX_KEPT_PLAN_TEXT {
             return;
         }
+        if self.changes != changes {
+            self.lookups.clear();
+        }
         if self.changes != changes
             || self.plans.len() >= KEPT_PLANS
             || self.text_bytes + text.len() > MAX_KEPT_PLAN_TEXTS
@@ -50,6 +66,16 @@ impl KeptPlans {
             self.plans.clear();
             self.text_bytes = 0;
             self.changes = changes;
+        }
+        if let Plan::Query(q) = plan
+            && let Some(slot) = q.lookup.as_ref().and_then(|l| gateway::lookup::literal_slot(text, l))
+        {
+            // its text is kept in the slot, not among the texts
+            if self.lookups.len() >= KEPT_LOOKUP_SLOTS {
+                self.lookups.remove(0);
+            }
+            self.lookups.push((slot, q.clone()));
+            return;
         }
         if self.plans.insert(text.to_owned(), plan.clone()).is_none() {
             self.text_bytes += text.len();

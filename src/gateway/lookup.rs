@@ -145,6 +145,125 @@ fn is_digits(text: &str) -> bool {
     !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit())
 }
 
+/// A lookup's text as the pattern of the texts that differ from it only in the key's literal
+/// (a dashboard or driver sends the same lookup with another key each time): what comes before
+/// the literal and after it, unchanged, and the literal's kind. Such a text is the same
+/// statement with another value, and is planned by replacing the value (`QueryPlan::with_key`)
+/// instead of parsing and planning it again.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LiteralSlot {
+    before: String,
+    after: String,
+    kind: LiteralKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum LiteralKind {
+    /// Up to 18 digits, no sign (an `i64`, whatever the digits: the same token, the same plan).
+    Digits,
+    /// `'…'` without quotes or backslashes inside (the same string token in any dialect and
+    /// setting, and written back the same way).
+    Text,
+}
+
+/// The most digits a slot's literal has.
+const MAX_DIGITS: usize = 18;
+
+/// `text`'s literal slot: when `lookup` (its plan's) compares with a literal that is the one
+/// literal of `text`, separated from what is around it as [`key_in`] insists.
+pub fn literal_slot(text: &str, lookup: &PointLookup) -> Option<LiteralSlot> {
+    let (kind, written) = match &lookup.value {
+        LookupValue::Integer(digits) if is_digits(digits) && digits.len() <= MAX_DIGITS => {
+            (LiteralKind::Digits, digits.clone())
+        }
+        LookupValue::Text(s) if plain_text(s) => (LiteralKind::Text, format!("'{s}'")),
+        _ => return None,
+    };
+    let tokens = sqlparser::tokenizer::Tokenizer::new(&sqlparser::dialect::DuckDbDialect {}, text)
+        .tokenize_with_location()
+        .ok()?;
+    let mut literals = tokens.iter().filter(|t| {
+        matches!(
+            t.token,
+            sqlparser::tokenizer::Token::Number(..)
+                | sqlparser::tokenizer::Token::SingleQuotedString(_)
+                | sqlparser::tokenizer::Token::DoubleQuotedString(_)
+                | sqlparser::tokenizer::Token::EscapedStringLiteral(_)
+                | sqlparser::tokenizer::Token::NationalStringLiteral(_)
+                | sqlparser::tokenizer::Token::UnicodeStringLiteral(_)
+                | sqlparser::tokenizer::Token::HexStringLiteral(_)
+                | sqlparser::tokenizer::Token::DollarQuotedString(_)
+                | sqlparser::tokenizer::Token::Placeholder(_)
+        )
+    });
+    let (Some(literal), None) = (literals.next(), literals.next()) else { return None };
+    let start = byte_offset(text, literal.span.start)?;
+    let end = byte_offset(text, literal.span.end)?;
+    if text.get(start..end)? != written {
+        return None;
+    }
+    let slot = LiteralSlot { before: text[..start].to_owned(), after: text[end..].to_owned(), kind };
+    (key_in(&slot, text) == Some(lookup.value.clone())).then_some(slot)
+}
+
+/// The key value `text` compares with, if it is `slot`'s text with another literal of its kind.
+pub fn key_in(slot: &LiteralSlot, text: &str) -> Option<LookupValue> {
+    let literal = text.strip_prefix(slot.before.as_str())?.strip_suffix(slot.after.as_str())?;
+    // the literal is one token whatever it holds: nothing before it that joins with it (`E'`,
+    // `$1`, `x5`), nothing after it that continues it (`5.0`, `5e3`, `0x1`, `''`)
+    let separated_before = slot.before.ends_with(|c: char| c.is_ascii_whitespace() || c == '=' || c == '(');
+    let separated_after =
+        slot.after.is_empty() || slot.after.starts_with(|c: char| c.is_ascii_whitespace() || c == ';' || c == ')');
+    if !separated_before || !separated_after {
+        return None;
+    }
+    match slot.kind {
+        LiteralKind::Digits => {
+            (is_digits(literal) && literal.len() <= MAX_DIGITS).then(|| LookupValue::Integer(literal.to_owned()))
+        }
+        LiteralKind::Text => {
+            let inner = literal.strip_prefix('\'')?.strip_suffix('\'')?;
+            plain_text(inner).then(|| LookupValue::Text(inner.to_owned()))
+        }
+    }
+}
+
+fn plain_text(s: &str) -> bool {
+    !s.contains(['\'', '\\'])
+}
+
+/// The byte offset of a tokenizer location (1-based line and column, in characters).
+fn byte_offset(text: &str, at: sqlparser::tokenizer::Location) -> Option<usize> {
+    let (mut line, mut column) = (1u64, 1u64);
+    for (offset, c) in text.char_indices() {
+        if (line, column) == (at.line, at.column) {
+            return Some(offset);
+        }
+        if c == '\n' {
+            (line, column) = (line + 1, 1);
+        } else {
+            column += 1;
+        }
+    }
+    ((line, column) == (at.line, at.column)).then_some(text.len())
+}
+
+/// `statement` (a lookup) comparing with `value` instead: the literal replaced in place.
+pub(super) fn replace_key(statement: &mut Statement, value: &LookupValue) -> Option<()> {
+    let Statement::Query(query) = statement else { return None };
+    let SetExpr::Select(select) = query.body.as_mut() else { return None };
+    let Some(Expr::BinaryOp { right, .. }) = &mut select.selection else { return None };
+    let Expr::Value(v) = right.as_mut() else { return None };
+    v.value = match (&v.value, value) {
+        (Value::Number(_, false), LookupValue::Integer(digits)) if is_digits(digits) => {
+            Value::Number(digits.clone(), false)
+        }
+        (Value::SingleQuotedString(_), LookupValue::Text(s)) => Value::SingleQuotedString(s.clone()),
+        _ => return None,
+    };
+    Some(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -72,6 +72,17 @@ impl QueryPlan {
         &self.template
     }
 
+    /// This point lookup's plan with `value` as its key (see `lookup::LiteralSlot`): the plan
+    /// of the same text with that literal in place of its own. Nothing else of the plan
+    /// depends on the literal; its read-back check holds as well, since a literal of digits,
+    /// or a string without quotes or backslashes, is written back as the same token.
+    pub fn with_key(&self, value: &super::lookup::LookupValue) -> Option<QueryPlan> {
+        let mut plan = self.clone();
+        super::lookup::replace_key(&mut plan.template, value)?;
+        plan.lookup = super::lookup::recognize(&plan.template).filter(|l| l.value == *value);
+        plan.lookup.is_some().then_some(plan)
+    }
+
     /// The SQL for DuckDB with each relation slot bound to its registered handle and each table
     /// slot to the engine's reference of the table (e.g. `"t42v1".main.data`), in canonical form
     /// (gateway/canonical.rs).

@@ -632,3 +632,91 @@ fn postgresql_names_duckdb_keeps_as_keywords_are_quoted_only_where_they_are_name
         assert_eq!(quote_duckdb_keywords(unchanged), None, "{unchanged}");
     }
 }
+
+fn query_plan(sql: &str) -> QueryPlan {
+    match plan_one(sql) {
+        Ok(Plan::Query(q)) => q,
+        other => panic!("{sql}: {other:?}"),
+    }
+}
+
+/// A lookup text planned from another's plan by replacing its literal is planned exactly as
+/// the text itself is; texts where the literal would read as another token are not.
+#[test]
+fn a_lookup_text_with_another_key_plans_as_itself() {
+    let patterns = [
+        r#"SELECT * FROM "in.c-b"."t" WHERE id = {}"#,
+        r#"select "name", id AS k from "in.c-b"."t" as x where "id" = {};"#,
+        "SELECT *\nFROM \"in.c-b\".\"t\"\nWHERE id =\t{}\n",
+        r#"SELECT * FROM "in.c-b"."t" WHERE id={}  ;  "#,
+    ];
+    let digits = ["5", "0", "007", "123456789012345678", "42"];
+    let texts = ["'abc'", "''", "'ünï cödé ✓'", "'5'", "'a\"b'", "'--x'", "'/*'"];
+    for pattern in patterns {
+        for literals in [&digits[..], &texts[..]] {
+            let first = pattern.replace("{}", literals[0]);
+            let plan = query_plan(&first);
+            let slot = lookup::literal_slot(&first, plan.lookup.as_ref().unwrap()).unwrap_or_else(|| panic!("{first}"));
+            for literal in literals {
+                let text = pattern.replace("{}", literal);
+                let key = lookup::key_in(&slot, &text).unwrap_or_else(|| panic!("{text}"));
+                let replaced = plan.with_key(&key).unwrap();
+                let planned = query_plan(&text);
+                // (spans aside: sqlparser's equality ignores them)
+                assert_eq!(replaced.statement(), planned.statement(), "{text}");
+                assert_eq!(replaced.statement().to_string(), planned.statement().to_string(), "{text}");
+                assert_eq!(
+                    (&replaced.lookup, &replaced.tables, &replaced.param_types, replaced.tag, &replaced.written_types),
+                    (&planned.lookup, &planned.tables, &planned.param_types, planned.tag, &planned.written_types),
+                    "{text}"
+                );
+                assert_eq!(format!("{:?}", replaced.relations), format!("{:?}", planned.relations), "{text}");
+            }
+        }
+    }
+    let first = r#"SELECT * FROM "in.c-b"."t" WHERE id = 5"#;
+    let slot = lookup::literal_slot(first, query_plan(first).lookup.as_ref().unwrap()).unwrap();
+    for other in [
+        r#"SELECT * FROM "in.c-b"."t" WHERE id = 5.0"#,
+        r#"SELECT * FROM "in.c-b"."t" WHERE id = 1e3"#,
+        r#"SELECT * FROM "in.c-b"."t" WHERE id = 0x1F"#,
+        r#"SELECT * FROM "in.c-b"."t" WHERE id = -5"#,
+        r#"SELECT * FROM "in.c-b"."t" WHERE id = 1_000"#,
+        r#"SELECT * FROM "in.c-b"."t" WHERE id = 1234567890123456789"#,
+        r#"SELECT * FROM "in.c-b"."t" WHERE id = $1"#,
+        r#"SELECT * FROM "in.c-b"."t" WHERE id = '5'"#,
+        r#"SELECT * FROM "in.c-b"."t" WHERE id = 5 OR true"#,
+        r#"SELECT * FROM "in.c-b"."t" WHERE id = "#,
+        r#"SELECT * FROM "in.c-b"."t" WHERE id = 5; SELECT 1"#,
+    ] {
+        assert_eq!(lookup::key_in(&slot, other), None, "{other}");
+    }
+    let first = r#"SELECT * FROM "in.c-b"."t" WHERE id = 'a'"#;
+    let slot = lookup::literal_slot(first, query_plan(first).lookup.as_ref().unwrap()).unwrap();
+    for other in [
+        r#"SELECT * FROM "in.c-b"."t" WHERE id = 'a''b'"#,
+        r#"SELECT * FROM "in.c-b"."t" WHERE id = 'a\'"#,
+        r#"SELECT * FROM "in.c-b"."t" WHERE id = E'a'"#,
+        r#"SELECT * FROM "in.c-b"."t" WHERE id = 'a' OR id = 'b'"#,
+        r#"SELECT * FROM "in.c-b"."t" WHERE id = 'a'::int"#,
+        r#"SELECT * FROM "in.c-b"."t" WHERE id = 5"#,
+    ] {
+        assert_eq!(lookup::key_in(&slot, other), None, "{other}");
+    }
+    // no slot where the key is not the text's one literal, or is a parameter or negative
+    for text in [
+        r#"SELECT * FROM "in.c-b"."t5" AS "x1" WHERE id = 5"#,
+        r#"SELECT * FROM "in.c-b"."t" WHERE id = -5"#,
+        r#"SELECT * FROM "in.c-b"."t" WHERE id = $1"#,
+        r#"SELECT * FROM "in.c-b"."t" WHERE id = 'it''s'"#,
+    ] {
+        let plan = query_plan(text);
+        let slot = lookup::literal_slot(text, plan.lookup.as_ref().unwrap());
+        if text.contains("t5") {
+            // quoted names are words, not literals: this one has a slot
+            assert!(slot.is_some(), "{text}");
+        } else {
+            assert_eq!(slot, None, "{text}");
+        }
+    }
+}

@@ -491,14 +491,31 @@ impl QueryParser for StatementParser {
             };
             return Ok(Prepared { plan: None, workspace_sql, described: Arc::new(Mutex::new(None)) });
         }
+        let declared: Vec<Option<&str>> = types.iter().map(|t| t.as_ref().map(Type::name)).collect();
+        // a text (with the same declared types) this session planned before is not parsed again:
+        // drivers that do not keep their statements send the same Parse for each execution
+        let kept_as = if declared.iter().all(Option::is_none) {
+            std::borrow::Cow::Borrowed(sql)
+        } else {
+            // (a client's text holds no NUL: the protocol ends its strings with one)
+            let declared: Vec<&str> = declared.iter().map(|t| t.unwrap_or("")).collect();
+            std::borrow::Cow::Owned(format!("{sql}\0{}", declared.join(",")))
+        };
+        if let Some(plan) = self.connection.shared.exec.kept_plan(&session, &kept_as) {
+            return Ok(Prepared { plan: Some(plan), workspace_sql: None, described: Arc::new(Mutex::new(None)) });
+        }
+        let changes = session.settings_changes();
         let mut statements = super::on_text(sql, gateway::parse).await.map_err(|e| to_pg(&e))?;
         if let [statement] = statements.as_mut_slice() {
-            let declared: Vec<Option<&str>> = types.iter().map(|t| t.as_ref().map(Type::name)).collect();
             gateway::declare_parameter_types(statement, &declared);
         }
         let plan = match statements.len() {
             0 => None,
-            1 => Some(self.connection.shared.exec.plan(&session, statements.remove(0)).map_err(|e| to_pg(&e))?),
+            1 => {
+                let plan = self.connection.shared.exec.plan(&session, statements.remove(0)).map_err(|e| to_pg(&e))?;
+                self.connection.shared.exec.keep_plan(&session, &kept_as, changes, &plan);
+                Some(plan)
+            }
             _ => {
                 return Err(to_pg(
                     &Error::invalid("cannot insert multiple commands into a prepared statement")

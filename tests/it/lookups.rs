@@ -66,7 +66,11 @@ async fn compare(client: &Client, sql: &str, types: &[Type], params: &[&(dyn ToS
     if params.is_empty() {
         let indexed = simple(client, sql).await;
         client.batch_execute("BEGIN").await.unwrap();
-        let engine = simple(client, sql).await;
+        // a text of its own, planned afresh: not the plan the session kept for the text, nor
+        // the one it made of it as another key's lookup
+        static TEXTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = TEXTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let engine = simple(client, &format!("{sql} -- planned afresh {n}")).await;
         client.batch_execute("ROLLBACK").await.unwrap();
         assert_eq!(indexed, engine, "{sql} (simple protocol)");
     }
@@ -242,6 +246,57 @@ async fn a_key_of_another_type_is_never_indexed() {
     }
     for outcome in ["read", "unusable_keys", "unread", "too_large"] {
         assert_eq!(metric(&server, "duckstore_key_index_reads_total", outcome).await, 0.0, "{outcome}");
+    }
+    server.stop().await;
+}
+
+/// A session plans a lookup text with another key from the one it planned before (see
+/// `gateway::lookup::LiteralSlot`): the plan follows the session's settings (an unqualified
+/// name means the table of the schema first in `search_path`), and what a new key's text
+/// answers is what the engine answers for it.
+#[tokio::test]
+async fn a_lookup_with_another_key_reads_what_its_text_says() {
+    let server = TestServer::start().await;
+    let (_, user, token) = server.project("slots").await;
+    let c = server.connect(&user, &token).await;
+    c.batch_execute(
+        r#"CREATE SCHEMA "in.c-a"; CREATE SCHEMA "in.c-b";
+           CREATE TABLE "in.c-a"."t" (id BIGINT NOT NULL, v STRING, PRIMARY KEY (id));
+           CREATE TABLE "in.c-b"."t" (id BIGINT NOT NULL, v STRING, PRIMARY KEY (id));
+           INSERT INTO "in.c-a"."t" SELECT i, 'a' || i FROM range(50) t(i);
+           INSERT INTO "in.c-b"."t" SELECT i, 'b' || i FROM range(50) t(i);"#,
+    )
+    .await
+    .unwrap();
+    let v = |rows: Result<Vec<Vec<Option<String>>>, String>| rows.unwrap().first().and_then(|r| r[0].clone());
+    c.batch_execute(r#"SET search_path = "in.c-a""#).await.unwrap();
+    for i in 0..30 {
+        assert_eq!(v(simple(&c, &format!("SELECT v FROM t WHERE id = {i}")).await), Some(format!("a{i}")));
+    }
+    c.batch_execute(r#"SET search_path = "in.c-b""#).await.unwrap();
+    for i in 0..30 {
+        assert_eq!(v(simple(&c, &format!("SELECT v FROM t WHERE id = {i}")).await), Some(format!("b{i}")));
+    }
+    // texts that look like the lookup with another key but are not one answer as in a session
+    // that kept no plan
+    for sql in [
+        "SELECT v FROM t WHERE id = 7.0",
+        "SELECT v FROM t WHERE id = 7 OR id = 8",
+        "SELECT v FROM t WHERE id = 0x10",
+        "SELECT v FROM t WHERE id = 1e1",
+        "SELECT v FROM t WHERE id = 99",
+        "SELECT v FROM t WHERE id = 12; SELECT 1",
+        "SELECT v FROM t WHERE id = '12'",
+        "SELECT v FROM t WHERE id = 12 -- x",
+    ] {
+        let fresh = server.connect(&user, &token).await;
+        fresh.batch_execute(r#"SET search_path = "in.c-b""#).await.unwrap();
+        let expected = simple(&fresh, sql).await;
+        assert_eq!(simple(&c, sql).await, expected, "{sql}");
+        assert!(
+            matches!(&expected, Ok(rows) if !rows.is_empty()) || sql.contains("0x") || sql.contains("99"),
+            "{sql}: {expected:?}"
+        );
     }
     server.stop().await;
 }
