@@ -14,7 +14,7 @@
 //! only reaches an index of a file it may read.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, RandomState};
+use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -197,11 +197,15 @@ pub(super) struct KeyIndex {
     bytes: usize,
 }
 
+/// The keys' hash: foldhash, seeded at random for each index (a table's keys are a tenant's
+/// to choose), at a third less than SipHash's cost to read a large table.
+type Fast = foldhash::fast::RandomState;
+
 enum Keys {
     /// An integer column: each key, and the range of the column's type.
-    Integers { rows: HashMap<i64, (u32, u32)>, min: i128, max: i128 },
+    Integers { rows: HashMap<i64, (u32, u32), Fast>, min: i128, max: i128 },
     /// A text column: each key's hash (a collision makes the index unusable).
-    Text { rows: HashMap<u64, (u32, u32)>, hasher: RandomState },
+    Text { rows: HashMap<u64, (u32, u32), Fast>, hasher: foldhash::quality::RandomState },
 }
 
 /// Why a table has no index.
@@ -233,30 +237,35 @@ impl KeyIndex {
         }
         let key_type = schema.field(key).data_type().clone();
         let mut keys = match integer_range(&key_type) {
-            Some((min, max)) => Keys::Integers { rows: HashMap::with_capacity(rows), min, max },
-            None if is_text(&key_type) => Keys::Text { rows: HashMap::with_capacity(rows), hasher: RandomState::new() },
+            Some((min, max)) => {
+                Keys::Integers { rows: HashMap::with_capacity_and_hasher(rows, Fast::default()), min, max }
+            }
+            None if is_text(&key_type) => Keys::Text {
+                rows: HashMap::with_capacity_and_hasher(rows, Fast::default()),
+                hasher: Default::default(),
+            },
             None => return Err(Unindexable::Keys),
         };
         for (b, batch) in batches.iter().enumerate() {
-            let column = batch.column(key);
-            for r in 0..batch.num_rows() {
-                if column.is_null(r) {
-                    continue;
+            let column = batch.column(key).as_ref();
+            // (each batch's column read as its type once, not once a row)
+            let fresh = match &mut keys {
+                Keys::Integers { rows, .. } => {
+                    let values = integer_values(column).ok_or(Unindexable::Keys)?;
+                    values
+                        .into_iter()
+                        .enumerate()
+                        .filter(|(r, _)| !column.is_null(*r))
+                        .try_fold(true, |fresh, (r, v)| Some(fresh && rows.insert(v?, (b as u32, r as u32)).is_none()))
                 }
-                let place = (b as u32, r as u32);
-                let fresh = match &mut keys {
-                    Keys::Integers { rows, .. } => {
-                        let value = integer_at(column.as_ref(), r).ok_or(Unindexable::Keys)?;
-                        rows.insert(value, place).is_none()
-                    }
-                    Keys::Text { rows, hasher } => {
-                        let value = text_at(column.as_ref(), r).ok_or(Unindexable::Keys)?;
-                        rows.insert(hasher.hash_one(value), place).is_none()
-                    }
-                };
-                if !fresh {
-                    return Err(Unindexable::Keys);
+                Keys::Text { rows, hasher } => {
+                    (0..column.len()).filter(|r| !column.is_null(*r)).try_fold(true, |fresh, r| {
+                        Some(fresh && rows.insert(hasher.hash_one(text_at(column, r)?), (b as u32, r as u32)).is_none())
+                    })
                 }
+            };
+            if fresh != Some(true) {
+                return Err(Unindexable::Keys);
             }
         }
         Ok(KeyIndex { place, epoch, schema, batches, key, keys, bytes })
@@ -385,18 +394,25 @@ fn is_text(data_type: &DataType) -> bool {
     matches!(data_type, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View)
 }
 
-/// Row `r` of an integer column as an i64 (`None`: a UBIGINT beyond it).
-fn integer_at(column: &dyn Array, r: usize) -> Option<i64> {
+/// Each row of an integer column as an i64 (`None`: a UBIGINT beyond it, or what a NULL's
+/// slot holds); `None` for a column of another type.
+fn integer_values(column: &dyn Array) -> Option<Vec<Option<i64>>> {
     use arrow::datatypes as t;
+    fn widen<T: arrow::datatypes::ArrowPrimitiveType>(column: &dyn Array) -> Vec<Option<i64>>
+    where
+        T::Native: TryInto<i64>,
+    {
+        column.as_primitive::<T>().values().iter().map(|v| (*v).try_into().ok()).collect()
+    }
     Some(match column.data_type() {
-        DataType::Int8 => column.as_primitive::<t::Int8Type>().value(r).into(),
-        DataType::Int16 => column.as_primitive::<t::Int16Type>().value(r).into(),
-        DataType::Int32 => column.as_primitive::<t::Int32Type>().value(r).into(),
-        DataType::Int64 => column.as_primitive::<t::Int64Type>().value(r),
-        DataType::UInt8 => column.as_primitive::<t::UInt8Type>().value(r).into(),
-        DataType::UInt16 => column.as_primitive::<t::UInt16Type>().value(r).into(),
-        DataType::UInt32 => column.as_primitive::<t::UInt32Type>().value(r).into(),
-        DataType::UInt64 => i64::try_from(column.as_primitive::<t::UInt64Type>().value(r)).ok()?,
+        DataType::Int8 => widen::<t::Int8Type>(column),
+        DataType::Int16 => widen::<t::Int16Type>(column),
+        DataType::Int32 => widen::<t::Int32Type>(column),
+        DataType::Int64 => widen::<t::Int64Type>(column),
+        DataType::UInt8 => widen::<t::UInt8Type>(column),
+        DataType::UInt16 => widen::<t::UInt16Type>(column),
+        DataType::UInt32 => widen::<t::UInt32Type>(column),
+        DataType::UInt64 => widen::<t::UInt64Type>(column),
         _ => return None,
     })
 }
