@@ -588,6 +588,27 @@ impl ExtendedQueryHandler for Connection {
         Arc::new(StatementParser::new(self.clone()))
     }
 
+    /// As in PostgreSQL, a named statement is closed (or deallocated) before its name is used
+    /// again: pgwire replaced it silently.
+    async fn on_parse<C>(&self, client: &mut C, message: pgwire::messages::extendedquery::Parse) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        if let Some(name) = message.name.as_deref().filter(|n| !n.is_empty())
+            && client.portal_store().get_statement(name).is_some()
+        {
+            let message = format!("prepared statement \"{name}\" already exists");
+            return Err(PgWireError::UserError(Box::new(ErrorInfo::new("ERROR".into(), "42P05".into(), message))));
+        }
+        let statement = StoredStatement::parse(client, &message, self.query_parser()).await?;
+        client.portal_store().put_statement(Arc::new(statement));
+        client.feed(PgWireBackendMessage::ParseComplete(pgwire::messages::extendedquery::ParseComplete::new())).await?;
+        Ok(())
+    }
+
     /// A statement that answers no rows is described as PostgreSQL does: ParameterDescription,
     /// then NoData. (pgwire sends NoData only when there are no parameters either, and a
     /// RowDescription of no columns otherwise, which pgjdbc takes for a statement returning rows:
