@@ -2,7 +2,11 @@
 //! memory, with a hash of its keys, and its point lookups (`gateway::lookup`) are answered from
 //! there while its project's data is as it was when it was read: any write in the project (DML,
 //! COPY, loads, restores, schema changes: each moves the project's data epoch) ends that, and
-//! the next lookups go to the engine until the index is read again. A change of what a name
+//! the next lookups go to the engine until the index is read again. Reads follow writes as
+//! PostgreSQL's index follows them: when a write ends, the indexes that answered lookups since
+//! they were read are read again, and so is a keyed table a write changed whose file was never
+//! read (a table just filled); an index no lookup used waits for lookups before it is read
+//! again. A change of what a name
 //! means (a rename, a replaced table, a new version of its file) needs nothing here: the index
 //! belongs to one version of one table file, and each lookup resolves its name first.
 //!
@@ -13,9 +17,8 @@
 //! resolution (and authorization) of the name gave, in the session's project, so a session
 //! only reaches an index of a file it may read.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::hash::BuildHasher;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -64,76 +67,190 @@ struct Entry {
     index: Option<Arc<KeyIndex>>,
     /// Lookups since the last index was read or dropped.
     lookups: u32,
-    building: bool,
+    /// Whether the index answered a lookup since it was read: a write that ends it has it
+    /// read again at once, as PostgreSQL's index is kept with each write.
+    served: bool,
+    /// In the readers' queue, or being read.
+    wanted: bool,
+    /// Whether a lookup ever asked for it: an index read only because its table was written
+    /// takes room no other index holds.
+    looked_up: bool,
     /// The file version cannot be indexed (too large, keys that repeat): never read again.
     refused: bool,
     not_before: Option<Instant>,
     used: Instant,
 }
 
+impl Entry {
+    fn new(now: Instant) -> Entry {
+        Entry {
+            index: None,
+            lookups: 0,
+            served: false,
+            wanted: false,
+            looked_up: false,
+            refused: false,
+            not_before: None,
+            used: now,
+        }
+    }
+}
+
+#[derive(Default)]
+struct State {
+    entries: HashMap<IndexId, Entry>,
+    /// Indexes to read, in turn.
+    queue: VecDeque<IndexId>,
+    /// Whether a reader runs: one at a time, so that what reads hold in memory before they
+    /// are indexes is one index's at most, and reads take one core at most.
+    reading: bool,
+}
+
+impl State {
+    /// The entry of `id`, made when there is room for it. A new version of a table's file
+    /// takes the place of the entry of the version before (a commit of a transaction block
+    /// writes a new one): served by its index, the new one is read at once.
+    fn entry(&mut self, id: &IndexId, now: Instant) -> Option<&mut Entry> {
+        if !self.entries.contains_key(id) {
+            let before = |k: &IndexId| {
+                k.place == id.place && k.file.table_id == id.file.table_id && k.key == id.key && k.file != id.file
+            };
+            let mut served = false;
+            self.entries.retain(|k, e| {
+                let gone = before(k);
+                served |= gone && e.served;
+                !gone
+            });
+            if self.entries.len() >= MAX_ENTRIES {
+                self.entries.retain(|_, e| e.index.is_some() || e.wanted || e.refused);
+            }
+            let project = self.entries.keys().filter(|k| k.place == id.place).count();
+            if self.entries.len() >= MAX_ENTRIES || project >= MAX_PROJECT_ENTRIES {
+                return None;
+            }
+            self.entries.insert(id.clone(), Entry { served, ..Entry::new(now) });
+        }
+        self.entries.get_mut(id)
+    }
+
+    /// Queues `id` to be read; answers whether a reader must start.
+    fn want(&mut self, id: &IndexId) -> bool {
+        let Some(entry) = self.entries.get_mut(id) else { return false };
+        if entry.wanted || entry.refused {
+            return false;
+        }
+        entry.wanted = true;
+        self.queue.push_back(id.clone());
+        !std::mem::replace(&mut self.reading, true)
+    }
+}
+
 #[derive(Default)]
 pub(super) struct KeyIndexes {
-    entries: Mutex<HashMap<IndexId, Entry>>,
-    bytes: AtomicUsize,
-    /// Whether an index is being read: one at a time, so that what reads hold in memory
-    /// before they are indexes is one index's at most.
-    reading: AtomicBool,
+    state: Mutex<State>,
 }
 
 /// What a lookup found.
 pub(super) enum Found {
     /// The table's index, valid now.
     Index(Arc<KeyIndex>),
-    /// No index; `build`: read one now (this caller does, then calls `finish`).
-    Engine { build: bool },
+    /// No index; `start_reader`: the index is to be read and no reader runs (the caller starts
+    /// one: `next` says what it reads, `finish` ends each read).
+    Engine { start_reader: bool },
+}
+
+/// What a reader does next.
+pub(super) enum Next {
+    Read(IndexId),
+    /// Nothing to read before this long (a table read too recently).
+    Wait(std::time::Duration),
+    /// Nothing to read: the reader ends.
+    Done,
 }
 
 impl KeyIndexes {
     /// The index of `id`, if the data it was read from is still the project's; otherwise
     /// counts the lookup, and says when an index should be read.
     pub(super) fn find(&self, id: &IndexId, engine: &Engine) -> Found {
-        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
-        if !entries.contains_key(id) {
-            if entries.len() >= MAX_ENTRIES {
-                entries.retain(|_, e| e.index.is_some() || e.building || e.refused);
-            }
-            let project = entries.keys().filter(|k| k.place == id.place).count();
-            if entries.len() >= MAX_ENTRIES || project >= MAX_PROJECT_ENTRIES {
-                return Found::Engine { build: false };
-            }
-            let entry = Entry { index: None, lookups: 0, building: false, refused: false, not_before: None, used: now };
-            entries.insert(id.clone(), entry);
-        }
-        let entry = entries.get_mut(id).expect("inserted above");
+        let Some(entry) = state.entry(id, now) else { return Found::Engine { start_reader: false } };
         entry.used = now;
+        entry.looked_up = true;
         if let Some(index) = &entry.index {
             if index.is_current(engine) {
+                entry.served = true;
                 return Found::Index(Arc::clone(index));
             }
-            self.bytes.fetch_sub(index.bytes, Ordering::AcqRel);
             entry.index = None;
             entry.lookups = 0;
         }
         entry.lookups = entry.lookups.saturating_add(1);
-        let build = !entry.building
-            && !entry.refused
-            && entry.lookups >= BUILD_AFTER_LOOKUPS
-            && entry.not_before.is_none_or(|t| now >= t)
-            && self.reading.compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire).is_ok();
-        if build {
-            entry.building = true;
+        // a table looked up by its index until a write ended it (this file's index or the
+        // version's before): read again now
+        let start_reader = (entry.served || entry.lookups >= BUILD_AFTER_LOOKUPS) && state.want(id);
+        Found::Engine { start_reader }
+    }
+
+    /// A write of `place`'s data ended, one that changed `written` (table files with an
+    /// indexable key): the indexes of its tables that answered lookups since they were read,
+    /// and those of the written tables (when their file was never read, or a version before it
+    /// answered lookups), are read again, so that lookups after a write find their index as
+    /// they would PostgreSQL's. An index read after a write and not used before the next write
+    /// is not read again until it is looked up again. Answers whether a reader must start.
+    pub(super) fn written(&self, place: Place, written: &[IndexId]) -> bool {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        // (first the written files: an entry of a version before theirs goes)
+        let mut wanted: Vec<IndexId> = written
+            .iter()
+            .filter(|id| id.place == place)
+            .filter(|id| !state.entries.contains_key(id) && state.entry(id, now).is_some())
+            .cloned()
+            .collect();
+        wanted.extend(state.entries.iter().filter(|(k, e)| k.place == place && e.served).map(|(k, _)| k.clone()));
+        // (each queued: no short cut)
+        let started: Vec<bool> = wanted.iter().map(|id| state.want(id)).collect();
+        started.contains(&true)
+    }
+
+    /// The next index a reader reads: the first queued one that is not current and may be
+    /// read now; ends the reader when none is queued.
+    pub(super) fn next(&self, engine: &Engine) -> Next {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        let mut wait: Option<std::time::Duration> = None;
+        for _ in 0..state.queue.len() {
+            let Some(id) = state.queue.pop_front() else { break };
+            let Some(entry) = state.entries.get_mut(&id) else { continue };
+            if entry.refused || entry.index.as_ref().is_some_and(|i| i.is_current(engine)) {
+                entry.wanted = false;
+                continue;
+            }
+            match entry.not_before.filter(|t| *t > now) {
+                Some(t) => {
+                    wait = Some(wait.map_or(t - now, |w| w.min(t - now)));
+                    state.queue.push_back(id);
+                }
+                None => return Next::Read(id),
+            }
         }
-        Found::Engine { build }
+        match wait {
+            Some(wait) => Next::Wait(wait),
+            None => {
+                state.reading = false;
+                Next::Done
+            }
+        }
     }
 
     /// Ends a read of `id`'s index that began at `began`: keeps the index when there is room,
     /// first dropping stale indexes, then the least recently used.
     pub(super) fn finish(&self, id: &IndexId, index: Result<KeyIndex, Unindexable>, began: Instant, engine: &Engine) {
-        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        self.reading.store(false, Ordering::Release);
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let entries = &mut state.entries;
         let Some(entry) = entries.get_mut(id) else { return };
-        entry.building = false;
+        entry.wanted = false;
         entry.lookups = 0;
         entry.not_before = Some(Instant::now() + began.elapsed() * BUILD_SPACING);
         let index = match index {
@@ -144,44 +261,48 @@ impl KeyIndexes {
             }
             Err(Unindexable::Unread) => return,
         };
+        // a write that ended it as it was read leaves the table to be read at its next lookup
+        if !index.is_current(engine) {
+            return;
+        }
+        entry.served = false;
+        let looked_up = entry.looked_up;
+        for entry in entries.values_mut() {
+            if entry.index.as_ref().is_some_and(|i| !i.is_current(engine)) {
+                entry.index = None;
+            }
+        }
         // first the project's own least recently used, past its share; then anyone's
-        let project_bytes = |entries: &HashMap<IndexId, Entry>| -> usize {
-            entries
-                .iter()
-                .filter(|(k, _)| k.place == id.place)
-                .filter_map(|(_, e)| e.index.as_ref())
-                .map(|i| i.bytes)
-                .sum()
+        let project_bytes = |entries: &HashMap<IndexId, Entry>| held(entries, |k| k.place == id.place);
+        let fits = |entries: &HashMap<IndexId, Entry>| {
+            project_bytes(entries) + index.bytes <= MAX_PROJECT_INDEX_BYTES
+                && held(entries, |_| true) + index.bytes <= MAX_SERVER_INDEX_BYTES
         };
-        while project_bytes(&entries) + index.bytes > MAX_PROJECT_INDEX_BYTES {
+        if !looked_up && !fits(entries) {
+            return;
+        }
+        while project_bytes(entries) + index.bytes > MAX_PROJECT_INDEX_BYTES {
             let oldest = entries
                 .iter_mut()
                 .filter(|(k, e)| k.place == id.place && e.index.is_some())
                 .min_by_key(|(_, e)| e.used);
             let Some((_, oldest)) = oldest else { break };
-            if let Some(gone) = oldest.index.take() {
-                self.bytes.fetch_sub(gone.bytes, Ordering::AcqRel);
-            }
+            oldest.index = None;
         }
-        for entry in entries.values_mut() {
-            if entry.index.as_ref().is_some_and(|i| !i.is_current(engine))
-                && let Some(stale) = entry.index.take()
-            {
-                self.bytes.fetch_sub(stale.bytes, Ordering::AcqRel);
-            }
-        }
-        while self.bytes.load(Ordering::Acquire) + index.bytes > MAX_SERVER_INDEX_BYTES {
+        while held(entries, |_| true) + index.bytes > MAX_SERVER_INDEX_BYTES {
             let oldest = entries.iter_mut().filter(|(_, e)| e.index.is_some()).min_by_key(|(_, e)| e.used);
             let Some((_, oldest)) = oldest else { return };
-            if let Some(gone) = oldest.index.take() {
-                self.bytes.fetch_sub(gone.bytes, Ordering::AcqRel);
-            }
+            oldest.index = None;
         }
-        self.bytes.fetch_add(index.bytes, Ordering::AcqRel);
         if let Some(entry) = entries.get_mut(id) {
             entry.index = Some(Arc::new(index));
         }
     }
+}
+
+/// What the indexes of `entries` that `which` picks hold in memory.
+fn held(entries: &HashMap<IndexId, Entry>, which: impl Fn(&IndexId) -> bool) -> usize {
+    entries.iter().filter(|(k, _)| which(k)).filter_map(|(_, e)| e.index.as_ref()).map(|i| i.bytes).sum()
 }
 
 /// A table's rows as the engine answered `SELECT *` of it (hidden columns excluded), with the

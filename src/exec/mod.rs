@@ -527,7 +527,9 @@ impl Executor {
                 let committed = match session.take_transaction() {
                     Some(mut transaction) => {
                         match storage.drop_temporary(&mut transaction, session.ctx.clone(), &session.canceller).await {
-                            Ok(()) => storage.commit(&session.ctx, transaction).await,
+                            Ok(()) => storage.commit(&session.ctx, transaction).await.map(|written| {
+                                self.key_indexes_after_write(session, &written);
+                            }),
                             Err(e) => {
                                 storage.rollback(transaction).await;
                                 Err(e)
@@ -894,6 +896,9 @@ impl Executor {
             self.storage.write_table(ctx, request, params.to_vec(), canceller, render).await?
         };
         drop(relations);
+        if let Some(written) = &result.written {
+            self.key_indexes_after_write(session, std::slice::from_ref(written));
+        }
         if let Some((schema, batches)) = result.returned {
             let tag = match write.kind {
                 gateway::dml::WriteKind::Insert => "INSERT 0",
@@ -967,7 +972,8 @@ impl Executor {
             }
         };
         if !in_transaction && let Some(transaction) = session.take_transaction() {
-            storage.commit(&session.ctx, transaction).await?;
+            let written = storage.commit(&session.ctx, transaction).await?;
+            self.key_indexes_after_write(session, &written);
         }
         Ok(Outcome::Command(CommandTag::new("SELECT").with_rows(rows)))
     }
@@ -998,7 +1004,9 @@ impl Executor {
         self.storage.revalidate(&session.ctx).await?;
         let (ctx, canceller) = (session.ctx.clone(), session.canceller.clone());
         if !in_transaction {
-            return self.storage.load_table(ctx, request, canceller).await;
+            let loaded = self.storage.load_table(ctx, request, canceller).await;
+            self.key_indexes_after_write(session, &[]);
+            return loaded;
         }
         let mut transaction = session.open_transaction(&self.storage);
         self.storage.load_table_in(&mut transaction, ctx, request, canceller).await

@@ -9,7 +9,7 @@ use super::Rows;
 use super::catalog::CatalogContents;
 use super::catalog_cache::{CatalogSource, Key};
 use super::kept::{KeepingRows, ReadFrom, ResultKey};
-use super::key_index::{self, Found, IndexId, KeyIndex, Unindexable};
+use super::key_index::{self, Found, IndexId, KeyIndex, Next, Unindexable};
 use super::{Executor, Session};
 use crate::engine::{RelationGuard, TableFile};
 use crate::error::Result;
@@ -267,39 +267,71 @@ impl Executor {
                 metrics::counter!("duckstore_key_index_lookups_total", "outcome" => outcome).increment(1);
                 batch
             }
-            Found::Engine { build: true } => {
-                self.read_key_index(id);
+            Found::Engine { start_reader } => {
+                if start_reader {
+                    self.start_key_index_reader();
+                }
                 None
             }
-            Found::Engine { build: false } => None,
         }
     }
 
-    /// Reads `id`'s table into a key index, in the background: the table file was resolved and
-    /// authorized for the session that asks, in its own project.
-    fn read_key_index(&self, id: IndexId) {
+    /// A write of the session's project ended, one that changed `written` (table files, with
+    /// their primary keys): its key indexes are read again (see `KeyIndexes::written`).
+    pub(super) fn key_indexes_after_write(&self, session: &Session, written: &[crate::storage::WrittenFile]) {
+        let place = session.home();
+        let ids: Vec<IndexId> = written
+            .iter()
+            // (a linked bucket's table is another project's file, never indexed here)
+            .filter(|w| place == crate::engine::Place::Project(w.file.project_id))
+            .filter_map(|w| match w.primary_key.as_slice() {
+                [(key, sql_type)] if key_index::indexable_key_type(sql_type) => {
+                    Some(IndexId { place, file: w.file.clone(), key: key.clone() })
+                }
+                _ => None,
+            })
+            .collect();
+        if self.key_indexes.written(place, &ids) {
+            self.start_key_index_reader();
+        }
+    }
+
+    /// Reads the queued key indexes, one at a time, in the background: each table file was
+    /// resolved and authorized for the session that asked (by a lookup or a write), in its
+    /// own project.
+    fn start_key_index_reader(&self) {
         let indexes = Arc::clone(&self.key_indexes);
         let storage = self.storage.clone();
         tokio::spawn(async move {
-            let began = std::time::Instant::now();
-            let index = read_key_index(&storage, &id).await;
-            let outcome = match &index {
-                Ok(_) => "read",
-                Err(Unindexable::TooLarge) => "too_large",
-                Err(Unindexable::Keys) => "unusable_keys",
-                Err(Unindexable::Unread) => "unread",
-            };
-            metrics::counter!("duckstore_key_index_reads_total", "outcome" => outcome).increment(1);
-            tracing::info!(
-                table_id = id.file.table_id,
-                version = id.file.version,
-                outcome,
-                rows = index.as_ref().map_or(0, KeyIndex::rows),
-                bytes = index.as_ref().map_or(0, KeyIndex::bytes),
-                ms = began.elapsed().as_millis() as u64,
-                "read a table's key index"
-            );
-            indexes.finish(&id, index, began, storage.engine());
+            loop {
+                let id = match indexes.next(storage.engine()) {
+                    Next::Read(id) => id,
+                    Next::Wait(wait) => {
+                        tokio::time::sleep(wait).await;
+                        continue;
+                    }
+                    Next::Done => break,
+                };
+                let began = std::time::Instant::now();
+                let index = read_key_index(&storage, &id).await;
+                let outcome = match &index {
+                    Ok(_) => "read",
+                    Err(Unindexable::TooLarge) => "too_large",
+                    Err(Unindexable::Keys) => "unusable_keys",
+                    Err(Unindexable::Unread) => "unread",
+                };
+                metrics::counter!("duckstore_key_index_reads_total", "outcome" => outcome).increment(1);
+                tracing::info!(
+                    table_id = id.file.table_id,
+                    version = id.file.version,
+                    outcome,
+                    rows = index.as_ref().map_or(0, KeyIndex::rows),
+                    bytes = index.as_ref().map_or(0, KeyIndex::bytes),
+                    ms = began.elapsed().as_millis() as u64,
+                    "read a table's key index"
+                );
+                indexes.finish(&id, index, began, storage.engine());
+            }
         });
     }
 

@@ -37,7 +37,7 @@ pub use read_snapshots::{ReadSnapshot, ReadView};
 pub use stored_views::{ExpandedQuery, ReadSource, ViewExpander, ViewSpec};
 pub use tables::{
     CatalogSnapshot, ColumnSpec, ReadableTable, TableName, TableSpec, WriteRead, WriteRequest, WriteResult,
-    WriteTarget, as_statement,
+    WriteTarget, WrittenFile, as_statement,
 };
 pub use transactions::Transaction;
 pub use views::SystemView;

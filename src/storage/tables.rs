@@ -926,6 +926,29 @@ pub struct WriteResult {
     pub row_count: i64,
     /// The rows a write with `RETURNING` answered.
     pub returned: Option<(arrow::datatypes::SchemaRef, Vec<arrow::array::RecordBatch>)>,
+    /// The table file a committed write changed; `None` for a write in a transaction block.
+    pub written: Option<WrittenFile>,
+}
+
+/// A table file as a write left it, with its primary key's columns (name, DuckDB type).
+#[derive(Debug, Clone)]
+pub struct WrittenFile {
+    pub file: TableFile,
+    pub primary_key: Vec<(String, String)>,
+}
+
+impl WrittenFile {
+    pub(crate) fn of(table: &TableRecord, file: TableFile) -> WrittenFile {
+        let primary_key = table
+            .primary_key
+            .iter()
+            .map(|key| {
+                let sql_type = table.columns.iter().find(|c| c.name == *key).map(|c| c.sql_type.clone());
+                (key.clone(), sql_type.unwrap_or_default())
+            })
+            .collect();
+        WrittenFile { file, primary_key }
+    }
 }
 
 pub(crate) fn table_replaced(name: &TableName) -> Error {
@@ -1146,7 +1169,8 @@ impl Storage {
             })?;
             metrics::counter!("duckstore_rows_written_total", "operation" => request.operation)
                 .increment(affected as u64);
-            Ok(WriteResult { affected, row_count: outcome.row_count, returned: outcome.returned })
+            let written = Some(WrittenFile::of(&table, file));
+            Ok(WriteResult { affected, row_count: outcome.row_count, returned: outcome.returned, written })
         })
         .await
     }

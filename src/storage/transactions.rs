@@ -14,7 +14,7 @@ use serde_json::json;
 
 use super::read_snapshots::{ReadSnapshot, ReadView, SnapshotView};
 use super::tables::require_write;
-use super::tables::{LockedTable, TransactionLock, WriteResult};
+use super::tables::{LockedTable, TransactionLock, WriteResult, WrittenFile};
 use super::{Inner, SessionContext, Storage, TableName};
 use crate::catalog::TableRecord;
 use crate::clock::now_micros;
@@ -1004,7 +1004,8 @@ impl Storage {
     /// full load's are (kept as history or by snapshots, otherwise deleted). A table that moved
     /// meanwhile (which its lock prevents, short of a restore) fails it with `40001`, and the
     /// whole transaction is rolled back.
-    pub async fn commit(&self, ctx: &SessionContext, mut transaction: Transaction) -> Result<()> {
+    /// Answers the table files the block wrote, as they now are.
+    pub async fn commit(&self, ctx: &SessionContext, mut transaction: Transaction) -> Result<Vec<WrittenFile>> {
         // versions only savepoints kept go first
         let (gone, work) = transaction.take_work();
         let snapshot = transaction.snapshot.take();
@@ -1019,10 +1020,10 @@ impl Storage {
     }
 
     /// `reads`: SERIALIZABLE, the (table, version) pairs it read that must not have moved.
-    async fn commit_work(&self, ctx: &SessionContext, work: Work, reads: Vec<(i64, i64)>) -> Result<()> {
+    async fn commit_work(&self, ctx: &SessionContext, work: Work, reads: Vec<(i64, i64)>) -> Result<Vec<WrittenFile>> {
         if work.is_empty() {
             // a block that wrote nothing changes no answer another transaction got
-            return Ok(());
+            return Ok(vec![]);
         }
         let Work { tables, dropped, buckets, dropped_buckets, views } = work;
         let (project_id, branch_id) = require_write(ctx)?;
@@ -1143,7 +1144,13 @@ impl Storage {
                 }
             }
             metrics::counter!("duckstore_transactions_total", "outcome" => "commit").increment(1);
-            Ok(())
+            // (a table whose schema the block changed: its record here is the one before)
+            let written = left
+                .iter()
+                .filter(|(_, id)| tables[id].schema.is_none())
+                .map(|(table, id)| WrittenFile::of(table, tables[id].private.clone()))
+                .collect();
+            Ok(written)
         })
         .await
     }
@@ -1414,7 +1421,7 @@ where
             pending.operations.push(operation);
         }
         metrics::counter!("duckstore_rows_written_total", "operation" => operation).increment(affected as u64);
-        WriteResult { affected, row_count: outcome.row_count, returned: outcome.returned.take() }
+        WriteResult { affected, row_count: outcome.row_count, returned: outcome.returned.take(), written: None }
     });
     (Some(pending), result, copied)
 }
@@ -1532,7 +1539,7 @@ where
     if !pending.operations.contains(&how.operation) {
         pending.operations.push(how.operation);
     }
-    (Some(pending), Ok(WriteResult { affected, row_count: outcome.row_count, returned: None }))
+    (Some(pending), Ok(WriteResult { affected, row_count: outcome.row_count, returned: None, written: None }))
 }
 
 /// What kind of write [`write_pending`] makes.
