@@ -22,12 +22,21 @@ enum Command {
     Serve(ServeConfig),
 }
 
-fn init_logging(format: LogFormat) {
+/// Log lines go to stdout through a thread of their own: a statement's line (one per
+/// statement at `info`) costs the async thread that logs it a queue push, not a write to a
+/// pipe that may be slow to drain (measured: 8–10 µs of a 100 µs point lookup). The queue
+/// holds 128 000 lines; past that, loggers wait rather than lose lines. The guard flushes what
+/// is queued when `main` ends.
+fn init_logging(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuard {
     let filter = EnvFilter::try_from_env("DUCKSTORE_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let (stdout, guard) =
+        tracing_appender::non_blocking::NonBlockingBuilder::default().lossy(false).finish(std::io::stdout());
+    let logs = tracing_subscriber::fmt().with_writer(stdout).with_env_filter(filter);
     match format {
-        LogFormat::Json => tracing_subscriber::fmt().json().flatten_event(true).with_env_filter(filter).init(),
-        LogFormat::Pretty => tracing_subscriber::fmt().with_env_filter(filter).init(),
+        LogFormat::Json => logs.json().flatten_event(true).init(),
+        LogFormat::Pretty => logs.init(),
     }
+    guard
 }
 
 async fn terminated() {
@@ -43,7 +52,7 @@ async fn terminated() {
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let Command::Serve(config) = cli.command;
-    init_logging(config.log_format);
+    let _logs = init_logging(config.log_format);
     // Parsing, visiting and expanding SQL (views over views) recurse; 2 MiB thread stacks are
     // too small for what the gateway's limits still allow, and a stack overflow aborts the
     // whole server. The stacks are virtual memory, committed only as deep as they are used.
