@@ -470,13 +470,19 @@ impl KeyIndex {
         columns: Option<&[(String, String)]>,
     ) -> Option<RecordBatch> {
         let position = self.position(value, params)?;
-        let picked: Vec<(usize, &str)> = match columns {
-            None => self.schema.fields().iter().enumerate().map(|(i, f)| (i, f.name().as_str())).collect(),
-            Some(columns) => columns
-                .iter()
-                .map(|(column, name)| Some((self.schema.index_of(column).ok()?, name.as_str())))
-                .collect::<Option<_>>()?,
+        let row = |i: usize| match position {
+            Some((b, r)) => self.batches[b].column(i).slice(r, 1),
+            None => arrow::array::new_empty_array(self.schema.field(i).data_type()),
         };
+        // every column as the table names it: the index's own schema, built once
+        let Some(columns) = columns else {
+            let arrays = (0..self.schema.fields().len()).map(row).collect();
+            return RecordBatch::try_new(Arc::clone(&self.schema), arrays).ok();
+        };
+        let picked: Vec<(usize, &str)> = columns
+            .iter()
+            .map(|(column, name)| Some((self.schema.index_of(column).ok()?, name.as_str())))
+            .collect::<Option<_>>()?;
         let fields: Vec<Field> = picked
             .iter()
             .map(|&(i, name)| {
@@ -485,14 +491,7 @@ impl KeyIndex {
             })
             .collect();
         let schema = Arc::new(Schema::new_with_metadata(fields, self.schema.metadata().clone()));
-        let batch = match position {
-            Some((b, r)) => {
-                let row = self.batches[b].slice(r, 1);
-                RecordBatch::try_new(schema, picked.iter().map(|&(i, _)| Arc::clone(row.column(i))).collect()).ok()?
-            }
-            None => RecordBatch::new_empty(schema),
-        };
-        Some(batch)
+        RecordBatch::try_new(schema, picked.iter().map(|&(i, _)| row(i)).collect()).ok()
     }
 }
 
