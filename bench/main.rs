@@ -17,10 +17,15 @@ use tokio_postgres::{Client, NoTls};
 
 const ADMIN_TOKEN: &str = "bench-admin-token-0123456789abcdef";
 
+/// A duckstore server on a runtime and threads of its own, as in its own process: the clients
+/// the benchmarks drive run on the benchmark's runtime, as PostgreSQL's clients do, instead of
+/// taking turns with the server on the same worker threads.
 struct Duckstore {
-    server: Option<duckstore::server::RunningServer>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
     _dir: tempfile::TempDir,
     port: u16,
+    http: std::net::SocketAddr,
 }
 
 impl Duckstore {
@@ -33,14 +38,33 @@ impl Duckstore {
         let mut config = ServeConfig::defaults(dir.path().join("data"));
         config.admin_token = Some(ADMIN_TOKEN.into());
         adjust(&mut config);
-        let pg = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let http = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let server = duckstore::server::start(config, pg, http).await.unwrap();
-        Duckstore { port: server.pg_addr.port(), server: Some(server), _dir: dir }
+        let (started, addresses) = tokio::sync::oneshot::channel();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("duckstore-server".into())
+            .spawn(move || {
+                // as the binary builds its runtime (src/main.rs)
+                let runtime = tokio::runtime::Builder::new_multi_thread()
+                    .thread_stack_size(duckstore::server::THREAD_STACK)
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                runtime.block_on(async move {
+                    let pg = TcpListener::bind("127.0.0.1:0").await.unwrap();
+                    let http = TcpListener::bind("127.0.0.1:0").await.unwrap();
+                    let server = duckstore::server::start(config, pg, http).await.unwrap();
+                    started.send((server.pg_addr.port(), server.http_addr)).unwrap();
+                    let _ = stopped.await;
+                    server.shutdown().await;
+                });
+            })
+            .unwrap();
+        let (port, http) = addresses.await.unwrap();
+        Duckstore { stop: Some(stop), thread: Some(thread), _dir: dir, port, http }
     }
 
     fn http_addr(&self) -> std::net::SocketAddr {
-        self.server.as_ref().unwrap().http_addr
+        self.http
     }
 
     fn conn_string(&self) -> String {
@@ -48,8 +72,11 @@ impl Duckstore {
     }
 
     async fn stop(mut self) {
-        if let Some(s) = self.server.take() {
-            s.shutdown().await;
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            tokio::task::spawn_blocking(move || thread.join().unwrap()).await.unwrap();
         }
     }
 }
