@@ -1,5 +1,7 @@
-//! Makes sure the prebuilt libduckdb.so is present before the crate links against it, and bakes
-//! its directory into the binary's run path, so `cargo run` and `cargo test` work on a fresh clone.
+//! Makes sure the pinned prebuilt libduckdb.so and DuckDB's signed extensions are present before
+//! the crate links against the library, bakes the library's directory into the binary's run path
+//! and the extensions' directory into the binary (`DUCKSTORE_EXTENSION_DIR`, see
+//! `engine::extensions`), so `cargo run` and `cargo test` work on a fresh clone.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -15,17 +17,18 @@ fn main() {
         Ok(dir) => manifest_dir.join(dir),
         Err(_) => manifest_dir.join(".libduckdb"),
     };
-    if !lib_dir.join("libduckdb.so").exists() {
-        let status = Command::new("bash")
-            .arg(manifest_dir.join("scripts/fetch-libduckdb.sh"))
-            .arg(&lib_dir)
-            .status()
-            .expect("running scripts/fetch-libduckdb.sh");
-        assert!(
-            status.success(),
-            "could not fetch libduckdb.so; run scripts/fetch-libduckdb.sh by hand or build with --features bundled"
-        );
-    }
+    // (the script does nothing when what is installed matches its pins)
+    let status = Command::new("bash")
+        .arg(manifest_dir.join("scripts/fetch-libduckdb.sh"))
+        .arg(&lib_dir)
+        .status()
+        .expect("running scripts/fetch-libduckdb.sh");
+    assert!(
+        status.success(),
+        "could not fetch libduckdb.so and its extensions; run scripts/fetch-libduckdb.sh by hand or build with --features bundled"
+    );
     // $ORIGIN first: an installed binary finds the library shipped next to it.
     println!("cargo:rustc-link-arg=-Wl,-rpath,$ORIGIN:{}", lib_dir.display());
+    println!("cargo:rustc-env=DUCKSTORE_EXTENSION_DIR={}", lib_dir.join("extensions").display());
+    println!("cargo:rerun-if-changed={}", lib_dir.join(".sha256").display());
 }

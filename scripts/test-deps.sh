@@ -4,7 +4,8 @@
 #   - Debian: psql and PostgreSQL 15 (the reference the compatibility scoreboard compares with),
 #     the real clients the tests drive (psycopg, PHP PDO pgsql, pgjdbc and a JDK, psqlODBC with
 #     unixODBC), the PHP driver's PHPUnit suite (PSR-3 logger interfaces, protobuf runtime, protoc and its well-known types:
-#     libprotobuf-dev, which --no-install-recommends would skip), npm for DuckDB's library.
+#     libprotobuf-dev, which --no-install-recommends would skip), npm for DuckDB's library, curl
+#     for its extensions (PyPI wheels).
 #   - PyPI, into a virtual environment ($DUCKSTORE_COMPAT_VENV, default ~/.cache/duckstore/compat-venv):
 #     compat/requirements.txt (SQLAlchemy, psycopg 2 and 3, pandas, pyodbc, dbt-postgres, pgcli).
 #   - npm, into compat/node/node_modules: compat/node/package-lock.json (pg, pg-cursor, pg-copy-streams).
@@ -13,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 export DEBIAN_FRONTEND=noninteractive
-packages=(postgresql-client postgresql-15 openssl ca-certificates npm python3-psycopg php-cli php-pgsql
+packages=(postgresql-client postgresql-15 openssl ca-certificates curl npm python3-psycopg php-cli php-pgsql
   libpostgresql-jdbc-java php-google-protobuf phpunit protobuf-compiler libprotobuf-dev
   php-psr-log odbc-postgresql unixodbc)
 missing=()

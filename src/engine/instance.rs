@@ -131,6 +131,8 @@ pub(crate) struct Instance {
     incarnation: u64,
     /// What DuckDB's binder said of clients' reads, kept while the data epoch holds.
     pub descriptions: super::descriptions::Descriptions,
+    /// The extensions loaded as the instance opened (none loads later: see `extensions`).
+    pub extensions: Vec<super::extensions::Loaded>,
 }
 
 impl Drop for PooledConn {
@@ -167,6 +169,11 @@ impl Instance {
         // SAFETY: `db` outlives every connection made from it (the struct's field order).
         let root = unsafe { Connection::open_from_raw(db.handle()) }
             .map_err(|e| Error::internal("opening the DuckDB instance", e))?;
+        for load in super::extensions::load_statements(super::extensions::files()?) {
+            root.execute_batch(&load).map_err(|e| Error::invalid(format!("cannot start the engine: {e}")))?;
+        }
+        // (read while the instance may still list extension directories)
+        let extensions = super::extensions::loaded(&root)?;
         let relations = Arc::new(RelationRegistry::default());
         root.register_table_function_with_extra_info::<super::relations::RelationFunction, _>(
             RELATION_FUNCTION,
@@ -228,6 +235,7 @@ impl Instance {
             writes: Arc::new(WriteClock::default()),
             incarnation: INCARNATIONS.fetch_add(1, Ordering::Relaxed),
             descriptions: Default::default(),
+            extensions,
         })
     }
 

@@ -9,6 +9,7 @@ pub mod clock;
 mod descriptions;
 mod errors;
 mod expansion;
+mod extensions;
 pub mod ffi;
 mod instance;
 pub mod intervals;
@@ -394,6 +395,8 @@ impl Engine {
             ),
             tables_dir.clone(),
         )?;
+        let loaded: Vec<String> = system.extensions.iter().map(|e| format!("{} ({})", e.name, e.mode)).collect();
+        tracing::info!(extensions = ?loaded, "the engine's extensions");
         let version: String = system
             .root
             .lock()
@@ -437,7 +440,7 @@ impl Engine {
         })
     }
 
-    /// The DuckDB library version, e.g. "v1.5.6".
+    /// The DuckDB library version, e.g. "v1.5.5".
     pub fn duckdb_version(&self) -> &str {
         &self.version
     }

@@ -32,11 +32,65 @@ fn with_conn_in<T>(engine: &Engine, place: Place, f: impl FnOnce(&Connection) ->
     out
 }
 
+/// Every extension an instance has loaded is built in (ICU, JSON, Parquet, core functions) or
+/// one of the pinned files, loaded by path; unsigned extensions stay refused, and a pinned file
+/// with one byte changed is refused twice: by the pin, and by DuckDB's signature check.
+#[test]
+fn every_loaded_extension_is_built_in_or_pinned_and_signed() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine(dir.path());
+    let pinned = super::extensions::files().unwrap();
+    assert_eq!(pinned.len(), super::extensions::LOADED.len());
+    for place in [Place::System, Place::Files, Place::Project(1)] {
+        let instance = engine.shared.instance(place).unwrap();
+        let loaded = &instance.extensions;
+        for extension in loaded {
+            match super::extensions::LOADED.iter().find(|(pinned, _)| *pinned == extension.name) {
+                // loaded by path (only `extensions::files`, checked against the pins, loads),
+                // never from an installation
+                Some(_) => assert_eq!(extension.mode, "NOT_INSTALLED", "{extension:?}"),
+                None => assert_eq!(extension.mode, "STATICALLY_LINKED", "{extension:?} is neither built in nor pinned"),
+            }
+        }
+        for (name, _) in super::extensions::LOADED {
+            assert!(loaded.iter().any(|e| e.name == *name), "{name} is not loaded in {place:?}: {loaded:?}");
+        }
+        with_conn_in(&engine, place, |conn| {
+            let unsigned: String = conn
+                .query_row("SELECT current_setting('allow_unsigned_extensions')::VARCHAR", [], |r| r.get(0))
+                .unwrap();
+            assert_eq!(unsigned, "false");
+            // nothing more loads once the instance is open (ducklake: fetched, signed, not loaded)
+            let other = pinned[0].with_file_name("ducklake.duckdb_extension");
+            assert!(other.exists());
+            let refused = conn.execute_batch(&format!("LOAD '{}'", other.display())).unwrap_err().to_string();
+            assert!(refused.contains("Loading external extensions is disabled"), "{refused}");
+        });
+    }
+    // one changed byte
+    let original = std::fs::read(&pinned[0]).unwrap();
+    let mut changed = original.clone();
+    let middle = changed.len() / 2;
+    changed[middle] ^= 1;
+    let copy = dir.path().join("changed.duckdb_extension");
+    std::fs::write(&copy, &changed).unwrap();
+    let (name, sha256) = super::extensions::LOADED[0];
+    let pin = super::extensions::pinned(dir.path(), "changed", sha256).unwrap_err();
+    assert!(pin.contains("is not the pinned build"), "{pin}");
+    let db = super::raw::RawDatabase::open_in_memory(&[("autoload_known_extensions", "false".to_owned())]).unwrap();
+    // SAFETY: `db` outlives the connection, dropped first at the end of the test.
+    let conn = unsafe { Connection::open_from_raw(db.handle()) }.unwrap();
+    let refused = conn.execute_batch(&format!("LOAD '{}'", copy.display())).unwrap_err().to_string();
+    assert!(refused.contains("signature"), "{name} with a changed byte: {refused}");
+    conn.execute_batch(&format!("LOAD '{}'", pinned[0].display())).unwrap();
+    drop(conn);
+}
+
 #[test]
 fn icu_parquet_and_json_work_without_downloads() {
     let dir = tempfile::tempdir().unwrap();
     let engine = engine(dir.path());
-    assert_eq!(engine.duckdb_version(), "v1.5.6");
+    assert_eq!(engine.duckdb_version(), "v1.5.5");
     with_conn(&engine, |conn| {
         // ICU: timestamptz arithmetic and casts (the crates.io bundled build lacks these)
         let ok: bool =

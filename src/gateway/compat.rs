@@ -1,7 +1,7 @@
 //! PostgreSQL spellings clients send, rewritten into what the engine understands:
 //!
 //! - session functions (`version()`, `current_setting(…)`, `current_user` …) answered from the
-//!   session (DuckDB's `version()` is "v1.5.6", which drivers cannot parse);
+//!   session (DuckDB's `version()` is "v1.5.5", which drivers cannot parse);
 //! - catalog functions (`format_type`, `pg_get_indexdef`, `obj_description` …) as expressions or
 //!   subqueries over the server's catalog relations;
 //! - `::regclass`/`::regtype`/`::regnamespace` casts, `OPERATOR(pg_catalog.~)`, `~`/`!~`,
@@ -217,7 +217,7 @@ fn session_function_name(e: &Expr) -> Option<String> {
 
 /// A workspace statement's session functions answered from the session, as in a storage session
 /// (`version()`, `pg_catalog.version()`, `current_setting('…')`, `current_user`,
-/// `current_database()`, `pg_backend_pid()`); DuckDB's own answers are other ones ("v1.5.6",
+/// `current_database()`, `pg_backend_pid()`); DuckDB's own answers are other ones ("v1.5.5",
 /// its catalog's name). `current_setting` of a name that is not one of PostgreSQL's parameters
 /// stays DuckDB's. Nothing else is touched. Answers whether anything changed.
 pub fn rewrite_session_functions(statement: &mut Statement, values: &CompatValues<'_>) -> Result<bool> {

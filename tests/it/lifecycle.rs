@@ -74,7 +74,7 @@ async fn health_and_metrics_answer_over_http() {
     let base = format!("http://{}", server.http_addr);
     let health: serde_json::Value = reqwest::get(format!("{base}/health")).await.unwrap().json().await.unwrap();
     assert_eq!(health["status"], "ok");
-    assert_eq!(health["duckdb_version"], "v1.5.6");
+    assert_eq!(health["duckdb_version"], "v1.5.5");
     assert_eq!(health["data_dir_writable"], true);
     let metrics = reqwest::get(format!("{base}/metrics")).await.unwrap().text().await.unwrap();
     for name in [
@@ -83,7 +83,7 @@ async fn health_and_metrics_answer_over_http() {
         "duckstore_statements_total{kind=\"select\",outcome=\"not_found\"}",
         "duckstore_statement_duration_seconds_bucket",
         "duckstore_build_info{version=",
-        "duckdb_version=\"v1.5.6\"",
+        "duckdb_version=\"v1.5.5\"",
         "duckstore_process_resident_memory_bytes",
         "duckstore_duckdb_memory_bytes",
         "duckstore_blocking_pool_queue_depth",
