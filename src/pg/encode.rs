@@ -42,7 +42,8 @@ enum Column<'a> {
     Time(&'a Time64MicrosecondArray),
     /// Text only (binary numeric goes through arrow-pg).
     Decimal(&'a Decimal128Array, u32, DecimalText),
-    /// Text only (binary intervals go through arrow-pg).
+    /// Both formats here: arrow-pg 0.15 encodes a NULL interval's slot as a value, sending
+    /// whatever bytes the engine left there (heap memory) to the client.
     Interval(&'a IntervalMonthDayNanoArray),
 }
 
@@ -121,7 +122,7 @@ fn column<'a>(
             };
             Column::Decimal(array.as_primitive(), *scale as u32, text)
         }
-        DataType::Interval(IntervalUnit::MonthDayNano) if !binary => Column::Interval(array.as_primitive()),
+        DataType::Interval(IntervalUnit::MonthDayNano) => Column::Interval(array.as_primitive()),
         _ => return None,
     })
 }
@@ -508,7 +509,13 @@ impl Column<'_> {
             // (microseconds from midnight, as PostgreSQL sends a time)
             Column::Time(a) => buf.put_i64(a.value(row)),
             Column::Decimal(..) => unreachable!("binary numeric is not on the fast path"),
-            Column::Interval(..) => unreachable!("binary intervals are not on the fast path"),
+            // (as PostgreSQL sends an interval: microseconds, days, months)
+            Column::Interval(a) => {
+                let v = a.value(row);
+                buf.put_i64(v.nanoseconds / 1000);
+                buf.put_i32(v.days);
+                buf.put_i32(v.months);
+            }
         }
     }
 }
@@ -968,6 +975,38 @@ mod tests {
         assert_eq!(text(-14, 3, 0), "-1 years -2 mons +3 days");
         assert_eq!(text(-14, -3, -3_600_000_000), "-1 years -2 mons -3 days -01:00:00");
         assert_eq!(text(0, 1, -3_600_000_000), "1 day -01:00:00");
+    }
+
+    /// A NULL interval is sent as NULL in both formats, whatever its slot holds (DuckDB leaves
+    /// memory there; arrow-pg 0.15 sent it as a value).
+    #[test]
+    fn a_null_interval_is_null_whatever_its_slot_holds() {
+        use arrow::datatypes::IntervalMonthDayNano;
+        let garbage = IntervalMonthDayNano::new(0x7f00_a83f, 0x122a_0000, 0x7f07_583d_cc60);
+        let values = arrow::buffer::ScalarBuffer::from(vec![IntervalMonthDayNano::new(14, 3, 5_000), garbage]);
+        let nulls = arrow::buffer::NullBuffer::from(vec![true, false]);
+        let array = IntervalMonthDayNanoArray::new(values, Some(nulls));
+        let schema = Arc::new(Schema::new(vec![Field::new("iv", array.data_type().clone(), true)]));
+        let batch = RecordBatch::try_new(schema, vec![Arc::new(array)]).unwrap();
+        for format in [Format::UnifiedBinary, Format::UnifiedText] {
+            let fields = Arc::new(crate::pg::types::fields(&batch.schema(), &format).unwrap());
+            let rows: Vec<DataRow> =
+                encode_batch(batch.clone(), fields, None).into_iter().map(Result::unwrap).collect();
+            assert_eq!(rows.len(), 2);
+            // a NULL field is its length, -1, alone
+            assert_eq!(rows[1].data.as_ref(), (-1i32).to_be_bytes(), "{format:?}");
+            let expected: Vec<u8> = match format {
+                Format::UnifiedBinary => {
+                    [16i32.to_be_bytes().as_slice(), &5i64.to_be_bytes(), &3i32.to_be_bytes(), &14i32.to_be_bytes()]
+                        .concat()
+                }
+                _ => {
+                    let text = b"1 year 2 mons 3 days 00:00:00.000005";
+                    [(text.len() as i32).to_be_bytes().as_slice(), text].concat()
+                }
+            };
+            assert_eq!(rows[0].data.as_ref(), expected.as_slice(), "{format:?}");
+        }
     }
 
     #[test]
