@@ -67,9 +67,12 @@ struct Entry {
     index: Option<Arc<KeyIndex>>,
     /// Lookups since the last index was read or dropped.
     lookups: u32,
-    /// Whether the index answered a lookup since it was read: a write that ends it has it
-    /// read again at once, as PostgreSQL's index is kept with each write.
+    /// Whether the index answered a lookup since it was last read: a write that ends it has
+    /// it read again at once, as PostgreSQL's index is kept with each write.
     served: bool,
+    /// A read for lookups that a write made stale before it ended: the next lookup reads
+    /// again at once (writes alone do not).
+    again: bool,
     /// In the readers' queue, or being read.
     wanted: bool,
     /// Whether a lookup ever asked for it: an index read only because its table was written
@@ -87,6 +90,7 @@ impl Entry {
             index: None,
             lookups: 0,
             served: false,
+            again: false,
             wanted: false,
             looked_up: false,
             refused: false,
@@ -107,18 +111,26 @@ struct State {
 }
 
 impl State {
+    /// Whether an entry of another version of `id`'s table file is kept.
+    fn knows_table(&self, id: &IndexId) -> bool {
+        self.entries.keys().any(|k| same_table(k, id))
+    }
+
     /// The entry of `id`, made when there is room for it. A new version of a table's file
     /// takes the place of the entry of the version before (a commit of a transaction block
-    /// writes a new one): served by its index, the new one is read at once.
+    /// writes a new one), with what it knew: whether it served lookups, whether it is to be
+    /// read at the next lookup, when it may be read next.
     fn entry(&mut self, id: &IndexId, now: Instant) -> Option<&mut Entry> {
         if !self.entries.contains_key(id) {
-            let before = |k: &IndexId| {
-                k.place == id.place && k.file.table_id == id.file.table_id && k.key == id.key && k.file != id.file
-            };
-            let mut served = false;
+            let mut fresh = Entry::new(now);
             self.entries.retain(|k, e| {
-                let gone = before(k);
-                served |= gone && e.served;
+                let gone = same_table(k, id);
+                if gone {
+                    fresh.served |= e.served;
+                    fresh.again |= e.again;
+                    fresh.looked_up |= e.looked_up;
+                    fresh.not_before = fresh.not_before.max(e.not_before);
+                }
                 !gone
             });
             if self.entries.len() >= MAX_ENTRIES {
@@ -128,7 +140,7 @@ impl State {
             if self.entries.len() >= MAX_ENTRIES || project >= MAX_PROJECT_ENTRIES {
                 return None;
             }
-            self.entries.insert(id.clone(), Entry { served, ..Entry::new(now) });
+            self.entries.insert(id.clone(), fresh);
         }
         self.entries.get_mut(id)
     }
@@ -188,7 +200,8 @@ impl KeyIndexes {
         entry.lookups = entry.lookups.saturating_add(1);
         // a table looked up by its index until a write ended it (this file's index or the
         // version's before): read again now
-        let start_reader = (entry.served || entry.lookups >= BUILD_AFTER_LOOKUPS) && state.want(id);
+        let again = entry.served || entry.again;
+        let start_reader = (again || entry.lookups >= BUILD_AFTER_LOOKUPS) && state.want(id);
         Found::Engine { start_reader }
     }
 
@@ -201,13 +214,18 @@ impl KeyIndexes {
     pub(super) fn written(&self, place: Place, written: &[IndexId]) -> bool {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
-        // (first the written files: an entry of a version before theirs goes)
-        let mut wanted: Vec<IndexId> = written
-            .iter()
-            .filter(|id| id.place == place)
-            .filter(|id| !state.entries.contains_key(id) && state.entry(id, now).is_some())
-            .cloned()
-            .collect();
+        // first the written files: a table never seen is read; a new version of a known one
+        // takes its entry's place (and is read below if that served lookups)
+        let mut wanted = Vec::new();
+        for id in written.iter().filter(|id| id.place == place) {
+            if state.entries.contains_key(id) {
+                continue;
+            }
+            let known = state.knows_table(id);
+            if state.entry(id, now).is_some() && !known {
+                wanted.push(id.clone());
+            }
+        }
         wanted.extend(state.entries.iter().filter(|(k, e)| k.place == place && e.served).map(|(k, _)| k.clone()));
         // (each queued: no short cut)
         let started: Vec<bool> = wanted.iter().map(|id| state.want(id)).collect();
@@ -253,19 +271,21 @@ impl KeyIndexes {
         entry.wanted = false;
         entry.lookups = 0;
         entry.not_before = Some(Instant::now() + began.elapsed() * BUILD_SPACING);
+        // a read that a write made stale (or that found a writer running) leaves a table that
+        // served lookups to be read at its next lookup, not at the next write
+        let served = std::mem::take(&mut entry.served);
         let index = match index {
-            Ok(index) => index,
+            Ok(index) if index.is_current(engine) => index,
+            Ok(_) | Err(Unindexable::Unread) => {
+                entry.again = served;
+                return;
+            }
             Err(Unindexable::TooLarge | Unindexable::Keys) => {
                 entry.refused = true;
                 return;
             }
-            Err(Unindexable::Unread) => return,
         };
-        // a write that ended it as it was read leaves the table to be read at its next lookup
-        if !index.is_current(engine) {
-            return;
-        }
-        entry.served = false;
+        entry.again = false;
         let looked_up = entry.looked_up;
         for entry in entries.values_mut() {
             if entry.index.as_ref().is_some_and(|i| !i.is_current(engine)) {
@@ -298,6 +318,11 @@ impl KeyIndexes {
             entry.index = Some(Arc::new(index));
         }
     }
+}
+
+/// Whether `k` is another version of `id`'s table file, by the same key.
+fn same_table(k: &IndexId, id: &IndexId) -> bool {
+    k.place == id.place && k.file.table_id == id.file.table_id && k.key == id.key && k.file != id.file
 }
 
 /// What the indexes of `entries` that `which` picks hold in memory.

@@ -413,3 +413,47 @@ async fn a_null_interval_in_binary_is_null() {
     assert_eq!(rows[1].get::<_, Option<Raw>>(1), Some(day));
     server.stop().await;
 }
+
+/// Writes alone never keep an index being read: a table written by transaction blocks (each
+/// commit a new version of its file) and never looked up is read once; an index that served
+/// lookups, then only sees writes (of another table), is read again at most once.
+#[tokio::test]
+async fn writes_without_lookups_cost_at_most_one_read() {
+    let server = TestServer::start().await;
+    let (_, user, token) = server.project("quiet").await;
+    let c = server.connect(&user, &token).await;
+    let reads = || metric(&server, "duckstore_key_index_reads_total", "read");
+    let settle = || tokio::time::sleep(std::time::Duration::from_millis(400));
+    c.batch_execute(&format!(
+        r#"CREATE SCHEMA "in.c-l"; CREATE TABLE {SMALL} (k INTEGER NOT NULL, s STRING, PRIMARY KEY (k));
+           CREATE TABLE "in.c-l"."other" (k INTEGER, v INTEGER);"#
+    ))
+    .await
+    .unwrap();
+    let since = reads().await;
+    c.batch_execute(&format!("INSERT INTO {SMALL} SELECT i, 'k' || i FROM range(100) t(i)")).await.unwrap();
+    settle().await;
+    assert_eq!(reads().await, since + 1.0, "a filled table is read once");
+    for i in 0..5 {
+        c.batch_execute(&format!("BEGIN; UPDATE {SMALL} SET s = 'c{i}' WHERE k = 1; COMMIT")).await.unwrap();
+        settle().await;
+    }
+    assert_eq!(reads().await, since + 1.0, "commits of a table no lookup used read it again");
+
+    // served, then only other writes: read again once, not at every write
+    let before = metric(&server, "duckstore_key_index_lookups_total", "hit").await;
+    for _ in 0..40 {
+        assert_eq!(simple(&c, &format!("SELECT s FROM {SMALL} WHERE k = 1")).await.unwrap(), [[Some("c4".to_owned())]]);
+    }
+    assert!(metric(&server, "duckstore_key_index_lookups_total", "hit").await > before);
+    settle().await;
+    let since = reads().await;
+    for i in 0..6 {
+        c.batch_execute(&format!(r#"INSERT INTO "in.c-l"."other" VALUES ({i}, {i})"#)).await.unwrap();
+        settle().await;
+    }
+    assert!(reads().await <= since + 1.0, "{} reads for writes of another table", reads().await - since);
+    assert_eq!(simple(&c, &format!("SELECT s FROM {SMALL} WHERE k = 1")).await.unwrap(), [[Some("c4".to_owned())]]);
+
+    server.stop().await;
+}
