@@ -277,7 +277,8 @@ impl KeyIndexes {
         let index = match index {
             Ok(index) if index.is_current(engine) => index,
             Ok(_) | Err(Unindexable::Unread) => {
-                entry.again = served;
+                // (a read a lookup asked for again stays asked for)
+                entry.again |= served;
                 return;
             }
             Err(Unindexable::TooLarge | Unindexable::Keys) => {
